@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, logging, database engines and migrations, gRPC bootstrap, errors."""

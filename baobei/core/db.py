@@ -1,0 +1,114 @@
+"""Database engines (SQLite file by default, PostgreSQL by URL) and request-id idempotency."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from google.protobuf.message import Message
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from baobei.core.errors import FieldViolation, ValidationFailed
+
+M = TypeVar("M", bound=Message)
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use psycopg 3 for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # Take the write lock at BEGIN so read-then-write transactions serialise instead of
+            # failing with "database is locked" on upgrade.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        # pysqlite's own transaction handling must be off for the BEGIN above to be ours.
+        @event.listens_for(engine, "connect", insert=True)
+        def _autocommit_off(conn: Any, _record: Any) -> None:
+            conn.isolation_level = None
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def request_log_table(metadata: sa.MetaData) -> sa.Table:
+    """Responses of mutating RPCs keyed by request id, written in the same transaction as the
+    change itself, so a retried request returns the first answer and changes nothing."""
+    return sa.Table(
+        "processed_request",
+        metadata,
+        sa.Column("request_id", sa.String(200), primary_key=True),
+        sa.Column("method", sa.String(100), nullable=False),
+        sa.Column("response", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def run_once(
+    engine: Engine,
+    table: sa.Table,
+    *,
+    request_id: str,
+    method: str,
+    response_type: type[M],
+    apply: Callable[[Session], M],
+) -> M:
+    """Run ``apply`` in one transaction unless ``request_id`` was seen; either way return the
+    response of the first run. Concurrent duplicates: the loser's insert fails on the primary
+    key, its transaction (with its changes) rolls back, and it returns the winner's answer."""
+    if not request_id.strip():
+        raise ValidationFailed([FieldViolation("request_id", "request_id 为必填项", "request_id is required")])
+    key = f"{method}:{request_id}"
+
+    def stored(session: Session) -> M | None:
+        row = session.execute(sa.select(table.c.response).where(table.c.request_id == key)).first()
+        return response_type.FromString(row[0]) if row else None
+
+    with Session(engine) as session:
+        previous = stored(session)
+        if previous is not None:
+            return previous
+        response = apply(session)
+        session.execute(
+            table.insert().values(
+                request_id=key, method=method, response=response.SerializeToString(), created_at=datetime.now(UTC)
+            )
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            with Session(engine) as again:
+                winner = stored(again)
+            if winner is None:
+                raise
+            return winner
+        return response

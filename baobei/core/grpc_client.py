@@ -1,0 +1,89 @@
+"""Client side of the service contracts: channels, per-call metadata and deadlines, and one
+place that reads a failed call's rich status back into a ``DomainError``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from baobei.core.errors import (
+    Conflict,
+    DomainError,
+    FieldViolation,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+
+def channel(addr: str) -> grpc.Channel:
+    return grpc.insecure_channel(addr, options=[("grpc.enable_retries", 1), ("grpc.keepalive_time_ms", 30000)])
+
+
+def aio_channel(addr: str) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(addr, options=[("grpc.enable_retries", 1), ("grpc.keepalive_time_ms", 30000)])
+
+
+def metadata(*, locale: str = "zh", workflow_id: str = "", request_id: str = "") -> list[tuple[str, str]]:
+    md = [("accept-language", locale)]
+    if workflow_id:
+        md.append(("x-workflow-id", workflow_id))
+    if request_id:
+        md.append(("x-request-id", request_id))
+    return md
+
+
+@dataclass
+class CallFailure:
+    code: grpc.StatusCode
+    message: str
+    reason: str
+    violations: list[FieldViolation]
+
+
+def read_failure(err: grpc.RpcError) -> CallFailure:
+    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+    message = err.details() if hasattr(err, "details") else str(err)
+    reason, violations = "", []
+    status = rpc_status.from_call(err) if isinstance(err, grpc.Call) else None
+    if status is None and isinstance(err, grpc.aio.AioRpcError):
+        md = err.trailing_metadata() or ()
+        for key, value in md:
+            if key == "grpc-status-details-bin":
+                from google.rpc import status_pb2
+
+                status = status_pb2.Status.FromString(value)
+    if status is not None:
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason = info.reason
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                detail.Unpack(bad)
+                violations = [FieldViolation(v.field, v.description, v.description) for v in bad.field_violations]
+    return CallFailure(code=code, message=message or "", reason=reason, violations=violations)
+
+
+def to_domain_error(err: grpc.RpcError) -> DomainError | None:
+    """The DomainError a service raised, or None for transport/unexpected failures."""
+    f = read_failure(err)
+    text = f.message
+    if f.code == grpc.StatusCode.INVALID_ARGUMENT:
+        return ValidationFailed(f.violations, zh=text, en=text)
+    if f.code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(text, text, code=f.reason or "not_found")
+    if f.code == grpc.StatusCode.PERMISSION_DENIED:
+        e = Forbidden(text, text, code=f.reason or "forbidden")
+        e.violations = f.violations
+        return e
+    if f.code in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED):
+        return Conflict(text, text, code=f.reason or "conflict")
+    if f.code == grpc.StatusCode.UNAUTHENTICATED:
+        return Unauthenticated(text, text)
+    return None

@@ -1,0 +1,119 @@
+"""gRPC server bootstrap shared by the five services: health + reflection beside the app
+servicer, one ``@rpc`` decorator that binds log context, honours deadlines and turns domain
+errors into rich statuses (``google.rpc.BadRequest`` field violations, ``ErrorInfo`` code)."""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from collections.abc import Callable
+from concurrent import futures
+from typing import Any, TypeVar
+
+import grpc
+import structlog
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+from baobei.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+
+log = structlog.get_logger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+ERROR_DOMAIN = "baobei"
+
+_CODES: list[tuple[type[DomainError], int]] = [
+    (ValidationFailed, code_pb2.INVALID_ARGUMENT),
+    (NotFound, code_pb2.NOT_FOUND),
+    (Forbidden, code_pb2.PERMISSION_DENIED),
+    (Conflict, code_pb2.FAILED_PRECONDITION),
+    (Unauthenticated, code_pb2.UNAUTHENTICATED),
+]
+
+
+def locale_of(context: grpc.ServicerContext) -> str:
+    meta = dict(context.invocation_metadata() or ())
+    lang = str(meta.get("accept-language", "zh")).lower()
+    return "en" if lang.startswith("en") else "zh"
+
+
+def to_status(err: DomainError, locale: str) -> grpc.Status:
+    code = next((c for cls, c in _CODES if isinstance(err, cls)), code_pb2.FAILED_PRECONDITION)
+    details = []
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=err.code, domain=ERROR_DOMAIN))
+    details.append(info)
+    if err.violations:
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.text(locale))
+                for v in err.violations
+            ]
+        )
+        packed = any_pb2.Any()
+        packed.Pack(bad)
+        details.append(packed)
+    return rpc_status.to_status(status_pb2.Status(code=code, message=err.text(locale), details=details))
+
+
+def rpc(fn: F) -> F:
+    """Wrap a servicer method: log context (rpc, request/project/workflow ids), deadline check,
+    domain errors → status. Unexpected errors become INTERNAL and are logged with a trace."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        meta = dict(context.invocation_metadata() or ())
+        fields = {f.name for f in request.DESCRIPTOR.fields}
+        bound = {
+            "rpc": fn.__name__,
+            "request_id": getattr(request, "request_id", "") if "request_id" in fields else "",
+            "project_id": getattr(request, "project_id", "") if "project_id" in fields else "",
+            "workflow_id": meta.get("x-workflow-id", ""),
+            "trace_id": meta.get("x-request-id", "") or uuid.uuid4().hex[:16],
+        }
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(**{k: v for k, v in bound.items() if v}):
+            remaining = context.time_remaining()
+            if remaining is not None and remaining <= 0:
+                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded before start")
+            try:
+                result = fn(self, request, context)
+            except DomainError as err:
+                log.info("rpc.refused", code=err.code, message=err.en or err.zh)
+                context.abort_with_status(to_status(err, locale_of(context)))
+            except Exception:
+                log.exception("rpc.failed")
+                raise
+            log.debug("rpc.ok", ms=round((time.perf_counter() - started) * 1000, 2))
+            return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def build_server(
+    *,
+    name: str,
+    add_servicer: Callable[[grpc.Server], None],
+    service_full_name: str,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    max_workers: int = 16,
+) -> tuple[grpc.Server, int]:
+    """A started-not-yet server with the app servicer, health and reflection; port 0 picks one."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name))
+    add_servicer(server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for svc in ("", service_full_name):
+        health_servicer.set(svc, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (service_full_name, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise RuntimeError(f"{name}: cannot bind {host}:{port}")
+    return server, bound

@@ -1,0 +1,63 @@
+"""Settings, read from the environment (``BAOBEI_*``) once in ``main()`` and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("registry", "approval", "tasks", "reporting", "notify")
+DEFAULT_GRPC_PORTS = {"registry": 50061, "approval": 50062, "tasks": 50063, "reporting": 50064, "notify": 50065}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BAOBEI_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    port: int = 8000
+    host: str = "127.0.0.1"
+    # Public base URL for links in notifications; default http://<host>:<port>.
+    base_url: str = ""
+    admin_token: str = ""
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "baobei"
+
+    # Empty = embedded Redis under the data dir (dev) or none (single service).
+    redis_url: str = ""
+
+    # Peer addresses; empty = 127.0.0.1:<default port>.
+    registry_addr: str = ""
+    approval_addr: str = ""
+    tasks_addr: str = ""
+    reporting_addr: str = ""
+    notify_addr: str = ""
+
+    # Database URLs per service; empty = sqlite:///<data_dir>/<service>.db
+    registry_db_url: str = ""
+    approval_db_url: str = ""
+    tasks_db_url: str = ""
+    reporting_db_url: str = ""
+    notify_db_url: str = ""
+
+    # Log rendering: "json", "console" or "auto" (console on a TTY).
+    log_format: str = "auto"
+    log_level: str = "INFO"
+    # Deadline for calls between components, seconds.
+    rpc_timeout: float = 10.0
+
+    def addr(self, service: str) -> str:
+        value: str = getattr(self, f"{service}_addr")
+        return value or f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}"
+
+    def port_of(self, service: str) -> int:
+        return int(self.addr(service).rsplit(":", 1)[1])
+
+    def db_url(self, service: str) -> str:
+        value: str = getattr(self, f"{service}_db_url")
+        return value or f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def public_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")

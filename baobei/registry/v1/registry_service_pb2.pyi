@@ -1,0 +1,425 @@
+import datetime
+
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ProjectStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROJECT_STATUS_UNSPECIFIED: _ClassVar[ProjectStatus]
+    PROJECT_STATUS_DRAFT: _ClassVar[ProjectStatus]
+    PROJECT_STATUS_PENDING_APPROVAL: _ClassVar[ProjectStatus]
+    PROJECT_STATUS_ACTIVE: _ClassVar[ProjectStatus]
+    PROJECT_STATUS_CLOSED: _ClassVar[ProjectStatus]
+    PROJECT_STATUS_RETURNED: _ClassVar[ProjectStatus]
+    PROJECT_STATUS_REJECTED: _ClassVar[ProjectStatus]
+    PROJECT_STATUS_CANCELLED: _ClassVar[ProjectStatus]
+PROJECT_STATUS_UNSPECIFIED: ProjectStatus
+PROJECT_STATUS_DRAFT: ProjectStatus
+PROJECT_STATUS_PENDING_APPROVAL: ProjectStatus
+PROJECT_STATUS_ACTIVE: ProjectStatus
+PROJECT_STATUS_CLOSED: ProjectStatus
+PROJECT_STATUS_RETURNED: ProjectStatus
+PROJECT_STATUS_REJECTED: ProjectStatus
+PROJECT_STATUS_CANCELLED: ProjectStatus
+
+class Department(_message.Message):
+    __slots__ = ("id", "name", "parent_id", "manager_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MANAGER_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    parent_id: str
+    manager_id: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., parent_id: _Optional[str] = ..., manager_id: _Optional[str] = ...) -> None: ...
+
+class User(_message.Message):
+    __slots__ = ("id", "name", "email", "mobile", "department_id", "roles", "region")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    MOBILE_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    email: str
+    mobile: str
+    department_id: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    region: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., mobile: _Optional[str] = ..., department_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ...) -> None: ...
+
+class UpsertOrgRequest(_message.Message):
+    __slots__ = ("request_id", "departments", "users")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    departments: _containers.RepeatedCompositeFieldContainer[Department]
+    users: _containers.RepeatedCompositeFieldContainer[User]
+    def __init__(self, request_id: _Optional[str] = ..., departments: _Optional[_Iterable[_Union[Department, _Mapping]]] = ..., users: _Optional[_Iterable[_Union[User, _Mapping]]] = ...) -> None: ...
+
+class UpsertOrgResponse(_message.Message):
+    __slots__ = ("departments", "users")
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    departments: int
+    users: int
+    def __init__(self, departments: _Optional[int] = ..., users: _Optional[int] = ...) -> None: ...
+
+class GetUserRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class GetUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class ListUsersRequest(_message.Message):
+    __slots__ = ("user_ids", "role", "department_id")
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    role: str
+    department_id: str
+    def __init__(self, user_ids: _Optional[_Iterable[str]] = ..., role: _Optional[str] = ..., department_id: _Optional[str] = ...) -> None: ...
+
+class ListUsersResponse(_message.Message):
+    __slots__ = ("users",)
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[User]
+    def __init__(self, users: _Optional[_Iterable[_Union[User, _Mapping]]] = ...) -> None: ...
+
+class GetManagerChainRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ManagerLink(_message.Message):
+    __slots__ = ("department_id", "manager_id")
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MANAGER_ID_FIELD_NUMBER: _ClassVar[int]
+    department_id: str
+    manager_id: str
+    def __init__(self, department_id: _Optional[str] = ..., manager_id: _Optional[str] = ...) -> None: ...
+
+class GetManagerChainResponse(_message.Message):
+    __slots__ = ("links",)
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    links: _containers.RepeatedCompositeFieldContainer[ManagerLink]
+    def __init__(self, links: _Optional[_Iterable[_Union[ManagerLink, _Mapping]]] = ...) -> None: ...
+
+class IssueTokenRequest(_message.Message):
+    __slots__ = ("request_id", "user_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    user_id: str
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class IssueTokenResponse(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class AuthenticateRequest(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class AuthenticateResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class FormField(_message.Message):
+    __slots__ = ("key", "label", "type", "required", "options", "min", "max", "min_length", "max_length", "pattern", "read_roles", "write_roles")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    MIN_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    READ_ROLES_FIELD_NUMBER: _ClassVar[int]
+    WRITE_ROLES_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    label: str
+    type: str
+    required: bool
+    options: _containers.RepeatedScalarFieldContainer[str]
+    min: str
+    max: str
+    min_length: int
+    max_length: int
+    pattern: str
+    read_roles: _containers.RepeatedScalarFieldContainer[str]
+    write_roles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., options: _Optional[_Iterable[str]] = ..., min: _Optional[str] = ..., max: _Optional[str] = ..., min_length: _Optional[int] = ..., max_length: _Optional[int] = ..., pattern: _Optional[str] = ..., read_roles: _Optional[_Iterable[str]] = ..., write_roles: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Form(_message.Message):
+    __slots__ = ("key", "title", "version", "fields", "created_at")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    title: str
+    version: int
+    fields: _containers.RepeatedCompositeFieldContainer[FormField]
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, key: _Optional[str] = ..., title: _Optional[str] = ..., version: _Optional[int] = ..., fields: _Optional[_Iterable[_Union[FormField, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PutFormRequest(_message.Message):
+    __slots__ = ("request_id", "key", "title", "fields")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    key: str
+    title: str
+    fields: _containers.RepeatedCompositeFieldContainer[FormField]
+    def __init__(self, request_id: _Optional[str] = ..., key: _Optional[str] = ..., title: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[FormField, _Mapping]]] = ...) -> None: ...
+
+class PutFormResponse(_message.Message):
+    __slots__ = ("key", "version", "created")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    version: int
+    created: bool
+    def __init__(self, key: _Optional[str] = ..., version: _Optional[int] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class GetFormRequest(_message.Message):
+    __slots__ = ("key", "version")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    version: int
+    def __init__(self, key: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class GetFormResponse(_message.Message):
+    __slots__ = ("form",)
+    FORM_FIELD_NUMBER: _ClassVar[int]
+    form: Form
+    def __init__(self, form: _Optional[_Union[Form, _Mapping]] = ...) -> None: ...
+
+class Customer(_message.Message):
+    __slots__ = ("name", "uscc", "contact", "phone")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    USCC_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    uscc: str
+    contact: str
+    phone: str
+    def __init__(self, name: _Optional[str] = ..., uscc: _Optional[str] = ..., contact: _Optional[str] = ..., phone: _Optional[str] = ...) -> None: ...
+
+class Conflict(_message.Message):
+    __slots__ = ("project_id", "reason")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    reason: str
+    def __init__(self, project_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class HistoryEntry(_message.Message):
+    __slots__ = ("at", "actor", "event", "data")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    actor: str
+    event: str
+    data: _struct_pb2.Struct
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., event: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class Project(_message.Message):
+    __slots__ = ("id", "code", "status", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "form_key", "form_version", "owner_id", "department_id", "conflicts", "history", "version", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
+    FORM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    code: str
+    status: ProjectStatus
+    name: str
+    customer: Customer
+    amount: str
+    region: str
+    business_line: str
+    start_date: str
+    end_date: str
+    fields: _struct_pb2.Struct
+    form_key: str
+    form_version: int
+    owner_id: str
+    department_id: str
+    conflicts: _containers.RepeatedCompositeFieldContainer[Conflict]
+    history: _containers.RepeatedCompositeFieldContainer[HistoryEntry]
+    version: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_key: _Optional[str] = ..., form_version: _Optional[int] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Viewer(_message.Message):
+    __slots__ = ("user_id", "is_admin", "roles", "approver_project_ids")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    APPROVER_PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    is_admin: bool
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    approver_project_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., is_admin: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ..., approver_project_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateProjectRequest(_message.Message):
+    __slots__ = ("request_id", "owner_id", "form_key", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    owner_id: str
+    form_key: str
+    name: str
+    customer: Customer
+    amount: str
+    region: str
+    business_line: str
+    start_date: str
+    end_date: str
+    fields: _struct_pb2.Struct
+    def __init__(self, request_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., form_key: _Optional[str] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class CreateProjectResponse(_message.Message):
+    __slots__ = ("project",)
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
+
+class GetProjectRequest(_message.Message):
+    __slots__ = ("project_id", "viewer")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    viewer: Viewer
+    def __init__(self, project_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ...) -> None: ...
+
+class GetProjectResponse(_message.Message):
+    __slots__ = ("project",)
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
+
+class ListProjectsRequest(_message.Message):
+    __slots__ = ("viewer", "status", "q", "limit", "cursor")
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    viewer: Viewer
+    status: ProjectStatus
+    q: str
+    limit: int
+    cursor: str
+    def __init__(self, viewer: _Optional[_Union[Viewer, _Mapping]] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., q: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListProjectsResponse(_message.Message):
+    __slots__ = ("items", "next_cursor")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Project]
+    next_cursor: str
+    def __init__(self, items: _Optional[_Iterable[_Union[Project, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class SubmitProjectRequest(_message.Message):
+    __slots__ = ("request_id", "project_id", "actor_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    project_id: str
+    actor_id: str
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ...) -> None: ...
+
+class SubmitProjectResponse(_message.Message):
+    __slots__ = ("project",)
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
+
+class SetProjectStatusRequest(_message.Message):
+    __slots__ = ("request_id", "project_id", "status", "actor_id", "event", "comment")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    project_id: str
+    status: ProjectStatus
+    actor_id: str
+    event: str
+    comment: str
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., actor_id: _Optional[str] = ..., event: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class SetProjectStatusResponse(_message.Message):
+    __slots__ = ("project",)
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""Temporal workflows, their activities (one class per downstream gRPC service) and the worker."""
