@@ -6,6 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 WORKFLOW_ID_PREFIX = "project-"
+# Names the edge uses to start, update and query the workflow without importing its code.
+WORKFLOW_TYPE = "ProjectLifecycle"
+UPDATE_SUBMIT = "submit"
+UPDATE_DECIDE = "decide"
+QUERY_STATE = "state"
 
 
 def workflow_id(project_id: str) -> str:
@@ -34,6 +39,7 @@ class LifecycleResult:
 @dataclass
 class SubmitInput:
     actor_id: str
+    actor_is_admin: bool = False
 
 
 @dataclass

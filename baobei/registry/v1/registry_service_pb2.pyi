@@ -319,7 +319,7 @@ class Viewer(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., is_admin: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ..., approver_project_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateProjectRequest(_message.Message):
-    __slots__ = ("request_id", "owner_id", "form_key", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields")
+    __slots__ = ("request_id", "owner_id", "form_key", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "owner_is_admin")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ID_FIELD_NUMBER: _ClassVar[int]
     FORM_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -331,6 +331,7 @@ class CreateProjectRequest(_message.Message):
     START_DATE_FIELD_NUMBER: _ClassVar[int]
     END_DATE_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     owner_id: str
     form_key: str
@@ -342,7 +343,8 @@ class CreateProjectRequest(_message.Message):
     start_date: str
     end_date: str
     fields: _struct_pb2.Struct
-    def __init__(self, request_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., form_key: _Optional[str] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    owner_is_admin: bool
+    def __init__(self, request_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., form_key: _Optional[str] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., owner_is_admin: _Optional[bool] = ...) -> None: ...
 
 class CreateProjectResponse(_message.Message):
     __slots__ = ("project",)
@@ -387,14 +389,16 @@ class ListProjectsResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[Project, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class SubmitProjectRequest(_message.Message):
-    __slots__ = ("request_id", "project_id", "actor_id")
+    __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project_id: str
     actor_id: str
-    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ...) -> None: ...
+    actor_is_admin: bool
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ...) -> None: ...
 
 class SubmitProjectResponse(_message.Message):
     __slots__ = ("project",)
