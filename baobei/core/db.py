@@ -97,12 +97,14 @@ def run_once(
         if previous is not None:
             return previous
         response = apply(session)
-        session.execute(
-            table.insert().values(
-                request_id=key, method=method, response=response.SerializeToString(), created_at=datetime.now(UTC)
-            )
-        )
         try:
+            # PostgreSQL reports the duplicate key at the INSERT (after the winner commits), SQLite
+            # at COMMIT at the latest: both belong inside the try.
+            session.execute(
+                table.insert().values(
+                    request_id=key, method=method, response=response.SerializeToString(), created_at=datetime.now(UTC)
+                )
+            )
             session.commit()
         except IntegrityError:
             session.rollback()

@@ -36,7 +36,9 @@ class DomainError(Exception):
 class ValidationFailed(DomainError):
     """Bad input: INVALID_ARGUMENT / HTTP 422, with field paths."""
 
-    def __init__(self, violations: list[FieldViolation], zh: str = "输入校验失败", en: str = "validation failed") -> None:
+    def __init__(
+        self, violations: list[FieldViolation], zh: str = "输入校验失败", en: str = "validation failed"
+    ) -> None:
         super().__init__(zh=zh, en=en, code="validation_failed", violations=list(violations))
 
 
@@ -46,7 +48,9 @@ class NotFound(DomainError):
 
 
 class Forbidden(DomainError):
-    def __init__(self, zh: str, en: str = "", code: str = "forbidden", violations: list[FieldViolation] | None = None) -> None:
+    def __init__(
+        self, zh: str, en: str = "", code: str = "forbidden", violations: list[FieldViolation] | None = None
+    ) -> None:
         super().__init__(zh=zh, en=en, code=code, violations=list(violations or []))
 
 
@@ -58,7 +62,9 @@ class Conflict(DomainError):
 
 
 class Unauthenticated(DomainError):
-    def __init__(self, zh: str = "未认证或令牌无效", en: str = "missing or invalid token", code: str = "unauthenticated") -> None:
+    def __init__(
+        self, zh: str = "未认证或令牌无效", en: str = "missing or invalid token", code: str = "unauthenticated"
+    ) -> None:
         super().__init__(zh=zh, en=en, code=code)
 
 

@@ -1,0 +1,112 @@
+"""Launch ``baobei dev`` as a child process on free ports with its own data dir: the harness of
+the end-to-end tests and the benchmarks (the real stack exactly as a user starts it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from baobei.core.settings import SERVICES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class DevStack:
+    data_dir: Path
+    env: dict[str, str]
+    base: str
+    token: str = ""
+    proc: subprocess.Popen[str] | None = None
+    output: list[str] = field(default_factory=list)
+
+    def start(self, timeout: float = 240.0) -> None:
+        self.output = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "baobei.cli", "dev", "--data-dir", str(self.data_dir)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert self.proc is not None and self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.output.append(line.rstrip())
+                if "ready" in line:
+                    ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.5):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                logs = "\n".join(self.output[-40:])
+                tails = "\n".join(
+                    f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-15:])
+                    for p in sorted((self.data_dir / "logs").glob("*.log"))
+                )
+                raise RuntimeError(f"baobei dev did not become ready:\n{logs}\n{tails}")
+        self.token = (self.data_dir / "admin-token").read_text().strip()
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base, headers={"Authorization": f"Bearer {token or self.token}"}, timeout=30
+        )
+
+
+def stack_env(make_db_url: Callable[[str], str] | None = None) -> dict[str, str]:
+    """Environment for a private stack: free ports everywhere; with BAOBEI_TEST_PG_URL set, one
+    fresh database per service from ``make_db_url``; with BAOBEI_TEST_REDIS_URL, that Redis."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAOBEI_") or k.startswith("BAOBEI_TEST_")}
+    env.update(
+        BAOBEI_PORT=str(free_port()),
+        BAOBEI_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        BAOBEI_TEMPORAL_UI_PORT=str(free_port()),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    for service in SERVICES:
+        env[f"BAOBEI_{service.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"
+    if os.environ.get("BAOBEI_TEST_PG_URL") and make_db_url is not None:
+        for service in SERVICES:
+            env[f"BAOBEI_{service.upper()}_DB_URL"] = make_db_url(service)
+    if os.environ.get("BAOBEI_TEST_REDIS_URL"):
+        env["BAOBEI_REDIS_URL"] = os.environ["BAOBEI_TEST_REDIS_URL"]
+    return env
+
+
+def launch(data_dir: Path, env: dict[str, str]) -> DevStack:
+    stack = DevStack(data_dir=data_dir, env=env, base=f"http://127.0.0.1:{env['BAOBEI_PORT']}")
+    stack.start()
+    return stack

@@ -1,0 +1,74 @@
+"""FastAPI dependencies as ``Annotated`` aliases: ``Clients`` (the request-bound service
+clients), ``CurrentUser`` (the authenticated principal, 401 otherwise) and ``AdminUser``
+(403 for non-admins)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from baobei.core.errors import Forbidden, Unauthenticated
+from edge.auth import Principal, authenticate
+from edge.clients import Clients as EdgeClients
+from edge.clients import EdgeDeps
+from edge.errors import request_locale
+
+# auto_error=False: we answer 401 in the contract's error shape ourselves; the scheme still shows
+# up in the OpenAPI document.
+bearer_scheme = HTTPBearer(auto_error=False, description="Personal access token or the admin token")
+
+
+def get_deps(request: Request) -> EdgeDeps:
+    deps: EdgeDeps | None = getattr(request.app.state, "deps", None)
+    if deps is None:
+        from edge.errors import ServiceUnavailable
+
+        raise ServiceUnavailable()
+    return deps
+
+
+def get_clients(request: Request) -> EdgeClients:
+    request_id = getattr(request.state, "request_id", "") or uuid.uuid4().hex
+    return EdgeClients(deps=get_deps(request), locale=request_locale(request), request_id=request_id)
+
+
+Clients = Annotated[EdgeClients, Depends(get_clients)]
+
+
+async def principal_of(request: Request, clients: EdgeClients) -> Principal:
+    """The caller, authenticated once per request (idempotency replays need it before the route)."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    from edge.auth import bearer_token
+
+    principal = await authenticate(bearer_token(request.headers.get("authorization")), clients)
+    request.state.principal = principal
+    structlog.contextvars.bind_contextvars(user_id=principal.id)
+    return principal
+
+
+async def get_current_user(
+    request: Request,
+    clients: Clients,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+) -> Principal:
+    return await principal_of(request, clients)
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+async def require_admin(user: CurrentUser) -> Principal:
+    if not user.is_admin:
+        raise Forbidden("需要管理员权限", "admin only", code="admin_required")
+    return user
+
+
+AdminUser = Annotated[Principal, Depends(require_admin)]
+
+__all__ = ["AdminUser", "Clients", "CurrentUser", "Unauthenticated", "get_clients", "principal_of"]

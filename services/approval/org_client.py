@@ -1,0 +1,66 @@
+"""The org directory read from the registry service over gRPC (read-only)."""
+
+from __future__ import annotations
+
+import grpc
+import structlog
+
+from baobei.core.grpc_client import channel, metadata
+from baobei.registry.v1 import registry_service_pb2 as pb
+from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from services.approval.domain import OrgUser
+
+log = structlog.get_logger(__name__)
+
+
+class DirectoryUnavailable(Exception):
+    """The registry could not be reached (callers should retry)."""
+
+
+class GrpcOrgDirectory:
+    """``OrgDirectory`` backed by RegistryService.GetUser / ListUsers / GetManagerChain."""
+
+    def __init__(self, addr: str, *, timeout: float = 10.0) -> None:
+        self._addr = addr
+        self._channel = channel(addr)
+        self._stub = pb_grpc.RegistryServiceStub(self._channel)
+        self._timeout = timeout
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _fail(self, call: str, err: grpc.RpcError) -> DirectoryUnavailable:
+        code = err.code() if hasattr(err, "code") else None
+        log.warning("approval.registry_failed", call=call, addr=self._addr, code=str(code))
+        return DirectoryUnavailable(f"registry {call} failed: {code}")
+
+    def get_user(self, user_id: str) -> OrgUser | None:
+        if not user_id:
+            return None
+        try:
+            resp = self._stub.GetUser(pb.GetUserRequest(user_id=user_id), timeout=self._timeout, metadata=metadata())
+        except grpc.RpcError as err:
+            if err.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                return None
+            raise self._fail("GetUser", err) from err
+        u = resp.user
+        return OrgUser(id=u.id, department_id=u.department_id, roles=tuple(u.roles))
+
+    def users_with_role(self, role: str) -> list[str]:
+        try:
+            resp = self._stub.ListUsers(pb.ListUsersRequest(role=role), timeout=self._timeout, metadata=metadata())
+        except grpc.RpcError as err:
+            raise self._fail("ListUsers", err) from err
+        # The registry ANDs filters and ignores empty ones; keep only real holders to be safe.
+        return sorted({u.id for u in resp.users if role in u.roles})
+
+    def manager_chain(self, user_id: str) -> list[str]:
+        try:
+            resp = self._stub.GetManagerChain(
+                pb.GetManagerChainRequest(user_id=user_id), timeout=self._timeout, metadata=metadata()
+            )
+        except grpc.RpcError as err:
+            if err.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                return []
+            raise self._fail("GetManagerChain", err) from err
+        return [link.manager_id for link in resp.links if link.manager_id]

@@ -1,0 +1,1 @@
+"""Registry service: customer projects, customers, form definitions and the org directory."""

@@ -1,0 +1,17 @@
+"""``python -m services.registry``: run the registry gRPC service with settings from the environment."""
+
+from __future__ import annotations
+
+from baobei.core.logging import configure_logging
+from baobei.core.settings import Settings
+from services.registry.server import serve
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level, component="registry")
+    serve(settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+"""Registry rules as plain Python: org directory, project input, statuses and transitions,
+collisions (撞单), visibility and field-level read permissions. No grpc, no database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from baobei.core.errors import Conflict, FieldViolation
+from services.registry import uscc
+from services.registry.forms import (
+    CENT,
+    FormDef,
+    has_cents_only,
+    parse_date,
+    parse_decimal,
+    readable,
+    validate_values,
+)
+from services.registry.names import normalise_name
+
+MOBILE = re.compile(r"1[3-9]\d{9}")
+# Numeric(18, 2): at most 16 integer digits.
+MAX_AMOUNT = Decimal("9999999999999999.99")
+ADMIN_ROLE = "admin"
+
+
+# ---------- org ----------
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    name: str = ""
+    parent_id: str = ""
+    manager_id: str = ""
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str = ""
+    email: str = ""
+    mobile: str = ""
+    department_id: str = ""
+    roles: tuple[str, ...] = ()
+    region: str = ""
+
+
+def validate_org(
+    departments: list[Department],
+    users: list[User],
+    existing_departments: Mapping[str, Department],
+) -> list[FieldViolation]:
+    """Violations of an org upsert: ids required and unique in the request, every parent and
+    user department must exist once the upsert is applied, and parents must not form a cycle."""
+    out: list[FieldViolation] = []
+    merged = dict(existing_departments)
+    seen: set[str] = set()
+    for i, d in enumerate(departments):
+        if not d.id.strip():
+            out.append(FieldViolation(f"departments[{i}].id", "部门 ID 为必填项", "department id is required"))
+        elif d.id in seen:
+            out.append(
+                FieldViolation(f"departments[{i}].id", f"部门 ID {d.id} 重复", f"duplicate department id {d.id}")
+            )
+        else:
+            seen.add(d.id)
+            merged[d.id] = d
+    for i, d in enumerate(departments):
+        if d.parent_id and d.parent_id not in merged:
+            out.append(FieldViolation(f"departments[{i}].parent_id", f"上级部门 {d.parent_id} 不存在",
+                                      f"parent department {d.parent_id} does not exist"))
+    cyclic = departments_in_cycles(merged)
+    for i, d in enumerate(departments):
+        if d.id in cyclic and d.parent_id in merged:
+            out.append(FieldViolation(f"departments[{i}].parent_id", "部门上下级关系存在循环",
+                                      "department parents form a cycle"))
+    seen_users: set[str] = set()
+    for i, u in enumerate(users):
+        if not u.id.strip():
+            out.append(FieldViolation(f"users[{i}].id", "用户 ID 为必填项", "user id is required"))
+        elif u.id in seen_users:
+            out.append(FieldViolation(f"users[{i}].id", f"用户 ID {u.id} 重复", f"duplicate user id {u.id}"))
+        seen_users.add(u.id)
+        if u.department_id and u.department_id not in merged:
+            out.append(FieldViolation(f"users[{i}].department_id", f"部门 {u.department_id} 不存在",
+                                      f"department {u.department_id} does not exist"))
+        if u.mobile and not MOBILE.fullmatch(u.mobile):
+            out.append(FieldViolation(f"users[{i}].mobile", "手机号无效", "invalid mobile number"))
+    return out
+
+
+def departments_in_cycles(departments: Mapping[str, Department]) -> set[str]:
+    """Ids of departments that lie on a parent cycle."""
+    cyclic: set[str] = set()
+    done: set[str] = set()
+    for start in departments:
+        path: list[str] = []
+        on_path: set[str] = set()
+        node = start
+        while node in departments and node not in done:
+            if node in on_path:
+                cyclic.update(path[path.index(node):])
+                break
+            on_path.add(node)
+            path.append(node)
+            node = departments[node].parent_id
+        done.update(path)
+    return cyclic
+
+
+def ancestors(department_id: str, departments: Mapping[str, Department]) -> list[Department]:
+    """The department and its ancestors, nearest first (stops safely on a cycle)."""
+    out: list[Department] = []
+    seen: set[str] = set()
+    node = department_id
+    while node and node in departments and node not in seen:
+        seen.add(node)
+        out.append(departments[node])
+        node = departments[node].parent_id
+    return out
+
+
+def manager_chain(user: User, departments: Mapping[str, Department]) -> list[tuple[str, str]]:
+    """(department_id, manager_id) of the user's department and its ancestors, nearest first,
+    leaving out departments without a manager."""
+    return [(d.id, d.manager_id) for d in ancestors(user.department_id, departments) if d.manager_id]
+
+
+def managed_departments(user_id: str, departments: Mapping[str, Department]) -> set[str]:
+    """Departments a user manages directly or through an ancestor department."""
+    if not user_id:
+        return set()
+    return {
+        d.id for d in departments.values()
+        if any(a.manager_id == user_id for a in ancestors(d.id, departments))
+    }
+
+
+# ---------- projects ----------
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    ACTIVE = "active"
+    CLOSED = "closed"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+NOT_LIVE = frozenset({Status.DRAFT, Status.REJECTED, Status.CANCELLED})
+# SubmitProject: back into approval.
+SUBMITTABLE = frozenset({Status.DRAFT, Status.RETURNED})
+# SetProjectStatus: every other legal move.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING_APPROVAL: frozenset({Status.ACTIVE, Status.REJECTED, Status.RETURNED, Status.CANCELLED}),
+    Status.RETURNED: frozenset({Status.CANCELLED}),
+    Status.DRAFT: frozenset({Status.CANCELLED}),
+    Status.ACTIVE: frozenset({Status.CLOSED}),
+}
+
+
+def is_live(status: Status) -> bool:
+    return status not in NOT_LIVE
+
+
+def illegal(current: Status, target: Status) -> Conflict:
+    return Conflict(
+        f"非法的状态变更：{current.value} → {target.value}",
+        f"illegal transition: {current.value} -> {target.value}",
+        code="illegal_transition",
+    )
+
+
+def check_submit(current: Status) -> None:
+    if current not in SUBMITTABLE:
+        raise illegal(current, Status.PENDING_APPROVAL)
+
+
+def check_status_change(current: Status, target: Status) -> bool:
+    """True when ``current → target`` is a change to make, False for a no-op (already there);
+    Conflict when it is not allowed."""
+    if current is target:
+        return False
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise illegal(current, target)
+    return True
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    uscc: str = ""
+    contact: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectInput:
+    """What a caller sends to create a project (raw strings, unvalidated)."""
+
+    owner_id: str
+    form_key: str
+    name: str
+    customer: Customer
+    amount: str
+    region: str = ""
+    business_line: str = ""
+    start_date: str = ""
+    end_date: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    owner_is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class ValidProject:
+    """A project input once validated and normalised."""
+
+    name: str
+    customer: Customer
+    amount: Decimal
+    region: str
+    business_line: str
+    start_date: date | None
+    end_date: date | None
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ConflictHit:
+    project_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    actor: str
+    event: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Project:
+    id: str
+    code: str
+    status: Status
+    name: str
+    customer: Customer
+    amount: Decimal
+    region: str
+    business_line: str
+    start_date: date | None
+    end_date: date | None
+    fields: dict[str, Any]
+    form_key: str
+    form_version: int
+    owner_id: str
+    department_id: str
+    conflicts: list[ConflictHit]
+    history: list[HistoryEntry]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def validate_project(
+    inp: ProjectInput, form: FormDef | None, *,
+    user_exists: Callable[[str], bool],
+    department_exists: Callable[[str], bool],
+) -> tuple[ValidProject | None, list[FieldViolation]]:
+    """Every violation of a project input at once (``None`` project when there are any)."""
+    out: list[FieldViolation] = []
+
+    def req(value: str, path: str, zh: str, en: str) -> None:
+        if not value.strip():
+            out.append(FieldViolation(path, f"{zh}为必填项", f"{en} is required"))
+
+    req(inp.owner_id, "owner_id", "所有者", "owner")
+    req(inp.name, "name", "项目名称", "project name")
+    req(inp.customer.name, "customer.name", "客户名称", "customer name")
+    code = uscc.normalise(inp.customer.uscc)
+    if code and not uscc.is_valid(code):
+        out.append(FieldViolation("customer.uscc", "统一社会信用代码无效（18 位且校验位正确）",
+                                  "invalid unified social credit code (18 characters with a valid check character)"))
+    phone = inp.customer.phone.strip()
+    if phone and not MOBILE.fullmatch(phone):
+        out.append(FieldViolation("customer.phone", "客户电话必须是有效的中国大陆手机号",
+                                  "customer phone must be a valid mainland-China mobile number"))
+    amount = parse_amount(inp.amount, out)
+    start, end = parse_date_field(inp.start_date, "start_date", out), parse_date_field(inp.end_date, "end_date", out)
+    if start and end and end < start:
+        out.append(FieldViolation("end_date", "结束日期不能早于开始日期", "end_date must not be before start_date"))
+    clean: dict[str, Any] = {}
+    if not inp.form_key.strip():
+        out.append(FieldViolation("form_key", "表单为必填项", "form_key is required"))
+    elif form is None:
+        out.append(FieldViolation("form_key", f"表单 {inp.form_key} 不存在", f"form {inp.form_key} does not exist"))
+    else:
+        clean, problems = validate_values(
+            form, inp.fields, user_exists=user_exists, department_exists=department_exists
+        )
+        out.extend(problems)
+    if out or amount is None:
+        return None, out
+    customer = Customer(name=inp.customer.name.strip(), uscc=code, contact=inp.customer.contact.strip(), phone=phone)
+    return ValidProject(
+        name=inp.name.strip(), customer=customer, amount=amount, region=inp.region.strip(),
+        business_line=inp.business_line.strip(), start_date=start, end_date=end, fields=clean,
+    ), []
+
+
+def parse_amount(text: str, out: list[FieldViolation]) -> Decimal | None:
+    if not text.strip():
+        out.append(FieldViolation("amount", "金额为必填项", "amount is required"))
+        return None
+    d = parse_decimal(text)
+    if d is None:
+        out.append(FieldViolation("amount", "金额必须是数字", "amount must be a decimal number"))
+    elif d < 0:
+        out.append(FieldViolation("amount", "金额不能为负数", "amount must not be negative"))
+    elif not has_cents_only(d):
+        out.append(FieldViolation("amount", "金额最多两位小数", "amount may have at most 2 decimal places"))
+    elif d > MAX_AMOUNT:
+        out.append(FieldViolation("amount", "金额过大", "amount is too large"))
+    else:
+        return d.quantize(CENT)
+    return None
+
+
+def parse_date_field(text: str, path: str, out: list[FieldViolation]) -> date | None:
+    if not text.strip():
+        return None
+    d = parse_date(text)
+    if d is None:
+        out.append(FieldViolation(path, "日期格式必须是 YYYY-MM-DD", "date must be ISO 8601 (YYYY-MM-DD)"))
+    return d
+
+
+def write_roles_of(owner: User | None, owner_is_admin: bool) -> tuple[set[str], bool]:
+    roles = set(owner.roles) if owner else set()
+    return roles, owner_is_admin or ADMIN_ROLE in roles
+
+
+# ---------- collisions ----------
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What collision detection needs to know about another project."""
+
+    id: str
+    status: Status
+    customer_uscc: str
+    customer_name_norm: str
+
+
+def find_conflicts(project_id: str, customer: Customer, others: Iterable[Registration]) -> list[ConflictHit]:
+    """Other live projects for the same customer: same USCC, or same normalised name."""
+    code = uscc.normalise(customer.uscc)
+    norm = normalise_name(customer.name)
+    hits = []
+    for o in others:
+        if o.id == project_id or not is_live(o.status):
+            continue
+        reasons = []
+        if code and o.customer_uscc == code:
+            reasons.append("客户统一社会信用代码相同")
+        if norm and o.customer_name_norm == norm:
+            reasons.append("客户名称相同")
+        if reasons:
+            hits.append(ConflictHit(project_id=o.id, reason="；".join(reasons)))
+    return hits
+
+
+# ---------- visibility ----------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: str
+    is_admin: bool = False
+    roles: frozenset[str] = frozenset()
+    approver_project_ids: frozenset[str] = frozenset()
+
+    @property
+    def admin(self) -> bool:
+        return self.is_admin or ADMIN_ROLE in self.roles
+
+
+def can_see(viewer: Viewer | None, project: Project, managed: set[str]) -> bool:
+    """``managed``: departments the viewer manages (directly or via an ancestor)."""
+    if viewer is None or viewer.admin:
+        return True
+    if viewer.user_id and viewer.user_id == project.owner_id:
+        return True
+    if project.id in viewer.approver_project_ids:
+        return True
+    return bool(project.department_id) and project.department_id in managed
+
+
+def visible_fields(viewer: Viewer | None, project: Project, form: FormDef | None) -> dict[str, Any]:
+    """The project's fields without those the viewer may not read (owner, admins and internal
+    callers see everything; fields the form no longer defines stay visible)."""
+    if viewer is None or viewer.admin or (viewer.user_id and viewer.user_id == project.owner_id) or form is None:
+        return dict(project.fields)
+    out = {}
+    for key, value in project.fields.items():
+        f = form.field(key)
+        if f is None or readable(f, set(viewer.roles)):
+            out[key] = value
+    return out

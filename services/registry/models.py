@@ -1,0 +1,115 @@
+"""Registry tables (SQLModel on this service's own registry/metadata). Money is kept as an exact
+decimal string; JSON columns hold roles, form fields, project fields and conflicts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from baobei.core.db import request_log_table
+
+
+class Base(SQLModel, registry=registry()):
+    pass
+
+
+def _ts() -> Any:
+    return sa.DateTime(timezone=True)
+
+
+class DepartmentRow(Base, table=True):
+    __tablename__ = "department"
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(default="", max_length=200)
+    parent_id: str = Field(default="", max_length=100, index=True)
+    manager_id: str = Field(default="", max_length=100, index=True)
+
+
+class UserRow(Base, table=True):
+    __tablename__ = "org_user"
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=320)
+    mobile: str = Field(default="", max_length=32)
+    department_id: str = Field(default="", max_length=100, index=True)
+    roles: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    region: str = Field(default="", max_length=100)
+
+
+class AccessTokenRow(Base, table=True):
+    __tablename__ = "access_token"
+
+    # sha256 hex of the token; the plaintext is never stored.
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(max_length=100, index=True)
+    created_at: datetime = Field(sa_type=_ts())
+
+
+class FormVersionRow(Base, table=True):
+    __tablename__ = "form_version"
+
+    key: str = Field(primary_key=True, max_length=100)
+    version: int = Field(primary_key=True)
+    title: str = Field(max_length=200)
+    fields: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    created_at: datetime = Field(sa_type=_ts())
+
+
+class ProjectRow(Base, table=True):
+    __tablename__ = "project"
+    __table_args__ = (sa.Index("ix_project_created_at_id", "created_at", "id"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    code: str = Field(max_length=32, unique=True)
+    status: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=300)
+    customer_name: str = Field(max_length=300)
+    customer_name_norm: str = Field(max_length=300, index=True)
+    customer_uscc: str = Field(default="", max_length=18, index=True)
+    customer_contact: str = Field(default="", max_length=200)
+    customer_phone: str = Field(default="", max_length=32)
+    # Exact decimal text with two places, e.g. "1200000.00".
+    amount: str = Field(max_length=32)
+    region: str = Field(default="", max_length=100)
+    business_line: str = Field(default="", max_length=100)
+    start_date: date | None = Field(default=None)
+    end_date: date | None = Field(default=None)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    form_key: str = Field(max_length=100)
+    form_version: int
+    owner_id: str = Field(max_length=100, index=True)
+    department_id: str = Field(default="", max_length=100, index=True)
+    conflicts: list[dict[str, str]] = Field(default_factory=list, sa_type=sa.JSON)
+    version: int = Field(default=1)
+    created_at: datetime = Field(sa_type=_ts())
+    updated_at: datetime = Field(sa_type=_ts())
+
+
+class ProjectHistoryRow(Base, table=True):
+    __tablename__ = "project_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(max_length=32, index=True)
+    at: datetime = Field(sa_type=_ts())
+    actor: str = Field(default="", max_length=100)
+    event: str = Field(max_length=100)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class ProjectSequenceRow(Base, table=True):
+    """Last project number handed out per year (codes BB-<year>-<6 digits>)."""
+
+    __tablename__ = "project_sequence"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = Field(default=0)
+
+
+metadata = Base.metadata
+processed_request = request_log_table(metadata)
