@@ -189,21 +189,27 @@ def validate_policy(
     """All violations of a policy definition (``steps`` already normalised). With a directory,
     user approvers must exist in it."""
     v: list[FieldViolation] = []
-    if not KEY_RE.match(key):
+    if not KEY_RE.match(key) or len(key) > 100:
         v.append(FieldViolation("key", "策略标识须为小写字母、数字、下划线或连字符，且以字母或数字开头",
-                                "key must match [a-z0-9][a-z0-9_-]*"))
+                                "key must match [a-z0-9][a-z0-9_-]* (at most 100 characters)"))
     if not form_key.strip():
         v.append(FieldViolation("form_key", "表单标识为必填项", "form_key is required"))
+    elif len(form_key.strip()) > 100:
+        v.append(FieldViolation("form_key", "表单标识过长（最多 100 个字符）", "form_key is too long (at most 100)"))
     if not steps:
         v.append(FieldViolation("steps", "至少需要一个审批步骤", "at least one step is required"))
     for i, step in enumerate(steps):
         p = f"steps[{i}]"
         if not step.name:
             v.append(FieldViolation(f"{p}.name", "步骤名称为必填项", "step name is required"))
+        elif len(step.name) > 200:
+            v.append(FieldViolation(f"{p}.name", "步骤名称过长（最多 200 个字符）", "step name is too long"))
         if step.when:
             problem = when_problem(step.when)
             if problem:
-                v.append(FieldViolation(f"{p}.when", f"条件表达式无效：{problem}", f"invalid CEL expression: {problem}"))
+                v.append(
+                    FieldViolation(f"{p}.when", f"条件表达式无效：{problem}", f"invalid CEL expression: {problem}")
+                )
         v.extend(_approver_violations(step.approvers, f"{p}.approvers", directory, required=True))
         if step.mode not in MODES:
             v.append(FieldViolation(f"{p}.mode", "审批方式须为 any 或 all", "mode must be any or all"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei.notify.v1 import notify_service_pb2 as pb
@@ -20,9 +22,9 @@ def send_command(request: pb.SendRequest) -> domain.SendCommand:
     )
 
 
-def timestamp(value: object) -> Timestamp:
+def timestamp(value: datetime) -> Timestamp:
     ts = Timestamp()
-    ts.FromDatetime(value)  # type: ignore[arg-type]
+    ts.FromDatetime(value)
     return ts
 
 

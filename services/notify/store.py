@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.notify import domain
 from services.notify.models import DeliveryLog, Notification
@@ -80,11 +80,11 @@ def list_inbox(
     if cursor is not None:
         stmt = stmt.where(
             sa.or_(
-                Notification.created_at < cursor.created_at,  # type: ignore[arg-type]
-                sa.and_(Notification.created_at == cursor.created_at, Notification.id < cursor.id),  # type: ignore[arg-type]
+                col(Notification.created_at) < cursor.created_at,
+                sa.and_(col(Notification.created_at) == cursor.created_at, col(Notification.id) < cursor.id),
             )
         )
-    stmt = stmt.order_by(sa.desc(Notification.created_at), sa.desc(Notification.id)).limit(limit + 1)  # type: ignore[arg-type]
+    stmt = stmt.order_by(col(Notification.created_at).desc(), col(Notification.id).desc()).limit(limit + 1)
     with Session(engine) as session:
         rows = list(session.exec(stmt))
     return [_to_domain(r) for r in rows[:limit]], len(rows) > limit
@@ -94,8 +94,8 @@ def deliveries(engine: Engine, *, notification_ids: list[str]) -> list[domain.De
     """Delivery log rows of the given notifications (oldest first)."""
     stmt = (
         select(DeliveryLog)
-        .where(DeliveryLog.notification_id.in_(notification_ids))  # type: ignore[attr-defined]
-        .order_by(DeliveryLog.at, DeliveryLog.id)  # type: ignore[arg-type]
+        .where(col(DeliveryLog.notification_id).in_(notification_ids))
+        .order_by(col(DeliveryLog.at), col(DeliveryLog.id))
     )
     with Session(engine) as session:
         return [

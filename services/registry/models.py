@@ -108,7 +108,7 @@ class ProjectSequenceRow(Base, table=True):
     __tablename__ = "project_sequence"
 
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    last: int = Field(default=0)
+    last_number: int = Field(default=0)
 
 
 metadata = Base.metadata

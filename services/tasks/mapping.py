@@ -36,7 +36,7 @@ def new_task(request: pb.CreateTaskRequest) -> domain.NewTask:
         milestone=request.milestone,
         # UNSPECIFIED and unknown enum numbers both map to None (a validation error)
         depends_on=tuple(
-            domain.Dependency(task_id=d.task_id, type=_DEP_FROM_PB.get(d.type), lag_days=d.lag_days)  # type: ignore[call-overload]
+            domain.Dependency(task_id=d.task_id, type=_DEP_FROM_PB.get(d.type), lag_days=d.lag_days)
             for d in request.depends_on
         ),
     )

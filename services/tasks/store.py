@@ -6,10 +6,9 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.tasks import domain
 from services.tasks.models import Task, TaskDependency
@@ -24,7 +23,7 @@ def _as_utc(value: datetime) -> datetime:
 def _known_ids(session: Session, *, project_id: str, candidates: set[str]) -> set[str]:
     if not candidates or not project_id:
         return set()
-    stmt = select(Task.id).where(Task.project_id == project_id, Task.id.in_(candidates))  # type: ignore[attr-defined]
+    stmt = select(Task.id).where(Task.project_id == project_id, col(Task.id).in_(candidates))
     return set(session.exec(stmt))
 
 
@@ -59,7 +58,11 @@ def create_task(session: Session, *, command: domain.NewTask, now: datetime) -> 
         assert dep.type is not None  # validated above
         session.add(
             TaskDependency(
-                task_id=task.id, predecessor_id=dep.task_id, type=dep.type.value, lag_days=dep.lag_days, position=position
+                task_id=task.id,
+                predecessor_id=dep.task_id,
+                type=dep.type.value,
+                lag_days=dep.lag_days,
+                position=position,
             )
         )
     log.info("task.created", project_id=task.project_id, task_id=task.id, dependencies=len(task.depends_on))
@@ -73,16 +76,16 @@ def list_tasks(engine: Engine, *, project_id: str) -> list[domain.Task]:
             session.exec(
                 select(Task)
                 .where(Task.project_id == project_id)
-                .order_by(Task.created_at, Task.id)  # type: ignore[arg-type]
+                .order_by(col(Task.created_at), col(Task.id))
             )
         )
         deps: dict[str, list[domain.Dependency]] = defaultdict(list)
         if rows:
             dep_rows = session.exec(
                 select(TaskDependency)
-                .join(Task, Task.id == TaskDependency.task_id)  # type: ignore[arg-type]
+                .join(Task, col(Task.id) == col(TaskDependency.task_id))
                 .where(Task.project_id == project_id)
-                .order_by(TaskDependency.task_id, TaskDependency.position)  # type: ignore[arg-type]
+                .order_by(col(TaskDependency.task_id), col(TaskDependency.position))
             )
             for d in dep_rows:
                 deps[d.task_id].append(domain.Dependency(d.predecessor_id, domain.DependencyType(d.type), d.lag_days))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import grpc
 import pytest
@@ -32,9 +33,9 @@ def stub(db_url: str) -> Iterator[pb_grpc.NotifyServiceStub]:
         server.stop(None).wait()
 
 
-def send(stub: pb_grpc.NotifyServiceStub, request_id: str, recipients: list[str], **kw: object) -> pb.SendResponse:
-    req = pb.SendRequest(request_id=request_id, recipient_ids=recipients, kind=kw.pop("kind", "approval_request"),
-                         title=kw.pop("title", "请审批项目"), **kw)  # type: ignore[arg-type]
+def send(stub: pb_grpc.NotifyServiceStub, request_id: str, recipients: list[str], *, kind: str = "approval_request",
+         title: str = "请审批项目", **kw: Any) -> pb.SendResponse:
+    req = pb.SendRequest(request_id=request_id, recipient_ids=recipients, kind=kind, title=title, **kw)
     return stub.Send(req, timeout=10, metadata=metadata())
 
 

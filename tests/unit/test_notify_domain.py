@@ -12,7 +12,8 @@ NOW = datetime(2026, 11, 25, 8, 30, 0, 123456, tzinfo=UTC)
 
 
 def cmd(**kw: object) -> domain.SendCommand:
-    base: dict[str, object] = {"request_id": "r1", "recipient_ids": ("u1",), "kind": "approval_request", "title": "请审批"}
+    base: dict[str, object] = {"request_id": "r1", "recipient_ids": ("u1",), "kind": "approval_request",
+                               "title": "请审批"}
     base.update(kw)
     return domain.SendCommand(**base)  # type: ignore[arg-type]
 

@@ -1,0 +1,10 @@
+"""python -m services.approval"""
+
+from baobei.core.logging import configure_logging
+from baobei.core.settings import Settings
+from services.approval.server import serve
+
+if __name__ == "__main__":
+    settings = Settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level, component="approval")
+    serve(settings)

@@ -1,0 +1,80 @@
+"""Builds and runs the approval gRPC server."""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import threading
+from typing import Any
+
+import grpc
+import structlog
+
+from baobei.approval.v1 import approval_service_pb2 as pb
+from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
+from baobei.core.db import make_engine
+from baobei.core.grpc_server import build_server
+from baobei.core.migrations import upgrade
+from baobei.core.settings import DEFAULT_GRPC_PORTS, Settings
+from services.approval.org_client import GrpcOrgDirectory
+from services.approval.servicer import ApprovalServicer
+from services.approval.store import ApprovalStore
+
+SERVICE = "approval"
+log = structlog.get_logger(__name__)
+
+
+def build(
+    *,
+    db_url: str,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    registry_addr: str = "",
+    rpc_timeout: float = 10.0,
+    **_peers: Any,
+) -> tuple[grpc.Server, int]:
+    """Migrate the database to head and return a not-yet-started server and its port. The org
+    directory is read from the registry at ``registry_addr`` (default: its standard port)."""
+    upgrade(SERVICE, db_url)
+    directory = GrpcOrgDirectory(
+        registry_addr or f"127.0.0.1:{DEFAULT_GRPC_PORTS['registry']}", timeout=rpc_timeout
+    )
+    servicer = ApprovalServicer(store=ApprovalStore(make_engine(db_url)), directory=directory)
+    return build_server(
+        name=SERVICE,
+        add_servicer=lambda server: pb_grpc.add_ApprovalServiceServicer_to_server(servicer, server),
+        service_full_name=pb.DESCRIPTOR.services_by_name["ApprovalService"].full_name,
+        port=port,
+        host=host,
+    )
+
+
+def bind_host(addr: str) -> str:
+    """Host to listen on for our own address: an IP is bound as given, a DNS name (e.g. a
+    Kubernetes Service) means all interfaces (same rule as the registry)."""
+    host = addr.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return "0.0.0.0"
+    return host
+
+
+def serve(settings: Settings) -> None:
+    server, port = build(
+        db_url=settings.db_url(SERVICE),
+        port=settings.port_of(SERVICE),
+        host=bind_host(settings.addr(SERVICE)),
+        registry_addr=settings.addr("registry"),
+        rpc_timeout=settings.rpc_timeout,
+    )
+    server.start()
+    log.info("service.started", service=SERVICE, port=port, registry=settings.addr("registry"))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("service.stopping", service=SERVICE)
+    server.stop(grace=10).wait()

@@ -1,0 +1,153 @@
+"""The only place protobuf messages meet registry domain objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+
+from baobei.registry.v1 import registry_service_pb2 as pb
+from services.registry.domain import (
+    Customer,
+    Department,
+    HistoryEntry,
+    Project,
+    ProjectInput,
+    Status,
+    User,
+    Viewer,
+)
+from services.registry.forms import FormDef, FormField
+
+_STATUS_TO_PB: dict[Status, pb.ProjectStatus] = {
+    s: pb.ProjectStatus.Value(f"PROJECT_STATUS_{s.name}") for s in Status  # type: ignore[misc]
+}
+_STATUS_FROM_PB = {v: k for k, v in _STATUS_TO_PB.items()}
+
+
+def status_to_pb(status: Status) -> pb.ProjectStatus:
+    return _STATUS_TO_PB[status]
+
+
+def status_from_pb(value: int) -> Status | None:
+    """None for PROJECT_STATUS_UNSPECIFIED (and unknown numbers)."""
+    return _STATUS_FROM_PB.get(value)  # type: ignore[call-overload]
+
+
+def struct_to_dict(s: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(s)
+
+
+def dict_to_struct(d: dict[str, Any]) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(d)
+    return s
+
+
+def ts(dt: Any) -> timestamp_pb2.Timestamp:
+    t = timestamp_pb2.Timestamp()
+    if dt is not None:
+        t.FromDatetime(dt)
+    return t
+
+
+# ---------- org ----------
+
+
+def department_from_pb(d: pb.Department) -> Department:
+    return Department(
+        id=d.id.strip(), name=d.name.strip(), parent_id=d.parent_id.strip(), manager_id=d.manager_id.strip()
+    )
+
+
+def user_from_pb(u: pb.User) -> User:
+    return User(
+        id=u.id.strip(), name=u.name.strip(), email=u.email.strip(), mobile=u.mobile.strip(),
+        department_id=u.department_id.strip(), roles=tuple(r.strip() for r in u.roles if r.strip()),
+        region=u.region.strip(),
+    )
+
+
+def user_to_pb(u: User) -> pb.User:
+    return pb.User(
+        id=u.id, name=u.name, email=u.email, mobile=u.mobile, department_id=u.department_id, roles=list(u.roles),
+        region=u.region,
+    )
+
+
+# ---------- forms ----------
+
+
+def field_from_pb(f: pb.FormField) -> FormField:
+    return FormField(
+        key=f.key.strip(), label=f.label.strip(), type=f.type.strip(), required=f.required, options=tuple(f.options),
+        min=f.min if f.HasField("min") else None,
+        max=f.max if f.HasField("max") else None,
+        min_length=f.min_length if f.HasField("min_length") else None,
+        max_length=f.max_length if f.HasField("max_length") else None,
+        pattern=f.pattern if f.HasField("pattern") else None,
+        read_roles=tuple(f.read_roles), write_roles=tuple(f.write_roles),
+    )
+
+
+def field_to_pb(f: FormField) -> pb.FormField:
+    out = pb.FormField(
+        key=f.key, label=f.label, type=f.type, required=f.required, options=list(f.options),
+        read_roles=list(f.read_roles), write_roles=list(f.write_roles),
+    )
+    for name in ("min", "max", "min_length", "max_length", "pattern"):
+        value = getattr(f, name)
+        if value is not None:
+            setattr(out, name, value)
+    return out
+
+
+def form_to_pb(form: FormDef) -> pb.Form:
+    return pb.Form(
+        key=form.key, title=form.title, version=form.version, fields=[field_to_pb(f) for f in form.fields],
+        created_at=ts(form.created_at),
+    )
+
+
+# ---------- projects ----------
+
+
+def project_input_from_pb(r: pb.CreateProjectRequest) -> ProjectInput:
+    c = r.customer
+    return ProjectInput(
+        owner_id=r.owner_id.strip(), form_key=r.form_key.strip(), name=r.name,
+        customer=Customer(name=c.name, uscc=c.uscc, contact=c.contact, phone=c.phone),
+        amount=r.amount, region=r.region, business_line=r.business_line, start_date=r.start_date,
+        end_date=r.end_date, fields=struct_to_dict(r.fields), owner_is_admin=r.owner_is_admin,
+    )
+
+
+def viewer_from_pb(holder: Any) -> Viewer | None:
+    """The request's viewer, or None when unset (internal caller)."""
+    if not holder.HasField("viewer"):
+        return None
+    v = holder.viewer
+    return Viewer(
+        user_id=v.user_id, is_admin=v.is_admin, roles=frozenset(v.roles),
+        approver_project_ids=frozenset(v.approver_project_ids),
+    )
+
+
+def history_to_pb(h: HistoryEntry) -> pb.HistoryEntry:
+    return pb.HistoryEntry(at=ts(h.at), actor=h.actor, event=h.event, data=dict_to_struct(h.data))
+
+
+def project_to_pb(p: Project, *, with_history: bool = True) -> pb.Project:
+    return pb.Project(
+        id=p.id, code=p.code, status=status_to_pb(p.status), name=p.name,
+        customer=pb.Customer(name=p.customer.name, uscc=p.customer.uscc, contact=p.customer.contact,
+                             phone=p.customer.phone),
+        amount=str(p.amount), region=p.region, business_line=p.business_line,
+        start_date=p.start_date.isoformat() if p.start_date else "",
+        end_date=p.end_date.isoformat() if p.end_date else "",
+        fields=dict_to_struct(p.fields), form_key=p.form_key, form_version=p.form_version, owner_id=p.owner_id,
+        department_id=p.department_id,
+        conflicts=[pb.Conflict(project_id=c.project_id, reason=c.reason) for c in p.conflicts],
+        history=[history_to_pb(h) for h in p.history] if with_history else [],
+        version=p.version, created_at=ts(p.created_at), updated_at=ts(p.updated_at),
+    )

@@ -1,0 +1,168 @@
+"""RegistryService over gRPC: thin methods that open a transaction (``run_once`` for mutating
+calls), call the store and map the result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import grpc
+import sqlalchemy as sa
+from google.protobuf.message import Message
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from baobei.core.db import run_once
+from baobei.core.errors import FieldViolation, ValidationFailed
+from baobei.core.grpc_server import rpc
+from baobei.registry.v1 import registry_service_pb2 as pb
+from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from services.registry import mapping, store
+
+M = TypeVar("M", bound=Message)
+T = TypeVar("T")
+
+
+class RegistryServicer(pb_grpc.RegistryServiceServicer):
+    def __init__(self, engine: Engine, request_log: sa.Table) -> None:
+        self.engine = engine
+        self.request_log = request_log
+
+    def _once(self, request_id: str, method: str, response_type: type[M], apply: Callable[[Session], M]) -> M:
+        return run_once(
+            self.engine, self.request_log, request_id=request_id, method=method, response_type=response_type,
+            apply=apply,
+        )
+
+    def _read(self, fn: Callable[[Session], T]) -> T:
+        with Session(self.engine) as session:
+            return fn(session)
+
+    # ---------- org ----------
+
+    @rpc
+    def UpsertOrg(self, request: pb.UpsertOrgRequest, context: grpc.ServicerContext) -> pb.UpsertOrgResponse:
+        departments = [mapping.department_from_pb(d) for d in request.departments]
+        users = [mapping.user_from_pb(u) for u in request.users]
+
+        def apply(session: Session) -> pb.UpsertOrgResponse:
+            n_dep, n_usr = store.upsert_org(session=session, departments_in=departments, users_in=users)
+            return pb.UpsertOrgResponse(departments=n_dep, users=n_usr)
+
+        return self._once(request.request_id, "UpsertOrg", pb.UpsertOrgResponse, apply)
+
+    @rpc
+    def GetUser(self, request: pb.GetUserRequest, context: grpc.ServicerContext) -> pb.GetUserResponse:
+        user = self._read(lambda s: store.get_user(session=s, user_id=request.user_id))
+        return pb.GetUserResponse(user=mapping.user_to_pb(user))
+
+    @rpc
+    def ListUsers(self, request: pb.ListUsersRequest, context: grpc.ServicerContext) -> pb.ListUsersResponse:
+        users = self._read(
+            lambda s: store.list_users(
+                session=s, user_ids=list(request.user_ids), role=request.role, department_id=request.department_id
+            )
+        )
+        return pb.ListUsersResponse(users=[mapping.user_to_pb(u) for u in users])
+
+    @rpc
+    def GetManagerChain(
+        self, request: pb.GetManagerChainRequest, context: grpc.ServicerContext
+    ) -> pb.GetManagerChainResponse:
+        chain = self._read(lambda s: store.manager_chain(session=s, user_id=request.user_id))
+        return pb.GetManagerChainResponse(
+            links=[pb.ManagerLink(department_id=d, manager_id=m) for d, m in chain]
+        )
+
+    @rpc
+    def IssueToken(self, request: pb.IssueTokenRequest, context: grpc.ServicerContext) -> pb.IssueTokenResponse:
+        # Not through run_once: the request log would keep the plaintext token.
+        with Session(self.engine) as session:
+            token = store.issue_token(session=session, user_id=request.user_id)
+            session.commit()
+        return pb.IssueTokenResponse(token=token)
+
+    @rpc
+    def Authenticate(self, request: pb.AuthenticateRequest, context: grpc.ServicerContext) -> pb.AuthenticateResponse:
+        user = self._read(lambda s: store.authenticate(session=s, token=request.token))
+        return pb.AuthenticateResponse(user=mapping.user_to_pb(user))
+
+    # ---------- forms ----------
+
+    @rpc
+    def PutForm(self, request: pb.PutFormRequest, context: grpc.ServicerContext) -> pb.PutFormResponse:
+        fields = [mapping.field_from_pb(f) for f in request.fields]
+
+        def apply(session: Session) -> pb.PutFormResponse:
+            form, created = store.put_form(session=session, key=request.key.strip(), title=request.title, fields=fields)
+            return pb.PutFormResponse(key=form.key, version=form.version, created=created)
+
+        return self._once(request.request_id, "PutForm", pb.PutFormResponse, apply)
+
+    @rpc
+    def GetForm(self, request: pb.GetFormRequest, context: grpc.ServicerContext) -> pb.GetFormResponse:
+        form = self._read(lambda s: store.get_form(session=s, key=request.key.strip(), version=request.version))
+        return pb.GetFormResponse(form=mapping.form_to_pb(form))
+
+    # ---------- projects ----------
+
+    @rpc
+    def CreateProject(
+        self, request: pb.CreateProjectRequest, context: grpc.ServicerContext
+    ) -> pb.CreateProjectResponse:
+        inp = mapping.project_input_from_pb(request)
+
+        def apply(session: Session) -> pb.CreateProjectResponse:
+            project = store.create_project(session=session, inp=inp)
+            return pb.CreateProjectResponse(project=mapping.project_to_pb(project))
+
+        return self._once(request.request_id, "CreateProject", pb.CreateProjectResponse, apply)
+
+    @rpc
+    def GetProject(self, request: pb.GetProjectRequest, context: grpc.ServicerContext) -> pb.GetProjectResponse:
+        viewer = mapping.viewer_from_pb(request)
+        project = self._read(lambda s: store.get_project(session=s, project_id=request.project_id, viewer=viewer))
+        return pb.GetProjectResponse(project=mapping.project_to_pb(project))
+
+    @rpc
+    def ListProjects(self, request: pb.ListProjectsRequest, context: grpc.ServicerContext) -> pb.ListProjectsResponse:
+        viewer = mapping.viewer_from_pb(request)
+        status = mapping.status_from_pb(request.status)
+        items, next_cursor = self._read(
+            lambda s: store.list_projects(
+                session=s, viewer=viewer, status=status, q=request.q, limit=request.limit, cursor=request.cursor
+            )
+        )
+        return pb.ListProjectsResponse(
+            items=[mapping.project_to_pb(p, with_history=False) for p in items], next_cursor=next_cursor
+        )
+
+    @rpc
+    def SubmitProject(
+        self, request: pb.SubmitProjectRequest, context: grpc.ServicerContext
+    ) -> pb.SubmitProjectResponse:
+        def apply(session: Session) -> pb.SubmitProjectResponse:
+            project = store.submit_project(
+                session=session, project_id=request.project_id, actor_id=request.actor_id,
+                actor_is_admin=request.actor_is_admin,
+            )
+            return pb.SubmitProjectResponse(project=mapping.project_to_pb(project))
+
+        return self._once(request.request_id, "SubmitProject", pb.SubmitProjectResponse, apply)
+
+    @rpc
+    def SetProjectStatus(
+        self, request: pb.SetProjectStatusRequest, context: grpc.ServicerContext
+    ) -> pb.SetProjectStatusResponse:
+        status = mapping.status_from_pb(request.status)
+        if status is None:
+            raise ValidationFailed([FieldViolation("status", "状态为必填项", "status is required")])
+
+        def apply(session: Session) -> pb.SetProjectStatusResponse:
+            project = store.set_project_status(
+                session=session, project_id=request.project_id, status=status, actor_id=request.actor_id,
+                event=request.event.strip(), comment=request.comment,
+            )
+            return pb.SetProjectStatusResponse(project=mapping.project_to_pb(project))
+
+        return self._once(request.request_id, "SetProjectStatus", pb.SetProjectStatusResponse, apply)

@@ -1,0 +1,10 @@
+"""python -m services.reporting"""
+
+from baobei.core.logging import configure_logging
+from baobei.core.settings import Settings
+from services.reporting.server import serve
+
+if __name__ == "__main__":
+    settings = Settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level, component="reporting")
+    serve(settings)

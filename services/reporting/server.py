@@ -1,0 +1,46 @@
+"""Builds and runs the reporting gRPC server."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import grpc
+import structlog
+
+from baobei.core.db import make_engine
+from baobei.core.grpc_server import build_server
+from baobei.core.migrations import upgrade
+from baobei.core.settings import Settings
+from baobei.reporting.v1 import reporting_service_pb2 as pb
+from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
+from services.reporting.servicer import ReportingServicer
+
+SERVICE = "reporting"
+log = structlog.get_logger(__name__)
+
+
+def build(*, db_url: str, port: int = 0, host: str = "127.0.0.1", **peers: Any) -> tuple[grpc.Server, int]:
+    """Migrate the database to head and return a not-yet-started server and its port."""
+    upgrade(SERVICE, db_url)
+    servicer = ReportingServicer(engine=make_engine(db_url))
+    return build_server(
+        name=SERVICE,
+        add_servicer=lambda server: pb_grpc.add_ReportingServiceServicer_to_server(servicer, server),
+        service_full_name=pb.DESCRIPTOR.services_by_name["ReportingService"].full_name,
+        port=port,
+        host=host,
+    )
+
+
+def serve(settings: Settings) -> None:
+    server, port = build(db_url=settings.db_url(SERVICE), port=settings.port_of(SERVICE), host=settings.host)
+    server.start()
+    log.info("service.started", service=SERVICE, port=port)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("service.stopping", service=SERVICE)
+    server.stop(grace=10).wait()
