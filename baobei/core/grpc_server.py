@@ -5,6 +5,9 @@ errors into rich statuses (``google.rpc.BadRequest`` field violations, ``ErrorIn
 from __future__ import annotations
 
 import functools
+import ipaddress
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -117,3 +120,29 @@ def build_server(
     if bound == 0:
         raise RuntimeError(f"{name}: cannot bind {host}:{port}")
     return server, bound
+
+
+def bind_host(addr: str) -> str:
+    """Host a service listens on for its own address: an IP is bound as given; a DNS name (e.g. a
+    Kubernetes Service) means all interfaces."""
+    host = addr.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return "0.0.0.0"
+    return host
+
+
+def run_until_signalled(server: grpc.Server, *, service: str, port: int, **info: Any) -> None:
+    """Start ``server``, block until SIGTERM/SIGINT, then stop gracefully (in-flight RPCs finish)."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server.start()
+    log.info("service.started", service=service, port=port, **info)
+    stop.wait()
+    log.info("service.stopping", service=service)
+    server.stop(grace=10).wait()
+    log.info("service.stopped", service=service)

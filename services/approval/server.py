@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import signal
-import threading
 from typing import Any
 
 import grpc
@@ -13,7 +10,7 @@ import structlog
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
 from baobei.core.db import make_engine
-from baobei.core.grpc_server import build_server
+from baobei.core.grpc_server import bind_host, build_server, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import DEFAULT_GRPC_PORTS, Settings
 from services.approval.org_client import GrpcOrgDirectory
@@ -49,17 +46,6 @@ def build(
     )
 
 
-def bind_host(addr: str) -> str:
-    """Host to listen on for our own address: an IP is bound as given, a DNS name (e.g. a
-    Kubernetes Service) means all interfaces (same rule as the registry)."""
-    host = addr.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return "0.0.0.0"
-    return host
 
 
 def serve(settings: Settings) -> None:
@@ -70,11 +56,4 @@ def serve(settings: Settings) -> None:
         registry_addr=settings.addr("registry"),
         rpc_timeout=settings.rpc_timeout,
     )
-    server.start()
-    log.info("service.started", service=SERVICE, port=port, registry=settings.addr("registry"))
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    log.info("service.stopping", service=SERVICE)
-    server.stop(grace=10).wait()
+    run_until_signalled(server, service=SERVICE, port=port, registry=settings.addr("registry"))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Any
 
 import grpc
 import structlog
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_server import build_server
+from baobei.core.grpc_server import bind_host, build_server, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.notify.v1 import notify_service_pb2 as pb
@@ -35,12 +33,7 @@ def build(*, db_url: str, port: int = 0, host: str = "127.0.0.1", **peers: Any) 
 
 
 def serve(settings: Settings) -> None:
-    server, port = build(db_url=settings.db_url(SERVICE), port=settings.port_of(SERVICE), host=settings.host)
-    server.start()
-    log.info("service.started", service=SERVICE, port=port)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    log.info("service.stopping", service=SERVICE)
-    server.stop(grace=10).wait()
+    server, port = build(
+        db_url=settings.db_url(SERVICE), port=settings.port_of(SERVICE), host=bind_host(settings.addr(SERVICE))
+    )
+    run_until_signalled(server, service=SERVICE, port=port)

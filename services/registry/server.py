@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
-import signal
-import threading
 from typing import Any
 
 import grpc
 import structlog
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_server import build_server
+from baobei.core.grpc_server import bind_host, build_server, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
@@ -37,29 +34,10 @@ def build(*, db_url: str, port: int = 0, host: str = "127.0.0.1", **peers: Any) 
     )
 
 
-def bind_host(addr: str) -> str:
-    """Loopback/IP addresses are bound as given; a DNS name (e.g. a Kubernetes Service) means
-    "listen on all interfaces"."""
-    host = addr.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return "0.0.0.0"
-    return host
 
 
 def serve(settings: Settings) -> None:
     server, port = build(
         db_url=settings.db_url(SERVICE), port=settings.port_of(SERVICE), host=bind_host(settings.addr(SERVICE))
     )
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    server.start()
-    log.info("service.started", service=SERVICE, port=port)
-    stop.wait()
-    log.info("service.stopping", service=SERVICE)
-    server.stop(grace=10).wait()
-    log.info("service.stopped", service=SERVICE)
+    run_until_signalled(server, service=SERVICE, port=port)
