@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 from redis.exceptions import RedisError
@@ -28,7 +28,6 @@ class Principal:
     roles: tuple[str, ...] = ()
     name: str = ""
     department_id: str = ""
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def viewer(self, approver_project_ids: list[str] | None = None) -> registry_pb2.Viewer:
         return registry_pb2.Viewer(

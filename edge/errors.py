@@ -34,14 +34,21 @@ log = structlog.get_logger(__name__)
 class ServiceUnavailable(DomainError):
     """A dependency (a service, Temporal, Redis) did not answer: 503."""
 
-    def __init__(self, zh: str = "服务暂不可用，请稍后重试", en: str = "service temporarily unavailable, retry later", code: str = "service_unavailable") -> None:
+    def __init__(
+        self,
+        zh: str = "服务暂不可用，请稍后重试",
+        en: str = "service temporarily unavailable, retry later",
+        code: str = "service_unavailable",
+    ) -> None:
         super().__init__(zh=zh, en=en, code=code)
 
 
 class UpstreamFailed(DomainError):
     """A dependency failed in an unexpected way: 502."""
 
-    def __init__(self, zh: str = "内部服务出错", en: str = "an internal service failed", code: str = "upstream_failed") -> None:
+    def __init__(
+        self, zh: str = "内部服务出错", en: str = "an internal service failed", code: str = "upstream_failed"
+    ) -> None:
         super().__init__(zh=zh, en=en, code=code)
 
 
@@ -87,7 +94,12 @@ def from_rpc_error(err: grpc.RpcError) -> DomainError:
     if domain is not None:
         return domain
     code = err.code() if hasattr(err, "code") else None
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED):
+    if code in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ):
         return ServiceUnavailable()
     return UpstreamFailed()
 

@@ -14,6 +14,7 @@ never a float."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -47,10 +48,8 @@ def _decimal_json(request: Request, body: bytes) -> None:
     content_type = request.headers.get("content-type", "")
     if not body or ("json" not in content_type and content_type):
         return
-    try:
-        request._json = json.loads(body, parse_float=Decimal)  # noqa: SLF001
-    except ValueError:
-        pass
+    with contextlib.suppress(ValueError):
+        request._json = json.loads(body, parse_float=Decimal)
 
 
 def fingerprint(body: bytes) -> str:
@@ -80,11 +79,18 @@ async def _idempotent(
     request: Request, handler: Callable[[Request], Coroutine[Any, Any, Response]], key: str, body: bytes
 ) -> Response:
     if len(key) > MAX_KEY_LENGTH:
-        raise ValidationFailed([FieldViolation(HEADER, f"不能超过 {MAX_KEY_LENGTH} 个字符", f"must have at most {MAX_KEY_LENGTH} characters")])
+        raise ValidationFailed(
+            [
+                FieldViolation(
+                    HEADER, f"不能超过 {MAX_KEY_LENGTH} 个字符", f"must have at most {MAX_KEY_LENGTH} characters"
+                )
+            ]
+        )
     clients = get_clients(request)
     principal = await principal_of(request, clients)
     redis = clients.redis
-    record_key = f"baobei:edge:idem:{principal.id}:{request.method}:{request.url.path}:{hashlib.sha256(key.encode()).hexdigest()}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    record_key = f"baobei:edge:idem:{principal.id}:{request.method}:{request.url.path}:{digest}"
     fp = fingerprint(body)
     request.state.idempotency_key = key
     deadline = time.monotonic() + WAIT_SECONDS
@@ -99,7 +105,13 @@ async def _idempotent(
             record = json.loads(raw)
             if record.get("fp") != fp:
                 raise ValidationFailed(
-                    [FieldViolation(HEADER, "该幂等键已用于内容不同的请求", "this idempotency key was used with a different request body")],
+                    [
+                        FieldViolation(
+                            HEADER,
+                            "该幂等键已用于内容不同的请求",
+                            "this idempotency key was used with a different request body",
+                        )
+                    ],
                     zh="幂等键冲突",
                     en="idempotency key reused",
                 )
@@ -112,7 +124,11 @@ async def _idempotent(
                     headers={"Idempotent-Replayed": "true"},
                 )
             if time.monotonic() > deadline:
-                raise Conflict("相同幂等键的请求仍在处理中", "a request with this idempotency key is still in progress", code="idempotency_in_progress")
+                raise Conflict(
+                    "相同幂等键的请求仍在处理中",
+                    "a request with this idempotency key is still in progress",
+                    code="idempotency_in_progress",
+                )
             await asyncio.sleep(POLL_SECONDS)
     except RedisError as err:
         raise ServiceUnavailable() from err

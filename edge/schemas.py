@@ -136,8 +136,19 @@ class OrgOut(Model):
 # ---- forms ----
 
 FieldType = Literal[
-    "text", "textarea", "number", "money", "date", "select", "multiselect", "phone", "email", "uscc",
-    "user", "department", "attachment",
+    "text",
+    "textarea",
+    "number",
+    "money",
+    "date",
+    "select",
+    "multiselect",
+    "phone",
+    "email",
+    "uscc",
+    "user",
+    "department",
+    "attachment",
 ]
 
 
@@ -200,9 +211,13 @@ class ApproversIn(Model):
     @model_validator(mode="after")
     def _complete(self) -> ApproversIn:
         if self.type == "user" and not self.user_id:
-            raise PydanticCustomError("approver_incomplete", "approvers of type user need user_id", {"type": "user", "field": "user_id"})
+            raise PydanticCustomError(
+                "approver_incomplete", "approvers of type user need user_id", {"type": "user", "field": "user_id"}
+            )
         if self.type == "role" and not self.role:
-            raise PydanticCustomError("approver_incomplete", "approvers of type role need role", {"type": "role", "field": "role"})
+            raise PydanticCustomError(
+                "approver_incomplete", "approvers of type role need role", {"type": "role", "field": "role"}
+            )
         return self
 
 

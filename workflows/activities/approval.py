@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from google.protobuf import struct_pb2
 from temporalio import activity
@@ -33,7 +33,7 @@ def _task_status(value: int) -> str:
 def _task(task: pb.ApprovalTask) -> TaskRef:
     due = ""
     if task.HasField("due_at") and (task.due_at.seconds or task.due_at.nanos):
-        due = task.due_at.ToDatetime(tzinfo=timezone.utc).isoformat()
+        due = task.due_at.ToDatetime(tzinfo=UTC).isoformat()
     return TaskRef(
         id=task.id,
         approver_id=task.approver_id,
@@ -113,7 +113,9 @@ class ApprovalActivities:
             channel=inp.channel,
         )
         resp = await call(self._stub.RecordDecision, req, timeout=self._timeout, locale=inp.locale)
-        log.info("approval.decided", task_id=inp.task_id, actor=inp.actor_id, action=inp.action, outcome=resp.step_outcome)
+        log.info(
+            "approval.decided", task_id=inp.task_id, actor=inp.actor_id, action=inp.action, outcome=resp.step_outcome
+        )
         return DecisionOutcome(
             task_id=resp.task.id or inp.task_id,
             instance_id=resp.task.instance_id,

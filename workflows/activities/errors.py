@@ -40,9 +40,7 @@ def to_application_error(err: grpc.RpcError) -> ApplicationError:
     )
 
 
-async def call(
-    method: Callable[..., Awaitable[R]], request: Any, *, timeout: float, locale: str = "zh"
-) -> R:
+async def call(method: Callable[..., Awaitable[R]], request: Any, *, timeout: float, locale: str = "zh") -> R:
     """Call one unary RPC from inside an activity: deadline, workflow metadata, mapped errors."""
     info = activity.info()
     wid = info.workflow_id or ""

@@ -27,8 +27,11 @@ def status_name(value: int) -> str:
     return pb.ProjectStatus.Name(value).removeprefix(_PREFIX).lower()
 
 
-def status_value(name: str) -> int:
-    return pb.ProjectStatus.Value(_PREFIX + name.upper())
+def status_label(name: str) -> str:
+    """Contract name → ProjectStatus label ("PROJECT_STATUS_ACTIVE"), accepted by the constructor."""
+    label = _PREFIX + name.upper()
+    pb.ProjectStatus.Value(label)  # an unknown name fails here, loudly
+    return label
 
 
 def snapshot(project: pb.Project) -> ProjectSnapshot:
@@ -78,11 +81,11 @@ class RegistryActivities:
         req = pb.SetProjectStatusRequest(
             request_id=inp.request_id,
             project_id=inp.project_id,
-            status=status_value(inp.status),
+            status=status_label(inp.status),
             actor_id=inp.actor_id,
             event=inp.event,
             comment=inp.comment,
         )
         resp = await call(self._stub.SetProjectStatus, req, timeout=self._timeout)
-        log.info("project.status_set", request_id=inp.request_id, status=inp.status, event=inp.event)
+        log.info("project.status_set", request_id=inp.request_id, status=inp.status, history_event=inp.event)
         return snapshot(resp.project)

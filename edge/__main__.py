@@ -1,0 +1,17 @@
+"""``python -m edge``: the HTTP edge alone (services, worker and Temporal run elsewhere)."""
+
+from __future__ import annotations
+
+from baobei.core.logging import configure_logging
+from baobei.core.settings import Settings
+from edge.server import serve
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level, component="edge")
+    serve(settings)
+
+
+if __name__ == "__main__":
+    main()

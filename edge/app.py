@@ -1,0 +1,47 @@
+"""``create_app(settings, deps=...)``: the FastAPI application of the public contract."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from baobei.core.settings import Settings
+from edge.clients import EdgeDeps
+from edge.errors import install_error_handlers
+from edge.middleware import RequestContextMiddleware
+from edge.routes import api_router, health
+
+DESCRIPTION = """Baobei (报备): customer-project registration and approval.
+
+Every `/api/v1` call needs `Authorization: Bearer <token>`. Errors are
+`{"error": {"code", "message", "details": [{"field", "message"}]}}`; messages are Chinese by
+default and English with `Accept-Language: en`. POST requests accept an `Idempotency-Key`
+header (24 h): a repeat returns the first response."""
+
+
+def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
+    """The app. With ``deps`` given (tests, an embedding launcher) the caller owns the
+    connections; otherwise they are opened at startup and closed at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.deps is not None:
+            yield
+            return
+        app.state.deps = await EdgeDeps.connect(settings)
+        try:
+            yield
+        finally:
+            opened, app.state.deps = app.state.deps, None
+            await opened.close()
+
+    app = FastAPI(title="Baobei API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.deps = deps
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    app.add_middleware(RequestContextMiddleware)
+    return app

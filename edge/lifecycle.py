@@ -1,0 +1,150 @@
+"""Starting and updating a project's ``ProjectLifecycle`` workflow, and reading its update
+failures (``ApplicationError`` with an ``ERR_*`` type) back into the contract's errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from temporalio.client import (
+    RPCError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCStatusCode
+
+from baobei.core.errors import (
+    Conflict,
+    DomainError,
+    FieldViolation,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
+from edge.clients import Clients
+from edge.errors import ServiceUnavailable, UpstreamFailed
+from workflows.payloads import (
+    ERR_CONFLICT,
+    ERR_FORBIDDEN,
+    ERR_NOT_FOUND,
+    ERR_UNAVAILABLE,
+    ERR_VALIDATION,
+    UPDATE_DECIDE,
+    UPDATE_SUBMIT,
+    WORKFLOW_TYPE,
+    DecisionInput,
+    DecisionResult,
+    LifecycleInput,
+    SubmitInput,
+    SubmitResult,
+    workflow_id,
+)
+
+T = TypeVar("T")
+# An update waits at most this many rpc_timeouts (the workflow may run several activities).
+UPDATE_DEADLINE_FACTOR = 3
+
+
+async def ensure_started(clients: Clients, project_id: str, owner_id: str) -> None:
+    """Start the project's workflow, or attach to the running one (USE_EXISTING). A closed run is
+    only replaced when it failed or was terminated."""
+    client = await clients.temporal()
+    try:
+        await client.start_workflow(
+            WORKFLOW_TYPE,
+            LifecycleInput(project_id=project_id, owner_id=owner_id),
+            id=workflow_id(project_id),
+            task_queue=clients.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # closed normally (approved / rejected / ...): the update below answers 409
+    except RPCError as err:
+        raise _rpc_error(err) from err
+
+
+async def submit(clients: Clients, project_id: str, *, actor_id: str, actor_is_admin: bool) -> SubmitResult:
+    return await _update(
+        clients,
+        project_id,
+        UPDATE_SUBMIT,
+        SubmitInput(actor_id=actor_id, actor_is_admin=actor_is_admin, locale=clients.locale),
+        SubmitResult,
+    )
+
+
+async def decide(clients: Clients, project_id: str, decision: DecisionInput) -> DecisionResult:
+    decision.locale = clients.locale
+    return await _update(clients, project_id, UPDATE_DECIDE, decision, DecisionResult)
+
+
+async def _update(clients: Clients, project_id: str, name: str, arg: Any, result_type: type[T]) -> T:
+    client = await clients.temporal()
+    handle = client.get_workflow_handle(workflow_id(project_id))
+    # The caller waits for the workflow to act, but not forever: after the deadline it gets a 503
+    # and the update still completes in the workflow (GET the project to see the outcome).
+    deadline = UPDATE_DEADLINE_FACTOR * clients.settings.rpc_timeout
+    try:
+        return await asyncio.wait_for(handle.execute_update(name, arg, result_type=result_type), deadline)
+    except TimeoutError as err:
+        raise ServiceUnavailable(
+            "处理超时，请稍后查看项目状态",
+            "timed out waiting for the workflow; check the project later",
+            code="workflow_timeout",
+        ) from err
+    except WorkflowUpdateFailedError as err:
+        raise update_error(err) from err
+    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+        raise ServiceUnavailable() from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            # The workflow has completed: the project is no longer in a state that takes updates.
+            raise Conflict(
+                "项目当前状态不允许该操作", "the project no longer accepts this action", code="illegal_state"
+            ) from err
+        raise _rpc_error(err) from err
+
+
+def _rpc_error(err: RPCError) -> DomainError:
+    if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        return ServiceUnavailable(
+            "工作流引擎暂不可用", "the workflow engine is unavailable", code="temporal_unavailable"
+        )
+    return UpstreamFailed()
+
+
+def _violations(app: ApplicationError) -> list[FieldViolation]:
+    """``details[0]`` is a list of ``{"field", "message"}`` (already in the caller's locale)."""
+    out: list[FieldViolation] = []
+    first = app.details[0] if app.details else []
+    for v in first if isinstance(first, list) else []:
+        if isinstance(v, dict):
+            text = str(v.get("message", ""))
+            out.append(FieldViolation(str(v.get("field", "")), text, text))
+    return out
+
+
+def update_error(err: WorkflowUpdateFailedError) -> DomainError:
+    cause: BaseException | None = err.cause
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    if not isinstance(cause, ApplicationError):
+        return UpstreamFailed()
+    # The workflow renders the message in the locale it was given (SubmitInput/DecisionInput).
+    zh = en = cause.message
+    violations = _violations(cause)
+    kind = cause.type or ""
+    if kind == ERR_VALIDATION:
+        return ValidationFailed(violations, zh=zh, en=en)
+    if kind == ERR_NOT_FOUND:
+        return NotFound(zh, en, code="not_found")
+    if kind == ERR_FORBIDDEN:
+        return Forbidden(zh, en, code="forbidden", violations=violations)
+    if kind == ERR_CONFLICT:
+        return Conflict(zh, en, code="conflict")
+    if kind == ERR_UNAVAILABLE:
+        return ServiceUnavailable(zh, en)
+    return UpstreamFailed()

@@ -1,0 +1,268 @@
+"""The only place protobuf messages meet the contract's JSON (and back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf.json_format import MessageToDict
+
+from baobei.approval.v1 import approval_service_pb2 as approval_pb2
+from baobei.notify.v1 import notify_service_pb2 as notify_pb2
+from baobei.registry.v1 import registry_service_pb2 as registry_pb2
+from edge import schemas
+
+_STATUS_PREFIX = "PROJECT_STATUS_"
+
+
+def status_name(value: int) -> str:
+    """``PROJECT_STATUS_PENDING_APPROVAL`` → ``pending_approval``."""
+    name = registry_pb2.ProjectStatus.Name(value)
+    return name[len(_STATUS_PREFIX) :].lower() if name.startswith(_STATUS_PREFIX) else name.lower()
+
+
+def status_enum_name(name: str) -> str:
+    """``pending_approval`` → ``PROJECT_STATUS_PENDING_APPROVAL`` (protobuf takes enum names)."""
+    return _STATUS_PREFIX + name.upper()
+
+
+def ts(value: timestamp_pb2.Timestamp) -> str | None:
+    if not value.seconds and not value.nanos:
+        return None
+    return value.ToDatetime(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """Struct numbers are doubles: give integral ones back as ints."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
+    return _plain(MessageToDict(value)) if value.fields else {}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def dict_to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    out.update(_jsonable(value))
+    return out
+
+
+def _opt(text: str) -> str | None:
+    return text or None
+
+
+# ---- registry ----
+
+
+def customer_out(c: registry_pb2.Customer) -> dict[str, Any]:
+    return {"name": c.name, "uscc": _opt(c.uscc), "contact": _opt(c.contact), "phone": _opt(c.phone)}
+
+
+def project_summary(p: registry_pb2.Project) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "code": p.code,
+        "name": p.name,
+        "status": status_name(p.status),
+        "amount": p.amount,
+        "owner_id": p.owner_id,
+        "department_id": _opt(p.department_id),
+        "customer": customer_out(p.customer),
+        "region": _opt(p.region),
+        "business_line": _opt(p.business_line),
+        "form_key": p.form_key,
+        "created_at": ts(p.created_at),
+        "updated_at": ts(p.updated_at),
+    }
+
+
+def history_out(h: registry_pb2.HistoryEntry) -> dict[str, Any]:
+    data = struct_to_dict(h.data)
+    return {**data, "at": ts(h.at), "actor": h.actor, "event": h.event}
+
+
+def approval_out(instance: approval_pb2.Instance | None) -> dict[str, Any]:
+    if instance is None or not instance.id:
+        return {"status": None, "policy_key": None, "policy_version": None, "steps": []}
+    return {
+        "status": instance.status,
+        "policy_key": instance.policy_key,
+        "policy_version": instance.policy_version,
+        "steps": [
+            {
+                "name": s.name,
+                "mode": s.mode,
+                "status": s.status,
+                "approvers": list(s.approvers),
+                "decisions": [
+                    {
+                        "user_id": d.user_id,
+                        "action": d.action,
+                        "comment": d.comment,
+                        "at": ts(d.at),
+                        "channel": d.channel or None,
+                        "auto": d.auto,
+                    }
+                    for d in s.decisions
+                ],
+            }
+            for s in instance.steps
+        ],
+    }
+
+
+def project_out(p: registry_pb2.Project, instance: approval_pb2.Instance | None) -> dict[str, Any]:
+    return {
+        **project_summary(p),
+        "start_date": _opt(p.start_date),
+        "end_date": _opt(p.end_date),
+        "fields": struct_to_dict(p.fields),
+        "form_version": p.form_version,
+        "version": p.version,
+        "conflicts": [{"project_id": c.project_id, "reason": c.reason} for c in p.conflicts],
+        "approval": approval_out(instance),
+        "history": [history_out(h) for h in p.history],
+    }
+
+
+def project_create_request(
+    body: schemas.ProjectIn, *, request_id: str, owner_id: str, owner_is_admin: bool
+) -> registry_pb2.CreateProjectRequest:
+    return registry_pb2.CreateProjectRequest(
+        request_id=request_id,
+        owner_id=owner_id,
+        owner_is_admin=owner_is_admin,
+        form_key=body.form_key,
+        name=body.name,
+        customer=registry_pb2.Customer(
+            name=body.customer.name,
+            uscc=body.customer.uscc or "",
+            contact=body.customer.contact or "",
+            phone=body.customer.phone or "",
+        ),
+        amount=body.amount,
+        region=body.region or "",
+        business_line=body.business_line or "",
+        start_date=body.start_date.isoformat() if body.start_date else "",
+        end_date=body.end_date.isoformat() if body.end_date else "",
+        fields=dict_to_struct(body.fields),
+    )
+
+
+def project_facts(body: schemas.ProjectIn) -> approval_pb2.ProjectFacts:
+    return approval_pb2.ProjectFacts(
+        form_key=body.form_key,
+        name=body.name,
+        amount=body.amount,
+        region=body.region or "",
+        business_line=body.business_line or "",
+        fields=dict_to_struct(body.fields),
+    )
+
+
+# ---- forms ----
+
+
+def form_field_in(f: schemas.FormFieldIn) -> registry_pb2.FormField:
+    out = registry_pb2.FormField(
+        key=f.key,
+        label=f.label,
+        type=f.type,
+        required=f.required,
+        options=[str(o) for o in f.options],
+        read_roles=f.read_roles,
+        write_roles=f.write_roles,
+    )
+    for name in ("min", "max", "min_length", "max_length", "pattern"):
+        value = getattr(f, name)
+        if value is not None:
+            setattr(out, name, value)
+    return out
+
+
+def form_out(form: registry_pb2.Form) -> dict[str, Any]:
+    fields = []
+    for f in form.fields:
+        item: dict[str, Any] = {
+            "key": f.key,
+            "label": f.label,
+            "type": f.type,
+            "required": f.required,
+            "options": list(f.options),
+            "read_roles": list(f.read_roles),
+            "write_roles": list(f.write_roles),
+        }
+        for name in ("min", "max", "min_length", "max_length", "pattern"):
+            item[name] = getattr(f, name) if f.HasField(name) else None
+        fields.append(item)
+    return {
+        "key": form.key,
+        "title": form.title,
+        "version": form.version,
+        "fields": fields,
+        "created_at": ts(form.created_at),
+    }
+
+
+# ---- approval ----
+
+
+def approvers_in(a: schemas.ApproversIn | None) -> approval_pb2.Approvers | None:
+    if a is None:
+        return None
+    return approval_pb2.Approvers(type=a.type, user_id=a.user_id or "", role=a.role or "")
+
+
+def policy_step_in(s: schemas.PolicyStepIn) -> approval_pb2.PolicyStep:
+    step = approval_pb2.PolicyStep(
+        name=s.name,
+        when=s.when or "",
+        approvers=approvers_in(s.approvers),
+        mode=s.mode,
+        sla=s.sla or "",
+        on_timeout=s.on_timeout or "",
+    )
+    escalate_to = approvers_in(s.escalate_to)
+    if escalate_to is not None:
+        step.escalate_to.CopyFrom(escalate_to)
+    return step
+
+
+def todo_out(t: approval_pb2.ApprovalTask) -> dict[str, Any]:
+    return {"id": t.id, "project_id": t.project_id, "step": t.step_name, "due_at": ts(t.due_at)}
+
+
+# ---- notify ----
+
+
+def notification_out(n: notify_pb2.Notification) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "title": n.title,
+        "body": n.body,
+        "project_id": _opt(n.project_id),
+        "action_url": _opt(n.action_url),
+        "created_at": ts(n.created_at),
+        "read": n.read,
+    }

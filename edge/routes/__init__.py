@@ -1,0 +1,29 @@
+"""Route modules, one per area of the contract; ``api_router`` collects the ``/api/v1`` ones."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import APIRouter, Request
+
+from edge.idempotency import IdempotentRoute
+from edge.schemas import ERROR_RESPONSES
+
+
+def bind_project(request: Request, project_id: str) -> None:
+    """Log context: the project this request is about."""
+    request.state.project_id = project_id
+    structlog.contextvars.bind_contextvars(project_id=project_id)
+
+
+def area_router(tag: str) -> APIRouter:
+    """A router for one area; its routes wrap handlers for Idempotency-Key and exact JSON numbers."""
+    return APIRouter(tags=[tag], route_class=IdempotentRoute)
+
+
+def api_router() -> APIRouter:
+    from edge.routes import approvals, forms, identity, notifications, policies, projects, reports
+
+    router = APIRouter(prefix="/api/v1", route_class=IdempotentRoute, responses=ERROR_RESPONSES)
+    for module in (identity, forms, policies, projects, approvals, notifications, reports):
+        router.include_router(module.router)
+    return router

@@ -1,0 +1,115 @@
+"""Projects: create (and submit), read, list, submit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Header, Query, Request
+
+from baobei.approval.v1 import approval_service_pb2 as approval_pb2
+from baobei.core.errors import NotFound
+from baobei.registry.v1 import registry_service_pb2 as registry_pb2
+from edge import lifecycle, mapping
+from edge.auth import Principal
+from edge.clients import Clients as EdgeClients
+from edge.deps import Clients, CurrentUser
+from edge.routes import area_router, bind_project
+from edge.schemas import ProjectCreate, ProjectCreated, ProjectOut, ProjectPage, ProjectStatus
+
+router = area_router("projects")
+
+
+async def approver_project_ids(clients: EdgeClients, user: Principal) -> list[str]:
+    if user.is_admin:
+        return []
+    resp = await clients.approval.ListApproverProjects(approval_pb2.ListApproverProjectsRequest(user_id=user.id))
+    return list(resp.project_ids)
+
+
+async def viewer_of(clients: EdgeClients, user: Principal) -> registry_pb2.Viewer:
+    return user.viewer(await approver_project_ids(clients, user))
+
+
+async def visible_project(clients: EdgeClients, user: Principal, project_id: str) -> registry_pb2.Project:
+    """The project as the caller may see it; 404 when unknown or not visible."""
+    viewer = await viewer_of(clients, user)
+    resp = await clients.registry.GetProject(registry_pb2.GetProjectRequest(project_id=project_id, viewer=viewer))
+    return resp.project
+
+
+async def approval_instance(clients: EdgeClients, project_id: str) -> approval_pb2.Instance | None:
+    try:
+        resp = await clients.approval.GetInstance(approval_pb2.GetInstanceRequest(project_id=project_id))
+    except NotFound:
+        return None
+    return resp.instance
+
+
+async def project_view(clients: EdgeClients, user: Principal, project_id: str) -> dict[str, Any]:
+    project = await visible_project(clients, user, project_id)
+    return mapping.project_out(project, await approval_instance(clients, project_id))
+
+
+@router.post("/projects", status_code=201, response_model=ProjectCreated)
+async def create_project(
+    body: ProjectCreate,
+    request: Request,
+    user: CurrentUser,
+    clients: Clients,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="Repeats return the first response (24 h)")
+    ] = None,
+) -> dict[str, Any]:
+    """Register a project owned by the caller; with `submit: true` it is submitted at once."""
+    request_id = f"{user.id}:{idempotency_key}" if idempotency_key else uuid.uuid4().hex
+    resp = await clients.registry.CreateProject(
+        mapping.project_create_request(body, request_id=request_id, owner_id=user.id, owner_is_admin=user.is_admin)
+    )
+    project = resp.project
+    bind_project(request, project.id)
+    await lifecycle.ensure_started(clients, project.id, project.owner_id)
+    status = mapping.status_name(project.status)
+    if body.submit:
+        result = await lifecycle.submit(clients, project.id, actor_id=user.id, actor_is_admin=user.is_admin)
+        status = result.status
+    return {"id": project.id, "code": project.code, "status": status}
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut)
+async def get_project(project_id: str, request: Request, user: CurrentUser, clients: Clients) -> dict[str, Any]:
+    """The project with its conflicts, approval chain and history (404 when not visible)."""
+    bind_project(request, project_id)
+    return await project_view(clients, user, project_id)
+
+
+@router.get("/projects", response_model=ProjectPage)
+async def list_projects(
+    user: CurrentUser,
+    clients: Clients,
+    status: Annotated[ProjectStatus | None, Query(description="Only projects in this status")] = None,
+    q: Annotated[str | None, Query(description="Matches code, name and customer name")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """The projects the caller may see, newest first, one page at a time."""
+    resp = await clients.registry.ListProjects(
+        registry_pb2.ListProjectsRequest(
+            viewer=await viewer_of(clients, user),
+            status=mapping.status_enum_name(status) if status else None,
+            q=q or "",
+            limit=limit,
+            cursor=cursor or "",
+        )
+    )
+    return {"items": [mapping.project_summary(p) for p in resp.items], "next_cursor": resp.next_cursor or None}
+
+
+@router.post("/projects/{project_id}/submit", response_model=ProjectOut)
+async def submit_project(project_id: str, request: Request, user: CurrentUser, clients: Clients) -> dict[str, Any]:
+    """Submit a draft (or returned) project for approval."""
+    bind_project(request, project_id)
+    project = await visible_project(clients, user, project_id)
+    await lifecycle.ensure_started(clients, project.id, project.owner_id)
+    await lifecycle.submit(clients, project.id, actor_id=user.id, actor_is_admin=user.is_admin)
+    return await project_view(clients, user, project_id)

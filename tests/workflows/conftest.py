@@ -1,0 +1,98 @@
+"""Workflow test fixtures: one time-skipping test server per module (custom search attributes
+registered through the operator API, which it supports), a worker on a fresh task queue per test
+running the real workflow with the fake activities."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest_asyncio
+from temporalio.api.common.v1 import SearchAttributes, WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.converter import decode_typed_search_attributes
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.conftest import temporal_test_server_path
+from tests.workflows.fakes import Fakes
+from workflows.lifecycle import ProjectLifecycle
+from workflows.payloads import QUERY_STATE, WORKFLOW_TYPE, LifecycleInput, LifecycleResult, LifecycleState, workflow_id
+from workflows.worker import ensure_search_attributes
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_test_server_path()
+    ) as environment:
+        await ensure_search_attributes(environment.client, environment.client.namespace)
+        yield environment
+
+
+@asynccontextmanager
+async def lifecycle_worker(client: Client, fakes: Fakes) -> AsyncIterator[str]:
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    async with Worker(client, task_queue=task_queue, workflows=[ProjectLifecycle], activities=fakes.activities()):
+        yield task_queue
+
+
+async def start_lifecycle(client: Client, task_queue: str, fakes: Fakes) -> WorkflowHandle[Any, Any]:
+    """Start the workflow the way the edge does (by name, USE_EXISTING)."""
+    return await client.start_workflow(
+        WORKFLOW_TYPE,
+        LifecycleInput(project_id=fakes.project.id, owner_id=fakes.project.owner_id),
+        id=workflow_id(fakes.project.id) + f"-{uuid.uuid4().hex[:6]}",
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        execution_timeout=timedelta(hours=1),
+        result_type=LifecycleResult,
+    )
+
+
+async def search_attributes_of(handle: WorkflowHandle[Any, Any]) -> TypedSearchAttributes:
+    """The workflow's search attributes. The time-skipping server keeps an unset attribute as a
+    null payload (the real server drops it), which ``describe()`` cannot decode: skip those."""
+    raw = await handle._client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=handle._client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
+        )
+    )
+    fields = raw.workflow_execution_info.search_attributes.indexed_fields
+    kept = SearchAttributes()
+    for name, payload in fields.items():
+        if payload.metadata.get("encoding") != b"binary/null":
+            kept.indexed_fields[name].CopyFrom(payload)
+    return decode_typed_search_attributes(kept)
+
+
+async def state_of(handle: WorkflowHandle[Any, Any]) -> LifecycleState:
+    state: LifecycleState = await handle.query(QUERY_STATE, result_type=LifecycleState)
+    return state
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def wait_for_step(handle: WorkflowHandle[Any, Any], index: int) -> LifecycleState:
+    """Wait until the workflow waits on step ``index`` (approvers notified)."""
+    result: list[LifecycleState] = []
+
+    async def check() -> bool:
+        state = await state_of(handle)
+        result[:] = [state]
+        return state.step_index == index and bool(state.approvers)
+
+    await eventually(check)
+    return result[0]

@@ -1,0 +1,263 @@
+"""ProjectLifecycle on the time-skipping server with fake activities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from tests.workflows.conftest import lifecycle_worker, search_attributes_of, start_lifecycle, state_of, wait_for_step
+from tests.workflows.fakes import Fakes, StepSpec
+from workflows import activity_types as act
+from workflows import search_attributes as sa
+from workflows.payloads import (
+    ERR_CONFLICT,
+    ERR_FORBIDDEN,
+    ERR_VALIDATION,
+    UPDATE_DECIDE,
+    UPDATE_SUBMIT,
+    DecisionInput,
+    DecisionResult,
+    LifecycleResult,
+    SubmitInput,
+    SubmitResult,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def submit(handle: WorkflowHandle[Any, Any], actor: str = "owner", **kw: Any) -> SubmitResult:
+    result: SubmitResult = await handle.execute_update(
+        UPDATE_SUBMIT, SubmitInput(actor_id=actor, **kw), result_type=SubmitResult
+    )
+    return result
+
+
+async def decide(
+    handle: WorkflowHandle[Any, Any], task_id: str, user: str, action: str = "approve", **kw: Any
+) -> DecisionResult:
+    result: DecisionResult = await handle.execute_update(
+        UPDATE_DECIDE, DecisionInput(task_id=task_id, user_id=user, action=action, **kw), result_type=DecisionResult
+    )
+    return result
+
+
+async def refused(call: Any) -> ApplicationError:
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await call
+    cause = info.value.cause
+    assert isinstance(cause, ApplicationError), cause
+    return cause
+
+
+async def test_approve_path_through_three_steps(env: Any) -> None:
+    fakes = Fakes(
+        steps=[
+            StepSpec("部门经理", ["mgr"]),
+            StepSpec("区域总监", ["dir"], sla_seconds=86400),
+            StepSpec("财务会签", ["fin1", "fin2"], mode="all"),
+        ]
+    )
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start_lifecycle(env.client, tq, fakes)
+        assert (await state_of(handle)).stage == "draft"
+
+        result = await submit(handle)
+        assert result == SubmitResult(project_id="p1", status="pending_approval")
+
+        state = await wait_for_step(handle, 0)
+        assert (state.stage, state.status, state.approvers) == ("approval", "pending_approval", ["mgr"])
+        attrs = await search_attributes_of(handle)
+        assert attrs.get(sa.STAGE) == "approval"
+        assert attrs.get(sa.AMOUNT) == 1250000.0
+        assert attrs.get(sa.REGION) == "east"
+        assert attrs.get(sa.APPROVERS) == ["mgr"]
+
+        # The decision returns once the next step is open.
+        assert (await decide(handle, "t0-mgr", "mgr")).status == "pending_approval"
+        state = await state_of(handle)
+        assert (state.step_index, state.approvers) == (1, ["dir"])
+        attrs = await search_attributes_of(handle)
+        assert attrs.get(sa.APPROVERS) == ["dir"]
+        assert attrs.get(sa.SLA_DEADLINE) is not None
+
+        assert (await decide(handle, "t1-dir", "dir", comment="同意")).status == "pending_approval"
+        state = await state_of(handle)
+        assert (state.step_index, state.approvers) == (2, ["fin1", "fin2"])
+
+        # "all" step: the first of two approvals leaves the step pending.
+        assert (await decide(handle, "t2-fin1", "fin1")).status == "pending_approval"
+        # The last approval returns only after the project is active.
+        assert (await decide(handle, "t2-fin2", "fin2")).status == "active"
+
+        assert await handle.result() == LifecycleResult(project_id="p1", status="active")
+        state = await state_of(handle)
+        assert (state.stage, state.status, state.approvers) == ("active", "active", [])
+        attrs = await search_attributes_of(handle)
+        assert attrs.get(sa.STAGE) == "active"
+        assert attrs.get(sa.APPROVERS) is None
+
+    assert fakes.project.status == "active"
+    assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
+    assert fakes.event_types() == ["project.created", "project.submitted", "project.approved"]
+    approved = next(e for e in fakes.events.values() if e.type == "project.approved")
+    assert approved.payload == {
+        "code": "BB-2026-0001",
+        "name": "智慧园区一期",
+        "status": "active",
+        "amount": "1250000.00",
+        "owner_id": "owner",
+        "department_id": "sales",
+        "region": "east",
+        "business_line": "iot",
+    }
+    assert approved.actor_id == "fin2"
+    assert fakes.sent_kinds() == [
+        ("approval_request", ("mgr",)),
+        ("approval_request", ("dir",)),
+        ("approval_request", ("fin1",)),
+        ("approval_request", ("fin2",)),
+        ("project_approved", ("owner",)),
+    ]
+    first = next(iter(fakes.sent.values()))
+    assert first.title == "待审批：智慧园区一期"
+    assert "BB-2026-0001" in first.body and "1250000.00" in first.body and "华东制造有限公司" in first.body
+
+
+async def test_reject_path(env: Any) -> None:
+    fakes = Fakes(steps=[StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])])
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start_lifecycle(env.client, tq, fakes)
+        await submit(handle)
+        await wait_for_step(handle, 0)
+        await decide(handle, "t0-mgr", "mgr")
+        await wait_for_step(handle, 1)
+        assert (await decide(handle, "t1-dir", "dir", action="reject", comment="价格过低")).status == "rejected"
+        assert await handle.result() == LifecycleResult(project_id="p1", status="rejected")
+        assert (await search_attributes_of(handle)).get(sa.STAGE) == "rejected"
+        # Once the workflow has completed, updates are refused by the server itself (RPCError);
+        # the edge maps that to 409 like ERR_CONFLICT.
+        with pytest.raises(RPCError):
+            await decide(handle, "t1-dir", "dir")
+
+    assert fakes.status_history[-1] == ("rejected", "rejected")
+    assert fakes.event_types() == ["project.created", "project.submitted", "project.rejected"]
+    kind, recipients = fakes.sent_kinds()[-1]
+    assert (kind, recipients) == ("project_rejected", ("owner",))
+    assert "价格过低" in list(fakes.sent.values())[-1].body
+
+
+async def test_second_decision_on_decided_task_conflicts(env: Any) -> None:
+    fakes = Fakes(steps=[StepSpec("经理", ["mgr", "deputy"], mode="any"), StepSpec("总监", ["dir"])])
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start_lifecycle(env.client, tq, fakes)
+        await submit(handle)
+        await wait_for_step(handle, 0)
+        assert (await decide(handle, "t0-mgr", "mgr")).status == "pending_approval"
+        # The deputy's task was closed by the manager's approval.
+        err = await refused(decide(handle, "t0-deputy", "deputy"))
+        assert err.type == ERR_CONFLICT
+        assert err.message == "该审批任务已处理"
+        # The manager's retried call (same task, same user) is answered, not applied twice.
+        assert (await decide(handle, "t0-mgr", "mgr")).status == "pending_approval"
+        assert (await state_of(handle)).step_index == 1
+        # A different second decision by the same approver: rejected by the service as decided.
+        fakes.decisions.clear()
+        err = await refused(decide(handle, "t0-mgr", "mgr", action="reject", locale="en"))
+        assert (err.type, err.message) == (ERR_CONFLICT, "task already decided")
+        assert (await decide(handle, "t1-dir", "dir")).status == "active"
+        await handle.result()
+    assert fakes.status_history.count(("active", "approved")) == 1
+
+
+async def test_refusals_reach_the_caller(env: Any) -> None:
+    fakes = Fakes(steps=[StepSpec("经理", ["mgr"])])
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start_lifecycle(env.client, tq, fakes)
+        # Decide before submit: the validator refuses.
+        err = await refused(decide(handle, "t0-mgr", "mgr"))
+        assert err.type == ERR_CONFLICT
+        # Submit by someone else than the owner.
+        err = await refused(submit(handle, actor="intruder"))
+        assert (err.type, err.message) == (ERR_FORBIDDEN, "只有负责人可以提交")
+        # Validation failure with field details.
+        fakes.submit_error = ApplicationError(
+            "输入校验失败",
+            [{"field": "customer.uscc", "message": "统一社会信用代码无效"}],
+            type=ERR_VALIDATION,
+            non_retryable=True,
+        )
+        err = await refused(submit(handle))
+        assert err.type == ERR_VALIDATION
+        assert err.details == ([{"field": "customer.uscc", "message": "统一社会信用代码无效"}],)
+        fakes.submit_error = None
+        assert (await state_of(handle)).stage == "draft"
+
+        await submit(handle)
+        # Submitting again once in approval: refused by the validator.
+        err = await refused(submit(handle))
+        assert err.type == ERR_CONFLICT
+        await wait_for_step(handle, 0)
+        err = await refused(decide(handle, "t0-mgr", "someone-else", locale="en"))
+        assert (err.type, err.message) == (ERR_FORBIDDEN, "you are not an approver of this task")
+        err = await refused(decide(handle, "t0-mgr", "mgr", action="shrug"))
+        assert err.type == ERR_VALIDATION
+        assert (await decide(handle, "t0-mgr", "mgr")).status == "active"
+        await handle.result()
+
+
+async def test_auto_approved_step_is_skipped(env: Any) -> None:
+    fakes = Fakes(
+        steps=[StepSpec("经理", ["mgr"]), StepSpec("经理复核", ["mgr"], auto=True), StepSpec("总监", ["dir"])]
+    )
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start_lifecycle(env.client, tq, fakes)
+        await submit(handle)
+        await wait_for_step(handle, 0)
+        assert (await decide(handle, "t0-mgr", "mgr")).status == "pending_approval"
+        state = await state_of(handle)
+        assert (state.step_index, state.approvers) == (2, ["dir"])
+        assert (await decide(handle, "t2-dir", "dir")).status == "active"
+        await handle.result()
+    assert [k for k in fakes.sent_kinds() if k[0] == "approval_request"] == [
+        ("approval_request", ("mgr",)),
+        ("approval_request", ("dir",)),
+    ]
+
+
+async def test_no_policy_goes_straight_to_active(env: Any) -> None:
+    fakes = Fakes(steps=[])
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start_lifecycle(env.client, tq, fakes)
+        assert (await submit(handle)).status == "pending_approval"
+        assert await handle.result() == LifecycleResult(project_id="p1", status="active")
+    assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
+    assert fakes.sent_kinds() == [("project_approved", ("owner",))]
+
+
+async def test_transient_failures_are_retried_and_take_effect_once(env: Any) -> None:
+    fakes = Fakes(steps=[StepSpec("经理", ["mgr"])])
+    fakes.fail_first = {
+        act.REGISTRY_SUBMIT_PROJECT,
+        act.APPROVAL_RECORD_DECISION,
+        act.REGISTRY_SET_PROJECT_STATUS,
+        act.NOTIFY_SEND,
+        act.REPORTING_INGEST_EVENT,
+    }
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start_lifecycle(env.client, tq, fakes)
+        assert (await submit(handle)).status == "pending_approval"
+        await wait_for_step(handle, 0)
+        assert (await decide(handle, "t0-mgr", "mgr")).status == "active"
+        assert await handle.result() == LifecycleResult(project_id="p1", status="active")
+    # Each call failed once after taking effect, was retried, and took effect once.
+    assert fakes.calls[act.REGISTRY_SUBMIT_PROJECT] == 2
+    assert fakes.calls[act.APPROVAL_RECORD_DECISION] == 2
+    assert fakes.calls[act.REGISTRY_SET_PROJECT_STATUS] == 2
+    assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
+    assert fakes.event_types() == ["project.created", "project.submitted", "project.approved"]
+    assert fakes.sent_kinds() == [("approval_request", ("mgr",)), ("project_approved", ("owner",))]
+    assert fakes.calls[act.NOTIFY_SEND] == 4
