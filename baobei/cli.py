@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--check", action="store_true", help="fail when the committed code drifts")
     gen.set_defaults(func=_gen_proto)
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["test"]:
+        # Everything after "test" belongs to pytest, options included.
+        return _test(argparse.Namespace(pytest_args=argv[1:]))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -163,8 +163,8 @@ def project_create_request(
         amount=body.amount,
         region=body.region or "",
         business_line=body.business_line or "",
-        start_date=body.start_date.isoformat() if body.start_date else "",
-        end_date=body.end_date.isoformat() if body.end_date else "",
+        start_date=body.start_date or "",
+        end_date=body.end_date or "",
         fields=dict_to_struct(body.fields),
     )
 

@@ -5,7 +5,6 @@ edge parses JSON numbers as ``Decimal``, never ``float``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -251,29 +250,39 @@ class SimulateOut(Model):
 ProjectStatus = Literal["draft", "pending_approval", "active", "closed", "returned", "rejected", "cancelled"]
 
 
+# Project bodies are checked for JSON types only; the registry validates their content so that
+# every violation (core fields and form fields alike) is reported at once, with its field path.
+ProjectMoney = Annotated[
+    str,
+    BeforeValidator(_to_text),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"type": "number", "minimum": 0}],
+            "description": "Amount in CNY, >= 0, at most 2 decimal places; kept exactly as a decimal string.",
+            "examples": ["12345.60"],
+        }
+    ),
+]
+IsoDate = Annotated[str, WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-12-01"]})]
+
+
 class CustomerIn(Model):
-    name: str = Field(min_length=1)
+    name: str = Field(default="", json_schema_extra={"minLength": 1})
     uscc: str | None = None
     contact: str | None = None
     phone: str | None = None
 
 
 class ProjectIn(Model):
-    form_key: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    customer: CustomerIn
-    amount: Money
+    form_key: str = Field(default="", json_schema_extra={"minLength": 1})
+    name: str = Field(default="", json_schema_extra={"minLength": 1})
+    customer: CustomerIn = Field(default_factory=CustomerIn)
+    amount: ProjectMoney = Field(default="")
     region: str | None = None
     business_line: str | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _dates(self) -> ProjectIn:
-        if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise PydanticCustomError("end_before_start", "end date must not be before start date")
-        return self
 
 
 class ProjectCreate(ProjectIn):
