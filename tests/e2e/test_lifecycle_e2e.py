@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from baobei.dev import port_open
 from baobei.devstack import DevStack
 
 SMOKE = Path(__file__).resolve().parents[3] / "shared" / "contract" / "smoke.py"
@@ -223,6 +224,10 @@ def test_restart_keeps_projects_and_in_flight_approvals(dev_stack: DevStack) -> 
     assert r.status_code == 200, r.text
 
     assert dev_stack.stop() == 0
+    # Ctrl-C stopped every child: nothing listens on the stack's ports any more.
+    ports = [int(dev_stack.env["BAOBEI_PORT"]), int(dev_stack.env["BAOBEI_TEMPORAL_ADDRESS"].rsplit(":", 1)[1])]
+    ports += [int(v.rsplit(":", 1)[1]) for k, v in dev_stack.env.items() if k.endswith("_ADDR")]
+    assert [p for p in ports if port_open(p)] == []
     dev_stack.start()
 
     project = c["rep"].get(f"/api/v1/projects/{pid}").json()
