@@ -2,7 +2,7 @@
 ``baobei dev``; beside it, on the same Temporal dev server in the same run, N bare workflows with the
 same number of no-op activities and one signal.
 
-    .venv/bin/python bench/lifecycle.py [--n 100] [--concurrency 20]
+    .venv/bin/python -m bench.lifecycle [--n 100] [--concurrency 20]
 
 Prints a table: projects/s, bare workflows/s, their ratio, decision latency p50/p99."""
 
@@ -11,50 +11,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from baobei.devstack import launch, stack_env  # noqa: E402
-
-# Activities one approved project runs in ProjectLifecycle (one-step policy): get project, event
-# created, submit, event submitted, plan chain, open step, notify approver, record decision,
-# set status, event approved, notify owner.
-ACTIVITIES_PER_PROJECT = 11
-
-
-@activity.defn(name="bench_noop")
-async def noop(i: int) -> int:
-    return i
-
-
-@workflow.defn(name="BenchBare")
-class BenchBare:
-    def __init__(self) -> None:
-        self.signalled = False
-
-    @workflow.signal
-    def go(self) -> None:
-        self.signalled = True
-
-    @workflow.run
-    async def run(self, activities: int) -> int:
-        half = activities // 2
-        for i in range(half):
-            await workflow.execute_activity(noop, i, start_to_close_timeout=timedelta(seconds=30))
-        await workflow.wait_condition(lambda: self.signalled)
-        for i in range(half, activities):
-            await workflow.execute_activity(noop, i, start_to_close_timeout=timedelta(seconds=30))
-        return activities
+from baobei.devstack import launch, stack_env
+from bench.bare_workflow import ACTIVITIES_PER_PROJECT, BenchBare, noop
 
 
 def pct(values: list[float], q: float) -> float:
