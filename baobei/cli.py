@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 from baobei.core.logging import configure_logging
 from baobei.core.settings import SERVICES, Settings
@@ -25,9 +28,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
+def _use_tls(settings: Settings) -> None:
+    # The process's gRPC identity for every channel it opens (peers of services included).
+    from baobei.core.grpc_client import set_default_tls
+    from baobei.core.tls import GrpcTls
+
+    set_default_tls(GrpcTls.from_settings(settings))
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component=args.service)
+    _use_tls(settings)
     module = __import__(f"services.{args.service}.server", fromlist=["serve"])
     module.serve(settings)
     return 0
@@ -36,15 +48,39 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component="worker")
+    _use_tls(settings)
     from workflows.worker import run_worker
 
-    asyncio.run(run_worker(settings))
+    asyncio.run(_with_heartbeat(run_worker(settings), Path(settings.data_dir) / "worker.heartbeat"))
     return 0
+
+
+HEARTBEAT_EVERY = 5.0
+
+
+async def _with_heartbeat(main: Coroutine[Any, Any, None], path: Path) -> None:
+    """Run ``main`` while touching ``path`` every few seconds from the same event loop: a fresh
+    file proves the loop is not blocked (the worker's liveness probe reads its age)."""
+
+    async def beat() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            path.touch()
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    task = asyncio.create_task(beat())
+    try:
+        await main
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _edge(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component="edge")
+    _use_tls(settings)
     from edge.server import serve
 
     serve(settings)
@@ -57,9 +93,64 @@ def _migrate(args: argparse.Namespace) -> int:
     from baobei.core.migrations import upgrade
 
     for service in SERVICES if args.service == "all" else (args.service,):
-        upgrade(service, settings.db_url(service))
-        print(f"migrated {service}")
+        with _migration_lock(settings.db_url(service)):
+            upgrade(service, settings.db_url(service))
+        print(f"migrated {service}", flush=True)
     return 0
+
+
+@contextlib.contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """On PostgreSQL, one migrator at a time per database (replicas' init containers start
+    together); elsewhere nothing."""
+    from baobei.core.db import make_engine
+
+    if not url.startswith(("postgresql", "postgres:")):
+        yield
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(7351130)")  # arbitrary, fixed key: "baobei migrate"
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(7351130)")
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _temporal_setup(args: argparse.Namespace) -> int:
+    """Register the search attributes on the namespace (the install Job runs this), retrying
+    until Temporal answers or ``--timeout`` passes."""
+    settings = _settings(args)
+    configure_logging(fmt=settings.log_format, level=settings.log_level, component="temporal-setup")
+    from temporalio.client import Client
+
+    from workflows.worker import ensure_search_attributes
+
+    async def run() -> None:
+        deadline = asyncio.get_running_loop().time() + args.timeout
+        while True:
+            try:
+                client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+                await ensure_search_attributes(client, settings.temporal_namespace)
+                return
+            except Exception as err:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise SystemExit(f"temporal-setup: {settings.temporal_address}: {err}") from err
+                await asyncio.sleep(2)
+
+    asyncio.run(run())
+    print(f"search attributes registered on namespace {settings.temporal_namespace}", flush=True)
+    return 0
+
+
+def _check_manifests(args: argparse.Namespace) -> int:
+    from baobei.tools import manifests
+
+    return manifests.main(args.overlays)
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -79,6 +170,38 @@ def _gen_proto(args: argparse.Namespace) -> int:
     from baobei.tools import protogen
 
     return protogen.main(["--check"] if args.check else [])
+
+
+def _rebuild_read_models(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    configure_logging(fmt=settings.log_format, level=settings.log_level, component="rebuild")
+    from services.reporting.rebuild import run
+
+    resp = run(settings)
+    print(f"rebuilt reporting read models: {resp.events} events, {resp.projects} projects, {resp.tasks} tasks")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from services.registry.io_cli import import_file
+    from workflows.starter import start_lifecycles
+
+    settings = _settings(args)
+
+    def start(projects: list[tuple[str, str]]) -> None:
+        try:
+            asyncio.run(start_lifecycles(settings, projects))
+        except Exception as err:  # noqa: BLE001 - the rows are stored; say how to catch up
+            print(f"项目流程未能启动（{err}）：可稍后运行 baobei rebuild-read-models 更新报表")
+
+    return import_file(settings, Path(args.file), form_key=args.form, dry_run=args.dry_run,
+                       skip_invalid=args.skip_invalid, start_workflows=start)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from services.registry.io_cli import export_file
+
+    return export_file(_settings(args), Path(args.out), user_id=args.user or "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +227,26 @@ def main(argv: list[str] | None = None) -> int:
     test = sub.add_parser("test", help="run the test suite (arguments go to pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=_test)
+    tsetup = common(sub.add_parser("temporal-setup", help="register Baobei's search attributes on the namespace"))
+    tsetup.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Temporal (default 300)")
+    tsetup.set_defaults(func=_temporal_setup)
+    check = sub.add_parser("check-manifests", help="render deploy/k8s overlays and validate them offline")
+    check.add_argument("overlays", nargs="*", help="overlay names (default: all)")
+    check.set_defaults(func=_check_manifests)
+    rebuild = common(
+        sub.add_parser("rebuild-read-models", help="recompute reporting read models (event log + registry)")
+    )
+    rebuild.set_defaults(func=_rebuild_read_models)
+    imp = common(sub.add_parser("import", help="import registrations from .xlsx/.csv (via the registry)"))
+    imp.add_argument("file")
+    imp.add_argument("--form", required=True, help="form key the rows are filed with")
+    imp.add_argument("--dry-run", action="store_true", help="only report bad rows and cells")
+    imp.add_argument("--skip-invalid", action="store_true", help="import good rows, report bad ones")
+    imp.set_defaults(func=_import)
+    exp = common(sub.add_parser("export", help="export projects to .xlsx or .csv (by the file's suffix)"))
+    exp.add_argument("out")
+    exp.add_argument("--user", help="export what this user may see (default: everything)")
+    exp.set_defaults(func=_export)
     gen = sub.add_parser("gen-proto", help="regenerate baobei/<service>/v1 from proto/")
     gen.add_argument("--check", action="store_true", help="fail when the committed code drifts")
     gen.set_defaults(func=_gen_proto)

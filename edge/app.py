@@ -12,6 +12,10 @@ from edge.clients import EdgeDeps
 from edge.errors import install_error_handlers
 from edge.middleware import RequestContextMiddleware
 from edge.routes import api_router, health
+from edge.routes import rules as rules_routes
+from edge.routes import tasks as tasks_routes
+from edge.routes.registry_io import registry_router
+from edge.schemas import ERROR_RESPONSES
 
 DESCRIPTION = """Baobei (报备): customer-project registration and approval.
 
@@ -43,5 +47,8 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router())
+    for area in (tasks_routes.router, rules_routes.router):  # tasks, schedule, rules (issue 6)
+        app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
+    app.include_router(registry_router())
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -17,6 +17,7 @@ from temporalio.client import Client as TemporalClient
 from baobei.approval.v1 import approval_service_pb2_grpc as approval_grpc
 from baobei.core.grpc_client import aio_channel, metadata
 from baobei.core.settings import SERVICES, Settings
+from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as registry_grpc
 from baobei.reporting.v1 import reporting_service_pb2_grpc as reporting_grpc
@@ -53,7 +54,8 @@ class EdgeDeps:
         temporal_client: TemporalClient | None = None,
         redis_client: aioredis.Redis | None = None,
     ) -> EdgeDeps:
-        channels = {svc: aio_channel(settings.addr(svc)) for svc in SERVICES}
+        tls = GrpcTls.from_settings(settings)
+        channels = {svc: aio_channel(settings.addr(svc), tls=tls) for svc in SERVICES}
         return cls(
             settings=settings,
             channels=channels,

@@ -31,14 +31,26 @@ from workflows.payloads import (
     ERR_NOT_FOUND,
     ERR_UNAVAILABLE,
     ERR_VALIDATION,
+    UPDATE_CC,
     UPDATE_DECIDE,
+    UPDATE_REASSIGN,
+    UPDATE_REMIND,
     UPDATE_SUBMIT,
+    UPDATE_WITHDRAW,
     WORKFLOW_TYPE,
+    CcInput,
+    CcResult,
     DecisionInput,
     DecisionResult,
     LifecycleInput,
+    ReassignInput,
+    ReassignResult,
+    RemindInput,
+    RemindResult,
     SubmitInput,
     SubmitResult,
+    WithdrawInput,
+    WithdrawResult,
     workflow_id,
 )
 
@@ -79,6 +91,27 @@ async def submit(clients: Clients, project_id: str, *, actor_id: str, actor_is_a
 async def decide(clients: Clients, project_id: str, decision: DecisionInput) -> DecisionResult:
     decision.locale = clients.locale
     return await _update(clients, project_id, UPDATE_DECIDE, decision, DecisionResult)
+
+
+async def withdraw(clients: Clients, project_id: str, inp: WithdrawInput) -> WithdrawResult:
+    """The owner withdraws (or an admin cancels, ``inp.cancel``) a draft, pending or returned project."""
+    inp.locale = clients.locale
+    return await _update(clients, project_id, UPDATE_WITHDRAW, inp, WithdrawResult)
+
+
+async def remind(clients: Clients, project_id: str, inp: RemindInput) -> RemindResult:
+    inp.locale = clients.locale
+    return await _update(clients, project_id, UPDATE_REMIND, inp, RemindResult)
+
+
+async def cc(clients: Clients, project_id: str, inp: CcInput) -> CcResult:
+    inp.locale = clients.locale
+    return await _update(clients, project_id, UPDATE_CC, inp, CcResult)
+
+
+async def reassign(clients: Clients, project_id: str, inp: ReassignInput) -> ReassignResult:
+    inp.locale = clients.locale
+    return await _update(clients, project_id, UPDATE_REASSIGN, inp, ReassignResult)
 
 
 async def _update(clients: Clients, project_id: str, name: str, arg: Any, result_type: type[T]) -> T:

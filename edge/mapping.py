@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from google.protobuf import struct_pb2, timestamp_pb2
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.json_format import MessageToDict, ParseDict
 
 from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.notify.v1 import notify_service_pb2 as notify_pb2
@@ -101,6 +101,32 @@ def history_out(h: registry_pb2.HistoryEntry) -> dict[str, Any]:
     return {**data, "at": ts(h.at), "actor": h.actor, "event": h.event}
 
 
+def decision_out(d: approval_pb2.Decision) -> dict[str, Any]:
+    return {
+        "user_id": d.user_id,
+        "action": d.action,
+        "comment": d.comment,
+        "at": ts(d.at),
+        "channel": d.channel or None,
+        "auto": d.auto,
+        "on_behalf_of": _opt(d.on_behalf_of),
+        "target_user_id": _opt(d.target_user_id),
+        "data": struct_to_dict(d.data) if d.HasField("data") else None,
+    }
+
+
+def cc_out(c: approval_pb2.CcRecord) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "project_id": c.project_id,
+        "step_index": c.step_index,
+        "user_id": c.user_id,
+        "by_user_id": c.by_user_id,
+        "created_at": ts(c.created_at),
+        "read_at": ts(c.read_at),
+    }
+
+
 def approval_out(instance: approval_pb2.Instance | None) -> dict[str, Any]:
     if instance is None or not instance.id:
         return {"status": None, "policy_key": None, "policy_version": None, "steps": []}
@@ -114,20 +140,18 @@ def approval_out(instance: approval_pb2.Instance | None) -> dict[str, Any]:
                 "mode": s.mode,
                 "status": s.status,
                 "approvers": list(s.approvers),
-                "decisions": [
-                    {
-                        "user_id": d.user_id,
-                        "action": d.action,
-                        "comment": d.comment,
-                        "at": ts(d.at),
-                        "channel": d.channel or None,
-                        "auto": d.auto,
-                    }
-                    for d in s.decisions
-                ],
+                "decisions": [decision_out(d) for d in s.decisions],
+                "due_at": ts(s.due_at),
+                "sla": _opt(s.sla),
+                "blocked": s.blocked,
+                "cc": list(s.cc),
+                "why": struct_to_dict(s.provenance) if s.HasField("provenance") else None,
             }
             for s in instance.steps
         ],
+        "inputs": struct_to_dict(instance.inputs) if instance.HasField("inputs") else None,
+        "cc": [cc_out(c) for c in instance.cc],
+        "actions": [decision_out(d) for d in instance.actions],
     }
 
 
@@ -142,6 +166,19 @@ def project_out(p: registry_pb2.Project, instance: approval_pb2.Instance | None)
         "conflicts": [{"project_id": c.project_id, "reason": c.reason} for c in p.conflicts],
         "approval": approval_out(instance),
         "history": [history_out(h) for h in p.history],
+        "protection": protection_out(p.protection),
+    }
+
+
+def protection_out(pr: registry_pb2.Protection) -> dict[str, Any]:
+    return {
+        "state": pr.state or "none",
+        "since": ts(pr.since),
+        "until": ts(pr.until),
+        "cap": ts(pr.cap),
+        "position": pr.position or None,
+        "holder_project_id": _opt(pr.holder_project_id),
+        "follow_ups": pr.follow_ups,
     }
 
 
@@ -192,12 +229,23 @@ def form_field_in(f: schemas.FormFieldIn) -> registry_pb2.FormField:
         options=[str(o) for o in f.options],
         read_roles=f.read_roles,
         write_roles=f.write_roles,
+        accept=f.accept,
     )
-    for name in ("min", "max", "min_length", "max_length", "pattern"):
+    for name in ("min", "max", "min_length", "max_length", "pattern", "required_when", "visible_when", "max_size"):
         value = getattr(f, name)
         if value is not None:
             setattr(out, name, value)
+    if f.default is not None:
+        ParseDict(_jsonable(f.default), out.default_value)
     return out
+
+
+def form_settings_in(s: schemas.FormSettingsIn) -> registry_pb2.FormSettings:
+    return registry_pb2.FormSettings(**s.model_dump())
+
+
+def form_rule_in(r: schemas.FormRuleIn) -> registry_pb2.FormRule:
+    return registry_pb2.FormRule(expr=r.expr, field=r.field, message=r.message, message_en=r.message_en)
 
 
 def form_out(form: registry_pb2.Form) -> dict[str, Any]:
@@ -214,6 +262,13 @@ def form_out(form: registry_pb2.Form) -> dict[str, Any]:
         }
         for name in ("min", "max", "min_length", "max_length", "pattern"):
             item[name] = getattr(f, name) if f.HasField(name) else None
+        for name in ("required_when", "visible_when", "max_size"):
+            if f.HasField(name):
+                item[name] = getattr(f, name)
+        if f.HasField("default_value"):
+            item["default"] = _plain(MessageToDict(f.default_value))
+        if f.accept:
+            item["accept"] = list(f.accept)
         fields.append(item)
     return {
         "key": form.key,
@@ -221,6 +276,11 @@ def form_out(form: registry_pb2.Form) -> dict[str, Any]:
         "version": form.version,
         "fields": fields,
         "created_at": ts(form.created_at),
+        "settings": {
+            **MessageToDict(form.settings, preserving_proto_field_name=True, always_print_fields_with_no_presence=True),
+            "conflict_policy": form.settings.conflict_policy or "warn",
+        },
+        "rules": [MessageToDict(r, preserving_proto_field_name=True) for r in form.rules],
     }
 
 
@@ -230,7 +290,15 @@ def form_out(form: registry_pb2.Form) -> dict[str, Any]:
 def approvers_in(a: schemas.ApproversIn | None) -> approval_pb2.Approvers | None:
     if a is None:
         return None
-    return approval_pb2.Approvers(type=a.type, user_id=a.user_id or "", role=a.role or "")
+    return approval_pb2.Approvers(
+        type=a.type,
+        user_id=a.user_id or "",
+        role=a.role or "",
+        scope=a.scope or "",
+        level=a.level or 0,
+        until_role=a.until_role or "",
+        department_id=a.department_id or "",
+    )
 
 
 def policy_step_in(s: schemas.PolicyStepIn) -> approval_pb2.PolicyStep:
@@ -241,6 +309,13 @@ def policy_step_in(s: schemas.PolicyStepIn) -> approval_pb2.PolicyStep:
         mode=s.mode,
         sla=s.sla or "",
         on_timeout=s.on_timeout or "",
+        min_approvals=s.min_approvals or 0,
+        ratio=s.ratio or 0.0,
+        remind_at=s.remind_at or 0.0,
+        escalation=[
+            approval_pb2.LadderLevel(after=lv.after, action=lv.action, to=approvers_in(lv.to)) for lv in s.escalation
+        ],
+        cc=[c for c in (approvers_in(a) for a in s.cc) if c is not None],
     )
     escalate_to = approvers_in(s.escalate_to)
     if escalate_to is not None:
@@ -248,8 +323,36 @@ def policy_step_in(s: schemas.PolicyStepIn) -> approval_pb2.PolicyStep:
     return step
 
 
+def policy_options_in(p: schemas.PolicyIn) -> approval_pb2.PolicyOptions:
+    return approval_pb2.PolicyOptions(
+        default_steps=[policy_step_in(s) for s in p.default_steps],
+        on_no_approver=p.on_no_approver,
+        approval_admin=p.approval_admin or "",
+        on_submitter_is_approver=p.on_submitter_is_approver or "",
+        auto_approve_consecutive=p.auto_approve_consecutive,
+    )
+
+
+def simulated_step_out(s: approval_pb2.PlannedStep) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "mode": s.mode,
+        "approvers": list(s.approvers),
+        "sla": _opt(s.sla),
+        "blocked": s.blocked,
+        "cc": list(s.cc),
+        "why": struct_to_dict(s.provenance) if s.HasField("provenance") else None,
+    }
+
+
 def todo_out(t: approval_pb2.ApprovalTask) -> dict[str, Any]:
-    return {"id": t.id, "project_id": t.project_id, "step": t.step_name, "due_at": ts(t.due_at)}
+    return {
+        "id": t.id,
+        "project_id": t.project_id,
+        "step": t.step_name,
+        "due_at": ts(t.due_at),
+        "on_behalf_of": _opt(t.on_behalf_of),
+    }
 
 
 # ---- notify ----

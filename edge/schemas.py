@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 # ---- shared types ----
@@ -164,11 +164,35 @@ class FormFieldIn(Model):
     pattern: str | None = None
     read_roles: list[str] = Field(default_factory=list)
     write_roles: list[str] = Field(default_factory=list)
+    required_when: str | None = Field(default=None, description="CEL over `fields` and `project`: required when true")
+    visible_when: str | None = Field(default=None, description="CEL: the field is shown (and kept) only when true")
+    default: Any = Field(default=None, description="Used when a submission leaves the field empty")
+    accept: list[str] = Field(default_factory=list, description="attachment: MIME types or extensions, e.g. .pdf")
+    max_size: int | None = Field(default=None, gt=0, description="attachment: size cap in bytes")
+
+
+class FormRuleIn(Model):
+    expr: str = Field(min_length=1, description="CEL that must hold, e.g. `fields.end >= fields.start`")
+    field: str = Field(default="", description="Path reported when it does not, e.g. fields.end")
+    message: str = Field(min_length=1)
+    message_en: str = ""
+
+
+class FormSettingsIn(Model):
+    conflict_policy: Literal["warn", "block"] = Field(
+        default="warn", description="warn: collisions (撞单) are stored and shown; block: refused with 409"
+    )
+    protection_days: int = Field(default=0, ge=0, description="Protection period (保护期) after approval, 0 = none")
+    protection_extend_days: int = Field(default=0, ge=0, description="Each follow-up extends to now + this")
+    protection_max_days: int = Field(default=0, ge=0, description="Hard cap in days from the start")
+    protection_remind_days: int = Field(default=0, ge=0, description="Remind the owner this many days before")
 
 
 class FormIn(Model):
     title: str = Field(min_length=1)
     fields: list[FormFieldIn] = Field(default_factory=list)
+    settings: FormSettingsIn = Field(default_factory=FormSettingsIn)
+    rules: list[FormRuleIn] = Field(default_factory=list, description="Cross-field checks in CEL")
 
 
 class FormFieldOut(OpenModel):
@@ -192,6 +216,8 @@ class FormOut(OpenModel):
     version: int
     fields: list[FormFieldOut]
     created_at: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    rules: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class KeyVersion(Model):
@@ -203,9 +229,18 @@ class KeyVersion(Model):
 
 
 class ApproversIn(Model):
-    type: Literal["user", "role", "manager_of_submitter"]
+    """Who approves. ``role`` may be scoped to the submitter's department (the nearest one up the
+    tree with a holder) or region; ``manager_level`` is the N-th manager up; ``managers_chain``
+    the managers up to ``level`` levels and/or up to the first holding ``until_role``;
+    ``department_head`` the manager of ``department_id``."""
+
+    type: Literal["user", "role", "manager_of_submitter", "manager_level", "managers_chain", "department_head"]
     user_id: str | None = None
     role: str | None = None
+    scope: Literal["department", "region"] | None = None
+    level: int | None = Field(default=None, ge=0, le=50)
+    until_role: str | None = None
+    department_id: str | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> ApproversIn:
@@ -220,22 +255,48 @@ class ApproversIn(Model):
         return self
 
 
+class LadderLevelIn(Model):
+    after: str = Field(description="From the step's opening, e.g. 4h, 2d, 8wh, 2wd")
+    action: Literal["remind", "escalate", "approve", "reject"] = "escalate"
+    to: ApproversIn | None = None
+
+
 class PolicyStepIn(Model):
     name: str = Field(min_length=1)
-    when: str | None = Field(default=None, description="CEL over `project` and `submitter`; default true")
+    when: str | None = Field(
+        default=None,
+        description="CEL over `project` (amount, region, business_line, fields, conflicts, conflict_count) and "
+        "`submitter` (id, department_id, roles, region); default true",
+    )
     approvers: ApproversIn
-    mode: Literal["any", "all"] = "any"
-    sla: str | None = Field(default=None, description="e.g. 30s, 24h, 3d, 8wh (working hours)")
+    mode: Literal["any", "all", "sequential", "ratio"] = Field(
+        default="any", description="any 或签 · all 会签 · sequential 依次 · ratio (min_approvals or ratio)"
+    )
+    min_approvals: int | None = Field(default=None, ge=1, description="ratio mode: approvals needed")
+    ratio: float | None = Field(default=None, gt=0, le=1, description="ratio mode: share of approvers needed")
+    sla: str | None = Field(
+        default=None, description="e.g. 30s, 24h, 3d, 8wh (working hours), 2wd (working days; mainland calendar)"
+    )
     escalate_to: ApproversIn | None = None
     on_timeout: Literal["escalate", "approve", "reject"] | None = None
+    remind_at: float | None = Field(default=None, gt=0, lt=1, description="Reminder at this share of the SLA")
+    escalation: list[LadderLevelIn] = Field(default_factory=list, description="Escalation ladder")
+    cc: list[ApproversIn] = Field(default_factory=list, description="Copied (抄送) when the step opens")
 
 
 class PolicyIn(Model):
     form_key: str = Field(min_length=1)
     steps: list[PolicyStepIn] = Field(min_length=1)
+    default_steps: list[PolicyStepIn] = Field(
+        default_factory=list, description="Default branch: used when no step's `when` holds"
+    )
+    on_no_approver: Literal["skip", "admin", "block"] = "skip"
+    approval_admin: str | None = None
+    on_submitter_is_approver: Literal["skip_to_manager", "self_approve"] | None = None
+    auto_approve_consecutive: bool = True
 
 
-class SimulatedStep(Model):
+class SimulatedStep(OpenModel):
     name: str
     mode: str
     approvers: list[str]
@@ -243,6 +304,32 @@ class SimulatedStep(Model):
 
 class SimulateOut(Model):
     steps: list[SimulatedStep]
+
+
+class WhatIfIn(PolicyIn):
+    form_key: str = ""  # default: the stored policy's form
+    limit: int = Field(default=100, ge=1, le=1000, description="The last N submissions of the form")
+
+
+class StepApproversChangeOut(Model):
+    step: str
+    before: list[str]
+    after: list[str]
+
+
+class WhatIfItemOut(Model):
+    project_id: str
+    added: list[str]
+    removed: list[str]
+    approvers_changed: list[StepApproversChangeOut]
+    before: list[str]
+    after: list[str]
+
+
+class WhatIfOut(Model):
+    evaluated: int
+    changed: int
+    items: list[WhatIfItemOut]
 
 
 # ---- projects ----
@@ -319,6 +406,9 @@ class DecisionOut(Model):
     at: str | None = None
     channel: str | None = None
     auto: bool = False
+    on_behalf_of: str | None = None
+    target_user_id: str | None = None
+    data: dict[str, Any] | None = None
 
 
 class StepOut(Model):
@@ -327,6 +417,21 @@ class StepOut(Model):
     status: Literal["waiting", "pending", "approved", "rejected", "returned", "skipped"] | str
     approvers: list[str]
     decisions: list[DecisionOut]
+    due_at: str | None = None
+    sla: str | None = None
+    blocked: bool = False
+    cc: list[str] = Field(default_factory=list)
+    why: dict[str, Any] | None = Field(default=None, description="Provenance: the rule that selected this step")
+
+
+class CcOut(Model):
+    id: str
+    project_id: str
+    step_index: int
+    user_id: str
+    by_user_id: str
+    created_at: str | None = None
+    read_at: str | None = None
 
 
 class ApprovalOut(Model):
@@ -334,6 +439,9 @@ class ApprovalOut(Model):
     policy_key: str | None = None
     policy_version: int | None = None
     steps: list[StepOut] = Field(default_factory=list)
+    inputs: dict[str, Any] | None = Field(default=None, description="Provenance: what the chain was planned from")
+    cc: list[CcOut] = Field(default_factory=list)
+    actions: list[DecisionOut] = Field(default_factory=list)
 
 
 class HistoryOut(OpenModel):
@@ -358,6 +466,18 @@ class ProjectSummary(OpenModel):
     updated_at: str | None = None
 
 
+class ProtectionOut(Model):
+    state: Literal["none", "holder", "protected", "lapsed", "waitlisted", "released"] | str = Field(
+        description="holder: first in line, protected once approved; waitlisted: 候补 behind the holder"
+    )
+    since: str | None = None
+    until: str | None = None
+    cap: str | None = None
+    position: int | None = Field(default=None, description="1-based place in the waitlist")
+    holder_project_id: str | None = None
+    follow_ups: int = 0
+
+
 class ProjectOut(ProjectSummary):
     start_date: str | None = None
     end_date: str | None = None
@@ -367,6 +487,49 @@ class ProjectOut(ProjectSummary):
     conflicts: list[ConflictOut]
     approval: ApprovalOut
     history: list[HistoryOut]
+    protection: ProtectionOut | None = None
+
+
+class ProjectPatch(Model):
+    """A partial edit of a draft or returned project; `version` is the one the caller read."""
+
+    version: int = Field(ge=1, description="Optimistic concurrency: a stale version answers 409")
+    name: str | None = None
+    customer: dict[str, Any] | None = None
+    amount: ProjectMoney | None = None
+    region: str | None = None
+    business_line: str | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
+    fields: dict[str, Any] | None = Field(default=None, description="Merged into the fields; null clears one")
+
+
+class FollowUpIn(Model):
+    note: str = Field(description="What happened (visit, call, …); extends the protection period")
+
+
+class AttachmentOut(Model):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
+class ImportRowErrorOut(Model):
+    row: int
+    column: str
+    field: str
+    message: str
+
+
+class ImportOut(Model):
+    rows: int
+    created: int
+    existing: int
+    invalid: int
+    dry_run: bool
+    errors: list[ImportRowErrorOut]
+    project_ids: list[str]
 
 
 class ProjectPage(Model):
@@ -382,6 +545,7 @@ class TodoOut(Model):
     project_id: str
     step: str
     due_at: str | None = None
+    on_behalf_of: str | None = Field(default=None, description="Acting as this approver's delegate")
 
 
 class TodoList(Model):
@@ -391,11 +555,63 @@ class TodoList(Model):
 DecisionAction = Literal["approve", "reject", "return", "transfer", "add_approver"]
 
 
+class AttachmentIn(Model):
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(min_length=1, max_length=2000)
+
+
 class DecisionIn(Model):
     action: DecisionAction
-    comment: str = ""
+    comment: str = Field(default="", max_length=2000)
     to_user_id: str | None = None
     position: Literal["before", "after", "parallel"] = "parallel"
+    to_step: int | None = Field(
+        default=None, ge=0, description="return: an earlier step (index); default the submitter"
+    )
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class ActionIn(Model):
+    comment: str = Field(default="", max_length=2000)
+
+
+class CommentIn(Model):
+    comment: str = Field(min_length=1, max_length=2000)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class CcIn(Model):
+    user_ids: list[str] = Field(min_length=1, max_length=50)
+    comment: str = Field(default="", max_length=2000)
+
+
+class ReassignIn(Model):
+    to_user_id: str = Field(min_length=1)
+    from_user_id: str | None = None
+    step_index: int | None = Field(default=None, ge=0, description="Default: the step open now")
+    comment: str = Field(default="", max_length=2000)
+
+
+class ActionResultOut(OpenModel):
+    project_id: str
+    status: str | None = None
+
+
+class CcList(Model):
+    items: list[CcOut]
+
+
+class DelegationIn(Model):
+    delegate_id: str = Field(min_length=1)
+    starts_at: AwareDatetime = Field(description="ISO 8601 with zone")
+    ends_at: AwareDatetime = Field(description="ISO 8601 with zone")
+
+
+class DelegationOut(Model):
+    user_id: str
+    delegate_id: str | None = None
+    starts_at: str | None = None
+    ends_at: str | None = None
 
 
 class DecisionResultOut(Model):

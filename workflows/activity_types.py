@@ -15,9 +15,16 @@ from typing import Any
 REGISTRY_GET_PROJECT = "registry.GetProject"
 REGISTRY_SUBMIT_PROJECT = "registry.SubmitProject"
 REGISTRY_SET_PROJECT_STATUS = "registry.SetProjectStatus"
+REGISTRY_START_PROTECTION = "registry.StartProtection"
+REGISTRY_EXPIRE_PROTECTION = "registry.ExpireProtection"
 APPROVAL_PLAN_CHAIN = "approval.PlanChain"
 APPROVAL_OPEN_STEP = "approval.OpenStep"
 APPROVAL_RECORD_DECISION = "approval.RecordDecision"
+APPROVAL_FIRE_TIMER = "approval.FireTimer"
+APPROVAL_RESUME = "approval.ResumeInstance"
+APPROVAL_CANCEL = "approval.CancelInstance"
+APPROVAL_REASSIGN = "approval.ReassignStep"
+APPROVAL_RECORD_ACTION = "approval.RecordAction"
 NOTIFY_SEND = "notify.Send"
 REPORTING_INGEST_EVENT = "reporting.IngestEvent"
 
@@ -45,6 +52,8 @@ class ProjectSnapshot:
     # Form field values as plain JSON (for approval rules).
     fields: dict[str, Any] = field(default_factory=dict)
     conflict_count: int = 0
+    # [{"project_id", "reason"}]: live registrations this one collides with (for approval rules).
+    conflicts: list[dict[str, str]] = field(default_factory=list)
 
     def event_payload(self) -> dict[str, Any]:
         return {
@@ -56,6 +65,8 @@ class ProjectSnapshot:
             "department_id": self.department_id,
             "region": self.region,
             "business_line": self.business_line,
+            "form_key": self.form_key,
+            "conflict_count": self.conflict_count,
         }
 
 
@@ -81,6 +92,37 @@ class SetProjectStatusInput:
     actor_id: str = ""
     event: str = ""
     comment: str = ""
+
+
+@dataclass
+class ProtectionCheckInput:
+    """StartProtection / ExpireProtection: ``at`` is workflow time (ISO 8601 with zone)."""
+
+    request_id: str
+    project_id: str
+    at: str
+
+
+@dataclass
+class PromotedRef:
+    project_id: str
+    status: str
+
+
+@dataclass
+class ProtectionStatus:
+    project_id: str
+    # none | holder | protected | lapsed | waitlisted | released
+    state: str
+    # ISO 8601 with zone, empty when not protected.
+    until: str = ""
+    remind_at: str = ""
+    owner_id: str = ""
+    code: str = ""
+    name: str = ""
+    position: int = 0
+    # Waitlisted registrations that took over the customer when this one let go of it.
+    promoted: list[PromotedRef] = field(default_factory=list)
 
 
 # ---- approval ----
@@ -132,6 +174,20 @@ class TaskRef:
 
 
 @dataclass
+class TimerRef:
+    """A durable timer of an open step (computed by the approval service on the mainland
+    calendar); the workflow sleeps until ``at`` and then fires it through ``approval.FireTimer``."""
+
+    index: int
+    # remind | escalate | approve | reject
+    action: str
+    # ISO 8601 with zone.
+    at: str
+    level: int = 0
+    to: list[str] = field(default_factory=list)
+
+
+@dataclass
 class OpenedStep:
     index: int
     name: str = ""
@@ -140,6 +196,11 @@ class OpenedStep:
     approvers: list[str] = field(default_factory=list)
     tasks: list[TaskRef] = field(default_factory=list)
     auto_approved: bool = False
+    timers: list[TimerRef] = field(default_factory=list)
+    # ISO 8601 with zone, empty without an SLA.
+    due_at: str = ""
+    cc: list[str] = field(default_factory=list)
+    opened_at: str = ""
 
 
 @dataclass
@@ -151,6 +212,11 @@ class RecordDecisionInput:
     comment: str = ""
     channel: str = "api"
     locale: str = "zh"
+    to_user_id: str = ""
+    position: str = ""
+    # return: the earlier step to go back to; None = to the submitter.
+    to_step: int | None = None
+    attachments: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -158,8 +224,105 @@ class DecisionOutcome:
     task_id: str
     instance_id: str
     step_index: int
-    # pending | approved | rejected: the step's outcome after this decision.
+    # pending | approved | rejected | returned: the step's outcome after this decision.
     step_outcome: str
+    # Tasks that became pending (transfer, add_approver, next in a sequence): notify them.
+    new_tasks: list[TaskRef] = field(default_factory=list)
+    # returned: the step the chain goes back to, -1 = the submitter.
+    return_to: int = -1
+    on_behalf_of: str = ""
+    step_name: str = ""
+    pending_approvers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FireTimerInput:
+    request_id: str
+    instance_id: str
+    step_index: int
+    timer_index: int
+
+
+@dataclass
+class FireTimerResult:
+    # False: the step was settled first, nothing changed.
+    fired: bool
+    action: str = ""
+    step_outcome: str = "pending"
+    new_tasks: list[TaskRef] = field(default_factory=list)
+    remind_user_ids: list[str] = field(default_factory=list)
+    pending_approvers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ResumeApprovalInput:
+    request_id: str
+    instance_id: str
+    project: ProjectSnapshot
+    actor_id: str
+
+
+@dataclass
+class ResumedApproval:
+    instance_id: str
+    resume_from: int
+    steps: list[PlannedStep] = field(default_factory=list)
+
+
+@dataclass
+class CancelApprovalInput:
+    request_id: str
+    instance_id: str
+    actor_id: str
+    # withdraw | cancel
+    action: str = "withdraw"
+    comment: str = ""
+    channel: str = "api"
+    locale: str = "zh"
+
+
+@dataclass
+class CancelApprovalResult:
+    status: str
+
+
+@dataclass
+class ReassignStepInput:
+    request_id: str
+    instance_id: str
+    step_index: int
+    to_user_id: str
+    actor_id: str
+    from_user_id: str = ""
+    comment: str = ""
+    locale: str = "zh"
+
+
+@dataclass
+class ReassignStepResult:
+    new_tasks: list[TaskRef] = field(default_factory=list)
+    pending_approvers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RecordActionInput:
+    request_id: str
+    instance_id: str
+    actor_id: str
+    # remind | comment | cc
+    action: str
+    step_index: int = -1
+    comment: str = ""
+    channel: str = "api"
+    user_ids: list[str] = field(default_factory=list)
+    locale: str = "zh"
+
+
+@dataclass
+class RecordActionResult:
+    step_index: int = -1
+    # cc: users newly copied.
+    cc_user_ids: list[str] = field(default_factory=list)
 
 
 # ---- notify ----
@@ -198,3 +361,187 @@ class ReportEventInput:
 @dataclass
 class ReportEventResult:
     applied: bool
+
+
+# ---- tasks / execution (issue 6) ----
+
+TASKS_APPLY_TEMPLATE = "tasks.ApplyTemplate"
+TASKS_SAVE_BASELINE = "tasks.SaveBaseline"
+TASKS_EVALUATE_RULES = "tasks.EvaluateRules"
+TASKS_RECORD_FIRE = "tasks.RecordFire"
+REGISTRY_RESOLVE_RECIPIENTS = "registry.ResolveRecipients"
+
+EXECUTION_WORKFLOW_TYPE = "ProjectExecution"
+EXECUTION_SIGNAL_CHANGED = "tasks_changed"
+EXECUTION_SIGNAL_STOP = "stop"
+EXECUTION_QUERY_STATE = "state"
+
+
+def execution_workflow_id(project_id: str) -> str:
+    return f"execution-{project_id}"
+
+
+@dataclass
+class ExecutionInput:
+    project_id: str
+    owner_id: str
+    name: str = ""
+    business_line: str = ""
+    # Decimal string (the registered amount: the budget unless one is set).
+    amount: str = "0"
+    # Apply the business line's template and save the approval baseline on start.
+    apply_template: bool = True
+    # Carried over continue-as-new: task events already reported.
+    cursor: int = 0
+
+
+@dataclass
+class TasksChanged:
+    reason: str = ""
+
+
+@dataclass
+class ExecutionState:
+    project_id: str
+    cursor: int = 0
+    next_wake: str = ""
+    fires: int = 0
+    stopped: bool = False
+
+
+@dataclass
+class ApplyTemplateInput:
+    request_id: str
+    project_id: str
+    business_line: str
+    # ISO date; "" = today (Asia/Shanghai) in the service.
+    start: str = ""
+    owner_id: str = ""
+
+
+@dataclass
+class ApplyTemplateResult:
+    created: int = 0
+    template_version: int = 0
+
+
+@dataclass
+class SaveBaselineInput:
+    request_id: str
+    project_id: str
+    name: str = ""
+
+
+@dataclass
+class SaveBaselineResult:
+    number: int = 0
+    tasks: int = 0
+
+
+@dataclass
+class RuleFireInfo:
+    key: str
+    rule_key: str
+    project_id: str
+    task_id: str = ""
+    title: str = ""
+    body: str = ""
+    user_ids: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    # "<user_id>:<levels>"
+    escalate: list[str] = field(default_factory=list)
+    webhooks: list[str] = field(default_factory=list)
+    # ISO 8601 (workflow time), set when recorded.
+    fired_at: str = ""
+
+
+@dataclass
+class TaskEventInfo:
+    seq: int
+    kind: str
+    task_id: str = ""
+    at: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvaluateRulesInput:
+    project_id: str
+    # ISO 8601 with zone: workflow time, so a time-skipped or replayed workflow asks about its own now.
+    now: str
+    after_seq: int = 0
+    owner_id: str = ""
+    project_name: str = ""
+    business_line: str = ""
+    amount: str = "0"
+
+
+@dataclass
+class RuleEvaluation:
+    fires: list[RuleFireInfo] = field(default_factory=list)
+    # ISO 8601, "" when no timer is pending.
+    next_wake: str = ""
+    events: list[TaskEventInfo] = field(default_factory=list)
+    last_seq: int = 0
+
+
+@dataclass
+class RecordFireResult:
+    recorded: bool = False
+
+
+@dataclass
+class ResolveRecipientsInput:
+    user_ids: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    escalate: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ResolveRecipientsResult:
+    user_ids: list[str] = field(default_factory=list)
+
+
+# ---- execution: protection period and webhooks (issue 6) ----
+
+REGISTRY_PROTECTION_INFO = "registry.ProtectionInfo"
+WEBHOOK_DELIVER = "webhook.Deliver"
+# Non-retryable ApplicationError type of a refused target (SSRF guard, bad URL, no secret, 4xx).
+WEBHOOK_REFUSED = "WebhookRefused"
+
+
+@dataclass
+class ProtectionInfoInput:
+    project_id: str
+
+
+@dataclass
+class ProtectionInfo:
+    # none | holder | protected | lapsed | waitlisted | released ("" when the project is unknown)
+    state: str = ""
+    # ISO 8601 end of the period, "" when none.
+    until: str = ""
+
+
+@dataclass
+class EvaluateRulesWithProtection(EvaluateRulesInput):
+    """``EvaluateRulesInput`` plus the protection end the workflow read (ISO 8601, "" = none)."""
+
+    protection_until: str = ""
+
+
+@dataclass
+class WebhookDeliveryInput:
+    # The fire key: the Standard Webhooks ``webhook-id``, so receivers dedupe retries.
+    fire_key: str
+    rule_key: str
+    url: str
+    project_id: str
+    # The JSON body's ``data`` (built by the workflow, identical on every attempt).
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WebhookDeliveryResult:
+    status: int = 0
+    attempt: int = 0

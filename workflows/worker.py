@@ -11,6 +11,7 @@ import contextlib
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import structlog
@@ -24,16 +25,22 @@ from temporalio.worker import Worker
 from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
 from baobei.core.grpc_client import aio_channel
 from baobei.core.settings import Settings
+from baobei.core.tls import GrpcTls
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
+from baobei.tasks.v1.tasks_service_pb2_grpc import TasksServiceStub
 from workflows import search_attributes
 from workflows.activities import ApprovalActivities, NotifyActivities, RegistryActivities, ReportingActivities
+from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
+from workflows.activities.webhooks import WebhookActivities
+from workflows.execution import ProjectExecution
 from workflows.lifecycle import ProjectLifecycle
+from workflows.protection import ProjectProtection
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [ProjectLifecycle]
+WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection]
 
 
 @dataclass
@@ -44,26 +51,42 @@ class Stubs:
     approval: ApprovalServiceStub
     notify: NotifyServiceStub
     reporting: ReportingServiceStub
+    # Optional so callers that predate the execution workflow keep working (its activities are then absent).
+    tasks: TasksServiceStub | None = None
 
 
 def open_stubs(settings: Settings) -> tuple[Stubs, list[grpc.aio.Channel]]:
     """Stubs on ``grpc.aio`` channels to ``settings.addr(<service>)`` (call inside the event loop)."""
-    channels = {svc: aio_channel(settings.addr(svc)) for svc in ("registry", "approval", "notify", "reporting")}
+    tls = GrpcTls.from_settings(settings)
+    names = ("registry", "approval", "notify", "reporting", "tasks")
+    channels = {svc: aio_channel(settings.addr(svc), tls=tls) for svc in names}
     stubs = Stubs(
         registry=RegistryServiceStub(channels["registry"]),
         approval=ApprovalServiceStub(channels["approval"]),
         notify=NotifyServiceStub(channels["notify"]),
         reporting=ReportingServiceStub(channels["reporting"]),
+        tasks=TasksServiceStub(channels["tasks"]),
     )
     return stubs, list(channels.values())
 
 
 def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue: str | None = None) -> Worker:
     timeout = settings.rpc_timeout
-    registry = RegistryActivities(stubs.registry, timeout=timeout)
+    registry = RegistryActivities(
+        stubs.registry, timeout=timeout, temporal=client, task_queue=task_queue or settings.task_queue
+    )
     approval = ApprovalActivities(stubs.approval, timeout=timeout)
     notify = NotifyActivities(stubs.notify, timeout=timeout)
     reporting = ReportingActivities(stubs.reporting, timeout=timeout)
+    execution: list[Any] = [
+        RecipientActivities(stubs.registry, timeout=timeout).resolve,
+        ProtectionInfoActivities(stubs.registry, timeout=timeout).protection_info,
+    ]
+    if stubs.tasks is not None:
+        tasks = TasksActivities(stubs.tasks, timeout=timeout)
+        execution += [tasks.apply_template, tasks.save_baseline, tasks.evaluate_rules, tasks.record_fire]
+        hooks = WebhookActivities(stubs.tasks, allow_internal=settings.webhook_allow_internal, timeout=timeout)
+        execution.append(hooks.deliver)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -72,11 +95,19 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
             registry.get_project,
             registry.submit_project,
             registry.set_project_status,
+            registry.start_protection,
+            registry.expire_protection,
             approval.plan_chain,
             approval.open_step,
             approval.record_decision,
+            approval.fire_timer,
+            approval.resume,
+            approval.cancel,
+            approval.reassign,
+            approval.record_action,
             notify.send,
             reporting.ingest_event,
+            *execution,
         ],
     )
 

@@ -18,14 +18,30 @@ from baobei.core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from baobei.core.tls import GrpcTls
+
+_OPTIONS = [("grpc.enable_retries", 1), ("grpc.keepalive_time_ms", 30000)]
+# The process's TLS identity for channels opened without an explicit ``tls`` (set once in main).
+_default_tls: GrpcTls | None = None
 
 
-def channel(addr: str) -> grpc.Channel:
-    return grpc.insecure_channel(addr, options=[("grpc.enable_retries", 1), ("grpc.keepalive_time_ms", 30000)])
+def set_default_tls(tls: GrpcTls | None) -> None:
+    global _default_tls
+    _default_tls = tls
 
 
-def aio_channel(addr: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(addr, options=[("grpc.enable_retries", 1), ("grpc.keepalive_time_ms", 30000)])
+def channel(addr: str, *, tls: GrpcTls | None = None) -> grpc.Channel:
+    tls = tls or _default_tls
+    if tls is None:
+        return grpc.insecure_channel(addr, options=_OPTIONS)
+    return grpc.secure_channel(addr, tls.channel_credentials(), options=_OPTIONS + tls.channel_options())
+
+
+def aio_channel(addr: str, *, tls: GrpcTls | None = None) -> grpc.aio.Channel:
+    tls = tls or _default_tls
+    if tls is None:
+        return grpc.aio.insecure_channel(addr, options=_OPTIONS)
+    return grpc.aio.secure_channel(addr, tls.channel_credentials(), options=_OPTIONS + tls.channel_options())
 
 
 def metadata(*, locale: str = "zh", workflow_id: str = "", request_id: str = "") -> list[tuple[str, str]]:

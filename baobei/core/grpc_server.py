@@ -23,6 +23,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from baobei.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from baobei.core.tls import GrpcTls
 
 log = structlog.get_logger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,8 +105,13 @@ def build_server(
     port: int = 0,
     host: str = "127.0.0.1",
     max_workers: int = 16,
+    tls: GrpcTls | None = None,
+    health_port: int = 0,
 ) -> tuple[grpc.Server, int]:
-    """A started-not-yet server with the app servicer, health and reflection; port 0 picks one."""
+    """A started-not-yet server with the app servicer, health and reflection; port 0 picks one.
+
+    With ``tls`` the port is TLS only (mTLS when it has a CA), so plaintext clients are refused;
+    ``health_port`` adds a plaintext server with only the health service (for kubelet probes)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name))
     add_servicer(server)
     health_servicer = health.HealthServicer()
@@ -116,10 +122,46 @@ def build_server(
         (service_full_name, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if tls is None:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    else:
+        bound = server.add_secure_port(f"{host}:{port}", tls.server_credentials())
     if bound == 0:
         raise RuntimeError(f"{name}: cannot bind {host}:{port}")
+    if health_port:
+        probe = grpc.server(futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{name}-health"))
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, probe)
+        if probe.add_insecure_port(f"{host}:{health_port}") == 0:
+            raise RuntimeError(f"{name}: cannot bind health port {host}:{health_port}")
+        return WithHealthServer(server, probe), bound
     return server, bound
+
+
+class WithHealthServer(grpc.Server):
+    """The app server plus a plaintext health-only server, started and stopped together."""
+
+    def __init__(self, main: grpc.Server, health_server: grpc.Server) -> None:
+        self.main, self.health_server = main, health_server
+
+    def add_generic_rpc_handlers(self, generic_rpc_handlers: Any) -> None:
+        self.main.add_generic_rpc_handlers(generic_rpc_handlers)
+
+    def add_insecure_port(self, address: str) -> int:
+        return self.main.add_insecure_port(address)
+
+    def add_secure_port(self, address: str, server_credentials: grpc.ServerCredentials) -> int:
+        return self.main.add_secure_port(address, server_credentials)
+
+    def start(self) -> None:
+        self.main.start()
+        self.health_server.start()
+
+    def stop(self, grace: float | None) -> threading.Event:
+        self.health_server.stop(grace)
+        return self.main.stop(grace)
+
+    def wait_for_termination(self, timeout: float | None = None) -> bool:
+        return bool(self.main.wait_for_termination(timeout))
 
 
 def bind_host(addr: str) -> str:

@@ -48,6 +48,32 @@ class Settings(BaseSettings):
     # Deadline for calls between components, seconds.
     rpc_timeout: float = 10.0
 
+    # gRPC between components over TLS (files, e.g. mounted from a Secret). cert+key: this
+    # component's identity (served by services, presented by clients); ca: trust roots for peers,
+    # and with it services require client certificates (mTLS). Services with a cert serve TLS only.
+    grpc_tls_cert: str = ""
+    grpc_tls_key: str = ""
+    grpc_tls_ca: str = ""
+    # Name the peers' certificates are checked against, when it is not the host of the address.
+    grpc_tls_server_name: str = ""
+    # Refuse to start without cert, key and ca (no plaintext between components).
+    grpc_tls_required: bool = False
+    # Plaintext port serving only grpc.health.v1 (kubelet gRPC probes cannot speak TLS); 0 = none.
+    grpc_health_port: int = 0
+
+    # Registry attachments: empty bucket = files under <data_dir>/attachments. Otherwise objects
+    # <prefix><sha256 hex> in this bucket of S3 or an S3-compatible store (MinIO …) at the endpoint
+    # URL (empty = AWS); empty access key id and secret = boto3's standard credential chain.
+    attachments_s3_bucket: str = ""
+    attachments_s3_prefix: str = ""
+    attachments_s3_endpoint_url: str = ""
+    attachments_s3_region: str = ""
+    attachments_s3_access_key_id: str = ""
+    attachments_s3_secret_access_key: str = ""
+
+    # Rule webhooks may target loopback / link-local / private addresses (tests, on-premises receivers).
+    webhook_allow_internal: bool = False
+
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")
         return value or f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}"

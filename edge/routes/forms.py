@@ -23,6 +23,8 @@ async def put_form(form_key: str, body: FormIn, admin: AdminUser, clients: Clien
             key=form_key,
             title=body.title,
             fields=[mapping.form_field_in(f) for f in body.fields],
+            settings=mapping.form_settings_in(body.settings),
+            rules=[mapping.form_rule_in(r) for r in body.rules],
         )
     )
     return {"key": resp.key, "version": resp.version}

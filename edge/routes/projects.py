@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 
 from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.core.errors import NotFound
@@ -15,7 +15,15 @@ from edge.auth import Principal
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients, CurrentUser
 from edge.routes import area_router, bind_project
-from edge.schemas import ProjectCreate, ProjectCreated, ProjectOut, ProjectPage, ProjectStatus
+from edge.schemas import (
+    FollowUpIn,
+    ProjectCreate,
+    ProjectCreated,
+    ProjectOut,
+    ProjectPage,
+    ProjectPatch,
+    ProjectStatus,
+)
 
 router = area_router("projects")
 
@@ -83,26 +91,90 @@ async def get_project(project_id: str, request: Request, user: CurrentUser, clie
     return await project_view(clients, user, project_id)
 
 
+class ProjectQuery:
+    """The list/search/export filters (query parameters), shared with the export endpoint."""
+
+    def __init__(
+        self,
+        status: Annotated[ProjectStatus | None, Query(description="Only projects in this status")] = None,
+        q: Annotated[str | None, Query(description="Free text: matches code, name and customer name")] = None,
+        owner_id: Annotated[str | None, Query()] = None,
+        department_id: Annotated[str | None, Query()] = None,
+        region: Annotated[str | None, Query()] = None,
+        business_line: Annotated[str | None, Query()] = None,
+        customer: Annotated[str | None, Query(description="Customer name (also normalised) or USCC")] = None,
+        amount_min: Annotated[str | None, Query(description="Decimal, inclusive")] = None,
+        amount_max: Annotated[str | None, Query(description="Decimal, inclusive")] = None,
+        created_from: Annotated[str | None, Query(description="YYYY-MM-DD (Asia/Shanghai), inclusive")] = None,
+        created_to: Annotated[str | None, Query(description="YYYY-MM-DD (Asia/Shanghai), inclusive")] = None,
+        form_key: Annotated[str | None, Query()] = None,
+    ) -> None:
+        self.status, self.q = status, q
+        self.filters = {
+            "owner_id": owner_id, "department_id": department_id, "region": region,
+            "business_line": business_line, "customer": customer, "amount_min": amount_min,
+            "amount_max": amount_max, "created_from": created_from, "created_to": created_to, "form_key": form_key,
+        }
+
+    def request(self, viewer: registry_pb2.Viewer, *, limit: int, cursor: str) -> registry_pb2.ListProjectsRequest:
+        return registry_pb2.ListProjectsRequest(
+            viewer=viewer,
+            status=mapping.status_enum_name(self.status) if self.status else None,
+            q=self.q or "",
+            limit=limit,
+            cursor=cursor,
+            **{k: v or "" for k, v in self.filters.items()},
+        )
+
+
 @router.get("/projects", response_model=ProjectPage)
 async def list_projects(
     user: CurrentUser,
     clients: Clients,
-    status: Annotated[ProjectStatus | None, Query(description="Only projects in this status")] = None,
-    q: Annotated[str | None, Query(description="Matches code, name and customer name")] = None,
+    query: Annotated[ProjectQuery, Depends()],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
-    """The projects the caller may see, newest first, one page at a time."""
+    """The projects the caller may see, newest first, one page at a time; filters are ANDed."""
     resp = await clients.registry.ListProjects(
-        registry_pb2.ListProjectsRequest(
-            viewer=await viewer_of(clients, user),
-            status=mapping.status_enum_name(status) if status else None,
-            q=q or "",
-            limit=limit,
-            cursor=cursor or "",
-        )
+        query.request(await viewer_of(clients, user), limit=limit, cursor=cursor or "")
     )
     return {"items": [mapping.project_summary(p) for p in resp.items], "next_cursor": resp.next_cursor or None}
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectOut)
+async def edit_project(
+    project_id: str, body: ProjectPatch, request: Request, user: CurrentUser, clients: Clients
+) -> dict[str, Any]:
+    """Edit a draft or returned project (owner or admin). `version` must be the version read:
+    a stale one is 409 `stale_version`; fields without write permission are 403."""
+    bind_project(request, project_id)
+    await visible_project(clients, user, project_id)
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    resp = await clients.registry.UpdateProject(
+        registry_pb2.UpdateProjectRequest(
+            request_id=uuid.uuid4().hex, project_id=project_id, actor_id=user.id, actor_is_admin=user.is_admin,
+            actor_roles=list(user.roles), expected_version=body.version, changes=mapping.dict_to_struct(changes),
+        )
+    )
+    return mapping.project_out(resp.project, await approval_instance(clients, project_id))
+
+
+@router.post("/projects/{project_id}/follow-ups", response_model=ProjectOut)
+async def record_follow_up(
+    project_id: str, body: FollowUpIn, request: Request, user: CurrentUser, clients: Clients,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    """Record a follow-up (跟进) by the owner: extends the customer's protection up to the cap."""
+    bind_project(request, project_id)
+    await visible_project(clients, user, project_id)
+    await clients.registry.RecordFollowUp(
+        registry_pb2.RecordFollowUpRequest(
+            request_id=f"{user.id}:{idempotency_key}" if idempotency_key else uuid.uuid4().hex,
+            project_id=project_id, actor_id=user.id, actor_is_admin=user.is_admin, note=body.note,
+        )
+    )
+    return await project_view(clients, user, project_id)
 
 
 @router.post("/projects/{project_id}/submit", response_model=ProjectOut)

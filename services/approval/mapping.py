@@ -6,18 +6,27 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.errors import FieldViolation, ValidationFailed
 from services.approval import domain
-from services.approval.models import ApprovalDecision, ApprovalInstance, ApprovalStep, ApprovalTask, PolicyVersion
+from services.approval.models import (
+    ApprovalCC,
+    ApprovalDecision,
+    ApprovalDelegation,
+    ApprovalInstance,
+    ApprovalStep,
+    ApprovalTask,
+    PolicyVersion,
+)
 
 _TASK_STATUS = {
     domain.TASK_PENDING: pb.TASK_STATUS_PENDING,
     domain.TASK_APPROVED: pb.TASK_STATUS_APPROVED,
     domain.TASK_REJECTED: pb.TASK_STATUS_REJECTED,
     domain.TASK_CLOSED: pb.TASK_STATUS_CLOSED,
+    domain.TASK_WAITING: pb.TASK_STATUS_WAITING,
 }
 
 
@@ -40,7 +49,15 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
 def approvers_from_proto(msg: pb.Approvers, present: bool = True) -> domain.ApproverSpec | None:
     if not present or not msg.type.strip():
         return None
-    return domain.ApproverSpec(type=msg.type, user_id=msg.user_id, role=msg.role)
+    return domain.ApproverSpec(
+        type=msg.type,
+        user_id=msg.user_id,
+        role=msg.role,
+        scope=msg.scope,
+        level=msg.level,
+        until_role=msg.until_role,
+        department_id=msg.department_id,
+    )
 
 
 def steps_from_proto(steps: Sequence[pb.PolicyStep]) -> list[domain.StepSpec]:
@@ -55,9 +72,29 @@ def steps_from_proto(steps: Sequence[pb.PolicyStep]) -> list[domain.StepSpec]:
                 sla=s.sla,
                 escalate_to=approvers_from_proto(s.escalate_to, s.HasField("escalate_to")),
                 on_timeout=s.on_timeout,
+                min_approvals=s.min_approvals,
+                ratio=s.ratio,
+                remind_at=s.remind_at,
+                escalation=tuple(
+                    domain.LadderLevel(lv.after, lv.action, approvers_from_proto(lv.to, lv.HasField("to")))
+                    for lv in s.escalation
+                ),
+                cc=tuple(a for a in (approvers_from_proto(c) for c in s.cc) if a is not None),
             )
         )
     return domain.normalise_steps(out)
+
+
+def options_from_proto(msg: pb.PolicyOptions) -> domain.PolicyOptions:
+    return domain.normalise_options(
+        domain.PolicyOptions(
+            default_steps=tuple(steps_from_proto(msg.default_steps)),
+            on_no_approver=msg.on_no_approver,
+            approval_admin=msg.approval_admin,
+            on_submitter_is_approver=msg.on_submitter_is_approver,
+            auto_approve_consecutive=msg.auto_approve_consecutive if msg.HasField("auto_approve_consecutive") else True,
+        )
+    )
 
 
 def facts_from_proto(msg: pb.ProjectFacts, field_prefix: str = "project") -> domain.ProjectFacts:
@@ -76,6 +113,7 @@ def facts_from_proto(msg: pb.ProjectFacts, field_prefix: str = "project") -> dom
         business_line=msg.business_line,
         fields=fields,
         conflict_count=msg.conflict_count,
+        conflicts=tuple({"project_id": c.project_id, "reason": c.reason} for c in msg.conflicts),
     )
 
 
@@ -85,7 +123,15 @@ def facts_from_proto(msg: pb.ProjectFacts, field_prefix: str = "project") -> dom
 def approvers_to_proto(a: domain.ApproverSpec | None) -> pb.Approvers | None:
     if a is None:
         return None
-    return pb.Approvers(type=a.type, user_id=a.user_id, role=a.role)
+    return pb.Approvers(
+        type=a.type,
+        user_id=a.user_id,
+        role=a.role,
+        scope=a.scope,
+        level=a.level,
+        until_role=a.until_role,
+        department_id=a.department_id,
+    )
 
 
 def policy_step_to_proto(s: domain.StepSpec) -> pb.PolicyStep:
@@ -97,6 +143,23 @@ def policy_step_to_proto(s: domain.StepSpec) -> pb.PolicyStep:
         sla=s.sla,
         escalate_to=approvers_to_proto(s.escalate_to),
         on_timeout=s.on_timeout,
+        min_approvals=s.min_approvals,
+        ratio=s.ratio,
+        remind_at=s.remind_at,
+        escalation=[
+            pb.LadderLevel(after=lv.after, action=lv.action, to=approvers_to_proto(lv.to)) for lv in s.escalation
+        ],
+        cc=[c for c in (approvers_to_proto(a) for a in s.cc) if c is not None],
+    )
+
+
+def options_to_proto(o: domain.PolicyOptions) -> pb.PolicyOptions:
+    return pb.PolicyOptions(
+        default_steps=[policy_step_to_proto(s) for s in o.default_steps],
+        on_no_approver=o.on_no_approver,
+        approval_admin=o.approval_admin,
+        on_submitter_is_approver=o.on_submitter_is_approver,
+        auto_approve_consecutive=o.auto_approve_consecutive,
     )
 
 
@@ -107,7 +170,46 @@ def policy_to_proto(row: PolicyVersion) -> pb.Policy:
         version=row.version,
         steps=[policy_step_to_proto(domain.StepSpec.from_dict(s)) for s in row.steps],
         created_at=timestamp(row.created_at),
+        options=options_to_proto(domain.PolicyOptions.from_dict(row.options)),
     )
+
+
+def struct(value: dict[str, Any] | None) -> struct_pb2.Struct | None:
+    if value is None:
+        return None
+    out = struct_pb2.Struct()
+    out.update(_jsonable(value))
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    return value
+
+
+def attachments_from_proto(value: struct_pb2.ListValue) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for item in json_format.MessageToDict(value) if value.values else []:
+        if isinstance(item, dict):
+            out.append({"name": str(item.get("name", "")), "url": str(item.get("url", ""))})
+    return out
+
+
+def step_config(s: domain.PlannedStep) -> dict[str, Any]:
+    return {
+        "min_approvals": s.min_approvals,
+        "ratio": s.ratio,
+        "remind_at": s.remind_at,
+        "escalation": [dict(lv) for lv in s.escalation],
+        "cc": list(s.cc),
+        "blocked": s.blocked,
+        "self_approved": s.self_approved,
+    }
 
 
 def planned_step_to_proto(s: domain.PlannedStep) -> pb.PlannedStep:
@@ -120,10 +222,22 @@ def planned_step_to_proto(s: domain.PlannedStep) -> pb.PlannedStep:
         sla=s.sla,
         on_timeout=s.on_timeout,
         escalate_to=list(s.escalate_to),
+        min_approvals=s.min_approvals,
+        ratio=s.ratio,
+        remind_at=s.remind_at,
+        escalation=[
+            pb.PlannedLevel(after=str(lv["after"]), action=str(lv["action"]), to=list(lv.get("to") or []))
+            for lv in s.escalation
+        ],
+        cc=list(s.cc),
+        blocked=s.blocked,
+        self_approved=s.self_approved,
+        provenance=struct(dict(s.provenance)),
     )
 
 
 def stored_step_to_planned(row: ApprovalStep) -> pb.PlannedStep:
+    config = row.config or {}
     return pb.PlannedStep(
         index=row.step_index,
         name=row.name,
@@ -133,10 +247,51 @@ def stored_step_to_planned(row: ApprovalStep) -> pb.PlannedStep:
         sla=row.sla,
         on_timeout=row.on_timeout,
         escalate_to=list(row.escalate_to),
+        min_approvals=int(config.get("min_approvals", 0) or 0),
+        ratio=float(config.get("ratio", 0) or 0),
+        remind_at=float(config.get("remind_at", 0) or 0),
+        escalation=[
+            pb.PlannedLevel(
+                after=str(lv.get("after", "")), action=str(lv.get("action", "")), to=list(lv.get("to") or [])
+            )
+            for lv in config.get("escalation") or []
+        ],
+        cc=list(config.get("cc") or []),
+        blocked=bool(config.get("blocked", False)),
+        self_approved=bool(config.get("self_approved", False)),
+        provenance=struct(row.provenance),
     )
 
 
-def task_to_proto(row: ApprovalTask) -> pb.ApprovalTask:
+def timer_to_proto(t: domain.Timer) -> pb.Timer:
+    return pb.Timer(index=t.index, action=t.action, at=timestamp(t.at), level=t.level, to=list(t.to))
+
+
+def cc_to_proto(row: ApprovalCC) -> pb.CcRecord:
+    return pb.CcRecord(
+        id=row.id,
+        instance_id=row.instance_id,
+        project_id=row.project_id,
+        step_index=row.step_index,
+        user_id=row.user_id,
+        by_user_id=row.by_user_id,
+        created_at=timestamp(row.created_at),
+        read_at=timestamp(row.read_at),
+    )
+
+
+def delegation_to_proto(row: ApprovalDelegation | None) -> pb.Delegation | None:
+    if row is None:
+        return None
+    return pb.Delegation(
+        user_id=row.user_id,
+        delegate_id=row.delegate_id,
+        starts_at=timestamp(row.starts_at),
+        ends_at=timestamp(row.ends_at),
+    )
+
+
+def task_to_proto(row: ApprovalTask, on_behalf_of: str = "") -> pb.ApprovalTask:
     return pb.ApprovalTask(
         id=row.id,
         instance_id=row.instance_id,
@@ -147,6 +302,8 @@ def task_to_proto(row: ApprovalTask) -> pb.ApprovalTask:
         status=_TASK_STATUS.get(row.status, pb.TASK_STATUS_UNSPECIFIED),
         due_at=timestamp(row.due_at),
         created_at=timestamp(row.created_at),
+        kind=row.kind or domain.KIND_NORMAL,
+        on_behalf_of=on_behalf_of,
     )
 
 
@@ -158,10 +315,16 @@ def decision_to_proto(row: ApprovalDecision) -> pb.Decision:
         at=timestamp(row.at),
         channel=row.channel,
         auto=row.auto,
+        on_behalf_of=row.on_behalf_of or "",
+        target_user_id=row.target_user_id or "",
+        data=struct(row.data),
     )
 
 
-def step_state_to_proto(row: ApprovalStep, decisions: Sequence[ApprovalDecision]) -> pb.StepState:
+def step_state_to_proto(
+    row: ApprovalStep, decisions: Sequence[ApprovalDecision], due_at: datetime | None = None
+) -> pb.StepState:
+    config = row.config or {}
     return pb.StepState(
         index=row.step_index,
         name=row.name,
@@ -169,20 +332,40 @@ def step_state_to_proto(row: ApprovalStep, decisions: Sequence[ApprovalDecision]
         status=row.status,
         approvers=list(row.approvers),
         decisions=[decision_to_proto(d) for d in decisions],
+        due_at=timestamp(due_at),
+        provenance=struct(row.provenance),
+        sla=row.sla,
+        blocked=bool(config.get("blocked", False)),
+        opened_at=timestamp(row.opened_at),
+        cc=list(config.get("cc") or []),
     )
 
 
 def instance_to_proto(
-    row: ApprovalInstance, steps: Sequence[ApprovalStep], decisions: Sequence[ApprovalDecision]
+    row: ApprovalInstance,
+    steps: Sequence[ApprovalStep],
+    decisions: Sequence[ApprovalDecision],
+    cc: Sequence[ApprovalCC] = (),
+    dues: dict[int, datetime | None] | None = None,
 ) -> pb.Instance:
     by_step: dict[int, list[ApprovalDecision]] = {}
+    loose: list[ApprovalDecision] = []
+    indexes = {s.step_index for s in steps}
     for d in decisions:
-        by_step.setdefault(d.step_index, []).append(d)
+        if d.step_index in indexes:
+            by_step.setdefault(d.step_index, []).append(d)
+        else:
+            loose.append(d)
     return pb.Instance(
         id=row.id,
         project_id=row.project_id,
         policy_key=row.policy_key,
         policy_version=row.policy_version,
         status=row.status,
-        steps=[step_state_to_proto(s, by_step.get(s.step_index, [])) for s in steps],
+        steps=[step_state_to_proto(s, by_step.get(s.step_index, []), (dues or {}).get(s.step_index)) for s in steps],
+        returned_step=row.returned_step,
+        inputs=struct(row.inputs),
+        created_at=timestamp(row.created_at),
+        cc=[cc_to_proto(c) for c in cc],
+        actions=[decision_to_proto(d) for d in loose],
     )

@@ -32,6 +32,8 @@ class PolicyVersion(Base, table=True):
     form_key: str = Field(max_length=100, index=True)
     steps: list[dict[str, Any]] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime = _ts(nullable=False)
+    # Policy-wide rules (default branch, special cases); None = defaults.
+    options: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
 
 
 class ApprovalInstance(Base, table=True):
@@ -46,11 +48,22 @@ class ApprovalInstance(Base, table=True):
     attempt: int
     policy_key: str = Field(default="", max_length=100)
     policy_version: int = 0
+    # The project's form (what-if replays the latest submissions of a form).
+    form_key: str = Field(
+        default="", sa_column=sa.Column(sa.String(100), nullable=False, server_default="", index=True)
+    )
     submitter_id: str = Field(default="", max_length=100)
-    # pending | approved | rejected
+    # pending | approved | rejected | returned | cancelled | superseded
     status: str = Field(max_length=20)
     created_at: datetime = _ts(nullable=False)
     decided_at: datetime | None = _ts(nullable=True)
+    # Provenance: the policy version and the project/submitter facts the chain was planned from.
+    inputs: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    form_hash: str = Field(default="", sa_column=sa.Column(sa.String(64), nullable=False, server_default=""))
+    # Set when a resubmission changed the form: earlier approvals no longer auto-approve later steps.
+    form_changed_at: datetime | None = _ts(nullable=True)
+    # The step that returned the approval to the submitter (-1: none): a resubmission resumes there.
+    returned_step: int = Field(default=-1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="-1"))
 
 
 class ApprovalStep(Base, table=True):
@@ -67,10 +80,14 @@ class ApprovalStep(Base, table=True):
     sla_seconds: int = 0
     on_timeout: str = Field(default="", max_length=20)
     escalate_to: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
-    # waiting | pending | approved | rejected | skipped
+    # waiting | pending | approved | rejected | returned | skipped
     status: str = Field(max_length=20)
     opened_at: datetime | None = _ts(nullable=True)
     decided_at: datetime | None = _ts(nullable=True)
+    # min_approvals, ratio, remind_at, escalation ladder, cc, blocked, self_approved.
+    config: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    # Which rule selected the step and how its approvers were found.
+    provenance: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
 
 
 class ApprovalTask(Base, table=True):
@@ -85,11 +102,15 @@ class ApprovalTask(Base, table=True):
     step_index: int
     step_name: str = Field(max_length=200)
     approver_id: str = Field(max_length=100)
-    # pending | approved | rejected | closed
+    # pending | approved | rejected | closed | waiting (an approver added before must act first)
     status: str = Field(max_length=20)
     due_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts(nullable=False)
     decided_at: datetime | None = _ts(nullable=True)
+    # normal | before | after | escalated (see domain.KIND_*)
+    kind: str = Field(default="normal", sa_column=sa.Column(sa.String(20), nullable=False, server_default="normal"))
+    # For a "before" task: the task it holds back until it is approved.
+    blocks_task_id: str = Field(default="", sa_column=sa.Column(sa.String(40), nullable=False, server_default=""))
 
 
 class ApprovalDecision(Base, table=True):
@@ -100,13 +121,50 @@ class ApprovalDecision(Base, table=True):
     step_index: int
     task_id: str = Field(default="", max_length=40)
     user_id: str = Field(max_length=100)
-    # approve | reject
+    # One audit event per action: see domain.AUDIT_ACTIONS.
     action: str = Field(max_length=20)
     comment: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    # api | link | web | auto
+    # api | link | web | auto | system
     channel: str = Field(default="", max_length=20)
     auto: bool = False
     at: datetime = _ts(nullable=False)
+    # The approver a delegate acted for (代理), empty otherwise.
+    on_behalf_of: str = Field(default="", sa_column=sa.Column(sa.String(100), nullable=False, server_default=""))
+    # transfer / add_approver / reassign / return target.
+    target_user_id: str = Field(default="", sa_column=sa.Column(sa.String(100), nullable=False, server_default=""))
+    # attachments, position, to_step, level, ...
+    data: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+
+
+class ApprovalCC(Base, table=True):
+    """A carbon copy (抄送) of an approval to a user, with its read receipt."""
+
+    __tablename__ = "approval_cc"
+    __table_args__ = (
+        sa.UniqueConstraint("instance_id", "step_index", "user_id", name="uq_approval_cc_instance_step_user"),
+        sa.Index("ix_approval_cc_user", "user_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    instance_id: str = Field(foreign_key="approval_instance.id", max_length=40, index=True)
+    project_id: str = Field(max_length=100)
+    step_index: int
+    user_id: str = Field(max_length=100)
+    by_user_id: str = Field(default="", max_length=100)
+    created_at: datetime = _ts(nullable=False)
+    read_at: datetime | None = _ts(nullable=True)
+
+
+class ApprovalDelegation(Base, table=True):
+    """A user away names a delegate for a date range (one delegation per user)."""
+
+    __tablename__ = "approval_delegation"
+
+    user_id: str = Field(primary_key=True, max_length=100)
+    delegate_id: str = Field(max_length=100, index=True)
+    starts_at: datetime = _ts(nullable=False)
+    ends_at: datetime = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False)
 
 
 metadata = Base.metadata

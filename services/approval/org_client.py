@@ -44,15 +44,59 @@ class GrpcOrgDirectory:
                 return None
             raise self._fail("GetUser", err) from err
         u = resp.user
-        return OrgUser(id=u.id, department_id=u.department_id, roles=tuple(u.roles))
+        return OrgUser(id=u.id, department_id=u.department_id, roles=tuple(u.roles), region=u.region)
 
     def users_with_role(self, role: str) -> list[str]:
+        return [u.id for u in self.role_holders(role)]
+
+    def role_holders(self, role: str) -> list[OrgUser]:
+        if not role:
+            return []
         try:
             resp = self._stub.ListUsers(pb.ListUsersRequest(role=role), timeout=self._timeout, metadata=metadata())
         except grpc.RpcError as err:
             raise self._fail("ListUsers", err) from err
         # The registry ANDs filters and ignores empty ones; keep only real holders to be safe.
-        return sorted({u.id for u in resp.users if role in u.roles})
+        holders = {
+            u.id: OrgUser(id=u.id, department_id=u.department_id, roles=tuple(u.roles), region=u.region)
+            for u in resp.users
+            if role in u.roles
+        }
+        return [holders[k] for k in sorted(holders)]
+
+    def manager_links(self, user_id: str) -> list[tuple[str, str]]:
+        try:
+            resp = self._stub.GetManagerChain(
+                pb.GetManagerChainRequest(user_id=user_id), timeout=self._timeout, metadata=metadata()
+            )
+        except grpc.RpcError as err:
+            if err.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                return []
+            raise self._fail("GetManagerChain", err) from err
+        links = [(link.department_id, link.manager_id) for link in resp.links]
+        user = self.get_user(user_id)
+        # The registry leaves out departments without a manager: the user's own still counts
+        # for department-scoped roles.
+        if user is not None and user.department_id and all(d != user.department_id for d, _ in links):
+            links.insert(0, (user.department_id, ""))
+        return links
+
+    def department_manager(self, department_id: str) -> str:
+        """The manager of a department, read through the manager chain of one of its members
+        (the registry has no department lookup)."""
+        if not department_id:
+            return ""
+        try:
+            resp = self._stub.ListUsers(
+                pb.ListUsersRequest(department_id=department_id), timeout=self._timeout, metadata=metadata()
+            )
+        except grpc.RpcError as err:
+            raise self._fail("ListUsers", err) from err
+        for member in resp.users[:3]:
+            for dept, manager in self.manager_links(member.id):
+                if dept == department_id and manager:
+                    return manager
+        return ""
 
     def manager_chain(self, user_id: str) -> list[str]:
         try:

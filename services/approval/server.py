@@ -13,6 +13,7 @@ from baobei.core.db import make_engine
 from baobei.core.grpc_server import bind_host, build_server, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import DEFAULT_GRPC_PORTS, Settings
+from baobei.core.tls import GrpcTls
 from services.approval.org_client import GrpcOrgDirectory
 from services.approval.servicer import ApprovalServicer
 from services.approval.store import ApprovalStore
@@ -28,6 +29,8 @@ def build(
     host: str = "127.0.0.1",
     registry_addr: str = "",
     rpc_timeout: float = 10.0,
+    tls: GrpcTls | None = None,
+    health_port: int = 0,
     **_peers: Any,
 ) -> tuple[grpc.Server, int]:
     """Migrate the database to head and return a not-yet-started server and its port. The org
@@ -43,6 +46,8 @@ def build(
         service_full_name=pb.DESCRIPTOR.services_by_name["ApprovalService"].full_name,
         port=port,
         host=host,
+        tls=tls,
+        health_port=health_port,
     )
 
 
@@ -55,5 +60,7 @@ def serve(settings: Settings) -> None:
         host=bind_host(settings.addr(SERVICE)),
         registry_addr=settings.addr("registry"),
         rpc_timeout=settings.rpc_timeout,
+        tls=GrpcTls.from_settings(settings),
+        health_port=settings.grpc_health_port,
     )
     run_until_signalled(server, service=SERVICE, port=port, registry=settings.addr("registry"))

@@ -17,6 +17,8 @@ from services.approval.store import ApprovalStore
 
 log = structlog.get_logger(__name__)
 
+WHAT_IF_DEFAULT, WHAT_IF_MAX = 100, 1000
+
 
 def _required(*checks: list[FieldViolation]) -> None:
     violations = [v for check in checks for v in check]
@@ -35,21 +37,33 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         self.store = store
         self.directory = directory
 
+    def _known_user(self, user_id: str, field: str, context: grpc.ServicerContext) -> None:
+        try:
+            known = bool(user_id) and self.directory.get_user(user_id) is not None
+        except DirectoryUnavailable as err:
+            _unavailable(context, err)
+        if not known:
+            raise ValidationFailed([FieldViolation(field, f"用户不存在：{user_id}" if user_id else "请指定用户",
+                                                   f"unknown user: {user_id}" if user_id else "a user is required")])
+
     # ------------------------------------------------------------ policies
 
     @rpc
     def PutPolicy(self, request: pb.PutPolicyRequest, context: grpc.ServicerContext) -> pb.PutPolicyResponse:
         key = request.key.strip()
         steps = mapping.steps_from_proto(request.steps)
+        options = mapping.options_from_proto(request.options)
         try:
             violations = domain.validate_policy(
-                key=key, form_key=request.form_key, steps=steps, directory=self.directory
+                key=key, form_key=request.form_key, steps=steps, directory=self.directory, options=options
             )
         except DirectoryUnavailable as err:
             _unavailable(context, err)
         if violations:
             raise ValidationFailed(violations)
-        return self.store.put_policy(request_id=request.request_id, key=key, form_key=request.form_key, steps=steps)
+        return self.store.put_policy(
+            request_id=request.request_id, key=key, form_key=request.form_key, steps=steps, options=options
+        )
 
     @rpc
     def GetPolicy(self, request: pb.GetPolicyRequest, context: grpc.ServicerContext) -> pb.GetPolicyResponse:
@@ -87,10 +101,16 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         policy = self.store.policy_for_form(form_key=facts.form_key)
         try:
             steps = domain.plan_steps(policy, facts, request.submitter_id, self.directory) if policy else []
+            submitter = self.directory.get_user(request.submitter_id) if request.submitter_id else None
         except DirectoryUnavailable as err:
             _unavailable(context, err)
         return self.store.plan_chain(
-            request_id=request.request_id, facts=facts, submitter_id=request.submitter_id, policy=policy, steps=steps
+            request_id=request.request_id,
+            facts=facts,
+            submitter_id=request.submitter_id,
+            policy=policy,
+            steps=steps,
+            inputs=domain.plan_inputs(policy, facts, submitter or domain.OrgUser(id=request.submitter_id)),
         )
 
     @rpc
@@ -99,6 +119,52 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         return self.store.open_step(
             request_id=request.request_id, instance_id=request.instance_id, step_index=request.step_index
         )
+
+    @rpc
+    def WhatIf(self, request: pb.WhatIfRequest, context: grpc.ServicerContext) -> pb.WhatIfResponse:
+        form_key = request.form_key.strip()
+        steps = mapping.steps_from_proto(request.steps)
+        options = mapping.options_from_proto(request.options)
+        try:
+            violations = domain.validate_policy(
+                key="what-if", form_key=form_key, steps=steps, directory=self.directory, options=options
+            )
+        except DirectoryUnavailable as err:
+            _unavailable(context, err)
+        if violations:
+            raise ValidationFailed(violations)
+        if request.limit < 0 or request.limit > WHAT_IF_MAX:
+            raise ValidationFailed([FieldViolation("limit", f"须在 1 到 {WHAT_IF_MAX} 之间",
+                                                   f"must be between 1 and {WHAT_IF_MAX}")])
+        draft = domain.Policy(key="what-if", form_key=form_key, version=0, steps=tuple(steps), options=options)
+        items: list[pb.WhatIfItem] = []
+        recent = self.store.recent_submissions(form_key=form_key, limit=request.limit or WHAT_IF_DEFAULT)
+        try:
+            for instance_id, project_id, inputs, before in recent:
+                facts = domain.ProjectFacts.from_dict(inputs.get("project") or {})
+                submitter_id = str((inputs.get("submitter") or {}).get("id", ""))
+                after = [(s.name, list(s.approvers)) for s in domain.plan_steps(draft, facts, submitter_id,
+                                                                                self.directory)]
+                diff = domain.diff_chains(project_id, before, after)
+                if diff.changed:
+                    items.append(
+                        pb.WhatIfItem(
+                            project_id=project_id,
+                            instance_id=instance_id,
+                            added=list(diff.added),
+                            removed=list(diff.removed),
+                            approvers_changed=[
+                                pb.StepApproversChange(step=name, before=list(b), after=list(a))
+                                for name, (b, a) in diff.approvers_changed.items()
+                            ],
+                            before=[n for n, _ in before],
+                            after=[n for n, _ in after],
+                        )
+                    )
+        except DirectoryUnavailable as err:
+            _unavailable(context, err)
+        log.info("approval.what_if", form_key=form_key, evaluated=len(recent), changed=len(items))
+        return pb.WhatIfResponse(evaluated=len(recent), changed=len(items), items=items)
 
     # ------------------------------------------------------------ deciding
 
@@ -110,21 +176,121 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             require(request.task_id, "task_id", "审批任务", "task_id"),
             require(request.actor_id, "actor_id", "审批人", "actor_id"),
         )
+        action = request.action.strip()
+        if action in ("transfer", "add_approver"):
+            self._known_user(request.to_user_id.strip(), "to_user_id", context)
         return self.store.record_decision(
             request_id=request.request_id,
             task_id=request.task_id,
             actor_id=request.actor_id,
-            action=request.action.strip(),
+            action=action,
             comment=request.comment,
             channel=request.channel.strip(),
+            to_user_id=request.to_user_id,
+            position=request.position.strip(),
+            to_step=request.to_step if request.HasField("to_step") else None,
+            attachments=mapping.attachments_from_proto(request.attachments),
         )
+
+    @rpc
+    def FireTimer(self, request: pb.FireTimerRequest, context: grpc.ServicerContext) -> pb.FireTimerResponse:
+        _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
+        return self.store.fire_timer(request_id=request.request_id, instance_id=request.instance_id,
+                                     step_index=request.step_index, timer_index=request.timer_index)
+
+    @rpc
+    def ResumeInstance(
+        self, request: pb.ResumeInstanceRequest, context: grpc.ServicerContext
+    ) -> pb.ResumeInstanceResponse:
+        _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
+        return self.store.resume_instance(request_id=request.request_id, instance_id=request.instance_id,
+                                          facts=mapping.facts_from_proto(request.project), actor_id=request.actor_id)
+
+    @rpc
+    def CancelInstance(
+        self, request: pb.CancelInstanceRequest, context: grpc.ServicerContext
+    ) -> pb.CancelInstanceResponse:
+        _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
+        return self.store.cancel_instance(request_id=request.request_id, instance_id=request.instance_id,
+                                          actor_id=request.actor_id, action=request.action.strip() or "withdraw",
+                                          comment=request.comment, channel=request.channel.strip())
+
+    @rpc
+    def ReassignStep(self, request: pb.ReassignStepRequest, context: grpc.ServicerContext) -> pb.ReassignStepResponse:
+        _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
+        self._known_user(request.to_user_id.strip(), "to_user_id", context)
+        return self.store.reassign_step(request_id=request.request_id, instance_id=request.instance_id,
+                                        step_index=request.step_index, from_user_id=request.from_user_id.strip(),
+                                        to_user_id=request.to_user_id.strip(), actor_id=request.actor_id,
+                                        comment=request.comment)
+
+    @rpc
+    def RecordAction(self, request: pb.RecordActionRequest, context: grpc.ServicerContext) -> pb.RecordActionResponse:
+        _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
+        if request.action == "cc":
+            if not request.user_ids:
+                raise ValidationFailed([FieldViolation("user_ids", "请指定抄送人", "user_ids is required")])
+            for i, user in enumerate(request.user_ids):
+                self._known_user(user, f"user_ids[{i}]", context)
+        return self.store.record_action(request_id=request.request_id, instance_id=request.instance_id,
+                                        step_index=request.step_index, actor_id=request.actor_id,
+                                        action=request.action.strip(), comment=request.comment,
+                                        channel=request.channel.strip(), user_ids=list(request.user_ids),
+                                        attachments=mapping.attachments_from_proto(request.attachments))
+
+    # ------------------------------------------------------------ cc and delegation
+
+    @rpc
+    def ListCc(self, request: pb.ListCcRequest, context: grpc.ServicerContext) -> pb.ListCcResponse:
+        _required(require(request.user_id, "user_id", "用户", "user_id"))
+        return pb.ListCcResponse(items=self.store.list_cc(user_id=request.user_id))
+
+    @rpc
+    def MarkCcRead(self, request: pb.MarkCcReadRequest, context: grpc.ServicerContext) -> pb.MarkCcReadResponse:
+        _required(
+            require(request.cc_id, "cc_id", "抄送", "cc_id"), require(request.user_id, "user_id", "用户", "user_id")
+        )
+        return pb.MarkCcReadResponse(cc=self.store.mark_cc_read(cc_id=request.cc_id, user_id=request.user_id))
+
+    @rpc
+    def SetDelegation(
+        self, request: pb.SetDelegationRequest, context: grpc.ServicerContext
+    ) -> pb.SetDelegationResponse:
+        _required(require(request.user_id, "user_id", "用户", "user_id"))
+        delegate = request.delegate_id.strip()
+        starts = mapping.utc(request.starts_at.ToDatetime()) if request.HasField("starts_at") else None
+        ends = mapping.utc(request.ends_at.ToDatetime()) if request.HasField("ends_at") else None
+        if delegate:
+            violations: list[FieldViolation] = []
+            if delegate == request.user_id:
+                violations.append(FieldViolation("delegate_id", "不能委托给自己", "cannot delegate to yourself"))
+            if starts is None:
+                violations.append(FieldViolation("starts_at", "开始时间为必填项", "starts_at is required"))
+            if ends is None:
+                violations.append(FieldViolation("ends_at", "结束时间为必填项", "ends_at is required"))
+            if starts is not None and ends is not None and ends <= starts:
+                violations.append(
+                    FieldViolation("ends_at", "结束时间须晚于开始时间", "ends_at must be after starts_at")
+                )
+            if violations:
+                raise ValidationFailed(violations)
+            self._known_user(delegate, "delegate_id", context)
+        return self.store.set_delegation(request_id=request.request_id, user_id=request.user_id,
+                                         delegate_id=delegate, starts_at=starts, ends_at=ends)
+
+    @rpc
+    def GetDelegation(
+        self, request: pb.GetDelegationRequest, context: grpc.ServicerContext
+    ) -> pb.GetDelegationResponse:
+        _required(require(request.user_id, "user_id", "用户", "user_id"))
+        return pb.GetDelegationResponse(delegation=self.store.get_delegation(user_id=request.user_id))
 
     # ------------------------------------------------------------ reads
 
     @rpc
     def GetTask(self, request: pb.GetTaskRequest, context: grpc.ServicerContext) -> pb.GetTaskResponse:
         _required(require(request.task_id, "task_id", "审批任务", "task_id"))
-        return pb.GetTaskResponse(task=self.store.get_task(task_id=request.task_id))
+        return self.store.get_task(task_id=request.task_id, actor_id=request.actor_id)
 
     @rpc
     def ListTodos(self, request: pb.ListTodosRequest, context: grpc.ServicerContext) -> pb.ListTodosResponse:

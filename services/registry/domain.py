@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -15,14 +15,16 @@ from baobei.core.errors import Conflict, FieldViolation
 from services.registry import uscc
 from services.registry.forms import (
     CENT,
+    AttachmentLookup,
     FormDef,
+    FormSettings,
     has_cents_only,
     parse_date,
     parse_decimal,
     readable,
     validate_values,
 )
-from services.registry.names import normalise_name
+from services.registry.names import PROJECT_SIMILAR, normalise_name, project_name_similarity, similar, similarity
 
 MOBILE = re.compile(r"1[3-9]\d{9}")
 # Numeric(18, 2): at most 16 integer digits.
@@ -248,6 +250,41 @@ class HistoryEntry:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+class Protection(StrEnum):
+    NONE = ""
+    HOLDER = "holder"  # first in line for the customer, protection starts on approval
+    PROTECTED = "protected"
+    LAPSED = "lapsed"
+    WAITLISTED = "waitlisted"  # 候补: behind the holder, promoted in order
+    RELEASED = "released"  # left the line (rejected, cancelled, closed) without lapsing
+
+
+@dataclass
+class ProtectionInfo:
+    state: Protection = Protection.NONE
+    since: datetime | None = None
+    until: datetime | None = None
+    cap: datetime | None = None
+    position: int = 0
+    holder_project_id: str = ""
+    follow_ups: int = 0
+
+
+def protection_window(settings: FormSettings, at: datetime) -> tuple[datetime, datetime]:
+    """(until, cap) of a protection starting at ``at``."""
+    return at + timedelta(days=settings.protection_days), at + timedelta(days=settings.cap_days)
+
+
+def extended_until(settings: FormSettings, until: datetime, cap: datetime, at: datetime) -> datetime:
+    """A follow-up at ``at`` pushes the end to at + extend days (never earlier, never past the cap)."""
+    days = settings.protection_extend_days or settings.protection_days
+    return min(max(until, at + timedelta(days=days)), cap)
+
+
+def remind_at(settings: FormSettings, until: datetime) -> datetime | None:
+    return until - timedelta(days=settings.protection_remind_days) if settings.protection_remind_days else None
+
+
 @dataclass
 class Project:
     id: str
@@ -270,14 +307,19 @@ class Project:
     version: int
     created_at: datetime
     updated_at: datetime
+    protection: ProtectionInfo = field(default_factory=ProtectionInfo)
 
 
 def validate_project(
     inp: ProjectInput, form: FormDef | None, *,
     user_exists: Callable[[str], bool],
     department_exists: Callable[[str], bool],
+    attachment: AttachmentLookup | None = None,
 ) -> tuple[ValidProject | None, list[FieldViolation]]:
     """Every violation of a project input at once (``None`` project when there are any)."""
+    nul = control_violations(inp)
+    if nul:  # refused before any lookup: PostgreSQL cannot even compare text with NUL in it
+        return None, nul
     out: list[FieldViolation] = []
 
     def req(value: str, path: str, zh: str, en: str) -> None:
@@ -305,8 +347,15 @@ def validate_project(
     elif form is None:
         out.append(FieldViolation("form_key", f"表单 {inp.form_key} 不存在", f"form {inp.form_key} does not exist"))
     else:
+        core = {
+            "name": inp.name.strip(), "amount": float(amount) if amount is not None else 0.0,
+            "region": inp.region.strip(), "business_line": inp.business_line.strip(),
+            "start_date": start.isoformat() if start else "", "end_date": end.isoformat() if end else "",
+            "customer": {"name": inp.customer.name.strip(), "uscc": code},
+        }
         clean, problems = validate_values(
-            form, inp.fields, user_exists=user_exists, department_exists=department_exists
+            form, inp.fields, user_exists=user_exists, department_exists=department_exists,
+            attachment=attachment, project=core,
         )
         out.extend(problems)
     if out or amount is None:
@@ -316,6 +365,29 @@ def validate_project(
         name=inp.name.strip(), customer=customer, amount=amount, region=inp.region.strip(),
         business_line=inp.business_line.strip(), start_date=start, end_date=end, fields=clean,
     ), []
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def control_violations(inp: ProjectInput) -> list[FieldViolation]:
+    """NUL characters anywhere in the input (never valid text)."""
+    paths = {
+        "owner_id": inp.owner_id, "form_key": inp.form_key, "name": inp.name, "customer.name": inp.customer.name,
+        "customer.uscc": inp.customer.uscc, "customer.contact": inp.customer.contact,
+        "customer.phone": inp.customer.phone, "amount": inp.amount, "region": inp.region,
+        "business_line": inp.business_line, "start_date": inp.start_date, "end_date": inp.end_date,
+        **{f"fields.{k}": v for k, v in inp.fields.items()},
+    }
+    return [FieldViolation(p.replace("\x00", ""), "不能包含 NUL 字符", "must not contain NUL characters")
+            for p, v in paths.items() if _has_nul(v) or _has_nul(p)]
 
 
 def parse_amount(text: str, out: list[FieldViolation]) -> Decimal | None:
@@ -361,10 +433,14 @@ class Registration:
     status: Status
     customer_uscc: str
     customer_name_norm: str
+    name: str = ""
 
 
-def find_conflicts(project_id: str, customer: Customer, others: Iterable[Registration]) -> list[ConflictHit]:
-    """Other live projects for the same customer: same USCC, or same normalised name."""
+def find_conflicts(
+    project_id: str, customer: Customer, others: Iterable[Registration], *, project_name: str = ""
+) -> list[ConflictHit]:
+    """Other live projects for the same customer: same USCC, same normalised name, or a highly
+    similar name; a similar project name for that customer is added to the reason."""
     code = uscc.normalise(customer.uscc)
     norm = normalise_name(customer.name)
     hits = []
@@ -376,9 +452,27 @@ def find_conflicts(project_id: str, customer: Customer, others: Iterable[Registr
             reasons.append("客户统一社会信用代码相同")
         if norm and o.customer_name_norm == norm:
             reasons.append("客户名称相同")
+        elif norm and o.customer_name_norm and similar(norm, o.customer_name_norm):
+            reasons.append(f"客户名称高度相似（{similarity(norm, o.customer_name_norm):.0f}%）")
+        if reasons and project_name and o.name:
+            score = project_name_similarity(project_name, o.name)
+            if score >= PROJECT_SIMILAR:
+                reasons.append(f"同一客户的项目名称相似（{score:.0f}%）")
         if reasons:
             hits.append(ConflictHit(project_id=o.id, reason="；".join(reasons)))
     return hits
+
+
+def blocks(policy: str, conflicts: list[ConflictHit]) -> Conflict | None:
+    """The 409 a "block" form answers to a colliding registration (None when it may proceed)."""
+    if policy != "block" or not conflicts:
+        return None
+    ids = "、".join(c.project_id for c in conflicts)
+    return Conflict(
+        f"与已有报备撞单：{ids}（{conflicts[0].reason}）",
+        f"collides with existing registrations: {', '.join(c.project_id for c in conflicts)} ({conflicts[0].reason})",
+        code="customer_conflict",
+    )
 
 
 # ---------- visibility ----------

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from baobei.core.errors import FieldViolation
-from services.registry import uscc
+from services.registry import cel, uscc
 
 FIELD_TYPES = (
     "text", "textarea", "number", "money", "date", "select", "multiselect",
@@ -23,6 +23,62 @@ PHONE = re.compile(r"1[3-9]\d{9}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 BOUNDED_TYPES = ("number", "money", "date")
 CENT = Decimal("0.01")
+CONFLICT_POLICIES = ("warn", "block")
+RULE_PATH = re.compile(r"(fields\.[A-Za-z0-9_][A-Za-z0-9_-]*|name|amount|region|business_line|start_date|end_date"
+                       r"|customer\.(name|uscc|contact|phone))")
+MAX_PROTECTION_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class FormSettings:
+    """Form-level behaviour: collisions warn or block; protection period (保护期) in days after
+    approval, extended per follow-up up to a cap (days from the start), owner reminded before expiry."""
+
+    conflict_policy: str = "warn"
+    protection_days: int = 0
+    protection_extend_days: int = 0
+    protection_max_days: int = 0
+    protection_remind_days: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "conflict_policy": self.conflict_policy, "protection_days": self.protection_days,
+            "protection_extend_days": self.protection_extend_days, "protection_max_days": self.protection_max_days,
+            "protection_remind_days": self.protection_remind_days,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> FormSettings:
+        data = data or {}
+        return cls(
+            conflict_policy=data.get("conflict_policy") or "warn",
+            protection_days=int(data.get("protection_days") or 0),
+            protection_extend_days=int(data.get("protection_extend_days") or 0),
+            protection_max_days=int(data.get("protection_max_days") or 0),
+            protection_remind_days=int(data.get("protection_remind_days") or 0),
+        )
+
+    @property
+    def cap_days(self) -> int:
+        return max(self.protection_max_days, self.protection_days)
+
+
+@dataclass(frozen=True)
+class FormRule:
+    """Cross-field check: ``expr`` must hold, else ``message`` at ``field``."""
+
+    expr: str
+    field: str = ""
+    message: str = ""
+    message_en: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"expr": self.expr, "field": self.field, "message": self.message, "message_en": self.message_en}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FormRule:
+        return cls(expr=data.get("expr", ""), field=data.get("field", ""), message=data.get("message", ""),
+                   message_en=data.get("message_en", ""))
 
 
 @dataclass(frozen=True)
@@ -39,15 +95,27 @@ class FormField:
     pattern: str | None = None
     read_roles: tuple[str, ...] = ()
     write_roles: tuple[str, ...] = ()
+    required_when: str | None = None
+    visible_when: str | None = None
+    default: Any = None
+    accept: tuple[str, ...] = ()
+    max_size: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Canonical JSON (stored, and compared to decide whether a PUT makes a new version)."""
-        return {
+        out = {
             "key": self.key, "label": self.label, "type": self.type, "required": self.required,
             "options": list(self.options), "min": self.min, "max": self.max,
             "min_length": self.min_length, "max_length": self.max_length, "pattern": self.pattern,
             "read_roles": list(self.read_roles), "write_roles": list(self.write_roles),
         }
+        # Newer keys only when set, so definitions stored before them compare equal.
+        for name in ("required_when", "visible_when", "default", "max_size"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.accept:
+            out["accept"] = list(self.accept)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FormField:
@@ -57,6 +125,8 @@ class FormField:
             min=data.get("min"), max=data.get("max"), min_length=data.get("min_length"),
             max_length=data.get("max_length"), pattern=data.get("pattern"),
             read_roles=tuple(data.get("read_roles") or ()), write_roles=tuple(data.get("write_roles") or ()),
+            required_when=data.get("required_when"), visible_when=data.get("visible_when"),
+            default=data.get("default"), accept=tuple(data.get("accept") or ()), max_size=data.get("max_size"),
         )
 
 
@@ -67,9 +137,14 @@ class FormDef:
     fields: tuple[FormField, ...]
     version: int = 0
     created_at: Any = None
+    settings: FormSettings = FormSettings()
+    rules: tuple[FormRule, ...] = ()
 
     def definition(self) -> dict[str, Any]:
-        return {"title": self.title, "fields": [f.as_json() for f in self.fields]}
+        return {
+            "title": self.title, "fields": [f.as_json() for f in self.fields],
+            "settings": self.settings.as_json(), "rules": [r.as_json() for r in self.rules],
+        }
 
     def field(self, key: str) -> FormField | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -98,7 +173,13 @@ def parse_decimal(value: Any) -> Decimal | None:
 
 
 def has_cents_only(d: Decimal) -> bool:
-    return d == d.quantize(CENT)
+    try:
+        return d == d.quantize(CENT)
+    except InvalidOperation:  # too many digits for the context: not an amount we keep
+        return False
+
+
+MONEY_LIMIT = Decimal(10) ** 16
 
 
 def parse_date(value: Any) -> date | None:
@@ -117,9 +198,22 @@ def _bound(kind: str, text: str) -> Decimal | date | None:
 # ---------- form definitions ----------
 
 
-def validate_form(key: str, title: str, fields: list[FormField]) -> list[FieldViolation]:
+def validate_form(
+    key: str, title: str, fields: list[FormField], settings: FormSettings | None = None,
+    rules: list[FormRule] | tuple[FormRule, ...] = (),
+) -> list[FieldViolation]:
     """Everything wrong with a form definition, with paths like ``fields[2].pattern``."""
     out: list[FieldViolation] = []
+    out.extend(_validate_settings(settings or FormSettings()))
+    for i, r in enumerate(rules):
+        out.extend(_validate_cel(f"rules[{i}].expr", r.expr))
+        if r.field and not RULE_PATH.fullmatch(r.field):
+            out.append(_v(f"rules[{i}].field", "规则字段路径无效（例如 fields.end_date）",
+                          "rule field must be a path such as fields.end_date"))
+        elif r.field.startswith("fields.") and r.field[7:] not in {f.key for f in fields}:
+            out.append(_v(f"rules[{i}].field", f"表单没有字段 {r.field[7:]}", f"the form has no field {r.field[7:]}"))
+        if not r.message.strip():
+            out.append(_v(f"rules[{i}].message", "规则需要提示信息", "a rule needs a message"))
     if not FORM_KEY.fullmatch(key or ""):
         out.append(_v("key", "表单标识只能包含小写字母、数字、下划线和连字符，且以字母或数字开头",
                       "form key must match [a-z0-9][a-z0-9_-]*"))
@@ -157,6 +251,46 @@ def validate_form(key: str, title: str, fields: list[FormField]) -> list[FieldVi
                 re.compile(f.pattern)
             except (re.error, RecursionError, OverflowError) as err:
                 out.append(_v(f"{p}.pattern", f"正则表达式无效：{err}", f"invalid regular expression: {err}"))
+        for name in ("required_when", "visible_when"):
+            expr = getattr(f, name)
+            if expr is not None:
+                out.extend(_validate_cel(f"{p}.{name}", expr))
+        if f.max_size is not None and f.max_size <= 0:
+            out.append(_v(f"{p}.max_size", "附件大小上限必须为正数", "max_size must be positive"))
+        if (f.accept or f.max_size is not None) and f.type != "attachment":
+            out.append(_v(f"{p}.accept", "只有附件字段可以设置 accept/max_size",
+                          "accept/max_size apply to attachments"))
+        if f.default is not None and f.type in FIELD_TYPES and f.type not in ("user", "department", "attachment"):
+            try:
+                problem, _ = _check_value(f, f.default, lambda _u: True, lambda _d: True, None)
+            except (re.error, RecursionError, OverflowError):
+                problem = None  # the bad pattern is reported above
+            if problem:
+                out.append(_v(f"{p}.default", f"默认值无效：{problem[0]}", f"invalid default: {problem[1]}"))
+    return out
+
+
+def _validate_cel(path: str, expr: str) -> list[FieldViolation]:
+    why = cel.problem(expr)
+    return [_v(path, f"CEL 表达式无效：{why}", f"invalid CEL expression: {why}")] if why else []
+
+
+def _validate_settings(st: FormSettings) -> list[FieldViolation]:
+    out: list[FieldViolation] = []
+    if st.conflict_policy not in CONFLICT_POLICIES:
+        out.append(_v("settings.conflict_policy", "撞单策略只能是 warn 或 block",
+                      "conflict_policy must be warn or block"))
+    for name in ("protection_days", "protection_extend_days", "protection_max_days", "protection_remind_days"):
+        n = getattr(st, name)
+        if n < 0 or n > MAX_PROTECTION_DAYS:
+            out.append(_v(f"settings.{name}", f"天数必须在 0 到 {MAX_PROTECTION_DAYS} 之间",
+                          f"{name} must be between 0 and {MAX_PROTECTION_DAYS}"))
+    if st.protection_max_days and st.protection_max_days < st.protection_days:
+        out.append(_v("settings.protection_max_days", "保护期上限不能小于保护期",
+                      "protection_max_days must not be less than protection_days"))
+    if st.protection_days and st.protection_remind_days >= st.protection_days:
+        out.append(_v("settings.protection_remind_days", "提醒提前天数必须小于保护期",
+                      "protection_remind_days must be less than protection_days"))
     return out
 
 
@@ -209,43 +343,102 @@ def readable(f: FormField, roles: set[str]) -> bool:
     return not f.read_roles or bool(roles.intersection(f.read_roles))
 
 
+AttachmentLookup = Callable[[str], tuple[str, str, int] | None]
+
+
 def validate_values(
     form: FormDef,
     values: Mapping[str, Any],
     *,
     user_exists: Callable[[str], bool],
     department_exists: Callable[[str], bool],
+    attachment: AttachmentLookup | None = None,
+    project: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[FieldViolation]]:
     """Check ``values`` against ``form``; returns the normalised values (empty ones dropped, money
-    as a 2-place decimal string) and every violation, at most one per field (``fields.<key>``)."""
+    as a 2-place decimal string, defaults filled in, hidden fields dropped) and every violation, at
+    most one per field (``fields.<key>``), plus the form's cross-field rules (CEL) over ``project``
+    (the core fields) and the fields."""
     out: list[FieldViolation] = []
     clean: dict[str, Any] = {}
     for key in values:
         if form.field(key) is None:
             out.append(_v(f"fields.{key}", f"未知字段 {key}", f"unknown field {key}"))
+    # Conditions see the submitted values with defaults applied (raw: they decide what to check).
+    given = {f.key: values.get(f.key) if not is_empty(values.get(f.key)) else f.default for f in form.fields}
+    given = {k: v for k, v in given.items() if v is not None}
+    act: dict[str, Any]
+    exprs = tuple(e for f in form.fields for e in (f.required_when, f.visible_when) if e)
+    cache: dict[str, Any] = {}
+
+    def cond(expr: str) -> bool | None:
+        # The activation is built on first use only (most submissions fill their conditional fields).
+        if "act" not in cache:
+            cache["act"] = cel.activation(given, project or {}, cel.field_refs(exprs))
+        return cel.holds(expr, cache["act"])
+
     for f in form.fields:
         path = f"fields.{f.key}"
+        if f.visible_when and not cond(f.visible_when):
+            continue  # hidden: neither required nor kept
         value = values.get(f.key)
+        if is_empty(value) and f.default is not None:
+            value = f.default
         label = f.label or f.key
         if is_empty(value):
-            if f.required:
+            if f.required or (f.required_when and cond(f.required_when)):
                 out.append(_v(path, f"{label} 为必填项", f"{label} is required"))
             continue
-        problem, normalised = _check_value(f, value, user_exists, department_exists)
+        problem, normalised = _check_value(f, value, user_exists, department_exists, attachment)
         if problem:
             out.append(_v(path, f"{label}：{problem[0]}", f"{label}: {problem[1]}"))
         else:
             clean[f.key] = normalised
+    if form.rules and not out:
+        act = cel.activation(clean, project or {}, cel.field_refs(tuple(r.expr for r in form.rules)))
+        for r in form.rules:
+            if cel.holds(r.expr, act) is False:
+                out.append(_v(r.field or "fields", r.message, r.message_en or r.message))
     return clean, out
 
 
 Problem = tuple[str, str] | None
 
 
+def _check_attachment(f: FormField, value: Any, lookup: AttachmentLookup | None) -> tuple[Problem, Any]:
+    """An attachment field holds one id or a list of ids from the upload endpoint."""
+    ids = value if isinstance(value, list) else [value]
+    if not ids or not all(isinstance(i, str) and i.strip() for i in ids):
+        return ("必须是附件 ID", "must be attachment ids"), None
+    ids = [i.strip() for i in ids]
+    for att_id in ids:
+        info = lookup(att_id) if lookup else None
+        if info is None:
+            return (f"附件 {att_id} 不存在", f"unknown attachment {att_id}"), None
+        filename, content_type, size = info
+        if f.max_size is not None and size > f.max_size:
+            return (f"附件 {filename} 超过大小上限 {f.max_size} 字节", f"{filename} exceeds {f.max_size} bytes"), None
+        if f.accept and not accepts(f.accept, filename, content_type):
+            return (f"附件 {filename} 的类型不允许", f"file type of {filename} is not allowed"), None
+    return None, ids if isinstance(value, list) else ids[0]
+
+
+def accepts(accept: tuple[str, ...], filename: str, content_type: str) -> bool:
+    name, ctype = filename.lower(), content_type.lower()
+    for a in accept:
+        a = a.lower().strip()
+        if (a.startswith(".") and name.endswith(a)) or a == ctype or (a.endswith("/*") and ctype.startswith(a[:-1])):
+            return True
+    return False
+
+
 def _check_value(
-    f: FormField, value: Any, user_exists: Callable[[str], bool], department_exists: Callable[[str], bool]
+    f: FormField, value: Any, user_exists: Callable[[str], bool], department_exists: Callable[[str], bool],
+    attachment: AttachmentLookup | None = None,
 ) -> tuple[Problem, Any]:
     t = f.type
+    if t == "attachment":
+        return _check_attachment(f, value, attachment)
     if t == "multiselect":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return ("必须是选项列表", "must be a list of options"), None
@@ -257,6 +450,8 @@ def _check_value(
         d = parse_decimal(value)
         if d is None:
             return (("必须是数字", "must be a number") if t == "number" else ("必须是金额", "must be an amount")), None
+        if abs(d) >= MONEY_LIMIT:
+            return ("数值过大", "value is too large"), None
         if t == "money" and not has_cents_only(d):
             return ("金额最多两位小数", "at most 2 decimal places"), None
         problem = _check_range(f, d)

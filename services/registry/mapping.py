@@ -13,11 +13,12 @@ from services.registry.domain import (
     HistoryEntry,
     Project,
     ProjectInput,
+    ProtectionInfo,
     Status,
     User,
     Viewer,
 )
-from services.registry.forms import FormDef, FormField
+from services.registry.forms import FormDef, FormField, FormRule, FormSettings
 
 _STATUS_TO_PB: dict[Status, pb.ProjectStatus] = {
     s: pb.ProjectStatus.Value(f"PROJECT_STATUS_{s.name}") for s in Status  # type: ignore[misc]
@@ -34,8 +35,23 @@ def status_from_pb(value: int) -> Status | None:
     return _STATUS_FROM_PB.get(value)  # type: ignore[call-overload]
 
 
+def _value(v: struct_pb2.Value) -> Any:
+    kind = v.WhichOneof("kind")
+    if kind == "struct_value":
+        return struct_to_dict(v.struct_value)
+    if kind == "list_value":
+        return [_value(x) for x in v.list_value.values]
+    if kind == "number_value":
+        n = v.number_value
+        # NaN / ±inf are not JSON numbers: keep them as text so validation refuses them (not a 500).
+        return n if n == n and abs(n) != float("inf") else str(n)
+    if kind in ("string_value", "bool_value"):
+        return getattr(v, kind)
+    return None
+
+
 def struct_to_dict(s: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(s)
+    return {k: _value(v) for k, v in s.fields.items()}
 
 
 def dict_to_struct(d: dict[str, Any]) -> struct_pb2.Struct:
@@ -87,7 +103,34 @@ def field_from_pb(f: pb.FormField) -> FormField:
         max_length=f.max_length if f.HasField("max_length") else None,
         pattern=f.pattern if f.HasField("pattern") else None,
         read_roles=tuple(f.read_roles), write_roles=tuple(f.write_roles),
+        required_when=f.required_when if f.HasField("required_when") else None,
+        visible_when=f.visible_when if f.HasField("visible_when") else None,
+        default=_plain_value(f.default_value) if f.HasField("default_value") else None,
+        accept=tuple(f.accept), max_size=f.max_size if f.HasField("max_size") else None,
     )
+
+
+def _plain_value(v: struct_pb2.Value) -> Any:
+    value = json_format.MessageToDict(v)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def settings_from_pb(s: pb.FormSettings) -> FormSettings:
+    return FormSettings(
+        conflict_policy=s.conflict_policy.strip() or "warn", protection_days=s.protection_days,
+        protection_extend_days=s.protection_extend_days, protection_max_days=s.protection_max_days,
+        protection_remind_days=s.protection_remind_days,
+    )
+
+
+def settings_to_pb(s: FormSettings) -> pb.FormSettings:
+    return pb.FormSettings(**s.as_json())
+
+
+def rule_from_pb(r: pb.FormRule) -> FormRule:
+    return FormRule(expr=r.expr, field=r.field.strip(), message=r.message, message_en=r.message_en)
 
 
 def field_to_pb(f: FormField) -> pb.FormField:
@@ -95,17 +138,21 @@ def field_to_pb(f: FormField) -> pb.FormField:
         key=f.key, label=f.label, type=f.type, required=f.required, options=list(f.options),
         read_roles=list(f.read_roles), write_roles=list(f.write_roles),
     )
-    for name in ("min", "max", "min_length", "max_length", "pattern"):
+    for name in ("min", "max", "min_length", "max_length", "pattern", "required_when", "visible_when", "max_size"):
         value = getattr(f, name)
         if value is not None:
             setattr(out, name, value)
+    out.accept.extend(f.accept)
+    if f.default is not None:
+        json_format.ParseDict(f.default, out.default_value)
     return out
 
 
 def form_to_pb(form: FormDef) -> pb.Form:
     return pb.Form(
         key=form.key, title=form.title, version=form.version, fields=[field_to_pb(f) for f in form.fields],
-        created_at=ts(form.created_at),
+        created_at=ts(form.created_at), settings=settings_to_pb(form.settings),
+        rules=[pb.FormRule(**r.as_json()) for r in form.rules],
     )
 
 
@@ -150,4 +197,17 @@ def project_to_pb(p: Project, *, with_history: bool = True) -> pb.Project:
         conflicts=[pb.Conflict(project_id=c.project_id, reason=c.reason) for c in p.conflicts],
         history=[history_to_pb(h) for h in p.history] if with_history else [],
         version=p.version, created_at=ts(p.created_at), updated_at=ts(p.updated_at),
+        protection=protection_to_pb(p.protection),
     )
+
+
+def protection_to_pb(pr: ProtectionInfo) -> pb.Protection:
+    out = pb.Protection(
+        state=pr.state.value or "none", position=pr.position, holder_project_id=pr.holder_project_id,
+        follow_ups=pr.follow_ups,
+    )
+    for name in ("since", "until", "cap"):
+        value = getattr(pr, name)
+        if value is not None:
+            getattr(out, name).FromDatetime(value)
+    return out

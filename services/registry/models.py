@@ -59,6 +59,9 @@ class FormVersionRow(Base, table=True):
     title: str = Field(max_length=200)
     fields: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime = Field(sa_type=_ts())
+    # Form-level settings (conflict policy, protection) and cross-field CEL rules.
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    rules: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
 
 
 class ProjectRow(Base, table=True):
@@ -89,6 +92,41 @@ class ProjectRow(Base, table=True):
     version: int = Field(default=1)
     created_at: datetime = Field(sa_type=_ts())
     updated_at: datetime = Field(sa_type=_ts())
+    # Collision blocking key: the first two characters of the core customer name (similar-name
+    # candidates are looked up by it, then scored in Python).
+    customer_name_key: str = Field(default="", max_length=16, index=True)
+    # Protection (保护期) and waitlist (候补): claim_key names the customer claim this project takes part in.
+    claim_key: str = Field(default="", max_length=300, index=True)
+    protection_state: str = Field(default="", max_length=16)
+    protected_since: datetime | None = Field(default=None, sa_type=_ts())
+    protected_until: datetime | None = Field(default=None, sa_type=_ts())
+    protection_cap: datetime | None = Field(default=None, sa_type=_ts())
+    waitlist_seq: int | None = Field(default=None)
+    follow_ups: int = Field(default=0)
+    # Row key of an Excel import (idempotent re-imports).
+    import_key: str | None = Field(default=None, max_length=200, unique=True, index=True)
+
+
+class CustomerClaimRow(Base, table=True):
+    """One row per protected customer: the holder and the waitlist counter. Locked while the
+    holder or the waitlist changes, so concurrent submissions queue in one order."""
+
+    __tablename__ = "customer_claim"
+
+    key: str = Field(primary_key=True, max_length=300)
+    holder_project_id: str = Field(default="", max_length=32)
+    next_seq: int = Field(default=0)
+
+
+class AttachmentRow(Base, table=True):
+    __tablename__ = "attachment"
+
+    id: str = Field(primary_key=True, max_length=80)
+    filename: str = Field(default="", max_length=300)
+    content_type: str = Field(default="", max_length=200)
+    size: int = Field(default=0, sa_type=sa.BigInteger)
+    uploader_id: str = Field(default="", max_length=100)
+    created_at: datetime = Field(sa_type=_ts())
 
 
 class ProjectHistoryRow(Base, table=True):

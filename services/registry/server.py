@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -11,7 +12,9 @@ from baobei.core.db import make_engine
 from baobei.core.grpc_server import bind_host, build_server, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
+from baobei.core.tls import GrpcTls
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from services.registry.blobs import BlobStore, S3Config, blob_store, s3_config
 from services.registry.models import processed_request
 from services.registry.servicer import RegistryServicer
 
@@ -20,24 +23,46 @@ SERVICE = "registry"
 FULL_NAME = "baobei.registry.v1.RegistryService"
 
 
-def build(*, db_url: str, port: int = 0, host: str = "127.0.0.1", **peers: Any) -> tuple[grpc.Server, int]:
-    """A migrated database and a not-yet-started server; the registry has no peers."""
+def build(
+    *,
+    db_url: str,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    tls: GrpcTls | None = None,
+    health_port: int = 0,
+    attachments_dir: str | Path | None = None,
+    attachments_s3: S3Config | None = None,
+    blobs: BlobStore | None = None,
+    **peers: Any,
+) -> tuple[grpc.Server, int]:
+    """A migrated database and a not-yet-started server; the registry has no peers. Attachments go
+    to ``blobs`` if given, else to S3 when ``attachments_s3`` is set, else under ``attachments_dir``."""
     upgrade(SERVICE, db_url)
     engine = make_engine(db_url)
-    servicer = RegistryServicer(engine, processed_request)
+    store = blobs if blobs is not None else blob_store(attachments_dir=attachments_dir, s3=attachments_s3)
+    servicer = RegistryServicer(engine, processed_request, store)
     return build_server(
         name=SERVICE,
         add_servicer=lambda server: pb_grpc.add_RegistryServiceServicer_to_server(servicer, server),
         service_full_name=FULL_NAME,
         port=port,
         host=host,
+        tls=tls,
+        health_port=health_port,
     )
-
-
 
 
 def serve(settings: Settings) -> None:
     server, port = build(
-        db_url=settings.db_url(SERVICE), port=settings.port_of(SERVICE), host=bind_host(settings.addr(SERVICE))
+        db_url=settings.db_url(SERVICE),
+        port=settings.port_of(SERVICE),
+        host=bind_host(settings.addr(SERVICE)),
+        tls=GrpcTls.from_settings(settings),
+        health_port=settings.grpc_health_port,
+        attachments_dir=settings.data_dir / "attachments",
+        attachments_s3=s3_config(settings),
     )
+    if settings.attachments_s3_bucket:
+        log.info("attachments.store", kind="s3", bucket=settings.attachments_s3_bucket,
+                 endpoint=settings.attachments_s3_endpoint_url or "aws")
     run_until_signalled(server, service=SERVICE, port=port)

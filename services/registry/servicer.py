@@ -4,7 +4,8 @@ calls), call the store and map the result."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import grpc
 import sqlalchemy as sa
@@ -18,15 +19,36 @@ from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry import mapping, store
+from services.registry.blobs import BlobStore, blob_store
+from services.registry.domain import Status
 
 M = TypeVar("M", bound=Message)
+
+
+def _promoted(items: list[tuple[str, Status]]) -> list[pb.Promoted]:
+    return [pb.Promoted(project_id=pid, status=mapping.status_to_pb(st)) for pid, st in items]
+
+
+def _protection(state: store.ProtectionState) -> pb.ProtectionResponse:
+    out = pb.ProtectionResponse(
+        protection=mapping.protection_to_pb(state.project.protection), promoted=_promoted(state.promoted),
+        owner_id=state.project.owner_id, code=state.project.code, name=state.project.name,
+    )
+    if state.remind_at is not None:
+        out.remind_at.FromDatetime(state.remind_at)
+    return out
+
+
+def _at(ts: Any) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else datetime.now(UTC)
 T = TypeVar("T")
 
 
 class RegistryServicer(pb_grpc.RegistryServiceServicer):
-    def __init__(self, engine: Engine, request_log: sa.Table) -> None:
+    def __init__(self, engine: Engine, request_log: sa.Table, blobs: BlobStore | None = None) -> None:
         self.engine = engine
         self.request_log = request_log
+        self.blobs: BlobStore = blobs if blobs is not None else blob_store()
 
     def _once(self, request_id: str, method: str, response_type: type[M], apply: Callable[[Session], M]) -> M:
         return run_once(
@@ -92,9 +114,13 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     @rpc
     def PutForm(self, request: pb.PutFormRequest, context: grpc.ServicerContext) -> pb.PutFormResponse:
         fields = [mapping.field_from_pb(f) for f in request.fields]
+        rules = [mapping.rule_from_pb(r) for r in request.rules]
 
         def apply(session: Session) -> pb.PutFormResponse:
-            form, created = store.put_form(session=session, key=request.key.strip(), title=request.title, fields=fields)
+            form, created = store.put_form(
+                session=session, key=request.key.strip(), title=request.title, fields=fields,
+                settings=mapping.settings_from_pb(request.settings), rules=rules,
+            )
             return pb.PutFormResponse(key=form.key, version=form.version, created=created)
 
         return self._once(request.request_id, "PutForm", pb.PutFormResponse, apply)
@@ -130,7 +156,13 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         status = mapping.status_from_pb(request.status)
         items, next_cursor = self._read(
             lambda s: store.list_projects(
-                session=s, viewer=viewer, status=status, q=request.q, limit=request.limit, cursor=request.cursor
+                session=s, viewer=viewer, status=status, q=request.q, limit=request.limit, cursor=request.cursor,
+                filters=store.ProjectFilter(
+                    owner_id=request.owner_id, department_id=request.department_id, region=request.region,
+                    business_line=request.business_line, customer=request.customer, amount_min=request.amount_min,
+                    amount_max=request.amount_max, created_from=request.created_from, created_to=request.created_to,
+                    form_key=request.form_key,
+                ),
             )
         )
         return pb.ListProjectsResponse(
@@ -159,10 +191,100 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             raise ValidationFailed([FieldViolation("status", "状态为必填项", "status is required")])
 
         def apply(session: Session) -> pb.SetProjectStatusResponse:
+            promoted: list[tuple[str, Status]] = []
             project = store.set_project_status(
                 session=session, project_id=request.project_id, status=status, actor_id=request.actor_id,
-                event=request.event.strip(), comment=request.comment,
+                event=request.event.strip(), comment=request.comment, promoted=promoted,
             )
-            return pb.SetProjectStatusResponse(project=mapping.project_to_pb(project))
+            return pb.SetProjectStatusResponse(
+                project=mapping.project_to_pb(project), promoted=_promoted(promoted)
+            )
 
         return self._once(request.request_id, "SetProjectStatus", pb.SetProjectStatusResponse, apply)
+
+    @rpc
+    def UpdateProject(
+        self, request: pb.UpdateProjectRequest, context: grpc.ServicerContext
+    ) -> pb.UpdateProjectResponse:
+        changes = mapping.struct_to_dict(request.changes)
+
+        def apply(session: Session) -> pb.UpdateProjectResponse:
+            project = store.update_project(
+                session=session, project_id=request.project_id, actor_id=request.actor_id,
+                actor_is_admin=request.actor_is_admin, actor_roles=set(request.actor_roles),
+                expected_version=request.expected_version, changes=changes,
+            )
+            return pb.UpdateProjectResponse(project=mapping.project_to_pb(project))
+
+        return self._once(request.request_id, "UpdateProject", pb.UpdateProjectResponse, apply)
+
+    @rpc
+    def RecordFollowUp(
+        self, request: pb.RecordFollowUpRequest, context: grpc.ServicerContext
+    ) -> pb.RecordFollowUpResponse:
+        def apply(session: Session) -> pb.RecordFollowUpResponse:
+            project = store.record_follow_up(
+                session=session, project_id=request.project_id, actor_id=request.actor_id,
+                actor_is_admin=request.actor_is_admin, note=request.note,
+            )
+            return pb.RecordFollowUpResponse(project=mapping.project_to_pb(project))
+
+        return self._once(request.request_id, "RecordFollowUp", pb.RecordFollowUpResponse, apply)
+
+    @rpc
+    def StartProtection(
+        self, request: pb.StartProtectionRequest, context: grpc.ServicerContext
+    ) -> pb.ProtectionResponse:
+        return self._once(
+            request.request_id, "StartProtection", pb.ProtectionResponse,
+            lambda s: _protection(store.start_protection(session=s, project_id=request.project_id,
+                                                         at=_at(request.at))),
+        )
+
+    @rpc
+    def ExpireProtection(
+        self, request: pb.ExpireProtectionRequest, context: grpc.ServicerContext
+    ) -> pb.ProtectionResponse:
+        return self._once(
+            request.request_id, "ExpireProtection", pb.ProtectionResponse,
+            lambda s: _protection(store.expire_protection(session=s, project_id=request.project_id,
+                                                          at=_at(request.at))),
+        )
+
+    @rpc
+    def UploadAttachment(
+        self, request: pb.UploadAttachmentRequest, context: grpc.ServicerContext
+    ) -> pb.UploadAttachmentResponse:
+        # Not through run_once: the request log would keep a copy of the bytes; the content
+        # address makes a repeat harmless anyway.
+        with Session(self.engine) as session:
+            row = store.save_attachment(
+                session=session, blobs=self.blobs, filename=request.filename, content_type=request.content_type,
+                data=request.data, uploader_id=request.uploader_id,
+            )
+            session.commit()
+            out = pb.Attachment(id=row.id, filename=row.filename, content_type=row.content_type, size=row.size,
+                                uploader_id=row.uploader_id, created_at=mapping.ts(store.utc(row.created_at)))
+        return pb.UploadAttachmentResponse(attachment=out)
+
+    @rpc
+    def ImportProjects(
+        self, request: pb.ImportProjectsRequest, context: grpc.ServicerContext
+    ) -> pb.ImportProjectsResponse:
+        def apply(session: Session) -> pb.ImportProjectsResponse:
+            r = store.import_projects(
+                session=session, form_key=request.form_key, actor_id=request.actor_id, data=request.data,
+                filename=request.filename, dry_run=request.dry_run, skip_invalid=request.skip_invalid,
+            )
+            locale = "en" if any(k == "accept-language" and v.startswith("en")
+                                 for k, v in context.invocation_metadata()) else "zh"
+            return pb.ImportProjectsResponse(
+                rows=r.rows, created=r.created, existing=r.existing, invalid=r.invalid, dry_run=r.dry_run,
+                project_ids=r.project_ids,
+                errors=[pb.ImportRowError(row=n, column=c, field=p, message=v.text(locale)) for n, c, p, v in r.errors],
+            )
+
+        if request.dry_run:
+            with Session(self.engine) as session:
+                return apply(session)
+        return self._once(request.request_id, "ImportProjects", pb.ImportProjectsResponse, apply)

@@ -9,7 +9,8 @@ import hashlib
 import json
 import secrets
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,20 +23,26 @@ from sqlmodel import Session, col, select
 
 from baobei.core.errors import FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from services.registry import domain, forms
+from services.registry.blobs import BlobStore
 from services.registry.domain import (
+    ADMIN_ROLE,
     ConflictHit,
     Customer,
     Department,
     HistoryEntry,
     Project,
     ProjectInput,
+    Protection,
+    ProtectionInfo,
     Status,
     User,
     Viewer,
 )
-from services.registry.forms import FormDef, FormField
+from services.registry.forms import FormDef, FormField, FormRule, FormSettings
 from services.registry.models import (
     AccessTokenRow,
+    AttachmentRow,
+    CustomerClaimRow,
     DepartmentRow,
     FormVersionRow,
     ProjectHistoryRow,
@@ -43,7 +50,7 @@ from services.registry.models import (
     ProjectSequenceRow,
     UserRow,
 )
-from services.registry.names import normalise_name
+from services.registry.names import block_key, normalise_name
 
 log = structlog.get_logger(__name__)
 CODE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -154,6 +161,7 @@ def _form(row: FormVersionRow) -> FormDef:
     return FormDef(
         key=row.key, title=row.title, version=row.version, created_at=utc(row.created_at),
         fields=tuple(FormField.from_json(f) for f in row.fields),
+        settings=FormSettings.from_json(row.settings), rules=tuple(FormRule.from_json(r) for r in row.rules or []),
     )
 
 
@@ -182,12 +190,16 @@ def get_form(*, session: Session, key: str, version: int = 0) -> FormDef:
     return form
 
 
-def put_form(*, session: Session, key: str, title: str, fields: list[FormField]) -> tuple[FormDef, bool]:
+def put_form(
+    *, session: Session, key: str, title: str, fields: list[FormField], settings: FormSettings | None = None,
+    rules: list[FormRule] | None = None,
+) -> tuple[FormDef, bool]:
     """Store a new version when the definition differs from the latest; (form, created)."""
-    violations = forms.validate_form(key, title, fields)
+    settings = settings or FormSettings()
+    violations = forms.validate_form(key, title, fields, settings, rules or [])
     if violations:
         raise ValidationFailed(violations)
-    new = FormDef(key=key, title=title.strip(), fields=tuple(fields))
+    new = FormDef(key=key, title=title.strip(), fields=tuple(fields), settings=settings, rules=tuple(rules or []))
     if session.get_bind().dialect.name == "postgresql":
         # Serialise concurrent PUTs of one form (SQLite already holds the database write lock).
         session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"registry.form:{key}"})
@@ -196,7 +208,8 @@ def put_form(*, session: Session, key: str, title: str, fields: list[FormField])
         return latest, False
     version = (latest.version if latest else 0) + 1
     row = FormVersionRow(
-        key=key, version=version, title=new.title, fields=[f.as_json() for f in fields], created_at=_now()
+        key=key, version=version, title=new.title, fields=[f.as_json() for f in fields], created_at=_now(),
+        settings=settings.as_json(), rules=[r.as_json() for r in new.rules],
     )
     session.add(row)
     session.flush()
@@ -235,6 +248,13 @@ def _project(row: ProjectRow, history: list[HistoryEntry] | None = None) -> Proj
         department_id=row.department_id,
         conflicts=[ConflictHit(project_id=c["project_id"], reason=c["reason"]) for c in (row.conflicts or [])],
         history=history or [], version=row.version, created_at=utc(row.created_at), updated_at=utc(row.updated_at),
+        protection=ProtectionInfo(
+            state=Protection(row.protection_state or ""),
+            since=utc(row.protected_since) if row.protected_since else None,
+            until=utc(row.protected_until) if row.protected_until else None,
+            cap=utc(row.protection_cap) if row.protection_cap else None,
+            follow_ups=row.follow_ups or 0,
+        ),
     )
 
 
@@ -261,7 +281,13 @@ def next_code(*, session: Session, at: datetime) -> str:
     return f"BB-{year}-{number:06d}"
 
 
-def _conflicts(session: Session, project_id: str, customer: Customer) -> list[ConflictHit]:
+# Similar-name candidates scored per lookup (a bucket larger than this keeps its newest).
+SIMILAR_CANDIDATES = 500
+
+
+def _conflicts(session: Session, project_id: str, customer: Customer, project_name: str = "") -> list[ConflictHit]:
+    """Live registrations colliding with ``customer``: exact USCC or normalised name through their
+    indexes, plus the similar-name candidates sharing the name's blocking key."""
     norm = normalise_name(customer.name)
     match: list[sa.ColumnElement[bool]] = []
     if customer.uscc:
@@ -270,18 +296,39 @@ def _conflicts(session: Session, project_id: str, customer: Customer) -> list[Co
         match.append(col(ProjectRow.customer_name_norm) == norm)
     if not match:
         return []
-    stmt = (
-        select(ProjectRow.id, ProjectRow.status, ProjectRow.customer_uscc, ProjectRow.customer_name_norm)
-        .where(sa.or_(*match))
-        .where(ProjectRow.id != project_id)
-        .where(col(ProjectRow.status).not_in([s.value for s in domain.NOT_LIVE]))
-        .order_by(col(ProjectRow.created_at), col(ProjectRow.id))
-    )
+    live = col(ProjectRow.status).not_in([s.value for s in domain.NOT_LIVE])
+    cols = (col(ProjectRow.id), col(ProjectRow.status), col(ProjectRow.customer_uscc),
+            col(ProjectRow.customer_name_norm), col(ProjectRow.name), col(ProjectRow.created_at))
+    rows = list(session.execute(
+        sa.select(*cols).where(sa.or_(*match)).where(col(ProjectRow.id) != project_id).where(live)
+    ).all())
+    if len(norm) >= 4:
+        seen = {r[0] for r in rows}
+        similar = session.execute(
+            sa.select(*cols).where(col(ProjectRow.customer_name_key) == block_key(norm))
+            .where(col(ProjectRow.id) != project_id).where(live)
+            .order_by(col(ProjectRow.created_at).desc()).limit(SIMILAR_CANDIDATES)
+        ).all()
+        rows.extend(r for r in similar if r[0] not in seen)
+    rows.sort(key=lambda r: (utc(r[5]), r[0]))
     others = [
-        domain.Registration(id=r[0], status=Status(r[1]), customer_uscc=r[2], customer_name_norm=r[3])
-        for r in session.execute(stmt).all()
+        domain.Registration(id=r[0], status=Status(r[1]), customer_uscc=r[2], customer_name_norm=r[3], name=r[4])
+        for r in rows
     ]
-    return domain.find_conflicts(project_id, customer, others)
+    return domain.find_conflicts(project_id, customer, others, project_name=project_name)
+
+
+def _refuse_blocked(form: FormDef, conflicts: list[ConflictHit]) -> None:
+    err = domain.blocks(form.settings.conflict_policy, conflicts)
+    if err is not None:
+        err.violations = [FieldViolation("customer.name", f"{c.project_id}：{c.reason}", f"{c.project_id}: {c.reason}")
+                          for c in conflicts]
+        raise err
+
+
+def attachment_info(*, session: Session, attachment_id: str) -> tuple[str, str, int] | None:
+    row = session.get(AttachmentRow, attachment_id) if attachment_id else None
+    return (row.filename, row.content_type, row.size) if row else None
 
 
 def _conflicts_json(hits: list[ConflictHit]) -> list[dict[str, str]]:
@@ -289,6 +336,9 @@ def _conflicts_json(hits: list[ConflictHit]) -> list[dict[str, str]]:
 
 
 def create_project(*, session: Session, inp: ProjectInput) -> Project:
+    nul = domain.control_violations(inp)
+    if nul:
+        raise ValidationFailed(nul)
     form = find_form(session=session, key=inp.form_key.strip())
     owner = find_user(session=session, user_id=inp.owner_id)
     roles, owner_admin = domain.write_roles_of(owner, inp.owner_is_admin)
@@ -300,16 +350,19 @@ def create_project(*, session: Session, inp: ProjectInput) -> Project:
         inp, form,
         user_exists=lambda uid: session.get(UserRow, uid) is not None,
         department_exists=lambda did: session.get(DepartmentRow, did) is not None,
+        attachment=lambda aid: attachment_info(session=session, attachment_id=aid),
     )
     if valid is None or form is None:
         raise ValidationFailed(violations)
     now = _now()
     project_id = uuid.uuid4().hex
+    conflicts = _conflicts(session, project_id, valid.customer, valid.name)
+    _refuse_blocked(form, conflicts)
     code = next_code(session=session, at=now)
-    conflicts = _conflicts(session, project_id, valid.customer)
     row = ProjectRow(
         id=project_id, code=code, status=Status.DRAFT.value, name=valid.name,
         customer_name=valid.customer.name, customer_name_norm=normalise_name(valid.customer.name),
+        customer_name_key=block_key(normalise_name(valid.customer.name)),
         customer_uscc=valid.customer.uscc, customer_contact=valid.customer.contact,
         customer_phone=valid.customer.phone, amount=str(valid.amount), region=valid.region,
         business_line=valid.business_line, start_date=valid.start_date, end_date=valid.end_date,
@@ -345,7 +398,14 @@ class _Visibility:
     def shape(self, project: Project) -> Project:
         if self.viewer is not None:
             form = self.form(project.form_key, project.form_version)
-            project.fields = domain.visible_fields(self.viewer, project, form)
+            visible = domain.visible_fields(self.viewer, project, form)
+            hidden = {f"fields.{k}" for k in project.fields if k not in visible}
+            project.fields = visible
+            if hidden:
+                # Edit history must not leak the before/after of fields the viewer may not read.
+                for h in project.history:
+                    if "changes" in h.data:
+                        h.data["changes"] = [c for c in h.data["changes"] if c.get("field") not in hidden]
         return project
 
 
@@ -358,6 +418,7 @@ def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> 
     if not domain.can_see(viewer, project, vis.managed):
         raise _project_not_found(project_id)
     project.history = _history(session, project_id)
+    waitlist_position(session=session, project=project, claim_key=row.claim_key, seq=row.waitlist_seq)
     return vis.shape(project)
 
 
@@ -380,11 +441,75 @@ def _like(q: str) -> str:
     return f"%{escaped}%"
 
 
+@dataclass(frozen=True)
+class ProjectFilter:
+    owner_id: str = ""
+    department_id: str = ""
+    region: str = ""
+    business_line: str = ""
+    customer: str = ""
+    amount_min: str = ""
+    amount_max: str = ""
+    created_from: str = ""
+    created_to: str = ""
+    form_key: str = ""
+
+
+def _filter_clauses(f: ProjectFilter) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions of ``f``; 422 with every bad parameter at once."""
+    out: list[sa.ColumnElement[bool]] = []
+    bad = [FieldViolation(name, "不能包含 NUL 字符", "must not contain NUL characters")
+           for name, value in vars(f).items() if "\x00" in value]
+    if bad:
+        raise ValidationFailed(bad)
+    for name, column in (("owner_id", ProjectRow.owner_id), ("department_id", ProjectRow.department_id),
+                         ("region", ProjectRow.region), ("business_line", ProjectRow.business_line),
+                         ("form_key", ProjectRow.form_key)):
+        value = getattr(f, name).strip()
+        if value:
+            out.append(col(column) == value)
+    if f.customer.strip():
+        norm = normalise_name(f.customer)
+        like = sa.func.lower(col(ProjectRow.customer_name)).like(_like(f.customer.strip()), escape="\\")
+        out.append(sa.or_(like, col(ProjectRow.customer_name_norm) == norm, col(ProjectRow.customer_uscc) ==
+                          f.customer.strip().upper()))
+    # Amounts are stored as text: compare numerically (CAST to NUMERIC works on SQLite and PostgreSQL).
+    amount = sa.cast(col(ProjectRow.amount), sa.Numeric(18, 2))
+    for name, op in (("amount_min", amount.__ge__), ("amount_max", amount.__le__)):
+        text = getattr(f, name).strip()
+        if text:
+            d = forms.parse_decimal(text)
+            if d is None:
+                bad.append(FieldViolation(name, "金额必须是数字", "must be a decimal number"))
+            else:
+                out.append(op(d))
+    for name in ("created_from", "created_to"):
+        text = getattr(f, name).strip()
+        if text:
+            day = forms.parse_date(text)
+            if day is None:
+                bad.append(FieldViolation(name, "日期格式必须是 YYYY-MM-DD", "date must be YYYY-MM-DD"))
+                continue
+            # Days are calendar days in Asia/Shanghai, inclusive.
+            start = datetime(day.year, day.month, day.day, tzinfo=CODE_ZONE)
+            if name == "created_from":
+                out.append(col(ProjectRow.created_at) >= start.astimezone(UTC))
+            else:
+                out.append(col(ProjectRow.created_at) < (start + timedelta(days=1)).astimezone(UTC))
+    if bad:
+        raise ValidationFailed(bad)
+    return out
+
+
 def list_projects(
-    *, session: Session, viewer: Viewer | None, status: Status | None, q: str, limit: int, cursor: str
+    *, session: Session, viewer: Viewer | None, status: Status | None, q: str, limit: int, cursor: str,
+    filters: ProjectFilter | None = None,
 ) -> tuple[list[Project], str]:
     """Newest first, keyset-paged on (created_at, id); next cursor "" on the last page."""
     limit = DEFAULT_LIMIT if limit <= 0 else min(limit, MAX_LIMIT)
+    if "\x00" in q:
+        raise ValidationFailed([FieldViolation("q", "不能包含 NUL 字符", "must not contain NUL characters")])
+    clauses = _filter_clauses(filters or ProjectFilter())
     vis = _Visibility(session, viewer)
     stmt = select(ProjectRow)
     if viewer is not None and not viewer.admin:
@@ -400,6 +525,8 @@ def list_projects(
         stmt = stmt.where(sa.or_(*may))
     if status is not None:
         stmt = stmt.where(ProjectRow.status == status.value)
+    for clause in clauses:
+        stmt = stmt.where(clause)
     if q.strip():
         pattern = _like(q.strip())
         stmt = stmt.where(
@@ -436,8 +563,13 @@ def submit_project(*, session: Session, project_id: str, actor_id: str, actor_is
     current = Status(row.status)
     domain.check_submit(current)
     customer = Customer(name=row.customer_name, uscc=row.customer_uscc)
-    conflicts = _conflicts(session, project_id, customer)
+    conflicts = _conflicts(session, project_id, customer, row.name)
+    form = find_form(session=session, key=row.form_key, version=row.form_version)
+    if form is not None:
+        _refuse_blocked(form, conflicts)
     now = _now()
+    if form is not None and form.settings.protection_days:
+        _join_claim(session, row, now)
     row.status = Status.PENDING_APPROVAL.value
     row.conflicts = _conflicts_json(conflicts)
     row.version += 1
@@ -453,14 +585,21 @@ def submit_project(*, session: Session, project_id: str, actor_id: str, actor_is
 
 
 def set_project_status(
-    *, session: Session, project_id: str, status: Status, actor_id: str, event: str, comment: str
+    *, session: Session, project_id: str, status: Status, actor_id: str, event: str, comment: str,
+    promoted: list[tuple[str, Status]] | None = None,
 ) -> Project:
+    """``promoted`` (out): waitlisted projects that took over the customer because this change
+    released it (rejected, cancelled or closed holder)."""
     row = _lock(session, project_id)
     current = Status(row.status)
     if not domain.check_status_change(current, status):
         log.info("project.status_unchanged", project_id=project_id, status=status.value)
         return _project(row, _history(session, project_id))
     now = _now()
+    if not domain.is_live(status) or status is Status.CLOSED:
+        out = _leave_claim(session, row, Protection.RELEASED, now, actor_id)
+        if promoted is not None:
+            promoted.extend(out)
     row.status = status.value
     row.version += 1
     row.updated_at = now
@@ -472,3 +611,460 @@ def set_project_status(
     session.flush()
     log.info("project.status_changed", project_id=project_id, old=current.value, new=status.value, actor=actor_id)
     return _project(row, _history(session, project_id))
+
+
+# ---------- protection (保护期) and waitlist (候补) ----------
+
+
+def _lock_claim(session: Session, key: str) -> CustomerClaimRow:
+    """The customer's claim row, created if missing, locked for this transaction (SQLite: the
+    database write lock taken by BEGIN IMMEDIATE)."""
+    table = CustomerClaimRow.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(table).values(key=key, holder_project_id="", next_seq=0).on_conflict_do_nothing())
+    claim = session.exec(select(CustomerClaimRow).where(CustomerClaimRow.key == key).with_for_update()).one()
+    return claim
+
+
+def _holds(session: Session, claim: CustomerClaimRow) -> bool:
+    """Whether the claim's holder still holds it (live and holder/protected)."""
+    if not claim.holder_project_id:
+        return False
+    holder = session.get(ProjectRow, claim.holder_project_id)
+    return holder is not None and domain.is_live(Status(holder.status)) and holder.protection_state in (
+        Protection.HOLDER.value, Protection.PROTECTED.value)
+
+
+def _join_claim(session: Session, row: ProjectRow, now: datetime) -> None:
+    """On submit: the first live registration of a customer becomes its holder; later ones queue
+    (候补) in the order their submissions commit."""
+    if row.protection_state in (Protection.HOLDER.value, Protection.PROTECTED.value, Protection.WAITLISTED.value):
+        return  # a resubmission keeps its place
+    key = row.customer_name_norm
+    claim = _lock_claim(session, key)
+    row.claim_key = key
+    if claim.holder_project_id == row.id or not _holds(session, claim):
+        claim.holder_project_id = row.id
+        row.protection_state, row.waitlist_seq = Protection.HOLDER.value, None
+        event, data = "protection.holder", {}
+    else:
+        claim.next_seq += 1
+        row.protection_state, row.waitlist_seq = Protection.WAITLISTED.value, claim.next_seq
+        event, data = "protection.waitlisted", {"behind": claim.holder_project_id, "seq": claim.next_seq}
+    session.add(claim)
+    _add_history(session, row.id, at=now, actor="", event=event, data=data)
+    log.info(event, project_id=row.id, claim=key, **data)
+
+
+def _form_settings(session: Session, row: ProjectRow) -> FormSettings:
+    form = find_form(session=session, key=row.form_key, version=row.form_version)
+    return form.settings if form else FormSettings()
+
+
+def _protect(session: Session, row: ProjectRow, at: datetime, actor: str) -> None:
+    settings = _form_settings(session, row)
+    until, cap = domain.protection_window(settings, at)
+    row.protection_state = Protection.PROTECTED.value
+    row.protected_since, row.protected_until, row.protection_cap = at, until, cap
+    # History is ordered by wall-clock time; ``at`` (workflow time) is what the timers use.
+    _add_history(session, row.id, at=_now(), actor=actor, event="protection.started",
+                 data={"until": until.isoformat(), "cap": cap.isoformat()})
+    log.info("protection.started", project_id=row.id, until=until.isoformat())
+
+
+def _leave_claim(
+    session: Session, row: ProjectRow, state: Protection, now: datetime, actor: str
+) -> list[tuple[str, Status]]:
+    """``row`` leaves its customer's line (lapsed / released); when it was the holder, the first
+    waitlisted live registration takes over (protected at once when already active)."""
+    if not row.claim_key or row.protection_state not in (
+        Protection.HOLDER.value, Protection.PROTECTED.value, Protection.WAITLISTED.value
+    ):
+        return []
+    claim = _lock_claim(session, row.claim_key)
+    was_holder = claim.holder_project_id == row.id
+    row.protection_state, row.waitlist_seq = state.value, None
+    session.add(row)
+    _add_history(session, row.id, at=_now(), actor=actor, event=f"protection.{state.value}", data={})
+    if not was_holder:
+        return []
+    nxt = session.exec(
+        select(ProjectRow).where(ProjectRow.claim_key == row.claim_key)
+        .where(ProjectRow.protection_state == Protection.WAITLISTED.value)
+        .where(col(ProjectRow.status).not_in([s.value for s in domain.NOT_LIVE]))
+        .where(ProjectRow.id != row.id)
+        .order_by(col(ProjectRow.waitlist_seq)).limit(1).with_for_update()
+    ).first()
+    claim.holder_project_id = nxt.id if nxt else ""
+    session.add(claim)
+    if nxt is None:
+        return []
+    nxt.waitlist_seq = None
+    _add_history(session, nxt.id, at=_now(), actor=actor, event="protection.promoted", data={"after": row.id})
+    if Status(nxt.status) is Status.ACTIVE:
+        _protect(session, nxt, now, actor)
+    else:
+        nxt.protection_state = Protection.HOLDER.value
+    session.add(nxt)
+    log.info("protection.promoted", project_id=nxt.id, after=row.id, status=nxt.status)
+    return [(nxt.id, Status(nxt.status))]
+
+
+def waitlist_position(*, session: Session, project: Project, claim_key: str, seq: int | None) -> None:
+    """Fill in ``project.protection`` position (1-based among live waitlisted) and holder."""
+    if not claim_key:
+        return
+    claim = session.get(CustomerClaimRow, claim_key)
+    project.protection.holder_project_id = claim.holder_project_id if claim else ""
+    if project.protection.state is Protection.WAITLISTED and seq is not None:
+        ahead = session.execute(
+            select(sa.func.count()).select_from(ProjectRow).where(ProjectRow.claim_key == claim_key)
+            .where(ProjectRow.protection_state == Protection.WAITLISTED.value)
+            .where(col(ProjectRow.status).not_in([s.value for s in domain.NOT_LIVE]))
+            .where(col(ProjectRow.waitlist_seq) < seq)
+        ).scalar_one()
+        project.protection.position = int(ahead) + 1
+
+
+@dataclass
+class ProtectionState:
+    project: Project
+    remind_at: datetime | None
+    promoted: list[tuple[str, Status]]
+
+
+def _protection_state(session: Session, row: ProjectRow, promoted: list[tuple[str, Status]]) -> ProtectionState:
+    project = _project(row)
+    waitlist_position(session=session, project=project, claim_key=row.claim_key, seq=row.waitlist_seq)
+    settings = _form_settings(session, row)
+    until = project.protection.until
+    remind = domain.remind_at(settings, until) if until and project.protection.state is Protection.PROTECTED else None
+    return ProtectionState(project=project, remind_at=remind, promoted=promoted)
+
+
+def start_protection(*, session: Session, project_id: str, at: datetime) -> ProtectionState:
+    """On approval: the holder's protection starts now; a waitlisted project keeps waiting; a form
+    without protection or a project outside any line gets none. Repeats change nothing."""
+    row = _lock(session, project_id)
+    if Status(row.status) is Status.ACTIVE and row.protection_state == Protection.HOLDER.value:
+        _protect(session, row, at, "")
+        session.add(row)
+        session.flush()
+    return _protection_state(session, row, [])
+
+
+def expire_protection(*, session: Session, project_id: str, at: datetime) -> ProtectionState:
+    """Timer fired: lapse the protection when ``at`` is not before its end (a follow-up may have
+    moved the end later: then nothing changes) and promote the next waitlisted registration."""
+    row = _lock(session, project_id)
+    promoted: list[tuple[str, Status]] = []
+    until = utc(row.protected_until) if row.protected_until else None
+    if row.protection_state == Protection.PROTECTED.value and until is not None and utc(at) >= until:
+        promoted = _leave_claim(session, row, Protection.LAPSED, at, "")
+        row.updated_at = _now()
+        session.add(row)
+        session.flush()
+        log.info("protection.lapsed", project_id=project_id, promoted=[p for p, _ in promoted])
+    return _protection_state(session, row, promoted)
+
+
+def record_follow_up(*, session: Session, project_id: str, actor_id: str, actor_is_admin: bool, note: str) -> Project:
+    row = _lock(session, project_id)
+    if not actor_is_admin and actor_id != row.owner_id:
+        raise Forbidden("只有项目所有者可以记录跟进", "only the project owner may record follow-ups", code="not_owner")
+    if not note.strip():
+        raise ValidationFailed([FieldViolation("note", "跟进内容为必填项", "note is required")])
+    now = _now()
+    data: dict[str, Any] = {"note": note.strip()[:2000]}
+    if row.protection_state == Protection.PROTECTED.value and row.protected_until and row.protection_cap:
+        settings = _form_settings(session, row)
+        before = utc(row.protected_until)
+        after = domain.extended_until(settings, before, utc(row.protection_cap), now)
+        row.protected_until = after
+        data.update({"until_before": before.isoformat(), "until": after.isoformat()})
+    row.follow_ups = (row.follow_ups or 0) + 1
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    _add_history(session, project_id, at=now, actor=actor_id, event="follow_up", data=data)
+    session.flush()
+    log.info("project.follow_up", project_id=project_id, actor=actor_id, until=data.get("until"))
+    return _with_protection(session, row)
+
+
+def _with_protection(session: Session, row: ProjectRow) -> Project:
+    project = _project(row, _history(session, row.id))
+    waitlist_position(session=session, project=project, claim_key=row.claim_key, seq=row.waitlist_seq)
+    return project
+
+
+# ---------- editing ----------
+
+EDITABLE = frozenset({Status.DRAFT, Status.RETURNED})
+_CORE_KEYS = ("name", "amount", "region", "business_line", "start_date", "end_date")
+_CUSTOMER_KEYS = ("name", "uscc", "contact", "phone")
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _snapshot(row: ProjectRow) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": row.name, "amount": row.amount, "region": row.region, "business_line": row.business_line,
+        "start_date": row.start_date.isoformat() if row.start_date else "",
+        "end_date": row.end_date.isoformat() if row.end_date else "",
+    }
+    out.update({f"customer.{k}": v for k, v in (("name", row.customer_name), ("uscc", row.customer_uscc),
+                                                  ("contact", row.customer_contact), ("phone", row.customer_phone))})
+    out.update({f"fields.{k}": v for k, v in (row.fields or {}).items()})
+    return out
+
+
+def update_project(
+    *, session: Session, project_id: str, actor_id: str, actor_is_admin: bool, actor_roles: set[str],
+    expected_version: int, changes: dict[str, Any],
+) -> Project:
+    """Edit a draft or returned project (owner or admin). ``expected_version`` must be the current
+    version (else 409 stale_version); the whole project is validated again against the form
+    version it was filed with; history records each changed path with before and after."""
+    row = _lock(session, project_id)
+    if not actor_is_admin and actor_id != row.owner_id:
+        raise Forbidden("只有项目所有者可以修改", "only the project owner may edit it", code="not_owner")
+    if expected_version != row.version:
+        raise domain.Conflict(
+            f"项目已被修改（当前版本 {row.version}），请刷新后重试",
+            f"the project was changed meanwhile (current version {row.version}); reload and retry",
+            code="stale_version",
+        )
+    if Status(row.status) not in EDITABLE:
+        raise domain.Conflict("只有草稿或退回的项目可以修改", "only draft or returned projects can be edited",
+                              code="not_editable")
+    unknown = [k for k in changes if k not in (*_CORE_KEYS, "customer", "fields")]
+    bad_shape = [k for k in ("customer", "fields") if k in changes and not isinstance(changes[k], dict | None)]
+    if unknown or bad_shape:
+        raise ValidationFailed([FieldViolation(k, f"不能修改 {k}", f"{k} cannot be changed") for k in unknown]
+                               + [FieldViolation(k, "必须是对象", "must be an object") for k in bad_shape])
+    form = find_form(session=session, key=row.form_key, version=row.form_version)
+    field_changes = dict(changes.get("fields") or {})
+    if form is not None and not actor_is_admin and ADMIN_ROLE not in actor_roles:
+        denied = forms.written_forbidden(form, {k: v for k, v in field_changes.items() if v is not None}, actor_roles)
+        cleared = [k for k, v in field_changes.items() if v is None and (f := form.field(k)) is not None
+                   and f.write_roles and not actor_roles.intersection(f.write_roles)]
+        denied += [FieldViolation(f"fields.{k}", f"无权修改字段 {k}", f"not allowed to change field {k}")
+                   for k in cleared]
+        if denied:
+            raise Forbidden("无权修改以下字段", "not allowed to change these fields", violations=denied)
+    customer = {"name": row.customer_name, "uscc": row.customer_uscc, "contact": row.customer_contact,
+                "phone": row.customer_phone}
+    customer.update({k: _text(v) for k, v in (changes.get("customer") or {}).items() if k in _CUSTOMER_KEYS})
+    values = dict(row.fields or {})
+    for k, v in field_changes.items():
+        if v is None:
+            values.pop(k, None)
+        else:
+            values[k] = v
+    core = _snapshot(row)
+    core.update({k: _text(changes[k]) for k in _CORE_KEYS if k in changes})
+    inp = ProjectInput(
+        owner_id=row.owner_id, form_key=row.form_key, name=core["name"], customer=Customer(**customer),
+        amount=core["amount"], region=core["region"], business_line=core["business_line"],
+        start_date=core["start_date"], end_date=core["end_date"], fields=values,
+    )
+    valid, violations = domain.validate_project(
+        inp, form,
+        user_exists=lambda uid: session.get(UserRow, uid) is not None,
+        department_exists=lambda did: session.get(DepartmentRow, did) is not None,
+        attachment=lambda aid: attachment_info(session=session, attachment_id=aid),
+    )
+    if valid is None:
+        raise ValidationFailed(violations)
+    before = _snapshot(row)
+    row.name, row.amount, row.region, row.business_line = valid.name, str(valid.amount), valid.region, \
+        valid.business_line
+    row.start_date, row.end_date, row.fields = valid.start_date, valid.end_date, valid.fields
+    row.customer_name, row.customer_uscc = valid.customer.name, valid.customer.uscc
+    row.customer_contact, row.customer_phone = valid.customer.contact, valid.customer.phone
+    row.customer_name_norm = normalise_name(valid.customer.name)
+    row.customer_name_key = block_key(row.customer_name_norm)
+    after = _snapshot(row)
+    diff = [{"field": k, "before": before.get(k), "after": after.get(k)}
+            for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    if not diff:
+        return _with_protection(session, row)
+    conflicts = _conflicts(session, project_id, valid.customer, valid.name)
+    if form is not None:
+        _refuse_blocked(form, conflicts)
+    now = _now()
+    row.conflicts = _conflicts_json(conflicts)
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    _add_history(session, project_id, at=now, actor=actor_id, event="edited",
+                 data={"changes": diff, "version": row.version})
+    session.flush()
+    log.info("project.edited", project_id=project_id, actor=actor_id, changed=[d["field"] for d in diff])
+    return _with_protection(session, row)
+
+
+# ---------- attachments ----------
+
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+ALLOWED_TYPES = (
+    "application/pdf", "image/", "text/plain", "text/csv", "application/zip",
+    "application/msword", "application/vnd.openxmlformats-officedocument.", "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+)
+
+
+def save_attachment(
+    *, session: Session, blobs: BlobStore, filename: str, content_type: str, data: bytes, uploader_id: str
+) -> AttachmentRow:
+    """Content-addressed: the id is the SHA-256 of the bytes (``sha256:<hex>``, the blob store's
+    key), so the same file uploaded twice is stored once. ``blobs`` is the blob store
+    (``services.registry.blobs``: files or S3)."""
+    problems = []
+    ctype = (content_type or "application/octet-stream").split(";")[0].strip().lower()
+    if not data:
+        problems.append(FieldViolation("file", "文件为空", "the file is empty"))
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        problems.append(FieldViolation("file", f"文件超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB",
+                                       f"the file exceeds {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB"))
+    if not any(ctype == t or (t.endswith(("/", ".")) and ctype.startswith(t)) for t in ALLOWED_TYPES):
+        problems.append(FieldViolation("file", f"不支持的文件类型 {ctype}", f"unsupported file type {ctype}"))
+    if problems:
+        raise ValidationFailed(problems)
+    att_id = blobs.put(data)
+    row = session.get(AttachmentRow, att_id)
+    if row is None:
+        row = AttachmentRow(id=att_id, filename=(filename or "file")[:300], content_type=ctype, size=len(data),
+                            uploader_id=uploader_id, created_at=_now())
+        session.add(row)
+        session.flush()
+        log.info("attachment.stored", attachment_id=att_id, size=len(data), uploader=uploader_id)
+    return row
+
+
+# ---------- Excel / CSV import ----------
+
+IMPORT_STATUSES = {Status.DRAFT, Status.ACTIVE, Status.CLOSED}
+STATUS_LABELS = {"草稿": Status.DRAFT, "进行中": Status.ACTIVE, "已生效": Status.ACTIVE, "已关闭": Status.CLOSED}
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    existing: int = 0
+    invalid: int = 0
+    errors: list[tuple[int, str, str, FieldViolation]] = field(default_factory=list)  # (row, column, path, v)
+    project_ids: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def _row_key(form_key: str, record: dict[str, Any]) -> str:
+    key = str(record.get("row_key") or "").strip()
+    if key:
+        return f"{form_key}:{key}"[:200]
+    # Without a key column the row's content is its key (re-importing the same sheet is a no-op).
+    body = json.dumps({k: v for k, v in sorted(record.items())}, ensure_ascii=False, default=str)
+    return f"{form_key}:#{hashlib.sha256(body.encode()).hexdigest()[:40]}"
+
+
+def import_projects(
+    *, session: Session, form_key: str, actor_id: str, data: bytes, filename: str, dry_run: bool, skip_invalid: bool,
+) -> ImportResult:
+    """Validate every row (all problems of all rows at once); unless ``dry_run``, store the valid
+    ones — all-or-nothing by default (any bad row → 422 listing them), or skipping bad rows when
+    ``skip_invalid``. Idempotent on the row key (a ``行键`` column, else the row's content)."""
+    from services.registry import excel
+
+    form = find_form(session=session, key=form_key.strip())
+    if form is None:
+        raise ValidationFailed(
+            [FieldViolation("form_key", f"表单 {form_key} 不存在", f"form {form_key} does not exist")]
+        )
+    sheet, problems = excel.read_sheet(data, filename, form)
+    if sheet is None:
+        raise ValidationFailed(problems)
+    header_of = {key: sheet.headers[i] for i, key in enumerate(sheet.columns) if key}
+    result = ImportResult(rows=len(sheet.rows), dry_run=dry_run)
+    ready: list[tuple[int, str, domain.ValidProject, str, Status]] = []
+    seen_keys: set[str] = set()
+    users: dict[str, User | None] = {}
+    for n, record in sheet.rows:
+        import_key = _row_key(form.key, record)
+        if import_key in seen_keys or session.exec(
+            select(ProjectRow.id).where(ProjectRow.import_key == import_key)
+        ).first() is not None:
+            result.existing += 1
+            continue
+        seen_keys.add(import_key)
+        row_errors: list[FieldViolation] = []
+        owner_id = str(record.get("owner_id") or actor_id).strip()
+        if owner_id not in users:
+            users[owner_id] = find_user(session=session, user_id=owner_id)
+        if users[owner_id] is None:
+            row_errors.append(FieldViolation("owner_id", f"用户 {owner_id} 不存在", f"unknown user {owner_id}"))
+        status_text = str(record.get("status") or "active").strip()
+        status = STATUS_LABELS.get(status_text) or next((s for s in Status if s.value == status_text.lower()), None)
+        if status not in IMPORT_STATUSES:
+            row_errors.append(FieldViolation("status", "状态只能是 draft、active 或 closed",
+                                             "status must be draft, active or closed"))
+        values = {k[7:]: excel.field_value(form, k[7:], v) for k, v in record.items() if k.startswith("fields.")}
+        inp = ProjectInput(
+            owner_id=owner_id, form_key=form.key, name=_text(record.get("name")),
+            customer=Customer(name=_text(record.get("customer.name")), uscc=_text(record.get("customer.uscc")),
+                              contact=_text(record.get("customer.contact")), phone=_text(record.get("customer.phone"))),
+            amount=_text(record.get("amount")), region=_text(record.get("region")),
+            business_line=_text(record.get("business_line")), start_date=_text(record.get("start_date")),
+            end_date=_text(record.get("end_date")), fields={k: v for k, v in values.items() if v is not None},
+        )
+        valid, violations = domain.validate_project(
+            inp, form,
+            user_exists=lambda uid: session.get(UserRow, uid) is not None,
+            department_exists=lambda did: session.get(DepartmentRow, did) is not None,
+            attachment=lambda aid: attachment_info(session=session, attachment_id=aid),
+        )
+        row_errors.extend(violations)
+        if row_errors or valid is None or status is None:
+            result.invalid += 1
+            for v in row_errors:
+                result.errors.append((n, header_of.get(v.field, ""), v.field, v))
+            continue
+        ready.append((n, owner_id, valid, import_key, status))
+    if result.errors and not skip_invalid and not dry_run:
+        raise ValidationFailed(
+            [FieldViolation(f"rows[{n}].{path}", f"第 {n} 行 {col_name or path}：{v.zh}",
+                            f"row {n} {col_name or path}: {v.en or v.zh}")
+             for n, col_name, path, v in result.errors],
+            zh="导入数据有误，未导入任何行", en="the sheet has bad rows; nothing was imported",
+        )
+    if dry_run:
+        result.created = len(ready)
+        return result
+    now = _now()
+    for n, owner_id, valid, import_key, status in ready:
+        project_id = uuid.uuid4().hex
+        owner = users.get(owner_id)
+        conflicts = _conflicts(session, project_id, valid.customer, valid.name)
+        norm = normalise_name(valid.customer.name)
+        session.add(ProjectRow(
+            id=project_id, code=next_code(session=session, at=now), status=status.value, name=valid.name,
+            customer_name=valid.customer.name, customer_name_norm=norm, customer_name_key=block_key(norm),
+            customer_uscc=valid.customer.uscc, customer_contact=valid.customer.contact,
+            customer_phone=valid.customer.phone, amount=str(valid.amount), region=valid.region,
+            business_line=valid.business_line, start_date=valid.start_date, end_date=valid.end_date,
+            fields=valid.fields, form_key=form.key, form_version=form.version, owner_id=owner_id,
+            department_id=owner.department_id if owner else "", conflicts=_conflicts_json(conflicts), version=1,
+            created_at=now, updated_at=now, import_key=import_key,
+        ))
+        _add_history(session, project_id, at=now, actor=actor_id, event="imported",
+                     data={"to": status.value, "row": n, "conflicts": len(conflicts)})
+        # Later rows of the same sheet see this one in their collision checks.
+        session.flush()
+        result.project_ids.append(project_id)
+    result.created = len(ready)
+    log.info("projects.imported", form_key=form.key, created=result.created, existing=result.existing,
+             invalid=result.invalid, actor=actor_id)
+    return result

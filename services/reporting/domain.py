@@ -13,8 +13,8 @@ from typing import Any
 from baobei.core.errors import FieldViolation, ValidationFailed, require
 
 # Project snapshot fields an event payload may carry; absent ones leave the read model alone.
-TEXT_FIELDS = ("code", "name", "status", "owner_id", "department_id", "region", "business_line")
-SNAPSHOT_FIELDS = (*TEXT_FIELDS, "amount")
+TEXT_FIELDS = ("code", "name", "status", "owner_id", "department_id", "region", "business_line", "form_key")
+SNAPSHOT_FIELDS = (*TEXT_FIELDS, "amount", "conflict_count")
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999999999.99")  # Numeric(18, 2)
 UNKNOWN_STATUS = "unknown"
@@ -45,6 +45,8 @@ class ProjectView:
     department_id: str = ""
     region: str = ""
     business_line: str = ""
+    form_key: str = ""
+    conflict_count: int = 0
     last_event_at: datetime | None = None
     field_at: Mapping[str, datetime] = field(default_factory=dict)
 
@@ -112,6 +114,19 @@ def validate_event(event: Event) -> dict[str, Any]:
                 )
             else:
                 snapshot[key] = value.strip()
+    conflicts = event.payload.get("conflict_count")
+    if conflicts is not None:
+        if (
+            isinstance(conflicts, bool)
+            or not isinstance(conflicts, int | float)
+            or conflicts < 0
+            or conflicts != int(conflicts)
+        ):
+            violations.append(
+                FieldViolation("event.payload.conflict_count", "撞单数必须是非负整数", "conflict_count must be a count")
+            )
+        else:
+            snapshot["conflict_count"] = int(conflicts)
     if "amount" in event.payload and event.payload["amount"] is not None:
         try:
             snapshot["amount"] = parse_amount(event.payload["amount"])

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from dataclasses import fields, replace
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.timestamp_pb2 import Timestamp
 
+from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.reporting.v1 import reporting_service_pb2 as pb
-from services.reporting import domain
+from services.reporting import analytics, domain, health, store
 
 
 def event(message: pb.Event) -> domain.Event:
@@ -27,21 +31,192 @@ def payload_json(message: pb.Event) -> dict[str, Any]:
     return json_format.MessageToDict(message.payload) if message.HasField("payload") else {}
 
 
-def portfolio(p: domain.Portfolio) -> pb.PortfolioResponse:
+def ts(value: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(value.astimezone(UTC))
+    return out
+
+
+def now_of(message: Any, field: str = "now") -> datetime:
+    return getattr(message, field).ToDatetime(tzinfo=UTC) if message.HasField(field) else datetime.now(UTC)
+
+
+def filters(message: pb.Filters) -> store.Filters:
+    return store.Filters(
+        department_id=message.department_id.strip(),
+        region=message.region.strip(),
+        business_line=message.business_line.strip(),
+        owner_id=message.owner_id.strip(),
+        status=message.status.strip(),
+        form_key=message.form_key.strip(),
+        period_from=message.period_from.ToDatetime(tzinfo=UTC) if message.HasField("period_from") else None,
+        period_to=message.period_to.ToDatetime(tzinfo=UTC) if message.HasField("period_to") else None,
+    )
+
+
+def scope(all_: bool, project_ids: Any, message_filters: pb.Filters) -> store.Scope:
+    ids = tuple(sorted({p.strip() for p in project_ids if p.strip()}))
+    return store.Scope(all_projects=all_, project_ids=ids, filters=filters(message_filters))
+
+
+def _amount(value: Decimal | None) -> str:
+    return domain.format_amount(value) if value is not None else ""
+
+
+def project_health(row: store.PortfolioRow) -> pb.ProjectHealth:
+    v, h = row.view, row.health
+    out = pb.ProjectHealth(
+        id=v.project_id,
+        code=v.code,
+        name=v.name,
+        status=v.status,
+        amount=_amount(v.amount),
+        health=h.health,
+        reasons=list(h.reasons),
+        owner_id=v.owner_id,
+        department_id=v.department_id,
+        region=v.region,
+        business_line=v.business_line,
+        form_key=v.form_key,
+        spi=h.spi or 0.0,
+        cpi=h.cpi or 0.0,
+        open_tasks=h.open_tasks,
+        overdue_tasks=h.overdue_tasks,
+        milestone_slip_days=h.milestone_slip_days,
+        planned_value=_amount(h.planned_value),
+        earned_value=_amount(h.earned_value),
+        actual_cost=_amount(h.actual_cost),
+    )
+    if row.registered_at:
+        out.registered_at.CopyFrom(ts(row.registered_at))
+    return out
+
+
+def portfolio(p: store.PortfolioData) -> pb.PortfolioResponse:
+    by_health: dict[str, int] = {}
+    for row in p.projects:
+        by_health[row.health.health] = by_health.get(row.health.health, 0) + 1
     return pb.PortfolioResponse(
         by_status=dict(p.by_status),
         total_amount=domain.format_amount(p.total_amount),
+        contracted_amount=domain.format_amount(p.contracted_amount),
         overdue_tasks=p.overdue_tasks,
-        projects=[
-            pb.ProjectHealth(
-                id=h.project_id,
-                code=h.code,
-                name=h.name,
-                status=h.status,
-                amount=domain.format_amount(h.amount) if h.amount is not None else "",
-                health=h.health,
-                reasons=list(h.reasons),
-            )
-            for h in p.projects
+        project_count=p.project_count,
+        active_tasks=p.active_tasks,
+        approvals_waiting=p.approvals_waiting,
+        approvals_waiting_avg_hours=p.approvals_avg_hours,
+        approvals_waiting_max_hours=p.approvals_max_hours,
+        by_health=by_health,
+        projects=[project_health(r) for r in p.projects],
+    )
+
+
+TASK_COLUMNS = (
+    analytics.Column("name", "任务"),
+    analytics.Column("assignee_id", "负责人"),
+    analytics.Column("status", "状态"),
+    analytics.Column("start", "开始"),
+    analytics.Column("due", "截止"),
+    analytics.Column("estimate_hours", "估算（小时）", "hours"),
+    analytics.Column("progress", "进度", "percent"),
+    analytics.Column("milestone", "里程碑"),
+    analytics.Column("baseline_finish", "基线完成"),
+    analytics.Column("delay_reason", "延期原因"),
+)
+
+
+def project_report(r: store.ProjectReport) -> pb.ProjectReportResponse:
+    rows = [
+        (
+            x.name,
+            x.assignee_id,
+            x.status,
+            x.start.isoformat() if x.start else "",
+            x.due.isoformat() if x.due else "",
+            f"{x.estimate_hours:g}",
+            f"{100 * health.earned_share(x):.0f}%",
+            "是" if x.milestone else "",
+            x.baseline_finish.isoformat() if x.baseline_finish else "",
+            x.delay_reason,
+        )
+        for x in r.tasks
+    ]
+    return pb.ProjectReportResponse(
+        health=project_health(r.row),
+        burndown=[
+            pb.BurndownPoint(day=p.day.isoformat(), remaining_hours=p.remaining_hours, ideal_hours=p.ideal_hours or 0.0)
+            for p in r.burndown.points
         ],
+        tasks=table(analytics.Table(title="任务", columns=TASK_COLUMNS, rows=tuple(rows))),
+    )
+
+
+def table(t: analytics.Table) -> pb.Table:
+    return pb.Table(
+        title=t.title,
+        columns=[pb.Column(key=c.key, label=c.label, kind=c.kind) for c in t.columns],
+        rows=[pb.Row(values=list(r)) for r in t.rows],
+    )
+
+
+def warning(w: store.WarningRow) -> pb.Warning:
+    out = pb.Warning(
+        key=w.key,
+        kind=w.kind,
+        project_id=w.project_id,
+        user_id=w.user_id,
+        title=w.title,
+        body=w.body,
+        recipient_ids=list(w.recipient_ids),
+        week=w.week,
+    )
+    for name in ("raised_at", "notified_at", "cleared_at"):
+        value = getattr(w, name)
+        if value is not None:
+            getattr(out, name).CopyFrom(ts(value))
+    return out
+
+
+def settings_out(t: health.Thresholds) -> pb.HealthSettings:
+    data = t.as_json()
+    return pb.HealthSettings(**{k: v for k, v in data.items()})
+
+
+def settings_in(message: pb.HealthSettings, current: health.Thresholds) -> health.Thresholds:
+    """Zero / empty values keep the current setting (a partial update)."""
+    changes: dict[str, Any] = {}
+    for f in fields(health.Thresholds):
+        value = getattr(message, f.name)
+        if f.name == "hour_rate":
+            if value.strip():
+                try:
+                    changes["hour_rate"] = Decimal(value.strip())
+                except InvalidOperation:
+                    raise ValidationFailed(
+                        [FieldViolation("settings.hour_rate", "小时费率必须是数字", "hour_rate must be a number")]
+                    ) from None
+        elif value:
+            changes[f.name] = value
+    return replace(current, **changes)
+
+
+def registry_project(p: pb.ProjectSnapshot) -> store.RegistryProject:
+    payload: dict[str, Any] = {
+        "code": p.code,
+        "name": p.name,
+        "status": p.status,
+        "owner_id": p.owner_id,
+        "department_id": p.department_id,
+        "region": p.region,
+        "business_line": p.business_line,
+        "form_key": p.form_key,
+        "conflict_count": p.conflict_count,
+    }
+    if p.amount:
+        payload["amount"] = p.amount
+    return store.RegistryProject(
+        project_id=p.id.strip(),
+        payload=payload,
+        created_at=p.created_at.ToDatetime(tzinfo=UTC) if p.HasField("created_at") else None,
+        updated_at=p.updated_at.ToDatetime(tzinfo=UTC) if p.HasField("updated_at") else None,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +58,16 @@ class ProjectView(Base, table=True):
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     # {field: ISO time of the event that last wrote it}: the out-of-order rule per field.
     field_at: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    # Exact amount in cents, for SQL sums that stay exact on SQLite too.
+    amount_cents: int | None = Field(default=None, sa_type=sa.BigInteger)
+    form_key: str = Field(default="", max_length=100)
+    conflict_count: int = Field(default=0)
+    # Lifecycle times (first occurrence) for cycle-time analytics.
+    created_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True), index=True)
+    submitted_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    approved_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    rejected_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class ProcessedEvent(Base, table=True):
@@ -82,6 +92,110 @@ class EventLog(Base, table=True):
     actor_id: str = Field(default="", max_length=100)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     received_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class TaskView(Base, table=True):
+    """Read model of a task (task.created / task.updated carry the whole task)."""
+
+    __tablename__ = "task_view"
+    __table_args__ = (
+        sa.Index("ix_task_view_project", "project_id", "status"),
+        sa.Index("ix_task_view_assignee", "assignee_id", "status"),
+        sa.Index("ix_task_view_status_due", "status", "due"),
+    )
+
+    task_id: str = Field(primary_key=True, max_length=100)
+    project_id: str = Field(max_length=100)
+    name: str = Field(default="", max_length=300)
+    assignee_id: str = Field(default="", max_length=100)
+    status: str = Field(default="todo", max_length=40)
+    start: date | None = Field(default=None)
+    due: date | None = Field(default=None)
+    finish: date | None = Field(default=None)
+    baseline_finish: date | None = Field(default=None)
+    estimate_hours: float = Field(default=0.0)
+    # 0..1
+    progress: float = Field(default=0.0)
+    milestone: bool = Field(default=False)
+    delay_reason: str = Field(default="", max_length=300)
+    done_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    last_event_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class CostEntry(Base, table=True):
+    """One recorded cost (cost.recorded), amount in exact cents."""
+
+    __tablename__ = "cost_entry"
+
+    cost_id: str = Field(primary_key=True, max_length=100)
+    project_id: str = Field(max_length=100, index=True)
+    task_id: str = Field(default="", max_length=100)
+    kind: str = Field(default="", max_length=100)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class ApprovalStepView(Base, table=True):
+    """One opened approval step; closed when decided (or superseded by the next step / project outcome)."""
+
+    __tablename__ = "approval_step_view"
+    __table_args__ = (sa.Index("ix_approval_step_open", "closed_at", "project_id"),)
+
+    instance_id: str = Field(primary_key=True, max_length=100)
+    step_index: int = Field(primary_key=True)
+    project_id: str = Field(max_length=100, index=True)
+    step: str = Field(default="", max_length=200)
+    approvers: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    opened_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    outcome: str = Field(default="", max_length=40)
+
+
+class ApprovalDecisionView(Base, table=True):
+    """One approver's decision (approval.decided)."""
+
+    __tablename__ = "approval_decision_view"
+    __table_args__ = (sa.Index("ix_approval_decision_step", "instance_id", "step_index"),)
+
+    event_id: str = Field(primary_key=True, max_length=200)
+    instance_id: str = Field(max_length=100)
+    step_index: int = Field(default=0)
+    project_id: str = Field(max_length=100, index=True)
+    step: str = Field(default="", max_length=200)
+    user_id: str = Field(default="", max_length=100, index=True)
+    action: str = Field(default="", max_length=40)
+    channel: str = Field(default="", max_length=40)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class WarningRecord(Base, table=True):
+    """An early warning, one row per condition key (raised once); notified_at is the outbox mark."""
+
+    __tablename__ = "warning"
+    __table_args__ = (sa.Index("ix_warning_outbox", "notified_at"),)
+
+    key: str = Field(primary_key=True, max_length=250)
+    kind: str = Field(max_length=40)
+    project_id: str = Field(default="", max_length=100, index=True)
+    user_id: str = Field(default="", max_length=100, index=True)
+    week: str = Field(default="", max_length=10)
+    title: str = Field(default="", max_length=300)
+    body: str = Field(default="", max_length=2000)
+    recipient_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    raised_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    notified_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    cleared_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class ReportSetting(Base, table=True):
+    """Configurable settings (health thresholds) as JSON per key."""
+
+    __tablename__ = "report_setting"
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
 metadata = Base.metadata

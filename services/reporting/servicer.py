@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 import grpc
 from sqlalchemy.engine import Engine
 
+from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
-from services.reporting import domain, mapping, store
+from services.reporting import analytics, mapping, store
+
+MAX_LIMIT = 100_000
 
 
 class ReportingServicer(pb_grpc.ReportingServiceServicer):
@@ -25,7 +28,71 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
 
     @rpc
     def Portfolio(self, request: pb.PortfolioRequest, context: grpc.ServicerContext) -> pb.PortfolioResponse:
-        views = store.project_views(
-            self.engine, all_projects=request.all, project_ids=[p.strip() for p in request.project_ids if p.strip()]
+        if not 0 <= request.limit <= MAX_LIMIT or request.offset < 0:
+            raise ValidationFailed([FieldViolation("limit", "分页参数超出范围", "limit/offset out of range")])
+        data = store.portfolio(
+            self.engine,
+            scope=mapping.scope(request.all, request.project_ids, request.filters),
+            now=mapping.now_of(request),
+            limit=request.limit,
+            offset=request.offset,
         )
-        return mapping.portfolio(domain.portfolio(views))
+        return mapping.portfolio(data)
+
+    @rpc
+    def ProjectReport(
+        self, request: pb.ProjectReportRequest, context: grpc.ServicerContext
+    ) -> pb.ProjectReportResponse:
+        report = store.project_report(self.engine, project_id=request.project_id.strip(), now=mapping.now_of(request))
+        if report is None:
+            raise NotFound("项目不存在", "project not found")
+        return mapping.project_report(report)
+
+    @rpc
+    def Analytics(self, request: pb.AnalyticsRequest, context: grpc.ServicerContext) -> pb.AnalyticsResponse:
+        table = analytics.run(
+            self.engine,
+            report=request.report.strip(),
+            group_by=request.group_by.strip(),
+            scope=mapping.scope(request.all, request.project_ids, request.filters),
+            now=mapping.now_of(request),
+        )
+        return pb.AnalyticsResponse(table=mapping.table(table))
+
+    @rpc
+    def ListWarnings(self, request: pb.ListWarningsRequest, context: grpc.ServicerContext) -> pb.ListWarningsResponse:
+        rows = store.list_warnings(
+            self.engine,
+            all_projects=request.all,
+            project_ids=[p.strip() for p in request.project_ids if p.strip()],
+            user_id=request.user_id.strip(),
+            include_cleared=request.include_cleared,
+        )
+        return pb.ListWarningsResponse(warnings=[mapping.warning(w) for w in rows])
+
+    @rpc
+    def EvaluateWarnings(
+        self, request: pb.EvaluateWarningsRequest, context: grpc.ServicerContext
+    ) -> pb.EvaluateWarningsResponse:
+        raised, cleared = store.evaluate_all(self.engine, now=mapping.now_of(request))
+        return pb.EvaluateWarningsResponse(raised=raised, cleared=cleared)
+
+    @rpc
+    def GetHealthSettings(
+        self, request: pb.GetHealthSettingsRequest, context: grpc.ServicerContext
+    ) -> pb.GetHealthSettingsResponse:
+        return pb.GetHealthSettingsResponse(settings=mapping.settings_out(store.thresholds(self.engine)))
+
+    @rpc
+    def SetHealthSettings(
+        self, request: pb.SetHealthSettingsRequest, context: grpc.ServicerContext
+    ) -> pb.SetHealthSettingsResponse:
+        wanted = mapping.settings_in(request.settings, store.thresholds(self.engine))
+        saved = store.set_thresholds(self.engine, value=wanted, now=datetime.now(UTC))
+        return pb.SetHealthSettingsResponse(settings=mapping.settings_out(saved))
+
+    @rpc
+    def Rebuild(self, request: pb.RebuildRequest, context: grpc.ServicerContext) -> pb.RebuildResponse:
+        projects = [mapping.registry_project(p) for p in request.projects if p.id.strip()]
+        result = store.rebuild(self.engine, projects=projects, now=datetime.now(UTC))
+        return pb.RebuildResponse(events=result.events, projects=result.projects, tasks=result.tasks)

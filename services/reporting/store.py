@@ -1,32 +1,59 @@
-"""Persistence of the reporting service: keyword-only functions over a SQLAlchemy engine."""
+"""Persistence of the reporting service: keyword-only functions over a SQLAlchemy engine.
+
+Every event is applied in one transaction with its ``processed_event`` row (exactly-once effect)
+and its ``event_log`` row (the source for rebuilds); early-warning rows are written in that same
+transaction, so a condition is raised once however often events are redelivered."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
-from services.reporting import domain
+from services.reporting import domain, events, health
 from services.reporting.models import EventLog, ProjectView, metadata
 
 log = structlog.get_logger(__name__)
+
+T_PROJECT = metadata.tables["project_view"]
+T_TASK = metadata.tables["task_view"]
+T_COST = metadata.tables["cost_entry"]
+T_STEP = metadata.tables["approval_step_view"]
+T_DECISION = metadata.tables["approval_decision_view"]
+T_WARNING = metadata.tables["warning"]
+T_SETTING = metadata.tables["report_setting"]
+T_LOG = metadata.tables["event_log"]
+T_PROCESSED = metadata.tables["processed_event"]
+CONTRACTED = ("active", "closed")
+OPEN_TASK_STATUSES = ("todo", "in_progress", "blocked")
+CHUNK = 500
+
+
+def _insert(conn: Connection | Session) -> Any:
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def _insert_ignore(session: Session, table: sa.Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted. On PostgreSQL a concurrent
     insert of the same key waits for the other transaction and then does nothing."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     key = next(iter(table.primary_key.columns))
-    stmt = insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    stmt = _insert(session)(table).values(**values).on_conflict_do_nothing().returning(key)
     # RETURNING rather than rowcount: through an ORM session rowcount is not reliable (-1)
     return session.execute(stmt).first() is not None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return domain.as_utc(value) if value is not None else None
 
 
 def _view(row: ProjectView) -> domain.ProjectView:
@@ -40,21 +67,65 @@ def _view(row: ProjectView) -> domain.ProjectView:
         department_id=row.department_id,
         region=row.region,
         business_line=row.business_line,
-        last_event_at=domain.as_utc(row.last_event_at) if row.last_event_at else None,
+        form_key=row.form_key,
+        conflict_count=row.conflict_count,
+        last_event_at=_utc(row.last_event_at),
         field_at={k: datetime.fromisoformat(v) for k, v in (row.field_at or {}).items()},
     )
 
 
-def ingest(engine: Engine, *, event: domain.Event, now: datetime) -> bool:
-    """Record the event once (processed_event + event_log) and fold it into the project's read
-    model, all in one transaction. Returns False for an event id seen before (nothing changes)."""
-    snapshot = domain.validate_event(event)
-    assert event.at is not None
-    at = domain.as_utc(event.at)
+# ---------------------------------------------------------------- settings
+
+
+def thresholds(conn: Session | Engine | Connection) -> health.Thresholds:
+    def read(c: Any) -> health.Thresholds:
+        row = c.execute(sa.select(T_SETTING.c.value).where(T_SETTING.c.key == "health")).first()
+        return health.Thresholds.from_json(row[0]) if row else health.Thresholds()
+
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return read(c)
+    return read(conn)
+
+
+def set_thresholds(engine: Engine, *, value: health.Thresholds, now: datetime) -> health.Thresholds:
+    health.validate_thresholds(value)
     with Session(engine) as session:
-        if not _insert_ignore(
-            session, metadata.tables["processed_event"], {"event_id": event.event_id, "processed_at": now}
-        ):
+        stmt = _insert(session)(T_SETTING).values(key="health", value=value.as_json(), updated_at=now)
+        session.execute(
+            stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value.as_json(), "updated_at": now})
+        )
+        session.commit()
+    log.info("reporting.thresholds_set", **value.as_json())
+    return value
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def _validate(event: domain.Event) -> Any:
+    """Type-specific reading (raises ValidationFailed with field paths before anything is written)."""
+    if event.type.startswith("project."):
+        return domain.validate_event(event)
+    if event.type in events.TASK_EVENTS:
+        return events.read_task(event)
+    if event.type in events.COST_EVENTS:
+        return events.read_cost(event)
+    if event.type == events.STEP_OPENED:
+        return events.read_step_opened(event)
+    if event.type == events.DECIDED:
+        return events.read_decided(event)
+    domain.validate_event(event)  # envelope only; unknown types are logged, folded nowhere
+    return None
+
+
+def ingest(engine: Engine, *, event: domain.Event, now: datetime) -> bool:
+    """Record the event once (processed_event + event_log) and fold it into the read models, all in
+    one transaction. Returns False for an event id seen before (nothing changes)."""
+    parsed = _validate(event)
+    assert event.at is not None
+    with Session(engine) as session:
+        if not _insert_ignore(session, T_PROCESSED, {"event_id": event.event_id, "processed_at": now}):
             session.rollback()
             log.info("event.duplicate", project_id=event.project_id, event_id=event.event_id, type=event.type)
             return False
@@ -63,38 +134,531 @@ def ingest(engine: Engine, *, event: domain.Event, now: datetime) -> bool:
                 event_id=event.event_id,
                 type=event.type,
                 project_id=event.project_id,
-                at=at,
+                at=domain.as_utc(event.at),
                 actor_id=event.actor_id,
-                payload=dict(event.payload),
+                payload=events.stored_payload(event.payload),
                 received_at=now,
             )
         )
-        # Make sure the row exists, then lock it: concurrent events of one project serialise here.
+        session.flush()
+        stale = _apply(session, event, parsed, now=now, t=thresholds(session))
+        session.commit()
+    log.info("event.ingested", project_id=event.project_id, event_id=event.event_id, type=event.type, stale=stale)
+    return True
+
+
+def _apply(session: Session, event: domain.Event, parsed: Any, *, now: datetime, t: health.Thresholds) -> bool:
+    """Fold one validated event into the read models; returns True when it was older than the state."""
+    if event.type.startswith("project."):
+        stale = _apply_project(session, event, parsed, now=now)
+        if event.type in events.ENDS_APPROVAL:
+            _close_steps(
+                session, project_id=event.project_id, at=domain.as_utc(event.at or now), outcome=event.type[8:]
+            )
+        if event.type in ("project.closed", "project.cancelled"):
+            evaluate_project(session, project_id=event.project_id, now=now, t=t)
+        return stale
+    if isinstance(parsed, events.TaskChange):
+        stale, assignees = _apply_task(session, event, parsed)
+        evaluate_project(session, project_id=event.project_id, now=now, t=t)
+        for user in assignees:
+            evaluate_user(session, user_id=user, now=now, t=t)
+        return stale
+    if isinstance(parsed, events.CostFact):
         _insert_ignore(
             session,
-            metadata.tables["project_view"],
-            {"project_id": event.project_id, "updated_at": now, "field_at": {}},
+            T_COST,
+            {
+                "cost_id": parsed.cost_id,
+                "project_id": event.project_id,
+                "task_id": parsed.task_id,
+                "kind": parsed.kind,
+                "amount_cents": parsed.amount_cents,
+                "at": parsed.at,
+            },
         )
-        row = session.exec(
-            select(ProjectView).where(ProjectView.project_id == event.project_id).with_for_update()
-        ).one()
-        before = _view(row)
-        after = domain.fold(before, event, snapshot)
-        for key in domain.SNAPSHOT_FIELDS:
-            setattr(row, key, getattr(after, key))
-        row.last_event_at = after.last_event_at
-        row.field_at = {k: v.isoformat() for k, v in after.field_at.items()}
-        row.updated_at = now
-        session.add(row)
-        session.commit()
-    log.info(
-        "event.ingested",
-        project_id=event.project_id,
-        event_id=event.event_id,
-        type=event.type,
-        stale=domain.is_stale(before, event),
+        evaluate_project(session, project_id=event.project_id, now=now, t=t)
+        return False
+    if isinstance(parsed, events.StepOpened):
+        _apply_step_opened(session, event, parsed)
+        return False
+    if isinstance(parsed, events.Decided):
+        _apply_decided(session, event, parsed)
+        return False
+    return False
+
+
+def _apply_project(session: Session, event: domain.Event, snapshot: dict[str, Any], *, now: datetime) -> bool:
+    assert event.at is not None
+    at = domain.as_utc(event.at)
+    # Make sure the row exists, then lock it: concurrent events of one project serialise here.
+    _insert_ignore(session, T_PROJECT, {"project_id": event.project_id, "updated_at": now, "field_at": {}})
+    row = session.exec(select(ProjectView).where(ProjectView.project_id == event.project_id).with_for_update()).one()
+    before = _view(row)
+    after = domain.fold(before, event, snapshot)
+    for key in domain.SNAPSHOT_FIELDS:
+        setattr(row, key, getattr(after, key))
+    row.amount_cents = int(after.amount * 100) if after.amount is not None else None
+    row.last_event_at = after.last_event_at
+    row.field_at = {k: v.isoformat() for k, v in after.field_at.items()}
+    row.updated_at = now
+    if event.type in events.LIFECYCLE_FIRST:
+        key = events.LIFECYCLE_FIRST[event.type]
+        current = _utc(getattr(row, key))
+        if current is None or at < current:
+            setattr(row, key, at)
+    if event.type in events.LIFECYCLE_LAST:
+        key = events.LIFECYCLE_LAST[event.type]
+        current = _utc(getattr(row, key))
+        if current is None or at > current:
+            setattr(row, key, at)
+    session.add(row)
+    return domain.is_stale(before, event)
+
+
+def _apply_task(session: Session, event: domain.Event, change: events.TaskChange) -> tuple[bool, set[str]]:
+    """Upsert the task unless a newer event already wrote it; returns (stale, assignees to re-check)."""
+    assert event.at is not None
+    at = domain.as_utc(event.at)
+    row = session.execute(
+        sa.select(T_TASK.c.last_event_at, T_TASK.c.assignee_id)
+        .where(T_TASK.c.task_id == change.task_id)
+        .with_for_update()
+    ).first()
+    if row is not None and _utc(row.last_event_at) is not None and at < _utc(row.last_event_at):  # type: ignore[operator]
+        return True, set()
+    values = {**change.values, "last_event_at": at}
+    if row is None:
+        session.execute(
+            T_TASK.insert().values(
+                task_id=change.task_id, project_id=event.project_id, created_at=at, **{"status": "todo", **values}
+            )
+        )
+        return False, {values["assignee_id"]} - {""} if "assignee_id" in values else set()
+    session.execute(T_TASK.update().where(T_TASK.c.task_id == change.task_id).values(**values))
+    return False, {row.assignee_id, values.get("assignee_id", row.assignee_id)} - {""}
+
+
+def _apply_step_opened(session: Session, event: domain.Event, s: events.StepOpened) -> None:
+    values = {
+        "project_id": event.project_id,
+        "step": s.step,
+        "approvers": list(s.approvers),
+        "opened_at": s.opened_at,
+    }
+    stmt = _insert(session)(T_STEP).values(instance_id=s.instance_id, step_index=s.step_index, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["instance_id", "step_index"], set_=values))
+    # The previous steps of the instance are over once a later one opens.
+    session.execute(
+        T_STEP.update()
+        .where(T_STEP.c.instance_id == s.instance_id, T_STEP.c.step_index < s.step_index, T_STEP.c.closed_at.is_(None))
+        .values(closed_at=s.opened_at, outcome="approved")
     )
-    return True
+
+
+def _apply_decided(session: Session, event: domain.Event, d: events.Decided) -> None:
+    _insert_ignore(
+        session,
+        T_DECISION,
+        {
+            "event_id": event.event_id,
+            "instance_id": d.instance_id,
+            "step_index": d.step_index,
+            "project_id": event.project_id,
+            "step": d.step,
+            "user_id": d.user_id,
+            "action": d.action,
+            "channel": d.channel,
+            "at": d.at,
+        },
+    )
+    if d.action in ("reject", "return"):
+        session.execute(
+            T_STEP.update()
+            .where(T_STEP.c.instance_id == d.instance_id, T_STEP.c.step_index == d.step_index)
+            .where(T_STEP.c.closed_at.is_(None))
+            .values(closed_at=d.at, outcome="rejected" if d.action == "reject" else "returned")
+        )
+
+
+def _close_steps(session: Session, *, project_id: str, at: datetime, outcome: str) -> None:
+    session.execute(
+        T_STEP.update()
+        .where(T_STEP.c.project_id == project_id, T_STEP.c.closed_at.is_(None))
+        .values(closed_at=at, outcome=outcome)
+    )
+
+
+# ---------------------------------------------------------------- health and warnings
+
+
+def _task_fact(r: Any) -> health.TaskFact:
+    return health.TaskFact(
+        task_id=r.task_id,
+        project_id=r.project_id,
+        name=r.name,
+        assignee_id=r.assignee_id,
+        status=r.status,
+        start=r.start,
+        due=r.due,
+        finish=r.finish,
+        baseline_finish=r.baseline_finish,
+        estimate_hours=r.estimate_hours or 0.0,
+        progress=r.progress or 0.0,
+        milestone=bool(r.milestone),
+        delay_reason=r.delay_reason,
+        done_at=_utc(r.done_at),
+    )
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
+    for i in range(0, len(ids), CHUNK):
+        yield list(ids[i : i + CHUNK])
+
+
+def tasks_of(conn: Any, project_ids: Sequence[str]) -> dict[str, list[health.TaskFact]]:
+    out: dict[str, list[health.TaskFact]] = defaultdict(list)
+    for chunk in _chunks(project_ids):
+        for r in conn.execute(sa.select(T_TASK).where(T_TASK.c.project_id.in_(chunk))):
+            out[r.project_id].append(_task_fact(r))
+    return out
+
+
+def costs_of(conn: Any, project_ids: Sequence[str]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for chunk in _chunks(project_ids):
+        stmt = (
+            sa.select(T_COST.c.project_id, sa.func.sum(T_COST.c.amount_cents))
+            .where(T_COST.c.project_id.in_(chunk))
+            .group_by(T_COST.c.project_id)
+        )
+        for pid, cents in conn.execute(stmt):
+            out[pid] = Decimal(int(cents or 0)) / 100
+    return out
+
+
+def healths(conn: Any, project_ids: Sequence[str], *, now: datetime, t: health.Thresholds) -> dict[str, health.Health]:
+    today = health.today_of(now)
+    tasks, costs = tasks_of(conn, project_ids), costs_of(conn, project_ids)
+    return {pid: health.assess(tasks.get(pid, []), costs.get(pid, Decimal("0")), t, today) for pid in project_ids}
+
+
+def _record_conditions(
+    session: Session, conditions: list[health.WarningCondition], *, scope: Any, now: datetime
+) -> tuple[int, int]:
+    """Raise new conditions (insert-once by key) and clear those of ``scope`` that no longer hold."""
+    raised = 0
+    for c in conditions:
+        inserted = _insert_ignore(
+            session,
+            T_WARNING,
+            {
+                "key": c.key,
+                "kind": c.kind,
+                "project_id": c.project_id,
+                "user_id": c.user_id,
+                "week": c.week,
+                "title": c.title,
+                "body": c.body,
+                "recipient_ids": list(c.recipient_ids),
+                "raised_at": now,
+            },
+        )
+        if inserted:
+            raised += 1
+            log.info("warning.raised", key=c.key, kind=c.kind, project_id=c.project_id, user_id=c.user_id)
+        else:
+            # Still holding (or holding again): it stays raised; no second notification.
+            session.execute(T_WARNING.update().where(T_WARNING.c.key == c.key).values(cleared_at=None))
+    holding = [c.key for c in conditions]
+    stmt = T_WARNING.update().where(scope, T_WARNING.c.cleared_at.is_(None))
+    if holding:
+        stmt = stmt.where(T_WARNING.c.key.not_in(holding))
+    cleared = session.execute(stmt.values(cleared_at=now)).rowcount or 0  # type: ignore[attr-defined]
+    return raised, cleared
+
+
+def evaluate_project(session: Session, *, project_id: str, now: datetime, t: health.Thresholds) -> tuple[int, int]:
+    p = session.execute(
+        sa.select(T_PROJECT.c.code, T_PROJECT.c.name, T_PROJECT.c.owner_id, T_PROJECT.c.status).where(
+            T_PROJECT.c.project_id == project_id
+        )
+    ).first()
+    h = healths(session, [project_id], now=now, t=t)[project_id]
+    conditions = health.project_warnings(
+        project_id=project_id,
+        name=p.name if p else "",
+        code=p.code if p else "",
+        owner_id=p.owner_id if p else "",
+        health=h,
+        t=t,
+        closed=bool(p and p.status in ("closed", "cancelled", "rejected")),
+    )
+    scope = sa.and_(T_WARNING.c.project_id == project_id, T_WARNING.c.kind.in_(("schedule_deviation", "cost_overrun")))
+    return _record_conditions(session, conditions, scope=scope, now=now)
+
+
+def evaluate_user(session: Session, *, user_id: str, now: datetime, t: health.Thresholds) -> tuple[int, int]:
+    rows = session.execute(
+        sa.select(T_TASK).where(T_TASK.c.assignee_id == user_id, T_TASK.c.status.in_(OPEN_TASK_STATUSES))
+    )
+    conditions = health.overload_warnings(user_id, [_task_fact(r) for r in rows], t, health.today_of(now))
+    scope = sa.and_(T_WARNING.c.user_id == user_id, T_WARNING.c.kind == "over_capacity")
+    return _record_conditions(session, conditions, scope=scope, now=now)
+
+
+def evaluate_all(engine: Engine, *, now: datetime) -> tuple[int, int]:
+    """Re-check every project with open tasks and every person with open tasks (planned value and
+    overdue tasks move with time, without events)."""
+    with Session(engine) as session:
+        t = thresholds(session)
+        open_ = T_TASK.c.status.in_(OPEN_TASK_STATUSES)
+        projects = [r[0] for r in session.execute(sa.select(T_TASK.c.project_id).where(open_).distinct())]
+        users = [r[0] for r in session.execute(sa.select(T_TASK.c.assignee_id).where(open_).distinct()) if r[0]]
+        raised = cleared = 0
+        for pid in projects:
+            r, c = evaluate_project(session, project_id=pid, now=now, t=t)
+            raised, cleared = raised + r, cleared + c
+        for uid in users:
+            r, c = evaluate_user(session, user_id=uid, now=now, t=t)
+            raised, cleared = raised + r, cleared + c
+        session.commit()
+    log.info("warnings.evaluated", projects=len(projects), users=len(users), raised=raised, cleared=cleared)
+    return raised, cleared
+
+
+@dataclass(frozen=True)
+class WarningRow:
+    key: str
+    kind: str
+    project_id: str
+    user_id: str
+    week: str
+    title: str
+    body: str
+    recipient_ids: tuple[str, ...]
+    raised_at: datetime
+    notified_at: datetime | None
+    cleared_at: datetime | None
+
+
+def _warning(r: Any) -> WarningRow:
+    return WarningRow(
+        key=r.key,
+        kind=r.kind,
+        project_id=r.project_id,
+        user_id=r.user_id,
+        week=r.week,
+        title=r.title,
+        body=r.body,
+        recipient_ids=tuple(r.recipient_ids or ()),
+        raised_at=domain.as_utc(r.raised_at),
+        notified_at=_utc(r.notified_at),
+        cleared_at=_utc(r.cleared_at),
+    )
+
+
+def list_warnings(
+    engine: Engine, *, all_projects: bool, project_ids: Sequence[str], user_id: str, include_cleared: bool
+) -> list[WarningRow]:
+    stmt = sa.select(T_WARNING)
+    if not all_projects:
+        clauses: list[Any] = [T_WARNING.c.project_id.in_(sorted(set(project_ids)))] if project_ids else []
+        if user_id:
+            clauses.append(T_WARNING.c.user_id == user_id)
+        if not clauses:
+            return []
+        stmt = stmt.where(sa.or_(*clauses))
+    if not include_cleared:
+        stmt = stmt.where(T_WARNING.c.cleared_at.is_(None))
+    with engine.connect() as conn:
+        return [_warning(r) for r in conn.execute(stmt.order_by(T_WARNING.c.raised_at.desc(), T_WARNING.c.key))]
+
+
+def pending_notifications(engine: Engine, *, limit: int = 50) -> list[WarningRow]:
+    """The outbox: raised warnings not yet handed to notify."""
+    with engine.connect() as conn:
+        stmt = (
+            sa.select(T_WARNING).where(T_WARNING.c.notified_at.is_(None)).order_by(T_WARNING.c.raised_at).limit(limit)
+        )
+        return [_warning(r) for r in conn.execute(stmt)]
+
+
+def mark_notified(engine: Engine, *, key: str, at: datetime) -> None:
+    with Session(engine) as session:
+        session.execute(T_WARNING.update().where(T_WARNING.c.key == key).values(notified_at=at))
+        session.commit()
+
+
+# ---------------------------------------------------------------- portfolio
+
+
+@dataclass(frozen=True)
+class Filters:
+    department_id: str = ""
+    region: str = ""
+    business_line: str = ""
+    owner_id: str = ""
+    status: str = ""
+    form_key: str = ""
+    period_from: datetime | None = None
+    period_to: datetime | None = None
+
+    def clauses(self) -> list[Any]:
+        c = T_PROJECT.c
+        out: list[Any] = []
+        for key in ("department_id", "region", "business_line", "owner_id", "status", "form_key"):
+            if getattr(self, key):
+                out.append(c[key] == getattr(self, key))
+        if self.period_from:
+            out.append(c.created_at >= self.period_from)
+        if self.period_to:
+            out.append(c.created_at < self.period_to)
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.clauses()
+
+
+@dataclass(frozen=True)
+class Scope:
+    all_projects: bool
+    project_ids: tuple[str, ...] = ()
+    filters: Filters = Filters()
+
+    @property
+    def nothing(self) -> bool:
+        return not self.all_projects and not self.project_ids
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.all_projects and self.filters.empty
+
+    def where(self) -> list[Any]:
+        out = self.filters.clauses()
+        if not self.all_projects:
+            out.append(T_PROJECT.c.project_id.in_(sorted(set(self.project_ids))))
+        return out
+
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    view: domain.ProjectView
+    registered_at: datetime | None
+    health: health.Health
+
+
+@dataclass(frozen=True)
+class PortfolioData:
+    project_count: int
+    by_status: dict[str, int]
+    total_amount: Decimal
+    contracted_amount: Decimal
+    overdue_tasks: int
+    active_tasks: int
+    approvals_waiting: int
+    approvals_avg_hours: float
+    approvals_max_hours: float
+    projects: tuple[PortfolioRow, ...]
+
+
+def _project_ids_subquery(scope: Scope) -> Any:
+    return sa.select(T_PROJECT.c.project_id).where(*scope.where())
+
+
+def _row_view(r: Any) -> domain.ProjectView:
+    return domain.ProjectView(
+        project_id=r.project_id,
+        code=r.code,
+        name=r.name,
+        status=r.status,
+        amount=Decimal(r.amount_cents) / 100 if r.amount_cents is not None else None,
+        owner_id=r.owner_id,
+        department_id=r.department_id,
+        region=r.region,
+        business_line=r.business_line,
+        form_key=r.form_key,
+        conflict_count=r.conflict_count,
+        last_event_at=_utc(r.last_event_at),
+    )
+
+
+def portfolio(engine: Engine, *, scope: Scope, now: datetime, limit: int = 0, offset: int = 0) -> PortfolioData:
+    """Counts and sums over every matching project (in SQL), plus per-project health for a page."""
+    if scope.nothing:
+        return PortfolioData(0, {}, Decimal("0.00"), Decimal("0.00"), 0, 0, 0, 0.0, 0.0, ())
+    c = T_PROJECT.c
+    today = health.today_of(now)
+    with engine.connect() as conn:
+        where = scope.where()
+        by_status: dict[str, int] = {}
+        total = contracted = 0
+        for status, n, cents in conn.execute(
+            sa.select(c.status, sa.func.count(), sa.func.sum(c.amount_cents)).where(*where).group_by(c.status)
+        ):
+            by_status[status or domain.UNKNOWN_STATUS] = int(n)
+            total += int(cents or 0)
+            if status in CONTRACTED:
+                contracted += int(cents or 0)
+        tstmt = sa.select(
+            sa.func.count(),
+            sa.func.sum(sa.case((sa.and_(T_TASK.c.due.is_not(None), T_TASK.c.due < today), 1), else_=0)),
+        ).where(T_TASK.c.status.in_(OPEN_TASK_STATUSES))
+        if not scope.unrestricted:
+            tstmt = tstmt.where(T_TASK.c.project_id.in_(_project_ids_subquery(scope)))
+        active_tasks, overdue = conn.execute(tstmt).one()
+        waiting = sa.select(T_STEP.c.opened_at).where(T_STEP.c.closed_at.is_(None))
+        waiting = waiting.where(
+            T_STEP.c.project_id.in_(sa.select(c.project_id).where(*where, c.status == "pending_approval"))
+        )
+        ages = [max((now - domain.as_utc(r[0])).total_seconds() / 3600, 0.0) for r in conn.execute(waiting)]
+        page = sa.select(T_PROJECT).where(*where).order_by(c.last_event_at.desc(), c.project_id)
+        if limit > 0:
+            page = page.limit(limit).offset(max(offset, 0))
+        rows = list(conn.execute(page))
+        t = thresholds(conn)
+        hs = healths(conn, [r.project_id for r in rows], now=now, t=t)
+    return PortfolioData(
+        project_count=sum(by_status.values()),
+        by_status=by_status,
+        total_amount=Decimal(total) / 100,
+        contracted_amount=Decimal(contracted) / 100,
+        overdue_tasks=int(overdue or 0),
+        active_tasks=int(active_tasks or 0),
+        approvals_waiting=len(ages),
+        approvals_avg_hours=round(sum(ages) / len(ages), 2) if ages else 0.0,
+        approvals_max_hours=round(max(ages), 2) if ages else 0.0,
+        projects=tuple(PortfolioRow(_row_view(r), _utc(r.created_at), hs[r.project_id]) for r in rows),
+    )
+
+
+@dataclass(frozen=True)
+class ProjectReport:
+    row: PortfolioRow
+    tasks: tuple[health.TaskFact, ...]
+    burndown: health.Burndown
+
+
+def project_report(engine: Engine, *, project_id: str, now: datetime) -> ProjectReport | None:
+    with engine.connect() as conn:
+        r = conn.execute(sa.select(T_PROJECT).where(T_PROJECT.c.project_id == project_id)).first()
+        if r is None:
+            return None
+        t = thresholds(conn)
+        tasks = tasks_of(conn, [project_id]).get(project_id, [])
+        cost = costs_of(conn, [project_id]).get(project_id, Decimal("0"))
+    today = health.today_of(now)
+    h = health.assess(tasks, cost, t, today)
+    tasks.sort(key=lambda x: (x.start or x.due or date.max, x.task_id))
+    return ProjectReport(
+        row=PortfolioRow(_row_view(r), _utc(r.created_at), h),
+        tasks=tuple(tasks),
+        burndown=health.burndown(tasks, today),
+    )
+
+
+# ---------------------------------------------------------------- event log / rebuild
 
 
 def project_views(engine: Engine, *, all_projects: bool, project_ids: Sequence[str]) -> list[domain.ProjectView]:
@@ -117,7 +681,83 @@ def event_log(engine: Engine, *, project_id: str) -> list[dict[str, Any]]:
             select(EventLog).where(EventLog.project_id == project_id).order_by(col(EventLog.at), col(EventLog.event_id))
         )
         return [
-            {"event_id": r.event_id, "type": r.type, "at": domain.as_utc(r.at), "actor_id": r.actor_id,
-             "payload": r.payload}
+            {
+                "event_id": r.event_id,
+                "type": r.type,
+                "at": domain.as_utc(r.at),
+                "actor_id": r.actor_id,
+                "payload": r.payload,
+            }
             for r in rows
         ]
+
+
+@dataclass(frozen=True)
+class RegistryProject:
+    """A project as the registry has it (the source of truth for its own fields)."""
+
+    project_id: str
+    payload: dict[str, Any]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    events: int
+    projects: int
+    tasks: int
+
+
+def rebuild(engine: Engine, *, projects: Sequence[RegistryProject], now: datetime) -> RebuildResult:
+    """Recompute every read model in one transaction: empty them, re-fold the event log in event
+    order, then apply the registry's current projects (newer than any event by construction, so
+    they win field by field). Warnings keep their rows: a condition raised before is not raised
+    (nor notified) again."""
+    n_events = 0
+    with Session(engine) as session:
+        for table in (T_PROJECT, T_TASK, T_COST, T_STEP, T_DECISION):
+            session.execute(table.delete())
+        t = thresholds(session)
+        stmt = sa.select(T_LOG).order_by(T_LOG.c.at, T_LOG.c.received_at, T_LOG.c.event_id)
+        for r in session.execute(stmt).all():
+            event = domain.Event(
+                event_id=r.event_id,
+                type=r.type,
+                project_id=r.project_id,
+                at=domain.as_utc(r.at),
+                actor_id=r.actor_id,
+                payload=r.payload or {},
+            )
+            try:
+                parsed = _validate(event)
+            except Exception as err:  # noqa: BLE001 - an event stored by an older version: skip, say so
+                log.warning("rebuild.event_skipped", event_id=r.event_id, error=str(err))
+                continue
+            _apply(session, event, parsed, now=now, t=t)
+            n_events += 1
+        for p in projects:
+            at = p.updated_at or now
+            event = domain.Event(
+                event_id=f"registry:{p.project_id}",
+                type="project.snapshot",
+                project_id=p.project_id,
+                at=at,
+                payload=p.payload,
+            )
+            _apply_project(session, event, domain.validate_event(event), now=now)
+            if p.created_at:
+                session.execute(
+                    T_PROJECT.update()
+                    .where(T_PROJECT.c.project_id == p.project_id)
+                    .where(sa.or_(T_PROJECT.c.created_at.is_(None), T_PROJECT.c.created_at > p.created_at))
+                    .values(created_at=p.created_at)
+                )
+        n_tasks = session.execute(sa.select(sa.func.count()).select_from(T_TASK)).scalar_one()
+        session.commit()
+    log.info("reporting.rebuilt", events=n_events, projects=len(projects), tasks=n_tasks)
+    return RebuildResult(events=n_events, projects=len(projects), tasks=int(n_tasks))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -11,6 +11,7 @@ from baobei.core.db import make_engine
 from baobei.core.grpc_server import bind_host, build_server, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
+from baobei.core.tls import GrpcTls
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
 from services.tasks.servicer import TasksServicer
@@ -19,7 +20,15 @@ SERVICE = "tasks"
 log = structlog.get_logger(__name__)
 
 
-def build(*, db_url: str, port: int = 0, host: str = "127.0.0.1", **peers: Any) -> tuple[grpc.Server, int]:
+def build(
+    *,
+    db_url: str,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    tls: GrpcTls | None = None,
+    health_port: int = 0,
+    **peers: Any,
+) -> tuple[grpc.Server, int]:
     """Migrate the database to head and return a not-yet-started server and its port."""
     upgrade(SERVICE, db_url)
     servicer = TasksServicer(engine=make_engine(db_url))
@@ -29,11 +38,17 @@ def build(*, db_url: str, port: int = 0, host: str = "127.0.0.1", **peers: Any) 
         service_full_name=pb.DESCRIPTOR.services_by_name["TasksService"].full_name,
         port=port,
         host=host,
+        tls=tls,
+        health_port=health_port,
     )
 
 
 def serve(settings: Settings) -> None:
     server, port = build(
-        db_url=settings.db_url(SERVICE), port=settings.port_of(SERVICE), host=bind_host(settings.addr(SERVICE))
+        db_url=settings.db_url(SERVICE),
+        port=settings.port_of(SERVICE),
+        host=bind_host(settings.addr(SERVICE)),
+        tls=GrpcTls.from_settings(settings),
+        health_port=settings.grpc_health_port,
     )
     run_until_signalled(server, service=SERVICE, port=port)

@@ -2,41 +2,359 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 
 import grpc
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from baobei.core.db import run_once
-from baobei.core.errors import ValidationFailed, require
+from baobei.core.errors import FieldViolation, ValidationFailed, require
 from baobei.core.grpc_server import rpc
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
-from services.tasks import mapping, store
+from services.tasks import domain, gantt, mapping, models, rules, store
 from services.tasks.models import processed_request
+
+
+def _required(value: str, path: str, zh: str) -> str:
+    violations = require(value, path, zh, path)
+    if violations:
+        raise ValidationFailed(violations)
+    return value.strip()
+
+
+def _decimal(value: str, path: str) -> Decimal:
+    try:
+        number = Decimal(value.strip() or "0")
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or number < 0:
+        raise ValidationFailed(
+            [FieldViolation(path, f"{path} 必须是非负数字", f"{path} must be a non-negative number")]
+        )
+    return number
 
 
 class TasksServicer(pb_grpc.TasksServiceServicer):
     def __init__(self, *, engine: Engine) -> None:
         self.engine = engine
 
-    @rpc
-    def CreateTask(self, request: pb.CreateTaskRequest, context: grpc.ServicerContext) -> pb.CreateTaskResponse:
-        command = mapping.new_task(request)
+    def _once(self, request_id: str, method: str, response_type: type, apply):  # type: ignore[no-untyped-def]
         return run_once(
             self.engine,
             processed_request,
-            request_id=command.request_id,
-            method="CreateTask",
-            response_type=pb.CreateTaskResponse,
-            apply=lambda session: mapping.create_response(
-                store.create_task(session, command=command, now=datetime.now(UTC))
+            request_id=request_id,
+            method=method,
+            response_type=response_type,
+            apply=apply,
+        )
+
+    @rpc
+    def CreateTask(self, request: pb.CreateTaskRequest, context: grpc.ServicerContext) -> pb.CreateTaskResponse:
+        command = mapping.new_task_full(request)
+        return self._once(
+            command.request_id,
+            "CreateTask",
+            pb.CreateTaskResponse,
+            lambda session: mapping.create_response(
+                store.create_planned_task(session, command=command, now=datetime.now(UTC))
             ),
         )
 
     @rpc
     def ListTasks(self, request: pb.ListTasksRequest, context: grpc.ServicerContext) -> pb.ListTasksResponse:
-        violations = require(request.project_id, "project_id", "项目", "project_id")
+        project_id = _required(request.project_id, "project_id", "项目")
+        return mapping.list_response(store.list_tasks(self.engine, project_id=project_id))
+
+    @rpc
+    def GetTask(self, request: pb.GetTaskRequest, context: grpc.ServicerContext) -> pb.GetTaskResponse:
+        with Session(self.engine) as session:
+            return pb.GetTaskResponse(task=mapping.full_task(store.get_task(session, task_id=request.task_id.strip())))
+
+    @rpc
+    def UpdateTask(self, request: pb.UpdateTaskRequest, context: grpc.ServicerContext) -> pb.UpdateTaskResponse:
+        patch = mapping.task_patch(request)
+
+        def apply(session: Session) -> pb.UpdateTaskResponse:
+            task, previous = store.update_task(session, patch=patch, now=datetime.now(UTC))
+            return pb.UpdateTaskResponse(task=mapping.full_task(task), previous_status=previous)
+
+        return self._once(patch.request_id, "UpdateTask", pb.UpdateTaskResponse, apply)
+
+    @rpc
+    def GetSchedule(self, request: pb.GetScheduleRequest, context: grpc.ServicerContext) -> pb.GetScheduleResponse:
+        project_id = _required(request.project_id, "project_id", "项目")
+        violations: list[FieldViolation] = []
+        today = domain.parse_date(request.today, "today", violations) or store.today_cn()
+        if request.format not in ("", "json", "svg"):
+            violations.append(FieldViolation("format", "格式必须是 json 或 svg", "format must be json or svg"))
         if violations:
             raise ValidationFailed(violations)
-        return mapping.list_response(store.list_tasks(self.engine, project_id=request.project_id.strip()))
+        schedule, plan = store.schedule_of(self.engine, project_id=project_id, today=today)
+        svg = gantt.render(schedule, title=request.title, today=today) if request.format == "svg" else ""
+        return mapping.schedule_response(
+            schedule, baseline_number=plan.baseline_no if plan else 0, plan_version=plan.version if plan else 0, svg=svg
+        )
+
+    @rpc
+    def SaveBaseline(self, request: pb.SaveBaselineRequest, context: grpc.ServicerContext) -> pb.SaveBaselineResponse:
+        project_id = _required(request.project_id, "project_id", "项目")
+
+        def apply(session: Session) -> pb.SaveBaselineResponse:
+            number, n = store.save_baseline(session, project_id=project_id, name=request.name, now=datetime.now(UTC))
+            return pb.SaveBaselineResponse(number=number, tasks=n)
+
+        return self._once(request.request_id, "SaveBaseline", pb.SaveBaselineResponse, apply)
+
+    @rpc
+    def AddCost(self, request: pb.AddCostRequest, context: grpc.ServicerContext) -> pb.AddCostResponse:
+        cmd = domain.NewCost(
+            request_id=request.request_id,
+            project_id=request.project_id,
+            kind=request.kind,
+            task_id=request.task_id,
+            hours=request.hours,
+            rate=request.rate,
+            amount=request.amount,
+            note=request.note,
+            at=request.at,
+            actor_id=request.actor_id,
+        )
+        return self._once(
+            request.request_id,
+            "AddCost",
+            pb.AddCostResponse,
+            lambda session: pb.AddCostResponse(
+                cost=mapping.cost(store.add_cost(session, cost=cmd, now=datetime.now(UTC)))
+            ),
+        )
+
+    @rpc
+    def GetCosts(self, request: pb.GetCostsRequest, context: grpc.ServicerContext) -> pb.GetCostsResponse:
+        project_id = _required(request.project_id, "project_id", "项目")
+        items, plan, tasks = store.costs_of(self.engine, project_id=project_id)
+        override = plan.budget if plan is not None else None
+        overridden = override is not None
+        budget = Decimal(override) if override is not None else _decimal(request.project_amount, "amount")
+        actual = sum((Decimal(c.amount) for c in items), Decimal(0))
+        by_kind: dict[str, Decimal] = {}
+        by_task: dict[str, Decimal] = {}
+        for c in items:
+            by_kind[c.kind] = by_kind.get(c.kind, Decimal(0)) + Decimal(c.amount)
+            if c.task_id:
+                by_task[c.task_id] = by_task.get(c.task_id, Decimal(0)) + Decimal(c.amount)
+        cent = domain.CENT
+        return pb.GetCostsResponse(
+            budget=str(budget.quantize(cent)),
+            actual=str(actual.quantize(cent)),
+            remaining=str((budget - actual).quantize(cent)),
+            consumed_share=str((actual / budget).quantize(Decimal("0.0001"))) if budget > 0 else "",
+            by_kind={k: str(v.quantize(cent)) for k, v in by_kind.items()},
+            by_task=[
+                pb.TaskCost(
+                    task_id=t.id,
+                    name=t.name,
+                    actual=str(by_task.get(t.id, Decimal(0)).quantize(cent)),
+                    estimate_hours=str(t.estimate_hours) if t.estimate_hours is not None else "",
+                )
+                for t in tasks
+            ],
+            items=[mapping.cost(c) for c in items],
+            budget_overridden=overridden,
+        )
+
+    @rpc
+    def SetBudget(self, request: pb.SetBudgetRequest, context: grpc.ServicerContext) -> pb.SetBudgetResponse:
+        project_id = _required(request.project_id, "project_id", "项目")
+        budget = _decimal(request.budget, "budget") if request.budget.strip() else None
+
+        def apply(session: Session) -> pb.SetBudgetResponse:
+            plan = store.set_budget(session, project_id=project_id, budget=budget, now=datetime.now(UTC))
+            return pb.SetBudgetResponse(budget=str(plan.budget) if plan.budget is not None else "")
+
+        return self._once(request.request_id, "SetBudget", pb.SetBudgetResponse, apply)
+
+    @rpc
+    def AddDeliverable(
+        self, request: pb.AddDeliverableRequest, context: grpc.ServicerContext
+    ) -> pb.AddDeliverableResponse:
+        def apply(session: Session) -> pb.AddDeliverableResponse:
+            row = store.add_deliverable(
+                session,
+                task_id=request.task_id.strip(),
+                filename=request.filename,
+                content_type=request.content_type,
+                size=request.size,
+                sha256=request.sha256,
+                uploaded_by=request.uploaded_by,
+                now=datetime.now(UTC),
+            )
+            return pb.AddDeliverableResponse(deliverable=mapping.deliverable(row))
+
+        return self._once(request.request_id, "AddDeliverable", pb.AddDeliverableResponse, apply)
+
+    @rpc
+    def ListDeliverables(
+        self, request: pb.ListDeliverablesRequest, context: grpc.ServicerContext
+    ) -> pb.ListDeliverablesResponse:
+        rows = store.deliverables_of(self.engine, task_id=request.task_id.strip())
+        return pb.ListDeliverablesResponse(deliverables=[mapping.deliverable(d) for d in rows])
+
+    @rpc
+    def PutRule(self, request: pb.PutRuleRequest, context: grpc.ServicerContext) -> pb.PutRuleResponse:
+        body = mapping.plain(request.body)
+        rule = store.parse_rule(request.key.strip(), body)
+
+        def apply(session: Session) -> pb.PutRuleResponse:
+            row = store.put_rule(session, rule=rule, body=body, now=datetime.now(UTC))
+            return pb.PutRuleResponse(rule=mapping.rule_doc(row))
+
+        return self._once(request.request_id, "PutRule", pb.PutRuleResponse, apply)
+
+    @rpc
+    def ListRules(self, request: pb.ListRulesRequest, context: grpc.ServicerContext) -> pb.ListRulesResponse:
+        with Session(self.engine) as session:
+            return pb.ListRulesResponse(rules=[mapping.rule_doc(r) for r in store.list_rules(session)])
+
+    @rpc
+    def PutDelayReasons(
+        self, request: pb.PutDelayReasonsRequest, context: grpc.ServicerContext
+    ) -> pb.PutDelayReasonsResponse:
+        def apply(session: Session) -> pb.PutDelayReasonsResponse:
+            out = store.put_delay_reasons(session, reasons=[(r.code, r.label) for r in request.reasons])
+            return pb.PutDelayReasonsResponse(reasons=[pb.DelayReason(code=c, label=label) for c, label in out])
+
+        return self._once(request.request_id, "PutDelayReasons", pb.PutDelayReasonsResponse, apply)
+
+    @rpc
+    def ListDelayReasons(
+        self, request: pb.ListDelayReasonsRequest, context: grpc.ServicerContext
+    ) -> pb.ListDelayReasonsResponse:
+        with Session(self.engine) as session:
+            out = store.delay_reason_codes(session)
+        return pb.ListDelayReasonsResponse(reasons=[pb.DelayReason(code=c, label=label) for c, label in out])
+
+    @rpc
+    def PutTemplate(self, request: pb.PutTemplateRequest, context: grpc.ServicerContext) -> pb.PutTemplateResponse:
+        body = mapping.plain(request.body)
+
+        def apply(session: Session) -> pb.PutTemplateResponse:
+            row = store.put_template(
+                session, business_line=request.business_line.strip(), body=body, now=datetime.now(UTC)
+            )
+            return pb.PutTemplateResponse(
+                business_line=row.business_line, version=row.version, tasks=len(body.get("tasks") or [])
+            )
+
+        return self._once(request.request_id, "PutTemplate", pb.PutTemplateResponse, apply)
+
+    @rpc
+    def GetTemplate(self, request: pb.GetTemplateRequest, context: grpc.ServicerContext) -> pb.GetTemplateResponse:
+        with Session(self.engine) as session:
+            row = store.get_template(session, business_line=request.business_line.strip())
+            return pb.GetTemplateResponse(
+                business_line=row.business_line, version=row.version, body=mapping._struct(json.loads(row.body))
+            )
+
+    @rpc
+    def ApplyTemplate(
+        self, request: pb.ApplyTemplateRequest, context: grpc.ServicerContext
+    ) -> pb.ApplyTemplateResponse:
+        project_id = _required(request.project_id, "project_id", "项目")
+        violations: list[FieldViolation] = []
+        start = domain.parse_date(request.start, "start", violations) or store.today_cn()
+        if violations:
+            raise ValidationFailed(violations)
+
+        def apply(session: Session) -> pb.ApplyTemplateResponse:
+            n, version = store.apply_template(
+                session,
+                project_id=project_id,
+                business_line=request.business_line.strip(),
+                start=start,
+                now=datetime.now(UTC),
+                request_id=request.request_id,
+            )
+            return pb.ApplyTemplateResponse(created=n, template_version=version)
+
+        return self._once(request.request_id, "ApplyTemplate", pb.ApplyTemplateResponse, apply)
+
+    @rpc
+    def EvaluateRules(
+        self, request: pb.EvaluateRulesRequest, context: grpc.ServicerContext
+    ) -> pb.EvaluateRulesResponse:
+        project_id = _required(request.project_id, "project_id", "项目")
+        now = request.now.ToDatetime(tzinfo=UTC) if request.HasField("now") else datetime.now(UTC)
+        facts = rules.ProjectFacts(
+            id=project_id,
+            owner_id=request.owner_id,
+            name=request.project_name,
+            business_line=request.business_line,
+            amount=_decimal(request.project_amount, "project_amount"),
+            protection_until=(
+                request.protection_until.ToDatetime(tzinfo=UTC) if request.HasField("protection_until") else None
+            ),
+        )
+        result = store.evaluate_rules(self.engine, project=facts, now=now, after_seq=request.after_seq)
+        resp = pb.EvaluateRulesResponse(
+            fires=[mapping.fire(f, project_id) for f in result.evaluation.fires],
+            last_seq=result.last_seq,
+            errors=result.evaluation.errors,
+        )
+        if result.evaluation.next_wake is not None:
+            resp.next_wake.FromDatetime(result.evaluation.next_wake.astimezone(UTC))
+        payloads = self._payloads(project_id, [e.task_id for e in result.events if e.kind.startswith("task.")], now)
+        for e in result.events:
+            payload = json.loads(e.payload or "{}") if e.kind == "cost.recorded" else payloads.get(e.task_id, {})
+            ev = pb.ReportableEvent(
+                seq=int(e.id or 0), kind=e.kind, task_id=e.task_id, payload=mapping._struct(payload)
+            )
+            at = e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)
+            ev.at.FromDatetime(at)
+            resp.events.append(ev)
+        return resp
+
+    def _payloads(self, project_id: str, task_ids: list[str], now: datetime) -> dict[str, dict[str, object]]:
+        """Current state of the changed tasks (a reporting read model keeps the latest anyway)."""
+        if not task_ids:
+            return {}
+        schedule, _ = store.schedule_of(self.engine, project_id=project_id, today=store.today_cn(now))
+        return {r.task.id: mapping.task_event_payload(r.task, r) for r in schedule.rows if r.task.id in set(task_ids)}
+
+    @rpc
+    def RecordFire(self, request: pb.RecordFireRequest, context: grpc.ServicerContext) -> pb.RecordFireResponse:
+        f = request.fire
+        _required(f.key, "fire.key", "触发标识")
+        fired_at = f.fired_at.ToDatetime(tzinfo=UTC) if f.HasField("fired_at") else datetime.now(UTC)
+        row = models.RuleFire(
+            key=f.key[:200],
+            project_id=f.project_id,
+            rule_key=f.rule_key[:63],
+            task_id=f.task_id,
+            title=f.title[:300],
+            recipients=json.dumps(
+                {
+                    "user_ids": list(f.recipients.user_ids),
+                    "roles": list(f.recipients.roles),
+                    "escalate": list(f.recipients.escalate),
+                    "webhooks": list(f.recipients.webhooks),
+                },
+                ensure_ascii=False,
+            ),
+            fired_at=fired_at,
+        )
+        with Session(self.engine) as session:
+            recorded = store.record_fire(session, fire=row)
+            session.commit()
+        return pb.RecordFireResponse(recorded=recorded)
+
+    @rpc
+    def ListFires(self, request: pb.ListFiresRequest, context: grpc.ServicerContext) -> pb.ListFiresResponse:
+        project_id = _required(request.project_id, "project_id", "项目")
+        return pb.ListFiresResponse(fires=[mapping.fire(f) for f in store.fires_of(self.engine, project_id=project_id)])
+
+
+__all__ = ["TasksServicer", "date"]

@@ -16,7 +16,16 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_histories_are_recorded() -> None:
-    assert {p.stem for p in HISTORIES} >= {"approve_three_steps", "reject_second_step", "no_policy"}
+    assert {p.stem for p in HISTORIES} >= {
+        "approve_three_steps",
+        "reject_second_step",
+        "no_policy",
+        # approval engine (patch approval-engine-v2)
+        "v2_timers_escalation_ladder",
+        "v2_return_resubmit",
+        "v2_transfer_add_approver",
+        "v2_withdraw",
+    }
 
 
 @pytest.mark.asyncio

@@ -77,6 +77,11 @@ def step(name: str, kind: str = "user", *, user: str = "", role: str = "", when:
                          sla=sla)
 
 
+def nobody(name: str) -> pb.PolicyStep:
+    """A step whose approvers resolve to nobody (the 9th manager up does not exist)."""
+    return pb.PolicyStep(name=name, approvers=pb.Approvers(type="manager_level", level=9), mode="any")
+
+
 def put(stub: pb_grpc.ApprovalServiceStub, key: str, form_key: str, *steps: pb.PolicyStep) -> pb.PutPolicyResponse:
     return stub.PutPolicy(pb.PutPolicyRequest(request_id=rid(), key=key, form_key=form_key, steps=steps), timeout=10)
 
@@ -237,7 +242,7 @@ def test_plan_open_decide_until_approved(stub: pb_grpc.ApprovalServiceStub) -> N
     put(
         stub, "happy", "f-happy",
         step("经理审批", "manager_of_submitter", sla="24h"),
-        step("法务审批", "role", role="legal"),  # nobody holds it: skipped
+        nobody("法务审批"),  # resolves to nobody: skipped
         step("财务会签", "role", role="finance", mode="all"),
     )
     f = facts("f-happy", "300000")
@@ -445,7 +450,7 @@ def test_consecutive_same_approver_is_auto_approved(stub: pb_grpc.ApprovalServic
     put(
         stub, "auto", "f-auto",
         step("直属经理", "manager_of_submitter"),
-        step("空步骤", "role", role="legal"),
+        nobody("空步骤"),
         step("区域负责人", user="lead"),
         step("总裁", user="ceo"),
     )
@@ -494,7 +499,7 @@ def test_registry_down_is_unavailable_not_internal(make_db_url: Callable[[str], 
             req = pb.PutPolicyRequest(request_id=rid(), key="down", form_key="f-down", steps=[step("x", user="boss")])
             assert fail(lambda: down.PutPolicy(req, timeout=10))[0] == grpc.StatusCode.UNAVAILABLE
             # Policies that need no lookup are still accepted.
-            role_only = [step("x", "role", role="r")]
+            role_only = [step("x", "manager_of_submitter")]
             ok = pb.PutPolicyRequest(request_id=rid(), key="down", form_key="f-down", steps=role_only)
             assert down.PutPolicy(ok, timeout=10).created
     finally:

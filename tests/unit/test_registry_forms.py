@@ -78,7 +78,8 @@ FORM = FormDef(
 
 def check(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     clean, violations = forms.validate_values(
-        FORM, values, user_exists=lambda u: u == "alice", department_exists=lambda d: d == "sales"
+        FORM, values, user_exists=lambda u: u == "alice", department_exists=lambda d: d == "sales",
+        attachment=lambda a: ("1.pdf", "application/pdf", 10) if a == "files/1.pdf" else None,
     )
     return clean, {v.field: v.en for v in violations}
 

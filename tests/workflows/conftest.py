@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest_asyncio
+from temporalio import workflow
 from temporalio.api.common.v1 import SearchAttributes, WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import RawValue, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.converter import decode_typed_search_attributes
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -36,11 +38,39 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         yield environment
 
 
+@workflow.defn(dynamic=True, sandboxed=False)
+class ChildStandIn:
+    """Completes at once in place of the child workflows an active project starts (execution,
+    protection): they are tested elsewhere, and a child type no worker knows would keep failing
+    its workflow tasks, which stops the time-skipping server from skipping."""
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> None:
+        return None
+
+
 @asynccontextmanager
 async def lifecycle_worker(client: Client, fakes: Fakes) -> AsyncIterator[str]:
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-    async with Worker(client, task_queue=task_queue, workflows=[ProjectLifecycle], activities=fakes.activities()):
+    async with Worker(
+        client, task_queue=task_queue, workflows=[ProjectLifecycle, ChildStandIn], activities=fakes.activities()
+    ):
         yield task_queue
+        await _children_done(client, fakes.project.id)
+
+
+async def _children_done(client: Client, project_id: str) -> None:
+    """Let the stand-in children finish before the worker goes: a workflow task left on a queue
+    nobody polls would block time skipping for the rest of the module."""
+    for wid in (f"execution-{project_id}", f"protection-{project_id}"):
+        handle = client.get_workflow_handle(wid)
+        for _ in range(100):
+            try:
+                if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                    break
+            except RPCError:
+                break  # never started
+            await asyncio.sleep(0.05)
 
 
 async def start_lifecycle(client: Client, task_queue: str, fakes: Fakes) -> WorkflowHandle[Any, Any]:
@@ -51,7 +81,7 @@ async def start_lifecycle(client: Client, task_queue: str, fakes: Fakes) -> Work
         id=workflow_id(fakes.project.id) + f"-{uuid.uuid4().hex[:6]}",
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        execution_timeout=timedelta(hours=1),
+        execution_timeout=timedelta(days=30),
         result_type=LifecycleResult,
     )
 

@@ -9,12 +9,14 @@ takes effect once.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from services.approval import domain
 from workflows import activity_types as act
 from workflows.payloads import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
 
@@ -30,6 +32,14 @@ class StepSpec:
     mode: str = "any"
     auto: bool = False
     sla_seconds: int = 0
+    # Timers as the approval service computes them (domain.step_timers).
+    sla: str = ""
+    on_timeout: str = ""
+    escalate_to: list[str] = field(default_factory=list)
+    remind_at: float = 0.0
+    # [{"after", "action", "to": [...]}]
+    escalation: list[dict[str, Any]] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -38,6 +48,7 @@ class Task:
     step_index: int
     approver_id: str
     status: str = "pending"
+    kind: str = "normal"
 
 
 class Fakes:
@@ -66,6 +77,17 @@ class Fakes:
         self.step_status: dict[int, str] = {}
         self.decisions: dict[str, act.DecisionOutcome] = {}
         self._done: dict[str, Any] = {}
+        # Approval fake state (v2): openings per step, when each step opened, instance status.
+        self.opens: Counter[int] = Counter()
+        self.opened_at: dict[int, datetime] = {}
+        self.instance_status = "pending"
+        self.returned_step = -1
+        self.actions: list[tuple[str, str, int]] = []
+        self.fired: list[tuple[int, int, str, bool]] = []
+        # When set, SLA timers are computed as if each step opened at this instant (e.g. the eve
+        # of the National Day holiday) and then shifted to the step's real (skipped) opening time.
+        self.calendar_origin: datetime | None = None
+        self._current_ids: dict[int, set[str]] = {}
 
     # ---- helpers for tests ----
 
@@ -77,15 +99,27 @@ class Fakes:
             self.plan_chain,
             self.open_step,
             self.record_decision,
+            self.fire_timer,
+            self.resume,
+            self.cancel,
+            self.reassign,
+            self.record_action,
             self.send,
             self.ingest_event,
         ]
 
     def task_of(self, step_index: int, approver: str) -> str:
-        return f"t{step_index}-{approver}"
+        """The task of the step's latest opening (the first opening keeps the short id)."""
+        n = self.opens[step_index]
+        return f"t{step_index}-{approver}" + (f"-{n}" if n > 1 else "")
 
-    def event_types(self) -> list[str]:
-        return [e.type for e in self.events.values()]
+    def event_types(self, prefix: str = "project.") -> list[str]:
+        """Types of the reporting events sent, of one family (``project.`` by default;
+        ``approval.`` for the approval analytics events, "" for all)."""
+        return [e.type for e in self.events.values() if e.type.startswith(prefix)]
+
+    def events_of(self, event_type: str) -> list[act.ReportEventInput]:
+        return [e for e in self.events.values() if e.type == event_type]
 
     def sent_kinds(self) -> list[tuple[str, tuple[str, ...]]]:
         return [(s.kind, tuple(s.recipient_ids)) for s in self.sent.values()]
@@ -150,28 +184,92 @@ class Fakes:
             ],
         )
 
+    def _timers(self, index: int) -> tuple[str, list[act.TimerRef]]:
+        spec = self.steps[index]
+        opened = self.opened_at[index]
+        origin = self.calendar_origin or opened
+        due, timers = domain.step_timers(
+            opened_at=origin, sla=spec.sla, on_timeout=spec.on_timeout, escalate_to=spec.escalate_to,
+            remind_at=spec.remind_at, escalation=spec.escalation,
+        )
+
+        def shift(at: datetime) -> str:
+            return (opened + (at - origin)).isoformat()
+
+        return (shift(due) if due else ""), [
+            act.TimerRef(index=t.index, action=t.action, at=shift(t.at), level=t.level, to=list(t.to))
+            for t in timers
+        ]
+
+    def _new_task(self, index: int, user: str, kind: str = "normal", status: str = "pending") -> Task:
+        n = self.opens[index]
+        task_id = f"t{index}-{user}" + (f"-{n}" if n > 1 else "")
+        if task_id in self.tasks:
+            task_id += f"-{kind}-{len(self.tasks)}"
+        task = Task(task_id, index, user, status=status, kind=kind)
+        self.tasks[task_id] = task
+        self._current_ids.setdefault(index, set()).add(task_id)
+        return task
+
+    def _pending(self, index: int) -> list[str]:
+        return sorted({t.approver_id for t in self._open_tasks(index) if t.status == "pending"})
+
+    def _open_tasks(self, index: int) -> list[Task]:
+        return [self.tasks[i] for i in sorted(self._current_ids.get(index, set()))]
+
+    def _ref(self, t: Task) -> act.TaskRef:
+        return act.TaskRef(id=t.id, approver_id=t.approver_id, step_index=t.step_index, status=t.status)
+
     @activity.defn(name=act.APPROVAL_OPEN_STEP)
     async def open_step(self, inp: act.OpenStepInput) -> act.OpenedStep:
         self._enter(act.APPROVAL_OPEN_STEP)
+        if inp.request_id in self._done:
+            return self._done[inp.request_id]  # type: ignore[no-any-return]
         spec = self.steps[inp.step_index]
+        if self.step_status.get(inp.step_index) == "pending":
+            # Opened before (a continued run asks again): the step as it is now.
+            due, timers = self._timers(inp.step_index)
+            tasks = [self._ref(t) for t in self._open_tasks(inp.step_index)]
+            out = act.OpenedStep(index=inp.step_index, name=spec.name, status="pending", approvers=spec.approvers,
+                                 tasks=tasks, timers=timers, due_at=due)
+            self._done[inp.request_id] = out
+            return out
         if spec.auto:
             self.step_status[inp.step_index] = "approved"
             return act.OpenedStep(
                 index=inp.step_index, name=spec.name, status="approved", approvers=spec.approvers, auto_approved=True
             )
-        due = "2026-12-01T08:00:00+00:00" if spec.sla_seconds else ""
-        tasks = []
-        for user in spec.approvers:
-            task = self.tasks.setdefault(
-                self.task_of(inp.step_index, user), Task(self.task_of(inp.step_index, user), inp.step_index, user)
-            )
-            tasks.append(
-                act.TaskRef(id=task.id, approver_id=user, step_index=inp.step_index, status=task.status, due_at=due)
-            )
+        self.opens[inp.step_index] += 1
+        self._current_ids[inp.step_index] = set()
+        self.opened_at[inp.step_index] = activity.info().current_attempt_scheduled_time.astimezone(UTC)
+        first = spec.approvers[:1] if spec.mode == "sequential" else spec.approvers
+        tasks = [self._ref(self._new_task(inp.step_index, user)) for user in first]
+        due, timers = self._timers(inp.step_index)
+        if spec.sla_seconds and not due:
+            due = "2026-12-01T08:00:00+00:00"
+        for t in tasks:
+            t.due_at = due
         self.step_status[inp.step_index] = "pending"
-        return act.OpenedStep(
-            index=inp.step_index, name=spec.name, status="pending", approvers=spec.approvers, tasks=tasks
+        out = act.OpenedStep(
+            index=inp.step_index, name=spec.name, status="pending", approvers=spec.approvers, tasks=tasks,
+            timers=timers, due_at=due, cc=list(spec.cc), opened_at=self.opened_at[inp.step_index].isoformat(),
         )
+        self._done[inp.request_id] = out
+        return out
+
+    def _outcome(self, index: int) -> str:
+        spec = self.steps[index]
+        return domain.step_outcome(
+            spec.mode, [domain.TaskState(t.status, t.kind) for t in self._open_tasks(index)],
+            total=len(spec.approvers) if spec.mode == "sequential" else None,
+        )
+
+    def _settle(self, index: int, outcome: str) -> None:
+        if outcome in ("approved", "rejected"):
+            for t in self._open_tasks(index):
+                if t.status in ("pending", "waiting"):
+                    t.status = "closed"
+            self.step_status[index] = outcome
 
     @activity.defn(name=act.APPROVAL_RECORD_DECISION)
     async def record_decision(self, inp: act.RecordDecisionInput) -> act.DecisionOutcome:
@@ -185,29 +283,140 @@ class Fakes:
                     ERR_FORBIDDEN,
                     "您不是该任务的审批人" if inp.locale == "zh" else "you are not an approver of this task",
                 )
-            if task.status != "pending":
+            if task.status != "pending" or self.instance_status != "pending":
                 raise refuse(ERR_CONFLICT, "该审批任务已处理" if inp.locale == "zh" else "task already decided")
-            if inp.action not in ("approve", "reject"):
+            if inp.action not in domain.ACTIONS:
                 raise refuse(ERR_VALIDATION, "操作无效", [{"field": "action", "message": "无效"}])
-            task.status = "approved" if inp.action == "approve" else "rejected"
-            siblings = [t for t in self.tasks.values() if t.step_index == task.step_index and t is not task]
-            mode = self.steps[task.step_index].mode
-            if task.status == "rejected":
-                outcome = "rejected"
-            elif mode == "any" or all(t.status == "approved" for t in siblings):
-                outcome = "approved"
-            else:
-                outcome = "pending"
-            if outcome != "pending":
-                for t in siblings:
+            index = task.step_index
+            new: list[Task] = []
+            return_to = -1
+            outcome = "pending"
+            if inp.action in ("approve", "reject"):
+                task.status = "approved" if inp.action == "approve" else "rejected"
+            elif inp.action == "return":
+                task.status = "closed"
+                outcome = "returned"
+                for t in self._open_tasks(index):
                     if t.status == "pending":
                         t.status = "closed"
-                self.step_status[task.step_index] = outcome
+                if inp.to_step is None:
+                    self.instance_status = "returned"
+                    self.returned_step = index
+                    self.step_status[index] = "returned"
+                else:
+                    return_to = inp.to_step
+                    for i in range(inp.to_step, index + 1):
+                        self.step_status[i] = "waiting"
+            elif inp.action == "transfer":
+                task.status = "closed"
+                new.append(self._new_task(index, inp.to_user_id, kind=task.kind))
+            else:
+                new.append(self._new_task(index, inp.to_user_id))
+            if outcome == "pending":
+                outcome = self._outcome(index)
+                spec = self.steps[index]
+                if outcome == "pending" and spec.mode == "sequential" and not self._pending(index):
+                    tasked = {t.approver_id for t in self._open_tasks(index) if t.status != "closed"}
+                    nxt = next((u for u in spec.approvers if u not in tasked), None)
+                    if nxt:
+                        new.append(self._new_task(index, nxt))
+                self._settle(index, outcome)
+            self.actions.append((inp.action, inp.actor_id, index))
             self.decisions[inp.request_id] = act.DecisionOutcome(
-                task_id=task.id, instance_id="inst-1", step_index=task.step_index, step_outcome=outcome
+                task_id=task.id, instance_id="inst-1", step_index=index, step_outcome=outcome,
+                new_tasks=[self._ref(t) for t in new], return_to=return_to, step_name=self.steps[index].name,
+                pending_approvers=self._pending(index),
             )
         self._maybe_fail(act.APPROVAL_RECORD_DECISION)
         return self.decisions[inp.request_id]
+
+    @activity.defn(name=act.APPROVAL_FIRE_TIMER)
+    async def fire_timer(self, inp: act.FireTimerInput) -> act.FireTimerResult:
+        self._enter(act.APPROVAL_FIRE_TIMER)
+        if inp.request_id in self._done:
+            return self._done[inp.request_id]  # type: ignore[no-any-return]
+        index = inp.step_index
+        _, timers = self._timers(index)
+        timer = timers[inp.timer_index]
+        if self.step_status.get(index) != "pending" or self.instance_status != "pending":
+            out = act.FireTimerResult(fired=False, action=timer.action, step_outcome=self.step_status.get(index, ""))
+        else:
+            new: list[Task] = []
+            outcome = "pending"
+            reminded: list[str] = []
+            if timer.action == "remind":
+                reminded = self._pending(index)
+            elif timer.action == "escalate":
+                for user in timer.to:
+                    if user not in self._pending(index):
+                        new.append(self._new_task(index, user, kind="escalated"))
+            else:
+                outcome = "approved" if timer.action == "approve" else "rejected"
+                self._settle(index, outcome)
+            out = act.FireTimerResult(
+                fired=True, action=timer.action, step_outcome=outcome, new_tasks=[self._ref(t) for t in new],
+                remind_user_ids=reminded, pending_approvers=self._pending(index),
+            )
+        self.fired.append((index, inp.timer_index, timer.action, out.fired))
+        self._done[inp.request_id] = out
+        return out
+
+    @activity.defn(name=act.APPROVAL_RESUME)
+    async def resume(self, inp: act.ResumeApprovalInput) -> act.ResumedApproval:
+        self._enter(act.APPROVAL_RESUME)
+        if inp.request_id not in self._done:
+            if self.instance_status != "returned":
+                raise refuse(ERR_CONFLICT, "审批未处于退回状态")
+            self.instance_status = "pending"
+            self.step_status[self.returned_step] = "waiting"
+            self._done[inp.request_id] = act.ResumedApproval(instance_id="inst-1", resume_from=self.returned_step,
+                                                             steps=self._planned())
+        return self._done[inp.request_id]  # type: ignore[no-any-return]
+
+    def _planned(self) -> list[act.PlannedStep]:
+        return [
+            act.PlannedStep(index=i, name=s.name, mode=s.mode, approvers=list(s.approvers), sla_seconds=s.sla_seconds)
+            for i, s in enumerate(self.steps)
+        ]
+
+    @activity.defn(name=act.APPROVAL_CANCEL)
+    async def cancel(self, inp: act.CancelApprovalInput) -> act.CancelApprovalResult:
+        self._enter(act.APPROVAL_CANCEL)
+        if inp.request_id not in self._done:
+            if self.instance_status not in ("pending", "returned"):
+                raise refuse(ERR_CONFLICT, "审批已结束")
+            self.instance_status = "cancelled"
+            for t in self.tasks.values():
+                if t.status in ("pending", "waiting"):
+                    t.status = "closed"
+            self.actions.append((inp.action, inp.actor_id, -1))
+            self._done[inp.request_id] = act.CancelApprovalResult(status="cancelled")
+        return self._done[inp.request_id]  # type: ignore[no-any-return]
+
+    @activity.defn(name=act.APPROVAL_REASSIGN)
+    async def reassign(self, inp: act.ReassignStepInput) -> act.ReassignStepResult:
+        self._enter(act.APPROVAL_REASSIGN)
+        if inp.request_id not in self._done:
+            moving = [t for t in self._open_tasks(inp.step_index)
+                      if t.status == "pending" and (not inp.from_user_id or t.approver_id == inp.from_user_id)]
+            for t in moving:
+                t.status = "closed"
+            new = self._new_task(inp.step_index, inp.to_user_id)
+            self.actions.append(("reassign", inp.actor_id, inp.step_index))
+            self._done[inp.request_id] = act.ReassignStepResult(
+                new_tasks=[self._ref(new)], pending_approvers=self._pending(inp.step_index)
+            )
+        return self._done[inp.request_id]  # type: ignore[no-any-return]
+
+    @activity.defn(name=act.APPROVAL_RECORD_ACTION)
+    async def record_action(self, inp: act.RecordActionInput) -> act.RecordActionResult:
+        self._enter(act.APPROVAL_RECORD_ACTION)
+        if inp.request_id not in self._done:
+            self.actions.append((inp.action, inp.actor_id, inp.step_index))
+            self._done[inp.request_id] = act.RecordActionResult(
+                step_index=inp.step_index, cc_user_ids=list(inp.user_ids) if inp.action == "cc" else []
+            )
+        return self._done[inp.request_id]  # type: ignore[no-any-return]
 
     # ---- notify / reporting ----
 

@@ -113,6 +113,8 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
         "department_id": "sales",
         "region": "east",
         "business_line": "iot",
+        "form_key": "standard",
+        "conflict_count": 0,
     }
     assert approved.actor_id == "fin2"
     assert fakes.sent_kinds() == [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from google.protobuf import struct_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
 from temporalio import activity
 
 from baobei.approval.v1 import approval_service_pb2 as pb
@@ -12,18 +12,39 @@ from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
 from workflows.activity_types import (
+    APPROVAL_CANCEL,
+    APPROVAL_FIRE_TIMER,
     APPROVAL_OPEN_STEP,
     APPROVAL_PLAN_CHAIN,
+    APPROVAL_REASSIGN,
+    APPROVAL_RECORD_ACTION,
     APPROVAL_RECORD_DECISION,
+    APPROVAL_RESUME,
+    CancelApprovalInput,
+    CancelApprovalResult,
     ChainPlan,
     DecisionOutcome,
+    FireTimerInput,
+    FireTimerResult,
     OpenedStep,
     OpenStepInput,
     PlanChainInput,
     PlannedStep,
+    ProjectSnapshot,
+    ReassignStepInput,
+    ReassignStepResult,
+    RecordActionInput,
+    RecordActionResult,
     RecordDecisionInput,
+    ResumeApprovalInput,
+    ResumedApproval,
     TaskRef,
+    TimerRef,
 )
+
+
+def _iso(ts: timestamp_pb2.Timestamp) -> str:
+    return ts.ToDatetime(tzinfo=UTC).isoformat() if ts.seconds or ts.nanos else ""
 
 
 def _task_status(value: int) -> str:
@@ -31,15 +52,12 @@ def _task_status(value: int) -> str:
 
 
 def _task(task: pb.ApprovalTask) -> TaskRef:
-    due = ""
-    if task.HasField("due_at") and (task.due_at.seconds or task.due_at.nanos):
-        due = task.due_at.ToDatetime(tzinfo=UTC).isoformat()
     return TaskRef(
         id=task.id,
         approver_id=task.approver_id,
         step_index=task.step_index,
         status=_task_status(task.status),
-        due_at=due,
+        due_at=_iso(task.due_at) if task.HasField("due_at") else "",
     )
 
 
@@ -56,6 +74,32 @@ def _planned(step: pb.PlannedStep) -> PlannedStep:
     )
 
 
+def facts(project: ProjectSnapshot) -> pb.ProjectFacts:
+    fields = struct_pb2.Struct()
+    fields.update(project.fields)
+    return pb.ProjectFacts(
+        project_id=project.id,
+        form_key=project.form_key,
+        name=project.name,
+        amount=project.amount,
+        region=project.region,
+        business_line=project.business_line,
+        fields=fields,
+        conflict_count=max(project.conflict_count, len(project.conflicts)),
+        conflicts=[
+            pb.ProjectConflict(project_id=str(c.get("project_id", "")), reason=str(c.get("reason", "")))
+            for c in project.conflicts
+        ],
+    )
+
+
+def _attachments(items: list[dict[str, str]]) -> struct_pb2.ListValue:
+    out = struct_pb2.ListValue()
+    for a in items:
+        out.add_struct().update({"name": str(a.get("name", "")), "url": str(a.get("url", ""))})
+    return out
+
+
 class ApprovalActivities:
     def __init__(self, stub: ApprovalServiceStub, *, timeout: float = 10.0) -> None:
         self._stub = stub
@@ -64,19 +108,7 @@ class ApprovalActivities:
     @activity.defn(name=APPROVAL_PLAN_CHAIN)
     async def plan_chain(self, inp: PlanChainInput) -> ChainPlan:
         log = activity_logger(inp.project.id)
-        fields = struct_pb2.Struct()
-        fields.update(inp.project.fields)
-        facts = pb.ProjectFacts(
-            project_id=inp.project.id,
-            form_key=inp.project.form_key,
-            name=inp.project.name,
-            amount=inp.project.amount,
-            region=inp.project.region,
-            business_line=inp.project.business_line,
-            fields=fields,
-            conflict_count=inp.project.conflict_count,
-        )
-        req = pb.PlanChainRequest(request_id=inp.request_id, project=facts, submitter_id=inp.submitter_id)
+        req = pb.PlanChainRequest(request_id=inp.request_id, project=facts(inp.project), submitter_id=inp.submitter_id)
         resp = await call(self._stub.PlanChain, req, timeout=self._timeout)
         log.info("approval.planned", instance_id=resp.instance_id, policy=resp.policy_key, steps=len(resp.steps))
         return ChainPlan(
@@ -91,7 +123,8 @@ class ApprovalActivities:
         log = activity_logger()
         req = pb.OpenStepRequest(request_id=inp.request_id, instance_id=inp.instance_id, step_index=inp.step_index)
         resp = await call(self._stub.OpenStep, req, timeout=self._timeout)
-        log.info("approval.step_opened", step=inp.step_index, status=resp.step.status, auto=resp.auto_approved)
+        log.info("approval.step_opened", instance_id=inp.instance_id, step=inp.step_index, status=resp.step.status,
+                 auto=resp.auto_approved, timers=len(resp.timers))
         return OpenedStep(
             index=resp.step.index,
             name=resp.step.name,
@@ -99,6 +132,13 @@ class ApprovalActivities:
             approvers=list(resp.step.approvers),
             tasks=[_task(t) for t in resp.tasks],
             auto_approved=resp.auto_approved,
+            timers=[
+                TimerRef(index=t.index, action=t.action, at=_iso(t.at), level=t.level, to=list(t.to))
+                for t in resp.timers
+            ],
+            due_at=_iso(resp.due_at),
+            cc=list(resp.cc),
+            opened_at=_iso(resp.step.opened_at),
         )
 
     @activity.defn(name=APPROVAL_RECORD_DECISION)
@@ -111,7 +151,12 @@ class ApprovalActivities:
             action=inp.action,
             comment=inp.comment,
             channel=inp.channel,
+            to_user_id=inp.to_user_id,
+            position=inp.position,
+            attachments=_attachments(inp.attachments),
         )
+        if inp.to_step is not None:
+            req.to_step = inp.to_step
         resp = await call(self._stub.RecordDecision, req, timeout=self._timeout, locale=inp.locale)
         log.info(
             "approval.decided", task_id=inp.task_id, actor=inp.actor_id, action=inp.action, outcome=resp.step_outcome
@@ -121,4 +166,64 @@ class ApprovalActivities:
             instance_id=resp.task.instance_id,
             step_index=resp.task.step_index,
             step_outcome=resp.step_outcome,
+            new_tasks=[_task(t) for t in resp.new_tasks],
+            return_to=resp.return_to,
+            on_behalf_of=resp.on_behalf_of,
+            step_name=resp.step.name or resp.task.step_name,
+            pending_approvers=list(resp.pending_approvers),
         )
+
+    @activity.defn(name=APPROVAL_FIRE_TIMER)
+    async def fire_timer(self, inp: FireTimerInput) -> FireTimerResult:
+        req = pb.FireTimerRequest(request_id=inp.request_id, instance_id=inp.instance_id,
+                                  step_index=inp.step_index, timer_index=inp.timer_index)
+        resp = await call(self._stub.FireTimer, req, timeout=self._timeout)
+        activity_logger().info("approval.timer_fired", instance_id=inp.instance_id, step=inp.step_index,
+                               timer=inp.timer_index, action=resp.action, fired=resp.fired,
+                               outcome=resp.step_outcome)
+        return FireTimerResult(
+            fired=resp.fired,
+            action=resp.action,
+            step_outcome=resp.step_outcome,
+            new_tasks=[_task(t) for t in resp.new_tasks],
+            remind_user_ids=list(resp.remind_user_ids),
+            pending_approvers=list(resp.pending_approvers),
+        )
+
+    @activity.defn(name=APPROVAL_RESUME)
+    async def resume(self, inp: ResumeApprovalInput) -> ResumedApproval:
+        req = pb.ResumeInstanceRequest(request_id=inp.request_id, instance_id=inp.instance_id,
+                                       project=facts(inp.project), actor_id=inp.actor_id)
+        resp = await call(self._stub.ResumeInstance, req, timeout=self._timeout)
+        activity_logger(inp.project.id).info("approval.resumed", instance_id=inp.instance_id,
+                                             resume_from=resp.resume_from)
+        return ResumedApproval(instance_id=resp.instance_id, resume_from=resp.resume_from,
+                               steps=[_planned(s) for s in resp.steps])
+
+    @activity.defn(name=APPROVAL_CANCEL)
+    async def cancel(self, inp: CancelApprovalInput) -> CancelApprovalResult:
+        req = pb.CancelInstanceRequest(request_id=inp.request_id, instance_id=inp.instance_id, actor_id=inp.actor_id,
+                                       action=inp.action, comment=inp.comment, channel=inp.channel)
+        resp = await call(self._stub.CancelInstance, req, timeout=self._timeout, locale=inp.locale)
+        activity_logger().info("approval.cancelled", instance_id=inp.instance_id, action=inp.action)
+        return CancelApprovalResult(status=resp.instance.status)
+
+    @activity.defn(name=APPROVAL_REASSIGN)
+    async def reassign(self, inp: ReassignStepInput) -> ReassignStepResult:
+        req = pb.ReassignStepRequest(request_id=inp.request_id, instance_id=inp.instance_id,
+                                     step_index=inp.step_index, from_user_id=inp.from_user_id,
+                                     to_user_id=inp.to_user_id, actor_id=inp.actor_id, comment=inp.comment)
+        resp = await call(self._stub.ReassignStep, req, timeout=self._timeout, locale=inp.locale)
+        activity_logger().info("approval.reassigned", instance_id=inp.instance_id, step=inp.step_index,
+                               to_user=inp.to_user_id)
+        return ReassignStepResult(new_tasks=[_task(t) for t in resp.new_tasks],
+                                  pending_approvers=list(resp.pending_approvers))
+
+    @activity.defn(name=APPROVAL_RECORD_ACTION)
+    async def record_action(self, inp: RecordActionInput) -> RecordActionResult:
+        req = pb.RecordActionRequest(request_id=inp.request_id, instance_id=inp.instance_id,
+                                     step_index=inp.step_index, actor_id=inp.actor_id, action=inp.action,
+                                     comment=inp.comment, channel=inp.channel, user_ids=inp.user_ids)
+        resp = await call(self._stub.RecordAction, req, timeout=self._timeout, locale=inp.locale)
+        activity_logger().info("approval.action", instance_id=inp.instance_id, action=inp.action)
+        return RecordActionResult(step_index=resp.step_index, cc_user_ids=[c.user_id for c in resp.cc])

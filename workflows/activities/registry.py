@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from google.protobuf import json_format
+from datetime import datetime
+
+from google.protobuf import json_format, timestamp_pb2
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
 from workflows.activity_types import (
+    REGISTRY_EXPIRE_PROTECTION,
     REGISTRY_GET_PROJECT,
     REGISTRY_SET_PROJECT_STATUS,
+    REGISTRY_START_PROTECTION,
     REGISTRY_SUBMIT_PROJECT,
     GetProjectInput,
     ProjectSnapshot,
+    PromotedRef,
+    ProtectionCheckInput,
+    ProtectionStatus,
     SetProjectStatusInput,
     SubmitProjectInput,
 )
+from workflows.protection_types import PROTECTION_WORKFLOW_TYPE, ProtectionInput, protection_workflow_id
 
 _PREFIX = "PROJECT_STATUS_"
 
@@ -49,13 +59,35 @@ def snapshot(project: pb.Project) -> ProjectSnapshot:
         customer_name=project.customer.name,
         fields=json_format.MessageToDict(project.fields) if project.HasField("fields") else {},
         conflict_count=len(project.conflicts),
+        conflicts=[{"project_id": c.project_id, "reason": c.reason} for c in project.conflicts],
+    )
+
+
+def _iso(ts: timestamp_pb2.Timestamp) -> str:
+    return ts.ToDatetime().isoformat() + "+00:00" if ts.seconds or ts.nanos else ""
+
+
+def protection_status(project_id: str, resp: pb.ProtectionResponse) -> ProtectionStatus:
+    pr = resp.protection
+    return ProtectionStatus(
+        project_id=project_id, state=pr.state or "none", until=_iso(pr.until), remind_at=_iso(resp.remind_at),
+        owner_id=resp.owner_id, code=resp.code, name=resp.name, position=pr.position,
+        promoted=[PromotedRef(project_id=p.project_id, status=status_name(p.status)) for p in resp.promoted],
     )
 
 
 class RegistryActivities:
-    def __init__(self, stub: RegistryServiceStub, *, timeout: float = 10.0) -> None:
+    """``temporal`` (optional): the client used to start the protection workflow of a waitlisted
+    registration promoted by a status change (a holder rejected, cancelled or closed)."""
+
+    def __init__(
+        self, stub: RegistryServiceStub, *, timeout: float = 10.0, temporal: Client | None = None,
+        task_queue: str = "",
+    ) -> None:
         self._stub = stub
         self._timeout = timeout
+        self._temporal = temporal
+        self._task_queue = task_queue
 
     @activity.defn(name=REGISTRY_GET_PROJECT)
     async def get_project(self, inp: GetProjectInput) -> ProjectSnapshot:
@@ -88,4 +120,40 @@ class RegistryActivities:
         )
         resp = await call(self._stub.SetProjectStatus, req, timeout=self._timeout)
         log.info("project.status_set", request_id=inp.request_id, status=inp.status, history_event=inp.event)
+        for p in resp.promoted:
+            if status_name(p.status) == "active":
+                await self._start_protection_workflow(p.project_id)
         return snapshot(resp.project)
+
+    async def _start_protection_workflow(self, project_id: str) -> None:
+        """Idempotent: attaches to a running protection workflow of that project (retries too)."""
+        log = activity_logger(project_id)
+        if self._temporal is None:
+            log.warning("protection.promoted_without_client")
+            return
+        await self._temporal.start_workflow(
+            PROTECTION_WORKFLOW_TYPE, ProtectionInput(project_id=project_id), id=protection_workflow_id(project_id),
+            task_queue=self._task_queue or activity.info().task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        log.info("protection.workflow_started", promoted=project_id)
+
+    @activity.defn(name=REGISTRY_START_PROTECTION)
+    async def start_protection(self, inp: ProtectionCheckInput) -> ProtectionStatus:
+        req = pb.StartProtectionRequest(request_id=inp.request_id, project_id=inp.project_id)
+        req.at.FromDatetime(datetime.fromisoformat(inp.at))
+        resp = await call(self._stub.StartProtection, req, timeout=self._timeout)
+        out = protection_status(inp.project_id, resp)
+        activity_logger(inp.project_id).info("protection.start", state=out.state, until=out.until)
+        return out
+
+    @activity.defn(name=REGISTRY_EXPIRE_PROTECTION)
+    async def expire_protection(self, inp: ProtectionCheckInput) -> ProtectionStatus:
+        req = pb.ExpireProtectionRequest(request_id=inp.request_id, project_id=inp.project_id)
+        req.at.FromDatetime(datetime.fromisoformat(inp.at))
+        resp = await call(self._stub.ExpireProtection, req, timeout=self._timeout)
+        out = protection_status(inp.project_id, resp)
+        activity_logger(inp.project_id).info(
+            "protection.check", state=out.state, until=out.until, promoted=[p.project_id for p in out.promoted]
+        )
+        return out

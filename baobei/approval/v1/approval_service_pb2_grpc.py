@@ -86,6 +86,56 @@ class ApprovalServiceStub:
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsRequest.SerializeToString,
                 response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsResponse.FromString,
                 _registered_method=True)
+        self.FireTimer = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/FireTimer',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.FireTimerRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.FireTimerResponse.FromString,
+                _registered_method=True)
+        self.ResumeInstance = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/ResumeInstance',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ResumeInstanceRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ResumeInstanceResponse.FromString,
+                _registered_method=True)
+        self.CancelInstance = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/CancelInstance',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.CancelInstanceRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.CancelInstanceResponse.FromString,
+                _registered_method=True)
+        self.ReassignStep = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/ReassignStep',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ReassignStepRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ReassignStepResponse.FromString,
+                _registered_method=True)
+        self.RecordAction = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/RecordAction',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RecordActionRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RecordActionResponse.FromString,
+                _registered_method=True)
+        self.ListCc = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/ListCc',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListCcRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListCcResponse.FromString,
+                _registered_method=True)
+        self.MarkCcRead = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/MarkCcRead',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.MarkCcReadRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.MarkCcReadResponse.FromString,
+                _registered_method=True)
+        self.SetDelegation = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/SetDelegation',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.SetDelegationRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.SetDelegationResponse.FromString,
+                _registered_method=True)
+        self.GetDelegation = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/GetDelegation',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetDelegationRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetDelegationResponse.FromString,
+                _registered_method=True)
+        self.WhatIf = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/WhatIf',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfResponse.FromString,
+                _registered_method=True)
 
 
 class ApprovalServiceServicer:
@@ -156,6 +206,73 @@ class ApprovalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FireTimer(self, request, context):
+        """A durable timer of an open step fired (reminder, escalation, timeout approve/reject): applied
+        once, and only while the step is still pending.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeInstance(self, request, context):
+        """A returned approval is resubmitted: resume from the step that returned it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelInstance(self, request, context):
+        """The submitter withdraws, or an admin cancels, a pending or returned approval.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReassignStep(self, request, context):
+        """An admin replaces an approver of an open step (or assigns one to a blocked step).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordAction(self, request, context):
+        """remind | comment | cc: audit events that do not decide anything.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCc(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkCcRead(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDelegation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDelegation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WhatIf(self, request, context):
+        """Replays a draft policy against the last N submissions of its form.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApprovalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -208,6 +325,56 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.ListApproverProjects,
                     request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsRequest.FromString,
                     response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsResponse.SerializeToString,
+            ),
+            'FireTimer': grpc.unary_unary_rpc_method_handler(
+                    servicer.FireTimer,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.FireTimerRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.FireTimerResponse.SerializeToString,
+            ),
+            'ResumeInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeInstance,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ResumeInstanceRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ResumeInstanceResponse.SerializeToString,
+            ),
+            'CancelInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelInstance,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.CancelInstanceRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.CancelInstanceResponse.SerializeToString,
+            ),
+            'ReassignStep': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReassignStep,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ReassignStepRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ReassignStepResponse.SerializeToString,
+            ),
+            'RecordAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAction,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RecordActionRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RecordActionResponse.SerializeToString,
+            ),
+            'ListCc': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCc,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListCcRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListCcResponse.SerializeToString,
+            ),
+            'MarkCcRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkCcRead,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.MarkCcReadRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.MarkCcReadResponse.SerializeToString,
+            ),
+            'SetDelegation': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDelegation,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.SetDelegationRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.SetDelegationResponse.SerializeToString,
+            ),
+            'GetDelegation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDelegation,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetDelegationRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetDelegationResponse.SerializeToString,
+            ),
+            'WhatIf': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhatIf,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -482,6 +649,276 @@ class ApprovalService:
             '/baobei.approval.v1.ApprovalService/ListApproverProjects',
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsRequest.SerializeToString,
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FireTimer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/FireTimer',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.FireTimerRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.FireTimerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/ResumeInstance',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ResumeInstanceRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ResumeInstanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/CancelInstance',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.CancelInstanceRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.CancelInstanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReassignStep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/ReassignStep',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ReassignStepRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ReassignStepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/RecordAction',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.RecordActionRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.RecordActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCc(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/ListCc',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListCcRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListCcResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkCcRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/MarkCcRead',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.MarkCcReadRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.MarkCcReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDelegation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/SetDelegation',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.SetDelegationRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.SetDelegationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDelegation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/GetDelegation',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetDelegationRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetDelegationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhatIf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/WhatIf',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfResponse.FromString,
             options,
             channel_credentials,
             insecure,

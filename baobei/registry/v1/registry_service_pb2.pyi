@@ -153,7 +153,7 @@ class AuthenticateResponse(_message.Message):
     def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class FormField(_message.Message):
-    __slots__ = ("key", "label", "type", "required", "options", "min", "max", "min_length", "max_length", "pattern", "read_roles", "write_roles")
+    __slots__ = ("key", "label", "type", "required", "options", "min", "max", "min_length", "max_length", "pattern", "read_roles", "write_roles", "required_when", "visible_when", "default_value", "accept", "max_size")
     KEY_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -166,6 +166,11 @@ class FormField(_message.Message):
     PATTERN_FIELD_NUMBER: _ClassVar[int]
     READ_ROLES_FIELD_NUMBER: _ClassVar[int]
     WRITE_ROLES_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_WHEN_FIELD_NUMBER: _ClassVar[int]
+    VISIBLE_WHEN_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_FIELD_NUMBER: _ClassVar[int]
+    MAX_SIZE_FIELD_NUMBER: _ClassVar[int]
     key: str
     label: str
     type: str
@@ -178,33 +183,72 @@ class FormField(_message.Message):
     pattern: str
     read_roles: _containers.RepeatedScalarFieldContainer[str]
     write_roles: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., options: _Optional[_Iterable[str]] = ..., min: _Optional[str] = ..., max: _Optional[str] = ..., min_length: _Optional[int] = ..., max_length: _Optional[int] = ..., pattern: _Optional[str] = ..., read_roles: _Optional[_Iterable[str]] = ..., write_roles: _Optional[_Iterable[str]] = ...) -> None: ...
+    required_when: str
+    visible_when: str
+    default_value: _struct_pb2.Value
+    accept: _containers.RepeatedScalarFieldContainer[str]
+    max_size: int
+    def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., options: _Optional[_Iterable[str]] = ..., min: _Optional[str] = ..., max: _Optional[str] = ..., min_length: _Optional[int] = ..., max_length: _Optional[int] = ..., pattern: _Optional[str] = ..., read_roles: _Optional[_Iterable[str]] = ..., write_roles: _Optional[_Iterable[str]] = ..., required_when: _Optional[str] = ..., visible_when: _Optional[str] = ..., default_value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., accept: _Optional[_Iterable[str]] = ..., max_size: _Optional[int] = ...) -> None: ...
+
+class FormRule(_message.Message):
+    __slots__ = ("expr", "field", "message", "message_en")
+    EXPR_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_EN_FIELD_NUMBER: _ClassVar[int]
+    expr: str
+    field: str
+    message: str
+    message_en: str
+    def __init__(self, expr: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ..., message_en: _Optional[str] = ...) -> None: ...
+
+class FormSettings(_message.Message):
+    __slots__ = ("conflict_policy", "protection_days", "protection_extend_days", "protection_max_days", "protection_remind_days")
+    CONFLICT_POLICY_FIELD_NUMBER: _ClassVar[int]
+    PROTECTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    PROTECTION_EXTEND_DAYS_FIELD_NUMBER: _ClassVar[int]
+    PROTECTION_MAX_DAYS_FIELD_NUMBER: _ClassVar[int]
+    PROTECTION_REMIND_DAYS_FIELD_NUMBER: _ClassVar[int]
+    conflict_policy: str
+    protection_days: int
+    protection_extend_days: int
+    protection_max_days: int
+    protection_remind_days: int
+    def __init__(self, conflict_policy: _Optional[str] = ..., protection_days: _Optional[int] = ..., protection_extend_days: _Optional[int] = ..., protection_max_days: _Optional[int] = ..., protection_remind_days: _Optional[int] = ...) -> None: ...
 
 class Form(_message.Message):
-    __slots__ = ("key", "title", "version", "fields", "created_at")
+    __slots__ = ("key", "title", "version", "fields", "created_at", "settings", "rules")
     KEY_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
     key: str
     title: str
     version: int
     fields: _containers.RepeatedCompositeFieldContainer[FormField]
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, key: _Optional[str] = ..., title: _Optional[str] = ..., version: _Optional[int] = ..., fields: _Optional[_Iterable[_Union[FormField, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    settings: FormSettings
+    rules: _containers.RepeatedCompositeFieldContainer[FormRule]
+    def __init__(self, key: _Optional[str] = ..., title: _Optional[str] = ..., version: _Optional[int] = ..., fields: _Optional[_Iterable[_Union[FormField, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settings: _Optional[_Union[FormSettings, _Mapping]] = ..., rules: _Optional[_Iterable[_Union[FormRule, _Mapping]]] = ...) -> None: ...
 
 class PutFormRequest(_message.Message):
-    __slots__ = ("request_id", "key", "title", "fields")
+    __slots__ = ("request_id", "key", "title", "fields", "settings", "rules")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     key: str
     title: str
     fields: _containers.RepeatedCompositeFieldContainer[FormField]
-    def __init__(self, request_id: _Optional[str] = ..., key: _Optional[str] = ..., title: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[FormField, _Mapping]]] = ...) -> None: ...
+    settings: FormSettings
+    rules: _containers.RepeatedCompositeFieldContainer[FormRule]
+    def __init__(self, request_id: _Optional[str] = ..., key: _Optional[str] = ..., title: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[FormField, _Mapping]]] = ..., settings: _Optional[_Union[FormSettings, _Mapping]] = ..., rules: _Optional[_Iterable[_Union[FormRule, _Mapping]]] = ...) -> None: ...
 
 class PutFormResponse(_message.Message):
     __slots__ = ("key", "version", "created")
@@ -263,7 +307,7 @@ class HistoryEntry(_message.Message):
     def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., event: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class Project(_message.Message):
-    __slots__ = ("id", "code", "status", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "form_key", "form_version", "owner_id", "department_id", "conflicts", "history", "version", "created_at", "updated_at")
+    __slots__ = ("id", "code", "status", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "form_key", "form_version", "owner_id", "department_id", "conflicts", "history", "version", "created_at", "updated_at", "protection")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -284,6 +328,7 @@ class Project(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    PROTECTION_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     status: ProjectStatus
@@ -304,7 +349,26 @@ class Project(_message.Message):
     version: int
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_key: _Optional[str] = ..., form_version: _Optional[int] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    protection: Protection
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_key: _Optional[str] = ..., form_version: _Optional[int] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protection: _Optional[_Union[Protection, _Mapping]] = ...) -> None: ...
+
+class Protection(_message.Message):
+    __slots__ = ("state", "since", "until", "position", "holder_project_id", "follow_ups", "cap")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_UPS_FIELD_NUMBER: _ClassVar[int]
+    CAP_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    position: int
+    holder_project_id: str
+    follow_ups: int
+    cap: _timestamp_pb2.Timestamp
+    def __init__(self, state: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., position: _Optional[int] = ..., holder_project_id: _Optional[str] = ..., follow_ups: _Optional[int] = ..., cap: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Viewer(_message.Message):
     __slots__ = ("user_id", "is_admin", "roles", "approver_project_ids")
@@ -367,18 +431,38 @@ class GetProjectResponse(_message.Message):
     def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
 
 class ListProjectsRequest(_message.Message):
-    __slots__ = ("viewer", "status", "q", "limit", "cursor")
+    __slots__ = ("viewer", "status", "q", "limit", "cursor", "owner_id", "department_id", "region", "business_line", "customer", "amount_min", "amount_max", "created_from", "created_to", "form_key")
     VIEWER_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     Q_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_MIN_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_MAX_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FROM_FIELD_NUMBER: _ClassVar[int]
+    CREATED_TO_FIELD_NUMBER: _ClassVar[int]
+    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
     viewer: Viewer
     status: ProjectStatus
     q: str
     limit: int
     cursor: str
-    def __init__(self, viewer: _Optional[_Union[Viewer, _Mapping]] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., q: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    owner_id: str
+    department_id: str
+    region: str
+    business_line: str
+    customer: str
+    amount_min: str
+    amount_max: str
+    created_from: str
+    created_to: str
+    form_key: str
+    def __init__(self, viewer: _Optional[_Union[Viewer, _Mapping]] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., q: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., customer: _Optional[str] = ..., amount_min: _Optional[str] = ..., amount_max: _Optional[str] = ..., created_from: _Optional[str] = ..., created_to: _Optional[str] = ..., form_key: _Optional[str] = ...) -> None: ...
 
 class ListProjectsResponse(_message.Message):
     __slots__ = ("items", "next_cursor")
@@ -423,7 +507,183 @@ class SetProjectStatusRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., actor_id: _Optional[str] = ..., event: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class SetProjectStatusResponse(_message.Message):
+    __slots__ = ("project", "promoted")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    PROMOTED_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    promoted: _containers.RepeatedCompositeFieldContainer[Promoted]
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., promoted: _Optional[_Iterable[_Union[Promoted, _Mapping]]] = ...) -> None: ...
+
+class Promoted(_message.Message):
+    __slots__ = ("project_id", "status")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    status: ProjectStatus
+    def __init__(self, project_id: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ...) -> None: ...
+
+class UpdateProjectRequest(_message.Message):
+    __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin", "actor_roles", "expected_version", "changes")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ROLES_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    project_id: str
+    actor_id: str
+    actor_is_admin: bool
+    actor_roles: _containers.RepeatedScalarFieldContainer[str]
+    expected_version: int
+    changes: _struct_pb2.Struct
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ..., actor_roles: _Optional[_Iterable[str]] = ..., expected_version: _Optional[int] = ..., changes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class UpdateProjectResponse(_message.Message):
     __slots__ = ("project",)
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     project: Project
     def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
+
+class RecordFollowUpRequest(_message.Message):
+    __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin", "note")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    project_id: str
+    actor_id: str
+    actor_is_admin: bool
+    note: str
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
+
+class RecordFollowUpResponse(_message.Message):
+    __slots__ = ("project",)
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
+
+class StartProtectionRequest(_message.Message):
+    __slots__ = ("request_id", "project_id", "at")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    project_id: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ExpireProtectionRequest(_message.Message):
+    __slots__ = ("request_id", "project_id", "at")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    project_id: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ProtectionResponse(_message.Message):
+    __slots__ = ("protection", "remind_at", "promoted", "owner_id", "code", "name")
+    PROTECTION_FIELD_NUMBER: _ClassVar[int]
+    REMIND_AT_FIELD_NUMBER: _ClassVar[int]
+    PROMOTED_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    protection: Protection
+    remind_at: _timestamp_pb2.Timestamp
+    promoted: _containers.RepeatedCompositeFieldContainer[Promoted]
+    owner_id: str
+    code: str
+    name: str
+    def __init__(self, protection: _Optional[_Union[Protection, _Mapping]] = ..., remind_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promoted: _Optional[_Iterable[_Union[Promoted, _Mapping]]] = ..., owner_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class UploadAttachmentRequest(_message.Message):
+    __slots__ = ("request_id", "filename", "content_type", "data", "uploader_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    UPLOADER_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    filename: str
+    content_type: str
+    data: bytes
+    uploader_id: str
+    def __init__(self, request_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., data: _Optional[bytes] = ..., uploader_id: _Optional[str] = ...) -> None: ...
+
+class Attachment(_message.Message):
+    __slots__ = ("id", "filename", "content_type", "size", "uploader_id", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    UPLOADER_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    uploader_id: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., uploader_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UploadAttachmentResponse(_message.Message):
+    __slots__ = ("attachment",)
+    ATTACHMENT_FIELD_NUMBER: _ClassVar[int]
+    attachment: Attachment
+    def __init__(self, attachment: _Optional[_Union[Attachment, _Mapping]] = ...) -> None: ...
+
+class ImportProjectsRequest(_message.Message):
+    __slots__ = ("request_id", "form_key", "actor_id", "actor_is_admin", "data", "filename", "dry_run", "skip_invalid")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    SKIP_INVALID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    form_key: str
+    actor_id: str
+    actor_is_admin: bool
+    data: bytes
+    filename: str
+    dry_run: bool
+    skip_invalid: bool
+    def __init__(self, request_id: _Optional[str] = ..., form_key: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ..., data: _Optional[bytes] = ..., filename: _Optional[str] = ..., dry_run: _Optional[bool] = ..., skip_invalid: _Optional[bool] = ...) -> None: ...
+
+class ImportRowError(_message.Message):
+    __slots__ = ("row", "column", "field", "message")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    column: str
+    field: str
+    message: str
+    def __init__(self, row: _Optional[int] = ..., column: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ImportProjectsResponse(_message.Message):
+    __slots__ = ("rows", "created", "existing", "invalid", "errors", "project_ids", "dry_run")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
+    INVALID_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    rows: int
+    created: int
+    existing: int
+    invalid: int
+    errors: _containers.RepeatedCompositeFieldContainer[ImportRowError]
+    project_ids: _containers.RepeatedScalarFieldContainer[str]
+    dry_run: bool
+    def __init__(self, rows: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...

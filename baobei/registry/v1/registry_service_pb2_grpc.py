@@ -101,6 +101,36 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusResponse.FromString,
                 _registered_method=True)
+        self.UpdateProject = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/UpdateProject',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UpdateProjectRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UpdateProjectResponse.FromString,
+                _registered_method=True)
+        self.RecordFollowUp = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/RecordFollowUp',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecordFollowUpRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecordFollowUpResponse.FromString,
+                _registered_method=True)
+        self.StartProtection = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/StartProtection',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.StartProtectionRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ProtectionResponse.FromString,
+                _registered_method=True)
+        self.ExpireProtection = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/ExpireProtection',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ExpireProtectionRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ProtectionResponse.FromString,
+                _registered_method=True)
+        self.UploadAttachment = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/UploadAttachment',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentResponse.FromString,
+                _registered_method=True)
+        self.ImportProjects = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/ImportProjects',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -192,6 +222,46 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateProject(self, request, context):
+        """Edit a draft/returned project with optimistic concurrency (stale expected_version -> FAILED_PRECONDITION).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordFollowUp(self, request, context):
+        """A follow-up on a protected project: extends its protection up to the form's cap.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartProtection(self, request, context):
+        """Protection periods (保护期) and the waitlist (候补), driven by the ProtectionWorkflow timers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExpireProtection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadAttachment(self, request, context):
+        """Attachments (content-addressed) and Excel import.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportProjects(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -259,6 +329,36 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.SetProjectStatus,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusResponse.SerializeToString,
+            ),
+            'UpdateProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProject,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UpdateProjectRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UpdateProjectResponse.SerializeToString,
+            ),
+            'RecordFollowUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordFollowUp,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecordFollowUpRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecordFollowUpResponse.SerializeToString,
+            ),
+            'StartProtection': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartProtection,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.StartProtectionRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ProtectionResponse.SerializeToString,
+            ),
+            'ExpireProtection': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExpireProtection,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ExpireProtectionRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ProtectionResponse.SerializeToString,
+            ),
+            'UploadAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadAttachment,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentResponse.SerializeToString,
+            ),
+            'ImportProjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportProjects,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -614,6 +714,168 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/SetProjectStatus',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/UpdateProject',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.UpdateProjectRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.UpdateProjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordFollowUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/RecordFollowUp',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecordFollowUpRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecordFollowUpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartProtection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/StartProtection',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.StartProtectionRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ProtectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExpireProtection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/ExpireProtection',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ExpireProtectionRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ProtectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/UploadAttachment',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportProjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/ImportProjects',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,41 @@ class ReportingServiceStub:
                 request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.PortfolioRequest.SerializeToString,
                 response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.PortfolioResponse.FromString,
                 _registered_method=True)
+        self.ProjectReport = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/ProjectReport',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ProjectReportRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ProjectReportResponse.FromString,
+                _registered_method=True)
+        self.Analytics = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/Analytics',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.AnalyticsRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.AnalyticsResponse.FromString,
+                _registered_method=True)
+        self.ListWarnings = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/ListWarnings',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ListWarningsRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ListWarningsResponse.FromString,
+                _registered_method=True)
+        self.EvaluateWarnings = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/EvaluateWarnings',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.EvaluateWarningsRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.EvaluateWarningsResponse.FromString,
+                _registered_method=True)
+        self.GetHealthSettings = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/GetHealthSettings',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetHealthSettingsRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetHealthSettingsResponse.FromString,
+                _registered_method=True)
+        self.SetHealthSettings = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/SetHealthSettings',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SetHealthSettingsRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SetHealthSettingsResponse.FromString,
+                _registered_method=True)
+        self.Rebuild = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/Rebuild',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildResponse.FromString,
+                _registered_method=True)
 
 
 class ReportingServiceServicer:
@@ -64,6 +99,53 @@ class ReportingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProjectReport(self, request, context):
+        """One project's health, EVM figures and burndown (per-project view).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Analytics(self, request, context):
+        """Retrospective analytics as a table (report + grouping), over the given projects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWarnings(self, request, context):
+        """Early warnings raised (once per condition) from the read models.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EvaluateWarnings(self, request, context):
+        """Re-check time-dependent warning conditions (also done periodically by the service).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHealthSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetHealthSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Rebuild(self, request, context):
+        """Recompute every read model: re-fold the stored event log, then apply the registry's projects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +158,41 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     servicer.Portfolio,
                     request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.PortfolioRequest.FromString,
                     response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.PortfolioResponse.SerializeToString,
+            ),
+            'ProjectReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProjectReport,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ProjectReportRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ProjectReportResponse.SerializeToString,
+            ),
+            'Analytics': grpc.unary_unary_rpc_method_handler(
+                    servicer.Analytics,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.AnalyticsRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.AnalyticsResponse.SerializeToString,
+            ),
+            'ListWarnings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWarnings,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ListWarningsRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ListWarningsResponse.SerializeToString,
+            ),
+            'EvaluateWarnings': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvaluateWarnings,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.EvaluateWarningsRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.EvaluateWarningsResponse.SerializeToString,
+            ),
+            'GetHealthSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHealthSettings,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetHealthSettingsRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetHealthSettingsResponse.SerializeToString,
+            ),
+            'SetHealthSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetHealthSettings,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SetHealthSettingsRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SetHealthSettingsResponse.SerializeToString,
+            ),
+            'Rebuild': grpc.unary_unary_rpc_method_handler(
+                    servicer.Rebuild,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +250,195 @@ class ReportingService:
             '/baobei.reporting.v1.ReportingService/Portfolio',
             baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.PortfolioRequest.SerializeToString,
             baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.PortfolioResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProjectReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/ProjectReport',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ProjectReportRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ProjectReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Analytics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/Analytics',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.AnalyticsRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.AnalyticsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWarnings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/ListWarnings',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ListWarningsRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.ListWarningsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateWarnings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/EvaluateWarnings',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.EvaluateWarningsRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.EvaluateWarningsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHealthSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/GetHealthSettings',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetHealthSettingsRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetHealthSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetHealthSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/SetHealthSettings',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SetHealthSettingsRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SetHealthSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Rebuild(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/Rebuild',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildResponse.FromString,
             options,
             channel_credentials,
             insecure,

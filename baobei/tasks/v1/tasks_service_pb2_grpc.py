@@ -45,6 +45,101 @@ class TasksServiceStub:
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksRequest.SerializeToString,
                 response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksResponse.FromString,
                 _registered_method=True)
+        self.GetTask = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/GetTask',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskResponse.FromString,
+                _registered_method=True)
+        self.UpdateTask = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/UpdateTask',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.UpdateTaskRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.UpdateTaskResponse.FromString,
+                _registered_method=True)
+        self.GetSchedule = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/GetSchedule',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetScheduleRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetScheduleResponse.FromString,
+                _registered_method=True)
+        self.SaveBaseline = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/SaveBaseline',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SaveBaselineRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SaveBaselineResponse.FromString,
+                _registered_method=True)
+        self.AddCost = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/AddCost',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddCostRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddCostResponse.FromString,
+                _registered_method=True)
+        self.GetCosts = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/GetCosts',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsResponse.FromString,
+                _registered_method=True)
+        self.SetBudget = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/SetBudget',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SetBudgetRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SetBudgetResponse.FromString,
+                _registered_method=True)
+        self.AddDeliverable = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/AddDeliverable',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddDeliverableRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddDeliverableResponse.FromString,
+                _registered_method=True)
+        self.ListDeliverables = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/ListDeliverables',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesResponse.FromString,
+                _registered_method=True)
+        self.PutRule = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/PutRule',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutRuleRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutRuleResponse.FromString,
+                _registered_method=True)
+        self.ListRules = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/ListRules',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListRulesRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListRulesResponse.FromString,
+                _registered_method=True)
+        self.PutDelayReasons = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/PutDelayReasons',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutDelayReasonsRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutDelayReasonsResponse.FromString,
+                _registered_method=True)
+        self.ListDelayReasons = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/ListDelayReasons',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDelayReasonsRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDelayReasonsResponse.FromString,
+                _registered_method=True)
+        self.PutTemplate = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/PutTemplate',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutTemplateRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutTemplateResponse.FromString,
+                _registered_method=True)
+        self.GetTemplate = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/GetTemplate',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTemplateRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTemplateResponse.FromString,
+                _registered_method=True)
+        self.ApplyTemplate = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/ApplyTemplate',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ApplyTemplateRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ApplyTemplateResponse.FromString,
+                _registered_method=True)
+        self.EvaluateRules = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/EvaluateRules',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.EvaluateRulesRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.EvaluateRulesResponse.FromString,
+                _registered_method=True)
+        self.RecordFire = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/RecordFire',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.RecordFireRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.RecordFireResponse.FromString,
+                _registered_method=True)
+        self.ListFires = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/ListFires',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListFiresRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListFiresResponse.FromString,
+                _registered_method=True)
 
 
 class TasksServiceServicer:
@@ -63,6 +158,123 @@ class TasksServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTask(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTask(self, request, context):
+        """Partial update; a stale expected_version → FAILED_PRECONDITION; a cycle → INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSchedule(self, request, context):
+        """CPM schedule in working days of the mainland calendar; format "svg" adds a Gantt chart.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveBaseline(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddCost(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCosts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetBudget(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddDeliverable(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliverables(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutDelayReasons(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDelayReasons(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EvaluateRules(self, request, context):
+        """For the execution workflow: task events after a cursor, and the rule fires due at `now`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordFire(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFires(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TasksServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +287,101 @@ def add_TasksServiceServicer_to_server(servicer, server):
                     servicer.ListTasks,
                     request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksRequest.FromString,
                     response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksResponse.SerializeToString,
+            ),
+            'GetTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTask,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskResponse.SerializeToString,
+            ),
+            'UpdateTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTask,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.UpdateTaskRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.UpdateTaskResponse.SerializeToString,
+            ),
+            'GetSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSchedule,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetScheduleRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetScheduleResponse.SerializeToString,
+            ),
+            'SaveBaseline': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveBaseline,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SaveBaselineRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SaveBaselineResponse.SerializeToString,
+            ),
+            'AddCost': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCost,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddCostRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddCostResponse.SerializeToString,
+            ),
+            'GetCosts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCosts,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsResponse.SerializeToString,
+            ),
+            'SetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBudget,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SetBudgetRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SetBudgetResponse.SerializeToString,
+            ),
+            'AddDeliverable': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddDeliverable,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddDeliverableRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddDeliverableResponse.SerializeToString,
+            ),
+            'ListDeliverables': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliverables,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesResponse.SerializeToString,
+            ),
+            'PutRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutRule,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutRuleRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutRuleResponse.SerializeToString,
+            ),
+            'ListRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRules,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListRulesRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListRulesResponse.SerializeToString,
+            ),
+            'PutDelayReasons': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutDelayReasons,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutDelayReasonsRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutDelayReasonsResponse.SerializeToString,
+            ),
+            'ListDelayReasons': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDelayReasons,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDelayReasonsRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDelayReasonsResponse.SerializeToString,
+            ),
+            'PutTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutTemplate,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutTemplateRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutTemplateResponse.SerializeToString,
+            ),
+            'GetTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplate,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTemplateRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTemplateResponse.SerializeToString,
+            ),
+            'ApplyTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyTemplate,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ApplyTemplateRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ApplyTemplateResponse.SerializeToString,
+            ),
+            'EvaluateRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvaluateRules,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.EvaluateRulesRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.EvaluateRulesResponse.SerializeToString,
+            ),
+            'RecordFire': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordFire,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.RecordFireRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.RecordFireResponse.SerializeToString,
+            ),
+            'ListFires': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFires,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListFiresRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListFiresResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +439,519 @@ class TasksService:
             '/baobei.tasks.v1.TasksService/ListTasks',
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksRequest.SerializeToString,
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/GetTask',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/UpdateTask',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.UpdateTaskRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.UpdateTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/GetSchedule',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetScheduleRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveBaseline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/SaveBaseline',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SaveBaselineRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SaveBaselineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/AddCost',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddCostRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddCostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCosts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/GetCosts',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/SetBudget',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SetBudgetRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SetBudgetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddDeliverable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/AddDeliverable',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddDeliverableRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.AddDeliverableResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliverables(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/ListDeliverables',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/PutRule',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutRuleRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/ListRules',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListRulesRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutDelayReasons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/PutDelayReasons',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutDelayReasonsRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutDelayReasonsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDelayReasons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/ListDelayReasons',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDelayReasonsRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDelayReasonsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/PutTemplate',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutTemplateRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/GetTemplate',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTemplateRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/ApplyTemplate',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ApplyTemplateRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ApplyTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/EvaluateRules',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.EvaluateRulesRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.EvaluateRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordFire(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/RecordFire',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.RecordFireRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.RecordFireResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFires(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/ListFires',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListFiresRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListFiresResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,128 @@
+"""Reading registration sheets (.xlsx or .csv): the header row names the columns — core keys or
+their Chinese labels, and the form's field keys or labels — every later non-empty row is one
+registration. Pure: bytes in, header mapping and rows out (cell values as JSON-ish Python)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from baobei.core.errors import FieldViolation
+from services.registry.forms import FormDef
+
+# Core columns: key → accepted headers (Chinese first).
+CORE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "row_key": ("行键", "外部编号", "导入编号"),
+    "name": ("项目名称",),
+    "customer.name": ("客户名称", "客户"),
+    "customer.uscc": ("统一社会信用代码", "信用代码"),
+    "customer.contact": ("联系人", "客户联系人"),
+    "customer.phone": ("客户电话", "联系电话"),
+    "amount": ("金额", "项目金额"),
+    "region": ("区域", "地区"),
+    "business_line": ("业务线",),
+    "start_date": ("开始日期",),
+    "end_date": ("结束日期",),
+    "owner_id": ("负责人", "所有者", "报备人"),
+    "status": ("状态",),
+}
+MULTI_SEPARATORS = ("、", ",", "，", ";", "；")
+
+
+@dataclass
+class Sheet:
+    columns: list[str]  # target key per column ("" = ignored empty header)
+    headers: list[str]
+    rows: list[tuple[int, dict[str, Any]]]  # (1-based sheet row, key → value)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # Excel numbers are doubles: repr gives the shortest exact text (12.5, not 12.4999…).
+        d = Decimal(repr(value))
+        return format(d.to_integral_value(), "f") if d == d.to_integral_value() else format(d, "f")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _raw_rows(data: bytes, filename: str) -> list[list[Any]]:
+    if filename.lower().endswith(".csv") or not data.startswith(b"PK"):
+        text = data.decode("utf-8-sig")
+        return [list(r) for r in csv.reader(io.StringIO(text))]
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
+def header_map(form: FormDef) -> dict[str, str]:
+    """Accepted header text (lower-cased) → target key (``fields.<key>`` for form fields)."""
+    out: dict[str, str] = {}
+    for key, labels in CORE_COLUMNS.items():
+        out[key.lower()] = key
+        for label in labels:
+            out[label.lower()] = key
+    for f in form.fields:
+        out.setdefault(f.key.lower(), f"fields.{f.key}")
+        if f.label:
+            out.setdefault(f.label.lower(), f"fields.{f.key}")
+    return out
+
+
+def read_sheet(data: bytes, filename: str, form: FormDef) -> tuple[Sheet | None, list[FieldViolation]]:
+    try:
+        raw = _raw_rows(data, filename)
+    except Exception as err:  # noqa: BLE001 - any unreadable upload is the caller's error
+        return None, [FieldViolation("file", f"无法读取表格：{err}", f"cannot read the sheet: {err}")]
+    if not raw:
+        return None, [FieldViolation("file", "表格为空", "the sheet is empty")]
+    headers = ["" if h is None else str(h).strip() for h in raw[0]]
+    known = header_map(form)
+    columns, problems = [], []
+    for i, h in enumerate(headers):
+        if not h:
+            columns.append("")
+            continue
+        key = known.get(h.lower())
+        if key is None:
+            problems.append(FieldViolation(f"columns[{i}]", f"未知列 {h}", f"unknown column {h}"))
+        elif key in columns:
+            problems.append(FieldViolation(f"columns[{i}]", f"列 {h} 重复", f"duplicate column {h}"))
+        columns.append(key or "")
+    if problems:
+        return None, problems
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for n, values in enumerate(raw[1:], start=2):
+        record = {columns[i]: _cell(v) for i, v in enumerate(values) if i < len(columns) and columns[i]}
+        if all(v in (None, "") for v in record.values()):
+            continue
+        rows.append((n, record))
+    return Sheet(columns=columns, headers=headers, rows=rows), []
+
+
+def field_value(form: FormDef, key: str, value: Any) -> Any:
+    """A sheet cell as the JSON value the form field expects (lists for multiselect)."""
+    f = form.field(key)
+    if value in (None, ""):
+        return None
+    if f is not None and f.type == "multiselect" and isinstance(value, str):
+        parts = [value]
+        for sep in MULTI_SEPARATORS:
+            parts = [p for chunk in parts for p in chunk.split(sep)]
+        return [p.strip() for p in parts if p.strip()]
+    return value

@@ -1,0 +1,67 @@
+"""Working days of the mainland-China calendar (chinese-calendar: statutory holidays and the
+adjusted working weekends). Years the library has no data for fall back to Monday–Friday.
+
+Schedules are computed on *working-day indices*: index 0 is the first working day on or after
+``EPOCH``; dates map to indices and back through two precomputed tables, so CPM arithmetic is
+integer addition and a 5,000-task plan needs no per-date library calls.
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import date, timedelta
+from functools import lru_cache
+
+import chinese_calendar
+
+EPOCH = date(2020, 1, 1)
+HORIZON = date(2040, 12, 31)
+
+
+def is_workday(day: date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+class WorkCalendar:
+    """Index ⇄ date over [EPOCH, HORIZON]; dates outside are clamped to the range."""
+
+    def __init__(self, start: date = EPOCH, end: date = HORIZON) -> None:
+        self.start, self.end = start, end
+        self.days: list[date] = []
+        day = start
+        while day <= end:
+            if is_workday(day):
+                self.days.append(day)
+            day += timedelta(days=1)
+        self._ordinals = [d.toordinal() for d in self.days]
+
+    def index_on_or_after(self, day: date) -> int:
+        """The index of ``day`` or of the next working day (a task cannot start on a holiday)."""
+        return min(bisect.bisect_left(self._ordinals, day.toordinal()), len(self.days) - 1)
+
+    def index_on_or_before(self, day: date) -> int:
+        """The index of ``day`` or of the previous working day (a finish on a holiday counts back)."""
+        return max(bisect.bisect_right(self._ordinals, day.toordinal()) - 1, 0)
+
+    def day(self, index: int) -> date:
+        return self.days[min(max(index, 0), len(self.days) - 1)]
+
+    def working_days(self, first: date, last: date) -> int:
+        """Working days in [first, last], both inclusive (0 when last < first)."""
+        if last < first:
+            return 0
+        lo = bisect.bisect_left(self._ordinals, first.toordinal())
+        hi = bisect.bisect_right(self._ordinals, last.toordinal())
+        return hi - lo
+
+    def add(self, day: date, working_days: int) -> date:
+        """The working day ``working_days`` after (or before, negative) ``day``'s working day."""
+        return self.day(self.index_on_or_after(day) + working_days)
+
+
+@lru_cache(maxsize=1)
+def calendar() -> WorkCalendar:
+    return WorkCalendar()

@@ -1,0 +1,51 @@
+"""``baobei import`` / ``baobei export`` against a registry server (BAOBEI_REGISTRY_ADDR)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from baobei.cli import main
+from baobei.core.grpc_client import channel
+from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from services.registry.server import build
+from tests.service.test_registry_service import FORM, ORG
+
+
+def test_import_then_export(make_db_url: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    server, port = build(db_url=make_db_url("registry"), port=0, attachments_dir=tmp_path)
+    server.start()
+    ch = channel(f"127.0.0.1:{port}")
+    try:
+        stub = pb_grpc.RegistryServiceStub(ch)
+        stub.UpsertOrg(ORG, timeout=10)
+        stub.PutForm(FORM, timeout=10)
+        monkeypatch.setenv("BAOBEI_REGISTRY_ADDR", f"127.0.0.1:{port}")
+        sheet = tmp_path / "in.csv"
+        sheet.write_text("行键,项目名称,客户名称,金额,行业,底价,负责人\n"
+                         "k1,甲项目,甲公司,100,制造,5.00,sales1\n"
+                         "k2,乙项目,乙公司,abc,金融,,sales1\n", encoding="utf-8")
+        assert main(["import", str(sheet), "--form", "standard", "--dry-run"]) == 1
+        out = capsys.readouterr().out
+        assert "试运行" in out and "第 3 行 金额" in out
+        assert main(["import", str(sheet), "--form", "standard"]) == 1  # all or nothing
+        assert main(["import", str(sheet), "--form", "standard", "--skip-invalid"]) == 0
+        assert "新建 1" in capsys.readouterr().out
+        assert main(["import", str(sheet), "--form", "standard", "--skip-invalid"]) == 0
+        assert "已存在 1" in capsys.readouterr().out
+        assert main(["export", str(tmp_path / "all.xlsx")]) == 0
+        rows = list(load_workbook(tmp_path / "all.xlsx").active.iter_rows(values_only=True))
+        assert len(rows) == 2 and "floor_price" in rows[0]
+        # sales2 sees nothing of sales1's (not owner, not manager); mgr_sh sees it without the finance-only field.
+        assert main(["export", str(tmp_path / "m.csv"), "--user", "mgr_sh"]) == 0
+        got = list(csv.reader(io.StringIO((tmp_path / "m.csv").read_text(encoding="utf-8-sig"))))
+        assert len(got) == 2 and "floor_price" not in got[0] and "industry" in got[0]
+    finally:
+        ch.close()
+        server.stop(None).wait()

@@ -1,0 +1,242 @@
+"""ProjectExecution on the time-skipping server against the real tasks service (gRPC on port 0):
+template applied and baseline saved on start, the overdue rule firing once from a durable timer
+(not before 24 h past the due date), milestone done → downstream assignees, task events reported
+once, continue-as-new cursor. Notify, reporting and recipient resolution are in-memory fakes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+from google.protobuf import struct_pb2
+from temporalio import activity
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from baobei.tasks.v1 import tasks_service_pb2 as pb
+from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
+from services.tasks.server import build
+from services.tasks.workdays import calendar
+from workflows import activity_types as act
+from workflows.activities.tasks import TasksActivities
+from workflows.execution import ProjectExecution
+
+SHANGHAI_OFFSET = timedelta(hours=8)
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture()
+def tasks_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
+    server, port = build(db_url=make_db_url("tasks"), port=0)
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(None).wait()
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.sent: dict[str, act.SendInput] = {}
+        self.events: dict[str, act.ReportEventInput] = {}
+
+    @activity.defn(name=act.NOTIFY_SEND)
+    async def send(self, inp: act.SendInput) -> act.SendResult:
+        self.sent.setdefault(inp.request_id, inp)  # idempotent on request_id, like notify
+        return act.SendResult(notification_ids=[inp.request_id])
+
+    @activity.defn(name=act.REPORTING_INGEST_EVENT)
+    async def ingest(self, inp: act.ReportEventInput) -> act.ReportEventResult:
+        applied = inp.event_id not in self.events
+        self.events.setdefault(inp.event_id, inp)
+        return act.ReportEventResult(applied=applied)
+
+    @activity.defn(name=act.REGISTRY_PROTECTION_INFO)
+    async def protection(self, inp: act.ProtectionInfoInput) -> act.ProtectionInfo:
+        return act.ProtectionInfo(state="none")
+
+    @activity.defn(name=act.REGISTRY_RESOLVE_RECIPIENTS)
+    async def resolve(self, inp: act.ResolveRecipientsInput) -> act.ResolveRecipientsResult:
+        return act.ResolveRecipientsResult(user_ids=inp.user_ids + [f"mgr-of-{e.split(':')[0]}" for e in inp.escalate])
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def stack(env: WorkflowEnvironment, tasks_addr: str) -> AsyncIterator[tuple[Sink, pb_grpc.TasksServiceStub, str]]:
+    sink = Sink()
+    channel = grpc.aio.insecure_channel(tasks_addr)
+    tasks = TasksActivities(pb_grpc.TasksServiceStub(channel))
+    queue = f"exec-{uuid.uuid4().hex[:8]}"
+    sync = grpc.insecure_channel(tasks_addr)
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[ProjectExecution],
+        activities=[
+            sink.send,
+            sink.ingest,
+            sink.resolve,
+            sink.protection,
+            tasks.apply_template,
+            tasks.save_baseline,
+            tasks.evaluate_rules,
+            tasks.record_fire,
+        ],
+    ):
+        yield sink, pb_grpc.TasksServiceStub(sync), queue
+    await channel.close()
+    sync.close()
+
+
+async def start(env: WorkflowEnvironment, queue: str, project_id: str, **kw: Any) -> WorkflowHandle[Any, Any]:
+    return await env.client.start_workflow(
+        act.EXECUTION_WORKFLOW_TYPE,
+        act.ExecutionInput(
+            project_id=project_id,
+            owner_id="owner",
+            name="智慧园区",
+            business_line=kw.pop("bl", ""),
+            amount="100000",
+            **kw,
+        ),
+        id=act.execution_workflow_id(project_id),
+        task_queue=queue,
+        execution_timeout=timedelta(days=60),
+    )
+
+
+def shanghai_today(now: datetime) -> Any:
+    return (now.astimezone(UTC) + SHANGHAI_OFFSET).date()
+
+
+async def test_overdue_rule_fires_once_24h_after_due_and_events_are_reported(
+    env: WorkflowEnvironment, stack: tuple[Sink, pb_grpc.TasksServiceStub, str]
+) -> None:
+    sink, stub, queue = stack
+    pid = f"p-{uuid.uuid4().hex[:6]}"
+    now = await env.get_current_time()
+    due = shanghai_today(now) + timedelta(days=1)
+    task = stub.CreateTask(
+        pb.CreateTaskRequest(
+            request_id=f"{pid}-t", project_id=pid, name="现场勘查", assignee_id="alice", due=due.isoformat()
+        ),
+        timeout=10,
+    ).task
+    handle = await start(env, queue, pid, apply_template=False)
+    # Until 24 h after the end of the due day nothing fires (time skipping jumps to the timer).
+    await env.sleep(timedelta(days=1, hours=1))
+    assert not [k for k in sink.sent if pid in k]
+    await env.sleep(timedelta(days=2))
+    fired = [s for k, s in sink.sent.items() if f"execution-{pid}:fire:" in k]
+    assert len(fired) == 1, sink.sent
+    assert sorted(fired[0].recipient_ids) == ["alice", "owner"]
+    assert "逾期" in fired[0].title and fired[0].project_id == pid
+    fires = stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires
+    assert [(f.rule_key, f.task_id) for f in fires] == [("task-overdue-24h", task.id)]
+    # A wake-up later does not fire it again.
+    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged(reason="test"))
+    await env.sleep(timedelta(days=3))
+    assert len([k for k in sink.sent if f"execution-{pid}:fire:" in k]) == 1
+    assert len(stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires) == 1
+    # The creation was reported once, with the agreed payload.
+    created = [e for e in sink.events.values() if e.project_id == pid and e.type == "task.created"]
+    assert len(created) == 1 and created[0].payload["task_id"] == task.id
+    assert set(created[0].payload) >= {
+        "task_id",
+        "project_id",
+        "name",
+        "assignee_id",
+        "status",
+        "start",
+        "due",
+        "finish",
+        "estimate_hours",
+        "progress",
+        "milestone",
+        "baseline_finish",
+        "delay_reason",
+        "done_at",
+    }
+    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    state = await handle.result()
+    assert state["fires"] == 1 and state["stopped"]
+
+
+async def test_done_before_deadline_never_fires(
+    env: WorkflowEnvironment, stack: tuple[Sink, pb_grpc.TasksServiceStub, str]
+) -> None:
+    sink, stub, queue = stack
+    pid = f"p-{uuid.uuid4().hex[:6]}"
+    now = await env.get_current_time()
+    due = shanghai_today(now) + timedelta(days=1)
+    task = stub.CreateTask(
+        pb.CreateTaskRequest(
+            request_id=f"{pid}-t", project_id=pid, name="方案", assignee_id="bob", due=due.isoformat()
+        ),
+        timeout=10,
+    ).task
+    handle = await start(env, queue, pid, apply_template=False)
+    stub.UpdateTask(pb.UpdateTaskRequest(request_id=f"{pid}-done", task_id=task.id, status="done"), timeout=10)
+    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await env.sleep(timedelta(days=5))
+    assert not [k for k in sink.sent if f"execution-{pid}:fire:" in k]
+    updated = [e for e in sink.events.values() if e.project_id == pid and e.type == "task.updated"]
+    assert updated and updated[-1].payload["status"] == "done" and updated[-1].payload["done_at"]
+    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.result()
+
+
+async def test_template_applied_on_start_and_milestone_done_notifies_downstream(
+    env: WorkflowEnvironment, stack: tuple[Sink, pb_grpc.TasksServiceStub, str]
+) -> None:
+    sink, stub, queue = stack
+    bl = f"bl-{uuid.uuid4().hex[:6]}"
+    body = struct_pb2.Struct()
+    body.update(
+        {
+            "tasks": [
+                {"key": "design", "name": "方案设计", "offset_days": 0, "duration_days": 3},
+                {"key": "m1", "name": "方案评审", "milestone": True, "depends_on": [{"key": "design", "type": "FS"}]},
+                {
+                    "key": "build",
+                    "name": "实施",
+                    "duration_days": 5,
+                    "depends_on": [{"key": "m1", "type": "FS", "lag_days": 1}],
+                },
+            ]
+        }
+    )
+    stub.PutTemplate(pb.PutTemplateRequest(request_id=f"{bl}-tpl", business_line=bl, body=body), timeout=10)
+    pid = f"p-{uuid.uuid4().hex[:6]}"
+    handle = await start(env, queue, pid, bl=bl)
+    await env.sleep(timedelta(minutes=1))
+    tasks = {t.name: t for t in stub.ListTasks(pb.ListTasksRequest(project_id=pid), timeout=10).tasks}
+    assert set(tasks) == {"方案设计", "方案评审", "实施"}
+    assert [(d.task_id, d.lag_days) for d in tasks["实施"].depends_on] == [(tasks["方案评审"].id, 1)]
+    sched = stub.GetSchedule(pb.GetScheduleRequest(project_id=pid), timeout=10)
+    assert sched.baseline_number == 1  # the approval baseline
+    cal = calendar()
+    rows = {t.name: t for t in sched.tasks}
+    assert (
+        cal.working_days(
+            cal.day(0).fromisoformat(rows["方案设计"].start), cal.day(0).fromisoformat(rows["方案设计"].finish)
+        )
+        == 3
+    )
+    stub.UpdateTask(
+        pb.UpdateTaskRequest(request_id=f"{pid}-a", task_id=tasks["实施"].id, assignee_id="carol"), timeout=10
+    )
+    stub.UpdateTask(
+        pb.UpdateTaskRequest(request_id=f"{pid}-m", task_id=tasks["方案评审"].id, status="done"), timeout=10
+    )
+    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await env.sleep(timedelta(minutes=1))
+    fired = [s for k, s in sink.sent.items() if f"execution-{pid}:fire:milestone-done-downstream" in k]
+    assert len(fired) == 1 and fired[0].recipient_ids == ["carol"], sink.sent.keys()
+    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.result()

@@ -1,0 +1,312 @@
+"""ProjectExecution on the time-skipping server with the real tasks service: a rule's webhook is
+POSTed to a local receiver, signed per Standard Webhooks (checked here independently), retried
+after a 500 and deduplicated by ``webhook-id`` (the fire key); the SSRF guard refuses a loopback
+target unless allowed; ``protection_expiring`` fires once, ``before`` the protection end read from
+the registry (a fake activity here), on a durable timer."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+from google.protobuf import struct_pb2
+from temporalio import activity
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from baobei.tasks.v1 import tasks_service_pb2 as pb
+from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
+from services.tasks.server import build
+from workflows import activity_types as act
+from workflows.activities.tasks import TasksActivities
+from workflows.activities.webhooks import WebhookActivities
+from workflows.execution import ProjectExecution
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: verifies signature and timestamp window, fails the first call with 500
+    when asked, and dedupes by webhook-id (what a well-behaved receiver does)."""
+
+    fail_first: bool = True
+    calls: list[dict[str, str]] = field(default_factory=list)
+    processed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    url: str = ""
+
+    def handle(self, headers: dict[str, str], body: bytes) -> int:
+        self.calls.append(headers)
+        msg_id, ts = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "0")
+        key = base64.b64decode(SECRET.removeprefix("whsec_"))
+        expected = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest())
+        sigs = [s.partition(",")[2] for s in headers.get("webhook-signature", "").split() if s.startswith("v1,")]
+        if not any(hmac.compare_digest(s.encode(), expected) for s in sigs):
+            self.errors.append("bad signature")
+            return 401
+        if abs(time.time() - int(ts)) > 300:
+            self.errors.append("timestamp outside window")
+            return 401
+        if self.fail_first and len(self.calls) == 1:
+            return 500
+        self.processed.setdefault(msg_id, json.loads(body))
+        return 204
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            status = rec.handle({k.lower(): v for k, v in self.headers.items()}, body)
+            self.send_response(status)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/baobei"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield rec
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture()
+def tasks_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
+    server, port = build(db_url=make_db_url("tasks"), port=0)
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(None).wait()
+
+
+class Fakes:
+    def __init__(self) -> None:
+        self.sent: dict[str, act.SendInput] = {}
+        self.protection: dict[str, act.ProtectionInfo] = {}
+
+    @activity.defn(name=act.NOTIFY_SEND)
+    async def send(self, inp: act.SendInput) -> act.SendResult:
+        self.sent.setdefault(inp.request_id, inp)
+        return act.SendResult(notification_ids=[inp.request_id])
+
+    @activity.defn(name=act.REPORTING_INGEST_EVENT)
+    async def ingest(self, inp: act.ReportEventInput) -> act.ReportEventResult:
+        return act.ReportEventResult(applied=True)
+
+    @activity.defn(name=act.REGISTRY_RESOLVE_RECIPIENTS)
+    async def resolve(self, inp: act.ResolveRecipientsInput) -> act.ResolveRecipientsResult:
+        return act.ResolveRecipientsResult(user_ids=inp.user_ids)
+
+    @activity.defn(name=act.REGISTRY_PROTECTION_INFO)
+    async def protection_info(self, inp: act.ProtectionInfoInput) -> act.ProtectionInfo:
+        return self.protection.get(inp.project_id, act.ProtectionInfo(state="none"))
+
+
+@dataclass
+class Stack:
+    fakes: Fakes
+    stub: pb_grpc.TasksServiceStub
+    queue: str
+
+
+async def _stack(env: WorkflowEnvironment, tasks_addr: str, *, allow_internal: bool) -> AsyncIterator[Stack]:
+    fakes = Fakes()
+    channel = grpc.aio.insecure_channel(tasks_addr)
+    stub = pb_grpc.TasksServiceStub(channel)
+    tasks = TasksActivities(stub)
+    hooks = WebhookActivities(stub, allow_internal=allow_internal, timeout=5)
+    queue = f"hook-{uuid.uuid4().hex[:8]}"
+    sync = grpc.insecure_channel(tasks_addr)
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[ProjectExecution],
+        activities=[
+            fakes.send,
+            fakes.ingest,
+            fakes.resolve,
+            fakes.protection_info,
+            tasks.apply_template,
+            tasks.save_baseline,
+            tasks.evaluate_rules,
+            tasks.record_fire,
+            hooks.deliver,
+        ],
+    ):
+        yield Stack(fakes, pb_grpc.TasksServiceStub(sync), queue)
+    await channel.close()
+    sync.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def stack(env: WorkflowEnvironment, tasks_addr: str) -> AsyncIterator[Stack]:
+    async for s in _stack(env, tasks_addr, allow_internal=True):
+        yield s
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def guarded(env: WorkflowEnvironment, tasks_addr: str) -> AsyncIterator[Stack]:
+    async for s in _stack(env, tasks_addr, allow_internal=False):
+        yield s
+
+
+def put_rule(stub: pb_grpc.TasksServiceStub, key: str, body: dict[str, Any]) -> None:
+    s = struct_pb2.Struct()
+    s.update(body)
+    stub.PutRule(pb.PutRuleRequest(request_id=f"{key}-{uuid.uuid4().hex[:6]}", key=key, body=s), timeout=10)
+
+
+async def start(env: WorkflowEnvironment, queue: str, pid: str) -> WorkflowHandle[Any, Any]:
+    return await env.client.start_workflow(
+        act.EXECUTION_WORKFLOW_TYPE,
+        act.ExecutionInput(project_id=pid, owner_id="owner", name="智慧园区", amount="100000", apply_template=False),
+        id=act.execution_workflow_id(pid),
+        task_queue=queue,
+        execution_timeout=timedelta(days=60),
+    )
+
+
+async def until(env: WorkflowEnvironment, check: Callable[[], bool], step: timedelta = timedelta(seconds=5)) -> None:
+    for _ in range(60):
+        if check():
+            return
+        await env.sleep(step)
+    raise AssertionError("condition not reached")
+
+
+async def finish_task_and_signal(stack: Stack, env: WorkflowEnvironment, pid: str) -> tuple[str, Any]:
+    task = stack.stub.CreateTask(
+        pb.CreateTaskRequest(request_id=f"{pid}-t", project_id=pid, name="上线验收", assignee_id="alice"), timeout=10
+    ).task
+    handle = await start(env, stack.queue, pid)
+    stack.stub.UpdateTask(pb.UpdateTaskRequest(request_id=f"{pid}-done", task_id=task.id, status="done"), timeout=10)
+    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    return task.id, handle
+
+
+async def test_webhook_is_signed_retried_after_500_and_delivered_once(
+    env: WorkflowEnvironment, stack: Stack, receiver: Receiver
+) -> None:
+    pid = f"p-{uuid.uuid4().hex[:6]}"
+    put_rule(
+        stack.stub,
+        "done-hook",
+        {
+            "name": "完成回调",
+            "trigger": {"type": "status_change", "to": "done"},
+            "when": f'project.id == "{pid}"',
+            "actions": [{"type": "webhook", "url": receiver.url, "secret": SECRET}],
+        },
+    )
+    task_id, handle = await finish_task_and_signal(stack, env, pid)
+    await until(env, lambda: bool(stack.stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires))
+    assert receiver.errors == []
+    assert len(receiver.calls) == 2  # 500, then the retry
+    ids = {c["webhook-id"] for c in receiver.calls}
+    fires = stack.stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires
+    assert len(fires) == 1 and ids == {fires[0].key}  # webhook-id = the fire key, same on the retry
+    assert len(receiver.processed) == 1
+    msg = receiver.processed[fires[0].key]
+    assert msg["type"] == "rule.fired"
+    assert msg["data"]["rule"] == "done-hook" and msg["data"]["task_id"] == task_id
+    assert msg["data"]["project_id"] == pid and msg["data"]["fired_at"]
+    assert list(fires[0].recipients.webhooks) == [receiver.url]
+    # Later wake-ups do not deliver again.
+    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await env.sleep(timedelta(minutes=5))
+    assert len(receiver.calls) == 2 and len(receiver.processed) == 1
+    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.result()
+
+
+async def test_ssrf_guard_refuses_loopback_without_the_setting(
+    env: WorkflowEnvironment, guarded: Stack, receiver: Receiver
+) -> None:
+    pid = f"p-{uuid.uuid4().hex[:6]}"
+    put_rule(
+        guarded.stub,
+        "done-hook-guarded",
+        {
+            "name": "完成回调",
+            "trigger": {"type": "status_change", "to": "done"},
+            "when": f'project.id == "{pid}"',
+            "actions": [
+                {"type": "webhook", "url": receiver.url, "secret": SECRET},
+                {"type": "notify", "to": ["owner"]},
+            ],
+        },
+    )
+    _, handle = await finish_task_and_signal(guarded, env, pid)
+    await until(env, lambda: bool(guarded.stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires))
+    # Refused without a call (not retried), the notification still went out and the fire is recorded.
+    assert receiver.calls == []
+    assert [k for k in guarded.fakes.sent if pid in k]
+    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.result()
+
+
+async def test_protection_expiring_fires_once_before_the_end(env: WorkflowEnvironment, stack: Stack) -> None:
+    pid = f"p-{uuid.uuid4().hex[:6]}"
+    put_rule(
+        stack.stub,
+        "protection-1d",
+        {
+            "name": "保护期到期前一天提醒",
+            "trigger": {"type": "protection_expiring", "before": "1d"},
+            "when": f'project.id == "{pid}"',
+            "actions": [{"type": "notify", "to": ["owner", "user:sales-lead"]}],
+        },
+    )
+    now = await env.get_current_time()
+    end = now + timedelta(days=3)
+    stack.fakes.protection[pid] = act.ProtectionInfo(state="protected", until=end.isoformat())
+    handle = await start(env, stack.queue, pid)
+
+    def fired() -> list[act.SendInput]:
+        return [s for k, s in stack.fakes.sent.items() if f"execution-{pid}:fire:protection-1d" in k]
+
+    await env.sleep(timedelta(days=1, hours=23))  # still more than a day left
+    assert fired() == []
+    await env.sleep(timedelta(hours=2))
+    assert len(fired()) == 1, stack.fakes.sent.keys()
+    assert sorted(fired()[0].recipient_ids) == ["owner", "sales-lead"] and "保护期" in fired()[0].title
+    await env.sleep(timedelta(days=2))  # past the end: nothing more
+    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await env.sleep(timedelta(minutes=1))
+    assert len(fired()) == 1
+    fires = stack.stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires
+    assert [f.rule_key for f in fires] == ["protection-1d"]
+    # A follow-up moves the end: the new end gets its own reminder, once.
+    later = datetime.fromisoformat((await env.get_current_time()).isoformat()) + timedelta(days=2)
+    stack.fakes.protection[pid] = act.ProtectionInfo(state="protected", until=later.isoformat())
+    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await env.sleep(timedelta(days=1, hours=1))
+    assert len(fired()) == 2
+    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.result()

@@ -1,0 +1,245 @@
+"""ProjectExecution: one workflow per active project (id ``execution-<project_id>``), started by
+ProjectLifecycle when the project becomes active (and by the edge with signal-with-start when a
+plan changes and none runs yet).
+
+On start it applies the business line's plan template and saves the approval baseline. Then it
+loops: ask the tasks service which rule fires are due at workflow time and which task events are
+new (``tasks.EvaluateRules``), report the events (``task.created`` / ``task.updated`` /
+``cost.recorded``), act on each fire (notify, recorded once by key), then sleep on a durable
+timer until the next fire time — or until the signal ``tasks_changed`` says the plan changed.
+No polling: with no pending timer and no signal the workflow waits idle.
+
+Each turn also reads the project's protection period from the registry (``registry.ProtectionInfo``)
+so ``protection_expiring`` rules get a timer at ``until - before``; a follow-up that moves the end is
+seen when that timer wakes the loop (the fire key carries the end, so each end fires once). A fire
+with webhook actions is POSTed by ``webhook.Deliver`` (signed, retried, ``webhook-id`` = fire key).
+
+Determinism: the only clock is ``workflow.now()``; notification and reporting ids derive from the
+fire key and the event sequence, so retries and replays change nothing twice. Long histories
+continue-as-new carrying the event cursor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import activity_types as act
+
+T = TypeVar("T")
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=0,
+)
+# Webhook receivers get a bounded number of attempts (1 s, 2 s, 4 s … up to 10 min apart, ~1 h in
+# all); a refused target (SSRF guard, 4xx) is not retried. A delivery that gives up is logged and
+# the fire is still recorded.
+WEBHOOK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=12,
+    non_retryable_error_types=[act.WEBHOOK_REFUSED],
+)
+# While the registry shows the project as the protection holder but the period has not started yet
+# (the protection workflow starts beside this one), look again after this long.
+PROTECTION_RECHECK = timedelta(minutes=1)
+# Continue-as-new after this many loop turns (each turn is a handful of events).
+MAX_TURNS = 200
+EVENT_PAGE = 200
+
+
+@workflow.defn(name=act.EXECUTION_WORKFLOW_TYPE)
+class ProjectExecution:
+    @workflow.init
+    def __init__(self, inp: act.ExecutionInput) -> None:
+        self._inp = inp
+        self._cursor = inp.cursor
+        self._changed = False
+        self._stopped = False
+        self._next_wake = ""
+        self._fires = 0
+
+    @workflow.run
+    async def run(self, inp: act.ExecutionInput) -> act.ExecutionState:
+        wid = workflow.info().workflow_id
+        if inp.apply_template:
+            applied = await self._act(
+                act.TASKS_APPLY_TEMPLATE,
+                act.ApplyTemplateInput(
+                    request_id=f"{wid}:template",
+                    project_id=inp.project_id,
+                    business_line=inp.business_line,
+                    start=self._today(),
+                    owner_id=inp.owner_id,
+                ),
+                act.ApplyTemplateResult,
+            )
+            workflow.logger.info("plan template applied: %d task(s)", applied.created)
+            await self._act(
+                act.TASKS_SAVE_BASELINE,
+                act.SaveBaselineInput(
+                    request_id=f"{wid}:baseline:approval", project_id=inp.project_id, name="审批基线"
+                ),
+                act.SaveBaselineResult,
+            )
+        for _turn in range(MAX_TURNS):
+            self._changed = False
+            protection = act.ProtectionInfo()
+            if workflow.patched("protection-expiring"):
+                protection = await self._act(
+                    act.REGISTRY_PROTECTION_INFO, act.ProtectionInfoInput(project_id=inp.project_id), act.ProtectionInfo
+                )
+            evaluation = await self._act(
+                act.TASKS_EVALUATE_RULES,
+                act.EvaluateRulesWithProtection(
+                    project_id=inp.project_id,
+                    now=workflow.now().isoformat(),
+                    after_seq=self._cursor,
+                    owner_id=inp.owner_id,
+                    project_name=inp.name,
+                    business_line=inp.business_line,
+                    amount=inp.amount,
+                    protection_until=protection.until if protection.state == "protected" else "",
+                ),
+                act.RuleEvaluation,
+            )
+            for event in evaluation.events:
+                await self._report(event)
+            self._cursor = max(self._cursor, evaluation.last_seq)
+            for fire in evaluation.fires:
+                await self._fire(fire)
+            if len(evaluation.events) >= EVENT_PAGE:
+                continue  # more events waiting: read the next page at once
+            self._next_wake = evaluation.next_wake
+            if self._stopped:
+                break
+            timeout = None
+            if evaluation.next_wake:
+                timeout = max(datetime.fromisoformat(evaluation.next_wake) - workflow.now(), timedelta(seconds=1))
+            if protection.state == "holder" and (timeout is None or timeout > PROTECTION_RECHECK):
+                timeout = PROTECTION_RECHECK  # the period is about to start: read its end soon
+            # A timeout means a rule timer is due: the next evaluation fires it.
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._changed or self._stopped, timeout=timeout)
+            if self._stopped and not self._changed:
+                break
+        else:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(
+                act.ExecutionInput(
+                    project_id=inp.project_id,
+                    owner_id=inp.owner_id,
+                    name=inp.name,
+                    business_line=inp.business_line,
+                    amount=inp.amount,
+                    apply_template=False,
+                    cursor=self._cursor,
+                )
+            )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def _report(self, event: act.TaskEventInfo) -> None:
+        await self._act(
+            act.REPORTING_INGEST_EVENT,
+            act.ReportEventInput(
+                event_id=f"{self._inp.project_id}:task-event:{event.seq}",
+                type=event.kind,
+                project_id=self._inp.project_id,
+                at=event.at or workflow.now().isoformat(),
+                payload=event.payload,
+            ),
+            act.ReportEventResult,
+        )
+
+    async def _fire(self, fire: act.RuleFireInfo) -> None:
+        wid = workflow.info().workflow_id
+        recipients = list(fire.user_ids)
+        if fire.roles or fire.escalate:
+            resolved = await self._act(
+                act.REGISTRY_RESOLVE_RECIPIENTS,
+                act.ResolveRecipientsInput(user_ids=fire.user_ids, roles=fire.roles, escalate=fire.escalate),
+                act.ResolveRecipientsResult,
+            )
+            recipients = resolved.user_ids
+        if recipients:
+            await self._act(
+                act.NOTIFY_SEND,
+                act.SendInput(
+                    request_id=f"{wid}:fire:{fire.key}",
+                    recipient_ids=recipients,
+                    kind=f"rule.{fire.rule_key}",
+                    title=fire.title,
+                    body=fire.body,
+                    project_id=self._inp.project_id,
+                ),
+                act.SendResult,
+            )
+        fire.fired_at = workflow.now().isoformat()
+        for url in dict.fromkeys(fire.webhooks):
+            await self._webhook(fire, url, recipients)
+        fire.user_ids = recipients
+        await self._act(act.TASKS_RECORD_FIRE, fire, act.RecordFireResult)
+        self._fires += 1
+        workflow.logger.info("rule %s fired (%s) → %s", fire.rule_key, fire.key, recipients)
+
+    async def _webhook(self, fire: act.RuleFireInfo, url: str, recipients: list[str]) -> None:
+        data = {
+            "project_id": self._inp.project_id,
+            "project_name": self._inp.name,
+            "task_id": fire.task_id,
+            "title": fire.title,
+            "body": fire.body,
+            "recipients": recipients,
+            "fired_at": fire.fired_at,
+        }
+        try:
+            result = await workflow.execute_activity(
+                act.WEBHOOK_DELIVER,
+                act.WebhookDeliveryInput(
+                    fire_key=fire.key, rule_key=fire.rule_key, url=url, project_id=self._inp.project_id, data=data
+                ),
+                result_type=act.WebhookDeliveryResult,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=WEBHOOK_RETRY,
+            )
+            workflow.logger.info("webhook %s for %s → %s (attempt %d)", url, fire.key, result.status, result.attempt)
+        except ActivityError as err:
+            workflow.logger.warning("webhook %s for %s not delivered: %s", url, fire.key, err.cause or err)
+
+    def _today(self) -> str:
+        return (workflow.now() + timedelta(hours=8)).date().isoformat()  # Asia/Shanghai
+
+    async def _act(self, name: str, arg: Any, result_type: type[T]) -> T:
+        result: T = await workflow.execute_activity(
+            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+        )
+        return result
+
+    @workflow.signal(name=act.EXECUTION_SIGNAL_CHANGED)
+    def tasks_changed(self, inp: act.TasksChanged) -> None:
+        self._changed = True
+
+    @workflow.signal(name=act.EXECUTION_SIGNAL_STOP)
+    def stop(self) -> None:
+        self._stopped = True
+
+    @workflow.query(name=act.EXECUTION_QUERY_STATE)
+    def state(self) -> act.ExecutionState:
+        return act.ExecutionState(
+            project_id=self._inp.project_id,
+            cursor=self._cursor,
+            next_wake=self._next_wake,
+            fires=self._fires,
+            stopped=self._stopped,
+        )

@@ -1,0 +1,131 @@
+"""ProjectProtection (id ``protection-<project id>``): the protection period (保护期) of an approved
+registration, on durable timers — no polling.
+
+    start ─► StartProtection ─► protected? ── no ─► done (none / waitlisted: promotion restarts it)
+                                   │ yes
+              ┌────────────────────┘
+              ▼
+     sleep until the reminder ─► re-read (a follow-up may have moved the end) ─► remind the owner
+     sleep until the end ─────► ExpireProtection(at = workflow time)
+                                   ├ still protected (extended) ─► loop
+                                   └ lapsed / released ─► tell the owner, start the protection of
+                                     each promoted active registration (child, ABANDON), done
+
+The registry decides everything under its row locks (who holds the customer, the waitlist order,
+whether the end has been reached at the given workflow time); the workflow only keeps time.
+Each registry call carries a request id derived from the workflow id and a counter, so retries and
+replays change nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import activity_types as act
+    from workflows.protection_types import (
+        PROTECTION_WORKFLOW_TYPE,
+        ProtectionInput,
+        ProtectionResult,
+        protection_workflow_id,
+    )
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                    maximum_interval=timedelta(minutes=1))
+# Safety valve for a history that would otherwise grow with very many follow-ups.
+MAX_ROUNDS = 500
+
+
+@workflow.defn(name=PROTECTION_WORKFLOW_TYPE)
+class ProjectProtection:
+    def __init__(self) -> None:
+        self._checks = 0
+        self._state = "none"
+        self._until = ""
+
+    @workflow.query(name="state")
+    def state(self) -> act.ProtectionStatus:
+        return act.ProtectionStatus(project_id=workflow.info().workflow_id, state=self._state, until=self._until)
+
+    @workflow.run
+    async def run(self, inp: ProtectionInput) -> ProtectionResult:
+        # The run id is part of every request id: a promoted registration runs this workflow again
+        # under the same workflow id, and must not get the stored answers of its earlier run.
+        wid = f"{workflow.info().workflow_id}:{workflow.info().run_id}"
+        st = await self._call(act.REGISTRY_START_PROTECTION, inp.project_id, f"{wid}:start")
+        reminders, reminded_for = 0, ""
+        while st.state == "protected" and self._checks < MAX_ROUNDS:
+            until = datetime.fromisoformat(st.until)
+            remind = datetime.fromisoformat(st.remind_at) if st.remind_at else None
+            now = workflow.now()
+            if remind is not None and reminded_for != st.until:
+                if now < remind:
+                    before = st.until
+                    await workflow.sleep(remind - now)
+                    # Re-read: a follow-up may have moved the end (then the reminder moves too).
+                    st = await self._call(act.REGISTRY_EXPIRE_PROTECTION, inp.project_id, f"{wid}:check")
+                    if st.state != "protected" or st.until != before:
+                        continue
+                reminders += 1
+                reminded_for = st.until
+                await self._notify(st, f"{wid}:remind:{st.until}", "protection_expiring",
+                                   f"保护期即将到期：{st.name}",
+                                   f"编号：{st.code}\n保护期至：{st.until}\n记录跟进可延长保护期。")
+                continue
+            if now < until:
+                await workflow.sleep(until - now)
+            st = await self._call(act.REGISTRY_EXPIRE_PROTECTION, inp.project_id, f"{wid}:expire")
+        if st.state == "lapsed":
+            await self._notify(st, f"{wid}:lapsed", "protection_lapsed", f"保护期已到期：{st.name}",
+                               f"编号：{st.code}\n客户保护已失效。")
+        promoted = await self._start_promoted(st)
+        return ProtectionResult(project_id=inp.project_id, state=st.state, reminders=reminders, promoted=promoted)
+
+    async def _call(self, name: str, project_id: str, prefix: str) -> act.ProtectionStatus:
+        self._checks += 1
+        st: act.ProtectionStatus = await workflow.execute_activity(
+            name,
+            act.ProtectionCheckInput(request_id=f"{prefix}:{self._checks}", project_id=project_id,
+                                     at=workflow.now().isoformat()),
+            result_type=act.ProtectionStatus,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        self._state, self._until = st.state, st.until
+        workflow.logger.info("protection %s: %s until %s", project_id, st.state, st.until or "-")
+        return st
+
+    async def _notify(self, st: act.ProtectionStatus, request_id: str, kind: str, title: str, body: str) -> None:
+        if not st.owner_id:
+            return
+        await workflow.execute_activity(
+            act.NOTIFY_SEND,
+            act.SendInput(request_id=request_id, recipient_ids=[st.owner_id], kind=kind, title=title, body=body,
+                          project_id=st.project_id),
+            result_type=act.SendResult,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+        )
+
+    async def _start_promoted(self, st: act.ProtectionStatus) -> list[str]:
+        """The next registration in line takes over: active ones are protected from now on."""
+        out = []
+        for p in st.promoted:
+            out.append(p.project_id)
+            if p.status != "active":
+                continue  # its approval will start its protection
+            try:
+                await workflow.start_child_workflow(
+                    PROTECTION_WORKFLOW_TYPE,
+                    ProtectionInput(project_id=p.project_id),
+                    id=protection_workflow_id(p.project_id),
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
+            except WorkflowAlreadyStartedError:
+                workflow.logger.info("protection of %s already running", p.project_id)
+        return out

@@ -1,0 +1,26 @@
+"""Names and payloads of the protection workflow (保护期 / 候补), importable without the workflow
+code (the lifecycle starts it as a child, the registry activities start it for promotions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROTECTION_WORKFLOW_TYPE = "ProjectProtection"
+
+
+def protection_workflow_id(project_id: str) -> str:
+    return f"protection-{project_id}"
+
+
+@dataclass
+class ProtectionInput:
+    project_id: str
+
+
+@dataclass
+class ProtectionResult:
+    project_id: str
+    # Final state: none | holder | waitlisted | lapsed | released
+    state: str
+    reminders: int = 0
+    promoted: list[str] | None = None
