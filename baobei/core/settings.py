@@ -73,6 +73,8 @@ class Settings(BaseSettings):
 
     # Rule webhooks may target loopback / link-local / private addresses (tests, on-premises receivers).
     webhook_allow_internal: bool = False
+    # Gantt formats offered by GET …/schedule?format= (comma-separated, of "svg" and "pdf"; json always).
+    gantt_formats: str = "svg,pdf"
 
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import structlog
 from fastapi import File, Form, Header, Query, Request, UploadFile
@@ -56,6 +57,7 @@ _DEP = {
 }
 _DEP_NAME = {v: k for k, v in _DEP.items()}
 SYSTEM_VIEWER = registry_pb2.Viewer(user_id="system", is_admin=True)
+GANTT_FORMATS = ("svg", "pdf")  # what can be drawn; BAOBEI_GANTT_FORMATS picks which are offered
 
 
 # ---------------------------------------------------------------- schemas
@@ -373,23 +375,36 @@ async def get_schedule(
     request: Request,
     user: CurrentUser,
     clients: Clients,
-    format: Annotated[Literal["json", "svg"], Query(description="svg = Gantt chart")] = "json",
+    format: Annotated[str, Query(description="json, or a Gantt chart: svg or pdf (BAOBEI_GANTT_FORMATS)")] = "json",
     today: Annotated[str | None, Query(description="ISO date for the today line / forecasts")] = None,
 ) -> dict[str, Any] | Response:
     """CPM schedule: early/late dates, total slack and critical flag per task (working days of the
-    mainland calendar), baseline variance; `?format=svg` → Gantt chart."""
+    mainland calendar), baseline variance; `?format=svg` / `?format=pdf` → Gantt chart (the formats
+    offered are a setting; another → 422 on `format`)."""
     bind_project(request, project_id)
+    offered = gantt_formats(clients.settings.gantt_formats)
+    if format != "json" and format not in offered:
+        listed = ["json", *offered]
+        zh, en = f"格式必须是 {'、'.join(listed)} 之一", f"format must be one of {', '.join(listed)}"
+        raise ValidationFailed([FieldViolation("format", zh, en)])
     project = await visible_project(clients, user, project_id)
+    title = f"{project.code} {project.name}".strip()
     resp = await clients.tasks.GetSchedule(
         pb.GetScheduleRequest(
-            project_id=project.id,
-            today=today or "",
-            format="svg" if format == "svg" else "",
-            title=f"{project.code} {project.name}".strip(),
+            project_id=project.id, today=today or "", format=format if format in ("svg", "pdf") else "", title=title
         )
     )
     if format == "svg":
         return Response(resp.svg, media_type="image/svg+xml; charset=utf-8")
+    if format == "pdf":
+        name = f"{project.code or project.id}-gantt.pdf"
+        return Response(
+            resp.pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f"inline; filename=\"{_ascii_name(name)}\"; filename*=UTF-8''{quote(name)}"
+            },
+        )
     return {
         "tasks": [
             {
@@ -433,6 +448,15 @@ async def get_schedule(
         else None,
         "plan_version": resp.plan_version,
     }
+
+
+def gantt_formats(setting: str) -> list[str]:
+    """The Gantt formats the setting offers, of those there are (svg, pdf); PNG would need a rasteriser."""
+    return [f for f in dict.fromkeys(p.strip().lower() for p in setting.split(",")) if f in GANTT_FORMATS]
+
+
+def _ascii_name(name: str) -> str:
+    return "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name)
 
 
 @router.post("/projects/{project_id}/baselines", status_code=201)

@@ -15,7 +15,7 @@ from baobei.core.errors import FieldViolation, ValidationFailed, require
 from baobei.core.grpc_server import rpc
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
-from services.tasks import domain, gantt, mapping, models, rules, store
+from services.tasks import domain, gantt, gantt_pdf, mapping, models, rules, store
 from services.tasks.models import processed_request
 
 
@@ -89,15 +89,20 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         project_id = _required(request.project_id, "project_id", "项目")
         violations: list[FieldViolation] = []
         today = domain.parse_date(request.today, "today", violations) or store.today_cn()
-        if request.format not in ("", "json", "svg"):
-            violations.append(FieldViolation("format", "格式必须是 json 或 svg", "format must be json or svg"))
+        if request.format not in ("", "json", "svg", "pdf"):
+            violations.append(
+                FieldViolation("format", "格式必须是 json、svg 或 pdf", "format must be json, svg or pdf")
+            )
         if violations:
             raise ValidationFailed(violations)
         schedule, plan = store.schedule_of(self.engine, project_id=project_id, today=today)
         svg = gantt.render(schedule, title=request.title, today=today) if request.format == "svg" else ""
-        return mapping.schedule_response(
+        response = mapping.schedule_response(
             schedule, baseline_number=plan.baseline_no if plan else 0, plan_version=plan.version if plan else 0, svg=svg
         )
+        if request.format == "pdf":
+            response.pdf = gantt_pdf.render(gantt.rows_of(schedule), title=request.title, today=today)
+        return response
 
     @rpc
     def SaveBaseline(self, request: pb.SaveBaselineRequest, context: grpc.ServicerContext) -> pb.SaveBaselineResponse:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.edge.conftest import Org, eventually
+from tests.edge.conftest import Org, Stack, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -274,3 +274,28 @@ async def test_rules_as_data(admin: httpx.AsyncClient, org: Org) -> None:
             "enabled": False,
         },
     )
+
+
+async def test_gantt_pdf_and_formats_by_setting(
+    admin: httpx.AsyncClient, org: Org, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = await active_project(admin, org)
+    rep = org["rep"]
+    a = (await rep.post(f"/api/v1/projects/{pid}/tasks", json={"name": "现场实施", "duration_days": 2})).json()
+    m = await rep.post(
+        f"/api/v1/projects/{pid}/tasks", json={"name": "验收", "milestone": True, "depends_on": [{"task_id": a["id"]}]}
+    )
+    assert m.status_code == 201, m.text
+    code = (await rep.get(f"/api/v1/projects/{pid}")).json()["code"]
+    url = f"/api/v1/projects/{pid}/schedule"
+    pdf = await rep.get(url, params={"format": "pdf", "today": "2026-12-02"})
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    disposition = pdf.headers["content-disposition"]
+    assert disposition.startswith("inline;") and f"{code}-gantt.pdf" in disposition
+    assert pdf.content.startswith(b"%PDF-") and b"STSong-Light" in pdf.content
+    assert fields(await rep.get(url, params={"format": "png"})) == ["format"]
+    # the setting lists what is offered: without pdf, pdf is a 422 too; svg still answers
+    monkeypatch.setattr(stack.settings, "gantt_formats", "svg")
+    assert fields(await rep.get(url, params={"format": "pdf"})) == ["format"]
+    assert (await rep.get(url, params={"format": "svg"})).status_code == 200

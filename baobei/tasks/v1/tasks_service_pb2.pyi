@@ -270,7 +270,7 @@ class GetScheduleRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ..., today: _Optional[str] = ..., format: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
 
 class GetScheduleResponse(_message.Message):
-    __slots__ = ("tasks", "start", "finish", "duration_days", "critical_path", "baseline_number", "baseline_finish", "svg", "plan_version")
+    __slots__ = ("tasks", "start", "finish", "duration_days", "critical_path", "baseline_number", "baseline_finish", "svg", "plan_version", "pdf")
     TASKS_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     FINISH_FIELD_NUMBER: _ClassVar[int]
@@ -280,6 +280,7 @@ class GetScheduleResponse(_message.Message):
     BASELINE_FINISH_FIELD_NUMBER: _ClassVar[int]
     SVG_FIELD_NUMBER: _ClassVar[int]
     PLAN_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PDF_FIELD_NUMBER: _ClassVar[int]
     tasks: _containers.RepeatedCompositeFieldContainer[ScheduledTask]
     start: str
     finish: str
@@ -289,7 +290,8 @@ class GetScheduleResponse(_message.Message):
     baseline_finish: str
     svg: str
     plan_version: int
-    def __init__(self, tasks: _Optional[_Iterable[_Union[ScheduledTask, _Mapping]]] = ..., start: _Optional[str] = ..., finish: _Optional[str] = ..., duration_days: _Optional[int] = ..., critical_path: _Optional[_Iterable[str]] = ..., baseline_number: _Optional[int] = ..., baseline_finish: _Optional[str] = ..., svg: _Optional[str] = ..., plan_version: _Optional[int] = ...) -> None: ...
+    pdf: bytes
+    def __init__(self, tasks: _Optional[_Iterable[_Union[ScheduledTask, _Mapping]]] = ..., start: _Optional[str] = ..., finish: _Optional[str] = ..., duration_days: _Optional[int] = ..., critical_path: _Optional[_Iterable[str]] = ..., baseline_number: _Optional[int] = ..., baseline_finish: _Optional[str] = ..., svg: _Optional[str] = ..., plan_version: _Optional[int] = ..., pdf: _Optional[bytes] = ...) -> None: ...
 
 class SaveBaselineRequest(_message.Message):
     __slots__ = ("request_id", "project_id", "name")
