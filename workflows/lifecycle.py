@@ -180,8 +180,21 @@ class ProjectLifecycle:
     async def run(self, inp: LifecycleInput) -> LifecycleResult:
         if self._is_v2():
             return await self._run_v2()
+        await self._record_created()
+
+        await workflow.wait_condition(lambda: self._round > self._rounds_started)
+        self._rounds_started = self._round
+        outcome = await self._approval_round()
+        await self._finish(outcome)
+
+        # A finishing workflow fails update handlers still running: let them return first.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return LifecycleResult(project_id=self._project_id, status=self._status)
+
+    async def _record_created(self) -> act.ProjectSnapshot:
+        """Read the new project, show it in the Temporal UI and record ``project.created``."""
         created = await self._background(
-            act.REGISTRY_GET_PROJECT, act.GetProjectInput(project_id=inp.project_id), act.ProjectSnapshot
+            act.REGISTRY_GET_PROJECT, act.GetProjectInput(project_id=self._project_id), act.ProjectSnapshot
         )
         if self._round == 0:  # unless a submit already brought a newer snapshot
             self._project = created
@@ -194,15 +207,7 @@ class ProjectLifecycle:
                 ]
             )
         await self._report("project.created", actor=self._owner_id, project=created)
-
-        await workflow.wait_condition(lambda: self._round > self._rounds_started)
-        self._rounds_started = self._round
-        outcome = await self._approval_round()
-        await self._finish(outcome)
-
-        # A finishing workflow fails update handlers still running: let them return first.
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return LifecycleResult(project_id=self._project_id, status=self._status)
+        return created
 
     async def _approval_round(self) -> str:
         """Walk the chain of the current submission: "approved" or "rejected"."""
@@ -442,20 +447,7 @@ class ProjectLifecycle:
 
     async def _run_v2(self) -> LifecycleResult:
         if not self._carried:
-            created = await self._background(
-                act.REGISTRY_GET_PROJECT, act.GetProjectInput(project_id=self._project_id), act.ProjectSnapshot
-            )
-            if self._round == 0:  # unless a submit already brought a newer snapshot
-                self._project = created
-                self._status = created.status
-                workflow.upsert_search_attributes(
-                    [
-                        sa.STAGE.value_set(self._stage),
-                        sa.AMOUNT.value_set(_amount(created.amount)),
-                        sa.REGION.value_set(created.region),
-                    ]
-                )
-            await self._report("project.created", actor=self._owner_id, project=created)
+            created = await self._record_created()
             if created.status not in SUBMITTABLE and self._round == 0 and workflow.patched("imported-project"):
                 # Registered past approval (Excel import of existing registrations): nothing to
                 # submit; an active project still gets its delivery and protection workflows.

@@ -23,6 +23,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from baobei.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 
 log = structlog.get_logger(__name__)
@@ -188,3 +189,15 @@ def run_until_signalled(server: grpc.Server, *, service: str, port: int, **info:
     log.info("service.stopping", service=service)
     server.stop(grace=10).wait()
     log.info("service.stopped", service=service)
+
+
+def listen_args(settings: Settings, service: str) -> dict[str, Any]:
+    """The build() arguments every service takes from the settings: its database, where it
+    listens, TLS and the plaintext health port."""
+    return {
+        "db_url": settings.db_url(service),
+        "port": settings.port_of(service),
+        "host": bind_host(settings.addr(service)),
+        "tls": GrpcTls.from_settings(settings),
+        "health_port": settings.grpc_health_port,
+    }

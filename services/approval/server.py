@@ -10,7 +10,7 @@ import structlog
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
 from baobei.core.db import make_engine
-from baobei.core.grpc_server import bind_host, build_server, run_until_signalled
+from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import DEFAULT_GRPC_PORTS, Settings
 from baobei.core.tls import GrpcTls
@@ -55,12 +55,8 @@ def build(
 
 def serve(settings: Settings) -> None:
     server, port = build(
-        db_url=settings.db_url(SERVICE),
-        port=settings.port_of(SERVICE),
-        host=bind_host(settings.addr(SERVICE)),
+        **listen_args(settings, SERVICE),
         registry_addr=settings.addr("registry"),
         rpc_timeout=settings.rpc_timeout,
-        tls=GrpcTls.from_settings(settings),
-        health_port=settings.grpc_health_port,
     )
     run_until_signalled(server, service=SERVICE, port=port, registry=settings.addr("registry"))
