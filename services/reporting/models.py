@@ -102,6 +102,8 @@ class TaskView(Base, table=True):
         sa.Index("ix_task_view_project", "project_id", "status"),
         sa.Index("ix_task_view_assignee", "assignee_id", "status"),
         sa.Index("ix_task_view_status_due", "status", "due"),
+        # Covering index for "open and overdue, per assignee" (productivity): no table lookups.
+        sa.Index("ix_task_view_status_due_assignee", "status", "due", "assignee_id"),
     )
 
     task_id: str = Field(primary_key=True, max_length=100)
@@ -121,6 +123,23 @@ class TaskView(Base, table=True):
     done_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     created_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     last_event_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class AssigneeTaskSummary(Base, table=True):
+    """Per-assignee task counts for productivity, kept in the transaction of every task event (the
+    affected assignees' rows are recomputed from task_view under a row lock) and by rebuilds.
+    Time-dependent figures (overdue) are not kept here: they move with the clock."""
+
+    __tablename__ = "assignee_task_summary"
+
+    assignee_id: str = Field(primary_key=True, max_length=100)
+    tasks: int = Field(default=0)
+    done: int = Field(default=0)
+    # Done by the end of their due day (Asia/Shanghai).
+    on_time: int = Field(default=0)
+    # min / max of done_at over the assignee's tasks (any status), for throughput per week.
+    first_done_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    last_done_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class CostEntry(Base, table=True):

@@ -8,7 +8,7 @@ import grpc
 import structlog
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_server import bind_host, build_server, run_until_signalled
+from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
@@ -69,12 +69,8 @@ def build(
 
 def serve(settings: Settings) -> None:
     server, port = build(
-        db_url=settings.db_url(SERVICE),
-        port=settings.port_of(SERVICE),
-        host=bind_host(settings.addr(SERVICE)),
+        **listen_args(settings, SERVICE),
         notify_addr=settings.addr("notify"),
         rpc_timeout=settings.rpc_timeout,
-        tls=GrpcTls.from_settings(settings),
-        health_port=settings.grpc_health_port,
     )
     run_until_signalled(server, service=SERVICE, port=port, notify=settings.addr("notify"))

@@ -33,6 +33,7 @@ T_WARNING = metadata.tables["warning"]
 T_SETTING = metadata.tables["report_setting"]
 T_LOG = metadata.tables["event_log"]
 T_PROCESSED = metadata.tables["processed_event"]
+T_ASSIGNEE = metadata.tables["assignee_task_summary"]
 CONTRACTED = ("active", "closed")
 OPEN_TASK_STATUSES = ("todo", "in_progress", "blocked")
 CHUNK = 500
@@ -147,8 +148,17 @@ def ingest(engine: Engine, *, event: domain.Event, now: datetime) -> bool:
     return True
 
 
-def _apply(session: Session, event: domain.Event, parsed: Any, *, now: datetime, t: health.Thresholds) -> bool:
-    """Fold one validated event into the read models; returns True when it was older than the state."""
+def _apply(
+    session: Session,
+    event: domain.Event,
+    parsed: Any,
+    *,
+    now: datetime,
+    t: health.Thresholds,
+    summaries: bool = True,
+) -> bool:
+    """Fold one validated event into the read models; returns True when it was older than the state.
+    ``summaries=False`` (rebuild) leaves the summary tables to one recomputation at the end."""
     if event.type.startswith("project."):
         stale = _apply_project(session, event, parsed, now=now)
         if event.type in events.ENDS_APPROVAL:
@@ -160,8 +170,10 @@ def _apply(session: Session, event: domain.Event, parsed: Any, *, now: datetime,
         return stale
     if isinstance(parsed, events.TaskChange):
         stale, assignees = _apply_task(session, event, parsed)
+        if summaries:
+            refresh_assignee_summaries(session, assignees)
         evaluate_project(session, project_id=event.project_id, now=now, t=t)
-        for user in assignees:
+        for user in sorted(assignees - {""}):
             evaluate_user(session, user_id=user, now=now, t=t)
         return stale
     if isinstance(parsed, events.CostFact):
@@ -217,7 +229,8 @@ def _apply_project(session: Session, event: domain.Event, snapshot: dict[str, An
 
 
 def _apply_task(session: Session, event: domain.Event, change: events.TaskChange) -> tuple[bool, set[str]]:
-    """Upsert the task unless a newer event already wrote it; returns (stale, assignees to re-check)."""
+    """Upsert the task unless a newer event already wrote it; returns (stale, assignees whose tasks
+    changed — "" for unassigned tasks)."""
     assert event.at is not None
     at = domain.as_utc(event.at)
     row = session.execute(
@@ -234,9 +247,9 @@ def _apply_task(session: Session, event: domain.Event, change: events.TaskChange
                 task_id=change.task_id, project_id=event.project_id, created_at=at, **{"status": "todo", **values}
             )
         )
-        return False, {values["assignee_id"]} - {""} if "assignee_id" in values else set()
+        return False, {values.get("assignee_id", "")}
     session.execute(T_TASK.update().where(T_TASK.c.task_id == change.task_id).values(**values))
-    return False, {row.assignee_id, values.get("assignee_id", row.assignee_id)} - {""}
+    return False, {row.assignee_id, values.get("assignee_id", row.assignee_id)}
 
 
 def _apply_step_opened(session: Session, event: domain.Event, s: events.StepOpened) -> None:
@@ -287,6 +300,64 @@ def _close_steps(session: Session, *, project_id: str, at: datetime, outcome: st
         .where(T_STEP.c.project_id == project_id, T_STEP.c.closed_at.is_(None))
         .values(closed_at=at, outcome=outcome)
     )
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def local_date(dialect: str, column: Any) -> Any:
+    """Calendar day (Asia/Shanghai) of a timestamp column, computed by the database."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.timezone("Asia/Shanghai", column), sa.Date)
+    return sa.func.date(column, "+8 hours")
+
+
+def _assignee_aggregates(dialect: str) -> list[Any]:
+    """tasks, done, on_time, first_done_at, last_done_at over task_view rows (productivity's figures)."""
+    t = T_TASK.c
+    done = t.status == "done"
+    on_time = sa.and_(done, t.due.is_not(None), t.done_at.is_not(None), local_date(dialect, t.done_at) <= t.due)
+    return [
+        sa.func.count().label("tasks"),
+        sa.func.coalesce(sa.func.sum(sa.case((done, 1), else_=0)), 0).label("done"),
+        sa.func.coalesce(sa.func.sum(sa.case((on_time, 1), else_=0)), 0).label("on_time"),
+        sa.func.min(t.done_at).label("first_done_at"),
+        sa.func.max(t.done_at).label("last_done_at"),
+    ]
+
+
+SUMMARY_COLUMNS = ("tasks", "done", "on_time", "first_done_at", "last_done_at")
+
+
+def refresh_assignee_summaries(session: Session, assignee_ids: Iterable[str]) -> None:
+    """Recompute the summary rows of the given assignees from task_view, in the caller's transaction.
+
+    The row is locked (created if missing) before task_view is read: under READ COMMITTED that read
+    sees every other transaction that changed this assignee's tasks and committed before we got the
+    lock, and one still running recomputes after us — so concurrent task events never lose an
+    update. Deterministic from task_view, hence idempotent and out-of-order safe (task_view itself
+    keeps only the newest event per task). Locks are taken in sorted order (no deadlocks)."""
+    dialect = session.get_bind().dialect.name
+    aggregates = _assignee_aggregates(dialect)
+    for user in sorted(set(assignee_ids)):
+        _insert_ignore(session, T_ASSIGNEE, {"assignee_id": user})
+        session.execute(
+            sa.select(T_ASSIGNEE.c.assignee_id).where(T_ASSIGNEE.c.assignee_id == user).with_for_update()
+        ).one()
+        row = session.execute(sa.select(*aggregates).where(T_TASK.c.assignee_id == user)).one()
+        session.execute(
+            T_ASSIGNEE.update()
+            .where(T_ASSIGNEE.c.assignee_id == user)
+            .values(**{k: getattr(row, k) for k in SUMMARY_COLUMNS})
+        )
+
+
+def recompute_summaries(conn: Session | Connection) -> None:
+    """Recompute every summary table from the read models (rebuilds, bulk loads), set-wise in SQL."""
+    dialect = (conn.get_bind() if isinstance(conn, Session) else conn).dialect.name
+    conn.execute(T_ASSIGNEE.delete())
+    source = sa.select(T_TASK.c.assignee_id, *_assignee_aggregates(dialect)).group_by(T_TASK.c.assignee_id)
+    conn.execute(T_ASSIGNEE.insert().from_select(["assignee_id", *SUMMARY_COLUMNS], source))
 
 
 # ---------------------------------------------------------------- health and warnings
@@ -716,7 +787,7 @@ def rebuild(engine: Engine, *, projects: Sequence[RegistryProject], now: datetim
     (nor notified) again."""
     n_events = 0
     with Session(engine) as session:
-        for table in (T_PROJECT, T_TASK, T_COST, T_STEP, T_DECISION):
+        for table in (T_PROJECT, T_TASK, T_COST, T_STEP, T_DECISION, T_ASSIGNEE):
             session.execute(table.delete())
         t = thresholds(session)
         stmt = sa.select(T_LOG).order_by(T_LOG.c.at, T_LOG.c.received_at, T_LOG.c.event_id)
@@ -734,7 +805,7 @@ def rebuild(engine: Engine, *, projects: Sequence[RegistryProject], now: datetim
             except Exception as err:  # noqa: BLE001 - an event stored by an older version: skip, say so
                 log.warning("rebuild.event_skipped", event_id=r.event_id, error=str(err))
                 continue
-            _apply(session, event, parsed, now=now, t=t)
+            _apply(session, event, parsed, now=now, t=t, summaries=False)
             n_events += 1
         for p in projects:
             at = p.updated_at or now
@@ -753,6 +824,7 @@ def rebuild(engine: Engine, *, projects: Sequence[RegistryProject], now: datetim
                     .where(sa.or_(T_PROJECT.c.created_at.is_(None), T_PROJECT.c.created_at > p.created_at))
                     .values(created_at=p.created_at)
                 )
+        recompute_summaries(session)
         n_tasks = session.execute(sa.select(sa.func.count()).select_from(T_TASK)).scalar_one()
         session.commit()
     log.info("reporting.rebuilt", events=n_events, projects=len(projects), tasks=n_tasks)
