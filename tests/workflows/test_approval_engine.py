@@ -6,17 +6,20 @@ reassign, continue-as-new, and the approval analytics events."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from services.approval import calendar
+from tests.conftest import temporal_test_server_path
 from tests.workflows.conftest import eventually, lifecycle_worker, search_attributes_of, state_of, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
 from tests.workflows.test_lifecycle import decide, refused, submit
@@ -41,8 +44,20 @@ from workflows.payloads import (
     WithdrawResult,
     workflow_id,
 )
+from workflows.worker import ensure_search_attributes
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping server per test here: these tests skip days of virtual time, and a
+    workflow another test left with timers on a shared server makes every such skip crawl."""
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_test_server_path()
+    ) as environment:
+        await ensure_search_attributes(environment.client, environment.client.namespace)
+        yield environment
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
