@@ -26,6 +26,9 @@ APPROVAL_CANCEL = "approval.CancelInstance"
 APPROVAL_REASSIGN = "approval.ReassignStep"
 APPROVAL_RECORD_ACTION = "approval.RecordAction"
 NOTIFY_SEND = "notify.Send"
+NOTIFY_DELIVER = "notify.Deliver"
+NOTIFY_DELIVER_DIGEST = "notify.DeliverDigest"
+NOTIFY_DEAD_LETTER = "notify.DeadLetter"
 REPORTING_INGEST_EVENT = "reporting.IngestEvent"
 
 
@@ -337,11 +340,62 @@ class SendInput:
     body: str = ""
     project_id: str = ""
     action_urls: dict[str, str] = field(default_factory=dict)
+    # recipient id → approval task id: notify mints a signed single-use action link per recipient.
+    action_tasks: dict[str, str] = field(default_factory=dict)
+    # Template context (code, name, customer, amount, step, comment, …), JSON values only.
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class SendResult:
     notification_ids: list[str] = field(default_factory=list)
+
+
+# The notify service's dispatcher starts one NotificationDelivery workflow per batch of pending
+# deliveries (id delivery-<batch>); it retries each delivery as an activity with backoff and
+# dead-letters it past the budget.
+DELIVERY_WORKFLOW_TYPE = "NotificationDelivery"
+
+
+def delivery_workflow_id(batch_id: str) -> str:
+    return f"delivery-{batch_id}"
+
+
+@dataclass
+class DeliveryRef:
+    delivery_id: str
+    # ISO 8601 with zone; empty = now (quiet hours push it later).
+    not_before: str = ""
+
+
+@dataclass
+class DeliveryBatchInput:
+    batch_id: str
+    deliveries: list[DeliveryRef] = field(default_factory=list)
+    max_attempts: int = 6
+    initial_backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 60.0
+
+
+@dataclass
+class DeliveryBatchResult:
+    # delivery id → final outcome: delivered | skipped | dead
+    outcomes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DeliverInput:
+    delivery_id: str
+    # DeadLetter: the last error seen.
+    error: str = ""
+
+
+@dataclass
+class DeliverResult:
+    # delivered | skipped | rate_limited | dead
+    outcome: str = ""
+    retry_after_seconds: float = 0.0
+    status: str = ""
 
 
 # ---- reporting ----

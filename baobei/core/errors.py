@@ -61,6 +61,17 @@ class Conflict(DomainError):
         super().__init__(zh=zh, en=en, code=code)
 
 
+class Gone(Conflict):
+    """Used up for good (an action link already used): FAILED_PRECONDITION with its reason / HTTP 410."""
+
+    def __init__(self, zh: str, en: str = "", code: str = "link_used") -> None:
+        super().__init__(zh=zh, en=en, code=code)
+
+
+# Reasons carried by FAILED_PRECONDITION that read back as Gone rather than Conflict.
+GONE_REASONS = frozenset({"link_used"})
+
+
 class Unauthenticated(DomainError):
     def __init__(
         self, zh: str = "未认证或令牌无效", en: str = "missing or invalid token", code: str = "unauthenticated"

@@ -10,10 +10,12 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from baobei.core.errors import (
+    GONE_REASONS,
     Conflict,
     DomainError,
     FieldViolation,
     Forbidden,
+    Gone,
     NotFound,
     Unauthenticated,
     ValidationFailed,
@@ -98,6 +100,8 @@ def to_domain_error(err: grpc.RpcError) -> DomainError | None:
         e = Forbidden(text, text, code=f.reason or "forbidden")
         e.violations = f.violations
         return e
+    if f.code == grpc.StatusCode.FAILED_PRECONDITION and f.reason in GONE_REASONS:
+        return Gone(text, text, code=f.reason)
     if f.code in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED):
         return Conflict(text, text, code=f.reason or "conflict")
     if f.code == grpc.StatusCode.UNAUTHENTICATED:

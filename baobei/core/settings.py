@@ -76,6 +76,35 @@ class Settings(BaseSettings):
     # Gantt formats offered by GET …/schedule?format= (comma-separated, of "svg" and "pdf"; json always).
     gantt_formats: str = "svg,pdf"
 
+    # ---- notifications (issue 5) ----
+    # Action links: HMAC key (empty = the notify service generates one and keeps it in its
+    # database) and lifetime.
+    link_signing_key: str = ""
+    link_ttl_hours: int = 72
+    # SMTP relay for e-mail; empty host = e-mail off, except under `baobei dev`, which runs a local
+    # sink (BAOBEI_SMTP_SINK_PORT) and points here. starttls: upgrade the connection; ssl: implicit TLS.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "Baobei 报备 <baobei@localhost>"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: float = 10.0
+    # Local SMTP sink under `baobei dev` (0 = none); its mails are kept under <data_dir>/mails.
+    smtp_sink_port: int = 0
+    # Robots (DingTalk custom robot, WeCom group robot) accept at most this many messages a minute;
+    # beyond it, waiting messages go out together as one digest.
+    robot_rate_per_minute: int = 20
+    # Attempts per delivery before it is dead-lettered (activity retries with exponential backoff).
+    delivery_max_attempts: int = 6
+    delivery_initial_backoff_seconds: float = 1.0
+    delivery_max_backoff_seconds: float = 60.0
+    # HTTP timeout of robot and webhook calls, seconds.
+    delivery_http_timeout: float = 10.0
+    # Inbound CRM webhooks: Standard Webhooks secret ("whsec_…"); empty = token auth only.
+    crm_signing_secret: str = ""
+
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")
         return value or f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}"

@@ -381,7 +381,7 @@ class OpenStepResponse(_message.Message):
     def __init__(self, step: _Optional[_Union[StepState, _Mapping]] = ..., tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ..., auto_approved: _Optional[bool] = ..., timers: _Optional[_Iterable[_Union[Timer, _Mapping]]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cc: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecordDecisionRequest(_message.Message):
-    __slots__ = ("request_id", "task_id", "actor_id", "action", "comment", "channel", "to_user_id", "position", "to_step", "attachments")
+    __slots__ = ("request_id", "task_id", "actor_id", "action", "comment", "channel", "to_user_id", "position", "to_step", "attachments", "link_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
@@ -392,6 +392,7 @@ class RecordDecisionRequest(_message.Message):
     POSITION_FIELD_NUMBER: _ClassVar[int]
     TO_STEP_FIELD_NUMBER: _ClassVar[int]
     ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
+    LINK_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     task_id: str
     actor_id: str
@@ -402,7 +403,8 @@ class RecordDecisionRequest(_message.Message):
     position: str
     to_step: int
     attachments: _struct_pb2.ListValue
-    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., action: _Optional[str] = ..., comment: _Optional[str] = ..., channel: _Optional[str] = ..., to_user_id: _Optional[str] = ..., position: _Optional[str] = ..., to_step: _Optional[int] = ..., attachments: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ...) -> None: ...
+    link_id: str
+    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., action: _Optional[str] = ..., comment: _Optional[str] = ..., channel: _Optional[str] = ..., to_user_id: _Optional[str] = ..., position: _Optional[str] = ..., to_step: _Optional[int] = ..., attachments: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., link_id: _Optional[str] = ...) -> None: ...
 
 class RecordDecisionResponse(_message.Message):
     __slots__ = ("task", "step", "step_outcome", "new_tasks", "return_to", "on_behalf_of", "pending_approvers")
@@ -775,3 +777,21 @@ class WhatIfResponse(_message.Message):
     changed: int
     items: _containers.RepeatedCompositeFieldContainer[WhatIfItem]
     def __init__(self, evaluated: _Optional[int] = ..., changed: _Optional[int] = ..., items: _Optional[_Iterable[_Union[WhatIfItem, _Mapping]]] = ...) -> None: ...
+
+class CheckActionLinkRequest(_message.Message):
+    __slots__ = ("link_id", "task_id", "approver_id")
+    LINK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVER_ID_FIELD_NUMBER: _ClassVar[int]
+    link_id: str
+    task_id: str
+    approver_id: str
+    def __init__(self, link_id: _Optional[str] = ..., task_id: _Optional[str] = ..., approver_id: _Optional[str] = ...) -> None: ...
+
+class CheckActionLinkResponse(_message.Message):
+    __slots__ = ("state", "task")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    task: ApprovalTask
+    def __init__(self, state: _Optional[str] = ..., task: _Optional[_Union[ApprovalTask, _Mapping]] = ...) -> None: ...

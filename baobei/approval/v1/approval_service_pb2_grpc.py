@@ -71,6 +71,11 @@ class ApprovalServiceStub:
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetTaskRequest.SerializeToString,
                 response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetTaskResponse.FromString,
                 _registered_method=True)
+        self.CheckActionLink = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/CheckActionLink',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.CheckActionLinkRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.CheckActionLinkResponse.FromString,
+                _registered_method=True)
         self.ListTodos = channel.unary_unary(
                 '/baobei.approval.v1.ApprovalService/ListTodos',
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListTodosRequest.SerializeToString,
@@ -184,6 +189,13 @@ class ApprovalServiceServicer:
 
     def GetTask(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckActionLink(self, request, context):
+        """May this action link (bound to task_id and approver_id) be used now?
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -310,6 +322,11 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.GetTask,
                     request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetTaskRequest.FromString,
                     response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetTaskResponse.SerializeToString,
+            ),
+            'CheckActionLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckActionLink,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.CheckActionLinkRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.CheckActionLinkResponse.SerializeToString,
             ),
             'ListTodos': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTodos,
@@ -568,6 +585,33 @@ class ApprovalService:
             '/baobei.approval.v1.ApprovalService/GetTask',
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetTaskRequest.SerializeToString,
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckActionLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/CheckActionLink',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.CheckActionLinkRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.CheckActionLinkResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%baobei/notify/v1/notify_service.proto\x12\x10\x62\x61obei.notify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\x01\n\x0bSendRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rrecipient_ids\x18\x02 \x03(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x12\n\nproject_id\x18\x06 \x01(\t\x12\x42\n\x0b\x61\x63tion_urls\x18\x07 \x03(\x0b\x32-.baobei.notify.v1.SendRequest.ActionUrlsEntry\x1a\x31\n\x0f\x41\x63tionUrlsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbc\x01\n\x0cNotification\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x12\n\nproject_id\x18\x06 \x01(\t\x12\x12\n\naction_url\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04read\x18\t \x01(\x08\"E\n\x0cSendResponse\x12\x35\n\rnotifications\x18\x01 \x03(\x0b\x32\x1e.baobei.notify.v1.Notification\"B\n\x10ListInboxRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"W\n\x11ListInboxResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.baobei.notify.v1.Notification\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t2\xac\x01\n\rNotifyService\x12\x45\n\x04Send\x12\x1d.baobei.notify.v1.SendRequest\x1a\x1e.baobei.notify.v1.SendResponse\x12T\n\tListInbox\x12\".baobei.notify.v1.ListInboxRequest\x1a#.baobei.notify.v1.ListInboxResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%baobei/notify/v1/notify_service.proto\x12\x10\x62\x61obei.notify.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x03\n\x0bSendRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rrecipient_ids\x18\x02 \x03(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x12\n\nproject_id\x18\x06 \x01(\t\x12\x42\n\x0b\x61\x63tion_urls\x18\x07 \x03(\x0b\x32-.baobei.notify.v1.SendRequest.ActionUrlsEntry\x12\x44\n\x0c\x61\x63tion_tasks\x18\x08 \x03(\x0b\x32..baobei.notify.v1.SendRequest.ActionTasksEntry\x12(\n\x07\x63ontext\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x1a\x31\n\x0f\x41\x63tionUrlsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41\x63tionTasksEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbc\x01\n\x0cNotification\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x12\n\nproject_id\x18\x06 \x01(\t\x12\x12\n\naction_url\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04read\x18\t \x01(\x08\"u\n\x0cSendResponse\x12\x35\n\rnotifications\x18\x01 \x03(\x0b\x32\x1e.baobei.notify.v1.Notification\x12.\n\ndeliveries\x18\x02 \x03(\x0b\x32\x1a.baobei.notify.v1.Delivery\"B\n\x10ListInboxRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"W\n\x11ListInboxResponse\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.baobei.notify.v1.Notification\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\")\n\x18ResolveActionLinkRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x9b\x01\n\nActionLink\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61pprover_id\x18\x03 \x01(\t\x12\x12\n\nproject_id\x18\x04 \x01(\t\x12\x17\n\x0fnotification_id\x18\x05 \x01(\t\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x19ResolveActionLinkResponse\x12*\n\x04link\x18\x01 \x01(\x0b\x32\x1c.baobei.notify.v1.ActionLink\"4\n\nQuietHours\x12\r\n\x05start\x18\x01 \x01(\t\x12\x0b\n\x03\x65nd\x18\x02 \x01(\t\x12\n\n\x02tz\x18\x03 \x01(\t\"\xed\x01\n\x0bPreferences\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x63hannels\x18\x02 \x03(\t\x12\x31\n\x0bquiet_hours\x18\x03 \x01(\x0b\x32\x1c.baobei.notify.v1.QuietHours\x12:\n\x07\x62y_kind\x18\x04 \x03(\x0b\x32).baobei.notify.v1.Preferences.ByKindEntry\x1aL\n\x0b\x42yKindEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.baobei.notify.v1.ChannelList:\x02\x38\x01\"\x1f\n\x0b\x43hannelList\x12\x10\n\x08\x63hannels\x18\x01 \x03(\t\"(\n\x15GetPreferencesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"_\n\x15SetPreferencesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x32\n\x0bpreferences\x18\x02 \x01(\x0b\x32\x1d.baobei.notify.v1.Preferences\"\xbb\x01\n\x08Template\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x0c\n\x04html\x18\x04 \x01(\t\x12\x10\n\x08markdown\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\x05\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x08 \x01(\t\x12\x0f\n\x07\x62uiltin\x18\t \x01(\x08\"h\n\x12PutTemplateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x08template\x18\x02 \x01(\x0b\x32\x1a.baobei.notify.v1.Template\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\"\x16\n\x14ListTemplatesRequest\"F\n\x15ListTemplatesResponse\x12-\n\ttemplates\x18\x01 \x03(\x0b\x32\x1a.baobei.notify.v1.Template\"f\n\x07\x43hannel\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x0e\n\x06secret\x18\x04 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x12\n\nhas_secret\x18\x06 \x01(\x08\"S\n\x11PutChannelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x07\x63hannel\x18\x02 \x01(\x0b\x32\x19.baobei.notify.v1.Channel\"\x15\n\x13ListChannelsRequest\"C\n\x14ListChannelsResponse\x12+\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x19.baobei.notify.v1.Channel\"n\n\x0cSubscription\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06\x65vents\x18\x03 \x03(\t\x12\x0f\n\x07secrets\x18\x04 \x03(\t\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\"b\n\x16PutSubscriptionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x34\n\x0csubscription\x18\x02 \x01(\x0b\x32\x1e.baobei.notify.v1.Subscription\"\x1a\n\x18ListSubscriptionsRequest\"R\n\x19ListSubscriptionsResponse\x12\x35\n\rsubscriptions\x18\x01 \x03(\x0b\x32\x1e.baobei.notify.v1.Subscription\"\'\n\x19\x44\x65leteSubscriptionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1c\n\x1a\x44\x65leteSubscriptionResponse\"\x98\x01\n\x13PublishEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04\x64\x61ta\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"F\n\x14PublishEventResponse\x12.\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1a.baobei.notify.v1.Delivery\"\xac\x02\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0fnotification_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x14\n\x0crecipient_id\x18\x07 \x01(\t\x12\x0e\n\x06target\x18\x08 \x01(\t\x12.\n\nnot_before\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nproject_id\x18\x0b \x01(\t\x12\x0c\n\x04kind\x18\x0c \x01(\t\x12\x11\n\tdigest_id\x18\r \x01(\t\"E\n\x0e\x44\x65liverRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"m\n\x0f\x44\x65liverResponse\x12,\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x1a.baobei.notify.v1.Delivery\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\x1b\n\x13retry_after_seconds\x18\x03 \x01(\x01\"7\n\x11\x44\x65\x61\x64LetterRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\r\n\x05\x65rror\x18\x02 \x01(\t\":\n\x0eRedriveRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64\x65livery_ids\x18\x02 \x03(\t\"A\n\x0fRedriveResponse\x12.\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1a.baobei.notify.v1.Delivery\"t\n\x15ListDeliveriesRequest\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\"H\n\x16ListDeliveriesResponse\x12.\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1a.baobei.notify.v1.Delivery2\xfa\x0c\n\rNotifyService\x12\x45\n\x04Send\x12\x1d.baobei.notify.v1.SendRequest\x1a\x1e.baobei.notify.v1.SendResponse\x12T\n\tListInbox\x12\".baobei.notify.v1.ListInboxRequest\x1a#.baobei.notify.v1.ListInboxResponse\x12l\n\x11ResolveActionLink\x12*.baobei.notify.v1.ResolveActionLinkRequest\x1a+.baobei.notify.v1.ResolveActionLinkResponse\x12X\n\x0eGetPreferences\x12\'.baobei.notify.v1.GetPreferencesRequest\x1a\x1d.baobei.notify.v1.Preferences\x12X\n\x0eSetPreferences\x12\'.baobei.notify.v1.SetPreferencesRequest\x1a\x1d.baobei.notify.v1.Preferences\x12O\n\x0bPutTemplate\x12$.baobei.notify.v1.PutTemplateRequest\x1a\x1a.baobei.notify.v1.Template\x12`\n\rListTemplates\x12&.baobei.notify.v1.ListTemplatesRequest\x1a\'.baobei.notify.v1.ListTemplatesResponse\x12L\n\nPutChannel\x12#.baobei.notify.v1.PutChannelRequest\x1a\x19.baobei.notify.v1.Channel\x12]\n\x0cListChannels\x12%.baobei.notify.v1.ListChannelsRequest\x1a&.baobei.notify.v1.ListChannelsResponse\x12[\n\x0fPutSubscription\x12(.baobei.notify.v1.PutSubscriptionRequest\x1a\x1e.baobei.notify.v1.Subscription\x12l\n\x11ListSubscriptions\x12*.baobei.notify.v1.ListSubscriptionsRequest\x1a+.baobei.notify.v1.ListSubscriptionsResponse\x12o\n\x12\x44\x65leteSubscription\x12+.baobei.notify.v1.DeleteSubscriptionRequest\x1a,.baobei.notify.v1.DeleteSubscriptionResponse\x12]\n\x0cPublishEvent\x12%.baobei.notify.v1.PublishEventRequest\x1a&.baobei.notify.v1.PublishEventResponse\x12N\n\x07\x44\x65liver\x12 .baobei.notify.v1.DeliverRequest\x1a!.baobei.notify.v1.DeliverResponse\x12T\n\rDeliverDigest\x12 .baobei.notify.v1.DeliverRequest\x1a!.baobei.notify.v1.DeliverResponse\x12T\n\nDeadLetter\x12#.baobei.notify.v1.DeadLetterRequest\x1a!.baobei.notify.v1.DeliverResponse\x12N\n\x07Redrive\x12 .baobei.notify.v1.RedriveRequest\x1a!.baobei.notify.v1.RedriveResponse\x12\x63\n\x0eListDeliveries\x12\'.baobei.notify.v1.ListDeliveriesRequest\x1a(.baobei.notify.v1.ListDeliveriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,18 +35,90 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SENDREQUEST_ACTIONURLSENTRY']._loaded_options = None
   _globals['_SENDREQUEST_ACTIONURLSENTRY']._serialized_options = b'8\001'
-  _globals['_SENDREQUEST']._serialized_start=93
-  _globals['_SENDREQUEST']._serialized_end=331
-  _globals['_SENDREQUEST_ACTIONURLSENTRY']._serialized_start=282
-  _globals['_SENDREQUEST_ACTIONURLSENTRY']._serialized_end=331
-  _globals['_NOTIFICATION']._serialized_start=334
-  _globals['_NOTIFICATION']._serialized_end=522
-  _globals['_SENDRESPONSE']._serialized_start=524
-  _globals['_SENDRESPONSE']._serialized_end=593
-  _globals['_LISTINBOXREQUEST']._serialized_start=595
-  _globals['_LISTINBOXREQUEST']._serialized_end=661
-  _globals['_LISTINBOXRESPONSE']._serialized_start=663
-  _globals['_LISTINBOXRESPONSE']._serialized_end=750
-  _globals['_NOTIFYSERVICE']._serialized_start=753
-  _globals['_NOTIFYSERVICE']._serialized_end=925
+  _globals['_SENDREQUEST_ACTIONTASKSENTRY']._loaded_options = None
+  _globals['_SENDREQUEST_ACTIONTASKSENTRY']._serialized_options = b'8\001'
+  _globals['_PREFERENCES_BYKINDENTRY']._loaded_options = None
+  _globals['_PREFERENCES_BYKINDENTRY']._serialized_options = b'8\001'
+  _globals['_SENDREQUEST']._serialized_start=123
+  _globals['_SENDREQUEST']._serialized_end=525
+  _globals['_SENDREQUEST_ACTIONURLSENTRY']._serialized_start=424
+  _globals['_SENDREQUEST_ACTIONURLSENTRY']._serialized_end=473
+  _globals['_SENDREQUEST_ACTIONTASKSENTRY']._serialized_start=475
+  _globals['_SENDREQUEST_ACTIONTASKSENTRY']._serialized_end=525
+  _globals['_NOTIFICATION']._serialized_start=528
+  _globals['_NOTIFICATION']._serialized_end=716
+  _globals['_SENDRESPONSE']._serialized_start=718
+  _globals['_SENDRESPONSE']._serialized_end=835
+  _globals['_LISTINBOXREQUEST']._serialized_start=837
+  _globals['_LISTINBOXREQUEST']._serialized_end=903
+  _globals['_LISTINBOXRESPONSE']._serialized_start=905
+  _globals['_LISTINBOXRESPONSE']._serialized_end=992
+  _globals['_RESOLVEACTIONLINKREQUEST']._serialized_start=994
+  _globals['_RESOLVEACTIONLINKREQUEST']._serialized_end=1035
+  _globals['_ACTIONLINK']._serialized_start=1038
+  _globals['_ACTIONLINK']._serialized_end=1193
+  _globals['_RESOLVEACTIONLINKRESPONSE']._serialized_start=1195
+  _globals['_RESOLVEACTIONLINKRESPONSE']._serialized_end=1266
+  _globals['_QUIETHOURS']._serialized_start=1268
+  _globals['_QUIETHOURS']._serialized_end=1320
+  _globals['_PREFERENCES']._serialized_start=1323
+  _globals['_PREFERENCES']._serialized_end=1560
+  _globals['_PREFERENCES_BYKINDENTRY']._serialized_start=1484
+  _globals['_PREFERENCES_BYKINDENTRY']._serialized_end=1560
+  _globals['_CHANNELLIST']._serialized_start=1562
+  _globals['_CHANNELLIST']._serialized_end=1593
+  _globals['_GETPREFERENCESREQUEST']._serialized_start=1595
+  _globals['_GETPREFERENCESREQUEST']._serialized_end=1635
+  _globals['_SETPREFERENCESREQUEST']._serialized_start=1637
+  _globals['_SETPREFERENCESREQUEST']._serialized_end=1732
+  _globals['_TEMPLATE']._serialized_start=1735
+  _globals['_TEMPLATE']._serialized_end=1922
+  _globals['_PUTTEMPLATEREQUEST']._serialized_start=1924
+  _globals['_PUTTEMPLATEREQUEST']._serialized_end=2028
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=2030
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=2052
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=2054
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=2124
+  _globals['_CHANNEL']._serialized_start=2126
+  _globals['_CHANNEL']._serialized_end=2228
+  _globals['_PUTCHANNELREQUEST']._serialized_start=2230
+  _globals['_PUTCHANNELREQUEST']._serialized_end=2313
+  _globals['_LISTCHANNELSREQUEST']._serialized_start=2315
+  _globals['_LISTCHANNELSREQUEST']._serialized_end=2336
+  _globals['_LISTCHANNELSRESPONSE']._serialized_start=2338
+  _globals['_LISTCHANNELSRESPONSE']._serialized_end=2405
+  _globals['_SUBSCRIPTION']._serialized_start=2407
+  _globals['_SUBSCRIPTION']._serialized_end=2517
+  _globals['_PUTSUBSCRIPTIONREQUEST']._serialized_start=2519
+  _globals['_PUTSUBSCRIPTIONREQUEST']._serialized_end=2617
+  _globals['_LISTSUBSCRIPTIONSREQUEST']._serialized_start=2619
+  _globals['_LISTSUBSCRIPTIONSREQUEST']._serialized_end=2645
+  _globals['_LISTSUBSCRIPTIONSRESPONSE']._serialized_start=2647
+  _globals['_LISTSUBSCRIPTIONSRESPONSE']._serialized_end=2729
+  _globals['_DELETESUBSCRIPTIONREQUEST']._serialized_start=2731
+  _globals['_DELETESUBSCRIPTIONREQUEST']._serialized_end=2770
+  _globals['_DELETESUBSCRIPTIONRESPONSE']._serialized_start=2772
+  _globals['_DELETESUBSCRIPTIONRESPONSE']._serialized_end=2800
+  _globals['_PUBLISHEVENTREQUEST']._serialized_start=2803
+  _globals['_PUBLISHEVENTREQUEST']._serialized_end=2955
+  _globals['_PUBLISHEVENTRESPONSE']._serialized_start=2957
+  _globals['_PUBLISHEVENTRESPONSE']._serialized_end=3027
+  _globals['_DELIVERY']._serialized_start=3030
+  _globals['_DELIVERY']._serialized_end=3330
+  _globals['_DELIVERREQUEST']._serialized_start=3332
+  _globals['_DELIVERREQUEST']._serialized_end=3401
+  _globals['_DELIVERRESPONSE']._serialized_start=3403
+  _globals['_DELIVERRESPONSE']._serialized_end=3512
+  _globals['_DEADLETTERREQUEST']._serialized_start=3514
+  _globals['_DEADLETTERREQUEST']._serialized_end=3569
+  _globals['_REDRIVEREQUEST']._serialized_start=3571
+  _globals['_REDRIVEREQUEST']._serialized_end=3629
+  _globals['_REDRIVERESPONSE']._serialized_start=3631
+  _globals['_REDRIVERESPONSE']._serialized_end=3696
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=3698
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=3814
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=3816
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=3888
+  _globals['_NOTIFYSERVICE']._serialized_start=3891
+  _globals['_NOTIFYSERVICE']._serialized_end=5549
 # @@protoc_insertion_point(module_scope)

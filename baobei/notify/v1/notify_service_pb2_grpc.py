@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class NotifyServiceStub:
-    """NotifyService owns channels, templates, the delivery log, the in-app inbox and action links.
+    """NotifyService owns channels, templates, preferences, the delivery log (with dead letters), the
+    in-app inbox, outgoing webhook subscriptions and signed action links.
     """
 
     def __init__(self, channel):
@@ -45,20 +46,215 @@ class NotifyServiceStub:
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxRequest.SerializeToString,
                 response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxResponse.FromString,
                 _registered_method=True)
+        self.ResolveActionLink = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/ResolveActionLink',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ResolveActionLinkRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ResolveActionLinkResponse.FromString,
+                _registered_method=True)
+        self.GetPreferences = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/GetPreferences',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.GetPreferencesRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Preferences.FromString,
+                _registered_method=True)
+        self.SetPreferences = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/SetPreferences',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.SetPreferencesRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Preferences.FromString,
+                _registered_method=True)
+        self.PutTemplate = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/PutTemplate',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PutTemplateRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Template.FromString,
+                _registered_method=True)
+        self.ListTemplates = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/ListTemplates',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListTemplatesRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListTemplatesResponse.FromString,
+                _registered_method=True)
+        self.PutChannel = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/PutChannel',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PutChannelRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Channel.FromString,
+                _registered_method=True)
+        self.ListChannels = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/ListChannels',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListChannelsRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListChannelsResponse.FromString,
+                _registered_method=True)
+        self.PutSubscription = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/PutSubscription',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PutSubscriptionRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Subscription.FromString,
+                _registered_method=True)
+        self.ListSubscriptions = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/ListSubscriptions',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListSubscriptionsRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListSubscriptionsResponse.FromString,
+                _registered_method=True)
+        self.DeleteSubscription = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/DeleteSubscription',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeleteSubscriptionRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeleteSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.PublishEvent = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/PublishEvent',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventResponse.FromString,
+                _registered_method=True)
+        self.Deliver = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/Deliver',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverResponse.FromString,
+                _registered_method=True)
+        self.DeliverDigest = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/DeliverDigest',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverResponse.FromString,
+                _registered_method=True)
+        self.DeadLetter = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/DeadLetter',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeadLetterRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverResponse.FromString,
+                _registered_method=True)
+        self.Redrive = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/Redrive',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.RedriveRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.RedriveResponse.FromString,
+                _registered_method=True)
+        self.ListDeliveries = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/ListDeliveries',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesResponse.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
-    """NotifyService owns channels, templates, the delivery log, the in-app inbox and action links.
+    """NotifyService owns channels, templates, preferences, the delivery log (with dead letters), the
+    in-app inbox, outgoing webhook subscriptions and signed action links.
     """
 
     def Send(self, request, context):
-        """Idempotent on request_id: a retried send delivers once.
+        """Idempotent on request_id: a retried send delivers once. Records the in-app notification and
+        one pending delivery per external channel the recipient's preferences ask for; the service's
+        dispatcher hands pending deliveries to the NotificationDelivery workflow (outbox).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListInbox(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveActionLink(self, request, context):
+        """---- action links ----
+        Verify a token's signature and expiry and return what it is bound to.
+        Tampered, unknown or expired → PERMISSION_DENIED (reason link_invalid / link_expired).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPreferences(self, request, context):
+        """---- preferences and templates ----
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutChannel(self, request, context):
+        """---- channels (robots, SMTP) and webhook subscriptions ----
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListChannels(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutSubscription(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscriptions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSubscription(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishEvent(self, request, context):
+        """A domain event (project.approved, project.closed, cost.recorded, …): one webhook delivery per
+        matching active subscription. Idempotent on event_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Deliver(self, request, context):
+        """---- delivery (called by the NotificationDelivery workflow's activities) ----
+        Attempt one delivery now. Delivered once per delivery id (Redis key + database record).
+        Retryable failures (timeouts, 5xx, 429, SMTP 4xx) → UNAVAILABLE, so the activity retries
+        with backoff; permanent failures (bad configuration, 4xx) → FAILED_PRECONDITION with reason
+        delivery_permanent. Each attempt is written to the delivery log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeliverDigest(self, request, context):
+        """Send, as one message, every delivery waiting for a digest on the same robot as this one
+        (rate limit: at most robot_rate_per_minute messages per robot per minute).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeadLetter(self, request, context):
+        """Past the retry budget: mark dead (visible, re-drivable), never silently dropped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Redrive(self, request, context):
+        """Put dead letters back to pending so the dispatcher delivers them again (admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliveries(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -77,6 +273,86 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxRequest.FromString,
                     response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxResponse.SerializeToString,
             ),
+            'ResolveActionLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveActionLink,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ResolveActionLinkRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ResolveActionLinkResponse.SerializeToString,
+            ),
+            'GetPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPreferences,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.GetPreferencesRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Preferences.SerializeToString,
+            ),
+            'SetPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPreferences,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.SetPreferencesRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Preferences.SerializeToString,
+            ),
+            'PutTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutTemplate,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PutTemplateRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Template.SerializeToString,
+            ),
+            'ListTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplates,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListTemplatesRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'PutChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutChannel,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PutChannelRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Channel.SerializeToString,
+            ),
+            'ListChannels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChannels,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListChannelsRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListChannelsResponse.SerializeToString,
+            ),
+            'PutSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutSubscription,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PutSubscriptionRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.Subscription.SerializeToString,
+            ),
+            'ListSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptions,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListSubscriptionsRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListSubscriptionsResponse.SerializeToString,
+            ),
+            'DeleteSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSubscription,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeleteSubscriptionRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeleteSubscriptionResponse.SerializeToString,
+            ),
+            'PublishEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishEvent,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventResponse.SerializeToString,
+            ),
+            'Deliver': grpc.unary_unary_rpc_method_handler(
+                    servicer.Deliver,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverResponse.SerializeToString,
+            ),
+            'DeliverDigest': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeliverDigest,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverResponse.SerializeToString,
+            ),
+            'DeadLetter': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeadLetter,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeadLetterRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverResponse.SerializeToString,
+            ),
+            'Redrive': grpc.unary_unary_rpc_method_handler(
+                    servicer.Redrive,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.RedriveRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.RedriveResponse.SerializeToString,
+            ),
+            'ListDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliveries,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'baobei.notify.v1.NotifyService', rpc_method_handlers)
@@ -86,7 +362,8 @@ def add_NotifyServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class NotifyService:
-    """NotifyService owns channels, templates, the delivery log, the in-app inbox and action links.
+    """NotifyService owns channels, templates, preferences, the delivery log (with dead letters), the
+    in-app inbox, outgoing webhook subscriptions and signed action links.
     """
 
     @staticmethod
@@ -133,6 +410,438 @@ class NotifyService:
             '/baobei.notify.v1.NotifyService/ListInbox',
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxRequest.SerializeToString,
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveActionLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/ResolveActionLink',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ResolveActionLinkRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ResolveActionLinkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/GetPreferences',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.GetPreferencesRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.Preferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/SetPreferences',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.SetPreferencesRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.Preferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/PutTemplate',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.PutTemplateRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/ListTemplates',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListTemplatesRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/PutChannel',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.PutChannelRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.Channel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListChannels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/ListChannels',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListChannelsRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListChannelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/PutSubscription',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.PutSubscriptionRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/ListSubscriptions',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListSubscriptionsRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListSubscriptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/DeleteSubscription',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeleteSubscriptionRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeleteSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/PublishEvent',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Deliver(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/Deliver',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeliverDigest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/DeliverDigest',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeadLetter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/DeadLetter',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeadLetterRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Redrive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/Redrive',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.RedriveRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.RedriveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/ListDeliveries',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -307,7 +307,7 @@ class HistoryEntry(_message.Message):
     def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., event: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class Project(_message.Message):
-    __slots__ = ("id", "code", "status", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "form_key", "form_version", "owner_id", "department_id", "conflicts", "history", "version", "created_at", "updated_at", "protection")
+    __slots__ = ("id", "code", "status", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "form_key", "form_version", "owner_id", "department_id", "conflicts", "history", "version", "created_at", "updated_at", "protection", "external_source", "external_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -329,6 +329,8 @@ class Project(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     PROTECTION_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     status: ProjectStatus
@@ -350,7 +352,9 @@ class Project(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     protection: Protection
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_key: _Optional[str] = ..., form_version: _Optional[int] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protection: _Optional[_Union[Protection, _Mapping]] = ...) -> None: ...
+    external_source: str
+    external_id: str
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_key: _Optional[str] = ..., form_version: _Optional[int] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protection: _Optional[_Union[Protection, _Mapping]] = ..., external_source: _Optional[str] = ..., external_id: _Optional[str] = ...) -> None: ...
 
 class Protection(_message.Message):
     __slots__ = ("state", "since", "until", "position", "holder_project_id", "follow_ups", "cap")
@@ -383,7 +387,7 @@ class Viewer(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., is_admin: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ..., approver_project_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateProjectRequest(_message.Message):
-    __slots__ = ("request_id", "owner_id", "form_key", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "owner_is_admin")
+    __slots__ = ("request_id", "owner_id", "form_key", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "owner_is_admin", "external_source", "external_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ID_FIELD_NUMBER: _ClassVar[int]
     FORM_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -396,6 +400,8 @@ class CreateProjectRequest(_message.Message):
     END_DATE_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     OWNER_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     owner_id: str
     form_key: str
@@ -408,13 +414,17 @@ class CreateProjectRequest(_message.Message):
     end_date: str
     fields: _struct_pb2.Struct
     owner_is_admin: bool
-    def __init__(self, request_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., form_key: _Optional[str] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., owner_is_admin: _Optional[bool] = ...) -> None: ...
+    external_source: str
+    external_id: str
+    def __init__(self, request_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., form_key: _Optional[str] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., owner_is_admin: _Optional[bool] = ..., external_source: _Optional[str] = ..., external_id: _Optional[str] = ...) -> None: ...
 
 class CreateProjectResponse(_message.Message):
-    __slots__ = ("project",)
+    __slots__ = ("project", "existing")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
     project: Project
-    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
+    existing: bool
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., existing: _Optional[bool] = ...) -> None: ...
 
 class GetProjectRequest(_message.Message):
     __slots__ = ("project_id", "viewer")
