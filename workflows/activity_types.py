@@ -220,6 +220,7 @@ class RecordDecisionInput:
     # return: the earlier step to go back to; None = to the submitter.
     to_step: int | None = None
     attachments: list[dict[str, str]] = field(default_factory=list)
+    link_id: str = ""
 
 
 @dataclass

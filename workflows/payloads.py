@@ -97,6 +97,9 @@ class DecisionInput:
     position: str = ""
     to_step: int | None = None
     attachments: list[dict[str, str]] = field(default_factory=list)
+    # Decided from an action link (channel "link"): the approval service marks it used in the
+    # same transaction as the decision.
+    link_id: str = ""
 
 
 @dataclass

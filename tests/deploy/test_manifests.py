@@ -201,11 +201,12 @@ def test_network_policies_allow_only_the_callers_each_service_has(overlay: str) 
     deny = get(overlay, "NetworkPolicy", "default-deny")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     expected = {svc: {"worker", "edge"} for svc in SERVICES}
-    expected["registry"] = {"worker", "edge", "approval"}
+    expected["registry"] = {"worker", "edge", "approval", "notify"}
+    expected["notify"] = {"worker", "edge", "reporting"}
     assert {svc: allowed_callers(overlay, svc) for svc in SERVICES} == expected
     temporal = get(overlay, "NetworkPolicy", "egress-temporal")
     assert {n for n in ("worker", "edge", "temporal-setup", *SERVICES) if _selects(temporal, _labels(overlay, n))} == {
-        "worker", "edge", "temporal-setup"
+        "worker", "edge", "temporal-setup", "notify"
     }
     assert temporal["spec"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 7233}]
 

@@ -154,6 +154,7 @@ class ApprovalActivities:
             to_user_id=inp.to_user_id,
             position=inp.position,
             attachments=_attachments(inp.attachments),
+            link_id=inp.link_id,
         )
         if inp.to_step is not None:
             req.to_step = inp.to_step
