@@ -95,10 +95,14 @@ class OrgUser:
     department_id: str = ""
     roles: tuple[str, ...] = ()
     region: str = ""
+    # Left the organisation (org sync): never routed to.
+    left: bool = False
 
 
 class OrgDirectory(Protocol):
-    """Read-only view of the registry's org directory."""
+    """Read-only view of the registry's org directory. Users who left are never routed to:
+    ``users_with_role`` / ``role_holders`` leave them out, and the manager chain walks past a
+    manager who left (their department counts as having no manager)."""
 
     def get_user(self, user_id: str) -> OrgUser | None: ...
 
@@ -134,10 +138,16 @@ class InMemoryDirectory:
     def get_user(self, user_id: str) -> OrgUser | None:
         return self.users.get(user_id)
 
+    def _present(self, user_id: str) -> bool:
+        user = self.users.get(user_id)
+        return user is None or not user.left
+
     def role_holders(self, role: str) -> list[OrgUser]:
         if self._by_role is None:
             index: dict[str, list[OrgUser]] = {}
             for u in self.users.values():
+                if u.left:
+                    continue
                 for r in u.roles:
                     index.setdefault(r, []).append(u)
             self._by_role = index
@@ -153,7 +163,7 @@ class InMemoryDirectory:
         while dept and dept in self.departments and dept not in seen:
             seen.add(dept)
             parent, manager = self.departments[dept]
-            links.append((dept, manager))
+            links.append((dept, manager if manager and self._present(manager) else ""))
             dept = parent
         return links
 
@@ -161,7 +171,8 @@ class InMemoryDirectory:
         return [m for _, m in self.manager_links(user_id) if m]
 
     def department_manager(self, department_id: str) -> str:
-        return self.departments.get(department_id, ("", ""))[1]
+        manager = self.departments.get(department_id, ("", ""))[1]
+        return manager if manager and self._present(manager) else ""
 
 
 # ---------------------------------------------------------------- policies
@@ -893,7 +904,11 @@ def resolve_approvers(spec: ApproverSpec | None, submitter_id: str, directory: O
     if spec is None:
         return []
     if spec.type == "user":
-        return [spec.user_id] if spec.user_id else []
+        if not spec.user_id:
+            return []
+        named = directory.get_user(spec.user_id)
+        # A named approver who left counts as no approver (the policy's on_no_approver applies).
+        return [] if named is not None and named.left else [spec.user_id]
     if spec.type == "role":
         if not spec.role:
             return []
@@ -939,8 +954,9 @@ def resolve_approvers(spec: ApproverSpec | None, submitter_id: str, directory: O
 def _holders(directory: OrgDirectory, role: str) -> list[OrgUser]:
     rich = getattr(directory, "role_holders", None)
     if rich is not None:
-        return list(rich(role))
-    return [u for u in (directory.get_user(i) for i in directory.users_with_role(role)) if u is not None]
+        return [u for u in rich(role) if not u.left]
+    found = (directory.get_user(i) for i in directory.users_with_role(role))
+    return [u for u in found if u is not None and not u.left]
 
 
 def _links(directory: OrgDirectory, user_id: str) -> list[tuple[str, str]]:
@@ -1214,3 +1230,49 @@ def acting_for(actor_id: str, approver_id: str, delegations: Iterable[Delegation
         if d.user_id == approver_id and d.delegate_id == actor_id and d.active(at):
             return approver_id
     return None
+
+
+# ---------------------------------------------------------------- action links
+
+# CheckActionLink states (HTTP 200 page / 410 / 403 / 409 at the edge).
+LINK_USABLE, LINK_USED, LINK_NOT_ASSIGNEE, LINK_DECIDED = "usable", "used", "not_assignee", "decided"
+# How a task came to be closed without a decision of its own approver.
+CLOSED_BY_TRANSFER, CLOSED_BY_REASSIGN = "transfer", "reassign"
+
+
+@dataclass(frozen=True)
+class LinkFacts:
+    """What deciding an action link's state needs to know."""
+
+    # A decision was already recorded with this link.
+    used: bool
+    # The approver the link was minted for, and the task's approver.
+    link_approver_id: str
+    task_approver_id: str
+    task_status: str
+    step_status: str
+    instance_status: str
+    # "transfer" / "reassign" when the task was closed by moving it to someone else, else "".
+    closed_by: str = ""
+
+
+def action_link_state(f: LinkFacts) -> str:
+    """used beats everything (a used link never works again); a link whose approver no longer
+    holds the task (other approver, transferred, reassigned) → not_assignee; task, step and
+    instance all pending → usable; anything else (decided by the approver through another
+    channel, another approver decided the step, the approval ended, was withdrawn or
+    superseded, the task is held back behind an approver added before) → decided. Escalation
+    only adds approvers, so it leaves the original approver's link usable."""
+    if f.used:
+        return LINK_USED
+    if f.link_approver_id != f.task_approver_id:
+        return LINK_NOT_ASSIGNEE
+    if f.task_status == TASK_CLOSED and f.closed_by in (CLOSED_BY_TRANSFER, CLOSED_BY_REASSIGN):
+        return LINK_NOT_ASSIGNEE
+    if (
+        f.task_status == TASK_PENDING
+        and f.step_status == STEP_PENDING
+        and f.instance_status == INSTANCE_PENDING
+    ):
+        return LINK_USABLE
+    return LINK_DECIDED

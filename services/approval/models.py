@@ -167,5 +167,17 @@ class ApprovalDelegation(Base, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class ApprovalLinkUse(Base, table=True):
+    """An action link used to decide: written in the same transaction as the decision, so the
+    primary key makes a link work once (a second use, even a concurrent one, fails)."""
+
+    __tablename__ = "approval_link_use"
+
+    link_id: str = Field(primary_key=True, max_length=100)
+    task_id: str = Field(max_length=40, index=True)
+    user_id: str = Field(max_length=100)
+    at: datetime = _ts(nullable=False)
+
+
 metadata = Base.metadata
 processed_request = request_log_table(metadata)

@@ -13,12 +13,20 @@ from services.approval.domain import OrgUser
 log = structlog.get_logger(__name__)
 
 
+def _org_user(u: pb.User) -> OrgUser:
+    # ``left`` is read defensively: registries (and generated code) without the field report no one as left.
+    return OrgUser(id=u.id, department_id=u.department_id, roles=tuple(u.roles), region=u.region,
+                   left=bool(getattr(u, "left", False)))
+
+
 class DirectoryUnavailable(Exception):
     """The registry could not be reached (callers should retry)."""
 
 
 class GrpcOrgDirectory:
-    """``OrgDirectory`` backed by RegistryService.GetUser / ListUsers / GetManagerChain."""
+    """``OrgDirectory`` backed by RegistryService.GetUser / ListUsers / GetManagerChain. The
+    registry's manager chain already walks past managers who left (their departments count as
+    having no manager); role holders who left are dropped here."""
 
     def __init__(self, addr: str, *, timeout: float = 10.0) -> None:
         self._addr = addr
@@ -43,8 +51,7 @@ class GrpcOrgDirectory:
             if err.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 return None
             raise self._fail("GetUser", err) from err
-        u = resp.user
-        return OrgUser(id=u.id, department_id=u.department_id, roles=tuple(u.roles), region=u.region)
+        return _org_user(resp.user)
 
     def users_with_role(self, role: str) -> list[str]:
         return [u.id for u in self.role_holders(role)]
@@ -57,11 +64,8 @@ class GrpcOrgDirectory:
         except grpc.RpcError as err:
             raise self._fail("ListUsers", err) from err
         # The registry ANDs filters and ignores empty ones; keep only real holders to be safe.
-        holders = {
-            u.id: OrgUser(id=u.id, department_id=u.department_id, roles=tuple(u.roles), region=u.region)
-            for u in resp.users
-            if role in u.roles
-        }
+        # Users who left are never routed to.
+        holders = {user.id: user for user in map(_org_user, resp.users) if role in user.roles and not user.left}
         return [holders[k] for k in sorted(holders)]
 
     def manager_links(self, user_id: str) -> list[tuple[str, str]]:

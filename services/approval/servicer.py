@@ -39,12 +39,14 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
 
     def _known_user(self, user_id: str, field: str, context: grpc.ServicerContext) -> None:
         try:
-            known = bool(user_id) and self.directory.get_user(user_id) is not None
+            user = self.directory.get_user(user_id) if user_id else None
         except DirectoryUnavailable as err:
             _unavailable(context, err)
-        if not known:
+        if user is None:
             raise ValidationFailed([FieldViolation(field, f"用户不存在：{user_id}" if user_id else "请指定用户",
                                                    f"unknown user: {user_id}" if user_id else "a user is required")])
+        if user.left:
+            raise ValidationFailed([FieldViolation(field, f"用户已离职：{user_id}", f"user has left: {user_id}")])
 
     # ------------------------------------------------------------ policies
 
@@ -190,7 +192,21 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             position=request.position.strip(),
             to_step=request.to_step if request.HasField("to_step") else None,
             attachments=mapping.attachments_from_proto(request.attachments),
+            link_id=request.link_id,
         )
+
+    @rpc
+    def CheckActionLink(
+        self, request: pb.CheckActionLinkRequest, context: grpc.ServicerContext
+    ) -> pb.CheckActionLinkResponse:
+        """usable | used | not_assignee | decided for an action link bound to (task, approver)."""
+        _required(
+            require(request.link_id, "link_id", "审批链接", "link_id"),
+            require(request.task_id, "task_id", "审批任务", "task_id"),
+            require(request.approver_id, "approver_id", "审批人", "approver_id"),
+        )
+        return self.store.check_action_link(link_id=request.link_id.strip(), task_id=request.task_id.strip(),
+                                            approver_id=request.approver_id.strip())
 
     @rpc
     def FireTimer(self, request: pb.FireTimerRequest, context: grpc.ServicerContext) -> pb.FireTimerResponse:

@@ -17,13 +17,14 @@ from sqlmodel import Session, col, select
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.db import run_once
-from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, ValidationFailed
+from baobei.core.errors import Conflict, FieldViolation, Forbidden, Gone, NotFound, ValidationFailed
 from services.approval import domain, mapping
 from services.approval.models import (
     ApprovalCC,
     ApprovalDecision,
     ApprovalDelegation,
     ApprovalInstance,
+    ApprovalLinkUse,
     ApprovalStep,
     ApprovalTask,
     PolicyVersion,
@@ -62,6 +63,10 @@ def _already_decided() -> Conflict:
     return Conflict(
         "该审批任务已处理或审批已结束", "the task is already decided or the approval is over", code="already_decided"
     )
+
+
+def _link_used() -> Gone:
+    return Gone("该审批链接已使用过", "this action link was already used", code="link_used")
 
 
 class ApprovalStore:
@@ -600,7 +605,12 @@ class ApprovalStore:
         position: str = "",
         to_step: int | None = None,
         attachments: Sequence[dict[str, str]] = (),
+        link_id: str = "",
     ) -> pb.RecordDecisionResponse:
+        link_id = link_id.strip()
+        if link_id:
+            channel = "link"
+
         def apply(session: Session) -> pb.RecordDecisionResponse:
             found = session.get(ApprovalTask, task_id)
             if found is None:
@@ -609,12 +619,18 @@ class ApprovalStore:
                 raise ValidationFailed([FieldViolation(
                     "action", "操作须为 approve、reject、return、transfer 或 add_approver",
                     "action must be approve, reject, return, transfer or add_approver")])
+            if link_id and action not in ("approve", "reject"):
+                raise ValidationFailed([FieldViolation("action", "审批链接只能通过或驳回",
+                                                       "an action link can only approve or reject")])
             # Serialise decisions on one instance (PostgreSQL row lock; SQLite holds the write
             # lock since BEGIN IMMEDIATE), then read the current state.
             instance = self._lock_instance(session, found.instance_id)
             stored = self._stored_response(session, M_RECORD_DECISION, request_id)
             if stored is not None:
                 return pb.RecordDecisionResponse.FromString(stored)
+            # A used link stays used, whatever happened to the task since (410 before 409).
+            if link_id and session.get(ApprovalLinkUse, link_id) is not None:
+                raise _link_used()
             now = _now()
             behalf = domain.acting_for(actor_id, found.approver_id,
                                        self._delegations_of(session, [found.approver_id]), now)
@@ -623,6 +639,9 @@ class ApprovalStore:
             session.refresh(found)
             steps = self._steps(session, instance.id)
             step = next(s for s in steps if s.step_index == found.step_index)
+            if link_id and found.status == domain.TASK_CLOSED and self._closed_by(session, found):
+                # The link's approver no longer holds the task (transferred or reassigned): 403.
+                raise Forbidden("该审批任务已转交他人", "the task was handed to someone else", code="not_assignee")
             if (
                 found.status != domain.TASK_PENDING
                 or instance.status != domain.INSTANCE_PENDING
@@ -717,10 +736,19 @@ class ApprovalStore:
                 if target not in step.approvers:
                     step.approvers = [*step.approvers, target]
                     session.add(step)
+            if link_id:
+                data["link_id"] = link_id
             self._audit(session, instance_id=instance.id, step_index=step.step_index, user_id=actor_id,
                         action=action, now=now, task_id=task_id, comment=comment, channel=channel,
                         on_behalf_of=behalf, target_user_id=target, data=data)
             session.flush()
+            if link_id:
+                # Same transaction as the decision: the primary key makes a second use fail.
+                session.add(ApprovalLinkUse(link_id=link_id, task_id=task_id, user_id=actor_id, at=now))
+                try:
+                    session.flush()
+                except IntegrityError as err:
+                    raise _link_used() from err
             if outcome == domain.OUTCOME_PENDING:
                 outcome = self._outcome(step, self._current_tasks(session, step))
                 if outcome == domain.OUTCOME_PENDING:
@@ -1069,6 +1097,58 @@ class ApprovalStore:
                                        _now())
             return pb.GetTaskResponse(task=mapping.task_to_proto(row), may_act=behalf is not None,
                                       on_behalf_of=behalf or "")
+
+    def check_action_link(self, *, link_id: str, task_id: str, approver_id: str) -> pb.CheckActionLinkResponse:
+        """May the action link (bound to ``task_id`` and ``approver_id``) be used now? See
+        ``domain.action_link_state``."""
+        with Session(self.engine) as session:
+            task = session.get(ApprovalTask, task_id)
+            if task is None:
+                raise NotFound(f"审批任务不存在：{task_id}", f"unknown approval task: {task_id}")
+            instance = session.get(ApprovalInstance, task.instance_id)
+            step = session.exec(
+                select(ApprovalStep).where(
+                    ApprovalStep.instance_id == task.instance_id, ApprovalStep.step_index == task.step_index
+                )
+            ).first()
+            closed_by = self._closed_by(session, task) if task.status == domain.TASK_CLOSED else ""
+            state = domain.action_link_state(
+                domain.LinkFacts(
+                    used=bool(link_id) and session.get(ApprovalLinkUse, link_id) is not None,
+                    link_approver_id=approver_id,
+                    task_approver_id=task.approver_id,
+                    task_status=task.status,
+                    step_status=step.status if step is not None else "",
+                    instance_status=instance.status if instance is not None else "",
+                    closed_by=closed_by,
+                )
+            )
+            log.info("approval.link_checked", project_id=task.project_id, task_id=task_id, link_id=link_id,
+                     state=state, closed_by=closed_by)
+            return pb.CheckActionLinkResponse(state=state, task=mapping.task_to_proto(task))
+
+    @staticmethod
+    def _closed_by(session: Session, task: ApprovalTask) -> str:
+        """transfer / reassign when the closed task was moved to someone else, else ""."""
+        transferred = session.exec(
+            select(ApprovalDecision.id).where(
+                ApprovalDecision.task_id == task.id, ApprovalDecision.action == "transfer"
+            )
+        ).first()
+        if transferred is not None:
+            return domain.CLOSED_BY_TRANSFER
+        reassigns = session.exec(
+            select(ApprovalDecision).where(
+                ApprovalDecision.instance_id == task.instance_id,
+                ApprovalDecision.step_index == task.step_index,
+                ApprovalDecision.action == "reassign",
+            )
+        ).all()
+        created = mapping.utc(task.created_at)
+        for r in reassigns:
+            if mapping.utc(r.at) >= created and task.approver_id in ((r.data or {}).get("from") or []):
+                return domain.CLOSED_BY_REASSIGN
+        return ""
 
     def list_todos(self, *, user_id: str) -> list[pb.ApprovalTask]:
         with Session(self.engine) as session:

@@ -4,7 +4,7 @@ collisions (撞单), visibility and field-level read permissions. No grpc, no da
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -52,6 +52,8 @@ class User:
     department_id: str = ""
     roles: tuple[str, ...] = ()
     region: str = ""
+    # Left the organisation (org sync): kept for history, never authenticated or routed to.
+    left: bool = False
 
 
 def validate_org(
@@ -129,10 +131,17 @@ def ancestors(department_id: str, departments: Mapping[str, Department]) -> list
     return out
 
 
-def manager_chain(user: User, departments: Mapping[str, Department]) -> list[tuple[str, str]]:
+def manager_chain(
+    user: User, departments: Mapping[str, Department], left: Collection[str] = frozenset()
+) -> list[tuple[str, str]]:
     """(department_id, manager_id) of the user's department and its ancestors, nearest first,
-    leaving out departments without a manager."""
-    return [(d.id, d.manager_id) for d in ancestors(user.department_id, departments) if d.manager_id]
+    leaving out departments without a manager; a manager who left (in ``left``) counts as none,
+    so the chain walks up past them."""
+    return [
+        (d.id, d.manager_id)
+        for d in ancestors(user.department_id, departments)
+        if d.manager_id and d.manager_id not in left
+    ]
 
 
 def managed_departments(user_id: str, departments: Mapping[str, Department]) -> set[str]:
@@ -220,6 +229,9 @@ class ProjectInput:
     end_date: str = ""
     fields: Mapping[str, Any] = field(default_factory=dict)
     owner_is_admin: bool = False
+    # Integration key (both or neither): at most one project per (source, id).
+    external_source: str = ""
+    external_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -308,6 +320,40 @@ class Project:
     created_at: datetime
     updated_at: datetime
     protection: ProtectionInfo = field(default_factory=ProtectionInfo)
+    external_source: str = ""
+    external_id: str = ""
+
+
+# GetProject accepts "ext:<source>:<external_id>" in place of a project id.
+EXTERNAL_REF_PREFIX = "ext:"
+EXTERNAL_SOURCE_MAX, EXTERNAL_ID_MAX = 50, 200
+
+
+def parse_external_ref(project_id: str) -> tuple[str, str] | None:
+    """(source, external id) of an "ext:<source>:<external_id>" reference, else None."""
+    if not project_id.startswith(EXTERNAL_REF_PREFIX):
+        return None
+    source, sep, external_id = project_id[len(EXTERNAL_REF_PREFIX):].partition(":")
+    if not sep or not source.strip() or not external_id.strip():
+        return None
+    return source.strip(), external_id.strip()
+
+
+def external_key_violations(source: str, external_id: str) -> list[FieldViolation]:
+    """Both or neither, within their lengths; the source must not contain ':'."""
+    out: list[FieldViolation] = []
+    if bool(source) != bool(external_id):
+        missing = "external_id" if source else "external_source"
+        out.append(FieldViolation(missing, f"{missing} 须与 {'external_source' if source else 'external_id'} 同时提供",
+                                  f"{missing} is required together with "
+                                  f"{'external_source' if source else 'external_id'}"))
+    if len(source) > EXTERNAL_SOURCE_MAX or ":" in source:
+        out.append(FieldViolation("external_source", f"来源标识无效（不含冒号，至多 {EXTERNAL_SOURCE_MAX} 个字符）",
+                                  f"invalid source (no ':', at most {EXTERNAL_SOURCE_MAX} characters)"))
+    if len(external_id) > EXTERNAL_ID_MAX:
+        out.append(FieldViolation("external_id", f"外部 ID 至多 {EXTERNAL_ID_MAX} 个字符",
+                                  f"external_id has at most {EXTERNAL_ID_MAX} characters"))
+    return out
 
 
 def validate_project(

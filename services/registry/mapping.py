@@ -76,19 +76,26 @@ def department_from_pb(d: pb.Department) -> Department:
     )
 
 
+# User.left (org sync marks departed users) — read and written only when the generated code has it.
+USER_HAS_LEFT = "left" in pb.User.DESCRIPTOR.fields_by_name
+
+
 def user_from_pb(u: pb.User) -> User:
     return User(
         id=u.id.strip(), name=u.name.strip(), email=u.email.strip(), mobile=u.mobile.strip(),
         department_id=u.department_id.strip(), roles=tuple(r.strip() for r in u.roles if r.strip()),
-        region=u.region.strip(),
+        region=u.region.strip(), left=bool(getattr(u, "left", False)),
     )
 
 
 def user_to_pb(u: User) -> pb.User:
-    return pb.User(
+    out = pb.User(
         id=u.id, name=u.name, email=u.email, mobile=u.mobile, department_id=u.department_id, roles=list(u.roles),
         region=u.region,
     )
+    if USER_HAS_LEFT:
+        setattr(out, "left", u.left)  # noqa: B010 - the field may be missing from older generated code
+    return out
 
 
 # ---------- forms ----------
@@ -166,6 +173,7 @@ def project_input_from_pb(r: pb.CreateProjectRequest) -> ProjectInput:
         customer=Customer(name=c.name, uscc=c.uscc, contact=c.contact, phone=c.phone),
         amount=r.amount, region=r.region, business_line=r.business_line, start_date=r.start_date,
         end_date=r.end_date, fields=struct_to_dict(r.fields), owner_is_admin=r.owner_is_admin,
+        external_source=r.external_source.strip(), external_id=r.external_id.strip(),
     )
 
 
@@ -197,7 +205,7 @@ def project_to_pb(p: Project, *, with_history: bool = True) -> pb.Project:
         conflicts=[pb.Conflict(project_id=c.project_id, reason=c.reason) for c in p.conflicts],
         history=[history_to_pb(h) for h in p.history] if with_history else [],
         version=p.version, created_at=ts(p.created_at), updated_at=ts(p.updated_at),
-        protection=protection_to_pb(p.protection),
+        protection=protection_to_pb(p.protection), external_source=p.external_source, external_id=p.external_id,
     )
 
 

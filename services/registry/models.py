@@ -40,6 +40,8 @@ class UserRow(Base, table=True):
     department_id: str = Field(default="", max_length=100, index=True)
     roles: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     region: str = Field(default="", max_length=100)
+    # Left the organisation (org sync): tokens no longer authenticate, never routed to.
+    left: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 class AccessTokenRow(Base, table=True):
@@ -66,7 +68,11 @@ class FormVersionRow(Base, table=True):
 
 class ProjectRow(Base, table=True):
     __tablename__ = "project"
-    __table_args__ = (sa.Index("ix_project_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_project_created_at_id", "created_at", "id"),
+        # At most one project per integration key (NULLs, i.e. no key, never collide).
+        sa.UniqueConstraint("external_source", "external_id", name="uq_project_external"),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     code: str = Field(max_length=32, unique=True)
@@ -105,6 +111,9 @@ class ProjectRow(Base, table=True):
     follow_ups: int = Field(default=0)
     # Row key of an Excel import (idempotent re-imports).
     import_key: str | None = Field(default=None, max_length=200, unique=True, index=True)
+    # Integration key (e.g. source "crm" and the opportunity id); NULL when not from an integration.
+    external_source: str | None = Field(default=None, max_length=50)
+    external_id: str | None = Field(default=None, max_length=200)
 
 
 class CustomerClaimRow(Base, table=True):

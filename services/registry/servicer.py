@@ -9,8 +9,10 @@ from typing import Any, TypeVar
 
 import grpc
 import sqlalchemy as sa
+import structlog
 from google.protobuf.message import Message
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from baobei.core.db import run_once
@@ -18,11 +20,12 @@ from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry import mapping, store
+from services.registry import domain, mapping, store
 from services.registry.blobs import BlobStore, blob_store
 from services.registry.domain import Status
 
 M = TypeVar("M", bound=Message)
+log = structlog.get_logger(__name__)
 
 
 def _promoted(items: list[tuple[str, Status]]) -> list[pb.Promoted]:
@@ -136,16 +139,48 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def CreateProject(
         self, request: pb.CreateProjectRequest, context: grpc.ServicerContext
     ) -> pb.CreateProjectResponse:
+        """With external_source + external_id: at most one project per key. A repeat (also one
+        racing the first create) answers the existing project with existing = true, changing
+        nothing."""
         inp = mapping.project_input_from_pb(request)
+        source, external_id = inp.external_source, inp.external_id
+        violations = domain.external_key_violations(source, external_id)
+        if violations:
+            raise ValidationFailed(violations)
+
+        def existing(session: Session) -> pb.CreateProjectResponse | None:
+            found = store.find_external(session=session, source=source, external_id=external_id)
+            if found is None:
+                return None
+            log.info("project.external_exists", project_id=found.id, external_source=source,
+                     external_id=external_id)
+            return pb.CreateProjectResponse(project=mapping.project_to_pb(found), existing=True)
 
         def apply(session: Session) -> pb.CreateProjectResponse:
+            if source:
+                found = existing(session)
+                if found is not None:
+                    return found
             project = store.create_project(session=session, inp=inp)
             return pb.CreateProjectResponse(project=mapping.project_to_pb(project))
 
-        return self._once(request.request_id, "CreateProject", pb.CreateProjectResponse, apply)
+        try:
+            return self._once(request.request_id, "CreateProject", pb.CreateProjectResponse, apply)
+        except IntegrityError:
+            # A concurrent create with the same key committed first (the unique constraint
+            # refused ours, which rolled back): answer the winner's project.
+            if not source:
+                raise
+            log.info("project.external_race", external_source=source, external_id=external_id)
+            found = self._read(existing)
+            if found is None:
+                raise
+            return found
 
     @rpc
     def GetProject(self, request: pb.GetProjectRequest, context: grpc.ServicerContext) -> pb.GetProjectResponse:
+        """project_id is a project id, or "ext:<source>:<external_id>" to find the project an
+        integration registered (e.g. "ext:crm:OPP-42"); unknown → NOT_FOUND either way."""
         viewer = mapping.viewer_from_pb(request)
         project = self._read(lambda s: store.get_project(session=s, project_id=request.project_id, viewer=viewer))
         return pb.GetProjectResponse(project=mapping.project_to_pb(project))

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from baobei.core.errors import FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from services.registry import domain, forms
 from services.registry.blobs import BlobStore
 from services.registry.domain import (
@@ -73,7 +73,7 @@ def _now() -> datetime:
 def _user(row: UserRow) -> User:
     return User(
         id=row.id, name=row.name, email=row.email, mobile=row.mobile, department_id=row.department_id,
-        roles=tuple(row.roles or ()), region=row.region,
+        roles=tuple(row.roles or ()), region=row.region, left=bool(row.left),
     )
 
 
@@ -94,11 +94,15 @@ def upsert_org(*, session: Session, departments_in: list[Department], users_in: 
         session.merge(
             UserRow(
                 id=u.id, name=u.name, email=u.email, mobile=u.mobile, department_id=u.department_id,
-                roles=list(dict.fromkeys(u.roles)), region=u.region,
+                roles=list(dict.fromkeys(u.roles)), region=u.region, left=u.left,
             )
         )
+    left = sorted(u.id for u in users_in if u.left)
+    if left:
+        # A departed user's tokens are revoked for good (a re-hire gets new ones).
+        session.execute(sa.delete(AccessTokenRow).where(col(AccessTokenRow.user_id).in_(left)))
     session.flush()
-    log.info("org.upserted", departments=len(departments_in), users=len(users_in))
+    log.info("org.upserted", departments=len(departments_in), users=len(users_in), left=left)
     return len(departments_in), len(users_in)
 
 
@@ -125,12 +129,18 @@ def list_users(*, session: Session, user_ids: list[str], role: str, department_i
     if department_id:
         stmt = stmt.where(UserRow.department_id == department_id)
     users = [_user(r) for r in session.exec(stmt).all()]
-    return [u for u in users if role in u.roles] if role else users
+    # A role search finds who may act (routing, recipients): users who left are not among them.
+    return [u for u in users if role in u.roles and not u.left] if role else users
+
+
+def _left_ids(session: Session) -> set[str]:
+    return {str(r) for r in session.exec(select(UserRow.id).where(col(UserRow.left).is_(True))).all()}
 
 
 def manager_chain(*, session: Session, user_id: str) -> list[tuple[str, str]]:
+    """The user's manager chain, walking past managers who left."""
     user = get_user(session=session, user_id=user_id)
-    return domain.manager_chain(user, departments(session=session))
+    return domain.manager_chain(user, departments(session=session), _left_ids(session))
 
 
 def _hash(token: str) -> str:
@@ -138,7 +148,8 @@ def _hash(token: str) -> str:
 
 
 def issue_token(*, session: Session, user_id: str) -> str:
-    get_user(session=session, user_id=user_id)
+    if get_user(session=session, user_id=user_id).left:
+        raise Conflict(f"用户 {user_id} 已离职", f"user {user_id} has left", code="user_left")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(AccessTokenRow(token_hash=_hash(token), user_id=user_id, created_at=_now()))
     session.flush()
@@ -151,6 +162,9 @@ def authenticate(*, session: Session, token: str) -> User:
     user = find_user(session=session, user_id=row.user_id) if row else None
     if user is None:
         raise Unauthenticated()
+    if user.left:
+        log.info("token.refused_left", user_id=user.id)
+        raise Unauthenticated("用户已离职，令牌失效", "the user has left: the token is no longer valid")
     return user
 
 
@@ -248,6 +262,7 @@ def _project(row: ProjectRow, history: list[HistoryEntry] | None = None) -> Proj
         department_id=row.department_id,
         conflicts=[ConflictHit(project_id=c["project_id"], reason=c["reason"]) for c in (row.conflicts or [])],
         history=history or [], version=row.version, created_at=utc(row.created_at), updated_at=utc(row.updated_at),
+        external_source=row.external_source or "", external_id=row.external_id or "",
         protection=ProtectionInfo(
             state=Protection(row.protection_state or ""),
             since=utc(row.protected_since) if row.protected_since else None,
@@ -335,8 +350,16 @@ def _conflicts_json(hits: list[ConflictHit]) -> list[dict[str, str]]:
     return [{"project_id": h.project_id, "reason": h.reason} for h in hits]
 
 
+def find_external(*, session: Session, source: str, external_id: str) -> Project | None:
+    """The project registered under an integration key, with its history (internal view)."""
+    row = session.exec(
+        select(ProjectRow).where(ProjectRow.external_source == source, ProjectRow.external_id == external_id)
+    ).first()
+    return _project(row, _history(session, row.id)) if row is not None else None
+
+
 def create_project(*, session: Session, inp: ProjectInput) -> Project:
-    nul = domain.control_violations(inp)
+    nul = domain.control_violations(inp) + domain.external_key_violations(inp.external_source, inp.external_id)
     if nul:
         raise ValidationFailed(nul)
     form = find_form(session=session, key=inp.form_key.strip())
@@ -369,6 +392,7 @@ def create_project(*, session: Session, inp: ProjectInput) -> Project:
         fields=valid.fields, form_key=form.key, form_version=form.version, owner_id=inp.owner_id,
         department_id=owner.department_id if owner else "", conflicts=_conflicts_json(conflicts), version=1,
         created_at=now, updated_at=now,
+        external_source=inp.external_source or None, external_id=inp.external_id or None,
     )
     session.add(row)
     _add_history(
@@ -376,7 +400,8 @@ def create_project(*, session: Session, inp: ProjectInput) -> Project:
         data={"to": Status.DRAFT.value, "conflicts": len(conflicts)},
     )
     session.flush()
-    log.info("project.created", project_id=project_id, code=code, form_key=form.key, conflicts=len(conflicts))
+    log.info("project.created", project_id=project_id, code=code, form_key=form.key, conflicts=len(conflicts),
+             external_source=inp.external_source, external_id=inp.external_id)
     return _project(row, _history(session, project_id))
 
 
@@ -410,7 +435,17 @@ class _Visibility:
 
 
 def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> Project:
-    row = session.get(ProjectRow, project_id) if project_id else None
+    """A project by id, or by integration key given as "ext:<source>:<external_id>"."""
+    external = domain.parse_external_ref(project_id)
+    if external is not None:
+        row = session.exec(
+            select(ProjectRow).where(ProjectRow.external_source == external[0], ProjectRow.external_id == external[1])
+        ).first()
+        if row is None:
+            raise _project_not_found(project_id)
+        project_id = row.id
+    else:
+        row = session.get(ProjectRow, project_id) if project_id else None
     if row is None:
         raise _project_not_found(project_id)
     vis = _Visibility(session, viewer)

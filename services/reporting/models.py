@@ -207,6 +207,23 @@ class WarningRecord(Base, table=True):
     cleared_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
+class EventForward(Base, table=True):
+    """Finance sync outbox: an ingested project.approved / project.closed / cost.recorded event,
+    written in the ingest transaction and handed to notify.PublishEvent by the outbox thread
+    (``sent_at`` is the mark). The event id is the key, so an event is forwarded once."""
+
+    __tablename__ = "event_forward"
+    __table_args__ = (sa.Index("ix_event_forward_outbox", "sent_at", "created_at"),)
+
+    event_id: str = Field(primary_key=True, max_length=200)
+    type: str = Field(max_length=100)
+    project_id: str = Field(default="", max_length=100)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    sent_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
 class ReportSetting(Base, table=True):
     """Configurable settings (health thresholds) as JSON per key."""
 

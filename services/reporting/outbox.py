@@ -1,10 +1,16 @@
-"""Delivery of early warnings, and the periodic re-check of time-dependent conditions.
+"""Delivery of early warnings and finance sync events, and the periodic re-check of
+time-dependent conditions.
 
 Request handlers never call other services. A warning is a row written in the same transaction as
 the event that raised it (the outbox); this dispatcher, a background thread of the reporting
 process, hands each unsent row to ``notify.Send`` with the request id ``reporting:warning:<key>``
 and then marks it sent. notify is idempotent on request ids, so a crash between the send and the
-mark re-sends the same request and delivers once. The thread stops with the gRPC server."""
+mark re-sends the same request and delivers once. The thread stops with the gRPC server.
+
+Finance sync works the same way: ingesting a new project.approved / project.closed /
+cost.recorded event writes an ``event_forward`` row in the ingest transaction; the dispatcher
+hands it to ``notify.PublishEvent`` (idempotent on event_id: one webhook delivery per matching
+subscription) and marks it sent. A failure of one outbox does not hold up the other."""
 
 from __future__ import annotations
 
@@ -52,6 +58,27 @@ def dispatch_once(engine: Engine, send: Callable[[notify_pb.SendRequest], object
     return sent
 
 
+def publish_request(row: store.ForwardRow) -> notify_pb.PublishEventRequest:
+    req = notify_pb.PublishEventRequest(event_id=row.event_id, type=row.type, project_id=row.project_id)
+    req.at.FromDatetime(row.at)
+    req.data.update(row.payload)
+    return req
+
+
+def forward_once(
+    engine: Engine, publish: Callable[[notify_pb.PublishEventRequest], object], *, limit: int = 50
+) -> int:
+    """Hand the pending finance sync events to notify.PublishEvent, oldest first; returns how many.
+    Stops at the first failure (notify down): the rest, in order, waits for the next round."""
+    sent = 0
+    for row in store.pending_forwards(engine, limit=limit):
+        publish(publish_request(row))
+        store.mark_forwarded(engine, event_id=row.event_id, at=datetime.now(UTC))
+        log.info("event.forwarded", event_id=row.event_id, type=row.type, project_id=row.project_id)
+        sent += 1
+    return sent
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -90,6 +117,14 @@ class Dispatcher:
                     log.warning("warning.notify_failed", code=str(err.code()), details=err.details())
                 except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
                     log.exception("warning.dispatch_failed")
+                if stub is None:
+                    continue
+                try:
+                    forward_once(self.engine, lambda req: stub.PublishEvent(req, timeout=self.rpc_timeout))
+                except grpc.RpcError as err:
+                    log.warning("event.forward_failed", code=str(err.code()), details=err.details())
+                except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
+                    log.exception("event.forward_failed")
         finally:
             if ch is not None:
                 ch.close()

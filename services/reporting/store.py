@@ -34,6 +34,9 @@ T_SETTING = metadata.tables["report_setting"]
 T_LOG = metadata.tables["event_log"]
 T_PROCESSED = metadata.tables["processed_event"]
 T_ASSIGNEE = metadata.tables["assignee_task_summary"]
+T_FORWARD = metadata.tables["event_forward"]
+# Finance sync: event types forwarded to notify.PublishEvent (webhook subscribers).
+FORWARDED_TYPES = ("project.approved", "project.closed", "cost.recorded")
 CONTRACTED = ("active", "closed")
 OPEN_TASK_STATUSES = ("todo", "in_progress", "blocked")
 CHUNK = 500
@@ -143,6 +146,20 @@ def ingest(engine: Engine, *, event: domain.Event, now: datetime) -> bool:
         )
         session.flush()
         stale = _apply(session, event, parsed, now=now, t=thresholds(session))
+        if event.type in FORWARDED_TYPES:
+            # Outbox row in the same transaction: forwarded once the event is recorded, and only then.
+            _insert_ignore(
+                session,
+                T_FORWARD,
+                {
+                    "event_id": event.event_id,
+                    "type": event.type,
+                    "project_id": event.project_id,
+                    "at": domain.as_utc(event.at),
+                    "payload": events.stored_payload(event.payload),
+                    "created_at": now,
+                },
+            )
         session.commit()
     log.info("event.ingested", project_id=event.project_id, event_id=event.event_id, type=event.type, stale=stale)
     return True
@@ -558,6 +575,55 @@ def pending_notifications(engine: Engine, *, limit: int = 50) -> list[WarningRow
 def mark_notified(engine: Engine, *, key: str, at: datetime) -> None:
     with Session(engine) as session:
         session.execute(T_WARNING.update().where(T_WARNING.c.key == key).values(notified_at=at))
+        session.commit()
+
+
+@dataclass(frozen=True)
+class ForwardRow:
+    event_id: str
+    type: str
+    project_id: str
+    at: datetime
+    payload: dict[str, Any]
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _forward(r: Any) -> ForwardRow:
+    return ForwardRow(
+        event_id=r.event_id,
+        type=r.type,
+        project_id=r.project_id,
+        at=domain.as_utc(r.at),
+        payload=dict(r.payload or {}),
+        created_at=domain.as_utc(r.created_at),
+        sent_at=_utc(r.sent_at),
+    )
+
+
+def pending_forwards(engine: Engine, *, limit: int = 50) -> list[ForwardRow]:
+    """The finance sync outbox: forwarded-type events not yet handed to notify, oldest first."""
+    with engine.connect() as conn:
+        stmt = (
+            sa.select(T_FORWARD)
+            .where(T_FORWARD.c.sent_at.is_(None))
+            .order_by(T_FORWARD.c.created_at, T_FORWARD.c.event_id)
+            .limit(limit)
+        )
+        return [_forward(r) for r in conn.execute(stmt)]
+
+
+def forwards(engine: Engine, *, project_id: str = "") -> list[ForwardRow]:
+    stmt = sa.select(T_FORWARD).order_by(T_FORWARD.c.created_at, T_FORWARD.c.event_id)
+    if project_id:
+        stmt = stmt.where(T_FORWARD.c.project_id == project_id)
+    with engine.connect() as conn:
+        return [_forward(r) for r in conn.execute(stmt)]
+
+
+def mark_forwarded(engine: Engine, *, event_id: str, at: datetime) -> None:
+    with Session(engine) as session:
+        session.execute(T_FORWARD.update().where(T_FORWARD.c.event_id == event_id).values(sent_at=at))
         session.commit()
 
 

@@ -43,7 +43,7 @@ class Department(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., parent_id: _Optional[str] = ..., manager_id: _Optional[str] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "name", "email", "mobile", "department_id", "roles", "region")
+    __slots__ = ("id", "name", "email", "mobile", "department_id", "roles", "region", "left")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,7 @@ class User(_message.Message):
     DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
+    LEFT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     email: str
@@ -58,7 +59,8 @@ class User(_message.Message):
     department_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     region: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., mobile: _Optional[str] = ..., department_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ...) -> None: ...
+    left: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., mobile: _Optional[str] = ..., department_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ..., left: _Optional[bool] = ...) -> None: ...
 
 class UpsertOrgRequest(_message.Message):
     __slots__ = ("request_id", "departments", "users")
