@@ -356,6 +356,9 @@ class SendResult:
 # deliveries (id delivery-<batch>); it retries each delivery as an activity with backoff and
 # dead-letters it past the budget.
 DELIVERY_WORKFLOW_TYPE = "NotificationDelivery"
+# Non-retryable ApplicationError type of a permanent delivery failure (gRPC FAILED_PRECONDITION
+# with reason delivery_permanent: bad configuration, a 4xx from the receiver, …).
+DELIVERY_PERMANENT = "delivery_permanent"
 
 
 def delivery_workflow_id(batch_id: str) -> str:

@@ -56,3 +56,97 @@ class HandoverResult:
     # Approval task ids handed over (and the projects they belong to).
     task_ids: list[str] = field(default_factory=list)
     project_ids: list[str] = field(default_factory=list)
+
+
+# ---- activities of the integration workflows (names "<target>.<Operation>") ----
+
+REGISTRY_GET_MANAGER_CHAIN = "registry.GetManagerChain"
+APPROVAL_LIST_TODOS = "approval.ListTodos"
+# Run through the Temporal client against the project's ProjectLifecycle workflow (its updates).
+LIFECYCLE_WITHDRAW = "lifecycle.Withdraw"
+LIFECYCLE_DECIDE = "lifecycle.Decide"
+# Signal the project's ProjectExecution workflow to stop (a closed project is no longer delivered).
+LIFECYCLE_STOP_EXECUTION = "lifecycle.StopExecution"
+
+
+@dataclass
+class ManagerChainInput:
+    user_id: str
+
+
+@dataclass
+class ManagerChain:
+    # Managers of the user's department and its ancestors, nearest first (no duplicates).
+    manager_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ListTodosInput:
+    user_id: str
+
+
+@dataclass
+class TodoRef:
+    id: str
+    project_id: str
+    instance_id: str = ""
+    step_index: int = 0
+    approver_id: str = ""
+    # Set when the user only acts on the task as a delegate of ``approver_id``.
+    on_behalf_of: str = ""
+    # pending | waiting | ...
+    status: str = "pending"
+
+
+@dataclass
+class TodoList:
+    tasks: list[TodoRef] = field(default_factory=list)
+
+
+@dataclass
+class LifecycleWithdrawInput:
+    project_id: str
+    actor_id: str
+    comment: str = ""
+    actor_is_admin: bool = False
+    # True: an admin cancels the approval instead of the owner withdrawing it.
+    cancel: bool = False
+    channel: str = "api"
+    # Temporal update id: a retried activity attaches to the same update instead of a second one.
+    update_id: str = ""
+
+
+@dataclass
+class LifecycleDecideInput:
+    project_id: str
+    task_id: str
+    user_id: str
+    action: str
+    to_user_id: str = ""
+    comment: str = ""
+    channel: str = "api"
+    update_id: str = ""
+
+
+@dataclass
+class LifecycleOpResult:
+    project_id: str
+    # done: the update ran | refused: the workflow refused it (already decided, not pending, …;
+    # see ``error_type`` / ``message``) | no_workflow: no running lifecycle workflow for the project
+    outcome: str
+    # Project status reported by the workflow (done) or "" when unknown.
+    status: str = ""
+    error_type: str = ""
+    message: str = ""
+
+
+@dataclass
+class StopExecutionInput:
+    project_id: str
+    reason: str = ""
+
+
+@dataclass
+class StopExecutionResult:
+    # False: no running execution workflow.
+    stopped: bool = False

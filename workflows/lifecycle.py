@@ -304,6 +304,7 @@ class ProjectLifecycle:
                 title=title,
                 body=self._summary() + (f"\n意见：{self._decision_comment}" if self._decision_comment else ""),
                 project_id=self._project_id,
+                context=self._context(comment=self._decision_comment),
             ),
             act.SendResult,
         )
@@ -356,6 +357,22 @@ class ProjectLifecycle:
         p = self._project
         return f"编号：{p.code}\n名称：{p.name}\n客户：{p.customer_name}\n金额：{p.amount} 元"
 
+    def _context(self, step: str = "", comment: str = "") -> dict[str, Any]:
+        """Template context of a notification (JSON values only; only activity inputs change)."""
+        p = self._project
+        out: dict[str, Any] = {
+            "project_id": self._project_id,
+            "code": p.code,
+            "name": p.name,
+            "customer": p.customer_name,
+            "amount": p.amount,
+        }
+        if step:
+            out["step"] = step
+        if comment:
+            out["comment"] = comment
+        return out
+
     async def _notify_approvers(self, round_no: int, step: act.PlannedStep, opened: act.OpenedStep) -> None:
         task_of = {t.approver_id: t.id for t in opened.tasks if t.status == "pending"}
         for approver in self._approvers:
@@ -369,6 +386,8 @@ class ProjectLifecycle:
                     body=f"{self._summary()}\n审批环节：{opened.name or step.name}"
                     + (f"\n审批任务：{task_of[approver]}" if approver in task_of else ""),
                     project_id=self._project_id,
+                    action_tasks={approver: task_of[approver]} if approver in task_of else {},
+                    context=self._context(step=opened.name or step.name),
                 ),
                 act.SendResult,
             )
@@ -650,7 +669,7 @@ class ProjectLifecycle:
         if timer.action == "remind":
             await self._send(key, result.remind_user_ids, "approval_remind",
                              f"审批即将超时，请尽快处理：{self._project.name}",
-                             f"{self._summary()}\n审批环节：{step.name}")
+                             f"{self._summary()}\n审批环节：{step.name}", step=step.name)
         elif timer.action == "escalate":
             self._approvers = sorted(set(result.pending_approvers))
             self._set_approver_attributes()
@@ -691,7 +710,8 @@ class ProjectLifecycle:
         await self._report("project.returned", actor=self._decider)
         await self._send(f"{self._round}:returned", [self._owner_id], "project_returned",
                          f"项目被退回，请修改后重新提交：{self._project.name}",
-                         self._summary() + (f"\n意见：{self._decision_comment}" if self._decision_comment else ""))
+                         self._summary() + (f"\n意见：{self._decision_comment}" if self._decision_comment else ""),
+                         comment=self._decision_comment)
 
     async def _after_cancel(self) -> None:
         self._approvers = []
@@ -702,7 +722,9 @@ class ProjectLifecycle:
         self._ack()
         await self._report("project.cancelled", actor=self._decider)
 
-    async def _send(self, key: str, recipients: list[str], kind: str, title: str, body: str) -> None:
+    async def _send(
+        self, key: str, recipients: list[str], kind: str, title: str, body: str, *, step: str = "", comment: str = ""
+    ) -> None:
         if not recipients:
             return
         await self._background(
@@ -714,6 +736,7 @@ class ProjectLifecycle:
                 title=title,
                 body=body,
                 project_id=self._project_id,
+                context=self._context(step=step, comment=comment),
             ),
             act.SendResult,
         )
@@ -732,13 +755,15 @@ class ProjectLifecycle:
                     title=title or f"待审批：{self._project.name}",
                     body=f"{self._summary()}\n审批环节：{step_name}\n审批任务：{task.id}",
                     project_id=self._project_id,
+                    action_tasks={task.approver_id: task.id},
+                    context=self._context(step=step_name),
                 ),
                 act.SendResult,
             )
 
     async def _notify_cc(self, key: str, users: list[str], step_name: str) -> None:
         await self._send(f"cc:{key}", users, "approval_cc", f"抄送：{self._project.name}",
-                         f"{self._summary()}\n审批环节：{step_name}")
+                         f"{self._summary()}\n审批环节：{step_name}", step=step_name)
 
     async def _emit(self, event_type: str, event_id: str, payload: dict[str, Any], actor: str = "") -> None:
         await self._background(
@@ -872,7 +897,7 @@ class ProjectLifecycle:
         self._wake = True
         workflow.logger.info("%s by %s", "cancelled" if inp.cancel else "withdrawn", inp.actor_id)
         await self._send(f"{self._round}:cancelled", previous, "approval_withdrawn",
-                         f"审批已撤回：{self._project.name}", self._summary())
+                         f"审批已撤回：{self._project.name}", self._summary(), comment=inp.comment)
         return WithdrawResult(project_id=self._project_id, status="cancelled")
 
     @withdraw.validator
@@ -902,7 +927,8 @@ class ProjectLifecycle:
             locale=inp.locale,
         )
         await self._send(f"remind:{key}", recipients, "approval_remind", f"催办：{self._project.name}",
-                         f"{self._summary()}" + (f"\n留言：{inp.comment}" if inp.comment else ""))
+                         f"{self._summary()}" + (f"\n留言：{inp.comment}" if inp.comment else ""),
+                         comment=inp.comment)
         self._wake = True
         return RemindResult(project_id=self._project_id, reminded=recipients)
 

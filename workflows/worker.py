@@ -1,4 +1,6 @@
-"""The Temporal worker: ProjectLifecycle plus the activities of the four services it calls.
+"""The Temporal worker: ProjectLifecycle, the execution and protection workflows, notification
+delivery (NotificationDelivery) and the integration workflows (CrmOpportunityLost, OrgHandover),
+plus the activities of the services they call and the lifecycle operations (Temporal client).
 
 ``run_worker(settings)`` is the process entry (``python -m workflows``); ``build_worker`` is what
 tests use with their own client, task queue and stubs.
@@ -32,15 +34,21 @@ from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from baobei.tasks.v1.tasks_service_pb2_grpc import TasksServiceStub
 from workflows import search_attributes
 from workflows.activities import ApprovalActivities, NotifyActivities, RegistryActivities, ReportingActivities
+from workflows.activities.lifecycle_ops import LifecycleOps
+from workflows.activities.org import OrgActivities
 from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
 from workflows.activities.webhooks import WebhookActivities
+from workflows.crm import CrmOpportunityLost
+from workflows.delivery import NotificationDelivery
 from workflows.execution import ProjectExecution
+from workflows.handover import OrgHandover
 from workflows.lifecycle import ProjectLifecycle
 from workflows.protection import ProjectProtection
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection]
+WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection, NotificationDelivery, CrmOpportunityLost,
+             OrgHandover]
 
 
 @dataclass
@@ -76,7 +84,11 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
         stubs.registry, timeout=timeout, temporal=client, task_queue=task_queue or settings.task_queue
     )
     approval = ApprovalActivities(stubs.approval, timeout=timeout)
-    notify = NotifyActivities(stubs.notify, timeout=timeout)
+    # Deliver / DeliverDigest wait for an SMTP server, a robot or a webhook receiver.
+    send_timeout = max(settings.delivery_http_timeout, settings.smtp_timeout)
+    notify = NotifyActivities(stubs.notify, timeout=timeout, deliver_timeout=timeout + send_timeout)
+    org = OrgActivities(stubs.registry, stubs.approval, timeout=timeout)
+    lifecycle_ops = LifecycleOps(client)
     reporting = ReportingActivities(stubs.reporting, timeout=timeout)
     execution: list[Any] = [
         RecipientActivities(stubs.registry, timeout=timeout).resolve,
@@ -106,6 +118,14 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
             approval.reassign,
             approval.record_action,
             notify.send,
+            notify.deliver,
+            notify.deliver_digest,
+            notify.dead_letter,
+            org.get_manager_chain,
+            org.list_todos,
+            lifecycle_ops.withdraw,
+            lifecycle_ops.decide,
+            lifecycle_ops.stop_execution,
             reporting.ingest_event,
             *execution,
         ],

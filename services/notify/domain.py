@@ -1,4 +1,5 @@
-"""Notify domain: pure rules for sending in-app notifications and paging an inbox.
+"""Notify domain: pure rules for sending notifications, routing them by the recipient's
+preferences and quiet hours, paging an inbox, and validating channels and subscriptions.
 
 No grpc, protobuf or database imports here."""
 
@@ -6,9 +7,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baobei.core.errors import FieldViolation, ValidationFailed, require
 
@@ -31,6 +36,9 @@ class SendCommand:
     body: str = ""
     project_id: str = ""
     action_urls: Mapping[str, str] = field(default_factory=dict)
+    # recipient → approval task id: a signed action link is minted per recipient.
+    action_tasks: Mapping[str, str] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,8 @@ def validate_send(cmd: SendCommand) -> None:
     violations += _too_long(cmd.project_id, MAX_ID, "project_id")
     for rid, url in cmd.action_urls.items():
         violations += _too_long(url, MAX_URL, f"action_urls[{rid}]")
+    for rid, task in cmd.action_tasks.items():
+        violations += _too_long(task, MAX_ID, f"action_tasks[{rid}]")
     if violations:
         raise ValidationFailed(violations)
 
@@ -102,8 +112,12 @@ def distinct_recipients(recipient_ids: Sequence[str]) -> list[str]:
     return list(seen)
 
 
-def plan_notifications(cmd: SendCommand, *, now: datetime, new_id: Mapping[str, str]) -> list[Notification]:
-    """One notification per distinct recipient; ``new_id`` maps recipient → fresh notification id."""
+def plan_notifications(
+    cmd: SendCommand, *, now: datetime, new_id: Mapping[str, str], minted_urls: Mapping[str, str] | None = None
+) -> list[Notification]:
+    """One notification per distinct recipient; ``new_id`` maps recipient → fresh notification id,
+    ``minted_urls`` recipient → action-link URL (wins over ``action_urls``)."""
+    minted = minted_urls or {}
     return [
         Notification(
             id=new_id[rid],
@@ -112,7 +126,7 @@ def plan_notifications(cmd: SendCommand, *, now: datetime, new_id: Mapping[str, 
             title=cmd.title.strip(),
             body=cmd.body,
             project_id=cmd.project_id.strip(),
-            action_url=cmd.action_urls.get(rid, ""),
+            action_url=minted.get(rid) or cmd.action_urls.get(rid, ""),
             created_at=now,
         )
         for rid in distinct_recipients(cmd.recipient_ids)
@@ -168,3 +182,382 @@ def next_cursor(page: Sequence[Notification], limit: int, *, has_more: bool) -> 
         return ""
     last = page[-1]
     return encode_cursor(Cursor(created_at=last.created_at, id=last.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# External channels, preferences and quiet hours
+
+EMAIL, DINGTALK, WECOM, WEBHOOK = "email", "dingtalk", "wecom", "webhook"
+USER_CHANNELS = (EMAIL, DINGTALK, WECOM)
+ROBOT_TYPES = (DINGTALK, WECOM)
+
+PENDING, DISPATCHED, DELIVERED = "pending", "dispatched", "delivered"
+DIGEST_WAITING, DIGESTED, SKIPPED, DEAD = "digest_waiting", "digested", "skipped", "dead"
+STATUSES = (PENDING, DISPATCHED, DELIVERED, DIGEST_WAITING, DIGESTED, SKIPPED, DEAD)
+# Statuses after which nothing is sent any more.
+DONE = frozenset({DELIVERED, DIGESTED, SKIPPED})
+
+DEFAULT_TZ = "Asia/Shanghai"
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_KIND = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,99}$")
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+_WHSEC = re.compile(r"^whsec_[A-Za-z0-9+/]+={0,2}$")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: str = ""
+    end: str = ""
+    tz: str = DEFAULT_TZ
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """A user's external channels (the in-app inbox is always on). The default — no row — is
+    in-app only, so nothing leaves the system until a user or an admin opts in."""
+
+    user_id: str
+    channels: tuple[str, ...] = ()
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+    by_kind: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _channel_list(values: Sequence[str], path: str) -> tuple[tuple[str, ...], list[FieldViolation]]:
+    out: dict[str, None] = {}
+    bad: list[FieldViolation] = []
+    for i, ch in enumerate(values):
+        ch = ch.strip().lower()
+        if ch == "inapp":
+            continue
+        if ch not in USER_CHANNELS:
+            bad.append(FieldViolation(f"{path}[{i}]", f"不支持的通知渠道：{ch}", f"unknown channel: {ch}"))
+            continue
+        out.setdefault(ch, None)
+    return tuple(out), bad
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def normalise_preferences(p: Preferences) -> Preferences:
+    """Validated, de-duplicated preferences; ValidationFailed lists every problem."""
+    violations: list[FieldViolation] = require(p.user_id, "preferences.user_id", "用户", "user_id")
+    channels, bad = _channel_list(p.channels, "preferences.channels")
+    violations += bad
+    by_kind: dict[str, tuple[str, ...]] = {}
+    for kind, chans in p.by_kind.items():
+        if not _KIND.match(kind):
+            violations.append(FieldViolation(f"preferences.by_kind[{kind}]", "通知类型无效", "invalid kind"))
+            continue
+        by_kind[kind], bad = _channel_list(chans, f"preferences.by_kind[{kind}]")
+        violations += bad
+    q = p.quiet_hours
+    tz = q.tz.strip() or DEFAULT_TZ
+    start, end = q.start.strip(), q.end.strip()
+    if start or end:
+        for name, value in (("start", start), ("end", end)):
+            if not _HHMM.match(value):
+                violations.append(
+                    FieldViolation(f"preferences.quiet_hours.{name}", "时间格式应为 HH:MM", "time must be HH:MM")
+                )
+        if start and start == end:
+            violations.append(
+                FieldViolation("preferences.quiet_hours.end", "结束时间不能等于开始时间", "end must differ from start")
+            )
+    if _zone(tz) is None:
+        violations.append(FieldViolation("preferences.quiet_hours.tz", f"未知时区：{tz}", f"unknown time zone: {tz}"))
+    if violations:
+        raise ValidationFailed(violations)
+    return Preferences(
+        user_id=p.user_id.strip(), channels=channels, quiet_hours=QuietHours(start, end, tz), by_kind=by_kind
+    )
+
+
+def channels_for(prefs: Preferences | None, kind: str) -> tuple[str, ...]:
+    """The external channels a notification of ``kind`` goes to: the per-kind override when there
+    is one (an empty list = in-app only), else the user's channels. No preferences = in-app only."""
+    if prefs is None:
+        return ()
+    if kind in prefs.by_kind:
+        return tuple(prefs.by_kind[kind])
+    return tuple(prefs.channels)
+
+
+def _hhmm(value: str) -> time:
+    h, m = value.split(":")
+    return time(int(h), int(m))
+
+
+def quiet_until(now: datetime, quiet: QuietHours | None) -> datetime | None:
+    """When ``now`` falls inside the quiet hours: the (UTC) moment they end; else None.
+    start > end spans midnight (22:00–08:00); the end is exclusive."""
+    if quiet is None or not quiet.start or not quiet.end:
+        return None
+    zone = _zone(quiet.tz or DEFAULT_TZ) or ZoneInfo(DEFAULT_TZ)
+    local = as_utc(now).astimezone(zone)
+    start, end = _hhmm(quiet.start), _hhmm(quiet.end)
+    t = local.time().replace(tzinfo=None)
+    if start < end:
+        inside = start <= t < end
+        end_day = local.date()
+    else:
+        inside = t >= start or t < end
+        end_day = local.date() + timedelta(days=1) if t >= start else local.date()
+    if not inside:
+        return None
+    # Wall-clock end in the zone (fold/gap resolved by zoneinfo), back to UTC.
+    return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    recipient_id: str
+    channel: str
+    target: str
+    status: str
+    error: str = ""
+    not_before: datetime | None = None
+
+
+def plan_deliveries(
+    recipient_id: str,
+    kind: str,
+    prefs: Preferences | None,
+    robots: Mapping[str, str],
+    *,
+    now: datetime,
+) -> list[PlannedDelivery]:
+    """External deliveries of one notification: one per channel the preferences ask for.
+    ``robots`` maps robot type → key of the enabled robot channel of that type; a channel without
+    a robot is recorded as skipped (visible, never silently dropped)."""
+    out: list[PlannedDelivery] = []
+    later = quiet_until(now, prefs.quiet_hours) if prefs else None
+    for ch in channels_for(prefs, kind):
+        if ch == EMAIL:
+            out.append(PlannedDelivery(recipient_id, ch, "", PENDING, not_before=later))
+        elif ch in ROBOT_TYPES:
+            key = robots.get(ch, "")
+            if key:
+                out.append(PlannedDelivery(recipient_id, ch, key, PENDING, not_before=later))
+            else:
+                out.append(
+                    PlannedDelivery(recipient_id, ch, "", SKIPPED, error=f"no enabled {ch} robot channel")
+                )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Robot channels and webhook subscriptions
+
+
+@dataclass(frozen=True)
+class RobotChannel:
+    key: str
+    type: str
+    url: str
+    secret: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    url: str
+    events: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    enabled: bool = True
+    description: str = ""
+
+
+def _url_violations(url: str, path: str, *, hosts: Sequence[str] = ()) -> list[FieldViolation]:
+    url = url.strip()
+    if not url:
+        return require(url, path, "地址", "url")
+    if len(url) > MAX_URL:
+        return _too_long(url, MAX_URL, path)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return [FieldViolation(path, "地址必须是 http(s) URL", "url must be an http(s) URL")]
+    if parts.username or parts.password:
+        return [FieldViolation(path, "地址中不能包含用户名或密码", "url must not carry credentials")]
+    return []
+
+
+def validate_robot(ch: RobotChannel) -> RobotChannel:
+    violations: list[FieldViolation] = []
+    key = ch.key.strip()
+    if not _KEY.match(key):
+        violations.append(
+            FieldViolation("channel.key", "渠道标识无效（字母、数字、_.-）", "invalid key (letters, digits, _.-)")
+        )
+    kind = ch.type.strip().lower()
+    if kind not in ROBOT_TYPES:
+        violations.append(
+            FieldViolation("channel.type", "渠道类型应为 dingtalk 或 wecom", "type must be dingtalk or wecom")
+        )
+    violations += _url_violations(ch.url, "channel.url")
+    if kind == WECOM and ch.url and "key=" not in ch.url:
+        violations.append(FieldViolation("channel.url", "企业微信机器人地址缺少 key", "WeCom robot url needs its key"))
+    if kind == WECOM and ch.secret:
+        violations.append(
+            FieldViolation("channel.secret", "企业微信机器人不使用签名密钥", "WeCom robots take no secret")
+        )
+    violations += _too_long(ch.secret, 500, "channel.secret")
+    if violations:
+        raise ValidationFailed(violations)
+    return RobotChannel(key=key, type=kind, url=ch.url.strip(), secret=ch.secret.strip(), enabled=ch.enabled)
+
+
+def validate_subscription(sub: Subscription) -> Subscription:
+    violations: list[FieldViolation] = []
+    sid = sub.id.strip()
+    if not _KEY.match(sid):
+        violations.append(
+            FieldViolation("subscription.id", "订阅标识无效（字母、数字、_.-）", "invalid id (letters, digits, _.-)")
+        )
+    violations += _url_violations(sub.url, "subscription.url")
+    events: dict[str, None] = {}
+    if not sub.events:
+        violations.append(FieldViolation("subscription.events", "至少订阅一个事件", "at least one event is required"))
+    for i, ev in enumerate(sub.events):
+        ev = ev.strip()
+        if ev != "*" and not _KIND.match(ev):
+            violations.append(FieldViolation(f"subscription.events[{i}]", "事件类型无效", "invalid event type"))
+        events.setdefault(ev, None)
+    secrets = tuple(s.strip() for s in sub.secrets)
+    if not 1 <= len(secrets) <= 2:
+        violations.append(
+            FieldViolation("subscription.secrets", "需要 1 到 2 个签名密钥", "one or two secrets are required")
+        )
+    for i, secret in enumerate(secrets):
+        if not _valid_whsec(secret):
+            violations.append(
+                FieldViolation(
+                    f"subscription.secrets[{i}]", "密钥格式应为 whsec_<base64>", "secret must be whsec_<base64>"
+                )
+            )
+    violations += _too_long(sub.description, 500, "subscription.description")
+    if violations:
+        raise ValidationFailed(violations)
+    return Subscription(
+        id=sid, url=sub.url.strip(), events=tuple(events), secrets=secrets, enabled=sub.enabled,
+        description=sub.description.strip(),
+    )
+
+
+def _valid_whsec(secret: str) -> bool:
+    if not _WHSEC.match(secret):
+        return False
+    try:
+        raw = base64.b64decode(secret[len("whsec_"):], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return 16 <= len(raw) <= 128
+
+
+def subscribed(sub: Subscription, event_type: str) -> bool:
+    return sub.enabled and ("*" in sub.events or event_type in sub.events)
+
+
+def mask_secret(secret: str) -> str:
+    """What a listing shows of a secret: its prefix and last four characters."""
+    if not secret:
+        return ""
+    prefix = "whsec_" if secret.startswith("whsec_") else ""
+    return f"{prefix}****{secret[-4:]}" if len(secret) > len(prefix) + 8 else f"{prefix}****"
+
+
+# ---------------------------------------------------------------------------------------------
+# Digests
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    title: str
+    action_url: str = ""
+    project_id: str = ""
+
+
+MAX_DIGEST_LINES = 30
+
+
+def compose_digest(items: Sequence[DigestItem]) -> tuple[str, str]:
+    """(title, markdown) of one message summarising ``items`` (oldest first)."""
+    title = f"您有 {len(items)} 条新通知"
+    lines = [f"### {title}", ""]
+    for item in items[:MAX_DIGEST_LINES]:
+        label = item.title.replace("[", "［").replace("]", "］")
+        lines.append(f"- [{label}]({item.action_url})" if item.action_url else f"- {label}")
+    if len(items) > MAX_DIGEST_LINES:
+        lines.append(f"- …… 另有 {len(items) - MAX_DIGEST_LINES} 条，请在系统中查看")
+    return title, "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """An external delivery as the API shows it."""
+
+    id: str
+    notification_id: str
+    channel: str
+    status: str
+    attempts: int
+    error: str
+    recipient_id: str
+    target: str
+    not_before: datetime | None
+    updated_at: datetime
+    project_id: str
+    kind: str
+    digest_id: str
+
+
+@dataclass(frozen=True)
+class ActionLink:
+    id: str
+    task_id: str
+    approver_id: str
+    project_id: str
+    notification_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    type: str
+    project_id: str
+    at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def validate_event(ev: Event) -> None:
+    violations: list[FieldViolation] = require(ev.event_id, "event_id", "事件编号", "event_id")
+    violations += _too_long(ev.event_id, 190, "event_id")
+    violations += require(ev.type, "type", "事件类型", "type")
+    if ev.type.strip() and not _KIND.match(ev.type.strip()):
+        violations.append(FieldViolation("type", "事件类型无效", "invalid event type"))
+    violations += _too_long(ev.project_id, MAX_ID, "project_id")
+    if violations:
+        raise ValidationFailed(violations)
+
+
+def webhook_payload(ev: Event) -> dict[str, Any]:
+    """The Standard Webhooks body: {"type", "timestamp", "data": {...}}; data carries the event id
+    and project id besides the event's own fields."""
+    data = dict(ev.data)
+    data.setdefault("event_id", ev.event_id)
+    if ev.project_id:
+        data.setdefault("project_id", ev.project_id)
+    return {"type": ev.type, "timestamp": as_utc(ev.at).isoformat().replace("+00:00", "Z"), "data": data}
+
+
+def valid_kind(kind: str) -> bool:
+    return bool(_KIND.match(kind))

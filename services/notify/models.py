@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import registry
@@ -33,8 +34,8 @@ class Notification(Base, table=True):
 
 
 class DeliveryLog(Base, table=True):
-    """One attempt record per notification and channel (in-app today; e-mail, DingTalk, WeCom,
-    webhooks later): status pending | delivered | failed, attempts so far, time of last change."""
+    """The in-app delivery record of each notification (delivered at insert). External channels
+    have their own rows in ``delivery`` with one ``delivery_attempt`` per attempt."""
 
     __tablename__ = "delivery_log"
 
@@ -45,6 +46,132 @@ class DeliveryLog(Base, table=True):
     attempts: int = Field(default=0)
     error: str = Field(default="", sa_type=sa.Text)
     at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+
+class Delivery(Base, table=True):
+    """One logical external delivery (e-mail, robot message, webhook call) and its state:
+    pending → dispatched (handed to a NotificationDelivery workflow) → delivered | digest_waiting →
+    digested | skipped | dead. Written with the notification (outbox); the dispatcher sets
+    ``batch_id`` when it claims the row."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        sa.Index("ix_delivery_status_batch", "status", "batch_id"),
+        sa.Index("ix_delivery_target_status", "target", "status"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    notification_id: str | None = Field(default=None, foreign_key="notification.id", index=True, max_length=36)
+    recipient_id: str = Field(default="", max_length=100)
+    # email | dingtalk | wecom | webhook
+    channel: str = Field(max_length=20)
+    # robot channel key, subscription id, or (after delivery) the e-mail address
+    target: str = Field(default="", max_length=320)
+    status: str = Field(max_length=20)
+    attempts: int = Field(default=0)
+    error: str = Field(default="", sa_type=sa.Text)
+    not_before: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True), nullable=True)
+    project_id: str = Field(default="", max_length=100, index=True)
+    kind: str = Field(default="", max_length=100)
+    digest_id: str = Field(default="", max_length=36)
+    batch_id: str | None = Field(default=None, max_length=36, nullable=True)
+    # Rendering context (notifications) or the exact webhook payload (subscriptions).
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class DeliveryAttempt(Base, table=True):
+    """The delivery log: one row per attempt (ok or the error)."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="delivery.id", index=True, max_length=36)
+    attempt: int = Field(default=0)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    ok: bool = Field(default=False)
+    error: str = Field(default="", sa_type=sa.Text)
+
+
+class ActionLink(Base, table=True):
+    """A signed action link's binding: one approver, one approval task. Its token carries only the id."""
+
+    __tablename__ = "action_link"
+
+    id: str = Field(primary_key=True, max_length=36)
+    task_id: str = Field(max_length=100, index=True)
+    approver_id: str = Field(max_length=100)
+    project_id: str = Field(default="", max_length=100)
+    notification_id: str = Field(default="", max_length=36)
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class SigningKey(Base, table=True):
+    """Generated secrets (the action-link key when settings.link_signing_key is empty)."""
+
+    __tablename__ = "signing_key"
+
+    name: str = Field(primary_key=True, max_length=50)
+    secret: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class Preference(Base, table=True):
+    __tablename__ = "preference"
+
+    user_id: str = Field(primary_key=True, max_length=100)
+    channels: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    quiet_start: str = Field(default="", max_length=5)
+    quiet_end: str = Field(default="", max_length=5)
+    quiet_tz: str = Field(default="", max_length=64)
+    by_kind: dict[str, list[str]] = Field(default_factory=dict, sa_type=sa.JSON)
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class Template(Base, table=True):
+    """An admin's template for a notification kind (built-in defaults live in code)."""
+
+    __tablename__ = "notify_template"
+
+    kind: str = Field(primary_key=True, max_length=100)
+    title: str = Field(sa_type=sa.Text)
+    text: str = Field(default="", sa_type=sa.Text)
+    html: str = Field(default="", sa_type=sa.Text)
+    markdown: str = Field(default="", sa_type=sa.Text)
+    version: int = Field(default=1)
+    updated_by: str = Field(default="", max_length=100)
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class RobotChannel(Base, table=True):
+    """A group robot (DingTalk custom robot, WeCom group robot). url and secret are secrets."""
+
+    __tablename__ = "robot_channel"
+
+    key: str = Field(primary_key=True, max_length=100)
+    type: str = Field(max_length=20)
+    url: str = Field(max_length=2000)
+    secret: str = Field(default="", max_length=500)
+    enabled: bool = Field(default=True)
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class Subscription(Base, table=True):
+    """An outgoing webhook subscriber (Standard Webhooks)."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: str = Field(primary_key=True, max_length=100)
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    secrets: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    enabled: bool = Field(default=True)
+    description: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
 metadata = Base.metadata

@@ -1,11 +1,13 @@
-"""Builds and runs the notify gRPC server."""
+"""Builds and runs the notify gRPC server (plus its delivery dispatcher, when enabled)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 import structlog
+from temporalio.client import Client
 
 from baobei.core.db import make_engine
 from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
@@ -14,10 +16,77 @@ from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify.servicer import NotifyServicer
+from services.notify import store
+from services.notify.contacts import Contacts, NoDirectory, RegistryContacts
+from services.notify.deliver import Deliverer, Senders
+from services.notify.dispatcher import Dispatcher, RetrySettings
+from services.notify.guards import Guards, connect
+from services.notify.servicer import NotifyConfig, NotifyServicer
 
 SERVICE = "notify"
 log = structlog.get_logger(__name__)
+
+
+class _Server:
+    """The gRPC server whose start/stop also start/stop the dispatcher and close the clients."""
+
+    def __init__(self, server: grpc.Server, dispatcher: Dispatcher | None, closers: list[Any]) -> None:
+        self._server = server
+        self.dispatcher = dispatcher
+        self._closers = closers
+
+    def start(self) -> None:
+        self._server.start()
+        if self.dispatcher is not None:
+            self.dispatcher.start()
+
+    def stop(self, grace: float | None) -> Any:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+        done = self._server.stop(grace)
+        for close in self._closers:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - best effort at shutdown
+                log.warning("notify.close_failed")
+        self._closers = []
+        return done
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)
+
+
+def senders_from(settings: Settings) -> Senders:
+    from services.notify.channels.dingtalk import DingTalkRobot
+    from services.notify.channels.smtp import SmtpSender
+    from services.notify.channels.webhook import WebhookSender
+    from services.notify.channels.wecom import WeComRobot
+
+    timeout = settings.delivery_http_timeout
+    internal = settings.webhook_allow_internal
+
+    def email() -> SmtpSender:
+        return SmtpSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+            ssl=settings.smtp_ssl,
+            timeout=settings.smtp_timeout,
+        )
+
+    def robot(ch: Any) -> DingTalkRobot | WeComRobot:
+        if ch.type == "dingtalk":
+            return DingTalkRobot(ch.url, ch.secret, timeout=timeout, allow_internal=internal)
+        return WeComRobot(ch.url, timeout=timeout, allow_internal=internal)
+
+    return Senders(
+        email=email if settings.smtp_host else None,
+        robot=robot,
+        webhook=lambda: WebhookSender(timeout=timeout, allow_internal=internal),
+    )
 
 
 def build(
@@ -27,12 +96,72 @@ def build(
     host: str = "127.0.0.1",
     tls: GrpcTls | None = None,
     health_port: int = 0,
-    **peers: Any,
+    settings: Settings | None = None,
+    registry_addr: str | None = None,
+    redis_url: str | None = None,
+    dispatch: bool = False,
+    rate_window_seconds: float = 60.0,
+    dispatch_poll_seconds: float = 3.0,
+    **_peers: Any,
 ) -> tuple[grpc.Server, int]:
-    """Migrate the database to head and return a not-yet-started server and its port."""
+    """Migrate the database to head and return a not-yet-started server and its port.
+
+    ``settings`` (default: read from the environment) gives the link key and lifetime, base URL,
+    SMTP, robot rate, retry budget and Temporal. ``registry_addr`` / ``redis_url`` override the
+    settings' (``""`` = none: no contacts / no Deliver). ``dispatch``: run the outbox dispatcher
+    thread that starts NotificationDelivery workflows (off by default, so tests can drive Deliver
+    themselves; ``serve`` turns it on)."""
+    settings = settings or Settings()
     upgrade(SERVICE, db_url)
-    servicer = NotifyServicer(engine=make_engine(db_url))
-    return build_server(
+    engine = make_engine(db_url)
+    now = datetime.now(UTC)
+    config = NotifyConfig(
+        link_key=settings.link_signing_key or store.signing_key(engine, now=now),
+        base_url=settings.public_base_url(),
+        link_ttl=timedelta(hours=settings.link_ttl_hours),
+        allow_internal=settings.webhook_allow_internal,
+    )
+    closers: list[Any] = [engine.dispose]
+    contacts: Contacts = NoDirectory()
+    reg = settings.addr("registry") if registry_addr is None else registry_addr
+    if reg:
+        registry = RegistryContacts(reg, timeout=settings.rpc_timeout)
+        closers.append(registry.close)
+        contacts = registry
+    deliverer: Deliverer | None = None
+    r_url = settings.redis_url if redis_url is None else redis_url
+    if r_url:
+        client = connect(r_url)
+        closers.append(client.close)
+        guards = Guards(client, rate_per_window=settings.robot_rate_per_minute, window_seconds=rate_window_seconds)
+        deliverer = Deliverer(
+            engine,
+            guards=guards,
+            contacts=contacts,
+            senders=senders_from(settings),
+            send_timeout=max(settings.delivery_http_timeout, settings.smtp_timeout),
+        )
+    dispatcher: Dispatcher | None = None
+    if dispatch and settings.temporal_address:
+
+        async def connect_temporal() -> Client:
+            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+
+        dispatcher = Dispatcher(
+            engine,
+            connect=connect_temporal,
+            task_queue=settings.task_queue,
+            retry=RetrySettings(
+                max_attempts=settings.delivery_max_attempts,
+                initial_backoff_seconds=settings.delivery_initial_backoff_seconds,
+                max_backoff_seconds=settings.delivery_max_backoff_seconds,
+            ),
+            poll_seconds=dispatch_poll_seconds,
+        )
+    servicer = NotifyServicer(
+        engine=engine, config=config, deliverer=deliverer, wake=dispatcher.wake if dispatcher else None
+    )
+    server, bound = build_server(
         name=SERVICE,
         add_servicer=lambda server: pb_grpc.add_NotifyServiceServicer_to_server(servicer, server),
         service_full_name=pb.DESCRIPTOR.services_by_name["NotifyService"].full_name,
@@ -41,10 +170,16 @@ def build(
         tls=tls,
         health_port=health_port,
     )
+    return _Server(server, dispatcher, closers), bound  # type: ignore[return-value]
 
 
 def serve(settings: Settings) -> None:
-    server, port = build(
-        **listen_args(settings, SERVICE),
+    server, port = build(**listen_args(settings, SERVICE), settings=settings, dispatch=True)
+    run_until_signalled(
+        server,
+        service=SERVICE,
+        port=port,
+        dispatch=bool(settings.temporal_address),
+        redis=bool(settings.redis_url),
+        smtp=bool(settings.smtp_host),
     )
-    run_until_signalled(server, service=SERVICE, port=port)

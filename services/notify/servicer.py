@@ -2,38 +2,109 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 from sqlalchemy.engine import Engine
 
 from baobei.core.db import run_once
 from baobei.core.errors import FieldViolation, ValidationFailed, require
-from baobei.core.grpc_server import rpc
+from baobei.core.grpc_server import ERROR_DOMAIN, rpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify import domain, mapping, store
+from services.notify import domain, links, mapping, store, templates
+from services.notify.channels.base import DeliveryFailed, check_target
+from services.notify.deliver import Deliverer, Outcome, Retryable
 from services.notify.models import processed_request
+
+_KIND_FIELD = "template.kind"
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    link_key: str
+    base_url: str
+    link_ttl: timedelta = timedelta(hours=72)
+    # Robot / webhook URLs may point at loopback, link-local or private addresses.
+    allow_internal: bool = False
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _unavailable(context: grpc.ServicerContext, message: str, reason: str) -> None:
+    """UNAVAILABLE with an ErrorInfo reason, without raising (so @rpc does not log a trace)."""
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
+    status = rpc_status.to_status(status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[info]))
+    context.set_code(status.code)
+    context.set_details(status.details)
+    context.set_trailing_metadata(status.trailing_metadata)
+
+
+def _deliver_response(o: Outcome) -> pb.DeliverResponse:
+    return pb.DeliverResponse(
+        delivery=mapping.delivery(o.delivery), outcome=o.outcome, retry_after_seconds=o.retry_after_seconds
+    )
+
+
+def _check_url(url: str, path: str, *, allow_internal: bool) -> None:
+    """SSRF check at save time. A name that does not resolve right now is accepted: every delivery
+    checks its target again before connecting."""
+    try:
+        check_target(url, allow_internal=allow_internal)
+    except DeliveryFailed as err:
+        if err.retryable:
+            return
+        raise ValidationFailed(
+            [FieldViolation(path, f"地址不可用：{err.message}", f"url refused: {err.message}")]
+        ) from None
 
 
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
-    def __init__(self, *, engine: Engine) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        config: NotifyConfig | None = None,
+        deliverer: Deliverer | None = None,
+        wake: Callable[[], None] | None = None,
+    ) -> None:
         self.engine = engine
+        self.config = config or NotifyConfig(link_key=store.signing_key(engine, now=_now()), base_url="")
+        self.deliverer = deliverer
+        self._wake = wake or (lambda: None)
+        self._signer = links.serializer(self.config.link_key)
 
+    # ---- inbox ----
     @rpc
     def Send(self, request: pb.SendRequest, context: grpc.ServicerContext) -> pb.SendResponse:
         command = mapping.send_command(request)
         domain.validate_send(command)
-        return run_once(
+        minter = store.LinkMinter(
+            sign=lambda link_id: str(self._signer.dumps({"l": link_id})),
+            base_url=self.config.base_url,
+            ttl=self.config.link_ttl,
+        )
+        resp = run_once(
             self.engine,
             processed_request,
             request_id=command.request_id,
             method="Send",
             response_type=pb.SendResponse,
             apply=lambda session: mapping.send_response(
-                store.add_notifications(session, command=command, now=datetime.now(UTC))
+                *store.add_notifications(session, command=command, now=_now(), links=minter)
             ),
         )
+        if any(d.status == domain.PENDING for d in resp.deliveries):
+            self._wake()
+        return resp
 
     @rpc
     def ListInbox(self, request: pb.ListInboxRequest, context: grpc.ServicerContext) -> pb.ListInboxResponse:
@@ -44,3 +115,189 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         cursor = domain.decode_cursor(request.cursor)
         items, more = store.list_inbox(self.engine, user_id=request.user_id.strip(), limit=limit, cursor=cursor)
         return mapping.inbox_response(items, domain.next_cursor(items, limit, has_more=more))
+
+    # ---- action links ----
+    @rpc
+    def ResolveActionLink(
+        self, request: pb.ResolveActionLinkRequest, context: grpc.ServicerContext
+    ) -> pb.ResolveActionLinkResponse:
+        max_age = int(self.config.link_ttl.total_seconds())
+        verified = links.verify(self.config.link_key, request.token, max_age_seconds=max_age, s=self._signer)
+        link = store.get_link(self.engine, verified.link_id)
+        if link is None:
+            raise links.invalid()
+        if link.expires_at <= _now():
+            raise links.expired()
+        return pb.ResolveActionLinkResponse(link=mapping.action_link(link))
+
+    # ---- preferences and templates ----
+    @rpc
+    def GetPreferences(self, request: pb.GetPreferencesRequest, context: grpc.ServicerContext) -> pb.Preferences:
+        violations = require(request.user_id, "user_id", "用户", "user_id")
+        if violations:
+            raise ValidationFailed(violations)
+        return mapping.preferences(store.get_preferences(self.engine, request.user_id.strip()))
+
+    @rpc
+    def SetPreferences(self, request: pb.SetPreferencesRequest, context: grpc.ServicerContext) -> pb.Preferences:
+        prefs = domain.normalise_preferences(mapping.preferences_in(request.preferences))
+        return run_once(
+            self.engine,
+            processed_request,
+            request_id=request.request_id,
+            method="SetPreferences",
+            response_type=pb.Preferences,
+            apply=lambda session: mapping.preferences(store.set_preferences(session, prefs=prefs, now=_now())),
+        )
+
+    @rpc
+    def PutTemplate(self, request: pb.PutTemplateRequest, context: grpc.ServicerContext) -> pb.Template:
+        t = mapping.template_in(request.template)
+        if not domain.valid_kind(t.kind):
+            raise ValidationFailed(
+                [FieldViolation(_KIND_FIELD, "通知类型无效（小写字母、数字、_.-）", "invalid kind (a-z, 0-9, _.-)")]
+            )
+        templates.validate(t)
+        return run_once(
+            self.engine,
+            processed_request,
+            request_id=request.request_id,
+            method="PutTemplate",
+            response_type=pb.Template,
+            apply=lambda session: mapping.template(
+                store.put_template(session, t=t, actor_id=request.actor_id.strip(), now=_now())
+            ),
+        )
+
+    @rpc
+    def ListTemplates(
+        self, request: pb.ListTemplatesRequest, context: grpc.ServicerContext
+    ) -> pb.ListTemplatesResponse:
+        stored = store.stored_templates(self.engine)
+        merged = {**templates.BUILTINS, **stored}
+        return pb.ListTemplatesResponse(templates=[mapping.template(merged[k]) for k in sorted(merged)])
+
+    # ---- channels and subscriptions ----
+    @rpc
+    def PutChannel(self, request: pb.PutChannelRequest, context: grpc.ServicerContext) -> pb.Channel:
+        ch = domain.validate_robot(mapping.channel_in(request.channel))
+        _check_url(ch.url, "channel.url", allow_internal=self.config.allow_internal)
+        return run_once(
+            self.engine,
+            processed_request,
+            request_id=request.request_id,
+            method="PutChannel",
+            response_type=pb.Channel,
+            apply=lambda session: mapping.channel(store.put_channel(session, ch=ch, now=_now())),
+        )
+
+    @rpc
+    def ListChannels(self, request: pb.ListChannelsRequest, context: grpc.ServicerContext) -> pb.ListChannelsResponse:
+        return pb.ListChannelsResponse(channels=[mapping.channel(c) for c in store.list_channels(self.engine)])
+
+    @rpc
+    def PutSubscription(self, request: pb.PutSubscriptionRequest, context: grpc.ServicerContext) -> pb.Subscription:
+        sub = domain.validate_subscription(mapping.subscription_in(request.subscription))
+        _check_url(sub.url, "subscription.url", allow_internal=self.config.allow_internal)
+        return run_once(
+            self.engine,
+            processed_request,
+            request_id=request.request_id,
+            method="PutSubscription",
+            response_type=pb.Subscription,
+            apply=lambda session: mapping.subscription(store.put_subscription(session, sub=sub, now=_now())),
+        )
+
+    @rpc
+    def ListSubscriptions(
+        self, request: pb.ListSubscriptionsRequest, context: grpc.ServicerContext
+    ) -> pb.ListSubscriptionsResponse:
+        subs = store.list_subscriptions(self.engine)
+        return pb.ListSubscriptionsResponse(subscriptions=[mapping.subscription(s) for s in subs])
+
+    @rpc
+    def DeleteSubscription(
+        self, request: pb.DeleteSubscriptionRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteSubscriptionResponse:
+        violations = require(request.id, "id", "订阅", "id")
+        if violations:
+            raise ValidationFailed(violations)
+        store.delete_subscription(self.engine, request.id.strip())
+        return pb.DeleteSubscriptionResponse()
+
+    @rpc
+    def PublishEvent(self, request: pb.PublishEventRequest, context: grpc.ServicerContext) -> pb.PublishEventResponse:
+        event = mapping.event_in(request, now=_now())
+        domain.validate_event(event)
+        resp = run_once(
+            self.engine,
+            processed_request,
+            request_id=event.event_id,
+            method="PublishEvent",
+            response_type=pb.PublishEventResponse,
+            apply=lambda session: pb.PublishEventResponse(
+                deliveries=[mapping.delivery(d) for d in store.publish_event(session, event=event, now=_now())]
+            ),
+        )
+        if resp.deliveries:
+            self._wake()
+        return resp
+
+    # ---- delivery ----
+    def _run_delivery(self, context: grpc.ServicerContext, call: Callable[[Deliverer], Outcome]) -> pb.DeliverResponse:
+        if self.deliverer is None:
+            _unavailable(context, "notify has no Redis (BAOBEI_REDIS_URL) for delivery keys", "delivery_unavailable")
+            return pb.DeliverResponse()
+        try:
+            return _deliver_response(call(self.deliverer))
+        except Retryable as err:
+            _unavailable(context, f"delivery will be retried: {err}", "delivery_retryable")
+            return pb.DeliverResponse()
+
+    @rpc
+    def Deliver(self, request: pb.DeliverRequest, context: grpc.ServicerContext) -> pb.DeliverResponse:
+        return self._run_delivery(context, lambda d: d.deliver(request.delivery_id.strip(), attempt=request.attempt))
+
+    @rpc
+    def DeliverDigest(self, request: pb.DeliverRequest, context: grpc.ServicerContext) -> pb.DeliverResponse:
+        return self._run_delivery(
+            context, lambda d: d.deliver_digest(request.delivery_id.strip(), attempt=request.attempt)
+        )
+
+    @rpc
+    def DeadLetter(self, request: pb.DeadLetterRequest, context: grpc.ServicerContext) -> pb.DeliverResponse:
+        return self._run_delivery(context, lambda d: d.dead_letter(request.delivery_id.strip(), error=request.error))
+
+    @rpc
+    def Redrive(self, request: pb.RedriveRequest, context: grpc.ServicerContext) -> pb.RedriveResponse:
+        ids = [i.strip() for i in request.delivery_ids if i.strip()]
+        resp = run_once(
+            self.engine,
+            processed_request,
+            request_id=request.request_id,
+            method="Redrive",
+            response_type=pb.RedriveResponse,
+            apply=lambda session: pb.RedriveResponse(
+                deliveries=[mapping.delivery(d) for d in store.redrive(session, delivery_ids=ids, now=_now())]
+            ),
+        )
+        if resp.deliveries:
+            self._wake()
+        return resp
+
+    @rpc
+    def ListDeliveries(
+        self, request: pb.ListDeliveriesRequest, context: grpc.ServicerContext
+    ) -> pb.ListDeliveriesResponse:
+        status = request.status.strip()
+        if status and status not in domain.STATUSES:
+            raise ValidationFailed([FieldViolation("status", f"未知状态：{status}", f"unknown status: {status}")])
+        items = store.list_deliveries(
+            self.engine,
+            notification_id=request.notification_id.strip(),
+            status=status,
+            project_id=request.project_id.strip(),
+            channel=request.channel.strip(),
+            limit=domain.page_limit(request.limit),
+        )
+        return pb.ListDeliveriesResponse(deliveries=[mapping.delivery(d) for d in items])

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import secrets as pysecrets
 import uuid
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services.notify import domain
-from services.notify.models import DeliveryLog, Notification
+from baobei.core.errors import NotFound
+from services.notify import domain, templates
+from services.notify.models import (
+    ActionLink,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryLog,
+    Notification,
+    Preference,
+    RobotChannel,
+    SigningKey,
+    Subscription,
+    Template,
+)
 
 log = structlog.get_logger(__name__)
+LINK_KEY = "action_link"
 
 
 def _to_domain(row: Notification) -> domain.Notification:
@@ -30,11 +48,107 @@ def _to_domain(row: Notification) -> domain.Notification:
     )
 
 
-def add_notifications(session: Session, *, command: domain.SendCommand, now: datetime) -> list[domain.Notification]:
-    """Insert one notification (and its in-app delivery row) per distinct recipient. The caller
+def delivery_view(row: Delivery) -> domain.DeliveryView:
+    return domain.DeliveryView(
+        id=row.id,
+        notification_id=row.notification_id or "",
+        channel=row.channel,
+        status=row.status,
+        attempts=row.attempts,
+        error=row.error,
+        recipient_id=row.recipient_id,
+        target=row.target,
+        not_before=domain.as_utc(row.not_before) if row.not_before else None,
+        updated_at=domain.as_utc(row.updated_at),
+        project_id=row.project_id,
+        kind=row.kind,
+        digest_id=row.digest_id,
+    )
+
+
+# ---- signing key ------------------------------------------------------------------------------
+
+
+def signing_key(engine: Engine, *, name: str = LINK_KEY, now: datetime) -> str:
+    """The generated secret ``name``, created on first use (concurrent starters agree)."""
+    with Session(engine) as session:
+        row = session.get(SigningKey, name)
+        if row is not None:
+            return row.secret
+        session.add(SigningKey(name=name, secret=pysecrets.token_urlsafe(48), created_at=now))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+    with Session(engine) as session:
+        row = session.get(SigningKey, name)
+        assert row is not None
+        return row.secret
+
+
+# ---- send -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkMinter:
+    """Mints action links during a send: key, public base URL and lifetime."""
+
+    sign: Callable[[str], str]
+    base_url: str
+    ttl: timedelta
+
+
+def preferences_of(session: Session, user_ids: Sequence[str]) -> dict[str, domain.Preferences]:
+    if not user_ids:
+        return {}
+    rows = session.exec(select(Preference).where(col(Preference.user_id).in_(list(user_ids))))
+    return {r.user_id: _prefs(r) for r in rows}
+
+
+def _prefs(r: Preference) -> domain.Preferences:
+    return domain.Preferences(
+        user_id=r.user_id,
+        channels=tuple(r.channels or ()),
+        quiet_hours=domain.QuietHours(r.quiet_start, r.quiet_end, r.quiet_tz or domain.DEFAULT_TZ),
+        by_kind={k: tuple(v) for k, v in (r.by_kind or {}).items()},
+    )
+
+
+def enabled_robots(session: Session) -> dict[str, str]:
+    """Robot type → key of its enabled channel (the first by key when there are several)."""
+    out: dict[str, str] = {}
+    rows = session.exec(select(RobotChannel).where(col(RobotChannel.enabled)).order_by(col(RobotChannel.key)))
+    for r in rows:
+        out.setdefault(r.type, r.key)
+    return out
+
+
+def add_notifications(
+    session: Session, *, command: domain.SendCommand, now: datetime, links: LinkMinter
+) -> tuple[list[domain.Notification], list[domain.DeliveryView]]:
+    """Insert one notification (with its in-app delivery row), its action link when the recipient
+    has an approval task, and the pending external deliveries its preferences ask for. The caller
     commits (inside ``run_once``, so a retried request changes nothing)."""
-    ids = {rid: str(uuid.uuid4()) for rid in domain.distinct_recipients(command.recipient_ids)}
-    planned = domain.plan_notifications(command, now=now, new_id=ids)
+    recipients = domain.distinct_recipients(command.recipient_ids)
+    ids = {rid: str(uuid.uuid4()) for rid in recipients}
+    link_rows: list[ActionLink] = []
+    minted: dict[str, str] = {}
+    for rid in recipients:
+        task = command.action_tasks.get(rid, "").strip()
+        if not task:
+            continue
+        link = ActionLink(
+            id=str(uuid.uuid4()),
+            task_id=task,
+            approver_id=rid,
+            project_id=command.project_id.strip(),
+            notification_id=ids[rid],
+            expires_at=now + links.ttl,
+            created_at=now,
+        )
+        link_rows.append(link)
+        minted[rid] = f"{links.base_url.rstrip('/')}/a/{links.sign(link.id)}"
+    planned = domain.plan_notifications(command, now=now, new_id=ids, minted_urls=minted)
     for n in planned:
         session.add(
             Notification(
@@ -50,6 +164,11 @@ def add_notifications(session: Session, *, command: domain.SendCommand, now: dat
             )
         )
     session.flush()
+    for link in link_rows:
+        session.add(link)
+    prefs = preferences_of(session, recipients)
+    robots = enabled_robots(session)
+    deliveries: list[Delivery] = []
     for n in planned:
         d = domain.inapp_delivery(n)
         session.add(
@@ -62,14 +181,43 @@ def add_notifications(session: Session, *, command: domain.SendCommand, now: dat
                 at=d.at,
             )
         )
+        ctx = {
+            **dict(command.context),
+            "title": n.title,
+            "body": n.body,
+            "action_url": n.action_url,
+            "project_id": n.project_id,
+            "kind": n.kind,
+            "recipient_id": n.user_id,
+        }
+        for p in domain.plan_deliveries(n.user_id, n.kind, prefs.get(n.user_id), robots, now=now):
+            row = Delivery(
+                id=str(uuid.uuid4()),
+                notification_id=n.id,
+                recipient_id=p.recipient_id,
+                channel=p.channel,
+                target=p.target,
+                status=p.status,
+                error=p.error,
+                not_before=p.not_before,
+                project_id=n.project_id,
+                kind=n.kind,
+                payload={"context": ctx},
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            deliveries.append(row)
+    session.flush()
     log.info(
         "notify.sent",
         project_id=command.project_id,
         kind=command.kind,
         recipients=len(planned),
-        channel=domain.CHANNEL_INAPP,
+        links=len(link_rows),
+        deliveries=len(deliveries),
     )
-    return planned
+    return planned, [delivery_view(d) for d in deliveries]
 
 
 def list_inbox(
@@ -91,7 +239,7 @@ def list_inbox(
 
 
 def deliveries(engine: Engine, *, notification_ids: list[str]) -> list[domain.Delivery]:
-    """Delivery log rows of the given notifications (oldest first)."""
+    """In-app delivery rows of the given notifications (oldest first)."""
     stmt = (
         select(DeliveryLog)
         .where(col(DeliveryLog.notification_id).in_(notification_ids))
@@ -108,3 +256,356 @@ def deliveries(engine: Engine, *, notification_ids: list[str]) -> list[domain.De
             )
             for r in session.exec(stmt)
         ]
+
+
+# ---- action links -----------------------------------------------------------------------------
+
+
+def get_link(engine: Engine, link_id: str) -> domain.ActionLink | None:
+    with Session(engine) as session:
+        row = session.get(ActionLink, link_id)
+        if row is None:
+            return None
+        return domain.ActionLink(
+            id=row.id,
+            task_id=row.task_id,
+            approver_id=row.approver_id,
+            project_id=row.project_id,
+            notification_id=row.notification_id,
+            expires_at=domain.as_utc(row.expires_at),
+        )
+
+
+# ---- preferences ------------------------------------------------------------------------------
+
+
+def get_preferences(engine: Engine, user_id: str) -> domain.Preferences:
+    with Session(engine) as session:
+        row = session.get(Preference, user_id)
+        return _prefs(row) if row is not None else domain.Preferences(user_id=user_id)
+
+
+def set_preferences(session: Session, *, prefs: domain.Preferences, now: datetime) -> domain.Preferences:
+    row = session.get(Preference, prefs.user_id) or Preference(user_id=prefs.user_id, updated_at=now)
+    row.channels = list(prefs.channels)
+    row.quiet_start, row.quiet_end = prefs.quiet_hours.start, prefs.quiet_hours.end
+    row.quiet_tz = prefs.quiet_hours.tz
+    row.by_kind = {k: list(v) for k, v in prefs.by_kind.items()}
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    return _prefs(row)
+
+
+# ---- templates --------------------------------------------------------------------------------
+
+
+def _template(row: Template) -> templates.Template:
+    return templates.Template(
+        kind=row.kind,
+        title=row.title,
+        text=row.text,
+        html=row.html,
+        markdown=row.markdown,
+        version=row.version,
+        updated_by=row.updated_by,
+        updated_at=domain.as_utc(row.updated_at),
+    )
+
+
+def stored_templates(engine: Engine) -> dict[str, templates.Template]:
+    with Session(engine) as session:
+        return {r.kind: _template(r) for r in session.exec(select(Template))}
+
+
+def stored_template(engine: Engine, kind: str) -> dict[str, templates.Template]:
+    """The admin templates that can matter for ``kind``: its own and the generic default."""
+    with Session(engine) as session:
+        rows = session.exec(select(Template).where(col(Template.kind).in_([kind, templates.DEFAULT_KIND])))
+        return {r.kind: _template(r) for r in rows}
+
+
+def put_template(session: Session, *, t: templates.Template, actor_id: str, now: datetime) -> templates.Template:
+    row = session.get(Template, t.kind)
+    if row is None:
+        row = Template(kind=t.kind, title=t.title, version=0, updated_at=now)
+    row.title, row.text, row.html, row.markdown = t.title, t.text, t.html, t.markdown
+    row.version += 1
+    row.updated_by, row.updated_at = actor_id, now
+    session.add(row)
+    session.flush()
+    return _template(row)
+
+
+# ---- robot channels and subscriptions ---------------------------------------------------------
+
+
+def _robot(row: RobotChannel) -> domain.RobotChannel:
+    return domain.RobotChannel(key=row.key, type=row.type, url=row.url, secret=row.secret, enabled=row.enabled)
+
+
+def put_channel(session: Session, *, ch: domain.RobotChannel, now: datetime) -> domain.RobotChannel:
+    """Create or replace; an empty secret keeps the stored one (secrets are write-only)."""
+    row = session.get(RobotChannel, ch.key)
+    if row is None:
+        row = RobotChannel(key=ch.key, type=ch.type, url=ch.url, updated_at=now)
+    keep_secret = not ch.secret and row.type == ch.type
+    row.type, row.url, row.enabled, row.updated_at = ch.type, ch.url, ch.enabled, now
+    row.secret = row.secret if keep_secret else ch.secret
+    session.add(row)
+    session.flush()
+    return _robot(row)
+
+
+def list_channels(engine: Engine) -> list[domain.RobotChannel]:
+    with Session(engine) as session:
+        return [_robot(r) for r in session.exec(select(RobotChannel).order_by(col(RobotChannel.key)))]
+
+
+def get_channel(engine: Engine, key: str) -> domain.RobotChannel | None:
+    with Session(engine) as session:
+        row = session.get(RobotChannel, key)
+        return _robot(row) if row is not None else None
+
+
+def _sub(row: Subscription) -> domain.Subscription:
+    return domain.Subscription(
+        id=row.id,
+        url=row.url,
+        events=tuple(row.events or ()),
+        secrets=tuple(row.secrets or ()),
+        enabled=row.enabled,
+        description=row.description,
+    )
+
+
+def put_subscription(session: Session, *, sub: domain.Subscription, now: datetime) -> domain.Subscription:
+    row = session.get(Subscription, sub.id) or Subscription(id=sub.id, url=sub.url, created_at=now, updated_at=now)
+    row.url, row.events, row.secrets = sub.url, list(sub.events), list(sub.secrets)
+    row.enabled, row.description, row.updated_at = sub.enabled, sub.description, now
+    session.add(row)
+    session.flush()
+    return _sub(row)
+
+
+def list_subscriptions(engine: Engine) -> list[domain.Subscription]:
+    with Session(engine) as session:
+        return [_sub(r) for r in session.exec(select(Subscription).order_by(col(Subscription.id)))]
+
+
+def get_subscription(engine: Engine, sub_id: str) -> domain.Subscription | None:
+    with Session(engine) as session:
+        row = session.get(Subscription, sub_id)
+        return _sub(row) if row is not None else None
+
+
+def delete_subscription(engine: Engine, sub_id: str) -> None:
+    with Session(engine) as session:
+        row = session.get(Subscription, sub_id)
+        if row is None:
+            raise NotFound("订阅不存在", "subscription not found")
+        session.delete(row)
+        session.commit()
+
+
+def publish_event(session: Session, *, event: domain.Event, now: datetime) -> list[domain.DeliveryView]:
+    """One pending webhook delivery per enabled subscription to the event's type."""
+    payload = domain.webhook_payload(event)
+    out: list[Delivery] = []
+    for row in session.exec(select(Subscription).order_by(col(Subscription.id))):
+        if not domain.subscribed(_sub(row), event.type):
+            continue
+        d = Delivery(
+            id=str(uuid.uuid4()),
+            notification_id=None,
+            channel=domain.WEBHOOK,
+            target=row.id,
+            status=domain.PENDING,
+            project_id=event.project_id,
+            kind=event.type,
+            payload=payload,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(d)
+        out.append(d)
+    session.flush()
+    log.info("notify.event_published", project_id=event.project_id, type=event.type, deliveries=len(out))
+    return [delivery_view(d) for d in out]
+
+
+# ---- deliveries -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """What the delivery path needs of a row."""
+
+    view: domain.DeliveryView
+    payload: Mapping[str, Any]
+    created_at: datetime
+
+
+def _row(r: Delivery) -> DeliveryRow:
+    return DeliveryRow(view=delivery_view(r), payload=dict(r.payload or {}), created_at=domain.as_utc(r.created_at))
+
+
+def get_delivery(engine: Engine, delivery_id: str) -> DeliveryRow | None:
+    with Session(engine) as session:
+        row = session.get(Delivery, delivery_id)
+        return _row(row) if row is not None else None
+
+
+def require_delivery(engine: Engine, delivery_id: str) -> DeliveryRow:
+    row = get_delivery(engine, delivery_id) if delivery_id.strip() else None
+    if row is None:
+        raise NotFound("投递记录不存在", "delivery not found")
+    return row
+
+
+def waiting_for_digest(engine: Engine, *, target: str, limit: int = 500) -> list[DeliveryRow]:
+    stmt = (
+        select(Delivery)
+        .where(Delivery.target == target, Delivery.status == domain.DIGEST_WAITING)
+        .order_by(col(Delivery.created_at), col(Delivery.id))
+        .limit(limit)
+    )
+    with Session(engine) as session:
+        return [_row(r) for r in session.exec(stmt)]
+
+
+def record(
+    engine: Engine,
+    *,
+    delivery_ids: Sequence[str],
+    now: datetime,
+    attempt: int | None,
+    ok: bool | None,
+    error: str = "",
+    status: str | None = None,
+    only_from: Sequence[str] = (),
+    target: str | None = None,
+    digest_id: str | None = None,
+) -> list[domain.DeliveryView]:
+    """Write one attempt (``ok`` not None: a row in the delivery log and attempts + 1) and/or a
+    status change to each delivery, in one transaction. ``only_from``: change the status only of
+    rows currently in one of these statuses (others are left as they are)."""
+    with Session(engine) as session:
+        rows = list(session.exec(select(Delivery).where(col(Delivery.id).in_(list(delivery_ids)))))
+        for r in rows:
+            if ok is not None:
+                r.attempts += 1
+                session.add(
+                    DeliveryAttempt(
+                        delivery_id=r.id, attempt=attempt or r.attempts, at=now, ok=ok, error=error[:4000]
+                    )
+                )
+                r.error = "" if ok else error[:4000]
+            elif error:
+                r.error = error[:4000]
+            if status is not None and (not only_from or r.status in only_from):
+                r.status = status
+                if target is not None:
+                    r.target = target
+                if digest_id is not None:
+                    r.digest_id = digest_id
+            r.updated_at = now
+            session.add(r)
+        session.commit()
+        return [delivery_view(r) for r in rows]
+
+
+def attempts_of(engine: Engine, delivery_id: str) -> list[tuple[int, bool, str]]:
+    stmt = select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id).order_by(col(DeliveryAttempt.id))
+    with Session(engine) as session:
+        return [(a.attempt, a.ok, a.error) for a in session.exec(stmt)]
+
+
+def list_deliveries(
+    engine: Engine, *, notification_id: str, status: str, project_id: str, channel: str, limit: int
+) -> list[domain.DeliveryView]:
+    stmt = select(Delivery)
+    if notification_id:
+        stmt = stmt.where(Delivery.notification_id == notification_id)
+    if status:
+        stmt = stmt.where(Delivery.status == status)
+    if project_id:
+        stmt = stmt.where(Delivery.project_id == project_id)
+    if channel:
+        stmt = stmt.where(Delivery.channel == channel)
+    stmt = stmt.order_by(col(Delivery.updated_at).desc(), col(Delivery.id).desc()).limit(limit)
+    with Session(engine) as session:
+        return [delivery_view(r) for r in session.exec(stmt)]
+
+
+def redrive(session: Session, *, delivery_ids: Sequence[str], now: datetime) -> list[domain.DeliveryView]:
+    """Dead letters (all, or those named) back to pending in a new batch; others untouched."""
+    stmt = select(Delivery).where(Delivery.status == domain.DEAD)
+    if delivery_ids:
+        stmt = stmt.where(col(Delivery.id).in_(list(delivery_ids)))
+    rows = list(session.exec(stmt.order_by(col(Delivery.created_at))))
+    for r in rows:
+        r.status, r.batch_id, r.updated_at = domain.PENDING, None, now
+        session.add(r)
+    session.flush()
+    return [delivery_view(r) for r in rows]
+
+
+# ---- dispatcher (outbox) ----------------------------------------------------------------------
+
+
+def claim_batch(engine: Engine, *, limit: int, now: datetime) -> str | None:
+    """Put up to ``limit`` unclaimed pending deliveries into a new batch; its id, or None."""
+    with Session(engine) as session:
+        ids = list(
+            session.exec(
+                select(Delivery.id)
+                .where(Delivery.status == domain.PENDING, col(Delivery.batch_id).is_(None))
+                .order_by(col(Delivery.created_at), col(Delivery.id))
+                .limit(limit)
+            )
+        )
+        if not ids:
+            return None
+        batch = str(uuid.uuid4())
+        session.execute(
+            sa.update(Delivery)
+            .where(col(Delivery.id).in_(ids), col(Delivery.batch_id).is_(None), col(Delivery.status) == domain.PENDING)
+            .values(batch_id=batch, updated_at=now)
+        )
+        session.commit()
+        return batch
+
+
+def unstarted_batches(engine: Engine, *, limit: int = 20) -> list[tuple[str, list[tuple[str, datetime | None]]]]:
+    """Claimed batches with deliveries still pending (their workflow may not have started)."""
+    with Session(engine) as session:
+        batch_ids = list(
+            session.exec(
+                select(Delivery.batch_id)
+                .where(Delivery.status == domain.PENDING, col(Delivery.batch_id).is_not(None))
+                .group_by(col(Delivery.batch_id))
+                .limit(limit)
+            )
+        )
+        out: list[tuple[str, list[tuple[str, datetime | None]]]] = []
+        for b in batch_ids:
+            assert b is not None
+            rows = session.exec(
+                select(Delivery.id, Delivery.not_before)
+                .where(Delivery.batch_id == b)
+                .order_by(col(Delivery.created_at), col(Delivery.id))
+            )
+            out.append((b, [(i, domain.as_utc(nb) if nb else None) for i, nb in rows]))
+        return out
+
+
+def mark_dispatched(engine: Engine, *, batch_id: str, now: datetime) -> int:
+    with Session(engine) as session:
+        result = session.execute(
+            sa.update(Delivery)
+            .where(col(Delivery.batch_id) == batch_id, col(Delivery.status) == domain.PENDING)
+            .values(status=domain.DISPATCHED, updated_at=now)
+        )
+        session.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

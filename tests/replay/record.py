@@ -1,6 +1,7 @@
 """Record the histories the replay tests run: ``python -m tests.replay.record [name ...]``.
 
-Runs ProjectLifecycle with the fake activities on the time-skipping server through a few paths and
+Runs ProjectLifecycle with the fake activities on the time-skipping server through a few paths
+(and the delivery and integration workflows with scripted activities, see ``OTHER_SCENARIOS``) and
 writes each history to ``tests/replay/histories/<name>.json``. Without names it records only the
 scenarios that have no history yet: a history recorded by an older version of the workflow is
 what keeps later changes honest (they must be guarded by ``workflow.patched``), so never
@@ -11,16 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio import activity
 from temporalio.client import WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from tests.conftest import temporal_test_server_path
 from tests.workflows.conftest import lifecycle_worker, start_lifecycle, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
+from workflows import activity_types as act
+from workflows import integration_types as it
+from workflows.crm import CrmOpportunityLost
+from workflows.delivery import NotificationDelivery
+from workflows.handover import OrgHandover
 from workflows.payloads import (
     UPDATE_DECIDE,
     UPDATE_REMIND,
@@ -123,15 +133,128 @@ SCENARIOS = {
 }
 
 
+# ---- delivery and integration workflows: scripted activities (the real ones are tested against
+# the services in tests/workflows/test_delivery.py, test_crm_saga.py, test_handover.py)
+
+_attempts: dict[str, int] = {}
+
+
+@activity.defn(name=act.NOTIFY_DELIVER)
+async def _deliver(inp: act.DeliverInput) -> act.DeliverResult:
+    n = _attempts[inp.delivery_id] = _attempts.get(inp.delivery_id, 0) + 1
+    if inp.delivery_id == "d-retry" and n < 3:
+        raise ApplicationError("UNAVAILABLE: webhook answered 500", type="rpc_unavailable")
+    if inp.delivery_id == "d-dead":
+        raise ApplicationError("UNAVAILABLE: smtp 451", type="rpc_unavailable")
+    if inp.delivery_id == "d-permanent":
+        raise ApplicationError("webhook answered 400", type=act.DELIVERY_PERMANENT, non_retryable=True)
+    if inp.delivery_id == "d-robot":
+        return act.DeliverResult(outcome="rate_limited", retry_after_seconds=40, status="digest_waiting")
+    return act.DeliverResult(outcome="delivered", status="delivered")
+
+
+@activity.defn(name=act.NOTIFY_DELIVER_DIGEST)
+async def _deliver_digest(inp: act.DeliverInput) -> act.DeliverResult:
+    return act.DeliverResult(outcome="delivered", status="digested")
+
+
+@activity.defn(name=act.NOTIFY_DEAD_LETTER)
+async def _dead_letter(inp: act.DeliverInput) -> act.DeliverResult:
+    return act.DeliverResult(outcome="dead", status="dead")
+
+
+_crm_status = {"p-crm": "pending_approval"}
+
+
+@activity.defn(name=act.REGISTRY_GET_PROJECT)
+async def _get_project(inp: act.GetProjectInput) -> act.ProjectSnapshot:
+    return act.ProjectSnapshot(id=inp.project_id, owner_id="owner", status=_crm_status[inp.project_id])
+
+
+@activity.defn(name=act.REGISTRY_PROTECTION_INFO)
+async def _protection_info(inp: act.ProtectionInfoInput) -> act.ProtectionInfo:
+    return act.ProtectionInfo(state="released" if _crm_status[inp.project_id] == "cancelled" else "holder")
+
+
+@activity.defn(name=it.LIFECYCLE_WITHDRAW)
+async def _withdraw(inp: it.LifecycleWithdrawInput) -> it.LifecycleOpResult:
+    _crm_status[inp.project_id] = "cancelled"
+    return it.LifecycleOpResult(project_id=inp.project_id, outcome="done", status="cancelled")
+
+
+@activity.defn(name=it.REGISTRY_GET_MANAGER_CHAIN)
+async def _manager_chain(inp: it.ManagerChainInput) -> it.ManagerChain:
+    return it.ManagerChain(manager_ids=[inp.user_id, "mgr"])
+
+
+@activity.defn(name=it.APPROVAL_LIST_TODOS)
+async def _todos(inp: it.ListTodosInput) -> it.TodoList:
+    return it.TodoList(tasks=[it.TodoRef(id="t1", project_id="p1", approver_id=inp.user_id),
+                              it.TodoRef(id="t2", project_id="p2", approver_id=inp.user_id),
+                              it.TodoRef(id="t3", project_id="p3", approver_id="boss", on_behalf_of="boss")])
+
+
+@activity.defn(name=it.LIFECYCLE_DECIDE)
+async def _decide_op(inp: it.LifecycleDecideInput) -> it.LifecycleOpResult:
+    if inp.task_id == "t2":
+        return it.LifecycleOpResult(project_id=inp.project_id, outcome="refused", error_type="conflict")
+    return it.LifecycleOpResult(project_id=inp.project_id, outcome="done", status="pending_approval")
+
+
+OTHER_SCENARIOS: dict[str, tuple[Any, str, Any, Any]] = {
+    "delivery_retry_digest_dead": (
+        NotificationDelivery,
+        act.DELIVERY_WORKFLOW_TYPE,
+        act.DeliveryBatchInput(batch_id="b1", deliveries=[
+            act.DeliveryRef("d-retry"), act.DeliveryRef("d-robot"), act.DeliveryRef("d-dead"),
+            act.DeliveryRef("d-permanent"),
+            act.DeliveryRef("d-quiet", not_before=(datetime.now(UTC) + timedelta(hours=9)).isoformat()),
+        ], max_attempts=3, initial_backoff_seconds=1, max_backoff_seconds=10),
+        act.DeliveryBatchResult,
+    ),
+    "crm_lost_pending": (
+        CrmOpportunityLost,
+        it.CRM_LOST_WORKFLOW_TYPE,
+        it.CrmLostInput(project_id="p-crm", external_id="opp-1", reason="客户选择了竞争对手", actor_id="crm"),
+        it.CrmLostResult,
+    ),
+    "handover_two_tasks": (
+        OrgHandover,
+        it.ORG_HANDOVER_WORKFLOW_TYPE,
+        it.HandoverInput(user_id="lead", reason="离职交接"),
+        it.HandoverResult,
+    ),
+}
+OTHER_ACTIVITIES: list[Callable[..., Any]] = [
+    _deliver, _deliver_digest, _dead_letter, _get_project, _protection_info, _withdraw, _manager_chain, _todos,
+    _decide_op,
+]
+
+
+async def _record_other(env: WorkflowEnvironment, name: str) -> None:
+    cls, wf_type, arg, result_type = OTHER_SCENARIOS[name]
+    tq = f"rec-{name}"
+    async with Worker(env.client, task_queue=tq, workflows=[cls], activities=OTHER_ACTIVITIES):
+        handle = await env.client.start_workflow(wf_type, arg, id=f"rec-{name}", task_queue=tq,
+                                                 result_type=result_type)
+        print(f"{name}: {await handle.result()}")
+        history = await handle.fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+    print(f"recorded {name}: {len(history.events)} events")
+
+
 async def record(names: list[str]) -> None:
     HISTORIES.mkdir(parents=True, exist_ok=True)
-    everything: dict[str, Any] = {**SCENARIOS, **V2_SCENARIOS}
+    everything: dict[str, Any] = {**SCENARIOS, **V2_SCENARIOS, **OTHER_SCENARIOS}
     wanted = names or [n for n in everything if not (HISTORIES / f"{n}.json").exists()]
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_test_server_path()
     ) as env:
         await ensure_search_attributes(env.client, env.client.namespace)
         for name in wanted:
+            if name in OTHER_SCENARIOS:
+                await _record_other(env, name)
+                continue
             steps, drive = everything[name]
             fakes = Fakes(steps=steps)
             async with lifecycle_worker(env.client, fakes) as tq:

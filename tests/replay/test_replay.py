@@ -1,5 +1,6 @@
-"""Replay recorded ProjectLifecycle histories against the current workflow code: a change that
-would break running workflows fails here (guard it with ``workflow.patched``)."""
+"""Replay recorded histories (ProjectLifecycle, NotificationDelivery, CrmOpportunityLost,
+OrgHandover) against the current workflow code: a change that would break running workflows fails
+here (guard it with ``workflow.patched``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workflows.crm import CrmOpportunityLost
+from workflows.delivery import NotificationDelivery
+from workflows.handover import OrgHandover
 from workflows.lifecycle import ProjectLifecycle
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -25,6 +29,10 @@ def test_histories_are_recorded() -> None:
         "v2_return_resubmit",
         "v2_transfer_add_approver",
         "v2_withdraw",
+        # notifications and integrations (issue 5)
+        "delivery_retry_digest_dead",
+        "crm_lost_pending",
+        "handover_two_tasks",
     }
 
 
@@ -34,4 +42,6 @@ async def test_replay(path: Path) -> None:
     raw = path.read_text(encoding="utf-8")
     workflow_id = json.loads(raw)["events"][0]["workflowExecutionStartedEventAttributes"].get("workflowId", path.stem)
     history = WorkflowHistory.from_json(workflow_id, raw)
-    await Replayer(workflows=[ProjectLifecycle]).replay_workflow(history)
+    await Replayer(
+        workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover]
+    ).replay_workflow(history)

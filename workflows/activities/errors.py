@@ -1,8 +1,10 @@
 """The one mapping from a failed gRPC call to what Temporal should do with it.
 
 Caller errors (the service refused the request) are non-retryable ``ApplicationError``s typed with
-the contract's ``ERR_*`` code, carrying the service's message and field violations; everything
-else (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, ...) is retryable and left to the retry policy.
+the contract's ``ERR_*`` code, carrying the service's message and field violations; a permanent
+delivery failure (FAILED_PRECONDITION, reason ``delivery_permanent``) is the non-retryable type
+``delivery_permanent``; everything else (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, ...) is
+retryable and left to the retry policy.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from baobei.core.grpc_client import metadata, read_failure
+from workflows.activity_types import DELIVERY_PERMANENT
 from workflows.payloads import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
 
 NON_RETRYABLE: dict[grpc.StatusCode, str] = {
@@ -31,6 +34,10 @@ R = TypeVar("R")
 def to_application_error(err: grpc.RpcError) -> ApplicationError:
     failure = read_failure(err)
     violations = [{"field": v.field, "message": v.zh} for v in failure.violations]
+    if failure.code == grpc.StatusCode.FAILED_PRECONDITION and failure.reason == DELIVERY_PERMANENT:
+        # The notify service gave up on a delivery for good: no retry, dead-letter it.
+        return ApplicationError(failure.message or DELIVERY_PERMANENT, violations, type=DELIVERY_PERMANENT,
+                                non_retryable=True)
     err_type = NON_RETRYABLE.get(failure.code)
     if err_type is not None:
         return ApplicationError(failure.message or err_type, violations, type=err_type, non_retryable=True)

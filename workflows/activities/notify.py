@@ -1,20 +1,57 @@
-"""Activities calling the notify service."""
+"""Activities calling the notify service: ``notify.Send`` (record a notification, its action links
+and its pending external deliveries) and the three steps of the NotificationDelivery workflow
+(``notify.Deliver``, ``notify.DeliverDigest``, ``notify.DeadLetter``).
+
+Deliver / DeliverDigest map the service's answers through :mod:`workflows.activities.errors`:
+UNAVAILABLE (timeouts, 5xx, 429, SMTP 4xx) is a retryable ``ApplicationError`` the workflow's retry
+policy backs off on; FAILED_PRECONDITION with reason ``delivery_permanent`` is the non-retryable
+type ``delivery_permanent``, which sends the delivery straight to the dead letters.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from google.protobuf import struct_pb2
 from temporalio import activity
 
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.activity_types import NOTIFY_SEND, SendInput, SendResult
+from workflows.activity_types import (
+    NOTIFY_DEAD_LETTER,
+    NOTIFY_DELIVER,
+    NOTIFY_DELIVER_DIGEST,
+    NOTIFY_SEND,
+    DeliverInput,
+    DeliverResult,
+    SendInput,
+    SendResult,
+)
+
+
+def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    # Struct holds JSON values only: anything else (a Decimal, a date) goes in as text.
+    out.update({str(k): v if v is None or isinstance(v, (str, bool, int, float, list, dict)) else str(v)
+                for k, v in values.items()})
+    return out
+
+
+def _result(resp: pb.DeliverResponse) -> DeliverResult:
+    return DeliverResult(outcome=resp.outcome, retry_after_seconds=resp.retry_after_seconds,
+                         status=resp.delivery.status)
 
 
 class NotifyActivities:
-    def __init__(self, stub: NotifyServiceStub, *, timeout: float = 10.0) -> None:
+    """``deliver_timeout``: deadline of Deliver / DeliverDigest, which talk to SMTP servers, robots
+    and webhook receivers (longer than an ordinary RPC)."""
+
+    def __init__(self, stub: NotifyServiceStub, *, timeout: float = 10.0, deliver_timeout: float = 30.0) -> None:
         self._stub = stub
         self._timeout = timeout
+        self._deliver_timeout = max(deliver_timeout, timeout)
 
     @activity.defn(name=NOTIFY_SEND)
     async def send(self, inp: SendInput) -> SendResult:
@@ -27,7 +64,41 @@ class NotifyActivities:
             body=inp.body,
             project_id=inp.project_id,
             action_urls=inp.action_urls,
+            action_tasks=inp.action_tasks,
         )
+        if inp.context:
+            req.context.CopyFrom(_struct(inp.context))
         resp = await call(self._stub.Send, req, timeout=self._timeout)
-        log.info("notify.sent", kind=inp.kind, recipients=inp.recipient_ids, request_id=inp.request_id)
+        log.info("notify.sent", kind=inp.kind, recipients=inp.recipient_ids, request_id=inp.request_id,
+                 links=len(inp.action_tasks), deliveries=len(resp.deliveries))
         return SendResult(notification_ids=[n.id for n in resp.notifications])
+
+    @activity.defn(name=NOTIFY_DELIVER)
+    async def deliver(self, inp: DeliverInput) -> DeliverResult:
+        return await self._deliver(self._stub.Deliver, inp, "notify.delivery_attempted")
+
+    @activity.defn(name=NOTIFY_DELIVER_DIGEST)
+    async def deliver_digest(self, inp: DeliverInput) -> DeliverResult:
+        return await self._deliver(self._stub.DeliverDigest, inp, "notify.digest_attempted")
+
+    async def _deliver(self, method: Any, inp: DeliverInput, event: str) -> DeliverResult:
+        attempt = activity.info().attempt
+        log = activity_logger().bind(delivery_id=inp.delivery_id)
+        try:
+            resp = await call(method, pb.DeliverRequest(delivery_id=inp.delivery_id, attempt=attempt),
+                              timeout=self._deliver_timeout)
+        except Exception as err:
+            log.warning(event, outcome="failed", error=str(err))
+            raise
+        out = _result(resp)
+        log.info(event, outcome=out.outcome, status=out.status, retry_after=out.retry_after_seconds)
+        return out
+
+    @activity.defn(name=NOTIFY_DEAD_LETTER)
+    async def dead_letter(self, inp: DeliverInput) -> DeliverResult:
+        resp = await call(self._stub.DeadLetter, pb.DeadLetterRequest(delivery_id=inp.delivery_id, error=inp.error),
+                          timeout=self._timeout)
+        out = _result(resp)
+        activity_logger().bind(delivery_id=inp.delivery_id).warning(
+            "notify.dead_lettered", status=out.status, error=inp.error[:500])
+        return out

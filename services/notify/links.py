@@ -1,0 +1,58 @@
+"""Signed action-link tokens: itsdangerous URLSafeTimedSerializer over {"l": link_id}.
+
+The token carries only the link id and its signing time; what it is bound to (approver, task,
+expiry) lives in the ``action_link`` row. Pure apart from the clock itsdangerous reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from baobei.core.errors import Forbidden
+
+SALT = "baobei-action-link"
+MAX_TOKEN = 500
+
+
+def serializer(key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(key, salt=SALT)
+
+
+def sign(key: str, link_id: str) -> str:
+    return str(serializer(key).dumps({"l": link_id}))
+
+
+def action_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/a/{token}"
+
+
+def invalid() -> Forbidden:
+    return Forbidden("操作链接无效", "invalid action link", code="link_invalid")
+
+
+def expired() -> Forbidden:
+    return Forbidden("操作链接已过期", "action link expired", code="link_expired")
+
+
+@dataclass(frozen=True)
+class Verified:
+    link_id: str
+
+
+def verify(key: str, token: str, *, max_age_seconds: int, s: URLSafeTimedSerializer | None = None) -> Verified:
+    """The link id of a genuine, unexpired token; Forbidden link_invalid / link_expired otherwise."""
+    token = token.strip()
+    if not token or len(token) > MAX_TOKEN:
+        raise invalid()
+    ser = s or serializer(key)
+    try:
+        data = ser.loads(token, max_age=max_age_seconds)
+    except SignatureExpired:
+        raise expired() from None
+    except BadSignature:
+        raise invalid() from None
+    link_id = data.get("l") if isinstance(data, dict) else None
+    if not isinstance(link_id, str) or not link_id:
+        raise invalid()
+    return Verified(link_id=link_id)
