@@ -205,6 +205,41 @@ def _export(args: argparse.Namespace) -> int:
     return export_file(_settings(args), Path(args.out), user_id=args.user or "")
 
 
+def _smtp_sink(args: argparse.Namespace) -> int:
+    from baobei.core.smtp_sink import serve
+
+    settings = _settings(args)
+    port = args.smtp_port if args.smtp_port is not None else (settings.smtp_sink_port or 1025)
+    try:
+        serve(args.host, port, settings.data_dir / "mails")
+    except OSError as err:
+        print(f"SMTP sink cannot listen on {args.host}:{port}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _mails(args: argparse.Namespace) -> int:
+    import json
+
+    from baobei.core.smtp_sink import list_mails
+
+    mail_dir = _settings(args).data_dir / "mails"
+    mails = list_mails(mail_dir, limit=args.limit)
+    if args.json:
+        print(json.dumps(mails, ensure_ascii=False, indent=2))
+        return 0
+    if not mails:
+        print(f"no mails in {mail_dir.resolve()}")
+        return 0
+    for m in mails:
+        print(f"{m['id']}  {m['date']}\n  From: {m['from']}\n  To: {m['to']}\n  Subject: {m['subject']}")
+        text = m["text"].strip()
+        if text:
+            print("  " + "\n  ".join(text.splitlines()[:8]))
+        print(f"  ({m['file']})\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="baobei", description="Baobei (报备) project registration system")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -248,6 +283,17 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("out")
     exp.add_argument("--user", help="export what this user may see (default: everything)")
     exp.set_defaults(func=_export)
+    sink = sub.add_parser("smtp-sink", help="run a local SMTP sink keeping mails under <data-dir>/mails")
+    sink.add_argument("--data-dir", help="data directory (env BAOBEI_DATA_DIR, default ./data)")
+    sink.add_argument("--port", dest="smtp_port", type=int,
+                      help="SMTP port (env BAOBEI_SMTP_SINK_PORT, default 1025)")
+    sink.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    sink.set_defaults(func=_smtp_sink)
+    mails = sub.add_parser("mails", help="list the mails the local SMTP sink received (newest first)")
+    mails.add_argument("--data-dir", help="data directory (env BAOBEI_DATA_DIR, default ./data)")
+    mails.add_argument("--json", action="store_true", help="JSON: id, from, to, subject, date, message_id, text, html")
+    mails.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    mails.set_defaults(func=_mails)
     gen = sub.add_parser("gen-proto", help="regenerate baobei/<service>/v1 from proto/")
     gen.add_argument("--check", action="store_true", help="fail when the committed code drifts")
     gen.set_defaults(func=_gen_proto)

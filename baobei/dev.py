@@ -1,7 +1,9 @@
 """``baobei dev``: the whole system as child processes on one machine, supervised.
 
 Order: Redis (configured URL, else the embedded server) → Temporal dev server (state in
-<data-dir>/temporal.db, WAL, UI on, our search attributes) → the five services → worker → edge.
+<data-dir>/temporal.db, WAL, UI on, our search attributes) → the SMTP sink (when no SMTP host is
+configured: mails kept under <data-dir>/mails, listed by ``baobei mails``) → the five services →
+worker → edge.
 A child that dies is restarted (the system resumes: services keep their SQLite files, workflows
 their state in Temporal). Ctrl-C / SIGTERM stops every child, newest first."""
 
@@ -113,6 +115,7 @@ class Supervisor:
         self.stopping = False
         self.data_dir = settings.data_dir.resolve()
         self.logs = self.data_dir / "logs"
+        self.smtp_sink_port = 0
 
     def say(self, text: str) -> None:
         print(text, flush=True)
@@ -187,6 +190,21 @@ class Supervisor:
         self.spawn("temporal", argv, dict(os.environ))
         self.wait(lambda: port_open(int(port), host), "temporal", 60)
 
+    def start_smtp_sink(self) -> dict[str, str]:
+        """With no SMTP relay configured, run the local sink and point the children at it."""
+        if self.settings.smtp_host:
+            return {}
+        port = self.settings.smtp_sink_port or 1025
+        if port_open(port):
+            busy, port = port, free_port()
+            self.say(f"SMTP sink: port {busy} is in use, listening on {port} instead")
+        cli = [sys.executable, "-m", "baobei.cli"]
+        self.spawn("smtp-sink", [*cli, "smtp-sink", "--port", str(port), "--data-dir", str(self.data_dir)],
+                   self.child_env())
+        self.wait(lambda: port_open(port), "smtp-sink", 30)
+        self.smtp_sink_port = port
+        return {"BAOBEI_SMTP_HOST": "127.0.0.1", "BAOBEI_SMTP_PORT": str(port)}
+
     def wait(self, ready: object, what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -219,7 +237,8 @@ class Supervisor:
         try:
             redis_url = self.start_redis()
             self.start_temporal()
-            env = self.child_env(BAOBEI_REDIS_URL=redis_url, BAOBEI_ADMIN_TOKEN=token)
+            smtp_env = self.start_smtp_sink()
+            env = self.child_env(BAOBEI_REDIS_URL=redis_url, BAOBEI_ADMIN_TOKEN=token, **smtp_env)
             cli = [sys.executable, "-m", "baobei.cli"]
             for service in SERVICES:
                 self.spawn(service, [*cli, "serve", service], env)
@@ -234,6 +253,11 @@ class Supervisor:
             self.say(f"  Temporal UI: http://{ui_host}:{self.settings.temporal_ui_port}")
             token_source = "BAOBEI_ADMIN_TOKEN" if self.settings.admin_token else str(self.data_dir / "admin-token")
             self.say(f"  admin token ({token_source}): {token}")
+            if self.smtp_sink_port:
+                self.say(
+                    f"  mails: SMTP sink 127.0.0.1:{self.smtp_sink_port} keeps them in {self.data_dir / 'mails'}"
+                    f"; list with: baobei mails --data-dir {self.data_dir}"
+                )
             self.say(f"  logs: {self.logs if not self.verbose else 'console'}   Ctrl-C stops everything")
             return self.watch()
         finally:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -80,6 +81,21 @@ class DevStack:
                 self.proc.wait(10)
         return self.proc.returncode
 
+    def mails(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Mails the stack's SMTP sink received, newest first (``baobei.core.smtp_sink.list_mails``)."""
+        from baobei.core.smtp_sink import list_mails
+
+        return list_mails(self.data_dir / "mails", limit=limit)
+
+    def wait_for_mails(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Wait until the sink holds at least ``count`` mails; returns them, newest first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            mails = self.mails()
+            if len(mails) >= count or time.monotonic() > deadline:
+                return mails
+            time.sleep(0.1)
+
     def client(self, token: str | None = None) -> httpx.Client:
         return httpx.Client(
             base_url=self.base, headers={"Authorization": f"Bearer {token or self.token}"}, timeout=30
@@ -95,6 +111,13 @@ def stack_env(make_db_url: Callable[[str], str] | None = None) -> dict[str, str]
         BAOBEI_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
         BAOBEI_TEMPORAL_UI_PORT=str(free_port()),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        # Notifications: the stack's own SMTP sink; robots and webhook subscribers are stand-ins on
+        # loopback; quick retries so failure tests finish in seconds.
+        BAOBEI_SMTP_SINK_PORT=str(free_port()),
+        BAOBEI_WEBHOOK_ALLOW_INTERNAL="true",
+        BAOBEI_DELIVERY_INITIAL_BACKOFF_SECONDS="0.2",
+        BAOBEI_DELIVERY_MAX_BACKOFF_SECONDS="1",
+        BAOBEI_DELIVERY_MAX_ATTEMPTS="4",
     )
     for service in SERVICES:
         env[f"BAOBEI_{service.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"

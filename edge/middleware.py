@@ -1,6 +1,7 @@
 """Request context for every HTTP call: a request id (``X-Request-ID`` in, or a new one; always
 echoed back), the caller's locale, structlog context, and one access log line with the status,
-the duration and the project id where the route knew it."""
+the duration and the project id where the route knew it. Action link tokens (``/a/<token>``) are
+redacted from the logged path."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ from edge.errors import locale_from_header
 
 log = structlog.get_logger("edge.access")
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def log_path(path: str) -> str:
+    """The path as logged: an action link's token is a credential and never reaches the logs."""
+    return "/a/<redacted>" if path.startswith("/a/") else path
 
 
 class RequestContextMiddleware:
@@ -42,7 +48,9 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id, method=scope["method"], path=scope["path"]):
+        with structlog.contextvars.bound_contextvars(
+            request_id=request_id, method=scope["method"], path=log_path(scope["path"])
+        ):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
