@@ -14,6 +14,7 @@ registration was lost. One durable saga, started by the edge, which waits for it
           ─► registry.SetProjectStatus(closed, event crm_lost): an approved registration can only be
              closed (the registry allows active → closed, never active → cancelled), which keeps its
              history and costs for reporting; then the ProjectExecution workflow is told to stop.
+             reporting hears project.closed (forwarded to the finance subscribers).
              Steps: close_registration, stop_execution.
       closed / cancelled / rejected
           ─► nothing to do (status unchanged, no steps).
@@ -75,6 +76,15 @@ class CrmOpportunityLost:
             project = await self._set_status(project, "closed", comment)
             if project.status == "closed":
                 self._steps.append("close_registration")
+                # Dashboards and the finance subscribers hear of the closure like any other.
+                await workflow.execute_activity(
+                    act.REPORTING_INGEST_EVENT,
+                    act.ReportEventInput(event_id=f"{self._wid}:project.closed", type="project.closed",
+                                         project_id=project.id, at=workflow.now().isoformat(),
+                                         actor_id=self._inp.actor_id,
+                                         payload={**project.event_payload(), "comment": comment, "channel": CHANNEL}),
+                    result_type=act.ReportEventResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                )
                 stopped: it.StopExecutionResult = await workflow.execute_activity(
                     it.LIFECYCLE_STOP_EXECUTION, it.StopExecutionInput(project_id=project.id, reason=comment),
                     result_type=it.StopExecutionResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,

@@ -142,6 +142,9 @@ class ProjectLifecycle:
         self._rounds_started = 0
         self._submit_attempts = 0
         self._submitting = False
+        # Planning the chain or opening a step is in flight (its instance/tasks are being created):
+        # a withdrawal waits for it, so it cancels what was created instead of racing it.
+        self._opening = False
         # The open step: "<instance>:<index>", its index and pending approvers.
         self._instance_id = ""
         self._step_key = ""
@@ -507,6 +510,7 @@ class ProjectLifecycle:
         round_no = self._round
         index = self._step_index
         if not resuming:
+            self._opening = True
             self._stage = "approval"
             workflow.upsert_search_attributes(
                 [
@@ -556,11 +560,15 @@ class ProjectLifecycle:
             self._return_to = -1
             # A continued run asks for the step as it is now (transfers may have changed it).
             request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{self._runs}" if reopen else "")
-            opened = await self._background(
-                act.APPROVAL_OPEN_STEP,
-                act.OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index),
-                act.OpenedStep,
-            )
+            self._opening = True
+            try:
+                opened = await self._background(
+                    act.APPROVAL_OPEN_STEP,
+                    act.OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index),
+                    act.OpenedStep,
+                )
+            finally:
+                self._opening = False
             if opened.status in ("approved", "skipped"):
                 workflow.logger.info("step %d (%s) %s without a decision", index, step.name, opened.status)
                 if opened.auto_approved and not reopen:
@@ -859,6 +867,10 @@ class ProjectLifecycle:
             raise _refuse(ERR_FORBIDDEN, _text(inp.locale, "只有负责人可以撤回", "only the owner may withdraw"))
         self._submitting = True  # no submit while withdrawing
         try:
+            if workflow.patched("withdraw-after-opening"):
+                # A withdrawal right after submit (e.g. a CRM "lost" event) must not race the
+                # planning of the chain: cancel the instance once it exists.
+                await workflow.wait_condition(lambda: not self._opening)
             if self._instance_id and self._stage in ("approval", "returned"):
                 await self._for_caller(
                     act.APPROVAL_CANCEL,

@@ -38,6 +38,7 @@ from workflows.activities.lifecycle_ops import LifecycleOps
 from workflows.activities.org import OrgActivities
 from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
 from workflows.activities.webhooks import WebhookActivities
+from workflows.closure import ProjectClosure
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
 from workflows.execution import ProjectExecution
@@ -48,7 +49,7 @@ from workflows.protection import ProjectProtection
 log = structlog.get_logger(__name__)
 
 WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection, NotificationDelivery, CrmOpportunityLost,
-             OrgHandover]
+             OrgHandover, ProjectClosure]
 
 
 @dataclass

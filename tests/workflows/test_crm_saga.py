@@ -237,3 +237,26 @@ async def test_lost_opportunity_of_an_active_or_draft_registration(
         result = await run_saga(stack, d, "")
         assert (result.status, result.steps) == ("cancelled", ["cancel_registration"])
         assert await handle.result() == LifecycleResult(project_id=d, status="cancelled")
+
+
+@pytest.mark.timeout(120)
+async def test_lost_right_after_submit_cancels_the_approval_being_planned(
+    env: WorkflowEnvironment, make_db_url: Callable[[str], str], tmp_path: Any
+) -> None:
+    """A CRM "lost" event may arrive while the lifecycle is still planning the chain: the
+    withdrawal waits for the instance to exist and cancels it (no orphaned to-do)."""
+    async with real_stack(env, make_db_url, tmp_path) as stack:
+        for i in range(3):
+            p = await asyncio.to_thread(stack.create, "sales1", f"即报即撤 {i}", f"闪退科技有限公司{i}")
+            handle = await stack.client.start_workflow(
+                WORKFLOW_TYPE, LifecycleInput(project_id=p, owner_id="sales1"), id=workflow_id(p),
+                task_queue=stack.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                execution_timeout=timedelta(days=1), result_type=LifecycleResult,
+            )
+            await handle.execute_update(UPDATE_SUBMIT, SubmitInput(actor_id="sales1"), result_type=SubmitResult)
+            result = await run_saga(stack, p, "客户取消")  # no wait for the approvers
+            assert result.status == "cancelled"
+            assert await handle.result() == LifecycleResult(project_id=p, status="cancelled")
+            instance = stack.approval.GetInstance(apb.GetInstanceRequest(project_id=p), timeout=10).instance
+            assert instance.status == "cancelled", (i, instance.status)
+            assert [t.project_id for t in await asyncio.to_thread(stack.todos, "lead")] == []

@@ -1,0 +1,103 @@
+"""ProjectClosure (id ``close-<project id>``): close an active project as one durable sequence.
+
+    registry.GetProject ─► active? (closed already → done, nothing repeated; anything else →
+    ApplicationError "conflict", which the edge answers as 409)
+      ─► registry.SetProjectStatus(closed)        the registration leaves the line; the customer's
+                                                   protection claim is released in that transaction
+      ─► reporting.IngestEvent(project.closed)     dashboards, and the finance webhook subscribers
+                                                   through the reporting service's forwarding outbox
+      ─► ProjectExecution ``stop`` signal          no more rule timers for a closed project
+      ─► notify.Send(project_closed) to the owner
+
+Each step carries an id derived from this workflow's id, so a retried activity or a second run
+changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import activity_types as act
+    from workflows import integration_types as it
+    from workflows.payloads import ERR_CONFLICT, ERR_NOT_FOUND
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                    maximum_interval=timedelta(minutes=1), maximum_attempts=0)
+
+
+@workflow.defn(name=it.CLOSURE_WORKFLOW_TYPE)
+class ProjectClosure:
+    @workflow.run
+    async def run(self, inp: it.ClosureInput) -> it.ClosureResult:
+        wid = workflow.info().workflow_id
+        steps: list[str] = []
+        project = await self._project(inp.project_id)
+        if project.status != "active":
+            if project.status == "closed":
+                return it.ClosureResult(project_id=project.id, status="closed", steps=steps)
+            raise ApplicationError(
+                f"项目状态为 {project.status}，只有已生效的项目可以关闭 / only an active project can be closed",
+                type=ERR_CONFLICT, non_retryable=True,
+            )
+        try:
+            project = await workflow.execute_activity(
+                act.REGISTRY_SET_PROJECT_STATUS,
+                act.SetProjectStatusInput(request_id=f"{wid}:status:closed", project_id=project.id, status="closed",
+                                          actor_id=inp.actor_id, event="closed", comment=inp.comment),
+                result_type=act.ProjectSnapshot, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            )
+        except ActivityError as err:  # refused: the status moved on meanwhile
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.non_retryable:
+                raise ApplicationError(cause.message, type=ERR_CONFLICT, non_retryable=True) from None
+            raise
+        steps.append("close_registration")
+        await workflow.execute_activity(
+            act.REPORTING_INGEST_EVENT,
+            act.ReportEventInput(event_id=f"{wid}:project.closed", type="project.closed", project_id=project.id,
+                                 at=workflow.now().isoformat(), actor_id=inp.actor_id,
+                                 payload={**project.event_payload(), "comment": inp.comment, "channel": inp.channel}),
+            result_type=act.ReportEventResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+        )
+        steps.append("report_closed")
+        stopped: it.StopExecutionResult = await workflow.execute_activity(
+            it.LIFECYCLE_STOP_EXECUTION, it.StopExecutionInput(project_id=project.id, reason=inp.comment or "closed"),
+            result_type=it.StopExecutionResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+        )
+        if stopped.stopped:
+            steps.append("stop_execution")
+        if project.owner_id:
+            await workflow.execute_activity(
+                act.NOTIFY_SEND,
+                act.SendInput(request_id=f"{wid}:notify:closed", recipient_ids=[project.owner_id],
+                              kind="project_closed", title=f"项目已关闭：{project.name}",
+                              body=f"编号：{project.code}\n名称：{project.name}"
+                              + (f"\n说明：{inp.comment}" if inp.comment else ""),
+                              project_id=project.id,
+                              context={"project_id": project.id, "code": project.code, "name": project.name,
+                                       "customer": project.customer_name, "amount": project.amount,
+                                       "comment": inp.comment}),
+                result_type=act.SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            )
+            steps.append("notify_owner")
+        workflow.logger.info("project %s closed by %s", project.id, inp.actor_id)
+        return it.ClosureResult(project_id=project.id, status=project.status, steps=steps)
+
+    async def _project(self, project_id: str) -> act.ProjectSnapshot:
+        try:
+            project: act.ProjectSnapshot = await workflow.execute_activity(
+                act.REGISTRY_GET_PROJECT, act.GetProjectInput(project_id=project_id),
+                result_type=act.ProjectSnapshot, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == ERR_NOT_FOUND:
+                raise ApplicationError(cause.message, type=ERR_NOT_FOUND, non_retryable=True) from None
+            raise
+        return project
