@@ -12,6 +12,7 @@ from edge.clients import EdgeDeps
 from edge.errors import install_error_handlers
 from edge.middleware import RequestContextMiddleware
 from edge.routes import action_links, api_router, health
+from edge.routes import closure as closure_routes
 from edge.routes import integrations as integrations_routes
 from edge.routes import notify_admin as notify_admin_routes
 from edge.routes import rules as rules_routes
@@ -52,7 +53,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     for area in (tasks_routes.router, rules_routes.router):  # tasks, schedule, rules (issue 6)
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     # Notification settings and integrations (issue 5); action link pages live outside /api/v1.
-    for area in (notify_admin_routes.router, integrations_routes.router):
+    for area in (notify_admin_routes.router, integrations_routes.router, closure_routes.router):
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(action_links.router)
     app.include_router(registry_router())

@@ -43,7 +43,7 @@ class Stack:
         )
 
 
-def _start_services(make_db_url: Callable[[str], str]) -> tuple[dict[str, str], list[Any]]:
+def _start_services(make_db_url: Callable[[str], str], redis_url: str) -> tuple[dict[str, str], list[Any]]:
     from services.approval.server import build as build_approval
     from services.notify.server import build as build_notify
     from services.registry.server import build as build_registry
@@ -53,7 +53,7 @@ def _start_services(make_db_url: Callable[[str], str]) -> tuple[dict[str, str], 
     servers: list[Any] = []
     addrs: dict[str, str] = {}
 
-    def up(name: str, build: Callable[..., tuple[Any, int]], **peers: str) -> None:
+    def up(name: str, build: Callable[..., tuple[Any, int]], **peers: Any) -> None:
         server, port = build(db_url=make_db_url(name), port=0, **peers)
         server.start()
         servers.append(server)
@@ -63,13 +63,16 @@ def _start_services(make_db_url: Callable[[str], str]) -> tuple[dict[str, str], 
     up("approval", build_approval, registry_addr=addrs["registry"])
     up("tasks", build_tasks)
     up("reporting", build_reporting)
-    up("notify", build_notify)
+    # Links point at the in-process edge's base URL; contacts come from the registry. The outbox
+    # dispatcher stays off here (tests that need deliveries drive them or use the e2e stack).
+    up("notify", build_notify, registry_addr=addrs["registry"], redis_url=redis_url,
+       settings=Settings(base_url="http://edge.test", webhook_allow_internal=True))
     return addrs, servers
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def stack(make_db_url: Callable[[str], str], redis_url: str) -> AsyncIterator[Stack]:
-    addrs, servers = _start_services(make_db_url)
+    addrs, servers = _start_services(make_db_url, redis_url)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli_path(),
         search_attributes=search_attributes.ALL,

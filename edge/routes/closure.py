@@ -1,0 +1,69 @@
+"""Closing an active project (POST /projects/{id}/close): the ProjectClosure workflow closes the
+registration, tells reporting (and through it the finance subscribers) project.closed, stops the
+execution workflow and notifies the owner; the answer comes once it has finished."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from fastapi import Request
+from temporalio.client import WorkflowFailureError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from baobei.core.errors import Conflict, Forbidden
+from edge.deps import Clients, CurrentUser
+from edge.errors import ServiceUnavailable, UpstreamFailed
+from edge.routes import area_router, bind_project
+from edge.routes.projects import project_view, visible_project
+from edge.schemas import ActionIn, ProjectOut
+from workflows.integration_types import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
+from workflows.payloads import ERR_CONFLICT
+
+router = area_router("approving")
+log = structlog.get_logger(__name__)
+# The closure runs four activities; wait at most this many rpc_timeouts for it.
+WAIT_FACTOR = 3
+
+
+@router.post("/projects/{project_id}/close", response_model=ProjectOut)
+async def close_project(
+    project_id: str, request: Request, user: CurrentUser, clients: Clients, body: ActionIn | None = None
+) -> dict[str, Any]:
+    """The owner (or an admin) closes an active project → `closed` (409 for any other status; a
+    repeated close of a project this call closed answers the closed project again)."""
+    bind_project(request, project_id)
+    project = await visible_project(clients, user, project_id)
+    if user.id != project.owner_id and not user.is_admin:
+        raise Forbidden("只有项目负责人或管理员可以关闭项目", "only the owner or an admin may close the project")
+    client = await clients.temporal()
+    arg = ClosureInput(project_id=project.id, actor_id=user.id, comment=body.comment if body else "", channel="api")
+    wid = closure_workflow_id(project.id)
+    try:
+        handle = await client.start_workflow(
+            CLOSURE_WORKFLOW_TYPE, arg, id=wid, task_queue=clients.settings.task_queue, result_type=ClosureResult,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # A refused closure (project not active yet) may be tried again later; a done one is final.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        handle = client.get_workflow_handle(wid, result_type=ClosureResult)
+    except RPCError as err:
+        raise ServiceUnavailable() from err
+    try:
+        result = await asyncio.wait_for(handle.result(), WAIT_FACTOR * clients.settings.rpc_timeout)
+    except TimeoutError as err:
+        raise ServiceUnavailable("关闭处理超时，请稍后重试", "timed out closing the project; repeat the call",
+                                 code="workflow_timeout") from err
+    except WorkflowFailureError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == ERR_CONFLICT:
+            raise Conflict(f"项目当前状态不能关闭：{project_id}",
+                           f"project {project_id} cannot be closed in its status", code="illegal_transition") from None
+        log.warning("project.close_failed", project_id=project.id, error=str(cause or err))
+        raise UpstreamFailed() from err
+    log.info("project.closed", project_id=project.id, steps=result.steps)
+    return await project_view(clients, user, project_id)
