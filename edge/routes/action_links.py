@@ -220,8 +220,14 @@ def _action_url(clients: EdgeClients, token: str) -> str:
     return f"{clients.settings.public_base_url()}/a/{token}"
 
 
-@router.api_route(
-    "/a/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=True,
+@router.head("/a/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def head_link(token: str, request: Request, clients: Clients) -> Response:
+    """Link scanners probe with HEAD: same checks, no body, nothing decided."""
+    return await show_link(token, request, clients)
+
+
+@router.get(
+    "/a/{token}", response_class=HTMLResponse, include_in_schema=True,
     summary="Action link confirmation page",
     responses={403: {"description": "Tampered, expired, or not the assignee"}, 409: {"description": "Decided"},
                410: {"description": "Already used"}},

@@ -159,7 +159,12 @@ async def test_project_health_burndown_warnings(stack: Stack, admin: httpx.Async
     await ingest(
         stack, f"{pid}:c1", pid, "cost.recorded", cost_id=f"{pid}-c1", project_id=pid, kind="人工", amount="50000.00"
     )
-    r = await org["rep"].get(f"/api/v1/reports/projects/{pid}")
+    # The read model learns of the project from the lifecycle's project.created event (async).
+    async def reported() -> httpx.Response | None:
+        got = await org["rep"].get(f"/api/v1/reports/projects/{pid}")
+        return got if got.status_code == 200 else None
+
+    r = await eventually(reported, timeout=20)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["project"]["health"] == "red" and body["project"]["overdue_tasks"] == 1
