@@ -74,7 +74,26 @@ async def authenticate(token: str, clients: Clients) -> Principal:
         raise Unauthenticated()
     data = {"id": user.id, "roles": list(user.roles), "name": user.name, "department_id": user.department_id}
     try:
-        await clients.redis.set(key, json.dumps(data, ensure_ascii=False), ex=CACHE_TTL_SECONDS)
+        # The user's cached tokens are listed beside them, so revoke_user can drop them at once.
+        async with clients.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, json.dumps(data, ensure_ascii=False), ex=CACHE_TTL_SECONDS)
+            pipe.sadd(_user_key(user.id), key)
+            pipe.expire(_user_key(user.id), CACHE_TTL_SECONDS)
+            await pipe.execute()
     except RedisError:
         log.warning("auth.cache_unavailable")
     return _principal(user.id, list(user.roles), user.name, user.department_id)
+
+
+def _user_key(user_id: str) -> str:
+    return "baobei:edge:auth:user:" + hashlib.sha256(user_id.encode()).hexdigest()
+
+
+async def revoke_user(clients: Clients, user_id: str) -> None:
+    """Forget the cached tokens of a user (e.g. who left the organisation): their next request
+    goes to the registry, which refuses it."""
+    try:
+        keys = await clients.redis.smembers(_user_key(user_id))
+        await clients.redis.delete(_user_key(user_id), *keys)
+    except RedisError:
+        log.warning("auth.revoke_unavailable", user_id=user_id)

@@ -24,7 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from baobei.core.errors import FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import lifecycle, mapping
-from edge.auth import Principal
+from edge.auth import Principal, revoke_user
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients, CurrentUser
 from edge.errors import ServiceUnavailable, UpstreamFailed
@@ -293,6 +293,8 @@ async def _sync_org(clients: EdgeClients, caller: Principal, imp: OrgImport) -> 
         raise ValidationFailed(
             [FieldViolation(imp.source_path(v.field), v.zh, v.en) for v in err.violations], zh=err.zh, en=err.en
         ) from None
+    for uid in departed:  # their tokens stop working now, not when the edge's cache expires
+        await revoke_user(clients, uid)
     handovers = await asyncio.gather(*(_handover(clients, caller, uid, _was_left(known.get(uid))) for uid in departed))
     log.info("org.synced", departments=resp.departments, users=resp.users, left=len(departed))
     return {
