@@ -159,6 +159,27 @@ def retry_after_of(value: str | None, *, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def check_robot_answer(
+    resp: httpx.Response, what: str, *, rate_limit_code: int, retryable_codes: Iterable[int], rate_retry_after: float,
+    clean: Any = None,
+) -> None:
+    """Robots answer HTTP 200 with ``{"errcode", "errmsg"}``: 0 is success, the rate-limit code is
+    retried after ``rate_retry_after``, ``retryable_codes`` are retried, anything else is final.
+    ``what`` names the robot with its URL already masked; ``clean`` trims errmsg."""
+    try:
+        answer = resp.json()
+        errcode = int(answer.get("errcode", 0))
+        errmsg = str(answer.get("errmsg", ""))
+    except (ValueError, AttributeError, TypeError):
+        raise DeliveryFailed(f"{what}: answer is not JSON", retryable=True) from None
+    if errcode == 0:
+        return
+    text = f"{what}: errcode {errcode} {clean(errmsg) if clean else errmsg}".strip()
+    if errcode == rate_limit_code:
+        raise DeliveryFailed(text, retryable=True, retry_after=rate_retry_after)
+    raise DeliveryFailed(text, retryable=errcode in set(retryable_codes))
+
+
 def json_body(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 

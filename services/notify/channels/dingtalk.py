@@ -26,8 +26,8 @@ import urllib.parse
 import httpx
 
 from services.notify.channels.base import (
-    DeliveryFailed,
     RobotMessage,
+    check_robot_answer,
     check_target,
     json_body,
     make_client,
@@ -100,15 +100,5 @@ class DingTalkRobot:
 
 
 def check_answer(resp: httpx.Response, masked: str) -> None:
-    try:
-        answer = resp.json()
-        errcode = int(answer.get("errcode", 0))
-        errmsg = str(answer.get("errmsg", ""))
-    except (ValueError, AttributeError, TypeError):
-        raise DeliveryFailed(f"dingtalk robot {masked}: answer is not JSON", retryable=True) from None
-    if errcode == 0:
-        return
-    text = f"dingtalk robot {masked}: errcode {errcode} {errmsg}".strip()
-    if errcode == ERR_RATE_LIMIT:
-        raise DeliveryFailed(text, retryable=True, retry_after=RATE_LIMIT_RETRY_AFTER)
-    raise DeliveryFailed(text, retryable=errcode in RETRYABLE_ERRCODES)
+    check_robot_answer(resp, f"dingtalk robot {masked}", rate_limit_code=ERR_RATE_LIMIT,
+                       retryable_codes=RETRYABLE_ERRCODES, rate_retry_after=RATE_LIMIT_RETRY_AFTER)

@@ -23,8 +23,8 @@ import re
 import httpx
 
 from services.notify.channels.base import (
-    DeliveryFailed,
     RobotMessage,
+    check_robot_answer,
     check_target,
     json_body,
     make_client,
@@ -104,17 +104,7 @@ class WeComRobot:
 
 
 def check_answer(resp: httpx.Response, masked: str) -> None:
-    try:
-        answer = resp.json()
-        errcode = int(answer.get("errcode", 0))
-        errmsg = str(answer.get("errmsg", ""))
-    except (ValueError, AttributeError, TypeError):
-        raise DeliveryFailed(f"wecom robot {masked}: answer is not JSON", retryable=True) from None
-    if errcode == 0:
-        return
     # WeCom echoes request details ("hint: [...]") in errmsg; keep only its first clause.
-    errmsg = errmsg.split(",", 1)[0][:120]
-    text = f"wecom robot {masked}: errcode {errcode} {errmsg}".strip()
-    if errcode == ERR_FREQ_LIMIT:
-        raise DeliveryFailed(text, retryable=True, retry_after=RATE_LIMIT_RETRY_AFTER)
-    raise DeliveryFailed(text, retryable=errcode in RETRYABLE_ERRCODES)
+    check_robot_answer(resp, f"wecom robot {masked}", rate_limit_code=ERR_FREQ_LIMIT,
+                       retryable_codes=RETRYABLE_ERRCODES, rate_retry_after=RATE_LIMIT_RETRY_AFTER,
+                       clean=lambda m: m.split(",", 1)[0][:120])
