@@ -29,7 +29,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -252,7 +252,6 @@ class World:
     subscription: str
     rule: str
     business_line: str
-    token_ids: dict[str, str] = field(default_factory=dict)  # role → id of its own token (if the API says)
     n: int = 0
 
     def uid(self, role: str) -> str:
@@ -336,18 +335,13 @@ async def build_world(stack: Stack) -> World:
     r = await admin.put("/api/v1/org", json=org)
     assert r.status_code == 200, r.text
     clients = {"admin": admin, "anon": stack.client(token=None)}
-    token_ids: dict[str, str] = {}
     for role in ("rep", "rep2", "mgr_other", "approver", "cc", "assignee"):
         tok = await issue(admin, users[role])
         clients[role] = stack.client(tok["token"])
-        if tok.get("id"):
-            token_ids[role] = str(tok["id"])
     for role, scope in (("int_crm", "crm:write"), ("int_org", "org:sync"), ("int_reports", "reports:read")):
         tok = await issue(admin, users["integrator"], [scope])
         clients[role] = stack.client(tok["token"])
         users[role] = users["integrator"]
-        if tok.get("id"):
-            token_ids[role] = str(tok["id"])
 
     form, policy = f"mx-form-{run}", f"mx-policy-{run}"
     r = await admin.put(f"/api/v1/forms/{form}",
@@ -361,7 +355,7 @@ async def build_world(stack: Stack) -> World:
 
     w = World(stack=stack, run=run, clients=clients, users=users, form=form, policy=policy, p="", q="", d="",
               t="", qt="", cc_id="", link="", ext_id="", subscription=f"mx-sub-{run}", rule=f"mx-rule-{run}",
-              business_line=f"mx-bl-{run}", token_ids=token_ids)
+              business_line=f"mx-bl-{run}")
     rep = clients["rep"]
     # P: submitted, CC'd, approved → active; task T for the assignee
     w.p = await w.pending()
@@ -458,11 +452,22 @@ def fixed(method: str, path: str, build: Callable[[World], Req]) -> None:
 
 
 API = "/api/v1"
-for _path in ("/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"):
-    fixed("GET", _path, lambda w, p=_path: Req(p))
+
+
+def tampered(token: str) -> str:
+    """The first character changed: it is part of the signed text (a change in the signature's last
+    character could fall on base64 padding bits and leave the token valid)."""
+    return ("B" if token.startswith("A") else "A") + token[1:]
+
+
+fixed("GET", "/healthz", lambda w: Req("/healthz"))
+fixed("GET", "/openapi.json", lambda w: Req("/openapi.json"))
+fixed("GET", "/docs", lambda w: Req("/docs"))
+fixed("GET", "/docs/oauth2-redirect", lambda w: Req("/docs/oauth2-redirect"))
+fixed("GET", "/redoc", lambda w: Req("/redoc"))
 fixed("GET", "/a/{token}", lambda w: Req(f"/a/{w.link}"))
 fixed("HEAD", "/a/{token}", lambda w: Req(f"/a/{w.link}"))
-fixed("POST", "/a/{token}", lambda w: Req(f"/a/{w.link[:-4]}AAAA", data={"action": "approve", "comment": ""}))
+fixed("POST", "/a/{token}", lambda w: Req(f"/a/{tampered(w.link)}", data={"action": "approve", "comment": ""}))
 fixed("POST", API + "/users/{user_id}/tokens", lambda w: Req(f"{API}/users/{w.uid('rep2')}/tokens"))
 fixed("PUT", API + "/org", lambda w: Req(f"{API}/org", json={"departments": [], "users": []}))
 fixed("PUT", API + "/forms/{form_key}", lambda w: Req(f"{API}/forms/{w.form}-put", json={
