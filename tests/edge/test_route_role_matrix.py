@@ -17,7 +17,9 @@ fail the test (xfail, strict=False); once it holds, the report says so and the `
 
 Mutations: a role expected to succeed gets a fresh target per call (``REQUESTS``), so calls do
 not interfere; a role expected to be refused is sent to the shared objects, which are checked
-unchanged at the end. ``test_every_route_is_in_the_matrix`` makes every new route join the table.
+unchanged at the end. ``test_every_route_is_in_the_matrix`` makes every new route join the table;
+``test_no_body_is_read_before_authentication`` sends every mutating route a malformed body without
+a valid token (401, never 422).
 """
 
 from __future__ import annotations
@@ -750,3 +752,22 @@ async def changed_shared_objects(w: World) -> list[str]:
     if extra := {c["actor_id"] for c in costs} - may:
         problems.append(f"costs on P recorded by {sorted(extra)}")
     return problems
+
+
+@ASYNC
+async def test_no_body_is_read_before_authentication(stack: Stack) -> None:
+    """Every mutating /api/v1 route answers 401 to a caller without a valid token, whatever the
+    body: a malformed one is neither parsed nor validated for them (issue 12, item 5)."""
+    wrong: list[str] = []
+    async with stack.client(token=None) as anon, stack.client("not-a-token") as bogus:
+        for method, path in sorted(app_routes()):
+            if method not in ("POST", "PUT", "PATCH", "DELETE") or not path.startswith(API):
+                continue
+            url = re.sub(r"\{[^}]*\}", "x", path)
+            for who, client in (("anonymous", anon), ("invalid token", bogus)):
+                for body in (b'{"bad": ', b'{"amount": [1, 2], "title": 5, "steps": "x"}'):
+                    r = await client.request(method, url, content=body, headers={"content-type": "application/json"})
+                    if r.status_code != 401:
+                        wrong.append(f"  {method:6} {path:58} {who:13} {body.decode():45} → {r.status_code}")
+    if wrong:  # xfail(strict=False) until helper "hard" (auth before body) is merged
+        pytest.xfail(f"{len(wrong)} calls reached the body before auth:\n" + "\n".join(wrong))
