@@ -8,6 +8,7 @@ import base64
 import secrets
 import uuid
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,12 +58,21 @@ class RuleIn(BaseModel):
 MASK = "whsec_****"
 
 
-def _rule_out(r: pb.RuleDoc, *, show_secrets: bool = False) -> dict[str, Any]:
+def _masked_url(url: str) -> str:
+    """Scheme and host only: a webhook URL's path or query often is a credential itself."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}/****" if parts.scheme else "****"
+
+
+def _rule_out(r: pb.RuleDoc, *, show_secrets: bool = False, show_urls: bool = True) -> dict[str, Any]:
     body = mapping.struct_to_dict(r.body)
-    if not show_secrets:
-        for action in body.get("actions") or []:
-            if isinstance(action, dict) and action.get("secret"):
-                action["secret"] = MASK
+    for action in body.get("actions") or []:
+        if not isinstance(action, dict):
+            continue
+        if action.get("secret") and not show_secrets:
+            action["secret"] = MASK
+        if action.get("url") and not show_urls:
+            action["url"] = _masked_url(str(action["url"]))
     return {"key": r.key, "version": r.version, "updated_at": mapping.ts(r.updated_at), **body}
 
 
@@ -94,8 +104,9 @@ async def put_rule(key: str, body: RuleIn, user: AdminUser, clients: Clients) ->
 
 @router.get("/rules")
 async def list_rules(user: CurrentUser, clients: Clients) -> dict[str, Any]:
+    """Every rule; webhook secrets are masked, and for non-admins webhook URLs too (host only)."""
     resp = await clients.tasks.ListRules(pb.ListRulesRequest())
-    return {"items": [_rule_out(r) for r in resp.rules]}
+    return {"items": [_rule_out(r, show_urls=user.is_admin) for r in resp.rules]}
 
 
 @router.get("/projects/{project_id}/rule-fires")

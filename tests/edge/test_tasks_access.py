@@ -57,6 +57,11 @@ async def test_webhook_rule_secret_generated_masked_and_kept(admin: httpx.AsyncC
     assert secret.startswith("whsec_") and len(secret) > 30
     listed = {x["key"]: x for x in (await org["rep"].get("/api/v1/rules")).json()["items"]}
     assert listed[key]["actions"][0]["secret"] == "whsec_****"
+    # the URL's path and query may be a credential too: non-admins see the host only
+    assert listed[key]["actions"][0]["url"] == "https://hooks.example.com/****"
+    listed = {x["key"]: x for x in (await admin.get("/api/v1/rules")).json()["items"]}
+    assert listed[key]["actions"][0]["secret"] == "whsec_****"
+    assert listed[key]["actions"][0]["url"] == "https://hooks.example.com/baobei"
     again = await admin.put(f"/api/v1/rules/{key}", json={**body, "actions": listed[key]["actions"]})
     assert again.status_code == 200 and again.json()["actions"][0]["secret"] == secret, again.text
     hook = {"type": "webhook", "url": "https://hooks.example.com/baobei", "secret": "x"}
