@@ -388,7 +388,7 @@ class ProjectCreated(Model):
 
 
 class CustomerOut(Model):
-    name: str
+    name: str | None = Field(default=None, description="null when the form withholds it from the caller")
     uscc: str | None = None
     contact: str | None = None
     phone: str | None = None
@@ -455,7 +455,9 @@ class ProjectSummary(OpenModel):
     code: str
     name: str
     status: ProjectStatus
-    amount: str = Field(description="Exact decimal string, CNY")
+    amount: str | None = Field(
+        description="Exact decimal string, CNY; null when the form's core_fields withhold it from the caller"
+    )
     owner_id: str
     department_id: str | None = None
     customer: CustomerOut
@@ -643,7 +645,7 @@ class ProjectHealthOut(Model):
     code: str = ""
     name: str = ""
     status: str = ""
-    amount: str = "0"
+    amount: str | None = Field("0", description="null when the form withholds the amount from the caller")
     health: Literal["green", "amber", "red"] | str
     reasons: list[str] = Field(default_factory=list)
 
