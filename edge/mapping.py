@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -264,8 +264,15 @@ def form_field_in(f: schemas.FormFieldIn) -> registry_pb2.FormField:
     return out
 
 
-def form_settings_in(s: schemas.FormSettingsIn) -> registry_pb2.FormSettings:
-    return registry_pb2.FormSettings(**s.model_dump())
+def form_settings_in(
+    s: schemas.FormSettingsIn, core_fields: Mapping[str, schemas.CoreFieldIn] | None = None
+) -> registry_pb2.FormSettings:
+    """The form's settings with its core-field read restrictions (validated by the registry)."""
+    return registry_pb2.FormSettings(
+        **s.model_dump(),
+        core_fields=[registry_pb2.CoreFieldAccess(field=name, read_roles=c.read_roles)
+                     for name, c in (core_fields or {}).items()],
+    )
 
 
 def form_rule_in(r: schemas.FormRuleIn) -> registry_pb2.FormRule:
@@ -301,9 +308,12 @@ def form_out(form: registry_pb2.Form) -> dict[str, Any]:
         "fields": fields,
         "created_at": ts(form.created_at),
         "settings": {
-            **MessageToDict(form.settings, preserving_proto_field_name=True, always_print_fields_with_no_presence=True),
+            **{k: v for k, v in MessageToDict(form.settings, preserving_proto_field_name=True,
+                                              always_print_fields_with_no_presence=True).items()
+               if k != "core_fields"},
             "conflict_policy": form.settings.conflict_policy or "warn",
         },
+        "core_fields": {c.field: {"read_roles": list(c.read_roles)} for c in form.settings.core_fields},
         "rules": [MessageToDict(r, preserving_proto_field_name=True) for r in form.rules],
     }
 

@@ -188,11 +188,21 @@ class FormSettingsIn(Model):
     protection_remind_days: int = Field(default=0, ge=0, description="Remind the owner this many days before")
 
 
+class CoreFieldIn(Model):
+    read_roles: list[str] = Field(description="Only holders of one of these roles (and the owner, admins) read it")
+
+
 class FormIn(Model):
     title: str = Field(min_length=1)
     fields: list[FormFieldIn] = Field(default_factory=list)
     settings: FormSettingsIn = Field(default_factory=FormSettingsIn)
     rules: list[FormRuleIn] = Field(default_factory=list, description="Cross-field checks in CEL")
+    core_fields: dict[str, CoreFieldIn] = Field(
+        default_factory=dict,
+        description="Read restrictions of the fixed project fields, keyed by amount, customer, customer.uscc, "
+        "customer.contact, customer.phone, region, business_line, start_date or end_date; hidden exactly like "
+        "form fields with read_roles (absent/null in responses, exports, approvals, notifications, reports)",
+    )
 
 
 class FormFieldOut(OpenModel):
@@ -218,6 +228,7 @@ class FormOut(OpenModel):
     created_at: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     rules: list[dict[str, Any]] = Field(default_factory=list)
+    core_fields: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class KeyVersion(Model):

@@ -671,9 +671,10 @@ class Scope:
     def hidden_ids(self, path: str) -> list[str]:
         return sorted(pid for pid, paths in self.withheld if path in paths)
 
-    def value(self, path: str) -> Any:
-        """SQL: the project column ``path``, NULL where it is withheld."""
-        column, ids = T_PROJECT.c[path], self.hidden_ids(path)
+    def value(self, path: str, column_name: str = "") -> Any:
+        """SQL: the project column of ``path`` (named ``column_name`` when it differs), NULL where
+        the value is withheld."""
+        column, ids = T_PROJECT.c[column_name or path], self.hidden_ids(path)
         return sa.case((T_PROJECT.c.project_id.in_(ids), sa.null()), else_=column) if ids else column
 
     @property
@@ -758,7 +759,7 @@ def portfolio(engine: Engine, *, scope: Scope, now: datetime, limit: int = 0, of
         by_status: dict[str, int] = {}
         total = contracted = 0
         for status, n, cents in conn.execute(
-            sa.select(c.status, sa.func.count(), sa.func.sum(scope.value("amount_cents"))).where(*where)
+            sa.select(c.status, sa.func.count(), sa.func.sum(scope.value("amount", "amount_cents"))).where(*where)
             .group_by(c.status)
         ):
             by_status[status or domain.UNKNOWN_STATUS] = int(n)
