@@ -225,4 +225,6 @@ async def test_read_roles_field_not_in_approval_inputs_nor_cleared_history(admin
     assert r.status_code == 200, r.text
     for who in ("director", "boss"):
         r = await org[who].get(f"/api/v1/projects/{pid}")
-        assert r.status_code == 200 and secret not in r.text, f"{who}: {r.text}"
+        assert r.status_code == 200, r.text
+        assert secret not in str(r.json()["history"]), f"history leaked to {who}"
+        assert secret not in r.text, f"{who}: {r.text}"
