@@ -39,6 +39,18 @@ def _values(p: registry_pb2.Project) -> dict[str, str]:
     return out
 
 
+def _amount_forms(text: str) -> set[str]:
+    """Ways a template may print an amount: as stored, normalised, whole yuan, with separators."""
+    with contextlib.suppress(InvalidOperation, ValueError):
+        d = Decimal(text)
+        whole = int(d)
+        forms = {format(d.normalize(), "f"), f"{d:,.2f}", f"{whole:,}"}
+        if abs(whole) >= 1000:  # short numbers would mask unrelated digits
+            forms.add(str(whole))
+        return forms
+    return set()
+
+
 def _secrets(hidden: frozenset[str], values: Mapping[str, str]) -> list[str]:
     """The texts to mask, longest first (a value inside another is masked with it)."""
     out: set[str] = set()
@@ -48,8 +60,7 @@ def _secrets(hidden: frozenset[str], values: Mapping[str, str]) -> list[str]:
             if len(text) >= 2:
                 out.add(text)
                 if path == "amount":
-                    with contextlib.suppress(InvalidOperation):
-                        out.add(format(Decimal(text).normalize(), "f"))
+                    out.update(_amount_forms(text))
     return sorted((s for s in out if len(s) >= 2), key=len, reverse=True)
 
 
