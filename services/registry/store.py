@@ -411,6 +411,7 @@ class _Visibility:
     def __init__(self, session: Session, viewer: Viewer | None) -> None:
         self.session, self.viewer = session, viewer
         self._forms: dict[tuple[str, int], FormDef | None] = {}
+        self._core_hidden: list[tuple[str, int, set[str]]] | None = None
         self.managed: set[str] = set()
         if viewer is not None and not viewer.admin:
             self.managed = domain.managed_departments(viewer.user_id, departments(session=session))
@@ -420,11 +421,15 @@ class _Visibility:
         a filter or search on a value they may not read never matches (no guessing by query)."""
         if self.viewer is None or self.viewer.admin:
             return None
-        roles = set(self.viewer.roles)
+        if self._core_hidden is None:  # (form key, version, hidden core paths), read once per request
+            roles = set(self.viewer.roles)
+            self._core_hidden = [(row.key, row.version, FormSettings.from_json(row.settings).core_hidden(roles))
+                                 for row in self.session.exec(select(FormVersionRow)).all()
+                                 if (row.settings or {}).get("core_fields")]
         restricted: dict[str, list[int]] = {}
-        for row in self.session.exec(select(FormVersionRow)).all():
-            if path in FormSettings.from_json(row.settings).core_hidden(roles):
-                restricted.setdefault(row.key, []).append(row.version)
+        for key, version, hidden in self._core_hidden:
+            if path in hidden:
+                restricted.setdefault(key, []).append(version)
         if not restricted:
             return None
         return sa.or_(
