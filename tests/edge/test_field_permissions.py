@@ -152,6 +152,13 @@ async def test_restricted_fields_never_leave_on_any_path(admin: httpx.AsyncClien
     r = await org["boss"].get(f"/api/v1/reports/projects/{approved}")
     assert r.status_code == 200 and r.json()["project"]["amount"] is None, r.text
 
+    # ---- costs: a budget that is the registered amount is withheld with it
+    r = await org["boss"].get(f"/api/v1/projects/{approved}/costs")
+    assert r.status_code == 200 and r.json()["budget"] is None, r.text
+    assert_withheld(r.text, [AMOUNT], "boss costs")
+    r = await org["rep"].get(f"/api/v1/projects/{approved}/costs")
+    assert r.json()["budget"] == AMOUNT, r.text
+
     # ---- who may read: finance (the role), the owner, admins
     for who, client in (("finance", org["finance"]), ("rep", org["rep"]), ("admin", admin)):
         body = (await client.get(f"/api/v1/projects/{approved}")).json()
