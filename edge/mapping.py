@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -75,7 +76,8 @@ def _opt(text: str) -> str | None:
 
 
 def customer_out(c: registry_pb2.Customer) -> dict[str, Any]:
-    return {"name": c.name, "uscc": _opt(c.uscc), "contact": _opt(c.contact), "phone": _opt(c.phone)}
+    # Empty values are unset or withheld from the caller (a form's core_fields read restriction).
+    return {"name": _opt(c.name), "uscc": _opt(c.uscc), "contact": _opt(c.contact), "phone": _opt(c.phone)}
 
 
 def project_summary(p: registry_pb2.Project) -> dict[str, Any]:
@@ -84,7 +86,7 @@ def project_summary(p: registry_pb2.Project) -> dict[str, Any]:
         "code": p.code,
         "name": p.name,
         "status": status_name(p.status),
-        "amount": p.amount,
+        "amount": _opt(p.amount),  # null when the caller may not read it
         "owner_id": p.owner_id,
         "department_id": _opt(p.department_id),
         "customer": customer_out(p.customer),
@@ -127,7 +129,29 @@ def cc_out(c: approval_pb2.CcRecord) -> dict[str, Any]:
     }
 
 
-def approval_out(instance: approval_pb2.Instance | None) -> dict[str, Any]:
+# Approval inputs name the project's core values by these keys; each is withheld with its path.
+_INPUT_CORE = {"amount": "amount", "region": "region", "business_line": "business_line"}
+
+
+def readable_inputs(inputs: dict[str, Any] | None, hidden: Collection[str]) -> dict[str, Any] | None:
+    """The approval's planning inputs without what the viewer may not read: ``hidden`` are the
+    paths the registry withheld from them (``fields.<key>``, ``amount``, …). The one place the
+    edge filters approval data; the registry's readable set for the viewer drives it."""
+    if not inputs or not hidden:
+        return inputs
+    out = dict(inputs)
+    project = out.get("project")
+    if isinstance(project, dict):
+        project = {k: v for k, v in project.items() if _INPUT_CORE.get(k) not in hidden}
+        fields = project.get("fields")
+        if isinstance(fields, dict):
+            project["fields"] = {k: v for k, v in fields.items() if f"fields.{k}" not in hidden}
+        out["project"] = project
+    return out
+
+
+def approval_out(instance: approval_pb2.Instance | None, hidden: Collection[str] = ()) -> dict[str, Any]:
+    """``hidden``: the paths of the project the caller may not read (``Project.hidden``)."""
     if instance is None or not instance.id:
         return {"status": None, "policy_key": None, "policy_version": None, "steps": []}
     return {
@@ -149,7 +173,7 @@ def approval_out(instance: approval_pb2.Instance | None) -> dict[str, Any]:
             }
             for s in instance.steps
         ],
-        "inputs": struct_to_dict(instance.inputs) if instance.HasField("inputs") else None,
+        "inputs": readable_inputs(struct_to_dict(instance.inputs), hidden) if instance.HasField("inputs") else None,
         "cc": [cc_out(c) for c in instance.cc],
         "actions": [decision_out(d) for d in instance.actions],
     }
@@ -164,7 +188,7 @@ def project_out(p: registry_pb2.Project, instance: approval_pb2.Instance | None)
         "form_version": p.form_version,
         "version": p.version,
         "conflicts": [{"project_id": c.project_id, "reason": c.reason} for c in p.conflicts],
-        "approval": approval_out(instance),
+        "approval": approval_out(instance, p.hidden),
         "history": [history_out(h) for h in p.history],
         "protection": protection_out(p.protection),
     }
@@ -240,8 +264,15 @@ def form_field_in(f: schemas.FormFieldIn) -> registry_pb2.FormField:
     return out
 
 
-def form_settings_in(s: schemas.FormSettingsIn) -> registry_pb2.FormSettings:
-    return registry_pb2.FormSettings(**s.model_dump())
+def form_settings_in(
+    s: schemas.FormSettingsIn, core_fields: Mapping[str, schemas.CoreFieldIn] | None = None
+) -> registry_pb2.FormSettings:
+    """The form's settings with its core-field read restrictions (validated by the registry)."""
+    return registry_pb2.FormSettings(
+        **s.model_dump(),
+        core_fields=[registry_pb2.CoreFieldAccess(field=name, read_roles=c.read_roles)
+                     for name, c in (core_fields or {}).items()],
+    )
 
 
 def form_rule_in(r: schemas.FormRuleIn) -> registry_pb2.FormRule:
@@ -277,9 +308,12 @@ def form_out(form: registry_pb2.Form) -> dict[str, Any]:
         "fields": fields,
         "created_at": ts(form.created_at),
         "settings": {
-            **MessageToDict(form.settings, preserving_proto_field_name=True, always_print_fields_with_no_presence=True),
+            **{k: v for k, v in MessageToDict(form.settings, preserving_proto_field_name=True,
+                                              always_print_fields_with_no_presence=True).items()
+               if k != "core_fields"},
             "conflict_policy": form.settings.conflict_policy or "warn",
         },
+        "core_fields": {c.field: {"read_roles": list(c.read_roles)} for c in form.settings.core_fields},
         "rules": [MessageToDict(r, preserving_proto_field_name=True) for r in form.rules],
     }
 

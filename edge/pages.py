@@ -44,8 +44,10 @@ _CONFIRM = """{% extends "base" %}{% block body %}
 <table>
 <tr><th>项目编号 <span class="en">Code</span></th><td>{{ project.code }}</td></tr>
 <tr><th>项目名称 <span class="en">Name</span></th><td>{{ project.name }}</td></tr>
-<tr><th>客户 <span class="en">Customer</span></th><td>{{ project.customer }}</td></tr>
-<tr><th>金额 <span class="en">Amount (CNY)</span></th><td>{{ project.amount }}</td></tr>
+{% if project.customer %}<tr><th>客户 <span class="en">Customer</span></th><td>{{ project.customer }}</td></tr>
+{% endif %}
+{% if project.amount %}<tr><th>金额 <span class="en">Amount (CNY)</span></th><td>{{ project.amount }}</td></tr>
+{% endif %}
 {% if project.region %}<tr><th>区域 <span class="en">Region</span></th><td>{{ project.region }}</td></tr>{% endif %}
 {% if project.business_line %}<tr><th>业务线 <span class="en">Business line</span></th>
 <td>{{ project.business_line }}</td></tr>{% endif %}

@@ -188,11 +188,21 @@ class FormSettingsIn(Model):
     protection_remind_days: int = Field(default=0, ge=0, description="Remind the owner this many days before")
 
 
+class CoreFieldIn(Model):
+    read_roles: list[str] = Field(description="Only holders of one of these roles (and the owner, admins) read it")
+
+
 class FormIn(Model):
     title: str = Field(min_length=1)
     fields: list[FormFieldIn] = Field(default_factory=list)
     settings: FormSettingsIn = Field(default_factory=FormSettingsIn)
     rules: list[FormRuleIn] = Field(default_factory=list, description="Cross-field checks in CEL")
+    core_fields: dict[str, CoreFieldIn] = Field(
+        default_factory=dict,
+        description="Read restrictions of the fixed project fields, keyed by amount, customer, customer.uscc, "
+        "customer.contact, customer.phone, region, business_line, start_date or end_date; hidden exactly like "
+        "form fields with read_roles (absent/null in responses, exports, approvals, notifications, reports)",
+    )
 
 
 class FormFieldOut(OpenModel):
@@ -218,6 +228,7 @@ class FormOut(OpenModel):
     created_at: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     rules: list[dict[str, Any]] = Field(default_factory=list)
+    core_fields: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class KeyVersion(Model):
@@ -388,7 +399,7 @@ class ProjectCreated(Model):
 
 
 class CustomerOut(Model):
-    name: str
+    name: str | None = Field(default=None, description="null when the form withholds it from the caller")
     uscc: str | None = None
     contact: str | None = None
     phone: str | None = None
@@ -455,7 +466,9 @@ class ProjectSummary(OpenModel):
     code: str
     name: str
     status: ProjectStatus
-    amount: str = Field(description="Exact decimal string, CNY")
+    amount: str | None = Field(
+        description="Exact decimal string, CNY; null when the form's core_fields withhold it from the caller"
+    )
     owner_id: str
     department_id: str | None = None
     customer: CustomerOut
@@ -643,7 +656,7 @@ class ProjectHealthOut(Model):
     code: str = ""
     name: str = ""
     status: str = ""
-    amount: str = "0"
+    amount: str | None = Field("0", description="null when the form withholds the amount from the caller")
     health: Literal["green", "amber", "red"] | str
     reasons: list[str] = Field(default_factory=list)
 

@@ -87,7 +87,8 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
     approval = ApprovalActivities(stubs.approval, timeout=timeout)
     # Deliver / DeliverDigest wait for an SMTP server, a robot or a webhook receiver.
     send_timeout = max(settings.delivery_http_timeout, settings.smtp_timeout)
-    notify = NotifyActivities(stubs.notify, timeout=timeout, deliver_timeout=timeout + send_timeout)
+    notify = NotifyActivities(stubs.notify, timeout=timeout, deliver_timeout=timeout + send_timeout,
+                              registry=stubs.registry)
     org = OrgActivities(stubs.registry, stubs.approval, timeout=timeout)
     lifecycle_ops = LifecycleOps(client)
     reporting = ReportingActivities(stubs.reporting, timeout=timeout)

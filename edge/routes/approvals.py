@@ -176,11 +176,11 @@ async def approval_detail(project_id: str, request: Request, user: CurrentUser, 
     """The approval with its provenance (policy version, inputs, the rule behind each step), every
     audited action, CCs and their read receipts."""
     bind_project(request, project_id)
-    await visible_project(clients, user, project_id)
+    project = await visible_project(clients, user, project_id)
     instance = await approval_instance(clients, project_id)
     if instance is None:
         raise NotFound("项目尚无审批记录", "the project has no approval yet")
-    return mapping.approval_out(instance)
+    return mapping.approval_out(instance, project.hidden)
 
 
 # ---------------------------------------------------------------- admin

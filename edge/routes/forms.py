@@ -23,7 +23,7 @@ async def put_form(form_key: str, body: FormIn, admin: AdminUser, clients: Clien
             key=form_key,
             title=body.title,
             fields=[mapping.form_field_in(f) for f in body.fields],
-            settings=mapping.form_settings_in(body.settings),
+            settings=mapping.form_settings_in(body.settings, body.core_fields),
             rules=[mapping.form_rule_in(r) for r in body.rules],
         )
     )

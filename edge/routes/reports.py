@@ -58,22 +58,39 @@ CHART_COLUMNS: dict[str, list[int]] = {
 FileFormat = Literal["json", "csv", "xlsx", "svg"]
 
 
-async def visible_ids(clients: Clients, user: Principal) -> list[str] | None:
-    """None for admins (everything); otherwise the ids of the projects the caller may see."""
+# Core values the reporting read model holds per project and may have to withhold.
+REPORTED_CORE = ("amount", "region", "business_line")
+
+
+async def visible_scope(
+    clients: Clients, user: Principal
+) -> tuple[list[str] | None, list[reporting_pb2.Withheld]]:
+    """None for admins (everything); otherwise the ids of the projects the caller may see, and
+    per project the reported values the registry withholds from them (a form's core_fields)."""
     if user.is_admin:
-        return None
+        return None, []
     viewer = await viewer_of(clients, user)
     ids: list[str] = []
+    withheld: list[reporting_pb2.Withheld] = []
     cursor = ""
     for _ in range(MAX_PAGES):
         page = await clients.registry.ListProjects(
             registry_pb2.ListProjectsRequest(viewer=viewer, limit=PAGE, cursor=cursor)
         )
-        ids.extend(p.id for p in page.items)
+        for p in page.items:
+            ids.append(p.id)
+            paths = [h for h in p.hidden if h in REPORTED_CORE]
+            if paths:
+                withheld.append(reporting_pb2.Withheld(project_id=p.id, paths=paths))
         cursor = page.next_cursor
         if not cursor:
             break
-    return ids
+    return ids, withheld
+
+
+async def visible_ids(clients: Clients, user: Principal) -> list[str] | None:
+    """None for admins (everything); otherwise the ids of the projects the caller may see."""
+    return (await visible_scope(clients, user))[0]
 
 
 def _stamp(day: date) -> Timestamp:
@@ -121,7 +138,7 @@ def _health_out(p: reporting_pb2.ProjectHealth) -> dict[str, Any]:
         "code": p.code,
         "name": p.name,
         "status": p.status,
-        "amount": p.amount,
+        "amount": p.amount or None,  # blank: withheld from the caller (or never registered)
         "health": p.health,
         "reasons": list(p.reasons),
         "owner_id": p.owner_id,
@@ -196,9 +213,10 @@ async def portfolio(
 ) -> Any:
     """Counts by status, registered and contracted amounts, active/overdue tasks, approvals waiting
     and their age, and per-project health, over the projects the caller may see."""
-    ids = await visible_ids(clients, user)
+    ids, withheld = await visible_scope(clients, user)
     req = reporting_pb2.PortfolioRequest(
-        all=ids is None, project_ids=ids or [], filters=filters.message, limit=limit, offset=offset
+        all=ids is None, project_ids=ids or [], filters=filters.message, limit=limit, offset=offset,
+        withheld=withheld,
     )
     resp = await clients.reporting.Portfolio(req)
     if format == "svg":
@@ -237,8 +255,11 @@ async def project_report(
     """One project's health with reasons, earned-value figures, tasks and burndown (404 when the
     caller cannot see the project)."""
     bind_project(request, project_id)
-    await visible_project(clients, user, project_id)
+    project = await visible_project(clients, user, project_id)
     resp = await clients.reporting.ProjectReport(reporting_pb2.ProjectReportRequest(project_id=project_id))
+    for path in REPORTED_CORE:  # withheld from this caller by the form (the registry said so)
+        if path in project.hidden:
+            resp.health.ClearField(path)
     title = f"{resp.health.code} {resp.health.name}".strip()
     if format == "svg":
         return svg_response(burndown_chart(f"燃尽图：{title}", list(resp.burndown)))
@@ -274,10 +295,11 @@ async def analytics(
     chart: Annotated[Literal["bar", "line", "pie"], Query(description="SVG 图表类型")] = "bar",
 ) -> Any:
     """Retrospective analytics over the caller's projects (see README "Reporting" for definitions)."""
-    ids = await visible_ids(clients, user)
+    ids, withheld = await visible_scope(clients, user)
     resp = await clients.reporting.Analytics(
         reporting_pb2.AnalyticsRequest(
-            report=report, group_by=group_by, all=ids is None, project_ids=ids or [], filters=filters.message
+            report=report, group_by=group_by, all=ids is None, project_ids=ids or [], filters=filters.message,
+            withheld=withheld,
         )
     )
     table = _table_data(resp.table, filename=f"analytics-{report}")

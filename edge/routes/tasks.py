@@ -244,6 +244,9 @@ async def notify_execution(clients: EdgeClients, project: registry_pb2.Project, 
     """Wake the project's execution workflow (start it if none runs). Best effort: the change is
     committed already, and the workflow catches up from the event log at its next wake-up."""
     try:
+        if project.hidden:  # the caller's copy lacks values the workflow plans with: read them whole
+            project = (await clients.registry.GetProject(
+                registry_pb2.GetProjectRequest(project_id=project.id, viewer=SYSTEM_VIEWER))).project
         client = await clients.temporal()
         await client.start_workflow(
             act.EXECUTION_WORKFLOW_TYPE,
@@ -521,11 +524,13 @@ async def get_costs(project_id: str, request: Request, user: CurrentUser, client
     bind_project(request, project_id)
     project = await visible_project(clients, user, project_id)
     r = await clients.tasks.GetCosts(pb.GetCostsRequest(project_id=project.id, project_amount=project.amount or "0"))
+    # A budget that is the registered amount is withheld from a caller who may not read the amount.
+    withheld = "amount" in project.hidden and not r.budget_overridden
     return {
-        "budget": r.budget,
+        "budget": None if withheld else r.budget,
         "actual": r.actual,
-        "remaining": r.remaining,
-        "consumed_share": r.consumed_share or None,
+        "remaining": None if withheld else r.remaining,
+        "consumed_share": None if withheld else r.consumed_share or None,
         "budget_overridden": r.budget_overridden,
         "by_kind": dict(r.by_kind),
         "by_task": [

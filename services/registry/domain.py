@@ -22,6 +22,7 @@ from services.registry.forms import (
     parse_date,
     parse_decimal,
     readable,
+    unreadable_paths,
     validate_values,
 )
 from services.registry.names import PROJECT_SIMILAR, normalise_name, project_name_similarity, similar, similarity
@@ -322,6 +323,8 @@ class Project:
     protection: ProtectionInfo = field(default_factory=ProtectionInfo)
     external_source: str = ""
     external_id: str = ""
+    # Paths withheld from the viewer this copy was shaped for (see ``redact``).
+    hidden: frozenset[str] = frozenset()
 
 
 # GetProject accepts "ext:<source>:<external_id>" in place of a project id.
@@ -545,6 +548,48 @@ def can_see(viewer: Viewer | None, project: Project, managed: set[str]) -> bool:
     if project.id in viewer.approver_project_ids:
         return True
     return bool(project.department_id) and project.department_id in managed
+
+
+def may_read_all(viewer: Viewer | None, project: Project) -> bool:
+    """Internal callers, admins and the owner read every field; anyone else is held to read_roles
+    (approvers included: they decide on what they may read)."""
+    return viewer is None or viewer.admin or bool(viewer.user_id and viewer.user_id == project.owner_id)
+
+
+def hidden_paths(viewer: Viewer | None, project: Project, form: FormDef | None) -> set[str]:
+    """The paths of ``project`` the viewer may not read (``fields.<key>``, ``amount``,
+    ``customer.phone``, …); fields the form no longer defines stay visible."""
+    if may_read_all(viewer, project) or form is None:
+        return set()
+    assert viewer is not None
+    return unreadable_paths(form, set(viewer.roles))
+
+
+def redact(project: Project, hidden: set[str]) -> Project:
+    """Blank ``hidden`` in place: restricted form fields go, restricted core values become empty,
+    and history keeps no before/after of them (an old value stays hidden once cleared)."""
+    if not hidden:
+        return project
+    project.hidden = frozenset(hidden)
+    project.fields = {k: v for k, v in project.fields.items() if f"fields.{k}" not in hidden}
+    c = project.customer
+    project.customer = Customer(
+        name="" if "customer.name" in hidden else c.name, uscc="" if "customer.uscc" in hidden else c.uscc,
+        contact="" if "customer.contact" in hidden else c.contact,
+        phone="" if "customer.phone" in hidden else c.phone,
+    )
+    if "amount" in hidden:
+        project.amount = Decimal(0)  # not shown: the mapping sends "" for a hidden amount
+    for name in ("region", "business_line"):
+        if name in hidden:
+            setattr(project, name, "")
+    for name in ("start_date", "end_date"):
+        if name in hidden:
+            setattr(project, name, None)
+    for h in project.history:
+        if "changes" in h.data:
+            h.data["changes"] = [c for c in h.data["changes"] if c.get("field") not in hidden]
+    return project
 
 
 def visible_fields(viewer: Viewer | None, project: Project, form: FormDef | None) -> dict[str, Any]:

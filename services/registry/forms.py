@@ -27,6 +27,10 @@ CONFLICT_POLICIES = ("warn", "block")
 RULE_PATH = re.compile(r"(fields\.[A-Za-z0-9_][A-Za-z0-9_-]*|name|amount|region|business_line|start_date|end_date"
                        r"|customer\.(name|uscc|contact|phone))")
 MAX_PROTECTION_DAYS = 3650
+# The fixed project fields a form may read-restrict ("customer" covers all four customer paths).
+CUSTOMER_PATHS = ("customer.name", "customer.uscc", "customer.contact", "customer.phone")
+RESTRICTABLE_CORE = ("amount", "customer", "customer.uscc", "customer.contact", "customer.phone", "region",
+                     "business_line", "start_date", "end_date")
 
 
 @dataclass(frozen=True)
@@ -39,13 +43,19 @@ class FormSettings:
     protection_extend_days: int = 0
     protection_max_days: int = 0
     protection_remind_days: int = 0
+    # (core field, read roles) pairs in the order given: who may read amount, customer, region, …
+    core_fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "conflict_policy": self.conflict_policy, "protection_days": self.protection_days,
             "protection_extend_days": self.protection_extend_days, "protection_max_days": self.protection_max_days,
             "protection_remind_days": self.protection_remind_days,
         }
+        # Only when set, so definitions stored before core restrictions compare equal.
+        if self.core_fields:
+            out["core_fields"] = {name: {"read_roles": list(roles)} for name, roles in self.core_fields}
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> FormSettings:
@@ -56,7 +66,17 @@ class FormSettings:
             protection_extend_days=int(data.get("protection_extend_days") or 0),
             protection_max_days=int(data.get("protection_max_days") or 0),
             protection_remind_days=int(data.get("protection_remind_days") or 0),
+            core_fields=tuple((str(name), tuple(spec.get("read_roles") or ()))
+                              for name, spec in (data.get("core_fields") or {}).items()),
         )
+
+    def core_hidden(self, roles: set[str]) -> set[str]:
+        """Core paths (amount, customer.phone, …) a holder of ``roles`` may not read."""
+        out: set[str] = set()
+        for name, read_roles in self.core_fields:
+            if read_roles and not roles.intersection(read_roles):
+                out.update(CUSTOMER_PATHS if name == "customer" else (name,))
+        return out
 
     @property
     def cap_days(self) -> int:
@@ -285,6 +305,17 @@ def _validate_settings(st: FormSettings) -> list[FieldViolation]:
         if n < 0 or n > MAX_PROTECTION_DAYS:
             out.append(_v(f"settings.{name}", f"天数必须在 0 到 {MAX_PROTECTION_DAYS} 之间",
                           f"{name} must be between 0 and {MAX_PROTECTION_DAYS}"))
+    seen: set[str] = set()
+    for name, roles in st.core_fields:
+        path = f"core_fields.{name}"
+        if name not in RESTRICTABLE_CORE:
+            out.append(_v(path, f"不能限制 {name} 的读取（可选：{'、'.join(RESTRICTABLE_CORE)}）",
+                          f"{name} cannot be read-restricted (one of {', '.join(RESTRICTABLE_CORE)})"))
+        elif name in seen:
+            out.append(_v(path, f"{name} 重复", f"duplicate core field {name}"))
+        seen.add(name)
+        if not roles or any(not isinstance(r, str) or not r.strip() for r in roles):
+            out.append(_v(f"{path}.read_roles", "需要至少一个非空角色", "needs at least one non-empty role"))
     if st.protection_max_days and st.protection_max_days < st.protection_days:
         out.append(_v("settings.protection_max_days", "保护期上限不能小于保护期",
                       "protection_max_days must not be less than protection_days"))
@@ -341,6 +372,14 @@ def written_forbidden(form: FormDef, values: Mapping[str, Any], roles: set[str])
 
 def readable(f: FormField, roles: set[str]) -> bool:
     return not f.read_roles or bool(roles.intersection(f.read_roles))
+
+
+def unreadable_paths(form: FormDef, roles: set[str]) -> set[str]:
+    """Every path of ``form`` a holder of ``roles`` may not read: ``fields.<key>`` of fields whose
+    read_roles they hold none of, and restricted core paths (``amount``, ``customer.phone``, …).
+    The owner and admins are not asked: they read everything."""
+    out = {f"fields.{f.key}" for f in form.fields if not readable(f, roles)}
+    return out | form.settings.core_hidden(roles)
 
 
 AttachmentLookup = Callable[[str], tuple[str, str, int] | None]

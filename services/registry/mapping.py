@@ -129,11 +129,15 @@ def settings_from_pb(s: pb.FormSettings) -> FormSettings:
         conflict_policy=s.conflict_policy.strip() or "warn", protection_days=s.protection_days,
         protection_extend_days=s.protection_extend_days, protection_max_days=s.protection_max_days,
         protection_remind_days=s.protection_remind_days,
+        core_fields=tuple((c.field.strip(), tuple(r.strip() for r in c.read_roles)) for c in s.core_fields),
     )
 
 
 def settings_to_pb(s: FormSettings) -> pb.FormSettings:
-    return pb.FormSettings(**s.as_json())
+    plain = s.as_json()
+    plain.pop("core_fields", None)
+    return pb.FormSettings(**plain, core_fields=[pb.CoreFieldAccess(field=name, read_roles=list(roles))
+                                                 for name, roles in s.core_fields])
 
 
 def rule_from_pb(r: pb.FormRule) -> FormRule:
@@ -197,7 +201,7 @@ def project_to_pb(p: Project, *, with_history: bool = True) -> pb.Project:
         id=p.id, code=p.code, status=status_to_pb(p.status), name=p.name,
         customer=pb.Customer(name=p.customer.name, uscc=p.customer.uscc, contact=p.customer.contact,
                              phone=p.customer.phone),
-        amount=str(p.amount), region=p.region, business_line=p.business_line,
+        amount="" if "amount" in p.hidden else str(p.amount), region=p.region, business_line=p.business_line,
         start_date=p.start_date.isoformat() if p.start_date else "",
         end_date=p.end_date.isoformat() if p.end_date else "",
         fields=dict_to_struct(p.fields), form_key=p.form_key, form_version=p.form_version, owner_id=p.owner_id,
@@ -206,6 +210,7 @@ def project_to_pb(p: Project, *, with_history: bool = True) -> pb.Project:
         history=[history_to_pb(h) for h in p.history] if with_history else [],
         version=p.version, created_at=ts(p.created_at), updated_at=ts(p.updated_at),
         protection=protection_to_pb(p.protection), external_source=p.external_source, external_id=p.external_id,
+        hidden=sorted(p.hidden),
     )
 
 

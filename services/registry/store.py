@@ -411,9 +411,32 @@ class _Visibility:
     def __init__(self, session: Session, viewer: Viewer | None) -> None:
         self.session, self.viewer = session, viewer
         self._forms: dict[tuple[str, int], FormDef | None] = {}
+        self._core_hidden: list[tuple[str, int, set[str]]] | None = None
         self.managed: set[str] = set()
         if viewer is not None and not viewer.admin:
             self.managed = domain.managed_departments(viewer.user_id, departments(session=session))
+
+    def readable_clause(self, path: str) -> sa.ColumnElement[bool] | None:
+        """SQL: the viewer may read core ``path`` of the row (None when they may everywhere), so
+        a filter or search on a value they may not read never matches (no guessing by query)."""
+        if self.viewer is None or self.viewer.admin:
+            return None
+        if self._core_hidden is None:  # (form key, version, hidden core paths), read once per request
+            roles = set(self.viewer.roles)
+            self._core_hidden = [(row.key, row.version, FormSettings.from_json(row.settings).core_hidden(roles))
+                                 for row in self.session.exec(select(FormVersionRow)).all()
+                                 if (row.settings or {}).get("core_fields")]
+        restricted: dict[str, list[int]] = {}
+        for key, version, hidden in self._core_hidden:
+            if path in hidden:
+                restricted.setdefault(key, []).append(version)
+        if not restricted:
+            return None
+        return sa.or_(
+            col(ProjectRow.owner_id) == self.viewer.user_id,
+            sa.not_(sa.or_(*(sa.and_(col(ProjectRow.form_key) == k, col(ProjectRow.form_version).in_(vs))
+                             for k, vs in restricted.items()))),
+        )
 
     def form(self, key: str, version: int) -> FormDef | None:
         if (key, version) not in self._forms:
@@ -421,17 +444,10 @@ class _Visibility:
         return self._forms[(key, version)]
 
     def shape(self, project: Project) -> Project:
-        if self.viewer is not None:
-            form = self.form(project.form_key, project.form_version)
-            visible = domain.visible_fields(self.viewer, project, form)
-            hidden = {f"fields.{k}" for k in project.fields if k not in visible}
-            project.fields = visible
-            if hidden:
-                # Edit history must not leak the before/after of fields the viewer may not read.
-                for h in project.history:
-                    if "changes" in h.data:
-                        h.data["changes"] = [c for c in h.data["changes"] if c.get("field") not in hidden]
-        return project
+        """The project as this viewer may read it: restricted fields and core values withheld,
+        also from history (the form says what is restricted, so a cleared value stays hidden)."""
+        form = self.form(project.form_key, project.form_version) if self.viewer is not None else None
+        return domain.redact(project, domain.hidden_paths(self.viewer, project, form))
 
 
 def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> Project:
@@ -490,8 +506,14 @@ class ProjectFilter:
     form_key: str = ""
 
 
-def _filter_clauses(f: ProjectFilter) -> list[sa.ColumnElement[bool]]:
-    """SQL conditions of ``f``; 422 with every bad parameter at once."""
+def _readable(clause: sa.ColumnElement[bool], vis: _Visibility, path: str) -> sa.ColumnElement[bool]:
+    may = vis.readable_clause(path)
+    return clause if may is None else sa.and_(clause, may)
+
+
+def _filter_clauses(f: ProjectFilter, vis: _Visibility) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions of ``f``; 422 with every bad parameter at once. A condition on a core value
+    matches only rows where the viewer may read that value."""
     out: list[sa.ColumnElement[bool]] = []
     bad = [FieldViolation(name, "不能包含 NUL 字符", "must not contain NUL characters")
            for name, value in vars(f).items() if "\x00" in value]
@@ -502,12 +524,14 @@ def _filter_clauses(f: ProjectFilter) -> list[sa.ColumnElement[bool]]:
                          ("form_key", ProjectRow.form_key)):
         value = getattr(f, name).strip()
         if value:
-            out.append(col(column) == value)
+            out.append(_readable(col(column) == value, vis, name))
     if f.customer.strip():
         norm = normalise_name(f.customer)
         like = sa.func.lower(col(ProjectRow.customer_name)).like(_like(f.customer.strip()), escape="\\")
-        out.append(sa.or_(like, col(ProjectRow.customer_name_norm) == norm, col(ProjectRow.customer_uscc) ==
-                          f.customer.strip().upper()))
+        out.append(sa.or_(
+            _readable(sa.or_(like, col(ProjectRow.customer_name_norm) == norm), vis, "customer.name"),
+            _readable(col(ProjectRow.customer_uscc) == f.customer.strip().upper(), vis, "customer.uscc"),
+        ))
     # Amounts are stored as text: compare numerically (CAST to NUMERIC works on SQLite and PostgreSQL).
     amount = sa.cast(col(ProjectRow.amount), sa.Numeric(18, 2))
     for name, op in (("amount_min", amount.__ge__), ("amount_max", amount.__le__)):
@@ -517,7 +541,7 @@ def _filter_clauses(f: ProjectFilter) -> list[sa.ColumnElement[bool]]:
             if d is None:
                 bad.append(FieldViolation(name, "金额必须是数字", "must be a decimal number"))
             else:
-                out.append(op(d))
+                out.append(_readable(op(d), vis, "amount"))
     for name in ("created_from", "created_to"):
         text = getattr(f, name).strip()
         if text:
@@ -544,8 +568,8 @@ def list_projects(
     limit = DEFAULT_LIMIT if limit <= 0 else min(limit, MAX_LIMIT)
     if "\x00" in q:
         raise ValidationFailed([FieldViolation("q", "不能包含 NUL 字符", "must not contain NUL characters")])
-    clauses = _filter_clauses(filters or ProjectFilter())
     vis = _Visibility(session, viewer)
+    clauses = _filter_clauses(filters or ProjectFilter(), vis)
     stmt = select(ProjectRow)
     if viewer is not None and not viewer.admin:
         may: list[sa.ColumnElement[bool]] = []
@@ -565,9 +589,11 @@ def list_projects(
     if q.strip():
         pattern = _like(q.strip())
         stmt = stmt.where(
-            sa.or_(*(sa.func.lower(c).like(pattern, escape="\\") for c in (
-                col(ProjectRow.code), col(ProjectRow.name), col(ProjectRow.customer_name)
-            )))
+            sa.or_(
+                *(sa.func.lower(c).like(pattern, escape="\\") for c in (col(ProjectRow.code), col(ProjectRow.name))),
+                _readable(sa.func.lower(col(ProjectRow.customer_name)).like(pattern, escape="\\"), vis,
+                          "customer.name"),
+            )
         )
     if cursor:
         at, last_id = decode_cursor(cursor)

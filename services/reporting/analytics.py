@@ -150,10 +150,10 @@ def _now(now: datetime) -> Any:
     return sa.bindparam("now_at", now, type_=sa.DateTime(timezone=True))
 
 
-def _group(conn: Connection, group_by: str) -> Any:
+def _group(conn: Connection, group_by: str, scope: Scope) -> Any:
     if group_by == "period":
         return _period(conn, T_PROJECT.c.created_at)
-    return T_PROJECT.c[group_by]
+    return scope.value(group_by)  # a value withheld from the caller groups as unset
 
 
 def _restrict(stmt: Any, scope: Scope, project_col: Any, *, joined: bool = False) -> Any:
@@ -180,7 +180,7 @@ def _label(value: Any) -> str:
 def _cycle_times(conn: Connection, group_by: str, scope: Scope, now: datetime) -> Table:
     c = T_PROJECT.c
     stmt = sa.select(
-        _group(conn, group_by).label("g"),
+        _group(conn, group_by, scope).label("g"),
         _hours(conn, c.created_at, c.approved_at),
         _hours(conn, c.approved_at, c.closed_at),
         _hours(conn, c.created_at, c.closed_at),
@@ -331,7 +331,7 @@ def _cost_distribution(conn: Connection, group_by: str, scope: Scope, now: datet
         .group_by(T_COST.c.project_id)
         .subquery()
     )
-    g = _group(conn, group_by)
+    g = _group(conn, group_by, scope)
     stmt = (
         sa.select(g.label("g"), per_project.c.cents)
         .select_from(T_PROJECT.join(per_project, per_project.c.pid == T_PROJECT.c.project_id))
@@ -485,7 +485,7 @@ def _conversion(conn: Connection, group_by: str, scope: Scope, now: datetime) ->
     def count_if(cond: Any) -> Any:
         return sa.func.sum(sa.case((cond, 1), else_=0))
 
-    g = _group(conn, group_by)
+    g = _group(conn, group_by, scope)
     stmt = (
         sa.select(
             g.label("g"),

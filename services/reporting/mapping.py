@@ -54,9 +54,10 @@ def filters(message: pb.Filters) -> store.Filters:
     )
 
 
-def scope(all_: bool, project_ids: Any, message_filters: pb.Filters) -> store.Scope:
+def scope(all_: bool, project_ids: Any, message_filters: pb.Filters, withheld: Any = ()) -> store.Scope:
     ids = tuple(sorted({p.strip() for p in project_ids if p.strip()}))
-    return store.Scope(all_projects=all_, project_ids=ids, filters=filters(message_filters))
+    held = tuple((w.project_id, frozenset(w.paths)) for w in withheld if w.paths)
+    return store.Scope(all_projects=all_, project_ids=ids, filters=filters(message_filters), withheld=held)
 
 
 def _amount(value: Decimal | None) -> str:

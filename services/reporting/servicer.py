@@ -32,7 +32,7 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
             raise ValidationFailed([FieldViolation("limit", "分页参数超出范围", "limit/offset out of range")])
         data = store.portfolio(
             self.engine,
-            scope=mapping.scope(request.all, request.project_ids, request.filters),
+            scope=mapping.scope(request.all, request.project_ids, request.filters, request.withheld),
             now=mapping.now_of(request),
             limit=request.limit,
             offset=request.offset,
@@ -54,7 +54,7 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
             self.engine,
             report=request.report.strip(),
             group_by=request.group_by.strip(),
-            scope=mapping.scope(request.all, request.project_ids, request.filters),
+            scope=mapping.scope(request.all, request.project_ids, request.filters, request.withheld),
             now=mapping.now_of(request),
         )
         return pb.AnalyticsResponse(table=mapping.table(table))

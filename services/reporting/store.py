@@ -6,6 +6,7 @@ transaction, so a condition is raised once however often events are redelivered.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -663,6 +664,18 @@ class Scope:
     all_projects: bool
     project_ids: tuple[str, ...] = ()
     filters: Filters = Filters()
+    # (project id, paths) of values the caller may not read ("amount", "region", "business_line"):
+    # the registry decides per form; here they are blank, summed as nothing and matched by no filter.
+    withheld: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    def hidden_ids(self, path: str) -> list[str]:
+        return sorted(pid for pid, paths in self.withheld if path in paths)
+
+    def value(self, path: str, column_name: str = "") -> Any:
+        """SQL: the project column of ``path`` (named ``column_name`` when it differs), NULL where
+        the value is withheld."""
+        column, ids = T_PROJECT.c[column_name or path], self.hidden_ids(path)
+        return sa.case((T_PROJECT.c.project_id.in_(ids), sa.null()), else_=column) if ids else column
 
     @property
     def nothing(self) -> bool:
@@ -674,6 +687,9 @@ class Scope:
 
     def where(self) -> list[Any]:
         out = self.filters.clauses()
+        for path in ("region", "business_line"):
+            if getattr(self.filters, path) and self.hidden_ids(path):
+                out.append(T_PROJECT.c.project_id.not_in(self.hidden_ids(path)))
         if not self.all_projects:
             out.append(T_PROJECT.c.project_id.in_(sorted(set(self.project_ids))))
         return out
@@ -721,6 +737,17 @@ def _row_view(r: Any) -> domain.ProjectView:
     )
 
 
+def _withhold(view: domain.ProjectView, scope: Scope) -> domain.ProjectView:
+    paths = dict(scope.withheld).get(view.project_id)
+    if not paths:
+        return view
+    return dataclasses.replace(
+        view, amount=None if "amount" in paths else view.amount,
+        region="" if "region" in paths else view.region,
+        business_line="" if "business_line" in paths else view.business_line,
+    )
+
+
 def portfolio(engine: Engine, *, scope: Scope, now: datetime, limit: int = 0, offset: int = 0) -> PortfolioData:
     """Counts and sums over every matching project (in SQL), plus per-project health for a page."""
     if scope.nothing:
@@ -732,7 +759,8 @@ def portfolio(engine: Engine, *, scope: Scope, now: datetime, limit: int = 0, of
         by_status: dict[str, int] = {}
         total = contracted = 0
         for status, n, cents in conn.execute(
-            sa.select(c.status, sa.func.count(), sa.func.sum(c.amount_cents)).where(*where).group_by(c.status)
+            sa.select(c.status, sa.func.count(), sa.func.sum(scope.value("amount", "amount_cents"))).where(*where)
+            .group_by(c.status)
         ):
             by_status[status or domain.UNKNOWN_STATUS] = int(n)
             total += int(cents or 0)
@@ -766,7 +794,8 @@ def portfolio(engine: Engine, *, scope: Scope, now: datetime, limit: int = 0, of
         approvals_waiting=len(ages),
         approvals_avg_hours=round(sum(ages) / len(ages), 2) if ages else 0.0,
         approvals_max_hours=round(max(ages), 2) if ages else 0.0,
-        projects=tuple(PortfolioRow(_row_view(r), _utc(r.created_at), hs[r.project_id]) for r in rows),
+        projects=tuple(PortfolioRow(_withhold(_row_view(r), scope), _utc(r.created_at), hs[r.project_id])
+                       for r in rows),
     )
 
 

@@ -17,6 +17,8 @@ from temporalio import activity
 
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
+from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
+from workflows.activities import redact
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
 from workflows.activity_types import (
@@ -48,13 +50,26 @@ class NotifyActivities:
     """``deliver_timeout``: deadline of Deliver / DeliverDigest, which talk to SMTP servers, robots
     and webhook receivers (longer than an ordinary RPC)."""
 
-    def __init__(self, stub: NotifyServiceStub, *, timeout: float = 10.0, deliver_timeout: float = 30.0) -> None:
+    def __init__(
+        self, stub: NotifyServiceStub, *, timeout: float = 10.0, deliver_timeout: float = 30.0,
+        registry: RegistryServiceStub | None = None,
+    ) -> None:
         self._stub = stub
+        # With the registry, each recipient gets only what they may read of the project.
+        self._registry = registry
         self._timeout = timeout
         self._deliver_timeout = max(deliver_timeout, timeout)
 
     @activity.defn(name=NOTIFY_SEND)
     async def send(self, inp: SendInput) -> SendResult:
+        sends = [inp] if self._registry is None else await redact.per_recipient(
+            self._registry, inp, timeout=self._timeout)
+        ids: list[str] = []
+        for one in sends:
+            ids += await self._send(one)
+        return SendResult(notification_ids=ids)
+
+    async def _send(self, inp: SendInput) -> list[str]:
         log = activity_logger(inp.project_id)
         req = pb.SendRequest(
             request_id=inp.request_id,
@@ -71,7 +86,7 @@ class NotifyActivities:
         resp = await call(self._stub.Send, req, timeout=self._timeout)
         log.info("notify.sent", kind=inp.kind, recipients=inp.recipient_ids, request_id=inp.request_id,
                  links=len(inp.action_tasks), deliveries=len(resp.deliveries))
-        return SendResult(notification_ids=[n.id for n in resp.notifications])
+        return [n.id for n in resp.notifications]
 
     @activity.defn(name=NOTIFY_DELIVER)
     async def deliver(self, inp: DeliverInput) -> DeliverResult:

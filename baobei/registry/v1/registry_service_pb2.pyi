@@ -205,18 +205,28 @@ class FormRule(_message.Message):
     def __init__(self, expr: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ..., message_en: _Optional[str] = ...) -> None: ...
 
 class FormSettings(_message.Message):
-    __slots__ = ("conflict_policy", "protection_days", "protection_extend_days", "protection_max_days", "protection_remind_days")
+    __slots__ = ("conflict_policy", "protection_days", "protection_extend_days", "protection_max_days", "protection_remind_days", "core_fields")
     CONFLICT_POLICY_FIELD_NUMBER: _ClassVar[int]
     PROTECTION_DAYS_FIELD_NUMBER: _ClassVar[int]
     PROTECTION_EXTEND_DAYS_FIELD_NUMBER: _ClassVar[int]
     PROTECTION_MAX_DAYS_FIELD_NUMBER: _ClassVar[int]
     PROTECTION_REMIND_DAYS_FIELD_NUMBER: _ClassVar[int]
+    CORE_FIELDS_FIELD_NUMBER: _ClassVar[int]
     conflict_policy: str
     protection_days: int
     protection_extend_days: int
     protection_max_days: int
     protection_remind_days: int
-    def __init__(self, conflict_policy: _Optional[str] = ..., protection_days: _Optional[int] = ..., protection_extend_days: _Optional[int] = ..., protection_max_days: _Optional[int] = ..., protection_remind_days: _Optional[int] = ...) -> None: ...
+    core_fields: _containers.RepeatedCompositeFieldContainer[CoreFieldAccess]
+    def __init__(self, conflict_policy: _Optional[str] = ..., protection_days: _Optional[int] = ..., protection_extend_days: _Optional[int] = ..., protection_max_days: _Optional[int] = ..., protection_remind_days: _Optional[int] = ..., core_fields: _Optional[_Iterable[_Union[CoreFieldAccess, _Mapping]]] = ...) -> None: ...
+
+class CoreFieldAccess(_message.Message):
+    __slots__ = ("field", "read_roles")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    READ_ROLES_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    read_roles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, field: _Optional[str] = ..., read_roles: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Form(_message.Message):
     __slots__ = ("key", "title", "version", "fields", "created_at", "settings", "rules")
@@ -309,7 +319,7 @@ class HistoryEntry(_message.Message):
     def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., event: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class Project(_message.Message):
-    __slots__ = ("id", "code", "status", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "form_key", "form_version", "owner_id", "department_id", "conflicts", "history", "version", "created_at", "updated_at", "protection", "external_source", "external_id")
+    __slots__ = ("id", "code", "status", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "form_key", "form_version", "owner_id", "department_id", "conflicts", "history", "version", "created_at", "updated_at", "protection", "external_source", "external_id", "hidden")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -333,6 +343,7 @@ class Project(_message.Message):
     PROTECTION_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_SOURCE_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     status: ProjectStatus
@@ -356,7 +367,8 @@ class Project(_message.Message):
     protection: Protection
     external_source: str
     external_id: str
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_key: _Optional[str] = ..., form_version: _Optional[int] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protection: _Optional[_Union[Protection, _Mapping]] = ..., external_source: _Optional[str] = ..., external_id: _Optional[str] = ...) -> None: ...
+    hidden: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_key: _Optional[str] = ..., form_version: _Optional[int] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protection: _Optional[_Union[Protection, _Mapping]] = ..., external_source: _Optional[str] = ..., external_id: _Optional[str] = ..., hidden: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Protection(_message.Message):
     __slots__ = ("state", "since", "until", "position", "holder_project_id", "follow_ups", "cap")

@@ -85,20 +85,30 @@ class IngestEventResponse(_message.Message):
     def __init__(self, applied: _Optional[bool] = ...) -> None: ...
 
 class PortfolioRequest(_message.Message):
-    __slots__ = ("all", "project_ids", "filters", "limit", "offset", "now")
+    __slots__ = ("all", "project_ids", "filters", "limit", "offset", "now", "withheld")
     ALL_FIELD_NUMBER: _ClassVar[int]
     PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     NOW_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
     all: bool
     project_ids: _containers.RepeatedScalarFieldContainer[str]
     filters: Filters
     limit: int
     offset: int
     now: _timestamp_pb2.Timestamp
-    def __init__(self, all: _Optional[bool] = ..., project_ids: _Optional[_Iterable[str]] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    withheld: _containers.RepeatedCompositeFieldContainer[Withheld]
+    def __init__(self, all: _Optional[bool] = ..., project_ids: _Optional[_Iterable[str]] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withheld: _Optional[_Iterable[_Union[Withheld, _Mapping]]] = ...) -> None: ...
+
+class Withheld(_message.Message):
+    __slots__ = ("project_id", "paths")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_id: _Optional[str] = ..., paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ProjectHealth(_message.Message):
     __slots__ = ("id", "code", "name", "status", "amount", "health", "reasons", "owner_id", "department_id", "region", "business_line", "form_key", "spi", "cpi", "open_tasks", "overdue_tasks", "milestone_slip_days", "planned_value", "earned_value", "actual_cost", "registered_at")
@@ -215,20 +225,22 @@ class ProjectReportResponse(_message.Message):
     def __init__(self, health: _Optional[_Union[ProjectHealth, _Mapping]] = ..., burndown: _Optional[_Iterable[_Union[BurndownPoint, _Mapping]]] = ..., tasks: _Optional[_Union[Table, _Mapping]] = ...) -> None: ...
 
 class AnalyticsRequest(_message.Message):
-    __slots__ = ("report", "group_by", "all", "project_ids", "filters", "now")
+    __slots__ = ("report", "group_by", "all", "project_ids", "filters", "now", "withheld")
     REPORT_FIELD_NUMBER: _ClassVar[int]
     GROUP_BY_FIELD_NUMBER: _ClassVar[int]
     ALL_FIELD_NUMBER: _ClassVar[int]
     PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     NOW_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
     report: str
     group_by: str
     all: bool
     project_ids: _containers.RepeatedScalarFieldContainer[str]
     filters: Filters
     now: _timestamp_pb2.Timestamp
-    def __init__(self, report: _Optional[str] = ..., group_by: _Optional[str] = ..., all: _Optional[bool] = ..., project_ids: _Optional[_Iterable[str]] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    withheld: _containers.RepeatedCompositeFieldContainer[Withheld]
+    def __init__(self, report: _Optional[str] = ..., group_by: _Optional[str] = ..., all: _Optional[bool] = ..., project_ids: _Optional[_Iterable[str]] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withheld: _Optional[_Iterable[_Union[Withheld, _Mapping]]] = ...) -> None: ...
 
 class AnalyticsResponse(_message.Message):
     __slots__ = ("table",)
