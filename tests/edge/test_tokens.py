@@ -202,3 +202,27 @@ async def test_org_sync_never_touches_admins_or_grants_the_integrator(stack: Sta
     assert [link.manager_id for link in chain] == [org.user("boss")]
     async with stack.client(admin_token) as root_client:
         assert (await root_client.get("/api/v1/me/todos")).status_code == 200
+
+
+async def test_a_departed_approvers_links_stop_working_at_once(stack: Stack, admin: httpx.AsyncClient,
+                                                               org: Org) -> None:
+    from tests.edge.test_action_links import action_url, pending, still_pending
+
+    pid = await pending(admin, org)
+    url = await action_url(org["boss"], pid)
+    task = await still_pending(org["boss"], pid)
+    async with stack.client(token=None) as anon:
+        assert (await anon.get(url)).status_code == 200
+        # The boss leaves (the registry's departed flag; no handover has run yet).
+        boss = org.user("boss")
+        await stack.deps.stubs["registry"].UpsertOrg(registry_pb2.UpsertOrgRequest(
+            request_id=uuid.uuid4().hex, users=[registry_pb2.User(
+                id=boss, name="部门经理", department_id=org.dept, roles=["manager"], left=True)]))
+        r = await anon.get(url)
+        assert r.status_code == 403 and "离职" in r.text, r.text
+        r = await anon.post(url, data={"action": "approve"})
+        assert r.status_code == 403, r.text
+    approval = (await admin.get(f"/api/v1/projects/{pid}/approval")).json()
+    decided = [d for s in approval["steps"] for d in s.get("decisions", [])]
+    assert decided == [] and approval["status"] == "pending", approval
+    assert task["id"]
