@@ -56,6 +56,8 @@ def token_spec(name: str, scopes: Sequence[str], *, scopes_given: bool, expires_
     name = name.strip()
     if len(name) > MAX_NAME:
         out.append(FieldViolation("name", f"不能超过 {MAX_NAME} 个字符", f"must have at most {MAX_NAME} characters"))
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        out.append(FieldViolation("name", "不能包含控制字符", "must not contain control characters"))
     chosen: list[str] = []
     for i, s in enumerate(scopes):
         scope = s.strip()
@@ -71,6 +73,11 @@ def token_spec(name: str, scopes: Sequence[str], *, scopes_given: bool, expires_
     if out:
         raise ValidationFailed(out)
     return TokenSpec(name=name, scopes=tuple(chosen) if scopes_given else SCOPES, expires_in_days=days)
+
+
+def is_token_id(value: str) -> bool:
+    """Token ids are 32 lowercase hex digits (anything else is simply not found)."""
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
 
 
 def needs_touch(last_used_at: datetime | None, now: datetime) -> bool:

@@ -238,7 +238,7 @@ def list_tokens(*, session: Session, user_id: str) -> list[access.AccessToken]:
 def revoke_token(*, session: Session, user_id: str, token_id: str, now: datetime | None = None) -> access.AccessToken:
     row = session.exec(
         select(AccessTokenRow).where(AccessTokenRow.id == token_id.strip(), AccessTokenRow.user_id == user_id)
-    ).first() if token_id.strip() else None
+    ).first() if access.is_token_id(token_id.strip()) else None
     if row is None:
         raise NotFound(f"令牌 {token_id} 不存在", f"token {token_id} not found", code="token_not_found")
     if row.revoked_at is None:
