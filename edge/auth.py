@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from baobei.core.errors import Forbidden, NotFound, Unauthenticated
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
@@ -24,6 +24,9 @@ from edge.clients import Clients
 
 log = structlog.get_logger(__name__)
 CACHE_TTL_SECONDS = 60
+# After a revocation, no authentication of that user is cached for this long (longer than any
+# request takes from the registry's answer to the cache write).
+NO_CACHE_SECONDS = 2 * CACHE_TTL_SECONDS
 ADMIN_ID = "admin"
 
 
@@ -119,11 +122,18 @@ async def authenticate(token: str, clients: Clients) -> Principal:
     ttl = CACHE_TTL_SECONDS if not expires_at else max(1, min(CACHE_TTL_SECONDS, int(expires_at - at.timestamp())))
     try:
         # The user's cached tokens are listed beside them, so revoke_user can drop them at once.
+        # A revocation racing this request (its marker set after our WATCH) aborts the write, so
+        # an answer the registry gave just before a revocation is never cached.
         async with clients.redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, json.dumps(data, ensure_ascii=False), ex=ttl)
-            pipe.sadd(_user_key(user.id), key)
-            pipe.expire(_user_key(user.id), CACHE_TTL_SECONDS)
-            await pipe.execute()
+            await pipe.watch(_no_cache_key(user.id))
+            if not await pipe.exists(_no_cache_key(user.id)):
+                pipe.multi()
+                pipe.set(key, json.dumps(data, ensure_ascii=False), ex=ttl)
+                pipe.sadd(_user_key(user.id), key)
+                pipe.expire(_user_key(user.id), CACHE_TTL_SECONDS)
+                await pipe.execute()
+    except WatchError:
+        log.info("auth.cache_skipped_revocation", user_id=user.id)
     except RedisError:
         log.warning("auth.cache_unavailable")
     return _principal(data)
@@ -140,10 +150,17 @@ def _user_key(user_id: str) -> str:
     return "baobei:edge:auth:user:" + hashlib.sha256(user_id.encode()).hexdigest()
 
 
+def _no_cache_key(user_id: str) -> str:
+    """Set for a while after a revocation: authentications of the user are not cached meanwhile."""
+    return "baobei:edge:auth:nocache:" + hashlib.sha256(user_id.encode()).hexdigest()
+
+
 async def revoke_user(clients: Clients, user_id: str) -> None:
     """Forget the cached tokens of a user (who left the organisation, or whose token was revoked):
     their next request goes to the registry, which refuses a dead token."""
     try:
+        # First the marker (requests already past the registry then skip caching), then the entries.
+        await clients.redis.set(_no_cache_key(user_id), "1", ex=NO_CACHE_SECONDS)
         keys = await clients.redis.smembers(_user_key(user_id))
         await clients.redis.delete(_user_key(user_id), *keys)
     except RedisError:

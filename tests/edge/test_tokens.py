@@ -87,6 +87,9 @@ async def test_list_own_tokens_and_revoke_one_with_the_cache_warm(stack: Stack, 
         assert r.status_code == 204, r.text
         assert (await one.get("/api/v1/me/todos")).status_code == 401
         assert (await two.get("/api/v1/me/todos")).status_code == 200
+        # Right after a revocation the user's authentications are not cached (a request that got
+        # the registry's answer just before the revocation cannot put it back in the cache).
+        assert not await stack.deps.redis.exists(cache_key(second["token"]))
         assert [t["id"] for t in (await two.get("/api/v1/me/tokens")).json()["items"]] == [second["id"]]
         # Admin: a user's tokens, and revoking one of them, again refused at once.
         r = await admin.get(f"/api/v1/users/{uid}/tokens")
@@ -226,3 +229,32 @@ async def test_a_departed_approvers_links_stop_working_at_once(stack: Stack, adm
     decided = [d for s in approval["steps"] for d in s.get("decisions", [])]
     assert decided == [] and approval["status"] == "pending", approval
     assert task["id"]
+
+
+async def test_a_revocation_racing_an_authentication_is_not_cached_over(stack: Stack, admin: httpx.AsyncClient,
+                                                                          org: Org) -> None:
+    """The registry answers (token still valid), then the token is revoked, then the edge would
+    write its cache: the write is dropped, so the next request is refused."""
+    from edge.clients import Clients
+
+    out = await issue(admin, org.user("rep2"))
+    real = Clients(deps=stack.deps, locale="zh", request_id=uuid.uuid4().hex)
+
+    class RevokedMeanwhile:
+        """The real registry, with the revocation landing right after its answer."""
+
+        async def Authenticate(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+            answer = await real.registry.Authenticate(request)
+            await real.registry.RevokeToken(registry_pb2.RevokeTokenRequest(
+                user_id=org.user("rep2"), token_id=out["id"]))
+            await auth.revoke_user(real, org.user("rep2"))
+            return answer
+
+    class Racing:
+        settings, redis, registry = real.settings, real.redis, RevokedMeanwhile()
+
+    principal = await auth.authenticate(out["token"], Racing())  # type: ignore[arg-type]
+    assert principal.id == org.user("rep2")  # the request in flight completes
+    assert not await stack.deps.redis.exists(cache_key(out["token"]))
+    async with stack.client(out["token"]) as client:
+        assert (await client.get("/api/v1/me/todos")).status_code == 401
