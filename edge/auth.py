@@ -1,6 +1,10 @@
 """Bearer-token authentication. The configured admin token is the principal ``admin``; any other
 token is resolved by ``registry.Authenticate`` and cached in Redis for 60 s under the token's
-SHA-256 (never the token itself). A user holding the ``admin`` role is an admin too."""
+SHA-256 (never the token itself). A user holding the ``admin`` role is an admin too.
+
+The cache entry keeps the token's expiry and is never kept past it; a cached token is judged
+against the clock (``now``) on every use, so an expired token is refused at once. Revoking a
+token or a departure drops the user's cached entries (``revoke_user``)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import structlog
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from baobei.core.errors import Forbidden, NotFound, Unauthenticated
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
@@ -18,6 +24,9 @@ from edge.clients import Clients
 
 log = structlog.get_logger(__name__)
 CACHE_TTL_SECONDS = 60
+# After a revocation, no authentication of that user is cached for this long (longer than any
+# request takes from the registry's answer to the cache write).
+NO_CACHE_SECONDS = 2 * CACHE_TTL_SECONDS
 ADMIN_ID = "admin"
 
 
@@ -28,6 +37,13 @@ class Principal:
     roles: tuple[str, ...] = ()
     name: str = ""
     department_id: str = ""
+    # The personal access token used ("" for the bootstrap admin token); its scopes (None: all).
+    token_id: str = ""
+    scopes: tuple[str, ...] | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        """Admins pass every scope; other tokens only the scopes they were issued with."""
+        return self.is_admin or self.scopes is None or scope in self.scopes
 
     def viewer(self, approver_project_ids: list[str] | None = None) -> registry_pb2.Viewer:
         return registry_pb2.Viewer(
@@ -49,8 +65,23 @@ def _cache_key(token: str) -> str:
     return "baobei:edge:auth:" + hashlib.sha256(token.encode()).hexdigest()
 
 
-def _principal(user_id: str, roles: list[str], name: str = "", department_id: str = "") -> Principal:
-    return Principal(id=user_id, is_admin="admin" in roles, roles=tuple(roles), name=name, department_id=department_id)
+def now() -> datetime:
+    """The edge's clock (a seam: tests move it)."""
+    return datetime.now(UTC)
+
+
+def _principal(data: dict[str, Any]) -> Principal:
+    roles = [str(r) for r in data.get("roles") or []]
+    scopes = data.get("scopes")
+    return Principal(
+        id=str(data["id"]), is_admin="admin" in roles, roles=tuple(roles), name=str(data.get("name") or ""),
+        department_id=str(data.get("department_id") or ""), token_id=str(data.get("token_id") or ""),
+        scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else None,
+    )
+
+
+def _expired() -> Unauthenticated:
+    return Unauthenticated("令牌已过期", "the token has expired", code="token_expired")
 
 
 async def authenticate(token: str, clients: Clients) -> Principal:
@@ -58,41 +89,78 @@ async def authenticate(token: str, clients: Clients) -> Principal:
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(id=ADMIN_ID, is_admin=True, roles=("admin",), name="admin")
     key = _cache_key(token)
+    at = now()
     try:
         cached = await clients.redis.get(key)
     except RedisError:
         cached = None  # the cache is an optimisation; fall through to the registry
     if cached:
         data = json.loads(cached)
-        return _principal(data["id"], data.get("roles", []), data.get("name", ""), data.get("department_id", ""))
+        expires = float(data.get("expires_at") or 0)
+        if expires and at.timestamp() >= expires:
+            await _forget(clients, key)
+            raise _expired()
+        return _principal(data)
+    request = registry_pb2.AuthenticateRequest(token=token)
+    request.now.FromDatetime(at)
     try:
-        resp = await clients.registry.Authenticate(registry_pb2.AuthenticateRequest(token=token))
-    except (Unauthenticated, NotFound, Forbidden):
+        resp = await clients.registry.Authenticate(request)
+    except (Unauthenticated, NotFound, Forbidden) as err:
+        if isinstance(err, Unauthenticated) and err.code in ("token_expired", "token_revoked"):
+            raise Unauthenticated(err.zh, err.en, code=err.code) from None
         raise Unauthenticated() from None
     user = resp.user
     if not user.id:
         raise Unauthenticated()
-    data = {"id": user.id, "roles": list(user.roles), "name": user.name, "department_id": user.department_id}
+    record = resp.access_token
+    expires_at = record.expires_at.ToDatetime(tzinfo=UTC).timestamp() if record.expires_at.seconds else 0.0
+    data = {
+        "id": user.id, "roles": list(user.roles), "name": user.name, "department_id": user.department_id,
+        "token_id": record.id, "scopes": list(record.scopes) if record.id else None, "expires_at": expires_at,
+    }
+    # Never cached past the token's expiry.
+    ttl = CACHE_TTL_SECONDS if not expires_at else max(1, min(CACHE_TTL_SECONDS, int(expires_at - at.timestamp())))
     try:
         # The user's cached tokens are listed beside them, so revoke_user can drop them at once.
+        # A revocation racing this request (its marker set after our WATCH) aborts the write, so
+        # an answer the registry gave just before a revocation is never cached.
         async with clients.redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, json.dumps(data, ensure_ascii=False), ex=CACHE_TTL_SECONDS)
-            pipe.sadd(_user_key(user.id), key)
-            pipe.expire(_user_key(user.id), CACHE_TTL_SECONDS)
-            await pipe.execute()
+            await pipe.watch(_no_cache_key(user.id))
+            if not await pipe.exists(_no_cache_key(user.id)):
+                pipe.multi()
+                pipe.set(key, json.dumps(data, ensure_ascii=False), ex=ttl)
+                pipe.sadd(_user_key(user.id), key)
+                pipe.expire(_user_key(user.id), CACHE_TTL_SECONDS)
+                await pipe.execute()
+    except WatchError:
+        log.info("auth.cache_skipped_revocation", user_id=user.id)
     except RedisError:
         log.warning("auth.cache_unavailable")
-    return _principal(user.id, list(user.roles), user.name, user.department_id)
+    return _principal(data)
+
+
+async def _forget(clients: Clients, key: str) -> None:
+    try:
+        await clients.redis.delete(key)
+    except RedisError:
+        log.warning("auth.forget_unavailable")
 
 
 def _user_key(user_id: str) -> str:
     return "baobei:edge:auth:user:" + hashlib.sha256(user_id.encode()).hexdigest()
 
 
+def _no_cache_key(user_id: str) -> str:
+    """Set for a while after a revocation: authentications of the user are not cached meanwhile."""
+    return "baobei:edge:auth:nocache:" + hashlib.sha256(user_id.encode()).hexdigest()
+
+
 async def revoke_user(clients: Clients, user_id: str) -> None:
-    """Forget the cached tokens of a user (e.g. who left the organisation): their next request
-    goes to the registry, which refuses it."""
+    """Forget the cached tokens of a user (who left the organisation, or whose token was revoked):
+    their next request goes to the registry, which refuses a dead token."""
     try:
+        # First the marker (requests already past the registry then skip caching), then the entries.
+        await clients.redis.set(_no_cache_key(user_id), "1", ex=NO_CACHE_SECONDS)
         keys = await clients.redis.smembers(_user_key(user_id))
         await clients.redis.delete(_user_key(user_id), *keys)
     except RedisError:

@@ -5,13 +5,14 @@ clients), ``CurrentUser`` (the authenticated principal, 401 otherwise) and ``Adm
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from baobei.core.errors import Forbidden, Unauthenticated
+from baobei.core.errors import FieldViolation, Forbidden, Unauthenticated
 from edge.auth import Principal, authenticate
 from edge.clients import Clients as EdgeClients
 from edge.clients import EdgeDeps
@@ -71,4 +72,19 @@ async def require_admin(user: CurrentUser) -> Principal:
 
 AdminUser = Annotated[Principal, Depends(require_admin)]
 
-__all__ = ["AdminUser", "Clients", "CurrentUser", "Unauthenticated", "get_clients", "principal_of"]
+# Token scopes: the scoped routes a personal access token may call (admins pass every scope).
+CRM_WRITE, ORG_SYNC, REPORTS_READ = "crm:write", "org:sync", "reports:read"
+
+
+def scope_required(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency: 403 ``scope_required`` naming ``scope`` unless the caller's token carries it."""
+
+    async def check(user: CurrentUser) -> Principal:
+        if not user.has_scope(scope):
+            raise Forbidden(f"令牌缺少权限范围 {scope}", f"the token lacks the scope {scope}", code="scope_required",
+                            violations=[FieldViolation("scope", scope, scope)])
+        return user
+
+    return check
+
+__all__ = ["AdminUser", "Clients", "CurrentUser", "Unauthenticated", "get_clients", "principal_of", "scope_required"]

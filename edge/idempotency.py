@@ -6,6 +6,10 @@ status and body; a concurrent repeat waits for that result; a later repeat gets 
 (header ``Idempotent-Replayed: true``); the same key with a different body is a 422. Server
 errors (5xx) are not stored, so a retry after one runs again.
 
+Answers that carry a secret (a new access token: routes marked ``@secret_response("token")``)
+are stored without it: a replay cannot give the secret back, so it is a 409 ``idempotent_secret``
+naming what the first request created (the token's id), and nothing is issued twice.
+
 It is wired in as the API router's ``route_class``: it wraps the route handler, so the request's
 body is read once and the same ``Request`` (with the principal cached on ``request.state``)
 reaches the route. The wrapper also parses JSON bodies with ``parse_float=Decimal`` so money is
@@ -20,7 +24,7 @@ import json
 import time
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import Request, Response
@@ -39,6 +43,18 @@ LEASE_SECONDS = 120
 WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.05
 MAX_KEY_LENGTH = 200
+SECRET_FIELDS_ATTR = "__baobei_secret_fields__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def secret_response(*fields: str) -> Callable[[F], F]:
+    """Mark a route whose JSON answer holds secrets in ``fields``: never kept for replays."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, SECRET_FIELDS_ATTR, tuple(fields))
+        return fn
+
+    return mark
 
 
 def _decimal_json(request: Request, body: bytes) -> None:
@@ -63,6 +79,7 @@ def fingerprint(body: bytes) -> str:
 class IdempotentRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        secret = tuple(getattr(self.endpoint, SECRET_FIELDS_ATTR, ()))
 
         async def route(request: Request) -> Response:
             body = await request.body()
@@ -70,13 +87,17 @@ class IdempotentRoute(APIRoute):
             key = request.headers.get(HEADER, "").strip()
             if request.method != "POST" or not key:
                 return await handler(request)
-            return await _idempotent(request, handler, key, body)
+            return await _idempotent(request, handler, key, body, secret)
 
         return route
 
 
 async def _idempotent(
-    request: Request, handler: Callable[[Request], Coroutine[Any, Any, Response]], key: str, body: bytes
+    request: Request,
+    handler: Callable[[Request], Coroutine[Any, Any, Response]],
+    key: str,
+    body: bytes,
+    secret: tuple[str, ...] = (),
 ) -> Response:
     if len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
@@ -98,7 +119,7 @@ async def _idempotent(
         while True:
             taken = await redis.set(record_key, json.dumps({"state": "pending", "fp": fp}), nx=True, ex=LEASE_SECONDS)
             if taken:
-                return await _run_and_store(request, handler, redis, record_key, fp)
+                return await _run_and_store(request, handler, redis, record_key, fp, secret)
             raw = await redis.get(record_key)
             if raw is None:
                 continue  # the first request failed and released the key: take it
@@ -115,6 +136,8 @@ async def _idempotent(
                     zh="幂等键冲突",
                     en="idempotency key reused",
                 )
+            if record.get("state") == "done" and record.get("secret"):
+                raise _secret_not_replayable(record)
             if record.get("state") == "done":
                 log.info("idempotency.replay", key=key)
                 return Response(
@@ -140,6 +163,7 @@ async def _run_and_store(
     redis: Any,
     record_key: str,
     fp: str,
+    secret: tuple[str, ...] = (),
 ) -> Response:
     try:
         response = await handler(request)
@@ -151,15 +175,45 @@ async def _run_and_store(
     if response.status_code >= 500 or not hasattr(response, "body"):
         await _release(redis, record_key)
         return response
-    record = {
+    record: dict[str, Any] = {
         "state": "done",
         "fp": fp,
         "status": response.status_code,
         "body": bytes(response.body).decode(),
         "media_type": response.media_type,
     }
+    if secret:
+        record["body"] = _without(record["body"], secret)
+        record["secret"] = True
     await redis.set(record_key, json.dumps(record, ensure_ascii=False), ex=TTL_SECONDS)
     return response
+
+
+def _without(body: str, secret: tuple[str, ...]) -> str:
+    """The JSON answer without its secret fields (nothing at all if it is not a JSON object)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    return json.dumps({k: v for k, v in data.items() if k not in secret}, ensure_ascii=False)
+
+
+def _secret_not_replayable(record: dict[str, Any]) -> Conflict:
+    try:
+        created = str(json.loads(record.get("body") or "{}").get("id") or "")
+    except (ValueError, AttributeError):
+        created = ""
+    what_zh = f"（已签发令牌 {created}）" if created else ""
+    what_en = f" (token {created} was issued)" if created else ""
+    return Conflict(
+        f"该幂等键的请求已执行{what_zh}；其中的密钥只显示一次、不予保存，无法重放。"
+        "如需新令牌，请换一个幂等键重新请求（并可撤销前一个）",
+        f"a request with this idempotency key already ran{what_en}; its secret is shown once and not kept, "
+        "so it cannot be replayed. Use a new key for a new token (and revoke the previous one)",
+        code="idempotent_secret",
+    )
 
 
 async def _release(redis: Any, record_key: str) -> None:

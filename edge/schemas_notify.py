@@ -275,12 +275,25 @@ class OrgWarning(Model):
     message: str
 
 
+class OrgRefusalOut(Model):
+    field: str = Field(description="Path in the caller's payload, e.g. userlist[3] or department[1].department_leader")
+    code: str = Field(description="admin_untouchable | own_record | role_not_grantable | role_not_held | self_manager")
+    message: str
+    user_id: str | None = None
+    department_id: str | None = None
+
+
 class OrgSyncOut(Model):
     departments: int
     users: int
     left: list[str] = Field(description="Users marked as having left by this payload")
     handovers: list[HandoverOut] = Field(description="Handovers done by this call (a repeat does none)")
     warnings: list[OrgWarning] = Field(default_factory=list, description="Values dropped (e.g. a foreign mobile)")
+    refused: list[OrgRefusalOut] = Field(
+        default_factory=list,
+        description="Entries skipped because the caller may not make them (admins, its own record, granting "
+        "roles, making itself a manager); a department keeps its manager, the rest of it applies",
+    )
 
 
 class DingTalkOrgIn(OpenModel):

@@ -105,5 +105,5 @@ def to_domain_error(err: grpc.RpcError) -> DomainError | None:
     if f.code in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED):
         return Conflict(text, text, code=f.reason or "conflict")
     if f.code == grpc.StatusCode.UNAUTHENTICATED:
-        return Unauthenticated(text, text)
+        return Unauthenticated(text, text, code=f.reason or "unauthenticated")
     return None

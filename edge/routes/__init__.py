@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from edge.idempotency import IdempotentRoute
 from edge.schemas import ERROR_RESPONSES
@@ -21,9 +21,12 @@ def area_router(tag: str) -> APIRouter:
 
 
 def api_router() -> APIRouter:
+    from edge.deps import REPORTS_READ, scope_required
     from edge.routes import approvals, forms, identity, notifications, policies, projects, reports
 
     router = APIRouter(prefix="/api/v1", route_class=IdempotentRoute, responses=ERROR_RESPONSES)
-    for module in (identity, forms, policies, projects, approvals, notifications, reports):
+    for module in (identity, forms, policies, projects, approvals, notifications):
         router.include_router(module.router)
+    # Reports need the token scope reports:read (every token has it unless issued without it).
+    router.include_router(reports.router, dependencies=[Depends(scope_required(REPORTS_READ))])
     return router

@@ -9,7 +9,8 @@ page answers only after the workflow has taken the decision.
 
 Every answer (errors included) is HTML with ``Referrer-Policy: no-referrer``, ``no-store`` and no
 framing. A tampered / unknown / expired token → 403, a used link → 410, a task decided by other
-means → 409, an approver who no longer holds the task (transfer, reassign) → 403. The token is
+means → 409, an approver who no longer holds the task (transfer, reassign) or has left the
+organisation → 403. The token is
 the credential: it is never logged (the access log shows ``/a/<redacted>``)."""
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ router = APIRouter(tags=["action links"])
 ACTIONS = ("approve", "reject")
 MAX_COMMENT = 2000
 # state of approval.CheckActionLink → (HTTP status, error code)
-_STATE_ERRORS = {"used": (410, "link_used"), "not_assignee": (403, "not_assignee"), "decided": (409, "already_decided")}
+_STATE_ERRORS = {"used": (410, "link_used"), "not_assignee": (403, "not_assignee"), "decided": (409, "already_decided"),
+                 "approver_left": (403, "approver_left")}
 
 # code → (heading zh, heading en, message zh, message en)
 _TEXTS: dict[str, tuple[str, str, str, str]] = {
@@ -54,6 +56,8 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
                      "This link has expired; please decide from your to-do list."),
     "not_assignee": ("无权处理", "Not your task", "您已不是该审批任务的审批人（任务可能已转交或重新分配）。",
                      "You no longer hold this approval task (it may have been transferred or reassigned)."),
+    "approver_left": ("链接已失效", "Link no longer valid", "该审批人已离职，其审批链接已失效。",
+                      "The approver has left the organisation: their action links no longer work."),
     "link_used": ("链接已使用", "Link already used", "该链接已使用过，每个链接只能使用一次。",
                   "This link has already been used; each link works once."),
     "already_decided": ("审批已处理", "Already decided", "该审批任务已通过其他方式处理，无需再次操作。",
@@ -92,7 +96,7 @@ def _error_page(err: PageError, base: str, *, head: bool = False) -> Response:
 
 def _from_domain(err: DomainError) -> PageError:
     status = status_of(err)
-    if isinstance(err, Forbidden) and err.code in ("link_invalid", "link_expired"):
+    if isinstance(err, Forbidden) and err.code in ("link_invalid", "link_expired", "approver_left"):
         return PageError(403, err.code)
     if isinstance(err, Forbidden):
         return PageError(403, "not_assignee" if err.code in ("not_approver", "not_assignee") else "link_invalid")

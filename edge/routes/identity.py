@@ -1,24 +1,90 @@
-"""Personal access tokens and the org directory (admin only)."""
+"""Personal access tokens (issued by admins; listed and revoked by their holder or an admin) and
+the org directory (admin only)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from fastapi import Response
+
+from baobei.core.errors import NotFound
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge.deps import AdminUser, Clients
+from edge import auth, mapping
+from edge.clients import Clients as EdgeClients
+from edge.deps import AdminUser, Clients, CurrentUser
+from edge.idempotency import secret_response
 from edge.routes import area_router
-from edge.schemas import OrgIn, OrgOut, TokenResponse
+from edge.schemas import OrgIn, OrgOut
+from edge.schemas_tokens import TokenIn, TokenIssued, TokenList
 
 router = area_router("identity")
+INT32_MAX = 2**31 - 1
 
 
-@router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenResponse)
-async def issue_token(user_id: str, admin: AdminUser, clients: Clients) -> dict[str, str]:
-    """A personal access token acting as that user (404 for an unknown user)."""
-    resp = await clients.registry.IssueToken(
-        registry_pb2.IssueTokenRequest(request_id=uuid.uuid4().hex, user_id=user_id)
-    )
-    return {"token": resp.token}
+def token_out(t: registry_pb2.AccessToken) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "scopes": list(t.scopes), "created_at": mapping.ts(t.created_at),
+            "expires_at": mapping.ts(t.expires_at), "last_used_at": mapping.ts(t.last_used_at)}
+
+
+@router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenIssued)
+@secret_response("token")
+async def issue_token(user_id: str, admin: AdminUser, clients: Clients, body: TokenIn | None = None) -> dict[str, Any]:
+    """A personal access token acting as that user (404 for an unknown user, 409 for one who
+    left). The secret is in this answer only; an `Idempotency-Key` repeat gets 409
+    `idempotent_secret` (the secret is not kept) naming the token issued."""
+    body = body or TokenIn()
+    req = registry_pb2.IssueTokenRequest(request_id=uuid.uuid4().hex, user_id=user_id, name=body.name or "")
+    if body.scopes is not None:
+        req.scopes.extend(body.scopes)
+        req.scopes_given = True
+    if body.expires_in_days is not None:
+        # 0 means "default" on the wire: an explicit 0 (or less) is sent as -1 so the registry refuses it.
+        req.expires_in_days = min(body.expires_in_days, INT32_MAX) if body.expires_in_days > 0 else -1
+    resp = await clients.registry.IssueToken(req)
+    return {"token": resp.token, **token_out(resp.access_token)}
+
+
+async def _tokens(clients: EdgeClients, user_id: str) -> dict[str, Any]:
+    resp = await clients.registry.ListTokens(registry_pb2.ListTokensRequest(user_id=user_id))
+    return {"items": [token_out(t) for t in resp.tokens]}
+
+
+async def _revoke(clients: EdgeClients, user_id: str, token_id: str) -> Response:
+    await clients.registry.RevokeToken(registry_pb2.RevokeTokenRequest(user_id=user_id, token_id=token_id))
+    # Refused at once: the user's cached authentications are dropped.
+    await auth.revoke_user(clients, user_id)
+    return Response(status_code=204)
+
+
+@router.get("/me/tokens", response_model=TokenList)
+async def my_tokens(user: CurrentUser, clients: Clients) -> dict[str, Any]:
+    """The caller's live tokens, newest first (never the secret). The bootstrap admin token is
+    not a personal token: its list is empty."""
+    if not user.token_id:
+        return {"items": []}
+    return await _tokens(clients, user.id)
+
+
+@router.delete("/me/tokens/{token_id}", status_code=204, response_class=Response)
+async def revoke_my_token(token_id: str, user: CurrentUser, clients: Clients) -> Response:
+    """Revoke one of the caller's tokens (the one in use too); it is refused from the next request.
+    404 when it is not the caller's."""
+    if not user.token_id:
+        raise NotFound(f"令牌 {token_id} 不存在", f"token {token_id} not found", code="token_not_found")
+    return await _revoke(clients, user.id, token_id)
+
+
+@router.get("/users/{user_id}/tokens", response_model=TokenList)
+async def user_tokens(user_id: str, admin: AdminUser, clients: Clients) -> dict[str, Any]:
+    """A user's live tokens (admin; 404 for an unknown user)."""
+    return await _tokens(clients, user_id)
+
+
+@router.delete("/users/{user_id}/tokens/{token_id}", status_code=204, response_class=Response)
+async def revoke_user_token(user_id: str, token_id: str, admin: AdminUser, clients: Clients) -> Response:
+    """Revoke one token of a user (admin; 404 when it is not theirs). Repeating it is harmless."""
+    return await _revoke(clients, user_id, token_id)
 
 
 @router.put("/org", response_model=OrgOut)
@@ -42,6 +108,7 @@ async def put_org(body: OrgIn, admin: AdminUser, clients: Clients) -> dict[str, 
             )
             for u in body.users
         ],
+        actor=registry_pb2.OrgActor(user_id=admin.id, roles=list(admin.roles), is_admin=admin.is_admin),
     )
     resp = await clients.registry.UpsertOrg(req)
     return {"departments": resp.departments, "users": resp.users}

@@ -2,9 +2,15 @@
 "opportunity lost" runs the CrmOpportunityLost saga) and the org sync from the DingTalk / WeCom
 directory APIs (users who left hand their pending approvals to their manager through OrgHandover).
 
-Callers are users with the `integrator` role (or admins). When `BAOBEI_CRM_SIGNING_SECRET` is set,
-CRM calls must also carry a Standard Webhooks signature (`webhook-id`, `webhook-timestamp`,
-`webhook-signature`) over the raw body. See docs/integrations.md."""
+Callers are users with the `integrator` role (or admins) whose token carries the route's scope:
+`crm:write` for the CRM routes, `org:sync` for the org sync (403 `scope_required` otherwise). When
+`BAOBEI_CRM_SIGNING_SECRET` is set, CRM calls must also carry a Standard Webhooks signature
+(`webhook-id`, `webhook-timestamp`, `webhook-signature`) over the raw body. See
+docs/integrations.md.
+
+The org sync is an upsert by the integrator: the registry skips every entry that would touch an
+admin or the integrator's own record, grant `admin` / `integrator` or a role the integrator lacks,
+or make it a manager; the answer lists them in `refused` (path in the caller's payload, code)."""
 
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import lifecycle, mapping
 from edge.auth import Principal, revoke_user
 from edge.clients import Clients as EdgeClients
-from edge.deps import Clients, CurrentUser
+from edge.deps import CRM_WRITE, ORG_SYNC, Clients, CurrentUser, scope_required
 from edge.errors import ServiceUnavailable, UpstreamFailed
 from edge.org_import import OrgImport, OrgUser, from_dingtalk, from_wecom
 from edge.routes import area_router, bind_project
@@ -76,6 +82,13 @@ async def integrator(user: CurrentUser) -> Principal:
 Integrator = Annotated[Principal, Depends(integrator)]
 
 
+async def org_syncer(user: Integrator) -> Principal:
+    return await scope_required(ORG_SYNC)(user)
+
+
+OrgSyncer = Annotated[Principal, Depends(org_syncer)]
+
+
 def verify_signature(secret: str, body: bytes, headers: dict[str, str], *, now: float | None = None) -> None:
     """Standard Webhooks over the raw body; 401 with ``signature_missing`` / ``signature_expired``
     / ``signature_invalid``."""
@@ -108,6 +121,7 @@ def verify_signature(secret: str, body: bytes, headers: dict[str, str], *, now: 
 
 
 async def crm_caller(request: Request, user: Integrator, clients: Clients) -> Principal:
+    await scope_required(CRM_WRITE)(user)
     secret = clients.settings.crm_signing_secret
     if secret:
         verify_signature(secret, await request.body(), dict(request.headers))
@@ -287,12 +301,19 @@ async def _sync_org(clients: EdgeClients, caller: Principal, imp: OrgImport) -> 
                     for d in imp.departments
                 ],
                 users=users,
+                # The registry decides what this caller may change (admins, itself, roles, managers).
+                actor=registry_pb2.OrgActor(user_id=caller.id, roles=list(caller.roles), is_admin=caller.is_admin),
             )
         )
     except ValidationFailed as err:  # report against the caller's payload, not our request
         raise ValidationFailed(
             [FieldViolation(imp.source_path(v.field), v.zh, v.en) for v in err.violations], zh=err.zh, en=err.en
         ) from None
+    refused = [_refusal(imp, r, clients.locale) for r in resp.refused]
+    skipped = {r.user_id for r in resp.refused if r.user_id}
+    departed = [uid for uid in departed if uid not in skipped]
+    if refused:
+        log.warning("org.sync_refused", refused=[(r["field"], r["code"]) for r in refused])
     for uid in departed:  # their tokens stop working now, not when the edge's cache expires
         await revoke_user(clients, uid)
     handovers = await asyncio.gather(*(_handover(clients, caller, uid, _was_left(known.get(uid))) for uid in departed))
@@ -303,7 +324,18 @@ async def _sync_org(clients: EdgeClients, caller: Principal, imp: OrgImport) -> 
         "left": departed,
         "handovers": [h for h in handovers if h is not None],
         "warnings": [{"field": w.field, "message": w.text(clients.locale)} for w in warnings],
+        "refused": refused,
     }
+
+
+def _refusal(imp: OrgImport, r: registry_pb2.OrgRefusal, locale: str) -> dict[str, Any]:
+    """A skipped entry, its path in the caller's payload (a user named only in resigned_userids
+    has no entry of its own: that list is the path)."""
+    path = imp.source_path(r.field)
+    if r.field.startswith("users[") and path == r.field:
+        path = "resigned_userids"
+    return {"field": path, "code": r.code, "message": r.message_en if locale == "en" else r.message_zh,
+            "user_id": r.user_id or None, "department_id": r.department_id or None}
 
 
 async def _handover(clients: EdgeClients, caller: Principal, user_id: str, already_left: bool) -> dict[str, Any] | None:
@@ -324,14 +356,14 @@ async def _handover(clients: EdgeClients, caller: Principal, user_id: str, alrea
 
 
 @router.post("/integrations/org/dingtalk", response_model=OrgSyncOut)
-async def org_dingtalk(body: DingTalkOrgIn, caller: Integrator, clients: Clients) -> dict[str, Any]:
+async def org_dingtalk(body: DingTalkOrgIn, caller: OrgSyncer, clients: Clients) -> dict[str, Any]:
     """Import departments and users as the DingTalk directory API returns them (see
     docs/integrations.md). Idempotent: a repeat changes nothing and hands over nothing new."""
     return await _sync_org(clients, caller, from_dingtalk(body.model_dump()))
 
 
 @router.post("/integrations/org/wecom", response_model=OrgSyncOut)
-async def org_wecom(body: WeComOrgIn, caller: Integrator, clients: Clients) -> dict[str, Any]:
+async def org_wecom(body: WeComOrgIn, caller: OrgSyncer, clients: Clients) -> dict[str, Any]:
     """Import departments and users as the WeCom directory API returns them (see
     docs/integrations.md). Idempotent: a repeat changes nothing and hands over nothing new."""
     return await _sync_org(clients, caller, from_wecom(body.model_dump()))

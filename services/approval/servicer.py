@@ -9,7 +9,7 @@ import structlog
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
-from baobei.core.errors import FieldViolation, NotFound, ValidationFailed, require
+from baobei.core.errors import FieldViolation, Forbidden, NotFound, ValidationFailed, require
 from baobei.core.grpc_server import rpc
 from services.approval import domain, mapping
 from services.approval.org_client import DirectoryUnavailable
@@ -181,6 +181,9 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         action = request.action.strip()
         if action in ("transfer", "add_approver"):
             self._known_user(request.to_user_id.strip(), "to_user_id", context)
+        if request.link_id.strip() and self._departed(request.actor_id.strip(), context):
+            raise Forbidden("审批人已离职，审批链接已失效", "the approver has left: the action link no longer works",
+                            code="approver_left")
         return self.store.record_decision(
             request_id=request.request_id,
             task_id=request.task_id,
@@ -199,14 +202,26 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
     def CheckActionLink(
         self, request: pb.CheckActionLinkRequest, context: grpc.ServicerContext
     ) -> pb.CheckActionLinkResponse:
-        """usable | used | not_assignee | decided for an action link bound to (task, approver)."""
+        """usable | used | not_assignee | decided | approver_left for an action link bound to (task,
+        approver)."""
         _required(
             require(request.link_id, "link_id", "审批链接", "link_id"),
             require(request.task_id, "task_id", "审批任务", "task_id"),
             require(request.approver_id, "approver_id", "审批人", "approver_id"),
         )
-        return self.store.check_action_link(link_id=request.link_id.strip(), task_id=request.task_id.strip(),
+        resp = self.store.check_action_link(link_id=request.link_id.strip(), task_id=request.task_id.strip(),
                                             approver_id=request.approver_id.strip())
+        if self._departed(request.approver_id.strip(), context):
+            resp.state = "approver_left"  # the links of someone who left stop working at once
+        return resp
+
+    def _departed(self, user_id: str, context: grpc.ServicerContext) -> bool:
+        """Left the organisation (or no longer in the directory)."""
+        try:
+            user = self.directory.get_user(user_id)
+        except DirectoryUnavailable as err:
+            _unavailable(context, err)
+        return user is None or user.left
 
     @rpc
     def FireTimer(self, request: pb.FireTimerRequest, context: grpc.ServicerContext) -> pb.FireTimerResponse:

@@ -31,6 +31,7 @@ from services.notify.channels.base import DeliveryFailed, EmailMessage, RobotMes
 from services.notify.contacts import Contact, Contacts, ContactsUnavailable
 from services.notify.guards import DELIVERED as KEY_DELIVERED
 from services.notify.guards import Guards
+from services.notify.link_urls import LinkUrls
 
 log = structlog.get_logger(__name__)
 
@@ -95,8 +96,11 @@ class Deliverer:
         contacts: Contacts,
         senders: Senders,
         send_timeout: float = 10.0,
+        link_urls: LinkUrls | None = None,
     ) -> None:
         self.engine = engine
+        # Derives action-link URLs at render time (payloads never hold them).
+        self.link_urls = link_urls
         self.guards = guards
         self.contacts = contacts
         self.senders = senders
@@ -190,9 +194,18 @@ class Deliverer:
 
     def _context(self, row: store.DeliveryRow, contact: Contact | None) -> dict[str, Any]:
         ctx: dict[str, Any] = dict(row.payload.get("context") or {})
+        ctx.update(self._link_urls([row]).get(row.view.id, {}))
         ctx.setdefault("recipient_id", row.view.recipient_id)
         ctx["recipient_name"] = (contact.name if contact else "") or ctx.get("recipient_name", "")
         return ctx
+
+    def _link_urls(self, rows: list[store.DeliveryRow]) -> dict[str, dict[str, str]]:
+        """delivery id → {"action_url": url} for deliveries whose notification has an action link."""
+        if self.link_urls is None:
+            return {}
+        by_notification = self.link_urls.of_notifications(self.engine, [r.view.notification_id for r in rows])
+        return {r.view.id: {"action_url": by_notification[r.view.notification_id]}
+                for r in rows if r.view.notification_id in by_notification}
 
     def _rendered(self, kind: str, ctx: Mapping[str, Any]) -> templates.Rendered:
         stored = store.stored_template(self.engine, kind)
@@ -312,8 +325,9 @@ class Deliverer:
             return Outcome(d, RATE_LIMITED, wait)
         items = []
         mobiles: dict[str, None] = {}
+        urls = self._link_urls(waiting)
         for w in waiting:
-            ctx = w.payload.get("context") or {}
+            ctx = {**(w.payload.get("context") or {}), **urls.get(w.view.id, {})}
             items.append(domain.DigestItem(title=str(ctx.get("title") or w.view.kind),
                                            action_url=str(ctx.get("action_url") or ""),
                                            project_id=w.view.project_id))

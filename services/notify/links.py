@@ -1,13 +1,17 @@
 """Signed action-link tokens: itsdangerous URLSafeTimedSerializer over {"l": link_id}.
 
 The token carries only the link id and its signing time; what it is bound to (approver, task,
-expiry) lives in the ``action_link`` row. Pure apart from the clock itsdangerous reads."""
+expiry) lives in the ``action_link`` row. The signing time is the link's ``created_at`` (whole
+seconds), so the token is a function of the row and the key: it is derived when a notification
+is shown or delivered and stored nowhere (no table, payload or request log holds it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from baobei.core.errors import Forbidden
 
@@ -21,6 +25,23 @@ def serializer(key: str) -> URLSafeTimedSerializer:
 
 def sign(key: str, link_id: str) -> str:
     return str(serializer(key).dumps({"l": link_id}))
+
+
+class _SignedAt(TimestampSigner):
+    """A TimestampSigner whose clock is fixed at ``at`` (epoch seconds)."""
+
+    def __init__(self, *args: Any, at: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._at = at
+
+    def get_timestamp(self) -> int:
+        return self._at
+
+
+def token_for(key: str, link_id: str, created_at: datetime) -> str:
+    """The link's token, the same every time it is derived from (key, id, created_at)."""
+    ser = URLSafeTimedSerializer(key, salt=SALT, signer=_SignedAt, signer_kwargs={"at": int(created_at.timestamp())})
+    return str(ser.dumps({"l": link_id}))
 
 
 def action_url(base_url: str, token: str) -> str:

@@ -104,7 +104,8 @@ class ActionLink(Base, table=True):
     task_id: str = Field(max_length=100, index=True)
     approver_id: str = Field(max_length=100)
     project_id: str = Field(default="", max_length=100)
-    notification_id: str = Field(default="", max_length=36)
+    # The link's URL is derived from this row when its notification is shown or delivered.
+    notification_id: str = Field(default="", max_length=36, index=True)
     expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 

@@ -21,6 +21,7 @@ from services.notify.contacts import Contacts, NoDirectory, RegistryContacts
 from services.notify.deliver import Deliverer, Senders
 from services.notify.dispatcher import Dispatcher, RetrySettings
 from services.notify.guards import Guards, connect
+from services.notify.link_urls import LinkUrls
 from services.notify.servicer import NotifyConfig, NotifyServicer
 
 SERVICE = "notify"
@@ -140,6 +141,7 @@ def build(
             contacts=contacts,
             senders=senders_from(settings),
             send_timeout=max(settings.delivery_http_timeout, settings.smtp_timeout),
+            link_urls=LinkUrls(config.link_key, config.base_url),
         )
     dispatcher: Dispatcher | None = None
     if dispatch and settings.temporal_address:

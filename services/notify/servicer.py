@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from services.notify import domain, links, mapping, store, templates
 from services.notify.channels.base import DeliveryFailed, check_target
 from services.notify.deliver import Deliverer, Outcome, Retryable
+from services.notify.link_urls import LinkUrls
 from services.notify.models import processed_request
 
 _KIND_FIELD = "template.kind"
@@ -81,17 +83,14 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         self.deliverer = deliverer
         self._wake = wake or (lambda: None)
         self._signer = links.serializer(self.config.link_key)
+        self.link_urls = LinkUrls(self.config.link_key, self.config.base_url)
 
     # ---- inbox ----
     @rpc
     def Send(self, request: pb.SendRequest, context: grpc.ServicerContext) -> pb.SendResponse:
         command = mapping.send_command(request)
         domain.validate_send(command)
-        minter = store.LinkMinter(
-            sign=lambda link_id: str(self._signer.dumps({"l": link_id})),
-            base_url=self.config.base_url,
-            ttl=self.config.link_ttl,
-        )
+        minter = store.LinkMinter(ttl=self.config.link_ttl)
         resp = run_once(
             self.engine,
             processed_request,
@@ -104,6 +103,10 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         )
         if any(d.status == domain.PENDING for d in resp.deliveries):
             self._wake()
+        # Action-link URLs are derived for the answer only (the request log keeps none).
+        urls = self.link_urls.of_notifications(self.engine, [n.id for n in resp.notifications])
+        for n in resp.notifications:
+            n.action_url = urls.get(n.id, n.action_url)
         return resp
 
     @rpc
@@ -114,7 +117,9 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         limit = domain.page_limit(request.limit)
         cursor = domain.decode_cursor(request.cursor)
         items, more = store.list_inbox(self.engine, user_id=request.user_id.strip(), limit=limit, cursor=cursor)
-        return mapping.inbox_response(items, domain.next_cursor(items, limit, has_more=more))
+        urls = self.link_urls.of_notifications(self.engine, [n.id for n in items])
+        shown = [dataclasses.replace(n, action_url=urls[n.id]) if n.id in urls else n for n in items]
+        return mapping.inbox_response(shown, domain.next_cursor(items, limit, has_more=more))
 
     # ---- action links ----
     @rpc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets as pysecrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,10 +91,9 @@ def signing_key(engine: Engine, *, name: str = LINK_KEY, now: datetime) -> str:
 
 @dataclass(frozen=True)
 class LinkMinter:
-    """Mints action links during a send: key, public base URL and lifetime."""
+    """Mints action links during a send: their lifetime. Their URLs are derived when shown or
+    delivered (``LinkUrls``), never stored."""
 
-    sign: Callable[[str], str]
-    base_url: str
     ttl: timedelta
 
 
@@ -132,7 +131,6 @@ def add_notifications(
     recipients = domain.distinct_recipients(command.recipient_ids)
     ids = {rid: str(uuid.uuid4()) for rid in recipients}
     link_rows: list[ActionLink] = []
-    minted: dict[str, str] = {}
     for rid in recipients:
         task = command.action_tasks.get(rid, "").strip()
         if not task:
@@ -147,8 +145,8 @@ def add_notifications(
             created_at=now,
         )
         link_rows.append(link)
-        minted[rid] = f"{links.base_url.rstrip('/')}/a/{links.sign(link.id)}"
-    planned = domain.plan_notifications(command, now=now, new_id=ids, minted_urls=minted)
+    # The link's URL (a credential) is not stored with the notification nor in delivery payloads.
+    planned = domain.plan_notifications(command, now=now, new_id=ids, minted_urls={})
     for n in planned:
         session.add(
             Notification(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from baobei.registry.v1 import registry_service_pb2 as pb
+from services.registry.access import AccessToken, OrgActor, Refusal
 from services.registry.domain import (
     Customer,
     Department,
@@ -96,6 +98,31 @@ def user_to_pb(u: User) -> pb.User:
     if USER_HAS_LEFT:
         setattr(out, "left", u.left)  # noqa: B010 - the field may be missing from older generated code
     return out
+
+
+def ts_or_none(t: timestamp_pb2.Timestamp) -> datetime | None:
+    """An unset Timestamp → None (the callee's clock applies)."""
+    return t.ToDatetime(tzinfo=UTC) if t.seconds or t.nanos else None
+
+
+def access_token_to_pb(t: AccessToken) -> pb.AccessToken:
+    out = pb.AccessToken(id=t.id, user_id=t.user_id, name=t.name, scopes=list(t.scopes),
+                         created_at=ts(t.created_at), expires_at=ts(t.expires_at))
+    if t.last_used_at is not None:
+        out.last_used_at.CopyFrom(ts(t.last_used_at))
+    return out
+
+
+def org_actor_from_pb(request: pb.UpsertOrgRequest) -> OrgActor | None:
+    if not request.HasField("actor") or not request.actor.user_id.strip():
+        return None
+    a = request.actor
+    return OrgActor(user_id=a.user_id.strip(), roles=tuple(r.strip() for r in a.roles), is_admin=a.is_admin)
+
+
+def refusal_to_pb(r: Refusal) -> pb.OrgRefusal:
+    return pb.OrgRefusal(field=r.field, code=r.code, message_zh=r.zh, message_en=r.en, user_id=r.user_id,
+                         department_id=r.department_id)
 
 
 # ---------- forms ----------

@@ -46,11 +46,19 @@ class UserRow(Base, table=True):
 
 class AccessTokenRow(Base, table=True):
     __tablename__ = "access_token"
+    __table_args__ = (sa.UniqueConstraint("id", name="uq_access_token_id"),)
 
     # sha256 hex of the token; the plaintext is never stored.
     token_hash: str = Field(primary_key=True, max_length=64)
+    # The public handle (listing, revoking).
+    id: str = Field(max_length=32)
     user_id: str = Field(max_length=100, index=True)
+    name: str = Field(default="", max_length=100)
+    scopes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime = Field(sa_type=_ts())
+    expires_at: datetime = Field(sa_type=_ts())
+    last_used_at: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)
+    revoked_at: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)
 
 
 class FormVersionRow(Base, table=True):

@@ -20,7 +20,7 @@ from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry import domain, mapping, store
+from services.registry import access, domain, mapping, store
 from services.registry.blobs import BlobStore, blob_store
 from services.registry.domain import Status
 
@@ -70,9 +70,15 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         departments = [mapping.department_from_pb(d) for d in request.departments]
         users = [mapping.user_from_pb(u) for u in request.users]
 
+        actor = mapping.org_actor_from_pb(request)
+
         def apply(session: Session) -> pb.UpsertOrgResponse:
-            n_dep, n_usr = store.upsert_org(session=session, departments_in=departments, users_in=users)
-            return pb.UpsertOrgResponse(departments=n_dep, users=n_usr)
+            n_dep, n_usr, refused = store.upsert_org(
+                session=session, departments_in=departments, users_in=users, actor=actor
+            )
+            return pb.UpsertOrgResponse(
+                departments=n_dep, users=n_usr, refused=[mapping.refusal_to_pb(r) for r in refused]
+            )
 
         return self._once(request.request_id, "UpsertOrg", pb.UpsertOrgResponse, apply)
 
@@ -101,16 +107,35 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
     @rpc
     def IssueToken(self, request: pb.IssueTokenRequest, context: grpc.ServicerContext) -> pb.IssueTokenResponse:
+        spec = access.token_spec(request.name, list(request.scopes), scopes_given=request.scopes_given,
+                                 expires_in_days=request.expires_in_days)
         # Not through run_once: the request log would keep the plaintext token.
         with Session(self.engine) as session:
-            token = store.issue_token(session=session, user_id=request.user_id)
+            token, record = store.issue_token(
+                session=session, user_id=request.user_id, spec=spec, now=mapping.ts_or_none(request.now)
+            )
             session.commit()
-        return pb.IssueTokenResponse(token=token)
+        return pb.IssueTokenResponse(token=token, access_token=mapping.access_token_to_pb(record))
 
     @rpc
     def Authenticate(self, request: pb.AuthenticateRequest, context: grpc.ServicerContext) -> pb.AuthenticateResponse:
-        user = self._read(lambda s: store.authenticate(session=s, token=request.token))
-        return pb.AuthenticateResponse(user=mapping.user_to_pb(user))
+        with Session(self.engine) as session:
+            user, record = store.authenticate(session=session, token=request.token, now=mapping.ts_or_none(request.now))
+            session.commit()  # last_used_at, when due
+        return pb.AuthenticateResponse(user=mapping.user_to_pb(user), access_token=mapping.access_token_to_pb(record))
+
+    @rpc
+    def ListTokens(self, request: pb.ListTokensRequest, context: grpc.ServicerContext) -> pb.ListTokensResponse:
+        tokens = self._read(lambda s: store.list_tokens(session=s, user_id=request.user_id.strip()))
+        return pb.ListTokensResponse(tokens=[mapping.access_token_to_pb(t) for t in tokens])
+
+    @rpc
+    def RevokeToken(self, request: pb.RevokeTokenRequest, context: grpc.ServicerContext) -> pb.RevokeTokenResponse:
+        with Session(self.engine) as session:
+            record = store.revoke_token(session=session, user_id=request.user_id.strip(), token_id=request.token_id,
+                                        now=mapping.ts_or_none(request.now))
+            session.commit()
+        return pb.RevokeTokenResponse(access_token=mapping.access_token_to_pb(record))
 
     # ---------- forms ----------
 

@@ -9,7 +9,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
-from services.registry import domain, forms
+from services.registry import access, domain, forms
 from services.registry.blobs import BlobStore
 from services.registry.domain import (
     ADMIN_ROLE,
@@ -84,26 +84,41 @@ def departments(*, session: Session) -> dict[str, Department]:
     }
 
 
-def upsert_org(*, session: Session, departments_in: list[Department], users_in: list[User]) -> tuple[int, int]:
-    violations = domain.validate_org(departments_in, users_in, departments(session=session))
+def upsert_org(
+    *, session: Session, departments_in: list[Department], users_in: list[User], actor: access.OrgActor | None = None,
+    now: datetime | None = None,
+) -> tuple[int, int, list[access.Refusal]]:
+    """Apply what ``actor`` may (see ``access.guard_org``); the refused entries are returned."""
+    ids = [u.id for u in users_in]
+    rows = session.exec(select(UserRow).where(col(UserRow.id).in_(ids))).all() if ids else []
+    existing = {r.id: _user(r) for r in rows}
+    known_departments = departments(session=session)
+    guarded = access.guard_org(actor, departments_in, users_in, existing, known_departments)
+    violations = domain.validate_org(guarded.departments, guarded.users, known_departments)
     if violations:
         raise ValidationFailed(violations)
-    for d in departments_in:
+    for d in guarded.departments:
         session.merge(DepartmentRow(id=d.id, name=d.name, parent_id=d.parent_id, manager_id=d.manager_id))
-    for u in users_in:
+    for u in guarded.users:
         session.merge(
             UserRow(
                 id=u.id, name=u.name, email=u.email, mobile=u.mobile, department_id=u.department_id,
                 roles=list(dict.fromkeys(u.roles)), region=u.region, left=u.left,
             )
         )
-    left = sorted(u.id for u in users_in if u.left)
+    left = sorted(u.id for u in guarded.users if u.left)
     if left:
         # A departed user's tokens are revoked for good (a re-hire gets new ones).
-        session.execute(sa.delete(AccessTokenRow).where(col(AccessTokenRow.user_id).in_(left)))
+        session.execute(
+            sa.update(AccessTokenRow)
+            .where(col(AccessTokenRow.user_id).in_(left), col(AccessTokenRow.revoked_at).is_(None))
+            .values(revoked_at=now or _now())
+            .execution_options(synchronize_session=False)
+        )
     session.flush()
-    log.info("org.upserted", departments=len(departments_in), users=len(users_in), left=left)
-    return len(departments_in), len(users_in)
+    log.info("org.upserted", departments=len(guarded.departments), users=len(guarded.users), left=left,
+             actor=actor.user_id if actor else "", refused=[r.field for r in guarded.refused])
+    return len(guarded.departments), len(guarded.users), guarded.refused
 
 
 def _user_not_found(user_id: str) -> NotFound:
@@ -147,25 +162,91 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(*, session: Session, user_id: str) -> str:
+def _token(row: AccessTokenRow) -> access.AccessToken:
+    return access.AccessToken(
+        id=row.id, user_id=row.user_id, name=row.name, scopes=tuple(row.scopes or ()), created_at=utc(row.created_at),
+        expires_at=utc(row.expires_at), last_used_at=utc(row.last_used_at) if row.last_used_at else None,
+        revoked_at=utc(row.revoked_at) if row.revoked_at else None,
+    )
+
+
+def issue_token(
+    *, session: Session, user_id: str, spec: access.TokenSpec, now: datetime | None = None
+) -> tuple[str, access.AccessToken]:
+    """A new token and its record; only the token's SHA-256 is stored."""
     if get_user(session=session, user_id=user_id).left:
         raise Conflict(f"用户 {user_id} 已离职", f"user {user_id} has left", code="user_left")
+    at = now or _now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(AccessTokenRow(token_hash=_hash(token), user_id=user_id, created_at=_now()))
+    row = AccessTokenRow(
+        token_hash=_hash(token), id=uuid.uuid4().hex, user_id=user_id, name=spec.name, scopes=list(spec.scopes),
+        created_at=at, expires_at=at + timedelta(days=spec.expires_in_days),
+    )
+    session.add(row)
     session.flush()
-    log.info("token.issued", user_id=user_id)
-    return token
+    log.info("token.issued", user_id=user_id, token_id=row.id, scopes=list(spec.scopes), expires_at=row.expires_at)
+    return token, _token(row)
 
 
-def authenticate(*, session: Session, token: str) -> User:
+def _refused(code: str, zh: str, en: str) -> Unauthenticated:
+    return Unauthenticated(zh, en, code=code)
+
+
+def authenticate(*, session: Session, token: str, now: datetime | None = None) -> tuple[User, access.AccessToken]:
+    """The user and token record of a live token (not revoked, not expired, user not left).
+    Records the use at most once a minute (the caller commits)."""
+    at = now or _now()
     row = session.get(AccessTokenRow, _hash(token.strip())) if token.strip() else None
     user = find_user(session=session, user_id=row.user_id) if row else None
-    if user is None:
+    if row is None or user is None:
         raise Unauthenticated()
+    record = _token(row)
+    if record.revoked_at is not None:
+        log.info("token.refused_revoked", user_id=user.id, token_id=record.id)
+        raise _refused("token_revoked", "令牌已撤销", "the token has been revoked")
+    if record.expired(at):
+        log.info("token.refused_expired", user_id=user.id, token_id=record.id)
+        raise _refused("token_expired", "令牌已过期", "the token has expired")
     if user.left:
         log.info("token.refused_left", user_id=user.id)
         raise Unauthenticated("用户已离职，令牌失效", "the user has left: the token is no longer valid")
-    return user
+    if access.needs_touch(record.last_used_at, at):
+        # Conditional, so concurrent uses within the minute write once.
+        session.execute(
+            sa.update(AccessTokenRow)
+            .where(col(AccessTokenRow.token_hash) == row.token_hash,
+                   sa.or_(col(AccessTokenRow.last_used_at).is_(None),
+                          col(AccessTokenRow.last_used_at) <= at - access.TOUCH_EVERY))
+            .values(last_used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        record = replace(record, last_used_at=at)
+    return user, record
+
+
+def list_tokens(*, session: Session, user_id: str) -> list[access.AccessToken]:
+    """The user's tokens that are not revoked (expired ones included: they show when), newest first."""
+    get_user(session=session, user_id=user_id)
+    rows = session.exec(
+        select(AccessTokenRow)
+        .where(AccessTokenRow.user_id == user_id, col(AccessTokenRow.revoked_at).is_(None))
+        .order_by(col(AccessTokenRow.created_at).desc(), col(AccessTokenRow.id))
+    ).all()
+    return [_token(r) for r in rows]
+
+
+def revoke_token(*, session: Session, user_id: str, token_id: str, now: datetime | None = None) -> access.AccessToken:
+    row = session.exec(
+        select(AccessTokenRow).where(AccessTokenRow.id == token_id.strip(), AccessTokenRow.user_id == user_id)
+    ).first() if access.is_token_id(token_id.strip()) else None
+    if row is None:
+        raise NotFound(f"令牌 {token_id} 不存在", f"token {token_id} not found", code="token_not_found")
+    if row.revoked_at is None:
+        row.revoked_at = now or _now()
+        session.add(row)
+        session.flush()
+        log.info("token.revoked", user_id=user_id, token_id=row.id)
+    return _token(row)
 
 
 # ---------- forms ----------

@@ -450,3 +450,42 @@ def test_quiet_hours_hold_a_delivery_until_they_end(make_notify: Callable[..., N
         n.execute("UPDATE delivery SET not_before = :t WHERE id = :i", t=now - timedelta(seconds=5), i=d.id)
         assert n.digest(d.id).outcome == "delivered"
         assert len(smtp.wait_for(1)) == 1
+
+
+# ---- action-link secrets ------------------------------------------------------------------------
+
+
+def stored_text(n: Notify) -> str:
+    """Every row of every table of the notify database, as text (blobs decoded loosely)."""
+    engine = make_engine(n.db_url)
+    try:
+        out: list[str] = []
+        with engine.connect() as conn:
+            for table in sa.inspect(engine).get_table_names():
+                for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
+                    out.extend(bytes(v).decode("latin-1") if isinstance(v, (bytes, memoryview)) else str(v)
+                               for v in row)
+        return "\n".join(out)
+    finally:
+        engine.dispose()
+
+
+def test_action_link_tokens_are_stored_nowhere(make_notify: Callable[..., Notify]) -> None:
+    with mail_notify(make_notify) as (n, smtp):
+        n.prefs("alice", ["email"])
+        sent = n.send(["alice"], kind="approval_request", title="待审批", request_id="send-secret",
+                      project_id="p9", action_tasks={"alice": "task-9"})
+        url = sent.notifications[0].action_url
+        token = url.rsplit("/a/", 1)[1]
+        assert url.startswith("https://baobei.test/a/") and len(token) > 20
+        inbox = n.stub.ListInbox(pb.ListInboxRequest(user_id="alice"), timeout=10).items
+        assert [x.action_url for x in inbox] == [url]  # derived again, the same
+        assert n.send(["alice"], kind="approval_request", title="待审批", request_id="send-secret",
+                      project_id="p9", action_tasks={"alice": "task-9"}).notifications[0].action_url == url
+        n.deliver(sent.deliveries[0].id, attempt=1)
+        [mail] = smtp.wait_for(1)
+        assert url in mail["text"]
+        link = n.stub.ResolveActionLink(pb.ResolveActionLinkRequest(token=token), timeout=10).link
+        assert (link.task_id, link.approver_id) == ("task-9", "alice")
+        # Not in the notification, the delivery payload, the request log, nor anywhere else.
+        assert token not in stored_text(n)

@@ -63,22 +63,52 @@ class User(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., mobile: _Optional[str] = ..., department_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ..., left: _Optional[bool] = ...) -> None: ...
 
 class UpsertOrgRequest(_message.Message):
-    __slots__ = ("request_id", "departments", "users")
+    __slots__ = ("request_id", "departments", "users", "actor")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
     USERS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     departments: _containers.RepeatedCompositeFieldContainer[Department]
     users: _containers.RepeatedCompositeFieldContainer[User]
-    def __init__(self, request_id: _Optional[str] = ..., departments: _Optional[_Iterable[_Union[Department, _Mapping]]] = ..., users: _Optional[_Iterable[_Union[User, _Mapping]]] = ...) -> None: ...
+    actor: OrgActor
+    def __init__(self, request_id: _Optional[str] = ..., departments: _Optional[_Iterable[_Union[Department, _Mapping]]] = ..., users: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., actor: _Optional[_Union[OrgActor, _Mapping]] = ...) -> None: ...
+
+class OrgActor(_message.Message):
+    __slots__ = ("user_id", "roles", "is_admin")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    is_admin: bool
+    def __init__(self, user_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., is_admin: _Optional[bool] = ...) -> None: ...
+
+class OrgRefusal(_message.Message):
+    __slots__ = ("field", "code", "message_zh", "message_en", "user_id", "department_id")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ZH_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_EN_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    code: str
+    message_zh: str
+    message_en: str
+    user_id: str
+    department_id: str
+    def __init__(self, field: _Optional[str] = ..., code: _Optional[str] = ..., message_zh: _Optional[str] = ..., message_en: _Optional[str] = ..., user_id: _Optional[str] = ..., department_id: _Optional[str] = ...) -> None: ...
 
 class UpsertOrgResponse(_message.Message):
-    __slots__ = ("departments", "users")
+    __slots__ = ("departments", "users", "refused")
     DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
     USERS_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
     departments: int
     users: int
-    def __init__(self, departments: _Optional[int] = ..., users: _Optional[int] = ...) -> None: ...
+    refused: _containers.RepeatedCompositeFieldContainer[OrgRefusal]
+    def __init__(self, departments: _Optional[int] = ..., users: _Optional[int] = ..., refused: _Optional[_Iterable[_Union[OrgRefusal, _Mapping]]] = ...) -> None: ...
 
 class GetUserRequest(_message.Message):
     __slots__ = ("user_id",)
@@ -128,31 +158,93 @@ class GetManagerChainResponse(_message.Message):
     links: _containers.RepeatedCompositeFieldContainer[ManagerLink]
     def __init__(self, links: _Optional[_Iterable[_Union[ManagerLink, _Mapping]]] = ...) -> None: ...
 
+class AccessToken(_message.Message):
+    __slots__ = ("id", "user_id", "name", "scopes", "created_at", "expires_at", "last_used_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    name: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    created_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    last_used_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., name: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class IssueTokenRequest(_message.Message):
-    __slots__ = ("request_id", "user_id")
+    __slots__ = ("request_id", "user_id", "name", "scopes", "scopes_given", "expires_in_days", "now")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_GIVEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_DAYS_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     user_id: str
-    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+    name: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    scopes_given: bool
+    expires_in_days: int
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., name: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., scopes_given: _Optional[bool] = ..., expires_in_days: _Optional[int] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class IssueTokenResponse(_message.Message):
-    __slots__ = ("token",)
+    __slots__ = ("token", "access_token")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
     token: str
-    def __init__(self, token: _Optional[str] = ...) -> None: ...
+    access_token: AccessToken
+    def __init__(self, token: _Optional[str] = ..., access_token: _Optional[_Union[AccessToken, _Mapping]] = ...) -> None: ...
 
 class AuthenticateRequest(_message.Message):
-    __slots__ = ("token",)
+    __slots__ = ("token", "now")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
     token: str
-    def __init__(self, token: _Optional[str] = ...) -> None: ...
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, token: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AuthenticateResponse(_message.Message):
-    __slots__ = ("user",)
+    __slots__ = ("user", "access_token")
     USER_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
     user: User
-    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+    access_token: AccessToken
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ..., access_token: _Optional[_Union[AccessToken, _Mapping]] = ...) -> None: ...
+
+class ListTokensRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ListTokensResponse(_message.Message):
+    __slots__ = ("tokens",)
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: _containers.RepeatedCompositeFieldContainer[AccessToken]
+    def __init__(self, tokens: _Optional[_Iterable[_Union[AccessToken, _Mapping]]] = ...) -> None: ...
+
+class RevokeTokenRequest(_message.Message):
+    __slots__ = ("user_id", "token_id", "now")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    token_id: str
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., token_id: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RevokeTokenResponse(_message.Message):
+    __slots__ = ("access_token",)
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    access_token: AccessToken
+    def __init__(self, access_token: _Optional[_Union[AccessToken, _Mapping]] = ...) -> None: ...
 
 class FormField(_message.Message):
     __slots__ = ("key", "label", "type", "required", "options", "min", "max", "min_length", "max_length", "pattern", "read_roles", "write_roles", "required_when", "visible_when", "default_value", "accept", "max_size")

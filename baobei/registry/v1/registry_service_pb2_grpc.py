@@ -66,6 +66,16 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.AuthenticateRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.AuthenticateResponse.FromString,
                 _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/ListTokens',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListTokensResponse.FromString,
+                _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/RevokeToken',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RevokeTokenResponse.FromString,
+                _registered_method=True)
         self.PutForm = channel.unary_unary(
                 '/baobei.registry.v1.RegistryService/PutForm',
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.PutFormRequest.SerializeToString,
@@ -172,6 +182,20 @@ class RegistryServiceServicer:
 
     def Authenticate(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """A user's live (not revoked) tokens, newest first; never the secret.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeToken(self, request, context):
+        """Revoke one token of a user (NOT_FOUND when it is not theirs); repeating changes nothing.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -294,6 +318,16 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.Authenticate,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.AuthenticateRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.AuthenticateResponse.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListTokensRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListTokensResponse.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RevokeTokenResponse.SerializeToString,
             ),
             'PutForm': grpc.unary_unary_rpc_method_handler(
                     servicer.PutForm,
@@ -525,6 +559,60 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/Authenticate',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.AuthenticateRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.AuthenticateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/ListTokens',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListTokensRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/RevokeToken',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.RevokeTokenRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.RevokeTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,
