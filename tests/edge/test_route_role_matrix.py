@@ -128,10 +128,10 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/notification-deliveries":                    ADMIN_ONLY,
     "POST /api/v1/notification-deliveries/redrive":           ADMIN_ONLY,
     # ------------------------------------------------------------ reports (integrators: reports:read)
-    "GET /api/v1/reports/portfolio":                          "401  ok   ok   ok   ok   ok   ok   403* 403* ok   ok",
-    "GET /api/v1/reports/projects/{project_id}":              "401  ok   404  404  ok   ok   ok*  403* 403* 404  ok",
-    "GET /api/v1/reports/analytics/{report}":                 "401  ok   ok   ok   ok   ok   ok   403* 403* ok   ok",
-    "GET /api/v1/reports/warnings":                           "401  ok   ok   ok   ok   ok   ok   403* 403* ok   ok",
+    "GET /api/v1/reports/portfolio":                          "401  ok   ok   ok   ok   ok   ok   403  403  ok   ok",
+    "GET /api/v1/reports/projects/{project_id}":              "401  ok   404  404  ok   ok   ok*  403  403  404  ok",
+    "GET /api/v1/reports/analytics/{report}":                 "401  ok   ok   ok   ok   ok   ok   403  403  ok   ok",
+    "GET /api/v1/reports/warnings":                           "401  ok   ok   ok   ok   ok   ok   403  403  ok   ok",
     "GET /api/v1/reports/settings":                           ADMIN_ONLY,
     "PUT /api/v1/reports/settings":                           ADMIN_ONLY,
     "POST /api/v1/reports/rebuild":                           ADMIN_ONLY,
@@ -160,21 +160,20 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/imports/projects":                          ADMIN_ONLY,
     "GET /api/v1/exports/projects":                           ANY_USER,
     # ------------------------------------------------------------ integrations (scope per route)
-    "POST /api/v1/integrations/crm/opportunities":            "401  403  403  403  403  403  403  ok   403* 403* ok",
+    "POST /api/v1/integrations/crm/opportunities":            "401  403  403  403  403  403  403  ok   403  403  ok",
     "POST /api/v1/integrations/crm/opportunities/{external_id}/lost":
-                                                              "401  403  403  403  403  403  403  ok   403* 403* ok",
-    "POST /api/v1/integrations/org/dingtalk":                 "401  403  403  403  403  403  403  403* ok   403* ok",
-    "POST /api/v1/integrations/org/wecom":                    "401  403  403  403  403  403  403  403* ok   403* ok",
+                                                              "401  403  403  403  403  403  403  ok   403  403  ok",
+    "POST /api/v1/integrations/org/dingtalk":                 "401  403  403  403  403  403  403  403  ok   403  ok",
+    "POST /api/v1/integrations/org/wecom":                    "401  403  403  403  403  403  403  403  ok   403  ok",
     # ------------------------------------------------------------ own tokens (helper "tokens")
     "GET /api/v1/me/tokens":                                  ANY_USER,
     "DELETE /api/v1/me/tokens/{token_id}":                    "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   404",
+    "GET /api/v1/users/{user_id}/tokens":                     ADMIN_ONLY,
+    "DELETE /api/v1/users/{user_id}/tokens/{token_id}":       ADMIN_ONLY,
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
-FUTURE_ROUTES = {
-    ("GET", "/api/v1/me/tokens"),
-    ("DELETE", "/api/v1/me/tokens/{token_id}"),
-}
+FUTURE_ROUTES: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -650,6 +649,15 @@ fixed("POST", API + "/integrations/org/dingtalk", lambda w: Req(f"{API}/integrat
 fixed("POST", API + "/integrations/org/wecom", lambda w: Req(f"{API}/integrations/org/wecom", json={
     "department": [{"id": f"mx-wc-{w.run}", "name": "矩阵同步部", "parentid": 0}], "userlist": []}))
 fixed("GET", API + "/me/tokens", lambda w: Req(f"{API}/me/tokens"))
+
+
+fixed("GET", API + "/users/{user_id}/tokens", lambda w: Req(f"{API}/users/{w.uid('rep2')}/tokens"))
+
+
+@req("DELETE", API + "/users/{user_id}/tokens/{token_id}")
+async def _admin_delete_token(w: World, role: str, ok: bool) -> Req:
+    spare = await issue(w.admin, w.uid("rep2"))
+    return Req(f"{API}/users/{w.uid('rep2')}/tokens/{spare.get('id', 'unknown')}")
 
 
 @req("DELETE", API + "/me/tokens/{token_id}")
