@@ -113,8 +113,35 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
             raise ValidationFailed(violations)
         limit = domain.page_limit(request.limit)
         cursor = domain.decode_cursor(request.cursor)
-        items, more = store.list_inbox(self.engine, user_id=request.user_id.strip(), limit=limit, cursor=cursor)
-        return mapping.inbox_response(items, domain.next_cursor(items, limit, has_more=more))
+        user_id = request.user_id.strip()
+        items, more = store.list_inbox(
+            self.engine, user_id=user_id, limit=limit, cursor=cursor, unread_only=request.unread_only
+        )
+        resp = mapping.inbox_response(items, domain.next_cursor(items, limit, has_more=more))
+        resp.unread_count = store.unread_count(self.engine, user_id=user_id)
+        return resp
+
+    @rpc
+    def MarkRead(self, request: pb.MarkReadRequest, context: grpc.ServicerContext) -> pb.MarkReadResponse:
+        violations = require(request.user_id, "user_id", "用户", "user_id") + require(
+            request.notification_id, "notification_id", "通知", "notification_id"
+        )
+        if violations:
+            raise ValidationFailed(violations)
+        user_id = request.user_id.strip()
+        n = store.mark_read(self.engine, user_id=user_id, notification_id=request.notification_id.strip(), now=_now())
+        return pb.MarkReadResponse(
+            notification=mapping.notification(n), unread_count=store.unread_count(self.engine, user_id=user_id)
+        )
+
+    @rpc
+    def MarkAllRead(self, request: pb.MarkAllReadRequest, context: grpc.ServicerContext) -> pb.MarkAllReadResponse:
+        violations: list[FieldViolation] = require(request.user_id, "user_id", "用户", "user_id")
+        if violations:
+            raise ValidationFailed(violations)
+        user_id = request.user_id.strip()
+        marked = store.mark_all_read(self.engine, user_id=user_id, now=_now())
+        return pb.MarkAllReadResponse(marked=marked, unread_count=store.unread_count(self.engine, user_id=user_id))
 
     # ---- action links ----
     @rpc
