@@ -28,7 +28,7 @@ from edge.auth import Principal
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router, bind_project
-from edge.routes.projects import visible_project
+from edge.routes.projects import visible_project, visible_project_with_relations
 from workflows import activity_types as act
 
 router = area_router("tasks")
@@ -479,9 +479,11 @@ async def save_baseline(
 async def add_cost(
     project_id: str, body: CostIn, request: Request, user: CurrentUser, clients: Clients, key: IdemKey = None
 ) -> dict[str, Any]:
-    """Record a cost: a timesheet (hours × rate), an expense or a purchase."""
+    """Record a cost: a timesheet (hours × rate), an expense or a purchase. The owner, the manager
+    of the project's department or an admin records any cost; a task's assignee logs timesheets on
+    their own task; others who see the project (CC, approvers) get 403 `cost_not_allowed`."""
     bind_project(request, project_id)
-    project = await visible_project(clients, user, project_id)
+    project, relations = await visible_project_with_relations(clients, user, project_id)
     _require_active(project)
     resp = await clients.tasks.AddCost(
         pb.AddCostRequest(
@@ -495,6 +497,7 @@ async def add_cost(
             note=body.note,
             at=_text(body.at),
             actor_id=user.id,
+            actor=pb.Actor(user_id=user.id, relations=relations),
         )
     )
     await notify_execution(clients, project, "cost.recorded")

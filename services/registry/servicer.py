@@ -182,8 +182,10 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         """project_id is a project id, or "ext:<source>:<external_id>" to find the project an
         integration registered (e.g. "ext:crm:OPP-42"); unknown → NOT_FOUND either way."""
         viewer = mapping.viewer_from_pb(request)
-        project = self._read(lambda s: store.get_project(session=s, project_id=request.project_id, viewer=viewer))
-        return pb.GetProjectResponse(project=mapping.project_to_pb(project))
+        project, relations = self._read(
+            lambda s: store.get_project_for(session=s, project_id=request.project_id, viewer=viewer)
+        )
+        return pb.GetProjectResponse(project=mapping.project_to_pb(project), viewer_relations=relations)
 
     @rpc
     def ListProjects(self, request: pb.ListProjectsRequest, context: grpc.ServicerContext) -> pb.ListProjectsResponse:

@@ -436,6 +436,11 @@ class _Visibility:
 
 def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> Project:
     """A project by id, or by integration key given as "ext:<source>:<external_id>"."""
+    return get_project_for(session=session, project_id=project_id, viewer=viewer)[0]
+
+
+def get_project_for(*, session: Session, project_id: str, viewer: Viewer | None) -> tuple[Project, list[str]]:
+    """The project as the viewer may see it, and why they may (``domain.relations``)."""
     external = domain.parse_external_ref(project_id)
     if external is not None:
         row = session.exec(
@@ -452,9 +457,10 @@ def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> 
     project = _project(row)
     if not domain.can_see(viewer, project, vis.managed):
         raise _project_not_found(project_id)
+    relations = domain.relations(viewer, project, vis.managed)
     project.history = _history(session, project_id)
     waitlist_position(session=session, project=project, claim_key=row.claim_key, seq=row.waitlist_seq)
-    return vis.shape(project)
+    return vis.shape(project), relations
 
 
 def encode_cursor(created_at: datetime, project_id: str) -> str:
@@ -553,6 +559,8 @@ def list_projects(
             may.append(col(ProjectRow.owner_id) == viewer.user_id)
         if viewer.approver_project_ids:
             may.append(col(ProjectRow.id).in_(sorted(viewer.approver_project_ids)))
+        if viewer.assignee_project_ids:
+            may.append(col(ProjectRow.id).in_(sorted(viewer.assignee_project_ids)))
         if vis.managed:
             may.append(col(ProjectRow.department_id).in_(sorted(vis.managed)))
         if not may:

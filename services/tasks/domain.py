@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from baobei.core.errors import FieldViolation, ValidationFailed, require
+from baobei.core.errors import FieldViolation, Forbidden, ValidationFailed, require
 
 MAX_ID = 100
 MAX_NAME = 300
@@ -369,6 +369,19 @@ MAX_MONEY = Decimal("1000000000000")
 CENT = Decimal("0.01")
 
 
+# Relations to a project (the registry's) that may record any cost on it. CC'd users and
+# approvers may read costs, never record them; an assignee logs hours on their own task.
+COST_RECORDERS = frozenset({"admin", "owner", "manager"})
+
+
+@dataclass(frozen=True)
+class CostActor:
+    """Who records a cost and why they may see the project (admin, owner, manager, approver, assignee)."""
+
+    user_id: str
+    relations: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class NewCost:
     request_id: str
@@ -381,6 +394,23 @@ class NewCost:
     note: str = ""
     at: str = ""
     actor_id: str = ""
+    # None = an internal caller (no check); set by the edge for a person.
+    actor: CostActor | None = None
+
+
+def check_cost_recorder(actor: CostActor | None, *, kind: str, task_assignee: str) -> None:
+    """Admin, owner and the manager of the project's department record any cost; the assignee of
+    the cost's task records timesheets on it; anyone else (CC, approvers, other assignees) → 403."""
+    if actor is None or actor.relations & COST_RECORDERS:
+        return
+    if kind == "timesheet" and actor.user_id and task_assignee == actor.user_id:
+        return
+    raise Forbidden(
+        "只有项目负责人、部门经理或管理员可以记录成本；任务负责人只能为自己的任务登记工时",
+        "only the project owner, the department manager or an admin may record costs; "
+        "an assignee may log hours on their own task",
+        code="cost_not_allowed",
+    )
 
 
 def _decimal(value: str, path: str, violations: list[FieldViolation], *, limit: Decimal = MAX_MONEY) -> Decimal | None:

@@ -70,6 +70,13 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         return mapping.list_response(store.list_tasks(self.engine, project_id=project_id))
 
     @rpc
+    def ListAssigneeProjects(
+        self, request: pb.ListAssigneeProjectsRequest, context: grpc.ServicerContext
+    ) -> pb.ListAssigneeProjectsResponse:
+        user_id = _required(request.user_id, "user_id", "用户")
+        return pb.ListAssigneeProjectsResponse(project_ids=store.assignee_projects(self.engine, user_id=user_id))
+
+    @rpc
     def GetTask(self, request: pb.GetTaskRequest, context: grpc.ServicerContext) -> pb.GetTaskResponse:
         with Session(self.engine) as session:
             return pb.GetTaskResponse(task=mapping.full_task(store.get_task(session, task_id=request.task_id.strip())))
@@ -127,6 +134,9 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
             note=request.note,
             at=request.at,
             actor_id=request.actor_id,
+            actor=domain.CostActor(user_id=request.actor.user_id, relations=frozenset(request.actor.relations))
+            if request.HasField("actor")
+            else None,
         )
         return self._once(
             request.request_id,

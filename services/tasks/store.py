@@ -366,10 +366,14 @@ def save_baseline(session: Session, *, project_id: str, name: str, now: datetime
 
 def add_cost(session: Session, *, cost: domain.NewCost, now: datetime) -> Cost:
     project_id = cost.project_id.strip()
-    task_known = bool(
-        cost.task_id.strip()
-        and session.exec(select(Task.id).where(Task.id == cost.task_id.strip(), Task.project_id == project_id)).first()
+    task = (
+        session.exec(select(Task).where(Task.id == cost.task_id.strip(), Task.project_id == project_id)).first()
+        if cost.task_id.strip()
+        else None
     )
+    # Who may record is decided before the body is judged: a refused caller learns nothing from 422s.
+    domain.check_cost_recorder(cost.actor, kind=cost.kind, task_assignee=task.assignee_id if task else "")
+    task_known = task is not None
     amount, at = domain.validate_cost(cost, task_known=task_known)
     row = Cost(
         id=str(uuid.uuid4()),
@@ -399,6 +403,13 @@ def add_cost(session: Session, *, cost: domain.NewCost, now: datetime) -> Cost:
     session.flush()
     log.info("cost.recorded", project_id=project_id, cost_id=row.id, kind=row.kind, amount=str(amount))
     return row
+
+
+def assignee_projects(engine: Engine, *, user_id: str) -> list[str]:
+    """Projects where the user is assigned a task."""
+    stmt = sa.select(Task.project_id).where(col(Task.assignee_id) == user_id).distinct()  # type: ignore[call-overload]
+    with Session(engine) as session:
+        return sorted(str(r[0]) for r in session.execute(stmt).all())
 
 
 def costs_of(engine: Engine, *, project_id: str) -> tuple[list[Cost], Plan | None, list[domain.Task]]:

@@ -145,6 +145,26 @@ class ListTasksResponse(_message.Message):
     tasks: _containers.RepeatedCompositeFieldContainer[Task]
     def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ...) -> None: ...
 
+class ListAssigneeProjectsRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ListAssigneeProjectsResponse(_message.Message):
+    __slots__ = ("project_ids",)
+    PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    project_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Actor(_message.Message):
+    __slots__ = ("user_id", "relations")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RELATIONS_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    relations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., relations: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class GetTaskRequest(_message.Message):
     __slots__ = ("task_id",)
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -338,7 +358,7 @@ class CostEntry(_message.Message):
     def __init__(self, id: _Optional[str] = ..., project_id: _Optional[str] = ..., task_id: _Optional[str] = ..., kind: _Optional[str] = ..., hours: _Optional[str] = ..., rate: _Optional[str] = ..., amount: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[str] = ..., actor_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AddCostRequest(_message.Message):
-    __slots__ = ("request_id", "project_id", "task_id", "kind", "hours", "rate", "amount", "note", "at", "actor_id")
+    __slots__ = ("request_id", "project_id", "task_id", "kind", "hours", "rate", "amount", "note", "at", "actor_id", "actor")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -349,6 +369,7 @@ class AddCostRequest(_message.Message):
     NOTE_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project_id: str
     task_id: str
@@ -359,7 +380,8 @@ class AddCostRequest(_message.Message):
     note: str
     at: str
     actor_id: str
-    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., task_id: _Optional[str] = ..., kind: _Optional[str] = ..., hours: _Optional[str] = ..., rate: _Optional[str] = ..., amount: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[str] = ..., actor_id: _Optional[str] = ...) -> None: ...
+    actor: Actor
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., task_id: _Optional[str] = ..., kind: _Optional[str] = ..., hours: _Optional[str] = ..., rate: _Optional[str] = ..., amount: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ...) -> None: ...
 
 class AddCostResponse(_message.Message):
     __slots__ = ("cost",)

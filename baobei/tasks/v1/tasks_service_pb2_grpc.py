@@ -45,6 +45,11 @@ class TasksServiceStub:
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksRequest.SerializeToString,
                 response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksResponse.FromString,
                 _registered_method=True)
+        self.ListAssigneeProjects = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/ListAssigneeProjects',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsResponse.FromString,
+                _registered_method=True)
         self.GetTask = channel.unary_unary(
                 '/baobei.tasks.v1.TasksService/GetTask',
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskRequest.SerializeToString,
@@ -154,6 +159,13 @@ class TasksServiceServicer:
 
     def ListTasks(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAssigneeProjects(self, request, context):
+        """Projects where the user is assigned a task (they may see those projects).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -287,6 +299,11 @@ def add_TasksServiceServicer_to_server(servicer, server):
                     servicer.ListTasks,
                     request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksRequest.FromString,
                     response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksResponse.SerializeToString,
+            ),
+            'ListAssigneeProjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAssigneeProjects,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsResponse.SerializeToString,
             ),
             'GetTask': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTask,
@@ -439,6 +456,33 @@ class TasksService:
             '/baobei.tasks.v1.TasksService/ListTasks',
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksRequest.SerializeToString,
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAssigneeProjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/ListAssigneeProjects',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsResponse.FromString,
             options,
             channel_credentials,
             insecure,
