@@ -459,3 +459,44 @@ def validate_cost(c: NewCost, *, task_known: bool) -> tuple[Decimal, date | None
     if violations or amount is None:
         raise ValidationFailed(violations or [FieldViolation("amount", "金额无效", "invalid amount")])
     return amount.quantize(CENT), at
+
+
+# ---------------------------------------------------------------- deliverables
+
+MAX_DELIVERABLE_BYTES = 20 * 1024 * 1024
+DELIVERABLE_TYPES = frozenset({
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "text/plain",
+    "text/csv",
+    "application/zip",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+})
+
+
+def deliverable_type(content_type: str) -> str:
+    """The bare MIME type (parameters dropped, lower case)."""
+    return content_type.split(";")[0].strip().lower()
+
+
+def check_deliverable(filename: str, content_type: str, data: bytes) -> None:
+    """Every problem of an upload at once, on the path ``file``."""
+    violations: list[FieldViolation] = []
+    ctype = deliverable_type(content_type)
+    if ctype not in DELIVERABLE_TYPES:
+        shown_zh, shown_en = ctype or "未知", ctype or "unknown"
+        violations.append(FieldViolation("file", f"不支持的文件类型：{shown_zh}", f"file type not allowed: {shown_en}"))
+    if not data:
+        violations.append(FieldViolation("file", "文件为空", "file is empty"))
+    elif len(data) > MAX_DELIVERABLE_BYTES:
+        violations.append(FieldViolation("file", "文件不能超过 20 MB", "file must be at most 20 MB"))
+    if not filename.strip() or len(filename) > 255:
+        violations.append(FieldViolation("file", "文件名无效", "invalid file name"))
+    if violations:
+        raise ValidationFailed(violations)

@@ -440,6 +440,7 @@ def add_deliverable(
     uploaded_by: str,
     now: datetime,
 ) -> Deliverable:
+    """Record a file already in the blob store (``sha256`` names its bytes)."""
     task = get_task(session, task_id=task_id)
     violations: list[FieldViolation] = []
     if not filename.strip() or len(filename) > 255:
@@ -463,6 +464,15 @@ def add_deliverable(
     session.flush()
     log.info("task.deliverable_added", project_id=task.project_id, task_id=task.id, sha256=sha256, size=size)
     return row
+
+
+def get_deliverable(engine: Engine, *, deliverable_id: str) -> Deliverable:
+    with Session(engine) as session:
+        row = session.get(Deliverable, deliverable_id) if deliverable_id else None
+        if row is None:
+            raise NotFound(f"交付物不存在：{deliverable_id}", f"no such deliverable: {deliverable_id}",
+                           code="deliverable_not_found")
+        return row
 
 
 def deliverables_of(engine: Engine, *, task_id: str) -> list[Deliverable]:

@@ -654,6 +654,24 @@ class UploadAttachmentResponse(_message.Message):
     attachment: Attachment
     def __init__(self, attachment: _Optional[_Union[Attachment, _Mapping]] = ...) -> None: ...
 
+class GetAttachmentRequest(_message.Message):
+    __slots__ = ("attachment_id", "viewer", "with_content")
+    ATTACHMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    WITH_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    attachment_id: str
+    viewer: Viewer
+    with_content: bool
+    def __init__(self, attachment_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ..., with_content: _Optional[bool] = ...) -> None: ...
+
+class GetAttachmentResponse(_message.Message):
+    __slots__ = ("attachment", "data")
+    ATTACHMENT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    attachment: Attachment
+    data: bytes
+    def __init__(self, attachment: _Optional[_Union[Attachment, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
 class ImportProjectsRequest(_message.Message):
     __slots__ = ("request_id", "form_key", "actor_id", "actor_is_admin", "data", "filename", "dry_run", "skip_invalid")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

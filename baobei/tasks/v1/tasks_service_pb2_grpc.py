@@ -95,6 +95,11 @@ class TasksServiceStub:
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesRequest.SerializeToString,
                 response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesResponse.FromString,
                 _registered_method=True)
+        self.GetDeliverable = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/GetDeliverable',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableResponse.FromString,
+                _registered_method=True)
         self.PutRule = channel.unary_unary(
                 '/baobei.tasks.v1.TasksService/PutRule',
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.PutRuleRequest.SerializeToString,
@@ -226,6 +231,14 @@ class TasksServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDeliverable(self, request, context):
+        """One deliverable (with its project id), and its bytes when with_content. The caller checks
+        that the person may see the project first (the registry decides visibility).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PutRule(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -349,6 +362,11 @@ def add_TasksServiceServicer_to_server(servicer, server):
                     servicer.ListDeliverables,
                     request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesRequest.FromString,
                     response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesResponse.SerializeToString,
+            ),
+            'GetDeliverable': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeliverable,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableResponse.SerializeToString,
             ),
             'PutRule': grpc.unary_unary_rpc_method_handler(
                     servicer.PutRule,
@@ -726,6 +744,33 @@ class TasksService:
             '/baobei.tasks.v1.TasksService/ListDeliverables',
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesRequest.SerializeToString,
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeliverable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/GetDeliverable',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableResponse.FromString,
             options,
             channel_credentials,
             insecure,
