@@ -14,7 +14,8 @@ FALLBACK_TYPE = "application/octet-stream"
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The file's bytes, as a download",
-        "content": {FALLBACK_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        # The stored type of the file (application/pdf, image/png, …).
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
         "headers": {
             "Content-Disposition": {
                 "description": "attachment; filename=\"<ASCII fallback>\"; filename*=UTF-8''<name>",
