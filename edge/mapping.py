@@ -402,4 +402,5 @@ def notification_out(n: notify_pb2.Notification) -> dict[str, Any]:
         "action_url": _opt(n.action_url),
         "created_at": ts(n.created_at),
         "read": n.read,
+        "read_at": ts(n.read_at) if n.HasField("read_at") else None,
     }

@@ -641,11 +641,18 @@ class NotificationOut(Model):
     action_url: str | None = None
     created_at: str | None = None
     read: bool = False
+    read_at: str | None = Field(default=None, description="When the caller marked it read; absent while unread")
 
 
 class NotificationList(Model):
     items: list[NotificationOut]
     next_cursor: str | None = None
+    unread_count: int = Field(default=0, description="All of the caller's unread notifications, not only this page")
+
+
+class NotificationReadAll(Model):
+    marked: int = Field(description="How many were unread and are now read")
+    unread_count: int = 0
 
 
 # ---- reports ----

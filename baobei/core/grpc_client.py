@@ -22,7 +22,14 @@ from baobei.core.errors import (
 )
 from baobei.core.tls import GrpcTls
 
-_OPTIONS = [("grpc.enable_retries", 1), ("grpc.keepalive_time_ms", 30000)]
+# File bytes (attachments, deliverables: ≤ 20 MB) travel in one message to the service owning them;
+# gRPC's default 4 MB receive limit would refuse them.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+MESSAGE_SIZE_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
+_OPTIONS = [("grpc.enable_retries", 1), ("grpc.keepalive_time_ms", 30000), *MESSAGE_SIZE_OPTIONS]
 # The process's TLS identity for channels opened without an explicit ``tls`` (set once in main).
 _default_tls: GrpcTls | None = None
 

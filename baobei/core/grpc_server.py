@@ -23,6 +23,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from baobei.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from baobei.core.grpc_client import MESSAGE_SIZE_OPTIONS
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 
@@ -113,7 +114,9 @@ def build_server(
 
     With ``tls`` the port is TLS only (mTLS when it has a CA), so plaintext clients are refused;
     ``health_port`` adds a plaintext server with only the health service (for kubelet probes)."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name), options=MESSAGE_SIZE_OPTIONS
+    )
     add_servicer(server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -61,11 +61,14 @@ class Settings(BaseSettings):
     # Plaintext port serving only grpc.health.v1 (kubelet gRPC probes cannot speak TLS); 0 = none.
     grpc_health_port: int = 0
 
-    # Registry attachments: empty bucket = files under <data_dir>/attachments. Otherwise objects
-    # <prefix><sha256 hex> in this bucket of S3 or an S3-compatible store (MinIO …) at the endpoint
-    # URL (empty = AWS); empty access key id and secret = boto3's standard credential chain.
+    # The blob store (baobei/core/blobs.py) of registry attachments and task deliverables: empty
+    # bucket = files under <data_dir>/attachments (registry) and <data_dir>/files (tasks). Otherwise
+    # objects <prefix><sha256 hex> in this bucket of S3 or an S3-compatible store (MinIO …) at the
+    # endpoint URL (empty = AWS); empty access key id and secret = boto3's standard credential chain.
     attachments_s3_bucket: str = ""
     attachments_s3_prefix: str = ""
+    # Object key prefix of task deliverables in that bucket.
+    deliverables_s3_prefix: str = "deliverables/"
     attachments_s3_endpoint_url: str = ""
     attachments_s3_region: str = ""
     attachments_s3_access_key_id: str = ""

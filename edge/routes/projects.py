@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from fastapi import Depends, Header, Query, Request
 from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.core.errors import NotFound
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
+from baobei.tasks.v1 import tasks_service_pb2 as tasks_pb2
 from edge import lifecycle, mapping
 from edge.auth import Principal
 from edge.clients import Clients as EdgeClients
@@ -35,15 +37,36 @@ async def approver_project_ids(clients: EdgeClients, user: Principal) -> list[st
     return list(resp.project_ids)
 
 
+async def assignee_project_ids(clients: EdgeClients, user: Principal) -> list[str]:
+    """Projects where the caller is assigned a task: they may see those (field permissions apply)."""
+    if user.is_admin:
+        return []
+    resp = await clients.tasks.ListAssigneeProjects(tasks_pb2.ListAssigneeProjectsRequest(user_id=user.id))
+    return list(resp.project_ids)
+
+
 async def viewer_of(clients: EdgeClients, user: Principal) -> registry_pb2.Viewer:
-    return user.viewer(await approver_project_ids(clients, user))
+    approving, assigned = await asyncio.gather(
+        approver_project_ids(clients, user), assignee_project_ids(clients, user)
+    )
+    viewer = user.viewer(approving)
+    viewer.assignee_project_ids.extend(assigned)
+    return viewer
+
+
+async def visible_project_with_relations(
+    clients: EdgeClients, user: Principal, project_id: str
+) -> tuple[registry_pb2.Project, list[str]]:
+    """The project as the caller may see it and why (owner, manager, approver, assignee, admin);
+    404 when unknown or not visible."""
+    viewer = await viewer_of(clients, user)
+    resp = await clients.registry.GetProject(registry_pb2.GetProjectRequest(project_id=project_id, viewer=viewer))
+    return resp.project, list(resp.viewer_relations)
 
 
 async def visible_project(clients: EdgeClients, user: Principal, project_id: str) -> registry_pb2.Project:
     """The project as the caller may see it; 404 when unknown or not visible."""
-    viewer = await viewer_of(clients, user)
-    resp = await clients.registry.GetProject(registry_pb2.GetProjectRequest(project_id=project_id, viewer=viewer))
-    return resp.project
+    return (await visible_project_with_relations(clients, user, project_id))[0]
 
 
 async def approval_instance(clients: EdgeClients, project_id: str) -> approval_pb2.Instance | None:

@@ -19,6 +19,7 @@ from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import lifecycle, mapping
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
+from edge.downloads import DOWNLOAD_RESPONSES, file_response
 from edge.idempotency import IdempotentRoute
 from edge.routes.projects import ProjectQuery, viewer_of
 from edge.schemas import ERROR_RESPONSES, AttachmentOut, ImportOut
@@ -61,6 +62,19 @@ async def upload_attachment(
     )
     a = resp.attachment
     return {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+
+
+@router.get("/attachments/{attachment_id}/content", response_class=Response, responses=DOWNLOAD_RESPONSES)
+async def download_attachment(attachment_id: str, user: CurrentUser, clients: Clients) -> Response:
+    """Download an attachment (id `sha256:…`): for its uploader, an admin, or whoever may see a
+    project holding it in a field they may read (the registry decides; 404 otherwise)."""
+    resp = await clients.registry.GetAttachment(
+        registry_pb2.GetAttachmentRequest(
+            attachment_id=attachment_id, viewer=await viewer_of(clients, user), with_content=True
+        )
+    )
+    a = resp.attachment
+    return file_response(resp.data, filename=a.filename, content_type=a.content_type)
 
 
 @router.post("/imports/projects", response_model=ImportOut)

@@ -20,35 +20,21 @@ from temporalio.client import RPCError
 from temporalio.common import WorkflowIDConflictPolicy
 
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, ValidationFailed
-from baobei.core.files import file_store
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from edge import mapping
 from edge.auth import Principal
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
+from edge.downloads import DOWNLOAD_RESPONSES, file_response
 from edge.routes import area_router, bind_project
-from edge.routes.projects import visible_project
+from edge.routes.projects import visible_project, visible_project_with_relations
 from workflows import activity_types as act
 
 router = area_router("tasks")
 log = structlog.get_logger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-ALLOWED_TYPES = {
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "text/plain",
-    "text/csv",
-    "application/zip",
-    "application/msword",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-}
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # the tasks service checks type and size; the edge reads no more
 _DEP = {
     "FS": pb.DEPENDENCY_TYPE_FS,
     "SS": pb.DEPENDENCY_TYPE_SS,
@@ -482,9 +468,11 @@ async def save_baseline(
 async def add_cost(
     project_id: str, body: CostIn, request: Request, user: CurrentUser, clients: Clients, key: IdemKey = None
 ) -> dict[str, Any]:
-    """Record a cost: a timesheet (hours × rate), an expense or a purchase."""
+    """Record a cost: a timesheet (hours × rate), an expense or a purchase. The owner, the manager
+    of the project's department or an admin records any cost; a task's assignee logs timesheets on
+    their own task; others who see the project (CC, approvers) get 403 `cost_not_allowed`."""
     bind_project(request, project_id)
-    project = await visible_project(clients, user, project_id)
+    project, relations = await visible_project_with_relations(clients, user, project_id)
     _require_active(project)
     resp = await clients.tasks.AddCost(
         pb.AddCostRequest(
@@ -498,6 +486,7 @@ async def add_cost(
             note=body.note,
             at=_text(body.at),
             actor_id=user.id,
+            actor=pb.Actor(user_id=user.id, relations=relations),
         )
     )
     await notify_execution(clients, project, "cost.recorded")
@@ -565,38 +554,27 @@ async def upload_deliverable(
     file: Annotated[UploadFile, File()],
     note: Annotated[str, Form(max_length=200)] = "",
 ) -> dict[str, Any]:
-    """Attach a file (≤ 20 MB; PDF, Office, images, text, zip) to a task; stored content-addressed."""
+    """Attach a file (≤ 20 MB; PDF, Office, images, text, zip) to a task. The tasks service checks
+    and stores it (content-addressed, files or S3); the edge keeps nothing."""
     task, project = await _task_and_project(clients, user, task_id)
     _require_active(project)
-    content_type = (file.content_type or "").split(";")[0].strip().lower()
-    if content_type not in ALLOWED_TYPES:
-        raise ValidationFailed(
-            [
-                FieldViolation(
-                    "file",
-                    f"不支持的文件类型：{content_type or '未知'}",
-                    f"file type not allowed: {content_type or 'unknown'}",
-                )
-            ]
-        )
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationFailed([FieldViolation("file", "文件不能超过 20 MB", "file must be at most 20 MB")])
-    if not data:
-        raise ValidationFailed([FieldViolation("file", "文件为空", "file is empty")])
-    stored = file_store(clients.settings.data_dir).put(data)
     resp = await clients.tasks.AddDeliverable(
         pb.AddDeliverableRequest(
             request_id=uuid.uuid4().hex,
             task_id=task.id,
             filename=(file.filename or "file")[:255],
-            content_type=content_type,
-            size=stored.size,
-            sha256=stored.sha256,
+            content_type=file.content_type or "",
+            data=data,
             uploaded_by=user.id,
         )
     )
-    d = resp.deliverable
+    return _deliverable_out(resp.deliverable)
+
+
+def _deliverable_out(d: pb.Deliverable) -> dict[str, Any]:
     return {
         "id": d.id,
         "task_id": d.task_id,
@@ -604,27 +582,36 @@ async def upload_deliverable(
         "content_type": d.content_type,
         "size": d.size,
         "sha256": d.sha256,
+        "uploaded_by": d.uploaded_by,
+        "created_at": mapping.ts(d.created_at),
+        "content_url": f"/api/v1/deliverables/{d.id}/content",
     }
 
 
 @router.get("/tasks/{task_id}/deliverables")
 async def list_deliverables(task_id: str, user: CurrentUser, clients: Clients) -> dict[str, Any]:
-    task, _ = await _task_and_project(clients, user, task_id)
+    """The task's files: for its assignee, an admin, or whoever may see the project (else 404)."""
+    task = (await clients.tasks.GetTask(pb.GetTaskRequest(task_id=task_id))).task
+    if not (user.is_admin or (task.assignee_id and task.assignee_id == user.id)):
+        await visible_project(clients, user, task.project_id)
     resp = await clients.tasks.ListDeliverables(pb.ListDeliverablesRequest(task_id=task.id))
-    return {
-        "items": [
-            {
-                "id": d.id,
-                "filename": d.filename,
-                "content_type": d.content_type,
-                "size": d.size,
-                "sha256": d.sha256,
-                "uploaded_by": d.uploaded_by,
-                "created_at": mapping.ts(d.created_at),
-            }
-            for d in resp.deliverables
-        ]
-    }
+    return {"items": [_deliverable_out(d) for d in resp.deliverables]}
+
+
+@router.get("/deliverables/{deliverable_id}/content", response_class=Response, responses=DOWNLOAD_RESPONSES)
+async def download_deliverable(deliverable_id: str, request: Request, user: CurrentUser, clients: Clients) -> Response:
+    """Download a deliverable, for whoever may see its project (404 otherwise, as for an unknown id)."""
+    meta = (await clients.tasks.GetDeliverable(pb.GetDeliverableRequest(deliverable_id=deliverable_id))).deliverable
+    bind_project(request, meta.project_id)
+    try:
+        await visible_project(clients, user, meta.project_id)
+    except NotFound:
+        raise NotFound(
+            f"交付物不存在：{deliverable_id}", f"no such deliverable: {deliverable_id}", code="deliverable_not_found"
+        ) from None
+    resp = await clients.tasks.GetDeliverable(pb.GetDeliverableRequest(deliverable_id=meta.id, with_content=True))
+    d = resp.deliverable
+    return file_response(resp.data, filename=d.filename, content_type=d.content_type)
 
 
 # ---------------------------------------------------------------- templates, delay reasons

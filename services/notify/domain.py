@@ -52,6 +52,7 @@ class Notification:
     action_url: str
     created_at: datetime
     read: bool = False
+    read_at: datetime | None = None
 
 
 @dataclass(frozen=True)

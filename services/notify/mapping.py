@@ -44,6 +44,7 @@ def notification(n: domain.Notification) -> pb.Notification:
         action_url=n.action_url,
         created_at=timestamp(n.created_at),
         read=n.read,
+        read_at=_ts_or_none(n.read_at),
     )
 
 

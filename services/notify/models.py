@@ -31,6 +31,8 @@ class Notification(Base, table=True):
     action_url: str = Field(default="", max_length=2000)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     read: bool = Field(default=False)
+    # When the recipient first marked it read (None = unread); ``read`` mirrors it.
+    read_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class DeliveryLog(Base, table=True):

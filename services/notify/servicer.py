@@ -116,10 +116,40 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
             raise ValidationFailed(violations)
         limit = domain.page_limit(request.limit)
         cursor = domain.decode_cursor(request.cursor)
-        items, more = store.list_inbox(self.engine, user_id=request.user_id.strip(), limit=limit, cursor=cursor)
+        user_id = request.user_id.strip()
+        items, more = store.list_inbox(
+            self.engine, user_id=user_id, limit=limit, cursor=cursor, unread_only=request.unread_only
+        )
         urls = self.link_urls.of_notifications(self.engine, [n.id for n in items])
         shown = [dataclasses.replace(n, action_url=urls[n.id]) if n.id in urls else n for n in items]
-        return mapping.inbox_response(shown, domain.next_cursor(items, limit, has_more=more))
+        resp = mapping.inbox_response(shown, domain.next_cursor(items, limit, has_more=more))
+        resp.unread_count = store.unread_count(self.engine, user_id=user_id)
+        return resp
+
+    @rpc
+    def MarkRead(self, request: pb.MarkReadRequest, context: grpc.ServicerContext) -> pb.MarkReadResponse:
+        violations = require(request.user_id, "user_id", "用户", "user_id") + require(
+            request.notification_id, "notification_id", "通知", "notification_id"
+        )
+        if violations:
+            raise ValidationFailed(violations)
+        user_id = request.user_id.strip()
+        n = store.mark_read(self.engine, user_id=user_id, notification_id=request.notification_id.strip(), now=_now())
+        urls = self.link_urls.of_notifications(self.engine, [n.id])
+        if n.id in urls:
+            n = dataclasses.replace(n, action_url=urls[n.id])
+        return pb.MarkReadResponse(
+            notification=mapping.notification(n), unread_count=store.unread_count(self.engine, user_id=user_id)
+        )
+
+    @rpc
+    def MarkAllRead(self, request: pb.MarkAllReadRequest, context: grpc.ServicerContext) -> pb.MarkAllReadResponse:
+        violations: list[FieldViolation] = require(request.user_id, "user_id", "用户", "user_id")
+        if violations:
+            raise ValidationFailed(violations)
+        user_id = request.user_id.strip()
+        marked = store.mark_all_read(self.engine, user_id=user_id, now=_now())
+        return pb.MarkAllReadResponse(marked=marked, unread_count=store.unread_count(self.engine, user_id=user_id))
 
     # ---- action links ----
     @rpc

@@ -45,6 +45,7 @@ def _to_domain(row: Notification) -> domain.Notification:
         action_url=row.action_url,
         created_at=domain.as_utc(row.created_at),
         read=row.read,
+        read_at=domain.as_utc(row.read_at) if row.read_at is not None else None,
     )
 
 
@@ -219,10 +220,12 @@ def add_notifications(
 
 
 def list_inbox(
-    engine: Engine, *, user_id: str, limit: int, cursor: domain.Cursor | None
+    engine: Engine, *, user_id: str, limit: int, cursor: domain.Cursor | None, unread_only: bool = False
 ) -> tuple[list[domain.Notification], bool]:
     """Newest first, keyset-paged on (created_at, id). Returns the page and whether more follow."""
     stmt = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        stmt = stmt.where(col(Notification.read_at).is_(None))
     if cursor is not None:
         stmt = stmt.where(
             sa.or_(
@@ -234,6 +237,42 @@ def list_inbox(
     with Session(engine) as session:
         rows = list(session.exec(stmt))
     return [_to_domain(r) for r in rows[:limit]], len(rows) > limit
+
+
+def unread_count(engine: Engine, *, user_id: str) -> int:
+    stmt = sa.select(sa.func.count()).select_from(Notification).where(  # type: ignore[call-overload]
+        col(Notification.user_id) == user_id, col(Notification.read_at).is_(None)
+    )
+    with Session(engine) as session:
+        return int(session.execute(stmt).scalar_one())
+
+
+def mark_read(engine: Engine, *, user_id: str, notification_id: str, now: datetime) -> domain.Notification:
+    """Mark one of the user's notifications read; a repeat keeps the first ``read_at``. Someone
+    else's notification is as unknown as a missing one (NotFound)."""
+    with Session(engine) as session:
+        row = session.get(Notification, notification_id)
+        if row is None or row.user_id != user_id:
+            raise NotFound(f"通知不存在：{notification_id}", f"no such notification: {notification_id}")
+        if row.read_at is None:
+            row.read_at, row.read = now, True
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+        return _to_domain(row)
+
+
+def mark_all_read(engine: Engine, *, user_id: str, now: datetime) -> int:
+    """Mark every unread notification of the user read (one UPDATE); the number marked."""
+    stmt = (
+        sa.update(Notification)
+        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
+        .values(read_at=now, read=True)
+    )
+    with Session(engine) as session:
+        result = session.execute(stmt)
+        session.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def deliveries(engine: Engine, *, notification_ids: list[str]) -> list[domain.Delivery]:

@@ -533,21 +533,37 @@ class Viewer:
     is_admin: bool = False
     roles: frozenset[str] = frozenset()
     approver_project_ids: frozenset[str] = frozenset()
+    # Projects where the viewer is assigned a task (the tasks service knows).
+    assignee_project_ids: frozenset[str] = frozenset()
 
     @property
     def admin(self) -> bool:
         return self.is_admin or ADMIN_ROLE in self.roles
 
 
+def relations(viewer: Viewer | None, project: Project, managed: set[str]) -> list[str]:
+    """Why the viewer may see the project (empty = they may not): admin, owner, manager (of its
+    department, directly or via an ancestor: ``managed``), approver (tasks, delegation or CC),
+    assignee. Other services decide what each relation may do (e.g. tasks: who records costs)."""
+    if viewer is None:
+        return []
+    out = []
+    if viewer.admin:
+        out.append("admin")
+    if viewer.user_id and viewer.user_id == project.owner_id:
+        out.append("owner")
+    if project.department_id and project.department_id in managed:
+        out.append("manager")
+    if project.id in viewer.approver_project_ids:
+        out.append("approver")
+    if project.id in viewer.assignee_project_ids:
+        out.append("assignee")
+    return out
+
+
 def can_see(viewer: Viewer | None, project: Project, managed: set[str]) -> bool:
     """``managed``: departments the viewer manages (directly or via an ancestor)."""
-    if viewer is None or viewer.admin:
-        return True
-    if viewer.user_id and viewer.user_id == project.owner_id:
-        return True
-    if project.id in viewer.approver_project_ids:
-        return True
-    return bool(project.department_id) and project.department_id in managed
+    return viewer is None or bool(relations(viewer, project, managed))
 
 
 def may_read_all(viewer: Viewer | None, project: Project) -> bool:

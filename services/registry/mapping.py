@@ -216,6 +216,7 @@ def viewer_from_pb(holder: Any) -> Viewer | None:
     return Viewer(
         user_id=v.user_id, is_admin=v.is_admin, roles=frozenset(v.roles),
         approver_project_ids=frozenset(v.approver_project_ids),
+        assignee_project_ids=frozenset(v.assignee_project_ids),
     )
 
 

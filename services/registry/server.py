@@ -8,13 +8,13 @@ from typing import Any
 import grpc
 import structlog
 
+from baobei.core.blobs import BlobStore, S3Config, blob_store, s3_config
 from baobei.core.db import make_engine
 from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.blobs import BlobStore, S3Config, blob_store, s3_config
 from services.registry.models import processed_request
 from services.registry.servicer import RegistryServicer
 

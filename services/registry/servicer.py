@@ -15,13 +15,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from baobei.core.blobs import BlobStore, blob_store
 from baobei.core.db import run_once
-from baobei.core.errors import FieldViolation, ValidationFailed
+from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry import access, domain, mapping, store
-from services.registry.blobs import BlobStore, blob_store
 from services.registry.domain import Status
 
 M = TypeVar("M", bound=Message)
@@ -207,8 +207,10 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         """project_id is a project id, or "ext:<source>:<external_id>" to find the project an
         integration registered (e.g. "ext:crm:OPP-42"); unknown → NOT_FOUND either way."""
         viewer = mapping.viewer_from_pb(request)
-        project = self._read(lambda s: store.get_project(session=s, project_id=request.project_id, viewer=viewer))
-        return pb.GetProjectResponse(project=mapping.project_to_pb(project))
+        project, relations = self._read(
+            lambda s: store.get_project_for(session=s, project_id=request.project_id, viewer=viewer)
+        )
+        return pb.GetProjectResponse(project=mapping.project_to_pb(project), viewer_relations=relations)
 
     @rpc
     def ListProjects(self, request: pb.ListProjectsRequest, context: grpc.ServicerContext) -> pb.ListProjectsResponse:
@@ -326,6 +328,26 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             out = pb.Attachment(id=row.id, filename=row.filename, content_type=row.content_type, size=row.size,
                                 uploader_id=row.uploader_id, created_at=mapping.ts(store.utc(row.created_at)))
         return pb.UploadAttachmentResponse(attachment=out)
+
+    @rpc
+    def GetAttachment(
+        self, request: pb.GetAttachmentRequest, context: grpc.ServicerContext
+    ) -> pb.GetAttachmentResponse:
+        viewer = mapping.viewer_from_pb(request)
+        row = self._read(
+            lambda s: store.get_attachment(session=s, attachment_id=request.attachment_id.strip(), viewer=viewer)
+        )
+        out = pb.GetAttachmentResponse(
+            attachment=pb.Attachment(id=row.id, filename=row.filename, content_type=row.content_type, size=row.size,
+                                     uploader_id=row.uploader_id, created_at=mapping.ts(store.utc(row.created_at)))
+        )
+        if request.with_content:
+            data = self.blobs.get(row.id)
+            if data is None:
+                raise NotFound(f"附件文件缺失：{row.id}", f"the attachment's file is missing: {row.id}",
+                               code="attachment_not_found")
+            out.data = data
+        return out
 
     @rpc
     def ImportProjects(

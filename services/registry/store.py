@@ -21,9 +21,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from baobei.core.blobs import BlobStore
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from services.registry import access, domain, forms
-from services.registry.blobs import BlobStore
 from services.registry.domain import (
     ADMIN_ROLE,
     ConflictHit,
@@ -533,6 +533,11 @@ class _Visibility:
 
 def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> Project:
     """A project by id, or by integration key given as "ext:<source>:<external_id>"."""
+    return get_project_for(session=session, project_id=project_id, viewer=viewer)[0]
+
+
+def get_project_for(*, session: Session, project_id: str, viewer: Viewer | None) -> tuple[Project, list[str]]:
+    """The project as the viewer may see it, and why they may (``domain.relations``)."""
     external = domain.parse_external_ref(project_id)
     if external is not None:
         row = session.exec(
@@ -549,9 +554,10 @@ def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> 
     project = _project(row)
     if not domain.can_see(viewer, project, vis.managed):
         raise _project_not_found(project_id)
+    relations = domain.relations(viewer, project, vis.managed)
     project.history = _history(session, project_id)
     waitlist_position(session=session, project=project, claim_key=row.claim_key, seq=row.waitlist_seq)
-    return vis.shape(project)
+    return vis.shape(project), relations
 
 
 def encode_cursor(created_at: datetime, project_id: str) -> str:
@@ -658,6 +664,8 @@ def list_projects(
             may.append(col(ProjectRow.owner_id) == viewer.user_id)
         if viewer.approver_project_ids:
             may.append(col(ProjectRow.id).in_(sorted(viewer.approver_project_ids)))
+        if viewer.assignee_project_ids:
+            may.append(col(ProjectRow.id).in_(sorted(viewer.assignee_project_ids)))
         if vis.managed:
             may.append(col(ProjectRow.department_id).in_(sorted(vis.managed)))
         if not may:
@@ -1064,7 +1072,7 @@ def save_attachment(
 ) -> AttachmentRow:
     """Content-addressed: the id is the SHA-256 of the bytes (``sha256:<hex>``, the blob store's
     key), so the same file uploaded twice is stored once. ``blobs`` is the blob store
-    (``services.registry.blobs``: files or S3)."""
+    (``baobei.core.blobs``: files or S3)."""
     problems = []
     ctype = (content_type or "application/octet-stream").split(";")[0].strip().lower()
     if not data:
@@ -1085,6 +1093,50 @@ def save_attachment(
         session.flush()
         log.info("attachment.stored", attachment_id=att_id, size=len(data), uploader=uploader_id)
     return row
+
+
+# Projects examined for a reference to one attachment (content addressed: the same file may be in many).
+ATTACHMENT_REFERENCE_SCAN = 200
+
+
+def _references(value: Any, attachment_id: str) -> bool:
+    if isinstance(value, list):
+        return attachment_id in value
+    return bool(value == attachment_id)
+
+
+def get_attachment(*, session: Session, attachment_id: str, viewer: Viewer | None) -> AttachmentRow:
+    """The attachment if the viewer may have it: internal callers and admins, its uploader, or a
+    viewer who sees a project holding its id in a field they may read. Else NotFound, as for an
+    unknown id (nothing says whether the file exists)."""
+    row = session.get(AttachmentRow, attachment_id) if attachment_id else None
+    if row is None:
+        raise _attachment_not_found(attachment_id)
+    if viewer is None or viewer.admin or (viewer.user_id and row.uploader_id == viewer.user_id):
+        return row
+    # The id is a SHA-256: a LIKE over the JSON text finds the candidates, the visibility and
+    # read-permission rules of each project decide.
+    digest = attachment_id.removeprefix("sha256:")
+    if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+        raise _attachment_not_found(attachment_id)
+    stmt = (
+        select(ProjectRow)
+        .where(sa.cast(ProjectRow.fields, sa.Text).like(f"%{digest}%"))
+        .limit(ATTACHMENT_REFERENCE_SCAN)
+    )
+    vis = _Visibility(session, viewer)
+    for project_row in session.exec(stmt):
+        project = _project(project_row)
+        if not domain.can_see(viewer, project, vis.managed):
+            continue
+        shaped = vis.shape(project)
+        if any(_references(v, attachment_id) for v in shaped.fields.values()):
+            return row
+    raise _attachment_not_found(attachment_id)
+
+
+def _attachment_not_found(attachment_id: str) -> NotFound:
+    return NotFound(f"附件不存在：{attachment_id}", f"no such attachment: {attachment_id}", code="attachment_not_found")
 
 
 # ---------- Excel / CSV import ----------

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from baobei.core.errors import FieldViolation, ValidationFailed, require
+from baobei.core.errors import FieldViolation, Forbidden, ValidationFailed, require
 
 MAX_ID = 100
 MAX_NAME = 300
@@ -369,6 +369,19 @@ MAX_MONEY = Decimal("1000000000000")
 CENT = Decimal("0.01")
 
 
+# Relations to a project (the registry's) that may record any cost on it. CC'd users and
+# approvers may read costs, never record them; an assignee logs hours on their own task.
+COST_RECORDERS = frozenset({"admin", "owner", "manager"})
+
+
+@dataclass(frozen=True)
+class CostActor:
+    """Who records a cost and why they may see the project (admin, owner, manager, approver, assignee)."""
+
+    user_id: str
+    relations: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class NewCost:
     request_id: str
@@ -381,6 +394,23 @@ class NewCost:
     note: str = ""
     at: str = ""
     actor_id: str = ""
+    # None = an internal caller (no check); set by the edge for a person.
+    actor: CostActor | None = None
+
+
+def check_cost_recorder(actor: CostActor | None, *, kind: str, task_assignee: str) -> None:
+    """Admin, owner and the manager of the project's department record any cost; the assignee of
+    the cost's task records timesheets on it; anyone else (CC, approvers, other assignees) → 403."""
+    if actor is None or actor.relations & COST_RECORDERS:
+        return
+    if kind == "timesheet" and actor.user_id and task_assignee == actor.user_id:
+        return
+    raise Forbidden(
+        "只有项目负责人、部门经理或管理员可以记录成本；任务负责人只能为自己的任务登记工时",
+        "only the project owner, the department manager or an admin may record costs; "
+        "an assignee may log hours on their own task",
+        code="cost_not_allowed",
+    )
 
 
 def _decimal(value: str, path: str, violations: list[FieldViolation], *, limit: Decimal = MAX_MONEY) -> Decimal | None:
@@ -429,3 +459,44 @@ def validate_cost(c: NewCost, *, task_known: bool) -> tuple[Decimal, date | None
     if violations or amount is None:
         raise ValidationFailed(violations or [FieldViolation("amount", "金额无效", "invalid amount")])
     return amount.quantize(CENT), at
+
+
+# ---------------------------------------------------------------- deliverables
+
+MAX_DELIVERABLE_BYTES = 20 * 1024 * 1024
+DELIVERABLE_TYPES = frozenset({
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "text/plain",
+    "text/csv",
+    "application/zip",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+})
+
+
+def deliverable_type(content_type: str) -> str:
+    """The bare MIME type (parameters dropped, lower case)."""
+    return content_type.split(";")[0].strip().lower()
+
+
+def check_deliverable(filename: str, content_type: str, data: bytes) -> None:
+    """Every problem of an upload at once, on the path ``file``."""
+    violations: list[FieldViolation] = []
+    ctype = deliverable_type(content_type)
+    if ctype not in DELIVERABLE_TYPES:
+        shown_zh, shown_en = ctype or "未知", ctype or "unknown"
+        violations.append(FieldViolation("file", f"不支持的文件类型：{shown_zh}", f"file type not allowed: {shown_en}"))
+    if not data:
+        violations.append(FieldViolation("file", "文件为空", "file is empty"))
+    elif len(data) > MAX_DELIVERABLE_BYTES:
+        violations.append(FieldViolation("file", "文件不能超过 20 MB", "file must be at most 20 MB"))
+    if not filename.strip() or len(filename) > 255:
+        violations.append(FieldViolation("file", "文件名无效", "invalid file name"))
+    if violations:
+        raise ValidationFailed(violations)

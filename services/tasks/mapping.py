@@ -243,6 +243,7 @@ def deliverable(d: models.Deliverable) -> pb.Deliverable:
         sha256=d.sha256,
         uploaded_by=d.uploaded_by,
         created_at=_timestamp(d.created_at if d.created_at.tzinfo else d.created_at.replace(tzinfo=UTC)),
+        project_id=d.project_id,
     )
 
 

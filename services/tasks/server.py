@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import grpc
 import structlog
 
+from baobei.core.blobs import BlobStore, S3Config, blob_store, s3_config
 from baobei.core.db import make_engine
 from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
 from baobei.core.migrations import upgrade
@@ -27,11 +29,16 @@ def build(
     host: str = "127.0.0.1",
     tls: GrpcTls | None = None,
     health_port: int = 0,
+    files_dir: str | Path | None = None,
+    files_s3: S3Config | None = None,
+    blobs: BlobStore | None = None,
     **peers: Any,
 ) -> tuple[grpc.Server, int]:
-    """Migrate the database to head and return a not-yet-started server and its port."""
+    """Migrate the database to head and return a not-yet-started server and its port. Deliverable
+    bytes go to ``blobs`` if given, else to S3 when ``files_s3`` is set, else under ``files_dir``."""
     upgrade(SERVICE, db_url)
-    servicer = TasksServicer(engine=make_engine(db_url))
+    store = blobs if blobs is not None else blob_store(root=files_dir, s3=files_s3)
+    servicer = TasksServicer(engine=make_engine(db_url), blobs=store)
     return build_server(
         name=SERVICE,
         add_servicer=lambda server: pb_grpc.add_TasksServiceServicer_to_server(servicer, server),
@@ -44,7 +51,11 @@ def build(
 
 
 def serve(settings: Settings) -> None:
+    # <data-dir>/files is where the edge used to keep deliverables (same layout): older ones stay
+    # downloadable where the data dir is shared (baobei dev).
     server, port = build(
         **listen_args(settings, SERVICE),
+        files_dir=settings.data_dir / "files",
+        files_s3=s3_config(settings, prefix=settings.deliverables_s3_prefix),
     )
     run_until_signalled(server, service=SERVICE, port=port)

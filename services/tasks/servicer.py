@@ -10,8 +10,9 @@ import grpc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from baobei.core.blobs import KEY_PREFIX, BlobStore, blob_store
 from baobei.core.db import run_once
-from baobei.core.errors import FieldViolation, ValidationFailed, require
+from baobei.core.errors import FieldViolation, NotFound, ValidationFailed, require
 from baobei.core.grpc_server import rpc
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
@@ -39,8 +40,10 @@ def _decimal(value: str, path: str) -> Decimal:
 
 
 class TasksServicer(pb_grpc.TasksServiceServicer):
-    def __init__(self, *, engine: Engine) -> None:
+    def __init__(self, *, engine: Engine, blobs: BlobStore | None = None) -> None:
         self.engine = engine
+        # Deliverable bytes (files under the data dir or S3, by settings).
+        self.blobs: BlobStore = blobs if blobs is not None else blob_store()
 
     def _once(self, request_id: str, method: str, response_type: type, apply):  # type: ignore[no-untyped-def]
         return run_once(
@@ -68,6 +71,13 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     def ListTasks(self, request: pb.ListTasksRequest, context: grpc.ServicerContext) -> pb.ListTasksResponse:
         project_id = _required(request.project_id, "project_id", "项目")
         return mapping.list_response(store.list_tasks(self.engine, project_id=project_id))
+
+    @rpc
+    def ListAssigneeProjects(
+        self, request: pb.ListAssigneeProjectsRequest, context: grpc.ServicerContext
+    ) -> pb.ListAssigneeProjectsResponse:
+        user_id = _required(request.user_id, "user_id", "用户")
+        return pb.ListAssigneeProjectsResponse(project_ids=store.assignee_projects(self.engine, user_id=user_id))
 
     @rpc
     def GetTask(self, request: pb.GetTaskRequest, context: grpc.ServicerContext) -> pb.GetTaskResponse:
@@ -127,6 +137,9 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
             note=request.note,
             at=request.at,
             actor_id=request.actor_id,
+            actor=domain.CostActor(user_id=request.actor.user_id, relations=frozenset(request.actor.relations))
+            if request.HasField("actor")
+            else None,
         )
         return self._once(
             request.request_id,
@@ -186,20 +199,42 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     def AddDeliverable(
         self, request: pb.AddDeliverableRequest, context: grpc.ServicerContext
     ) -> pb.AddDeliverableResponse:
+        task_id = request.task_id.strip()
+        with Session(self.engine) as session:
+            store.get_task(session, task_id=task_id)  # an unknown task is 404 before the body is judged
+        domain.check_deliverable(request.filename, request.content_type, request.data)
+        # Content-addressed and idempotent: stored before the record, so a record never names
+        # missing bytes (a failed insert leaves an unreferenced blob, harmless).
+        key = self.blobs.put(request.data)
+
         def apply(session: Session) -> pb.AddDeliverableResponse:
             row = store.add_deliverable(
                 session,
-                task_id=request.task_id.strip(),
+                task_id=task_id,
                 filename=request.filename,
-                content_type=request.content_type,
-                size=request.size,
-                sha256=request.sha256,
+                content_type=domain.deliverable_type(request.content_type),
+                size=len(request.data),
+                sha256=key.removeprefix(KEY_PREFIX),
                 uploaded_by=request.uploaded_by,
                 now=datetime.now(UTC),
             )
             return pb.AddDeliverableResponse(deliverable=mapping.deliverable(row))
 
         return self._once(request.request_id, "AddDeliverable", pb.AddDeliverableResponse, apply)
+
+    @rpc
+    def GetDeliverable(
+        self, request: pb.GetDeliverableRequest, context: grpc.ServicerContext
+    ) -> pb.GetDeliverableResponse:
+        row = store.get_deliverable(self.engine, deliverable_id=request.deliverable_id.strip())
+        out = pb.GetDeliverableResponse(deliverable=mapping.deliverable(row))
+        if request.with_content:
+            data = self.blobs.get(KEY_PREFIX + row.sha256)
+            if data is None:
+                raise NotFound(f"交付物文件缺失：{row.id}", f"the deliverable's file is missing: {row.id}",
+                               code="deliverable_not_found")
+            out.data = data
+        return out
 
     @rpc
     def ListDeliverables(

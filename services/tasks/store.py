@@ -366,10 +366,14 @@ def save_baseline(session: Session, *, project_id: str, name: str, now: datetime
 
 def add_cost(session: Session, *, cost: domain.NewCost, now: datetime) -> Cost:
     project_id = cost.project_id.strip()
-    task_known = bool(
-        cost.task_id.strip()
-        and session.exec(select(Task.id).where(Task.id == cost.task_id.strip(), Task.project_id == project_id)).first()
+    task = (
+        session.exec(select(Task).where(Task.id == cost.task_id.strip(), Task.project_id == project_id)).first()
+        if cost.task_id.strip()
+        else None
     )
+    # Who may record is decided before the body is judged: a refused caller learns nothing from 422s.
+    domain.check_cost_recorder(cost.actor, kind=cost.kind, task_assignee=task.assignee_id if task else "")
+    task_known = task is not None
     amount, at = domain.validate_cost(cost, task_known=task_known)
     row = Cost(
         id=str(uuid.uuid4()),
@@ -401,6 +405,13 @@ def add_cost(session: Session, *, cost: domain.NewCost, now: datetime) -> Cost:
     return row
 
 
+def assignee_projects(engine: Engine, *, user_id: str) -> list[str]:
+    """Projects where the user is assigned a task."""
+    stmt = sa.select(Task.project_id).where(col(Task.assignee_id) == user_id).distinct()  # type: ignore[call-overload]
+    with Session(engine) as session:
+        return sorted(str(r[0]) for r in session.execute(stmt).all())
+
+
 def costs_of(engine: Engine, *, project_id: str) -> tuple[list[Cost], Plan | None, list[domain.Task]]:
     with Session(engine) as session:
         items = list(session.exec(select(Cost).where(Cost.project_id == project_id).order_by(col(Cost.created_at))))
@@ -429,6 +440,7 @@ def add_deliverable(
     uploaded_by: str,
     now: datetime,
 ) -> Deliverable:
+    """Record a file already in the blob store (``sha256`` names its bytes)."""
     task = get_task(session, task_id=task_id)
     violations: list[FieldViolation] = []
     if not filename.strip() or len(filename) > 255:
@@ -452,6 +464,15 @@ def add_deliverable(
     session.flush()
     log.info("task.deliverable_added", project_id=task.project_id, task_id=task.id, sha256=sha256, size=size)
     return row
+
+
+def get_deliverable(engine: Engine, *, deliverable_id: str) -> Deliverable:
+    with Session(engine) as session:
+        row = session.get(Deliverable, deliverable_id) if deliverable_id else None
+        if row is None:
+            raise NotFound(f"交付物不存在：{deliverable_id}", f"no such deliverable: {deliverable_id}",
+                           code="deliverable_not_found")
+        return row
 
 
 def deliverables_of(engine: Engine, *, task_id: str) -> list[Deliverable]:

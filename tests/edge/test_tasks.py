@@ -161,7 +161,9 @@ async def test_plan_crud_schedule_and_errors(admin: httpx.AsyncClient, org: Org)
     cyc = await rep.patch(f"/api/v1/tasks/{a['id']}", json={"depends_on": [{"task_id": b["id"]}]})
     assert fields(cyc) == ["depends_on"] and "需求调研" in cyc.json()["error"]["details"][0]["message"]
     assert len((await rep.get(f"/api/v1/projects/{pid}/tasks")).json()["items"]) == 4
-    assert (await rep2.post(url, json={"name": "非负责人"})).status_code == 404  # cannot see the project
+    # an assignee sees the project (a task of it is theirs) but is not its owner
+    assert (await rep2.post(url, json={"name": "非负责人"})).status_code == 403
+    assert (await org["outsider"].post(url, json={"name": "外人"})).status_code == 404  # cannot see the project
     assert (await org["boss"].post(url, json={"name": "经理"})).status_code == 403  # sees it, not the owner
     draft = await rep.post(
         "/api/v1/projects",

@@ -1,8 +1,8 @@
 """Who may read and change a task, and webhook / protection rules over HTTP.
 
-PATCH: the project owner, the task's assignee (even without sight of the project) or an admin;
-someone who sees the project but is none of these gets 403, anyone else 404. GET: additionally
-whoever may see the project. Webhook actions get a generated ``whsec_`` secret shown only in the
+PATCH: the project owner, the task's assignee or an admin; someone who sees the project (an
+assignee of another task included) but is none of these gets 403, anyone else 404. GET:
+additionally whoever may see the project. Webhook actions get a generated ``whsec_`` secret shown only in the
 PUT answer; GET masks it and a masked secret sent back keeps the stored one."""
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ async def test_only_owner_assignee_or_admin_may_patch(admin: httpx.AsyncClient, 
     r = await boss.patch(f"/api/v1/tasks/{other['id']}", json={"progress": 50})
     assert r.status_code == 403 and r.json()["error"]["code"] == "not_project_owner", r.text
     assert (await boss.get(f"/api/v1/tasks/{other['id']}")).status_code == 200
-    # the assignee cannot see the project: their own task yes, the other task no
+    # the assignee sees the project (a task of it is theirs): changes their own task, reads the other
     r = await rep2.patch(f"/api/v1/tasks/{mine['id']}", json={"progress": 40, "status": "in_progress"})
     assert r.status_code == 200 and r.json()["progress"] == 40, r.text
     assert (await rep2.get(f"/api/v1/tasks/{mine['id']}")).status_code == 200
-    assert (await rep2.patch(f"/api/v1/tasks/{other['id']}", json={"progress": 10})).status_code == 404
-    assert (await rep2.get(f"/api/v1/tasks/{other['id']}")).status_code == 404
+    assert (await rep2.patch(f"/api/v1/tasks/{other['id']}", json={"progress": 10})).status_code == 403
+    assert (await rep2.get(f"/api/v1/tasks/{other['id']}")).status_code == 200
     # nothing the refused calls sent was stored
     items = {t["id"]: t for t in (await rep.get(url)).json()["items"]}
     assert items[mine["id"]]["progress"] == 40 and items[other["id"]]["progress"] == 0

@@ -154,3 +154,42 @@ def test_inbox_rejects_bad_cursor_and_missing_user(stub: pb_grpc.NotifyServiceSt
         stub.ListInbox(pb.ListInboxRequest(user_id=""), timeout=10)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in read_failure(err.value).violations] == ["user_id"]
+
+
+def test_inbox_read_state_unread_filter_and_count(stub: pb_grpc.NotifyServiceStub) -> None:
+    sent = [send(stub, f"req-read-{i}", ["hana", "ivan"], title=f"第{i}条").notifications for i in range(3)]
+    hana = [next(n for n in batch if n.user_id == "hana") for batch in sent]
+    ivan = next(n for n in sent[0] if n.user_id == "ivan")
+    inbox = stub.ListInbox(pb.ListInboxRequest(user_id="hana"), timeout=10)
+    assert inbox.unread_count == 3 and not any(n.read or n.HasField("read_at") for n in inbox.items)
+
+    first = stub.MarkRead(pb.MarkReadRequest(user_id="hana", notification_id=hana[0].id), timeout=10)
+    assert first.notification.read and first.notification.HasField("read_at") and first.unread_count == 2
+    again = stub.MarkRead(pb.MarkReadRequest(user_id="hana", notification_id=hana[0].id), timeout=10)
+    assert again.notification.read_at == first.notification.read_at and again.unread_count == 2  # idempotent
+    # someone else's notification is as unknown as a missing one, and stays unread
+    for user_id, nid in (("hana", ivan.id), ("hana", "nope")):
+        with pytest.raises(grpc.RpcError) as err:
+            stub.MarkRead(pb.MarkReadRequest(user_id=user_id, notification_id=nid), timeout=10)
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert stub.ListInbox(pb.ListInboxRequest(user_id="ivan"), timeout=10).unread_count == 3
+
+    unread = stub.ListInbox(pb.ListInboxRequest(user_id="hana", unread_only=True), timeout=10)
+    assert {n.id for n in unread.items} == {hana[1].id, hana[2].id} and unread.unread_count == 2
+    page = stub.ListInbox(pb.ListInboxRequest(user_id="hana", unread_only=True, limit=1), timeout=10)
+    rest = stub.ListInbox(
+        pb.ListInboxRequest(user_id="hana", unread_only=True, limit=1, cursor=page.next_cursor), timeout=10
+    )
+    assert [n.id for n in [*page.items, *rest.items]] == [n.id for n in unread.items] and page.unread_count == 2
+
+    done = stub.MarkAllRead(pb.MarkAllReadRequest(user_id="hana"), timeout=10)
+    assert (done.marked, done.unread_count) == (2, 0)
+    assert stub.MarkAllRead(pb.MarkAllReadRequest(user_id="hana"), timeout=10).marked == 0
+    after = stub.ListInbox(pb.ListInboxRequest(user_id="hana"), timeout=10)
+    assert after.unread_count == 0 and all(n.read for n in after.items)
+    assert next(n for n in after.items if n.id == hana[0].id).read_at == first.notification.read_at
+    assert stub.ListInbox(pb.ListInboxRequest(user_id="hana", unread_only=True), timeout=10).items == []
+    assert stub.ListInbox(pb.ListInboxRequest(user_id="ivan"), timeout=10).unread_count == 3
+    with pytest.raises(grpc.RpcError) as err:
+        stub.MarkAllRead(pb.MarkAllReadRequest(user_id=" "), timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -15,11 +15,11 @@ import grpc
 import pytest
 from moto.server import ThreadedMotoServer
 
+from baobei.core.blobs import FileBlobs, S3Blobs, S3Config, blob_store, s3_config
 from baobei.core.grpc_client import channel
 from baobei.core.settings import Settings
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.blobs import FileBlobs, S3Blobs, S3Config, blob_store, s3_config
 from services.registry.server import build
 from tests.service.test_registry_service import ORG, fails, struct
 

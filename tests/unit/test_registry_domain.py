@@ -276,6 +276,19 @@ def test_visibility() -> None:
     assert domain.can_see(Viewer("mgr_sh"), p, managed_by_sh)
     assert not domain.can_see(Viewer("stranger"), p, set())
     assert not domain.can_see(Viewer(""), _project(owner_id=""), set())
+    assert domain.can_see(Viewer("worker", assignee_project_ids=frozenset({"p"})), p, set())
+    assert not domain.can_see(Viewer("worker", assignee_project_ids=frozenset({"other"})), p, set())
+
+
+def test_relations_say_why_a_viewer_sees_a_project() -> None:
+    p = _project()
+    assert domain.relations(None, p, set()) == []
+    assert domain.relations(Viewer("stranger"), p, set()) == []
+    assert domain.relations(Viewer("owner"), p, set()) == ["owner"]
+    assert domain.relations(Viewer("x", is_admin=True), p, set()) == ["admin"]
+    assert domain.relations(Viewer("mgr_sh"), p, domain.managed_departments("mgr_sh", DEPTS)) == ["manager"]
+    both = Viewer("w", approver_project_ids=frozenset({"p"}), assignee_project_ids=frozenset({"p"}))
+    assert domain.relations(both, p, set()) == ["approver", "assignee"]
 
 
 def test_read_roles_filter() -> None:

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from baobei.core.errors import ValidationFailed
+from baobei.core.errors import Forbidden, ValidationFailed
 from services.tasks import domain
 from services.tasks.domain import Dependency, DependencyType, NewTask
 
@@ -75,3 +75,23 @@ def test_valid_dependencies_kept_in_order_with_lag() -> None:
     start, due = domain.validate_new_task(cmd(depends_on=deps), known_task_ids={"a", "b"})
     t = domain.new_task(cmd(depends_on=deps), task_id="t", start=start, due=due, now=NOW)
     assert t.depends_on == (Dependency("b", DependencyType.SS, -1), Dependency("a", DependencyType.FS, 3))
+
+
+def test_who_may_record_costs() -> None:
+    check = domain.check_cost_recorder
+    check(None, kind="expense", task_assignee="")  # internal caller
+    for rel in ("admin", "owner", "manager"):
+        check(domain.CostActor("u", frozenset({rel})), kind="purchase", task_assignee="")
+    worker = domain.CostActor("w", frozenset({"assignee"}))
+    check(worker, kind="timesheet", task_assignee="w")
+    for actor, kind, assignee in (
+        (worker, "expense", "w"),  # hours only
+        (worker, "timesheet", "someone"),  # not their task
+        (worker, "timesheet", ""),  # no task
+        (domain.CostActor("cc", frozenset({"approver"})), "expense", ""),
+        (domain.CostActor("cc", frozenset({"approver"})), "timesheet", "other"),
+        (domain.CostActor("nobody"), "timesheet", ""),
+    ):
+        with pytest.raises(Forbidden) as err:
+            check(actor, kind=kind, task_assignee=assignee)
+        assert err.value.code == "cost_not_allowed"

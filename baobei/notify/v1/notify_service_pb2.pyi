@@ -47,7 +47,7 @@ class SendRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., recipient_ids: _Optional[_Iterable[str]] = ..., kind: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., project_id: _Optional[str] = ..., action_urls: _Optional[_Mapping[str, str]] = ..., action_tasks: _Optional[_Mapping[str, str]] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class Notification(_message.Message):
-    __slots__ = ("id", "user_id", "kind", "title", "body", "project_id", "action_url", "created_at", "read")
+    __slots__ = ("id", "user_id", "kind", "title", "body", "project_id", "action_url", "created_at", "read", "read_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class Notification(_message.Message):
     ACTION_URL_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     READ_FIELD_NUMBER: _ClassVar[int]
+    READ_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     kind: str
@@ -66,7 +67,8 @@ class Notification(_message.Message):
     action_url: str
     created_at: _timestamp_pb2.Timestamp
     read: bool
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., kind: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., project_id: _Optional[str] = ..., action_url: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read: _Optional[bool] = ...) -> None: ...
+    read_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., kind: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., project_id: _Optional[str] = ..., action_url: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read: _Optional[bool] = ..., read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SendResponse(_message.Message):
     __slots__ = ("notifications", "deliveries")
@@ -77,22 +79,56 @@ class SendResponse(_message.Message):
     def __init__(self, notifications: _Optional[_Iterable[_Union[Notification, _Mapping]]] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
 
 class ListInboxRequest(_message.Message):
-    __slots__ = ("user_id", "limit", "cursor")
+    __slots__ = ("user_id", "limit", "cursor", "unread_only")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_ONLY_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     limit: int
     cursor: str
-    def __init__(self, user_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    unread_only: bool
+    def __init__(self, user_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., unread_only: _Optional[bool] = ...) -> None: ...
 
 class ListInboxResponse(_message.Message):
-    __slots__ = ("items", "next_cursor")
+    __slots__ = ("items", "next_cursor", "unread_count")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_COUNT_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[Notification]
     next_cursor: str
-    def __init__(self, items: _Optional[_Iterable[_Union[Notification, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+    unread_count: int
+    def __init__(self, items: _Optional[_Iterable[_Union[Notification, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., unread_count: _Optional[int] = ...) -> None: ...
+
+class MarkReadRequest(_message.Message):
+    __slots__ = ("user_id", "notification_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    notification_id: str
+    def __init__(self, user_id: _Optional[str] = ..., notification_id: _Optional[str] = ...) -> None: ...
+
+class MarkReadResponse(_message.Message):
+    __slots__ = ("notification", "unread_count")
+    NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    notification: Notification
+    unread_count: int
+    def __init__(self, notification: _Optional[_Union[Notification, _Mapping]] = ..., unread_count: _Optional[int] = ...) -> None: ...
+
+class MarkAllReadRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class MarkAllReadResponse(_message.Message):
+    __slots__ = ("marked", "unread_count")
+    MARKED_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    marked: int
+    unread_count: int
+    def __init__(self, marked: _Optional[int] = ..., unread_count: _Optional[int] = ...) -> None: ...
 
 class ResolveActionLinkRequest(_message.Message):
     __slots__ = ("token",)

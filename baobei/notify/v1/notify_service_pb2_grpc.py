@@ -46,6 +46,16 @@ class NotifyServiceStub:
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxRequest.SerializeToString,
                 response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxResponse.FromString,
                 _registered_method=True)
+        self.MarkRead = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/MarkRead',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkReadRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkReadResponse.FromString,
+                _registered_method=True)
+        self.MarkAllRead = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/MarkAllRead',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkAllReadRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkAllReadResponse.FromString,
+                _registered_method=True)
         self.ResolveActionLink = channel.unary_unary(
                 '/baobei.notify.v1.NotifyService/ResolveActionLink',
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ResolveActionLinkRequest.SerializeToString,
@@ -144,6 +154,21 @@ class NotifyServiceServicer:
 
     def ListInbox(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkRead(self, request, context):
+        """Mark one of the user's notifications read (idempotent: a repeat keeps the first read_at);
+        someone else's or an unknown id → NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkAllRead(self, request, context):
+        """Mark every unread notification of the user read.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -272,6 +297,16 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.ListInbox,
                     request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxRequest.FromString,
                     response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxResponse.SerializeToString,
+            ),
+            'MarkRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkRead,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkReadRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkReadResponse.SerializeToString,
+            ),
+            'MarkAllRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkAllRead,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkAllReadRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkAllReadResponse.SerializeToString,
             ),
             'ResolveActionLink': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveActionLink,
@@ -410,6 +445,60 @@ class NotifyService:
             '/baobei.notify.v1.NotifyService/ListInbox',
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxRequest.SerializeToString,
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListInboxResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/MarkRead',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkReadRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkAllRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/MarkAllRead',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkAllReadRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkAllReadResponse.FromString,
             options,
             channel_credentials,
             insecure,

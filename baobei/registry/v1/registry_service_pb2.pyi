@@ -481,16 +481,18 @@ class Protection(_message.Message):
     def __init__(self, state: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., position: _Optional[int] = ..., holder_project_id: _Optional[str] = ..., follow_ups: _Optional[int] = ..., cap: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Viewer(_message.Message):
-    __slots__ = ("user_id", "is_admin", "roles", "approver_project_ids")
+    __slots__ = ("user_id", "is_admin", "roles", "approver_project_ids", "assignee_project_ids")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     APPROVER_PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     is_admin: bool
     roles: _containers.RepeatedScalarFieldContainer[str]
     approver_project_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, user_id: _Optional[str] = ..., is_admin: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ..., approver_project_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    assignee_project_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., is_admin: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ..., approver_project_ids: _Optional[_Iterable[str]] = ..., assignee_project_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateProjectRequest(_message.Message):
     __slots__ = ("request_id", "owner_id", "form_key", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "owner_is_admin", "external_source", "external_id")
@@ -541,10 +543,12 @@ class GetProjectRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ...) -> None: ...
 
 class GetProjectResponse(_message.Message):
-    __slots__ = ("project",)
+    __slots__ = ("project", "viewer_relations")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_RELATIONS_FIELD_NUMBER: _ClassVar[int]
     project: Project
-    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
+    viewer_relations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., viewer_relations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListProjectsRequest(_message.Message):
     __slots__ = ("viewer", "status", "q", "limit", "cursor", "owner_id", "department_id", "region", "business_line", "customer", "amount_min", "amount_max", "created_from", "created_to", "form_key")
@@ -753,6 +757,24 @@ class UploadAttachmentResponse(_message.Message):
     ATTACHMENT_FIELD_NUMBER: _ClassVar[int]
     attachment: Attachment
     def __init__(self, attachment: _Optional[_Union[Attachment, _Mapping]] = ...) -> None: ...
+
+class GetAttachmentRequest(_message.Message):
+    __slots__ = ("attachment_id", "viewer", "with_content")
+    ATTACHMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    WITH_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    attachment_id: str
+    viewer: Viewer
+    with_content: bool
+    def __init__(self, attachment_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ..., with_content: _Optional[bool] = ...) -> None: ...
+
+class GetAttachmentResponse(_message.Message):
+    __slots__ = ("attachment", "data")
+    ATTACHMENT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    attachment: Attachment
+    data: bytes
+    def __init__(self, attachment: _Optional[_Union[Attachment, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class ImportProjectsRequest(_message.Message):
     __slots__ = ("request_id", "form_key", "actor_id", "actor_is_admin", "data", "filename", "dry_run", "skip_invalid")

@@ -136,6 +136,11 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentResponse.FromString,
                 _registered_method=True)
+        self.GetAttachment = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/GetAttachment',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentResponse.FromString,
+                _registered_method=True)
         self.ImportProjects = channel.unary_unary(
                 '/baobei.registry.v1.RegistryService/ImportProjects',
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsRequest.SerializeToString,
@@ -280,6 +285,14 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAttachment(self, request, context):
+        """An attachment's metadata (and bytes when with_content) for a viewer who may see it: an admin,
+        its uploader, or a viewer of a project whose fields they may read hold its id. Else NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ImportProjects(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -388,6 +401,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.UploadAttachment,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentResponse.SerializeToString,
+            ),
+            'GetAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAttachment,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentResponse.SerializeToString,
             ),
             'ImportProjects': grpc.unary_unary_rpc_method_handler(
                     servicer.ImportProjects,
@@ -937,6 +955,33 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/UploadAttachment',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.UploadAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/GetAttachment',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentResponse.FromString,
             options,
             channel_credentials,
             insecure,

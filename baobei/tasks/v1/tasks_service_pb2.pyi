@@ -145,6 +145,26 @@ class ListTasksResponse(_message.Message):
     tasks: _containers.RepeatedCompositeFieldContainer[Task]
     def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ...) -> None: ...
 
+class ListAssigneeProjectsRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ListAssigneeProjectsResponse(_message.Message):
+    __slots__ = ("project_ids",)
+    PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    project_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Actor(_message.Message):
+    __slots__ = ("user_id", "relations")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RELATIONS_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    relations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., relations: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class GetTaskRequest(_message.Message):
     __slots__ = ("task_id",)
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -338,7 +358,7 @@ class CostEntry(_message.Message):
     def __init__(self, id: _Optional[str] = ..., project_id: _Optional[str] = ..., task_id: _Optional[str] = ..., kind: _Optional[str] = ..., hours: _Optional[str] = ..., rate: _Optional[str] = ..., amount: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[str] = ..., actor_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AddCostRequest(_message.Message):
-    __slots__ = ("request_id", "project_id", "task_id", "kind", "hours", "rate", "amount", "note", "at", "actor_id")
+    __slots__ = ("request_id", "project_id", "task_id", "kind", "hours", "rate", "amount", "note", "at", "actor_id", "actor")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -349,6 +369,7 @@ class AddCostRequest(_message.Message):
     NOTE_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project_id: str
     task_id: str
@@ -359,7 +380,8 @@ class AddCostRequest(_message.Message):
     note: str
     at: str
     actor_id: str
-    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., task_id: _Optional[str] = ..., kind: _Optional[str] = ..., hours: _Optional[str] = ..., rate: _Optional[str] = ..., amount: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[str] = ..., actor_id: _Optional[str] = ...) -> None: ...
+    actor: Actor
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., task_id: _Optional[str] = ..., kind: _Optional[str] = ..., hours: _Optional[str] = ..., rate: _Optional[str] = ..., amount: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ...) -> None: ...
 
 class AddCostResponse(_message.Message):
     __slots__ = ("cost",)
@@ -431,7 +453,7 @@ class SetBudgetResponse(_message.Message):
     def __init__(self, budget: _Optional[str] = ...) -> None: ...
 
 class Deliverable(_message.Message):
-    __slots__ = ("id", "task_id", "filename", "content_type", "size", "sha256", "uploaded_by", "created_at")
+    __slots__ = ("id", "task_id", "filename", "content_type", "size", "sha256", "uploaded_by", "created_at", "project_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
@@ -440,6 +462,7 @@ class Deliverable(_message.Message):
     SHA256_FIELD_NUMBER: _ClassVar[int]
     UPLOADED_BY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     task_id: str
     filename: str
@@ -448,10 +471,11 @@ class Deliverable(_message.Message):
     sha256: str
     uploaded_by: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., uploaded_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    project_id: str
+    def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., uploaded_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project_id: _Optional[str] = ...) -> None: ...
 
 class AddDeliverableRequest(_message.Message):
-    __slots__ = ("request_id", "task_id", "filename", "content_type", "size", "sha256", "uploaded_by")
+    __slots__ = ("request_id", "task_id", "filename", "content_type", "size", "sha256", "uploaded_by", "data")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
@@ -459,6 +483,7 @@ class AddDeliverableRequest(_message.Message):
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     UPLOADED_BY_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     task_id: str
     filename: str
@@ -466,7 +491,24 @@ class AddDeliverableRequest(_message.Message):
     size: int
     sha256: str
     uploaded_by: str
-    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., uploaded_by: _Optional[str] = ...) -> None: ...
+    data: bytes
+    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., uploaded_by: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class GetDeliverableRequest(_message.Message):
+    __slots__ = ("deliverable_id", "with_content")
+    DELIVERABLE_ID_FIELD_NUMBER: _ClassVar[int]
+    WITH_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    deliverable_id: str
+    with_content: bool
+    def __init__(self, deliverable_id: _Optional[str] = ..., with_content: _Optional[bool] = ...) -> None: ...
+
+class GetDeliverableResponse(_message.Message):
+    __slots__ = ("deliverable", "data")
+    DELIVERABLE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    deliverable: Deliverable
+    data: bytes
+    def __init__(self, deliverable: _Optional[_Union[Deliverable, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class AddDeliverableResponse(_message.Message):
     __slots__ = ("deliverable",)

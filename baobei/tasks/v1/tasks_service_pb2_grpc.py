@@ -45,6 +45,11 @@ class TasksServiceStub:
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksRequest.SerializeToString,
                 response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksResponse.FromString,
                 _registered_method=True)
+        self.ListAssigneeProjects = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/ListAssigneeProjects',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsResponse.FromString,
+                _registered_method=True)
         self.GetTask = channel.unary_unary(
                 '/baobei.tasks.v1.TasksService/GetTask',
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskRequest.SerializeToString,
@@ -89,6 +94,11 @@ class TasksServiceStub:
                 '/baobei.tasks.v1.TasksService/ListDeliverables',
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesRequest.SerializeToString,
                 response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesResponse.FromString,
+                _registered_method=True)
+        self.GetDeliverable = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/GetDeliverable',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableResponse.FromString,
                 _registered_method=True)
         self.PutRule = channel.unary_unary(
                 '/baobei.tasks.v1.TasksService/PutRule',
@@ -158,6 +168,13 @@ class TasksServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAssigneeProjects(self, request, context):
+        """Projects where the user is assigned a task (they may see those projects).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetTask(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -210,6 +227,14 @@ class TasksServiceServicer:
 
     def ListDeliverables(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDeliverable(self, request, context):
+        """One deliverable (with its project id), and its bytes when with_content. The caller checks
+        that the person may see the project first (the registry decides visibility).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -288,6 +313,11 @@ def add_TasksServiceServicer_to_server(servicer, server):
                     request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksRequest.FromString,
                     response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksResponse.SerializeToString,
             ),
+            'ListAssigneeProjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAssigneeProjects,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsResponse.SerializeToString,
+            ),
             'GetTask': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTask,
                     request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskRequest.FromString,
@@ -332,6 +362,11 @@ def add_TasksServiceServicer_to_server(servicer, server):
                     servicer.ListDeliverables,
                     request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesRequest.FromString,
                     response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesResponse.SerializeToString,
+            ),
+            'GetDeliverable': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeliverable,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableResponse.SerializeToString,
             ),
             'PutRule': grpc.unary_unary_rpc_method_handler(
                     servicer.PutRule,
@@ -439,6 +474,33 @@ class TasksService:
             '/baobei.tasks.v1.TasksService/ListTasks',
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksRequest.SerializeToString,
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAssigneeProjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/ListAssigneeProjects',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -682,6 +744,33 @@ class TasksService:
             '/baobei.tasks.v1.TasksService/ListDeliverables',
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesRequest.SerializeToString,
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListDeliverablesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeliverable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/GetDeliverable',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetDeliverableResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,10 +1,12 @@
-"""Blob store for attachments, content-addressed by SHA-256: the key of some bytes is
-``sha256:<hex>``, so the same content always has the same key and is stored once.
+"""The one blob store of the services that own files — registry attachments, tasks deliverables —
+content-addressed by SHA-256: the key of some bytes is ``sha256:<hex>``, so the same content always
+has the same key and is stored once. The metadata (name, type, who, which project) stays in the
+owning service's database; the bytes reach it over gRPC (never the edge's disk).
 
 Two implementations behind :class:`BlobStore`, chosen by settings (:func:`blob_store`):
 
-- :class:`FileBlobs` — files under a directory (``<data-dir>/attachments/ab/abcdef…``), written
-  atomically; an existing blob is never rewritten.
+- :class:`FileBlobs` — files under the service's directory (``<data-dir>/attachments/ab/abcdef…``,
+  ``<data-dir>/files/ab/abcdef…``), written atomically; an existing blob is never rewritten.
 - :class:`S3Blobs` — objects ``<prefix><hex>`` in a bucket of S3 or an S3-compatible store (MinIO, …)
   at the configured endpoint; an object that is already there is not uploaded again.
 """
@@ -188,13 +190,15 @@ def _s3_client(config: S3Config) -> Any:
     )
 
 
-def s3_config(settings: Settings) -> S3Config | None:
-    """The S3 settings, or None when no bucket is set (attachments stay on the filesystem)."""
+def s3_config(settings: Settings, *, prefix: str | None = None) -> S3Config | None:
+    """The S3 settings (``BAOBEI_ATTACHMENTS_S3_*``, shared by every blob-owning service), or None
+    when no bucket is set (blobs stay on the filesystem). ``prefix`` replaces the configured object
+    key prefix (each service keeps its own objects apart)."""
     if not settings.attachments_s3_bucket:
         return None
     return S3Config(
         bucket=settings.attachments_s3_bucket,
-        prefix=settings.attachments_s3_prefix,
+        prefix=settings.attachments_s3_prefix if prefix is None else prefix,
         endpoint_url=settings.attachments_s3_endpoint_url,
         region=settings.attachments_s3_region,
         access_key_id=settings.attachments_s3_access_key_id,
@@ -202,10 +206,13 @@ def s3_config(settings: Settings) -> S3Config | None:
     )
 
 
-def blob_store(*, attachments_dir: str | Path | None = None, s3: S3Config | None = None) -> BlobStore:
-    """S3 when configured, else files under ``attachments_dir`` (default: a directory in the
-    system temp dir, for tests that do not care)."""
+def blob_store(
+    *, root: str | Path | None = None, s3: S3Config | None = None, attachments_dir: str | Path | None = None
+) -> BlobStore:
+    """S3 when configured, else files under ``root`` (``attachments_dir`` is its older name; default:
+    a directory in the system temp dir, for tests that do not care)."""
     if s3 is not None:
         return S3Blobs(s3)
-    root = Path(attachments_dir) if attachments_dir is not None else Path(tempfile.gettempdir()) / "baobei-attachments"
-    return FileBlobs(root)
+    root = root if root is not None else attachments_dir
+    path = Path(root) if root is not None else Path(tempfile.gettempdir()) / "baobei-blobs"
+    return FileBlobs(path)
