@@ -5,23 +5,19 @@ provenance. No grpc, no database; the org directory is reached through the small
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import logging
 import math
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
-import celpy
 import structlog
-from celpy.celparser import CELParseError
 
+from baobei.core import cel
 from baobei.core.errors import FieldViolation
 from services.approval import calendar
 
@@ -580,81 +576,6 @@ def step_timers(
 
 # ---------------------------------------------------------------- CEL
 
-_env_lock = threading.Lock()
-_env: celpy.Environment | None = None
-_fast_env: celpy.Environment | None = None
-
-
-def _environment() -> celpy.Environment:
-    global _env
-    if _env is None:
-        _env = celpy.Environment()
-    return _env
-
-
-class _CheapUnion:
-    """Stands in for ``typing.Union`` inside ``celpy.evaluation`` at run time. celpy resolves every
-    variable through ``cast(Union[Result, NameContainer], ...)``, and building that ``Union`` hashes
-    a dozen types on each lookup: a quarter of planning time. ``cast`` ignores its first argument,
-    so any object will do; the module's type aliases were built at import and are unaffected."""
-
-    def __getitem__(self, _item: Any) -> Any:
-        return object
-
-
-def _speed_up_celpy() -> None:
-    import celpy.evaluation as celpy_evaluation
-
-    if getattr(celpy_evaluation, "Union", None) is Union:
-        setattr(celpy_evaluation, "Union", _CheapUnion())  # noqa: B010 - a module global, on purpose
-
-
-def _fast_environment() -> celpy.Environment:
-    global _fast_env
-    if _fast_env is None:
-        _speed_up_celpy()
-        # The transpiling runner is ~5x faster than the interpreter (planning evaluates every
-        # step's condition for every submission); the interpreter stays the reference and is
-        # used whenever the fast path reports an error.
-        _fast_env = celpy.Environment(runner_class=celpy.CompiledRunner)
-        # Its "internal error" logs are expected on the fallback path.
-        logging.getLogger("celpy.Transpiler").setLevel(logging.CRITICAL)
-    return _fast_env
-
-
-@functools.lru_cache(maxsize=512)
-def _compiled(expr: str) -> Any:
-    with _env_lock:
-        return _environment().compile(expr)
-
-
-@functools.lru_cache(maxsize=512)
-def _program(expr: str) -> Any:
-    ast = _compiled(expr)
-    with _env_lock:
-        return _environment().program(ast)
-
-
-@functools.lru_cache(maxsize=512)
-def _fast_program(expr: str) -> Any:
-    with _env_lock:
-        env = _fast_environment()
-        return env.program(env.compile(expr))
-
-
-def _evaluate(expr: str, act: dict[str, Any]) -> Any:
-    try:
-        result = _fast_program(expr).evaluate(act)
-        if not isinstance(result, celpy.CELEvalError):
-            return result
-    except Exception:  # noqa: BLE001, S110 - fall back to the reference interpreter below
-        pass
-    result = _program(expr).evaluate(act)
-    if isinstance(result, celpy.CELEvalError):
-        raise result
-    return result
-
-
 def _sample_activation() -> dict[str, Any]:
     return activation(
         ProjectFacts(project_id="", form_key="", name="", amount=Decimal(0)),
@@ -665,25 +586,10 @@ def _sample_activation() -> dict[str, Any]:
 def when_problem(expr: str) -> str:
     """Why a CEL condition is unusable ("" if fine): a parse error, or a reference to a
     variable other than ``project`` and ``submitter``."""
-    try:
-        _compiled(expr)
-        program = _program(expr)
-    except CELParseError as err:
-        return " ".join(str(err).split())
-    except Exception as err:  # noqa: BLE001 - any compiler failure is a bad expression
-        return " ".join(str(err).split()) or type(err).__name__
-    try:
-        result = program.evaluate(_sample_activation())
-        if isinstance(result, celpy.CELEvalError):
-            raise result
-    except celpy.CELEvalError as err:
-        text = str(err.args[0]) if err.args else str(err)
-        if "undeclared reference" in text:
-            name = text.split("'")[1] if text.count("'") >= 2 else text
-            return f"undeclared reference {name}"
-    except Exception:  # noqa: BLE001 - other runtime errors depend on the data
-        pass
-    return ""
+    kind, text = cel.problem(expr, _sample_activation())
+    if kind == "undeclared":
+        return f"undeclared reference {text}"
+    return text
 
 
 @dataclass(frozen=True)
@@ -787,35 +693,7 @@ def activation(facts: ProjectFacts, submitter: OrgUser) -> dict[str, Any]:
         "roles": list(submitter.roles),
         "region": submitter.region,
     }
-    return {"project": _to_cel(project), "submitter": _to_cel(sub)}
-
-
-def _to_cel(value: Any) -> Any:
-    """``celpy.json_to_cel`` for the plain JSON values we build (a direct dispatch on the exact
-    type; about twice as fast, and planning builds one activation per submission)."""
-    kind = type(value)
-    if kind is str:
-        return celpy.celtypes.StringType(value)
-    if kind is bool:
-        return celpy.celtypes.BoolType(value)
-    if kind is int:
-        return celpy.celtypes.IntType(value)
-    if kind is float:
-        return celpy.celtypes.DoubleType(value)
-    if kind is dict:
-        return celpy.celtypes.MapType({celpy.celtypes.StringType(k): _to_cel(v) for k, v in value.items()})
-    if kind is list:
-        return celpy.celtypes.ListType([_to_cel(v) for v in value])
-    return celpy.json_to_cel(value)
-
-
-@functools.lru_cache(maxsize=128)
-def _fast_batch(exprs: tuple[str, ...]) -> Any:
-    """One program evaluating a policy's conditions at once (``[(c0), (c1), ...]``): planning pays
-    celpy's per-evaluation overhead once per chain instead of once per step."""
-    with _env_lock:
-        env = _fast_environment()
-        return env.program(env.compile("[" + ", ".join(f"({e})" for e in exprs) + "]"))
+    return {"project": cel.to_cel(project), "submitter": cel.to_cel(sub)}
 
 
 def evaluate_whens(
@@ -829,19 +707,14 @@ def evaluate_whens(
     out = [True] * len(exprs)
     if not present:
         return out
-    try:
-        results = _fast_batch(tuple(e for _, e in present)).evaluate(dict(act))
-        if isinstance(results, celpy.CELEvalError) or not all(
-            isinstance(r, bool | celpy.celtypes.BoolType) for r in results
-        ):
-            raise ValueError("fall back")
+    results = cel.evaluate_all([e for _, e in present], act)
+    if results is not None and all(cel.is_bool(r) for r in results):
         for (i, _), r in zip(present, results, strict=True):
             out[i] = bool(r)
         return out
-    except Exception:  # noqa: BLE001 - one failing condition: evaluate them one by one
-        for i, e in present:
-            out[i] = evaluate_when(e, act, project_id=project_id, step=names[i])
-        return out
+    for i, e in present:
+        out[i] = evaluate_when(e, act, project_id=project_id, step=names[i])
+    return out
 
 
 def evaluate_when(expr: str, act: Mapping[str, Any], *, project_id: str = "", step: str = "") -> bool:
@@ -850,11 +723,11 @@ def evaluate_when(expr: str, act: Mapping[str, Any], *, project_id: str = "", st
     if not expr.strip():
         return True
     try:
-        result = _evaluate(expr, dict(act))
+        result = cel.evaluate(expr, act)
     except Exception as err:  # noqa: BLE001 - bad data must not crash planning
         log.warning("approval.when_failed", project_id=project_id, step=step, when=expr, error=str(err)[:300])
         return False
-    if isinstance(result, bool | celpy.celtypes.BoolType):  # celpy's BoolType subclasses int, not bool
+    if cel.is_bool(result):
         return bool(result)
     log.warning("approval.when_not_bool", project_id=project_id, step=step, when=expr, result=str(result)[:100])
     return False
