@@ -130,10 +130,14 @@ def cc_out(c: approval_pb2.CcRecord) -> dict[str, Any]:
 def approval_out(instance: approval_pb2.Instance | None) -> dict[str, Any]:
     if instance is None or not instance.id:
         return {"status": None, "policy_key": None, "policy_version": None, "steps": []}
+    inputs = struct_to_dict(instance.inputs) if instance.HasField("inputs") else None
+    replanned = (inputs or {}).get("replanned")
     return {
         "status": instance.status,
         "policy_key": instance.policy_key,
         "policy_version": instance.policy_version,
+        "no_approval": bool((inputs or {}).get("no_approval")),
+        "replanned": str(replanned.get("reason", "")) or None if isinstance(replanned, dict) else None,
         "steps": [
             {
                 "name": s.name,
@@ -149,7 +153,7 @@ def approval_out(instance: approval_pb2.Instance | None) -> dict[str, Any]:
             }
             for s in instance.steps
         ],
-        "inputs": struct_to_dict(instance.inputs) if instance.HasField("inputs") else None,
+        "inputs": inputs,
         "cc": [cc_out(c) for c in instance.cc],
         "actions": [decision_out(d) for d in instance.actions],
     }
@@ -330,6 +334,7 @@ def policy_options_in(p: schemas.PolicyIn) -> approval_pb2.PolicyOptions:
         approval_admin=p.approval_admin or "",
         on_submitter_is_approver=p.on_submitter_is_approver or "",
         auto_approve_consecutive=p.auto_approve_consecutive,
+        no_approval=p.no_approval,
     )
 
 
