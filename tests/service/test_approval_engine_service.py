@@ -97,8 +97,8 @@ def test_resubmission_with_a_raised_amount_is_planned_anew(stub: Stub) -> None:
     assert plain(inst.inputs)["replanned"] == {"reason": "amount 100000.00 → 900000.00",
                                                 "from_instance": planned.instance_id}
     # The old chain is gone: resuming it again is refused, and lead decides on the new one.
-    assert fail(lambda: stub.ResumeInstance(pb.ResumeInstanceRequest(
-        request_id=rid(), instance_id=planned.instance_id, project=f), timeout=10))[0] == grpc.StatusCode.FAILED_PRECONDITION
+    again = pb.ResumeInstanceRequest(request_id=rid(), instance_id=planned.instance_id, project=f)
+    assert fail(lambda: stub.ResumeInstance(again, timeout=10))[0] == grpc.StatusCode.FAILED_PRECONDITION
     act(stub, pending(open_step(stub, resumed.instance_id, 0))[0], "approve")
     boss = pending(open_step(stub, resumed.instance_id, 1))
     assert [t.approver_id for t in boss] == ["boss"]
