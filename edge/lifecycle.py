@@ -15,6 +15,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCStatusCode
 
+from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.core.errors import (
     Conflict,
     DomainError,
@@ -78,7 +79,20 @@ async def ensure_started(clients: Clients, project_id: str, owner_id: str) -> No
         raise _rpc_error(err) from err
 
 
-async def submit(clients: Clients, project_id: str, *, actor_id: str, actor_is_admin: bool) -> SubmitResult:
+async def require_approval_policy(clients: Clients, form_key: str) -> None:
+    """409 ``no_approval_policy`` (naming the form) unless the form has an approval policy: asked
+    before anything is created or submitted, so a refusal changes nothing. A blank form key is
+    left to the registry, which reports it with the body's other violations."""
+    if not form_key.strip():
+        return
+    await clients.approval.RequirePolicy(approval_pb2.RequirePolicyRequest(form_key=form_key))
+
+
+async def submit(
+    clients: Clients, project_id: str, *, form_key: str, actor_id: str, actor_is_admin: bool
+) -> SubmitResult:
+    """Submit (draft/returned → pending_approval) once the form is known to have a policy."""
+    await require_approval_policy(clients, form_key)
     return await _update(
         clients,
         project_id,

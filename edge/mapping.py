@@ -103,7 +103,10 @@ def history_out(h: registry_pb2.HistoryEntry) -> dict[str, Any]:
     return {**data, "at": ts(h.at), "actor": h.actor, "event": h.event}
 
 
-def decision_out(d: approval_pb2.Decision) -> dict[str, Any]:
+def decision_out(d: approval_pb2.Decision, hidden: Collection[str] = ()) -> dict[str, Any]:
+    data = struct_to_dict(d.data) if d.HasField("data") else None
+    if data and isinstance(data.get("replanned"), str):
+        data["replanned"] = readable_reason(data["replanned"], hidden)
     return {
         "user_id": d.user_id,
         "action": d.action,
@@ -113,7 +116,7 @@ def decision_out(d: approval_pb2.Decision) -> dict[str, Any]:
         "auto": d.auto,
         "on_behalf_of": _opt(d.on_behalf_of),
         "target_user_id": _opt(d.target_user_id),
-        "data": struct_to_dict(d.data) if d.HasField("data") else None,
+        "data": data,
     }
 
 
@@ -147,24 +150,41 @@ def readable_inputs(inputs: dict[str, Any] | None, hidden: Collection[str]) -> d
         if isinstance(fields, dict):
             project["fields"] = {k: v for k, v in fields.items() if f"fields.{k}" not in hidden}
         out["project"] = project
+    replanned = out.get("replanned")
+    if isinstance(replanned, dict) and isinstance(replanned.get("reason"), str):
+        out["replanned"] = {**replanned, "reason": readable_reason(replanned["reason"], hidden)}
     return out
+
+
+def readable_reason(reason: str, hidden: Collection[str]) -> str:
+    """A re-plan reason (``"amount 1.00 → 2.00; region 华东 → 华南"``) without the changes of values
+    the viewer may not read: those parts only say that the value changed."""
+    parts = []
+    for part in reason.split("; "):
+        key = part.split(" ", 1)[0]
+        parts.append(f"{key} changed" if _INPUT_CORE.get(key) in hidden else part)
+    return "; ".join(parts)
 
 
 def approval_out(instance: approval_pb2.Instance | None, hidden: Collection[str] = ()) -> dict[str, Any]:
     """``hidden``: the paths of the project the caller may not read (``Project.hidden``)."""
     if instance is None or not instance.id:
         return {"status": None, "policy_key": None, "policy_version": None, "steps": []}
+    inputs = readable_inputs(struct_to_dict(instance.inputs), hidden) if instance.HasField("inputs") else None
+    replanned = (inputs or {}).get("replanned")
     return {
         "status": instance.status,
         "policy_key": instance.policy_key,
         "policy_version": instance.policy_version,
+        "no_approval": bool((inputs or {}).get("no_approval")),
+        "replanned": str(replanned.get("reason", "")) or None if isinstance(replanned, dict) else None,
         "steps": [
             {
                 "name": s.name,
                 "mode": s.mode,
                 "status": s.status,
                 "approvers": list(s.approvers),
-                "decisions": [decision_out(d) for d in s.decisions],
+                "decisions": [decision_out(d, hidden) for d in s.decisions],
                 "due_at": ts(s.due_at),
                 "sla": _opt(s.sla),
                 "blocked": s.blocked,
@@ -173,9 +193,9 @@ def approval_out(instance: approval_pb2.Instance | None, hidden: Collection[str]
             }
             for s in instance.steps
         ],
-        "inputs": readable_inputs(struct_to_dict(instance.inputs), hidden) if instance.HasField("inputs") else None,
+        "inputs": inputs,
         "cc": [cc_out(c) for c in instance.cc],
-        "actions": [decision_out(d) for d in instance.actions],
+        "actions": [decision_out(d, hidden) for d in instance.actions],
     }
 
 
@@ -364,6 +384,7 @@ def policy_options_in(p: schemas.PolicyIn) -> approval_pb2.PolicyOptions:
         approval_admin=p.approval_admin or "",
         on_submitter_is_approver=p.on_submitter_is_approver or "",
         auto_approve_consecutive=p.auto_approve_consecutive,
+        no_approval=p.no_approval,
     )
 
 

@@ -297,7 +297,9 @@ class PolicyStepIn(Model):
 
 class PolicyIn(Model):
     form_key: str = Field(min_length=1)
-    steps: list[PolicyStepIn] = Field(min_length=1)
+    steps: list[PolicyStepIn] = Field(
+        default_factory=list, description="At least one step, unless `no_approval` is true (then none)"
+    )
     default_steps: list[PolicyStepIn] = Field(
         default_factory=list, description="Default branch: used when no step's `when` holds"
     )
@@ -305,6 +307,11 @@ class PolicyIn(Model):
     approval_admin: str | None = None
     on_submitter_is_approver: Literal["skip_to_manager", "self_approve"] | None = None
     auto_approve_consecutive: bool = True
+    no_approval: bool = Field(
+        default=False,
+        description="Explicitly no approval: projects of the form are approved on submit (recorded in "
+        "their history and the approval's provenance). A form without any policy cannot be submitted.",
+    )
 
 
 class SimulatedStep(OpenModel):
@@ -449,6 +456,12 @@ class ApprovalOut(Model):
     status: str | None = None
     policy_key: str | None = None
     policy_version: int | None = None
+    no_approval: bool = Field(default=False, description="Approved on submit by an explicit no-approval policy")
+    replanned: str | None = Field(
+        default=None,
+        description="Provenance: why this chain was planned anew on resubmission after a return "
+        "(the routing facts changed, e.g. `amount 100000.00 → 900000.00`); null when it resumed or is the first",
+    )
     steps: list[StepOut] = Field(default_factory=list)
     inputs: dict[str, Any] | None = Field(default=None, description="Provenance: what the chain was planned from")
     cc: list[CcOut] = Field(default_factory=list)

@@ -271,6 +271,8 @@ class ResumedApproval:
     instance_id: str
     resume_from: int
     steps: list[PlannedStep] = field(default_factory=list)
+    # Added: why a new chain (a new instance_id) was planned; "" when the returned one resumes.
+    replanned: str = ""
 
 
 @dataclass

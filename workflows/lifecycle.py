@@ -105,6 +105,10 @@ CALLER_ERRORS = (ERR_VALIDATION, ERR_NOT_FOUND, ERR_FORBIDDEN, ERR_CONFLICT)
 ACTIONS = ("approve", "reject")
 SUBMITTABLE = ("draft", "returned")
 PATCH_V2 = "approval-engine-v2"
+# A resubmission whose routing facts changed continues on the new chain the service planned.
+PATCH_REPLAN = "replan-on-changed-facts"
+# An empty chain is recorded as approved by the system, naming the policy.
+PATCH_NO_APPROVAL = "no-approval-recorded"
 ACTIONS_V2 = ("approve", "reject", "return", "transfer", "add_approver")
 WITHDRAWABLE = ("draft", "approval", "returned")
 # 催办 at most this often per project.
@@ -532,7 +536,13 @@ class ProjectLifecycle:
                     act.ResumedApproval,
                 )
                 self._plan, index = resumed.steps, resumed.resume_from
-                workflow.logger.info("resubmitted: resuming at step %d", index)
+                if resumed.instance_id != self._instance_id and workflow.patched(PATCH_REPLAN):
+                    # The routing facts changed: the service planned a new chain from the start.
+                    self._instance_id = resumed.instance_id
+                    workflow.logger.info("resubmitted with changed routing facts, re-planned: %s",
+                                         resumed.replanned)
+                else:
+                    workflow.logger.info("resubmitted: resuming at step %d", index)
             else:
                 plan = await self._background(
                     act.APPROVAL_PLAN_CHAIN,
@@ -543,6 +553,10 @@ class ProjectLifecycle:
                 )
                 self._instance_id, self._plan, index = plan.instance_id, plan.steps, 0
                 workflow.logger.info("approval chain planned: %d step(s)", len(plan.steps))
+                if not plan.steps and workflow.patched(PATCH_NO_APPROVAL):
+                    # An explicit no-approval policy (or no step applies): say so in the history.
+                    self._decider = SYSTEM
+                    self._decision_comment = f"审批策略 {plan.policy_key} 无需审批，提交即通过"
             self._resume_pending = False
         while index < len(self._plan):
             if self._cancelled:

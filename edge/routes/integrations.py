@@ -158,6 +158,8 @@ async def crm_opportunity(
     time, 200 with the same project after (a project left in draft by an interrupted first call
     is submitted then). Owned by `owner_id`, else by the integrator user."""
     owner_id = await _owner(clients, caller, body.owner_id)
+    # Same rule as any submission: no approval policy for the form → 409, nothing registered.
+    await lifecycle.require_approval_policy(clients, body.form_key)
     req = mapping.project_create_request(
         body, request_id=uuid.uuid4().hex, owner_id=owner_id, owner_is_admin=caller.is_admin and owner_id == caller.id
     )
@@ -170,7 +172,8 @@ async def crm_opportunity(
     if status == "draft":
         await lifecycle.ensure_started(clients, project.id, project.owner_id)
         # The integration submits on the owner's behalf (as admins may): audited as the integrator.
-        result = await lifecycle.submit(clients, project.id, actor_id=caller.id, actor_is_admin=True)
+        result = await lifecycle.submit(clients, project.id, form_key=project.form_key, actor_id=caller.id,
+                                        actor_is_admin=True)
         status = result.status
     if resp.existing:
         response.status_code = 200

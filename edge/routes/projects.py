@@ -94,6 +94,8 @@ async def create_project(
 ) -> dict[str, Any]:
     """Register a project owned by the caller; with `submit: true` it is submitted at once."""
     request_id = f"{user.id}:{idempotency_key}" if idempotency_key else uuid.uuid4().hex
+    if body.submit:
+        await lifecycle.require_approval_policy(clients, body.form_key)
     resp = await clients.registry.CreateProject(
         mapping.project_create_request(body, request_id=request_id, owner_id=user.id, owner_is_admin=user.is_admin)
     )
@@ -102,7 +104,8 @@ async def create_project(
     await lifecycle.ensure_started(clients, project.id, project.owner_id)
     status = mapping.status_name(project.status)
     if body.submit:
-        result = await lifecycle.submit(clients, project.id, actor_id=user.id, actor_is_admin=user.is_admin)
+        result = await lifecycle.submit(clients, project.id, form_key=project.form_key, actor_id=user.id,
+                                        actor_is_admin=user.is_admin)
         status = result.status
     return {"id": project.id, "code": project.code, "status": status}
 
@@ -206,5 +209,6 @@ async def submit_project(project_id: str, request: Request, user: CurrentUser, c
     bind_project(request, project_id)
     project = await visible_project(clients, user, project_id)
     await lifecycle.ensure_started(clients, project.id, project.owner_id)
-    await lifecycle.submit(clients, project.id, actor_id=user.id, actor_is_admin=user.is_admin)
+    await lifecycle.submit(clients, project.id, form_key=project.form_key, actor_id=user.id,
+                           actor_is_admin=user.is_admin)
     return await project_view(clients, user, project_id)

@@ -5,24 +5,20 @@ provenance. No grpc, no database; the org directory is reached through the small
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import logging
 import math
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
-import celpy
 import structlog
-from celpy.celparser import CELParseError
 
-from baobei.core.errors import FieldViolation
+from baobei.core import cel
+from baobei.core.errors import Conflict, FieldViolation
 from services.approval import calendar
 
 log = structlog.get_logger(__name__)
@@ -306,9 +302,13 @@ class PolicyOptions:
     on_submitter_is_approver: str = ""
     # Same single approver on consecutive steps: auto-approve the later one.
     auto_approve_consecutive: bool = True
+    # An explicit "no approval" policy: no steps, projects of its form are approved on submit.
+    no_approval: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        if self.no_approval:
+            out["no_approval"] = True
         if self.default_steps:
             out["default_steps"] = [s.as_dict() for s in self.default_steps]
         if self.on_no_approver != "skip":
@@ -330,6 +330,7 @@ class PolicyOptions:
             approval_admin=str(data.get("approval_admin", "") or ""),
             on_submitter_is_approver=str(data.get("on_submitter_is_approver", "") or ""),
             auto_approve_consecutive=bool(data.get("auto_approve_consecutive", True)),
+            no_approval=bool(data.get("no_approval", False)),
         )
 
 
@@ -375,6 +376,7 @@ def normalise_options(o: PolicyOptions) -> PolicyOptions:
         approval_admin=o.approval_admin.strip(),
         on_submitter_is_approver=o.on_submitter_is_approver.strip(),
         auto_approve_consecutive=o.auto_approve_consecutive,
+        no_approval=o.no_approval,
     )
 
 
@@ -413,8 +415,13 @@ def validate_policy(
         v.append(FieldViolation("form_key", "表单标识为必填项", "form_key is required"))
     elif len(form_key.strip()) > 100:
         v.append(FieldViolation("form_key", "表单标识过长（最多 100 个字符）", "form_key is too long (at most 100)"))
-    if not steps:
-        v.append(FieldViolation("steps", "至少需要一个审批步骤", "at least one step is required"))
+    if options.no_approval:
+        if steps or options.default_steps:
+            v.append(FieldViolation("steps", "无需审批的策略（no_approval）不能有审批步骤",
+                                    "a no_approval policy has no steps"))
+    elif not steps:
+        v.append(FieldViolation("steps", "至少需要一个审批步骤（或明确设置 no_approval: true）",
+                                "at least one step is required (or an explicit no_approval: true)"))
     for i, step in enumerate(steps):
         v.extend(_step_violations(step, f"steps[{i}]", directory))
     for i, step in enumerate(options.default_steps):
@@ -580,81 +587,6 @@ def step_timers(
 
 # ---------------------------------------------------------------- CEL
 
-_env_lock = threading.Lock()
-_env: celpy.Environment | None = None
-_fast_env: celpy.Environment | None = None
-
-
-def _environment() -> celpy.Environment:
-    global _env
-    if _env is None:
-        _env = celpy.Environment()
-    return _env
-
-
-class _CheapUnion:
-    """Stands in for ``typing.Union`` inside ``celpy.evaluation`` at run time. celpy resolves every
-    variable through ``cast(Union[Result, NameContainer], ...)``, and building that ``Union`` hashes
-    a dozen types on each lookup: a quarter of planning time. ``cast`` ignores its first argument,
-    so any object will do; the module's type aliases were built at import and are unaffected."""
-
-    def __getitem__(self, _item: Any) -> Any:
-        return object
-
-
-def _speed_up_celpy() -> None:
-    import celpy.evaluation as celpy_evaluation
-
-    if getattr(celpy_evaluation, "Union", None) is Union:
-        setattr(celpy_evaluation, "Union", _CheapUnion())  # noqa: B010 - a module global, on purpose
-
-
-def _fast_environment() -> celpy.Environment:
-    global _fast_env
-    if _fast_env is None:
-        _speed_up_celpy()
-        # The transpiling runner is ~5x faster than the interpreter (planning evaluates every
-        # step's condition for every submission); the interpreter stays the reference and is
-        # used whenever the fast path reports an error.
-        _fast_env = celpy.Environment(runner_class=celpy.CompiledRunner)
-        # Its "internal error" logs are expected on the fallback path.
-        logging.getLogger("celpy.Transpiler").setLevel(logging.CRITICAL)
-    return _fast_env
-
-
-@functools.lru_cache(maxsize=512)
-def _compiled(expr: str) -> Any:
-    with _env_lock:
-        return _environment().compile(expr)
-
-
-@functools.lru_cache(maxsize=512)
-def _program(expr: str) -> Any:
-    ast = _compiled(expr)
-    with _env_lock:
-        return _environment().program(ast)
-
-
-@functools.lru_cache(maxsize=512)
-def _fast_program(expr: str) -> Any:
-    with _env_lock:
-        env = _fast_environment()
-        return env.program(env.compile(expr))
-
-
-def _evaluate(expr: str, act: dict[str, Any]) -> Any:
-    try:
-        result = _fast_program(expr).evaluate(act)
-        if not isinstance(result, celpy.CELEvalError):
-            return result
-    except Exception:  # noqa: BLE001, S110 - fall back to the reference interpreter below
-        pass
-    result = _program(expr).evaluate(act)
-    if isinstance(result, celpy.CELEvalError):
-        raise result
-    return result
-
-
 def _sample_activation() -> dict[str, Any]:
     return activation(
         ProjectFacts(project_id="", form_key="", name="", amount=Decimal(0)),
@@ -665,25 +597,10 @@ def _sample_activation() -> dict[str, Any]:
 def when_problem(expr: str) -> str:
     """Why a CEL condition is unusable ("" if fine): a parse error, or a reference to a
     variable other than ``project`` and ``submitter``."""
-    try:
-        _compiled(expr)
-        program = _program(expr)
-    except CELParseError as err:
-        return " ".join(str(err).split())
-    except Exception as err:  # noqa: BLE001 - any compiler failure is a bad expression
-        return " ".join(str(err).split()) or type(err).__name__
-    try:
-        result = program.evaluate(_sample_activation())
-        if isinstance(result, celpy.CELEvalError):
-            raise result
-    except celpy.CELEvalError as err:
-        text = str(err.args[0]) if err.args else str(err)
-        if "undeclared reference" in text:
-            name = text.split("'")[1] if text.count("'") >= 2 else text
-            return f"undeclared reference {name}"
-    except Exception:  # noqa: BLE001 - other runtime errors depend on the data
-        pass
-    return ""
+    kind, text = cel.problem(expr, _sample_activation())
+    if kind == "undeclared":
+        return f"undeclared reference {text}"
+    return text
 
 
 @dataclass(frozen=True)
@@ -787,35 +704,7 @@ def activation(facts: ProjectFacts, submitter: OrgUser) -> dict[str, Any]:
         "roles": list(submitter.roles),
         "region": submitter.region,
     }
-    return {"project": _to_cel(project), "submitter": _to_cel(sub)}
-
-
-def _to_cel(value: Any) -> Any:
-    """``celpy.json_to_cel`` for the plain JSON values we build (a direct dispatch on the exact
-    type; about twice as fast, and planning builds one activation per submission)."""
-    kind = type(value)
-    if kind is str:
-        return celpy.celtypes.StringType(value)
-    if kind is bool:
-        return celpy.celtypes.BoolType(value)
-    if kind is int:
-        return celpy.celtypes.IntType(value)
-    if kind is float:
-        return celpy.celtypes.DoubleType(value)
-    if kind is dict:
-        return celpy.celtypes.MapType({celpy.celtypes.StringType(k): _to_cel(v) for k, v in value.items()})
-    if kind is list:
-        return celpy.celtypes.ListType([_to_cel(v) for v in value])
-    return celpy.json_to_cel(value)
-
-
-@functools.lru_cache(maxsize=128)
-def _fast_batch(exprs: tuple[str, ...]) -> Any:
-    """One program evaluating a policy's conditions at once (``[(c0), (c1), ...]``): planning pays
-    celpy's per-evaluation overhead once per chain instead of once per step."""
-    with _env_lock:
-        env = _fast_environment()
-        return env.program(env.compile("[" + ", ".join(f"({e})" for e in exprs) + "]"))
+    return {"project": cel.to_cel(project), "submitter": cel.to_cel(sub)}
 
 
 def evaluate_whens(
@@ -829,19 +718,14 @@ def evaluate_whens(
     out = [True] * len(exprs)
     if not present:
         return out
-    try:
-        results = _fast_batch(tuple(e for _, e in present)).evaluate(dict(act))
-        if isinstance(results, celpy.CELEvalError) or not all(
-            isinstance(r, bool | celpy.celtypes.BoolType) for r in results
-        ):
-            raise ValueError("fall back")
+    results = cel.evaluate_all([e for _, e in present], act)
+    if results is not None and all(cel.is_bool(r) for r in results):
         for (i, _), r in zip(present, results, strict=True):
             out[i] = bool(r)
         return out
-    except Exception:  # noqa: BLE001 - one failing condition: evaluate them one by one
-        for i, e in present:
-            out[i] = evaluate_when(e, act, project_id=project_id, step=names[i])
-        return out
+    for i, e in present:
+        out[i] = evaluate_when(e, act, project_id=project_id, step=names[i])
+    return out
 
 
 def evaluate_when(expr: str, act: Mapping[str, Any], *, project_id: str = "", step: str = "") -> bool:
@@ -850,11 +734,11 @@ def evaluate_when(expr: str, act: Mapping[str, Any], *, project_id: str = "", st
     if not expr.strip():
         return True
     try:
-        result = _evaluate(expr, dict(act))
+        result = cel.evaluate(expr, act)
     except Exception as err:  # noqa: BLE001 - bad data must not crash planning
         log.warning("approval.when_failed", project_id=project_id, step=step, when=expr, error=str(err)[:300])
         return False
-    if isinstance(result, bool | celpy.celtypes.BoolType):  # celpy's BoolType subclasses int, not bool
+    if cel.is_bool(result):
         return bool(result)
     log.warning("approval.when_not_bool", project_id=project_id, step=step, when=expr, result=str(result)[:100])
     return False
@@ -981,8 +865,10 @@ def plan_steps(policy: Policy, facts: ProjectFacts, submitter_id: str, directory
         if submitter_id:
             log.warning("approval.unknown_submitter", project_id=facts.project_id, submitter_id=submitter_id)
         submitter = OrgUser(id=submitter_id)
-    act = activation(facts, submitter)
     options = policy.options
+    if options.no_approval:
+        return []
+    act = activation(facts, submitter)
     holds = evaluate_whens([s.when for s in policy.steps], act, project_id=facts.project_id,
                            steps=[s.name for s in policy.steps])
     selected: list[tuple[int, StepSpec, str]] = [
@@ -1061,6 +947,19 @@ def plan_steps(policy: Policy, facts: ProjectFacts, submitter_id: str, directory
     return planned
 
 
+def require_policy(policy: Policy | None, form_key: str) -> Policy:
+    """Projects are submitted only to a policy: a form without one is refused (an explicit
+    no-approval policy is the way to have projects approved on submit)."""
+    if policy is None:
+        raise Conflict(
+            f"表单 {form_key} 没有审批策略，不能提交；请管理员先配置审批策略（或明确设置为无需审批 no_approval）",
+            f"form {form_key} has no approval policy, so its projects cannot be submitted; an administrator "
+            "must set one (or an explicit no_approval policy)",
+            code="no_approval_policy",
+        )
+    return policy
+
+
 def _note(kind: str, zh: str, en: str) -> dict[str, str]:
     return {"kind": kind, "zh": zh, "en": en}
 
@@ -1070,6 +969,7 @@ def plan_inputs(policy: Policy | None, facts: ProjectFacts, submitter: OrgUser |
     return {
         "policy_key": policy.key if policy else "",
         "policy_version": policy.version if policy else 0,
+        **({"no_approval": True} if policy is not None and policy.options.no_approval else {}),
         "project": facts.as_dict(),
         "submitter": {
             "id": submitter.id if submitter else "",
@@ -1113,6 +1013,67 @@ def diff_chains(
         removed=tuple(n for n, _ in before if n not in new),
         approvers_changed=changed,
     )
+
+
+# ---------------------------------------------------------------- resubmission after a return
+
+
+def planned_chain(steps: Sequence[PlannedStep]) -> list[tuple[str, tuple[str, ...]]]:
+    """(step name, approvers as planned) of a chain: what routing decided, before any transfer."""
+    return [(s.name, tuple(s.provenance.get("planned", s.approvers))) for s in steps]
+
+
+def replan_reason(
+    before_inputs: Mapping[str, Any],
+    before_chain: Sequence[tuple[str, Sequence[str]]],
+    after_inputs: Mapping[str, Any],
+    after_chain: Sequence[tuple[str, Sequence[str]]],
+) -> str:
+    """Why a returned project, resubmitted, gets a new chain from the start ("" = it resumes at
+    the returning step): the policy, evaluated on the resubmitted facts, plans another chain than
+    the one the approval was planned with (steps added or removed, other approvers). Resuming
+    would skip the steps the new facts require (a raised amount). The reason names the routing
+    facts that changed; form field values are not repeated (they may be read-restricted)."""
+    diff = diff_chains("", before_chain, after_chain)
+    if not diff.changed:
+        return ""
+    changes = routing_changes(before_inputs, after_inputs)
+    if changes:
+        return "; ".join(changes)
+    parts = [f"+{n}" for n in diff.added] + [f"-{n}" for n in diff.removed]
+    parts += [f"{n}: {','.join(a) or '-'} → {','.join(b) or '-'}" for n, (a, b) in diff.approvers_changed.items()]
+    return "chain " + "; ".join(parts)
+
+
+def routing_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """What a ``when`` or approver resolution can read that differs between two ``plan_inputs``."""
+    out: list[str] = []
+    def policy(i: Mapping[str, Any]) -> tuple[Any, Any]:
+        return i.get("policy_key"), i.get("policy_version")
+
+    if policy(before) != policy(after):
+        out.append(f"policy {before.get('policy_key') or '-'} v{before.get('policy_version', 0)} → "
+                   f"{after.get('policy_key') or '-'} v{after.get('policy_version', 0)}")
+    old_p, new_p = before.get("project") or {}, after.get("project") or {}
+    old_amount, new_amount = parse_amount(str(old_p.get("amount", "0"))), parse_amount(str(new_p.get("amount", "0")))
+    if old_amount != new_amount:
+        out.append(f"amount {_money(old_amount)} → {_money(new_amount)}")
+    for key in ("region", "business_line", "conflict_count"):
+        if str(old_p.get(key, "")) != str(new_p.get(key, "")):
+            out.append(f"{key} {old_p.get(key) or '-'} → {new_p.get(key) or '-'}")
+    old_f, new_f = old_p.get("fields") or {}, new_p.get("fields") or {}
+    out += [f"fields.{k} changed" for k in sorted(set(old_f) | set(new_f)) if old_f.get(k) != new_f.get(k)]
+    old_s, new_s = before.get("submitter") or {}, after.get("submitter") or {}
+    for key in ("department_id", "region"):
+        if str(old_s.get(key, "")) != str(new_s.get(key, "")):
+            out.append(f"submitter.{key} {old_s.get(key) or '-'} → {new_s.get(key) or '-'}")
+    if sorted(old_s.get("roles") or []) != sorted(new_s.get("roles") or []):
+        out.append("submitter.roles changed")
+    return out
+
+
+def _money(value: Decimal | None) -> str:
+    return "-" if value is None else format(value.quantize(Decimal("0.01")), "f")
 
 
 # ---------------------------------------------------------------- deciding

@@ -93,6 +93,7 @@ def options_from_proto(msg: pb.PolicyOptions) -> domain.PolicyOptions:
             approval_admin=msg.approval_admin,
             on_submitter_is_approver=msg.on_submitter_is_approver,
             auto_approve_consecutive=msg.auto_approve_consecutive if msg.HasField("auto_approve_consecutive") else True,
+            no_approval=msg.no_approval,
         )
     )
 
@@ -160,6 +161,7 @@ def options_to_proto(o: domain.PolicyOptions) -> pb.PolicyOptions:
         approval_admin=o.approval_admin,
         on_submitter_is_approver=o.on_submitter_is_approver,
         auto_approve_consecutive=o.auto_approve_consecutive,
+        no_approval=o.no_approval,
     )
 
 

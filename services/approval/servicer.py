@@ -13,7 +13,7 @@ from baobei.core.errors import FieldViolation, Forbidden, NotFound, ValidationFa
 from baobei.core.grpc_server import rpc
 from services.approval import domain, mapping
 from services.approval.org_client import DirectoryUnavailable
-from services.approval.store import ApprovalStore
+from services.approval.store import ApprovalStore, Replan
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +72,16 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         _required(require(request.key, "key", "策略标识", "key"))
         return pb.GetPolicyResponse(policy=self.store.get_policy(key=request.key.strip(), version=request.version))
 
+    @rpc
+    def RequirePolicy(
+        self, request: pb.RequirePolicyRequest, context: grpc.ServicerContext
+    ) -> pb.RequirePolicyResponse:
+        _required(require(request.form_key, "form_key", "表单标识", "form_key"))
+        form_key = request.form_key.strip()
+        policy = domain.require_policy(self.store.policy_for_form(form_key=form_key), form_key)
+        return pb.RequirePolicyResponse(policy_key=policy.key, policy_version=policy.version,
+                                        no_approval=policy.options.no_approval)
+
     # ------------------------------------------------------------ planning
 
     def _policy_for(self, policy_key: str, form_key: str) -> domain.Policy | None:
@@ -101,8 +111,15 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         )
         facts = mapping.facts_from_proto(request.project)
         policy = self.store.policy_for_form(form_key=facts.form_key)
+        if policy is None:
+            # Submissions are refused without a policy (RequirePolicy, before anything changes);
+            # one that slipped through (its policy moved to another form meanwhile) waits, retried,
+            # until one exists: it is never approved for want of a policy.
+            log.error("approval.no_policy_at_planning", project_id=facts.project_id, form_key=facts.form_key)
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"no approval policy for form {facts.form_key} yet")
+            raise AssertionError("unreachable")
         try:
-            steps = domain.plan_steps(policy, facts, request.submitter_id, self.directory) if policy else []
+            steps = domain.plan_steps(policy, facts, request.submitter_id, self.directory)
             submitter = self.directory.get_user(request.submitter_id) if request.submitter_id else None
         except DirectoryUnavailable as err:
             _unavailable(context, err)
@@ -234,8 +251,28 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         self, request: pb.ResumeInstanceRequest, context: grpc.ServicerContext
     ) -> pb.ResumeInstanceResponse:
         _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
+        facts = mapping.facts_from_proto(request.project)
+        try:
+            replan = self._replan(request.instance_id, facts)
+        except DirectoryUnavailable as err:
+            _unavailable(context, err)
         return self.store.resume_instance(request_id=request.request_id, instance_id=request.instance_id,
-                                          facts=mapping.facts_from_proto(request.project), actor_id=request.actor_id)
+                                          facts=facts, actor_id=request.actor_id, replan=replan)
+
+    def _replan(self, instance_id: str, facts: domain.ProjectFacts) -> Replan | None:
+        """The new chain when the policy, evaluated on the resubmitted facts, plans another chain
+        than the returned approval's; None to resume it where it was returned."""
+        returned = self.store.returned_chain(instance_id=instance_id)
+        if returned is None:
+            return None  # a repeat of a resume that happened, or not returned: the store answers
+        policy = self.store.policy_for_form(form_key=returned.form_key or facts.form_key)
+        if policy is None:
+            return None
+        steps = domain.plan_steps(policy, facts, returned.submitter_id, self.directory)
+        submitter = self.directory.get_user(returned.submitter_id) if returned.submitter_id else None
+        inputs = domain.plan_inputs(policy, facts, submitter or domain.OrgUser(id=returned.submitter_id))
+        reason = domain.replan_reason(returned.inputs, returned.chain, inputs, domain.planned_chain(steps))
+        return Replan(policy=policy, steps=steps, inputs=inputs, reason=reason) if reason else None
 
     @rpc
     def CancelInstance(

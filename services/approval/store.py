@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +46,27 @@ M_FIRE_TIMER, M_RESUME, M_CANCEL, M_REASSIGN, M_ACTION, M_DELEGATION = (
     "SetDelegation",
 )
 INSTANCE_SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class ReturnedChain:
+    """A returned approval: the form, submitter and inputs it was planned from, and its chain
+    as planned ([(step name, approvers)])."""
+
+    form_key: str
+    submitter_id: str
+    inputs: dict[str, Any]
+    chain: list[tuple[str, tuple[str, ...]]]
+
+
+@dataclass(frozen=True)
+class Replan:
+    """A resubmission whose routing facts changed: the chain planned now, and why."""
+
+    policy: domain.Policy
+    steps: list[domain.PlannedStep]
+    inputs: dict[str, Any]
+    reason: str
 
 
 def _now() -> datetime:
@@ -170,6 +192,72 @@ class ApprovalStore:
 
     # ------------------------------------------------------------ planning
 
+    @staticmethod
+    def _new_instance(
+        session: Session,
+        *,
+        facts: domain.ProjectFacts,
+        submitter_id: str,
+        policy: domain.Policy | None,
+        steps: Sequence[domain.PlannedStep],
+        inputs: dict[str, Any] | None,
+    ) -> ApprovalInstance:
+        """A new instance with its planned steps; what is still open of earlier submissions of the
+        project is superseded. Not flushed."""
+        project_id = facts.project_id
+        previous = session.exec(
+            select(ApprovalInstance).where(ApprovalInstance.project_id == project_id).with_for_update()
+        ).all()
+        now = _now()
+        # A resubmission supersedes what is still open of earlier submissions.
+        for old in previous:
+            if old.status in (domain.INSTANCE_PENDING, domain.INSTANCE_RETURNED):
+                old.status = INSTANCE_SUPERSEDED
+                old.decided_at = now
+                session.add(old)
+                session.execute(
+                    sa.update(ApprovalTask)
+                    .where(
+                        col(ApprovalTask.instance_id) == old.id,
+                        col(ApprovalTask.status).in_([domain.TASK_PENDING, domain.TASK_WAITING]),
+                    )
+                    .values(status=domain.TASK_CLOSED, decided_at=now)
+                )
+        instance = ApprovalInstance(
+            id=_new_id(),
+            project_id=project_id,
+            attempt=max((p.attempt for p in previous), default=0) + 1,
+            policy_key=policy.key if policy else "",
+            policy_version=policy.version if policy else 0,
+            submitter_id=submitter_id,
+            status=domain.INSTANCE_PENDING if steps else domain.INSTANCE_APPROVED,
+            created_at=now,
+            decided_at=None if steps else now,
+            form_key=facts.form_key,
+            inputs=inputs,
+            form_hash=facts.content_hash(),
+        )
+        session.add(instance)
+        auto_consecutive = policy.options.auto_approve_consecutive if policy else True
+        for s in steps:
+            session.add(
+                ApprovalStep(
+                    instance_id=instance.id,
+                    step_index=s.index,
+                    name=s.name,
+                    mode=s.mode,
+                    approvers=list(s.approvers),
+                    sla=s.sla,
+                    sla_seconds=s.sla_seconds,
+                    on_timeout=s.on_timeout,
+                    escalate_to=list(s.escalate_to),
+                    status=domain.STEP_WAITING,
+                    config={**mapping.step_config(s), "auto_consecutive": auto_consecutive},
+                    provenance=dict(s.provenance) or None,
+                )
+            )
+        return instance
+
     def plan_chain(
         self,
         *,
@@ -181,58 +269,9 @@ class ApprovalStore:
         inputs: dict[str, Any] | None = None,
     ) -> pb.PlanChainResponse:
         def apply(session: Session) -> pb.PlanChainResponse:
+            instance = self._new_instance(session, facts=facts, submitter_id=submitter_id, policy=policy,
+                                          steps=steps, inputs=inputs)
             project_id = facts.project_id
-            previous = session.exec(
-                select(ApprovalInstance).where(ApprovalInstance.project_id == project_id).with_for_update()
-            ).all()
-            now = _now()
-            # A resubmission supersedes what is still open of earlier submissions.
-            for old in previous:
-                if old.status in (domain.INSTANCE_PENDING, domain.INSTANCE_RETURNED):
-                    old.status = INSTANCE_SUPERSEDED
-                    old.decided_at = now
-                    session.add(old)
-                    session.execute(
-                        sa.update(ApprovalTask)
-                        .where(
-                            col(ApprovalTask.instance_id) == old.id,
-                            col(ApprovalTask.status).in_([domain.TASK_PENDING, domain.TASK_WAITING]),
-                        )
-                        .values(status=domain.TASK_CLOSED, decided_at=now)
-                    )
-            instance = ApprovalInstance(
-                id=_new_id(),
-                project_id=project_id,
-                attempt=max((p.attempt for p in previous), default=0) + 1,
-                policy_key=policy.key if policy else "",
-                policy_version=policy.version if policy else 0,
-                submitter_id=submitter_id,
-                status=domain.INSTANCE_PENDING if steps else domain.INSTANCE_APPROVED,
-                created_at=now,
-                decided_at=None if steps else now,
-                form_key=facts.form_key,
-                inputs=inputs,
-                form_hash=facts.content_hash(),
-            )
-            session.add(instance)
-            auto_consecutive = policy.options.auto_approve_consecutive if policy else True
-            for s in steps:
-                session.add(
-                    ApprovalStep(
-                        instance_id=instance.id,
-                        step_index=s.index,
-                        name=s.name,
-                        mode=s.mode,
-                        approvers=list(s.approvers),
-                        sla=s.sla,
-                        sla_seconds=s.sla_seconds,
-                        on_timeout=s.on_timeout,
-                        escalate_to=list(s.escalate_to),
-                        status=domain.STEP_WAITING,
-                        config={**mapping.step_config(s), "auto_consecutive": auto_consecutive},
-                        provenance=dict(s.provenance) or None,
-                    )
-                )
             try:
                 session.flush()
             except IntegrityError as err:
@@ -840,9 +879,30 @@ class ApprovalStore:
 
     # ------------------------------------------------------------ resubmission, withdrawal, admin
 
+    def returned_chain(self, *, instance_id: str) -> ReturnedChain | None:
+        """What a returned approval was planned from and the chain it got; None when the
+        instance is not (or no longer) returned."""
+        with Session(self.engine) as session:
+            row = session.get(ApprovalInstance, instance_id)
+            if row is None or row.status != domain.INSTANCE_RETURNED:
+                return None
+            chain = [(s.name, tuple((s.provenance or {}).get("planned", s.approvers)))
+                     for s in self._steps(session, instance_id)]
+            return ReturnedChain(form_key=row.form_key, submitter_id=row.submitter_id,
+                                 inputs=dict(row.inputs or {}), chain=chain)
+
     def resume_instance(
-        self, *, request_id: str, instance_id: str, facts: domain.ProjectFacts, actor_id: str
+        self,
+        *,
+        request_id: str,
+        instance_id: str,
+        facts: domain.ProjectFacts,
+        actor_id: str,
+        replan: Replan | None = None,
     ) -> pb.ResumeInstanceResponse:
+        """Resume a returned approval at the returning step, or, with ``replan`` (the routing facts
+        changed), supersede it by a new chain that starts from its first step."""
+
         def apply(session: Session) -> pb.ResumeInstanceResponse:
             instance = self._lock_instance(session, instance_id)
             stored = self._stored_response(session, M_RESUME, request_id)
@@ -851,6 +911,8 @@ class ApprovalStore:
             if instance.status != domain.INSTANCE_RETURNED:
                 raise Conflict("审批未处于退回状态", "the approval is not returned", code="illegal_transition")
             now = _now()
+            if replan is not None:
+                return self._replanned(session, instance, replan, facts=facts, actor_id=actor_id, now=now)
             steps = self._steps(session, instance_id)
             resume_from = max(instance.returned_step, 0)
             for s in steps:
@@ -882,6 +944,31 @@ class ApprovalStore:
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_RESUME,
                         response_type=pb.ResumeInstanceResponse, apply=apply)
+
+    def _replanned(
+        self,
+        session: Session,
+        old: ApprovalInstance,
+        replan: Replan,
+        *,
+        facts: domain.ProjectFacts,
+        actor_id: str,
+        now: datetime,
+    ) -> pb.ResumeInstanceResponse:
+        inputs = {**replan.inputs, "replanned": {"reason": replan.reason, "from_instance": old.id}}
+        self._audit(session, instance_id=old.id, step_index=-1, user_id=actor_id, action="resubmit", now=now,
+                    data={"replanned": replan.reason})
+        instance = self._new_instance(session, facts=facts, submitter_id=old.submitter_id, policy=replan.policy,
+                                      steps=replan.steps, inputs=inputs)
+        session.flush()
+        log.info("approval.replanned", project_id=old.project_id, instance_id=instance.id, previous=old.id,
+                 reason=replan.reason, steps=len(replan.steps))
+        return pb.ResumeInstanceResponse(
+            instance_id=instance.id,
+            resume_from=0,
+            steps=[mapping.planned_step_to_proto(s) for s in replan.steps],
+            replanned=replan.reason,
+        )
 
     def cancel_instance(
         self, *, request_id: str, instance_id: str, actor_id: str, action: str, comment: str, channel: str

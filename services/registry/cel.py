@@ -1,63 +1,30 @@
 """CEL for forms: conditional fields (``required_when``/``visible_when``) and cross-field rules.
 Expressions see ``fields`` (the submission's form fields, defaults applied) and ``project``
 (name, amount as a number, region, business_line, start_date, end_date as ISO strings, customer).
-Compiled programs are cached per expression text; a rule that cannot be evaluated on some data
-(e.g. it reads a field left empty) does not apply."""
+Compiled and evaluated by ``baobei.core.cel`` (thread-safe, cached per expression); a rule that
+cannot be evaluated on some data (e.g. it reads a field left empty) does not apply."""
 
 from __future__ import annotations
 
 import functools
-import logging
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any
 
-import celpy
-from celpy.celparser import CELParseError
+from baobei.core import cel
 
-_lock = threading.Lock()
-# CompiledRunner turns the AST into Python once: ~4x faster than the interpreter per evaluation.
-# It runs the code against a module-global activation, so evaluations are serialised by _eval_lock
-# (the registry serves from a thread pool). The interpreter checks definitions at PUT, where its
-# error messages name an unknown variable.
-_env = celpy.Environment(runner_class=celpy.CompiledRunner)
-_check_env = celpy.Environment()
-_eval_lock = threading.Lock()
-# A rule reading an empty field is "not applicable", not an error worth a log line per submission.
-logging.getLogger("celpy.Transpiler").setLevel(logging.CRITICAL)
 _FIELD_REF = re.compile(r"fields\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 SAMPLE: dict[str, Any] = {"fields": {}, "project": {"name": "", "amount": 0.0, "region": "", "business_line": "",
                                                    "start_date": "", "end_date": "", "customer": {"name": ""}}}
 
 
-@functools.lru_cache(maxsize=1024)
-def _program(expr: str) -> Any:
-    with _lock:
-        return _env.program(_env.compile(expr))
-
-
 def problem(expr: str) -> str:
     """Why ``expr`` is unusable ("" when fine): a parse error or an unknown top-level name."""
-    if not expr.strip():
-        return "empty expression"
-    try:
-        with _lock:
-            prog = _check_env.program(_check_env.compile(expr))
-        _program(expr)
-    except CELParseError as err:
-        return " ".join(str(err).split())[:300]
-    except Exception as err:  # noqa: BLE001 - any compiler failure means a bad expression
-        return (" ".join(str(err).split()) or type(err).__name__)[:300]
-    try:
-        prog.evaluate(activation(SAMPLE["fields"], SAMPLE["project"]))
-    except celpy.CELEvalError as err:
-        text = str(err.args[0]) if err.args else str(err)
-        if "undeclared reference" in text:
-            name = text.split("'")[1] if text.count("'") >= 2 else "?"
-            return f"undeclared reference to {name!r} (use fields.<key> or project.<name>)"
-    except Exception:  # noqa: BLE001 - other runtime errors depend on the data
-        pass
+    kind, text = cel.problem(expr, activation(SAMPLE["fields"], SAMPLE["project"]))
+    if kind == "parse":
+        return text[:300]
+    if kind == "undeclared":
+        return f"undeclared reference to {text!r} (use fields.<key> or project.<name>)"
     return ""
 
 
@@ -97,17 +64,9 @@ def activation(
 ) -> dict[str, Any]:
     """``only``: convert just these fields (converting values to CEL is the costly part)."""
     chosen = dict(fields) if only is None else {k: fields[k] for k in only if k in fields}
-    return {"fields": celpy.json_to_cel(_plain(chosen)), "project": celpy.json_to_cel(_plain(dict(project)))}
+    return {"fields": cel.to_cel(_plain(chosen)), "project": cel.to_cel(_plain(dict(project)))}
 
 
 def holds(expr: str, act: Mapping[str, Any]) -> bool | None:
     """True/False, or None when the expression cannot be evaluated on this data or is not boolean."""
-    try:
-        prog = _program(expr)
-        with _eval_lock:
-            result = prog.evaluate(dict(act))
-    except Exception:  # noqa: BLE001 - missing keys etc.: the rule does not apply
-        return None
-    if isinstance(result, bool | celpy.celtypes.BoolType):  # BoolType subclasses int, not bool
-        return bool(result)
-    return None
+    return cel.holds(expr, act)

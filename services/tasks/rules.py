@@ -23,9 +23,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import celpy
-from celpy.celparser import CELParseError
-
+from baobei.core import cel
 from baobei.core.errors import FieldViolation, ValidationFailed
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -110,9 +108,8 @@ def validate_rule(rule: Rule) -> None:
         if not ok:
             v.append(FieldViolation("trigger.share", "预算比例必须在 0 到 10 之间，如 0.8", "share must be in (0, 10]"))
     if rule.when.strip():
-        try:
-            celpy.Environment().compile(rule.when)
-        except CELParseError as err:
+        err = cel.parse_problem(rule.when)
+        if err:
             v.append(FieldViolation("when", f"条件表达式无效：{err}", f"invalid CEL expression: {err}"))
     if not rule.actions:
         v.append(FieldViolation("actions", "至少需要一个动作", "at least one action is required"))
@@ -249,19 +246,18 @@ def _activation(project: ProjectFacts, task: TaskFacts | None, event: TaskEvent 
         }
     if event is not None:
         data["event"] = {"from": event.from_status, "to": event.to_status}
-    return {k: celpy.json_to_cel(v) for k, v in data.items()}
+    return {k: cel.to_cel(v) for k, v in data.items()}
 
 
 def _holds(rule: Rule, project: ProjectFacts, task: TaskFacts | None, event: TaskEvent | None, out: Evaluation) -> bool:
     if not rule.when.strip():
         return True
     try:
-        env = celpy.Environment()
-        result = env.program(env.compile(rule.when)).evaluate(_activation(project, task, event))
+        result = cel.evaluate(rule.when, _activation(project, task, event))
     except Exception as err:  # a rule that cannot be evaluated does not fire; it is reported
         out.errors.append(f"{rule.key}: {err}")
         return False
-    return bool(result) and not isinstance(result, celpy.CELEvalError)
+    return bool(result)
 
 
 _TITLES = {

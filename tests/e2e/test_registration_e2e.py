@@ -21,6 +21,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from baobei.devstack import DevStack
+from tests.policies import no_approval_policy
 
 
 @dataclass
@@ -83,6 +84,8 @@ def put_form(org: Org, *, fields: list[dict[str, Any]] | None = None, **settings
     }
     r = org["admin"].put(f"/api/v1/forms/{key}", json=body)
     assert r.status_code == 200, r.text
+    r = org["admin"].put(**no_approval_policy(key))
+    assert r.status_code == 200, r.text
     return key
 
 
@@ -112,7 +115,7 @@ def poll(check: Callable[[], Any], timeout: float = 10.0) -> Any:
 
 
 def active(client: httpx.Client, pid: str) -> dict[str, Any]:
-    """The project once its workflow has made it active (no policy: approved on submit)."""
+    """The project once its workflow has made it active (a no-approval policy: approved on submit)."""
     def check() -> dict[str, Any] | None:
         p = client.get(f"/api/v1/projects/{pid}").json()
         return p if p["status"] == "active" else None

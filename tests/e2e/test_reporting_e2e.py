@@ -19,6 +19,7 @@ from baobei.core.grpc_client import channel
 from baobei.devstack import ROOT, DevStack
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
+from tests.policies import no_approval_policy
 
 FRESHNESS_S = 2.0
 
@@ -36,10 +37,12 @@ def setup(stack: DevStack) -> tuple[str, httpx.Client, str]:
     assert r.status_code == 200, r.text
     token = admin.post(f"/api/v1/users/owner-{run}/tokens").json()["token"]
     form = f"rpt-{run}"
-    # No approval policy for this form: the project is approved on submit.
+    # An explicit no-approval policy for this form: the project is approved on submit.
     r = admin.put(
         f"/api/v1/forms/{form}", json={"title": "报备", "fields": [{"key": "note", "label": "备注", "type": "text"}]}
     )
+    assert r.status_code == 200, r.text
+    r = admin.put(**no_approval_policy(form))
     assert r.status_code == 200, r.text
     return form, stack.client(token), f"owner-{run}"
 

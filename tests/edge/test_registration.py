@@ -14,6 +14,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from tests.edge.conftest import Org
+from tests.policies import no_approval_policy
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 USCC = "91350100M000100Y43"
@@ -40,6 +41,8 @@ def form_body(**settings: Any) -> dict[str, Any]:
 async def make_form(admin: httpx.AsyncClient, org: Org, **settings: Any) -> str:
     key = f"reg-{org.run}-{uuid.uuid4().hex[:4]}"
     r = await admin.put(f"/api/v1/forms/{key}", json=form_body(**settings))
+    assert r.status_code == 200, r.text
+    r = await admin.put(**no_approval_policy(key))
     assert r.status_code == 200, r.text
     return key
 

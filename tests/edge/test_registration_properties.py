@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.edge.conftest import Org
+from tests.policies import no_approval_policy
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -126,6 +127,8 @@ async def form_of(admin: httpx.AsyncClient, org: Org, kind: str) -> str:
     if (org.run, kind) not in _forms:
         form = f"{kind}-{org.run}-{uuid.uuid4().hex[:4]}"
         r = await admin.put(f"/api/v1/forms/{form}", json={"title": "属性测试", "fields": FIELDS})
+        assert r.status_code == 200, r.text
+        r = await admin.put(**no_approval_policy(form))  # `submit: true` bodies are approved at once
         assert r.status_code == 200, r.text
         _forms[(org.run, kind)] = form
     return _forms[(org.run, kind)]

@@ -19,13 +19,14 @@ from openpyxl import load_workbook
 
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from tests.edge.conftest import Org, Stack, eventually
+from tests.policies import no_approval_policy
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SECRET = "机密底价-987654"
 
 
 async def secret_form(admin: httpx.AsyncClient, org: Org) -> str:
-    """A form with a field only finance may read, and no approval policy (approved on submit)."""
+    """A form with a field only finance may read, and a no-approval policy (approved on submit)."""
     key = f"rform-{org.run}-{uuid.uuid4().hex[:4]}"
     r = await admin.put(
         f"/api/v1/forms/{key}",
@@ -34,6 +35,8 @@ async def secret_form(admin: httpx.AsyncClient, org: Org) -> str:
             "fields": [{"key": "floor_price", "label": "底价", "type": "text", "read_roles": ["finance"]}],
         },
     )
+    assert r.status_code == 200, r.text
+    r = await admin.put(**no_approval_policy(key))
     assert r.status_code == 200, r.text
     return key
 

@@ -13,16 +13,19 @@ import httpx
 import pytest
 
 from tests.edge.conftest import Org, Stack, eventually
+from tests.policies import no_approval_policy
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def active_project(admin: httpx.AsyncClient, org: Org, **over: Any) -> str:
-    """A project approved on submit (its form has no approval policy)."""
+    """A project approved on submit (its form has an explicit no-approval policy)."""
     key = f"tform-{org.run}-{uuid.uuid4().hex[:4]}"
     r = await admin.put(
         f"/api/v1/forms/{key}", json={"title": "交付报备", "fields": [{"key": "note", "label": "备注", "type": "text"}]}
     )
+    assert r.status_code == 200, r.text
+    r = await admin.put(**no_approval_policy(key))
     assert r.status_code == 200, r.text
     body = {
         "form_key": key,

@@ -78,6 +78,43 @@ def test_return_to_submitter_and_resume_with_a_changed_form(stub: Stub) -> None:
     assert inst.status == "approved" and plain(inst.inputs)["project"]["amount"] == "150000"
 
 
+def test_resubmission_with_a_raised_amount_is_planned_anew(stub: Stub) -> None:
+    """Returned at 100,000 (one step), resubmitted at 900,000: the chain the amount now requires
+    (经理 then 总监) is planned from the start on a new instance, and the provenance says why."""
+    f, planned = started(stub, "e-raise", step("经理", user="lead"),
+                         step("总监", user="boss", when="project.amount >= 500000.0"))
+    assert [s.name for s in planned.steps] == ["经理"]
+    act(stub, pending(open_step(stub, planned.instance_id, 0))[0], "return", comment="补充材料")
+    f.amount = "900000"
+    req = pb.ResumeInstanceRequest(request_id=rid(), instance_id=planned.instance_id, project=f, actor_id="rep")
+    resumed = stub.ResumeInstance(req, timeout=10)
+    assert resumed == stub.ResumeInstance(req, timeout=10)  # a retried activity gets the same answer
+    assert resumed.instance_id != planned.instance_id and resumed.resume_from == 0
+    assert [s.name for s in resumed.steps] == ["经理", "总监"]
+    assert resumed.replanned == "amount 100000.00 → 900000.00"
+    inst = instance(stub, f.project_id)
+    assert inst.id == resumed.instance_id and inst.status == "pending"
+    assert plain(inst.inputs)["replanned"] == {"reason": "amount 100000.00 → 900000.00",
+                                                "from_instance": planned.instance_id}
+    # The old chain is gone: resuming it again is refused, and lead decides on the new one.
+    again = pb.ResumeInstanceRequest(request_id=rid(), instance_id=planned.instance_id, project=f)
+    assert fail(lambda: stub.ResumeInstance(again, timeout=10))[0] == grpc.StatusCode.FAILED_PRECONDITION
+    act(stub, pending(open_step(stub, resumed.instance_id, 0))[0], "approve")
+    boss = pending(open_step(stub, resumed.instance_id, 1))
+    assert [t.approver_id for t in boss] == ["boss"]
+
+
+def test_resubmission_with_the_same_routing_resumes_at_the_returning_step(stub: Stub) -> None:
+    f, planned = started(stub, "e-same", step("经理", user="lead"), step("财务", user="boss"),
+                         step("总监", user="ceo", when="project.amount >= 500000.0"))
+    act(stub, pending(open_step(stub, planned.instance_id, 0))[0], "approve")
+    act(stub, pending(open_step(stub, planned.instance_id, 1))[0], "return")
+    f.amount = "120000"  # changed, but the policy still plans the same chain
+    resumed = stub.ResumeInstance(pb.ResumeInstanceRequest(request_id=rid(), instance_id=planned.instance_id,
+                                                           project=f, actor_id="rep"), timeout=10)
+    assert (resumed.instance_id, resumed.resume_from, resumed.replanned) == (planned.instance_id, 1, "")
+
+
 def test_form_change_disables_auto_approval_across_it(stub: Stub) -> None:
     f, planned = started(stub, "e-stale", step("组长", user="lead"), step("总监", user="boss"),
                          step("组长复核", user="lead"))

@@ -209,11 +209,37 @@ def test_policy_for_a_form_is_the_most_recently_changed(stub: pb_grpc.ApprovalSe
     assert (got.policy_key, got.policy_version, [s.name for s in got.steps]) == ("shared-a", 2, ["A2"])
 
 
-def test_no_policy_plans_zero_steps(stub: pb_grpc.ApprovalServiceStub) -> None:
+def test_a_form_without_a_policy_cannot_be_submitted_or_planned(stub: pb_grpc.ApprovalServiceStub) -> None:
+    code, reason, _ = fail(lambda: stub.RequirePolicy(pb.RequirePolicyRequest(form_key="f-nobody-decides"), timeout=10))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "no_approval_policy")
+    with pytest.raises(grpc.RpcError) as info:
+        stub.RequirePolicy(pb.RequirePolicyRequest(form_key="f-nobody-decides"), timeout=10,
+                           metadata=(("accept-language", "en"),))
+    assert "f-nobody-decides" in (info.value.details() or "")
+    # Planning without a policy never approves: UNAVAILABLE, retried until a policy exists.
     f = facts("f-nobody-decides")
+    code, _, _ = fail(lambda: plan(stub, f))
+    assert code == grpc.StatusCode.UNAVAILABLE
+    assert fail(lambda: instance(stub, f.project_id))[0] == grpc.StatusCode.NOT_FOUND
+
+
+def test_an_explicit_no_approval_policy_approves_on_submit(stub: pb_grpc.ApprovalServiceStub) -> None:
+    code, _, v = fail(lambda: stub.PutPolicy(pb.PutPolicyRequest(request_id=rid(), key="free", form_key="f-free"),
+                                             timeout=10))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "steps" in v
+    code, _, v = fail(lambda: stub.PutPolicy(
+        pb.PutPolicyRequest(request_id=rid(), key="free", form_key="f-free", steps=[step("A", user="boss")],
+                            options=pb.PolicyOptions(no_approval=True)), timeout=10))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "steps" in v
+    stub.PutPolicy(pb.PutPolicyRequest(request_id=rid(), key="free", form_key="f-free",
+                                       options=pb.PolicyOptions(no_approval=True)), timeout=10)
+    req = stub.RequirePolicy(pb.RequirePolicyRequest(form_key="f-free"), timeout=10)
+    assert (req.policy_key, req.policy_version, req.no_approval) == ("free", 1, True)
+    f = facts("f-free")
     got = plan(stub, f)
-    assert got.instance_id and list(got.steps) == [] and got.policy_key == ""
-    assert instance(stub, f.project_id).status == "approved"
+    assert got.instance_id and list(got.steps) == [] and got.policy_key == "free"
+    current = instance(stub, f.project_id)
+    assert current.status == "approved" and current.inputs["no_approval"] is True
 
 
 def test_plan_is_idempotent_and_resubmission_makes_a_new_instance(stub: pb_grpc.ApprovalServiceStub) -> None:

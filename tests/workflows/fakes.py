@@ -71,6 +71,8 @@ class Fakes:
         self.submit_error: ApplicationError | None = None
         self.calls: Counter[str] = Counter()
         self.status_history: list[tuple[str, str]] = []
+        # (actor, comment) of each status change, in order.
+        self.status_notes: list[tuple[str, str]] = []
         self.events: dict[str, act.ReportEventInput] = {}
         self.sent: dict[str, act.SendInput] = {}
         self.tasks: dict[str, Task] = {}
@@ -88,6 +90,11 @@ class Fakes:
         # of the National Day holiday) and then shifted to the step's real (skipped) opening time.
         self.calendar_origin: datetime | None = None
         self._current_ids: dict[int, set[str]] = {}
+        # The approval instance in use; a resubmission re-planned by the service starts another
+        # (``replan``: the new chain's steps and the reason the service gives).
+        self.instance_id = "inst-1"
+        self.replan: tuple[list[StepSpec], str] | None = None
+        self.opened_instances: list[str] = []
 
     # ---- helpers for tests ----
 
@@ -162,6 +169,7 @@ class Fakes:
         if inp.request_id not in self._done:
             self.project.status = inp.status
             self.status_history.append((inp.status, inp.event))
+            self.status_notes.append((inp.actor_id, inp.comment))
             self._done[inp.request_id] = replace(self.project)
         self._maybe_fail(act.REGISTRY_SET_PROJECT_STATUS)
         return self._done[inp.request_id]
@@ -173,8 +181,8 @@ class Fakes:
         self._enter(act.APPROVAL_PLAN_CHAIN)
         assert inp.project.status == "pending_approval"
         return act.ChainPlan(
-            instance_id="inst-1",
-            policy_key="standard" if self.steps else "",
+            instance_id=self.instance_id,
+            policy_key="standard",
             policy_version=1,
             steps=[
                 act.PlannedStep(
@@ -223,6 +231,7 @@ class Fakes:
     @activity.defn(name=act.APPROVAL_OPEN_STEP)
     async def open_step(self, inp: act.OpenStepInput) -> act.OpenedStep:
         self._enter(act.APPROVAL_OPEN_STEP)
+        self.opened_instances.append(inp.instance_id)
         if inp.request_id in self._done:
             return self._done[inp.request_id]  # type: ignore[no-any-return]
         spec = self.steps[inp.step_index]
@@ -323,7 +332,7 @@ class Fakes:
                 self._settle(index, outcome)
             self.actions.append((inp.action, inp.actor_id, index))
             self.decisions[inp.request_id] = act.DecisionOutcome(
-                task_id=task.id, instance_id="inst-1", step_index=index, step_outcome=outcome,
+                task_id=task.id, instance_id=self.instance_id, step_index=index, step_outcome=outcome,
                 new_tasks=[self._ref(t) for t in new], return_to=return_to, step_name=self.steps[index].name,
                 pending_approvers=self._pending(index),
             )
@@ -368,9 +377,15 @@ class Fakes:
             if self.instance_status != "returned":
                 raise refuse(ERR_CONFLICT, "审批未处于退回状态")
             self.instance_status = "pending"
+            if self.replan is not None:
+                self.steps, reason = self.replan
+                self.instance_id, self.step_status, self.returned_step = "inst-2", {}, -1
+                self._done[inp.request_id] = act.ResumedApproval(instance_id=self.instance_id, resume_from=0,
+                                                                 steps=self._planned(), replanned=reason)
+                return self._done[inp.request_id]  # type: ignore[no-any-return]
             self.step_status[self.returned_step] = "waiting"
-            self._done[inp.request_id] = act.ResumedApproval(instance_id="inst-1", resume_from=self.returned_step,
-                                                             steps=self._planned())
+            self._done[inp.request_id] = act.ResumedApproval(instance_id=self.instance_id,
+                                                             resume_from=self.returned_step, steps=self._planned())
         return self._done[inp.request_id]  # type: ignore[no-any-return]
 
     def _planned(self) -> list[act.PlannedStep]:

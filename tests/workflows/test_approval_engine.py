@@ -238,6 +238,31 @@ async def test_return_to_submitter_and_resubmission_resumes_at_that_step(env: Wo
     assert "project.returned" in fakes.event_types()
 
 
+async def test_resubmission_with_changed_routing_continues_on_the_new_chain(env: WorkflowEnvironment) -> None:
+    """Returned from the only step a small amount needs, resubmitted with a raised amount: the
+    service plans a new chain (经理 then 总监) and the workflow walks it from its first step on the
+    new instance instead of resuming the old chain (which would skip 总监)."""
+    fakes = Fakes(steps=[StepSpec("经理", ["mgr"])])
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start(env.client, tq, fakes)
+        await submit(handle)
+        await wait_for_step(handle, 0)
+        assert (await decide(handle, "t0-mgr", "mgr", action="return")).status == "returned"
+        fakes.replan = ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], "amount 100000.00 → 900000.00")
+        assert (await submit(handle)).status == "pending_approval"
+        state = await wait_for_step(handle, 0)
+        assert state.approvers == ["mgr"]
+        assert fakes.opened_instances[-1] == "inst-2"
+        await decide(handle, fakes.task_of(0, "mgr"), "mgr")
+        state = await wait_for_step(handle, 1)
+        assert state.approvers == ["dir"]
+        assert (await decide(handle, fakes.task_of(1, "dir"), "dir")).status == "active"
+        await handle.result()
+    assert fakes.calls["approval.PlanChain"] == 1 and fakes.calls["approval.ResumeInstance"] == 1
+    assert set(fakes.opened_instances) == {"inst-1", "inst-2"}
+    assert fakes.status_history[-1] == ("active", "approved")
+
+
 async def test_return_to_an_earlier_step(env: WorkflowEnvironment) -> None:
     fakes = Fakes(steps=[StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])])
     async with lifecycle_worker(env.client, fakes) as tq:

@@ -230,13 +230,15 @@ async def test_auto_approved_step_is_skipped(env: Any) -> None:
     ]
 
 
-async def test_no_policy_goes_straight_to_active(env: Any) -> None:
+async def test_a_no_approval_policy_goes_straight_to_active(env: Any) -> None:
+    """An empty chain (an explicit no-approval policy) approves at once; the history says so."""
     fakes = Fakes(steps=[])
     async with lifecycle_worker(env.client, fakes) as tq:
         handle = await start_lifecycle(env.client, tq, fakes)
         assert (await submit(handle)).status == "pending_approval"
         assert await handle.result() == LifecycleResult(project_id="p1", status="active")
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
+    assert fakes.status_notes[-1] == ("system", "审批策略 standard 无需审批，提交即通过")
     assert fakes.sent_kinds() == [("project_approved", ("owner",))]
 
 

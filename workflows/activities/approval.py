@@ -196,10 +196,10 @@ class ApprovalActivities:
         req = pb.ResumeInstanceRequest(request_id=inp.request_id, instance_id=inp.instance_id,
                                        project=facts(inp.project), actor_id=inp.actor_id)
         resp = await call(self._stub.ResumeInstance, req, timeout=self._timeout)
-        activity_logger(inp.project.id).info("approval.resumed", instance_id=inp.instance_id,
-                                             resume_from=resp.resume_from)
+        activity_logger(inp.project.id).info("approval.resumed", instance_id=resp.instance_id,
+                                             resume_from=resp.resume_from, replanned=resp.replanned)
         return ResumedApproval(instance_id=resp.instance_id, resume_from=resp.resume_from,
-                               steps=[_planned(s) for s in resp.steps])
+                               steps=[_planned(s) for s in resp.steps], replanned=resp.replanned)
 
     @activity.defn(name=APPROVAL_CANCEL)
     async def cancel(self, inp: CancelApprovalInput) -> CancelApprovalResult:

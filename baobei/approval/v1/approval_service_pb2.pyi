@@ -26,6 +26,22 @@ TASK_STATUS_REJECTED: TaskStatus
 TASK_STATUS_CLOSED: TaskStatus
 TASK_STATUS_WAITING: TaskStatus
 
+class RequirePolicyRequest(_message.Message):
+    __slots__ = ("form_key",)
+    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
+    form_key: str
+    def __init__(self, form_key: _Optional[str] = ...) -> None: ...
+
+class RequirePolicyResponse(_message.Message):
+    __slots__ = ("policy_key", "policy_version", "no_approval")
+    POLICY_KEY_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NO_APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    policy_key: str
+    policy_version: int
+    no_approval: bool
+    def __init__(self, policy_key: _Optional[str] = ..., policy_version: _Optional[int] = ..., no_approval: _Optional[bool] = ...) -> None: ...
+
 class Approvers(_message.Message):
     __slots__ = ("type", "user_id", "role", "scope", "level", "until_role", "department_id")
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -55,18 +71,20 @@ class LadderLevel(_message.Message):
     def __init__(self, after: _Optional[str] = ..., action: _Optional[str] = ..., to: _Optional[_Union[Approvers, _Mapping]] = ...) -> None: ...
 
 class PolicyOptions(_message.Message):
-    __slots__ = ("default_steps", "on_no_approver", "approval_admin", "on_submitter_is_approver", "auto_approve_consecutive")
+    __slots__ = ("default_steps", "on_no_approver", "approval_admin", "on_submitter_is_approver", "auto_approve_consecutive", "no_approval")
     DEFAULT_STEPS_FIELD_NUMBER: _ClassVar[int]
     ON_NO_APPROVER_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_ADMIN_FIELD_NUMBER: _ClassVar[int]
     ON_SUBMITTER_IS_APPROVER_FIELD_NUMBER: _ClassVar[int]
     AUTO_APPROVE_CONSECUTIVE_FIELD_NUMBER: _ClassVar[int]
+    NO_APPROVAL_FIELD_NUMBER: _ClassVar[int]
     default_steps: _containers.RepeatedCompositeFieldContainer[PolicyStep]
     on_no_approver: str
     approval_admin: str
     on_submitter_is_approver: str
     auto_approve_consecutive: bool
-    def __init__(self, default_steps: _Optional[_Iterable[_Union[PolicyStep, _Mapping]]] = ..., on_no_approver: _Optional[str] = ..., approval_admin: _Optional[str] = ..., on_submitter_is_approver: _Optional[str] = ..., auto_approve_consecutive: _Optional[bool] = ...) -> None: ...
+    no_approval: bool
+    def __init__(self, default_steps: _Optional[_Iterable[_Union[PolicyStep, _Mapping]]] = ..., on_no_approver: _Optional[str] = ..., approval_admin: _Optional[str] = ..., on_submitter_is_approver: _Optional[str] = ..., auto_approve_consecutive: _Optional[bool] = ..., no_approval: _Optional[bool] = ...) -> None: ...
 
 class PolicyStep(_message.Message):
     __slots__ = ("name", "when", "approvers", "mode", "sla", "escalate_to", "on_timeout", "min_approvals", "ratio", "remind_at", "escalation", "cc")
@@ -567,14 +585,16 @@ class ResumeInstanceRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project: _Optional[_Union[ProjectFacts, _Mapping]] = ..., actor_id: _Optional[str] = ...) -> None: ...
 
 class ResumeInstanceResponse(_message.Message):
-    __slots__ = ("instance_id", "resume_from", "steps")
+    __slots__ = ("instance_id", "resume_from", "steps", "replanned")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     RESUME_FROM_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
+    REPLANNED_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     resume_from: int
     steps: _containers.RepeatedCompositeFieldContainer[PlannedStep]
-    def __init__(self, instance_id: _Optional[str] = ..., resume_from: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ...) -> None: ...
+    replanned: str
+    def __init__(self, instance_id: _Optional[str] = ..., resume_from: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., replanned: _Optional[str] = ...) -> None: ...
 
 class CancelInstanceRequest(_message.Message):
     __slots__ = ("request_id", "instance_id", "actor_id", "action", "comment", "channel")

@@ -141,6 +141,11 @@ class ApprovalServiceStub:
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfRequest.SerializeToString,
                 response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfResponse.FromString,
                 _registered_method=True)
+        self.RequirePolicy = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/RequirePolicy',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyResponse.FromString,
+                _registered_method=True)
 
 
 class ApprovalServiceServicer:
@@ -227,7 +232,8 @@ class ApprovalServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResumeInstance(self, request, context):
-        """A returned approval is resubmitted: resume from the step that returned it.
+        """A returned approval is resubmitted: resume from the step that returned it; when the routing
+        facts changed (the policy now plans another chain), a new chain is planned from the start.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -280,6 +286,14 @@ class ApprovalServiceServicer:
 
     def WhatIf(self, request, context):
         """Replays a draft policy against the last N submissions of its form.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequirePolicy(self, request, context):
+        """May projects of this form be submitted? FAILED_PRECONDITION (reason no_approval_policy)
+        when the form has no approval policy; an explicit no-approval policy answers no_approval.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -392,6 +406,11 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.WhatIf,
                     request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfRequest.FromString,
                     response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfResponse.SerializeToString,
+            ),
+            'RequirePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequirePolicy,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -963,6 +982,33 @@ class ApprovalService:
             '/baobei.approval.v1.ApprovalService/WhatIf',
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfRequest.SerializeToString,
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.WhatIfResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequirePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/RequirePolicy',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,
