@@ -92,11 +92,11 @@ MATRIX: dict[str, str] = {
     # ------------------------------------------------------------ projects
     "POST /api/v1/projects":                                  ANY_USER,
     "GET /api/v1/projects":                                   ANY_USER,
-    "GET /api/v1/projects/{project_id}":                      "401  ok   404  404  ok   ok   ok*  404  404  404  ok",
+    "GET /api/v1/projects/{project_id}":                      "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "PATCH /api/v1/projects/{project_id}":                    "401  ok   404  404  404  404  404  404  404  404  ok",
     "POST /api/v1/projects/{project_id}/submit":              "401  ok   404  404  404  404  404  404  404  404  ok",
-    "POST /api/v1/projects/{project_id}/follow-ups":          "401  ok   404  404  403  403  403* 404  404  404  ok",
-    "POST /api/v1/projects/{project_id}/close":               "401  ok   404  404  403  403  403* 404  404  404  ok",
+    "POST /api/v1/projects/{project_id}/follow-ups":          "401  ok   404  404  403  403  403  404  404  404  ok",
+    "POST /api/v1/projects/{project_id}/close":               "401  ok   404  404  403  403  403  404  404  404  ok",
     # ------------------------------------------------------------ approving
     "GET /api/v1/me/todos":                                   ANY_USER,
     "POST /api/v1/approval-tasks/{task_id}/decision":         "401  403  404  404  ok   403  404  404  404  404  403",
@@ -104,7 +104,7 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/projects/{project_id}/remind":              "401  ok   404  404  403  403  404  404  404  404  ok",
     "POST /api/v1/projects/{project_id}/approval/cc":         "401  ok   404  404  ok   403  404  404  404  404  ok",
     "POST /api/v1/projects/{project_id}/approval/comments":   "401  ok   404  404  ok   ok   404  404  404  404  ok",
-    "GET /api/v1/projects/{project_id}/approval":             "401  ok   404  404  ok   ok   ok*  404  404  404  ok",
+    "GET /api/v1/projects/{project_id}/approval":             "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "POST /api/v1/projects/{project_id}/approval/cancel":     ADMIN_ONLY,
     "POST /api/v1/projects/{project_id}/approval/reassign":   ADMIN_ONLY,
     "GET /api/v1/me/cc":                                      ANY_USER,
@@ -114,6 +114,9 @@ MATRIX: dict[str, str] = {
     "DELETE /api/v1/me/delegation":                           ANY_USER,
     # ------------------------------------------------------------ notifications (own inbox, settings)
     "GET /api/v1/me/notifications":                           ANY_USER,
+    # the approver's own inbox item: anyone else (the admin too) → 404
+    "POST /api/v1/me/notifications/{notification_id}/read":   "401  404  404  404  ok   404  404  404  404  404  404",
+    "POST /api/v1/me/notifications/read-all":                 ANY_USER,
     "GET /api/v1/me/notification-preferences":                ANY_USER,
     "PUT /api/v1/me/notification-preferences":                ANY_USER,
     "GET /api/v1/users/{user_id}/notification-preferences":   ADMIN_ONLY,
@@ -129,26 +132,26 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/notification-deliveries/redrive":           ADMIN_ONLY,
     # ------------------------------------------------------------ reports (integrators: reports:read)
     "GET /api/v1/reports/portfolio":                          "401  ok   ok   ok   ok   ok   ok   403  403  ok   ok",
-    "GET /api/v1/reports/projects/{project_id}":              "401  ok   404  404  ok   ok   ok*  403  403  404  ok",
+    "GET /api/v1/reports/projects/{project_id}":              "401  ok   404  404  ok   ok   ok   403  403  404  ok",
     "GET /api/v1/reports/analytics/{report}":                 "401  ok   ok   ok   ok   ok   ok   403  403  ok   ok",
     "GET /api/v1/reports/warnings":                           "401  ok   ok   ok   ok   ok   ok   403  403  ok   ok",
     "GET /api/v1/reports/settings":                           ADMIN_ONLY,
     "PUT /api/v1/reports/settings":                           ADMIN_ONLY,
     "POST /api/v1/reports/rebuild":                           ADMIN_ONLY,
     # ------------------------------------------------------------ delivery: tasks, schedule, costs
-    "POST /api/v1/projects/{project_id}/tasks":               "401  ok   404  404  403  403  403* 404  404  404  ok",
-    "GET /api/v1/projects/{project_id}/tasks":                "401  ok   404  404  ok   ok   ok*  404  404  404  ok",
+    "POST /api/v1/projects/{project_id}/tasks":               "401  ok   404  404  403  403  403  404  404  404  ok",
+    "GET /api/v1/projects/{project_id}/tasks":                "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "GET /api/v1/tasks/{task_id}":                            "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "PATCH /api/v1/tasks/{task_id}":                          "401  ok   404  404  403  403  ok   404  404  404  ok",
-    "GET /api/v1/projects/{project_id}/schedule":             "401  ok   404  404  ok   ok   ok*  404  404  404  ok",
-    "POST /api/v1/projects/{project_id}/baselines":           "401  ok   404  404  403  403  403* 404  404  404  ok",
-    "POST /api/v1/projects/{project_id}/costs":               "401  ok   404  404  403* 403* ok*  404  404  404  ok",
-    "GET /api/v1/projects/{project_id}/costs":                "401  ok   404  404  ok   ok   ok*  404  404  404  ok",
-    "PUT /api/v1/projects/{project_id}/budget":               "401  ok   404  404  403  403  403* 404  404  404  ok",
+    "GET /api/v1/projects/{project_id}/schedule":             "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    "POST /api/v1/projects/{project_id}/baselines":           "401  ok   404  404  403  403  403  404  404  404  ok",
+    "POST /api/v1/projects/{project_id}/costs":               "401  ok   404  404  403  403  ok   404  404  404  ok",
+    "GET /api/v1/projects/{project_id}/costs":                "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    "PUT /api/v1/projects/{project_id}/budget":               "401  ok   404  404  403  403  403  404  404  404  ok",
     "POST /api/v1/tasks/{task_id}/deliverables":              "401  ok   404  404  403  403  ok   404  404  404  ok",
     # item 16: whoever may see the project
-    "GET /api/v1/tasks/{task_id}/deliverables":               "401  ok   404  404  ok*  ok*  ok   404  404  404  ok",
-    "GET /api/v1/projects/{project_id}/rule-fires":           "401  ok   404  404  ok   ok   ok*  404  404  404  ok",
+    "GET /api/v1/tasks/{task_id}/deliverables":               "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    "GET /api/v1/projects/{project_id}/rule-fires":           "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "PUT /api/v1/plan-templates/{business_line}":             ADMIN_ONLY,
     "GET /api/v1/plan-templates/{business_line}":             ANY_USER,
     "PUT /api/v1/delay-reasons":                              "401  403  403  403  403  403  403  403  403  403  422",
@@ -157,6 +160,9 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/rules":                                      ANY_USER,
     # ------------------------------------------------------------ files, import, export
     "POST /api/v1/attachments":                               ANY_USER,
+    # an attachment the rep uploaded and put in no project: the uploader and admins
+    "GET /api/v1/attachments/{attachment_id}/content":        "401  ok   404  404  404  404  404  404  404  404  ok",
+    "GET /api/v1/deliverables/{deliverable_id}/content":      "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "POST /api/v1/imports/projects":                          ADMIN_ONLY,
     "GET /api/v1/exports/projects":                           ANY_USER,
     # ------------------------------------------------------------ integrations (scope per route)
@@ -255,6 +261,9 @@ class World:
     rule: str
     business_line: str
     n: int = 0
+    notification: str = ""  # one of the approver's inbox items
+    deliverable: str = ""  # a deliverable on T, uploaded by the owner
+    attachment: str = ""  # an attachment the rep uploaded, in no project
 
     def uid(self, role: str) -> str:
         return self.users[role]
@@ -385,6 +394,15 @@ async def build_world(stack: Stack) -> World:
         return url.rsplit("/a/", 1)[1] if url else None
 
     w.link = str(await eventually(link, timeout=30))
+    w.notification = str((await clients["approver"].get("/api/v1/me/notifications")).json()["items"][0]["id"])
+    r = await rep.post(f"/api/v1/tasks/{w.t}/deliverables",
+                       files={"file": ("交付物.txt", io.BytesIO(b"matrix deliverable"), "text/plain")})
+    assert r.status_code == 201, r.text
+    w.deliverable = str(r.json()["id"])
+    attachment = ("附件.txt", io.BytesIO(b"matrix attachment"), "text/plain")
+    r = await rep.post("/api/v1/attachments", files={"file": attachment})
+    assert r.status_code == 201, r.text
+    w.attachment = str(r.json()["id"])
     opportunity = crm_body(w)
     r = await admin.post("/api/v1/integrations/crm/opportunities", json=opportunity)
     assert r.status_code == 201, r.text
@@ -556,6 +574,12 @@ fixed("PUT", API + "/me/delegation", lambda w: Req(f"{API}/me/delegation", json=
     "ends_at": "2099-01-02T00:00:00+08:00"}))
 fixed("DELETE", API + "/me/delegation", lambda w: Req(f"{API}/me/delegation"))
 fixed("GET", API + "/me/notifications", lambda w: Req(f"{API}/me/notifications"))
+fixed("POST", API + "/me/notifications/{notification_id}/read",
+      lambda w: Req(f"{API}/me/notifications/{w.notification}/read"))
+fixed("POST", API + "/me/notifications/read-all", lambda w: Req(f"{API}/me/notifications/read-all"))
+fixed("GET", API + "/attachments/{attachment_id}/content", lambda w: Req(f"{API}/attachments/{w.attachment}/content"))
+fixed("GET", API + "/deliverables/{deliverable_id}/content",
+      lambda w: Req(f"{API}/deliverables/{w.deliverable}/content"))
 fixed("GET", API + "/me/notification-preferences", lambda w: Req(f"{API}/me/notification-preferences"))
 fixed("PUT", API + "/me/notification-preferences", lambda w: Req(
     f"{API}/me/notification-preferences", json={"channels": []}))
@@ -604,8 +628,17 @@ fixed("GET", API + "/projects/{project_id}/schedule", lambda w: Req(
     f"{API}/projects/{w.p}/schedule", params={"today": "2026-06-01"}))
 fixed("POST", API + "/projects/{project_id}/baselines", lambda w: Req(
     f"{API}/projects/{w.p}/baselines", json={"name": "矩阵基线"}))
-fixed("POST", API + "/projects/{project_id}/costs", lambda w: Req(
-    f"{API}/projects/{w.p}/costs", json={"kind": "expense", "amount": "1.00", "note": "矩阵", "at": "2026-06-01"}))
+@req("POST", API + "/projects/{project_id}/costs")
+async def _record_cost(w: World, role: str, ok: bool) -> Req:
+    # an assignee logs hours on their own task (all they may record); everyone else an expense
+    body: dict[str, Any] = (
+        {"kind": "timesheet", "task_id": w.t, "hours": "1", "rate": "1", "at": "2026-06-01"}
+        if role == "assignee"
+        else {"kind": "expense", "amount": "1.00", "note": "矩阵", "at": "2026-06-01"}
+    )
+    return Req(f"{API}/projects/{w.p}/costs", json=body)
+
+
 fixed("GET", API + "/projects/{project_id}/costs", lambda w: Req(f"{API}/projects/{w.p}/costs"))
 fixed("PUT", API + "/projects/{project_id}/budget", lambda w: Req(
     f"{API}/projects/{w.p}/budget", json={"budget": None}))
