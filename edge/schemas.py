@@ -26,6 +26,8 @@ def parse_money(value: Any) -> str:
         raise PydanticCustomError("money_parsing", "amount is not a valid decimal number")
     if number < 0:
         raise PydanticCustomError("money_negative", "amount must not be negative")
+    if number and not -40 <= number.adjusted() <= 18:  # "1e999999999" would be written out as 1 GB
+        raise PydanticCustomError("money_range", "amount out of range")
     if number == 0:
         number = abs(number)  # "-0" -> "0"
     return format(number, "f")
@@ -94,7 +96,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         403: "Not allowed",
         404: "Unknown, or not visible to the caller",
         409: "Conflict with the current state",
+        413: "Request body over the route's size cap",
         422: "Validation failed (details carry field paths)",
+        429: "Rate limited (see the Retry-After header)",
     }.items()
 }
 
