@@ -47,8 +47,10 @@ class Limit:
     window: int
 
     def key(self, subject: str) -> str:
-        # Subjects may be credentials (token hashes) or user ids: hash them into the key.
-        return PREFIX + self.name + ":" + hashlib.sha256(subject.encode()).hexdigest()[:32]
+        # Subjects may be credentials (tokens) or user ids: only their hash goes into the key. The
+        # rate is part of it, since a bucket's state only means something at its own rate.
+        digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+        return f"{PREFIX}{self.name}:{self.limit}/{self.window}:{digest}"
 
 
 async def check(redis: Any, limit: Limit, subject: str, *, consume: bool = True) -> None:
