@@ -252,6 +252,16 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(err, "headers", None),
         )
 
+    @app.exception_handler(ValueError)
+    async def _value(request: Request, err: ValueError) -> JSONResponse:
+        # A number that passed the edge's checks but not a protobuf field's range (int32/int64):
+        # bad input, not a failure. Schemas carry bounds; this is the net under them.
+        if str(err).startswith("Value out of range"):
+            log.warning("http.value_out_of_range", error=str(err)[:200])
+            v = FieldViolation("body", "数值超出允许范围", "a number is out of range")
+            return domain_response(ValidationFailed([v]), request_locale(request))
+        return await _unexpected(request, err)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
         log.exception("http.unhandled", error=repr(err))

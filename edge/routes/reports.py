@@ -188,7 +188,7 @@ async def portfolio(
     clients: Clients,
     filters: Filters,
     limit: Annotated[int, Query(ge=0, le=100000, description="项目列表分页大小（0 = 全部）")] = 0,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     format: Annotated[FileFormat, Query(description="json | csv | xlsx | svg")] = "json",
     chart: Annotated[
         Literal["status", "health"], Query(description="SVG：按状态（饼图）或健康度（柱状图）")
