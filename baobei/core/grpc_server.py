@@ -40,7 +40,7 @@ _CODES: list[tuple[type[DomainError], int]] = [
 
 
 MAX_VIOLATION_BYTES = 3000
-MAX_MESSAGE_CHARS = 400
+MAX_MESSAGE_CHARS = 200
 
 
 def locale_of(context: grpc.ServicerContext) -> str:
