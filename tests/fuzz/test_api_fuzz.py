@@ -68,7 +68,8 @@ def fuzz(stack: DevStack, token: str, *, phases: str, max_examples: int, report:
         "--no-color",
         "--output-truncate", "true",
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    # cwd: schemathesis keeps state in ./.schemathesis; not in the checkout.
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, cwd=report.parent)
     report.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-150:])
