@@ -76,10 +76,14 @@ async def visible_ids(clients: Clients, user: Principal) -> list[str] | None:
     return ids
 
 
-def _stamp(day: date) -> Timestamp:
-    """Start of ``day`` in Asia/Shanghai."""
+def _stamp(day: date) -> Timestamp | None:
+    """Start of ``day`` in Asia/Shanghai; None at the ends of the calendar (0001-01-01 starts
+    before year 1 in UTC, the day after 9999-12-31 does not exist): no bound there."""
     out = Timestamp()
-    out.FromDatetime(datetime.combine(day, time.min, SHANGHAI).astimezone(UTC))
+    try:
+        out.FromDatetime(datetime.combine(day, time.min, SHANGHAI).astimezone(UTC))
+    except (OverflowError, ValueError):
+        return None
     return out
 
 
@@ -106,10 +110,12 @@ class FilterParams:
             status=status,
             form_key=form_key,
         )
-        if from_:
-            self.message.period_from.CopyFrom(_stamp(from_))
-        if to:
-            self.message.period_to.CopyFrom(_stamp(date.fromordinal(to.toordinal() + 1)))
+        start = _stamp(from_) if from_ else None
+        end = _stamp(date.fromordinal(to.toordinal() + 1)) if to and to < date.max else None
+        if start is not None:
+            self.message.period_from.CopyFrom(start)
+        if end is not None:
+            self.message.period_to.CopyFrom(end)
 
 
 Filters = Annotated[FilterParams, Depends()]

@@ -60,3 +60,18 @@ async def test_chart_of_a_report_without_the_charted_columns(org: Org) -> None:
     r = await org["rep"].get("/api/v1/reports/analytics/approvers", params={"format": "svg", "chart": "bar"})
     assert r.status_code == 200, r.text[:300]
     assert r.headers["content-type"].startswith("image/svg+xml")
+
+
+async def test_report_dates_at_the_ends_of_the_calendar(org: Org) -> None:
+    # 0001-01-01 starts before year 1 in UTC; the day after 9999-12-31 does not exist: no bound.
+    for params in ({"from": "0001-01-01", "to": "9999-12-31"}, {"to": "9999-12-31", "format": "svg"}):
+        r = await org["rep"].get("/api/v1/reports/portfolio", params=params)
+        assert r.status_code == 200, r.text[:300]
+    r = await org["rep"].get("/api/v1/reports/analytics/conversion", params={"from": "0001-01-01", "to": "9999-12-31"})
+    assert r.status_code == 200, r.text[:300]
+
+
+async def test_report_settings_with_an_absurd_hour_rate(admin: httpx.AsyncClient) -> None:
+    r = await admin.put("/api/v1/reports/settings", json={"hour_rate": "1e999999"})
+    body = assert_4xx(r)
+    assert [d["field"] for d in body["details"]] == ["settings.hour_rate"]
