@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from baobei.core.settings import Settings
 from edge.clients import EdgeDeps
+from edge.docs import install_docs
 from edge.errors import install_error_handlers
+from edge.guard import RequestGuard
 from edge.middleware import RequestContextMiddleware
 from edge.routes import action_links, api_router, health
 from edge.routes import closure as closure_routes
@@ -19,13 +22,21 @@ from edge.routes import rules as rules_routes
 from edge.routes import tasks as tasks_routes
 from edge.routes.registry_io import registry_router
 from edge.schemas import ERROR_RESPONSES
+from edge.security_headers import SecurityHeadersMiddleware
 
 DESCRIPTION = """Baobei (报备): customer-project registration and approval.
 
 Every `/api/v1` call needs `Authorization: Bearer <token>`. Errors are
 `{"error": {"code", "message", "details": [{"field", "message"}]}}`; messages are Chinese by
 default and English with `Accept-Language: en`. POST requests accept an `Idempotency-Key`
-header (24 h): a repeat returns the first response."""
+header (24 h): a repeat returns the first response. Bodies are capped (413) and calls are
+rate-limited (429 with `Retry-After`)."""
+
+
+class BaobeiAPI(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost, so that even the 500 page of Starlette's ServerErrorMiddleware carries them.
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
 
 
 def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
@@ -44,10 +55,13 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
             opened, app.state.deps = app.state.deps, None
             await opened.close()
 
-    app = FastAPI(title="Baobei API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = BaobeiAPI(
+        title="Baobei API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.deps = deps
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(api_router())
     for area in (tasks_routes.router, rules_routes.router):  # tasks, schedule, rules (issue 6)
@@ -57,5 +71,8 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(action_links.router)
     app.include_router(registry_router())
+    # Outermost last: request context (id, locale, access log), then the guard (auth, rate
+    # limits, body caps) before any route reads a body.
+    app.add_middleware(RequestGuard)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -53,6 +53,28 @@ class UpstreamFailed(DomainError):
         super().__init__(zh=zh, en=en, code=code)
 
 
+class PayloadTooLarge(DomainError):
+    """A request body over the route's cap: 413 (the body is not read further)."""
+
+    def __init__(self, limit: int) -> None:
+        mib = f"{limit / 1048576:.0f} MiB" if limit >= 1048576 else f"{limit} bytes"
+        super().__init__(
+            zh=f"请求体过大（上限 {mib}）", en=f"request body too large (limit {mib})", code="payload_too_large"
+        )
+
+
+class RateLimited(DomainError):
+    """Too many requests: 429, with ``retry_after`` seconds sent as ``Retry-After``."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(
+            zh=f"请求过于频繁，请 {self.retry_after} 秒后重试",
+            en=f"too many requests, retry in {self.retry_after} s",
+            code="rate_limited",
+        )
+
+
 _STATUS: list[tuple[type[DomainError], int]] = [
     (ValidationFailed, 422),
     (NotFound, 404),
@@ -62,6 +84,8 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (Unauthenticated, 401),
     (ServiceUnavailable, 503),
     (UpstreamFailed, 502),
+    (PayloadTooLarge, 413),
+    (RateLimited, 429),
 ]
 
 
@@ -87,6 +111,8 @@ def error_body(code: str, message: str, details: list[dict[str, str]] | None = N
 def domain_response(err: DomainError, locale: str) -> JSONResponse:
     details = [{"field": v.field, "message": v.text(locale)} for v in err.violations]
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(err, Unauthenticated) else None
+    if isinstance(err, RateLimited):
+        headers = {"Retry-After": str(err.retry_after)}
     return JSONResponse(error_body(err.code, err.text(locale), details), status_code=status_of(err), headers=headers)
 
 
@@ -143,6 +169,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "money_type": ("金额必须是数字或数字字符串", "amount must be a number or a decimal string"),
     "money_parsing": ("金额格式不正确", "amount is not a valid decimal number"),
     "money_negative": ("金额不能为负数", "amount must not be negative"),
+    "money_range": ("金额超出允许范围", "amount out of range"),
     "extra_forbidden": ("不支持的字段", "unknown field"),
     "end_before_start": ("结束日期不能早于开始日期", "end date must not be before start date"),
     "approver_incomplete": ("审批人类型 {type} 需要填写 {field}", "approvers of type {type} need {field}"),
@@ -224,6 +251,16 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=err.status_code,
             headers=getattr(err, "headers", None),
         )
+
+    @app.exception_handler(ValueError)
+    async def _value(request: Request, err: ValueError) -> JSONResponse:
+        # A number that passed the edge's checks but not a protobuf field's range (int32/int64):
+        # bad input, not a failure. Schemas carry bounds; this is the net under them.
+        if str(err).startswith("Value out of range"):
+            log.warning("http.value_out_of_range", error=str(err)[:200])
+            v = FieldViolation("body", "数值超出允许范围", "a number is out of range")
+            return domain_response(ValidationFailed([v]), request_locale(request))
+        return await _unexpected(request, err)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:

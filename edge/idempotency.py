@@ -18,12 +18,10 @@ never a float."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import time
 from collections.abc import Callable, Coroutine
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import structlog
@@ -32,6 +30,7 @@ from fastapi.routing import APIRoute
 from redis.exceptions import RedisError
 
 from baobei.core.errors import Conflict, FieldViolation, ValidationFailed
+from edge import json_body
 from edge.deps import get_clients, principal_of
 from edge.errors import ServiceUnavailable
 
@@ -57,22 +56,23 @@ def secret_response(*fields: str) -> Callable[[F], F]:
     return mark
 
 
-def _decimal_json(request: Request, body: bytes) -> None:
-    """Pre-parse a JSON body so FastAPI sees ``Decimal`` for JSON numbers with a fraction.
-    Starlette caches ``request.json()`` in ``request._json``; on a parse error we leave it unset
-    and FastAPI reports its own ``json_invalid`` 422."""
+def _parse_json(request: Request, body: bytes) -> Any:
+    """Pre-parse a JSON body safely (``edge.json_body``: ``Decimal`` numbers, refused depths and
+    out-of-range numbers) and leave it where Starlette caches ``request.json()``, so FastAPI uses
+    it. Text that is not JSON is left for FastAPI's own ``json_invalid`` 422."""
     content_type = request.headers.get("content-type", "")
     if not body or ("json" not in content_type and content_type):
-        return
-    with contextlib.suppress(ValueError):
-        request._json = json.loads(body, parse_float=Decimal)
-
-
-def fingerprint(body: bytes) -> str:
+        return None
     try:
-        canonical = json.dumps(json.loads(body, parse_float=Decimal), sort_keys=True, default=str).encode()
+        parsed = json_body.parse(body)
     except ValueError:
-        canonical = body
+        return None
+    request._json = parsed
+    return parsed
+
+
+def fingerprint(parsed: Any, body: bytes) -> str:
+    canonical = body if parsed is None else json.dumps(parsed, sort_keys=True, default=str).encode()
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -83,11 +83,11 @@ class IdempotentRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             body = await request.body()
-            _decimal_json(request, body)
+            parsed = _parse_json(request, body)
             key = request.headers.get(HEADER, "").strip()
             if request.method != "POST" or not key:
                 return await handler(request)
-            return await _idempotent(request, handler, key, body, secret)
+            return await _idempotent(request, handler, key, fingerprint(parsed, body), secret)
 
         return route
 
@@ -96,7 +96,7 @@ async def _idempotent(
     request: Request,
     handler: Callable[[Request], Coroutine[Any, Any, Response]],
     key: str,
-    body: bytes,
+    fp: str,
     secret: tuple[str, ...] = (),
 ) -> Response:
     if len(key) > MAX_KEY_LENGTH:
@@ -112,7 +112,6 @@ async def _idempotent(
     redis = clients.redis
     digest = hashlib.sha256(key.encode()).hexdigest()
     record_key = f"baobei:edge:idem:{principal.id}:{request.method}:{request.url.path}:{digest}"
-    fp = fingerprint(body)
     request.state.idempotency_key = key
     deadline = time.monotonic() + WAIT_SECONDS
     try:

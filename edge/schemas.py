@@ -13,6 +13,12 @@ from pydantic_core import PydanticCustomError
 
 # ---- shared types ----
 
+# Upper bounds of integers that travel as int32 to the services (a bigger one would not fit: a 422
+# here rather than a failure there): counts, indexes and versions; periods in days (100 years).
+INT32_MAX = 2**31 - 1
+MAX_COUNT = 1_000_000
+MAX_DAYS = 36_500
+
 
 def parse_money(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
@@ -26,6 +32,8 @@ def parse_money(value: Any) -> str:
         raise PydanticCustomError("money_parsing", "amount is not a valid decimal number")
     if number < 0:
         raise PydanticCustomError("money_negative", "amount must not be negative")
+    if number and not -40 <= number.adjusted() <= 18:  # "1e999999999" would be written out as 1 GB
+        raise PydanticCustomError("money_range", "amount out of range")
     if number == 0:
         number = abs(number)  # "-0" -> "0"
     return format(number, "f")
@@ -94,7 +102,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         403: "Not allowed",
         404: "Unknown, or not visible to the caller",
         409: "Conflict with the current state",
+        413: "Request body over the route's size cap",
         422: "Validation failed (details carry field paths)",
+        429: "Rate limited (see the Retry-After header)",
     }.items()
 }
 
@@ -159,8 +169,8 @@ class FormFieldIn(Model):
     options: list[NumberText] = Field(default_factory=list)
     min: NumberText | None = None
     max: NumberText | None = None
-    min_length: int | None = Field(default=None, ge=0)
-    max_length: int | None = Field(default=None, ge=0)
+    min_length: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    max_length: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     pattern: str | None = None
     read_roles: list[str] = Field(default_factory=list)
     write_roles: list[str] = Field(default_factory=list)
@@ -168,7 +178,7 @@ class FormFieldIn(Model):
     visible_when: str | None = Field(default=None, description="CEL: the field is shown (and kept) only when true")
     default: Any = Field(default=None, description="Used when a submission leaves the field empty")
     accept: list[str] = Field(default_factory=list, description="attachment: MIME types or extensions, e.g. .pdf")
-    max_size: int | None = Field(default=None, gt=0, description="attachment: size cap in bytes")
+    max_size: int | None = Field(default=None, gt=0, le=2**53, description="attachment: size cap in bytes")
 
 
 class FormRuleIn(Model):
@@ -182,10 +192,18 @@ class FormSettingsIn(Model):
     conflict_policy: Literal["warn", "block"] = Field(
         default="warn", description="warn: collisions (撞单) are stored and shown; block: refused with 409"
     )
-    protection_days: int = Field(default=0, ge=0, description="Protection period (保护期) after approval, 0 = none")
-    protection_extend_days: int = Field(default=0, ge=0, description="Each follow-up extends to now + this")
-    protection_max_days: int = Field(default=0, ge=0, description="Hard cap in days from the start")
-    protection_remind_days: int = Field(default=0, ge=0, description="Remind the owner this many days before")
+    protection_days: int = Field(
+        default=0, ge=0, le=MAX_DAYS, description="Protection period (保护期) after approval, 0 = none"
+    )
+    protection_extend_days: int = Field(
+        default=0, ge=0, le=MAX_DAYS, description="Each follow-up extends to now + this"
+    )
+    protection_max_days: int = Field(
+        default=0, ge=0, le=MAX_DAYS, description="Hard cap in days from the start"
+    )
+    protection_remind_days: int = Field(
+        default=0, ge=0, le=MAX_DAYS, description="Remind the owner this many days before"
+    )
 
 
 class CoreFieldIn(Model):
@@ -283,7 +301,7 @@ class PolicyStepIn(Model):
     mode: Literal["any", "all", "sequential", "ratio"] = Field(
         default="any", description="any 或签 · all 会签 · sequential 依次 · ratio (min_approvals or ratio)"
     )
-    min_approvals: int | None = Field(default=None, ge=1, description="ratio mode: approvals needed")
+    min_approvals: int | None = Field(default=None, ge=1, le=MAX_COUNT, description="ratio mode: approvals needed")
     ratio: float | None = Field(default=None, gt=0, le=1, description="ratio mode: share of approvers needed")
     sla: str | None = Field(
         default=None, description="e.g. 30s, 24h, 3d, 8wh (working hours), 2wd (working days; mainland calendar)"
@@ -519,7 +537,7 @@ class ProjectOut(ProjectSummary):
 class ProjectPatch(Model):
     """A partial edit of a draft or returned project; `version` is the one the caller read."""
 
-    version: int = Field(ge=1, description="Optimistic concurrency: a stale version answers 409")
+    version: int = Field(ge=1, le=INT32_MAX, description="Optimistic concurrency: a stale version answers 409")
     name: str | None = None
     customer: dict[str, Any] | None = None
     amount: ProjectMoney | None = None
@@ -592,7 +610,7 @@ class DecisionIn(Model):
     to_user_id: str | None = None
     position: Literal["before", "after", "parallel"] = "parallel"
     to_step: int | None = Field(
-        default=None, ge=0, description="return: an earlier step (index); default the submitter"
+        default=None, ge=0, le=MAX_COUNT, description="return: an earlier step (index); default the submitter"
     )
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
 
@@ -614,7 +632,7 @@ class CcIn(Model):
 class ReassignIn(Model):
     to_user_id: str = Field(min_length=1)
     from_user_id: str | None = None
-    step_index: int | None = Field(default=None, ge=0, description="Default: the step open now")
+    step_index: int | None = Field(default=None, ge=0, le=MAX_COUNT, description="Default: the step open now")
     comment: str = Field(default="", max_length=2000)
 
 

@@ -40,6 +40,10 @@ _CODES: list[tuple[type[DomainError], int]] = [
 ]
 
 
+MAX_VIOLATION_BYTES = 3000
+MAX_MESSAGE_CHARS = 200
+
+
 def locale_of(context: grpc.ServicerContext) -> str:
     meta = dict(context.invocation_metadata() or ())
     lang = str(meta.get("accept-language", "zh")).lower()
@@ -53,16 +57,18 @@ def to_status(err: DomainError, locale: str) -> grpc.Status:
     info.Pack(error_details_pb2.ErrorInfo(reason=err.code, domain=ERROR_DOMAIN))
     details.append(info)
     if err.violations:
-        bad = error_details_pb2.BadRequest(
-            field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.text(locale))
-                for v in err.violations
-            ]
-        )
+        bad = error_details_pb2.BadRequest()
+        for v in err.violations:
+            # The details travel in a trailer, which gRPC caps (8 KiB by default): a body with a
+            # thousand bad entries reports the first ones rather than failing as UNAVAILABLE.
+            if bad.ByteSize() > MAX_VIOLATION_BYTES:
+                break
+            bad.field_violations.add(field=v.field[:200], description=v.text(locale)[:500])
         packed = any_pb2.Any()
         packed.Pack(bad)
         details.append(packed)
-    return rpc_status.to_status(status_pb2.Status(code=code, message=err.text(locale), details=details))
+    message = err.text(locale)[:MAX_MESSAGE_CHARS]  # a header too (percent-encoded)
+    return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=details))
 
 
 def rpc(fn: F) -> F:

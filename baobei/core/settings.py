@@ -108,6 +108,24 @@ class Settings(BaseSettings):
     # Inbound CRM webhooks: Standard Webhooks secret ("whsec_…"); empty = token auth only.
     crm_signing_secret: str = ""
 
+    # ---- HTTP edge limits (issue 12) ----
+    # Request body caps in bytes, enforced while the body streams in (413 beyond): JSON and form
+    # bodies; multipart uploads (attachments, deliverables; files ≤ 20 MB plus framing); imports
+    # (project imports ≤ 50 MB, org directory sync).
+    max_json_body_bytes: int = 1024 * 1024
+    max_upload_body_bytes: int = 25 * 1024 * 1024
+    max_import_body_bytes: int = 55 * 1024 * 1024
+    # Rate limits (Redis), each "at most N per rate_limit_window_seconds" (0 = no limit): requests
+    # per access token, failed authentications per client IP, action link requests per client IP,
+    # approval decisions, exports (and rendered reports / charts) and uploads (and imports) per user.
+    rate_limit_window_seconds: int = 60
+    rate_limit_token: int = 12000
+    rate_limit_auth_failures: int = 300
+    rate_limit_action_links: int = 300
+    rate_limit_decisions: int = 600
+    rate_limit_exports: int = 120
+    rate_limit_uploads: int = 300
+
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")
         return value or f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}"

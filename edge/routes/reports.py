@@ -93,10 +93,14 @@ async def visible_ids(clients: Clients, user: Principal) -> list[str] | None:
     return (await visible_scope(clients, user))[0]
 
 
-def _stamp(day: date) -> Timestamp:
-    """Start of ``day`` in Asia/Shanghai."""
+def _stamp(day: date) -> Timestamp | None:
+    """Start of ``day`` in Asia/Shanghai; None at the ends of the calendar (0001-01-01 starts
+    before year 1 in UTC, the day after 9999-12-31 does not exist): no bound there."""
     out = Timestamp()
-    out.FromDatetime(datetime.combine(day, time.min, SHANGHAI).astimezone(UTC))
+    try:
+        out.FromDatetime(datetime.combine(day, time.min, SHANGHAI).astimezone(UTC))
+    except (OverflowError, ValueError):
+        return None
     return out
 
 
@@ -123,10 +127,12 @@ class FilterParams:
             status=status,
             form_key=form_key,
         )
-        if from_:
-            self.message.period_from.CopyFrom(_stamp(from_))
-        if to:
-            self.message.period_to.CopyFrom(_stamp(date.fromordinal(to.toordinal() + 1)))
+        start = _stamp(from_) if from_ else None
+        end = _stamp(date.fromordinal(to.toordinal() + 1)) if to and to < date.max else None
+        if start is not None:
+            self.message.period_from.CopyFrom(start)
+        if end is not None:
+            self.message.period_to.CopyFrom(end)
 
 
 Filters = Annotated[FilterParams, Depends()]
@@ -205,7 +211,7 @@ async def portfolio(
     clients: Clients,
     filters: Filters,
     limit: Annotated[int, Query(ge=0, le=100000, description="项目列表分页大小（0 = 全部）")] = 0,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     format: Annotated[FileFormat, Query(description="json | csv | xlsx | svg")] = "json",
     chart: Annotated[
         Literal["status", "health"], Query(description="SVG：按状态（饼图）或健康度（柱状图）")

@@ -1,5 +1,6 @@
 """Rendering of report tables: CSV (UTF-8 with BOM, so Excel shows Chinese), XLSX (openpyxl) and
-SVG charts (pygal: bar, line, pie, burndown) with Chinese labels and a CJK-capable font stack.
+SVG charts (pygal: bar, line, pie, burndown) with Chinese labels and a CJK-capable font stack, and
+without pygal's scripts (no third-party JavaScript in a chart).
 
 A report table only ever holds the columns reporting keeps — project snapshot fields (code, name,
 status, amount, owner, department, region, business line, form) and computed figures, never form
@@ -118,9 +119,19 @@ def svg_response(svg: bytes | str) -> Response:
     return Response(content=svg, media_type="image/svg+xml; charset=utf-8")
 
 
+def without_scripts(root: Any) -> Any:
+    """pygal writes an inline config <script> and links its tooltip script from a public CDN:
+    a chart carries no script at all (served with a CSP that runs none either)."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    return root
+
+
 def _chart(kind: str, title: str, **extra: Any) -> Any:
     cls = {"bar": pygal.Bar, "line": pygal.Line, "pie": pygal.Pie, "hbar": pygal.HorizontalBar}[kind]
-    return cls(
+    chart = cls(
         title=title,
         style=extra.pop("style", STYLE),
         width=extra.pop("width", 800),
@@ -130,8 +141,11 @@ def _chart(kind: str, title: str, **extra: Any) -> Any:
         truncate_legend=-1,
         print_values=kind != "line",
         disable_xml_declaration=False,
+        js=[],
         **extra,
     )
+    chart.add_xml_filter(without_scripts)
+    return chart
 
 
 def _number(value: Any) -> float | None:
@@ -144,12 +158,14 @@ def _number(value: Any) -> float | None:
 
 def table_chart(t: TableData, *, kind: str, label_col: int, value_cols: Sequence[int]) -> bytes:
     """A bar / line / pie chart of a table: labels from one column, one series per value column."""
-    labels = [str(r[label_col]) for r in t.rows]
+    # A report grouped another way may have fewer columns (or none, when empty): chart what exists.
+    value_cols = [c for c in value_cols if c < len(t.columns)]
+    labels = [str(r[label_col]) if label_col < len(r) else "" for r in t.rows]
     if kind == "pie":
         chart = _chart("pie", t.title)
-        col = value_cols[0]
         for label, r in zip(labels, t.rows, strict=True):
-            chart.add(label, _number(r[col]) or 0)
+            if value_cols:
+                chart.add(label, _number(r[value_cols[0]]) or 0)
         return bytes(chart.render())
     chart = _chart(kind, t.title)
     chart.x_labels = labels

@@ -85,7 +85,9 @@ class TaskPatch(BaseModel):
     pinned: bool | None = None
     estimate_hours: float | str | None = None
     parent_id: str | None = Field(default=None, max_length=100)
-    version: int | None = Field(default=None, ge=1, description="Expected task version: a stale one → 409")
+    version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Expected task version: a stale one → 409"
+    )
 
 
 class BaselineIn(BaseModel):

@@ -75,7 +75,9 @@ def validate_thresholds(t: Thresholds) -> Thresholds:
         amber, red = getattr(t, f"{kind}_amber{suffix}"), getattr(t, f"{kind}_red{suffix}")
         if not 0 < amber <= red:
             bad(f"{kind}_red{suffix}", "须满足 0 < 黄 ≤ 红", f"need 0 < {kind}_amber <= {kind}_red")
-    if not t.hour_rate.is_finite() or t.hour_rate <= 0 or t.hour_rate != t.hour_rate.quantize(Decimal("0.01")):
+    rate = t.hour_rate
+    # adjusted() first: quantize of "1e999999" does not fit the context and raises.
+    if not rate.is_finite() or rate <= 0 or rate.adjusted() > 9 or rate != rate.quantize(Decimal("0.01")):
         bad("hour_rate", "小时费率须为正数，最多两位小数", "hour_rate must be positive with at most 2 decimals")
     if not 0 < t.weekly_capacity_hours <= 168:
         bad("weekly_capacity_hours", "每周产能须在 0 到 168 小时之间", "weekly capacity must be in (0, 168]")
