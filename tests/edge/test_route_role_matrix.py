@@ -813,5 +813,4 @@ async def test_no_body_is_read_before_authentication(stack: Stack) -> None:
                     r = await client.request(method, url, content=body, headers={"content-type": "application/json"})
                     if r.status_code != 401:
                         wrong.append(f"  {method:6} {path:58} {who:13} {body.decode():45} → {r.status_code}")
-    if wrong:  # xfail(strict=False) until helper "hard" (auth before body) is merged
-        pytest.xfail(f"{len(wrong)} calls reached the body before auth:\n" + "\n".join(wrong))
+    assert not wrong, f"{len(wrong)} calls reached the body before auth:\n" + "\n".join(wrong)
