@@ -21,7 +21,8 @@ from baobei.tools.manifests import OVERLAYS, baseline_problems, render_overlay, 
 
 ROOT = Path(__file__).resolve().parents[2]
 Obj = dict[str, Any]
-SECRET_SETTING = re.compile(r"(db_url|redis_url|token|secret|password|signing|private)")
+# Names of secret settings (``rate_limit_token`` is a limit, not a token).
+SECRET_SETTING = re.compile(r"(db_url|redis_url|(?<!rate_limit_)token|secret|password|signing|private)")
 
 
 @cache
