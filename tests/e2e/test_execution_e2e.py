@@ -97,6 +97,9 @@ def test_plan_schedule_baseline_deliverables_costs_rules(dev_stack: DevStack) ->
         "customer": {"name": f"宁波交付{uuid.uuid4().hex[:4]}科技有限公司"},
         "amount": "200000",
         "business_line": bl,
+        # The template is anchored at the registered start date, not at the (real) approval day:
+        # its tasks end on 2026-11-24, before the tasks added below, whatever the date today.
+        "start_date": "2026-11-16",
         "fields": {},
     }
     draft = rep.post("/api/v1/projects", json=body)
@@ -119,6 +122,8 @@ def test_plan_schedule_baseline_deliverables_costs_rules(dev_stack: DevStack) ->
     s = poll(planned)
     assert [t["name"] for t in s["tasks"]] == ["现场勘查", "方案设计", "方案评审"] and s["baseline"]["number"] == 1
     assert s["duration_days"] == 6
+    template = {t["name"]: t for t in s["tasks"]}
+    assert (template["现场勘查"]["start"], template["方案评审"]["finish"]) == ("2026-11-16", "2026-11-24"), s
 
     url = f"/api/v1/projects/{pid}/tasks"
 
