@@ -24,7 +24,8 @@ MULTILINE_KEYS = frozenset({"body", "comment"})
 APPROVE_HINT = "请在报备系统待办或个人通知（站内信、邮件）中处理，群消息不含审批链接。"
 
 _MARKUP = re.compile(r"([\\`*_\[\]()<>#!|~{}])")
-_LINE_LEAD = re.compile(r"(?m)^(\s*)([-+=]|\d+[.)])")
+_LINE_LEAD = re.compile(r"(?m)^(\s*)([-+=])")
+_NUMBERED = re.compile(r"(?m)^(\s*\d+)\.")
 _AMOUNT_LINE = re.compile(r"^\s*(金额|预算|合同额|amount)\s*[:：]", re.IGNORECASE)
 
 
@@ -35,7 +36,8 @@ def escape_markdown(value: str, *, multiline: bool = False) -> str:
         text = " ".join(part for part in text.split("\n"))
     text = _MARKUP.sub(r"\\\1", text)
     if multiline:
-        text = _LINE_LEAD.sub(r"\1\\\2", text)  # no list item, heading underline or numbered list
+        # No list item, heading underline or numbered list at a line start.
+        text = _NUMBERED.sub(r"\1\\.", _LINE_LEAD.sub(r"\1\\\2", text))
     # "https://x" would still be auto-linked by the clients: a zero-width space breaks the scheme.
     return text.replace("://", ":\u200b//").replace("www.", "www\u200b.")
 
