@@ -98,7 +98,7 @@ def test_plan_schedule_baseline_deliverables_costs_rules(dev_stack: DevStack) ->
         "amount": "200000",
         "business_line": bl,
         # The template is anchored at the registered start date, not at the (real) approval day:
-        # its tasks end on 2026-11-24, before the tasks added below, whatever the date today.
+        # its tasks end on 2026-11-23, before the tasks added below, whatever the date today.
         "start_date": "2026-11-16",
         "fields": {},
     }
@@ -123,7 +123,7 @@ def test_plan_schedule_baseline_deliverables_costs_rules(dev_stack: DevStack) ->
     assert [t["name"] for t in s["tasks"]] == ["现场勘查", "方案设计", "方案评审"] and s["baseline"]["number"] == 1
     assert s["duration_days"] == 6
     template = {t["name"]: t for t in s["tasks"]}
-    assert (template["现场勘查"]["start"], template["方案评审"]["finish"]) == ("2026-11-16", "2026-11-24"), s
+    assert (template["现场勘查"]["start"], template["方案评审"]["finish"]) == ("2026-11-16", "2026-11-23"), s
 
     url = f"/api/v1/projects/{pid}/tasks"
 
