@@ -160,9 +160,40 @@ def _dev(args: argparse.Namespace) -> int:
     return run_dev(_settings(args), verbose=args.verbose)
 
 
+LIBFAKETIME = [
+    Path(d) / "faketime" / "libfaketime.so.1"
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib")
+]
+
+
+def clock_ahead_env(days: int, libfaketime: str, pythonpath: str) -> dict[str, str]:
+    """``baobei test --clock-ahead DAYS``: every process of the run starts with its wall clock DAYS
+    ahead — libfaketime for the whole process (C libraries and the Temporal test server included;
+    not static binaries such as the Temporal dev server), tests/clock_ahead/sitecustomize.py for
+    what libfaketime gets wrong in Python. Monotonic clocks stay real."""
+    return {
+        "BAOBEI_TEST_CLOCK_AHEAD_DAYS": str(days),
+        "LD_PRELOAD": libfaketime,
+        "FAKETIME": f"+{days}d",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests" / "clock_ahead"), str(ROOT), pythonpath) if p),
+    }
+
+
 def _test(args: argparse.Namespace) -> int:
-    cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
+    pytest_args = list(args.pytest_args)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if pytest_args[:1] == ["--clock-ahead"]:
+        if len(pytest_args) < 2 or not pytest_args[1].isdigit():
+            print("usage: baobei test --clock-ahead DAYS [pytest args]", file=sys.stderr)
+            return 2
+        lib = next((str(p) for p in LIBFAKETIME if p.is_file()), "")
+        if not lib:
+            print("--clock-ahead needs libfaketime: apt-get install faketime (or run .ci/clock-ahead)", file=sys.stderr)
+            return 2
+        env.update(clock_ahead_env(int(pytest_args[1]), lib, env.get("PYTHONPATH", "")))
+        pytest_args = pytest_args[2:]
+    cmd = [sys.executable, "-m", "pytest", *pytest_args]
     code = subprocess.call(cmd, cwd=ROOT, env=env)
     return 0 if code == 5 else code  # 5 = no tests collected (e.g. a filtered run)
 
@@ -260,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     mig = common(sub.add_parser("migrate", help="apply database migrations"))
     mig.add_argument("service", choices=(*SERVICES, "all"))
     mig.set_defaults(func=_migrate)
-    test = sub.add_parser("test", help="run the test suite (arguments go to pytest)")
+    test = sub.add_parser(
+        "test", help="run the test suite (arguments go to pytest; --clock-ahead DAYS first moves the wall clock)"
+    )
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=_test)
     tsetup = common(sub.add_parser("temporal-setup", help="register Baobei's search attributes on the namespace"))

@@ -119,6 +119,10 @@ class ChannelIn(Model):
         default=None, max_length=500, description="DingTalk signing secret (SEC…); write-only; omit to keep"
     )
     enabled: bool = True
+    show_amount: bool = Field(
+        default=False,
+        description="Robots post to group chats: show the project's amount on their cards (default: hidden)",
+    )
 
     @field_validator("url")
     @classmethod
@@ -134,6 +138,7 @@ class ChannelOut(Model):
     url: str = Field(description="Masked for WeCom (the key in it is a secret)")
     enabled: bool
     has_secret: bool
+    show_amount: bool = False
 
 
 class ChannelList(Model):

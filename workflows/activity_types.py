@@ -52,6 +52,8 @@ class ProjectSnapshot:
     business_line: str = ""
     form_key: str = ""
     customer_name: str = ""
+    # ISO date the registration gives for the project's start ("" = none): anchors its plan template.
+    start_date: str = ""
     # Form field values as plain JSON (for approval rules).
     fields: dict[str, Any] = field(default_factory=dict)
     conflict_count: int = 0
@@ -451,6 +453,9 @@ class ExecutionInput:
     amount: str = "0"
     # Apply the business line's template and save the approval baseline on start.
     apply_template: bool = True
+    # ISO date the template's offsets count from: the project's registered start date; "" = the
+    # day the workflow starts (Asia/Shanghai), as before.
+    start: str = ""
     # Carried over continue-as-new: task events already reported.
     cursor: int = 0
 

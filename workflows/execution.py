@@ -79,7 +79,7 @@ class ProjectExecution:
                     request_id=f"{wid}:template",
                     project_id=inp.project_id,
                     business_line=inp.business_line,
-                    start=self._today(),
+                    start=inp.start or self._today(),
                     owner_id=inp.owner_id,
                 ),
                 act.ApplyTemplateResult,

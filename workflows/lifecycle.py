@@ -333,6 +333,7 @@ class ProjectLifecycle:
                         name=p.name,
                         business_line=p.business_line,
                         amount=p.amount,
+                        start=p.start_date,
                     ),
                     id=act.execution_workflow_id(self._project_id),
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,

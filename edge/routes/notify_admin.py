@@ -166,7 +166,7 @@ def mask_url(kind: str, url: str) -> str:
 
 def _channel_out(c: notify_pb2.Channel) -> dict[str, Any]:
     return {"key": c.key, "type": c.type, "url": mask_url(c.type, c.url), "enabled": c.enabled,
-            "has_secret": c.has_secret}
+            "has_secret": c.has_secret, "show_amount": c.show_amount}
 
 
 @router.get("/notification-channels", response_model=ChannelList)
@@ -187,7 +187,7 @@ async def put_channel(key: str, body: ChannelIn, admin: AdminUser, clients: Clie
             notify_pb2.PutChannelRequest(
                 request_id=uuid.uuid4().hex,
                 channel=notify_pb2.Channel(key=key, type=body.type, url=body.url, secret=body.secret or "",
-                                           enabled=body.enabled),
+                                           enabled=body.enabled, show_amount=body.show_amount),
             )
         )
     return _channel_out(resp)

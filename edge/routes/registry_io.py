@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from baobei.core.errors import FieldViolation, ValidationFailed
+from baobei.core.spreadsheet import safe_row
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import lifecycle, mapping
 from edge.clients import Clients as EdgeClients
@@ -177,9 +178,9 @@ def render_xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("项目报备")
-    ws.append(header)
+    ws.append(safe_row(header))
     for row in rows:
-        ws.append(row)
+        ws.append(safe_row(row))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -188,8 +189,8 @@ def render_xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
 def render_csv(header: list[str], rows: list[list[Any]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow(safe_row(header))
+    writer.writerows(safe_row(r) for r in rows)
     return ("\ufeff" + buf.getvalue()).encode()  # BOM: Excel opens UTF-8 CSV correctly
 
 

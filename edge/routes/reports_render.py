@@ -21,6 +21,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from pygal.style import Style
 
+from baobei.core.spreadsheet import safe_row
+
 Format = Literal["json", "csv", "xlsx", "svg"]
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FONT = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'WenQuanYi Micro Hei', sans-serif"
@@ -75,8 +77,8 @@ class TableData:
 def csv_response(t: TableData) -> Response:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([c[1] for c in t.columns])
-    writer.writerows([["" if v is None else v for v in r] for r in t.rows])
+    writer.writerow(safe_row(c[1] for c in t.columns))
+    writer.writerows([safe_row("" if v is None else v for v in r) for r in t.rows])
     return Response(
         content="\ufeff" + buf.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -99,11 +101,11 @@ def xlsx_response(t: TableData) -> Response:
     ws = wb.active
     assert ws is not None
     ws.title = (t.title or "报表")[:31]
-    ws.append([c[1] for c in t.columns])
+    ws.append(safe_row(c[1] for c in t.columns))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for r in t.rows:
-        ws.append([_cell(v, c[2]) for v, c in zip(r, t.columns, strict=True)])
+        ws.append(safe_row(_cell(v, c[2]) for v, c in zip(r, t.columns, strict=True)))
     for i, c in enumerate(t.columns, start=1):
         ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = max(10, min(40, len(c[1]) * 2 + 4))
     buf = io.BytesIO()

@@ -244,6 +244,7 @@ async def notify_execution(clients: EdgeClients, project: registry_pb2.Project, 
                 name=project.name,
                 business_line=project.business_line,
                 amount=project.amount or "0",
+                start=project.start_date,
                 # Whoever starts the workflow first (this edge or the lifecycle on approval) applies
                 # the template; its request id makes that happen once.
                 apply_template=True,

@@ -26,7 +26,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from baobei.core.errors import Conflict
-from services.notify import domain, store, templates
+from services.notify import domain, group_cards, store, templates
 from services.notify.channels.base import DeliveryFailed, EmailMessage, RobotMessage
 from services.notify.contacts import Contact, Contacts, ContactsUnavailable
 from services.notify.guards import DELIVERED as KEY_DELIVERED
@@ -36,7 +36,6 @@ from services.notify.link_urls import LinkUrls
 log = structlog.get_logger(__name__)
 
 DELIVERED, SKIPPED, RATE_LIMITED, DEAD = "delivered", "skipped", "rate_limited", "dead"
-APPROVE_BUTTONS = ("同意", "拒绝")
 
 
 class Retryable(Exception):
@@ -239,15 +238,14 @@ class Deliverer:
         return ch
 
     def _robot_message(self, row: store.DeliveryRow, ch: domain.RobotChannel, contact: Contact | None) -> RobotMessage:
+        """A group card: no decision link, no amount unless the robot allows it, user text escaped
+        (see group_cards). The title is plain text (DingTalk's push preview), the markdown escaped."""
         d = row.view
-        ctx = self._context(row, contact)
-        r = self._rendered(d.kind, ctx)
-        url = str(ctx.get("action_url") or "")
-        buttons: tuple[tuple[str, str], ...] = ()
-        if url and d.kind == "approval_request":
-            buttons = tuple((label, url) for label in APPROVE_BUTTONS)
+        ctx = group_cards.group_context(self._context(row, contact), show_amount=ch.show_amount)
+        title = self._rendered(d.kind, ctx).title
+        markdown = self._rendered(d.kind, group_cards.escaped(ctx)).markdown
         mobiles = (contact.mobile,) if contact and contact.mobile else ()
-        return RobotMessage(title=r.title, markdown=r.markdown, action_url=url, at_mobiles=mobiles, buttons=buttons)
+        return RobotMessage(title=title, markdown=markdown, at_mobiles=mobiles)
 
     def _send_robot(self, row: store.DeliveryRow, attempt: int) -> tuple[Outcome, bool]:
         d = row.view
@@ -325,11 +323,10 @@ class Deliverer:
             return Outcome(d, RATE_LIMITED, wait)
         items = []
         mobiles: dict[str, None] = {}
-        urls = self._link_urls(waiting)
         for w in waiting:
-            ctx = {**(w.payload.get("context") or {}), **urls.get(w.view.id, {})}
+            ctx = w.payload.get("context") or {}
+            # A digest goes to the group too: titles only, never a decision link.
             items.append(domain.DigestItem(title=str(ctx.get("title") or w.view.kind),
-                                           action_url=str(ctx.get("action_url") or ""),
                                            project_id=w.view.project_id))
             try:
                 contact = self.contacts.get(w.view.recipient_id)

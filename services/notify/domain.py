@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baobei.core.errors import FieldViolation, ValidationFailed, require
+from services.notify.group_cards import escape_markdown
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -362,6 +363,8 @@ class RobotChannel:
     url: str
     secret: str = ""
     enabled: bool = True
+    # Group chats see the project's amount only when the admin allows it (default: hidden).
+    show_amount: bool = False
 
 
 @dataclass(frozen=True)
@@ -413,7 +416,8 @@ def validate_robot(ch: RobotChannel) -> RobotChannel:
     violations += _too_long(ch.secret, 500, "channel.secret")
     if violations:
         raise ValidationFailed(violations)
-    return RobotChannel(key=key, type=kind, url=ch.url.strip(), secret=ch.secret.strip(), enabled=ch.enabled)
+    return RobotChannel(key=key, type=kind, url=ch.url.strip(), secret=ch.secret.strip(), enabled=ch.enabled,
+                        show_amount=ch.show_amount)
 
 
 def validate_subscription(sub: Subscription) -> Subscription:
@@ -494,7 +498,7 @@ def compose_digest(items: Sequence[DigestItem]) -> tuple[str, str]:
     title = f"您有 {len(items)} 条新通知"
     lines = [f"### {title}", ""]
     for item in items[:MAX_DIGEST_LINES]:
-        label = item.title.replace("[", "［").replace("]", "］")
+        label = escape_markdown(item.title.replace("[", "［").replace("]", "］"))
         lines.append(f"- [{label}]({item.action_url})" if item.action_url else f"- {label}")
     if len(items) > MAX_DIGEST_LINES:
         lines.append(f"- …… 另有 {len(items) - MAX_DIGEST_LINES} 条，请在系统中查看")

@@ -159,6 +159,8 @@ class RobotChannel(Base, table=True):
     url: str = Field(max_length=2000)
     secret: str = Field(default="", max_length=500)
     enabled: bool = Field(default=True)
+    # Cards go to a group chat: the amount is shown only when the admin allows it.
+    show_amount: bool = Field(default=False)
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 

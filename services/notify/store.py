@@ -378,7 +378,8 @@ def put_template(session: Session, *, t: templates.Template, actor_id: str, now:
 
 
 def _robot(row: RobotChannel) -> domain.RobotChannel:
-    return domain.RobotChannel(key=row.key, type=row.type, url=row.url, secret=row.secret, enabled=row.enabled)
+    return domain.RobotChannel(key=row.key, type=row.type, url=row.url, secret=row.secret, enabled=row.enabled,
+                               show_amount=row.show_amount)
 
 
 def put_channel(session: Session, *, ch: domain.RobotChannel, now: datetime) -> domain.RobotChannel:
@@ -388,6 +389,7 @@ def put_channel(session: Session, *, ch: domain.RobotChannel, now: datetime) -> 
         row = RobotChannel(key=ch.key, type=ch.type, url=ch.url, updated_at=now)
     keep_secret = not ch.secret and row.type == ch.type
     row.type, row.url, row.enabled, row.updated_at = ch.type, ch.url, ch.enabled, now
+    row.show_amount = ch.show_amount
     row.secret = row.secret if keep_secret else ch.secret
     session.add(row)
     session.flush()

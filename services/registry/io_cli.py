@@ -15,6 +15,7 @@ from google.protobuf import json_format
 
 from baobei.core.grpc_client import channel, metadata, read_failure
 from baobei.core.settings import Settings
+from baobei.core.spreadsheet import safe_row
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 
@@ -109,17 +110,17 @@ def export_file(settings: Settings, out: Path, *, user_id: str = "") -> int:
     if out.suffix.lower() == ".csv":
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow(safe_row(header))
+        writer.writerows(safe_row(r) for r in rows)
         out.write_bytes(("\ufeff" + buf.getvalue()).encode())
     else:
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("项目报备")
-        ws.append(header)
+        ws.append(safe_row(header))
         for row in rows:
-            ws.append(row)
+            ws.append(safe_row(row))
         wb.save(out)
     print(f"已导出 {len(rows)} 个项目到 {out}")
     return 0

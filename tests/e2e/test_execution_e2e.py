@@ -97,6 +97,9 @@ def test_plan_schedule_baseline_deliverables_costs_rules(dev_stack: DevStack) ->
         "customer": {"name": f"宁波交付{uuid.uuid4().hex[:4]}科技有限公司"},
         "amount": "200000",
         "business_line": bl,
+        # The template is anchored at the registered start date, not at the (real) approval day:
+        # its tasks end on 2026-11-23, before the tasks added below, whatever the date today.
+        "start_date": "2026-11-16",
         "fields": {},
     }
     draft = rep.post("/api/v1/projects", json=body)
@@ -119,6 +122,8 @@ def test_plan_schedule_baseline_deliverables_costs_rules(dev_stack: DevStack) ->
     s = poll(planned)
     assert [t["name"] for t in s["tasks"]] == ["现场勘查", "方案设计", "方案评审"] and s["baseline"]["number"] == 1
     assert s["duration_days"] == 6
+    template = {t["name"]: t for t in s["tasks"]}
+    assert (template["现场勘查"]["start"], template["方案评审"]["finish"]) == ("2026-11-16", "2026-11-23"), s
 
     url = f"/api/v1/projects/{pid}/tasks"
 
@@ -171,6 +176,25 @@ def test_plan_schedule_baseline_deliverables_costs_rules(dev_stack: DevStack) ->
     assert dev.patch(f"/api/v1/tasks/{cc['id']}", json={"progress": 90}).status_code == 404  # not their task
     assert boss.patch(f"/api/v1/tasks/{cc['id']}", json={"progress": 90}).status_code == 403  # sees, not owner
 
+    # Rules as data (before the milestone is done: a done task finishes on the service's today, and
+    # the rule is evaluated at workflow time, so its critical path must not depend on either clock).
+    key = f"e2e-blocked-{uuid.uuid4().hex[:6]}"
+    rule = {
+        "name": "关键任务阻塞升级",
+        "trigger": {"type": "status_change", "to": "blocked"},
+        "when": f'task.critical && project.id == "{pid}"',
+        "actions": [{"type": "notify", "to": ["owner"]}, {"type": "escalate", "levels": 1}],
+    }
+    r = admin.put(f"/api/v1/rules/{key}", json=rule)
+    assert r.status_code == 200 and r.json()["version"] == 1, r.text
+    assert rep.put(f"/api/v1/rules/{key}", json=rule).status_code == 403
+    listed = {x["key"]: x for x in rep.get("/api/v1/rules").json()["items"]}
+    assert listed[key]["trigger"] == {"type": "status_change", "to": "blocked"} and "task-overdue-24h" in listed
+    # The rule fires once from the task event (no timer involved): the owner is notified.
+    assert rep.patch(f"/api/v1/tasks/{b['id']}", json={"status": "blocked"}).status_code == 200
+    fires = poll(lambda: [f for f in rep.get(f"/api/v1/projects/{pid}/rule-fires").json()["items"] if f["rule"] == key])
+    assert len(fires) == 1 and ids["rep"] in fires[0]["recipients"] and ids["boss"] in fires[0]["recipients"]
+
     # A milestone that requires deliverables.
     done = rep.patch(f"/api/v1/tasks/{ms['id']}", json={"status": "done"})
     assert done.status_code == 409 and done.json()["error"]["code"] == "deliverables_required", done.text
@@ -196,21 +220,3 @@ def test_plan_schedule_baseline_deliverables_costs_rules(dev_stack: DevStack) ->
     costs = rep.get(f"/api/v1/projects/{pid}/costs").json()
     assert (costs["budget"], costs["actual"], costs["remaining"]) == ("200000.00", "2000.50", "197999.50")
     assert {x["name"]: x["actual"] for x in costs["by_task"]}["需求调研"] == "1200.00"
-
-    # Rules as data.
-    key = f"e2e-blocked-{uuid.uuid4().hex[:6]}"
-    rule = {
-        "name": "关键任务阻塞升级",
-        "trigger": {"type": "status_change", "to": "blocked"},
-        "when": f'task.critical && project.id == "{pid}"',
-        "actions": [{"type": "notify", "to": ["owner"]}, {"type": "escalate", "levels": 1}],
-    }
-    r = admin.put(f"/api/v1/rules/{key}", json=rule)
-    assert r.status_code == 200 and r.json()["version"] == 1, r.text
-    assert rep.put(f"/api/v1/rules/{key}", json=rule).status_code == 403
-    listed = {x["key"]: x for x in rep.get("/api/v1/rules").json()["items"]}
-    assert listed[key]["trigger"] == {"type": "status_change", "to": "blocked"} and "task-overdue-24h" in listed
-    # The rule fires once from the task event (no timer involved): the owner is notified.
-    assert rep.patch(f"/api/v1/tasks/{b['id']}", json={"status": "blocked"}).status_code == 200
-    fires = poll(lambda: [f for f in rep.get(f"/api/v1/projects/{pid}/rule-fires").json()["items"] if f["rule"] == key])
-    assert len(fires) == 1 and ids["rep"] in fires[0]["recipients"] and ids["boss"] in fires[0]["recipients"]

@@ -97,10 +97,12 @@ async def test_portfolio_visibility_filters_exports_and_charts(
     # Admin sees both; filters narrow it.
     r = await admin.get("/api/v1/reports/portfolio", params={"region": "华南", "owner_id": org.user("outsider")})
     assert [p["id"] for p in r.json()["projects"]] == [theirs["id"]]
-    today = shanghai_today().isoformat()
-    r = await org["rep"].get("/api/v1/reports/portfolio", params={"from": today, "to": today, "status": "active"})
+    # The registration day as reporting recorded it (the workflow's clock), not the test's own clock.
+    registered = datetime.fromisoformat(body["projects"][0]["registered_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    reg_day, next_day = registered.date().isoformat(), (registered.date() + timedelta(1)).isoformat()
+    r = await org["rep"].get("/api/v1/reports/portfolio", params={"from": reg_day, "to": reg_day, "status": "active"})
     assert r.json()["project_count"] == 1
-    r = await org["rep"].get("/api/v1/reports/portfolio", params={"from": day(1)})
+    r = await org["rep"].get("/api/v1/reports/portfolio", params={"from": next_day})
     assert r.json()["project_count"] == 0
 
     # CSV: Chinese headers, my project only, never the restricted field's value.

@@ -5,6 +5,8 @@ DeadLetter themselves (the dispatcher is off)."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 import uuid
@@ -103,10 +105,10 @@ class Notify:
     def digest(self, delivery_id: str) -> pb.DeliverResponse:
         return self.stub.DeliverDigest(pb.DeliverRequest(delivery_id=delivery_id), timeout=20)
 
-    def robot(self, kind: str, url: str, secret: str = "") -> str:
+    def robot(self, kind: str, url: str, secret: str = "", *, show_amount: bool = False) -> str:
         key = f"{kind}-{uuid.uuid4().hex[:8]}"
         self.stub.PutChannel(pb.PutChannelRequest(request_id=rid(), channel=pb.Channel(
-            key=key, type=kind, url=url, secret=secret, enabled=True)), timeout=10)
+            key=key, type=kind, url=url, secret=secret, enabled=True, show_amount=show_amount)), timeout=10)
         return key
 
     def attempts(self, delivery_id: str) -> list[tuple[int, bool]]:
@@ -289,22 +291,84 @@ def test_deliver_needs_redis_and_a_known_delivery(make_notify: Callable[..., Not
 # ---- robots -------------------------------------------------------------------------------------
 
 
-def test_dingtalk_approval_request_is_a_signed_action_card(make_notify: Callable[..., Notify]) -> None:
+APPROVAL_CONTEXT = {"code": "BB-2026-000009", "name": "园区项目", "customer": "杭州某某科技有限公司",
+                    "amount": "987654.32", "step": "经理审批"}
+APPROVAL_BODY = ("编号：BB-2026-000009\n名称：园区项目\n客户：杭州某某科技有限公司\n"
+                 "金额：987654.32 元\n审批环节：经理审批")
+
+
+def test_dingtalk_approval_request_in_a_group_has_no_decision_link_and_no_amount(
+    make_notify: Callable[..., Notify],
+) -> None:
+    """A robot posts into a group chat: whoever reads it must not decide as the approver, so the
+    signed link (and its buttons) stay in the personal channels; the amount is hidden by default."""
     n = make_notify()
     with DingTalkStandIn(secret="SECtest123") as ding:
         key = n.robot("dingtalk", ding.url, "SECtest123")
         n.prefs("alice", ["dingtalk"])
-        sent = n.send(["alice"], kind="approval_request", title="待审批：园区项目", action_tasks={"alice": "t-9"})
+        sent = n.send(["alice"], kind="approval_request", title="待审批：园区项目", action_tasks={"alice": "t-9"},
+                      body=APPROVAL_BODY, context=APPROVAL_CONTEXT)
         [d] = sent.deliveries
         assert (d.channel, d.target) == ("dingtalk", key)
+        url = sent.notifications[0].action_url
+        assert "/a/" in url  # the in-app notification keeps its action link (contract)
         assert n.deliver(d.id).outcome == "delivered"
         [m] = ding.wait_for(1)
-        url = sent.notifications[0].action_url
-        assert DingTalkStandIn.buttons(m) == [("同意", url), ("拒绝", url)]
-        assert "待审批：园区项目" in m.text and ding.rejected == []
+        raw = json.dumps(m.payload, ensure_ascii=False)
+        assert m.payload["msgtype"] == "markdown" and DingTalkStandIn.buttons(m) == []
+        assert url not in raw and "/a/" not in raw and "actionURL" not in raw
+        assert "987654" not in raw and "金额" not in raw
+        assert "待审批：园区项目" in m.text and "经理审批" in m.text and "待办" in m.text and ding.rejected == []
         assert n.deliver(d.id).outcome == "delivered"
         time.sleep(0.2)
         assert len(ding.received) == 1
+
+
+def test_wecom_group_card_has_no_decision_link_and_shows_the_amount_only_when_allowed(
+    make_notify: Callable[..., Notify],
+) -> None:
+    n = make_notify()
+    with WeComStandIn() as hidden, WeComStandIn() as shown:
+        n.robot("wecom", hidden.url)
+        n.prefs("alice", ["wecom"])
+        sent = n.send(["alice"], kind="approval_request", title="待审批：园区项目", action_tasks={"alice": "t-1"},
+                      body=APPROVAL_BODY, context=APPROVAL_CONTEXT)
+        assert n.deliver(sent.deliveries[0].id).outcome == "delivered"
+        [m] = hidden.wait_for(1)
+        raw = json.dumps(m.payload, ensure_ascii=False)
+        assert m.payload["msgtype"] == "markdown" and "template_card" not in raw
+        assert sent.notifications[0].action_url not in raw and "/a/" not in raw
+        assert "987654" not in raw and "园区项目" in raw
+        # The admin allows amounts on a robot (the first enabled robot of a type by key is used).
+        n.stub.PutChannel(pb.PutChannelRequest(request_id=rid(), channel=pb.Channel(
+            key="0-wecom-amounts", type="wecom", url=shown.url, enabled=True, show_amount=True)), timeout=10)
+        assert [c.show_amount for c in n.stub.ListChannels(pb.ListChannelsRequest(), timeout=10).channels
+                if c.key == "0-wecom-amounts"] == [True]
+        again = n.send(["alice"], kind="approval_request", title="待审批：园区项目", action_tasks={"alice": "t-2"},
+                       body=APPROVAL_BODY, context=APPROVAL_CONTEXT)
+        assert n.deliver(again.deliveries[0].id).outcome == "delivered"
+        [m2] = shown.wait_for(1)
+        raw2 = json.dumps(m2.payload, ensure_ascii=False)
+        assert "987654.32" in raw2 and again.notifications[0].action_url not in raw2 and "/a/" not in raw2
+
+
+def test_robot_markdown_escapes_user_text(make_notify: Callable[..., Notify]) -> None:
+    """A project name, customer or comment cannot add links or markup to a group card."""
+    n = make_notify()
+    evil = {"name": "[点我领奖](https://evil.example/x) <font color=red>急</font>",
+            "customer": "**客户**\n### 假标题", "comment": "同意\n- [钓鱼](http://evil.example)", "code": "P-1"}
+    with DingTalkStandIn() as ding, WeComStandIn() as wecom:
+        n.robot("dingtalk", ding.url)
+        n.robot("wecom", wecom.url)
+        n.prefs("alice", ["dingtalk", "wecom"])
+        sent = n.send(["alice"], kind="project_approved", title="项目已通过", context=evil)
+        for d in sent.deliveries:
+            assert n.deliver(d.id).outcome == "delivered"
+        [dm], [wm] = ding.wait_for(1), wecom.wait_for(1)
+        for text in (dm.payload["markdown"]["text"], wm.payload["markdown"]["content"]):
+            assert "](https://evil" not in text and "](http://evil" not in text and "://evil" not in text
+            assert re.search(r"(?<!\\)<font", text) is None and "\n### 假标题" not in text and "**客户**" not in text
+            assert "\\[点我领奖\\]" in text and "\\<font" in text and "\n\\- \\[钓鱼\\]" in text
 
 
 def test_wecom_markdown_mentions_and_disabled_robot_skips(make_notify: Callable[..., Notify]) -> None:

@@ -49,3 +49,30 @@ def test_import_then_export(make_db_url: Callable[[str], str], tmp_path: Path, m
     finally:
         ch.close()
         server.stop(None).wait()
+
+
+def test_export_neutralises_formula_cells(make_db_url: Callable[[str], str], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project named like a formula is exported as text (CSV and XLSX); amounts stay as they are."""
+    server, port = build(db_url=make_db_url("registry"), port=0, attachments_dir=tmp_path)
+    server.start()
+    ch = channel(f"127.0.0.1:{port}")
+    try:
+        stub = pb_grpc.RegistryServiceStub(ch)
+        stub.UpsertOrg(ORG, timeout=10)
+        stub.PutForm(FORM, timeout=10)
+        monkeypatch.setenv("BAOBEI_REGISTRY_ADDR", f"127.0.0.1:{port}")
+        sheet = tmp_path / "in.csv"
+        sheet.write_text("行键,项目名称,客户名称,金额,行业,负责人\n"
+                         'k1,"=HYPERLINK(""http://x"",""点我"")",@某某科技有限公司,100,制造,sales1\n', encoding="utf-8")
+        assert main(["import", str(sheet), "--form", "standard"]) == 0
+        assert main(["export", str(tmp_path / "all.csv")]) == 0
+        assert main(["export", str(tmp_path / "all.xlsx")]) == 0
+        got = list(csv.reader(io.StringIO((tmp_path / "all.csv").read_text(encoding="utf-8-sig"))))
+        ws = load_workbook(tmp_path / "all.xlsx").active
+        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+        for row in (got[1], [str(v) for v in next(ws.iter_rows(min_row=2, values_only=True))]):
+            assert "'=HYPERLINK(\"http://x\",\"点我\")" in row and "'@某某科技有限公司" in row and "100.00" in row
+    finally:
+        ch.close()
+        server.stop(None).wait()

@@ -240,3 +240,32 @@ async def test_template_applied_on_start_and_milestone_done_notifies_downstream(
     assert len(fired) == 1 and fired[0].recipient_ids == ["carol"], sink.sent.keys()
     await handle.signal(act.EXECUTION_SIGNAL_STOP)
     await handle.result()
+
+
+async def test_template_is_anchored_at_the_registered_start_date(
+    env: WorkflowEnvironment, stack: tuple[Sink, pb_grpc.TasksServiceStub, str]
+) -> None:
+    """The plan of a project registered with a start date counts its offsets from that date, not
+    from the day the workflow runs (tests pass the date in; the clock does not matter)."""
+    _, stub, queue = stack
+    bl = f"bl-{uuid.uuid4().hex[:6]}"
+    body = struct_pb2.Struct()
+    body.update(
+        {
+            "tasks": [
+                {"key": "survey", "name": "现场勘查", "duration_days": 2},
+                {"key": "kickoff", "name": "启动会", "offset_days": 3, "milestone": True},
+                {"key": "design", "name": "方案设计", "duration_days": 3, "depends_on": [{"key": "survey"}]},
+            ]
+        }
+    )
+    stub.PutTemplate(pb.PutTemplateRequest(request_id=f"{bl}-tpl", business_line=bl, body=body), timeout=10)
+    pid = f"p-{uuid.uuid4().hex[:6]}"
+    await start(env, queue, pid, bl=bl, start="2026-09-29")
+    await env.sleep(timedelta(minutes=1))
+    sched = stub.GetSchedule(pb.GetScheduleRequest(project_id=pid, today="2026-09-28"), timeout=10)
+    rows = {t.name: (t.start, t.finish) for t in sched.tasks}
+    # 2026-09-29 Tue; National Day holidays 10-01…10-07 (10-10 a make-up working Saturday).
+    assert rows["现场勘查"] == ("2026-09-29", "2026-09-30"), rows
+    assert rows["启动会"][0] == "2026-10-09", rows
+    assert rows["方案设计"] == ("2026-10-08", "2026-10-10"), rows

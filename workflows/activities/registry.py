@@ -57,6 +57,7 @@ def snapshot(project: pb.Project) -> ProjectSnapshot:
         business_line=project.business_line,
         form_key=project.form_key,
         customer_name=project.customer.name,
+        start_date=project.start_date,
         fields=json_format.MessageToDict(project.fields) if project.HasField("fields") else {},
         conflict_count=len(project.conflicts),
         conflicts=[{"project_id": c.project_id, "reason": c.reason} for c in project.conflicts],

@@ -250,20 +250,22 @@ class ListTemplatesResponse(_message.Message):
     def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ...) -> None: ...
 
 class Channel(_message.Message):
-    __slots__ = ("key", "type", "url", "secret", "enabled", "has_secret")
+    __slots__ = ("key", "type", "url", "secret", "enabled", "has_secret", "show_amount")
     KEY_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     SECRET_FIELD_NUMBER: _ClassVar[int]
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     HAS_SECRET_FIELD_NUMBER: _ClassVar[int]
+    SHOW_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     key: str
     type: str
     url: str
     secret: str
     enabled: bool
     has_secret: bool
-    def __init__(self, key: _Optional[str] = ..., type: _Optional[str] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., enabled: _Optional[bool] = ..., has_secret: _Optional[bool] = ...) -> None: ...
+    show_amount: bool
+    def __init__(self, key: _Optional[str] = ..., type: _Optional[str] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., enabled: _Optional[bool] = ..., has_secret: _Optional[bool] = ..., show_amount: _Optional[bool] = ...) -> None: ...
 
 class PutChannelRequest(_message.Message):
     __slots__ = ("request_id", "channel")
