@@ -254,8 +254,10 @@ async def test_submit_endpoint(admin: httpx.AsyncClient, org: Org) -> None:
     p = r.json()
     assert p["id"] == pid and p["status"] == "pending_approval"
 
-    async def planned() -> list[dict[str, Any]]:
-        return (await rep.get(f"/api/v1/projects/{pid}")).json()["approval"]["steps"]
+    async def planned() -> list[dict[str, Any]] | None:
+        # planned, then the first step opened ("waiting" until its tasks exist)
+        steps = (await rep.get(f"/api/v1/projects/{pid}")).json()["approval"]["steps"]
+        return steps if steps and steps[0]["status"] != "waiting" else None
 
     steps = await eventually(planned)  # the workflow plans the chain right after the submit
     assert steps[0]["approvers"] == [org.user("boss")] and steps[0]["status"] == "pending"
