@@ -19,6 +19,7 @@ from edge.routes import closure as closure_routes
 from edge.routes import integrations as integrations_routes
 from edge.routes import notify_admin as notify_admin_routes
 from edge.routes import rules as rules_routes
+from edge.routes import signin as signin_routes
 from edge.routes import tasks as tasks_routes
 from edge.routes.registry_io import registry_router
 from edge.schemas import ERROR_RESPONSES
@@ -26,7 +27,9 @@ from edge.security_headers import SecurityHeadersMiddleware
 
 DESCRIPTION = """Baobei (报备): customer-project registration and approval.
 
-Every `/api/v1` call needs `Authorization: Bearer <token>`. Errors are
+Every `/api/v1` call needs a credential: `Authorization: Bearer <token>` (integrators, scripts),
+or the browser session cookie `bb_session` set by a sign-in under `/auth` (then state-changing
+requests also carry `X-CSRF-Token`). Errors are
 `{"error": {"code", "message", "details": [{"field", "message"}]}}`; messages are Chinese by
 default and English with `Accept-Language: en`. POST requests accept an `Idempotency-Key`
 header (24 h): a repeat returns the first response. Bodies are capped (413) and calls are
@@ -70,6 +73,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     for area in (notify_admin_routes.router, integrations_routes.router, closure_routes.router):
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(action_links.router)
+    app.include_router(signin_routes.router)  # anonymous sign-in endpoints under /auth
     app.include_router(registry_router())
     # Outermost last: request context (id, locale, access log), then the guard (auth, rate
     # limits, body caps) before any route reads a body.

@@ -40,6 +40,9 @@ class Principal:
     # The personal access token used ("" for the bootstrap admin token); its scopes (None: all).
     token_id: str = ""
     scopes: tuple[str, ...] | None = None
+    # The browser session used ("" for bearer tokens): its public id and how the user signed in.
+    session_id: str = ""
+    auth_method: str = "token"
 
     def has_scope(self, scope: str) -> bool:
         """Admins pass every scope; other tokens only the scopes they were issued with."""
@@ -137,6 +140,37 @@ async def authenticate(token: str, clients: Clients) -> Principal:
     except RedisError:
         log.warning("auth.cache_unavailable")
     return _principal(data)
+
+
+async def session_principal(user_id: str, session_id: str, method: str, clients: Clients) -> Principal:
+    """The principal of a browser session: the user as the registry knows them now (cached for
+    the same minute as tokens, dropped by ``revoke_user``); a departed user is refused."""
+    key = "baobei:edge:auth:session-user:" + hashlib.sha256(user_id.encode()).hexdigest()
+    data: dict[str, Any] | None = None
+    try:
+        cached = await clients.redis.get(key)
+        data = json.loads(cached) if cached else None
+    except RedisError:
+        data = None
+    if data is None:
+        try:
+            user = (await clients.registry.GetUser(registry_pb2.GetUserRequest(user_id=user_id))).user
+        except (NotFound, Forbidden):
+            raise Unauthenticated() from None
+        if not user.id or user.left:
+            raise Unauthenticated("账号已停用", "the account is disabled", code="user_left")
+        data = {"id": user.id, "roles": list(user.roles), "name": user.name, "department_id": user.department_id}
+        try:
+            async with clients.redis.pipeline(transaction=True) as pipe:
+                pipe.set(key, json.dumps(data, ensure_ascii=False), ex=CACHE_TTL_SECONDS)
+                pipe.sadd(_user_key(user_id), key)
+                pipe.expire(_user_key(user_id), CACHE_TTL_SECONDS)
+                await pipe.execute()
+        except RedisError:
+            log.warning("auth.cache_unavailable")
+    base = _principal({**data, "scopes": None})
+    return Principal(id=base.id, is_admin=base.is_admin, roles=base.roles, name=base.name,
+                     department_id=base.department_id, session_id=session_id, auth_method=method)
 
 
 async def _forget(clients: Clients, key: str) -> None:

@@ -19,6 +19,7 @@ from baobei.core.grpc_client import aio_channel, metadata
 from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
+from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as registry_grpc
 from baobei.reporting.v1 import reporting_service_pb2_grpc as reporting_grpc
 from baobei.tasks.v1 import tasks_service_pb2_grpc as tasks_grpc
@@ -30,6 +31,10 @@ _STUBS: dict[str, Callable[[grpc.aio.Channel], Any]] = {
     "tasks": tasks_grpc.TasksServiceStub,
     "reporting": reporting_grpc.ReportingServiceStub,
     "notify": notify_grpc.NotifyServiceStub,
+}
+# Further gRPC services served by one of the five processes: name -> (process, stub).
+_SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
+    "identity": ("registry", identity_grpc.IdentityServiceStub),
 }
 
 
@@ -59,7 +64,8 @@ class EdgeDeps:
         return cls(
             settings=settings,
             channels=channels,
-            stubs={svc: _STUBS[svc](ch) for svc, ch in channels.items()},
+            stubs={svc: _STUBS[svc](ch) for svc, ch in channels.items()}
+            | {name: make(channels[svc]) for name, (svc, make) in _SIDE_STUBS.items()},
             health={svc: health_pb2_grpc.HealthStub(ch) for svc, ch in channels.items()},
             redis=redis_client or aioredis.from_url(settings.redis_url, decode_responses=True),
             temporal_client=temporal_client,
@@ -144,6 +150,11 @@ class Clients:
     @property
     def notify(self) -> BoundStub:
         return self._bound("notify")
+
+    @property
+    def identity(self) -> BoundStub:
+        """Sign-in providers and identity links (served by the registry process)."""
+        return self._bound("identity")
 
     @property
     def redis(self) -> aioredis.Redis:

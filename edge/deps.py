@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from baobei.core.errors import FieldViolation, Forbidden, Unauthenticated
+from edge import sessions
 from edge.auth import Principal, authenticate
 from edge.clients import Clients as EdgeClients
 from edge.clients import EdgeDeps
@@ -45,9 +46,21 @@ async def principal_of(request: Request, clients: EdgeClients) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    from edge.auth import bearer_token
+    from edge.auth import bearer_token, session_principal
 
-    principal = await authenticate(bearer_token(request.headers.get("authorization")), clients)
+    if request.headers.get("authorization", "").strip() or sessions.COOKIE not in request.cookies:
+        principal = await authenticate(bearer_token(request.headers.get("authorization")), clients)
+    else:
+        # A browser session: the cookie is ambient, so a state-changing request must prove it
+        # comes from our page (X-CSRF-Token).
+        record = await sessions.SessionStore(clients.redis, clients.settings).load(request.cookies[sessions.COOKIE])
+        if record is None:
+            raise Unauthenticated("登录已过期，请重新登录", "the session has expired; sign in again",
+                                  code="session_expired")
+        if not sessions.csrf_ok(record, request.method, request.headers.get(sessions.CSRF_HEADER)):
+            raise Forbidden("缺少或错误的 CSRF 令牌（X-CSRF-Token）", "missing or wrong CSRF token (X-CSRF-Token)",
+                            code="csrf_failed")
+        principal = await session_principal(record.user_id, record.id, record.method, clients)
     request.state.principal = principal
     structlog.contextvars.bind_contextvars(user_id=principal.id)
     return principal

@@ -142,7 +142,10 @@ class RequestGuard:
                 with contextlib.suppress(RateLimited):  # counted; this answer stays a 401
                     await ratelimit.check(deps.redis, failures, ip)
             raise
-        await ratelimit.check(deps.redis, _limit(settings, "token"), bearer_token(headers.get("authorization")))
+        # Per credential: the bearer token, or the browser session.
+        credential = (bearer_token(headers.get("authorization")) if not principal.session_id
+                      else "session:" + principal.session_id)
+        await ratelimit.check(deps.redis, _limit(settings, "token"), credential)
         return str(principal.id)
 
     async def _run_capped(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:

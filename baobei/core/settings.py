@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     rate_limit_exports: int = 120
     rate_limit_uploads: int = 300
 
+    # Browser sessions (Redis): signed out after this long without a request, and in any case
+    # this long after signing in. Cookies are Secure when "auto" sees HTTPS (base URL or request),
+    # always with "always", never with "never" (plain-HTTP development only).
+    session_idle_minutes: int = 120
+    session_absolute_hours: int = 12
+    session_cookie_secure: str = "auto"
+
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")
         return value or f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}"

@@ -22,10 +22,20 @@ def area_router(tag: str) -> APIRouter:
 
 def api_router() -> APIRouter:
     from edge.deps import REPORTS_READ, scope_required
-    from edge.routes import approvals, forms, identity, notifications, policies, projects, reports
+    from edge.routes import (
+        approvals,
+        auth_providers,
+        forms,
+        identity,
+        notifications,
+        policies,
+        projects,
+        reports,
+        sessions,
+    )
 
     router = APIRouter(prefix="/api/v1", route_class=IdempotentRoute, responses=ERROR_RESPONSES)
-    for module in (identity, forms, policies, projects, approvals, notifications):
+    for module in (identity, sessions, auth_providers, forms, policies, projects, approvals, notifications):
         router.include_router(module.router)
     # Reports need the token scope reports:read (every token has it unless issued without it).
     router.include_router(reports.router, dependencies=[Depends(scope_required(REPORTS_READ))])

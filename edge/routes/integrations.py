@@ -45,6 +45,7 @@ from edge.schemas_notify import (
     OrgSyncOut,
     WeComOrgIn,
 )
+from edge.sessions import SessionStore
 from workflows.integration_types import (
     CRM_LOST_WORKFLOW_TYPE,
     ORG_HANDOVER_WORKFLOW_TYPE,
@@ -317,8 +318,9 @@ async def _sync_org(clients: EdgeClients, caller: Principal, imp: OrgImport) -> 
     departed = [uid for uid in departed if uid not in skipped]
     if refused:
         log.warning("org.sync_refused", refused=[(r["field"], r["code"]) for r in refused])
-    for uid in departed:  # their tokens stop working now, not when the edge's cache expires
+    for uid in departed:  # their tokens and sessions stop working now, not when a cache expires
         await revoke_user(clients, uid)
+        await SessionStore(clients.redis, clients.settings).revoke_user(uid)
     handovers = await asyncio.gather(*(_handover(clients, caller, uid, _was_left(known.get(uid))) for uid in departed))
     log.info("org.synced", departments=resp.departments, users=resp.users, left=len(departed))
     return {

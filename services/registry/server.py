@@ -14,7 +14,9 @@ from baobei.core.grpc_server import build_server, listen_args, run_until_signall
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
+from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from services.registry.identity.servicer import IdentityServicer
 from services.registry.models import processed_request
 from services.registry.servicer import RegistryServicer
 
@@ -41,9 +43,16 @@ def build(
     engine = make_engine(db_url)
     store = blobs if blobs is not None else blob_store(attachments_dir=attachments_dir, s3=attachments_s3)
     servicer = RegistryServicer(engine, processed_request, store)
+
+    def add_servicers(server: grpc.Server) -> None:
+        # The registry owns the org directory, so identity (providers, links, accounts, audit) is
+        # served by the same process over its own gRPC service.
+        pb_grpc.add_RegistryServiceServicer_to_server(servicer, server)
+        identity_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(engine, processed_request), server)
+
     return build_server(
         name=SERVICE,
-        add_servicer=lambda server: pb_grpc.add_RegistryServiceServicer_to_server(servicer, server),
+        add_servicer=add_servicers,
         service_full_name=FULL_NAME,
         port=port,
         host=host,
