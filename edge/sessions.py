@@ -83,6 +83,14 @@ def _user_index(user_id: str) -> str:
     return _PREFIX + "user:" + hashlib.sha256(user_id.encode()).hexdigest()
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _texts(mapping: dict[Any, Any]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in mapping.items()}
+
+
 class SessionStore:
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self.redis, self.settings = redis, settings
@@ -151,7 +159,7 @@ class SessionStore:
 
     async def list_user(self, user_id: str) -> list[SessionRecord]:
         """The user's live sessions, newest first (dead index entries are pruned)."""
-        index = await self.redis.hgetall(_user_index(user_id))
+        index = _texts(await self.redis.hgetall(_user_index(user_id)))
         out: list[SessionRecord] = []
         at = now().timestamp()
         for public_id, digest in index.items():
@@ -167,14 +175,14 @@ class SessionStore:
         digest = await self.redis.hget(_user_index(user_id), public_id)
         if not digest:
             return False
-        await self._delete(user_id, public_id, digest)
+        await self._delete(user_id, public_id, _text(digest))
         log.info("session.revoked", user_id=user_id, session=public_id)
         return True
 
     async def revoke_user(self, user_id: str, *, keep: str = "") -> int:
         """End every session of a user (sign out everywhere, departure, password reset), except
         the public id ``keep``. Returns how many ended."""
-        index = await self.redis.hgetall(_user_index(user_id))
+        index = _texts(await self.redis.hgetall(_user_index(user_id)))
         ended = 0
         for public_id, digest in index.items():
             if public_id == keep:

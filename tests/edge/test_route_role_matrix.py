@@ -176,6 +176,23 @@ MATRIX: dict[str, str] = {
     "DELETE /api/v1/me/tokens/{token_id}":                    "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   404",
     "GET /api/v1/users/{user_id}/tokens":                     ADMIN_ONLY,
     "DELETE /api/v1/users/{user_id}/tokens/{token_id}":       ADMIN_ONLY,
+    # ------------------------------------------------------------ sessions and sign-in providers (issue 13)
+    "GET /api/v1/me":                                         ANY_USER,
+    "GET /api/v1/me/sessions":                                ANY_USER,
+    # bearer callers have no browser sessions: every id is someone else's
+    "DELETE /api/v1/me/sessions/{session_id}":                "401  404  404  404  404  404  404  404  404  404  404",
+    "POST /api/v1/me/sessions/revoke-all":                    ANY_USER,
+    "GET /api/v1/users/{user_id}/sessions":                   ADMIN_ONLY,
+    "DELETE /api/v1/users/{user_id}/sessions":                ADMIN_ONLY,
+    "GET /api/v1/auth-providers":                             ADMIN_ONLY,
+    "GET /api/v1/auth-providers/{key}":                       ADMIN_ONLY,
+    "PUT /api/v1/auth-providers/{key}":                       ADMIN_ONLY,
+    "DELETE /api/v1/auth-providers/{key}":                    ADMIN_ONLY,
+    # the rep's own linked identities: the rep and admins
+    "GET /api/v1/users/{user_id}/identities":                 "401  ok   403  403  403  403  403  403  403  403  ok",
+    "DELETE /api/v1/users/{user_id}/identities/{provider_key}": ADMIN_ONLY,
+    "GET /auth/methods":                                      PUBLIC,
+    "POST /auth/logout":                                      PUBLIC,
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -700,6 +717,47 @@ async def _delete_token(w: World, role: str, ok: bool) -> Req:
     owner = role if ok and role in w.users else "rep"
     spare = await issue(w.admin, w.uid(owner))
     return Req(f"{API}/me/tokens/{spare.get('id', 'unknown')}")
+
+
+fixed("GET", API + "/me", lambda w: Req(f"{API}/me"))
+fixed("GET", API + "/me/sessions", lambda w: Req(f"{API}/me/sessions"))
+fixed("DELETE", API + "/me/sessions/{session_id}", lambda w: Req(f"{API}/me/sessions/nosuchsession"))
+fixed("POST", API + "/me/sessions/revoke-all", lambda w: Req(f"{API}/me/sessions/revoke-all", json={}))
+fixed("GET", API + "/users/{user_id}/sessions", lambda w: Req(f"{API}/users/{w.uid('rep2')}/sessions"))
+fixed("DELETE", API + "/users/{user_id}/sessions", lambda w: Req(f"{API}/users/{w.uid('rep2')}/sessions"))
+fixed("GET", API + "/auth-providers", lambda w: Req(f"{API}/auth-providers"))
+fixed("GET", API + "/users/{user_id}/identities", lambda w: Req(f"{API}/users/{w.uid('rep')}/identities"))
+fixed("DELETE", API + "/users/{user_id}/identities/{provider_key}",
+      lambda w: Req(f"{API}/users/{w.uid('rep2')}/identities/mx-none"))
+fixed("GET", "/auth/methods", lambda w: Req("/auth/methods"))
+fixed("POST", "/auth/logout", lambda w: Req("/auth/logout"))
+
+
+def provider_body(w: World) -> dict[str, Any]:
+    return {"type": "oidc", "name": "矩阵登录", "config": {"issuer": "https://sso.example.com", "client_id": "mx"},
+            "secrets": {"client_secret": "mx-secret"}}
+
+
+async def admin_provider(w: World) -> str:
+    key = f"mx-{w.run}-{w.next()}"
+    r = await w.admin.put(f"{API}/auth-providers/{key}", json=provider_body(w))
+    assert r.status_code == 200, r.text
+    return key
+
+
+@req("GET", API + "/auth-providers/{key}")
+async def _get_provider(w: World, role: str, ok: bool) -> Req:
+    return Req(f"{API}/auth-providers/{await admin_provider(w)}")
+
+
+@req("PUT", API + "/auth-providers/{key}")
+async def _put_provider(w: World, role: str, ok: bool) -> Req:
+    return Req(f"{API}/auth-providers/mx-{w.run}-{w.next()}", json=provider_body(w))
+
+
+@req("DELETE", API + "/auth-providers/{key}")
+async def _delete_provider(w: World, role: str, ok: bool) -> Req:
+    return Req(f"{API}/auth-providers/{await admin_provider(w)}")
 
 
 # ---------------------------------------------------------------- running it

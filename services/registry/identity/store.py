@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, ValidationFailed
 from services.registry.identity import domain
@@ -70,7 +70,7 @@ def delete_provider(*, session: Session, key: str) -> bool:
     if row is None:
         return False
     session.delete(row)
-    session.execute(sa.delete(IdentityLinkRow).where(IdentityLinkRow.provider_key == key))
+    session.execute(sa.delete(IdentityLinkRow).where(col(IdentityLinkRow.provider_key) == key))
     return True
 
 
@@ -139,5 +139,5 @@ def list_links(*, session: Session, user_id: str) -> list[IdentityLinkRow]:
 
 def delete_link(*, session: Session, user_id: str, provider_key: str) -> bool:
     result = session.execute(sa.delete(IdentityLinkRow).where(
-        IdentityLinkRow.user_id == user_id, IdentityLinkRow.provider_key == provider_key))
+        col(IdentityLinkRow.user_id) == user_id, col(IdentityLinkRow.provider_key) == provider_key))
     return bool(getattr(result, "rowcount", 0))
