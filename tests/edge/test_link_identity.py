@@ -357,3 +357,37 @@ async def test_group_link_tampered_expired_or_personal_is_403(
         # a group token is no personal token either
         assert (await anon.get(f"/a/{card.token}")).status_code == 403
     await still_pending(org["boss"], pid)
+
+
+async def test_group_link_for_a_delegate_and_after_a_reopened_step(
+    stack: Stack, groups: Groups, admin: httpx.AsyncClient, org: Org
+) -> None:
+    """A delegate may use the card as their to-do list allows (recorded on behalf of the approver);
+    once the step is returned and opened again, the old card's opening is over (409) and the new
+    request's card works."""
+    now = datetime.now(UTC)
+    r = await org["boss"].put("/api/v1/me/delegation", json={
+        "delegate_id": org.user("rep2"), "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=3)).isoformat()})
+    assert r.status_code == 200, r.text
+    try:
+        pid, card = await boss_card(groups, org, admin)
+        task = await todo_for(org["boss"], pid)
+        r = await org["boss"].post(f"/api/v1/approval-tasks/{task['id']}/decision", json={"action": "return"})
+        assert r.status_code == 200 and r.json()["status"] == "returned", r.text
+        assert (await org["rep"].post(f"/api/v1/projects/{pid}/submit")).status_code == 200
+        again = await todo_for(org["boss"], pid)
+        assert again["id"] != task["id"]
+        fresh = await post_card(groups, pid, org.user("boss"), again["id"])
+        boss, csrf = await session_client(stack, org.user("boss"), groups.app)
+        delegate, dcsrf = await session_client(stack, org.user("rep2"), groups.app)
+        async with boss, delegate:
+            assert (await boss.get(card.group)).status_code == 409  # the returned opening
+            assert (await delegate.get(card.group)).status_code == 403  # no part in that opening
+            r = await delegate.post(fresh.group, data={"action": "approve", "csrf_token": dcsrf, "comment": "代批"})
+            assert r.status_code == 200 and "已生效" in r.text, r.text
+            assert (await boss.get(fresh.group)).status_code == 409  # decided by their delegate
+    finally:
+        assert (await org["boss"].delete("/api/v1/me/delegation")).status_code == 204
+    last = (await decisions(admin, pid))[-1]
+    assert (last["user_id"], last["on_behalf_of"], last["channel"]) == (org.user("rep2"), org.user("boss"), "group_link")
