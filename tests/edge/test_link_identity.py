@@ -390,4 +390,5 @@ async def test_group_link_for_a_delegate_and_after_a_reopened_step(
     finally:
         assert (await org["boss"].delete("/api/v1/me/delegation")).status_code == 204
     last = (await decisions(admin, pid))[-1]
-    assert (last["user_id"], last["on_behalf_of"], last["channel"]) == (org.user("rep2"), org.user("boss"), "group_link")
+    assert (last["user_id"], last["on_behalf_of"], last["channel"]) == (
+        org.user("rep2"), org.user("boss"), "group_link")
