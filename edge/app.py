@@ -16,6 +16,7 @@ from edge.guard import RequestGuard
 from edge.middleware import RequestContextMiddleware
 from edge.routes import action_links, api_router, health
 from edge.routes import closure as closure_routes
+from edge.routes import group_links as group_link_routes
 from edge.routes import integrations as integrations_routes
 from edge.routes import notify_admin as notify_admin_routes
 from edge.routes import rules as rules_routes
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     for area in (notify_admin_routes.router, integrations_routes.router, closure_routes.router):
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(action_links.router)
+    app.include_router(group_link_routes.router)  # /a/g/<token>: group links, signed-in approvers only
     app.include_router(signin_routes.router)  # anonymous sign-in endpoints under /auth
     app.include_router(registry_router())
     # Outermost last: request context (id, locale, access log), then the guard (auth, rate

@@ -15,9 +15,11 @@ from grpc_health.v1 import health_pb2_grpc
 from temporalio.client import Client as TemporalClient
 
 from baobei.approval.v1 import approval_service_pb2_grpc as approval_grpc
+from baobei.approval.v1 import group_link_service_pb2_grpc as approval_group_link_grpc
 from baobei.core.grpc_client import aio_channel, metadata
 from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
+from baobei.notify.v1 import group_link_service_pb2_grpc as notify_group_link_grpc
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as registry_grpc
@@ -35,6 +37,8 @@ _STUBS: dict[str, Callable[[grpc.aio.Channel], Any]] = {
 # Further gRPC services served by one of the five processes: name -> (process, stub).
 _SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
     "identity": ("registry", identity_grpc.IdentityServiceStub),
+    "group_link_tokens": ("notify", notify_group_link_grpc.GroupLinkServiceStub),
+    "group_link_rules": ("approval", approval_group_link_grpc.GroupLinkServiceStub),
 }
 
 
@@ -155,6 +159,16 @@ class Clients:
     def identity(self) -> BoundStub:
         """Sign-in providers and identity links (served by the registry process)."""
         return self._bound("identity")
+
+    @property
+    def group_link_tokens(self) -> BoundStub:
+        """Group action link tokens (served by the notify process, which holds the signing key)."""
+        return self._bound("group_link_tokens")
+
+    @property
+    def group_link_rules(self) -> BoundStub:
+        """What a signed-in user may do with a group action link (served by the approval process)."""
+        return self._bound("group_link_rules")
 
     @property
     def redis(self) -> aioredis.Redis:

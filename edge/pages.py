@@ -1,5 +1,6 @@
 """Server-rendered HTML of the action link pages (zh-CN with English subtitles): the approval
-confirmation page, the result page and the error pages. Jinja2 with autoescaping; every page is
+confirmation page (personal links; group links add the signed-in user and the session's CSRF
+token as a hidden field), the result page and the error pages. Jinja2 with autoescaping; every page is
 served with the security headers of :func:`security_headers` (no referrer, no caching, no
 framing)."""
 
@@ -61,14 +62,18 @@ _CONFIRM = """{% extends "base" %}{% block body %}
 {% for d in s.decisions %}{{ d }}{% if not loop.last %}；{% endif %}{% endfor %}{% endif %}</td></tr>{% endfor %}
 </table>{% endif %}
 <form method="post" action="{{ action_url }}">
-<label for="comment">审批意见（可选） <span class="en">Comment (optional)</span></label>
+{% if csrf_token %}<input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+{% endif %}<label for="comment">审批意见（可选） <span class="en">Comment (optional)</span></label>
 <textarea id="comment" name="comment" maxlength="2000"></textarea>
 <button class="approve" type="submit" name="action" value="approve">同意 <span>Approve</span></button>
 <button class="reject" type="submit" name="action" value="reject">驳回 <span>Reject</span></button>
 </form>
-<p class="muted">此链接仅限 {{ approver }} 使用一次，{{ expires_at }} 前有效。
+{% if group %}<p class="muted">您已以 {{ approver }} 的身份登录，审批将以您的名义记录。此群链接每位审批人可使用一次，
+{{ expires_at }} 前有效。<br>You are signed in as {{ approver }}: the decision is recorded as yours. Each approver
+can use this group link once, until {{ expires_at }}.</p>
+{% else %}<p class="muted">此链接仅限 {{ approver }} 使用一次，{{ expires_at }} 前有效。
 <br>This link works once, for {{ approver }} only, until {{ expires_at }}.</p>
-{% endblock %}"""
+{% endif %}{% endblock %}"""
 
 _RESULT = """{% extends "base" %}{% block body %}
 <h1>{{ heading }} <span class="en">{{ heading_en }}</span></h1>

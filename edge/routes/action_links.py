@@ -11,11 +11,21 @@ Every answer (errors included) is HTML with ``Referrer-Policy: no-referrer``, ``
 framing. A tampered / unknown / expired token → 403, a used link → 410, a task decided by other
 means → 409, an approver who no longer holds the task (transfer, reassign) or has left the
 organisation → 403. The token is
-the credential: it is never logged (the access log shows ``/a/<redacted>``)."""
+the credential: it is never logged (the access log shows ``/a/<redacted>``).
+
+Signed in as someone else: when the browser brings a live session (``bb_session``) of a user who
+is not the link's approver, every method answers 403 ``link_not_yours`` (audited) before the
+task's state is even looked at — a colleague signed in on the shared machine, or in the IM client
+a link was forwarded to, cannot decide with it. The approver's own session, or none, works as the
+contract says. The POST needs no CSRF token: what authorises it is the token in the URL, which a
+cross-site page does not know (and with it needs no cookie at all); the session can only refuse.
+
+Group links (``/a/g/<token>``, robot cards) are another kind of token: edge/routes/group_links.py."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +38,7 @@ from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.core.errors import Conflict, DomainError, Forbidden, Gone, NotFound, ValidationFailed
 from baobei.notify.v1 import notify_service_pb2 as notify_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import lifecycle, mapping, pages
+from edge import lifecycle, link_identity, mapping, pages
 from edge.auth import Principal
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
@@ -69,6 +79,12 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
                             "The service is temporarily unavailable; retry later."),
     "internal": ("出错了", "Something went wrong", "处理时出错，请稍后重试或登录系统处理。",
                  "Something went wrong; retry later or use your to-do list."),
+    "link_not_yours": ("无权使用此链接", "Not your link",
+                       "当前登录的用户不是此审批的审批人，无法使用此链接。请用审批人本人的账号登录，或在自己的待办中处理。",
+                       "The signed-in user is not an approver of this request: sign in as the approver, "
+                       "or use your own to-do list."),
+    "csrf_failed": ("请求无法验证", "Request not verified", "页面已过期或请求并非来自本页面，请重新打开链接后再操作。",
+                    "The page expired or the request did not come from it; open the link again."),
 }
 
 
@@ -83,7 +99,7 @@ def _headers(clients_or_base: str) -> dict[str, str]:
     return pages.security_headers(clients_or_base)
 
 
-def _error_page(err: PageError, base: str, *, head: bool = False) -> Response:
+def error_page(err: PageError, base: str, *, head: bool = False) -> Response:
     zh_h, en_h, zh, en = _TEXTS.get(err.code, _TEXTS["internal"])
     if err.detail:
         zh = en = err.detail
@@ -94,7 +110,7 @@ def _error_page(err: PageError, base: str, *, head: bool = False) -> Response:
     return HTMLResponse(body, status_code=err.status, headers=_headers(base))
 
 
-def _from_domain(err: DomainError) -> PageError:
+def from_domain(err: DomainError) -> PageError:
     status = status_of(err)
     if isinstance(err, Forbidden) and err.code in ("link_invalid", "link_expired", "approver_left"):
         return PageError(403, err.code)
@@ -121,17 +137,19 @@ class Resolved:
     task: approval_pb2.ApprovalTask
 
 
-async def _resolve(clients: EdgeClients, token: str) -> Resolved:
-    """Verify the token (notify) and that the link may be used now (approval)."""
+async def _resolve(clients: EdgeClients, token: str, request: Request) -> Resolved:
+    """Verify the token (notify), that no other user is signed in, and that the link may be used
+    now (approval)."""
     if not token or len(token) > 1000:
         raise PageError(403, "link_invalid")
     try:
         link = (await clients.notify.ResolveActionLink(notify_pb2.ResolveActionLinkRequest(token=token))).link
     except DomainError as err:
-        raise _from_domain(err) from None
+        raise from_domain(err) from None
     if not link.id or not link.task_id or not link.approver_id:
         raise PageError(403, "link_invalid")
     structlog.contextvars.bind_contextvars(link_id=link.id, task_id=link.task_id)
+    await _not_someone_else(clients, link, request)
     state, task = await _check(clients, link)
     if state != "usable":
         status, code = _STATE_ERRORS.get(state, (403, "link_invalid"))
@@ -141,13 +159,26 @@ async def _resolve(clients: EdgeClients, token: str) -> Resolved:
     return Resolved(link=link, task=task)
 
 
+async def _not_someone_else(clients: EdgeClients, link: notify_pb2.ActionLink, request: Request) -> None:
+    """403 link_not_yours when the browser is signed in as a user other than the link's approver."""
+    try:
+        current = await link_identity.signed_in(request, clients)
+    except RedisError:
+        current = None  # sessions unreadable: the token alone decides, as the contract says
+    if current is None or current.user.id == link.approver_id:
+        return
+    await link_identity.refused(request, clients, who=current.user.id, reason="link_not_yours", kind="personal",
+                                link_id=link.id, task_id=link.task_id)
+    raise PageError(403, "link_not_yours")
+
+
 async def _check(clients: EdgeClients, link: notify_pb2.ActionLink) -> tuple[str, approval_pb2.ApprovalTask]:
     try:
         resp = await clients.approval.CheckActionLink(
             approval_pb2.CheckActionLinkRequest(link_id=link.id, task_id=link.task_id, approver_id=link.approver_id)
         )
     except DomainError as err:
-        raise _from_domain(err) from None
+        raise from_domain(err) from None
     return resp.state, resp.task
 
 
@@ -171,11 +202,10 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-async def _summary(clients: EdgeClients, resolved: Resolved) -> dict[str, Any]:
-    """What the confirmation page shows: the project read AS the approver (fields with read_roles
-    they lack are absent, exactly as in the API), its form labels and the approval steps."""
-    approver = await _approver(clients, resolved.link.approver_id)
-    project_id = resolved.task.project_id or resolved.link.project_id
+async def summary(clients: EdgeClients, viewer_id: str, project_id: str) -> dict[str, Any]:
+    """What the confirmation page shows: the project read AS the approver ``viewer_id`` (fields
+    with read_roles they lack are absent, exactly as in the API), its form labels and the steps."""
+    approver = await _approver(clients, viewer_id)
     viewer = await viewer_of(clients, approver)
     try:
         project = (
@@ -242,25 +272,25 @@ async def show_link(token: str, request: Request, clients: Clients) -> Response:
     base = clients.settings.public_base_url()
     head = request.method == "HEAD"
     try:
-        resolved = await _resolve(clients, token)
+        resolved = await _resolve(clients, token, request)
         bind_project(request, resolved.task.project_id)
         if head:
             return HTMLResponse("", headers=_headers(base))
-        summary = await _summary(clients, resolved)
+        shown = await summary(clients, resolved.link.approver_id, resolved.task.project_id or resolved.link.project_id)
         html = pages.render(
             "confirm", title="审批确认", action_url=_action_url(clients, token), step=resolved.task.step_name,
             due_at=mapping.ts(resolved.task.due_at) or "", expires_at=mapping.ts(resolved.link.expires_at) or "",
-            **summary,
+            **shown,
         )
         return HTMLResponse(html, headers=_headers(base))
     except PageError as err:
         log.info("action_link.refused", status=err.status, code=err.code, method=request.method)
-        return _error_page(err, base, head=head)
+        return error_page(err, base, head=head)
     except DomainError as err:
-        return _error_page(_from_domain(err), base, head=head)
+        return error_page(from_domain(err), base, head=head)
     except Exception as err:  # never the JSON error shape (nor the token) on this page
         log.exception("action_link.failed", error=type(err).__name__)
-        return _error_page(PageError(500, "internal"), base, head=head)
+        return error_page(PageError(500, "internal"), base, head=head)
 
 
 @router.post(
@@ -273,29 +303,28 @@ async def use_link(token: str, request: Request, clients: Clients) -> Response:
     taken effect in the project's workflow."""
     base = clients.settings.public_base_url()
     try:
-        resolved = await _resolve(clients, token)
+        resolved = await _resolve(clients, token, request)
         bind_project(request, resolved.task.project_id)
-        action, comment = await _form(request)
-        status = await _decide(clients, resolved, action, comment)
-        project = await _project_brief(clients, resolved.task.project_id)
-        heading = ("已同意", "Approved") if action == "approve" else ("已驳回", "Rejected")
-        log.info("action_link.decided", action=action, status=status)
-        html = pages.render(
-            "result", title=heading[0], heading=heading[0], heading_en=heading[1],
-            code=project.code, name=project.name, status=pages.status_text(status),
+        action, comment = await read_form(request)
+        status = await decide_once(
+            clients, resolved.task,
+            DecisionInput(task_id=resolved.task.id, user_id=resolved.link.approver_id, action=action,
+                          comment=comment, channel="link", link_id=resolved.link.id),
+            recheck=lambda: _state_error(clients, resolved.link),
         )
-        return HTMLResponse(html, headers=_headers(base))
+        log.info("action_link.decided", action=action, status=status)
+        return await result_page(clients, resolved.task.project_id, action, status)
     except PageError as err:
         log.info("action_link.refused", status=err.status, code=err.code, method="POST")
-        return _error_page(err, base)
+        return error_page(err, base)
     except DomainError as err:
-        return _error_page(_from_domain(err), base)
+        return error_page(from_domain(err), base)
     except Exception as err:
         log.exception("action_link.failed", error=type(err).__name__)
-        return _error_page(PageError(500, "internal"), base)
+        return error_page(PageError(500, "internal"), base)
 
 
-async def _form(request: Request) -> tuple[str, str]:
+async def read_form(request: Request) -> tuple[str, str]:
     try:
         form = await request.form()
     except Exception:  # not a form body (JSON, garbage): no valid action
@@ -309,30 +338,22 @@ async def _form(request: Request) -> tuple[str, str]:
     return action, comment
 
 
-async def _decide(clients: EdgeClients, resolved: Resolved, action: str, comment: str) -> str:
-    task = resolved.task
+async def decide_once(
+    clients: EdgeClients, task: approval_pb2.ApprovalTask, decision: DecisionInput,
+    recheck: Callable[[], Awaitable[PageError | None]],
+) -> str:
+    """Run the decision through the project's workflow (one in flight per task, like the API);
+    a refusal after the page's checks (used, decided or handed on meanwhile) says which."""
     lock = f"baobei:edge:decide:{task.id}"
     try:
-        if not await clients.redis.set(lock, resolved.link.approver_id, nx=True, ex=DECISION_LOCK_SECONDS):
+        if not await clients.redis.set(lock, decision.user_id, nx=True, ex=DECISION_LOCK_SECONDS):
             raise PageError(409, "already_decided")
     except RedisError:
         lock = ""  # without Redis the workflow and the approval service still refuse a second use
     try:
-        result = await lifecycle.decide(
-            clients,
-            task.project_id,
-            DecisionInput(
-                task_id=task.id, user_id=resolved.link.approver_id, action=action, comment=comment,
-                channel="link", link_id=resolved.link.id,
-            ),
-        )
+        result = await lifecycle.decide(clients, task.project_id, decision)
     except DomainError as err:
-        # A race after the check (used meanwhile, decided, transferred): say which.
-        state, _ = await _check(clients, resolved.link)
-        if state in _STATE_ERRORS:
-            status, code = _STATE_ERRORS[state]
-            raise PageError(status, code) from None
-        raise _from_domain(err) from None
+        raise (await recheck() or from_domain(err)) from None
     finally:
         if lock:
             with contextlib.suppress(RedisError):
@@ -340,7 +361,25 @@ async def _decide(clients: EdgeClients, resolved: Resolved, action: str, comment
     return result.status
 
 
-async def _project_brief(clients: EdgeClients, project_id: str) -> registry_pb2.Project:
+async def _state_error(clients: EdgeClients, link: notify_pb2.ActionLink) -> PageError | None:
+    state, _ = await _check(clients, link)
+    if state in _STATE_ERRORS:
+        status, code = _STATE_ERRORS[state]
+        return PageError(status, code)
+    return None
+
+
+async def result_page(clients: EdgeClients, project_id: str, action: str, status: str) -> Response:
+    project = await project_brief(clients, project_id)
+    heading = ("已同意", "Approved") if action == "approve" else ("已驳回", "Rejected")
+    html = pages.render(
+        "result", title=heading[0], heading=heading[0], heading_en=heading[1],
+        code=project.code, name=project.name, status=pages.status_text(status),
+    )
+    return HTMLResponse(html, headers=_headers(clients.settings.public_base_url()))
+
+
+async def project_brief(clients: EdgeClients, project_id: str) -> registry_pb2.Project:
     try:
         return (await clients.registry.GetProject(registry_pb2.GetProjectRequest(project_id=project_id))).project
     except DomainError:

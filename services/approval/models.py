@@ -124,7 +124,7 @@ class ApprovalDecision(Base, table=True):
     # One audit event per action: see domain.AUDIT_ACTIONS.
     action: str = Field(max_length=20)
     comment: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    # api | link | web | auto | system
+    # api | link | group_link | web | auto | system
     channel: str = Field(default="", max_length=20)
     auto: bool = False
     at: datetime = _ts(nullable=False)

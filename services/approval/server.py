@@ -9,11 +9,13 @@ import structlog
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
+from baobei.approval.v1 import group_link_service_pb2_grpc as group_link_grpc
 from baobei.core.db import make_engine
 from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
 from baobei.core.migrations import upgrade
 from baobei.core.settings import DEFAULT_GRPC_PORTS, Settings
 from baobei.core.tls import GrpcTls
+from services.approval.group_link_service import GroupLinkServicer
 from services.approval.org_client import GrpcOrgDirectory
 from services.approval.servicer import ApprovalServicer
 from services.approval.store import ApprovalStore
@@ -39,10 +41,18 @@ def build(
     directory = GrpcOrgDirectory(
         registry_addr or f"127.0.0.1:{DEFAULT_GRPC_PORTS['registry']}", timeout=rpc_timeout
     )
-    servicer = ApprovalServicer(store=ApprovalStore(make_engine(db_url)), directory=directory)
+    engine = make_engine(db_url)
+    servicer = ApprovalServicer(store=ApprovalStore(engine), directory=directory)
+
+    def add_servicers(server: grpc.Server) -> None:
+        pb_grpc.add_ApprovalServiceServicer_to_server(servicer, server)
+        # Group action links: what a signed-in user may do with a link posted to a group chat.
+        group_link_grpc.add_GroupLinkServiceServicer_to_server(
+            GroupLinkServicer(engine=engine, directory=directory), server)
+
     return build_server(
         name=SERVICE,
-        add_servicer=lambda server: pb_grpc.add_ApprovalServiceServicer_to_server(servicer, server),
+        add_servicer=add_servicers,
         service_full_name=pb.DESCRIPTOR.services_by_name["ApprovalService"].full_name,
         port=port,
         host=host,

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.db import run_once
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, Gone, NotFound, ValidationFailed
-from services.approval import domain, mapping
+from services.approval import domain, group_links, mapping
 from services.approval.models import (
     ApprovalCC,
     ApprovalDecision,
@@ -648,7 +648,7 @@ class ApprovalStore:
     ) -> pb.RecordDecisionResponse:
         link_id = link_id.strip()
         if link_id:
-            channel = "link"
+            channel = group_links.channel_of(link_id)  # link, or group_link (g:<link>:<task>)
 
         def apply(session: Session) -> pb.RecordDecisionResponse:
             found = session.get(ApprovalTask, task_id)

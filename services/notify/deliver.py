@@ -237,15 +237,27 @@ class Deliverer:
             return f"robot channel {ch.key} is a {ch.type} robot, not {d.channel}"
         return ch
 
+    def _group_url(self, row: store.DeliveryRow) -> str:
+        """The group link of an approval request's card ("" for other notifications)."""
+        if self.link_urls is None or not row.view.notification_id:
+            return ""
+        urls = self.link_urls.of_notifications(self.engine, [row.view.notification_id], group=True)
+        return urls.get(row.view.notification_id, "")
+
     def _robot_message(self, row: store.DeliveryRow, ch: domain.RobotChannel, contact: Contact | None) -> RobotMessage:
-        """A group card: no decision link, no amount unless the robot allows it, user text escaped
-        (see group_cards). The title is plain text (DingTalk's push preview), the markdown escaped."""
+        """A group card: no personal link, no amount unless the robot allows it, user text escaped
+        (see group_cards); an approval request gets the group link as its button (DingTalk
+        actionCard, WeCom template card). The title is plain text (DingTalk's push preview), the
+        markdown escaped."""
         d = row.view
-        ctx = group_cards.group_context(self._context(row, contact), show_amount=ch.show_amount)
+        group_url = self._group_url(row) if d.kind == "approval_request" else ""
+        ctx = group_cards.group_context(self._context(row, contact), show_amount=ch.show_amount,
+                                        group_link=bool(group_url))
         title = self._rendered(d.kind, ctx).title
         markdown = self._rendered(d.kind, group_cards.escaped(ctx)).markdown
         mobiles = (contact.mobile,) if contact and contact.mobile else ()
-        return RobotMessage(title=title, markdown=markdown, at_mobiles=mobiles)
+        buttons = ((group_cards.GROUP_BUTTON, group_url),) if group_url else ()
+        return RobotMessage(title=title, markdown=markdown, at_mobiles=mobiles, action_url=group_url, buttons=buttons)
 
     def _send_robot(self, row: store.DeliveryRow, attempt: int) -> tuple[Outcome, bool]:
         d = row.view

@@ -1,9 +1,11 @@
 """What a robot card may carry. DingTalk and WeCom robots post into group chats, so everybody in
 the group reads the card (pure functions, used by deliver.py):
 
-- **no decision link**: a signed action link decides as the approver without signing in, so it
-  goes only through personal channels (in-app inbox, e-mail); the card tells the approver to use
-  them. Digests list titles without links for the same reason.
+- **no personal link**: a personal action link decides as its approver without signing in, so it
+  goes only through personal channels (in-app inbox, e-mail). An approval request's card carries
+  the **group link** instead (``/a/g/<token>``, a button, never in the text): bound to the
+  approval request, not to a person, it asks whoever opens it to sign in and lets only an approver
+  of that step decide, as themselves. Digests list titles without links.
 - **no amount** unless the admin allowed it on that robot (``show_amount``): the ``amount`` key
   goes and body lines that state it are dropped. Form fields are never in a card's context.
 - **user text is escaped**: project name, customer, comments … are written by users; markdown
@@ -22,6 +24,8 @@ LINK_KEYS = frozenset({"action_url"})
 # Context keys whose text may span lines.
 MULTILINE_KEYS = frozenset({"body", "comment"})
 APPROVE_HINT = "请在报备系统待办或个人通知（站内信、邮件）中处理，群消息不含审批链接。"
+GROUP_LINK_HINT = "审批人请点击下方按钮，登录确认身份后处理；仅本环节审批人可操作。"
+GROUP_BUTTON = "登录后审批"
 
 _MARKUP = re.compile(r"([\\`*_\[\]()<>#!|~{}])")
 _LINE_LEAD = re.compile(r"(?m)^(\s*)([-+=])")
@@ -51,8 +55,9 @@ def _without_amount(body: str, amount: str) -> str:
     return "\n".join(lines)
 
 
-def group_context(ctx: Mapping[str, Any], *, show_amount: bool) -> dict[str, Any]:
-    """The template context of a group card: no decision link, no amount unless allowed."""
+def group_context(ctx: Mapping[str, Any], *, show_amount: bool, group_link: bool = False) -> dict[str, Any]:
+    """The template context of a group card: no personal link, no amount unless allowed. With
+    ``group_link`` (the card gets the group link's button) the hint says how to use it."""
     out = dict(ctx)
     had_link = bool(out.get("action_url"))
     for key in LINK_KEYS:
@@ -62,7 +67,8 @@ def group_context(ctx: Mapping[str, Any], *, show_amount: bool) -> dict[str, Any
         if isinstance(out.get("body"), str):
             out["body"] = _without_amount(out["body"], amount)
     if had_link and out.get("kind") == "approval_request":
-        out["body"] = "\n".join(p for p in (str(out.get("body") or ""), APPROVE_HINT) if p)
+        hint = GROUP_LINK_HINT if group_link else APPROVE_HINT
+        out["body"] = "\n".join(p for p in (str(out.get("body") or ""), hint) if p)
     return out
 
 

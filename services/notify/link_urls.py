@@ -23,11 +23,19 @@ class LinkUrls:
     def url(self, link_id: str, created_at: datetime) -> str:
         return links.action_url(self.base_url, links.token_for(self.key, link_id, created_at))
 
-    def of_notifications(self, engine: Engine, notification_ids: Sequence[str]) -> dict[str, str]:
-        """notification id → the URL of its action link (notifications without one are absent)."""
+    def group_url(self, link_id: str, created_at: datetime) -> str:
+        """The link's group URL (``/a/g/<token>``): for group chats, needs the reader to sign in."""
+        return links.group_url(self.base_url, links.token_for(self.key, link_id, created_at, group=True))
+
+    def of_notifications(
+        self, engine: Engine, notification_ids: Sequence[str], *, group: bool = False
+    ) -> dict[str, str]:
+        """notification id → the URL of its action link, personal or (``group``) the group link
+        (notifications without one are absent)."""
         ids = [i for i in dict.fromkeys(notification_ids) if i]
         if not ids:
             return {}
+        make = self.group_url if group else self.url
         with Session(engine) as session:
             rows = session.exec(select(ActionLink).where(col(ActionLink.notification_id).in_(ids))).all()
-            return {r.notification_id: self.url(r.id, domain.as_utc(r.created_at)) for r in rows}
+            return {r.notification_id: make(r.id, domain.as_utc(r.created_at)) for r in rows}

@@ -14,12 +14,14 @@ from baobei.core.grpc_server import build_server, listen_args, run_until_signall
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
+from baobei.notify.v1 import group_link_service_pb2_grpc as group_link_grpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from services.notify import store
 from services.notify.contacts import Contacts, NoDirectory, RegistryContacts
 from services.notify.deliver import Deliverer, Senders
 from services.notify.dispatcher import Dispatcher, RetrySettings
+from services.notify.group_link_service import GroupLinkServicer
 from services.notify.guards import Guards, connect
 from services.notify.link_urls import LinkUrls
 from services.notify.servicer import NotifyConfig, NotifyServicer
@@ -163,9 +165,15 @@ def build(
     servicer = NotifyServicer(
         engine=engine, config=config, deliverer=deliverer, wake=dispatcher.wake if dispatcher else None
     )
+
+    def add_servicers(server: grpc.Server) -> None:
+        pb_grpc.add_NotifyServiceServicer_to_server(servicer, server)
+        # The group tokens of robot cards (/a/g/<token>), signed with the same key.
+        group_link_grpc.add_GroupLinkServiceServicer_to_server(GroupLinkServicer(engine=engine, config=config), server)
+
     server, bound = build_server(
         name=SERVICE,
-        add_servicer=lambda server: pb_grpc.add_NotifyServiceServicer_to_server(servicer, server),
+        add_servicer=add_servicers,
         service_full_name=pb.DESCRIPTOR.services_by_name["NotifyService"].full_name,
         port=port,
         host=host,

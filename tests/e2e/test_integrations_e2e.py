@@ -115,9 +115,10 @@ def test_wecom_card_and_org_sync_handover(dev_stack: DevStack) -> None:
             pid, code = r.json()["id"], r.json()["code"]
             link = inbox_item(lead_client, pid)["action_url"]
             card = until(lambda: next((m for m in robot.received if code in m.text), None), what="WeCom message")
-            # A group robot never carries the decision link (it stays in the inbox and e-mail).
-            assert card.payload["msgtype"] == "markdown" and link not in str(card.payload)
-            assert "/a/" not in str(card.payload)
+            # A group robot never carries the personal link (it stays in the inbox and e-mail):
+            # its card's action is the group link, which asks for a sign-in first.
+            assert card.payload["msgtype"] == "template_card" and link not in str(card.payload)
+            assert card.payload["template_card"]["card_action"]["url"].startswith(dev_stack.base + "/a/g/")
         finally:
             admin.put(f"/api/v1/notification-channels/{key}", json={"type": "wecom", "url": robot.url,
                                                                      "enabled": False})

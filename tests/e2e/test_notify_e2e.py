@@ -76,9 +76,12 @@ def test_approval_request_email_dingtalk_and_link(dev_stack: DevStack) -> None:
                          what="approval mail")
             assert url in mail["text"] or url in (mail["html"] or "")
             # DingTalk (signed: the stand-in verified it) posts to a group: the card names the
-            # project and @-mentions the approver, but carries no decision link and no amount.
+            # project and the approver's mobile, carries no personal link and no amount; its
+            # button is the group link, which sends whoever opens it to sign in first.
             card = until(lambda: next((m for m in robot.received if code in m.text), None), what="DingTalk card")
-            assert card.payload["msgtype"] == "markdown" and "/a/" not in str(card.payload)
+            [(_, group)] = DingTalkStandIn.buttons(card)
+            assert card.payload["msgtype"] == "actionCard" and group.startswith(dev_stack.base + "/a/g/")
+            assert url not in str(card.payload) and url.rsplit("/", 1)[1] not in str(card.payload)
             assert "5000.00" not in str(card.payload)
             assert "13812345678" in card.text or "13812345678" in str(card.payload.get("at"))
         finally:
@@ -86,6 +89,9 @@ def test_approval_request_email_dingtalk_and_link(dev_stack: DevStack) -> None:
                       json={"type": "dingtalk", "url": robot.url, "enabled": False})
     # the link page: a GET shows, never decides; the POST decides through the workflow
     with httpx.Client(timeout=30) as anon:
+        to_signin = anon.get(group)
+        assert to_signin.status_code == 303, to_signin.text
+        assert to_signin.headers["location"].startswith(dev_stack.base + "/signin?next=%2Fa%2Fg%2F")
         page = anon.get(url)
         assert page.status_code == 200 and page.headers["referrer-policy"] == "no-referrer"
         assert code in page.text and f'action="{url}"' in page.text

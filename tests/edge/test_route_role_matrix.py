@@ -81,6 +81,11 @@ MATRIX: dict[str, str] = {
     "GET /a/{token}":                                         PUBLIC,
     "HEAD /a/{token}":                                        PUBLIC,
     "POST /a/{token}":                                        "403  403  403  403  403  403  403  403  403  403  403",
+    # group links (robot cards) need a browser session, never a bearer token: a forged one is 403
+    # before anything else (the sign-in redirect and the approver check: tests/edge/test_link_identity.py)
+    "GET /a/g/{token}":                                       "403  403  403  403  403  403  403  403  403  403  403",
+    "HEAD /a/g/{token}":                                      "403  403  403  403  403  403  403  403  403  403  403",
+    "POST /a/g/{token}":                                      "403  403  403  403  403  403  403  403  403  403  403",
     # ------------------------------------------------------------ identity, org, config (admin)
     "POST /api/v1/users/{user_id}/tokens":                    ADMIN_ONLY,
     "PUT /api/v1/org":                                        ADMIN_ONLY,
@@ -505,6 +510,10 @@ fixed("GET", "/redoc", lambda w: Req("/redoc"))
 fixed("GET", "/a/{token}", lambda w: Req(f"/a/{w.link}"))
 fixed("HEAD", "/a/{token}", lambda w: Req(f"/a/{w.link}"))
 fixed("POST", "/a/{token}", lambda w: Req(f"/a/{tampered(w.link)}", data={"action": "approve", "comment": ""}))
+# The world's personal token under the group path: another salt, so a forged group link.
+fixed("GET", "/a/g/{token}", lambda w: Req(f"/a/g/{w.link}"))
+fixed("HEAD", "/a/g/{token}", lambda w: Req(f"/a/g/{w.link}"))
+fixed("POST", "/a/g/{token}", lambda w: Req(f"/a/g/{w.link}", data={"action": "approve", "comment": ""}))
 fixed("POST", API + "/users/{user_id}/tokens", lambda w: Req(f"{API}/users/{w.uid('rep2')}/tokens"))
 fixed("PUT", API + "/org", lambda w: Req(f"{API}/org", json={"departments": [], "users": []}))
 fixed("PUT", API + "/forms/{form_key}", lambda w: Req(f"{API}/forms/{w.form}-put", json={

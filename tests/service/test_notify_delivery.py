@@ -24,6 +24,8 @@ from google.protobuf import struct_pb2
 from baobei.core.db import make_engine
 from baobei.core.grpc_client import channel, metadata, read_failure
 from baobei.core.settings import Settings
+from baobei.notify.v1 import group_link_service_pb2 as gpb
+from baobei.notify.v1 import group_link_service_pb2_grpc as gpb_grpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from baobei.registry.v1 import registry_service_pb2 as rpb
@@ -64,9 +66,11 @@ def registry_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
 
 
 class Notify:
-    def __init__(self, stub: pb_grpc.NotifyServiceStub, db_url: str) -> None:
+    def __init__(self, stub: pb_grpc.NotifyServiceStub, db_url: str,
+                 groups: gpb_grpc.GroupLinkServiceStub | None = None) -> None:
         self.stub = stub
         self.db_url = db_url
+        self.groups = groups  # the notify process's GroupLinkService (group tokens of robot cards)
 
     def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         engine = make_engine(self.db_url)
@@ -132,7 +136,7 @@ def make_notify(
         server.start()
         ch = channel(f"127.0.0.1:{port}")
         started.append((server, ch))
-        return Notify(pb_grpc.NotifyServiceStub(ch), db_url)
+        return Notify(pb_grpc.NotifyServiceStub(ch), db_url, gpb_grpc.GroupLinkServiceStub(ch))
 
     yield make
     for server, ch in started:
@@ -297,34 +301,48 @@ APPROVAL_BODY = ("编号：BB-2026-000009\n名称：园区项目\n客户：杭�
                  "金额：987654.32 元\n审批环节：经理审批")
 
 
-def test_dingtalk_approval_request_in_a_group_has_no_decision_link_and_no_amount(
+def test_dingtalk_approval_request_in_a_group_carries_the_group_link_only_and_no_amount(
     make_notify: Callable[..., Notify],
 ) -> None:
     """A robot posts into a group chat: whoever reads it must not decide as the approver, so the
-    signed link (and its buttons) stay in the personal channels; the amount is hidden by default."""
+    personal link stays in the personal channels; the card's button is the group link (sign in
+    first, approvers of the step only); the amount is hidden by default."""
     n = make_notify()
     with DingTalkStandIn(secret="SECtest123") as ding:
         key = n.robot("dingtalk", ding.url, "SECtest123")
         n.prefs("alice", ["dingtalk"])
         sent = n.send(["alice"], kind="approval_request", title="待审批：园区项目", action_tasks={"alice": "t-9"},
-                      body=APPROVAL_BODY, context=APPROVAL_CONTEXT)
+                      project_id="p-9", body=APPROVAL_BODY, context=APPROVAL_CONTEXT)
         [d] = sent.deliveries
         assert (d.channel, d.target) == ("dingtalk", key)
         url = sent.notifications[0].action_url
-        assert "/a/" in url  # the in-app notification keeps its action link (contract)
+        assert "/a/" in url  # the in-app notification keeps its personal link (contract)
         assert n.deliver(d.id).outcome == "delivered"
         [m] = ding.wait_for(1)
         raw = json.dumps(m.payload, ensure_ascii=False)
-        assert m.payload["msgtype"] == "markdown" and DingTalkStandIn.buttons(m) == []
-        assert url not in raw and "/a/" not in raw and "actionURL" not in raw
+        assert m.payload["msgtype"] == "actionCard" and ding.rejected == []
+        [(label, group)] = DingTalkStandIn.buttons(m)
+        assert label == "登录后审批" and group.startswith("https://baobei.test/a/g/")
+        assert url not in raw and url.rsplit("/", 1)[1] not in raw and raw.count("/a/") == 1
+        assert group not in m.payload["actionCard"]["text"]  # the button only, not in the text
         assert "987654" not in raw and "金额" not in raw
-        assert "待审批：园区项目" in m.text and "经理审批" in m.text and "待办" in m.text and ding.rejected == []
+        assert "待审批：园区项目" in m.text and "经理审批" in m.text and "登录" in m.text
+        # The group token resolves to the request (task, project) and names no approver; it is
+        # no personal token, and the personal token is no group token.
+        groups = n.groups
+        assert groups is not None
+        gl = groups.ResolveGroupLink(gpb.ResolveGroupLinkRequest(token=group.rsplit("/", 1)[1]), timeout=10).link
+        assert (gl.task_id, gl.project_id) == ("t-9", "p-9") and not hasattr(gl, "approver_id")
+        assert failure(lambda: n.stub.ResolveActionLink(pb.ResolveActionLinkRequest(
+            token=group.rsplit("/", 1)[1]), timeout=10)) == (grpc.StatusCode.PERMISSION_DENIED, "link_invalid")
+        assert failure(lambda: groups.ResolveGroupLink(gpb.ResolveGroupLinkRequest(
+            token=url.rsplit("/", 1)[1]), timeout=10)) == (grpc.StatusCode.PERMISSION_DENIED, "link_invalid")
         assert n.deliver(d.id).outcome == "delivered"
         time.sleep(0.2)
         assert len(ding.received) == 1
 
 
-def test_wecom_group_card_has_no_decision_link_and_shows_the_amount_only_when_allowed(
+def test_wecom_group_card_carries_the_group_link_and_shows_the_amount_only_when_allowed(
     make_notify: Callable[..., Notify],
 ) -> None:
     n = make_notify()
@@ -336,9 +354,13 @@ def test_wecom_group_card_has_no_decision_link_and_shows_the_amount_only_when_al
         assert n.deliver(sent.deliveries[0].id).outcome == "delivered"
         [m] = hidden.wait_for(1)
         raw = json.dumps(m.payload, ensure_ascii=False)
-        assert m.payload["msgtype"] == "markdown" and "template_card" not in raw
-        assert sent.notifications[0].action_url not in raw and "/a/" not in raw
-        assert "987654" not in raw and "园区项目" in raw
+        card = m.payload["template_card"]
+        group = card["card_action"]["url"]
+        assert m.payload["msgtype"] == "template_card" and hidden.rejected == []
+        assert group.startswith("https://baobei.test/a/g/") and card["jump_list"] == [
+            {"type": 1, "title": "登录后审批", "url": group}]
+        assert sent.notifications[0].action_url not in raw and raw.count("/a/") == 2  # card action + button
+        assert "987654" not in raw and "园区项目" in raw and "\\" not in card["sub_title_text"]
         # The admin allows amounts on a robot (the first enabled robot of a type by key is used).
         n.stub.PutChannel(pb.PutChannelRequest(request_id=rid(), channel=pb.Channel(
             key="0-wecom-amounts", type="wecom", url=shown.url, enabled=True, show_amount=True)), timeout=10)
@@ -349,7 +371,19 @@ def test_wecom_group_card_has_no_decision_link_and_shows_the_amount_only_when_al
         assert n.deliver(again.deliveries[0].id).outcome == "delivered"
         [m2] = shown.wait_for(1)
         raw2 = json.dumps(m2.payload, ensure_ascii=False)
-        assert "987654.32" in raw2 and again.notifications[0].action_url not in raw2 and "/a/" not in raw2
+        assert "987654.32" in raw2 and again.notifications[0].action_url not in raw2
+        assert m2.payload["template_card"]["card_action"]["url"] not in (group, "")  # its own request's link
+
+
+def test_other_robot_messages_carry_no_link(make_notify: Callable[..., Notify]) -> None:
+    n = make_notify()
+    with DingTalkStandIn() as ding:
+        n.robot("dingtalk", ding.url)
+        n.prefs("alice", ["dingtalk"])
+        [d] = n.send(["alice"], kind="project_approved", title="项目已通过", context=APPROVAL_CONTEXT).deliveries
+        assert n.deliver(d.id).outcome == "delivered"
+        [m] = ding.wait_for(1)
+        assert m.payload["msgtype"] == "markdown" and "/a/" not in json.dumps(m.payload)
 
 
 def test_robot_markdown_escapes_user_text(make_notify: Callable[..., Notify]) -> None:

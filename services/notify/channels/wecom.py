@@ -49,13 +49,17 @@ def mask_url(url: str) -> str:
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)]*)\)")
 _MARKS = re.compile(r"(^|\n)\s*(#{1,6}\s+|>\s*|[-*]\s+)|\*\*|__|`")
 _FONT = re.compile(r"</?font[^>]*>")
+# group_cards.escape_markdown's backslash escapes: literal characters again in plain text.
+_ESCAPED = re.compile(r"\\([\\`*_\[\]()<>#!|~{}+=.-])")
 
 
 def plain_text(markdown: str) -> str:
-    """Markdown reduced to the plain text a template card shows."""
+    """Markdown reduced to the plain text a template card shows (escaped user text unescaped:
+    plain text has no markup to fear, and ``://`` stays broken)."""
     text = _LINK.sub(r"\1", markdown)
     text = _FONT.sub("", text)
     text = _MARKS.sub(lambda m: m.group(1), text)
+    text = _ESCAPED.sub(r"\1", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
