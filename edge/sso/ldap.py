@@ -40,6 +40,7 @@ from edge.sso.ldap_directory import MAX_LOGIN, LdapMisconfigured, authenticate
 METHOD = "ldap"
 SIGNIN_PAGE = "/signin"
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+_NOT_GUESSES = frozenset({"provider_not_found", "provider_disabled"})
 
 
 class LdapLoginIn(Model):
@@ -89,7 +90,7 @@ async def ldap_login(key: str, request: Request, response: Response, clients: Cl
         if not isinstance(err, RateLimited | ValidationFailed):
             await sign_in_failed(request, clients, method=METHOD, reason=getattr(err, "reason", "") or err.code,
                                  login=login, provider=key)
-            if not isinstance(err, ServiceUnavailable | UpstreamFailed):  # guesses count, outages do not
+            if _guess(err):
                 with contextlib.suppress(RateLimited):  # counted; this answer stays the refusal itself
                     await ratelimit.check(clients.redis, limit, client_ip(request.scope))
         if not form:
@@ -97,6 +98,12 @@ async def ldap_login(key: str, request: Request, response: Response, clients: Cl
         query = {"error": err.code, "provider": key, **({"next": safe_next(next_path)} if next_path else {})}
         return RedirectResponse(f"{SIGNIN_PAGE}?{urlencode(query)}", status_code=303)
     return target if form else result
+
+
+def _guess(err: DomainError) -> bool:
+    """Refusals that count against the address: credentials or a person tried, not an outage, a
+    misconfiguration or a provider that is not there."""
+    return not isinstance(err, ServiceUnavailable | UpstreamFailed) and err.code not in _NOT_GUESSES
 
 
 async def _sign_in(key: str, body: LdapLoginIn, request: Request, response: Response,

@@ -35,10 +35,16 @@ def ldap_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
     yield from directory(tmp_path_factory.mktemp("slapd"))
 
 
+def browser(stack: Stack) -> httpx.AsyncClient:
+    """A browser (no token, keeps cookies) at an address of its own: refused sign-ins are counted
+    per client address in a Redis other tests share."""
+    transport = httpx.ASGITransport(app=stack.app, client=(f"2001:db8:1d::{uuid.uuid4().hex[:4]}", 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://edge.test", timeout=60)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def anon(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser: no token, keeps cookies."""
-    async with stack.client(token=None) as client:
+    async with browser(stack) as client:
         yield client
 
 
@@ -98,18 +104,18 @@ async def test_first_sign_in_links_by_mail_later_ones_by_entry_uuid(stack: Stack
                                                                      ldap_dir: Directory) -> None:
     key = await provider(admin, ldap_dir)
     person, user_id = await person_and_user(admin, ldap_dir)
-    async with stack.client(token=None) as browser:
-        r = await browser.post(login_url(key), json={"login": person.uid, "password": person.password})
+    async with browser(stack) as b:
+        r = await b.post(login_url(key), json={"login": person.uid, "password": person.password})
         assert r.status_code == 200 and r.json()["user"]["id"] == user_id, r.text
     # The mail changes in the directory (and matches nobody now): the link by entryUUID holds.
     modify(ldap_dir, person.dn, mail=f"renamed-{uuid.uuid4().hex[:6]}@ldap.baobei.test")
-    async with stack.client(token=None) as browser:
-        r = await browser.post(login_url(key), json={"login": person.uid, "password": person.password})
+    async with browser(stack) as b:
+        r = await b.post(login_url(key), json={"login": person.uid, "password": person.password})
         assert r.status_code == 200 and r.json()["user"]["id"] == user_id, r.text
     # A second person given the first one's old mail is not taken for them (no duplicate links).
     other = add_person(ldap_dir, mail=person.mail)
-    async with stack.client(token=None) as browser:
-        r = await browser.post(login_url(key), json={"login": other.uid, "password": other.password})
+    async with browser(stack) as b:
+        r = await b.post(login_url(key), json={"login": other.uid, "password": other.password})
     assert r.status_code == 409 and error(r) == "sso_identity_conflict", r.text
 
 
@@ -195,14 +201,14 @@ async def test_directory_person_without_org_user(stack: Stack, admin: httpx.Asyn
 async def test_departed_org_user_is_refused(stack: Stack, admin: httpx.AsyncClient, ldap_dir: Directory) -> None:
     key = await provider(admin, ldap_dir)
     person, user_id = await person_and_user(admin, ldap_dir)
-    async with stack.client(token=None) as browser:  # linked while still here
-        r = await browser.post(login_url(key), json={"login": person.uid, "password": person.password})
+    async with browser(stack) as b:  # linked while still here
+        r = await b.post(login_url(key), json={"login": person.uid, "password": person.password})
         assert r.status_code == 200, r.text
     await stack.deps.stubs["registry"].UpsertOrg(registry_pb2.UpsertOrgRequest(
         request_id=uuid.uuid4().hex, users=[registry_pb2.User(
             id=user_id, name="目录用户", department_id=f"ld-{user_id}", roles=["sales"], left=True)]))
-    async with stack.client(token=None) as browser:
-        r = await browser.post(login_url(key), json={"login": person.uid, "password": person.password})
+    async with browser(stack) as b:
+        r = await b.post(login_url(key), json={"login": person.uid, "password": person.password})
     assert r.status_code == 403 and error(r) == "user_left", r.text
 
 
@@ -253,8 +259,8 @@ async def test_tls_checks_the_certificate(stack: Stack, admin: httpx.AsyncClient
     person, user_id = await person_and_user(admin, ldap_dir)
     for config in ({"url": ldap_dir.ldaps_url, "ca_pem": ca}, {"url": ldap_dir.url, "start_tls": True, "ca_pem": ca}):
         key = await provider(admin, ldap_dir, **config)
-        async with stack.client(token=None) as browser:
-            r = await browser.post(login_url(key), json={"login": person.uid, "password": person.password})
+        async with browser(stack) as b:
+            r = await b.post(login_url(key), json={"login": person.uid, "password": person.password})
         assert r.status_code == 200 and r.json()["user"]["id"] == user_id, (config, r.text)
     # Our test CA is not among the system's: the certificate is refused, nothing is sent.
     for config in ({"url": ldap_dir.ldaps_url}, {"url": ldap_dir.url, "start_tls": True}):
@@ -283,23 +289,23 @@ async def test_disabled_unknown_and_other_type_providers(stack: Stack, admin: ht
 async def test_sign_in_page_form_post(stack: Stack, admin: httpx.AsyncClient, ldap_dir: Directory) -> None:
     key = await provider(admin, ldap_dir)
     person, user_id = await person_and_user(admin, ldap_dir)
-    async with stack.client(token=None) as browser:
-        r = await browser.post(login_url(key), data={"login": person.uid, "password": person.password,
+    async with browser(stack) as b:
+        r = await b.post(login_url(key), data={"login": person.uid, "password": person.password,
                                                      "next": "/projects?tab=mine"},
                                headers={"Origin": "http://edge.test"})
         assert r.status_code == 303 and r.headers["location"] == "/projects?tab=mine", r.text
-        assert (await browser.get(f"{API}/me")).json()["user"]["id"] == user_id
-    async with stack.client(token=None) as browser:
-        r = await browser.post(login_url(key), data={"login": person.uid, "password": person.password,
+        assert (await b.get(f"{API}/me")).json()["user"]["id"] == user_id
+    async with browser(stack) as b:
+        r = await b.post(login_url(key), data={"login": person.uid, "password": person.password,
                                                      "next": "//evil.example/x"})
         assert r.status_code == 303 and r.headers["location"] == "/", r.text
-        r = await browser.post(login_url(key), data={"login": person.uid, "password": "wrong", "next": "/x"})
+        r = await b.post(login_url(key), data={"login": person.uid, "password": "wrong", "next": "/x"})
         assert r.status_code == 303, r.text
         assert r.headers["location"] == f"/signin?error=invalid_credentials&provider={key}&next=%2Fx"
-        r = await browser.post(login_url(key), data={"login": "", "password": "x"})
+        r = await b.post(login_url(key), data={"login": "", "password": "x"})
         assert r.headers["location"] == f"/signin?error=validation_failed&provider={key}"
         # Posted from another site (login CSRF): refused outright.
-        r = await browser.post(login_url(key), data={"login": person.uid, "password": person.password},
+        r = await b.post(login_url(key), data={"login": person.uid, "password": person.password},
                                headers={"Origin": "https://evil.example"})
         assert r.status_code == 403 and error(r) == "origin_mismatch", r.text
         assert sessions.COOKIE not in r.cookies
@@ -328,18 +334,18 @@ async def test_refused_sign_ins_are_limited_per_address(stack: Stack, admin: htt
     key = await provider(admin, ldap_dir)
     person, _ = await person_and_user(admin, ldap_dir)
 
-    def browser(ip: str) -> httpx.AsyncClient:
+    def client_at(ip: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 40000)),
                                  base_url="http://edge.test", timeout=60)
 
     ip = f"2001:db8::{uuid.uuid4().hex[:4]}"
-    async with browser(ip) as c:
+    async with client_at(ip) as c:
         for _ in range(2):
             r = await c.post(login_url(key), json={"login": person.uid, "password": "guess"})
             assert r.status_code == 401, r.text
         r = await c.post(login_url(key), json={"login": person.uid, "password": person.password})
         assert r.status_code == 429 and error(r) == "rate_limited" and int(r.headers["Retry-After"]) >= 1, r.text
-    async with browser(f"2001:db8::{uuid.uuid4().hex[:4]}") as c:  # another address is not held back
+    async with client_at(f"2001:db8::{uuid.uuid4().hex[:4]}") as c:  # another address is not held back
         r = await c.post(login_url(key), json={"login": person.uid, "password": person.password})
         assert r.status_code == 200, r.text
 
