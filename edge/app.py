@@ -25,6 +25,7 @@ from edge.routes import tasks as tasks_routes
 from edge.routes.registry_io import registry_router
 from edge.schemas import ERROR_RESPONSES
 from edge.security_headers import SecurityHeadersMiddleware
+from edge.sso import ldap as ldap_signin
 
 DESCRIPTION = """Baobei (报备): customer-project registration and approval.
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     app.include_router(action_links.router)
     app.include_router(group_link_routes.router)  # /a/g/<token>: group links, signed-in approvers only
     app.include_router(signin_routes.router)  # anonymous sign-in endpoints under /auth
+    app.include_router(ldap_signin.router)  # POST /auth/ldap/{key}/login (issue 13)
     app.include_router(registry_router())
     # Outermost last: request context (id, locale, access log), then the guard (auth, rate
     # limits, body caps) before any route reads a body.

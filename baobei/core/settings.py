@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     rate_limit_decisions: int = 600
     rate_limit_exports: int = 120
     rate_limit_uploads: int = 300
+    # Refused sign-ins (wrong password, unknown login, ...) per client IP before further attempts
+    # from it are answered 429 (the directory's own lockout still applies per account).
+    rate_limit_sign_in_failures: int = 30
 
     # Browser sessions (Redis): signed out after this long without a request, and in any case
     # this long after signing in. Cookies are Secure when "auto" sees HTTPS (base URL or request),

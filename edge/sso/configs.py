@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class _Config(BaseModel):
@@ -33,17 +33,36 @@ class OidcSecrets(_Secrets):
 
 
 class LdapConfig(MatchRule):
-    url: str = Field(min_length=1, description="ldap://host:389 or ldaps://host:636")
+    """LDAP / Active Directory bind (edge/sso/ldap_directory.py): search ``base_dn`` for the one
+    entry ``user_filter`` finds (as the service account, or anonymously without ``bind_dn``), bind
+    as it with the password given, and key the person on ``subject_attribute``."""
+
+    url: str = Field(min_length=1, pattern=r"^(?i:ldaps?://\S+)(\s+(?i:ldaps?://\S+))*$",
+                     description="ldap://host:389 or ldaps://host:636; several separated by spaces are tried in order")
     bind_dn: str = Field(default="", description="Service account used to search (empty: anonymous search)")
     base_dn: str = Field(min_length=1)
-    user_filter: str = Field(default="(uid={login})", description="{login} is replaced by the escaped login")
-    subject_attribute: str = Field(default="entryUUID", description="Stable id: entryUUID (OpenLDAP), objectGUID (AD)")
-    match_attribute: str = Field(default="mail", description="LDAP attribute compared with match_field")
-    start_tls: bool = False
+    user_filter: str = Field(default="(uid={login})", pattern=r"^\(.*\{login\}.*\)$",
+                             description="{login} is replaced by the escaped login. OpenLDAP: (uid={login}); "
+                                         "AD: (&(objectClass=user)(sAMAccountName={login}))")
+    subject_attribute: str = Field(default="entryUUID", pattern=r"^[A-Za-z][A-Za-z0-9-]*$",
+                                   description="Stable id: entryUUID (OpenLDAP), objectGUID (AD), or dn")
+    match_attribute: str = Field(default="mail", pattern=r"^[A-Za-z][A-Za-z0-9-]*$",
+                                 description="LDAP attribute compared with match_field on first sign-in")
+    start_tls: bool = Field(default=False, description="Upgrade ldap:// with StartTLS (not with ldaps://)")
+    ca_pem: str = Field(default="", description="CA certificate(s), PEM, trusted for ldaps/StartTLS "
+                                                "(empty: the system's CAs); the host name is always checked")
+    timeout_seconds: int = Field(default=5, ge=1, le=60, description="Connect and per-operation timeout (seconds)")
+
+    @field_validator("start_tls")
+    @classmethod
+    def _tls_once(cls, start_tls: bool, info: ValidationInfo) -> bool:
+        if start_tls and any(u.lower().startswith("ldaps://") for u in str(info.data.get("url", "")).split()):
+            raise ValueError("start_tls is for ldap:// URLs; ldaps:// is already TLS")
+        return start_tls
 
 
 class LdapSecrets(_Secrets):
-    bind_password: str = ""
+    bind_password: str = Field(default="", description="The service account's password (bind_dn)")
 
 
 class ImConfig(MatchRule):
