@@ -27,12 +27,12 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from baobei.core.errors import DomainError, NotFound, Unauthenticated
+from baobei.core.errors import Conflict, DomainError, NotFound, Unauthenticated
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import sessions
 from edge.clients import Clients
-from edge.errors import ServiceUnavailable, UpstreamFailed
+from edge.errors import UpstreamFailed
 from edge.signin import open_session, safe_next, sign_in_failed
 from edge.sso import state as sso_state
 from edge.sso.app_tokens import AppTokens, TokenRejected, cache_key
@@ -184,10 +184,9 @@ def load_app(provider: identity_pb2.Provider, clients: Clients, http: httpx.Asyn
     return app
 
 
-def incomplete(key: str) -> ServiceUnavailable:
-    return ServiceUnavailable(f"登录方式 {key} 未配置完整（应用 ID / Secret），请联系管理员",
-                              f"sign-in provider {key} is not fully configured (app id / secret)",
-                              code="sso_provider_incomplete")
+def incomplete(key: str) -> Conflict:
+    return Conflict(f"登录方式 {key} 未配置完整（应用 ID / Secret），请联系管理员",
+                    f"sign-in provider {key} is not fully configured (app id / secret)", code="sso_provider_incomplete")
 
 
 def redirect_uri(clients: Clients, key: str) -> str:

@@ -22,17 +22,17 @@ from pydantic import Field
 
 from baobei.core.errors import FieldViolation, ValidationFailed
 from edge.deps import Clients
-from edge.schemas import ERROR_RESPONSES, Model
+from edge.schemas import Model
 from edge.schemas_identity import SignInResult
 from edge.signin import safe_next
 from edge.sso import dingtalk, feishu, inapp_page, wecom
 from edge.sso.im import ImApp, ImFlow
-from edge.sso.providers import enabled_provider
+from edge.sso.providers import SSO_ERRORS, enabled_provider
 
 IM_FLOWS: dict[str, ImFlow] = {p.type: ImFlow(p) for p in (dingtalk.PLATFORM, wecom.PLATFORM, feishu.PLATFORM)}
 _NAMES_EN = {"dingtalk": "DingTalk", "wecom": "WeCom", "feishu": "Feishu"}
 
-router = APIRouter(prefix="/auth", tags=["sign-in"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/auth", tags=["sign-in"], responses=SSO_ERRORS)
 
 
 class CodeIn(Model):

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Container
+from typing import Any
 
 from baobei.core.errors import NotFound
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from edge.clients import Clients
+from edge.schemas import ERROR_RESPONSES, ErrorResponse
+
+# The error answers of the sign-in endpoints: the API's, and 502 when the provider failed.
+SSO_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES, 502: {"model": ErrorResponse, "description": "The provider failed or refused the app"}}
 
 
 async def enabled_provider(clients: Clients, key: str, types: Container[str]) -> identity_pb2.Provider:

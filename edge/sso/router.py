@@ -13,10 +13,9 @@ from fastapi import APIRouter, Query, Request, Response
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
-from edge.schemas import ERROR_RESPONSES
 from edge.signin import safe_next
 from edge.sso.im_routes import IM_FLOWS
-from edge.sso.providers import enabled_provider
+from edge.sso.providers import SSO_ERRORS, enabled_provider
 
 
 class SsoFlow(Protocol):
@@ -28,7 +27,7 @@ class SsoFlow(Protocol):
 
 FLOWS: dict[str, SsoFlow] = {**IM_FLOWS}
 
-router = APIRouter(prefix="/auth", tags=["sign-in"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/auth", tags=["sign-in"], responses=SSO_ERRORS)
 
 
 @router.get("/sso/{key}/start", status_code=302, response_class=Response,

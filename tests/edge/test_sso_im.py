@@ -598,4 +598,4 @@ async def test_provider_config_is_checked_per_platform(stack: Stack, admin: http
     # without the app secret nobody can sign in: said plainly, before any redirect
     async with browser(stack) as b:
         r = await b.get("/auth/sso/dt-good/start")
-    assert r.status_code == 503 and error_code(r) == "sso_provider_incomplete"
+    assert r.status_code == 409 and error_code(r) == "sso_provider_incomplete"
