@@ -25,7 +25,9 @@ from edge.routes import tasks as tasks_routes
 from edge.routes.registry_io import registry_router
 from edge.schemas import ERROR_RESPONSES
 from edge.security_headers import SecurityHeadersMiddleware
+from edge.sso import im_routes as sso_im_routes
 from edge.sso import ldap as ldap_signin
+from edge.sso import router as sso_router
 
 DESCRIPTION = """Baobei (报备): customer-project registration and approval.
 
@@ -78,6 +80,8 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     app.include_router(group_link_routes.router)  # /a/g/<token>: group links, signed-in approvers only
     app.include_router(signin_routes.router)  # anonymous sign-in endpoints under /auth
     app.include_router(ldap_signin.router)  # POST /auth/ldap/{key}/login (issue 13)
+    app.include_router(sso_router.router)  # /auth/sso/{key}/start|callback (OIDC, DingTalk, WeCom, Feishu)
+    app.include_router(sso_im_routes.router)  # /auth/sso/{key}/code|inapp (DingTalk, WeCom, Feishu in-app)
     app.include_router(registry_router())
     # Outermost last: request context (id, locale, access log), then the guard (auth, rate
     # limits, body caps) before any route reads a body.

@@ -65,12 +65,31 @@ class LdapSecrets(_Secrets):
     bind_password: str = Field(default="", description="The service account's password (bind_dn)")
 
 
-class ImConfig(MatchRule):
-    """DingTalk / WeCom / Feishu enterprise app."""
+_URL = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
 
-    app_id: str = Field(min_length=1, description="DingTalk AppKey / WeCom CorpID / Feishu App ID")
-    agent_id: str = Field(default="", description="WeCom AgentId / DingTalk AgentId")
-    api_base: str = Field(default="", description="API base URL (empty: the platform's public one)")
+
+class ImConfig(MatchRule):
+    """DingTalk / WeCom / Feishu enterprise (self-built) app; what each reads is in
+    edge/sso/dingtalk.py, wecom.py and feishu.py."""
+
+    match_field: str = Field(default="id", pattern="^(id|email|mobile)$",
+                             description="id: the platform userid is the Baobei user id (org sync); email / mobile")
+    app_id: str = Field(min_length=1, max_length=128,
+                        description="DingTalk AppKey (Client ID) / WeCom CorpID / Feishu App ID")
+    agent_id: str = Field(default="", max_length=64, description="WeCom AgentId (required for WeCom)")
+    corp_id: str = Field(default="", max_length=128,
+                         description="DingTalk CorpId: in-app sign-in (JSAPI requestAuthCode) and the org check")
+    api_base: str = Field(default="", pattern=f"^$|{_URL}",
+                          description="Server API base URL (empty: the platform's public ones)")
+    auth_base: str = Field(default="", pattern=f"^$|{_URL}",
+                           description="Authorization (QR / in-app login page) base URL (empty: the platform's)")
+    jsapi_url: str = Field(default="", pattern=f"^$|{_URL}",
+                           description="DingTalk in-app page: URL of the DingTalk JSAPI script (empty: the one the "
+                                       "DingTalk client injects, else the OAuth page inside the client)")
+
+
+class WeComConfig(ImConfig):
+    agent_id: str = Field(min_length=1, max_length=64, description="WeCom AgentId of the self-built app")
 
 
 class ImSecrets(_Secrets):
@@ -81,7 +100,7 @@ CONFIG_MODELS: dict[str, tuple[type[_Config], type[_Secrets]]] = {
     "oidc": (OidcConfig, OidcSecrets),
     "ldap": (LdapConfig, LdapSecrets),
     "dingtalk": (ImConfig, ImSecrets),
-    "wecom": (ImConfig, ImSecrets),
+    "wecom": (WeComConfig, ImSecrets),
     "feishu": (ImConfig, ImSecrets),
 }
 # Where a browser starts signing in with each type (LDAP posts a login form instead).

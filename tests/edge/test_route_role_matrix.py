@@ -201,6 +201,13 @@ MATRIX: dict[str, str] = {
     # ------------------------------------------------------------ sign-in (anonymous, under /auth)
     # LDAP: a bearer token changes nothing; a provider key that is not configured → 404.
     "POST /auth/ldap/{key}/login":                            "404  404  404  404  404  404  404  404  404  404  404",
+    # ------------------------------------------------------------ sign-in (anonymous, /auth; helper "im")
+    # a DingTalk provider of the world's own: start redirects whoever asks; a forged state is
+    # refused; an empty code is invalid input; the in-app page is served to anyone
+    "GET /auth/sso/{key}/start":                              "302  302  302  302  302  302  302  302  302  302  302",
+    "GET /auth/sso/{key}/callback":                           "403  403  403  403  403  403  403  403  403  403  403",
+    "POST /auth/sso/{key}/code":                              "422  422  422  422  422  422  422  422  422  422  422",
+    "GET /auth/sso/{key}/inapp":                              PUBLIC,
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -759,6 +766,16 @@ async def admin_provider(w: World) -> str:
     return key
 
 
+async def im_provider(w: World) -> str:
+    """The world's DingTalk provider (its API is never reached by these calls)."""
+    key = f"mx-dt-{w.run}"
+    r = await w.admin.put(f"{API}/auth-providers/{key}", json={
+        "type": "dingtalk", "config": {"app_id": "dingmatrix", "corp_id": "dingcorp", "api_base": "http://127.0.0.1:9"},
+        "secrets": {"app_secret": "matrix-secret"}})
+    assert r.status_code == 200, r.text
+    return key
+
+
 @req("GET", API + "/auth-providers/{key}")
 async def _get_provider(w: World, role: str, ok: bool) -> Req:
     return Req(f"{API}/auth-providers/{await admin_provider(w)}")
@@ -772,6 +789,26 @@ async def _put_provider(w: World, role: str, ok: bool) -> Req:
 @req("DELETE", API + "/auth-providers/{key}")
 async def _delete_provider(w: World, role: str, ok: bool) -> Req:
     return Req(f"{API}/auth-providers/{await admin_provider(w)}")
+
+
+@req("GET", "/auth/sso/{key}/start")
+async def _sso_start(w: World, role: str, ok: bool) -> Req:
+    return Req(f"/auth/sso/{await im_provider(w)}/start", params={"next": "/projects"})
+
+
+@req("GET", "/auth/sso/{key}/callback")
+async def _sso_callback(w: World, role: str, ok: bool) -> Req:
+    return Req(f"/auth/sso/{await im_provider(w)}/callback", params={"authCode": "forged", "state": "f0f0f0f0"})
+
+
+@req("POST", "/auth/sso/{key}/code")
+async def _sso_code(w: World, role: str, ok: bool) -> Req:
+    return Req(f"/auth/sso/{await im_provider(w)}/code", json={"code": ""})
+
+
+@req("GET", "/auth/sso/{key}/inapp")
+async def _sso_inapp(w: World, role: str, ok: bool) -> Req:
+    return Req(f"/auth/sso/{await im_provider(w)}/inapp", params={"next": "/projects"})
 
 
 # ---------------------------------------------------------------- running it

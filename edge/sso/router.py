@@ -1,0 +1,49 @@
+"""The redirect sign-in endpoints every SSO type shares — ``GET /auth/sso/{key}/start`` and
+``GET /auth/sso/{key}/callback`` — dispatched by the provider's type to that type's flow.
+
+A flow is anything with ``start(request, clients, provider, next_path)`` and
+``callback(request, clients, provider)`` answering a Response; register it in ``FLOWS``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol
+
+from fastapi import APIRouter, Query, Request, Response
+
+from baobei.registry.v1 import identity_service_pb2 as identity_pb2
+from edge.clients import Clients as EdgeClients
+from edge.deps import Clients
+from edge.signin import safe_next
+from edge.sso.im_routes import IM_FLOWS
+from edge.sso.providers import SSO_ERRORS, enabled_provider
+
+
+class SsoFlow(Protocol):
+    async def start(self, request: Request, clients: EdgeClients, provider: identity_pb2.Provider,
+                    next_path: str) -> Response: ...
+
+    async def callback(self, request: Request, clients: EdgeClients, provider: identity_pb2.Provider) -> Response: ...
+
+
+FLOWS: dict[str, SsoFlow] = {**IM_FLOWS}
+
+router = APIRouter(prefix="/auth", tags=["sign-in"], responses=SSO_ERRORS)
+
+
+@router.get("/sso/{key}/start", status_code=302, response_class=Response,
+            responses={302: {"description": "To the provider's login page"}})
+async def start(key: str, request: Request, clients: Clients,
+                next_: Annotated[str, Query(alias="next", max_length=2000)] = "/") -> Response:
+    """Start signing in with a redirect provider (OIDC, DingTalk, WeCom, Feishu): 302 to its login
+    page. ``next`` (a path on this site) is where the user lands afterwards."""
+    provider = await enabled_provider(clients, key, FLOWS)
+    return await FLOWS[provider.type].start(request, clients, provider, safe_next(next_))
+
+
+@router.get("/sso/{key}/callback", status_code=303, response_class=Response,
+            responses={303: {"description": "Signed in: to `next`"}})
+async def callback(key: str, request: Request, clients: Clients) -> Response:
+    """Where the provider sends the browser back (``code``/``authCode`` and ``state``): signs in
+    and 303 to ``next``. Register ``<base_url>/auth/sso/<key>/callback`` with the provider."""
+    provider = await enabled_provider(clients, key, FLOWS)
+    return await FLOWS[provider.type].callback(request, clients, provider)
