@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from baobei.core.errors import FieldViolation, Forbidden
+from services.registry.directory.keys import name_keys
 from services.registry.domain import Department, User, Viewer, managed_departments
 
 
@@ -76,7 +77,7 @@ def descendants(department_id: str, departments: Mapping[str, Department]) -> se
 def tree(
     departments: Mapping[str, Department], members: Iterable[User], users_by_id: Mapping[str, User],
 ) -> tuple[list[DepartmentNode], int]:
-    """Departments parents first, siblings by name (then id), with direct and total member
+    """Departments parents first, siblings by the pinyin of their names, with direct and total member
     counts of ``members``; and how many members are in no (known) department. A department whose
     parent is unknown (or lies on a cycle) is a root."""
     direct = Counter(u.department_id for u in members)
@@ -90,8 +91,8 @@ def tree(
     order: list[Department] = []
     seen: set[str] = set()
 
-    def key(d: Department) -> tuple[str, str]:
-        return d.name, d.id
+    def key(d: Department) -> tuple[str, str, str]:
+        return name_keys(d.name).sort_key, d.name, d.id
 
     def walk(d: Department) -> None:
         if d.id in seen:

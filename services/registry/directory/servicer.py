@@ -88,7 +88,9 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
         )
 
     @rpc
-    def IssueOwnToken(self, request: pb.IssueOwnTokenRequest, ctx: grpc.ServicerContext) -> registry_pb.IssueTokenResponse:
+    def IssueOwnToken(
+        self, request: pb.IssueOwnTokenRequest, ctx: grpc.ServicerContext
+    ) -> registry_pb.IssueTokenResponse:
         # Not through run_once: the request log would keep the plaintext token.
         with Session(self.engine) as session:
             token, record = store.issue_own_token(

@@ -43,9 +43,9 @@ def _match(q: str, admin: bool) -> tuple[sa.ColumnElement[bool], sa.ColumnElemen
         return None
     keys = col(UserSearchRow.keys)
     sep = name_keys.SEPARATOR
-    exact = [keys.like(f"%{sep}{_like(v)}{sep}%", escape="\\") for v in variants]
-    prefix = [keys.like(f"%{sep}{_like(v)}%", escape="\\") for v in variants]
-    contains = [keys.like(f"%{_like(v)}%", escape="\\") for v in variants]
+    exact: list[sa.ColumnElement[bool]] = [keys.like(f"%{sep}{_like(v)}{sep}%", escape="\\") for v in variants]
+    prefix: list[sa.ColumnElement[bool]] = [keys.like(f"%{sep}{_like(v)}%", escape="\\") for v in variants]
+    contains: list[sa.ColumnElement[bool]] = [keys.like(f"%{_like(v)}%", escape="\\") for v in variants]
     if admin:
         # Admins also find people by id, e-mail and mobile (as typed, case-insensitive).
         typed = variants[0]
