@@ -103,7 +103,8 @@ DEPTS = {d.id: d for d in [
 ]}
 USERS = [
     User("ceo", "王总", "ceo@x.cn", department_id="hq"), User("boss", "李经理", "boss@x.cn", department_id="sales"),
-    User("rep", "张三", "rep@x.cn", "13800138000", "east", ("sales",)), User("ops1", "赵六", "ops@x.cn", department_id="ops"),
+    User("rep", "张三", "rep@x.cn", "13800138000", "east", ("sales",)),
+    User("ops1", "赵六", "ops@x.cn", department_id="ops"),
     User("gone", "钱七", "gone@x.cn", department_id="east", left=True), User("nobody", "孙八"),
 ]
 
