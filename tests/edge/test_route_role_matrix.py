@@ -176,6 +176,14 @@ MATRIX: dict[str, str] = {
     "DELETE /api/v1/me/tokens/{token_id}":                    "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   404",
     "GET /api/v1/users/{user_id}/tokens":                     ADMIN_ONLY,
     "DELETE /api/v1/users/{user_id}/tokens/{token_id}":       ADMIN_ONLY,
+    # ------------------------------------------------------------ directory, own tokens (issue 13, helper "directory")
+    # any credential reads the people-picker fields; the bootstrap admin token is no org user (409)
+    "GET /api/v1/org":                                        ANY_USER,
+    "GET /api/v1/users":                                      ANY_USER,
+    "GET /api/v1/users/{user_id}":                            ANY_USER,
+    "GET /api/v1/departments/{department_id}/members":        ANY_USER,
+    "GET /api/v1/tokens":                                     ADMIN_ONLY,
+    "POST /api/v1/me/tokens":                                 "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   409",
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -700,6 +708,15 @@ async def _delete_token(w: World, role: str, ok: bool) -> Req:
     owner = role if ok and role in w.users else "rep"
     spare = await issue(w.admin, w.uid(owner))
     return Req(f"{API}/me/tokens/{spare.get('id', 'unknown')}")
+
+
+fixed("GET", API + "/org", lambda w: Req(f"{API}/org"))
+fixed("GET", API + "/users", lambda w: Req(f"{API}/users", params={"q": "xiaoshou", "limit": "5"}))
+fixed("GET", API + "/users/{user_id}", lambda w: Req(f"{API}/users/{w.uid('rep')}"))
+fixed("GET", API + "/departments/{department_id}/members", lambda w: Req(
+    f"{API}/departments/mxa-{w.run}/members", params={"recursive": "true"}))
+fixed("GET", API + "/tokens", lambda w: Req(f"{API}/tokens", params={"limit": "5"}))
+fixed("POST", API + "/me/tokens", lambda w: Req(f"{API}/me/tokens", json={"name": f"矩阵{w.next()}"}))
 
 
 # ---------------------------------------------------------------- running it
