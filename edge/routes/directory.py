@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from pydantic import AwareDatetime
 
-from baobei.core.errors import Conflict
+from baobei.core.errors import Conflict, FieldViolation, ValidationFailed
 from baobei.registry.v1 import directory_service_pb2 as directory_pb2
 from edge import audit, auth, mapping
 from edge.deps import AdminUser, Clients, CurrentUser
@@ -131,7 +131,10 @@ async def all_tokens(
                                                 limit=limit, cursor=cursor or "")
     req.now.FromDatetime(auth.now())
     if expiring_before is not None:
-        req.expiring_before.FromDatetime(expiring_before)
+        try:
+            req.expiring_before.FromDatetime(expiring_before)
+        except (OverflowError, ValueError):  # 0001-01-01 in a zone east of UTC starts before year 1
+            raise ValidationFailed([FieldViolation("expiring_before", "时间超出范围", "out of range")]) from None
     resp = await clients.directory.ListAccessTokens(req)
     return {
         "items": [{**token_out(e.token), "user_id": e.token.user_id, "user_name": e.user_name, "expired": e.expired}

@@ -165,6 +165,8 @@ async def test_contacts_only_for_admins_the_person_and_their_managers(d: Dir, ad
     assert listed and all(u["email"] is None for u in listed)
     r = await d["zs"].get(f"{API}/users/nobody-{d.run}")
     assert r.status_code == 404, r.text
+    r = await d["zs"].get(f"{API}/users/a%00b")
+    assert r.status_code == 422, r.text
     # only admins find people by e-mail
     assert await ids(d["zeng"], f"{API}/users", q=d.email("zs")) == []
     assert await ids(admin, f"{API}/users", q=d.email("zs")) == [d.id("zs")]
@@ -203,8 +205,9 @@ async def test_admin_lists_every_live_token(d: Dir, admin: httpx.AsyncClient) ->
     assert len(everyone.json()["items"]) == 2 and everyone.json()["next_cursor"]
     after = await admin.get(f"{API}/tokens", params={"limit": 2, "cursor": everyone.json()["next_cursor"]})
     assert not {t["id"] for t in after.json()["items"]} & {t["id"] for t in everyone.json()["items"]}
-    r = await admin.get(f"{API}/tokens", params={"expiring_before": "2031-01-01T00:00:00"})  # no zone
-    assert r.status_code == 422, r.text
+    for bad in ("2031-01-01T00:00:00", "0001-01-01T00:00:00+14:00"):  # no zone; before year 1 in UTC
+        r = await admin.get(f"{API}/tokens", params={"expiring_before": bad})
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "expiring_before", r.text
     for key in ("zs", "boss", "bot"):
         r = await d[key].get(f"{API}/tokens")
         assert r.status_code == 403 and r.json()["error"]["code"] == "admin_required", r.text

@@ -3,6 +3,7 @@ contact visibility and the department tree — pure functions, no database."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -123,12 +124,12 @@ def test_contacts_for_admins_self_and_managers_above_only() -> None:
 
 
 def test_tree_nests_counts_and_finds_the_unassigned() -> None:
-    live = [u for u in USERS if not u.left]
-    nodes, unassigned = tree(DEPTS, live, {u.id: u for u in USERS})
+    direct = Counter(u.department_id for u in USERS if not u.left)
+    nodes, unassigned = tree(DEPTS, direct, {u.id: u for u in USERS})
     assert [n.department.id for n in nodes] == ["hq", "sales", "east", "ops"]  # parents first, siblings by name
     counts = {n.department.id: (n.member_count, n.total_count) for n in nodes}
     assert counts == {"hq": (1, 4), "sales": (1, 2), "east": (1, 1), "ops": (1, 1)}
     assert unassigned == 1 and nodes[1].manager_name == "李经理"
     assert descendants("sales", DEPTS) == {"sales", "east"}
     cyclic = {"a": Department("a", "甲", "b"), "b": Department("b", "乙", "a")}
-    assert sorted(n.department.id for n in tree(cyclic, [], {})[0]) == ["a", "b"]
+    assert sorted(n.department.id for n in tree(cyclic, {}, {})[0]) == ["a", "b"]

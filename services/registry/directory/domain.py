@@ -7,8 +7,7 @@ it — the people who need to reach them. Users who left are shown only to admin
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from baobei.core.errors import FieldViolation, Forbidden
@@ -75,12 +74,11 @@ def descendants(department_id: str, departments: Mapping[str, Department]) -> se
 
 
 def tree(
-    departments: Mapping[str, Department], members: Iterable[User], users_by_id: Mapping[str, User],
+    departments: Mapping[str, Department], direct: Mapping[str, int], managers: Mapping[str, User],
 ) -> tuple[list[DepartmentNode], int]:
-    """Departments parents first, siblings by the pinyin of their names, with direct and total member
-    counts of ``members``; and how many members are in no (known) department. A department whose
-    parent is unknown (or lies on a cycle) is a root."""
-    direct = Counter(u.department_id for u in members)
+    """Departments parents first, siblings by the pinyin of their names, with direct (``direct``:
+    department id → people) and total member counts; and how many people are in no (known)
+    department. A department whose parent is unknown (or lies on a cycle) is a root."""
     children: dict[str, list[Department]] = {}
     roots: list[Department] = []
     for d in departments.values():
@@ -113,7 +111,7 @@ def tree(
         totals[d.id] = direct.get(d.id, 0) + sum(totals.get(c.id, 0) for c in children.get(d.id, []) if c.id != d.id)
     nodes = []
     for d in order:
-        manager = users_by_id.get(d.manager_id)
+        manager = managers.get(d.manager_id)
         nodes.append(DepartmentNode(
             department=d, manager_name=manager.name if manager else "", manager_left=bool(manager and manager.left),
             member_count=direct.get(d.id, 0), total_count=totals[d.id],

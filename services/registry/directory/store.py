@@ -128,16 +128,23 @@ def search_users(
 
 
 def get_user(*, session: Session, viewer: Viewer | None, user_id: str) -> DirectoryEntry:
+    _check(0, user_id=user_id)
     user = registry_store.get_user(session=session, user_id=user_id.strip())
     return Sight(viewer, registry_store.departments(session=session), include_left=False).entry(user)
 
 
 def org_tree(*, session: Session, viewer: Viewer | None, include_left: bool) -> tuple[list[DepartmentNode], int]:
+    """The tree with head counts (one GROUP BY) and the managers' names."""
     departments = registry_store.departments(session=session)
     Sight(viewer, departments, include_left=include_left)
-    users = [registry_store._user(r) for r in session.exec(select(UserRow)).all()]
-    members = [u for u in users if include_left or not u.left]
-    return tree(departments, members, {u.id: u for u in users})
+    counts = select(UserRow.department_id, sa.func.count()).group_by(col(UserRow.department_id))
+    if not include_left:
+        counts = counts.where(col(UserRow.left).is_(False))
+    direct = {str(dept): int(n) for dept, n in session.exec(counts).all()}
+    manager_ids = sorted({d.manager_id for d in departments.values() if d.manager_id})
+    managers = {r.id: registry_store._user(r)
+                for r in session.exec(select(UserRow).where(col(UserRow.id).in_(manager_ids))).all()}
+    return tree(departments, direct, managers)
 
 
 # ---------- tokens ----------
