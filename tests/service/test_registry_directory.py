@@ -217,11 +217,19 @@ def test_a_few_thousand_users_are_searched_without_computing_pinyin(
         reg.registry.UpsertOrg(pb.UpsertOrgRequest(request_id=f"bulk-{n}", users=users[n:n + 1000]), timeout=60)
     calls: list[str] = []
     real = name_keys.name_keys
-    monkeypatch.setattr(name_keys, "name_keys", lambda name: calls.append(name) or real(name))
+
+    def counted(name: str) -> name_keys.NameKeys:
+        calls.append(name)
+        return real(name)
+
+    monkeypatch.setattr(name_keys, "name_keys", counted)
     page = reg.search_users("zs", q="zhang", limit=50)
     assert calls == []  # keys were computed by the upsert: the search is one query over stored keys
+    reg.registry.UpsertOrg(pb.UpsertOrgRequest(request_id="one-more", users=[
+        pb.User(id="bulk-new", name="张新", department_id="ops")]), timeout=10)
+    assert calls == ["张新"]  # (the counter does see keys being computed)
     assert len(page.users) == 50 and page.next_cursor and all(u.name[0] == "张" for u in page.users)
-    assert len(reg.search("zs", q="zhang", limit=200)) == 150 + 2  # 150 张 among the bulk, 张三 and 张三丰
+    assert len(reg.search("zs", q="zhang", limit=200)) == 150 + 3  # 150 张 among the bulk, 张新, 张三, 张三丰
     assert reg.search("zs", q="张伟芳") == [u.id for u in users if u.name == "张伟芳"]
     initials = reg.search_users("zs", q="zwf", limit=200).users
     assert initials and {u.name for u in initials} == {u.name for u in users if u.name[1:] == "伟芳"
