@@ -16,6 +16,7 @@ from edge.guard import RequestGuard
 from edge.middleware import RequestContextMiddleware
 from edge.routes import action_links, api_router, health
 from edge.routes import closure as closure_routes
+from edge.routes import directory as directory_routes
 from edge.routes import group_links as group_link_routes
 from edge.routes import integrations as integrations_routes
 from edge.routes import notify_admin as notify_admin_routes
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     install_docs(app)
     app.include_router(health.router)
     app.include_router(api_router())
+    app.include_router(directory_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # pickers (issue 13)
     for area in (tasks_routes.router, rules_routes.router):  # tasks, schedule, rules (issue 6)
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     # Notification settings and integrations (issue 5); action link pages live outside /api/v1.

@@ -21,6 +21,7 @@ from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import group_link_service_pb2_grpc as notify_group_link_grpc
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
+from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as registry_grpc
 from baobei.reporting.v1 import reporting_service_pb2_grpc as reporting_grpc
@@ -39,6 +40,7 @@ _SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
     "identity": ("registry", identity_grpc.IdentityServiceStub),
     "group_link_tokens": ("notify", notify_group_link_grpc.GroupLinkServiceStub),
     "group_link_rules": ("approval", approval_group_link_grpc.GroupLinkServiceStub),
+    "directory": ("registry", directory_grpc.DirectoryServiceStub),
 }
 
 
@@ -169,6 +171,11 @@ class Clients:
     def group_link_rules(self) -> BoundStub:
         """What a signed-in user may do with a group action link (served by the approval process)."""
         return self._bound("group_link_rules")
+
+    @property
+    def directory(self) -> BoundStub:
+        """The org directory for people pickers and the admin's token list (registry process)."""
+        return self._bound("directory")
 
     @property
     def redis(self) -> aioredis.Redis:

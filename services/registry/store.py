@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from baobei.core.blobs import BlobStore
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from services.registry import access, domain, forms
+from services.registry.directory.index import index_users
 from services.registry.domain import (
     ADMIN_ROLE,
     ConflictHit,
@@ -106,6 +107,8 @@ def upsert_org(
                 roles=list(dict.fromkeys(u.roles)), region=u.region, left=u.left,
             )
         )
+    # People-picker search keys (pinyin, initials) are computed here, once per write.
+    index_users(session=session, users=[(u.id, u.name) for u in guarded.users])
     left = sorted(u.id for u in guarded.users if u.left)
     if left:
         # A departed user's tokens are revoked for good (a re-hire gets new ones).

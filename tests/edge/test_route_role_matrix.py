@@ -208,6 +208,14 @@ MATRIX: dict[str, str] = {
     "GET /auth/sso/{key}/callback":                           "403  403  403  403  403  403  403  403  403  403  403",
     "POST /auth/sso/{key}/code":                              "422  422  422  422  422  422  422  422  422  422  422",
     "GET /auth/sso/{key}/inapp":                              PUBLIC,
+    # ------------------------------------------------------------ directory, own tokens (issue 13, helper "directory")
+    # any credential reads the people-picker fields; the bootstrap admin token is no org user (409)
+    "GET /api/v1/org":                                        ANY_USER,
+    "GET /api/v1/users":                                      ANY_USER,
+    "GET /api/v1/users/{user_id}":                            ANY_USER,
+    "GET /api/v1/departments/{department_id}/members":        ANY_USER,
+    "GET /api/v1/tokens":                                     ADMIN_ONLY,
+    "POST /api/v1/me/tokens":                                 "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   409",
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -809,6 +817,13 @@ async def _sso_code(w: World, role: str, ok: bool) -> Req:
 @req("GET", "/auth/sso/{key}/inapp")
 async def _sso_inapp(w: World, role: str, ok: bool) -> Req:
     return Req(f"/auth/sso/{await im_provider(w)}/inapp", params={"next": "/projects"})
+fixed("GET", API + "/org", lambda w: Req(f"{API}/org"))
+fixed("GET", API + "/users", lambda w: Req(f"{API}/users", params={"q": "xiaoshou", "limit": "5"}))
+fixed("GET", API + "/users/{user_id}", lambda w: Req(f"{API}/users/{w.uid('rep')}"))
+fixed("GET", API + "/departments/{department_id}/members", lambda w: Req(
+    f"{API}/departments/mxa-{w.run}/members", params={"recursive": "true"}))
+fixed("GET", API + "/tokens", lambda w: Req(f"{API}/tokens", params={"limit": "5"}))
+fixed("POST", API + "/me/tokens", lambda w: Req(f"{API}/me/tokens", json={"name": f"矩阵{w.next()}"}))
 
 
 # ---------------------------------------------------------------- running it
