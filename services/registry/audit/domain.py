@@ -186,7 +186,8 @@ def check(draft: Draft) -> Draft:
         problems.append(_violation("actor_id", "actor_id 为必填项", "actor_id is required"))
     outcome = draft.outcome or "success"
     if outcome not in OUTCOMES:
-        problems.append(_violation("outcome", "outcome 必须是 success 或 failure", "outcome must be success or failure"))
+        problems.append(_violation("outcome", "outcome 必须是 success 或 failure",
+                                   "outcome must be success or failure"))
     for name, limit in (("actor_id", MAX_ID), ("actor_ip", MAX_IP), ("target_type", MAX_TYPE),
                         ("target_id", MAX_ID), ("request_id", MAX_REQUEST_ID)):
         if len(getattr(draft, name)) > limit:

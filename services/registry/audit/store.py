@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from baobei.core.errors import FieldViolation, ValidationFailed
 from services.registry.audit import domain
@@ -99,7 +99,7 @@ def list_events(*, session: Session, filters: Filters, limit: int, cursor: str) 
     limit = DEFAULT_LIMIT if limit <= 0 else min(limit, MAX_LIMIT)
     stmt = select(AuditEventRow)
     if filters.action:
-        stmt = stmt.where(AuditEventRow.action.startswith(filters.action, autoescape=True))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(AuditEventRow.action).startswith(filters.action, autoescape=True))
     for column, value in ((AuditEventRow.actor_id, filters.actor_id), (AuditEventRow.target_type, filters.target_type),
                           (AuditEventRow.target_id, filters.target_id), (AuditEventRow.outcome, filters.outcome),
                           (AuditEventRow.request_id, filters.request_id)):
@@ -112,7 +112,7 @@ def list_events(*, session: Session, filters: Filters, limit: int, cursor: str) 
     after = _cursor(cursor)
     if after is not None:
         stmt = stmt.where(AuditEventRow.seq < after)
-    rows = list(session.exec(stmt.order_by(AuditEventRow.seq.desc()).limit(limit + 1)))  # type: ignore[attr-defined]
+    rows = list(session.exec(stmt.order_by(col(AuditEventRow.seq).desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, str(rows[-1].seq) if more and rows else ""
@@ -122,7 +122,7 @@ def _events_from(session: Session, after: int) -> Iterator[domain.Event]:
     """Every event after seq ``after`` in seq order, read in batches."""
     while True:
         batch = list(session.exec(select(AuditEventRow).where(AuditEventRow.seq > after)
-                                  .order_by(AuditEventRow.seq).limit(VERIFY_BATCH)))  # type: ignore[arg-type]
+                                  .order_by(col(AuditEventRow.seq)).limit(VERIFY_BATCH)))
         for row in batch:
             yield to_event(row)
         if len(batch) < VERIFY_BATCH:
@@ -191,7 +191,7 @@ def purge(*, session: Session, event_id: str, before: datetime, at: datetime | N
     boundary = session.get(AuditEventRow, last)
     if boundary is None:
         raise ValidationFailed([FieldViolation("before", "审计链已损坏，无法清理", "the audit chain is broken")])
-    removed = session.execute(sa.delete(AuditEventRow).where(AuditEventRow.seq <= last))
+    removed = session.execute(sa.delete(AuditEventRow).where(col(AuditEventRow.seq) <= last))
     count = int(getattr(removed, "rowcount", 0) or 0)
     head.anchor_seq, head.anchor_hash, head.purged = last, boundary.hash, head.purged + count
     draft = domain.check(domain.Draft(
