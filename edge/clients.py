@@ -19,6 +19,7 @@ from baobei.core.grpc_client import aio_channel, metadata
 from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
+from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as registry_grpc
 from baobei.reporting.v1 import reporting_service_pb2_grpc as reporting_grpc
@@ -35,6 +36,7 @@ _STUBS: dict[str, Callable[[grpc.aio.Channel], Any]] = {
 # Further gRPC services served by one of the five processes: name -> (process, stub).
 _SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
     "identity": ("registry", identity_grpc.IdentityServiceStub),
+    "audit": ("registry", audit_grpc.AuditServiceStub),
 }
 
 
@@ -122,6 +124,8 @@ class Clients:
     deps: EdgeDeps
     locale: str
     request_id: str
+    # The caller's address, as the audit log records it.
+    ip: str = ""
 
     def _bound(self, svc: str) -> BoundStub:
         md = metadata(locale=self.locale, request_id=self.request_id)
@@ -155,6 +159,11 @@ class Clients:
     def identity(self) -> BoundStub:
         """Sign-in providers and identity links (served by the registry process)."""
         return self._bound("identity")
+
+    @property
+    def audit(self) -> BoundStub:
+        """The audit log (served by the registry process)."""
+        return self._bound("audit")
 
     @property
     def redis(self) -> aioredis.Redis:
