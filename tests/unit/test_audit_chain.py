@@ -11,6 +11,7 @@ import pytest
 
 from baobei.core.errors import ValidationFailed
 from services.registry.audit import domain
+from workflows.audit_retention_types import retention_cutoff
 
 T0 = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -91,8 +92,9 @@ def test_walk_names_the_first_event_that_does_not_hold() -> None:
 
 
 def test_retention_cutoff() -> None:
-    assert domain.retention_cutoff(T0, 365) == T0 - timedelta(days=365)
-    assert domain.retention_cutoff(T0, 0) is None
+    assert retention_cutoff(T0, 365) == T0 - timedelta(days=365)
+    assert retention_cutoff(T0.astimezone(timezone(timedelta(hours=8))), 1) == T0 - timedelta(days=1)
+    assert retention_cutoff(T0, 0) is None and retention_cutoff(T0, -1) is None
 
 
 def test_details_must_be_a_json_object() -> None:

@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from baobei.core.errors import FieldViolation, ValidationFailed
@@ -144,11 +144,6 @@ def walk(events: Iterable[Event], *, anchor: ChainPoint, head: ChainPoint) -> Ve
     if prev.hash != head.hash:
         return Verdict(False, checked, head.seq, "head mismatch")
     return Verdict(True, checked)
-
-
-def retention_cutoff(now: datetime, days: int) -> datetime | None:
-    """Events before this instant may go; None when kept forever (``days`` <= 0)."""
-    return utc(now) - timedelta(days=days) if days > 0 else None
 
 
 def _violation(name: str, zh: str, en: str) -> FieldViolation:
