@@ -94,7 +94,7 @@ async def test_form_and_policy_changes(admin: httpx.AsyncClient, org: Org) -> No
 async def test_org_upsert_and_role_changes(admin: httpx.AsyncClient, org: Org) -> None:
     run = uuid.uuid4().hex[:8]
     dept = f"audit-d-{run}"
-    body = {"departments": [{"id": dept, "name": "审计部"}], "users": [
+    body: dict[str, Any] = {"departments": [{"id": dept, "name": "审计部"}], "users": [
         {"id": f"a1-{run}", "name": "甲", "department_id": dept, "roles": ["sales"]},
         {"id": f"a2-{run}", "name": "乙", "department_id": dept, "roles": ["integrator"]},
     ]}
