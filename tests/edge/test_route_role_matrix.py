@@ -176,6 +176,9 @@ MATRIX: dict[str, str] = {
     "DELETE /api/v1/me/tokens/{token_id}":                    "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   404",
     "GET /api/v1/users/{user_id}/tokens":                     ADMIN_ONLY,
     "DELETE /api/v1/users/{user_id}/tokens/{token_id}":       ADMIN_ONLY,
+    # ------------------------------------------------------------ audit log (helper "audit", issue 13)
+    "GET /api/v1/audit-log":                                  ADMIN_ONLY,
+    "GET /api/v1/audit-log/verify":                           ADMIN_ONLY,
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -700,6 +703,10 @@ async def _delete_token(w: World, role: str, ok: bool) -> Req:
     owner = role if ok and role in w.users else "rep"
     spare = await issue(w.admin, w.uid(owner))
     return Req(f"{API}/me/tokens/{spare.get('id', 'unknown')}")
+
+
+fixed("GET", API + "/audit-log", lambda w: Req(f"{API}/audit-log", params={"action": "token.", "limit": "5"}))
+fixed("GET", API + "/audit-log/verify", lambda w: Req(f"{API}/audit-log/verify"))
 
 
 # ---------------------------------------------------------------- running it
