@@ -22,6 +22,9 @@ from edge.errors import ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 ATTEMPTS = 2
+# The registry refuses larger details; long lists are cut to their first items to fit.
+MAX_DETAILS_BYTES = 32 * 1024
+LIST_KEEP = 50
 # Keys whose values never go into the log, wherever they appear in details.
 SECRET_KEYS = frozenset({"password", "secret", "secrets", "token", "client_secret", "bind_password", "app_secret"})
 
@@ -34,9 +37,27 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
 def details_json(details: dict[str, Any] | None) -> str:
-    """``details`` as the JSON object the log keeps (secrets masked, anything odd as text)."""
-    return json.dumps(_scrub(details or {}), ensure_ascii=False, default=str, sort_keys=True)
+    """``details`` as the JSON object the log keeps (secrets masked, anything odd as text). Too
+    large a one keeps the first items of each long list (with ``<key>_total``), else only its keys."""
+    clean: dict[str, Any] = _scrub(details or {})
+    text = _dumps(clean)
+    if len(text.encode()) <= MAX_DETAILS_BYTES:
+        return text
+    shrunk: dict[str, Any] = {"truncated": True}
+    for key, value in clean.items():
+        if isinstance(value, list) and len(value) > LIST_KEEP:
+            shrunk[key], shrunk[f"{key}_total"] = value[:LIST_KEEP], len(value)
+        else:
+            shrunk[key] = value
+    text = _dumps(shrunk)
+    if len(text.encode()) <= MAX_DETAILS_BYTES:
+        return text
+    return _dumps({"truncated": True, "keys": sorted(clean)[:LIST_KEEP], "bytes": len(_dumps(clean).encode())})
 
 
 async def record(

@@ -128,7 +128,8 @@ async def put_org(body: OrgIn, admin: AdminUser, clients: Clients) -> dict[str, 
 
 # Roles whose grant to a new user is worth an event of its own (others are in the summary).
 PRIVILEGED_ROLES = frozenset({"admin", "integrator"})
-MAX_IDS_IN_DETAILS = 500
+# Role events per upsert (each is one append); a bigger reshuffle lists the rest in the summary.
+MAX_ROLE_EVENTS = 200
 
 
 async def _roles_of(clients: EdgeClients, user_ids: list[str]) -> dict[str, list[str]]:
@@ -143,17 +144,17 @@ async def _roles_of(clients: EdgeClients, user_ids: list[str]) -> dict[str, list
 async def record_org_change(clients: EdgeClients, actor_id: str, action: str, before: dict[str, list[str]],
                             after: dict[str, list[str]], summary: dict[str, Any]) -> None:
     """One summary event for an org change, plus a ``role.changed`` event per existing user whose
-    roles changed and per new user given a privileged role."""
+    roles changed and per new user given a privileged role (the first MAX_ROLE_EVENTS of them; the
+    others are named in the summary's ``role_changes_unlisted``)."""
     created = [uid for uid in after if uid not in before]
     changed = [uid for uid, roles in after.items()
                if (uid in before and sorted(before[uid]) != sorted(roles))
                or (uid not in before and PRIVILEGED_ROLES & set(roles))]
-    user_ids = list(after)
     await audit.record(clients, action, actor_id=actor_id, target_type="org", details={
-        **summary, "user_ids": user_ids[:MAX_IDS_IN_DETAILS], "created": created[:MAX_IDS_IN_DETAILS],
-        "role_changes": len(changed), "truncated": len(user_ids) > MAX_IDS_IN_DETAILS,
+        **summary, "user_ids": list(after), "created": created, "role_changes": len(changed),
+        **({"role_changes_unlisted": changed[MAX_ROLE_EVENTS:]} if len(changed) > MAX_ROLE_EVENTS else {}),
     })
-    for uid in changed:
+    for uid in changed[:MAX_ROLE_EVENTS]:
         old, new = sorted(before.get(uid, [])), sorted(after[uid])
         await audit.record(clients, "role.changed", actor_id=actor_id, target_type="user", target_id=uid,
                            details={"before": old, "after": new, "granted": sorted(set(new) - set(old)),

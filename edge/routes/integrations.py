@@ -325,7 +325,7 @@ async def _sync_org(clients: EdgeClients, caller: Principal, imp: OrgImport, sou
     log.info("org.synced", departments=resp.departments, users=resp.users, left=len(departed))
     done = [h for h in handovers if h is not None]
     await audit.record(clients, "org.synced", actor_id=caller.id, target_type="org", target_id=source, details={
-        "source": source, "departments": resp.departments, "users": resp.users, "left": departed[:500],
+        "source": source, "departments": resp.departments, "users": resp.users, "left": departed,
         "refused": len(refused), "warnings": len(warnings), "handovers": len(done),
     })
     for uid in departed:

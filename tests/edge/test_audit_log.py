@@ -283,3 +283,13 @@ async def test_details_never_carry_secrets() -> None:
                                          "token": "t", "at": uuid.UUID(int=0)}))
     assert out == {"name": "x", "secrets": "***", "nested": [{"password": "***"}], "token": "***",
                    "at": "00000000-0000-0000-0000-000000000000"}
+
+
+async def test_large_details_are_cut_to_fit() -> None:
+    big = {"user_ids": [f"user-{i:05d}" for i in range(5000)], "departments": 12}
+    out = json.loads(audit.details_json(big))
+    assert out["truncated"] is True and out["user_ids_total"] == 5000 and len(out["user_ids"]) == audit.LIST_KEEP
+    assert out["departments"] == 12
+    huge = json.loads(audit.details_json({"blob": "x" * 100_000, "n": 1}))
+    assert huge["truncated"] is True and huge["keys"] == ["blob", "n"]
+    assert len(audit.details_json({"blob": "x" * 100_000}).encode()) <= audit.MAX_DETAILS_BYTES
