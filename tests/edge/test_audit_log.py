@@ -1,6 +1,6 @@
 """The audit log over HTTP (in-process stack, real registry): admins only; the events the routes
 record (tokens, org upsert and role changes, org sync departures, form, policy, rule, channel,
-exports, sign-in providers); filters and paging; the CSV export (BOM, neutralised formula cells,
+exports, sign-in providers, an admin's reassign and cancel); filters and paging; the CSV export (BOM, neutralised formula cells,
 itself audited); verify; and a registry that cannot be reached never failing the request."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from edge import audit
 from edge.clients import Clients, EdgeDeps
 from tests.conftest import free_port
 from tests.edge.conftest import Org, Stack
+from tests.edge.test_approvals import submitted, todo_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 LOG = "/api/v1/audit-log"
@@ -293,3 +294,19 @@ async def test_large_details_are_cut_to_fit() -> None:
     huge = json.loads(audit.details_json({"blob": "x" * 100_000, "n": 1}))
     assert huge["truncated"] is True and huge["keys"] == ["blob", "n"]
     assert len(audit.details_json({"blob": "x" * 100_000}).encode()) <= audit.MAX_DETAILS_BYTES
+
+
+async def test_admin_reassign_and_cancel_are_recorded(admin: httpx.AsyncClient, org: Org) -> None:
+    _, pid = await submitted(admin, org, amount=100)
+    await todo_for(org["boss"], pid)
+    r = await admin.post(f"/api/v1/projects/{pid}/approval/reassign",
+                         json={"to_user_id": org.user("director"), "comment": "经理休假"})
+    assert r.status_code == 200, r.text
+    reassigned = await one(admin, action="approval.reassigned", target_id=pid)
+    assert reassigned["target_type"] == "project" and reassigned["actor_id"] == "admin"
+    assert reassigned["details"]["to_user_id"] == org.user("director")
+    assert reassigned["details"]["approvers"] == [org.user("director")]
+    r = await admin.post(f"/api/v1/projects/{pid}/approval/cancel", json={"comment": "重复报备"})
+    assert r.status_code == 200, r.text
+    cancelled = await one(admin, action="approval.cancelled", target_id=pid)
+    assert cancelled["details"] == {"comment": "重复报备"}
