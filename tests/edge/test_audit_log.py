@@ -1,7 +1,8 @@
 """The audit log over HTTP (in-process stack, real registry): admins only; the events the routes
 record (tokens, org upsert and role changes, org sync departures, form, policy, rule, channel,
-exports, sign-in providers, an admin's reassign and cancel); filters and paging; the CSV export (BOM, neutralised formula cells,
-itself audited); verify; and a registry that cannot be reached never failing the request."""
+exports, sign-in providers, an admin's reassign and cancel); filters and paging; the CSV export
+(BOM, neutralised formula cells, itself audited); verify; and a registry that cannot be reached
+never failing the request."""
 
 from __future__ import annotations
 
