@@ -14,6 +14,7 @@ from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 from google.protobuf import timestamp_pb2
 
+from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.core.spreadsheet import safe_row
 from baobei.registry.v1 import audit_service_pb2 as audit_pb2
 from edge import audit, mapping
@@ -31,11 +32,14 @@ CSV_COLUMNS = [
 ]
 
 
-def _ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+def _ts(value: datetime | None, field: str) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None
     t = timestamp_pb2.Timestamp()
-    t.FromDatetime(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
+    try:
+        t.FromDatetime(value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC))
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise ValidationFailed([FieldViolation(field, "时间超出范围", "time out of range")]) from None
     return t
 
 
@@ -58,7 +62,7 @@ class AuditQuery:
             action=self.action or "", actor_id=self.actor_id or "", target_type=self.target_type or "",
             target_id=self.target_id or "", outcome=self.outcome or "", limit=limit, cursor=cursor,
         )
-        for name, value in (("from", _ts(self.from_)), ("to", _ts(self.to))):
+        for name, value in (("from", _ts(self.from_, "from")), ("to", _ts(self.to, "to"))):
             if value is not None:
                 getattr(req, name).CopyFrom(value)
         return req

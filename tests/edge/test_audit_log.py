@@ -220,6 +220,8 @@ async def test_filters_and_paging(stack: Stack, admin: httpx.AsyncClient) -> Non
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "outcome"
     r = await admin.get(LOG, params={"from": "yesterday"})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "from"
+    r = await admin.get(LOG, params={"to": "0001-01-01T00:00:00+14:00"})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "to"
     r = await admin.get(LOG, params={"cursor": "not-a-cursor"})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "cursor"
     assert "游标" in r.json()["error"]["message"] or "游标" in r.json()["error"]["details"][0]["message"]
