@@ -15,6 +15,7 @@ from edge.errors import install_error_handlers
 from edge.guard import RequestGuard
 from edge.middleware import RequestContextMiddleware
 from edge.routes import action_links, api_router, health
+from edge.routes import audit_log as audit_log_routes
 from edge.routes import closure as closure_routes
 from edge.routes import directory as directory_routes
 from edge.routes import group_links as group_link_routes
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     # Notification settings and integrations (issue 5); action link pages live outside /api/v1.
     for area in (notify_admin_routes.router, integrations_routes.router, closure_routes.router):
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
+    app.include_router(audit_log_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # issue 13
     app.include_router(action_links.router)
     app.include_router(group_link_routes.router)  # /a/g/<token>: group links, signed-in approvers only
     app.include_router(signin_routes.router)  # anonymous sign-in endpoints under /auth

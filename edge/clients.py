@@ -21,6 +21,7 @@ from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import group_link_service_pb2_grpc as notify_group_link_grpc
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
+from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as registry_grpc
@@ -41,6 +42,7 @@ _SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
     "group_link_tokens": ("notify", notify_group_link_grpc.GroupLinkServiceStub),
     "group_link_rules": ("approval", approval_group_link_grpc.GroupLinkServiceStub),
     "directory": ("registry", directory_grpc.DirectoryServiceStub),
+    "audit": ("registry", audit_grpc.AuditServiceStub),
 }
 
 
@@ -128,6 +130,8 @@ class Clients:
     deps: EdgeDeps
     locale: str
     request_id: str
+    # The caller's address, as the audit log records it.
+    ip: str = ""
 
     def _bound(self, svc: str) -> BoundStub:
         md = metadata(locale=self.locale, request_id=self.request_id)
@@ -176,6 +180,11 @@ class Clients:
     def directory(self) -> BoundStub:
         """The org directory for people pickers and the admin's token list (registry process)."""
         return self._bound("directory")
+
+    @property
+    def audit(self) -> BoundStub:
+        """The audit log (served by the registry process)."""
+        return self._bound("audit")
 
     @property
     def redis(self) -> aioredis.Redis:

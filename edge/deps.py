@@ -18,6 +18,7 @@ from edge.auth import Principal, authenticate
 from edge.clients import Clients as EdgeClients
 from edge.clients import EdgeDeps
 from edge.errors import request_locale
+from edge.guard import client_ip
 
 # auto_error=False: we answer 401 in the contract's error shape ourselves; the scheme still shows
 # up in the OpenAPI document.
@@ -35,7 +36,8 @@ def get_deps(request: Request) -> EdgeDeps:
 
 def get_clients(request: Request) -> EdgeClients:
     request_id = getattr(request.state, "request_id", "") or uuid.uuid4().hex
-    return EdgeClients(deps=get_deps(request), locale=request_locale(request), request_id=request_id)
+    return EdgeClients(deps=get_deps(request), locale=request_locale(request), request_id=request_id,
+                       ip=client_ip(request.scope))
 
 
 Clients = Annotated[EdgeClients, Depends(get_clients)]

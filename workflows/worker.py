@@ -20,7 +20,7 @@ import structlog
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -29,15 +29,19 @@ from baobei.core.grpc_client import aio_channel
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
+from baobei.registry.v1.audit_service_pb2_grpc import AuditServiceStub
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from baobei.tasks.v1.tasks_service_pb2_grpc import TasksServiceStub
 from workflows import search_attributes
 from workflows.activities import ApprovalActivities, NotifyActivities, RegistryActivities, ReportingActivities
+from workflows.activities.audit import AuditActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
 from workflows.activities.org import OrgActivities
 from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
 from workflows.activities.webhooks import WebhookActivities
+from workflows.audit_retention import AuditRetention
+from workflows.audit_retention_types import AUDIT_RETENTION_WORKFLOW_ID, AUDIT_RETENTION_WORKFLOW_TYPE, RetentionInput
 from workflows.closure import ProjectClosure
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
@@ -49,7 +53,7 @@ from workflows.protection import ProjectProtection
 log = structlog.get_logger(__name__)
 
 WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection, NotificationDelivery, CrmOpportunityLost,
-             OrgHandover, ProjectClosure]
+             OrgHandover, ProjectClosure, AuditRetention]
 
 
 @dataclass
@@ -62,6 +66,8 @@ class Stubs:
     reporting: ReportingServiceStub
     # Optional so callers that predate the execution workflow keep working (its activities are then absent).
     tasks: TasksServiceStub | None = None
+    # The registry's AuditService (retention); optional for the same reason.
+    audit: AuditServiceStub | None = None
 
 
 def open_stubs(settings: Settings) -> tuple[Stubs, list[grpc.aio.Channel]]:
@@ -75,6 +81,7 @@ def open_stubs(settings: Settings) -> tuple[Stubs, list[grpc.aio.Channel]]:
         notify=NotifyServiceStub(channels["notify"]),
         reporting=ReportingServiceStub(channels["reporting"]),
         tasks=TasksServiceStub(channels["tasks"]),
+        audit=AuditServiceStub(channels["registry"]),
     )
     return stubs, list(channels.values())
 
@@ -101,6 +108,9 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
         execution += [tasks.apply_template, tasks.save_baseline, tasks.evaluate_rules, tasks.record_fire]
         hooks = WebhookActivities(stubs.tasks, allow_internal=settings.webhook_allow_internal, timeout=timeout)
         execution.append(hooks.deliver)
+    if stubs.audit is not None:
+        execution.append(AuditActivities(stubs.audit, retention_days=settings.audit_retention_days,
+                                         timeout=timeout).purge)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -161,6 +171,19 @@ async def ensure_search_attributes(
         log.info("worker.search_attributes_added", names=sorted(missing))
 
 
+async def start_audit_retention(client: Client, settings: Settings) -> None:
+    """The daily audit retention workflow, started once (a running one is kept; a finished or
+    failed one is started again)."""
+    try:
+        await client.start_workflow(
+            AUDIT_RETENTION_WORKFLOW_TYPE, RetentionInput(), id=AUDIT_RETENTION_WORKFLOW_ID,
+            task_queue=settings.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+    except Exception as err:  # e.g. Temporal not ready: the next worker start tries again
+        log.warning("worker.audit_retention_not_started", error=str(err))
+
+
 async def run_worker(settings: Settings, *, handle_signals: bool = True) -> None:
     """Connect, register, and poll ``settings.task_queue`` until cancelled or SIGTERM/SIGINT
     (``handle_signals=False`` when embedded, e.g. by ``baobei dev`` or a test: cancel the task)."""
@@ -178,6 +201,7 @@ async def run_worker(settings: Settings, *, handle_signals: bool = True) -> None
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     worker = build_worker(client, settings, stubs=stubs)
+    await start_audit_retention(client, settings)
     log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     try:
         async with worker:

@@ -136,6 +136,10 @@ class Settings(BaseSettings):
     session_absolute_hours: int = 12
     session_cookie_secure: str = "auto"
 
+    # Audit log retention: events older than this many days are removed once a day (the
+    # AuditRetention workflow on the worker); the remaining chain stays verifiable. 0 = keep forever.
+    audit_retention_days: int = 365
+
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")
         return value or f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}"

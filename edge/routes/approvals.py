@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, ValidationFailed
-from edge import lifecycle, mapping
+from edge import audit, lifecycle, mapping
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router, bind_project
 from edge.routes.projects import approval_instance, project_view, visible_project
@@ -198,6 +198,8 @@ async def cancel_approval(
         clients, project_id,
         WithdrawInput(actor_id=admin.id, actor_is_admin=True, cancel=True, comment=body.comment if body else ""),
     )
+    await audit.record(clients, "approval.cancelled", actor_id=admin.id, target_type="project", target_id=project_id,
+                       details={"comment": body.comment if body else ""})
     return await project_view(clients, admin, project_id)
 
 
@@ -215,6 +217,10 @@ async def reassign(
                       step_index=-1 if body.step_index is None else body.step_index,
                       from_user_id=(body.from_user_id or "").strip(), comment=body.comment),
     )
+    await audit.record(clients, "approval.reassigned", actor_id=admin.id, target_type="project", target_id=project_id,
+                       details={"to_user_id": body.to_user_id.strip(),
+                                "from_user_id": (body.from_user_id or "").strip(), "step_index": body.step_index,
+                                "approvers": list(out.approvers), "comment": body.comment})
     return {"project_id": project_id, "approvers": out.approvers}
 
 

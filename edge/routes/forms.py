@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import mapping
+from edge import audit, mapping
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router
 from edge.schemas import FormIn, FormOut, KeyVersion
@@ -27,6 +27,9 @@ async def put_form(form_key: str, body: FormIn, admin: AdminUser, clients: Clien
             rules=[mapping.form_rule_in(r) for r in body.rules],
         )
     )
+    await audit.record(clients, "form.changed", actor_id=admin.id, target_type="form", target_id=form_key,
+                       details={"version": resp.version, "title": body.title, "fields": [f.key for f in body.fields],
+                                "rules": len(body.rules)})
     return {"key": resp.key, "version": resp.version}
 
 

@@ -10,7 +10,7 @@ from fastapi import Response
 
 from baobei.core.errors import NotFound
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import auth, mapping
+from edge import audit, auth, mapping
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.idempotency import secret_response
@@ -42,7 +42,11 @@ async def issue_token(user_id: str, admin: AdminUser, clients: Clients, body: To
         # 0 means "default" on the wire: an explicit 0 (or less) is sent as -1 so the registry refuses it.
         req.expires_in_days = min(body.expires_in_days, INT32_MAX) if body.expires_in_days > 0 else -1
     resp = await clients.registry.IssueToken(req)
-    return {"token": resp.token, **token_out(resp.access_token)}
+    t = resp.access_token
+    await audit.record(clients, "token.issued", actor_id=admin.id, target_type="user", target_id=user_id,
+                       details={"token_id": t.id, "name": t.name, "scopes": list(t.scopes),
+                                "expires_at": mapping.ts(t.expires_at)})
+    return {"token": resp.token, **token_out(t)}
 
 
 async def _tokens(clients: EdgeClients, user_id: str) -> dict[str, Any]:
@@ -50,10 +54,12 @@ async def _tokens(clients: EdgeClients, user_id: str) -> dict[str, Any]:
     return {"items": [token_out(t) for t in resp.tokens]}
 
 
-async def _revoke(clients: EdgeClients, user_id: str, token_id: str) -> Response:
+async def _revoke(clients: EdgeClients, actor_id: str, user_id: str, token_id: str) -> Response:
     await clients.registry.RevokeToken(registry_pb2.RevokeTokenRequest(user_id=user_id, token_id=token_id))
     # Refused at once: the user's cached authentications are dropped.
     await auth.revoke_user(clients, user_id)
+    await audit.record(clients, "token.revoked", actor_id=actor_id, target_type="user", target_id=user_id,
+                       details={"token_id": token_id})
     return Response(status_code=204)
 
 
@@ -72,7 +78,7 @@ async def revoke_my_token(token_id: str, user: CurrentUser, clients: Clients) ->
     404 when it is not the caller's."""
     if not user.token_id:
         raise NotFound(f"令牌 {token_id} 不存在", f"token {token_id} not found", code="token_not_found")
-    return await _revoke(clients, user.id, token_id)
+    return await _revoke(clients, user.id, user.id, token_id)
 
 
 @router.get("/users/{user_id}/tokens", response_model=TokenList)
@@ -84,7 +90,7 @@ async def user_tokens(user_id: str, admin: AdminUser, clients: Clients) -> dict[
 @router.delete("/users/{user_id}/tokens/{token_id}", status_code=204, response_class=Response)
 async def revoke_user_token(user_id: str, token_id: str, admin: AdminUser, clients: Clients) -> Response:
     """Revoke one token of a user (admin; 404 when it is not theirs). Repeating it is harmless."""
-    return await _revoke(clients, user_id, token_id)
+    return await _revoke(clients, admin.id, user_id, token_id)
 
 
 @router.put("/org", response_model=OrgOut)
@@ -110,5 +116,46 @@ async def put_org(body: OrgIn, admin: AdminUser, clients: Clients) -> dict[str, 
         ],
         actor=registry_pb2.OrgActor(user_id=admin.id, roles=list(admin.roles), is_admin=admin.is_admin),
     )
+    before = await _roles_of(clients, [u.id for u in body.users])
     resp = await clients.registry.UpsertOrg(req)
+    refused = {r.user_id for r in resp.refused if r.user_id}
+    await record_org_change(clients, admin.id, "org.upserted", before,
+                            {u.id: list(u.roles) for u in body.users if u.id not in refused},
+                            {"departments": resp.departments, "users": resp.users,
+                             "department_ids": [d.id for d in body.departments], "refused": len(resp.refused)})
     return {"departments": resp.departments, "users": resp.users}
+
+
+# Roles whose grant to a new user is worth an event of its own (others are in the summary).
+PRIVILEGED_ROLES = frozenset({"admin", "integrator"})
+# Role events per upsert (each is one append); a bigger reshuffle lists the rest in the summary.
+MAX_ROLE_EVENTS = 200
+
+
+async def _roles_of(clients: EdgeClients, user_ids: list[str]) -> dict[str, list[str]]:
+    """The roles the registry holds now for those of ``user_ids`` it knows."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return {}
+    resp = await clients.registry.ListUsers(registry_pb2.ListUsersRequest(user_ids=ids))
+    return {u.id: list(u.roles) for u in resp.users}
+
+
+async def record_org_change(clients: EdgeClients, actor_id: str, action: str, before: dict[str, list[str]],
+                            after: dict[str, list[str]], summary: dict[str, Any]) -> None:
+    """One summary event for an org change, plus a ``role.changed`` event per existing user whose
+    roles changed and per new user given a privileged role (the first MAX_ROLE_EVENTS of them; the
+    others are named in the summary's ``role_changes_unlisted``)."""
+    created = [uid for uid in after if uid not in before]
+    changed = [uid for uid, roles in after.items()
+               if (uid in before and sorted(before[uid]) != sorted(roles))
+               or (uid not in before and PRIVILEGED_ROLES & set(roles))]
+    await audit.record(clients, action, actor_id=actor_id, target_type="org", details={
+        **summary, "user_ids": list(after), "created": created, "role_changes": len(changed),
+        **({"role_changes_unlisted": changed[MAX_ROLE_EVENTS:]} if len(changed) > MAX_ROLE_EVENTS else {}),
+    })
+    for uid in changed[:MAX_ROLE_EVENTS]:
+        old, new = sorted(before.get(uid, [])), sorted(after[uid])
+        await audit.record(clients, "role.changed", actor_id=actor_id, target_type="user", target_id=uid,
+                           details={"before": old, "after": new, "granted": sorted(set(new) - set(old)),
+                                    "removed": sorted(set(old) - set(new)), "via": action})

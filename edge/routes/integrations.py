@@ -29,7 +29,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from baobei.core.errors import FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import lifecycle, mapping
+from edge import audit, lifecycle, mapping
 from edge.auth import Principal, revoke_user
 from edge.clients import Clients as EdgeClients
 from edge.deps import CRM_WRITE, ORG_SYNC, Clients, CurrentUser, scope_required
@@ -278,7 +278,7 @@ def _was_left(known: registry_pb2.User | None) -> bool:
     return bool(known is not None and USER_HAS_LEFT and getattr(known, "left", False))
 
 
-async def _sync_org(clients: EdgeClients, caller: Principal, imp: OrgImport) -> dict[str, Any]:
+async def _sync_org(clients: EdgeClients, caller: Principal, imp: OrgImport, source: str) -> dict[str, Any]:
     if imp.violations:
         raise ValidationFailed(imp.violations)
     ids = list(dict.fromkeys([u.id for u in imp.users] + imp.left))
@@ -323,11 +323,19 @@ async def _sync_org(clients: EdgeClients, caller: Principal, imp: OrgImport) -> 
         await SessionStore(clients.redis, clients.settings).revoke_user(uid)
     handovers = await asyncio.gather(*(_handover(clients, caller, uid, _was_left(known.get(uid))) for uid in departed))
     log.info("org.synced", departments=resp.departments, users=resp.users, left=len(departed))
+    done = [h for h in handovers if h is not None]
+    await audit.record(clients, "org.synced", actor_id=caller.id, target_type="org", target_id=source, details={
+        "source": source, "departments": resp.departments, "users": resp.users, "left": departed,
+        "refused": len(refused), "warnings": len(warnings), "handovers": len(done),
+    })
+    for uid in departed:
+        await audit.record(clients, "user.left", actor_id=caller.id, target_type="user", target_id=uid,
+                           details={"source": source})
     return {
         "departments": resp.departments,
         "users": resp.users,
         "left": departed,
-        "handovers": [h for h in handovers if h is not None],
+        "handovers": done,
         "warnings": [{"field": w.field, "message": w.text(clients.locale)} for w in warnings],
         "refused": refused,
     }
@@ -364,12 +372,12 @@ async def _handover(clients: EdgeClients, caller: Principal, user_id: str, alrea
 async def org_dingtalk(body: DingTalkOrgIn, caller: OrgSyncer, clients: Clients) -> dict[str, Any]:
     """Import departments and users as the DingTalk directory API returns them (see
     docs/integrations.md). Idempotent: a repeat changes nothing and hands over nothing new."""
-    return await _sync_org(clients, caller, from_dingtalk(body.model_dump()))
+    return await _sync_org(clients, caller, from_dingtalk(body.model_dump()), "dingtalk")
 
 
 @router.post("/integrations/org/wecom", response_model=OrgSyncOut)
 async def org_wecom(body: WeComOrgIn, caller: OrgSyncer, clients: Clients) -> dict[str, Any]:
     """Import departments and users as the WeCom directory API returns them (see
     docs/integrations.md). Idempotent: a repeat changes nothing and hands over nothing new."""
-    return await _sync_org(clients, caller, from_wecom(body.model_dump()))
+    return await _sync_org(clients, caller, from_wecom(body.model_dump()), "wecom")
 

@@ -10,13 +10,14 @@ import re
 import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Query, Response
 
 from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.notify.v1 import notify_service_pb2 as notify_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import mapping
+from edge import audit, mapping
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router
@@ -114,7 +115,10 @@ async def set_user_preferences(
 ) -> dict[str, Any]:
     """An admin sets a user's preferences (404 for an unknown user)."""
     await _known_user(clients, user_id)
-    return await _set_prefs(clients, user_id, body)
+    out = await _set_prefs(clients, user_id, body)
+    await audit.record(clients, "notification_preferences.changed", actor_id=admin.id, target_type="user",
+                       target_id=user_id, details={"channels": out.get("channels")})
+    return out
 
 
 # ---------------------------------------------------------------- templates
@@ -151,6 +155,8 @@ async def put_template(kind: str, body: TemplateIn, admin: AdminUser, clients: C
                                              markdown=body.markdown or ""),
             )
         )
+    await audit.record(clients, "template.changed", actor_id=admin.id, target_type="notification_template",
+                       target_id=kind, details={"version": resp.version})
     return _template_out(resp)
 
 
@@ -190,6 +196,9 @@ async def put_channel(key: str, body: ChannelIn, admin: AdminUser, clients: Clie
                                            enabled=body.enabled, show_amount=body.show_amount),
             )
         )
+    await audit.record(clients, "channel.changed", actor_id=admin.id, target_type="notification_channel",
+                       target_id=key, details={"type": body.type, "host": urlsplit(body.url).hostname,
+                                               "enabled": body.enabled, "secret_changed": bool(body.secret)})
     return _channel_out(resp)
 
 
@@ -232,12 +241,18 @@ async def put_subscription(
                 ),
             )
         )
+    await audit.record(clients, "subscription.changed", actor_id=admin.id, target_type="webhook_subscription",
+                       target_id=subscription_id,
+                       details={"host": urlsplit(body.url).hostname, "events": list(body.events),
+                                "enabled": body.enabled, "secrets": len(body.secrets)})
     return _subscription_out(resp)
 
 
 @router.delete("/webhook-subscriptions/{subscription_id}", status_code=204)
 async def delete_subscription(subscription_id: str, admin: AdminUser, clients: Clients) -> Response:
     await clients.notify.DeleteSubscription(notify_pb2.DeleteSubscriptionRequest(id=subscription_id))
+    await audit.record(clients, "subscription.deleted", actor_id=admin.id, target_type="webhook_subscription",
+                       target_id=subscription_id)
     return Response(status_code=204)
 
 

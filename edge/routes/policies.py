@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from baobei.approval.v1 import approval_service_pb2 as approval_pb2
-from edge import mapping
+from edge import audit, mapping
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router
 from edge.schemas import KeyVersion, PolicyIn, SimulateIn, SimulateOut, WhatIfIn, WhatIfOut
@@ -29,6 +29,9 @@ async def put_policy(policy_key: str, body: PolicyIn, admin: AdminUser, clients:
             options=mapping.policy_options_in(body),
         )
     )
+    await audit.record(clients, "policy.changed", actor_id=admin.id, target_type="approval_policy",
+                       target_id=policy_key, details={"version": resp.version, "form_key": body.form_key,
+                                                      "steps": [s.name for s in body.steps]})
     return {"key": resp.key, "version": resp.version}
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.core.spreadsheet import safe_row
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import lifecycle, mapping
+from edge import audit, lifecycle, mapping
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.downloads import DOWNLOAD_RESPONSES, file_response
@@ -205,6 +205,9 @@ async def export_projects(
 ) -> Response:
     """The projects the caller may see (same filters as the list), with only the fields they may read."""
     header, rows = await export_rows(clients, await viewer_of(clients, user), query)
+    filters = {k: v for k, v in {"status": query.status, "q": query.q, **query.filters}.items() if v}
+    await audit.record(clients, "export.projects", actor_id=user.id, target_type="projects",
+                       details={"format": format, "rows": len(rows), "filters": filters})
     if format == "csv":
         body, media = render_csv(header, rows), "text/csv; charset=utf-8"
     else:

@@ -13,7 +13,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb2
+from edge import audit
 from edge.auth import Principal
+from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router, bind_project
 from edge.routes.projects import viewer_of, visible_project
@@ -39,6 +41,12 @@ from edge.routes.reports_render import (
 )
 
 router = area_router("reports")
+
+
+async def _exported(clients: EdgeClients, user: Principal, report: str, format: str, rows: int, **details: Any) -> None:
+    """A report table left as a file: recorded in the audit log (`export.report`)."""
+    await audit.record(clients, "export.report", actor_id=user.id, target_type="report", target_id=report,
+                       details={"format": format, "rows": rows, **details})
 PAGE = 200
 MAX_PAGES = 500
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -232,6 +240,7 @@ async def portfolio(
         return svg_response(counts_chart("项目状态分布", dict(resp.by_status), kind="pie", names=STATUS_ZH))
     if format in ("csv", "xlsx"):
         table = _portfolio_table(resp)
+        await _exported(clients, user, "portfolio", format, len(table.rows))
         return csv_response(table) if format == "csv" else xlsx_response(table)
     return {
         "by_status": dict(resp.by_status),
@@ -271,6 +280,7 @@ async def project_report(
         return svg_response(burndown_chart(f"燃尽图：{title}", list(resp.burndown)))
     if format in ("csv", "xlsx"):
         table = _table_data(resp.tasks, filename=f"project-{resp.health.code or project_id}-tasks")
+        await _exported(clients, user, "project", format, len(table.rows), project_id=project_id)
         return csv_response(table) if format == "csv" else xlsx_response(table)
     return {
         "project": _health_out(resp.health),
@@ -314,6 +324,7 @@ async def analytics(
         label_col = 1 if report == "delay_reasons" else 0
         return svg_response(table_chart(table, kind=chart, label_col=label_col, value_cols=cols))
     if format in ("csv", "xlsx"):
+        await _exported(clients, user, f"analytics.{report}", format, len(table.rows), group_by=group_by)
         return csv_response(table) if format == "csv" else xlsx_response(table)
     return {"report": report, **table.as_json()}
 
@@ -368,6 +379,7 @@ async def warnings(
             ],
             filename="warnings",
         )
+        await _exported(clients, user, "warnings", format, len(table.rows))
         return csv_response(table) if format == "csv" else xlsx_response(table)
     return {"items": items}
 

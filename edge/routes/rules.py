@@ -14,7 +14,7 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from baobei.tasks.v1 import tasks_service_pb2 as pb
-from edge import mapping
+from edge import audit, mapping
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router, bind_project
 from edge.routes.projects import visible_project
@@ -99,6 +99,10 @@ async def put_rule(key: str, body: RuleIn, user: AdminUser, clients: Clients) ->
     resp = await clients.tasks.PutRule(
         pb.PutRuleRequest(request_id=uuid.uuid4().hex, key=key, body=mapping.dict_to_struct(data))
     )
+    await audit.record(clients, "rule.changed", actor_id=user.id, target_type="rule", target_id=key,
+                       details={"version": resp.rule.version, "name": data.get("name"),
+                                "trigger": data["trigger"].get("type"),
+                                "actions": [a["type"] for a in data["actions"]]})
     return _rule_out(resp.rule, show_secrets=True)
 
 

@@ -14,9 +14,11 @@ from baobei.core.grpc_server import build_server, listen_args, run_until_signall
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
+from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from services.registry.audit.servicer import AuditServicer
 from services.registry.directory.servicer import DirectoryServicer
 from services.registry.identity.servicer import IdentityServicer
 from services.registry.models import processed_request
@@ -52,6 +54,7 @@ def build(
         pb_grpc.add_RegistryServiceServicer_to_server(servicer, server)
         identity_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(engine, processed_request), server)
         directory_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(engine), server)
+        audit_grpc.add_AuditServiceServicer_to_server(AuditServicer(engine), server)
 
     return build_server(
         name=SERVICE,

@@ -216,6 +216,9 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/departments/{department_id}/members":        ANY_USER,
     "GET /api/v1/tokens":                                     ADMIN_ONLY,
     "POST /api/v1/me/tokens":                                 "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   409",
+    # ------------------------------------------------------------ audit log (helper "audit", issue 13)
+    "GET /api/v1/audit-log":                                  ADMIN_ONLY,
+    "GET /api/v1/audit-log/verify":                           ADMIN_ONLY,
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -824,6 +827,8 @@ fixed("GET", API + "/departments/{department_id}/members", lambda w: Req(
     f"{API}/departments/mxa-{w.run}/members", params={"recursive": "true"}))
 fixed("GET", API + "/tokens", lambda w: Req(f"{API}/tokens", params={"limit": "5"}))
 fixed("POST", API + "/me/tokens", lambda w: Req(f"{API}/me/tokens", json={"name": f"矩阵{w.next()}"}))
+fixed("GET", API + "/audit-log", lambda w: Req(f"{API}/audit-log", params={"action": "token.", "limit": "5"}))
+fixed("GET", API + "/audit-log/verify", lambda w: Req(f"{API}/audit-log/verify"))
 
 
 # ---------------------------------------------------------------- running it

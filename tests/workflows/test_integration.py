@@ -16,7 +16,7 @@ import pytest
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -35,6 +35,7 @@ from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from tests.conftest import temporal_cli_path
 from tests.workflows.conftest import eventually, state_of, wait_for_step
 from workflows import search_attributes as sa
+from workflows.audit_retention_types import AUDIT_RETENTION_WORKFLOW_ID
 from workflows.payloads import (
     ERR_FORBIDDEN,
     UPDATE_DECIDE,
@@ -237,6 +238,9 @@ async def test_lifecycle_with_real_services(services: dict[str, str]) -> None:
                 return handle.id in ids
 
             await eventually(listed, timeout=15)
+            # The worker started the daily audit retention once (issue 13).
+            retention = await env.client.get_workflow_handle(AUDIT_RETENTION_WORKFLOW_ID).describe()
+            assert retention.status == WorkflowExecutionStatus.RUNNING
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
