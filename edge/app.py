@@ -24,6 +24,7 @@ from edge.routes import tasks as tasks_routes
 from edge.routes.registry_io import registry_router
 from edge.schemas import ERROR_RESPONSES
 from edge.security_headers import SecurityHeadersMiddleware
+from edge.sso import oidc as oidc_signin
 
 DESCRIPTION = """Baobei (报备): customer-project registration and approval.
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(action_links.router)
     app.include_router(signin_routes.router)  # anonymous sign-in endpoints under /auth
+    app.include_router(oidc_signin.router)  # /auth/sso/{key}/start and /callback (OIDC)
     app.include_router(registry_router())
     # Outermost last: request context (id, locale, access log), then the guard (auth, rate
     # limits, body caps) before any route reads a body.
