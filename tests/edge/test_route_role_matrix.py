@@ -176,6 +176,10 @@ MATRIX: dict[str, str] = {
     "DELETE /api/v1/me/tokens/{token_id}":                    "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   404",
     "GET /api/v1/users/{user_id}/tokens":                     ADMIN_ONLY,
     "DELETE /api/v1/users/{user_id}/tokens/{token_id}":       ADMIN_ONLY,
+    # ------------------------------------------------------------ OIDC sign-in (helper "oidc"; anonymous:
+    # a caller's token changes nothing) — an unknown provider: 404; a callback with no pending sign-in: 400
+    "GET /auth/sso/{key}/start":                              "404  404  404  404  404  404  404  404  404  404  404",
+    "GET /auth/sso/{key}/callback":                           "400  400  400  400  400  400  400  400  400  400  400",
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -700,6 +704,11 @@ async def _delete_token(w: World, role: str, ok: bool) -> Req:
     owner = role if ok and role in w.users else "rep"
     spare = await issue(w.admin, w.uid(owner))
     return Req(f"{API}/me/tokens/{spare.get('id', 'unknown')}")
+
+
+fixed("GET", "/auth/sso/{key}/start", lambda w: Req(f"/auth/sso/mx-none-{w.run}/start", params={"next": "/"}))
+fixed("GET", "/auth/sso/{key}/callback", lambda w: Req(f"/auth/sso/mx-none-{w.run}/callback",
+                                                       params={"code": "mx-code", "state": f"mx-state-{w.run}"}))
 
 
 # ---------------------------------------------------------------- running it
