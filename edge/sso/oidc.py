@@ -30,6 +30,7 @@ from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
 from edge.errors import RateLimited, ServiceUnavailable
 from edge.guard import client_ip
+from edge.schemas import ErrorResponse
 from edge.signin import open_session, safe_next, sign_in_failed
 from edge.sso import oidc_provider, pending
 from edge.sso.configs import OidcConfig
@@ -42,7 +43,7 @@ MAX_NEXT = 2000
 _NO_STORE = {"Cache-Control": "no-store"}
 _REDIRECT_DOC = {"description": "To the provider's sign-in page (start) or to `next` (callback)"}
 _ERRORS_DOC: dict[int | str, dict[str, Any]] = {
-    s: {"description": d} for s, d in (
+    s: {"model": ErrorResponse, "description": d} for s, d in (
         (400, "sso_state_invalid (unknown, used or expired state; another browser) or sso_code_invalid"),
         (403, "sso_denied, sso_id_token_invalid, sso_user_unknown, sso_claim_missing, sso_email_unverified, "
               "user_left"),
@@ -84,7 +85,7 @@ def _scopes(config: OidcConfig) -> str:
 
 
 @router.get("/sso/{key}/start", status_code=302, response_class=RedirectResponse,
-            responses={302: _REDIRECT_DOC, **_ERRORS_DOC})
+            summary="Start signing in with an OIDC provider", responses={302: _REDIRECT_DOC, **_ERRORS_DOC})
 async def start(key: str, request: Request, clients: Clients,
                 next_path: Annotated[str, Query(alias="next", description="Where to land after signing in")] = "/",
                 ) -> Response:
@@ -118,7 +119,7 @@ async def start(key: str, request: Request, clients: Clients,
 
 
 @router.get("/sso/{key}/callback", status_code=303, response_class=RedirectResponse,
-            responses={303: _REDIRECT_DOC, **_ERRORS_DOC})
+            summary="Where an OIDC provider sends the browser back", responses={303: _REDIRECT_DOC, **_ERRORS_DOC})
 async def callback(key: str, request: Request, clients: Clients, code: str = "", state: str = "", error: str = "",
                    error_description: str = "") -> Response:
     """Where the provider sends the browser back: the sign-in is checked and the session opened

@@ -13,6 +13,7 @@ unknown provider, a provider that does not answer, and the error page browsers g
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -175,7 +176,7 @@ async def test_linked_by_email_first_then_by_subject_after_the_email_changed(
     assert (await admin.get(f"/api/v1/users/bob-{run}/identities")).json()["items"] == []
 
 
-async def test_client_secret_post_when_the_provider_asks_for_it(admin: httpx.AsyncClient, idp: Provider,
+async def test_client_secret_post_and_public_clients(admin: httpx.AsyncClient, idp: Provider,
                                                                 browser: Browser) -> None:
     run = uuid.uuid4().hex[:8]
     await org_users(admin, person(run))
@@ -185,6 +186,16 @@ async def test_client_secret_post_when_the_provider_asks_for_it(admin: httpx.Asy
     sent = idp.checks.token_requests[-1]
     assert sent["form"]["client_id"] == CLIENT_ID and sent["form"]["client_secret"] == CLIENT_SECRET
     assert not sent["authorization"]
+    # Without a secret the edge is a public client: only its id, PKCE proves the rest. This mock
+    # (Authlib's code grant without the PKCE extension) takes no public clients: its refusal is a
+    # 502 naming the provider's error, as any token endpoint refusal other than a bad code.
+    key = await provider(admin, idp, secret="")
+    r = await browser.sign_in(key, f"sub-{run}")
+    assert r.status_code == 502 and error_of(r)["code"] == "sso_token_failed", r.text
+    assert "invalid_client" in error_of(r)["message"]
+    sent = idp.checks.token_requests[-1]
+    assert sent["form"]["client_id"] == CLIENT_ID and "client_secret" not in sent["form"]
+    assert not sent["authorization"] and sent["form"]["code_verifier"]
 
 
 # ------------------------------------------------------------------ who may not sign in
@@ -303,7 +314,9 @@ async def test_replayed_code_is_refused(admin: httpx.AsyncClient, idp: Provider,
     key = await provider(admin, idp)
     idp.set_user(f"sub-{run}", email=f"ann-{run}@example.com")
     callback = await browser.begin(key, f"sub-{run}")
-    assert (await browser.edge.get(callback)).status_code == 303
+    # The callback twice at once (a double click): one sign-in, one refusal.
+    first, second = await asyncio.gather(browser.edge.get(callback), browser.edge.get(callback))
+    assert sorted([first.status_code, second.status_code]) == [303, 400], (first.text, second.text)
     used = idp.checks.token_requests[-1]
 
     # The same callback again (same browser): its state was used.
