@@ -44,7 +44,8 @@ _NO_STORE = {"Cache-Control": "no-store"}
 _REDIRECT_DOC = {"description": "To the provider's sign-in page (start) or to `next` (callback)"}
 _ERRORS_DOC: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse, "description": d} for s, d in (
-        (400, "sso_state_invalid (unknown, used or expired state; another browser) or sso_code_invalid"),
+        (400, "sso_state_invalid (unknown, used or expired state; another browser), sso_code_invalid, "
+              "sso_provider_error without a valid state"),
         (403, "sso_denied, sso_id_token_invalid, sso_user_unknown, sso_claim_missing, sso_email_unverified, "
               "user_left"),
         (404, "provider_not_found (no OIDC provider with this key)"),
@@ -131,16 +132,17 @@ async def callback(key: str, request: Request, clients: Clients, code: str = "",
         if isinstance(login, str):
             if error:
                 # The provider's refusal, from one that omits the state on errors (RFC 6749 wants
-                # it; oidc-provider-mock leaves it out): shown, but not its free text, which
-                # without our state could come from anyone.
-                raise _provider_error(error, "")
+                # it; oidc-provider-mock leaves it out): shown, but not its free text, and as a
+                # bad request rather than a provider failure: without our state it could come
+                # from anyone.
+                raise _provider_error(error, "", attributed=False)
             log.info("oidc.state_refused", provider=key, why=login)
             raise SsoError(400, "sso_state_invalid", "登录请求无效或已使用（请在同一浏览器中重新登录）",
                            "this sign-in is unknown, used or expired, or was started in another browser; sign in again",
                            field=f"state.{login}")
         land = login.next
         if error:
-            raise _provider_error(error, error_description)
+            raise _provider_error(error, error_description, attributed=True)
         if not code:
             raise SsoError(400, "sso_code_invalid", "缺少授权码", "the authorization code is missing")
         response = RedirectResponse(land, status_code=303, headers=_NO_STORE)
@@ -153,14 +155,17 @@ async def callback(key: str, request: Request, clients: Clients, code: str = "",
         return error_response(request, err, next_path=land)
 
 
-def _provider_error(error: str, description: str) -> SsoError:
-    """The provider's own refusal, passed on in words (its text is shown escaped, and shortened)."""
+def _provider_error(error: str, description: str, *, attributed: bool) -> SsoError:
+    """The provider's own refusal, passed on in words (its text is shown escaped, and shortened):
+    the person said no (403), or the provider failed (502; 400 when nothing proves it came from
+    the provider)."""
     error = "".join(c for c in error[:60] if c.isascii() and (c.isalnum() or c in "_.-")) or "error"
     said = f"{error}{': ' + description[:200] if description else ''}"
     if error == "access_denied":
         return SsoError(403, "sso_denied", f"登录服务拒绝了登录或您取消了授权（{said}）",
                         f"the provider denied the sign-in or you cancelled it ({said})")
-    return SsoError(502, "sso_provider_error", f"登录服务返回错误：{said}", f"the provider returned an error: {said}")
+    return SsoError(502 if attributed else 400, "sso_provider_error", f"登录服务返回错误：{said}",
+                    f"the provider returned an error: {said}")
 
 
 async def _finish(request: Request, response: Response, clients: EdgeClients, key: str, login: pending.PendingLogin,

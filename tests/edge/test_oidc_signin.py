@@ -401,6 +401,14 @@ async def test_provider_refusal_is_shown(admin: httpx.AsyncClient, idp: Provider
     assert 'href="/signin?next=/x"' in page.text
     r = await browser.edge.get(f"/auth/sso/{key}/callback", params={"code": "x", "state": state})
     assert r.status_code == 400 and error_of(r)["code"] == "sso_state_invalid", r.text
+    # Another error from the provider is its failure (502); the same words without a valid state
+    # could be anyone's link: a bad request (400).
+    r = await browser.start(key)
+    state = parse_qs(urlsplit(r.headers["location"]).query)["state"][0]
+    r = await browser.edge.get(f"/auth/sso/{key}/callback", params={"error": "server_error", "state": state})
+    assert r.status_code == 502 and error_of(r)["code"] == "sso_provider_error", r.text
+    r = await browser.edge.get(f"/auth/sso/{key}/callback", params={"error": "server_error"})
+    assert r.status_code == 400 and error_of(r)["code"] == "sso_provider_error", r.text
 
 
 async def test_disabled_unknown_and_non_oidc_providers(admin: httpx.AsyncClient, idp: Provider,
