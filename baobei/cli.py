@@ -27,6 +27,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["port"] = args.port
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "dev_oidc", False):
+        overrides["dev_oidc"] = True
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
@@ -285,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
 
     dev = common(sub.add_parser("dev", help="start the whole system on embedded defaults"))
     dev.add_argument("--verbose", action="store_true", help="component logs on the console, not in <data-dir>/logs")
+    dev.add_argument("--dev-oidc", action="store_true",
+                     help="also run a local OIDC provider and register it as sign-in provider dev-oidc "
+                          "(env BAOBEI_DEV_OIDC=1)")
     dev.set_defaults(func=_dev)
     serve = common(sub.add_parser("serve", help="run one service"))
     serve.add_argument("service", choices=SERVICES)

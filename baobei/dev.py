@@ -2,8 +2,9 @@
 
 Order: Redis (configured URL, else the embedded server) → Temporal dev server (state in
 <data-dir>/temporal.db, WAL, UI on, our search attributes) → the SMTP sink (when no SMTP host is
-configured: mails kept under <data-dir>/mails, listed by ``baobei mails``) → the five services →
-worker → edge.
+configured: mails kept under <data-dir>/mails, listed by ``baobei mails``) → with ``--dev-oidc`` a
+local OIDC provider (``baobei.dev_oidc``) → the five services → worker → edge (then the dev OIDC
+provider is registered as sign-in provider ``dev-oidc``).
 A child that dies is restarted (the system resumes: services keep their SQLite files, workflows
 their state in Temporal). Ctrl-C / SIGTERM stops every child, newest first."""
 
@@ -205,6 +206,31 @@ class Supervisor:
         self.smtp_sink_port = port
         return {"BAOBEI_SMTP_HOST": "127.0.0.1", "BAOBEI_SMTP_PORT": str(port)}
 
+    def start_dev_oidc(self) -> str:
+        """``--dev-oidc``: the local OIDC provider (``baobei.dev_oidc``); returns its issuer."""
+        from baobei import dev_oidc
+
+        if not dev_oidc.available():
+            raise SystemExit("--dev-oidc needs oidc-provider-mock (a dev dependency): pip install -e '.[dev]'")
+        port = self.settings.dev_oidc_port or free_port()
+        if port_open(port):
+            busy, port = port, free_port()
+            self.say(f"dev OIDC provider: port {busy} is in use, listening on {port} instead")
+        self.spawn("oidc-provider", dev_oidc.provider_argv(port), self.child_env())
+        self.wait(lambda: dev_oidc.provider_ready(port), "oidc-provider", 30)
+        return dev_oidc.issuer(port)
+
+    def register_dev_oidc(self, token: str, issuer: str) -> list[str]:
+        """Register it as sign-in provider ``dev-oidc`` through the admin API; the lines to print."""
+        from baobei import dev_oidc
+
+        path, body = dev_oidc.registration(issuer)
+        r = httpx.put(f"http://127.0.0.1:{self.settings.port}{path}", json=body,
+                      headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        if r.status_code != 200:
+            return [f"  dev OIDC provider: registering it failed ({r.status_code}): {r.text[:200]}"]
+        return dev_oidc.ready_lines(self.settings.public_base_url(), issuer)
+
     def wait(self, ready: object, what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -238,6 +264,7 @@ class Supervisor:
             redis_url = self.start_redis()
             self.start_temporal()
             smtp_env = self.start_smtp_sink()
+            oidc_issuer = self.start_dev_oidc() if self.settings.dev_oidc else ""
             env = self.child_env(BAOBEI_REDIS_URL=redis_url, BAOBEI_ADMIN_TOKEN=token, **smtp_env)
             cli = [sys.executable, "-m", "baobei.cli"]
             for service in SERVICES:
@@ -247,6 +274,7 @@ class Supervisor:
             self.spawn("worker", [*cli, "worker"], env)
             self.spawn("edge", [*cli, "edge"], env)
             self.wait(self.edge_healthy, "edge", 120)
+            oidc_lines = self.register_dev_oidc(token, oidc_issuer) if oidc_issuer else []
             base = self.settings.public_base_url()
             ui_host = self.settings.temporal_address.rsplit(":", 1)[0]
             self.say(f"Baobei ready: {base}  (API docs {base}/docs)")
@@ -258,6 +286,8 @@ class Supervisor:
                     f"  mails: SMTP sink 127.0.0.1:{self.smtp_sink_port} keeps them in {self.data_dir / 'mails'}"
                     f"; list with: baobei mails --data-dir {self.data_dir}"
                 )
+            for line in oidc_lines:
+                self.say(line)
             self.say(f"  logs: {self.logs if not self.verbose else 'console'}   Ctrl-C stops everything")
             return self.watch()
         finally:

@@ -139,6 +139,17 @@ class Settings(BaseSettings):
     # Audit log retention: events older than this many days are removed once a day (the
     # AuditRetention workflow on the worker); the remaining chain stays verifiable. 0 = keep forever.
     audit_retention_days: int = 365
+    # ---- OIDC sign-in (issue 13) ----
+    # Timeout (s) of each call to a provider (discovery, JWKS, token, userinfo); its discovery
+    # document and keys are cached this long (keys are fetched again at once for an unknown key).
+    oidc_http_timeout: float = 10.0
+    oidc_metadata_ttl_seconds: int = 3600
+    # Sign-ins started per client IP per rate_limit_window_seconds (each holds a pending login in Redis).
+    rate_limit_sso_starts: int = 60
+    # `baobei dev --dev-oidc`: also run a local OIDC provider (oidc-provider-mock) on this port
+    # (a free one when taken) and register it as sign-in provider "dev-oidc".
+    dev_oidc: bool = False
+    dev_oidc_port: int = 9400
 
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
@@ -22,14 +24,38 @@ class MatchRule(_Config):
 
 
 class OidcConfig(MatchRule):
-    issuer: str = Field(min_length=1, description="Issuer URL (its /.well-known/openid-configuration is read)")
-    client_id: str = Field(min_length=1)
-    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
-    match_claim: str = Field(default="email", description="ID-token/userinfo claim compared with match_field")
+    """OpenID Connect (authorization code + PKCE); read by ``edge.sso.oidc``."""
+
+    issuer: str = Field(min_length=1, max_length=300,
+                        description="Issuer URL (its /.well-known/openid-configuration is read); https, "
+                                    "or http on loopback only")
+    client_id: str = Field(min_length=1, max_length=300)
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"],
+                              description="Requested scopes (openid is always added)")
+    match_claim: str = Field(default="email", min_length=1,
+                             description="ID-token/userinfo claim compared with match_field")
+    userinfo: bool = Field(default=True, description="Also read the userinfo endpoint for claims the ID token "
+                                                     "lacks (its sub must be the ID token's)")
+    token_auth_method: str = Field(
+        default="auto", pattern="^(auto|client_secret_basic|client_secret_post|none)$",
+        description="Client authentication at the token endpoint; auto: basic or post as the provider "
+                    "advertises, none without a client secret")
+    clock_skew_seconds: int = Field(default=60, ge=0, le=600,
+                                    description="Leeway allowed on the ID token's exp/iat/nbf")
+
+    @field_validator("issuer")
+    @classmethod
+    def _secure_issuer(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or parts.query or parts.fragment or not (
+                parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+            raise ValueError("must be an https:// URL (http:// only on loopback), without query or fragment")
+        return value.strip().rstrip("/")
 
 
 class OidcSecrets(_Secrets):
-    client_secret: str = ""
+    client_secret: str = Field(default="", description="Empty for a public client (PKCE only)")
 
 
 class LdapConfig(MatchRule):

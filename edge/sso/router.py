@@ -11,10 +11,13 @@ from typing import Annotated, Protocol
 from fastapi import APIRouter, Query, Request, Response
 
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
+from edge import ratelimit
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
+from edge.guard import client_ip
 from edge.signin import safe_next
 from edge.sso.im_routes import IM_FLOWS
+from edge.sso.oidc import OIDC_FLOWS
 from edge.sso.providers import SSO_ERRORS, enabled_provider
 
 
@@ -25,7 +28,7 @@ class SsoFlow(Protocol):
     async def callback(self, request: Request, clients: EdgeClients, provider: identity_pb2.Provider) -> Response: ...
 
 
-FLOWS: dict[str, SsoFlow] = {**IM_FLOWS}
+FLOWS: dict[str, SsoFlow] = {**OIDC_FLOWS, **IM_FLOWS}
 
 router = APIRouter(prefix="/auth", tags=["sign-in"], responses=SSO_ERRORS)
 
@@ -36,6 +39,10 @@ async def start(key: str, request: Request, clients: Clients,
                 next_: Annotated[str, Query(alias="next", max_length=2000)] = "/") -> Response:
     """Start signing in with a redirect provider (OIDC, DingTalk, WeCom, Feishu): 302 to its login
     page. ``next`` (a path on this site) is where the user lands afterwards."""
+    settings = clients.settings
+    # Each start holds a pending sign-in in Redis: a flood from one address is refused.
+    starts = ratelimit.Limit("sso_starts", settings.rate_limit_sso_starts, settings.rate_limit_window_seconds)
+    await ratelimit.check(clients.redis, starts, client_ip(request.scope))
     provider = await enabled_provider(clients, key, FLOWS)
     return await FLOWS[provider.type].start(request, clients, provider, safe_next(next_))
 

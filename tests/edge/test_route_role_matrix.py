@@ -219,6 +219,8 @@ MATRIX: dict[str, str] = {
     # ------------------------------------------------------------ audit log (helper "audit", issue 13)
     "GET /api/v1/audit-log":                                  ADMIN_ONLY,
     "GET /api/v1/audit-log/verify":                           ADMIN_ONLY,
+    # ------------------------------------------------------------ OIDC sign-in (helper "oidc"; anonymous:
+    # a caller's token changes nothing) — an unknown provider: 404; a callback with no pending sign-in: 400
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
