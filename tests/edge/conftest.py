@@ -35,12 +35,18 @@ class Stack:
     deps: EdgeDeps
     temporal: Client
 
-    def client(self, token: str | None = ADMIN_TOKEN, **headers: str) -> httpx.AsyncClient:
+    def client(self, token: str | None = ADMIN_TOKEN, *, ip: str = "", **headers: str) -> httpx.AsyncClient:
+        """A client of the in-process edge; ``ip`` gives it a client address of its own (so
+        per-address limits, e.g. sign-in starts, do not carry over between tests)."""
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://edge.test", headers=headers, timeout=60
-        )
+        transport = httpx.ASGITransport(app=self.app, client=(ip, 40000)) if ip else httpx.ASGITransport(app=self.app)
+        return httpx.AsyncClient(transport=transport, base_url="http://edge.test", headers=headers, timeout=60)
+
+
+def fresh_ip() -> str:
+    """A client address no other test uses (documentation range 2001:db8::/32)."""
+    return f"2001:db8:{uuid.uuid4().hex[:4]}::{uuid.uuid4().hex[:4]}"
 
 
 def _start_services(make_db_url: Callable[[str], str], redis_url: str) -> tuple[dict[str, str], list[Any]]:

@@ -17,7 +17,7 @@ from baobei import dev_oidc
 from baobei.cli import _settings
 from baobei.core.settings import Settings
 from baobei.dev import Supervisor, free_port
-from tests.edge.conftest import Stack
+from tests.edge.conftest import Stack, fresh_ip
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ async def test_dev_provider_registered_and_signing_in(stack: Stack, admin: httpx
     email = f"dev-{run}@example.com"
     r = await admin.put("/api/v1/org", json={"users": [{"id": f"dev-{run}", "name": "开发者", "email": email}]})
     assert r.status_code == 200, r.text
-    async with stack.client(token=None) as browser, httpx.AsyncClient(timeout=10) as http:
+    async with stack.client(token=None, ip=fresh_ip()) as browser, httpx.AsyncClient(timeout=10) as http:
         r = await browser.get(listed["start_url"], params={"next": "/projects"})
         assert r.status_code == 302 and r.headers["location"].startswith(dev_provider), r.text
         form = await http.get(r.headers["location"])

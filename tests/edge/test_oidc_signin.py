@@ -27,7 +27,7 @@ import pytest_asyncio
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge.sso import oidc_provider
 from edge.sso.pending import COOKIE as BINDING_COOKIE
-from tests.edge.conftest import Stack
+from tests.edge.conftest import Stack, fresh_ip
 from tests.edge.oidc_provider import Provider, code_of, running_provider, s256
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -46,7 +46,7 @@ class Browser:
     """One browser: the edge (in-process, its own cookie jar) and the provider (real HTTP)."""
 
     def __init__(self, stack: Stack, idp: Provider) -> None:
-        self.edge = stack.client(token=None)
+        self.edge = stack.client(token=None, ip=fresh_ip())
         self.idp = idp
 
     async def start(self, key: str, next_path: str | None = None, **headers: str) -> httpx.Response:
@@ -299,7 +299,7 @@ async def test_bad_state_is_refused(stack: Stack, admin: httpx.AsyncClient, idp:
     await refused(f"/auth/sso/{key}/callback?code={query['code']}", "unknown")
     await refused(f"/auth/sso/{other_key}/callback?{parts.query}", "provider")
     # Another browser (no binding cookie, or its own) cannot use this state …
-    async with stack.client(token=None) as thief:
+    async with stack.client(token=None, ip=fresh_ip()) as thief:
         await refused(callback, "browser", thief)
         assert (await thief.get(f"/auth/sso/{key}/start")).status_code == 302  # the thief's own binding
         await refused(callback, "browser", thief)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.edge.conftest import Stack
+from tests.edge.conftest import Stack, fresh_ip
 from tests.standins._login import LoginStandIn
 from tests.standins.dingtalk_login import DingTalkLoginStandIn
 from tests.standins.feishu_login import FeishuLoginStandIn
@@ -108,7 +108,7 @@ async def org_users(admin: httpx.AsyncClient, *users: dict[str, Any]) -> None:
 
 
 def browser(stack: Stack) -> httpx.AsyncClient:
-    return stack.client(token=None)
+    return stack.client(token=None, ip=fresh_ip())
 
 
 async def scan(rig: Rig, browser: httpx.AsyncClient, handle: str, next_path: str = "/projects/123") -> str:
