@@ -133,6 +133,20 @@ class Settings(BaseSettings):
     session_absolute_hours: int = 12
     session_cookie_secure: str = "auto"
 
+    # Local accounts (registry): minimum password length (at least 8; at most 128 characters are
+    # accepted), consecutive failures before a lockout, its first period (doubling with each
+    # further failure up to the maximum), and the lifetimes of invite and reset links.
+    password_min_length: int = 10
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 60
+    login_lockout_max_seconds: int = 3600
+    invite_link_ttl_hours: int = 72
+    reset_link_ttl_hours: int = 1
+    # Edge, per client IP and rate_limit_window_seconds: failed password sign-ins (and setup-link
+    # uses), and "forgot password" requests.
+    rate_limit_login_failures: int = 30
+    rate_limit_password_forgot: int = 10
+
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")
         return value or f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}"

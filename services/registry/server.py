@@ -14,8 +14,11 @@ from baobei.core.grpc_server import build_server, listen_args, run_until_signall
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
+from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from services.registry.accounts.domain import AccountPolicy
+from services.registry.accounts.servicer import AccountServicer
 from services.registry.identity.servicer import IdentityServicer
 from services.registry.models import processed_request
 from services.registry.servicer import RegistryServicer
@@ -35,6 +38,7 @@ def build(
     attachments_dir: str | Path | None = None,
     attachments_s3: S3Config | None = None,
     blobs: BlobStore | None = None,
+    account_policy: AccountPolicy | None = None,
     **peers: Any,
 ) -> tuple[grpc.Server, int]:
     """A migrated database and a not-yet-started server; the registry has no peers. Attachments go
@@ -49,6 +53,7 @@ def build(
         # served by the same process over its own gRPC service.
         pb_grpc.add_RegistryServiceServicer_to_server(servicer, server)
         identity_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(engine, processed_request), server)
+        accounts_grpc.add_AccountServiceServicer_to_server(AccountServicer(engine, account_policy), server)
 
     return build_server(
         name=SERVICE,
@@ -61,11 +66,20 @@ def build(
     )
 
 
+def account_policy(settings: Settings) -> AccountPolicy:
+    return AccountPolicy(
+        min_length=settings.password_min_length, max_failures=settings.login_max_failures,
+        lockout_base_seconds=settings.login_lockout_seconds, lockout_max_seconds=settings.login_lockout_max_seconds,
+        invite_ttl_hours=settings.invite_link_ttl_hours, reset_ttl_hours=settings.reset_link_ttl_hours,
+    )
+
+
 def serve(settings: Settings) -> None:
     server, port = build(
         **listen_args(settings, SERVICE),
         attachments_dir=settings.data_dir / "attachments",
         attachments_s3=s3_config(settings),
+        account_policy=account_policy(settings),
     )
     if settings.attachments_s3_bucket:
         log.info("attachments.store", kind="s3", bucket=settings.attachments_s3_bucket,
