@@ -19,6 +19,7 @@ from baobei.core.grpc_client import aio_channel, metadata
 from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
+from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as registry_grpc
 from baobei.reporting.v1 import reporting_service_pb2_grpc as reporting_grpc
@@ -35,6 +36,7 @@ _STUBS: dict[str, Callable[[grpc.aio.Channel], Any]] = {
 # Further gRPC services served by one of the five processes: name -> (process, stub).
 _SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
     "identity": ("registry", identity_grpc.IdentityServiceStub),
+    "accounts": ("registry", accounts_grpc.AccountServiceStub),
 }
 
 
@@ -155,6 +157,11 @@ class Clients:
     def identity(self) -> BoundStub:
         """Sign-in providers and identity links (served by the registry process)."""
         return self._bound("identity")
+
+    @property
+    def accounts(self) -> BoundStub:
+        """Local accounts: passwords, lockout, TOTP, setup links (served by the registry process)."""
+        return self._bound("accounts")
 
     @property
     def redis(self) -> aioredis.Redis:

@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     # Edge, per client IP and rate_limit_window_seconds: failed password sign-ins (and setup-link
     # uses), and "forgot password" requests.
     rate_limit_login_failures: int = 30
-    rate_limit_password_forgot: int = 10
+    rate_limit_password_forgot: int = 20
 
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")

@@ -221,25 +221,31 @@ class DisableTotpRequest(_message.Message):
     now: _timestamp_pb2.Timestamp
     def __init__(self, user_id: _Optional[str] = ..., code: _Optional[str] = ..., by_admin: _Optional[bool] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class RetiredToken(_message.Message):
+    __slots__ = ("fingerprint", "retired_at", "retired_by")
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    RETIRED_AT_FIELD_NUMBER: _ClassVar[int]
+    RETIRED_BY_FIELD_NUMBER: _ClassVar[int]
+    fingerprint: str
+    retired_at: _timestamp_pb2.Timestamp
+    retired_by: str
+    def __init__(self, fingerprint: _Optional[str] = ..., retired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retired_by: _Optional[str] = ...) -> None: ...
+
 class AuthSettings(_message.Message):
-    __slots__ = ("totp_required_roles", "bootstrap_token_retired", "bootstrap_token_retired_at", "bootstrap_token_retired_by", "version", "updated_at", "updated_by", "admins_with_password")
+    __slots__ = ("totp_required_roles", "retired_bootstrap_tokens", "version", "updated_at", "updated_by", "admins_with_password")
     TOTP_REQUIRED_ROLES_FIELD_NUMBER: _ClassVar[int]
-    BOOTSTRAP_TOKEN_RETIRED_FIELD_NUMBER: _ClassVar[int]
-    BOOTSTRAP_TOKEN_RETIRED_AT_FIELD_NUMBER: _ClassVar[int]
-    BOOTSTRAP_TOKEN_RETIRED_BY_FIELD_NUMBER: _ClassVar[int]
+    RETIRED_BOOTSTRAP_TOKENS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
     ADMINS_WITH_PASSWORD_FIELD_NUMBER: _ClassVar[int]
     totp_required_roles: _containers.RepeatedScalarFieldContainer[str]
-    bootstrap_token_retired: bool
-    bootstrap_token_retired_at: _timestamp_pb2.Timestamp
-    bootstrap_token_retired_by: str
+    retired_bootstrap_tokens: _containers.RepeatedCompositeFieldContainer[RetiredToken]
     version: int
     updated_at: _timestamp_pb2.Timestamp
     updated_by: str
     admins_with_password: int
-    def __init__(self, totp_required_roles: _Optional[_Iterable[str]] = ..., bootstrap_token_retired: _Optional[bool] = ..., bootstrap_token_retired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bootstrap_token_retired_by: _Optional[str] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., admins_with_password: _Optional[int] = ...) -> None: ...
+    def __init__(self, totp_required_roles: _Optional[_Iterable[str]] = ..., retired_bootstrap_tokens: _Optional[_Iterable[_Union[RetiredToken, _Mapping]]] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., admins_with_password: _Optional[int] = ...) -> None: ...
 
 class GetAuthSettingsRequest(_message.Message):
     __slots__ = ()
@@ -254,7 +260,9 @@ class PutAuthSettingsRequest(_message.Message):
     def __init__(self, totp_required_roles: _Optional[_Iterable[str]] = ..., actor_id: _Optional[str] = ...) -> None: ...
 
 class RetireBootstrapTokenRequest(_message.Message):
-    __slots__ = ("actor_id",)
+    __slots__ = ("actor_id", "fingerprint")
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     actor_id: str
-    def __init__(self, actor_id: _Optional[str] = ...) -> None: ...
+    fingerprint: str
+    def __init__(self, actor_id: _Optional[str] = ..., fingerprint: _Optional[str] = ...) -> None: ...

@@ -214,7 +214,8 @@ class AccountServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RetireBootstrapToken(self, request, context):
-        """One-way: from now on the configured bootstrap admin token is refused.
+        """One-way: the bootstrap admin token with this SHA-256 fingerprint is refused from now on (a
+        new BAOBEI_ADMIN_TOKEN value is not; setting one is an operator's act, like `create-admin`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

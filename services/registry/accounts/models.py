@@ -67,8 +67,8 @@ class AuthSettingsRow(Base, table=True):
 
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     totp_required_roles: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-    bootstrap_token_retired_at: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)
-    bootstrap_token_retired_by: str = Field(default="", max_length=100)
+    # Retired bootstrap admin tokens: [{"fingerprint": sha256 hex, "at": ISO time, "by": user id}].
+    retired_bootstrap_tokens: list[dict[str, str]] = Field(default_factory=list, sa_type=sa.JSON)
     version: int = Field(default=0)
     updated_at: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)
     updated_by: str = Field(default="", max_length=100)

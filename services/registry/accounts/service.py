@@ -264,7 +264,11 @@ class Accounts:
         return store.put_settings(self.engine, totp_required_roles=domain.normalise_roles(roles), actor_id=actor_id,
                                   now=now)
 
-    def retire_bootstrap_token(self, actor_id: str, now: datetime) -> AuthSettingsRow:
-        row = store.retire_bootstrap_token(self.engine, actor_id=actor_id, now=now)
-        log.warning("account.bootstrap_token_retired", by=row.bootstrap_token_retired_by)
+    def retire_bootstrap_token(self, fingerprint: str, actor_id: str, now: datetime) -> AuthSettingsRow:
+        fingerprint = fingerprint.strip().lower()
+        if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
+            raise ValidationFailed([FieldViolation("fingerprint", "需要令牌的 SHA-256（64 位十六进制）",
+                                                   "the token's SHA-256 (64 hex digits) is required")])
+        row = store.retire_bootstrap_token(self.engine, fingerprint=fingerprint, actor_id=actor_id, now=now)
+        log.warning("account.bootstrap_token_retired", by=actor_id, fingerprint=fingerprint[:12])
         return row

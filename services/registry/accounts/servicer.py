@@ -57,11 +57,11 @@ def account_to_pb(view: AccountView) -> pb.Account:
 
 
 def settings_to_pb(row: AuthSettingsRow, admins: int = 0) -> pb.AuthSettings:
-    out = pb.AuthSettings(totp_required_roles=list(row.totp_required_roles or []),
-                          bootstrap_token_retired=row.bootstrap_token_retired_at is not None,
-                          bootstrap_token_retired_by=row.bootstrap_token_retired_by, version=row.version,
+    out = pb.AuthSettings(totp_required_roles=list(row.totp_required_roles or []), version=row.version,
                           updated_by=row.updated_by, admins_with_password=admins)
-    _put_ts(out.bootstrap_token_retired_at, row.bootstrap_token_retired_at)
+    for r in row.retired_bootstrap_tokens or []:
+        token = out.retired_bootstrap_tokens.add(fingerprint=r.get("fingerprint", ""), retired_by=r.get("by", ""))
+        _put_ts(token.retired_at, datetime.fromisoformat(r["at"]) if r.get("at") else None)
     _put_ts(out.updated_at, row.updated_at)
     return out
 
@@ -145,5 +145,5 @@ class AccountServicer(pb_grpc.AccountServiceServicer):
     def RetireBootstrapToken(
         self, request: pb.RetireBootstrapTokenRequest, ctx: grpc.ServicerContext
     ) -> pb.AuthSettings:
-        row = self.accounts.retire_bootstrap_token(request.actor_id, datetime.now(UTC))
+        row = self.accounts.retire_bootstrap_token(request.fingerprint, request.actor_id, datetime.now(UTC))
         return settings_to_pb(row, admins_with_password(self.engine))

@@ -331,11 +331,13 @@ def put_settings(engine: Engine, *, totp_required_roles: list[str], actor_id: st
         return row
 
 
-def retire_bootstrap_token(engine: Engine, *, actor_id: str, now: datetime) -> AuthSettingsRow:
+def retire_bootstrap_token(engine: Engine, *, fingerprint: str, actor_id: str, now: datetime) -> AuthSettingsRow:
     with Session(engine) as s:
         row = _settings_row(s)
-        if row.bootstrap_token_retired_at is None:
-            row.bootstrap_token_retired_at, row.bootstrap_token_retired_by = now, actor_id[:100]
+        retired = list(row.retired_bootstrap_tokens or [])
+        if fingerprint not in {r.get("fingerprint") for r in retired}:
+            retired.append({"fingerprint": fingerprint, "at": now.isoformat(), "by": actor_id[:100]})
+            row.retired_bootstrap_tokens = retired
             row.version += 1
             row.updated_at, row.updated_by = now, actor_id[:100]
             s.add(row)

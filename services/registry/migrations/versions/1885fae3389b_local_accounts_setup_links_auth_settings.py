@@ -1,8 +1,8 @@
 """local accounts, setup links, auth settings
 
-Revision ID: c23fd524fd8d
+Revision ID: 1885fae3389b
 Revises: 5dbd27cbc4ed
-Create Date: 2026-12-02 07:06:52.392307
+Create Date: 2026-12-02 07:08:09.141627
 """
 from typing import Sequence, Union
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision: str = 'c23fd524fd8d'
+revision: str = '1885fae3389b'
 down_revision: Union[str, None] = '5dbd27cbc4ed'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -52,8 +52,7 @@ def upgrade() -> None:
     op.create_table('auth_settings',
     sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('totp_required_roles', sa.JSON(), nullable=False),
-    sa.Column('bootstrap_token_retired_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('bootstrap_token_retired_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('retired_bootstrap_tokens', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
