@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     login_lockout_max_seconds: int = 3600
     invite_link_ttl_hours: int = 72
     reset_link_ttl_hours: int = 1
+    # argon2id parameters of password hashes (OWASP's recommendation; raise them on strong
+    # hardware: every password is rehashed at its next sign-in).
+    password_hash_time_cost: int = 2
+    password_hash_memory_kib: int = 19456
+    password_hash_parallelism: int = 1
     # Edge, per client IP and rate_limit_window_seconds: failed password sign-ins (and setup-link
     # uses), and "forgot password" requests.
     rate_limit_login_failures: int = 30

@@ -71,6 +71,8 @@ def account_policy(settings: Settings) -> AccountPolicy:
         min_length=settings.password_min_length, max_failures=settings.login_max_failures,
         lockout_base_seconds=settings.login_lockout_seconds, lockout_max_seconds=settings.login_lockout_max_seconds,
         invite_ttl_hours=settings.invite_link_ttl_hours, reset_ttl_hours=settings.reset_link_ttl_hours,
+        hash_time_cost=settings.password_hash_time_cost, hash_memory_kib=settings.password_hash_memory_kib,
+        hash_parallelism=settings.password_hash_parallelism,
     )
 
 

@@ -51,6 +51,10 @@ class AccountPolicy:
     reset_ttl_hours: int = 1
     # Self-service ("forgot password") links per account and hour; beyond them none is sent.
     self_reset_per_hour: int = 3
+    # argon2id parameters (a change rehashes each password at its next successful sign-in).
+    hash_time_cost: int = 2
+    hash_memory_kib: int = 19456
+    hash_parallelism: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "min_length", max(MIN_LENGTH_FLOOR, min(self.min_length, MAX_LENGTH)))

@@ -53,6 +53,11 @@ class AccountView:
 class Accounts:
     engine: Engine
     policy: domain.AccountPolicy = field(default_factory=domain.AccountPolicy)
+    hasher: hashing.Hasher = field(init=False)
+
+    def __post_init__(self) -> None:
+        p = self.policy
+        self.hasher = hashing.Hasher(p.hash_time_cost, p.hash_memory_kib, p.hash_parallelism)
 
     # ---- sign-in ---------------------------------------------------------------------------
 
@@ -80,12 +85,12 @@ class Accounts:
         """Password (then code) of a known user, with the lockout; success resets the failures."""
         acct = store.load(self.engine, user.id)
         if acct.locked(now):
-            hashing.dummy_verify(password)  # the same time whatever the state
+            self.hasher.dummy_verify(password)  # the same time whatever the state
             return Outcome(LOCKED, user_id=user.id, locked_until=acct.locked_until)
         if not acct.password_hash:
-            hashing.dummy_verify(password)
+            self.hasher.dummy_verify(password)
             return Outcome(INVALID, user_id=user.id)
-        if not hashing.verify(acct.password_hash, password):
+        if not self.hasher.verify(acct.password_hash, password):
             return self._failed(user.id, now, INVALID)
         extra = Outcome(OK)
         if acct.totp_secret:
@@ -97,7 +102,7 @@ class Accounts:
             extra = refused or extra
         if user.left:
             return Outcome(USER_LEFT, user=user, user_id=user.id)
-        rehash = hashing.hash_password(password) if hashing.needs_rehash(acct.password_hash) else ""
+        rehash = self.hasher.hash(password) if self.hasher.needs_rehash(acct.password_hash) else ""
         store.record_success(self.engine, user.id, now, new_hash=rehash)
         required = not acct.totp_secret and domain.totp_required(user.roles, store.required_roles(self.engine))
         return Outcome(OK, user=user, user_id=user.id, totp_enrolment_required=required,
@@ -106,7 +111,7 @@ class Accounts:
     def sign_in(self, login: str, password: str, code: str, now: datetime) -> Outcome:
         user = store.find_login(self.engine, login)
         if user is None or len(password) > 4 * domain.MAX_LENGTH:
-            hashing.dummy_verify(password[: 4 * domain.MAX_LENGTH])
+            self.hasher.dummy_verify(password[: 4 * domain.MAX_LENGTH])
             return Outcome(INVALID)
         return self._check(user, password, code, now)
 
@@ -119,7 +124,7 @@ class Accounts:
     def set_password(self, user_id: str, password: str, now: datetime) -> AccountView:
         user = store.get_user(self.engine, user_id)
         self._policy_check(user, password, "password")
-        store.set_password(self.engine, user.id, hashing.hash_password(password), now)
+        store.set_password(self.engine, user.id, self.hasher.hash(password), now)
         log.info("account.password_set", user_id=user.id)
         return self.account(user.id)
 
@@ -131,9 +136,9 @@ class Accounts:
         if not acct.password_hash:
             raise Conflict("账号尚未设置密码", "the account has no password yet", code="no_password")
         self._policy_check(user, new, "new_password")
-        if not hashing.verify(acct.password_hash, current):
+        if not self.hasher.verify(acct.password_hash, current):
             return self._failed(user.id, now, INVALID)
-        store.set_password(self.engine, user.id, hashing.hash_password(new), now)
+        store.set_password(self.engine, user.id, self.hasher.hash(new), now)
         log.info("account.password_changed", user_id=user.id)
         return Outcome(OK, user=user, user_id=user.id)
 
@@ -190,7 +195,7 @@ class Accounts:
             if refused is not None and refused.outcome != OK:
                 return refused
             extra = refused or extra
-        new_hash = hashing.hash_password(password)
+        new_hash = self.hasher.hash(password)
         if not store.consume_link(self.engine, link, now):
             store.open_link(self.engine, token, now)  # raises what it has become (used)
             raise Conflict("链接已失效", "the link is no longer valid", code="setup_link_invalid")
