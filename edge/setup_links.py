@@ -53,10 +53,10 @@ async def send_mail(clients: Clients, user: registry_pb2.User, purpose: str, url
     context = struct_pb2.Struct()
     context.update({"setup_url": url, "recipient_name": user.name, "due": due})
     try:
-        # The in-app copy says a link was e-mailed; only the e-mail carries it.
+        # Only the e-mail carries the link (the in-app copy has none).
         await clients.notify.Send(notify_pb2.SendRequest(
             request_id=uuid.uuid4().hex, recipient_ids=[user.id], kind=kind, title=title,
-            body=f"设置密码的链接已发送到您的邮箱，仅可使用一次{'，' + due + '前有效' if due else ''}。",
+            body=f"链接仅可使用一次{'，' + due + '前有效' if due else ''}。如非本人操作，请忽略并联系管理员。",
             context=context, account_email=True))
     except DomainError as err:
         log.warning("setup_link.mail_failed", user_id=user.id, code=err.code)
