@@ -12,12 +12,14 @@ time), 401 ``totp_required`` / ``totp_invalid``, 429 ``account_locked`` with ``R
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from typing import Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
+from redis.exceptions import RedisError
 from starlette.responses import HTMLResponse
 
 from baobei.core.errors import DomainError, FieldViolation, Forbidden, Unauthenticated, ValidationFailed
@@ -41,6 +43,7 @@ routers = (router, pages_router)
 M = TypeVar("M", bound=BaseModel)
 Out = accounts_pb2.SignInResponse
 RESTRICTION = "totp_enrolment_required"
+UNKNOWN_PREFIX = "baobei:edge:unknown-login:"
 FORGOT_MESSAGE = "如果该账号存在并登记了邮箱，重置密码的链接已发送。"
 
 
@@ -111,6 +114,32 @@ _REASONS = {Out.LOCKED: "account_locked", Out.TOTP_REQUIRED: "totp_required", Ou
             Out.USER_LEFT: "user_left", Out.INVALID_CREDENTIALS: "invalid_credentials"}
 
 
+async def _unknown_login_lock(clients: EdgeClients, login: str) -> int:
+    """A login that names nobody is locked like an account would be (same threshold and back-off,
+    kept in Redis), so a lockout does not tell an account exists. Seconds left, 0 when not locked."""
+    s = clients.settings
+    digest = hashlib.sha256(login.strip().casefold().encode()).hexdigest()[:32]
+    failures, lock = f"{UNKNOWN_PREFIX}failures:{digest}", f"{UNKNOWN_PREFIX}lock:{digest}"
+    try:
+        left = int(await clients.redis.ttl(lock))
+        if left > 0:
+            return left
+        async with clients.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(failures)
+            pipe.expire(failures, 24 * 3600)
+            count = int((await pipe.execute())[0])
+        # The registry's rule (services/registry/accounts/domain.lock_seconds) on the same settings.
+        seconds = 0
+        if count >= max(1, s.login_max_failures):
+            doublings = min(count - max(1, s.login_max_failures), 30)
+            seconds = int(min(s.login_lockout_max_seconds, s.login_lockout_seconds * 2**doublings))
+        if seconds:
+            await clients.redis.set(lock, "1", ex=seconds)
+        return seconds
+    except RedisError:
+        return 0
+
+
 async def _finish(request: Request, response: Response, clients: EdgeClients, resp: accounts_pb2.SignInResponse,
                   *, login: str, ip: str, end_other_sessions: bool = False) -> dict[str, Any]:
     """Open the session of a successful check; else audit and raise the refusal."""
@@ -125,6 +154,10 @@ async def _finish(request: Request, response: Response, clients: EdgeClients, re
         return body
     if resp.outcome != Out.TOTP_REQUIRED:
         await _count_failure(clients, ip)
+    if resp.outcome == Out.INVALID_CREDENTIALS and not resp.user_id and login:
+        seconds = await _unknown_login_lock(clients, login)
+        if seconds:
+            resp = accounts_pb2.SignInResponse(outcome=Out.LOCKED, retry_after_seconds=seconds)
     await sign_in_failed(request, clients, method="password", reason=_REASONS.get(resp.outcome, "refused"),
                          login=login, user_id=resp.user_id)
     raise _refusal(resp)

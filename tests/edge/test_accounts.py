@@ -254,6 +254,18 @@ async def test_lockout_backs_off_and_an_admin_can_unlock(stack: Stack, people: d
         assert (await login(b, uid)).status_code == 200
 
 
+async def test_unknown_logins_and_accounts_without_password_lock_alike(stack: Stack, people: dict[str, str],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lockout must not tell whether an account exists."""
+    at(monkeypatch, T0)
+    for who in (f"ghost-{people['run']}", people["plain"]):
+        async with browser(stack) as b:
+            answers = [await login(b, who, f"guess {i} of five") for i in range(5)]
+            assert [r.status_code for r in answers] == [401, 401, 401, 401, 429], who
+            assert answers[-1].json()["error"]["code"] == "account_locked"
+            assert answers[-1].headers["Retry-After"] == "60"
+
+
 async def test_concurrent_wrong_guesses_all_count(stack: Stack, people: dict[str, str], admin: httpx.AsyncClient,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     uid = people["u"]

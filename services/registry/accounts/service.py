@@ -88,8 +88,9 @@ class Accounts:
             self.hasher.dummy_verify(password)  # the same time whatever the state
             return Outcome(LOCKED, user_id=user.id, locked_until=acct.locked_until)
         if not acct.password_hash:
+            # Counted too: an account without a password locks like any other.
             self.hasher.dummy_verify(password)
-            return Outcome(INVALID, user_id=user.id)
+            return self._failed(user.id, now, INVALID)
         if not self.hasher.verify(acct.password_hash, password):
             return self._failed(user.id, now, INVALID)
         extra = Outcome(OK)
