@@ -753,7 +753,9 @@ fixed("GET", API + "/auth-settings", lambda w: Req(f"{API}/auth-settings"))
 fixed("PUT", API + "/auth-settings", lambda w: Req(f"{API}/auth-settings", json={"totp_required_roles": []}))
 fixed("POST", API + "/auth-settings/retire-bootstrap-token",
       lambda w: Req(f"{API}/auth-settings/retire-bootstrap-token"))
-fixed("POST", "/auth/login", lambda w: Req("/auth/login", json={"login": f"mx-nobody-{w.run}", "password": "x"}))
+# a login of its own per call (five failures of one login lock it, unknown or not)
+fixed("POST", "/auth/login", lambda w: Req("/auth/login", json={"login": f"mx-nobody-{w.run}-{w.next()}",
+                                                                "password": "x"}))
 fixed("GET", "/auth/password/setup", lambda w: Req("/auth/password/setup", params={"token": "not-a-link"}))
 fixed("POST", "/auth/password/setup", lambda w: Req("/auth/password/setup", json={
     "token": "not-a-link", "password": "a long enough new passphrase"}))
