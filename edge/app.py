@@ -15,7 +15,7 @@ from edge.errors import install_error_handlers
 from edge.guard import RequestGuard
 from edge.middleware import RequestContextMiddleware
 from edge.routes import accounts as accounts_routes
-from edge.routes import action_links, api_router, health
+from edge.routes import action_links, api_router, health, totp_page
 from edge.routes import closure as closure_routes
 from edge.routes import integrations as integrations_routes
 from edge.routes import notify_admin as notify_admin_routes
@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     app.include_router(signin_routes.router)  # anonymous sign-in endpoints under /auth
     # Local accounts: password, TOTP, links, settings under /api/v1; password sign-in under /auth and its pages.
     app.include_router(accounts_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)
-    for router in password_routes.routers:
+    for router in (*password_routes.routers, totp_page.router):
         app.include_router(router)
     app.include_router(registry_router())
     # Outermost last: request context (id, locale, access log), then the guard (auth, rate

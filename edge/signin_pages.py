@@ -149,6 +149,34 @@ _FORGOT = """{% extends "base" %}{% block body %}
 <p class="links"><a href="/signin">返回登录 <span class="en">Back to sign in</span></a></p>
 {% endblock %}"""
 
+_TOTP = """{% extends "base" %}{% block body %}
+<h1>绑定两步验证 <span class="en">Set up two-step verification</span></h1>
+{% if required %}<p class="notice" role="status">您的角色要求使用两步验证，请先完成绑定。
+<span class="en">Your role requires two-step verification: set it up to continue.</span></p>{% endif %}
+<p>1. 用验证器 App（如 Microsoft Authenticator、Google Authenticator、FreeOTP）扫描二维码：
+<br><span class="en">Scan the code with an authenticator app:</span></p>
+<div aria-label="二维码 QR code" role="img" style="max-width:220px;margin:8px auto">{{ qr_svg | safe }}</div>
+<p class="hint">无法扫描时手动输入密钥 <span class="en">Or type this key</span>：<code>{{ secret }}</code></p>
+<p>2. 输入 App 显示的 6 位验证码：<span class="en">Enter the 6-digit code it shows:</span></p>
+""" + _ERRORS + """
+<form method="post" action="/auth/totp/setup">
+<input type="hidden" name="csrf_token" value="{{ csrf }}">
+<input type="hidden" name="next" value="{{ next }}">
+<label for="code">验证码 <span class="en">Code</span></label>
+<input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="64">
+<button type="submit">完成绑定 <span>Turn on</span></button>
+</form>
+{% endblock %}"""
+
+_RECOVERY = """{% extends "base" %}{% block body %}
+<h1>两步验证已启用 <span class="en">Two-step verification is on</span></h1>
+<p>请把下面的恢复码保存在安全的地方。手机丢失时，每个恢复码可代替一次验证码；它们只显示这一次。
+<br><span class="en">Keep these recovery codes somewhere safe: each replaces a code once. They are shown only
+now.</span></p>
+<ul>{% for c in codes %}<li><code>{{ c }}</code></li>{% endfor %}</ul>
+<a class="button" href="{{ next }}">继续 <span>Continue</span></a>
+{% endblock %}"""
+
 _MESSAGE = """{% extends "base" %}{% block body %}
 <h1>{{ heading }} <span class="en">{{ heading_en }}</span></h1>
 <p>{{ message }}</p>
@@ -158,7 +186,8 @@ _MESSAGE = """{% extends "base" %}{% block body %}
 {% endblock %}"""
 
 _ENV = Environment(
-    loader=DictLoader({"base": _BASE, "signin": _SIGNIN, "setup": _SETUP, "forgot": _FORGOT, "message": _MESSAGE}),
+    loader=DictLoader({"base": _BASE, "signin": _SIGNIN, "setup": _SETUP, "forgot": _FORGOT, "message": _MESSAGE,
+                       "totp": _TOTP, "recovery": _RECOVERY}),
     autoescape=select_autoescape(default=True, default_for_string=True),
     auto_reload=False,
 )

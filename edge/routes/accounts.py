@@ -117,8 +117,8 @@ def qr_svg(uri: str) -> str:
 @router.post("/me/totp", response_model=TotpStartOut)
 @secret_response("secret", "otpauth_uri", "qr_svg")
 async def start_totp(user: CurrentUser, clients: Clients) -> dict[str, str]:
-    """Start enrolling an authenticator app: a new secret, its otpauth URI and QR code (SVG).
-    Confirm with a code from the app (`POST /api/v1/me/totp/confirm`). 409
+    """Start enrolling an authenticator app: the secret, its otpauth URI and QR code (SVG); the
+    same until confirmed with a code from the app (`POST /api/v1/me/totp/confirm`). 409
     `totp_already_enabled` when one is active."""
     _with_account(user.id)
     resp = await clients.accounts.StartTotp(accounts_pb2.StartTotpRequest(user_id=user.id))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import structlog
 from fastapi import APIRouter, BackgroundTasks, Request, Response
@@ -62,7 +63,7 @@ def _is_form(request: Request) -> bool:
     return ctype == "application/x-www-form-urlencoded"
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
     try:
         form = await request.form()
     except Exception:  # noqa: BLE001 - a malformed form is an empty one
@@ -195,7 +196,7 @@ def _page_headers(err: DomainError) -> dict[str, str]:
     return {"Retry-After": str(err.retry_after)} if isinstance(err, RateLimited) else {}
 
 
-def _messages(err: DomainError) -> list[signin_pages.Message]:
+def messages(err: DomainError) -> list[signin_pages.Message]:
     if err.violations:
         return [signin_pages.Message(v.zh, v.en) for v in err.violations]
     return [signin_pages.Message(err.zh, err.en if err.en != err.zh else "")]
@@ -216,13 +217,15 @@ async def login(request: Request, response: Response, clients: Clients) -> Any:
     is done. A page's form post answers 303 to its `next`."""
     if not _is_form(request):
         return await _password_sign_in(request, response, clients, _model(LoginIn, await _json(request)))
-    form = await _form(request)
+    form = await read_form(request)
     target = safe_next(form.get("next"))
     try:
         if not signin_pages.form_csrf_ok(request, form.get(signin_pages.FORM_CSRF_FIELD, "")):
             raise _form_refused()
         redirect = RedirectResponse(target, status_code=303)
-        await _password_sign_in(request, redirect, clients, _model(LoginIn, form))
+        body = await _password_sign_in(request, redirect, clients, _model(LoginIn, form))
+        if body["totp_enrolment_required"]:  # set it up first, then on to next
+            redirect.headers["location"] = "/auth/totp/setup?" + urlencode({"next": target})
         return redirect
     except DomainError as err:
         return await signin_page(request, clients, target, login=form.get("login", "")[:320], error=err)
@@ -243,7 +246,7 @@ async def signin_page(request: Request, clients: EdgeClients, target: str, *, lo
     csrf = signin_pages.form_csrf(request)
     record = await sessions.store_of(request).load(request.cookies.get(sessions.COOKIE, ""))
     html = signin_pages.render(
-        "signin", title="登录", next=target, login=login, csrf=csrf, errors=_messages(error) if error else [],
+        "signin", title="登录", next=target, login=login, csrf=csrf, errors=messages(error) if error else [],
         providers=await _providers(clients), signed_in=record.user_id if record else "", notice=notice)
     return signin_pages.page(clients.settings, request, html, status=status_of(error) if error else 200, csrf=csrf,
                              headers=_page_headers(error) if error else None)
@@ -280,7 +283,7 @@ async def _setup_page(request: Request, clients: EdgeClients, token: str, *,
         heading_en="Set your password" if invite else "Reset your password", user_id=link.user.id,
         user_name=link.user.name or link.user.id, token=token, csrf=csrf, totp=link.totp_enabled,
         min_length=clients.settings.password_min_length, expires_at=mapping.ts(link.expires_at),
-        errors=_messages(error) if error else [])
+        errors=messages(error) if error else [])
     return signin_pages.page(clients.settings, request, html, status=status_of(error) if error else 200, csrf=csrf,
                              headers=_page_headers(error) if error else None)
 
@@ -300,7 +303,7 @@ async def setup(request: Request, response: Response, clients: Clients) -> Any:
     the user ends and this browser is signed in (as `POST /auth/login`)."""
     if not _is_form(request):
         return await _set_password(request, response, clients, _model(SetupIn, await _json(request)))
-    form = await _form(request)
+    form = await read_form(request)
     token = form.get("token", "")[:200]
     try:
         if not signin_pages.form_csrf_ok(request, form.get(signin_pages.FORM_CSRF_FIELD, "")):
@@ -344,7 +347,7 @@ async def forgot(request: Request, clients: Clients, background: BackgroundTasks
     form: dict[str, str] = {}
     try:
         if is_form:
-            form = await _form(request)
+            form = await read_form(request)
             if not signin_pages.form_csrf_ok(request, form.get(signin_pages.FORM_CSRF_FIELD, "")):
                 raise _form_refused()
         body = _model(ForgotIn, form if is_form else await _json(request))
@@ -363,7 +366,7 @@ def _forgot_page(request: Request, clients: EdgeClients, *, sent: bool = False, 
                  background: BackgroundTasks | None = None) -> HTMLResponse:
     csrf = signin_pages.form_csrf(request)
     html = signin_pages.render("forgot", title="忘记密码", csrf=csrf, sent=sent,
-                               ttl=clients.settings.reset_link_ttl_hours, errors=_messages(error) if error else [])
+                               ttl=clients.settings.reset_link_ttl_hours, errors=messages(error) if error else [])
     response = signin_pages.page(clients.settings, request, html, status=202 if sent else status_of(error) if error
                                  else 200, csrf=csrf, headers=_page_headers(error) if error else None)
     response.background = background

@@ -395,6 +395,46 @@ async def test_role_requiring_totp_enrols_before_anything_else(stack: Stack, peo
         assert r.status_code == 200, r.text
 
 
+async def test_form_sign_in_of_a_required_role_sets_up_totp_on_a_page(stack: Stack, people: dict[str, str],
+                                                                       admin: httpx.AsyncClient,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    role = f"auditor-{people['run']}"
+    uid = people["u"]
+    r = await admin.put("/api/v1/org", json={"users": [{"id": uid, "name": "王小明", "email": people["email"],
+                                                         "roles": ["sales", role]}]})
+    assert r.status_code == 200, r.text
+    await set_password(stack, uid)
+    assert (await admin.put("/api/v1/auth-settings", json={"totp_required_roles": [role]})).status_code == 200
+    try:
+        async with browser(stack) as b:
+            page = await b.get("/signin", params={"next": "/projects"})
+            form_token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert form_token
+            r = await b.post("/auth/login", data={"csrf_token": form_token.group(1), "next": "/projects",
+                                                  "login": uid, "password": GOOD})
+            assert r.status_code == 303 and r.headers["location"] == "/auth/totp/setup?next=%2Fprojects", r.text
+            page = await b.get(r.headers["location"])
+            assert page.status_code == 200 and "<svg" in page.text and "您的角色要求使用两步验证" in page.text
+            secret = re.search(r"<code>([A-Z2-7]+)</code>", page.text)
+            session_csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert secret and session_csrf and session_csrf.group(1) == b.cookies[sessions.CSRF_COOKIE]
+            again = await b.get("/auth/totp/setup")
+            assert secret.group(1) in again.text  # the same secret until confirmed
+            form = {"csrf_token": session_csrf.group(1), "next": "/projects", "code": "000000"}
+            r = await b.post("/auth/totp/setup", data={**form, "code": "12"})
+            assert r.status_code == 422 and secret.group(1) in r.text, r.text
+            r = await b.post("/auth/totp/setup", data={**form, "csrf_token": "forged"})
+            assert r.status_code == 422 and "页面已过期" in r.text
+            assert (await b.get("/api/v1/projects")).status_code == 403
+            at(monkeypatch, T0)
+            r = await b.post("/auth/totp/setup", data={**form, "code": domain.totp_code(secret.group(1), T0)})
+            assert r.status_code == 200 and len(re.findall(r"<li><code>[0-9a-f]{5}-[0-9a-f]{5}</code>", r.text)) == 10
+            assert 'href="/projects"' in r.text
+            assert (await b.get("/api/v1/projects")).status_code == 200
+    finally:
+        await admin.put("/api/v1/auth-settings", json={"totp_required_roles": []})
+
+
 # ---------------------------------------------------------------- links
 
 
@@ -587,6 +627,8 @@ async def test_signin_form_posts_and_redirects(stack: Stack, people: dict[str, s
         r = await b.post("/auth/login", data={**form, "password": GOOD, "next": "//evil.example/x"})
         assert r.status_code == 303 and r.headers["location"] == "/"
     async with browser(stack) as b:
+        r = await b.get("/auth/totp/setup", params={"next": "/projects"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/signin?next=%2Fauth%2Ftotp%2Fsetup")
         page = await b.get("/auth/password/forgot")
         assert page.status_code == 200 and "忘记密码" in page.text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)

@@ -201,6 +201,9 @@ MATRIX: dict[str, str] = {
     "GET /auth/password/forgot":                              PUBLIC,
     "POST /auth/password/forgot":                             PUBLIC,
     "GET /signin":                                            PUBLIC,
+    # a browser page: without a session (bearer tokens are no session) it sends you to /signin
+    "GET /auth/totp/setup":                                   "303  303  303  303  303  303  303  303  303  303  303",
+    "POST /auth/totp/setup":                                  "303  303  303  303  303  303  303  303  303  303  303",
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -762,6 +765,8 @@ fixed("POST", "/auth/password/setup", lambda w: Req("/auth/password/setup", json
 fixed("GET", "/auth/password/forgot", lambda w: Req("/auth/password/forgot"))
 fixed("POST", "/auth/password/forgot", lambda w: Req("/auth/password/forgot", json={"login": f"mx-nobody-{w.run}"}))
 fixed("GET", "/signin", lambda w: Req("/signin"))
+fixed("GET", "/auth/totp/setup", lambda w: Req("/auth/totp/setup"))
+fixed("POST", "/auth/totp/setup", lambda w: Req("/auth/totp/setup", data={"code": "123456"}))
 
 
 # ---------------------------------------------------------------- running it

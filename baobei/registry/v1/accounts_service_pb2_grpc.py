@@ -180,8 +180,8 @@ class AccountServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StartTotp(self, request, context):
-        """TOTP enrolment: a new pending secret (replaces an unconfirmed one); FAILED_PRECONDITION
-        `totp_already_enabled` when one is active.
+        """TOTP enrolment: the pending secret (a new one unless an enrolment is under way, so a page
+        shown again keeps its QR code); FAILED_PRECONDITION `totp_already_enabled` when one is active.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -222,8 +222,7 @@ class Accounts:
 
     def start_totp(self, user_id: str, now: datetime) -> tuple[str, str]:
         user = store.get_user(self.engine, user_id)
-        secret = domain.new_totp_secret()
-        store.start_totp(self.engine, user.id, secret, now)
+        secret = store.start_totp(self.engine, user.id, domain.new_totp_secret(), now)
         return secret, domain.totp_uri(secret, user.email or user.id)
 
     def confirm_totp(self, user_id: str, code: str, now: datetime) -> tuple[list[str], AccountView]:

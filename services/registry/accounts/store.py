@@ -196,14 +196,17 @@ def consume_recovery_code(engine: Engine, user_id: str, code_hash: str, now: dat
         return len(codes)
 
 
-def start_totp(engine: Engine, user_id: str, secret: str, now: datetime) -> None:
+def start_totp(engine: Engine, user_id: str, secret: str, now: datetime) -> str:
+    """The pending secret: the one being enrolled already, else ``secret``."""
     with Session(engine) as s:
         row = _locked_row(s, user_id, now)
         if row.totp_secret:
             raise _totp_conflict()
-        row.totp_pending, row.updated_at = secret, now
-        s.add(row)
-        s.commit()
+        if not row.totp_pending:
+            row.totp_pending, row.updated_at = secret, now
+            s.add(row)
+            s.commit()
+        return row.totp_pending
 
 
 def _totp_conflict() -> Conflict:
