@@ -52,7 +52,8 @@ FORGOT_MESSAGE = "如果该账号存在并登记了邮箱，重置密码的链�
 
 
 def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    """The request body in the OpenAPI document (the route reads it itself: JSON or a form)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return {"requestBody": {"required": True, "content": {
         "application/json": {"schema": schema},
         "application/x-www-form-urlencoded": {"schema": schema}}}}
