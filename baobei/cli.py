@@ -254,6 +254,15 @@ def _smtp_sink(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_admin(args: argparse.Namespace) -> int:
+    from baobei.create_admin import run
+
+    settings = _settings(args)
+    _use_tls(settings)
+    return run(settings, user_id=args.id, name=args.name or "", email=args.email or "",
+               password_stdin=args.password_stdin)
+
+
 def _mails(args: argparse.Namespace) -> int:
     import json
 
@@ -335,6 +344,15 @@ def main(argv: list[str] | None = None) -> int:
     mails.add_argument("--json", action="store_true", help="JSON: id, from, to, subject, date, message_id, text, html")
     mails.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     mails.set_defaults(func=_mails)
+    admin = common(sub.add_parser(
+        "create-admin", help="make an org user an admin with a local account and print a link to set the password "
+        "(through the registry's gRPC API; works against a running `baobei dev`)"))
+    admin.add_argument("--id", required=True, help="user id (created when new, else given the admin role)")
+    admin.add_argument("--name", help="display name (required for a new user)")
+    admin.add_argument("--email", help="e-mail address (sign-in login and password resets)")
+    admin.add_argument("--password-stdin", action="store_true",
+                       help="read the password from standard input instead of printing a link")
+    admin.set_defaults(func=_create_admin)
     gen = sub.add_parser("gen-proto", help="regenerate baobei/<service>/v1 from proto/")
     gen.add_argument("--check", action="store_true", help="fail when the committed code drifts")
     gen.set_defaults(func=_gen_proto)

@@ -286,7 +286,9 @@ class Supervisor:
                     f"  mails: SMTP sink 127.0.0.1:{self.smtp_sink_port} keeps them in {self.data_dir / 'mails'}"
                     f"; list with: baobei mails --data-dir {self.data_dir}"
                 )
-            for line in oidc_lines:
+            from baobei.create_admin import setup_hint
+
+            for line in [*setup_hint(self.settings), *oidc_lines]:
                 self.say(line)
             self.say(f"  logs: {self.logs if not self.verbose else 'console'}   Ctrl-C stops everything")
             return self.watch()

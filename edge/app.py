@@ -14,13 +14,15 @@ from edge.docs import install_docs
 from edge.errors import install_error_handlers
 from edge.guard import RequestGuard
 from edge.middleware import RequestContextMiddleware
-from edge.routes import action_links, api_router, health
+from edge.routes import accounts as accounts_routes
+from edge.routes import action_links, api_router, health, totp_page
 from edge.routes import audit_log as audit_log_routes
 from edge.routes import closure as closure_routes
 from edge.routes import directory as directory_routes
 from edge.routes import group_links as group_link_routes
 from edge.routes import integrations as integrations_routes
 from edge.routes import notify_admin as notify_admin_routes
+from edge.routes import password_signin as password_routes
 from edge.routes import rules as rules_routes
 from edge.routes import signin as signin_routes
 from edge.routes import tasks as tasks_routes
@@ -86,6 +88,10 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     app.include_router(ldap_signin.router)  # POST /auth/ldap/{key}/login (issue 13)
     app.include_router(sso_router.router)  # /auth/sso/{key}/start|callback (OIDC, DingTalk, WeCom, Feishu)
     app.include_router(sso_im_routes.router)  # /auth/sso/{key}/code|inapp (DingTalk, WeCom, Feishu in-app)
+    # Local accounts: password, TOTP, links, settings under /api/v1; password sign-in under /auth and its pages.
+    app.include_router(accounts_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    for router in (*password_routes.routers, totp_page.router):
+        app.include_router(router)
     app.include_router(registry_router())
     # Outermost last: request context (id, locale, access log), then the guard (auth, rate
     # limits, body caps) before any route reads a body.

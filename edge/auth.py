@@ -20,6 +20,7 @@ from redis.exceptions import RedisError, WatchError
 
 from baobei.core.errors import Forbidden, NotFound, Unauthenticated
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
+from edge import bootstrap_token
 from edge.clients import Clients
 
 log = structlog.get_logger(__name__)
@@ -90,6 +91,10 @@ def _expired() -> Unauthenticated:
 async def authenticate(token: str, clients: Clients) -> Principal:
     admin_token = clients.settings.admin_token
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        if await bootstrap_token.retired(clients, admin_token):
+            raise Unauthenticated("引导管理员令牌已停用，请使用管理员账号登录",
+                                  "the bootstrap admin token has been retired; sign in with an admin account",
+                                  code="bootstrap_token_retired")
         return Principal(id=ADMIN_ID, is_admin=True, roles=("admin",), name="admin")
     key = _cache_key(token)
     at = now()

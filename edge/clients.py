@@ -21,6 +21,7 @@ from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import group_link_service_pb2_grpc as notify_group_link_grpc
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
+from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
@@ -43,6 +44,7 @@ _SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
     "group_link_rules": ("approval", approval_group_link_grpc.GroupLinkServiceStub),
     "directory": ("registry", directory_grpc.DirectoryServiceStub),
     "audit": ("registry", audit_grpc.AuditServiceStub),
+    "accounts": ("registry", accounts_grpc.AccountServiceStub),
 }
 
 
@@ -185,6 +187,11 @@ class Clients:
     def audit(self) -> BoundStub:
         """The audit log (served by the registry process)."""
         return self._bound("audit")
+
+    @property
+    def accounts(self) -> BoundStub:
+        """Local accounts: passwords, lockout, TOTP, setup links (served by the registry process)."""
+        return self._bound("accounts")
 
     @property
     def redis(self) -> aioredis.Redis:

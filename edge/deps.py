@@ -62,6 +62,10 @@ async def principal_of(request: Request, clients: EdgeClients) -> Principal:
         if not sessions.csrf_ok(record, request.method, request.headers.get(sessions.CSRF_HEADER)):
             raise Forbidden("缺少或错误的 CSRF 令牌（X-CSRF-Token）", "missing or wrong CSRF token (X-CSRF-Token)",
                             code="csrf_failed")
+        if record.restriction and not sessions.allowed_while_restricted(request.url.path):
+            raise Forbidden("您的角色要求启用两步验证：请先绑定（POST /api/v1/me/totp）",
+                            "your role requires two-step verification: enrol first (POST /api/v1/me/totp)",
+                            code=record.restriction)
         principal = await session_principal(record.user_id, record.id, record.method, clients)
     request.state.principal = principal
     structlog.contextvars.bind_contextvars(user_id=principal.id)

@@ -36,6 +36,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # last_seen is written back at most this often (idle deadlines are precise to this).
 TOUCH_SECONDS = 60
 _PREFIX = "baobei:edge:session:"
+# What a restricted session may still call (besides /auth/...): who am I, and enrolling TOTP.
+RESTRICTED_ALLOWED = ("/api/v1/me", "/api/v1/me/totp", "/api/v1/me/totp/confirm")
+
+
+def allowed_while_restricted(path: str) -> bool:
+    return path.rstrip("/") in RESTRICTED_ALLOWED
 
 
 def now() -> datetime:
@@ -55,6 +61,9 @@ class SessionRecord:
     absolute_expires_at: float
     ip: str = ""
     user_agent: str = ""
+    # Set while the user must do something before anything else: "totp_enrolment_required" (a
+    # role requires TOTP and none is enrolled). Only RESTRICTED_ALLOWED paths answer meanwhile.
+    restriction: str = ""
 
     def idle_expires_at(self, settings: Settings) -> float:
         return min(self.last_seen_at + settings.session_idle_minutes * 60, self.absolute_expires_at)
@@ -99,7 +108,7 @@ class SessionStore:
         return max(1, int(record.idle_expires_at(self.settings) - at) + 1)
 
     async def create(self, *, user_id: str, method: str, provider: str = "", ip: str = "",
-                     user_agent: str = "") -> tuple[str, SessionRecord]:
+                     user_agent: str = "", restriction: str = "") -> tuple[str, SessionRecord]:
         """A new session (a new id at every sign-in: a session id planted before it is worthless)."""
         at = now().timestamp()
         sid = secrets.token_urlsafe(32)
@@ -107,7 +116,7 @@ class SessionStore:
             id=secrets.token_hex(8), user_id=user_id, method=method, provider=provider,
             csrf=secrets.token_urlsafe(32), created_at=at, last_seen_at=at,
             absolute_expires_at=at + self.settings.session_absolute_hours * 3600,
-            ip=ip[:64], user_agent=user_agent[:300],
+            ip=ip[:64], user_agent=user_agent[:300], restriction=restriction,
         )
         digest = _digest(sid)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -137,6 +146,17 @@ class SessionStore:
             # XX: never resurrect a session revoked meanwhile.
             await self.redis.set(_key(digest), json.dumps(asdict(record)), ex=self._ttl(record, at), xx=True)
         return record
+
+    async def lift_restriction(self, sid: str) -> bool:
+        """The user did what the restriction asked (enrolled TOTP): the session is unrestricted."""
+        digest = _digest(sid)
+        raw = await self.redis.get(_key(digest)) if sid and len(sid) <= 128 else None
+        if not raw:
+            return False
+        record = SessionRecord(**json.loads(raw))
+        record.restriction = ""
+        ttl = self._ttl(record, now().timestamp())
+        return bool(await self.redis.set(_key(digest), json.dumps(asdict(record)), ex=ttl, xx=True))
 
     async def _delete(self, user_id: str, public_id: str, digest: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -35,7 +35,7 @@ def user_out(user: registry_pb2.User) -> dict[str, Any]:
 
 async def open_session(
     request: Request, response: Response, clients: Clients, user: registry_pb2.User, *, method: str,
-    provider: str = "",
+    provider: str = "", restriction: str = "",
 ) -> dict[str, Any]:
     """Sign ``user`` in on this browser; the body a sign-in endpoint answers with."""
     if user.left:
@@ -44,7 +44,7 @@ async def open_session(
     # Whatever session id the browser brought (planted or stale) is ended, never reused.
     await store.end(request.cookies.get(sessions.COOKIE, ""))
     sid, record = await store.create(user_id=user.id, method=method, provider=provider, ip=client_ip(request.scope),
-                                     user_agent=request.headers.get("user-agent", ""))
+                                     user_agent=request.headers.get("user-agent", ""), restriction=restriction)
     sessions.set_cookies(response, request, clients.settings, sid, record)
     await audit.record(clients, "sign_in", actor_id=user.id, target_type="user", target_id=user.id,
                        details={"method": method, "provider": provider, "session": record.id},

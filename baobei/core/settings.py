@@ -150,6 +150,24 @@ class Settings(BaseSettings):
     # (a free one when taken) and register it as sign-in provider "dev-oidc".
     dev_oidc: bool = False
     dev_oidc_port: int = 9400
+    # Local accounts (registry): minimum password length (at least 8; at most 128 characters are
+    # accepted), consecutive failures before a lockout, its first period (doubling with each
+    # further failure up to the maximum), and the lifetimes of invite and reset links.
+    password_min_length: int = 10
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 60
+    login_lockout_max_seconds: int = 3600
+    invite_link_ttl_hours: int = 72
+    reset_link_ttl_hours: int = 1
+    # argon2id parameters of password hashes (OWASP's recommendation; raise them on strong
+    # hardware: every password is rehashed at its next sign-in).
+    password_hash_time_cost: int = 2
+    password_hash_memory_kib: int = 19456
+    password_hash_parallelism: int = 1
+    # Edge, per client IP and rate_limit_window_seconds: failed password sign-ins (and setup-link
+    # uses), and "forgot password" requests.
+    rate_limit_login_failures: int = 30
+    rate_limit_password_forgot: int = 20
 
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")

@@ -40,6 +40,8 @@ class SendCommand:
     # recipient → approval task id: a signed action link is minted per recipient.
     action_tasks: Mapping[str, str] = field(default_factory=dict)
     context: Mapping[str, Any] = field(default_factory=dict)
+    # An account e-mail (invite, reset): one e-mail per recipient, link in context["setup_url"].
+    account_email: bool = False
 
 
 @dataclass(frozen=True)

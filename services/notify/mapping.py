@@ -24,6 +24,7 @@ def send_command(request: pb.SendRequest) -> domain.SendCommand:
         action_urls={k.strip(): v for k, v in request.action_urls.items()},
         action_tasks={k.strip(): v for k, v in request.action_tasks.items()},
         context=json_format.MessageToDict(request.context),
+        account_email=request.account_email,
     )
 
 

@@ -189,7 +189,15 @@ def add_notifications(
             "kind": n.kind,
             "recipient_id": n.user_id,
         }
-        for p in domain.plan_deliveries(n.user_id, n.kind, prefs.get(n.user_id), robots, now=now):
+        if command.account_email:
+            # The link is a credential: e-mail only (never a group robot), whatever the preferences.
+            ctx["action_url"] = str(command.context.get("setup_url") or "")
+            ctx.pop("setup_url", None)
+        planned_deliveries = (
+            [domain.PlannedDelivery(n.user_id, domain.EMAIL, "", domain.PENDING)] if command.account_email
+            else domain.plan_deliveries(n.user_id, n.kind, prefs.get(n.user_id), robots, now=now)
+        )
+        for p in planned_deliveries:
             row = Delivery(
                 id=str(uuid.uuid4()),
                 notification_id=n.id,

@@ -14,10 +14,13 @@ from baobei.core.grpc_server import build_server, listen_args, run_until_signall
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
+from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from services.registry.accounts.domain import AccountPolicy
+from services.registry.accounts.servicer import AccountServicer
 from services.registry.audit.servicer import AuditServicer
 from services.registry.directory.servicer import DirectoryServicer
 from services.registry.identity.servicer import IdentityServicer
@@ -39,6 +42,7 @@ def build(
     attachments_dir: str | Path | None = None,
     attachments_s3: S3Config | None = None,
     blobs: BlobStore | None = None,
+    account_policy: AccountPolicy | None = None,
     **peers: Any,
 ) -> tuple[grpc.Server, int]:
     """A migrated database and a not-yet-started server; the registry has no peers. Attachments go
@@ -55,6 +59,7 @@ def build(
         identity_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(engine, processed_request), server)
         directory_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(engine), server)
         audit_grpc.add_AuditServiceServicer_to_server(AuditServicer(engine), server)
+        accounts_grpc.add_AccountServiceServicer_to_server(AccountServicer(engine, account_policy), server)
 
     return build_server(
         name=SERVICE,
@@ -67,11 +72,22 @@ def build(
     )
 
 
+def account_policy(settings: Settings) -> AccountPolicy:
+    return AccountPolicy(
+        min_length=settings.password_min_length, max_failures=settings.login_max_failures,
+        lockout_base_seconds=settings.login_lockout_seconds, lockout_max_seconds=settings.login_lockout_max_seconds,
+        invite_ttl_hours=settings.invite_link_ttl_hours, reset_ttl_hours=settings.reset_link_ttl_hours,
+        hash_time_cost=settings.password_hash_time_cost, hash_memory_kib=settings.password_hash_memory_kib,
+        hash_parallelism=settings.password_hash_parallelism,
+    )
+
+
 def serve(settings: Settings) -> None:
     server, port = build(
         **listen_args(settings, SERVICE),
         attachments_dir=settings.data_dir / "attachments",
         attachments_s3=s3_config(settings),
+        account_policy=account_policy(settings),
     )
     if settings.attachments_s3_bucket:
         log.info("attachments.store", kind="s3", bucket=settings.attachments_s3_bucket,

@@ -22,7 +22,9 @@ from baobei.tools.manifests import OVERLAYS, baseline_problems, render_overlay, 
 ROOT = Path(__file__).resolve().parents[2]
 Obj = dict[str, Any]
 # Names of secret settings (``rate_limit_token`` is a limit, not a token).
-SECRET_SETTING = re.compile(r"(db_url|redis_url|(?<!rate_limit_)token|secret|password|signing|private)")
+# Names that hold secrets; password *policy* knobs (length, hash cost, rate limits) do not.
+SECRET_SETTING = re.compile(
+    r"(db_url|redis_url|(?<!rate_limit_)token|secret|(?<!rate_limit_)password(?!_min_length|_hash_)|signing|private)")
 
 
 @cache

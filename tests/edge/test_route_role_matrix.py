@@ -221,6 +221,34 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/audit-log/verify":                           ADMIN_ONLY,
     # ------------------------------------------------------------ OIDC sign-in (helper "oidc"; anonymous:
     # a caller's token changes nothing) — an unknown provider: 404; a callback with no pending sign-in: 400
+    # ------------------------------------------------------------ local accounts (helper "accounts")
+    # the bootstrap token is no org user: it has no account (403 account_required)
+    "GET /api/v1/me/account":                                 "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   403",
+    # nobody in the world has a password yet (409 no_password): auth passed, nothing changed
+    "POST /api/v1/me/password":                               "401  409  409  409  409  409  409  409  409  409  403",
+    "POST /api/v1/me/totp":                                   "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   403",
+    # enrolment started, then a code that is not one (422 naming code)
+    "POST /api/v1/me/totp/confirm":                           "401  422  422  422  422  422  422  422  422  422  403",
+    "DELETE /api/v1/me/totp":                                 "401  409  409  409  409  409  409  409  409  409  403",
+    "GET /api/v1/users/{user_id}/account":                    ADMIN_ONLY,
+    "POST /api/v1/users/{user_id}/unlock":                    ADMIN_ONLY,
+    "DELETE /api/v1/users/{user_id}/totp":                    ADMIN_ONLY,
+    "POST /api/v1/users/{user_id}/invite":                    ADMIN_ONLY,
+    "POST /api/v1/users/{user_id}/password-reset":            ADMIN_ONLY,
+    "GET /api/v1/auth-settings":                              ADMIN_ONLY,
+    "PUT /api/v1/auth-settings":                              ADMIN_ONLY,
+    # only an admin signed in with an account may retire the bootstrap token (never the token itself)
+    "POST /api/v1/auth-settings/retire-bootstrap-token":      "401  403  403  403  403  403  403  403  403  403  403",
+    # password sign-in is anonymous (a bearer token changes nothing): an unknown login → 401
+    "POST /auth/login":                                       "401  401  401  401  401  401  401  401  401  401  401",
+    "GET /auth/password/setup":                               "403  403  403  403  403  403  403  403  403  403  403",
+    "POST /auth/password/setup":                              "403  403  403  403  403  403  403  403  403  403  403",
+    "GET /auth/password/forgot":                              PUBLIC,
+    "POST /auth/password/forgot":                             PUBLIC,
+    "GET /signin":                                            PUBLIC,
+    # a browser page: without a session (bearer tokens are no session) it sends you to /signin
+    "GET /auth/totp/setup":                                   "303  303  303  303  303  303  303  303  303  303  303",
+    "POST /auth/totp/setup":                                  "303  303  303  303  303  303  303  303  303  303  303",
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -831,6 +859,43 @@ fixed("GET", API + "/tokens", lambda w: Req(f"{API}/tokens", params={"limit": "5
 fixed("POST", API + "/me/tokens", lambda w: Req(f"{API}/me/tokens", json={"name": f"矩阵{w.next()}"}))
 fixed("GET", API + "/audit-log", lambda w: Req(f"{API}/audit-log", params={"action": "token.", "limit": "5"}))
 fixed("GET", API + "/audit-log/verify", lambda w: Req(f"{API}/audit-log/verify"))
+# local accounts
+fixed("GET", API + "/me/account", lambda w: Req(f"{API}/me/account"))
+fixed("POST", API + "/me/password", lambda w: Req(f"{API}/me/password", json={
+    "current_password": "not the password", "new_password": "a long enough new passphrase"}))
+fixed("POST", API + "/me/totp", lambda w: Req(f"{API}/me/totp"))
+
+
+@req("POST", API + "/me/totp/confirm")
+async def _confirm_totp(w: World, role: str, ok: bool) -> Req:
+    if role not in ("anon", "admin"):
+        r = await w.clients[role].post(f"{API}/me/totp")
+        assert r.status_code == 200, r.text
+    return Req(f"{API}/me/totp/confirm", json={"code": "abcdef"})
+
+
+fixed("DELETE", API + "/me/totp", lambda w: Req(f"{API}/me/totp", json={"code": "abcdef"}))
+fixed("GET", API + "/users/{user_id}/account", lambda w: Req(f"{API}/users/{w.uid('rep2')}/account"))
+fixed("POST", API + "/users/{user_id}/unlock", lambda w: Req(f"{API}/users/{w.uid('rep2')}/unlock"))
+fixed("DELETE", API + "/users/{user_id}/totp", lambda w: Req(f"{API}/users/{w.uid('rep2')}/totp"))
+fixed("POST", API + "/users/{user_id}/invite", lambda w: Req(f"{API}/users/{w.uid('rep2')}/invite"))
+fixed("POST", API + "/users/{user_id}/password-reset", lambda w: Req(f"{API}/users/{w.uid('rep2')}/password-reset"))
+fixed("GET", API + "/auth-settings", lambda w: Req(f"{API}/auth-settings"))
+# the setting as it is by default (no role requires TOTP): a repeat changes nothing
+fixed("PUT", API + "/auth-settings", lambda w: Req(f"{API}/auth-settings", json={"totp_required_roles": []}))
+fixed("POST", API + "/auth-settings/retire-bootstrap-token",
+      lambda w: Req(f"{API}/auth-settings/retire-bootstrap-token"))
+# a login of its own per call (five failures of one login lock it, unknown or not)
+fixed("POST", "/auth/login", lambda w: Req("/auth/login", json={"login": f"mx-nobody-{w.run}-{w.next()}",
+                                                                "password": "x"}))
+fixed("GET", "/auth/password/setup", lambda w: Req("/auth/password/setup", params={"token": "not-a-link"}))
+fixed("POST", "/auth/password/setup", lambda w: Req("/auth/password/setup", json={
+    "token": "not-a-link", "password": "a long enough new passphrase"}))
+fixed("GET", "/auth/password/forgot", lambda w: Req("/auth/password/forgot"))
+fixed("POST", "/auth/password/forgot", lambda w: Req("/auth/password/forgot", json={"login": f"mx-nobody-{w.run}"}))
+fixed("GET", "/signin", lambda w: Req("/signin"))
+fixed("GET", "/auth/totp/setup", lambda w: Req("/auth/totp/setup"))
+fixed("POST", "/auth/totp/setup", lambda w: Req("/auth/totp/setup", data={"code": "123456"}))
 
 
 # ---------------------------------------------------------------- running it

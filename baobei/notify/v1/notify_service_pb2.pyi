@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SendRequest(_message.Message):
-    __slots__ = ("request_id", "recipient_ids", "kind", "title", "body", "project_id", "action_urls", "action_tasks", "context")
+    __slots__ = ("request_id", "recipient_ids", "kind", "title", "body", "project_id", "action_urls", "action_tasks", "context", "account_email")
     class ActionUrlsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +35,7 @@ class SendRequest(_message.Message):
     ACTION_URLS_FIELD_NUMBER: _ClassVar[int]
     ACTION_TASKS_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_EMAIL_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     recipient_ids: _containers.RepeatedScalarFieldContainer[str]
     kind: str
@@ -44,7 +45,8 @@ class SendRequest(_message.Message):
     action_urls: _containers.ScalarMap[str, str]
     action_tasks: _containers.ScalarMap[str, str]
     context: _struct_pb2.Struct
-    def __init__(self, request_id: _Optional[str] = ..., recipient_ids: _Optional[_Iterable[str]] = ..., kind: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., project_id: _Optional[str] = ..., action_urls: _Optional[_Mapping[str, str]] = ..., action_tasks: _Optional[_Mapping[str, str]] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    account_email: bool
+    def __init__(self, request_id: _Optional[str] = ..., recipient_ids: _Optional[_Iterable[str]] = ..., kind: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., project_id: _Optional[str] = ..., action_urls: _Optional[_Mapping[str, str]] = ..., action_tasks: _Optional[_Mapping[str, str]] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., account_email: _Optional[bool] = ...) -> None: ...
 
 class Notification(_message.Message):
     __slots__ = ("id", "user_id", "kind", "title", "body", "project_id", "action_url", "created_at", "read", "read_at")
