@@ -261,9 +261,10 @@ async def test_missing_match_claim_is_asked_of_userinfo_then_refused(admin: http
     """The ID token lacks the claim: the userinfo endpoint is asked (with the access token, its
     sub checked), and without it either the sign-in is refused naming the claim."""
     run = uuid.uuid4().hex[:8]
-    await org_users(admin, person(run, mobile="13800138000"))
+    mobile = f"139{uuid.uuid4().int % 10**8:08d}"  # the stack is shared: a number no other test uses
+    await org_users(admin, person(run, mobile=mobile))
     key = await provider(admin, idp, match_field="mobile", match_claim="phone_number")  # no "phone" scope
-    idp.set_user(f"sub-{run}", email=f"ann-{run}@example.com", phone_number="13800138000")
+    idp.set_user(f"sub-{run}", email=f"ann-{run}@example.com", phone_number=mobile)
     seen = len(idp.checks.paths)
     r = await browser.sign_in(key, f"sub-{run}")
     assert r.status_code == 403 and error_of(r)["code"] == "sso_claim_missing", r.text
