@@ -125,9 +125,6 @@ class Settings(BaseSettings):
     rate_limit_decisions: int = 600
     rate_limit_exports: int = 120
     rate_limit_uploads: int = 300
-    # Refused sign-ins (wrong password, unknown login, ...) per client IP before further attempts
-    # from it are answered 429 (the directory's own lockout still applies per account).
-    rate_limit_sign_in_failures: int = 30
 
     # Browser sessions (Redis): signed out after this long without a request, and in any case
     # this long after signing in. Cookies are Secure when "auto" sees HTTPS (base URL or request),
@@ -164,8 +161,8 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = 2
     password_hash_memory_kib: int = 19456
     password_hash_parallelism: int = 1
-    # Edge, per client IP and rate_limit_window_seconds: failed password sign-ins (and setup-link
-    # uses), and "forgot password" requests.
+    # Edge, per client IP and rate_limit_window_seconds: failed sign-ins (password and LDAP, one
+    # budget; and dead setup links), and "forgot password" requests.
     rate_limit_login_failures: int = 30
     rate_limit_password_forgot: int = 20
 

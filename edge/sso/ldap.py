@@ -7,7 +7,7 @@ sent on with 303 — to ``next`` (a path on this site) once signed in, back to
 runs in a thread; the person is then mapped to exactly one org user by the registry
 (``ResolveIdentity``: linked by subject, or matched once on ``match_field``).
 
-Guessing is limited per client IP (``rate_limit_sign_in_failures`` refused attempts per window;
+Guessing is limited per client IP (``rate_limit_login_failures`` refused attempts per window;
 the directory's own lockout policy still applies), every refusal is audited with its reason, and a
 cross-site form post is refused (login CSRF: an ``Origin`` that is not this site)."""
 
@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from google.protobuf import json_format
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from baobei.core.errors import DomainError, FieldViolation, Forbidden, NotFound, ValidationFailed
 from baobei.core.settings import Settings
@@ -31,6 +31,7 @@ from edge import json_body, ratelimit
 from edge.deps import Clients
 from edge.errors import RateLimited, ServiceUnavailable, UpstreamFailed, validation_failed
 from edge.guard import client_ip
+from edge.openapi_examples import ErrorExample, error_examples, redirect
 from edge.schemas import ERROR_RESPONSES, ErrorResponse, Model
 from edge.schemas_identity import SignInResult
 from edge.signin import open_session, safe_next, sign_in_failed
@@ -44,6 +45,12 @@ _NOT_GUESSES = frozenset({"provider_not_found", "provider_disabled"})
 
 
 class LdapLoginIn(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"login": "zhangsan", "password": "correct horse battery staple"},
+        {"login": "zhangsan", "password": "correct horse battery staple",
+         "next": "/projects/7c9e6679f4c84b8e9a3b2d1c0e5f4a3b"},
+    ]})
+
     login: str = Field(min_length=1, max_length=MAX_LOGIN, examples=["zhangsan"],
                        description="uid / sAMAccountName / … as the provider's user_filter expects")
     password: str = Field(default="", max_length=1024, description="Never empty (refused before any bind)")
@@ -62,8 +69,16 @@ router = APIRouter(prefix="/auth", tags=["sign-in"], responses={
 
 @router.post(
     "/ldap/{key}/login", response_model=SignInResult,
-    responses={303: {"description": "Form posts: on to `next` when signed in, else back to "
-                                    "/signin?error=<code>&provider=<key>"}},
+    responses={
+        **redirect(303, "Form posts: on to `next` when signed in, else back to /signin?error=<code>&provider=<key>",
+                   "`next` (a path on this site), or `/signin?error=<code>&provider=<key>` after a refusal"),
+        **error_examples(
+            ErrorExample(401, "invalid_credentials", "用户名或密码错误"),
+            ErrorExample(404, "sso_user_unknown", "没有与该账号对应的组织用户，请联系管理员"),
+            ErrorExample(403, "provider_disabled", "登录方式 corp-ldap 已停用"),
+            ErrorExample(503, "ldap_unavailable", "无法连接 LDAP 服务器，请稍后重试"),
+            descriptions={503: "The LDAP server cannot be reached (ldap_unavailable)"}),
+    },
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": _LOGIN_SCHEMA},
         "application/x-www-form-urlencoded": {"schema": _LOGIN_SCHEMA},
@@ -77,7 +92,8 @@ async def ldap_login(key: str, request: Request, response: Response, clients: Cl
     form = request.headers.get("content-type", "").lower().startswith(_FORMS)
     settings: Settings = request.app.state.settings  # this edge's own (its limits, its base URL)
     _check_origin(request, settings)
-    limit = ratelimit.Limit("sign_in_failures", settings.rate_limit_sign_in_failures,
+    # One budget per client IP with password sign-ins: a guesser cannot switch methods for more tries.
+    limit = ratelimit.Limit("login_failures", settings.rate_limit_login_failures,
                             settings.rate_limit_window_seconds)
     login, next_path = "", None
     try:

@@ -329,7 +329,7 @@ async def test_provider_settings_are_checked(admin: httpx.AsyncClient, ldap_dir:
 async def test_refused_sign_ins_are_limited_per_address(stack: Stack, admin: httpx.AsyncClient,
                                                         ldap_dir: Directory) -> None:
     settings = stack.settings.model_copy(update={"rate_limit_window_seconds": 3600,
-                                                 "rate_limit_sign_in_failures": 2})
+                                                 "rate_limit_login_failures": 2})
     app = create_app(settings, deps=stack.deps)
     key = await provider(admin, ldap_dir)
     person, _ = await person_and_user(admin, ldap_dir)
