@@ -133,11 +133,28 @@ class UserIn(Model):
 
 
 class OrgIn(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "departments": [
+            {"id": "hq", "name": "总部", "parent_id": None, "manager_id": "wangzong"},
+            {"id": "sales", "name": "销售部", "parent_id": "hq", "manager_id": "lijingli"},
+        ],
+        "users": [
+            {"id": "wangzong", "name": "王总", "email": "wang@example.com", "mobile": "13900139000",
+             "department_id": "hq", "roles": ["manager"], "region": "华东"},
+            {"id": "lijingli", "name": "李经理", "email": "li@example.com", "mobile": "13700137000",
+             "department_id": "sales", "roles": ["manager"], "region": "华东"},
+            {"id": "zhangsan", "name": "张三", "email": "zhangsan@example.com", "mobile": "13800138000",
+             "department_id": "sales", "roles": ["sales"], "region": "华东"},
+        ],
+    }]})
+
     departments: list[DepartmentIn] = Field(default_factory=list)
     users: list[UserIn] = Field(default_factory=list)
 
 
 class OrgOut(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"departments": 2, "users": 3}]})
+
     departments: int
     users: int
 

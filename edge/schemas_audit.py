@@ -62,7 +62,10 @@ class AuditVerifyOut(Model):
 
     ok: bool = Field(description="The chain holds from the anchor to the head")
     checked: int = Field(description="Events whose hash was checked")
-    first_broken_seq: int | None = Field(description="The first event edited, or missing (its seq); null when ok")
+    # A default, so that /openapi.json does not require it: FastAPI drops nulls from the document,
+    # examples included (the answer always carries it).
+    first_broken_seq: int | None = Field(default=None, description="The first event edited, or missing (its seq); "
+                                                                   "null when ok")
     reason: str | None = Field(default=None, description="hash mismatch | broken link | missing event | "
                                                          "out of order | event after the head | head mismatch | "
                                                          "anchor mismatch")

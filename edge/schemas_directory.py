@@ -82,6 +82,11 @@ class OrgTreeOut(Model):
 
 
 class AdminTokenOut(TokenOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "9f1c2b7e4a3d4c5b8e6f0a1d2c3b4a59", "name": "CRM 同步", "scopes": ["crm:write"],
+        "created_at": "2026-11-01T08:00:00Z", "expires_at": "2027-01-30T08:00:00Z",
+        "last_used_at": "2026-11-30T02:13:00Z", "user_id": "crm-bot", "user_name": "CRM 集成", "expired": False}]})
+
     user_id: str
     user_name: str = Field(description="The holder's name (empty if the user is unknown)")
     expired: bool = Field(description="Past `expires_at` (listed only with include_expired=true)")

@@ -19,6 +19,17 @@ from edge.deps import AdminUser, Clients, CurrentUser
 from edge.errors import RateLimited
 from edge.guard import client_ip
 from edge.idempotency import secret_response
+from edge.openapi_examples import (
+    ACCOUNT_LOCKED,
+    ACCOUNT_REQUIRED,
+    ADMIN_REQUIRED,
+    CODE_WRONG,
+    CSRF_FAILED,
+    USER_LEFT,
+    USER_NOT_FOUND,
+    ErrorExample,
+    error_examples,
+)
 from edge.routes import area_router
 from edge.schemas_accounts import (
     AccountOut,
@@ -33,6 +44,7 @@ from edge.schemas_accounts import (
 )
 
 router = area_router("accounts")
+TOTP_ALREADY_ENABLED = ErrorExample(409, "totp_already_enabled", "已启用两步验证，请先停用再重新绑定")
 
 
 class AccountLocked(RateLimited):
@@ -77,14 +89,18 @@ async def _account(clients: EdgeClients, user_id: str) -> dict[str, Any]:
 # ---- the caller --------------------------------------------------------------------------------
 
 
-@router.get("/me/account", response_model=AccountOut)
+@router.get("/me/account", response_model=AccountOut, responses=error_examples(ACCOUNT_REQUIRED))
 async def my_account(user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """The caller's local account: password set, two-step verification, lockout state."""
     _with_account(user.id)
     return await _account(clients, user.id)
 
 
-@router.post("/me/password", response_model=PasswordChanged)
+@router.post("/me/password", response_model=PasswordChanged, responses=error_examples(
+    ErrorExample(422, "validation_failed", "输入校验失败", (("current_password", "当前密码不正确"),)),
+    ErrorExample(422, "validation_failed", "输入校验失败", (
+        ("new_password", "该密码过于常见或出现在已泄露的密码中，请换一个"),)),
+    ACCOUNT_LOCKED, CSRF_FAILED))
 async def change_password(body: PasswordChangeIn, request: Request, user: CurrentUser,
                           clients: Clients) -> dict[str, int]:
     """Change the caller's password (the current one is checked; a wrong one counts towards the
@@ -114,7 +130,7 @@ def qr_svg(uri: str) -> str:
     return buf.getvalue().decode()
 
 
-@router.post("/me/totp", response_model=TotpStartOut)
+@router.post("/me/totp", response_model=TotpStartOut, responses=error_examples(TOTP_ALREADY_ENABLED, ACCOUNT_REQUIRED))
 @secret_response("secret", "otpauth_uri", "qr_svg")
 async def start_totp(user: CurrentUser, clients: Clients) -> dict[str, str]:
     """Start enrolling an authenticator app: the secret, its otpauth URI and QR code (SVG); the
@@ -125,7 +141,8 @@ async def start_totp(user: CurrentUser, clients: Clients) -> dict[str, str]:
     return {"secret": resp.secret, "otpauth_uri": resp.uri, "qr_svg": qr_svg(resp.uri)}
 
 
-@router.post("/me/totp/confirm", response_model=TotpConfirmed)
+@router.post("/me/totp/confirm", response_model=TotpConfirmed, responses=error_examples(
+    CODE_WRONG, ErrorExample(409, "totp_not_started", "请先开始绑定两步验证")))
 @secret_response("recovery_codes")
 async def confirm_totp(body: TotpCodeIn, request: Request, user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """Activate two-step verification with a current code (422 naming `code` when wrong). Answers
@@ -142,7 +159,8 @@ async def confirm_totp(body: TotpCodeIn, request: Request, user: CurrentUser, cl
     return {"account": account_out(resp.account), "recovery_codes": list(resp.recovery_codes)}
 
 
-@router.delete("/me/totp", response_model=AccountOut)
+@router.delete("/me/totp", response_model=AccountOut, responses=error_examples(
+    CODE_WRONG, ErrorExample(409, "totp_required_by_role", "您的角色要求使用两步验证，不能停用")))
 async def disable_totp(body: TotpCodeIn, request: Request, user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """Turn two-step verification off with a current code or a recovery code (422 naming `code`
     otherwise); 409 `totp_required_by_role` when a role of the caller requires it."""
@@ -158,13 +176,15 @@ async def disable_totp(body: TotpCodeIn, request: Request, user: CurrentUser, cl
 # ---- admins --------------------------------------------------------------------------------------
 
 
-@router.get("/users/{user_id}/account", response_model=AccountOut)
+@router.get("/users/{user_id}/account", response_model=AccountOut,
+            responses=error_examples(USER_NOT_FOUND, ADMIN_REQUIRED))
 async def user_account(user_id: str, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """A user's local account (admin; 404 for an unknown user)."""
     return await _account(clients, user_id)
 
 
-@router.post("/users/{user_id}/unlock", response_model=AccountOut)
+@router.post("/users/{user_id}/unlock", response_model=AccountOut,
+             responses=error_examples(USER_NOT_FOUND, ADMIN_REQUIRED))
 async def unlock(user_id: str, request: Request, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """Lift a lockout and forget the failed sign-ins (admin)."""
     resp = await clients.accounts.Unlock(accounts_pb2.UnlockRequest(user_id=user_id))
@@ -173,7 +193,8 @@ async def unlock(user_id: str, request: Request, admin: AdminUser, clients: Clie
     return account_out(resp)
 
 
-@router.delete("/users/{user_id}/totp", response_model=AccountOut)
+@router.delete("/users/{user_id}/totp", response_model=AccountOut,
+               responses=error_examples(USER_NOT_FOUND, ADMIN_REQUIRED))
 async def reset_totp(user_id: str, request: Request, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """Remove a user's two-step verification (admin: a lost phone). Users of a role that requires
     it enrol again at their next sign-in."""
@@ -194,7 +215,8 @@ async def _link(purpose: str, user_id: str, request: Request, admin: Any, client
     return {"url": url, "purpose": purpose, "expires_at": mapping.ts(resp.expires_at), "emailed": emailed}
 
 
-@router.post("/users/{user_id}/invite", status_code=201, response_model=SetupLinkOut)
+@router.post("/users/{user_id}/invite", status_code=201, response_model=SetupLinkOut, responses=error_examples(
+    ErrorExample(409, "password_already_set", "该用户已设置密码，请改用重置密码"), USER_LEFT, USER_NOT_FOUND))
 @secret_response("url")
 async def invite(user_id: str, request: Request, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """A single-use link for the user to set their first password (72 h by default), e-mailed to
@@ -203,7 +225,8 @@ async def invite(user_id: str, request: Request, admin: AdminUser, clients: Clie
     return await _link("invite", user_id, request, admin, clients)
 
 
-@router.post("/users/{user_id}/password-reset", status_code=201, response_model=SetupLinkOut)
+@router.post("/users/{user_id}/password-reset", status_code=201, response_model=SetupLinkOut,
+             responses=error_examples(USER_NOT_FOUND, USER_LEFT, ADMIN_REQUIRED))
 @secret_response("url")
 async def password_reset(user_id: str, request: Request, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """A single-use link to set a new password (1 h by default), e-mailed and answered as for
@@ -211,14 +234,17 @@ async def password_reset(user_id: str, request: Request, admin: AdminUser, clien
     return await _link("reset", user_id, request, admin, clients)
 
 
-@router.get("/auth-settings", response_model=AuthSettingsOut)
+@router.get("/auth-settings", response_model=AuthSettingsOut, responses=error_examples(ADMIN_REQUIRED))
 async def get_auth_settings(admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """Sign-in settings (admin)."""
     s = await clients.accounts.GetAuthSettings(accounts_pb2.GetAuthSettingsRequest())
     return settings_out(s, clients.settings.admin_token)
 
 
-@router.put("/auth-settings", response_model=AuthSettingsOut)
+@router.put("/auth-settings", response_model=AuthSettingsOut, responses=error_examples(
+    ErrorExample(422, "validation_failed", "输入校验失败", (
+        ("totp_required_roles[1]", "角色名不能为空且不超过 100 个字符"),)),
+    ADMIN_REQUIRED))
 async def put_auth_settings(body: AuthSettingsIn, request: Request, admin: AdminUser,
                             clients: Clients) -> dict[str, Any]:
     """Set the roles whose users must use two-step verification (admin). Such a user without it
@@ -230,7 +256,8 @@ async def put_auth_settings(body: AuthSettingsIn, request: Request, admin: Admin
     return settings_out(s, clients.settings.admin_token)
 
 
-@router.post("/auth-settings/retire-bootstrap-token", response_model=AuthSettingsOut)
+@router.post("/auth-settings/retire-bootstrap-token", response_model=AuthSettingsOut, responses=error_examples(
+    ACCOUNT_REQUIRED, ErrorExample(403, "no_bootstrap_token", "未配置引导管理员令牌")))
 async def retire_bootstrap_token(request: Request, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """Refuse the configured bootstrap admin token from now on (401 `bootstrap_token_retired`), on
     every edge replica. Only an admin signed in with an account may do it (403 `account_required`

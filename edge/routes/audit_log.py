@@ -20,6 +20,7 @@ from baobei.registry.v1 import audit_service_pb2 as audit_pb2
 from edge import audit, mapping
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients
+from edge.openapi_examples import ADMIN_REQUIRED, ErrorExample, error_examples
 from edge.routes import area_router
 from edge.schemas_audit import AuditPage, AuditVerifyOut
 
@@ -110,8 +111,10 @@ async def _export(clients: EdgeClients, query: AuditQuery, first: audit_pb2.List
 CSV_EXAMPLE = "\ufeff" + ",".join(label for _, label in CSV_COLUMNS) + "\r\n"
 
 
-@router.get("/audit-log", response_model=AuditPage,
-            responses={200: {"content": {"text/csv": {"example": CSV_EXAMPLE}}}})
+@router.get("/audit-log", response_model=AuditPage, responses={
+    200: {"content": {"text/csv": {"example": CSV_EXAMPLE}}},
+    **error_examples(ADMIN_REQUIRED, ErrorExample(422, "validation_failed", "输入校验失败", (
+        ("from", "时间超出范围"),)))})
 async def audit_log(
     admin: AdminUser,
     clients: Clients,
@@ -134,7 +137,7 @@ async def audit_log(
     return {"items": [event_out(e) for e in resp.events], "next_cursor": resp.next_cursor or None}
 
 
-@router.get("/audit-log/verify", response_model=AuditVerifyOut)
+@router.get("/audit-log/verify", response_model=AuditVerifyOut, responses=error_examples(ADMIN_REQUIRED))
 async def verify_audit_log(admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """Walk the hash chain from its anchor (the last event removed by retention) to the newest event
     and report the first event that was edited or deleted in the database (admin)."""

@@ -13,11 +13,13 @@ from baobei.core.errors import FieldViolation, Forbidden, ValidationFailed
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from edge import audit, mapping
 from edge.deps import AdminUser, Clients, CurrentUser
+from edge.openapi_examples import ADMIN_REQUIRED, ErrorExample, error_examples
 from edge.routes import area_router
 from edge.schemas_identity import IdentityLinkList, ProviderIn, ProviderList, ProviderOut
 from edge.sso.configs import CONFIG_MODELS, DEFAULT_START_PATH, start_path
 
 router = area_router("sign-in providers")
+PROVIDER_NOT_FOUND = ErrorExample(404, "provider_not_found", "登录方式 corp-sso 不存在")
 
 
 def provider_out(p: identity_pb2.Provider, base_url: str) -> dict[str, Any]:
@@ -57,7 +59,7 @@ def _validated(body: ProviderIn) -> tuple[dict[str, Any], dict[str, str]]:
     return config, {k: v for k, v in body.secrets.items() if v}
 
 
-@router.get("/auth-providers", response_model=ProviderList)
+@router.get("/auth-providers", response_model=ProviderList, responses=error_examples(ADMIN_REQUIRED))
 async def list_providers(admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """Every configured provider (admin); secrets are never shown, only which are set."""
     resp = await clients.identity.ListProviders(identity_pb2.ListProvidersRequest())
@@ -65,13 +67,17 @@ async def list_providers(admin: AdminUser, clients: Clients) -> dict[str, Any]:
     return {"items": [provider_out(p, base) for p in resp.providers]}
 
 
-@router.get("/auth-providers/{key}", response_model=ProviderOut)
+@router.get("/auth-providers/{key}", response_model=ProviderOut,
+            responses=error_examples(PROVIDER_NOT_FOUND, ADMIN_REQUIRED))
 async def get_provider(key: str, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     p = await clients.identity.GetProvider(identity_pb2.GetProviderRequest(key=key))
     return provider_out(p, clients.settings.public_base_url())
 
 
-@router.put("/auth-providers/{key}", response_model=ProviderOut)
+@router.put("/auth-providers/{key}", response_model=ProviderOut, responses=error_examples(
+    ErrorExample(422, "validation_failed", "输入校验失败", (
+        ("type", "类型必须是 oidc / ldap / dingtalk / wecom / feishu 之一"),)),
+    ErrorExample(409, "provider_type_fixed", "登录方式 corp-sso 的类型是 oidc，不能改为 ldap"), ADMIN_REQUIRED))
 async def put_provider(key: str, body: ProviderIn, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """Create or replace a provider (admin). `config` is checked against the type (422 naming the
     field); `secrets` are write-only and kept when omitted. The type of a key cannot change."""
@@ -87,7 +93,9 @@ async def put_provider(key: str, body: ProviderIn, admin: AdminUser, clients: Cl
     return provider_out(p, clients.settings.public_base_url())
 
 
-@router.delete("/auth-providers/{key}", status_code=204, response_class=Response)
+@router.delete("/auth-providers/{key}", status_code=204, response_class=Response, responses={
+    204: {"description": "Removed (or there was none): its sign-in endpoints answer 404 provider_not_found"},
+    **error_examples(ADMIN_REQUIRED)})
 async def delete_provider(key: str, admin: AdminUser, clients: Clients) -> Response:
     """Remove a provider and its identity links (admin); repeating it is harmless."""
     resp = await clients.identity.DeleteProvider(identity_pb2.DeleteProviderRequest(
@@ -98,7 +106,8 @@ async def delete_provider(key: str, admin: AdminUser, clients: Clients) -> Respo
     return Response(status_code=204)
 
 
-@router.get("/users/{user_id}/identities", response_model=IdentityLinkList)
+@router.get("/users/{user_id}/identities", response_model=IdentityLinkList, responses=error_examples(
+    ErrorExample(403, "admin_required", "只能查看自己的登录绑定")))
 async def user_identities(user_id: str, user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """External identities linked to a user (admin, or the user themself)."""
     if not user.is_admin and user.id != user_id:
@@ -109,7 +118,8 @@ async def user_identities(user_id: str, user: CurrentUser, clients: Clients) -> 
                       for link in resp.links]}
 
 
-@router.delete("/users/{user_id}/identities/{provider_key}", status_code=204, response_class=Response)
+@router.delete("/users/{user_id}/identities/{provider_key}", status_code=204, response_class=Response,
+               responses={204: {"description": "Unlinked (or was not linked)"}, **error_examples(ADMIN_REQUIRED)})
 async def unlink_identity(user_id: str, provider_key: str, admin: AdminUser, clients: Clients) -> Response:
     """Unlink a user from a provider (admin): their next sign-in there matches afresh."""
     resp = await clients.identity.DeleteIdentityLink(identity_pb2.DeleteIdentityLinkRequest(

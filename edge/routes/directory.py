@@ -15,12 +15,15 @@ from edge import audit, auth, mapping
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.guard import client_ip
 from edge.idempotency import secret_response
+from edge.openapi_examples import ADMIN_REQUIRED, UNAUTHENTICATED, ErrorExample, error_examples
 from edge.routes import area_router
 from edge.routes.identity import INT32_MAX, token_out
 from edge.schemas_directory import AdminTokenPage, DirectoryUserOut, OrgTreeOut, OwnTokenIn, UserPage
 from edge.schemas_tokens import TokenIssued
 
 router = area_router("directory")
+LEFT_ADMIN_ONLY = ErrorExample(403, "admin_required", "只有管理员可以查看已离职人员",
+                               (("include_left", "需要管理员权限"),))
 
 IncludeLeft = Annotated[bool, Query(description="Admins only: also users who left (403 for others)")]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
@@ -59,7 +62,7 @@ async def _page(clients: Clients, request: directory_pb2.SearchUsersRequest) -> 
     return {"items": [user_out(u) for u in resp.users], "next_cursor": resp.next_cursor or None}
 
 
-@router.get("/org", response_model=OrgTreeOut)
+@router.get("/org", response_model=OrgTreeOut, responses=error_examples(LEFT_ADMIN_ONLY, UNAUTHENTICATED))
 async def org_tree(user: CurrentUser, clients: Clients, include_left: IncludeLeft = False) -> dict[str, Any]:
     """The department tree with each department's manager and head counts (people who left are
     not counted unless an admin asks with `include_left=true`)."""
@@ -69,7 +72,9 @@ async def org_tree(user: CurrentUser, clients: Clients, include_left: IncludeLef
             "unassigned_count": resp.unassigned_count}
 
 
-@router.get("/users", response_model=UserPage)
+@router.get("/users", response_model=UserPage, responses=error_examples(
+    ErrorExample(404, "department_not_found", "部门 sales-east 不存在"), LEFT_ADMIN_ONLY,
+    ErrorExample(422, "validation_failed", "输入校验失败", (("limit", "不能大于 200"),))))
 async def search_users(
     user: CurrentUser,
     clients: Clients,
@@ -90,7 +95,8 @@ async def search_users(
         include_left=include_left, limit=limit, cursor=cursor or ""))
 
 
-@router.get("/users/{user_id}", response_model=DirectoryUserOut)
+@router.get("/users/{user_id}", response_model=DirectoryUserOut, responses=error_examples(
+    ErrorExample(404, "user_not_found", "用户 lisi 不存在")))
 async def get_user(user_id: str, user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """One person (also one who left, marked `left`, so history can show their name); 404 if unknown."""
     resp = await clients.directory.GetDirectoryUser(directory_pb2.GetDirectoryUserRequest(
@@ -98,7 +104,8 @@ async def get_user(user_id: str, user: CurrentUser, clients: Clients) -> dict[st
     return user_out(resp)
 
 
-@router.get("/departments/{department_id}/members", response_model=UserPage)
+@router.get("/departments/{department_id}/members", response_model=UserPage, responses=error_examples(
+    ErrorExample(404, "department_not_found", "部门 sales-east 不存在"), LEFT_ADMIN_ONLY))
 async def department_members(
     department_id: str,
     user: CurrentUser,
@@ -115,7 +122,8 @@ async def department_members(
         include_left=include_left, limit=limit, cursor=cursor or ""))
 
 
-@router.get("/tokens", response_model=AdminTokenPage)
+@router.get("/tokens", response_model=AdminTokenPage, responses=error_examples(ADMIN_REQUIRED, ErrorExample(
+    422, "validation_failed", "输入校验失败", (("expiring_before", "取值无效（Input should have timezone info）"),))))
 async def all_tokens(
     admin: AdminUser,
     clients: Clients,
@@ -143,7 +151,11 @@ async def all_tokens(
     }
 
 
-@router.post("/me/tokens", status_code=201, response_model=TokenIssued)
+@router.post("/me/tokens", status_code=201, response_model=TokenIssued, responses=error_examples(
+    ErrorExample(403, "scope_not_allowed", "不能为自己的令牌授予权限范围 crm:write"),
+    ErrorExample(409, "not_an_org_user", "引导管理员令牌不代表组织中的用户，不能创建个人令牌：请以用户身份登录，"
+                 "或由管理员用 POST /api/v1/users/{user_id}/tokens 为用户签发"),
+    ErrorExample(422, "validation_failed", "输入校验失败", (("name", "长度不能少于 1 个字符"),))))
 @secret_response("token")
 async def create_my_token(request: Request, body: OwnTokenIn, user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """Create a token for yourself (for a script or an integration you run). The secret is in this

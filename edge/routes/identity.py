@@ -14,12 +14,23 @@ from edge import audit, auth, mapping
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.idempotency import secret_response
+from edge.openapi_examples import (
+    ADMIN_REQUIRED,
+    UNAUTHENTICATED,
+    USER_LEFT,
+    USER_NOT_FOUND,
+    ErrorExample,
+    error_examples,
+)
 from edge.routes import area_router
 from edge.schemas import OrgIn, OrgOut
 from edge.schemas_tokens import TokenIn, TokenIssued, TokenList
 
 router = area_router("identity")
 INT32_MAX = 2**31 - 1
+TOKEN_NOT_FOUND = ErrorExample(404, "token_not_found", "令牌 5b0e9c2f8a4d4e1f9c3b7a6d2e8f0a1c 不存在")
+REVOKED: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Revoked: the token is refused from the next request on"}}
 
 
 def token_out(t: registry_pb2.AccessToken) -> dict[str, Any]:
@@ -27,7 +38,9 @@ def token_out(t: registry_pb2.AccessToken) -> dict[str, Any]:
             "expires_at": mapping.ts(t.expires_at), "last_used_at": mapping.ts(t.last_used_at)}
 
 
-@router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenIssued)
+@router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenIssued, responses=error_examples(
+    USER_NOT_FOUND, USER_LEFT, ErrorExample(422, "validation_failed", "输入校验失败", (
+        ("scopes[0]", "未知权限范围 crm:read，可选：crm:write、org:sync、reports:read"),)), ADMIN_REQUIRED))
 @secret_response("token")
 async def issue_token(user_id: str, admin: AdminUser, clients: Clients, body: TokenIn | None = None) -> dict[str, Any]:
     """A personal access token acting as that user (404 for an unknown user, 409 for one who
@@ -63,7 +76,7 @@ async def _revoke(clients: EdgeClients, actor_id: str, user_id: str, token_id: s
     return Response(status_code=204)
 
 
-@router.get("/me/tokens", response_model=TokenList)
+@router.get("/me/tokens", response_model=TokenList, responses=error_examples(UNAUTHENTICATED))
 async def my_tokens(user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """The caller's live tokens, newest first (never the secret). The bootstrap admin token is
     not a personal token: its list is empty."""
@@ -72,7 +85,8 @@ async def my_tokens(user: CurrentUser, clients: Clients) -> dict[str, Any]:
     return await _tokens(clients, user.id)
 
 
-@router.delete("/me/tokens/{token_id}", status_code=204, response_class=Response)
+@router.delete("/me/tokens/{token_id}", status_code=204, response_class=Response,
+               responses={**REVOKED, **error_examples(TOKEN_NOT_FOUND)})
 async def revoke_my_token(token_id: str, user: CurrentUser, clients: Clients) -> Response:
     """Revoke one of the caller's tokens (the one in use too); it is refused from the next request.
     404 when it is not the caller's."""
@@ -81,19 +95,22 @@ async def revoke_my_token(token_id: str, user: CurrentUser, clients: Clients) ->
     return await _revoke(clients, user.id, user.id, token_id)
 
 
-@router.get("/users/{user_id}/tokens", response_model=TokenList)
+@router.get("/users/{user_id}/tokens", response_model=TokenList,
+            responses=error_examples(USER_NOT_FOUND, ADMIN_REQUIRED))
 async def user_tokens(user_id: str, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """A user's live tokens (admin; 404 for an unknown user)."""
     return await _tokens(clients, user_id)
 
 
-@router.delete("/users/{user_id}/tokens/{token_id}", status_code=204, response_class=Response)
+@router.delete("/users/{user_id}/tokens/{token_id}", status_code=204, response_class=Response,
+               responses={**REVOKED, **error_examples(TOKEN_NOT_FOUND, ADMIN_REQUIRED)})
 async def revoke_user_token(user_id: str, token_id: str, admin: AdminUser, clients: Clients) -> Response:
     """Revoke one token of a user (admin; 404 when it is not theirs). Repeating it is harmless."""
     return await _revoke(clients, admin.id, user_id, token_id)
 
 
-@router.put("/org", response_model=OrgOut)
+@router.put("/org", response_model=OrgOut, responses=error_examples(ErrorExample(
+    422, "validation_failed", "输入校验失败", (("users[2].name", "长度不能少于 1 个字符"),)), ADMIN_REQUIRED))
 async def put_org(body: OrgIn, admin: AdminUser, clients: Clients) -> dict[str, int]:
     """Upsert departments and users."""
     req = registry_pb2.UpsertOrgRequest(

@@ -31,6 +31,19 @@ from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
 from edge.errors import RateLimited, status_of, violation_of
 from edge.guard import client_ip
+from edge.openapi_examples import (
+    ACCOUNT_LOCKED,
+    INVALID_CREDENTIALS,
+    RATE_LIMITED,
+    SIGNED_IN_LEFT,
+    TOTP_INVALID,
+    TOTP_REQUIRED,
+    ErrorExample,
+    error_examples,
+    html_page,
+    json_errors,
+    redirect,
+)
 from edge.routes.accounts import AccountLocked
 from edge.schemas import ERROR_RESPONSES
 from edge.schemas_accounts import Accepted, ForgotIn, LoginIn, PasswordSignInResult, SetupIn
@@ -39,6 +52,7 @@ from edge.sso.configs import start_path
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/auth", tags=["sign-in"], responses=ERROR_RESPONSES)
+# The pages (GET): their refusals are pages too, so not the API's error table.
 pages_router = APIRouter(tags=["sign-in"])
 routers = (router, pages_router)
 M = TypeVar("M", bound=BaseModel)
@@ -46,6 +60,13 @@ Out = accounts_pb2.SignInResponse
 RESTRICTION = "totp_enrolment_required"
 UNKNOWN_PREFIX = "baobei:edge:unknown-login:"
 FORGOT_MESSAGE = "如果该账号存在并登记了邮箱，重置密码的链接已发送。"
+FORM_POSTED = redirect(303, "Form posts (a page's `application/x-www-form-urlencoded`): signed in, on to `next`; "
+                       "a refusal shows the page again (HTML) with the error and its status",
+                       "`next` (a path on this site), or `/auth/totp/setup?next=…` when TOTP must be set up first")
+LINK_INVALID = ErrorExample(403, "setup_link_invalid", "链接无效或已失效，请重新申请")
+LINK_EXPIRED = ErrorExample(403, "setup_link_expired", "链接已过期，请重新申请")
+LINK_USED = ErrorExample(410, "link_used", "链接已使用过，请重新申请")
+PAGE_VALIDATION = json_errors({422: ERROR_RESPONSES[422]})
 
 
 # ---- bodies: JSON or a page's form ---------------------------------------------------------------
@@ -210,7 +231,9 @@ def _form_refused() -> Forbidden:
 # ---- sign in -------------------------------------------------------------------------------------
 
 
-@router.post("/login", response_model=PasswordSignInResult, openapi_extra=_body_doc(LoginIn))
+@router.post("/login", response_model=PasswordSignInResult, openapi_extra=_body_doc(LoginIn), responses={
+    **FORM_POSTED, **error_examples(INVALID_CREDENTIALS, TOTP_REQUIRED, TOTP_INVALID, SIGNED_IN_LEFT, ACCOUNT_LOCKED,
+                                    RATE_LIMITED)})
 async def login(request: Request, response: Response, clients: Clients) -> Any:
     """Sign in with a local account: `{"login", "password", "totp_code"?}` (login = user id,
     e-mail or mobile). Sets the session cookies (`bb_session`, `bb_csrf`) and answers the user
@@ -253,7 +276,9 @@ async def signin_page(request: Request, clients: EdgeClients, target: str, *, lo
                              headers=_page_headers(error) if error else None)
 
 
-@pages_router.get("/signin", response_class=HTMLResponse)
+@pages_router.get("/signin", response_class=HTMLResponse, responses={
+    **html_page("The sign-in page: login, password and TOTP code; a button (LDAP: a form) per provider"),
+    **PAGE_VALIDATION})
 async def signin(request: Request, clients: Clients, next: str = "/") -> HTMLResponse:
     """The sign-in page: login and password (and TOTP code), and a button (LDAP: a form) per
     enabled provider. `next` is where to go afterwards (a path on this site)."""
@@ -289,13 +314,21 @@ async def _setup_page(request: Request, clients: EdgeClients, token: str, *,
                              headers=_page_headers(error) if error else None)
 
 
-@router.get("/password/setup", response_class=HTMLResponse)
+@pages_router.get("/auth/password/setup", response_class=HTMLResponse, responses={
+    **html_page("The page to choose a password (and enter the TOTP code when the account has one)"),
+    **html_page("setup_link_invalid / setup_link_expired: a page saying the link cannot be used", 403),
+    **html_page("link_used: a page saying the link was used already", 410), **PAGE_VALIDATION})
 async def setup_page(request: Request, clients: Clients, token: str = "") -> HTMLResponse:
     """The page of an invite / reset link: choose a password (403 / 410 page for a dead link)."""
     return await _setup_page(request, clients, token)
 
 
-@router.post("/password/setup", response_model=PasswordSignInResult, openapi_extra=_body_doc(SetupIn))
+@router.post("/password/setup", response_model=PasswordSignInResult, openapi_extra=_body_doc(SetupIn), responses={
+    **redirect(303, "Form posts: the password is set and this browser signed in, on to `/`; a refusal shows the "
+               "page again (HTML)", "`/`"),
+    **error_examples(ErrorExample(422, "validation_failed", "输入校验失败", (
+        ("password", "该密码过于常见或出现在已泄露的密码中，请换一个"),)), LINK_INVALID, LINK_EXPIRED, LINK_USED,
+        TOTP_REQUIRED)})
 async def setup(request: Request, response: Response, clients: Clients) -> Any:
     """Set the password through an invite / reset link `{"token", "password", "totp_code"?}`:
     422 naming `password` when the policy refuses it (the link stays usable), 403
@@ -338,7 +371,12 @@ async def _send_reset(clients: EdgeClients, login: str, ip: str) -> None:
         log.exception("password.forgot_failed")
 
 
-@router.post("/password/forgot", status_code=202, response_model=Accepted, openapi_extra=_body_doc(ForgotIn))
+@router.post("/password/forgot", status_code=202, response_model=Accepted, openapi_extra=_body_doc(ForgotIn),
+             responses={202: {"description": "Accepted, whether or not the login exists (a form post answers the "
+                                             "page saying so, HTML)",
+                              "content": {"text/html": {"schema": {"type": "string"}}}},
+                        **error_examples(RATE_LIMITED, ErrorExample(422, "validation_failed", "输入校验失败", (
+                            ("login", "必填项"),)))})
 async def forgot(request: Request, clients: Clients, background: BackgroundTasks) -> Any:
     """"Forgot password" `{"login"}`: always 202, whether or not the login exists (a reset link
     goes to the account's e-mail when it has one, at most 3 an hour). 429 `rate_limited` per
@@ -374,7 +412,8 @@ def _forgot_page(request: Request, clients: EdgeClients, *, sent: bool = False, 
     return response
 
 
-@router.get("/password/forgot", response_class=HTMLResponse)
+@pages_router.get("/auth/password/forgot", response_class=HTMLResponse,
+                  responses=html_page("The \"forgot password\" page: a form asking for the login"))
 async def forgot_page(request: Request, clients: Clients) -> HTMLResponse:
     """The "forgot password" page."""
     return _forgot_page(request, clients)

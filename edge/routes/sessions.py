@@ -10,14 +10,23 @@ from baobei.core.errors import NotFound
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import audit, sessions
 from edge.deps import AdminUser, Clients, CurrentUser
+from edge.openapi_examples import (
+    ADMIN_REQUIRED,
+    CSRF_FAILED,
+    SESSION_EXPIRED,
+    UNAUTHENTICATED,
+    ErrorExample,
+    error_examples,
+)
 from edge.routes import area_router
 from edge.schemas_identity import MeOut, SessionList, SessionsEnded, SignOutEverywhereIn
 from edge.signin import user_out
 
 router = area_router("sessions")
+SESSION_NOT_FOUND = ErrorExample(404, "session_not_found", "会话 b27e40c95a1d3f86 不存在")
 
 
-@router.get("/me", response_model=MeOut)
+@router.get("/me", response_model=MeOut, responses=error_examples(UNAUTHENTICATED, SESSION_EXPIRED))
 async def me(request: Request, user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """Who the caller is and how they signed in; for a browser session also its CSRF token."""
     store = sessions.store_of(request)
@@ -41,13 +50,15 @@ async def _list(request: Request, user_id: str, current: str) -> dict[str, Any]:
     return {"items": [r.public(settings, current=r.id == current) for r in await store.list_user(user_id)]}
 
 
-@router.get("/me/sessions", response_model=SessionList)
+@router.get("/me/sessions", response_model=SessionList, responses=error_examples(SESSION_EXPIRED))
 async def my_sessions(request: Request, user: CurrentUser) -> dict[str, Any]:
     """The caller's signed-in browsers, newest first."""
     return await _list(request, user.id, user.session_id)
 
 
-@router.delete("/me/sessions/{session_id}", status_code=204, response_class=Response)
+@router.delete("/me/sessions/{session_id}", status_code=204, response_class=Response, responses={
+    204: {"description": "Signed out: that browser's next request is unauthenticated"},
+    **error_examples(SESSION_NOT_FOUND, CSRF_FAILED)})
 async def end_my_session(session_id: str, request: Request, user: CurrentUser, clients: Clients) -> Response:
     """Sign out one of the caller's browsers (404 when it is not theirs)."""
     if not await sessions.store_of(request).revoke(user.id, session_id):
@@ -57,7 +68,7 @@ async def end_my_session(session_id: str, request: Request, user: CurrentUser, c
     return Response(status_code=204)
 
 
-@router.post("/me/sessions/revoke-all", response_model=SessionsEnded)
+@router.post("/me/sessions/revoke-all", response_model=SessionsEnded, responses=error_examples(CSRF_FAILED))
 async def sign_out_everywhere(request: Request, user: CurrentUser, clients: Clients,
                               body: SignOutEverywhereIn | None = None) -> dict[str, int]:
     """Sign out everywhere: every browser session of the caller ends (this one too unless
@@ -69,13 +80,13 @@ async def sign_out_everywhere(request: Request, user: CurrentUser, clients: Clie
     return {"ended": ended}
 
 
-@router.get("/users/{user_id}/sessions", response_model=SessionList)
+@router.get("/users/{user_id}/sessions", response_model=SessionList, responses=error_examples(ADMIN_REQUIRED))
 async def user_sessions(user_id: str, request: Request, admin: AdminUser) -> dict[str, Any]:
     """A user's signed-in browsers (admin)."""
     return await _list(request, user_id, admin.session_id)
 
 
-@router.delete("/users/{user_id}/sessions", response_model=SessionsEnded)
+@router.delete("/users/{user_id}/sessions", response_model=SessionsEnded, responses=error_examples(ADMIN_REQUIRED))
 async def end_user_sessions(user_id: str, request: Request, admin: AdminUser, clients: Clients) -> dict[str, int]:
     """Sign a user out of every browser (admin)."""
     ended = await sessions.store_of(request).revoke_user(user_id)

@@ -12,6 +12,7 @@ from baobei.core.errors import Forbidden
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from edge import audit, sessions
 from edge.deps import Clients
+from edge.openapi_examples import CSRF_FAILED, RATE_LIMITED, error_examples
 from edge.schemas import ERROR_RESPONSES
 from edge.schemas_identity import MethodsOut
 from edge.sso.configs import start_path
@@ -19,7 +20,7 @@ from edge.sso.configs import start_path
 router = APIRouter(prefix="/auth", tags=["sign-in"], responses=ERROR_RESPONSES)
 
 
-@router.get("/methods", response_model=MethodsOut)
+@router.get("/methods", response_model=MethodsOut, responses=error_examples(RATE_LIMITED))
 async def methods(clients: Clients) -> dict[str, Any]:
     """What the sign-in page offers: local accounts and the enabled providers (no secrets)."""
     resp = await clients.identity.ListProviders(identity_pb2.ListProvidersRequest(enabled_only=True))
@@ -28,7 +29,9 @@ async def methods(clients: Clients) -> dict[str, Any]:
         for p in resp.providers]}
 
 
-@router.post("/logout", status_code=204, response_class=Response)
+@router.post("/logout", status_code=204, response_class=Response, responses={
+    204: {"description": "Signed out: the session ends and its cookies are cleared (`Set-Cookie`)"},
+    **error_examples(CSRF_FAILED)})
 async def logout(request: Request, clients: Clients) -> Response:
     """Sign this browser out (needs X-CSRF-Token, like every state change made with the cookie).
     Without a live session it just clears the cookies."""

@@ -18,12 +18,21 @@ from edge import audit, auth, sessions, signin_pages
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
 from edge.guard import client_ip
+from edge.openapi_examples import html_page, json_errors, redirect
 from edge.routes.accounts import qr_svg
 from edge.routes.password_signin import messages, read_form
+from edge.schemas import ERROR_RESPONSES
 from edge.signin import safe_next
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 PATH = "/auth/totp/setup"
+SENT_ON = redirect(303, "Not signed in: to the sign-in page, and back here afterwards; TOTP already enabled: on to "
+                   "`next`", "`/signin?next=/auth/totp/setup?next=…`, or `next`")
+FORM_SCHEMA = {"type": "object", "required": ["code", "csrf_token"], "properties": {
+    "code": {"type": "string", "maxLength": 64, "description": "The authenticator's current 6-digit code"},
+    "next": {"type": "string", "description": "Where to go afterwards (a path on this site)"},
+    "csrf_token": {"type": "string", "description": "The session's CSRF token (the page's hidden field)"}},
+    "examples": [{"code": "492039", "next": "/", "csrf_token": "kq3V1n8mZp0xWc7Lr2Yt5Hs9Jb4Ud6Fg1Ae8Io3Nv0"}]}
 
 
 def _to_signin(target: str) -> RedirectResponse:
@@ -44,7 +53,9 @@ async def _page(request: Request, clients: EdgeClients, record: sessions.Session
     return signin_pages.page(clients.settings, request, html, status=422 if error else 200)
 
 
-@router.get(PATH.removeprefix("/auth"), response_class=HTMLResponse)
+@router.get(PATH.removeprefix("/auth"), response_class=HTMLResponse, responses={
+    **html_page("The QR code and secret to add to an authenticator app, and a form for its first code"), **SENT_ON,
+    **json_errors({422: ERROR_RESPONSES[422]})})
 async def totp_setup_page(request: Request, clients: Clients, next: str = "/") -> Response:
     """Set up an authenticator app (signed-in browsers; others are sent to `/signin`)."""
     target = safe_next(next)
@@ -54,7 +65,11 @@ async def totp_setup_page(request: Request, clients: Clients, next: str = "/") -
     return await _page(request, clients, record, target)
 
 
-@router.post(PATH.removeprefix("/auth"), response_class=HTMLResponse)
+@router.post(PATH.removeprefix("/auth"), response_class=HTMLResponse, responses={
+    **html_page("Enabled: the page with the recovery codes (shown once)"), **SENT_ON,
+    **html_page("A wrong code or an expired form: the page again with the error", 422)},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/x-www-form-urlencoded": {"schema": FORM_SCHEMA}}}})
 async def totp_setup(request: Request, clients: Clients) -> Any:
     """The page's form: `code`, `next` and the session's CSRF token as `csrf_token`. Answers the
     recovery codes (once); a wrong code shows the page again (422)."""

@@ -18,12 +18,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from baobei.core.errors import FieldViolation, ValidationFailed
 from edge.deps import Clients
+from edge.openapi_examples import PROVIDER_NOT_FOUND, ErrorExample, error_examples, html_page, json_errors, redirect
 from edge.schemas import Model
-from edge.schemas_identity import SignInResult
+from edge.schemas_identity import SESSION_EXAMPLE, SIGN_IN_EXAMPLE, SignInResult
 from edge.signin import safe_next
 from edge.sso import dingtalk, feishu, inapp_page, wecom
 from edge.sso.im import ImApp, ImFlow
@@ -36,15 +37,26 @@ router = APIRouter(prefix="/auth", tags=["sign-in"], responses=SSO_ERRORS)
 
 
 class CodeIn(Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "next": "/projects/7c9e6679f4c84b8e9a3b2d1c0e5f4a3b"}]})
+
     code: str = Field(min_length=1, max_length=512, description="The code the platform's JSAPI gave the page")
     next: str | None = Field(default=None, max_length=2000, description="A path on this site to go to afterwards")
 
 
 class CodeSignInResult(SignInResult):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **SIGN_IN_EXAMPLE, "session": {**SESSION_EXAMPLE, "method": "dingtalk", "provider": "dingtalk"},
+        "next": "/projects/7c9e6679f4c84b8e9a3b2d1c0e5f4a3b"}]})
+
     next: str = Field(description="Where to go now (a path on this site)")
 
 
-@router.post("/sso/{key}/code", response_model=CodeSignInResult)
+@router.post("/sso/{key}/code", response_model=CodeSignInResult, responses=error_examples(
+    ErrorExample(401, "sso_code_invalid", "钉钉登录码无效、已使用或已过期，请重新登录"),
+    ErrorExample(404, "sso_user_unknown", "该钉钉账号不是本企业的成员，或没有对应的组织用户，请联系管理员"),
+    PROVIDER_NOT_FOUND,
+    ErrorExample(502, "sso_app_rejected", "钉钉拒绝了应用凭证（invalid appkey），请管理员检查 AppKey/Secret 配置")))
 async def sign_in_with_code(key: str, body: CodeIn, request: Request, response: Response,
                             clients: Clients) -> dict[str, Any]:
     """Sign in with a DingTalk / WeCom / Feishu in-app code (JSON body, no credential needed);
@@ -57,9 +69,13 @@ async def sign_in_with_code(key: str, body: CodeIn, request: Request, response: 
     return await IM_FLOWS[provider.type].code(request, response, clients, provider, body.code, body.next or "/")
 
 
-@router.get("/sso/{key}/inapp", response_class=HTMLResponse,
-            responses={200: {"content": {"text/html": {}}, "description": "DingTalk: the in-app sign-in page"},
-                       302: {"description": "WeCom / Feishu: to the platform's in-client OAuth page"}})
+@router.get("/sso/{key}/inapp", response_class=HTMLResponse, responses={
+    **json_errors(SSO_ERRORS),
+    **html_page("DingTalk: the in-app sign-in page (asks the client's JS bridge for a code and posts it to "
+                "`/auth/sso/{key}/code`)"),
+    **redirect(302, "WeCom / Feishu: to the platform's in-client OAuth page", "The platform's OAuth URL, which "
+               "comes back to `/auth/sso/{key}/callback`"),
+    **error_examples(PROVIDER_NOT_FOUND, html_route=True)})
 async def inapp(key: str, request: Request, clients: Clients,
                 next_: Annotated[str, Query(alias="next", max_length=2000)] = "/") -> Response:
     """The homepage URL to give the app in the platform's workbench: signs the user in inside the

@@ -15,6 +15,7 @@ from edge import ratelimit
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
 from edge.guard import client_ip
+from edge.openapi_examples import PROVIDER_NOT_FOUND, RATE_LIMITED, ErrorExample, error_examples, redirect
 from edge.signin import safe_next
 from edge.sso.im_routes import IM_FLOWS
 from edge.sso.oidc import OIDC_FLOWS
@@ -33,8 +34,12 @@ FLOWS: dict[str, SsoFlow] = {**OIDC_FLOWS, **IM_FLOWS}
 router = APIRouter(prefix="/auth", tags=["sign-in"], responses=SSO_ERRORS)
 
 
-@router.get("/sso/{key}/start", status_code=302, response_class=Response,
-            responses={302: {"description": "To the provider's login page"}})
+@router.get("/sso/{key}/start", status_code=302, response_class=Response, responses={
+    **redirect(302, "To the provider's login page", "The provider's authorization URL (client_id, redirect_uri, "
+               "state; OIDC also nonce and the PKCE code_challenge)"),
+    **error_examples(PROVIDER_NOT_FOUND, RATE_LIMITED, ErrorExample(
+        502, "sso_provider_unavailable", "登录服务暂不可用（discovery），请稍后重试"), descriptions={
+        502: "The provider failed (a page for browsers that ask for text/html, as every refusal here)"})})
 async def start(key: str, request: Request, clients: Clients,
                 next_: Annotated[str, Query(alias="next", max_length=2000)] = "/") -> Response:
     """Start signing in with a redirect provider (OIDC, DingTalk, WeCom, Feishu): 302 to its login
@@ -47,8 +52,17 @@ async def start(key: str, request: Request, clients: Clients,
     return await FLOWS[provider.type].start(request, clients, provider, safe_next(next_))
 
 
-@router.get("/sso/{key}/callback", status_code=303, response_class=Response,
-            responses={303: {"description": "Signed in: to `next`"}})
+@router.get("/sso/{key}/callback", status_code=303, response_class=Response, responses={
+    **redirect(303, "Signed in (session cookies set): to `next`", "The `next` given at the start (a path on this "
+               "site)"),
+    **error_examples(
+        ErrorExample(400, "sso_state_invalid", "登录请求无效或已使用（请在同一浏览器中重新登录）",
+                     (("state.unknown", "登录请求无效或已使用（请在同一浏览器中重新登录）"),)),
+        ErrorExample(403, "sso_user_unknown", "没有与该账号对应的组织用户，请联系管理员"),
+        ErrorExample(403, "sso_state_invalid", "登录请求已失效或不是从本浏览器发起的，请重新登录"),
+        descriptions={400: "OIDC: a state that is unknown, used, expired or from another browser (a page for "
+                           "browsers that ask for text/html, as every refusal here)",
+                      403: "No org user for this person, the user left, or (DingTalk, WeCom, Feishu) a bad state"})})
 async def callback(key: str, request: Request, clients: Clients) -> Response:
     """Where the provider sends the browser back (``code``/``authCode`` and ``state``): signs in
     and 303 to ``next``. Register ``<base_url>/auth/sso/<key>/callback`` with the provider."""
