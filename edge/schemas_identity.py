@@ -8,18 +8,18 @@ from pydantic import ConfigDict, Field
 
 from edge.schemas import Model
 
-# Example data (zh-CN) for /openapi.json. Session times are as the edge writes them (+00:00).
+# Example data (zh-CN) for /openapi.json.
 SESSION_EXAMPLE: dict[str, Any] = {
     "id": "3f9a1c07d2e4b568", "method": "password", "provider": None,
-    "created_at": "2026-12-01T08:30:00.123456+00:00", "last_seen_at": "2026-12-01T09:15:42.654321+00:00",
-    "expires_at": "2026-12-01T11:15:42.654321+00:00", "absolute_expires_at": "2026-12-01T20:30:00.123456+00:00",
+    "created_at": "2026-12-01T08:30:00Z", "last_seen_at": "2026-12-01T09:15:42Z",
+    "expires_at": "2026-12-01T11:15:42Z", "absolute_expires_at": "2026-12-01T20:30:00Z",
     "ip": "10.0.0.23", "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
     "Gecko) Chrome/131.0.0.0 Safari/537.36", "current": True,
 }
 OTHER_SESSION_EXAMPLE: dict[str, Any] = {
     **SESSION_EXAMPLE, "id": "b27e40c95a1d3f86", "method": "dingtalk", "provider": "dingtalk",
-    "created_at": "2026-11-30T01:02:03.000001+00:00", "last_seen_at": "2026-11-30T02:10:00.500000+00:00",
-    "expires_at": "2026-11-30T04:10:00.500000+00:00", "absolute_expires_at": "2026-11-30T13:02:03.000001+00:00",
+    "created_at": "2026-11-30T01:02:03Z", "last_seen_at": "2026-11-30T02:10:00Z",
+    "expires_at": "2026-11-30T04:10:00Z", "absolute_expires_at": "2026-11-30T13:02:03Z",
     "ip": "10.0.8.51", "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) DingTalk/7.6.30",
     "current": False,
 }

@@ -69,8 +69,8 @@ class SessionRecord:
         return min(self.last_seen_at + settings.session_idle_minutes * 60, self.absolute_expires_at)
 
     def public(self, settings: Settings, *, current: bool = False) -> dict[str, Any]:
-        def iso(t: float) -> str:
-            return datetime.fromtimestamp(t, UTC).isoformat()
+        def iso(t: float) -> str:  # whole seconds, "Z" like every other timestamp of the API
+            return datetime.fromtimestamp(int(t), UTC).isoformat().replace("+00:00", "Z")
 
         return {
             "id": self.id, "method": self.method, "provider": self.provider or None,
