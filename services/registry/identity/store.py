@@ -123,6 +123,8 @@ def resolve_identity(
     other = session.exec(select(IdentityLinkRow).where(
         IdentityLinkRow.provider_key == provider_key, IdentityLinkRow.user_id == user.id)).first()
     if other is not None:
+        if other.subject == subject:  # a concurrent first sign-in of this same identity linked it meanwhile
+            return user, False
         raise Conflict("该用户已绑定此登录方式的另一个账号", "this user is linked to another account of the provider",
                        code="sso_identity_conflict")
     now = _now()
