@@ -13,6 +13,7 @@ from baobei.core.errors import FieldViolation, Forbidden, ValidationFailed
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from edge import audit, mapping
 from edge.deps import AdminUser, Clients, CurrentUser
+from edge.errors import violation_of
 from edge.openapi_examples import ADMIN_REQUIRED, ErrorExample, error_examples
 from edge.routes import area_router
 from edge.schemas_identity import IdentityLinkList, ProviderIn, ProviderList, ProviderOut
@@ -46,8 +47,9 @@ def _validated(body: ProviderIn) -> tuple[dict[str, Any], dict[str, str]]:
             parsed = model.model_validate(data).model_dump(exclude_unset=part == "secrets")
         except ValidationError as err:
             for e in err.errors():
-                path = ".".join([part, *(str(x) for x in e["loc"])])
-                problems.append(FieldViolation(path, f"{path}: {e['msg']}", f"{path}: {e['msg']}"))
+                # The edge's own wording of pydantic errors (Chinese first), at the path in the body.
+                found = violation_of({**e, "loc": (part, *e["loc"])})
+                problems.append(FieldViolation(found.field, f"{found.field}: {found.zh}", f"{found.field}: {found.en}"))
             continue
         if part == "config":
             config = parsed
