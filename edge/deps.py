@@ -15,10 +15,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from baobei.core.errors import FieldViolation, Forbidden, Unauthenticated
 from edge import sessions
 from edge.auth import Principal, authenticate
+from edge.client_address import client_ip
 from edge.clients import Clients as EdgeClients
 from edge.clients import EdgeDeps
 from edge.errors import request_locale
-from edge.guard import client_ip
 
 # auto_error=False: we answer 401 in the contract's error shape ourselves; the scheme still shows
 # up in the OpenAPI document.

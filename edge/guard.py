@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from baobei.core.errors import DomainError, Unauthenticated
 from baobei.core.settings import Settings
 from edge import ratelimit
+from edge.client_address import client_ip
 from edge.errors import PayloadTooLarge, RateLimited, ServiceUnavailable, domain_response
 
 API_PREFIX = "/api/v1/"
@@ -76,11 +77,6 @@ def _rendered(formats: list[str]) -> bool:
 
 def _limit(settings: Settings, name: str) -> ratelimit.Limit:
     return ratelimit.Limit(name, int(getattr(settings, f"rate_limit_{name}")), settings.rate_limit_window_seconds)
-
-
-def client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
 
 
 class RequestGuard:

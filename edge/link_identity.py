@@ -14,8 +14,8 @@ from starlette.requests import Request
 from baobei.core.errors import Unauthenticated
 from edge import audit, sessions
 from edge.auth import Principal, session_principal
+from edge.client_address import client_ip
 from edge.clients import Clients
-from edge.guard import client_ip
 
 # The form field a group link page carries the session's CSRF token in (X-CSRF-Token works too).
 CSRF_FIELD = "csrf_token"

@@ -13,8 +13,8 @@ from starlette.responses import Response
 from baobei.core.errors import Forbidden
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import audit, sessions
+from edge.client_address import client_ip
 from edge.clients import Clients
-from edge.guard import client_ip
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

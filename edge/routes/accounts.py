@@ -14,10 +14,10 @@ from fastapi import Request
 from baobei.core.errors import FieldViolation, Forbidden, ValidationFailed
 from baobei.registry.v1 import accounts_service_pb2 as accounts_pb2
 from edge import audit, auth, bootstrap_token, mapping, sessions, setup_links
+from edge.client_address import client_ip
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.errors import RateLimited
-from edge.guard import client_ip
 from edge.idempotency import secret_response
 from edge.openapi_examples import (
     ACCOUNT_LOCKED,

@@ -12,8 +12,8 @@ from pydantic import AwareDatetime
 from baobei.core.errors import Conflict, FieldViolation, ValidationFailed
 from baobei.registry.v1 import directory_service_pb2 as directory_pb2
 from edge import audit, auth, mapping
+from edge.client_address import client_ip
 from edge.deps import AdminUser, Clients, CurrentUser
-from edge.guard import client_ip
 from edge.idempotency import secret_response
 from edge.openapi_examples import ADMIN_REQUIRED, UNAUTHENTICATED, ErrorExample, error_examples
 from edge.routes import area_router

@@ -27,10 +27,10 @@ from baobei.core.errors import DomainError, FieldViolation, Forbidden, Unauthent
 from baobei.registry.v1 import accounts_service_pb2 as accounts_pb2
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from edge import audit, auth, json_body, mapping, ratelimit, sessions, setup_links, signin_pages
+from edge.client_address import client_ip
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
 from edge.errors import RateLimited, status_of, violation_of
-from edge.guard import client_ip
 from edge.openapi_examples import (
     ACCOUNT_LOCKED,
     INVALID_CREDENTIALS,

@@ -15,9 +15,9 @@ from starlette.responses import HTMLResponse, Response
 from baobei.core.errors import DomainError, Forbidden
 from baobei.registry.v1 import accounts_service_pb2 as accounts_pb2
 from edge import audit, auth, sessions, signin_pages
+from edge.client_address import client_ip
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
-from edge.guard import client_ip
 from edge.openapi_examples import html_page, json_errors, redirect
 from edge.routes.accounts import qr_svg
 from edge.routes.password_signin import messages, read_form

@@ -28,9 +28,9 @@ from baobei.core.errors import DomainError, FieldViolation, Forbidden, NotFound,
 from baobei.core.settings import Settings
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from edge import json_body, ratelimit
+from edge.client_address import client_ip
 from edge.deps import Clients
 from edge.errors import RateLimited, ServiceUnavailable, UpstreamFailed, validation_failed
-from edge.guard import client_ip
 from edge.openapi_examples import ErrorExample, error_examples, redirect
 from edge.schemas import ERROR_RESPONSES, ErrorResponse, Model
 from edge.schemas_identity import SignInResult

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from edge import ratelimit
+from edge.client_address import client_ip
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
-from edge.guard import client_ip
 from edge.openapi_examples import PROVIDER_NOT_FOUND, RATE_LIMITED, ErrorExample, error_examples, redirect
 from edge.signin import safe_next
 from edge.sso.im_routes import IM_FLOWS
