@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.registry.sealing import PREFIX, SealError, Sealer
+from services.registry.sealing import PREFIX, Sealer, SealError
 
 KEY = "k" * 16 + "-current"
 OLD = "o" * 16 + "-previous"
