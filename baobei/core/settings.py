@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     # Gantt formats offered by GET …/schedule?format= (comma-separated, of "svg" and "pdf"; json always).
     gantt_formats: str = "svg,pdf"
 
+    # Key sealing the registry's stored secrets (sign-in provider secrets, TOTP secrets; any string
+    # of at least 16 characters, run through HKDF). Empty = the registry generates one and keeps
+    # it in its own database. Previous keys, comma-separated, stay readable during a rotation.
+    registry_secrets_key: str = ""
+    registry_secrets_old_keys: str = ""
+
     # ---- notifications (issue 5) ----
     # Action links: HMAC key (empty = the notify service generates one and keeps it in its
     # database) and lifetime.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from services.registry.audit.servicer import AuditServicer
 from services.registry.directory.servicer import DirectoryServicer
 from services.registry.identity.servicer import IdentityServicer
 from services.registry.models import processed_request
+from services.registry.sealing import reseal_at_rest, sealer_for
 from services.registry.servicer import RegistryServicer
 
 log = structlog.get_logger(__name__)
@@ -43,12 +45,17 @@ def build(
     attachments_s3: S3Config | None = None,
     blobs: BlobStore | None = None,
     account_policy: AccountPolicy | None = None,
+    secrets_key: str = "",
+    secrets_old_keys: Sequence[str] = (),
     **peers: Any,
 ) -> tuple[grpc.Server, int]:
     """A migrated database and a not-yet-started server; the registry has no peers. Attachments go
-    to ``blobs`` if given, else to S3 when ``attachments_s3`` is set, else under ``attachments_dir``."""
+    to ``blobs`` if given, else to S3 when ``attachments_s3`` is set, else under ``attachments_dir``.
+    Stored secrets are sealed under ``secrets_key``, else under a key generated into the database."""
     upgrade(SERVICE, db_url)
     engine = make_engine(db_url)
+    sealer = sealer_for(engine, secrets_key, secrets_old_keys)
+    reseal_at_rest(engine, sealer)
     store = blobs if blobs is not None else blob_store(attachments_dir=attachments_dir, s3=attachments_s3)
     servicer = RegistryServicer(engine, processed_request, store)
 
@@ -56,10 +63,10 @@ def build(
         # The registry owns the org directory, so identity (providers, links, accounts, audit) is
         # served by the same process over its own gRPC service.
         pb_grpc.add_RegistryServiceServicer_to_server(servicer, server)
-        identity_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(engine, processed_request), server)
+        identity_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(engine, processed_request, sealer), server)
         directory_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(engine), server)
         audit_grpc.add_AuditServiceServicer_to_server(AuditServicer(engine), server)
-        accounts_grpc.add_AccountServiceServicer_to_server(AccountServicer(engine, account_policy), server)
+        accounts_grpc.add_AccountServiceServicer_to_server(AccountServicer(engine, sealer, account_policy), server)
 
     return build_server(
         name=SERVICE,
@@ -88,6 +95,8 @@ def serve(settings: Settings) -> None:
         attachments_dir=settings.data_dir / "attachments",
         attachments_s3=s3_config(settings),
         account_policy=account_policy(settings),
+        secrets_key=settings.registry_secrets_key,
+        secrets_old_keys=[k.strip() for k in settings.registry_secrets_old_keys.split(",") if k.strip()],
     )
     if settings.attachments_s3_bucket:
         log.info("attachments.store", kind="s3", bucket=settings.attachments_s3_bucket,

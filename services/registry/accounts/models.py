@@ -31,9 +31,10 @@ class AccountRow(Base, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)
     last_failure_at: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)
     last_sign_in_at: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)
-    # Base32 TOTP secret once confirmed; the one being enrolled until then.
-    totp_secret: str = Field(default="", max_length=64)
-    totp_pending: str = Field(default="", max_length=64)
+    # Base32 TOTP secret once confirmed; the one being enrolled until then. Both sealed
+    # (services/registry/sealing.py: "enc:v1:…"; legacy rows may hold plain base32).
+    totp_secret: str = Field(default="", max_length=255)
+    totp_pending: str = Field(default="", max_length=255)
     # The last 30-second step whose code was accepted: a code is never accepted twice.
     totp_last_step: int = Field(default=0, sa_type=sa.BigInteger)
     totp_enabled_at: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)

@@ -14,6 +14,7 @@ from baobei.core.errors import Conflict, FieldViolation, ValidationFailed
 from services.registry.accounts import domain, hashing, store
 from services.registry.accounts.models import AuthSettingsRow
 from services.registry.domain import User
+from services.registry.sealing import Sealer
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +53,8 @@ class AccountView:
 @dataclass
 class Accounts:
     engine: Engine
+    # TOTP secrets are stored sealed: sealed on enrolment, unsealed to check a code.
+    sealer: Sealer
     policy: domain.AccountPolicy = field(default_factory=domain.AccountPolicy)
     hasher: hashing.Hasher = field(init=False)
 
@@ -76,7 +79,7 @@ class Accounts:
                 return self._failed(acct.user_id, now, TOTP_INVALID)
             log.info("account.recovery_code_used", user_id=acct.user_id, left=left)
             return Outcome(OK, user_id=acct.user_id, recovery_code_used=True, recovery_codes_left=left)
-        step = domain.totp_step(acct.totp_secret, code, now, acct.totp_last_step)
+        step = domain.totp_step(self.sealer.unseal(acct.totp_secret), code, now, acct.totp_last_step)
         if step is None or not store.consume_totp_step(self.engine, acct.user_id, step):
             return self._failed(acct.user_id, now, TOTP_INVALID)
         return None
@@ -222,7 +225,8 @@ class Accounts:
 
     def start_totp(self, user_id: str, now: datetime) -> tuple[str, str]:
         user = store.get_user(self.engine, user_id)
-        secret = store.start_totp(self.engine, user.id, domain.new_totp_secret(), now)
+        stored = store.start_totp(self.engine, user.id, self.sealer.seal(domain.new_totp_secret()), now)
+        secret = self.sealer.unseal(stored)
         return secret, domain.totp_uri(secret, user.email or user.id)
 
     def confirm_totp(self, user_id: str, code: str, now: datetime) -> tuple[list[str], AccountView]:
@@ -231,12 +235,13 @@ class Accounts:
             raise Conflict("已启用两步验证", "TOTP is already enabled", code="totp_already_enabled")
         if not acct.totp_pending:
             raise Conflict("请先开始绑定两步验证", "start the TOTP enrolment first", code="totp_not_started")
-        step = domain.totp_step(acct.totp_pending, code, now, 0)
+        step = domain.totp_step(self.sealer.unseal(acct.totp_pending), code, now, 0)
         if step is None:
             raise ValidationFailed([FieldViolation("code", "验证码不正确", "the code is wrong")])
         codes = domain.new_recovery_codes()
         if not store.confirm_totp(self.engine, user_id, acct.totp_pending, step,
-                                  [domain.recovery_hash(c) for c in codes], now):
+                                  [domain.recovery_hash(c) for c in codes], now,
+                                  secret=self.sealer.reseal(acct.totp_pending)):
             raise Conflict("绑定已被另一次操作替换，请重新开始", "the enrolment was restarted elsewhere; start again",
                            code="totp_not_started")
         log.info("account.totp_enabled", user_id=user_id)

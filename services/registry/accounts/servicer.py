@@ -16,6 +16,7 @@ from services.registry.accounts import domain
 from services.registry.accounts.models import AuthSettingsRow
 from services.registry.accounts.service import Accounts, AccountView, Outcome
 from services.registry.accounts.store import admins_with_password
+from services.registry.sealing import Sealer
 
 _OUTCOMES = {
     "ok": pb.SignInResponse.OK, "invalid_credentials": pb.SignInResponse.INVALID_CREDENTIALS,
@@ -67,9 +68,9 @@ def settings_to_pb(row: AuthSettingsRow, admins: int = 0) -> pb.AuthSettings:
 
 
 class AccountServicer(pb_grpc.AccountServiceServicer):
-    def __init__(self, engine: Engine, policy: domain.AccountPolicy | None = None) -> None:
+    def __init__(self, engine: Engine, sealer: Sealer, policy: domain.AccountPolicy | None = None) -> None:
         self.engine = engine
-        self.accounts = Accounts(engine, policy or domain.AccountPolicy())
+        self.accounts = Accounts(engine, sealer, policy or domain.AccountPolicy())
 
     @rpc
     def SignIn(self, request: pb.SignInRequest, ctx: grpc.ServicerContext) -> pb.SignInResponse:

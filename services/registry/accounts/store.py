@@ -214,16 +214,17 @@ def _totp_conflict() -> Conflict:
                     code="totp_already_enabled")
 
 
-def confirm_totp(engine: Engine, user_id: str, secret: str, step: int, recovery_hashes: list[str],
-                 now: datetime) -> bool:
-    """Activate ``secret`` (still the pending one); False when it changed meanwhile."""
+def confirm_totp(engine: Engine, user_id: str, pending: str, step: int, recovery_hashes: list[str],
+                 now: datetime, *, secret: str | None = None) -> bool:
+    """Activate the stored ``pending`` secret (as ``secret``, its re-sealed form, if given); False
+    when the pending one changed meanwhile."""
     with Session(engine) as s:
         row = _locked_row(s, user_id, now)
         if row.totp_secret:
             raise _totp_conflict()
-        if row.totp_pending != secret:
+        if row.totp_pending != pending:
             return False
-        row.totp_secret, row.totp_pending, row.totp_last_step = secret, "", step
+        row.totp_secret, row.totp_pending, row.totp_last_step = secret or pending, "", step
         row.totp_enabled_at, row.recovery_codes, row.updated_at = now, recovery_hashes, now
         s.add(row)
         s.commit()

@@ -20,19 +20,22 @@ from baobei.registry.v1 import identity_service_pb2_grpc as pb_grpc
 from services.registry import mapping
 from services.registry.identity import store
 from services.registry.identity.models import AuthProviderRow, IdentityLinkRow
+from services.registry.sealing import Sealer
 from services.registry.store import _user
 
 M = TypeVar("M", bound=Message)
 T = TypeVar("T")
 
 
-def provider_to_pb(row: AuthProviderRow, *, with_secrets: bool) -> pb.Provider:
+def provider_to_pb(row: AuthProviderRow, *, with_secrets: bool, sealer: Sealer | None = None) -> pb.Provider:
+    """Secrets only ``with_secrets`` (then ``sealer`` unseals them); ``secrets_set`` names them."""
     out = pb.Provider(key=row.key, type=row.type, name=row.name, enabled=row.enabled, version=row.version,
                       secrets_set=sorted(k for k, v in (row.secrets or {}).items() if v not in (None, "")),
                       updated_by=row.updated_by, updated_at=mapping.ts(row.updated_at))
     out.config.update(row.config or {})
     if with_secrets:
-        out.secrets.update(row.secrets or {})
+        assert sealer is not None
+        out.secrets.update(store.unseal_secrets(dict(row.secrets or {}), sealer))
     return out
 
 
@@ -45,9 +48,10 @@ def link_to_pb(row: IdentityLinkRow) -> pb.IdentityLink:
 
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
-    def __init__(self, engine: Engine, request_log: sa.Table) -> None:
+    def __init__(self, engine: Engine, request_log: sa.Table, sealer: Sealer) -> None:
         self.engine = engine
         self.request_log = request_log
+        self.sealer = sealer
 
     def _once(self, request_id: str, method: str, response_type: type[M], apply: Callable[[Session], M]) -> M:
         return run_once(self.engine, self.request_log, request_id=request_id, method=method,
@@ -66,6 +70,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                 session=session, key=p.key, type_=p.type, name=p.name, enabled=p.enabled,
                 config=json_format.MessageToDict(p.config), secrets=json_format.MessageToDict(p.secrets),
                 clear_secrets=list(request.clear_secrets), actor_id=request.actor_id,
+                sealer=self.sealer,
             )
             return provider_to_pb(row, with_secrets=False)
 
@@ -74,7 +79,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     @rpc
     def GetProvider(self, request: pb.GetProviderRequest, ctx: grpc.ServicerContext) -> pb.Provider:
         return self._read(lambda s: provider_to_pb(store.get_provider(session=s, key=request.key),
-                                                   with_secrets=request.with_secrets))
+                                                   with_secrets=request.with_secrets, sealer=self.sealer))
 
     @rpc
     def ListProviders(self, request: pb.ListProvidersRequest, ctx: grpc.ServicerContext) -> pb.ListProvidersResponse:

@@ -12,6 +12,7 @@ from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, Va
 from services.registry.identity import domain
 from services.registry.identity.models import AuthProviderRow, IdentityLinkRow
 from services.registry.models import UserRow
+from services.registry.sealing import Sealer
 
 
 def _now() -> datetime:
@@ -38,8 +39,9 @@ def list_providers(*, session: Session, enabled_only: bool) -> list[AuthProvider
 
 def put_provider(
     *, session: Session, key: str, type_: str, name: str, enabled: bool, config: dict[str, Any],
-    secrets: dict[str, Any], clear_secrets: list[str], actor_id: str,
+    secrets: dict[str, Any], clear_secrets: list[str], actor_id: str, sealer: Sealer,
 ) -> AuthProviderRow:
+    """Secrets are stored sealed; unchanged ones keep their sealed form (and the version stays)."""
     domain.check_provider(key, type_)
     both = sorted(set(secrets) & set(clear_secrets))
     if both:
@@ -49,20 +51,37 @@ def put_provider(
     if row is not None and row.type != type_:
         raise Conflict(f"登录方式 {key} 的类型是 {row.type}，不能改为 {type_}",
                        f"provider {key} is of type {row.type}, not {type_}", code="provider_type_fixed")
-    kept = dict(row.secrets or {}) if row is not None else {}
+    stored = dict(row.secrets or {}) if row is not None else {}
+    before = unseal_secrets(stored, sealer)
+    kept = dict(before)
     for k in clear_secrets:
         kept.pop(k, None)
     kept.update({k: v for k, v in secrets.items() if v not in (None, "")})
     if row is None:
         row = AuthProviderRow(key=key, type=type_, version=0, updated_at=_now())
-    changed = (row.name, row.enabled, row.config, row.secrets) != (name, enabled, config, kept)
-    row.name, row.enabled, row.config, row.secrets = name, enabled, dict(config), kept
+    changed = (row.name, row.enabled, row.config, before) != (name, enabled, config, kept)
+    row.name, row.enabled, row.config = name, enabled, dict(config)
+    # An unchanged secret keeps its sealed form unless it is legacy plain text or under an old key.
+    row.secrets = {k: stored[k] if k in stored and before.get(k) == v and _current(stored[k], sealer)
+                   else _seal(v, sealer) for k, v in kept.items()}
     if changed or row.version == 0:
         row.version += 1
         row.updated_at, row.updated_by = _now(), actor_id
     session.add(row)
     session.flush()
     return row
+
+
+def _seal(value: Any, sealer: Sealer) -> Any:
+    return sealer.seal(value) if isinstance(value, str) else value
+
+
+def _current(value: Any, sealer: Sealer) -> bool:
+    return not isinstance(value, str) or sealer.is_current(value)
+
+
+def unseal_secrets(stored: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
+    return {k: sealer.unseal(v) if isinstance(v, str) else v for k, v in stored.items()}
 
 
 def delete_provider(*, session: Session, key: str) -> bool:
