@@ -80,6 +80,16 @@ class SessionRecord:
         }
 
 
+_FIELDS = frozenset(SessionRecord.__dataclass_fields__)
+
+
+def _record(raw: str | bytes) -> SessionRecord:
+    """A stored session; fields this edge does not know (written by a newer replica during a
+    rolling upgrade) are ignored rather than failing every request of that session."""
+    data = json.loads(raw)
+    return SessionRecord(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
 def _digest(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
 
@@ -136,7 +146,7 @@ class SessionStore:
         raw = await self.redis.get(_key(digest))
         if not raw:
             return None
-        record = SessionRecord(**json.loads(raw))
+        record = _record(raw)
         at = now().timestamp()
         if at >= record.idle_expires_at(self.settings):
             await self._delete(record.user_id, record.id, digest)
@@ -153,7 +163,7 @@ class SessionStore:
         raw = await self.redis.get(_key(digest)) if sid and len(sid) <= 128 else None
         if not raw:
             return False
-        record = SessionRecord(**json.loads(raw))
+        record = _record(raw)
         record.restriction = ""
         ttl = self._ttl(record, now().timestamp())
         return bool(await self.redis.set(_key(digest), json.dumps(asdict(record)), ex=ttl, xx=True))
@@ -172,7 +182,7 @@ class SessionStore:
         raw = await self.redis.get(_key(digest))
         if not raw:
             return None
-        record = SessionRecord(**json.loads(raw))
+        record = _record(raw)
         await self._delete(record.user_id, record.id, digest)
         log.info("session.ended", user_id=record.user_id, session=record.id)
         return record
@@ -184,7 +194,7 @@ class SessionStore:
         at = now().timestamp()
         for public_id, digest in index.items():
             raw = await self.redis.get(_key(digest))
-            record = SessionRecord(**json.loads(raw)) if raw else None
+            record = _record(raw) if raw else None
             if record is None or at >= record.idle_expires_at(self.settings):
                 await self._delete(user_id, public_id, digest)
                 continue
