@@ -81,6 +81,12 @@ class SessionRecord:
 
 
 _FIELDS = frozenset(SessionRecord.__dataclass_fields__)
+_REPLACE_IF_UNCHANGED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+end
+return false
+"""
 
 
 def _record(raw: str | bytes) -> SessionRecord:
@@ -153,20 +159,31 @@ class SessionStore:
             return None
         if at - record.last_seen_at >= TOUCH_SECONDS:
             record.last_seen_at = at
-            # XX: never resurrect a session revoked meanwhile.
-            await self.redis.set(_key(digest), json.dumps(asdict(record)), ex=self._ttl(record, at), xx=True)
+            # Only over the record as read: never resurrect a session revoked meanwhile, nor undo a
+            # change made meanwhile (a lifted restriction); a skipped touch is retried next request.
+            await self._replace(digest, raw, record, at)
         return record
+
+    async def _replace(self, digest: str, seen: str | bytes, record: SessionRecord, at: float) -> bool:
+        """Write ``record`` if the stored one is still ``seen`` (compare-and-set in Redis)."""
+        done = await self.redis.eval(  # type: ignore[misc]
+            _REPLACE_IF_UNCHANGED, 1, _key(digest), seen, json.dumps(asdict(record)), self._ttl(record, at))
+        return bool(done)
 
     async def lift_restriction(self, sid: str) -> bool:
         """The user did what the restriction asked (enrolled TOTP): the session is unrestricted."""
-        digest = _digest(sid)
-        raw = await self.redis.get(_key(digest)) if sid and len(sid) <= 128 else None
-        if not raw:
+        if not sid or len(sid) > 128:
             return False
-        record = _record(raw)
-        record.restriction = ""
-        ttl = self._ttl(record, now().timestamp())
-        return bool(await self.redis.set(_key(digest), json.dumps(asdict(record)), ex=ttl, xx=True))
+        digest = _digest(sid)
+        for _ in range(5):  # a concurrent touch changed the record: read it again
+            raw = await self.redis.get(_key(digest))
+            if not raw:
+                return False
+            record = _record(raw)
+            record.restriction = ""
+            if await self._replace(digest, raw, record, now().timestamp()):
+                return True
+        return False
 
     async def _delete(self, user_id: str, public_id: str, digest: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -209,3 +209,25 @@ async def test_a_session_written_by_a_newer_edge_still_works(stack: Stack, org: 
     await stack.deps.redis.set(key, json.dumps({**data, "added_by_a_later_release": True}), keepttl=True)
     async with client:
         assert (await client.get("/api/v1/me")).status_code == 200
+
+
+async def test_a_touch_from_a_stale_read_never_undoes_a_lifted_restriction(stack: Stack, org: Org,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request reading the session just before the TOTP enrolment was confirmed must not write
+    the restriction back when it moves the idle deadline on (compare-and-set)."""
+    import hashlib
+    from dataclasses import replace
+
+    clock = Clock(monkeypatch)
+    store = SessionStore(stack.deps.redis, stack.settings)
+    sid, record = await store.create(user_id=org.user("rep"), method="password", restriction="totp_enrolment")
+    key = "baobei:edge:session:" + hashlib.sha256(sid.encode()).hexdigest()
+    stale = await stack.deps.redis.get(key)
+    assert await store.lift_restriction(sid)
+    clock.move(minutes=5)
+    digest = hashlib.sha256(sid.encode()).hexdigest()
+    assert not await store._replace(digest, stale, replace(record, last_seen_at=clock.at.timestamp()),
+                                    clock.at.timestamp())
+    loaded = await store.load(sid)  # a fresh read touches it
+    assert loaded is not None and loaded.restriction == ""
+    assert loaded.last_seen_at == clock.at.timestamp()
