@@ -30,10 +30,10 @@ from starlette.responses import RedirectResponse, Response
 from baobei.core.errors import Conflict, DomainError, NotFound, Unauthenticated
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import sessions
 from edge.clients import Clients
 from edge.errors import UpstreamFailed
 from edge.signin import open_session, safe_next, sign_in_failed
+from edge.sso import binding as browser_binding
 from edge.sso import state as sso_state
 from edge.sso.app_tokens import AppTokens, TokenRejected, cache_key
 from edge.sso.configs import CONFIG_MODELS, ImConfig
@@ -247,8 +247,7 @@ class ImFlow:
         except DomainError as err:
             await sign_in_failed(request, clients, method=provider.type, reason=err.code, provider=provider.key)
             raise
-        response.delete_cookie(sso_state.COOKIE, path=sso_state.COOKIE_PATH, httponly=True,
-                               secure=sessions.cookie_secure(clients.settings, request), samesite="lax")
+        browser_binding.forget(response, request)
         return response
 
     async def code(self, request: Request, response: Response, clients: Clients,

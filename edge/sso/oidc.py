@@ -29,6 +29,7 @@ from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
 from edge.errors import RateLimited, ServiceUnavailable
 from edge.signin import open_session, safe_next, sign_in_failed
+from edge.sso import binding as browser_binding
 from edge.sso import oidc_provider, pending
 from edge.sso.configs import OidcConfig
 from edge.sso.errors import SsoError, error_response
@@ -80,7 +81,7 @@ async def start(key: str, request: Request, clients: Clients,
         config, _ = await _provider(clients, key, with_secrets=False)
         async with oidc_provider.http_client(settings.oidc_http_timeout) as http:
             md = await oidc_provider.metadata(clients.redis, http, config.issuer, settings.oidc_metadata_ttl_seconds)
-        binding = pending.browser_binding(request)
+        binding = browser_binding.browser_value(request)
         state, login = await pending.begin(clients.redis, provider=key, next_path=land,
                                            redirect_uri=callback_url(clients, key), binding=binding)
     except RedisError:
@@ -95,7 +96,7 @@ async def start(key: str, request: Request, clients: Clients,
         code_challenge=create_s256_code_challenge(login.verifier), code_challenge_method="S256",
     )
     response = RedirectResponse(url, status_code=302, headers=_NO_STORE)
-    pending.bind_browser(response, request, binding)
+    browser_binding.bind(response, request, binding)
     return response
 
 

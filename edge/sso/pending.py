@@ -1,30 +1,21 @@
-"""Sign-ins under way: between sending the browser to a provider and its coming back, the login
-is kept server-side in Redis under the ``state`` it carries (10 minutes, used once), holding what
-must never travel through the browser (the PKCE verifier, the nonce) and where to land after.
-
-The pending login is also bound to the browser that started it: a random value in a short-lived
-HttpOnly cookie (path ``/auth/sso/``, SameSite=Lax so the provider's redirect back brings it),
-whose hash is kept with the login. A state that leaks (a shared link, a log) is then worthless in
-another browser, and a victim cannot be made to finish an attacker's sign-in (login CSRF). One
-cookie value serves every sign-in a browser starts, so two tabs do not undo each other."""
+"""OIDC sign-ins under way: between sending the browser to a provider and its coming back, the
+login is kept server-side in Redis under the ``state`` it carries (10 minutes, used once), holding
+what must never travel through the browser (the PKCE verifier, the nonce) and where to land after.
+It is bound to the browser that started it (``edge.sso.binding``)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
 from starlette.requests import Request
-from starlette.responses import Response
 
-from edge import sessions
+from edge.sso import binding as browser
+from edge.sso.binding import TTL_SECONDS
+from edge.sso.binding import digest as _digest
 
-TTL_SECONDS = 600
-COOKIE = "bb_sso"
-COOKIE_PATH = "/auth/sso/"
 _PREFIX = "baobei:edge:sso:pending:"
 
 
@@ -35,26 +26,11 @@ class PendingLogin:
     nonce: str
     next: str
     redirect_uri: str
-    binding: str  # SHA-256 of the browser's bb_sso cookie
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+    binding: str  # SHA-256 of the browser's binding value
 
 
 def _key(state: str) -> str:
     return _PREFIX + _digest(state)
-
-
-def browser_binding(request: Request) -> str:
-    """The browser's binding value: the one it already has, else a new one."""
-    current = request.cookies.get(COOKIE, "")
-    return current if 32 <= len(current) <= 64 and current.isascii() else secrets.token_urlsafe(32)
-
-
-def bind_browser(response: Response, request: Request, value: str) -> None:
-    response.set_cookie(COOKIE, value, max_age=TTL_SECONDS, path=COOKIE_PATH, httponly=True,
-                        secure=sessions.cookie_secure(request.app.state.settings, request), samesite="lax")
 
 
 async def begin(redis: Redis, *, provider: str, next_path: str, redirect_uri: str,
@@ -80,7 +56,7 @@ async def take(redis: Redis, request: Request, *, state: str, provider: str) -> 
     login = PendingLogin(**json.loads(raw))
     if login.provider != provider:
         return "provider"
-    if not hmac.compare_digest(_digest(request.cookies.get(COOKIE, "")), login.binding):
+    if not browser.matches(request, login.binding):
         return "browser"
     # Whoever deletes it first owns it: a replayed or concurrent callback finds nothing.
     if not await redis.delete(_key(state)):

@@ -1,16 +1,14 @@
 """The ``state`` of a redirect sign-in (OIDC, DingTalk, WeCom, Feishu): single use, 10 minutes,
 bound to the browser that started it, carrying where the user goes afterwards.
 
-Redis keeps ``state → {provider, next, binding digest, extra}``; the browser gets a short-lived
-HttpOnly cookie with a random binding value. The callback must bring both the state (in the URL)
-and the cookie (so a state planted in someone else's browser, or a callback URL sent to a victim,
+Redis keeps ``state → {provider, next, binding digest, extra}``; the browser is bound by
+``edge.sso.binding``. The callback must bring both the state (in the URL) and the binding cookie
+(so a state planted in someone else's browser, or a callback URL sent to a victim,
 does not sign them in: login CSRF), and the state is deleted as it is read (a replayed callback
 is refused). States are letters and digits only (WeCom allows nothing else in ``state``)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -21,12 +19,9 @@ from starlette.responses import Response
 
 from baobei.core.errors import Forbidden
 from edge import sessions
+from edge.sso import binding as browser
 
-COOKIE = "bb_sso"
-TTL_SECONDS = 600
 _PREFIX = "baobei:edge:sso:state:"
-# The cookie goes only to the sign-in endpoints.
-COOKIE_PATH = "/auth/sso/"
 
 
 @dataclass(frozen=True)
@@ -34,10 +29,6 @@ class SsoState:
     provider: str
     next: str
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def invalid_state() -> Forbidden:
@@ -49,16 +40,12 @@ def invalid_state() -> Forbidden:
 async def issue(request: Request, response: Response, *, provider: str, next_path: str,
                 extra: dict[str, Any] | None = None) -> str:
     """A new state for ``provider``; sets (or reuses) the browser's binding cookie on ``response``."""
-    binding = request.cookies.get(COOKIE, "")
-    if not (16 <= len(binding) <= 128 and binding.isalnum()):
-        binding = secrets.token_hex(24)
+    binding = browser.browser_value(request)
     state = secrets.token_hex(20)
-    record = {"provider": provider, "next": next_path, "binding": _digest(binding), "extra": extra or {}}
+    record = {"provider": provider, "next": next_path, "binding": browser.digest(binding), "extra": extra or {}}
     redis = sessions.store_of(request).redis
-    await redis.set(_PREFIX + _digest(state), json.dumps(record), ex=TTL_SECONDS)
-    settings = request.app.state.settings
-    response.set_cookie(COOKIE, binding, max_age=TTL_SECONDS, path=COOKIE_PATH, httponly=True,
-                        secure=sessions.cookie_secure(settings, request), samesite="lax")
+    await redis.set(_PREFIX + browser.digest(state), json.dumps(record), ex=browser.TTL_SECONDS)
+    browser.bind(response, request, binding)
     return state
 
 
@@ -68,12 +55,10 @@ async def consume(request: Request, *, provider: str, state: str) -> SsoState:
     if not state or len(state) > 128 or not state.isalnum():
         raise invalid_state()
     redis = sessions.store_of(request).redis
-    raw = await redis.getdel(_PREFIX + _digest(state))
+    raw = await redis.getdel(_PREFIX + browser.digest(state))
     if not raw:
         raise invalid_state()
     record = json.loads(raw)
-    binding = request.cookies.get(COOKIE, "")
-    if record.get("provider") != provider or not binding or not hmac.compare_digest(
-            str(record.get("binding", "")), _digest(binding)):
+    if record.get("provider") != provider or not browser.matches(request, str(record.get("binding", ""))):
         raise invalid_state()
     return SsoState(provider=provider, next=str(record.get("next") or "/"), extra=dict(record.get("extra") or {}))

@@ -26,7 +26,7 @@ import pytest_asyncio
 
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge.sso import oidc_provider
-from edge.sso.pending import COOKIE as BINDING_COOKIE
+from edge.sso.binding import COOKIE as BINDING_COOKIE
 from tests.edge.conftest import Stack, fresh_ip
 from tests.edge.oidc_provider import Provider, code_of, running_provider, s256
 
