@@ -128,23 +128,28 @@ async def authenticate(token: str, clients: Clients) -> Principal:
     }
     # Never cached past the token's expiry.
     ttl = CACHE_TTL_SECONDS if not expires_at else max(1, min(CACHE_TTL_SECONDS, int(expires_at - at.timestamp())))
+    await _cache_for_user(clients, user.id, key, data, ttl)
+    return _principal(data)
+
+
+async def _cache_for_user(clients: Clients, user_id: str, key: str, data: dict[str, Any], ttl: int) -> None:
+    """Cache an authentication of ``user_id`` under ``key``, listed beside the user so
+    ``revoke_user`` can drop it at once. A revocation racing this request (its marker set after
+    our WATCH) aborts the write, so an answer the registry gave just before a revocation is never
+    cached."""
     try:
-        # The user's cached tokens are listed beside them, so revoke_user can drop them at once.
-        # A revocation racing this request (its marker set after our WATCH) aborts the write, so
-        # an answer the registry gave just before a revocation is never cached.
         async with clients.redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(_no_cache_key(user.id))
-            if not await pipe.exists(_no_cache_key(user.id)):
+            await pipe.watch(_no_cache_key(user_id))
+            if not await pipe.exists(_no_cache_key(user_id)):
                 pipe.multi()
                 pipe.set(key, json.dumps(data, ensure_ascii=False), ex=ttl)
-                pipe.sadd(_user_key(user.id), key)
-                pipe.expire(_user_key(user.id), CACHE_TTL_SECONDS)
+                pipe.sadd(_user_key(user_id), key)
+                pipe.expire(_user_key(user_id), CACHE_TTL_SECONDS)
                 await pipe.execute()
     except WatchError:
-        log.info("auth.cache_skipped_revocation", user_id=user.id)
+        log.info("auth.cache_skipped_revocation", user_id=user_id)
     except RedisError:
         log.warning("auth.cache_unavailable")
-    return _principal(data)
 
 
 async def session_principal(user_id: str, session_id: str, method: str, clients: Clients) -> Principal:
@@ -165,14 +170,7 @@ async def session_principal(user_id: str, session_id: str, method: str, clients:
         if not user.id or user.left:
             raise Unauthenticated("账号已停用", "the account is disabled", code="user_left")
         data = {"id": user.id, "roles": list(user.roles), "name": user.name, "department_id": user.department_id}
-        try:
-            async with clients.redis.pipeline(transaction=True) as pipe:
-                pipe.set(key, json.dumps(data, ensure_ascii=False), ex=CACHE_TTL_SECONDS)
-                pipe.sadd(_user_key(user_id), key)
-                pipe.expire(_user_key(user_id), CACHE_TTL_SECONDS)
-                await pipe.execute()
-        except RedisError:
-            log.warning("auth.cache_unavailable")
+        await _cache_for_user(clients, user_id, key, data, CACHE_TTL_SECONDS)
     base = _principal({**data, "scopes": None})
     return Principal(id=base.id, is_admin=base.is_admin, roles=base.roles, name=base.name,
                      department_id=base.department_id, session_id=session_id, auth_method=method)
