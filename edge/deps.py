@@ -67,6 +67,7 @@ async def principal_of(request: Request, clients: EdgeClients) -> Principal:
                             "your role requires two-step verification: enrol first (POST /api/v1/me/totp)",
                             code=record.restriction)
         principal = await session_principal(record.user_id, record.id, record.method, clients)
+        request.state.session = record  # read once per request (``/me`` answers its CSRF token)
     request.state.principal = principal
     structlog.contextvars.bind_contextvars(user_id=principal.id)
     return principal

@@ -9,6 +9,7 @@ from fastapi import Request, Response
 from baobei.core.errors import NotFound
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import audit, sessions
+from edge.auth import ADMIN_ID
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.openapi_examples import (
     ADMIN_REQUIRED,
@@ -29,18 +30,16 @@ SESSION_NOT_FOUND = ErrorExample(404, "session_not_found", "会话 b27e40c95a1d3
 @router.get("/me", response_model=MeOut, responses=error_examples(UNAUTHENTICATED, SESSION_EXPIRED))
 async def me(request: Request, user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """Who the caller is and how they signed in; for a browser session also its CSRF token."""
-    store = sessions.store_of(request)
     out: dict[str, Any] = {"auth_method": user.auth_method, "session": None, "csrf_token": None}
-    if user.id == "admin" and not user.token_id and not user.session_id:
-        out["user"] = {"id": "admin", "name": "admin", "department_id": None, "roles": ["admin"], "is_admin": True}
+    if user.id == ADMIN_ID and not user.token_id and not user.session_id:
+        out["user"] = {"id": ADMIN_ID, "name": "admin", "department_id": None, "roles": ["admin"], "is_admin": True}
         return out
     found = (await clients.registry.GetUser(registry_pb2.GetUserRequest(user_id=user.id))).user
     out["user"] = user_out(found)
-    if user.session_id:
-        record = await store.load(request.cookies.get(sessions.COOKIE, ""))
-        if record is not None:
-            out["session"] = record.public(clients.settings, current=True)
-            out["csrf_token"] = record.csrf
+    record: sessions.SessionRecord | None = getattr(request.state, "session", None)
+    if user.session_id and record is not None:
+        out["session"] = record.public(clients.settings, current=True)
+        out["csrf_token"] = record.csrf
     return out
 
 
