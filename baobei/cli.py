@@ -161,6 +161,10 @@ def _check_manifests(args: argparse.Namespace) -> int:
 
 def _dev(args: argparse.Namespace) -> int:
     from baobei.dev import run_dev
+    from baobei.tools import web
+
+    if not args.no_web:
+        web.build()  # only when web/ changed since the last build
 
     return run_dev(_settings(args), verbose=args.verbose)
 
@@ -201,6 +205,12 @@ def _test(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "pytest", *pytest_args]
     code = subprocess.call(cmd, cwd=ROOT, env=env)
     return 0 if code == 5 else code  # 5 = no tests collected (e.g. a filtered run)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from baobei.tools import web
+
+    return web.main(args.web_args)
 
 
 def _gen_proto(args: argparse.Namespace) -> int:
@@ -295,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         return p
 
     dev = common(sub.add_parser("dev", help="start the whole system on embedded defaults"))
+    dev.add_argument("--no-web", action="store_true", help="do not build the web app (serve what web/dist holds)")
     dev.add_argument("--verbose", action="store_true", help="component logs on the console, not in <data-dir>/logs")
     dev.add_argument("--dev-oidc", action="store_true",
                      help="also run a local OIDC provider and register it as sign-in provider dev-oidc "
@@ -353,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--password-stdin", action="store_true",
                        help="read the password from standard input instead of printing a link")
     admin.set_defaults(func=_create_admin)
+    web = sub.add_parser("web", help="the web app: build | gen-api [--check] | test | typecheck | node")
+    web.add_argument("web_args", nargs=argparse.REMAINDER)
+    web.set_defaults(func=_web)
     gen = sub.add_parser("gen-proto", help="regenerate baobei/<service>/v1 from proto/")
     gen.add_argument("--check", action="store_true", help="fail when the committed code drifts")
     gen.set_defaults(func=_gen_proto)

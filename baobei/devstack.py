@@ -40,7 +40,7 @@ class DevStack:
     def start(self, timeout: float = 240.0) -> None:
         self.output = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "baobei.cli", "dev", "--data-dir", str(self.data_dir)],
+            [sys.executable, "-m", "baobei.cli", "dev", "--no-web", "--data-dir", str(self.data_dir)],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from baobei.core.settings import Settings
+from edge import web_app
 from edge.clients import EdgeDeps
 from edge.docs import install_docs
 from edge.errors import install_error_handlers
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     for router in (*password_routes.routers, totp_page.router):
         app.include_router(router)
     app.include_router(registry_router())
+    app.include_router(web_app.router)  # /assets of the web app; its pages come from the 404 handler
     # Outermost last: request context (id, locale, access log), then the guard (auth, rate
     # limits, body caps) before any route reads a body.
     app.add_middleware(RequestGuard)

@@ -14,7 +14,7 @@ import grpc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baobei.core.errors import (
@@ -28,6 +28,7 @@ from baobei.core.errors import (
     ValidationFailed,
 )
 from baobei.core.grpc_client import to_domain_error
+from edge.web_app import spa_fallback
 
 log = structlog.get_logger(__name__)
 
@@ -233,7 +234,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return domain_response(from_rpc_error(err), request_locale(request))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, err: StarletteHTTPException) -> Response:
+        if err.status_code == 404 and (page := spa_fallback(request)) is not None:
+            return page  # a web app route (history mode): index.html
         locale = request_locale(request)
         if err.status_code == 400:
             # FastAPI's "error parsing the body" (e.g. undecodable bytes): bad input, so 422.

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     # Public base URL for links in notifications; default http://<host>:<port>.
     base_url: str = ""
     admin_token: str = ""
+    # The built web app (``./bb web build``); empty = web/dist of the source tree.
+    web_dist: str = ""
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"

@@ -76,6 +76,8 @@ MATRIX: dict[str, str] = {
     "GET /docs":                                              PUBLIC,
     "GET /docs/oauth2-redirect":                              PUBLIC,
     "GET /redoc":                                             PUBLIC,
+    # the web app's hashed assets (issue 14): public files; an unknown one is 404 for everyone
+    "GET /assets/{name}":                                     "404  404  404  404  404  404  404  404  404  404  404",
     # action links carry their own signed token (no bearer): GET/HEAD a valid link show the page
     # (never decide); POST with a tampered token is 403 whoever sends it.
     "GET /a/{token}":                                         PUBLIC,
@@ -554,6 +556,7 @@ def tampered(token: str) -> str:
 
 
 fixed("GET", "/healthz", lambda w: Req("/healthz"))
+fixed("GET", "/assets/{name}", lambda w: Req("/assets/no-such-file.js"))
 fixed("GET", "/openapi.json", lambda w: Req("/openapi.json"))
 fixed("GET", "/docs", lambda w: Req("/docs"))
 fixed("GET", "/docs/oauth2-redirect", lambda w: Req("/docs/oauth2-redirect"))

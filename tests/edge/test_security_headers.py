@@ -33,7 +33,8 @@ async def test_every_kind_of_response_carries_the_headers(stack: Stack, org: Org
         for r in (
             await anon.get("/healthz"),
             await anon.get("/api/v1/me/todos"),  # 401
-            await anon.get("/nowhere"),  # 404
+            await anon.get("/api/v1/nowhere"),  # 404 (401: no credential)
+            await anon.get("/nowhere"),  # a web app route: index.html (or the not-built page)
             await anon.get("/openapi.json"),
             await anon.get("/a/not-a-token"),  # action link page (its own stricter CSP)
         ):

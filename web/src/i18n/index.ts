@@ -1,0 +1,25 @@
+// zh-CN first, English switchable (kept in localStorage). Messages live per language below;
+// pages add their keys under their own namespace (e.g. `projects.*`).
+import { createI18n } from 'vue-i18n'
+import zh from './zh-CN'
+import en from './en'
+
+const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('bb_locale') : null
+export const i18n = createI18n({
+  legacy: false,
+  locale: saved === 'en' ? 'en' : 'zh-CN',
+  fallbackLocale: 'zh-CN',
+  messages: { 'zh-CN': zh, en },
+  missingWarn: false,
+  fallbackWarn: false,
+})
+
+export function currentLocale(): 'zh-CN' | 'en' {
+  return i18n.global.locale.value === 'en' ? 'en' : 'zh-CN'
+}
+
+export function setLocale(locale: 'zh-CN' | 'en'): void {
+  i18n.global.locale.value = locale
+  localStorage.setItem('bb_locale', locale)
+  document.documentElement.lang = locale
+}

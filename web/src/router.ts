@@ -1,0 +1,33 @@
+// Routes (history mode; the edge answers index.html for any path no API route took). Every page
+// but /login needs a session: unauthenticated visits go to /login?next=<the page asked for>.
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { loadMe, session } from '@/lib/session'
+import { setUnauthenticatedHandler } from '@/api/client'
+
+// Pages are loaded on demand so the first page stays small (ECharts only on the dashboard).
+export const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('@/pages/LoginPage.vue'), meta: { public: true, title: 'login.title' } },
+  { path: '/', name: 'home', component: () => import('@/pages/HomePage.vue'), meta: { title: 'nav.home' } },
+  { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFoundPage.vue'), meta: { title: 'app.notFound' } },
+]
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes,
+  scrollBehavior: () => ({ top: 0 }),
+})
+
+router.beforeEach(async (to) => {
+  if (!session.loaded) await loadMe()
+  if (to.meta.public) return true
+  if (!session.me) return { name: 'login', query: { next: to.fullPath } }
+  return true
+})
+
+setUnauthenticatedHandler(() => {
+  const here = router.currentRoute.value
+  if (here.matched.length && !here.meta.public) {
+    session.me = null
+    void router.push({ name: 'login', query: { next: here.fullPath } })
+  }
+})
