@@ -3,11 +3,20 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { loadMe, session } from '@/lib/session'
 import { setUnauthenticatedHandler } from '@/api/client'
+import { routes as registration } from '@/pages/registration/routes'
+import { routes as projects } from '@/pages/projects/routes'
+import { routes as approvals } from '@/pages/approvals/routes'
+import { routes as work } from '@/pages/work/routes'
+import { routes as dashboard } from '@/pages/dashboard/routes'
 
 // Pages are loaded on demand so the first page stays small (ECharts only on the dashboard).
 export const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('@/pages/LoginPage.vue'), meta: { public: true, title: 'login.title' } },
-  { path: '/', name: 'home', component: () => import('@/pages/HomePage.vue'), meta: { title: 'nav.home' } },
+  ...dashboard, // '/' (工作台) and /dashboard
+  ...registration,
+  ...projects,
+  ...approvals,
+  ...work,
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFoundPage.vue'), meta: { title: 'app.notFound' } },
 ]
 

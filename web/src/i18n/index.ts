@@ -3,13 +3,22 @@
 import { createI18n } from 'vue-i18n'
 import zh from './zh-CN'
 import en from './en'
+import * as registration from '@/pages/registration/i18n'
+import * as projects from '@/pages/projects/i18n'
+import * as approvals from '@/pages/approvals/i18n'
+import * as work from '@/pages/work/i18n'
+import * as dashboard from '@/pages/dashboard/i18n'
+
+const areas = { registration, projects, approvals, work, dashboard }
+const zhAll = { ...zh, ...Object.fromEntries(Object.entries(areas).map(([k, v]) => [k, v.zh])) }
+const enAll = { ...en, ...Object.fromEntries(Object.entries(areas).map(([k, v]) => [k, v.en])) }
 
 const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('bb_locale') : null
 export const i18n = createI18n({
   legacy: false,
   locale: saved === 'en' ? 'en' : 'zh-CN',
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': zh, en },
+  messages: { 'zh-CN': zhAll, en: enAll },
   missingWarn: false,
   fallbackWarn: false,
 })

@@ -1,0 +1,4 @@
+// Routes of the approvals area (registered in src/router.ts).
+import type { RouteRecordRaw } from 'vue-router'
+
+export const routes: RouteRecordRaw[] = []

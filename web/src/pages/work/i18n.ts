@@ -1,0 +1,3 @@
+// Messages of the work area, merged into the app's under the key 'work'.
+export const zh = {}
+export const en: typeof zh = {}
