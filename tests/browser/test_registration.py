@@ -111,8 +111,9 @@ def test_new_registration_journey(ui: UI, web_stack: DevStack) -> None:
         page.get_by_label("项目金额（元）").fill("150000")
         _item(page, "amount").locator(".el-form-item__error").wait_for(state="detached")
 
-        # Save a draft: the page becomes the draft's edit page; a reload keeps every value.
-        page.get_by_test_id("save-draft").click()
+        # Save a draft (a double click makes one project): the page becomes the draft's edit page;
+        # a reload keeps every value.
+        page.get_by_test_id("save-draft").dblclick()
         page.wait_for_url(re.compile(r"/projects/[^/]+/edit$"))
         page.get_by_text("草稿已保存").first.wait_for()
         project_id = page.url.rstrip("/").split("/")[-2]
@@ -128,6 +129,15 @@ def test_new_registration_journey(ui: UI, web_stack: DevStack) -> None:
         page.get_by_test_id("chain").get_by_text(seed.FINANCE.name).wait_for()
         shot(page, "registration-edit")
         accessible(page, "registration edit")
+        with httpx.Client(base_url=web_stack.base, headers={"Authorization": f"Bearer {web_stack.token}"}) as c:
+            same = c.get("/api/v1/projects", params={"q": customer}).json()["items"]
+        assert len([p for p in same if p["name"] == "智慧工厂 MES 升级"]) == 1, same
+
+        # Auto-save: a change is saved a few seconds later without a click.
+        page.get_by_label("业务线").fill("智能制造")
+        page.get_by_text("已自动保存").wait_for()
+        with httpx.Client(base_url=web_stack.base, headers={"Authorization": f"Bearer {web_stack.token}"}) as c:
+            assert c.get(f"/api/v1/projects/{project_id}").json()["business_line"] == "智能制造"
 
         # Submit: confirm, then the project page.
         page.get_by_test_id("submit").click()

@@ -44,7 +44,7 @@ export const zh = {
   autoSaveWaiting: '有未填写完整的项，暂未自动保存',
   submitted: '已提交审批',
   fixErrors: '请先修正标出的问题',
-  draftCode: '草稿 {code}',
+  draftCode: '编号 {code}',
   form: {
     upload: '上传文件',
     uploading: '正在上传 {name}',
@@ -109,7 +109,7 @@ export const en: typeof zh = {
   autoSaveWaiting: 'Some entries are incomplete: not saved automatically yet',
   submitted: 'Submitted for approval',
   fixErrors: 'Please fix the marked problems first',
-  draftCode: 'Draft {code}',
+  draftCode: 'No. {code}',
   form: {
     upload: 'Upload file',
     uploading: 'Uploading {name}',
