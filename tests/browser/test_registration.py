@@ -13,7 +13,7 @@ import httpx
 
 from baobei.devstack import DevStack
 from tests.browser import seed
-from tests.browser.conftest import UI, accessible, no_raw_json, shot
+from tests.browser.conftest import SHOTS, UI, accessible, no_raw_json, shot
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -98,6 +98,9 @@ def test_new_registration_journey(ui: UI, web_stack: DevStack) -> None:
             warn.wait_for()
             assert existing_code in warn.inner_text() or "撞单" in warn.inner_text()
         shot(page, "registration-filled")
+        if size == "phone":  # the viewport as seen: the action bar stays above the tab bar
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "registration-viewport-phone.png"))
         accessible(page, "registration filled")
 
         # A server-side error at its field: the amount's storage cap is the server's to check.
