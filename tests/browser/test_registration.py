@@ -21,7 +21,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 def _existing_project(stack: DevStack, customer: str) -> str:
     """A live registration of `customer` by 王五 (another user), for the collision warning."""
     with httpx.Client(base_url=stack.base, headers={"Authorization": f"Bearer {stack.token}"}, timeout=30) as admin:
-        token = admin.post(f"/api/v1/users/{seed.FINANCE.id}/tokens", json={"name": "reg-test"}).raise_for_status().json()
+        r = admin.post(f"/api/v1/users/{seed.FINANCE.id}/tokens", json={"name": "reg-test"})
+        token = r.raise_for_status().json()
     with httpx.Client(base_url=stack.base, headers={"Authorization": f"Bearer {token['token']}"}, timeout=30) as c:
         r = c.post("/api/v1/projects", json={
             "form_key": seed.FORM_KEY, "name": f"{customer}一期", "customer": {"name": customer}, "amount": "50000",
