@@ -26,6 +26,7 @@ export const zh = {
     none: '未发现撞单',
     body: '已有报备与该客户重复：',
     block: '该表单不允许撞单项目提交，请联系管理员。',
+    hidden: '他人的报备（你无权查看）',
   },
   chain: {
     title: '审批流程预览',
@@ -92,6 +93,7 @@ export const en: typeof zh = {
     none: 'No collision found',
     body: 'Existing registrations for this customer:',
     block: 'This form does not accept colliding registrations; contact an administrator.',
+    hidden: 'Someone else\'s registration (not visible to you)',
   },
   chain: {
     title: 'Approval chain preview',
