@@ -178,4 +178,28 @@ describe('发起报备', { timeout: 90_000 }, () => {
     await until(() => !w.find('[data-testid="chain"]').text().includes('财务审批'), 'chain without finance')
     w.unmount()
   })
+
+  it('edits a draft with its values, and /projects/new afterwards starts empty', async () => {
+    handlers['GET /api/v1/projects/{project_id}'] = () => ({ status: 200, body: PROJECT })
+    const { w, router } = await open('/projects/p1/edit')
+    await until(() => (w.find('#reg-name').element as HTMLInputElement).value === '智慧园区', 'values loaded')
+    expect((w.find('#reg-amount').element as HTMLInputElement).value).toBe('150000.00')
+    expect(w.text()).toContain('编辑报备')
+    expect(w.text()).toContain('BB-2026-000001')
+    await router.push('/projects/new')
+    await until(() => w.text().includes('发起报备') && w.find('#reg-name').exists() && (w.find('#reg-name').element as HTMLInputElement).value === '', 'fresh form')
+    expect(w.text()).not.toContain('BB-2026-000001')
+    w.unmount()
+  })
+
+  it('says so when the project is no longer editable', async () => {
+    handlers['GET /api/v1/projects/{project_id}'] = () => ({ status: 200, body: { ...PROJECT, status: 'pending_approval' } })
+    const Page = (await import('@/pages/registration/RegistrationPage.vue')).default
+    const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/projects/:id/edit', name: 'registration-edit', component: Page }, { path: '/projects/:id', component: { render: () => h('p') } }] })
+    await router.push('/projects/p1/edit')
+    const w = mount(defineComponent({ render: () => h(RouterView) }), { global: { plugins: [ElementPlus, i18n, router] }, attachTo: document.body })
+    await until(() => w.text().includes('只有草稿或已退回的报备可以编辑'), 'not editable')
+    expect(w.find('[data-testid="submit"]').exists()).toBe(false)
+    w.unmount()
+  })
 })
