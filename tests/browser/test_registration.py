@@ -62,7 +62,7 @@ def test_new_registration_journey(ui: UI, web_stack: DevStack) -> None:
         page.goto("/projects/new")
         page.get_by_role("heading", name="发起报备", level=1).wait_for()
         page.get_by_label("项目名称").wait_for()
-        assert page.get_by_text("标准项目报备").first.is_visible()
+        page.get_by_text("标准项目报备").first.wait_for()  # (el-tag zooms in)
         # Conditional field hidden until 公开招标 is chosen.
         assert _item(page, "tender_no").count() == 0
         shot(page, "registration-new")
