@@ -23,6 +23,8 @@ export interface DoneItem {
   action: string
   comment?: string | null
   at?: string | null
+  on_behalf_of?: string | null
+  target_user_id?: string | null
 }
 
 // ---------------------------------------------------------------- projects
