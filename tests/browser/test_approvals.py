@@ -109,7 +109,7 @@ def test_manager_approves_on_phone_finance_returns_on_desktop(ui: UI, people: di
     shot(desk, "approval-task")
     accessible(desk, "task page (desktop)")
     desk.locator(".dp-actions").get_by_text("退回").click()
-    desk.get_by_label("退回至").wait_for()
+    desk.get_by_role("combobox", name="退回至").wait_for()
     assert "提交人（张三）" in desk.locator(".dp").inner_text()
     desk.get_by_label("审批意见").fill("请补充回款计划后重新提交")
     desk.get_by_role("button", name="确认退回").click()
@@ -157,7 +157,7 @@ def test_bulk_approve_transfer_cc_and_mine(ui: UI, people: dict[str, httpx.Clien
     assert dialog.get_by_text("已同意").count() == 2
     shot(page, "approvals-bulk")
     accessible(page, "bulk result")
-    dialog.get_by_role("button", name="关闭").click()
+    dialog.get_by_role("button", name="关闭", exact=True).click()
     page.locator(".el-table__row", has_text=n1).wait_for(state="detached")
     for pid in (p1, p2):
         assert project(manager, pid)["approval"]["steps"][1]["status"] == "pending"
