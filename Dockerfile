@@ -6,6 +6,15 @@
 # registry mirror), no network at run time. Build: docker build -t baobei:$(git rev-parse --short HEAD) .
 
 ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+ARG NODE_IMAGE=node:22.20.0-bookworm-slim
+
+# ---- web stage: the web app (web/) built by Vite from its lock file; only web/dist leaves it
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
 
 # ---- build stage: compilers allowed here, never in the final image
 FROM ${PYTHON_IMAGE} AS build
@@ -33,6 +42,8 @@ COPY workflows ./workflows
 COPY edge ./edge
 COPY proto ./proto
 COPY README.md ./
+# The built web app, served by the edge under / (settings.web_dist defaults to web/dist here).
+COPY --from=web /web/dist ./web/dist
 RUN pip install --no-deps --no-build-isolation -e . \
  && python -m compileall -q /opt/baobei/app /opt/baobei/venv/lib \
  && baobei --help > /dev/null

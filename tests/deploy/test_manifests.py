@@ -299,8 +299,11 @@ def test_temporal_values_and_setup_job() -> None:
 def test_dockerfile_is_multistage_nonroot_and_built_from_the_lock() -> None:
     text = (ROOT / "Dockerfile").read_text()
     stages = re.split(r"^FROM ", text, flags=re.M)[1:]
-    assert len(stages) == 2
-    build, final = stages
+    assert len(stages) == 3
+    web, build, final = stages
+    # The web app is built from its lock file in its own stage; only its dist reaches the image.
+    assert web.startswith("${NODE_IMAGE} AS web") and "npm ci" in web and "package-lock.json" in web
+    assert "COPY --from=web /web/dist ./web/dist" in build and "node" not in final.lower()
     assert "requirements.lock" in build and "-c requirements.lock" in build
     assert "build-essential" in build
     for compiler in ("build-essential", "gcc", "apt-get install"):
