@@ -210,6 +210,23 @@ def test_bulk_approve_transfer_cc_and_mine(ui: UI, people: dict[str, httpx.Clien
             mine.get_by_role("heading", name=n1).wait_for()
             mine.get_by_role("button", name="催办审批人").click()
             mine.get_by_text(re.compile("已催办")).wait_for()
+            # A comment with an attachment (uploaded first, then referenced by the comment).
+            mine.get_by_label("评论内容").fill("已补充客户采购预算说明")
+            mine.locator(".ma-file-input").set_input_files(
+                files=[{"name": "预算说明.txt", "mimeType": "text/plain", "buffer": "采购预算 180000 元".encode()}]
+            )
+            mine.locator(".ma-files").get_by_text("预算说明.txt").wait_for()
+            mine.get_by_role("button", name="发布").click()
+            mine.get_by_text("评论已发布").wait_for()
+            activity = mine.locator(".ch-activity")
+            activity.get_by_text("已补充客户采购预算说明").wait_for()
+            assert activity.get_by_role("link", name="预算说明.txt").get_attribute("href", timeout=5000).startswith(
+                "/api/v1/attachments/"
+            )
+            approval = project(rep, p1)["approval"]
+            recorded = [d for s in approval["steps"] for d in s["decisions"]] + approval["actions"]
+            comments = [d for d in recorded if d["action"] == "comment"]
+            assert comments and comments[-1]["data"]["attachments"][0]["name"] == "预算说明.txt"
             shot(mine, "approval-owner")
             accessible(mine, "owner view")
 
