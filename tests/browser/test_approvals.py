@@ -249,3 +249,9 @@ def test_decided_meanwhile_is_a_clear_409(ui: UI, people: dict[str, httpx.Client
     assert page.get_by_role("button", name="确认驳回").count() == 0
     no_raw_json(page)
     assert project(manager, pid)["approval"]["steps"][0]["status"] == "approved"
+    # The same page in English.
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name=re.compile("Back to approvals")).wait_for()
+    page.get_by_text("This approval does not wait for you now.").wait_for()
+    page.get_by_role("heading", name="Approval chain").wait_for()
+    accessible(page, "task page (English)")
