@@ -42,7 +42,7 @@ class DecidedPage(Model):
         "items": [{"task_id": "5d1e0c8b2a7f4e6d9c3b1a0f8e7d6c5b", "project_id": PROJECT_EXAMPLE["id"],
                    "project": PROJECT_EXAMPLE, "step": "部门经理审批", "action": "approve", "comment": "同意",
                    "at": "2026-12-01T08:30:00Z", "on_behalf_of": None, "target_user_id": None}],
-        "next_cursor": None,
+        "next_cursor": "ZDoxMjM0",
     }]})
 
     items: list[DecidedOut]
@@ -95,7 +95,7 @@ class AssignedTaskPage(Model):
                    "actual_start": "2026-12-01", "done_at": None, "delay_reason": None, "deliverables": 0,
                    "version": 2, "created_at": "2026-11-30T02:00:00Z", "updated_at": "2026-12-01T03:00:00Z",
                    "project": {**PROJECT_EXAMPLE, "status": "active"}}],
-        "next_cursor": None,
+        "next_cursor": "WyIyMDI2LTEyLTA0IiwiMjAyNi0xMS0zMFQwMjowMDowMCswMDowMCIsImMwZmZlZTAwIl0",
     }]})
 
     items: list[AssignedTaskOut]
