@@ -75,6 +75,10 @@ describe('toPoints and chartOption', () => {
 
   it('knows an all-empty table', () => {
     expect(isEmpty(toPoints({ ...conversion, rows: [] }, { values: [1] }))).toBe(true)
+    const zeros = { ...conversion, rows: [{ region: '华东', registered: '0' }] }
+    expect(isEmpty(toPoints(zeros, { values: [1] }), 'bar')).toBe(false)
+    expect(isEmpty(toPoints(zeros, { values: [1] }), 'pie')).toBe(true)
+    expect(isEmpty(toPoints({ ...conversion, rows: [{ region: '华东', registered: '' }] }, { values: [1] }))).toBe(true)
     expect(isEmpty(toPoints({ ...conversion, columns: [], rows: [] }, { values: [1] }))).toBe(true)
   })
 

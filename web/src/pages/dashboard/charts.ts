@@ -90,8 +90,10 @@ export function toPoints(
   }
 }
 
-export function isEmpty(p: Points): boolean {
-  return p.raw.length === 0 || p.series.every((s) => s.data.every((v) => v === null || v === 0))
+/** Nothing to draw: no rows, no numbers (a pie also needs a value above zero; a zero bar is data). */
+export function isEmpty(p: Points, kind: ChartKind = 'bar'): boolean {
+  const blank = (v: number | null) => v === null || (kind === 'pie' && v <= 0)
+  return p.raw.length === 0 || p.series.every((s) => s.data.every(blank))
 }
 
 const AXIS_LABEL = { color: '#4e5969', fontSize: 12 }
