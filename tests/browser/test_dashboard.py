@@ -172,13 +172,14 @@ def test_dashboard_drill_down_filters_and_export(ui: UI, demo: dict[str, Any]) -
     page.wait_for_timeout(800)
     # Click the tallest bar of the conversion chart (grouped by region): the project list, filtered.
     card = page.locator("[data-report=conversion]")
+    card.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
     bars = card.locator('.bb-echart svg path[fill="#1f5fbf"]')
     boxes = [b for b in (bars.nth(i).bounding_box() for i in range(bars.count())) if b]
     tallest = max(boxes, key=lambda b: b["height"])
     assert tallest["height"] > 16
     page.mouse.click(tallest["x"] + tallest["width"] / 2, tallest["y"] + tallest["height"] - 4)
-    page.wait_for_url(re.compile(r"/projects\?(.*&)?region=%E5%8D%8E|/projects\?(.*&)?region=华|/projects\?(.*&)?region="))
-    assert "region=" in page.url
+    page.wait_for_url(re.compile(r"/projects\?(.*&)?region="))
 
     # Filters live in the URL; the KPIs follow them.
     page.goto("/dashboard?region=%E5%8D%8E%E4%B8%9C")

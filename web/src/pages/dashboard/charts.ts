@@ -104,7 +104,7 @@ export function short(label: string, max = 8): string {
   return label.length > max ? label.slice(0, max - 1) + '…' : label
 }
 
-export function chartOption(p: Points, kind: ChartKind, opts: { compact?: boolean; unit?: string } = {}): EChartsCoreOption {
+export function chartOption(p: Points, kind: ChartKind, opts: { compact?: boolean; unit?: string; integer?: boolean } = {}): EChartsCoreOption {
   const compact = !!opts.compact
   if (kind === 'pie') {
     const s = p.series[0]
@@ -130,15 +130,15 @@ export function chartOption(p: Points, kind: ChartKind, opts: { compact?: boolea
   const category = {
     type: 'category',
     data: p.labels,
-    axisLabel: { ...AXIS_LABEL, interval: 0, rotate: !horizontal && compact && p.labels.length > 3 ? 30 : 0, formatter: (v: string) => short(v, compact ? 6 : 10) },
+    axisLabel: { ...AXIS_LABEL, interval: 0, rotate: !horizontal && compact && p.labels.length > 3 ? 30 : 0, formatter: (v: string) => short(v, compact ? 8 : 12) },
     axisTick: { alignWithLabel: true },
   }
-  const value = { type: 'value', name: opts.unit ?? '', nameTextStyle: AXIS_LABEL, axisLabel: AXIS_LABEL, splitLine: { lineStyle: { color: '#e5e6eb' } } }
+  const value = { type: 'value', name: opts.unit ?? '', nameTextStyle: AXIS_LABEL, minInterval: opts.integer ? 1 : 0, axisLabel: AXIS_LABEL, splitLine: { lineStyle: { color: '#e5e6eb' } } }
   return {
     color: PALETTE,
     tooltip: { ...TOOLTIP, trigger: 'axis', axisPointer: { type: kind === 'line' ? 'line' : 'shadow' } },
     legend: { top: 0, type: 'scroll', textStyle: AXIS_LABEL },
-    grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+    grid: { left: 8, right: horizontal ? 28 : 16, top: 52, bottom: 8, containLabel: true },
     xAxis: horizontal ? value : category,
     yAxis: horizontal ? { ...category, inverse: true } : value,
     series: p.series.map((s) => ({
