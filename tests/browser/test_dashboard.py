@@ -120,7 +120,7 @@ def test_rep_home_shows_counts_and_what_needs_them(ui: UI, demo: dict[str, Any],
     needs.get_by_role("link", name=demo["names"]["华北"]).wait_for()
     resubmit = needs.locator("li", has_text=demo["names"]["西南"]).get_by_role("link", name="修改后重新提交")
     assert resubmit.get_attribute("href") == f"/projects/{demo['returned']}/edit"
-    assert page.get_by_role("link", name="发起报备").first.get_attribute("href") == "/projects/new"
+    assert page.locator("main").get_by_role("link", name="发起报备").get_attribute("href") == "/projects/new"
     page.get_by_text("暂无待审批事项").wait_for()  # 张三 approves nothing
     no_raw_json(page)
     shot(page, "home-rep")
@@ -200,3 +200,16 @@ def test_dashboard_drill_down_filters_and_export(ui: UI, demo: dict[str, Any]) -
     # The RAG row opens the project.
     row.get_by_role("link", name=demo["names"]["华东"]).click()
     page.wait_for_url(re.compile(f"/projects/{demo['approved']}$"))
+
+
+def test_dashboard_and_home_in_english(ui: UI, demo: dict[str, Any]) -> None:
+    page = ui.page(seed.MANAGER, size="desktop")
+    page.goto("/dashboard")
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("heading", level=1, name="Dashboard").wait_for()
+    page.get_by_text("Registered amount").wait_for()
+    page.get_by_role("heading", name="Project health").wait_for()
+    page.goto("/")
+    page.get_by_role("heading", level=1, name=re.compile("李四")).wait_for()
+    assert page.locator("a.bb-new").inner_text().strip() == "New registration"
+    accessible(page, "home (en)")

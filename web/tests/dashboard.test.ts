@@ -61,9 +61,11 @@ describe('toPoints and chartOption', () => {
     expect(o.xAxis.type).toBe('value')
   })
 
-  it('builds a line option', () => {
+  it('builds a line option, a bar for a single point', () => {
     const o = chartOption(toPoints(conversion, { values: [1] }), 'line') as any
     expect(o.series[0].type).toBe('line')
+    const one = chartOption(toPoints({ ...conversion, rows: conversion.rows.slice(0, 1) }, { values: [1] }), 'line') as any
+    expect(one.series[0].type).toBe('bar')
   })
 
   it('builds a pie of the first series without empty slices', () => {

@@ -126,6 +126,8 @@ export function chartOption(p: Points, kind: ChartKind, opts: { compact?: boolea
       ],
     }
   }
+  // One month of a trend is a bar (a line needs two points to say anything).
+  if (kind === 'line' && p.labels.length < 2) kind = 'bar'
   const horizontal = kind === 'hbar'
   const category = {
     type: 'category',
@@ -133,7 +135,7 @@ export function chartOption(p: Points, kind: ChartKind, opts: { compact?: boolea
     axisLabel: { ...AXIS_LABEL, interval: 0, rotate: !horizontal && compact && p.labels.length > 3 ? 30 : 0, formatter: (v: string) => short(v, compact ? 8 : 12) },
     axisTick: { alignWithLabel: true },
   }
-  const value = { type: 'value', name: opts.unit ?? '', nameTextStyle: AXIS_LABEL, minInterval: opts.integer ? 1 : 0, axisLabel: AXIS_LABEL, splitLine: { lineStyle: { color: '#e5e6eb' } } }
+  const value = { type: 'value', name: horizontal ? '' : (opts.unit ?? ''), nameTextStyle: AXIS_LABEL, minInterval: opts.integer ? 1 : 0, axisLabel: AXIS_LABEL, splitLine: { lineStyle: { color: '#e5e6eb' } } }
   return {
     color: PALETTE,
     tooltip: { ...TOOLTIP, trigger: 'axis', axisPointer: { type: kind === 'line' ? 'line' : 'shadow' } },
