@@ -2,7 +2,7 @@
 // (GET /api/v1/me/approvals/done), reactive user names, and the helpers the list and the task page
 // share (waiting since, SLA overdue, decisions with an Idempotency-Key).
 import { reactive } from 'vue'
-import { api, authHeaders, call } from '@/api/client'
+import { api, call } from '@/api/client'
 import type { components } from '@/api/schema'
 import { userName } from '@/lib/people'
 import { ElMessage } from 'element-plus'
@@ -17,17 +17,7 @@ export type Summary = components['schemas']['ProjectSummary']
 export type Form = components['schemas']['FormOut']
 export type DecisionAction = 'approve' | 'reject' | 'return' | 'transfer' | 'add_approver'
 
-export interface DoneItem {
-  task_id: string
-  project_id: string
-  project: { id: string; code: string; name: string; status: string } | null
-  step: string
-  action: string
-  comment?: string | null
-  at?: string | null
-  on_behalf_of?: string | null
-  target_user_id?: string | null
-}
+export type DoneItem = components['schemas']['DecidedOut']
 
 // ---------------------------------------------------------------- projects
 
@@ -67,18 +57,10 @@ export function form(key: string): Promise<Form | null> {
 
 /** GET /api/v1/me/approvals/done (newest first, paged by cursor). */
 export async function doneTasks(cursor?: string | null): Promise<{ items: DoneItem[]; next_cursor: string | null }> {
-  const q = new URLSearchParams({ limit: '50' })
-  if (cursor) q.set('cursor', cursor)
-  const res = await call(
-    fetch(`/api/v1/me/approvals/done?${q}`, { headers: { Accept: 'application/json', ...authHeaders() }, credentials: 'same-origin' }).then(
-      async (response) => {
-        const body = await response.json().catch(() => null)
-        return response.ok ? { data: body, response } : { error: body, response }
-      },
-    ) as Promise<{ data?: { items: DoneItem[]; next_cursor: string | null }; error?: unknown; response: Response }>,
-  )
-  return { items: res.items ?? [], next_cursor: res.next_cursor ?? null }
+  const page = await call(api.GET('/api/v1/me/approvals/done', { params: { query: { limit: 50, cursor: cursor ?? undefined } } }))
+  return { items: page.items, next_cursor: page.next_cursor ?? null }
 }
+
 // ---------------------------------------------------------------- names
 
 /** Reactive names of user ids: `names.of(id)` is the id's name once loaded (a dash until then). */
