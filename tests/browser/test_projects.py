@@ -102,8 +102,10 @@ def test_list_shows_and_finds_the_project(ui: UI, planned: Planned) -> None:
         page.goto("/projects")
         page.get_by_role("heading", name="我的报备").wait_for()
         page.get_by_text(planned.name).first.wait_for()
-        body = page.locator("main").inner_text()
-        assert "¥880,000.00" in body and "张三" in body and "执行中" in body
+        main = page.locator("main")
+        main.get_by_text("张三").first.wait_for()  # the owner by name
+        body = main.inner_text()
+        assert "¥880,000.00" in body and "执行中" in body and planned.code in body
         no_raw_json(page)
         shot(page, "projects-list")
         accessible(page, f"projects list ({size})")
@@ -167,12 +169,15 @@ def test_owner_adds_a_task_with_a_dependency(ui: UI, web_stack: DevStack, planne
     page.goto(f"/projects/{planned.id}?tab=execution")
     page.get_by_role("button", name="新增任务").click()
     dialog = page.get_by_role("dialog")
+    dialog.get_by_label("任务名称").wait_for()
+    page.wait_for_function("!document.querySelector('.dialog-fade-enter-active')")
+    page.wait_for_timeout(600)  # the dialog's opening transition
+    accessible(page, "add task dialog")
     dialog.get_by_label("任务名称").fill("培训交付")
     dialog.get_by_label("工期（工作日）").fill("2")
     dialog.get_by_role("button", name="添加前置任务").click()
-    dialog.get_by_label("第 1 个前置任务").click()
+    dialog.locator(".dep-task").first.click()  # the select's box (its input is labelled 第 1 个前置任务)
     page.get_by_role("option", name="上线验收").click()
-    accessible(page, "add task dialog")
     dialog.get_by_role("button", name="保存").click()
     page.get_by_text("任务已添加").wait_for()
     page.locator(".task-table").get_by_text("培训交付").wait_for()
