@@ -30,6 +30,8 @@ class Planned:
     name: str
     critical: str  # a task on the critical path
     slack: str  # a task with slack
+    pending_id: str  # another project of REP's, waiting for MANAGER
+    pending_name: str
 
 
 def person(stack: DevStack, who: seed.Person) -> httpx.Client:
@@ -83,10 +85,21 @@ def planned(web_stack: DevStack) -> Iterator[Planned]:
         task(name="上线验收", milestone=True, duration_days=0,
              depends_on=[{"task_id": b, "type": "FS"}, {"task_id": c, "type": "FS"}])
         rep.post(f"/api/v1/projects/{created['id']}/baselines", json={"name": "初版"}).raise_for_status()
+        report = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        rep.post(f"/api/v1/tasks/{a}/deliverables",
+                 files={"file": ("调研报告.pdf", report, "application/pdf")}).raise_for_status()
+        pending_name = f"常熟智慧水务{stamp}"
+        r = rep.post("/api/v1/projects", json={
+            "form_key": seed.FORM_KEY, "name": pending_name, "amount": "50000",
+            "customer": {"name": f"常熟水务集团{stamp}"},
+            "fields": {"industry": "政府", "bid_type": "单一来源"}, "submit": True,
+        })
+        assert r.status_code == 201, r.text
+        pending_id = r.json()["id"]
         sched = rep.get(f"/api/v1/projects/{created['id']}/schedule").raise_for_status().json()
         crit = {t["name"] for t in sched["tasks"] if t["critical"]}
         assert {"需求调研", "平台部署"} <= crit and "硬件采购" not in crit, sched
-    yield Planned(created["id"], created["code"], name, "平台部署", "硬件采购")
+    yield Planned(created["id"], created["code"], name, "平台部署", "硬件采购", pending_id, pending_name)
 
 
 def open_tab(page: Any, name: str) -> None:
@@ -186,6 +199,38 @@ def test_owner_adds_a_task_with_a_dependency(ui: UI, web_stack: DevStack, planne
     added = next(t for t in tasks if t["name"] == "培训交付")
     milestone = next(t for t in tasks if t["name"] == "上线验收")
     assert added["depends_on"] == [{"task_id": milestone["id"], "type": "FS", "lag_days": 0}]
+
+
+def test_deliverable_preview(ui: UI, planned: Planned) -> None:
+    page = ui.page(seed.REP)
+    page.goto(f"/projects/{planned.id}?tab=execution")
+    page.get_by_role("button", name="需求调研 的交付物").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("调研报告.pdf").wait_for()
+    dialog.get_by_role("button", name="预览").click()
+    frame = dialog.locator("iframe")
+    frame.wait_for()
+    assert (frame.get_attribute("src") or "").startswith("blob:")
+    assert frame.get_attribute("title") == "调研报告.pdf"
+
+
+def test_pending_project_shows_who_is_waiting(ui: UI, planned: Planned) -> None:
+    for size in SIZES:
+        page = ui.page(seed.REP, size=size)
+        page.goto(f"/projects/{planned.pending_id}?tab=approval")
+        flow = page.get_by_test_id("approval-flow")
+        flow.wait_for()
+        current = flow.locator("li.current")
+        current.get_by_text("等待 李四 审批").wait_for()
+        assert "部门经理审批" in current.inner_text()
+        assert "财务审批" not in flow.inner_text()  # amount below 100000: no finance step
+        for action in ("催办", "撤回", "跟进"):
+            assert page.get_by_role("button", name=action).is_visible(), action
+        assert page.get_by_role("tab", name="执行").count() == 0  # not active yet
+        shot(page, "project-pending-approval")
+        accessible(page, f"pending approval ({size})")
+        page.get_by_role("button", name="催办").click()
+        page.get_by_text("已催办当前审批人").wait_for()
 
 
 def all_tabs_text(page: Any) -> str:

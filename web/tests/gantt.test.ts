@@ -32,6 +32,8 @@ describe('buildGantt', () => {
     expect(d.milestone).toBe(true)
     expect(d.start).toBe(d.end)
     expect(d.end).toBe(dayStart('2026-12-24'))
+    const withBaseline = buildGantt([{ ...plan[3], baseline_start: '2026-12-22', baseline_finish: '2026-12-22' }]).rows[0]
+    expect(withBaseline.baselineEnd).toBe(dayStart('2026-12-23')) // drawn where the actual one would be
   })
 
   it('keeps the baseline and its variance when the schedule has one', () => {

@@ -104,7 +104,7 @@ export function buildGantt(tasks: ScheduleTask[]): GanttModel {
       startDate: t.start ?? t.finish ?? '',
       finishDate: t.finish ?? t.start ?? '',
       baselineStart: Number.isNaN(bs) ? null : bs,
-      baselineEnd: Number.isNaN(bf) ? null : bf + (milestone ? 0 : DAY),
+      baselineEnd: Number.isNaN(bf) ? null : bf + DAY,
       variance: t.finish_variance_days ?? null,
     })
   }
