@@ -123,6 +123,11 @@ def test_list_shows_and_finds_the_project(ui: UI, planned: Planned) -> None:
         shot(page, "projects-list")
         accessible(page, f"projects list ({size})")
 
+        if size == "desktop":
+            with page.expect_download() as dl:
+                page.get_by_role("button", name="导出 Excel").click()
+            assert dl.value.suggested_filename.endswith(".xlsx")
+
         search = page.get_by_label("搜索", exact=True)
         search.fill("没有这个项目zzz")
         search.press("Enter")
@@ -133,6 +138,15 @@ def test_list_shows_and_finds_the_project(ui: UI, planned: Planned) -> None:
         page.get_by_text(planned.name).first.click()
         page.wait_for_url(re.compile(f"/projects/{planned.id}"))
         page.get_by_role("heading", name=re.compile(planned.name)).wait_for()
+
+
+def test_mine_toggle_filters_by_owner(ui: UI, planned: Planned) -> None:
+    page = ui.page(seed.MANAGER)
+    page.goto("/projects")
+    page.get_by_text(planned.name).first.wait_for()  # the approver sees it
+    page.locator(".el-switch", has_text="我发起的").click()
+    page.get_by_text("没有符合条件的报备").wait_for()  # …but did not file it
+    assert "mine=1" in page.url
 
 
 def test_project_page_tabs(ui: UI, planned: Planned) -> None:

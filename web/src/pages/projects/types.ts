@@ -79,6 +79,15 @@ export interface Deliverable {
   content_url: string
 }
 
+export interface RuleFire {
+  key: string
+  rule: string
+  task_id: string | null
+  title: string
+  recipients: string[]
+  fired_at: string
+}
+
 export interface FormField {
   key: string
   label: string
