@@ -59,12 +59,15 @@ def planned(web_stack: DevStack) -> Iterator[Planned]:
     stamp = str(int(time.time() * 1000))[-6:]
     name = f"苏州工业园区数据中台{stamp}"
     with person(web_stack, seed.REP) as rep:
+        pdf = ("技术方案.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")
+        proposal = rep.post("/api/v1/attachments", files={"file": pdf})
+        assert proposal.status_code == 201, proposal.text
         r = rep.post("/api/v1/projects", json={
             "form_key": seed.FORM_KEY, "name": name, "amount": "880000", "region": "华东", "business_line": "数据中台",
             "customer": {"name": f"苏州工业园区管委会{stamp}", "contact": "周主任"},
             "fields": {"industry": "政府", "bid_type": "邀请招标", "headcount": 6, "presales": seed.ENGINEER.id,
                        "delivery_dept": "d-delivery", "summary": "数据中台一期：汇聚与治理",
-                       "margin": float(MARGIN_VALUE)},
+                       "proposal": proposal.json()["id"], "margin": float(MARGIN_VALUE)},
             "submit": True,
         })
         assert r.status_code == 201, r.text
@@ -162,6 +165,10 @@ def test_project_page_tabs(ui: UI, planned: Planned) -> None:
         main.get_by_text("交付中心").first.wait_for()  # a department field by name
         assert MARGIN_LABEL in text and MARGIN_VALUE in text  # the owner may read it
         assert page.get_by_role("button", name="关闭项目").is_visible()  # owner, active
+        if size == "desktop":
+            with page.expect_download() as dl:
+                main.get_by_role("link", name="下载附件").click()
+            assert dl.value.suggested_filename.endswith(".pdf")
         assert page.get_by_role("button", name="提交审批").count() == 0  # not a draft
         no_raw_json(page)
         shot(page, "project-overview")
