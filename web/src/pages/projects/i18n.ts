@@ -98,7 +98,7 @@ export const en: typeof zh = {
   },
   dep: { FS: 'finish-start', SS: 'start-start', FF: 'finish-finish', SF: 'start-finish' },
   costKind: { timesheet: 'Timesheets', expense: 'Expenses', purchase: 'Purchases' },
-  health: { green: 'On track', amber: 'At risk', red: 'Critical' },
+  health: { green: 'On track', amber: 'At risk', red: 'Off track' },
   gantt: {
     aria: 'Gantt chart: {n} tasks, planned finish {finish}, critical path: {critical}', critical: 'Critical', normal: 'Task', baseline: 'Baseline', milestone: 'Milestone',
     today: 'Today', slack: 'Slack', days: 'd', progress: 'Progress',
