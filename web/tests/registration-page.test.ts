@@ -22,7 +22,7 @@ vi.mock('@/api/client', async (orig) => {
     const response = new Response(null, { status })
     return status < 400 ? { data: body, response } : { error: body, response }
   }
-  return { ...real, api: { GET: respond('GET'), POST: respond('POST'), PATCH: respond('PATCH') }, authHeaders: () => ({}) }
+  return { ...real, api: { GET: respond('GET'), POST: respond('POST'), PATCH: respond('PATCH') } }
 })
 vi.mock('@/lib/people', () => ({
   userName: async (id: string) => ({ lisi: '李四', wangwu: '王五' })[id] ?? id,
@@ -91,10 +91,9 @@ beforeEach(() => {
     status: 200,
     body: { steps: [{ name: '部门经理审批', mode: 'any', approvers: ['lisi'] }, ...(Number(o.body.amount) >= 100000 ? [{ name: '财务审批', mode: 'any', approvers: ['wangwu'] }] : [])] },
   })
-  vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify({ conflicts: [] }), { status: 200 })))
+  handlers['POST /api/v1/projects/conflict-check'] = () => ({ status: 200, body: { conflicts: [], conflict_policy: 'warn' } })
 })
 afterEach(() => {
-  vi.unstubAllGlobals()
   document.body.innerHTML = ''
 })
 
@@ -153,12 +152,13 @@ describe('发起报备', { timeout: 90_000 }, () => {
   })
 
   it('warns of collisions as the customer is typed and previews the chain with names', async () => {
-    const fetchMock = vi.fn(async (_url: string, init: RequestInit) => {
-      const body = JSON.parse(String(init.body))
-      const hit = body.customer.name.includes('重复')
-      return new Response(JSON.stringify({ conflicts: hit ? [{ project_id: 'x1', code: 'BB-2026-000009', reason: '客户名称相同' }] : [], conflict_policy: 'warn' }), { status: 200 })
+    handlers['POST /api/v1/projects/conflict-check'] = (o) => ({
+      status: 200,
+      body: {
+        conflicts: o.body.customer.name.includes('重复') ? [{ project_id: 'x1', code: 'BB-2026-000009', reason: '客户名称相同' }] : [],
+        conflict_policy: 'warn',
+      },
     })
-    vi.stubGlobal('fetch', fetchMock)
     const { w } = await open('/projects/new')
     await fillCore(w)
     await until(() => w.find('[data-testid="chain"]').text().includes('王五'), 'chain')
@@ -171,8 +171,8 @@ describe('发起报备', { timeout: 90_000 }, () => {
     await until(() => w.find('[data-testid="conflicts"]').exists(), 'conflict warning')
     expect(w.find('[data-testid="conflicts"]').text()).toContain('BB-2026-000009')
     expect(w.find('[data-testid="conflicts"]').text()).toContain('客户名称相同')
-    const sent = JSON.parse(String(fetchMock.mock.calls.at(-1)![1].body))
-    expect(sent).toMatchObject({ form_key: 'standard', customer: { name: '重复客户' } })
+    const sent = calls.filter((c) => c.path === '/api/v1/projects/conflict-check').at(-1)!.opts.body
+    expect(sent).toMatchObject({ form_key: 'standard', name: '智慧园区', customer: { name: '重复客户' } })
     // Below 100000 the finance step goes.
     await w.find('#reg-amount').setValue('5000')
     await until(() => !w.find('[data-testid="chain"]').text().includes('财务审批'), 'chain without finance')
