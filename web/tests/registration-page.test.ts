@@ -192,6 +192,24 @@ describe('发起报备', { timeout: 90_000 }, () => {
     w.unmount()
   })
 
+  it('PATCH clears saved fields now hidden, never one the user may not write', async () => {
+    const form = { ...FORM, fields: [...FORM.fields, { key: 'margin', label: '毛利率', type: 'number', write_roles: ['finance'] }] }
+    handlers['GET /api/v1/forms/{form_key}'] = () => ({ status: 200, body: form })
+    const saved = { ...PROJECT, fields: { industry: '政府', bid_type: '公开招标', tender_no: 'ZB-1', margin: 30 } }
+    handlers['GET /api/v1/projects/{project_id}'] = () => ({ status: 200, body: saved })
+    handlers['PATCH /api/v1/projects/{project_id}'] = (o) => ({ status: 200, body: { ...saved, version: 2, fields: o.body.fields } })
+    const { w } = await open('/projects/p1/edit')
+    await until(() => w.find('#reg-f-tender_no').exists(), 'tender_no shown')
+    expect(w.find('#reg-f-margin').attributes('disabled')).toBeDefined()
+    w.findComponent(FormRenderer).vm.$emit('update:modelValue', { industry: '政府', bid_type: '邀请招标', margin: 30 })
+    await settle()
+    await w.find('[data-testid="save-draft"]').trigger('click')
+    await until(() => calls.some((c) => c.method === 'PATCH'), 'patch')
+    const body = calls.find((c) => c.method === 'PATCH')!.opts.body
+    expect(body.fields).toEqual({ industry: '政府', bid_type: '邀请招标', tender_no: null })
+    w.unmount()
+  })
+
   it('says so when the project is no longer editable', async () => {
     handlers['GET /api/v1/projects/{project_id}'] = () => ({ status: 200, body: { ...PROJECT, status: 'pending_approval' } })
     const Page = (await import('@/pages/registration/RegistrationPage.vue')).default
