@@ -18,6 +18,7 @@ export default defineConfig({
         manualChunks(id: string) {
           if (id.includes('node_modules/echarts') || id.includes('node_modules/zrender')) return 'echarts'
           if (id.includes('node_modules/element-plus') || id.includes('node_modules/@element-plus')) return 'element-plus'
+          if (id.includes('node_modules/@marcbachmann/cel-js')) return 'cel' // only the form pages
           if (id.includes('node_modules/')) return 'vendor'
           return undefined
         },
