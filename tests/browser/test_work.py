@@ -259,10 +259,11 @@ def test_notification_settings_save_and_reload(ui: UI, web_stack: DevStack, size
     page.locator(".el-switch", has=page.get_by_role("switch", name="开启免打扰")).click()
 
     def pick(label: str, value: str) -> None:
-        field = page.get_by_label(label, exact=True)
+        field = page.get_by_role("combobox", name=label, exact=True)
         field.click()
-        page.get_by_role("option", name=value, exact=True).last.click()
-        wait_until(lambda: value in page.locator(f".el-form-item:has(#{field.get_attribute('id')})").inner_text(), 5)
+        page.get_by_role("listbox", name=label, exact=True).get_by_role("option", name=value, exact=True).click()
+        item = page.locator(".el-form-item", has=page.locator(f"#{field.get_attribute('id')}")).last
+        wait_until(lambda: value in item.inner_text(), 5)
 
     # start == end is refused at the field, in the API's words.
     pick("开始时间", "22:00")
@@ -277,7 +278,7 @@ def test_notification_settings_save_and_reload(ui: UI, web_stack: DevStack, size
     kind.get_by_text("钉钉", exact=True).click()
     page.get_by_role("button", name="保存设置").click()
     page.get_by_text("通知设置已保存").wait_for()
-    assert page.locator(".el-form-item__error").count() == 0
+    wait_until(lambda: page.locator(".el-form-item__error").count() == 0, 5)
 
     page.reload()
     page.get_by_role("heading", name="通知设置", level=1).wait_for()

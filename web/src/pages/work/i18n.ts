@@ -91,6 +91,7 @@ export const zh = {
     empty: '暂无通知',
     emptyUnread: '没有未读通知',
     newDot: '未读',
+    justNow: '刚刚',
     openProject: '查看项目',
     openApproval: '去审批',
     kinds: {
@@ -225,6 +226,7 @@ export const en: typeof zh = {
     empty: 'No notifications',
     emptyUnread: 'No unread notifications',
     newDot: 'Unread',
+    justNow: 'just now',
     openProject: 'Open project',
     openApproval: 'Review',
     kinds: {
