@@ -29,6 +29,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["data_dir"] = Path(args.data_dir)
     if getattr(args, "dev_oidc", False):
         overrides["dev_oidc"] = True
+    if getattr(args, "demo", False):
+        overrides["dev_demo"] = True
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
@@ -305,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         return p
 
     dev = common(sub.add_parser("dev", help="start the whole system on embedded defaults"))
+    dev.add_argument("--demo", action="store_true",
+                     help="load demo data (an org, a form, a policy, people with a password) once ready")
     dev.add_argument("--no-web", action="store_true", help="do not build the web app (serve what web/dist holds)")
     dev.add_argument("--verbose", action="store_true", help="component logs on the console, not in <data-dir>/logs")
     dev.add_argument("--dev-oidc", action="store_true",

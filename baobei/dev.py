@@ -276,8 +276,14 @@ class Supervisor:
             self.wait(self.edge_healthy, "edge", 120)
             oidc_lines = self.register_dev_oidc(token, oidc_issuer) if oidc_issuer else []
             base = self.settings.public_base_url()
+            if self.settings.dev_demo:
+                from baobei import demo
+
+                demo.seed(f"http://127.0.0.1:{self.settings.port}", token)
+                oidc_lines = [*oidc_lines, *demo.sign_in_lines(base)]
             ui_host = self.settings.temporal_address.rsplit(":", 1)[0]
             self.say(f"Baobei ready: {base}  (API docs {base}/docs)")
+            self.say(f"  web app: {base}/  (sign in at {base}/login)")
             self.say(f"  Temporal UI: http://{ui_host}:{self.settings.temporal_ui_port}")
             token_source = "BAOBEI_ADMIN_TOKEN" if self.settings.admin_token else str(self.data_dir / "admin-token")
             self.say(f"  admin token ({token_source}): {token}")

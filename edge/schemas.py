@@ -253,16 +253,64 @@ class FormFieldOut(OpenModel):
     pattern: str | None = None
     read_roles: list[str] = Field(default_factory=list)
     write_roles: list[str] = Field(default_factory=list)
+    required_when: str | None = Field(
+        default=None, description="CEL over `fields` and `project`: required when true (absent when unset)"
+    )
+    visible_when: str | None = Field(
+        default=None, description="CEL: the field is shown (and kept) only when true (absent when unset)"
+    )
+    default: Any = Field(default=None, description="Used when a submission leaves the field empty (absent when unset)")
+    accept: list[str] | None = Field(
+        default=None, description="attachment: MIME types or extensions, e.g. .pdf (absent when unset)"
+    )
+    max_size: int | None = Field(default=None, description="attachment: size cap in bytes (absent when unset)")
+
+
+class FormRuleOut(OpenModel):
+    expr: str = Field(description="CEL that must hold")
+    field: str = Field(default="", description="Path reported when it does not, e.g. fields.end")
+    message: str = ""
+    message_en: str = ""
+
+
+class FormSettingsOut(OpenModel):
+    conflict_policy: Literal["warn", "block"] | str = Field(
+        default="warn", description="warn: collisions (撞单) are stored and shown; block: refused with 409"
+    )
+    protection_days: int = 0
+    protection_extend_days: int = 0
+    protection_max_days: int = 0
+    protection_remind_days: int = 0
 
 
 class FormOut(OpenModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "key": "standard", "title": "标准报备", "version": 3, "created_at": "2026-11-02T08:00:00Z",
+        "fields": [
+            {"key": "bid_type", "label": "招标方式", "type": "select", "required": True,
+             "options": ["公开招标", "邀请招标", "单一来源"], "read_roles": [], "write_roles": []},
+            {"key": "tender_no", "label": "招标编号", "type": "text", "required": False, "options": [],
+             "read_roles": [], "write_roles": [], "required_when": 'fields.bid_type == "公开招标"',
+             "visible_when": 'fields.bid_type != "单一来源"'},
+            {"key": "proposal", "label": "方案书", "type": "attachment", "required": False, "options": [],
+             "read_roles": [], "write_roles": [], "accept": [".pdf", ".docx"], "max_size": 10485760},
+            {"key": "priority", "label": "优先级", "type": "select", "options": ["高", "中", "低"],
+             "read_roles": [], "write_roles": [], "default": "中"},
+        ],
+        "settings": {"conflict_policy": "warn", "protection_days": 90, "protection_extend_days": 30,
+                     "protection_max_days": 180, "protection_remind_days": 7},
+        "rules": [{"expr": "fields.end >= fields.start", "field": "fields.end", "message": "结束日期不能早于开始日期",
+                   "message_en": "end must not be before start"}],
+        "core_fields": {"amount": {"read_roles": ["finance"]}},
+    }]})
+
     key: str
     title: str
     version: int
     fields: list[FormFieldOut]
     created_at: str | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
-    rules: list[dict[str, Any]] = Field(default_factory=list)
+    settings: FormSettingsOut = Field(default_factory=FormSettingsOut)
+    rules: list[FormRuleOut] = Field(default_factory=list, description="Cross-field checks in CEL")
     core_fields: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 

@@ -32,10 +32,11 @@ def api_router() -> APIRouter:
         projects,
         reports,
         sessions,
+        worklists,
     )
 
     router = APIRouter(prefix="/api/v1", route_class=IdempotentRoute, responses=ERROR_RESPONSES)
-    for module in (identity, sessions, auth_providers, forms, policies, projects, approvals, notifications):
+    for module in (identity, sessions, auth_providers, forms, policies, worklists, projects, approvals, notifications):
         router.include_router(module.router)
     # Reports need the token scope reports:read (every token has it unless issued without it).
     router.include_router(reports.router, dependencies=[Depends(scope_required(REPORTS_READ))])

@@ -33,8 +33,10 @@ async def put_form(form_key: str, body: FormIn, admin: AdminUser, clients: Clien
     return {"key": resp.key, "version": resp.version}
 
 
-@router.get("/forms/{form_key}", response_model=FormOut)
+@router.get("/forms/{form_key}", response_model=FormOut, response_model_exclude_unset=True)
 async def get_form(form_key: str, user: CurrentUser, clients: Clients) -> dict[str, Any]:
-    """The latest definition with its version."""
+    """The latest definition with its version: per field its conditions (`required_when`,
+    `visible_when`, CEL), `default`, and for attachments `accept` / `max_size` (each absent when
+    unset), the form's `settings` and cross-field `rules`."""
     resp = await clients.registry.GetForm(registry_pb2.GetFormRequest(key=form_key))
     return mapping.form_out(resp.form)

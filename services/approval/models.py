@@ -115,6 +115,8 @@ class ApprovalTask(Base, table=True):
 
 class ApprovalDecision(Base, table=True):
     __tablename__ = "approval_decision"
+    # 已办 (ListDecided): a user's own decisions, newest first.
+    __table_args__ = (sa.Index("ix_approval_decision_user_id_id", "user_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     instance_id: str = Field(foreign_key="approval_instance.id", max_length=40, index=True)

@@ -18,6 +18,7 @@ from services.approval.store import ApprovalStore, Replan
 log = structlog.get_logger(__name__)
 
 WHAT_IF_DEFAULT, WHAT_IF_MAX = 100, 1000
+DECIDED_DEFAULT, DECIDED_MAX = 20, 100
 
 
 def _required(*checks: list[FieldViolation]) -> None:
@@ -376,3 +377,14 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
     ) -> pb.ListApproverProjectsResponse:
         _required(require(request.user_id, "user_id", "用户", "user_id"))
         return pb.ListApproverProjectsResponse(project_ids=self.store.list_approver_projects(user_id=request.user_id))
+
+    @rpc
+    def ListDecided(self, request: pb.ListDecidedRequest, context: grpc.ServicerContext) -> pb.ListDecidedResponse:
+        _required(require(request.user_id, "user_id", "用户", "user_id"))
+        if not 0 <= request.limit <= DECIDED_MAX:
+            raise ValidationFailed([FieldViolation("limit", f"须在 1 到 {DECIDED_MAX} 之间",
+                                                   f"must be between 1 and {DECIDED_MAX}")])
+        items, next_cursor = self.store.list_decided(
+            user_id=request.user_id, limit=request.limit or DECIDED_DEFAULT, cursor=request.cursor.strip()
+        )
+        return pb.ListDecidedResponse(items=items, next_cursor=next_cursor)

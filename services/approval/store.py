@@ -4,6 +4,7 @@ a row lock on the instance plus conditional updates whose row counts are checked
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -1292,6 +1293,45 @@ class ApprovalStore:
             ids |= {str(r[0]) for r in session.execute(copied).all()}
             return sorted(ids)
 
+    def list_decided(self, *, user_id: str, limit: int, cursor: str) -> tuple[list[pb.DecidedItem], str]:
+        """已办: the decisions ``user_id`` took themselves (no auto-approvals, no audit-only actions),
+        newest first, keyset-paged on the decision id; the next cursor is "" on the last page."""
+        after = decode_decided_cursor(cursor) if cursor else None
+        stmt = (
+            select(ApprovalDecision, ApprovalInstance.project_id, ApprovalStep.name)
+            .join(ApprovalInstance, col(ApprovalInstance.id) == col(ApprovalDecision.instance_id))
+            .outerjoin(
+                ApprovalStep,
+                sa.and_(
+                    col(ApprovalStep.instance_id) == col(ApprovalDecision.instance_id),
+                    col(ApprovalStep.step_index) == col(ApprovalDecision.step_index),
+                ),
+            )
+            .where(
+                col(ApprovalDecision.user_id) == user_id,
+                col(ApprovalDecision.action).in_(domain.ACTIONS),
+                col(ApprovalDecision.auto).is_(False),
+            )
+            .order_by(col(ApprovalDecision.id).desc())
+            .limit(limit + 1)
+        )
+        if after is not None:
+            stmt = stmt.where(col(ApprovalDecision.id) < after)
+        with Session(self.engine) as session:
+            rows = list(session.exec(stmt).all())
+        page = rows[:limit]
+        items = [
+            pb.DecidedItem(
+                task_id=d.task_id, project_id=project_id, step=step_name or "", step_index=d.step_index,
+                action=d.action, comment=d.comment, at=mapping.timestamp(d.at), on_behalf_of=d.on_behalf_of,
+                target_user_id=d.target_user_id,
+            )
+            for d, project_id, step_name in page
+        ]
+        last_id = page[-1][0].id if page else None
+        more = len(rows) > limit and last_id is not None
+        return items, encode_decided_cursor(last_id) if more and last_id is not None else ""
+
     def recent_submissions(self, *, form_key: str, limit: int) -> list[Submission]:
         """The latest instance of each of the last ``limit`` projects of a form that kept their
         planning inputs: (instance id, project id, inputs, [(step name, approvers)])."""
@@ -1313,6 +1353,23 @@ class ApprovalStore:
                 if len(out) >= limit:
                     break
         return out
+
+
+def encode_decided_cursor(decision_id: int) -> str:
+    return base64.urlsafe_b64encode(f"d:{decision_id}".encode()).decode().rstrip("=")
+
+
+def decode_decided_cursor(cursor: str) -> int:
+    """A cursor of ``list_decided``; anything else is a 422 on ``cursor``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = raw.partition(":")
+        value = int(number)
+        if prefix != "d" or not 0 < value < 2**63:
+            raise ValueError(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValidationFailed([FieldViolation("cursor", "分页游标无效", "invalid cursor")]) from err
+    return value
 
 
 def _planned_approvers(step: ApprovalStep) -> list[str]:

@@ -232,6 +232,27 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         )
 
     @rpc
+    def CheckConflicts(
+        self, request: pb.CheckConflictsRequest, context: grpc.ServicerContext
+    ) -> pb.CheckConflictsResponse:
+        if not request.form_key.strip():
+            raise ValidationFailed([FieldViolation("form_key", "表单为必填项", "form_key is required")])
+        viewer = mapping.viewer_from_pb(request)
+        c = request.customer
+        result = self._read(
+            lambda s: store.check_conflicts(
+                session=s, viewer=viewer, form_key=request.form_key,
+                customer=domain.Customer(name=c.name, uscc=c.uscc), project_name=request.project_name,
+                project_id=request.project_id,
+            )
+        )
+        return pb.CheckConflictsResponse(
+            conflicts=[pb.ConflictMatch(project_id=h.project_id, reason=h.reason, code=code)
+                       for h, code in result.matches],
+            conflict_policy=result.conflict_policy,
+        )
+
+    @rpc
     def SubmitProject(
         self, request: pb.SubmitProjectRequest, context: grpc.ServicerContext
     ) -> pb.SubmitProjectResponse:

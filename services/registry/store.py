@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from baobei.core.blobs import BlobStore
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
-from services.registry import access, domain, forms
+from services.registry import access, domain, forms, uscc
 from services.registry.directory.index import index_users
 from services.registry.domain import (
     ADMIN_ROLE,
@@ -415,6 +415,35 @@ def _conflicts(session: Session, project_id: str, customer: Customer, project_na
         for r in rows
     ]
     return domain.find_conflicts(project_id, customer, others, project_name=project_name)
+
+
+@dataclass(frozen=True)
+class ConflictCheck:
+    """What a registration for a customer would collide with now: (hit, code or "" when the
+    viewer may not see that project), and the form's conflict policy."""
+
+    matches: list[tuple[ConflictHit, str]]
+    conflict_policy: str
+
+
+def check_conflicts(
+    *, session: Session, viewer: Viewer | None, form_key: str, customer: Customer, project_name: str = "",
+    project_id: str = "",
+) -> ConflictCheck:
+    """The collisions create and submit would record (``_conflicts``, the same rules), storing
+    nothing. ``project_id`` (the draft being edited) is left out. A USCC that is not a valid code
+    yet (still being typed) is ignored rather than refused."""
+    form = get_form(session=session, key=form_key.strip())
+    code = uscc.normalise(customer.uscc) if uscc.is_valid(customer.uscc) else ""
+    probe = Customer(name=customer.name.strip(), uscc=code)
+    hits = _conflicts(session, project_id.strip() or "-", probe, project_name.strip())
+    vis = _Visibility(session, viewer)
+    matches: list[tuple[ConflictHit, str]] = []
+    for hit in hits:
+        row = session.get(ProjectRow, hit.project_id)
+        visible = row is not None and domain.can_see(viewer, _project(row), vis.managed)
+        matches.append((hit, row.code if row is not None and visible else ""))
+    return ConflictCheck(matches=matches, conflict_policy=form.settings.conflict_policy or "warn")
 
 
 def _refuse_blocked(form: FormDef, conflicts: list[ConflictHit]) -> None:

@@ -19,6 +19,8 @@ from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
 from services.tasks import domain, gantt, gantt_pdf, mapping, models, rules, store
 from services.tasks.models import processed_request
 
+ASSIGNEE_DEFAULT, ASSIGNEE_MAX = 20, 100
+
 
 def _required(value: str, path: str, zh: str) -> str:
     violations = require(value, path, zh, path)
@@ -78,6 +80,27 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     ) -> pb.ListAssigneeProjectsResponse:
         user_id = _required(request.user_id, "user_id", "用户")
         return pb.ListAssigneeProjectsResponse(project_ids=store.assignee_projects(self.engine, user_id=user_id))
+
+    @rpc
+    def ListAssigneeTasks(
+        self, request: pb.ListAssigneeTasksRequest, context: grpc.ServicerContext
+    ) -> pb.ListAssigneeTasksResponse:
+        user_id = _required(request.user_id, "user_id", "用户")
+        status = request.status.strip()
+        violations: list[FieldViolation] = []
+        if status and status not in (*store.ASSIGNEE_STATUSES, store.OPEN):
+            violations.append(FieldViolation("status", "状态只能是 todo、in_progress、done、blocked 或 open",
+                                             "status must be todo, in_progress, done, blocked or open"))
+        if not 0 <= request.limit <= ASSIGNEE_MAX:
+            violations.append(FieldViolation("limit", f"须在 1 到 {ASSIGNEE_MAX} 之间",
+                                             f"must be between 1 and {ASSIGNEE_MAX}"))
+        if violations:
+            raise ValidationFailed(violations)
+        tasks, next_cursor = store.assignee_tasks(
+            self.engine, user_id=user_id, status=status, limit=request.limit or ASSIGNEE_DEFAULT,
+            cursor=request.cursor.strip(),
+        )
+        return pb.ListAssigneeTasksResponse(tasks=[mapping.full_task(t) for t in tasks], next_cursor=next_cursor)
 
     @rpc
     def GetTask(self, request: pb.GetTaskRequest, context: grpc.ServicerContext) -> pb.GetTaskResponse:

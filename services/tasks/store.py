@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import uuid
 from collections import defaultdict
@@ -410,6 +412,61 @@ def assignee_projects(engine: Engine, *, user_id: str) -> list[str]:
     stmt = sa.select(Task.project_id).where(col(Task.assignee_id) == user_id).distinct()  # type: ignore[call-overload]
     with Session(engine) as session:
         return sorted(str(r[0]) for r in session.execute(stmt).all())
+
+
+ASSIGNEE_STATUSES = ("todo", "in_progress", "done", "blocked")
+OPEN = "open"  # every status but done
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def encode_assignee_cursor(row: Task) -> str:
+    raw = json.dumps([row.due.isoformat() if row.due else "", _utc(row.created_at).isoformat(), row.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_assignee_cursor(cursor: str) -> tuple[date | None, datetime, str]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        due_text, created_text, task_id = raw
+        if not all(isinstance(v, str) for v in raw) or not task_id:
+            raise ValueError(raw)
+        return (date.fromisoformat(due_text) if due_text else None), _utc(datetime.fromisoformat(created_text)), task_id
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error) as err:
+        raise ValidationFailed([FieldViolation("cursor", "分页游标无效", "invalid cursor")]) from err
+
+
+def assignee_tasks(
+    engine: Engine, *, user_id: str, status: str, limit: int, cursor: str
+) -> tuple[list[domain.Task], str]:
+    """我的任务: tasks assigned to ``user_id`` across projects, by due date (none last), then
+    creation; keyset-paged (the next cursor is "" on the last page)."""
+    stmt = select(Task).where(col(Task.assignee_id) == user_id)
+    if status == OPEN:
+        stmt = stmt.where(col(Task.status) != "done")
+    elif status:
+        stmt = stmt.where(col(Task.status) == status)
+    if cursor:
+        due, created, last_id = decode_assignee_cursor(cursor)
+        after_created = sa.or_(
+            col(Task.created_at) > created, sa.and_(col(Task.created_at) == created, col(Task.id) > last_id)
+        )
+        if due is None:
+            stmt = stmt.where(col(Task.due).is_(None), after_created)
+        else:
+            stmt = stmt.where(sa.or_(
+                col(Task.due).is_(None),
+                col(Task.due) > due,
+                sa.and_(col(Task.due) == due, after_created),
+            ))
+    stmt = stmt.order_by(col(Task.due).is_(None), col(Task.due), col(Task.created_at), col(Task.id)).limit(limit + 1)
+    with Session(engine) as session:
+        rows = list(session.exec(stmt).all())
+        page = rows[:limit]
+        tasks = [get_task(session, task_id=r.id) for r in page]
+    return tasks, encode_assignee_cursor(page[-1]) if len(rows) > limit and page else ""
 
 
 def costs_of(engine: Engine, *, project_id: str) -> tuple[list[Cost], Plan | None, list[domain.Task]]:

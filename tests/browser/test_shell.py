@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from baobei.devstack import DevStack
 from tests.browser import seed
 from tests.browser.conftest import UI, accessible, no_raw_json, shot
 
@@ -56,3 +57,12 @@ def test_language_switch_and_shell(ui: UI) -> None:
     page.get_by_role("button", name="中文").click()
     page.get_by_role("link", name="工作台").first.wait_for()
     accessible(page, "home")
+
+
+def test_demo_data_loads_again_without_harm(ui: UI, web_stack: DevStack) -> None:
+    """``baobei dev --demo`` seeds on every start: a second load keeps everyone's password."""
+    seed.seed(ui.base, web_stack.token)
+    page = ui.page(seed.MANAGER, size="phone")
+    page.goto("/")
+    page.locator("main h1").wait_for()
+

@@ -251,6 +251,12 @@ MATRIX: dict[str, str] = {
     # a browser page: without a session (bearer tokens are no session) it sends you to /signin
     "GET /auth/totp/setup":                                   "303  303  303  303  303  303  303  303  303  303  303",
     "POST /auth/totp/setup":                                  "303  303  303  303  303  303  303  303  303  303  303",
+    # ------------------------------------------------------------ web app work lists (issue 14, helper "api")
+    # each caller's own lists; the collision check answers whoever may fill a form (codes only of
+    # projects the caller may see)
+    "GET /api/v1/me/approvals/done":                          ANY_USER,
+    "GET /api/v1/me/tasks":                                   ANY_USER,
+    "POST /api/v1/projects/conflict-check":                   ANY_USER,
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -794,6 +800,10 @@ fixed("GET", API + "/auth-providers", lambda w: Req(f"{API}/auth-providers"))
 fixed("GET", API + "/users/{user_id}/identities", lambda w: Req(f"{API}/users/{w.uid('rep')}/identities"))
 fixed("DELETE", API + "/users/{user_id}/identities/{provider_key}",
       lambda w: Req(f"{API}/users/{w.uid('rep2')}/identities/mx-none"))
+fixed("GET", API + "/me/approvals/done", lambda w: Req(f"{API}/me/approvals/done", params={"limit": "5"}))
+fixed("GET", API + "/me/tasks", lambda w: Req(f"{API}/me/tasks", params={"status": "open", "limit": "5"}))
+fixed("POST", API + "/projects/conflict-check", lambda w: Req(f"{API}/projects/conflict-check", json={
+    "form_key": w.form, "customer": {"name": f"矩阵客户{w.run}1号有限公司"}, "project_id": w.d}))
 fixed("GET", "/auth/methods", lambda w: Req("/auth/methods"))
 fixed("POST", "/auth/logout", lambda w: Req("/auth/logout"))
 

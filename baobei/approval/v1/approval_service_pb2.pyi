@@ -542,6 +542,46 @@ class ListApproverProjectsResponse(_message.Message):
     project_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, project_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ListDecidedRequest(_message.Message):
+    __slots__ = ("user_id", "limit", "cursor")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    limit: int
+    cursor: str
+    def __init__(self, user_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class DecidedItem(_message.Message):
+    __slots__ = ("task_id", "project_id", "step", "step_index", "action", "comment", "at", "on_behalf_of", "target_user_id")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    STEP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
+    TARGET_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    project_id: str
+    step: str
+    step_index: int
+    action: str
+    comment: str
+    at: _timestamp_pb2.Timestamp
+    on_behalf_of: str
+    target_user_id: str
+    def __init__(self, task_id: _Optional[str] = ..., project_id: _Optional[str] = ..., step: _Optional[str] = ..., step_index: _Optional[int] = ..., action: _Optional[str] = ..., comment: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., on_behalf_of: _Optional[str] = ..., target_user_id: _Optional[str] = ...) -> None: ...
+
+class ListDecidedResponse(_message.Message):
+    __slots__ = ("items", "next_cursor")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[DecidedItem]
+    next_cursor: str
+    def __init__(self, items: _Optional[_Iterable[_Union[DecidedItem, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
 class FireTimerRequest(_message.Message):
     __slots__ = ("request_id", "instance_id", "step_index", "timer_index")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

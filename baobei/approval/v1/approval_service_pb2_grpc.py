@@ -91,6 +91,11 @@ class ApprovalServiceStub:
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsRequest.SerializeToString,
                 response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsResponse.FromString,
                 _registered_method=True)
+        self.ListDecided = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/ListDecided',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListDecidedRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListDecidedResponse.FromString,
+                _registered_method=True)
         self.FireTimer = channel.unary_unary(
                 '/baobei.approval.v1.ApprovalService/FireTimer',
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.FireTimerRequest.SerializeToString,
@@ -219,6 +224,14 @@ class ApprovalServiceServicer:
 
     def ListApproverProjects(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDecided(self, request, context):
+        """已办: the decisions a user took themselves (approve, reject, return, transfer, add_approver;
+        not auto-approvals), newest first, keyset-paged.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -356,6 +369,11 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.ListApproverProjects,
                     request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsRequest.FromString,
                     response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsResponse.SerializeToString,
+            ),
+            'ListDecided': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDecided,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListDecidedRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListDecidedResponse.SerializeToString,
             ),
             'FireTimer': grpc.unary_unary_rpc_method_handler(
                     servicer.FireTimer,
@@ -712,6 +730,33 @@ class ApprovalService:
             '/baobei.approval.v1.ApprovalService/ListApproverProjects',
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsRequest.SerializeToString,
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListApproverProjectsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDecided(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/ListDecided',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListDecidedRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ListDecidedResponse.FromString,
             options,
             channel_credentials,
             insecure,

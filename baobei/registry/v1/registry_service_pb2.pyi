@@ -592,6 +592,38 @@ class ListProjectsResponse(_message.Message):
     next_cursor: str
     def __init__(self, items: _Optional[_Iterable[_Union[Project, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
+class CheckConflictsRequest(_message.Message):
+    __slots__ = ("viewer", "form_key", "customer", "project_name", "project_id")
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    viewer: Viewer
+    form_key: str
+    customer: Customer
+    project_name: str
+    project_id: str
+    def __init__(self, viewer: _Optional[_Union[Viewer, _Mapping]] = ..., form_key: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., project_name: _Optional[str] = ..., project_id: _Optional[str] = ...) -> None: ...
+
+class ConflictMatch(_message.Message):
+    __slots__ = ("project_id", "reason", "code")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    reason: str
+    code: str
+    def __init__(self, project_id: _Optional[str] = ..., reason: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class CheckConflictsResponse(_message.Message):
+    __slots__ = ("conflicts", "conflict_policy")
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    CONFLICT_POLICY_FIELD_NUMBER: _ClassVar[int]
+    conflicts: _containers.RepeatedCompositeFieldContainer[ConflictMatch]
+    conflict_policy: str
+    def __init__(self, conflicts: _Optional[_Iterable[_Union[ConflictMatch, _Mapping]]] = ..., conflict_policy: _Optional[str] = ...) -> None: ...
+
 class SubmitProjectRequest(_message.Message):
     __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

@@ -101,6 +101,11 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListProjectsRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListProjectsResponse.FromString,
                 _registered_method=True)
+        self.CheckConflicts = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/CheckConflicts',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.CheckConflictsRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.CheckConflictsResponse.FromString,
+                _registered_method=True)
         self.SubmitProject = channel.unary_unary(
                 '/baobei.registry.v1.RegistryService/SubmitProject',
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SubmitProjectRequest.SerializeToString,
@@ -237,6 +242,14 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckConflicts(self, request, context):
+        """The collisions (撞单) a registration for this customer would have now, by the same rules as
+        create and submit; stores nothing. A match's code is filled only when the viewer may see it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SubmitProject(self, request, context):
         """draft|returned -> pending_approval; re-checks conflicts.
         """
@@ -366,6 +379,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ListProjects,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListProjectsRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListProjectsResponse.SerializeToString,
+            ),
+            'CheckConflicts': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckConflicts,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.CheckConflictsRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.CheckConflictsResponse.SerializeToString,
             ),
             'SubmitProject': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitProject,
@@ -766,6 +784,33 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/ListProjects',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListProjectsRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListProjectsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckConflicts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/CheckConflicts',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.CheckConflictsRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.CheckConflictsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -157,6 +157,26 @@ class ListAssigneeProjectsResponse(_message.Message):
     project_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, project_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ListAssigneeTasksRequest(_message.Message):
+    __slots__ = ("user_id", "status", "limit", "cursor")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    status: str
+    limit: int
+    cursor: str
+    def __init__(self, user_id: _Optional[str] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListAssigneeTasksResponse(_message.Message):
+    __slots__ = ("tasks", "next_cursor")
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[Task]
+    next_cursor: str
+    def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
 class Actor(_message.Message):
     __slots__ = ("user_id", "relations")
     USER_ID_FIELD_NUMBER: _ClassVar[int]

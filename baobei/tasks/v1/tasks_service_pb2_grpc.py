@@ -50,6 +50,11 @@ class TasksServiceStub:
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsRequest.SerializeToString,
                 response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsResponse.FromString,
                 _registered_method=True)
+        self.ListAssigneeTasks = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/ListAssigneeTasks',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeTasksRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeTasksResponse.FromString,
+                _registered_method=True)
         self.GetTask = channel.unary_unary(
                 '/baobei.tasks.v1.TasksService/GetTask',
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetTaskRequest.SerializeToString,
@@ -170,6 +175,13 @@ class TasksServiceServicer:
 
     def ListAssigneeProjects(self, request, context):
         """Projects where the user is assigned a task (they may see those projects).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAssigneeTasks(self, request, context):
+        """我的任务: the tasks assigned to a user across projects, by due date (none last), keyset-paged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -317,6 +329,11 @@ def add_TasksServiceServicer_to_server(servicer, server):
                     servicer.ListAssigneeProjects,
                     request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsRequest.FromString,
                     response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsResponse.SerializeToString,
+            ),
+            'ListAssigneeTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAssigneeTasks,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeTasksRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeTasksResponse.SerializeToString,
             ),
             'GetTask': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTask,
@@ -501,6 +518,33 @@ class TasksService:
             '/baobei.tasks.v1.TasksService/ListAssigneeProjects',
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsRequest.SerializeToString,
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeProjectsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAssigneeTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/ListAssigneeTasks',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeTasksRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ListAssigneeTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -340,7 +340,9 @@ export interface paths {
         };
         /**
          * Get Form
-         * @description The latest definition with its version.
+         * @description The latest definition with its version: per field its conditions (`required_when`,
+         *     `visible_when`, CEL), `default`, and for attachments `accept` / `max_size` (each absent when
+         *     unset), the form's `settings` and cross-field `rules`.
          */
         get: operations["get_form_api_v1_forms__form_key__get"];
         /**
@@ -413,6 +415,72 @@ export interface paths {
          *     those that would route differently (steps added / removed, approvers changed). Stores nothing.
          */
         post: operations["what_if_api_v1_approval_policies__policy_key__what_if_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/approvals/done": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Decided
+         * @description 已办: the approval decisions the caller took (approve, reject, return, transfer,
+         *     add_approver; auto-approvals are not theirs), newest first, one page at a time.
+         */
+        get: operations["my_decided_api_v1_me_approvals_done_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Tasks
+         * @description 我的任务: tasks assigned to the caller across projects, by due date (tasks without one
+         *     last), one page at a time; each with its project's id, code, name and status.
+         */
+        get: operations["my_tasks_api_v1_me_tasks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/conflict-check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Conflict Check
+         * @description The collisions (撞单) a registration for this customer would have now, by the same rules
+         *     as create and submit (same USCC, same or highly similar customer name among live
+         *     registrations); nothing is stored. Each match names the project and why; its `code` only
+         *     when the caller may see that project. `project_id` (the draft being edited) is left out; a
+         *     USCC that is not valid yet is ignored. 404 for an unknown form.
+         */
+        post: operations["conflict_check_api_v1_projects_conflict_check_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2536,6 +2604,130 @@ export interface components {
             /** Department Id */
             department_id?: string | null;
         };
+        /**
+         * AssignedTaskOut
+         * @description A task as ``GET /api/v1/tasks/{id}`` answers it, with its project.
+         */
+        AssignedTaskOut: {
+            /** Id */
+            id: string;
+            /** Project Id */
+            project_id: string;
+            /** Name */
+            name: string;
+            /** Assignee Id */
+            assignee_id?: string | null;
+            /**
+             * Start
+             * @description ISO date
+             */
+            start?: string | null;
+            /**
+             * Due
+             * @description ISO date
+             */
+            due?: string | null;
+            /**
+             * Duration Days
+             * @default 0
+             */
+            duration_days: number;
+            /**
+             * Milestone
+             * @default false
+             */
+            milestone: boolean;
+            /** Status */
+            status: ("todo" | "in_progress" | "done" | "blocked") | string;
+            /**
+             * Progress
+             * @default 0
+             */
+            progress: number;
+            /** Depends On */
+            depends_on?: components["schemas"]["TaskDependencyOut"][];
+            /** Parent Id */
+            parent_id?: string | null;
+            /** Estimate Hours */
+            estimate_hours?: string | null;
+            /**
+             * Pinned
+             * @default false
+             */
+            pinned: boolean;
+            /**
+             * Requires Deliverables
+             * @default false
+             */
+            requires_deliverables: boolean;
+            /** Actual Start */
+            actual_start?: string | null;
+            /** Done At */
+            done_at?: string | null;
+            /** Delay Reason */
+            delay_reason?: string | null;
+            /**
+             * Deliverables
+             * @default 0
+             */
+            deliverables: number;
+            /**
+             * Version
+             * @default 1
+             */
+            version: number;
+            /** Created At */
+            created_at?: string | null;
+            /** Updated At */
+            updated_at?: string | null;
+            /** @description null when the caller may no longer see the project */
+            project: components["schemas"]["ProjectBrief"] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * AssignedTaskPage
+         * @example {
+         *       "items": [
+         *         {
+         *           "actual_start": "2026-12-01",
+         *           "assignee_id": "zhaoliu",
+         *           "created_at": "2026-11-30T02:00:00Z",
+         *           "deliverables": 0,
+         *           "depends_on": [],
+         *           "due": "2026-12-04",
+         *           "duration_days": 3,
+         *           "id": "c0ffee00c0ffee00c0ffee00c0ffee00",
+         *           "milestone": false,
+         *           "name": "现场实施",
+         *           "pinned": false,
+         *           "progress": 40,
+         *           "project": {
+         *             "code": "BB-2026-000042",
+         *             "id": "7f3c2a9e4b1d4c0e8a6b5d4c3b2a1f0e",
+         *             "name": "华东智慧园区一期",
+         *             "status": "active"
+         *           },
+         *           "project_id": "7f3c2a9e4b1d4c0e8a6b5d4c3b2a1f0e",
+         *           "requires_deliverables": false,
+         *           "start": "2026-12-01",
+         *           "status": "in_progress",
+         *           "updated_at": "2026-12-01T03:00:00Z",
+         *           "version": 2
+         *         }
+         *       ],
+         *       "next_cursor": "WyIyMDI2LTEyLTA0IiwiMjAyNi0xMS0zMFQwMjowMDowMCswMDowMCIsImMwZmZlZTAwIl0"
+         *     }
+         */
+        AssignedTaskPage: {
+            /** Items */
+            items: components["schemas"]["AssignedTaskOut"][];
+            /**
+             * Next Cursor
+             * @description null on the last page
+             */
+            next_cursor: string | null;
+        };
         /** AttachmentIn */
         AttachmentIn: {
             /** Name */
@@ -3020,6 +3212,80 @@ export interface components {
             /** Attachments */
             attachments?: components["schemas"]["AttachmentIn"][];
         };
+        /**
+         * ConflictCheckIn
+         * @example {
+         *       "customer": {
+         *         "name": "杭州云栖科技有限公司",
+         *         "uscc": "91330100MA2B3C4D5E"
+         *       },
+         *       "form_key": "standard",
+         *       "name": "华东智慧园区一期"
+         *     }
+         */
+        ConflictCheckIn: {
+            /** Form Key */
+            form_key: string;
+            customer?: components["schemas"]["ConflictCustomerIn"];
+            /**
+             * Name
+             * @description The project's name: a similar one for the same customer is noted
+             */
+            name?: string | null;
+            /**
+             * Project Id
+             * @description The draft being edited: left out
+             */
+            project_id?: string | null;
+        };
+        /**
+         * ConflictCheckOut
+         * @example {
+         *       "conflict_policy": "warn",
+         *       "conflicts": [
+         *         {
+         *           "code": "",
+         *           "project_id": "7f3c2a9e4b1d4c0e8a6b5d4c3b2a1f0e",
+         *           "reason": "客户名称相同"
+         *         }
+         *       ]
+         *     }
+         */
+        ConflictCheckOut: {
+            /** Conflicts */
+            conflicts: components["schemas"]["ConflictMatchOut"][];
+            /**
+             * Conflict Policy
+             * @description The form's policy: block means create/submit would be refused with 409 while conflicts remain
+             */
+            conflict_policy: ("warn" | "block") | string;
+        };
+        /** ConflictCustomerIn */
+        ConflictCustomerIn: {
+            /**
+             * Name
+             * @description Customer name as typed
+             * @default
+             */
+            name: string;
+            /**
+             * Uscc
+             * @description Ignored until it is a valid code
+             */
+            uscc?: string | null;
+        };
+        /** ConflictMatchOut */
+        ConflictMatchOut: {
+            /** Project Id */
+            project_id: string;
+            /**
+             * Code
+             * @description Empty unless the caller may see that project
+             */
+            code: string;
+            /** Reason */
+            reason: string;
+        };
         /** ConflictOut */
         ConflictOut: {
             /** Project Id */
@@ -3160,6 +3426,73 @@ export interface components {
             contact?: string | null;
             /** Phone */
             phone?: string | null;
+        };
+        /** DecidedOut */
+        DecidedOut: {
+            /** Task Id */
+            task_id: string;
+            /** Project Id */
+            project_id: string;
+            /** @description null when the caller may no longer see the project */
+            project: components["schemas"]["ProjectBrief"] | null;
+            /**
+             * Step
+             * @description The approval step's name
+             */
+            step: string;
+            /** Action */
+            action: ("approve" | "reject" | "return" | "transfer" | "add_approver") | string;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /**
+             * At
+             * @description When the caller decided (ISO 8601, UTC)
+             */
+            at: string | null;
+            /**
+             * On Behalf Of
+             * @description The approver the caller acted for as a delegate
+             */
+            on_behalf_of?: string | null;
+            /**
+             * Target User Id
+             * @description transfer / add_approver: to whom
+             */
+            target_user_id?: string | null;
+        };
+        /**
+         * DecidedPage
+         * @example {
+         *       "items": [
+         *         {
+         *           "action": "approve",
+         *           "at": "2026-12-01T08:30:00Z",
+         *           "comment": "同意",
+         *           "project": {
+         *             "code": "BB-2026-000042",
+         *             "id": "7f3c2a9e4b1d4c0e8a6b5d4c3b2a1f0e",
+         *             "name": "华东智慧园区一期",
+         *             "status": "pending_approval"
+         *           },
+         *           "project_id": "7f3c2a9e4b1d4c0e8a6b5d4c3b2a1f0e",
+         *           "step": "部门经理审批",
+         *           "task_id": "5d1e0c8b2a7f4e6d9c3b1a0f8e7d6c5b"
+         *         }
+         *       ],
+         *       "next_cursor": "ZDoxMjM0"
+         *     }
+         */
+        DecidedPage: {
+            /** Items */
+            items: components["schemas"]["DecidedOut"][];
+            /**
+             * Next Cursor
+             * @description null on the last page
+             */
+            next_cursor: string | null;
         };
         /** DecisionIn */
         DecisionIn: {
@@ -3540,6 +3873,31 @@ export interface components {
             read_roles?: string[];
             /** Write Roles */
             write_roles?: string[];
+            /**
+             * Required When
+             * @description CEL over `fields` and `project`: required when true (absent when unset)
+             */
+            required_when?: string | null;
+            /**
+             * Visible When
+             * @description CEL: the field is shown (and kept) only when true (absent when unset)
+             */
+            visible_when?: string | null;
+            /**
+             * Default
+             * @description Used when a submission leaves the field empty (absent when unset)
+             */
+            default?: unknown;
+            /**
+             * Accept
+             * @description attachment: MIME types or extensions, e.g. .pdf (absent when unset)
+             */
+            accept?: string[] | null;
+            /**
+             * Max Size
+             * @description attachment: size cap in bytes (absent when unset)
+             */
+            max_size?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -3563,7 +3921,90 @@ export interface components {
                 [key: string]: components["schemas"]["CoreFieldIn"];
             };
         };
-        /** FormOut */
+        /**
+         * FormOut
+         * @example {
+         *       "core_fields": {
+         *         "amount": {
+         *           "read_roles": [
+         *             "finance"
+         *           ]
+         *         }
+         *       },
+         *       "created_at": "2026-11-02T08:00:00Z",
+         *       "fields": [
+         *         {
+         *           "key": "bid_type",
+         *           "label": "招标方式",
+         *           "options": [
+         *             "公开招标",
+         *             "邀请招标",
+         *             "单一来源"
+         *           ],
+         *           "read_roles": [],
+         *           "required": true,
+         *           "type": "select",
+         *           "write_roles": []
+         *         },
+         *         {
+         *           "key": "tender_no",
+         *           "label": "招标编号",
+         *           "options": [],
+         *           "read_roles": [],
+         *           "required": false,
+         *           "required_when": "fields.bid_type == \"公开招标\"",
+         *           "type": "text",
+         *           "visible_when": "fields.bid_type != \"单一来源\"",
+         *           "write_roles": []
+         *         },
+         *         {
+         *           "accept": [
+         *             ".pdf",
+         *             ".docx"
+         *           ],
+         *           "key": "proposal",
+         *           "label": "方案书",
+         *           "max_size": 10485760,
+         *           "options": [],
+         *           "read_roles": [],
+         *           "required": false,
+         *           "type": "attachment",
+         *           "write_roles": []
+         *         },
+         *         {
+         *           "default": "中",
+         *           "key": "priority",
+         *           "label": "优先级",
+         *           "options": [
+         *             "高",
+         *             "中",
+         *             "低"
+         *           ],
+         *           "read_roles": [],
+         *           "type": "select",
+         *           "write_roles": []
+         *         }
+         *       ],
+         *       "key": "standard",
+         *       "rules": [
+         *         {
+         *           "expr": "fields.end >= fields.start",
+         *           "field": "fields.end",
+         *           "message": "结束日期不能早于开始日期",
+         *           "message_en": "end must not be before start"
+         *         }
+         *       ],
+         *       "settings": {
+         *         "conflict_policy": "warn",
+         *         "protection_days": 90,
+         *         "protection_extend_days": 30,
+         *         "protection_max_days": 180,
+         *         "protection_remind_days": 7
+         *       },
+         *       "title": "标准报备",
+         *       "version": 3
+         *     }
+         */
         FormOut: {
             /** Key */
             key: string;
@@ -3575,14 +4016,12 @@ export interface components {
             fields: components["schemas"]["FormFieldOut"][];
             /** Created At */
             created_at?: string | null;
-            /** Settings */
-            settings?: {
-                [key: string]: unknown;
-            };
-            /** Rules */
-            rules?: {
-                [key: string]: unknown;
-            }[];
+            settings?: components["schemas"]["FormSettingsOut"];
+            /**
+             * Rules
+             * @description Cross-field checks in CEL
+             */
+            rules?: components["schemas"]["FormRuleOut"][];
             /** Core Fields */
             core_fields?: {
                 [key: string]: {
@@ -3612,6 +4051,32 @@ export interface components {
              * @default
              */
             message_en: string;
+        };
+        /** FormRuleOut */
+        FormRuleOut: {
+            /**
+             * Expr
+             * @description CEL that must hold
+             */
+            expr: string;
+            /**
+             * Field
+             * @description Path reported when it does not, e.g. fields.end
+             * @default
+             */
+            field: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /**
+             * Message En
+             * @default
+             */
+            message_en: string;
+        } & {
+            [key: string]: unknown;
         };
         /** FormSettingsIn */
         FormSettingsIn: {
@@ -3646,6 +4111,37 @@ export interface components {
              * @default 0
              */
             protection_remind_days: number;
+        };
+        /** FormSettingsOut */
+        FormSettingsOut: {
+            /**
+             * Conflict Policy
+             * @description warn: collisions (撞单) are stored and shown; block: refused with 409
+             * @default warn
+             */
+            conflict_policy: ("warn" | "block") | string;
+            /**
+             * Protection Days
+             * @default 0
+             */
+            protection_days: number;
+            /**
+             * Protection Extend Days
+             * @default 0
+             */
+            protection_extend_days: number;
+            /**
+             * Protection Max Days
+             * @default 0
+             */
+            protection_max_days: number;
+            /**
+             * Protection Remind Days
+             * @default 0
+             */
+            protection_remind_days: number;
+        } & {
+            [key: string]: unknown;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -4490,6 +4986,23 @@ export interface components {
             by_kind?: {
                 [key: string]: string[];
             };
+        };
+        /**
+         * ProjectBrief
+         * @description Who, what and where of a project: only for projects the caller may see.
+         */
+        ProjectBrief: {
+            /** Id */
+            id: string;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "pending_approval" | "active" | "closed" | "returned" | "rejected" | "cancelled";
         };
         /** ProjectCreate */
         ProjectCreate: {
@@ -5462,6 +5975,18 @@ export interface components {
              * @default false
              */
             requires_deliverables: boolean;
+        };
+        /** TaskDependencyOut */
+        TaskDependencyOut: {
+            /** Task Id */
+            task_id: string;
+            /** Type */
+            type: ("FS" | "SS" | "FF" | "SF") | string;
+            /**
+             * Lag Days
+             * @default 0
+             */
+            lag_days: number;
         };
         /** TaskPatch */
         TaskPatch: {
@@ -8194,6 +8719,271 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WhatIfOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    my_decided_api_v1_me_approvals_done_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecidedPage"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    my_tasks_api_v1_me_tasks_get: {
+        parameters: {
+            query?: {
+                /** @description One status, or open (every status but done) */
+                status?: ("todo" | "in_progress" | "done" | "blocked" | "open") | null;
+                /** @description Items per page */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignedTaskPage"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    conflict_check_api_v1_projects_conflict_check_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConflictCheckIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictCheckOut"];
                 };
             };
             /** @description Missing or invalid bearer token */
