@@ -82,8 +82,9 @@ def notifications(client: httpx.Client, kind: str, project_id: str) -> list[dict
 
 
 def calm(page: Any) -> None:
-    """Wait for the toasts to fade, so screenshots show the page."""
+    """Wait for the toasts to fade and scroll to the top, so screenshots show the page."""
     wait_until(lambda: page.locator(".el-message").count() == 0, 10)
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def badge(page: Any) -> int:

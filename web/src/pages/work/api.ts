@@ -71,37 +71,15 @@ export interface Page<T> {
   next_cursor: string | null
 }
 
-/** GET /api/v1/me/tasks: my tasks across projects, each with its project's code and name. */
-export async function myTasks(query: { status?: TaskStatus; limit?: number; cursor?: string | null }): Promise<Page<MyTask>> {
-  const params = new URLSearchParams()
-  if (query.status) params.set('status', query.status)
-  params.set('limit', String(query.limit ?? 100))
-  if (query.cursor) params.set('cursor', query.cursor)
-  let r: Response
-  try {
-    r = await fetch(`/api/v1/me/tasks?${params}`, { headers: authHeaders(), credentials: 'same-origin' })
-  } catch {
-    throw networkError()
-  }
-  const body: unknown = await r.json().catch(() => null)
-  if (r.status === 404 && (body as { error?: { code?: string } } | null)?.error?.code === 'not_found') return myTasksFallback(query.status)
-  if (!r.ok) throw toApiError(r.status, body)
-  const page = body as { items?: MyTask[]; next_cursor?: string | null }
-  return { items: page.items ?? [], next_cursor: page.next_cursor ?? null }
-}
-
-/** Until /me/tasks is served: my tasks from the active projects I may see (one page). */
-async function myTasksFallback(status?: TaskStatus): Promise<Page<MyTask>> {
-  const me = (await call(api.GET('/api/v1/me'))).user.id
-  const projects = await call(api.GET('/api/v1/projects', { params: { query: { status: 'active', limit: 100 } } }))
-  const lists = await Promise.all(
-    (projects.items as unknown as TaskProject[]).map(async (p) => {
-      const r = await call(api.GET('/api/v1/projects/{project_id}/tasks', { params: { path: { project_id: p.id } } })).catch(() => ({ items: [] }))
-      const tasks = ((r as { items?: Task[] }).items ?? []).filter((t) => t.assignee_id === me && (!status || t.status === status))
-      return tasks.map((t) => ({ ...t, project: { id: p.id, code: p.code, name: p.name, status: p.status } }))
-    }),
+/** GET /api/v1/me/tasks: my tasks across projects (by due date), each with its project's code and name. */
+export async function myTasks(query: { status?: TaskStatus | 'open'; limit?: number; cursor?: string | null }): Promise<Page<MyTask>> {
+  const page = await call(
+    api.GET('/api/v1/me/tasks', { params: { query: { status: query.status, limit: query.limit ?? 100, cursor: query.cursor ?? undefined } } }),
   )
-  return { items: lists.flat(), next_cursor: null }
+  return {
+    items: page.items.map((x) => ({ ...(x as unknown as Task), project: x.project ?? { id: x.project_id, code: '', name: '', status: '' } })),
+    next_cursor: page.next_cursor ?? null,
+  }
 }
 
 export function getTask(taskId: string): Promise<Task> {
