@@ -194,6 +194,14 @@ def test_my_tasks_progress_hours_and_deliverables(ui: UI, web_stack: DevStack, w
     card.wait_for()
     assert "进行中" in card.inner_text() and "50%" in card.inner_text()
 
+    # English is one switch away.
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("heading", name="My tasks", level=1).wait_for()
+    assert page.get_by_role("heading", name=re.compile("Overdue")).is_visible()
+    assert "In progress" in page.locator(".wk-card", has=page.get_by_role("link", name=task_name)).inner_text()
+    page.get_by_role("button", name="中文").click()
+    page.get_by_role("heading", name="我的任务", level=1).wait_for()
+
 
 @pytest.mark.parametrize("size", SIZES)
 def test_inbox_mark_read_and_badge(ui: UI, web_stack: DevStack, size: str) -> None:
