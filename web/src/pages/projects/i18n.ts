@@ -1,3 +1,106 @@
 // Messages of the projects area, merged into the app's under the key 'projects'.
-export const zh = {}
-export const en: typeof zh = {}
+export const zh = {
+  list: {
+    title: '我的报备', new: '发起报备', export: '导出 Excel', filters: '筛选报备', search: '搜索', searchPh: '搜索编号、项目名称或客户',
+    allStatus: '全部状态', mine: '我发起的', more: '更多筛选', department: '部门', amountRange: '金额范围（元）', amountMin: '最低金额',
+    amountMax: '最高金额', min: '最低', max: '最高', created: '创建日期', from: '开始日期', to: '结束日期', form: '表单', apply: '应用筛选',
+    empty: '没有符合条件的报备', end: '共 {n} 条，已全部加载',
+  },
+  page: { title: '项目详情' },
+  tabs: { overview: '概览', approval: '审批', execution: '执行' },
+  actions: { edit: '编辑', submit: '提交审批', withdraw: '撤回', followUp: '跟进', close: '关闭项目', remind: '催办' },
+  confirm: { withdraw: '撤回后审批将被取消，确定撤回该报备吗？', close: '关闭后项目不再执行，确定关闭吗？' },
+  done: { submit: '已提交审批', withdraw: '已撤回', close: '项目已关闭', remind: '已催办当前审批人', followUp: '已记录跟进' },
+  follow: { note: '跟进内容', ph: '例如：拜访客户、电话沟通需求…' },
+  f: {
+    customer: '客户名称', uscc: '统一社会信用代码', contact: '联系人', phone: '联系电话', region: '区域', business_line: '业务线',
+    start_date: '开始日期', end_date: '结束日期', updated_at: '更新时间', form: '表单',
+  },
+  ov: {
+    basic: '基本信息', fields: '报备信息', attachment: '下载附件', attachmentN: '附件 {n}', conflicts: '撞单提醒：与 {n} 个报备冲突',
+    otherProject: '其他报备（无权查看）', protection: '保护期', protState: '状态', position: '候补位置', positionN: '第 {n} 位',
+    since: '开始', until: '保护至', cap: '最长至', followUps: '跟进次数', holder: '该客户已由其他报备占有，本报备在候补中。',
+    followUpsTitle: '跟进记录', noFollowUps: '暂无跟进', comments: '评论', noComments: '暂无评论', addComment: '写评论…', send: '发表评论',
+    commented: '评论已发表', history: '历史记录',
+  },
+  prot: { holder: '占有中', protected: '保护中', lapsed: '已过期', waitlisted: '候补中', released: '已释放', none: '无' },
+  event: {
+    created: '创建了报备', submitted: '提交了审批', resubmitted: '重新提交', approved: '审批通过', rejected: '驳回了报备', returned: '退回修改',
+    withdrawn: '撤回了报备', cancelled: '取消了审批', closed: '关闭了项目', edited: '修改了报备', updated: '修改了报备', follow_up: '记录了跟进',
+    activated: '项目启动', reassigned: '更换了审批人', imported: '导入了报备', lost: '商机丢单', protection_lapsed: '保护期到期', released: '释放了客户',
+  },
+  ap: {
+    state: '审批状态', policy: '审批流程 {key} · v{v}', noApproval: '无需审批', replanned: '重新规划', none: '该报备尚未进入审批',
+    flow: '审批流程', any: '或签', all: '会签', blocked: '受阻', waitingFor: '等待 {who} 审批', since: '自 {at}（已等待 {d}）',
+    due: '截止 {at}', overdue: '已超时', notYet: '待处理', auto: '自动', onBehalf: '（代 {who}）', cc: '抄送',
+    action: { approve: '同意', reject: '驳回', return: '退回', transfer: '转交', add_approver: '加签', comment: '评论', remind: '催办', cc: '抄送', escalate: '升级', timeout: '超时' },
+  },
+  exec: {
+    finish: '计划完成', duration: '工期', tasks: '任务数', baseline: '基线 {n} 完成', health: '健康度', addTask: '新增任务', setBaseline: '保存为基线',
+    noTasks: '还没有任务', gantt: '甘特图', criticalPath: '关键路径', taskTree: '任务', task: '任务', assignee: '负责人', start: '开始',
+    finishCol: '完成', due: '截止日期', deps: '前置任务', deliverables: '交付物', deliverablesOf: '{name} 的交付物', files: '{n} 个文件',
+    costs: '成本与预算', budget: '预算', actual: '实际成本', remaining: '剩余', consumed: '预算消耗', noFiles: '暂无交付物', preview: '预览',
+    download: '下载', closePreview: '关闭预览', added: '任务已添加', baselined: '已保存基线 {n}', taskName: '任务名称', durationDays: '工期（工作日）',
+    parent: '上级任务', fires: '自动提醒', notified: '已通知 {who}', depTask: '第 {n} 个前置任务', depType: '第 {n} 个依赖类型', depLag: '第 {n} 个延隔（工作日）', depRemove: '删除第 {n} 个依赖', addDep: '添加前置任务',
+  },
+  dep: { FS: '完成-开始', SS: '开始-开始', FF: '完成-完成', SF: '开始-完成' },
+  costKind: { timesheet: '工时', expense: '费用', purchase: '采购' },
+  health: { green: '正常', amber: '预警', red: '风险' },
+  gantt: {
+    aria: '甘特图：{n} 个任务，计划完成 {finish}，关键路径：{critical}', critical: '关键任务', normal: '普通任务', baseline: '基线', milestone: '里程碑',
+    today: '今天', slack: '浮动', days: '天', progress: '进度',
+  },
+}
+
+export const en: typeof zh = {
+  list: {
+    title: 'My registrations', new: 'New registration', export: 'Export Excel', filters: 'Filter registrations', search: 'Search', searchPh: 'Search code, name or customer',
+    allStatus: 'All statuses', mine: 'Mine', more: 'More filters', department: 'Department', amountRange: 'Amount (CNY)', amountMin: 'Minimum amount',
+    amountMax: 'Maximum amount', min: 'Min', max: 'Max', created: 'Created', from: 'From', to: 'To', form: 'Form', apply: 'Apply',
+    empty: 'No registrations match', end: '{n} in all, everything loaded',
+  },
+  page: { title: 'Project' },
+  tabs: { overview: 'Overview', approval: 'Approval', execution: 'Execution' },
+  actions: { edit: 'Edit', submit: 'Submit', withdraw: 'Withdraw', followUp: 'Follow up', close: 'Close project', remind: 'Remind' },
+  confirm: { withdraw: 'Withdrawing cancels the approval. Withdraw this registration?', close: 'A closed project is no longer executed. Close it?' },
+  done: { submit: 'Submitted for approval', withdraw: 'Withdrawn', close: 'Project closed', remind: 'Current approvers reminded', followUp: 'Follow-up recorded' },
+  follow: { note: 'What happened', ph: 'e.g. visited the customer, call about requirements…' },
+  f: {
+    customer: 'Customer', uscc: 'USCC', contact: 'Contact', phone: 'Phone', region: 'Region', business_line: 'Business line',
+    start_date: 'Start date', end_date: 'End date', updated_at: 'Updated', form: 'Form',
+  },
+  ov: {
+    basic: 'Basics', fields: 'Registration details', attachment: 'Download', attachmentN: 'File {n}', conflicts: 'Conflict: clashes with {n} registration(s)',
+    otherProject: 'Another registration (not visible to you)', protection: 'Protection', protState: 'State', position: 'Waitlist', positionN: 'No. {n}',
+    since: 'Since', until: 'Protected until', cap: 'At most until', followUps: 'Follow-ups', holder: 'Another registration holds this customer; this one is waitlisted.',
+    followUpsTitle: 'Follow-ups', noFollowUps: 'No follow-ups yet', comments: 'Comments', noComments: 'No comments yet', addComment: 'Write a comment…', send: 'Post comment',
+    commented: 'Comment posted', history: 'History',
+  },
+  prot: { holder: 'Holder', protected: 'Protected', lapsed: 'Lapsed', waitlisted: 'Waitlisted', released: 'Released', none: 'None' },
+  event: {
+    created: 'created the registration', submitted: 'submitted it', resubmitted: 'resubmitted it', approved: 'approved', rejected: 'rejected it', returned: 'returned it',
+    withdrawn: 'withdrew it', cancelled: 'cancelled the approval', closed: 'closed the project', edited: 'edited it', updated: 'edited it', follow_up: 'recorded a follow-up',
+    activated: 'project started', reassigned: 'reassigned approvers', imported: 'imported it', lost: 'opportunity lost', protection_lapsed: 'protection lapsed', released: 'released the customer',
+  },
+  ap: {
+    state: 'Approval', policy: 'Policy {key} · v{v}', noApproval: 'No approval needed', replanned: 'Replanned', none: 'Not submitted for approval yet',
+    flow: 'Approval flow', any: 'Any one', all: 'All', blocked: 'Blocked', waitingFor: 'Waiting for {who}', since: 'since {at} ({d})',
+    due: 'due {at}', overdue: 'overdue', notYet: 'pending', auto: 'auto', onBehalf: '(for {who})', cc: 'Copied to',
+    action: { approve: 'approved', reject: 'rejected', return: 'returned', transfer: 'transferred', add_approver: 'added approver', comment: 'commented', remind: 'reminded', cc: 'copied', escalate: 'escalated', timeout: 'timed out' },
+  },
+  exec: {
+    finish: 'Planned finish', duration: 'Duration', tasks: 'Tasks', baseline: 'Baseline {n} finish', health: 'Health', addTask: 'Add task', setBaseline: 'Save baseline',
+    noTasks: 'No tasks yet', gantt: 'Gantt chart', criticalPath: 'Critical path', taskTree: 'Tasks', task: 'Task', assignee: 'Assignee', start: 'Start',
+    finishCol: 'Finish', due: 'Due', deps: 'Predecessors', deliverables: 'Deliverables', deliverablesOf: 'Deliverables of {name}', files: '{n} file(s)',
+    costs: 'Costs and budget', budget: 'Budget', actual: 'Actual cost', remaining: 'Remaining', consumed: 'Budget used', noFiles: 'No deliverables yet', preview: 'Preview',
+    download: 'Download', closePreview: 'Close preview', added: 'Task added', baselined: 'Baseline {n} saved', taskName: 'Task name', durationDays: 'Duration (working days)',
+    parent: 'Parent task', fires: 'Automatic reminders', notified: 'notified {who}', depTask: 'Predecessor {n}', depType: 'Dependency type {n}', depLag: 'Lag {n} (working days)', depRemove: 'Remove dependency {n}', addDep: 'Add predecessor',
+  },
+  dep: { FS: 'finish-start', SS: 'start-start', FF: 'finish-finish', SF: 'start-finish' },
+  costKind: { timesheet: 'Timesheets', expense: 'Expenses', purchase: 'Purchases' },
+  health: { green: 'On track', amber: 'At risk', red: 'Off track' },
+  gantt: {
+    aria: 'Gantt chart: {n} tasks, planned finish {finish}, critical path: {critical}', critical: 'Critical', normal: 'Task', baseline: 'Baseline', milestone: 'Milestone',
+    today: 'Today', slack: 'Slack', days: 'd', progress: 'Progress',
+  },
+}
