@@ -12,8 +12,9 @@ export async function refreshCounts(): Promise<void> {
     /* badges are a hint; a failure shows none */
   }
   try {
-    const n = (await call(api.GET('/api/v1/me/notifications'))) as { items?: { read_at?: string | null }[]; unread?: number }
-    counts.unread = typeof n.unread === 'number' ? n.unread : (n.items ?? []).filter((i) => !i.read_at).length
+    // unread_count counts all of the caller's unread notifications, whatever the page size.
+    const n = await call(api.GET('/api/v1/me/notifications', { params: { query: { limit: 1, unread: true } } }))
+    counts.unread = n.unread_count ?? 0
   } catch {
     /* as above */
   }
