@@ -21,14 +21,18 @@ export async function fetchBlob(url: string): Promise<{ blob: Blob; filename: st
   return { blob: await r.blob(), filename }
 }
 
-export async function download(url: string, fallbackName: string): Promise<void> {
+/** Download a file answer; resolves to the file name used. */
+export async function download(url: string, fallbackName: string): Promise<string> {
   const { blob, filename } = await fetchBlob(url)
   const href = URL.createObjectURL(blob)
   const a = document.createElement('a')
   a.href = href
-  a.download = filename || fallbackName
+  const name = filename || fallbackName
+  a.download = name
+  a.rel = 'noopener'
   document.body.appendChild(a)
   a.click()
   a.remove()
   setTimeout(() => URL.revokeObjectURL(href), 10_000)
+  return name
 }
