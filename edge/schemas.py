@@ -748,7 +748,7 @@ class NotificationOut(Model):
     action_url: str | None = None
     task_id: str | None = Field(
         default=None, description="The approval task an approval request is about (open /approvals/{task_id}); "
-        "null for other notifications", examples=["7f3c2a9e5b1d4c6e8a0f2b4d6e8f0a1c"],
+        "absent for other notifications", examples=["7f3c2a9e5b1d4c6e8a0f2b4d6e8f0a1c"],
     )
     created_at: str | None = None
     read: bool = False

@@ -191,7 +191,8 @@ async def comment(
 ) -> dict[str, Any]:
     """A comment (评论) with attachments on the approval, by anyone who can see the project. An
     attachment uploaded with `POST /attachments` (url `/api/v1/attachments/<id>/content`) becomes
-    downloadable by whoever may see the project; the commenter must be able to read it (else 422)."""
+    downloadable by whoever may see the project; it must be one the commenter may read or the owner's
+    upload (else 422 on `attachments[i].url`)."""
     bind_project(request, project_id)
     await visible_project(clients, user, project_id)
     instance = await approval_instance(clients, project_id)
