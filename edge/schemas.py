@@ -520,11 +520,11 @@ class StepOut(Model):
     decisions: list[DecisionOut]
     opened_at: str | None = Field(
         default=None, description="When the step became pending; null while waiting",
-        examples=["2026-12-01T09:30:00+08:00"],
+        examples=["2026-12-01T01:30:00Z"],
     )
     due_at: str | None = Field(
         default=None, description="When the step's SLA runs out; null without an SLA",
-        examples=["2026-12-02T09:30:00+08:00"],
+        examples=["2026-12-02T01:30:00Z"],
     )
     sla: str | None = None
     blocked: bool = False
@@ -661,10 +661,10 @@ class TodoOut(Model):
     project_id: str
     step: str
     opened_at: str | None = Field(
-        default=None, description="Since when the task waits for its approver", examples=["2026-12-01T09:30:00+08:00"]
+        default=None, description="Since when the task waits for its approver", examples=["2026-12-01T01:30:00Z"]
     )
     due_at: str | None = Field(default=None, description="SLA due time, if the step has one",
-                               examples=["2026-12-02T09:30:00+08:00"])
+                               examples=["2026-12-02T01:30:00Z"])
     on_behalf_of: str | None = Field(default=None, description="Acting as this approver's delegate")
 
 

@@ -5862,13 +5862,13 @@ export interface components {
             /**
              * Opened At
              * @description When the step became pending; null while waiting
-             * @example 2026-12-01T09:30:00+08:00
+             * @example 2026-12-01T01:30:00Z
              */
             opened_at?: string | null;
             /**
              * Due At
              * @description When the step's SLA runs out; null without an SLA
-             * @example 2026-12-02T09:30:00+08:00
+             * @example 2026-12-02T01:30:00Z
              */
             due_at?: string | null;
             /** Sla */
@@ -6144,13 +6144,13 @@ export interface components {
             /**
              * Opened At
              * @description Since when the task waits for its approver
-             * @example 2026-12-01T09:30:00+08:00
+             * @example 2026-12-01T01:30:00Z
              */
             opened_at?: string | null;
             /**
              * Due At
              * @description SLA due time, if the step has one
-             * @example 2026-12-02T09:30:00+08:00
+             * @example 2026-12-02T01:30:00Z
              */
             due_at?: string | null;
             /**
