@@ -185,6 +185,7 @@ def approval_out(instance: approval_pb2.Instance | None, hidden: Collection[str]
                 "status": s.status,
                 "approvers": list(s.approvers),
                 "decisions": [decision_out(d, hidden) for d in s.decisions],
+                "opened_at": ts(s.opened_at),
                 "due_at": ts(s.due_at),
                 "sla": _opt(s.sla),
                 "blocked": s.blocked,
@@ -405,6 +406,7 @@ def todo_out(t: approval_pb2.ApprovalTask) -> dict[str, Any]:
         "id": t.id,
         "project_id": t.project_id,
         "step": t.step_name,
+        "opened_at": ts(t.created_at),
         "due_at": ts(t.due_at),
         "on_behalf_of": _opt(t.on_behalf_of),
     }
@@ -421,6 +423,7 @@ def notification_out(n: notify_pb2.Notification) -> dict[str, Any]:
         "body": n.body,
         "project_id": _opt(n.project_id),
         "action_url": _opt(n.action_url),
+        "task_id": _opt(n.task_id),
         "created_at": ts(n.created_at),
         "read": n.read,
         "read_at": ts(n.read_at) if n.HasField("read_at") else None,

@@ -518,7 +518,14 @@ class StepOut(Model):
     status: Literal["waiting", "pending", "approved", "rejected", "returned", "skipped"] | str
     approvers: list[str]
     decisions: list[DecisionOut]
-    due_at: str | None = None
+    opened_at: str | None = Field(
+        default=None, description="When the step became pending; null while waiting",
+        examples=["2026-12-01T01:30:00Z"],
+    )
+    due_at: str | None = Field(
+        default=None, description="When the step's SLA runs out; null without an SLA",
+        examples=["2026-12-02T01:30:00Z"],
+    )
     sla: str | None = None
     blocked: bool = False
     cc: list[str] = Field(default_factory=list)
@@ -653,7 +660,11 @@ class TodoOut(Model):
     id: str
     project_id: str
     step: str
-    due_at: str | None = None
+    opened_at: str | None = Field(
+        default=None, description="Since when the task waits for its approver", examples=["2026-12-01T01:30:00Z"]
+    )
+    due_at: str | None = Field(default=None, description="SLA due time, if the step has one",
+                               examples=["2026-12-02T01:30:00Z"])
     on_behalf_of: str | None = Field(default=None, description="Acting as this approver's delegate")
 
 
@@ -735,6 +746,10 @@ class NotificationOut(Model):
     body: str
     project_id: str | None = None
     action_url: str | None = None
+    task_id: str | None = Field(
+        default=None, description="The approval task an approval request is about (open /approvals/{task_id}); "
+        "absent for other notifications", examples=["7f3c2a9e5b1d4c6e8a0f2b4d6e8f0a1c"],
+    )
     created_at: str | None = None
     read: bool = False
     read_at: str | None = Field(default=None, description="When the caller marked it read; absent while unread")

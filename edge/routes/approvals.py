@@ -5,8 +5,11 @@ away, and the admin's reassign / cancel. Every action is audited by the approval
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Request, Response
 from google.protobuf import struct_pb2
@@ -14,14 +17,18 @@ from redis.exceptions import RedisError
 
 from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, ValidationFailed
+from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import audit, lifecycle, mapping
+from edge.auth import Principal
+from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router, bind_project
-from edge.routes.projects import approval_instance, project_view, visible_project
+from edge.routes.projects import approval_instance, project_view, viewer_of, visible_project
 from edge.schemas import (
     ActionIn,
     ActionResultOut,
     ApprovalOut,
+    AttachmentIn,
     CcIn,
     CcList,
     CcOut,
@@ -40,6 +47,34 @@ router = area_router("approving")
 
 TARGETED_ACTIONS = ("transfer", "add_approver")
 DECISION_LOCK_SECONDS = 60
+# An uploaded attachment's download URL, relative or absolute (any other URL is an external link).
+ATTACHMENT_URL = re.compile(r"^/api/v1/attachments/([^/]+)/content/?$")
+
+
+def attachment_id_of(url: str) -> str:
+    """The registry attachment id a comment's attachment URL names ("" for an external link)."""
+    try:
+        path = urlsplit(url.strip()).path
+    except ValueError:
+        return ""
+    found = ATTACHMENT_URL.match(path)
+    return unquote(found.group(1)) if found else ""
+
+
+async def link_attachments(
+    clients: EdgeClients, user: Principal, project_id: str, attachments: Sequence[AttachmentIn], kind: str
+) -> None:
+    """Tell the registry that uploaded attachments are referenced on the project's approval, so
+    whoever may see the approval (owner, approvers, CC'd users, admins) may download them. 422 on
+    `attachments[i].url` for an attachment the caller may not read themselves."""
+    ids = [attachment_id_of(a.url) for a in attachments]
+    if not any(ids):
+        return
+    await clients.registry.LinkAttachments(
+        registry_pb2.LinkAttachmentsRequest(
+            project_id=project_id, attachment_ids=ids, viewer=await viewer_of(clients, user), kind=kind
+        )
+    )
 
 
 @router.get("/me/todos", response_model=TodoList, response_model_exclude_none=True)
@@ -66,6 +101,7 @@ async def decide(
         raise Forbidden("你不是该审批任务的审批人", "you are not the approver of this task", code="not_approver")
     if task.status != approval_pb2.TASK_STATUS_PENDING:
         raise _already_decided()
+    await link_attachments(clients, user, task.project_id, body.attachments, "decision")
     # Double clicks: only one decision per task is in flight; the other one answers 409 at once.
     lock = f"baobei:edge:decide:{task_id}"
     try:
@@ -153,12 +189,16 @@ async def carbon_copy(
 async def comment(
     project_id: str, body: CommentIn, request: Request, user: CurrentUser, clients: Clients
 ) -> dict[str, Any]:
-    """A comment (评论) with attachments on the approval, by anyone who can see the project."""
+    """A comment (评论) with attachments on the approval, by anyone who can see the project. An
+    attachment uploaded with `POST /attachments` (url `/api/v1/attachments/<id>/content`) becomes
+    downloadable by whoever may see the project; it must be one the commenter may read or the owner's
+    upload (else 422 on `attachments[i].url`)."""
     bind_project(request, project_id)
     await visible_project(clients, user, project_id)
     instance = await approval_instance(clients, project_id)
     if instance is None:
         raise Conflict("项目尚未提交审批", "the project has no approval yet", code="illegal_state")
+    await link_attachments(clients, user, project_id, body.attachments, "comment")
     attachments = struct_pb2.ListValue()
     for a in body.attachments:
         attachments.add_struct().update(a.model_dump())

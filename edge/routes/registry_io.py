@@ -67,8 +67,9 @@ async def upload_attachment(
 
 @router.get("/attachments/{attachment_id}/content", response_class=Response, responses=DOWNLOAD_RESPONSES)
 async def download_attachment(attachment_id: str, user: CurrentUser, clients: Clients) -> Response:
-    """Download an attachment (id `sha256:…`): for its uploader, an admin, or whoever may see a
-    project holding it in a field they may read (the registry decides; 404 otherwise)."""
+    """Download an attachment (id `sha256:…`): for its uploader, an admin, whoever may see a
+    project holding it in a field they may read, or whoever may see a project whose approval
+    comments or decisions carry it (the registry decides; 404 otherwise)."""
     resp = await clients.registry.GetAttachment(
         registry_pb2.GetAttachmentRequest(
             attachment_id=attachment_id, viewer=await viewer_of(clients, user), with_content=True

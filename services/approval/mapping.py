@@ -306,7 +306,16 @@ def task_to_proto(row: ApprovalTask, on_behalf_of: str = "") -> pb.ApprovalTask:
         created_at=timestamp(row.created_at),
         kind=row.kind or domain.KIND_NORMAL,
         on_behalf_of=on_behalf_of,
+        opened_at=timestamp(task_opened_at(row)),
     )
+
+
+def task_opened_at(row: ApprovalTask) -> datetime | None:
+    """Since when the task waits for its approver: None while held back (waiting); rows from before
+    ``opened_at`` was kept opened when they were created."""
+    if row.status == domain.TASK_WAITING:
+        return None
+    return row.opened_at or row.created_at
 
 
 def decision_to_proto(row: ApprovalDecision) -> pb.Decision:

@@ -106,6 +106,8 @@ class ApprovalTask(Base, table=True):
     status: str = Field(max_length=20)
     due_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts(nullable=False)
+    # When it became pending (None while waiting; older rows: created_at stands for it).
+    opened_at: datetime | None = _ts(nullable=True)
     decided_at: datetime | None = _ts(nullable=True)
     # normal | before | after | escalated (see domain.KIND_*)
     kind: str = Field(default="normal", sa_column=sa.Column(sa.String(20), nullable=False, server_default="normal"))

@@ -404,6 +404,7 @@ class ApprovalStore:
             status=status,
             due_at=due,
             created_at=now,
+            opened_at=now if status == domain.TASK_PENDING else None,
             kind=kind,
             blocks_task_id=blocks,
         )
@@ -719,6 +720,7 @@ class ApprovalStore:
                     held = session.get(ApprovalTask, found.blocks_task_id)
                     if held is not None and held.status == domain.TASK_WAITING:
                         held.status = domain.TASK_PENDING
+                        held.opened_at = now
                         session.add(held)
                         new_tasks.append(held)
             elif action == "return":

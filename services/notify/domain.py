@@ -56,6 +56,8 @@ class Notification:
     created_at: datetime
     read: bool = False
     read_at: datetime | None = None
+    # The approval task an approval request is about ("" otherwise).
+    task_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ def plan_notifications(
             project_id=cmd.project_id.strip(),
             action_url=minted.get(rid) or cmd.action_urls.get(rid, ""),
             created_at=now,
+            task_id=cmd.action_tasks.get(rid, "").strip(),
         )
         for rid in distinct_recipients(cmd.recipient_ids)
     ]

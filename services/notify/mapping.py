@@ -46,6 +46,7 @@ def notification(n: domain.Notification) -> pb.Notification:
         created_at=timestamp(n.created_at),
         read=n.read,
         read_at=_ts_or_none(n.read_at),
+        task_id=n.task_id,
     )
 
 

@@ -33,6 +33,8 @@ class Notification(Base, table=True):
     read: bool = Field(default=False)
     # When the recipient first marked it read (None = unread); ``read`` mirrors it.
     read_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # The approval task an approval request is about ("" for other notifications).
+    task_id: str = Field(default="", sa_column=sa.Column(sa.String(100), nullable=False, server_default=""))
 
 
 class DeliveryLog(Base, table=True):

@@ -46,6 +46,7 @@ def _to_domain(row: Notification) -> domain.Notification:
         created_at=domain.as_utc(row.created_at),
         read=row.read,
         read_at=domain.as_utc(row.read_at) if row.read_at is not None else None,
+        task_id=row.task_id or "",
     )
 
 
@@ -160,6 +161,7 @@ def add_notifications(
                 action_url=n.action_url,
                 created_at=n.created_at,
                 read=n.read,
+                task_id=n.task_id,
             )
         )
     session.flush()

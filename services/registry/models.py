@@ -146,6 +146,20 @@ class AttachmentRow(Base, table=True):
     created_at: datetime = Field(sa_type=_ts())
 
 
+class AttachmentLinkRow(Base, table=True):
+    """An attachment referenced on a project's approval (a comment's or a decision's attachments):
+    whoever may see the project may download it."""
+
+    __tablename__ = "attachment_link"
+
+    attachment_id: str = Field(primary_key=True, max_length=80)
+    project_id: str = Field(primary_key=True, max_length=32, index=True)
+    # comment | decision
+    kind: str = Field(default="comment", max_length=20)
+    linked_by: str = Field(default="", max_length=100)
+    created_at: datetime = Field(sa_type=_ts())
+
+
 class ProjectHistoryRow(Base, table=True):
     __tablename__ = "project_history"
 

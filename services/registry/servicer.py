@@ -371,6 +371,19 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         return out
 
     @rpc
+    def LinkAttachments(
+        self, request: pb.LinkAttachmentsRequest, context: grpc.ServicerContext
+    ) -> pb.LinkAttachmentsResponse:
+        viewer = mapping.viewer_from_pb(request)
+        with Session(self.engine) as session:
+            linked = store.link_attachments(
+                session=session, project_id=request.project_id.strip(), attachment_ids=list(request.attachment_ids),
+                viewer=viewer, kind=request.kind.strip() or "comment", now=store.utc(datetime.now(UTC)),
+            )
+            session.commit()
+        return pb.LinkAttachmentsResponse(attachment_ids=linked)
+
+    @rpc
     def ImportProjects(
         self, request: pb.ImportProjectsRequest, context: grpc.ServicerContext
     ) -> pb.ImportProjectsResponse:

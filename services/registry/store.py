@@ -42,6 +42,7 @@ from services.registry.domain import (
 from services.registry.forms import FormDef, FormField, FormRule, FormSettings
 from services.registry.models import (
     AccessTokenRow,
+    AttachmentLinkRow,
     AttachmentRow,
     CustomerClaimRow,
     DepartmentRow,
@@ -1151,12 +1152,22 @@ def get_attachment(*, session: Session, attachment_id: str, viewer: Viewer | Non
     digest = attachment_id.removeprefix("sha256:")
     if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
         raise _attachment_not_found(attachment_id)
+    vis = _Visibility(session, viewer)
+    # Attachments of approval comments and decisions: whoever sees the project (owner, managers,
+    # approvers, CC'd users) sees them.
+    linked = session.exec(
+        select(ProjectRow)
+        .join(AttachmentLinkRow, col(AttachmentLinkRow.project_id) == col(ProjectRow.id))
+        .where(col(AttachmentLinkRow.attachment_id) == attachment_id)
+        .limit(ATTACHMENT_REFERENCE_SCAN)
+    )
+    if any(domain.can_see(viewer, _project(p), vis.managed) for p in linked):
+        return row
     stmt = (
         select(ProjectRow)
         .where(sa.cast(ProjectRow.fields, sa.Text).like(f"%{digest}%"))
         .limit(ATTACHMENT_REFERENCE_SCAN)
     )
-    vis = _Visibility(session, viewer)
     for project_row in session.exec(stmt):
         project = _project(project_row)
         if not domain.can_see(viewer, project, vis.managed):
@@ -1165,6 +1176,59 @@ def get_attachment(*, session: Session, attachment_id: str, viewer: Viewer | Non
         if any(_references(v, attachment_id) for v in shaped.fields.values()):
             return row
     raise _attachment_not_found(attachment_id)
+
+
+ATTACHMENT_LINK_KINDS = ("comment", "decision")
+
+
+def link_attachments(
+    *, session: Session, project_id: str, attachment_ids: list[str], viewer: Viewer | None, kind: str, now: datetime
+) -> list[str]:
+    """Record that the attachments are referenced on the project's approval (``kind`` comment or
+    decision), so whoever may see the project may download them. The viewer must see the project
+    (else NotFound), and each attachment must be one they may read or one the project's owner
+    uploaded (an approver may point at the owner's file): any other (or an unknown id) is a
+    validation error on ``attachments[<i>].url``, and nothing is linked. "" entries are external
+    links, skipped. Linking again changes nothing."""
+    if kind not in ATTACHMENT_LINK_KINDS:
+        raise ValidationFailed([FieldViolation("kind", "须为 comment 或 decision", "must be comment or decision")])
+    project_row = session.get(ProjectRow, project_id) if project_id else None
+    vis = _Visibility(session, viewer)
+    if project_row is None or not domain.can_see(viewer, _project(project_row), vis.managed):
+        raise _project_not_found(project_id)
+    problems: list[FieldViolation] = []
+    linked: list[str] = []
+    for i, raw in enumerate(attachment_ids):
+        aid = raw.strip()
+        if not aid:
+            continue
+        try:
+            get_attachment(session=session, attachment_id=aid, viewer=viewer)
+        except NotFound:
+            found = session.get(AttachmentRow, aid)
+            if found is not None and found.uploader_id and found.uploader_id == project_row.owner_id:
+                if aid not in linked:
+                    linked.append(aid)
+                continue
+            problems.append(FieldViolation(f"attachments[{i}].url", f"附件不存在或无权使用：{aid}",
+                                           f"no such attachment, or not yours to share: {aid}"))
+            continue
+        if aid not in linked:
+            linked.append(aid)
+    if problems:
+        raise ValidationFailed(problems)
+    table = AttachmentLinkRow.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    actor = viewer.user_id if viewer is not None else ""
+    for aid in linked:
+        session.execute(
+            insert(table)
+            .values(attachment_id=aid, project_id=project_id, kind=kind, linked_by=actor, created_at=now)
+            .on_conflict_do_nothing()
+        )
+    if linked:
+        log.info("attachment.linked", project_id=project_id, attachments=len(linked), kind=kind, actor=actor)
+    return linked
 
 
 def _attachment_not_found(attachment_id: str) -> NotFound:

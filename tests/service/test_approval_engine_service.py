@@ -358,3 +358,23 @@ def test_new_approver_types_over_the_real_directory(stub: Stub) -> None:
 def test_unknown_role_is_refused(stub: Stub, role: str) -> None:
     code, _, fields = fail(lambda: put(stub, "e-role", "f-role", step("x", "role", role=role)))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and set(fields) == {"steps[0].approvers.role"}
+
+
+def test_a_task_says_since_when_it_waits(stub: Stub) -> None:
+    """opened_at: when the task became pending; a task held back by a 前加签 has none until released."""
+    _, planned = started(stub, "e-opened", step("会签", "role", role="finance", mode="all", sla="3d"))
+    opened = open_step(stub, planned.instance_id, 0)
+    fin1, fin2 = pending(opened)
+    assert fin1.HasField("opened_at") and fin1.opened_at == fin1.created_at
+    assert opened.step.opened_at.ToDatetime() <= fin1.opened_at.ToDatetime()
+    assert fin1.due_at.ToDatetime() > fin1.opened_at.ToDatetime()
+    before = act(stub, fin2, "add_approver", to_user_id="ceo", position="before")
+    [ceo] = before.new_tasks
+    assert ceo.opened_at.ToDatetime() >= fin2.opened_at.ToDatetime()
+    held = stub.GetTask(pb.GetTaskRequest(task_id=fin2.id, actor_id="fin2"), timeout=10).task
+    assert held.status == pb.TASK_STATUS_WAITING and not held.HasField("opened_at")
+    released = act(stub, ceo, "approve")
+    [again] = released.new_tasks
+    assert again.id == fin2.id and again.opened_at.ToDatetime() >= ceo.opened_at.ToDatetime()
+    [todo] = [t for t in todos(stub, "fin2") if t.id == fin2.id]
+    assert todo.opened_at == again.opened_at and todo.created_at == fin2.created_at

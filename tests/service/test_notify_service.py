@@ -193,3 +193,12 @@ def test_inbox_read_state_unread_filter_and_count(stub: pb_grpc.NotifyServiceStu
     with pytest.raises(grpc.RpcError) as err:
         stub.MarkAllRead(pb.MarkAllReadRequest(user_id=" "), timeout=10)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_an_approval_request_keeps_its_task(stub: pb_grpc.NotifyServiceStub) -> None:
+    resp = send(stub, "req-task", ["alice", "bob"], project_id="p1", action_tasks={"bob": "task-bob"})
+    got = {n.user_id: n for n in resp.notifications}
+    assert got["bob"].task_id == "task-bob" and got["alice"].task_id == ""
+    inbox = stub.ListInbox(pb.ListInboxRequest(user_id="bob"), timeout=10)
+    assert [n.task_id for n in inbox.items] == ["task-bob"]
+    assert stub.ListInbox(pb.ListInboxRequest(user_id="alice"), timeout=10).items[0].task_id == ""

@@ -567,3 +567,41 @@ def test_concurrent_form_puts_make_one_version_per_distinct_definition(stub: pb_
     versions = [stub.GetForm(pb.GetFormRequest(key="standard", version=v), timeout=10).form.version
                 for v in range(1, latest.version + 1)]
     assert versions == list(range(1, latest.version + 1)) and 3 <= latest.version <= 9
+
+
+def test_attachments_linked_to_an_approval_follow_the_project(seeded: pb_grpc.RegistryServiceStub) -> None:
+    """A comment's attachment becomes readable by whoever sees the project, never by anyone else."""
+    p = create(seeded, owner_id="sales1")
+
+    def upload(by: str, data: bytes) -> str:
+        req = pb.UploadAttachmentRequest(request_id=f"up-{by}", filename="报价.pdf", content_type="application/pdf",
+                                         data=data, uploader_id=by)
+        return seeded.UploadAttachment(req, timeout=10).attachment.id
+
+    def get(aid: str, v: pb.Viewer) -> Any:
+        return seeded.GetAttachment(pb.GetAttachmentRequest(attachment_id=aid, viewer=v), timeout=10)
+
+    approver = viewer("fin", roles=["finance"], approver_project_ids=[p.id])
+    owners, foreign = upload("sales1", b"%PDF-1.4 owner"), upload("mgr_bj", b"%PDF-1.4 foreign")
+    fails(lambda r, **kw: get(owners, approver), None, grpc.StatusCode.NOT_FOUND)
+
+    def link(ids: list[str], v: pb.Viewer, project_id: str = p.id) -> Any:
+        return seeded.LinkAttachments(
+            pb.LinkAttachmentsRequest(project_id=project_id, attachment_ids=ids, viewer=v, kind="comment"), timeout=10
+        )
+
+    # the approver may point at the owner's upload; an external link ("") keeps its position
+    assert list(link(["", owners], approver).attachment_ids) == [owners]
+    assert list(link([owners], approver).attachment_ids) == [owners]  # again: nothing new
+    for who in (approver, viewer("lead", roles=["manager"]), viewer("sales1")):
+        assert get(owners, who).attachment.id == owners
+    for who in (viewer("sales2", roles=["sales"]), viewer("mgr_bj", roles=["manager"])):
+        fails(lambda r, w=who, **kw: get(owners, w), None, grpc.StatusCode.NOT_FOUND)
+
+    # a file neither readable by the commenter nor the owner's: refused, nothing linked
+    failure = fails(lambda r, **kw: link([owners, foreign], approver), None, grpc.StatusCode.INVALID_ARGUMENT)
+    assert [v.field for v in failure.violations] == ["attachments[1].url"]
+    fails(lambda r, **kw: get(foreign, approver), None, grpc.StatusCode.NOT_FOUND)
+    # nobody links to a project they cannot see
+    fails(lambda r, **kw: link([foreign], viewer("mgr_bj", roles=["manager"])), None, grpc.StatusCode.NOT_FOUND)
+    fails(lambda r, **kw: get(foreign, viewer("sales1")), None, grpc.StatusCode.NOT_FOUND)

@@ -283,7 +283,7 @@ class PlanChainResponse(_message.Message):
     def __init__(self, instance_id: _Optional[str] = ..., policy_key: _Optional[str] = ..., policy_version: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ...) -> None: ...
 
 class ApprovalTask(_message.Message):
-    __slots__ = ("id", "instance_id", "project_id", "step_index", "step_name", "approver_id", "status", "due_at", "created_at", "kind", "on_behalf_of")
+    __slots__ = ("id", "instance_id", "project_id", "step_index", "step_name", "approver_id", "status", "due_at", "created_at", "kind", "on_behalf_of", "opened_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -295,6 +295,7 @@ class ApprovalTask(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
+    OPENED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     instance_id: str
     project_id: str
@@ -306,7 +307,8 @@ class ApprovalTask(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     kind: str
     on_behalf_of: str
-    def __init__(self, id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project_id: _Optional[str] = ..., step_index: _Optional[int] = ..., step_name: _Optional[str] = ..., approver_id: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., on_behalf_of: _Optional[str] = ...) -> None: ...
+    opened_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project_id: _Optional[str] = ..., step_index: _Optional[int] = ..., step_name: _Optional[str] = ..., approver_id: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., on_behalf_of: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Decision(_message.Message):
     __slots__ = ("user_id", "action", "comment", "at", "channel", "auto", "on_behalf_of", "target_user_id", "data")

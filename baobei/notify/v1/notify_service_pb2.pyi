@@ -49,7 +49,7 @@ class SendRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., recipient_ids: _Optional[_Iterable[str]] = ..., kind: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., project_id: _Optional[str] = ..., action_urls: _Optional[_Mapping[str, str]] = ..., action_tasks: _Optional[_Mapping[str, str]] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., account_email: _Optional[bool] = ...) -> None: ...
 
 class Notification(_message.Message):
-    __slots__ = ("id", "user_id", "kind", "title", "body", "project_id", "action_url", "created_at", "read", "read_at")
+    __slots__ = ("id", "user_id", "kind", "title", "body", "project_id", "action_url", "created_at", "read", "read_at", "task_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +60,7 @@ class Notification(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     READ_FIELD_NUMBER: _ClassVar[int]
     READ_AT_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     kind: str
@@ -70,7 +71,8 @@ class Notification(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     read: bool
     read_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., kind: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., project_id: _Optional[str] = ..., action_url: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read: _Optional[bool] = ..., read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    task_id: str
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., kind: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., project_id: _Optional[str] = ..., action_url: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read: _Optional[bool] = ..., read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., task_id: _Optional[str] = ...) -> None: ...
 
 class SendResponse(_message.Message):
     __slots__ = ("notifications", "deliveries")

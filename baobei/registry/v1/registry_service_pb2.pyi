@@ -808,6 +808,24 @@ class GetAttachmentResponse(_message.Message):
     data: bytes
     def __init__(self, attachment: _Optional[_Union[Attachment, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
+class LinkAttachmentsRequest(_message.Message):
+    __slots__ = ("project_id", "attachment_ids", "viewer", "kind")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    attachment_ids: _containers.RepeatedScalarFieldContainer[str]
+    viewer: Viewer
+    kind: str
+    def __init__(self, project_id: _Optional[str] = ..., attachment_ids: _Optional[_Iterable[str]] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class LinkAttachmentsResponse(_message.Message):
+    __slots__ = ("attachment_ids",)
+    ATTACHMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    attachment_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, attachment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class ImportProjectsRequest(_message.Message):
     __slots__ = ("request_id", "form_key", "actor_id", "actor_is_admin", "data", "filename", "dry_run", "skip_invalid")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

@@ -146,6 +146,11 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentResponse.FromString,
                 _registered_method=True)
+        self.LinkAttachments = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/LinkAttachments',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.LinkAttachmentsRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.LinkAttachmentsResponse.FromString,
+                _registered_method=True)
         self.ImportProjects = channel.unary_unary(
                 '/baobei.registry.v1.RegistryService/ImportProjects',
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsRequest.SerializeToString,
@@ -306,6 +311,16 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LinkAttachments(self, request, context):
+        """Records that attachments are referenced on a project's approval (a comment's or a decision's
+        attachments): from then on whoever may see the project may download them. The viewer (the
+        commenter) must see the project and be allowed to read each attachment, else INVALID_ARGUMENT
+        naming attachments[<i>]. Idempotent: linking again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ImportProjects(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -424,6 +439,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.GetAttachment,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentResponse.SerializeToString,
+            ),
+            'LinkAttachments': grpc.unary_unary_rpc_method_handler(
+                    servicer.LinkAttachments,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.LinkAttachmentsRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.LinkAttachmentsResponse.SerializeToString,
             ),
             'ImportProjects': grpc.unary_unary_rpc_method_handler(
                     servicer.ImportProjects,
@@ -1027,6 +1047,33 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/GetAttachment',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LinkAttachments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/LinkAttachments',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.LinkAttachmentsRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.LinkAttachmentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -691,7 +691,10 @@ export interface paths {
         put?: never;
         /**
          * Comment
-         * @description A comment (评论) with attachments on the approval, by anyone who can see the project.
+         * @description A comment (评论) with attachments on the approval, by anyone who can see the project. An
+         *     attachment uploaded with `POST /attachments` (url `/api/v1/attachments/<id>/content`) becomes
+         *     downloadable by whoever may see the project; it must be one the commenter may read or the owner's
+         *     upload (else 422 on `attachments[i].url`).
          */
         post: operations["comment_api_v1_projects__project_id__approval_comments_post"];
         delete?: never;
@@ -2322,8 +2325,9 @@ export interface paths {
         };
         /**
          * Download Attachment
-         * @description Download an attachment (id `sha256:…`): for its uploader, an admin, or whoever may see a
-         *     project holding it in a field they may read (the registry decides; 404 otherwise).
+         * @description Download an attachment (id `sha256:…`): for its uploader, an admin, whoever may see a
+         *     project holding it in a field they may read, or whoever may see a project whose approval
+         *     comments or decisions carry it (the registry decides; 404 otherwise).
          */
         get: operations["download_attachment_api_v1_attachments__attachment_id__content_get"];
         put?: never;
@@ -4491,6 +4495,12 @@ export interface components {
             project_id?: string | null;
             /** Action Url */
             action_url?: string | null;
+            /**
+             * Task Id
+             * @description The approval task an approval request is about (open /approvals/{task_id}); absent for other notifications
+             * @example 7f3c2a9e5b1d4c6e8a0f2b4d6e8f0a1c
+             */
+            task_id?: string | null;
             /** Created At */
             created_at?: string | null;
             /**
@@ -5849,7 +5859,17 @@ export interface components {
             approvers: string[];
             /** Decisions */
             decisions: components["schemas"]["DecisionOut"][];
-            /** Due At */
+            /**
+             * Opened At
+             * @description When the step became pending; null while waiting
+             * @example 2026-12-01T01:30:00Z
+             */
+            opened_at?: string | null;
+            /**
+             * Due At
+             * @description When the step's SLA runs out; null without an SLA
+             * @example 2026-12-02T01:30:00Z
+             */
             due_at?: string | null;
             /** Sla */
             sla?: string | null;
@@ -6121,7 +6141,17 @@ export interface components {
             project_id: string;
             /** Step */
             step: string;
-            /** Due At */
+            /**
+             * Opened At
+             * @description Since when the task waits for its approver
+             * @example 2026-12-01T01:30:00Z
+             */
+            opened_at?: string | null;
+            /**
+             * Due At
+             * @description SLA due time, if the step has one
+             * @example 2026-12-02T01:30:00Z
+             */
             due_at?: string | null;
             /**
              * On Behalf Of
