@@ -85,11 +85,14 @@ export function currentStepIndex(p: Project | null): number {
   return stepsOf(p).findIndex((s) => s.status === 'pending')
 }
 
-/** When the open step started waiting: the latest submit or decision before it. */
+/** When the open step started waiting: its `opened_at`, else (older records) the latest submit
+ * or decision before it. */
 export function waitingSince(p: Project | null): string | null {
   if (!p) return null
   const idx = currentStepIndex(p)
   if (idx < 0) return null
+  const opened = (stepsOf(p)[idx] as { opened_at?: string | null }).opened_at
+  if (opened) return opened
   const times: string[] = []
   for (const h of p.history) if (h.event === 'submitted' && h.at) times.push(h.at)
   stepsOf(p).slice(0, idx).forEach((s) => s.decisions.forEach((d) => d.at && times.push(d.at)))
