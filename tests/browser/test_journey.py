@@ -109,7 +109,7 @@ def test_the_whole_journey(ui: UI, people: dict[str, httpx.Client]) -> None:
     _look(rep, "1-file")
     rep.get_by_test_id("submit").click()
     rep.get_by_role("dialog").get_by_role("button", name="提交").click()
-    rep.wait_for_url(re.compile(r"/projects/[^/]+$"))
+    rep.wait_for_url(re.compile(r"/projects/(?!new$)[^/]+$"))
     project_id = rep.url.rstrip("/").rsplit("/", 1)[1]
     rep.get_by_role("heading", name=name).wait_for()
     assert _status(rep_api, project_id) == "pending_approval"
