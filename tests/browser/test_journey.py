@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -85,7 +86,7 @@ def test_the_whole_journey(ui: UI, people: dict[str, httpx.Client]) -> None:
     rep.get_by_label("账号").fill(seed.REP.email)
     rep.get_by_label("密码", exact=True).fill(seed.PASSWORD)
     rep.get_by_role("button", name="登录").click()
-    rep.wait_for_url(re.compile(r"/projects/new$"))
+    rep.wait_for_url(lambda url: urlparse(url).path == "/projects/new")
     rep.get_by_role("heading", name="发起报备", level=1).wait_for()
 
     # 2. He files the project: 公开招标 reveals the required 招标编号; a proposal PDF is attached.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 
@@ -28,7 +29,7 @@ def test_sign_in_lands_on_the_page_asked_for(ui: UI) -> None:
         accessible(page, "sign-in")
         page.get_by_label("密码", exact=True).fill(seed.PASSWORD)
         page.get_by_role("button", name="登录").click()
-        page.wait_for_url(re.compile(r"/notifications\?x=1$"))
+        page.wait_for_url(lambda url: urlparse(url).path == "/notifications" and urlparse(url).query == "x=1")
 
 
 def test_history_fallback_and_api_404(ui: UI) -> None:
