@@ -41,8 +41,10 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Per module, not per session: Playwright's sync API keeps an event loop running in this
+    # thread while it is open, which would break every asyncio test collected after tests/browser.
     from playwright.sync_api import sync_playwright
 
     exe = chromium.ensure()
