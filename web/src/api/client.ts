@@ -52,14 +52,12 @@ export function authHeaders(method = 'GET'): Record<string, string> {
   return h
 }
 
-/** Upload one file to /api/v1/attachments with progress (0..100); resolves to the attachment. */
-export function uploadAttachment(
-  file: File,
-  onProgress?: (percent: number) => void,
-): Promise<{ id: string; name?: string; size?: number; content_type?: string }> {
+/** POST a multipart form with upload progress (0..100; fetch cannot report it); resolves to the
+ * JSON answer, rejects with ApiError in the contract's words. */
+export function postMultipart<T>(url: string, form: FormData, onProgress?: (percent: number) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
-    xhr.open('POST', '/api/v1/attachments')
+    xhr.open('POST', url)
     for (const [k, v] of Object.entries(authHeaders('POST'))) xhr.setRequestHeader(k, v)
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable && onProgress) onProgress(Math.round((e.loaded / e.total) * 100))
@@ -71,12 +69,20 @@ export function uploadAttachment(
       } catch {
         body = null
       }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(body as { id: string })
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body as T)
       else reject(toApiError(xhr.status, body))
     }
     xhr.onerror = () => reject(new ApiError(0, 'network', currentLocale() === 'en' ? 'Upload failed' : '上传失败', []))
-    const form = new FormData()
-    form.append('file', file)
     xhr.send(form)
   })
+}
+
+/** Upload one file to /api/v1/attachments with progress (0..100); resolves to the attachment. */
+export function uploadAttachment(
+  file: File,
+  onProgress?: (percent: number) => void,
+): Promise<{ id: string; name?: string; size?: number; content_type?: string }> {
+  const form = new FormData()
+  form.append('file', file)
+  return postMultipart('/api/v1/attachments', form, onProgress)
 }

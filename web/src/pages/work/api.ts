@@ -2,9 +2,7 @@
 // answer untyped dicts in the OpenAPI document, so their shapes are written down here (as the
 // edge's task_out / _cost_out / _deliverable_out build them); deliverable uploads are multipart
 // with progress. Everything else goes through api.GET/POST in the pages.
-import { api, authHeaders, call } from '@/api/client'
-import { ApiError, toApiError } from '@/api/errors'
-import { currentLocale } from '@/i18n'
+import { api, call, postMultipart } from '@/api/client'
 
 export type TaskStatus = 'todo' | 'in_progress' | 'done' | 'blocked'
 export const TASK_STATUSES: TaskStatus[] = ['todo', 'in_progress', 'blocked', 'done']
@@ -101,33 +99,10 @@ export function listDeliverables(taskId: string): Promise<Deliverable[]> {
 
 /** POST /api/v1/tasks/{id}/deliverables (multipart: file, note) with upload progress 0..100. */
 export function uploadDeliverable(taskId: string, file: File, note: string, onProgress?: (p: number) => void): Promise<Deliverable> {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest()
-    xhr.open('POST', `/api/v1/tasks/${encodeURIComponent(taskId)}/deliverables`)
-    for (const [k, v] of Object.entries(authHeaders('POST'))) xhr.setRequestHeader(k, v)
-    xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable && onProgress) onProgress(Math.round((e.loaded / e.total) * 100))
-    }
-    xhr.onload = () => {
-      let body: unknown = null
-      try {
-        body = JSON.parse(xhr.responseText)
-      } catch {
-        body = null
-      }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(body as Deliverable)
-      else reject(toApiError(xhr.status, body))
-    }
-    xhr.onerror = () => reject(networkError())
-    const form = new FormData()
-    form.append('file', file)
-    if (note) form.append('note', note)
-    xhr.send(form)
-  })
-}
-
-function networkError(): ApiError {
-  return new ApiError(0, 'network', currentLocale() === 'en' ? 'Network error: try again' : '网络异常，请重试', [])
+  const form = new FormData()
+  form.append('file', file)
+  if (note) form.append('note', note)
+  return postMultipart(`/api/v1/tasks/${encodeURIComponent(taskId)}/deliverables`, form, onProgress)
 }
 
 // ---- pure helpers (unit-tested in web/tests/work.test.ts)
