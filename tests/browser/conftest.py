@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from baobei.devstack import DevStack, launch, stack_env
@@ -54,6 +55,21 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def people(web_stack: DevStack) -> Iterator[dict[str, httpx.Client]]:
+    """An API client acting as each demo person (admin-issued personal tokens)."""
+    clients: dict[str, httpx.Client] = {}
+    with web_stack.client() as admin:
+        for p in seed.PEOPLE:
+            token = admin.post(f"/api/v1/users/{p.id}/tokens", json={"name": "browser test"}).raise_for_status()
+            clients[p.id] = web_stack.client(token.json()["token"])
+    try:
+        yield clients
+    finally:
+        for c in clients.values():
+            c.close()
 
 
 @dataclass

@@ -7,30 +7,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from baobei.devstack import DevStack
 from tests.browser import seed
 from tests.browser.conftest import UI, accessible, no_raw_json, shot, wait_until
-
-
-@pytest.fixture(scope="module")
-def people(web_stack: DevStack) -> Iterator[dict[str, httpx.Client]]:
-    """An API client acting as each demo person (admin-issued personal tokens)."""
-    clients: dict[str, httpx.Client] = {}
-    with web_stack.client() as admin:
-        for p in seed.PEOPLE:
-            token = admin.post(f"/api/v1/users/{p.id}/tokens", json={"name": "browser test"}).raise_for_status()
-            clients[p.id] = web_stack.client(token.json()["token"])
-    try:
-        yield clients
-    finally:
-        for c in clients.values():
-            c.close()
 
 
 def submit_project(rep: httpx.Client, label: str, amount: str = "260000") -> tuple[str, str]:

@@ -11,32 +11,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
-import pytest
 
-from baobei.devstack import DevStack
 from tests.browser import seed
 from tests.browser.conftest import UI, accessible, no_raw_json, shot, wait_until
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture(scope="module")
-def people(web_stack: DevStack) -> Iterator[dict[str, httpx.Client]]:
-    clients: dict[str, httpx.Client] = {}
-    with web_stack.client() as admin:
-        for p in seed.PEOPLE:
-            token = admin.post(f"/api/v1/users/{p.id}/tokens", json={"name": "journey"}).raise_for_status()
-            clients[p.id] = web_stack.client(token.json()["token"])
-    try:
-        yield clients
-    finally:
-        for c in clients.values():
-            c.close()
 
 
 def _field(page: Any, key: str) -> Any:
