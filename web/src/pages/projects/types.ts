@@ -75,7 +75,7 @@ export interface Deliverable {
   content_type: string
   size: number
   uploaded_by: string
-  created_at: string
+  created_at: string | null // null when the service has no time for it
   content_url: string
 }
 

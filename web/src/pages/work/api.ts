@@ -3,6 +3,7 @@
 // edge's task_out / _cost_out / _deliverable_out build them); deliverable uploads are multipart
 // with progress. Everything else goes through api.GET/POST in the pages.
 import { api, call, postMultipart } from '@/api/client'
+import type { Deliverable } from '@/pages/projects/types'
 
 export type TaskStatus = 'todo' | 'in_progress' | 'done' | 'blocked'
 export const TASK_STATUSES: TaskStatus[] = ['todo', 'in_progress', 'blocked', 'done']
@@ -53,16 +54,8 @@ export interface CostEntry {
   actor_id: string
 }
 
-export interface Deliverable {
-  id: string
-  task_id: string
-  filename: string
-  content_type: string
-  size: number
-  uploaded_by: string
-  created_at: string | null
-  content_url: string
-}
+// A task's deliverable: the same shape the project page reads.
+export type { Deliverable } from '@/pages/projects/types'
 
 export interface Page<T> {
   items: T[]
