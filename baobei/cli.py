@@ -221,6 +221,12 @@ def _gen_proto(args: argparse.Namespace) -> int:
     return protogen.main(["--check"] if args.check else [])
 
 
+def _proto_breaking(args: argparse.Namespace) -> int:
+    from baobei.tools import proto_breaking
+
+    return proto_breaking.main(["--cut-release"] if args.cut_release else [])
+
+
 def _rebuild_read_models(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component="rebuild")
@@ -374,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("gen-proto", help="regenerate baobei/<service>/v1 from proto/")
     gen.add_argument("--check", action="store_true", help="fail when the committed code drifts")
     gen.set_defaults(func=_gen_proto)
+    brk = sub.add_parser("proto-breaking", help="buf breaking-change check of proto/ against the last release")
+    brk.add_argument("--cut-release", action="store_true", help="make proto/ the new release baseline")
+    brk.set_defaults(func=_proto_breaking)
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["test"]:

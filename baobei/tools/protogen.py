@@ -21,7 +21,7 @@ SERVICES = ("registry", "approval", "tasks", "reporting", "notify")
 
 def generate(out: Path) -> None:
     include = str(resources.files("grpc_tools") / "_proto")
-    files = sorted(str(p.relative_to(PROTO)) for p in PROTO.rglob("*.proto"))
+    files = sorted(str(p.relative_to(PROTO)) for p in PROTO.rglob("*.proto") if "node_modules" not in p.parts)
     args = [
         "protoc",
         f"-I{PROTO}",
