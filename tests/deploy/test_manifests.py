@@ -319,6 +319,12 @@ def test_dockerfile_is_multistage_nonroot_and_built_from_the_lock() -> None:
     ignore = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
     assert ignore[0] == "**"  # deny by default: no .venv, data, .git or secrets in the build context
     assert {"!requirements.lock", "!pyproject.toml", "!baobei/**", "!services/**"} <= set(ignore)
+    # Every directory the Dockerfile copies from the context is let in (the web stage's sources too),
+    # while built output and installed packages stay out.
+    copied = re.findall(r"^COPY (?!--from)(\S+?)/? ", (ROOT / "Dockerfile").read_text(), flags=re.M)
+    dirs = {c.split("/")[0] for c in copied if (ROOT / c.split("/")[0]).is_dir()}
+    assert dirs and all(f"!{d}/**" in ignore for d in dirs), dirs
+    assert {"web/dist", "**/node_modules"} <= set(ignore)
 
 
 def test_check_manifests_command(capsys: pytest.CaptureFixture[str]) -> None:
