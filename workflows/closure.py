@@ -76,10 +76,7 @@ class ProjectClosure:
             await workflow.execute_activity(
                 act.NOTIFY_SEND,
                 act.SendInput(request_id=f"{wid}:notify:closed", recipient_ids=[project.owner_id],
-                              kind="project_closed", title=f"项目已关闭：{project.name}",
-                              body=f"编号：{project.code}\n名称：{project.name}"
-                              + (f"\n说明：{inp.comment}" if inp.comment else ""),
-                              project_id=project.id,
+                              kind="project_closed", title="", project_id=project.id,
                               context={"project_id": project.id, "code": project.code, "name": project.name,
                                        "customer": project.customer_name, "amount": project.amount,
                                        "comment": inp.comment}),

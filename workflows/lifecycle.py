@@ -298,18 +298,14 @@ class ProjectLifecycle:
         self._ack()
         workflow.logger.info("project %s", status)
         await self._report(f"project.{event}", actor=self._decider)
-        if status == "active":
-            kind, title = "project_approved", f"项目已通过审批：{self._project.name}"
-        else:
-            kind, title = "project_rejected", f"项目未通过审批：{self._project.name}"
+        kind = "project_approved" if status == "active" else "project_rejected"
         await self._background(
             act.NOTIFY_SEND,
             act.SendInput(
                 request_id=f"{self._wid}:notify:{self._round}:{kind}",
                 recipient_ids=[self._owner_id],
                 kind=kind,
-                title=title,
-                body=self._summary() + (f"\n意见：{self._decision_comment}" if self._decision_comment else ""),
+                title="",  # notify words it (services/notify/wording.py)
                 project_id=self._project_id,
                 context=self._context(comment=self._decision_comment),
             ),
@@ -361,11 +357,7 @@ class ProjectLifecycle:
             return workflow.now() + timedelta(seconds=step.sla_seconds)
         return None
 
-    def _summary(self) -> str:
-        p = self._project
-        return f"编号：{p.code}\n名称：{p.name}\n客户：{p.customer_name}\n金额：{p.amount} 元"
-
-    def _context(self, step: str = "", comment: str = "") -> dict[str, Any]:
+    def _context(self, step: str = "", comment: str = "", **extra: Any) -> dict[str, Any]:
         """Template context of a notification (JSON values only; only activity inputs change)."""
         p = self._project
         out: dict[str, Any] = {
@@ -379,6 +371,7 @@ class ProjectLifecycle:
             out["step"] = step
         if comment:
             out["comment"] = comment
+        out.update(extra)
         return out
 
     async def _notify_approvers(self, round_no: int, step: act.PlannedStep, opened: act.OpenedStep) -> None:
@@ -390,12 +383,11 @@ class ProjectLifecycle:
                     request_id=f"{self._wid}:notify:{round_no}:step{step.index}:{approver}",
                     recipient_ids=[approver],
                     kind="approval_request",
-                    title=f"待审批：{self._project.name}",
-                    body=f"{self._summary()}\n审批环节：{opened.name or step.name}"
-                    + (f"\n审批任务：{task_of[approver]}" if approver in task_of else ""),
+                    title="",
                     project_id=self._project_id,
                     action_tasks={approver: task_of[approver]} if approver in task_of else {},
-                    context=self._context(step=opened.name or step.name),
+                    context=self._context(step=opened.name or step.name,
+                                          **({"task_id": task_of[approver]} if approver in task_of else {})),
                 ),
                 act.SendResult,
             )
@@ -690,15 +682,13 @@ class ProjectLifecycle:
             return
         key = f"{round_no}:step{step.index}:{seq}:timer{timer.index}"
         if timer.action == "remind":
-            await self._send(key, result.remind_user_ids, "approval_remind",
-                             f"审批即将超时，请尽快处理：{self._project.name}",
-                             f"{self._summary()}\n审批环节：{step.name}", step=step.name)
+            await self._send(key, result.remind_user_ids, "approval_remind", step=step.name)
         elif timer.action == "escalate":
             self._approvers = sorted(set(result.pending_approvers))
             self._set_approver_attributes()
             await self._notify_tasks(round_no, f"step{step.index}:{seq}:esc{timer.index}",
                                      [t for t in result.new_tasks if t.status == "pending"], step.name,
-                                     title=f"审批超时已升级给您：{self._project.name}")
+                                     escalated=True)
             await self._emit_decided(step.index, step.name, [SYSTEM], "escalate", "system",
                                      key=f"timer:{seq}:{timer.index}")
         else:
@@ -732,8 +722,6 @@ class ProjectLifecycle:
         self._ack()
         await self._report("project.returned", actor=self._decider)
         await self._send(f"{self._round}:returned", [self._owner_id], "project_returned",
-                         f"项目被退回，请修改后重新提交：{self._project.name}",
-                         self._summary() + (f"\n意见：{self._decision_comment}" if self._decision_comment else ""),
                          comment=self._decision_comment)
 
     async def _after_cancel(self) -> None:
@@ -746,8 +734,9 @@ class ProjectLifecycle:
         await self._report("project.cancelled", actor=self._decider)
 
     async def _send(
-        self, key: str, recipients: list[str], kind: str, title: str, body: str, *, step: str = "", comment: str = ""
+        self, key: str, recipients: list[str], kind: str, *, step: str = "", comment: str = "", **extra: Any
     ) -> None:
+        """A notification of ``kind``: notify words it from the kind and this context."""
         if not recipients:
             return
         await self._background(
@@ -756,16 +745,15 @@ class ProjectLifecycle:
                 request_id=f"{self._wid}:notify:{key}:{kind}",
                 recipient_ids=sorted(set(recipients)),
                 kind=kind,
-                title=title,
-                body=body,
+                title="",
                 project_id=self._project_id,
-                context=self._context(step=step, comment=comment),
+                context=self._context(step=step, comment=comment, **extra),
             ),
             act.SendResult,
         )
 
     async def _notify_tasks(
-        self, round_no: int, key: str, tasks: list[act.TaskRef], step_name: str, *, title: str = ""
+        self, round_no: int, key: str, tasks: list[act.TaskRef], step_name: str, *, escalated: bool = False
     ) -> None:
         """One approval request per task (its body names the task, like the first version)."""
         for task in tasks:
@@ -775,18 +763,16 @@ class ProjectLifecycle:
                     request_id=f"{self._wid}:notify:{round_no}:{key}:{task.approver_id}:{task.id}",
                     recipient_ids=[task.approver_id],
                     kind="approval_request",
-                    title=title or f"待审批：{self._project.name}",
-                    body=f"{self._summary()}\n审批环节：{step_name}\n审批任务：{task.id}",
+                    title="",
                     project_id=self._project_id,
                     action_tasks={task.approver_id: task.id},
-                    context=self._context(step=step_name),
+                    context=self._context(step=step_name, task_id=task.id, escalated=escalated),
                 ),
                 act.SendResult,
             )
 
     async def _notify_cc(self, key: str, users: list[str], step_name: str) -> None:
-        await self._send(f"cc:{key}", users, "approval_cc", f"抄送：{self._project.name}",
-                         f"{self._summary()}\n审批环节：{step_name}", step=step_name)
+        await self._send(f"cc:{key}", users, "approval_cc", step=step_name)
 
     async def _emit(self, event_type: str, event_id: str, payload: dict[str, Any], actor: str = "") -> None:
         await self._background(
@@ -923,8 +909,7 @@ class ProjectLifecycle:
         self._cancelled = True
         self._wake = True
         workflow.logger.info("%s by %s", "cancelled" if inp.cancel else "withdrawn", inp.actor_id)
-        await self._send(f"{self._round}:cancelled", previous, "approval_withdrawn",
-                         f"审批已撤回：{self._project.name}", self._summary(), comment=inp.comment)
+        await self._send(f"{self._round}:cancelled", previous, "approval_withdrawn", comment=inp.comment)
         return WithdrawResult(project_id=self._project_id, status="cancelled")
 
     @withdraw.validator
@@ -953,9 +938,7 @@ class ProjectLifecycle:
             act.RecordActionResult,
             locale=inp.locale,
         )
-        await self._send(f"remind:{key}", recipients, "approval_remind", f"催办：{self._project.name}",
-                         f"{self._summary()}" + (f"\n留言：{inp.comment}" if inp.comment else ""),
-                         comment=inp.comment)
+        await self._send(f"remind:{key}", recipients, "approval_remind", comment=inp.comment, by_owner=True)
         self._wake = True
         return RemindResult(project_id=self._project_id, reminded=recipients)
 

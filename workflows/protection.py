@@ -73,16 +73,13 @@ class ProjectProtection:
                         continue
                 reminders += 1
                 reminded_for = st.until
-                await self._notify(st, f"{wid}:remind:{st.until}", "protection_expiring",
-                                   f"保护期即将到期：{st.name}",
-                                   f"编号：{st.code}\n保护期至：{st.until}\n记录跟进可延长保护期。")
+                await self._notify(st, f"{wid}:remind:{st.until}", "protection_expiring")
                 continue
             if now < until:
                 await workflow.sleep(until - now)
             st = await self._call(act.REGISTRY_EXPIRE_PROTECTION, inp.project_id, f"{wid}:expire")
         if st.state == "lapsed":
-            await self._notify(st, f"{wid}:lapsed", "protection_lapsed", f"保护期已到期：{st.name}",
-                               f"编号：{st.code}\n客户保护已失效。")
+            await self._notify(st, f"{wid}:lapsed", "protection_lapsed")
         promoted = await self._start_promoted(st)
         return ProtectionResult(project_id=inp.project_id, state=st.state, reminders=reminders, promoted=promoted)
 
@@ -100,13 +97,16 @@ class ProjectProtection:
         workflow.logger.info("protection %s: %s until %s", project_id, st.state, st.until or "-")
         return st
 
-    async def _notify(self, st: act.ProtectionStatus, request_id: str, kind: str, title: str, body: str) -> None:
+    async def _notify(self, st: act.ProtectionStatus, request_id: str, kind: str) -> None:
         if not st.owner_id:
             return
         await workflow.execute_activity(
             act.NOTIFY_SEND,
-            act.SendInput(request_id=request_id, recipient_ids=[st.owner_id], kind=kind, title=title, body=body,
-                          project_id=st.project_id),
+            # Words by notify (services/notify/wording.py) from the kind and these facts.
+            act.SendInput(request_id=request_id, recipient_ids=[st.owner_id], kind=kind, title="",
+                          project_id=st.project_id,
+                          context={"project_id": st.project_id, "code": st.code, "name": st.name,
+                                   "until": st.until if kind == "protection_expiring" else ""}),
             result_type=act.SendResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=RETRY,

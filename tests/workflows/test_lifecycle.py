@@ -9,6 +9,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from services.notify import wording
 from tests.workflows.conftest import lifecycle_worker, search_attributes_of, start_lifecycle, state_of, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
 from workflows import activity_types as act
@@ -124,9 +125,15 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
         ("approval_request", ("fin2",)),
         ("project_approved", ("owner",)),
     ]
+    # The workflow sends a kind and facts; notify words them (services/notify/wording.py).
     first = next(iter(fakes.sent.values()))
-    assert first.title == "待审批：智慧园区一期"
-    assert "BB-2026-0001" in first.body and "1250000.00" in first.body and "华东制造有限公司" in first.body
+    assert first.title == "" and first.body == ""
+    assert {k: first.context[k] for k in ("code", "name", "customer", "amount")} == {
+        "code": "BB-2026-0001", "name": "智慧园区一期", "customer": "华东制造有限公司", "amount": "1250000.00"}
+    assert wording.title(first.kind, first.context) == "待审批：智慧园区一期"
+    body = wording.body(first.kind, first.context)
+    assert "BB-2026-0001" in body and "1250000.00 元" in body and "华东制造有限公司" in body
+    assert f"审批任务：{first.context['task_id']}" in body
 
 
 async def test_reject_path(env: Any) -> None:
@@ -149,7 +156,7 @@ async def test_reject_path(env: Any) -> None:
     assert fakes.event_types() == ["project.created", "project.submitted", "project.rejected"]
     kind, recipients = fakes.sent_kinds()[-1]
     assert (kind, recipients) == ("project_rejected", ("owner",))
-    assert "价格过低" in list(fakes.sent.values())[-1].body
+    assert list(fakes.sent.values())[-1].context["comment"] == "价格过低"  # notify words it into the body
 
 
 async def test_second_decision_on_decided_task_conflicts(env: Any) -> None:
