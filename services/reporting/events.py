@@ -97,14 +97,15 @@ def check_envelope(event: Event, kind: str | None) -> None:
 
 
 def project_snapshot(kind: str, values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """The project's read-model fields: every text field, the conflict count, and the amount
-    unless empty (unknown). ``prefix`` names the fields in violations (default ``event.<kind>``)."""
+    """The project's read-model fields the event sets (an empty amount means "unknown": unset).
+    ``prefix`` names the fields in violations (default ``event.<kind>``)."""
     c = _Check(kind, values, prefix)
-    snapshot: dict[str, Any] = {key: c.text(key) for key in TEXT_FIELDS}
-    conflicts = int(values.get("conflict_count") or 0)
-    if conflicts < 0:
-        c.bad("conflict_count", "撞单数必须是非负整数", "conflict_count must be a count")
-    snapshot["conflict_count"] = max(conflicts, 0)
+    snapshot: dict[str, Any] = {key: c.text(key) for key in TEXT_FIELDS if key in values}
+    if "conflict_count" in values:
+        conflicts = int(values["conflict_count"])
+        if conflicts < 0:
+            c.bad("conflict_count", "撞单数必须是非负整数", "conflict_count must be a count")
+        snapshot["conflict_count"] = max(conflicts, 0)
     if str(values.get("amount") or "").strip():
         try:
             snapshot["amount"] = parse_amount(values["amount"], f"{c.prefix}.amount")

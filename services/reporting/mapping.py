@@ -12,19 +12,14 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei.core.errors import FieldViolation, ValidationFailed
-from baobei.reporting import events as event_types
+from baobei import reporting_events as event_types
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from services.reporting import analytics, domain, events, health, store
 
 
-def _values(kind: str, message: Message) -> dict[str, Any]:
-    """A kind's values as JSON keyed by field name. Project facts list every field (an emptied
-    field is written, not skipped); the other kinds only the fields set (unset = unchanged)."""
-    return json_format.MessageToDict(
-        message,
-        preserving_proto_field_name=True,
-        always_print_fields_with_no_presence=kind in events.PROJECT_KINDS,
-    )
+def _values(message: Message) -> dict[str, Any]:
+    """A kind's values as JSON keyed by field name: the fields set (unset = unchanged)."""
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
 def event(message: pb.Event) -> tuple[domain.Event, events.Fact]:
@@ -36,7 +31,7 @@ def event(message: pb.Event) -> tuple[domain.Event, events.Fact]:
         project_id=message.project_id.strip(),
         at=message.at.ToDatetime(tzinfo=UTC) if message.HasField("at") else None,
         actor_id=message.actor_id.strip(),
-        payload=_values(kind, getattr(message, kind)) if kind else {},
+        payload=_values(getattr(message, kind)) if kind else {},
     )
     events.check_envelope(out, kind)
     assert kind is not None
@@ -52,7 +47,7 @@ def stored_event(logged: domain.Event) -> tuple[domain.Event, events.Fact | None
     except ValueError:
         return logged, None
     message = event_types.parse_values(getattr(pb.Event(), kind), logged.payload, ignore_unknown=True)
-    typed = replace(logged, payload=_values(kind, message))
+    typed = replace(logged, payload=_values(message))
     return typed, events.read(kind, typed)
 
 
@@ -227,7 +222,7 @@ def settings_in(message: pb.HealthSettings, current: health.Thresholds) -> healt
 
 
 def registry_project(p: pb.ProjectSnapshot) -> store.RegistryProject:
-    values = _values("project_snapshot", p.facts)
+    values = _values(p.facts)
     return store.RegistryProject(
         project_id=p.id.strip(),
         snapshot=events.project_snapshot("project_snapshot", values, prefix="projects.facts"),

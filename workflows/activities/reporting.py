@@ -8,8 +8,8 @@ from google.protobuf import json_format
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from baobei.reporting import events
-from baobei.reporting.facts import project_facts
+from baobei import reporting_events as events
+from baobei.reporting_facts import project_facts
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from workflows.activities._log import activity_logger
