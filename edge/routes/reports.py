@@ -12,8 +12,8 @@ from fastapi import Depends, Query, Request, Response
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from baobei.reporting_facts import registry_snapshot
 from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb2
+from baobei.reporting_facts import registry_snapshot
 from edge import audit
 from edge.auth import Principal
 from edge.clients import Clients as EdgeClients

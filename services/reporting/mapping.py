@@ -11,8 +11,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei import reporting_events as event_types
+from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from services.reporting import analytics, domain, events, health, store
 

@@ -10,9 +10,9 @@ from baobei.core.grpc_client import channel
 from baobei.core.settings import Settings
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
-from baobei.reporting_facts import registry_snapshot
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
+from baobei.reporting_facts import registry_snapshot
 
 log = structlog.get_logger(__name__)
 PAGE = 200

@@ -9,9 +9,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from baobei import reporting_events as events
-from baobei.reporting_facts import project_facts
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
+from baobei.reporting_facts import project_facts
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
 from workflows.activity_types import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
