@@ -10,7 +10,6 @@ from typing import Any
 import grpc
 import pytest
 import sqlalchemy as sa
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei import reporting_events
 from baobei.core.db import make_engine
