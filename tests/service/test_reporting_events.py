@@ -179,3 +179,31 @@ def test_sender_refuses_values_that_do_not_fit_the_kind() -> None:
     )
     assert (closed.project_closed.code, closed.project_closed.status, closed.project_closed.comment) == (
         "BB-1", "closed", "完成")
+
+
+def test_rebuild_reads_events_logged_before_the_kinds_were_typed(
+    stub: pb_grpc.ReportingServiceStub, db_url: str
+) -> None:
+    """Rows the old validator logged: extra keys, nulls, a type with no kind (ingested then,
+    folded nowhere), and one that no longer reads (skipped, said in the log)."""
+    old = [
+        ("o1", "project.created", {**FACTS, "status": "draft", "extra": "x"}),
+        ("o2", "task.created", {"task_id": "t1", "project_id": "p1", "name": "旧任务", "status": "done",
+                                "estimate_hours": None, "done_at": None, "delay_reason": ""}),
+        ("o3", "project.updated", {"name": "无此类型"}),
+        ("o4", "approval.decided", {"instance_id": "i1", "step_index": "first", "user_id": "u", "action": "x"}),
+    ]
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            for n, (event_id, event_type, payload) in enumerate(old):
+                conn.execute(store.T_LOG.insert().values(
+                    event_id=event_id, type=event_type, project_id="p1", at=T0 + timedelta(minutes=n), actor_id="u",
+                    payload=payload, received_at=T0,
+                ))
+    finally:
+        engine.dispose()
+    result = stub.Rebuild(pb.RebuildRequest(), timeout=30)
+    assert (result.events, result.tasks) == (3, 1)
+    p = stub.Portfolio(pb.PortfolioRequest(all=True), timeout=10).projects[0]
+    assert (p.code, p.status, p.amount, p.open_tasks) == ("BB-2026-000001", "draft", "1250000.00", 0)
