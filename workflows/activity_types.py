@@ -37,7 +37,7 @@ REPORTING_INGEST_EVENT = "reporting.IngestEvent"
 
 @dataclass
 class ProjectSnapshot:
-    """What the workflow keeps of a project (also the payload of reporting events)."""
+    """What the workflow keeps of a project (reporting events carry it: ReportEventInput.project)."""
 
     id: str
     code: str = ""
@@ -59,20 +59,6 @@ class ProjectSnapshot:
     conflict_count: int = 0
     # [{"project_id", "reason"}]: live registrations this one collides with (for approval rules).
     conflicts: list[dict[str, str]] = field(default_factory=list)
-
-    def event_payload(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "status": self.status,
-            "amount": self.amount,
-            "owner_id": self.owner_id,
-            "department_id": self.department_id,
-            "region": self.region,
-            "business_line": self.business_line,
-            "form_key": self.form_key,
-            "conflict_count": self.conflict_count,
-        }
 
 
 @dataclass
@@ -417,7 +403,11 @@ class ReportEventInput:
     # ISO 8601 with zone (workflow time, so replays send the same event).
     at: str
     actor_id: str = ""
+    # The kind's values, keyed by the field names of its message in reporting_service.proto
+    # (project events: comment / channel; histories from before `project` hold the facts here).
     payload: dict[str, Any] = field(default_factory=dict)
+    # Project events: the project after the change (mapped to ProjectFacts by the activity).
+    project: ProjectSnapshot | None = None
 
 
 @dataclass

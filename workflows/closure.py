@@ -62,7 +62,7 @@ class ProjectClosure:
             act.REPORTING_INGEST_EVENT,
             act.ReportEventInput(event_id=f"{wid}:project.closed", type="project.closed", project_id=project.id,
                                  at=workflow.now().isoformat(), actor_id=inp.actor_id,
-                                 payload={**project.event_payload(), "comment": inp.comment, "channel": inp.channel}),
+                                 project=project, payload={"comment": inp.comment, "channel": inp.channel}),
             result_type=act.ReportEventResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
         )
         steps.append("report_closed")

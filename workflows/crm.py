@@ -82,7 +82,7 @@ class CrmOpportunityLost:
                     act.ReportEventInput(event_id=f"{self._wid}:project.closed", type="project.closed",
                                          project_id=project.id, at=workflow.now().isoformat(),
                                          actor_id=self._inp.actor_id,
-                                         payload={**project.event_payload(), "comment": comment, "channel": CHANNEL}),
+                                         project=project, payload={"comment": comment, "channel": CHANNEL}),
                     result_type=act.ReportEventResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
                 )
                 stopped: it.StopExecutionResult = await workflow.execute_activity(

@@ -401,7 +401,7 @@ class ProjectLifecycle:
                 project_id=self._project_id,
                 at=workflow.now().isoformat(),
                 actor_id=actor,
-                payload=(project or self._project).event_payload(),
+                project=project or self._project,
             ),
             act.ReportEventResult,
         )

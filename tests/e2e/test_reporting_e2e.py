@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 
+from baobei import reporting_events
 from baobei.core.grpc_client import channel
 from baobei.devstack import ROOT, DevStack
 from baobei.reporting.v1 import reporting_service_pb2 as pb
@@ -111,13 +110,10 @@ def test_dashboard_freshness_warning_delivery_and_rebuild(dev_stack: DevStack) -
                 {"cost_id": f"{pid}-c1", "project_id": pid, "kind": "外包", "amount": "9000.00"},
             ),
         ):
-            s, at = Struct(), Timestamp()
-            s.update(payload)
-            at.FromDatetime(datetime.now(UTC))
-            stub.IngestEvent(
-                pb.IngestEventRequest(event=pb.Event(event_id=event_id, type=type_, project_id=pid, at=at, payload=s)),
-                timeout=10,
+            event = reporting_events.build(
+                event_id=event_id, event_type=type_, project_id=pid, at=datetime.now(UTC), values=payload
             )
+            stub.IngestEvent(pb.IngestEventRequest(event=event), timeout=10)
     finally:
         ch.close()
     report = owner.get(f"/api/v1/reports/projects/{pid}").json()

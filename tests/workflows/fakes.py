@@ -16,8 +16,10 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb
 from services.approval import domain
 from workflows import activity_types as act
+from workflows.activities.reporting import typed_event
 from workflows.payloads import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
 
 
@@ -127,6 +129,10 @@ class Fakes:
 
     def events_of(self, event_type: str) -> list[act.ReportEventInput]:
         return [e for e in self.events.values() if e.type == event_type]
+
+    def typed_events_of(self, event_type: str) -> list[reporting_pb.Event]:
+        """The events of a type as the reporting activity sends them."""
+        return [typed_event(e) for e in self.events_of(event_type)]
 
     def sent_kinds(self) -> list[tuple[str, tuple[str, ...]]]:
         return [(s.kind, tuple(s.recipient_ids)) for s in self.sent.values()]
@@ -445,6 +451,7 @@ class Fakes:
     @activity.defn(name=act.REPORTING_INGEST_EVENT)
     async def ingest_event(self, inp: act.ReportEventInput) -> act.ReportEventResult:
         self._enter(act.REPORTING_INGEST_EVENT)
+        typed_event(inp)  # what the real activity sends: every event must fit its kind's message
         applied = inp.event_id not in self.events
         self.events.setdefault(inp.event_id, inp)
         self._maybe_fail(act.REPORTING_INGEST_EVENT)

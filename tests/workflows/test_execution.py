@@ -24,6 +24,7 @@ from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
 from services.tasks.server import build
 from services.tasks.workdays import calendar
 from workflows import activity_types as act
+from workflows.activities.reporting import typed_event
 from workflows.activities.tasks import TasksActivities
 from workflows.execution import ProjectExecution
 
@@ -53,6 +54,7 @@ class Sink:
 
     @activity.defn(name=act.REPORTING_INGEST_EVENT)
     async def ingest(self, inp: act.ReportEventInput) -> act.ReportEventResult:
+        typed_event(inp)  # what the real activity sends: every event must fit its kind's message
         applied = inp.event_id not in self.events
         self.events.setdefault(inp.event_id, inp)
         return act.ReportEventResult(applied=applied)

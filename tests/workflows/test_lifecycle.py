@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -14,6 +15,7 @@ from tests.workflows.conftest import lifecycle_worker, search_attributes_of, sta
 from tests.workflows.fakes import Fakes, StepSpec
 from workflows import activity_types as act
 from workflows import search_attributes as sa
+from workflows.activities.reporting import typed_event
 from workflows.payloads import (
     ERR_CONFLICT,
     ERR_FORBIDDEN,
@@ -105,7 +107,7 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
     assert fakes.event_types() == ["project.created", "project.submitted", "project.approved"]
     approved = next(e for e in fakes.events.values() if e.type == "project.approved")
-    assert approved.payload == {
+    assert json_format.MessageToDict(typed_event(approved).project_approved, preserving_proto_field_name=True) == {
         "code": "BB-2026-0001",
         "name": "智慧园区一期",
         "status": "active",
