@@ -41,7 +41,7 @@ def _waitlist(session: Session, key: str, *, lock: bool = False) -> list[Project
 
 def join_claim(session: Session, row: ProjectRow, now: datetime) -> None:
     """On submit: take ``row``'s place in its customer's line (``rules.join``)."""
-    if rules.join(member_of(row), None, 0) is None:
+    if member_of(row).state in rules.IN_LINE:
         return  # a resubmission keeps its place
     key = row.customer_name_norm
     claim = _lock_claim(session, key)
