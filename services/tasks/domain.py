@@ -247,7 +247,7 @@ class TaskPatch:
 
 def validate_patch(p: TaskPatch, current: Task, *, known_task_ids: Collection[str]) -> Task:
     """The task after the patch (dates, status side effects: actual start, done time, progress),
-    or ValidationFailed with every violation. Checks needing the whole plan are the store's."""
+    or ValidationFailed with every violation. Checks needing the whole plan are ``structure``'s."""
     violations: list[FieldViolation] = []
     if p.status is None and p.status_raw:
         violations.append(
