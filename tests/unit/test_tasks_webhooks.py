@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from baobei.core.errors import ValidationFailed
 from services.tasks import rules
-from services.tasks.store import parse_rule
+from services.tasks.store.rules import parse_rule
 from workflows.activities.webhooks import SignatureError, body_of, check_target, refused_addresses, sign, verify
 from workflows.activity_types import WEBHOOK_REFUSED, WebhookDeliveryInput
 
