@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from baobei.core.settings import DEFAULT_GRPC_PORTS, SERVICES, Settings
-from baobei.tools import manifests
-from baobei.tools.manifests import OVERLAYS, baseline_problems, render_overlay, schema_errors
+from cli.tools import manifests
+from cli.tools.manifests import OVERLAYS, baseline_problems, render_overlay, schema_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 Obj = dict[str, Any]
