@@ -318,7 +318,9 @@ def test_dockerfile_is_multistage_nonroot_and_built_from_the_lock() -> None:
     )
     ignore = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
     assert ignore[0] == "**"  # deny by default: no .venv, data, .git or secrets in the build context
-    assert {"!requirements.lock", "!pyproject.toml", "!baobei/**", "!services/**"} <= set(ignore)
+    packages = ("baobei", "services", "workflows", "edge", "cli")  # cli: the image's `baobei` command
+    assert {"!requirements.lock", "!pyproject.toml", *(f"!{p}/**" for p in packages)} <= set(ignore)
+    assert all(f"COPY {p} ./{p}" in build for p in packages)
 
 
 def test_check_manifests_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,8 @@ functions count too, and ``importlib.import_module`` / ``__import__`` with a lit
     cli/        the ``baobei`` command, ``baobei dev``, the e2e/bench harness, demo data, dev tools
       ↓ may import every floor below
     edge/       the HTTP edge
-      ↓ baobei/; of workflows/ only the contract modules it starts and signals workflows with
+      ↓ baobei/ (services over gRPC, never imported); of workflows/ only the contract modules
+      ↓ it starts, signals and updates workflows with
     services/   workflows/    the gRPC services; the Temporal workflows and activities
       ↓ baobei/ (services never import workflows/; workflows reach services over gRPC)
     baobei/     ground floor: shared plumbing (baobei.core) and the stubs generated from proto/
@@ -25,7 +26,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "baobei": frozenset({"services", "workflows", "edge", "cli"}),
     "services": frozenset({"workflows", "edge", "cli"}),
     "workflows": frozenset({"edge", "cli"}),
-    "edge": frozenset({"cli"}),
+    "edge": frozenset({"services", "cli"}),
     "cli": frozenset(),
 }
 
@@ -130,12 +131,14 @@ def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
     write("edge/routes/r.py", "from workflows.payloads import P\nfrom workflows import activity_types\n")
     write("edge/bad.py", "from workflows import worker\nfrom workflows.activities.registry import x\n")
     write("edge/rel/__init__.py", "from .. import app\n")
+    write("edge/svc.py", "from services.registry import domain\n")
     write("cli/main.py", "import edge.server\nimport workflows.worker\nimport services.registry.server\n")
     assert sorted(violations(tmp_path)) == [
         ("baobei/core/a.py", "baobei", "edge.app"),
         ("baobei/core/b.py", "baobei", "cli.main"),
         ("edge/bad.py", "edge", "workflows.activities.registry.x"),
         ("edge/bad.py", "edge", "workflows.worker"),
+        ("edge/svc.py", "edge", "services.registry.domain"),
         ("services/s/x.py", "services", "workflows.worker"),
         ("workflows/w.py", "workflows", "edge"),
     ]
