@@ -15,9 +15,9 @@ import httpx
 
 from baobei import reporting_events
 from baobei.core.grpc_client import channel
-from baobei.devstack import ROOT, DevStack
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
+from cli.devstack import ROOT, DevStack
 from tests.policies import no_approval_policy
 
 FRESHNESS_S = 2.0
@@ -132,7 +132,7 @@ def test_dashboard_freshness_warning_delivery_and_rebuild(dev_stack: DevStack) -
     admin = dev_stack.client()
     before = admin.get("/api/v1/reports/portfolio").json()
     done = subprocess.run(
-        [sys.executable, "-m", "baobei.cli", "rebuild-read-models", "--data-dir", str(dev_stack.data_dir)],
+        [sys.executable, "-m", "cli.main", "rebuild-read-models", "--data-dir", str(dev_stack.data_dir)],
         cwd=ROOT,
         env=dev_stack.env,
         capture_output=True,

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from baobei.tools import proto_breaking
+from cli.tools import proto_breaking
 
 
 def _breaking(buf: Path, module: Path) -> subprocess.CompletedProcess[str]:

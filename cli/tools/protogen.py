@@ -1,6 +1,6 @@
 """Regenerates ``baobei/<service>/v1/*`` from ``proto/``; ``--check`` fails on drift.
 
-    python -m baobei.tools.protogen [--check]
+    python -m cli.tools.protogen [--check]
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in drift:
                 print(f"drift: {name}", file=sys.stderr)
             if drift:
-                print("generated code differs from proto/: run python -m baobei.tools.protogen", file=sys.stderr)
+                print("generated code differs from proto/: run python -m cli.tools.protogen", file=sys.stderr)
             return 1 if drift else 0
         for service in SERVICES:
             shutil.rmtree(ROOT / "baobei" / service, ignore_errors=True)

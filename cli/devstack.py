@@ -44,7 +44,7 @@ class DevStack:
     def start(self, timeout: float = 240.0) -> None:
         self.output = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "baobei.cli", "dev", "--no-web", "--data-dir", str(self.data_dir)],
+            [sys.executable, "-m", "cli.main", "dev", "--no-web", "--data-dir", str(self.data_dir)],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -86,8 +86,8 @@ class DevStack:
         return self.proc.returncode
 
     def mails(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Mails the stack's SMTP sink received, newest first (``baobei.core.smtp_sink.list_mails``)."""
-        from baobei.core.smtp_sink import list_mails
+        """Mails the stack's SMTP sink received, newest first (``cli.smtp_sink.list_mails``)."""
+        from cli.smtp_sink import list_mails
 
         return list_mails(self.data_dir / "mails", limit=limit)
 

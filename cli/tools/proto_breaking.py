@@ -1,8 +1,8 @@
 """The proto breaking-change check: ``buf breaking`` (buf from the npm registry, pinned in
 proto/package-lock.json) of proto/ against the image of the last release, proto/release.binpb.
 
-    python -m baobei.tools.proto_breaking            # CI: fail on a wire/JSON-breaking change
-    python -m baobei.tools.proto_breaking --cut-release   # at a release: the new baseline image
+    python -m cli.tools.proto_breaking            # CI: fail on a wire/JSON-breaking change
+    python -m cli.tools.proto_breaking --cut-release   # at a release: the new baseline image
 
 Rules in proto/buf.yaml (WIRE_JSON: old and new services talk during a rolling upgrade)."""
 
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from baobei.tools import web
+from cli.tools import web
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTO = ROOT / "proto"

@@ -1,9 +1,9 @@
 """A throwaway OpenLDAP server for the LDAP sign-in tests: Debian's ``slapd`` (installed here from
 Debian when missing) on a loopback port, with its own config and database in one directory.
 
-    python -m baobei.tools.slapd install                 # apt-get install slapd ldap-utils if missing
-    python -m baobei.tools.slapd start --dir D [--port N] # a daemon; prints `export BAOBEI_TEST_LDAP_*=...`
-    python -m baobei.tools.slapd stop --dir D             # stops the daemon started in D
+    python -m cli.tools.slapd install                 # apt-get install slapd ldap-utils if missing
+    python -m cli.tools.slapd start --dir D [--port N] # a daemon; prints `export BAOBEI_TEST_LDAP_*=...`
+    python -m cli.tools.slapd stop --dir D             # stops the daemon started in D
 
 The tests' fixture (tests/ldap_server.py) runs one in the foreground for the session unless
 ``BAOBEI_TEST_LDAP_URL`` names a running one (``.ci/run`` starts one for both test passes).
@@ -65,7 +65,7 @@ def _privileged() -> list[str]:
         return ["sudo", "-n"]
     raise SlapdUnavailable(
         "slapd is not installed and this user can neither install packages (not root) nor use sudo without a "
-        "password. Install it once with `sudo .venv/bin/python -m baobei.tools.slapd install`, or point the "
+        "password. Install it once with `sudo .venv/bin/python -m cli.tools.slapd install`, or point the "
         "tests at a running server with BAOBEI_TEST_LDAP_URL (see README, LDAP / Active Directory)."
     )
 
@@ -233,7 +233,7 @@ def prepare(root: Path) -> Directory:
     filled in by :func:`start`."""
     slapadd = binary("slapadd")
     if not slapadd:
-        raise SlapdUnavailable("slapadd not found: run `python -m baobei.tools.slapd install`")
+        raise SlapdUnavailable("slapadd not found: run `python -m cli.tools.slapd install`")
     root.mkdir(parents=True, exist_ok=True)
     (root / "db").mkdir(exist_ok=True)
     admin_password, bind_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
@@ -274,7 +274,7 @@ def _log(root: Path) -> str:
 def _command(root: Path, port: int, tls_port: int, *, foreground: bool) -> list[str]:
     slapd = binary("slapd")
     if not slapd:
-        raise SlapdUnavailable("slapd not found: run `python -m baobei.tools.slapd install`")
+        raise SlapdUnavailable("slapd not found: run `python -m cli.tools.slapd install`")
     # -d 0: stay in the foreground (a child the caller owns), logging nothing but failures.
     return [slapd, "-f", str(root / "slapd.conf"), "-h", f"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/",
             *(["-d", "0"] if foreground else [])]
@@ -341,7 +341,7 @@ def stop(root: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m baobei.tools.slapd", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m cli.tools.slapd", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("install", help="install slapd and ldap-utils from Debian when missing")
     start_p = sub.add_parser("start", help="start a throwaway slapd (daemon) and print the env for the tests")

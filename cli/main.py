@@ -156,14 +156,14 @@ def _temporal_setup(args: argparse.Namespace) -> int:
 
 
 def _check_manifests(args: argparse.Namespace) -> int:
-    from baobei.tools import manifests
+    from cli.tools import manifests
 
     return manifests.main(args.overlays)
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from baobei.dev import run_dev
-    from baobei.tools import web
+    from cli.dev import run_dev
+    from cli.tools import web
 
     if not args.no_web:
         web.build()  # only when web/ changed since the last build
@@ -210,19 +210,19 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _web(args: argparse.Namespace) -> int:
-    from baobei.tools import web
+    from cli.tools import web
 
     return web.main(args.web_args)
 
 
 def _gen_proto(args: argparse.Namespace) -> int:
-    from baobei.tools import protogen
+    from cli.tools import protogen
 
     return protogen.main(["--check"] if args.check else [])
 
 
 def _proto_breaking(args: argparse.Namespace) -> int:
-    from baobei.tools import proto_breaking
+    from cli.tools import proto_breaking
 
     return proto_breaking.main(["--cut-release"] if args.cut_release else [])
 
@@ -260,7 +260,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _smtp_sink(args: argparse.Namespace) -> int:
-    from baobei.core.smtp_sink import serve
+    from cli.smtp_sink import serve
 
     settings = _settings(args)
     port = args.smtp_port if args.smtp_port is not None else (settings.smtp_sink_port or 1025)
@@ -273,7 +273,7 @@ def _smtp_sink(args: argparse.Namespace) -> int:
 
 
 def _create_admin(args: argparse.Namespace) -> int:
-    from baobei.create_admin import run
+    from cli.create_admin import run
 
     settings = _settings(args)
     _use_tls(settings)
@@ -284,7 +284,7 @@ def _create_admin(args: argparse.Namespace) -> int:
 def _mails(args: argparse.Namespace) -> int:
     import json
 
-    from baobei.core.smtp_sink import list_mails
+    from cli.smtp_sink import list_mails
 
     mail_dir = _settings(args).data_dir / "mails"
     mails = list_mails(mail_dir, limit=args.limit)

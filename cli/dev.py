@@ -3,7 +3,7 @@
 Order: Redis (configured URL, else the embedded server) → Temporal dev server (state in
 <data-dir>/temporal.db, WAL, UI on, our search attributes) → the SMTP sink (when no SMTP host is
 configured: mails kept under <data-dir>/mails, listed by ``baobei mails``) → with ``--dev-oidc`` a
-local OIDC provider (``baobei.dev_oidc``) → the five services → worker → edge (then the dev OIDC
+local OIDC provider (``cli.dev_oidc``) → the five services → worker → edge (then the dev OIDC
 provider is registered as sign-in provider ``dev-oidc``).
 A child that dies is restarted (the system resumes: services keep their SQLite files, workflows
 their state in Temporal). Ctrl-C / SIGTERM stops every child, newest first."""
@@ -219,16 +219,16 @@ class Supervisor:
         if port_open(port):
             busy, port = port, self.spare_port()
             self.say(f"SMTP sink: port {busy} is in use, listening on {port} instead")
-        cli = [sys.executable, "-m", "baobei.cli"]
-        self.spawn("smtp-sink", [*cli, "smtp-sink", "--port", str(port), "--data-dir", str(self.data_dir)],
+        baobei_cmd = [sys.executable, "-m", "cli.main"]
+        self.spawn("smtp-sink", [*baobei_cmd, "smtp-sink", "--port", str(port), "--data-dir", str(self.data_dir)],
                    self.child_env())
         self.wait(lambda: port_open(port), "smtp-sink", 30)
         self.smtp_sink_port = port
         return {"BAOBEI_SMTP_HOST": "127.0.0.1", "BAOBEI_SMTP_PORT": str(port)}
 
     def start_dev_oidc(self) -> str:
-        """``--dev-oidc``: the local OIDC provider (``baobei.dev_oidc``); returns its issuer."""
-        from baobei import dev_oidc
+        """``--dev-oidc``: the local OIDC provider (``cli.dev_oidc``); returns its issuer."""
+        from cli import dev_oidc
 
         if not dev_oidc.available():
             raise SystemExit("--dev-oidc needs oidc-provider-mock (a dev dependency): pip install -e '.[dev]'")
@@ -242,7 +242,7 @@ class Supervisor:
 
     def register_dev_oidc(self, token: str, issuer: str) -> list[str]:
         """Register it as sign-in provider ``dev-oidc`` through the admin API; the lines to print."""
-        from baobei import dev_oidc
+        from cli import dev_oidc
 
         path, body = dev_oidc.registration(issuer)
         r = httpx.put(f"http://127.0.0.1:{self.settings.port}{path}", json=body,
@@ -286,18 +286,18 @@ class Supervisor:
             smtp_env = self.start_smtp_sink()
             oidc_issuer = self.start_dev_oidc() if self.settings.dev_oidc else ""
             env = self.child_env(BAOBEI_REDIS_URL=redis_url, BAOBEI_ADMIN_TOKEN=token, **smtp_env)
-            cli = [sys.executable, "-m", "baobei.cli"]
+            baobei_cmd = [sys.executable, "-m", "cli.main"]
             for service in SERVICES:
-                self.spawn(service, [*cli, "serve", service], env)
+                self.spawn(service, [*baobei_cmd, "serve", service], env)
             for service in SERVICES:
                 self.wait(lambda s=service: self.service_healthy(s), service, 90)
-            self.spawn("worker", [*cli, "worker"], env)
-            self.spawn("edge", [*cli, "edge"], env)
+            self.spawn("worker", [*baobei_cmd, "worker"], env)
+            self.spawn("edge", [*baobei_cmd, "edge"], env)
             self.wait(self.edge_healthy, "edge", 120)
             oidc_lines = self.register_dev_oidc(token, oidc_issuer) if oidc_issuer else []
             base = self.settings.public_base_url()
             if self.settings.dev_demo:
-                from baobei import demo
+                from cli import demo
 
                 demo.seed(f"http://127.0.0.1:{self.settings.port}", token)
                 oidc_lines = [*oidc_lines, *demo.sign_in_lines(base)]
@@ -312,7 +312,7 @@ class Supervisor:
                     f"  mails: SMTP sink 127.0.0.1:{self.smtp_sink_port} keeps them in {self.data_dir / 'mails'}"
                     f"; list with: baobei mails --data-dir {self.data_dir}"
                 )
-            from baobei.create_admin import setup_hint
+            from cli.create_admin import setup_hint
 
             for line in [*setup_hint(self.settings), *oidc_lines]:
                 self.say(line)
