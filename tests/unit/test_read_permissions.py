@@ -6,7 +6,8 @@ from __future__ import annotations
 from edge.mapping import readable_inputs
 from services.registry.forms import FormDef, FormField, FormSettings, unreadable_paths
 from workflows.activities.redact import redacted
-from workflows.activity_types import ProjectSnapshot, SendInput
+from workflows.contracts.notify import SendInput
+from workflows.contracts.registry import ProjectSnapshot
 
 FORM = FormDef(
     key="f", title="t",

@@ -11,7 +11,7 @@ from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.activity_types import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
+from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
 
 
 class ReportingActivities:
