@@ -23,22 +23,29 @@ Determinism: no I/O or clocks here (``workflow.now()`` / ``workflow.sleep`` only
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import activity_types as act
+    from workflows.activities.notify import NotifyActivities
+    from workflows.contracts.delivery import (
+        DELIVERY_WORKFLOW_TYPE,
+        DeliveryBatchInput,
+        DeliveryBatchResult,
+        DeliveryRef,
+    )
+    from workflows.contracts.errors import DELIVERY_PERMANENT
+    from workflows.contracts.notify import (
+        DeliverInput,
+        DeliverResult,
+    )
+    from workflows.contracts.policies import DEAD_LETTER_RETRY, DEAD_LETTER_TIMEOUT, DELIVER_TIMEOUT
 
-# A Deliver attempt talks to an SMTP server / robot / receiver: the service bounds each call by
-# delivery_http_timeout; this bounds the whole activity attempt.
-DELIVER_TIMEOUT = timedelta(seconds=60)
-# Marking a delivery dead must happen: retry transient failures for as long as it takes.
-DEAD_LETTER_TIMEOUT = timedelta(seconds=30)
-DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                                maximum_interval=timedelta(minutes=1), maximum_attempts=0)
 # Never wait less than this for a robot slot (a 0 from the service would spin).
 MIN_RATE_WAIT = timedelta(seconds=1)
 # Safety valve: digest rounds per delivery before giving up on it (dead letter).
@@ -59,7 +66,7 @@ def _error_text(err: BaseException) -> str:
     return text[:2000]
 
 
-@workflow.defn(name=act.DELIVERY_WORKFLOW_TYPE)
+@workflow.defn(name=DELIVERY_WORKFLOW_TYPE)
 class NotificationDelivery:
     def __init__(self) -> None:
         self._outcomes: dict[str, str] = {}
@@ -69,13 +76,13 @@ class NotificationDelivery:
         return dict(self._outcomes)
 
     @workflow.run
-    async def run(self, inp: act.DeliveryBatchInput) -> act.DeliveryBatchResult:
+    async def run(self, inp: DeliveryBatchInput) -> DeliveryBatchResult:
         retry = RetryPolicy(
             initial_interval=timedelta(seconds=max(inp.initial_backoff_seconds, 0.001)),
             backoff_coefficient=2.0,
             maximum_interval=timedelta(seconds=max(inp.max_backoff_seconds, inp.initial_backoff_seconds, 0.001)),
             maximum_attempts=max(inp.max_attempts, 1),
-            non_retryable_error_types=[act.DELIVERY_PERMANENT],
+            non_retryable_error_types=[DELIVERY_PERMANENT],
         )
         seen: set[str] = set()
         refs = []
@@ -85,9 +92,9 @@ class NotificationDelivery:
                 refs.append(ref)
         await asyncio.gather(*(self._one(ref, retry) for ref in refs))
         workflow.logger.info("batch %s: %s", inp.batch_id, self._outcomes)
-        return act.DeliveryBatchResult(outcomes=dict(self._outcomes))
+        return DeliveryBatchResult(outcomes=dict(self._outcomes))
 
-    async def _one(self, ref: act.DeliveryRef, retry: RetryPolicy) -> None:
+    async def _one(self, ref: DeliveryRef, retry: RetryPolicy) -> None:
         did = ref.delivery_id
         if ref.not_before:
             delay = datetime.fromisoformat(ref.not_before) - workflow.now()
@@ -95,13 +102,13 @@ class NotificationDelivery:
                 workflow.logger.info("delivery %s waits %s (quiet hours)", did, delay)
                 await workflow.sleep(delay)
         try:
-            result = await self._attempt(act.NOTIFY_DELIVER, did, retry)
+            result = await self._attempt(NotifyActivities.deliver, did, retry)
             rounds = 0
             while result.outcome == "rate_limited" and rounds < MAX_DIGEST_ROUNDS:
                 rounds += 1
                 wait = max(timedelta(seconds=result.retry_after_seconds), MIN_RATE_WAIT)
                 await workflow.sleep(wait)
-                result = await self._attempt(act.NOTIFY_DELIVER_DIGEST, did, retry)
+                result = await self._attempt(NotifyActivities.deliver_digest, did, retry)
             if result.outcome in FINAL:
                 self._outcomes[did] = result.outcome
                 return
@@ -111,22 +118,21 @@ class NotificationDelivery:
         workflow.logger.warning("delivery %s failed past its budget: %s", did, error)
         self._outcomes[did] = await self._dead_letter(did, error)
 
-    async def _attempt(self, name: str, delivery_id: str, retry: RetryPolicy) -> act.DeliverResult:
-        result: act.DeliverResult = await workflow.execute_activity(
-            name,
-            act.DeliverInput(delivery_id=delivery_id),
-            result_type=act.DeliverResult,
+    async def _attempt(
+        self, fn: Callable[[Any, DeliverInput], Awaitable[DeliverResult]], delivery_id: str, retry: RetryPolicy
+    ) -> DeliverResult:
+        return await workflow.execute_activity_method(
+            fn,
+            DeliverInput(delivery_id=delivery_id),
             start_to_close_timeout=DELIVER_TIMEOUT,
             retry_policy=retry,
         )
-        return result
 
     async def _dead_letter(self, delivery_id: str, error: str) -> str:
         try:
-            result: act.DeliverResult = await workflow.execute_activity(
-                act.NOTIFY_DEAD_LETTER,
-                act.DeliverInput(delivery_id=delivery_id, error=error),
-                result_type=act.DeliverResult,
+            result = await workflow.execute_activity_method(
+                NotifyActivities.dead_letter,
+                DeliverInput(delivery_id=delivery_id, error=error),
                 start_to_close_timeout=DEAD_LETTER_TIMEOUT,
                 retry_policy=DEAD_LETTER_RETRY,
             )

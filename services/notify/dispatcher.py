@@ -24,12 +24,7 @@ from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from services.notify import store
-from workflows.activity_types import (
-    DELIVERY_WORKFLOW_TYPE,
-    DeliveryBatchInput,
-    DeliveryRef,
-    delivery_workflow_id,
-)
+from workflows.contracts.delivery import DELIVERY_WORKFLOW_TYPE, DeliveryBatchInput, DeliveryRef, delivery_workflow_id
 
 log = structlog.get_logger(__name__)
 

@@ -12,8 +12,8 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 
-from workflows import activity_types as act
 from workflows.activities.reporting import typed_event
+from workflows.contracts import reporting as act
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

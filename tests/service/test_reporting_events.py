@@ -19,8 +19,9 @@ from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
 from services.reporting import store
 from services.reporting.server import build
-from workflows import activity_types as act
 from workflows.activities.reporting import typed_event
+from workflows.contracts import registry as act_registry
+from workflows.contracts import reporting as act
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 FACTS = {
@@ -175,7 +176,8 @@ def test_sender_refuses_values_that_do_not_fit_the_kind() -> None:
     # The project of new histories fills the facts; the payload adds the closure's comment.
     closed = typed_event(
         act.ReportEventInput("e", "project.closed", "p1", T0.isoformat(), payload={"comment": "完成"},
-                             project=act.ProjectSnapshot(id="p1", code="BB-1", status="closed", fields={"x": 1}))
+                             project=act_registry.ProjectSnapshot(id="p1", code="BB-1", status="closed",
+                                                                  fields={"x": 1}))
     )
     assert (closed.project_closed.code, closed.project_closed.status, closed.project_closed.comment) == (
         "BB-1", "closed", "完成")

@@ -7,7 +7,9 @@ from edge.mapping import readable_inputs
 from services.registry.forms import FormDef, FormField, FormSettings, unreadable_paths
 from workflows.activities.redact import redacted
 from workflows.activities.reporting import typed_event
-from workflows.activity_types import ProjectSnapshot, ReportEventInput, SendInput
+from workflows.contracts.notify import SendInput
+from workflows.contracts.registry import ProjectSnapshot
+from workflows.contracts.reporting import ReportEventInput
 
 FORM = FormDef(
     key="f", title="t",

@@ -13,13 +13,11 @@ from temporalio.service import RPCError
 from services.notify import wording
 from tests.workflows.conftest import lifecycle_worker, search_attributes_of, start_lifecycle, state_of, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
-from workflows import activity_types as act
 from workflows import search_attributes as sa
 from workflows.activities.reporting import typed_event
-from workflows.payloads import (
-    ERR_CONFLICT,
-    ERR_FORBIDDEN,
-    ERR_VALIDATION,
+from workflows.contracts.approval import APPROVAL_RECORD_DECISION
+from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_VALIDATION
+from workflows.contracts.lifecycle import (
     UPDATE_DECIDE,
     UPDATE_SUBMIT,
     DecisionInput,
@@ -28,6 +26,9 @@ from workflows.payloads import (
     SubmitInput,
     SubmitResult,
 )
+from workflows.contracts.notify import NOTIFY_SEND
+from workflows.contracts.registry import REGISTRY_SET_PROJECT_STATUS, REGISTRY_SUBMIT_PROJECT
+from workflows.contracts.reporting import REPORTING_INGEST_EVENT
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -254,11 +255,11 @@ async def test_a_no_approval_policy_goes_straight_to_active(env: Any) -> None:
 async def test_transient_failures_are_retried_and_take_effect_once(env: Any) -> None:
     fakes = Fakes(steps=[StepSpec("经理", ["mgr"])])
     fakes.fail_first = {
-        act.REGISTRY_SUBMIT_PROJECT,
-        act.APPROVAL_RECORD_DECISION,
-        act.REGISTRY_SET_PROJECT_STATUS,
-        act.NOTIFY_SEND,
-        act.REPORTING_INGEST_EVENT,
+        REGISTRY_SUBMIT_PROJECT,
+        APPROVAL_RECORD_DECISION,
+        REGISTRY_SET_PROJECT_STATUS,
+        NOTIFY_SEND,
+        REPORTING_INGEST_EVENT,
     }
     async with lifecycle_worker(env.client, fakes) as tq:
         handle = await start_lifecycle(env.client, tq, fakes)
@@ -267,10 +268,10 @@ async def test_transient_failures_are_retried_and_take_effect_once(env: Any) -> 
         assert (await decide(handle, "t0-mgr", "mgr")).status == "active"
         assert await handle.result() == LifecycleResult(project_id="p1", status="active")
     # Each call failed once after taking effect, was retried, and took effect once.
-    assert fakes.calls[act.REGISTRY_SUBMIT_PROJECT] == 2
-    assert fakes.calls[act.APPROVAL_RECORD_DECISION] == 2
-    assert fakes.calls[act.REGISTRY_SET_PROJECT_STATUS] == 2
+    assert fakes.calls[REGISTRY_SUBMIT_PROJECT] == 2
+    assert fakes.calls[APPROVAL_RECORD_DECISION] == 2
+    assert fakes.calls[REGISTRY_SET_PROJECT_STATUS] == 2
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
     assert fakes.event_types() == ["project.created", "project.submitted", "project.approved"]
     assert fakes.sent_kinds() == [("approval_request", ("mgr",)), ("project_approved", ("owner",))]
-    assert fakes.calls[act.NOTIFY_SEND] == 4
+    assert fakes.calls[NOTIFY_SEND] == 4

@@ -14,8 +14,8 @@ from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from baobei.reporting_facts import project_facts
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.activity_types import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
-from workflows.payloads import ERR_VALIDATION
+from workflows.contracts.errors import ERR_VALIDATION
+from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
 
 
 def typed_event(inp: ReportEventInput) -> pb.Event:

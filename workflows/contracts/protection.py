@@ -1,5 +1,6 @@
-"""Names and payloads of the protection workflow (保护期 / 候补), importable without the workflow
-code (the lifecycle starts it as a child, the registry activities start it for promotions)."""
+"""ProjectProtection (id ``protection-<project id>``): the protection period (保护期 / 候补); the
+lifecycle starts it as a child, the registry activities start it for promotions.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Inputs and outputs of the workflow, its updates and queries, and its activities: plain
-dataclasses (no protobuf, no grpc), safe to import inside the workflow sandbox and from the edge."""
+"""ProjectLifecycle (id ``project-<project id>``): its type, updates, query and payloads, used by the
+edge to start, update and query it without importing the workflow code.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +22,6 @@ QUERY_STATE = "state"
 
 def workflow_id(project_id: str) -> str:
     return f"{WORKFLOW_ID_PREFIX}{project_id}"
-
-
-# ---- workflow ----
 
 
 @dataclass
@@ -61,9 +59,6 @@ class LifecycleResult:
     project_id: str
     # Final project status: active | rejected | cancelled | closed
     status: str
-
-
-# ---- updates / queries (called by the edge) ----
 
 
 @dataclass
@@ -187,18 +182,3 @@ class ReassignInput:
 class ReassignResult:
     project_id: str
     approvers: list[str] = field(default_factory=list)
-
-
-# Error types raised to update callers (ApplicationError.type); the edge maps them to HTTP.
-ERR_VALIDATION = "validation_failed"
-ERR_NOT_FOUND = "not_found"
-ERR_FORBIDDEN = "forbidden"
-ERR_CONFLICT = "conflict"
-# Added: a downstream service stayed unreachable while the caller waited (edge: 503).
-ERR_UNAVAILABLE = "unavailable"
-# How update failures look to the caller (temporalio WorkflowUpdateFailedError.cause):
-#   ApplicationError(type=ERR_*, message=<service message in the requested locale>,
-#                    non_retryable=True, details=(violations,))
-# where ``violations`` (details[0], present for every ERR_* raised by the workflow) is a list of
-# {"field": "<path>", "message": "..."}; it is non-empty for ERR_VALIDATION and for a forbidden
-# field write.
