@@ -50,6 +50,8 @@ STEP_WAITING, STEP_PENDING, STEP_APPROVED, STEP_REJECTED, STEP_SKIPPED, STEP_RET
 )
 INSTANCE_PENDING, INSTANCE_APPROVED, INSTANCE_REJECTED = "pending", "approved", "rejected"
 INSTANCE_RETURNED, INSTANCE_CANCELLED = "returned", "cancelled"
+# An open instance replaced by a resubmission of its project.
+INSTANCE_SUPERSEDED = "superseded"
 TASK_PENDING, TASK_APPROVED, TASK_REJECTED, TASK_CLOSED, TASK_WAITING = (
     "pending",
     "approved",
