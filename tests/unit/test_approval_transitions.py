@@ -166,6 +166,15 @@ def test_sequential_hands_on_in_order_until_the_last_approves() -> None:
     assert last.outcome == domain.OUTCOME_APPROVED and last.new_tasks == []
 
 
+def test_sequential_waits_for_an_approver_added_after_before_handing_on() -> None:
+    a = opened(plan(step("a", "x", "y", mode="sequential")))
+    added = decide(a, "x", "add_approver", to_user_id="post", position="after")
+    assert [t.approver_id for t in added.new_tasks] == ["post"]
+    handed = decide(added.transition.approval, "post", minutes=3)
+    assert [t.approver_id for t in handed.new_tasks] == ["y"]
+    assert handed.outcome == domain.OUTCOME_PENDING
+
+
 def test_ratio_approves_at_the_threshold_and_rejects_once_out_of_reach() -> None:
     a = opened(plan(step("a", "x", "y", "z", mode="ratio", min_approvals=2)))
     one = decide(a, "x")
