@@ -164,15 +164,11 @@ def replan(
     superseding the returned one (whose trail records why)."""
     old = next(p for p in previous if p.instance.id == returned_id)
     _require_returned(old)
-    noted = Transition(working_copy(old))
-    audit(noted, step_index=-1, user_id=actor_id, action="resubmit", now=now, data={"replanned": reason})
-    others = [noted.approval if p.instance.id == returned_id else p for p in previous]
     inputs = {**(inp.inputs or {}), "replanned": {"reason": reason, "from_instance": returned_id}}
-    planned = plan_instance(others, PlanInput(inp.facts, old.instance.submitter_id, inp.policy, inp.steps, inputs),
+    planned = plan_instance(previous, PlanInput(inp.facts, old.instance.submitter_id, inp.policy, inp.steps, inputs),
                             now, ids)
-    for t in planned.previous:
-        if t.approval.instance.id == returned_id:
-            t.new_decisions = noted.new_decisions
+    superseded = next(t for t in planned.previous if t.approval.instance.id == returned_id)
+    audit(superseded, step_index=-1, user_id=actor_id, action="resubmit", now=now, data={"replanned": reason})
     return planned
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from baobei.core.errors import NotFound
 from services.approval import domain
+from services.approval.mapping import utc
 from services.approval.models import (
     ApprovalCC,
     ApprovalDecision,
@@ -32,11 +33,6 @@ from services.approval.models import (
 
 log = structlog.get_logger("services.approval.store")
 D = TypeVar("D")
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they were stored as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _plain(value: Any) -> Any:
