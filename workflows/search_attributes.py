@@ -7,6 +7,8 @@ that. Example: ``BaobeiStage = "approval" AND BaobeiSlaDeadline < "2026-12-01T00
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 STAGE = SearchAttributeKey.for_keyword("BaobeiStage")
@@ -15,7 +17,7 @@ AMOUNT = SearchAttributeKey.for_float("BaobeiAmount")
 REGION = SearchAttributeKey.for_keyword("BaobeiRegion")
 SLA_DEADLINE = SearchAttributeKey.for_datetime("BaobeiSlaDeadline")
 
-ALL: tuple[SearchAttributeKey, ...] = (STAGE, APPROVERS, AMOUNT, REGION, SLA_DEADLINE)
+ALL: tuple[SearchAttributeKey[Any], ...] = (STAGE, APPROVERS, AMOUNT, REGION, SLA_DEADLINE)
 
 
 def dev_server_args() -> list[str]:

@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 import celpy
+import celpy.adapter
+import celpy.evaluation
 import celpy.evaluation as celpy_evaluation
 from celpy.celparser import CELParseError, CELParser
 from celpy.evaluation import TranspilerTree
@@ -38,7 +40,7 @@ from celpy.evaluation import TranspilerTree
 __all__ = ["CELEvalError", "CELParseError", "evaluate", "evaluate_all", "is_bool", "parse_problem", "problem",
            "to_cel"]
 
-CELEvalError = celpy.CELEvalError
+CELEvalError = celpy.evaluation.CELEvalError
 BoolType = celpy.celtypes.BoolType
 
 # Compiling (lark parser, environment) is not thread-safe; compilation is rare (cached).
@@ -189,4 +191,4 @@ def to_cel(value: Any) -> Any:
         return celpy.celtypes.MapType({celpy.celtypes.StringType(k): to_cel(v) for k, v in value.items()})
     if kind is list:
         return celpy.celtypes.ListType([to_cel(v) for v in value])
-    return celpy.json_to_cel(value)
+    return celpy.adapter.json_to_cel(value)

@@ -147,7 +147,7 @@ def build_server(
     return server, bound
 
 
-class WithHealthServer(grpc.Server):
+class WithHealthServer(grpc.Server):  # type: ignore[misc]  # grpcio ships no type hints
     """The app server plus a plaintext health-only server, started and stopped together."""
 
     def __init__(self, main: grpc.Server, health_server: grpc.Server) -> None:
@@ -157,10 +157,12 @@ class WithHealthServer(grpc.Server):
         self.main.add_generic_rpc_handlers(generic_rpc_handlers)
 
     def add_insecure_port(self, address: str) -> int:
-        return self.main.add_insecure_port(address)
+        port: int = self.main.add_insecure_port(address)
+        return port
 
     def add_secure_port(self, address: str, server_credentials: grpc.ServerCredentials) -> int:
-        return self.main.add_secure_port(address, server_credentials)
+        port: int = self.main.add_secure_port(address, server_credentials)
+        return port
 
     def start(self) -> None:
         self.main.start()
@@ -168,7 +170,8 @@ class WithHealthServer(grpc.Server):
 
     def stop(self, grace: float | None) -> threading.Event:
         self.health_server.stop(grace)
-        return self.main.stop(grace)
+        stopped: threading.Event = self.main.stop(grace)
+        return stopped
 
     def wait_for_termination(self, timeout: float | None = None) -> bool:
         return bool(self.main.wait_for_termination(timeout))

@@ -381,6 +381,8 @@ async def result_page(clients: EdgeClients, project_id: str, action: str, status
 
 async def project_brief(clients: EdgeClients, project_id: str) -> registry_pb2.Project:
     try:
-        return (await clients.registry.GetProject(registry_pb2.GetProjectRequest(project_id=project_id))).project
+        got: registry_pb2.GetProjectResponse = await clients.registry.GetProject(
+            registry_pb2.GetProjectRequest(project_id=project_id))
+        return got.project
     except DomainError:
         return registry_pb2.Project(id=project_id)

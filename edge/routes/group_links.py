@@ -64,7 +64,8 @@ async def _token(clients: EdgeClients, token: str) -> tokens_pb2.GroupLink:
     if not token or len(token) > 1000:
         raise PageError(403, "link_invalid")
     try:
-        link = (await clients.group_link_tokens.ResolveGroupLink(tokens_pb2.ResolveGroupLinkRequest(token=token))).link
+        link: tokens_pb2.GroupLink = (
+            await clients.group_link_tokens.ResolveGroupLink(tokens_pb2.ResolveGroupLinkRequest(token=token))).link
     except DomainError as err:
         raise from_domain(err) from None
     if not link.id or not link.task_id:
@@ -86,8 +87,9 @@ async def _reader(request: Request, clients: EdgeClients) -> link_identity.Signe
 
 async def _rules(clients: EdgeClients, link: tokens_pb2.GroupLink, user_id: str) -> rules_pb2.CheckGroupLinkResponse:
     try:
-        return await clients.group_link_rules.CheckGroupLink(
+        checked: rules_pb2.CheckGroupLinkResponse = await clients.group_link_rules.CheckGroupLink(
             rules_pb2.CheckGroupLinkRequest(link_id=link.id, task_id=link.task_id, actor_id=user_id))
+        return checked
     except DomainError as err:
         raise from_domain(err) from None
 

@@ -71,7 +71,8 @@ async def visible_project(clients: EdgeClients, user: Principal, project_id: str
 
 async def approval_instance(clients: EdgeClients, project_id: str) -> approval_pb2.Instance | None:
     try:
-        resp = await clients.approval.GetInstance(approval_pb2.GetInstanceRequest(project_id=project_id))
+        resp: approval_pb2.GetInstanceResponse = await clients.approval.GetInstance(
+            approval_pb2.GetInstanceRequest(project_id=project_id))
     except NotFound:
         return None
     return resp.instance

@@ -66,7 +66,7 @@ class AppTokens:
                     return str(cached)
                 return await self._refresh()
             finally:
-                await self.redis.eval(_DELETE_IF, 1, lock, owner)  # type: ignore[misc]
+                await self.redis.eval(_DELETE_IF, 1, lock, owner)
         # Someone else is fetching: wait for their token rather than asking the platform too.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_SECONDS
@@ -87,7 +87,7 @@ class AppTokens:
 
     async def drop(self, token: str) -> None:
         """Forget ``token`` unless another caller already replaced it."""
-        await self.redis.eval(_DELETE_IF, 1, self.key, token)  # type: ignore[misc]
+        await self.redis.eval(_DELETE_IF, 1, self.key, token)
 
 
 async def with_app_token(tokens: AppTokens, call: Callable[[str], Awaitable[T]]) -> T:

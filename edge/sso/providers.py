@@ -18,7 +18,8 @@ SSO_ERRORS: dict[int | str, dict[str, Any]] = {
 async def enabled_provider(clients: Clients, key: str, types: Container[str]) -> identity_pb2.Provider:
     """The provider ``key`` with its secrets, when it is enabled and of one of ``types`` (else
     404 ``provider_not_found``, whichever it is: a sign-in page learns nothing more)."""
-    provider = await clients.identity.GetProvider(identity_pb2.GetProviderRequest(key=key, with_secrets=True))
+    provider: identity_pb2.Provider = await clients.identity.GetProvider(
+        identity_pb2.GetProviderRequest(key=key, with_secrets=True))
     if not provider.enabled or provider.type not in types:
         raise NotFound(f"登录方式 {key} 不存在或已停用", f"sign-in provider {key} not found or disabled",
                        code="provider_not_found")

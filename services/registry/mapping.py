@@ -34,7 +34,10 @@ def status_to_pb(status: Status) -> pb.ProjectStatus:
 
 def status_from_pb(value: int) -> Status | None:
     """None for PROJECT_STATUS_UNSPECIFIED (and unknown numbers)."""
-    return _STATUS_FROM_PB.get(value)  # type: ignore[call-overload]
+    for number, status in _STATUS_FROM_PB.items():
+        if number == value:
+            return status
+    return None
 
 
 def _value(v: struct_pb2.Value) -> Any:

@@ -37,7 +37,8 @@ def run(settings: Settings) -> pb.RebuildResponse:
     try:
         projects = registry_projects(RegistryServiceStub(reg_ch), timeout=settings.rpc_timeout)
         # The rebuild itself may take a while on a big event log: a generous deadline.
-        resp = ReportingServiceStub(rep_ch).Rebuild(pb.RebuildRequest(projects=projects), timeout=600)
+        resp: pb.RebuildResponse = ReportingServiceStub(rep_ch).Rebuild(
+            pb.RebuildRequest(projects=projects), timeout=600)
     finally:
         reg_ch.close()
         rep_ch.close()

@@ -64,7 +64,7 @@ def build(
     )
     # The dispatcher's channel to notify uses the process-wide client TLS default, like every client.
     dispatcher = Dispatcher(engine, notify_addr=notify_addr, rpc_timeout=rpc_timeout, sweep_seconds=sweep_seconds)
-    return _Server(server, dispatcher), bound  # type: ignore[return-value]
+    return _Server(server, dispatcher), bound
 
 
 def serve(settings: Settings) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 import grpc
+from google.protobuf.message import Message
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -24,6 +27,8 @@ from services.tasks.store import plans as plan_store
 from services.tasks.store import rows as task_rows
 from services.tasks.store import rules as rule_store
 from services.tasks.store import tasks as task_store
+
+M = TypeVar("M", bound=Message)
 
 ASSIGNEE_DEFAULT, ASSIGNEE_MAX = 20, 100
 
@@ -53,7 +58,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         # Deliverable bytes (files under the data dir or S3, by settings).
         self.blobs: BlobStore = blobs if blobs is not None else blob_store()
 
-    def _once(self, request_id: str, method: str, response_type: type, apply):  # type: ignore[no-untyped-def]
+    def _once(self, request_id: str, method: str, response_type: type[M], apply: Callable[[Session], M]) -> M:
         return run_once(
             self.engine,
             processed_request,

@@ -10,9 +10,10 @@ _log = structlog.get_logger("workflows.activities")
 
 def activity_logger(project_id: str = "") -> structlog.stdlib.BoundLogger:
     info = activity.info()
-    return _log.bind(
+    bound: structlog.stdlib.BoundLogger = _log.bind(
         activity=info.activity_type,
         attempt=info.attempt,
         workflow_id=info.workflow_id or "",
         project_id=project_id,
     )
+    return bound
