@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
@@ -22,7 +21,6 @@ from baobei.core.grpc_client import aio_channel, channel
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry.server import build
-from tests.conftest import temporal_test_server_path
 from tests.service.test_registry_service import ORG
 from workflows.activities.registry import RegistryActivities
 from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
@@ -32,14 +30,6 @@ from workflows.protection import ProjectProtection
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 S = pb.ProjectStatus
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server_path()
-    ) as environment:
-        yield environment
 
 
 @pytest.fixture()
