@@ -45,7 +45,9 @@ def submit(stub: pb_grpc.RegistryServiceStub, pid: str) -> pb.Project:
                                                       actor_is_admin=True), timeout=10).project
 
 
-def status(stub: pb_grpc.RegistryServiceStub, pid: str, st: int, rid: str = "") -> pb.SetProjectStatusResponse:
+def status(
+    stub: pb_grpc.RegistryServiceStub, pid: str, st: pb.ProjectStatus, rid: str = ""
+) -> pb.SetProjectStatusResponse:
     return stub.SetProjectStatus(pb.SetProjectStatusRequest(request_id=rid or f"st-{pid}-{st}", project_id=pid,
                                                             status=st, actor_id="boss"), timeout=10)
 

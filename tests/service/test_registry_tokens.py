@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
@@ -54,7 +55,7 @@ ORG = pb.UpsertOrgRequest(
 )
 
 
-def issue(stub: pb_grpc.RegistryServiceStub, user_id: str = "rep", **kw: object) -> pb.IssueTokenResponse:
+def issue(stub: pb_grpc.RegistryServiceStub, user_id: str = "rep", **kw: Any) -> pb.IssueTokenResponse:
     return stub.IssueToken(pb.IssueTokenRequest(request_id="x", user_id=user_id, now=at(T0), **kw), timeout=10)
 
 
