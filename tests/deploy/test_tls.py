@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -19,8 +18,7 @@ from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls, TlsConfigError
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.server import build
-from tests.conftest import free_port
+from tests.conftest import StartService, free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
 
@@ -60,18 +58,12 @@ def _settings(d: Path, **extra: object) -> Settings:
 
 
 @pytest.fixture
-def mtls_registry(
-    certs: Path, make_db_url: Callable[[str], str]
-) -> Iterator[tuple[int, int, GrpcTls]]:
+def mtls_registry(certs: Path, start_service: StartService) -> tuple[int, int, GrpcTls]:
     tls = GrpcTls.from_settings(_settings(certs))
     assert tls is not None and tls.mutual
     health_port = free_port()
-    server, port = build(db_url=make_db_url("registry"), tls=tls, health_port=health_port)
-    server.start()
-    try:
-        yield port, health_port, tls
-    finally:
-        server.stop(None).wait()
+    # (The fixture's own plaintext channel stays unused: the tests dial with TLS themselves.)
+    return start_service("registry", tls=tls, health_port=health_port).port, health_port, tls
 
 
 def _list_users(ch: grpc.Channel) -> grpc.StatusCode:

@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from tests.conftest import temporal_test_server_path
+from tests.conftest import time_skipping_env
 from tests.workflows.conftest import lifecycle_worker, start_lifecycle, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
 from workflows.contracts.crm import CRM_LOST_WORKFLOW_TYPE, CrmLostInput, CrmLostResult
@@ -68,7 +68,6 @@ from workflows.contracts.tasks import REGISTRY_PROTECTION_INFO, ProtectionInfo, 
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
 from workflows.handover import OrgHandover
-from workflows.worker import ensure_search_attributes
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -274,10 +273,7 @@ async def record(names: list[str]) -> None:
     HISTORIES.mkdir(parents=True, exist_ok=True)
     everything: dict[str, Any] = {**SCENARIOS, **V2_SCENARIOS, **OTHER_SCENARIOS}
     wanted = names or [n for n in everything if not (HISTORIES / f"{n}.json").exists()]
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server_path()
-    ) as env:
-        await ensure_search_attributes(env.client, env.client.namespace)
+    async with time_skipping_env() as env:
         for name in wanted:
             if name in OTHER_SCENARIOS:
                 await _record_other(env, name)

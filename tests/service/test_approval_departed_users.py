@@ -5,7 +5,6 @@ approver who left counts as no approver, and nothing is transferred or reassigne
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
@@ -14,12 +13,10 @@ import sqlalchemy as sa
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel
 from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1 import registry_service_pb2_grpc as rpb_grpc
-from services.approval.server import build
 from services.registry.mapping import USER_HAS_LEFT
-from services.registry.server import build as build_registry
+from tests.conftest import StartService
 from tests.service.test_approval_service import facts, fail, open_step, plan, put, rid, step
 
 USERS = [
@@ -55,37 +52,29 @@ def mark_left(org: rpb_grpc.RegistryServiceStub, db_url: str, user_ids: tuple[st
 
 
 @pytest.fixture(scope="module")
-def registry_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
-    db_url = make_db_url("registry")
-    server, port = build_registry(db_url=db_url, port=0)
-    server.start()
-    addr = f"127.0.0.1:{port}"
-    with channel(addr) as ch:
-        org = rpb_grpc.RegistryServiceStub(ch)
-        org.UpsertOrg(
-            rpb.UpsertOrgRequest(
-                request_id=uuid.uuid4().hex,
-                departments=[
-                    rpb.Department(id="hq", name="总部", manager_id="ceo"),
-                    rpb.Department(id="sales", name="销售部", parent_id="hq", manager_id="boss"),
-                    rpb.Department(id="east", name="华东", parent_id="sales", manager_id="lead"),
-                ],
-                users=USERS,
-            ),
-            timeout=10,
-        )
-        mark_left(org, db_url, LEFT)
-    yield addr
-    server.stop(None)
+def registry_addr(start_module_service: StartService) -> str:
+    registry = start_module_service("registry")
+    db_url = registry.db_url
+    org = rpb_grpc.RegistryServiceStub(registry.channel)
+    org.UpsertOrg(
+        rpb.UpsertOrgRequest(
+            request_id=uuid.uuid4().hex,
+            departments=[
+                rpb.Department(id="hq", name="总部", manager_id="ceo"),
+                rpb.Department(id="sales", name="销售部", parent_id="hq", manager_id="boss"),
+                rpb.Department(id="east", name="华东", parent_id="sales", manager_id="lead"),
+            ],
+            users=USERS,
+        ),
+        timeout=10,
+    )
+    mark_left(org, db_url, LEFT)
+    return registry.addr
 
 
 @pytest.fixture(scope="module")
-def stub(make_db_url: Callable[[str], str], registry_addr: str) -> Iterator[pb_grpc.ApprovalServiceStub]:
-    server, port = build(db_url=make_db_url("approval"), port=0, registry_addr=registry_addr)
-    server.start()
-    with channel(f"127.0.0.1:{port}") as ch:
-        yield pb_grpc.ApprovalServiceStub(ch)
-    server.stop(None)
+def stub(start_module_service: StartService, registry_addr: str) -> pb_grpc.ApprovalServiceStub:
+    return pb_grpc.ApprovalServiceStub(start_module_service("approval", registry_addr=registry_addr).channel)
 
 
 def test_role_approvers_who_left_are_skipped(stub: pb_grpc.ApprovalServiceStub) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -13,11 +13,10 @@ from google.protobuf import struct_pb2
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
-from baobei.core.grpc_client import channel, metadata, read_failure
+from baobei.core.grpc_client import metadata, read_failure
 from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1 import registry_service_pb2_grpc as rpb_grpc
-from services.approval.server import build
-from services.registry.server import build as build_registry
+from tests.conftest import StartService
 
 
 def rid() -> str:
@@ -25,43 +24,35 @@ def rid() -> str:
 
 
 @pytest.fixture(scope="module")
-def registry_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
-    server, port = build_registry(db_url=make_db_url("registry"), port=0)
-    server.start()
-    addr = f"127.0.0.1:{port}"
-    with channel(addr) as ch:
-        org = rpb_grpc.RegistryServiceStub(ch)
-        # hq (ceo) ─ sales (boss) ─ east (lead)
-        org.UpsertOrg(
-            rpb.UpsertOrgRequest(
-                request_id=rid(),
-                departments=[
-                    rpb.Department(id="hq", name="总部", manager_id="ceo"),
-                    rpb.Department(id="sales", name="销售部", parent_id="hq", manager_id="boss"),
-                    rpb.Department(id="east", name="华东", parent_id="sales", manager_id="lead"),
-                ],
-                users=[
-                    rpb.User(id="ceo", name="CEO", department_id="hq", roles=["exec"]),
-                    rpb.User(id="boss", name="Boss", department_id="sales", roles=["sales_director"]),
-                    rpb.User(id="lead", name="Lead", department_id="east", roles=["sales"]),
-                    rpb.User(id="rep", name="Rep", department_id="east", roles=["sales"]),
-                    rpb.User(id="fin1", name="Fin 1", department_id="hq", roles=["finance"]),
-                    rpb.User(id="fin2", name="Fin 2", department_id="hq", roles=["finance"]),
-                ],
-            ),
-            timeout=10,
-        )
-    yield addr
-    server.stop(None)
+def registry_addr(start_module_service: StartService) -> str:
+    registry = start_module_service("registry")
+    org = rpb_grpc.RegistryServiceStub(registry.channel)
+    # hq (ceo) ─ sales (boss) ─ east (lead)
+    org.UpsertOrg(
+        rpb.UpsertOrgRequest(
+            request_id=rid(),
+            departments=[
+                rpb.Department(id="hq", name="总部", manager_id="ceo"),
+                rpb.Department(id="sales", name="销售部", parent_id="hq", manager_id="boss"),
+                rpb.Department(id="east", name="华东", parent_id="sales", manager_id="lead"),
+            ],
+            users=[
+                rpb.User(id="ceo", name="CEO", department_id="hq", roles=["exec"]),
+                rpb.User(id="boss", name="Boss", department_id="sales", roles=["sales_director"]),
+                rpb.User(id="lead", name="Lead", department_id="east", roles=["sales"]),
+                rpb.User(id="rep", name="Rep", department_id="east", roles=["sales"]),
+                rpb.User(id="fin1", name="Fin 1", department_id="hq", roles=["finance"]),
+                rpb.User(id="fin2", name="Fin 2", department_id="hq", roles=["finance"]),
+            ],
+        ),
+        timeout=10,
+    )
+    return registry.addr
 
 
 @pytest.fixture(scope="module")
-def stub(make_db_url: Callable[[str], str], registry_addr: str) -> Iterator[pb_grpc.ApprovalServiceStub]:
-    server, port = build(db_url=make_db_url("approval"), port=0, registry_addr=registry_addr)
-    server.start()
-    with channel(f"127.0.0.1:{port}") as ch:
-        yield pb_grpc.ApprovalServiceStub(ch)
-    server.stop(None)
+def stub(start_module_service: StartService, registry_addr: str) -> pb_grpc.ApprovalServiceStub:
+    return pb_grpc.ApprovalServiceStub(start_module_service("approval", registry_addr=registry_addr).channel)
 
 
 def fail(call: Callable[[], Any]) -> tuple[grpc.StatusCode, str, dict[str, str]]:
@@ -513,20 +504,14 @@ def test_todos_oldest_first_and_required_fields(stub: pb_grpc.ApprovalServiceStu
     assert code == grpc.StatusCode.INVALID_ARGUMENT and set(fields) == {"project.project_id"}
 
 
-def test_registry_down_is_unavailable_not_internal(make_db_url: Callable[[str], str]) -> None:
+def test_registry_down_is_unavailable_not_internal(start_service: StartService) -> None:
     from tests.conftest import free_port
 
-    server, port = build(db_url=make_db_url("approval"), port=0, registry_addr=f"127.0.0.1:{free_port()}",
-                         rpc_timeout=2)
-    server.start()
-    try:
-        with channel(f"127.0.0.1:{port}") as ch:
-            down = pb_grpc.ApprovalServiceStub(ch)
-            req = pb.PutPolicyRequest(request_id=rid(), key="down", form_key="f-down", steps=[step("x", user="boss")])
-            assert fail(lambda: down.PutPolicy(req, timeout=10))[0] == grpc.StatusCode.UNAVAILABLE
-            # Policies that need no lookup are still accepted.
-            role_only = [step("x", "manager_of_submitter")]
-            ok = pb.PutPolicyRequest(request_id=rid(), key="down", form_key="f-down", steps=role_only)
-            assert down.PutPolicy(ok, timeout=10).created
-    finally:
-        server.stop(None)
+    ch = start_service("approval", registry_addr=f"127.0.0.1:{free_port()}", rpc_timeout=2).channel
+    down = pb_grpc.ApprovalServiceStub(ch)
+    req = pb.PutPolicyRequest(request_id=rid(), key="down", form_key="f-down", steps=[step("x", user="boss")])
+    assert fail(lambda: down.PutPolicy(req, timeout=10))[0] == grpc.StatusCode.UNAVAILABLE
+    # Policies that need no lookup are still accepted.
+    role_only = [step("x", "manager_of_submitter")]
+    ok = pb.PutPolicyRequest(request_id=rid(), key="down", form_key="f-down", steps=role_only)
+    assert down.PutPolicy(ok, timeout=10).created

@@ -7,7 +7,6 @@ uploader, or a viewer of a project holding the id in a field they may read)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,13 @@ import grpc
 import pytest
 
 from baobei.core.blobs import s3_config
-from baobei.core.grpc_client import channel
 from baobei.core.settings import Settings
 from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1 import registry_service_pb2_grpc as rpb_grpc
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
 from services.tasks import server as tasks_server
+from tests.conftest import StartService
 from tests.service.test_registry_attachments_s3 import PDF, objects, s3_endpoint, settings, start
 from tests.service.test_registry_service import ORG, fails, struct
 
@@ -30,10 +29,8 @@ __all__ = ["s3_endpoint", "settings"]  # fixtures shared with the attachment tes
 _n = iter(range(1_000_000))
 
 
-def run_tasks(make_db_url: Callable[[str], str], **kw: Any) -> tuple[Any, grpc.Channel]:
-    server, port = tasks_server.build(db_url=make_db_url("tasks"), port=0, **kw)
-    server.start()
-    return server, channel(f"127.0.0.1:{port}")
+def run_tasks(start_service: StartService, **kw: Any) -> grpc.Channel:
+    return start_service("tasks", **kw).channel
 
 
 def add(stub: pb_grpc.TasksServiceStub, task_id: str, data: bytes, *, name: str = "验收报告.pdf",
@@ -71,26 +68,18 @@ def exercise_deliverables(stub: pb_grpc.TasksServiceStub) -> tuple[pb.Deliverabl
     return d, big
 
 
-def test_deliverables_in_files_under_the_service_dir(make_db_url: Callable[[str], str], tmp_path: Path) -> None:
-    server, ch = run_tasks(make_db_url, files_dir=tmp_path / "files")
-    try:
-        d, big = exercise_deliverables(pb_grpc.TasksServiceStub(ch))
-        assert (tmp_path / "files" / d.sha256[:2] / d.sha256).read_bytes() == big
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def test_deliverables_in_files_under_the_service_dir(start_service: StartService, tmp_path: Path) -> None:
+    ch = run_tasks(start_service, files_dir=tmp_path / "files")
+    d, big = exercise_deliverables(pb_grpc.TasksServiceStub(ch))
+    assert (tmp_path / "files" / d.sha256[:2] / d.sha256).read_bytes() == big
 
 
-def test_deliverables_in_s3(make_db_url: Callable[[str], str], settings: Settings) -> None:
-    server, ch = run_tasks(make_db_url, files_dir=settings.data_dir / "files",
-                           files_s3=s3_config(settings, prefix=settings.deliverables_s3_prefix))
-    try:
-        d, big = exercise_deliverables(pb_grpc.TasksServiceStub(ch))
-        assert objects(settings) == {f"deliverables/{d.sha256}": big}
-        assert not (settings.data_dir / "files").exists()  # nothing on the local disk
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def test_deliverables_in_s3(start_service: StartService, settings: Settings) -> None:
+    ch = run_tasks(start_service, files_dir=settings.data_dir / "files",
+                   files_s3=s3_config(settings, prefix=settings.deliverables_s3_prefix))
+    d, big = exercise_deliverables(pb_grpc.TasksServiceStub(ch))
+    assert objects(settings) == {f"deliverables/{d.sha256}": big}
+    assert not (settings.data_dir / "files").exists()  # nothing on the local disk
 
 
 def test_tasks_serve_passes_the_blob_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
@@ -105,54 +94,50 @@ def test_tasks_serve_passes_the_blob_settings(monkeypatch: pytest.MonkeyPatch, s
     assert seen["files_s3"] is None
 
 
-def test_attachment_handed_only_to_who_may_have_it(make_db_url: Callable[[str], str], settings: Settings) -> None:
-    server, ch = start(make_db_url, settings)
-    try:
-        stub = rpb_grpc.RegistryServiceStub(ch)
-        stub.UpsertOrg(ORG, timeout=10)
-        stub.PutForm(rpb.PutFormRequest(
-            request_id="form-dl", key="dl", title="附件",
-            fields=[rpb.FormField(key="doc", label="合同", type="attachment"),
-                    rpb.FormField(key="secret_doc", label="底价单", type="attachment", read_roles=["finance"])],
-        ), timeout=10)
-        up = stub.UploadAttachment(rpb.UploadAttachmentRequest(
-            request_id="u1", filename="合同.pdf", content_type="application/pdf", data=PDF, uploader_id="sales1"),
-            timeout=10).attachment
-        hidden_bytes = b"%PDF-1.4 floor price"
-        hidden = stub.UploadAttachment(rpb.UploadAttachmentRequest(
-            request_id="u2", filename="底价.pdf", content_type="application/pdf", data=hidden_bytes,
-            uploader_id="sales1"), timeout=10).attachment
-        project = stub.CreateProject(rpb.CreateProjectRequest(
-            request_id="c-dl", owner_id="sales1", form_key="dl", name="附件项目",
-            customer=rpb.Customer(name="下载测试科技有限公司"), amount="1000",
-            fields=struct({"doc": [up.id], "secret_doc": hidden.id})), timeout=10).project
+def test_attachment_handed_only_to_who_may_have_it(start_service: StartService, settings: Settings) -> None:
+    ch = start(start_service, settings)
+    stub = rpb_grpc.RegistryServiceStub(ch)
+    stub.UpsertOrg(ORG, timeout=10)
+    stub.PutForm(rpb.PutFormRequest(
+        request_id="form-dl", key="dl", title="附件",
+        fields=[rpb.FormField(key="doc", label="合同", type="attachment"),
+                rpb.FormField(key="secret_doc", label="底价单", type="attachment", read_roles=["finance"])],
+    ), timeout=10)
+    up = stub.UploadAttachment(rpb.UploadAttachmentRequest(
+        request_id="u1", filename="合同.pdf", content_type="application/pdf", data=PDF, uploader_id="sales1"),
+        timeout=10).attachment
+    hidden_bytes = b"%PDF-1.4 floor price"
+    hidden = stub.UploadAttachment(rpb.UploadAttachmentRequest(
+        request_id="u2", filename="底价.pdf", content_type="application/pdf", data=hidden_bytes,
+        uploader_id="sales1"), timeout=10).attachment
+    project = stub.CreateProject(rpb.CreateProjectRequest(
+        request_id="c-dl", owner_id="sales1", form_key="dl", name="附件项目",
+        customer=rpb.Customer(name="下载测试科技有限公司"), amount="1000",
+        fields=struct({"doc": [up.id], "secret_doc": hidden.id})), timeout=10).project
 
-        def get(att_id: str, viewer: rpb.Viewer | None) -> rpb.GetAttachmentResponse:
-            req = rpb.GetAttachmentRequest(attachment_id=att_id, with_content=True)
-            if viewer is not None:
-                req.viewer.CopyFrom(viewer)
-            return stub.GetAttachment(req, timeout=10)
+    def get(att_id: str, viewer: rpb.Viewer | None) -> rpb.GetAttachmentResponse:
+        req = rpb.GetAttachmentRequest(attachment_id=att_id, with_content=True)
+        if viewer is not None:
+            req.viewer.CopyFrom(viewer)
+        return stub.GetAttachment(req, timeout=10)
 
-        def refused(att_id: str, viewer: rpb.Viewer) -> None:
-            req = rpb.GetAttachmentRequest(attachment_id=att_id, viewer=viewer, with_content=True)
-            fails(stub.GetAttachment, req, grpc.StatusCode.NOT_FOUND)
+    def refused(att_id: str, viewer: rpb.Viewer) -> None:
+        req = rpb.GetAttachmentRequest(attachment_id=att_id, viewer=viewer, with_content=True)
+        fails(stub.GetAttachment, req, grpc.StatusCode.NOT_FOUND)
 
-        got = get(up.id, rpb.Viewer(user_id="mgr_sh"))  # manages the owner's department
-        assert got.data == PDF and got.attachment.filename == "合同.pdf"
-        assert got.attachment.content_type == "application/pdf"
-        for viewer in (None, rpb.Viewer(user_id="x", is_admin=True), rpb.Viewer(user_id="sales1")):
-            assert get(hidden.id, viewer).data == hidden_bytes
-        approver = rpb.Viewer(user_id="fin", roles=["finance"], approver_project_ids=[project.id])
-        assert get(hidden.id, approver).data == hidden_bytes and get(up.id, approver).data == PDF
-        refused(hidden.id, rpb.Viewer(user_id="fin", roles=["finance"]))  # the role alone shows no project
-        # sees the project, may not read the restricted field: as if the file did not exist
-        refused(hidden.id, rpb.Viewer(user_id="mgr_sh", roles=["manager"]))
-        for stranger in (rpb.Viewer(user_id="mgr_bj"), rpb.Viewer(user_id="sales2")):
-            refused(up.id, stranger)
-        for bad in ("sha256:" + "0" * 64, "sha256:../../etc/passwd", "", "%"):
-            refused(bad, rpb.Viewer(user_id="sales1"))
-        meta = stub.GetAttachment(rpb.GetAttachmentRequest(attachment_id=up.id), timeout=10)
-        assert meta.data == b"" and meta.attachment.size == len(PDF)
-    finally:
-        ch.close()
-        server.stop(None).wait()
+    got = get(up.id, rpb.Viewer(user_id="mgr_sh"))  # manages the owner's department
+    assert got.data == PDF and got.attachment.filename == "合同.pdf"
+    assert got.attachment.content_type == "application/pdf"
+    for viewer in (None, rpb.Viewer(user_id="x", is_admin=True), rpb.Viewer(user_id="sales1")):
+        assert get(hidden.id, viewer).data == hidden_bytes
+    approver = rpb.Viewer(user_id="fin", roles=["finance"], approver_project_ids=[project.id])
+    assert get(hidden.id, approver).data == hidden_bytes and get(up.id, approver).data == PDF
+    refused(hidden.id, rpb.Viewer(user_id="fin", roles=["finance"]))  # the role alone shows no project
+    # sees the project, may not read the restricted field: as if the file did not exist
+    refused(hidden.id, rpb.Viewer(user_id="mgr_sh", roles=["manager"]))
+    for stranger in (rpb.Viewer(user_id="mgr_bj"), rpb.Viewer(user_id="sales2")):
+        refused(up.id, stranger)
+    for bad in ("sha256:" + "0" * 64, "sha256:../../etc/passwd", "", "%"):
+        refused(bad, rpb.Viewer(user_id="sales1"))
+    meta = stub.GetAttachment(rpb.GetAttachmentRequest(attachment_id=up.id), timeout=10)
+    assert meta.data == b"" and meta.attachment.size == len(PDF)

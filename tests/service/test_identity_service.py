@@ -5,18 +5,16 @@ sign-in, found by subject afterwards, never a duplicate, never a departed user."
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import grpc
 import pytest
 
-from baobei.core.grpc_client import channel
 from baobei.registry.v1 import identity_service_pb2 as ipb
 from baobei.registry.v1 import identity_service_pb2_grpc as ipb_grpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.server import build
+from tests.conftest import StartService
 from tests.service.test_registry_service import fails
 
 
@@ -39,18 +37,12 @@ ORG = pb.UpsertOrgRequest(
 
 
 @pytest.fixture()
-def stubs(make_db_url: Callable[[str], str]) -> Iterator[Stubs]:
-    server, port = build(db_url=make_db_url("registry"), port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        s = Stubs(pb_grpc.RegistryServiceStub(ch), ipb_grpc.IdentityServiceStub(ch))
-        s.registry.UpsertOrg(ORG, timeout=10)
-        s.identity.PutProvider(provider("corp", client_secret="s3cret"), timeout=10)
-        yield s
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def stubs(start_service: StartService) -> Stubs:
+    ch = start_service("registry").channel
+    s = Stubs(pb_grpc.RegistryServiceStub(ch), ipb_grpc.IdentityServiceStub(ch))
+    s.registry.UpsertOrg(ORG, timeout=10)
+    s.identity.PutProvider(provider("corp", client_secret="s3cret"), timeout=10)
+    return s
 
 
 def provider(key: str, type_: str = "oidc", *, request_id: str = "", **secrets: str) -> ipb.PutProviderRequest:

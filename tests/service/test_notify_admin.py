@@ -4,7 +4,7 @@ webhook subscriptions (validation, SSRF at save time, secrets never returned).""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel, read_failure
+from baobei.core.grpc_client import read_failure
 from baobei.core.settings import Settings
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify.server import build
+from tests.conftest import StartService
 
 WECOM_KEY = "693axxx6-7aoc-4bc4-97a0-0ec2sifa5aaa"
 SECRET_A = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -44,23 +44,14 @@ class Notify:
 
 
 @pytest.fixture()
-def make_notify(make_db_url: Callable[[str], str]) -> Iterator[Callable[..., Notify]]:
-    started: list[Any] = []
-
+def make_notify(start_service: StartService) -> Callable[..., Notify]:
     def make(db_url: str = "", **overrides: Any) -> Notify:
         values: dict[str, Any] = {"base_url": "https://baobei.test/", "link_ttl_hours": 72}
         values.update(overrides)
-        db_url = db_url or make_db_url("notify")
-        server, port = build(db_url=db_url, port=0, settings=Settings(**values), registry_addr="", redis_url="")
-        server.start()
-        ch = channel(f"127.0.0.1:{port}")
-        started.append((server, ch))
-        return Notify(pb_grpc.NotifyServiceStub(ch), db_url)
+        svc = start_service("notify", db_url=db_url, settings=Settings(**values), registry_addr="", redis_url="")
+        return Notify(pb_grpc.NotifyServiceStub(svc.channel), svc.db_url)
 
-    yield make
-    for server, ch in started:
-        ch.close()
-        server.stop(None).wait()
+    return make
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ the same bytes uploaded twice are one object uploaded once. Plus the filesystem 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from baobei.core.blobs import FileBlobs, S3Blobs, S3Config, blob_store, s3_config
-from baobei.core.grpc_client import channel
 from baobei.core.settings import Settings
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.server import build
+from tests.conftest import StartService
 from tests.service.test_registry_service import ORG, fails, struct
 
 PDF = b"%PDF-1.4 contract " + bytes(range(256))
@@ -69,12 +68,10 @@ def objects(settings: Settings) -> dict[str, bytes]:
             for o in listed}
 
 
-def start(make_db_url: Callable[[str], str], settings: Settings, **kw: Any) -> tuple[Any, grpc.Channel]:
+def start(start_service: StartService, settings: Settings, **kw: Any) -> grpc.Channel:
     # As serve() does: the data dir's attachments directory, S3 when a bucket is set.
-    server, port = build(db_url=make_db_url("registry"), port=0,
-                         attachments_dir=settings.data_dir / "attachments", attachments_s3=s3_config(settings), **kw)
-    server.start()
-    return server, channel(f"127.0.0.1:{port}")
+    return start_service("registry", attachments_dir=settings.data_dir / "attachments",
+                         attachments_s3=s3_config(settings), **kw).channel
 
 
 def upload(stub: pb_grpc.RegistryServiceStub, data: bytes, name: str = "合同.pdf") -> pb.Attachment:
@@ -90,37 +87,33 @@ def create(stub: pb_grpc.RegistryServiceStub, n: int, doc: str) -> pb.CreateProj
 
 
 def test_upload_lands_in_the_bucket_and_projects_reference_it(
-    make_db_url: Callable[[str], str], settings: Settings
+    start_service: StartService, settings: Settings
 ) -> None:
-    server, ch = start(make_db_url, settings)
-    try:
-        stub = pb_grpc.RegistryServiceStub(ch)
-        stub.UpsertOrg(ORG, timeout=10)
-        stub.PutForm(FORM, timeout=10)
-        digest = hashlib.sha256(PDF).hexdigest()
+    ch = start(start_service, settings)
+    stub = pb_grpc.RegistryServiceStub(ch)
+    stub.UpsertOrg(ORG, timeout=10)
+    stub.PutForm(FORM, timeout=10)
+    digest = hashlib.sha256(PDF).hexdigest()
 
-        att = upload(stub, PDF)
-        assert att.id == f"sha256:{digest}" and att.size == len(PDF)
-        assert objects(settings) == {f"attachments/{digest}": PDF}
-        assert not (settings.data_dir / "attachments").exists()  # nothing on the local disk
+    att = upload(stub, PDF)
+    assert att.id == f"sha256:{digest}" and att.size == len(PDF)
+    assert objects(settings) == {f"attachments/{digest}": PDF}
+    assert not (settings.data_dir / "attachments").exists()  # nothing on the local disk
 
-        again = upload(stub, PDF, name="副本.pdf")
-        assert again.id == att.id
-        assert list(objects(settings)) == [f"attachments/{digest}"]  # stored once
+    again = upload(stub, PDF, name="副本.pdf")
+    assert again.id == att.id
+    assert list(objects(settings)) == [f"attachments/{digest}"]  # stored once
 
-        project = stub.CreateProject(create(stub, 1, att.id), timeout=10).project
-        assert project.fields["doc"] == att.id
+    project = stub.CreateProject(create(stub, 1, att.id), timeout=10).project
+    assert project.fields["doc"] == att.id
 
-        unknown = "sha256:" + hashlib.sha256(b"never uploaded").hexdigest()
-        for n, bad in enumerate((unknown, "sha256:not-a-digest", "s3://elsewhere"), start=2):
-            failure = fails(stub.CreateProject, create(stub, n, bad), grpc.StatusCode.INVALID_ARGUMENT)
-            assert [v.field for v in failure.violations] == ["fields.doc"]
-    finally:
-        ch.close()
-        server.stop(None).wait()
+    unknown = "sha256:" + hashlib.sha256(b"never uploaded").hexdigest()
+    for n, bad in enumerate((unknown, "sha256:not-a-digest", "s3://elsewhere"), start=2):
+        failure = fails(stub.CreateProject, create(stub, n, bad), grpc.StatusCode.INVALID_ARGUMENT)
+        assert [v.field for v in failure.violations] == ["fields.doc"]
 
 
-def test_same_bytes_twice_are_uploaded_once(make_db_url: Callable[[str], str], settings: Settings) -> None:
+def test_same_bytes_twice_are_uploaded_once(start_service: StartService, settings: Settings) -> None:
     config = s3_config(settings)
     assert config is not None
     blobs = S3Blobs(config)
@@ -130,21 +123,17 @@ def test_same_bytes_twice_are_uploaded_once(make_db_url: Callable[[str], str], s
         puts.append(params["Key"])
 
     blobs.client.meta.events.register("provide-client-params.s3.PutObject", count_put)
-    server, ch = start(make_db_url, settings, blobs=blobs)
-    try:
-        stub = pb_grpc.RegistryServiceStub(ch)
-        first, second = upload(stub, b"same bytes", "a.txt"), upload(stub, b"same bytes", "b.txt")
-        other = upload(stub, b"other bytes", "c.txt")
-        assert first.id == second.id != other.id
-        digests = [hashlib.sha256(d).hexdigest() for d in (b"same bytes", b"other bytes")]
-        assert puts == [f"attachments/{d}" for d in digests]
-        assert sorted(objects(settings)) == sorted(f"attachments/{d}" for d in digests)
-        assert blobs.exists(first.id) and blobs.get(first.id) == b"same bytes"
-        assert not blobs.exists("sha256:" + "0" * 64) and blobs.get("sha256:" + "0" * 64) is None
-        assert not blobs.exists("sha256:../../etc/passwd") and blobs.get("garbage") is None
-    finally:
-        ch.close()
-        server.stop(None).wait()
+    ch = start(start_service, settings, blobs=blobs)
+    stub = pb_grpc.RegistryServiceStub(ch)
+    first, second = upload(stub, b"same bytes", "a.txt"), upload(stub, b"same bytes", "b.txt")
+    other = upload(stub, b"other bytes", "c.txt")
+    assert first.id == second.id != other.id
+    digests = [hashlib.sha256(d).hexdigest() for d in (b"same bytes", b"other bytes")]
+    assert puts == [f"attachments/{d}" for d in digests]
+    assert sorted(objects(settings)) == sorted(f"attachments/{d}" for d in digests)
+    assert blobs.exists(first.id) and blobs.get(first.id) == b"same bytes"
+    assert not blobs.exists("sha256:" + "0" * 64) and blobs.get("sha256:" + "0" * 64) is None
+    assert not blobs.exists("sha256:../../etc/passwd") and blobs.get("garbage") is None
 
 
 def test_settings_choose_the_store(tmp_path: Path) -> None:

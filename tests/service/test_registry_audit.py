@@ -6,7 +6,6 @@ verifiable from its anchor. Every instant is passed in."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,11 +15,10 @@ import pytest
 from google.protobuf import timestamp_pb2
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel
 from baobei.registry.v1 import audit_service_pb2 as pb
 from baobei.registry.v1 import audit_service_pb2_grpc as pb_grpc
 from services.registry.audit import domain
-from services.registry.server import build
+from tests.conftest import StartService
 from tests.service.test_registry_service import fails
 
 T0 = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
@@ -68,16 +66,9 @@ class Audit:
 
 
 @pytest.fixture()
-def audit(make_db_url: Callable[[str], str]) -> Iterator[Audit]:
-    db_url = make_db_url("registry")
-    server, port = build(db_url=db_url, port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        yield Audit(pb_grpc.AuditServiceStub(ch), db_url)
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def audit(start_service: StartService) -> Audit:
+    svc = start_service("registry")
+    return Audit(pb_grpc.AuditServiceStub(svc.channel), svc.db_url)
 
 
 def as_event(e: pb.AuditEvent) -> domain.Event:

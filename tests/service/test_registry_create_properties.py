@@ -3,7 +3,6 @@ refused with a caller error carrying field paths — never INTERNAL — and a re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -11,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baobei.core.grpc_client import channel, read_failure
+from baobei.core.grpc_client import read_failure
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.server import build
+from tests.conftest import StartService
 from tests.service.test_registry_service import FORM, ORG, struct
 
 CALLER_ERRORS = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED,
@@ -22,16 +21,11 @@ CALLER_ERRORS = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DE
 
 
 @pytest.fixture(scope="module")
-def stub(make_db_url: Callable[[str], str]) -> Iterator[pb_grpc.RegistryServiceStub]:
-    server, port = build(db_url=make_db_url("registry"), port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    s = pb_grpc.RegistryServiceStub(ch)
+def stub(start_module_service: StartService) -> pb_grpc.RegistryServiceStub:
+    s = pb_grpc.RegistryServiceStub(start_module_service("registry").channel)
     s.UpsertOrg(ORG, timeout=10)
     s.PutForm(FORM, timeout=10)
-    yield s
-    ch.close()
-    server.stop(None).wait()
+    return s
 
 
 scalars = st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=False) | st.text(max_size=20)

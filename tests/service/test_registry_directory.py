@@ -7,7 +7,6 @@ a few thousand users searched without computing pinyin; the admin's token list a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,13 +17,12 @@ import sqlalchemy as sa
 from google.protobuf import timestamp_pb2
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel
 from baobei.registry.v1 import directory_service_pb2 as dpb
 from baobei.registry.v1 import directory_service_pb2_grpc as dpb_grpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry.directory import keys as name_keys
-from services.registry.server import build
+from tests.conftest import StartService
 from tests.service.test_registry_service import fails, rows
 
 T0 = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
@@ -75,18 +73,11 @@ ORG = pb.UpsertOrgRequest(
 
 
 @pytest.fixture()
-def reg(make_db_url: Callable[[str], str]) -> Iterator[Registry]:
-    db_url = make_db_url("registry")
-    server, port = build(db_url=db_url, port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        r = Registry(db_url, pb_grpc.RegistryServiceStub(ch), dpb_grpc.DirectoryServiceStub(ch))
-        r.registry.UpsertOrg(ORG, timeout=10)
-        yield r
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def reg(start_service: StartService) -> Registry:
+    svc = start_service("registry")
+    r = Registry(svc.db_url, pb_grpc.RegistryServiceStub(svc.channel), dpb_grpc.DirectoryServiceStub(svc.channel))
+    r.registry.UpsertOrg(ORG, timeout=10)
+    return r
 
 
 def test_search_by_chinese_pinyin_initials_and_mixed_ranked(reg: Registry) -> None:

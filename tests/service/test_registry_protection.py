@@ -5,7 +5,6 @@ extending up to the cap, idempotent timer calls; plus draft edits and Excel impo
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,10 +12,9 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from baobei.core.grpc_client import channel
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.server import build
+from tests.conftest import StartService
 from tests.service.test_registry_service import ORG, fails, struct
 
 S = pb.ProjectStatus
@@ -29,18 +27,11 @@ FORM = pb.PutFormRequest(
 
 
 @pytest.fixture()
-def stub(make_db_url: Callable[[str], str], tmp_path: Any) -> Iterator[pb_grpc.RegistryServiceStub]:
-    server, port = build(db_url=make_db_url("registry"), port=0, attachments_dir=tmp_path)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        s = pb_grpc.RegistryServiceStub(ch)
-        s.UpsertOrg(ORG, timeout=10)
-        s.PutForm(FORM, timeout=10)
-        yield s
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def stub(start_service: StartService, tmp_path: Any) -> pb_grpc.RegistryServiceStub:
+    s = pb_grpc.RegistryServiceStub(start_service("registry", attachments_dir=tmp_path).channel)
+    s.UpsertOrg(ORG, timeout=10)
+    s.PutForm(FORM, timeout=10)
+    return s
 
 
 def make(stub: pb_grpc.RegistryServiceStub, n: int, customer: str = "星辰科技有限公司", owner: str = "sales1") -> str:
@@ -54,7 +45,9 @@ def submit(stub: pb_grpc.RegistryServiceStub, pid: str) -> pb.Project:
                                                       actor_is_admin=True), timeout=10).project
 
 
-def status(stub: pb_grpc.RegistryServiceStub, pid: str, st: int, rid: str = "") -> pb.SetProjectStatusResponse:
+def status(
+    stub: pb_grpc.RegistryServiceStub, pid: str, st: pb.ProjectStatus, rid: str = ""
+) -> pb.SetProjectStatusResponse:
     return stub.SetProjectStatus(pb.SetProjectStatusRequest(request_id=rid or f"st-{pid}-{st}", project_id=pid,
                                                             status=st, actor_id="boss"), timeout=10)
 

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from google.protobuf import timestamp_pb2
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel
 from baobei.registry.v1 import accounts_service_pb2 as apb
 from baobei.registry.v1 import accounts_service_pb2_grpc as apb_grpc
 from baobei.registry.v1 import identity_service_pb2 as ipb
@@ -26,7 +25,7 @@ from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry.accounts import domain
 from services.registry.sealing import PREFIX
-from services.registry.server import build
+from tests.conftest import running_service
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple 42"
@@ -41,14 +40,8 @@ def ts(at: datetime) -> timestamp_pb2.Timestamp:
 
 @contextmanager
 def registry(db_url: str, **kw: Any) -> Iterator[grpc.Channel]:
-    server, port = build(db_url=db_url, port=0, **kw)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        yield ch
-    finally:
-        ch.close()
-        server.stop(None).wait()
+    with running_service("registry", db_url=db_url, **kw) as svc:
+        yield svc.channel
 
 
 def put_provider(ch: grpc.Channel, request_id: str, **secrets: str) -> ipb.Provider:

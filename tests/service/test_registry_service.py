@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from google.protobuf import json_format, struct_pb2
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel, metadata, read_failure
+from baobei.core.grpc_client import metadata, read_failure
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.server import build
+from tests.conftest import StartService
 
 VALID_USCC = "91350100M000100Y43"
 OTHER_USCC = "914403001922038216"
@@ -31,15 +31,8 @@ def db_url(make_db_url: Callable[[str], str]) -> str:
 
 
 @pytest.fixture()
-def stub(db_url: str) -> Iterator[pb_grpc.RegistryServiceStub]:
-    server, port = build(db_url=db_url, port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        yield pb_grpc.RegistryServiceStub(ch)
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def stub(db_url: str, start_service: StartService) -> pb_grpc.RegistryServiceStub:
+    return pb_grpc.RegistryServiceStub(start_service("registry", db_url=db_url).channel)
 
 
 def rows(db_url: str, sql: str) -> list[tuple[Any, ...]]:

@@ -5,8 +5,9 @@ by one; an integrator's org upsert never touches admins or itself and never gran
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
@@ -14,7 +15,7 @@ from google.protobuf import timestamp_pb2
 
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.server import build
+from tests.conftest import StartService
 from tests.service.test_registry_service import fails, rows
 
 T0 = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
@@ -33,19 +34,10 @@ def db_url(make_db_url: Callable[[str], str]) -> str:
 
 
 @pytest.fixture()
-def stub(db_url: str) -> Iterator[pb_grpc.RegistryServiceStub]:
-    server, port = build(db_url=db_url, port=0)
-    server.start()
-    from baobei.core.grpc_client import channel
-
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        s = pb_grpc.RegistryServiceStub(ch)
-        s.UpsertOrg(ORG, timeout=10)
-        yield s
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def stub(db_url: str, start_service: StartService) -> pb_grpc.RegistryServiceStub:
+    s = pb_grpc.RegistryServiceStub(start_service("registry", db_url=db_url).channel)
+    s.UpsertOrg(ORG, timeout=10)
+    return s
 
 
 ORG = pb.UpsertOrgRequest(
@@ -63,7 +55,7 @@ ORG = pb.UpsertOrgRequest(
 )
 
 
-def issue(stub: pb_grpc.RegistryServiceStub, user_id: str = "rep", **kw: object) -> pb.IssueTokenResponse:
+def issue(stub: pb_grpc.RegistryServiceStub, user_id: str = "rep", **kw: Any) -> pb.IssueTokenResponse:
     return stub.IssueToken(pb.IssueTokenRequest(request_id="x", user_id=user_id, now=at(T0), **kw), timeout=10)
 
 

@@ -5,7 +5,7 @@ analytics tables, settings, validation, and rebuilding from the event log + regi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,13 +14,13 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei import reporting_events
-from baobei.core.grpc_client import channel, read_failure
+from baobei.core.grpc_client import read_failure
 from baobei.notify.v1 import notify_service_pb2 as notify_pb
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
 from services.reporting import health, store
-from services.reporting.server import build
+from tests.conftest import StartService
 from tests.service.test_reporting_service import ingest
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
@@ -28,26 +28,14 @@ TODAY = health.today_of(datetime.now(UTC))
 
 
 @pytest.fixture()
-def env(make_db_url: Callable[[str], str]) -> Iterator[dict[str, Any]]:
-    notify_server, notify_port = __import__("services.notify.server", fromlist=["build"]).build(
-        db_url=make_db_url("notify"), port=0
-    )
-    notify_server.start()
-    db_url = make_db_url("reporting")
-    server, port = build(db_url=db_url, port=0, notify_addr=f"127.0.0.1:{notify_port}")
-    server.start()
-    ch, nch = channel(f"127.0.0.1:{port}"), channel(f"127.0.0.1:{notify_port}")
-    try:
-        yield {
-            "stub": pb_grpc.ReportingServiceStub(ch),
-            "notify": notify_grpc.NotifyServiceStub(nch),
-            "db_url": db_url,
-        }
-    finally:
-        ch.close()
-        nch.close()
-        server.stop(None).wait()
-        notify_server.stop(None).wait()
+def env(start_service: StartService) -> dict[str, Any]:
+    notify = start_service("notify")
+    reporting = start_service("reporting", notify_addr=notify.addr)
+    return {
+        "stub": pb_grpc.ReportingServiceStub(reporting.channel),
+        "notify": notify_grpc.NotifyServiceStub(notify.channel),
+        "db_url": reporting.db_url,
+    }
 
 
 def event(

@@ -4,7 +4,7 @@ trace. Also the sender side: values that do not fit a kind's message never leave
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,11 +14,11 @@ from google.protobuf import json_format
 
 from baobei import reporting_events
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel, read_failure
+from baobei.core.grpc_client import read_failure
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
 from services.reporting import store
-from services.reporting.server import build
+from tests.conftest import StartService
 from workflows.activities.reporting import typed_event
 from workflows.contracts import registry as act_registry
 from workflows.contracts import reporting as act
@@ -75,15 +75,8 @@ def db_url(make_db_url: Callable[[str], str]) -> str:
 
 
 @pytest.fixture()
-def stub(db_url: str) -> Iterator[pb_grpc.ReportingServiceStub]:
-    server, port = build(db_url=db_url, port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        yield pb_grpc.ReportingServiceStub(ch)
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def stub(db_url: str, start_service: StartService) -> pb_grpc.ReportingServiceStub:
+    return pb_grpc.ReportingServiceStub(start_service("reporting", db_url=db_url).channel)
 
 
 def event(event_id: str, event_type: str, values: dict[str, Any], at: datetime = T0) -> pb.Event:

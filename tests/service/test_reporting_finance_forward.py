@@ -7,7 +7,7 @@ ingested while notify is down are forwarded once it is up."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,27 +16,23 @@ import sqlalchemy as sa
 
 from baobei import reporting_events
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel
 from baobei.core.settings import Settings
 from baobei.notify.v1 import notify_service_pb2 as npb
 from baobei.notify.v1 import notify_service_pb2_grpc as npb_grpc
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
-from services.notify.server import build as build_notify
 from services.reporting import store
-from services.reporting.server import build
-from tests.conftest import free_port
+from tests.conftest import StartService, free_port
 
 FORWARDED = ["project.approved", "project.closed", "cost.recorded"]
 
 
-def start_notify(db_url: str, port: int = 0) -> tuple[Any, int, npb_grpc.NotifyServiceStub, Any]:
+def start_notify(start_service: StartService, port: int = 0) -> tuple[int, npb_grpc.NotifyServiceStub]:
     # The subscriber is never called here (no dispatcher): a loopback URL, allowed by setting.
-    server, bound = build_notify(db_url=db_url, port=port, registry_addr="", redis_url="",
-                                 settings=Settings(webhook_allow_internal=True))
-    server.start()
-    ch = channel(f"127.0.0.1:{bound}")
-    stub = npb_grpc.NotifyServiceStub(ch)
+    svc = start_service("notify", port=port, registry_addr="", redis_url="",
+                        settings=Settings(webhook_allow_internal=True))
+    bound = svc.port
+    stub = npb_grpc.NotifyServiceStub(svc.channel)
     stub.PutSubscription(
         npb.PutSubscriptionRequest(
             request_id=f"sub-{bound}",
@@ -48,23 +44,14 @@ def start_notify(db_url: str, port: int = 0) -> tuple[Any, int, npb_grpc.NotifyS
         timeout=15,
         wait_for_ready=True,
     )
-    return server, bound, stub, ch
+    return bound, stub
 
 
 @pytest.fixture()
-def env(make_db_url: Callable[[str], str]) -> Iterator[dict[str, Any]]:
-    notify_server, notify_port, notify, nch = start_notify(make_db_url("notify"))
-    db_url = make_db_url("reporting")
-    server, port = build(db_url=db_url, port=0, notify_addr=f"127.0.0.1:{notify_port}")
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        yield {"stub": pb_grpc.ReportingServiceStub(ch), "notify": notify, "db_url": db_url}
-    finally:
-        ch.close()
-        nch.close()
-        server.stop(None).wait()
-        notify_server.stop(None).wait()
+def env(start_service: StartService) -> dict[str, Any]:
+    notify_port, notify = start_notify(start_service)
+    reporting = start_service("reporting", notify_addr=f"127.0.0.1:{notify_port}")
+    return {"stub": pb_grpc.ReportingServiceStub(reporting.channel), "notify": notify, "db_url": reporting.db_url}
 
 
 def event(event_id: str, project_id: str, type_: str, **values: Any) -> pb.Event:
@@ -137,29 +124,18 @@ def test_a_republished_event_is_not_delivered_twice(env: dict[str, Any]) -> None
     assert len(webhooks(notify, pid)) == 1
 
 
-def test_events_wait_in_the_outbox_while_notify_is_down(make_db_url: Callable[[str], str]) -> None:
+def test_events_wait_in_the_outbox_while_notify_is_down(start_service: StartService) -> None:
     notify_port = free_port()
-    db_url = make_db_url("reporting")
-    server, port = build(db_url=db_url, port=0, notify_addr=f"127.0.0.1:{notify_port}", rpc_timeout=1.0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    notify_server = nch = None
-    try:
-        stub = pb_grpc.ReportingServiceStub(ch)
-        pid = "p-fin-3"
-        assert ingest(stub, event("wf-3:project.approved:1", pid, "project.approved", **snapshot("离线")))
-        engine = make_engine(db_url)
-        time.sleep(1.5)
-        [row] = store.pending_forwards(engine)
-        assert row.event_id == "wf-3:project.approved:1" and row.type == "project.approved"
-        notify_server, _, notify, nch = start_notify(make_db_url("notify"), port=notify_port)
-        got = wait_for(lambda: webhooks(notify, pid), timeout=15)
-        assert [d.kind for d in got] == ["project.approved"]
-        assert wait_for(lambda: not store.pending_forwards(engine))
-    finally:
-        ch.close()
-        if nch is not None:
-            nch.close()
-        server.stop(None).wait()
-        if notify_server is not None:
-            notify_server.stop(None).wait()
+    reporting = start_service("reporting", notify_addr=f"127.0.0.1:{notify_port}", rpc_timeout=1.0)
+    db_url = reporting.db_url
+    stub = pb_grpc.ReportingServiceStub(reporting.channel)
+    pid = "p-fin-3"
+    assert ingest(stub, event("wf-3:project.approved:1", pid, "project.approved", **snapshot("离线")))
+    engine = make_engine(db_url)
+    time.sleep(1.5)
+    [row] = store.pending_forwards(engine)
+    assert row.event_id == "wf-3:project.approved:1" and row.type == "project.approved"
+    _, notify = start_notify(start_service, port=notify_port)
+    got = wait_for(lambda: webhooks(notify, pid), timeout=15)
+    assert [d.kind for d in got] == ["project.approved"]
+    assert wait_for(lambda: not store.pending_forwards(engine))

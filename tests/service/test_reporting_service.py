@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,11 +13,11 @@ import sqlalchemy as sa
 
 from baobei import reporting_events
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel, metadata, read_failure
+from baobei.core.grpc_client import metadata, read_failure
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
 from services.reporting import store
-from services.reporting.server import build
+from tests.conftest import StartService
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -28,15 +28,8 @@ def db_url(make_db_url: Callable[[str], str]) -> str:
 
 
 @pytest.fixture()
-def stub(db_url: str) -> Iterator[pb_grpc.ReportingServiceStub]:
-    server, port = build(db_url=db_url, port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        yield pb_grpc.ReportingServiceStub(ch)
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def stub(db_url: str, start_service: StartService) -> pb_grpc.ReportingServiceStub:
+    return pb_grpc.ReportingServiceStub(start_service("reporting", db_url=db_url).channel)
 
 
 def event(event_id: str, project_id: str, at: datetime, type_: str = "project.submitted", **values: Any) -> pb.Event:

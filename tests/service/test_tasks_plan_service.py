@@ -7,7 +7,7 @@ protection expiring, fires recorded once), optimistic versions under concurrency
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,25 +17,18 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 
-from baobei.core.grpc_client import channel, read_failure
+from baobei.core.grpc_client import read_failure
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
-from services.tasks.server import build
+from tests.conftest import StartService
 
 FS, SS, FF, SF = pb.DEPENDENCY_TYPE_FS, pb.DEPENDENCY_TYPE_SS, pb.DEPENDENCY_TYPE_FF, pb.DEPENDENCY_TYPE_SF
 TODAY = "2026-11-30"  # before the plan: nothing is pushed by "today"
 
 
 @pytest.fixture()
-def stub(make_db_url: Callable[[str], str]) -> Iterator[pb_grpc.TasksServiceStub]:
-    server, port = build(db_url=make_db_url("tasks"), port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        yield pb_grpc.TasksServiceStub(ch)
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def stub(start_service: StartService) -> pb_grpc.TasksServiceStub:
+    return pb_grpc.TasksServiceStub(start_service("tasks").channel)
 
 
 _n = iter(range(1_000_000))

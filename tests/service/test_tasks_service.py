@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel, metadata, read_failure
+from baobei.core.grpc_client import metadata, read_failure
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
-from services.tasks.server import build
+from tests.conftest import StartService
 
 
 @pytest.fixture()
@@ -21,15 +21,8 @@ def db_url(make_db_url: Callable[[str], str]) -> str:
 
 
 @pytest.fixture()
-def stub(db_url: str) -> Iterator[pb_grpc.TasksServiceStub]:
-    server, port = build(db_url=db_url, port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        yield pb_grpc.TasksServiceStub(ch)
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def stub(db_url: str, start_service: StartService) -> pb_grpc.TasksServiceStub:
+    return pb_grpc.TasksServiceStub(start_service("tasks", db_url=db_url).channel)
 
 
 def create(stub: pb_grpc.TasksServiceStub, request_id: str, **kw: object) -> pb.Task:

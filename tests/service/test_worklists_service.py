@@ -5,43 +5,27 @@ CheckConflicts (撞单 as one types: the create/submit rules, codes only of visi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
 
 from baobei.approval.v1 import approval_service_pb2 as apb
 from baobei.approval.v1 import approval_service_pb2_grpc as apb_grpc
-from baobei.core.grpc_client import channel
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from baobei.tasks.v1 import tasks_service_pb2 as tpb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as tpb_grpc
-from services.approval.server import build as build_approval
-from services.registry.server import build as build_registry
-from services.tasks.server import build as build_tasks
+from tests.conftest import StartService
 from tests.service.test_approval_service import decide, facts, nobody, open_step, plan, put, step
 from tests.service.test_approval_service import registry_addr as registry_addr  # noqa: F401  (module fixture)
 from tests.service.test_registry_service import FORM, ORG, OTHER_USCC, VALID_USCC, create, fails
-
-
-def serve(build: Callable[..., tuple[grpc.Server, int]], **kw: object) -> tuple[grpc.Server, grpc.Channel]:
-    server, port = build(port=0, **kw)
-    server.start()
-    return server, channel(f"127.0.0.1:{port}")
-
 
 # ---------------------------------------------------------------- 已办 (approval service)
 
 
 @pytest.fixture(scope="module")
-def approval(make_db_url: Callable[[str], str], registry_addr: str) -> Iterator[apb_grpc.ApprovalServiceStub]:  # noqa: F811
-    server, ch = serve(build_approval, db_url=make_db_url("approval"), registry_addr=registry_addr)
-    try:
-        yield apb_grpc.ApprovalServiceStub(ch)
-    finally:
-        ch.close()
-        server.stop(None)
+def approval(start_module_service: StartService, registry_addr: str) -> apb_grpc.ApprovalServiceStub:  # noqa: F811
+    return apb_grpc.ApprovalServiceStub(start_module_service("approval", registry_addr=registry_addr).channel)
 
 
 def test_list_decided_own_decisions_newest_first_without_auto(approval: apb_grpc.ApprovalServiceStub) -> None:
@@ -96,13 +80,8 @@ def test_list_decided_refuses_bad_input(approval: apb_grpc.ApprovalServiceStub) 
 
 
 @pytest.fixture()
-def tasks(make_db_url: Callable[[str], str]) -> Iterator[tpb_grpc.TasksServiceStub]:
-    server, ch = serve(build_tasks, db_url=make_db_url("tasks"))
-    try:
-        yield tpb_grpc.TasksServiceStub(ch)
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def tasks(start_service: StartService) -> tpb_grpc.TasksServiceStub:
+    return tpb_grpc.TasksServiceStub(start_service("tasks").channel)
 
 
 def test_list_assignee_tasks_by_due_date_nulls_last(tasks: tpb_grpc.TasksServiceStub) -> None:
@@ -156,16 +135,11 @@ def test_list_assignee_tasks_refuses_bad_input(tasks: tpb_grpc.TasksServiceStub)
 
 
 @pytest.fixture()
-def registry(make_db_url: Callable[[str], str]) -> Iterator[pb_grpc.RegistryServiceStub]:
-    server, ch = serve(build_registry, db_url=make_db_url("registry"))
-    try:
-        stub = pb_grpc.RegistryServiceStub(ch)
-        stub.UpsertOrg(ORG, timeout=10)
-        stub.PutForm(FORM, timeout=10)
-        yield stub
-    finally:
-        ch.close()
-        server.stop(None)
+def registry(start_service: StartService) -> pb_grpc.RegistryServiceStub:
+    stub = pb_grpc.RegistryServiceStub(start_service("registry").channel)
+    stub.UpsertOrg(ORG, timeout=10)
+    stub.PutForm(FORM, timeout=10)
+    return stub
 
 
 def check(

@@ -22,7 +22,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from tests.conftest import temporal_test_server_path
+from tests.conftest import time_skipping_env
 from tests.workflows.fakes import Fakes
 from workflows.contracts.lifecycle import (
     QUERY_STATE,
@@ -33,15 +33,11 @@ from workflows.contracts.lifecycle import (
     workflow_id,
 )
 from workflows.lifecycle import ProjectLifecycle
-from workflows.worker import ensure_search_attributes
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server_path()
-    ) as environment:
-        await ensure_search_attributes(environment.client, environment.client.namespace)
+    async with time_skipping_env() as environment:
         yield environment
 
 

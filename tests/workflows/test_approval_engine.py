@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from services.approval import calendar
-from tests.conftest import temporal_test_server_path
+from tests.conftest import time_skipping_env
 from tests.workflows.conftest import eventually, lifecycle_worker, search_attributes_of, state_of, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
 from tests.workflows.test_lifecycle import decide, refused, submit
@@ -43,7 +43,6 @@ from workflows.contracts.lifecycle import (
     WithdrawResult,
     workflow_id,
 )
-from workflows.worker import ensure_search_attributes
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -51,12 +50,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest_asyncio.fixture(loop_scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server per test here: these tests skip days of virtual time, and a
-    workflow another test left with timers on a shared server makes every such skip crawl."""
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server_path()
-    ) as environment:
-        await ensure_search_attributes(environment.client, environment.client.namespace)
+    workflow another test left with timers on a shared server makes every such skip crawl. (Overrides
+    the module-scoped ``env`` of tests/workflows/conftest.py; same helper, narrower scope.)"""
+    async with time_skipping_env() as environment:
         yield environment
+
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-import pytest_asyncio
 from google.protobuf import timestamp_pb2
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
@@ -22,22 +20,13 @@ from temporalio.worker import Worker
 from baobei.core.grpc_client import aio_channel
 from baobei.registry.v1 import audit_service_pb2 as apb
 from baobei.registry.v1.audit_service_pb2_grpc import AuditServiceStub
-from services.registry.server import build
-from tests.conftest import temporal_test_server_path
+from tests.conftest import StartService
 from workflows.activities.audit import AuditActivities
 from workflows.audit_retention import AuditRetention
 from workflows.contracts.audit import AUDIT_PURGE, RETENTION_ACTOR, PurgeInput, PurgeOutcome
 from workflows.contracts.audit_retention import AUDIT_RETENTION_WORKFLOW_TYPE, RetentionInput
 
 T0 = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server_path()
-    ) as environment:
-        yield environment
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -73,13 +62,8 @@ async def test_purges_once_a_day_at_workflow_time(env: WorkflowEnvironment) -> N
 
 
 @pytest.fixture()
-def registry(make_db_url: Callable[[str], str]) -> Iterator[str]:
-    server, port = build(db_url=make_db_url("registry"), port=0)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop(None).wait()
+def registry(start_service: StartService) -> str:
+    return start_service("registry").addr
 
 
 def _ts(at: datetime) -> timestamp_pb2.Timestamp:

@@ -9,15 +9,13 @@ second run changes nothing; an active registration is closed.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import grpc
 import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
@@ -31,6 +29,7 @@ from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
 from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
+from tests.conftest import running_service
 from tests.workflows.conftest import eventually, state_of
 from workflows.contracts.crm import CRM_LOST_WORKFLOW_TYPE, CrmLostInput, CrmLostResult, crm_lost_workflow_id
 from workflows.contracts.lifecycle import (
@@ -101,35 +100,27 @@ class Stack:
         return list(self.approval.ListTodos(apb.ListTodosRequest(user_id=user), timeout=10).tasks)
 
 
-def _build(service: str) -> Callable[..., tuple[grpc.Server, int]]:
-    module = importlib.import_module(f"services.{service}.server")
-    return module.build  # type: ignore[no-any-return]
-
-
 @asynccontextmanager
 async def real_stack(
     env: WorkflowEnvironment, make_db_url: Callable[[str], str], tmp_path: Any, redis_url: str = ""
 ) -> AsyncIterator[Stack]:
     """The four services on loopback ports, seeded with an org, a form with protection (30 days) and
     a one-step policy (manager of the submitter), and the real worker on a fresh task queue."""
-    servers: list[grpc.Server] = []
+    services = ExitStack()
     addrs: dict[str, str] = {}
     task_queue = f"crm-{uuid.uuid4().hex[:6]}"
     settings = Settings(task_queue=task_queue, rpc_timeout=10.0, webhook_allow_internal=True)
     extra: dict[str, Any] = {"redis_url": redis_url} if redis_url else {}
     try:
         for name in SERVICES:
-            kwargs: dict[str, Any] = {"db_url": make_db_url(name), "port": 0, **extra}
+            kwargs: dict[str, Any] = {"make_db_url": make_db_url, **extra}
             if name == "approval":
                 kwargs["registry_addr"] = addrs["registry"]
             if name == "registry":
                 kwargs["attachments_dir"] = tmp_path
             if name == "reporting":
                 kwargs["notify_addr"] = addrs["notify"]
-            server, port = _build(name)(**kwargs)
-            server.start()
-            servers.append(server)
-            addrs[name] = f"127.0.0.1:{port}"
+            addrs[name] = services.enter_context(running_service(name, **kwargs)).addr
         registry = RegistryServiceStub(channel(addrs["registry"]))
         approval = ApprovalServiceStub(channel(addrs["approval"]))
         registry.UpsertOrg(ORG, timeout=10)
@@ -152,8 +143,7 @@ async def real_stack(
             for ch in channels:
                 await ch.close()
     finally:
-        for server in servers:
-            server.stop(grace=None)
+        services.close()
 
 
 async def run_saga(stack: Stack, project_id: str, reason: str) -> CrmLostResult:

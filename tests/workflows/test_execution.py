@@ -6,7 +6,7 @@ once, continue-as-new cursor. Notify, reporting and recipient resolution are in-
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,8 +21,8 @@ from temporalio.worker import Worker
 
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
-from services.tasks.server import build
 from services.tasks.workdays import calendar
+from tests.conftest import StartService
 from workflows.activities.reporting import typed_event
 from workflows.activities.tasks import TasksActivities
 from workflows.contracts.execution import (
@@ -50,13 +50,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest.fixture()
-def tasks_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
-    server, port = build(db_url=make_db_url("tasks"), port=0)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop(None).wait()
+def tasks_addr(start_service: StartService) -> str:
+    return start_service("tasks").addr
 
 
 class Sink:

@@ -30,7 +30,7 @@ from temporalio.worker import Worker
 
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
-from services.tasks.server import build
+from tests.conftest import StartService
 from workflows.activities.tasks import TasksActivities
 from workflows.activities.webhooks import WebhookActivities
 from workflows.contracts.execution import (
@@ -113,13 +113,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture()
-def tasks_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
-    server, port = build(db_url=make_db_url("tasks"), port=0)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop(None).wait()
+def tasks_addr(start_service: StartService) -> str:
+    return start_service("tasks").addr
 
 
 class Fakes:

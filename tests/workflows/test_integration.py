@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import grpc
 import pytest
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -32,7 +29,7 @@ from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1 import reporting_service_pb2 as xpb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
-from tests.conftest import temporal_cli_path
+from tests.conftest import StartService, temporal_cli_path
 from tests.workflows.conftest import eventually, state_of, wait_for_step
 from workflows import search_attributes as sa
 from workflows.contracts.audit_retention import AUDIT_RETENTION_WORKFLOW_ID
@@ -54,30 +51,14 @@ from workflows.worker import run_worker
 SERVICES = ("registry", "approval", "notify", "reporting")
 
 
-def _build(service: str) -> Callable[..., tuple[grpc.Server, int]]:
-    try:
-        module = importlib.import_module(f"services.{service}.server")
-    except ImportError as err:  # the services are written in parallel with this test
-        pytest.skip(f"services.{service}.server not importable yet: {err}")
-    return module.build  # type: ignore[no-any-return]
-
-
 @pytest.fixture
-def services(make_db_url: Callable[[str], str]) -> Iterator[dict[str, str]]:
+def services(start_service: StartService) -> dict[str, str]:
     """The four services on loopback ports: name → address."""
-    servers: list[grpc.Server] = []
     addrs: dict[str, str] = {}
-    try:
-        for name in SERVICES:
-            extra = {"registry_addr": addrs["registry"]} if name == "approval" else {}
-            server, port = _build(name)(db_url=make_db_url(name), port=0, **extra)
-            server.start()
-            servers.append(server)
-            addrs[name] = f"127.0.0.1:{port}"
-        yield addrs
-    finally:
-        for server in servers:
-            server.stop(grace=None)
+    for name in SERVICES:
+        extra = {"registry_addr": addrs["registry"]} if name == "approval" else {}
+        addrs[name] = start_service(name, **extra).addr
+    return addrs
 
 
 def _seed(addrs: dict[str, str]) -> str:

@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from baobei.core.grpc_client import aio_channel, channel
+from baobei.core.grpc_client import aio_channel
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry.server import build
-from tests.conftest import temporal_test_server_path
+from tests.conftest import StartService
 from tests.service.test_registry_service import ORG
 from workflows.activities.registry import RegistryActivities
 from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
@@ -34,29 +31,17 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 S = pb.ProjectStatus
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server_path()
-    ) as environment:
-        yield environment
-
-
 @pytest.fixture()
-def registry(make_db_url: Callable[[str], str], tmp_path: Any) -> Any:
-    server, port = build(db_url=make_db_url("registry"), port=0, attachments_dir=tmp_path)
-    server.start()
-    sync = channel(f"127.0.0.1:{port}")
-    stub = pb_grpc.RegistryServiceStub(sync)
+def registry(start_service: StartService, tmp_path: Any) -> Any:
+    svc = start_service("registry", attachments_dir=tmp_path)
+    stub = pb_grpc.RegistryServiceStub(svc.channel)
     stub.UpsertOrg(ORG, timeout=10)
     stub.PutForm(pb.PutFormRequest(
         request_id="f", key="prot", title="保护", fields=[pb.FormField(key="n", label="备注", type="text")],
         settings=pb.FormSettings(protection_days=30, protection_remind_days=5)), timeout=10)
     stub.PutForm(pb.PutFormRequest(request_id="g", key="plain", title="普通",
                                    fields=[pb.FormField(key="n", label="备注", type="text")]), timeout=10)
-    yield stub, f"127.0.0.1:{port}"
-    sync.close()
-    server.stop(None).wait()
+    return stub, svc.addr
 
 
 sent: list[SendInput] = []
