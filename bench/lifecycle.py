@@ -196,6 +196,7 @@ async def temporal_work(address: str, since: datetime) -> Counter[str]:
             kind = EventType.Name(event.event_type)
             if kind == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
                 counts["activities"] += 1
+                counts[f"  activity {event.activity_task_scheduled_event_attributes.activity_type.name}"] += 1
             elif kind == "EVENT_TYPE_MARKER_RECORDED":
                 counts["local activities / markers"] += 1
             elif kind == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED":
