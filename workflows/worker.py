@@ -63,9 +63,17 @@ PASSTHROUGH_MODULES = (
     "workflows.protection_types", "workflows.audit_retention_types", "workflows.search_attributes",
 )
 # Workflow instances kept in memory between tasks (the SDK's default is 1000). An evicted one is
-# rebuilt by replaying its history on its next task (a decision, an SLA timer): waiting projects
-# then cost nothing in the worker.
-MAX_CACHED_WORKFLOWS = 500
+# rebuilt by replaying its history on its next task (a decision, an SLA timer), so RSS stays flat
+# however many projects wait (bench/soak.py: ~0.45 MiB per cached lifecycle instance).
+MAX_CACHED_WORKFLOWS = 200
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The workflow sandbox with ``PASSTHROUGH_MODULES`` shared with the host."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
 
 WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection, NotificationDelivery, CrmOpportunityLost,
              OrgHandover, ProjectClosure, AuditRetention]
@@ -130,9 +138,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-        ),
+        workflow_runner=sandbox_runner(),
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
         activities=[
             registry.get_project,
