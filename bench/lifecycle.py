@@ -1,10 +1,20 @@
-"""Lifecycle benchmark: N projects through a one-step policy, approved over HTTP, on a real
-``baobei dev``; beside it, on the same Temporal dev server in the same run, N bare workflows with the
-same number of no-op activities and one signal.
+"""Lifecycle benchmark on a real ``baobei dev``, against a fixed bare baseline run on the same
+Temporal dev server in the same run.
 
-    .venv/bin/python -m bench.lifecycle [--n 100] [--concurrency 20]
+1. Throughput: N projects through a one-step policy over HTTP (create+submit → the approver's
+   to-do → approve → active), ``--concurrency`` at a time; beside it N bare workflows (4 no-op
+   activities and one signal, ``bench.bare_workflow``) at the same concurrency. Goal: ratio ≥ 0.5.
+2. Decisions, on a two-step policy (projects waiting on step 1): the decision's HTTP answer one at
+   a time (p50/p99) and ``--concurrency`` at a time (p50/p99); after each one-at-a-time answer,
+   how long until the step-2 approver's to-do is visible (``GET /me/todos`` polled every 10 ms;
+   the throughput run polls every 50 ms).
+3. CPU seconds per project of each process of the stack during the throughput run (where the
+   time goes); with ``--profile DIR`` py-spy records every Python process meanwhile (collapsed
+   stacks, ``DIR/<role>.txt``; summarise with ``python -m bench.spy_summary DIR``).
 
-Prints a table: projects/s, bare workflows/s, their ratio, decision latency p50/p99."""
+    .venv/bin/python -m bench.lifecycle [--n 100] [--concurrency 20] [--decisions 60] [--profile DIR]
+
+Prints a table."""
 
 from __future__ import annotations
 
@@ -14,14 +24,28 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psutil
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.bare_workflow import ACTIVITIES_PER_PROJECT, BenchBare, noop
-from cli.devstack import launch, stack_env
+from bench.bare_workflow import BARE_ACTIVITIES, BenchBare, noop
+from bench.stack_procs import Profiler, cpu_seconds, stack_processes
+from cli.devstack import DevStack, launch, stack_env
+
+# The throughput run polls for to-dos like a busy UI would; the to-do latency is polled finely
+# (one poller at a time).
+POLL_SECONDS = 0.05
+FINE_POLL_SECONDS = 0.01
 
 
 def pct(values: list[float], q: float) -> float:
@@ -29,7 +53,32 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def bench_projects(base: str, token: str, n: int, concurrency: int) -> tuple[float, list[float]]:
+async def bounded(concurrency: int, jobs: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(job: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await job()
+
+    return list(await asyncio.gather(*(one(j) for j in jobs)))
+
+
+@dataclass
+class People:
+    run: str
+    rep: httpx.AsyncClient
+    boss: httpx.AsyncClient
+    director: httpx.AsyncClient
+    one_step: str  # form keys
+    two_step: str
+
+    async def aclose(self) -> None:
+        for c in (self.rep, self.boss, self.director):
+            await c.aclose()
+
+
+async def set_up(base: str, token: str) -> People:
+    """A sales rep, their manager (step 1) and a director (step 2); a one-step and a two-step form."""
     run = uuid.uuid4().hex[:6]
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as admin:
         org = {
@@ -37,93 +86,197 @@ async def bench_projects(base: str, token: str, n: int, concurrency: int) -> tup
             "users": [
                 {"id": f"rep-{run}", "name": "销售", "department_id": f"d-{run}", "roles": ["sales"]},
                 {"id": f"boss-{run}", "name": "经理", "department_id": f"d-{run}", "roles": ["manager"]},
+                {"id": f"dir-{run}", "name": "总监", "department_id": f"d-{run}", "roles": [f"director-{run}"]},
             ],
         }
         (await admin.put("/api/v1/org", json=org)).raise_for_status()
-        rep_token = (await admin.post(f"/api/v1/users/rep-{run}/tokens")).json()["token"]
-        boss_token = (await admin.post(f"/api/v1/users/boss-{run}/tokens")).json()["token"]
-        form = f"bench-{run}"
+        tokens = {u: (await admin.post(f"/api/v1/users/{u}-{run}/tokens")).json()["token"]
+                  for u in ("rep", "boss", "dir")}
+        manager = {"name": "经理审批", "approvers": {"type": "manager_of_submitter"}, "mode": "any"}
+        director = {"name": "总监审批", "approvers": {"type": "role", "role": f"director-{run}"}}
         fields = [{"key": "phone", "label": "电话", "type": "phone"}]
-        (await admin.put(f"/api/v1/forms/{form}", json={"title": "报备", "fields": fields})).raise_for_status()
-        step = {"name": "经理审批", "approvers": {"type": "manager_of_submitter"}, "mode": "any"}
-        policy = {"form_key": form, "steps": [step]}
-        (await admin.put(f"/api/v1/approval-policies/{form}", json=policy)).raise_for_status()
+        for form, steps in ((f"one-{run}", [manager]), (f"two-{run}", [{**manager, "sla": "8wh"}, director])):
+            (await admin.put(f"/api/v1/forms/{form}", json={"title": "报备", "fields": fields})).raise_for_status()
+            policy = {"form_key": form, "steps": steps}
+            (await admin.put(f"/api/v1/approval-policies/{form}", json=policy)).raise_for_status()
 
-    rep = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {rep_token}"}, timeout=60)
-    boss = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {boss_token}"}, timeout=60)
-    latencies: list[float] = []
-    gate = asyncio.Semaphore(concurrency)
+    def client(user: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {tokens[user]}"}, timeout=120)
 
+    return People(run, client("rep"), client("boss"), client("dir"), f"one-{run}", f"two-{run}")
+
+
+async def create(people: People, form: str, i: int) -> str:
+    body = {"form_key": form, "name": f"压测项目{people.run}-{form}-{i}",
+            "customer": {"name": f"压测客户{people.run}-{i}"},
+            "amount": "10000.00", "fields": {"phone": "13800138000"}, "submit": True}
+    r = await people.rep.post("/api/v1/projects", json=body)
+    r.raise_for_status()
+    return str(r.json()["id"])
+
+
+async def todo_of(client: httpx.AsyncClient, pid: str, poll: float = POLL_SECONDS, timeout: float = 60) -> str:
+    """The id of ``client``'s to-do on project ``pid``, polled until it shows."""
+    for _ in range(int(timeout / poll)):
+        items = (await client.get("/api/v1/me/todos")).json()["items"]
+        for t in items:
+            if t["project_id"] == pid:
+                return str(t["id"])
+        await asyncio.sleep(poll)
+    raise RuntimeError(f"no to-do for {pid}")
+
+
+async def bench_projects(people: People, n: int, concurrency: int) -> float:
     async def one(i: int) -> None:
-        async with gate:
-            body = {
-                "form_key": form, "name": f"压测项目{run}-{i}", "customer": {"name": f"压测客户{run}-{i}"},
-                "amount": "10000.00", "fields": {"phone": "13800138000"}, "submit": True,
-            }
-            r = await rep.post("/api/v1/projects", json=body)
-            r.raise_for_status()
-            pid = r.json()["id"]
-            for _ in range(200):
-                todos = (await boss.get("/api/v1/me/todos")).json()["items"]
-                mine = [t for t in todos if t["project_id"] == pid]
-                if mine:
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError(f"no to-do for {pid}")
-            started = time.perf_counter()
-            r = await boss.post(f"/api/v1/approval-tasks/{mine[0]['id']}/decision", json={"action": "approve"})
-            latencies.append((time.perf_counter() - started) * 1000)
-            r.raise_for_status()
-            if r.json()["status"] != "active":
-                raise RuntimeError(f"{pid} is {r.json()['status']} after approval")
+        pid = await create(people, people.one_step, i)
+        task = await todo_of(people.boss, pid)
+        r = await people.boss.post(f"/api/v1/approval-tasks/{task}/decision", json={"action": "approve"})
+        r.raise_for_status()
+        if r.json()["status"] != "active":
+            raise RuntimeError(f"{pid} is {r.json()['status']} after approval")
 
     started = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(n)))
-    elapsed = time.perf_counter() - started
-    await rep.aclose()
-    await boss.aclose()
-    return n / elapsed, latencies
+    await bounded(concurrency, [partial(one, i) for i in range(n)])
+    return n / (time.perf_counter() - started)
 
 
-async def bench_bare(temporal_address: str, n: int) -> float:
+async def bench_bare(temporal_address: str, n: int, concurrency: int) -> float:
     client = await Client.connect(temporal_address)
     queue = f"bench-{uuid.uuid4().hex[:6]}"
+
+    async def one(i: int) -> None:
+        handle = await client.start_workflow(BenchBare.run, BARE_ACTIVITIES, id=f"{queue}-{i}", task_queue=queue)
+        await handle.signal(BenchBare.go)
+        await handle.result()
+
     async with Worker(client, task_queue=queue, workflows=[BenchBare], activities=[noop]):
         started = time.perf_counter()
-        handles = await asyncio.gather(
-            *(
-                client.start_workflow(BenchBare.run, ACTIVITIES_PER_PROJECT, id=f"{queue}-{i}", task_queue=queue)
-                for i in range(n)
-            )
-        )
-        await asyncio.gather(*(h.signal(BenchBare.go) for h in handles))
-        await asyncio.gather(*(h.result() for h in handles))
+        await bounded(concurrency, [partial(one, i) for i in range(n)])
         return n / (time.perf_counter() - started)
 
 
+@dataclass
+class Decisions:
+    serial_ms: list[float]
+    concurrent_ms: list[float]
+    next_todo_ms: list[float]  # after the decision's answer, one at a time
+
+
+async def bench_decisions(people: People, serial: int, concurrent: int, concurrency: int) -> Decisions:
+    total = serial + concurrent
+    pids = await bounded(concurrency, [partial(create, people, people.two_step, i) for i in range(total)])
+    tasks = await bounded(concurrency, [partial(todo_of, people.boss, p) for p in pids])
+
+    async def decide(task: str) -> float:
+        started = time.perf_counter()
+        r = await people.boss.post(f"/api/v1/approval-tasks/{task}/decision", json={"action": "approve"})
+        r.raise_for_status()
+        return (time.perf_counter() - started) * 1000
+
+    out = Decisions([], [], [])
+    for pid, task in zip(pids[:serial], tasks[:serial], strict=True):
+        out.serial_ms.append(await decide(task))
+        answered = time.perf_counter()
+        await todo_of(people.director, pid, FINE_POLL_SECONDS)
+        out.next_todo_ms.append((time.perf_counter() - answered) * 1000)
+    out.concurrent_ms = await bounded(concurrency, [partial(decide, t) for t in tasks[serial:]])
+    return out
+
+
+async def temporal_work(address: str, since: datetime) -> Counter[str]:
+    """Workflow executions by type started since ``since``, with their activities and history events."""
+    client = await Client.connect(address)
+    counts: Counter[str] = Counter()
+    query = f"StartTime > '{since.isoformat().replace('+00:00', 'Z')}'"
+    async for wf in client.list_workflows(query):
+        counts[f"workflow {wf.workflow_type}"] += 1
+        history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+        counts["history events"] += len(history.events)
+        for event in history.events:
+            kind = EventType.Name(event.event_type)
+            if kind == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
+                counts["activities"] += 1
+                counts[f"  activity {event.activity_task_scheduled_event_attributes.activity_type.name}"] += 1
+            elif kind == "EVENT_TYPE_MARKER_RECORDED":
+                counts["local activities / markers"] += 1
+            elif kind == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED":
+                counts["workflow tasks"] += 1
+    return counts
+
+
+async def run_all(stack: DevStack, args: argparse.Namespace) -> Results:
+    assert stack.proc is not None
+    procs = stack_processes(stack.proc.pid)
+    people = await set_up(stack.base, stack.token)
+    await bench_projects(people, min(10, args.n), args.concurrency)  # warm-up: imports, caches, connections
+    await asyncio.sleep(1)  # the warm-up's notifications delivered
+    since = datetime.now(UTC)
+    before = cpu_seconds(procs)
+    if args.profile:
+        with Profiler(Path(args.profile), procs):
+            projects_per_s = await bench_projects(people, args.n, args.concurrency)
+    else:
+        projects_per_s = await bench_projects(people, args.n, args.concurrency)
+    await asyncio.sleep(1)
+    after = cpu_seconds(procs)
+    cpu = {role: (after[role] - before[role]) / args.n for role in procs}
+    work = await temporal_work(stack.env["BAOBEI_TEMPORAL_ADDRESS"], since)
+    decisions = await bench_decisions(people, args.decisions, args.decisions, args.concurrency)
+    await people.aclose()
+    temporal = {"temporal": procs["temporal"]} if "temporal" in procs else {}
+    before = cpu_seconds({**temporal, "bench": psutil.Process()})
+    bare_per_s = await bench_bare(stack.env["BAOBEI_TEMPORAL_ADDRESS"], args.n, args.concurrency)
+    after = cpu_seconds({**temporal, "bench": psutil.Process()})
+    bare_cpu = {role: (after[role] - before[role]) / args.n for role in after}
+    return Results(projects_per_s, bare_per_s, decisions, cpu, bare_cpu,
+                   {k: v / args.n for k, v in work.items()})
+
+
+@dataclass
+class Results:
+    projects_per_s: float
+    bare_per_s: float
+    decisions: Decisions
+    cpu: dict[str, float]  # CPU seconds per project, by process
+    bare_cpu: dict[str, float]  # CPU seconds per bare workflow: Temporal, and this process (its worker)
+    work: dict[str, float]  # Temporal work per project
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=100)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100, help="projects (and bare workflows) in the throughput run")
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--decisions", type=int, default=60, help="decisions one at a time, and as many concurrent")
+    parser.add_argument("--profile", default="", help="directory for py-spy's collapsed stacks per process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env = stack_env()
-        stack = launch(Path(tmp), env)
+        stack = launch(Path(tmp), stack_env())
         try:
-            projects_per_s, latencies = asyncio.run(bench_projects(stack.base, stack.token, args.n, args.concurrency))
-            bare_per_s = asyncio.run(bench_bare(env["BAOBEI_TEMPORAL_ADDRESS"], args.n))
+            res = asyncio.run(run_all(stack, args))
         finally:
             stack.stop()
+    projects_per_s, bare_per_s, d, cpu = res.projects_per_s, res.bare_per_s, res.decisions, res.cpu
     rows = [
-        ("projects (create+submit → approve → active)", args.n, ""),
-        ("concurrency", args.concurrency, ""),
+        ("projects (create+submit → approve → active), one-step policy", str(args.n), ""),
+        ("concurrency", str(args.concurrency), ""),
         ("projects/s over HTTP", f"{projects_per_s:.2f}", "/s"),
-        (f"bare workflows/s ({ACTIVITIES_PER_PROJECT} activities + 1 signal)", f"{bare_per_s:.2f}", "/s"),
-        ("ratio projects / bare", f"{projects_per_s / bare_per_s:.2f}", ""),
-        ("decision latency p50", f"{statistics.median(latencies):.1f}", "ms"),
-        ("decision latency p99", f"{pct(latencies, 0.99):.1f}", "ms"),
+        (f"bare workflows/s ({BARE_ACTIVITIES} no-op activities + 1 signal)", f"{bare_per_s:.2f}", "/s"),
+        ("ratio projects / bare", f"{projects_per_s / bare_per_s:.2f}", "(goal ≥ 0.5)"),
+        ("decision answered, one at a time, p50 / p99",
+         f"{statistics.median(d.serial_ms):.0f} / {pct(d.serial_ms, 0.99):.0f}", "ms (goal ≤ 60 / 150)"),
+        (f"decision answered, {args.concurrency} at a time, p50 / p99",
+         f"{statistics.median(d.concurrent_ms):.0f} / {pct(d.concurrent_ms, 0.99):.0f}", "ms (goal p50 ≤ 500)"),
+        ("next approver's to-do visible after the answer, p50 / p99",
+         f"{statistics.median(d.next_todo_ms):.0f} / {pct(d.next_todo_ms, 0.99):.0f}", "ms (goal p50 ≤ 150)"),
     ]
+    total = sum(cpu.values())
+    rows.append(("CPU per project, all stack processes", f"{total * 1000:.0f}", "ms"))
+    for role, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
+        rows.append((f"  CPU per project: {role}", f"{seconds * 1000:.0f}", f"ms ({seconds / total:.0%})"))
+    for role, seconds in sorted(res.bare_cpu.items()):
+        rows.append((f"CPU per bare workflow: {role}", f"{seconds * 1000:.0f}", "ms"))
+    for what, per in sorted(res.work.items()):
+        rows.append((f"Temporal per project: {what}", f"{per:.1f}", ""))
     width = max(len(r[0]) for r in rows)
     print(f"{'metric'.ljust(width)}  value")
     print(f"{'-' * width}  ------")

@@ -4,7 +4,11 @@ SHA-256 (never the token itself). A user holding the ``admin`` role is an admin 
 
 The cache entry keeps the token's expiry and is never kept past it; a cached token is judged
 against the clock (``now``) on every use, so an expired token is refused at once. Revoking a
-token or a departure drops the user's cached entries (``revoke_user``)."""
+token or a departure drops the user's cached entries (``revoke_user``). A change to the directory
+(roles, departments, names: ``directory_changed`` after the registry's UpsertOrg) moves the
+directory epoch: every entry carries the epoch read before the registry was asked, and one of an
+older epoch is not used (read in the same round trip as the entry, so a hit still costs one
+Redis call and no registry call)."""
 
 from __future__ import annotations
 
@@ -69,6 +73,37 @@ def _cache_key(token: str) -> str:
     return "baobei:edge:auth:" + hashlib.sha256(token.encode()).hexdigest()
 
 
+EPOCH_KEY = "baobei:edge:auth:directory-epoch"
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else (value or "")
+
+
+async def _cached(clients: Clients, key: str) -> tuple[dict[str, Any] | None, str]:
+    """The cached entry under ``key`` when it is of the current directory epoch, and that epoch
+    (to store with a fresh entry: read before the registry is asked, so an entry written after a
+    directory change it did not see is never used)."""
+    try:
+        raw, epoch = await clients.redis.mget(key, EPOCH_KEY)
+    except RedisError:
+        return None, ""  # the cache is an optimisation; fall through to the registry
+    current = _text(epoch) or "0"
+    data = json.loads(raw) if raw else None
+    if data is not None and data.get("epoch") != current:
+        data = None
+    return data, current
+
+
+async def directory_changed(clients: Clients) -> None:
+    """Users' roles, departments or names may have changed: no cached authentication from before
+    is used again. Call after the registry has the change."""
+    try:
+        await clients.redis.incr(EPOCH_KEY)
+    except RedisError:
+        log.warning("auth.directory_epoch_unavailable")
+
+
 def now() -> datetime:
     """The edge's clock (a seam: tests move it)."""
     return datetime.now(UTC)
@@ -98,12 +133,8 @@ async def authenticate(token: str, clients: Clients) -> Principal:
         return Principal(id=ADMIN_ID, is_admin=True, roles=("admin",), name="admin")
     key = _cache_key(token)
     at = now()
-    try:
-        cached = await clients.redis.get(key)
-    except RedisError:
-        cached = None  # the cache is an optimisation; fall through to the registry
-    if cached:
-        data = json.loads(cached)
+    data, epoch = await _cached(clients, key)
+    if data is not None:
         expires = float(data.get("expires_at") or 0)
         if expires and at.timestamp() >= expires:
             await _forget(clients, key)
@@ -125,6 +156,7 @@ async def authenticate(token: str, clients: Clients) -> Principal:
     data = {
         "id": user.id, "roles": list(user.roles), "name": user.name, "department_id": user.department_id,
         "token_id": record.id, "scopes": list(record.scopes) if record.id else None, "expires_at": expires_at,
+        "epoch": epoch,
     }
     # Never cached past the token's expiry.
     ttl = CACHE_TTL_SECONDS if not expires_at else max(1, min(CACHE_TTL_SECONDS, int(expires_at - at.timestamp())))
@@ -156,12 +188,7 @@ async def session_principal(user_id: str, session_id: str, method: str, clients:
     """The principal of a browser session: the user as the registry knows them now (cached for
     the same minute as tokens, dropped by ``revoke_user``); a departed user is refused."""
     key = "baobei:edge:auth:session-user:" + hashlib.sha256(user_id.encode()).hexdigest()
-    data: dict[str, Any] | None = None
-    try:
-        cached = await clients.redis.get(key)
-        data = json.loads(cached) if cached else None
-    except RedisError:
-        data = None
+    data, epoch = await _cached(clients, key)
     if data is None:
         try:
             user = (await clients.registry.GetUser(registry_pb2.GetUserRequest(user_id=user_id))).user
@@ -169,7 +196,8 @@ async def session_principal(user_id: str, session_id: str, method: str, clients:
             raise Unauthenticated() from None
         if not user.id or user.left:
             raise Unauthenticated("账号已停用", "the account is disabled", code="user_left")
-        data = {"id": user.id, "roles": list(user.roles), "name": user.name, "department_id": user.department_id}
+        data = {"id": user.id, "roles": list(user.roles), "name": user.name, "department_id": user.department_id,
+                "epoch": epoch}
         await _cache_for_user(clients, user_id, key, data, CACHE_TTL_SECONDS)
     base = _principal({**data, "scopes": None})
     return Principal(id=base.id, is_admin=base.is_admin, roles=base.roles, name=base.name,

@@ -135,6 +135,7 @@ async def put_org(body: OrgIn, admin: AdminUser, clients: Clients) -> dict[str, 
     )
     before = await _roles_of(clients, [u.id for u in body.users])
     resp = await clients.registry.UpsertOrg(req)
+    await auth.directory_changed(clients)  # new roles count from the next request, not after the cache's minute
     refused = {r.user_id for r in resp.refused if r.user_id}
     await record_org_change(clients, admin.id, "org.upserted", before,
                             {u.id: list(u.roles) for u in body.users if u.id not in refused},

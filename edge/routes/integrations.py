@@ -30,7 +30,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from baobei.core.errors import FieldViolation, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge import audit, lifecycle, mapping
-from edge.auth import Principal, revoke_user
+from edge.auth import Principal, directory_changed, revoke_user
 from edge.clients import Clients as EdgeClients
 from edge.deps import CRM_WRITE, ORG_SYNC, Clients, CurrentUser, scope_required
 from edge.errors import ServiceUnavailable, UpstreamFailed
@@ -310,6 +310,7 @@ async def _sync_org(clients: EdgeClients, caller: Principal, imp: OrgImport, sou
         raise ValidationFailed(
             [FieldViolation(imp.source_path(v.field), v.zh, v.en) for v in err.violations], zh=err.zh, en=err.en
         ) from None
+    await directory_changed(clients)  # new roles count from the next request, not after the cache's minute
     refused = [_refusal(imp, r, clients.locale) for r in resp.refused]
     skipped = {r.user_id for r in resp.refused if r.user_id}
     departed = [uid for uid in departed if uid not in skipped]
