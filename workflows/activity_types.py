@@ -356,9 +356,9 @@ class SendResult:
     notification_ids: list[str] = field(default_factory=list)
 
 
-# The notify service's dispatcher starts one NotificationDelivery workflow per batch of pending
-# deliveries (id delivery-<batch>); it retries each delivery as an activity with backoff and
-# dead-letters it past the budget.
+# The delivery worker's dispatcher (workflows/dispatcher.py) starts one NotificationDelivery
+# workflow per batch of pending deliveries (id delivery-<batch>) on the delivery task queue; it
+# retries each delivery as an activity with backoff and dead-letters it past the budget.
 DELIVERY_WORKFLOW_TYPE = "NotificationDelivery"
 # Non-retryable ApplicationError type of a permanent delivery failure (gRPC FAILED_PRECONDITION
 # with reason delivery_permanent: bad configuration, a 4xx from the receiver, …).
@@ -374,6 +374,10 @@ class DeliveryRef:
     delivery_id: str
     # ISO 8601 with zone; empty = now (quiet hours push it later).
     not_before: str = ""
+    # Carried over by continue-as-new: "digest" = the next step is DeliverDigest (the robot was
+    # rate limited), after ``digest_rounds`` rounds so far; "" = Deliver.
+    step: str = ""
+    digest_rounds: int = 0
 
 
 @dataclass
@@ -383,6 +387,8 @@ class DeliveryBatchInput:
     max_attempts: int = 6
     initial_backoff_seconds: float = 1.0
     max_backoff_seconds: float = 60.0
+    # Continue-as-new: the outcomes of earlier runs of this batch.
+    outcomes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

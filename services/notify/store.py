@@ -600,7 +600,15 @@ def redrive(session: Session, *, delivery_ids: Sequence[str], now: datetime) -> 
     return [delivery_view(r) for r in rows]
 
 
-# ---- dispatcher (outbox) ----------------------------------------------------------------------
+# ---- outbox (claimed by the delivery worker's dispatcher through ClaimDeliveryBatches) ---------
+
+
+def has_unclaimed(engine: Engine) -> bool:
+    """Pending deliveries no batch holds yet (cheap: the status/batch index)."""
+    with Session(engine) as session:
+        return session.exec(
+            select(Delivery.id).where(Delivery.status == domain.PENDING, col(Delivery.batch_id).is_(None)).limit(1)
+        ).first() is not None
 
 
 def claim_batch(engine: Engine, *, limit: int, now: datetime) -> str | None:
