@@ -212,6 +212,17 @@ OTHER_SCENARIOS: dict[str, tuple[Any, str, Any, Any]] = {
         ], max_attempts=3, initial_backoff_seconds=1, max_backoff_seconds=10),
         act.DeliveryBatchResult,
     ),
+    # the same batch on the bounded path (patch delivery-bounded: in-flight cap, continue-as-new)
+    "delivery_bounded": (
+        NotificationDelivery,
+        act.DELIVERY_WORKFLOW_TYPE,
+        act.DeliveryBatchInput(batch_id="b2", deliveries=[
+            act.DeliveryRef("d-retry"), act.DeliveryRef("d-robot"), act.DeliveryRef("d-dead"),
+            act.DeliveryRef("d-permanent"),
+            act.DeliveryRef("d-quiet", not_before=(datetime.now(UTC) + timedelta(hours=9)).isoformat()),
+        ], max_attempts=3, initial_backoff_seconds=1, max_backoff_seconds=10),
+        act.DeliveryBatchResult,
+    ),
     "crm_lost_pending": (
         CrmOpportunityLost,
         it.CRM_LOST_WORKFLOW_TYPE,
