@@ -81,6 +81,12 @@ class NotificationDelivery:
         self._draining = False
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._carry: list[act.DeliveryRef] = []
+        # Bounded runs: deliveries asleep (quiet hours, robot slot) as they would be carried, and
+        # activities in flight. A draining run continues as new once no activity is in flight;
+        # sleepers are carried with their wake-up time (their timers are simply left behind).
+        self._asleep: dict[str, act.DeliveryRef] = {}
+        self._active = 0
+        self._queued = 0
 
     @workflow.query(name="outcomes")
     def outcomes(self) -> dict[str, str]:
@@ -103,10 +109,18 @@ class NotificationDelivery:
             if ref.delivery_id and ref.delivery_id not in seen:
                 seen.add(ref.delivery_id)
                 refs.append(ref)
-        await asyncio.gather(*(self._one(ref, retry) for ref in refs))
-        if self._carry:
-            workflow.logger.info("batch %s: continues as new with %d deliveries", inp.batch_id, len(self._carry))
-            workflow.continue_as_new(dataclasses.replace(inp, deliveries=self._carry, outcomes=self._outcomes))
+        if not self._bounded:
+            await asyncio.gather(*(self._one(ref, retry) for ref in refs))
+        else:
+            everything = asyncio.gather(*(self._one(ref, retry) for ref in refs))
+            await workflow.wait_condition(
+                lambda: everything.done() or (self._draining and self._active == 0 and self._queued == 0))
+            if everything.done():
+                await everything  # a failure of a delivery coroutine surfaces here
+            carry = [*self._carry, *self._asleep.values()]
+            if carry:
+                workflow.logger.info("batch %s: continues as new with %d deliveries", inp.batch_id, len(carry))
+                workflow.continue_as_new(dataclasses.replace(inp, deliveries=carry, outcomes=self._outcomes))
         workflow.logger.info("batch %s: %s", inp.batch_id, self._outcomes)
         return act.DeliveryBatchResult(outcomes=dict(self._outcomes))
 
@@ -119,23 +133,24 @@ class NotificationDelivery:
             self._draining = info.is_continue_as_new_suggested() or info.get_current_history_length() >= HISTORY_LIMIT
         return self._draining
 
-    async def _wait_until(self, when: datetime) -> bool:
-        """Sleep until ``when``; bounded runs wake early when draining. True = the time came."""
-        delay = when - workflow.now()
-        if delay <= timedelta(0):
-            return True
-        if not self._bounded:
-            await workflow.sleep(delay)
-            return True
-        try:
-            await workflow.wait_condition(lambda: self._draining, timeout=delay)
-        except TimeoutError:
-            return True
-        return False
+    @staticmethod
+    def _ref(did: str, when: datetime | None, step: str, rounds: int) -> act.DeliveryRef:
+        return act.DeliveryRef(delivery_id=did, not_before=when.isoformat() if when else "", step=step,
+                               digest_rounds=rounds)
 
     def _carry_over(self, did: str, when: datetime | None, step: str, rounds: int) -> None:
-        self._carry.append(act.DeliveryRef(delivery_id=did, not_before=when.isoformat() if when else "",
-                                           step=step, digest_rounds=rounds))
+        self._carry.append(self._ref(did, when, step, rounds))
+
+    async def _sleep_until(self, when: datetime, ref: act.DeliveryRef) -> None:
+        """Sleep until ``when``; meanwhile a draining run may carry ``ref`` to the next run."""
+        delay = when - workflow.now()
+        if delay <= timedelta(0):
+            return
+        self._asleep[ref.delivery_id] = ref
+        try:
+            await workflow.sleep(delay)
+        finally:
+            del self._asleep[ref.delivery_id]
 
     async def _one(self, ref: act.DeliveryRef, retry: RetryPolicy) -> None:
         did = ref.delivery_id
@@ -145,9 +160,10 @@ class NotificationDelivery:
             if when > workflow.now():
                 if step != DIGEST:
                     workflow.logger.info("delivery %s waits %s (quiet hours)", did, when - workflow.now())
-                if self._carrying() or not await self._wait_until(when):
+                if self._carrying():
                     self._carry_over(did, when, step, ref.digest_rounds)
                     return
+                await self._sleep_until(when, self._ref(did, when, step, ref.digest_rounds))
         rounds = ref.digest_rounds
         try:
             result = await self._attempt(act.NOTIFY_DELIVER_DIGEST if step == DIGEST else act.NOTIFY_DELIVER, did,
@@ -158,9 +174,10 @@ class NotificationDelivery:
             while result.outcome == "rate_limited" and rounds < MAX_DIGEST_ROUNDS:
                 rounds += 1
                 when = workflow.now() + max(timedelta(seconds=result.retry_after_seconds), MIN_RATE_WAIT)
-                if self._carrying() or not await self._wait_until(when):
+                if self._carrying():
                     self._carry_over(did, when, DIGEST, rounds)
                     return
+                await self._sleep_until(when, self._ref(did, when, DIGEST, rounds))
                 result = await self._attempt(act.NOTIFY_DELIVER_DIGEST, did, retry)
                 if result is None:
                     self._carry_over(did, None, DIGEST, rounds)
@@ -172,16 +189,26 @@ class NotificationDelivery:
         except ActivityError as err:
             error = _error_text(err)
         workflow.logger.warning("delivery %s failed past its budget: %s", did, error)
-        self._outcomes[did] = await self._dead_letter(did, error)
+        self._active += 1
+        try:
+            self._outcomes[did] = await self._dead_letter(did, error)
+        finally:
+            self._active -= 1
 
     async def _attempt(self, name: str, delivery_id: str, retry: RetryPolicy) -> act.DeliverResult | None:
         """One step; None when a bounded run is draining (the step is left to the next run)."""
         if not self._bounded:
             return await self._execute(name, delivery_id, retry)
+        self._queued += 1
         async with self._slots:
+            self._queued -= 1
             if self._carrying():
                 return None
-            return await self._execute(name, delivery_id, retry)
+            self._active += 1
+            try:
+                return await self._execute(name, delivery_id, retry)
+            finally:
+                self._active -= 1
 
     async def _execute(self, name: str, delivery_id: str, retry: RetryPolicy) -> act.DeliverResult:
         result: act.DeliverResult = await workflow.execute_activity(
