@@ -19,11 +19,13 @@ from workflows.dispatcher import Dispatcher, RetrySettings
 
 DELIVERY_WORKFLOWS = [NotificationDelivery]
 # Every batch workflow stays cached (no replay from the start on each task) up to this many; its
-# workflow tasks are small (MAX_IN_FLIGHT steps at most), so a few run at once. Activities wait on
-# robots and SMTP servers (I/O), so many may be in flight.
+# workflow tasks are small (MAX_IN_FLIGHT steps at most), so a few run at once. Activities are
+# Deliver calls that hold one of notify's gRPC threads (16) while a robot or SMTP server answers,
+# or times out when dead: half of them per replica at most, so Send (the lifecycle's calls) and
+# the inbox always find a free thread.
 MAX_CACHED_WORKFLOWS = 1000
 MAX_CONCURRENT_WORKFLOW_TASKS = 20
-MAX_CONCURRENT_ACTIVITIES = 200
+MAX_CONCURRENT_ACTIVITIES = 8
 
 
 def build_delivery_worker(
