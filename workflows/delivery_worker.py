@@ -24,8 +24,12 @@ DELIVERY_WORKFLOWS = [NotificationDelivery]
 # or times out when dead: half of them per replica at most, so Send (the lifecycle's calls) and
 # the inbox always find a free thread.
 MAX_CACHED_WORKFLOWS = 1000
-MAX_CONCURRENT_WORKFLOW_TASKS = 20
+MAX_CONCURRENT_WORKFLOW_TASKS = 10
 MAX_CONCURRENT_ACTIVITIES = 8
+# A backlog (a dead robot's 500 messages after a restart) starts as a burst of Deliver calls; at
+# this pace per replica it costs notify and Temporal a bounded share of the CPU that decisions
+# need, and still delivers 1500 messages a minute per replica (robots take 20 a minute anyway).
+MAX_ACTIVITIES_PER_SECOND = 25.0
 
 
 def build_delivery_worker(
@@ -43,6 +47,7 @@ def build_delivery_worker(
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        max_activities_per_second=MAX_ACTIVITIES_PER_SECOND,
     )
 
 

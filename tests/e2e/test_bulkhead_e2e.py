@@ -2,8 +2,9 @@
 separate processes, real Temporal dev server): a DingTalk robot goes dead (a loopback port that
 accepts connections and never answers) while 500 messages are queued for it; approval decisions
 keep their one-at-a-time latency. Decisions are measured on the same stack without the backlog,
-then with it in flight; the backlog may not make them more than 3x slower (with an absolute floor
-for a busy 2-core machine) and the backlog must still be unfinished when the measurement ends.
+then with it in flight; the backlog may not make them more than 3x slower (with 2 s of slack for a
+busy 2-core machine) and must still be unfinished when the measurement ends. Registrations
+(create + submit) are held to the same bound.
 
 A private stack: its dead robot must not catch the robot deliveries of the other e2e tests."""
 
@@ -26,7 +27,7 @@ from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
 from tests.e2e.test_lifecycle_e2e import Org, project_body, setup_org, todo_for
 
 BACKLOG = 500
-SAMPLES = 6
+SAMPLES = 8
 pytestmark = pytest.mark.timeout(900)
 
 
@@ -122,7 +123,8 @@ def test_dead_robot_backlog_does_not_slow_decisions(stack: DevStack, dead_robot:
     (tmp_path / "bulkhead.txt").write_text(report)
     # The backlog was still there while we measured.
     assert unfinished >= BACKLOG // 2, report
-    # Decisions keep their one-at-a-time latency: at most 3x (floor 1 s for a busy machine).
-    assert med(backlog_decide) <= max(3 * med(base_decide), med(base_decide) + 1.0), report
+    # Decisions keep their one-at-a-time latency: at most 3x, with 2 s of slack for a busy 2-core
+    # machine (the failure this guards against: 12-30 s and 503s behind a replaying worker).
+    assert med(backlog_decide) <= max(3 * med(base_decide), med(base_decide) + 2.0), report
     assert max(backlog_decide) < 10.0, report
-    assert med(backlog_create) <= max(3 * med(base_create), med(base_create) + 1.0), report
+    assert med(backlog_create) <= max(3 * med(base_create), med(base_create) + 2.0), report
