@@ -40,6 +40,7 @@ COPY baobei ./baobei
 COPY services ./services
 COPY workflows ./workflows
 COPY edge ./edge
+COPY cli ./cli
 COPY proto ./proto
 COPY README.md ./
 # The built web app, served by the edge under / (settings.web_dist defaults to web/dist here).

@@ -1,2 +1,3 @@
-"""Baobei (报备): shared plumbing (``baobei.core``), the command line, and the Python code
-generated from ``proto/`` (``baobei.<service>.v1``, import path = proto package)."""
+"""Baobei (报备), the ground floor: shared plumbing (``baobei.core``) and the Python code generated
+from ``proto/`` (``baobei.<service>.v1``, import path = proto package). It imports nothing of the
+services, workflows, edge or ``cli`` above it."""

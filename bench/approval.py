@@ -258,7 +258,7 @@ def main() -> None:
         ("plan latency p50 / p99", f"{plan['p50_us']:.0f} / {plan['p99_us']:.0f}", "µs"),
     ]
     if not args.skip_http:
-        from baobei.devstack import launch, stack_env
+        from cli.devstack import launch, stack_env
 
         with tempfile.TemporaryDirectory() as tmp:
             stack = launch(Path(tmp), stack_env())

@@ -20,8 +20,8 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from baobei.devstack import launch, stack_env
 from bench.bare_workflow import ACTIVITIES_PER_PROJECT, BenchBare, noop
+from cli.devstack import launch, stack_env
 
 
 def pct(values: list[float], q: float) -> float:

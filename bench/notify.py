@@ -35,9 +35,9 @@ from typing import Any
 import grpc
 import httpx
 
-from baobei.devstack import DevStack, launch, stack_env
 from baobei.notify.v1 import notify_service_pb2 as npb
 from baobei.notify.v1 import notify_service_pb2_grpc as npb_grpc
+from cli.devstack import DevStack, launch, stack_env
 from tests.standins import DingTalkStandIn, WeComStandIn
 
 IN_FLIGHT = ("pending", "dispatched", "digest_waiting")

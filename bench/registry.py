@@ -27,11 +27,12 @@ from sqlmodel import Session
 
 from baobei.core.db import make_engine
 from baobei.core.migrations import upgrade
-from services.registry import domain, store
+from services.registry import domain
 from services.registry.domain import Customer, ProjectInput
 from services.registry.forms import FormDef, FormField, FormRule
 from services.registry.models import FormVersionRow, ProjectRow, UserRow
 from services.registry.names import block_key, normalise_name
+from services.registry.store import conflicts, imports
 
 SURNAMES = "华星辰云海天恒瑞鼎盛博远智达信安宏泰嘉德永新中正通明金源"
 INDUSTRY = ["科技", "网络", "信息", "软件", "电子", "智能", "数据", "医疗", "能源", "制造", "物流", "建设"]
@@ -118,7 +119,7 @@ def bench_collisions(engine: object, samples: list[tuple[str, str]], rng: random
             else:
                 name = company(rng) + "新"  # a new one: only similar-name candidates
             t0 = time.perf_counter()
-            found = store._conflicts(session, "x", Customer(name=name), "新项目")
+            found = conflicts.conflicts(session, "x", Customer(name=name), "新项目")
             times.append((time.perf_counter() - t0) * 1000)
             hits += bool(found)
     return {"p50": pct(times, 0.5), "p99": pct(times, 0.99), "max": max(times), "hit_rate": hits / n}
@@ -135,7 +136,7 @@ def bench_import(engine: object, rows: int, rng: random.Random) -> tuple[float, 
     wb.save(buf)
     with Session(engine) as session:  # type: ignore[arg-type]
         t0 = time.perf_counter()
-        result = store.import_projects(session=session, form_key="imp", actor_id="u", data=buf.getvalue(),
+        result = imports.import_projects(session=session, form_key="imp", actor_id="u", data=buf.getvalue(),
                                        filename="x.xlsx", dry_run=False, skip_invalid=False)
         session.commit()
         return time.perf_counter() - t0, result.created

@@ -106,7 +106,7 @@ def main() -> None:
     rows = [("argon2id hash (m=19 MiB, t=2, p=1)", f"{hash_ms:.1f}", "ms"),
             ("argon2id verify", f"{verify_ms:.1f}", "ms")]
     if not args.skip_http:
-        from baobei.devstack import launch, stack_env
+        from cli.devstack import launch, stack_env
 
         with tempfile.TemporaryDirectory() as tmp:
             stack = launch(Path(tmp), stack_env())

@@ -13,8 +13,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from baobei.devstack import launch, stack_env
-from baobei.tools import bundle, chromium, web
+from cli.devstack import launch, stack_env
+from cli.tools import bundle, chromium, web
 from tests.browser import seed
 from tests.browser.conftest import FLAGS, SIZES
 

@@ -26,12 +26,8 @@ from baobei.core.errors import (
 )
 from edge.clients import Clients
 from edge.errors import ServiceUnavailable, UpstreamFailed
-from workflows.payloads import (
-    ERR_CONFLICT,
-    ERR_FORBIDDEN,
-    ERR_NOT_FOUND,
-    ERR_UNAVAILABLE,
-    ERR_VALIDATION,
+from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_VALIDATION
+from workflows.contracts.lifecycle import (
     UPDATE_CC,
     UPDATE_DECIDE,
     UPDATE_REASSIGN,

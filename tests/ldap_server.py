@@ -1,7 +1,7 @@
 """The LDAP directory the LDAP sign-in tests talk to: the one named by ``BAOBEI_TEST_LDAP_URL``
-(``.ci/run`` starts one for both test passes with ``python -m baobei.tools.slapd start``), else a
+(``.ci/run`` starts one for both test passes with ``python -m cli.tools.slapd start``), else a
 slapd of the test session's own, started (and installed from Debian when missing) by
-baobei/tools/slapd.py.
+cli/tools/slapd.py.
 
 If slapd cannot be had, the tests FAIL with the reason — a missing server must never look like a
 pass. ``BAOBEI_TEST_LDAP=skip`` turns that into an explicit skip, for a machine where the developer
@@ -19,8 +19,8 @@ import ldap3
 import pytest
 from ldap3.utils.dn import escape_rdn
 
-from baobei.tools import slapd
-from baobei.tools.slapd import Directory
+from cli.tools import slapd
+from cli.tools.slapd import Directory
 
 
 def directory(root: Path) -> Iterator[Directory]:

@@ -14,19 +14,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.audit_retention_types import (
-        AUDIT_PURGE,
-        AUDIT_RETENTION_WORKFLOW_TYPE,
-        PurgeInput,
-        PurgeOutcome,
-        RetentionInput,
-    )
+    from workflows.activities.audit import AuditActivities
+    from workflows.contracts.audit import PurgeInput
+    from workflows.contracts.audit_retention import AUDIT_RETENTION_WORKFLOW_TYPE, RetentionInput
+    from workflows.contracts.policies import PURGE_RETRY, PURGE_TIMEOUT
 
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
-                    maximum_interval=timedelta(minutes=10), maximum_attempts=20)
 
 
 @workflow.defn(name=AUDIT_RETENTION_WORKFLOW_TYPE)
@@ -34,9 +28,10 @@ class AuditRetention:
     @workflow.run
     async def run(self, inp: RetentionInput) -> None:
         info = workflow.info()
-        outcome = await workflow.execute_activity(
-            AUDIT_PURGE, PurgeInput(now=workflow.now().isoformat(), event_id=f"{info.workflow_id}:{info.run_id}"),
-            result_type=PurgeOutcome, start_to_close_timeout=timedelta(minutes=5), retry_policy=RETRY,
+        outcome = await workflow.execute_activity_method(
+            AuditActivities.purge,
+            PurgeInput(now=workflow.now().isoformat(), event_id=f"{info.workflow_id}:{info.run_id}"),
+            start_to_close_timeout=PURGE_TIMEOUT, retry_policy=PURGE_RETRY,
         )
         workflow.logger.info("audit.retention purged=%s before=%s", outcome.purged, outcome.before or "-")
         await workflow.sleep(timedelta(seconds=max(60, inp.interval_seconds)))

@@ -15,42 +15,44 @@ changes nothing twice.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import activity_types as act
-    from workflows import integration_types as it
-    from workflows.payloads import ERR_CONFLICT, ERR_NOT_FOUND
+    from workflows.activities.lifecycle_ops import LifecycleOps
+    from workflows.activities.notify import NotifyActivities
+    from workflows.activities.registry import RegistryActivities
+    from workflows.activities.reporting import ReportingActivities
+    from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult
+    from workflows.contracts.errors import ERR_CONFLICT, ERR_NOT_FOUND
+    from workflows.contracts.lifecycle_ops import StopExecutionInput, StopExecutionResult
+    from workflows.contracts.notify import SendInput
+    from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY
+    from workflows.contracts.registry import GetProjectInput, ProjectSnapshot, SetProjectStatusInput
+    from workflows.contracts.reporting import ReportEventInput
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                    maximum_interval=timedelta(minutes=1), maximum_attempts=0)
 
 
-@workflow.defn(name=it.CLOSURE_WORKFLOW_TYPE)
+@workflow.defn(name=CLOSURE_WORKFLOW_TYPE)
 class ProjectClosure:
     @workflow.run
-    async def run(self, inp: it.ClosureInput) -> it.ClosureResult:
+    async def run(self, inp: ClosureInput) -> ClosureResult:
         wid = workflow.info().workflow_id
         steps: list[str] = []
         project = await self._project(inp.project_id)
         if project.status != "active":
             if project.status == "closed":
-                return it.ClosureResult(project_id=project.id, status="closed", steps=steps)
+                return ClosureResult(project_id=project.id, status="closed", steps=steps)
             raise ApplicationError(
                 f"项目状态为 {project.status}，只有已生效的项目可以关闭 / only an active project can be closed",
                 type=ERR_CONFLICT, non_retryable=True,
             )
         try:
-            project = await workflow.execute_activity(
-                act.REGISTRY_SET_PROJECT_STATUS,
-                act.SetProjectStatusInput(request_id=f"{wid}:status:closed", project_id=project.id, status="closed",
+            project = await workflow.execute_activity_method(
+                RegistryActivities.set_project_status,
+                SetProjectStatusInput(request_id=f"{wid}:status:closed", project_id=project.id, status="closed",
                                           actor_id=inp.actor_id, event="closed", comment=inp.comment),
-                result_type=act.ProjectSnapshot, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
             )
         except ActivityError as err:  # refused: the status moved on meanwhile
             cause = err.cause
@@ -58,42 +60,39 @@ class ProjectClosure:
                 raise ApplicationError(cause.message, type=ERR_CONFLICT, non_retryable=True) from None
             raise
         steps.append("close_registration")
-        await workflow.execute_activity(
-            act.REPORTING_INGEST_EVENT,
-            act.ReportEventInput(event_id=f"{wid}:project.closed", type="project.closed", project_id=project.id,
+        await workflow.execute_activity_method(
+            ReportingActivities.ingest_event,
+            ReportEventInput(event_id=f"{wid}:project.closed", type="project.closed", project_id=project.id,
                                  at=workflow.now().isoformat(), actor_id=inp.actor_id,
-                                 payload={**project.event_payload(), "comment": inp.comment, "channel": inp.channel}),
-            result_type=act.ReportEventResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                                 project=project, payload={"comment": inp.comment, "channel": inp.channel}),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
         )
         steps.append("report_closed")
-        stopped: it.StopExecutionResult = await workflow.execute_activity(
-            it.LIFECYCLE_STOP_EXECUTION, it.StopExecutionInput(project_id=project.id, reason=inp.comment or "closed"),
-            result_type=it.StopExecutionResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+        stopped: StopExecutionResult = await workflow.execute_activity_method(
+            LifecycleOps.stop_execution, StopExecutionInput(project_id=project.id, reason=inp.comment or "closed"),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
         )
         if stopped.stopped:
             steps.append("stop_execution")
         if project.owner_id:
-            await workflow.execute_activity(
-                act.NOTIFY_SEND,
-                act.SendInput(request_id=f"{wid}:notify:closed", recipient_ids=[project.owner_id],
-                              kind="project_closed", title=f"项目已关闭：{project.name}",
-                              body=f"编号：{project.code}\n名称：{project.name}"
-                              + (f"\n说明：{inp.comment}" if inp.comment else ""),
-                              project_id=project.id,
+            await workflow.execute_activity_method(
+                NotifyActivities.send,
+                SendInput(request_id=f"{wid}:notify:closed", recipient_ids=[project.owner_id],
+                          kind="project_closed", title="", project_id=project.id,
                               context={"project_id": project.id, "code": project.code, "name": project.name,
                                        "customer": project.customer_name, "amount": project.amount,
                                        "comment": inp.comment}),
-                result_type=act.SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
             )
             steps.append("notify_owner")
         workflow.logger.info("project %s closed by %s", project.id, inp.actor_id)
-        return it.ClosureResult(project_id=project.id, status=project.status, steps=steps)
+        return ClosureResult(project_id=project.id, status=project.status, steps=steps)
 
-    async def _project(self, project_id: str) -> act.ProjectSnapshot:
+    async def _project(self, project_id: str) -> ProjectSnapshot:
         try:
-            project: act.ProjectSnapshot = await workflow.execute_activity(
-                act.REGISTRY_GET_PROJECT, act.GetProjectInput(project_id=project_id),
-                result_type=act.ProjectSnapshot, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            project: ProjectSnapshot = await workflow.execute_activity_method(
+                RegistryActivities.get_project, GetProjectInput(project_id=project_id),
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
             )
         except ActivityError as err:
             cause = err.cause

@@ -33,19 +33,26 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import activity_types as act
-    from workflows import integration_types as it
-    from workflows.payloads import ERR_NOT_FOUND
+    from workflows.activities.lifecycle_ops import LifecycleOps
+    from workflows.activities.registry import RegistryActivities
+    from workflows.activities.reporting import ReportingActivities
+    from workflows.activities.tasks import ProtectionInfoActivities
+    from workflows.contracts.crm import CRM_LOST_WORKFLOW_TYPE, CrmLostInput, CrmLostResult
+    from workflows.contracts.errors import ERR_NOT_FOUND
+    from workflows.contracts.lifecycle_ops import (
+        LifecycleOpResult,
+        LifecycleWithdrawInput,
+        StopExecutionInput,
+        StopExecutionResult,
+    )
+    from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY, LIFECYCLE_UPDATE_TIMEOUT
+    from workflows.contracts.registry import GetProjectInput, ProjectSnapshot, SetProjectStatusInput
+    from workflows.contracts.reporting import ReportEventInput
+    from workflows.contracts.tasks import ProtectionInfo, ProtectionInfoInput
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# The withdraw update waits for the lifecycle's own activities.
-UPDATE_TIMEOUT = timedelta(minutes=2)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                    maximum_interval=timedelta(minutes=1), maximum_attempts=0)
 CANCELLABLE = ("draft", "pending_approval", "returned")
 HOLDING = ("holder", "protected", "waitlisted")
 # A refused withdraw (e.g. a submit in flight) is tried again this many times before the fallback.
@@ -53,7 +60,7 @@ WITHDRAW_TRIES = 5
 CHANNEL = "crm"
 
 
-@workflow.defn(name=it.CRM_LOST_WORKFLOW_TYPE)
+@workflow.defn(name=CRM_LOST_WORKFLOW_TYPE)
 class CrmOpportunityLost:
     def __init__(self) -> None:
         self._steps: list[str] = []
@@ -63,7 +70,7 @@ class CrmOpportunityLost:
         return list(self._steps)
 
     @workflow.run
-    async def run(self, inp: it.CrmLostInput) -> it.CrmLostResult:
+    async def run(self, inp: CrmLostInput) -> CrmLostResult:
         self._wid = workflow.info().workflow_id
         self._inp = inp
         comment = f"商机丢失：{inp.reason}" if inp.reason else "商机丢失"
@@ -77,17 +84,17 @@ class CrmOpportunityLost:
             if project.status == "closed":
                 self._steps.append("close_registration")
                 # Dashboards and the finance subscribers hear of the closure like any other.
-                await workflow.execute_activity(
-                    act.REPORTING_INGEST_EVENT,
-                    act.ReportEventInput(event_id=f"{self._wid}:project.closed", type="project.closed",
+                await workflow.execute_activity_method(
+                    ReportingActivities.ingest_event,
+                    ReportEventInput(event_id=f"{self._wid}:project.closed", type="project.closed",
                                          project_id=project.id, at=workflow.now().isoformat(),
                                          actor_id=self._inp.actor_id,
-                                         payload={**project.event_payload(), "comment": comment, "channel": CHANNEL}),
-                    result_type=act.ReportEventResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                                         project=project, payload={"comment": comment, "channel": CHANNEL}),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
                 )
-                stopped: it.StopExecutionResult = await workflow.execute_activity(
-                    it.LIFECYCLE_STOP_EXECUTION, it.StopExecutionInput(project_id=project.id, reason=comment),
-                    result_type=it.StopExecutionResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                stopped: StopExecutionResult = await workflow.execute_activity_method(
+                    LifecycleOps.stop_execution, StopExecutionInput(project_id=project.id, reason=comment),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
                 )
                 if stopped.stopped:
                     self._steps.append("stop_execution")
@@ -96,16 +103,16 @@ class CrmOpportunityLost:
             self._steps.append("release_protection")
         elif after.state in HOLDING and project.status not in CANCELLABLE + ("active",):
             workflow.logger.warning("project %s is %s but still %s", project.id, project.status, after.state)
-        return it.CrmLostResult(project_id=project.id, status=project.status, steps=list(self._steps))
+        return CrmLostResult(project_id=project.id, status=project.status, steps=list(self._steps))
 
-    async def _cancel(self, project: act.ProjectSnapshot, comment: str) -> act.ProjectSnapshot:
+    async def _cancel(self, project: ProjectSnapshot, comment: str) -> ProjectSnapshot:
         had_approval = project.status in ("pending_approval", "returned")
         for attempt in range(1, WITHDRAW_TRIES + 1):
-            done: it.LifecycleOpResult = await workflow.execute_activity(
-                it.LIFECYCLE_WITHDRAW,
-                it.LifecycleWithdrawInput(project_id=project.id, actor_id=project.owner_id, comment=comment,
+            done: LifecycleOpResult = await workflow.execute_activity_method(
+                LifecycleOps.withdraw,
+                LifecycleWithdrawInput(project_id=project.id, actor_id=project.owner_id, comment=comment,
                                           channel=CHANNEL, update_id=f"{self._wid}:withdraw:{attempt}"),
-                result_type=it.LifecycleOpResult, start_to_close_timeout=UPDATE_TIMEOUT, retry_policy=RETRY,
+                start_to_close_timeout=LIFECYCLE_UPDATE_TIMEOUT, retry_policy=BACKGROUND_RETRY,
             )
             project = await self._project()
             if done.outcome == "done" or project.status == "cancelled":
@@ -129,25 +136,25 @@ class CrmOpportunityLost:
             self._steps.append("cancel_registration")
         return project
 
-    async def _set_status(self, project: act.ProjectSnapshot, status: str, comment: str) -> act.ProjectSnapshot:
+    async def _set_status(self, project: ProjectSnapshot, status: str, comment: str) -> ProjectSnapshot:
         try:
-            out: act.ProjectSnapshot = await workflow.execute_activity(
-                act.REGISTRY_SET_PROJECT_STATUS,
-                act.SetProjectStatusInput(request_id=f"{self._wid}:status:{status}", project_id=project.id,
+            out: ProjectSnapshot = await workflow.execute_activity_method(
+                RegistryActivities.set_project_status,
+                SetProjectStatusInput(request_id=f"{self._wid}:status:{status}", project_id=project.id,
                                           status=status, actor_id=self._inp.actor_id or project.owner_id,
                                           event="crm_lost", comment=comment),
-                result_type=act.ProjectSnapshot, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
             )
             return out
         except ActivityError as err:  # refused (the status moved on meanwhile): report where it stands
             workflow.logger.warning("setting %s %s refused: %s", project.id, status, err.cause or err)
             return await self._project()
 
-    async def _project(self) -> act.ProjectSnapshot:
+    async def _project(self) -> ProjectSnapshot:
         try:
-            project: act.ProjectSnapshot = await workflow.execute_activity(
-                act.REGISTRY_GET_PROJECT, act.GetProjectInput(project_id=self._inp.project_id),
-                result_type=act.ProjectSnapshot, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            project: ProjectSnapshot = await workflow.execute_activity_method(
+                RegistryActivities.get_project, GetProjectInput(project_id=self._inp.project_id),
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
             )
         except ActivityError as err:
             cause = err.cause
@@ -156,9 +163,9 @@ class CrmOpportunityLost:
             raise
         return project
 
-    async def _protection(self) -> act.ProtectionInfo:
-        info: act.ProtectionInfo = await workflow.execute_activity(
-            act.REGISTRY_PROTECTION_INFO, act.ProtectionInfoInput(project_id=self._inp.project_id),
-            result_type=act.ProtectionInfo, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+    async def _protection(self) -> ProtectionInfo:
+        info: ProtectionInfo = await workflow.execute_activity_method(
+            ProtectionInfoActivities.protection_info, ProtectionInfoInput(project_id=self._inp.project_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
         )
         return info

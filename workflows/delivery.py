@@ -31,22 +31,29 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import activity_types as act
+    from workflows.activities.notify import NotifyActivities
+    from workflows.contracts.delivery import (
+        DELIVERY_WORKFLOW_TYPE,
+        DeliveryBatchInput,
+        DeliveryBatchResult,
+        DeliveryRef,
+    )
+    from workflows.contracts.errors import DELIVERY_PERMANENT
+    from workflows.contracts.notify import (
+        DeliverInput,
+        DeliverResult,
+    )
+    from workflows.contracts.policies import DEAD_LETTER_RETRY, DEAD_LETTER_TIMEOUT, DELIVER_TIMEOUT
 
-# A Deliver attempt talks to an SMTP server / robot / receiver: the service bounds each call by
-# delivery_http_timeout; this bounds the whole activity attempt.
-DELIVER_TIMEOUT = timedelta(seconds=60)
-# Marking a delivery dead must happen: retry transient failures for as long as it takes.
-DEAD_LETTER_TIMEOUT = timedelta(seconds=30)
-DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                                maximum_interval=timedelta(minutes=1), maximum_attempts=0)
 # Never wait less than this for a robot slot (a 0 from the service would spin).
 MIN_RATE_WAIT = timedelta(seconds=1)
 # Safety valve: digest rounds per delivery before giving up on it (dead letter).
@@ -58,6 +65,8 @@ MAX_IN_FLIGHT = 20
 HISTORY_LIMIT = 4000
 DIGEST = "digest"
 FINAL = ("delivered", "skipped", "dead")
+# A delivery step: NotifyActivities.deliver or .deliver_digest.
+Step = Callable[[Any, DeliverInput], Awaitable[DeliverResult]]
 
 
 def _error_text(err: BaseException) -> str:
@@ -73,18 +82,18 @@ def _error_text(err: BaseException) -> str:
     return text[:2000]
 
 
-@workflow.defn(name=act.DELIVERY_WORKFLOW_TYPE)
+@workflow.defn(name=DELIVERY_WORKFLOW_TYPE)
 class NotificationDelivery:
     def __init__(self) -> None:
         self._outcomes: dict[str, str] = {}
         self._bounded = False
         self._draining = False
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
-        self._carry: list[act.DeliveryRef] = []
+        self._carry: list[DeliveryRef] = []
         # Bounded runs: deliveries asleep (quiet hours, robot slot) as they would be carried, and
         # activities in flight. A draining run continues as new once no activity is in flight;
         # sleepers are carried with their wake-up time (their timers are simply left behind).
-        self._asleep: dict[str, act.DeliveryRef] = {}
+        self._asleep: dict[str, DeliveryRef] = {}
         self._active = 0
         self._queued = 0
 
@@ -93,7 +102,7 @@ class NotificationDelivery:
         return dict(self._outcomes)
 
     @workflow.run
-    async def run(self, inp: act.DeliveryBatchInput) -> act.DeliveryBatchResult:
+    async def run(self, inp: DeliveryBatchInput) -> DeliveryBatchResult:
         self._bounded = workflow.patched(BOUNDED_PATCH)
         self._outcomes = dict(inp.outcomes)
         retry = RetryPolicy(
@@ -101,7 +110,7 @@ class NotificationDelivery:
             backoff_coefficient=2.0,
             maximum_interval=timedelta(seconds=max(inp.max_backoff_seconds, inp.initial_backoff_seconds, 0.001)),
             maximum_attempts=max(inp.max_attempts, 1),
-            non_retryable_error_types=[act.DELIVERY_PERMANENT],
+            non_retryable_error_types=[DELIVERY_PERMANENT],
         )
         seen: set[str] = set()
         refs = []
@@ -122,7 +131,7 @@ class NotificationDelivery:
                 workflow.logger.info("batch %s: continues as new with %d deliveries", inp.batch_id, len(carry))
                 workflow.continue_as_new(dataclasses.replace(inp, deliveries=carry, outcomes=self._outcomes))
         workflow.logger.info("batch %s: %s", inp.batch_id, self._outcomes)
-        return act.DeliveryBatchResult(outcomes=dict(self._outcomes))
+        return DeliveryBatchResult(outcomes=dict(self._outcomes))
 
     def _carrying(self) -> bool:
         """Bounded runs: True once this run should hand its unfinished deliveries to the next."""
@@ -134,14 +143,14 @@ class NotificationDelivery:
         return self._draining
 
     @staticmethod
-    def _ref(did: str, when: datetime | None, step: str, rounds: int) -> act.DeliveryRef:
-        return act.DeliveryRef(delivery_id=did, not_before=when.isoformat() if when else "", step=step,
+    def _ref(did: str, when: datetime | None, step: str, rounds: int) -> DeliveryRef:
+        return DeliveryRef(delivery_id=did, not_before=when.isoformat() if when else "", step=step,
                                digest_rounds=rounds)
 
     def _carry_over(self, did: str, when: datetime | None, step: str, rounds: int) -> None:
         self._carry.append(self._ref(did, when, step, rounds))
 
-    async def _sleep_until(self, when: datetime, ref: act.DeliveryRef) -> None:
+    async def _sleep_until(self, when: datetime, ref: DeliveryRef) -> None:
         """Sleep until ``when``; meanwhile a draining run may carry ``ref`` to the next run."""
         delay = when - workflow.now()
         if delay <= timedelta(0):
@@ -152,7 +161,7 @@ class NotificationDelivery:
         finally:
             del self._asleep[ref.delivery_id]
 
-    async def _one(self, ref: act.DeliveryRef, retry: RetryPolicy) -> None:
+    async def _one(self, ref: DeliveryRef, retry: RetryPolicy) -> None:
         did = ref.delivery_id
         step = ref.step
         if ref.not_before:
@@ -166,8 +175,8 @@ class NotificationDelivery:
                 await self._sleep_until(when, self._ref(did, when, step, ref.digest_rounds))
         rounds = ref.digest_rounds
         try:
-            result = await self._attempt(act.NOTIFY_DELIVER_DIGEST if step == DIGEST else act.NOTIFY_DELIVER, did,
-                                         retry)
+            first: Step = NotifyActivities.deliver_digest if step == DIGEST else NotifyActivities.deliver
+            result = await self._attempt(first, did, retry)
             if result is None:
                 self._carry_over(did, None, step, rounds)
                 return
@@ -178,7 +187,7 @@ class NotificationDelivery:
                     self._carry_over(did, when, DIGEST, rounds)
                     return
                 await self._sleep_until(when, self._ref(did, when, DIGEST, rounds))
-                result = await self._attempt(act.NOTIFY_DELIVER_DIGEST, did, retry)
+                result = await self._attempt(NotifyActivities.deliver_digest, did, retry)
                 if result is None:
                     self._carry_over(did, None, DIGEST, rounds)
                     return
@@ -195,10 +204,10 @@ class NotificationDelivery:
         finally:
             self._active -= 1
 
-    async def _attempt(self, name: str, delivery_id: str, retry: RetryPolicy) -> act.DeliverResult | None:
+    async def _attempt(self, fn: Step, delivery_id: str, retry: RetryPolicy) -> DeliverResult | None:
         """One step; None when a bounded run is draining (the step is left to the next run)."""
         if not self._bounded:
-            return await self._execute(name, delivery_id, retry)
+            return await self._execute(fn, delivery_id, retry)
         self._queued += 1
         async with self._slots:
             self._queued -= 1
@@ -206,26 +215,23 @@ class NotificationDelivery:
                 return None
             self._active += 1
             try:
-                return await self._execute(name, delivery_id, retry)
+                return await self._execute(fn, delivery_id, retry)
             finally:
                 self._active -= 1
 
-    async def _execute(self, name: str, delivery_id: str, retry: RetryPolicy) -> act.DeliverResult:
-        result: act.DeliverResult = await workflow.execute_activity(
-            name,
-            act.DeliverInput(delivery_id=delivery_id),
-            result_type=act.DeliverResult,
+    async def _execute(self, fn: Step, delivery_id: str, retry: RetryPolicy) -> DeliverResult:
+        return await workflow.execute_activity_method(
+            fn,
+            DeliverInput(delivery_id=delivery_id),
             start_to_close_timeout=DELIVER_TIMEOUT,
             retry_policy=retry,
         )
-        return result
 
     async def _dead_letter(self, delivery_id: str, error: str) -> str:
         try:
-            result: act.DeliverResult = await workflow.execute_activity(
-                act.NOTIFY_DEAD_LETTER,
-                act.DeliverInput(delivery_id=delivery_id, error=error),
-                result_type=act.DeliverResult,
+            result = await workflow.execute_activity_method(
+                NotifyActivities.dead_letter,
+                DeliverInput(delivery_id=delivery_id, error=error),
                 start_to_close_timeout=DEAD_LETTER_TIMEOUT,
                 retry_policy=DEAD_LETTER_RETRY,
             )

@@ -32,12 +32,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
-from workflows.activity_types import (
-    DELIVERY_WORKFLOW_TYPE,
-    DeliveryBatchInput,
-    DeliveryRef,
-    delivery_workflow_id,
-)
+from workflows.contracts.delivery import DELIVERY_WORKFLOW_TYPE, DeliveryBatchInput, DeliveryRef, delivery_workflow_id
 
 log = structlog.get_logger(__name__)
 

@@ -22,34 +22,44 @@ continue-as-new carrying the event cursor.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import activity_types as act
+    from workflows.activities.notify import NotifyActivities
+    from workflows.activities.reporting import ReportingActivities
+    from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
+    from workflows.activities.webhooks import WebhookActivities
+    from workflows.contracts.execution import (
+        EXECUTION_QUERY_STATE,
+        EXECUTION_SIGNAL_CHANGED,
+        EXECUTION_SIGNAL_STOP,
+        EXECUTION_WORKFLOW_TYPE,
+        ExecutionInput,
+        ExecutionState,
+        TasksChanged,
+    )
+    from workflows.contracts.notify import SendInput
+    from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY, WEBHOOK_RETRY
+    from workflows.contracts.reporting import ReportEventInput
+    from workflows.contracts.tasks import (
+        ApplyTemplateInput,
+        EvaluateRulesWithProtection,
+        ProtectionInfo,
+        ProtectionInfoInput,
+        ResolveRecipientsInput,
+        RuleFireInfo,
+        SaveBaselineInput,
+        TaskEventInfo,
+    )
+    from workflows.contracts.webhooks import WebhookDeliveryInput
 
+A = TypeVar("A")
 T = TypeVar("T")
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=0,
-)
-# Webhook receivers get a bounded number of attempts (1 s, 2 s, 4 s … up to 10 min apart, ~1 h in
-# all); a refused target (SSRF guard, 4xx) is not retried. A delivery that gives up is logged and
-# the fire is still recorded.
-WEBHOOK_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    maximum_attempts=12,
-    non_retryable_error_types=[act.WEBHOOK_REFUSED],
-)
 # While the registry shows the project as the protection holder but the period has not started yet
 # (the protection workflow starts beside this one), look again after this long.
 PROTECTION_RECHECK = timedelta(minutes=1)
@@ -58,10 +68,10 @@ MAX_TURNS = 200
 EVENT_PAGE = 200
 
 
-@workflow.defn(name=act.EXECUTION_WORKFLOW_TYPE)
+@workflow.defn(name=EXECUTION_WORKFLOW_TYPE)
 class ProjectExecution:
     @workflow.init
-    def __init__(self, inp: act.ExecutionInput) -> None:
+    def __init__(self, inp: ExecutionInput) -> None:
         self._inp = inp
         self._cursor = inp.cursor
         self._changed = False
@@ -70,38 +80,36 @@ class ProjectExecution:
         self._fires = 0
 
     @workflow.run
-    async def run(self, inp: act.ExecutionInput) -> act.ExecutionState:
+    async def run(self, inp: ExecutionInput) -> ExecutionState:
         wid = workflow.info().workflow_id
         if inp.apply_template:
             applied = await self._act(
-                act.TASKS_APPLY_TEMPLATE,
-                act.ApplyTemplateInput(
+                TasksActivities.apply_template,
+                ApplyTemplateInput(
                     request_id=f"{wid}:template",
                     project_id=inp.project_id,
                     business_line=inp.business_line,
                     start=inp.start or self._today(),
                     owner_id=inp.owner_id,
                 ),
-                act.ApplyTemplateResult,
             )
             workflow.logger.info("plan template applied: %d task(s)", applied.created)
             await self._act(
-                act.TASKS_SAVE_BASELINE,
-                act.SaveBaselineInput(
+                TasksActivities.save_baseline,
+                SaveBaselineInput(
                     request_id=f"{wid}:baseline:approval", project_id=inp.project_id, name="审批基线"
                 ),
-                act.SaveBaselineResult,
             )
         for _turn in range(MAX_TURNS):
             self._changed = False
-            protection = act.ProtectionInfo()
+            protection = ProtectionInfo()
             if workflow.patched("protection-expiring"):
                 protection = await self._act(
-                    act.REGISTRY_PROTECTION_INFO, act.ProtectionInfoInput(project_id=inp.project_id), act.ProtectionInfo
+                    ProtectionInfoActivities.protection_info, ProtectionInfoInput(project_id=inp.project_id)
                 )
             evaluation = await self._act(
-                act.TASKS_EVALUATE_RULES,
-                act.EvaluateRulesWithProtection(
+                TasksActivities.evaluate_rules,
+                EvaluateRulesWithProtection(
                     project_id=inp.project_id,
                     now=workflow.now().isoformat(),
                     after_seq=self._cursor,
@@ -111,7 +119,6 @@ class ProjectExecution:
                     amount=inp.amount,
                     protection_until=protection.until if protection.state == "protected" else "",
                 ),
-                act.RuleEvaluation,
             )
             for event in evaluation.events:
                 await self._report(event)
@@ -136,7 +143,7 @@ class ProjectExecution:
         else:
             await workflow.wait_condition(workflow.all_handlers_finished)
             workflow.continue_as_new(
-                act.ExecutionInput(
+                ExecutionInput(
                     project_id=inp.project_id,
                     owner_id=inp.owner_id,
                     name=inp.name,
@@ -149,33 +156,31 @@ class ProjectExecution:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
-    async def _report(self, event: act.TaskEventInfo) -> None:
+    async def _report(self, event: TaskEventInfo) -> None:
         await self._act(
-            act.REPORTING_INGEST_EVENT,
-            act.ReportEventInput(
+            ReportingActivities.ingest_event,
+            ReportEventInput(
                 event_id=f"{self._inp.project_id}:task-event:{event.seq}",
                 type=event.kind,
                 project_id=self._inp.project_id,
                 at=event.at or workflow.now().isoformat(),
                 payload=event.payload,
             ),
-            act.ReportEventResult,
         )
 
-    async def _fire(self, fire: act.RuleFireInfo) -> None:
+    async def _fire(self, fire: RuleFireInfo) -> None:
         wid = workflow.info().workflow_id
         recipients = list(fire.user_ids)
         if fire.roles or fire.escalate:
             resolved = await self._act(
-                act.REGISTRY_RESOLVE_RECIPIENTS,
-                act.ResolveRecipientsInput(user_ids=fire.user_ids, roles=fire.roles, escalate=fire.escalate),
-                act.ResolveRecipientsResult,
+                RecipientActivities.resolve,
+                ResolveRecipientsInput(user_ids=fire.user_ids, roles=fire.roles, escalate=fire.escalate),
             )
             recipients = resolved.user_ids
         if recipients:
             await self._act(
-                act.NOTIFY_SEND,
-                act.SendInput(
+                NotifyActivities.send,
+                SendInput(
                     request_id=f"{wid}:fire:{fire.key}",
                     recipient_ids=recipients,
                     kind=f"rule.{fire.rule_key}",
@@ -183,17 +188,16 @@ class ProjectExecution:
                     body=fire.body,
                     project_id=self._inp.project_id,
                 ),
-                act.SendResult,
             )
         fire.fired_at = workflow.now().isoformat()
         for url in dict.fromkeys(fire.webhooks):
             await self._webhook(fire, url, recipients)
         fire.user_ids = recipients
-        await self._act(act.TASKS_RECORD_FIRE, fire, act.RecordFireResult)
+        await self._act(TasksActivities.record_fire, fire)
         self._fires += 1
         workflow.logger.info("rule %s fired (%s) → %s", fire.rule_key, fire.key, recipients)
 
-    async def _webhook(self, fire: act.RuleFireInfo, url: str, recipients: list[str]) -> None:
+    async def _webhook(self, fire: RuleFireInfo, url: str, recipients: list[str]) -> None:
         data = {
             "project_id": self._inp.project_id,
             "project_name": self._inp.name,
@@ -204,12 +208,11 @@ class ProjectExecution:
             "fired_at": fire.fired_at,
         }
         try:
-            result = await workflow.execute_activity(
-                act.WEBHOOK_DELIVER,
-                act.WebhookDeliveryInput(
+            result = await workflow.execute_activity_method(
+                WebhookActivities.deliver,
+                WebhookDeliveryInput(
                     fire_key=fire.key, rule_key=fire.rule_key, url=url, project_id=self._inp.project_id, data=data
                 ),
-                result_type=act.WebhookDeliveryResult,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=WEBHOOK_RETRY,
             )
@@ -220,23 +223,22 @@ class ProjectExecution:
     def _today(self) -> str:
         return (workflow.now() + timedelta(hours=8)).date().isoformat()  # Asia/Shanghai
 
-    async def _act(self, name: str, arg: Any, result_type: type[T]) -> T:
-        result: T = await workflow.execute_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+    async def _act(self, fn: Callable[[Any, A], Awaitable[T]], arg: A) -> T:
+        return await workflow.execute_activity_method(
+            fn, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY
         )
-        return result
 
-    @workflow.signal(name=act.EXECUTION_SIGNAL_CHANGED)
-    def tasks_changed(self, inp: act.TasksChanged) -> None:
+    @workflow.signal(name=EXECUTION_SIGNAL_CHANGED)
+    def tasks_changed(self, inp: TasksChanged) -> None:
         self._changed = True
 
-    @workflow.signal(name=act.EXECUTION_SIGNAL_STOP)
+    @workflow.signal(name=EXECUTION_SIGNAL_STOP)
     def stop(self) -> None:
         self._stopped = True
 
-    @workflow.query(name=act.EXECUTION_QUERY_STATE)
-    def state(self) -> act.ExecutionState:
-        return act.ExecutionState(
+    @workflow.query(name=EXECUTION_QUERY_STATE)
+    def state(self) -> ExecutionState:
+        return ExecutionState(
             project_id=self._inp.project_id,
             cursor=self._cursor,
             next_wake=self._next_wake,

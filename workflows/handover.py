@@ -17,53 +17,50 @@ and a second run finds no to-dos left.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import integration_types as it
+    from workflows.activities.lifecycle_ops import LifecycleOps
+    from workflows.activities.org import OrgActivities
+    from workflows.contracts.handover import ORG_HANDOVER_WORKFLOW_TYPE, HandoverInput, HandoverResult
+    from workflows.contracts.lifecycle_ops import LifecycleDecideInput, LifecycleOpResult
+    from workflows.contracts.org import ListTodosInput, ManagerChain, ManagerChainInput, TodoList
+    from workflows.contracts.policies import ACTIVITY_TIMEOUT, HANDOVER_RETRY, LIFECYCLE_UPDATE_TIMEOUT
 
 CHANNEL = "org_sync"
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# The decide update waits for the lifecycle to act (its own activities): give it room.
-UPDATE_TIMEOUT = timedelta(minutes=2)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                    maximum_interval=timedelta(seconds=30), maximum_attempts=20)
 
 
-@workflow.defn(name=it.ORG_HANDOVER_WORKFLOW_TYPE)
+@workflow.defn(name=ORG_HANDOVER_WORKFLOW_TYPE)
 class OrgHandover:
     @workflow.run
-    async def run(self, inp: it.HandoverInput) -> it.HandoverResult:
+    async def run(self, inp: HandoverInput) -> HandoverResult:
         wid = workflow.info().workflow_id
         to = inp.to_user_id.strip()
         if not to:
-            chain: it.ManagerChain = await workflow.execute_activity(
-                it.REGISTRY_GET_MANAGER_CHAIN, it.ManagerChainInput(user_id=inp.user_id),
-                result_type=it.ManagerChain, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            chain: ManagerChain = await workflow.execute_activity_method(
+                OrgActivities.get_manager_chain, ManagerChainInput(user_id=inp.user_id),
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=HANDOVER_RETRY,
             )
             to = next((m for m in chain.manager_ids if m != inp.user_id), "")
-        result = it.HandoverResult(user_id=inp.user_id, to_user_id=to)
+        result = HandoverResult(user_id=inp.user_id, to_user_id=to)
         if not to or to == inp.user_id:
             workflow.logger.warning("user %s has no manager to hand over to", inp.user_id)
             result.to_user_id = ""
             return result
-        todos: it.TodoList = await workflow.execute_activity(
-            it.APPROVAL_LIST_TODOS, it.ListTodosInput(user_id=inp.user_id), result_type=it.TodoList,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+        todos: TodoList = await workflow.execute_activity_method(
+            OrgActivities.list_todos, ListTodosInput(user_id=inp.user_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=HANDOVER_RETRY,
         )
         own = [t for t in todos.tasks if t.approver_id == inp.user_id and not t.on_behalf_of
                and t.status == "pending"]
         for task in own:
-            done: it.LifecycleOpResult = await workflow.execute_activity(
-                it.LIFECYCLE_DECIDE,
-                it.LifecycleDecideInput(
+            done: LifecycleOpResult = await workflow.execute_activity_method(
+                LifecycleOps.decide,
+                LifecycleDecideInput(
                     project_id=task.project_id, task_id=task.id, user_id=inp.user_id, action="transfer",
                     to_user_id=to, comment=inp.reason, channel=CHANNEL, update_id=f"{wid}:transfer:{task.id}",
                 ),
-                result_type=it.LifecycleOpResult, start_to_close_timeout=UPDATE_TIMEOUT, retry_policy=RETRY,
+                start_to_close_timeout=LIFECYCLE_UPDATE_TIMEOUT, retry_policy=HANDOVER_RETRY,
             )
             if done.outcome != "done":
                 workflow.logger.warning("task %s of %s not handed over: %s %s %s", task.id, task.project_id,

@@ -40,22 +40,36 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import activity_types as act
     from workflows import search_attributes as sa
-    from workflows.payloads import (
-        ERR_CONFLICT,
-        ERR_FORBIDDEN,
-        ERR_NOT_FOUND,
-        ERR_UNAVAILABLE,
-        ERR_VALIDATION,
+    from workflows.activities.approval import ApprovalActivities
+    from workflows.activities.notify import NotifyActivities
+    from workflows.activities.registry import RegistryActivities
+    from workflows.activities.reporting import ReportingActivities
+    from workflows.contracts.approval import (
+        CancelApprovalInput,
+        FireTimerInput,
+        OpenedStep,
+        OpenStepInput,
+        PlanChainInput,
+        PlannedStep,
+        ReassignStepInput,
+        RecordActionInput,
+        RecordDecisionInput,
+        ResumeApprovalInput,
+        TaskRef,
+        TimerRef,
+    )
+    from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_VALIDATION
+    from workflows.contracts.execution import EXECUTION_WORKFLOW_TYPE, ExecutionInput, execution_workflow_id
+    from workflows.contracts.lifecycle import (
         QUERY_STATE,
         UPDATE_CC,
         UPDATE_DECIDE,
@@ -81,26 +95,15 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
         WithdrawResult,
     )
-    from workflows.protection_types import PROTECTION_WORKFLOW_TYPE, ProtectionInput, protection_workflow_id
+    from workflows.contracts.notify import SendInput
+    from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY, CALLER_RETRY, CALLER_TIMEOUT
+    from workflows.contracts.protection import PROTECTION_WORKFLOW_TYPE, ProtectionInput, protection_workflow_id
+    from workflows.contracts.registry import GetProjectInput, ProjectSnapshot, SetProjectStatusInput, SubmitProjectInput
+    from workflows.contracts.reporting import ReportEventInput
 
+A = TypeVar("A")
 T = TypeVar("T")
 
-# Background steps (no caller waiting): retry transient failures for as long as it takes.
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-BACKGROUND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=0,
-)
-# Steps an update caller waits for: a few quick retries, then tell the caller.
-CALLER_TIMEOUT = timedelta(seconds=15)
-CALLER_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=2),
-    maximum_attempts=5,
-)
 CALLER_ERRORS = (ERR_VALIDATION, ERR_NOT_FOUND, ERR_FORBIDDEN, ERR_CONFLICT)
 ACTIONS = ("approve", "reject")
 SUBMITTABLE = ("draft", "returned")
@@ -138,7 +141,7 @@ class ProjectLifecycle:
         self._project_id = inp.project_id
         self._owner_id = inp.owner_id
         self._wid = workflow.info().workflow_id
-        self._project = act.ProjectSnapshot(id=inp.project_id, owner_id=inp.owner_id, status="draft")
+        self._project = ProjectSnapshot(id=inp.project_id, owner_id=inp.owner_id, status="draft")
         self._stage = "draft"
         self._status = "draft"
         # Successful submissions so far (one approval round each) and the rounds handled.
@@ -164,7 +167,7 @@ class ProjectLifecycle:
         # ---- approval engine (v2) state
         self._v2: bool | None = None
         self._history_limit = inp.history_limit
-        self._plan: list[act.PlannedStep] = []
+        self._plan: list[PlannedStep] = []
         self._open_seq = 0
         # v2 decide callers wait until the loop has acted on the opening they decided.
         self._acted_seq = 0
@@ -198,10 +201,10 @@ class ProjectLifecycle:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return LifecycleResult(project_id=self._project_id, status=self._status)
 
-    async def _record_created(self) -> act.ProjectSnapshot:
+    async def _record_created(self) -> ProjectSnapshot:
         """Read the new project, show it in the Temporal UI and record ``project.created``."""
         created = await self._background(
-            act.REGISTRY_GET_PROJECT, act.GetProjectInput(project_id=self._project_id), act.ProjectSnapshot
+            RegistryActivities.get_project, GetProjectInput(project_id=self._project_id)
         )
         if self._round == 0:  # unless a submit already brought a newer snapshot
             self._project = created
@@ -229,11 +232,10 @@ class ProjectLifecycle:
         )
         await self._report("project.submitted", actor=self._owner_id)
         plan = await self._background(
-            act.APPROVAL_PLAN_CHAIN,
-            act.PlanChainInput(
+            ApprovalActivities.plan_chain,
+            PlanChainInput(
                 request_id=f"{self._wid}:plan:{round_no}", project=self._project, submitter_id=self._owner_id
             ),
-            act.ChainPlan,
         )
         self._instance_id = plan.instance_id
         workflow.logger.info("approval chain planned: %d step(s)", len(plan.steps))
@@ -242,13 +244,12 @@ class ProjectLifecycle:
             self._step_index = step.index
             self._step_outcome = None
             opened = await self._background(
-                act.APPROVAL_OPEN_STEP,
-                act.OpenStepInput(
+                ApprovalActivities.open_step,
+                OpenStepInput(
                     request_id=f"{self._wid}:open:{round_no}:{step.index}",
                     instance_id=plan.instance_id,
                     step_index=step.index,
                 ),
-                act.OpenedStep,
             )
             if opened.auto_approved or opened.status in ("approved", "skipped"):
                 workflow.logger.info("step %d (%s) %s without a decision", step.index, step.name, opened.status)
@@ -278,8 +279,8 @@ class ProjectLifecycle:
     async def _finish(self, outcome: str) -> None:
         status, event = ("active", "approved") if outcome == "approved" else ("rejected", "rejected")
         self._project = await self._background(
-            act.REGISTRY_SET_PROJECT_STATUS,
-            act.SetProjectStatusInput(
+            RegistryActivities.set_project_status,
+            SetProjectStatusInput(
                 request_id=f"{self._wid}:status:{self._round}:{status}",
                 project_id=self._project_id,
                 status=status,
@@ -287,7 +288,6 @@ class ProjectLifecycle:
                 event=event,
                 comment=self._decision_comment,
             ),
-            act.ProjectSnapshot,
         )
         self._stage = status
         self._status = status
@@ -298,22 +298,17 @@ class ProjectLifecycle:
         self._ack()
         workflow.logger.info("project %s", status)
         await self._report(f"project.{event}", actor=self._decider)
-        if status == "active":
-            kind, title = "project_approved", f"项目已通过审批：{self._project.name}"
-        else:
-            kind, title = "project_rejected", f"项目未通过审批：{self._project.name}"
+        kind = "project_approved" if status == "active" else "project_rejected"
         await self._background(
-            act.NOTIFY_SEND,
-            act.SendInput(
+            NotifyActivities.send,
+            SendInput(
                 request_id=f"{self._wid}:notify:{self._round}:{kind}",
                 recipient_ids=[self._owner_id],
                 kind=kind,
-                title=title,
-                body=self._summary() + (f"\n意见：{self._decision_comment}" if self._decision_comment else ""),
+                title="",  # notify words it (services/notify/wording.py)
                 project_id=self._project_id,
                 context=self._context(comment=self._decision_comment),
             ),
-            act.SendResult,
         )
         if status == "active":
             await self._start_delivery()
@@ -326,8 +321,8 @@ class ProjectLifecycle:
         if workflow.patched("start-execution"):
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await workflow.start_child_workflow(
-                    act.EXECUTION_WORKFLOW_TYPE,
-                    act.ExecutionInput(
+                    EXECUTION_WORKFLOW_TYPE,
+                    ExecutionInput(
                         project_id=p.id,
                         owner_id=self._owner_id,
                         name=p.name,
@@ -335,7 +330,7 @@ class ProjectLifecycle:
                         amount=p.amount,
                         start=p.start_date,
                     ),
-                    id=act.execution_workflow_id(self._project_id),
+                    id=execution_workflow_id(self._project_id),
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 )
         # Issue 3: the customer's protection period (保护期).
@@ -353,7 +348,7 @@ class ProjectLifecycle:
         self._unacked = []
         self._acted_seq = max(self._acted_seq, self._ack_seq_pending)
 
-    def _sla_deadline(self, step: act.PlannedStep, pending: list[act.TaskRef]) -> datetime | None:
+    def _sla_deadline(self, step: PlannedStep, pending: list[TaskRef]) -> datetime | None:
         dues = sorted(datetime.fromisoformat(t.due_at) for t in pending if t.due_at)
         if dues:
             return dues[0]
@@ -361,11 +356,7 @@ class ProjectLifecycle:
             return workflow.now() + timedelta(seconds=step.sla_seconds)
         return None
 
-    def _summary(self) -> str:
-        p = self._project
-        return f"编号：{p.code}\n名称：{p.name}\n客户：{p.customer_name}\n金额：{p.amount} 元"
-
-    def _context(self, step: str = "", comment: str = "") -> dict[str, Any]:
+    def _context(self, step: str = "", comment: str = "", **extra: Any) -> dict[str, Any]:
         """Template context of a notification (JSON values only; only activity inputs change)."""
         p = self._project
         out: dict[str, Any] = {
@@ -379,39 +370,37 @@ class ProjectLifecycle:
             out["step"] = step
         if comment:
             out["comment"] = comment
+        out.update(extra)
         return out
 
-    async def _notify_approvers(self, round_no: int, step: act.PlannedStep, opened: act.OpenedStep) -> None:
+    async def _notify_approvers(self, round_no: int, step: PlannedStep, opened: OpenedStep) -> None:
         task_of = {t.approver_id: t.id for t in opened.tasks if t.status == "pending"}
         for approver in self._approvers:
             await self._background(
-                act.NOTIFY_SEND,
-                act.SendInput(
+                NotifyActivities.send,
+                SendInput(
                     request_id=f"{self._wid}:notify:{round_no}:step{step.index}:{approver}",
                     recipient_ids=[approver],
                     kind="approval_request",
-                    title=f"待审批：{self._project.name}",
-                    body=f"{self._summary()}\n审批环节：{opened.name or step.name}"
-                    + (f"\n审批任务：{task_of[approver]}" if approver in task_of else ""),
+                    title="",
                     project_id=self._project_id,
                     action_tasks={approver: task_of[approver]} if approver in task_of else {},
-                    context=self._context(step=opened.name or step.name),
+                    context=self._context(step=opened.name or step.name,
+                                          **({"task_id": task_of[approver]} if approver in task_of else {})),
                 ),
-                act.SendResult,
             )
 
-    async def _report(self, event_type: str, *, actor: str, project: act.ProjectSnapshot | None = None) -> None:
+    async def _report(self, event_type: str, *, actor: str, project: ProjectSnapshot | None = None) -> None:
         await self._background(
-            act.REPORTING_INGEST_EVENT,
-            act.ReportEventInput(
+            ReportingActivities.ingest_event,
+            ReportEventInput(
                 event_id=f"{self._wid}:{event_type}:{self._round}",
                 type=event_type,
                 project_id=self._project_id,
                 at=workflow.now().isoformat(),
                 actor_id=actor,
-                payload=(project or self._project).event_payload(),
+                project=project or self._project,
             ),
-            act.ReportEventResult,
         )
 
     # ---------------------------------------------------------------- approval engine (v2)
@@ -424,11 +413,11 @@ class ProjectLifecycle:
         return self._v2
 
     def _restore(self, c: LifecycleCarry) -> None:
-        self._project = act.ProjectSnapshot(**c.project)
+        self._project = ProjectSnapshot(**c.project)
         self._stage, self._status = c.stage, c.status
         self._round, self._rounds_started, self._submit_attempts = c.round, c.rounds_started, c.submit_attempts
         self._instance_id = c.instance_id
-        self._plan = [act.PlannedStep(**s) for s in c.steps]
+        self._plan = [PlannedStep(**s) for s in c.steps]
         self._step_index = c.step_index
         # The opening being waited on has not been acted on yet.
         self._open_seq = c.open_seq
@@ -527,14 +516,13 @@ class ProjectLifecycle:
             await self._report("project.submitted", actor=self._owner_id)
             if self._resume_pending and self._instance_id:
                 resumed = await self._background(
-                    act.APPROVAL_RESUME,
-                    act.ResumeApprovalInput(
+                    ApprovalActivities.resume,
+                    ResumeApprovalInput(
                         request_id=f"{self._wid}:resume:{round_no}",
                         instance_id=self._instance_id,
                         project=self._project,
                         actor_id=self._owner_id,
                     ),
-                    act.ResumedApproval,
                 )
                 self._plan, index = resumed.steps, resumed.resume_from
                 if resumed.instance_id != self._instance_id and workflow.patched(PATCH_REPLAN):
@@ -546,11 +534,10 @@ class ProjectLifecycle:
                     workflow.logger.info("resubmitted: resuming at step %d", index)
             else:
                 plan = await self._background(
-                    act.APPROVAL_PLAN_CHAIN,
-                    act.PlanChainInput(
+                    ApprovalActivities.plan_chain,
+                    PlanChainInput(
                         request_id=f"{self._wid}:plan:{round_no}", project=self._project, submitter_id=self._owner_id
                     ),
-                    act.ChainPlan,
                 )
                 self._instance_id, self._plan, index = plan.instance_id, plan.steps, 0
                 workflow.logger.info("approval chain planned: %d step(s)", len(plan.steps))
@@ -578,9 +565,8 @@ class ProjectLifecycle:
             self._opening = True
             try:
                 opened = await self._background(
-                    act.APPROVAL_OPEN_STEP,
-                    act.OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index),
-                    act.OpenedStep,
+                    ApprovalActivities.open_step,
+                    OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index),
                 )
             finally:
                 self._opening = False
@@ -643,7 +629,7 @@ class ProjectLifecycle:
             ]
         )
 
-    async def _wait_step(self, round_no: int, step: act.PlannedStep, opened: act.OpenedStep, seq: int) -> str:
+    async def _wait_step(self, round_no: int, step: PlannedStep, opened: OpenedStep, seq: int) -> str:
         """Wait for the step's outcome, firing its timers as they fall due."""
         timers = sorted(opened.timers, key=lambda t: t.index)
 
@@ -673,16 +659,15 @@ class ProjectLifecycle:
                 self._maybe_continue_as_new()
         return "cancelled" if self._cancelled else str(self._step_outcome)
 
-    async def _fire(self, round_no: int, step: act.PlannedStep, timer: act.TimerRef, seq: int) -> None:
+    async def _fire(self, round_no: int, step: PlannedStep, timer: TimerRef, seq: int) -> None:
         result = await self._background(
-            act.APPROVAL_FIRE_TIMER,
-            act.FireTimerInput(
+            ApprovalActivities.fire_timer,
+            FireTimerInput(
                 request_id=f"{self._wid}:timer:{round_no}:{step.index}:{seq}:{timer.index}",
                 instance_id=self._instance_id,
                 step_index=step.index,
                 timer_index=timer.index,
             ),
-            act.FireTimerResult,
         )
         workflow.logger.info("timer %d (%s, level %d) of step %d: fired=%s outcome=%s", timer.index, timer.action,
                              timer.level, step.index, result.fired, result.step_outcome)
@@ -690,15 +675,13 @@ class ProjectLifecycle:
             return
         key = f"{round_no}:step{step.index}:{seq}:timer{timer.index}"
         if timer.action == "remind":
-            await self._send(key, result.remind_user_ids, "approval_remind",
-                             f"审批即将超时，请尽快处理：{self._project.name}",
-                             f"{self._summary()}\n审批环节：{step.name}", step=step.name)
+            await self._send(key, result.remind_user_ids, "approval_remind", step=step.name)
         elif timer.action == "escalate":
             self._approvers = sorted(set(result.pending_approvers))
             self._set_approver_attributes()
             await self._notify_tasks(round_no, f"step{step.index}:{seq}:esc{timer.index}",
                                      [t for t in result.new_tasks if t.status == "pending"], step.name,
-                                     title=f"审批超时已升级给您：{self._project.name}")
+                                     escalated=True)
             await self._emit_decided(step.index, step.name, [SYSTEM], "escalate", "system",
                                      key=f"timer:{seq}:{timer.index}")
         else:
@@ -712,8 +695,8 @@ class ProjectLifecycle:
     async def _returned(self) -> None:
         """Back to the owner: they may edit and resubmit, which resumes at the returning step."""
         self._project = await self._background(
-            act.REGISTRY_SET_PROJECT_STATUS,
-            act.SetProjectStatusInput(
+            RegistryActivities.set_project_status,
+            SetProjectStatusInput(
                 request_id=f"{self._wid}:status:{self._round}:returned",
                 project_id=self._project_id,
                 status="returned",
@@ -721,7 +704,6 @@ class ProjectLifecycle:
                 event="returned",
                 comment=self._decision_comment,
             ),
-            act.ProjectSnapshot,
         )
         self._stage = self._status = "returned"
         self._approvers = []
@@ -732,8 +714,6 @@ class ProjectLifecycle:
         self._ack()
         await self._report("project.returned", actor=self._decider)
         await self._send(f"{self._round}:returned", [self._owner_id], "project_returned",
-                         f"项目被退回，请修改后重新提交：{self._project.name}",
-                         self._summary() + (f"\n意见：{self._decision_comment}" if self._decision_comment else ""),
                          comment=self._decision_comment)
 
     async def _after_cancel(self) -> None:
@@ -746,52 +726,48 @@ class ProjectLifecycle:
         await self._report("project.cancelled", actor=self._decider)
 
     async def _send(
-        self, key: str, recipients: list[str], kind: str, title: str, body: str, *, step: str = "", comment: str = ""
+        self, key: str, recipients: list[str], kind: str, *, step: str = "", comment: str = "", **extra: Any
     ) -> None:
+        """A notification of ``kind``: notify words it from the kind and this context."""
         if not recipients:
             return
         await self._background(
-            act.NOTIFY_SEND,
-            act.SendInput(
+            NotifyActivities.send,
+            SendInput(
                 request_id=f"{self._wid}:notify:{key}:{kind}",
                 recipient_ids=sorted(set(recipients)),
                 kind=kind,
-                title=title,
-                body=body,
+                title="",
                 project_id=self._project_id,
-                context=self._context(step=step, comment=comment),
+                context=self._context(step=step, comment=comment, **extra),
             ),
-            act.SendResult,
         )
 
     async def _notify_tasks(
-        self, round_no: int, key: str, tasks: list[act.TaskRef], step_name: str, *, title: str = ""
+        self, round_no: int, key: str, tasks: list[TaskRef], step_name: str, *, escalated: bool = False
     ) -> None:
         """One approval request per task (its body names the task, like the first version)."""
         for task in tasks:
             await self._background(
-                act.NOTIFY_SEND,
-                act.SendInput(
+                NotifyActivities.send,
+                SendInput(
                     request_id=f"{self._wid}:notify:{round_no}:{key}:{task.approver_id}:{task.id}",
                     recipient_ids=[task.approver_id],
                     kind="approval_request",
-                    title=title or f"待审批：{self._project.name}",
-                    body=f"{self._summary()}\n审批环节：{step_name}\n审批任务：{task.id}",
+                    title="",
                     project_id=self._project_id,
                     action_tasks={task.approver_id: task.id},
-                    context=self._context(step=step_name),
+                    context=self._context(step=step_name, task_id=task.id, escalated=escalated),
                 ),
-                act.SendResult,
             )
 
     async def _notify_cc(self, key: str, users: list[str], step_name: str) -> None:
-        await self._send(f"cc:{key}", users, "approval_cc", f"抄送：{self._project.name}",
-                         f"{self._summary()}\n审批环节：{step_name}", step=step_name)
+        await self._send(f"cc:{key}", users, "approval_cc", step=step_name)
 
     async def _emit(self, event_type: str, event_id: str, payload: dict[str, Any], actor: str = "") -> None:
         await self._background(
-            act.REPORTING_INGEST_EVENT,
-            act.ReportEventInput(
+            ReportingActivities.ingest_event,
+            ReportEventInput(
                 event_id=event_id,
                 type=event_type,
                 project_id=self._project_id,
@@ -799,7 +775,6 @@ class ProjectLifecycle:
                 actor_id=actor,
                 payload=payload,
             ),
-            act.ReportEventResult,
         )
 
     async def _emit_decided(
@@ -825,8 +800,8 @@ class ProjectLifecycle:
 
     async def _decide_v2(self, inp: DecisionInput) -> DecisionResult:
         outcome = await self._for_caller(
-            act.APPROVAL_RECORD_DECISION,
-            act.RecordDecisionInput(
+            ApprovalActivities.record_decision,
+            RecordDecisionInput(
                 # Same task, user and action (and target) → same request: a retried HTTP call is
                 # recorded once; the same approver adding someone before and later after is not.
                 request_id=f"{self._wid}:decide:{inp.task_id}:{inp.user_id}:{inp.action}"
@@ -844,7 +819,6 @@ class ProjectLifecycle:
                 link_id=inp.link_id,
                 attachments=list(inp.attachments),
             ),
-            act.DecisionOutcome,
             locale=inp.locale,
         )
         current = outcome.instance_id == self._instance_id and outcome.step_index == self._step_index
@@ -888,8 +862,8 @@ class ProjectLifecycle:
                 await workflow.wait_condition(lambda: not self._opening)
             if self._instance_id and self._stage in ("approval", "returned"):
                 await self._for_caller(
-                    act.APPROVAL_CANCEL,
-                    act.CancelApprovalInput(
+                    ApprovalActivities.cancel,
+                    CancelApprovalInput(
                         request_id=f"{self._wid}:cancel:{self._round}",
                         instance_id=self._instance_id,
                         actor_id=inp.actor_id,
@@ -898,12 +872,11 @@ class ProjectLifecycle:
                         channel=inp.channel,
                         locale=inp.locale,
                     ),
-                    act.CancelApprovalResult,
                     locale=inp.locale,
                 )
             project = await self._for_caller(
-                act.REGISTRY_SET_PROJECT_STATUS,
-                act.SetProjectStatusInput(
+                RegistryActivities.set_project_status,
+                SetProjectStatusInput(
                     request_id=f"{self._wid}:status:{self._round}:cancelled",
                     project_id=self._project_id,
                     status="cancelled",
@@ -911,7 +884,6 @@ class ProjectLifecycle:
                     event="approval_cancelled" if inp.cancel else "withdrawn",
                     comment=inp.comment,
                 ),
-                act.ProjectSnapshot,
                 locale=inp.locale,
             )
         finally:
@@ -923,8 +895,7 @@ class ProjectLifecycle:
         self._cancelled = True
         self._wake = True
         workflow.logger.info("%s by %s", "cancelled" if inp.cancel else "withdrawn", inp.actor_id)
-        await self._send(f"{self._round}:cancelled", previous, "approval_withdrawn",
-                         f"审批已撤回：{self._project.name}", self._summary(), comment=inp.comment)
+        await self._send(f"{self._round}:cancelled", previous, "approval_withdrawn", comment=inp.comment)
         return WithdrawResult(project_id=self._project_id, status="cancelled")
 
     @withdraw.validator
@@ -946,16 +917,13 @@ class ProjectLifecycle:
         recipients = list(self._approvers)
         key = str(workflow.uuid4())
         await self._for_caller(
-            act.APPROVAL_RECORD_ACTION,
-            act.RecordActionInput(request_id=f"{self._wid}:remind:{key}", instance_id=self._instance_id,
+            ApprovalActivities.record_action,
+            RecordActionInput(request_id=f"{self._wid}:remind:{key}", instance_id=self._instance_id,
                                   actor_id=inp.actor_id, action="remind", comment=inp.comment, channel=inp.channel,
                                   user_ids=recipients, locale=inp.locale),
-            act.RecordActionResult,
             locale=inp.locale,
         )
-        await self._send(f"remind:{key}", recipients, "approval_remind", f"催办：{self._project.name}",
-                         f"{self._summary()}" + (f"\n留言：{inp.comment}" if inp.comment else ""),
-                         comment=inp.comment)
+        await self._send(f"remind:{key}", recipients, "approval_remind", comment=inp.comment, by_owner=True)
         self._wake = True
         return RemindResult(project_id=self._project_id, reminded=recipients)
 
@@ -978,11 +946,10 @@ class ProjectLifecycle:
                                                "only the owner or a current approver may cc"))
         key = str(workflow.uuid4())
         done = await self._for_caller(
-            act.APPROVAL_RECORD_ACTION,
-            act.RecordActionInput(request_id=f"{self._wid}:cc:{key}", instance_id=self._instance_id,
+            ApprovalActivities.record_action,
+            RecordActionInput(request_id=f"{self._wid}:cc:{key}", instance_id=self._instance_id,
                                   actor_id=inp.actor_id, action="cc", comment=inp.comment, channel=inp.channel,
                                   user_ids=list(inp.user_ids), locale=inp.locale),
-            act.RecordActionResult,
             locale=inp.locale,
         )
         await self._notify_cc(key, done.cc_user_ids, self._plan[self._step_index].name if self._plan else "")
@@ -1000,11 +967,10 @@ class ProjectLifecycle:
             raise _refuse(ERR_CONFLICT, _text(inp.locale, "该项目不支持改派", "this project cannot be reassigned"))
         index = self._step_index if inp.step_index < 0 else inp.step_index
         done = await self._for_caller(
-            act.APPROVAL_REASSIGN,
-            act.ReassignStepInput(request_id=f"{self._wid}:reassign:{workflow.uuid4()}", instance_id=self._instance_id,
+            ApprovalActivities.reassign,
+            ReassignStepInput(request_id=f"{self._wid}:reassign:{workflow.uuid4()}", instance_id=self._instance_id,
                                   step_index=index, to_user_id=inp.to_user_id, actor_id=inp.actor_id,
                                   from_user_id=inp.from_user_id, comment=inp.comment, locale=inp.locale),
-            act.ReassignStepResult,
             locale=inp.locale,
         )
         if index == self._step_index:
@@ -1030,15 +996,14 @@ class ProjectLifecycle:
         self._submit_attempts += 1
         try:
             project = await self._for_caller(
-                act.REGISTRY_SUBMIT_PROJECT,
-                act.SubmitProjectInput(
+                RegistryActivities.submit_project,
+                SubmitProjectInput(
                     request_id=f"{self._wid}:submit:{self._submit_attempts}",
                     project_id=self._project_id,
                     actor_id=inp.actor_id,
                     actor_is_admin=inp.actor_is_admin,
                     locale=inp.locale,
                 ),
-                act.ProjectSnapshot,
                 locale=inp.locale,
             )
         finally:
@@ -1073,8 +1038,8 @@ class ProjectLifecycle:
                           [{"field": "action", "message": _text(inp.locale, "应为 approve 或 reject",
                                                                 "must be approve or reject")}])
         outcome = await self._for_caller(
-            act.APPROVAL_RECORD_DECISION,
-            act.RecordDecisionInput(
+            ApprovalActivities.record_decision,
+            RecordDecisionInput(
                 # Same task and user → same request: a retried HTTP call is recorded once.
                 request_id=f"{self._wid}:decide:{inp.task_id}:{inp.user_id}",
                 task_id=inp.task_id,
@@ -1085,7 +1050,6 @@ class ProjectLifecycle:
                 locale=inp.locale,
                 link_id=inp.link_id,
             ),
-            act.DecisionOutcome,
             locale=inp.locale,
         )
         key = f"{outcome.instance_id}:{outcome.step_index}"
@@ -1146,33 +1110,23 @@ class ProjectLifecycle:
 
     # ---------------------------------------------------------------- activities
 
-    async def _background(self, name: str, arg: Any, result_type: type[T]) -> T:
-        result: T = await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=BACKGROUND_RETRY,
+    async def _background(self, fn: Callable[[Any, A], Awaitable[T]], arg: A) -> T:
+        return await workflow.execute_activity_method(
+            fn, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY
         )
-        return result
 
-    async def _for_caller(self, name: str, arg: Any, result_type: type[T], *, locale: str) -> T:
+    async def _for_caller(self, fn: Callable[[Any, A], Awaitable[T]], arg: A, *, locale: str) -> T:
         """Run an activity for an update caller; its refusal becomes the update's failure."""
         try:
-            result: T = await workflow.execute_activity(
-                name,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=CALLER_TIMEOUT,
-                retry_policy=CALLER_RETRY,
+            return await workflow.execute_activity_method(
+                fn, arg, start_to_close_timeout=CALLER_TIMEOUT, retry_policy=CALLER_RETRY
             )
-            return result
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type in CALLER_ERRORS:
                 violations = cause.details[0] if cause.details else []
                 raise _refuse(cause.type or ERR_CONFLICT, cause.message, violations) from None
-            workflow.logger.warning("%s failed for the caller: %s", name, cause or err)
+            workflow.logger.warning("%s failed for the caller: %s", getattr(fn, "__name__", fn), cause or err)
             raise _refuse(
                 ERR_UNAVAILABLE, _text(locale, "服务暂时不可用，请稍后重试", "service unavailable, try again later")
             ) from None

@@ -19,24 +19,26 @@ replays change nothing twice.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import activity_types as act
-    from workflows.protection_types import (
+    from workflows.activities.notify import NotifyActivities
+    from workflows.activities.registry import RegistryActivities
+    from workflows.contracts.notify import SendInput
+    from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY
+    from workflows.contracts.protection import (
         PROTECTION_WORKFLOW_TYPE,
         ProtectionInput,
         ProtectionResult,
         protection_workflow_id,
     )
+    from workflows.contracts.registry import ProtectionCheckInput, ProtectionStatus
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                    maximum_interval=timedelta(minutes=1))
 # Safety valve for a history that would otherwise grow with very many follow-ups.
 MAX_ROUNDS = 500
 
@@ -49,15 +51,15 @@ class ProjectProtection:
         self._until = ""
 
     @workflow.query(name="state")
-    def state(self) -> act.ProtectionStatus:
-        return act.ProtectionStatus(project_id=workflow.info().workflow_id, state=self._state, until=self._until)
+    def state(self) -> ProtectionStatus:
+        return ProtectionStatus(project_id=workflow.info().workflow_id, state=self._state, until=self._until)
 
     @workflow.run
     async def run(self, inp: ProtectionInput) -> ProtectionResult:
         # The run id is part of every request id: a promoted registration runs this workflow again
         # under the same workflow id, and must not get the stored answers of its earlier run.
         wid = f"{workflow.info().workflow_id}:{workflow.info().run_id}"
-        st = await self._call(act.REGISTRY_START_PROTECTION, inp.project_id, f"{wid}:start")
+        st = await self._call(RegistryActivities.start_protection, inp.project_id, f"{wid}:start")
         reminders, reminded_for = 0, ""
         while st.state == "protected" and self._checks < MAX_ROUNDS:
             until = datetime.fromisoformat(st.until)
@@ -68,51 +70,51 @@ class ProjectProtection:
                     before = st.until
                     await workflow.sleep(remind - now)
                     # Re-read: a follow-up may have moved the end (then the reminder moves too).
-                    st = await self._call(act.REGISTRY_EXPIRE_PROTECTION, inp.project_id, f"{wid}:check")
+                    st = await self._call(RegistryActivities.expire_protection, inp.project_id, f"{wid}:check")
                     if st.state != "protected" or st.until != before:
                         continue
                 reminders += 1
                 reminded_for = st.until
-                await self._notify(st, f"{wid}:remind:{st.until}", "protection_expiring",
-                                   f"保护期即将到期：{st.name}",
-                                   f"编号：{st.code}\n保护期至：{st.until}\n记录跟进可延长保护期。")
+                await self._notify(st, f"{wid}:remind:{st.until}", "protection_expiring")
                 continue
             if now < until:
                 await workflow.sleep(until - now)
-            st = await self._call(act.REGISTRY_EXPIRE_PROTECTION, inp.project_id, f"{wid}:expire")
+            st = await self._call(RegistryActivities.expire_protection, inp.project_id, f"{wid}:expire")
         if st.state == "lapsed":
-            await self._notify(st, f"{wid}:lapsed", "protection_lapsed", f"保护期已到期：{st.name}",
-                               f"编号：{st.code}\n客户保护已失效。")
+            await self._notify(st, f"{wid}:lapsed", "protection_lapsed")
         promoted = await self._start_promoted(st)
         return ProtectionResult(project_id=inp.project_id, state=st.state, reminders=reminders, promoted=promoted)
 
-    async def _call(self, name: str, project_id: str, prefix: str) -> act.ProtectionStatus:
+    async def _call(
+        self, fn: Callable[[Any, ProtectionCheckInput], Awaitable[ProtectionStatus]], project_id: str, prefix: str
+    ) -> ProtectionStatus:
         self._checks += 1
-        st: act.ProtectionStatus = await workflow.execute_activity(
-            name,
-            act.ProtectionCheckInput(request_id=f"{prefix}:{self._checks}", project_id=project_id,
-                                     at=workflow.now().isoformat()),
-            result_type=act.ProtectionStatus,
+        st = await workflow.execute_activity_method(
+            fn,
+            ProtectionCheckInput(request_id=f"{prefix}:{self._checks}", project_id=project_id,
+                                 at=workflow.now().isoformat()),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
+            retry_policy=BACKGROUND_RETRY,
         )
         self._state, self._until = st.state, st.until
         workflow.logger.info("protection %s: %s until %s", project_id, st.state, st.until or "-")
         return st
 
-    async def _notify(self, st: act.ProtectionStatus, request_id: str, kind: str, title: str, body: str) -> None:
+    async def _notify(self, st: ProtectionStatus, request_id: str, kind: str) -> None:
         if not st.owner_id:
             return
-        await workflow.execute_activity(
-            act.NOTIFY_SEND,
-            act.SendInput(request_id=request_id, recipient_ids=[st.owner_id], kind=kind, title=title, body=body,
-                          project_id=st.project_id),
-            result_type=act.SendResult,
+        await workflow.execute_activity_method(
+            NotifyActivities.send,
+            # Words by notify (services/notify/wording.py) from the kind and these facts.
+            SendInput(request_id=request_id, recipient_ids=[st.owner_id], kind=kind, title="",
+                      project_id=st.project_id,
+                      context={"project_id": st.project_id, "code": st.code, "name": st.name,
+                               "until": st.until if kind == "protection_expiring" else ""}),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
+            retry_policy=BACKGROUND_RETRY,
         )
 
-    async def _start_promoted(self, st: act.ProtectionStatus) -> list[str]:
+    async def _start_promoted(self, st: ProtectionStatus) -> list[str]:
         """The next registration in line takes over: active ones are protected from now on."""
         out = []
         for p in st.promoted:

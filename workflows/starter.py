@@ -12,7 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from baobei.core.settings import Settings
-from workflows.payloads import WORKFLOW_TYPE, LifecycleInput, workflow_id
+from workflows.contracts.lifecycle import WORKFLOW_TYPE, LifecycleInput, workflow_id
 
 
 async def start_lifecycles(settings: Settings, projects: list[tuple[str, str]], *, concurrency: int = 16) -> int:

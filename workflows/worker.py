@@ -43,8 +43,12 @@ from workflows.activities.org import OrgActivities
 from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
 from workflows.activities.webhooks import WebhookActivities
 from workflows.audit_retention import AuditRetention
-from workflows.audit_retention_types import AUDIT_RETENTION_WORKFLOW_ID, AUDIT_RETENTION_WORKFLOW_TYPE, RetentionInput
 from workflows.closure import ProjectClosure
+from workflows.contracts.audit_retention import (
+    AUDIT_RETENTION_WORKFLOW_ID,
+    AUDIT_RETENTION_WORKFLOW_TYPE,
+    RetentionInput,
+)
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery_worker import build_delivery_worker, build_dispatcher
 from workflows.execution import ProjectExecution

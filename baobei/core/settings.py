@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     admin_token: str = ""
     # The built web app (``./bb web build``); empty = web/dist of the source tree.
     web_dist: str = ""
-    # `baobei dev --demo`: load baobei/demo.py's org, form, policy and people once ready.
+    # `baobei dev --demo`: load cli/demo.py's org, form, policy and people once ready.
     dev_demo: bool = False
 
     temporal_address: str = "127.0.0.1:7233"

@@ -46,7 +46,7 @@ from edge.errors import ServiceUnavailable, UpstreamFailed, status_of
 from edge.routes import bind_project
 from edge.routes.approvals import DECISION_LOCK_SECONDS
 from edge.routes.projects import approval_instance, viewer_of
-from workflows.payloads import DecisionInput
+from workflows.contracts.lifecycle import DecisionInput
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["action links"])

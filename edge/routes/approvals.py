@@ -41,7 +41,7 @@ from edge.schemas import (
     ReassignIn,
     TodoList,
 )
-from workflows.payloads import CcInput, DecisionInput, ReassignInput, RemindInput, WithdrawInput
+from workflows.contracts.lifecycle import CcInput, DecisionInput, ReassignInput, RemindInput, WithdrawInput
 
 router = area_router("approving")
 

@@ -20,8 +20,8 @@ from edge.errors import ServiceUnavailable, UpstreamFailed
 from edge.routes import area_router, bind_project
 from edge.routes.projects import project_view, visible_project
 from edge.schemas import ActionIn, ProjectOut
-from workflows.integration_types import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
-from workflows.payloads import ERR_CONFLICT
+from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
+from workflows.contracts.errors import ERR_CONFLICT
 
 router = area_router("approving")
 log = structlog.get_logger(__name__)

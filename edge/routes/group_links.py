@@ -45,7 +45,7 @@ from edge.routes.action_links import (
     result_page,
     summary,
 )
-from workflows.payloads import DecisionInput
+from workflows.contracts.lifecycle import DecisionInput
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["action links"])

@@ -46,14 +46,11 @@ from edge.schemas_notify import (
     WeComOrgIn,
 )
 from edge.sessions import SessionStore
-from workflows.integration_types import (
-    CRM_LOST_WORKFLOW_TYPE,
+from workflows.contracts.crm import CRM_LOST_WORKFLOW_TYPE, CrmLostInput, CrmLostResult, crm_lost_workflow_id
+from workflows.contracts.handover import (
     ORG_HANDOVER_WORKFLOW_TYPE,
-    CrmLostInput,
-    CrmLostResult,
     HandoverInput,
     HandoverResult,
-    crm_lost_workflow_id,
     org_handover_workflow_id,
 )
 

@@ -13,6 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb2
+from baobei.reporting_facts import registry_snapshot
 from edge import audit
 from edge.auth import Principal
 from edge.clients import Clients as EdgeClients
@@ -419,8 +420,6 @@ async def put_settings(body: HealthSettingsIn, user: AdminUser, clients: Clients
 
 async def registry_snapshots(clients: Any) -> list[reporting_pb2.ProjectSnapshot]:
     """Every project from the registry (as admin), as reporting snapshots."""
-    from edge.mapping import status_name
-
     viewer = registry_pb2.Viewer(user_id="reporting-rebuild", is_admin=True)
     out: list[reporting_pb2.ProjectSnapshot] = []
     cursor = ""
@@ -428,25 +427,7 @@ async def registry_snapshots(clients: Any) -> list[reporting_pb2.ProjectSnapshot
         page = await clients.registry.ListProjects(
             registry_pb2.ListProjectsRequest(viewer=viewer, limit=PAGE, cursor=cursor)
         )
-        for p in page.items:
-            snap = reporting_pb2.ProjectSnapshot(
-                id=p.id,
-                code=p.code,
-                name=p.name,
-                status=status_name(p.status),
-                amount=p.amount,
-                owner_id=p.owner_id,
-                department_id=p.department_id,
-                region=p.region,
-                business_line=p.business_line,
-                form_key=p.form_key,
-                conflict_count=len(p.conflicts),
-            )
-            if p.HasField("created_at"):
-                snap.created_at.CopyFrom(p.created_at)
-            if p.HasField("updated_at"):
-                snap.updated_at.CopyFrom(p.updated_at)
-            out.append(snap)
+        out.extend(registry_snapshot(p) for p in page.items)
         cursor = page.next_cursor
         if not cursor:
             return out

@@ -29,7 +29,13 @@ from edge.deps import AdminUser, Clients, CurrentUser
 from edge.downloads import DOWNLOAD_RESPONSES, file_response
 from edge.routes import area_router, bind_project
 from edge.routes.projects import visible_project, visible_project_with_relations
-from workflows import activity_types as act
+from workflows.contracts.execution import (
+    EXECUTION_SIGNAL_CHANGED,
+    EXECUTION_WORKFLOW_TYPE,
+    ExecutionInput,
+    TasksChanged,
+    execution_workflow_id,
+)
 
 router = area_router("tasks")
 log = structlog.get_logger(__name__)
@@ -237,8 +243,8 @@ async def notify_execution(clients: EdgeClients, project: registry_pb2.Project, 
                 registry_pb2.GetProjectRequest(project_id=project.id, viewer=SYSTEM_VIEWER))).project
         client = await clients.temporal()
         await client.start_workflow(
-            act.EXECUTION_WORKFLOW_TYPE,
-            act.ExecutionInput(
+            EXECUTION_WORKFLOW_TYPE,
+            ExecutionInput(
                 project_id=project.id,
                 owner_id=project.owner_id,
                 name=project.name,
@@ -249,11 +255,11 @@ async def notify_execution(clients: EdgeClients, project: registry_pb2.Project, 
                 # the template; its request id makes that happen once.
                 apply_template=True,
             ),
-            id=act.execution_workflow_id(project.id),
+            id=execution_workflow_id(project.id),
             task_queue=clients.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            start_signal=act.EXECUTION_SIGNAL_CHANGED,
-            start_signal_args=[act.TasksChanged(reason=reason)],
+            start_signal=EXECUTION_SIGNAL_CHANGED,
+            start_signal_args=[TasksChanged(reason=reason)],
         )
     except (RPCError, Exception) as err:  # noqa: BLE001 - Temporal down must not fail a committed change
         log.warning("execution.signal_failed", project_id=project.id, error=str(err))

@@ -24,7 +24,7 @@ from services.approval.models import (
     ApprovalTask,
 )
 from services.approval.org_client import DirectoryUnavailable
-from services.approval.store import ApprovalStore
+from services.approval.store import aggregates, todos
 
 log = structlog.get_logger(__name__)
 # Decisions that settle a delegate's part (transfer / add_approver hand it on instead).
@@ -40,19 +40,19 @@ def check(engine: Engine, *, link_id: str, task_id: str, actor_id: str, now: dat
         instance = session.get(ApprovalInstance, anchor.instance_id)
         step = session.exec(select(ApprovalStep).where(
             ApprovalStep.instance_id == anchor.instance_id, ApprovalStep.step_index == anchor.step_index)).first()
-        every = ApprovalStore._step_tasks(session, anchor.instance_id, anchor.step_index)
+        every = todos.step_tasks(session, anchor.instance_id, anchor.step_index)
         opened = mapping.utc(step.opened_at) if step is not None and step.opened_at else None
         current = opened is not None and mapping.utc(anchor.created_at) >= opened
         opening = [t for t in every if opened is not None and mapping.utc(t.created_at) >= opened] if current else []
         uses = session.exec(select(ApprovalLinkUse).where(
             col(ApprovalLinkUse.link_id).startswith(group_links.use_prefix(link_id), autoescape=True))).all()
-        delegations = ApprovalStore._delegations_of(session, sorted({t.approver_id for t in opening}))
+        delegations = aggregates.delegations_of(session, sorted({t.approver_id for t in opening}))
         pending = [t for t in opening if t.status == domain.TASK_PENDING]
         mine = [t for t in pending if t.approver_id == actor_id]
         delegated = [t for t in pending if t.approver_id != actor_id
                      and domain.acting_for(actor_id, t.approver_id, delegations, now) is not None]
         own_kept = [t for t in opening if t.approver_id == actor_id and not (
-            t.status == domain.TASK_CLOSED and ApprovalStore._closed_by(session, t) in _HANDED_ON)]
+            t.status == domain.TASK_CLOSED and todos.closed_by(session, t) in _HANDED_ON)]
         as_delegate = session.exec(select(ApprovalDecision.id).where(
             ApprovalDecision.instance_id == anchor.instance_id, ApprovalDecision.step_index == anchor.step_index,
             ApprovalDecision.user_id == actor_id, ApprovalDecision.on_behalf_of != "",

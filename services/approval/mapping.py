@@ -21,6 +21,13 @@ from services.approval.models import (
     PolicyVersion,
 )
 
+# The domain's dataclasses and the table rows they are loaded from have the same fields.
+TaskRow = ApprovalTask | domain.Task
+StepRow = ApprovalStep | domain.Step
+DecisionRow = ApprovalDecision | domain.Decision
+CcRow = ApprovalCC | domain.CcCopy
+InstanceRow = ApprovalInstance | domain.Instance
+
 _TASK_STATUS = {
     domain.TASK_PENDING: pb.TASK_STATUS_PENDING,
     domain.TASK_APPROVED: pb.TASK_STATUS_APPROVED,
@@ -202,18 +209,6 @@ def attachments_from_proto(value: struct_pb2.ListValue) -> list[dict[str, str]]:
     return out
 
 
-def step_config(s: domain.PlannedStep) -> dict[str, Any]:
-    return {
-        "min_approvals": s.min_approvals,
-        "ratio": s.ratio,
-        "remind_at": s.remind_at,
-        "escalation": [dict(lv) for lv in s.escalation],
-        "cc": list(s.cc),
-        "blocked": s.blocked,
-        "self_approved": s.self_approved,
-    }
-
-
 def planned_step_to_proto(s: domain.PlannedStep) -> pb.PlannedStep:
     return pb.PlannedStep(
         index=s.index,
@@ -238,7 +233,7 @@ def planned_step_to_proto(s: domain.PlannedStep) -> pb.PlannedStep:
     )
 
 
-def stored_step_to_planned(row: ApprovalStep) -> pb.PlannedStep:
+def stored_step_to_planned(row: StepRow) -> pb.PlannedStep:
     config = row.config or {}
     return pb.PlannedStep(
         index=row.step_index,
@@ -269,7 +264,7 @@ def timer_to_proto(t: domain.Timer) -> pb.Timer:
     return pb.Timer(index=t.index, action=t.action, at=timestamp(t.at), level=t.level, to=list(t.to))
 
 
-def cc_to_proto(row: ApprovalCC) -> pb.CcRecord:
+def cc_to_proto(row: CcRow) -> pb.CcRecord:
     return pb.CcRecord(
         id=row.id,
         instance_id=row.instance_id,
@@ -293,7 +288,7 @@ def delegation_to_proto(row: ApprovalDelegation | None) -> pb.Delegation | None:
     )
 
 
-def task_to_proto(row: ApprovalTask, on_behalf_of: str = "") -> pb.ApprovalTask:
+def task_to_proto(row: TaskRow, on_behalf_of: str = "") -> pb.ApprovalTask:
     return pb.ApprovalTask(
         id=row.id,
         instance_id=row.instance_id,
@@ -310,7 +305,7 @@ def task_to_proto(row: ApprovalTask, on_behalf_of: str = "") -> pb.ApprovalTask:
     )
 
 
-def task_opened_at(row: ApprovalTask) -> datetime | None:
+def task_opened_at(row: TaskRow) -> datetime | None:
     """Since when the task waits for its approver: None while held back (waiting); rows from before
     ``opened_at`` was kept opened when they were created."""
     if row.status == domain.TASK_WAITING:
@@ -318,7 +313,7 @@ def task_opened_at(row: ApprovalTask) -> datetime | None:
     return row.opened_at or row.created_at
 
 
-def decision_to_proto(row: ApprovalDecision) -> pb.Decision:
+def decision_to_proto(row: DecisionRow) -> pb.Decision:
     return pb.Decision(
         user_id=row.user_id,
         action=row.action,
@@ -333,7 +328,7 @@ def decision_to_proto(row: ApprovalDecision) -> pb.Decision:
 
 
 def step_state_to_proto(
-    row: ApprovalStep, decisions: Sequence[ApprovalDecision], due_at: datetime | None = None
+    row: StepRow, decisions: Sequence[DecisionRow], due_at: datetime | None = None
 ) -> pb.StepState:
     config = row.config or {}
     return pb.StepState(
@@ -353,14 +348,14 @@ def step_state_to_proto(
 
 
 def instance_to_proto(
-    row: ApprovalInstance,
-    steps: Sequence[ApprovalStep],
-    decisions: Sequence[ApprovalDecision],
-    cc: Sequence[ApprovalCC] = (),
+    row: InstanceRow,
+    steps: Sequence[StepRow],
+    decisions: Sequence[DecisionRow],
+    cc: Sequence[CcRow] = (),
     dues: dict[int, datetime | None] | None = None,
 ) -> pb.Instance:
-    by_step: dict[int, list[ApprovalDecision]] = {}
-    loose: list[ApprovalDecision] = []
+    by_step: dict[int, list[DecisionRow]] = {}
+    loose: list[DecisionRow] = []
     indexes = {s.step_index for s in steps}
     for d in decisions:
         if d.step_index in indexes:

@@ -18,7 +18,7 @@ from baobei.core.errors import FieldViolation, ValidationFailed, require
 from baobei.core.grpc_server import ERROR_DOMAIN, rpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify import domain, links, mapping, outbox, store, templates
+from services.notify import domain, links, mapping, outbox, store, templates, wording
 from services.notify.channels.base import DeliveryFailed, check_target
 from services.notify.deliver import Deliverer, Outcome, Retryable
 from services.notify.link_urls import LinkUrls
@@ -90,7 +90,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     # ---- inbox ----
     @rpc
     def Send(self, request: pb.SendRequest, context: grpc.ServicerContext) -> pb.SendResponse:
-        command = mapping.send_command(request)
+        command = wording.worded(mapping.send_command(request))
         domain.validate_send(command)
         minter = store.LinkMinter(ttl=self.config.link_ttl)
         resp = run_once(

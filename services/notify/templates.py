@@ -68,9 +68,11 @@ _LEADS: dict[str, tuple[str, str]] = {
     # kind → (first sentence, link label)
     "approval_request": ("有一个项目等待您审批，请查看后决定同意或拒绝。", "打开审批页面"),
     "approval_cc": ("抄送给您：以下项目的审批进展供您知悉。", "查看项目"),
+    "approval_remind": ("有一个项目的审批即将超时，请尽快处理。", "打开审批页面"),
     "project_approved": ("您提交的项目已审批通过。", "查看项目"),
     "project_rejected": ("您提交的项目未通过审批。", "查看项目"),
     "project_returned": ("您提交的项目被退回修改，请补充后重新提交。", "查看项目"),
+    "project_closed": ("您的项目已关闭。", "查看项目"),
     "protection_expiring": ("您的项目保护期即将到期，请及时推进或申请延期。", "查看项目"),
     "protection_lapsed": ("您的项目保护期已失效，客户已释放。", "查看项目"),
     "task_overdue": ("有任务已逾期，请尽快处理。", "查看任务"),

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from baobei.core.errors import FieldViolation, ValidationFailed
+from baobei.core.errors import FieldViolation, Unauthenticated, ValidationFailed
 from services.registry.domain import ADMIN_ROLE, Department, User
 
 SCOPES = ("crm:write", "org:sync", "reports:read")
@@ -78,6 +78,20 @@ def token_spec(name: str, scopes: Sequence[str], *, scopes_given: bool, expires_
 def is_token_id(value: str) -> bool:
     """Token ids are 32 lowercase hex digits (anything else is simply not found)."""
     return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def refusal(record: AccessToken, user: User, now: datetime) -> tuple[str, Unauthenticated] | None:
+    """Why a known token may not authenticate (the log event and the error), None when it may:
+    revoked, expired, or its user left."""
+    if record.revoked_at is not None:
+        return "token.refused_revoked", Unauthenticated("令牌已撤销", "the token has been revoked",
+                                                        code="token_revoked")
+    if record.expired(now):
+        return "token.refused_expired", Unauthenticated("令牌已过期", "the token has expired", code="token_expired")
+    if user.left:
+        return "token.refused_left", Unauthenticated("用户已离职，令牌失效",
+                                                     "the user has left: the token is no longer valid")
+    return None
 
 
 def needs_touch(last_used_at: datetime | None, now: datetime) -> bool:

@@ -21,8 +21,18 @@ from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry import access, domain, mapping, store
+from services.registry import access, domain, mapping
 from services.registry.domain import Status
+from services.registry.store import attachments as attachment_store
+from services.registry.store import conflicts as conflict_store
+from services.registry.store import forms as form_store
+from services.registry.store import imports as import_store
+from services.registry.store import listing as listing_store
+from services.registry.store import org as org_store
+from services.registry.store import projects as project_store
+from services.registry.store import protection as protection_store
+from services.registry.store import rows as store_rows
+from services.registry.store import tokens as token_store
 
 M = TypeVar("M", bound=Message)
 log = structlog.get_logger(__name__)
@@ -32,7 +42,7 @@ def _promoted(items: list[tuple[str, Status]]) -> list[pb.Promoted]:
     return [pb.Promoted(project_id=pid, status=mapping.status_to_pb(st)) for pid, st in items]
 
 
-def _protection(state: store.ProtectionState) -> pb.ProtectionResponse:
+def _protection(state: protection_store.ProtectionState) -> pb.ProtectionResponse:
     out = pb.ProtectionResponse(
         protection=mapping.protection_to_pb(state.project.protection), promoted=_promoted(state.promoted),
         owner_id=state.project.owner_id, code=state.project.code, name=state.project.name,
@@ -73,7 +83,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         actor = mapping.org_actor_from_pb(request)
 
         def apply(session: Session) -> pb.UpsertOrgResponse:
-            n_dep, n_usr, refused = store.upsert_org(
+            n_dep, n_usr, refused = org_store.upsert_org(
                 session=session, departments_in=departments, users_in=users, actor=actor
             )
             return pb.UpsertOrgResponse(
@@ -84,13 +94,13 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
     @rpc
     def GetUser(self, request: pb.GetUserRequest, context: grpc.ServicerContext) -> pb.GetUserResponse:
-        user = self._read(lambda s: store.get_user(session=s, user_id=request.user_id))
+        user = self._read(lambda s: org_store.get_user(session=s, user_id=request.user_id))
         return pb.GetUserResponse(user=mapping.user_to_pb(user))
 
     @rpc
     def ListUsers(self, request: pb.ListUsersRequest, context: grpc.ServicerContext) -> pb.ListUsersResponse:
         users = self._read(
-            lambda s: store.list_users(
+            lambda s: org_store.list_users(
                 session=s, user_ids=list(request.user_ids), role=request.role, department_id=request.department_id
             )
         )
@@ -100,7 +110,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def GetManagerChain(
         self, request: pb.GetManagerChainRequest, context: grpc.ServicerContext
     ) -> pb.GetManagerChainResponse:
-        chain = self._read(lambda s: store.manager_chain(session=s, user_id=request.user_id))
+        chain = self._read(lambda s: org_store.manager_chain(session=s, user_id=request.user_id))
         return pb.GetManagerChainResponse(
             links=[pb.ManagerLink(department_id=d, manager_id=m) for d, m in chain]
         )
@@ -111,7 +121,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                                  expires_in_days=request.expires_in_days)
         # Not through run_once: the request log would keep the plaintext token.
         with Session(self.engine) as session:
-            token, record = store.issue_token(
+            token, record = token_store.issue_token(
                 session=session, user_id=request.user_id, spec=spec, now=mapping.ts_or_none(request.now)
             )
             session.commit()
@@ -120,20 +130,21 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     @rpc
     def Authenticate(self, request: pb.AuthenticateRequest, context: grpc.ServicerContext) -> pb.AuthenticateResponse:
         with Session(self.engine) as session:
-            user, record = store.authenticate(session=session, token=request.token, now=mapping.ts_or_none(request.now))
+            user, record = token_store.authenticate(session=session, token=request.token,
+                                               now=mapping.ts_or_none(request.now))
             session.commit()  # last_used_at, when due
         return pb.AuthenticateResponse(user=mapping.user_to_pb(user), access_token=mapping.access_token_to_pb(record))
 
     @rpc
     def ListTokens(self, request: pb.ListTokensRequest, context: grpc.ServicerContext) -> pb.ListTokensResponse:
-        tokens = self._read(lambda s: store.list_tokens(session=s, user_id=request.user_id.strip()))
+        tokens = self._read(lambda s: token_store.list_tokens(session=s, user_id=request.user_id.strip()))
         return pb.ListTokensResponse(tokens=[mapping.access_token_to_pb(t) for t in tokens])
 
     @rpc
     def RevokeToken(self, request: pb.RevokeTokenRequest, context: grpc.ServicerContext) -> pb.RevokeTokenResponse:
         with Session(self.engine) as session:
-            record = store.revoke_token(session=session, user_id=request.user_id.strip(), token_id=request.token_id,
-                                        now=mapping.ts_or_none(request.now))
+            record = token_store.revoke_token(session=session, user_id=request.user_id.strip(),
+                                              token_id=request.token_id, now=mapping.ts_or_none(request.now))
             session.commit()
         return pb.RevokeTokenResponse(access_token=mapping.access_token_to_pb(record))
 
@@ -145,7 +156,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         rules = [mapping.rule_from_pb(r) for r in request.rules]
 
         def apply(session: Session) -> pb.PutFormResponse:
-            form, created = store.put_form(
+            form, created = form_store.put_form(
                 session=session, key=request.key.strip(), title=request.title, fields=fields,
                 settings=mapping.settings_from_pb(request.settings), rules=rules,
             )
@@ -155,7 +166,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
     @rpc
     def GetForm(self, request: pb.GetFormRequest, context: grpc.ServicerContext) -> pb.GetFormResponse:
-        form = self._read(lambda s: store.get_form(session=s, key=request.key.strip(), version=request.version))
+        form = self._read(lambda s: form_store.get_form(session=s, key=request.key.strip(), version=request.version))
         return pb.GetFormResponse(form=mapping.form_to_pb(form))
 
     # ---------- projects ----------
@@ -174,7 +185,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             raise ValidationFailed(violations)
 
         def existing(session: Session) -> pb.CreateProjectResponse | None:
-            found = store.find_external(session=session, source=source, external_id=external_id)
+            found = project_store.find_external(session=session, source=source, external_id=external_id)
             if found is None:
                 return None
             log.info("project.external_exists", project_id=found.id, external_source=source,
@@ -186,7 +197,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 found = existing(session)
                 if found is not None:
                     return found
-            project = store.create_project(session=session, inp=inp)
+            project = project_store.create_project(session=session, inp=inp)
             return pb.CreateProjectResponse(project=mapping.project_to_pb(project))
 
         try:
@@ -208,7 +219,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         integration registered (e.g. "ext:crm:OPP-42"); unknown → NOT_FOUND either way."""
         viewer = mapping.viewer_from_pb(request)
         project, relations = self._read(
-            lambda s: store.get_project_for(session=s, project_id=request.project_id, viewer=viewer)
+            lambda s: project_store.get_project_for(session=s, project_id=request.project_id, viewer=viewer)
         )
         return pb.GetProjectResponse(project=mapping.project_to_pb(project), viewer_relations=relations)
 
@@ -217,9 +228,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         viewer = mapping.viewer_from_pb(request)
         status = mapping.status_from_pb(request.status)
         items, next_cursor = self._read(
-            lambda s: store.list_projects(
+            lambda s: listing_store.list_projects(
                 session=s, viewer=viewer, status=status, q=request.q, limit=request.limit, cursor=request.cursor,
-                filters=store.ProjectFilter(
+                filters=listing_store.ProjectFilter(
                     owner_id=request.owner_id, department_id=request.department_id, region=request.region,
                     business_line=request.business_line, customer=request.customer, amount_min=request.amount_min,
                     amount_max=request.amount_max, created_from=request.created_from, created_to=request.created_to,
@@ -240,7 +251,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         viewer = mapping.viewer_from_pb(request)
         c = request.customer
         result = self._read(
-            lambda s: store.check_conflicts(
+            lambda s: conflict_store.check_conflicts(
                 session=s, viewer=viewer, form_key=request.form_key,
                 customer=domain.Customer(name=c.name, uscc=c.uscc), project_name=request.project_name,
                 project_id=request.project_id,
@@ -257,7 +268,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         self, request: pb.SubmitProjectRequest, context: grpc.ServicerContext
     ) -> pb.SubmitProjectResponse:
         def apply(session: Session) -> pb.SubmitProjectResponse:
-            project = store.submit_project(
+            project = project_store.submit_project(
                 session=session, project_id=request.project_id, actor_id=request.actor_id,
                 actor_is_admin=request.actor_is_admin,
             )
@@ -275,7 +286,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
         def apply(session: Session) -> pb.SetProjectStatusResponse:
             promoted: list[tuple[str, Status]] = []
-            project = store.set_project_status(
+            project = project_store.set_project_status(
                 session=session, project_id=request.project_id, status=status, actor_id=request.actor_id,
                 event=request.event.strip(), comment=request.comment, promoted=promoted,
             )
@@ -292,7 +303,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         changes = mapping.struct_to_dict(request.changes)
 
         def apply(session: Session) -> pb.UpdateProjectResponse:
-            project = store.update_project(
+            project = project_store.update_project(
                 session=session, project_id=request.project_id, actor_id=request.actor_id,
                 actor_is_admin=request.actor_is_admin, actor_roles=set(request.actor_roles),
                 expected_version=request.expected_version, changes=changes,
@@ -306,7 +317,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         self, request: pb.RecordFollowUpRequest, context: grpc.ServicerContext
     ) -> pb.RecordFollowUpResponse:
         def apply(session: Session) -> pb.RecordFollowUpResponse:
-            project = store.record_follow_up(
+            project = protection_store.record_follow_up(
                 session=session, project_id=request.project_id, actor_id=request.actor_id,
                 actor_is_admin=request.actor_is_admin, note=request.note,
             )
@@ -320,7 +331,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     ) -> pb.ProtectionResponse:
         return self._once(
             request.request_id, "StartProtection", pb.ProtectionResponse,
-            lambda s: _protection(store.start_protection(session=s, project_id=request.project_id,
+            lambda s: _protection(protection_store.start_protection(session=s, project_id=request.project_id,
                                                          at=_at(request.at))),
         )
 
@@ -330,7 +341,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     ) -> pb.ProtectionResponse:
         return self._once(
             request.request_id, "ExpireProtection", pb.ProtectionResponse,
-            lambda s: _protection(store.expire_protection(session=s, project_id=request.project_id,
+            lambda s: _protection(protection_store.expire_protection(session=s, project_id=request.project_id,
                                                           at=_at(request.at))),
         )
 
@@ -341,13 +352,13 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         # Not through run_once: the request log would keep a copy of the bytes; the content
         # address makes a repeat harmless anyway.
         with Session(self.engine) as session:
-            row = store.save_attachment(
+            row = attachment_store.save_attachment(
                 session=session, blobs=self.blobs, filename=request.filename, content_type=request.content_type,
                 data=request.data, uploader_id=request.uploader_id,
             )
             session.commit()
             out = pb.Attachment(id=row.id, filename=row.filename, content_type=row.content_type, size=row.size,
-                                uploader_id=row.uploader_id, created_at=mapping.ts(store.utc(row.created_at)))
+                                uploader_id=row.uploader_id, created_at=mapping.ts(store_rows.utc(row.created_at)))
         return pb.UploadAttachmentResponse(attachment=out)
 
     @rpc
@@ -356,11 +367,12 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     ) -> pb.GetAttachmentResponse:
         viewer = mapping.viewer_from_pb(request)
         row = self._read(
-            lambda s: store.get_attachment(session=s, attachment_id=request.attachment_id.strip(), viewer=viewer)
+            lambda s: attachment_store.get_attachment(session=s, attachment_id=request.attachment_id.strip(),
+                                                      viewer=viewer)
         )
         out = pb.GetAttachmentResponse(
             attachment=pb.Attachment(id=row.id, filename=row.filename, content_type=row.content_type, size=row.size,
-                                     uploader_id=row.uploader_id, created_at=mapping.ts(store.utc(row.created_at)))
+                                     uploader_id=row.uploader_id, created_at=mapping.ts(store_rows.utc(row.created_at)))
         )
         if request.with_content:
             data = self.blobs.get(row.id)
@@ -376,9 +388,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     ) -> pb.LinkAttachmentsResponse:
         viewer = mapping.viewer_from_pb(request)
         with Session(self.engine) as session:
-            linked = store.link_attachments(
+            linked = attachment_store.link_attachments(
                 session=session, project_id=request.project_id.strip(), attachment_ids=list(request.attachment_ids),
-                viewer=viewer, kind=request.kind.strip() or "comment", now=store.utc(datetime.now(UTC)),
+                viewer=viewer, kind=request.kind.strip() or "comment", now=store_rows.utc(datetime.now(UTC)),
             )
             session.commit()
         return pb.LinkAttachmentsResponse(attachment_ids=linked)
@@ -388,7 +400,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         self, request: pb.ImportProjectsRequest, context: grpc.ServicerContext
     ) -> pb.ImportProjectsResponse:
         def apply(session: Session) -> pb.ImportProjectsResponse:
-            r = store.import_projects(
+            r = import_store.import_projects(
                 session=session, form_key=request.form_key, actor_id=request.actor_id, data=request.data,
                 filename=request.filename, dry_run=request.dry_run, skip_invalid=request.skip_invalid,
             )

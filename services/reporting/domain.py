@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from baobei.core.errors import FieldViolation, ValidationFailed, require
+from baobei.core.errors import FieldViolation, ValidationFailed
 
-# Project snapshot fields an event payload may carry; absent ones leave the read model alone.
+# Project snapshot fields of the read model (ProjectFacts in reporting_service.proto).
 TEXT_FIELDS = ("code", "name", "status", "owner_id", "department_id", "region", "business_line", "form_key")
 SNAPSHOT_FIELDS = (*TEXT_FIELDS, "amount", "conflict_count")
 CENT = Decimal("0.01")
@@ -28,6 +28,7 @@ class Event:
     project_id: str
     at: datetime | None
     actor_id: str = ""
+    # The kind's values as JSON, keyed by field name: what the event log keeps and webhooks get.
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -74,7 +75,7 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def parse_amount(value: Any, path: str = "event.payload.amount") -> Decimal:
+def parse_amount(value: Any, path: str) -> Decimal:
     """A money amount: a decimal string (preferred) or a JSON number, at most 2 decimals, within
     Numeric(18, 2). Floats are read through their shortest repr ("12345.6"), never binary."""
     bad = ValidationFailed(
@@ -94,47 +95,6 @@ def parse_amount(value: Any, path: str = "event.payload.amount") -> Decimal:
 def format_amount(value: Decimal) -> str:
     """Exact, two decimals, no exponent: Decimal("12345.6") → "12345.60"."""
     return f"{value.quantize(CENT):f}"
-
-
-def validate_event(event: Event) -> dict[str, Any]:
-    """Check an event; returns its snapshot fields, typed (amount as Decimal, the rest as str)."""
-    violations: list[FieldViolation] = []
-    violations += require(event.event_id, "event.event_id", "事件编号", "event_id")
-    violations += require(event.type, "event.type", "事件类型", "event type")
-    violations += require(event.project_id, "event.project_id", "项目", "project_id")
-    if event.at is None:
-        violations.append(FieldViolation("event.at", "事件时间为必填项", "event time is required"))
-    snapshot: dict[str, Any] = {}
-    for key in TEXT_FIELDS:
-        if key in event.payload and event.payload[key] is not None:
-            value = event.payload[key]
-            if not isinstance(value, str):
-                violations.append(
-                    FieldViolation(f"event.payload.{key}", f"{key} 必须是字符串", f"{key} must be a string")
-                )
-            else:
-                snapshot[key] = value.strip()
-    conflicts = event.payload.get("conflict_count")
-    if conflicts is not None:
-        if (
-            isinstance(conflicts, bool)
-            or not isinstance(conflicts, int | float)
-            or conflicts < 0
-            or conflicts != int(conflicts)
-        ):
-            violations.append(
-                FieldViolation("event.payload.conflict_count", "撞单数必须是非负整数", "conflict_count must be a count")
-            )
-        else:
-            snapshot["conflict_count"] = int(conflicts)
-    if "amount" in event.payload and event.payload["amount"] is not None:
-        try:
-            snapshot["amount"] = parse_amount(event.payload["amount"])
-        except ValidationFailed as err:
-            violations += err.violations
-    if violations:
-        raise ValidationFailed(violations)
-    return snapshot
 
 
 def fold(view: ProjectView | None, event: Event, snapshot: Mapping[str, Any]) -> ProjectView:

@@ -1,105 +1,118 @@
-"""Typed reading of the non-project events (tasks, costs, approval steps): validation with field
-paths, tolerant of missing optional fields. Pure; no grpc/database imports."""
+"""Reporting events, read into typed facts. Values arrive typed (protobuf messages, as JSON with
+their field names as keys); what is checked here is meaning: required ids, known task statuses,
+dates and amounts that parse, ranges. A violation names the field as ``event.<kind>.<field>``.
+Pure; no grpc/database imports."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any
 
 from baobei.core.errors import FieldViolation, ValidationFailed
-from services.reporting.domain import Event, as_utc, parse_amount
+from services.reporting.domain import TEXT_FIELDS, Event, as_utc, parse_amount
 
-TASK_EVENTS = ("task.created", "task.updated")
-COST_EVENTS = ("cost.recorded",)
-STEP_OPENED = "approval.step_opened"
-DECIDED = "approval.decided"
-# Keys never kept from any payload: form field values may be read-restricted (read_roles), and
-# reporting must not become a place where they leak (exports, rebuilds).
-DROPPED_PAYLOAD_KEYS = ("fields",)
+PROJECT_KINDS = (
+    "project_created",
+    "project_submitted",
+    "project_approved",
+    "project_rejected",
+    "project_returned",
+    "project_cancelled",
+    "project_closed",
+)
+TASK_KINDS = ("task_created", "task_updated")
 TASK_STATUSES = ("todo", "in_progress", "done", "blocked")
 
 
-class _Reader:
-    """Collects violations while reading payload values."""
+class _Check:
+    """Collects violations while reading values of one kind."""
 
-    def __init__(self, payload: Mapping[str, Any]) -> None:
-        self.p = payload
+    def __init__(self, kind: str, values: Mapping[str, Any], prefix: str = "") -> None:
+        self.prefix = prefix or f"event.{kind}"
+        self.v = values
         self.violations: list[FieldViolation] = []
 
-    def _bad(self, key: str, zh: str, en: str) -> None:
-        self.violations.append(FieldViolation(f"event.payload.{key}", zh, en))
+    def bad(self, key: str, zh: str, en: str) -> None:
+        self.violations.append(FieldViolation(f"{self.prefix}.{key}", zh, en))
 
     def text(self, key: str, *, required: bool = False, max_len: int = 300) -> str:
-        value = self.p.get(key)
-        if value is None or value == "":
-            if required:
-                self._bad(key, f"{key} 为必填项", f"{key} is required")
+        value = str(self.v.get(key) or "").strip()
+        if required and not value:
+            self.bad(key, f"{key} 为必填项", f"{key} is required")
+        elif len(value) > max_len:
+            self.bad(key, f"{key} 过长", f"{key} is too long")
             return ""
-        if not isinstance(value, str):
-            self._bad(key, f"{key} 必须是字符串", f"{key} must be a string")
-            return ""
-        if len(value) > max_len:
-            self._bad(key, f"{key} 过长", f"{key} is too long")
-            return ""
-        return value.strip()
+        return value
 
-    def number(self, key: str, *, low: float = 0.0, high: float = 1e9) -> float | None:
-        value = self.p.get(key)
-        if value is None or value == "":
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            self._bad(key, f"{key} 必须是数字", f"{key} must be a number")
-            return None
-        try:
-            number = float(value)
-        except ValueError:
-            self._bad(key, f"{key} 必须是数字", f"{key} must be a number")
-            return None
-        if not low <= number <= high:
-            self._bad(key, f"{key} 超出范围", f"{key} is out of range")
-            return None
-        return number
+    def number(self, key: str, *, high: float) -> float:
+        value = float(self.v.get(key) or 0.0)
+        if not 0.0 <= value <= high:
+            self.bad(key, f"{key} 超出范围", f"{key} is out of range")
+            return 0.0
+        return value
 
     def day(self, key: str) -> date | None:
-        value = self.p.get(key)
-        if value is None or value == "":
+        value = self.text(key, max_len=40)
+        if not value:
             return None
         try:
-            if not isinstance(value, str):
-                raise ValueError
             return date.fromisoformat(value[:10])
         except ValueError:
-            self._bad(key, f"{key} 必须是 ISO 日期", f"{key} must be an ISO date")
+            self.bad(key, f"{key} 必须是 ISO 日期", f"{key} must be an ISO date")
             return None
 
     def moment(self, key: str) -> datetime | None:
-        value = self.p.get(key)
-        if value is None or value == "":
+        value = self.text(key, max_len=40)
+        if not value:
             return None
         try:
-            if not isinstance(value, str):
-                raise ValueError
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
-            self._bad(key, f"{key} 必须是 ISO 时间", f"{key} must be an ISO timestamp")
+            self.bad(key, f"{key} 必须是 ISO 时间", f"{key} must be an ISO timestamp")
             return None
-        return as_utc(parsed)
 
-    def flag(self, key: str) -> bool:
-        value = self.p.get(key)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self._bad(key, f"{key} 必须是布尔值", f"{key} must be a boolean")
-            return False
-        return value
+    def same_project(self, event: Event) -> None:
+        project_id = self.text("project_id", max_len=100)
+        if project_id and project_id != event.project_id:
+            self.bad("project_id", "与事件的项目不一致", "differs from the event's project_id")
 
     def done(self) -> None:
         if self.violations:
             raise ValidationFailed(self.violations)
+
+
+def check_envelope(event: Event, kind: str | None) -> None:
+    violations: list[FieldViolation] = []
+    for key, zh in (("event_id", "事件编号"), ("project_id", "项目")):
+        if not getattr(event, key):
+            violations.append(FieldViolation(f"event.{key}", f"{zh}为必填项", f"{key} is required"))
+    if event.at is None:
+        violations.append(FieldViolation("event.at", "事件时间为必填项", "event time is required"))
+    if not kind:
+        violations.append(FieldViolation("event.kind", "事件类型为必填项", "the event kind is required"))
+    if violations:
+        raise ValidationFailed(violations)
+
+
+def project_snapshot(kind: str, values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The project's read-model fields the event sets (an empty amount means "unknown": unset).
+    ``prefix`` names the fields in violations (default ``event.<kind>``)."""
+    c = _Check(kind, values, prefix)
+    snapshot: dict[str, Any] = {key: c.text(key) for key in TEXT_FIELDS if key in values}
+    if "conflict_count" in values:
+        conflicts = int(values["conflict_count"])
+        if conflicts < 0:
+            c.bad("conflict_count", "撞单数必须是非负整数", "conflict_count must be a count")
+        snapshot["conflict_count"] = max(conflicts, 0)
+    if str(values.get("amount") or "").strip():
+        try:
+            snapshot["amount"] = parse_amount(values["amount"], f"{c.prefix}.amount")
+        except ValidationFailed as err:
+            c.violations += err.violations
+    c.done()
+    return snapshot
 
 
 @dataclass(frozen=True)
@@ -108,37 +121,36 @@ class TaskChange:
     values: dict[str, Any]
 
 
-def read_task(event: Event) -> TaskChange:
-    """task.created / task.updated carry the whole task; absent keys are left as they were."""
-    r = _Reader(event.payload)
-    task_id = r.text("task_id", required=True, max_len=100)
-    project_id = r.text("project_id", max_len=100)
-    if project_id and project_id != event.project_id:
-        r._bad("project_id", "与事件的项目不一致", "differs from the event's project_id")
+def read_task(kind: str, event: Event) -> TaskChange:
+    """task.created / task.updated carry the whole task; fields left unset are left as they were."""
+    p = event.payload
+    c = _Check(kind, p)
+    task_id = c.text("task_id", required=True, max_len=100)
+    c.same_project(event)
     values: dict[str, Any] = {}
     for key, max_len in (("name", 300), ("assignee_id", 100), ("delay_reason", 300)):
-        if key in event.payload:
-            values[key] = r.text(key, max_len=max_len)
-    if "status" in event.payload:
-        status = r.text("status", max_len=40)
+        if key in p:
+            values[key] = c.text(key, max_len=max_len)
+    if "status" in p:
+        status = c.text("status", max_len=40)
         if status and status not in TASK_STATUSES:
-            r._bad("status", "任务状态无效", f"status must be one of {', '.join(TASK_STATUSES)}")
+            c.bad("status", "任务状态无效", f"status must be one of {', '.join(TASK_STATUSES)}")
         values["status"] = status or "todo"
     for key in ("start", "due", "finish", "baseline_finish"):
-        if key in event.payload:
-            values[key] = r.day(key)
-    if "estimate_hours" in event.payload:
-        values["estimate_hours"] = r.number("estimate_hours", high=100000) or 0.0
-    if "progress" in event.payload:
-        progress = r.number("progress", high=100)
+        if key in p:
+            values[key] = c.day(key)
+    if "estimate_hours" in p:
+        values["estimate_hours"] = c.number("estimate_hours", high=100000)
+    if "progress" in p:
+        progress = c.number("progress", high=100)
         # Either a share (0..1) or a percentage (0..100).
-        values["progress"] = 0.0 if progress is None else (progress / 100 if progress > 1 else progress)
-    if "milestone" in event.payload:
-        values["milestone"] = r.flag("milestone")
-    if "done_at" in event.payload:
-        values["done_at"] = r.moment("done_at")
-    r.done()
-    if values.get("status") == "done" and not values.get("done_at") and "done_at" not in event.payload:
+        values["progress"] = progress / 100 if progress > 1 else progress
+    if "milestone" in p:
+        values["milestone"] = bool(p["milestone"])
+    if "done_at" in p:
+        values["done_at"] = c.moment("done_at")
+    c.done()
+    if values.get("status") == "done" and "done_at" not in p:
         values["done_at"] = as_utc(event.at) if event.at else None
     return TaskChange(task_id=task_id, values=values)
 
@@ -152,24 +164,24 @@ class CostFact:
     at: datetime
 
 
-def read_cost(event: Event) -> CostFact:
-    r = _Reader(event.payload)
-    cost_id = r.text("cost_id", required=True, max_len=100)
-    task_id = r.text("task_id", max_len=100)
-    kind = r.text("kind", max_len=100)
-    at = r.moment("at")
-    amount: Decimal | None = None
-    if event.payload.get("amount") is None:
-        r._bad("amount", "金额为必填项", "amount is required")
-    else:
+def read_cost(kind: str, event: Event) -> CostFact:
+    p = event.payload
+    c = _Check(kind, p)
+    cost_id = c.text("cost_id", required=True, max_len=100)
+    c.same_project(event)
+    task_id = c.text("task_id", max_len=100)
+    cost_kind = c.text("kind", max_len=100)
+    at = c.moment("at")
+    amount_cents = 0
+    if c.text("amount", required=True, max_len=40):
         try:
-            amount = parse_amount(event.payload["amount"])
+            amount_cents = int(parse_amount(p["amount"], f"event.{kind}.amount") * 100)
         except ValidationFailed as err:
-            r.violations += err.violations
-    r.done()
-    assert amount is not None and event.at is not None
+            c.violations += err.violations
+    c.done()
+    assert event.at is not None
     return CostFact(
-        cost_id=cost_id, task_id=task_id, kind=kind or "其他", amount_cents=int(amount * 100), at=at or as_utc(event.at)
+        cost_id=cost_id, task_id=task_id, kind=cost_kind or "其他", amount_cents=amount_cents, at=at or as_utc(event.at)
     )
 
 
@@ -182,25 +194,22 @@ class StepOpened:
     opened_at: datetime
 
 
-def read_step_opened(event: Event) -> StepOpened:
-    r = _Reader(event.payload)
-    instance_id = r.text("instance_id", required=True, max_len=100)
-    index = r.number("step_index", high=1000)
-    if index is None and "step_index" not in r.p:
-        r._bad("step_index", "step_index 为必填项", "step_index is required")
-    step = r.text("step", max_len=200)
-    approvers = r.p.get("approvers") or []
-    if not isinstance(approvers, list) or not all(isinstance(a, str) for a in approvers):
-        r._bad("approvers", "approvers 必须是字符串列表", "approvers must be a list of strings")
-        approvers = []
-    opened_at = r.moment("opened_at")
-    r.done()
+def read_step_opened(kind: str, event: Event) -> StepOpened:
+    p = event.payload
+    c = _Check(kind, p)
+    instance_id = c.text("instance_id", required=True, max_len=100)
+    index = int(p.get("step_index") or 0)
+    if not 0 <= index <= 1000:
+        c.bad("step_index", "step_index 超出范围", "step_index is out of range")
+    step = c.text("step", max_len=200)
+    opened_at = c.moment("opened_at")
+    c.done()
     assert event.at is not None
     return StepOpened(
         instance_id=instance_id,
-        step_index=int(index or 0),
+        step_index=index,
         step=step,
-        approvers=tuple(approvers),
+        approvers=tuple(p.get("approvers") or ()),
         opened_at=opened_at or as_utc(event.at),
     )
 
@@ -216,20 +225,23 @@ class Decided:
     at: datetime
 
 
-def read_decided(event: Event) -> Decided:
-    r = _Reader(event.payload)
-    instance_id = r.text("instance_id", required=True, max_len=100)
-    index = r.number("step_index", high=1000)
-    step = r.text("step", max_len=200)
-    user_id = r.text("user_id", required=True, max_len=100)
-    action = r.text("action", required=True, max_len=40)
-    channel = r.text("channel", max_len=40)
-    at = r.moment("at")
-    r.done()
+def read_decided(kind: str, event: Event) -> Decided:
+    p = event.payload
+    c = _Check(kind, p)
+    instance_id = c.text("instance_id", required=True, max_len=100)
+    index = int(p.get("step_index") or 0)
+    if not 0 <= index <= 1000:
+        c.bad("step_index", "step_index 超出范围", "step_index is out of range")
+    step = c.text("step", max_len=200)
+    user_id = c.text("user_id", required=True, max_len=100)
+    action = c.text("action", required=True, max_len=40)
+    channel = c.text("channel", max_len=40)
+    at = c.moment("at")
+    c.done()
     assert event.at is not None
     return Decided(
         instance_id=instance_id,
-        step_index=int(index or 0),
+        step_index=index,
         step=step,
         user_id=user_id,
         action=action,
@@ -238,9 +250,22 @@ def read_decided(event: Event) -> Decided:
     )
 
 
-def stored_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload as kept in the event log: without form field values."""
-    return {k: v for k, v in payload.items() if k not in DROPPED_PAYLOAD_KEYS}
+Fact = dict[str, Any] | TaskChange | CostFact | StepOpened | Decided
+
+
+def read(kind: str, event: Event) -> Fact:
+    """The typed fact of an event of ``kind`` (its payload holds the kind's values)."""
+    if kind in PROJECT_KINDS:
+        return project_snapshot(kind, event.payload)
+    if kind in TASK_KINDS:
+        return read_task(kind, event)
+    if kind == "cost_recorded":
+        return read_cost(kind, event)
+    if kind == "approval_step_opened":
+        return read_step_opened(kind, event)
+    if kind == "approval_decided":
+        return read_decided(kind, event)
+    raise ValueError(f"no reader for event kind {kind!r}")
 
 
 # Lifecycle timestamps: the first event of each kind sets the time (a resubmission keeps the first
@@ -249,7 +274,3 @@ LIFECYCLE_FIRST = {"project.created": "created_at", "project.submitted": "submit
 LIFECYCLE_LAST = {"project.approved": "approved_at", "project.rejected": "rejected_at", "project.closed": "closed_at"}
 # Project events after which no approval step of the project is waiting any more.
 ENDS_APPROVAL = ("project.approved", "project.rejected", "project.returned", "project.cancelled", "project.closed")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -8,27 +8,47 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from baobei import reporting_events as event_types
 from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.reporting.v1 import reporting_service_pb2 as pb
-from services.reporting import analytics, domain, health, store
+from services.reporting import analytics, domain, events, health, store
 
 
-def event(message: pb.Event) -> domain.Event:
-    return domain.Event(
+def _values(message: Message) -> dict[str, Any]:
+    """A kind's values as JSON keyed by field name: the fields set (unset = unchanged)."""
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def event(message: pb.Event) -> tuple[domain.Event, events.Fact]:
+    """The domain event and its fact; ValidationFailed names the offending field."""
+    kind = message.WhichOneof("kind")
+    out = domain.Event(
         event_id=message.event_id.strip(),
-        type=message.type.strip(),
+        type=event_types.type_of(kind) if kind else "",
         project_id=message.project_id.strip(),
         at=message.at.ToDatetime(tzinfo=UTC) if message.HasField("at") else None,
         actor_id=message.actor_id.strip(),
-        payload=payload_json(message),
+        payload=_values(getattr(message, kind)) if kind else {},
     )
+    events.check_envelope(out, kind)
+    assert kind is not None
+    return out, events.read(kind, out)
 
 
-def payload_json(message: pb.Event) -> dict[str, Any]:
-    """The payload Struct as plain JSON (numbers are JSON numbers; amounts should be strings)."""
-    return json_format.MessageToDict(message.payload) if message.HasField("payload") else {}
+def stored_event(logged: domain.Event) -> tuple[domain.Event, events.Fact | None]:
+    """A logged event (rebuild) read like an ingested one: its payload goes through the kind's
+    message (keys it does not have, from older versions, are dropped). None for a type with no
+    kind any more."""
+    try:
+        kind = event_types.kind_of(logged.type)
+    except ValueError:
+        return logged, None
+    message = event_types.parse_values(getattr(pb.Event(), kind), logged.payload, ignore_unknown=True)
+    typed = replace(logged, payload=_values(message))
+    return typed, events.read(kind, typed)
 
 
 def ts(value: datetime) -> Timestamp:
@@ -202,22 +222,10 @@ def settings_in(message: pb.HealthSettings, current: health.Thresholds) -> healt
 
 
 def registry_project(p: pb.ProjectSnapshot) -> store.RegistryProject:
-    payload: dict[str, Any] = {
-        "code": p.code,
-        "name": p.name,
-        "status": p.status,
-        "owner_id": p.owner_id,
-        "department_id": p.department_id,
-        "region": p.region,
-        "business_line": p.business_line,
-        "form_key": p.form_key,
-        "conflict_count": p.conflict_count,
-    }
-    if p.amount:
-        payload["amount"] = p.amount
+    values = _values(p.facts)
     return store.RegistryProject(
         project_id=p.id.strip(),
-        payload=payload,
+        snapshot=events.project_snapshot("project_snapshot", values, prefix="projects.facts"),
         created_at=p.created_at.ToDatetime(tzinfo=UTC) if p.HasField("created_at") else None,
         updated_at=p.updated_at.ToDatetime(tzinfo=UTC) if p.HasField("updated_at") else None,
     )

@@ -12,32 +12,10 @@ from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
+from baobei.reporting_facts import registry_snapshot
 
 log = structlog.get_logger(__name__)
 PAGE = 200
-STATUS_PREFIX = "PROJECT_STATUS_"
-
-
-def snapshot(p: registry_pb2.Project) -> pb.ProjectSnapshot:
-    status = registry_pb2.ProjectStatus.Name(p.status).removeprefix(STATUS_PREFIX).lower()
-    out = pb.ProjectSnapshot(
-        id=p.id,
-        code=p.code,
-        name=p.name,
-        status="" if status == "unspecified" else status,
-        amount=p.amount,
-        owner_id=p.owner_id,
-        department_id=p.department_id,
-        region=p.region,
-        business_line=p.business_line,
-        form_key=p.form_key,
-        conflict_count=len(p.conflicts),
-    )
-    if p.HasField("created_at"):
-        out.created_at.CopyFrom(p.created_at)
-    if p.HasField("updated_at"):
-        out.updated_at.CopyFrom(p.updated_at)
-    return out
 
 
 def registry_projects(stub: RegistryServiceStub, *, timeout: float) -> list[pb.ProjectSnapshot]:
@@ -48,7 +26,7 @@ def registry_projects(stub: RegistryServiceStub, *, timeout: float) -> list[pb.P
         page = stub.ListProjects(
             registry_pb2.ListProjectsRequest(viewer=viewer, limit=PAGE, cursor=cursor), timeout=timeout
         )
-        out.extend(snapshot(p) for p in page.items)
+        out.extend(registry_snapshot(p) for p in page.items)
         cursor = page.next_cursor
         if not cursor:
             return out

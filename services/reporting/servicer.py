@@ -22,8 +22,8 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
 
     @rpc
     def IngestEvent(self, request: pb.IngestEventRequest, context: grpc.ServicerContext) -> pb.IngestEventResponse:
-        event = mapping.event(request.event)
-        applied = store.ingest(self.engine, event=event, now=datetime.now(UTC))
+        event, fact = mapping.event(request.event)
+        applied = store.ingest(self.engine, event=event, fact=fact, now=datetime.now(UTC))
         return pb.IngestEventResponse(applied=applied)
 
     @rpc
@@ -94,5 +94,5 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
     @rpc
     def Rebuild(self, request: pb.RebuildRequest, context: grpc.ServicerContext) -> pb.RebuildResponse:
         projects = [mapping.registry_project(p) for p in request.projects if p.id.strip()]
-        result = store.rebuild(self.engine, projects=projects, now=datetime.now(UTC))
+        result = store.rebuild(self.engine, projects=projects, now=datetime.now(UTC), read=mapping.stored_event)
         return pb.RebuildResponse(events=result.events, projects=result.projects, tasks=result.tasks)

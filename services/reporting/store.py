@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -108,26 +108,10 @@ def set_thresholds(engine: Engine, *, value: health.Thresholds, now: datetime) -
 # ---------------------------------------------------------------- ingest
 
 
-def _validate(event: domain.Event) -> Any:
-    """Type-specific reading (raises ValidationFailed with field paths before anything is written)."""
-    if event.type.startswith("project."):
-        return domain.validate_event(event)
-    if event.type in events.TASK_EVENTS:
-        return events.read_task(event)
-    if event.type in events.COST_EVENTS:
-        return events.read_cost(event)
-    if event.type == events.STEP_OPENED:
-        return events.read_step_opened(event)
-    if event.type == events.DECIDED:
-        return events.read_decided(event)
-    domain.validate_event(event)  # envelope only; unknown types are logged, folded nowhere
-    return None
-
-
-def ingest(engine: Engine, *, event: domain.Event, now: datetime) -> bool:
-    """Record the event once (processed_event + event_log) and fold it into the read models, all in
-    one transaction. Returns False for an event id seen before (nothing changes)."""
-    parsed = _validate(event)
+def ingest(engine: Engine, *, event: domain.Event, fact: events.Fact, now: datetime) -> bool:
+    """Record the event once (processed_event + event_log) and fold its fact (read, checked) into
+    the read models, all in one transaction. Returns False for an event id seen before (nothing
+    changes)."""
     assert event.at is not None
     with Session(engine) as session:
         if not _insert_ignore(session, T_PROCESSED, {"event_id": event.event_id, "processed_at": now}):
@@ -141,12 +125,12 @@ def ingest(engine: Engine, *, event: domain.Event, now: datetime) -> bool:
                 project_id=event.project_id,
                 at=domain.as_utc(event.at),
                 actor_id=event.actor_id,
-                payload=events.stored_payload(event.payload),
+                payload=dict(event.payload),
                 received_at=now,
             )
         )
         session.flush()
-        stale = _apply(session, event, parsed, now=now, t=thresholds(session))
+        stale = _apply(session, event, fact, now=now, t=thresholds(session))
         if event.type in FORWARDED_TYPES:
             # Outbox row in the same transaction: forwarded once the event is recorded, and only then.
             _insert_ignore(
@@ -157,7 +141,7 @@ def ingest(engine: Engine, *, event: domain.Event, now: datetime) -> bool:
                     "type": event.type,
                     "project_id": event.project_id,
                     "at": domain.as_utc(event.at),
-                    "payload": events.stored_payload(event.payload),
+                    "payload": dict(event.payload),
                     "created_at": now,
                 },
             )
@@ -169,7 +153,7 @@ def ingest(engine: Engine, *, event: domain.Event, now: datetime) -> bool:
 def _apply(
     session: Session,
     event: domain.Event,
-    parsed: Any,
+    parsed: events.Fact | None,
     *,
     now: datetime,
     t: health.Thresholds,
@@ -177,7 +161,7 @@ def _apply(
 ) -> bool:
     """Fold one validated event into the read models; returns True when it was older than the state.
     ``summaries=False`` (rebuild) leaves the summary tables to one recomputation at the end."""
-    if event.type.startswith("project."):
+    if isinstance(parsed, dict):
         stale = _apply_project(session, event, parsed, now=now)
         if event.type in events.ENDS_APPROVAL:
             _close_steps(
@@ -863,7 +847,8 @@ class RegistryProject:
     """A project as the registry has it (the source of truth for its own fields)."""
 
     project_id: str
-    payload: dict[str, Any]
+    # Read-model fields, read and checked (events.project_snapshot).
+    snapshot: dict[str, Any]
     created_at: datetime | None
     updated_at: datetime | None
 
@@ -875,11 +860,18 @@ class RebuildResult:
     tasks: int
 
 
-def rebuild(engine: Engine, *, projects: Sequence[RegistryProject], now: datetime) -> RebuildResult:
+def rebuild(
+    engine: Engine,
+    *,
+    projects: Sequence[RegistryProject],
+    now: datetime,
+    read: Callable[[domain.Event], tuple[domain.Event, events.Fact | None]],
+) -> RebuildResult:
     """Recompute every read model in one transaction: empty them, re-fold the event log in event
     order, then apply the registry's current projects (newer than any event by construction, so
-    they win field by field). Warnings keep their rows: a condition raised before is not raised
-    (nor notified) again."""
+    they win field by field). ``read`` types a logged event (its payload as the kind's message has
+    it) and reads its fact; None for a type reporting no longer folds. Warnings keep their rows:
+    a condition raised before is not raised (nor notified) again."""
     n_events = 0
     with Session(engine) as session:
         for table in (T_PROJECT, T_TASK, T_COST, T_STEP, T_DECISION, T_ASSIGNEE):
@@ -896,7 +888,7 @@ def rebuild(engine: Engine, *, projects: Sequence[RegistryProject], now: datetim
                 payload=r.payload or {},
             )
             try:
-                parsed = _validate(event)
+                event, parsed = read(event)
             except Exception as err:  # noqa: BLE001 - an event stored by an older version: skip, say so
                 log.warning("rebuild.event_skipped", event_id=r.event_id, error=str(err))
                 continue
@@ -909,9 +901,8 @@ def rebuild(engine: Engine, *, projects: Sequence[RegistryProject], now: datetim
                 type="project.snapshot",
                 project_id=p.project_id,
                 at=at,
-                payload=p.payload,
             )
-            _apply_project(session, event, domain.validate_event(event), now=now)
+            _apply_project(session, event, p.snapshot, now=now)
             if p.created_at:
                 session.execute(
                     T_PROJECT.update()

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from baobei.core.errors import FieldViolation, Forbidden, ValidationFailed, require
+from baobei.core.errors import Conflict, FieldViolation, Forbidden, ValidationFailed, require
 
 MAX_ID = 100
 MAX_NAME = 300
@@ -247,7 +247,7 @@ class TaskPatch:
 
 def validate_patch(p: TaskPatch, current: Task, *, known_task_ids: Collection[str]) -> Task:
     """The task after the patch (dates, status side effects: actual start, done time, progress),
-    or ValidationFailed with every violation. Checks needing the whole plan are the store's."""
+    or ValidationFailed with every violation. Checks needing the whole plan are ``structure``'s."""
     violations: list[FieldViolation] = []
     if p.status is None and p.status_raw:
         violations.append(
@@ -325,6 +325,36 @@ def apply_status(task: Task, status: TaskStatus | None, *, now: datetime, today:
     return replace(task, status=status, actual_start=actual_start, done_at=done_at, progress=progress)
 
 
+def check_version(expected_version: int, current: Task) -> None:
+    """409 stale_version when the caller edited an older version (0: no check)."""
+    if expected_version and expected_version != current.version:
+        raise Conflict(
+            f"任务已被他人修改（当前版本 {current.version}），请刷新后重试",
+            f"the task was changed meanwhile (version {current.version}); reload and retry",
+            code="stale_version",
+        )
+
+
+def patched(p: TaskPatch, current: Task, *, known_task_ids: Collection[str], now: datetime, today: date) -> Task:
+    """The task after the patch and its status move; a done task stays at 100 % when only its
+    progress is patched."""
+    updated = apply_status(validate_patch(p, current, known_task_ids=known_task_ids), p.status, now=now, today=today)
+    if p.progress is not None and p.status is None and updated.status == TaskStatus.DONE:
+        updated = replace(updated, progress=100)
+    return updated
+
+
+def check_done(current: Task, updated: Task) -> None:
+    """A milestone that requires deliverables becomes done only once it has some (409)."""
+    becomes_done = updated.status == TaskStatus.DONE and current.status != TaskStatus.DONE
+    if becomes_done and updated.requires_deliverables and current.deliverables == 0:
+        raise Conflict(
+            "该里程碑需要先上传交付物才能标记完成",
+            "this milestone needs deliverables before it can be marked done",
+            code="deliverables_required",
+        )
+
+
 # ---------------------------------------------------------------- delay reasons
 
 DEFAULT_DELAY_REASONS: tuple[tuple[str, str], ...] = (
@@ -360,6 +390,23 @@ def check_delay_reason(
             )
         ]
     return []
+
+
+def delay_reason_violations(reasons: list[tuple[str, str]]) -> list[FieldViolation]:
+    """The configured list of (code, label): at least one, codes unique, both required."""
+    violations: list[FieldViolation] = []
+    seen: set[str] = set()
+    for i, (code, label) in enumerate(reasons):
+        if not code.strip() or len(code) > 50 or code in seen:
+            violations.append(
+                FieldViolation(f"reasons[{i}].code", "编码为必填且不能重复", "code is required and unique")
+            )
+        if not label.strip() or len(label) > 100:
+            violations.append(FieldViolation(f"reasons[{i}].label", "名称为必填项", "label is required"))
+        seen.add(code)
+    if not reasons:
+        violations.append(FieldViolation("reasons", "至少需要一个延期原因", "at least one reason is required"))
+    return violations
 
 
 # ---------------------------------------------------------------- costs
@@ -500,3 +547,13 @@ def check_deliverable(filename: str, content_type: str, data: bytes) -> None:
         violations.append(FieldViolation("file", "文件名无效", "invalid file name"))
     if violations:
         raise ValidationFailed(violations)
+
+
+def deliverable_record_violations(filename: str, sha256: str, size: int) -> list[FieldViolation]:
+    """A file already in the blob store, as recorded against a task: a name and its digest."""
+    violations: list[FieldViolation] = []
+    if not filename.strip() or len(filename) > 255:
+        violations.append(FieldViolation("file", "文件名无效", "invalid file name"))
+    if len(sha256) != 64 or size < 0:
+        violations.append(FieldViolation("file", "文件摘要无效", "invalid file digest"))
+    return violations

@@ -16,8 +16,14 @@ from baobei.core.errors import FieldViolation, NotFound, ValidationFailed, requi
 from baobei.core.grpc_server import rpc
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
-from services.tasks import domain, gantt, gantt_pdf, mapping, models, rules, store
+from services.tasks import domain, gantt, gantt_pdf, mapping, models, rules
 from services.tasks.models import processed_request
+from services.tasks.store import costs as cost_store
+from services.tasks.store import deliverables as deliverable_store
+from services.tasks.store import plans as plan_store
+from services.tasks.store import rows as task_rows
+from services.tasks.store import rules as rule_store
+from services.tasks.store import tasks as task_store
 
 ASSIGNEE_DEFAULT, ASSIGNEE_MAX = 20, 100
 
@@ -65,21 +71,21 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
             "CreateTask",
             pb.CreateTaskResponse,
             lambda session: mapping.create_response(
-                store.create_planned_task(session, command=command, now=datetime.now(UTC))
+                task_store.create_planned_task(session, command=command, now=datetime.now(UTC))
             ),
         )
 
     @rpc
     def ListTasks(self, request: pb.ListTasksRequest, context: grpc.ServicerContext) -> pb.ListTasksResponse:
         project_id = _required(request.project_id, "project_id", "项目")
-        return mapping.list_response(store.list_tasks(self.engine, project_id=project_id))
+        return mapping.list_response(task_store.list_tasks(self.engine, project_id=project_id))
 
     @rpc
     def ListAssigneeProjects(
         self, request: pb.ListAssigneeProjectsRequest, context: grpc.ServicerContext
     ) -> pb.ListAssigneeProjectsResponse:
         user_id = _required(request.user_id, "user_id", "用户")
-        return pb.ListAssigneeProjectsResponse(project_ids=store.assignee_projects(self.engine, user_id=user_id))
+        return pb.ListAssigneeProjectsResponse(project_ids=task_store.assignee_projects(self.engine, user_id=user_id))
 
     @rpc
     def ListAssigneeTasks(
@@ -88,7 +94,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         user_id = _required(request.user_id, "user_id", "用户")
         status = request.status.strip()
         violations: list[FieldViolation] = []
-        if status and status not in (*store.ASSIGNEE_STATUSES, store.OPEN):
+        if status and status not in (*task_store.ASSIGNEE_STATUSES, task_store.OPEN):
             violations.append(FieldViolation("status", "状态只能是 todo、in_progress、done、blocked 或 open",
                                              "status must be todo, in_progress, done, blocked or open"))
         if not 0 <= request.limit <= ASSIGNEE_MAX:
@@ -96,7 +102,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                                              f"must be between 1 and {ASSIGNEE_MAX}"))
         if violations:
             raise ValidationFailed(violations)
-        tasks, next_cursor = store.assignee_tasks(
+        tasks, next_cursor = task_store.assignee_tasks(
             self.engine, user_id=user_id, status=status, limit=request.limit or ASSIGNEE_DEFAULT,
             cursor=request.cursor.strip(),
         )
@@ -105,14 +111,15 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     @rpc
     def GetTask(self, request: pb.GetTaskRequest, context: grpc.ServicerContext) -> pb.GetTaskResponse:
         with Session(self.engine) as session:
-            return pb.GetTaskResponse(task=mapping.full_task(store.get_task(session, task_id=request.task_id.strip())))
+            task = task_rows.get_task(session, task_id=request.task_id.strip())
+            return pb.GetTaskResponse(task=mapping.full_task(task))
 
     @rpc
     def UpdateTask(self, request: pb.UpdateTaskRequest, context: grpc.ServicerContext) -> pb.UpdateTaskResponse:
         patch = mapping.task_patch(request)
 
         def apply(session: Session) -> pb.UpdateTaskResponse:
-            task, previous = store.update_task(session, patch=patch, now=datetime.now(UTC))
+            task, previous = task_store.update_task(session, patch=patch, now=datetime.now(UTC))
             return pb.UpdateTaskResponse(task=mapping.full_task(task), previous_status=previous)
 
         return self._once(patch.request_id, "UpdateTask", pb.UpdateTaskResponse, apply)
@@ -121,14 +128,14 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     def GetSchedule(self, request: pb.GetScheduleRequest, context: grpc.ServicerContext) -> pb.GetScheduleResponse:
         project_id = _required(request.project_id, "project_id", "项目")
         violations: list[FieldViolation] = []
-        today = domain.parse_date(request.today, "today", violations) or store.today_cn()
+        today = domain.parse_date(request.today, "today", violations) or task_rows.today_cn()
         if request.format not in ("", "json", "svg", "pdf"):
             violations.append(
                 FieldViolation("format", "格式必须是 json、svg 或 pdf", "format must be json, svg or pdf")
             )
         if violations:
             raise ValidationFailed(violations)
-        schedule, plan = store.schedule_of(self.engine, project_id=project_id, today=today)
+        schedule, plan = plan_store.schedule_of(self.engine, project_id=project_id, today=today)
         svg = gantt.render(schedule, title=request.title, today=today) if request.format == "svg" else ""
         response = mapping.schedule_response(
             schedule, baseline_number=plan.baseline_no if plan else 0, plan_version=plan.version if plan else 0, svg=svg
@@ -142,7 +149,8 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         project_id = _required(request.project_id, "project_id", "项目")
 
         def apply(session: Session) -> pb.SaveBaselineResponse:
-            number, n = store.save_baseline(session, project_id=project_id, name=request.name, now=datetime.now(UTC))
+            number, n = plan_store.save_baseline(session, project_id=project_id, name=request.name,
+                                                 now=datetime.now(UTC))
             return pb.SaveBaselineResponse(number=number, tasks=n)
 
         return self._once(request.request_id, "SaveBaseline", pb.SaveBaselineResponse, apply)
@@ -169,14 +177,14 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
             "AddCost",
             pb.AddCostResponse,
             lambda session: pb.AddCostResponse(
-                cost=mapping.cost(store.add_cost(session, cost=cmd, now=datetime.now(UTC)))
+                cost=mapping.cost(cost_store.add_cost(session, cost=cmd, now=datetime.now(UTC)))
             ),
         )
 
     @rpc
     def GetCosts(self, request: pb.GetCostsRequest, context: grpc.ServicerContext) -> pb.GetCostsResponse:
         project_id = _required(request.project_id, "project_id", "项目")
-        items, plan, tasks = store.costs_of(self.engine, project_id=project_id)
+        items, plan, tasks = cost_store.costs_of(self.engine, project_id=project_id)
         override = plan.budget if plan is not None else None
         overridden = override is not None
         budget = Decimal(override) if override is not None else _decimal(request.project_amount, "amount")
@@ -213,7 +221,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         budget = _decimal(request.budget, "budget") if request.budget.strip() else None
 
         def apply(session: Session) -> pb.SetBudgetResponse:
-            plan = store.set_budget(session, project_id=project_id, budget=budget, now=datetime.now(UTC))
+            plan = plan_store.set_budget(session, project_id=project_id, budget=budget, now=datetime.now(UTC))
             return pb.SetBudgetResponse(budget=str(plan.budget) if plan.budget is not None else "")
 
         return self._once(request.request_id, "SetBudget", pb.SetBudgetResponse, apply)
@@ -224,14 +232,14 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     ) -> pb.AddDeliverableResponse:
         task_id = request.task_id.strip()
         with Session(self.engine) as session:
-            store.get_task(session, task_id=task_id)  # an unknown task is 404 before the body is judged
+            task_rows.get_task(session, task_id=task_id)  # an unknown task is 404 before the body is judged
         domain.check_deliverable(request.filename, request.content_type, request.data)
         # Content-addressed and idempotent: stored before the record, so a record never names
         # missing bytes (a failed insert leaves an unreferenced blob, harmless).
         key = self.blobs.put(request.data)
 
         def apply(session: Session) -> pb.AddDeliverableResponse:
-            row = store.add_deliverable(
+            row = deliverable_store.add_deliverable(
                 session,
                 task_id=task_id,
                 filename=request.filename,
@@ -249,7 +257,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     def GetDeliverable(
         self, request: pb.GetDeliverableRequest, context: grpc.ServicerContext
     ) -> pb.GetDeliverableResponse:
-        row = store.get_deliverable(self.engine, deliverable_id=request.deliverable_id.strip())
+        row = deliverable_store.get_deliverable(self.engine, deliverable_id=request.deliverable_id.strip())
         out = pb.GetDeliverableResponse(deliverable=mapping.deliverable(row))
         if request.with_content:
             data = self.blobs.get(KEY_PREFIX + row.sha256)
@@ -263,16 +271,16 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     def ListDeliverables(
         self, request: pb.ListDeliverablesRequest, context: grpc.ServicerContext
     ) -> pb.ListDeliverablesResponse:
-        rows = store.deliverables_of(self.engine, task_id=request.task_id.strip())
+        rows = deliverable_store.deliverables_of(self.engine, task_id=request.task_id.strip())
         return pb.ListDeliverablesResponse(deliverables=[mapping.deliverable(d) for d in rows])
 
     @rpc
     def PutRule(self, request: pb.PutRuleRequest, context: grpc.ServicerContext) -> pb.PutRuleResponse:
         body = mapping.plain(request.body)
-        rule = store.parse_rule(request.key.strip(), body)
+        rule = rule_store.parse_rule(request.key.strip(), body)
 
         def apply(session: Session) -> pb.PutRuleResponse:
-            row = store.put_rule(session, rule=rule, body=body, now=datetime.now(UTC))
+            row = rule_store.put_rule(session, rule=rule, body=body, now=datetime.now(UTC))
             return pb.PutRuleResponse(rule=mapping.rule_doc(row))
 
         return self._once(request.request_id, "PutRule", pb.PutRuleResponse, apply)
@@ -280,14 +288,14 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     @rpc
     def ListRules(self, request: pb.ListRulesRequest, context: grpc.ServicerContext) -> pb.ListRulesResponse:
         with Session(self.engine) as session:
-            return pb.ListRulesResponse(rules=[mapping.rule_doc(r) for r in store.list_rules(session)])
+            return pb.ListRulesResponse(rules=[mapping.rule_doc(r) for r in rule_store.list_rules(session)])
 
     @rpc
     def PutDelayReasons(
         self, request: pb.PutDelayReasonsRequest, context: grpc.ServicerContext
     ) -> pb.PutDelayReasonsResponse:
         def apply(session: Session) -> pb.PutDelayReasonsResponse:
-            out = store.put_delay_reasons(session, reasons=[(r.code, r.label) for r in request.reasons])
+            out = plan_store.put_delay_reasons(session, reasons=[(r.code, r.label) for r in request.reasons])
             return pb.PutDelayReasonsResponse(reasons=[pb.DelayReason(code=c, label=label) for c, label in out])
 
         return self._once(request.request_id, "PutDelayReasons", pb.PutDelayReasonsResponse, apply)
@@ -297,7 +305,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         self, request: pb.ListDelayReasonsRequest, context: grpc.ServicerContext
     ) -> pb.ListDelayReasonsResponse:
         with Session(self.engine) as session:
-            out = store.delay_reason_codes(session)
+            out = task_store.delay_reason_codes(session)
         return pb.ListDelayReasonsResponse(reasons=[pb.DelayReason(code=c, label=label) for c, label in out])
 
     @rpc
@@ -305,7 +313,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         body = mapping.plain(request.body)
 
         def apply(session: Session) -> pb.PutTemplateResponse:
-            row = store.put_template(
+            row = plan_store.put_template(
                 session, business_line=request.business_line.strip(), body=body, now=datetime.now(UTC)
             )
             return pb.PutTemplateResponse(
@@ -317,7 +325,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     @rpc
     def GetTemplate(self, request: pb.GetTemplateRequest, context: grpc.ServicerContext) -> pb.GetTemplateResponse:
         with Session(self.engine) as session:
-            row = store.get_template(session, business_line=request.business_line.strip())
+            row = plan_store.get_template(session, business_line=request.business_line.strip())
             return pb.GetTemplateResponse(
                 business_line=row.business_line, version=row.version, body=mapping._struct(json.loads(row.body))
             )
@@ -328,12 +336,12 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     ) -> pb.ApplyTemplateResponse:
         project_id = _required(request.project_id, "project_id", "项目")
         violations: list[FieldViolation] = []
-        start = domain.parse_date(request.start, "start", violations) or store.today_cn()
+        start = domain.parse_date(request.start, "start", violations) or task_rows.today_cn()
         if violations:
             raise ValidationFailed(violations)
 
         def apply(session: Session) -> pb.ApplyTemplateResponse:
-            n, version = store.apply_template(
+            n, version = plan_store.apply_template(
                 session,
                 project_id=project_id,
                 business_line=request.business_line.strip(),
@@ -361,7 +369,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                 request.protection_until.ToDatetime(tzinfo=UTC) if request.HasField("protection_until") else None
             ),
         )
-        result = store.evaluate_rules(self.engine, project=facts, now=now, after_seq=request.after_seq)
+        result = rule_store.evaluate_rules(self.engine, project=facts, now=now, after_seq=request.after_seq)
         resp = pb.EvaluateRulesResponse(
             fires=[mapping.fire(f, project_id) for f in result.evaluation.fires],
             last_seq=result.last_seq,
@@ -384,7 +392,7 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         """Current state of the changed tasks (a reporting read model keeps the latest anyway)."""
         if not task_ids:
             return {}
-        schedule, _ = store.schedule_of(self.engine, project_id=project_id, today=store.today_cn(now))
+        schedule, _ = plan_store.schedule_of(self.engine, project_id=project_id, today=task_rows.today_cn(now))
         return {r.task.id: mapping.task_event_payload(r.task, r) for r in schedule.rows if r.task.id in set(task_ids)}
 
     @rpc
@@ -410,14 +418,15 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
             fired_at=fired_at,
         )
         with Session(self.engine) as session:
-            recorded = store.record_fire(session, fire=row)
+            recorded = rule_store.record_fire(session, fire=row)
             session.commit()
         return pb.RecordFireResponse(recorded=recorded)
 
     @rpc
     def ListFires(self, request: pb.ListFiresRequest, context: grpc.ServicerContext) -> pb.ListFiresResponse:
         project_id = _required(request.project_id, "project_id", "项目")
-        return pb.ListFiresResponse(fires=[mapping.fire(f) for f in store.fires_of(self.engine, project_id=project_id)])
+        fires = rule_store.fires_of(self.engine, project_id=project_id)
+        return pb.ListFiresResponse(fires=[mapping.fire(f) for f in fires])
 
 
 __all__ = ["TasksServicer", "date"]

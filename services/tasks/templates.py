@@ -5,10 +5,13 @@ creates the plan with its dependencies and relative offsets intact."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from baobei.core.errors import FieldViolation, ValidationFailed
+from services.tasks import domain
 from services.tasks.schedule import CycleError, Link, Node, compute
+from services.tasks.workdays import WorkCalendar
 
 MAX_TASKS = 500
 
@@ -136,3 +139,33 @@ def validate(body: dict[str, Any]) -> None:
                 )
             ]
         ) from None
+
+
+def plan_tasks(
+    specs: list[TemplateTask], *, ids: dict[str, str], project_id: str, start: date, now: datetime, cal: WorkCalendar
+) -> list[domain.Task]:
+    """The plan a template makes: offsets become start dates counted in working days from
+    ``start`` (tasks with dependencies are scheduled from them); creation times keep the
+    template's order."""
+    return [
+        domain.Task(
+            id=ids[s.key],
+            project_id=project_id,
+            name=s.name,
+            assignee_id="",
+            start=cal.add(start, s.offset_days) if not s.depends_on else None,
+            due=None,
+            duration_days=s.duration_days,
+            milestone=s.milestone,
+            status=domain.TaskStatus.TODO,
+            progress=0,
+            created_at=now + timedelta(microseconds=i),
+            depends_on=tuple(
+                domain.Dependency(ids[d.key], domain.DependencyType(d.type), d.lag_days) for d in s.depends_on
+            ),
+            parent_id=ids.get(s.parent_key, "") if s.parent_key else "",
+            requires_deliverables=s.requires_deliverables,
+            updated_at=now,
+        )
+        for i, s in enumerate(specs)
+    ]

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from baobei.devstack import DevStack, launch, stack_env
-from baobei.tools import chromium, web
+from cli.devstack import DevStack, launch, stack_env
+from cli.tools import chromium, web
 from tests.browser import seed
 
 ROOT = Path(__file__).resolve().parents[2]

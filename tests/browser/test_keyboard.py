@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlparse
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 from tests.browser import seed
 from tests.browser.conftest import UI, wait_until
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import statistics
 
-from baobei.tools import bundle, web
+from cli.tools import bundle, web
 from tests.browser import seed
 from tests.browser.conftest import SHOTS, UI
 

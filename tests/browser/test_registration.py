@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 from tests.browser import seed
 from tests.browser.conftest import SHOTS, UI, accessible, no_raw_json, shot
 

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 from tests.browser import seed
 from tests.browser.conftest import UI, accessible, no_raw_json, shot
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 from tests.browser import seed
 from tests.browser.conftest import UI, accessible, no_raw_json, shot, wait_until
 

@@ -37,7 +37,7 @@ def test_concurrent_migrations_of_one_database_all_succeed(fresh_pg_db: str, tmp
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAOBEI_")}
     env.update(BAOBEI_REGISTRY_DB_URL=fresh_pg_db, BAOBEI_DATA_DIR=str(tmp_path), BAOBEI_LOG_FORMAT="console")
     procs = [
-        subprocess.Popen([sys.executable, "-m", "baobei.cli", "migrate", "registry"], env=env,
+        subprocess.Popen([sys.executable, "-m", "cli.main", "migrate", "registry"], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(3)
     ]

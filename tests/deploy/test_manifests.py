@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from baobei.core.settings import DEFAULT_GRPC_PORTS, SERVICES, Settings
-from baobei.tools import manifests
-from baobei.tools.manifests import OVERLAYS, baseline_problems, render_overlay, schema_errors
+from cli.tools import manifests
+from cli.tools.manifests import OVERLAYS, baseline_problems, render_overlay, schema_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 Obj = dict[str, Any]
@@ -325,7 +325,15 @@ def test_dockerfile_is_multistage_nonroot_and_built_from_the_lock() -> None:
     )
     ignore = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
     assert ignore[0] == "**"  # deny by default: no .venv, data, .git or secrets in the build context
-    assert {"!requirements.lock", "!pyproject.toml", "!baobei/**", "!services/**"} <= set(ignore)
+    packages = ("baobei", "services", "workflows", "edge", "cli")  # cli: the image's `baobei` command
+    assert {"!requirements.lock", "!pyproject.toml", *(f"!{p}/**" for p in packages)} <= set(ignore)
+    assert all(f"COPY {p} ./{p}" in build for p in packages)
+    # Every directory the Dockerfile copies from the context is let in (the web stage's sources too),
+    # while built output and installed packages stay out.
+    copied = re.findall(r"^COPY (?!--from)(\S+?)/? ", (ROOT / "Dockerfile").read_text(), flags=re.M)
+    dirs = {c.split("/")[0] for c in copied if (ROOT / c.split("/")[0]).is_dir()}
+    assert dirs and all(f"!{d}/**" in ignore for d in dirs), dirs
+    assert {"web/dist", "**/node_modules"} <= set(ignore)
 
 
 def test_check_manifests_command(capsys: pytest.CaptureFixture[str]) -> None:

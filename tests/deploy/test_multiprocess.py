@@ -23,7 +23,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from baobei.core.settings import SERVICES
-from baobei.tools.manifests import render_overlay
+from cli.tools.manifests import render_overlay
 from tests.conftest import free_port, temporal_cli_path, wait_port
 from tests.deploy.loopback import Proc, Wiring, by_kind, named, pod_procs
 

@@ -153,7 +153,7 @@ def test_serve_refuses_to_start_without_certificates_when_required(tmp_path: Pat
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAOBEI_")}
     env.update(BAOBEI_GRPC_TLS_REQUIRED="true", BAOBEI_DATA_DIR=str(tmp_path),
                BAOBEI_TASKS_ADDR=f"127.0.0.1:{free_port()}", BAOBEI_LOG_FORMAT="console")
-    proc = subprocess.run([sys.executable, "-m", "baobei.cli", "serve", "tasks"], env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "serve", "tasks"], env=env, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode != 0
     assert "refusing plaintext" in proc.stderr + proc.stdout

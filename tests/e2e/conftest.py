@@ -1,4 +1,4 @@
-"""The real stack as a user starts it (``baobei dev`` in a child process, see baobei.devstack)."""
+"""The real stack as a user starts it (``baobei dev`` in a child process, see cli.devstack)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from baobei.devstack import DevStack, launch, stack_env
+from cli.devstack import DevStack, launch, stack_env
 
 
 @pytest.fixture(scope="session")

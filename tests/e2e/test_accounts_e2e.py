@@ -14,13 +14,13 @@ from typing import Any
 
 import httpx
 
-from baobei.devstack import ROOT, DevStack
+from cli.devstack import ROOT, DevStack
 
 PASSWORD = "晴天 sunny morning 2031"
 
 
 def create_admin(stack: DevStack, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "baobei.cli", "create-admin", *args], cwd=ROOT, env=stack.env,
+    return subprocess.run([sys.executable, "-m", "cli.main", "create-admin", *args], cwd=ROOT, env=stack.env,
                           input=stdin, capture_output=True, text=True, timeout=120)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 from tests.e2e.test_lifecycle_e2e import Org, setup_org
 
 

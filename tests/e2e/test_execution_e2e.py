@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 
 
 def poll(check: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:

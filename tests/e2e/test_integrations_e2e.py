@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 from tests.e2e.test_lifecycle_e2e import project_body, setup_org, todo_for
 from tests.e2e.test_notify_e2e import inbox_item, until
 from tests.standins import WebhookSubscriber, WeComStandIn, new_secret

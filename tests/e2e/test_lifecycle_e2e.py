@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from baobei.dev import port_open
-from baobei.devstack import DevStack
+from cli.dev import port_open
+from cli.devstack import DevStack
 
 SMOKE = Path(__file__).resolve().parents[3] / "shared" / "contract" / "smoke.py"
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 from tests.e2e.test_lifecycle_e2e import Org, project_body, setup_org
 from tests.standins.robots import DingTalkStandIn
 

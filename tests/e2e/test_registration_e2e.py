@@ -20,7 +20,7 @@ import httpx
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 from tests.policies import no_approval_policy
 
 

@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 
+from baobei import reporting_events
 from baobei.core.grpc_client import channel
-from baobei.devstack import ROOT, DevStack
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
+from cli.devstack import ROOT, DevStack
 from tests.policies import no_approval_policy
 
 FRESHNESS_S = 2.0
@@ -111,13 +110,10 @@ def test_dashboard_freshness_warning_delivery_and_rebuild(dev_stack: DevStack) -
                 {"cost_id": f"{pid}-c1", "project_id": pid, "kind": "外包", "amount": "9000.00"},
             ),
         ):
-            s, at = Struct(), Timestamp()
-            s.update(payload)
-            at.FromDatetime(datetime.now(UTC))
-            stub.IngestEvent(
-                pb.IngestEventRequest(event=pb.Event(event_id=event_id, type=type_, project_id=pid, at=at, payload=s)),
-                timeout=10,
+            event = reporting_events.build(
+                event_id=event_id, event_type=type_, project_id=pid, at=datetime.now(UTC), values=payload
             )
+            stub.IngestEvent(pb.IngestEventRequest(event=event), timeout=10)
     finally:
         ch.close()
     report = owner.get(f"/api/v1/reports/projects/{pid}").json()
@@ -136,7 +132,7 @@ def test_dashboard_freshness_warning_delivery_and_rebuild(dev_stack: DevStack) -
     admin = dev_stack.client()
     before = admin.get("/api/v1/reports/portfolio").json()
     done = subprocess.run(
-        [sys.executable, "-m", "baobei.cli", "rebuild-read-models", "--data-dir", str(dev_stack.data_dir)],
+        [sys.executable, "-m", "cli.main", "rebuild-read-models", "--data-dir", str(dev_stack.data_dir)],
         cwd=ROOT,
         env=dev_stack.env,
         capture_output=True,

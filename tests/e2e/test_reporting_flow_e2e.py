@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from baobei.devstack import DevStack
+from cli.devstack import DevStack
 from tests.e2e.test_lifecycle_e2e import project_body, setup_org, todo_for
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 
-from baobei.devstack import ROOT, DevStack
+from cli.devstack import ROOT, DevStack
 from services.notify.channels.base import EmailMessage
 from services.notify.channels.smtp import SmtpSender
 
@@ -26,7 +26,7 @@ def test_dev_runs_an_smtp_sink_whose_mails_are_listed(dev_stack: DevStack) -> No
     assert len(mails) == 1 and mails[0]["message_id"] == f"<smoke-{run}@localhost>"
 
     out = subprocess.run(
-        [sys.executable, "-m", "baobei.cli", "mails", "--data-dir", str(dev_stack.data_dir), "--json"],
+        [sys.executable, "-m", "cli.main", "mails", "--data-dir", str(dev_stack.data_dir), "--json"],
         cwd=ROOT, env=dev_stack.env, capture_output=True, text=True, timeout=60, check=True,
     ).stdout
     assert any(m["subject"] == f"冒烟测试 {run}" for m in json.loads(out))

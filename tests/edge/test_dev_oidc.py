@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from baobei import dev_oidc
-from baobei.cli import _settings
 from baobei.core.settings import Settings
-from baobei.dev import Supervisor, free_port
+from cli import dev_oidc
+from cli.dev import Supervisor, free_port
+from cli.main import _settings
 from tests.edge.conftest import Stack, fresh_ip
 
 

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from baobei.tools.slapd import Directory
+from cli.tools.slapd import Directory
 from edge import sessions
 from edge.app import create_app
 from edge.sso import ldap as ldap_route

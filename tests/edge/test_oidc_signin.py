@@ -440,7 +440,7 @@ async def test_disabled_unknown_and_non_oidc_providers(admin: httpx.AsyncClient,
 
 
 async def test_provider_that_does_not_answer(admin: httpx.AsyncClient, browser: Browser) -> None:
-    from baobei.dev import free_port
+    from cli.dev import free_port
 
     r = await admin.put(f"/api/v1/auth-providers/down-{uuid.uuid4().hex[:8]}", json={
         "type": "oidc", "config": {"issuer": f"http://127.0.0.1:{free_port()}", "client_id": CLIENT_ID}})

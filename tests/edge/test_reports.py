@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 from openpyxl import load_workbook
 
+from baobei import reporting_events
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from tests.edge.conftest import Org, Stack, eventually
 from tests.policies import no_approval_policy
@@ -58,15 +57,11 @@ async def create(client: httpx.AsyncClient, form: str, **over: Any) -> dict[str,
     return dict(r.json())
 
 
-async def ingest(stack: Stack, event_id: str, project_id: str, type_: str, /, **payload: Any) -> None:
-    s = Struct()
-    s.update(payload)
-    at = Timestamp()
-    at.FromDatetime(datetime.now(UTC))
-    stub = stack.deps.stubs["reporting"]
-    await stub.IngestEvent(
-        pb.IngestEventRequest(event=pb.Event(event_id=event_id, type=type_, project_id=project_id, at=at, payload=s))
+async def ingest(stack: Stack, event_id: str, project_id: str, type_: str, /, **values: Any) -> None:
+    event = reporting_events.build(
+        event_id=event_id, event_type=type_, project_id=project_id, at=datetime.now(UTC), values=values
     )
+    await stack.deps.stubs["reporting"].IngestEvent(pb.IngestEventRequest(event=event))
 
 
 def shanghai_today() -> date:

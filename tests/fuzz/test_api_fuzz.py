@@ -1,7 +1,7 @@
 """Issue 12, "done when": schemathesis over ``/openapi.json`` finds no 5xx and no response that
 breaks its documented schema — once with a plain user's token, once with the admin token.
 
-It runs against a private ``baobei dev`` (``baobei.devstack``): the fuzzer rewrites forms,
+It runs against a private ``baobei dev`` (``cli.devstack``): the fuzzer rewrites forms,
 policies, templates and the org, which must not leak into other tests. Bounded and repeatable:
 a fixed seed, a few examples per operation, the deterministic coverage phase plus seeded
 fuzzing in deterministic mode (no example database). Skipped on the PostgreSQL pass of ``.ci/run`` (it tests the edge,
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from baobei.devstack import DevStack, launch, stack_env
+from cli.devstack import DevStack, launch, stack_env
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("BAOBEI_TEST_PG_URL")), reason="runs once, on the embedded-defaults pass"

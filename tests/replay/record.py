@@ -26,12 +26,11 @@ from temporalio.worker import Worker
 from tests.conftest import temporal_test_server_path
 from tests.workflows.conftest import lifecycle_worker, start_lifecycle, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
-from workflows import activity_types as act
-from workflows import integration_types as it
-from workflows.crm import CrmOpportunityLost
-from workflows.delivery import NotificationDelivery
-from workflows.handover import OrgHandover
-from workflows.payloads import (
+from workflows.contracts.crm import CRM_LOST_WORKFLOW_TYPE, CrmLostInput, CrmLostResult
+from workflows.contracts.delivery import DELIVERY_WORKFLOW_TYPE, DeliveryBatchInput, DeliveryBatchResult, DeliveryRef
+from workflows.contracts.errors import DELIVERY_PERMANENT
+from workflows.contracts.handover import ORG_HANDOVER_WORKFLOW_TYPE, HandoverInput, HandoverResult
+from workflows.contracts.lifecycle import (
     UPDATE_DECIDE,
     UPDATE_REMIND,
     UPDATE_SUBMIT,
@@ -41,6 +40,34 @@ from workflows.payloads import (
     SubmitInput,
     WithdrawInput,
 )
+from workflows.contracts.lifecycle_ops import (
+    LIFECYCLE_DECIDE,
+    LIFECYCLE_WITHDRAW,
+    LifecycleDecideInput,
+    LifecycleOpResult,
+    LifecycleWithdrawInput,
+)
+from workflows.contracts.notify import (
+    NOTIFY_DEAD_LETTER,
+    NOTIFY_DELIVER,
+    NOTIFY_DELIVER_DIGEST,
+    DeliverInput,
+    DeliverResult,
+)
+from workflows.contracts.org import (
+    APPROVAL_LIST_TODOS,
+    REGISTRY_GET_MANAGER_CHAIN,
+    ListTodosInput,
+    ManagerChain,
+    ManagerChainInput,
+    TodoList,
+    TodoRef,
+)
+from workflows.contracts.registry import REGISTRY_GET_PROJECT, GetProjectInput, ProjectSnapshot
+from workflows.contracts.tasks import REGISTRY_PROTECTION_INFO, ProtectionInfo, ProtectionInfoInput
+from workflows.crm import CrmOpportunityLost
+from workflows.delivery import NotificationDelivery
+from workflows.handover import OrgHandover
 from workflows.worker import ensure_search_attributes
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -139,101 +166,101 @@ SCENARIOS = {
 _attempts: dict[str, int] = {}
 
 
-@activity.defn(name=act.NOTIFY_DELIVER)
-async def _deliver(inp: act.DeliverInput) -> act.DeliverResult:
+@activity.defn(name=NOTIFY_DELIVER)
+async def _deliver(inp: DeliverInput) -> DeliverResult:
     n = _attempts[inp.delivery_id] = _attempts.get(inp.delivery_id, 0) + 1
     if inp.delivery_id == "d-retry" and n < 3:
         raise ApplicationError("UNAVAILABLE: webhook answered 500", type="rpc_unavailable")
     if inp.delivery_id == "d-dead":
         raise ApplicationError("UNAVAILABLE: smtp 451", type="rpc_unavailable")
     if inp.delivery_id == "d-permanent":
-        raise ApplicationError("webhook answered 400", type=act.DELIVERY_PERMANENT, non_retryable=True)
+        raise ApplicationError("webhook answered 400", type=DELIVERY_PERMANENT, non_retryable=True)
     if inp.delivery_id == "d-robot":
-        return act.DeliverResult(outcome="rate_limited", retry_after_seconds=40, status="digest_waiting")
-    return act.DeliverResult(outcome="delivered", status="delivered")
+        return DeliverResult(outcome="rate_limited", retry_after_seconds=40, status="digest_waiting")
+    return DeliverResult(outcome="delivered", status="delivered")
 
 
-@activity.defn(name=act.NOTIFY_DELIVER_DIGEST)
-async def _deliver_digest(inp: act.DeliverInput) -> act.DeliverResult:
-    return act.DeliverResult(outcome="delivered", status="digested")
+@activity.defn(name=NOTIFY_DELIVER_DIGEST)
+async def _deliver_digest(inp: DeliverInput) -> DeliverResult:
+    return DeliverResult(outcome="delivered", status="digested")
 
 
-@activity.defn(name=act.NOTIFY_DEAD_LETTER)
-async def _dead_letter(inp: act.DeliverInput) -> act.DeliverResult:
-    return act.DeliverResult(outcome="dead", status="dead")
+@activity.defn(name=NOTIFY_DEAD_LETTER)
+async def _dead_letter(inp: DeliverInput) -> DeliverResult:
+    return DeliverResult(outcome="dead", status="dead")
 
 
 _crm_status = {"p-crm": "pending_approval"}
 
 
-@activity.defn(name=act.REGISTRY_GET_PROJECT)
-async def _get_project(inp: act.GetProjectInput) -> act.ProjectSnapshot:
-    return act.ProjectSnapshot(id=inp.project_id, owner_id="owner", status=_crm_status[inp.project_id])
+@activity.defn(name=REGISTRY_GET_PROJECT)
+async def _get_project(inp: GetProjectInput) -> ProjectSnapshot:
+    return ProjectSnapshot(id=inp.project_id, owner_id="owner", status=_crm_status[inp.project_id])
 
 
-@activity.defn(name=act.REGISTRY_PROTECTION_INFO)
-async def _protection_info(inp: act.ProtectionInfoInput) -> act.ProtectionInfo:
-    return act.ProtectionInfo(state="released" if _crm_status[inp.project_id] == "cancelled" else "holder")
+@activity.defn(name=REGISTRY_PROTECTION_INFO)
+async def _protection_info(inp: ProtectionInfoInput) -> ProtectionInfo:
+    return ProtectionInfo(state="released" if _crm_status[inp.project_id] == "cancelled" else "holder")
 
 
-@activity.defn(name=it.LIFECYCLE_WITHDRAW)
-async def _withdraw(inp: it.LifecycleWithdrawInput) -> it.LifecycleOpResult:
+@activity.defn(name=LIFECYCLE_WITHDRAW)
+async def _withdraw(inp: LifecycleWithdrawInput) -> LifecycleOpResult:
     _crm_status[inp.project_id] = "cancelled"
-    return it.LifecycleOpResult(project_id=inp.project_id, outcome="done", status="cancelled")
+    return LifecycleOpResult(project_id=inp.project_id, outcome="done", status="cancelled")
 
 
-@activity.defn(name=it.REGISTRY_GET_MANAGER_CHAIN)
-async def _manager_chain(inp: it.ManagerChainInput) -> it.ManagerChain:
-    return it.ManagerChain(manager_ids=[inp.user_id, "mgr"])
+@activity.defn(name=REGISTRY_GET_MANAGER_CHAIN)
+async def _manager_chain(inp: ManagerChainInput) -> ManagerChain:
+    return ManagerChain(manager_ids=[inp.user_id, "mgr"])
 
 
-@activity.defn(name=it.APPROVAL_LIST_TODOS)
-async def _todos(inp: it.ListTodosInput) -> it.TodoList:
-    return it.TodoList(tasks=[it.TodoRef(id="t1", project_id="p1", approver_id=inp.user_id),
-                              it.TodoRef(id="t2", project_id="p2", approver_id=inp.user_id),
-                              it.TodoRef(id="t3", project_id="p3", approver_id="boss", on_behalf_of="boss")])
+@activity.defn(name=APPROVAL_LIST_TODOS)
+async def _todos(inp: ListTodosInput) -> TodoList:
+    return TodoList(tasks=[TodoRef(id="t1", project_id="p1", approver_id=inp.user_id),
+                              TodoRef(id="t2", project_id="p2", approver_id=inp.user_id),
+                              TodoRef(id="t3", project_id="p3", approver_id="boss", on_behalf_of="boss")])
 
 
-@activity.defn(name=it.LIFECYCLE_DECIDE)
-async def _decide_op(inp: it.LifecycleDecideInput) -> it.LifecycleOpResult:
+@activity.defn(name=LIFECYCLE_DECIDE)
+async def _decide_op(inp: LifecycleDecideInput) -> LifecycleOpResult:
     if inp.task_id == "t2":
-        return it.LifecycleOpResult(project_id=inp.project_id, outcome="refused", error_type="conflict")
-    return it.LifecycleOpResult(project_id=inp.project_id, outcome="done", status="pending_approval")
+        return LifecycleOpResult(project_id=inp.project_id, outcome="refused", error_type="conflict")
+    return LifecycleOpResult(project_id=inp.project_id, outcome="done", status="pending_approval")
 
 
 OTHER_SCENARIOS: dict[str, tuple[Any, str, Any, Any]] = {
     "delivery_retry_digest_dead": (
         NotificationDelivery,
-        act.DELIVERY_WORKFLOW_TYPE,
-        act.DeliveryBatchInput(batch_id="b1", deliveries=[
-            act.DeliveryRef("d-retry"), act.DeliveryRef("d-robot"), act.DeliveryRef("d-dead"),
-            act.DeliveryRef("d-permanent"),
-            act.DeliveryRef("d-quiet", not_before=(datetime.now(UTC) + timedelta(hours=9)).isoformat()),
+        DELIVERY_WORKFLOW_TYPE,
+        DeliveryBatchInput(batch_id="b1", deliveries=[
+            DeliveryRef("d-retry"), DeliveryRef("d-robot"), DeliveryRef("d-dead"),
+            DeliveryRef("d-permanent"),
+            DeliveryRef("d-quiet", not_before=(datetime.now(UTC) + timedelta(hours=9)).isoformat()),
         ], max_attempts=3, initial_backoff_seconds=1, max_backoff_seconds=10),
-        act.DeliveryBatchResult,
+        DeliveryBatchResult,
     ),
     # the same batch on the bounded path (patch delivery-bounded: in-flight cap, continue-as-new)
     "delivery_bounded": (
         NotificationDelivery,
-        act.DELIVERY_WORKFLOW_TYPE,
-        act.DeliveryBatchInput(batch_id="b2", deliveries=[
-            act.DeliveryRef("d-retry"), act.DeliveryRef("d-robot"), act.DeliveryRef("d-dead"),
-            act.DeliveryRef("d-permanent"),
-            act.DeliveryRef("d-quiet", not_before=(datetime.now(UTC) + timedelta(hours=9)).isoformat()),
+        DELIVERY_WORKFLOW_TYPE,
+        DeliveryBatchInput(batch_id="b2", deliveries=[
+            DeliveryRef("d-retry"), DeliveryRef("d-robot"), DeliveryRef("d-dead"),
+            DeliveryRef("d-permanent"),
+            DeliveryRef("d-quiet", not_before=(datetime.now(UTC) + timedelta(hours=9)).isoformat()),
         ], max_attempts=3, initial_backoff_seconds=1, max_backoff_seconds=10),
-        act.DeliveryBatchResult,
+        DeliveryBatchResult,
     ),
     "crm_lost_pending": (
         CrmOpportunityLost,
-        it.CRM_LOST_WORKFLOW_TYPE,
-        it.CrmLostInput(project_id="p-crm", external_id="opp-1", reason="客户选择了竞争对手", actor_id="crm"),
-        it.CrmLostResult,
+        CRM_LOST_WORKFLOW_TYPE,
+        CrmLostInput(project_id="p-crm", external_id="opp-1", reason="客户选择了竞争对手", actor_id="crm"),
+        CrmLostResult,
     ),
     "handover_two_tasks": (
         OrgHandover,
-        it.ORG_HANDOVER_WORKFLOW_TYPE,
-        it.HandoverInput(user_id="lead", reason="离职交接"),
-        it.HandoverResult,
+        ORG_HANDOVER_WORKFLOW_TYPE,
+        HandoverInput(user_id="lead", reason="离职交接"),
+        HandoverResult,
     ),
 }
 OTHER_ACTIVITIES: list[Callable[..., Any]] = [

@@ -190,6 +190,26 @@ def test_email_is_rendered_from_the_template_and_delivered_once(make_notify: Cal
         assert [(x.id, x.status) for x in listed] == [(d.id, "delivered")]
 
 
+def test_a_kind_and_facts_are_worded_by_notify_in_the_inbox_and_the_mail(make_notify: Callable[..., Notify]) -> None:
+    """Workflows send a kind and a context only (services/notify/wording.py words them)."""
+    with mail_notify(make_notify) as (n, smtp):
+        n.prefs("alice", ["email"])
+        facts = {"code": "BB-2026-000007", "name": "临港智慧园区", "customer": "上海某某科技", "amount": "1200000.00",
+                 "comment": "材料齐全"}
+        sent = n.send(["alice"], kind="project_approved", title="", project_id="p7", context=facts)
+        [note] = sent.notifications
+        assert note.title == "项目已通过审批：临港智慧园区"
+        assert note.body.splitlines() == ["编号：BB-2026-000007", "名称：临港智慧园区", "客户：上海某某科技",
+                                          "金额：1200000.00 元", "意见：材料齐全"]
+        [d] = sent.deliveries
+        assert n.deliver(d.id, attempt=1).outcome == "delivered"
+        [mail] = smtp.wait_for(1)
+        assert mail["subject"] == "项目已通过审批：临港智慧园区" and "您提交的项目已审批通过" in mail["text"]
+        # A kind notify has no words for still needs a title from its sender.
+        code, _ = failure(lambda: n.send(["alice"], kind="rule.custom", title=""))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_concurrent_delivers_send_one_mail(make_notify: Callable[..., Notify]) -> None:
     with mail_notify(make_notify) as (n, smtp):
         n.prefs("u2", ["email"])

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from baobei.cli import main
 from baobei.core.grpc_client import channel
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from cli.main import main
 from services.registry.server import build
 from tests.service.test_registry_service import FORM, ORG
 

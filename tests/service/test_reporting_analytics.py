@@ -11,9 +11,9 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from baobei import reporting_events
 from baobei.core.grpc_client import channel, read_failure
 from baobei.notify.v1 import notify_service_pb2 as notify_pb
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
@@ -51,11 +51,11 @@ def env(make_db_url: Callable[[str], str]) -> Iterator[dict[str, Any]]:
 
 
 def event(
-    event_id: str, project_id: str, when: datetime, type_: str = "project.updated", /, **payload: Any
+    event_id: str, project_id: str, when: datetime, type_: str = "project.submitted", /, **values: Any
 ) -> pb.Event:
-    s = Struct()
-    s.update(payload)
-    return pb.Event(event_id=event_id, type=type_, project_id=project_id, at=stamp(when), actor_id="u", payload=s)
+    return reporting_events.build(
+        event_id=event_id, event_type=type_, project_id=project_id, at=when, actor_id="u", values=values
+    )
 
 
 def stamp(value: datetime) -> Timestamp:
@@ -387,13 +387,12 @@ def test_bad_events_are_refused_with_paths_and_change_nothing(env: dict[str, Any
         status="later",
         due="tomorrow",
         estimate_hours=-1,
-        milestone="yes",
     )
     with pytest.raises(grpc.RpcError) as err:
         ingest(stub, bad)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in read_failure(err.value).violations] == [
-        f"event.payload.{k}" for k in ("project_id", "status", "due", "estimate_hours", "milestone")
+        f"event.task_updated.{k}" for k in ("project_id", "status", "due", "estimate_hours")
     ]
     with pytest.raises(grpc.RpcError):
         ingest(stub, event("bad2", "p1", T0, "cost.recorded", cost_id="c1", amount="1.005"))
@@ -432,7 +431,7 @@ def test_settings_change_health(env: dict[str, Any]) -> None:
 def test_rebuild_recomputes_from_event_log_and_registry(env: dict[str, Any]) -> None:
     stub = env["stub"]
     seed(stub)
-    ingest(stub, event("p1:f", "p1", T0, "project.updated", fields={"secret": "机密"}, name="项目p1"))
+    ingest(stub, event("p1:f", "p1", T0, "project.submitted", name="项目p1"))
     before = stub.Portfolio(pb.PortfolioRequest(all=True), timeout=10)
     tables = {
         r: stub.Analytics(pb.AnalyticsRequest(report=r, project_ids=["p1", "p2"]), timeout=10).table
@@ -442,23 +441,22 @@ def test_rebuild_recomputes_from_event_log_and_registry(env: dict[str, Any]) -> 
     snapshots = [
         pb.ProjectSnapshot(
             id="p1",
-            code="BB-p1",
-            name="项目一（改名）",
-            status="closed",
-            amount="100000.00",
-            owner_id="rep1",
-            department_id="d1",
-            region="华东",
-            business_line="IoT",
+            facts=pb.ProjectFacts(
+                code="BB-p1",
+                name="项目一（改名）",
+                status="closed",
+                amount="100000.00",
+                owner_id="rep1",
+                department_id="d1",
+                region="华东",
+                business_line="IoT",
+            ),
             created_at=stamp(T0),
             updated_at=stamp(datetime.now(UTC) + timedelta(seconds=5)),
         ),
         pb.ProjectSnapshot(
             id="p3",
-            code="BB-p3",
-            name="漏掉的项目",
-            status="draft",
-            amount="1.00",
+            facts=pb.ProjectFacts(code="BB-p3", name="漏掉的项目", status="draft", amount="1.00"),
             created_at=stamp(T0),
             updated_at=stamp(T0),
         ),

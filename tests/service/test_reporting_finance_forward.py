@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 
+from baobei import reporting_events
 from baobei.core.db import make_engine
 from baobei.core.grpc_client import channel
 from baobei.core.settings import Settings
@@ -68,12 +67,10 @@ def env(make_db_url: Callable[[str], str]) -> Iterator[dict[str, Any]]:
         notify_server.stop(None).wait()
 
 
-def event(event_id: str, project_id: str, type_: str, **payload: Any) -> pb.Event:
-    s = Struct()
-    s.update(payload)
-    ts = Timestamp()
-    ts.FromDatetime(datetime.now(UTC))
-    return pb.Event(event_id=event_id, type=type_, project_id=project_id, at=ts, actor_id="u-1", payload=s)
+def event(event_id: str, project_id: str, type_: str, **values: Any) -> pb.Event:
+    return reporting_events.build(
+        event_id=event_id, event_type=type_, project_id=project_id, at=datetime.now(UTC), actor_id="u-1", values=values
+    )
 
 
 def ingest(stub: pb_grpc.ReportingServiceStub, e: pb.Event) -> bool:
@@ -97,7 +94,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
 
 def snapshot(name: str) -> dict[str, Any]:
     return {"name": name, "code": "BB-2026-000001", "status": "active", "amount": "120000.00",
-            "owner_id": "rep", "fields": {"floor_price": "secret"}}
+            "owner_id": "rep"}
 
 
 def test_forwarded_once_per_event_and_only_finance_types(env: dict[str, Any]) -> None:
@@ -119,7 +116,7 @@ def test_forwarded_once_per_event_and_only_finance_types(env: dict[str, Any]) ->
     assert len(webhooks(notify, pid)) == 3
     rows = store.forwards(make_engine(env["db_url"]), project_id=pid)
     assert sorted(r.type for r in rows) == sorted(FORWARDED) and all(r.sent_at is not None for r in rows)
-    # The payload travels as the event's data, without form field values.
+    # The kind's values travel as the event's data (ProjectFacts has no place for form field values).
     approved_row = next(r for r in rows if r.type == "project.approved")
     assert approved_row.payload["amount"] == "120000.00" and "fields" not in approved_row.payload
 

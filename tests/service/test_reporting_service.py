@@ -10,9 +10,8 @@ from typing import Any
 import grpc
 import pytest
 import sqlalchemy as sa
-from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 
+from baobei import reporting_events
 from baobei.core.db import make_engine
 from baobei.core.grpc_client import channel, metadata, read_failure
 from baobei.reporting.v1 import reporting_service_pb2 as pb
@@ -40,12 +39,10 @@ def stub(db_url: str) -> Iterator[pb_grpc.ReportingServiceStub]:
         server.stop(None).wait()
 
 
-def event(event_id: str, project_id: str, at: datetime, type_: str = "project.updated", **payload: Any) -> pb.Event:
-    s = Struct()
-    s.update(payload)
-    ts = Timestamp()
-    ts.FromDatetime(at)
-    return pb.Event(event_id=event_id, type=type_, project_id=project_id, at=ts, actor_id="u-admin", payload=s)
+def event(event_id: str, project_id: str, at: datetime, type_: str = "project.submitted", **values: Any) -> pb.Event:
+    return reporting_events.build(
+        event_id=event_id, event_type=type_, project_id=project_id, at=at, actor_id="u-admin", values=values
+    )
 
 
 def ingest(stub: pb_grpc.ReportingServiceStub, e: pb.Event) -> bool:
@@ -101,9 +98,8 @@ def test_amounts_sum_exactly(stub: pb_grpc.ReportingServiceStub, db_url: str) ->
     assert portfolio(stub, *[f"cent-{i}" for i in range(10)]).total_amount == "1.00"
     assert portfolio(stub, "big").projects[0].amount == "9999999999999999.99"
     assert Decimal(portfolio(stub, all_=True).total_amount) == Decimal("10000000000000000.99")
-    # a JSON number is read through its shortest repr, never as a binary float
-    ingest(stub, event("num", "num", T0, status="active", amount=12345.6))
-    assert portfolio(stub, "num").projects[0].amount == "12345.60"
+    ingest(stub, event("one-decimal", "one-decimal", T0, status="active", amount="12345.6"))
+    assert portfolio(stub, "one-decimal").projects[0].amount == "12345.60"
 
 
 def test_duplicate_event_is_not_applied_twice(stub: pb_grpc.ReportingServiceStub, db_url: str) -> None:
@@ -177,10 +173,10 @@ def test_invalid_events_are_refused_with_field_paths(stub: pb_grpc.ReportingServ
                          metadata=metadata(locale="en"))
     failure = read_failure(err.value)
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert [v.field for v in failure.violations] == ["event.event_id", "event.type", "event.at"]
+    assert [v.field for v in failure.violations] == ["event.event_id", "event.at", "event.kind"]
     with pytest.raises(grpc.RpcError) as err:
         ingest(stub, event("bad-amount", "p1", T0, amount="1.005"))
-    assert [v.field for v in read_failure(err.value).violations] == ["event.payload.amount"]
+    assert [v.field for v in read_failure(err.value).violations] == ["event.project_submitted.amount"]
     assert scalar(db_url, "SELECT count(*) FROM processed_event") == 0
     # a refused event is not remembered: corrected, it is applied
     assert ingest(stub, event("bad-amount", "p1", T0, amount="1.01")) is True

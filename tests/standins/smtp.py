@@ -1,4 +1,4 @@
-"""An SMTP receiver: the project's sink (``baobei.core.smtp_sink``) with failure injection."""
+"""An SMTP receiver: the project's sink (``cli.smtp_sink``) with failure injection."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from baobei.core import smtp_sink
+from cli import smtp_sink
 
 SMTP_MODES = ("4xx", "5xx", "timeout")
 _ALIASES = {"429": "4xx", "451": "4xx", "500": "5xx", "550": "5xx", "errcode": "5xx"}

@@ -11,7 +11,7 @@ import pytest
 
 from baobei.core.errors import ValidationFailed
 from services.registry.audit import domain
-from workflows.audit_retention_types import retention_cutoff
+from workflows.activities.audit import retention_cutoff
 
 T0 = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
 

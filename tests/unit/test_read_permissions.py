@@ -6,7 +6,10 @@ from __future__ import annotations
 from edge.mapping import readable_inputs
 from services.registry.forms import FormDef, FormField, FormSettings, unreadable_paths
 from workflows.activities.redact import redacted
-from workflows.activity_types import ProjectSnapshot, SendInput
+from workflows.activities.reporting import typed_event
+from workflows.contracts.notify import SendInput
+from workflows.contracts.registry import ProjectSnapshot
+from workflows.contracts.reporting import ReportEventInput
 
 FORM = FormDef(
     key="f", title="t",
@@ -53,5 +56,6 @@ def test_notification_masks_withheld_values_for_its_recipients() -> None:
 
 
 def test_webhook_payloads_carry_no_form_fields() -> None:
-    payload = ProjectSnapshot(id="p", fields={"margin": "M-1"}).event_payload()
-    assert "fields" not in payload and "M-1" not in str(payload)
+    project = ProjectSnapshot(id="p", code="BB-1", fields={"margin": "M-1"})
+    event = typed_event(ReportEventInput("e", "project.approved", "p", "2026-11-02T00:00:00+00:00", project=project))
+    assert event.project_approved.code == "BB-1" and "M-1" not in str(event)

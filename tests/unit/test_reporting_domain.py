@@ -6,18 +6,18 @@ from decimal import Decimal
 import pytest
 
 from baobei.core.errors import ValidationFailed
-from services.reporting import domain
+from services.reporting import domain, events
 from services.reporting.domain import Event, ProjectView
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 
 def ev(at: datetime | None, event_id: str = "e", **payload: object) -> Event:
-    return Event(event_id=event_id, type="project.updated", project_id="p1", at=at, payload=payload)
+    return Event(event_id=event_id, type="project.submitted", project_id="p1", at=at, payload=payload)
 
 
 def fold(view: ProjectView | None, event: Event) -> ProjectView:
-    return domain.fold(view, event, domain.validate_event(event))
+    return domain.fold(view, event, events.project_snapshot("project_submitted", event.payload))
 
 
 @pytest.mark.parametrize(
@@ -26,14 +26,14 @@ def fold(view: ProjectView | None, event: Event) -> ProjectView:
      ("9999999999999999.99", "9999999999999999.99"), ("1E+2", "100.00")],
 )
 def test_parse_amount_is_exact(raw: object, expected: str) -> None:
-    assert domain.format_amount(domain.parse_amount(raw)) == expected
+    assert domain.format_amount(domain.parse_amount(raw, "amount")) == expected
 
 
 @pytest.mark.parametrize("raw", ["1.005", "abc", "", "NaN", "Infinity", "10000000000000000.00", True, None, [1]])
 def test_parse_amount_rejects(raw: object) -> None:
     with pytest.raises(ValidationFailed) as err:
-        domain.parse_amount(raw)
-    assert [v.field for v in err.value.violations] == ["event.payload.amount"]
+        domain.parse_amount(raw, "event.project_created.amount")
+    assert [v.field for v in err.value.violations] == ["event.project_created.amount"]
 
 
 def test_total_amount_is_an_exact_decimal_sum() -> None:
@@ -44,18 +44,23 @@ def test_total_amount_is_an_exact_decimal_sum() -> None:
     assert domain.format_amount(domain.total_amount([])) == "0.00"
 
 
-def test_validate_event_requires_ids_type_and_time() -> None:
+def test_envelope_requires_ids_time_and_kind() -> None:
     with pytest.raises(ValidationFailed) as err:
-        domain.validate_event(Event(event_id="", type="", project_id=" ", at=None))
-    assert [v.field for v in err.value.violations] == ["event.event_id", "event.type", "event.project_id", "event.at"]
+        events.check_envelope(Event(event_id="", type="", project_id="", at=None), None)
+    assert [v.field for v in err.value.violations] == ["event.event_id", "event.project_id", "event.at", "event.kind"]
 
 
-def test_validate_event_types_snapshot_fields_and_ignores_others() -> None:
-    snap = domain.validate_event(ev(T0, code="BB-1", amount="10.5", status="draft", extra="x", region=None))
+def test_project_snapshot_reads_the_fields_set_and_names_bad_ones() -> None:
+    snap = events.project_snapshot("project_created", {"code": " BB-1 ", "amount": "10.5", "status": "draft"})
     assert snap == {"code": "BB-1", "status": "draft", "amount": Decimal("10.50")}
+    assert "amount" not in events.project_snapshot("project_created", {"amount": ""})  # unknown
     with pytest.raises(ValidationFailed) as err:
-        domain.validate_event(ev(T0, name=3, amount="1.234"))
-    assert [v.field for v in err.value.violations] == ["event.payload.name", "event.payload.amount"]
+        events.project_snapshot("project_approved", {"name": "x" * 301, "amount": "1.234", "conflict_count": -1})
+    assert [v.field for v in err.value.violations] == [
+        "event.project_approved.name",
+        "event.project_approved.conflict_count",
+        "event.project_approved.amount",
+    ]
 
 
 def test_fold_upserts_present_fields_only() -> None:

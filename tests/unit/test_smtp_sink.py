@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from baobei.cli import main
-from baobei.core.smtp_sink import list_mails, start, store_mail
+from cli.main import main
+from cli.smtp_sink import list_mails, start, store_mail
 
 
 def mime(subject: str, *, text: str = "正文", html: str = "", message_id: str = "<m1@example.com>") -> bytes:
@@ -98,7 +98,7 @@ def test_dev_supervisor_starts_the_sink_on_a_free_port_when_busy(
     import socket
 
     from baobei.core.settings import Settings
-    from baobei.dev import Supervisor
+    from cli.dev import Supervisor
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

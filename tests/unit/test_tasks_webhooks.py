@@ -11,9 +11,10 @@ from temporalio.exceptions import ApplicationError
 
 from baobei.core.errors import ValidationFailed
 from services.tasks import rules
-from services.tasks.store import parse_rule
+from services.tasks.store.rules import parse_rule
 from workflows.activities.webhooks import SignatureError, body_of, check_target, refused_addresses, sign, verify
-from workflows.activity_types import WEBHOOK_REFUSED, WebhookDeliveryInput
+from workflows.contracts.errors import WEBHOOK_REFUSED
+from workflows.contracts.webhooks import WebhookDeliveryInput
 
 # From the Standard Webhooks specification / reference libraries.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

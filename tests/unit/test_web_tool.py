@@ -1,4 +1,4 @@
-"""baobei/tools/web.py: which Node builds the web app, and when a build is needed."""
+"""cli/tools/web.py: which Node builds the web app, and when a build is needed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from baobei.tools import web
+from cli.tools import web
 
 
 def _fake_node(dirpath: Path, version: str) -> Path:

@@ -24,8 +24,15 @@ from temporalio.worker import Worker
 
 from tests.conftest import temporal_test_server_path
 from tests.workflows.fakes import Fakes
+from workflows.contracts.lifecycle import (
+    QUERY_STATE,
+    WORKFLOW_TYPE,
+    LifecycleInput,
+    LifecycleResult,
+    LifecycleState,
+    workflow_id,
+)
 from workflows.lifecycle import ProjectLifecycle
-from workflows.payloads import QUERY_STATE, WORKFLOW_TYPE, LifecycleInput, LifecycleResult, LifecycleState, workflow_id
 from workflows.worker import ensure_search_attributes
 
 

@@ -16,9 +16,50 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb
 from services.approval import domain
-from workflows import activity_types as act
-from workflows.payloads import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
+from workflows.activities.reporting import typed_event
+from workflows.contracts.approval import (
+    APPROVAL_CANCEL,
+    APPROVAL_FIRE_TIMER,
+    APPROVAL_OPEN_STEP,
+    APPROVAL_PLAN_CHAIN,
+    APPROVAL_REASSIGN,
+    APPROVAL_RECORD_ACTION,
+    APPROVAL_RECORD_DECISION,
+    APPROVAL_RESUME,
+    CancelApprovalInput,
+    CancelApprovalResult,
+    ChainPlan,
+    DecisionOutcome,
+    FireTimerInput,
+    FireTimerResult,
+    OpenedStep,
+    OpenStepInput,
+    PlanChainInput,
+    PlannedStep,
+    ReassignStepInput,
+    ReassignStepResult,
+    RecordActionInput,
+    RecordActionResult,
+    RecordDecisionInput,
+    ResumeApprovalInput,
+    ResumedApproval,
+    TaskRef,
+    TimerRef,
+)
+from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
+from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
+from workflows.contracts.registry import (
+    REGISTRY_GET_PROJECT,
+    REGISTRY_SET_PROJECT_STATUS,
+    REGISTRY_SUBMIT_PROJECT,
+    GetProjectInput,
+    ProjectSnapshot,
+    SetProjectStatusInput,
+    SubmitProjectInput,
+)
+from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
 
 
 def refuse(err_type: str, message: str, violations: list[dict[str, str]] | None = None) -> ApplicationError:
@@ -53,7 +94,7 @@ class Task:
 
 class Fakes:
     def __init__(self, *, project_id: str = "p1", owner_id: str = "owner", steps: list[StepSpec] | None = None) -> None:
-        self.project = act.ProjectSnapshot(
+        self.project = ProjectSnapshot(
             id=project_id,
             code="BB-2026-0001",
             name="智慧园区一期",
@@ -73,11 +114,11 @@ class Fakes:
         self.status_history: list[tuple[str, str]] = []
         # (actor, comment) of each status change, in order.
         self.status_notes: list[tuple[str, str]] = []
-        self.events: dict[str, act.ReportEventInput] = {}
-        self.sent: dict[str, act.SendInput] = {}
+        self.events: dict[str, ReportEventInput] = {}
+        self.sent: dict[str, SendInput] = {}
         self.tasks: dict[str, Task] = {}
         self.step_status: dict[int, str] = {}
-        self.decisions: dict[str, act.DecisionOutcome] = {}
+        self.decisions: dict[str, DecisionOutcome] = {}
         self._done: dict[str, Any] = {}
         # Approval fake state (v2): openings per step, when each step opened, instance status.
         self.opens: Counter[int] = Counter()
@@ -125,8 +166,12 @@ class Fakes:
         ``approval.`` for the approval analytics events, "" for all)."""
         return [e.type for e in self.events.values() if e.type.startswith(prefix)]
 
-    def events_of(self, event_type: str) -> list[act.ReportEventInput]:
+    def events_of(self, event_type: str) -> list[ReportEventInput]:
         return [e for e in self.events.values() if e.type == event_type]
+
+    def typed_events_of(self, event_type: str) -> list[reporting_pb.Event]:
+        """The events of a type as the reporting activity sends them."""
+        return [typed_event(e) for e in self.events_of(event_type)]
 
     def sent_kinds(self) -> list[tuple[str, tuple[str, ...]]]:
         return [(s.kind, tuple(s.recipient_ids)) for s in self.sent.values()]
@@ -140,16 +185,16 @@ class Fakes:
 
     # ---- registry ----
 
-    @activity.defn(name=act.REGISTRY_GET_PROJECT)
-    async def get_project(self, inp: act.GetProjectInput) -> act.ProjectSnapshot:
-        self._enter(act.REGISTRY_GET_PROJECT)
+    @activity.defn(name=REGISTRY_GET_PROJECT)
+    async def get_project(self, inp: GetProjectInput) -> ProjectSnapshot:
+        self._enter(REGISTRY_GET_PROJECT)
         if inp.project_id != self.project.id:
             raise refuse(ERR_NOT_FOUND, "项目不存在")
         return replace(self.project)
 
-    @activity.defn(name=act.REGISTRY_SUBMIT_PROJECT)
-    async def submit_project(self, inp: act.SubmitProjectInput) -> act.ProjectSnapshot:
-        self._enter(act.REGISTRY_SUBMIT_PROJECT)
+    @activity.defn(name=REGISTRY_SUBMIT_PROJECT)
+    async def submit_project(self, inp: SubmitProjectInput) -> ProjectSnapshot:
+        self._enter(REGISTRY_SUBMIT_PROJECT)
         if inp.request_id not in self._done:
             if self.submit_error is not None:
                 raise self.submit_error
@@ -160,39 +205,39 @@ class Fakes:
             self.project.status = "pending_approval"
             self.status_history.append(("pending_approval", "submitted"))
             self._done[inp.request_id] = replace(self.project)
-        self._maybe_fail(act.REGISTRY_SUBMIT_PROJECT)
+        self._maybe_fail(REGISTRY_SUBMIT_PROJECT)
         return self._done[inp.request_id]
 
-    @activity.defn(name=act.REGISTRY_SET_PROJECT_STATUS)
-    async def set_project_status(self, inp: act.SetProjectStatusInput) -> act.ProjectSnapshot:
-        self._enter(act.REGISTRY_SET_PROJECT_STATUS)
+    @activity.defn(name=REGISTRY_SET_PROJECT_STATUS)
+    async def set_project_status(self, inp: SetProjectStatusInput) -> ProjectSnapshot:
+        self._enter(REGISTRY_SET_PROJECT_STATUS)
         if inp.request_id not in self._done:
             self.project.status = inp.status
             self.status_history.append((inp.status, inp.event))
             self.status_notes.append((inp.actor_id, inp.comment))
             self._done[inp.request_id] = replace(self.project)
-        self._maybe_fail(act.REGISTRY_SET_PROJECT_STATUS)
+        self._maybe_fail(REGISTRY_SET_PROJECT_STATUS)
         return self._done[inp.request_id]
 
     # ---- approval ----
 
-    @activity.defn(name=act.APPROVAL_PLAN_CHAIN)
-    async def plan_chain(self, inp: act.PlanChainInput) -> act.ChainPlan:
-        self._enter(act.APPROVAL_PLAN_CHAIN)
+    @activity.defn(name=APPROVAL_PLAN_CHAIN)
+    async def plan_chain(self, inp: PlanChainInput) -> ChainPlan:
+        self._enter(APPROVAL_PLAN_CHAIN)
         assert inp.project.status == "pending_approval"
-        return act.ChainPlan(
+        return ChainPlan(
             instance_id=self.instance_id,
             policy_key="standard",
             policy_version=1,
             steps=[
-                act.PlannedStep(
+                PlannedStep(
                     index=i, name=s.name, mode=s.mode, approvers=list(s.approvers), sla_seconds=s.sla_seconds
                 )
                 for i, s in enumerate(self.steps)
             ],
         )
 
-    def _timers(self, index: int) -> tuple[str, list[act.TimerRef]]:
+    def _timers(self, index: int) -> tuple[str, list[TimerRef]]:
         spec = self.steps[index]
         opened = self.opened_at[index]
         origin = self.calendar_origin or opened
@@ -205,7 +250,7 @@ class Fakes:
             return (opened + (at - origin)).isoformat()
 
         return (shift(due) if due else ""), [
-            act.TimerRef(index=t.index, action=t.action, at=shift(t.at), level=t.level, to=list(t.to))
+            TimerRef(index=t.index, action=t.action, at=shift(t.at), level=t.level, to=list(t.to))
             for t in timers
         ]
 
@@ -225,12 +270,12 @@ class Fakes:
     def _open_tasks(self, index: int) -> list[Task]:
         return [self.tasks[i] for i in sorted(self._current_ids.get(index, set()))]
 
-    def _ref(self, t: Task) -> act.TaskRef:
-        return act.TaskRef(id=t.id, approver_id=t.approver_id, step_index=t.step_index, status=t.status)
+    def _ref(self, t: Task) -> TaskRef:
+        return TaskRef(id=t.id, approver_id=t.approver_id, step_index=t.step_index, status=t.status)
 
-    @activity.defn(name=act.APPROVAL_OPEN_STEP)
-    async def open_step(self, inp: act.OpenStepInput) -> act.OpenedStep:
-        self._enter(act.APPROVAL_OPEN_STEP)
+    @activity.defn(name=APPROVAL_OPEN_STEP)
+    async def open_step(self, inp: OpenStepInput) -> OpenedStep:
+        self._enter(APPROVAL_OPEN_STEP)
         self.opened_instances.append(inp.instance_id)
         if inp.request_id in self._done:
             return self._done[inp.request_id]  # type: ignore[no-any-return]
@@ -239,13 +284,13 @@ class Fakes:
             # Opened before (a continued run asks again): the step as it is now.
             due, timers = self._timers(inp.step_index)
             tasks = [self._ref(t) for t in self._open_tasks(inp.step_index)]
-            out = act.OpenedStep(index=inp.step_index, name=spec.name, status="pending", approvers=spec.approvers,
+            out = OpenedStep(index=inp.step_index, name=spec.name, status="pending", approvers=spec.approvers,
                                  tasks=tasks, timers=timers, due_at=due)
             self._done[inp.request_id] = out
             return out
         if spec.auto:
             self.step_status[inp.step_index] = "approved"
-            return act.OpenedStep(
+            return OpenedStep(
                 index=inp.step_index, name=spec.name, status="approved", approvers=spec.approvers, auto_approved=True
             )
         self.opens[inp.step_index] += 1
@@ -259,7 +304,7 @@ class Fakes:
         for t in tasks:
             t.due_at = due
         self.step_status[inp.step_index] = "pending"
-        out = act.OpenedStep(
+        out = OpenedStep(
             index=inp.step_index, name=spec.name, status="pending", approvers=spec.approvers, tasks=tasks,
             timers=timers, due_at=due, cc=list(spec.cc), opened_at=self.opened_at[inp.step_index].isoformat(),
         )
@@ -280,9 +325,9 @@ class Fakes:
                     t.status = "closed"
             self.step_status[index] = outcome
 
-    @activity.defn(name=act.APPROVAL_RECORD_DECISION)
-    async def record_decision(self, inp: act.RecordDecisionInput) -> act.DecisionOutcome:
-        self._enter(act.APPROVAL_RECORD_DECISION)
+    @activity.defn(name=APPROVAL_RECORD_DECISION)
+    async def record_decision(self, inp: RecordDecisionInput) -> DecisionOutcome:
+        self._enter(APPROVAL_RECORD_DECISION)
         if inp.request_id not in self.decisions:
             task = self.tasks.get(inp.task_id)
             if task is None:
@@ -331,24 +376,24 @@ class Fakes:
                         new.append(self._new_task(index, nxt))
                 self._settle(index, outcome)
             self.actions.append((inp.action, inp.actor_id, index))
-            self.decisions[inp.request_id] = act.DecisionOutcome(
+            self.decisions[inp.request_id] = DecisionOutcome(
                 task_id=task.id, instance_id=self.instance_id, step_index=index, step_outcome=outcome,
                 new_tasks=[self._ref(t) for t in new], return_to=return_to, step_name=self.steps[index].name,
                 pending_approvers=self._pending(index),
             )
-        self._maybe_fail(act.APPROVAL_RECORD_DECISION)
+        self._maybe_fail(APPROVAL_RECORD_DECISION)
         return self.decisions[inp.request_id]
 
-    @activity.defn(name=act.APPROVAL_FIRE_TIMER)
-    async def fire_timer(self, inp: act.FireTimerInput) -> act.FireTimerResult:
-        self._enter(act.APPROVAL_FIRE_TIMER)
+    @activity.defn(name=APPROVAL_FIRE_TIMER)
+    async def fire_timer(self, inp: FireTimerInput) -> FireTimerResult:
+        self._enter(APPROVAL_FIRE_TIMER)
         if inp.request_id in self._done:
             return self._done[inp.request_id]  # type: ignore[no-any-return]
         index = inp.step_index
         _, timers = self._timers(index)
         timer = timers[inp.timer_index]
         if self.step_status.get(index) != "pending" or self.instance_status != "pending":
-            out = act.FireTimerResult(fired=False, action=timer.action, step_outcome=self.step_status.get(index, ""))
+            out = FireTimerResult(fired=False, action=timer.action, step_outcome=self.step_status.get(index, ""))
         else:
             new: list[Task] = []
             outcome = "pending"
@@ -362,7 +407,7 @@ class Fakes:
             else:
                 outcome = "approved" if timer.action == "approve" else "rejected"
                 self._settle(index, outcome)
-            out = act.FireTimerResult(
+            out = FireTimerResult(
                 fired=True, action=timer.action, step_outcome=outcome, new_tasks=[self._ref(t) for t in new],
                 remind_user_ids=reminded, pending_approvers=self._pending(index),
             )
@@ -370,9 +415,9 @@ class Fakes:
         self._done[inp.request_id] = out
         return out
 
-    @activity.defn(name=act.APPROVAL_RESUME)
-    async def resume(self, inp: act.ResumeApprovalInput) -> act.ResumedApproval:
-        self._enter(act.APPROVAL_RESUME)
+    @activity.defn(name=APPROVAL_RESUME)
+    async def resume(self, inp: ResumeApprovalInput) -> ResumedApproval:
+        self._enter(APPROVAL_RESUME)
         if inp.request_id not in self._done:
             if self.instance_status != "returned":
                 raise refuse(ERR_CONFLICT, "审批未处于退回状态")
@@ -380,23 +425,23 @@ class Fakes:
             if self.replan is not None:
                 self.steps, reason = self.replan
                 self.instance_id, self.step_status, self.returned_step = "inst-2", {}, -1
-                self._done[inp.request_id] = act.ResumedApproval(instance_id=self.instance_id, resume_from=0,
+                self._done[inp.request_id] = ResumedApproval(instance_id=self.instance_id, resume_from=0,
                                                                  steps=self._planned(), replanned=reason)
                 return self._done[inp.request_id]  # type: ignore[no-any-return]
             self.step_status[self.returned_step] = "waiting"
-            self._done[inp.request_id] = act.ResumedApproval(instance_id=self.instance_id,
+            self._done[inp.request_id] = ResumedApproval(instance_id=self.instance_id,
                                                              resume_from=self.returned_step, steps=self._planned())
         return self._done[inp.request_id]  # type: ignore[no-any-return]
 
-    def _planned(self) -> list[act.PlannedStep]:
+    def _planned(self) -> list[PlannedStep]:
         return [
-            act.PlannedStep(index=i, name=s.name, mode=s.mode, approvers=list(s.approvers), sla_seconds=s.sla_seconds)
+            PlannedStep(index=i, name=s.name, mode=s.mode, approvers=list(s.approvers), sla_seconds=s.sla_seconds)
             for i, s in enumerate(self.steps)
         ]
 
-    @activity.defn(name=act.APPROVAL_CANCEL)
-    async def cancel(self, inp: act.CancelApprovalInput) -> act.CancelApprovalResult:
-        self._enter(act.APPROVAL_CANCEL)
+    @activity.defn(name=APPROVAL_CANCEL)
+    async def cancel(self, inp: CancelApprovalInput) -> CancelApprovalResult:
+        self._enter(APPROVAL_CANCEL)
         if inp.request_id not in self._done:
             if self.instance_status not in ("pending", "returned"):
                 raise refuse(ERR_CONFLICT, "审批已结束")
@@ -405,12 +450,12 @@ class Fakes:
                 if t.status in ("pending", "waiting"):
                     t.status = "closed"
             self.actions.append((inp.action, inp.actor_id, -1))
-            self._done[inp.request_id] = act.CancelApprovalResult(status="cancelled")
+            self._done[inp.request_id] = CancelApprovalResult(status="cancelled")
         return self._done[inp.request_id]  # type: ignore[no-any-return]
 
-    @activity.defn(name=act.APPROVAL_REASSIGN)
-    async def reassign(self, inp: act.ReassignStepInput) -> act.ReassignStepResult:
-        self._enter(act.APPROVAL_REASSIGN)
+    @activity.defn(name=APPROVAL_REASSIGN)
+    async def reassign(self, inp: ReassignStepInput) -> ReassignStepResult:
+        self._enter(APPROVAL_REASSIGN)
         if inp.request_id not in self._done:
             moving = [t for t in self._open_tasks(inp.step_index)
                       if t.status == "pending" and (not inp.from_user_id or t.approver_id == inp.from_user_id)]
@@ -418,34 +463,35 @@ class Fakes:
                 t.status = "closed"
             new = self._new_task(inp.step_index, inp.to_user_id)
             self.actions.append(("reassign", inp.actor_id, inp.step_index))
-            self._done[inp.request_id] = act.ReassignStepResult(
+            self._done[inp.request_id] = ReassignStepResult(
                 new_tasks=[self._ref(new)], pending_approvers=self._pending(inp.step_index)
             )
         return self._done[inp.request_id]  # type: ignore[no-any-return]
 
-    @activity.defn(name=act.APPROVAL_RECORD_ACTION)
-    async def record_action(self, inp: act.RecordActionInput) -> act.RecordActionResult:
-        self._enter(act.APPROVAL_RECORD_ACTION)
+    @activity.defn(name=APPROVAL_RECORD_ACTION)
+    async def record_action(self, inp: RecordActionInput) -> RecordActionResult:
+        self._enter(APPROVAL_RECORD_ACTION)
         if inp.request_id not in self._done:
             self.actions.append((inp.action, inp.actor_id, inp.step_index))
-            self._done[inp.request_id] = act.RecordActionResult(
+            self._done[inp.request_id] = RecordActionResult(
                 step_index=inp.step_index, cc_user_ids=list(inp.user_ids) if inp.action == "cc" else []
             )
         return self._done[inp.request_id]  # type: ignore[no-any-return]
 
     # ---- notify / reporting ----
 
-    @activity.defn(name=act.NOTIFY_SEND)
-    async def send(self, inp: act.SendInput) -> act.SendResult:
-        self._enter(act.NOTIFY_SEND)
+    @activity.defn(name=NOTIFY_SEND)
+    async def send(self, inp: SendInput) -> SendResult:
+        self._enter(NOTIFY_SEND)
         self.sent.setdefault(inp.request_id, inp)
-        self._maybe_fail(act.NOTIFY_SEND)
-        return act.SendResult(notification_ids=[f"n-{inp.request_id}-{r}" for r in inp.recipient_ids])
+        self._maybe_fail(NOTIFY_SEND)
+        return SendResult(notification_ids=[f"n-{inp.request_id}-{r}" for r in inp.recipient_ids])
 
-    @activity.defn(name=act.REPORTING_INGEST_EVENT)
-    async def ingest_event(self, inp: act.ReportEventInput) -> act.ReportEventResult:
-        self._enter(act.REPORTING_INGEST_EVENT)
+    @activity.defn(name=REPORTING_INGEST_EVENT)
+    async def ingest_event(self, inp: ReportEventInput) -> ReportEventResult:
+        self._enter(REPORTING_INGEST_EVENT)
+        typed_event(inp)  # what the real activity sends: every event must fit its kind's message
         applied = inp.event_id not in self.events
         self.events.setdefault(inp.event_id, inp)
-        self._maybe_fail(act.REPORTING_INGEST_EVENT)
-        return act.ReportEventResult(applied=applied)
+        self._maybe_fail(REPORTING_INGEST_EVENT)
+        return ReportEventResult(applied=applied)

@@ -24,9 +24,8 @@ from tests.workflows.conftest import eventually, lifecycle_worker, search_attrib
 from tests.workflows.fakes import Fakes, StepSpec
 from tests.workflows.test_lifecycle import decide, refused, submit
 from workflows import search_attributes as sa
-from workflows.payloads import (
-    ERR_CONFLICT,
-    ERR_FORBIDDEN,
+from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN
+from workflows.contracts.lifecycle import (
     UPDATE_CC,
     UPDATE_REASSIGN,
     UPDATE_REMIND,

@@ -26,14 +26,8 @@ from services.registry.server import build
 from tests.conftest import temporal_test_server_path
 from workflows.activities.audit import AuditActivities
 from workflows.audit_retention import AuditRetention
-from workflows.audit_retention_types import (
-    AUDIT_PURGE,
-    AUDIT_RETENTION_WORKFLOW_TYPE,
-    RETENTION_ACTOR,
-    PurgeInput,
-    PurgeOutcome,
-    RetentionInput,
-)
+from workflows.contracts.audit import AUDIT_PURGE, RETENTION_ACTOR, PurgeInput, PurgeOutcome
+from workflows.contracts.audit_retention import AUDIT_RETENTION_WORKFLOW_TYPE, RetentionInput
 
 T0 = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
 

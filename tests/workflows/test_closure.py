@@ -18,7 +18,7 @@ from baobei.notify.v1 import notify_service_pb2 as npb
 from baobei.registry.v1 import registry_service_pb2 as rpb
 from tests.workflows.conftest import eventually
 from tests.workflows.test_crm_saga import Stack, real_stack
-from workflows.integration_types import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
+from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 S = rpb.ProjectStatus

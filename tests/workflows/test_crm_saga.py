@@ -32,8 +32,8 @@ from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from tests.workflows.conftest import eventually, state_of
-from workflows.integration_types import CRM_LOST_WORKFLOW_TYPE, CrmLostInput, CrmLostResult, crm_lost_workflow_id
-from workflows.payloads import (
+from workflows.contracts.crm import CRM_LOST_WORKFLOW_TYPE, CrmLostInput, CrmLostResult, crm_lost_workflow_id
+from workflows.contracts.lifecycle import (
     UPDATE_SUBMIT,
     WORKFLOW_TYPE,
     LifecycleInput,

@@ -31,8 +31,14 @@ from services.notify.server import build as build_notify
 from services.registry.server import build as build_registry
 from tests.standins import DingTalkStandIn, WebhookSubscriber
 from tests.workflows.test_crm_saga import ORG
-from workflows import activity_types as act
 from workflows.activities.notify import NotifyActivities
+from workflows.contracts.delivery import (
+    DELIVERY_WORKFLOW_TYPE,
+    DeliveryBatchInput,
+    DeliveryBatchResult,
+    DeliveryRef,
+    delivery_workflow_id,
+)
 from workflows.delivery import NotificationDelivery
 from workflows.delivery_worker import build_delivery_worker, build_dispatcher
 
@@ -46,15 +52,15 @@ class Notify:
     task_queue: str
     stub: NotifyServiceStub
 
-    async def run(self, ids: list[str], *, max_attempts: int = 4, not_before: str = "") -> act.DeliveryBatchResult:
+    async def run(self, ids: list[str], *, max_attempts: int = 4, not_before: str = "") -> DeliveryBatchResult:
         batch = uuid.uuid4().hex[:10]
-        result: act.DeliveryBatchResult = await self.client.execute_workflow(
-            act.DELIVERY_WORKFLOW_TYPE,
-            act.DeliveryBatchInput(
-                batch_id=batch, deliveries=[act.DeliveryRef(delivery_id=i, not_before=not_before) for i in ids],
+        result: DeliveryBatchResult = await self.client.execute_workflow(
+            DELIVERY_WORKFLOW_TYPE,
+            DeliveryBatchInput(
+                batch_id=batch, deliveries=[DeliveryRef(delivery_id=i, not_before=not_before) for i in ids],
                 max_attempts=max_attempts, initial_backoff_seconds=1.0, max_backoff_seconds=30.0,
             ),
-            id=act.delivery_workflow_id(batch), task_queue=self.task_queue, result_type=act.DeliveryBatchResult,
+            id=delivery_workflow_id(batch), task_queue=self.task_queue, result_type=DeliveryBatchResult,
             execution_timeout=timedelta(days=2),
         )
         return result

@@ -18,8 +18,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from workflows import activity_types as act
 from workflows import delivery
+from workflows.contracts import delivery as dc
+from workflows.contracts import notify as nc
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -34,31 +35,31 @@ class Robot:
         self.in_flight = 0
         self.peak = 0
 
-    async def _step(self, inp: act.DeliverInput) -> act.DeliverResult:
+    async def _step(self, inp: nc.DeliverInput) -> nc.DeliverResult:
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         try:
             await asyncio.sleep(0.01)
             self.calls[inp.delivery_id] += 1
             if self.calls[inp.delivery_id] <= self.limited:
-                return act.DeliverResult(outcome="rate_limited", retry_after_seconds=30, status="digest_waiting")
+                return nc.DeliverResult(outcome="rate_limited", retry_after_seconds=30, status="digest_waiting")
             self.delivered[inp.delivery_id] += 1
-            return act.DeliverResult(outcome="delivered", status="delivered")
+            return nc.DeliverResult(outcome="delivered", status="delivered")
         finally:
             self.in_flight -= 1
 
     def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name=act.NOTIFY_DELIVER)
-        async def deliver(inp: act.DeliverInput) -> act.DeliverResult:
+        @activity.defn(name=nc.NOTIFY_DELIVER)
+        async def deliver(inp: nc.DeliverInput) -> nc.DeliverResult:
             return await self._step(inp)
 
-        @activity.defn(name=act.NOTIFY_DELIVER_DIGEST)
-        async def digest(inp: act.DeliverInput) -> act.DeliverResult:
+        @activity.defn(name=nc.NOTIFY_DELIVER_DIGEST)
+        async def digest(inp: nc.DeliverInput) -> nc.DeliverResult:
             return await self._step(inp)
 
-        @activity.defn(name=act.NOTIFY_DEAD_LETTER)
-        async def dead(inp: act.DeliverInput) -> act.DeliverResult:
-            return act.DeliverResult(outcome="dead", status="dead")
+        @activity.defn(name=nc.NOTIFY_DEAD_LETTER)
+        async def dead(inp: nc.DeliverInput) -> nc.DeliverResult:
+            return nc.DeliverResult(outcome="dead", status="dead")
 
         return [deliver, digest, dead]
 
@@ -74,9 +75,9 @@ async def test_rate_limited_batch_continues_as_new_and_delivers_each_once(
     async with Worker(env.client, task_queue=tq, workflows=[delivery.NotificationDelivery],
                       activities=robot.activities(), workflow_runner=UnsandboxedWorkflowRunner()):
         handle = await env.client.start_workflow(
-            act.DELIVERY_WORKFLOW_TYPE,
-            act.DeliveryBatchInput(batch_id="b", deliveries=[act.DeliveryRef(i) for i in ids], max_attempts=3),
-            id=f"delivery-{tq}", task_queue=tq, result_type=act.DeliveryBatchResult,
+            dc.DELIVERY_WORKFLOW_TYPE,
+            dc.DeliveryBatchInput(batch_id="b", deliveries=[dc.DeliveryRef(i) for i in ids], max_attempts=3),
+            id=f"delivery-{tq}", task_queue=tq, result_type=dc.DeliveryBatchResult,
         )
         result = await handle.result()
     assert result.outcomes == dict.fromkeys(ids, "delivered")
@@ -99,9 +100,9 @@ async def test_at_most_max_in_flight_steps_at_once(env: WorkflowEnvironment) -> 
     async with Worker(env.client, task_queue=tq, workflows=[delivery.NotificationDelivery],
                       activities=robot.activities()):
         result = await env.client.execute_workflow(
-            act.DELIVERY_WORKFLOW_TYPE,
-            act.DeliveryBatchInput(batch_id="b", deliveries=[act.DeliveryRef(i) for i in ids]),
-            id=f"delivery-{tq}", task_queue=tq, result_type=act.DeliveryBatchResult,
+            dc.DELIVERY_WORKFLOW_TYPE,
+            dc.DeliveryBatchInput(batch_id="b", deliveries=[dc.DeliveryRef(i) for i in ids]),
+            id=f"delivery-{tq}", task_queue=tq, result_type=dc.DeliveryBatchResult,
         )
     assert result.outcomes == dict.fromkeys(ids, "delivered")
     assert 1 < robot.peak <= delivery.MAX_IN_FLIGHT

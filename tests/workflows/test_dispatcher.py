@@ -27,7 +27,7 @@ from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from services.notify.server import build
 from tests.conftest import temporal_test_server_path
-from workflows.activity_types import DELIVERY_WORKFLOW_TYPE, DeliveryBatchInput, delivery_workflow_id
+from workflows.contracts.delivery import DELIVERY_WORKFLOW_TYPE, DeliveryBatchInput, delivery_workflow_id
 from workflows.delivery_worker import build_dispatcher
 from workflows.dispatcher import Dispatcher
 

@@ -23,8 +23,26 @@ from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
 from services.tasks.server import build
 from services.tasks.workdays import calendar
-from workflows import activity_types as act
+from workflows.activities.reporting import typed_event
 from workflows.activities.tasks import TasksActivities
+from workflows.contracts.execution import (
+    EXECUTION_SIGNAL_CHANGED,
+    EXECUTION_SIGNAL_STOP,
+    EXECUTION_WORKFLOW_TYPE,
+    ExecutionInput,
+    TasksChanged,
+    execution_workflow_id,
+)
+from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
+from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
+from workflows.contracts.tasks import (
+    REGISTRY_PROTECTION_INFO,
+    REGISTRY_RESOLVE_RECIPIENTS,
+    ProtectionInfo,
+    ProtectionInfoInput,
+    ResolveRecipientsInput,
+    ResolveRecipientsResult,
+)
 from workflows.execution import ProjectExecution
 
 SHANGHAI_OFFSET = timedelta(hours=8)
@@ -43,27 +61,28 @@ def tasks_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
 
 class Sink:
     def __init__(self) -> None:
-        self.sent: dict[str, act.SendInput] = {}
-        self.events: dict[str, act.ReportEventInput] = {}
+        self.sent: dict[str, SendInput] = {}
+        self.events: dict[str, ReportEventInput] = {}
 
-    @activity.defn(name=act.NOTIFY_SEND)
-    async def send(self, inp: act.SendInput) -> act.SendResult:
+    @activity.defn(name=NOTIFY_SEND)
+    async def send(self, inp: SendInput) -> SendResult:
         self.sent.setdefault(inp.request_id, inp)  # idempotent on request_id, like notify
-        return act.SendResult(notification_ids=[inp.request_id])
+        return SendResult(notification_ids=[inp.request_id])
 
-    @activity.defn(name=act.REPORTING_INGEST_EVENT)
-    async def ingest(self, inp: act.ReportEventInput) -> act.ReportEventResult:
+    @activity.defn(name=REPORTING_INGEST_EVENT)
+    async def ingest(self, inp: ReportEventInput) -> ReportEventResult:
+        typed_event(inp)  # what the real activity sends: every event must fit its kind's message
         applied = inp.event_id not in self.events
         self.events.setdefault(inp.event_id, inp)
-        return act.ReportEventResult(applied=applied)
+        return ReportEventResult(applied=applied)
 
-    @activity.defn(name=act.REGISTRY_PROTECTION_INFO)
-    async def protection(self, inp: act.ProtectionInfoInput) -> act.ProtectionInfo:
-        return act.ProtectionInfo(state="none")
+    @activity.defn(name=REGISTRY_PROTECTION_INFO)
+    async def protection(self, inp: ProtectionInfoInput) -> ProtectionInfo:
+        return ProtectionInfo(state="none")
 
-    @activity.defn(name=act.REGISTRY_RESOLVE_RECIPIENTS)
-    async def resolve(self, inp: act.ResolveRecipientsInput) -> act.ResolveRecipientsResult:
-        return act.ResolveRecipientsResult(user_ids=inp.user_ids + [f"mgr-of-{e.split(':')[0]}" for e in inp.escalate])
+    @activity.defn(name=REGISTRY_RESOLVE_RECIPIENTS)
+    async def resolve(self, inp: ResolveRecipientsInput) -> ResolveRecipientsResult:
+        return ResolveRecipientsResult(user_ids=inp.user_ids + [f"mgr-of-{e.split(':')[0]}" for e in inp.escalate])
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -95,8 +114,8 @@ async def stack(env: WorkflowEnvironment, tasks_addr: str) -> AsyncIterator[tupl
 
 async def start(env: WorkflowEnvironment, queue: str, project_id: str, **kw: Any) -> WorkflowHandle[Any, Any]:
     return await env.client.start_workflow(
-        act.EXECUTION_WORKFLOW_TYPE,
-        act.ExecutionInput(
+        EXECUTION_WORKFLOW_TYPE,
+        ExecutionInput(
             project_id=project_id,
             owner_id="owner",
             name="智慧园区",
@@ -104,7 +123,7 @@ async def start(env: WorkflowEnvironment, queue: str, project_id: str, **kw: Any
             amount="100000",
             **kw,
         ),
-        id=act.execution_workflow_id(project_id),
+        id=execution_workflow_id(project_id),
         task_queue=queue,
         execution_timeout=timedelta(days=60),
     )
@@ -139,7 +158,7 @@ async def test_overdue_rule_fires_once_24h_after_due_and_events_are_reported(
     fires = stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires
     assert [(f.rule_key, f.task_id) for f in fires] == [("task-overdue-24h", task.id)]
     # A wake-up later does not fire it again.
-    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged(reason="test"))
+    await handle.signal(EXECUTION_SIGNAL_CHANGED, TasksChanged(reason="test"))
     await env.sleep(timedelta(days=3))
     assert len([k for k in sink.sent if f"execution-{pid}:fire:" in k]) == 1
     assert len(stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires) == 1
@@ -162,7 +181,7 @@ async def test_overdue_rule_fires_once_24h_after_due_and_events_are_reported(
         "delay_reason",
         "done_at",
     }
-    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.signal(EXECUTION_SIGNAL_STOP)
     state = await handle.result()
     assert state["fires"] == 1 and state["stopped"]
 
@@ -182,12 +201,12 @@ async def test_done_before_deadline_never_fires(
     ).task
     handle = await start(env, queue, pid, apply_template=False)
     stub.UpdateTask(pb.UpdateTaskRequest(request_id=f"{pid}-done", task_id=task.id, status="done"), timeout=10)
-    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await handle.signal(EXECUTION_SIGNAL_CHANGED, TasksChanged())
     await env.sleep(timedelta(days=5))
     assert not [k for k in sink.sent if f"execution-{pid}:fire:" in k]
     updated = [e for e in sink.events.values() if e.project_id == pid and e.type == "task.updated"]
     assert updated and updated[-1].payload["status"] == "done" and updated[-1].payload["done_at"]
-    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.signal(EXECUTION_SIGNAL_STOP)
     await handle.result()
 
 
@@ -234,11 +253,11 @@ async def test_template_applied_on_start_and_milestone_done_notifies_downstream(
     stub.UpdateTask(
         pb.UpdateTaskRequest(request_id=f"{pid}-m", task_id=tasks["方案评审"].id, status="done"), timeout=10
     )
-    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await handle.signal(EXECUTION_SIGNAL_CHANGED, TasksChanged())
     await env.sleep(timedelta(minutes=1))
     fired = [s for k, s in sink.sent.items() if f"execution-{pid}:fire:milestone-done-downstream" in k]
     assert len(fired) == 1 and fired[0].recipient_ids == ["carol"], sink.sent.keys()
-    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.signal(EXECUTION_SIGNAL_STOP)
     await handle.result()
 
 

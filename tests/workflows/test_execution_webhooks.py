@@ -31,9 +31,26 @@ from temporalio.worker import Worker
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
 from services.tasks.server import build
-from workflows import activity_types as act
 from workflows.activities.tasks import TasksActivities
 from workflows.activities.webhooks import WebhookActivities
+from workflows.contracts.execution import (
+    EXECUTION_SIGNAL_CHANGED,
+    EXECUTION_SIGNAL_STOP,
+    EXECUTION_WORKFLOW_TYPE,
+    ExecutionInput,
+    TasksChanged,
+    execution_workflow_id,
+)
+from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
+from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
+from workflows.contracts.tasks import (
+    REGISTRY_PROTECTION_INFO,
+    REGISTRY_RESOLVE_RECIPIENTS,
+    ProtectionInfo,
+    ProtectionInfoInput,
+    ResolveRecipientsInput,
+    ResolveRecipientsResult,
+)
 from workflows.execution import ProjectExecution
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -107,25 +124,25 @@ def tasks_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
 
 class Fakes:
     def __init__(self) -> None:
-        self.sent: dict[str, act.SendInput] = {}
-        self.protection: dict[str, act.ProtectionInfo] = {}
+        self.sent: dict[str, SendInput] = {}
+        self.protection: dict[str, ProtectionInfo] = {}
 
-    @activity.defn(name=act.NOTIFY_SEND)
-    async def send(self, inp: act.SendInput) -> act.SendResult:
+    @activity.defn(name=NOTIFY_SEND)
+    async def send(self, inp: SendInput) -> SendResult:
         self.sent.setdefault(inp.request_id, inp)
-        return act.SendResult(notification_ids=[inp.request_id])
+        return SendResult(notification_ids=[inp.request_id])
 
-    @activity.defn(name=act.REPORTING_INGEST_EVENT)
-    async def ingest(self, inp: act.ReportEventInput) -> act.ReportEventResult:
-        return act.ReportEventResult(applied=True)
+    @activity.defn(name=REPORTING_INGEST_EVENT)
+    async def ingest(self, inp: ReportEventInput) -> ReportEventResult:
+        return ReportEventResult(applied=True)
 
-    @activity.defn(name=act.REGISTRY_RESOLVE_RECIPIENTS)
-    async def resolve(self, inp: act.ResolveRecipientsInput) -> act.ResolveRecipientsResult:
-        return act.ResolveRecipientsResult(user_ids=inp.user_ids)
+    @activity.defn(name=REGISTRY_RESOLVE_RECIPIENTS)
+    async def resolve(self, inp: ResolveRecipientsInput) -> ResolveRecipientsResult:
+        return ResolveRecipientsResult(user_ids=inp.user_ids)
 
-    @activity.defn(name=act.REGISTRY_PROTECTION_INFO)
-    async def protection_info(self, inp: act.ProtectionInfoInput) -> act.ProtectionInfo:
-        return self.protection.get(inp.project_id, act.ProtectionInfo(state="none"))
+    @activity.defn(name=REGISTRY_PROTECTION_INFO)
+    async def protection_info(self, inp: ProtectionInfoInput) -> ProtectionInfo:
+        return self.protection.get(inp.project_id, ProtectionInfo(state="none"))
 
 
 @dataclass
@@ -184,9 +201,9 @@ def put_rule(stub: pb_grpc.TasksServiceStub, key: str, body: dict[str, Any]) -> 
 
 async def start(env: WorkflowEnvironment, queue: str, pid: str) -> WorkflowHandle[Any, Any]:
     return await env.client.start_workflow(
-        act.EXECUTION_WORKFLOW_TYPE,
-        act.ExecutionInput(project_id=pid, owner_id="owner", name="智慧园区", amount="100000", apply_template=False),
-        id=act.execution_workflow_id(pid),
+        EXECUTION_WORKFLOW_TYPE,
+        ExecutionInput(project_id=pid, owner_id="owner", name="智慧园区", amount="100000", apply_template=False),
+        id=execution_workflow_id(pid),
         task_queue=queue,
         execution_timeout=timedelta(days=60),
     )
@@ -206,7 +223,7 @@ async def finish_task_and_signal(stack: Stack, env: WorkflowEnvironment, pid: st
     ).task
     handle = await start(env, stack.queue, pid)
     stack.stub.UpdateTask(pb.UpdateTaskRequest(request_id=f"{pid}-done", task_id=task.id, status="done"), timeout=10)
-    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await handle.signal(EXECUTION_SIGNAL_CHANGED, TasksChanged())
     return task.id, handle
 
 
@@ -238,10 +255,10 @@ async def test_webhook_is_signed_retried_after_500_and_delivered_once(
     assert msg["data"]["project_id"] == pid and msg["data"]["fired_at"]
     assert list(fires[0].recipients.webhooks) == [receiver.url]
     # Later wake-ups do not deliver again.
-    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await handle.signal(EXECUTION_SIGNAL_CHANGED, TasksChanged())
     await env.sleep(timedelta(minutes=5))
     assert len(receiver.calls) == 2 and len(receiver.processed) == 1
-    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.signal(EXECUTION_SIGNAL_STOP)
     await handle.result()
 
 
@@ -267,7 +284,7 @@ async def test_ssrf_guard_refuses_loopback_without_the_setting(
     # Refused without a call (not retried), the notification still went out and the fire is recorded.
     assert receiver.calls == []
     assert [k for k in guarded.fakes.sent if pid in k]
-    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.signal(EXECUTION_SIGNAL_STOP)
     await handle.result()
 
 
@@ -285,10 +302,10 @@ async def test_protection_expiring_fires_once_before_the_end(env: WorkflowEnviro
     )
     now = await env.get_current_time()
     end = now + timedelta(days=3)
-    stack.fakes.protection[pid] = act.ProtectionInfo(state="protected", until=end.isoformat())
+    stack.fakes.protection[pid] = ProtectionInfo(state="protected", until=end.isoformat())
     handle = await start(env, stack.queue, pid)
 
-    def fired() -> list[act.SendInput]:
+    def fired() -> list[SendInput]:
         return [s for k, s in stack.fakes.sent.items() if f"execution-{pid}:fire:protection-1d" in k]
 
     await env.sleep(timedelta(days=1, hours=23))  # still more than a day left
@@ -297,16 +314,16 @@ async def test_protection_expiring_fires_once_before_the_end(env: WorkflowEnviro
     assert len(fired()) == 1, stack.fakes.sent.keys()
     assert sorted(fired()[0].recipient_ids) == ["owner", "sales-lead"] and "保护期" in fired()[0].title
     await env.sleep(timedelta(days=2))  # past the end: nothing more
-    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    await handle.signal(EXECUTION_SIGNAL_CHANGED, TasksChanged())
     await env.sleep(timedelta(minutes=1))
     assert len(fired()) == 1
     fires = stack.stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires
     assert [f.rule_key for f in fires] == ["protection-1d"]
     # A follow-up moves the end: the new end gets its own reminder, once.
     later = datetime.fromisoformat((await env.get_current_time()).isoformat()) + timedelta(days=2)
-    stack.fakes.protection[pid] = act.ProtectionInfo(state="protected", until=later.isoformat())
-    await handle.signal(act.EXECUTION_SIGNAL_CHANGED, act.TasksChanged())
+    stack.fakes.protection[pid] = ProtectionInfo(state="protected", until=later.isoformat())
+    await handle.signal(EXECUTION_SIGNAL_CHANGED, TasksChanged())
     await env.sleep(timedelta(days=1, hours=1))
     assert len(fired()) == 2
-    await handle.signal(act.EXECUTION_SIGNAL_STOP)
+    await handle.signal(EXECUTION_SIGNAL_STOP)
     await handle.result()

@@ -18,7 +18,7 @@ from baobei.approval.v1 import approval_service_pb2 as apb
 from baobei.notify.v1 import notify_service_pb2 as npb
 from tests.workflows.conftest import eventually, state_of
 from tests.workflows.test_crm_saga import Stack, real_stack
-from workflows.integration_types import (
+from workflows.contracts.handover import (
     ORG_HANDOVER_WORKFLOW_TYPE,
     HandoverInput,
     HandoverResult,

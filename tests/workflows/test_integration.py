@@ -35,9 +35,9 @@ from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from tests.conftest import temporal_cli_path
 from tests.workflows.conftest import eventually, state_of, wait_for_step
 from workflows import search_attributes as sa
-from workflows.audit_retention_types import AUDIT_RETENTION_WORKFLOW_ID
-from workflows.payloads import (
-    ERR_FORBIDDEN,
+from workflows.contracts.audit_retention import AUDIT_RETENTION_WORKFLOW_ID
+from workflows.contracts.errors import ERR_FORBIDDEN
+from workflows.contracts.lifecycle import (
     UPDATE_DECIDE,
     UPDATE_SUBMIT,
     WORKFLOW_TYPE,

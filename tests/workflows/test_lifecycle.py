@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from services.notify import wording
 from tests.workflows.conftest import lifecycle_worker, search_attributes_of, start_lifecycle, state_of, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
-from workflows import activity_types as act
 from workflows import search_attributes as sa
-from workflows.payloads import (
-    ERR_CONFLICT,
-    ERR_FORBIDDEN,
-    ERR_VALIDATION,
+from workflows.activities.reporting import typed_event
+from workflows.contracts.approval import APPROVAL_RECORD_DECISION
+from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_VALIDATION
+from workflows.contracts.lifecycle import (
     UPDATE_DECIDE,
     UPDATE_SUBMIT,
     DecisionInput,
@@ -25,6 +26,9 @@ from workflows.payloads import (
     SubmitInput,
     SubmitResult,
 )
+from workflows.contracts.notify import NOTIFY_SEND
+from workflows.contracts.registry import REGISTRY_SET_PROJECT_STATUS, REGISTRY_SUBMIT_PROJECT
+from workflows.contracts.reporting import REPORTING_INGEST_EVENT
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -104,7 +108,7 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
     assert fakes.event_types() == ["project.created", "project.submitted", "project.approved"]
     approved = next(e for e in fakes.events.values() if e.type == "project.approved")
-    assert approved.payload == {
+    assert json_format.MessageToDict(typed_event(approved).project_approved, preserving_proto_field_name=True) == {
         "code": "BB-2026-0001",
         "name": "智慧园区一期",
         "status": "active",
@@ -124,9 +128,15 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
         ("approval_request", ("fin2",)),
         ("project_approved", ("owner",)),
     ]
+    # The workflow sends a kind and facts; notify words them (services/notify/wording.py).
     first = next(iter(fakes.sent.values()))
-    assert first.title == "待审批：智慧园区一期"
-    assert "BB-2026-0001" in first.body and "1250000.00" in first.body and "华东制造有限公司" in first.body
+    assert first.title == "" and first.body == ""
+    assert {k: first.context[k] for k in ("code", "name", "customer", "amount")} == {
+        "code": "BB-2026-0001", "name": "智慧园区一期", "customer": "华东制造有限公司", "amount": "1250000.00"}
+    assert wording.title(first.kind, first.context) == "待审批：智慧园区一期"
+    body = wording.body(first.kind, first.context)
+    assert "BB-2026-0001" in body and "1250000.00 元" in body and "华东制造有限公司" in body
+    assert f"审批任务：{first.context['task_id']}" in body
 
 
 async def test_reject_path(env: Any) -> None:
@@ -149,7 +159,7 @@ async def test_reject_path(env: Any) -> None:
     assert fakes.event_types() == ["project.created", "project.submitted", "project.rejected"]
     kind, recipients = fakes.sent_kinds()[-1]
     assert (kind, recipients) == ("project_rejected", ("owner",))
-    assert "价格过低" in list(fakes.sent.values())[-1].body
+    assert list(fakes.sent.values())[-1].context["comment"] == "价格过低"  # notify words it into the body
 
 
 async def test_second_decision_on_decided_task_conflicts(env: Any) -> None:
@@ -245,11 +255,11 @@ async def test_a_no_approval_policy_goes_straight_to_active(env: Any) -> None:
 async def test_transient_failures_are_retried_and_take_effect_once(env: Any) -> None:
     fakes = Fakes(steps=[StepSpec("经理", ["mgr"])])
     fakes.fail_first = {
-        act.REGISTRY_SUBMIT_PROJECT,
-        act.APPROVAL_RECORD_DECISION,
-        act.REGISTRY_SET_PROJECT_STATUS,
-        act.NOTIFY_SEND,
-        act.REPORTING_INGEST_EVENT,
+        REGISTRY_SUBMIT_PROJECT,
+        APPROVAL_RECORD_DECISION,
+        REGISTRY_SET_PROJECT_STATUS,
+        NOTIFY_SEND,
+        REPORTING_INGEST_EVENT,
     }
     async with lifecycle_worker(env.client, fakes) as tq:
         handle = await start_lifecycle(env.client, tq, fakes)
@@ -258,10 +268,10 @@ async def test_transient_failures_are_retried_and_take_effect_once(env: Any) -> 
         assert (await decide(handle, "t0-mgr", "mgr")).status == "active"
         assert await handle.result() == LifecycleResult(project_id="p1", status="active")
     # Each call failed once after taking effect, was retried, and took effect once.
-    assert fakes.calls[act.REGISTRY_SUBMIT_PROJECT] == 2
-    assert fakes.calls[act.APPROVAL_RECORD_DECISION] == 2
-    assert fakes.calls[act.REGISTRY_SET_PROJECT_STATUS] == 2
+    assert fakes.calls[REGISTRY_SUBMIT_PROJECT] == 2
+    assert fakes.calls[APPROVAL_RECORD_DECISION] == 2
+    assert fakes.calls[REGISTRY_SET_PROJECT_STATUS] == 2
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
     assert fakes.event_types() == ["project.created", "project.submitted", "project.approved"]
     assert fakes.sent_kinds() == [("approval_request", ("mgr",)), ("project_approved", ("owner",))]
-    assert fakes.calls[act.NOTIFY_SEND] == 4
+    assert fakes.calls[NOTIFY_SEND] == 4

@@ -24,10 +24,11 @@ from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry.server import build
 from tests.conftest import temporal_test_server_path
 from tests.service.test_registry_service import ORG
-from workflows import activity_types as act
 from workflows.activities.registry import RegistryActivities
+from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
+from workflows.contracts.protection import PROTECTION_WORKFLOW_TYPE, ProtectionInput, ProtectionResult
+from workflows.contracts.registry import ProtectionStatus
 from workflows.protection import ProjectProtection
-from workflows.protection_types import PROTECTION_WORKFLOW_TYPE, ProtectionInput, ProtectionResult
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 S = pb.ProjectStatus
@@ -58,14 +59,14 @@ def registry(make_db_url: Callable[[str], str], tmp_path: Any) -> Any:
     server.stop(None).wait()
 
 
-sent: list[act.SendInput] = []
+sent: list[SendInput] = []
 
 
-@activity.defn(name=act.NOTIFY_SEND)
-async def fake_send(inp: act.SendInput) -> act.SendResult:
+@activity.defn(name=NOTIFY_SEND)
+async def fake_send(inp: SendInput) -> SendResult:
     if all(s.request_id != inp.request_id for s in sent):
         sent.append(inp)
-    return act.SendResult(notification_ids=[inp.request_id])
+    return SendResult(notification_ids=[inp.request_id])
 
 
 def register(stub: Any, n: int, form: str = "prot") -> str:
@@ -105,7 +106,7 @@ async def test_remind_lapse_promote(env: WorkflowEnvironment, registry: Any) -> 
         assert desc.parent_id == f"protection-{a}"
         handle = env.client.get_workflow_handle(f"protection-{b}", run_id=desc.run_id)
         for _ in range(100):  # until its first activity has answered
-            st = await handle.query("state", result_type=act.ProtectionStatus)
+            st = await handle.query("state", result_type=ProtectionStatus)
             if st.state != "none":
                 break
             await asyncio.sleep(0.1)

@@ -11,7 +11,7 @@ from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.activity_types import (
+from workflows.contracts.approval import (
     APPROVAL_CANCEL,
     APPROVAL_FIRE_TIMER,
     APPROVAL_OPEN_STEP,
@@ -30,7 +30,6 @@ from workflows.activity_types import (
     OpenStepInput,
     PlanChainInput,
     PlannedStep,
-    ProjectSnapshot,
     ReassignStepInput,
     ReassignStepResult,
     RecordActionInput,
@@ -41,6 +40,7 @@ from workflows.activity_types import (
     TaskRef,
     TimerRef,
 )
+from workflows.contracts.registry import ProjectSnapshot
 
 
 def _iso(ts: timestamp_pb2.Timestamp) -> str:

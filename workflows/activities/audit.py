@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf import timestamp_pb2
 from temporalio import activity
@@ -11,7 +11,15 @@ from baobei.registry.v1 import audit_service_pb2 as apb
 from baobei.registry.v1.audit_service_pb2_grpc import AuditServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.audit_retention_types import AUDIT_PURGE, RETENTION_ACTOR, PurgeInput, PurgeOutcome, retention_cutoff
+from workflows.contracts.audit import AUDIT_PURGE, RETENTION_ACTOR, PurgeInput, PurgeOutcome
+
+
+def retention_cutoff(now: datetime, days: int) -> datetime | None:
+    """Events before this instant go; None when they are kept forever (``days`` <= 0)."""
+    if days <= 0:
+        return None
+    at = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    return at - timedelta(days=days)
 
 
 def _ts(at: datetime) -> timestamp_pb2.Timestamp:

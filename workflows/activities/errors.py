@@ -17,8 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from baobei.core.grpc_client import metadata, read_failure
-from workflows.activity_types import DELIVERY_PERMANENT
-from workflows.payloads import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
+from workflows.contracts.errors import DELIVERY_PERMANENT, ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
 
 NON_RETRYABLE: dict[grpc.StatusCode, str] = {
     grpc.StatusCode.INVALID_ARGUMENT: ERR_VALIDATION,

@@ -19,8 +19,18 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.activities._log import activity_logger
-from workflows.activity_types import EXECUTION_SIGNAL_STOP, execution_workflow_id
-from workflows.integration_types import (
+from workflows.contracts.errors import ERR_UNAVAILABLE
+from workflows.contracts.execution import EXECUTION_SIGNAL_STOP, execution_workflow_id
+from workflows.contracts.lifecycle import (
+    UPDATE_DECIDE,
+    UPDATE_WITHDRAW,
+    DecisionInput,
+    DecisionResult,
+    WithdrawInput,
+    WithdrawResult,
+    workflow_id,
+)
+from workflows.contracts.lifecycle_ops import (
     LIFECYCLE_DECIDE,
     LIFECYCLE_STOP_EXECUTION,
     LIFECYCLE_WITHDRAW,
@@ -29,16 +39,6 @@ from workflows.integration_types import (
     LifecycleWithdrawInput,
     StopExecutionInput,
     StopExecutionResult,
-)
-from workflows.payloads import (
-    ERR_UNAVAILABLE,
-    UPDATE_DECIDE,
-    UPDATE_WITHDRAW,
-    DecisionInput,
-    DecisionResult,
-    WithdrawInput,
-    WithdrawResult,
-    workflow_id,
 )
 
 # RPC statuses meaning "no running workflow to update" (never started, or closed).

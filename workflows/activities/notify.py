@@ -21,7 +21,7 @@ from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from workflows.activities import redact
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.activity_types import (
+from workflows.contracts.notify import (
     NOTIFY_DEAD_LETTER,
     NOTIFY_DELIVER,
     NOTIFY_DELIVER_DIGEST,

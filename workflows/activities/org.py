@@ -11,7 +11,7 @@ from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.integration_types import (
+from workflows.contracts.org import (
     APPROVAL_LIST_TODOS,
     REGISTRY_GET_MANAGER_CHAIN,
     ListTodosInput,

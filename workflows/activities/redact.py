@@ -17,8 +17,8 @@ from temporalio.exceptions import ApplicationError
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from workflows.activities.errors import call
-from workflows.activity_types import SendInput
-from workflows.payloads import ERR_NOT_FOUND
+from workflows.contracts.errors import ERR_NOT_FOUND
+from workflows.contracts.notify import SendInput
 
 MASK = "***"
 # Template context keys and summary-line labels that show a core value, by its path.

@@ -13,7 +13,8 @@ from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.activity_types import (
+from workflows.contracts.protection import PROTECTION_WORKFLOW_TYPE, ProtectionInput, protection_workflow_id
+from workflows.contracts.registry import (
     REGISTRY_EXPIRE_PROTECTION,
     REGISTRY_GET_PROJECT,
     REGISTRY_SET_PROJECT_STATUS,
@@ -27,7 +28,6 @@ from workflows.activity_types import (
     SetProjectStatusInput,
     SubmitProjectInput,
 )
-from workflows.protection_types import PROTECTION_WORKFLOW_TYPE, ProtectionInput, protection_workflow_id
 
 _PREFIX = "PROJECT_STATUS_"
 

@@ -4,14 +4,36 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import json_format
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from baobei import reporting_events as events
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
+from baobei.reporting_facts import project_facts
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.activity_types import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
+from workflows.contracts.errors import ERR_VALIDATION
+from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
+
+
+def typed_event(inp: ReportEventInput) -> pb.Event:
+    """The typed event for an activity input. Project events carry the project (new histories) or
+    its facts flat in ``payload`` (histories written before ``project`` existed): both fill the
+    same ProjectFacts, the payload keys being its field names."""
+    facts = None
+    if inp.project is not None:
+        facts = project_facts(inp.project, status=inp.project.status, conflict_count=inp.project.conflict_count)
+    return events.build(
+        event_id=inp.event_id,
+        event_type=inp.type,
+        project_id=inp.project_id,
+        at=datetime.fromisoformat(inp.at),
+        actor_id=inp.actor_id,
+        values=inp.payload,
+        facts=facts,
+    )
 
 
 class ReportingActivities:
@@ -22,18 +44,10 @@ class ReportingActivities:
     @activity.defn(name=REPORTING_INGEST_EVENT)
     async def ingest_event(self, inp: ReportEventInput) -> ReportEventResult:
         log = activity_logger(inp.project_id)
-        at = timestamp_pb2.Timestamp()
-        at.FromDatetime(datetime.fromisoformat(inp.at))
-        payload = struct_pb2.Struct()
-        payload.update(inp.payload)
-        event = pb.Event(
-            event_id=inp.event_id,
-            type=inp.type,
-            project_id=inp.project_id,
-            at=at,
-            actor_id=inp.actor_id,
-            payload=payload,
-        )
+        try:
+            event = typed_event(inp)
+        except (ValueError, json_format.ParseError) as err:  # the sender's mistake: a retry cannot help
+            raise ApplicationError(str(err), type=ERR_VALIDATION, non_retryable=True) from None
         resp = await call(self._stub.IngestEvent, pb.IngestEventRequest(event=event), timeout=self._timeout)
         log.info("reporting.event", event_id=inp.event_id, type=inp.type, applied=resp.applied)
         return ReportEventResult(applied=resp.applied)

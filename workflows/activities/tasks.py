@@ -15,7 +15,8 @@ from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1.tasks_service_pb2_grpc import TasksServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.activity_types import (
+from workflows.contracts.errors import ERR_NOT_FOUND
+from workflows.contracts.tasks import (
     REGISTRY_PROTECTION_INFO,
     REGISTRY_RESOLVE_RECIPIENTS,
     TASKS_APPLY_TEMPLATE,
@@ -36,7 +37,6 @@ from workflows.activity_types import (
     SaveBaselineResult,
     TaskEventInfo,
 )
-from workflows.payloads import ERR_NOT_FOUND
 
 
 def _fire_info(f: pb.RuleFire) -> RuleFireInfo:

@@ -36,7 +36,8 @@ from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1.tasks_service_pb2_grpc import TasksServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
-from workflows.activity_types import WEBHOOK_DELIVER, WEBHOOK_REFUSED, WebhookDeliveryInput, WebhookDeliveryResult
+from workflows.contracts.errors import WEBHOOK_REFUSED
+from workflows.contracts.webhooks import WEBHOOK_DELIVER, WebhookDeliveryInput, WebhookDeliveryResult
 
 SECRET_PREFIX = "whsec_"
 # Receivers should refuse timestamps further than this from their clock (the spec's tolerance).

@@ -1,6 +1,5 @@
 import datetime
 
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -57,20 +56,150 @@ class Table(_message.Message):
     def __init__(self, title: _Optional[str] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "type", "project_id", "at", "actor_id", "payload")
+    __slots__ = ("event_id", "project_id", "at", "actor_id", "project_created", "project_submitted", "project_approved", "project_rejected", "project_returned", "project_cancelled", "project_closed", "task_created", "task_updated", "cost_recorded", "approval_step_opened", "approval_decided")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
-    TYPE_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
-    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_CREATED_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_SUBMITTED_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_APPROVED_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_REJECTED_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_RETURNED_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    TASK_CREATED_FIELD_NUMBER: _ClassVar[int]
+    TASK_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    COST_RECORDED_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_STEP_OPENED_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_DECIDED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
-    type: str
     project_id: str
     at: _timestamp_pb2.Timestamp
     actor_id: str
-    payload: _struct_pb2.Struct
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_id: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    project_created: ProjectFacts
+    project_submitted: ProjectFacts
+    project_approved: ProjectFacts
+    project_rejected: ProjectFacts
+    project_returned: ProjectFacts
+    project_cancelled: ProjectFacts
+    project_closed: ProjectFacts
+    task_created: TaskChanged
+    task_updated: TaskChanged
+    cost_recorded: CostRecorded
+    approval_step_opened: ApprovalStepOpened
+    approval_decided: ApprovalDecided
+    def __init__(self, event_id: _Optional[str] = ..., project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_id: _Optional[str] = ..., project_created: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_submitted: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_approved: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_rejected: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_returned: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_cancelled: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_closed: _Optional[_Union[ProjectFacts, _Mapping]] = ..., task_created: _Optional[_Union[TaskChanged, _Mapping]] = ..., task_updated: _Optional[_Union[TaskChanged, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., approval_step_opened: _Optional[_Union[ApprovalStepOpened, _Mapping]] = ..., approval_decided: _Optional[_Union[ApprovalDecided, _Mapping]] = ...) -> None: ...
+
+class ProjectFacts(_message.Message):
+    __slots__ = ("code", "name", "status", "amount", "owner_id", "department_id", "region", "business_line", "form_key", "conflict_count", "comment", "channel")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
+    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
+    CONFLICT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    name: str
+    status: str
+    amount: str
+    owner_id: str
+    department_id: str
+    region: str
+    business_line: str
+    form_key: str
+    conflict_count: int
+    comment: str
+    channel: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., amount: _Optional[str] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., form_key: _Optional[str] = ..., conflict_count: _Optional[int] = ..., comment: _Optional[str] = ..., channel: _Optional[str] = ...) -> None: ...
+
+class TaskChanged(_message.Message):
+    __slots__ = ("task_id", "project_id", "name", "assignee_id", "status", "start", "due", "finish", "baseline_finish", "estimate_hours", "progress", "milestone", "delay_reason", "done_at")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    DUE_FIELD_NUMBER: _ClassVar[int]
+    FINISH_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_FINISH_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_HOURS_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    MILESTONE_FIELD_NUMBER: _ClassVar[int]
+    DELAY_REASON_FIELD_NUMBER: _ClassVar[int]
+    DONE_AT_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    project_id: str
+    name: str
+    assignee_id: str
+    status: str
+    start: str
+    due: str
+    finish: str
+    baseline_finish: str
+    estimate_hours: float
+    progress: float
+    milestone: bool
+    delay_reason: str
+    done_at: str
+    def __init__(self, task_id: _Optional[str] = ..., project_id: _Optional[str] = ..., name: _Optional[str] = ..., assignee_id: _Optional[str] = ..., status: _Optional[str] = ..., start: _Optional[str] = ..., due: _Optional[str] = ..., finish: _Optional[str] = ..., baseline_finish: _Optional[str] = ..., estimate_hours: _Optional[float] = ..., progress: _Optional[float] = ..., milestone: _Optional[bool] = ..., delay_reason: _Optional[str] = ..., done_at: _Optional[str] = ...) -> None: ...
+
+class CostRecorded(_message.Message):
+    __slots__ = ("cost_id", "task_id", "project_id", "kind", "amount", "at")
+    COST_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    cost_id: str
+    task_id: str
+    project_id: str
+    kind: str
+    amount: str
+    at: str
+    def __init__(self, cost_id: _Optional[str] = ..., task_id: _Optional[str] = ..., project_id: _Optional[str] = ..., kind: _Optional[str] = ..., amount: _Optional[str] = ..., at: _Optional[str] = ...) -> None: ...
+
+class ApprovalStepOpened(_message.Message):
+    __slots__ = ("instance_id", "step_index", "step", "approvers", "opened_at")
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    APPROVERS_FIELD_NUMBER: _ClassVar[int]
+    OPENED_AT_FIELD_NUMBER: _ClassVar[int]
+    instance_id: str
+    step_index: int
+    step: str
+    approvers: _containers.RepeatedScalarFieldContainer[str]
+    opened_at: str
+    def __init__(self, instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., step: _Optional[str] = ..., approvers: _Optional[_Iterable[str]] = ..., opened_at: _Optional[str] = ...) -> None: ...
+
+class ApprovalDecided(_message.Message):
+    __slots__ = ("instance_id", "step_index", "step", "user_id", "action", "channel", "at", "on_behalf_of")
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
+    instance_id: str
+    step_index: int
+    step: str
+    user_id: str
+    action: str
+    channel: str
+    at: str
+    on_behalf_of: str
+    def __init__(self, instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., step: _Optional[str] = ..., user_id: _Optional[str] = ..., action: _Optional[str] = ..., channel: _Optional[str] = ..., at: _Optional[str] = ..., on_behalf_of: _Optional[str] = ...) -> None: ...
 
 class IngestEventRequest(_message.Message):
     __slots__ = ("event",)
@@ -355,34 +484,16 @@ class SetHealthSettingsResponse(_message.Message):
     def __init__(self, settings: _Optional[_Union[HealthSettings, _Mapping]] = ...) -> None: ...
 
 class ProjectSnapshot(_message.Message):
-    __slots__ = ("id", "code", "name", "status", "amount", "owner_id", "department_id", "region", "business_line", "form_key", "conflict_count", "created_at", "updated_at")
+    __slots__ = ("id", "facts", "created_at", "updated_at")
     ID_FIELD_NUMBER: _ClassVar[int]
-    CODE_FIELD_NUMBER: _ClassVar[int]
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
-    AMOUNT_FIELD_NUMBER: _ClassVar[int]
-    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
-    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
-    REGION_FIELD_NUMBER: _ClassVar[int]
-    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
-    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
-    CONFLICT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
-    code: str
-    name: str
-    status: str
-    amount: str
-    owner_id: str
-    department_id: str
-    region: str
-    business_line: str
-    form_key: str
-    conflict_count: int
+    facts: ProjectFacts
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., amount: _Optional[str] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., form_key: _Optional[str] = ..., conflict_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., facts: _Optional[_Union[ProjectFacts, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RebuildRequest(_message.Message):
     __slots__ = ("projects",)

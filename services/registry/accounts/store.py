@@ -21,7 +21,7 @@ from services.registry.accounts.models import AccountRow, AuthSettingsRow, Setup
 from services.registry.domain import User
 from services.registry.identity.domain import normalise
 from services.registry.models import UserRow
-from services.registry.store import _user
+from services.registry.store.rows import user_of
 
 
 def _aware(t: datetime | None) -> datetime | None:
@@ -73,7 +73,7 @@ def get_user(engine: Engine, user_id: str) -> User:
         row = s.get(UserRow, user_id) if user_id else None
         if row is None:
             raise _user_not_found(user_id)
-        return _user(row)
+        return user_of(row)
 
 
 def find_login(engine: Engine, login: str) -> User | None:
@@ -85,13 +85,13 @@ def find_login(engine: Engine, login: str) -> User | None:
     with Session(engine) as s:
         row = s.get(UserRow, login)
         if row is not None:
-            return _user(row)
+            return user_of(row)
         email, mobile = normalise("email", login), normalise("mobile", login)
         conditions = [sa.func.lower(col(UserRow.email)) == email]
         if mobile.isdigit():
             conditions.append(col(UserRow.mobile) == mobile)
         rows = list(s.exec(select(UserRow).where(sa.or_(*conditions)).limit(2)))
-        return _user(rows[0]) if len(rows) == 1 else None
+        return user_of(rows[0]) if len(rows) == 1 else None
 
 
 def admins_with_password(engine: Engine) -> int:

@@ -17,13 +17,14 @@ from sqlmodel import Session, col, select
 
 from baobei.core.errors import FieldViolation, NotFound, Unauthenticated, ValidationFailed
 from services.registry import access
-from services.registry import store as registry_store
 from services.registry.directory import keys as name_keys
 from services.registry.directory.domain import DepartmentNode, DirectoryEntry, Sight, descendants, tree
 from services.registry.directory.models import UserSearchRow
 from services.registry.directory.own_tokens import own_token_spec
 from services.registry.domain import User, Viewer
 from services.registry.models import AccessTokenRow, UserRow
+from services.registry.store import listing, org, tokens
+from services.registry.store.rows import user_of
 
 log = structlog.get_logger(__name__)
 DEFAULT_LIMIT, MAX_LIMIT = 20, 200
@@ -90,7 +91,7 @@ def search_users(
         raise ValidationFailed([FieldViolation("q", f"不能超过 {name_keys.MAX_QUERY} 个字符",
                                                f"must have at most {name_keys.MAX_QUERY} characters")])
     limit = limit or DEFAULT_LIMIT
-    departments = registry_store.departments(session=session)
+    departments = org.departments(session=session)
     sight = Sight(viewer, departments, include_left=include_left)
     department_id = department_id.strip()
     if department_id and department_id not in departments:
@@ -119,7 +120,7 @@ def search_users(
     stmt = stmt.order_by(rank, col(UserSearchRow.sort_key), col(UserRow.id)).limit(limit + 1)
     rows = list(session.exec(stmt).all())
     page = rows[:limit]
-    entries = [sight.entry(registry_store._user(u)) for u, _, _ in page if not role or role in (u.roles or [])]
+    entries = [sight.entry(user_of(u)) for u, _, _ in page if not role or role in (u.roles or [])]
     next_cursor = ""
     if len(rows) > limit:
         last_row, last_sort, last_rank = page[-1]
@@ -129,20 +130,20 @@ def search_users(
 
 def get_user(*, session: Session, viewer: Viewer | None, user_id: str) -> DirectoryEntry:
     _check(0, user_id=user_id)
-    user = registry_store.get_user(session=session, user_id=user_id.strip())
-    return Sight(viewer, registry_store.departments(session=session), include_left=False).entry(user)
+    user = org.get_user(session=session, user_id=user_id.strip())
+    return Sight(viewer, org.departments(session=session), include_left=False).entry(user)
 
 
 def org_tree(*, session: Session, viewer: Viewer | None, include_left: bool) -> tuple[list[DepartmentNode], int]:
     """The tree with head counts (one GROUP BY) and the managers' names."""
-    departments = registry_store.departments(session=session)
+    departments = org.departments(session=session)
     Sight(viewer, departments, include_left=include_left)
     counts = select(UserRow.department_id, sa.func.count()).group_by(col(UserRow.department_id))
     if not include_left:
         counts = counts.where(col(UserRow.left).is_(False))
     direct = {str(dept): int(n) for dept, n in session.exec(counts).all()}
     manager_ids = sorted({d.manager_id for d in departments.values() if d.manager_id})
-    managers = {r.id: registry_store._user(r)
+    managers = {r.id: user_of(r)
                 for r in session.exec(select(UserRow).where(col(UserRow.id).in_(manager_ids))).all()}
     return tree(departments, direct, managers)
 
@@ -168,19 +169,19 @@ def list_access_tokens(
     if expiring_before is not None:
         stmt = stmt.where(col(AccessTokenRow.expires_at) < expiring_before)
     if cursor:
-        at, last_id = registry_store.decode_cursor(cursor)
+        at, last_id = listing.decode_cursor(cursor)
         stmt = stmt.where(sa.or_(col(AccessTokenRow.created_at) < at,
                                  sa.and_(col(AccessTokenRow.created_at) == at, col(AccessTokenRow.id) < last_id)))
     stmt = stmt.order_by(col(AccessTokenRow.created_at).desc(), col(AccessTokenRow.id).desc()).limit(limit + 1)
     rows = list(session.exec(stmt).all())
     out = []
     for row, name in rows[:limit]:
-        record = registry_store._token(row)
+        record = tokens.token_of(row)
         out.append((record, name or "", record.expired(now)))
     next_cursor = ""
     if len(rows) > limit:
         last = out[-1][0]
-        next_cursor = registry_store.encode_cursor(last.created_at, last.id)
+        next_cursor = listing.encode_cursor(last.created_at, last.id)
     return out, next_cursor
 
 
@@ -189,14 +190,14 @@ def issue_own_token(
     via_token_id: str, now: datetime,
 ) -> tuple[str, access.AccessToken]:
     """A token the user creates for themselves (rules: ``own_tokens``); only its SHA-256 is stored."""
-    user: User = registry_store.get_user(session=session, user_id=user_id)
+    user: User = org.get_user(session=session, user_id=user_id)
     if user.left:
         raise Unauthenticated("用户已离职，令牌失效", "the user has left: the token is no longer valid")
     parent: access.AccessToken | None = None
     if via_token_id:
         row = session.exec(select(AccessTokenRow).where(AccessTokenRow.id == via_token_id,
                                                         AccessTokenRow.user_id == user_id)).first()
-        parent = registry_store._token(row) if row else None
+        parent = tokens.token_of(row) if row else None
         if parent is None or parent.revoked_at is not None or parent.expired(now):
             raise Unauthenticated("当前令牌已失效", "the token in use is no longer valid", code="token_revoked")
     spec = own_token_spec(
@@ -204,11 +205,11 @@ def issue_own_token(
         parent_scopes=parent.scopes if parent else None, parent_expires_at=parent.expires_at if parent else None,
         now=now,
     )
-    token = registry_store.TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = AccessTokenRow(token_hash=registry_store._hash(token), id=uuid.uuid4().hex, user_id=user_id,
+    token = tokens.TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = AccessTokenRow(token_hash=tokens.hash_token(token), id=uuid.uuid4().hex, user_id=user_id,
                          name=spec.name, scopes=list(spec.scopes), created_at=now, expires_at=spec.expires_at)
     session.add(row)
     session.flush()
     log.info("token.issued_own", user_id=user_id, token_id=row.id, scopes=list(spec.scopes),
              expires_at=spec.expires_at, via_token=via_token_id)
-    return token, registry_store._token(row)
+    return token, tokens.token_of(row)

@@ -21,7 +21,7 @@ from services.registry import mapping
 from services.registry.identity import store
 from services.registry.identity.models import AuthProviderRow, IdentityLinkRow
 from services.registry.sealing import Sealer
-from services.registry.store import _user
+from services.registry.store.rows import user_of
 
 M = TypeVar("M", bound=Message)
 T = TypeVar("T")
@@ -102,7 +102,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                     session=session, provider_key=request.provider_key, subject=request.subject,
                     match_field=request.match_field, match_value=request.match_value, display=request.display,
                 )
-                out = pb.ResolveIdentityResponse(user=mapping.user_to_pb(_user(user)), linked_now=linked)
+                out = pb.ResolveIdentityResponse(user=mapping.user_to_pb(user_of(user)), linked_now=linked)
                 session.commit()
                 return out
 

@@ -1,0 +1,243 @@
+"""Planning an instance, opening its steps, recording decisions and firing SLA timers. Each method
+locks the instance, loads it, lets the domain compute the transition and persists it, in one
+transaction through ``run_once`` (request-id idempotency: retried activities and double clicks
+take effect once)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from baobei.approval.v1 import approval_service_pb2 as pb
+from baobei.core.db import run_once
+from baobei.core.errors import Conflict, NotFound
+from services.approval import domain, mapping
+from services.approval.models import ApprovalInstance, ApprovalStep, ApprovalTask, processed_request
+from services.approval.store import aggregates
+from services.approval.store.common import (
+    M_FIRE_TIMER,
+    M_OPEN_STEP,
+    M_PLAN_CHAIN,
+    M_RECORD_DECISION,
+    now_utc,
+    stored_response,
+)
+
+log = structlog.get_logger("services.approval.store")
+# (instance id, project id, planning inputs, [(step name, planned approvers)])
+Submission = tuple[str, str, dict[str, Any], list[tuple[str, list[str]]]]
+
+
+def step_response(approval: domain.Approval, step: domain.Step) -> pb.StepState:
+    due, _ = step.timers()
+    return mapping.step_state_to_proto(step, approval.decisions_of(step.step_index), due)
+
+
+def instance_proto(approval: domain.Approval) -> pb.Instance:
+    dues = {s.step_index: s.timers()[0] for s in approval.steps if s.status == domain.STEP_PENDING}
+    return mapping.instance_to_proto(approval.instance, approval.steps, approval.decisions, approval.cc, dues)
+
+
+def project_instances(session: Session, project_id: str) -> list[domain.Approval]:
+    """Every submission of a project, locked (a new one supersedes what is open of them)."""
+    rows = session.exec(
+        select(ApprovalInstance).where(ApprovalInstance.project_id == project_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return [aggregates.load(session, r) for r in rows]
+
+
+def save_planned(session: Session, before: Sequence[domain.Approval], planned: domain.Planned) -> None:
+    for old, t in zip(before, planned.previous, strict=True):
+        aggregates.persist(session, old, t)
+    aggregates.insert_instance(session, planned.approval)
+    session.flush()
+
+
+class InstanceStore:
+    engine: Engine
+
+    def plan_chain(
+        self,
+        *,
+        request_id: str,
+        facts: domain.ProjectFacts,
+        submitter_id: str,
+        policy: domain.Policy | None,
+        steps: Sequence[domain.PlannedStep],
+        inputs: dict[str, Any] | None = None,
+    ) -> pb.PlanChainResponse:
+        def apply(session: Session) -> pb.PlanChainResponse:
+            try:
+                previous = project_instances(session, facts.project_id)
+                planned = domain.plan_instance(previous, domain.PlanInput(facts, submitter_id, policy, steps, inputs),
+                                               now_utc())
+                save_planned(session, previous, planned)
+            except IntegrityError as err:
+                # Another transaction planned this project first: a duplicate of this very
+                # request gets that answer, anything else a retryable conflict.
+                session.rollback()
+                stored = stored_response(session, M_PLAN_CHAIN, request_id)
+                if stored is not None:
+                    return pb.PlanChainResponse.FromString(stored)
+                raise Conflict("该项目正在被同时提交审批，请重试", "the project is being planned concurrently, retry",
+                               code="conflict") from err
+            instance = planned.approval.instance
+            log.info("approval.planned", project_id=instance.project_id, instance_id=instance.id,
+                     attempt=instance.attempt, policy_key=instance.policy_key,
+                     policy_version=instance.policy_version, steps=len(steps))
+            return pb.PlanChainResponse(
+                instance_id=instance.id,
+                policy_key=instance.policy_key,
+                policy_version=instance.policy_version,
+                steps=[mapping.planned_step_to_proto(s) for s in steps],
+            )
+
+        return run_once(self.engine, processed_request, request_id=request_id, method=M_PLAN_CHAIN,
+                        response_type=pb.PlanChainResponse, apply=apply)
+
+    def open_step(self, *, request_id: str, instance_id: str, step_index: int) -> pb.OpenStepResponse:
+        def apply(session: Session) -> pb.OpenStepResponse:
+            row = aggregates.lock_instance(session, instance_id)
+            stored = stored_response(session, M_OPEN_STEP, request_id)
+            if stored is not None:
+                return pb.OpenStepResponse.FromString(stored)
+            loaded = aggregates.load(session, row)
+            opened = domain.open_step(loaded, step_index, now_utc())
+            aggregates.persist(session, loaded, opened.transition)
+            return pb.OpenStepResponse(
+                step=mapping.step_state_to_proto(opened.step, opened.decisions, opened.due),
+                tasks=[mapping.task_to_proto(t) for t in opened.tasks],
+                auto_approved=opened.auto_approved,
+                timers=[mapping.timer_to_proto(t) for t in opened.timers],
+                due_at=mapping.timestamp(opened.due),
+                cc=opened.cc,
+            )
+
+        return run_once(self.engine, processed_request, request_id=request_id, method=M_OPEN_STEP,
+                        response_type=pb.OpenStepResponse, apply=apply)
+
+    def record_decision(
+        self,
+        *,
+        request_id: str,
+        task_id: str,
+        actor_id: str,
+        action: str,
+        comment: str,
+        channel: str,
+        to_user_id: str = "",
+        position: str = "",
+        to_step: int | None = None,
+        attachments: Sequence[dict[str, str]] = (),
+        link_id: str = "",
+    ) -> pb.RecordDecisionResponse:
+        inp = domain.DecisionInput(task_id=task_id, actor_id=actor_id, action=action, comment=comment,
+                                   channel=channel, to_user_id=to_user_id, position=position, to_step=to_step,
+                                   attachments=tuple(attachments), link_id=link_id.strip())
+
+        def apply(session: Session) -> pb.RecordDecisionResponse:
+            found = session.get(ApprovalTask, task_id)
+            if found is None:
+                raise domain.unknown_task(task_id)
+            domain.check_action(action, inp.link_id)
+            row = aggregates.lock_instance(session, found.instance_id)
+            stored = stored_response(session, M_RECORD_DECISION, request_id)
+            if stored is not None:
+                return pb.RecordDecisionResponse.FromString(stored)
+            loaded = aggregates.load(session, row, links=[inp.link_id])
+            decided = domain.decide(loaded, inp, now_utc())
+            aggregates.persist(session, loaded, decided.transition)
+            approval = decided.transition.approval
+            return pb.RecordDecisionResponse(
+                task=mapping.task_to_proto(decided.task),
+                step=step_response(approval, decided.step),
+                step_outcome=decided.outcome,
+                new_tasks=[mapping.task_to_proto(t) for t in decided.new_tasks],
+                return_to=decided.return_to,
+                on_behalf_of=decided.on_behalf_of,
+                pending_approvers=decided.pending_approvers,
+            )
+
+        return run_once(self.engine, processed_request, request_id=request_id, method=M_RECORD_DECISION,
+                        response_type=pb.RecordDecisionResponse, apply=apply)
+
+    def fire_timer(
+        self, *, request_id: str, instance_id: str, step_index: int, timer_index: int
+    ) -> pb.FireTimerResponse:
+        def apply(session: Session) -> pb.FireTimerResponse:
+            row = aggregates.lock_instance(session, instance_id)
+            stored = stored_response(session, M_FIRE_TIMER, request_id)
+            if stored is not None:
+                return pb.FireTimerResponse.FromString(stored)
+            loaded = aggregates.load(session, row)
+            fired = domain.fire_timer(loaded, step_index, timer_index, now_utc())
+            aggregates.persist(session, loaded, fired.transition)
+            approval = fired.transition.approval
+            if not fired.fired:
+                # A decision (or an earlier timer) settled the step first: nothing to do.
+                return pb.FireTimerResponse(fired=False, action=fired.action, step_outcome=fired.outcome,
+                                            step=step_response(approval, fired.step))
+            return pb.FireTimerResponse(
+                fired=True,
+                action=fired.action,
+                step_outcome=fired.outcome,
+                new_tasks=[mapping.task_to_proto(t) for t in fired.new_tasks],
+                remind_user_ids=fired.remind_user_ids,
+                step=step_response(approval, fired.step),
+                pending_approvers=fired.pending_approvers,
+            )
+
+        return run_once(self.engine, processed_request, request_id=request_id, method=M_FIRE_TIMER,
+                        response_type=pb.FireTimerResponse, apply=apply)
+
+    # ------------------------------------------------------------ reads
+
+    def get_instance(self, *, project_id: str) -> pb.Instance:
+        """The latest submission of a project."""
+        with Session(self.engine) as session:
+            stmt = (
+                select(ApprovalInstance)
+                .where(ApprovalInstance.project_id == project_id)
+                .order_by(col(ApprovalInstance.attempt).desc())
+                .limit(1)
+            )
+            row = session.exec(stmt).first()
+            if row is None:
+                raise NotFound(f"项目尚无审批记录：{project_id}", f"no approval for project: {project_id}")
+            return instance_proto(aggregates.load(session, row))
+
+    def recent_submissions(self, *, form_key: str, limit: int) -> list[Submission]:
+        """The latest instance of each of the last ``limit`` projects of a form that kept their
+        planning inputs: (instance id, project id, inputs, [(step name, approvers)])."""
+        stmt = (
+            select(ApprovalInstance)
+            .where(ApprovalInstance.form_key == form_key, col(ApprovalInstance.inputs).is_not(None))
+            .order_by(col(ApprovalInstance.created_at).desc())
+            .limit(limit * 3)
+        )
+        out: list[Submission] = []
+        seen: set[str] = set()
+        with Session(self.engine) as session:
+            for row in session.exec(stmt).all():
+                if row.project_id in seen or row.inputs is None:
+                    continue
+                seen.add(row.project_id)
+                steps = [(s.name, _planned_approvers(s)) for s in aggregates.steps(session, row.id)]
+                out.append((row.id, row.project_id, dict(row.inputs), steps))
+                if len(out) >= limit:
+                    break
+        return out
+
+
+def _planned_approvers(step: ApprovalStep) -> list[str]:
+    """Approvers as planned (provenance keeps them; later transfers do not count as routing)."""
+    prov = step.provenance or {}
+    if prov and not (step.config or {}).get("blocked") and "planned" in prov:
+        return list(prov["planned"])
+    return list(step.approvers)

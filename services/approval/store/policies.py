@@ -1,0 +1,120 @@
+"""Approval policies: versioned definitions (a change makes a new version, an identical one
+does not) and the policy deciding a form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from baobei.approval.v1 import approval_service_pb2 as pb
+from baobei.core.db import run_once
+from baobei.core.errors import Conflict, NotFound
+from services.approval import domain, mapping
+from services.approval.models import PolicyVersion, processed_request
+from services.approval.store.common import M_PUT_POLICY, now_utc
+
+log = structlog.get_logger("services.approval.store")
+
+
+class PolicyStore:
+    engine: Engine
+
+    # ------------------------------------------------------------ policies
+
+    def put_policy(
+        self,
+        *,
+        request_id: str,
+        key: str,
+        form_key: str,
+        steps: Sequence[domain.StepSpec],
+        options: domain.PolicyOptions | None = None,
+    ) -> pb.PutPolicyResponse:
+        definition = [s.as_dict() for s in steps]
+        opts = (options or domain.PolicyOptions()).as_dict() or None
+        form_key = form_key.strip()
+
+        def apply(session: Session) -> pb.PutPolicyResponse:
+            latest = self._latest_policy(session, key)
+            if (
+                latest is not None
+                and latest.form_key == form_key
+                and list(latest.steps) == definition
+                and (latest.options or None) == opts
+            ):
+                return pb.PutPolicyResponse(key=key, version=latest.version, created=False)
+            version = (latest.version if latest else 0) + 1
+            session.add(
+                PolicyVersion(
+                    key=key, version=version, form_key=form_key, steps=definition, options=opts, created_at=now_utc()
+                )
+            )
+            try:
+                session.flush()
+            except IntegrityError as err:
+                raise Conflict("策略正被同时修改，请重试", "the policy was changed concurrently, retry",
+                               code="stale_version") from err
+            log.info("approval.policy_saved", policy_key=key, version=version, form_key=form_key, steps=len(steps))
+            return pb.PutPolicyResponse(key=key, version=version, created=True)
+
+        return run_once(self.engine, processed_request, request_id=request_id, method=M_PUT_POLICY,
+                        response_type=pb.PutPolicyResponse, apply=apply)
+
+    @staticmethod
+    def _latest_policy(session: Session, key: str) -> PolicyVersion | None:
+        stmt = select(PolicyVersion).where(PolicyVersion.key == key).order_by(col(PolicyVersion.version).desc())
+        return session.exec(stmt.limit(1)).first()
+
+    def get_policy(self, *, key: str, version: int = 0) -> pb.Policy:
+        with Session(self.engine) as session:
+            if version > 0:
+                stmt = select(PolicyVersion).where(PolicyVersion.key == key, PolicyVersion.version == version)
+                row = session.exec(stmt).first()
+            else:
+                row = self._latest_policy(session, key)
+            if row is None:
+                raise NotFound(f"审批策略不存在：{key}" + (f" v{version}" if version else ""),
+                               f"unknown approval policy: {key}" + (f" v{version}" if version else ""))
+            return mapping.policy_to_proto(row)
+
+    @staticmethod
+    def _to_policy(row: PolicyVersion) -> domain.Policy:
+        return domain.Policy(
+            key=row.key,
+            form_key=row.form_key,
+            version=row.version,
+            steps=tuple(domain.StepSpec.from_dict(s) for s in row.steps),
+            options=domain.PolicyOptions.from_dict(row.options),
+        )
+
+    def policy(self, *, key: str) -> domain.Policy:
+        """Latest version of a policy; NotFound if unknown."""
+        with Session(self.engine) as session:
+            row = self._latest_policy(session, key)
+            if row is None:
+                raise NotFound(f"审批策略不存在：{key}", f"unknown approval policy: {key}")
+            return self._to_policy(row)
+
+    def policy_for_form(self, *, form_key: str) -> domain.Policy | None:
+        """The policy deciding projects of a form: among the latest versions of all policies, the
+        one for this form; with several, the most recently changed."""
+        latest = (
+            sa.select(col(PolicyVersion.key), sa.func.max(col(PolicyVersion.version)).label("v"))
+            .group_by(col(PolicyVersion.key))
+            .subquery()
+        )
+        stmt = (
+            select(PolicyVersion)
+            .join(latest, sa.and_(col(PolicyVersion.key) == latest.c.key, col(PolicyVersion.version) == latest.c.v))
+            .where(PolicyVersion.form_key == form_key)
+            .order_by(col(PolicyVersion.id).desc())
+            .limit(1)
+        )
+        with Session(self.engine) as session:
+            row = session.exec(stmt).first()
+            return self._to_policy(row) if row else None

@@ -1,0 +1,73 @@
+"""The words of Baobei's own notifications, by kind: a workflow sends a kind and a context (code,
+name, customer, amount, step, task_id, comment, until, …) and notify writes the title and the inbox
+body here, so wording changes in one place and never in a workflow's history. A sender that still
+passes a title (older workflow histories, rule fires with the rule author's words, account
+e-mails) keeps its own words. Pure: no database, no network."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import Undefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from services.notify.domain import SendCommand
+
+_ENV = SandboxedEnvironment(autoescape=False, undefined=Undefined)
+
+# kind → title; "escalated" approval requests have their own words.
+TITLES: dict[str, str] = {
+    "approval_request": "{% if escalated %}审批超时已升级给您{% else %}待审批{% endif %}：{{ name }}",
+    "approval_remind": "{% if by_owner %}催办{% else %}审批即将超时，请尽快处理{% endif %}：{{ name }}",
+    "approval_withdrawn": "审批已撤回：{{ name }}",
+    "approval_cc": "抄送：{{ name }}",
+    "project_approved": "项目已通过审批：{{ name }}",
+    "project_rejected": "项目未通过审批：{{ name }}",
+    "project_returned": "项目被退回，请修改后重新提交：{{ name }}",
+    "project_closed": "项目已关闭：{{ name }}",
+    "protection_expiring": "保护期即将到期：{{ name }}",
+    "protection_lapsed": "保护期已到期：{{ name }}",
+}
+
+# The inbox body: the facts the context holds, one per line, in this order.
+BODY_FACTS: tuple[tuple[str, str, str], ...] = (
+    # (context key, label, suffix)
+    ("code", "编号", ""),
+    ("name", "名称", ""),
+    ("customer", "客户", ""),
+    ("amount", "金额", " 元"),
+    ("step", "审批环节", ""),
+    ("task_id", "审批任务", ""),
+    ("until", "保护期至", ""),
+    ("comment", "意见", ""),
+)
+# Kind-specific closing lines.
+BODY_TAILS: dict[str, str] = {
+    "protection_expiring": "记录跟进可延长保护期。",
+    "protection_lapsed": "客户保护已失效。",
+}
+
+
+def title(kind: str, context: Mapping[str, Any]) -> str:
+    source = TITLES.get(kind)
+    return _ENV.from_string(source).render(dict(context)).strip() if source else ""
+
+
+def body(kind: str, context: Mapping[str, Any]) -> str:
+    lines = [f"{label}：{context[key]}{suffix}" for key, label, suffix in BODY_FACTS
+             if context.get(key) not in (None, "")]
+    if kind in BODY_TAILS:
+        lines.append(BODY_TAILS[kind])
+    return "\n".join(lines)
+
+
+def worded(cmd: SendCommand) -> SendCommand:
+    """``cmd`` with the kind's title and body where the sender left them empty."""
+    if cmd.title.strip():
+        return cmd
+    words = title(cmd.kind, cmd.context)
+    if not words:
+        return cmd  # an unknown kind without a title: validation names the field
+    return dataclasses.replace(cmd, title=words, body=cmd.body or body(cmd.kind, cmd.context))

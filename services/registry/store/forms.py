@@ -1,0 +1,71 @@
+"""Form definitions, versioned: a PUT that changes the definition stores a new version."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import structlog
+from sqlmodel import Session, col, select
+
+from baobei.core.errors import NotFound, ValidationFailed
+from services.registry import forms
+from services.registry.forms import FormDef, FormField, FormRule, FormSettings
+from services.registry.models import FormVersionRow, ProjectRow
+from services.registry.store.rows import form_of
+from services.registry.store.rows import now as _now
+
+log = structlog.get_logger(__name__)
+
+
+def find_form(*, session: Session, key: str, version: int = 0) -> FormDef | None:
+    """The form version (0: the latest), None when there is none."""
+    if not key:
+        return None
+    if version:
+        row = session.get(FormVersionRow, (key, version))
+    else:
+        stmt = select(FormVersionRow).where(FormVersionRow.key == key).order_by(col(FormVersionRow.version).desc())
+        row = session.exec(stmt.limit(1)).first()
+    return form_of(row) if row else None
+
+
+def get_form(*, session: Session, key: str, version: int = 0) -> FormDef:
+    form = find_form(session=session, key=key, version=version)
+    if form is None:
+        if version:
+            raise NotFound(f"表单 {key} 版本 {version} 不存在", f"form {key} version {version} not found",
+                           "form_not_found")
+        raise NotFound(f"表单 {key} 不存在", f"form {key} not found", "form_not_found")
+    return form
+
+
+def settings_of(session: Session, row: ProjectRow) -> FormSettings:
+    """The settings of the form version a project was filed with."""
+    form = find_form(session=session, key=row.form_key, version=row.form_version)
+    return form.settings if form else FormSettings()
+
+
+def put_form(
+    *, session: Session, key: str, title: str, fields: list[FormField], settings: FormSettings | None = None,
+    rules: list[FormRule] | None = None,
+) -> tuple[FormDef, bool]:
+    """Store a new version when the definition differs from the latest; (form, created)."""
+    settings = settings or FormSettings()
+    violations = forms.validate_form(key, title, fields, settings, rules or [])
+    if violations:
+        raise ValidationFailed(violations)
+    new = FormDef(key=key, title=title.strip(), fields=tuple(fields), settings=settings, rules=tuple(rules or []))
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise concurrent PUTs of one form (SQLite already holds the database write lock).
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"registry.form:{key}"})
+    latest = find_form(session=session, key=key)
+    if latest is not None and latest.definition() == new.definition():
+        return latest, False
+    version = (latest.version if latest else 0) + 1
+    row = FormVersionRow(
+        key=key, version=version, title=new.title, fields=[f.as_json() for f in fields], created_at=_now(),
+        settings=settings.as_json(), rules=[r.as_json() for r in new.rules],
+    )
+    session.add(row)
+    session.flush()
+    log.info("form.versioned", form_key=key, version=version)
+    return form_of(row), True

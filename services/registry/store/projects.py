@@ -1,0 +1,251 @@
+"""Registrations: filing, reading, submitting, status changes and edits. Codes come from a
+per-year counter row; ``domain`` validates and decides the transitions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from baobei.core.errors import FieldViolation, Forbidden, ValidationFailed
+from services.registry import domain, forms
+from services.registry.domain import ADMIN_ROLE, Project, ProjectInput, Protection, Status, Viewer, editing
+from services.registry.domain import protection as protection_rules
+from services.registry.forms import FormDef
+from services.registry.models import DepartmentRow, ProjectRow, ProjectSequenceRow, UserRow
+from services.registry.names import block_key, normalise_name
+from services.registry.store.attachments import attachment_info
+from services.registry.store.conflicts import conflicts, refuse_blocked
+from services.registry.store.forms import find_form
+from services.registry.store.org import find_user
+from services.registry.store.protection import join_claim, leave_claim, waitlist_position, with_protection
+from services.registry.store.rows import (
+    add_history,
+    conflicts_json,
+    history,
+    lock_project,
+    project_not_found,
+    project_of,
+)
+from services.registry.store.rows import now as _now
+from services.registry.store.visibility import Visibility
+
+log = structlog.get_logger(__name__)
+CODE_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def next_code(*, session: Session, at: datetime) -> str:
+    """BB-<year>-<6-digit number>: one atomic upsert on the year's counter row (the row lock on
+    PostgreSQL and the database write lock on SQLite serialise concurrent creators)."""
+    year = at.astimezone(CODE_ZONE).year
+    table = ProjectSequenceRow.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(table)
+        .values(year=year, last_number=1)
+        .on_conflict_do_update(index_elements=["year"], set_={"last_number": table.c.last_number + 1})
+        .returning(table.c.last_number)
+    )
+    number = session.execute(stmt).scalar_one()
+    return f"BB-{year}-{number:06d}"
+
+
+def validate(
+    session: Session, inp: ProjectInput, form: FormDef | None
+) -> tuple[domain.ValidProject | None, list[FieldViolation]]:
+    """``domain.validate_project`` with its lookups answered from the database."""
+    return domain.validate_project(
+        inp, form,
+        user_exists=lambda uid: session.get(UserRow, uid) is not None,
+        department_exists=lambda did: session.get(DepartmentRow, did) is not None,
+        attachment=lambda aid: attachment_info(session=session, attachment_id=aid),
+    )
+
+
+def new_row(*, project_id: str, code: str, status: Status, valid: domain.ValidProject, form: FormDef, owner_id: str,
+            department_id: str, hits: list[domain.ConflictHit], at: datetime, **extra: Any) -> ProjectRow:
+    norm = normalise_name(valid.customer.name)
+    return ProjectRow(
+        id=project_id, code=code, status=status.value, name=valid.name,
+        customer_name=valid.customer.name, customer_name_norm=norm, customer_name_key=block_key(norm),
+        customer_uscc=valid.customer.uscc, customer_contact=valid.customer.contact,
+        customer_phone=valid.customer.phone, amount=str(valid.amount), region=valid.region,
+        business_line=valid.business_line, start_date=valid.start_date, end_date=valid.end_date,
+        fields=valid.fields, form_key=form.key, form_version=form.version, owner_id=owner_id,
+        department_id=department_id, conflicts=conflicts_json(hits), version=1, created_at=at, updated_at=at,
+        **extra,
+    )
+
+
+def find_external(*, session: Session, source: str, external_id: str) -> Project | None:
+    """The project registered under an integration key, with its history (internal view)."""
+    row = session.exec(
+        select(ProjectRow).where(ProjectRow.external_source == source, ProjectRow.external_id == external_id)
+    ).first()
+    return project_of(row, history(session, row.id)) if row is not None else None
+
+
+def create_project(*, session: Session, inp: ProjectInput) -> Project:
+    nul = domain.control_violations(inp) + domain.external_key_violations(inp.external_source, inp.external_id)
+    if nul:
+        raise ValidationFailed(nul)
+    form = find_form(session=session, key=inp.form_key.strip())
+    owner = find_user(session=session, user_id=inp.owner_id)
+    roles, owner_admin = domain.write_roles_of(owner, inp.owner_is_admin)
+    if form is not None and not owner_admin:
+        denied = forms.written_forbidden(form, inp.fields, roles)
+        if denied:
+            raise Forbidden("无权填写以下字段", "not allowed to set these fields", violations=denied)
+    valid, violations = validate(session, inp, form)
+    if valid is None or form is None:
+        raise ValidationFailed(violations)
+    now = _now()
+    project_id = uuid.uuid4().hex
+    hits = conflicts(session, project_id, valid.customer, valid.name)
+    refuse_blocked(form, hits)
+    code = next_code(session=session, at=now)
+    row = new_row(
+        project_id=project_id, code=code, status=Status.DRAFT, valid=valid, form=form, owner_id=inp.owner_id,
+        department_id=owner.department_id if owner else "", hits=hits, at=now,
+        external_source=inp.external_source or None, external_id=inp.external_id or None,
+    )
+    session.add(row)
+    add_history(session, project_id, at=now, actor=inp.owner_id, event="created",
+                data={"to": Status.DRAFT.value, "conflicts": len(hits)})
+    session.flush()
+    log.info("project.created", project_id=project_id, code=code, form_key=form.key, conflicts=len(hits),
+             external_source=inp.external_source, external_id=inp.external_id)
+    return project_of(row, history(session, project_id))
+
+
+def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> Project:
+    """A project by id, or by integration key given as "ext:<source>:<external_id>"."""
+    return get_project_for(session=session, project_id=project_id, viewer=viewer)[0]
+
+
+def get_project_for(*, session: Session, project_id: str, viewer: Viewer | None) -> tuple[Project, list[str]]:
+    """The project as the viewer may see it, and why they may (``domain.relations``)."""
+    external = domain.parse_external_ref(project_id)
+    if external is not None:
+        row = session.exec(
+            select(ProjectRow).where(ProjectRow.external_source == external[0], ProjectRow.external_id == external[1])
+        ).first()
+        if row is None:
+            raise project_not_found(project_id)
+        project_id = row.id
+    else:
+        row = session.get(ProjectRow, project_id) if project_id else None
+    if row is None:
+        raise project_not_found(project_id)
+    vis = Visibility(session, viewer)
+    project = project_of(row)
+    if not vis.can_see(project):
+        raise project_not_found(project_id)
+    relations = domain.relations(viewer, project, vis.managed)
+    project.history = history(session, project_id)
+    waitlist_position(session=session, project=project, claim_key=row.claim_key, seq=row.waitlist_seq)
+    return vis.shape(project), relations
+
+
+def submit_project(*, session: Session, project_id: str, actor_id: str, actor_is_admin: bool) -> Project:
+    row = lock_project(session, project_id)
+    domain.check_owner("submit", actor_id=actor_id, actor_is_admin=actor_is_admin, owner_id=row.owner_id)
+    current = Status(row.status)
+    domain.check_submit(current)
+    hits = conflicts(session, project_id, domain.Customer(name=row.customer_name, uscc=row.customer_uscc), row.name)
+    form = find_form(session=session, key=row.form_key, version=row.form_version)
+    refuse_blocked(form, hits)
+    now = _now()
+    if protection_rules.joins_line(form.settings if form else None):
+        join_claim(session, row, now)
+    row.status = Status.PENDING_APPROVAL.value
+    row.conflicts = conflicts_json(hits)
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    add_history(session, project_id, at=now, actor=actor_id, event="submitted",
+                data={"from": current.value, "to": row.status, "conflicts": len(hits)})
+    session.flush()
+    log.info("project.submitted", project_id=project_id, actor=actor_id, conflicts=len(hits))
+    return project_of(row, history(session, project_id))
+
+
+def set_project_status(
+    *, session: Session, project_id: str, status: Status, actor_id: str, event: str, comment: str,
+    promoted: list[tuple[str, Status]] | None = None,
+) -> Project:
+    """``promoted`` (out): waitlisted projects that took over the customer because this change
+    released it (rejected, cancelled or closed holder)."""
+    row = lock_project(session, project_id)
+    current = Status(row.status)
+    if not domain.check_status_change(current, status):
+        log.info("project.status_unchanged", project_id=project_id, status=status.value)
+        return project_of(row, history(session, project_id))
+    now = _now()
+    if protection_rules.leaves_line(status):
+        out = leave_claim(session, row, Protection.RELEASED, now, actor_id)
+        if promoted is not None:
+            promoted.extend(out)
+    row.status = status.value
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    data: dict[str, Any] = {"from": current.value, "to": status.value}
+    if comment:
+        data["comment"] = comment
+    add_history(session, project_id, at=now, actor=actor_id, event=event or status.value, data=data)
+    session.flush()
+    log.info("project.status_changed", project_id=project_id, old=current.value, new=status.value, actor=actor_id)
+    return project_of(row, history(session, project_id))
+
+
+def update_project(
+    *, session: Session, project_id: str, actor_id: str, actor_is_admin: bool, actor_roles: set[str],
+    expected_version: int, changes: dict[str, Any],
+) -> Project:
+    """Edit a draft or returned project (owner or admin; ``domain.editing``): the whole project is
+    validated again against the form version it was filed with; history records each changed
+    path with before and after."""
+    row = lock_project(session, project_id)
+    domain.check_owner("edit", actor_id=actor_id, actor_is_admin=actor_is_admin, owner_id=row.owner_id)
+    editing.check_editable(Status(row.status), version=row.version, expected_version=expected_version)
+    bad = editing.change_violations(changes)
+    if bad:
+        raise ValidationFailed(bad)
+    form = find_form(session=session, key=row.form_key, version=row.form_version)
+    if not actor_is_admin and ADMIN_ROLE not in actor_roles:
+        denied = editing.write_denied(form, dict(changes.get("fields") or {}), actor_roles)
+        if denied:
+            raise Forbidden("无权修改以下字段", "not allowed to change these fields", violations=denied)
+    current = project_of(row)
+    valid, violations = validate(session, editing.edited_input(current, changes), form)
+    if valid is None:
+        raise ValidationFailed(violations)
+    diff = editing.diff(editing.snapshot(current), editing.snapshot(valid))
+    if not diff:
+        return with_protection(session, row)
+    row.name, row.amount, row.region, row.business_line = valid.name, str(valid.amount), valid.region, \
+        valid.business_line
+    row.start_date, row.end_date, row.fields = valid.start_date, valid.end_date, valid.fields
+    row.customer_name, row.customer_uscc = valid.customer.name, valid.customer.uscc
+    row.customer_contact, row.customer_phone = valid.customer.contact, valid.customer.phone
+    row.customer_name_norm = normalise_name(valid.customer.name)
+    row.customer_name_key = block_key(row.customer_name_norm)
+    hits = conflicts(session, project_id, valid.customer, valid.name)
+    refuse_blocked(form, hits)
+    now = _now()
+    row.conflicts = conflicts_json(hits)
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    add_history(session, project_id, at=now, actor=actor_id, event="edited",
+                data={"changes": diff, "version": row.version})
+    session.flush()
+    log.info("project.edited", project_id=project_id, actor=actor_id, changed=[d["field"] for d in diff])
+    return with_protection(session, row)

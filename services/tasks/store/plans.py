@@ -1,0 +1,121 @@
+"""Plans: schedules and baselines, the budget, delay reasons, and plan templates per business line."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
+from services.tasks import domain, planning, templates
+from services.tasks.models import Baseline, DelayReason, Plan, PlanTemplate
+from services.tasks.store.rows import add_event, baseline_of, load_tasks, lock_plan, today_cn, write_task
+from services.tasks.store.tasks import delay_reason_codes
+from services.tasks.workdays import calendar
+
+log = structlog.get_logger(__name__)
+
+
+def schedule_of(engine: Engine, *, project_id: str, today: date) -> tuple[planning.Schedule, Plan | None]:
+    with Session(engine) as session:
+        tasks = load_tasks(session, project_id=project_id)
+        plan = session.get(Plan, project_id)
+        base = baseline_of(session, project_id=project_id, number=plan.baseline_no if plan else 0)
+    return planning.build(tasks, today=today, baseline=base), plan
+
+
+def save_baseline(session: Session, *, project_id: str, name: str, now: datetime) -> tuple[int, int]:
+    plan = lock_plan(session, project_id=project_id, now=now)
+    tasks = load_tasks(session, project_id=project_id)
+    schedule = planning.build(tasks, today=today_cn(now))
+    number = plan.baseline_no + 1
+    for r in schedule.rows:
+        session.add(
+            Baseline(
+                project_id=project_id,
+                number=number,
+                task_id=r.task.id,
+                start=r.start,
+                finish=r.finish,
+                name=name[:200],
+                created_at=now,
+            )
+        )
+    plan.baseline_no = number
+    session.add(plan)
+    session.flush()
+    log.info("plan.baseline_saved", project_id=project_id, number=number, tasks=len(schedule.rows))
+    return number, len(schedule.rows)
+
+
+def set_budget(session: Session, *, project_id: str, budget: Decimal | None, now: datetime) -> Plan:
+    plan = lock_plan(session, project_id=project_id, now=now)
+    plan.budget = budget
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def put_delay_reasons(session: Session, *, reasons: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    violations = domain.delay_reason_violations(reasons)
+    if violations:
+        raise ValidationFailed(violations)
+    session.execute(sa.delete(DelayReason))
+    for i, (code, label) in enumerate(reasons):
+        session.add(DelayReason(code=code.strip(), label=label.strip(), position=i))
+    session.flush()
+    return delay_reason_codes(session)
+
+
+def put_template(session: Session, *, business_line: str, body: dict[str, Any], now: datetime) -> PlanTemplate:
+    templates.validate(body)
+    if not business_line.strip() or len(business_line) > 100:
+        raise ValidationFailed([FieldViolation("business_line", "业务线为必填项", "business_line is required")])
+    row = session.get(PlanTemplate, business_line)
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+    if row is None:
+        row = PlanTemplate(business_line=business_line, body=text, version=1, updated_at=now)
+    elif row.body != text:
+        row.body, row.version, row.updated_at = text, row.version + 1, now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_template(session: Session, *, business_line: str) -> PlanTemplate:
+    row = session.get(PlanTemplate, business_line)
+    if row is None:
+        raise NotFound("该业务线没有计划模板", "no plan template for this business line", code="template_not_found")
+    return row
+
+
+def apply_template(
+    session: Session, *, project_id: str, business_line: str, start: date, now: datetime, request_id: str
+) -> tuple[int, int]:
+    """Create the template's tasks with their dependencies; offsets become start dates counted in
+    working days from ``start``. No template for the business line → nothing (0 tasks)."""
+    row = session.get(PlanTemplate, business_line) if business_line else None
+    if row is None:
+        return 0, 0
+    lock_plan(session, project_id=project_id, now=now)
+    specs = templates.parse(json.loads(row.body))
+    ids = {s.key: str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}:{s.key}")) for s in specs}
+    created = templates.plan_tasks(specs, ids=ids, project_id=project_id, start=start, now=now, cal=calendar())
+    for t in created:
+        write_task(session, t, now=now, new=True)
+        add_event(session, project_id=project_id, task=t, kind="task.created", now=now)
+    log.info(
+        "plan.template_applied",
+        project_id=project_id,
+        business_line=business_line,
+        tasks=len(created),
+        template_version=row.version,
+    )
+    return len(created), row.version

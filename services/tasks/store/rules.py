@@ -1,0 +1,162 @@
+"""Automation rules as stored (JSON bodies, versioned), their evaluation over a project's facts
+(``rules.evaluate`` decides), and the fires recorded once each."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from services.tasks import planning, rules
+from services.tasks.models import Cost, Plan, RuleFire, TaskEvent
+from services.tasks.models import Rule as RuleRow
+from services.tasks.store.rows import load_tasks, today_cn
+
+log = structlog.get_logger(__name__)
+
+
+def put_rule(session: Session, *, rule: rules.Rule, body: dict[str, Any], now: datetime) -> RuleRow:
+    rules.validate_rule(rule)
+    row = session.get(RuleRow, rule.key)
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+    if row is None:
+        row = RuleRow(key=rule.key, body=text, version=1, updated_at=now)
+    elif row.body != text:
+        row.body, row.version, row.updated_at = text, row.version + 1, now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_rules(session: Session) -> list[RuleRow]:
+    return list(session.exec(select(RuleRow).order_by(col(RuleRow.key))))
+
+
+def _levels(value: Any) -> int:
+    """JSON numbers arrive as floats through protobuf Struct; anything else is invalid (0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
+        return 0
+    return int(value)
+
+
+def parse_rule(key: str, body: dict[str, Any], version: int = 1) -> rules.Rule:
+    trigger = body.get("trigger") or {}
+    if not isinstance(trigger, dict):
+        trigger = {}
+    actions = []
+    for a in body.get("actions") or []:
+        if isinstance(a, dict):
+            to = a.get("to") or []
+            actions.append(
+                rules.Action(
+                    type=str(a.get("type", "")),
+                    to=tuple(str(x) for x in (to if isinstance(to, list) else [to])),
+                    levels=_levels(a.get("levels", 1)),
+                    url=str(a.get("url", "")),
+                    secret=str(a.get("secret", "") or ""),
+                )
+            )
+    return rules.Rule(
+        key=key,
+        name=str(body.get("name", "")),
+        trigger=str(trigger.get("type", "")),
+        after=str(trigger.get("after", "") or ""),
+        before=str(trigger.get("before", "") or ""),
+        to_status=str(trigger.get("to", "") or ""),
+        share=str(trigger.get("share", "") or ""),
+        when=str(body.get("when", "") or ""),
+        actions=tuple(actions),
+        enabled=bool(body.get("enabled", True)),
+        version=version,
+    )
+
+
+@dataclass
+class EvalResult:
+    evaluation: rules.Evaluation
+    events: list[TaskEvent]
+    last_seq: int
+
+
+def evaluate_rules(
+    engine: Engine, *, project: rules.ProjectFacts, now: datetime, after_seq: int, limit: int = 200
+) -> EvalResult:
+    with Session(engine) as session:
+        tasks = load_tasks(session, project_id=project.id)
+        plan = session.get(Plan, project.id)
+        events = list(
+            session.exec(
+                select(TaskEvent)
+                .where(TaskEvent.project_id == project.id, col(TaskEvent.id) > after_seq)
+                .order_by(col(TaskEvent.id))
+                .limit(limit)
+            )
+        )
+        fired = set(session.exec(select(RuleFire.key).where(RuleFire.project_id == project.id)))
+        rule_list = [parse_rule(r.key, json.loads(r.body), r.version) for r in list_rules(session)]
+        spent = session.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(Cost.amount), 0)).where(col(Cost.project_id) == project.id)
+        ).scalar_one()
+    budget = plan.budget if plan and plan.budget is not None else project.amount
+    schedule = planning.build(tasks, today=today_cn(now))
+    by_row = {r.task.id: r for r in schedule.rows}
+    downstream: dict[str, list[str]] = defaultdict(list)
+    for t in tasks:
+        for d in t.depends_on:
+            if t.assignee_id:
+                downstream[d.task_id].append(t.assignee_id)
+    facts = [
+        rules.TaskFacts(
+            id=t.id,
+            name=t.name,
+            assignee_id=t.assignee_id,
+            status=t.status.value,
+            milestone=t.milestone,
+            due=t.due or (by_row[t.id].finish if t.id in by_row and t.milestone else None),
+            progress=t.progress,
+            critical=by_row[t.id].critical if t.id in by_row else False,
+            slack_days=by_row[t.id].slack if t.id in by_row else 0,
+            downstream_assignees=tuple(dict.fromkeys(downstream.get(t.id, []))),
+        )
+        for t in tasks
+    ]
+    status_events = [
+        rules.TaskEvent(seq=int(e.id or 0), task_id=e.task_id, from_status=e.from_status, to_status=e.to_status)
+        for e in events
+        if e.kind == "task.updated" and e.from_status != e.to_status
+    ]
+    facts_project = replace(project, budget=Decimal(budget or 0), spent=Decimal(spent))
+    evaluation = rules.evaluate(
+        rule_list, project=facts_project, tasks=facts, events=status_events, now=now, fired=fired
+    )
+    last = int(events[-1].id or after_seq) if events else after_seq
+    return EvalResult(evaluation=evaluation, events=events, last_seq=last)
+
+
+def record_fire(session: Session, *, fire: RuleFire) -> bool:
+    """Record a fire once; a second record of the same key changes nothing."""
+    if session.get(RuleFire, fire.key) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(fire)
+    except IntegrityError:
+        return False
+    log.info("rule.fired", project_id=fire.project_id, rule=fire.rule_key, task_id=fire.task_id, key=fire.key)
+    return True
+
+
+def fires_of(engine: Engine, *, project_id: str) -> list[RuleFire]:
+    with Session(engine) as session:
+        return list(
+            session.exec(select(RuleFire).where(RuleFire.project_id == project_id).order_by(col(RuleFire.fired_at)))
+        )

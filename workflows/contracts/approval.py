@@ -1,0 +1,219 @@
+"""Activities on the approval service (``ApprovalActivities``): plan a chain, open steps, record
+decisions and actions, fire SLA timers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workflows.contracts.registry import ProjectSnapshot
+
+# Activity type names ("<target>.<Operation>"): recorded in workflow histories, never rename.
+APPROVAL_PLAN_CHAIN = "approval.PlanChain"
+APPROVAL_OPEN_STEP = "approval.OpenStep"
+APPROVAL_RECORD_DECISION = "approval.RecordDecision"
+APPROVAL_FIRE_TIMER = "approval.FireTimer"
+APPROVAL_RESUME = "approval.ResumeInstance"
+APPROVAL_CANCEL = "approval.CancelInstance"
+APPROVAL_REASSIGN = "approval.ReassignStep"
+APPROVAL_RECORD_ACTION = "approval.RecordAction"
+
+
+@dataclass
+class PlannedStep:
+    index: int
+    name: str
+    mode: str = "any"
+    approvers: list[str] = field(default_factory=list)
+    sla_seconds: int = 0
+    sla: str = ""
+    on_timeout: str = ""
+    escalate_to: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlanChainInput:
+    request_id: str
+    project: ProjectSnapshot
+    submitter_id: str
+
+
+@dataclass
+class ChainPlan:
+    instance_id: str
+    policy_key: str = ""
+    policy_version: int = 0
+    steps: list[PlannedStep] = field(default_factory=list)
+
+
+@dataclass
+class OpenStepInput:
+    request_id: str
+    instance_id: str
+    step_index: int
+
+
+@dataclass
+class TaskRef:
+    id: str
+    approver_id: str
+    step_index: int
+    # pending | approved | rejected | closed
+    status: str = "pending"
+    # ISO 8601 with zone, empty when the step has no SLA.
+    due_at: str = ""
+
+
+@dataclass
+class TimerRef:
+    """A durable timer of an open step (computed by the approval service on the mainland
+    calendar); the workflow sleeps until ``at`` and then fires it through ``approval.FireTimer``."""
+
+    index: int
+    # remind | escalate | approve | reject
+    action: str
+    # ISO 8601 with zone.
+    at: str
+    level: int = 0
+    to: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OpenedStep:
+    index: int
+    name: str = ""
+    # waiting | pending | approved | rejected | returned | skipped
+    status: str = "pending"
+    approvers: list[str] = field(default_factory=list)
+    tasks: list[TaskRef] = field(default_factory=list)
+    auto_approved: bool = False
+    timers: list[TimerRef] = field(default_factory=list)
+    # ISO 8601 with zone, empty without an SLA.
+    due_at: str = ""
+    cc: list[str] = field(default_factory=list)
+    opened_at: str = ""
+
+
+@dataclass
+class RecordDecisionInput:
+    request_id: str
+    task_id: str
+    actor_id: str
+    action: str
+    comment: str = ""
+    channel: str = "api"
+    locale: str = "zh"
+    to_user_id: str = ""
+    position: str = ""
+    # return: the earlier step to go back to; None = to the submitter.
+    to_step: int | None = None
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    link_id: str = ""
+
+
+@dataclass
+class DecisionOutcome:
+    task_id: str
+    instance_id: str
+    step_index: int
+    # pending | approved | rejected | returned: the step's outcome after this decision.
+    step_outcome: str
+    # Tasks that became pending (transfer, add_approver, next in a sequence): notify them.
+    new_tasks: list[TaskRef] = field(default_factory=list)
+    # returned: the step the chain goes back to, -1 = the submitter.
+    return_to: int = -1
+    on_behalf_of: str = ""
+    step_name: str = ""
+    pending_approvers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FireTimerInput:
+    request_id: str
+    instance_id: str
+    step_index: int
+    timer_index: int
+
+
+@dataclass
+class FireTimerResult:
+    # False: the step was settled first, nothing changed.
+    fired: bool
+    action: str = ""
+    step_outcome: str = "pending"
+    new_tasks: list[TaskRef] = field(default_factory=list)
+    remind_user_ids: list[str] = field(default_factory=list)
+    pending_approvers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ResumeApprovalInput:
+    request_id: str
+    instance_id: str
+    project: ProjectSnapshot
+    actor_id: str
+
+
+@dataclass
+class ResumedApproval:
+    instance_id: str
+    resume_from: int
+    steps: list[PlannedStep] = field(default_factory=list)
+    # Added: why a new chain (a new instance_id) was planned; "" when the returned one resumes.
+    replanned: str = ""
+
+
+@dataclass
+class CancelApprovalInput:
+    request_id: str
+    instance_id: str
+    actor_id: str
+    # withdraw | cancel
+    action: str = "withdraw"
+    comment: str = ""
+    channel: str = "api"
+    locale: str = "zh"
+
+
+@dataclass
+class CancelApprovalResult:
+    status: str
+
+
+@dataclass
+class ReassignStepInput:
+    request_id: str
+    instance_id: str
+    step_index: int
+    to_user_id: str
+    actor_id: str
+    from_user_id: str = ""
+    comment: str = ""
+    locale: str = "zh"
+
+
+@dataclass
+class ReassignStepResult:
+    new_tasks: list[TaskRef] = field(default_factory=list)
+    pending_approvers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RecordActionInput:
+    request_id: str
+    instance_id: str
+    actor_id: str
+    # remind | comment | cc
+    action: str
+    step_index: int = -1
+    comment: str = ""
+    channel: str = "api"
+    user_ids: list[str] = field(default_factory=list)
+    locale: str = "zh"
+
+
+@dataclass
+class RecordActionResult:
+    step_index: int = -1
+    # cc: users newly copied.
+    cc_user_ids: list[str] = field(default_factory=list)

@@ -1,0 +1,28 @@
+"""Activity posting a rule fire to a webhook URL (``WebhookActivities``), signed per Standard
+Webhooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Activity type names ("<target>.<Operation>"): recorded in workflow histories, never rename.
+WEBHOOK_DELIVER = "webhook.Deliver"
+
+
+@dataclass
+class WebhookDeliveryInput:
+    # The fire key: the Standard Webhooks ``webhook-id``, so receivers dedupe retries.
+    fire_key: str
+    rule_key: str
+    url: str
+    project_id: str
+    # The JSON body's ``data`` (built by the workflow, identical on every attempt).
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WebhookDeliveryResult:
+    status: int = 0
+    attempt: int = 0
