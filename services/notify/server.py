@@ -152,7 +152,7 @@ def build(
         tls=tls,
         health_port=health_port,
     )
-    return _Server(server, closers), bound  # type: ignore[return-value]
+    return _Server(server, closers), bound
 
 
 def serve(settings: Settings) -> None:
