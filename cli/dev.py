@@ -3,8 +3,8 @@
 Order: Redis (configured URL, else the embedded server) → Temporal dev server (state in
 <data-dir>/temporal.db, WAL, UI on, our search attributes) → the SMTP sink (when no SMTP host is
 configured: mails kept under <data-dir>/mails, listed by ``baobei mails``) → with ``--dev-oidc`` a
-local OIDC provider (``cli.dev_oidc``) → the five services → worker → edge (then the dev OIDC
-provider is registered as sign-in provider ``dev-oidc``).
+local OIDC provider (``cli.dev_oidc``) → the five services → the lifecycle and delivery workers →
+edge (then the dev OIDC provider is registered as sign-in provider ``dev-oidc``).
 A child that dies is restarted (the system resumes: services keep their SQLite files, workflows
 their state in Temporal). Ctrl-C / SIGTERM stops every child, newest first."""
 
@@ -291,7 +291,9 @@ class Supervisor:
                 self.spawn(service, [*baobei_cmd, "serve", service], env)
             for service in SERVICES:
                 self.wait(lambda s=service: self.service_healthy(s), service, 90)
-            self.spawn("worker", [*baobei_cmd, "worker"], env)
+            # Two workers: a flood of deliveries (a dead robot) never slows registrations or decisions.
+            self.spawn("worker", [*baobei_cmd, "worker", "--role", "lifecycle"], env)
+            self.spawn("delivery-worker", [*baobei_cmd, "worker", "--role", "delivery"], env)
             self.spawn("edge", [*baobei_cmd, "edge"], env)
             self.wait(self.edge_healthy, "edge", 120)
             oidc_lines = self.register_dev_oidc(token, oidc_issuer) if oidc_issuer else []

@@ -57,7 +57,7 @@ def _worker(args: argparse.Namespace) -> int:
     _use_tls(settings)
     from workflows.worker import run_worker
 
-    asyncio.run(_with_heartbeat(run_worker(settings), Path(settings.data_dir) / "worker.heartbeat"))
+    asyncio.run(_with_heartbeat(run_worker(settings, role=args.role), Path(settings.data_dir) / "worker.heartbeat"))
     return 0
 
 
@@ -250,7 +250,7 @@ def _import(args: argparse.Namespace) -> int:
             print(f"项目流程未能启动（{err}）：可稍后运行 baobei rebuild-read-models 更新报表")
 
     return import_file(settings, Path(args.file), form_key=args.form, dry_run=args.dry_run,
-                       skip_invalid=args.skip_invalid, start_workflows=start)
+                       skip_invalid=args.skip_invalid, on_imported=start)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -324,7 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = common(sub.add_parser("serve", help="run one service"))
     serve.add_argument("service", choices=SERVICES)
     serve.set_defaults(func=_serve)
-    common(sub.add_parser("worker", help="run the Temporal worker")).set_defaults(func=_worker)
+    worker = common(sub.add_parser("worker", help="run the Temporal worker"))
+    worker.add_argument("--role", choices=("all", "lifecycle", "delivery"), default="all",
+                        help="lifecycle: projects, approvals, execution (BAOBEI_TASK_QUEUE); delivery: notification "
+                             "delivery and its outbox dispatcher (BAOBEI_DELIVERY_TASK_QUEUE); all: both (default)")
+    worker.set_defaults(func=_worker)
     common(sub.add_parser("edge", help="run the HTTP edge")).set_defaults(func=_edge)
     mig = common(sub.add_parser("migrate", help="apply database migrations"))
     mig.add_argument("service", choices=(*SERVICES, "all"))

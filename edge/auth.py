@@ -173,7 +173,7 @@ async def _cache_for_user(clients: Clients, user_id: str, key: str, data: dict[s
         async with clients.redis.pipeline(transaction=True) as pipe:
             await pipe.watch(_no_cache_key(user_id))
             if not await pipe.exists(_no_cache_key(user_id)):
-                pipe.multi()
+                pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                 pipe.set(key, json.dumps(data, ensure_ascii=False), ex=ttl)
                 pipe.sadd(_user_key(user_id), key)
                 pipe.expire(_user_key(user_id), CACHE_TTL_SECONDS)

@@ -166,7 +166,7 @@ class SessionStore:
 
     async def _replace(self, digest: str, seen: str | bytes, record: SessionRecord, at: float) -> bool:
         """Write ``record`` if the stored one is still ``seen`` (compare-and-set in Redis)."""
-        done = await self.redis.eval(  # type: ignore[misc]
+        done = await self.redis.eval(
             _REPLACE_IF_UNCHANGED, 1, _key(digest), seen, json.dumps(asdict(record)), self._ttl(record, at))
         return bool(done)
 

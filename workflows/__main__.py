@@ -1,18 +1,23 @@
-"""``python -m workflows``: run the Temporal worker with settings from the environment."""
+"""``python -m workflows [--role all|lifecycle|delivery]``: run the Temporal worker with settings
+from the environment (roles: see :func:`workflows.worker.run_worker`)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 
 
 def main() -> None:
     from baobei.core.logging import configure_logging
     from baobei.core.settings import Settings
-    from workflows.worker import run_worker
+    from workflows.worker import ROLES, run_worker
 
+    parser = argparse.ArgumentParser(prog="python -m workflows")
+    parser.add_argument("--role", choices=ROLES, default="all")
+    args = parser.parse_args()
     settings = Settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level, component="worker")
-    asyncio.run(run_worker(settings))
+    asyncio.run(run_worker(settings, role=args.role))
 
 
 if __name__ == "__main__":

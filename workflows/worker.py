@@ -1,9 +1,11 @@
-"""The Temporal worker: ProjectLifecycle, the execution and protection workflows, notification
-delivery (NotificationDelivery) and the integration workflows (CrmOpportunityLost, OrgHandover),
-plus the activities of the services they call and the lifecycle operations (Temporal client).
+"""The Temporal workers. Lifecycle (``settings.task_queue``): ProjectLifecycle, the execution and
+protection workflows and the integration workflows (CrmOpportunityLost, OrgHandover), plus the
+activities of the services they call and the lifecycle operations (Temporal client). Delivery
+(``settings.delivery_task_queue``, see :mod:`workflows.delivery_worker`): NotificationDelivery,
+its notify activities and the outbox dispatcher.
 
-``run_worker(settings)`` is the process entry (``python -m workflows``); ``build_worker`` is what
-tests use with their own client, task queue and stubs.
+``run_worker(settings, role=…)`` is the process entry (``python -m workflows --role …``);
+``build_worker`` is what tests use with their own client, task queue and stubs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
 from baobei.core.grpc_client import aio_channel
@@ -49,36 +50,25 @@ from workflows.contracts.audit_retention import (
     RetentionInput,
 )
 from workflows.crm import CrmOpportunityLost
-from workflows.delivery import NotificationDelivery
+from workflows.delivery_worker import build_delivery_worker, build_dispatcher
 from workflows.execution import ProjectExecution
 from workflows.handover import OrgHandover
 from workflows.lifecycle import ProjectLifecycle
 from workflows.protection import ProjectProtection
+from workflows.sandbox import sandbox_runner
 
 log = structlog.get_logger(__name__)
 
-# Side-effect-free modules the workflows import: the contracts (dataclasses, names, policies) and
-# the activity classes whose methods they call (execute_activity_method), with all their children.
-# The sandbox runs each workflow instance's imports afresh unless a module is passed through:
-# ``imports_passed_through()`` inside a module of the ``workflows`` package is not enough (the
-# package is the sandbox's own copy, so the submodule is re-executed). Re-executing the type module
-# per instance was ~60% of the worker's CPU per project and ~1 MiB of every cached instance.
-PASSTHROUGH_MODULES = ("workflows.contracts", "workflows.activities", "workflows.search_attributes")
 # Workflow instances kept in memory between tasks (the SDK's default is 1000). An evicted one is
 # rebuilt by replaying its history on its next task (a decision, an SLA timer), so RSS stays flat
 # however many projects wait (bench/soak.py: ~0.45 MiB per cached lifecycle instance).
 MAX_CACHED_WORKFLOWS = 200
 
 
-def sandbox_runner() -> SandboxedWorkflowRunner:
-    """The workflow sandbox with ``PASSTHROUGH_MODULES`` shared with the host."""
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-    )
-
-
-WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection, NotificationDelivery, CrmOpportunityLost,
+WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection, CrmOpportunityLost,
              OrgHandover, ProjectClosure, AuditRetention]
+# lifecycle: WORKFLOWS on settings.task_queue; delivery: notification delivery on its own queue.
+ROLES = ("all", "lifecycle", "delivery")
 
 
 @dataclass
@@ -117,10 +107,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
         stubs.registry, timeout=timeout, temporal=client, task_queue=task_queue or settings.task_queue
     )
     approval = ApprovalActivities(stubs.approval, timeout=timeout)
-    # Deliver / DeliverDigest wait for an SMTP server, a robot or a webhook receiver.
-    send_timeout = max(settings.delivery_http_timeout, settings.smtp_timeout)
-    notify = NotifyActivities(stubs.notify, timeout=timeout, deliver_timeout=timeout + send_timeout,
-                              registry=stubs.registry)
+    notify = NotifyActivities(stubs.notify, timeout=timeout, registry=stubs.registry)
     org = OrgActivities(stubs.registry, stubs.approval, timeout=timeout)
     lifecycle_ops = LifecycleOps(client)
     reporting = ReportingActivities(stubs.reporting, timeout=timeout)
@@ -157,9 +144,6 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
             approval.reassign,
             approval.record_action,
             notify.send,
-            notify.deliver,
-            notify.deliver_digest,
-            notify.dead_letter,
             org.get_manager_chain,
             org.list_todos,
             lifecycle_ops.withdraw,
@@ -180,7 +164,7 @@ _INDEXED = {
 
 
 async def ensure_search_attributes(
-    client: Client, namespace: str, keys: Sequence[SearchAttributeKey] = search_attributes.ALL
+    client: Client, namespace: str, keys: Sequence[SearchAttributeKey[Any]] = search_attributes.ALL
 ) -> None:
     """Register the custom search attributes the workflow upserts, when missing."""
     try:
@@ -211,9 +195,13 @@ async def start_audit_retention(client: Client, settings: Settings) -> None:
         log.warning("worker.audit_retention_not_started", error=str(err))
 
 
-async def run_worker(settings: Settings, *, handle_signals: bool = True) -> None:
-    """Connect, register, and poll ``settings.task_queue`` until cancelled or SIGTERM/SIGINT
-    (``handle_signals=False`` when embedded, e.g. by ``baobei dev`` or a test: cancel the task)."""
+async def run_worker(settings: Settings, *, role: str = "all", handle_signals: bool = True) -> None:
+    """Connect, register, and poll until cancelled or SIGTERM/SIGINT (``handle_signals=False`` when
+    embedded, e.g. by a test: cancel the task). ``role``: ``lifecycle`` polls ``settings.task_queue``,
+    ``delivery`` polls ``settings.delivery_task_queue`` and runs the outbox dispatcher, ``all`` both
+    in one process."""
+    if role not in ROLES:
+        raise ValueError(f"unknown worker role {role!r} (one of {', '.join(ROLES)})")
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     try:
         await ensure_search_attributes(client, settings.temporal_namespace)
@@ -227,13 +215,28 @@ async def run_worker(settings: Settings, *, handle_signals: bool = True) -> None
         # Not available off the main thread or on some platforms: then cancellation stops us.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    worker = build_worker(client, settings, stubs=stubs)
-    await start_audit_retention(client, settings)
-    log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    workers: list[Worker] = []
+    queues: list[str] = []
+    dispatcher: asyncio.Task[None] | None = None
+    if role in ("all", "lifecycle"):
+        workers.append(build_worker(client, settings, stubs=stubs))
+        queues.append(settings.task_queue)
+        await start_audit_retention(client, settings)
+    if role in ("all", "delivery"):
+        workers.append(build_delivery_worker(client, settings, notify=stubs.notify))
+        queues.append(settings.delivery_task_queue)
+        dispatcher = asyncio.create_task(build_dispatcher(client, settings, notify=stubs.notify).run())
+    log.info("worker.started", role=role, task_queues=queues, temporal=settings.temporal_address)
     try:
-        async with worker:
+        async with contextlib.AsyncExitStack() as running:
+            for w in workers:
+                await running.enter_async_context(w)
             await stop.wait()
     finally:
+        if dispatcher is not None:
+            dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatcher
         for sig in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
     task_queue: str = "baobei"
+    # Bulk work (notification deliveries and their outbox dispatcher) runs on its own queue and
+    # worker (`baobei worker --role delivery`), so a dead channel never slows decisions.
+    delivery_task_queue: str = "baobei-delivery"
 
     # Empty = embedded Redis under the data dir (dev) or none (single service).
     redis_url: str = ""

@@ -98,4 +98,4 @@ class Guards:
         return ok, (round(wait, 3) + 0.05 if not ok else 0.0)
 
     def sent_in_window(self, robot_key: str) -> int:
-        return int(cast(int, self.r.zcard(RATE_PREFIX + robot_key)))
+        return int(self.r.zcard(RATE_PREFIX + robot_key))

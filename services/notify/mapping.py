@@ -9,7 +9,7 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei.notify.v1 import notify_service_pb2 as pb
-from services.notify import domain, templates
+from services.notify import domain, outbox, templates
 from services.notify.channels.wecom import mask_url
 
 
@@ -81,6 +81,13 @@ def delivery(d: domain.DeliveryView) -> pb.Delivery:
         project_id=d.project_id,
         kind=d.kind,
         digest_id=d.digest_id,
+    )
+
+
+def delivery_batch(b: outbox.Batch) -> pb.DeliveryBatch:
+    return pb.DeliveryBatch(
+        batch_id=b.batch_id,
+        deliveries=[pb.BatchDelivery(delivery_id=i, not_before=_ts_or_none(nb)) for i, nb in b.deliveries],
     )
 
 

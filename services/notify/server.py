@@ -1,4 +1,6 @@
-"""Builds and runs the notify gRPC server (plus its delivery dispatcher, when enabled)."""
+"""Builds and runs the notify gRPC server. The delivery worker's dispatcher claims pending
+deliveries through the outbox RPCs (see ``services.notify.outbox``): this service starts nothing
+in Temporal and holds no client of it."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from typing import Any
 
 import grpc
 import structlog
-from temporalio.client import Client
 
 from baobei.core.db import make_engine
 from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
@@ -20,7 +21,6 @@ from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from services.notify import store
 from services.notify.contacts import Contacts, NoDirectory, RegistryContacts
 from services.notify.deliver import Deliverer, Senders
-from services.notify.dispatcher import Dispatcher, RetrySettings
 from services.notify.group_link_service import GroupLinkServicer
 from services.notify.guards import Guards, connect
 from services.notify.link_urls import LinkUrls
@@ -31,21 +31,16 @@ log = structlog.get_logger(__name__)
 
 
 class _Server:
-    """The gRPC server whose start/stop also start/stop the dispatcher and close the clients."""
+    """The gRPC server whose stop also closes the clients (registry, Redis, database)."""
 
-    def __init__(self, server: grpc.Server, dispatcher: Dispatcher | None, closers: list[Any]) -> None:
+    def __init__(self, server: grpc.Server, closers: list[Any]) -> None:
         self._server = server
-        self.dispatcher = dispatcher
         self._closers = closers
 
     def start(self) -> None:
         self._server.start()
-        if self.dispatcher is not None:
-            self.dispatcher.start()
 
     def stop(self, grace: float | None) -> Any:
-        if self.dispatcher is not None:
-            self.dispatcher.stop()
         done = self._server.stop(grace)
         for close in self._closers:
             try:
@@ -102,18 +97,14 @@ def build(
     settings: Settings | None = None,
     registry_addr: str | None = None,
     redis_url: str | None = None,
-    dispatch: bool = False,
     rate_window_seconds: float = 60.0,
-    dispatch_poll_seconds: float = 3.0,
     **_peers: Any,
 ) -> tuple[grpc.Server, int]:
     """Migrate the database to head and return a not-yet-started server and its port.
 
     ``settings`` (default: read from the environment) gives the link key and lifetime, base URL,
-    SMTP, robot rate, retry budget and Temporal. ``registry_addr`` / ``redis_url`` override the
-    settings' (``""`` = none: no contacts / no Deliver). ``dispatch``: run the outbox dispatcher
-    thread that starts NotificationDelivery workflows (off by default, so tests can drive Deliver
-    themselves; ``serve`` turns it on)."""
+    SMTP and robot rate. ``registry_addr`` / ``redis_url`` override the settings' (``""`` = none:
+    no contacts / no Deliver)."""
     settings = settings or Settings()
     upgrade(SERVICE, db_url)
     engine = make_engine(db_url)
@@ -145,26 +136,7 @@ def build(
             send_timeout=max(settings.delivery_http_timeout, settings.smtp_timeout),
             link_urls=LinkUrls(config.link_key, config.base_url),
         )
-    dispatcher: Dispatcher | None = None
-    if dispatch and settings.temporal_address:
-
-        async def connect_temporal() -> Client:
-            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-
-        dispatcher = Dispatcher(
-            engine,
-            connect=connect_temporal,
-            task_queue=settings.task_queue,
-            retry=RetrySettings(
-                max_attempts=settings.delivery_max_attempts,
-                initial_backoff_seconds=settings.delivery_initial_backoff_seconds,
-                max_backoff_seconds=settings.delivery_max_backoff_seconds,
-            ),
-            poll_seconds=dispatch_poll_seconds,
-        )
-    servicer = NotifyServicer(
-        engine=engine, config=config, deliverer=deliverer, wake=dispatcher.wake if dispatcher else None
-    )
+    servicer = NotifyServicer(engine=engine, config=config, deliverer=deliverer)
 
     def add_servicers(server: grpc.Server) -> None:
         pb_grpc.add_NotifyServiceServicer_to_server(servicer, server)
@@ -180,16 +152,15 @@ def build(
         tls=tls,
         health_port=health_port,
     )
-    return _Server(server, dispatcher, closers), bound  # type: ignore[return-value]
+    return _Server(server, closers), bound
 
 
 def serve(settings: Settings) -> None:
-    server, port = build(**listen_args(settings, SERVICE), settings=settings, dispatch=True)
+    server, port = build(**listen_args(settings, SERVICE), settings=settings)
     run_until_signalled(
         server,
         service=SERVICE,
         port=port,
-        dispatch=bool(settings.temporal_address),
         redis=bool(settings.redis_url),
         smtp=bool(settings.smtp_host),
     )

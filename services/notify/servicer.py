@@ -18,7 +18,7 @@ from baobei.core.errors import FieldViolation, ValidationFailed, require
 from baobei.core.grpc_server import ERROR_DOMAIN, rpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify import domain, links, mapping, store, templates, wording
+from services.notify import domain, links, mapping, outbox, store, templates, wording
 from services.notify.channels.base import DeliveryFailed, check_target
 from services.notify.deliver import Deliverer, Outcome, Retryable
 from services.notify.link_urls import LinkUrls
@@ -76,12 +76,14 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         engine: Engine,
         config: NotifyConfig | None = None,
         deliverer: Deliverer | None = None,
-        wake: Callable[[], None] | None = None,
+        wakeup: outbox.Wakeup | None = None,
     ) -> None:
         self.engine = engine
         self.config = config or NotifyConfig(link_key=store.signing_key(engine, now=_now()), base_url="")
         self.deliverer = deliverer
-        self._wake = wake or (lambda: None)
+        # Commits of pending deliveries wake the dispatcher's WaitForDeliveries long poll.
+        self.wakeup = wakeup or outbox.Wakeup()
+        self._wake = self.wakeup.notify
         self._signer = links.serializer(self.config.link_key)
         self.link_urls = LinkUrls(self.config.link_key, self.config.base_url)
 
@@ -336,3 +338,28 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
             limit=domain.page_limit(request.limit),
         )
         return pb.ListDeliveriesResponse(deliveries=[mapping.delivery(d) for d in items])
+
+    # ---- outbox (the delivery worker's dispatcher) ----
+    @rpc
+    def ClaimDeliveryBatches(
+        self, request: pb.ClaimDeliveryBatchesRequest, context: grpc.ServicerContext
+    ) -> pb.ClaimDeliveryBatchesResponse:
+        batches = outbox.claim(self.engine, batch_size=request.batch_size, max_batches=request.max_batches)
+        return pb.ClaimDeliveryBatchesResponse(batches=[mapping.delivery_batch(b) for b in batches])
+
+    @rpc
+    def MarkBatchDispatched(
+        self, request: pb.MarkBatchDispatchedRequest, context: grpc.ServicerContext
+    ) -> pb.MarkBatchDispatchedResponse:
+        violations = require(request.batch_id, "batch_id", "批次", "batch_id")
+        if violations:
+            raise ValidationFailed(violations)
+        marked = store.mark_dispatched(self.engine, batch_id=request.batch_id.strip(), now=_now())
+        return pb.MarkBatchDispatchedResponse(marked=marked)
+
+    @rpc
+    def WaitForDeliveries(
+        self, request: pb.WaitForDeliveriesRequest, context: grpc.ServicerContext
+    ) -> pb.WaitForDeliveriesResponse:
+        pending = outbox.wait_for_pending(self.engine, self.wakeup, request.wait_seconds)
+        return pb.WaitForDeliveriesResponse(pending=pending)

@@ -250,7 +250,7 @@ def list_inbox(
 
 
 def unread_count(engine: Engine, *, user_id: str) -> int:
-    stmt = sa.select(sa.func.count()).select_from(Notification).where(  # type: ignore[call-overload]
+    stmt = sa.select(sa.func.count()).select_from(Notification).where(
         col(Notification.user_id) == user_id, col(Notification.read_at).is_(None)
     )
     with Session(engine) as session:
@@ -600,7 +600,15 @@ def redrive(session: Session, *, delivery_ids: Sequence[str], now: datetime) -> 
     return [delivery_view(r) for r in rows]
 
 
-# ---- dispatcher (outbox) ----------------------------------------------------------------------
+# ---- outbox (claimed by the delivery worker's dispatcher through ClaimDeliveryBatches) ---------
+
+
+def has_unclaimed(engine: Engine) -> bool:
+    """Pending deliveries no batch holds yet (cheap: the status/batch index)."""
+    with Session(engine) as session:
+        return session.exec(
+            select(Delivery.id).where(Delivery.status == domain.PENDING, col(Delivery.batch_id).is_(None)).limit(1)
+        ).first() is not None
 
 
 def claim_batch(engine: Engine, *, limit: int, now: datetime) -> str | None:

@@ -26,7 +26,7 @@ CORE = [("code", "项目编号"), ("name", "项目名称"), ("status", "状态")
 
 def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool, skip_invalid: bool,
                 actor_id: str = "admin",
-                start_workflows: Callable[[list[tuple[str, str]]], object] | None = None) -> int:
+                on_imported: Callable[[list[tuple[str, str]]], object] | None = None) -> int:
     ch = channel(settings.addr("registry"))
     try:
         stub = pb_grpc.RegistryServiceStub(ch)
@@ -46,13 +46,14 @@ def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool,
         print(f"{mode}：共 {resp.rows} 行，新建 {resp.created}，已存在 {resp.existing}，有误 {resp.invalid}")
         for e in resp.errors:
             print(f"  第 {e.row} 行 {e.column or e.field}：{e.message}")
-        if resp.project_ids and not resp.dry_run and start_workflows is not None:
+        if resp.project_ids and not resp.dry_run and on_imported is not None:
             owners = [
                 (pid, stub.GetProject(pb.GetProjectRequest(project_id=pid), timeout=30).project.owner_id)
                 for pid in resp.project_ids
             ]
-            # The project workflows record project.created, so reporting sees the rows at once.
-            start_workflows(owners)
+            # The caller starts the projects' lifecycles: they record project.created, so reporting
+            # sees the rows at once.
+            on_imported(owners)
         return 0 if not resp.errors or skip_invalid else 1
     finally:
         ch.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from baobei import cli
+from cli import main as cli
 from tests.deploy.test_multiprocess import _pg_admin_url
 
 

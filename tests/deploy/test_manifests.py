@@ -132,8 +132,13 @@ def test_each_service_has_deployment_grpc_service_account_and_migrations(overlay
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_worker_and_edge(overlay: str) -> None:
     worker = get(overlay, "Deployment", "worker")
-    assert container(worker)["command"] == ["baobei", "worker"]
-    assert not [s for s in kinds(overlay, "Service") if s["metadata"]["name"] == "worker"]
+    assert container(worker)["command"] == ["baobei", "worker", "--role", "lifecycle"]
+    # the bulkhead: deliveries (and their outbox dispatcher) in their own Deployment and queue
+    delivery = get(overlay, "Deployment", "delivery-worker")
+    assert container(delivery)["command"] == ["baobei", "worker", "--role", "delivery"]
+    assert container(delivery)["livenessProbe"] == container(worker)["livenessProbe"]
+    assert "replicas" not in delivery["spec"]
+    assert not [s for s in kinds(overlay, "Service") if s["metadata"]["name"] in ("worker", "delivery-worker")]
     edge = get(overlay, "Deployment", "edge")
     c = container(edge)
     assert c["command"] == ["baobei", "edge"]
@@ -141,10 +146,10 @@ def test_worker_and_edge(overlay: str) -> None:
         assert c[probe]["httpGet"]["port"] == "http"
     assert get(overlay, "Service", "edge")["spec"]["ports"][0]["targetPort"] == "http"
     hpas = {h["spec"]["scaleTargetRef"]["name"] for h in kinds(overlay, "HorizontalPodAutoscaler")}
-    assert hpas == {"edge", "worker"}
+    assert hpas == {"edge", "worker", "delivery-worker"}
     assert "replicas" not in worker["spec"] and "replicas" not in edge["spec"]  # owned by the HPAs
     pdbs = {p["metadata"]["name"] for p in kinds(overlay, "PodDisruptionBudget")}
-    assert pdbs == {*SERVICES, "worker", "edge"}
+    assert pdbs == {*SERVICES, "worker", "delivery-worker", "edge"}
 
 
 def _policies(overlay: str) -> list[Obj]:
@@ -171,7 +176,7 @@ def allowed_callers(overlay: str, svc: str) -> set[str]:
     """Names of the Baobei pods that may open a connection to ``svc``'s gRPC port (both the
     service's ingress and the caller's egress must allow it)."""
     port = DEFAULT_GRPC_PORTS[svc]
-    names = [*SERVICES, "worker", "edge", "temporal-setup"]
+    names = [*SERVICES, "worker", "delivery-worker", "edge", "temporal-setup"]
     callers = set()
     for caller in names:
         ingress_ok = any(
@@ -205,11 +210,13 @@ def test_network_policies_allow_only_the_callers_each_service_has(overlay: str) 
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     expected = {svc: {"worker", "edge"} for svc in SERVICES}
     expected["registry"] = {"worker", "edge", "approval", "notify"}
-    expected["notify"] = {"worker", "edge", "reporting"}
+    expected["notify"] = {"worker", "delivery-worker", "edge", "reporting"}
     assert {svc: allowed_callers(overlay, svc) for svc in SERVICES} == expected
     temporal = get(overlay, "NetworkPolicy", "egress-temporal")
-    assert {n for n in ("worker", "edge", "temporal-setup", *SERVICES) if _selects(temporal, _labels(overlay, n))} == {
-        "worker", "edge", "temporal-setup", "notify"
+    # no service talks to Temporal (the outbox dispatcher runs in the delivery worker)
+    names = ("worker", "delivery-worker", "edge", "temporal-setup", *SERVICES)
+    assert {n for n in names if _selects(temporal, _labels(overlay, n))} == {
+        "worker", "delivery-worker", "edge", "temporal-setup"
     }
     assert temporal["spec"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 7233}]
 

@@ -1,8 +1,8 @@
 """The dev overlay brought up as separate processes on loopback, exactly as its manifests wire
 them (see loopback.py): the Temporal setup Job, per service the migrate init container then the
-server, TWO worker replicas, the edge; services on PostgreSQL, one database per service. The
-contract path runs over HTTP (org → form → policy → projects → approvals → active) while one
-worker is killed with SIGKILL in the middle; every project still ends active."""
+server, TWO lifecycle worker replicas and the delivery worker, the edge; services on PostgreSQL,
+one database per service. The contract path runs over HTTP (org → form → policy → projects →
+approvals → active) while one lifecycle worker is killed with SIGKILL in the middle; every project still ends active."""
 
 from __future__ import annotations
 
@@ -198,8 +198,12 @@ def test_dev_overlay_as_processes_survives_a_killed_worker(
         workers = []
         for i in (1, 2):
             (proc,) = pod_procs(objs, worker, wiring, f"worker-{i}", tmp_path)
-            assert proc.argv[1:] == ["worker"]
+            assert proc.argv[1:] == ["worker", "--role", "lifecycle"]
             workers.append((proc, cluster.start(proc)))
+        # The delivery worker (notification delivery and its outbox dispatcher, its own queue).
+        (delivery,) = pod_procs(objs, named(objs, "Deployment", "delivery-worker"), wiring, "delivery-worker", tmp_path)
+        assert delivery.argv[1:] == ["worker", "--role", "delivery"]
+        cluster.start(delivery)
         (edge_proc,) = pod_procs(objs, named(objs, "Deployment", "edge"), wiring, "edge", tmp_path)
         assert edge_proc.argv[1:] == ["edge"] and edge_proc.env["BAOBEI_PORT"] == str(edge_port)
         cluster.start(edge_proc)

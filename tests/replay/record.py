@@ -238,6 +238,17 @@ OTHER_SCENARIOS: dict[str, tuple[Any, str, Any, Any]] = {
         ], max_attempts=3, initial_backoff_seconds=1, max_backoff_seconds=10),
         DeliveryBatchResult,
     ),
+    # the same batch on the bounded path (patch delivery-bounded: in-flight cap, continue-as-new)
+    "delivery_bounded": (
+        NotificationDelivery,
+        DELIVERY_WORKFLOW_TYPE,
+        DeliveryBatchInput(batch_id="b2", deliveries=[
+            DeliveryRef("d-retry"), DeliveryRef("d-robot"), DeliveryRef("d-dead"),
+            DeliveryRef("d-permanent"),
+            DeliveryRef("d-quiet", not_before=(datetime.now(UTC) + timedelta(hours=9)).isoformat()),
+        ], max_attempts=3, initial_backoff_seconds=1, max_backoff_seconds=10),
+        DeliveryBatchResult,
+    ),
     "crm_lost_pending": (
         CrmOpportunityLost,
         CRM_LOST_WORKFLOW_TYPE,

@@ -31,6 +31,8 @@ def test_histories_are_recorded() -> None:
         "v2_withdraw",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
+        # bounded delivery (patch delivery-bounded, issue 15)
+        "delivery_bounded",
         "crm_lost_pending",
         "handover_two_tasks",
     }

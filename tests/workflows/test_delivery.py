@@ -8,6 +8,7 @@ delivery to its not_before on a durable timer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,7 @@ from workflows.contracts.delivery import (
     delivery_workflow_id,
 )
 from workflows.delivery import NotificationDelivery
+from workflows.delivery_worker import build_delivery_worker, build_dispatcher
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 USERS = ["sales1", "sales2", "lead", "mgr_sh", "ceo"]
@@ -81,7 +83,7 @@ class Notify:
 
 @pytest.fixture()
 def servers(make_db_url: Callable[[str], str], redis_url: str, tmp_path: Any) -> Iterator[str]:
-    """Registry (contacts) and notify (Deliver, no dispatcher: the tests start the workflow);
+    """Registry (contacts) and notify (Deliver; no dispatcher runs: the tests start the workflow);
     a robot rate of 2 per 3-second window so a burst of 5 needs a digest (3 s, not 1 s: on a loaded
     machine the five first attempts may take more than a second)."""
     registry, rport = build_registry(db_url=make_db_url("registry"), port=0, attachments_dir=tmp_path)
@@ -193,21 +195,21 @@ async def test_quiet_hours_wait_for_not_before(env: WorkflowEnvironment, servers
 async def test_dispatcher_hands_pending_deliveries_to_the_workflow(
     env: WorkflowEnvironment, make_db_url: Callable[[str], str], redis_url: str
 ) -> None:
-    """End to end: Send records a pending webhook delivery, the notify service's dispatcher starts
-    NotificationDelivery on our task queue, the workflow delivers it."""
+    """End to end: Send records a pending webhook delivery, the delivery worker (its outbox
+    dispatcher, NotificationDelivery and the notify activities on the delivery queue) delivers it."""
     tq = f"dsp-{uuid.uuid4().hex[:6]}"
     settings = Settings(webhook_allow_internal=True, temporal_address=env.client.service_client.config.target_host,
-                        temporal_namespace=env.client.namespace, task_queue=tq, delivery_max_attempts=3)
+                        temporal_namespace=env.client.namespace, delivery_task_queue=tq, delivery_max_attempts=3)
     server, port = build_notify(db_url=make_db_url("notify"), port=0, settings=settings, registry_addr="",
-                                redis_url=redis_url, dispatch=True, dispatch_poll_seconds=0.2)
+                                redis_url=redis_url)
     server.start()
     addr = f"127.0.0.1:{port}"
     try:
         with WebhookSubscriber() as sub:
             ch = aio_channel(addr)
-            acts = NotifyActivities(NotifyServiceStub(ch))
-            async with Worker(env.client, task_queue=tq, workflows=[NotificationDelivery],
-                              activities=[acts.deliver, acts.deliver_digest, acts.dead_letter]):
+            stub = NotifyServiceStub(ch)
+            dispatcher = asyncio.create_task(build_dispatcher(env.client, settings, notify=stub).run())
+            async with build_delivery_worker(env.client, settings, notify=stub):
                 notify = Notify(client=env.client, task_queue=tq, stub=NotifyServiceStub(channel(addr)))
                 did = notify.publish(sub)
                 for _ in range(200):
@@ -216,6 +218,9 @@ async def test_dispatcher_hands_pending_deliveries_to_the_workflow(
                     await asyncio.sleep(0.05)
                 assert notify.delivery(did).status == "delivered"
                 assert sub.ids() == [did]
+            dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatcher
             await ch.close()
     finally:
         server.stop(None)

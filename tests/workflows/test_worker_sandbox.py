@@ -1,4 +1,4 @@
-"""The worker's sandbox shares the pure type modules with the host (workflows.worker
+"""The worker's sandbox shares the pure type modules with the host (workflows.sandbox
 PASSTHROUGH_MODULES) instead of importing them afresh for every workflow instance — the
 largest share of the worker's CPU per project before (docs/performance.md)."""
 
@@ -13,7 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import workflows.contracts.lifecycle
 from tests.workflows.sandbox_probe import SandboxProbe
-from workflows.worker import sandbox_runner
+from workflows.sandbox import sandbox_runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

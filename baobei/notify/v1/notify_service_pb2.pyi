@@ -444,3 +444,57 @@ class ListDeliveriesResponse(_message.Message):
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+
+class ClaimDeliveryBatchesRequest(_message.Message):
+    __slots__ = ("batch_size", "max_batches")
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCHES_FIELD_NUMBER: _ClassVar[int]
+    batch_size: int
+    max_batches: int
+    def __init__(self, batch_size: _Optional[int] = ..., max_batches: _Optional[int] = ...) -> None: ...
+
+class DeliveryBatch(_message.Message):
+    __slots__ = ("batch_id", "deliveries")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    deliveries: _containers.RepeatedCompositeFieldContainer[BatchDelivery]
+    def __init__(self, batch_id: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[BatchDelivery, _Mapping]]] = ...) -> None: ...
+
+class BatchDelivery(_message.Message):
+    __slots__ = ("delivery_id", "not_before")
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: str
+    not_before: _timestamp_pb2.Timestamp
+    def __init__(self, delivery_id: _Optional[str] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ClaimDeliveryBatchesResponse(_message.Message):
+    __slots__ = ("batches",)
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
+    batches: _containers.RepeatedCompositeFieldContainer[DeliveryBatch]
+    def __init__(self, batches: _Optional[_Iterable[_Union[DeliveryBatch, _Mapping]]] = ...) -> None: ...
+
+class MarkBatchDispatchedRequest(_message.Message):
+    __slots__ = ("batch_id",)
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    def __init__(self, batch_id: _Optional[str] = ...) -> None: ...
+
+class MarkBatchDispatchedResponse(_message.Message):
+    __slots__ = ("marked",)
+    MARKED_FIELD_NUMBER: _ClassVar[int]
+    marked: int
+    def __init__(self, marked: _Optional[int] = ...) -> None: ...
+
+class WaitForDeliveriesRequest(_message.Message):
+    __slots__ = ("wait_seconds",)
+    WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    wait_seconds: float
+    def __init__(self, wait_seconds: _Optional[float] = ...) -> None: ...
+
+class WaitForDeliveriesResponse(_message.Message):
+    __slots__ = ("pending",)
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    pending: bool
+    def __init__(self, pending: _Optional[bool] = ...) -> None: ...

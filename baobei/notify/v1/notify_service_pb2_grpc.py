@@ -136,6 +136,21 @@ class NotifyServiceStub:
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesRequest.SerializeToString,
                 response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.ClaimDeliveryBatches = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/ClaimDeliveryBatches',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ClaimDeliveryBatchesRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ClaimDeliveryBatchesResponse.FromString,
+                _registered_method=True)
+        self.MarkBatchDispatched = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/MarkBatchDispatched',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkBatchDispatchedRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkBatchDispatchedResponse.FromString,
+                _registered_method=True)
+        self.WaitForDeliveries = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/WaitForDeliveries',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesResponse.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -146,7 +161,8 @@ class NotifyServiceServicer:
     def Send(self, request, context):
         """Idempotent on request_id: a retried send delivers once. Records the in-app notification and
         one pending delivery per external channel the recipient's preferences ask for; the service's
-        dispatcher hands pending deliveries to the NotificationDelivery workflow (outbox).
+        outbox dispatcher (in the delivery worker) hands pending deliveries to the
+        NotificationDelivery workflow.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -285,6 +301,32 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClaimDeliveryBatches(self, request, context):
+        """---- outbox (called by the delivery worker's dispatcher) ----
+        Claim unclaimed pending deliveries into batches (at most batch_size each), then return every
+        claimed batch that still has pending deliveries: new ones and those whose workflow a crashed
+        round may not have started. Safe to repeat; start each batch's workflow, then mark it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkBatchDispatched(self, request, context):
+        """The batch's workflow is started: its pending deliveries become dispatched (idempotent).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WaitForDeliveries(self, request, context):
+        """Long poll: answers as soon as unclaimed pending deliveries exist (at once if some do), else
+        after wait_seconds (capped at 30) with pending = false. Send, PublishEvent and Redrive wake
+        the waiters of this replica when they commit pending deliveries.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -387,6 +429,21 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.ListDeliveries,
                     request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesRequest.FromString,
                     response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'ClaimDeliveryBatches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimDeliveryBatches,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ClaimDeliveryBatchesRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.ClaimDeliveryBatchesResponse.SerializeToString,
+            ),
+            'MarkBatchDispatched': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkBatchDispatched,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkBatchDispatchedRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkBatchDispatchedResponse.SerializeToString,
+            ),
+            'WaitForDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitForDeliveries,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -931,6 +988,87 @@ class NotifyService:
             '/baobei.notify.v1.NotifyService/ListDeliveries',
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesRequest.SerializeToString,
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimDeliveryBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/ClaimDeliveryBatches',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ClaimDeliveryBatchesRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.ClaimDeliveryBatchesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkBatchDispatched(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/MarkBatchDispatched',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkBatchDispatchedRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.MarkBatchDispatchedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitForDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/WaitForDeliveries',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,
