@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from google.protobuf import struct_pb2
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel, metadata, read_failure
+from baobei.core.grpc_client import metadata, read_failure
 from baobei.core.settings import Settings
 from baobei.notify.v1 import group_link_service_pb2 as gpb
 from baobei.notify.v1 import group_link_service_pb2_grpc as gpb_grpc
@@ -30,8 +30,7 @@ from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1 import registry_service_pb2_grpc as rpb_grpc
-from services.notify.server import build
-from services.registry.server import build as build_registry
+from tests.conftest import StartService
 from tests.standins import DingTalkStandIn, SmtpStandIn, WebhookSubscriber, WeComStandIn, new_secret
 
 WINDOW = 1.5  # the robot rate window in these tests (60 s in production)
@@ -42,27 +41,24 @@ def rid() -> str:
 
 
 @pytest.fixture(scope="module")
-def registry_addr(make_db_url: Callable[[str], str]) -> Iterator[str]:
-    server, port = build_registry(db_url=make_db_url("registry"), port=0)
-    server.start()
-    addr = f"127.0.0.1:{port}"
-    with channel(addr) as ch:
-        rpb_grpc.RegistryServiceStub(ch).UpsertOrg(
-            rpb.UpsertOrgRequest(
-                request_id=rid(),
-                departments=[rpb.Department(id="hq", name="总部")],
-                users=[
-                    rpb.User(id="alice", name="Alice 王", email="alice@example.com", mobile="13800000001",
-                             department_id="hq"),
-                    rpb.User(id="bob", name="Bob", department_id="hq"),
-                    *[rpb.User(id=f"u{i}", name=f"用户{i}", email=f"u{i}@example.com", mobile=f"1390000{i:04d}",
-                               department_id="hq") for i in range(12)],
-                ],
-            ),
-            timeout=10,
-        )
-    yield addr
-    server.stop(None)
+def registry_addr(start_module_service: StartService) -> str:
+    registry = start_module_service("registry")
+    # the directory the notify service resolves recipients from
+    rpb_grpc.RegistryServiceStub(registry.channel).UpsertOrg(
+        rpb.UpsertOrgRequest(
+            request_id=rid(),
+            departments=[rpb.Department(id="hq", name="总部")],
+            users=[
+                rpb.User(id="alice", name="Alice 王", email="alice@example.com", mobile="13800000001",
+                         department_id="hq"),
+                rpb.User(id="bob", name="Bob", department_id="hq"),
+                *[rpb.User(id=f"u{i}", name=f"用户{i}", email=f"u{i}@example.com", mobile=f"1390000{i:04d}",
+                           department_id="hq") for i in range(12)],
+            ],
+        ),
+        timeout=10,
+    )
+    return registry.addr
 
 
 class Notify:
@@ -122,26 +118,17 @@ class Notify:
 
 @pytest.fixture()
 def make_notify(
-    make_db_url: Callable[[str], str], redis_url: str, registry_addr: str
-) -> Iterator[Callable[..., Notify]]:
-    started: list[Any] = []
-
+    make_db_url: Callable[[str], str], redis_url: str, registry_addr: str, start_service: StartService
+) -> Callable[..., Notify]:
     def make(*, redis: bool = True, **overrides: Any) -> Notify:
         values: dict[str, Any] = {"base_url": "https://baobei.test", "webhook_allow_internal": True,
                                   "robot_rate_per_minute": 20, "delivery_http_timeout": 3.0, "smtp_timeout": 3.0}
         values.update(overrides)
-        db_url = make_db_url("notify")
-        server, port = build(db_url=db_url, port=0, settings=Settings(**values), registry_addr=registry_addr,
-                             redis_url=redis_url if redis else "", rate_window_seconds=WINDOW)
-        server.start()
-        ch = channel(f"127.0.0.1:{port}")
-        started.append((server, ch))
-        return Notify(pb_grpc.NotifyServiceStub(ch), db_url, gpb_grpc.GroupLinkServiceStub(ch))
+        svc = start_service("notify", settings=Settings(**values), registry_addr=registry_addr,
+                            redis_url=redis_url if redis else "", rate_window_seconds=WINDOW)
+        return Notify(pb_grpc.NotifyServiceStub(svc.channel), svc.db_url, gpb_grpc.GroupLinkServiceStub(svc.channel))
 
-    yield make
-    for server, ch in started:
-        ch.close()
-        server.stop(None).wait()
+    return make
 
 
 @contextmanager

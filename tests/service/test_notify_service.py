@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import channel, metadata, read_failure
+from baobei.core.grpc_client import metadata, read_failure
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify.server import build
+from tests.conftest import StartService
 
 
 @pytest.fixture()
@@ -22,15 +22,8 @@ def db_url(make_db_url: Callable[[str], str]) -> str:
 
 
 @pytest.fixture()
-def stub(db_url: str) -> Iterator[pb_grpc.NotifyServiceStub]:
-    server, port = build(db_url=db_url, port=0)
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    try:
-        yield pb_grpc.NotifyServiceStub(ch)
-    finally:
-        ch.close()
-        server.stop(None).wait()
+def stub(db_url: str, start_service: StartService) -> pb_grpc.NotifyServiceStub:
+    return pb_grpc.NotifyServiceStub(start_service("notify", db_url=db_url).channel)
 
 
 def send(stub: pb_grpc.NotifyServiceStub, request_id: str, recipients: list[str], *, kind: str = "approval_request",

@@ -21,12 +21,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from baobei.core.db import make_engine
-from baobei.core.grpc_client import aio_channel, channel
+from baobei.core.grpc_client import aio_channel
 from baobei.core.settings import Settings
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify.server import build
-from tests.conftest import temporal_test_server_path
+from tests.conftest import StartService, time_skipping_env
 from workflows.contracts.delivery import DELIVERY_WORKFLOW_TYPE, DeliveryBatchInput, delivery_workflow_id
 from workflows.delivery_worker import build_dispatcher
 from workflows.dispatcher import Dispatcher
@@ -47,9 +46,7 @@ class RecordingDelivery:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server_path()
-    ) as environment:
+    async with time_skipping_env(search_attributes=False) as environment:
         yield environment
 
 
@@ -87,7 +84,7 @@ def publish(stub: pb_grpc.NotifyServiceStub, event_id: str, kind: str = "project
 
 
 async def test_dispatcher_starts_delivery_workflows_and_recovers(
-    env: WorkflowEnvironment, make_db_url: Callable[[str], str]
+    env: WorkflowEnvironment, make_db_url: Callable[[str], str], start_service: StartService
 ) -> None:
     tq = f"delivery-{uuid.uuid4().hex[:8]}"
     settings = Settings(
@@ -100,9 +97,8 @@ async def test_dispatcher_starts_delivery_workflows_and_recovers(
         delivery_max_backoff_seconds=7,
     )
     db_url = make_db_url("notify")
-    server, port = build(db_url=db_url, port=0, settings=settings, registry_addr="", redis_url="")
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
+    svc = start_service("notify", db_url=db_url, settings=settings, registry_addr="", redis_url="")
+    port, ch = svc.port, svc.channel
     stub = pb_grpc.NotifyServiceStub(ch)
     ach = aio_channel(f"127.0.0.1:{port}")
     # a long poll of 30 s: the first hand-over must come from the wake-up after the commit
@@ -150,60 +146,53 @@ async def test_dispatcher_starts_delivery_workflows_and_recovers(
             await until(lambda: rows(db_url, "SELECT status FROM delivery WHERE id = :i", i=d.id) == [
                 ("dispatched",)])
     finally:
-        ch.close()
         await ach.close()
-        server.stop(None).wait()
 
 
-async def test_wait_for_deliveries_answers_on_commit_or_timeout(make_db_url: Callable[[str], str]) -> None:
-    server, port = build(db_url=make_db_url("notify"), port=0, settings=Settings(webhook_allow_internal=True),
-                         registry_addr="", redis_url="")
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
-    stub = pb_grpc.NotifyServiceStub(ch)
-    try:
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        idle = await asyncio.to_thread(
-            stub.WaitForDeliveries, pb.WaitForDeliveriesRequest(wait_seconds=0.3), timeout=10)
-        assert idle.pending is False and loop.time() - t0 >= 0.3
-        stub.PutSubscription(pb.PutSubscriptionRequest(request_id="s1", subscription=pb.Subscription(
-            id="fin", url="http://127.0.0.1:9/h", events=["*"], secrets=[SECRET], enabled=True)), timeout=10)
-        # a waiter parked for 20 s answers as soon as a delivery is committed
-        waiting = asyncio.create_task(asyncio.to_thread(
-            stub.WaitForDeliveries, pb.WaitForDeliveriesRequest(wait_seconds=20), timeout=30))
-        await asyncio.sleep(0.3)
-        assert not waiting.done()
-        t1 = loop.time()
-        [d] = await asyncio.to_thread(publish, stub, "e1")
-        assert (await asyncio.wait_for(waiting, 10)).pending is True
-        assert loop.time() - t1 < 10
-        # pending rows answer at once; claimed ones no longer count
-        assert stub.WaitForDeliveries(pb.WaitForDeliveriesRequest(wait_seconds=20), timeout=5).pending
-        [batch] = stub.ClaimDeliveryBatches(pb.ClaimDeliveryBatchesRequest(), timeout=10).batches
-        assert [x.delivery_id for x in batch.deliveries] == [d.id]
-        assert not stub.WaitForDeliveries(pb.WaitForDeliveriesRequest(wait_seconds=0.1), timeout=5).pending
-        # until marked, the batch is answered again (its workflow may not have started)
-        [again] = stub.ClaimDeliveryBatches(pb.ClaimDeliveryBatchesRequest(), timeout=10).batches
-        assert again.batch_id == batch.batch_id
-        assert stub.MarkBatchDispatched(pb.MarkBatchDispatchedRequest(batch_id=batch.batch_id), timeout=10).marked == 1
-        assert stub.MarkBatchDispatched(pb.MarkBatchDispatchedRequest(batch_id=batch.batch_id), timeout=10).marked == 0
-        assert not stub.ClaimDeliveryBatches(pb.ClaimDeliveryBatchesRequest(), timeout=10).batches
-    finally:
-        ch.close()
-        server.stop(None).wait()
+async def test_wait_for_deliveries_answers_on_commit_or_timeout(
+    make_db_url: Callable[[str], str], start_service: StartService
+) -> None:
+    svc = start_service("notify", db_url=make_db_url("notify"), settings=Settings(webhook_allow_internal=True),
+                        registry_addr="", redis_url="")
+    stub = pb_grpc.NotifyServiceStub(svc.channel)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    idle = await asyncio.to_thread(
+        stub.WaitForDeliveries, pb.WaitForDeliveriesRequest(wait_seconds=0.3), timeout=10)
+    assert idle.pending is False and loop.time() - t0 >= 0.3
+    stub.PutSubscription(pb.PutSubscriptionRequest(request_id="s1", subscription=pb.Subscription(
+        id="fin", url="http://127.0.0.1:9/h", events=["*"], secrets=[SECRET], enabled=True)), timeout=10)
+    # a waiter parked for 20 s answers as soon as a delivery is committed
+    waiting = asyncio.create_task(asyncio.to_thread(
+        stub.WaitForDeliveries, pb.WaitForDeliveriesRequest(wait_seconds=20), timeout=30))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    t1 = loop.time()
+    [d] = await asyncio.to_thread(publish, stub, "e1")
+    assert (await asyncio.wait_for(waiting, 10)).pending is True
+    assert loop.time() - t1 < 10
+    # pending rows answer at once; claimed ones no longer count
+    assert stub.WaitForDeliveries(pb.WaitForDeliveriesRequest(wait_seconds=20), timeout=5).pending
+    [batch] = stub.ClaimDeliveryBatches(pb.ClaimDeliveryBatchesRequest(), timeout=10).batches
+    assert [x.delivery_id for x in batch.deliveries] == [d.id]
+    assert not stub.WaitForDeliveries(pb.WaitForDeliveriesRequest(wait_seconds=0.1), timeout=5).pending
+    # until marked, the batch is answered again (its workflow may not have started)
+    [again] = stub.ClaimDeliveryBatches(pb.ClaimDeliveryBatchesRequest(), timeout=10).batches
+    assert again.batch_id == batch.batch_id
+    assert stub.MarkBatchDispatched(pb.MarkBatchDispatchedRequest(batch_id=batch.batch_id), timeout=10).marked == 1
+    assert stub.MarkBatchDispatched(pb.MarkBatchDispatchedRequest(batch_id=batch.batch_id), timeout=10).marked == 0
+    assert not stub.ClaimDeliveryBatches(pb.ClaimDeliveryBatchesRequest(), timeout=10).batches
 
 
 async def test_two_dispatchers_hand_each_delivery_to_one_workflow(
-    env: WorkflowEnvironment, make_db_url: Callable[[str], str]
+    env: WorkflowEnvironment, make_db_url: Callable[[str], str], start_service: StartService
 ) -> None:
     tq = f"delivery-{uuid.uuid4().hex[:8]}"
     settings = Settings(temporal_address=env.client.service_client.config.target_host,
                         temporal_namespace=env.client.namespace, delivery_task_queue=tq, webhook_allow_internal=True)
     db_url = make_db_url("notify")
-    server, port = build(db_url=db_url, port=0, settings=settings, registry_addr="", redis_url="")
-    server.start()
-    ch = channel(f"127.0.0.1:{port}")
+    svc = start_service("notify", db_url=db_url, settings=settings, registry_addr="", redis_url="")
+    port, ch = svc.port, svc.channel
     stub = pb_grpc.NotifyServiceStub(ch)
     ach = aio_channel(f"127.0.0.1:{port}")
     one, two = (build_dispatcher(env.client, settings, notify=pb_grpc.NotifyServiceStub(ach), poll_seconds=0.5)
@@ -224,6 +213,4 @@ async def test_two_dispatchers_hand_each_delivery_to_one_workflow(
             assert sorted(handed) == sorted(ids)
             assert one.rounds > 1 and two.rounds > 1
     finally:
-        ch.close()
         await ach.close()
-        server.stop(None).wait()
