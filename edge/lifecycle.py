@@ -85,9 +85,12 @@ async def require_approval_policy(clients: Clients, form_key: str) -> None:
 
 
 async def submit(
-    clients: Clients, project_id: str, *, form_key: str, actor_id: str, actor_is_admin: bool
+    clients: Clients, project_id: str, *, form_key: str, actor_id: str, actor_is_admin: bool,
+    request_id: str = "",
 ) -> SubmitResult:
-    """Submit (draft/returned → pending_approval) once the form is known to have a policy."""
+    """Submit (draft/returned → pending_approval) once the form is known to have a policy.
+    ``request_id`` (from the caller's Idempotency-Key) becomes the Temporal update id: a retry after
+    a timed-out answer gets the first submission's result instead of "cannot submit"."""
     await require_approval_policy(clients, form_key)
     return await _update(
         clients,
@@ -95,6 +98,7 @@ async def submit(
         UPDATE_SUBMIT,
         SubmitInput(actor_id=actor_id, actor_is_admin=actor_is_admin, locale=clients.locale),
         SubmitResult,
+        update_id=f"submit:{request_id}" if request_id else None,
     )
 
 
@@ -124,14 +128,18 @@ async def reassign(clients: Clients, project_id: str, inp: ReassignInput) -> Rea
     return await _update(clients, project_id, UPDATE_REASSIGN, inp, ReassignResult)
 
 
-async def _update(clients: Clients, project_id: str, name: str, arg: Any, result_type: type[T]) -> T:
+async def _update(
+    clients: Clients, project_id: str, name: str, arg: Any, result_type: type[T], *, update_id: str | None = None
+) -> T:
     client = await clients.temporal()
     handle = client.get_workflow_handle(workflow_id(project_id))
     # The caller waits for the workflow to act, but not forever: after the deadline it gets a 503
     # and the update still completes in the workflow (GET the project to see the outcome).
     deadline = UPDATE_DEADLINE_FACTOR * clients.settings.rpc_timeout
     try:
-        return await asyncio.wait_for(handle.execute_update(name, arg, result_type=result_type), deadline)
+        # Temporal answers a repeated update id with the first one's outcome (no second run).
+        return await asyncio.wait_for(
+            handle.execute_update(name, arg, id=update_id, result_type=result_type), deadline)
     except TimeoutError as err:
         raise ServiceUnavailable(
             "处理超时，请稍后查看项目状态",

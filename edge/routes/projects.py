@@ -106,7 +106,8 @@ async def create_project(
     status = mapping.status_name(project.status)
     if body.submit:
         result = await lifecycle.submit(clients, project.id, form_key=project.form_key, actor_id=user.id,
-                                        actor_is_admin=user.is_admin)
+                                        actor_is_admin=user.is_admin,
+                                        request_id=request_id if idempotency_key else "")
         status = result.status
     return {"id": project.id, "code": project.code, "status": status}
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
-from tests.edge.conftest import Org, eventually
+from tests.edge.conftest import Org, Stack, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -189,6 +190,30 @@ async def test_idempotency_key(admin: httpx.AsyncClient, org: Org) -> None:
     # keys are per caller: another user with the same key creates their own project
     r = await org["rep2"].post("/api/v1/projects", json=body2, headers=key2)
     assert r.status_code == 201 and r.json()["id"] != results[0].json()["id"]
+
+
+async def test_create_and_submit_retried_after_a_lost_answer(
+    admin: httpx.AsyncClient, org: Org, stack: Stack
+) -> None:
+    """A create+submit whose answer was lost (a 5xx is not kept for replay, e.g. the workflow took
+    longer than the edge waited) is retried with the same key: the same project, submitted once."""
+    form = await make_form(admin, org)
+    body = {**project(form), "submit": True}
+    key = uuid.uuid4().hex
+    first = await org["rep"].post("/api/v1/projects", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == 201 and first.json()["status"] == "pending_approval", first.text
+    # Forget the stored answer, as after a 5xx: the retry runs the route again.
+    redis = Redis.from_url(stack.settings.redis_url)
+    try:
+        dropped = [k async for k in redis.scan_iter(match="baobei:edge:idem:*:POST:/api/v1/projects:*")]
+        assert dropped and await redis.delete(*dropped) == len(dropped)
+    finally:
+        await redis.aclose()
+    again = await org["rep"].post("/api/v1/projects", json=body, headers={"Idempotency-Key": key})
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json() and again.headers.get("Idempotent-Replayed") is None
+    history = (await org["rep"].get(f"/api/v1/projects/{first.json()['id']}")).json()["history"]
+    assert [h["event"] for h in history].count("submitted") == 1
 
 
 async def test_visibility(admin: httpx.AsyncClient, org: Org) -> None:
