@@ -217,8 +217,8 @@ class ProjectExecution:
                 retry_policy=WEBHOOK_RETRY,
             )
             workflow.logger.info("webhook %s for %s → %s (attempt %d)", url, fire.key, result.status, result.attempt)
-        except ActivityError as err:
-            workflow.logger.warning("webhook %s for %s not delivered: %s", url, fire.key, err.cause or err)
+        except ActivityError as err:  # e.g. the rule lost its secret: notify has the delivery log
+            workflow.logger.warning("webhook %s for %s not queued: %s", url, fire.key, err.cause or err)
 
     def _today(self) -> str:
         return (workflow.now() + timedelta(hours=8)).date().isoformat()  # Asia/Shanghai

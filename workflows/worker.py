@@ -118,7 +118,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
     if stubs.tasks is not None:
         tasks = TasksActivities(stubs.tasks, timeout=timeout)
         execution += [tasks.apply_template, tasks.save_baseline, tasks.evaluate_rules, tasks.record_fire]
-        hooks = WebhookActivities(stubs.tasks, allow_internal=settings.webhook_allow_internal, timeout=timeout)
+        hooks = WebhookActivities(stubs.tasks, stubs.notify, timeout=timeout)
         execution.append(hooks.deliver)
     if stubs.audit is not None:
         execution.append(AuditActivities(stubs.audit, retention_days=settings.audit_retention_days,

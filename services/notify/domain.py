@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -473,7 +475,56 @@ def _valid_whsec(secret: str) -> bool:
 
 
 def subscribed(sub: Subscription, event_type: str) -> bool:
-    return sub.enabled and ("*" in sub.events or event_type in sub.events)
+    """Whether PublishEvent sends ``event_type`` to ``sub`` (never to an owned subscription)."""
+    return sub.enabled and not sub.id.startswith(OWNED_PREFIX) and ("*" in sub.events or event_type in sub.events)
+
+
+# ---- owned webhooks (SendWebhook) ----------------------------------------------------------------
+
+# A subscription a sender owns (a rule's webhook action) rather than an admin: its id, its target
+# and secrets come from the owner's configuration on every send.
+OWNED_PREFIX = "owned."
+_WEBHOOK_IDS = uuid.UUID("6f1c1e0a-8a2e-4f5e-9d7b-2b1f0c3a9e51")
+
+
+@dataclass(frozen=True)
+class OwnedWebhook:
+    event: Event
+    subscription: Subscription
+    owner: str
+
+    @property
+    def delivery_id(self) -> str:
+        """Stable for the event and target: retries and repeats name the same delivery, and the
+        receiver dedupes on it (it is the webhook-id)."""
+        return str(uuid.uuid5(_WEBHOOK_IDS, f"{self.event.event_id}\n{self.subscription.url}"))
+
+
+def owned_subscription_id(owner: str, url: str) -> str:
+    return OWNED_PREFIX + hashlib.sha256(f"{owner}\n{url}".encode()).hexdigest()[:32]
+
+
+def validate_owned_webhook(event: Event, *, url: str, secrets: Sequence[str], owner: str,
+                           description: str) -> OwnedWebhook:
+    """The event and the owned subscription it goes to; ValidationFailed names every bad field
+    (``url``, ``secrets[i]``, ``owner`` and the event's)."""
+    violations: list[FieldViolation] = []
+    try:
+        validate_event(event)
+    except ValidationFailed as err:
+        violations += err.violations
+    violations += require(owner, "owner", "所有者", "owner") + _too_long(owner, 200, "owner")
+    # Its one event type: the listing shows what it receives (PublishEvent never sends to it).
+    sub = Subscription(id=owned_subscription_id(owner.strip(), url.strip()), url=url,
+                       events=(event.type.strip() or "x",), secrets=tuple(secrets), enabled=True,
+                       description=(description.strip() or f"{owner.strip()} 的 Webhook")[:500])
+    try:
+        sub = validate_subscription(sub)
+    except ValidationFailed as err:
+        violations += [FieldViolation(v.field.removeprefix("subscription."), v.zh, v.en) for v in err.violations]
+    if violations:
+        raise ValidationFailed(violations)
+    return OwnedWebhook(event=event, subscription=sub, owner=owner.strip())
 
 
 def mask_secret(secret: str) -> str:

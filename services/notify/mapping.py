@@ -174,6 +174,12 @@ def subscription(s: domain.Subscription) -> pb.Subscription:
     )
 
 
+def webhook_event_in(r: pb.SendWebhookRequest, *, now: datetime) -> domain.Event:
+    at = r.at.ToDatetime(tzinfo=UTC) if r.HasField("at") else now
+    return domain.Event(event_id=r.event_id.strip(), type=r.type.strip(), project_id=r.project_id.strip(), at=at,
+                        data=struct_dict(r.data))
+
+
 def event_in(r: pb.PublishEventRequest, *, now: datetime) -> domain.Event:
     at = r.at.ToDatetime(tzinfo=UTC) if r.HasField("at") else now
     return domain.Event(

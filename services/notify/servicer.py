@@ -280,6 +280,27 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
             self._wake()
         return resp
 
+    @rpc
+    def SendWebhook(self, request: pb.SendWebhookRequest, context: grpc.ServicerContext) -> pb.SendWebhookResponse:
+        hook = domain.validate_owned_webhook(
+            mapping.webhook_event_in(request, now=_now()), url=request.url, secrets=list(request.secrets),
+            owner=request.owner, description=request.description,
+        )
+        resp = run_once(
+            self.engine,
+            processed_request,
+            request_id=f"{hook.subscription.id}:{hook.event.event_id}",
+            method="SendWebhook",
+            response_type=pb.SendWebhookResponse,
+            apply=lambda session: pb.SendWebhookResponse(
+                delivery=mapping.delivery(store.send_owned_webhook(session, hook=hook, now=_now())),
+                subscription_id=hook.subscription.id,
+            ),
+        )
+        if resp.delivery.status == domain.PENDING:
+            self._wake()
+        return resp
+
     # ---- delivery ----
     def _run_delivery(self, context: grpc.ServicerContext, call: Callable[[Deliverer], Outcome]) -> pb.DeliverResponse:
         if self.deliverer is None:

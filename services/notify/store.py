@@ -483,6 +483,31 @@ def publish_event(session: Session, *, event: domain.Event, now: datetime) -> li
     return [delivery_view(d) for d in out]
 
 
+def send_owned_webhook(session: Session, *, hook: domain.OwnedWebhook, now: datetime) -> domain.DeliveryView:
+    """The owned subscription as its owner configures it now, and the event's one delivery to it
+    (the existing one when this event already went to this target)."""
+    put_subscription(session, sub=hook.subscription, now=now)
+    row = session.get(Delivery, hook.delivery_id)
+    if row is None:
+        row = Delivery(
+            id=hook.delivery_id,
+            notification_id=None,
+            channel=domain.WEBHOOK,
+            target=hook.subscription.id,
+            status=domain.PENDING,
+            project_id=hook.event.project_id,
+            kind=hook.event.type,
+            payload=domain.webhook_payload(hook.event),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        log.info("notify.owned_webhook", project_id=hook.event.project_id, owner=hook.owner,
+                 subscription_id=hook.subscription.id, delivery_id=row.id, type=hook.event.type)
+    return delivery_view(row)
+
+
 # ---- deliveries -------------------------------------------------------------------------------
 
 

@@ -520,6 +520,46 @@ def test_publish_event_is_idempotent_and_webhooks_are_signed_and_delivered_once(
         assert other.received == []
 
 
+def test_an_owned_webhook_is_one_delivery_of_the_one_sender(make_notify: Callable[..., Notify]) -> None:
+    """A rule's webhook (SendWebhook): an owned subscription, one delivery per event and URL however
+    often it is sent, signed with the secret the owner gives now, never reached by PublishEvent."""
+    n = make_notify()
+    with WebhookSubscriber() as hook:
+        data = struct_pb2.Struct()
+        data.update({"key": "done-hook:t1:1", "rule": "done-hook", "task_id": "t1"})
+
+        def send(request_secrets: list[str]) -> pb.SendWebhookResponse:
+            return n.stub.SendWebhook(pb.SendWebhookRequest(
+                event_id="done-hook:t1:1", type="rule.fired", project_id="p9", data=data, url=hook.url,
+                secrets=request_secrets, owner="rule:done-hook"), timeout=10)
+
+        first = send(hook.secrets)
+        again = send(hook.secrets)
+        assert again.delivery.id == first.delivery.id and again.subscription_id == first.subscription_id
+        assert first.subscription_id.startswith("owned.") and first.delivery.target == first.subscription_id
+        assert (first.delivery.channel, first.delivery.status, first.delivery.kind) == ("webhook", "pending",
+                                                                                      "rule.fired")
+        assert n.rows("SELECT count(*) FROM delivery") == [(1,)]
+        # Listed with the subscriptions (its secret masked), but published events never go to it.
+        listed = {s.id: s for s in n.stub.ListSubscriptions(pb.ListSubscriptionsRequest(), timeout=10).subscriptions}
+        assert listed[first.subscription_id].url == hook.url and "rule:done-hook" in listed[
+            first.subscription_id].description
+        wildcard = pb.PublishEventRequest(event_id="ev-x", type="rule.fired", project_id="p9")
+        assert list(n.stub.PublishEvent(wildcard, timeout=10).deliveries) == []
+        assert n.deliver(first.delivery.id, attempt=1).outcome == "delivered"
+        [m] = hook.wait_for(1)
+        assert hook.ids() == [first.delivery.id]
+        assert m.payload["type"] == "rule.fired" and m.payload["data"]["rule"] == "done-hook"
+        # Bad input names its fields and changes nothing.
+        with pytest.raises(grpc.RpcError) as info:
+            n.stub.SendWebhook(pb.SendWebhookRequest(event_id="e2", type="rule.fired", url="ftp://x",
+                                                     secrets=["nope"], owner=""), timeout=10)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        fields = {v.field for v in read_failure(info.value).violations}
+        assert {"url", "secrets[0]", "owner"} <= fields, fields
+        assert n.rows("SELECT count(*) FROM delivery") == [(1,)]
+
+
 def test_webhook_to_a_deleted_subscription_is_skipped_and_ssrf_refused(make_notify: Callable[..., Notify]) -> None:
     n = make_notify()
     with WebhookSubscriber() as hook:

@@ -10,7 +10,7 @@ from typing import Any
 
 from temporalio import activity, workflow
 
-from workflows import worker
+from workflows import delivery_worker, worker
 from workflows.activities import ApprovalActivities, NotifyActivities, RegistryActivities, ReportingActivities
 from workflows.activities.audit import AuditActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
@@ -57,7 +57,8 @@ def test_activity_type_names_unchanged() -> None:
 
 
 def test_workflow_type_names_unchanged() -> None:
-    names = {workflow._Definition.must_from_class(cls).name for cls in worker.WORKFLOWS}
+    every = [*worker.WORKFLOWS, *delivery_worker.DELIVERY_WORKFLOWS]
+    names = {workflow._Definition.must_from_class(cls).name for cls in every}
     assert names == WORKFLOW_NAMES
 
 

@@ -1,12 +1,16 @@
-"""ProjectExecution on the time-skipping server with the real tasks service: a rule's webhook is
-POSTed to a local receiver, signed per Standard Webhooks (checked here independently), retried
-after a 500 and deduplicated by ``webhook-id`` (the fire key); the SSRF guard refuses a loopback
-target unless allowed; ``protection_expiring`` fires once, ``before`` the protection end read from
-the registry (a fake activity here), on a durable timer."""
+"""ProjectExecution on the time-skipping server with the real tasks and notify services and the
+delivery worker (outbox dispatcher, NotificationDelivery): a rule's webhook goes through notify's
+one webhook sender — POSTed to a local receiver, signed per Standard Webhooks (checked here
+independently), retried after a 500, one ``webhook-id`` for all attempts, visible in notify's
+delivery log under the rule's owned subscription; notify's SSRF guard refuses a loopback target
+unless allowed (a dead letter, never a call); ``protection_expiring`` fires once, ``before`` the
+protection end read from the registry (a fake activity here), on a durable timer."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -28,6 +32,9 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from baobei.core.settings import Settings
+from baobei.notify.v1 import notify_service_pb2 as notify_pb
+from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
 from tests.conftest import StartService
@@ -51,6 +58,7 @@ from workflows.contracts.tasks import (
     ResolveRecipientsInput,
     ResolveRecipientsResult,
 )
+from workflows.delivery_worker import build_delivery_worker, build_dispatcher
 from workflows.execution import ProjectExecution
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -112,11 +120,6 @@ def receiver() -> Iterator[Receiver]:
         server.server_close()
 
 
-@pytest.fixture()
-def tasks_addr(start_service: StartService) -> str:
-    return start_service("tasks").addr
-
-
 class Fakes:
     def __init__(self) -> None:
         self.sent: dict[str, SendInput] = {}
@@ -145,17 +148,29 @@ class Stack:
     fakes: Fakes
     stub: pb_grpc.TasksServiceStub
     queue: str
+    notify: notify_grpc.NotifyServiceStub
 
 
-async def _stack(env: WorkflowEnvironment, tasks_addr: str, *, allow_internal: bool) -> AsyncIterator[Stack]:
+async def _stack(
+    env: WorkflowEnvironment, start_service: StartService, redis_url: str, *, allow_internal: bool
+) -> AsyncIterator[Stack]:
     fakes = Fakes()
-    channel = grpc.aio.insecure_channel(tasks_addr)
+    settings = Settings(
+        webhook_allow_internal=allow_internal, temporal_address=env.client.service_client.config.target_host,
+        temporal_namespace=env.client.namespace, delivery_task_queue=f"dlv-{uuid.uuid4().hex[:8]}",
+        delivery_max_attempts=4, delivery_initial_backoff_seconds=1, delivery_max_backoff_seconds=5,
+    )
+    tasks_svc = start_service("tasks")
+    notify_svc = start_service("notify", settings=settings, registry_addr="", redis_url=redis_url)
+    channel = grpc.aio.insecure_channel(tasks_svc.addr)
+    notify_channel = grpc.aio.insecure_channel(notify_svc.addr)
     stub = pb_grpc.TasksServiceStub(channel)
+    notify = notify_grpc.NotifyServiceStub(notify_channel)
     tasks = TasksActivities(stub)
-    hooks = WebhookActivities(stub, allow_internal=allow_internal, timeout=5)
+    hooks = WebhookActivities(stub, notify, timeout=5)
     queue = f"hook-{uuid.uuid4().hex[:8]}"
-    sync = grpc.insecure_channel(tasks_addr)
-    async with Worker(
+    dispatcher = asyncio.create_task(build_dispatcher(env.client, settings, notify=notify, poll_seconds=0.5).run())
+    async with build_delivery_worker(env.client, settings, notify=notify), Worker(
         env.client,
         task_queue=queue,
         workflows=[ProjectExecution],
@@ -171,21 +186,30 @@ async def _stack(env: WorkflowEnvironment, tasks_addr: str, *, allow_internal: b
             hooks.deliver,
         ],
     ):
-        yield Stack(fakes, pb_grpc.TasksServiceStub(sync), queue)
+        yield Stack(fakes, pb_grpc.TasksServiceStub(tasks_svc.channel), queue,
+                    notify_grpc.NotifyServiceStub(notify_svc.channel))
+    dispatcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await dispatcher
     await channel.close()
-    sync.close()
+    await notify_channel.close()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def stack(env: WorkflowEnvironment, tasks_addr: str) -> AsyncIterator[Stack]:
-    async for s in _stack(env, tasks_addr, allow_internal=True):
+async def stack(env: WorkflowEnvironment, start_service: StartService, redis_url: str) -> AsyncIterator[Stack]:
+    async for s in _stack(env, start_service, redis_url, allow_internal=True):
         yield s
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def guarded(env: WorkflowEnvironment, tasks_addr: str) -> AsyncIterator[Stack]:
-    async for s in _stack(env, tasks_addr, allow_internal=False):
+async def guarded(env: WorkflowEnvironment, start_service: StartService, redis_url: str) -> AsyncIterator[Stack]:
+    async for s in _stack(env, start_service, redis_url, allow_internal=False):
         yield s
+
+
+def deliveries(stack: Stack, pid: str) -> list[notify_pb.Delivery]:
+    return list(stack.notify.ListDeliveries(notify_pb.ListDeliveriesRequest(project_id=pid, channel="webhook"),
+                                            timeout=10).deliveries)
 
 
 def put_rule(stub: pb_grpc.TasksServiceStub, key: str, body: dict[str, Any]) -> None:
@@ -202,6 +226,16 @@ async def start(env: WorkflowEnvironment, queue: str, pid: str) -> WorkflowHandl
         task_queue=queue,
         execution_timeout=timedelta(days=60),
     )
+
+
+async def until_real(check: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait in real time: deliveries are HTTP calls by the delivery worker."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.1)
 
 
 async def until(env: WorkflowEnvironment, check: Callable[[], bool], step: timedelta = timedelta(seconds=5)) -> None:
@@ -238,21 +272,25 @@ async def test_webhook_is_signed_retried_after_500_and_delivered_once(
     )
     task_id, handle = await finish_task_and_signal(stack, env, pid)
     await until(env, lambda: bool(stack.stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires))
+    await until_real(lambda: [d.status for d in deliveries(stack, pid)] == ["delivered"])
     assert receiver.errors == []
     assert len(receiver.calls) == 2  # 500, then the retry
     ids = {c["webhook-id"] for c in receiver.calls}
     fires = stack.stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires
-    assert len(fires) == 1 and ids == {fires[0].key}  # webhook-id = the fire key, same on the retry
+    [delivery] = deliveries(stack, pid)
+    assert len(fires) == 1 and ids == {delivery.id}  # one webhook-id, the same on the retry
+    assert delivery.attempts == 2 and delivery.kind == "rule.fired"
     assert len(receiver.processed) == 1
-    msg = receiver.processed[fires[0].key]
-    assert msg["type"] == "rule.fired"
+    msg = receiver.processed[delivery.id]
+    assert msg["type"] == "rule.fired" and msg["data"]["key"] == fires[0].key
     assert msg["data"]["rule"] == "done-hook" and msg["data"]["task_id"] == task_id
     assert msg["data"]["project_id"] == pid and msg["data"]["fired_at"]
     assert list(fires[0].recipients.webhooks) == [receiver.url]
     # Later wake-ups do not deliver again.
     await handle.signal(EXECUTION_SIGNAL_CHANGED, TasksChanged())
     await env.sleep(timedelta(minutes=5))
-    assert len(receiver.calls) == 2 and len(receiver.processed) == 1
+    await asyncio.sleep(1)
+    assert len(receiver.calls) == 2 and len(receiver.processed) == 1 and len(deliveries(stack, pid)) == 1
     await handle.signal(EXECUTION_SIGNAL_STOP)
     await handle.result()
 
@@ -276,8 +314,10 @@ async def test_ssrf_guard_refuses_loopback_without_the_setting(
     )
     _, handle = await finish_task_and_signal(guarded, env, pid)
     await until(env, lambda: bool(guarded.stub.ListFires(pb.ListFiresRequest(project_id=pid), timeout=10).fires))
-    # Refused without a call (not retried), the notification still went out and the fire is recorded.
-    assert receiver.calls == []
+    # Refused by notify's SSRF guard without a call (not retried: a dead letter in the delivery log),
+    # the notification still went out and the fire is recorded.
+    await until_real(lambda: [d.status for d in deliveries(guarded, pid)] == ["dead"])
+    assert receiver.calls == [] and deliveries(guarded, pid)[0].attempts <= 1
     assert [k for k in guarded.fakes.sent if pid in k]
     await handle.signal(EXECUTION_SIGNAL_STOP)
     await handle.result()

@@ -57,9 +57,9 @@ HANDOVER_RETRY = RetryPolicy(
 
 # ---- execution: webhooks
 
-# Webhook receivers get a bounded number of attempts (1 s, 2 s, 4 s … up to 10 min apart, ~1 h in
-# all); a refused target (SSRF guard, 4xx) is not retried. A delivery that gives up is logged and
-# the fire is still recorded.
+# Handing a rule's webhook to notify (the receiver's own retries are the delivery workflow's): a
+# bounded number of attempts (1 s, 2 s, 4 s … up to 10 min apart, ~1 h in all) while the tasks or
+# notify service is away; a rule without a secret is not retried. The fire is recorded either way.
 WEBHOOK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

@@ -1,5 +1,5 @@
-"""Activity posting a rule fire to a webhook URL (``WebhookActivities``), signed per Standard
-Webhooks.
+"""Activity handing a rule fire's webhook to notify (``WebhookActivities``: notify's one webhook
+sender signs it per Standard Webhooks, retries it, dead-letters and redrives it).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ WEBHOOK_DELIVER = "webhook.Deliver"
 
 @dataclass
 class WebhookDeliveryInput:
-    # The fire key: the Standard Webhooks ``webhook-id``, so receivers dedupe retries.
+    # The fire key: the event id of the webhook (its webhook-id derives from it and the URL).
     fire_key: str
     rule_key: str
     url: str

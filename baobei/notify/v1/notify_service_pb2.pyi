@@ -353,6 +353,36 @@ class PublishEventResponse(_message.Message):
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
 
+class SendWebhookRequest(_message.Message):
+    __slots__ = ("event_id", "type", "project_id", "at", "data", "url", "secrets", "owner", "description")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    type: str
+    project_id: str
+    at: _timestamp_pb2.Timestamp
+    data: _struct_pb2.Struct
+    url: str
+    secrets: _containers.RepeatedScalarFieldContainer[str]
+    owner: str
+    description: str
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., url: _Optional[str] = ..., secrets: _Optional[_Iterable[str]] = ..., owner: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class SendWebhookResponse(_message.Message):
+    __slots__ = ("delivery", "subscription_id")
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    delivery: Delivery
+    subscription_id: str
+    def __init__(self, delivery: _Optional[_Union[Delivery, _Mapping]] = ..., subscription_id: _Optional[str] = ...) -> None: ...
+
 class Delivery(_message.Message):
     __slots__ = ("id", "notification_id", "channel", "status", "attempts", "error", "recipient_id", "target", "not_before", "updated_at", "project_id", "kind", "digest_id")
     ID_FIELD_NUMBER: _ClassVar[int]

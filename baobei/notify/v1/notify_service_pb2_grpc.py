@@ -111,6 +111,11 @@ class NotifyServiceStub:
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventRequest.SerializeToString,
                 response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventResponse.FromString,
                 _registered_method=True)
+        self.SendWebhook = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/SendWebhook',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.SendWebhookRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.SendWebhookResponse.FromString,
+                _registered_method=True)
         self.Deliver = channel.unary_unary(
                 '/baobei.notify.v1.NotifyService/Deliver',
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.DeliverRequest.SerializeToString,
@@ -262,6 +267,17 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendWebhook(self, request, context):
+        """A webhook to a target its sender owns (a rule's webhook action): kept as an owned subscription
+        (id "owned.<hash of owner and url>", never matched by PublishEvent; its secrets refreshed on
+        each call) with one delivery of the event, so it shares the delivery log, retries, dead
+        letters, redrive and the SSRF guard of subscriptions. Idempotent on event_id + url: the
+        delivery id (the webhook-id receivers dedupe on) derives from them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Deliver(self, request, context):
         """---- delivery (called by the NotificationDelivery workflow's activities) ----
         Attempt one delivery now. Delivered once per delivery id (Redis key + database record).
@@ -404,6 +420,11 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.PublishEvent,
                     request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventRequest.FromString,
                     response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventResponse.SerializeToString,
+            ),
+            'SendWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendWebhook,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.SendWebhookRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.SendWebhookResponse.SerializeToString,
             ),
             'Deliver': grpc.unary_unary_rpc_method_handler(
                     servicer.Deliver,
@@ -853,6 +874,33 @@ class NotifyService:
             '/baobei.notify.v1.NotifyService/PublishEvent',
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventRequest.SerializeToString,
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/SendWebhook',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.SendWebhookRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.SendWebhookResponse.FromString,
             options,
             channel_credentials,
             insecure,
