@@ -289,7 +289,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         resp = run_once(
             self.engine,
             processed_request,
-            request_id=f"{hook.subscription.id}:{hook.event.event_id}",
+            # Owner + URL + event, in ids of fixed length (an event id alone may use the whole key).
+            request_id=f"{hook.subscription.id}:{hook.delivery_id}",
             method="SendWebhook",
             response_type=pb.SendWebhookResponse,
             apply=lambda session: pb.SendWebhookResponse(

@@ -540,6 +540,11 @@ def test_an_owned_webhook_is_one_delivery_of_the_one_sender(make_notify: Callabl
         assert (first.delivery.channel, first.delivery.status, first.delivery.kind) == ("webhook", "pending",
                                                                                       "rule.fired")
         assert n.rows("SELECT count(*) FROM delivery") == [(1,)]
+        # The longest event id still fits the request log (PostgreSQL checks lengths).
+        long = n.stub.SendWebhook(pb.SendWebhookRequest(event_id="k" * 190, type="rule.fired", url=hook.url,
+                                                        secrets=hook.secrets, owner="rule:done-hook"), timeout=10)
+        assert long.delivery.id != first.delivery.id
+        n.execute("DELETE FROM delivery WHERE id = :i", i=long.delivery.id)
         # Listed with the subscriptions (its secret masked), but published events never go to it.
         listed = {s.id: s for s in n.stub.ListSubscriptions(pb.ListSubscriptionsRequest(), timeout=10).subscriptions}
         assert listed[first.subscription_id].url == hook.url and "rule:done-hook" in listed[
