@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -61,6 +62,7 @@ def _bracket(m: re.Match[str]) -> str:
     return "" if place else inner
 
 
+@lru_cache(maxsize=65536)  # pure and hot: an import normalises each customer name several times
 def normalise_name(name: str) -> str:
     text = unicodedata.normalize("NFKC", name).lower()
     text = _BRACKETED.sub(_bracket, text)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
 
 from baobei.core.errors import Conflict, FieldViolation
 from services.registry import uscc
 from services.registry.domain.projects import ConflictHit, Customer
 from services.registry.domain.status import Status, is_live
-from services.registry.names import PROJECT_SIMILAR, normalise_name, project_name_similarity, similar, similarity
+from services.registry.names import (
+    PROJECT_SIMILAR,
+    SIMILAR,
+    normalise_name,
+    project_name_similarity,
+    similar,
+    similarity,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,16 @@ def find_conflicts(
         if reasons:
             hits.append(ConflictHit(project_id=o.id, reason="；".join(reasons)))
     return hits
+
+
+def similar_among(norm: str, norms: Sequence[str]) -> list[int]:
+    """Indexes of the normalised names in ``norms`` that may be similar to ``norm`` (a ratio
+    reaching ``SIMILAR``), scored in one C call: a superset of what ``find_conflicts`` calls
+    similar, so it need only look at these (and the exact USCC and name matches)."""
+    if len(norm) < 4 or not norms:
+        return []
+    return sorted(i for _, _, i in process.extract(norm, norms, scorer=fuzz.ratio, processor=None,
+                                                   score_cutoff=SIMILAR, limit=None))
 
 
 def blocks(policy: str, conflicts: list[ConflictHit]) -> Conflict | None:

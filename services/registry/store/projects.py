@@ -43,17 +43,24 @@ CODE_ZONE = ZoneInfo("Asia/Shanghai")
 def next_code(*, session: Session, at: datetime) -> str:
     """BB-<year>-<6-digit number>: one atomic upsert on the year's counter row (the row lock on
     PostgreSQL and the database write lock on SQLite serialise concurrent creators)."""
+    return next_codes(session=session, at=at, count=1)[0]
+
+
+def next_codes(*, session: Session, at: datetime, count: int) -> list[str]:
+    """``count`` consecutive codes from one upsert (an import's chunk takes its numbers at once)."""
+    if count <= 0:
+        return []
     year = at.astimezone(CODE_ZONE).year
     table = ProjectSequenceRow.__table__  # type: ignore[attr-defined]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert(table)
-        .values(year=year, last_number=1)
-        .on_conflict_do_update(index_elements=["year"], set_={"last_number": table.c.last_number + 1})
+        .values(year=year, last_number=count)
+        .on_conflict_do_update(index_elements=["year"], set_={"last_number": table.c.last_number + count})
         .returning(table.c.last_number)
     )
-    number = session.execute(stmt).scalar_one()
-    return f"BB-{year}-{number:06d}"
+    last = session.execute(stmt).scalar_one()
+    return [f"BB-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
 def validate(
@@ -70,8 +77,18 @@ def validate(
 
 def new_row(*, project_id: str, code: str, status: Status, valid: domain.ValidProject, form: FormDef, owner_id: str,
             department_id: str, hits: list[domain.ConflictHit], at: datetime, **extra: Any) -> ProjectRow:
+    return ProjectRow(**row_values(
+        project_id=project_id, code=code, status=status, valid=valid, form=form, owner_id=owner_id,
+        department_id=department_id, hits=hits, at=at, **extra,
+    ))
+
+
+def row_values(*, project_id: str, code: str, status: Status, valid: domain.ValidProject, form: FormDef,
+               owner_id: str, department_id: str, hits: list[domain.ConflictHit], at: datetime,
+               **extra: Any) -> dict[str, Any]:
+    """A new project row's columns (the ORM object, or one row of a bulk insert)."""
     norm = normalise_name(valid.customer.name)
-    return ProjectRow(
+    return dict(
         id=project_id, code=code, status=status.value, name=valid.name,
         customer_name=valid.customer.name, customer_name_norm=norm, customer_name_key=block_key(norm),
         customer_uscc=valid.customer.uscc, customer_contact=valid.customer.contact,
