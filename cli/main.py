@@ -250,7 +250,7 @@ def _import(args: argparse.Namespace) -> int:
             print(f"项目流程未能启动（{err}）：可稍后运行 baobei rebuild-read-models 更新报表")
 
     return import_file(settings, Path(args.file), form_key=args.form, dry_run=args.dry_run,
-                       skip_invalid=args.skip_invalid, on_imported=start)
+                       skip_invalid=args.skip_invalid, on_imported=start, background=args.background or None)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -353,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--form", required=True, help="form key the rows are filed with")
     imp.add_argument("--dry-run", action="store_true", help="only report bad rows and cells")
     imp.add_argument("--skip-invalid", action="store_true", help="import good rows, report bad ones")
+    imp.add_argument("--background", action="store_true",
+                     help="run as a registry job with a progress bar (the default for files over 256 KB)")
     imp.set_defaults(func=_import)
     exp = common(sub.add_parser("export", help="export projects to .xlsx or .csv (by the file's suffix)"))
     exp.add_argument("out")

@@ -648,6 +648,26 @@ class ImportOut(Model):
     project_ids: list[str]
 
 
+class ImportJobOut(Model):
+    id: str
+    status: str = Field(description="queued | running | done | failed")
+    form_key: str
+    dry_run: bool
+    skip_invalid: bool
+    rows_total: int = Field(description="Data rows in the sheet (0 until the job has read it)")
+    rows_checked: int = Field(description="Rows checked so far (first phase: all are checked before any is stored)")
+    rows_done: int = Field(description="Rows settled so far: stored, existing or bad (rows_total when done)")
+    created: int
+    existing: int
+    invalid: int
+    errors: list[ImportRowErrorOut] = Field(description="Bad cells found so far (the first 2,000)")
+    project_ids: list[str] = Field(description="The projects created (complete when done)")
+    reason: str = Field(description="Why the job failed (empty otherwise)")
+    created_at: str
+    updated_at: str
+    finished_at: str | None
+
+
 class ProjectPage(Model):
     items: list[ProjectSummary]
     next_cursor: str | None = Field(description="null on the last page")

@@ -8,11 +8,12 @@ import asyncio
 import csv
 import io
 import uuid
+from datetime import UTC
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.core.spreadsheet import safe_row
@@ -23,7 +24,7 @@ from edge.deps import AdminUser, Clients, CurrentUser
 from edge.downloads import DOWNLOAD_RESPONSES, file_response
 from edge.idempotency import IdempotentRoute
 from edge.routes.projects import ProjectQuery, viewer_of
-from edge.schemas import ERROR_RESPONSES, AttachmentOut, ImportOut
+from edge.schemas import ERROR_RESPONSES, AttachmentOut, ImportJobOut, ImportOut
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["registration files"], route_class=IdempotentRoute)
@@ -79,7 +80,8 @@ async def download_attachment(attachment_id: str, user: CurrentUser, clients: Cl
     return file_response(resp.data, filename=a.filename, content_type=a.content_type)
 
 
-@router.post("/imports/projects", response_model=ImportOut)
+@router.post("/imports/projects", response_model=ImportOut,
+             responses={202: {"model": ImportJobOut, "description": "`async=true`: the import job, queued"}})
 async def import_projects(
     admin: AdminUser,
     clients: Clients,
@@ -87,11 +89,25 @@ async def import_projects(
     form_key: Annotated[str, Form(description="The form the rows are filed with")],
     dry_run: Annotated[bool, Form(description="Only check: report every bad row and cell")] = False,
     skip_invalid: Annotated[bool, Form(description="Import the good rows, report the bad ones")] = False,
-) -> dict[str, Any]:
+    background: Annotated[bool, Form(alias="async", description=(
+        "Run as a background job: 202 with the job at once; follow it with GET /api/v1/imports/{id}"))] = False,
+) -> Any:
     """Import existing registrations (admin). Default all-or-nothing: any bad row → 422 listing
     every bad cell as `rows[<row>].<field>`. Re-importing a row key (`行键` column, else the row's
-    content) does nothing (`existing`)."""
+    content) does nothing (`existing`). With `async=true` (large sheets) the import runs as a job:
+    202 with `{id, status: "queued", …}` and a `Location`; the same rules apply (a bad row fails
+    the job with its `errors`, nothing stored), and the imported projects' lifecycles are started
+    when it is done."""
     data = await _read(file, MAX_IMPORT)
+    if background:
+        job = (await clients.registry.StartImportJob(
+            registry_pb2.StartImportJobRequest(
+                request_id=uuid.uuid4().hex, form_key=form_key, actor_id=admin.id, actor_is_admin=True, data=data,
+                filename=file.filename or "import.xlsx", dry_run=dry_run, skip_invalid=skip_invalid,
+            )
+        )).job
+        follow_job(clients, admin.viewer(), job.id)
+        return JSONResponse(job_out(job), status_code=202, headers={"Location": f"/api/v1/imports/{job.id}"})
     resp = await clients.registry.ImportProjects(
         registry_pb2.ImportProjectsRequest(
             request_id=uuid.uuid4().hex, form_key=form_key, actor_id=admin.id, actor_is_admin=True, data=data,
@@ -123,6 +139,63 @@ async def start_lifecycles(clients: EdgeClients, viewer: registry_pb2.Viewer, pr
         # `baobei rebuild-read-models` brings them into reporting.
         log.error("import.lifecycle_start_failed", failed=len(failed), project_ids=failed[:20],
                   error=str(next(r for r in results if isinstance(r, BaseException))))
+
+
+@router.get("/imports/{import_id}", response_model=ImportJobOut)
+async def get_import(import_id: str, user: CurrentUser, clients: Clients) -> dict[str, Any]:
+    """A background import's progress and outcome: its importer or an admin (404 for anyone
+    else). `rows_checked` then `rows_done` count up to `rows_total`; `errors` are those found so
+    far; `project_ids` when `done`."""
+    viewer = user.viewer()
+    job = (await clients.registry.GetImportJob(registry_pb2.GetImportJobRequest(job_id=import_id,
+                                                                               viewer=viewer))).job
+    if job.status == "done" and not job.lifecycles_started and not job.dry_run:
+        follow_job(clients, viewer, job.id)  # e.g. the edge that queued it restarted meanwhile
+    return job_out(job)
+
+
+# Jobs this process is following (waiting for, then starting their projects' lifecycles).
+_FOLLOWING: dict[str, asyncio.Task[None]] = {}
+JOB_POLL_SECONDS = 1.0
+
+
+def follow_job(clients: EdgeClients, viewer: registry_pb2.Viewer, job_id: str) -> None:
+    """Wait in the background for the job to finish, then start its projects' lifecycles once
+    (as a synchronous import does before answering) and record that on the job."""
+    if job_id in _FOLLOWING:
+        return
+
+    async def follow() -> None:
+        try:
+            while True:
+                job = (await clients.registry.GetImportJob(
+                    registry_pb2.GetImportJobRequest(job_id=job_id, viewer=viewer))).job
+                if job.status in ("done", "failed"):
+                    break
+                await asyncio.sleep(JOB_POLL_SECONDS)
+            if job.status == "done" and not job.dry_run and not job.lifecycles_started:
+                await start_lifecycles(clients, viewer, list(job.project_ids))
+                await clients.registry.MarkImportJobLifecycles(
+                    registry_pb2.MarkImportJobLifecyclesRequest(job_id=job_id, viewer=viewer))
+        except Exception as err:  # noqa: BLE001 - retried by the next GET of the job
+            log.error("import.follow_failed", job_id=job_id, error=str(err))
+        finally:
+            _FOLLOWING.pop(job_id, None)
+
+    _FOLLOWING[job_id] = asyncio.get_running_loop().create_task(follow())
+
+
+def job_out(job: registry_pb2.ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.id, "status": job.status, "form_key": job.form_key, "dry_run": job.dry_run,
+        "skip_invalid": job.skip_invalid, "rows_total": job.rows_total, "rows_checked": job.rows_checked,
+        "rows_done": job.rows_done, "created": job.created, "existing": job.existing, "invalid": job.invalid,
+        "errors": [{"row": e.row, "column": e.column, "field": e.field, "message": e.message} for e in job.errors],
+        "project_ids": list(job.project_ids), "reason": job.reason,
+        "created_at": job.created_at.ToDatetime(tzinfo=UTC).isoformat(),
+        "updated_at": job.updated_at.ToDatetime(tzinfo=UTC).isoformat(),
+        "finished_at": job.finished_at.ToDatetime(tzinfo=UTC).isoformat() if job.HasField("finished_at") else None,
+    }
 
 
 def import_out(resp: registry_pb2.ImportProjectsResponse) -> dict[str, Any]:

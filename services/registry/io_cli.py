@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import grpc
 from google.protobuf import json_format
@@ -24,28 +26,50 @@ CORE = [("code", "项目编号"), ("name", "项目名称"), ("status", "状态")
         ("owner_id", "负责人"), ("department_id", "部门"), ("form_key", "表单")]
 
 
+# Files at least this large are imported as a registry job, with a progress bar.
+BACKGROUND_BYTES = 256 * 1024
+POLL_SECONDS = 0.5
+
+
+def progress_bar(done: int, total: int, *, label: str, width: int = 30) -> str:
+    """``检查 [#########.....] 6,000/10,000 行`` (an empty bar while the total is unknown)."""
+    filled = width * done // total if total > 0 else 0
+    return f"{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} 行"
+
+
 def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool, skip_invalid: bool,
                 actor_id: str = "admin",
-                on_imported: Callable[[list[tuple[str, str]]], object] | None = None) -> int:
+                on_imported: Callable[[list[tuple[str, str]]], object] | None = None,
+                background: bool | None = None, out: TextIO | None = None) -> int:
+    """Import a sheet: at once, or (``background``; by default for large files) as a registry
+    job followed with a progress bar. Either way the same summary and row errors are printed."""
+    stream = out if out is not None else sys.stdout
+    data = path.read_bytes()
     ch = channel(settings.addr("registry"))
     try:
         stub = pb_grpc.RegistryServiceStub(ch)
-        req = pb.ImportProjectsRequest(
-            request_id=uuid.uuid4().hex, form_key=form_key, actor_id=actor_id, actor_is_admin=True,
-            data=path.read_bytes(), filename=path.name, dry_run=dry_run, skip_invalid=skip_invalid,
-        )
         try:
-            resp = stub.ImportProjects(req, timeout=600, metadata=metadata(locale="zh"))
+            if background if background is not None else len(data) >= BACKGROUND_BYTES:
+                resp = _run_job(stub, stream, data, path.name, form_key=form_key, dry_run=dry_run,
+                                skip_invalid=skip_invalid, actor_id=actor_id)
+                if resp is None:
+                    return 1
+            else:
+                resp = stub.ImportProjects(pb.ImportProjectsRequest(
+                    request_id=uuid.uuid4().hex, form_key=form_key, actor_id=actor_id, actor_is_admin=True,
+                    data=data, filename=path.name, dry_run=dry_run, skip_invalid=skip_invalid,
+                ), timeout=600, metadata=metadata(locale="zh"))
         except grpc.RpcError as err:
             failure = read_failure(err)
-            print(f"导入失败：{failure.message}")
+            print(f"导入失败：{failure.message}", file=stream)
             for v in failure.violations:
-                print(f"  {v.field}: {v.zh}")
+                print(f"  {v.field}: {v.zh}", file=stream)
             return 1
         mode = "试运行" if resp.dry_run else "导入"
-        print(f"{mode}：共 {resp.rows} 行，新建 {resp.created}，已存在 {resp.existing}，有误 {resp.invalid}")
+        print(f"{mode}：共 {resp.rows} 行，新建 {resp.created}，已存在 {resp.existing}，有误 {resp.invalid}",
+              file=stream)
         for e in resp.errors:
-            print(f"  第 {e.row} 行 {e.column or e.field}：{e.message}")
+            print(f"  第 {e.row} 行 {e.column or e.field}：{e.message}", file=stream)
         if resp.project_ids and not resp.dry_run and on_imported is not None:
             owners = [
                 (pid, stub.GetProject(pb.GetProjectRequest(project_id=pid), timeout=30).project.owner_id)
@@ -57,6 +81,45 @@ def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool,
         return 0 if not resp.errors or skip_invalid else 1
     finally:
         ch.close()
+
+
+def _run_job(stub: pb_grpc.RegistryServiceStub, stream: TextIO, data: bytes, filename: str, *, form_key: str,
+             dry_run: bool, skip_invalid: bool, actor_id: str) -> pb.ImportProjectsResponse | None:
+    """Start a job and draw its progress until it ends; its outcome as a synchronous import's
+    answer, or None (reason printed) when it failed without row errors."""
+    job = stub.StartImportJob(pb.StartImportJobRequest(
+        request_id=uuid.uuid4().hex, form_key=form_key, actor_id=actor_id, actor_is_admin=True, data=data,
+        filename=filename, dry_run=dry_run, skip_invalid=skip_invalid,
+    ), timeout=600, metadata=metadata(locale="zh")).job
+    viewer = pb.Viewer(user_id=actor_id, is_admin=True)
+    tty = stream.isatty()
+    last = ""
+    while True:
+        if job.rows_total and job.rows_checked < job.rows_total:
+            line = progress_bar(job.rows_checked, job.rows_total, label="检查")
+        else:
+            line = progress_bar(job.rows_done, job.rows_total, label="写入" if not dry_run else "检查")
+        if line != last:
+            # On a terminal the bar redraws in place; in a log, one line per change.
+            print(("\r" + line) if tty else line, end="" if tty else "\n", file=stream, flush=True)
+            last = line
+        if job.status in ("done", "failed"):
+            break
+        time.sleep(POLL_SECONDS)
+        job = stub.GetImportJob(pb.GetImportJobRequest(job_id=job.id, viewer=viewer), timeout=30,
+                                metadata=metadata(locale="zh")).job
+    if tty:
+        print(file=stream)
+    if job.status == "failed":
+        print(f"导入失败：{job.reason}", file=stream)
+        if not job.errors:
+            return None
+    if job.status == "done" and not job.dry_run:
+        stub.MarkImportJobLifecycles(pb.MarkImportJobLifecyclesRequest(job_id=job.id, viewer=viewer), timeout=30)
+    return pb.ImportProjectsResponse(
+        rows=job.rows_total, created=job.created if job.status == "done" else 0, existing=job.existing,
+        invalid=job.invalid, errors=job.errors, project_ids=job.project_ids, dry_run=job.dry_run,
+    )
 
 
 def export_rows(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> tuple[list[str], list[list[Any]]]:

@@ -20,6 +20,7 @@ from services.registry.domain import (
     User,
     Viewer,
 )
+from services.registry.domain.import_jobs import ImportJob
 from services.registry.forms import FormDef, FormField, FormRule, FormSettings
 
 _STATUS_TO_PB: dict[Status, pb.ProjectStatus] = {
@@ -254,4 +255,21 @@ def protection_to_pb(pr: ProtectionInfo) -> pb.Protection:
         value = getattr(pr, name)
         if value is not None:
             getattr(out, name).FromDatetime(value)
+    return out
+
+
+def import_job_to_pb(job: ImportJob, locale: str) -> pb.ImportJob:
+    out = pb.ImportJob(
+        id=job.id, status=job.status.value, form_key=job.form_key, actor_id=job.actor_id, filename=job.filename,
+        dry_run=job.dry_run, skip_invalid=job.skip_invalid, rows_total=job.rows_total,
+        rows_checked=job.rows_checked, rows_done=job.rows_done, created=job.created, existing=job.existing,
+        invalid=job.invalid, project_ids=job.project_ids, attempts=job.attempts,
+        reason=job.reason_en if locale == "en" and job.reason_en else job.reason_zh,
+        lifecycles_started=job.lifecycles_started, created_at=ts(job.created_at), updated_at=ts(job.updated_at),
+        errors=[pb.ImportRowError(row=e["row"], column=e["column"], field=e["field"],
+                                  message=e["en"] if locale == "en" and e.get("en") else e["zh"])
+                for e in job.errors],
+    )
+    if job.finished_at is not None:
+        out.finished_at.CopyFrom(ts(job.finished_at))
     return out

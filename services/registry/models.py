@@ -180,5 +180,39 @@ class ProjectSequenceRow(Base, table=True):
     last_number: int = Field(default=0)
 
 
+class ImportJobRow(Base, table=True):
+    """A background import: its upload (kept until it finishes), its options, where it stands
+    (updated with each committed chunk, so a restart resumes from the rows already stored) and
+    its outcome."""
+
+    __tablename__ = "import_job"
+
+    id: str = Field(primary_key=True, max_length=32)
+    actor_id: str = Field(max_length=100, index=True)
+    form_key: str = Field(max_length=100)
+    filename: str = Field(default="", max_length=300)
+    data: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    dry_run: bool = Field(default=False)
+    skip_invalid: bool = Field(default=False)
+    # queued | running | done | failed (``domain.import_jobs.JobStatus``).
+    status: str = Field(max_length=16, index=True)
+    rows_total: int = Field(default=0)
+    rows_checked: int = Field(default=0)
+    rows_done: int = Field(default=0)
+    created: int = Field(default=0)
+    existing: int = Field(default=0)
+    invalid: int = Field(default=0)
+    # [{"row", "column", "field", "zh", "en"}]
+    errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    project_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    reason_zh: str = Field(default="", max_length=1000)
+    reason_en: str = Field(default="", max_length=1000)
+    attempts: int = Field(default=0)
+    lifecycles_started: bool = Field(default=False)
+    created_at: datetime = Field(sa_type=_ts())
+    updated_at: datetime = Field(sa_type=_ts())
+    finished_at: datetime | None = Field(default=None, sa_type=_ts())
+
+
 metadata = Base.metadata
 processed_request = request_log_table(metadata)

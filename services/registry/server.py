@@ -25,6 +25,7 @@ from services.registry.accounts.servicer import AccountServicer
 from services.registry.audit.servicer import AuditServicer
 from services.registry.directory.servicer import DirectoryServicer
 from services.registry.identity.servicer import IdentityServicer
+from services.registry.import_runner import ImportRunner
 from services.registry.models import processed_request
 from services.registry.sealing import reseal_at_rest, sealer_for
 from services.registry.servicer import RegistryServicer
@@ -57,7 +58,10 @@ def build(
     sealer = sealer_for(engine, secrets_key, secrets_old_keys)
     reseal_at_rest(engine, sealer)
     store = blobs if blobs is not None else blob_store(attachments_dir=attachments_dir, s3=attachments_s3)
-    servicer = RegistryServicer(engine, processed_request, store)
+    # Background imports: jobs a stopped process left running are resumed now.
+    runner = ImportRunner(engine)
+    runner.start()
+    servicer = RegistryServicer(engine, processed_request, store, import_runner=runner)
 
     def add_servicers(server: grpc.Server) -> None:
         # The registry owns the org directory, so identity (providers, links, accounts, audit) is

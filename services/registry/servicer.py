@@ -3,6 +3,7 @@ calls), call the store and map the result."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,9 +24,11 @@ from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry import access, domain, mapping
 from services.registry.domain import Status
+from services.registry.import_runner import ImportRunner
 from services.registry.store import attachments as attachment_store
 from services.registry.store import conflicts as conflict_store
 from services.registry.store import forms as form_store
+from services.registry.store import import_jobs as job_store
 from services.registry.store import imports as import_store
 from services.registry.store import listing as listing_store
 from services.registry.store import org as org_store
@@ -52,16 +55,25 @@ def _protection(state: protection_store.ProtectionState) -> pb.ProtectionRespons
     return out
 
 
+def _locale(context: grpc.ServicerContext) -> str:
+    return "en" if any(k == "accept-language" and str(v).startswith("en")
+                       for k, v in context.invocation_metadata()) else "zh"
+
+
 def _at(ts: Any) -> datetime:
     return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else datetime.now(UTC)
 T = TypeVar("T")
 
 
 class RegistryServicer(pb_grpc.RegistryServiceServicer):
-    def __init__(self, engine: Engine, request_log: sa.Table, blobs: BlobStore | None = None) -> None:
+    def __init__(
+        self, engine: Engine, request_log: sa.Table, blobs: BlobStore | None = None,
+        import_runner: ImportRunner | None = None,
+    ) -> None:
         self.engine = engine
         self.request_log = request_log
         self.blobs: BlobStore = blobs if blobs is not None else blob_store()
+        self.import_runner = import_runner if import_runner is not None else ImportRunner(engine)
 
     def _once(self, request_id: str, method: str, response_type: type[M], apply: Callable[[Session], M]) -> M:
         return run_once(
@@ -416,3 +428,44 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             with Session(self.engine) as session:
                 return apply(session)
         return self._once(request.request_id, "ImportProjects", pb.ImportProjectsResponse, apply)
+
+    @rpc
+    def StartImportJob(self, request: pb.StartImportJobRequest, context: grpc.ServicerContext) -> pb.ImportJobResponse:
+        locale = _locale(context)
+
+        def apply(session: Session) -> pb.ImportJobResponse:
+            job = job_store.create_job(
+                session=session, job_id=uuid.uuid4().hex, form_key=request.form_key, actor_id=request.actor_id,
+                data=request.data, filename=request.filename, dry_run=request.dry_run,
+                skip_invalid=request.skip_invalid,
+            )
+            return pb.ImportJobResponse(job=mapping.import_job_to_pb(job, locale))
+
+        resp = self._once(request.request_id, "StartImportJob", pb.ImportJobResponse, apply)
+        # After the commit: the runner reads the job from the database (a repeated request
+        # queues it again, which finds it under way or done and does nothing).
+        self.import_runner.start()
+        self.import_runner.submit(resp.job.id)
+        return resp
+
+    @rpc
+    def GetImportJob(self, request: pb.GetImportJobRequest, context: grpc.ServicerContext) -> pb.ImportJobResponse:
+        viewer = mapping.viewer_from_pb(request)
+        with Session(self.engine) as session:
+            job = job_store.get_job(session=session, job_id=request.job_id.strip(),
+                                    viewer_id=viewer.user_id if viewer else "",
+                                    viewer_is_admin=viewer.is_admin if viewer else True)
+        return pb.ImportJobResponse(job=mapping.import_job_to_pb(job, _locale(context)))
+
+    @rpc
+    def MarkImportJobLifecycles(
+        self, request: pb.MarkImportJobLifecyclesRequest, context: grpc.ServicerContext
+    ) -> pb.ImportJobResponse:
+        viewer = mapping.viewer_from_pb(request)
+        with Session(self.engine) as session:
+            job = job_store.mark_lifecycles_started(
+                session=session, job_id=request.job_id.strip(), viewer_id=viewer.user_id if viewer else "",
+                viewer_is_admin=viewer.is_admin if viewer else True,
+            )
+            session.commit()
+        return pb.ImportJobResponse(job=mapping.import_job_to_pb(job, _locale(context)))

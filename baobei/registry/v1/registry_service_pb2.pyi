@@ -858,6 +858,94 @@ class ImportRowError(_message.Message):
     message: str
     def __init__(self, row: _Optional[int] = ..., column: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
+class StartImportJobRequest(_message.Message):
+    __slots__ = ("request_id", "form_key", "actor_id", "actor_is_admin", "data", "filename", "dry_run", "skip_invalid")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    SKIP_INVALID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    form_key: str
+    actor_id: str
+    actor_is_admin: bool
+    data: bytes
+    filename: str
+    dry_run: bool
+    skip_invalid: bool
+    def __init__(self, request_id: _Optional[str] = ..., form_key: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ..., data: _Optional[bytes] = ..., filename: _Optional[str] = ..., dry_run: _Optional[bool] = ..., skip_invalid: _Optional[bool] = ...) -> None: ...
+
+class GetImportJobRequest(_message.Message):
+    __slots__ = ("job_id", "viewer")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    viewer: Viewer
+    def __init__(self, job_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ...) -> None: ...
+
+class MarkImportJobLifecyclesRequest(_message.Message):
+    __slots__ = ("job_id", "viewer")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    viewer: Viewer
+    def __init__(self, job_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ...) -> None: ...
+
+class ImportJob(_message.Message):
+    __slots__ = ("id", "status", "form_key", "actor_id", "filename", "dry_run", "skip_invalid", "rows_total", "rows_checked", "rows_done", "created", "existing", "invalid", "errors", "project_ids", "reason", "attempts", "lifecycles_started", "created_at", "updated_at", "finished_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FORM_KEY_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    SKIP_INVALID_FIELD_NUMBER: _ClassVar[int]
+    ROWS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ROWS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    ROWS_DONE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
+    INVALID_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LIFECYCLES_STARTED_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    status: str
+    form_key: str
+    actor_id: str
+    filename: str
+    dry_run: bool
+    skip_invalid: bool
+    rows_total: int
+    rows_checked: int
+    rows_done: int
+    created: int
+    existing: int
+    invalid: int
+    errors: _containers.RepeatedCompositeFieldContainer[ImportRowError]
+    project_ids: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    attempts: int
+    lifecycles_started: bool
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., form_key: _Optional[str] = ..., actor_id: _Optional[str] = ..., filename: _Optional[str] = ..., dry_run: _Optional[bool] = ..., skip_invalid: _Optional[bool] = ..., rows_total: _Optional[int] = ..., rows_checked: _Optional[int] = ..., rows_done: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., attempts: _Optional[int] = ..., lifecycles_started: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ImportJobResponse(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: ImportJob
+    def __init__(self, job: _Optional[_Union[ImportJob, _Mapping]] = ...) -> None: ...
+
 class ImportProjectsResponse(_message.Message):
     __slots__ = ("rows", "created", "existing", "invalid", "errors", "project_ids", "dry_run")
     ROWS_FIELD_NUMBER: _ClassVar[int]

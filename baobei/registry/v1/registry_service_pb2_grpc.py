@@ -156,6 +156,21 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsResponse.FromString,
                 _registered_method=True)
+        self.StartImportJob = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/StartImportJob',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.StartImportJobRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.FromString,
+                _registered_method=True)
+        self.GetImportJob = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/GetImportJob',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetImportJobRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.FromString,
+                _registered_method=True)
+        self.MarkImportJobLifecycles = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/MarkImportJobLifecycles',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.MarkImportJobLifecyclesRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -327,6 +342,30 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartImportJob(self, request, context):
+        """A large import as a background job: queued at once (the form must exist), then run by the
+        registry — every row checked first (all-or-nothing unless skip_invalid), then written in
+        chunks, one transaction per chunk with the job's progress; a job cut off by a restart is
+        resumed (rows already stored are skipped by their row key). Idempotent on request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetImportJob(self, request, context):
+        """A job for its importer or an admin (NOT_FOUND for anyone else).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkImportJobLifecycles(self, request, context):
+        """Records that the done job's projects' lifecycle workflows were started (by the edge or the CLI).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -449,6 +488,21 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ImportProjects,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsResponse.SerializeToString,
+            ),
+            'StartImportJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartImportJob,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.StartImportJobRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.SerializeToString,
+            ),
+            'GetImportJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetImportJob,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetImportJobRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.SerializeToString,
+            ),
+            'MarkImportJobLifecycles': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkImportJobLifecycles,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.MarkImportJobLifecyclesRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1101,6 +1155,87 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/ImportProjects',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportProjectsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartImportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/StartImportJob',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.StartImportJobRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetImportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/GetImportJob',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetImportJobRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkImportJobLifecycles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/MarkImportJobLifecycles',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.MarkImportJobLifecyclesRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

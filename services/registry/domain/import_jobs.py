@@ -4,8 +4,10 @@ and what a resumed job counts. Pure."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -25,6 +27,34 @@ class JobStatus(StrEnum):
 UNFINISHED = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 
 
+@dataclass
+class ImportJob:
+    """A background import as the importer sees it (errors: {row, column, field, zh, en})."""
+
+    id: str
+    actor_id: str
+    form_key: str
+    filename: str
+    dry_run: bool
+    skip_invalid: bool
+    status: JobStatus
+    rows_total: int
+    rows_checked: int
+    rows_done: int
+    created: int
+    existing: int
+    invalid: int
+    errors: list[dict[str, Any]]
+    project_ids: list[str]
+    reason_zh: str
+    reason_en: str
+    attempts: int
+    lifecycles_started: bool
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+
+
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """``items`` in consecutive slices of at most ``size`` (the last may be shorter)."""
     if size < 1:
@@ -33,12 +63,11 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
-def resume_split(import_keys: Sequence[str], stored: dict[str, str], created_by_job: set[str]) -> tuple[int, int]:
-    """Of a resumed job's rows found already stored (``stored``: import key → project id): how
-    many this job created before it was interrupted, and how many existed before it (count as
-    ``existing``). Rows created by the job were counted when their chunk committed."""
-    mine = sum(1 for k in import_keys if stored.get(k) in created_by_job)
-    return mine, len([k for k in import_keys if k in stored]) - mine
+def existing_on_resume(existing_checked: int, created_before: int) -> int:
+    """Rows that existed before a resumed job: its check finds the rows the job itself stored
+    before it was interrupted as already imported too (one per created project, whose key is
+    unique), and those were counted as created when their chunk committed."""
+    return max(0, existing_checked - created_before)
 
 
 def give_up(attempts: int) -> bool:

@@ -1,0 +1,52 @@
+"""The registry's import runner: one background thread that runs queued import jobs one at a
+time (an import is CPU-bound; one at a time keeps the service answering). At start it takes up
+jobs a stopped process left behind (``store.import_jobs.resume_interrupted``)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import structlog
+from sqlalchemy.engine import Engine
+
+from services.registry.store import import_jobs
+
+log = structlog.get_logger(__name__)
+
+
+class ImportRunner:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Queue the interrupted jobs and start the thread (once)."""
+        if self._thread is not None:
+            return
+        for job_id in import_jobs.resume_interrupted(self.engine):
+            self._queue.put(job_id)
+        self._thread = threading.Thread(target=self._loop, name="registry-imports", daemon=True)
+        self._thread.start()
+
+    def submit(self, job_id: str) -> None:
+        self._queue.put(job_id)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the chunk in progress (the job is resumed by the next start)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job_id = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                import_jobs.run_job(self.engine, job_id, should_stop=self._stop.is_set)
+            except Exception:  # noqa: BLE001 - the thread outlives any one job
+                log.exception("import_job.runner_error", job_id=job_id)

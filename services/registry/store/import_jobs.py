@@ -1,0 +1,222 @@
+"""Background imports (``import_job`` rows): queued with their upload, run by the registry's
+import runner, their progress committed with each chunk, resumed after a restart.
+
+A job runs the same two phases as a synchronous import (``store.imports``): every row is checked
+first — any bad row fails the whole job unless ``skip_invalid``, nothing stored — then the good
+rows are written in chunks, one transaction per chunk together with the job's progress. A job cut
+off midway (restart, crash) is resumable: the next run checks the sheet again, rows whose key is
+already stored (by this job or before it) are skipped, and the counts carry on from the last
+committed chunk. A job that keeps being interrupted is failed with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from baobei.core.errors import DomainError, FieldViolation, NotFound, ValidationFailed
+from services.registry.domain import import_jobs as jobs
+from services.registry.domain import imports as rules
+from services.registry.domain.import_jobs import ImportJob, JobStatus
+from services.registry.domain.imports import ImportResult
+from services.registry.models import ImportJobRow
+from services.registry.store.conflicts import ConflictIndex
+from services.registry.store.forms import find_form
+from services.registry.store.imports import CHUNK_ROWS, check_sheet, write_rows
+from services.registry.store.rows import now as _now
+from services.registry.store.rows import utc
+
+log = structlog.get_logger(__name__)
+
+# Row errors kept on a job (a sheet can be all bad; the counts stay exact).
+MAX_STORED_ERRORS = 2_000
+
+
+def job_of(row: ImportJobRow) -> ImportJob:
+    return ImportJob(
+        id=row.id, actor_id=row.actor_id, form_key=row.form_key, filename=row.filename, dry_run=row.dry_run,
+        skip_invalid=row.skip_invalid, status=JobStatus(row.status), rows_total=row.rows_total,
+        rows_checked=row.rows_checked, rows_done=row.rows_done, created=row.created, existing=row.existing,
+        invalid=row.invalid, errors=list(row.errors or []), project_ids=list(row.project_ids or []),
+        reason_zh=row.reason_zh, reason_en=row.reason_en, attempts=row.attempts,
+        lifecycles_started=row.lifecycles_started, created_at=utc(row.created_at), updated_at=utc(row.updated_at),
+        finished_at=utc(row.finished_at) if row.finished_at else None,
+    )
+
+
+def _not_found(job_id: str) -> NotFound:
+    return NotFound(f"导入任务 {job_id} 不存在", f"import job {job_id} not found", code="import_job_not_found")
+
+
+def create_job(
+    *, session: Session, job_id: str, form_key: str, actor_id: str, data: bytes, filename: str, dry_run: bool,
+    skip_invalid: bool,
+) -> ImportJob:
+    """Queue an import (the form must exist; the sheet itself is read by the job)."""
+    if find_form(session=session, key=form_key.strip()) is None:
+        raise ValidationFailed(
+            [FieldViolation("form_key", f"表单 {form_key} 不存在", f"form {form_key} does not exist")]
+        )
+    now = _now()
+    row = ImportJobRow(
+        id=job_id, actor_id=actor_id, form_key=form_key.strip(), filename=filename, data=data, dry_run=dry_run,
+        skip_invalid=skip_invalid, status=JobStatus.QUEUED.value, created_at=now, updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    log.info("import_job.queued", job_id=job_id, form_key=form_key, actor=actor_id, bytes=len(data), dry_run=dry_run)
+    return job_of(row)
+
+
+def get_job(*, session: Session, job_id: str, viewer_id: str, viewer_is_admin: bool) -> ImportJob:
+    """The job for its importer or an admin; anyone else is told it does not exist."""
+    row = session.get(ImportJobRow, job_id) if job_id else None
+    if row is None or not (viewer_is_admin or row.actor_id == viewer_id):
+        raise _not_found(job_id)
+    return job_of(row)
+
+
+def mark_lifecycles_started(*, session: Session, job_id: str, viewer_id: str, viewer_is_admin: bool) -> ImportJob:
+    """Record that the imported projects' lifecycles were started (by the edge or the CLI)."""
+    row = session.get(ImportJobRow, job_id) if job_id else None
+    if row is None or not (viewer_is_admin or row.actor_id == viewer_id):
+        raise _not_found(job_id)
+    if not row.lifecycles_started:
+        row.lifecycles_started = True
+        row.updated_at = _now()
+        session.add(row)
+        session.flush()
+    return job_of(row)
+
+
+def _errors_json(result: ImportResult) -> list[dict[str, Any]]:
+    return [{"row": n, "column": c, "field": p, "zh": v.zh, "en": v.en}
+            for n, c, p, v in result.errors[:MAX_STORED_ERRORS]]
+
+
+def _finish(row: ImportJobRow, status: JobStatus, *, zh: str = "", en: str = "") -> None:
+    now = _now()
+    row.status = status.value
+    row.reason_zh, row.reason_en = zh[:1000], en[:1000]
+    row.updated_at = row.finished_at = now
+    row.data = None  # the upload is not needed any more
+
+
+def resume_interrupted(engine: Engine) -> list[str]:
+    """At start: jobs left running by a stopped process go back in the queue (or fail after
+    ``MAX_ATTEMPTS``); the ids to run, oldest first."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ImportJobRow).where(col(ImportJobRow.status).in_([s.value for s in jobs.UNFINISHED]))
+            .order_by(col(ImportJobRow.created_at))
+        ).all()
+        out = []
+        for row in rows:
+            if row.status == JobStatus.RUNNING.value and jobs.give_up(row.attempts):
+                _finish(row, JobStatus.FAILED,
+                        zh=f"导入任务被中断 {row.attempts} 次，已放弃；已导入的行保留，重新导入同一文件会跳过它们",
+                        en=f"the import was interrupted {row.attempts} times and was given up; the rows stored "
+                           "stay, and importing the same file again skips them")
+                log.warning("import_job.given_up", job_id=row.id, attempts=row.attempts)
+            else:
+                if row.status == JobStatus.RUNNING.value:
+                    log.info("import_job.resumed", job_id=row.id, rows_done=row.rows_done, attempts=row.attempts)
+                row.status = JobStatus.QUEUED.value
+                out.append(row.id)
+            session.add(row)
+        session.commit()
+        return out
+
+
+def run_job(
+    engine: Engine, job_id: str, *, chunk_rows: int = CHUNK_ROWS, should_stop: Callable[[], bool] = lambda: False,
+) -> JobStatus:
+    """Run (or resume) a queued job to its end; the status it is left in. ``should_stop`` is asked
+    between chunks: when it says yes the job stays ``running``, to be resumed by the next start."""
+    # expire_on_commit off: the rows the check loaded in bulk keep answering look-ups after each
+    # progress commit.
+    with Session(engine, expire_on_commit=False) as session:
+        job = session.get(ImportJobRow, job_id)
+        if job is None or job.status not in (JobStatus.QUEUED.value, JobStatus.RUNNING.value):
+            return JobStatus(job.status) if job is not None else JobStatus.FAILED
+        job.status = JobStatus.RUNNING.value
+        job.attempts += 1
+        job.updated_at = _now()
+        created_before = job.created
+        session.add(job)
+        session.commit()
+        try:
+            return _run(session, job, created_before, chunk_rows, should_stop)
+        except DomainError as err:
+            session.rollback()
+            job = session.get(ImportJobRow, job_id)
+            assert job is not None
+            job.errors = [{"row": 0, "column": "", "field": v.field, "zh": v.zh, "en": v.en}
+                          for v in err.violations[:MAX_STORED_ERRORS]]
+            _finish(job, JobStatus.FAILED, zh=err.zh, en=err.en)
+        except Exception as err:  # noqa: BLE001 - a job's failure is recorded on the job, never lost
+            session.rollback()
+            log.exception("import_job.failed", job_id=job_id)
+            job = session.get(ImportJobRow, job_id)
+            assert job is not None
+            _finish(job, JobStatus.FAILED, zh=f"导入中断：{err}；已导入的行保留，重新导入同一文件会跳过它们",
+                    en=f"the import stopped: {err}; the rows stored stay, and importing the same file again "
+                       "skips them")
+        session.add(job)
+        session.commit()
+        return JobStatus.FAILED
+
+
+def _run(session: Session, job: ImportJobRow, created_before: int, chunk_rows: int,
+         should_stop: Callable[[], bool]) -> JobStatus:
+    def progress(checked: int, result: ImportResult) -> None:
+        job.rows_total, job.rows_checked = result.rows, checked
+        job.invalid = result.invalid
+        job.errors = _errors_json(result)
+        job.updated_at = _now()
+        session.add(job)
+        session.commit()
+
+    checked = check_sheet(session=session, form_key=job.form_key, actor_id=job.actor_id, data=job.data or b"",
+                          filename=job.filename, progress=progress)
+    result = checked.result
+    job.rows_total, job.rows_checked, job.invalid = result.rows, result.rows, result.invalid
+    job.existing = jobs.existing_on_resume(result.existing, created_before)
+    job.errors = _errors_json(result)
+    refused = rules.refusal(result, skip_invalid=job.skip_invalid, dry_run=job.dry_run)
+    if refused is not None:
+        _finish(job, JobStatus.FAILED, zh=refused.zh, en=refused.en)
+        session.add(job)
+        session.commit()
+        return JobStatus.FAILED
+    if job.dry_run:
+        job.created, job.rows_done = len(checked.ready), result.rows
+        _finish(job, JobStatus.DONE)
+        session.add(job)
+        session.commit()
+        return JobStatus.DONE
+    # Rows settled without a write: existing ones (this job's earlier chunks included) and bad ones.
+    job.rows_done = result.existing + result.invalid
+    session.add(job)
+    session.commit()
+    at = _now()
+    index = ConflictIndex(session)
+    for chunk in jobs.chunks(checked.ready, chunk_rows):
+        if should_stop():
+            log.info("import_job.paused", job_id=job.id, rows_done=job.rows_done)
+            return JobStatus.RUNNING
+        ids = write_rows(session, checked, chunk, index, actor_id=job.actor_id, at=at)
+        job.project_ids = [*job.project_ids, *ids]
+        job.created += len(ids)
+        job.rows_done += len(chunk)
+        job.updated_at = _now()
+        session.add(job)
+        session.commit()  # the chunk and the progress that counts it, together
+    _finish(job, JobStatus.DONE)
+    session.add(job)
+    session.commit()
+    log.info("import_job.done", job_id=job.id, created=job.created, existing=job.existing, invalid=job.invalid)
+    return JobStatus.DONE
