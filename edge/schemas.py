@@ -663,6 +663,7 @@ class ImportJobOut(Model):
     errors: list[ImportRowErrorOut] = Field(description="Bad cells found so far (the first 2,000)")
     project_ids: list[str] = Field(description="The projects created (complete when done)")
     reason: str = Field(description="Why the job failed (empty otherwise)")
+    lifecycles_started: bool = Field(description="The created projects' lifecycle workflows were started")
     created_at: str
     updated_at: str
     finished_at: str | None

@@ -191,7 +191,7 @@ def job_out(job: registry_pb2.ImportJob) -> dict[str, Any]:
         "skip_invalid": job.skip_invalid, "rows_total": job.rows_total, "rows_checked": job.rows_checked,
         "rows_done": job.rows_done, "created": job.created, "existing": job.existing, "invalid": job.invalid,
         "errors": [{"row": e.row, "column": e.column, "field": e.field, "message": e.message} for e in job.errors],
-        "project_ids": list(job.project_ids), "reason": job.reason,
+        "project_ids": list(job.project_ids), "reason": job.reason, "lifecycles_started": job.lifecycles_started,
         "created_at": job.created_at.ToDatetime(tzinfo=UTC).isoformat(),
         "updated_at": job.updated_at.ToDatetime(tzinfo=UTC).isoformat(),
         "finished_at": job.finished_at.ToDatetime(tzinfo=UTC).isoformat() if job.HasField("finished_at") else None,

@@ -171,6 +171,8 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/attachments/{attachment_id}/content":        "401  ok   404  404  404  404  404  404  404  404  ok",
     "GET /api/v1/deliverables/{deliverable_id}/content":      "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "POST /api/v1/imports/projects":                          ADMIN_ONLY,
+    # a background import the admin started: its importer and admins only
+    "GET /api/v1/imports/{import_id}":                        "401  404  404  404  404  404  404  404  404  404  ok",
     "GET /api/v1/exports/projects":                           ANY_USER,
     # ------------------------------------------------------------ integrations (scope per route)
     "POST /api/v1/integrations/crm/opportunities":            "401  403  403  403  403  403  403  ok   403  403  ok",
@@ -345,6 +347,7 @@ class World:
     notification: str = ""  # one of the approver's inbox items
     deliverable: str = ""  # a deliverable on T, uploaded by the owner
     attachment: str = ""  # an attachment the rep uploaded, in no project
+    import_job: str = ""  # a background import (dry run) the admin started
 
     def uid(self, role: str) -> str:
         return self.users[role]
@@ -488,6 +491,10 @@ async def build_world(stack: Stack) -> World:
     r = await admin.post("/api/v1/integrations/crm/opportunities", json=opportunity)
     assert r.status_code == 201, r.text
     w.ext_id = opportunity["external_id"]
+    r = await admin.post("/api/v1/imports/projects", data={"form_key": w.form, "dry_run": "true", "async": "true"},
+                         files={"file": ("导入.csv", io.BytesIO(IMPORT_CSV.encode()), "text/csv")})
+    assert r.status_code == 202, r.text
+    w.import_job = str(r.json()["id"])
     r = await admin.put(f"/api/v1/webhook-subscriptions/{w.subscription}", json=subscription_body())
     assert r.status_code == 200, r.text
     r = await admin.put(f"/api/v1/rules/{w.rule}", json=rule_body())
@@ -748,6 +755,7 @@ IMPORT_CSV = "项目名称,客户名称,金额\n导入项目,导入客户有限�
 fixed("POST", API + "/imports/projects", lambda w: Req(
     f"{API}/imports/projects", data={"form_key": w.form, "dry_run": "true"},
     files={"file": ("导入.csv", io.BytesIO(IMPORT_CSV.encode()), "text/csv")}))
+fixed("GET", API + "/imports/{import_id}", lambda w: Req(f"{API}/imports/{w.import_job}"))
 fixed("GET", API + "/exports/projects", lambda w: Req(f"{API}/exports/projects", params={"format": "csv"}))
 fixed("POST", API + "/integrations/crm/opportunities", lambda w: Req(
     f"{API}/integrations/crm/opportunities", json=crm_body(w)))

@@ -262,3 +262,26 @@ def test_bulk_collisions_answer_as_row_by_row(make_db_url: Callable[[str], str])
         session.rollback()
     assert any(bulk) and not all(bulk)
     engine.dispose()
+
+
+def test_cli_background_import_draws_progress(start_service: StartService, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    svc = start_service("registry", attachments_dir=tmp_path)
+    seeded(svc.channel)
+    monkeypatch.setenv("BAOBEI_REGISTRY_ADDR", f"127.0.0.1:{svc.port}")
+    path = tmp_path / "big.csv"
+    path.write_bytes(sheet(1_200, tag="g", bad_row=700))
+    assert main(["import", str(path), "--form", "standard", "--background"]) == 1
+    out = capsys.readouterr().out
+    assert "导入失败：导入数据有误，未导入任何行" in out and "第 700 行 金额" in out and "新建 0" in out
+    assert project_count(svc.db_url, "g-") == 0
+    path.write_bytes(sheet(1_200, tag="g"))
+    assert main(["import", str(path), "--form", "standard", "--background"]) == 0
+    out = capsys.readouterr().out
+    bars = [line for line in out.splitlines() if "/1,200 行" in line]
+    assert bars and bars[-1].startswith("写入 [" + "#" * 30 + "] 1,200/1,200 行"), out
+    assert "导入：共 1200 行，新建 1200，已存在 0，有误 0" in out
+    assert project_count(svc.db_url, "g-") == 1_200
