@@ -62,7 +62,8 @@ def classify(settings: Settings, method: str, path: str, headers: dict[str, str]
     limits: list[str] = []
     if method == "POST" and _DECISION.match(path):
         limits.append("decisions")
-    if multipart or path.startswith("/api/v1/imports/"):
+    # Polling a background import (GET /api/v1/imports/{id}) is no upload.
+    if multipart or (method not in ("GET", "HEAD") and path.startswith("/api/v1/imports/")):
         limits.append("uploads")
     if method in ("GET", "HEAD") and (
         path.startswith("/api/v1/exports/") or _rendered(parse_qs(query).get("format", []))

@@ -53,3 +53,13 @@ def test_progress_bar() -> None:
     assert progress_bar(0, 0, label="检查", width=10) == "检查 [..........] 0/0 行"
     assert progress_bar(5_000, 10_000, label="写入", width=10) == "写入 [#####.....] 5,000/10,000 行"
     assert progress_bar(10_000, 10_000, label="写入", width=4) == "写入 [####] 10,000/10,000 行"
+
+
+def test_polling_an_import_job_is_not_an_upload() -> None:
+    from baobei.core.settings import Settings
+    from edge.guard import classify
+
+    settings = Settings()
+    poll = classify(settings, "GET", "/api/v1/imports/abc", {}, "")
+    post = classify(settings, "POST", "/api/v1/imports/projects", {"content-type": "multipart/form-data; b=x"}, "")
+    assert "uploads" not in poll.limits and "uploads" in post.limits
