@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -185,11 +186,16 @@ def test_job_cut_off_midway_is_resumed_by_the_next_start(
         chunks_seen.append(1)
         return len(chunks_seen) > 1
 
-    assert job_store.run_job(engine, job_id, chunk_rows=100, should_stop=stop_after_one) == JobStatus.RUNNING
+    # A graceful stop puts it back in the queue after the chunk in progress.
+    assert job_store.run_job(engine, job_id, chunk_rows=100, should_stop=stop_after_one) == JobStatus.QUEUED
     with Session(engine) as session:
         row = session.get(ImportJobRow, job_id)
-        assert row is not None and (row.status, row.created, len(row.project_ids), row.attempts) == ("running", 100,
-                                                                                                     100, 1)
+        assert row is not None
+        assert (row.status, row.created, len(row.project_ids), row.attempts) == ("queued", 100, 100, 1)
+        # What a process killed midway leaves: "running", its heartbeat stopped a while ago.
+        row.status, row.updated_at = "running", utc_now() - timedelta(seconds=job_store.STALE_SECONDS + 5)
+        session.add(row)
+        session.commit()
     engine.dispose()
     assert project_count(db_url, "f-") == 100
     # The next start resumes it: the 100 stored rows are not filed again, the counts carry on.
@@ -208,13 +214,21 @@ def test_job_interrupted_too_often_is_failed_with_the_reason(make_db_url: Callab
     engine = make_engine(db_url)
     with Session(engine) as session:
         now = utc_now()
+        old = now - timedelta(seconds=job_store.STALE_SECONDS + 5)
         session.add(ImportJobRow(id="tired", actor_id="u", form_key="standard", data=b"x", status="running",
-                                 attempts=3, created_at=now, updated_at=now))
+                                 attempts=3, created_at=now, updated_at=old))
+        # Running with a fresh heartbeat: a live runner (another replica) has it.
+        session.add(ImportJobRow(id="alive", actor_id="u", form_key="standard", data=b"x", status="running",
+                                 attempts=1, created_at=now, updated_at=now))
+        session.add(ImportJobRow(id="waiting", actor_id="u", form_key="standard", data=b"x", status="queued",
+                                 created_at=now, updated_at=now))
         session.commit()
-    assert job_store.resume_interrupted(engine) == []
+    assert job_store.resume_interrupted(engine) == ["waiting"]
     with Session(engine) as session:
         row = session.get(ImportJobRow, "tired")
         assert row is not None and row.status == "failed" and "中断 3 次" in row.reason_zh and row.data is None
+        alive = session.get(ImportJobRow, "alive")
+        assert alive is not None and alive.status == "running"
     engine.dispose()
 
 

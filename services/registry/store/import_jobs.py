@@ -10,7 +10,9 @@ committed chunk. A job that keeps being interrupted is failed with the reason.""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -33,6 +35,10 @@ log = structlog.get_logger(__name__)
 
 # Row errors kept on a job (a sheet can be all bad; the counts stay exact).
 MAX_STORED_ERRORS = 2_000
+# A running job's runner refreshes its updated_at this often; one not refreshed for
+# STALE_SECONDS lost its runner (the process stopped) and is taken up again.
+HEARTBEAT_SECONDS = 5.0
+STALE_SECONDS = 30.0
 
 
 def job_of(row: ImportJobRow) -> ImportJob:
@@ -105,9 +111,11 @@ def _finish(row: ImportJobRow, status: JobStatus, *, zh: str = "", en: str = "")
     row.data = None  # the upload is not needed any more
 
 
-def resume_interrupted(engine: Engine) -> list[str]:
-    """At start: jobs left running by a stopped process go back in the queue (or fail after
-    ``MAX_ATTEMPTS``); the ids to run, oldest first."""
+def resume_interrupted(engine: Engine, *, stale_after: float = STALE_SECONDS) -> list[str]:
+    """The jobs to run, oldest first: queued ones, and running ones whose runner stopped beating
+    (a process that died or restarted midway) — put back in the queue, or failed after
+    ``MAX_ATTEMPTS``. A running job with a fresh heartbeat belongs to a live runner and is left alone."""
+    stale = _now() - timedelta(seconds=stale_after)
     with Session(engine) as session:
         rows = session.exec(
             select(ImportJobRow).where(col(ImportJobRow.status).in_([s.value for s in jobs.UNFINISHED]))
@@ -115,59 +123,89 @@ def resume_interrupted(engine: Engine) -> list[str]:
         ).all()
         out = []
         for row in rows:
-            if row.status == JobStatus.RUNNING.value and jobs.give_up(row.attempts):
-                _finish(row, JobStatus.FAILED,
-                        zh=f"导入任务被中断 {row.attempts} 次，已放弃；已导入的行保留，重新导入同一文件会跳过它们",
-                        en=f"the import was interrupted {row.attempts} times and was given up; the rows stored "
-                           "stay, and importing the same file again skips them")
-                log.warning("import_job.given_up", job_id=row.id, attempts=row.attempts)
-            else:
-                if row.status == JobStatus.RUNNING.value:
-                    log.info("import_job.resumed", job_id=row.id, rows_done=row.rows_done, attempts=row.attempts)
+            if row.status == JobStatus.RUNNING.value:
+                if utc(row.updated_at) > stale:
+                    continue
+                if jobs.give_up(row.attempts):
+                    _finish(row, JobStatus.FAILED,
+                            zh=f"导入任务被中断 {row.attempts} 次，已放弃；已导入的行保留，重新导入同一文件会跳过它们",
+                            en=f"the import was interrupted {row.attempts} times and was given up; the rows "
+                               "stored stay, and importing the same file again skips them")
+                    log.warning("import_job.given_up", job_id=row.id, attempts=row.attempts)
+                    session.add(row)
+                    continue
+                log.info("import_job.resumed", job_id=row.id, rows_done=row.rows_done, attempts=row.attempts)
                 row.status = JobStatus.QUEUED.value
-                out.append(row.id)
-            session.add(row)
+                session.add(row)
+            out.append(row.id)
         session.commit()
         return out
+
+
+def _claim(engine: Engine, job_id: str) -> bool:
+    """Take a queued job (one runner wins: the update is conditional on its status)."""
+    table = ImportJobRow.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        won = conn.execute(
+            table.update().where(table.c.id == job_id, table.c.status == JobStatus.QUEUED.value)
+            .values(status=JobStatus.RUNNING.value, attempts=table.c.attempts + 1, updated_at=_now())
+        ).rowcount
+    return bool(won)
+
+
+def _heartbeat(engine: Engine, job_id: str, done: threading.Event) -> None:
+    """Keep the running job's ``updated_at`` fresh (also while a big sheet is being parsed)."""
+    table = ImportJobRow.__table__  # type: ignore[attr-defined]
+    while not done.wait(HEARTBEAT_SECONDS):
+        try:
+            with engine.begin() as conn:
+                conn.execute(table.update().where(table.c.id == job_id, table.c.status == JobStatus.RUNNING.value)
+                             .values(updated_at=_now()))
+        except Exception:  # noqa: BLE001 - a missed beat is retried; the job goes on
+            log.warning("import_job.heartbeat_failed", job_id=job_id)
 
 
 def run_job(
     engine: Engine, job_id: str, *, chunk_rows: int = CHUNK_ROWS, should_stop: Callable[[], bool] = lambda: False,
 ) -> JobStatus:
     """Run (or resume) a queued job to its end; the status it is left in. ``should_stop`` is asked
-    between chunks: when it says yes the job stays ``running``, to be resumed by the next start."""
+    between chunks: when it says yes the job goes back to ``queued``, for the next start."""
+    if not _claim(engine, job_id):
+        with Session(engine) as session:
+            row = session.get(ImportJobRow, job_id)
+            return JobStatus(row.status) if row is not None else JobStatus.FAILED
+    done = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(engine, job_id, done), name=f"import-beat-{job_id[:8]}",
+                            daemon=True)
+    beat.start()
     # expire_on_commit off: the rows the check loaded in bulk keep answering look-ups after each
     # progress commit.
-    with Session(engine, expire_on_commit=False) as session:
-        job = session.get(ImportJobRow, job_id)
-        if job is None or job.status not in (JobStatus.QUEUED.value, JobStatus.RUNNING.value):
-            return JobStatus(job.status) if job is not None else JobStatus.FAILED
-        job.status = JobStatus.RUNNING.value
-        job.attempts += 1
-        job.updated_at = _now()
-        created_before = job.created
-        session.add(job)
-        session.commit()
-        try:
-            return _run(session, job, created_before, chunk_rows, should_stop)
-        except DomainError as err:
-            session.rollback()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
             job = session.get(ImportJobRow, job_id)
             assert job is not None
-            job.errors = [{"row": 0, "column": "", "field": v.field, "zh": v.zh, "en": v.en}
-                          for v in err.violations[:MAX_STORED_ERRORS]]
-            _finish(job, JobStatus.FAILED, zh=err.zh, en=err.en)
-        except Exception as err:  # noqa: BLE001 - a job's failure is recorded on the job, never lost
-            session.rollback()
-            log.exception("import_job.failed", job_id=job_id)
-            job = session.get(ImportJobRow, job_id)
-            assert job is not None
-            _finish(job, JobStatus.FAILED, zh=f"导入中断：{err}；已导入的行保留，重新导入同一文件会跳过它们",
-                    en=f"the import stopped: {err}; the rows stored stay, and importing the same file again "
-                       "skips them")
-        session.add(job)
-        session.commit()
-        return JobStatus.FAILED
+            try:
+                return _run(session, job, job.created, chunk_rows, should_stop)
+            except DomainError as err:
+                session.rollback()
+                job = session.get(ImportJobRow, job_id)
+                assert job is not None
+                job.errors = [{"row": 0, "column": "", "field": v.field, "zh": v.zh, "en": v.en}
+                              for v in err.violations[:MAX_STORED_ERRORS]]
+                _finish(job, JobStatus.FAILED, zh=err.zh, en=err.en)
+            except Exception as err:  # noqa: BLE001 - a job's failure is recorded on the job, never lost
+                session.rollback()
+                log.exception("import_job.failed", job_id=job_id)
+                job = session.get(ImportJobRow, job_id)
+                assert job is not None
+                _finish(job, JobStatus.FAILED, zh=f"导入中断：{err}；已导入的行保留，重新导入同一文件会跳过它们",
+                        en=f"the import stopped: {err}; the rows stored stay, and importing the same file again "
+                           "skips them")
+            session.add(job)
+            session.commit()
+            return JobStatus.FAILED
+    finally:
+        done.set()
 
 
 def _run(session: Session, job: ImportJobRow, created_before: int, chunk_rows: int,
@@ -206,8 +244,11 @@ def _run(session: Session, job: ImportJobRow, created_before: int, chunk_rows: i
     index = ConflictIndex(session)
     for chunk in jobs.chunks(checked.ready, chunk_rows):
         if should_stop():
+            job.status = JobStatus.QUEUED.value  # the next start takes it up at once
+            session.add(job)
+            session.commit()
             log.info("import_job.paused", job_id=job.id, rows_done=job.rows_done)
-            return JobStatus.RUNNING
+            return JobStatus.QUEUED
         ids = write_rows(session, checked, chunk, index, actor_id=job.actor_id, at=at)
         job.project_ids = [*job.project_ids, *ids]
         job.created += len(ids)

@@ -90,6 +90,9 @@ def check_sheet(
         raise ValidationFailed(
             [FieldViolation("form_key", f"表单 {form_key} 不存在", f"form {form_key} does not exist")]
         )
+    # Nothing is written yet: end the transaction, so the database's write lock (taken at BEGIN on
+    # SQLite) is not held while a big sheet is parsed.
+    session.commit()
     sheet, problems = excel.read_sheet(data, filename, form)
     if sheet is None:
         raise ValidationFailed(problems)
