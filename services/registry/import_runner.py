@@ -8,6 +8,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -26,11 +27,14 @@ class ImportRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._scanned = 0.0
+        self._until: Callable[[], bool] | None = None
 
-    def start(self) -> None:
-        """Queue the interrupted jobs and start the thread (once)."""
+    def start(self, *, until: Callable[[], bool] | None = None) -> None:
+        """Queue the interrupted jobs and start the thread (once); it ends when ``until()`` says
+        so (the server stopped), re-queuing its job after the chunk in progress."""
         if self._thread is not None:
             return
+        self._until = until
         self._scan()
         self._thread = threading.Thread(target=self._loop, name="registry-imports", daemon=True)
         self._thread.start()
@@ -52,8 +56,11 @@ class ImportRunner:
             log.exception("import_job.scan_failed")
         self._scanned = time.monotonic()
 
+    def _stopping(self) -> bool:
+        return self._stop.is_set() or (self._until is not None and self._until())
+
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping():
             try:
                 job_id = self._queue.get(timeout=0.5)
             except queue.Empty:
@@ -61,6 +68,6 @@ class ImportRunner:
                     self._scan()
                 continue
             try:
-                import_jobs.run_job(self.engine, job_id, should_stop=self._stop.is_set)
+                import_jobs.run_job(self.engine, job_id, should_stop=self._stopping)
             except Exception:  # noqa: BLE001 - the thread outlives any one job
                 log.exception("import_job.runner_error", job_id=job_id)

@@ -58,9 +58,7 @@ def build(
     sealer = sealer_for(engine, secrets_key, secrets_old_keys)
     reseal_at_rest(engine, sealer)
     store = blobs if blobs is not None else blob_store(attachments_dir=attachments_dir, s3=attachments_s3)
-    # Background imports: jobs a stopped process left running are resumed now.
     runner = ImportRunner(engine)
-    runner.start()
     servicer = RegistryServicer(engine, processed_request, store, import_runner=runner)
 
     def add_servicers(server: grpc.Server) -> None:
@@ -72,7 +70,7 @@ def build(
         audit_grpc.add_AuditServiceServicer_to_server(AuditServicer(engine), server)
         accounts_grpc.add_AccountServiceServicer_to_server(AccountServicer(engine, sealer, account_policy), server)
 
-    return build_server(
+    server, bound = build_server(
         name=SERVICE,
         add_servicer=add_servicers,
         service_full_name=FULL_NAME,
@@ -81,6 +79,10 @@ def build(
         tls=tls,
         health_port=health_port,
     )
+    # Background imports: queued jobs and those a stopped process left running are taken up now;
+    # the runner lives as long as the server (wait_for_termination(0) is False once it stopped).
+    runner.start(until=lambda: not server.wait_for_termination(0))
+    return server, bound
 
 
 def account_policy(settings: Settings) -> AccountPolicy:
