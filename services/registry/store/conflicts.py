@@ -133,9 +133,9 @@ class ConflictIndex:
         key_col = col(ProjectRow.customer_name_key)
         for i in range(0, len(ordered), IN_BATCH):
             batch = ordered[i:i + IN_BATCH]
-            # Most buckets hold fewer than SIMILAR_CANDIDATES: read those whole, rank only the big ones.
-            sizes = self._rows(sa.select(key_col, sa.func.count()).where(key_col.in_(batch)).where(self._live())
-                               .group_by(key_col))
+            # Most buckets hold fewer than SIMILAR_CANDIDATES: read those whole, rank only the big
+            # ones (counted from the key's index alone, live or not: an upper bound).
+            sizes = self._rows(sa.select(key_col, sa.func.count()).where(key_col.in_(batch)).group_by(key_col))
             big = [k for k, n in sizes if n > SIMILAR_CANDIDATES]
             small = [k for k, n in sizes if n <= SIMILAR_CANDIDATES]
             stmts: list[Any] = []

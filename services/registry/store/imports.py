@@ -73,11 +73,11 @@ def _in_batches(session: Session, column: Any, values: Iterable[str], *select: A
     return out
 
 
-def _referenced(form: FormDef, values: dict[str, Any], kind: str) -> Iterable[str]:
-    for key, value in values.items():
-        f = form.field(key)
-        if f is not None and f.type == kind:
-            yield from (str(v) for v in (value if isinstance(value, list) else [value]) if v not in (None, ""))
+def _referenced(keys: frozenset[str], values: dict[str, Any]) -> Iterable[str]:
+    """The ids a row's values of these fields name (a user or department field, one or a list)."""
+    for key in keys & values.keys():
+        value = values[key]
+        yield from (str(v) for v in (value if isinstance(value, list) else [value]) if v not in (None, ""))
 
 
 def check_sheet(
@@ -105,10 +105,12 @@ def check_sheet(
         parsed.append((n, record, rules.row_key(form.key, record), rules.row_owner(record, actor_id), values))
     stored_keys = {r[0] for r in _in_batches(session, ProjectRow.import_key, (p[2] for p in parsed),
                                             col(ProjectRow.import_key))}
-    user_ids = {p[3] for p in parsed} | {u for p in parsed for u in _referenced(form, p[4], "user")}
+    user_fields = frozenset(f.key for f in form.fields if f.type == "user")
+    department_fields = frozenset(f.key for f in form.fields if f.type == "department")
+    user_ids = {p[3] for p in parsed} | {u for p in parsed for u in _referenced(user_fields, p[4])}
     held: list[Any] = [r[0] for r in _in_batches(session, UserRow.id, user_ids, UserRow)]
-    held += [r[0] for r in _in_batches(session, DepartmentRow.id, (d for p in parsed
-                                                                   for d in _referenced(form, p[4], "department")),
+    held += [r[0] for r in _in_batches(session, DepartmentRow.id,
+                                       (d for p in parsed for d in _referenced(department_fields, p[4])),
                                        DepartmentRow)]
     ready: list[ReadyRow] = []
     seen_keys: set[str] = set()
