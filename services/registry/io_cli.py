@@ -95,7 +95,9 @@ def _run_job(stub: pb_grpc.RegistryServiceStub, stream: TextIO, data: bytes, fil
     tty = stream.isatty()
     last = ""
     while True:
-        if job.rows_total and job.rows_checked < job.rows_total:
+        if not job.rows_total and job.status in ("queued", "running"):
+            line = "读取表格…"
+        elif job.rows_total and job.rows_checked < job.rows_total:
             line = progress_bar(job.rows_checked, job.rows_total, label="检查")
         else:
             line = progress_bar(job.rows_done, job.rows_total, label="写入" if not dry_run else "检查")
