@@ -149,7 +149,7 @@ async def get_import(import_id: str, user: CurrentUser, clients: Clients) -> dic
     viewer = user.viewer()
     job = (await clients.registry.GetImportJob(registry_pb2.GetImportJobRequest(job_id=import_id,
                                                                                viewer=viewer))).job
-    if job.status == "done" and not job.lifecycles_started and not job.dry_run:
+    if job.status in ("done", "failed") and job.project_ids and not job.lifecycles_started:
         follow_job(clients, viewer, job.id)  # e.g. the edge that queued it restarted meanwhile
     return job_out(job)
 
@@ -173,7 +173,8 @@ def follow_job(clients: EdgeClients, viewer: registry_pb2.Viewer, job_id: str) -
                 if job.status in ("done", "failed"):
                     break
                 await asyncio.sleep(JOB_POLL_SECONDS)
-            if job.status == "done" and not job.dry_run and not job.lifecycles_started:
+            # A job that failed midway keeps the chunks it stored: their projects start too.
+            if job.project_ids and not job.lifecycles_started:
                 await start_lifecycles(clients, viewer, list(job.project_ids))
                 await clients.registry.MarkImportJobLifecycles(
                     registry_pb2.MarkImportJobLifecyclesRequest(job_id=job_id, viewer=viewer))

@@ -49,11 +49,10 @@ def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool,
     try:
         stub = pb_grpc.RegistryServiceStub(ch)
         try:
+            failed = False
             if background if background is not None else len(data) >= BACKGROUND_BYTES:
-                resp = _run_job(stub, stream, data, path.name, form_key=form_key, dry_run=dry_run,
-                                skip_invalid=skip_invalid, actor_id=actor_id)
-                if resp is None:
-                    return 1
+                resp, failed = _run_job(stub, stream, data, path.name, form_key=form_key, dry_run=dry_run,
+                                        skip_invalid=skip_invalid, actor_id=actor_id)
             else:
                 resp = stub.ImportProjects(pb.ImportProjectsRequest(
                     request_id=uuid.uuid4().hex, form_key=form_key, actor_id=actor_id, actor_is_admin=True,
@@ -78,15 +77,15 @@ def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool,
             # The caller starts the projects' lifecycles: they record project.created, so reporting
             # sees the rows at once.
             on_imported(owners)
-        return 0 if not resp.errors or skip_invalid else 1
+        return 0 if not failed and (not resp.errors or skip_invalid) else 1
     finally:
         ch.close()
 
 
 def _run_job(stub: pb_grpc.RegistryServiceStub, stream: TextIO, data: bytes, filename: str, *, form_key: str,
-             dry_run: bool, skip_invalid: bool, actor_id: str) -> pb.ImportProjectsResponse | None:
+             dry_run: bool, skip_invalid: bool, actor_id: str) -> tuple[pb.ImportProjectsResponse, bool]:
     """Start a job and draw its progress until it ends; its outcome as a synchronous import's
-    answer, or None (reason printed) when it failed without row errors."""
+    answer, and whether it failed (the reason printed)."""
     job = stub.StartImportJob(pb.StartImportJobRequest(
         request_id=uuid.uuid4().hex, form_key=form_key, actor_id=actor_id, actor_is_admin=True, data=data,
         filename=filename, dry_run=dry_run, skip_invalid=skip_invalid,
@@ -114,14 +113,12 @@ def _run_job(stub: pb_grpc.RegistryServiceStub, stream: TextIO, data: bytes, fil
         print(file=stream)
     if job.status == "failed":
         print(f"导入失败：{job.reason}", file=stream)
-        if not job.errors:
-            return None
-    if job.status == "done" and not job.dry_run:
+    if job.project_ids:  # the caller starts their lifecycles (a failed job's stored chunks too)
         stub.MarkImportJobLifecycles(pb.MarkImportJobLifecyclesRequest(job_id=job.id, viewer=viewer), timeout=30)
     return pb.ImportProjectsResponse(
-        rows=job.rows_total, created=job.created if job.status == "done" else 0, existing=job.existing,
+        rows=job.rows_total, created=job.created, existing=job.existing,
         invalid=job.invalid, errors=job.errors, project_ids=job.project_ids, dry_run=job.dry_run,
-    )
+    ), job.status == "failed"
 
 
 def export_rows(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> tuple[list[str], list[list[Any]]]:
