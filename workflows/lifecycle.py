@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
     from workflows.activities.reporting import ReportingActivities
+    from workflows.calls import ActivityCalls
     from workflows.contracts.approval import (
         CancelApprovalInput,
         FireTimerInput,
@@ -180,6 +181,10 @@ class ProjectLifecycle:
         self._sla_deadline_iso = ""
         self._last_remind_at = ""
         self._runs = 1
+        self._activity = ActivityCalls()
+        self._given: ProjectSnapshot | None = (
+            inp.project if inp.project is not None and inp.project.id == inp.project_id else None
+        )
         self._carried = inp.carry is not None
         if inp.carry is not None:
             self._restore(inp.carry)
@@ -203,9 +208,12 @@ class ProjectLifecycle:
 
     async def _record_created(self) -> ProjectSnapshot:
         """Read the new project, show it in the Temporal UI and record ``project.created``."""
-        created = await self._background(
-            RegistryActivities.get_project, GetProjectInput(project_id=self._project_id)
-        )
+        # A starter that holds the project passes it (the input decides, so replays agree).
+        created = self._given
+        if created is None:
+            created = await self._background(
+                RegistryActivities.get_project, GetProjectInput(project_id=self._project_id)
+            )
         if self._round == 0:  # unless a submit already brought a newer snapshot
             self._project = created
             self._status = created.status
@@ -1111,16 +1119,12 @@ class ProjectLifecycle:
     # ---------------------------------------------------------------- activities
 
     async def _background(self, fn: Callable[[Any, A], Awaitable[T]], arg: A) -> T:
-        return await workflow.execute_activity_method(
-            fn, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY
-        )
+        return await self._activity(fn, arg, timeout=ACTIVITY_TIMEOUT, retry=BACKGROUND_RETRY)
 
     async def _for_caller(self, fn: Callable[[Any, A], Awaitable[T]], arg: A, *, locale: str) -> T:
         """Run an activity for an update caller; its refusal becomes the update's failure."""
         try:
-            return await workflow.execute_activity_method(
-                fn, arg, start_to_close_timeout=CALLER_TIMEOUT, retry_policy=CALLER_RETRY
-            )
+            return await self._activity(fn, arg, timeout=CALLER_TIMEOUT, retry=CALLER_RETRY)
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type in CALLER_ERRORS:

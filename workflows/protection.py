@@ -29,6 +29,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
+    from workflows.calls import ActivityCalls
     from workflows.contracts.notify import SendInput
     from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY
     from workflows.contracts.protection import (
@@ -49,6 +50,7 @@ class ProjectProtection:
         self._checks = 0
         self._state = "none"
         self._until = ""
+        self._activity = ActivityCalls()
 
     @workflow.query(name="state")
     def state(self) -> ProtectionStatus:
@@ -89,12 +91,12 @@ class ProjectProtection:
         self, fn: Callable[[Any, ProtectionCheckInput], Awaitable[ProtectionStatus]], project_id: str, prefix: str
     ) -> ProtectionStatus:
         self._checks += 1
-        st = await workflow.execute_activity_method(
+        st = await self._activity(
             fn,
             ProtectionCheckInput(request_id=f"{prefix}:{self._checks}", project_id=project_id,
                                  at=workflow.now().isoformat()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=BACKGROUND_RETRY,
+            timeout=ACTIVITY_TIMEOUT,
+            retry=BACKGROUND_RETRY,
         )
         self._state, self._until = st.state, st.until
         workflow.logger.info("protection %s: %s until %s", project_id, st.state, st.until or "-")
@@ -103,15 +105,15 @@ class ProjectProtection:
     async def _notify(self, st: ProtectionStatus, request_id: str, kind: str) -> None:
         if not st.owner_id:
             return
-        await workflow.execute_activity_method(
+        await self._activity(
             NotifyActivities.send,
             # Words by notify (services/notify/wording.py) from the kind and these facts.
             SendInput(request_id=request_id, recipient_ids=[st.owner_id], kind=kind, title="",
                       project_id=st.project_id,
                       context={"project_id": st.project_id, "code": st.code, "name": st.name,
                                "until": st.until if kind == "protection_expiring" else ""}),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=BACKGROUND_RETRY,
+            timeout=ACTIVITY_TIMEOUT,
+            retry=BACKGROUND_RETRY,
         )
 
     async def _start_promoted(self, st: ProtectionStatus) -> list[str]:

@@ -11,7 +11,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 # ``imports_passed_through()`` inside a module of the ``workflows`` package is not enough (the
 # package is the sandbox's own copy, so the submodule is re-executed). Re-executing the type module
 # per instance was ~60% of the worker's CPU per project and ~1 MiB of every cached instance.
-PASSTHROUGH_MODULES = ("workflows.contracts", "workflows.activities", "workflows.search_attributes")
+PASSTHROUGH_MODULES = (
+    "workflows.contracts", "workflows.activities", "workflows.search_attributes", "workflows.calls"
+)
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:

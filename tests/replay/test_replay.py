@@ -29,6 +29,10 @@ def test_histories_are_recorded() -> None:
         "v2_return_resubmit",
         "v2_transfer_add_approver",
         "v2_withdraw",
+        # service calls as local activities (patch local-activities, issue 15)
+        "local_return_resubmit",
+        "local_timers_escalation_ladder",
+        "local_transfer_add_approver",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)
