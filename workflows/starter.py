@@ -11,13 +11,16 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from baobei.core import telemetry
 from baobei.core.settings import Settings
 from workflows.contracts.lifecycle import WORKFLOW_TYPE, LifecycleInput, workflow_id
 
 
 async def start_lifecycles(settings: Settings, projects: list[tuple[str, str]], *, concurrency: int = 16) -> int:
     """Start the lifecycle of each ``(project_id, owner_id)``; returns how many are running now."""
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, interceptors=telemetry.temporal_interceptors()
+    )
     gate = asyncio.Semaphore(concurrency)
 
     async def start(project_id: str, owner_id: str) -> None:

@@ -1,0 +1,66 @@
+"""baobei/core/telemetry.py without a stack: off means no hooks at all; on, log lines carry the
+span's ids and statements/outgoing calls outside a trace start no trace of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from baobei.core import telemetry
+from baobei.core.db import make_engine
+
+
+@pytest.fixture
+def exporter() -> Iterator[InMemorySpanExporter]:
+    spans = InMemorySpanExporter()
+    telemetry.setup_tracing(None, "unit", exporter=spans, set_global=False)
+    try:
+        yield spans
+    finally:
+        telemetry.stop_tracing()
+
+
+def test_off_by_default_means_no_hooks() -> None:
+    from baobei.core.settings import Settings
+
+    assert telemetry.setup_tracing(Settings(otlp_endpoint=""), "edge") is None
+    assert not telemetry.tracing_enabled()
+    assert telemetry.grpc_server_interceptors() == []
+    assert telemetry.grpc_aio_client_interceptors() == []
+    assert telemetry.temporal_interceptors() == []
+    ch = grpc.insecure_channel("127.0.0.1:1")
+    assert telemetry.traced_channel(ch) is ch
+    ch.close()
+    app = object()
+    assert telemetry.asgi_middleware(app) is app  # type: ignore[arg-type]
+    assert telemetry.add_trace_ids(None, "info", {"event": "x"}) == {"event": "x"}
+
+
+def test_log_lines_carry_the_span_ids(exporter: InMemorySpanExporter) -> None:
+    provider = telemetry.tracer_provider()
+    assert provider is not None
+    with provider.get_tracer("t").start_as_current_span("work") as span:
+        event = telemetry.add_trace_ids(None, "info", {"event": "x"})
+        assert telemetry.current_trace_id() == event["trace_id"]
+    ctx = span.get_span_context()
+    assert event["trace_id"] == format(ctx.trace_id, "032x") and len(event["trace_id"]) == 32
+    assert event["span_id"] == format(ctx.span_id, "016x")
+    assert "trace_id" not in telemetry.add_trace_ids(None, "info", {"event": "after"})
+
+
+def test_statements_are_spans_only_inside_a_trace(exporter: InMemorySpanExporter, tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/t.db")
+    with engine.connect() as conn:  # a poller's tick: no trace
+        conn.execute(sa.text("SELECT 1"))
+    assert [s.name for s in exporter.get_finished_spans()] == []
+    provider = telemetry.tracer_provider()
+    assert provider is not None
+    with provider.get_tracer("t").start_as_current_span("rpc"), engine.connect() as conn:
+        conn.execute(sa.text("SELECT 2"))
+    names = [s.name for s in exporter.get_finished_spans()]
+    assert names[-1] == "rpc" and any(n.startswith("SELECT") for n in names)
+    engine.dispose()
