@@ -247,7 +247,7 @@ def _import(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
 
-    def start(projects: list[tuple[str, str]]) -> None:
+    def start(projects: list[tuple[str, str, str, str]]) -> None:
         try:
             asyncio.run(start_lifecycles(settings, projects))
         except Exception as err:  # noqa: BLE001 - the rows are stored; say how to catch up
