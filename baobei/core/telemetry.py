@@ -68,7 +68,9 @@ def setup_tracing(
 
         assert settings is not None
         provider.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=settings.otlp_insecure))
+            BatchSpanProcessor(OTLPSpanExporter(
+                endpoint=endpoint, insecure=settings.otlp_insecure and not endpoint.startswith("https://")
+            ))
         )
     if set_global:
         trace.set_tracer_provider(provider)
