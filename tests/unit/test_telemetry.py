@@ -64,3 +64,32 @@ def test_statements_are_spans_only_inside_a_trace(exporter: InMemorySpanExporter
     names = [s.name for s in exporter.get_finished_spans()]
     assert names[-1] == "rpc" and any(n.startswith("SELECT") for n in names)
     engine.dispose()
+
+
+def test_configured_log_lines_carry_the_trace(
+    exporter: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import logging
+
+    import structlog
+
+    from baobei.core.logging import configure_logging
+
+    configure_logging(fmt="json", component="unit")
+    try:
+        provider = telemetry.tracer_provider()
+        assert provider is not None
+        with provider.get_tracer("t").start_as_current_span("work") as span:
+            structlog.get_logger("t").info("inside")
+            logging.getLogger("stdlib").warning("stdlib inside")
+        structlog.get_logger("t").info("outside")
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers[:] = []
+    trace_id = format(span.get_span_context().trace_id, "032x")
+    by_event = {line["event"]: line for line in lines}
+    assert by_event["inside"]["trace_id"] == trace_id and by_event["inside"]["span_id"]
+    assert by_event["stdlib inside"]["trace_id"] == trace_id
+    assert "trace_id" not in by_event["outside"]
