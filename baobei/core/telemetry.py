@@ -121,6 +121,20 @@ class _ChildOnlyTracer(trace.Tracer):
             yield span
 
 
+class _StatementTracer(_ChildOnlyTracer):
+    """SQL statements inside a trace, less transaction control (SQLite's ``BEGIN IMMEDIATE``,
+    savepoints): a span each would add cost and nothing to read."""
+
+    _SKIPPED = ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
+
+    def start_span(
+        self, name: str, context: otel_context.Context | None = None, *args: Any, **kwargs: Any
+    ) -> trace.Span:
+        if name.upper().startswith(self._SKIPPED):
+            return trace.INVALID_SPAN
+        return super().start_span(name, context, *args, **kwargs)
+
+
 class _ChildOnlyProvider(trace.TracerProvider):
     def __init__(self, inner: TracerProvider) -> None:
         self._inner = inner
@@ -177,14 +191,14 @@ def grpc_aio_client_interceptors() -> list[Any]:
 
 
 def instrument_engine(engine: Engine) -> None:
-    """A span per SQL statement run inside a trace (and none outside one)."""
+    """A span per SQL statement run inside a trace (none outside one, none for BEGIN …)."""
     if _provider is None:
         return
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
     from opentelemetry.instrumentation.sqlalchemy.version import __version__
     from opentelemetry.metrics import NoOpMeter
 
-    tracer = _ChildOnlyTracer(_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__))
+    tracer = _StatementTracer(_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__))
     # Connection-pool metrics are Prometheus's job (baobei metrics), not the tracer's.
     usage = NoOpMeter("baobei").create_up_down_counter("db.client.connections.usage")
     EngineTracer(tracer, engine, usage)  # type: ignore[no-untyped-call]

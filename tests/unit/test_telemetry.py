@@ -59,10 +59,13 @@ def test_statements_are_spans_only_inside_a_trace(exporter: InMemorySpanExporter
     assert [s.name for s in exporter.get_finished_spans()] == []
     provider = telemetry.tracer_provider()
     assert provider is not None
-    with provider.get_tracer("t").start_as_current_span("rpc"), engine.connect() as conn:
-        conn.execute(sa.text("SELECT 2"))
-    names = [s.name for s in exporter.get_finished_spans()]
-    assert names[-1] == "rpc" and any(n.startswith("SELECT") for n in names)
+    with provider.get_tracer("t").start_as_current_span("rpc"):
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 2"))
+        with engine.begin() as conn:  # BEGIN IMMEDIATE (make_engine) is no span of its own
+            conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+    names = [s.name.split()[0] for s in exporter.get_finished_spans()]
+    assert names == ["SELECT", "CREATE", "rpc"]
     engine.dispose()
 
 
