@@ -17,7 +17,7 @@ Temporal dev server in the same run.
    and the cost of tracing (goal ≤ 10%).
 
     .venv/bin/python -m bench.lifecycle [--n 100] [--concurrency 20] [--decisions 60] [--profile DIR]
-                                        [--telemetry]
+                                        [--telemetry [--trace-ratio 0.1]]
 
 Prints a table (with ``--telemetry``: one per variant, then the comparison)."""
 
@@ -256,14 +256,18 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="directory for py-spy's collapsed stacks per process")
     parser.add_argument("--telemetry", action="store_true",
                         help="run twice, tracing off then on (OTLP to a local sink), and compare")
+    parser.add_argument("--trace-ratio", type=float, default=1.0,
+                        help="with --telemetry: share of traces kept (1 = all; e.g. 0.1 as in production)")
     args = parser.parse_args()
     if not args.telemetry:
         print_results(run_stack(args, {}), args)
         return
     off = run_stack(args, {})
+    # Every trace kept by default: the worst case of what an operator might switch on.
+    sampler = ({"OTEL_TRACES_SAMPLER": "always_on"} if args.trace_ratio >= 1 else
+               {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(args.trace_ratio)})
     with OtlpSink() as sink:
-        # Every trace kept: the worst case of what an operator might switch on.
-        on = run_stack(args, {"BAOBEI_OTLP_ENDPOINT": sink.endpoint, "OTEL_TRACES_SAMPLER": "always_on"})
+        on = run_stack(args, {"BAOBEI_OTLP_ENDPOINT": sink.endpoint, **sampler})
         spans = sink.spans
     for title, res in (("tracing off", off), ("tracing on", on)):
         print(f"\n== {title}")
