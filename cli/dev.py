@@ -35,6 +35,7 @@ SEARCH_ATTRIBUTES = {
     "BaobeiAmount": "Double",
     "BaobeiRegion": "Keyword",
     "BaobeiSlaDeadline": "Datetime",
+    "BaobeiCode": "Keyword",
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from baobei.core.logging import configure_logging
 from baobei.core.settings import SERVICES, Settings
+from baobei.core.telemetry import setup_tracing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +46,7 @@ def _use_tls(settings: Settings) -> None:
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component=args.service)
+    setup_tracing(settings, args.service)
     _use_tls(settings)
     module = __import__(f"services.{args.service}.server", fromlist=["serve"])
     module.serve(settings)
@@ -54,6 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component="worker")
+    setup_tracing(settings, "worker")
     _use_tls(settings)
     from workflows.worker import run_worker
 
@@ -88,6 +91,7 @@ async def _with_heartbeat(main: Coroutine[Any, Any, None], path: Path) -> None:
 def _edge(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component="edge")
+    setup_tracing(settings, "edge")
     _use_tls(settings)
     from edge.server import serve
 
@@ -243,7 +247,7 @@ def _import(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
 
-    def start(projects: list[tuple[str, str]]) -> None:
+    def start(projects: list[tuple[str, str, str, str]]) -> None:
         try:
             asyncio.run(start_lifecycles(settings, projects))
         except Exception as err:  # noqa: BLE001 - the rows are stored; say how to catch up

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
+from baobei.core import telemetry
 from baobei.core.settings import Settings
 from edge import web_app
 from edge.clients import EdgeDeps
@@ -47,8 +48,9 @@ rate-limited (429 with `Retry-After`)."""
 
 class BaobeiAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
-        # Outermost, so that even the 500 page of Starlette's ServerErrorMiddleware carries them.
-        return SecurityHeadersMiddleware(super().build_middleware_stack())
+        # Outermost, so that even the 500 page of Starlette's ServerErrorMiddleware carries them;
+        # inside them the request's server span (tracing on), current for everything below.
+        return SecurityHeadersMiddleware(telemetry.asgi_middleware(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:

@@ -54,6 +54,7 @@ from workflows.contracts.lifecycle import (
     workflow_id,
 )
 from workflows.contracts.project_snapshot import project_snapshot
+from workflows.search_attributes import project_start_options
 
 T = TypeVar("T")
 # An update waits at most this many rpc_timeouts (the workflow may run several activities).
@@ -68,11 +69,15 @@ def _start_input(project_id: str, owner_id: str, project: registry_pb2.Project |
 
 
 async def ensure_started(
-    clients: Clients, project_id: str, owner_id: str, *, project: registry_pb2.Project | None = None
+    clients: Clients, project_id: str, owner_id: str, *, project: registry_pb2.Project | None = None,
+    code: str = "", name: str = "",
 ) -> None:
     """Start the project's workflow, or attach to the running one (USE_EXISTING). A closed run is
     only replaced when it failed or was terminated. ``project``: the stored project, when the
-    caller has it unfiltered (just created)."""
+    caller has it unfiltered (just created). ``code``/``name`` (else the project's): how the
+    Temporal UI shows it (``BaobeiCode`` and the summary)."""
+    if project is not None:
+        code, name = code or project.code, name or project.name
     client = await clients.temporal()
     try:
         await client.start_workflow(
@@ -82,6 +87,7 @@ async def ensure_started(
             task_queue=clients.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            **project_start_options(WORKFLOW_TYPE, code, name),
         )
     except WorkflowAlreadyStartedError:
         pass  # closed normally (approved / rejected / ...): the update below answers 409
@@ -103,6 +109,7 @@ async def start_and_submit(
         task_queue=clients.settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        **project_start_options(WORKFLOW_TYPE, project.code, project.name),
     )
     inp = SubmitInput(actor_id=actor_id, actor_is_admin=actor_is_admin, locale=clients.locale)
     return await _answer(client.execute_update_with_start_workflow(

@@ -340,6 +340,8 @@ class ProjectLifecycle:
                     ),
                     id=execution_workflow_id(self._project_id),
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    # BaobeiCode + UI summary at start: not in the replay check, no patch needed.
+                    **sa.project_start_options(EXECUTION_WORKFLOW_TYPE, p.code, p.name),
                 )
         # Issue 3: the customer's protection period (保护期).
         if workflow.patched("start-protection"):
@@ -349,6 +351,7 @@ class ProjectLifecycle:
                     ProtectionInput(project_id=self._project_id),
                     id=protection_workflow_id(self._project_id),
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    **sa.project_start_options(PROTECTION_WORKFLOW_TYPE, p.code, p.name),
                 )
 
     def _ack(self) -> None:

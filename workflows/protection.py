@@ -27,6 +27,7 @@ from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import search_attributes as sa
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
     from workflows.calls import ActivityCalls
@@ -62,6 +63,7 @@ class ProjectProtection:
         # under the same workflow id, and must not get the stored answers of its earlier run.
         wid = f"{workflow.info().workflow_id}:{workflow.info().run_id}"
         st = await self._call(RegistryActivities.start_protection, inp.project_id, f"{wid}:start")
+        self._label(st)
         reminders, reminded_for = 0, ""
         while st.state == "protected" and self._checks < MAX_ROUNDS:
             until = datetime.fromisoformat(st.until)
@@ -86,6 +88,14 @@ class ProjectProtection:
             await self._notify(st, f"{wid}:lapsed", "protection_lapsed")
         promoted = await self._start_promoted(st)
         return ProtectionResult(project_id=inp.project_id, state=st.state, reminders=reminders, promoted=promoted)
+
+    def _label(self, st: ProtectionStatus) -> None:
+        """A promotion starts this workflow knowing only the project id: set ``BaobeiCode`` from
+        the registry's answer, so the project's code finds this workflow in the Temporal UI too."""
+        if not st.code or workflow.info().typed_search_attributes.get(sa.CODE, ""):
+            return
+        if workflow.patched("protection-code-attribute"):
+            workflow.upsert_search_attributes([sa.CODE.value_set(st.code)])
 
     async def _call(
         self, fn: Callable[[Any, ProtectionCheckInput], Awaitable[ProtectionStatus]], project_id: str, prefix: str

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from baobei.core import telemetry
 from baobei.core.errors import FieldViolation, ValidationFailed
 
 M = TypeVar("M", bound=Message)
@@ -55,8 +56,11 @@ def make_engine(url: str) -> Engine:
         def _autocommit_off(conn: Any, _record: Any) -> None:
             conn.isolation_level = None
 
+        telemetry.instrument_engine(engine)  # a span per statement when tracing is on
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    telemetry.instrument_engine(engine)
+    return engine
 
 
 def request_log_table(metadata: sa.MetaData) -> sa.Table:

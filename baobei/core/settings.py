@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # Log rendering: "json", "console" or "auto" (console on a TTY).
     log_format: str = "auto"
     log_level: str = "INFO"
+    # OpenTelemetry traces (baobei/core/telemetry.py): OTLP/gRPC collector, e.g.
+    # http://otel-collector:4317; empty = tracing off (no spans, no overhead).
+    otlp_endpoint: str = ""
+    # Plaintext to the collector; an https:// endpoint or False = TLS with the system's roots.
+    otlp_insecure: bool = True
     # Deadline for calls between components, seconds.
     rpc_timeout: float = 10.0
 

@@ -211,7 +211,8 @@ async def submit_project(project_id: str, request: Request, user: CurrentUser, c
     """Submit a draft (or returned) project for approval."""
     bind_project(request, project_id)
     project = await visible_project(clients, user, project_id)
-    await lifecycle.ensure_started(clients, project.id, project.owner_id)
+    await lifecycle.ensure_started(clients, project.id, project.owner_id,
+                                   code=project.code, name=project.name)
     await lifecycle.submit(clients, project.id, form_key=project.form_key, actor_id=user.id,
                            actor_is_admin=user.is_admin)
     return await project_view(clients, user, project_id)

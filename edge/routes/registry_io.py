@@ -114,7 +114,8 @@ async def start_lifecycles(clients: EdgeClients, viewer: registry_pb2.Viewer, pr
         async with gate:
             project = (await clients.registry.GetProject(
                 registry_pb2.GetProjectRequest(project_id=project_id, viewer=viewer))).project
-            await lifecycle.ensure_started(clients, project.id, project.owner_id)
+            await lifecycle.ensure_started(clients, project.id, project.owner_id,
+                                           code=project.code, name=project.name)
 
     results = await asyncio.gather(*(start(pid) for pid in project_ids), return_exceptions=True)
     failed = [pid for pid, r in zip(project_ids, results, strict=True) if isinstance(r, BaseException)]

@@ -26,7 +26,7 @@ CORE = [("code", "项目编号"), ("name", "项目名称"), ("status", "状态")
 
 def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool, skip_invalid: bool,
                 actor_id: str = "admin",
-                on_imported: Callable[[list[tuple[str, str]]], object] | None = None) -> int:
+                on_imported: Callable[[list[tuple[str, str, str, str]]], object] | None = None) -> int:
     ch = channel(settings.addr("registry"))
     try:
         stub = pb_grpc.RegistryServiceStub(ch)
@@ -47,10 +47,10 @@ def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool,
         for e in resp.errors:
             print(f"  第 {e.row} 行 {e.column or e.field}：{e.message}")
         if resp.project_ids and not resp.dry_run and on_imported is not None:
-            owners = [
-                (pid, stub.GetProject(pb.GetProjectRequest(project_id=pid), timeout=30).project.owner_id)
-                for pid in resp.project_ids
-            ]
+            found = [stub.GetProject(pb.GetProjectRequest(project_id=pid), timeout=30).project
+                     for pid in resp.project_ids]
+            # (id, owner, code, name): the code and name label the workflow in the Temporal UI.
+            owners = [(p.id, p.owner_id, p.code, p.name) for p in found]
             # The caller starts the projects' lifecycles: they record project.created, so reporting
             # sees the rows at once.
             on_imported(owners)
