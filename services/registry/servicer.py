@@ -403,6 +403,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             r = import_store.import_projects(
                 session=session, form_key=request.form_key, actor_id=request.actor_id, data=request.data,
                 filename=request.filename, dry_run=request.dry_run, skip_invalid=request.skip_invalid,
+                actor_is_admin=request.actor_is_admin,
             )
             locale = "en" if any(k == "accept-language" and v.startswith("en")
                                  for k, v in context.invocation_metadata()) else "zh"
@@ -410,6 +411,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 rows=r.rows, created=r.created, existing=r.existing, invalid=r.invalid, dry_run=r.dry_run,
                 project_ids=r.project_ids,
                 errors=[pb.ImportRowError(row=n, column=c, field=p, message=v.text(locale)) for n, c, p, v in r.errors],
+                updated=r.updated, unchanged=r.unchanged, updated_ids=r.updated_ids,
+                changes=[pb.ImportRowChange(row=c.row, column=c.column, field=c.field, before=c.before, after=c.after,
+                                            message=c.text(locale), kind=c.kind) for c in r.changes],
             )
 
         if request.dry_run:
