@@ -76,11 +76,11 @@ def prepare_new_row(session: Session, ctx: RowContext, n: int, raw: dict[str, An
     input validated against the form (a cell already refused is not refused twice)."""
     read = rules.read_row(ctx.form, ctx.directory, n, raw, ctx.headers, actor_id=ctx.actor_id)
     errors = list(read.problems)
-    errors.extend(rules.row_problems(owner_id=read.owner_id, owner_known=read.owner_id in ctx.directory.users,
-                                     status=read.status))
     refused = {v.field for v in errors}
     valid, violations = validate(session, rules.read_input(ctx.form, read), ctx.form)
-    errors.extend(v for v in violations if v.field not in refused)
+    errors.extend(v for v in rules.row_problems(owner_id=read.owner_id, status=read.status,
+                                                owner_known=read.owner_id in ctx.directory.users)
+                  + violations if v.field not in refused)
     return read, valid, errors
 
 
