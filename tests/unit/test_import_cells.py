@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from services.registry import excel
-from services.registry.domain import Customer, Project, Status
-from services.registry.domain import cells
+from services.registry.domain import Customer, Project, Status, cells
 from services.registry.domain import imports as rules
 from services.registry.domain.cells import Directory, Read
 from services.registry.domain.org import Department, User
