@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from baobei.core.grpc_client import metadata, read_failure
 from baobei.registry.v1 import registry_service_pb2 as pb
@@ -165,3 +165,42 @@ def test_cli_dry_run_prints_each_normalisation(registry: RunningService, tmp_pat
     out = capsys.readouterr().out
     assert "新建 3" in out and "第 2 行 金额 `1,200,000.00` → 1200000.00" in out
     assert "第 4 行 金额 `35万` → 350000.00" in out
+
+
+def test_cli_export_imports_back_and_edits_are_checked_like_patch(
+        stub: pb_grpc.RegistryServiceStub, registry: RunningService, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    stub.PutForm(pb.PutFormRequest(request_id="form-block", key="blocky", title="撞单即拒",
+                                   fields=[pb.FormField(key="phone", label="电话", type="phone")],
+                                   settings=pb.FormSettings(conflict_policy="block")), timeout=10)
+    seed = ("项目名称,客户名称,金额,负责人,状态\n生效项目,冲突客户有限公司,100,zhangsan,已生效\n"
+            "草稿项目,别的客户有限公司,200,zhangsan,草稿\n另一草稿,第三客户有限公司,300,wangfang,draft\n")
+    req = pb.ImportProjectsRequest(request_id=uuid.uuid4().hex, form_key="blocky", actor_id="admin",
+                                   actor_is_admin=True, data=seed.encode("gbk"), filename="seed.csv")
+    assert stub.ImportProjects(req, timeout=30).created == 3
+    monkeypatch.setenv("BAOBEI_REGISTRY_ADDR", registry.addr)
+    out = tmp_path / "all.xlsx"
+    assert main(["export", str(out)]) == 0
+    assert main(["import", str(out), "--form", "blocky", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "新建 0" in printed and "修改 0，未变 3" in printed and "第 " not in printed
+    wb = load_workbook(out)
+    ws = wb.active
+    head = [c.value for c in ws[1]]
+    by_name = {row[head.index("项目名称")].value: row for row in ws.iter_rows(min_row=2)}
+    by_name["草稿项目"][head.index("客户名称")].value = "冲突客户有限公司"
+    by_name["另一草稿"][head.index("金额")].value = "2,000"
+    buf = io.BytesIO()
+    wb.save(buf)
+    dry = stub.ImportProjects(pb.ImportProjectsRequest(
+        request_id=uuid.uuid4().hex, form_key="blocky", actor_id="admin", actor_is_admin=True,
+        data=buf.getvalue(), filename="edited.xlsx", dry_run=True), timeout=30)
+    assert (dry.updated, dry.unchanged, dry.invalid) == (1, 1, 1)
+    assert [(e.field, e.message.startswith("与已有报备撞单")) for e in dry.errors] == [("customer.name", True)]
+    assert sorted((c.kind, c.column, c.before, c.after) for c in dry.changes) == [
+        ("edit", "金额", "300.00", "2000.00"), ("normalised", "金额", "2,000", "2000.00")]
+    path = tmp_path / "edited.xlsx"
+    path.write_bytes(buf.getvalue())
+    assert main(["import", str(path), "--form", "blocky", "--dry-run", "--skip-invalid"]) == 0
+    printed = capsys.readouterr().out
+    assert "将修改的项目字段（1）" in printed and "金额：300.00 → 2000.00" in printed and "撞单" in printed

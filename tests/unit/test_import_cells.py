@@ -151,7 +151,7 @@ def test_users_refused() -> None:
     assert DIRECTORY.user("赵六").problem == ("用户 赵六 不存在", "unknown user 赵六")
     assert DIRECTORY.user("李四（zhangsan）").problem is not None  # name and id disagree
     # The value already stored wins whenever the cell names it (an exported row reads back).
-    assert DIRECTORY.user("张三", prefer="zhangsan2") == Read("zhangsan2", changed=True)
+    assert DIRECTORY.user("张三", prefer="zhangsan2") == Read("zhangsan2")
     assert DIRECTORY.user("zhangsan2", prefer="zhangsan2") == Read("zhangsan2")
 
 
@@ -159,7 +159,7 @@ def test_departments() -> None:
     assert DIRECTORY.department("d1") == Read("d1")
     assert DIRECTORY.department("销售一部") == Read("d1", changed=True)
     assert DIRECTORY.department("销售二部").problem is not None
-    assert DIRECTORY.department("销售二部", prefer="d3") == Read("d3", changed=True)
+    assert DIRECTORY.department("销售二部", prefer="d3") == Read("d3")
     assert DIRECTORY.department("不存在").problem == ("部门 不存在 不存在", "unknown department 不存在")
 
 

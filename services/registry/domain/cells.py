@@ -277,12 +277,13 @@ class Directory:
     def user(self, value: Any, *, prefer: str = "") -> Read:
         """A user id from an id, ``张三（zhangsan）``, a mobile number, an e-mail address or a
         name that only one current user has (people who left count only when nobody current
-        does); ``prefer`` (the value already stored) wins whenever the cell names it."""
+        does); ``prefer`` (the value already stored) wins whenever the cell names it, unreported
+        (an exported row names its people by name and reads back unchanged)."""
         if is_blank(value):
             return Read()
         raw = display(value)
         if prefer and self.matches_user(prefer, raw):
-            return Read(prefer, changed=raw != prefer)
+            return Read(prefer)  # the stored user, as an export names them: confirmed, not guessed
         plain = half_width(raw).strip()
         if plain in self.users:
             return Read(plain, changed=plain != raw)
@@ -312,7 +313,7 @@ class Directory:
         raw = display(value)
         plain = half_width(raw).strip()
         if prefer and prefer in self.departments and plain in (prefer, self.departments[prefer].name):
-            return Read(prefer, changed=raw != prefer)
+            return Read(prefer)
         if plain in self.departments:
             return Read(plain, changed=plain != raw)
         named, bracketed = _bracketed(plain)

@@ -12,7 +12,7 @@ import structlog
 from sqlmodel import Session, select
 
 from baobei.core.errors import FieldViolation, ValidationFailed
-from services.registry import excel
+from services.registry import domain, excel
 from services.registry.domain import Status, ValidProject, editing
 from services.registry.domain import imports as rules
 from services.registry.domain.cells import Directory
@@ -109,8 +109,13 @@ def plan_edit(session: Session, ctx: RowContext, n: int, raw: dict[str, Any], re
     errors = read.problems + rules.edit_refusals(current, read, edits=bool(changes), actor_id=ctx.actor_id,
                                                   actor_is_admin=ctx.actor_is_admin)
     if changes and not errors:
-        _, violations = validate(session, editing.edited_input(current, changes), form)
+        valid, violations = validate(session, editing.edited_input(current, changes), form)
         errors.extend(violations)
+        # A "block" form refuses a colliding edit, as PATCH does; found here, it is the row's error.
+        blocked = domain.blocks(form.settings.conflict_policy, conflicts(session, row.id, valid.customer, valid.name)) \
+            if valid is not None and form.settings.conflict_policy == "block" else None
+        if blocked is not None:
+            errors.append(FieldViolation("customer.name", blocked.zh, blocked.en))
     if errors:
         _row_errors(result, ctx, n, errors)
         return None
