@@ -33,7 +33,6 @@ STATUS_ZH = {Status.DRAFT: "为草稿", Status.PENDING_APPROVAL: "审批中", St
              Status.CLOSED: "已关闭", Status.RETURNED: "已退回", Status.REJECTED: "已驳回", Status.CANCELLED: "已取消"}
 # Columns an export writes that say what a project is, never what to change: recognised, not input.
 READ_ONLY = frozenset({"code", "version", "created_at", "updated_at", "department_id", "form_key"})
-CORE_TEXT = ("name", "customer.name", "customer.contact", "region", "business_line")
 
 
 @dataclass(frozen=True)
