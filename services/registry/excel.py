@@ -96,7 +96,13 @@ def decode_csv(data: bytes) -> str:
         raise UnknownEncoding(str(err)) from err
 
 
-def _raw_rows(data: bytes, filename: str) -> list[list[Any]]:
+# Sheets an export adds beside the data (its filters and time): never the rows to import.
+NOTE_SHEETS = ("说明", "notes", "about")
+
+
+def _raw_rows(data: bytes, filename: str, names: tuple[str, ...] = ()) -> list[list[Any]]:
+    """The rows of a CSV, or of the workbook's sheet named one of ``names`` (the form's key or
+    title: an export of several forms has a sheet per form), else its first data sheet."""
     if filename.lower().endswith(".csv") or not data.startswith(b"PK"):
         text = decode_csv(data)
         return [list(r) for r in csv.reader(io.StringIO(text))]
@@ -104,7 +110,9 @@ def _raw_rows(data: bytes, filename: str) -> list[list[Any]]:
 
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        ws = wb.worksheets[0]
+        wanted = {n.strip().lower() for n in names if n.strip()}
+        sheets = [ws for ws in wb.worksheets if ws.title.strip().lower() not in NOTE_SHEETS] or wb.worksheets
+        ws = next((w for w in sheets if w.title.strip().lower() in wanted), sheets[0])
         return [list(r) for r in ws.iter_rows(values_only=True)]
     finally:
         wb.close()
@@ -137,7 +145,7 @@ def header_map(form: FormDef) -> dict[str, str]:
 
 def read_sheet(data: bytes, filename: str, form: FormDef) -> tuple[Sheet | None, list[FieldViolation]]:
     try:
-        raw = _raw_rows(data, filename)
+        raw = _raw_rows(data, filename, (form.key, form.title))
     except UnknownEncoding:
         return None, [FieldViolation("file", "无法识别 CSV 文件的编码：请另存为 UTF-8 或 GBK 编码",
                                      "cannot tell the CSV file's encoding: save it as UTF-8 or GBK")]

@@ -4,6 +4,7 @@ whole (``domain.imports.read_row``), the edit a coded row makes, and GBK CSV det
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -273,3 +274,24 @@ def test_headers_of_exports_and_templates() -> None:
     assert not problems and sheet is not None
     assert sheet.columns == ["code", "version", "name", "status", "department_id", "form_key", "created_at",
                              "amount", "fields.phone", "owner_id"]
+
+
+def test_the_sheet_of_the_form_is_read() -> None:
+    from openpyxl import Workbook
+
+    form = FormDef(key="deals", title="大单报备", fields=(FormField("phone", "电话", "phone"),))
+    wb = Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["导出时间", "2026-12-01"])
+    wb.create_sheet("其他表单").append(["项目名称"])
+    wb.create_sheet("大单报备").append(["项目名称", "电话"])
+    wb["大单报备"].append(["甲", "138 0013 8000"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    sheet, problems = excel.read_sheet(buf.getvalue(), "x.xlsx", form)
+    assert not problems and sheet is not None and sheet.rows == [(2, {"name": "甲", "fields.phone": "138 0013 8000"})]
+    del wb["大单报备"]
+    buf = io.BytesIO()
+    wb.save(buf)
+    sheet, _ = excel.read_sheet(buf.getvalue(), "x.xlsx", form)
+    assert sheet is not None and sheet.columns == ["name"]  # the first data sheet, never 说明
