@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import uuid
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -204,3 +205,27 @@ def test_cli_export_imports_back_and_edits_are_checked_like_patch(
     assert main(["import", str(path), "--form", "blocky", "--dry-run", "--skip-invalid"]) == 0
     printed = capsys.readouterr().out
     assert "将修改的项目字段（1）" in printed and "金额：300.00 → 2000.00" in printed and "撞单" in printed
+
+
+def test_a_workbook_saved_by_libreoffice(stub: pb_grpc.RegistryServiceStub) -> None:
+    """``tests/fixtures/sales_libreoffice.xlsx`` was saved by LibreOffice Calc 7.4 (its docProps
+    say so): number cells with a #,##0.00 format, a formula (=35*10000) stored with its value,
+    date and datetime cells, Excel serials, and text typed as in the sheet above."""
+    data = (Path(__file__).parents[1] / "fixtures" / "sales_libreoffice.xlsx").read_bytes()
+    assert b"LibreOffice" in zipfile.ZipFile(io.BytesIO(data)).read("docProps/app.xml")
+    dry = stub.ImportProjects(request(data, "lo.xlsx", dry_run=True), timeout=30)
+    assert (dry.rows, dry.created, dry.invalid) == (3, 3, 0), dry.errors
+    assert {(c.row, c.column, c.before, c.after) for c in dry.changes} == {
+        (2, "负责人", "张三", "zhangsan"), (2, "电话", "+86 13800138000", "13800138000"),
+        (2, "截止日期", "2026/12/1", "2026-12-01"),
+        (3, "客户电话", "138-0013-8000", "13800138000"), (3, "开始日期", "2026年12月1日", "2026-12-01"),
+        (3, "截止日期", "46357", "2026-12-01"),
+        (4, "金额", "￥350000", "350000.00"), (4, "客户电话", "0086 138 0013 8000", "13800138000"),
+        (4, "开始日期", "46357", "2026-12-01"), (4, "负责人", "13800138000", "zhangsan"),
+        (4, "截止日期", "2026-12-01 09:00:00", "2026-12-01"),
+    }
+    done = stub.ImportProjects(request(data, "lo.xlsx"), timeout=30)
+    got = [stub.GetProject(pb.GetProjectRequest(project_id=i), timeout=10).project for i in done.project_ids]
+    assert sorted(p.amount for p in got) == ["1200000.00", "350000.00", "350000.00"]  # the formula's value
+    assert {(p.start_date, p.customer.phone, p.owner_id, p.fields["due"]) for p in got} == {
+        ("2026-12-01", "13800138000", "zhangsan", "2026-12-01")}
