@@ -17,6 +17,7 @@ from typing import Any
 
 from baobei.core.errors import FieldViolation
 from services.registry.domain.cells import half_width
+from services.registry.domain.imports import READ_ONLY
 from services.registry.forms import FormDef
 
 # Core columns: key → accepted headers (Chinese first).
@@ -36,7 +37,7 @@ CORE_COLUMNS: dict[str, tuple[str, ...]] = {
     "status": ("状态", "项目状态"),
     # Read-only columns of an export (``domain.imports.READ_ONLY``): the code picks the project a
     # row edits, the version guards it; the others are ignored.
-    "code": ("项目编号", "编号"),
+    "code": ("项目编号",),
     "version": ("版本",),
     "department_id": ("部门", "所属部门"),
     "form_key": ("表单",),
@@ -130,7 +131,9 @@ def header_map(form: FormDef) -> dict[str, str]:
     """Accepted header text (lower-cased) → target key (``fields.<key>`` for form fields)."""
     out: dict[str, str] = {}
     for key, labels in CORE_COLUMNS.items():
-        out[key.lower()] = key
+        # The read-only columns' keys (code, version, …) are plausible field keys: fields win those.
+        if key not in READ_ONLY:
+            out[key.lower()] = key
         for label in labels:
             out[label.lower()] = key
     for f in form.fields:
@@ -138,7 +141,7 @@ def header_map(form: FormDef) -> dict[str, str]:
         if f.label:
             out.setdefault(f.label.lower(), f"fields.{f.key}")
     for key, labels in ENGLISH_COLUMNS.items():
-        for label in labels:
+        for label in (key, *labels):
             out.setdefault(label, key)
     return out
 

@@ -295,3 +295,10 @@ def test_the_sheet_of_the_form_is_read() -> None:
     wb.save(buf)
     sheet, _ = excel.read_sheet(buf.getvalue(), "x.xlsx", form)
     assert sheet is not None and sheet.columns == ["name"]  # the first data sheet, never 说明
+
+
+def test_form_fields_keep_their_keys_over_read_only_columns() -> None:
+    form = FormDef(key="f", title="t", fields=(FormField("code", "合同编号"), FormField("version", "软件版本")))
+    sheet, problems = excel.read_sheet("code,version,项目编号,版本,created_at\n".encode(), "x.csv", form)
+    assert not problems and sheet is not None
+    assert sheet.columns == ["fields.code", "fields.version", "code", "version", "created_at"]
