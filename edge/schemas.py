@@ -659,7 +659,9 @@ class ImportOut(Model):
     project_ids: list[str]
     updated: int = Field(0, description="rows with a 项目编号 that edit their project (to edit, in a dry run)")
     unchanged: int = Field(0, description="rows with a 项目编号 equal to their project")
-    changes: list[ImportRowChangeOut] = Field(default_factory=list)
+    changes: list[ImportRowChangeOut] = Field(default_factory=list,
+                                              description="the first 20,000 normalisations and edits, by row")
+    changes_total: int = Field(0, description="all normalisations and edits, listed or not")
 
 
 class ProjectPage(Model):

@@ -133,7 +133,7 @@ def import_out(resp: registry_pb2.ImportProjectsResponse) -> dict[str, Any]:
         "rows": resp.rows, "created": resp.created, "existing": resp.existing, "invalid": resp.invalid,
         "dry_run": resp.dry_run, "project_ids": list(resp.project_ids),
         "errors": [{"row": e.row, "column": e.column, "field": e.field, "message": e.message} for e in resp.errors],
-        "updated": resp.updated, "unchanged": resp.unchanged,
+        "updated": resp.updated, "unchanged": resp.unchanged, "changes_total": resp.changes_total,
         "changes": [{"row": c.row, "column": c.column, "field": c.field, "before": c.before, "after": c.after,
                      "message": c.message, "kind": c.kind} for c in resp.changes],
     }

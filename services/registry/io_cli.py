@@ -74,6 +74,8 @@ def print_changes(resp: pb.ImportProjectsResponse) -> None:
         print(f"{'将修改' if resp.dry_run else '已修改'}的项目字段（{len(edits)}）：")
         for c in edits:
             print(f"  第 {c.row} 行 {c.message}")
+    if resp.changes_total > len(resp.changes):
+        print(f"  （另有 {resp.changes_total - len(resp.changes)} 处未列出）")
 
 
 def export_rows(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> tuple[list[str], list[list[Any]]]:

@@ -23,6 +23,7 @@ from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry import access, domain, mapping
 from services.registry.domain import Status
+from services.registry.domain.imports import MAX_LISTED_CHANGES
 from services.registry.store import attachments as attachment_store
 from services.registry.store import conflicts as conflict_store
 from services.registry.store import forms as form_store
@@ -413,7 +414,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 errors=[pb.ImportRowError(row=n, column=c, field=p, message=v.text(locale)) for n, c, p, v in r.errors],
                 updated=r.updated, unchanged=r.unchanged, updated_ids=r.updated_ids,
                 changes=[pb.ImportRowChange(row=c.row, column=c.column, field=c.field, before=c.before, after=c.after,
-                                            message=c.text(locale), kind=c.kind) for c in r.changes],
+                                            message=c.text(locale), kind=c.kind)
+                         for c in r.changes[:MAX_LISTED_CHANGES]],
+                changes_total=len(r.changes),
             )
 
         if request.dry_run:

@@ -877,7 +877,7 @@ class ImportRowChange(_message.Message):
     def __init__(self, row: _Optional[int] = ..., column: _Optional[str] = ..., field: _Optional[str] = ..., before: _Optional[str] = ..., after: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class ImportProjectsResponse(_message.Message):
-    __slots__ = ("rows", "created", "existing", "invalid", "errors", "project_ids", "dry_run", "updated", "unchanged", "changes", "updated_ids")
+    __slots__ = ("rows", "created", "existing", "invalid", "errors", "project_ids", "dry_run", "updated", "unchanged", "changes", "updated_ids", "changes_total")
     ROWS_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     EXISTING_FIELD_NUMBER: _ClassVar[int]
@@ -889,6 +889,7 @@ class ImportProjectsResponse(_message.Message):
     UNCHANGED_FIELD_NUMBER: _ClassVar[int]
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     UPDATED_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     rows: int
     created: int
     existing: int
@@ -900,4 +901,5 @@ class ImportProjectsResponse(_message.Message):
     unchanged: int
     changes: _containers.RepeatedCompositeFieldContainer[ImportRowChange]
     updated_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, rows: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ..., updated: _Optional[int] = ..., unchanged: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[ImportRowChange, _Mapping]]] = ..., updated_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    changes_total: int
+    def __init__(self, rows: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ..., updated: _Optional[int] = ..., unchanged: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[ImportRowChange, _Mapping]]] = ..., updated_ids: _Optional[_Iterable[str]] = ..., changes_total: _Optional[int] = ...) -> None: ...

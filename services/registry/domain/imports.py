@@ -32,6 +32,9 @@ STATUS_LABELS = {
 STATUS_ZH = {Status.DRAFT: "为草稿", Status.PENDING_APPROVAL: "审批中", Status.ACTIVE: "已生效",
              Status.CLOSED: "已关闭", Status.RETURNED: "已退回", Status.REJECTED: "已驳回", Status.CANCELLED: "已取消"}
 # Columns an export writes that say what a project is, never what to change: recognised, not input.
+# Changes listed in a response (a 10,000-row sheet of typed amounts and phones has tens of
+# thousands); the count covers them all.
+MAX_LISTED_CHANGES = 20_000
 READ_ONLY = frozenset({"code", "version", "created_at", "updated_at", "department_id", "form_key"})
 
 
