@@ -37,7 +37,7 @@ CORE_HEADERS = [
     ("customer.uscc", "统一社会信用代码"), ("customer.contact", "联系人"), ("customer.phone", "客户电话"),
     ("amount", "金额"), ("region", "区域"), ("business_line", "业务线"), ("start_date", "开始日期"),
     ("end_date", "结束日期"), ("owner_id", "负责人"), ("department_id", "部门"), ("form_key", "表单"),
-    ("created_at", "创建时间"),
+    ("created_at", "创建时间"), ("version", "版本"),
 ]
 
 
@@ -90,7 +90,10 @@ async def import_projects(
 ) -> dict[str, Any]:
     """Import existing registrations (admin). Default all-or-nothing: any bad row → 422 listing
     every bad cell as `rows[<row>].<field>`. Re-importing a row key (`行键` column, else the row's
-    content) does nothing (`existing`)."""
+    content) does nothing (`existing`). Cells are read leniently (`1,200,000.00`, `35万`,
+    `+86 138…`, `2026年12月1日`, people by name) and every such reading is listed in `changes`.
+    A row with a `项目编号` (an exported file) edits that draft/returned project where it differs
+    (`updated`, each change listed), else counts as `unchanged`."""
     data = await _read(file, MAX_IMPORT)
     resp = await clients.registry.ImportProjects(
         registry_pb2.ImportProjectsRequest(
@@ -131,6 +134,9 @@ def import_out(resp: registry_pb2.ImportProjectsResponse) -> dict[str, Any]:
         "rows": resp.rows, "created": resp.created, "existing": resp.existing, "invalid": resp.invalid,
         "dry_run": resp.dry_run, "project_ids": list(resp.project_ids),
         "errors": [{"row": e.row, "column": e.column, "field": e.field, "message": e.message} for e in resp.errors],
+        "updated": resp.updated, "unchanged": resp.unchanged, "changes_total": resp.changes_total,
+        "changes": [{"row": c.row, "column": c.column, "field": c.field, "before": c.before, "after": c.after,
+                     "message": c.message, "kind": c.kind} for c in resp.changes],
     }
 
 
@@ -166,7 +172,7 @@ async def export_rows(
     rows = []
     for p, values in zip(projects, rows_fields, strict=True):
         summary = mapping.project_summary(p)
-        flat = {**summary, "start_date": p.start_date, "end_date": p.end_date}
+        flat = {**summary, "start_date": p.start_date, "end_date": p.end_date, "version": p.version}
         for k in ("name", "uscc", "contact", "phone"):
             flat[f"customer.{k}"] = summary["customer"].get(k) or ""
         row = [flat.get(key) or "" for key, _ in CORE_HEADERS]

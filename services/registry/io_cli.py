@@ -21,7 +21,7 @@ from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 
 CORE = [("code", "项目编号"), ("name", "项目名称"), ("status", "状态"), ("customer_name", "客户名称"),
         ("customer_uscc", "统一社会信用代码"), ("amount", "金额"), ("region", "区域"), ("business_line", "业务线"),
-        ("owner_id", "负责人"), ("department_id", "部门"), ("form_key", "表单")]
+        ("owner_id", "负责人"), ("department_id", "部门"), ("form_key", "表单"), ("version", "版本")]
 
 
 def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool, skip_invalid: bool,
@@ -43,7 +43,9 @@ def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool,
                 print(f"  {v.field}: {v.zh}")
             return 1
         mode = "试运行" if resp.dry_run else "导入"
-        print(f"{mode}：共 {resp.rows} 行，新建 {resp.created}，已存在 {resp.existing}，有误 {resp.invalid}")
+        print(f"{mode}：共 {resp.rows} 行，新建 {resp.created}，已存在 {resp.existing}，有误 {resp.invalid}"
+              + (f"，修改 {resp.updated}，未变 {resp.unchanged}" if resp.updated or resp.unchanged else ""))
+        print_changes(resp)
         for e in resp.errors:
             print(f"  第 {e.row} 行 {e.column or e.field}：{e.message}")
         if resp.project_ids and not resp.dry_run and on_imported is not None:
@@ -57,6 +59,23 @@ def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool,
         return 0 if not resp.errors or skip_invalid else 1
     finally:
         ch.close()
+
+
+def print_changes(resp: pb.ImportProjectsResponse) -> None:
+    """Every cell read leniently and every edit of an existing project, by row: nothing is
+    guessed silently."""
+    normalised = [c for c in resp.changes if c.kind != "edit"]
+    edits = [c for c in resp.changes if c.kind == "edit"]
+    if normalised:
+        print(f"按规则读取的单元格（{len(normalised)}）：")
+        for c in normalised:
+            print(f"  第 {c.row} 行 {c.message}")
+    if edits:
+        print(f"{'将修改' if resp.dry_run else '已修改'}的项目字段（{len(edits)}）：")
+        for c in edits:
+            print(f"  第 {c.row} 行 {c.message}")
+    if resp.changes_total > len(resp.changes):
+        print(f"  （另有 {resp.changes_total - len(resp.changes)} 处未列出）")
 
 
 def export_rows(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> tuple[list[str], list[list[Any]]]:
@@ -83,7 +102,8 @@ def export_rows(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> 
         flat = {"code": p.code, "name": p.name, "status": pb.ProjectStatus.Name(p.status).removeprefix(
             "PROJECT_STATUS_").lower(), "customer_name": p.customer.name, "customer_uscc": p.customer.uscc,
             "amount": p.amount, "region": p.region, "business_line": p.business_line, "owner_id": p.owner_id,
-            "department_id": p.department_id, "form_key": p.form_key}
+            "department_id": p.department_id, "form_key": p.form_key,
+            "version": p.version}
         rows.append([flat[k] for k, _ in CORE] + [_cell(fields.get(k, "")) for k in keys])
     return header, rows
 

@@ -23,6 +23,7 @@ from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry import access, domain, mapping
 from services.registry.domain import Status
+from services.registry.domain.imports import MAX_LISTED_CHANGES
 from services.registry.store import attachments as attachment_store
 from services.registry.store import conflicts as conflict_store
 from services.registry.store import forms as form_store
@@ -403,6 +404,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             r = import_store.import_projects(
                 session=session, form_key=request.form_key, actor_id=request.actor_id, data=request.data,
                 filename=request.filename, dry_run=request.dry_run, skip_invalid=request.skip_invalid,
+                actor_is_admin=request.actor_is_admin,
             )
             locale = "en" if any(k == "accept-language" and v.startswith("en")
                                  for k, v in context.invocation_metadata()) else "zh"
@@ -410,6 +412,11 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 rows=r.rows, created=r.created, existing=r.existing, invalid=r.invalid, dry_run=r.dry_run,
                 project_ids=r.project_ids,
                 errors=[pb.ImportRowError(row=n, column=c, field=p, message=v.text(locale)) for n, c, p, v in r.errors],
+                updated=r.updated, unchanged=r.unchanged, updated_ids=r.updated_ids,
+                changes=[pb.ImportRowChange(row=c.row, column=c.column, field=c.field, before=c.before, after=c.after,
+                                            message=c.text(locale), kind=c.kind)
+                         for c in r.changes[:MAX_LISTED_CHANGES]],
+                changes_total=len(r.changes),
             )
 
         if request.dry_run:

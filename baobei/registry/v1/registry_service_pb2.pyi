@@ -858,8 +858,26 @@ class ImportRowError(_message.Message):
     message: str
     def __init__(self, row: _Optional[int] = ..., column: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
+class ImportRowChange(_message.Message):
+    __slots__ = ("row", "column", "field", "before", "after", "message", "kind")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    column: str
+    field: str
+    before: str
+    after: str
+    message: str
+    kind: str
+    def __init__(self, row: _Optional[int] = ..., column: _Optional[str] = ..., field: _Optional[str] = ..., before: _Optional[str] = ..., after: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
 class ImportProjectsResponse(_message.Message):
-    __slots__ = ("rows", "created", "existing", "invalid", "errors", "project_ids", "dry_run")
+    __slots__ = ("rows", "created", "existing", "invalid", "errors", "project_ids", "dry_run", "updated", "unchanged", "changes", "updated_ids", "changes_total")
     ROWS_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     EXISTING_FIELD_NUMBER: _ClassVar[int]
@@ -867,6 +885,11 @@ class ImportProjectsResponse(_message.Message):
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     rows: int
     created: int
     existing: int
@@ -874,4 +897,9 @@ class ImportProjectsResponse(_message.Message):
     errors: _containers.RepeatedCompositeFieldContainer[ImportRowError]
     project_ids: _containers.RepeatedScalarFieldContainer[str]
     dry_run: bool
-    def __init__(self, rows: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    updated: int
+    unchanged: int
+    changes: _containers.RepeatedCompositeFieldContainer[ImportRowChange]
+    updated_ids: _containers.RepeatedScalarFieldContainer[str]
+    changes_total: int
+    def __init__(self, rows: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ..., updated: _Optional[int] = ..., unchanged: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[ImportRowChange, _Mapping]]] = ..., updated_ids: _Optional[_Iterable[str]] = ..., changes_total: _Optional[int] = ...) -> None: ...
