@@ -80,6 +80,7 @@ def test_workbook_formats_and_notes() -> None:
     header = [c.value for c in ws[1]]
     cells = dict(zip(header, ws[2], strict=True))
     assert cells["金额"].number_format == "#,##0.00" and cells["金额"].value == 1000000
+    assert cells["预算"].number_format == "#,##0.00" and cells["预算"].value == 1200.5  # two money cells a row
     assert cells["数量"].number_format == "#,##0" and cells["签约日"].is_date
     assert cells["创建时间"].value == dt.datetime(2026, 12, 1, 9, 30)
     notes = {r[0]: r[1] for r in wb["说明"].iter_rows(min_row=2, values_only=True)}
