@@ -217,3 +217,4 @@ async def test_import_template(admin: httpx.AsyncClient, org: Org) -> None:
     assert empty.status_code == 422 and empty.json()["error"]["details"][0]["field"] == "form_key"
     denied = await org["rep"].get("/api/v1/imports/projects/template", params={"form_key": s["key_a"]})
     assert denied.status_code == 403
+

@@ -109,3 +109,14 @@ def test_template_columns() -> None:
     assert by["发起人"].choices == ["张三", "u2"] and by["负责人"].choices == ["张三", "u2"]
     assert by["数量"].number_bounds == ("1", "99") and "1 ~ 99" in by["数量"].hint
     assert template.template_csv(FORM, "en").decode("utf-8-sig").startswith("Row key,*Project name,Status")
+
+
+def test_template_counts_as_an_export_not_an_upload() -> None:
+    from baobei.core.settings import Settings
+    from edge.guard import classify
+
+    settings = Settings()
+    get = classify(settings, "GET", "/api/v1/imports/projects/template", {}, "form_key=x")
+    assert get.limits == ("exports",)
+    post = classify(settings, "POST", "/api/v1/imports/projects", {"content-type": "multipart/form-data"}, "")
+    assert post.limits == ("uploads",)
