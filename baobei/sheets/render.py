@@ -50,6 +50,21 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)
 
 
+def xml_safe(value: Any) -> Any:
+    """Text without the control characters an .xlsx cannot hold (openpyxl refuses them rather than
+    writing a broken file); other values unchanged."""
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
+def excel_text(value: Any) -> Any:
+    """A text cell as written to an .xlsx: formula-guarded and XML-safe."""
+    return xml_safe(safe_cell(value))
+
+
 def display_width(text: str) -> int:
     """Columns a text takes in a spreadsheet: wide (CJK, full-width) characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -104,7 +119,7 @@ def column_widths(columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> l
 def sheet_title(name: str, taken: set[str]) -> str:
     """``name`` as a sheet title Excel accepts (≤ 31 characters, none of ``[]:*?/\\``), unique in
     ``taken`` (compared case-insensitively, as Excel does); added to ``taken``."""
-    base = (name.translate(_BAD_TITLE_CHARS).strip("' ") or "Sheet")[:SHEET_TITLE_MAX]
+    base = (xml_safe(name).translate(_BAD_TITLE_CHARS).strip("' ") or "Sheet")[:SHEET_TITLE_MAX]
     title, n = base, 1
     while title.lower() in taken:
         n += 1
@@ -139,7 +154,7 @@ def xlsx(tables: Sequence[Table], notes: Table | None = None) -> bytes:
             ws.freeze_panes = "A2"
         header = []
         for col in table.columns:
-            cell = WriteOnlyCell(ws, value=safe_cell(col.header))
+            cell = WriteOnlyCell(ws, value=excel_text(col.header))
             cell.font, cell.fill = bold, fill
             cell.alignment = Alignment(vertical="center")
             header.append(cell)
@@ -177,7 +192,7 @@ def _typed_row(row: Sequence[Any], kinds: Sequence[str], typed: Callable[[Any, s
     has written it (it consumes the row one cell at a time)."""
     for i, value in enumerate(row):
         fmt = number_format(kinds[i] if i < len(kinds) else TEXT, value)
-        yield safe_cell(value) if fmt is None else typed(value, fmt)
+        yield excel_text(value) if fmt is None else typed(value, fmt)
 
 
 def csv_bytes(headers: Iterable[str], rows: Iterable[Sequence[Any]], encoding: str = "utf-8") -> bytes:

@@ -39,7 +39,9 @@ from baobei.sheets.render import (
     column_widths,
     csv_bytes,
     display_width,
+    excel_text,
     sheet_title,
+    xml_safe,
 )
 
 # Rows of the first sheet that carry the drop-downs, prompts and number formats.
@@ -177,6 +179,10 @@ def template_columns(
             col.header = f.key
         taken.add(col.header)
         cols.append(col)
+    for col in cols:  # text from the form and the directory, as a sheet may hold it
+        col.header, col.hint = excel_text(col.header), xml_safe(col.hint)
+        col.choices = [excel_text(c) for c in col.choices]
+        col.example = excel_text(col.example)
     return cols
 
 

@@ -120,3 +120,14 @@ def test_template_counts_as_an_export_not_an_upload() -> None:
     assert get.limits == ("exports",)
     post = classify(settings, "POST", "/api/v1/imports/projects", {"content-type": "multipart/form-data"}, "")
     assert post.limits == ("uploads",)
+
+
+def test_control_characters_and_formulas_never_break_a_workbook() -> None:
+    form = pb.Form(key="k", title="表\x01单", fields=[
+        pb.FormField(key="x", label="=标签\x0b", type="select", options=["a\x02", "=b"])])
+    wb = load_workbook(io.BytesIO(template.template_xlsx(form, "zh")))
+    assert wb.sheetnames[0] == "表单" and "'=标签" in [c.value for c in wb.worksheets[0][1]]
+    assert [c.value for c in wb["选项"]["B"]][1:3] == ["a", "'=b"]
+    table = render.Table("t", [render.Column("h\x1f")], [["v\x00=", "=1"]])
+    ws = load_workbook(io.BytesIO(render.xlsx([table]))).active
+    assert [c.value for c in ws[2]] == ["v=", "'=1"] and ws["A1"].value == "h"
