@@ -39,7 +39,7 @@ CORE_COLUMNS: tuple[CoreColumn, ...] = (
     CoreColumn("name", "项目名称", "Project name", required=True),
     CoreColumn("status", "状态", "Status"),
     CoreColumn("customer.name", "客户名称", "Customer name", required=True),
-    CoreColumn("customer.uscc", "统一社会信用代码", "Unified social credit code"),
+    CoreColumn("customer.uscc", "统一社会信用代码", "USCC"),
     CoreColumn("customer.contact", "联系人", "Contact"),
     CoreColumn("customer.phone", "客户电话", "Customer phone"),
     CoreColumn("amount", "金额", "Amount", MONEY, required=True),
