@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from baobei.registry.v1 import directory_service_pb2 as directory_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from baobei.sheets.projects import Directory, unique_names
+from baobei.sheets.projects import Directory, display_names
 from edge.auth import Principal
 from edge.clients import Clients
 from edge.routes.projects import ProjectQuery
@@ -56,7 +56,7 @@ async def export_directory(clients: Clients, user: Principal) -> Directory:
     finds them by name), else by id."""
     users, depts = await asyncio.gather(
         clients.registry.ListUsers(registry_pb2.ListUsersRequest()), departments(clients, user))
-    return Directory(users=unique_names((u.id, u.name) for u in users.users), departments=unique_names(depts))
+    return Directory(users=display_names((u.id, u.name) for u in users.users), departments=display_names(depts))
 
 
 async def template_choices(clients: Clients, user: Principal) -> tuple[list[str], list[str]]:
@@ -71,7 +71,7 @@ async def template_choices(clients: Clients, user: Principal) -> tuple[list[str]
         cursor = page.next_cursor
         if not cursor:
             break
-    names = unique_names((u.id, u.name) for u in people)
+    names = display_names((u.id, u.name) for u in people)
     depts = await departments(clients, user)
-    dept_names = unique_names(depts)
+    dept_names = display_names(depts)
     return [names[u.id] for u in people], [dept_names[i] for i, _ in depts]

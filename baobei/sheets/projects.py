@@ -1,7 +1,8 @@
 """Projects as export tables: one sheet per form (named by the form's title) and a notes sheet,
 or one flat table for CSV. Values are typed for Excel — amounts and number fields as numbers,
 dates as dates, times in Asia/Shanghai — and enumerations become labels people read: statuses,
-yes/no, people and departments by name (by id when a name is not unique, so the file imports back).
+yes/no, people and departments by name (``张三（zhangsan）`` when a name is not unique, so the file
+imports back).
 
 Field permissions come from the registry: a restricted value is already blank, and a column every
 row of a sheet withholds (``Project.hidden``) is left out, so its header does not appear either."""
@@ -51,7 +52,7 @@ FILTER_LABELS: dict[str, tuple[str, str]] = {
 
 @dataclass
 class Directory:
-    """How people and departments are written: id → shown text."""
+    """How people and departments are written: id → shown text (``display_names``)."""
 
     users: dict[str, str] = field(default_factory=dict)
     departments: dict[str, str] = field(default_factory=dict)
@@ -63,11 +64,13 @@ class Directory:
         return self.departments.get(department_id, department_id)
 
 
-def unique_names(entries: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """id → name where the name is unique (so importing the name finds that one), else id → id."""
+def display_names(entries: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """id → how a sheet names it: the name where it is unique (importing the name finds that
+    one), ``张三（zhangsan）`` where several share it (the import reads the id in brackets), the id
+    where there is no name."""
     pairs = list(entries)
     counts = Counter(name for _, name in pairs if name)
-    return {i: name if name and counts[name] == 1 and name != i else i for i, name in pairs}
+    return {i: (name if counts[name] == 1 else f"{name}（{i}）") if name and name != i else i for i, name in pairs}
 
 
 def local_time(ts: Timestamp) -> dt.datetime | None:

@@ -89,8 +89,8 @@ def export_file(settings: Settings, out: Path, *, user_id: str = "", locale: str
             directory_pb.GetOrgTreeRequest(viewer=viewer or pb.Viewer(user_id="admin", is_admin=True)), timeout=60)
     finally:
         ch.close()
-    directory = sheets.Directory(users=sheets.unique_names((u.id, u.name) for u in users),
-                                 departments=sheets.unique_names((d.id, d.name) for d in tree.departments))
+    directory = sheets.Directory(users=sheets.display_names((u.id, u.name) for u in users),
+                                 departments=sheets.display_names((d.id, d.name) for d in tree.departments))
     if out.suffix.lower() == ".csv":
         table = sheets.flat_table(projects, forms, directory, locale)
         out.write_bytes(render.csv_bytes([c.header for c in table.columns], table.rows))

@@ -109,12 +109,12 @@ async def test_export_is_typed_labelled_and_split_per_form(admin: httpx.AsyncCli
     assert created.value == (utc + dt.timedelta(hours=8)).replace(tzinfo=None, microsecond=0)
     assert row["状态"].value == "草稿" and row["类型"].value == "新签" and row["标签"].value == "政府、医疗"
     assert row["协作人"].value == s["helper_name"]  # a unique name: the name
-    assert row["负责人"].value in ("销售甲", org.user("rep"))  # by name unless another test org has one
+    assert row["负责人"].value in ("销售甲", f"销售甲（{org.user('rep')}）")  # the id too if another org has one
     assert row["版本"].value == 1 and row["表单"].value == s["key_a"]
     assert row["机密"].value == "绝密"  # the owner reads every field
     _, rows_b = records(wb[s["title_b"]])
     assert rows_b[0]["备注"].value == "'=1+1" and rows_b[0]["备注"].data_type == "s"  # no formula
-    assert rows_b[0]["对接人"].value == f"{s['helper']}-twin1"  # two people of that name: the id
+    assert rows_b[0]["对接人"].value == f"同名{s['tag']}（{s['helper']}-twin1）"  # a shared name: with the id
     notes = {str(r[0]): r[1] for r in wb["说明"].iter_rows(min_row=2, values_only=True)}
     assert isinstance(notes["导出时间"], dt.datetime) and org.user("rep") in str(notes["导出人"])
     assert notes["筛选：客户"] == customer
@@ -178,8 +178,8 @@ async def test_import_template(admin: httpx.AsyncClient, org: Org) -> None:
     columns = {c[0].value: [x.value for x in c[1:] if x.value is not None] for c in lists.iter_cols()}
     assert columns["类型"] == ["新签", "续签"] and columns["状态"] == ["草稿", "执行中", "已关闭"]
     assert s["helper_name"] in columns["协作人"]
-    assert {f"{s['helper']}-twin1", f"{s['helper']}-twin2"} <= set(columns["负责人"])  # same names: ids
-    assert org.dept in columns["所属部门"]
+    assert {f"同名{s['tag']}（{s['helper']}-twin{n}）" for n in (1, 2)} <= set(columns["负责人"])  # with ids
+    assert "销售一部" in columns["所属部门"] or f"销售一部（{org.dept}）" in columns["所属部门"]
     dvs = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
 
     def dv_of(h: str) -> Any:

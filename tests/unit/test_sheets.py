@@ -35,13 +35,13 @@ def project(**over: object) -> pb.Project:
     return p
 
 
-DIRECTORY = projects.Directory(users=projects.unique_names([("u1", "张三"), ("u2", "李四"), ("u3", "李四")]),
+DIRECTORY = projects.Directory(users=projects.display_names([("u1", "张三"), ("u2", "李四"), ("u3", "李四")]),
                                departments={"d1": "销售一部"})
 
 
-def test_unique_names_fall_back_to_ids() -> None:
-    assert projects.unique_names([("u1", "张三"), ("u2", "李四"), ("u3", "李四"), ("u4", "")]) == {
-        "u1": "张三", "u2": "u2", "u3": "u3", "u4": "u4"}
+def test_display_names_add_the_id_to_shared_names() -> None:
+    assert projects.display_names([("u1", "张三"), ("u2", "李四"), ("u3", "李四"), ("u4", "")]) == {
+        "u1": "张三", "u2": "李四（u2）", "u3": "李四（u3）", "u4": "u4"}
 
 
 def test_project_table_is_typed_and_labelled() -> None:
@@ -54,7 +54,7 @@ def test_project_table_is_typed_and_labelled() -> None:
     assert row["签约日"] == dt.date(2026, 12, 1)
     assert row["创建时间"] == dt.datetime(2026, 12, 1, 9, 30)  # Asia/Shanghai
     assert row["状态"] == "执行中" and row["已确认"] == "是"
-    assert row["发起人"] == "张三" and row["负责人"] == "u2" and row["部门"] == "销售一部" and row["版本"] == 3
+    assert row["发起人"] == "张三" and row["负责人"] == "李四（u2）" and row["部门"] == "销售一部" and row["版本"] == 3
     [en] = projects.project_tables([project()], {("std", 2): FORM}, DIRECTORY, "en")
     row = dict(zip([c.header for c in en.columns], en.rows[0], strict=True))
     assert row["Status"] == "Active" and row["已确认"] == "Yes" and row["Amount"] == Decimal("1000000.00")
