@@ -205,7 +205,9 @@ def _withheld_everywhere(path: str, projects: Sequence[pb.Project]) -> bool:
 def project_tables(
     projects: Sequence[pb.Project], forms: Mapping[tuple[str, int], pb.Form], directory: Directory, locale: str
 ) -> list[Table]:
-    """One table per form, in the order the forms first appear, titled by the form's title."""
+    """One table per form, in the order the forms first appear, titled by the form's title — or
+    by its key where several exported forms share a title (the import finds a form's sheet by its
+    title or key, so no sheet may carry another form's title)."""
     export = _Export(forms, directory, locale)
     groups: dict[str, list[pb.Project]] = {}
     for p in projects:
@@ -213,12 +215,14 @@ def project_tables(
     taken: set[str] = {pick(locale, "说明", "Notes").lower()}
     if not groups:
         return [export.table(sheet_title(pick(locale, "项目报备", "Projects"), taken), [])]
-    tables = []
-    for form_key, members in groups.items():
+    titles = {}
+    for form_key in groups:
         latest = max((v for k, v in forms if k == form_key), default=0)
         form = forms.get((form_key, latest))
-        tables.append(export.table(sheet_title((form.title if form else "") or form_key, taken), members))
-    return tables
+        titles[form_key] = (form.title if form else "") or form_key
+    shared = Counter(t.lower() for t in titles.values())
+    return [export.table(sheet_title(key if shared[titles[key].lower()] > 1 else titles[key], taken), members)
+            for key, members in groups.items()]
 
 
 def flat_table(

@@ -131,3 +131,11 @@ def test_control_characters_and_formulas_never_break_a_workbook() -> None:
     table = render.Table("t", [render.Column("h\x1f")], [["v\x00=", "=1"]])
     ws = load_workbook(io.BytesIO(render.xlsx([table]))).active
     assert [c.value for c in ws[2]] == ["v=", "'=1"] and ws["A1"].value == "h"
+
+
+def test_forms_sharing_a_title_get_sheets_named_by_key() -> None:
+    other = pb.Form(key="std2", title="标准报备", version=1)
+    second = project()
+    second.form_key, second.form_version = "std2", 1
+    tables = projects.project_tables([project(), second], {("std", 2): FORM, ("std2", 1): other}, DIRECTORY, "zh")
+    assert [t.title for t in tables] == ["std", "std2"]
