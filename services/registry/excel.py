@@ -46,7 +46,8 @@ CORE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # English headers (an export made with Accept-Language: en); form fields of the same text win.
 ENGLISH_COLUMNS: dict[str, tuple[str, ...]] = {
-    "code": ("code", "project code"), "version": ("version",), "name": ("project", "project name"),
+    "row_key": ("row key",), "code": ("code", "project code"), "version": ("version",),
+    "name": ("project", "project name"),
     "status": ("status",), "customer.name": ("customer", "customer name"), "customer.uscc": ("uscc",),
     "customer.contact": ("contact",), "customer.phone": ("customer phone", "phone"), "amount": ("amount",),
     "region": ("region",), "business_line": ("business line",), "start_date": ("start date", "start"),

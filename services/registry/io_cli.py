@@ -3,25 +3,21 @@ talking to the registry over gRPC (``BAOBEI_REGISTRY_ADDR``) like the other admi
 
 from __future__ import annotations
 
-import csv
-import io
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import grpc
-from google.protobuf import json_format
 
 from baobei.core.grpc_client import channel, metadata, read_failure
 from baobei.core.settings import Settings
-from baobei.core.spreadsheet import safe_row
+from baobei.registry.v1 import directory_service_pb2 as directory_pb
+from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-
-CORE = [("code", "项目编号"), ("name", "项目名称"), ("status", "状态"), ("customer_name", "客户名称"),
-        ("customer_uscc", "统一社会信用代码"), ("amount", "金额"), ("region", "区域"), ("business_line", "业务线"),
-        ("owner_id", "负责人"), ("department_id", "部门"), ("form_key", "表单"), ("version", "版本")]
+from baobei.sheets import projects as sheets
+from baobei.sheets import render
 
 
 def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool, skip_invalid: bool,
@@ -78,7 +74,7 @@ def print_changes(resp: pb.ImportProjectsResponse) -> None:
         print(f"  （另有 {resp.changes_total - len(resp.changes)} 处未列出）")
 
 
-def export_rows(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> tuple[list[str], list[list[Any]]]:
+def _projects(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> list[pb.Project]:
     projects: list[pb.Project] = []
     cursor = ""
     while True:
@@ -89,59 +85,37 @@ def export_rows(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> 
         projects.extend(resp.items)
         cursor = resp.next_cursor
         if not cursor:
-            break
-    keys: list[str] = []
-    values = []
-    for p in projects:
-        fields = json_format.MessageToDict(p.fields)
-        values.append(fields)
-        keys.extend(k for k in fields if k not in keys)
-    header = [label for _, label in CORE] + keys
-    rows = []
-    for p, fields in zip(projects, values, strict=True):
-        flat = {"code": p.code, "name": p.name, "status": pb.ProjectStatus.Name(p.status).removeprefix(
-            "PROJECT_STATUS_").lower(), "customer_name": p.customer.name, "customer_uscc": p.customer.uscc,
-            "amount": p.amount, "region": p.region, "business_line": p.business_line, "owner_id": p.owner_id,
-            "department_id": p.department_id, "form_key": p.form_key,
-            "version": p.version}
-        rows.append([flat[k] for k, _ in CORE] + [_cell(fields.get(k, "")) for k in keys])
-    return header, rows
+            return projects
 
 
-def _cell(v: Any) -> Any:
-    if isinstance(v, list):
-        return "、".join(map(str, v))
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
-
-
-def export_file(settings: Settings, out: Path, *, user_id: str = "") -> int:
-    """Every project (or, with ``user_id``, what that user may see, fields filtered by their roles)."""
+def export_file(settings: Settings, out: Path, *, user_id: str = "", locale: str = "zh") -> int:
+    """Every project (or, with ``user_id``, what that user may see, fields filtered by their roles),
+    written as the API's export writes it (``baobei.sheets``)."""
     ch = channel(settings.addr("registry"))
     try:
         stub = pb_grpc.RegistryServiceStub(ch)
         viewer = None
+        exporter = "baobei export"
         if user_id:
             user = stub.GetUser(pb.GetUserRequest(user_id=user_id), timeout=10).user
             viewer = pb.Viewer(user_id=user.id, roles=list(user.roles), is_admin="admin" in user.roles)
-        header, rows = export_rows(stub, viewer)
+            exporter = f"{user.name}（{user.id}）"
+        projects = _projects(stub, viewer)
+        forms = {(k, v): stub.GetForm(pb.GetFormRequest(key=k, version=v), timeout=30).form
+                 for k, v in sorted({(p.form_key, p.form_version) for p in projects})}
+        users = stub.ListUsers(pb.ListUsersRequest(), timeout=60).users
+        tree = directory_grpc.DirectoryServiceStub(ch).GetOrgTree(
+            directory_pb.GetOrgTreeRequest(viewer=viewer or pb.Viewer(user_id="admin", is_admin=True)), timeout=60)
     finally:
         ch.close()
+    directory = sheets.Directory(users=sheets.display_names((u.id, u.name) for u in users),
+                                 departments=sheets.display_names((d.id, d.name) for d in tree.departments))
     if out.suffix.lower() == ".csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(safe_row(header))
-        writer.writerows(safe_row(r) for r in rows)
-        out.write_bytes(("\ufeff" + buf.getvalue()).encode())
+        table = sheets.flat_table(projects, forms, directory, locale)
+        out.write_bytes(render.csv_bytes([c.header for c in table.columns], table.rows))
     else:
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("项目报备")
-        ws.append(safe_row(header))
-        for row in rows:
-            ws.append(safe_row(row))
-        wb.save(out)
-    print(f"已导出 {len(rows)} 个项目到 {out}")
+        tables = sheets.project_tables(projects, forms, directory, locale)
+        info = sheets.ExportInfo(exported_at=dt.datetime.now(dt.UTC), exported_by=exporter, filters={})
+        out.write_bytes(render.xlsx(tables, sheets.notes_table(info, tables, locale)))
+    print(f"已导出 {len(projects)} 个项目到 {out}")
     return 0

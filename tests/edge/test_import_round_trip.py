@@ -123,11 +123,14 @@ async def test_export_import_round_trip(stack: Stack, admin: httpx.AsyncClient, 
         row[col["金额"]] = float(row[col["金额"]])
         row[col["毛利"]] = float(row[col["毛利"]])
         for h in ("开始日期", "结束日期", "截止"):
-            row[col[h]] = datetime.fromisoformat(row[col[h]])
-        row[col["创建时间"]] = datetime.fromisoformat(str(row[col["创建时间"]]).replace("Z", "")).replace(tzinfo=None)
+            if isinstance(row[col[h]], str):  # the export already writes date cells
+                row[col[h]] = datetime.fromisoformat(row[col[h]])
+        if isinstance(row[col["创建时间"]], str):
+            row[col["创建时间"]] = datetime.fromisoformat(
+                str(row[col["创建时间"]]).replace("Z", "")).replace(tzinfo=None)
         row[col["状态"]] = {"draft": "草稿", "active": "已生效"}.get(row[col["状态"]], row[col["状态"]])
         row[col["负责人"]] = "销售甲"  # a name every test org shares: the stored owner wins
-        row[col["销售"]] = f"销售乙（{row[col['销售']]}）"
+        row[col["销售"]] = f"销售乙（{org.user('rep2')}）"  # the export names the person; add the id
         row[col["部门"]] = "销售一部"
     back = await post(admin, form, "typed.xlsx", xlsx(typed), dry_run=True)
     assert (back["created"], back["updated"], back["unchanged"], back["invalid"]) == (0, 0, N, 0), back["errors"]

@@ -171,6 +171,7 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/attachments/{attachment_id}/content":        "401  ok   404  404  404  404  404  404  404  404  ok",
     "GET /api/v1/deliverables/{deliverable_id}/content":      "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "POST /api/v1/imports/projects":                          ADMIN_ONLY,
+    "GET /api/v1/imports/projects/template":                  ADMIN_ONLY,
     "GET /api/v1/exports/projects":                           ANY_USER,
     # ------------------------------------------------------------ integrations (scope per route)
     "POST /api/v1/integrations/crm/opportunities":            "401  403  403  403  403  403  403  ok   403  403  ok",
@@ -748,6 +749,8 @@ IMPORT_CSV = "项目名称,客户名称,金额\n导入项目,导入客户有限�
 fixed("POST", API + "/imports/projects", lambda w: Req(
     f"{API}/imports/projects", data={"form_key": w.form, "dry_run": "true"},
     files={"file": ("导入.csv", io.BytesIO(IMPORT_CSV.encode()), "text/csv")}))
+fixed("GET", API + "/imports/projects/template", lambda w: Req(
+    f"{API}/imports/projects/template", params={"form_key": w.form, "format": "csv"}))
 fixed("GET", API + "/exports/projects", lambda w: Req(f"{API}/exports/projects", params={"format": "csv"}))
 fixed("POST", API + "/integrations/crm/opportunities", lambda w: Req(
     f"{API}/integrations/crm/opportunities", json=crm_body(w)))
