@@ -132,14 +132,27 @@ async def todo_of(client: httpx.AsyncClient, pid: str, poll: float = POLL_SECOND
     raise RuntimeError(f"no to-do for {pid}")
 
 
+# Where a project's wall time goes in the throughput run (ms per phase, one list per phase).
+PHASES: dict[str, list[float]] = {"create+submit": [], "to-do shown": [], "decision": []}
+
+
 async def bench_projects(people: People, n: int, concurrency: int) -> float:
+    for times in PHASES.values():
+        times.clear()
+
     async def one(i: int) -> None:
+        t0 = time.perf_counter()
         pid = await create(people, people.one_step, i)
+        t1 = time.perf_counter()
         task = await todo_of(people.boss, pid)
+        t2 = time.perf_counter()
         r = await people.boss.post(f"/api/v1/approval-tasks/{task}/decision", json={"action": "approve"})
         r.raise_for_status()
         if r.json()["status"] != "active":
             raise RuntimeError(f"{pid} is {r.json()['status']} after approval")
+        t3 = time.perf_counter()
+        for phase, ms in zip(PHASES, ((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000), strict=True):
+            PHASES[phase].append(ms)
 
     started = time.perf_counter()
     await bounded(concurrency, [partial(one, i) for i in range(n)])
@@ -316,6 +329,8 @@ def print_results(res: Results, args: argparse.Namespace) -> None:
         ("projects/s over HTTP", f"{projects_per_s:.2f}", "/s"),
         (f"bare workflows/s ({BARE_ACTIVITIES} no-op activities + 1 signal)", f"{bare_per_s:.2f}", "/s"),
         ("ratio projects / bare", f"{projects_per_s / bare_per_s:.2f}", "(goal ≥ 0.5)"),
+        *((f"throughput run, {phase}, p50 / p99", f"{statistics.median(ms):.0f} / {pct(ms, 0.99):.0f}", "ms")
+          for phase, ms in PHASES.items() if ms),
         ("decision answered, one at a time, p50 / p99",
          f"{statistics.median(d.serial_ms):.0f} / {pct(d.serial_ms, 0.99):.0f}", "ms (goal ≤ 60 / 150)"),
         (f"decision answered, {args.concurrency} at a time, p50 / p99",
