@@ -151,6 +151,9 @@ V2_SCENARIOS = {
         v2_timers_escalation_ladder,
     ),
     "local_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
+    # Issue 15 (patch concurrent-effects): independent notifications and events at once.
+    "concurrent_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    "concurrent_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
 }
 
 SCENARIOS = {
