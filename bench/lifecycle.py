@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
@@ -217,7 +218,13 @@ async def temporal_work(address: str, since: datetime) -> Counter[str]:
                 counts["activities"] += 1
                 counts[f"  activity {event.activity_task_scheduled_event_attributes.activity_type.name}"] += 1
             elif kind == "EVENT_TYPE_MARKER_RECORDED":
-                counts["local activities / markers"] += 1
+                marker = event.marker_recorded_event_attributes
+                if marker.marker_name == "core_local_activity" and "data" in marker.details:
+                    counts["local activities"] += 1
+                    data = json.loads(marker.details["data"].payloads[0].data)
+                    counts[f"  local activity {data.get('activity_type', '?')}"] += 1
+                else:
+                    counts["markers (patches)"] += 1
             elif kind == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED":
                 counts["workflow tasks"] += 1
     return counts
