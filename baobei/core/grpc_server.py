@@ -24,6 +24,7 @@ from grpc_status import rpc_status
 
 from baobei.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from baobei.core.grpc_client import MESSAGE_SIZE_OPTIONS
+from baobei.core.metrics import MetricsInterceptor
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 
@@ -121,7 +122,8 @@ def build_server(
     With ``tls`` the port is TLS only (mTLS when it has a CA), so plaintext clients are refused;
     ``health_port`` adds a plaintext server with only the health service (for kubelet probes)."""
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name), options=MESSAGE_SIZE_OPTIONS
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name), options=MESSAGE_SIZE_OPTIONS,
+        interceptors=[MetricsInterceptor()],  # per-RPC count, latency and status (baobei.core.metrics)
     )
     add_servicer(server)
     health_servicer = health.HealthServicer()
