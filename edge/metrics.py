@@ -11,6 +11,7 @@ Requests no route matched (web app pages served by the 404 handler, unknown path
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -30,13 +31,27 @@ UNMATCHED = "<unmatched>"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?}")
+
+
 def route_of(scope: Scope) -> str:
+    """The matched route's template with the prefixes of the routers it was included with. A
+    route knows its template relative to its router only: render that with the request's path
+    parameters, and what precedes it in the request path is the (static) prefix."""
     route: Any = scope.get("route")
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if not path:
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not template:
         return UNMATCHED
-    # A mount (``/assets``) reports its prefix; the file under it is not a route.
-    return str(path)
+    template = str(template)
+    params = scope.get("path_params") or {}
+    try:
+        rendered = _PARAM.sub(lambda m: str(params[m.group(1)]), template)
+    except KeyError:
+        return template
+    path = str(scope.get("path", ""))
+    if rendered and path.endswith(rendered):
+        return path[: len(path) - len(rendered)] + template
+    return template
 
 
 class HttpMetricsMiddleware:
