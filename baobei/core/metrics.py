@@ -7,6 +7,7 @@ Names: ``baobei_*``; one process serves one port (``Settings.metrics_port_of``).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import weakref
@@ -19,6 +20,8 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_se
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
+
+from baobei.core.settings import SERVICES
 
 log = structlog.get_logger(__name__)
 
@@ -111,9 +114,11 @@ _engines_lock = threading.Lock()
 
 
 def database_name(engine: Engine) -> str:
-    """The label of an engine: the SQLite file's stem (``approval``) or the PostgreSQL database."""
-    name = str(engine.url.database or "memory")
-    return name.rsplit("/", 1)[-1].removesuffix(".db")
+    """The label of an engine: the service whose database it is when its name says so
+    (``approval.db``, ``baobei_approval``), else the SQLite file's stem or the database name."""
+    name = str(engine.url.database or "memory").rsplit("/", 1)[-1].removesuffix(".db")
+    owners = [s for s in SERVICES if re.search(rf"(^|[^a-z]){s}([^a-z]|$)", name)]
+    return owners[0] if len(owners) == 1 else name
 
 
 def watch_engine(engine: Engine) -> None:
