@@ -52,11 +52,14 @@ def metrics_urls(settings: Settings) -> dict[str, str]:
             return {str(k): str(v) for k, v in json.loads(path.read_text()).items()}
         except (OSError, ValueError):
             pass
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
     urls = {}
     for component in ("approval", "notify"):
         port = settings.metrics_port_of(component)
         if port:
+            # The service's own host (in Kubernetes its Service, which the monitoring component
+            # gives a "metrics" port); loopback when it listens on all interfaces.
+            host = settings.addr(component).rsplit(":", 1)[0].strip("[]")
+            host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
             urls[component] = f"http://{host}:{port}/metrics"
     return urls
 

@@ -102,6 +102,12 @@ def test_monitoring_is_off_by_default_and_on_with_the_component() -> None:
     assert monitor["metadata"]["namespace"] == "baobei" and monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"
     (policy,) = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "metrics-ingress"]
     assert policy["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 9464}]
+    # `baobei status` in the edge pod reads approval's and notify's gauges through their Services.
+    for svc in ("approval", "notify"):
+        (service,) = [o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == svc]
+        assert {"name": "metrics", "port": 9464, "targetPort": "metrics"} in service["spec"]["ports"]
+    (egress,) = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "edge-egress-metrics"]
+    assert egress["spec"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 9464}]
     (boards,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "baobei-dashboards"]
     assert boards["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert set(boards["data"]) == {f"baobei-{n}.json" for n in ("overview", "approvals", "notifications", "workers")}

@@ -111,3 +111,15 @@ def test_status_screen() -> None:
     empty = render(Report(at=report.at, components={"edge": "ok"}))
     assert "待审批 waiting: n/a" in empty and "all components up" in empty
     assert [age(s) for s in (0, 45, 600, 3 * 3600 + 1200, 90000)] == ["—", "45s", "10m", "3h 20m", "1d 1h"]
+
+
+def test_status_finds_the_services_metrics(tmp_path: Any) -> None:
+    from cli.status import metrics_urls
+
+    # In a cluster (edge pod): the services' own hosts, the shared metrics port.
+    st = Settings(data_dir=tmp_path, metrics_port=9464, approval_addr="approval:50062", notify_addr="notify:50065")
+    assert metrics_urls(st) == {"approval": "http://approval:9464/metrics", "notify": "http://notify:9464/metrics"}
+    # Under `baobei dev`: the supervisor's file wins.
+    (tmp_path / "metrics.json").write_text('{"approval": "http://127.0.0.1:41002/metrics"}')
+    assert metrics_urls(st) == {"approval": "http://127.0.0.1:41002/metrics"}
+    assert metrics_urls(Settings(data_dir=tmp_path / "none")) == {}
