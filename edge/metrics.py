@@ -81,6 +81,19 @@ class HttpMetricsMiddleware:
         finally:
             IN_FLIGHT.dec()
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
-            route = route_of(scope)
-            DURATION.labels(method, route).observe((first_byte or time.perf_counter()) - started)
-            REQUESTS.labels(method, route, str(status)).inc()
+            duration, requests = _series(method, route_of(scope), status)
+            duration.observe((first_byte or time.perf_counter()) - started)
+            requests.inc()
+
+
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    """The labelled histogram and counter, looked up once per (method, route, status): a bounded
+    set (route templates, not paths)."""
+    key = (method, route, status)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = (DURATION.labels(method, route), REQUESTS.labels(method, route, str(status)))
+    return found

@@ -56,55 +56,75 @@ def _code_of(context: grpc.ServicerContext, failed: bool) -> str:
 class MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpcio ships no type hints
     """Count and time every RPC of the server it is installed on (``build_server`` installs it)."""
 
+    def __init__(self) -> None:
+        self._series: dict[str, _Done] = {}  # per full method name, built at its first call
+
     def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
         handler = continuation(details)
         if handler is None:
             return None
-        service, method = split_method(details.method)
+        done = self._series.get(details.method)
+        if done is None:
+            done = self._series[details.method] = _Done(*split_method(details.method))
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, service, method),
+                self._unary(handler.unary_unary, done),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                self._stream(handler.unary_stream, service, method),
+                self._stream(handler.unary_stream, done),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler  # client/bidi streaming: none in our contracts
 
     @staticmethod
-    def _unary(behaviour: Callable[..., Any], service: str, method: str) -> Callable[..., Any]:
+    def _unary(behaviour: Callable[..., Any], done: _Done) -> Callable[..., Any]:
         def call(request: Any, context: grpc.ServicerContext) -> Any:
-            GRPC_IN_FLIGHT.labels(service).inc()
+            done.in_flight.inc()
             started, failed = time.perf_counter(), True
             try:
                 result = behaviour(request, context)
                 failed = False
                 return result
             finally:
-                GRPC_IN_FLIGHT.labels(service).dec()
-                GRPC_SECONDS.labels(service, method).observe(time.perf_counter() - started)
-                GRPC_HANDLED.labels(service, method, _code_of(context, failed)).inc()
+                done(context, failed, started)
 
         return call
 
     @staticmethod
-    def _stream(behaviour: Callable[..., Any], service: str, method: str) -> Callable[..., Any]:
+    def _stream(behaviour: Callable[..., Any], done: _Done) -> Callable[..., Any]:
         def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            GRPC_IN_FLIGHT.labels(service).inc()
+            done.in_flight.inc()
             started, failed = time.perf_counter(), True
             try:
                 yield from behaviour(request, context)
                 failed = False
             finally:
-                GRPC_IN_FLIGHT.labels(service).dec()
-                GRPC_SECONDS.labels(service, method).observe(time.perf_counter() - started)
-                GRPC_HANDLED.labels(service, method, _code_of(context, failed)).inc()
+                done(context, failed, started)
 
         return call
+
+
+class _Done:
+    """The labelled series of one method, looked up once (``labels()`` costs more than the count)."""
+
+    def __init__(self, service: str, method: str) -> None:
+        self.service, self.method = service, method
+        self.in_flight = GRPC_IN_FLIGHT.labels(service)
+        self.seconds = GRPC_SECONDS.labels(service, method)
+        self.handled: dict[str, Any] = {}
+
+    def __call__(self, context: grpc.ServicerContext, failed: bool, started: float) -> None:
+        self.in_flight.dec()
+        self.seconds.observe(time.perf_counter() - started)
+        code = _code_of(context, failed)
+        counter = self.handled.get(code)
+        if counter is None:
+            counter = self.handled[code] = GRPC_HANDLED.labels(self.service, self.method, code)
+        counter.inc()
 
 
 # ---- database pools ----
