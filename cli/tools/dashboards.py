@@ -168,6 +168,9 @@ def notifications() -> dict[str, Any]:
          timeseries("完成 Finished by channel and status", [
              (f"sum by (channel, status) (increase(baobei_notify_deliveries_finished_total{{{NS}}}[$__rate_interval]))",
               "{{channel}} · {{status}}")])],
+        [timeseries("发送 Sent by channel", [
+            (f"sum by (channel) (increase(baobei_notifications_sent_total{{{NS}}}[$__rate_interval]))",
+             "{{channel}}")])],
         [timeseries("未完成与死信 Open and dead by channel", [
             (f"max by (channel, status) (baobei_notify_deliveries{{{NS}}})", "{{channel}} · {{status}}")]),
          timeseries("Webhook 失败 failures", [

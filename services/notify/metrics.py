@@ -7,7 +7,9 @@ from one grouped query over the ``status`` index of its own database) and what e
 - ``baobei_notify_dead_letters``: all dead letters (the alert's series);
 - ``baobei_notify_delivery_attempts_total{channel, result}``: attempts, ``ok`` or ``failed``;
 - ``baobei_notify_deliveries_finished_total{channel, status}``: delivered, digested, skipped, dead;
-- ``baobei_webhook_failures_total{kind}``: failed webhook calls, ``retryable`` or ``permanent``."""
+- ``baobei_webhook_failures_total{kind}``: failed webhook calls, ``retryable`` or ``permanent``;
+- ``baobei_notifications_sent_total{channel}``: notifications sent, ``inapp`` (one per recipient,
+  delivered at once) and the external deliveries they queued (email, dingtalk, wecom, webhook)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,14 @@ FINISHED = Counter(
     "baobei_notify_deliveries_finished", "Deliveries that reached a final state", ["channel", "status"]
 )
 WEBHOOK_FAILURES = Counter("baobei_webhook_failures", "Failed webhook calls", ["kind"])
+SENT = Counter("baobei_notifications_sent", "Notifications sent: in-app, and external deliveries queued", ["channel"])
+
+
+def observe_send(inapp: int, channels: Sequence[str]) -> None:
+    if inapp:
+        SENT.labels(domain.CHANNEL_INAPP).inc(inapp)
+    for channel in channels:
+        SENT.labels(channel or "unknown").inc()
 
 
 def observe_record(views: Sequence[domain.DeliveryView], kw: dict[str, Any]) -> None:

@@ -136,6 +136,8 @@ def test_a_decision_moves_the_key_series(dev_stack: DevStack) -> None:
     assert any(lbl.get("task_queue") == "baobei-delivery"
                for lbl, _ in after["delivery-worker"]["temporal_worker_task_slots_available"])
     assert "baobei_notify_dead_letters" in after["notify"]
+    # The approver was notified in the app when the step opened.
+    assert value(after["notify"], "baobei_notifications_sent_total", channel="inapp") >= 1
 
 
 def test_status_prints_the_summary(dev_stack: DevStack) -> None:
