@@ -7,7 +7,9 @@ SDK series carry ``task_queue``, ``namespace`` and, per task, ``workflow_type`` 
 (``temporal_activity_execution_failed_total{activity_type=…}``,
 ``temporal_activity_execution_latency_seconds``, ``temporal_workflow_task_execution_latency_seconds``,
 ``temporal_worker_task_slots_used`` / ``_available{worker_type=…}``,
-``temporal_activity_schedule_to_start_latency_seconds``)."""
+``temporal_activity_schedule_to_start_latency_seconds``; local activities as
+``temporal_local_activity_execution_latency_seconds`` / ``_failed_total``). No worker interceptor
+of ours is needed: these already give latency and failures by activity type."""
 
 from __future__ import annotations
 

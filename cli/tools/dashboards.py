@@ -193,10 +193,15 @@ def workers() -> dict[str, Any]:
               "activity · {{task_queue}}"),
          ], unit="s")],
         [timeseries("活动延迟 Activity latency p95 by type", [
-            (p95("temporal_activity_execution_latency_seconds", "activity_type"), "{{activity_type}}")], unit="s"),
+            (p95("temporal_activity_execution_latency_seconds", "activity_type"), "{{activity_type}}"),
+            (p95("temporal_local_activity_execution_latency_seconds", "activity_type"), "local · {{activity_type}}"),
+        ], unit="s"),
          timeseries("活动失败 Activity failures by type", [
              (f"sum by (activity_type) (rate(temporal_activity_execution_failed_total{{{NS}}}[$__rate_interval]))",
-              "{{activity_type}}")], unit="ops")],
+              "{{activity_type}}"),
+             (f"sum by (activity_type) (rate(temporal_local_activity_execution_failed_total{{{NS}}}"
+              "[$__rate_interval]))", "local · {{activity_type}}"),
+         ], unit="ops")],
         [timeseries("工作流任务延迟 Workflow task latency p95", [
             (p95("temporal_workflow_task_execution_latency_seconds", "workflow_type"), "{{workflow_type}}")], unit="s"),
          timeseries("粘性缓存 Sticky cache size", [

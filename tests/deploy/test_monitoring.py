@@ -33,7 +33,8 @@ SDK_SERIES = {
     "temporal_worker_task_slots_used", "temporal_worker_task_slots_available", "temporal_sticky_cache_size",
     "temporal_workflow_task_schedule_to_start_latency_seconds", "temporal_activity_schedule_to_start_latency_seconds",
     "temporal_activity_execution_latency_seconds", "temporal_activity_execution_failed_total",
-    "temporal_workflow_task_execution_latency_seconds",
+    "temporal_workflow_task_execution_latency_seconds", "temporal_local_activity_execution_latency_seconds",
+    "temporal_local_activity_execution_failed_total",
 }
 
 
