@@ -11,7 +11,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 # ``imports_passed_through()`` inside a module of the ``workflows`` package is not enough (the
 # package is the sandbox's own copy, so the submodule is re-executed). Re-executing the type module
 # per instance was ~60% of the worker's CPU per project and ~1 MiB of every cached instance.
-PASSTHROUGH_MODULES = ("workflows.contracts", "workflows.activities", "workflows.search_attributes")
+# Metrics modules register their series in the process's one registry when imported: imported
+# afresh in the sandbox they would register twice and fail the worker's validation.
+PASSTHROUGH_MODULES = ("workflows.contracts", "workflows.activities", "workflows.search_attributes",
+                       "prometheus_client", "baobei.core.metrics")
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
