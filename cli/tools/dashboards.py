@@ -134,7 +134,7 @@ def overview() -> dict[str, Any]:
 
 
 def approvals() -> dict[str, Any]:
-    waiting = f"max by (stage) (baobei_approvals_waiting{{{NS}}})"
+    waiting = f"max by (namespace, stage, age) (baobei_approvals_waiting{{{NS}}})"  # replicas agree: max
     return dashboard("baobei-approvals", "Baobei · 审批 Approvals", [
         [stat("待审批 Waiting", f"max(sum by (pod) (baobei_approvals_waiting{{{NS}}}))"),
          stat("超时 Past SLA", f"max(sum by (pod) (baobei_approvals_past_sla{{{NS}}}))", red_above=1),
