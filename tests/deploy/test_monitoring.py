@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,20 @@ def test_dashboards_and_alerts_query_only_exported_series(tmp_path: Path) -> Non
             base = re.sub(r"_(bucket|count|sum)$", "", name)
             base_total = base.removesuffix("_total")
             assert name in known or base in known or base_total in known, f"{name} is not exported ({expr})"
+
+
+def test_dashboard_queries_parse_as_promql(tmp_path: Path) -> None:
+    """Each panel's query, with Grafana's variables filled in, is a valid PromQL expression: promtool
+    checks them as recording rules."""
+    tool = promtool.find()
+    if tool is None:
+        pytest.skip("promtool not installed (test_alert_rules_pass_promtool_check_and_unit_tests installs it)")
+    exprs = [t["expr"] for b in _dashboards().values() for p in b["panels"] for t in p.get("targets", [])]
+    filled = [e.replace("$__rate_interval", "5m").replace("$namespace", ".*") for e in exprs]
+    rules = {"groups": [{"name": "dashboards", "rules": [
+        {"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(filled)]}]}
+    path = tmp_path / "dashboards.rules.yaml"
+    path.write_text(yaml.safe_dump(rules, allow_unicode=True))
+    proc = subprocess.run([tool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"SUCCESS: {len(exprs)} rules found" in proc.stdout
