@@ -7,7 +7,8 @@ path: ids would make a series per project, and action-link tokens are credential
 - ``baobei_http_rate_limited_total{limit}`` (bumped by :mod:`edge.ratelimit` on each 429).
 
 Requests no route matched (web app pages served by the 404 handler, unknown paths) count under
-``route="<unmatched>"``."""
+``route="<unmatched>"``; requests the guard refused before routing (401, 403, 413, 429) under
+``route="<refused>"``."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ DURATION = Histogram(
 IN_FLIGHT = Gauge("baobei_http_requests_in_flight", "HTTP requests being answered")
 RATE_LIMITED = Counter("baobei_http_rate_limited", "Requests refused by a rate limit (429)", ["limit"])
 UNMATCHED = "<unmatched>"
+REFUSED = "<refused>"
+GUARD_STATUSES = frozenset({401, 403, 413, 429})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -81,7 +84,10 @@ class HttpMetricsMiddleware:
         finally:
             IN_FLIGHT.dec()
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
-            duration, requests = _series(method, route_of(scope), status)
+            route = route_of(scope)
+            if route == UNMATCHED and status in GUARD_STATUSES:
+                route = REFUSED
+            duration, requests = _series(method, route, status)
             duration.observe((first_byte or time.perf_counter()) - started)
             requests.inc()
 
