@@ -15,6 +15,7 @@ from edge.clients import EdgeDeps
 from edge.docs import install_docs
 from edge.errors import install_error_handlers
 from edge.guard import RequestGuard
+from edge.metrics import HttpMetricsMiddleware
 from edge.middleware import RequestContextMiddleware
 from edge.routes import accounts as accounts_routes
 from edge.routes import action_links, api_router, health, totp_page
@@ -101,4 +102,5 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     # limits, body caps) before any route reads a body.
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(HttpMetricsMiddleware)  # requests by route template, latency, in flight
     return app

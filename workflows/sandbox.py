@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-PASSTHROUGH_MODULES = ("workflows",)
+# Metrics modules register their series in the process's one registry when imported: imported
+# afresh in the sandbox they would register twice and fail the worker's validation.
+PASSTHROUGH_MODULES = ("workflows", "prometheus_client", "baobei.core.metrics")
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:

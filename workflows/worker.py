@@ -57,6 +57,7 @@ from workflows.handover import OrgHandover
 from workflows.lifecycle import ProjectLifecycle
 from workflows.protection import ProjectProtection
 from workflows.sandbox import sandbox_runner
+from workflows.worker_metrics import worker_runtime
 
 log = structlog.get_logger(__name__)
 
@@ -203,9 +204,12 @@ async def run_worker(settings: Settings, *, role: str = "all", handle_signals: b
     in one process."""
     if role not in ROLES:
         raise ValueError(f"unknown worker role {role!r} (one of {', '.join(ROLES)})")
-    # Tracing on: the worker inherits the client's tracing interceptor (workflow, activity spans).
+    # The SDK's own metrics (task latency, slots, failures by activity type) join our /metrics page;
+    # tracing on: the worker inherits the client's tracing interceptor (workflow, activity spans).
+    runtime = worker_runtime(settings, role)
     client = await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, interceptors=telemetry.temporal_interceptors()
+        settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime,
+        interceptors=telemetry.temporal_interceptors(),
     )
     try:
         await ensure_search_attributes(client, settings.temporal_namespace)

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from baobei.core import telemetry
 from baobei.core.errors import FieldViolation, ValidationFailed
+from baobei.core.metrics import watch_engine
 
 M = TypeVar("M", bound=Message)
 
@@ -29,7 +30,12 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    url = normalise_url(url)
+    engine = _make_engine(normalise_url(url))
+    watch_engine(engine)  # its pool on /metrics (baobei_db_pool_*)
+    return engine
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

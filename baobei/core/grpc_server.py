@@ -25,6 +25,7 @@ from grpc_status import rpc_status
 from baobei.core import telemetry
 from baobei.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from baobei.core.grpc_client import MESSAGE_SIZE_OPTIONS
+from baobei.core.metrics import MetricsInterceptor
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 
@@ -126,7 +127,8 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name),
         options=MESSAGE_SIZE_OPTIONS,
-        interceptors=telemetry.grpc_server_interceptors(),  # none unless tracing is on
+        # Per-RPC count, latency and status (baobei.core.metrics); spans only when tracing is on.
+        interceptors=[MetricsInterceptor(), *telemetry.grpc_server_interceptors()],
     )
     add_servicer(server)
     health_servicer = health.HealthServicer()

@@ -21,7 +21,7 @@ from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry import access, domain, mapping
+from services.registry import access, domain, mapping, metrics
 from services.registry.domain import Status
 from services.registry.domain.imports import MAX_LISTED_CHANGES
 from services.registry.store import attachments as attachment_store
@@ -202,7 +202,10 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             return pb.CreateProjectResponse(project=mapping.project_to_pb(project))
 
         try:
-            return self._once(request.request_id, "CreateProject", pb.CreateProjectResponse, apply)
+            created = self._once(request.request_id, "CreateProject", pb.CreateProjectResponse, apply)
+            if not created.existing:
+                metrics.CREATED.labels("api").inc()
+            return created
         except IntegrityError:
             # A concurrent create with the same key committed first (the unique constraint
             # refused ours, which rolled back): answer the winner's project.
@@ -258,6 +261,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 project_id=request.project_id,
             )
         )
+        metrics.observe_conflicts(len(result.matches), result.conflict_policy)
         return pb.CheckConflictsResponse(
             conflicts=[pb.ConflictMatch(project_id=h.project_id, reason=h.reason, code=code)
                        for h, code in result.matches],
@@ -275,7 +279,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             )
             return pb.SubmitProjectResponse(project=mapping.project_to_pb(project))
 
-        return self._once(request.request_id, "SubmitProject", pb.SubmitProjectResponse, apply)
+        submitted = self._once(request.request_id, "SubmitProject", pb.SubmitProjectResponse, apply)
+        metrics.SUBMITTED.inc()
+        return submitted
 
     @rpc
     def SetProjectStatus(
@@ -422,4 +428,6 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         if request.dry_run:
             with Session(self.engine) as session:
                 return apply(session)
-        return self._once(request.request_id, "ImportProjects", pb.ImportProjectsResponse, apply)
+        imported = self._once(request.request_id, "ImportProjects", pb.ImportProjectsResponse, apply)
+        metrics.CREATED.labels("import").inc(imported.created)
+        return imported
