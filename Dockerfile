@@ -66,6 +66,6 @@ WORKDIR /opt/baobei/app
 # the root filesystem is read-only (the manifests do).
 VOLUME ["/var/lib/baobei", "/tmp"]
 USER 10001:10001
-EXPOSE 8000 50061 50062 50063 50064 50065
+EXPOSE 8000 50061 50062 50063 50064 50065 9464
 ENTRYPOINT ["baobei"]
 CMD ["--help"]

@@ -12,14 +12,20 @@ Temporal dev server in the same run.
    time goes); with ``--profile DIR`` py-spy records every Python process meanwhile (collapsed
    stacks, ``DIR/<role>.txt``; summarise with ``python -m bench.spy_summary DIR``).
 
-    .venv/bin/python -m bench.lifecycle [--n 100] [--concurrency 20] [--decisions 60] [--profile DIR]
+4. With ``--telemetry``: the whole run twice on fresh stacks, tracing off then on
+   (``BAOBEI_OTLP_ENDPOINT`` → a local OTLP sink that counts and discards, every trace sampled),
+   and the cost of tracing (goal ≤ 10%).
 
-Prints a table."""
+    .venv/bin/python -m bench.lifecycle [--n 100] [--concurrency 20] [--decisions 60] [--profile DIR]
+                                        [--telemetry [--trace-ratio 0.1]]
+
+Prints a table (with ``--telemetry``: one per variant, then the comparison)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
@@ -39,6 +45,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare_workflow import BARE_ACTIVITIES, BenchBare, noop
+from bench.otlp_sink import OtlpSink
 from bench.stack_procs import Profiler, cpu_seconds, stack_processes
 from cli.devstack import DevStack, launch, stack_env
 
@@ -126,14 +133,27 @@ async def todo_of(client: httpx.AsyncClient, pid: str, poll: float = POLL_SECOND
     raise RuntimeError(f"no to-do for {pid}")
 
 
+# Where a project's wall time goes in the throughput run (ms per phase, one list per phase).
+PHASES: dict[str, list[float]] = {"create+submit": [], "to-do shown": [], "decision": []}
+
+
 async def bench_projects(people: People, n: int, concurrency: int) -> float:
+    for times in PHASES.values():
+        times.clear()
+
     async def one(i: int) -> None:
+        t0 = time.perf_counter()
         pid = await create(people, people.one_step, i)
+        t1 = time.perf_counter()
         task = await todo_of(people.boss, pid)
+        t2 = time.perf_counter()
         r = await people.boss.post(f"/api/v1/approval-tasks/{task}/decision", json={"action": "approve"})
         r.raise_for_status()
         if r.json()["status"] != "active":
             raise RuntimeError(f"{pid} is {r.json()['status']} after approval")
+        t3 = time.perf_counter()
+        for phase, ms in zip(PHASES, ((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000), strict=True):
+            PHASES[phase].append(ms)
 
     started = time.perf_counter()
     await bounded(concurrency, [partial(one, i) for i in range(n)])
@@ -198,7 +218,13 @@ async def temporal_work(address: str, since: datetime) -> Counter[str]:
                 counts["activities"] += 1
                 counts[f"  activity {event.activity_task_scheduled_event_attributes.activity_type.name}"] += 1
             elif kind == "EVENT_TYPE_MARKER_RECORDED":
-                counts["local activities / markers"] += 1
+                marker = event.marker_recorded_event_attributes
+                if marker.marker_name == "core_local_activity" and "data" in marker.details:
+                    counts["local activities"] += 1
+                    data = json.loads(marker.details["data"].payloads[0].data)
+                    counts[f"  local activity {data.get('activity_type', '?')}"] += 1
+                else:
+                    counts["markers (patches)"] += 1
             elif kind == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED":
                 counts["workflow tasks"] += 1
     return counts
@@ -248,13 +274,61 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--decisions", type=int, default=60, help="decisions one at a time, and as many concurrent")
     parser.add_argument("--profile", default="", help="directory for py-spy's collapsed stacks per process")
+    parser.add_argument("--telemetry", action="store_true",
+                        help="run twice, tracing off then on (OTLP to a local sink), and compare")
+    parser.add_argument("--trace-ratio", type=float, default=1.0,
+                        help="with --telemetry: share of traces kept (1 = all; e.g. 0.1 as in production)")
     args = parser.parse_args()
+    if not args.telemetry:
+        print_results(run_stack(args, {}), args)
+        return
+    off = run_stack(args, {})
+    # Every trace kept by default: the worst case of what an operator might switch on.
+    sampler = ({"OTEL_TRACES_SAMPLER": "always_on"} if args.trace_ratio >= 1 else
+               {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(args.trace_ratio)})
+    with OtlpSink() as sink:
+        on = run_stack(args, {"BAOBEI_OTLP_ENDPOINT": sink.endpoint, **sampler})
+        spans = sink.spans
+    for title, res in (("tracing off", off), ("tracing on", on)):
+        print(f"\n== {title}")
+        print_results(res, args)
+    print_comparison(off, on, spans, args)
+
+
+def run_stack(args: argparse.Namespace, extra_env: dict[str, str]) -> Results:
+    """One full run on a fresh stack whose processes get ``extra_env``."""
     with tempfile.TemporaryDirectory() as tmp:
-        stack = launch(Path(tmp), stack_env())
+        stack = launch(Path(tmp), {**stack_env(), **extra_env})
         try:
-            res = asyncio.run(run_all(stack, args))
+            return asyncio.run(run_all(stack, args))
         finally:
             stack.stop()
+
+
+def print_comparison(off: Results, on: Results, spans: int, args: argparse.Namespace) -> None:
+    def change(before: float, after: float) -> str:
+        return f"{(after - before) / before:+.1%}" if before else "-"
+
+    d0, d1 = off.decisions, on.decisions
+    rows = [
+        ("projects/s over HTTP", off.projects_per_s, on.projects_per_s),
+        ("decision answered, one at a time, p50 ms", statistics.median(d0.serial_ms), statistics.median(d1.serial_ms)),
+        ("decision answered, one at a time, p99 ms", pct(d0.serial_ms, 0.99), pct(d1.serial_ms, 0.99)),
+        (f"decision answered, {args.concurrency} at a time, p50 ms",
+         statistics.median(d0.concurrent_ms), statistics.median(d1.concurrent_ms)),
+        ("CPU per project, all stack processes, ms", sum(off.cpu.values()) * 1000, sum(on.cpu.values()) * 1000),
+    ]
+    rows += [(f"  CPU per project: {role}, ms", off.cpu[role] * 1000, on.cpu.get(role, 0.0) * 1000)
+             for role in sorted(off.cpu, key=lambda r: -off.cpu[r])]
+    width = max(len(r[0]) for r in rows)
+    print("\n== cost of tracing (goal ≤ 10%)")
+    print(f"{'metric'.ljust(width)}  {'off':>9}  {'on':>9}  change")
+    for name, before, after in rows:
+        print(f"{name.ljust(width)}  {before:9.1f}  {after:9.1f}  {change(before, after)}")
+    print(f"spans exported to the sink: {spans}")
+
+
+def print_results(res: Results, args: argparse.Namespace) -> None:
     projects_per_s, bare_per_s, d, cpu = res.projects_per_s, res.bare_per_s, res.decisions, res.cpu
     rows = [
         ("projects (create+submit → approve → active), one-step policy", str(args.n), ""),
@@ -262,6 +336,8 @@ def main() -> None:
         ("projects/s over HTTP", f"{projects_per_s:.2f}", "/s"),
         (f"bare workflows/s ({BARE_ACTIVITIES} no-op activities + 1 signal)", f"{bare_per_s:.2f}", "/s"),
         ("ratio projects / bare", f"{projects_per_s / bare_per_s:.2f}", "(goal ≥ 0.5)"),
+        *((f"throughput run, {phase}, p50 / p99", f"{statistics.median(ms):.0f} / {pct(ms, 0.99):.0f}", "ms")
+          for phase, ms in PHASES.items() if ms),
         ("decision answered, one at a time, p50 / p99",
          f"{statistics.median(d.serial_ms):.0f} / {pct(d.serial_ms, 0.99):.0f}", "ms (goal ≤ 60 / 150)"),
         (f"decision answered, {args.concurrency} at a time, p50 / p99",

@@ -14,9 +14,12 @@ from baobei.core.settings import SERVICES
 
 
 def role_of(cmdline: list[str]) -> str:
-    """``worker``, ``edge``, a service name, ``temporal``, ``redis``, ``smtp-sink`` or ``other``."""
+    """``worker`` (lifecycle), ``delivery-worker``, ``edge``, a service name, ``temporal``,
+    ``redis``, ``smtp-sink`` or ``other``."""
     joined = " ".join(cmdline)
     if "cli.main" in joined:
+        if "worker" in cmdline and "delivery" in cmdline:
+            return "delivery-worker"
         for role in ("worker", "edge", "smtp-sink"):
             if role in cmdline:
                 return role

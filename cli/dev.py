@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import signal
@@ -29,12 +30,20 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from baobei.core.settings import SERVICES, Settings
 
+# Components with a /metrics port under `baobei dev`; "-sdk": the Temporal SDK's loopback port
+# inside a worker (merged into that worker's page).
+METRICS_COMPONENTS = (
+    "edge", *SERVICES, "worker", "worker-sdk", "delivery-worker", "delivery-worker-sdk",
+)
+METRICS_FILE = "metrics.json"
+
 SEARCH_ATTRIBUTES = {
     "BaobeiStage": "Keyword",
     "BaobeiApprovers": "KeywordList",
     "BaobeiAmount": "Double",
     "BaobeiRegion": "Keyword",
     "BaobeiSlaDeadline": "Datetime",
+    "BaobeiCode": "Keyword",
 }
 
 
@@ -118,6 +127,7 @@ class Supervisor:
         self.logs = self.data_dir / "logs"
         self.smtp_sink_port = 0
         self.handed_out: set[int] = set()
+        self.temporal_metrics_port = 0
 
     def say(self, text: str) -> None:
         print(text, flush=True)
@@ -157,6 +167,8 @@ class Supervisor:
         ports = {st.port, st.temporal_ui_port, st.smtp_sink_port, st.dev_oidc_port, st.grpc_health_port,
                  int(st.temporal_address.rsplit(":", 1)[1])}
         ports.update(st.port_of(service) for service in SERVICES)
+        ports.add(st.metrics_port)
+        ports.update(st.metrics_ports_map().values())
         return ports - {0}
 
     def spare_port(self) -> int:
@@ -167,6 +179,24 @@ class Supervisor:
             if port not in self.own_ports() and port not in self.handed_out:
                 self.handed_out.add(port)
                 return port
+
+    def metrics_ports(self) -> dict[str, int]:
+        """A /metrics port for every component (``BAOBEI_METRICS_PORTS`` entries kept), from our
+        own allocation so none collides with another component's port."""
+        ports = self.settings.metrics_ports_map()
+        for component in METRICS_COMPONENTS:
+            if not ports.get(component):
+                ports[component] = self.spare_port()
+        return ports
+
+    def write_metrics_urls(self, ports: dict[str, int]) -> dict[str, str]:
+        """``<data-dir>/metrics.json``: component → /metrics URL (``baobei status`` reads it)."""
+        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "") else self.settings.host
+        urls = {c: f"http://{host}:{ports[c]}/metrics" for c in METRICS_COMPONENTS if not c.endswith("-sdk")}
+        if self.temporal_metrics_port:
+            urls["temporal"] = f"http://127.0.0.1:{self.temporal_metrics_port}/metrics"
+        (self.data_dir / METRICS_FILE).write_text(json.dumps(urls, indent=2) + "\n")
+        return urls
 
     def start_redis(self) -> str:
         if self.settings.redis_url:
@@ -192,6 +222,7 @@ class Supervisor:
         host, port = self.settings.temporal_address.rsplit(":", 1)
         if os.environ.get("BAOBEI_TEMPORAL_EXTERNAL"):
             return
+        self.temporal_metrics_port = self.spare_port()
         if port_open(int(port)):
             raise SystemExit(
                 f"port {port} is in use: set BAOBEI_TEMPORAL_ADDRESS, or BAOBEI_TEMPORAL_EXTERNAL=1 to use that server"
@@ -200,7 +231,7 @@ class Supervisor:
             venv_bin("temporal"), "server", "start-dev",
             "--ip", host, "--port", port, "--ui-port", str(self.settings.temporal_ui_port),
             # Left unset, both default to random free ports that can be the edge's or a service's.
-            "--http-port", str(self.spare_port()), "--metrics-port", str(self.spare_port()),
+            "--http-port", str(self.spare_port()), "--metrics-port", str(self.temporal_metrics_port),
             "--db-filename", str(self.data_dir / "temporal.db"),
             "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
             "--namespace", self.settings.temporal_namespace,
@@ -285,7 +316,9 @@ class Supervisor:
             self.start_temporal()
             smtp_env = self.start_smtp_sink()
             oidc_issuer = self.start_dev_oidc() if self.settings.dev_oidc else ""
-            env = self.child_env(BAOBEI_REDIS_URL=redis_url, BAOBEI_ADMIN_TOKEN=token, **smtp_env)
+            metrics_ports = self.metrics_ports()
+            env = self.child_env(BAOBEI_REDIS_URL=redis_url, BAOBEI_ADMIN_TOKEN=token, **smtp_env,
+                                 BAOBEI_METRICS_PORTS=",".join(f"{c}={p}" for c, p in metrics_ports.items()))
             baobei_cmd = [sys.executable, "-m", "cli.main"]
             for service in SERVICES:
                 self.spawn(service, [*baobei_cmd, "serve", service], env)
@@ -304,9 +337,14 @@ class Supervisor:
                 demo.seed(f"http://127.0.0.1:{self.settings.port}", token)
                 oidc_lines = [*oidc_lines, *demo.sign_in_lines(base)]
             ui_host = self.settings.temporal_address.rsplit(":", 1)[0]
+            metrics_urls = self.write_metrics_urls(metrics_ports)  # before "ready": readers may look at once
             self.say(f"Baobei ready: {base}  (API docs {base}/docs)")
             self.say(f"  web app: {base}/  (sign in at {base}/login)")
             self.say(f"  Temporal UI: http://{ui_host}:{self.settings.temporal_ui_port}")
+            self.say(f"  metrics (Prometheus; also in {self.data_dir / METRICS_FILE}):")
+            for component, url in metrics_urls.items():
+                self.say(f"    {component:<16}{url}")
+            self.say(f"  health summary: baobei status --data-dir {self.data_dir}")
             token_source = "BAOBEI_ADMIN_TOKEN" if self.settings.admin_token else str(self.data_dir / "admin-token")
             self.say(f"  admin token ({token_source}): {token}")
             if self.smtp_sink_port:

@@ -16,6 +16,7 @@ from typing import Any
 
 from baobei.core.logging import configure_logging
 from baobei.core.settings import SERVICES, Settings
+from baobei.core.telemetry import setup_tracing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,10 +43,20 @@ def _use_tls(settings: Settings) -> None:
     set_default_tls(GrpcTls.from_settings(settings))
 
 
+def _metrics(settings: Settings, component: str) -> None:
+    """This process's Prometheus /metrics (``BAOBEI_METRICS_PORT`` or its entry in
+    ``BAOBEI_METRICS_PORTS``; 0 = none)."""
+    from baobei.core.metrics import serve_metrics
+
+    serve_metrics(settings.metrics_port_of(component), settings.host, component=component)
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component=args.service)
+    setup_tracing(settings, args.service)
     _use_tls(settings)
+    _metrics(settings, args.service)
     module = __import__(f"services.{args.service}.server", fromlist=["serve"])
     module.serve(settings)
     return 0
@@ -54,8 +65,12 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component="worker")
+    setup_tracing(settings, "worker")
     _use_tls(settings)
     from workflows.worker import run_worker
+    from workflows.worker_metrics import component_of
+
+    _metrics(settings, component_of(args.role))
 
     asyncio.run(_with_heartbeat(run_worker(settings, role=args.role), Path(settings.data_dir) / "worker.heartbeat"))
     return 0
@@ -88,7 +103,9 @@ async def _with_heartbeat(main: Coroutine[Any, Any, None], path: Path) -> None:
 def _edge(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(fmt=settings.log_format, level=settings.log_level, component="edge")
+    setup_tracing(settings, "edge")
     _use_tls(settings)
+    _metrics(settings, "edge")
     from edge.server import serve
 
     serve(settings)
@@ -243,7 +260,7 @@ def _import(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
 
-    def start(projects: list[tuple[str, str]]) -> None:
+    def start(projects: list[tuple[str, str, str, str]]) -> None:
         try:
             asyncio.run(start_lifecycles(settings, projects))
         except Exception as err:  # noqa: BLE001 - the rows are stored; say how to catch up
@@ -279,6 +296,14 @@ def _create_admin(args: argparse.Namespace) -> int:
     _use_tls(settings)
     return run(settings, user_id=args.id, name=args.name or "", email=args.email or "",
                password_stdin=args.password_stdin)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from cli.status import run
+
+    settings = _settings(args)
+    _use_tls(settings)
+    return run(settings, json_out=args.json)
 
 
 def _mails(args: argparse.Namespace) -> int:
@@ -366,6 +391,11 @@ def main(argv: list[str] | None = None) -> int:
                       help="SMTP port (env BAOBEI_SMTP_SINK_PORT, default 1025)")
     sink.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     sink.set_defaults(func=_smtp_sink)
+    status = common(sub.add_parser(
+        "status", help="one-screen health summary of the running stack: components up, approvals waiting, "
+        "oldest waiting, dead letters (exit 1 when a component is down)"))
+    status.add_argument("--json", action="store_true", help="the same as JSON")
+    status.set_defaults(func=_status)
     mails = sub.add_parser("mails", help="list the mails the local SMTP sink received (newest first)")
     mails.add_argument("--data-dir", help="data directory (env BAOBEI_DATA_DIR, default ./data)")
     mails.add_argument("--json", action="store_true", help="JSON: id, from, to, subject, date, message_id, text, html")

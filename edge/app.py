@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
+from baobei.core import telemetry
 from baobei.core.settings import Settings
 from edge import web_app
 from edge.clients import EdgeDeps
 from edge.docs import install_docs
 from edge.errors import install_error_handlers
 from edge.guard import RequestGuard
+from edge.metrics import HttpMetricsMiddleware
 from edge.middleware import RequestContextMiddleware
 from edge.routes import accounts as accounts_routes
 from edge.routes import action_links, api_router, health, totp_page
@@ -47,8 +49,9 @@ rate-limited (429 with `Retry-After`)."""
 
 class BaobeiAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
-        # Outermost, so that even the 500 page of Starlette's ServerErrorMiddleware carries them.
-        return SecurityHeadersMiddleware(super().build_middleware_stack())
+        # Outermost, so that even the 500 page of Starlette's ServerErrorMiddleware carries them;
+        # inside them the request's server span (tracing on), current for everything below.
+        return SecurityHeadersMiddleware(telemetry.asgi_middleware(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
@@ -99,4 +102,5 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     # limits, body caps) before any route reads a body.
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(HttpMetricsMiddleware)  # requests by route template, latency, in flight
     return app

@@ -16,6 +16,7 @@ from temporalio.client import Client as TemporalClient
 
 from baobei.approval.v1 import approval_service_pb2_grpc as approval_grpc
 from baobei.approval.v1 import group_link_service_pb2_grpc as approval_group_link_grpc
+from baobei.core import telemetry
 from baobei.core.grpc_client import aio_channel, metadata
 from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
@@ -91,7 +92,8 @@ class EdgeDeps:
             if self.temporal_client is None:
                 try:
                     self.temporal_client = await TemporalClient.connect(
-                        self.settings.temporal_address, namespace=self.settings.temporal_namespace
+                        self.settings.temporal_address, namespace=self.settings.temporal_namespace,
+                        interceptors=telemetry.temporal_interceptors(),
                     )
                 except Exception as err:  # connection refused, timeout, ...
                     raise ServiceUnavailable(

@@ -41,6 +41,7 @@ _DECISION = re.compile(r"^/api/v1/approval-tasks/[^/]+/decision/?$")
 # Bodies that are whole directories: the import cap, not the JSON one.
 _IMPORT_PATHS = re.compile(r"^/api/v1/(imports/.*|org/?|integrations/org/.*)$")
 _RENDERED = {"csv", "xlsx", "svg", "pdf", "png"}
+_TEMPLATE = "/api/v1/imports/projects/template"
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,14 @@ def classify(settings: Settings, method: str, path: str, headers: dict[str, str]
     limits: list[str] = []
     if method == "POST" and _DECISION.match(path):
         limits.append("decisions")
+    reading = method in ("GET", "HEAD")
     # Polling a background import (GET /api/v1/imports/{id}) is no upload.
-    if multipart or (method not in ("GET", "HEAD") and path.startswith("/api/v1/imports/")):
+    if multipart or (path.startswith("/api/v1/imports/") and not reading):
         limits.append("uploads")
-    if method in ("GET", "HEAD") and (
-        path.startswith("/api/v1/exports/") or _rendered(parse_qs(query).get("format", []))
+    # The import template is a rendered file too (an export of the form's columns).
+    if reading and (
+        path.startswith("/api/v1/exports/") or path.rstrip("/") == _TEMPLATE
+        or _rendered(parse_qs(query).get("format", []))
     ):
         limits.append("exports")
     return Classified(cap=cap, limits=tuple(limits))

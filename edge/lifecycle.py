@@ -4,10 +4,12 @@ failures (``ApplicationError`` with an ``ERR_*`` type) back into the contract's 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from temporalio.client import (
     RPCError,
+    WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -24,6 +26,7 @@ from baobei.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge.clients import Clients
 from edge.errors import ServiceUnavailable, UpstreamFailed
 from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_VALIDATION
@@ -50,29 +53,69 @@ from workflows.contracts.lifecycle import (
     WithdrawResult,
     workflow_id,
 )
+from workflows.contracts.project_snapshot import project_snapshot
+from workflows.search_attributes import project_start_options
 
 T = TypeVar("T")
 # An update waits at most this many rpc_timeouts (the workflow may run several activities).
 UPDATE_DEADLINE_FACTOR = 3
 
 
-async def ensure_started(clients: Clients, project_id: str, owner_id: str) -> None:
+def _start_input(project_id: str, owner_id: str, project: registry_pb2.Project | None) -> LifecycleInput:
+    # The project the caller holds as the registry stored it (CreateProject's answer, never a
+    # viewer's filtered view) saves the workflow a registry read at its start.
+    snap = project_snapshot(project) if project is not None else None
+    return LifecycleInput(project_id=project_id, owner_id=owner_id, project=snap)
+
+
+async def ensure_started(
+    clients: Clients, project_id: str, owner_id: str, *, project: registry_pb2.Project | None = None,
+    code: str = "", name: str = "",
+) -> None:
     """Start the project's workflow, or attach to the running one (USE_EXISTING). A closed run is
-    only replaced when it failed or was terminated."""
+    only replaced when it failed or was terminated. ``project``: the stored project, when the
+    caller has it unfiltered (just created). ``code``/``name`` (else the project's): how the
+    Temporal UI shows it (``BaobeiCode`` and the summary)."""
+    if project is not None:
+        code, name = code or project.code, name or project.name
     client = await clients.temporal()
     try:
         await client.start_workflow(
             WORKFLOW_TYPE,
-            LifecycleInput(project_id=project_id, owner_id=owner_id),
+            _start_input(project_id, owner_id, project),
             id=workflow_id(project_id),
             task_queue=clients.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            **project_start_options(WORKFLOW_TYPE, code, name),
         )
     except WorkflowAlreadyStartedError:
         pass  # closed normally (approved / rejected / ...): the update below answers 409
     except RPCError as err:
         raise _rpc_error(err) from err
+
+
+async def start_and_submit(
+    clients: Clients, project: registry_pb2.Project, *, actor_id: str, actor_is_admin: bool, request_id: str = ""
+) -> SubmitResult:
+    """Create+submit in one call to Temporal (update-with-start): the workflow starts (or is
+    attached to) and runs the submission in its first task. Same answers as ``ensure_started`` then
+    ``submit``; the caller has checked the form's approval policy."""
+    client = await clients.temporal()
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        WORKFLOW_TYPE,
+        _start_input(project.id, project.owner_id, project),
+        id=workflow_id(project.id),
+        task_queue=clients.settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        **project_start_options(WORKFLOW_TYPE, project.code, project.name),
+    )
+    inp = SubmitInput(actor_id=actor_id, actor_is_admin=actor_is_admin, locale=clients.locale)
+    return await _answer(client.execute_update_with_start_workflow(
+        UPDATE_SUBMIT, inp, start_workflow_operation=start, id=f"submit:{request_id}" if request_id else None,
+        result_type=SubmitResult,
+    ), clients)
 
 
 async def require_approval_policy(clients: Clients, form_key: str) -> None:
@@ -133,13 +176,17 @@ async def _update(
 ) -> T:
     client = await clients.temporal()
     handle = client.get_workflow_handle(workflow_id(project_id))
+    # Temporal answers a repeated update id with the first one's outcome (no second run).
+    return await _answer(handle.execute_update(name, arg, id=update_id, result_type=result_type), clients)
+
+
+async def _answer(call: Awaitable[T], clients: Clients) -> T:
+    """An update's outcome in the contract's terms."""
     # The caller waits for the workflow to act, but not forever: after the deadline it gets a 503
     # and the update still completes in the workflow (GET the project to see the outcome).
     deadline = UPDATE_DEADLINE_FACTOR * clients.settings.rpc_timeout
     try:
-        # Temporal answers a repeated update id with the first one's outcome (no second run).
-        return await asyncio.wait_for(
-            handle.execute_update(name, arg, id=update_id, result_type=result_type), deadline)
+        return await asyncio.wait_for(call, deadline)
     except TimeoutError as err:
         raise ServiceUnavailable(
             "处理超时，请稍后查看项目状态",
@@ -150,6 +197,11 @@ async def _update(
         raise update_error(err) from err
     except WorkflowUpdateRPCTimeoutOrCancelledError as err:
         raise ServiceUnavailable() from err
+    except WorkflowAlreadyStartedError as err:
+        # Update-with-start on a project whose workflow closed normally (approved, rejected …).
+        raise Conflict(
+            "项目当前状态不允许该操作", "the project no longer accepts this action", code="illegal_state"
+        ) from err
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             # The workflow has completed: the project is no longer in a state that takes updates.

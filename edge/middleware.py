@@ -1,7 +1,8 @@
-"""Request context for every HTTP call: a request id (``X-Request-ID`` in, or a new one; always
-echoed back), the caller's locale, structlog context, and one access log line with the status,
-the duration and the project id where the route knew it. Action link tokens (``/a/<token>``) are
-redacted from the logged path."""
+"""Request context for every HTTP call: a request id (tracing on: the request's trace id, the
+client's own ``X-Request-ID`` kept in the logs as ``client_request_id``; tracing off:
+``X-Request-ID`` in, or a new one; always returned as ``X-Request-ID``), the caller's locale,
+structlog context, and one access log line with the status, the duration and the project id where
+the route knew it. Action link tokens (``/a/<token>``) are redacted from the logged path."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from baobei.core.telemetry import current_trace_id
 from edge.errors import locale_from_header
 
 log = structlog.get_logger("edge.access")
@@ -34,7 +36,11 @@ class RequestContextMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         incoming = headers.get("x-request-id", "")
-        request_id = incoming if _GOOD_ID.match(incoming) else uuid.uuid4().hex
+        client_id = incoming if _GOOD_ID.match(incoming) else ""
+        # One id for the client, the logs and the trace: ops paste it into the tracing UI.
+        trace_id = current_trace_id()
+        request_id = trace_id or client_id or uuid.uuid4().hex
+        extra_ids = {"client_request_id": client_id} if trace_id and client_id else {}
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["locale"] = locale_from_header(headers.get("accept-language"))
@@ -49,7 +55,7 @@ class RequestContextMiddleware:
             await send(message)
 
         with structlog.contextvars.bound_contextvars(
-            request_id=request_id, method=scope["method"], path=log_path(scope["path"])
+            request_id=request_id, method=scope["method"], path=log_path(scope["path"]), **extra_ids
         ):
             try:
                 await self.app(scope, receive, send_with_id)

@@ -17,6 +17,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from edge.errors import RateLimited
+from edge.metrics import RATE_LIMITED
 
 log = structlog.get_logger(__name__)
 PREFIX = "baobei:edge:rl:"
@@ -67,4 +68,5 @@ async def check(redis: Any, limit: Limit, subject: str, *, consume: bool = True)
         return
     if wait_ms > 0:
         log.info("ratelimit.refused", limit=limit.name, retry_after_ms=wait_ms)
+        RATE_LIMITED.labels(limit.name).inc()  # a refused peek refuses the request too
         raise RateLimited(math.ceil(wait_ms / 1000))

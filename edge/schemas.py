@@ -638,6 +638,17 @@ class ImportRowErrorOut(Model):
     message: str
 
 
+class ImportRowChangeOut(Model):
+    row: int
+    column: str
+    field: str
+    before: str = Field(description="the cell's text (edit: the project's value)")
+    after: str = Field(description="the value used (edit: the new value)")
+    message: str
+    kind: str = Field(description="normalised (a cell read leniently, e.g. 1,200,000.00 → 1200000.00) or edit "
+                                  "(a row with a 项目编号 changes that project)")
+
+
 class ImportOut(Model):
     rows: int
     created: int
@@ -646,6 +657,11 @@ class ImportOut(Model):
     dry_run: bool
     errors: list[ImportRowErrorOut]
     project_ids: list[str]
+    updated: int = Field(0, description="rows with a 项目编号 that edit their project (to edit, in a dry run)")
+    unchanged: int = Field(0, description="rows with a 项目编号 equal to their project")
+    changes: list[ImportRowChangeOut] = Field(default_factory=list,
+                                              description="the first 20,000 normalisations and edits, by row")
+    changes_total: int = Field(0, description="all normalisations and edits, listed or not")
 
 
 class ImportJobOut(Model):
@@ -667,6 +683,11 @@ class ImportJobOut(Model):
     created_at: str
     updated_at: str
     finished_at: str | None
+    updated: int = Field(0, description="rows with a 项目编号 that edit their project (to edit, in a dry run)")
+    unchanged: int = Field(0, description="rows with a 项目编号 equal to their project")
+    changes: list[ImportRowChangeOut] = Field(default_factory=list,
+                                              description="the first 2,000 normalisations and edits, by row")
+    changes_total: int = Field(0, description="all normalisations and edits, listed or not")
 
 
 class ProjectPage(Model):

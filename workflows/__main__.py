@@ -10,6 +10,7 @@ import asyncio
 def main() -> None:
     from baobei.core.logging import configure_logging
     from baobei.core.settings import Settings
+    from baobei.core.telemetry import setup_tracing
     from workflows.worker import ROLES, run_worker
 
     parser = argparse.ArgumentParser(prog="python -m workflows")
@@ -17,6 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level, component="worker")
+    setup_tracing(settings, "worker")
     asyncio.run(run_worker(settings, role=args.role))
 
 

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.reporting import ReportingActivities
     from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
     from workflows.activities.webhooks import WebhookActivities
+    from workflows.calls import ActivityCalls
     from workflows.contracts.execution import (
         EXECUTION_QUERY_STATE,
         EXECUTION_SIGNAL_CHANGED,
@@ -78,6 +79,7 @@ class ProjectExecution:
         self._stopped = False
         self._next_wake = ""
         self._fires = 0
+        self._activity = ActivityCalls()
 
     @workflow.run
     async def run(self, inp: ExecutionInput) -> ExecutionState:
@@ -224,9 +226,7 @@ class ProjectExecution:
         return (workflow.now() + timedelta(hours=8)).date().isoformat()  # Asia/Shanghai
 
     async def _act(self, fn: Callable[[Any, A], Awaitable[T]], arg: A) -> T:
-        return await workflow.execute_activity_method(
-            fn, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY
-        )
+        return await self._activity(fn, arg, timeout=ACTIVITY_TIMEOUT, retry=BACKGROUND_RETRY)
 
     @workflow.signal(name=EXECUTION_SIGNAL_CHANGED)
     def tasks_changed(self, inp: TasksChanged) -> None:

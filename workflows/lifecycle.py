@@ -38,6 +38,7 @@ tests under tests/replay run recorded histories against this code).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable
@@ -53,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
     from workflows.activities.reporting import ReportingActivities
+    from workflows.calls import ActivityCalls
     from workflows.contracts.approval import (
         CancelApprovalInput,
         FireTimerInput,
@@ -112,6 +114,8 @@ PATCH_V2 = "approval-engine-v2"
 PATCH_REPLAN = "replan-on-changed-facts"
 # An empty chain is recorded as approved by the system, naming the policy.
 PATCH_NO_APPROVAL = "no-approval-recorded"
+# Independent side effects run concurrently (issue 15).
+PATCH_CONCURRENT_EFFECTS = "concurrent-effects"
 ACTIONS_V2 = ("approve", "reject", "return", "transfer", "add_approver")
 WITHDRAWABLE = ("draft", "approval", "returned")
 # 催办 at most this often per project.
@@ -180,6 +184,11 @@ class ProjectLifecycle:
         self._sla_deadline_iso = ""
         self._last_remind_at = ""
         self._runs = 1
+        self._activity = ActivityCalls()
+        self._concurrent: bool | None = None
+        self._given: ProjectSnapshot | None = (
+            inp.project if inp.project is not None and inp.project.id == inp.project_id else None
+        )
         self._carried = inp.carry is not None
         if inp.carry is not None:
             self._restore(inp.carry)
@@ -203,9 +212,12 @@ class ProjectLifecycle:
 
     async def _record_created(self) -> ProjectSnapshot:
         """Read the new project, show it in the Temporal UI and record ``project.created``."""
-        created = await self._background(
-            RegistryActivities.get_project, GetProjectInput(project_id=self._project_id)
-        )
+        # A starter that holds the project passes it (the input decides, so replays agree).
+        created = self._given
+        if created is None:
+            created = await self._background(
+                RegistryActivities.get_project, GetProjectInput(project_id=self._project_id)
+            )
         if self._round == 0:  # unless a submit already brought a newer snapshot
             self._project = created
             self._status = created.status
@@ -297,21 +309,22 @@ class ProjectLifecycle:
         )
         self._ack()
         workflow.logger.info("project %s", status)
-        await self._report(f"project.{event}", actor=self._decider)
         kind = "project_approved" if status == "active" else "project_rejected"
-        await self._background(
-            NotifyActivities.send,
-            SendInput(
-                request_id=f"{self._wid}:notify:{self._round}:{kind}",
-                recipient_ids=[self._owner_id],
-                kind=kind,
-                title="",  # notify words it (services/notify/wording.py)
-                project_id=self._project_id,
-                context=self._context(comment=self._decision_comment),
+        await self._together(
+            self._report(f"project.{event}", actor=self._decider),
+            self._background(
+                NotifyActivities.send,
+                SendInput(
+                    request_id=f"{self._wid}:notify:{self._round}:{kind}",
+                    recipient_ids=[self._owner_id],
+                    kind=kind,
+                    title="",  # notify words it (services/notify/wording.py)
+                    project_id=self._project_id,
+                    context=self._context(comment=self._decision_comment),
+                ),
             ),
+            *([self._start_delivery()] if status == "active" else []),
         )
-        if status == "active":
-            await self._start_delivery()
 
     async def _start_delivery(self) -> None:
         """An active project is delivered by its own long-running workflows (ABANDON: they outlive
@@ -332,6 +345,8 @@ class ProjectLifecycle:
                     ),
                     id=execution_workflow_id(self._project_id),
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    # BaobeiCode + UI summary at start: not in the replay check, no patch needed.
+                    **sa.project_start_options(EXECUTION_WORKFLOW_TYPE, p.code, p.name),
                 )
         # Issue 3: the customer's protection period (保护期).
         if workflow.patched("start-protection"):
@@ -341,6 +356,7 @@ class ProjectLifecycle:
                     ProtectionInput(project_id=self._project_id),
                     id=protection_workflow_id(self._project_id),
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    **sa.project_start_options(PROTECTION_WORKFLOW_TYPE, p.code, p.name),
                 )
 
     def _ack(self) -> None:
@@ -591,18 +607,20 @@ class ProjectLifecycle:
             # caller now; notifications and analytics follow without holding the answer back.
             self._ack()
             if not reopen:
-                await self._notify_tasks(round_no, f"step{index}", pending, opened.name or step.name)
-                await self._notify_cc(f"{round_no}:step{index}:{seq}", opened.cc, opened.name or step.name)
-                await self._emit(
-                    "approval.step_opened",
-                    f"{self._wid}:approval.step_opened:{self._instance_id}:{index}:{seq}",
-                    {
-                        "instance_id": self._instance_id,
-                        "step_index": index,
-                        "step": opened.name or step.name,
-                        "approvers": sorted(set(opened.approvers)),
-                        "opened_at": opened.opened_at or workflow.now().isoformat(),
-                    },
+                await self._together(
+                    self._notify_tasks(round_no, f"step{index}", pending, opened.name or step.name),
+                    self._notify_cc(f"{round_no}:step{index}:{seq}", opened.cc, opened.name or step.name),
+                    self._emit(
+                        "approval.step_opened",
+                        f"{self._wid}:approval.step_opened:{self._instance_id}:{index}:{seq}",
+                        {
+                            "instance_id": self._instance_id,
+                            "step_index": index,
+                            "step": opened.name or step.name,
+                            "approvers": sorted(set(opened.approvers)),
+                            "opened_at": opened.opened_at or workflow.now().isoformat(),
+                        },
+                    ),
                 )
             outcome = await self._wait_step(round_no, step, opened, seq)
             self._ack_seq_pending = seq
@@ -832,12 +850,13 @@ class ProjectLifecycle:
         elif current and not settles:
             self._approvers = sorted(set(outcome.pending_approvers))
             self._set_approver_attributes()
-        await self._emit_decided(outcome.step_index, outcome.step_name, [inp.user_id], inp.action, inp.channel,
-                                 key=f"{inp.task_id}:{inp.user_id}:{inp.action}:{inp.position}:{inp.to_user_id}",
-                                 on_behalf_of=outcome.on_behalf_of)
-        if outcome.new_tasks:
-            await self._notify_tasks(self._round, f"step{outcome.step_index}:{seq}:{inp.action}:{inp.task_id}",
-                                     outcome.new_tasks, outcome.step_name)
+        await self._together(
+            self._emit_decided(outcome.step_index, outcome.step_name, [inp.user_id], inp.action, inp.channel,
+                               key=f"{inp.task_id}:{inp.user_id}:{inp.action}:{inp.position}:{inp.to_user_id}",
+                               on_behalf_of=outcome.on_behalf_of),
+            *([self._notify_tasks(self._round, f"step{outcome.step_index}:{seq}:{inp.action}:{inp.task_id}",
+                                  outcome.new_tasks, outcome.step_name)] if outcome.new_tasks else []),
+        )
         self._wake = True
         if current and settles:
             # Return only once the main loop has acted on the outcome (next step open, or done).
@@ -1110,17 +1129,26 @@ class ProjectLifecycle:
 
     # ---------------------------------------------------------------- activities
 
+    async def _together(self, *effects: Awaitable[Any]) -> None:
+        """Side effects that do not depend on each other (notifications, reporting events, child
+        starts), run at once: with local activities a workflow task (and the update answer it
+        carries) completes only when its last one is done, so their times no longer add up. Runs
+        from before the patch keep their order."""
+        if self._concurrent is None:
+            self._concurrent = workflow.patched(PATCH_CONCURRENT_EFFECTS)
+        if self._concurrent:
+            await asyncio.gather(*effects)
+            return
+        for effect in effects:
+            await effect
+
     async def _background(self, fn: Callable[[Any, A], Awaitable[T]], arg: A) -> T:
-        return await workflow.execute_activity_method(
-            fn, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY
-        )
+        return await self._activity(fn, arg, timeout=ACTIVITY_TIMEOUT, retry=BACKGROUND_RETRY)
 
     async def _for_caller(self, fn: Callable[[Any, A], Awaitable[T]], arg: A, *, locale: str) -> T:
         """Run an activity for an update caller; its refusal becomes the update's failure."""
         try:
-            return await workflow.execute_activity_method(
-                fn, arg, start_to_close_timeout=CALLER_TIMEOUT, retry_policy=CALLER_RETRY
-            )
+            return await self._activity(fn, arg, timeout=CALLER_TIMEOUT, retry=CALLER_RETRY)
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type in CALLER_ERRORS:

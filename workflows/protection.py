@@ -27,8 +27,10 @@ from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import search_attributes as sa
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
+    from workflows.calls import ActivityCalls
     from workflows.contracts.notify import SendInput
     from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY
     from workflows.contracts.protection import (
@@ -49,6 +51,7 @@ class ProjectProtection:
         self._checks = 0
         self._state = "none"
         self._until = ""
+        self._activity = ActivityCalls()
 
     @workflow.query(name="state")
     def state(self) -> ProtectionStatus:
@@ -60,6 +63,7 @@ class ProjectProtection:
         # under the same workflow id, and must not get the stored answers of its earlier run.
         wid = f"{workflow.info().workflow_id}:{workflow.info().run_id}"
         st = await self._call(RegistryActivities.start_protection, inp.project_id, f"{wid}:start")
+        self._label(st)
         reminders, reminded_for = 0, ""
         while st.state == "protected" and self._checks < MAX_ROUNDS:
             until = datetime.fromisoformat(st.until)
@@ -85,16 +89,24 @@ class ProjectProtection:
         promoted = await self._start_promoted(st)
         return ProtectionResult(project_id=inp.project_id, state=st.state, reminders=reminders, promoted=promoted)
 
+    def _label(self, st: ProtectionStatus) -> None:
+        """A promotion starts this workflow knowing only the project id: set ``BaobeiCode`` from
+        the registry's answer, so the project's code finds this workflow in the Temporal UI too."""
+        if not st.code or workflow.info().typed_search_attributes.get(sa.CODE, ""):
+            return
+        if workflow.patched("protection-code-attribute"):
+            workflow.upsert_search_attributes([sa.CODE.value_set(st.code)])
+
     async def _call(
         self, fn: Callable[[Any, ProtectionCheckInput], Awaitable[ProtectionStatus]], project_id: str, prefix: str
     ) -> ProtectionStatus:
         self._checks += 1
-        st = await workflow.execute_activity_method(
+        st = await self._activity(
             fn,
             ProtectionCheckInput(request_id=f"{prefix}:{self._checks}", project_id=project_id,
                                  at=workflow.now().isoformat()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=BACKGROUND_RETRY,
+            timeout=ACTIVITY_TIMEOUT,
+            retry=BACKGROUND_RETRY,
         )
         self._state, self._until = st.state, st.until
         workflow.logger.info("protection %s: %s until %s", project_id, st.state, st.until or "-")
@@ -103,15 +115,15 @@ class ProjectProtection:
     async def _notify(self, st: ProtectionStatus, request_id: str, kind: str) -> None:
         if not st.owner_id:
             return
-        await workflow.execute_activity_method(
+        await self._activity(
             NotifyActivities.send,
             # Words by notify (services/notify/wording.py) from the kind and these facts.
             SendInput(request_id=request_id, recipient_ids=[st.owner_id], kind=kind, title="",
                       project_id=st.project_id,
                       context={"project_id": st.project_id, "code": st.code, "name": st.name,
                                "until": st.until if kind == "protection_expiring" else ""}),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=BACKGROUND_RETRY,
+            timeout=ACTIVITY_TIMEOUT,
+            retry=BACKGROUND_RETRY,
         )
 
     async def _start_promoted(self, st: ProtectionStatus) -> list[str]:

@@ -6,21 +6,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from baobei.core import telemetry
 from baobei.core.settings import Settings
 from workflows.contracts.lifecycle import WORKFLOW_TYPE, LifecycleInput, workflow_id
+from workflows.search_attributes import project_start_options
 
 
-async def start_lifecycles(settings: Settings, projects: list[tuple[str, str]], *, concurrency: int = 16) -> int:
-    """Start the lifecycle of each ``(project_id, owner_id)``; returns how many are running now."""
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+async def start_lifecycles(
+    settings: Settings, projects: Sequence[tuple[str, ...]], *, concurrency: int = 16
+) -> int:
+    """Start the lifecycle of each ``(project_id, owner_id[, code, name])``; returns how many are
+    running now. The code and name label the workflow in the Temporal UI (``BaobeiCode``)."""
+    client = await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, interceptors=telemetry.temporal_interceptors()
+    )
     gate = asyncio.Semaphore(concurrency)
 
-    async def start(project_id: str, owner_id: str) -> None:
+    async def start(project_id: str, owner_id: str, code: str = "", name: str = "") -> None:
         async with gate:
             # Already ran and closed: nothing to start.
             with contextlib.suppress(WorkflowAlreadyStartedError):
@@ -31,7 +39,8 @@ async def start_lifecycles(settings: Settings, projects: list[tuple[str, str]], 
                     task_queue=settings.task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                    **project_start_options(WORKFLOW_TYPE, code, name),
                 )
 
-    await asyncio.gather(*(start(pid, owner) for pid, owner in projects))
+    await asyncio.gather(*(start(*p) for p in projects))
     return len(projects)

@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
+from baobei.core import telemetry
 from baobei.core.grpc_client import aio_channel
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
@@ -56,6 +57,7 @@ from workflows.handover import OrgHandover
 from workflows.lifecycle import ProjectLifecycle
 from workflows.protection import ProjectProtection
 from workflows.sandbox import sandbox_runner
+from workflows.worker_metrics import worker_runtime
 
 log = structlog.get_logger(__name__)
 
@@ -202,7 +204,13 @@ async def run_worker(settings: Settings, *, role: str = "all", handle_signals: b
     in one process."""
     if role not in ROLES:
         raise ValueError(f"unknown worker role {role!r} (one of {', '.join(ROLES)})")
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    # The SDK's own metrics (task latency, slots, failures by activity type) join our /metrics page;
+    # tracing on: the worker inherits the client's tracing interceptor (workflow, activity spans).
+    runtime = worker_runtime(settings, role)
+    client = await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime,
+        interceptors=telemetry.temporal_interceptors(),
+    )
     try:
         await ensure_search_attributes(client, settings.temporal_namespace)
     except Exception as err:  # e.g. no operator permission in production: attributes set up by ops

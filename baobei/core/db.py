@@ -14,7 +14,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from baobei.core import telemetry
 from baobei.core.errors import FieldViolation, ValidationFailed
+from baobei.core.metrics import watch_engine
 
 M = TypeVar("M", bound=Message)
 
@@ -28,7 +30,12 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    url = normalise_url(url)
+    engine = _make_engine(normalise_url(url))
+    watch_engine(engine)  # its pool on /metrics (baobei_db_pool_*)
+    return engine
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -55,8 +62,11 @@ def make_engine(url: str) -> Engine:
         def _autocommit_off(conn: Any, _record: Any) -> None:
             conn.isolation_level = None
 
+        telemetry.instrument_engine(engine)  # a span per statement when tracing is on
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    telemetry.instrument_engine(engine)
+    return engine
 
 
 def request_log_table(metadata: sa.MetaData) -> sa.Table:

@@ -9,6 +9,7 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from baobei.core import telemetry
 from baobei.core.errors import (
     GONE_REASONS,
     Conflict,
@@ -42,15 +43,20 @@ def set_default_tls(tls: GrpcTls | None) -> None:
 def channel(addr: str, *, tls: GrpcTls | None = None) -> grpc.Channel:
     tls = tls or _default_tls
     if tls is None:
-        return grpc.insecure_channel(addr, options=_OPTIONS)
-    return grpc.secure_channel(addr, tls.channel_credentials(), options=_OPTIONS + tls.channel_options())
+        ch = grpc.insecure_channel(addr, options=_OPTIONS)
+    else:
+        ch = grpc.secure_channel(addr, tls.channel_credentials(), options=_OPTIONS + tls.channel_options())
+    return telemetry.traced_channel(ch)  # the channel itself unless tracing is on
 
 
 def aio_channel(addr: str, *, tls: GrpcTls | None = None) -> grpc.aio.Channel:
     tls = tls or _default_tls
+    traced = telemetry.grpc_aio_client_interceptors() or None  # none unless tracing is on
     if tls is None:
-        return grpc.aio.insecure_channel(addr, options=_OPTIONS)
-    return grpc.aio.secure_channel(addr, tls.channel_credentials(), options=_OPTIONS + tls.channel_options())
+        return grpc.aio.insecure_channel(addr, options=_OPTIONS, interceptors=traced)
+    return grpc.aio.secure_channel(
+        addr, tls.channel_credentials(), options=_OPTIONS + tls.channel_options(), interceptors=traced
+    )
 
 
 def metadata(*, locale: str = "zh", workflow_id: str = "", request_id: str = "") -> list[tuple[str, str]]:

@@ -22,8 +22,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from baobei.core import telemetry
 from baobei.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from baobei.core.grpc_client import MESSAGE_SIZE_OPTIONS
+from baobei.core.metrics import MetricsInterceptor
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 
@@ -84,6 +86,8 @@ def rpc(fn: F) -> F:
             "request_id": getattr(request, "request_id", "") if "request_id" in fields else "",
             "project_id": getattr(request, "project_id", "") if "project_id" in fields else "",
             "workflow_id": meta.get("x-workflow-id", ""),
+            # The caller's request id (the edge's is its trace id); within a traced call the
+            # log processor puts the span's own trace_id/span_id on every line.
             "trace_id": meta.get("x-request-id", "") or uuid.uuid4().hex[:16],
         }
         started = time.perf_counter()
@@ -121,7 +125,10 @@ def build_server(
     With ``tls`` the port is TLS only (mTLS when it has a CA), so plaintext clients are refused;
     ``health_port`` adds a plaintext server with only the health service (for kubelet probes)."""
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name), options=MESSAGE_SIZE_OPTIONS
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name),
+        options=MESSAGE_SIZE_OPTIONS,
+        # Per-RPC count, latency and status (baobei.core.metrics); spans only when tracing is on.
+        interceptors=[MetricsInterceptor(), *telemetry.grpc_server_interceptors()],
     )
     add_servicer(server)
     health_servicer = health.HealthServicer()

@@ -1,5 +1,6 @@
 """structlog configured once per process; stdlib loggers (grpc, temporalio, uvicorn) go through
-the same renderer. Bind request/project/workflow ids with ``structlog.contextvars``."""
+the same renderer. Bind request/project/workflow ids with ``structlog.contextvars``; inside a span every line also
+carries ``trace_id`` and ``span_id`` (baobei/core/telemetry.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import logging
 import sys
 
 import structlog
+
+from baobei.core.telemetry import add_trace_ids
 
 
 def configure_logging(*, fmt: str = "auto", level: str = "INFO", component: str = "") -> None:
@@ -16,6 +19,7 @@ def configure_logging(*, fmt: str = "auto", level: str = "INFO", component: str 
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_trace_ids,  # trace_id/span_id of the current span (tracing on)
     ]
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer(colors=False)

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # Log rendering: "json", "console" or "auto" (console on a TTY).
     log_format: str = "auto"
     log_level: str = "INFO"
+    # OpenTelemetry traces (baobei/core/telemetry.py): OTLP/gRPC collector, e.g.
+    # http://otel-collector:4317; empty = tracing off (no spans, no overhead).
+    otlp_endpoint: str = ""
+    # Plaintext to the collector; an https:// endpoint or False = TLS with the system's roots.
+    otlp_insecure: bool = True
     # Deadline for calls between components, seconds.
     rpc_timeout: float = 10.0
 
@@ -179,6 +184,15 @@ class Settings(BaseSettings):
     rate_limit_login_failures: int = 30
     rate_limit_password_forgot: int = 20
 
+    # ---- metrics (issue 18) ----
+    # Prometheus /metrics of this process on <host>:<port> (0 = none). In Kubernetes every pod uses
+    # the same port; components sharing one machine (`baobei dev`) take theirs from metrics_ports,
+    # "component=port,…" (edge, the five services, worker, delivery-worker; worker-sdk and
+    # delivery-worker-sdk: the loopback port where the Temporal SDK serves its own metrics, merged
+    # into the worker's page; default the worker's port + 1).
+    metrics_port: int = 0
+    metrics_ports: str = ""
+
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")
         return value or f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}"
@@ -189,6 +203,18 @@ class Settings(BaseSettings):
     def db_url(self, service: str) -> str:
         value: str = getattr(self, f"{service}_db_url")
         return value or f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def metrics_ports_map(self) -> dict[str, int]:
+        ports: dict[str, int] = {}
+        for item in self.metrics_ports.split(","):
+            name, _, port = item.partition("=")
+            if name.strip() and port.strip().isdigit():
+                ports[name.strip()] = int(port)
+        return ports
+
+    def metrics_port_of(self, component: str) -> int:
+        """The /metrics port of ``component`` (edge, registry, …, worker, delivery-worker)."""
+        return self.metrics_ports_map().get(component, self.metrics_port)
 
     def public_base_url(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")

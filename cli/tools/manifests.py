@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = ("dev", "prod")
+# Optional components rendered on top of an overlay, as an operator would add them to it.
+WITH_COMPONENTS = {"prod+monitoring": ("prod", ("monitoring",))}
+# Prometheus Operator kinds: no schema in kubernetes-validate, checked by crd_problems instead.
+OPERATOR_KINDS = frozenset({"PodMonitor", "ServiceMonitor", "PrometheusRule"})
 # Kubernetes version whose schemas the objects must satisfy (bundled with kubernetes-validate).
 K8S_VERSION = "1.37.0"
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
@@ -46,6 +51,79 @@ def render(path: Path) -> list[Obj]:
 
 def render_overlay(name: str) -> list[Obj]:
     return render(K8S / "overlays" / name)
+
+
+def render_with_components(overlay: str, components: tuple[str, ...]) -> list[Obj]:
+    """The overlay plus ``components`` (under deploy/k8s/components), in the overlay's namespace."""
+    base = yaml.safe_load((K8S / "overlays" / overlay / "kustomization.yaml").read_text())
+    with tempfile.TemporaryDirectory(prefix="baobei-kustomize-") as tmp:
+        rel = os.path.relpath(K8S, tmp)  # kustomize takes relative paths only
+        kustomization = {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "resources": [f"{rel}/overlays/{overlay}"],
+            "components": [f"{rel}/components/{c}" for c in components],
+        }
+        if base.get("namespace"):
+            kustomization["namespace"] = base["namespace"]
+        (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+        return render(Path(tmp))
+
+
+def render_target(name: str) -> list[Obj]:
+    """An overlay (``dev``) or an overlay with components (``prod+monitoring``)."""
+    if name in WITH_COMPONENTS:
+        overlay, components = WITH_COMPONENTS[name]
+        return render_with_components(overlay, components)
+    return render_overlay(name)
+
+
+def _selects(selector: Obj, labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        value, values = labels.get(expr["key"]), expr.get("values", [])
+        holds = {"In": value in values, "NotIn": value not in values, "Exists": value is not None,
+                 "DoesNotExist": value is None}
+        if not holds[expr["operator"]]:
+            return False
+    return True
+
+
+def crd_problems(objs: list[Obj]) -> list[str]:
+    """Prometheus Operator objects: a PodMonitor selects pods that have the port it scrapes; every
+    alert has a severity, a summary, a description and a runbook."""
+    problems: list[str] = []
+    for obj in objs:
+        kind, where = obj.get("kind"), ident(obj)
+        if kind not in OPERATOR_KINDS:
+            continue
+        if obj.get("apiVersion") != "monitoring.coreos.com/v1":
+            problems.append(f"{where}: apiVersion is not monitoring.coreos.com/v1")
+        spec = obj.get("spec", {})
+        if kind == "PodMonitor":
+            endpoints = spec.get("podMetricsEndpoints") or []
+            if not endpoints or not all(e.get("port") for e in endpoints):
+                problems.append(f"{where}: no podMetricsEndpoints with a named port")
+            pods = [o for o in objs if o.get("kind") in WORKLOADS and o["kind"] != "Job"
+                    and _selects(spec.get("selector", {}), o["spec"]["template"]["metadata"].get("labels", {}))]
+            if not pods:
+                problems.append(f"{where}: selects no workload")
+            for pod in pods:
+                ports = {p.get("name") for c in pod_spec(pod)["containers"] for p in c.get("ports", [])}
+                problems += [f"{where}: {ident(pod)} has no port {e['port']}"
+                             for e in endpoints if e["port"] not in ports]
+        if kind == "PrometheusRule":
+            for group in spec.get("groups") or [{}]:
+                if not group.get("name") or not group.get("rules"):
+                    problems.append(f"{where}: a group without name or rules")
+                for rule in group.get("rules", []):
+                    if "alert" not in rule:
+                        continue
+                    missing = [k for k in ("summary", "description", "runbook_url")
+                               if not rule.get("annotations", {}).get(k)]
+                    if not rule.get("expr") or not rule.get("labels", {}).get("severity") or missing:
+                        problems.append(f"{where}: alert {rule['alert']}: needs expr, severity, {', '.join(missing)}")
+    return problems
 
 
 def ident(obj: Obj) -> str:
@@ -121,14 +199,15 @@ def baseline_problems(objs: list[Obj]) -> list[str]:
 
 def main(overlays: list[str] | None = None) -> int:
     failed = False
-    for name in overlays or OVERLAYS:
+    for name in overlays or (*OVERLAYS, *WITH_COMPONENTS):
         try:
-            objs = render_overlay(name)
+            objs = render_target(name)
         except RuntimeError as err:
             print(f"{name}: FAILED to render: {err}")
             failed = True
             continue
-        errors = schema_errors(objs) + baseline_problems(objs)
+        plain = [o for o in objs if o.get("kind") not in OPERATOR_KINDS]
+        errors = schema_errors(plain) + baseline_problems(objs) + crd_problems(objs)
         for error in errors:
             print(f"{name}: {error}")
         failed = failed or bool(errors)

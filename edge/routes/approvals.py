@@ -147,7 +147,8 @@ async def withdraw_project(
     project becomes `cancelled` (403 for others, 409 once decided)."""
     bind_project(request, project_id)
     project = await visible_project(clients, user, project_id)
-    await lifecycle.ensure_started(clients, project.id, project.owner_id)
+    await lifecycle.ensure_started(clients, project.id, project.owner_id,
+                                   code=project.code, name=project.name)
     await lifecycle.withdraw(
         clients, project_id,
         WithdrawInput(actor_id=user.id, actor_is_admin=user.is_admin, comment=body.comment if body else ""),
@@ -233,7 +234,8 @@ async def cancel_approval(
     """An admin cancels a pending or returned approval (audited); the project becomes `cancelled`."""
     bind_project(request, project_id)
     project = await visible_project(clients, admin, project_id)
-    await lifecycle.ensure_started(clients, project.id, project.owner_id)
+    await lifecycle.ensure_started(clients, project.id, project.owner_id,
+                                   code=project.code, name=project.name)
     await lifecycle.withdraw(
         clients, project_id,
         WithdrawInput(actor_id=admin.id, actor_is_admin=True, cancel=True, comment=body.comment if body else ""),

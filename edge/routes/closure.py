@@ -22,6 +22,7 @@ from edge.routes.projects import project_view, visible_project
 from edge.schemas import ActionIn, ProjectOut
 from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
 from workflows.contracts.errors import ERR_CONFLICT
+from workflows.search_attributes import project_start_options
 
 router = area_router("approving")
 log = structlog.get_logger(__name__)
@@ -46,6 +47,7 @@ async def close_project(
         handle = await client.start_workflow(
             CLOSURE_WORKFLOW_TYPE, arg, id=wid, task_queue=clients.settings.task_queue, result_type=ClosureResult,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            **project_start_options(CLOSURE_WORKFLOW_TYPE, project.code, project.name),
             # A refused closure (project not active yet) may be tried again later; a done one is final.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         )

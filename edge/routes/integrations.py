@@ -53,6 +53,7 @@ from workflows.contracts.handover import (
     HandoverResult,
     org_handover_workflow_id,
 )
+from workflows.search_attributes import project_start_options
 
 log = structlog.get_logger(__name__)
 router = area_router("integrations")
@@ -168,7 +169,8 @@ async def crm_opportunity(
     structlog.contextvars.bind_contextvars(external_id=body.external_id)
     status = mapping.status_name(project.status)
     if status == "draft":
-        await lifecycle.ensure_started(clients, project.id, project.owner_id)
+        await lifecycle.ensure_started(clients, project.id, project.owner_id,
+                                       code=project.code, name=project.name)
         # The integration submits on the owner's behalf (as admins may): audited as the integrator.
         result = await lifecycle.submit(clients, project.id, form_key=project.form_key, actor_id=caller.id,
                                         actor_is_admin=True)
@@ -187,15 +189,18 @@ async def _run_workflow(
     workflow_id: str,
     result_type: type[T],
     reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    start_options: dict[str, Any] | None = None,
 ) -> tuple[T, bool]:
     """Start ``workflow`` (or attach to the running / completed run with that id) and wait for its
-    result. Returns (result, started_now)."""
+    result. Returns (result, started_now). ``start_options``: e.g. the project's search attribute
+    and summary (``project_start_options``)."""
     client: TemporalClient = await clients.temporal()
     started = True
     try:
         handle = await client.start_workflow(
             workflow, arg, id=workflow_id, task_queue=clients.settings.task_queue, result_type=result_type,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, id_reuse_policy=reuse,
+            **(start_options or {}),
         )
     except WorkflowAlreadyStartedError:
         started = False  # completed before: its result is the answer (a repeat changes nothing)
@@ -240,6 +245,7 @@ async def crm_lost(
         CrmLostInput(project_id=project.id, external_id=external_id.strip(), reason=body.reason if body else "",
                      actor_id=caller.id),
         workflow_id=crm_lost_workflow_id(project.id), result_type=CrmLostResult,
+        start_options=project_start_options(CRM_LOST_WORKFLOW_TYPE, project.code, project.name),
     )
     log.info("crm.lost", project_id=project.id, status=result.status, repeat=not started)
     return {"project_id": result.project_id or project.id, "status": result.status, "steps": list(result.steps)}

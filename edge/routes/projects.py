@@ -102,13 +102,14 @@ async def create_project(
     )
     project = resp.project
     bind_project(request, project.id)
-    await lifecycle.ensure_started(clients, project.id, project.owner_id)
     status = mapping.status_name(project.status)
     if body.submit:
-        result = await lifecycle.submit(clients, project.id, form_key=project.form_key, actor_id=user.id,
-                                        actor_is_admin=user.is_admin,
-                                        request_id=request_id if idempotency_key else "")
+        # The form's policy was checked above: start the workflow and submit in one Temporal call.
+        result = await lifecycle.start_and_submit(clients, project, actor_id=user.id, actor_is_admin=user.is_admin,
+                                                  request_id=request_id if idempotency_key else "")
         status = result.status
+    else:
+        await lifecycle.ensure_started(clients, project.id, project.owner_id, project=project)
     return {"id": project.id, "code": project.code, "status": status}
 
 
@@ -210,7 +211,8 @@ async def submit_project(project_id: str, request: Request, user: CurrentUser, c
     """Submit a draft (or returned) project for approval."""
     bind_project(request, project_id)
     project = await visible_project(clients, user, project_id)
-    await lifecycle.ensure_started(clients, project.id, project.owner_id)
+    await lifecycle.ensure_started(clients, project.id, project.owner_id,
+                                   code=project.code, name=project.name)
     await lifecycle.submit(clients, project.id, form_key=project.form_key, actor_id=user.id,
                            actor_is_admin=user.is_admin)
     return await project_view(clients, user, project_id)

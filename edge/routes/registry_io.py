@@ -1,13 +1,14 @@
 """Registration files: attachment upload (content-addressed), Excel/CSV import (dry run, all or
-nothing or skip bad rows, idempotent per row key) and export of what the caller may see (.xlsx or
-.csv, with only the form fields the caller may read — the registry filters every row)."""
+nothing or skip bad rows, idempotent per row key), the import template of a form, and export of
+what the caller may see (.xlsx or .csv, with only the form fields the caller may read — the
+registry filters every row). Sheets are rendered by ``baobei.sheets``."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
+import datetime as dt
 import uuid
+from collections.abc import Iterable
 from datetime import UTC
 from typing import Annotated, Any
 
@@ -15,14 +16,17 @@ import structlog
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from baobei.core.errors import FieldViolation, ValidationFailed
-from baobei.core.spreadsheet import safe_row
+from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import audit, lifecycle, mapping
+from baobei.sheets import projects as sheet_projects
+from baobei.sheets import render, template
+from baobei.sheets.render import XLSX_MEDIA_TYPE, csv_media_type
+from edge import audit, lifecycle, spreadsheets
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
-from edge.downloads import DOWNLOAD_RESPONSES, file_response
+from edge.downloads import DOWNLOAD_RESPONSES, content_disposition, file_response
 from edge.idempotency import IdempotentRoute
+from edge.openapi_examples import ADMIN_REQUIRED, ErrorExample, error_examples
 from edge.routes.projects import ProjectQuery, viewer_of
 from edge.schemas import ERROR_RESPONSES, AttachmentOut, ImportJobOut, ImportOut
 
@@ -30,18 +34,11 @@ log = structlog.get_logger(__name__)
 router = APIRouter(tags=["registration files"], route_class=IdempotentRoute)
 MAX_UPLOAD = 20 * 1024 * 1024
 MAX_IMPORT = 50 * 1024 * 1024
-MAX_EXPORT_ROWS = 100_000
+TEMPLATE_FORM_NOT_FOUND = ErrorExample(404, "form_not_found", "表单 standard 不存在",
+                                       (("form_key", "表单 standard 不存在"),))
+TEMPLATE_FORM_MISSING = ErrorExample(422, "validation_failed", "输入校验失败", (("form_key", "必填"),))
 # Workflows started at once after an import (each is a GetProject and a StartWorkflow).
 IMPORT_START_CONCURRENCY = 16
-CORE_HEADERS = [
-    ("code", "项目编号"), ("name", "项目名称"), ("status", "状态"), ("customer.name", "客户名称"),
-    ("customer.uscc", "统一社会信用代码"), ("customer.contact", "联系人"), ("customer.phone", "客户电话"),
-    ("amount", "金额"), ("region", "区域"), ("business_line", "业务线"), ("start_date", "开始日期"),
-    ("end_date", "结束日期"), ("owner_id", "负责人"), ("department_id", "部门"), ("form_key", "表单"),
-    ("created_at", "创建时间"),
-]
-
-
 async def _read(upload: UploadFile, limit: int) -> bytes:
     data = await upload.read(limit + 1)
     if len(data) > limit:
@@ -94,10 +91,13 @@ async def import_projects(
 ) -> Any:
     """Import existing registrations (admin). Default all-or-nothing: any bad row → 422 listing
     every bad cell as `rows[<row>].<field>`. Re-importing a row key (`行键` column, else the row's
-    content) does nothing (`existing`). With `async=true` (large sheets) the import runs as a job:
-    202 with `{id, status: "queued", …}` and a `Location`; the same rules apply (a bad row fails
-    the job with its `errors`, nothing stored), and the imported projects' lifecycles are started
-    when it is done."""
+    content) does nothing (`existing`). Cells are read leniently (`1,200,000.00`, `35万`,
+    `+86 138…`, `2026年12月1日`, people by name) and every such reading is listed in `changes`.
+    A row with a `项目编号` (an exported file) edits that draft/returned project where it differs
+    (`updated`, each change listed), else counts as `unchanged`. With `async=true` (large sheets)
+    the import runs as a job: 202 with `{id, status: "queued", …}` and a `Location`; the same rules
+    apply (a bad row fails the job with its `errors`, nothing stored), and the imported projects'
+    lifecycles are started when it is done."""
     data = await _read(file, MAX_IMPORT)
     if background:
         job = (await clients.registry.StartImportJob(
@@ -130,7 +130,8 @@ async def start_lifecycles(clients: EdgeClients, viewer: registry_pb2.Viewer, pr
         async with gate:
             project = (await clients.registry.GetProject(
                 registry_pb2.GetProjectRequest(project_id=project_id, viewer=viewer))).project
-            await lifecycle.ensure_started(clients, project.id, project.owner_id)
+            await lifecycle.ensure_started(clients, project.id, project.owner_id,
+                                           code=project.code, name=project.name)
 
     results = await asyncio.gather(*(start(pid) for pid in project_ids), return_exceptions=True)
     failed = [pid for pid, r in zip(project_ids, results, strict=True) if isinstance(r, BaseException)]
@@ -196,6 +197,8 @@ def job_out(job: registry_pb2.ImportJob) -> dict[str, Any]:
         "created_at": job.created_at.ToDatetime(tzinfo=UTC).isoformat(),
         "updated_at": job.updated_at.ToDatetime(tzinfo=UTC).isoformat(),
         "finished_at": job.finished_at.ToDatetime(tzinfo=UTC).isoformat() if job.HasField("finished_at") else None,
+        "updated": job.updated, "unchanged": job.unchanged, "changes_total": job.changes_total,
+        "changes": _changes_out(job.changes),
     }
 
 
@@ -204,91 +207,99 @@ def import_out(resp: registry_pb2.ImportProjectsResponse) -> dict[str, Any]:
         "rows": resp.rows, "created": resp.created, "existing": resp.existing, "invalid": resp.invalid,
         "dry_run": resp.dry_run, "project_ids": list(resp.project_ids),
         "errors": [{"row": e.row, "column": e.column, "field": e.field, "message": e.message} for e in resp.errors],
+        "updated": resp.updated, "unchanged": resp.unchanged, "changes_total": resp.changes_total,
+        "changes": _changes_out(resp.changes),
     }
 
 
-async def export_rows(
-    clients: EdgeClients, viewer: registry_pb2.Viewer, query: ProjectQuery
-) -> tuple[list[str], list[list[Any]]]:
-    """Header labels and rows of every project the viewer may see (filters applied). Field columns
-    are those present in some visible row: a field the viewer may not read never appears."""
-    projects: list[registry_pb2.Project] = []
-    cursor = ""
-    while len(projects) < MAX_EXPORT_ROWS:
-        resp = await clients.registry.ListProjects(query.request(viewer, limit=100, cursor=cursor))
-        projects.extend(resp.items)
-        cursor = resp.next_cursor
-        if not cursor:
-            break
-    forms: dict[tuple[str, int], registry_pb2.Form] = {}
-    field_keys: list[str] = []
-    labels: dict[str, str] = {}
-    rows_fields = []
-    for p in projects:
-        values = mapping.struct_to_dict(p.fields)
-        rows_fields.append(values)
-        if (p.form_key, p.form_version) not in forms:
-            forms[(p.form_key, p.form_version)] = (await clients.registry.GetForm(
-                registry_pb2.GetFormRequest(key=p.form_key, version=p.form_version))).form
-        for f in forms[(p.form_key, p.form_version)].fields:
-            labels.setdefault(f.key, f.label or f.key)
-        for key in values:
-            if key not in field_keys:
-                field_keys.append(key)
-    header = [label for _, label in CORE_HEADERS] + [labels.get(k, k) for k in field_keys]
-    rows = []
-    for p, values in zip(projects, rows_fields, strict=True):
-        summary = mapping.project_summary(p)
-        flat = {**summary, "start_date": p.start_date, "end_date": p.end_date}
-        for k in ("name", "uscc", "contact", "phone"):
-            flat[f"customer.{k}"] = summary["customer"].get(k) or ""
-        row = [flat.get(key) or "" for key, _ in CORE_HEADERS]
-        row += ["、".join(map(str, v)) if isinstance(v, list) else v for v in (values.get(k, "") for k in field_keys)]
-        rows.append(row)
-    return header, rows
+def _changes_out(changes: Iterable[registry_pb2.ImportRowChange]) -> list[dict[str, Any]]:
+    return [{"row": c.row, "column": c.column, "field": c.field, "before": c.before, "after": c.after,
+             "message": c.message, "kind": c.kind} for c in changes]
 
 
-def render_xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("项目报备")
-    ws.append(safe_row(header))
-    for row in rows:
-        ws.append(safe_row(row))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+def _media(format: str, encoding: str) -> str:
+    return csv_media_type(encoding) if format == "csv" else XLSX_MEDIA_TYPE
 
 
-def render_csv(header: list[str], rows: list[list[Any]]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(safe_row(header))
-    writer.writerows(safe_row(r) for r in rows)
-    return ("\ufeff" + buf.getvalue()).encode()  # BOM: Excel opens UTF-8 CSV correctly
+EXPORT_RESPONSES: dict[int | str, Any] = {200: {
+    "description": "The file: .xlsx (a sheet per form and a 说明/Notes sheet) or .csv",
+    "content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}},
+}}
+Format = Annotated[str, Query(pattern="^(xlsx|csv)$", description="xlsx (default) or csv")]
+Encoding = Annotated[str, Query(pattern="^(utf-8|gbk)$", description=(
+    "CSV only: utf-8 (default, with a BOM) or gbk (Excel on Chinese Windows; characters GBK cannot "
+    "hold become ?)"))]
 
 
-@router.get("/exports/projects", response_class=Response,
-            responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument"
-                                                                  ".spreadsheetml.sheet": {}}}})
+@router.get("/exports/projects", response_class=Response, responses=EXPORT_RESPONSES)
 async def export_projects(
     user: CurrentUser,
     clients: Clients,
     query: Annotated[ProjectQuery, Depends()],
-    format: Annotated[str, Query(pattern="^(xlsx|csv)$", description="xlsx (default) or csv")] = "xlsx",
+    format: Format = "xlsx",
+    encoding: Encoding = "utf-8",
 ) -> Response:
-    """The projects the caller may see (same filters as the list), with only the fields they may read."""
-    header, rows = await export_rows(clients, await viewer_of(clients, user), query)
+    """The projects the caller may see (same filters as the list), with only the fields they may
+    read. XLSX: one sheet per form (named by the form's title) and a sheet `说明` (`Notes`) with
+    the filters, who exported and when; amounts are numbers (`#,##0.00`), dates and times are
+    Excel dates in Asia/Shanghai, statuses, yes/no, people and departments are labels — Chinese,
+    or English with `Accept-Language: en`; header row frozen, auto filter. CSV: one table, UTF-8
+    with a BOM or `encoding=gbk`. The file imports back (read-only columns are ignored)."""
+    viewer = await viewer_of(clients, user)
+    projects = await spreadsheets.visible_projects(clients, viewer, query)
+    forms, directory = await asyncio.gather(
+        spreadsheets.form_versions(clients, projects), spreadsheets.export_directory(clients, user))
     filters = {k: v for k, v in {"status": query.status, "q": query.q, **query.filters}.items() if v}
     await audit.record(clients, "export.projects", actor_id=user.id, target_type="projects",
-                       details={"format": format, "rows": len(rows), "filters": filters})
+                       details={"format": format, "rows": len(projects), "filters": filters,
+                                **({"encoding": encoding} if format == "csv" else {})})
+    locale = clients.locale
     if format == "csv":
-        body, media = render_csv(header, rows), "text/csv; charset=utf-8"
+        table = sheet_projects.flat_table(projects, forms, directory, locale)
+        body = render.csv_bytes([c.header for c in table.columns], table.rows, encoding)
     else:
-        body, media = render_xlsx(header, rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, media_type=media,
+        tables = sheet_projects.project_tables(projects, forms, directory, locale)
+        info = sheet_projects.ExportInfo(exported_at=dt.datetime.now(dt.UTC),
+                                         exported_by=f"{user.name}（{user.id}）" if user.name else user.id,
+                                         filters=filters)
+        body = render.xlsx(tables, sheet_projects.notes_table(info, tables, locale))
+    return Response(body, media_type=_media(format, encoding),
                     headers={"Content-Disposition": f'attachment; filename="projects.{format}"'})
+
+
+@router.get("/imports/projects/template", response_class=Response, responses={
+    200: {"description": "The template: .xlsx (drop-downs, hints, an example sheet) or the CSV header row",
+          "content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}},
+    **error_examples(ADMIN_REQUIRED, TEMPLATE_FORM_NOT_FOUND, TEMPLATE_FORM_MISSING),
+})
+async def import_template(
+    admin: AdminUser,
+    clients: Clients,
+    form_key: Annotated[str, Query(description="The form the rows will be filed with", min_length=1,
+                                   examples=["standard"])],
+    format: Format = "xlsx",
+    encoding: Encoding = "utf-8",
+) -> Response:
+    """The import template of a form (admin, like the import): its columns in import order —
+    `行键`, the core columns, then the form's fields by label — required ones marked `*` (red,
+    with a comment), drop-downs for options, status, people and departments (lists on a hidden
+    sheet), an input hint per column (comment and cell prompt: amount and date formats, ranges),
+    a sheet `示例` with an example row and a sheet `填写说明`. `format=csv`: the header row only,
+    UTF-8 with a BOM or `encoding=gbk`. Headers are Chinese, English with `Accept-Language: en`.
+    An unknown form is 404 `form_not_found` naming `form_key`."""
+    try:
+        form = (await clients.registry.GetForm(registry_pb2.GetFormRequest(key=form_key))).form
+    except NotFound as err:
+        err.violations = [FieldViolation("form_key", err.zh, err.en)]
+        raise
+    locale = clients.locale
+    if format == "csv":
+        body = template.template_csv(form, locale, encoding)
+    else:
+        users, depts = await spreadsheets.template_choices(clients, admin)
+        body = template.template_xlsx(form, locale, users, depts)
+    return Response(body, media_type=_media(format, encoding), headers={
+        "Content-Disposition": content_disposition(f"import-template-{form.key}.{format}")})
 
 
 def registry_router() -> APIRouter:

@@ -36,6 +36,7 @@ from workflows.contracts.execution import (
     TasksChanged,
     execution_workflow_id,
 )
+from workflows.search_attributes import project_start_options
 
 router = area_router("tasks")
 log = structlog.get_logger(__name__)
@@ -258,6 +259,7 @@ async def notify_execution(clients: EdgeClients, project: registry_pb2.Project, 
             id=execution_workflow_id(project.id),
             task_queue=clients.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            **project_start_options(EXECUTION_WORKFLOW_TYPE, project.code, project.name),
             start_signal=EXECUTION_SIGNAL_CHANGED,
             start_signal_args=[TasksChanged(reason=reason)],
         )

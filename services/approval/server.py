@@ -12,9 +12,11 @@ from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
 from baobei.approval.v1 import group_link_service_pb2_grpc as group_link_grpc
 from baobei.core.db import make_engine
 from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
+from baobei.core.metrics import SafeCollector, register_collector
 from baobei.core.migrations import upgrade
 from baobei.core.settings import DEFAULT_GRPC_PORTS, Settings
 from baobei.core.tls import GrpcTls
+from services.approval import metrics
 from services.approval.group_link_service import GroupLinkServicer
 from services.approval.org_client import GrpcOrgDirectory
 from services.approval.servicer import ApprovalServicer
@@ -43,6 +45,8 @@ def build(
     )
     engine = make_engine(db_url)
     servicer = ApprovalServicer(store=ApprovalStore(engine), directory=directory)
+    # Approvals waiting / past SLA, computed from this database when /metrics is scraped.
+    register_collector(SERVICE, SafeCollector(SERVICE, lambda: metrics.waiting_families(engine)))
 
     def add_servicers(server: grpc.Server) -> None:
         pb_grpc.add_ApprovalServiceServicer_to_server(servicer, server)

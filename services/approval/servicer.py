@@ -11,7 +11,7 @@ from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
 from baobei.core.errors import FieldViolation, Forbidden, NotFound, ValidationFailed, require
 from baobei.core.grpc_server import rpc
-from services.approval import domain, mapping
+from services.approval import domain, mapping, metrics
 from services.approval.org_client import DirectoryUnavailable
 from services.approval.store import ApprovalStore, Replan
 
@@ -202,7 +202,7 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         if request.link_id.strip() and self._departed(request.actor_id.strip(), context):
             raise Forbidden("审批人已离职，审批链接已失效", "the approver has left: the action link no longer works",
                             code="approver_left")
-        return self.store.record_decision(
+        resp = self.store.record_decision(
             request_id=request.request_id,
             task_id=request.task_id,
             actor_id=request.actor_id,
@@ -215,6 +215,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             attachments=mapping.attachments_from_proto(request.attachments),
             link_id=request.link_id,
         )
+        metrics.observe_decision(action, request.channel.strip())
+        return resp
 
     @rpc
     def CheckActionLink(
@@ -244,8 +246,10 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
     @rpc
     def FireTimer(self, request: pb.FireTimerRequest, context: grpc.ServicerContext) -> pb.FireTimerResponse:
         _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
-        return self.store.fire_timer(request_id=request.request_id, instance_id=request.instance_id,
+        resp = self.store.fire_timer(request_id=request.request_id, instance_id=request.instance_id,
                                      step_index=request.step_index, timer_index=request.timer_index)
+        metrics.observe_timer(resp.action, resp.fired)
+        return resp
 
     @rpc
     def ResumeInstance(

@@ -26,7 +26,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from baobei.core.errors import Conflict
-from services.notify import domain, group_cards, store, templates
+from services.notify import domain, group_cards, metrics, store, templates
 from services.notify.channels.base import DeliveryFailed, EmailMessage, RobotMessage
 from services.notify.contacts import Contact, Contacts, ContactsUnavailable
 from services.notify.guards import DELIVERED as KEY_DELIVERED
@@ -108,7 +108,9 @@ class Deliverer:
 
     # ---- helpers ----
     def _record(self, ids: list[str], **kw: Any) -> list[domain.DeliveryView]:
-        return store.record(self.engine, delivery_ids=ids, now=_now(), **kw)
+        views = store.record(self.engine, delivery_ids=ids, now=_now(), **kw)
+        metrics.observe_record(views, kw)
+        return views
 
     def _skip(self, d: domain.DeliveryView, reason: str, attempt: int) -> Outcome:
         (view,) = self._record([d.id], attempt=attempt, ok=None, error=reason, status=domain.SKIPPED,

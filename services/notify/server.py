@@ -12,13 +12,14 @@ import structlog
 
 from baobei.core.db import make_engine
 from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
+from baobei.core.metrics import SafeCollector, register_collector
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import group_link_service_pb2_grpc as group_link_grpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify import store
+from services.notify import metrics, store
 from services.notify.contacts import Contacts, NoDirectory, RegistryContacts
 from services.notify.deliver import Deliverer, Senders
 from services.notify.group_link_service import GroupLinkServicer
@@ -137,6 +138,8 @@ def build(
             link_urls=LinkUrls(config.link_key, config.base_url),
         )
     servicer = NotifyServicer(engine=engine, config=config, deliverer=deliverer)
+    # Open deliveries and dead letters, computed from this database when /metrics is scraped.
+    register_collector(SERVICE, SafeCollector(SERVICE, lambda: metrics.open_families(engine)))
 
     def add_servicers(server: grpc.Server) -> None:
         pb_grpc.add_NotifyServiceServicer_to_server(servicer, server)

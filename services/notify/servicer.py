@@ -18,7 +18,7 @@ from baobei.core.errors import FieldViolation, ValidationFailed, require
 from baobei.core.grpc_server import ERROR_DOMAIN, rpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify import domain, links, mapping, outbox, store, templates, wording
+from services.notify import domain, links, mapping, metrics, outbox, store, templates, wording
 from services.notify.channels.base import DeliveryFailed, check_target
 from services.notify.deliver import Deliverer, Outcome, Retryable
 from services.notify.link_urls import LinkUrls
@@ -103,6 +103,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                 *store.add_notifications(session, command=command, now=_now(), links=minter)
             ),
         )
+        metrics.observe_send(len(resp.notifications), [d.channel for d in resp.deliveries])
         if any(d.status == domain.PENDING for d in resp.deliveries):
             self._wake()
         # Action-link URLs are derived for the answer only (the request log keeps none).

@@ -1,17 +1,23 @@
 """Reading registration sheets (.xlsx or .csv): the header row names the columns — core keys or
 their Chinese labels, and the form's field keys or labels — every later non-empty row is one
-registration. Pure: bytes in, header mapping and rows out (cell values as JSON-ish Python)."""
+registration. An exported file reads back: its read-only columns (项目编号, 版本, 状态, 部门, 表单,
+创建时间) are recognised. CSV files may be UTF-8 (with or without a BOM) or GBK/GB18030 (what
+Excel on Chinese Windows writes). Pure: bytes in, header mapping and rows out (cell values as
+JSON-ish Python for the row key, and as the sheet holds them for ``domain.cells``)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from baobei.core.errors import FieldViolation
+from services.registry.domain.cells import half_width
+from services.registry.domain.imports import READ_ONLY
 from services.registry.forms import FormDef
 
 # Core columns: key → accepted headers (Chinese first).
@@ -28,7 +34,25 @@ CORE_COLUMNS: dict[str, tuple[str, ...]] = {
     "start_date": ("开始日期",),
     "end_date": ("结束日期",),
     "owner_id": ("负责人", "所有者", "报备人"),
-    "status": ("状态",),
+    "status": ("状态", "项目状态"),
+    # Read-only columns of an export (``domain.imports.READ_ONLY``): the code picks the project a
+    # row edits, the version guards it; the others are ignored.
+    "code": ("项目编号",),
+    "version": ("版本",),
+    "department_id": ("部门", "所属部门"),
+    "form_key": ("表单",),
+    "created_at": ("创建时间",),
+    "updated_at": ("更新时间",),
+}
+# English headers (an export made with Accept-Language: en); form fields of the same text win.
+ENGLISH_COLUMNS: dict[str, tuple[str, ...]] = {
+    "row_key": ("row key",), "code": ("code", "project code"), "version": ("version",),
+    "name": ("project", "project name"),
+    "status": ("status",), "customer.name": ("customer", "customer name"), "customer.uscc": ("uscc",),
+    "customer.contact": ("contact",), "customer.phone": ("customer phone", "phone"), "amount": ("amount",),
+    "region": ("region",), "business_line": ("business line",), "start_date": ("start date", "start"),
+    "end_date": ("end date", "end"), "owner_id": ("owner",), "department_id": ("department",),
+    "form_key": ("form",), "created_at": ("created at", "created"), "updated_at": ("updated at", "updated"),
 }
 MULTI_SEPARATORS = ("、", ",", "，", ";", "；")
 
@@ -37,7 +61,9 @@ MULTI_SEPARATORS = ("、", ",", "，", ";", "；")
 class Sheet:
     columns: list[str]  # target key per column ("" = ignored empty header)
     headers: list[str]
-    rows: list[tuple[int, dict[str, Any]]]  # (1-based sheet row, key → value)
+    rows: list[tuple[int, dict[str, Any]]]  # (1-based sheet row, key → value as text)
+    # 1-based sheet row → key → the cell as the sheet holds it (numbers, datetimes, text).
+    raw: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def _cell(value: Any) -> Any:
@@ -56,37 +82,77 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _raw_rows(data: bytes, filename: str) -> list[list[Any]]:
+class UnknownEncoding(ValueError):
+    pass
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8 (a BOM or not), else GB18030 (a superset of GBK and GB2312)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as err:
+        raise UnknownEncoding(str(err)) from err
+
+
+# Sheets an export adds beside the data (its filters and time): never the rows to import.
+NOTE_SHEETS = ("说明", "notes", "about")
+
+
+def _raw_rows(data: bytes, filename: str, names: tuple[str, ...] = ()) -> list[list[Any]]:
+    """The rows of a CSV, or of the workbook's sheet named one of ``names`` (the form's key or
+    title: an export of several forms has a sheet per form), else its first data sheet."""
     if filename.lower().endswith(".csv") or not data.startswith(b"PK"):
-        text = data.decode("utf-8-sig")
+        text = decode_csv(data)
         return [list(r) for r in csv.reader(io.StringIO(text))]
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        ws = wb.worksheets[0]
+        wanted = {n.strip().lower() for n in names if n.strip()}
+        sheets = [ws for ws in wb.worksheets if ws.title.strip().lower() not in NOTE_SHEETS] or wb.worksheets
+        ws = next((w for w in sheets if w.title.strip().lower() in wanted), sheets[0])
         return [list(r) for r in ws.iter_rows(values_only=True)]
     finally:
         wb.close()
+
+
+def header_key(header: str) -> str:
+    """A header as typed or as a template marks it: ``项目名称*``, ``*金额``, ``金额（必填）``,
+    ``Ａｍｏｕｎｔ`` all name their column."""
+    text = half_width(header).strip()
+    text = re.sub(r"[(（]\s*(必填|required)\s*[)）]$", "", text, flags=re.IGNORECASE)
+    return text.strip(" *").lower()
 
 
 def header_map(form: FormDef) -> dict[str, str]:
     """Accepted header text (lower-cased) → target key (``fields.<key>`` for form fields)."""
     out: dict[str, str] = {}
     for key, labels in CORE_COLUMNS.items():
-        out[key.lower()] = key
+        # The read-only columns' keys (code, version, …) are plausible field keys: fields win those.
+        if key not in READ_ONLY:
+            out[key.lower()] = key
         for label in labels:
             out[label.lower()] = key
     for f in form.fields:
         out.setdefault(f.key.lower(), f"fields.{f.key}")
         if f.label:
             out.setdefault(f.label.lower(), f"fields.{f.key}")
+    for key, labels in ENGLISH_COLUMNS.items():
+        for label in (key, *labels):
+            out.setdefault(label, key)
     return out
 
 
 def read_sheet(data: bytes, filename: str, form: FormDef) -> tuple[Sheet | None, list[FieldViolation]]:
     try:
-        raw = _raw_rows(data, filename)
+        raw = _raw_rows(data, filename, (form.key, form.title))
+    except UnknownEncoding:
+        return None, [FieldViolation("file", "无法识别 CSV 文件的编码：请另存为 UTF-8 或 GBK 编码",
+                                     "cannot tell the CSV file's encoding: save it as UTF-8 or GBK")]
     except Exception as err:  # noqa: BLE001 - any unreadable upload is the caller's error
         return None, [FieldViolation("file", f"无法读取表格：{err}", f"cannot read the sheet: {err}")]
     if not raw:
@@ -98,7 +164,7 @@ def read_sheet(data: bytes, filename: str, form: FormDef) -> tuple[Sheet | None,
         if not h:
             columns.append("")
             continue
-        key = known.get(h.lower())
+        key = known.get(h.lower()) or known.get(header_key(h))
         if key is None:
             problems.append(FieldViolation(f"columns[{i}]", f"未知列 {h}", f"unknown column {h}"))
         elif key in columns:
@@ -107,12 +173,15 @@ def read_sheet(data: bytes, filename: str, form: FormDef) -> tuple[Sheet | None,
     if problems:
         return None, problems
     rows: list[tuple[int, dict[str, Any]]] = []
+    cells: dict[int, dict[str, Any]] = {}
     for n, values in enumerate(raw[1:], start=2):
-        record = {columns[i]: _cell(v) for i, v in enumerate(values) if i < len(columns) and columns[i]}
+        given = {columns[i]: v for i, v in enumerate(values) if i < len(columns) and columns[i]}
+        record = {k: _cell(v) for k, v in given.items()}
         if all(v in (None, "") for v in record.values()):
             continue
         rows.append((n, record))
-    return Sheet(columns=columns, headers=headers, rows=rows), []
+        cells[n] = given
+    return Sheet(columns=columns, headers=headers, rows=rows, raw=cells), []
 
 
 def field_value(form: FormDef, key: str, value: Any) -> Any:

@@ -3,28 +3,24 @@ talking to the registry over gRPC (``BAOBEI_REGISTRY_ADDR``) like the other admi
 
 from __future__ import annotations
 
-import csv
-import io
+import datetime as dt
 import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import grpc
-from google.protobuf import json_format
 
 from baobei.core.grpc_client import channel, metadata, read_failure
 from baobei.core.settings import Settings
-from baobei.core.spreadsheet import safe_row
+from baobei.registry.v1 import directory_service_pb2 as directory_pb
+from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-
-CORE = [("code", "项目编号"), ("name", "项目名称"), ("status", "状态"), ("customer_name", "客户名称"),
-        ("customer_uscc", "统一社会信用代码"), ("amount", "金额"), ("region", "区域"), ("business_line", "业务线"),
-        ("owner_id", "负责人"), ("department_id", "部门"), ("form_key", "表单")]
-
+from baobei.sheets import projects as sheets
+from baobei.sheets import render
 
 # Files at least this large are imported as a registry job, with a progress bar.
 BACKGROUND_BYTES = 256 * 1024
@@ -39,7 +35,7 @@ def progress_bar(done: int, total: int, *, label: str, width: int = 30) -> str:
 
 def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool, skip_invalid: bool,
                 actor_id: str = "admin",
-                on_imported: Callable[[list[tuple[str, str]]], object] | None = None,
+                on_imported: Callable[[list[tuple[str, str, str, str]]], object] | None = None,
                 background: bool | None = None, out: TextIO | None = None) -> int:
     """Import a sheet: at once, or (``background``; by default for large files) as a registry
     job followed with a progress bar. Either way the same summary and row errors are printed."""
@@ -65,15 +61,17 @@ def import_file(settings: Settings, path: Path, *, form_key: str, dry_run: bool,
                 print(f"  {v.field}: {v.zh}", file=stream)
             return 1
         mode = "试运行" if resp.dry_run else "导入"
-        print(f"{mode}：共 {resp.rows} 行，新建 {resp.created}，已存在 {resp.existing}，有误 {resp.invalid}",
+        print(f"{mode}：共 {resp.rows} 行，新建 {resp.created}，已存在 {resp.existing}，有误 {resp.invalid}"
+              + (f"，修改 {resp.updated}，未变 {resp.unchanged}" if resp.updated or resp.unchanged else ""),
               file=stream)
+        print_changes(resp, stream)
         for e in resp.errors:
             print(f"  第 {e.row} 行 {e.column or e.field}：{e.message}", file=stream)
         if resp.project_ids and not resp.dry_run and on_imported is not None:
-            owners = [
-                (pid, stub.GetProject(pb.GetProjectRequest(project_id=pid), timeout=30).project.owner_id)
-                for pid in resp.project_ids
-            ]
+            found = [stub.GetProject(pb.GetProjectRequest(project_id=pid), timeout=30).project
+                     for pid in resp.project_ids]
+            # (id, owner, code, name): the code and name label the workflow in the Temporal UI.
+            owners = [(p.id, p.owner_id, p.code, p.name) for p in found]
             # The caller starts the projects' lifecycles: they record project.created, so reporting
             # sees the rows at once.
             on_imported(owners)
@@ -118,10 +116,29 @@ def _run_job(stub: pb_grpc.RegistryServiceStub, stream: TextIO, data: bytes, fil
     return pb.ImportProjectsResponse(
         rows=job.rows_total, created=job.created, existing=job.existing,
         invalid=job.invalid, errors=job.errors, project_ids=job.project_ids, dry_run=job.dry_run,
+        updated=job.updated, unchanged=job.unchanged, changes=job.changes, changes_total=job.changes_total,
+        updated_ids=job.updated_ids,
     ), job.status == "failed"
 
 
-def export_rows(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> tuple[list[str], list[list[Any]]]:
+def print_changes(resp: pb.ImportProjectsResponse, stream: TextIO | None = None) -> None:
+    """Every cell read leniently and every edit of an existing project, by row: nothing is
+    guessed silently."""
+    normalised = [c for c in resp.changes if c.kind != "edit"]
+    edits = [c for c in resp.changes if c.kind == "edit"]
+    if normalised:
+        print(f"按规则读取的单元格（{len(normalised)}）：", file=stream)
+        for c in normalised:
+            print(f"  第 {c.row} 行 {c.message}", file=stream)
+    if edits:
+        print(f"{'将修改' if resp.dry_run else '已修改'}的项目字段（{len(edits)}）：", file=stream)
+        for c in edits:
+            print(f"  第 {c.row} 行 {c.message}", file=stream)
+    if resp.changes_total > len(resp.changes):
+        print(f"  （另有 {resp.changes_total - len(resp.changes)} 处未列出）", file=stream)
+
+
+def _projects(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> list[pb.Project]:
     projects: list[pb.Project] = []
     cursor = ""
     while True:
@@ -132,58 +149,37 @@ def export_rows(stub: pb_grpc.RegistryServiceStub, viewer: pb.Viewer | None) -> 
         projects.extend(resp.items)
         cursor = resp.next_cursor
         if not cursor:
-            break
-    keys: list[str] = []
-    values = []
-    for p in projects:
-        fields = json_format.MessageToDict(p.fields)
-        values.append(fields)
-        keys.extend(k for k in fields if k not in keys)
-    header = [label for _, label in CORE] + keys
-    rows = []
-    for p, fields in zip(projects, values, strict=True):
-        flat = {"code": p.code, "name": p.name, "status": pb.ProjectStatus.Name(p.status).removeprefix(
-            "PROJECT_STATUS_").lower(), "customer_name": p.customer.name, "customer_uscc": p.customer.uscc,
-            "amount": p.amount, "region": p.region, "business_line": p.business_line, "owner_id": p.owner_id,
-            "department_id": p.department_id, "form_key": p.form_key}
-        rows.append([flat[k] for k, _ in CORE] + [_cell(fields.get(k, "")) for k in keys])
-    return header, rows
+            return projects
 
 
-def _cell(v: Any) -> Any:
-    if isinstance(v, list):
-        return "、".join(map(str, v))
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
-
-
-def export_file(settings: Settings, out: Path, *, user_id: str = "") -> int:
-    """Every project (or, with ``user_id``, what that user may see, fields filtered by their roles)."""
+def export_file(settings: Settings, out: Path, *, user_id: str = "", locale: str = "zh") -> int:
+    """Every project (or, with ``user_id``, what that user may see, fields filtered by their roles),
+    written as the API's export writes it (``baobei.sheets``)."""
     ch = channel(settings.addr("registry"))
     try:
         stub = pb_grpc.RegistryServiceStub(ch)
         viewer = None
+        exporter = "baobei export"
         if user_id:
             user = stub.GetUser(pb.GetUserRequest(user_id=user_id), timeout=10).user
             viewer = pb.Viewer(user_id=user.id, roles=list(user.roles), is_admin="admin" in user.roles)
-        header, rows = export_rows(stub, viewer)
+            exporter = f"{user.name}（{user.id}）"
+        projects = _projects(stub, viewer)
+        forms = {(k, v): stub.GetForm(pb.GetFormRequest(key=k, version=v), timeout=30).form
+                 for k, v in sorted({(p.form_key, p.form_version) for p in projects})}
+        users = stub.ListUsers(pb.ListUsersRequest(), timeout=60).users
+        tree = directory_grpc.DirectoryServiceStub(ch).GetOrgTree(
+            directory_pb.GetOrgTreeRequest(viewer=viewer or pb.Viewer(user_id="admin", is_admin=True)), timeout=60)
     finally:
         ch.close()
+    directory = sheets.Directory(users=sheets.display_names((u.id, u.name) for u in users),
+                                 departments=sheets.display_names((d.id, d.name) for d in tree.departments))
     if out.suffix.lower() == ".csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(safe_row(header))
-        writer.writerows(safe_row(r) for r in rows)
-        out.write_bytes(("\ufeff" + buf.getvalue()).encode())
+        table = sheets.flat_table(projects, forms, directory, locale)
+        out.write_bytes(render.csv_bytes([c.header for c in table.columns], table.rows))
     else:
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("项目报备")
-        ws.append(safe_row(header))
-        for row in rows:
-            ws.append(safe_row(row))
-        wb.save(out)
-    print(f"已导出 {len(rows)} 个项目到 {out}")
+        tables = sheets.project_tables(projects, forms, directory, locale)
+        info = sheets.ExportInfo(exported_at=dt.datetime.now(dt.UTC), exported_by=exporter, filters={})
+        out.write_bytes(render.xlsx(tables, sheets.notes_table(info, tables, locale)))
+    print(f"已导出 {len(projects)} 个项目到 {out}")
     return 0

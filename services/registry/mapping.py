@@ -21,6 +21,7 @@ from services.registry.domain import (
     Viewer,
 )
 from services.registry.domain.import_jobs import ImportJob
+from services.registry.domain.imports import RowChange
 from services.registry.forms import FormDef, FormField, FormRule, FormSettings
 
 _STATUS_TO_PB: dict[Status, pb.ProjectStatus] = {
@@ -269,7 +270,14 @@ def import_job_to_pb(job: ImportJob, locale: str) -> pb.ImportJob:
         errors=[pb.ImportRowError(row=e["row"], column=e["column"], field=e["field"],
                                   message=e["en"] if locale == "en" and e.get("en") else e["zh"])
                 for e in job.errors],
+        updated=job.updated, unchanged=job.unchanged, updated_ids=job.updated_ids, changes_total=job.changes_total,
+        changes=[_change_to_pb(RowChange(**c), locale) for c in job.changes],
     )
     if job.finished_at is not None:
         out.finished_at.CopyFrom(ts(job.finished_at))
     return out
+
+
+def _change_to_pb(c: RowChange, locale: str) -> pb.ImportRowChange:
+    return pb.ImportRowChange(row=c.row, column=c.column, field=c.field, before=c.before, after=c.after,
+                              message=c.text(locale), kind=c.kind)

@@ -212,6 +212,15 @@ class ImportJobRow(Base, table=True):
     created_at: datetime = Field(sa_type=_ts())
     updated_at: datetime = Field(sa_type=_ts())
     finished_at: datetime | None = Field(default=None, sa_type=_ts())
+    # Whether the importer is an admin (rows with a project code edit only their own projects otherwise).
+    actor_is_admin: bool = Field(default=True)
+    # Rows with a project code: projects edited, rows equal to their project, and the projects edited.
+    updated: int = Field(default=0)
+    unchanged: int = Field(default=0)
+    updated_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # The first normalisations and edits [{"row", "column", "field", "before", "after", "kind"}]; all counted.
+    changes: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    changes_total: int = Field(default=0)
 
 
 metadata = Base.metadata

@@ -12,6 +12,7 @@ import structlog
 from baobei.core.blobs import BlobStore, S3Config, blob_store, s3_config
 from baobei.core.db import make_engine
 from baobei.core.grpc_server import build_server, listen_args, run_until_signalled
+from baobei.core.metrics import SafeCollector, register_collector
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
@@ -20,6 +21,7 @@ from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from services.registry import metrics
 from services.registry.accounts.domain import AccountPolicy
 from services.registry.accounts.servicer import AccountServicer
 from services.registry.audit.servicer import AuditServicer
@@ -60,6 +62,8 @@ def build(
     store = blobs if blobs is not None else blob_store(attachments_dir=attachments_dir, s3=attachments_s3)
     runner = ImportRunner(engine)
     servicer = RegistryServicer(engine, processed_request, store, import_runner=runner)
+    # Protection periods ending soon, computed from this database when /metrics is scraped.
+    register_collector(SERVICE, SafeCollector(SERVICE, lambda: metrics.protection_families(engine)))
 
     def add_servicers(server: grpc.Server) -> None:
         # The registry owns the org directory, so identity (providers, links, accounts, audit) is

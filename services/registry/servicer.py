@@ -22,8 +22,9 @@ from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry import access, domain, mapping
+from services.registry import access, domain, mapping, metrics
 from services.registry.domain import Status
+from services.registry.domain.imports import MAX_LISTED_CHANGES
 from services.registry.import_runner import ImportRunner
 from services.registry.store import attachments as attachment_store
 from services.registry.store import conflicts as conflict_store
@@ -213,7 +214,10 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             return pb.CreateProjectResponse(project=mapping.project_to_pb(project))
 
         try:
-            return self._once(request.request_id, "CreateProject", pb.CreateProjectResponse, apply)
+            created = self._once(request.request_id, "CreateProject", pb.CreateProjectResponse, apply)
+            if not created.existing:
+                metrics.CREATED.labels("api").inc()
+            return created
         except IntegrityError:
             # A concurrent create with the same key committed first (the unique constraint
             # refused ours, which rolled back): answer the winner's project.
@@ -269,6 +273,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 project_id=request.project_id,
             )
         )
+        metrics.observe_conflicts(len(result.matches), result.conflict_policy)
         return pb.CheckConflictsResponse(
             conflicts=[pb.ConflictMatch(project_id=h.project_id, reason=h.reason, code=code)
                        for h, code in result.matches],
@@ -286,7 +291,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             )
             return pb.SubmitProjectResponse(project=mapping.project_to_pb(project))
 
-        return self._once(request.request_id, "SubmitProject", pb.SubmitProjectResponse, apply)
+        submitted = self._once(request.request_id, "SubmitProject", pb.SubmitProjectResponse, apply)
+        metrics.SUBMITTED.inc()
+        return submitted
 
     @rpc
     def SetProjectStatus(
@@ -415,6 +422,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             r = import_store.import_projects(
                 session=session, form_key=request.form_key, actor_id=request.actor_id, data=request.data,
                 filename=request.filename, dry_run=request.dry_run, skip_invalid=request.skip_invalid,
+                actor_is_admin=request.actor_is_admin,
             )
             locale = "en" if any(k == "accept-language" and v.startswith("en")
                                  for k, v in context.invocation_metadata()) else "zh"
@@ -422,12 +430,19 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 rows=r.rows, created=r.created, existing=r.existing, invalid=r.invalid, dry_run=r.dry_run,
                 project_ids=r.project_ids,
                 errors=[pb.ImportRowError(row=n, column=c, field=p, message=v.text(locale)) for n, c, p, v in r.errors],
+                updated=r.updated, unchanged=r.unchanged, updated_ids=r.updated_ids,
+                changes=[pb.ImportRowChange(row=c.row, column=c.column, field=c.field, before=c.before, after=c.after,
+                                            message=c.text(locale), kind=c.kind)
+                         for c in r.changes[:MAX_LISTED_CHANGES]],
+                changes_total=len(r.changes),
             )
 
         if request.dry_run:
             with Session(self.engine) as session:
                 return apply(session)
-        return self._once(request.request_id, "ImportProjects", pb.ImportProjectsResponse, apply)
+        imported = self._once(request.request_id, "ImportProjects", pb.ImportProjectsResponse, apply)
+        metrics.CREATED.labels("import").inc(imported.created)
+        return imported
 
     @rpc
     def StartImportJob(self, request: pb.StartImportJobRequest, context: grpc.ServicerContext) -> pb.ImportJobResponse:
@@ -437,7 +452,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             job = job_store.create_job(
                 session=session, job_id=uuid.uuid4().hex, form_key=request.form_key, actor_id=request.actor_id,
                 data=request.data, filename=request.filename, dry_run=request.dry_run,
-                skip_invalid=request.skip_invalid,
+                skip_invalid=request.skip_invalid, actor_is_admin=request.actor_is_admin,
             )
             return pb.ImportJobResponse(job=mapping.import_job_to_pb(job, locale))
 

@@ -177,7 +177,8 @@ def test_dev_overlay_as_processes_survives_a_killed_worker(
              "--namespace", config["BAOBEI_TEMPORAL_NAMESPACE"]],
             capture_output=True, text=True, timeout=60,
         )
-        for name in ("BaobeiStage", "BaobeiApprovers", "BaobeiAmount", "BaobeiRegion", "BaobeiSlaDeadline"):
+        for name in ("BaobeiStage", "BaobeiApprovers", "BaobeiAmount", "BaobeiRegion", "BaobeiSlaDeadline",
+                     "BaobeiCode"):
             assert name in listed.stdout, listed.stdout + listed.stderr
 
         # Services: migrate (init container) then serve; one database each.

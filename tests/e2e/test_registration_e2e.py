@@ -270,7 +270,7 @@ def test_field_permissions_on_get_list_export(org: Org) -> None:
         assert "电话" in rows[0] and "毛利" not in rows[0] and len(rows) == 2
         assert not any("777" in str(c) for c in rows[1])
         own = table(fin.get("/api/v1/exports/projects", params={"format": fmt, "q": tag}).content, fmt)
-        assert "毛利" in own[0] and "777.00" in [str(c) for c in own[1]]
+        assert "毛利" in own[0] and "777.00" in money_text(own[1])
 
 
 def test_patch_with_stale_version_is_409(org: Org) -> None:
@@ -285,6 +285,11 @@ def test_patch_with_stale_version_is_409(org: Org) -> None:
     got = rep.get(f"/api/v1/projects/{pid}").json()
     assert got["version"] == 2 and got["name"] != "改名"
     assert any(h["event"] == "edited" for h in got["history"])
+
+
+def money_text(row: list[Any]) -> list[str]:
+    """Cells as text, numbers with two decimals (an XLSX export writes amounts as numbers)."""
+    return [f"{c:.2f}" if isinstance(c, int | float) and not isinstance(c, bool) else str(c) for c in row]
 
 
 def table(content: bytes, fmt: str) -> list[list[Any]]:
@@ -354,7 +359,7 @@ def test_excel_import_reaches_reporting_and_export(org: Org) -> None:
         assert "毛利" not in rows[0] and "电话" in rows[0] and len(rows) == 3
         r = admin.get("/api/v1/exports/projects", params={"format": fmt, "customer": f"导入{tag}"})
         rows = table(r.content, fmt)
-        assert "毛利" in rows[0] and "50.00" in [str(c) for row in rows[1:] for c in row]
+        assert "毛利" in rows[0] and "50.00" in [c for row in rows[1:] for c in money_text(row)]
 
 
 def test_search_filters(org: Org) -> None:

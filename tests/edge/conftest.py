@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,10 +78,20 @@ def _start_services(make_db_url: Callable[[str], str], redis_url: str) -> tuple[
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def stack(make_db_url: Callable[[str], str], redis_url: str) -> AsyncIterator[Stack]:
+    async with running_stack(make_db_url, redis_url) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    make_db_url: Callable[[str], str], redis_url: str, *, interceptors: Sequence[Any] = ()
+) -> AsyncIterator[Stack]:
+    """The whole stack in-process (``interceptors``: on the Temporal client, and so the worker)."""
     addrs, servers = _start_services(make_db_url, redis_url)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli_path(),
         search_attributes=search_attributes.ALL,
+        interceptors=interceptors,
     )
     target = env.client.service_client.config.target_host
     settings = Settings(

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from prometheus_client import REGISTRY
 
 from edge.app import create_app
 from tests.edge.conftest import Org, Stack
@@ -62,10 +63,16 @@ async def token_of(stack: Stack, user_id: str) -> str:
 
 async def test_requests_per_token(stack: Stack, org: Org, limited: Any) -> None:
     token = await token_of(stack, org.user("rep2"))
+    refused = REGISTRY.get_sample_value("baobei_http_rate_limited_total", {"limit": "token"}) or 0
+    guard = {"method": "GET", "route": "<refused>", "status": "429"}
+    answered = REGISTRY.get_sample_value("baobei_http_requests_total", guard) or 0
     async with limited(token) as c:
         for _ in range(6):
             assert (await c.get("/api/v1/me/todos")).status_code == 200
         assert_429(await c.get("/api/v1/me/todos"))
+    # Each refusal is counted for the metrics (baobei_http_rate_limited_total{limit}).
+    assert REGISTRY.get_sample_value("baobei_http_rate_limited_total", {"limit": "token"}) == refused + 1
+    assert REGISTRY.get_sample_value("baobei_http_requests_total", guard) == answered + 1
     # Another token of the same user, from the same address, is a bucket of its own.
     async with limited(await token_of(stack, org.user("rep2"))) as c:
         assert (await c.get("/api/v1/me/todos")).status_code == 200

@@ -173,6 +173,7 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/imports/projects":                          ADMIN_ONLY,
     # a background import the admin started: its importer and admins only
     "GET /api/v1/imports/{import_id}":                        "401  404  404  404  404  404  404  404  404  404  ok",
+    "GET /api/v1/imports/projects/template":                  ADMIN_ONLY,
     "GET /api/v1/exports/projects":                           ANY_USER,
     # ------------------------------------------------------------ integrations (scope per route)
     "POST /api/v1/integrations/crm/opportunities":            "401  403  403  403  403  403  403  ok   403  403  ok",
@@ -756,6 +757,8 @@ fixed("POST", API + "/imports/projects", lambda w: Req(
     f"{API}/imports/projects", data={"form_key": w.form, "dry_run": "true"},
     files={"file": ("导入.csv", io.BytesIO(IMPORT_CSV.encode()), "text/csv")}))
 fixed("GET", API + "/imports/{import_id}", lambda w: Req(f"{API}/imports/{w.import_job}"))
+fixed("GET", API + "/imports/projects/template", lambda w: Req(
+    f"{API}/imports/projects/template", params={"form_key": w.form, "format": "csv"}))
 fixed("GET", API + "/exports/projects", lambda w: Req(f"{API}/exports/projects", params={"format": "csv"}))
 fixed("POST", API + "/integrations/crm/opportunities", lambda w: Req(
     f"{API}/integrations/crm/opportunities", json=crm_body(w)))

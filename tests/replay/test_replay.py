@@ -29,6 +29,13 @@ def test_histories_are_recorded() -> None:
         "v2_return_resubmit",
         "v2_transfer_add_approver",
         "v2_withdraw",
+        # service calls as local activities (patch local-activities, issue 15)
+        "local_return_resubmit",
+        "local_timers_escalation_ladder",
+        "local_transfer_add_approver",
+        # independent side effects at once (patch concurrent-effects, issue 15)
+        "concurrent_return_resubmit",
+        "concurrent_transfer_add_approver",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)
@@ -44,6 +51,8 @@ async def test_replay(path: Path) -> None:
     raw = path.read_text(encoding="utf-8")
     workflow_id = json.loads(raw)["events"][0]["workflowExecutionStartedEventAttributes"].get("workflowId", path.stem)
     history = WorkflowHistory.from_json(workflow_id, raw)
+    # The SDK's default sandbox (strict: restricted stdlib, modules imported afresh), not the
+    # worker's passthrough one (workflows/sandbox.py): the determinism check of the workflow code.
     await Replayer(
         workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover]
     ).replay_workflow(history)

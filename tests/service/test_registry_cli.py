@@ -36,12 +36,17 @@ def test_import_then_export(start_service: StartService, tmp_path: Path, monkeyp
     assert main(["import", str(sheet), "--form", "standard", "--skip-invalid"]) == 0
     assert "已存在 1" in capsys.readouterr().out
     assert main(["export", str(tmp_path / "all.xlsx")]) == 0
-    rows = list(load_workbook(tmp_path / "all.xlsx").active.iter_rows(values_only=True))
-    assert len(rows) == 2 and "floor_price" in rows[0]
+    wb = load_workbook(tmp_path / "all.xlsx")
+    assert wb.sheetnames == ["标准报备", "说明"]  # a sheet per form (by its title), then the notes
+    rows = list(wb.active.iter_rows(values_only=True))
+    assert len(rows) == 2 and "底价" in rows[0]
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["负责人"] == "销售一" and row["部门"] == "上海一组" and row["状态"] == "执行中"  # names and labels
+    assert row["金额"] == 100 and row["底价"] == 5
     # sales2 sees nothing of sales1's (not owner, not manager); mgr_sh sees it without the finance-only field.
     assert main(["export", str(tmp_path / "m.csv"), "--user", "mgr_sh"]) == 0
     got = list(csv.reader(io.StringIO((tmp_path / "m.csv").read_text(encoding="utf-8-sig"))))
-    assert len(got) == 2 and "floor_price" not in got[0] and "industry" in got[0]
+    assert len(got) == 2 and "底价" not in got[0] and "行业" in got[0]
 
 
 def test_export_neutralises_formula_cells(start_service: StartService, tmp_path: Path,
@@ -62,5 +67,7 @@ def test_export_neutralises_formula_cells(start_service: StartService, tmp_path:
     got = list(csv.reader(io.StringIO((tmp_path / "all.csv").read_text(encoding="utf-8-sig"))))
     ws = load_workbook(tmp_path / "all.xlsx").active
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
-    for row in (got[1], [str(v) for v in next(ws.iter_rows(min_row=2, values_only=True))]):
-        assert "'=HYPERLINK(\"http://x\",\"点我\")" in row and "'@某某科技有限公司" in row and "100.00" in row
+    cells = next(ws.iter_rows(min_row=2, values_only=True))
+    for row in (got[1], [str(v) for v in cells]):
+        assert "'=HYPERLINK(\"http://x\",\"点我\")" in row and "'@某某科技有限公司" in row
+    assert "100.00" in got[1] and 100 in cells  # CSV: plain decimal text; XLSX: a number

@@ -109,6 +109,38 @@ def test_job_progress_outcome_and_who_sees_it(start_service: StartService, tmp_p
     assert marked.lifecycles_started
 
 
+def test_job_reads_cells_leniently_and_edits_coded_rows(start_service: StartService, tmp_path: Path) -> None:
+    """A job does what a synchronous import does with a typed sheet (owners by name, amounts
+    with separators: each reading reported) and with an exported one (rows with a 项目编号 edit
+    their draft project, or count as unchanged), and carries the counts and changes."""
+    svc = start_service("registry", attachments_dir=tmp_path)
+    stub = seeded(svc.channel)
+    typed = HEAD.replace("负责人", "负责人,状态") + "".join(
+        f'l-{i},项目l{i},l客户{i}有限公司,"1,{i}00.00",制造,销售一,草稿\n' for i in range(3))
+    job, _ = wait_job(stub, start_job(stub, typed.encode()).id)
+    assert job.status == "done", job.reason
+    assert (job.created, job.updated, job.unchanged) == (3, 0, 0)
+    # Per row: the amount's separators and the owner given by name.
+    assert job.changes_total == 6 and len(job.changes) == 6
+    assert {(c.row, c.field, c.kind) for c in job.changes} >= {(2, "amount", "normalised"),
+                                                              (2, "owner_id", "normalised")}
+    assert "1,000.00" in next(c.message for c in job.changes if c.row == 2 and c.field == "amount")
+    projects = [stub.GetProject(pb.GetProjectRequest(project_id=pid), timeout=10).project for pid in job.project_ids]
+    assert [p.owner_id for p in projects] == ["sales1"] * 3
+    coded = "项目编号,项目名称,客户名称,金额,行业\n" + "".join(
+        f"{p.code},{p.name},{p.customer.name},{2500 if i == 0 else p.amount},制造\n" for i, p in enumerate(projects))
+    edit, _ = wait_job(stub, start_job(stub, coded.encode()).id)
+    assert edit.status == "done", edit.reason
+    assert (edit.created, edit.existing, edit.invalid, edit.updated, edit.unchanged) == (0, 0, 0, 1, 2)
+    assert (edit.rows_total, edit.rows_done) == (3, 3)
+    assert list(edit.updated_ids) == [projects[0].id] and edit.changes_total == 1
+    assert [(c.row, c.field, c.kind, c.after) for c in edit.changes] == [(2, "amount", "edit", "2500.00")]
+    assert stub.GetProject(pb.GetProjectRequest(project_id=projects[0].id), timeout=10).project.amount == "2500.00"
+    # Run again: every coded row now equals its project.
+    again, _ = wait_job(stub, start_job(stub, coded.encode()).id)
+    assert (again.status, again.updated, again.unchanged, again.changes_total) == ("done", 0, 3, 0)
+
+
 def test_bad_row_fails_the_whole_job_across_chunks(start_service: StartService, tmp_path: Path) -> None:
     svc = start_service("registry", attachments_dir=tmp_path)
     stub = seeded(svc.channel)
@@ -206,6 +238,40 @@ def test_job_cut_off_midway_is_resumed_by_the_next_start(
     assert (job.created, job.existing, job.rows_done, job.attempts) == (250, 0, 250, 2)
     assert len(set(job.project_ids)) == 250
     assert project_count(db_url, "f-") == 250
+
+
+def test_job_with_edits_cut_off_midway_counts_each_edit_once(
+    start_service: StartService, make_db_url: Callable[[str], str], tmp_path: Path,
+) -> None:
+    """The edits of coded rows commit before the first chunk; a resumed job finds them made
+    (unchanged on its second check) and keeps counting them as updated, with the changes its
+    first check listed."""
+    db_url = make_db_url("registry")
+    first = start_service("registry", db_url=db_url, attachments_dir=tmp_path)
+    stub = seeded(first.channel)
+    drafts = (HEAD.replace("负责人", "负责人,状态") + "e-a,项目ea,ea客户有限公司,100,制造,sales1,draft\n"
+              "e-b,项目eb,eb客户有限公司,200,制造,sales1,draft\n").encode()
+    ids = stub.ImportProjects(pb.ImportProjectsRequest(request_id="drafts", form_key="standard", actor_id="sales1",
+                                                       data=drafts, filename="d.csv"), timeout=30).project_ids
+    a, b = (stub.GetProject(pb.GetProjectRequest(project_id=pid), timeout=10).project for pid in ids)
+    first.server.stop(None).wait()
+    rows = sheet(150, tag="g").decode().replace("负责人\n", "负责人,项目编号\n").replace(",sales1\n", ",sales1,\n")
+    rows += f"e-a,项目ea,ea客户有限公司,150,制造,sales1,{a.code}\ne-b,项目eb,eb客户有限公司,200,制造,sales1,{b.code}\n"
+    job_id = _queued_job(db_url, rows.encode())
+    engine = make_engine(db_url)
+    calls: list[int] = []
+    assert job_store.run_job(engine, job_id, chunk_rows=100,
+                             should_stop=lambda: bool(calls.append(1)) or len(calls) > 1) == JobStatus.QUEUED
+    with Session(engine) as session:
+        row = session.get(ImportJobRow, job_id)
+        assert row is not None
+        assert (row.created, row.updated, row.unchanged, row.changes_total) == (100, 1, 1, 1)
+    assert job_store.run_job(engine, job_id, chunk_rows=100) == JobStatus.DONE
+    with Session(engine) as session:
+        job = job_store.get_job(session=session, job_id=job_id, viewer_id="admin", viewer_is_admin=True)
+    engine.dispose()
+    assert (job.created, job.existing, job.updated, job.unchanged, job.rows_done) == (150, 0, 1, 1, 152)
+    assert job.updated_ids == [a.id] and job.changes_total == 1 and job.changes[0]["kind"] == "edit"
 
 
 def test_job_interrupted_too_often_is_failed_with_the_reason(make_db_url: Callable[[str], str]) -> None:

@@ -8,7 +8,13 @@ import random
 import pytest
 
 from services.registry.domain.conflicts import similar_among
-from services.registry.domain.import_jobs import MAX_ATTEMPTS, chunks, existing_on_resume, give_up
+from services.registry.domain.import_jobs import (
+    MAX_ATTEMPTS,
+    chunks,
+    existing_on_resume,
+    give_up,
+    unchanged_on_resume,
+)
 from services.registry.io_cli import progress_bar
 from services.registry.names import similar
 
@@ -30,6 +36,13 @@ def test_resumed_job_counts_its_own_rows_as_created_not_existing() -> None:
     assert existing_on_resume(530, 500) == 30
     assert existing_on_resume(30, 0) == 30
     assert existing_on_resume(0, 0) == 0
+
+
+def test_unchanged_on_resume_leaves_out_the_jobs_own_edits() -> None:
+    # 10 coded rows, 3 equal to their project from the start, the job edited the other 7 before
+    # it was cut off: its second check finds all 10 unchanged; 3 of them were so before.
+    assert unchanged_on_resume(10, 7) == 3
+    assert unchanged_on_resume(3, 0) == 3
 
 
 def test_job_given_up_after_max_attempts() -> None:

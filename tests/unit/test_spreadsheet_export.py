@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from baobei.core.spreadsheet import safe_cell
-from edge.routes import registry_io
+from baobei.sheets import render
 from edge.routes.reports_render import TableData, csv_response, xlsx_response
 
 EVIL = ["=HYPERLINK(\"http://x\",\"点我\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1",
@@ -43,9 +43,10 @@ def _xlsx_values(data: bytes) -> list[list[Any]]:
 def test_registry_export_csv_and_xlsx_are_neutralised() -> None:
     header = ["项目名称", "=标签"]
     rows: list[list[Any]] = [["=1+1", "@evil"], ["智慧园区", "-5"]]
-    text = registry_io.render_csv(header, rows).decode("utf-8-sig")
+    text = render.csv_bytes(header, rows).decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(text))) == [["项目名称", "'=标签"], ["'=1+1", "'@evil"], ["智慧园区", "-5"]]
-    assert _xlsx_values(registry_io.render_xlsx(header, rows)) == [
+    table = render.Table("项目报备", [render.Column(h) for h in header], rows)
+    assert _xlsx_values(render.xlsx([table])) == [
         ["项目名称", "'=标签"], ["'=1+1", "'@evil"], ["智慧园区", "-5"]]
 
 

@@ -21,6 +21,7 @@ from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from tests.conftest import StartService
 from tests.service.test_registry_service import ORG
+from workflows import search_attributes
 from workflows.activities.registry import RegistryActivities
 from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
 from workflows.contracts.protection import PROTECTION_WORKFLOW_TYPE, ProtectionInput, ProtectionResult
@@ -96,6 +97,11 @@ async def test_remind_lapse_promote(env: WorkflowEnvironment, registry: Any) -> 
                 break
             await asyncio.sleep(0.1)
         assert st.state == "protected" and st.until
+        # Started by a promotion that named only the project id, it set BaobeiCode itself.
+        code = stub.GetProject(pb.GetProjectRequest(project_id=b), timeout=10).project.code
+        assert code.startswith("BB-")
+        labelled = await handle.describe()
+        assert labelled.typed_search_attributes.get(search_attributes.CODE) == code
         plain = register(stub, 3, form="plain")
         none = await env.client.execute_workflow(
             PROTECTION_WORKFLOW_TYPE, ProtectionInput(project_id=plain), id=f"protection-{plain}", task_queue=tq,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import timestamp_pb2
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
@@ -13,6 +13,7 @@ from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
+from workflows.contracts.project_snapshot import project_snapshot, status_label, status_name
 from workflows.contracts.protection import PROTECTION_WORKFLOW_TYPE, ProtectionInput, protection_workflow_id
 from workflows.contracts.registry import (
     REGISTRY_EXPIRE_PROTECTION,
@@ -29,39 +30,8 @@ from workflows.contracts.registry import (
     SubmitProjectInput,
 )
 
-_PREFIX = "PROJECT_STATUS_"
-
-
-def status_name(value: int) -> str:
-    """ProjectStatus enum → contract name ("pending_approval")."""
-    return pb.ProjectStatus.Name(value).removeprefix(_PREFIX).lower()
-
-
-def status_label(name: str) -> str:
-    """Contract name → ProjectStatus label ("PROJECT_STATUS_ACTIVE"), accepted by the constructor."""
-    label = _PREFIX + name.upper()
-    pb.ProjectStatus.Value(label)  # an unknown name fails here, loudly
-    return label
-
-
-def snapshot(project: pb.Project) -> ProjectSnapshot:
-    return ProjectSnapshot(
-        id=project.id,
-        code=project.code,
-        name=project.name,
-        status=status_name(project.status),
-        amount=project.amount or "0",
-        owner_id=project.owner_id,
-        department_id=project.department_id,
-        region=project.region,
-        business_line=project.business_line,
-        form_key=project.form_key,
-        customer_name=project.customer.name,
-        start_date=project.start_date,
-        fields=json_format.MessageToDict(project.fields) if project.HasField("fields") else {},
-        conflict_count=len(project.conflicts),
-        conflicts=[{"project_id": c.project_id, "reason": c.reason} for c in project.conflicts],
-    )
+# One mapping of the registry's Project, shared with the edge.
+snapshot = project_snapshot
 
 
 def _iso(ts: timestamp_pb2.Timestamp) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflows.contracts.registry import ProjectSnapshot
+
 WORKFLOW_ID_PREFIX = "project-"
 # Names the edge uses to start, update and query the workflow without importing its code.
 WORKFLOW_TYPE = "ProjectLifecycle"
@@ -52,6 +54,9 @@ class LifecycleInput:
     carry: LifecycleCarry | None = None
     # Added: continue-as-new once the history is longer than this (0 = when the server suggests).
     history_limit: int = 0
+    # Added (issue 15): the project as the starter holds it (the edge, right after creating it);
+    # the workflow then records it without reading it back from the registry.
+    project: ProjectSnapshot | None = None
 
 
 @dataclass

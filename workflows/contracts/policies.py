@@ -27,6 +27,11 @@ BACKGROUND_RETRY = RetryPolicy(
     maximum_attempts=0,
 )
 
+# Local activities (workflows/calls.py) retry inside the worker's workflow task while the next
+# backoff is shorter than this; a longer one becomes a durable timer, so the task completes and a
+# worker that stops (or an outage of minutes) holds no workflow task open.
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
+
 # ---- steps an update caller (an HTTP request at the edge) waits for
 
 # Shorter than ACTIVITY_TIMEOUT: the caller's request has its own deadline at the edge.

@@ -895,7 +895,7 @@ class MarkImportJobLifecyclesRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ...) -> None: ...
 
 class ImportJob(_message.Message):
-    __slots__ = ("id", "status", "form_key", "actor_id", "filename", "dry_run", "skip_invalid", "rows_total", "rows_checked", "rows_done", "created", "existing", "invalid", "errors", "project_ids", "reason", "attempts", "lifecycles_started", "created_at", "updated_at", "finished_at")
+    __slots__ = ("id", "status", "form_key", "actor_id", "filename", "dry_run", "skip_invalid", "rows_total", "rows_checked", "rows_done", "created", "existing", "invalid", "errors", "project_ids", "reason", "attempts", "lifecycles_started", "created_at", "updated_at", "finished_at", "updated", "unchanged", "changes", "changes_total", "updated_ids")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     FORM_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -917,6 +917,11 @@ class ImportJob(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_IDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     status: str
     form_key: str
@@ -938,7 +943,12 @@ class ImportJob(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., form_key: _Optional[str] = ..., actor_id: _Optional[str] = ..., filename: _Optional[str] = ..., dry_run: _Optional[bool] = ..., skip_invalid: _Optional[bool] = ..., rows_total: _Optional[int] = ..., rows_checked: _Optional[int] = ..., rows_done: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., attempts: _Optional[int] = ..., lifecycles_started: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    updated: int
+    unchanged: int
+    changes: _containers.RepeatedCompositeFieldContainer[ImportRowChange]
+    changes_total: int
+    updated_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., form_key: _Optional[str] = ..., actor_id: _Optional[str] = ..., filename: _Optional[str] = ..., dry_run: _Optional[bool] = ..., skip_invalid: _Optional[bool] = ..., rows_total: _Optional[int] = ..., rows_checked: _Optional[int] = ..., rows_done: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., attempts: _Optional[int] = ..., lifecycles_started: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated: _Optional[int] = ..., unchanged: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[ImportRowChange, _Mapping]]] = ..., changes_total: _Optional[int] = ..., updated_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ImportJobResponse(_message.Message):
     __slots__ = ("job",)
@@ -946,8 +956,26 @@ class ImportJobResponse(_message.Message):
     job: ImportJob
     def __init__(self, job: _Optional[_Union[ImportJob, _Mapping]] = ...) -> None: ...
 
+class ImportRowChange(_message.Message):
+    __slots__ = ("row", "column", "field", "before", "after", "message", "kind")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    column: str
+    field: str
+    before: str
+    after: str
+    message: str
+    kind: str
+    def __init__(self, row: _Optional[int] = ..., column: _Optional[str] = ..., field: _Optional[str] = ..., before: _Optional[str] = ..., after: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
 class ImportProjectsResponse(_message.Message):
-    __slots__ = ("rows", "created", "existing", "invalid", "errors", "project_ids", "dry_run")
+    __slots__ = ("rows", "created", "existing", "invalid", "errors", "project_ids", "dry_run", "updated", "unchanged", "changes", "updated_ids", "changes_total")
     ROWS_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     EXISTING_FIELD_NUMBER: _ClassVar[int]
@@ -955,6 +983,11 @@ class ImportProjectsResponse(_message.Message):
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     rows: int
     created: int
     existing: int
@@ -962,4 +995,9 @@ class ImportProjectsResponse(_message.Message):
     errors: _containers.RepeatedCompositeFieldContainer[ImportRowError]
     project_ids: _containers.RepeatedScalarFieldContainer[str]
     dry_run: bool
-    def __init__(self, rows: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    updated: int
+    unchanged: int
+    changes: _containers.RepeatedCompositeFieldContainer[ImportRowChange]
+    updated_ids: _containers.RepeatedScalarFieldContainer[str]
+    changes_total: int
+    def __init__(self, rows: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ..., updated: _Optional[int] = ..., unchanged: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[ImportRowChange, _Mapping]]] = ..., updated_ids: _Optional[_Iterable[str]] = ..., changes_total: _Optional[int] = ...) -> None: ...

@@ -4,7 +4,7 @@ and what a resumed job counts. Pure."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -53,6 +53,14 @@ class ImportJob:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
+    # Rows with a project code: projects edited, rows equal to their project.
+    updated: int = 0
+    unchanged: int = 0
+    updated_ids: list[str] = field(default_factory=list)
+    # The first normalisations and edits ({row, column, field, before, after, kind}); all counted.
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    changes_total: int = 0
+    actor_is_admin: bool = True
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -68,6 +76,12 @@ def existing_on_resume(existing_checked: int, created_before: int) -> int:
     before it was interrupted as already imported too (one per created project, whose key is
     unique), and those were counted as created when their chunk committed."""
     return max(0, existing_checked - created_before)
+
+
+def unchanged_on_resume(unchanged_checked: int, updated_before: int) -> int:
+    """Coded rows equal to their project in a resumed job: the edits the job made before it was
+    interrupted read back unchanged, and those were counted as updated when they committed."""
+    return max(0, unchanged_checked - updated_before)
 
 
 def give_up(attempts: int) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from baobei.core.errors import DomainError, FieldViolation, NotFound, ValidationFailed
+from services.registry import metrics
 from services.registry.domain import import_jobs as jobs
 from services.registry.domain import imports as rules
 from services.registry.domain.import_jobs import ImportJob, JobStatus
@@ -27,7 +28,7 @@ from services.registry.domain.imports import ImportResult
 from services.registry.models import ImportJobRow
 from services.registry.store.conflicts import ConflictIndex
 from services.registry.store.forms import find_form
-from services.registry.store.imports import CHUNK_ROWS, check_sheet, write_rows
+from services.registry.store.imports import CHUNK_ROWS, apply_edits, check_sheet, write_rows
 from services.registry.store.rows import now as _now
 from services.registry.store.rows import utc
 
@@ -35,6 +36,8 @@ log = structlog.get_logger(__name__)
 
 # Row errors kept on a job (a sheet can be all bad; the counts stay exact).
 MAX_STORED_ERRORS = 2_000
+# Normalisations and edits kept on a job (a typed 10,000-row sheet has tens of thousands; all counted).
+MAX_STORED_CHANGES = 2_000
 # A running job's runner refreshes its updated_at this often; one not refreshed for
 # STALE_SECONDS lost its runner (the process stopped) and is taken up again.
 HEARTBEAT_SECONDS = 5.0
@@ -49,7 +52,9 @@ def job_of(row: ImportJobRow) -> ImportJob:
         invalid=row.invalid, errors=list(row.errors or []), project_ids=list(row.project_ids or []),
         reason_zh=row.reason_zh, reason_en=row.reason_en, attempts=row.attempts,
         lifecycles_started=row.lifecycles_started, created_at=utc(row.created_at), updated_at=utc(row.updated_at),
-        finished_at=utc(row.finished_at) if row.finished_at else None,
+        finished_at=utc(row.finished_at) if row.finished_at else None, updated=row.updated, unchanged=row.unchanged,
+        updated_ids=list(row.updated_ids or []), changes=list(row.changes or []), changes_total=row.changes_total,
+        actor_is_admin=row.actor_is_admin,
     )
 
 
@@ -59,7 +64,7 @@ def _not_found(job_id: str) -> NotFound:
 
 def create_job(
     *, session: Session, job_id: str, form_key: str, actor_id: str, data: bytes, filename: str, dry_run: bool,
-    skip_invalid: bool,
+    skip_invalid: bool, actor_is_admin: bool = True,
 ) -> ImportJob:
     """Queue an import (the form must exist; the sheet itself is read by the job)."""
     if find_form(session=session, key=form_key.strip()) is None:
@@ -70,6 +75,7 @@ def create_job(
     row = ImportJobRow(
         id=job_id, actor_id=actor_id, form_key=form_key.strip(), filename=filename, data=data, dry_run=dry_run,
         skip_invalid=skip_invalid, status=JobStatus.QUEUED.value, created_at=now, updated_at=now,
+        actor_is_admin=actor_is_admin,
     )
     session.add(row)
     session.flush()
@@ -101,6 +107,11 @@ def mark_lifecycles_started(*, session: Session, job_id: str, viewer_id: str, vi
 def _errors_json(result: ImportResult) -> list[dict[str, Any]]:
     return [{"row": n, "column": c, "field": p, "zh": v.zh, "en": v.en}
             for n, c, p, v in result.errors[:MAX_STORED_ERRORS]]
+
+
+def _changes_json(result: ImportResult) -> list[dict[str, Any]]:
+    return [{"row": c.row, "column": c.column, "field": c.field, "before": c.before, "after": c.after,
+             "kind": c.kind} for c in result.changes[:MAX_STORED_CHANGES]]
 
 
 def _finish(row: ImportJobRow, status: JobStatus, *, zh: str = "", en: str = "") -> None:
@@ -185,7 +196,7 @@ def run_job(
             job = session.get(ImportJobRow, job_id)
             assert job is not None
             try:
-                return _run(session, job, job.created, chunk_rows, should_stop)
+                return _run(session, job, job.created, job.updated, chunk_rows, should_stop)
             except DomainError as err:
                 session.rollback()
                 job = session.get(ImportJobRow, job_id)
@@ -208,7 +219,7 @@ def run_job(
         done.set()
 
 
-def _run(session: Session, job: ImportJobRow, created_before: int, chunk_rows: int,
+def _run(session: Session, job: ImportJobRow, created_before: int, updated_before: int, chunk_rows: int,
          should_stop: Callable[[], bool]) -> JobStatus:
     def progress(checked: int, result: ImportResult) -> None:
         job.rows_total, job.rows_checked = result.rows, checked
@@ -219,11 +230,16 @@ def _run(session: Session, job: ImportJobRow, created_before: int, chunk_rows: i
         session.commit()
 
     checked = check_sheet(session=session, form_key=job.form_key, actor_id=job.actor_id, data=job.data or b"",
-                          filename=job.filename, progress=progress)
+                          filename=job.filename, actor_is_admin=job.actor_is_admin, progress=progress)
     result = checked.result
     job.rows_total, job.rows_checked, job.invalid = result.rows, result.rows, result.invalid
     job.existing = jobs.existing_on_resume(result.existing, created_before)
+    job.unchanged = jobs.unchanged_on_resume(result.unchanged, updated_before)
     job.errors = _errors_json(result)
+    if not (created_before or updated_before):
+        # A resumed job keeps the changes its first full check listed: the rows it has stored or
+        # edited since read back as existing or unchanged, with nothing to report.
+        job.changes, job.changes_total = _changes_json(result), len(result.changes)
     refused = rules.refusal(result, skip_invalid=job.skip_invalid, dry_run=job.dry_run)
     if refused is not None:
         _finish(job, JobStatus.FAILED, zh=refused.zh, en=refused.en)
@@ -231,13 +247,20 @@ def _run(session: Session, job: ImportJobRow, created_before: int, chunk_rows: i
         session.commit()
         return JobStatus.FAILED
     if job.dry_run:
-        job.created, job.rows_done = len(checked.ready), result.rows
+        job.created, job.updated, job.rows_done = len(checked.ready), len(checked.edits), result.rows
         _finish(job, JobStatus.DONE)
         session.add(job)
         session.commit()
         return JobStatus.DONE
-    # Rows settled without a write: existing ones (this job's earlier chunks included) and bad ones.
-    job.rows_done = result.existing + result.invalid
+    # The edits of coded rows, together in one transaction with their count (a resumed job finds
+    # those it made unchanged, so none is made twice).
+    apply_edits(session, checked.ctx, checked.edits, result)
+    job.updated = updated_before + len(checked.edits)
+    job.updated_ids = [*job.updated_ids, *result.updated_ids]
+    # Rows settled before the chunks: existing ones (this job's earlier chunks included), bad ones,
+    # and coded ones (edited or unchanged).
+    job.rows_done = result.existing + result.invalid + result.unchanged + len(checked.edits)
+    job.updated_at = _now()
     session.add(job)
     session.commit()
     at = _now()
@@ -256,8 +279,10 @@ def _run(session: Session, job: ImportJobRow, created_before: int, chunk_rows: i
         job.updated_at = _now()
         session.add(job)
         session.commit()  # the chunk and the progress that counts it, together
+        metrics.CREATED.labels("import").inc(len(ids))
     _finish(job, JobStatus.DONE)
     session.add(job)
     session.commit()
-    log.info("import_job.done", job_id=job.id, created=job.created, existing=job.existing, invalid=job.invalid)
+    log.info("import_job.done", job_id=job.id, created=job.created, existing=job.existing, updated=job.updated,
+             unchanged=job.unchanged, invalid=job.invalid)
     return JobStatus.DONE

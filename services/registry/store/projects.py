@@ -17,6 +17,7 @@ from baobei.core.errors import FieldViolation, Forbidden, ValidationFailed
 from services.registry import domain, forms
 from services.registry.domain import ADMIN_ROLE, Project, ProjectInput, Protection, Status, Viewer, editing
 from services.registry.domain import protection as protection_rules
+from services.registry.domain.cells import Directory
 from services.registry.forms import FormDef
 from services.registry.models import DepartmentRow, ProjectRow, ProjectSequenceRow, UserRow
 from services.registry.names import block_key, normalise_name
@@ -64,9 +65,16 @@ def next_codes(*, session: Session, at: datetime, count: int) -> list[str]:
 
 
 def validate(
-    session: Session, inp: ProjectInput, form: FormDef | None
+    session: Session, inp: ProjectInput, form: FormDef | None, *, directory: Directory | None = None,
 ) -> tuple[domain.ValidProject | None, list[FieldViolation]]:
-    """``domain.validate_project`` with its lookups answered from the database."""
+    """``domain.validate_project`` with its lookups answered from the database, or, for users and
+    departments, from ``directory`` when given (an import loads it once: no query per row)."""
+    if directory is not None:
+        users, departments = directory.users, directory.departments
+        return domain.validate_project(
+            inp, form, user_exists=users.__contains__, department_exists=departments.__contains__,
+            attachment=lambda aid: attachment_info(session=session, attachment_id=aid),
+        )
     return domain.validate_project(
         inp, form,
         user_exists=lambda uid: session.get(UserRow, uid) is not None,

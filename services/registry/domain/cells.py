@@ -1,0 +1,335 @@
+"""Spreadsheet cells as people type them, read into the values the registry stores: amounts with
+thousands separators, currency signs and 万 units; mobile numbers with spaces, dashes and country
+prefixes or stored as numbers; dates as Excel serials, datetime cells or Chinese text; users and
+departments by id, name, mobile or e-mail; options by their text in any width or case.
+
+Each reader returns ``Read``: the value to use, whether it differs from what the cell said in a
+way worth telling (never a silent guess: the import reports every such change per row), or why
+the cell cannot be read (the field is named by the caller). Pure: no storage, no clock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from services.registry.domain.org import Department, User
+
+EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's 1900 leap-year bug included)
+# Serials Excel can show as dates: 1900-01-01 … 9999-12-31.
+SERIAL_MIN, SERIAL_MAX = 1, 2958465
+CURRENCY = re.compile(r"^(?:RMB|CNY|人民币|[￥¥])|(?:RMB|CNY|人民币|元|[￥¥])$", re.IGNORECASE)
+WAN = re.compile(r"(万元|万)$")
+PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+GROUPED_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
+PHONE_PREFIX = re.compile(r"^(\+86|0086|86)(?=1\d{10}$)")
+DATE_TEXT = re.compile(
+    r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?"
+    r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.\d+)?)?)?"
+)
+ID_IN_BRACKETS = re.compile(r"^(.*?)\s*[（(]\s*([^（）()]+?)\s*[)）]$")
+
+
+@dataclass(frozen=True)
+class Read:
+    """A cell once read: ``value`` to use (None: empty), ``changed`` when it differs from the
+    cell's text in a way the importer is told about, ``problem`` (zh, en) when unreadable."""
+
+    value: Any = None
+    changed: bool = False
+    problem: tuple[str, str] | None = None
+
+
+def refused(zh: str, en: str) -> Read:
+    return Read(problem=(zh, en))
+
+
+def half_width(text: str) -> str:
+    """Full-width ASCII (Ｕ+FF01–FF5E) and the ideographic space as their ASCII forms."""
+    return "".join(
+        chr(ord(ch) - 0xFEE0) if 0xFF01 <= ord(ch) <= 0xFF5E else (" " if ch == "\u3000" else ch) for ch in text
+    )
+
+
+def display(value: Any) -> str:
+    """A cell as its text (what the importer sees, for reports): numbers without a trailing .0,
+    dates as ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        d = Decimal(repr(value))
+        return format(d.to_integral_value(), "f") if d == d.to_integral_value() else format(d, "f")
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value).strip()
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# ---------- numbers ----------
+
+
+def number(value: Any, *, places: int | None = None) -> Read:
+    """A decimal number; ``places`` (2 for amounts) fixes the text it is given as. Accepts Excel
+    numbers, ``1,200,000.00``, ``￥350000``, ``350000元``, ``RMB 5000``, ``35万`` / ``35万元``
+    and full-width digits; each of those cleanings counts as a change."""
+    if is_blank(value):
+        return Read()
+    if isinstance(value, bool):
+        return refused("必须是数字", "must be a number")
+    if isinstance(value, int | float | Decimal):
+        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if not d.is_finite():
+            return refused("必须是数字", "must be a number")
+        return Read(_number_text(d, places))
+    raw = str(value).strip()
+    text = half_width(raw).replace(" ", "")
+    text = CURRENCY.sub("", text).strip()
+    text = CURRENCY.sub("", text).strip()  # a sign before and a unit after: ￥350000元
+    factor = Decimal(1)
+    if WAN.search(text):
+        text, factor = WAN.sub("", text), Decimal(10000)
+    if GROUPED_NUMBER.fullmatch(text):
+        text = text.replace(",", "")
+    if not PLAIN_NUMBER.fullmatch(text):
+        return refused("必须是数字", "must be a number")
+    try:
+        d = Decimal(text) * factor
+    except InvalidOperation:
+        return refused("必须是数字", "must be a number")
+    out = _number_text(d, places)
+    # A plain number that only gains or loses trailing zeros (300 → 300.00) is no change.
+    plain = PLAIN_NUMBER.fullmatch(raw) is not None
+    return Read(out, changed=not plain)
+
+
+def _number_text(d: Decimal, places: int | None) -> str:
+    if places is None:
+        return format(d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize(), "f")
+    try:
+        q = d.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:
+        return format(d, "f")
+    # More places than allowed stay as given, for validation to refuse (never rounded silently).
+    return format(q if q == d else d, "f")
+
+
+# ---------- mobile numbers ----------
+
+
+def mobile(value: Any) -> Read:
+    """A mainland mobile number: spaces, dashes, dots and brackets dropped, a ``+86`` / ``0086``
+    / ``86`` prefix dropped, a number cell (13800138000.0) read as its digits. Whether the result
+    is a valid number is the validator's call."""
+    if is_blank(value):
+        return Read()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Read(display(value))
+    raw = str(value).strip()
+    text = re.sub(r"[\s\-.()（）]", "", half_width(raw))
+    text = PHONE_PREFIX.sub("", text)
+    return Read(text, changed=text != raw)
+
+
+# ---------- dates ----------
+
+
+def day(value: Any) -> Read:
+    """A calendar date as ISO text: date cells, datetime cells (a time of day other than
+    midnight is dropped and reported), Excel serials (numbers, 46357 → 2026-12-01), and the texts
+    ``2026/12/1``, ``2026.12.1``, ``2026年12月1日``, ``2026-12-01 09:00``."""
+    if is_blank(value):
+        return Read()
+    if isinstance(value, datetime):
+        return Read(value.date().isoformat(), changed=value.time() != datetime.min.time())
+    if isinstance(value, date):
+        return Read(value.isoformat())
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return _serial(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
+    raw = str(value).strip()
+    text = half_width(raw)
+    if re.fullmatch(r"\d{5}(\.\d+)?", text):  # a serial that lost its date format (CSV)
+        return _serial(Decimal(text))
+    m = DATE_TEXT.fullmatch(text)
+    if m is None:
+        return refused("必须是日期（如 2026-12-01、2026/12/1、2026年12月1日）",
+                       "must be a date (e.g. 2026-12-01, 2026/12/1)")
+    try:
+        d = date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return refused(f"日期不存在：{raw}", f"no such date: {raw}")
+    return Read(d.isoformat(), changed=d.isoformat() != raw)
+
+
+def _serial(n: Decimal) -> Read:
+    if not n.is_finite() or not SERIAL_MIN <= n <= SERIAL_MAX:
+        return refused("必须是日期（数字超出 Excel 日期范围）", "must be a date (number outside Excel's date range)")
+    return Read((EXCEL_EPOCH + timedelta(days=int(n))).isoformat(), changed=True)
+
+
+# ---------- plain text, codes, options ----------
+
+
+def text(value: Any) -> Read:
+    """Text, trimmed (trimming is not reported); numbers and dates as they display."""
+    if is_blank(value):
+        return Read()
+    return Read(display(value))
+
+
+def code(value: Any) -> Read:
+    """Codes and e-mail addresses (USCC, ids): trimmed, full-width letters and digits as ASCII."""
+    if is_blank(value):
+        return Read()
+    raw = display(value)
+    out = half_width(raw).strip()
+    return Read(out, changed=out != raw)
+
+
+def _option_key(text: str) -> str:
+    return re.sub(r"\s+", " ", half_width(text)).strip().casefold()
+
+
+def option(value: Any, options: Iterable[str]) -> Read:
+    """One of ``options``, matched exactly, else ignoring width, case and spacing (reported);
+    unknown text is left for the validator to refuse."""
+    if is_blank(value):
+        return Read()
+    raw = display(value)
+    opts = list(options)
+    if raw in opts:
+        return Read(raw)
+    key = _option_key(raw)
+    hits = [o for o in opts if _option_key(o) == key]
+    return Read(hits[0], changed=True) if len(hits) == 1 else Read(raw)
+
+
+MULTI_SEPARATORS = ("、", ",", "，", ";", "；", "\n")
+
+
+def split_multi(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [display(v) for v in value if not is_blank(v)]
+    parts = [display(value)]
+    for sep in MULTI_SEPARATORS:
+        parts = [p for chunk in parts for p in chunk.split(sep)]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def options(value: Any, allowed: Iterable[str]) -> Read:
+    """Several options separated by 、 , ， ; ； or line breaks, each as ``option`` reads it."""
+    if is_blank(value):
+        return Read()
+    opts = list(allowed)
+    reads = [option(p, opts) for p in split_multi(value)]
+    return Read([r.value for r in reads], changed=any(r.changed for r in reads))
+
+
+# ---------- people and departments ----------
+
+
+@dataclass
+class Directory:
+    """Users and departments to resolve cells against (loaded once per import)."""
+
+    users: dict[str, User] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)
+    _users_by: dict[str, list[User]] = field(default_factory=dict)
+    _departments_by_name: dict[str, list[Department]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, users: Iterable[User], departments: Iterable[Department] = ()) -> Directory:
+        d = cls(users={u.id: u for u in users}, departments={x.id: x for x in departments})
+        for u in d.users.values():
+            keys = {f"name:{u.name.strip()}"} if u.name.strip() else set()
+            if u.mobile:
+                keys.add(f"mobile:{u.mobile}")
+            if u.email:
+                keys.add(f"email:{u.email.strip().casefold()}")
+            for k in keys:
+                d._users_by.setdefault(k, []).append(u)
+        for x in d.departments.values():
+            if x.name.strip():
+                d._departments_by_name.setdefault(x.name.strip(), []).append(x)
+        return d
+
+    def matches_user(self, user_id: str, text: str) -> bool:
+        """Whether ``text`` names the user ``user_id`` (by id, name, mobile or e-mail)."""
+        u = self.users.get(user_id)
+        if u is None:
+            return text == user_id
+        plain = half_width(text).strip()
+        named, bracketed = _bracketed(plain)
+        if bracketed:
+            return bracketed == u.id and (not named or named == u.name)
+        return plain in (u.id, u.name) or (u.mobile and mobile(plain).value == u.mobile) or (
+            bool(u.email) and plain.casefold() == u.email.strip().casefold())
+
+    def user(self, value: Any, *, prefer: str = "") -> Read:
+        """A user id from an id, ``张三（zhangsan）``, a mobile number, an e-mail address or a
+        name that only one current user has (people who left count only when nobody current
+        does); ``prefer`` (the value already stored) wins whenever the cell names it, unreported
+        (an exported row names its people by name and reads back unchanged)."""
+        if is_blank(value):
+            return Read()
+        raw = display(value)
+        if prefer and self.matches_user(prefer, raw):
+            return Read(prefer)  # the stored user, as an export names them: confirmed, not guessed
+        plain = half_width(raw).strip()
+        if plain in self.users:
+            return Read(plain, changed=plain != raw)
+        named, bracketed = _bracketed(plain)
+        if bracketed:
+            u = self.users.get(bracketed)
+            if u is not None and (not named or named == u.name):
+                return Read(u.id, changed=True)
+            return refused(f"用户 {raw} 不存在", f"unknown user {raw}")
+        phone = mobile(plain).value
+        for key in (f"mobile:{phone}", f"email:{plain.casefold()}", f"name:{plain}"):
+            hits = self._users_by.get(key, [])
+            current = [u for u in hits if not u.left] or hits
+            if len(current) == 1:
+                return Read(current[0].id, changed=True)
+            if len(current) > 1:
+                who = "、".join(f"{u.name}（{u.id}）" for u in sorted(current, key=lambda u: u.id))
+                zh = "两位" if len(current) == 2 else f"{len(current)} 位"
+                return refused(f"{zh}同名：{who}，请填写用户 ID",
+                               f"{len(current)} users match: {who}; give the user id")
+        return refused(f"用户 {raw} 不存在", f"unknown user {raw}")
+
+    def department(self, value: Any, *, prefer: str = "") -> Read:
+        """A department id from an id or a name only one department has."""
+        if is_blank(value):
+            return Read()
+        raw = display(value)
+        plain = half_width(raw).strip()
+        if prefer and prefer in self.departments and plain in (prefer, self.departments[prefer].name):
+            return Read(prefer)
+        if plain in self.departments:
+            return Read(plain, changed=plain != raw)
+        named, bracketed = _bracketed(plain)
+        if bracketed and bracketed in self.departments:
+            return Read(bracketed, changed=True)
+        hits = self._departments_by_name.get(plain, [])
+        if len(hits) == 1:
+            return Read(hits[0].id, changed=True)
+        if len(hits) > 1:
+            who = "、".join(f"{x.name}（{x.id}）" for x in sorted(hits, key=lambda x: x.id))
+            return refused(f"{len(hits)} 个部门同名：{who}，请填写部门 ID",
+                           f"{len(hits)} departments match: {who}; give the department id")
+        return refused(f"部门 {raw} 不存在", f"unknown department {raw}")
+
+
+def _bracketed(text: str) -> tuple[str, str]:
+    """(name, id) of ``张三（zhangsan）`` / ``张三(zhangsan)``; ("", "") otherwise."""
+    m = ID_IN_BRACKETS.fullmatch(text)
+    return (m[1].strip(), m[2].strip()) if m else ("", "")
