@@ -12,7 +12,7 @@ Temporal dev server in the same run.
    time goes); with ``--profile DIR`` py-spy records every Python process meanwhile (collapsed
    stacks, ``DIR/<role>.txt``; summarise with ``python -m bench.spy_summary DIR``).
 
-4. With ``--telemetry``: the whole run twice on fresh stacks, tracing off then on
+4. With ``--telemetry``: the whole run twice on fresh stacks, tracing and metrics off, then both on
    (``BAOBEI_OTLP_ENDPOINT`` → a local OTLP sink that counts and discards, every trace sampled),
    and the cost of tracing (goal ≤ 10%).
 
@@ -275,21 +275,22 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=60, help="decisions one at a time, and as many concurrent")
     parser.add_argument("--profile", default="", help="directory for py-spy's collapsed stacks per process")
     parser.add_argument("--telemetry", action="store_true",
-                        help="run twice, tracing off then on (OTLP to a local sink), and compare")
+                        help="run twice, tracing and metrics off then on (OTLP to a local sink), and compare")
     parser.add_argument("--trace-ratio", type=float, default=1.0,
                         help="with --telemetry: share of traces kept (1 = all; e.g. 0.1 as in production)")
     args = parser.parse_args()
     if not args.telemetry:
         print_results(run_stack(args, {}), args)
         return
-    off = run_stack(args, {})
+    # Off: no tracing and no metrics (no /metrics, no per-RPC or per-request hooks, no SDK export).
+    off = run_stack(args, {"BAOBEI_METRICS_ENABLED": "false"})
     # Every trace kept by default: the worst case of what an operator might switch on.
     sampler = ({"OTEL_TRACES_SAMPLER": "always_on"} if args.trace_ratio >= 1 else
                {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(args.trace_ratio)})
     with OtlpSink() as sink:
         on = run_stack(args, {"BAOBEI_OTLP_ENDPOINT": sink.endpoint, **sampler})
         spans = sink.spans
-    for title, res in (("tracing off", off), ("tracing on", on)):
+    for title, res in (("tracing and metrics off", off), ("tracing and metrics on", on)):
         print(f"\n== {title}")
         print_results(res, args)
     print_comparison(off, on, spans, args)

@@ -184,6 +184,8 @@ class Supervisor:
         """A /metrics port for every component (``BAOBEI_METRICS_PORTS`` entries kept), from our
         own allocation so none collides with another component's port."""
         ports = self.settings.metrics_ports_map()
+        if not self.settings.metrics_enabled:
+            return {}
         for component in METRICS_COMPONENTS:
             if not ports.get(component):
                 ports[component] = self.spare_port()
@@ -192,7 +194,8 @@ class Supervisor:
     def write_metrics_urls(self, ports: dict[str, int]) -> dict[str, str]:
         """``<data-dir>/metrics.json``: component → /metrics URL (``baobei status`` reads it)."""
         host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "") else self.settings.host
-        urls = {c: f"http://{host}:{ports[c]}/metrics" for c in METRICS_COMPONENTS if not c.endswith("-sdk")}
+        urls = {c: f"http://{host}:{ports[c]}/metrics" for c in METRICS_COMPONENTS
+                if not c.endswith("-sdk") and ports.get(c)}
         if self.temporal_metrics_port:
             urls["temporal"] = f"http://127.0.0.1:{self.temporal_metrics_port}/metrics"
         (self.data_dir / METRICS_FILE).write_text(json.dumps(urls, indent=2) + "\n")

@@ -46,8 +46,9 @@ def _use_tls(settings: Settings) -> None:
 def _metrics(settings: Settings, component: str) -> None:
     """This process's Prometheus /metrics (``BAOBEI_METRICS_PORT`` or its entry in
     ``BAOBEI_METRICS_PORTS``; 0 = none)."""
-    from baobei.core.metrics import serve_metrics
+    from baobei.core.metrics import serve_metrics, set_enabled
 
+    set_enabled(settings.metrics_enabled)
     serve_metrics(settings.metrics_port_of(component), settings.host, component=component)
 
 

@@ -102,5 +102,6 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     # limits, body caps) before any route reads a body.
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(HttpMetricsMiddleware)  # requests by route template, latency, in flight
+    if settings.metrics_enabled:
+        app.add_middleware(HttpMetricsMiddleware)  # requests by route template, latency, in flight
     return app

@@ -22,10 +22,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from baobei.core import telemetry
+from baobei.core import metrics, telemetry
 from baobei.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from baobei.core.grpc_client import MESSAGE_SIZE_OPTIONS
-from baobei.core.metrics import MetricsInterceptor
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 
@@ -128,7 +127,7 @@ def build_server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name),
         options=MESSAGE_SIZE_OPTIONS,
         # Per-RPC count, latency and status (baobei.core.metrics); spans only when tracing is on.
-        interceptors=[MetricsInterceptor(), *telemetry.grpc_server_interceptors()],
+        interceptors=[*metrics.server_interceptors(), *telemetry.grpc_server_interceptors()],
     )
     add_servicer(server)
     health_servicer = health.HealthServicer()

@@ -220,10 +220,29 @@ class SafeCollector(Collector):
 # ---- the endpoint ----
 
 
+_enabled = True
+
+
+def set_enabled(on: bool) -> None:
+    """The process's switch (``Settings.metrics_enabled``), set by its entry point before it
+    builds servers: off means no /metrics and no instrumentation hooks."""
+    global _enabled
+    _enabled = on
+
+
+def enabled() -> bool:
+    return _enabled
+
+
+def server_interceptors() -> list[grpc.ServerInterceptor]:
+    """The gRPC server's metrics interceptor (none when metrics are off)."""
+    return [MetricsInterceptor()] if _enabled else []
+
+
 def serve_metrics(port: int, host: str, *, component: str) -> int:
     """Serve the default registry at ``http://host:port/metrics`` on a daemon thread; 0 = off.
     Returns the port (0 when off)."""
-    if port <= 0:
+    if port <= 0 or not _enabled:
         return 0
     server, _thread = start_http_server(port, addr=host)
     bound = int(server.server_port)

@@ -192,6 +192,9 @@ class Settings(BaseSettings):
     # into the worker's page; default the worker's port + 1).
     metrics_port: int = 0
     metrics_ports: str = ""
+    # Off: no /metrics anywhere, no per-RPC / per-request instrumentation (what bench.lifecycle
+    # --telemetry compares against).
+    metrics_enabled: bool = True
 
     def addr(self, service: str) -> str:
         value: str = getattr(self, f"{service}_addr")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
+
+from cli.tools import debian
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 PACKAGES = ("chromium", "fonts-wqy-microhei")
@@ -28,13 +29,8 @@ def ensure() -> str:
     found = find()
     if found:
         return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise SystemExit("Chromium is needed for the browser tests: install Debian's chromium (or set BAOBEI_CHROMIUM)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
-    if subprocess.call(cmd, env=env, stdout=subprocess.DEVNULL) != 0:
-        subprocess.call(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
-        subprocess.check_call(cmd, env=env, stdout=subprocess.DEVNULL)
+    debian.install(PACKAGES, why="Chromium is needed for the browser tests: install Debian's chromium "
+                                 "(or set BAOBEI_CHROMIUM)")
     found = find()
     if not found:
         raise SystemExit("apt-get installed chromium but no executable was found")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from cli.tools import debian
+
 ROOT = Path(__file__).resolve().parents[2]
 RULE = ROOT / "deploy" / "k8s" / "components" / "monitoring" / "prometheus-rule.yaml"
 TESTS = ROOT / "tests" / "deploy" / "alerts.test.yaml"
@@ -42,13 +44,8 @@ def ensure() -> str:
     found = find()
     if found:
         return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise SystemExit("promtool is needed for the alert rules: install Debian's prometheus (or set BAOBEI_PROMTOOL)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
-    if subprocess.call(cmd, env=env, stdout=subprocess.DEVNULL) != 0:
-        subprocess.call(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
-        subprocess.check_call(cmd, env=env, stdout=subprocess.DEVNULL)
+    debian.install(PACKAGES, why="promtool is needed for the alert rules: install Debian's prometheus "
+                                 "(or set BAOBEI_PROMTOOL)")
     _stop_package_server()
     found = find()
     if not found:

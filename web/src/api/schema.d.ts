@@ -2351,7 +2351,10 @@ export interface paths {
          * Import Projects
          * @description Import existing registrations (admin). Default all-or-nothing: any bad row → 422 listing
          *     every bad cell as `rows[<row>].<field>`. Re-importing a row key (`行键` column, else the row's
-         *     content) does nothing (`existing`).
+         *     content) does nothing (`existing`). Cells are read leniently (`1,200,000.00`, `35万`,
+         *     `+86 138…`, `2026年12月1日`, people by name) and every such reading is listed in `changes`.
+         *     A row with a `项目编号` (an exported file) edits that draft/returned project where it differs
+         *     (`updated`, each change listed), else counts as `unchanged`.
          */
         post: operations["import_projects_api_v1_imports_projects_post"];
         delete?: never;
@@ -2369,9 +2372,40 @@ export interface paths {
         };
         /**
          * Export Projects
-         * @description The projects the caller may see (same filters as the list), with only the fields they may read.
+         * @description The projects the caller may see (same filters as the list), with only the fields they may
+         *     read. XLSX: one sheet per form (named by the form's title) and a sheet `说明` (`Notes`) with
+         *     the filters, who exported and when; amounts are numbers (`#,##0.00`), dates and times are
+         *     Excel dates in Asia/Shanghai, statuses, yes/no, people and departments are labels — Chinese,
+         *     or English with `Accept-Language: en`; header row frozen, auto filter. CSV: one table, UTF-8
+         *     with a BOM or `encoding=gbk`. The file imports back (read-only columns are ignored).
          */
         get: operations["export_projects_api_v1_exports_projects_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/projects/template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Import Template
+         * @description The import template of a form (admin, like the import): its columns in import order —
+         *     `行键`, the core columns, then the form's fields by label — required ones marked `*` (red,
+         *     with a comment), drop-downs for options, status, people and departments (lists on a hidden
+         *     sheet), an input hint per column (comment and cell prompt: amount and date formats, ranges),
+         *     a sheet `示例` with an example row and a sheet `填写说明`. `format=csv`: the header row only,
+         *     UTF-8 with a BOM or `encoding=gbk`. Headers are Chinese, English with `Accept-Language: en`.
+         *     An unknown form is 404 `form_not_found` naming `form_key`.
+         */
+        get: operations["import_template_api_v1_imports_projects_template_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4301,6 +4335,55 @@ export interface components {
             errors: components["schemas"]["ImportRowErrorOut"][];
             /** Project Ids */
             project_ids: string[];
+            /**
+             * Updated
+             * @description rows with a 项目编号 that edit their project (to edit, in a dry run)
+             * @default 0
+             */
+            updated: number;
+            /**
+             * Unchanged
+             * @description rows with a 项目编号 equal to their project
+             * @default 0
+             */
+            unchanged: number;
+            /**
+             * Changes
+             * @description the first 20,000 normalisations and edits, by row
+             */
+            changes?: components["schemas"]["ImportRowChangeOut"][];
+            /**
+             * Changes Total
+             * @description all normalisations and edits, listed or not
+             * @default 0
+             */
+            changes_total: number;
+        };
+        /** ImportRowChangeOut */
+        ImportRowChangeOut: {
+            /** Row */
+            row: number;
+            /** Column */
+            column: string;
+            /** Field */
+            field: string;
+            /**
+             * Before
+             * @description the cell's text (edit: the project's value)
+             */
+            before: string;
+            /**
+             * After
+             * @description the value used (edit: the new value)
+             */
+            after: string;
+            /** Message */
+            message: string;
+            /**
+             * Kind
+             * @description normalised (a cell read leniently, e.g. 1,200,000.00 → 1200000.00) or edit (a row with a 项目编号 changes that project)
+             */
+            kind: string;
         };
         /** ImportRowErrorOut */
         ImportRowErrorOut: {
@@ -18425,6 +18508,8 @@ export interface operations {
             query?: {
                 /** @description xlsx (default) or csv */
                 format?: string;
+                /** @description CSV only: utf-8 (default, with a BOM) or gbk (Excel on Chinese Windows; characters GBK cannot hold become ?) */
+                encoding?: string;
                 /** @description Only projects in this status */
                 status?: ("draft" | "pending_approval" | "active" | "closed" | "returned" | "rejected" | "cancelled") | null;
                 /** @description Free text: matches code, name and customer name */
@@ -18451,7 +18536,98 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The file: .xlsx (a sheet per form and a 说明/Notes sheet) or .csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    import_template_api_v1_imports_projects_template_get: {
+        parameters: {
+            query: {
+                /** @description The form the rows will be filed with */
+                form_key: string;
+                /** @description xlsx (default) or csv */
+                format?: string;
+                /** @description CSV only: utf-8 (default, with a BOM) or gbk (Excel on Chinese Windows; characters GBK cannot hold become ?) */
+                encoding?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template: .xlsx (drop-downs, hints, an example sheet) or the CSV header row */
             200: {
                 headers: {
                     [name: string]: unknown;
