@@ -54,7 +54,7 @@ from workflows.contracts.lifecycle import (
     workflow_id,
 )
 from workflows.contracts.project_snapshot import project_snapshot
-from workflows.search_attributes import project_start_options
+from workflows.contracts.search_attributes import project_start_options
 
 T = TypeVar("T")
 # An update waits at most this many rpc_timeouts (the workflow may run several activities).

@@ -49,12 +49,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import search_attributes as sa
     from workflows.activities.approval import ApprovalActivities
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
     from workflows.activities.reporting import ReportingActivities
     from workflows.calls import ActivityCalls
+    from workflows.contracts import search_attributes as sa
     from workflows.contracts.approval import (
         CancelApprovalInput,
         FireTimerInput,

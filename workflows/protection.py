@@ -27,10 +27,10 @@ from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import search_attributes as sa
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
     from workflows.calls import ActivityCalls
+    from workflows.contracts import search_attributes as sa
     from workflows.contracts.notify import SendInput
     from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY
     from workflows.contracts.protection import (

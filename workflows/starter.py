@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from baobei.core import telemetry
 from baobei.core.settings import Settings
 from workflows.contracts.lifecycle import WORKFLOW_TYPE, LifecycleInput, workflow_id
-from workflows.search_attributes import project_start_options
+from workflows.contracts.search_attributes import project_start_options
 
 
 async def start_lifecycles(

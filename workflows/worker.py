@@ -36,7 +36,6 @@ from baobei.registry.v1.audit_service_pb2_grpc import AuditServiceStub
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from baobei.tasks.v1.tasks_service_pb2_grpc import TasksServiceStub
-from workflows import search_attributes
 from workflows.activities import ApprovalActivities, NotifyActivities, RegistryActivities, ReportingActivities
 from workflows.activities.audit import AuditActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
@@ -45,6 +44,7 @@ from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivi
 from workflows.activities.webhooks import WebhookActivities
 from workflows.audit_retention import AuditRetention
 from workflows.closure import ProjectClosure
+from workflows.contracts import search_attributes
 from workflows.contracts.audit_retention import (
     AUDIT_RETENTION_WORKFLOW_ID,
     AUDIT_RETENTION_WORKFLOW_TYPE,

@@ -22,7 +22,7 @@ from edge.routes.projects import project_view, visible_project
 from edge.schemas import ActionIn, ProjectOut
 from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
 from workflows.contracts.errors import ERR_CONFLICT
-from workflows.search_attributes import project_start_options
+from workflows.contracts.search_attributes import project_start_options
 
 router = area_router("approving")
 log = structlog.get_logger(__name__)

@@ -53,7 +53,7 @@ from workflows.contracts.handover import (
     HandoverResult,
     org_handover_workflow_id,
 )
-from workflows.search_attributes import project_start_options
+from workflows.contracts.search_attributes import project_start_options
 
 log = structlog.get_logger(__name__)
 router = area_router("integrations")

@@ -36,7 +36,7 @@ from workflows.contracts.execution import (
     TasksChanged,
     execution_workflow_id,
 )
-from workflows.search_attributes import project_start_options
+from workflows.contracts.search_attributes import project_start_options
 
 router = area_router("tasks")
 log = structlog.get_logger(__name__)

@@ -22,7 +22,7 @@ from baobei.core.settings import Settings
 from edge.app import create_app
 from edge.clients import EdgeDeps
 from tests.conftest import temporal_cli_path
-from workflows import search_attributes
+from workflows.contracts import search_attributes
 from workflows.worker import build_worker, open_stubs
 
 ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex

@@ -10,7 +10,7 @@ import pytest
 
 from tests.edge.conftest import Org, Stack, eventually
 from tests.edge.test_approvals import submitted, todo_for
-from workflows import search_attributes
+from workflows.contracts import search_attributes
 from workflows.contracts.closure import closure_workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

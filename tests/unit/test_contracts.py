@@ -78,7 +78,7 @@ def test_workflows_call_activities_by_method_reference() -> None:
 def test_history_payload_shapes_unchanged() -> None:
     """Field names are in histories: a rename would break decoding of running workflows."""
     assert [f.name for f in dataclasses.fields(lifecycle.LifecycleInput)] == [
-        "project_id", "owner_id", "carry", "history_limit"
+        "project_id", "owner_id", "carry", "history_limit", "project"  # project: added (issue 15), optional
     ]
     assert [f.name for f in dataclasses.fields(registry.ProjectSnapshot)] == [
         "id", "code", "name", "status", "amount", "owner_id", "department_id", "region", "business_line",

@@ -23,7 +23,7 @@ from tests.conftest import time_skipping_env
 from tests.workflows.conftest import eventually, lifecycle_worker, search_attributes_of, state_of, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
 from tests.workflows.test_lifecycle import decide, refused, submit
-from workflows import search_attributes as sa
+from workflows.contracts import search_attributes as sa
 from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN
 from workflows.contracts.lifecycle import (
     UPDATE_CC,

@@ -31,7 +31,7 @@ from baobei.reporting.v1 import reporting_service_pb2 as xpb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from tests.conftest import StartService, temporal_cli_path
 from tests.workflows.conftest import eventually, state_of, wait_for_step
-from workflows import search_attributes as sa
+from workflows.contracts import search_attributes as sa
 from workflows.contracts.audit_retention import AUDIT_RETENTION_WORKFLOW_ID
 from workflows.contracts.errors import ERR_FORBIDDEN
 from workflows.contracts.lifecycle import (

@@ -13,8 +13,8 @@ from temporalio.service import RPCError
 from services.notify import wording
 from tests.workflows.conftest import lifecycle_worker, search_attributes_of, start_lifecycle, state_of, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
-from workflows import search_attributes as sa
 from workflows.activities.reporting import typed_event
+from workflows.contracts import search_attributes as sa
 from workflows.contracts.approval import APPROVAL_RECORD_DECISION
 from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_VALIDATION
 from workflows.contracts.lifecycle import (

@@ -21,8 +21,8 @@ from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from tests.conftest import StartService
 from tests.service.test_registry_service import ORG
-from workflows import search_attributes
 from workflows.activities.registry import RegistryActivities
+from workflows.contracts import search_attributes
 from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
 from workflows.contracts.protection import PROTECTION_WORKFLOW_TYPE, ProtectionInput, ProtectionResult
 from workflows.contracts.registry import ProtectionStatus

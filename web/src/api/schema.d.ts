@@ -2354,9 +2354,34 @@ export interface paths {
          *     content) does nothing (`existing`). Cells are read leniently (`1,200,000.00`, `35万`,
          *     `+86 138…`, `2026年12月1日`, people by name) and every such reading is listed in `changes`.
          *     A row with a `项目编号` (an exported file) edits that draft/returned project where it differs
-         *     (`updated`, each change listed), else counts as `unchanged`.
+         *     (`updated`, each change listed), else counts as `unchanged`. With `async=true` (large sheets)
+         *     the import runs as a job: 202 with `{id, status: "queued", …}` and a `Location`; the same rules
+         *     apply (a bad row fails the job with its `errors`, nothing stored), and the imported projects'
+         *     lifecycles are started when it is done.
          */
         post: operations["import_projects_api_v1_imports_projects_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{import_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Import
+         * @description A background import's progress and outcome: its importer or an admin (404 for anyone
+         *     else). `rows_checked` then `rows_done` count up to `rows_total`; `errors` are those found so
+         *     far; `project_ids` when `done`.
+         */
+        get: operations["get_import_api_v1_imports__import_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3052,6 +3077,12 @@ export interface components {
              * @default false
              */
             skip_invalid: boolean;
+            /**
+             * Async
+             * @description Run as a background job: 202 with the job at once; follow it with GET /api/v1/imports/{id}
+             * @default false
+             */
+            async: boolean;
         };
         /** Body_upload_attachment_api_v1_attachments_post */
         Body_upload_attachment_api_v1_attachments_post: {
@@ -4318,6 +4349,92 @@ export interface components {
             linked_at?: string | null;
             /** Last Sign In At */
             last_sign_in_at?: string | null;
+        };
+        /** ImportJobOut */
+        ImportJobOut: {
+            /** Id */
+            id: string;
+            /**
+             * Status
+             * @description queued | running | done | failed
+             */
+            status: string;
+            /** Form Key */
+            form_key: string;
+            /** Dry Run */
+            dry_run: boolean;
+            /** Skip Invalid */
+            skip_invalid: boolean;
+            /**
+             * Rows Total
+             * @description Data rows in the sheet (0 until the job has read it)
+             */
+            rows_total: number;
+            /**
+             * Rows Checked
+             * @description Rows checked so far (first phase: all are checked before any is stored)
+             */
+            rows_checked: number;
+            /**
+             * Rows Done
+             * @description Rows settled so far: stored, existing or bad (rows_total when done)
+             */
+            rows_done: number;
+            /** Created */
+            created: number;
+            /** Existing */
+            existing: number;
+            /** Invalid */
+            invalid: number;
+            /**
+             * Errors
+             * @description Bad cells found so far (the first 2,000)
+             */
+            errors: components["schemas"]["ImportRowErrorOut"][];
+            /**
+             * Project Ids
+             * @description The projects created (complete when done)
+             */
+            project_ids: string[];
+            /**
+             * Reason
+             * @description Why the job failed (empty otherwise)
+             */
+            reason: string;
+            /**
+             * Lifecycles Started
+             * @description The created projects' lifecycle workflows were started
+             */
+            lifecycles_started: boolean;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Updated
+             * @description rows with a 项目编号 that edit their project (to edit, in a dry run)
+             * @default 0
+             */
+            updated: number;
+            /**
+             * Unchanged
+             * @description rows with a 项目编号 equal to their project
+             * @default 0
+             */
+            unchanged: number;
+            /**
+             * Changes
+             * @description the first 2,000 normalisations and edits, by row
+             */
+            changes?: components["schemas"]["ImportRowChangeOut"][];
+            /**
+             * Changes Total
+             * @description all normalisations and edits, listed or not
+             * @default 0
+             */
+            changes_total: number;
         };
         /** ImportOut */
         ImportOut: {
@@ -18436,6 +18553,100 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description `async=true`: the import job, queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_import_api_v1_imports__import_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobOut"];
                 };
             };
             /** @description Missing or invalid bearer token */
