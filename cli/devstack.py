@@ -57,7 +57,8 @@ class DevStack:
             assert self.proc is not None and self.proc.stdout is not None
             for line in self.proc.stdout:
                 self.output.append(line.rstrip())
-                if "ready" in line:
+                # The ready message is a block (URLs, metrics, token …): it ends with this line.
+                if "Ctrl-C stops everything" in line:
                     ready.set()
 
         threading.Thread(target=pump, daemon=True).start()
