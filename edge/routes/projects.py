@@ -12,7 +12,7 @@ from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.core.errors import NotFound
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.tasks.v1 import tasks_service_pb2 as tasks_pb2
-from edge import lifecycle, mapping
+from edge import lifecycle, mapping, reporting_feed
 from edge.auth import Principal
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients, CurrentUser
@@ -186,6 +186,7 @@ async def edit_project(
             actor_roles=list(user.roles), expected_version=body.version, changes=mapping.dict_to_struct(changes),
         )
     )
+    await reporting_feed.project_edited(clients, resp.project, actor_id=user.id)
     return mapping.project_out(resp.project, await approval_instance(clients, project_id))
 
 

@@ -21,7 +21,7 @@ from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.sheets import projects as sheet_projects
 from baobei.sheets import render, template
 from baobei.sheets.render import XLSX_MEDIA_TYPE, csv_media_type
-from edge import audit, lifecycle, spreadsheets
+from edge import audit, lifecycle, reporting_feed, spreadsheets
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.downloads import DOWNLOAD_RESPONSES, content_disposition, file_response
@@ -116,6 +116,7 @@ async def import_projects(
     )
     if not resp.dry_run:
         await start_lifecycles(clients, admin.viewer(), list(resp.project_ids))
+        await reporting_feed.projects_edited(clients, admin.viewer(), list(resp.updated_ids), actor_id=admin.id)
     return import_out(resp)
 
 
@@ -175,8 +176,9 @@ def follow_job(clients: EdgeClients, viewer: registry_pb2.Viewer, job_id: str) -
                     break
                 await asyncio.sleep(JOB_POLL_SECONDS)
             # A job that failed midway keeps the chunks it stored: their projects start too.
-            if job.project_ids and not job.lifecycles_started:
+            if (job.project_ids or job.updated_ids) and not job.lifecycles_started:
                 await start_lifecycles(clients, viewer, list(job.project_ids))
+                await reporting_feed.projects_edited(clients, viewer, list(job.updated_ids), actor_id=job.actor_id)
                 await clients.registry.MarkImportJobLifecycles(
                     registry_pb2.MarkImportJobLifecyclesRequest(job_id=job_id, viewer=viewer))
         except Exception as err:  # noqa: BLE001 - retried by the next GET of the job

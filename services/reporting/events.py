@@ -21,6 +21,7 @@ PROJECT_KINDS = (
     "project_returned",
     "project_cancelled",
     "project_closed",
+    "project_edited",
 )
 TASK_KINDS = ("task_created", "task_updated")
 TASK_STATUSES = ("todo", "in_progress", "done", "blocked")

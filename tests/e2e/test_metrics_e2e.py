@@ -131,7 +131,9 @@ def test_a_decision_moves_the_key_series(dev_stack: DevStack) -> None:
     # The Temporal SDK's own series on the workers' pages, by task queue and activity type.
     worker = after["worker"]
     assert value(worker, "temporal_worker_task_slots_available", task_queue="baobei", worker_type="WorkflowWorker") > 0
-    assert any(lbl.get("activity_type") for lbl, _ in worker["temporal_activity_execution_latency_seconds_count"])
+    # The lifecycle calls the services as local activities (issue 15): their latency by type.
+    assert any(lbl.get("activity_type") == "approval.RecordDecision"
+               for lbl, _ in worker["temporal_local_activity_execution_latency_seconds_count"])
     assert "temporal_workflow_task_schedule_to_start_latency_seconds_bucket" in worker
     assert any(lbl.get("task_queue") == "baobei-delivery"
                for lbl, _ in after["delivery-worker"]["temporal_worker_task_slots_available"])

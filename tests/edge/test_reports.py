@@ -263,3 +263,23 @@ async def test_settings_and_rebuild_are_admin_only(stack: Stack, admin: httpx.As
     again = (await admin.get("/api/v1/reports/portfolio", params=mine)).json()
     assert again["by_status"] == portfolio["by_status"] and again["total_amount"] == portfolio["total_amount"]
     assert p["id"] in {x["id"] for x in again["projects"]}
+
+
+async def test_a_draft_edit_reaches_the_read_model(stack: Stack, admin: httpx.AsyncClient, org: Org) -> None:
+    """A draft's edit is reported by the edge (no workflow step reports it): the live read model
+    and a rebuild agree on its amount."""
+    form = await secret_form(admin, org)
+    p = await create(org["outsider"], form, submit=False, amount="1000.00")
+    mine = {"owner_id": org.user("outsider")}
+
+    async def total(want: str) -> Any:
+        body = (await admin.get("/api/v1/reports/portfolio", params=mine)).json()
+        return body if body["total_amount"] == want else None
+
+    await eventually(lambda: total("1000.00"), timeout=10)
+    r = await org["outsider"].patch(f"/api/v1/projects/{p['id']}", json={"version": 1, "amount": "2500"})
+    assert r.status_code == 200, r.text
+    live = await eventually(lambda: total("2500.00"), timeout=10)
+    assert (await admin.post("/api/v1/reports/rebuild")).status_code == 200
+    again = (await admin.get("/api/v1/reports/portfolio", params=mine)).json()
+    assert again["total_amount"] == live["total_amount"] == "2500.00"

@@ -161,6 +161,9 @@ def test_departments() -> None:
     assert DIRECTORY.department("销售一部") == Read("d1", changed=True)
     assert DIRECTORY.department("销售二部").problem is not None
     assert DIRECTORY.department("销售二部", prefer="d3") == Read("d3")
+    # As an export writes a department whose name is not unique: the stored one, unreported.
+    assert DIRECTORY.department("销售二部（d3）", prefer="d3") == Read("d3")
+    assert DIRECTORY.department("销售二部（d3）") == Read("d3", changed=True)
     assert DIRECTORY.department("不存在").problem == ("部门 不存在 不存在", "unknown department 不存在")
 
 

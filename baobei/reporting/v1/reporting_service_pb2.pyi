@@ -56,7 +56,7 @@ class Table(_message.Message):
     def __init__(self, title: _Optional[str] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "project_id", "at", "actor_id", "project_created", "project_submitted", "project_approved", "project_rejected", "project_returned", "project_cancelled", "project_closed", "task_created", "task_updated", "cost_recorded", "approval_step_opened", "approval_decided")
+    __slots__ = ("event_id", "project_id", "at", "actor_id", "project_created", "project_submitted", "project_approved", "project_rejected", "project_returned", "project_cancelled", "project_closed", "project_edited", "task_created", "task_updated", "cost_recorded", "approval_step_opened", "approval_decided")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,7 @@ class Event(_message.Message):
     PROJECT_RETURNED_FIELD_NUMBER: _ClassVar[int]
     PROJECT_CANCELLED_FIELD_NUMBER: _ClassVar[int]
     PROJECT_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_EDITED_FIELD_NUMBER: _ClassVar[int]
     TASK_CREATED_FIELD_NUMBER: _ClassVar[int]
     TASK_UPDATED_FIELD_NUMBER: _ClassVar[int]
     COST_RECORDED_FIELD_NUMBER: _ClassVar[int]
@@ -84,12 +85,13 @@ class Event(_message.Message):
     project_returned: ProjectFacts
     project_cancelled: ProjectFacts
     project_closed: ProjectFacts
+    project_edited: ProjectFacts
     task_created: TaskChanged
     task_updated: TaskChanged
     cost_recorded: CostRecorded
     approval_step_opened: ApprovalStepOpened
     approval_decided: ApprovalDecided
-    def __init__(self, event_id: _Optional[str] = ..., project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_id: _Optional[str] = ..., project_created: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_submitted: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_approved: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_rejected: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_returned: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_cancelled: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_closed: _Optional[_Union[ProjectFacts, _Mapping]] = ..., task_created: _Optional[_Union[TaskChanged, _Mapping]] = ..., task_updated: _Optional[_Union[TaskChanged, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., approval_step_opened: _Optional[_Union[ApprovalStepOpened, _Mapping]] = ..., approval_decided: _Optional[_Union[ApprovalDecided, _Mapping]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_id: _Optional[str] = ..., project_created: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_submitted: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_approved: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_rejected: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_returned: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_cancelled: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_closed: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_edited: _Optional[_Union[ProjectFacts, _Mapping]] = ..., task_created: _Optional[_Union[TaskChanged, _Mapping]] = ..., task_updated: _Optional[_Union[TaskChanged, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., approval_step_opened: _Optional[_Union[ApprovalStepOpened, _Mapping]] = ..., approval_decided: _Optional[_Union[ApprovalDecided, _Mapping]] = ...) -> None: ...
 
 class ProjectFacts(_message.Message):
     __slots__ = ("code", "name", "status", "amount", "owner_id", "department_id", "region", "business_line", "form_key", "conflict_count", "comment", "channel")

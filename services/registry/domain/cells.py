@@ -280,6 +280,9 @@ class Directory:
         return plain in (u.id, u.name) or (u.mobile and mobile(plain).value == u.mobile) or (
             bool(u.email) and plain.casefold() == u.email.strip().casefold())
 
+    def _names_department(self, department_id: str, plain: str) -> bool:
+        return _names(department_id, self.departments[department_id].name, plain)
+
     def user(self, value: Any, *, prefer: str = "") -> Read:
         """A user id from an id, ``张三（zhangsan）``, a mobile number, an e-mail address or a
         name that only one current user has (people who left count only when nobody current
@@ -313,12 +316,14 @@ class Directory:
         return refused(f"用户 {raw} 不存在", f"unknown user {raw}")
 
     def department(self, value: Any, *, prefer: str = "") -> Read:
-        """A department id from an id or a name only one department has."""
+        """A department id from an id, ``销售一部（d-1）`` or a name only one department has;
+        ``prefer`` (the value already stored) wins whenever the cell names it, unreported (an export
+        names a department ``名称（id）`` when its name is not unique)."""
         if is_blank(value):
             return Read()
         raw = display(value)
         plain = half_width(raw).strip()
-        if prefer and prefer in self.departments and plain in (prefer, self.departments[prefer].name):
+        if prefer and prefer in self.departments and self._names_department(prefer, plain):
             return Read(prefer)
         if plain in self.departments:
             return Read(plain, changed=plain != raw)
@@ -333,6 +338,14 @@ class Directory:
             return refused(f"{len(hits)} 个部门同名：{who}，请填写部门 ID",
                            f"{len(hits)} departments match: {who}; give the department id")
         return refused(f"部门 {raw} 不存在", f"unknown department {raw}")
+
+
+def _names(stored_id: str, stored_name: str, plain: str) -> bool:
+    """Whether ``plain`` names the stored id: the id, the name, or ``名称（id）``."""
+    named, bracketed = _bracketed(plain)
+    if bracketed:
+        return bracketed == stored_id and (not named or named == stored_name)
+    return plain in (stored_id, stored_name)
 
 
 def _bracketed(text: str) -> tuple[str, str]:
