@@ -18,10 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from cli.devstack import DevStack
 from tests.policies import no_approval_policy
+from tests.sheets import xlsx as sheet
 
 
 @dataclass
@@ -297,15 +298,6 @@ def table(content: bytes, fmt: str) -> list[list[Any]]:
         return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     return [list(row) for row in load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True)]
 
-
-def sheet(rows: list[list[Any]]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def test_excel_import_reaches_reporting_and_export(org: Org) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from baobei.core.grpc_client import channel
 from baobei.registry.v1 import registry_service_pb2 as pb
@@ -21,6 +21,7 @@ from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry.uscc import check_char
 from tests.edge.conftest import Org, Stack
 from tests.policies import no_approval_policy
+from tests.sheets import xlsx
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 N = 1000
@@ -45,15 +46,6 @@ def uscc_of(i: int) -> str:
     first17 = f"91350100MA{i:07d}"
     return first17 + check_char(first17)
 
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def seed_sheet(tag: str, org: Org, attachment: str) -> bytes:

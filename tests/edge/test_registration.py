@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from tests.edge.conftest import Org
 from tests.policies import no_approval_policy
+from tests.sheets import xlsx as sheet
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 USCC = "91350100M000100Y43"
@@ -215,15 +216,6 @@ async def test_search_filters(admin: httpx.AsyncClient, org: Org) -> None:
     bad = details(await rep.get("/api/v1/projects", params={"amount_min": "abc", "created_to": "2026-13-01"}))
     assert set(bad) == {"amount_min", "created_to"}
 
-
-def sheet(rows: list[list[Any]]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 async def test_excel_import(admin: httpx.AsyncClient, org: Org) -> None:

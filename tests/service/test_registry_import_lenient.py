@@ -15,13 +15,14 @@ from typing import Any
 
 import grpc
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from baobei.core.grpc_client import metadata, read_failure
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from cli.main import main
 from tests.conftest import RunningService, StartService
+from tests.sheets import xlsx as workbook
 
 ORG = pb.UpsertOrgRequest(
     request_id="org-lenient",
@@ -56,15 +57,6 @@ ROWS: list[list[Any]] = [
     ["k5", "项目五", "戊公司", "一百万", None, "2026-02-30", "赵六", "123", "其他", None, "明天", None],
 ]
 
-
-def workbook(rows: list[list[Any]]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def request(data: bytes, filename: str = "sales.xlsx", **kw: Any) -> pb.ImportProjectsRequest:
