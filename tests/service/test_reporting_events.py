@@ -56,6 +56,7 @@ TASK = {
 SAMPLES: dict[str, dict[str, Any]] = {
     **{kind: FACTS for kind in ("project_created", "project_submitted", "project_approved")},
     **{kind: {**FACTS, "status": kind[8:]} for kind in ("project_rejected", "project_returned", "project_cancelled")},
+    "project_edited": {**FACTS, "status": "returned"},
     "project_closed": {**FACTS, "status": "closed", "comment": "验收完成", "channel": "web"},
     "task_created": {**TASK, "status": "todo", "progress": 0.2},
     "task_updated": TASK,
