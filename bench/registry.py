@@ -14,7 +14,10 @@ before issue 19 (row by row: a look-up per row key and owner, a collision query,
 a flush per row) 227 rows/s as filed, 200 rows/s re-measured; after (look-ups in bulk, collisions
 from a bulk-loaded index with C-scored name shortlists, codes and inserts per 500-row chunk)
 2,115 rows/s (4.7 s; dry run 4,836 rows/s) on 2026-12-03 with the machine shared, 2,165 rows/s by
-CPU time. What is left is mostly openpyxl reading the sheet (~1/3) and the bulk inserts.
+CPU time. With the lenient reading of every cell and the round trip's coded rows on top (same day,
+machine quiet): 1,952 rows/s, then 2,132 rows/s (4.7 s; dry run 4,349 rows/s; 2,185 by CPU time)
+once customer names lose their punctuation through one ``str.translate``. What is left is mostly
+openpyxl reading the sheet (~1/3) and the bulk inserts.
 
     .venv/bin/python -m bench.registry [--registrations 100000] [--rows 10000] [--db-url URL]
         [--only import]
