@@ -30,9 +30,6 @@ from workflows.contracts.registry import (
     SubmitProjectInput,
 )
 
-# One mapping of the registry's Project, shared with the edge.
-snapshot = project_snapshot
-
 
 def _iso(ts: timestamp_pb2.Timestamp) -> str:
     return ts.ToDatetime().isoformat() + "+00:00" if ts.seconds or ts.nanos else ""
@@ -63,7 +60,7 @@ class RegistryActivities:
     @activity.defn(name=REGISTRY_GET_PROJECT)
     async def get_project(self, inp: GetProjectInput) -> ProjectSnapshot:
         resp = await call(self._stub.GetProject, pb.GetProjectRequest(project_id=inp.project_id), timeout=self._timeout)
-        return snapshot(resp.project)
+        return project_snapshot(resp.project)
 
     @activity.defn(name=REGISTRY_SUBMIT_PROJECT)
     async def submit_project(self, inp: SubmitProjectInput) -> ProjectSnapshot:
@@ -76,7 +73,7 @@ class RegistryActivities:
         )
         resp = await call(self._stub.SubmitProject, req, timeout=self._timeout, locale=inp.locale)
         log.info("project.submitted", request_id=inp.request_id, status=status_name(resp.project.status))
-        return snapshot(resp.project)
+        return project_snapshot(resp.project)
 
     @activity.defn(name=REGISTRY_SET_PROJECT_STATUS)
     async def set_project_status(self, inp: SetProjectStatusInput) -> ProjectSnapshot:
@@ -94,7 +91,7 @@ class RegistryActivities:
         for p in resp.promoted:
             if status_name(p.status) == "active":
                 await self._start_protection_workflow(p.project_id)
-        return snapshot(resp.project)
+        return project_snapshot(resp.project)
 
     async def _start_protection_workflow(self, project_id: str) -> None:
         """Idempotent: attaches to a running protection workflow of that project (retries too)."""
