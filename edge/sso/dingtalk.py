@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge.sso.app_tokens import TokenRejected, with_app_token
+from baobei.core.app_tokens import TokenRejected, with_app_token
 from edge.sso.im import (
     ImApp,
     Platform,

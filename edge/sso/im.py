@@ -35,7 +35,7 @@ from edge.errors import UpstreamFailed
 from edge.signin import open_session, safe_next, sign_in_failed
 from edge.sso import binding as browser_binding
 from edge.sso import state as sso_state
-from edge.sso.app_tokens import AppTokens, TokenRejected, cache_key
+from baobei.core.app_tokens import AppTokens, TokenRejected, cache_key
 from edge.sso.configs import CONFIG_MODELS, ImConfig
 
 log = structlog.get_logger(__name__)
