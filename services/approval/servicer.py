@@ -371,6 +371,18 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         return pb.ListTodosResponse(tasks=self.store.list_todos(user_id=request.user_id))
 
     @rpc
+    def ClaimTaskClosings(
+        self, request: pb.ClaimTaskClosingsRequest, context: grpc.ServicerContext
+    ) -> pb.ClaimTaskClosingsResponse:
+        return pb.ClaimTaskClosingsResponse(closings=self.store.claim_task_closings(limit=request.limit or 100))
+
+    @rpc
+    def AckTaskClosings(
+        self, request: pb.AckTaskClosingsRequest, context: grpc.ServicerContext
+    ) -> pb.AckTaskClosingsResponse:
+        return pb.AckTaskClosingsResponse(acknowledged=self.store.ack_task_closings(seqs=list(request.seqs)))
+
+    @rpc
     def GetInstance(self, request: pb.GetInstanceRequest, context: grpc.ServicerContext) -> pb.GetInstanceResponse:
         _required(require(request.project_id, "project_id", "项目", "project_id"))
         return pb.GetInstanceResponse(instance=self.store.get_instance(project_id=request.project_id))
