@@ -52,3 +52,21 @@ def test_transfer_reject_and_withdraw(stub: Stub) -> None:
     stub.CancelInstance(pb.CancelInstanceRequest(request_id=rid(), instance_id=planned.instance_id, actor_id="rep",
                                                  action="withdraw"), timeout=10)
     assert drain(stub, g.project_id) == [("lead", "withdrawn", "rep")]
+
+
+def test_timeout_and_reassign_close_tasks_as_the_system_and_the_admin(stub: Stub) -> None:
+    s = pb.PolicyStep(name="经理", approvers=pb.Approvers(type="user", user_id="lead"), sla="8wh",
+                      on_timeout="approve")
+    f, planned = started(stub, "c-timeout", s)
+    opened = open_step(stub, planned.instance_id, 0)
+    last = max(t.index for t in opened.timers)
+    fired = stub.FireTimer(pb.FireTimerRequest(request_id=rid(), instance_id=planned.instance_id, step_index=0,
+                                               timer_index=last), timeout=10)
+    assert fired.fired and fired.step_outcome == "approved"
+    assert drain(stub, f.project_id) == [("lead", "closed", "system")]
+
+    g, planned = started(stub, "c-reassign", step("经理", user="lead"))
+    pending(open_step(stub, planned.instance_id, 0))
+    stub.ReassignStep(pb.ReassignStepRequest(request_id=rid(), instance_id=planned.instance_id, step_index=0,
+                                             to_user_id="ceo", actor_id="admin", from_user_id="lead"), timeout=10)
+    assert drain(stub, g.project_id) == [("lead", "reassigned", "admin")]
