@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import NoReturn
 
 import grpc
@@ -381,6 +382,14 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         self, request: pb.AckTaskClosingsRequest, context: grpc.ServicerContext
     ) -> pb.AckTaskClosingsResponse:
         return pb.AckTaskClosingsResponse(acknowledged=self.store.ack_task_closings(seqs=list(request.seqs)))
+
+    @rpc
+    def ForecastInstance(
+        self, request: pb.ForecastInstanceRequest, context: grpc.ServicerContext
+    ) -> pb.ForecastInstanceResponse:
+        _required(require(request.project_id, "project_id", "项目", "project_id"))
+        now = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
+        return self.store.forecast_instance(project_id=request.project_id, now=now)
 
     @rpc
     def GetInstance(self, request: pb.GetInstanceRequest, context: grpc.ServicerContext) -> pb.GetInstanceResponse:

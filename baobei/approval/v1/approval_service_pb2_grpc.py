@@ -161,6 +161,11 @@ class ApprovalServiceStub:
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsRequest.SerializeToString,
                 response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsResponse.FromString,
                 _registered_method=True)
+        self.ForecastInstance = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/ForecastInstance',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceResponse.FromString,
+                _registered_method=True)
 
 
 class ApprovalServiceServicer:
@@ -337,6 +342,14 @@ class ApprovalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ForecastInstance(self, request, context):
+        """When will the project's pending approval be done: P50 and an 80 % range from the lead times
+        of earlier steps (same policy, step and approvers first), on the working calendar.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApprovalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -464,6 +477,11 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.AckTaskClosings,
                     request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsRequest.FromString,
                     response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsResponse.SerializeToString,
+            ),
+            'ForecastInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForecastInstance,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1143,6 +1161,33 @@ class ApprovalService:
             '/baobei.approval.v1.ApprovalService/AckTaskClosings',
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsRequest.SerializeToString,
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForecastInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/ForecastInstance',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -713,7 +713,9 @@ export interface paths {
         /**
          * Approval Detail
          * @description The approval with its provenance (policy version, inputs, the rule behind each step), every
-         *     audited action, CCs and their read receipts.
+         *     audited action, CCs and their read receipts, and while pending its `forecast`: the expected
+         *     completion (P50) and an 80 % range learnt from the lead times of earlier steps of the same
+         *     policy, step and approvers, on the working calendar.
          */
         get: operations["approval_detail_api_v1_projects__project_id__approval_get"];
         put?: never;
@@ -2631,6 +2633,8 @@ export interface components {
             cc?: components["schemas"]["CcOut"][];
             /** Actions */
             actions?: components["schemas"]["DecisionOut"][];
+            /** @description While pending: when the approval is expected to be done, from the lead times of earlier steps on the working calendar (null when decided or nothing to learn from yet) */
+            forecast?: components["schemas"]["ForecastOut"] | null;
         };
         /** ApprovalsWaitingOut */
         ApprovalsWaitingOut: {
@@ -3854,6 +3858,40 @@ export interface components {
              * @description What happened (visit, call, …); extends the protection period
              */
             note: string;
+        };
+        /** ForecastBasisOut */
+        ForecastBasisOut: {
+            /** Step */
+            step: string;
+            /**
+             * Level
+             * @description Which history the step's lead times came from: `approvers` (same policy, step and approvers), `step`, `policy`, `all`, or `overdue` (the open step already waited longer than any sample)
+             */
+            level: string;
+            /** Samples */
+            samples: number;
+        };
+        /** ForecastOut */
+        ForecastOut: {
+            /**
+             * Expected At
+             * @description P50 of the completion time (ISO 8601)
+             */
+            expected_at: string;
+            /**
+             * Low At
+             * @description P10: the 80 % range starts here
+             */
+            low_at: string;
+            /**
+             * High At
+             * @description P90: the 80 % range ends here
+             */
+            high_at: string;
+            /** Remaining Working Hours */
+            remaining_working_hours: number;
+            /** Basis */
+            basis?: components["schemas"]["ForecastBasisOut"][];
         };
         /** FormFieldIn */
         FormFieldIn: {
