@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from baobei.core.app_tokens import cache_key
-from services.notify.channels.base import DeliveryFailed
+from services.notify.channels.base import DeliveryFailed, mask_url
 from services.notify.im.base import WECOM_APP, Button, Card, CardState, ImApp, Sent, Todo
 from services.notify.im.clients import factory
 from services.notify.im.wecom import Ref, WeComApp, task_id_for
@@ -241,3 +241,25 @@ def test_task_id_is_stable_and_within_wecom_limits() -> None:
     assert task_id_for("abc-1") == task_id_for("abc-1") == "bb-abc-1"
     odd = task_id_for("出错 / key" + "x" * 200)
     assert len(odd) <= 128 and odd.startswith("bb-") and odd.replace("-", "").isalnum()
+
+
+def test_a_second_close_after_72_hours_sends_no_second_follow_up(rig: Rig) -> None:
+    card = task_card()
+    sent = rig.client.send_card("lisi", card, idempotency_key="d-1")
+    rig.standin.advance(80 * HOUR)
+    rig.client.update_card("lisi", sent, card, CardState(status="已同意 · 王五"))
+    rig.client.update_card("lisi", sent, card, CardState(status="已同意 · 王五"))
+    assert len(rig.standin.to("lisi")) == 2 and rig.standin.duplicates_dropped == 1
+
+
+def test_incomplete_app_is_refused_before_any_call(rig: Rig) -> None:
+    bad = ImApp(key="wecom-app", type=WECOM_APP, app_key=rig.app.app_key, app_secret=rig.app.app_secret,
+                agent_id="", api_base=rig.app.api_base)
+    with pytest.raises(DeliveryFailed) as failed:
+        WeComApp(bad, rig.redis, 5.0)
+    assert not failed.value.retryable and rig.standin.calls == []
+
+
+def test_the_app_secret_is_masked_in_logged_urls() -> None:
+    masked = mask_url("https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpid=ww12&corpsecret=s3cr3t-value")
+    assert "s3cr3t-value" not in masked and "corpsecret=s3cr****" in masked
