@@ -325,3 +325,7 @@ async def test_feishu_sync_handover_and_errors(stack: Stack, admin: httpx.AsyncC
     got = fields_of(await integrator.post("/api/v1/integrations/org/feishu", json={"department_id_type": "x"}))
     assert got
     assert (await org["rep"].post("/api/v1/integrations/org/feishu", json=feishu(run))).status_code == 403
+    crm_only = (await admin.post(f"/api/v1/users/{org.user('crm')}/tokens", json={"scopes": ["crm:write"]})).json()
+    async with stack.client(crm_only["token"]) as client:
+        r = await client.post("/api/v1/integrations/org/feishu", json=feishu(run))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "scope_required", r.text
