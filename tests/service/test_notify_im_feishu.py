@@ -199,3 +199,29 @@ def test_card_without_buttons_gets_one_to_the_url() -> None:
     [action] = [e for e in card["elements"] if e["tag"] == "action"]
     assert action["actions"][0]["url"] == "https://bb.example.com/p/1"
     assert "action" not in json.dumps(card_json(Card(title="t", markdown="m")))
+
+
+def test_standin_patches_only_own_shared_cards(rig: Rig) -> None:
+    c = rig.client()
+    app2_id, secret2 = rig.feishu.add_app()
+    other = FeishuApp(ImApp(key="fs-other", type=FEISHU_APP, app_key=app2_id, app_secret=secret2,
+                            api_base=rig.feishu.base), rig.redis, 5.0)
+    try:
+        sent = c.send_card("lisi", CARD, idempotency_key="own")
+        with pytest.raises(DeliveryFailed) as err:  # another app may not patch it
+            other.update_card("lisi", sent, CARD, CardState("已同意"))
+        assert not err.value.retryable and "230012" in err.value.message
+        # a card sent without update_multi cannot be patched (what Feishu requires of shared cards)
+        token = c.tokens.get()
+        plain = {"header": {"title": {"tag": "plain_text", "content": "t"}},
+                 "elements": [{"tag": "div", "text": {"tag": "plain_text", "content": "x"}}]}
+        r = c.http.post(rig.feishu.base + "/open-apis/im/v1/messages", params={"receive_id_type": "user_id"},
+                        headers={"authorization": f"Bearer {token}"},
+                        json={"receive_id": "lisi", "msg_type": "interactive", "content": json.dumps(plain)})
+        assert r.json()["code"] == 0
+        with pytest.raises(DeliveryFailed) as err:
+            c.update_card("lisi", Sent(r.json()["data"]["message_id"]), CARD, CardState("已同意"))
+        assert not err.value.retryable and "230099" in err.value.message
+    finally:
+        c.close()
+        other.close()
