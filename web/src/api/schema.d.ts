@@ -1670,6 +1670,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/org/feishu": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Org Feishu
+         * @description Import departments and users as the Feishu contact API returns them (fetched with
+         *     `user_id_type=user_id`; see docs/integrations.md). Idempotent: a repeat changes nothing and
+         *     hands over nothing new.
+         */
+        post: operations["org_feishu_api_v1_integrations_org_feishu_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/close": {
         parameters: {
             query?: never;
@@ -3850,6 +3872,36 @@ export interface components {
         /** ErrorResponse */
         ErrorResponse: {
             error: components["schemas"]["ErrorInfo"];
+        };
+        /**
+         * FeishuOrgIn
+         * @description Feishu contact API (contact/v3) results, as returned (extra keys are ignored), fetched with
+         *     ``user_id_type=user_id``.
+         */
+        FeishuOrgIn: {
+            /**
+             * Department Id Type
+             * @description The department_id_type the items were fetched with: names the id field of each department and the kind of parent_department_id / department_ids
+             * @default open_department_id
+             * @enum {string}
+             */
+            department_id_type: "open_department_id" | "department_id";
+            /**
+             * Departments
+             * @description departments/:id/children (fetch_child=true) items, optionally departments/0
+             */
+            departments?: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Users
+             * @description users/find_by_department items
+             */
+            users?: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
         };
         /** FollowUpIn */
         FollowUpIn: {
@@ -15447,6 +15499,93 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WeComOrgIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgSyncOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    org_feishu_api_v1_integrations_org_feishu_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeishuOrgIn"];
             };
         };
         responses: {
