@@ -9,9 +9,10 @@ Checked as DingTalk checks them:
   ``msg`` an object of at most 2048 bytes: ``oa`` (message_url http(s) / dingtalk://, head
   {bgcolor 8 hex digits, text}, body {title?, form [{key, value}]?, content?}, status_bar?
   {status_value, status_bg}), ``markdown`` {title, text}, ``text`` {content}. Answers {errcode 0,
-  task_id}. Like DingTalk, accepting is not delivering: a notice to an unknown userid, with the
-  same content as one the person got within a day, or beyond 500 from the app to them that day,
-  is recorded but not shown (``WorkNotice.shown`` False, ``dropped`` says why).
+  task_id}. Like DingTalk, accepting is not delivering: a notice to an unknown userid, to someone
+  outside the app's 可见范围 (``Person.can_use_app``), with the same content as one the person got
+  within a day, or beyond 500 from the app to them that day, is recorded but not shown
+  (``WorkNotice.shown`` False, ``dropped`` says why).
 * ``POST /topapi/message/corpconversation/status_bar/update`` {agent_id, task_id (number),
   status_value, status_bg?}: the task must be an OA notice this agent sent (else 40035).
 * ``/v1.0/todo/users/{unionId}/tasks`` (header ``x-acs-dingtalk-access-token`` a live app token,
@@ -57,7 +58,9 @@ class WorkNotice:
     msg: dict[str, Any]
     at: float
     shown: bool = True
-    dropped: str = ""  # why DingTalk would not show it: "unknown_user" | "same_content" | "daily_limit"
+    # Why DingTalk would not show it: "unknown_user" | "not_visible" (outside the app's 可见范围) |
+    # "same_content" | "daily_limit".
+    dropped: str = ""
     # Status bar values after each update: (status_value, status_bg).
     status_history: list[tuple[str, str]] = field(default_factory=list)
 
@@ -294,12 +297,14 @@ class DingTalkAppStandIn(DingTalkLoginStandIn):
         msg = self._check_msg(body.get("msg"))
         task_id = next(self._task_ids)
         now = self.now()
-        members = {p.userid for p in self.people.values() if p.userid is not None}
+        members = {p.userid: p for p in self.people.values() if p.userid is not None}
         for userid in userids:
             today = [n for n in self.notices if n.agent_id == agent and n.userid == userid and now - n.at < DAY]
             notice = WorkNotice(task_id, agent, userid, msg, now)
             if userid not in members:
                 notice.shown, notice.dropped = False, "unknown_user"
+            elif not members[userid].can_use_app:
+                notice.shown, notice.dropped = False, "not_visible"
             elif any(n.msg == msg for n in today):
                 notice.shown, notice.dropped = False, "same_content"
             elif len(today) >= PER_USER_DAILY:

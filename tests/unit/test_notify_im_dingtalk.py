@@ -244,6 +244,15 @@ def test_two_workers_at_once_fetch_one_token(dt: DingTalkAppStandIn, make: Make)
     assert len(dt.notices_for("zhangsan")) == 2 and len(dt.notices_for("lisi")) == 1
 
 
+def test_an_expired_token_on_the_todo_api_is_refreshed_once(dt: DingTalkAppStandIn, make: Make) -> None:
+    client = make()
+    ref = client.create_todo("zhangsan", Todo(title="a", url=TASK_URL, task_id="t1"), idempotency_key="d1")
+    dt.expire_tokens()
+    client.finish_todo("zhangsan", ref, removed=False)
+    assert dt.todos[ref].done
+    assert dt.token_fetches[client.app.app_key] == 2 and dt.refusals("InvalidAuthentication") == 1
+
+
 def test_wrong_app_credentials_are_permanent(make: Make) -> None:
     client = make(secret="wrong")
     err = failure(lambda: client.send_card("zhangsan", card(), idempotency_key="d1"))
@@ -253,13 +262,13 @@ def test_wrong_app_credentials_are_permanent(make: Make) -> None:
 # ---------------------------------------------------------------- limits and errors
 
 
-def test_rate_limited_work_notices_are_retryable_after_a_wait(make: Make) -> None:
+def test_rate_limited_work_notices_are_retryable_after_a_wait(rds: redis.Redis) -> None:
     with DingTalkAppStandIn(api_rate_limit=2, api_rate_window=60) as limited:
         limited.add_person("zhangsan")
         key, secret = limited.add_app()
         app = ImApp(key="dt", type=DINGTALK_APP, app_key=key, app_secret=secret, agent_id=str(limited.agent_id(key)),
                     api_base=limited.base)
-        client = dingtalk.client(app, make().redis, 5.0)
+        client = dingtalk.client(app, rds, 5.0)
         try:
             client.send_card("zhangsan", card(1), idempotency_key="d1")
             client.send_card("zhangsan", card(2), idempotency_key="d2")
@@ -298,6 +307,14 @@ def test_a_permanent_error_for_a_user_is_not_retried(dt: DingTalkAppStandIn, mak
     err = failure(lambda: client.create_todo("lisi", Todo(title="a", url=TASK_URL, task_id="t1"), idempotency_key="d2"))
     assert not err.retryable
     assert dt.notices_for("lisi", shown_only=False) == [] and dt.todos == {}
+
+
+def test_someone_outside_the_apps_visible_range_gets_nothing_as_on_dingtalk(dt: DingTalkAppStandIn,
+                                                                            make: Make) -> None:
+    dt.add_person("wangwu", can_use_app=False)
+    make().send_card("wangwu", card(), idempotency_key="d1")  # accepted: DingTalk says nothing either
+    assert dt.notices_for("wangwu") == []
+    assert [n.dropped for n in dt.notices_for("wangwu", shown_only=False)] == ["not_visible"]
 
 
 def test_an_unknown_user_is_permanent_and_nothing_is_sent(dt: DingTalkAppStandIn, make: Make) -> None:

@@ -136,7 +136,7 @@ def _fits(msg: dict[str, Any]) -> bool:
     return len(json.dumps(msg, ensure_ascii=False, separators=(",", ":")).encode()) <= MSG_MAX_BYTES
 
 
-def message_of(card: Card, idempotency_key: str, head: str = "待办通知") -> dict[str, Any]:
+def message_of(card: Card, idempotency_key: str, head: str = "报备通知") -> dict[str, Any]:
     """The ``msg`` of asyncsend_v2 for ``card`` (at most 2048 bytes: the content is cut to fit)."""
     url = card.url or (card.buttons[0].url if card.buttons else "")
     ref = notice_ref(card, idempotency_key)
@@ -241,7 +241,7 @@ class DingTalkApp:
         self.redis = redis_client
         self.oapi = (app.options.get("oapi_base") or app.api_base or OAPI).rstrip("/")
         self.api = (app.options.get("openapi_base") or app.api_base or API).rstrip("/")
-        self.head = app.options.get("head_text") or "待办通知"
+        self.head = app.options.get("head_text") or "报备通知"
         self.http = make_client(timeout)
         # The edge's key: the same token for sign-in and notices.
         self.tokens = SyncAppTokens(redis_client, cache_key("dingtalk", app.api_base, app.app_key, app.app_secret),
