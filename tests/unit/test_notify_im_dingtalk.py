@@ -107,6 +107,15 @@ def test_update_card_changes_the_status_bar_in_place(dt: DingTalkAppStandIn, mak
     assert len(dt.status_updates) == 1 and len(dt.notices) == 1  # updated, not sent again
 
 
+@pytest.mark.parametrize(("status", "bg"), [
+    ("已同意 · 李四", dingtalk.BG_APPROVED), ("不同意 · 李四", dingtalk.BG_REJECTED),
+    ("已驳回 · 李四", dingtalk.BG_REJECTED),
+    ("已转交 · 王五", dingtalk.BG_CLOSED), ("已撤回", dingtalk.BG_CLOSED),
+])
+def test_the_status_bar_colour_follows_the_outcome(status: str, bg: str) -> None:
+    assert dingtalk.status_bg(CardState(status)) == bg
+
+
 def test_a_retried_delivery_is_sent_once_and_distinct_deliveries_both_show(dt: DingTalkAppStandIn, make: Make) -> None:
     client = make()
     first = client.send_card("zhangsan", card(), idempotency_key="d1")

@@ -118,10 +118,11 @@ def pc_link(url: str) -> str:
 def status_bg(state: CardState) -> str:
     if not state.closed:
         return BG_OPEN
+    # Refusals first: "不同意" holds "同意".
+    if any(word in state.status for word in ("驳回", "拒绝", "不同意", "退回")):
+        return BG_REJECTED
     if "同意" in state.status or "通过" in state.status:
         return BG_APPROVED
-    if "驳回" in state.status or "拒绝" in state.status:
-        return BG_REJECTED
     return BG_CLOSED
 
 
