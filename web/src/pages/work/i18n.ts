@@ -104,7 +104,7 @@ export const zh = {
       protection_lapsed: '保护期失效',
       task_overdue: '任务逾期',
       early_warning: '项目预警',
-      mentioned: '评论中@我',
+      mentioned: "评论中{'@'}我",
       comment_replied: '评论回复',
       account_invite: '账号开通',
       password_reset: '重置密码',
