@@ -45,7 +45,8 @@ async def mention_viewers(clients: Clients, user_ids: Sequence[str], project_id:
     """One Viewer per mention (same order, repeats kept so the registry names ``mentions[i]``),
     carrying only this project's approver / assignee relation of that user."""
     ids = [u.strip() for u in user_ids]
-    distinct = [u for u in dict.fromkeys(ids) if u]
+    # Ids that cannot name anyone (NUL, too long) are left to the registry's "does not exist".
+    distinct = [u for u in dict.fromkeys(ids) if u and len(u) <= 100 and "\x00" not in u]
     found = await asyncio.gather(*(_relations(clients, u, project_id) for u in distinct))
     by_id = dict(zip(distinct, found, strict=True))
     return [by_id.get(u) or registry_pb2.Viewer(user_id=u) for u in ids]

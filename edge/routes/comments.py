@@ -24,7 +24,8 @@ from edge.schemas_comments import CommentOut, CommentPage, ProjectCommentIn
 
 router = area_router("comments")
 
-STEP = re.compile(r"^step:(\d+)$")
+STEP = re.compile(r"^step:(\d{1,4})$")
+TASK = re.compile(r"^task:([A-Za-z0-9_.:-]{1,100})$")
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Repeats return the first response and notify nobody again (24 h)"),
@@ -53,15 +54,16 @@ def _bad_anchor(zh: str, en: str) -> ValidationFailed:
 
 
 async def check_anchor(clients: EdgeClients, project_id: str, anchor: str) -> None:
-    """The step or task an anchor names must exist on the project (422 on `anchor`)."""
+    """The step or task an anchor names must exist on the project (422 on `anchor`); the
+    registry refuses any other anchor."""
     step = STEP.match(anchor)
     if step:
         instance = await approval_instance(clients, project_id)
         if instance is None or int(step.group(1)) >= len(instance.steps):
             raise _bad_anchor("该项目没有这个审批环节", "the project has no such approval step")
-    elif anchor.startswith("task:"):
+    elif task := TASK.match(anchor):
         try:
-            found = await clients.tasks.GetTask(tasks_pb2.GetTaskRequest(task_id=anchor[len("task:"):]))
+            found = await clients.tasks.GetTask(tasks_pb2.GetTaskRequest(task_id=task.group(1)))
         except NotFound:
             found = None
         if found is None or found.task.project_id != project_id:

@@ -5,13 +5,14 @@ the mentioned user's and the replied-to author's inbox, deleting, and @ from an 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.edge.conftest import Org, eventually
+from tests.edge.conftest import Org, Stack, eventually
 from tests.edge.test_approvals import submitted, todo_for
 from tests.edge.test_projects import fields_of
 
@@ -24,7 +25,7 @@ async def inbox(client: httpx.AsyncClient, kind: str, project_id: str) -> list[d
     return [n for n in r.json()["items"] if n["kind"] == kind and n.get("project_id") == project_id]
 
 
-async def test_mention_reply_and_inbox(admin: httpx.AsyncClient, org: Org) -> None:
+async def test_mention_reply_and_inbox(stack: Stack, admin: httpx.AsyncClient, org: Org) -> None:
     _, pid = await submitted(admin, org)
     rep, boss = org["rep"], org["boss"]
     url = f"/api/v1/projects/{pid}/comments"
@@ -40,6 +41,15 @@ async def test_mention_reply_and_inbox(admin: httpx.AsyncClient, org: Org) -> No
     again = await rep.post(url, json=body, headers={"Idempotency-Key": key})
     assert again.status_code == 201 and again.json()["id"] == c["id"]
     assert again.headers.get("Idempotent-Replayed") == "true"
+
+    # Even past the edge's replay record (a retry after a failure halfway), the registry answers
+    # the same comment for the same key and notify sends each recipient one notification.
+    await stack.deps.redis.delete(
+        f"baobei:edge:idem:{org.user('rep')}:POST:{url}:{hashlib.sha256(key.encode()).hexdigest()}")
+    third = await rep.post(url, json=body, headers={"Idempotency-Key": key})
+    assert third.status_code == 201 and third.json()["id"] == c["id"]
+    assert "Idempotent-Replayed" not in third.headers
+    assert (await rep.get(url)).json()["total"] == 1
 
     notes = await eventually(lambda: inbox(boss, "mentioned", pid))
     assert len(notes) == 1
@@ -71,6 +81,12 @@ async def test_mention_reply_and_inbox(admin: httpx.AsyncClient, org: Org) -> No
     assert "parent_id" in fields_of(await rep.post(url, json={"body": "x", "anchor": "step:0",
                                                               "parent_id": c["id"]}))
     assert "body" in fields_of(await rep.post(url, json={"body": ""}))
+    # NUL characters never reach a database (PostgreSQL refuses them): 422 or 404, never a 500.
+    assert "body" in fields_of(await rep.post(url, json={"body": "a\x00b"}))
+    assert "anchor" in fields_of(await rep.post(url, json={"body": "x", "anchor": "task:\x00"}))
+    assert list(fields_of(await rep.post(url, json={"body": "x", "mentions": ["u\x00"]}))) == ["mentions[0]"]
+    assert "parent_id" in fields_of(await rep.post(url, json={"body": "x", "parent_id": "p\x00"}))
+    assert (await rep.delete("/api/v1/comments/x%00y")).status_code == 404
 
 
 async def test_mentioning_someone_who_may_not_see_the_project(admin: httpx.AsyncClient, org: Org) -> None:

@@ -43,6 +43,11 @@ class Thread:
     replies: list[Comment] = field(default_factory=list)
 
 
+def usable_id(value: str) -> bool:
+    """An id worth looking up (PostgreSQL refuses NUL in text; longer ids exist nowhere)."""
+    return bool(value) and len(value) <= MAX_ID and "\x00" not in value
+
+
 def normalise_anchor(anchor: str) -> str:
     """The anchor ("" = the project itself); 422 on `anchor` for anything else than
     ``project``, ``step:<index>`` or ``task:<task id>``."""
@@ -56,6 +61,9 @@ def normalise_anchor(anchor: str) -> str:
 
 def check_body(body: str) -> str:
     text = body.strip()
+    if "\x00" in text:
+        raise ValidationFailed([FieldViolation(
+            "body", "评论内容不能包含 NUL 字符", "body must not contain NUL characters")])
     if not text:
         raise ValidationFailed([FieldViolation("body", "评论内容不能为空", "body is required")])
     if len(text) > MAX_BODY:
@@ -86,7 +94,7 @@ def check_mentions(
     out: list[str] = []
     for i, m in enumerate(mentions):
         path, uid = f"mentions[{i}]", m.user_id.strip()
-        found = user(uid) if uid and len(uid) <= MAX_ID else None
+        found = user(uid) if usable_id(uid) else None
         if found is None:
             violations.append(FieldViolation(
                 path, f"用户 {uid or '（空）'} 不存在，无法 @", f"user {uid!r} does not exist"))

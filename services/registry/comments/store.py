@@ -46,7 +46,7 @@ def comment_of(row: CommentRow) -> domain.Comment:
 
 def visible_project(*, session: Session, project_id: str, viewer: Viewer | None) -> Project:
     """The project (unredacted: comments hold no field values) when the viewer may see it."""
-    row = session.get(ProjectRow, project_id) if project_id else None
+    row = session.get(ProjectRow, project_id) if domain.usable_id(project_id) else None
     if row is None:
         raise project_not_found(project_id)
     project = project_of_row(row)
@@ -84,7 +84,7 @@ def create(
     text = domain.check_body(body)
     parent: domain.Comment | None = None
     if parent_id.strip():
-        row = session.get(CommentRow, parent_id.strip())
+        row = session.get(CommentRow, parent_id.strip()) if domain.usable_id(parent_id.strip()) else None
         if row is None:
             raise domain.unknown_parent(parent_id.strip())
         parent = comment_of(row)
@@ -130,7 +130,7 @@ def list_threads(
 
 def delete(*, session: Session, comment_id: str, viewer: Viewer | None, now: datetime) -> domain.Comment:
     """Delete to a placeholder; NOT_FOUND when the comment is unknown or its project not visible."""
-    row = session.get(CommentRow, comment_id) if comment_id else None
+    row = session.get(CommentRow, comment_id) if domain.usable_id(comment_id) else None
     if row is None or viewer is None:
         raise _comment_not_found(comment_id)
     try:
