@@ -86,6 +86,7 @@ async def post_comment(
     comment. With an `Idempotency-Key`, a repeat creates one comment and notifies once."""
     bind_project(request, project_id)
     viewer = await viewer_of(clients, user)
+    # 404 first: whether a step or task exists is nothing to tell someone who may not see the project.
     await clients.registry.GetProject(registry_pb2.GetProjectRequest(project_id=project_id, viewer=viewer))
     anchor = (body.anchor or "").strip() or "project"
     await check_anchor(clients, project_id, anchor)
