@@ -15,7 +15,7 @@ from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.registry.v1 import comment_service_pb2 as comment_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.tasks.v1 import tasks_service_pb2 as tasks_pb2
-from edge import mapping, mentions
+from edge import audit, mapping, mentions
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients, CurrentUser
 from edge.routes import area_router, bind_project
@@ -134,9 +134,14 @@ async def list_comments(
 async def delete_comment(comment_id: str, user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """Delete a comment: its author or an admin (403 `not_author` for others who see the project,
     404 for those who do not). It stays in its thread as a placeholder (`deleted: true`, body and
-    mentions emptied); deleting again changes nothing. Nobody edits comments."""
+    mentions emptied); deleting again changes nothing. Nobody edits comments. An admin deleting
+    someone else's comment is audited (`comment.deleted`)."""
     resp = await clients.comments.DeleteComment(comment_pb2.DeleteCommentRequest(
         request_id=uuid.uuid4().hex, comment_id=comment_id, viewer=await viewer_of(clients, user)))
-    return comment_out(resp.comment)
+    c = resp.comment
+    if c.author_id != user.id and c.deleted_by == user.id:
+        await audit.record(clients, "comment.deleted", actor_id=user.id, target_type="comment", target_id=c.id,
+                           details={"project_id": c.project_id, "author_id": c.author_id})
+    return comment_out(c)
 
 

@@ -141,3 +141,10 @@ async def test_tasks_assignees_and_approval_comments(admin: httpx.AsyncClient, o
         r = await rep.delete(f"/api/v1/comments/{comment['id']}")
         assert r.status_code == 200, r.text
         assert r.json()["deleted"] and r.json()["body"] == "" and r.json()["deleted_by"] == org.user("rep")
+    # An admin may delete anyone's comment: audited.
+    r = await boss.post(url, json={"body": "这条由管理员删除"})
+    other = r.json()["id"]
+    r = await admin.delete(f"/api/v1/comments/{other}")
+    assert r.status_code == 200 and r.json()["deleted_by"] == "admin", r.text
+    events = (await admin.get("/api/v1/audit-log", params={"action": "comment.deleted"})).json()["items"]
+    assert any(e["target_id"] == other and e["details"]["author_id"] == org.user("boss") for e in events)
