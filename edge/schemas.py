@@ -761,6 +761,11 @@ class ActionIn(Model):
 class CommentIn(Model):
     comment: str = Field(min_length=1, max_length=2000)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+    mentions: list[str] = Field(
+        default_factory=list, max_length=20,
+        description="User ids @-ed in the comment: each must exist, not have left and be able to see the "
+        "project (else 422 naming `mentions[i]`); they get a `mentioned` notification",
+    )
 
 
 class CcIn(Model):

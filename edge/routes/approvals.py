@@ -8,21 +8,23 @@ import contextlib
 import re
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 from google.protobuf import struct_pb2
 from redis.exceptions import RedisError
 
 from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, ValidationFailed
+from baobei.registry.v1 import comment_service_pb2 as comment_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import audit, lifecycle, mapping
+from edge import audit, lifecycle, mapping, mentions
 from edge.auth import Principal
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router, bind_project
+from edge.routes.comments import request_id_of
 from edge.routes.projects import approval_instance, project_view, viewer_of, visible_project
 from edge.schemas import (
     ActionIn,
@@ -188,27 +190,50 @@ async def carbon_copy(
 
 @router.post("/projects/{project_id}/approval/comments", status_code=201, response_model=ActionResultOut)
 async def comment(
-    project_id: str, body: CommentIn, request: Request, user: CurrentUser, clients: Clients
+    project_id: str, body: CommentIn, request: Request, user: CurrentUser, clients: Clients,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="Repeats record and notify once (24 h)")
+    ] = None,
 ) -> dict[str, Any]:
     """A comment (评论) with attachments on the approval, by anyone who can see the project. An
     attachment uploaded with `POST /attachments` (url `/api/v1/attachments/<id>/content`) becomes
     downloadable by whoever may see the project; it must be one the commenter may read or the owner's
-    upload (else 422 on `attachments[i].url`)."""
+    upload (else 422 on `attachments[i].url`). `mentions` @-s people as in project comments: each
+    must exist, not have left and be able to see the project (else 422 naming `mentions[i]`, and
+    nothing is recorded); they get a `mentioned` notification linking to the approval."""
     bind_project(request, project_id)
-    await visible_project(clients, user, project_id)
+    project = await visible_project(clients, user, project_id)
     instance = await approval_instance(clients, project_id)
     if instance is None:
         raise Conflict("项目尚未提交审批", "the project has no approval yet", code="illegal_state")
+    mentioned: list[str] = []
+    if body.mentions:
+        checked = await clients.comments.CheckMentions(comment_pb2.CheckMentionsRequest(
+            project_id=project_id, author_id=user.id,
+            mentions=await mentions.mention_viewers(clients, body.mentions, project_id)))
+        mentioned = list(checked.user_ids)
     await link_attachments(clients, user, project_id, body.attachments, "comment")
     attachments = struct_pb2.ListValue()
     for a in body.attachments:
         attachments.add_struct().update(a.model_dump())
+    request_id = request_id_of(user.id, idempotency_key)
     resp = await clients.approval.RecordAction(
         approval_pb2.RecordActionRequest(
-            request_id=uuid.uuid4().hex, instance_id=instance.id, step_index=-1, actor_id=user.id,
+            request_id=request_id, instance_id=instance.id, step_index=-1, actor_id=user.id,
             action="comment", comment=body.comment, channel="api", attachments=attachments,
         )
     )
+    if mentioned:
+        await mentions.notify_comment(
+            clients,
+            mentions.CommentNotice(
+                key=f"approval-comment:{request_id}", project_id=project_id, code=project.code, name=project.name,
+                author_id=user.id, author_name=user.name, body=body.comment,
+                url=f"{clients.settings.public_base_url()}/projects/{project_id}?tab=approval",
+                anchor=f"step:{resp.step_index}" if resp.step_index >= 0 else "project",
+            ),
+            mentions=mentioned,
+        )
     return {"project_id": project_id, "comment": mapping.decision_out(resp.action)}
 
 

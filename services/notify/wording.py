@@ -29,6 +29,9 @@ TITLES: dict[str, str] = {
     "project_closed": "项目已关闭：{{ name }}",
     "protection_expiring": "保护期即将到期：{{ name }}",
     "protection_lapsed": "保护期已到期：{{ name }}",
+    # Comments (评论): the edge sends these with the author's name and an excerpt.
+    "mentioned": "{{ author or '有人' }}在评论中 @ 了您：{{ name }}",
+    "comment_replied": "{{ author or '有人' }}回复了您的评论：{{ name }}",
 }
 
 # The inbox body: the facts the context holds, one per line, in this order.
@@ -42,6 +45,7 @@ BODY_FACTS: tuple[tuple[str, str, str], ...] = (
     ("task_id", "审批任务", ""),
     ("until", "保护期至", ""),
     ("comment", "意见", ""),
+    ("excerpt", "评论", ""),
 )
 # Kind-specific closing lines.
 BODY_TAILS: dict[str, str] = {

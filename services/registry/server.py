@@ -18,6 +18,7 @@ from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
+from baobei.registry.v1 import comment_service_pb2_grpc as comment_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
@@ -25,6 +26,7 @@ from services.registry import metrics
 from services.registry.accounts.domain import AccountPolicy
 from services.registry.accounts.servicer import AccountServicer
 from services.registry.audit.servicer import AuditServicer
+from services.registry.comments.servicer import CommentServicer
 from services.registry.directory.servicer import DirectoryServicer
 from services.registry.identity.servicer import IdentityServicer
 from services.registry.import_runner import ImportRunner
@@ -72,6 +74,7 @@ def build(
         identity_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(engine, processed_request, sealer), server)
         directory_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(engine), server)
         audit_grpc.add_AuditServiceServicer_to_server(AuditServicer(engine), server)
+        comment_grpc.add_CommentServiceServicer_to_server(CommentServicer(engine, processed_request), server)
         accounts_grpc.add_AccountServiceServicer_to_server(AccountServicer(engine, sealer, account_policy), server)
 
     server, bound = build_server(

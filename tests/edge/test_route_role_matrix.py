@@ -112,6 +112,11 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/projects/{project_id}/approval/cc":         "401  ok   404  404  ok   403  404  404  404  404  ok",
     "POST /api/v1/projects/{project_id}/approval/comments":   "401  ok   404  404  ok   ok   404  404  404  404  ok",
     "GET /api/v1/projects/{project_id}/approval":             "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    # ------------------------------------------------------------ comments and @mentions (issue 17, helper "mentions")
+    # whoever may see the project reads and comments; only the author (the rep) or an admin deletes
+    "GET /api/v1/projects/{project_id}/comments":             "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    "POST /api/v1/projects/{project_id}/comments":            "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    "DELETE /api/v1/comments/{comment_id}":                   "401  ok   404  404  403  403  403  404  404  404  ok",
     "POST /api/v1/projects/{project_id}/approval/cancel":     ADMIN_ONLY,
     "POST /api/v1/projects/{project_id}/approval/reassign":   ADMIN_ONLY,
     "GET /api/v1/me/cc":                                      ANY_USER,
@@ -350,6 +355,12 @@ class World:
     deliverable: str = ""  # a deliverable on T, uploaded by the owner
     attachment: str = ""  # an attachment the rep uploaded, in no project
     import_job: str = ""  # a background import (dry run) the admin started
+    comment: str = ""  # the rep's comment on P
+
+    async def comment_on_p(self) -> str:
+        r = await self.rep.post(f"/api/v1/projects/{self.p}/comments", json={"body": f"矩阵评论{self.next()}"})
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
 
     def uid(self, role: str) -> str:
         return self.users[role]
@@ -465,6 +476,7 @@ async def build_world(stack: Stack) -> World:
                        json={"name": "现场实施", "duration_days": 3, "assignee_id": users["assignee"]})
     assert r.status_code == 201, r.text
     w.t = str(r.json()["id"])
+    w.comment = await w.comment_on_p()
     # Q: pending with the approver's task, CC'd
     w.q = await w.pending()
     w.qt = await w.todo(w.q)
@@ -649,6 +661,14 @@ fixed("POST", API + "/projects/{project_id}/approval/cc", lambda w: Req(
 fixed("POST", API + "/projects/{project_id}/approval/comments", lambda w: Req(
     f"{API}/projects/{w.q}/approval/comments", json={"comment": "请尽快审批"}))
 fixed("GET", API + "/projects/{project_id}/approval", lambda w: Req(f"{API}/projects/{w.p}/approval"))
+fixed("GET", API + "/projects/{project_id}/comments", lambda w: Req(f"{API}/projects/{w.p}/comments"))
+fixed("POST", API + "/projects/{project_id}/comments", lambda w: Req(
+    f"{API}/projects/{w.p}/comments", json={"body": "矩阵回复", "parent_id": w.comment}))
+
+
+@req("DELETE", API + "/comments/{comment_id}")
+async def _delete_comment(w: World, role: str, ok: bool) -> Req:
+    return Req(f"{API}/comments/{await w.comment_on_p() if ok else w.comment}")
 
 
 @req("POST", API + "/projects/{project_id}/approval/cancel")
@@ -1012,6 +1032,9 @@ async def changed_shared_objects(w: World) -> list[str]:
         problems.append("draft D was renamed")
     if w.subscription not in {s["id"] for s in (await w.admin.get(f"{API}/webhook-subscriptions")).json()["items"]}:
         problems.append("the shared webhook subscription is gone")
+    threads = (await w.rep.get(f"{API}/projects/{w.p}/comments", params={"limit": "100"})).json()["items"]
+    if not any(t["id"] == w.comment and not t["deleted"] for t in threads):
+        problems.append("the rep's comment on P was deleted")
     # costs on P: only by roles allowed to record them (or still waiting for that refusal)
     row = TABLE[("POST", API + "/projects/{project_id}/costs")]
     may = {w.users.get(role, role) for role, c in row.items() if c.expected == "ok" or c.pending}

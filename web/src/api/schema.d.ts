@@ -694,7 +694,9 @@ export interface paths {
          * @description A comment (评论) with attachments on the approval, by anyone who can see the project. An
          *     attachment uploaded with `POST /attachments` (url `/api/v1/attachments/<id>/content`) becomes
          *     downloadable by whoever may see the project; it must be one the commenter may read or the owner's
-         *     upload (else 422 on `attachments[i].url`).
+         *     upload (else 422 on `attachments[i].url`). `mentions` @-s people as in project comments: each
+         *     must exist, not have left and be able to see the project (else 422 naming `mentions[i]`, and
+         *     nothing is recorded); they get a `mentioned` notification linking to the approval.
          */
         post: operations["comment_api_v1_projects__project_id__approval_comments_post"];
         delete?: never;
@@ -825,6 +827,61 @@ export interface paths {
         post?: never;
         /** Clear Delegation */
         delete: operations["clear_delegation_api_v1_me_delegation_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Comments
+         * @description The project's comment threads, newest thread first, each with its replies oldest first;
+         *     deleted comments stay as placeholders (`deleted: true`, empty body) so replies keep their
+         *     thread. 404 when the caller may not see the project.
+         */
+        get: operations["list_comments_api_v1_projects__project_id__comments_get"];
+        put?: never;
+        /**
+         * Post Comment
+         * @description Comment on a project, an approval step (`anchor: "step:<index>"`) or a task
+         *     (`anchor: "task:<id>"`), by anyone who may see the project (else 404). `mentions` lists the
+         *     user ids @-ed in the body: each must exist, not have left and be able to see the project, else
+         *     422 naming `mentions[i]` (nothing is stored). `parent_id` answers a comment of the same project
+         *     and anchor (else 422 on `parent_id`); threads are one level deep (a reply to a reply joins its
+         *     thread). Mentioned users get a `mentioned` notification on their channels and the author of
+         *     the comment answered a `comment_replied` one (never the author themselves), with a link to the
+         *     comment. With an `Idempotency-Key`, a repeat creates one comment and notifies once.
+         */
+        post: operations["post_comment_api_v1_projects__project_id__comments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comments/{comment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Comment
+         * @description Delete a comment: its author or an admin (403 `not_author` for others who see the project,
+         *     404 for those who do not). It stays in its thread as a placeholder (`deleted: true`, body and
+         *     mentions emptied); deleting again changes nothing. Nobody edits comments.
+         */
+        delete: operations["delete_comment_api_v1_comments__comment_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3306,6 +3363,130 @@ export interface components {
             comment: string;
             /** Attachments */
             attachments?: components["schemas"]["AttachmentIn"][];
+            /**
+             * Mentions
+             * @description User ids @-ed in the comment: each must exist, not have left and be able to see the project (else 422 naming `mentions[i]`); they get a `mentioned` notification
+             */
+            mentions?: string[];
+        };
+        /** CommentOut */
+        CommentOut: {
+            /** Id */
+            id: string;
+            /** Project Id */
+            project_id: string;
+            /**
+             * Anchor
+             * @description Where the thread hangs: `project` (default), `step:<index>` (an approval step, 0-based, as in `approval.steps`) or `task:<task id>` (a task of the project)
+             */
+            anchor: string;
+            /** Author Id */
+            author_id: string;
+            /** Author Name */
+            author_name?: string | null;
+            /**
+             * Body
+             * @description Empty once deleted
+             */
+            body: string;
+            /** Mentions */
+            mentions?: string[];
+            /**
+             * Mention Names
+             * @description Display names of `mentions`, same order
+             */
+            mention_names?: string[];
+            /**
+             * Parent Id
+             * @description The thread's first comment; absent on it
+             */
+            parent_id?: string | null;
+            /**
+             * Reply To Id
+             * @description The comment answered; absent on a first comment
+             */
+            reply_to_id?: string | null;
+            /** Created At */
+            created_at?: string | null;
+            /**
+             * Deleted
+             * @default false
+             */
+            deleted: boolean;
+            /** Deleted At */
+            deleted_at?: string | null;
+            /** Deleted By */
+            deleted_by?: string | null;
+        };
+        /** CommentPage */
+        CommentPage: {
+            /**
+             * Items
+             * @description Threads, newest first
+             */
+            items: components["schemas"]["CommentThreadOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description Threads on the project (with the anchor filter)
+             * @default 0
+             */
+            total: number;
+        };
+        /** CommentThreadOut */
+        CommentThreadOut: {
+            /** Id */
+            id: string;
+            /** Project Id */
+            project_id: string;
+            /**
+             * Anchor
+             * @description Where the thread hangs: `project` (default), `step:<index>` (an approval step, 0-based, as in `approval.steps`) or `task:<task id>` (a task of the project)
+             */
+            anchor: string;
+            /** Author Id */
+            author_id: string;
+            /** Author Name */
+            author_name?: string | null;
+            /**
+             * Body
+             * @description Empty once deleted
+             */
+            body: string;
+            /** Mentions */
+            mentions?: string[];
+            /**
+             * Mention Names
+             * @description Display names of `mentions`, same order
+             */
+            mention_names?: string[];
+            /**
+             * Parent Id
+             * @description The thread's first comment; absent on it
+             */
+            parent_id?: string | null;
+            /**
+             * Reply To Id
+             * @description The comment answered; absent on a first comment
+             */
+            reply_to_id?: string | null;
+            /** Created At */
+            created_at?: string | null;
+            /**
+             * Deleted
+             * @default false
+             */
+            deleted: boolean;
+            /** Deleted At */
+            deleted_at?: string | null;
+            /** Deleted By */
+            deleted_by?: string | null;
+            /**
+             * Replies
+             * @description Oldest first
+             */
+            replies?: components["schemas"]["CommentOut"][];
         };
         /**
          * ConflictCheckIn
@@ -5303,6 +5484,33 @@ export interface components {
              * @enum {string}
              */
             status: "draft" | "pending_approval" | "active" | "closed" | "returned" | "rejected" | "cancelled";
+        };
+        /** ProjectCommentIn */
+        ProjectCommentIn: {
+            /**
+             * Body
+             * @description Plain text; `@姓名` is shown as typed
+             * @example @李经理 请看一下报价是否合适
+             */
+            body: string;
+            /**
+             * Mentions
+             * @description User ids to notify (kind `mentioned`). Each must exist, not have left and be able to see the project, else 422 naming `mentions[i]`. Mentioning oneself is allowed and notifies nobody.
+             */
+            mentions?: string[];
+            /**
+             * Parent Id
+             * @description Reply to this comment (same project and anchor, else 422 on `parent_id`). Threads are one level deep: a reply to a reply joins the same thread; its author is notified (`comment_replied`).
+             */
+            parent_id?: string | null;
+            /**
+             * Anchor
+             * @description Where the thread hangs: `project` (default), `step:<index>` (an approval step, 0-based, as in `approval.steps`) or `task:<task id>` (a task of the project)
+             * @example project
+             * @example step:0
+             * @example task:7f3c2a9e
+             */
+            anchor?: string | null;
         };
         /** ProjectCreate */
         ProjectCreate: {
@@ -10359,7 +10567,10 @@ export interface operations {
     comment_api_v1_projects__project_id__approval_comments_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Repeats record and notify once (24 h) */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 project_id: string;
             };
@@ -11061,6 +11272,274 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_comments_api_v1_projects__project_id__comments_get: {
+        parameters: {
+            query?: {
+                /** @description Only threads anchored here: `project`, `step:<index>` or `task:<task id>` */
+                anchor?: string | null;
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentPage"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    post_comment_api_v1_projects__project_id__comments_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeats return the first response and notify nobody again (24 h) */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectCommentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_comment_api_v1_comments__comment_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentOut"];
+                };
             };
             /** @description Missing or invalid bearer token */
             401: {

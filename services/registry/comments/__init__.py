@@ -1,0 +1,1 @@
+"""Comment threads on projects with @mentions (CommentService, served by the registry process)."""
