@@ -879,7 +879,8 @@ export interface paths {
          * Delete Comment
          * @description Delete a comment: its author or an admin (403 `not_author` for others who see the project,
          *     404 for those who do not). It stays in its thread as a placeholder (`deleted: true`, body and
-         *     mentions emptied); deleting again changes nothing. Nobody edits comments.
+         *     mentions emptied); deleting again changes nothing. Nobody edits comments. An admin deleting
+         *     someone else's comment is audited (`comment.deleted`).
          */
         delete: operations["delete_comment_api_v1_comments__comment_id__delete"];
         options?: never;
