@@ -9,7 +9,7 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei.notify.v1 import notify_service_pb2 as pb
-from services.notify import domain, outbox, templates
+from services.notify import domain, outbox, personal, templates
 from services.notify.channels.wecom import mask_url
 
 
@@ -186,3 +186,8 @@ def event_in(r: pb.PublishEventRequest, *, now: datetime) -> domain.Event:
         event_id=r.event_id.strip(), type=r.type.strip(), project_id=r.project_id.strip(), at=at,
         data=struct_dict(r.data),
     )
+
+
+def close_task_in(r: pb.CloseTaskRequest) -> personal.CloseTask:
+    return personal.CloseTask(request_id=r.request_id, task_id=r.task_id, outcome=r.outcome,
+                              project_id=r.project_id, actor_id=r.actor_id, actor_name=r.actor_name)

@@ -12,13 +12,14 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from baobei.core.db import run_once
 from baobei.core.errors import FieldViolation, ValidationFailed, require
 from baobei.core.grpc_server import ERROR_DOMAIN, rpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify import domain, links, mapping, metrics, outbox, store, templates, wording
+from services.notify import domain, im_store, links, mapping, metrics, outbox, personal, store, templates, wording
 from services.notify.channels.base import DeliveryFailed, check_target
 from services.notify.deliver import Deliverer, Outcome, Retryable
 from services.notify.link_urls import LinkUrls
@@ -361,6 +362,22 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
             limit=domain.page_limit(request.limit),
         )
         return pb.ListDeliveriesResponse(deliveries=[mapping.delivery(d) for d in items])
+
+    # ---- personal notices ----
+    @rpc
+    def CloseTask(self, request: pb.CloseTaskRequest, context: grpc.ServicerContext) -> pb.CloseTaskResponse:
+        cmd = personal.validate_close(mapping.close_task_in(request))
+
+        def apply(session: Session) -> pb.CloseTaskResponse:
+            status, queued = im_store.close_task(session, cmd=cmd, now=_now())
+            return pb.CloseTaskResponse(deliveries=[mapping.delivery(d) for d in queued], status=status)
+
+        resp = run_once(self.engine, processed_request, request_id=cmd.request_id, method="CloseTask",
+                        response_type=pb.CloseTaskResponse, apply=apply)
+        if resp.deliveries:
+            metrics.observe_send(0, [d.channel for d in resp.deliveries])
+            self._wake()
+        return resp
 
     # ---- outbox (the delivery worker's dispatcher) ----
     @rpc
