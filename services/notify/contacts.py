@@ -1,4 +1,5 @@
-"""Recipients' contact details (name, e-mail, mobile, departed) read from the registry over gRPC
+"""Recipients' contact details (name, e-mail, mobile, departed) and their identities on the IM
+platforms (identity links of DingTalk / WeCom / Feishu sign-in) read from the registry over gRPC
 at delivery time, so Send never waits on another service."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import grpc
 import structlog
 
 from baobei.core.grpc_client import channel, metadata
+from baobei.registry.v1 import identity_service_pb2 as ipb
+from baobei.registry.v1 import identity_service_pb2_grpc as ipb_grpc
 from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1 import registry_service_pb2_grpc as rpb_grpc
 
@@ -26,12 +29,24 @@ class Contact:
     left: bool = False
 
 
+@dataclass(frozen=True)
+class Identity:
+    """A person's identity link to a sign-in provider: the provider's stable ``subject`` (DingTalk
+    / Feishu unionid, WeCom userid) and, when the link recorded it, their ``userid`` in the org."""
+
+    subject: str
+    userid: str = ""
+
+
 class ContactsUnavailable(Exception):
     """The directory could not be reached: the delivery attempt is retryable."""
 
 
 class Contacts(Protocol):
     def get(self, user_id: str) -> Contact | None: ...
+
+    # provider key → the person's identity there (empty when none or unknown user).
+    def identities(self, user_id: str) -> dict[str, Identity]: ...
 
     def close(self) -> None: ...
 
@@ -42,6 +57,9 @@ class NoDirectory:
     def get(self, user_id: str) -> Contact | None:
         return None
 
+    def identities(self, user_id: str) -> dict[str, Identity]:
+        return {}
+
     def close(self) -> None:
         return None
 
@@ -51,6 +69,7 @@ class RegistryContacts:
         self._addr = addr
         self._channel = channel(addr)
         self._stub = rpb_grpc.RegistryServiceStub(self._channel)
+        self._identity = ipb_grpc.IdentityServiceStub(self._channel)
         self._timeout = timeout
 
     def close(self) -> None:
@@ -74,3 +93,16 @@ class RegistryContacts:
             mobile=u.mobile,
             left=bool(getattr(u, "left", False)) if _HAS_LEFT else False,
         )
+
+    def identities(self, user_id: str) -> dict[str, Identity]:
+        if not user_id:
+            return {}
+        try:
+            resp = self._identity.ListIdentityLinks(ipb.ListIdentityLinksRequest(user_id=user_id),
+                                                    timeout=self._timeout, metadata=metadata())
+        except grpc.RpcError as err:
+            if err.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                return {}
+            log.warning("notify.registry_failed", addr=self._addr, code=str(err.code()))
+            raise ContactsUnavailable(f"registry ListIdentityLinks failed: {err.code()}") from err
+        return {link.provider_key: Identity(subject=link.subject, userid=link.platform_user_id) for link in resp.links}

@@ -146,14 +146,16 @@ def template(t: templates.Template) -> pb.Template:
 
 def channel_in(c: pb.Channel) -> domain.RobotChannel:
     return domain.RobotChannel(key=c.key, type=c.type, url=c.url, secret=c.secret, enabled=c.enabled,
-                               show_amount=c.show_amount)
+                               show_amount=c.show_amount, app_key=c.app_key, agent_id=c.agent_id,
+                               api_base=c.api_base, options=dict(c.options))
 
 
 def channel(c: domain.RobotChannel) -> pb.Channel:
     """Never the secret; WeCom's key (a secret inside the URL) masked."""
     url = mask_url(c.url) if c.type == domain.WECOM else c.url
     return pb.Channel(key=c.key, type=c.type, url=url, secret="", enabled=c.enabled, has_secret=bool(c.secret),
-                      show_amount=c.show_amount)
+                      show_amount=c.show_amount, app_key=c.app_key, agent_id=c.agent_id, api_base=c.api_base,
+                      options=dict(c.options))
 
 
 def subscription_in(s: pb.Subscription) -> domain.Subscription:

@@ -172,14 +172,24 @@ def org_synced(options: Mapping[str, str]) -> bool:
     return options.get(ORG_SYNCED, "").strip().lower() == "true"
 
 
-def platform_user(user_id: str, links: Mapping[str, str], *, provider: str, options: Mapping[str, str]) -> str:
-    """The recipient's id on the platform: their identity link to the platform's SSO provider
-    (``links``: provider key → the platform user id kept with the link), else — when the org was
-    synced from this platform (ids kept as the platform gives them) — the Baobei user id; "" when
-    neither is known."""
-    linked = links.get(provider, "")
-    if linked:
-        return linked
+def platform_user(
+    user_id: str, links: Mapping[str, tuple[str, str]], *, channel_type: str, provider: str,
+    options: Mapping[str, str],
+) -> str:
+    """The recipient's user id on the platform (what work notices, app messages and to-dos are
+    addressed by):
+
+    1. their identity link to the platform's SSO provider (``links``: provider key → (subject,
+       userid)): the userid the link recorded at sign-in; for WeCom the subject is the userid
+       itself (DingTalk and Feishu subjects are unionids, not usable as a user id);
+    2. else, when the org was synced from this platform (option ``org_synced``: ids are kept as
+       the platform gives them, docs/integrations.md §3), the Baobei user id;
+    3. else "" (the delivery is skipped with the reason)."""
+    subject, userid = links.get(provider, ("", ""))
+    if userid:
+        return userid
+    if subject and channel_type == WECOM_APP:
+        return subject
     return user_id if org_synced(options) else ""
 
 

@@ -85,6 +85,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         # Commits of pending deliveries wake the dispatcher's WaitForDeliveries long poll.
         self.wakeup = wakeup or outbox.Wakeup()
         self._wake = self.wakeup.notify
+        if deliverer is not None:
+            deliverer.wake = self._wake  # a card sent after its task closed queues its update
         self._signer = links.serializer(self.config.link_key)
         self.link_urls = LinkUrls(self.config.link_key, self.config.base_url)
 
@@ -219,8 +221,16 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     # ---- channels and subscriptions ----
     @rpc
     def PutChannel(self, request: pb.PutChannelRequest, context: grpc.ServicerContext) -> pb.Channel:
-        ch = domain.validate_robot(mapping.channel_in(request.channel))
-        _check_url(ch.url, "channel.url", allow_internal=self.config.allow_internal)
+        given = mapping.channel_in(request.channel)
+        stored = store.get_channel(self.engine, given.key.strip())
+        has_secret = stored is not None and bool(stored.secret) and stored.type == given.type.strip().lower()
+        ch = domain.validate_robot(given, has_stored_secret=has_secret)
+        if ch.is_app:
+            # An app's API base: the platform's public API unless an internal stand-in is allowed.
+            if ch.api_base:
+                _check_url(ch.api_base, "channel.api_base", allow_internal=self.config.allow_internal)
+        else:
+            _check_url(ch.url, "channel.url", allow_internal=self.config.allow_internal)
         return run_once(
             self.engine,
             processed_request,

@@ -5,17 +5,85 @@ NotificationDelivery workflow by calling Deliver / DeadLetter themselves (the di
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from baobei.core.grpc_client import read_failure
 from baobei.notify.v1 import notify_service_pb2 as pb
-from tests.service.test_notify_delivery import Notify, failure, make_notify, registry_addr, rid
+from baobei.registry.v1 import identity_service_pb2 as ipb
+from baobei.registry.v1 import identity_service_pb2_grpc as ipb_grpc
+from services.notify.im import clients
+from tests.conftest import StartService
+from tests.service import im_platform
+from tests.service.test_notify_delivery import Notify, failure, make_notify, rid
 
-__all__ = ["make_notify", "registry_addr"]  # fixtures shared with the robot/e-mail tests
+__all__ = ["make_notify"]  # shared with the robot/e-mail tests
+APPROVAL = {"code": "BB-2026-000011", "name": "园区[二期](https://evil.example)", "customer": "杭州某某科技",
+            "amount": "987654.32", "step": "经理审批"}
+
+
+@pytest.fixture(scope="module")
+def registry_addr(start_module_service: StartService) -> str:
+    """The directory: alice signed in with the DingTalk provider once (her link keeps her
+    DingTalk userid), bob never did; carol signed in with WeCom (the subject is her userid)."""
+    from baobei.registry.v1 import registry_service_pb2 as rpb
+    from baobei.registry.v1 import registry_service_pb2_grpc as rpb_grpc
+
+    registry = start_module_service("registry")
+    rpb_grpc.RegistryServiceStub(registry.channel).UpsertOrg(rpb.UpsertOrgRequest(
+        request_id=rid(), departments=[rpb.Department(id="hq", name="总部")],
+        users=[rpb.User(id=u, name=name, department_id="hq") for u, name in
+               (("alice", "Alice 王"), ("bob", "Bob"), ("carol", "Carol"), ("dave", "Dave"))]), timeout=10)
+    rpb_grpc.RegistryServiceStub(registry.channel).UpsertOrg(rpb.UpsertOrgRequest(
+        request_id=rid(), users=[rpb.User(id="dave", name="Dave", department_id="hq", left=True)]), timeout=10)
+    identity = ipb_grpc.IdentityServiceStub(registry.channel)
+    for key, type_ in (("dingtalk", "dingtalk"), ("wecom", "wecom")):
+        p = ipb.Provider(key=key, type=type_, name=key, enabled=True)
+        identity.PutProvider(ipb.PutProviderRequest(request_id=rid(), provider=p, actor_id="root"), timeout=10)
+    identity.ResolveIdentity(ipb.ResolveIdentityRequest(
+        request_id=rid(), provider_key="dingtalk", subject="union-alice", match_field="id", match_value="alice",
+        platform_user_id="ding-alice"), timeout=10)
+    identity.ResolveIdentity(ipb.ResolveIdentityRequest(
+        request_id=rid(), provider_key="wecom", subject="carol-wx", match_field="id", match_value="carol"),
+        timeout=10)
+    return registry.addr
+
+
+@pytest.fixture()
+def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[im_platform.Platform]:
+    """The test platform stands in for DingTalk and WeCom apps (until their clients land)."""
+    fresh = im_platform.Platform(users={"ding-alice", "ding-bob", "bob", "carol-wx"})
+    monkeypatch.setattr(im_platform, "PLATFORM", fresh)
+    for channel_type in ("dingtalk_app", "wecom_app"):
+        monkeypatch.setitem(clients.MODULES, channel_type, "tests.service.im_platform")
+    yield fresh
+
+
+def app_channel(n: Notify, key: str = "ding-app", type_: str = "dingtalk_app", **options: str) -> pb.Channel:
+    p = im_platform.PLATFORM
+    return n.stub.PutChannel(pb.PutChannelRequest(request_id=rid(), channel=pb.Channel(
+        key=key, type=type_, app_key=p.app_key, secret=p.app_secret, agent_id="3001", enabled=True,
+        options=options)), timeout=10)
+
+
+def approval(n: Notify, user: str = "alice", task: str = "", **kw: Any) -> tuple[pb.Notification, pb.Delivery, str]:
+    task = task or f"t-{uuid.uuid4().hex[:8]}"
+    sent = n.send([user], kind="approval_request", title="待审批：园区项目", action_tasks={user: task},
+                  project_id="p-1", body="请尽快审批", context=APPROVAL, **kw)
+    [d] = sent.deliveries
+    return sent.notifications[0], d, task
+
+
+def violations(call: Callable[[], Any]) -> set[str]:
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    return {v.field for v in read_failure(info.value).violations}
 
 
 def close(n: Notify, task_id: str, outcome: str = "approved", *, actor: str = "李四",
@@ -77,3 +145,256 @@ def test_close_task_validation_names_the_fields(make_notify: Callable[..., Notif
     assert {v.field for v in read_failure(info.value).violations} == {"task_id", "outcome"}
     assert failure(lambda: n.stub.CloseTask(pb.CloseTaskRequest(task_id="t", outcome="approved"),
                                             timeout=10))[0] == grpc.StatusCode.INVALID_ARGUMENT
+
+
+# ---- channels -----------------------------------------------------------------------------------
+
+
+def test_app_channels_are_validated_and_their_secret_is_write_only(make_notify: Callable[..., Notify]) -> None:
+    n = make_notify(webhook_allow_internal=False)
+
+    def put(**kw: Any) -> pb.Channel:
+        fields = {"key": "ding-app", "type": "dingtalk_app", "enabled": True, **kw}
+        return n.stub.PutChannel(pb.PutChannelRequest(request_id=rid(), channel=pb.Channel(**fields)), timeout=10)
+
+    assert violations(lambda: put()) == {"channel.app_key", "channel.secret", "channel.agent_id"}
+    assert violations(lambda: put(app_key="k", secret="s", agent_id="12a", url="https://x.example/robot",
+                                  api_base="ftp://x", options={"Bad-Key": "1", "org_synced": "yes"})) == {
+        "channel.agent_id", "channel.url", "channel.api_base", "channel.options[Bad-Key]",
+        "channel.options[org_synced]"}
+    # The API base may not point inside the network unless stand-ins are allowed (SSRF).
+    assert violations(lambda: put(app_key="k", secret="s", agent_id="1", api_base="http://127.0.0.1:9/")) == {
+        "channel.api_base"}
+    assert violations(lambda: put(type="feishu_app", app_key="cli_a", secret="s", agent_id="1")) == {
+        "channel.agent_id"}
+    saved = put(app_key="dingxyz", secret="app-secret", agent_id="3001", options={"sso_provider": "ding-sso"})
+    assert (saved.type, saved.app_key, saved.agent_id, saved.secret, saved.has_secret) == (
+        "dingtalk_app", "dingxyz", "3001", "", True)
+    assert dict(saved.options) == {"sso_provider": "ding-sso"}
+    # A later PUT without the secret keeps it; another type needs its own.
+    assert put(app_key="dingxyz", agent_id="3002", enabled=False).has_secret
+    assert violations(lambda: put(type="wecom_app", app_key="ww1", agent_id="1000002")) == {"channel.secret"}
+    [listed] = n.stub.ListChannels(pb.ListChannelsRequest(), timeout=10).channels
+    assert (listed.agent_id, listed.enabled, listed.secret, listed.has_secret) == ("3002", False, "", True)
+    feishu = put(key="feishu-app", type="feishu_app", app_key="cli_a", secret="s", api_base="https://open.feishu.cn/")
+    assert (feishu.api_base, feishu.agent_id) == ("https://open.feishu.cn", "")
+
+
+def test_preferences_offer_the_app_channels(make_notify: Callable[..., Notify]) -> None:
+    n = make_notify()
+    n.prefs("alice", ["dingtalk_app", "email"], by_kind={"approval_request": pb.ChannelList(
+        channels=["feishu_app", "wecom_app"])})
+    got = n.stub.GetPreferences(pb.GetPreferencesRequest(user_id="alice"), timeout=10)
+    assert list(got.channels) == ["dingtalk_app", "email"]
+    assert list(got.by_kind["approval_request"].channels) == ["feishu_app", "wecom_app"]
+    # No enabled app of that type: visible as skipped, never silently dropped.
+    [d] = n.send(["alice"], kind="project_approved", title="项目已通过", context=APPROVAL).deliveries[:1]
+    assert (d.channel, d.status, d.error) == ("dingtalk_app", "skipped", "no enabled dingtalk_app app channel")
+
+
+# ---- delivery -----------------------------------------------------------------------------------
+
+
+def test_an_approval_request_becomes_a_card_and_a_todo_once(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    n = make_notify()
+    app_channel(n)
+    n.prefs("alice", ["dingtalk_app"])
+    note, d, task = approval(n)
+    assert (d.channel, d.target, d.status, d.kind) == ("dingtalk_app", "ding-app", "pending", "approval_request")
+    before = REGISTRY.get_sample_value("baobei_notify_delivery_attempts_total",
+                                       {"channel": "dingtalk_app", "result": "ok"}) or 0
+    first = n.deliver(d.id, attempt=1)
+    assert (first.outcome, first.delivery.status, first.delivery.attempts) == ("delivered", "delivered", 1)
+    assert n.deliver(d.id, attempt=2).outcome == "delivered"
+    [card] = platform.cards.values()
+    [todo] = platform.todos.values()
+    url = f"https://baobei.test/auth/sso/dingtalk/inapp?next=/approvals/{task}"
+    c = card["card"]
+    assert (card["user"], card["key"], card["agent_id"], c.url, c.task_id) == ("ding-alice", d.id, "3001", url, task)
+    assert c.title == "待审批：园区项目" and [(b.label, b.url) for b in c.buttons] == [("去审批", url)]
+    # Escaped user text, no action-link token (the card is kept for its update), unique per notice.
+    assert "](https://evil" not in c.markdown and "\\[二期\\]" in c.markdown and "/a/" not in c.markdown
+    assert note.action_url.rsplit("/", 1)[1] not in c.markdown and f"通知编号：{note.id[:8]}" in c.markdown
+    assert "经理审批" in c.markdown and "Alice 王" not in c.title
+    assert (todo["user"], todo["todo"].task_id, todo["todo"].url, todo["todo"].title) == (
+        "ding-alice", task, url, "待审批：园区项目")
+    assert platform.calls == [("send_card", "ding-alice"), ("create_todo", "ding-alice")]
+    assert n.rows("SELECT recipient_id, platform_user, task_id, message_ref, todo_ref, state FROM im_message") == [
+        ("alice", "ding-alice", task, "card-1", "todo-1", "open")]
+    assert n.attempts(d.id) == [(1, True)]
+    after = REGISTRY.get_sample_value("baobei_notify_delivery_attempts_total",
+                                      {"channel": "dingtalk_app", "result": "ok"})
+    assert after == before + 1
+    # Another kind: a card without a to-do, its button the project.
+    [d2] = n.send(["alice"], kind="project_approved", title="项目已通过", project_id="p-1",
+                  context=APPROVAL).deliveries
+    assert n.deliver(d2.id).outcome == "delivered"
+    assert len(platform.cards) == 2 and len(platform.todos) == 1
+    assert platform.cards["card-2"]["card"].url.endswith("/inapp?next=/projects/p-1")
+
+
+def test_close_task_updates_the_card_and_finishes_the_todo_exactly_once(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    n = make_notify()
+    app_channel(n)
+    n.prefs("alice", ["dingtalk_app"])
+    _, d, task = approval(n)
+    assert n.deliver(d.id).outcome == "delivered"
+    closed = close(n, task, actor="李四")
+    [u] = closed.deliveries
+    assert (u.channel, u.target, u.kind, u.recipient_id, u.status) == (
+        "dingtalk_app", "ding-app", "im_card_update", "alice", "pending")
+    assert list(close(n, task, "cancelled").deliveries) == []
+    assert n.deliver(u.id, attempt=1).outcome == "delivered"
+    assert n.deliver(u.id, attempt=2).outcome == "delivered"
+    [card] = platform.cards.values()
+    [todo] = platform.todos.values()
+    assert (card["state"].status, card["state"].closed, card["updates"]) == ("已同意 · 李四", True, 1)
+    assert (todo["done"], todo["removed"], todo["finishes"]) == (True, False, 1)
+    assert n.rows("SELECT state, outcome, close_delivery_id FROM im_message") == [("closed", "approved", u.id)]
+    # A transferred task's to-do is removed, not completed.
+    _, d2, task2 = approval(n)
+    assert n.deliver(d2.id).outcome == "delivered"
+    [u2] = close(n, task2, "transferred", actor="").deliveries
+    assert n.deliver(u2.id).outcome == "delivered"
+    assert platform.cards["card-2"]["state"].status == "已转交他人"
+    assert (platform.todos["todo-2"]["done"], platform.todos["todo-2"]["removed"]) == (False, True)
+
+
+def test_a_task_closed_before_its_card_is_sent_sends_nothing(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    n = make_notify()
+    app_channel(n)
+    n.prefs("alice", ["dingtalk_app"])
+    _, d, task = approval(n)
+    assert list(close(n, task, "withdrawn", actor="").deliveries) == []
+    out = n.deliver(d.id)
+    assert (out.outcome, out.delivery.status) == ("skipped", "skipped")
+    assert f"task {task} already closed (申请人已撤回)" in out.delivery.error
+    assert platform.calls == [] and n.rows("SELECT count(*) FROM im_message") == [(0,)]
+
+
+def test_a_task_closed_while_its_card_is_in_flight_ends_with_the_card_closed(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    """CloseTask runs between the platform accepting the card and the delivery's commit: it sees
+    no card yet, and the commit sees the closed task and queues the update itself."""
+    n = make_notify()
+    app_channel(n)
+    n.prefs("alice", ["dingtalk_app"])
+    _, d, task = approval(n)
+    closes: list[pb.CloseTaskResponse] = []
+    original = im_platform.Client.create_todo
+
+    def todo_then_close(self: im_platform.Client, user: str, todo: Any, *, idempotency_key: str) -> str:
+        ref = original(self, user, todo, idempotency_key=idempotency_key)
+        closes.append(close(n, task, "rejected", actor="王五"))
+        return ref
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(im_platform.Client, "create_todo", todo_then_close)
+        assert n.deliver(d.id).outcome == "delivered"
+    assert [list(c.deliveries) for c in closes] == [[]]
+    [(update_id, state)] = n.rows("SELECT close_delivery_id, state FROM im_message")
+    assert state == "closed"
+    [u] = n.stub.ListDeliveries(pb.ListDeliveriesRequest(status="pending"), timeout=10).deliveries
+    assert (u.id, u.kind) == (update_id, "im_card_update")
+    assert n.deliver(u.id).outcome == "delivered"
+    [card] = platform.cards.values()
+    assert (card["state"].status, card["updates"]) == ("已驳回 · 王五", 1)
+    assert platform.todos["todo-1"]["done"]
+
+
+def test_quiet_hours_hold_personal_notices(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    n = make_notify()
+    app_channel(n)
+    now = datetime.now(UTC)
+    start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=1)).strftime("%H:%M")
+    n.prefs("alice", ["dingtalk_app"], quiet_hours=pb.QuietHours(start=start, end=end, tz="UTC"))
+    _, d, _ = approval(n)
+    assert d.HasField("not_before")
+    out = n.deliver(d.id)
+    assert out.outcome == "rate_limited" and 0 < out.retry_after_seconds <= 3600 and platform.calls == []
+    n.execute("UPDATE delivery SET not_before = :t WHERE id = :i", t=now - timedelta(seconds=5), i=d.id)
+    assert n.deliver(d.id).outcome == "delivered" and len(platform.cards) == 1
+
+
+def test_recipients_without_a_platform_id_are_skipped_with_the_reason(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    n = make_notify()
+    app_channel(n)
+    for user in ("bob", "dave"):
+        n.prefs(user, ["dingtalk_app"])
+    _, d, _ = approval(n, "bob")
+    out = n.deliver(d.id)
+    assert (out.outcome, out.delivery.status) == ("skipped", "skipped")
+    assert "no dingtalk_app user id" in out.delivery.error and "dingtalk" in out.delivery.error
+    _, gone, _ = approval(n, "dave")
+    assert "left the organisation" in n.deliver(gone.id).delivery.error
+    # The org synced from DingTalk: Baobei ids are DingTalk userids.
+    app_channel(n, org_synced="true")
+    _, d2, _ = approval(n, "bob")
+    assert n.deliver(d2.id).outcome == "delivered"
+    assert [c["user"] for c in platform.cards.values()] == ["bob"]
+
+
+def test_wecom_identity_subject_is_the_userid_and_the_sso_provider_is_configurable(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    n = make_notify()
+    app_channel(n, key="wx-app", type_="wecom_app", sso_provider="wecom")
+    n.prefs("carol", ["wecom_app"])
+    _, d, task = approval(n, "carol")
+    assert n.deliver(d.id).outcome == "delivered"
+    [card] = platform.cards.values()
+    assert card["user"] == "carol-wx"
+    assert card["card"].url == f"https://baobei.test/auth/sso/wecom/inapp?next=/approvals/{task}"
+
+
+def test_platform_errors_retry_dead_letter_and_redrive(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    n = make_notify()
+    app_channel(n)
+    n.prefs("alice", ["dingtalk_app"])
+    # A rate limit is retryable: logged, then delivered.
+    _, d, _ = approval(n)
+    platform.fail_next("send_card", retryable=True, message="api freq out of limit (90018)")
+    assert failure(lambda: n.deliver(d.id, attempt=1)) == (grpc.StatusCode.UNAVAILABLE, "delivery_retryable")
+    assert n.deliver(d.id, attempt=2).outcome == "delivered"
+    assert n.attempts(d.id) == [(1, False), (2, True)]
+    # A permanent error: dead at once, visible, redriven.
+    _, d2, _ = approval(n)
+    platform.fail_next("send_card", retryable=False, message="no permission (60011)")
+    assert failure(lambda: n.deliver(d2.id, attempt=1)) == (grpc.StatusCode.FAILED_PRECONDITION,
+                                                            "delivery_permanent")
+    [dead] = n.stub.ListDeliveries(pb.ListDeliveriesRequest(status="dead", channel="dingtalk_app"),
+                                   timeout=10).deliveries
+    assert dead.id == d2.id and "60011" in dead.error
+    assert n.stub.Redrive(pb.RedriveRequest(request_id=rid(), delivery_ids=[d2.id]), timeout=10).deliveries
+    assert n.deliver(d2.id).outcome == "delivered"
+    assert n.attempts(d2.id) == [(1, False), (2, True)]
+    # The card went out but the to-do was refused: the card is kept (CloseTask can close it), the
+    # delivery dead; a redrive creates the to-do without sending the card again.
+    _, d3, task3 = approval(n)
+    platform.fail_next("create_todo", retryable=False, message="todo quota exceeded")
+    assert failure(lambda: n.deliver(d3.id))[1] == "delivery_permanent"
+    assert n.rows("SELECT state, todo_ref FROM im_message WHERE id = :i", i=d3.id) == [("open", "")]
+    n.stub.Redrive(pb.RedriveRequest(request_id=rid(), delivery_ids=[d3.id]), timeout=10)
+    assert n.deliver(d3.id).outcome == "delivered"
+    assert len(platform.sent_to("ding-alice")) == 3 and len(platform.todos) == 3
+    assert n.rows("SELECT todo_ref FROM im_message WHERE id = :i", i=d3.id) == [("todo-3",)]
+    [u] = close(n, task3).deliveries
+    # A card update refused for good goes to the dead letters too.
+    platform.fail_next("update_card", retryable=False, message="card expired")
+    assert failure(lambda: n.deliver(u.id))[1] == "delivery_permanent"
+    n.stub.Redrive(pb.RedriveRequest(request_id=rid(), delivery_ids=[u.id]), timeout=10)
+    assert n.deliver(u.id).outcome == "delivered"
+    assert platform.cards["card-3"]["state"].status == "已同意 · 李四"
