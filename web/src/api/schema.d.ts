@@ -1383,12 +1383,14 @@ export interface paths {
         };
         /**
          * My Preferences
-         * @description The caller's channels besides the in-app inbox, quiet hours and per-kind overrides.
+         * @description The caller's channels besides the in-app inbox, quiet hours and per-kind overrides, and the
+         *     channels on offer (`available`: enterprise apps appear once an admin enabled one).
          */
         get: operations["my_preferences_api_v1_me_notification_preferences_get"];
         /**
          * Set My Preferences
-         * @description Replace the caller's preferences. During quiet hours external sends wait (the inbox never).
+         * @description Replace the caller's preferences. During quiet hours external sends wait (the inbox never),
+         *     personal app notices (dingtalk_app, wecom_app, feishu_app) included.
          */
         put: operations["set_my_preferences_api_v1_me_notification_preferences_put"];
         post?: never;
@@ -1471,7 +1473,8 @@ export interface paths {
         };
         /**
          * List Channels
-         * @description Robot channels; secrets are never returned and WeCom keys are masked.
+         * @description Robot and enterprise app channels; secrets are never returned (`has_secret` says one is
+         *     stored) and WeCom robot keys are masked.
          */
         get: operations["list_channels_api_v1_notification_channels_get"];
         put?: never;
@@ -1493,7 +1496,11 @@ export interface paths {
         /**
          * Put Channel
          * @description A DingTalk custom robot (URL with access_token, signing secret `SEC…`) or a WeCom group robot
-         *     (URL with key). Omitting `secret` keeps the stored one.
+         *     (URL with key); or an enterprise app for personal notices: `dingtalk_app` (AppKey, AppSecret,
+         *     AgentId), `wecom_app` (corpid, the app's Secret, agentid) or `feishu_app` (App ID, App Secret),
+         *     with `api_base` (empty = the platform's public API; an internal address only where the
+         *     deployment allows internal targets) and `options`. Omitting `secret` keeps the stored one.
+         *     422 names each bad field (`app_key`, `secret`, `agent_id`, `api_base`, `options[…]`).
          */
         put: operations["put_channel_api_v1_notification_channels__key__put"];
         post?: never;
@@ -1551,7 +1558,8 @@ export interface paths {
         };
         /**
          * List Deliveries
-         * @description The delivery log (e-mail, robots, webhooks): attempts, status and last error, newest first.
+         * @description The delivery log (e-mail, robots, webhooks, enterprise app cards and their updates — kind
+         *     `im_card_update`): attempts, status and last error, newest first.
          */
         get: operations["list_deliveries_api_v1_notification_deliveries_get"];
         put?: never;
@@ -3158,21 +3166,39 @@ export interface components {
             /** Hash */
             hash: string;
         };
-        /** ChannelIn */
+        /**
+         * ChannelIn
+         * @example {
+         *       "secret": "SEC…",
+         *       "type": "dingtalk",
+         *       "url": "https://oapi.dingtalk.com/robot/send?access_token=…"
+         *     }
+         * @example {
+         *       "agent_id": "3001234567",
+         *       "app_key": "dingxxxxxxxx",
+         *       "options": {
+         *         "sso_provider": "dingtalk"
+         *       },
+         *       "secret": "app secret",
+         *       "type": "dingtalk_app"
+         *     }
+         */
         ChannelIn: {
             /**
              * Type
+             * @description dingtalk / wecom: group robot; dingtalk_app / wecom_app / feishu_app: personal notices through the enterprise app
              * @enum {string}
              */
-            type: "dingtalk" | "wecom";
+            type: "dingtalk" | "wecom" | "dingtalk_app" | "wecom_app" | "feishu_app";
             /**
              * Url
-             * @description Robot webhook URL (https)
+             * @description Robot webhook URL (https); robots only
+             * @default
              */
             url: string;
             /**
              * Secret
-             * @description DingTalk signing secret (SEC…); write-only; omit to keep
+             * @description DingTalk robot signing secret (SEC…) or the enterprise app's secret; write-only; omit to keep
              */
             secret?: string | null;
             /**
@@ -3186,6 +3212,31 @@ export interface components {
              * @default false
              */
             show_amount: boolean;
+            /**
+             * App Key
+             * @description Apps: DingTalk AppKey (Client ID) / WeCom corpid / Feishu App ID
+             * @default
+             */
+            app_key: string;
+            /**
+             * Agent Id
+             * @description Apps: DingTalk AgentId / WeCom agentid (digits)
+             * @default
+             */
+            agent_id: string;
+            /**
+             * Api Base
+             * @description Apps: the platform's API base URL; empty = its public API
+             * @default
+             */
+            api_base: string;
+            /**
+             * Options
+             * @description Apps: sso_provider (the SSO provider whose in-app sign-in page the card's button opens; default: the provider keyed like the platform), org_synced ("true": the org was synced from this platform, so user ids are its userids), platform extras (e.g. card_template_id)
+             */
+            options?: {
+                [key: string]: string;
+            };
         };
         /** ChannelList */
         ChannelList: {
@@ -3212,6 +3263,25 @@ export interface components {
              * @default false
              */
             show_amount: boolean;
+            /**
+             * App Key
+             * @default
+             */
+            app_key: string;
+            /**
+             * Agent Id
+             * @default
+             */
+            agent_id: string;
+            /**
+             * Api Base
+             * @default
+             */
+            api_base: string;
+            /** Options */
+            options?: {
+                [key: string]: string;
+            };
         };
         /**
          * CodeIn
@@ -5174,7 +5244,7 @@ export interface components {
              * Channels
              * @description Channels besides the in-app inbox (always on), for every kind not in by_kind
              */
-            channels?: ("email" | "dingtalk" | "wecom")[];
+            channels?: ("email" | "dingtalk" | "wecom" | "dingtalk_app" | "wecom_app" | "feishu_app")[];
             /** @description External sends wait until the end */
             quiet_hours?: components["schemas"]["QuietHoursIn"] | null;
             /**
@@ -5182,7 +5252,7 @@ export interface components {
              * @description Per notification kind: channels (empty list = in-app only)
              */
             by_kind?: {
-                [key: string]: ("email" | "dingtalk" | "wecom")[];
+                [key: string]: ("email" | "dingtalk" | "wecom" | "dingtalk_app" | "wecom_app" | "feishu_app")[];
             };
         };
         /** PreferencesOut */
@@ -5196,6 +5266,11 @@ export interface components {
             by_kind?: {
                 [key: string]: string[];
             };
+            /**
+             * Available
+             * @description Channels this installation offers: email, dingtalk, wecom, and each enterprise app type (dingtalk_app, wecom_app, feishu_app) an admin has enabled
+             */
+            available?: string[];
         };
         /**
          * ProjectBrief
@@ -14956,7 +15031,7 @@ export interface operations {
                 /** @description dead = dead letters */
                 status?: ("pending" | "dispatched" | "delivered" | "digest_waiting" | "digested" | "skipped" | "dead") | null;
                 project_id?: string | null;
-                channel?: ("email" | "dingtalk" | "wecom" | "webhook") | null;
+                channel?: ("email" | "dingtalk" | "wecom" | "webhook" | "dingtalk_app" | "wecom_app" | "feishu_app") | null;
                 notification_id?: string | null;
                 limit?: number;
             };
