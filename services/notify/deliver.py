@@ -416,6 +416,10 @@ class Deliverer:
             return done
         if self.guards.delivery_state(delivery_id) == KEY_DELIVERED:
             return self._repair_row(row)
+        if row.view.channel in domain.APP_TYPES and row.view.kind != personal.CARD_UPDATE_KIND:
+            kept = self.im.dead_letter(row, error)
+            if kept is not None:
+                return kept
         (view,) = self._record([delivery_id], attempt=None, ok=None, error=error or "retry budget exhausted",
                                status=domain.DEAD,
                                only_from=(domain.PENDING, domain.DISPATCHED, domain.DIGEST_WAITING))

@@ -91,7 +91,16 @@ class ImSender:
         return client
 
     def _progress(self, delivery_id: str) -> dict[str, str]:
-        return cast(dict[str, str], self.redis.hgetall(PROGRESS_PREFIX + delivery_id) or {})
+        """What the platform already accepted for this delivery: Redis first, else the card a
+        dead-lettered attempt recorded (a redrive must not send it again)."""
+        got = cast(dict[str, str], self.redis.hgetall(PROGRESS_PREFIX + delivery_id) or {})
+        if got.get("message_ref"):
+            return got
+        msg = im_store.get_message(self.d.engine, delivery_id)
+        if msg is None or not msg.message_ref:
+            return got
+        return {"message_ref": msg.message_ref, "user": msg.platform_user, **({"todo_ref": msg.todo_ref}
+                                                                             if msg.todo_ref else {})}
 
     def _remember(self, delivery_id: str, **values: str) -> None:
         key = PROGRESS_PREFIX + delivery_id
@@ -183,7 +192,7 @@ class ImSender:
         return delivering.Outcome(view, delivering.DELIVERED), True
 
     def _commit(self, row: DeliveryRow, ch: domain.RobotChannel, user: str, card: Card,
-                progress: Mapping[str, str], attempt: int, *, ok: bool, error: str, status: str,
+                progress: Mapping[str, str], attempt: int, *, ok: bool | None, error: str, status: str,
                 ) -> domain.DeliveryView:
         clean = {k: ("" if v == "-" else v) for k, v in progress.items()}
         view, queued = im_store.record_sent(
@@ -213,6 +222,21 @@ class ImSender:
         user = progress.get("user", "")
         view = self._commit(row, ch, user, card, progress, 0, ok=True, error="", status=domain.DELIVERED)
         return delivering.Outcome(view, delivering.DELIVERED)
+
+    def dead_letter(self, row: DeliveryRow, error: str) -> delivering.Outcome | None:
+        """Past the retry budget after the card went out (the to-do kept failing): keep the card
+        (so CloseTask closes it) with the dead letter. None when no card went out."""
+        d = row.view
+        progress = self._progress(d.id)
+        ch = self.d.channel_of(d.target)
+        if not progress.get("message_ref") or ch is None:
+            return None
+        card, _ = self._card(row, ch, "")
+        view = self._commit(row, ch, progress.get("user", ""), card, progress, 0, ok=None,
+                            error=error or "retry budget exhausted", status=domain.DEAD)
+        log.warning("delivery.dead_lettered", delivery_id=d.id, channel=d.channel, project_id=d.project_id,
+                    error=view.error, card_sent=True)
+        return delivering.Outcome(view, delivering.DEAD)
 
     # ---- a card's update (CloseTask) ----
     def update_card(self, row: DeliveryRow, attempt: int) -> tuple[delivering.Outcome, bool]:

@@ -398,3 +398,25 @@ def test_platform_errors_retry_dead_letter_and_redrive(
     n.stub.Redrive(pb.RedriveRequest(request_id=rid(), delivery_ids=[u.id]), timeout=10)
     assert n.deliver(u.id).outcome == "delivered"
     assert platform.cards["card-3"]["state"].status == "已同意 · 李四"
+
+
+def test_a_card_out_whose_todo_runs_out_of_retries_is_kept_with_the_dead_letter(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    n = make_notify()
+    app_channel(n)
+    n.prefs("alice", ["dingtalk_app"])
+    _, d, task = approval(n)
+    platform.fail_next("create_todo", retryable=True, message="system busy (-1)")
+    assert failure(lambda: n.deliver(d.id, attempt=1))[1] == "delivery_retryable"
+    out = n.stub.DeadLetter(pb.DeadLetterRequest(delivery_id=d.id, error="retry budget exhausted"), timeout=10)
+    assert (out.outcome, out.delivery.status) == ("dead", "dead")
+    assert n.rows("SELECT state, message_ref, todo_ref FROM im_message") == [("open", "card-1", "")]
+    # The task closes while the delivery is dead: the card (which is out) is closed all the same.
+    [u] = close(n, task).deliveries
+    assert n.deliver(u.id).outcome == "delivered"
+    assert platform.cards["card-1"]["state"].status == "已同意 · 李四"
+    # A redrive afterwards sends nothing: the card is closed, the task too.
+    n.stub.Redrive(pb.RedriveRequest(request_id=rid(), delivery_ids=[d.id]), timeout=10)
+    assert n.deliver(d.id).outcome == "skipped"
+    assert len(platform.cards) == 1 and platform.todos == {}
