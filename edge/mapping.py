@@ -166,6 +166,16 @@ def readable_reason(reason: str, hidden: Collection[str]) -> str:
     return "; ".join(parts)
 
 
+def forecast_out(f: approval_pb2.ForecastInstanceResponse) -> dict[str, Any] | None:
+    if not f.available:
+        return None
+    return {
+        "expected_at": ts(f.expected_at), "low_at": ts(f.low_at), "high_at": ts(f.high_at),
+        "remaining_working_hours": round(f.remaining_hours, 1),
+        "basis": [{"step": b.step, "level": b.level, "samples": b.samples} for b in f.basis],
+    }
+
+
 def approval_out(instance: approval_pb2.Instance | None, hidden: Collection[str] = ()) -> dict[str, Any]:
     """``hidden``: the paths of the project the caller may not read (``Project.hidden``)."""
     if instance is None or not instance.id:

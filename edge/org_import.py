@@ -1,4 +1,4 @@
-"""Map the JSON that the DingTalk and WeCom directory APIs return to the registry's org (pure: no
+"""Map the JSON that the DingTalk, WeCom and Feishu directory APIs return to the registry's org (pure: no
 I/O). The field mapping is documented in docs/integrations.md.
 
 Ids are kept exactly as the platform gives them (numbers become their decimal text), so a user
@@ -249,4 +249,92 @@ def from_wecom(payload: Mapping[str, Any]) -> OrgImport:
         imp.department_paths.append(f"department[{i}]")
     imp.left = [u.id for u in imp.users if u.left]
     _check_ids(imp, "id", "userid")
+    return imp
+
+
+FEISHU_DEPARTMENT_ID_TYPES = ("open_department_id", "department_id")
+FEISHU_ROOT = "0"
+_FEISHU_GIVEN = {
+    "name": ("name",), "email": ("email", "enterprise_email"), "mobile": ("mobile",),
+    "department_id": ("department_ids", "orders"),
+}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _flag(raw: Mapping[str, Any], key: str) -> bool:
+    status = raw.get("status")
+    return isinstance(status, Mapping) and status.get(key) is True
+
+
+def from_feishu(payload: Mapping[str, Any]) -> OrgImport:
+    """``{"department_id_type"?: "open_department_id" | "department_id", "departments": [contact/v3
+    department items], "users": [contact/v3 user items]}``, fetched with ``user_id_type=user_id``
+    and that ``department_id_type`` (so ``parent_department_id`` and ``department_ids`` are of it).
+
+    A department's id is its field named by ``department_id_type`` (Feishu's default
+    ``open_department_id``). The tenant's root department is ``"0"``: a parent or user department
+    ``"0"`` names it when the payload holds a department with id ``"0"``, else it means top level /
+    no department. Departments with ``status.is_deleted`` are skipped (warning). The manager is the
+    first of ``leader_user_id``, then the ``leaders`` (main leader first) who has not left. A user
+    leaves with ``status.is_resigned`` (or ``is_exited``); ``is_frozen`` is not a departure. A
+    user's department is the one ``orders`` marks ``is_primary_dept``, else the first of
+    ``department_ids``."""
+    kind = ident(payload.get("department_id_type")) or FEISHU_DEPARTMENT_ID_TYPES[0]
+    imp = OrgImport(field_names={
+        "departments.id": kind, "departments.parent_id": "parent_department_id",
+        "departments.manager_id": "leader_user_id", "departments.name": "name",
+        "users.id": "user_id", "users.department_id": "department_ids", "users.mobile": "mobile",
+        "users.email": "email", "users.name": "name",
+    })
+    if kind not in FEISHU_DEPARTMENT_ID_TYPES:
+        imp.violations.append(FieldViolation(
+            "department_id_type", "应为 open_department_id 或 department_id",
+            "must be open_department_id or department_id"))
+        return imp
+    departments = _items(payload, "departments")
+    has_root = any(ident(raw.get(kind)) == FEISHU_ROOT for _, raw in departments)
+
+    def dept(value: Any) -> str:
+        text = ident(value)
+        return "" if text == FEISHU_ROOT and not has_root else text
+
+    left: set[str] = set()
+    for i, raw in _items(payload, "users"):
+        uid = ident(raw.get("user_id"))
+        path = f"users[{i}]"
+        gone = _flag(raw, "is_resigned") or _flag(raw, "is_exited")
+        if gone:
+            left.add(uid)
+        orders = _list(raw.get("orders"))
+        primary = next((dept(o.get("department_id")) for o in orders
+                        if isinstance(o, Mapping) and o.get("is_primary_dept") is True), "")
+        depts = [d for d in (dept(v) for v in _ids(raw.get("department_ids"))) if d]
+        imp.users.append(OrgUser(
+            id=uid, name=_text(raw.get("name")),
+            email=_text(raw.get("email")) or _text(raw.get("enterprise_email")),
+            mobile=_mobile(raw, path, imp), department_id=primary or (depts[0] if depts else ""), left=gone,
+            given=_given(raw, _FEISHU_GIVEN),
+        ))
+        imp.user_paths.append(path)
+    for i, raw in departments:
+        if _flag(raw, "is_deleted"):
+            imp.warnings.append(
+                FieldViolation(f"departments[{i}]", "部门已删除，未导入", "deleted department: not imported")
+            )
+            continue
+        leaders = _list(raw.get("leaders"))
+        ranked = sorted((entry for entry in leaders if isinstance(entry, Mapping)),
+                        key=lambda entry: 0 if entry.get("leaderType") in (1, "1") else 1)
+        managers = _ids(raw.get("leader_user_id")) + [ident(entry.get("leaderID")) for entry in ranked]
+        did = ident(raw.get(kind))
+        parent = "" if did == FEISHU_ROOT else dept(raw.get("parent_department_id"))
+        imp.departments.append(OrgDepartment(
+            id=did, name=_text(raw.get("name")), parent_id=parent, manager_id=_first_not_left(managers, left),
+        ))
+        imp.department_paths.append(f"departments[{i}]")
+    imp.left = [u.id for u in imp.users if u.left]
+    _check_ids(imp, kind, "user_id")
     return imp

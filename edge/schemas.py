@@ -542,6 +542,22 @@ class CcOut(Model):
     read_at: str | None = None
 
 
+class ForecastBasisOut(Model):
+    step: str
+    level: str = Field(description="Which history the step's lead times came from: `approvers` (same policy, step "
+                       "and approvers), `step`, `policy`, `all`, or `overdue` (the open step already waited longer "
+                       "than any sample)")
+    samples: int
+
+
+class ForecastOut(Model):
+    expected_at: str = Field(description="P50 of the completion time (ISO 8601)")
+    low_at: str = Field(description="P10: the 80 % range starts here")
+    high_at: str = Field(description="P90: the 80 % range ends here")
+    remaining_working_hours: float
+    basis: list[ForecastBasisOut] = Field(default_factory=list)
+
+
 class ApprovalOut(Model):
     status: str | None = None
     policy_key: str | None = None
@@ -556,6 +572,11 @@ class ApprovalOut(Model):
     inputs: dict[str, Any] | None = Field(default=None, description="Provenance: what the chain was planned from")
     cc: list[CcOut] = Field(default_factory=list)
     actions: list[DecisionOut] = Field(default_factory=list)
+    forecast: ForecastOut | None = Field(
+        default=None,
+        description="While pending: when the approval is expected to be done, from the lead times of earlier "
+        "steps on the working calendar (null when decided or nothing to learn from yet)",
+    )
 
 
 class HistoryOut(OpenModel):

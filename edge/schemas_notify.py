@@ -347,6 +347,27 @@ class DingTalkOrgIn(OpenModel):
         return self
 
 
+class FeishuOrgIn(OpenModel):
+    """Feishu contact API (contact/v3) results, as returned (extra keys are ignored), fetched with
+    ``user_id_type=user_id``."""
+
+    department_id_type: Literal["open_department_id", "department_id"] = Field(
+        default="open_department_id",
+        description="The department_id_type the items were fetched with: names the id field of each department "
+        "and the kind of parent_department_id / department_ids",
+    )
+    departments: list[dict[str, Any]] = Field(
+        default_factory=list, description="departments/:id/children (fetch_child=true) items, optionally departments/0"
+    )
+    users: list[dict[str, Any]] = Field(default_factory=list, description="users/find_by_department items")
+
+    @model_validator(mode="after")
+    def _some(self) -> FeishuOrgIn:
+        if not self.departments and not self.users:
+            raise PydanticCustomError("org_empty", "departments or users is required")
+        return self
+
+
 class WeComOrgIn(OpenModel):
     """WeCom directory API results, as returned (extra keys are ignored)."""
 

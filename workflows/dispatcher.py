@@ -20,11 +20,9 @@ and batches a crashed round left). RPC failures back off up to ``MAX_BACKOFF_SEC
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC
 
-import grpc
 import structlog
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -33,11 +31,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
 from workflows.contracts.delivery import DELIVERY_WORKFLOW_TYPE, DeliveryBatchInput, DeliveryRef, delivery_workflow_id
+from workflows.outbox_loop import run_rounds
 
 log = structlog.get_logger(__name__)
-
-MAX_BACKOFF_SECONDS = 30.0
-
 
 @dataclass(frozen=True)
 class RetrySettings:
@@ -116,21 +112,9 @@ class Dispatcher:
         return bool(resp.pending)
 
     async def run(self) -> None:
-        """Rounds until cancelled."""
-        failures = 0
-        while True:
-            try:
-                handed = await self.run_once()
-                if handed >= self.max_batches:
-                    continue  # more batches are waiting: no need to wait for a wake-up
-                await self.wait()
-                failures = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # noqa: BLE001 - notify or Temporal down: back off, try again
-                failures += 1
-                delay = min(self.poll_seconds * 2 ** min(failures - 1, 6), MAX_BACKOFF_SECONDS)
-                level = log.warning if isinstance(err, grpc.RpcError) else log.exception
-                level("dispatcher.round_failed", error=str(err), retry_in=delay)
-                await asyncio.sleep(delay)
+        """Rounds until cancelled (more batches than one round takes: no wait before the next)."""
 
+        async def busy() -> bool:
+            return await self.run_once() >= self.max_batches
+
+        await run_rounds("dispatcher", busy, self.wait, poll_seconds=self.poll_seconds)

@@ -1,6 +1,6 @@
 """Integrations: the inbound CRM webhook (register + submit an opportunity once per external id;
-"opportunity lost" runs the CrmOpportunityLost saga) and the org sync from the DingTalk / WeCom
-directory APIs (users who left hand their pending approvals to their manager through OrgHandover).
+"opportunity lost" runs the CrmOpportunityLost saga) and the org sync from the DingTalk / WeCom /
+Feishu directory APIs (users who left hand their pending approvals to their manager through OrgHandover).
 
 Callers are users with the `integrator` role (or admins) whose token carries the route's scope:
 `crm:write` for the CRM routes, `org:sync` for the org sync (403 `scope_required` otherwise). When
@@ -34,7 +34,7 @@ from edge.auth import Principal, directory_changed, revoke_user
 from edge.clients import Clients as EdgeClients
 from edge.deps import CRM_WRITE, ORG_SYNC, Clients, CurrentUser, scope_required
 from edge.errors import ServiceUnavailable, UpstreamFailed
-from edge.org_import import OrgImport, OrgUser, from_dingtalk, from_wecom
+from edge.org_import import OrgImport, OrgUser, from_dingtalk, from_feishu, from_wecom
 from edge.routes import area_router, bind_project
 from edge.schemas_notify import (
     CrmCreated,
@@ -42,6 +42,7 @@ from edge.schemas_notify import (
     CrmLostOut,
     CrmOpportunityIn,
     DingTalkOrgIn,
+    FeishuOrgIn,
     OrgSyncOut,
     WeComOrgIn,
 )
@@ -385,3 +386,11 @@ async def org_wecom(body: WeComOrgIn, caller: OrgSyncer, clients: Clients) -> di
     docs/integrations.md). Idempotent: a repeat changes nothing and hands over nothing new."""
     return await _sync_org(clients, caller, from_wecom(body.model_dump()), "wecom")
 
+
+
+@router.post("/integrations/org/feishu", response_model=OrgSyncOut)
+async def org_feishu(body: FeishuOrgIn, caller: OrgSyncer, clients: Clients) -> dict[str, Any]:
+    """Import departments and users as the Feishu contact API returns them (fetched with
+    `user_id_type=user_id`; see docs/integrations.md). Idempotent: a repeat changes nothing and
+    hands over nothing new."""
+    return await _sync_org(clients, caller, from_feishu(body.model_dump()), "feishu")

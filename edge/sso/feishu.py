@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from baobei.core.errors import Forbidden
 from baobei.core.app_tokens import TokenRejected, with_app_token
+from baobei.core.errors import Forbidden
 from edge.sso.im import ImApp, Platform, PlatformUser, app_rejected, code_invalid, platform_error, with_query
 
 OPEN = "https://open.feishu.cn"

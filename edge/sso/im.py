@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from baobei.core.app_tokens import AppTokens, TokenRejected, cache_key
 from baobei.core.errors import Conflict, DomainError, NotFound, Unauthenticated
 from baobei.registry.v1 import identity_service_pb2 as identity_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
@@ -35,7 +36,6 @@ from edge.errors import UpstreamFailed
 from edge.signin import open_session, safe_next, sign_in_failed
 from edge.sso import binding as browser_binding
 from edge.sso import state as sso_state
-from baobei.core.app_tokens import AppTokens, TokenRejected, cache_key
 from edge.sso.configs import CONFIG_MODELS, ImConfig
 
 log = structlog.get_logger(__name__)

@@ -87,3 +87,22 @@ def nominal_seconds(text: str) -> int:
     if unit == "wd":
         return amount * WORKDAY_SECONDS
     return amount * NATURAL_SECONDS[unit]
+
+
+def working_seconds_between(start: datetime, end: datetime) -> float:
+    """Working time from ``start`` to ``end`` (0 when ``end`` is not later): the inverse of
+    ``add_working_seconds``, for lead times measured on the same calendar as the SLAs."""
+    if end <= start:
+        return 0.0
+    local, stop = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+    total = 0.0
+    day = local.date()
+    while day <= stop.date():
+        if is_workday(day):
+            for p_start, p_end in PERIODS:
+                begin = max(datetime.combine(day, p_start, SHANGHAI), local)
+                finish = min(datetime.combine(day, p_end, SHANGHAI), stop)
+                if finish > begin:
+                    total += (finish - begin).total_seconds()
+        day += timedelta(days=1)
+    return total

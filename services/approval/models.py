@@ -183,5 +183,26 @@ class ApprovalLinkUse(Base, table=True):
     at: datetime = _ts(nullable=False)
 
 
+class ApprovalTaskClosing(Base, table=True):
+    """Outbox: a task that stopped being a to-do, written in the transaction that closed it. The
+    worker's relay hands each row to notify (which closes the person's IM card and 待办) and
+    then marks it relayed; ``seq`` orders them and is the idempotency key of the hand-over."""
+
+    __tablename__ = "approval_task_closing"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    task_id: str = Field(max_length=40)
+    instance_id: str = Field(max_length=40)
+    project_id: str = Field(max_length=100)
+    approver_id: str = Field(max_length=100)
+    # approved | rejected | returned | transferred | reassigned | cancelled | withdrawn | closed
+    outcome: str = Field(max_length=20)
+    actor_id: str = Field(max_length=100)
+    created_at: datetime = _ts(nullable=False)
+    # False until notify has accepted it; the relay reads the unrelayed ones in seq order.
+    relayed: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false(),
+                                                              index=True))
+
+
 metadata = Base.metadata
 processed_request = request_log_table(metadata)

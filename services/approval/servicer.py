@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import NoReturn
 
 import grpc
@@ -369,6 +370,26 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
     def ListTodos(self, request: pb.ListTodosRequest, context: grpc.ServicerContext) -> pb.ListTodosResponse:
         _required(require(request.user_id, "user_id", "用户", "user_id"))
         return pb.ListTodosResponse(tasks=self.store.list_todos(user_id=request.user_id))
+
+    @rpc
+    def ClaimTaskClosings(
+        self, request: pb.ClaimTaskClosingsRequest, context: grpc.ServicerContext
+    ) -> pb.ClaimTaskClosingsResponse:
+        return pb.ClaimTaskClosingsResponse(closings=self.store.claim_task_closings(limit=request.limit or 100))
+
+    @rpc
+    def AckTaskClosings(
+        self, request: pb.AckTaskClosingsRequest, context: grpc.ServicerContext
+    ) -> pb.AckTaskClosingsResponse:
+        return pb.AckTaskClosingsResponse(acknowledged=self.store.ack_task_closings(seqs=list(request.seqs)))
+
+    @rpc
+    def ForecastInstance(
+        self, request: pb.ForecastInstanceRequest, context: grpc.ServicerContext
+    ) -> pb.ForecastInstanceResponse:
+        _required(require(request.project_id, "project_id", "项目", "project_id"))
+        now = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
+        return self.store.forecast_instance(project_id=request.project_id, now=now)
 
     @rpc
     def GetInstance(self, request: pb.GetInstanceRequest, context: grpc.ServicerContext) -> pb.GetInstanceResponse:

@@ -170,3 +170,22 @@ async def test_portfolio(admin: httpx.AsyncClient, org: Org) -> None:
     assert all(p["id"] != pid for p in outsider["projects"])
     everything = (await admin.get("/api/v1/reports/portfolio")).json()
     assert any(p["id"] == pid for p in everything["projects"])
+
+
+async def test_pending_approval_carries_a_forecast(admin: httpx.AsyncClient, org: Org) -> None:
+    """A form's first approval has nothing to learn from; once one of its kind is decided, the next
+    one pending gets a forecast (numbers: tests/unit/test_approval_forecast.py)."""
+    form = await make_form(admin, org)
+    created = [(await org["rep"].post("/api/v1/projects", json={**project(form), "submit": True})).json()["id"]
+               for _ in range(2)]
+    first = (await org["rep"].get(f"/api/v1/projects/{created[0]}/approval")).json()
+    assert "forecast" in first
+    todo = await todo_for(org["boss"], created[0])
+    r = await org["boss"].post(f"/api/v1/approval-tasks/{todo['id']}/decision", json={"action": "approve"})
+    assert r.status_code == 200, r.text
+    decided = (await org["rep"].get(f"/api/v1/projects/{created[0]}/approval")).json()
+    assert decided["forecast"] is None
+    pending = (await org["rep"].get(f"/api/v1/projects/{created[1]}/approval")).json()
+    f = pending["forecast"]
+    assert f is not None and f["low_at"] <= f["expected_at"] <= f["high_at"], pending
+    assert [b["step"] for b in f["basis"]] == ["经理审批"] and f["basis"][0]["samples"] >= 1

@@ -1,6 +1,6 @@
 """Integrations over HTTP (in-process stack): the CRM webhook (integrator role, Standard Webhooks
 signature when a secret is configured, once per external_id, lost → CrmOpportunityLost saga) and
-the DingTalk / WeCom org sync (users who left hand their pending approvals to their manager)."""
+the DingTalk / WeCom / Feishu org sync (users who left hand their pending approvals to their manager)."""
 
 from __future__ import annotations
 
@@ -255,3 +255,77 @@ async def test_wecom_sync_and_errors(admin: httpx.AsyncClient, integrator: httpx
     got = fields_of(await integrator.post("/api/v1/integrations/org/dingtalk", json={"users": [{"name": "x"}]}))
     assert set(got) == {"users[0].userid"}
     assert (await admin.post("/api/v1/integrations/org/wecom", json=body)).status_code == 200
+
+
+def feishu(run: str, *, resigned: bool = False) -> dict[str, Any]:
+    """As contact/v3 returns them, fetched with user_id_type=user_id (open department ids)."""
+    return {
+        "departments": [
+            {"name": "某某科技", "open_department_id": f"od-{run}-1", "department_id": f"D{run}1",
+             "parent_department_id": "0", "leader_user_id": f"top-{run}", "status": {"is_deleted": False}},
+            {"name": "销售部", "open_department_id": f"od-{run}-2", "parent_department_id": f"od-{run}-1",
+             "leader_user_id": f"mid-{run}", "leaders": [{"leaderType": 1, "leaderID": f"mid-{run}"}],
+             "status": {"is_deleted": False}},
+        ],
+        "users": [
+            {"user_id": f"top-{run}", "open_id": f"ou_top{run}", "union_id": f"on_top{run}", "name": "总经理",
+             "mobile": "+8613800000011", "department_ids": [f"od-{run}-1"], "status": {"is_resigned": False}},
+            {"user_id": f"mid-{run}", "open_id": f"ou_mid{run}", "name": "销售经理",
+             "enterprise_email": f"mid-{run}@corp.example.com", "department_ids": [f"od-{run}-2"],
+             "status": {"is_resigned": resigned}},
+            {"user_id": f"rep-{run}", "open_id": f"ou_rep{run}", "name": "销售", "department_ids": [f"od-{run}-2"],
+             "status": {"is_frozen": True, "is_resigned": False}},
+        ],
+    }
+
+
+async def test_feishu_sync_handover_and_errors(stack: Stack, admin: httpx.AsyncClient, org: Org,
+                                               integrator: httpx.AsyncClient) -> None:
+    run = uuid.uuid4().hex[:8]
+    r = await integrator.post("/api/v1/integrations/org/feishu", json=feishu(run))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["departments"] == 2 and out["users"] == 3 and out["left"] == [] and out["handovers"] == []
+    registry = stack.deps.stubs["registry"]
+    # the Feishu user_id is the Baobei user id: notices address the person by it
+    mid = (await registry.GetUser(registry_pb2.GetUserRequest(user_id=f"mid-{run}"))).user
+    assert mid.department_id == f"od-{run}-2" and mid.email == f"mid-{run}@corp.example.com"
+    top = (await registry.GetUser(registry_pb2.GetUserRequest(user_id=f"top-{run}"))).user
+    assert top.mobile == "13800000011" and top.department_id == f"od-{run}-1"
+    r = await admin.put("/api/v1/org", json={"users": [
+        {"id": f"rep-{run}", "name": "销售", "department_id": f"od-{run}-2", "roles": ["sales"]}]})
+    assert r.status_code == 200, r.text
+    tokens = {who: (await admin.post(f"/api/v1/users/{who}-{run}/tokens")).json()["token"] for who in ("rep", "mid")}
+    form = await make_form(admin, org)
+    async with stack.client(tokens["rep"]) as rep:
+        r = await rep.post("/api/v1/projects", json={
+            "form_key": form, "name": f"飞书交接{run}", "customer": {"name": f"飞书客户{run}有限公司"},
+            "amount": "100", "fields": {"phone": "13700001111"}, "submit": True})
+        assert r.status_code == 201, r.text
+        pid = r.json()["id"]
+    async with stack.client(tokens["mid"]) as mid_client:
+        task = await todo_for(mid_client, pid)
+    r = await integrator.post("/api/v1/integrations/org/feishu", json=feishu(run, resigned=True))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["left"] == [f"mid-{run}"]
+    assert out["handovers"] == [{"user_id": f"mid-{run}", "to_user_id": f"top-{run}", "task_ids": [task["id"]]}]
+    # idempotent: the same payload again hands over nothing new
+    r = await integrator.post("/api/v1/integrations/org/feishu", json=feishu(run, resigned=True))
+    assert r.status_code == 200 and r.json()["handovers"] == [] and r.json()["left"] == [f"mid-{run}"], r.text
+    # errors name the caller's fields
+    bad = {"departments": [{"name": "孤儿", "open_department_id": f"od-{run}-9", "parent_department_id": f"nope{run}"}],
+           "users": [{"user_id": f"d{run}", "name": "丁", "department_ids": [f"missing{run}"]},
+                     {"open_id": "ou_x", "name": "无 user_id"}]}
+    got = fields_of(await integrator.post("/api/v1/integrations/org/feishu", json=bad))
+    assert set(got) == {"users[1].user_id"}, got
+    del bad["users"][1]
+    got = fields_of(await integrator.post("/api/v1/integrations/org/feishu", json=bad))
+    assert set(got) == {"departments[0].parent_department_id", "users[0].department_ids"}, got
+    got = fields_of(await integrator.post("/api/v1/integrations/org/feishu", json={"department_id_type": "x"}))
+    assert got
+    assert (await org["rep"].post("/api/v1/integrations/org/feishu", json=feishu(run))).status_code == 403
+    crm_only = (await admin.post(f"/api/v1/users/{org.user('crm')}/tokens", json={"scopes": ["crm:write"]})).json()
+    async with stack.client(crm_only["token"]) as client:
+        r = await client.post("/api/v1/integrations/org/feishu", json=feishu(run))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "scope_required", r.text

@@ -181,6 +181,7 @@ MATRIX: dict[str, str] = {
                                                               "401  403  403  403  403  403  403  ok   403  403  ok",
     "POST /api/v1/integrations/org/dingtalk":                 "401  403  403  403  403  403  403  403  ok   403  ok",
     "POST /api/v1/integrations/org/wecom":                    "401  403  403  403  403  403  403  403  ok   403  ok",
+    "POST /api/v1/integrations/org/feishu":                   "401  403  403  403  403  403  403  403  ok   403  ok",
     # ------------------------------------------------------------ own tokens (helper "tokens")
     "GET /api/v1/me/tokens":                                  ANY_USER,
     "DELETE /api/v1/me/tokens/{token_id}":                    "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   404",
@@ -780,6 +781,8 @@ fixed("POST", API + "/integrations/org/dingtalk", lambda w: Req(f"{API}/integrat
     "departments": [{"dept_id": f"mx-dt-{w.run}", "name": "矩阵同步部"}], "users": []}))
 fixed("POST", API + "/integrations/org/wecom", lambda w: Req(f"{API}/integrations/org/wecom", json={
     "department": [{"id": f"mx-wc-{w.run}", "name": "矩阵同步部", "parentid": 0}], "userlist": []}))
+fixed("POST", API + "/integrations/org/feishu", lambda w: Req(f"{API}/integrations/org/feishu", json={
+    "departments": [{"open_department_id": f"od-mx-{w.run}", "name": "矩阵同步部", "parent_department_id": "0"}]}))
 fixed("GET", API + "/me/tokens", lambda w: Req(f"{API}/me/tokens"))
 
 

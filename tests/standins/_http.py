@@ -112,6 +112,12 @@ class HttpStandIn:
             def do_GET(self) -> None:  # noqa: N802
                 standin._serve(self)
 
+            def do_PATCH(self) -> None:  # noqa: N802
+                standin._serve(self)
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                standin._serve(self)
+
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
                 return
 

@@ -1,4 +1,4 @@
-"""The pure DingTalk / WeCom directory → org mapping (edge/org_import.py)."""
+"""The pure DingTalk / WeCom / Feishu directory → org mapping (edge/org_import.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from edge.org_import import OrgDepartment, from_dingtalk, from_wecom, ident, normalise_mobile
+from edge.org_import import OrgDepartment, from_dingtalk, from_feishu, from_wecom, ident, normalise_mobile
 
 
 def dingtalk_payload() -> dict[str, Any]:
@@ -124,3 +124,70 @@ def test_mobile(raw: Any, expected: tuple[str, bool]) -> None:
 
 def test_ident() -> None:
     assert ident(12) == "12" and ident(12.0) == "12" and ident(" a ") == "a" and ident(None) == "" and ident(True) == ""
+
+
+def feishu_payload(**over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "departments": [
+            {"name": "销售部", "open_department_id": "od-sales", "department_id": "D100", "parent_department_id": "0",
+             "leader_user_id": "gone", "leaders": [{"leaderType": 2, "leaderID": "rep"},
+                                                   {"leaderType": 1, "leaderID": "boss"}],
+             "status": {"is_deleted": False}, "member_count": 3},
+            {"name": "华东销售", "open_department_id": "od-east", "parent_department_id": "od-sales",
+             "status": {"is_deleted": False}},
+            {"name": "已撤销", "open_department_id": "od-old", "parent_department_id": "0",
+             "status": {"is_deleted": True}},
+        ],
+        "users": [
+            {"user_id": "boss", "open_id": "ou_1", "union_id": "on_1", "name": "李经理", "mobile": "+8613800138000",
+             "email": "boss@example.com", "department_ids": ["od-sales"],
+             "status": {"is_frozen": False, "is_resigned": False, "is_activated": True}},
+            {"user_id": "rep", "open_id": "ou_2", "name": "张三", "enterprise_email": "rep@corp.example.com",
+             "department_ids": ["od-sales", "od-east"], "job_title": "销售",
+             "orders": [{"department_id": "od-sales", "is_primary_dept": False},
+                        {"department_id": "od-east", "is_primary_dept": True}],
+             "status": {"is_frozen": True, "is_resigned": False}},
+            {"user_id": "gone", "open_id": "ou_3", "name": "王五", "department_ids": ["od-sales"],
+             "status": {"is_resigned": True}},
+            {"user_id": "top", "open_id": "ou_4", "name": "赵六", "department_ids": ["0"], "status": {}},
+        ],
+    }
+    body.update(over)
+    return body
+
+
+def test_feishu_mapping() -> None:
+    imp = from_feishu(feishu_payload())
+    assert imp.violations == []
+    assert imp.departments == [
+        # parent "0" without the root department in the payload: top level; leader_user_id left,
+        # so the main leader (leaderType 1) of `leaders`
+        OrgDepartment(id="od-sales", name="销售部", manager_id="boss"),
+        OrgDepartment(id="od-east", name="华东销售", parent_id="od-sales"),
+    ]
+    assert [w.field for w in imp.warnings] == ["departments[2]"]  # deleted: skipped
+    users = {u.id: u for u in imp.users}
+    assert users["boss"].mobile == "13800138000" and users["boss"].department_id == "od-sales"
+    # the primary department from orders; enterprise_email when email is missing; frozen is not left
+    assert users["rep"].department_id == "od-east" and users["rep"].email == "rep@corp.example.com"
+    assert not users["rep"].left and users["gone"].left and imp.left == ["gone"]
+    assert users["top"].department_id == ""  # in the root only, and the root was not sent
+    assert imp.source_path("users[1].department_id") == "users[1].department_ids"
+    assert imp.source_path("departments[1].parent_id") == "departments[1].parent_department_id"
+
+
+def test_feishu_root_and_custom_department_ids() -> None:
+    root = {"name": "某某科技", "department_id": "0", "open_department_id": "0", "status": {"is_deleted": False}}
+    departments = [root, {"name": "销售部", "department_id": "D100", "open_department_id": "od-sales",
+                          "parent_department_id": "0"}]
+    users = [{"user_id": "top", "name": "赵六", "department_ids": ["0"]},
+             {"user_id": "rep", "name": "张三", "department_ids": ["D100"]}]
+    imp = from_feishu({"department_id_type": "department_id", "departments": departments, "users": users})
+    assert imp.violations == []
+    assert imp.departments == [OrgDepartment(id="0", name="某某科技"),
+                               OrgDepartment(id="D100", name="销售部", parent_id="0")]
+    assert {u.id: u.department_id for u in imp.users} == {"top": "0", "rep": "D100"}
+    bad = from_feishu({"department_id_type": "department_id", "departments": [{"name": "无自定义 ID"}],
+                       "users": [{"open_id": "ou_x", "name": "无 user_id"}]})
+    assert sorted(v.field for v in bad.violations) == ["departments[0].department_id", "users[0].user_id"]
+    assert from_feishu(feishu_payload()) == from_feishu(feishu_payload())

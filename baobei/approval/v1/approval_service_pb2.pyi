@@ -26,6 +26,84 @@ TASK_STATUS_REJECTED: TaskStatus
 TASK_STATUS_CLOSED: TaskStatus
 TASK_STATUS_WAITING: TaskStatus
 
+class ForecastInstanceRequest(_message.Message):
+    __slots__ = ("project_id", "at")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ForecastBasis(_message.Message):
+    __slots__ = ("step", "level", "samples")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    step: str
+    level: str
+    samples: int
+    def __init__(self, step: _Optional[str] = ..., level: _Optional[str] = ..., samples: _Optional[int] = ...) -> None: ...
+
+class ForecastInstanceResponse(_message.Message):
+    __slots__ = ("available", "expected_at", "low_at", "high_at", "remaining_hours", "basis")
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOW_AT_FIELD_NUMBER: _ClassVar[int]
+    HIGH_AT_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_HOURS_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    available: bool
+    expected_at: _timestamp_pb2.Timestamp
+    low_at: _timestamp_pb2.Timestamp
+    high_at: _timestamp_pb2.Timestamp
+    remaining_hours: float
+    basis: _containers.RepeatedCompositeFieldContainer[ForecastBasis]
+    def __init__(self, available: _Optional[bool] = ..., expected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., low_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., high_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., remaining_hours: _Optional[float] = ..., basis: _Optional[_Iterable[_Union[ForecastBasis, _Mapping]]] = ...) -> None: ...
+
+class ClaimTaskClosingsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class TaskClosing(_message.Message):
+    __slots__ = ("seq", "task_id", "instance_id", "project_id", "approver_id", "outcome", "actor_id", "at")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVER_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    task_id: str
+    instance_id: str
+    project_id: str
+    approver_id: str
+    outcome: str
+    actor_id: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, seq: _Optional[int] = ..., task_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project_id: _Optional[str] = ..., approver_id: _Optional[str] = ..., outcome: _Optional[str] = ..., actor_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ClaimTaskClosingsResponse(_message.Message):
+    __slots__ = ("closings",)
+    CLOSINGS_FIELD_NUMBER: _ClassVar[int]
+    closings: _containers.RepeatedCompositeFieldContainer[TaskClosing]
+    def __init__(self, closings: _Optional[_Iterable[_Union[TaskClosing, _Mapping]]] = ...) -> None: ...
+
+class AckTaskClosingsRequest(_message.Message):
+    __slots__ = ("seqs",)
+    SEQS_FIELD_NUMBER: _ClassVar[int]
+    seqs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, seqs: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class AckTaskClosingsResponse(_message.Message):
+    __slots__ = ("acknowledged",)
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    acknowledged: int
+    def __init__(self, acknowledged: _Optional[int] = ...) -> None: ...
+
 class RequirePolicyRequest(_message.Message):
     __slots__ = ("form_key",)
     FORM_KEY_FIELD_NUMBER: _ClassVar[int]

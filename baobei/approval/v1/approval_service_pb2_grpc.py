@@ -151,6 +151,21 @@ class ApprovalServiceStub:
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyRequest.SerializeToString,
                 response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyResponse.FromString,
                 _registered_method=True)
+        self.ClaimTaskClosings = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/ClaimTaskClosings',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimTaskClosingsRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimTaskClosingsResponse.FromString,
+                _registered_method=True)
+        self.AckTaskClosings = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/AckTaskClosings',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsResponse.FromString,
+                _registered_method=True)
+        self.ForecastInstance = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/ForecastInstance',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceResponse.FromString,
+                _registered_method=True)
 
 
 class ApprovalServiceServicer:
@@ -312,6 +327,29 @@ class ApprovalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClaimTaskClosings(self, request, context):
+        """The task-closing outbox: tasks that stopped being to-dos (decided, transferred, cancelled …),
+        oldest first, not yet acknowledged; the worker's relay hands them to notify.CloseTask and
+        acknowledges them. Several relays may read the same rows: the hand-over is idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AckTaskClosings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForecastInstance(self, request, context):
+        """When will the project's pending approval be done: P50 and an 80 % range from the lead times
+        of earlier steps (same policy, step and approvers first), on the working calendar.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApprovalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -429,6 +467,21 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.RequirePolicy,
                     request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyRequest.FromString,
                     response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyResponse.SerializeToString,
+            ),
+            'ClaimTaskClosings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimTaskClosings,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimTaskClosingsRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimTaskClosingsResponse.SerializeToString,
+            ),
+            'AckTaskClosings': grpc.unary_unary_rpc_method_handler(
+                    servicer.AckTaskClosings,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsResponse.SerializeToString,
+            ),
+            'ForecastInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForecastInstance,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1054,6 +1107,87 @@ class ApprovalService:
             '/baobei.approval.v1.ApprovalService/RequirePolicy',
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyRequest.SerializeToString,
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.RequirePolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimTaskClosings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/ClaimTaskClosings',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimTaskClosingsRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimTaskClosingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AckTaskClosings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/AckTaskClosings',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForecastInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/ForecastInstance',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from services.approval.store.cc_delegation import CcDelegationStore
+from services.approval.store.closings import ClosingStore
+from services.approval.store.forecasts import ForecastStore
 from services.approval.store.instances import InstanceStore, Submission
 from services.approval.store.lifecycle import LifecycleStore, Replan, ReturnedChain
 from services.approval.store.policies import PolicyStore
@@ -24,6 +26,7 @@ __all__ = [
 ]
 
 
-class ApprovalStore(PolicyStore, InstanceStore, LifecycleStore, TodoStore, CcDelegationStore):
+class ApprovalStore(PolicyStore, InstanceStore, LifecycleStore, TodoStore, CcDelegationStore, ClosingStore,
+                    ForecastStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from baobei.core.errors import NotFound
 from services.approval import domain
+from services.approval.domain.closings import closed_tasks
 from services.approval.mapping import utc
 from services.approval.models import (
     ApprovalCC,
@@ -29,7 +30,9 @@ from services.approval.models import (
     ApprovalLinkUse,
     ApprovalStep,
     ApprovalTask,
+    ApprovalTaskClosing,
 )
+from services.approval.store.common import now_utc
 
 log = structlog.get_logger("services.approval.store")
 D = TypeVar("D")
@@ -158,6 +161,11 @@ def persist(session: Session, before: domain.Approval, t: domain.Transition) -> 
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise domain.already_decided()
     insert_new(session, t)
+    now = now_utc()
+    for c in closed_tasks(before, t):
+        session.add(ApprovalTaskClosing(task_id=c.task_id, instance_id=c.instance_id, project_id=c.project_id,
+                                        approver_id=c.approver_id, outcome=c.outcome, actor_id=c.actor_id,
+                                        created_at=now))
 
 
 def insert_new(session: Session, t: domain.Transition) -> None:

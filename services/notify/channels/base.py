@@ -58,8 +58,9 @@ class RobotMessage:
     buttons: tuple[tuple[str, str], ...] = ()
 
 
-# Query parameters that are credentials: WeCom's key, DingTalk's access_token and signature.
-SECRET_PARAMS = frozenset({"key", "access_token", "sign"})
+# Query parameters that are credentials: WeCom's key, DingTalk's access_token and signature, the
+# app secret of WeCom's gettoken.
+SECRET_PARAMS = frozenset({"key", "access_token", "sign", "corpsecret"})
 
 
 def mask_secret(value: str) -> str:

@@ -713,7 +713,9 @@ export interface paths {
         /**
          * Approval Detail
          * @description The approval with its provenance (policy version, inputs, the rule behind each step), every
-         *     audited action, CCs and their read receipts.
+         *     audited action, CCs and their read receipts, and while pending its `forecast`: the expected
+         *     completion (P50) and an 80 % range learnt from the lead times of earlier steps of the same
+         *     policy, step and approvers, on the working calendar.
          */
         get: operations["approval_detail_api_v1_projects__project_id__approval_get"];
         put?: never;
@@ -1670,6 +1672,28 @@ export interface paths {
          *     docs/integrations.md). Idempotent: a repeat changes nothing and hands over nothing new.
          */
         post: operations["org_wecom_api_v1_integrations_org_wecom_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/org/feishu": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Org Feishu
+         * @description Import departments and users as the Feishu contact API returns them (fetched with
+         *     `user_id_type=user_id`; see docs/integrations.md). Idempotent: a repeat changes nothing and
+         *     hands over nothing new.
+         */
+        post: operations["org_feishu_api_v1_integrations_org_feishu_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2639,6 +2663,8 @@ export interface components {
             cc?: components["schemas"]["CcOut"][];
             /** Actions */
             actions?: components["schemas"]["DecisionOut"][];
+            /** @description While pending: when the approval is expected to be done, from the lead times of earlier steps on the working calendar (null when decided or nothing to learn from yet) */
+            forecast?: components["schemas"]["ForecastOut"] | null;
         };
         /** ApprovalsWaitingOut */
         ApprovalsWaitingOut: {
@@ -3917,6 +3943,36 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorInfo"];
         };
+        /**
+         * FeishuOrgIn
+         * @description Feishu contact API (contact/v3) results, as returned (extra keys are ignored), fetched with
+         *     ``user_id_type=user_id``.
+         */
+        FeishuOrgIn: {
+            /**
+             * Department Id Type
+             * @description The department_id_type the items were fetched with: names the id field of each department and the kind of parent_department_id / department_ids
+             * @default open_department_id
+             * @enum {string}
+             */
+            department_id_type: "open_department_id" | "department_id";
+            /**
+             * Departments
+             * @description departments/:id/children (fetch_child=true) items, optionally departments/0
+             */
+            departments?: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Users
+             * @description users/find_by_department items
+             */
+            users?: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
         /** FollowUpIn */
         FollowUpIn: {
             /**
@@ -3924,6 +3980,40 @@ export interface components {
              * @description What happened (visit, call, …); extends the protection period
              */
             note: string;
+        };
+        /** ForecastBasisOut */
+        ForecastBasisOut: {
+            /** Step */
+            step: string;
+            /**
+             * Level
+             * @description Which history the step's lead times came from: `approvers` (same policy, step and approvers), `step`, `policy`, `all`, or `overdue` (the open step already waited longer than any sample)
+             */
+            level: string;
+            /** Samples */
+            samples: number;
+        };
+        /** ForecastOut */
+        ForecastOut: {
+            /**
+             * Expected At
+             * @description P50 of the completion time (ISO 8601)
+             */
+            expected_at: string;
+            /**
+             * Low At
+             * @description P10: the 80 % range starts here
+             */
+            low_at: string;
+            /**
+             * High At
+             * @description P90: the 80 % range ends here
+             */
+            high_at: string;
+            /** Remaining Working Hours */
+            remaining_working_hours: number;
+            /** Basis */
+            basis?: components["schemas"]["ForecastBasisOut"][];
         };
         /** FormFieldIn */
         FormFieldIn: {
@@ -15484,6 +15574,93 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WeComOrgIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgSyncOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    org_feishu_api_v1_integrations_org_feishu_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeishuOrgIn"];
             };
         };
         responses: {

@@ -1,0 +1,75 @@
+"""Loading what the approval forecast learns from (decided steps of the last year) and the steps
+a pending approval still has to run; the forecast itself is domain/forecast.py."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from baobei.approval.v1 import approval_service_pb2 as pb
+from services.approval import calendar
+from services.approval.domain import forecast as fc
+from services.approval.domain.rules import INSTANCE_PENDING, STEP_PENDING, STEP_WAITING
+from services.approval.mapping import utc
+from services.approval.models import ApprovalInstance, ApprovalStep
+
+HISTORY_DAYS = 365
+MAX_SAMPLES = 5000
+DECIDED = ("approved", "rejected", "returned")
+
+
+def _samples(session: Session, now: datetime) -> list[fc.StepSample]:
+    stmt = (
+        select(ApprovalStep, ApprovalInstance.policy_key)
+        .join(ApprovalInstance, col(ApprovalInstance.id) == col(ApprovalStep.instance_id))
+        .where(col(ApprovalStep.status).in_(DECIDED), col(ApprovalStep.opened_at).is_not(None),
+               col(ApprovalStep.decided_at).is_not(None),
+               col(ApprovalStep.decided_at) >= now - timedelta(days=HISTORY_DAYS),
+               col(ApprovalStep.decided_at) <= now)
+        .order_by(col(ApprovalStep.decided_at).desc())
+        .limit(MAX_SAMPLES)
+    )
+    out = []
+    for step, policy_key in session.exec(stmt).all():
+        assert step.opened_at is not None and step.decided_at is not None
+        opened, decided = utc(step.opened_at), utc(step.decided_at)
+        out.append(fc.StepSample(policy_key, step.name, tuple(step.approvers or ()), opened, decided,
+                                 calendar.working_seconds_between(opened, decided)))
+    return out
+
+
+class ForecastStore:
+    engine: Engine
+
+    def forecast_instance(self, *, project_id: str, now: datetime) -> pb.ForecastInstanceResponse:
+        with Session(self.engine) as session:
+            instance = session.exec(
+                select(ApprovalInstance).where(ApprovalInstance.project_id == project_id)
+                .order_by(col(ApprovalInstance.attempt).desc()).limit(1)
+            ).first()
+            if instance is None or instance.status != INSTANCE_PENDING:
+                return pb.ForecastInstanceResponse(available=False)
+            steps = session.exec(
+                select(ApprovalStep).where(ApprovalStep.instance_id == instance.id,
+                                           col(ApprovalStep.status).in_((STEP_PENDING, STEP_WAITING)))
+                .order_by(col(ApprovalStep.step_index))
+            ).all()
+            to_run = [fc.StepToRun(s.name, tuple(s.approvers or ()),
+                                   opened_at=utc(s.opened_at) if s.status == STEP_PENDING and s.opened_at else None)
+                      for s in steps]
+            samples = _samples(session, now)
+        result = fc.forecast(fc.History(samples), instance.policy_key, to_run, now=now, seed=instance.id,
+                             add_working=calendar.add_working_seconds,
+                             working_between=calendar.working_seconds_between)
+        if result is None:
+            return pb.ForecastInstanceResponse(available=False)
+        resp = pb.ForecastInstanceResponse(
+            available=True, remaining_hours=result.remaining_hours,
+            basis=[pb.ForecastBasis(step=b.step_name, level=b.level, samples=b.samples) for b in result.basis],
+        )
+        resp.expected_at.FromDatetime(result.expected_at)
+        resp.low_at.FromDatetime(result.low_at)
+        resp.high_at.FromDatetime(result.high_at)
+        return resp
