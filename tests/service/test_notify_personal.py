@@ -4,6 +4,7 @@ NotificationDelivery workflow by calling Deliver / DeadLetter themselves (the di
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from services.notify.im import clients
 from tests.conftest import StartService
 from tests.service import im_platform
 from tests.service.test_notify_delivery import Notify, failure, make_notify, rid
+from tests.standins.dingtalk_app import DingTalkAppStandIn
 
 __all__ = ["make_notify"]  # shared with the robot/e-mail tests
 APPROVAL = {"code": "BB-2026-000011", "name": "园区[二期](https://evil.example)", "customer": "杭州某某科技",
@@ -420,3 +422,82 @@ def test_a_card_out_whose_todo_runs_out_of_retries_is_kept_with_the_dead_letter(
     n.stub.Redrive(pb.RedriveRequest(request_id=rid(), delivery_ids=[d.id]), timeout=10)
     assert n.deliver(d.id).outcome == "skipped"
     assert len(platform.cards) == 1 and platform.todos == {}
+
+
+# ---- against the DingTalk stand-in (the real DingTalk client over loopback HTTP) ------------------
+
+
+@pytest.fixture()
+def dingtalk() -> Iterator[DingTalkAppStandIn]:
+    with DingTalkAppStandIn() as dt:
+        dt.add_person("alice", userid="ding-alice", name="Alice 王")
+        yield dt
+
+
+def dingtalk_channel(n: Notify, dt: DingTalkAppStandIn) -> None:
+    key, secret = dt.add_app()
+    n.stub.PutChannel(pb.PutChannelRequest(request_id=rid(), channel=pb.Channel(
+        key="ding-app", type="dingtalk_app", app_key=key, secret=secret, agent_id=str(dt.agent_id(key)),
+        api_base=dt.base, enabled=True)), timeout=10)
+
+
+def test_dingtalk_work_notice_and_todo_closed_exactly_once_after_a_decision(
+    make_notify: Callable[..., Notify], dingtalk: DingTalkAppStandIn,
+) -> None:
+    n = make_notify()
+    dingtalk_channel(n, dingtalk)
+    n.prefs("alice", ["dingtalk_app"])
+    _, d, task = approval(n)
+    assert n.deliver(d.id, attempt=1).outcome == "delivered"
+    assert n.deliver(d.id, attempt=2).outcome == "delivered"
+    [notice] = dingtalk.notices_for("ding-alice")
+    assert notice.status == "待处理" and task in notice.text and "/a/" not in notice.text
+    assert f"/auth/sso/dingtalk/inapp?next=/approvals/{task}" in notice.text
+    [todo] = dingtalk.todos_for(dingtalk.people["alice"].unionid)
+    assert not todo.done and f"next=/approvals/{task}" in json.dumps(todo.detail_url)
+    # Decided in the web app: the workflow closes the task (a retried activity repeats the call).
+    req = rid()
+    first = close(n, task, actor="李四", request_id=req)
+    assert close(n, task, actor="李四", request_id=req) == first
+    assert list(close(n, task, "cancelled").deliveries) == []
+    [u] = first.deliveries
+    assert n.deliver(u.id, attempt=1).outcome == "delivered"
+    assert n.deliver(u.id, attempt=2).outcome == "delivered"
+    assert [s[1] for s in dingtalk.status_updates] == ["已同意 · 李四"]
+    assert notice.status == "已同意 · 李四" and todo.done and not todo.deleted
+    assert len(dingtalk.notices_for("ding-alice")) == 1 and len(dingtalk.todos) == 1
+
+
+def test_dingtalk_permanent_refusal_goes_to_dead_letters_and_redrive_delivers(
+    make_notify: Callable[..., Notify], dingtalk: DingTalkAppStandIn,
+) -> None:
+    n = make_notify()
+    dingtalk_channel(n, dingtalk)
+    n.prefs("alice", ["dingtalk_app"])
+    _, d, task = approval(n)
+    dingtalk.refuse_user("ding-alice", 60121, "找不到该用户")
+    code, reason = failure(lambda: n.deliver(d.id, attempt=1))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "delivery_permanent")
+    [dead] = n.stub.ListDeliveries(pb.ListDeliveriesRequest(status="dead", channel="dingtalk_app"),
+                                   timeout=10).deliveries
+    assert dead.id == d.id and dead.error and dingtalk.notices_for("ding-alice") == []
+    assert n.stub.DeadLetter(pb.DeadLetterRequest(delivery_id=d.id, error="x"), timeout=10).outcome == "dead"
+    # The admin fixes it (the person joins the app's range), then redrives.
+    dingtalk.refused.pop("ding-alice")
+    redriven = n.stub.Redrive(pb.RedriveRequest(request_id=rid(), delivery_ids=[d.id]), timeout=10).deliveries
+    assert [(x.id, x.status) for x in redriven] == [(d.id, "pending")]
+    assert n.deliver(d.id).outcome == "delivered"
+    assert len(dingtalk.notices_for("ding-alice")) == 1
+    assert [ok for _, ok in n.attempts(d.id)] == [False, True]
+    # The card update of a closed task goes through the same paths: a token expired mid-way is
+    # refreshed once, a permanent refusal dead-letters the update, a redrive finishes it.
+    [u] = close(n, task, "transferred", actor="").deliveries
+    dingtalk.expire_tokens()
+    dingtalk.refuse_user("ding-alice", 60121, "找不到该用户")
+    assert failure(lambda: n.deliver(u.id))[1] == "delivery_permanent"
+    dingtalk.refused.pop("ding-alice")
+    n.stub.Redrive(pb.RedriveRequest(request_id=rid(), delivery_ids=[u.id]), timeout=10)
+    assert n.deliver(u.id).outcome == "delivered"
+    [notice] = dingtalk.notices_for("ding-alice")
+    [todo] = dingtalk.todos_for(dingtalk.people["alice"].unionid)
+    assert notice.status == "已转交他人" and todo.deleted
