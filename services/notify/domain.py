@@ -459,6 +459,8 @@ def _validate_app(ch: RobotChannel, key: str, kind: str, violations: list[FieldV
                                           options=options)
     if ch.api_base.strip():
         violations += _url_violations(ch.api_base, "channel.api_base")
+    for name in personal.url_options(options):
+        violations += _url_violations(options[name], f"channel.options[{name}]")
     if violations:
         raise ValidationFailed(violations)
     return RobotChannel(key=key, type=kind, url="", secret=ch.secret.strip(), enabled=ch.enabled,

@@ -82,9 +82,9 @@ class ImSender:
         return ch
 
     def _client(self, ch: domain.RobotChannel) -> ImClient:
-        if ch.api_base:
-            # The stored base may predate a stricter setting: check before every use, as webhooks do.
-            check_target(ch.api_base, allow_internal=self.allow_internal)
+        for _, url in personal.api_urls(ch.api_base, ch.options):
+            # Stored hosts may predate a stricter setting: check before every use, as webhooks do.
+            check_target(url, allow_internal=self.allow_internal)
         app = ImApp(key=ch.key, type=ch.type, app_key=ch.app_key, app_secret=ch.secret, agent_id=ch.agent_id,
                     api_base=ch.api_base, options=dict(ch.options))
         client: ImClient = self.factory(ch.type)(app, self.redis, self.timeout)

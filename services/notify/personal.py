@@ -141,6 +141,18 @@ def app_violations(
     return out
 
 
+def url_options(options: Mapping[str, str]) -> list[str]:
+    """Options naming an API host (``*_base``, e.g. DingTalk's ``oapi_base``): URLs checked like
+    ``api_base`` (http(s), and the SSRF rules)."""
+    return [k for k, v in options.items() if k.endswith("_base") and v.strip()]
+
+
+def api_urls(api_base: str, options: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(field, url) of every API address a channel may call besides the platform's public one."""
+    out = [("channel.api_base", api_base)] if api_base else []
+    return out + [(f"channel.options[{k}]", options[k]) for k in url_options(options)]
+
+
 def is_app(channel_type: str) -> bool:
     return channel_type in APP_TYPES
 

@@ -57,17 +57,21 @@ def _deliver_response(o: Outcome) -> pb.DeliverResponse:
     )
 
 
-def _check_url(url: str, path: str, *, allow_internal: bool) -> None:
+def _url_refusals(url: str, path: str, *, allow_internal: bool) -> list[FieldViolation]:
     """SSRF check at save time. A name that does not resolve right now is accepted: every delivery
     checks its target again before connecting."""
     try:
         check_target(url, allow_internal=allow_internal)
     except DeliveryFailed as err:
-        if err.retryable:
-            return
-        raise ValidationFailed(
-            [FieldViolation(path, f"地址不可用：{err.message}", f"url refused: {err.message}")]
-        ) from None
+        if not err.retryable:
+            return [FieldViolation(path, f"地址不可用：{err.message}", f"url refused: {err.message}")]
+    return []
+
+
+def _check_url(url: str, path: str, *, allow_internal: bool) -> None:
+    refused = _url_refusals(url, path, allow_internal=allow_internal)
+    if refused:
+        raise ValidationFailed(refused)
 
 
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
@@ -226,9 +230,11 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         has_secret = stored is not None and bool(stored.secret) and stored.type == given.type.strip().lower()
         ch = domain.validate_robot(given, has_stored_secret=has_secret)
         if ch.is_app:
-            # An app's API base: the platform's public API unless an internal stand-in is allowed.
-            if ch.api_base:
-                _check_url(ch.api_base, "channel.api_base", allow_internal=self.config.allow_internal)
+            # An app's API hosts: the platform's public API unless an internal stand-in is allowed.
+            refused = [v for path, url in personal.api_urls(ch.api_base, ch.options)
+                       for v in _url_refusals(url, path, allow_internal=self.config.allow_internal)]
+            if refused:
+                raise ValidationFailed(refused)
         else:
             _check_url(ch.url, "channel.url", allow_internal=self.config.allow_internal)
         return run_once(

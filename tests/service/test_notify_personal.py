@@ -165,8 +165,11 @@ def test_app_channels_are_validated_and_their_secret_is_write_only(make_notify: 
         "channel.agent_id", "channel.url", "channel.api_base", "channel.options[Bad-Key]",
         "channel.options[org_synced]"}
     # The API base may not point inside the network unless stand-ins are allowed (SSRF).
-    assert violations(lambda: put(app_key="k", secret="s", agent_id="1", api_base="http://127.0.0.1:9/")) == {
-        "channel.api_base"}
+    assert violations(lambda: put(app_key="k", secret="s", agent_id="1", api_base="http://127.0.0.1:9/",
+                                  options={"oapi_base": "http://10.0.0.8/", "openapi_base": "https://[::1]/"})) == {
+        "channel.api_base", "channel.options[oapi_base]", "channel.options[openapi_base]"}
+    assert violations(lambda: put(app_key="k", secret="s", agent_id="1", options={"oapi_base": "gopher://x"})) == {
+        "channel.options[oapi_base]"}
     assert violations(lambda: put(type="feishu_app", app_key="cli_a", secret="s", agent_id="1")) == {
         "channel.agent_id"}
     saved = put(app_key="dingxyz", secret="app-secret", agent_id="3001", options={"sso_provider": "ding-sso"})
