@@ -5,8 +5,10 @@ NotificationDelivery workflow by calling Deliver / DeadLetter themselves (the di
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -127,6 +129,24 @@ def test_close_task_queues_one_update_per_open_card_exactly_once(make_notify: Ca
     assert {r[3] for r in rows} == {d.id for d in first.deliveries}
     assert n.rows("SELECT count(*) FROM delivery") == [(2,)]
     assert n.rows("SELECT state FROM im_message WHERE task_id = 't-other'") == [("open",)]
+
+
+def test_concurrent_closes_queue_one_update_per_card(make_notify: Callable[..., Notify]) -> None:
+    n = make_notify()
+    cards = {sent_card(n, "t-race", recipient=u) for u in ("alice", "bob", "carol")}
+    barrier = threading.Barrier(6)
+
+    def go(i: int) -> list[str]:
+        barrier.wait()
+        return [d.id for d in close(n, "t-race", ("approved", "rejected")[i % 2], actor=f"审批人{i}").deliveries]
+
+    with ThreadPoolExecutor(6) as pool:
+        queued = [ids for ids in pool.map(go, range(6))]
+    assert sorted(len(ids) for ids in queued) == [0, 0, 0, 0, 0, 3]
+    rows = n.rows("SELECT id, state, close_delivery_id FROM im_message WHERE task_id = 't-race'")
+    assert {r[0] for r in rows} == cards and {r[1] for r in rows} == {"closed"}
+    assert sorted(r[2] for r in rows) == sorted(next(ids for ids in queued if ids))
+    assert n.rows("SELECT count(*) FROM delivery") == [(3,)]
 
 
 def test_close_task_without_cards_and_its_wording(make_notify: Callable[..., Notify]) -> None:
