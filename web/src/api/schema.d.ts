@@ -4509,6 +4509,11 @@ export interface components {
             linked_at?: string | null;
             /** Last Sign In At */
             last_sign_in_at?: string | null;
+            /**
+             * Platform User Id
+             * @description IM providers: the person's user id on the platform, recorded at each sign-in (personal work notices are addressed to it)
+             */
+            platform_user_id?: string | null;
         };
         /** ImportJobOut */
         ImportJobOut: {
