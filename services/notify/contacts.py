@@ -4,6 +4,8 @@ at delivery time, so Send never waits on another service."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +19,7 @@ from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1 import registry_service_pb2_grpc as rpb_grpc
 
 log = structlog.get_logger(__name__)
+PROVIDERS_TTL_SECONDS = 60.0
 _HAS_LEFT = "left" in rpb.User.DESCRIPTOR.fields_by_name
 
 
@@ -48,6 +51,9 @@ class Contacts(Protocol):
     # provider key → the person's identity there (empty when none or unknown user).
     def identities(self, user_id: str) -> dict[str, Identity]: ...
 
+    # Keys of the enabled sign-in providers of a type (dingtalk / wecom / feishu), sorted.
+    def providers(self, provider_type: str) -> tuple[str, ...]: ...
+
     def close(self) -> None: ...
 
 
@@ -60,6 +66,9 @@ class NoDirectory:
     def identities(self, user_id: str) -> dict[str, Identity]:
         return {}
 
+    def providers(self, provider_type: str) -> tuple[str, ...]:
+        return ()
+
     def close(self) -> None:
         return None
 
@@ -70,6 +79,9 @@ class RegistryContacts:
         self._channel = channel(addr)
         self._stub = rpb_grpc.RegistryServiceStub(self._channel)
         self._identity = ipb_grpc.IdentityServiceStub(self._channel)
+        # Providers change rarely: read at most once a minute (per notify process).
+        self._providers: tuple[float, dict[str, tuple[str, ...]]] | None = None
+        self._lock = threading.Lock()
         self._timeout = timeout
 
     def close(self) -> None:
@@ -106,3 +118,20 @@ class RegistryContacts:
             log.warning("notify.registry_failed", addr=self._addr, code=str(err.code()))
             raise ContactsUnavailable(f"registry ListIdentityLinks failed: {err.code()}") from err
         return {link.provider_key: Identity(subject=link.subject, userid=link.platform_user_id) for link in resp.links}
+
+    def providers(self, provider_type: str) -> tuple[str, ...]:
+        with self._lock:
+            cached = self._providers
+            if cached is None or time.monotonic() - cached[0] > PROVIDERS_TTL_SECONDS:
+                try:
+                    resp = self._identity.ListProviders(ipb.ListProvidersRequest(enabled_only=True),
+                                                        timeout=self._timeout, metadata=metadata())
+                except grpc.RpcError as err:
+                    log.warning("notify.registry_failed", addr=self._addr, code=str(err.code()))
+                    raise ContactsUnavailable(f"registry ListProviders failed: {err.code()}") from err
+                by_type: dict[str, list[str]] = {}
+                for p in resp.providers:
+                    by_type.setdefault(p.type, []).append(p.key)
+                cached = (time.monotonic(), {t: tuple(sorted(keys)) for t, keys in by_type.items()})
+                self._providers = cached
+            return cached[1].get(provider_type, ())

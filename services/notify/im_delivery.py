@@ -107,12 +107,29 @@ class ImSender:
         self.redis.hset(key, mapping=dict[Any, Any](values))
         self.redis.expire(key, PROGRESS_TTL_SECONDS)
 
-    def _card(self, row: DeliveryRow, ch: domain.RobotChannel, name: str) -> tuple[Card, Todo | None]:
+    def _provider(self, ch: domain.RobotChannel) -> str:
+        """The SSO provider of the channel's platform (option, else the enabled one of its type)."""
+        if ch.options.get(personal.SSO_PROVIDER, "").strip():
+            return personal.sso_provider(ch.type, ch.options)
+        try:
+            enabled = self.d.contacts.providers(personal.PLATFORM_OF.get(ch.type, ""))
+        except ContactsUnavailable as err:
+            raise delivering.Retryable(str(err)) from err
+        return personal.sso_provider(ch.type, ch.options, enabled)
+
+    def _provider_or_default(self, ch: domain.RobotChannel) -> str:
+        """For recording a card already sent (repair, dead letter): never fails on the registry."""
+        try:
+            return self._provider(ch)
+        except delivering.Retryable:
+            return personal.sso_provider(ch.type, ch.options)
+
+    def _card(self, row: DeliveryRow, ch: domain.RobotChannel, name: str, provider: str,
+              ) -> tuple[Card, Todo | None]:
         d = row.view
         ctx = self.d.context_of(row, name)
         task_id = str(ctx.get("task_id") or "")
-        url = personal.inapp_url(self.base_url, personal.sso_provider(ch.type, ch.options),
-                                 personal.task_path(task_id, d.project_id))
+        url = personal.inapp_url(self.base_url, provider, personal.task_path(task_id, d.project_id))
         # The button opens the task through the platform's sign-in page: no action-link token on a
         # card (the platform keeps messages; the card is stored for its update).
         ctx["action_url"] = ""
@@ -148,7 +165,7 @@ class ImSender:
         contact = self.d.contact(d.recipient_id)
         if contact is not None and contact.left:
             return self.d.skip(d, "recipient has left the organisation", attempt), False
-        provider = personal.sso_provider(ch.type, ch.options)
+        provider = self._provider(ch)
         try:
             links = {k: (v.subject, v.userid) for k, v in self.d.contacts.identities(d.recipient_id).items()}
         except ContactsUnavailable as err:
@@ -159,7 +176,7 @@ class ImSender:
             name = personal.PLATFORM_NAMES.get(ch.type, ch.type)
             return self.d.skip(d, f"recipient has no {ch.type} user id (never signed in with {name} provider "
                                   f"{provider} and the org is not synced from {name})", attempt), False
-        card, todo = self._card(row, ch, contact.name if contact else "")
+        card, todo = self._card(row, ch, contact.name if contact else "", provider)
         progress = self._progress(d.id)
         client: ImClient | None = None
         try:
@@ -218,7 +235,7 @@ class ImSender:
             contact = self.d.contacts.get(d.recipient_id)
         except ContactsUnavailable:
             contact = None
-        card, _ = self._card(row, ch, contact.name if contact else "")
+        card, _ = self._card(row, ch, contact.name if contact else "", self._provider_or_default(ch))
         user = progress.get("user", "")
         view = self._commit(row, ch, user, card, progress, 0, ok=True, error="", status=domain.DELIVERED)
         return delivering.Outcome(view, delivering.DELIVERED)
@@ -231,7 +248,7 @@ class ImSender:
         ch = self.d.channel_of(d.target)
         if not progress.get("message_ref") or ch is None:
             return None
-        card, _ = self._card(row, ch, "")
+        card, _ = self._card(row, ch, "", self._provider_or_default(ch))
         view = self._commit(row, ch, progress.get("user", ""), card, progress, 0, ok=None,
                             error=error or "retry budget exhausted", status=domain.DEAD)
         log.warning("delivery.dead_lettered", delivery_id=d.id, channel=d.channel, project_id=d.project_id,

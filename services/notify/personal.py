@@ -7,7 +7,7 @@ No grpc, protobuf, database or HTTP here."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -160,10 +160,15 @@ def is_app(channel_type: str) -> bool:
 # ---- the card's button and the recipient ---------------------------------------------------
 
 
-def sso_provider(channel_type: str, options: Mapping[str, str]) -> str:
-    """The SSO provider whose in-app page signs the person in: the channel's ``sso_provider``
-    option, else the provider keyed like the platform (``dingtalk`` / ``wecom`` / ``feishu``)."""
-    return options.get(SSO_PROVIDER, "").strip() or PLATFORM_OF.get(channel_type, "")
+def sso_provider(channel_type: str, options: Mapping[str, str], enabled: Sequence[str] = ()) -> str:
+    """The SSO provider whose in-app page signs the person in (and whose identity links give the
+    platform user id): the channel's ``sso_provider`` option; else the first enabled provider of
+    the platform's type (``enabled``: their keys, sorted); else the key named like the platform
+    (``dingtalk`` / ``wecom`` / ``feishu``)."""
+    chosen = options.get(SSO_PROVIDER, "").strip()
+    if chosen:
+        return chosen
+    return enabled[0] if enabled else PLATFORM_OF.get(channel_type, "")
 
 
 def task_path(task_id: str, project_id: str = "") -> str:

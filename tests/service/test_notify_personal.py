@@ -46,7 +46,7 @@ def registry_addr(start_module_service: StartService) -> str:
     rpb_grpc.RegistryServiceStub(registry.channel).UpsertOrg(rpb.UpsertOrgRequest(
         request_id=rid(), users=[rpb.User(id="dave", name="Dave", department_id="hq", left=True)]), timeout=10)
     identity = ipb_grpc.IdentityServiceStub(registry.channel)
-    for key, type_ in (("dingtalk", "dingtalk"), ("wecom", "wecom")):
+    for key, type_ in (("dingtalk", "dingtalk"), ("wecom", "wecom"), ("feishu-corp", "feishu")):
         p = ipb.Provider(key=key, type=type_, name=key, enabled=True)
         identity.PutProvider(ipb.PutProviderRequest(request_id=rid(), provider=p, actor_id="root"), timeout=10)
     identity.ResolveIdentity(ipb.ResolveIdentityRequest(
@@ -55,15 +55,18 @@ def registry_addr(start_module_service: StartService) -> str:
     identity.ResolveIdentity(ipb.ResolveIdentityRequest(
         request_id=rid(), provider_key="wecom", subject="carol-wx", match_field="id", match_value="carol"),
         timeout=10)
+    identity.ResolveIdentity(ipb.ResolveIdentityRequest(
+        request_id=rid(), provider_key="feishu-corp", subject="on_union-carol", match_field="id", match_value="carol",
+        platform_user_id="fs-carol"), timeout=10)
     return registry.addr
 
 
 @pytest.fixture()
 def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[im_platform.Platform]:
-    """The test platform stands in for DingTalk and WeCom apps (until their clients land)."""
-    fresh = im_platform.Platform(users={"ding-alice", "ding-bob", "bob", "carol-wx"})
+    """The test platform stands in for the apps of every platform (the wiring, not the clients)."""
+    fresh = im_platform.Platform(users={"ding-alice", "ding-bob", "bob", "carol-wx", "fs-carol"})
     monkeypatch.setattr(im_platform, "PLATFORM", fresh)
-    for channel_type in ("dingtalk_app", "wecom_app"):
+    for channel_type in ("dingtalk_app", "wecom_app", "feishu_app"):
         monkeypatch.setitem(clients.MODULES, channel_type, "tests.service.im_platform")
     yield fresh
 
@@ -381,6 +384,23 @@ def test_wecom_identity_subject_is_the_userid_and_the_sso_provider_is_configurab
     [card] = platform.cards.values()
     assert card["user"] == "carol-wx"
     assert card["card"].url == f"https://baobei.test/auth/sso/wecom/inapp?next=/approvals/{task}"
+
+
+def test_the_sso_provider_defaults_to_the_enabled_one_of_the_platform(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    """Feishu sign-in is configured as provider "feishu-corp": the card opens its in-app page and
+    the Feishu user_id kept with carol's link addresses her."""
+    n = make_notify()
+    n.stub.PutChannel(pb.PutChannelRequest(request_id=rid(), channel=pb.Channel(
+        key="fs-app", type="feishu_app", app_key=platform.app_key, secret=platform.app_secret, enabled=True)),
+        timeout=10)
+    n.prefs("carol", ["feishu_app"])
+    _, d, task = approval(n, "carol")
+    assert n.deliver(d.id).outcome == "delivered"
+    [card] = platform.cards.values()
+    assert card["user"] == "fs-carol"
+    assert card["card"].url == f"https://baobei.test/auth/sso/feishu-corp/inapp?next=/approvals/{task}"
 
 
 def test_platform_errors_retry_dead_letter_and_redrive(
