@@ -146,7 +146,7 @@ class ChannelIn(Model):
     options: dict[str, str] = Field(
         default_factory=dict, max_length=20,
         description="Apps: sso_provider (the SSO provider whose in-app sign-in page the card's button opens; "
-                    "default: the provider keyed like the platform), org_synced (\"true\": the org was synced from "
+                    "default: the enabled sign-in provider of the platform's type), org_synced (\"true\": the org was synced from "
                     "this platform, so user ids are its userids), platform extras (e.g. DingTalk head_text; *_base "
                     "options such as oapi_base are API URLs under the same rules as api_base)",
     )
