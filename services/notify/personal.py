@@ -22,6 +22,9 @@ PLATFORM_NAMES = {DINGTALK_APP: "钉钉", WECOM_APP: "企业微信", FEISHU_APP:
 
 APPROVED, REJECTED, RETURNED = "approved", "rejected", "returned"
 TRANSFERRED, CANCELLED, WITHDRAWN, REASSIGNED = "transferred", "cancelled", "withdrawn", "reassigned"
+# The step was settled without this person (another approver of an any-one step, an escalation
+# resolver, an SLA timer): approval's task-closing outbox says "closed".
+SETTLED = "closed"
 OUTCOME_WORDS = {
     APPROVED: "已同意",
     REJECTED: "已驳回",
@@ -30,10 +33,11 @@ OUTCOME_WORDS = {
     CANCELLED: "已取消",
     WITHDRAWN: "申请人已撤回",
     REASSIGNED: "已改派他人",
+    SETTLED: "已由他人处理",
 }
 OUTCOMES = tuple(OUTCOME_WORDS)
 # The task left this person without their decision: the to-do is removed, not completed.
-REMOVED_OUTCOMES = frozenset({TRANSFERRED, CANCELLED, WITHDRAWN, REASSIGNED})
+REMOVED_OUTCOMES = frozenset({TRANSFERRED, CANCELLED, WITHDRAWN, REASSIGNED, SETTLED})
 # The kind of the update deliveries CloseTask queues (delivery log, metrics).
 CARD_UPDATE_KIND = "im_card_update"
 OPEN, CLOSED = "open", "closed"
@@ -71,10 +75,11 @@ def validate_close(cmd: CloseTask) -> CloseTask:
 
 
 def card_status(outcome: str, actor_name: str = "") -> str:
-    """What a closed card shows: ``已同意 · 李四``; the outcome alone when nobody is named."""
+    """What a closed card shows: ``已同意 · 李四``; the outcome alone when nobody is named (or the
+    actor is the system)."""
     words = OUTCOME_WORDS.get(outcome, "已处理")
     name = " ".join(actor_name.split())
-    return f"{words} · {name}" if name else words
+    return f"{words} · {name}" if name and name.lower() != "system" else words
 
 
 def todo_removed(outcome: str) -> bool:

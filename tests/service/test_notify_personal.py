@@ -156,9 +156,10 @@ def test_close_task_without_cards_and_its_wording(make_notify: Callable[..., Not
     n = make_notify()
     out = close(n, "t-none", "transferred", actor="")
     assert (list(out.deliveries), out.status) == ([], "已转交他人")
+    assert close(n, "t-sla", "closed", actor="system").status == "已由他人处理"
     for outcome, words in (("rejected", "已驳回 · 王五"), ("returned", "已退回修改 · 王五"),
                            ("withdrawn", "申请人已撤回 · 王五"), ("reassigned", "已改派他人 · 王五"),
-                           ("cancelled", "已取消 · 王五")):
+                           ("cancelled", "已取消 · 王五"), ("closed", "已由他人处理 · 王五")):
         assert close(n, f"t-{outcome}", outcome, actor="王五").status == words
 
 
