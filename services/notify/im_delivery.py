@@ -256,6 +256,19 @@ class ImSender:
         return delivering.Outcome(view, delivering.DEAD)
 
     # ---- a card's update (CloseTask) ----
+    def _status(self, payload: Mapping[str, Any]) -> str:
+        """The closed card's text; a decider given by id only is named from the directory (a
+        directory that cannot answer leaves the name out rather than holding the update)."""
+        outcome, name = str(payload.get("outcome") or ""), str(payload.get("actor_name") or "")
+        actor = str(payload.get("actor_id") or "")
+        if not name and actor and actor != "system":
+            try:
+                contact = self.d.contacts.get(actor)
+            except ContactsUnavailable:
+                contact = None
+            name = contact.name if contact else ""
+        return personal.card_status(outcome, name) if outcome else str(payload.get("status") or "")
+
     def update_card(self, row: DeliveryRow, attempt: int) -> tuple[delivering.Outcome, bool]:
         d = row.view
         message_id = str(row.payload.get("im_message_id") or "")
@@ -265,7 +278,7 @@ class ImSender:
         ch = self._channel(d)
         if isinstance(ch, str):
             return self.d.skip(d, f"{ch}: card left as sent", attempt), False
-        status = str(row.payload.get("status") or personal.card_status(str(row.payload.get("outcome") or "")))
+        status = self._status(row.payload)
         card = Card(title=msg.title, markdown=msg.markdown, url=msg.url, task_id=msg.task_id)
         client: ImClient | None = None
         try:

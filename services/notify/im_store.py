@@ -118,6 +118,7 @@ def _queue_update(session: Session, msg: ImMessage, task: ImTask, now: datetime)
         kind=personal.CARD_UPDATE_KIND,
         payload={"im_message_id": msg.id, "task_id": msg.task_id, "outcome": task.outcome,
                  "status": personal.card_status(task.outcome, task.actor_name),
+                 "actor_id": task.actor_id, "actor_name": task.actor_name,
                  "removed": personal.todo_removed(task.outcome)},
         created_at=now,
         updated_at=now,

@@ -284,12 +284,14 @@ def test_close_task_updates_the_card_and_finishes_the_todo_exactly_once(
     assert (card["state"].status, card["state"].closed, card["updates"]) == ("已同意 · 李四", True, 1)
     assert (todo["done"], todo["removed"], todo["finishes"]) == (True, False, 1)
     assert n.rows("SELECT state, outcome, close_delivery_id FROM im_message") == [("closed", "approved", u.id)]
-    # A transferred task's to-do is removed, not completed.
+    # A transferred task's to-do is removed, not completed; a decider given by id only is named
+    # from the directory.
     _, d2, task2 = approval(n)
     assert n.deliver(d2.id).outcome == "delivered"
-    [u2] = close(n, task2, "transferred", actor="").deliveries
+    [u2] = n.stub.CloseTask(pb.CloseTaskRequest(request_id=rid(), task_id=task2, outcome="transferred",
+                                                actor_id="bob"), timeout=10).deliveries
     assert n.deliver(u2.id).outcome == "delivered"
-    assert platform.cards["card-2"]["state"].status == "已转交他人"
+    assert platform.cards["card-2"]["state"].status == "已转交他人 · Bob"
     assert (platform.todos["todo-2"]["done"], platform.todos["todo-2"]["removed"]) == (False, True)
 
 
