@@ -547,3 +547,34 @@ def test_dingtalk_permanent_refusal_goes_to_dead_letters_and_redrive_delivers(
     [notice] = dingtalk.notices_for("ding-alice")
     [todo] = dingtalk.todos_for(dingtalk.people["alice"].unionid)
     assert notice.status == "已转交他人" and todo.deleted
+
+
+def test_a_commit_lost_after_the_platform_accepted_is_repaired_without_sending_again(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    """The database write after the send fails (a crash's stand-in): the next attempt finds the
+    delivery key marked delivered and records the card from what Redis kept."""
+    from services.notify import im_store
+
+    n = make_notify()
+    app_channel(n)
+    n.prefs("alice", ["dingtalk_app"])
+    _, d, task = approval(n)
+    real = im_store.record_sent
+
+    def lost(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("database went away")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(im_store, "record_sent", lost)
+        with pytest.raises(grpc.RpcError):
+            n.deliver(d.id, attempt=1)
+    assert im_store.record_sent is real
+    assert n.rows("SELECT status FROM delivery WHERE id = :i", i=d.id) == [("pending",)]
+    out = n.deliver(d.id, attempt=2)
+    assert (out.outcome, out.delivery.status) == ("delivered", "delivered")
+    assert len(platform.cards) == 1 and len(platform.todos) == 1
+    assert n.rows("SELECT platform_user, task_id, message_ref, todo_ref, state FROM im_message") == [
+        ("ding-alice", task, "card-1", "todo-1", "open")]
+    [u] = close(n, task).deliveries
+    assert n.deliver(u.id).outcome == "delivered" and platform.cards["card-1"]["updates"] == 1
