@@ -189,8 +189,8 @@ class ImMessage(Base, table=True):
     platform_user: str = Field(max_length=200)
     task_id: str = Field(default="", max_length=100)
     project_id: str = Field(default="", max_length=100)
-    message_ref: str = Field(default="", max_length=500)
-    todo_ref: str = Field(default="", max_length=500)
+    message_ref: str = Field(default="", max_length=2000)
+    todo_ref: str = Field(default="", max_length=2000)
     # The card as sent (no credential: its button is the in-app sign-in page), for the update.
     title: str = Field(default="", max_length=500)
     markdown: str = Field(default="", sa_type=sa.Text)

@@ -25,6 +25,8 @@ from tests.conftest import StartService
 from tests.service import im_platform
 from tests.service.test_notify_delivery import Notify, failure, make_notify, rid
 from tests.standins.dingtalk_app import DingTalkAppStandIn
+from tests.standins.feishu_app import FeishuAppStandIn
+from tests.standins.wecom_app import WeComAppStandIn
 
 __all__ = ["make_notify"]  # shared with the robot/e-mail tests
 APPROVAL = {"code": "BB-2026-000011", "name": "园区[二期](https://evil.example)", "customer": "杭州某某科技",
@@ -578,3 +580,40 @@ def test_a_commit_lost_after_the_platform_accepted_is_repaired_without_sending_a
         ("ding-alice", task, "card-1", "todo-1", "open")]
     [u] = close(n, task).deliveries
     assert n.deliver(u.id).outcome == "delivered" and platform.cards["card-1"]["updates"] == 1
+
+
+def test_wecom_and_feishu_cards_sent_and_closed_through_their_clients(make_notify: Callable[..., Notify]) -> None:
+    """Carol signed in with WeCom (subject = her userid) and Feishu (the link keeps her user_id)."""
+    n = make_notify()
+    with WeComAppStandIn() as wc, FeishuAppStandIn() as fs:
+        wc.add_person("carol", userid="carol-wx", name="Carol")
+        fs.add_person("carol", userid="fs-carol", name="Carol")
+        agent, wc_secret = wc.add_agent()
+        fs_id, fs_secret = fs.add_app()
+        for channel in (pb.Channel(key="wx-app", type="wecom_app", app_key=wc.corp_id, secret=wc_secret,
+                                   agent_id=agent, api_base=wc.base, enabled=True),
+                        pb.Channel(key="fs-app", type="feishu_app", app_key=fs_id, secret=fs_secret,
+                                   api_base=fs.base, enabled=True)):
+            n.stub.PutChannel(pb.PutChannelRequest(request_id=rid(), channel=channel), timeout=10)
+        n.prefs("carol", ["wecom_app", "feishu_app"])
+        task = "t-wx-fs"
+        deliveries = n.send(["carol"], kind="approval_request", title="待审批：园区项目", action_tasks={"carol": task},
+                            project_id="p-1", context=APPROVAL).deliveries
+        assert sorted(x.channel for x in deliveries) == ["feishu_app", "wecom_app"]
+        for x in deliveries:
+            assert n.deliver(x.id).outcome == "delivered", x.channel
+        [wmsg] = wc.to("carol-wx")
+        assert f"/auth/sso/wecom/inapp?next=/approvals/{task}" in json.dumps(wmsg.payload)
+        [fmsg] = fs.cards_to("fs-carol")
+        assert f"/auth/sso/feishu-corp/inapp?next=/approvals/{task}" in json.dumps(fmsg.card, ensure_ascii=False)
+        [ftask] = fs.tasks_of("fs-carol")
+        assert n.rows("SELECT type, todo_ref FROM im_message ORDER BY type") == [
+            ("feishu_app", ftask.guid), ("wecom_app", "")]
+        updates = close(n, task, actor="李四").deliveries
+        assert sorted(u.channel for u in updates) == ["feishu_app", "wecom_app"]
+        for u in updates:
+            assert n.deliver(u.id).outcome == "delivered", u.channel
+            assert n.deliver(u.id).outcome == "delivered"
+        assert len(wmsg.updates) == 1 and "已同意 · 李四" in json.dumps(wmsg.updates, ensure_ascii=False)
+        assert len(fmsg.patches) == 1 and "已同意 · 李四" in json.dumps(fmsg.patches, ensure_ascii=False)
+        assert ftask.completed_at != "0" and not ftask.deleted
