@@ -159,11 +159,18 @@ class ImSender:
         if isinstance(ch, str):
             return self.d.skip(d, ch, attempt), False
         task_id = str((row.payload.get("context") or {}).get("task_id") or "")
+        progress = self._progress(d.id)
         state = im_store.task_state(self.d.engine, task_id)
         if state.closed:
+            if progress.get("message_ref"):
+                # The card went out before the close (its to-do had not): record it, which queues
+                # its update; no to-do is made for a closed task.
+                return self._record_out(row, ch, progress, attempt), True
             return self.d.skip(d, f"task {task_id} already closed ({state.status}): card not sent", attempt), False
         contact = self.d.contact(d.recipient_id)
         if contact is not None and contact.left:
+            if progress.get("message_ref"):
+                return self._record_out(row, ch, progress, attempt), True
             return self.d.skip(d, "recipient has left the organisation", attempt), False
         provider = self._provider(ch)
         try:
@@ -177,7 +184,6 @@ class ImSender:
             return self.d.skip(d, f"recipient has no {ch.type} user id (never signed in with {name} provider "
                                   f"{provider} and the org is not synced from {name})", attempt), False
         card, todo = self._card(row, ch, contact.name if contact else "", provider)
-        progress = self._progress(d.id)
         client: ImClient | None = None
         try:
             client = self._client(ch)
@@ -221,6 +227,19 @@ class ImSender:
             metrics.observe_send(0, [q.channel for q in queued])
             self.d.wake()
         return view
+
+    def _record_out(self, row: DeliveryRow, ch: domain.RobotChannel, progress: Mapping[str, str],
+                    attempt: int) -> delivering.Outcome:
+        """A card that went out in an earlier attempt, recorded as delivered without another call."""
+        d = row.view
+        card, _ = self._card(row, ch, "", self._provider_or_default(ch))
+        self.d.guards.mark_delivered(d.id)
+        view = self._commit(row, ch, progress.get("user", ""), card, progress, attempt, ok=True, error="",
+                            status=domain.DELIVERED)
+        log.info("delivery.delivered", delivery_id=d.id, channel=d.channel, project_id=d.project_id, kind=d.kind,
+                 attempt=attempt or view.attempts, task_id=card.task_id, todo=bool(progress.get("todo_ref")),
+                 earlier_card=True)
+        return delivering.Outcome(view, delivering.DELIVERED)
 
     def repair(self, row: DeliveryRow) -> delivering.Outcome | None:
         """The platform accepted the card but the commit was lost: record it from Redis. None when

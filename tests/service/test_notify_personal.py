@@ -342,6 +342,26 @@ def test_a_task_closed_while_its_card_is_in_flight_ends_with_the_card_closed(
     assert platform.todos["todo-1"]["done"]
 
 
+def test_a_task_closed_between_the_card_and_its_todo_ends_with_the_card_closed(
+    make_notify: Callable[..., Notify], platform: im_platform.Platform,
+) -> None:
+    """The card went out, the to-do failed (retryable), then the task closed: the next attempt
+    records the card (queueing its update) and makes no to-do for the closed task."""
+    n = make_notify()
+    app_channel(n)
+    n.prefs("alice", ["dingtalk_app"])
+    _, d, task = approval(n)
+    platform.fail_next("create_todo", retryable=True)
+    assert failure(lambda: n.deliver(d.id, attempt=1))[1] == "delivery_retryable"
+    assert list(close(n, task, "cancelled", actor="").deliveries) == []
+    out = n.deliver(d.id, attempt=2)
+    assert (out.outcome, out.delivery.status) == ("delivered", "delivered")
+    [u] = n.stub.ListDeliveries(pb.ListDeliveriesRequest(status="pending"), timeout=10).deliveries
+    assert u.kind == "im_card_update" and n.deliver(u.id).outcome == "delivered"
+    assert [c["state"].status for c in platform.cards.values()] == ["已取消"]
+    assert platform.todos == {} and platform.calls.count(("send_card", "ding-alice")) == 1
+
+
 def test_quiet_hours_hold_personal_notices(
     make_notify: Callable[..., Notify], platform: im_platform.Platform,
 ) -> None:
@@ -466,10 +486,12 @@ def test_a_card_out_whose_todo_runs_out_of_retries_is_kept_with_the_dead_letter(
     [u] = close(n, task).deliveries
     assert n.deliver(u.id).outcome == "delivered"
     assert platform.cards["card-1"]["state"].status == "已同意 · 李四"
-    # A redrive afterwards sends nothing: the card is closed, the task too.
+    # A redrive afterwards calls nothing: the card (out, closed) is the delivery, the task is over.
     n.stub.Redrive(pb.RedriveRequest(request_id=rid(), delivery_ids=[d.id]), timeout=10)
-    assert n.deliver(d.id).outcome == "skipped"
-    assert len(platform.cards) == 1 and platform.todos == {}
+    calls = len(platform.calls)
+    assert n.deliver(d.id).outcome == "delivered"
+    assert len(platform.calls) == calls and len(platform.cards) == 1 and platform.todos == {}
+    assert n.rows("SELECT count(*) FROM delivery WHERE kind = 'im_card_update'") == [(1,)]
 
 
 # ---- against the DingTalk stand-in (the real DingTalk client over loopback HTTP) ------------------
