@@ -97,7 +97,8 @@ class TemplateIn(Model):
     title: str = Field(min_length=1, max_length=2000, description="Jinja2 source of the title / e-mail subject")
     text: str = Field(min_length=1, max_length=20000, description="Jinja2 source of the plain text body")
     html: str | None = Field(default=None, max_length=50000, description="Jinja2 source of the e-mail HTML body")
-    markdown: str | None = Field(default=None, max_length=20000, description="Jinja2 source for robots")
+    markdown: str | None = Field(default=None, max_length=20000,
+                                 description="Jinja2 source for robots and personal app cards")
 
 
 class TemplateOut(Model):
@@ -146,9 +147,9 @@ class ChannelIn(Model):
     options: dict[str, str] = Field(
         default_factory=dict, max_length=20,
         description="Apps: sso_provider (the SSO provider whose in-app sign-in page the card's button opens; "
-                    "default: the enabled sign-in provider of the platform's type), org_synced (\"true\": the org was synced from "
-                    "this platform, so user ids are its userids), platform extras (e.g. DingTalk head_text; *_base "
-                    "options such as oapi_base are API URLs under the same rules as api_base)",
+                    "default: the enabled sign-in provider of the platform's type), org_synced (\"true\": the org "
+                    "was synced from this platform, so user ids are its userids), platform extras (e.g. DingTalk "
+                    "head_text; *_base options such as oapi_base are API URLs under the same rules as api_base)",
     )
 
     @field_validator("url", "api_base")

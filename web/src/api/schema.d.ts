@@ -7004,7 +7004,7 @@ export interface components {
             html?: string | null;
             /**
              * Markdown
-             * @description Jinja2 source for robots
+             * @description Jinja2 source for robots and personal app cards
              */
             markdown?: string | null;
         };
