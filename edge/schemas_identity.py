@@ -188,6 +188,9 @@ class IdentityLinkOut(Model):
     display: str
     linked_at: str | None = None
     last_sign_in_at: str | None = None
+    platform_user_id: str | None = Field(
+        default=None, description="IM providers: the person's user id on the platform, recorded at each sign-in "
+                                  "(personal work notices are addressed to it)")
 
 
 class IdentityLinkList(Model):

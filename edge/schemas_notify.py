@@ -7,15 +7,17 @@ import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from edge.schemas import CustomerIn, Model, OpenModel, ProjectIn, ProjectMoney, ProjectStatus
 
-ExternalChannel = Literal["email", "dingtalk", "wecom"]
-RobotType = Literal["dingtalk", "wecom"]
+# dingtalk / wecom: the group robot; *_app: a personal notice through the enterprise app.
+ExternalChannel = Literal["email", "dingtalk", "wecom", "dingtalk_app", "wecom_app", "feishu_app"]
+ChannelType = Literal["dingtalk", "wecom", "dingtalk_app", "wecom_app", "feishu_app"]
+APP_TYPES = ("dingtalk_app", "wecom_app", "feishu_app")
 DeliveryStatus = Literal["pending", "dispatched", "delivered", "digest_waiting", "digested", "skipped", "dead"]
-DeliveryChannel = Literal["email", "dingtalk", "wecom", "webhook"]
+DeliveryChannel = Literal["email", "dingtalk", "wecom", "webhook", "dingtalk_app", "wecom_app", "feishu_app"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _KIND = re.compile(r"^[a-z][a-z0-9_.\-]{0,99}$")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
@@ -53,7 +55,7 @@ class QuietHoursIn(Model):
 
 class PreferencesIn(Model):
     channels: list[ExternalChannel] = Field(
-        default_factory=list, max_length=3,
+        default_factory=list, max_length=6,
         description="Channels besides the in-app inbox (always on), for every kind not in by_kind",
     )
     quiet_hours: QuietHoursIn | None = Field(default=None, description="External sends wait until the end")
@@ -81,6 +83,11 @@ class PreferencesOut(Model):
     channels: list[str]
     quiet_hours: QuietHoursOut | None = None
     by_kind: dict[str, list[str]] = Field(default_factory=dict)
+    available: list[str] = Field(
+        default_factory=list,
+        description="Channels this installation offers: email, dingtalk, wecom, and each enterprise app type "
+                    "(dingtalk_app, wecom_app, feishu_app) an admin has enabled",
+    )
 
 
 # ---- templates ----
@@ -90,7 +97,8 @@ class TemplateIn(Model):
     title: str = Field(min_length=1, max_length=2000, description="Jinja2 source of the title / e-mail subject")
     text: str = Field(min_length=1, max_length=20000, description="Jinja2 source of the plain text body")
     html: str | None = Field(default=None, max_length=50000, description="Jinja2 source of the e-mail HTML body")
-    markdown: str | None = Field(default=None, max_length=20000, description="Jinja2 source for robots")
+    markdown: str | None = Field(default=None, max_length=20000,
+                                 description="Jinja2 source for robots and personal app cards")
 
 
 class TemplateOut(Model):
@@ -113,21 +121,41 @@ class TemplateList(Model):
 
 
 class ChannelIn(Model):
-    type: RobotType
-    url: str = Field(min_length=1, max_length=2000, description="Robot webhook URL (https)")
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"type": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=…", "secret": "SEC…"},
+        {"type": "dingtalk_app", "app_key": "dingxxxxxxxx", "secret": "app secret", "agent_id": "3001234567",
+         "options": {"sso_provider": "dingtalk"}},
+    ]})
+
+    type: ChannelType = Field(description="dingtalk / wecom: group robot; dingtalk_app / wecom_app / feishu_app: "
+                                          "personal notices through the enterprise app")
+    url: str = Field(default="", max_length=2000, description="Robot webhook URL (https); robots only")
     secret: str | None = Field(
-        default=None, max_length=500, description="DingTalk signing secret (SEC…); write-only; omit to keep"
+        default=None, max_length=500,
+        description="DingTalk robot signing secret (SEC…) or the enterprise app's secret; write-only; omit to keep",
     )
     enabled: bool = True
     show_amount: bool = Field(
         default=False,
         description="Robots post to group chats: show the project's amount on their cards (default: hidden)",
     )
+    app_key: str = Field(default="", max_length=200,
+                         description="Apps: DingTalk AppKey (Client ID) / WeCom corpid / Feishu App ID")
+    agent_id: str = Field(default="", max_length=100, description="Apps: DingTalk AgentId / WeCom agentid (digits)")
+    api_base: str = Field(default="", max_length=2000,
+                          description="Apps: the platform's API base URL; empty = its public API")
+    options: dict[str, str] = Field(
+        default_factory=dict, max_length=20,
+        description="Apps: sso_provider (the SSO provider whose in-app sign-in page the card's button opens; "
+                    "default: the enabled sign-in provider of the platform's type), org_synced (\"true\": the org "
+                    "was synced from this platform, so user ids are its userids), platform extras (e.g. DingTalk "
+                    "head_text; *_base options such as oapi_base are API URLs under the same rules as api_base)",
+    )
 
-    @field_validator("url")
+    @field_validator("url", "api_base")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value.strip()):
+        if value.strip() and not re.match(r"^https?://[^\s/]+", value.strip()):
             raise PydanticCustomError("url", "must be an http(s) URL")
         return value.strip()
 
@@ -139,6 +167,10 @@ class ChannelOut(Model):
     enabled: bool
     has_secret: bool
     show_amount: bool = False
+    app_key: str = ""
+    agent_id: str = ""
+    api_base: str = ""
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 class ChannelList(Model):

@@ -116,7 +116,8 @@ async def user_identities(user_id: str, user: CurrentUser, clients: Clients) -> 
         raise Forbidden("只能查看自己的登录绑定", "only your own identities", code="admin_required")
     resp = await clients.identity.ListIdentityLinks(identity_pb2.ListIdentityLinksRequest(user_id=user_id))
     return {"items": [{"provider_key": link.provider_key, "subject": link.subject, "display": link.display,
-                       "linked_at": mapping.ts(link.linked_at), "last_sign_in_at": mapping.ts(link.last_sign_in_at)}
+                       "linked_at": mapping.ts(link.linked_at), "last_sign_in_at": mapping.ts(link.last_sign_in_at),
+                       "platform_user_id": link.platform_user_id or None}
                       for link in resp.links]}
 
 

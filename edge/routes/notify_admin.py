@@ -1,5 +1,6 @@
 """Notification settings over the notify service: each user's channel preferences and quiet
-hours; and, for admins, the per-kind Jinja2 templates, the robot channels (DingTalk / WeCom), the
+hours; and, for admins, the per-kind Jinja2 templates, the channels (DingTalk / WeCom group
+robots, DingTalk / WeCom / Feishu enterprise apps for personal notices), the
 outgoing webhook subscriptions (finance sync, Standard Webhooks) and the delivery log with its dead
 letters and re-drive."""
 
@@ -22,6 +23,7 @@ from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router
 from edge.schemas_notify import (
+    APP_TYPES,
     ChannelIn,
     ChannelList,
     ChannelOut,
@@ -58,13 +60,25 @@ def body_errors(prefix: str) -> Iterator[None]:
 # ---------------------------------------------------------------- preferences
 
 
-def _prefs_out(p: notify_pb2.Preferences, user_id: str) -> dict[str, Any]:
+BASE_CHANNELS = ("email", "dingtalk", "wecom")
+
+
+async def _available(clients: EdgeClients) -> list[str]:
+    """The channels a user may choose: e-mail and the robots (as before), and each enterprise app
+    type an admin enabled (no secret leaves the service: only the types are read)."""
+    resp = await clients.notify.ListChannels(notify_pb2.ListChannelsRequest())
+    apps = {c.type for c in resp.channels if c.enabled and c.type in APP_TYPES}
+    return [*BASE_CHANNELS, *(t for t in APP_TYPES if t in apps)]
+
+
+def _prefs_out(p: notify_pb2.Preferences, user_id: str, available: list[str]) -> dict[str, Any]:
     qh = p.quiet_hours
     return {
         "user_id": p.user_id or user_id,
         "channels": list(p.channels),
         "quiet_hours": {"start": qh.start, "end": qh.end, "tz": qh.tz or "Asia/Shanghai"} if qh.start else None,
         "by_kind": {k: list(v.channels) for k, v in sorted(p.by_kind.items())},
+        "available": available,
     }
 
 
@@ -82,7 +96,7 @@ async def _set_prefs(clients: EdgeClients, user_id: str, body: PreferencesIn) ->
     resp = await clients.notify.SetPreferences(
         notify_pb2.SetPreferencesRequest(request_id=uuid.uuid4().hex, preferences=prefs)
     )
-    return _prefs_out(resp, user_id)
+    return _prefs_out(resp, user_id, await _available(clients))
 
 
 async def _known_user(clients: EdgeClients, user_id: str) -> None:
@@ -91,14 +105,16 @@ async def _known_user(clients: EdgeClients, user_id: str) -> None:
 
 @router.get("/me/notification-preferences", response_model=PreferencesOut)
 async def my_preferences(user: CurrentUser, clients: Clients) -> dict[str, Any]:
-    """The caller's channels besides the in-app inbox, quiet hours and per-kind overrides."""
+    """The caller's channels besides the in-app inbox, quiet hours and per-kind overrides, and the
+    channels on offer (`available`: enterprise apps appear once an admin enabled one)."""
     resp = await clients.notify.GetPreferences(notify_pb2.GetPreferencesRequest(user_id=user.id))
-    return _prefs_out(resp, user.id)
+    return _prefs_out(resp, user.id, await _available(clients))
 
 
 @router.put("/me/notification-preferences", response_model=PreferencesOut)
 async def set_my_preferences(body: PreferencesIn, user: CurrentUser, clients: Clients) -> dict[str, Any]:
-    """Replace the caller's preferences. During quiet hours external sends wait (the inbox never)."""
+    """Replace the caller's preferences. During quiet hours external sends wait (the inbox never),
+    personal app notices (dingtalk_app, wecom_app, feishu_app) included."""
     return await _set_prefs(clients, user.id, body)
 
 
@@ -106,7 +122,7 @@ async def set_my_preferences(body: PreferencesIn, user: CurrentUser, clients: Cl
 async def user_preferences(user_id: str, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     await _known_user(clients, user_id)
     resp = await clients.notify.GetPreferences(notify_pb2.GetPreferencesRequest(user_id=user_id))
-    return _prefs_out(resp, user_id)
+    return _prefs_out(resp, user_id, await _available(clients))
 
 
 @router.put("/users/{user_id}/notification-preferences", response_model=PreferencesOut)
@@ -172,12 +188,14 @@ def mask_url(kind: str, url: str) -> str:
 
 def _channel_out(c: notify_pb2.Channel) -> dict[str, Any]:
     return {"key": c.key, "type": c.type, "url": mask_url(c.type, c.url), "enabled": c.enabled,
-            "has_secret": c.has_secret, "show_amount": c.show_amount}
+            "has_secret": c.has_secret, "show_amount": c.show_amount, "app_key": c.app_key,
+            "agent_id": c.agent_id, "api_base": c.api_base, "options": dict(sorted(c.options.items()))}
 
 
 @router.get("/notification-channels", response_model=ChannelList)
 async def list_channels(admin: AdminUser, clients: Clients) -> dict[str, Any]:
-    """Robot channels; secrets are never returned and WeCom keys are masked."""
+    """Robot and enterprise app channels; secrets are never returned (`has_secret` says one is
+    stored) and WeCom robot keys are masked."""
     resp = await clients.notify.ListChannels(notify_pb2.ListChannelsRequest())
     return {"items": [_channel_out(c) for c in resp.channels]}
 
@@ -185,7 +203,11 @@ async def list_channels(admin: AdminUser, clients: Clients) -> dict[str, Any]:
 @router.put("/notification-channels/{key}", response_model=ChannelOut)
 async def put_channel(key: str, body: ChannelIn, admin: AdminUser, clients: Clients) -> dict[str, Any]:
     """A DingTalk custom robot (URL with access_token, signing secret `SEC…`) or a WeCom group robot
-    (URL with key). Omitting `secret` keeps the stored one."""
+    (URL with key); or an enterprise app for personal notices: `dingtalk_app` (AppKey, AppSecret,
+    AgentId), `wecom_app` (corpid, the app's Secret, agentid) or `feishu_app` (App ID, App Secret),
+    with `api_base` (empty = the platform's public API; an internal address only where the
+    deployment allows internal targets) and `options`. Omitting `secret` keeps the stored one.
+    422 names each bad field (`app_key`, `secret`, `agent_id`, `api_base`, `options[…]`)."""
     if not _KEY.fullmatch(key):
         raise ValidationFailed([FieldViolation("key", "渠道标识格式不正确", "invalid channel key")])
     with body_errors("channel."):
@@ -193,11 +215,14 @@ async def put_channel(key: str, body: ChannelIn, admin: AdminUser, clients: Clie
             notify_pb2.PutChannelRequest(
                 request_id=uuid.uuid4().hex,
                 channel=notify_pb2.Channel(key=key, type=body.type, url=body.url, secret=body.secret or "",
-                                           enabled=body.enabled, show_amount=body.show_amount),
+                                           enabled=body.enabled, show_amount=body.show_amount,
+                                           app_key=body.app_key, agent_id=body.agent_id, api_base=body.api_base,
+                                           options=body.options),
             )
         )
     await audit.record(clients, "channel.changed", actor_id=admin.id, target_type="notification_channel",
-                       target_id=key, details={"type": body.type, "host": urlsplit(body.url).hostname,
+                       target_id=key, details={"type": body.type,
+                                               "host": urlsplit(body.url or body.api_base).hostname,
                                                "enabled": body.enabled, "secret_changed": bool(body.secret)})
     return _channel_out(resp)
 
@@ -279,7 +304,8 @@ async def list_deliveries(
     notification_id: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    """The delivery log (e-mail, robots, webhooks): attempts, status and last error, newest first."""
+    """The delivery log (e-mail, robots, webhooks, enterprise app cards and their updates — kind
+    `im_card_update`): attempts, status and last error, newest first."""
     resp = await clients.notify.ListDeliveries(
         notify_pb2.ListDeliveriesRequest(
             status=status or "", project_id=project_id or "", channel=channel or "",

@@ -285,6 +285,6 @@ class ImFlow:
             log.warning("sso.match_value.missing", provider=app.key, field=match)
         resolved = await clients.identity.ResolveIdentity(identity_pb2.ResolveIdentityRequest(
             request_id=uuid.uuid4().hex, provider_key=app.key, subject=user.subject, match_field=match,
-            match_value=value, display=(user.display or user.userid)[:320]))
+            match_value=value, display=(user.display or user.userid)[:320], platform_user_id=user.userid))
         found: registry_pb2.User = resolved.user
         return await open_session(request, response, clients, found, method=app.type, provider=app.key)

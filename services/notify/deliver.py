@@ -26,7 +26,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from baobei.core.errors import Conflict
-from services.notify import domain, group_cards, metrics, store, templates
+from services.notify import domain, group_cards, im_delivery, metrics, personal, store, templates
 from services.notify.channels.base import DeliveryFailed, EmailMessage, RobotMessage
 from services.notify.contacts import Contact, Contacts, ContactsUnavailable
 from services.notify.guards import DELIVERED as KEY_DELIVERED
@@ -96,6 +96,9 @@ class Deliverer:
         senders: Senders,
         send_timeout: float = 10.0,
         link_urls: LinkUrls | None = None,
+        base_url: str = "",
+        allow_internal: bool = False,
+        im_timeout: float = 10.0,
     ) -> None:
         self.engine = engine
         # Derives action-link URLs at render time (payloads never hold them).
@@ -103,8 +106,13 @@ class Deliverer:
         self.guards = guards
         self.contacts = contacts
         self.senders = senders
-        # The in-flight key outlives any single send (SMTP/HTTP timeouts) by a margin.
-        self.key_ttl = max(30.0, send_timeout * 3 + 10)
+        # The in-flight key outlives any single send (SMTP/HTTP timeouts) by a margin; a personal
+        # card is up to two platform calls, each maybe after a token fetch.
+        self.key_ttl = max(30.0, send_timeout * 3 + 10, im_timeout * 6 + 10)
+        # Set by the servicer: wakes the dispatcher when a delivery queues another (card updates).
+        self.wake: Callable[[], None] = lambda: None
+        self.im = im_delivery.ImSender(self, redis_client=guards.r, timeout=im_timeout, base_url=base_url,
+                                       allow_internal=allow_internal)
 
     # ---- helpers ----
     def _record(self, ids: list[str], **kw: Any) -> list[domain.DeliveryView]:
@@ -117,6 +125,40 @@ class Deliverer:
                                only_from=(domain.PENDING, domain.DISPATCHED, domain.DIGEST_WAITING))
         log.info("delivery.skipped", delivery_id=d.id, channel=d.channel, project_id=d.project_id, reason=reason)
         return Outcome(view, SKIPPED)
+
+    # What the personal-app half (im_delivery) uses.
+    def skip(self, d: domain.DeliveryView, reason: str, attempt: int) -> Outcome:
+        return self._skip(d, reason, attempt)
+
+    def contact(self, user_id: str) -> Contact | None:
+        return self._contact(user_id)
+
+    def failed(self, ids: list[str], err: DeliveryFailed, attempt: int, project_id: str) -> Exception:
+        return self._failed(ids, err, attempt, project_id)
+
+    def accepted(self, d: domain.DeliveryView, attempt: int) -> Outcome:
+        return self._accepted(d, attempt)
+
+    def channel_of(self, key: str) -> domain.RobotChannel | None:
+        return store.get_channel(self.engine, key) if key else None
+
+    def context_of(self, row: store.DeliveryRow, name: str) -> dict[str, Any]:
+        """The template context of a personal notice (the recipient's name from the directory)."""
+        ctx: dict[str, Any] = dict(row.payload.get("context") or {})
+        ctx.setdefault("recipient_id", row.view.recipient_id)
+        ctx["recipient_name"] = name or ctx.get("recipient_name", "")
+        return ctx
+
+    def rendered(self, kind: str, ctx: Mapping[str, Any]) -> templates.Rendered:
+        return self._rendered(kind, ctx)
+
+    def _repair_row(self, row: store.DeliveryRow) -> Outcome:
+        d = row.view
+        if d.channel in domain.APP_TYPES and d.kind != personal.CARD_UPDATE_KIND:
+            repaired = self.im.repair(row)
+            if repaired is not None:
+                return repaired
+        return self._repair(d)
 
     def _repair(self, d: domain.DeliveryView) -> Outcome:
         status = domain.DIGESTED if d.status == domain.DIGEST_WAITING else domain.DELIVERED
@@ -156,11 +198,11 @@ class Deliverer:
             # Quiet hours hold even when a caller ignores DeliveryRef.not_before: come back later.
             return Outcome(d, RATE_LIMITED, round(wait, 3))
         if self.guards.delivery_state(d.id) == KEY_DELIVERED:
-            return self._repair(d)
+            return self._repair_row(row)
         token = self.guards.claim_delivery(d.id, self.key_ttl)
         if token is None:
             if self.guards.delivery_state(d.id) == KEY_DELIVERED:
-                return self._repair(d)
+                return self._repair_row(row)
             raise Retryable("delivery in progress in another attempt")
         sent = False
         try:
@@ -183,6 +225,10 @@ class Deliverer:
             return self._send_robot(row, attempt)
         if d.channel == domain.WEBHOOK:
             return self._send_webhook(row, attempt)
+        if d.channel in domain.APP_TYPES:
+            if d.kind == personal.CARD_UPDATE_KIND:
+                return self.im.update_card(row, attempt)
+            return self.im.send_card(row, attempt)
         return self._skip(d, f"unknown channel {d.channel}", attempt), False
 
     def _accepted(self, d: domain.DeliveryView, attempt: int, *, target: str | None = None) -> Outcome:
@@ -369,7 +415,11 @@ class Deliverer:
         if done is not None:
             return done
         if self.guards.delivery_state(delivery_id) == KEY_DELIVERED:
-            return self._repair(row.view)
+            return self._repair_row(row)
+        if row.view.channel in domain.APP_TYPES and row.view.kind != personal.CARD_UPDATE_KIND:
+            kept = self.im.dead_letter(row, error)
+            if kept is not None:
+                return kept
         (view,) = self._record([delivery_id], attempt=None, ok=None, error=error or "retry budget exhausted",
                                status=domain.DEAD,
                                only_from=(domain.PENDING, domain.DISPATCHED, domain.DIGEST_WAITING))

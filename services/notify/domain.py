@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baobei.core.errors import FieldViolation, ValidationFailed, require
+from services.notify import personal
 from services.notify.group_cards import escape_markdown
+from services.notify.im import base as im_base
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -197,8 +199,11 @@ def next_cursor(page: Sequence[Notification], limit: int, *, has_more: bool) -> 
 # External channels, preferences and quiet hours
 
 EMAIL, DINGTALK, WECOM, WEBHOOK = "email", "dingtalk", "wecom", "webhook"
-USER_CHANNELS = (EMAIL, DINGTALK, WECOM)
 ROBOT_TYPES = (DINGTALK, WECOM)
+# Personal notices through an enterprise app (services/notify/im): dingtalk_app, wecom_app, feishu_app.
+APP_TYPES = im_base.APP_TYPES
+USER_CHANNELS = (EMAIL, DINGTALK, WECOM, *APP_TYPES)
+CHANNEL_TYPES = (*ROBOT_TYPES, *APP_TYPES)
 
 PENDING, DISPATCHED, DELIVERED = "pending", "dispatched", "delivered"
 DIGEST_WAITING, DIGESTED, SKIPPED, DEAD = "digest_waiting", "digested", "skipped", "dead"
@@ -341,20 +346,22 @@ def plan_deliveries(
     now: datetime,
 ) -> list[PlannedDelivery]:
     """External deliveries of one notification: one per channel the preferences ask for.
-    ``robots`` maps robot type → key of the enabled robot channel of that type; a channel without
-    a robot is recorded as skipped (visible, never silently dropped)."""
+    ``robots`` maps channel type (robot or enterprise app) → key of the enabled channel of that
+    type; a channel type without one is recorded as skipped (visible, never silently dropped).
+    Quiet hours hold every external delivery (``not_before``), personal app notices included."""
     out: list[PlannedDelivery] = []
     later = quiet_until(now, prefs.quiet_hours) if prefs else None
     for ch in channels_for(prefs, kind):
         if ch == EMAIL:
             out.append(PlannedDelivery(recipient_id, ch, "", PENDING, not_before=later))
-        elif ch in ROBOT_TYPES:
+        elif ch in CHANNEL_TYPES:
             key = robots.get(ch, "")
+            what = "robot" if ch in ROBOT_TYPES else "app"
             if key:
                 out.append(PlannedDelivery(recipient_id, ch, key, PENDING, not_before=later))
             else:
                 out.append(
-                    PlannedDelivery(recipient_id, ch, "", SKIPPED, error=f"no enabled {ch} robot channel")
+                    PlannedDelivery(recipient_id, ch, "", SKIPPED, error=f"no enabled {ch} {what} channel")
                 )
     return out
 
@@ -365,6 +372,10 @@ def plan_deliveries(
 
 @dataclass(frozen=True)
 class RobotChannel:
+    """A channel: a group robot (``url``, ``secret`` = DingTalk's signing secret) or an enterprise
+    app for personal notices (``app_key``, ``secret`` = the app secret, ``agent_id``, ``api_base``,
+    ``options``)."""
+
     key: str
     type: str
     url: str
@@ -372,6 +383,14 @@ class RobotChannel:
     enabled: bool = True
     # Group chats see the project's amount only when the admin allows it (default: hidden).
     show_amount: bool = False
+    app_key: str = ""
+    agent_id: str = ""
+    api_base: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_app(self) -> bool:
+        return self.type in APP_TYPES
 
 
 @dataclass(frozen=True)
@@ -401,7 +420,9 @@ def _url_violations(url: str, path: str, *, hosts: Sequence[str] = ()) -> list[F
     return []
 
 
-def validate_robot(ch: RobotChannel) -> RobotChannel:
+def validate_robot(ch: RobotChannel, *, has_stored_secret: bool = False) -> RobotChannel:
+    """A robot or enterprise app channel, trimmed; ValidationFailed names every bad field.
+    ``has_stored_secret``: an app's secret may be omitted (kept) when one of the same type is stored."""
     violations: list[FieldViolation] = []
     key = ch.key.strip()
     if not _KEY.match(key):
@@ -409,9 +430,12 @@ def validate_robot(ch: RobotChannel) -> RobotChannel:
             FieldViolation("channel.key", "渠道标识无效（字母、数字、_.-）", "invalid key (letters, digits, _.-)")
         )
     kind = ch.type.strip().lower()
+    if kind in APP_TYPES:
+        return _validate_app(ch, key, kind, violations, has_stored_secret=has_stored_secret)
     if kind not in ROBOT_TYPES:
         violations.append(
-            FieldViolation("channel.type", "渠道类型应为 dingtalk 或 wecom", "type must be dingtalk or wecom")
+            FieldViolation("channel.type", f"渠道类型应为 {' / '.join(CHANNEL_TYPES)} 之一",
+                           f"type must be one of {', '.join(CHANNEL_TYPES)}")
         )
     violations += _url_violations(ch.url, "channel.url")
     if kind == WECOM and ch.url and "key=" not in ch.url:
@@ -425,6 +449,23 @@ def validate_robot(ch: RobotChannel) -> RobotChannel:
         raise ValidationFailed(violations)
     return RobotChannel(key=key, type=kind, url=ch.url.strip(), secret=ch.secret.strip(), enabled=ch.enabled,
                         show_amount=ch.show_amount)
+
+
+def _validate_app(ch: RobotChannel, key: str, kind: str, violations: list[FieldViolation], *,
+                  has_stored_secret: bool) -> RobotChannel:
+    options = {k.strip(): v.strip() for k, v in ch.options.items()}
+    violations += personal.app_violations(type_=kind, url=ch.url, app_key=ch.app_key, secret=ch.secret,
+                                          has_stored_secret=has_stored_secret, agent_id=ch.agent_id,
+                                          options=options)
+    if ch.api_base.strip():
+        violations += _url_violations(ch.api_base, "channel.api_base")
+    for name in personal.url_options(options):
+        violations += _url_violations(options[name], f"channel.options[{name}]")
+    if violations:
+        raise ValidationFailed(violations)
+    return RobotChannel(key=key, type=kind, url="", secret=ch.secret.strip(), enabled=ch.enabled,
+                        app_key=ch.app_key.strip(), agent_id=ch.agent_id.strip(),
+                        api_base=ch.api_base.strip().rstrip("/"), options=options)
 
 
 def validate_subscription(sub: Subscription) -> Subscription:

@@ -9,7 +9,7 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei.notify.v1 import notify_service_pb2 as pb
-from services.notify import domain, outbox, templates
+from services.notify import domain, outbox, personal, templates
 from services.notify.channels.wecom import mask_url
 
 
@@ -146,14 +146,16 @@ def template(t: templates.Template) -> pb.Template:
 
 def channel_in(c: pb.Channel) -> domain.RobotChannel:
     return domain.RobotChannel(key=c.key, type=c.type, url=c.url, secret=c.secret, enabled=c.enabled,
-                               show_amount=c.show_amount)
+                               show_amount=c.show_amount, app_key=c.app_key, agent_id=c.agent_id,
+                               api_base=c.api_base, options=dict(c.options))
 
 
 def channel(c: domain.RobotChannel) -> pb.Channel:
     """Never the secret; WeCom's key (a secret inside the URL) masked."""
     url = mask_url(c.url) if c.type == domain.WECOM else c.url
     return pb.Channel(key=c.key, type=c.type, url=url, secret="", enabled=c.enabled, has_secret=bool(c.secret),
-                      show_amount=c.show_amount)
+                      show_amount=c.show_amount, app_key=c.app_key, agent_id=c.agent_id, api_base=c.api_base,
+                      options=dict(c.options))
 
 
 def subscription_in(s: pb.Subscription) -> domain.Subscription:
@@ -186,3 +188,8 @@ def event_in(r: pb.PublishEventRequest, *, now: datetime) -> domain.Event:
         event_id=r.event_id.strip(), type=r.type.strip(), project_id=r.project_id.strip(), at=at,
         data=struct_dict(r.data),
     )
+
+
+def close_task_in(r: pb.CloseTaskRequest) -> personal.CloseTask:
+    return personal.CloseTask(request_id=r.request_id, task_id=r.task_id, outcome=r.outcome,
+                              project_id=r.project_id, actor_id=r.actor_id, actor_name=r.actor_name)

@@ -9,7 +9,12 @@ from one grouped query over the ``status`` index of its own database) and what e
 - ``baobei_notify_deliveries_finished_total{channel, status}``: delivered, digested, skipped, dead;
 - ``baobei_webhook_failures_total{kind}``: failed webhook calls, ``retryable`` or ``permanent``;
 - ``baobei_notifications_sent_total{channel}``: notifications sent, ``inapp`` (one per recipient,
-  delivered at once) and the external deliveries they queued (email, dingtalk, wecom, webhook)."""
+  delivered at once) and the external deliveries they queued (email, dingtalk, wecom, webhook,
+  dingtalk_app, wecom_app, feishu_app — the personal apps' card updates queued by CloseTask count
+  there too).
+
+Every series is labelled by the delivery's channel as stored, so the enterprise app channels
+appear as soon as they carry deliveries."""
 
 from __future__ import annotations
 

@@ -152,7 +152,9 @@ class Template(Base, table=True):
 
 
 class RobotChannel(Base, table=True):
-    """A group robot (DingTalk custom robot, WeCom group robot). url and secret are secrets."""
+    """A channel: a group robot (DingTalk custom robot, WeCom group robot; url and secret are
+    secrets) or an enterprise app for personal notices (``dingtalk_app`` / ``wecom_app`` /
+    ``feishu_app``: app_key, secret = the app secret, agent_id, api_base, options)."""
 
     __tablename__ = "robot_channel"
 
@@ -163,6 +165,57 @@ class RobotChannel(Base, table=True):
     enabled: bool = Field(default=True)
     # Cards go to a group chat: the amount is shown only when the admin allows it.
     show_amount: bool = Field(default=False)
+    app_key: str = Field(default="", sa_column=sa.Column(sa.String(200), nullable=False, server_default=""))
+    agent_id: str = Field(default="", sa_column=sa.Column(sa.String(100), nullable=False, server_default=""))
+    api_base: str = Field(default="", sa_column=sa.Column(sa.String(2000), nullable=False, server_default=""))
+    options: dict[str, str] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False, server_default="{}"))
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class ImMessage(Base, table=True):
+    """A card sent to one person through an enterprise app (and its to-do), written in the
+    transaction that marks its delivery delivered. ``state`` open → closed when its task closes
+    (CloseTask), which queues the one update delivery ``close_delivery_id``."""
+
+    __tablename__ = "im_message"
+    __table_args__ = (sa.Index("ix_im_message_task_state", "task_id", "state"),)
+
+    # The delivery that sent the card.
+    id: str = Field(primary_key=True, max_length=36)
+    channel_key: str = Field(max_length=100)
+    type: str = Field(max_length=20)
+    recipient_id: str = Field(max_length=100)
+    platform_user: str = Field(max_length=200)
+    task_id: str = Field(default="", max_length=100)
+    project_id: str = Field(default="", max_length=100)
+    message_ref: str = Field(default="", max_length=2000)
+    todo_ref: str = Field(default="", max_length=2000)
+    # The card as sent (no credential: its button is the in-app sign-in page), for the update.
+    title: str = Field(default="", max_length=500)
+    markdown: str = Field(default="", sa_type=sa.Text)
+    url: str = Field(default="", max_length=2000)
+    # open | closed
+    state: str = Field(default="open", max_length=10)
+    outcome: str = Field(default="", max_length=20)
+    close_delivery_id: str = Field(default="", max_length=36)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True), nullable=True)
+
+
+class ImTask(Base, table=True):
+    """An approval task personal cards were or may be sent for; the row both sides lock (a card's
+    commit, CloseTask), so a close never misses a card sent at the same moment. ``outcome`` ""
+    while open; the first close wins."""
+
+    __tablename__ = "im_task"
+
+    task_id: str = Field(primary_key=True, max_length=100)
+    outcome: str = Field(default="", max_length=20)
+    actor_id: str = Field(default="", max_length=100)
+    actor_name: str = Field(default="", max_length=200)
+    project_id: str = Field(default="", max_length=100)
+    closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True), nullable=True)
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 

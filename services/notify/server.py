@@ -136,6 +136,9 @@ def build(
             senders=senders_from(settings),
             send_timeout=max(settings.delivery_http_timeout, settings.smtp_timeout),
             link_urls=LinkUrls(config.link_key, config.base_url),
+            base_url=config.base_url,
+            allow_internal=settings.webhook_allow_internal,
+            im_timeout=settings.delivery_http_timeout,
         )
     servicer = NotifyServicer(engine=engine, config=config, deliverer=deliverer)
     # Open deliveries and dead letters, computed from this database when /metrics is scraped.

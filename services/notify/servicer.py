@@ -12,13 +12,14 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from baobei.core.db import run_once
 from baobei.core.errors import FieldViolation, ValidationFailed, require
 from baobei.core.grpc_server import ERROR_DOMAIN, rpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from services.notify import domain, links, mapping, metrics, outbox, store, templates, wording
+from services.notify import domain, im_store, links, mapping, metrics, outbox, personal, store, templates, wording
 from services.notify.channels.base import DeliveryFailed, check_target
 from services.notify.deliver import Deliverer, Outcome, Retryable
 from services.notify.link_urls import LinkUrls
@@ -56,17 +57,21 @@ def _deliver_response(o: Outcome) -> pb.DeliverResponse:
     )
 
 
-def _check_url(url: str, path: str, *, allow_internal: bool) -> None:
+def _url_refusals(url: str, path: str, *, allow_internal: bool) -> list[FieldViolation]:
     """SSRF check at save time. A name that does not resolve right now is accepted: every delivery
     checks its target again before connecting."""
     try:
         check_target(url, allow_internal=allow_internal)
     except DeliveryFailed as err:
-        if err.retryable:
-            return
-        raise ValidationFailed(
-            [FieldViolation(path, f"地址不可用：{err.message}", f"url refused: {err.message}")]
-        ) from None
+        if not err.retryable:
+            return [FieldViolation(path, f"地址不可用：{err.message}", f"url refused: {err.message}")]
+    return []
+
+
+def _check_url(url: str, path: str, *, allow_internal: bool) -> None:
+    refused = _url_refusals(url, path, allow_internal=allow_internal)
+    if refused:
+        raise ValidationFailed(refused)
 
 
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
@@ -84,6 +89,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         # Commits of pending deliveries wake the dispatcher's WaitForDeliveries long poll.
         self.wakeup = wakeup or outbox.Wakeup()
         self._wake = self.wakeup.notify
+        if deliverer is not None:
+            deliverer.wake = self._wake  # a card sent after its task closed queues its update
         self._signer = links.serializer(self.config.link_key)
         self.link_urls = LinkUrls(self.config.link_key, self.config.base_url)
 
@@ -218,8 +225,18 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     # ---- channels and subscriptions ----
     @rpc
     def PutChannel(self, request: pb.PutChannelRequest, context: grpc.ServicerContext) -> pb.Channel:
-        ch = domain.validate_robot(mapping.channel_in(request.channel))
-        _check_url(ch.url, "channel.url", allow_internal=self.config.allow_internal)
+        given = mapping.channel_in(request.channel)
+        stored = store.get_channel(self.engine, given.key.strip())
+        has_secret = stored is not None and bool(stored.secret) and stored.type == given.type.strip().lower()
+        ch = domain.validate_robot(given, has_stored_secret=has_secret)
+        if ch.is_app:
+            # An app's API hosts: the platform's public API unless an internal stand-in is allowed.
+            refused = [v for path, url in personal.api_urls(ch.api_base, ch.options)
+                       for v in _url_refusals(url, path, allow_internal=self.config.allow_internal)]
+            if refused:
+                raise ValidationFailed(refused)
+        else:
+            _check_url(ch.url, "channel.url", allow_internal=self.config.allow_internal)
         return run_once(
             self.engine,
             processed_request,
@@ -361,6 +378,22 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
             limit=domain.page_limit(request.limit),
         )
         return pb.ListDeliveriesResponse(deliveries=[mapping.delivery(d) for d in items])
+
+    # ---- personal notices ----
+    @rpc
+    def CloseTask(self, request: pb.CloseTaskRequest, context: grpc.ServicerContext) -> pb.CloseTaskResponse:
+        cmd = personal.validate_close(mapping.close_task_in(request))
+
+        def apply(session: Session) -> pb.CloseTaskResponse:
+            status, queued = im_store.close_task(session, cmd=cmd, now=_now())
+            return pb.CloseTaskResponse(deliveries=[mapping.delivery(d) for d in queued], status=status)
+
+        resp = run_once(self.engine, processed_request, request_id=cmd.request_id, method="CloseTask",
+                        response_type=pb.CloseTaskResponse, apply=apply)
+        if resp.deliveries:
+            metrics.observe_send(0, [d.channel for d in resp.deliveries])
+            self._wake()
+        return resp
 
     # ---- outbox (the delivery worker's dispatcher) ----
     @rpc

@@ -190,6 +190,8 @@ def add_notifications(
             "project_id": n.project_id,
             "kind": n.kind,
             "recipient_id": n.user_id,
+            # The approval task (personal cards open it and CloseTask closes them by it).
+            "task_id": n.task_id,
         }
         if command.account_email:
             # The link is a credential: e-mail only (never a group robot), whatever the preferences.
@@ -389,7 +391,8 @@ def put_template(session: Session, *, t: templates.Template, actor_id: str, now:
 
 def _robot(row: RobotChannel) -> domain.RobotChannel:
     return domain.RobotChannel(key=row.key, type=row.type, url=row.url, secret=row.secret, enabled=row.enabled,
-                               show_amount=row.show_amount)
+                               show_amount=row.show_amount, app_key=row.app_key or "", agent_id=row.agent_id or "",
+                               api_base=row.api_base or "", options=dict(row.options or {}))
 
 
 def put_channel(session: Session, *, ch: domain.RobotChannel, now: datetime) -> domain.RobotChannel:
@@ -400,6 +403,7 @@ def put_channel(session: Session, *, ch: domain.RobotChannel, now: datetime) -> 
     keep_secret = not ch.secret and row.type == ch.type
     row.type, row.url, row.enabled, row.updated_at = ch.type, ch.url, ch.enabled, now
     row.show_amount = ch.show_amount
+    row.app_key, row.agent_id, row.api_base, row.options = ch.app_key, ch.agent_id, ch.api_base, dict(ch.options)
     row.secret = row.secret if keep_secret else ch.secret
     session.add(row)
     session.flush()

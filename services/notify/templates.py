@@ -1,7 +1,8 @@
 """Per-kind notification templates: Jinja2 in a sandbox, built-in zh-CN defaults, validation.
 
 A template has four sources: ``title`` (e-mail subject, robot title), ``text`` (plain-text e-mail),
-``html`` (HTML e-mail, autoescaped) and ``markdown`` (robots). Missing optional context keys render
+``html`` (HTML e-mail, autoescaped) and ``markdown`` (robots, and the cards of personal notices
+through enterprise apps). Missing optional context keys render
 empty; a template that does not compile, or fails to render with a sample context, is refused
 naming the field (``template.title`` …). Pure: no database, no network."""
 

@@ -314,3 +314,34 @@ def test_notification_settings_save_and_reload(ui: UI, web_stack: DevStack, size
     assert prefs["channels"] == ["email"]
     assert prefs["quiet_hours"] == {"start": "22:00", "end": "07:30", "tz": "Asia/Shanghai"}
     assert prefs["by_kind"] == {"task_overdue": ["dingtalk"]}
+
+
+def test_notification_settings_offer_an_enterprise_app_once_enabled(ui: UI, web_stack: DevStack) -> None:
+    """An admin enables a DingTalk enterprise app: the settings page offers 钉钉工作通知 (personal
+    work notices) besides e-mail and the robots, and saving it reaches the API."""
+    key = f"ding-app-{uuid.uuid4().hex[:6]}"
+    channel = {"type": "dingtalk_app", "app_key": "dingtest", "secret": "app-secret", "agent_id": "3001",
+               "enabled": True}
+    page = ui.page(seed.ENGINEER, size="desktop")
+    page.goto("/notifications/settings")
+    page.get_by_role("heading", name="通知设置", level=1).wait_for()
+    page.locator(".wk-channel-group").get_by_role("checkbox", name="邮件").wait_for(state="attached")
+    assert page.locator(".wk-channel-group").get_by_text("钉钉工作通知", exact=True).count() == 0
+    with web_stack.client() as admin:
+        r = admin.put(f"/api/v1/notification-channels/{key}", json=channel)
+        assert r.status_code == 200, r.text
+    try:
+        page.reload()
+        page.get_by_role("heading", name="通知设置", level=1).wait_for()
+        page.locator(".wk-channel-group").get_by_text("钉钉工作通知", exact=True).click()
+        page.get_by_role("button", name="保存设置").click()
+        page.get_by_text("通知设置已保存").wait_for()
+        accessible(page, "notification settings (enterprise app)")
+        with as_person(web_stack, seed.ENGINEER) as me:
+            prefs = me.get("/api/v1/me/notification-preferences").json()
+        assert "dingtalk_app" in prefs["channels"] and "dingtalk_app" in prefs["available"]
+    finally:
+        with web_stack.client() as admin:
+            admin.put(f"/api/v1/notification-channels/{key}", json={**channel, "enabled": False})
+        with as_person(web_stack, seed.ENGINEER) as me:
+            me.put("/api/v1/me/notification-preferences", json={"channels": []})

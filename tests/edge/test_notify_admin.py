@@ -61,7 +61,8 @@ async def test_my_preferences_roundtrip(org: Org) -> None:
     assert r.json()["user_id"] == org.user("rep") and r.json()["quiet_hours"] is None
     r = await rep.put("/api/v1/me/notification-preferences", json=PREFS)
     assert r.status_code == 200, r.text
-    assert r.json() == {"user_id": org.user("rep"), **PREFS}
+    assert r.json() == {"user_id": org.user("rep"), **PREFS, "available": r.json()["available"]}
+    assert r.json()["available"][:3] == ["email", "dingtalk", "wecom"]
     assert (await rep.get("/api/v1/me/notification-preferences")).json() == r.json()
     # clearing quiet hours
     r = await rep.put("/api/v1/me/notification-preferences", json={"channels": ["email"], "quiet_hours": None})
@@ -142,6 +143,36 @@ async def test_channels_mask_secrets(admin: httpx.AsyncClient) -> None:
     assert {key, dkey} <= keys
     got = fields_of(await admin.put(f"/api/v1/notification-channels/{key}", json={"type": "sms", "url": "ftp://x"}))
     assert {"type", "url"} <= set(got)
+
+
+async def test_app_channels_are_offered_once_enabled_and_their_secret_is_write_only(
+    admin: httpx.AsyncClient, org: Org,
+) -> None:
+    key = f"ding-app-{uuid.uuid4().hex[:6]}"
+    secret = uuid.uuid4().hex
+    got = fields_of(await admin.put(f"/api/v1/notification-channels/{key}", json={
+        "type": "dingtalk_app", "agent_id": "x1", "options": {"org_synced": "maybe"}}))
+    assert {"app_key", "secret", "agent_id", "options[org_synced]"} <= set(got), got
+    got = fields_of(await admin.put(f"/api/v1/notification-channels/{key}", json={"type": "dingtalk"}))
+    assert "url" in got, got
+    body = {"type": "dingtalk_app", "app_key": "dingabc", "secret": secret, "agent_id": "3001",
+            "options": {"sso_provider": "dingtalk"}, "enabled": False}
+    r = await admin.put(f"/api/v1/notification-channels/{key}", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["type"], out["app_key"], out["agent_id"], out["has_secret"], out["options"]) == (
+        "dingtalk_app", "dingabc", "3001", True, {"sso_provider": "dingtalk"})
+    assert secret not in r.text and secret not in (await admin.get("/api/v1/notification-channels")).text
+    rep = org["rep"]
+    assert "dingtalk_app" not in (await rep.get("/api/v1/me/notification-preferences")).json()["available"]
+    r = await admin.put(f"/api/v1/notification-channels/{key}", json={**body, "secret": None, "enabled": True})
+    assert r.status_code == 200 and r.json()["has_secret"], r.text
+    r = await rep.put("/api/v1/me/notification-preferences", json={
+        "channels": ["dingtalk_app"], "by_kind": {"approval_request": ["dingtalk_app", "email"]}})
+    assert r.status_code == 200, r.text
+    assert r.json()["channels"] == ["dingtalk_app"] and "dingtalk_app" in r.json()["available"]
+    assert "feishu_app" not in r.json()["available"]
+    await admin.put(f"/api/v1/notification-channels/{key}", json={**body, "secret": None, "enabled": False})
 
 
 async def test_subscriptions(admin: httpx.AsyncClient) -> None:

@@ -522,6 +522,8 @@ async def test_match_by_mobile_then_by_the_link(stack: Stack, admin: httpx.Async
     links = (await admin.get(f"/api/v1/users/{uid}/identities")).json()["items"]
     subject = {"dingtalk": person.unionid, "wecom": person.userid, "feishu": "on_" + person.unionid}[kind]
     assert [(link["provider_key"], link["subject"]) for link in links] == [(rig.key, subject)]
+    # The platform's userid is kept with the link: personal notices are addressed to it.
+    assert [link["platform_user_id"] for link in links] == [person.userid]
 
 
 @ASYNC

@@ -1,6 +1,6 @@
 // The work area's pure helpers: due-date buckets, overdue, ordering, sizes.
 import { describe, expect, it } from 'vitest'
-import { byDue, daysLeft, dueBucket, fileSize, groupByDue, isOverdue, todayIso } from '@/pages/work/api'
+import { byDue, daysLeft, dueBucket, fileSize, groupByDue, isOverdue, offeredChannels, todayIso } from '@/pages/work/api'
 
 const today = '2026-03-10'
 const task = (name: string, due: string | null, status: 'todo' | 'in_progress' | 'done' | 'blocked' = 'todo') => ({ name, due, status })
@@ -41,5 +41,11 @@ describe('work helpers', () => {
     expect(fileSize(2048)).toBe('2.0 KB')
     expect(fileSize(3 * 1024 * 1024)).toBe('3.0 MB')
     expect(todayIso(new Date(2026, 0, 5, 12))).toBe('2026-01-05')
+  })
+
+  it('offers enterprise app channels once enabled, and keeps ones already chosen', () => {
+    expect(offeredChannels(undefined, [])).toEqual(['email', 'dingtalk', 'wecom'])
+    expect(offeredChannels(['email', 'dingtalk', 'wecom', 'feishu_app'], [])).toEqual(['email', 'dingtalk', 'wecom', 'feishu_app'])
+    expect(offeredChannels(['email', 'dingtalk', 'wecom'], ['dingtalk_app'])).toEqual(['email', 'dingtalk', 'wecom', 'dingtalk_app'])
   })
 })

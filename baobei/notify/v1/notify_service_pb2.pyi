@@ -254,7 +254,14 @@ class ListTemplatesResponse(_message.Message):
     def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ...) -> None: ...
 
 class Channel(_message.Message):
-    __slots__ = ("key", "type", "url", "secret", "enabled", "has_secret", "show_amount")
+    __slots__ = ("key", "type", "url", "secret", "enabled", "has_secret", "show_amount", "app_key", "agent_id", "api_base", "options")
+    class OptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     KEY_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
@@ -262,6 +269,10 @@ class Channel(_message.Message):
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     HAS_SECRET_FIELD_NUMBER: _ClassVar[int]
     SHOW_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    APP_KEY_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    API_BASE_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
     key: str
     type: str
     url: str
@@ -269,7 +280,11 @@ class Channel(_message.Message):
     enabled: bool
     has_secret: bool
     show_amount: bool
-    def __init__(self, key: _Optional[str] = ..., type: _Optional[str] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., enabled: _Optional[bool] = ..., has_secret: _Optional[bool] = ..., show_amount: _Optional[bool] = ...) -> None: ...
+    app_key: str
+    agent_id: str
+    api_base: str
+    options: _containers.ScalarMap[str, str]
+    def __init__(self, key: _Optional[str] = ..., type: _Optional[str] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., enabled: _Optional[bool] = ..., has_secret: _Optional[bool] = ..., show_amount: _Optional[bool] = ..., app_key: _Optional[str] = ..., agent_id: _Optional[str] = ..., api_base: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class PutChannelRequest(_message.Message):
     __slots__ = ("request_id", "channel")
@@ -528,3 +543,27 @@ class WaitForDeliveriesResponse(_message.Message):
     PENDING_FIELD_NUMBER: _ClassVar[int]
     pending: bool
     def __init__(self, pending: _Optional[bool] = ...) -> None: ...
+
+class CloseTaskRequest(_message.Message):
+    __slots__ = ("request_id", "task_id", "project_id", "outcome", "actor_id", "actor_name")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    task_id: str
+    project_id: str
+    outcome: str
+    actor_id: str
+    actor_name: str
+    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., project_id: _Optional[str] = ..., outcome: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_name: _Optional[str] = ...) -> None: ...
+
+class CloseTaskResponse(_message.Message):
+    __slots__ = ("deliveries", "status")
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    status: str
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., status: _Optional[str] = ...) -> None: ...

@@ -156,6 +156,11 @@ class NotifyServiceStub:
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesRequest.SerializeToString,
                 response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.CloseTask = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/CloseTask',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskResponse.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -343,6 +348,19 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CloseTask(self, request, context):
+        """---- personal notices (enterprise apps) ----
+        An approval task was decided, transferred, cancelled, … : every open card (and to-do) of that
+        task on the personal app channels gets one update delivery (same outbox, retries, dead
+        letters and redrive) that shows the outcome on the card (已同意 · 李四) and completes or
+        removes the to-do. Idempotent on request_id, and exactly one update per card whatever the
+        number of calls: the first close of a task wins. A card whose delivery is still pending is
+        never sent (skipped); one in flight is closed right after it is sent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -465,6 +483,11 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.WaitForDeliveries,
                     request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesRequest.FromString,
                     response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesResponse.SerializeToString,
+            ),
+            'CloseTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseTask,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1117,6 +1140,33 @@ class NotifyService:
             '/baobei.notify.v1.NotifyService/WaitForDeliveries',
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesRequest.SerializeToString,
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.WaitForDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/CloseTask',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskResponse.FromString,
             options,
             channel_credentials,
             insecure,

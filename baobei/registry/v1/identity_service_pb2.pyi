@@ -84,20 +84,22 @@ class DeleteProviderResponse(_message.Message):
     def __init__(self, deleted: _Optional[bool] = ...) -> None: ...
 
 class ResolveIdentityRequest(_message.Message):
-    __slots__ = ("request_id", "provider_key", "subject", "match_field", "match_value", "display")
+    __slots__ = ("request_id", "provider_key", "subject", "match_field", "match_value", "display", "platform_user_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_KEY_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     MATCH_FIELD_FIELD_NUMBER: _ClassVar[int]
     MATCH_VALUE_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_USER_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     provider_key: str
     subject: str
     match_field: str
     match_value: str
     display: str
-    def __init__(self, request_id: _Optional[str] = ..., provider_key: _Optional[str] = ..., subject: _Optional[str] = ..., match_field: _Optional[str] = ..., match_value: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
+    platform_user_id: str
+    def __init__(self, request_id: _Optional[str] = ..., provider_key: _Optional[str] = ..., subject: _Optional[str] = ..., match_field: _Optional[str] = ..., match_value: _Optional[str] = ..., display: _Optional[str] = ..., platform_user_id: _Optional[str] = ...) -> None: ...
 
 class ResolveIdentityResponse(_message.Message):
     __slots__ = ("user", "linked_now")
@@ -108,20 +110,22 @@ class ResolveIdentityResponse(_message.Message):
     def __init__(self, user: _Optional[_Union[_registry_service_pb2.User, _Mapping]] = ..., linked_now: _Optional[bool] = ...) -> None: ...
 
 class IdentityLink(_message.Message):
-    __slots__ = ("provider_key", "subject", "user_id", "display", "linked_at", "last_sign_in_at")
+    __slots__ = ("provider_key", "subject", "user_id", "display", "linked_at", "last_sign_in_at", "platform_user_id")
     PROVIDER_KEY_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_FIELD_NUMBER: _ClassVar[int]
     LINKED_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_SIGN_IN_AT_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_USER_ID_FIELD_NUMBER: _ClassVar[int]
     provider_key: str
     subject: str
     user_id: str
     display: str
     linked_at: _timestamp_pb2.Timestamp
     last_sign_in_at: _timestamp_pb2.Timestamp
-    def __init__(self, provider_key: _Optional[str] = ..., subject: _Optional[str] = ..., user_id: _Optional[str] = ..., display: _Optional[str] = ..., linked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_sign_in_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    platform_user_id: str
+    def __init__(self, provider_key: _Optional[str] = ..., subject: _Optional[str] = ..., user_id: _Optional[str] = ..., display: _Optional[str] = ..., linked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_sign_in_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform_user_id: _Optional[str] = ...) -> None: ...
 
 class ListIdentityLinksRequest(_message.Message):
     __slots__ = ("user_id",)

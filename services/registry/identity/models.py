@@ -43,5 +43,7 @@ class IdentityLinkRow(Base, table=True):
     subject: str = Field(primary_key=True, max_length=300)
     user_id: str = Field(max_length=100, index=True)
     display: str = Field(default="", max_length=320)
+    # IM providers: the person's userid in the org on that platform (personal notices address it).
+    platform_user_id: str = Field(default="", sa_column=sa.Column(sa.String(200), nullable=False, server_default=""))
     linked_at: datetime = Field(sa_type=_ts())
     last_sign_in_at: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)

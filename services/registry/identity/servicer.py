@@ -41,7 +41,8 @@ def provider_to_pb(row: AuthProviderRow, *, with_secrets: bool, sealer: Sealer |
 
 def link_to_pb(row: IdentityLinkRow) -> pb.IdentityLink:
     out = pb.IdentityLink(provider_key=row.provider_key, subject=row.subject, user_id=row.user_id,
-                          display=row.display, linked_at=mapping.ts(row.linked_at))
+                          display=row.display, linked_at=mapping.ts(row.linked_at),
+                          platform_user_id=row.platform_user_id or "")
     if row.last_sign_in_at is not None:
         out.last_sign_in_at.CopyFrom(mapping.ts(row.last_sign_in_at))
     return out
@@ -101,6 +102,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                 user, linked = store.resolve_identity(
                     session=session, provider_key=request.provider_key, subject=request.subject,
                     match_field=request.match_field, match_value=request.match_value, display=request.display,
+                    platform_user_id=request.platform_user_id,
                 )
                 out = pb.ResolveIdentityResponse(user=mapping.user_to_pb(user_of(user)), linked_now=linked)
                 session.commit()

@@ -109,6 +109,7 @@ def _left(user_id: str) -> Forbidden:
 
 def resolve_identity(
     *, session: Session, provider_key: str, subject: str, match_field: str, match_value: str, display: str,
+    platform_user_id: str = "",
 ) -> tuple[UserRow, bool]:
     """The org user of an external identity, linking it on first sign-in (see the proto)."""
     if not subject.strip():
@@ -122,6 +123,7 @@ def resolve_identity(
         if user.left:
             raise _left(user.id)
         link.last_sign_in_at = _now()
+        link.platform_user_id = platform_user_id.strip()[:200] or link.platform_user_id
         session.add(link)
         return user, False
     if match_field not in domain.MATCH_FIELDS:
@@ -148,7 +150,7 @@ def resolve_identity(
                        code="sso_identity_conflict")
     now = _now()
     session.add(IdentityLinkRow(provider_key=provider_key, subject=subject, user_id=user.id, display=display[:320],
-                                linked_at=now, last_sign_in_at=now))
+                                platform_user_id=platform_user_id.strip()[:200], linked_at=now, last_sign_in_at=now))
     session.flush()
     return user, True
 

@@ -1443,12 +1443,14 @@ export interface paths {
         };
         /**
          * My Preferences
-         * @description The caller's channels besides the in-app inbox, quiet hours and per-kind overrides.
+         * @description The caller's channels besides the in-app inbox, quiet hours and per-kind overrides, and the
+         *     channels on offer (`available`: enterprise apps appear once an admin enabled one).
          */
         get: operations["my_preferences_api_v1_me_notification_preferences_get"];
         /**
          * Set My Preferences
-         * @description Replace the caller's preferences. During quiet hours external sends wait (the inbox never).
+         * @description Replace the caller's preferences. During quiet hours external sends wait (the inbox never),
+         *     personal app notices (dingtalk_app, wecom_app, feishu_app) included.
          */
         put: operations["set_my_preferences_api_v1_me_notification_preferences_put"];
         post?: never;
@@ -1531,7 +1533,8 @@ export interface paths {
         };
         /**
          * List Channels
-         * @description Robot channels; secrets are never returned and WeCom keys are masked.
+         * @description Robot and enterprise app channels; secrets are never returned (`has_secret` says one is
+         *     stored) and WeCom robot keys are masked.
          */
         get: operations["list_channels_api_v1_notification_channels_get"];
         put?: never;
@@ -1553,7 +1556,11 @@ export interface paths {
         /**
          * Put Channel
          * @description A DingTalk custom robot (URL with access_token, signing secret `SEC…`) or a WeCom group robot
-         *     (URL with key). Omitting `secret` keeps the stored one.
+         *     (URL with key); or an enterprise app for personal notices: `dingtalk_app` (AppKey, AppSecret,
+         *     AgentId), `wecom_app` (corpid, the app's Secret, agentid) or `feishu_app` (App ID, App Secret),
+         *     with `api_base` (empty = the platform's public API; an internal address only where the
+         *     deployment allows internal targets) and `options`. Omitting `secret` keeps the stored one.
+         *     422 names each bad field (`app_key`, `secret`, `agent_id`, `api_base`, `options[…]`).
          */
         put: operations["put_channel_api_v1_notification_channels__key__put"];
         post?: never;
@@ -1611,7 +1618,8 @@ export interface paths {
         };
         /**
          * List Deliveries
-         * @description The delivery log (e-mail, robots, webhooks): attempts, status and last error, newest first.
+         * @description The delivery log (e-mail, robots, webhooks, enterprise app cards and their updates — kind
+         *     `im_card_update`): attempts, status and last error, newest first.
          */
         get: operations["list_deliveries_api_v1_notification_deliveries_get"];
         put?: never;
@@ -3242,21 +3250,39 @@ export interface components {
             /** Hash */
             hash: string;
         };
-        /** ChannelIn */
+        /**
+         * ChannelIn
+         * @example {
+         *       "secret": "SEC…",
+         *       "type": "dingtalk",
+         *       "url": "https://oapi.dingtalk.com/robot/send?access_token=…"
+         *     }
+         * @example {
+         *       "agent_id": "3001234567",
+         *       "app_key": "dingxxxxxxxx",
+         *       "options": {
+         *         "sso_provider": "dingtalk"
+         *       },
+         *       "secret": "app secret",
+         *       "type": "dingtalk_app"
+         *     }
+         */
         ChannelIn: {
             /**
              * Type
+             * @description dingtalk / wecom: group robot; dingtalk_app / wecom_app / feishu_app: personal notices through the enterprise app
              * @enum {string}
              */
-            type: "dingtalk" | "wecom";
+            type: "dingtalk" | "wecom" | "dingtalk_app" | "wecom_app" | "feishu_app";
             /**
              * Url
-             * @description Robot webhook URL (https)
+             * @description Robot webhook URL (https); robots only
+             * @default
              */
             url: string;
             /**
              * Secret
-             * @description DingTalk signing secret (SEC…); write-only; omit to keep
+             * @description DingTalk robot signing secret (SEC…) or the enterprise app's secret; write-only; omit to keep
              */
             secret?: string | null;
             /**
@@ -3270,6 +3296,31 @@ export interface components {
              * @default false
              */
             show_amount: boolean;
+            /**
+             * App Key
+             * @description Apps: DingTalk AppKey (Client ID) / WeCom corpid / Feishu App ID
+             * @default
+             */
+            app_key: string;
+            /**
+             * Agent Id
+             * @description Apps: DingTalk AgentId / WeCom agentid (digits)
+             * @default
+             */
+            agent_id: string;
+            /**
+             * Api Base
+             * @description Apps: the platform's API base URL; empty = its public API
+             * @default
+             */
+            api_base: string;
+            /**
+             * Options
+             * @description Apps: sso_provider (the SSO provider whose in-app sign-in page the card's button opens; default: the enabled sign-in provider of the platform's type), org_synced ("true": the org was synced from this platform, so user ids are its userids), platform extras (e.g. DingTalk head_text; *_base options such as oapi_base are API URLs under the same rules as api_base)
+             */
+            options?: {
+                [key: string]: string;
+            };
         };
         /** ChannelList */
         ChannelList: {
@@ -3296,6 +3347,25 @@ export interface components {
              * @default false
              */
             show_amount: boolean;
+            /**
+             * App Key
+             * @default
+             */
+            app_key: string;
+            /**
+             * Agent Id
+             * @default
+             */
+            agent_id: string;
+            /**
+             * Api Base
+             * @default
+             */
+            api_base: string;
+            /** Options */
+            options?: {
+                [key: string]: string;
+            };
         };
         /**
          * CodeIn
@@ -4621,6 +4691,11 @@ export interface components {
             linked_at?: string | null;
             /** Last Sign In At */
             last_sign_in_at?: string | null;
+            /**
+             * Platform User Id
+             * @description IM providers: the person's user id on the platform, recorded at each sign-in (personal work notices are addressed to it)
+             */
+            platform_user_id?: string | null;
         };
         /** ImportJobOut */
         ImportJobOut: {
@@ -5446,7 +5521,7 @@ export interface components {
              * Channels
              * @description Channels besides the in-app inbox (always on), for every kind not in by_kind
              */
-            channels?: ("email" | "dingtalk" | "wecom")[];
+            channels?: ("email" | "dingtalk" | "wecom" | "dingtalk_app" | "wecom_app" | "feishu_app")[];
             /** @description External sends wait until the end */
             quiet_hours?: components["schemas"]["QuietHoursIn"] | null;
             /**
@@ -5454,7 +5529,7 @@ export interface components {
              * @description Per notification kind: channels (empty list = in-app only)
              */
             by_kind?: {
-                [key: string]: ("email" | "dingtalk" | "wecom")[];
+                [key: string]: ("email" | "dingtalk" | "wecom" | "dingtalk_app" | "wecom_app" | "feishu_app")[];
             };
         };
         /** PreferencesOut */
@@ -5468,6 +5543,11 @@ export interface components {
             by_kind?: {
                 [key: string]: string[];
             };
+            /**
+             * Available
+             * @description Channels this installation offers: email, dingtalk, wecom, and each enterprise app type (dingtalk_app, wecom_app, feishu_app) an admin has enabled
+             */
+            available?: string[];
         };
         /**
          * ProjectBrief
@@ -7133,7 +7213,7 @@ export interface components {
             html?: string | null;
             /**
              * Markdown
-             * @description Jinja2 source for robots
+             * @description Jinja2 source for robots and personal app cards
              */
             markdown?: string | null;
         };
@@ -15526,7 +15606,7 @@ export interface operations {
                 /** @description dead = dead letters */
                 status?: ("pending" | "dispatched" | "delivered" | "digest_waiting" | "digested" | "skipped" | "dead") | null;
                 project_id?: string | null;
-                channel?: ("email" | "dingtalk" | "wecom" | "webhook") | null;
+                channel?: ("email" | "dingtalk" | "wecom" | "webhook" | "dingtalk_app" | "wecom_app" | "feishu_app") | null;
                 notification_id?: string | null;
                 limit?: number;
             };

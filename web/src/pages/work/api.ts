@@ -159,3 +159,17 @@ export function fileSize(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`
 }
+
+// ---- notification channels ----
+export type NotifyChannel = 'email' | 'dingtalk' | 'wecom' | 'dingtalk_app' | 'wecom_app' | 'feishu_app'
+export const ALL_CHANNELS: NotifyChannel[] = ['email', 'dingtalk', 'wecom', 'dingtalk_app', 'wecom_app', 'feishu_app']
+export const BASE_CHANNELS: NotifyChannel[] = ['email', 'dingtalk', 'wecom']
+
+/** The channels the settings page offers: what the installation has (`available`: enterprise apps
+ *  once an admin enabled one; e-mail and robots when unknown) plus anything the user already chose,
+ *  so a channel disabled later still shows and can be unticked. */
+export function offeredChannels(available: string[] | undefined, chosen: Iterable<string>): NotifyChannel[] {
+  const offered = available?.length ? available : BASE_CHANNELS
+  const picked = new Set(chosen)
+  return ALL_CHANNELS.filter((c) => offered.includes(c) || picked.has(c))
+}
