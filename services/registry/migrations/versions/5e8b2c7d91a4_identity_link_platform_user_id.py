@@ -1,7 +1,7 @@
 """identity_link.platform_user_id: the person's userid on an IM platform (personal notices)
 
 Revision ID: 5e8b2c7d91a4
-Revises: 7c3e91b4d2a6
+Revises: fea708ecdbd6
 Create Date: 2026-12-03 14:00:00
 """
 from typing import Sequence, Union
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision: str = '5e8b2c7d91a4'
-down_revision: Union[str, None] = '7c3e91b4d2a6'
+down_revision: Union[str, None] = 'fea708ecdbd6'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
