@@ -239,6 +239,16 @@ class ImSender:
         return delivering.Outcome(view, delivering.DEAD)
 
     # ---- a card's update (CloseTask) ----
+    def _status(self, row: DeliveryRow) -> str:
+        """``已同意 · 李四``: the closer's name as the caller gave it, else from the directory (the
+        approval outbox's relay sends ids only); timers and unknown people show the outcome alone."""
+        outcome = str(row.payload.get("outcome") or "")
+        name, actor = str(row.payload.get("actor_name") or ""), str(row.payload.get("actor_id") or "")
+        if not name and actor and actor != personal.SYSTEM_ACTOR:
+            contact = self.d.contact(actor)
+            name = contact.name if contact is not None else ""
+        return personal.card_status(outcome, name) if outcome else str(row.payload.get("status") or "")
+
     def update_card(self, row: DeliveryRow, attempt: int) -> tuple[delivering.Outcome, bool]:
         d = row.view
         message_id = str(row.payload.get("im_message_id") or "")
@@ -248,7 +258,7 @@ class ImSender:
         ch = self._channel(d)
         if isinstance(ch, str):
             return self.d.skip(d, f"{ch}: card left as sent", attempt), False
-        status = str(row.payload.get("status") or personal.card_status(str(row.payload.get("outcome") or "")))
+        status = self._status(row)
         card = Card(title=msg.title, markdown=msg.markdown, url=msg.url, task_id=msg.task_id)
         client: ImClient | None = None
         try:

@@ -117,6 +117,7 @@ def _queue_update(session: Session, msg: ImMessage, task: ImTask, now: datetime)
         project_id=msg.project_id or task.project_id,
         kind=personal.CARD_UPDATE_KIND,
         payload={"im_message_id": msg.id, "task_id": msg.task_id, "outcome": task.outcome,
+                 "actor_id": task.actor_id, "actor_name": task.actor_name,
                  "status": personal.card_status(task.outcome, task.actor_name),
                  "removed": personal.todo_removed(task.outcome)},
         created_at=now,

@@ -22,6 +22,10 @@ PLATFORM_NAMES = {DINGTALK_APP: "钉钉", WECOM_APP: "企业微信", FEISHU_APP:
 
 APPROVED, REJECTED, RETURNED = "approved", "rejected", "returned"
 TRANSFERRED, CANCELLED, WITHDRAWN, REASSIGNED = "transferred", "cancelled", "withdrawn", "reassigned"
+# The step was settled by someone else (或签 colleague, escalation resolver) or an SLA timer.
+CLOSED_BY_OTHER = "closed"
+# The approval service's actor of timer outcomes: no name on the card.
+SYSTEM_ACTOR = "system"
 OUTCOME_WORDS = {
     APPROVED: "已同意",
     REJECTED: "已驳回",
@@ -30,9 +34,11 @@ OUTCOME_WORDS = {
     CANCELLED: "已取消",
     WITHDRAWN: "申请人已撤回",
     REASSIGNED: "已改派他人",
+    CLOSED_BY_OTHER: "已处理",
 }
 OUTCOMES = tuple(OUTCOME_WORDS)
-# The task left this person without their decision: the to-do is removed, not completed.
+# The task left this person without their decision: the to-do is removed, not completed (a step
+# settled by a colleague completes it: the work is done).
 REMOVED_OUTCOMES = frozenset({TRANSFERRED, CANCELLED, WITHDRAWN, REASSIGNED})
 # The kind of the update deliveries CloseTask queues (delivery log, metrics).
 CARD_UPDATE_KIND = "im_card_update"
