@@ -1,6 +1,7 @@
 """The delivery worker (``baobei worker --role delivery``): NotificationDelivery and the notify
 activities it runs (Deliver, DeliverDigest, DeadLetter) on ``settings.delivery_task_queue``, plus
-the outbox dispatcher that starts those workflows.
+the outbox dispatcher that starts those workflows and the relay of closed approval tasks to
+notify (their IM cards and 待办, workflows/task_closings.py).
 
 A bulkhead: a dead robot or a flood of deliveries keeps this worker busy (its workflow tasks,
 its cache, its activity slots) and never the lifecycle worker that runs registrations and
@@ -11,12 +12,14 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
 from baobei.core.settings import Settings
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
 from workflows.activities import NotifyActivities
 from workflows.delivery import NotificationDelivery
 from workflows.dispatcher import Dispatcher, RetrySettings
 from workflows.sandbox import sandbox_runner
+from workflows.task_closings import TaskClosingRelay
 
 DELIVERY_WORKFLOWS = [NotificationDelivery]
 # Every batch workflow stays cached (no replay from the start on each task) up to this many; its
@@ -51,6 +54,12 @@ def build_delivery_worker(
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         max_activities_per_second=MAX_ACTIVITIES_PER_SECOND,
     )
+
+
+def build_task_closing_relay(
+    settings: Settings, *, approval: ApprovalServiceStub, notify: NotifyServiceStub, poll_seconds: float = 1.0
+) -> TaskClosingRelay:
+    return TaskClosingRelay(approval, notify, poll_seconds=poll_seconds, rpc_timeout=settings.rpc_timeout)
 
 
 def build_dispatcher(

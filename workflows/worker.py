@@ -51,7 +51,7 @@ from workflows.contracts.audit_retention import (
     RetentionInput,
 )
 from workflows.crm import CrmOpportunityLost
-from workflows.delivery_worker import build_delivery_worker, build_dispatcher
+from workflows.delivery_worker import build_delivery_worker, build_dispatcher, build_task_closing_relay
 from workflows.execution import ProjectExecution
 from workflows.handover import OrgHandover
 from workflows.lifecycle import ProjectLifecycle
@@ -225,7 +225,7 @@ async def run_worker(settings: Settings, *, role: str = "all", handle_signals: b
             loop.add_signal_handler(sig, stop.set)
     workers: list[Worker] = []
     queues: list[str] = []
-    dispatcher: asyncio.Task[None] | None = None
+    readers: list[asyncio.Task[None]] = []
     if role in ("all", "lifecycle"):
         workers.append(build_worker(client, settings, stubs=stubs))
         queues.append(settings.task_queue)
@@ -233,7 +233,9 @@ async def run_worker(settings: Settings, *, role: str = "all", handle_signals: b
     if role in ("all", "delivery"):
         workers.append(build_delivery_worker(client, settings, notify=stubs.notify))
         queues.append(settings.delivery_task_queue)
-        dispatcher = asyncio.create_task(build_dispatcher(client, settings, notify=stubs.notify).run())
+        readers.append(asyncio.create_task(build_dispatcher(client, settings, notify=stubs.notify).run()))
+        relay = build_task_closing_relay(settings, approval=stubs.approval, notify=stubs.notify)
+        readers.append(asyncio.create_task(relay.run()))
     log.info("worker.started", role=role, task_queues=queues, temporal=settings.temporal_address)
     try:
         async with contextlib.AsyncExitStack() as running:
@@ -241,10 +243,10 @@ async def run_worker(settings: Settings, *, role: str = "all", handle_signals: b
                 await running.enter_async_context(w)
             await stop.wait()
     finally:
-        if dispatcher is not None:
-            dispatcher.cancel()
+        for reader in readers:
+            reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await dispatcher
+                await reader
         for sig in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)

@@ -63,8 +63,9 @@ def registry_addr(start_module_service: StartService) -> str:
 
 class Notify:
     def __init__(self, stub: pb_grpc.NotifyServiceStub, db_url: str,
-                 groups: gpb_grpc.GroupLinkServiceStub | None = None) -> None:
+                 groups: gpb_grpc.GroupLinkServiceStub | None = None, addr: str = "") -> None:
         self.stub = stub
+        self.addr = addr  # host:port, for async clients (the worker's outbox readers)
         self.db_url = db_url
         self.groups = groups  # the notify process's GroupLinkService (group tokens of robot cards)
 
@@ -126,7 +127,8 @@ def make_notify(
         values.update(overrides)
         svc = start_service("notify", settings=Settings(**values), registry_addr=registry_addr,
                             redis_url=redis_url if redis else "", rate_window_seconds=WINDOW)
-        return Notify(pb_grpc.NotifyServiceStub(svc.channel), svc.db_url, gpb_grpc.GroupLinkServiceStub(svc.channel))
+        return Notify(pb_grpc.NotifyServiceStub(svc.channel), svc.db_url, gpb_grpc.GroupLinkServiceStub(svc.channel),
+                      addr=svc.addr)
 
     return make
 
