@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -181,6 +181,19 @@ class ApprovalLinkUse(Base, table=True):
     task_id: str = Field(max_length=40, index=True)
     user_id: str = Field(max_length=100)
     at: datetime = _ts(nullable=False)
+
+
+class CompanyCalendarDay(Base, table=True):
+    """A company override of the statutory calendar: a company holiday or an extra workday."""
+
+    __tablename__ = "company_calendar_day"
+
+    day: date = Field(primary_key=True)
+    # holiday | workday
+    kind: str = Field(max_length=10)
+    name: str = Field(default="", max_length=100)
+    updated_by: str = Field(default="", max_length=100)
+    updated_at: datetime = _ts(nullable=False)
 
 
 metadata = Base.metadata

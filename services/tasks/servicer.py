@@ -20,6 +20,7 @@ from baobei.core.grpc_server import rpc
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
 from services.tasks import domain, gantt, gantt_pdf, mapping, models, rules
+from services.tasks.calendar_client import CalendarSource, CalendarUnavailable
 from services.tasks.models import processed_request
 from services.tasks.store import costs as cost_store
 from services.tasks.store import deliverables as deliverable_store
@@ -53,8 +54,11 @@ def _decimal(value: str, path: str) -> Decimal:
 
 
 class TasksServicer(pb_grpc.TasksServiceServicer):
-    def __init__(self, *, engine: Engine, blobs: BlobStore | None = None) -> None:
+    def __init__(
+        self, *, engine: Engine, blobs: BlobStore | None = None, calendar: CalendarSource | None = None
+    ) -> None:
         self.engine = engine
+        self.calendar = calendar or CalendarSource()
         # Deliverable bytes (files under the data dir or S3, by settings).
         self.blobs: BlobStore = blobs if blobs is not None else blob_store()
 
@@ -374,7 +378,13 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                 request.protection_until.ToDatetime(tzinfo=UTC) if request.HasField("protection_until") else None
             ),
         )
-        result = rule_store.evaluate_rules(self.engine, project=facts, now=now, after_seq=request.after_seq)
+        try:
+            working = self.calendar.current()
+        except CalendarUnavailable as err:  # UNAVAILABLE: the activity retries
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(err))
+        result = rule_store.evaluate_rules(
+            self.engine, project=facts, now=now, after_seq=request.after_seq, calendar=working
+        )
         resp = pb.EvaluateRulesResponse(
             fires=[mapping.fire(f, project_id) for f in result.evaluation.fires],
             last_seq=result.last_seq,

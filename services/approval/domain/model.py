@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from baobei.workcalendar import STATUTORY, WorkingCalendar
 from services.approval.domain.outcomes import (
     CLOSED_BY_REASSIGN,
     CLOSED_BY_TRANSFER,
@@ -85,8 +86,9 @@ class Step:
     provenance: dict[str, Any] | None = None
     id: int | None = None
 
-    def timers(self) -> tuple[datetime | None, list[Timer]]:
-        """Due time and timers of the current opening (none before the step was opened)."""
+    def timers(self, cal: WorkingCalendar = STATUTORY) -> tuple[datetime | None, list[Timer]]:
+        """Due time and timers of the current opening (none before the step was opened), working
+        units counted on ``cal``."""
         if self.opened_at is None:
             return None, []
         config = self.config or {}
@@ -97,6 +99,7 @@ class Step:
             escalate_to=list(self.escalate_to),
             remind_at=float(config.get("remind_at", 0) or 0),
             escalation=list(config.get("escalation") or []),
+            cal=cal,
         )
 
 
@@ -178,6 +181,8 @@ class Approval:
     delegations: list[Delegation] = field(default_factory=list)
     # Action links already used on this instance's tasks.
     used_links: frozenset[str] = frozenset()
+    # The working calendar SLAs count on (statutory + company overrides), read with the instance.
+    calendar: WorkingCalendar = STATUTORY
 
     def step(self, index: int) -> Step | None:
         return next((s for s in self.steps if s.step_index == index), None)
@@ -279,7 +284,7 @@ def add_task(
     blocks: str = "",
 ) -> Task:
     a = t.approval
-    due, _ = step.timers()
+    due, _ = step.timers(a.calendar)
     task = Task(
         id=new_id(),
         instance_id=a.instance.id,

@@ -65,7 +65,7 @@ def open_step(loaded: Approval, step_index: int, now: datetime, ids: NewId = new
     if step.status != STEP_WAITING:
         # Opened before (under another request id): report what it is now.
         so_far = a.decisions_of(step_index)
-        due, timers = step.timers()
+        due, timers = step.timers(a.calendar)
         return Opened(t, step, so_far, a.current_tasks(step), auto_approved=any(d.auto for d in so_far),
                       timers=timers, due=due, cc=list((step.config or {}).get("cc") or []))
     if a.instance.status != INSTANCE_PENDING:
@@ -105,7 +105,7 @@ def open_step(loaded: Approval, step_index: int, now: datetime, ids: NewId = new
         a.cc.append(copy)
         t.new_cc.append(copy)
     settle_instance(t, now)
-    due, timers = step.timers() if step.status == STEP_PENDING else (None, [])
+    due, timers = step.timers(a.calendar) if step.status == STEP_PENDING else (None, [])
     t.events.append(Event(event, {"project_id": a.instance.project_id, "instance_id": a.instance.id,
                                   "step_index": step_index, "approvers": list(step.approvers),
                                   "tasks": len(t.new_tasks), "timers": len(timers)}))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from services.approval.store.calendar import CalendarStore
 from services.approval.store.cc_delegation import CcDelegationStore
 from services.approval.store.instances import InstanceStore, Submission
 from services.approval.store.lifecycle import LifecycleStore, Replan, ReturnedChain
@@ -24,6 +25,6 @@ __all__ = [
 ]
 
 
-class ApprovalStore(PolicyStore, InstanceStore, LifecycleStore, TodoStore, CcDelegationStore):
+class ApprovalStore(PolicyStore, InstanceStore, LifecycleStore, TodoStore, CcDelegationStore, CalendarStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
