@@ -175,6 +175,9 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/imports/{import_id}":                        "401  404  404  404  404  404  404  404  404  404  ok",
     "GET /api/v1/imports/projects/template":                  ADMIN_ONLY,
     "GET /api/v1/exports/projects":                           ANY_USER,
+    # ------------------------------------------------------------ company calendar (issue 16)
+    "GET /api/v1/calendar/overrides":                         ANY_USER,
+    "PUT /api/v1/calendar/overrides":                         ADMIN_ONLY,
     # ------------------------------------------------------------ integrations (scope per route)
     "POST /api/v1/integrations/crm/opportunities":            "401  403  403  403  403  403  403  ok   403  403  ok",
     "POST /api/v1/integrations/crm/opportunities/{external_id}/lost":
@@ -773,6 +776,12 @@ async def _crm_lost(w: World, role: str, ok: bool) -> Req:
         r = await w.admin.post(f"{API}/integrations/crm/opportunities", json=body)
         assert r.status_code == 201, r.text
     return Req(f"{API}/integrations/crm/opportunities/{ext}/lost", json={"reason": "丢单"})
+
+
+fixed("GET", API + "/calendar/overrides", lambda w: Req(f"{API}/calendar/overrides"))
+# one year far ahead, the same each time: a repeat changes nothing, other years stay as they are
+fixed("PUT", API + "/calendar/overrides", lambda w: Req(f"{API}/calendar/overrides", params={"year": "2099"}, json={
+    "overrides": [{"date": "2099-01-02", "kind": "holiday", "name": "矩阵测试"}]}))
 
 
 # one department of its own, the same each time: a repeat changes nothing
