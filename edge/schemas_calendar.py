@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ConfigDict, Field
 
 from edge.schemas import Model
 
-OVERRIDES_EXAMPLE = {
+OVERRIDES_EXAMPLE: dict[str, Any] = {
     "overrides": [
         {"date": "2026-12-31", "kind": "holiday", "name": "公司年会"},
         {"date": "2027-01-09", "kind": "workday", "name": "年会补班"},
