@@ -19,7 +19,7 @@ from baobei.core.errors import FieldViolation, NotFound, ValidationFailed, requi
 from baobei.core.grpc_server import rpc
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
-from services.tasks import domain, gantt, gantt_pdf, mapping, models, rules
+from services.tasks import domain, gantt, gantt_pdf, mapping, models, rules, vouchers
 from services.tasks.calendar_client import CalendarSource, CalendarUnavailable
 from services.tasks.models import processed_request
 from services.tasks.store import costs as cost_store
@@ -28,6 +28,7 @@ from services.tasks.store import plans as plan_store
 from services.tasks.store import rows as task_rows
 from services.tasks.store import rules as rule_store
 from services.tasks.store import tasks as task_store
+from services.tasks.store import vouchers as voucher_store
 
 M = TypeVar("M", bound=Message)
 
@@ -51,6 +52,9 @@ def _decimal(value: str, path: str) -> Decimal:
             [FieldViolation(path, f"{path} 必须是非负数字", f"{path} must be a non-negative number")]
         )
     return number
+
+
+MAX_VOUCHERS = 1000
 
 
 class TasksServicer(pb_grpc.TasksServiceServicer):
@@ -189,6 +193,33 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                 cost=mapping.cost(cost_store.add_cost(session, cost=cmd, now=datetime.now(UTC)))
             ),
         )
+
+    @rpc
+    def ImportVouchers(
+        self, request: pb.ImportVouchersRequest, context: grpc.ServicerContext
+    ) -> pb.ImportVouchersResponse:
+        source = request.source.strip()
+        if not source or len(source) > 40:
+            raise ValidationFailed([FieldViolation("source", "来源为必填项（最多 40 个字符）", "source is required")])
+        if len(request.vouchers) > MAX_VOUCHERS:
+            raise ValidationFailed([FieldViolation("vouchers", f"每次最多 {MAX_VOUCHERS} 张凭证",
+                                                   f"at most {MAX_VOUCHERS} vouchers per call")])
+        items = [
+            vouchers.VoucherIn(row=v.row, voucher_id=v.voucher_id, project_id=v.project_id, amount=v.amount,
+                               currency=v.currency, category=v.category, occurred_on=v.occurred_on,
+                               description=v.description)
+            for v in request.vouchers
+        ]
+        outcomes = voucher_store.import_vouchers(self.engine, source=source, items=items, actor_id=request.actor_id,
+                                                 now=datetime.now(UTC))
+        return pb.ImportVouchersResponse(results=[
+            pb.VoucherResult(
+                row=o.row, voucher_id=o.voucher_id, status=o.status, cost_id=o.cost_id, project_id=o.project_id,
+                problems=[pb.VoucherProblem(field=p.field, code=code, message_zh=p.zh, message_en=p.en)
+                          for code, p in o.problems],
+            )
+            for o in outcomes
+        ])
 
     @rpc
     def GetCosts(self, request: pb.GetCostsRequest, context: grpc.ServicerContext) -> pb.GetCostsResponse:
