@@ -184,6 +184,9 @@ MATRIX: dict[str, str] = {
                                                               "401  403  403  403  403  403  403  ok   403  403  ok",
     "POST /api/v1/integrations/org/dingtalk":                 "401  403  403  403  403  403  403  403  ok   403  ok",
     "POST /api/v1/integrations/org/wecom":                    "401  403  403  403  403  403  403  403  ok   403  ok",
+    # the finance cost feed (issue 16): the integrator role, whatever the token's scopes
+    "POST /api/v1/integrations/finance/costs":                "401  403  403  403  403  403  403  ok   ok   ok   ok",
+    "POST /api/v1/integrations/finance/costs/import":         "401  403  403  403  403  403  403  ok   ok   ok   ok",
     # ------------------------------------------------------------ own tokens (helper "tokens")
     "GET /api/v1/me/tokens":                                  ANY_USER,
     "DELETE /api/v1/me/tokens/{token_id}":                    "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   404",
@@ -778,6 +781,14 @@ async def _crm_lost(w: World, role: str, ok: bool) -> Req:
     return Req(f"{API}/integrations/crm/opportunities/{ext}/lost", json={"reason": "丢单"})
 
 
+# a voucher of no project: answered as an error row, nothing booked
+FINANCE_VOUCHER = {"voucher_id": "mx-1", "project_code": "MX-NO-SUCH", "amount": "1.00", "occurred_on": "2026-03-05"}
+fixed("POST", API + "/integrations/finance/costs", lambda w: Req(
+    f"{API}/integrations/finance/costs", json={"source": "matrix", "vouchers": [FINANCE_VOUCHER]}))
+fixed("POST", API + "/integrations/finance/costs/import", lambda w: Req(
+    f"{API}/integrations/finance/costs/import", data={"source": "matrix"},
+    files={"file": ("成本.csv", io.BytesIO("凭证号,项目编号,金额,发生日期\nmx-1,MX-NO-SUCH,1,2026-03-05\n".encode()),
+                    "text/csv")}))
 fixed("GET", API + "/calendar/overrides", lambda w: Req(f"{API}/calendar/overrides"))
 # one year far ahead, the same each time: a repeat changes nothing, other years stay as they are
 fixed("PUT", API + "/calendar/overrides", lambda w: Req(f"{API}/calendar/overrides", params={"year": "2099"}, json={
