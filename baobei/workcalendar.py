@@ -36,6 +36,8 @@ MAX_SCAN_DAYS = 3660
 KINDS = ("holiday", "workday")
 MAX_OVERRIDES = 1000
 MAX_NAME = 100
+# How far ahead a frozen calendar (``snapshot``) reaches: longer than any sensible SLA.
+SNAPSHOT_DAYS = 400
 
 
 def statutory_workday(day: date) -> bool:
@@ -66,6 +68,16 @@ class WorkingCalendar:
 
     def __hash__(self) -> int:
         return hash(self.overrides)
+
+    def snapshot(self, since: date, days: int = SNAPSHOT_DAYS) -> list[list[str]]:
+        """The overrides in [since, since + days) as JSON (``[["2026-12-31", "holiday"], …]``):
+        what a computation started on ``since`` needs to be repeated later unchanged."""
+        until = since + timedelta(days=days)
+        return [[o.day.isoformat(), o.kind] for o in self.overrides if since <= o.day < until]
+
+    @classmethod
+    def from_snapshot(cls, items: Iterable[Sequence[str]]) -> WorkingCalendar:
+        return cls(Override(day=date.fromisoformat(d), kind=k) for d, k in items)
 
     def is_workday(self, day: date) -> bool:
         override = self._by_day.get(day)

@@ -61,7 +61,8 @@ def test_company_holidays_move_an_sla_due(approval: tuple[pb_grpc.ApprovalServic
     try:
         stub.PutPolicy(pb.PutPolicyRequest(request_id=rid(), key="cal-sla", form_key="cal-sla",
                                            steps=[step("经理", user="lead", sla="8wh")]), timeout=10)
-        planned = plan(stub, facts("cal-sla"))
+        f = facts("cal-sla")
+        planned = plan(stub, f)
         opened = open_step(stub, planned.instance_id, 0)
         opened_at = opened.step.opened_at.ToDatetime(tzinfo=UTC)
         due = opened.due_at.ToDatetime(tzinfo=UTC)
@@ -71,6 +72,14 @@ def test_company_holidays_move_an_sla_due(approval: tuple[pb_grpc.ApprovalServic
         statutory_due = STATUTORY.add_duration(opened_at, "8wh")
         assert statutory_due is not None and due > statutory_due
         assert opened.tasks[0].due_at.ToDatetime(tzinfo=UTC) == due
+        # A later change of the calendar does not move a step already open (its timers are what
+        # the workflow sleeps on): the calendar was frozen at the opening.
+        put(stub)
+        inst = stub.GetInstance(pb.GetInstanceRequest(project_id=f.project_id), timeout=10).instance
+        assert inst.steps[0].due_at.ToDatetime(tzinfo=UTC) == due
+        again = open_step(stub, planned.instance_id, 0)  # a retried OpenStep answers the same
+        assert again.due_at.ToDatetime(tzinfo=UTC) == due
+        assert [t.at for t in again.timers] == [t.at for t in opened.timers]
     finally:
         put(stub)
 

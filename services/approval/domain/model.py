@@ -86,12 +86,16 @@ class Step:
     provenance: dict[str, Any] | None = None
     id: int | None = None
 
-    def timers(self, cal: WorkingCalendar = STATUTORY) -> tuple[datetime | None, list[Timer]]:
+    def timers(self) -> tuple[datetime | None, list[Timer]]:
         """Due time and timers of the current opening (none before the step was opened), working
-        units counted on ``cal``."""
+        units counted on the calendar frozen at the opening (``config["calendar"]``: the company
+        overrides then; steps opened before company calendars counted the statutory one), so a
+        later change of the calendar never moves the timers the workflow already sleeps on."""
         if self.opened_at is None:
             return None, []
         config = self.config or {}
+        frozen = config.get("calendar")
+        cal = WorkingCalendar.from_snapshot(frozen) if isinstance(frozen, list) else STATUTORY
         return step_timers(
             opened_at=self.opened_at,
             sla=self.sla,
@@ -284,7 +288,7 @@ def add_task(
     blocks: str = "",
 ) -> Task:
     a = t.approval
-    due, _ = step.timers(a.calendar)
+    due, _ = step.timers()
     task = Task(
         id=new_id(),
         instance_id=a.instance.id,

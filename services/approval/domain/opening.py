@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from baobei.core.errors import Conflict, NotFound
+from baobei.workcalendar import SHANGHAI
 from services.approval.domain.model import (
     Approval,
     CcCopy,
@@ -65,7 +66,7 @@ def open_step(loaded: Approval, step_index: int, now: datetime, ids: NewId = new
     if step.status != STEP_WAITING:
         # Opened before (under another request id): report what it is now.
         so_far = a.decisions_of(step_index)
-        due, timers = step.timers(a.calendar)
+        due, timers = step.timers()
         return Opened(t, step, so_far, a.current_tasks(step), auto_approved=any(d.auto for d in so_far),
                       timers=timers, due=due, cc=list((step.config or {}).get("cc") or []))
     if a.instance.status != INSTANCE_PENDING:
@@ -76,6 +77,8 @@ def open_step(loaded: Approval, step_index: int, now: datetime, ids: NewId = new
 
     config = step.config or {}
     step.opened_at = now
+    # The working calendar its SLA counts on, frozen for this opening (see Step.timers).
+    step.config = {**config, "calendar": a.calendar.snapshot(now.astimezone(SHANGHAI).date())}
     auto = False
     event = "approval.step_opened"
     if not step.approvers and not config.get("blocked"):
@@ -105,7 +108,7 @@ def open_step(loaded: Approval, step_index: int, now: datetime, ids: NewId = new
         a.cc.append(copy)
         t.new_cc.append(copy)
     settle_instance(t, now)
-    due, timers = step.timers(a.calendar) if step.status == STEP_PENDING else (None, [])
+    due, timers = step.timers() if step.status == STEP_PENDING else (None, [])
     t.events.append(Event(event, {"project_id": a.instance.project_id, "instance_id": a.instance.id,
                                   "step_index": step_index, "approvers": list(step.approvers),
                                   "tasks": len(t.new_tasks), "timers": len(timers)}))

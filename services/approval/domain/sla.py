@@ -57,7 +57,7 @@ def fire_timer(loaded: Approval, step_index: int, timer_index: int, now: datetim
     step = a.step(step_index)
     if step is None:
         raise unknown_step(step_index)
-    _, timers = step.timers(a.calendar)
+    _, timers = step.timers()
     timer = next((x for x in timers if x.index == timer_index), None)
     if timer is None:
         raise NotFound(f"定时器不存在：{timer_index}", f"unknown timer: {timer_index}")

@@ -34,12 +34,12 @@ Submission = tuple[str, str, dict[str, Any], list[tuple[str, list[str]]]]
 
 
 def step_response(approval: domain.Approval, step: domain.Step) -> pb.StepState:
-    due, _ = step.timers(approval.calendar)
+    due, _ = step.timers()
     return mapping.step_state_to_proto(step, approval.decisions_of(step.step_index), due)
 
 
 def instance_proto(approval: domain.Approval) -> pb.Instance:
-    dues = {s.step_index: s.timers(approval.calendar)[0] for s in approval.steps if s.status == domain.STEP_PENDING}
+    dues = {s.step_index: s.timers()[0] for s in approval.steps if s.status == domain.STEP_PENDING}
     return mapping.instance_to_proto(approval.instance, approval.steps, approval.decisions, approval.cc, dues)
 
 
