@@ -21,7 +21,7 @@ import pytest_asyncio
 
 from edge.app import create_app
 from edge.clients import EdgeDeps
-from tests.edge.conftest import Org, Stack
+from tests.edge.conftest import Org, Stack, eventually
 from tests.edge.test_cost_access import approved_project
 from tests.edge.test_integrations import sign
 from tests.sheets import xlsx
@@ -117,6 +117,12 @@ async def test_json_batch_applied_duplicate_conflict_and_row_errors(
     assert await actual(admin, pid) == Decimal("1322.50")
     costs = (await admin.get(f"/api/v1/projects/{pid}/costs")).json()
     assert costs["by_kind"]["finance"] in ("1322.50", "1322.5")
+
+    async def reported() -> bool:  # the execution loop forwards the cost.recorded events to reporting
+        r = await admin.get(f"/api/v1/reports/projects/{pid}")
+        return r.status_code == 200 and Decimal(r.json()["project"]["actual_cost"] or 0) == Decimal("1322.50")
+
+    await eventually(reported, timeout=30)
     # Re-posting changes nothing; the same id with other content is a per-row conflict.
     r = await finance.post(FEED, json={"source": source, "vouchers": [good, {**second, "amount": "99.00"}]})
     assert [x["status"] for x in r.json()["results"]] == ["duplicate", "error"]
