@@ -185,7 +185,8 @@ class Approval:
     delegations: list[Delegation] = field(default_factory=list)
     # Action links already used on this instance's tasks.
     used_links: frozenset[str] = frozenset()
-    # The working calendar SLAs count on (statutory + company overrides), read with the instance.
+    # The working calendar a step opened now counts its SLA on (statutory + company overrides; set
+    # by the store for an opening, which freezes it in the step).
     calendar: WorkingCalendar = STATUTORY
 
     def step(self, index: int) -> Step | None:

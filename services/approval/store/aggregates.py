@@ -30,7 +30,6 @@ from services.approval.models import (
     ApprovalStep,
     ApprovalTask,
 )
-from services.approval.store.calendar import calendar_of
 
 log = structlog.get_logger("services.approval.store")
 D = TypeVar("D")
@@ -117,7 +116,6 @@ def load(session: Session, row: ApprovalInstance, *, links: Iterable[str] = ()) 
         cc=[to_domain(domain.CcCopy, c) for c in cc.all()],
         delegations=delegations_of(session, sorted({t.approver_id for t in tasks})),
         used_links=used,
-        calendar=calendar_of(session),
     )
 
 
