@@ -153,6 +153,3 @@ async def import_costs(
     if not vouchers:
         raise ValidationFailed([FieldViolation("file", "文件中没有凭证行", "the file has no voucher rows")])
     return await _book(clients, caller, source, vouchers, sheet=True)
-
-
-
