@@ -22,9 +22,11 @@ import argparse
 import random
 from datetime import datetime, timedelta
 
-from services.approval.calendar import SHANGHAI, add_working_seconds, working_seconds_between
+from baobei.workcalendar import SHANGHAI, WorkingCalendar
 from services.approval.domain.forecast import PastApproval, StepSample, backtest
 
+CALENDAR = WorkingCalendar()  # statutory: the generated history has no company days
+add_working_seconds, working_seconds_between = CALENDAR.add_working_seconds, CALENDAR.working_seconds_between
 START = datetime(2025, 1, 2, 9, 0, tzinfo=SHANGHAI)
 SPAN_DAYS = 700
 REGIONS = ("east", "south", "north", "west")

@@ -22,6 +22,7 @@ from edge.routes import action_links, api_router, health, totp_page
 from edge.routes import audit_log as audit_log_routes
 from edge.routes import closure as closure_routes
 from edge.routes import directory as directory_routes
+from edge.routes import finance as finance_routes
 from edge.routes import group_links as group_link_routes
 from edge.routes import integrations as integrations_routes
 from edge.routes import notify_admin as notify_admin_routes
@@ -83,7 +84,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     for area in (tasks_routes.router, rules_routes.router):  # tasks, schedule, rules (issue 6)
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     # Notification settings and integrations (issue 5); action link pages live outside /api/v1.
-    for area in (notify_admin_routes.router, integrations_routes.router, closure_routes.router):
+    for area in (notify_admin_routes.router, integrations_routes.router, finance_routes.router, closure_routes.router):
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(audit_log_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # issue 13
     app.include_router(action_links.router)

@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     delivery_http_timeout: float = 10.0
     # Inbound CRM webhooks: Standard Webhooks secret ("whsec_…"); empty = token auth only.
     crm_signing_secret: str = ""
+    # Inbound finance cost feed (金蝶 / 用友 vouchers): Standard Webhooks secret; empty = token auth only.
+    finance_signing_secret: str = ""
 
     # ---- HTTP edge limits (issue 12) ----
     # Request body caps in bytes, enforced while the body streams in (413 beyond): JSON and form

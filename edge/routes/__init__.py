@@ -25,6 +25,7 @@ def api_router() -> APIRouter:
     from edge.routes import (
         approvals,
         auth_providers,
+        calendar,
         comments,
         forms,
         identity,
@@ -38,7 +39,7 @@ def api_router() -> APIRouter:
 
     router = APIRouter(prefix="/api/v1", route_class=IdempotentRoute, responses=ERROR_RESPONSES)
     for module in (identity, sessions, auth_providers, forms, policies, worklists, projects, approvals, comments,
-                   notifications):
+                   notifications, calendar):
         router.include_router(module.router)
     # Reports need the token scope reports:read (every token has it unless issued without it).
     router.include_router(reports.router, dependencies=[Depends(scope_required(REPORTS_READ))])

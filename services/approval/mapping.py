@@ -10,6 +10,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.errors import FieldViolation, ValidationFailed
+from baobei.workcalendar import Override
 from services.approval import domain
 from services.approval.models import (
     ApprovalCC,
@@ -375,3 +376,7 @@ def instance_to_proto(
         cc=[cc_to_proto(c) for c in cc],
         actions=[decision_to_proto(d) for d in loose],
     )
+
+
+def override_to_proto(o: Override) -> pb.CalendarOverride:
+    return pb.CalendarOverride(date=o.day.isoformat(), kind=o.kind, name=o.name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -202,6 +202,19 @@ class ApprovalTaskClosing(Base, table=True):
     # False until notify has accepted it; the relay reads the unrelayed ones in seq order.
     relayed: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false(),
                                                               index=True))
+
+
+class CompanyCalendarDay(Base, table=True):
+    """A company override of the statutory calendar: a company holiday or an extra workday."""
+
+    __tablename__ = "company_calendar_day"
+
+    day: date = Field(primary_key=True)
+    # holiday | workday
+    kind: str = Field(max_length=10)
+    name: str = Field(default="", max_length=100)
+    updated_by: str = Field(default="", max_length=100)
+    updated_at: datetime = _ts(nullable=False)
 
 
 metadata = Base.metadata

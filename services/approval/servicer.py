@@ -12,6 +12,7 @@ from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
 from baobei.core.errors import FieldViolation, Forbidden, NotFound, ValidationFailed, require
 from baobei.core.grpc_server import rpc
+from baobei.workcalendar import validate_overrides
 from services.approval import domain, mapping, metrics
 from services.approval.org_client import DirectoryUnavailable
 from services.approval.store import ApprovalStore, Replan
@@ -32,6 +33,12 @@ def _unavailable(context: grpc.ServicerContext, err: DirectoryUnavailable) -> No
     """Registry down: UNAVAILABLE, so callers (workflow activities) retry."""
     context.abort(grpc.StatusCode.UNAVAILABLE, f"org directory unavailable: {err}")
     raise AssertionError("unreachable")
+
+
+def _calendar_year(year: int) -> int:
+    if year and not 1900 <= year <= 2200:
+        raise ValidationFailed([FieldViolation("year", "年份须在 1900 到 2200 之间", "year must be 1900–2200")])
+    return year
 
 
 class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
@@ -83,6 +90,22 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         policy = domain.require_policy(self.store.policy_for_form(form_key=form_key), form_key)
         return pb.RequirePolicyResponse(policy_key=policy.key, policy_version=policy.version,
                                         no_approval=policy.options.no_approval)
+
+    # ------------------------------------------------------------ company calendar
+
+    @rpc
+    def GetCalendar(self, request: pb.GetCalendarRequest, context: grpc.ServicerContext) -> pb.GetCalendarResponse:
+        year = _calendar_year(request.year)
+        saved = self.store.get_overrides(year=year)
+        return pb.GetCalendarResponse(overrides=[mapping.override_to_proto(o) for o in saved])
+
+    @rpc
+    def PutCalendar(self, request: pb.PutCalendarRequest, context: grpc.ServicerContext) -> pb.PutCalendarResponse:
+        year = _calendar_year(request.year)
+        items = [{"date": o.date, "kind": o.kind, "name": o.name} for o in request.overrides]
+        overrides = validate_overrides(items, year=year)
+        saved = self.store.put_overrides(year=year, overrides=overrides, actor_id=request.actor_id)
+        return pb.PutCalendarResponse(overrides=[mapping.override_to_proto(o) for o in saved])
 
     # ------------------------------------------------------------ planning
 

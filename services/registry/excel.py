@@ -7,8 +7,6 @@ JSON-ish Python for the row key, and as the sheet holds them for ``domain.cells`
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from baobei.core.errors import FieldViolation
+from baobei.sheets.reading import UnknownEncoding, raw_rows
 from services.registry.domain.cells import half_width
 from services.registry.domain.imports import READ_ONLY
 from services.registry.forms import FormDef
@@ -82,44 +81,6 @@ def _cell(value: Any) -> Any:
     return value
 
 
-class UnknownEncoding(ValueError):
-    pass
-
-
-def decode_csv(data: bytes) -> str:
-    """UTF-8 (a BOM or not), else GB18030 (a superset of GBK and GB2312)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as err:
-        raise UnknownEncoding(str(err)) from err
-
-
-# Sheets an export adds beside the data (its filters and time): never the rows to import.
-NOTE_SHEETS = ("说明", "notes", "about")
-
-
-def _raw_rows(data: bytes, filename: str, names: tuple[str, ...] = ()) -> list[list[Any]]:
-    """The rows of a CSV, or of the workbook's sheet named one of ``names`` (the form's key or
-    title: an export of several forms has a sheet per form), else its first data sheet."""
-    if filename.lower().endswith(".csv") or not data.startswith(b"PK"):
-        text = decode_csv(data)
-        return [list(r) for r in csv.reader(io.StringIO(text))]
-    from openpyxl import load_workbook
-
-    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        wanted = {n.strip().lower() for n in names if n.strip()}
-        sheets = [ws for ws in wb.worksheets if ws.title.strip().lower() not in NOTE_SHEETS] or wb.worksheets
-        ws = next((w for w in sheets if w.title.strip().lower() in wanted), sheets[0])
-        return [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
-
-
 def header_key(header: str) -> str:
     """A header as typed or as a template marks it: ``项目名称*``, ``*金额``, ``金额（必填）``,
     ``Ａｍｏｕｎｔ`` all name their column."""
@@ -149,7 +110,7 @@ def header_map(form: FormDef) -> dict[str, str]:
 
 def read_sheet(data: bytes, filename: str, form: FormDef) -> tuple[Sheet | None, list[FieldViolation]]:
     try:
-        raw = _raw_rows(data, filename, (form.key, form.title))
+        raw = raw_rows(data, filename, (form.key, form.title))
     except UnknownEncoding:
         return None, [FieldViolation("file", "无法识别 CSV 文件的编码：请另存为 UTF-8 或 GBK 编码",
                                      "cannot tell the CSV file's encoding: save it as UTF-8 or GBK")]

@@ -252,6 +252,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                     amount_max=request.amount_max, created_from=request.created_from, created_to=request.created_to,
                     form_key=request.form_key,
                 ),
+                codes=list(request.codes),
             )
         )
         return pb.ListProjectsResponse(

@@ -122,6 +122,22 @@ class Cost(Base, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
+class CostVoucher(Base, table=True):
+    """A finance system's voucher booked as a cost, once per (source, voucher_id); ``fingerprint``
+    tells a repeat (same content) from a conflict (same id, other content)."""
+
+    __tablename__ = "cost_voucher"
+
+    source: str = Field(primary_key=True, max_length=40)
+    voucher_id: str = Field(primary_key=True, max_length=64)
+    cost_id: str = Field(max_length=36)
+    project_id: str = Field(max_length=100, index=True)
+    category: str = Field(default="", max_length=50)
+    fingerprint: str = Field(max_length=64)
+    actor_id: str = Field(default="", max_length=100)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
 class Deliverable(Base, table=True):
     __tablename__ = "deliverable"
 

@@ -4,7 +4,9 @@ when the next one will be. The execution workflow sleeps on a durable timer unti
 until a task event wakes it), so nothing polls; each fire has a stable key and is recorded once.
 
 Triggers: ``overdue`` (``after`` past the end of the due date, Asia/Shanghai), ``due_soon``
-(``before`` the end of the due date), ``milestone_done``, ``status_change`` (optionally ``to`` a
+(``before`` the end of the due date) — both count only the hours of working days on the company
+calendar (statutory + overrides, ``baobei.workcalendar``), so "overdue 24h" on a Friday's task
+fires on Tuesday, not on Sunday —, ``milestone_done``, ``status_change`` (optionally ``to`` a
 status), ``budget_share`` (actual cost ≥ ``share`` × budget), ``protection_expiring`` (``before``
 the end of the project's protection period, which the workflow reads from the registry; once per
 period end). Actions: ``notify`` (``to``: assignee, owner, downstream_assignees, ``user:<id>``,
@@ -25,6 +27,7 @@ from typing import Any
 
 from baobei.core import cel
 from baobei.core.errors import FieldViolation, ValidationFailed
+from baobei.workcalendar import STATUTORY, WorkingCalendar
 
 SHANGHAI = timezone(timedelta(hours=8))
 TRIGGERS = ("overdue", "due_soon", "milestone_done", "status_change", "budget_share", "protection_expiring")
@@ -317,8 +320,10 @@ def evaluate(
     events: list[TaskEvent],
     now: datetime,
     fired: set[str],
+    calendar: WorkingCalendar = STATUTORY,
 ) -> Evaluation:
-    """Fires due at ``now`` (minus those in ``fired``) and the earliest future fire time."""
+    """Fires due at ``now`` (minus those in ``fired``) and the earliest future fire time; offsets
+    from due dates count working-day hours on ``calendar``."""
     out = Evaluation()
     by_id = {t.id: t for t in tasks}
 
@@ -334,7 +339,8 @@ def evaluate(
             for t in tasks:
                 if t.due is None or t.status == "done":
                     continue
-                at = due_end(t.due) + offset if rule.trigger == "overdue" else due_end(t.due) - offset
+                shift = offset if rule.trigger == "overdue" else -offset
+                at = calendar.shift_working_hours(due_end(t.due), shift) if offset else due_end(t.due)
                 key = f"{rule.key}:{t.id}:{t.due.isoformat()}"
                 if key in fired:
                     continue

@@ -19,7 +19,8 @@ from baobei.core.errors import FieldViolation, NotFound, ValidationFailed, requi
 from baobei.core.grpc_server import rpc
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from baobei.tasks.v1 import tasks_service_pb2_grpc as pb_grpc
-from services.tasks import domain, gantt, gantt_pdf, mapping, models, rules
+from services.tasks import domain, gantt, gantt_pdf, mapping, models, rules, vouchers
+from services.tasks.calendar_client import CalendarSource, CalendarUnavailable
 from services.tasks.models import processed_request
 from services.tasks.store import costs as cost_store
 from services.tasks.store import deliverables as deliverable_store
@@ -27,6 +28,7 @@ from services.tasks.store import plans as plan_store
 from services.tasks.store import rows as task_rows
 from services.tasks.store import rules as rule_store
 from services.tasks.store import tasks as task_store
+from services.tasks.store import vouchers as voucher_store
 
 M = TypeVar("M", bound=Message)
 
@@ -52,9 +54,15 @@ def _decimal(value: str, path: str) -> Decimal:
     return number
 
 
+MAX_VOUCHERS = 1000
+
+
 class TasksServicer(pb_grpc.TasksServiceServicer):
-    def __init__(self, *, engine: Engine, blobs: BlobStore | None = None) -> None:
+    def __init__(
+        self, *, engine: Engine, blobs: BlobStore | None = None, calendar: CalendarSource | None = None
+    ) -> None:
         self.engine = engine
+        self.calendar = calendar or CalendarSource()
         # Deliverable bytes (files under the data dir or S3, by settings).
         self.blobs: BlobStore = blobs if blobs is not None else blob_store()
 
@@ -185,6 +193,33 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                 cost=mapping.cost(cost_store.add_cost(session, cost=cmd, now=datetime.now(UTC)))
             ),
         )
+
+    @rpc
+    def ImportVouchers(
+        self, request: pb.ImportVouchersRequest, context: grpc.ServicerContext
+    ) -> pb.ImportVouchersResponse:
+        source = request.source.strip()
+        if not source or len(source) > 40:
+            raise ValidationFailed([FieldViolation("source", "来源为必填项（最多 40 个字符）", "source is required")])
+        if len(request.vouchers) > MAX_VOUCHERS:
+            raise ValidationFailed([FieldViolation("vouchers", f"每次最多 {MAX_VOUCHERS} 张凭证",
+                                                   f"at most {MAX_VOUCHERS} vouchers per call")])
+        items = [
+            vouchers.VoucherIn(row=v.row, voucher_id=v.voucher_id, project_id=v.project_id, amount=v.amount,
+                               currency=v.currency, category=v.category, occurred_on=v.occurred_on,
+                               description=v.description)
+            for v in request.vouchers
+        ]
+        outcomes = voucher_store.import_vouchers(self.engine, source=source, items=items, actor_id=request.actor_id,
+                                                 now=datetime.now(UTC))
+        return pb.ImportVouchersResponse(results=[
+            pb.VoucherResult(
+                row=o.row, voucher_id=o.voucher_id, status=o.status, cost_id=o.cost_id, project_id=o.project_id,
+                problems=[pb.VoucherProblem(field=p.field, code=code, message_zh=p.zh, message_en=p.en)
+                          for code, p in o.problems],
+            )
+            for o in outcomes
+        ])
 
     @rpc
     def GetCosts(self, request: pb.GetCostsRequest, context: grpc.ServicerContext) -> pb.GetCostsResponse:
@@ -374,7 +409,13 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                 request.protection_until.ToDatetime(tzinfo=UTC) if request.HasField("protection_until") else None
             ),
         )
-        result = rule_store.evaluate_rules(self.engine, project=facts, now=now, after_seq=request.after_seq)
+        try:
+            working = self.calendar.current()
+        except CalendarUnavailable as err:  # UNAVAILABLE: the activity retries
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(err))
+        result = rule_store.evaluate_rules(
+            self.engine, project=facts, now=now, after_seq=request.after_seq, calendar=working
+        )
         resp = pb.EvaluateRulesResponse(
             fires=[mapping.fire(f, project_id) for f in result.evaluation.fires],
             last_seq=result.last_seq,

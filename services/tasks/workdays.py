@@ -1,5 +1,5 @@
-"""Working days of the mainland-China calendar (chinese-calendar: statutory holidays and the
-adjusted working weekends). Years the library has no data for fall back to Monday–Friday.
+"""Index tables of working days for schedules, over the shared working calendar
+(``baobei.workcalendar``: the mainland statutory calendar, plus company overrides when given).
 
 Schedules are computed on *working-day indices*: index 0 is the first working day on or after
 ``EPOCH``; dates map to indices and back through two precomputed tables, so CPM arithmetic is
@@ -12,28 +12,21 @@ import bisect
 from datetime import date, timedelta
 from functools import lru_cache
 
-import chinese_calendar
+from baobei.workcalendar import STATUTORY, WorkingCalendar
 
 EPOCH = date(2020, 1, 1)
 HORIZON = date(2040, 12, 31)
 
 
-def is_workday(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
-
-
 class WorkCalendar:
     """Index ⇄ date over [EPOCH, HORIZON]; dates outside are clamped to the range."""
 
-    def __init__(self, start: date = EPOCH, end: date = HORIZON) -> None:
+    def __init__(self, start: date = EPOCH, end: date = HORIZON, *, working: WorkingCalendar = STATUTORY) -> None:
         self.start, self.end = start, end
         self.days: list[date] = []
         day = start
         while day <= end:
-            if is_workday(day):
+            if working.is_workday(day):
                 self.days.append(day)
             day += timedelta(days=1)
         self._ordinals = [d.toordinal() for d in self.days]

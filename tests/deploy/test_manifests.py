@@ -210,6 +210,7 @@ def test_network_policies_allow_only_the_callers_each_service_has(overlay: str) 
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     expected = {svc: {"worker", "edge"} for svc in SERVICES}
     expected["registry"] = {"worker", "edge", "approval", "notify"}
+    expected["approval"] = {"worker", "edge", "tasks"}  # tasks: the company calendar
     expected["notify"] = {"worker", "delivery-worker", "edge", "reporting"}
     assert {svc: allowed_callers(overlay, svc) for svc in SERVICES} == expected
     temporal = get(overlay, "NetworkPolicy", "egress-temporal")

@@ -67,7 +67,7 @@ def _start_services(make_db_url: Callable[[str], str], redis_url: str) -> tuple[
 
     up("registry", build_registry)
     up("approval", build_approval, registry_addr=addrs["registry"])
-    up("tasks", build_tasks)
+    up("tasks", build_tasks, approval_addr=addrs["approval"])
     up("reporting", build_reporting)
     # Links point at the in-process edge's base URL; contacts come from the registry. The outbox
     # dispatcher stays off here (tests that need deliveries drive them or use the e2e stack).

@@ -180,6 +180,9 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/imports/{import_id}":                        "401  404  404  404  404  404  404  404  404  404  ok",
     "GET /api/v1/imports/projects/template":                  ADMIN_ONLY,
     "GET /api/v1/exports/projects":                           ANY_USER,
+    # ------------------------------------------------------------ company calendar (issue 16)
+    "GET /api/v1/calendar/overrides":                         ANY_USER,
+    "PUT /api/v1/calendar/overrides":                         ADMIN_ONLY,
     # ------------------------------------------------------------ integrations (scope per route)
     "POST /api/v1/integrations/crm/opportunities":            "401  403  403  403  403  403  403  ok   403  403  ok",
     "POST /api/v1/integrations/crm/opportunities/{external_id}/lost":
@@ -187,6 +190,9 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/integrations/org/dingtalk":                 "401  403  403  403  403  403  403  403  ok   403  ok",
     "POST /api/v1/integrations/org/wecom":                    "401  403  403  403  403  403  403  403  ok   403  ok",
     "POST /api/v1/integrations/org/feishu":                   "401  403  403  403  403  403  403  403  ok   403  ok",
+    # the finance cost feed (issue 16): the integrator role, whatever the token's scopes
+    "POST /api/v1/integrations/finance/costs":                "401  403  403  403  403  403  403  ok   ok   ok   ok",
+    "POST /api/v1/integrations/finance/costs/import":         "401  403  403  403  403  403  403  ok   ok   ok   ok",
     # ------------------------------------------------------------ own tokens (helper "tokens")
     "GET /api/v1/me/tokens":                                  ANY_USER,
     "DELETE /api/v1/me/tokens/{token_id}":                    "401  ok   ok   ok   ok   ok   ok   ok   ok   ok   404",
@@ -794,6 +800,20 @@ async def _crm_lost(w: World, role: str, ok: bool) -> Req:
         r = await w.admin.post(f"{API}/integrations/crm/opportunities", json=body)
         assert r.status_code == 201, r.text
     return Req(f"{API}/integrations/crm/opportunities/{ext}/lost", json={"reason": "丢单"})
+
+
+# a voucher of no project: answered as an error row, nothing booked
+FINANCE_VOUCHER = {"voucher_id": "mx-1", "project_code": "MX-NO-SUCH", "amount": "1.00", "occurred_on": "2026-03-05"}
+fixed("POST", API + "/integrations/finance/costs", lambda w: Req(
+    f"{API}/integrations/finance/costs", json={"source": "matrix", "vouchers": [FINANCE_VOUCHER]}))
+fixed("POST", API + "/integrations/finance/costs/import", lambda w: Req(
+    f"{API}/integrations/finance/costs/import", data={"source": "matrix"},
+    files={"file": ("成本.csv", io.BytesIO("凭证号,项目编号,金额,发生日期\nmx-1,MX-NO-SUCH,1,2026-03-05\n".encode()),
+                    "text/csv")}))
+fixed("GET", API + "/calendar/overrides", lambda w: Req(f"{API}/calendar/overrides"))
+# one year far ahead, the same each time: a repeat changes nothing, other years stay as they are
+fixed("PUT", API + "/calendar/overrides", lambda w: Req(f"{API}/calendar/overrides", params={"year": "2099"}, json={
+    "overrides": [{"date": "2099-01-02", "kind": "holiday", "name": "矩阵测试"}]}))
 
 
 # one department of its own, the same each time: a repeat changes nothing

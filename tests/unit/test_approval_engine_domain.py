@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.approval import calendar, domain
+from baobei.workcalendar import STATUTORY as calendar
+from services.approval import domain
 from services.approval.domain import (
     ApproverSpec,
     InMemoryDirectory,

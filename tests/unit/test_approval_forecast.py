@@ -7,10 +7,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from baobei.workcalendar import SHANGHAI, WorkingCalendar
 from bench.forecast import generate
-from services.approval.calendar import SHANGHAI, add_working_seconds, working_seconds_between
 from services.approval.domain import forecast as fc
 
+CALENDAR = WorkingCalendar()
+add_working_seconds, working_seconds_between = CALENDAR.add_working_seconds, CALENDAR.working_seconds_between
 H = 3600.0
 # Friday 2026-12-04 16:00 Shanghai: two working hours are left that day.
 FRIDAY = datetime(2026, 12, 4, 16, 0, tzinfo=SHANGHAI)

@@ -18,7 +18,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from services.approval import calendar
+from baobei.workcalendar import STATUTORY as calendar
 from tests.conftest import time_skipping_env
 from tests.workflows.conftest import eventually, lifecycle_worker, search_attributes_of, state_of, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec

@@ -935,3 +935,41 @@ class CheckActionLinkResponse(_message.Message):
     state: str
     task: ApprovalTask
     def __init__(self, state: _Optional[str] = ..., task: _Optional[_Union[ApprovalTask, _Mapping]] = ...) -> None: ...
+
+class CalendarOverride(_message.Message):
+    __slots__ = ("date", "kind", "name")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    date: str
+    kind: str
+    name: str
+    def __init__(self, date: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class GetCalendarRequest(_message.Message):
+    __slots__ = ("year",)
+    YEAR_FIELD_NUMBER: _ClassVar[int]
+    year: int
+    def __init__(self, year: _Optional[int] = ...) -> None: ...
+
+class GetCalendarResponse(_message.Message):
+    __slots__ = ("overrides",)
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    overrides: _containers.RepeatedCompositeFieldContainer[CalendarOverride]
+    def __init__(self, overrides: _Optional[_Iterable[_Union[CalendarOverride, _Mapping]]] = ...) -> None: ...
+
+class PutCalendarRequest(_message.Message):
+    __slots__ = ("year", "overrides", "actor_id")
+    YEAR_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    year: int
+    overrides: _containers.RepeatedCompositeFieldContainer[CalendarOverride]
+    actor_id: str
+    def __init__(self, year: _Optional[int] = ..., overrides: _Optional[_Iterable[_Union[CalendarOverride, _Mapping]]] = ..., actor_id: _Optional[str] = ...) -> None: ...
+
+class PutCalendarResponse(_message.Message):
+    __slots__ = ("overrides",)
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    overrides: _containers.RepeatedCompositeFieldContainer[CalendarOverride]
+    def __init__(self, overrides: _Optional[_Iterable[_Union[CalendarOverride, _Mapping]]] = ...) -> None: ...

@@ -166,6 +166,16 @@ class ApprovalServiceStub:
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.SerializeToString,
                 response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceResponse.FromString,
                 _registered_method=True)
+        self.GetCalendar = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/GetCalendar',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetCalendarRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetCalendarResponse.FromString,
+                _registered_method=True)
+        self.PutCalendar = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/PutCalendar',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.PutCalendarRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.PutCalendarResponse.FromString,
+                _registered_method=True)
 
 
 class ApprovalServiceServicer:
@@ -350,6 +360,21 @@ class ApprovalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCalendar(self, request, context):
+        """The company calendar: overrides of the statutory calendar (company holidays, extra
+        workdays) that SLAs here and execution rules in the tasks service count working time on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutCalendar(self, request, context):
+        """Replaces the overrides (of one year when year is set); INVALID_ARGUMENT names the entry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApprovalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -482,6 +507,16 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.ForecastInstance,
                     request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.FromString,
                     response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceResponse.SerializeToString,
+            ),
+            'GetCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCalendar,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetCalendarRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetCalendarResponse.SerializeToString,
+            ),
+            'PutCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutCalendar,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.PutCalendarRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.PutCalendarResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1188,6 +1223,60 @@ class ApprovalService:
             '/baobei.approval.v1.ApprovalService/ForecastInstance',
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.SerializeToString,
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/GetCalendar',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetCalendarRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.GetCalendarResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/PutCalendar',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.PutCalendarRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.PutCalendarResponse.FromString,
             options,
             channel_credentials,
             insecure,

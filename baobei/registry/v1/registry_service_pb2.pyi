@@ -551,7 +551,7 @@ class GetProjectResponse(_message.Message):
     def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., viewer_relations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListProjectsRequest(_message.Message):
-    __slots__ = ("viewer", "status", "q", "limit", "cursor", "owner_id", "department_id", "region", "business_line", "customer", "amount_min", "amount_max", "created_from", "created_to", "form_key")
+    __slots__ = ("viewer", "status", "q", "limit", "cursor", "owner_id", "department_id", "region", "business_line", "customer", "amount_min", "amount_max", "created_from", "created_to", "form_key", "codes")
     VIEWER_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     Q_FIELD_NUMBER: _ClassVar[int]
@@ -567,6 +567,7 @@ class ListProjectsRequest(_message.Message):
     CREATED_FROM_FIELD_NUMBER: _ClassVar[int]
     CREATED_TO_FIELD_NUMBER: _ClassVar[int]
     FORM_KEY_FIELD_NUMBER: _ClassVar[int]
+    CODES_FIELD_NUMBER: _ClassVar[int]
     viewer: Viewer
     status: ProjectStatus
     q: str
@@ -582,7 +583,8 @@ class ListProjectsRequest(_message.Message):
     created_from: str
     created_to: str
     form_key: str
-    def __init__(self, viewer: _Optional[_Union[Viewer, _Mapping]] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., q: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., customer: _Optional[str] = ..., amount_min: _Optional[str] = ..., amount_max: _Optional[str] = ..., created_from: _Optional[str] = ..., created_to: _Optional[str] = ..., form_key: _Optional[str] = ...) -> None: ...
+    codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, viewer: _Optional[_Union[Viewer, _Mapping]] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., q: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., customer: _Optional[str] = ..., amount_min: _Optional[str] = ..., amount_max: _Optional[str] = ..., created_from: _Optional[str] = ..., created_to: _Optional[str] = ..., form_key: _Optional[str] = ..., codes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListProjectsResponse(_message.Message):
     __slots__ = ("items", "next_cursor")

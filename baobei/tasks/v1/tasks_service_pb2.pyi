@@ -779,3 +779,67 @@ class ListFiresResponse(_message.Message):
     FIRES_FIELD_NUMBER: _ClassVar[int]
     fires: _containers.RepeatedCompositeFieldContainer[RuleFire]
     def __init__(self, fires: _Optional[_Iterable[_Union[RuleFire, _Mapping]]] = ...) -> None: ...
+
+class Voucher(_message.Message):
+    __slots__ = ("row", "voucher_id", "project_id", "amount", "currency", "category", "occurred_on", "description")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_ON_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    voucher_id: str
+    project_id: str
+    amount: str
+    currency: str
+    category: str
+    occurred_on: str
+    description: str
+    def __init__(self, row: _Optional[int] = ..., voucher_id: _Optional[str] = ..., project_id: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., category: _Optional[str] = ..., occurred_on: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ImportVouchersRequest(_message.Message):
+    __slots__ = ("source", "vouchers", "actor_id")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    VOUCHERS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    vouchers: _containers.RepeatedCompositeFieldContainer[Voucher]
+    actor_id: str
+    def __init__(self, source: _Optional[str] = ..., vouchers: _Optional[_Iterable[_Union[Voucher, _Mapping]]] = ..., actor_id: _Optional[str] = ...) -> None: ...
+
+class VoucherProblem(_message.Message):
+    __slots__ = ("field", "code", "message_zh", "message_en")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ZH_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_EN_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    code: str
+    message_zh: str
+    message_en: str
+    def __init__(self, field: _Optional[str] = ..., code: _Optional[str] = ..., message_zh: _Optional[str] = ..., message_en: _Optional[str] = ...) -> None: ...
+
+class VoucherResult(_message.Message):
+    __slots__ = ("row", "voucher_id", "status", "cost_id", "project_id", "problems")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    voucher_id: str
+    status: str
+    cost_id: str
+    project_id: str
+    problems: _containers.RepeatedCompositeFieldContainer[VoucherProblem]
+    def __init__(self, row: _Optional[int] = ..., voucher_id: _Optional[str] = ..., status: _Optional[str] = ..., cost_id: _Optional[str] = ..., project_id: _Optional[str] = ..., problems: _Optional[_Iterable[_Union[VoucherProblem, _Mapping]]] = ...) -> None: ...
+
+class ImportVouchersResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[VoucherResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[VoucherResult, _Mapping]]] = ...) -> None: ...

@@ -85,6 +85,11 @@ class TasksServiceStub:
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsRequest.SerializeToString,
                 response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsResponse.FromString,
                 _registered_method=True)
+        self.ImportVouchers = channel.unary_unary(
+                '/baobei.tasks.v1.TasksService/ImportVouchers',
+                request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ImportVouchersRequest.SerializeToString,
+                response_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ImportVouchersResponse.FromString,
+                _registered_method=True)
         self.SetBudget = channel.unary_unary(
                 '/baobei.tasks.v1.TasksService/SetBudget',
                 request_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.SetBudgetRequest.SerializeToString,
@@ -221,6 +226,14 @@ class TasksServiceServicer:
 
     def GetCosts(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportVouchers(self, request, context):
+        """Actual costs booked by a finance system (金蝶 / 用友 vouchers), once per (source, voucher_id):
+        a repeat with the same content is a duplicate, with other content a per-row conflict.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -364,6 +377,11 @@ def add_TasksServiceServicer_to_server(servicer, server):
                     servicer.GetCosts,
                     request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsRequest.FromString,
                     response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsResponse.SerializeToString,
+            ),
+            'ImportVouchers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportVouchers,
+                    request_deserializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ImportVouchersRequest.FromString,
+                    response_serializer=baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ImportVouchersResponse.SerializeToString,
             ),
             'SetBudget': grpc.unary_unary_rpc_method_handler(
                     servicer.SetBudget,
@@ -707,6 +725,33 @@ class TasksService:
             '/baobei.tasks.v1.TasksService/GetCosts',
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsRequest.SerializeToString,
             baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.GetCostsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportVouchers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.tasks.v1.TasksService/ImportVouchers',
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ImportVouchersRequest.SerializeToString,
+            baobei_dot_tasks_dot_v1_dot_tasks__service__pb2.ImportVouchersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from baobei.workcalendar import STATUTORY, WorkingCalendar
 from services.approval.domain.outcomes import (
     CLOSED_BY_REASSIGN,
     CLOSED_BY_TRANSFER,
@@ -86,10 +87,15 @@ class Step:
     id: int | None = None
 
     def timers(self) -> tuple[datetime | None, list[Timer]]:
-        """Due time and timers of the current opening (none before the step was opened)."""
+        """Due time and timers of the current opening (none before the step was opened), working
+        units counted on the calendar frozen at the opening (``config["calendar"]``: the company
+        overrides then; steps opened before company calendars counted the statutory one), so a
+        later change of the calendar never moves the timers the workflow already sleeps on."""
         if self.opened_at is None:
             return None, []
         config = self.config or {}
+        frozen = config.get("calendar")
+        cal = WorkingCalendar.from_snapshot(frozen) if isinstance(frozen, list) else STATUTORY
         return step_timers(
             opened_at=self.opened_at,
             sla=self.sla,
@@ -97,6 +103,7 @@ class Step:
             escalate_to=list(self.escalate_to),
             remind_at=float(config.get("remind_at", 0) or 0),
             escalation=list(config.get("escalation") or []),
+            cal=cal,
         )
 
 
@@ -178,6 +185,9 @@ class Approval:
     delegations: list[Delegation] = field(default_factory=list)
     # Action links already used on this instance's tasks.
     used_links: frozenset[str] = frozenset()
+    # The working calendar a step opened now counts its SLA on (statutory + company overrides; set
+    # by the store for an opening, which freezes it in the step).
+    calendar: WorkingCalendar = STATUTORY
 
     def step(self, index: int) -> Step | None:
         return next((s for s in self.steps if s.step_index == index), None)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from baobei.core.errors import Conflict, NotFound
+from baobei.workcalendar import SHANGHAI
 from services.approval.domain.model import (
     Approval,
     CcCopy,
@@ -76,6 +77,8 @@ def open_step(loaded: Approval, step_index: int, now: datetime, ids: NewId = new
 
     config = step.config or {}
     step.opened_at = now
+    # The working calendar its SLA counts on, frozen for this opening (see Step.timers).
+    step.config = {**config, "calendar": a.calendar.snapshot(now.astimezone(SHANGHAI).date())}
     auto = False
     event = "approval.step_opened"
     if not step.approvers and not config.get("blocked"):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from services.approval import calendar
+from baobei.workcalendar import DURATION_RE
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-SLA_RE = calendar.DURATION_RE
+SLA_RE = DURATION_RE
 APPROVER_TYPES = (
     "user",
     "role",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.approval import calendar
+from baobei.workcalendar import STATUTORY, WorkingCalendar, nominal_seconds
 from services.approval.domain.rules import SLA_RE
 
 
@@ -18,7 +18,7 @@ def parse_sla(text: str) -> int | None:
     m = SLA_RE.match(text.strip())
     if not m:
         return None
-    return calendar.nominal_seconds(text) if int(m.group(1)) else 0
+    return nominal_seconds(text) if int(m.group(1)) else 0
 
 
 @dataclass(frozen=True)
@@ -41,19 +41,21 @@ def step_timers(
     escalate_to: Sequence[str],
     remind_at: float,
     escalation: Sequence[Mapping[str, Any]],
+    cal: WorkingCalendar = STATUTORY,
 ) -> tuple[datetime | None, list[Timer]]:
     """Due time and timers of a step opened at ``opened_at``: the reminder at ``remind_at`` of the
-    SLA, the SLA's own action, then each ladder level; in firing order."""
-    due = calendar.add_duration(opened_at, sla) if sla else None
+    SLA, the SLA's own action, then each ladder level; in firing order. Working units count on
+    ``cal`` (statutory calendar + company overrides)."""
+    due = cal.add_duration(opened_at, sla) if sla else None
     raw: list[tuple[datetime, str, int, tuple[str, ...]]] = []
     if due is not None and remind_at:
-        at = calendar.add_duration(opened_at, sla, remind_at)
+        at = cal.add_duration(opened_at, sla, remind_at)
         if at is not None:
             raw.append((at, "remind", 0, ()))
     if due is not None and on_timeout:
         raw.append((due, on_timeout, 0, tuple(escalate_to)))
     for n, lv in enumerate(escalation, start=1):
-        at = calendar.add_duration(opened_at, str(lv.get("after", "")))
+        at = cal.add_duration(opened_at, str(lv.get("after", "")))
         if at is not None:
             raw.append((at, str(lv.get("action", "escalate")), n, tuple(lv.get("to") or ())))
     raw.sort(key=lambda t: (t[0], t[2]))

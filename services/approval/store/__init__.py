@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from services.approval.store.calendar import CalendarStore
 from services.approval.store.cc_delegation import CcDelegationStore
 from services.approval.store.closings import ClosingStore
 from services.approval.store.forecasts import ForecastStore
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 
-class ApprovalStore(PolicyStore, InstanceStore, LifecycleStore, TodoStore, CcDelegationStore, ClosingStore,
-                    ForecastStore):
+class ApprovalStore(PolicyStore, InstanceStore, LifecycleStore, TodoStore, CcDelegationStore, CalendarStore,
+                    ClosingStore, ForecastStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

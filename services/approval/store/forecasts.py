@@ -1,5 +1,6 @@
 """Loading what the approval forecast learns from (decided steps of the last year) and the steps
-a pending approval still has to run; the forecast itself is domain/forecast.py."""
+a pending approval still has to run, on the company's working calendar (statutory + overrides);
+the forecast itself is domain/forecast.py."""
 
 from __future__ import annotations
 
@@ -9,18 +10,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from baobei.approval.v1 import approval_service_pb2 as pb
-from services.approval import calendar
+from baobei.workcalendar import WorkingCalendar
 from services.approval.domain import forecast as fc
 from services.approval.domain.rules import INSTANCE_PENDING, STEP_PENDING, STEP_WAITING
 from services.approval.mapping import utc
 from services.approval.models import ApprovalInstance, ApprovalStep
+from services.approval.store.calendar import calendar_of
 
 HISTORY_DAYS = 365
 MAX_SAMPLES = 5000
 DECIDED = ("approved", "rejected", "returned")
 
 
-def _samples(session: Session, now: datetime) -> list[fc.StepSample]:
+def _samples(session: Session, now: datetime, cal: WorkingCalendar) -> list[fc.StepSample]:
     stmt = (
         select(ApprovalStep, ApprovalInstance.policy_key)
         .join(ApprovalInstance, col(ApprovalInstance.id) == col(ApprovalStep.instance_id))
@@ -36,7 +38,7 @@ def _samples(session: Session, now: datetime) -> list[fc.StepSample]:
         assert step.opened_at is not None and step.decided_at is not None
         opened, decided = utc(step.opened_at), utc(step.decided_at)
         out.append(fc.StepSample(policy_key, step.name, tuple(step.approvers or ()), opened, decided,
-                                 calendar.working_seconds_between(opened, decided)))
+                                 cal.working_seconds_between(opened, decided)))
     return out
 
 
@@ -59,10 +61,10 @@ class ForecastStore:
             to_run = [fc.StepToRun(s.name, tuple(s.approvers or ()),
                                    opened_at=utc(s.opened_at) if s.status == STEP_PENDING and s.opened_at else None)
                       for s in steps]
-            samples = _samples(session, now)
+            cal = calendar_of(session)
+            samples = _samples(session, now, cal)
         result = fc.forecast(fc.History(samples), instance.policy_key, to_run, now=now, seed=instance.id,
-                             add_working=calendar.add_working_seconds,
-                             working_between=calendar.working_seconds_between)
+                             add_working=cal.add_working_seconds, working_between=cal.working_seconds_between)
         if result is None:
             return pb.ForecastInstanceResponse(available=False)
         resp = pb.ForecastInstanceResponse(

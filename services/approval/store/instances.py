@@ -5,6 +5,7 @@ take effect once)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from baobei.core.errors import Conflict, NotFound
 from services.approval import domain, mapping
 from services.approval.models import ApprovalInstance, ApprovalStep, ApprovalTask, processed_request
 from services.approval.store import aggregates
+from services.approval.store.calendar import calendar_of
 from services.approval.store.common import (
     M_FIRE_TIMER,
     M_OPEN_STEP,
@@ -107,7 +109,8 @@ class InstanceStore:
             stored = stored_response(session, M_OPEN_STEP, request_id)
             if stored is not None:
                 return pb.OpenStepResponse.FromString(stored)
-            loaded = aggregates.load(session, row)
+            # Only an opening reads the company calendar: the step freezes it (Step.timers).
+            loaded = dataclasses.replace(aggregates.load(session, row), calendar=calendar_of(session))
             opened = domain.open_step(loaded, step_index, now_utc())
             aggregates.persist(session, loaded, opened.transition)
             return pb.OpenStepResponse(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -108,9 +109,10 @@ def _filter_clauses(f: ProjectFilter, vis: Visibility) -> list[sa.ColumnElement[
 
 def list_projects(
     *, session: Session, viewer: Viewer | None, status: Status | None, q: str, limit: int, cursor: str,
-    filters: ProjectFilter | None = None,
+    filters: ProjectFilter | None = None, codes: Sequence[str] = (),
 ) -> tuple[list[Project], str]:
-    """Newest first, keyset-paged on (created_at, id); next cursor "" on the last page."""
+    """Newest first, keyset-paged on (created_at, id); next cursor "" on the last page; only
+    ``codes`` when given."""
     limit = DEFAULT_LIMIT if limit <= 0 else min(limit, MAX_LIMIT)
     if "\x00" in q:
         raise ValidationFailed([FieldViolation("q", "不能包含 NUL 字符", "must not contain NUL characters")])
@@ -132,6 +134,9 @@ def list_projects(
         stmt = stmt.where(sa.or_(*may))
     if status is not None:
         stmt = stmt.where(ProjectRow.status == status.value)
+    wanted = sorted({c.strip() for c in codes if c.strip()})
+    if wanted:
+        stmt = stmt.where(col(ProjectRow.code).in_(wanted[:MAX_LIMIT]))
     for clause in clauses:
         stmt = stmt.where(clause)
     if q.strip():

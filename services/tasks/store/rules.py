@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from baobei.workcalendar import STATUTORY, WorkingCalendar
 from services.tasks import planning, rules
 from services.tasks.models import Cost, Plan, RuleFire, TaskEvent
 from services.tasks.models import Rule as RuleRow
@@ -88,7 +89,13 @@ class EvalResult:
 
 
 def evaluate_rules(
-    engine: Engine, *, project: rules.ProjectFacts, now: datetime, after_seq: int, limit: int = 200
+    engine: Engine,
+    *,
+    project: rules.ProjectFacts,
+    now: datetime,
+    after_seq: int,
+    limit: int = 200,
+    calendar: WorkingCalendar = STATUTORY,
 ) -> EvalResult:
     with Session(engine) as session:
         tasks = load_tasks(session, project_id=project.id)
@@ -136,7 +143,7 @@ def evaluate_rules(
     ]
     facts_project = replace(project, budget=Decimal(budget or 0), spent=Decimal(spent))
     evaluation = rules.evaluate(
-        rule_list, project=facts_project, tasks=facts, events=status_events, now=now, fired=fired
+        rule_list, project=facts_project, tasks=facts, events=status_events, now=now, fired=fired, calendar=calendar
     )
     last = int(events[-1].id or after_seq) if events else after_seq
     return EvalResult(evaluation=evaluation, events=events, last_seq=last)

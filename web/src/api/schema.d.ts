@@ -949,6 +949,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calendar/overrides": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Overrides
+         * @description The company's overrides of the statutory calendar, by date (of `year` when given).
+         */
+        get: operations["get_overrides_api_v1_calendar_overrides_get"];
+        /**
+         * Put Overrides
+         * @description Replace the overrides (only `year`'s when given: each date must then fall in it). Dates are
+         *     `YYYY-MM-DD`, `kind` is `holiday` or `workday`, one entry per date; a bad entry → 422 naming it
+         *     (`overrides[3].date`). Steps opened from now on and the next rule evaluation count on it.
+         */
+        put: operations["put_overrides_api_v1_calendar_overrides_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/portfolio": {
         parameters: {
             query?: never;
@@ -1752,6 +1778,52 @@ export interface paths {
          *     hands over nothing new.
          */
         post: operations["org_feishu_api_v1_integrations_org_feishu_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/finance/costs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Costs
+         * @description Book a batch of finance vouchers (≤ 1000) as actual costs: `{source?, vouchers: [{voucher_id,
+         *     project_code, amount, currency?, category?, occurred_on, description?}]}`. 200 with one result
+         *     per voucher, in order: `applied`, `duplicate` or `error` with `errors: [{field, code, message}]`
+         *     (`unknown_project`, `project_not_active`, `invalid_voucher` for a bad amount / date / currency,
+         *     `voucher_conflict` for a known voucher id with other content). Idempotent per voucher id.
+         */
+        post: operations["post_costs_api_v1_integrations_finance_costs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/finance/costs/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Costs
+         * @description Book the vouchers of a sheet (≤ 5000 rows), read leniently: `¥1,234.50`, `1.2万`, dates like
+         *     `2026/3/5` or Excel dates. The answer is as for the JSON batch, `row` being the sheet row and
+         *     each error naming its `column`; a file without the required columns → 422 on `file`.
+         */
+        post: operations["import_costs_api_v1_integrations_finance_costs_import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3145,6 +3217,20 @@ export interface components {
              */
             name: string;
         };
+        /** Body_import_costs_api_v1_integrations_finance_costs_import_post */
+        Body_import_costs_api_v1_integrations_finance_costs_import_post: {
+            /**
+             * File
+             * @description .xlsx or .csv (UTF-8 or GBK); header row 凭证号, 项目编号, 金额, 发生日期, optional 类别, 摘要, 币种
+             */
+            file: string;
+            /**
+             * Source
+             * @description The sending system; voucher ids are unique per source
+             * @default finance
+             */
+            source: string;
+        };
         /** Body_import_projects_api_v1_imports_projects_post */
         Body_import_projects_api_v1_imports_projects_post: {
             /**
@@ -3210,6 +3296,77 @@ export interface components {
             remaining_hours: number;
             /** Ideal Hours */
             ideal_hours: number;
+        };
+        /**
+         * CalendarOverride
+         * @description One company day on top of the statutory calendar.
+         */
+        CalendarOverride: {
+            /**
+             * Date
+             * @description YYYY-MM-DD (Asia/Shanghai)
+             * @example 2026-12-31
+             */
+            date: string;
+            /**
+             * Kind
+             * @description `holiday`: a day off even where the statutory calendar works; `workday`: a working day even on a weekend or a statutory holiday
+             */
+            kind: string;
+            /**
+             * Name
+             * @description What it is (shown in calendars)
+             * @default
+             */
+            name: string;
+        };
+        /**
+         * CalendarOverridesIn
+         * @example {
+         *       "overrides": [
+         *         {
+         *           "date": "2026-12-31",
+         *           "kind": "holiday",
+         *           "name": "公司年会"
+         *         },
+         *         {
+         *           "date": "2027-01-09",
+         *           "kind": "workday",
+         *           "name": "年会补班"
+         *         }
+         *       ]
+         *     }
+         */
+        CalendarOverridesIn: {
+            /**
+             * Overrides
+             * @description Every override (of `year` when that query parameter is given): replaces them
+             */
+            overrides: components["schemas"]["CalendarOverride"][];
+        };
+        /**
+         * CalendarOverridesOut
+         * @example {
+         *       "overrides": [
+         *         {
+         *           "date": "2026-12-31",
+         *           "kind": "holiday",
+         *           "name": "公司年会"
+         *         },
+         *         {
+         *           "date": "2027-01-09",
+         *           "kind": "workday",
+         *           "name": "年会补班"
+         *         }
+         *       ]
+         *     }
+         */
+        CalendarOverridesOut: {
+            /**
+             * Overrides
+             * @description By date
+             */
+            overrides: components["schemas"]["CalendarOverride"][];
         };
         /** CcIn */
         CcIn: {
@@ -3647,6 +3804,55 @@ export interface components {
              * @description Only holders of one of these roles (and the owner, admins) read it
              */
             read_roles: string[];
+        };
+        /**
+         * CostFeedOut
+         * @example {
+         *       "results": [
+         *         {
+         *           "cost_id": "7d7c…",
+         *           "errors": [],
+         *           "project_id": "p-1",
+         *           "row": 0,
+         *           "status": "applied",
+         *           "voucher_id": "记-2026-03-0012"
+         *         },
+         *         {
+         *           "cost_id": "1a2b…",
+         *           "errors": [],
+         *           "project_id": "p-1",
+         *           "row": 1,
+         *           "status": "duplicate",
+         *           "voucher_id": "记-2026-03-0011"
+         *         },
+         *         {
+         *           "errors": [
+         *             {
+         *               "code": "unknown_project",
+         *               "column": "项目编号",
+         *               "field": "project_code",
+         *               "message": "项目编号 BB-404 不存在"
+         *             }
+         *           ],
+         *           "row": 2,
+         *           "status": "error",
+         *           "voucher_id": "记-2026-03-0013"
+         *         }
+         *       ],
+         *       "source": "kingdee",
+         *       "summary": {
+         *         "applied": 1,
+         *         "duplicate": 1,
+         *         "error": 1
+         *       }
+         *     }
+         */
+        CostFeedOut: {
+            /** Source */
+            source: string;
+            summary: components["schemas"]["Summary"];
+            /** Results */
+            results: components["schemas"]["RowResult"][];
         };
         /** CostIn */
         CostIn: {
@@ -6175,6 +6381,50 @@ export interface components {
              */
             delivery_ids?: string[] | null;
         };
+        /** RowError */
+        RowError: {
+            /**
+             * Field
+             * @description voucher_id, project_code, amount, currency, category, occurred_on, description
+             */
+            field: string;
+            /**
+             * Column
+             * @description The sheet's column header (file imports)
+             */
+            column?: string | null;
+            /**
+             * Code
+             * @description invalid_voucher, invalid_cell, unknown_project, project_not_active, voucher_conflict
+             */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /** RowResult */
+        RowResult: {
+            /**
+             * Row
+             * @description Index in `vouchers` (0-based), or the sheet row (1-based; the header is row 1)
+             */
+            row: number;
+            /** Voucher Id */
+            voucher_id: string;
+            /**
+             * Status
+             * @description applied | duplicate (booked before with the same content: nothing changed) | error
+             */
+            status: string;
+            /** Project Id */
+            project_id?: string | null;
+            /**
+             * Cost Id
+             * @description The cost it was booked as (applied, duplicate)
+             */
+            cost_id?: string | null;
+            /** Errors */
+            errors: components["schemas"]["RowError"][];
+        };
         /** RuleIn */
         RuleIn: {
             /** Name */
@@ -6517,6 +6767,15 @@ export interface components {
              * @default
              */
             description: string;
+        };
+        /** Summary */
+        Summary: {
+            /** Applied */
+            applied: number;
+            /** Duplicate */
+            duplicate: number;
+            /** Error */
+            error: number;
         };
         /** TableColumnOut */
         TableColumnOut: {
@@ -7030,6 +7289,76 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /**
+         * VoucherBatchIn
+         * @example {
+         *       "source": "kingdee",
+         *       "vouchers": [
+         *         {
+         *           "amount": "1234.50",
+         *           "category": "差旅费",
+         *           "currency": "CNY",
+         *           "description": "上海客户现场差旅",
+         *           "occurred_on": "2026-03-05",
+         *           "project_code": "BB-2026-000123",
+         *           "voucher_id": "记-2026-03-0012"
+         *         }
+         *       ]
+         *     }
+         */
+        VoucherBatchIn: {
+            /**
+             * Source
+             * @description The sending system; voucher ids are unique per source
+             * @default finance
+             */
+            source: string;
+            /** Vouchers */
+            vouchers: components["schemas"]["VoucherIn"][];
+        };
+        /**
+         * VoucherIn
+         * @description One voucher. Values are judged per voucher: a bad one is answered as an `error` row, the
+         *     others are still booked.
+         */
+        VoucherIn: {
+            /**
+             * Voucher Id
+             * @description The finance system's voucher id (unique per source)
+             */
+            voucher_id?: string | number | null;
+            /**
+             * Project Code
+             * @description The project's code (项目编号)
+             */
+            project_code?: string | number | null;
+            /**
+             * Amount
+             * @description Yuan, > 0, at most 2 decimals (a decimal string or number)
+             */
+            amount?: string | number | null;
+            /**
+             * Currency
+             * @description CNY only
+             * @default CNY
+             */
+            currency: string | number | null;
+            /**
+             * Category
+             * @description Cost category (费用类别), ≤ 50 characters
+             */
+            category?: string | number | null;
+            /**
+             * Occurred On
+             * @description YYYY-MM-DD
+             */
+            occurred_on?: string | number | null;
+            /**
+             * Description
+             * @description Summary (摘要), ≤ 400 characters
+             */
+            description?: string | number | null;
         };
         /** WarningOut */
         WarningOut: {
@@ -11943,6 +12272,182 @@ export interface operations {
             };
         };
     };
+    get_overrides_api_v1_calendar_overrides_get: {
+        parameters: {
+            query?: {
+                /** @description Only this year's overrides */
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOverridesOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_overrides_api_v1_calendar_overrides_put: {
+        parameters: {
+            query?: {
+                /** @description Only this year's overrides */
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalendarOverridesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOverridesOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     portfolio_api_v1_reports_portfolio_get: {
         parameters: {
             query?: {
@@ -16156,6 +16661,180 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrgSyncOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    post_costs_api_v1_integrations_finance_costs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoucherBatchIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CostFeedOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    import_costs_api_v1_integrations_finance_costs_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_costs_api_v1_integrations_finance_costs_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CostFeedOut"];
                 };
             };
             /** @description Missing or invalid bearer token */

@@ -1,7 +1,7 @@
 """approval task closing outbox
 
 Revision ID: 3f1c2b7d9e60
-Revises: 517ca23aef5c
+Revises: f3a1c0d2e9b7
 Create Date: 2026-12-03 13:45:00
 """
 from typing import Sequence, Union
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision: str = '3f1c2b7d9e60'
-down_revision: Union[str, None] = '517ca23aef5c'
+down_revision: Union[str, None] = 'f3a1c0d2e9b7'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

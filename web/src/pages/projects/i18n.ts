@@ -44,7 +44,7 @@ export const zh = {
     parent: '上级任务', fires: '自动提醒', notified: '已通知 {who}', depTask: '第 {n} 个前置任务', depType: '第 {n} 个依赖类型', depLag: '第 {n} 个延隔（工作日）', depRemove: '删除第 {n} 个依赖', addDep: '添加前置任务',
   },
   dep: { FS: '完成-开始', SS: '开始-开始', FF: '完成-完成', SF: '开始-完成' },
-  costKind: { timesheet: '工时', expense: '费用', purchase: '采购' },
+  costKind: { timesheet: '工时', expense: '费用', purchase: '采购', finance: '财务凭证' },
   health: { green: '正常', amber: '预警', red: '风险' },
   gantt: {
     aria: '甘特图：{n} 个任务，计划完成 {finish}，关键路径：{critical}', critical: '关键任务', normal: '普通任务', baseline: '基线', milestone: '里程碑',
@@ -97,7 +97,7 @@ export const en: typeof zh = {
     parent: 'Parent task', fires: 'Automatic reminders', notified: 'notified {who}', depTask: 'Predecessor {n}', depType: 'Dependency type {n}', depLag: 'Lag {n} (working days)', depRemove: 'Remove dependency {n}', addDep: 'Add predecessor',
   },
   dep: { FS: 'finish-start', SS: 'start-start', FF: 'finish-finish', SF: 'start-finish' },
-  costKind: { timesheet: 'Timesheets', expense: 'Expenses', purchase: 'Purchases' },
+  costKind: { timesheet: 'Timesheets', expense: 'Expenses', purchase: 'Purchases', finance: 'Finance vouchers' },
   health: { green: 'On track', amber: 'At risk', red: 'Off track' },
   gantt: {
     aria: 'Gantt chart: {n} tasks, planned finish {finish}, critical path: {critical}', critical: 'Critical', normal: 'Task', baseline: 'Baseline', milestone: 'Milestone',
