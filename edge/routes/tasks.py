@@ -380,7 +380,11 @@ async def get_schedule(
 ) -> dict[str, Any] | Response:
     """CPM schedule: early/late dates, total slack and critical flag per task (working days of the
     mainland calendar), baseline variance; `?format=svg` / `?format=pdf` → Gantt chart (the formats
-    offered are a setting; another → 422 on `format`)."""
+    offered are a setting; another → 422 on `format`). `forecast` (null when nothing is left to do):
+    `finish` when the unfinished tasks are re-planned through the same CPM at the team's observed
+    velocity (`velocity` = actual ÷ planned working days of finished tasks, the project's own, else
+    with the same people's other projects: `basis` project | team | none, `samples`), against
+    `planned_finish`, and `slip_days` between them."""
     bind_project(request, project_id)
     offered = gantt_formats(clients.settings.gantt_formats)
     if format != "json" and format not in offered:
@@ -447,6 +451,14 @@ async def get_schedule(
         if resp.baseline_number
         else None,
         "plan_version": resp.plan_version,
+        "forecast": {
+            "finish": resp.forecast.finish or None,
+            "planned_finish": resp.forecast.planned_finish or None,
+            "slip_days": resp.forecast.slip_days,
+            "velocity": round(resp.forecast.velocity, 2),
+            "samples": resp.forecast.samples,
+            "basis": resp.forecast.basis,
+        } if resp.HasField("forecast") else None,
     }
 
 

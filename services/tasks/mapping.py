@@ -12,7 +12,7 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baobei.tasks.v1 import tasks_service_pb2 as pb
-from services.tasks import domain, models, planning, rules
+from services.tasks import domain, forecast, models, planning, rules
 
 _DEP_FROM_PB = {
     pb.DEPENDENCY_TYPE_FS: domain.DependencyType.FS,
@@ -303,4 +303,12 @@ def fire(f: models.RuleFire | rules.Fire, project_id: str = "") -> pb.RuleFire:
             escalate=rec.get("escalate", []),
             webhooks=rec.get("webhooks", []),
         ),
+    )
+
+
+def finish_forecast(f: forecast.FinishForecast) -> pb.FinishForecast:
+    return pb.FinishForecast(
+        finish=f.finish.isoformat() if f.finish else "",
+        planned_finish=f.planned_finish.isoformat() if f.planned_finish else "",
+        slip_days=f.slip_days, velocity=f.velocity.factor, samples=f.velocity.samples, basis=f.velocity.basis,
     )

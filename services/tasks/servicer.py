@@ -148,11 +148,13 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
             )
         if violations:
             raise ValidationFailed(violations)
-        schedule, plan = plan_store.schedule_of(self.engine, project_id=project_id, today=today)
+        schedule, plan, finish = plan_store.schedule_of(self.engine, project_id=project_id, today=today)
         svg = gantt.render(schedule, title=request.title, today=today) if request.format == "svg" else ""
         response = mapping.schedule_response(
             schedule, baseline_number=plan.baseline_no if plan else 0, plan_version=plan.version if plan else 0, svg=svg
         )
+        if finish is not None:
+            response.forecast.CopyFrom(mapping.finish_forecast(finish))
         if request.format == "pdf":
             response.pdf = gantt_pdf.render(gantt.rows_of(schedule), title=request.title, today=today)
         return response
@@ -438,7 +440,8 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         """Current state of the changed tasks (a reporting read model keeps the latest anyway)."""
         if not task_ids:
             return {}
-        schedule, _ = plan_store.schedule_of(self.engine, project_id=project_id, today=task_rows.today_cn(now))
+        schedule, _, _ = plan_store.schedule_of(self.engine, project_id=project_id, today=task_rows.today_cn(now),
+                                                with_forecast=False)
         return {r.task.id: mapping.task_event_payload(r.task, r) for r in schedule.rows if r.task.id in set(task_ids)}
 
     @rpc

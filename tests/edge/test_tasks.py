@@ -146,6 +146,9 @@ async def test_plan_crud_schedule_and_errors(admin: httpx.AsyncClient, org: Org)
     assert (rows["开发"]["start"], rows["开发"]["finish"]) == ("2026-12-04", "2026-12-10")  # weekend skipped
     assert rows["开发"]["critical"] and not rows["文档"]["critical"] and rows["文档"]["slack_days"] == 6
     assert s["finish"] == "2026-12-10"
+    # Nothing finished yet: the forecast is the plan (numbers at a learnt velocity: tests/unit/test_tasks_forecast.py).
+    assert s["forecast"]["basis"] == "none" and s["forecast"]["velocity"] == 1.0
+    assert s["forecast"]["finish"] == s["forecast"]["planned_finish"] and s["forecast"]["slip_days"] == 0
     svg = await rep.get(f"/api/v1/projects/{pid}/schedule", params={"format": "svg", "today": "2026-12-02"})
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     assert "<svg" in svg.text and "需求调研" in svg.text and "今天" in svg.text and "#d9534f" in svg.text

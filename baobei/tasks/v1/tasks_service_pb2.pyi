@@ -310,7 +310,7 @@ class GetScheduleRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ..., today: _Optional[str] = ..., format: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
 
 class GetScheduleResponse(_message.Message):
-    __slots__ = ("tasks", "start", "finish", "duration_days", "critical_path", "baseline_number", "baseline_finish", "svg", "plan_version", "pdf")
+    __slots__ = ("tasks", "start", "finish", "duration_days", "critical_path", "baseline_number", "baseline_finish", "svg", "plan_version", "pdf", "forecast")
     TASKS_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     FINISH_FIELD_NUMBER: _ClassVar[int]
@@ -321,6 +321,7 @@ class GetScheduleResponse(_message.Message):
     SVG_FIELD_NUMBER: _ClassVar[int]
     PLAN_VERSION_FIELD_NUMBER: _ClassVar[int]
     PDF_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_FIELD_NUMBER: _ClassVar[int]
     tasks: _containers.RepeatedCompositeFieldContainer[ScheduledTask]
     start: str
     finish: str
@@ -331,7 +332,24 @@ class GetScheduleResponse(_message.Message):
     svg: str
     plan_version: int
     pdf: bytes
-    def __init__(self, tasks: _Optional[_Iterable[_Union[ScheduledTask, _Mapping]]] = ..., start: _Optional[str] = ..., finish: _Optional[str] = ..., duration_days: _Optional[int] = ..., critical_path: _Optional[_Iterable[str]] = ..., baseline_number: _Optional[int] = ..., baseline_finish: _Optional[str] = ..., svg: _Optional[str] = ..., plan_version: _Optional[int] = ..., pdf: _Optional[bytes] = ...) -> None: ...
+    forecast: FinishForecast
+    def __init__(self, tasks: _Optional[_Iterable[_Union[ScheduledTask, _Mapping]]] = ..., start: _Optional[str] = ..., finish: _Optional[str] = ..., duration_days: _Optional[int] = ..., critical_path: _Optional[_Iterable[str]] = ..., baseline_number: _Optional[int] = ..., baseline_finish: _Optional[str] = ..., svg: _Optional[str] = ..., plan_version: _Optional[int] = ..., pdf: _Optional[bytes] = ..., forecast: _Optional[_Union[FinishForecast, _Mapping]] = ...) -> None: ...
+
+class FinishForecast(_message.Message):
+    __slots__ = ("finish", "planned_finish", "slip_days", "velocity", "samples", "basis")
+    FINISH_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_FINISH_FIELD_NUMBER: _ClassVar[int]
+    SLIP_DAYS_FIELD_NUMBER: _ClassVar[int]
+    VELOCITY_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    finish: str
+    planned_finish: str
+    slip_days: int
+    velocity: float
+    samples: int
+    basis: str
+    def __init__(self, finish: _Optional[str] = ..., planned_finish: _Optional[str] = ..., slip_days: _Optional[int] = ..., velocity: _Optional[float] = ..., samples: _Optional[int] = ..., basis: _Optional[str] = ...) -> None: ...
 
 class SaveBaselineRequest(_message.Message):
     __slots__ = ("request_id", "project_id", "name")

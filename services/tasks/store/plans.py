@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,21 +14,42 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
-from services.tasks import domain, planning, templates
+from services.tasks import domain, forecast, planning, templates
 from services.tasks.models import Baseline, DelayReason, Plan, PlanTemplate
-from services.tasks.store.rows import add_event, baseline_of, load_tasks, lock_plan, today_cn, write_task
+from services.tasks.store.rows import (
+    TEAM_HISTORY_DAYS,
+    add_event,
+    baseline_of,
+    load_tasks,
+    lock_plan,
+    team_history,
+    today_cn,
+    write_task,
+)
 from services.tasks.store.tasks import delay_reason_codes
 from services.tasks.workdays import calendar
 
 log = structlog.get_logger(__name__)
 
 
-def schedule_of(engine: Engine, *, project_id: str, today: date) -> tuple[planning.Schedule, Plan | None]:
+def schedule_of(
+    engine: Engine, *, project_id: str, today: date, with_forecast: bool = True
+) -> tuple[planning.Schedule, Plan | None, forecast.FinishForecast | None]:
+    """The CPM schedule, the plan row, and the finish forecast at the team's velocity (None for
+    a plan that is empty or already done, or when not asked for)."""
     with Session(engine) as session:
         tasks = load_tasks(session, project_id=project_id)
         plan = session.get(Plan, project_id)
         base = baseline_of(session, project_id=project_id, number=plan.baseline_no if plan else 0)
-    return planning.build(tasks, today=today, baseline=base), plan
+        open_tasks = with_forecast and any(t.status != domain.TaskStatus.DONE for t in tasks)
+        team: list[domain.Task] = []
+        if open_tasks:
+            since = datetime.combine(today - timedelta(days=TEAM_HISTORY_DAYS), time(0), UTC)
+            team = team_history(session, project_id=project_id, since=since,
+                                assignees=sorted({t.assignee_id for t in tasks if t.assignee_id}))
+    schedule = planning.build(tasks, today=today, baseline=base)
+    finish = forecast.forecast_finish(tasks, team, today=today, cal=calendar()) if open_tasks else None
+    return schedule, plan, finish
 
 
 def save_baseline(session: Session, *, project_id: str, name: str, now: datetime) -> tuple[int, int]:

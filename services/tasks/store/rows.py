@@ -98,6 +98,23 @@ def load_tasks(session: Session, *, project_id: str) -> list[domain.Task]:
     return [task_of(r, deps.get(r.id, []), int(counts.get(r.id, 0))) for r in rows]
 
 
+TEAM_HISTORY_DAYS = 365
+TEAM_HISTORY_LIMIT = 500
+
+
+def team_history(session: Session, *, project_id: str, assignees: list[str], since: datetime) -> list[domain.Task]:
+    """The finished tasks of ``assignees`` on other projects since ``since`` (the newest first, at
+    most TEAM_HISTORY_LIMIT): what the team's velocity is learnt from when the project is young."""
+    if not assignees:
+        return []
+    rows = session.exec(
+        select(Task).where(col(Task.assignee_id).in_(assignees), Task.project_id != project_id,
+                           Task.status == domain.TaskStatus.DONE.value, col(Task.done_at) >= since)
+        .order_by(col(Task.done_at).desc()).limit(TEAM_HISTORY_LIMIT)
+    )
+    return [task_of(r, []) for r in rows]
+
+
 def get_task(session: Session, *, task_id: str) -> domain.Task:
     row = session.get(Task, task_id) if task_id else None
     if row is None:

@@ -1239,7 +1239,11 @@ export interface paths {
          * Get Schedule
          * @description CPM schedule: early/late dates, total slack and critical flag per task (working days of the
          *     mainland calendar), baseline variance; `?format=svg` / `?format=pdf` → Gantt chart (the formats
-         *     offered are a setting; another → 422 on `format`).
+         *     offered are a setting; another → 422 on `format`). `forecast` (null when nothing is left to do):
+         *     `finish` when the unfinished tasks are re-planned through the same CPM at the team's observed
+         *     velocity (`velocity` = actual ÷ planned working days of finished tasks, the project's own, else
+         *     with the same people's other projects: `basis` project | team | none, `samples`), against
+         *     `planned_finish`, and `slip_days` between them.
          */
         get: operations["get_schedule_api_v1_projects__project_id__schedule_get"];
         put?: never;

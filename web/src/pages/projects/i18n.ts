@@ -36,7 +36,9 @@ export const zh = {
     action: { approve: '同意', reject: '驳回', return: '退回', transfer: '转交', add_approver: '加签', comment: '评论', remind: '催办', cc: '抄送', escalate: '升级', timeout: '超时' },
   },
   exec: {
-    finish: '计划完成', duration: '工期', tasks: '任务数', baseline: '基线 {n} 完成', health: '健康度', addTask: '新增任务', setBaseline: '保存为基线',
+    finish: '计划完成', forecast: '预计完工', forecastNone: '暂无已完成任务可参考，按计划工期估算',
+    forecastWhy: '按{basis}实际速度（实际/计划工期 = {v}，{n} 个已完成任务）重排剩余任务，较计划 {slip} 个工作日', basis: { project: '本项目', team: '团队' },
+    duration: '工期', tasks: '任务数', baseline: '基线 {n} 完成', health: '健康度', addTask: '新增任务', setBaseline: '保存为基线',
     noTasks: '还没有任务', gantt: '甘特图', criticalPath: '关键路径', taskTree: '任务', task: '任务', assignee: '负责人', start: '开始',
     finishCol: '完成', due: '截止日期', deps: '前置任务', deliverables: '交付物', deliverablesOf: '{name} 的交付物', files: '{n} 个文件',
     costs: '成本与预算', budget: '预算', actual: '实际成本', remaining: '剩余', consumed: '预算消耗', noFiles: '暂无交付物', preview: '预览',
@@ -89,7 +91,9 @@ export const en: typeof zh = {
     action: { approve: 'approved', reject: 'rejected', return: 'returned', transfer: 'transferred', add_approver: 'added approver', comment: 'commented', remind: 'reminded', cc: 'copied', escalate: 'escalated', timeout: 'timed out' },
   },
   exec: {
-    finish: 'Planned finish', duration: 'Duration', tasks: 'Tasks', baseline: 'Baseline {n} finish', health: 'Health', addTask: 'Add task', setBaseline: 'Save baseline',
+    finish: 'Planned finish', forecast: 'Forecast finish', forecastNone: 'No finished tasks to learn from yet: planned durations',
+    forecastWhy: 'Remaining tasks re-planned at the {basis} velocity (actual/planned = {v}, {n} finished tasks): {slip} working days vs plan', basis: { project: 'project', team: 'team' },
+    duration: 'Duration', tasks: 'Tasks', baseline: 'Baseline {n} finish', health: 'Health', addTask: 'Add task', setBaseline: 'Save baseline',
     noTasks: 'No tasks yet', gantt: 'Gantt chart', criticalPath: 'Critical path', taskTree: 'Tasks', task: 'Task', assignee: 'Assignee', start: 'Start',
     finishCol: 'Finish', due: 'Due', deps: 'Predecessors', deliverables: 'Deliverables', deliverablesOf: 'Deliverables of {name}', files: '{n} file(s)',
     costs: 'Costs and budget', budget: 'Budget', actual: 'Actual cost', remaining: 'Remaining', consumed: 'Budget used', noFiles: 'No deliverables yet', preview: 'Preview',

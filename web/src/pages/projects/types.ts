@@ -57,6 +57,7 @@ export interface Schedule {
   duration_days?: number
   critical_path?: string[]
   baseline?: { number: number; finish: string | null } | null
+  forecast?: { finish: string | null; planned_finish: string | null; slip_days: number; velocity: number; samples: number; basis: string } | null
 }
 
 export interface Costs {
