@@ -82,20 +82,21 @@ def install() -> None:
     sudo = _privileged()
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     print("slapd: installing slapd and ldap-utils from Debian", file=sys.stderr)
+    # apt's chatter goes to stderr: `start` prints the environment on stdout for the caller's eval.
     subprocess.run([*sudo, "debconf-set-selections"], input=b"slapd slapd/no_configuration boolean true\n",
-                   check=True, env=env)
+                   check=True, env=env, stdout=sys.stderr)
     policy = Path("/usr/sbin/policy-rc.d")
     ours = not policy.exists()
     if ours:
         subprocess.run([*sudo, "sh", "-c", f"printf '#!/bin/sh\\nexit 101\\n' > {policy} && chmod 755 {policy}"],
-                       check=True)
+                       check=True, stdout=sys.stderr)
     try:
         apt = [*sudo, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-o", "DPkg::Lock::Timeout=300"]
         cmd = [*apt, "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
-        if subprocess.run(cmd, env=env).returncode != 0:
+        if subprocess.run(cmd, env=env, stdout=sys.stderr).returncode != 0:
             # Package lists may be missing (fresh image) or stale: refresh once and retry.
-            subprocess.run([*apt, "update", "-q"], env=env, check=True)
-            subprocess.run(cmd, env=env, check=True)
+            subprocess.run([*apt, "update", "-q"], env=env, check=True, stdout=sys.stderr)
+            subprocess.run(cmd, env=env, check=True, stdout=sys.stderr)
     except subprocess.CalledProcessError as err:
         raise SlapdUnavailable(f"installing {' '.join(PACKAGES)} failed ({err}); see apt-get's output above") from err
     finally:
