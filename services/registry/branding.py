@@ -46,6 +46,11 @@ def _bad(zh: str, en: str) -> FieldViolation:
     return FieldViolation("logo", zh, en)
 
 
+def _too_large() -> FieldViolation:
+    side = f"{MAX_SIDE}×{MAX_SIDE}"
+    return _bad(f"Logo 尺寸须在 {side} 像素以内", f"the logo must be at most {side} pixels")
+
+
 def read_logo(data: bytes) -> Logo | FieldViolation:
     """The logo's type and size, or why it is refused (field ``logo``)."""
     if len(data) > MAX_LOGO_BYTES:
@@ -63,9 +68,10 @@ def read_logo(data: bytes) -> Logo | FieldViolation:
             with Image.open(io.BytesIO(data), formats=[expected]) as img:
                 width, height = img.size
                 if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
-                    return _bad(f"Logo 尺寸须在 {MAX_SIDE}×{MAX_SIDE} 像素以内",
-                                f"the logo must be at most {MAX_SIDE}×{MAX_SIDE} pixels")
+                    return _too_large()
                 img.load()  # decodes every pixel: a truncated or corrupt file fails here
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return _too_large()
+    except (OSError, SyntaxError, ValueError):
         return _bad("Logo 图片无法解码", "the logo image cannot be decoded")
     return Logo(content_type=FORMATS[expected], width=width, height=height)
