@@ -106,7 +106,8 @@ def _facts(project: registry_pb2.Project, instance: approval_pb2.Instance, name:
     decided += [d.at for d in instance.actions if d.action in DECIDING]
     moments = [at for t in decided if (at := _at(t)) is not None]
     decided_at = max(moments) if moments and instance.status in FINAL else None
-    dates = " 至 ".join(d for d in (project.start_date, project.end_date) if d)
+    dates = " 至 ".join(d for path, d in (("start_date", project.start_date), ("end_date", project.end_date))
+                       if d and path not in hidden)
     rows: list[tuple[str, str, str]] = [  # (path withheld by, label, value)
         ("", "项目编号", project.code),
         ("", "项目名称", project.name),
@@ -119,7 +120,7 @@ def _facts(project: registry_pb2.Project, instance: approval_pb2.Instance, name:
         ("", "部门", dept_names.get(project.department_id, project.department_id)),
         ("region", "区域", project.region),
         ("business_line", "业务线", project.business_line),
-        ("start_date", "起止日期", dates),
+        ("", "起止日期", dates),
         ("", "状态", status_label(status, "zh")),
         ("", "提交时间", blocks.local_time(_at(submitted[-1]) if submitted else _at(instance.created_at))),
         ("", "审批完成时间", blocks.local_time(decided_at)),
