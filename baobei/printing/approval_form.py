@@ -15,6 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable
 
 from baobei.printing import blocks
@@ -29,8 +31,10 @@ RESULT_LABELS = {
     "pending": "审批中", "approved": "审批通过", "rejected": "已驳回", "returned": "已退回",
     "cancelled": "已取消", "superseded": "已重新发起",
 }
+RESULT_COLOURS = {"approved": colors.HexColor("#256428"), "rejected": colors.HexColor("#9e2020"),
+                  "returned": colors.HexColor("#7b4900")}
 RECORD_HEADERS = ("环节", "审批人", "操作", "意见", "时间")
-RECORD_WIDTHS = (0.15, 0.14, 0.12, 0.39, 0.20)
+RECORD_WIDTHS = (0.14, 0.12, 0.15, 0.40, 0.19)
 MULTI_SEPARATOR = "、"
 
 
@@ -155,7 +159,8 @@ def flowables(sheet: ApprovalSheet, branding: blocks.Branding) -> list[Flowable]
         blocks.section("抄送"),
         blocks.text(MULTI_SEPARATOR.join(sheet.cc) if sheet.cc else "无", st.body),
         blocks.section("审批结果"),
-        blocks.text(result_text(sheet.result), st.company),
+        blocks.text(result_text(sheet.result), ParagraphStyle(
+            "result", parent=st.company, textColor=RESULT_COLOURS.get(sheet.result, blocks.INK))),
     ]
     out += [blocks.text(n, st.label) for n in sheet.notes]
     return out

@@ -36,8 +36,9 @@ MARGIN = 16 * mm
 FOOTER_SPACE = 10 * mm  # below the frame: the footer line sits in it
 WIDTH = PAGE_WIDTH - 2 * MARGIN  # of the text frame
 # Longest text one cell holds: a longer one continues in the rows below (a row never outgrows a
-# page: 600 characters in the narrowest column are well under a page's height).
-CELL_CHARS = 600
+# page, and pieces this size fill the end of a page instead of leaving it blank).
+CELL_CHARS = 300
+BREAKS = "。！？；，、,.;!? "
 LOGO_MAX_HEIGHT, LOGO_MAX_WIDTH = 14 * mm, 42 * mm
 DEFAULT_COMPANY = "报备 Baobei"
 INK, MUTED, RULE, SHADE = colors.HexColor("#1f2329"), colors.HexColor("#646a73"), colors.HexColor("#c9cdd4"), \
@@ -113,13 +114,17 @@ def text(value: str, style: ParagraphStyle | None = None) -> Paragraph:
 
 
 def pieces(value: str, size: int = CELL_CHARS) -> list[str]:
-    """``value`` cut into pieces of at most ``size`` characters, at a line break where one falls
-    in the second half of a piece."""
+    """``value`` cut into pieces of at most ``size`` characters: after a line break, else after
+    punctuation or a space, where one falls in the second half of a piece (never inside a word
+    or a number when there is a choice)."""
     out: list[str] = []
     rest = value
     while len(rest) > size:
-        cut = rest.rfind("\n", size // 2, size)
-        cut = cut + 1 if cut > 0 else size
+        window = rest[size // 2:size]
+        cut = window.rfind("\n")
+        if cut < 0:
+            cut = max(window.rfind(ch) for ch in BREAKS)
+        cut = size // 2 + cut + 1 if cut >= 0 else size
         out.append(rest[:cut].rstrip("\n"))
         rest = rest[cut:]
     out.append(rest)
@@ -158,7 +163,7 @@ def header(branding: Branding, title: str, subtitle: str = "") -> Table:
     right: list[Flowable] = [text(title, st.title)]
     if subtitle:
         right.append(text(subtitle, ParagraphStyle("subtitle", parent=st.note, alignment=TA_RIGHT)))
-    table = Table([[left, right]], colWidths=[WIDTH * 0.55, WIDTH * 0.45])
+    table = Table([[left, right]], colWidths=[WIDTH * 0.6, WIDTH * 0.4])
     table.setStyle(TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -236,7 +241,7 @@ def page_text(page: int, pages: int) -> str:
 def _canvas_class(printed: Printed) -> type[Canvas]:
     """A canvas that holds its pages back until the end, so each footer can say "x / y"."""
 
-    class FooterCanvas(Canvas):
+    class FooterCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._held: list[dict[str, Any]] = []

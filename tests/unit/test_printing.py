@@ -131,8 +131,9 @@ def test_long_comments_wrap_and_continue_below() -> None:
     lines = [t for p in shown for t in p if set(t) <= alphabet and t != "意见"]  # not the header
     assert "".join(lines) == long  # every character printed, in order
     assert len(lines) > 50 and max(len(t) for t in lines) < 40  # wrapped in the comment column
-    assert blocks.pieces("a" * 1300) == ["a" * 600, "a" * 600, "a" * 100]
-    assert blocks.pieces("x" * 400 + "\n" + "y" * 400) == ["x" * 400, "y" * 400]
+    assert blocks.pieces("a" * 650) == ["a" * 300, "a" * 300, "a" * 50]
+    assert blocks.pieces("x" * 200 + "\n" + "y" * 200) == ["x" * 200, "y" * 200]
+    assert blocks.pieces("甲" * 200 + "，" + "乙" * 200) == ["甲" * 200 + "，", "乙" * 200]
 
 
 def test_no_record_and_no_fields() -> None:
