@@ -42,6 +42,7 @@ _DECISION = re.compile(r"^/api/v1/approval-tasks/[^/]+/decision/?$")
 _IMPORT_PATHS = re.compile(r"^/api/v1/(imports/.*|org/?|integrations/org/.*)$")
 _RENDERED = {"csv", "xlsx", "svg", "pdf", "png"}
 _TEMPLATE = "/api/v1/imports/projects/template"
+_PRINTED = re.compile(r"^/api/v1/projects/[^/]+/approval/form\.pdf$")  # printed documents
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def classify(settings: Settings, method: str, path: str, headers: dict[str, str]
         limits.append("uploads")
     # The import template is a rendered file too (an export of the form's columns).
     if reading and (
-        path.startswith("/api/v1/exports/") or path.rstrip("/") == _TEMPLATE
+        path.startswith("/api/v1/exports/") or path.rstrip("/") == _TEMPLATE or _PRINTED.match(path)
         or _rendered(parse_qs(query).get("format", []))
     ):
         limits.append("exports")

@@ -223,5 +223,22 @@ class ImportJobRow(Base, table=True):
     changes_total: int = Field(default=0)
 
 
+class BrandingRow(Base, table=True):
+    """The company's name and logo printed on documents (one row, id 1; absent until first set)."""
+
+    __tablename__ = "branding"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    company_name: str = Field(default="", max_length=100)
+    logo: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=True)
+    logo_type: str = Field(default="", max_length=20)
+    logo_width: int = Field(default=0)
+    logo_height: int = Field(default=0)
+    logo_sha256: str = Field(default="", max_length=64)
+    version: int = Field(default=0)
+    updated_at: datetime | None = Field(default=None, sa_type=_ts(), nullable=True)
+    updated_by: str = Field(default="", max_length=100)
+
+
 metadata = Base.metadata
 processed_request = request_log_table(metadata)

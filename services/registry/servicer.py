@@ -23,10 +23,13 @@ from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry import access, domain, mapping, metrics
+from services.registry.branding import DEFAULT_COMPANY
 from services.registry.domain import Status
 from services.registry.domain.imports import MAX_LISTED_CHANGES
 from services.registry.import_runner import ImportRunner
+from services.registry.models import BrandingRow
 from services.registry.store import attachments as attachment_store
+from services.registry.store import branding as branding_store
 from services.registry.store import conflicts as conflict_store
 from services.registry.store import forms as form_store
 from services.registry.store import import_jobs as job_store
@@ -64,6 +67,18 @@ def _locale(context: grpc.ServicerContext) -> str:
 def _at(ts: Any) -> datetime:
     return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else datetime.now(UTC)
 T = TypeVar("T")
+
+
+def _branding_to_pb(row: BrandingRow) -> pb.Branding:
+    """The name as printed (the default when never set); the logo's bytes when the row has them."""
+    out = pb.Branding(
+        company_name=row.company_name or DEFAULT_COMPANY, has_logo=bool(row.logo_sha256),
+        logo_type=row.logo_type, logo=row.logo or b"", logo_width=row.logo_width, logo_height=row.logo_height,
+        logo_sha256=row.logo_sha256, version=row.version, updated_by=row.updated_by,
+    )
+    if row.updated_at is not None:
+        out.updated_at.FromDatetime(store_rows.utc(row.updated_at))
+    return out
 
 
 class RegistryServicer(pb_grpc.RegistryServiceServicer):
@@ -181,6 +196,27 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def GetForm(self, request: pb.GetFormRequest, context: grpc.ServicerContext) -> pb.GetFormResponse:
         form = self._read(lambda s: form_store.get_form(session=s, key=request.key.strip(), version=request.version))
         return pb.GetFormResponse(form=mapping.form_to_pb(form))
+
+    # ---------- branding ----------
+
+    @rpc
+    def GetBranding(self, request: pb.GetBrandingRequest, context: grpc.ServicerContext) -> pb.Branding:
+        row = self._read(lambda s: branding_store.get_branding(s, with_logo=request.with_logo))
+        return _branding_to_pb(row)
+
+    @rpc
+    def PutBranding(self, request: pb.PutBrandingRequest, context: grpc.ServicerContext) -> pb.Branding:
+        # Not through run_once: the request log would keep a copy of the logo; a repeat sets the
+        # same values again (the version moves only on a change).
+        now = mapping.ts_or_none(request.now) or datetime.now(UTC)
+        with Session(self.engine) as session:
+            row = branding_store.put_branding(
+                session, company_name=request.company_name, logo=request.logo, remove_logo=request.remove_logo,
+                actor_id=request.actor_id, now=now,
+            )
+        out = _branding_to_pb(row)
+        out.ClearField("logo")
+        return out
 
     # ---------- projects ----------
 

@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import iter_route_contexts
+from PIL import Image
 
 from baobei.core.settings import Settings
 from edge.app import create_app
@@ -272,6 +273,12 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/me/approvals/done":                          ANY_USER,
     "GET /api/v1/me/tasks":                                   ANY_USER,
     "POST /api/v1/projects/conflict-check":                   ANY_USER,
+    # ------------------------------------------------------------ printed documents (issue 16, helper "printform")
+    # the 审批单 of P: whoever may see the project (as its approval)
+    "GET /api/v1/projects/{project_id}/approval/form.pdf":    "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    "GET /api/v1/branding":                                   ANY_USER,
+    "PUT /api/v1/branding":                                   ADMIN_ONLY,
+    "GET /api/v1/branding/logo":                              ANY_USER,
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -952,6 +959,22 @@ fixed("GET", API + "/auth-settings", lambda w: Req(f"{API}/auth-settings"))
 fixed("PUT", API + "/auth-settings", lambda w: Req(f"{API}/auth-settings", json={"totp_required_roles": []}))
 fixed("POST", API + "/auth-settings/retire-bootstrap-token",
       lambda w: Req(f"{API}/auth-settings/retire-bootstrap-token"))
+fixed("GET", API + "/projects/{project_id}/approval/form.pdf", lambda w: Req(f"{API}/projects/{w.p}/approval/form.pdf"))
+fixed("GET", API + "/branding", lambda w: Req(f"{API}/branding"))
+# the name only: the logo is kept
+fixed("PUT", API + "/branding", lambda w: Req(f"{API}/branding", json={"company_name": f"矩阵测试公司{w.run}"}))
+
+
+@req("GET", API + "/branding/logo")
+async def _logo(w: World, role: str, ok: bool) -> Req:
+    """A logo to serve (the setting is global: set one unless there is one)."""
+    if not (await w.admin.get(f"{API}/branding")).json()["has_logo"]:
+        buf = io.BytesIO()
+        Image.new("RGB", (32, 16), (0, 80, 160)).save(buf, "PNG")
+        r = await w.admin.put(f"{API}/branding", json={"company_name": f"矩阵测试公司{w.run}",
+                                                       "logo_base64": base64.b64encode(buf.getvalue()).decode()})
+        assert r.status_code == 200, r.text
+    return Req(f"{API}/branding/logo")
 # a login of its own per call (five failures of one login lock it, unknown or not)
 fixed("POST", "/auth/login", lambda w: Req("/auth/login", json={"login": f"mx-nobody-{w.run}-{w.next()}",
                                                                 "password": "x"}))

@@ -8,6 +8,7 @@ import { routes as projects } from '@/pages/projects/routes'
 import { routes as approvals } from '@/pages/approvals/routes'
 import { routes as work } from '@/pages/work/routes'
 import { routes as dashboard } from '@/pages/dashboard/routes'
+import { routes as admin } from '@/pages/admin/routes'
 
 // Pages are loaded on demand so the first page stays small (ECharts only on the dashboard).
 export const routes: RouteRecordRaw[] = [
@@ -17,6 +18,7 @@ export const routes: RouteRecordRaw[] = [
   ...projects,
   ...approvals,
   ...work,
+  ...admin,
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFoundPage.vue'), meta: { title: 'app.notFound' } },
 ]
 

@@ -1003,3 +1003,47 @@ class ImportProjectsResponse(_message.Message):
     updated_ids: _containers.RepeatedScalarFieldContainer[str]
     changes_total: int
     def __init__(self, rows: _Optional[int] = ..., created: _Optional[int] = ..., existing: _Optional[int] = ..., invalid: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportRowError, _Mapping]]] = ..., project_ids: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ..., updated: _Optional[int] = ..., unchanged: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[ImportRowChange, _Mapping]]] = ..., updated_ids: _Optional[_Iterable[str]] = ..., changes_total: _Optional[int] = ...) -> None: ...
+
+class Branding(_message.Message):
+    __slots__ = ("company_name", "has_logo", "logo_type", "logo", "logo_width", "logo_height", "logo_sha256", "version", "updated_at", "updated_by")
+    COMPANY_NAME_FIELD_NUMBER: _ClassVar[int]
+    HAS_LOGO_FIELD_NUMBER: _ClassVar[int]
+    LOGO_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LOGO_FIELD_NUMBER: _ClassVar[int]
+    LOGO_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    LOGO_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    LOGO_SHA256_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    company_name: str
+    has_logo: bool
+    logo_type: str
+    logo: bytes
+    logo_width: int
+    logo_height: int
+    logo_sha256: str
+    version: int
+    updated_at: _timestamp_pb2.Timestamp
+    updated_by: str
+    def __init__(self, company_name: _Optional[str] = ..., has_logo: _Optional[bool] = ..., logo_type: _Optional[str] = ..., logo: _Optional[bytes] = ..., logo_width: _Optional[int] = ..., logo_height: _Optional[int] = ..., logo_sha256: _Optional[str] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
+
+class GetBrandingRequest(_message.Message):
+    __slots__ = ("with_logo",)
+    WITH_LOGO_FIELD_NUMBER: _ClassVar[int]
+    with_logo: bool
+    def __init__(self, with_logo: _Optional[bool] = ...) -> None: ...
+
+class PutBrandingRequest(_message.Message):
+    __slots__ = ("company_name", "logo", "remove_logo", "actor_id", "now")
+    COMPANY_NAME_FIELD_NUMBER: _ClassVar[int]
+    LOGO_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_LOGO_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    company_name: str
+    logo: bytes
+    remove_logo: bool
+    actor_id: str
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, company_name: _Optional[str] = ..., logo: _Optional[bytes] = ..., remove_logo: _Optional[bool] = ..., actor_id: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

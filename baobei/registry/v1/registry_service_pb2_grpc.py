@@ -171,6 +171,16 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.MarkImportJobLifecyclesRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.FromString,
                 _registered_method=True)
+        self.GetBranding = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/GetBranding',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetBrandingRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.Branding.FromString,
+                _registered_method=True)
+        self.PutBranding = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/PutBranding',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.PutBrandingRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.Branding.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -366,6 +376,23 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBranding(self, request, context):
+        """Branding printed on documents (审批单 …): the company's name (the default when never set)
+        and logo. The logo's bytes only with `with_logo`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutBranding(self, request, context):
+        """Set the company name (1–100 characters) and replace the logo (PNG or JPEG, at most 256 KB,
+        its header and pixels checked) or remove it; the caller checked the admin role.
+        INVALID_ARGUMENT naming `company_name` or `logo`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -503,6 +530,16 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.MarkImportJobLifecycles,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.MarkImportJobLifecyclesRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.SerializeToString,
+            ),
+            'GetBranding': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBranding,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetBrandingRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.Branding.SerializeToString,
+            ),
+            'PutBranding': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutBranding,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.PutBrandingRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.Branding.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1236,6 +1273,60 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/MarkImportJobLifecycles',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.MarkImportJobLifecyclesRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.ImportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBranding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/GetBranding',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetBrandingRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.Branding.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutBranding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/PutBranding',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.PutBrandingRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.Branding.FromString,
             options,
             channel_credentials,
             insecure,

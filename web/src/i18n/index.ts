@@ -8,9 +8,10 @@ import * as projects from '@/pages/projects/i18n'
 import * as approvals from '@/pages/approvals/i18n'
 import * as work from '@/pages/work/i18n'
 import * as dashboard from '@/pages/dashboard/i18n'
+import * as admin from '@/pages/admin/i18n'
 import * as comments from '@/components/comments/i18n'
 
-const areas = { registration, projects, approvals, work, dashboard, comments }
+const areas = { registration, projects, approvals, work, dashboard, comments, admin }
 const zhAll = { ...zh, ...Object.fromEntries(Object.entries(areas).map(([k, v]) => [k, v.zh])) }
 const enAll = { ...en, ...Object.fromEntries(Object.entries(areas).map(([k, v]) => [k, v.en])) }
 

@@ -6,6 +6,7 @@ export interface NavItem {
   icon: string // Element Plus icon name
   phone?: boolean // in the phone tab bar
   badge?: 'todos' | 'unread'
+  admin?: boolean // shown to admins only
 }
 
 export const NAV: NavItem[] = [
@@ -16,4 +17,5 @@ export const NAV: NavItem[] = [
   { to: '/my-tasks', label: 'nav.tasks', icon: 'List' },
   { to: '/dashboard', label: 'nav.dashboard', icon: 'DataAnalysis' },
   { to: '/notifications', label: 'nav.notifications', icon: 'Bell', phone: true, badge: 'unread' },
+  { to: '/admin/settings', label: 'nav.settings', icon: 'Setting', admin: true },
 ]

@@ -33,6 +33,7 @@ export const zh = {
     state: '审批状态', policy: '审批流程 {key} · v{v}', noApproval: '无需审批', replanned: '重新规划', none: '该报备尚未进入审批',
     flow: '审批流程', any: '或签', all: '会签', blocked: '受阻', waitingFor: '等待 {who} 审批', since: '自 {at}（已等待 {d}）',
     due: '截止 {at}', overdue: '已超时', forecast: '预计 {at} 前完成审批', forecastRange: '（八成把握在 {low} 至 {high} 之间，依据以往同类审批的用时）', notYet: '待处理', auto: '自动', onBehalf: '（代 {who}）', cc: '抄送',
+    print: '打印审批单', printHint: '下载审批单 PDF（含审批记录），用于归档', printed: '已下载 {name}', printFailed: '审批单下载失败',
     action: { approve: '同意', reject: '驳回', return: '退回', transfer: '转交', add_approver: '加签', comment: '评论', remind: '催办', cc: '抄送', escalate: '升级', timeout: '超时' },
   },
   exec: {
@@ -88,6 +89,7 @@ export const en: typeof zh = {
     state: 'Approval', policy: 'Policy {key} · v{v}', noApproval: 'No approval needed', replanned: 'Replanned', none: 'Not submitted for approval yet',
     flow: 'Approval flow', any: 'Any one', all: 'All', blocked: 'Blocked', waitingFor: 'Waiting for {who}', since: 'since {at} ({d})',
     due: 'due {at}', overdue: 'overdue', forecast: 'Expected to be approved by {at}', forecastRange: '(80% likely between {low} and {high}, from past approvals like it)', notYet: 'pending', auto: 'auto', onBehalf: '(for {who})', cc: 'Copied to',
+    print: 'Print approval form', printHint: 'Download the approval form (PDF, with the approval record) for filing', printed: 'Downloaded {name}', printFailed: 'Could not download the approval form',
     action: { approve: 'approved', reject: 'rejected', return: 'returned', transfer: 'transferred', add_approver: 'added approver', comment: 'commented', remind: 'reminded', cc: 'copied', escalate: 'escalated', timeout: 'timed out' },
   },
   exec: {

@@ -1,0 +1,48 @@
+// Messages of the admin area, merged into the app's under the key 'admin'.
+export const zh = {
+  settings: { title: '系统设置', adminOnly: '仅管理员可修改系统设置' },
+  branding: {
+    title: '单据抬头',
+    hint: '打印的审批单等单据的页眉显示公司名称和 Logo。',
+    companyName: '公司名称',
+    companyNamePh: '例如：华东某某科技集团有限公司',
+    logo: 'Logo',
+    logoHint: 'PNG 或 JPEG，不超过 256 KB；建议横向、透明或白色背景。',
+    choose: '选择图片',
+    remove: '移除 Logo',
+    undo: '撤销',
+    none: '未设置 Logo',
+    pending: '保存后生效',
+    removing: '保存后移除',
+    preview: 'Logo 预览',
+    tooBig: 'Logo 不能超过 256 KB',
+    badType: 'Logo 须为 PNG 或 JPEG 图片',
+    required: '请填写公司名称',
+    saved: '单据抬头已保存',
+    updated: '最后修改：{at}（{by}）',
+  },
+}
+
+export const en: typeof zh = {
+  settings: { title: 'Settings', adminOnly: 'Only admins may change settings' },
+  branding: {
+    title: 'Document header',
+    hint: 'Printed documents such as the approval form show the company name and logo in their header.',
+    companyName: 'Company name',
+    companyNamePh: 'e.g. East China Example Technology Group',
+    logo: 'Logo',
+    logoHint: 'PNG or JPEG, at most 256 KB; landscape with a transparent or white background works best.',
+    choose: 'Choose image',
+    remove: 'Remove logo',
+    undo: 'Undo',
+    none: 'No logo',
+    pending: 'Applied when saved',
+    removing: 'Removed when saved',
+    preview: 'Logo preview',
+    tooBig: 'The logo must be at most 256 KB',
+    badType: 'The logo must be a PNG or JPEG image',
+    required: 'Enter the company name',
+    saved: 'Document header saved',
+    updated: 'Last changed {at} ({by})',
+  },
+}
