@@ -336,6 +336,8 @@ def test_notification_settings_offer_an_enterprise_app_once_enabled(ui: UI, web_
         page.locator(".wk-channel-group").get_by_text("钉钉工作通知", exact=True).click()
         page.get_by_role("button", name="保存设置").click()
         page.get_by_text("通知设置已保存").wait_for()
+        # axe measures colours as painted: not while the toast fades in or out.
+        page.get_by_text("通知设置已保存").wait_for(state="hidden")
         accessible(page, "notification settings (enterprise app)")
         with as_person(web_stack, seed.ENGINEER) as me:
             prefs = me.get("/api/v1/me/notification-preferences").json()
