@@ -25,6 +25,15 @@ Checked as DingTalk checks them:
   sourceId, subject, isDone, …}], nextToken}.
 * Unknown people: 60121 (oapi) / 400 ``paramError`` "user not exist" (v1.0).
 
+* 互动卡片: ``POST /v1.0/card/instances/createAndDeliver`` (header token as for to-dos) {cardTemplateId
+  (a template of this app: ``add_card_template``), outTrackId (unique per app, else 400
+  ``param.outTrackIdExist``), cardData.cardParamMap (string → string), openSpaceId
+  ``dtv1.card//IM_ROBOT.<userid>`` of a member, imRobotOpenDeliverModel {spaceType IM_ROBOT,
+  robotCode = the app's AppKey or a robot code added with ``add_robot``}} → {success, result
+  {outTrackId, deliverResults [{spaceType, spaceId, success}]}}; ``PUT /v1.0/card/instances``
+  {outTrackId of this app, cardData.cardParamMap, cardUpdateOptions} merges the params
+  (``updateCardDataByKey``) or replaces them.
+
 Test controls: ``add_app`` (each app gets an AgentId: ``agent_id(key)``), ``add_person``,
 ``expire_tokens``, ``advance``, ``fail_next``; ``refuse_user(userid, errcode)`` (every call about
 that person fails permanently); ``api_rate_limit`` calls per ``api_rate_window`` seconds per app
@@ -77,6 +86,18 @@ class WorkNotice:
     @property
     def text(self) -> str:
         return json.dumps(self.msg, ensure_ascii=False)
+
+
+@dataclass
+class InteractiveCard:
+    out_track_id: str
+    app: str
+    userid: str
+    template: str
+    robot: str
+    params: dict[str, str]
+    at: float
+    updates: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -136,6 +157,9 @@ class DingTalkAppStandIn(DingTalkLoginStandIn):
         self.notices: list[WorkNotice] = []
         self.status_updates: list[tuple[int, str, str]] = []  # (task_id, status_value, status_bg)
         self.todos: dict[str, TodoItem] = {}
+        self.cards: dict[str, InteractiveCard] = {}
+        self.card_templates: dict[str, str] = {}  # template id → app
+        self.robots: dict[str, str] = {}  # robot code → app
         self.refused: dict[str, tuple[int, str]] = {}  # userid → (errcode, errmsg)
         self.throttled = 0
         self._api_calls: dict[tuple[str, str], list[float]] = {}
@@ -148,6 +172,8 @@ class DingTalkAppStandIn(DingTalkLoginStandIn):
             ("PUT", "/v1.0/todo/users/{unionId}/tasks/{taskId}", self.todo_update, "v1"),
             ("DELETE", "/v1.0/todo/users/{unionId}/tasks/{taskId}", self.todo_delete, "v1"),
             ("POST", "/v1.0/todo/users/{unionId}/org/tasks/query", self.todo_query, "v1"),
+            ("POST", "/v1.0/card/instances/createAndDeliver", self.card_deliver, "v1"),
+            ("PUT", "/v1.0/card/instances", self.card_update, "v1"),
         ):
             regex = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
             self._app_routes.append(_Route(method, template, re.compile(regex), handler, kind))
@@ -166,6 +192,17 @@ class DingTalkAppStandIn(DingTalkLoginStandIn):
         with self._lock:
             self.agents[key] = 3_000_000_000 + len(self.agents) + 1
         return key, secret
+
+    def add_card_template(self, app_key: str) -> str:
+        """A card template built for the app in DingTalk's card designer: its id."""
+        template = f"{secrets.token_hex(8)}.schema"
+        with self._lock:
+            self.card_templates[template] = app_key
+        return template
+
+    def cards_for(self, userid: str) -> list[InteractiveCard]:
+        with self._lock:
+            return [c for c in self.cards.values() if c.userid == userid]
 
     def agent_id(self, app_key: str) -> int:
         return self.agents[app_key]
@@ -430,3 +467,55 @@ class DingTalkAppStandIn(DingTalkLoginStandIn):
                  for t in page]
         following = str(start + 10) if start + 10 < len(mine) else None
         return Reply(200, {"todoCards": cards, "nextToken": following, "totalCount": len(mine)})
+
+    # ---- interactive cards ----
+    @staticmethod
+    def _params(body: dict[str, Any]) -> dict[str, str]:
+        data = body.get("cardData")
+        params = data.get("cardParamMap") if isinstance(data, dict) else None
+        if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+            raise _bad(400, "param.invalid", "cardData.cardParamMap must map strings to strings")
+        return dict(params)
+
+    def card_deliver(self, r: Request, _: dict[str, str]) -> Reply:
+        app = self._v1_app(r, "card deliver")
+        body = self.json_body(r, _bad(400, "param.invalid", "body must be JSON"))
+        template, track = body.get("cardTemplateId"), body.get("outTrackId")
+        if not _str(template) or self.card_templates.get(str(template)) != app:
+            raise _bad(400, "param.cardTemplateIdNotExist", "卡片模板不存在")
+        if not _str(track) or len(str(track)) > 128:
+            raise _bad(400, "param.invalid", "outTrackId is required")
+        if str(track) in self.cards:
+            raise _bad(400, "param.outTrackIdExist", "outTrackId已存在")
+        params = self._params(body)
+        deliver = body.get("imRobotOpenDeliverModel")
+        if not isinstance(deliver, dict) or deliver.get("spaceType") != "IM_ROBOT":
+            raise _bad(400, "param.invalid", "imRobotOpenDeliverModel.spaceType must be IM_ROBOT")
+        robot = str(deliver.get("robotCode") or "")
+        if robot != app and self.robots.get(robot) != app:
+            raise _bad(400, "param.robotNotExist", "机器人不存在")
+        space = str(body.get("openSpaceId") or "")
+        prefix = "dtv1.card//IM_ROBOT."
+        if not space.startswith(prefix):
+            raise _bad(400, "param.invalid", "openSpaceId must be dtv1.card//IM_ROBOT.<userId>")
+        userid = space[len(prefix):]
+        person = self._member(userid=userid)
+        if person is None or userid in self.refused:
+            return Reply(200, {"success": True, "result": {"outTrackId": track, "deliverResults": [
+                {"spaceType": "IM_ROBOT", "spaceId": userid, "success": False, "errorMsg": "user not exist"}]}})
+        self.cards[str(track)] = InteractiveCard(str(track), app, userid, str(template), robot, params, self.now())
+        return Reply(200, {"success": True, "result": {"outTrackId": track, "deliverResults": [
+            {"spaceType": "IM_ROBOT", "spaceId": userid, "success": True}]}})
+
+    def card_update(self, r: Request, _: dict[str, str]) -> Reply:
+        app = self._v1_app(r, "card update")
+        body = self.json_body(r, _bad(400, "param.invalid", "body must be JSON"))
+        card = self.cards.get(str(body.get("outTrackId") or ""))
+        if card is None or card.app != app:
+            raise _bad(400, "param.cardNotExist", "卡片不存在")
+        params = self._params(body)
+        options = body.get("cardUpdateOptions") or {}
+        by_key = isinstance(options, dict) and bool(options.get("updateCardDataByKey"))
+        card.params = {**card.params, **params} if by_key else params
+        card.updates.append(params)
+        return Reply(200, {"success": True, "result": True})

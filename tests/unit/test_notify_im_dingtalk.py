@@ -388,3 +388,44 @@ def test_v1_invalid_authentication_asks_for_a_new_token() -> None:
     body = {"code": "InvalidAuthentication", "message": "不合法的access_token"}
     with pytest.raises(TokenRejected):
         check_v1(_resp(401, body), body, "todo create")
+
+
+# ---------------------------------------------------------------- interactive cards (with a template)
+
+
+def interactive(dt: DingTalkAppStandIn, rds: redis.Redis) -> DingTalkApp:
+    key, secret = dt.add_app()
+    template = dt.add_card_template(key)
+    app = ImApp(key="dt-card", type=DINGTALK_APP, app_key=key, app_secret=secret, agent_id=str(dt.agent_id(key)),
+                api_base=dt.base, options={"card_template_id": template})
+    client = factory(DINGTALK_APP)(app, rds, 5.0)
+    assert isinstance(client, DingTalkApp)
+    return client
+
+
+def test_with_a_template_the_card_is_an_interactive_card_updated_in_place(
+    dt: DingTalkAppStandIn, rds: redis.Redis,
+) -> None:
+    client = interactive(dt, rds)
+    try:
+        buttons = (Button("去审批", TASK_URL),)
+        sent = client.send_card("zhangsan", card(buttons=buttons), idempotency_key="d1")
+        assert client.send_card("zhangsan", card(buttons=buttons), idempotency_key="d1") == sent  # a retry
+        [c] = dt.cards_for("zhangsan")
+        assert sent.message_ref == f"card:{c.out_track_id}" and c.robot == client.app.app_key
+        assert c.params["title"] == "待审批：项目1" and c.params["button"] == "去审批"
+        assert c.params["url"].startswith("dingtalk://dingtalkclient/page/link?url=https%3A%2F%2Fbb.example.com")
+        assert (c.params["status"], c.params["closed"]) == ("待处理", "false")
+        assert dt.notices_for("zhangsan") == []  # no OA notice as well
+        client.update_card("zhangsan", sent, card(), CardState("已同意 · 李四"))
+        assert (c.params["status"], c.params["closed"], c.params["title"]) == ("已同意 · 李四", "true", "待审批：项目1")
+        assert c.params["status_color"] == dingtalk.BG_APPROVED and len(c.updates) == 1
+        # A lost answer: the retried create is refused as a duplicate and taken as sent.
+        rds.delete(*rds.keys("baobei:im:dingtalk:sent:*"))
+        again = client.send_card("zhangsan", card(buttons=buttons), idempotency_key="d1")
+        assert again == sent and len(dt.cards_for("zhangsan")) == 1
+        # Someone DingTalk cannot reach: permanent.
+        err = failure(lambda: client.send_card("nobody", card(), idempotency_key="d2"))
+        assert not err.retryable
+    finally:
+        client.close()

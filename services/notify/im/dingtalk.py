@@ -14,13 +14,20 @@ APIs (sources: open.dingtalk.com "发送工作通知" asynchronous-sending-of-en
   pc_message_url, head, body.title / form / content, ``status_bar``) because its status bar is the
   one part of a sent notice DingTalk lets us change: ``topapi/message/corpconversation/status_bar/
   update`` {agent_id, task_id, status_value, status_bg}. ``Sent.message_ref`` is that task_id.
-  (Interactive cards 互动卡片 have buttons and update by outTrackId too, but need a card template
-  built in DingTalk's card designer per installation; an OA notice opens the task page, which has
-  the buttons, and needs nothing but the app.) DingTalk delivers identical content to one user at
+  DingTalk delivers identical content to one user at
   most once a day and ``msg`` holds at most 2048 bytes: each notice carries a short reference of
   its delivery (identical on a retry, so a retried send is dropped by DingTalk rather than shown
   twice), and the content is cut to fit. A notice without any URL is plain ``markdown`` (nothing
   to update later: ``message_ref`` "").
+* 互动卡片 (interactive card with a button), when the channel names a card template
+  (``options.card_template_id``, built once in DingTalk's card designer; ``options.robot_code``
+  defaults to the AppKey): ``POST api/v1.0/card/instances/createAndDeliver`` {cardTemplateId,
+  outTrackId, cardData.cardParamMap, openSpaceId ``dtv1.card//IM_ROBOT.<userid>``,
+  imRobotOpenDeliverModel {spaceType IM_ROBOT, robotCode}} into the person's chat with the app's
+  robot; updated in place by ``PUT api/v1.0/card/instances`` {outTrackId, cardData,
+  cardUpdateOptions.updateCardDataByKey} (status, status_color, closed "true" — the template hides
+  the button). ``Sent.message_ref`` is ``card:<outTrackId>``. Without a template the OA notice is
+  used: it needs nothing but the app, and a tap opens the task page, which has the buttons.
 * 待办: ``POST api/v1.0/todo/users/{unionId}/tasks?operatorId={unionId}`` {subject, description,
   executorIds, detailUrl {appUrl, pcUrl}, dueTime ms, sourceId} → {id}; completed by ``PUT
   …/tasks/{id}?operatorId=`` {done: true}, removed by ``DELETE …/tasks/{id}?operatorId=``. The
@@ -71,6 +78,13 @@ API = "https://api.dingtalk.com"
 ASYNCSEND = "/topapi/message/corpconversation/asyncsend_v2"
 STATUS_BAR = "/topapi/message/corpconversation/status_bar/update"
 USER_GET = "/topapi/v2/user/get"
+# 互动卡片 (interactive cards, v1.0 card API): created and delivered into the person's chat with the
+# app's robot, updated in place by outTrackId.
+CARD_DELIVER = "/v1.0/card/instances/createAndDeliver"
+CARD_UPDATE = "/v1.0/card/instances"
+CARD_REF = "card:"
+# The variables a card template is given (and its update changes): see docs/integrations.md.
+CARD_OPEN, CARD_CLOSED = "false", "true"
 
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 TOKEN_SUBCODES = frozenset({"40001", "40014", "42001"})
@@ -243,6 +257,10 @@ class DingTalkApp:
         self.oapi = (app.options.get("oapi_base") or app.api_base or OAPI).rstrip("/")
         self.api = (app.options.get("openapi_base") or app.api_base or API).rstrip("/")
         self.head = app.options.get("head_text") or "报备通知"
+        # With a card template (designed on DingTalk's card platform): interactive cards with
+        # buttons, delivered by the app's robot; without: OA work notices with a status bar.
+        self.template = (app.options.get("card_template_id") or "").strip()
+        self.robot = (app.options.get("robot_code") or app.app_key).strip()
         self.http = make_client(timeout)
         # The edge's key: the same token for sign-in and notices.
         self.tokens = SyncAppTokens(redis_client, cache_key("dingtalk", app.api_base, app.app_key, app.app_secret),
@@ -261,6 +279,8 @@ class DingTalkApp:
         if remembered is not None:
             return Sent(message_ref=remembered)  # sent by an earlier attempt of this delivery
         self.union_id(user)  # an unknown userid fails here, permanently
+        if self.template:
+            return self._send_interactive(user, card, idempotency_key)
         msg = message_of(card, idempotency_key, self.head)
         body = self._oapi(ASYNCSEND, {"agent_id": self._agent_id(), "userid_list": user, "msg": msg}, "asyncsend_v2")
         ref = str(body.get("task_id") or "") if msg["msgtype"] == "oa" else ""
@@ -271,6 +291,14 @@ class DingTalkApp:
     def update_card(self, user: str, sent: Sent, card: Card, state: CardState) -> None:
         if not sent.message_ref:
             return  # a markdown notice: nothing DingTalk can change
+        if sent.message_ref.startswith(CARD_REF):
+            track = sent.message_ref[len(CARD_REF):]
+            params = {"status": _cut(state.status, 40), "status_color": status_bg(state),
+                      "closed": CARD_CLOSED if state.closed else CARD_OPEN}
+            self._v1("PUT", CARD_UPDATE, "card update", params={}, json_body={
+                "outTrackId": track, "cardData": {"cardParamMap": params},
+                "cardUpdateOptions": {"updateCardDataByKey": True}})
+            return
         try:
             task_id = int(sent.message_ref)
         except ValueError:
@@ -321,6 +349,41 @@ class DingTalkApp:
             if not _gone(err):
                 raise
             log.info("im.dingtalk.todo_gone", app=self.app.key, user=user, todo=todo_ref)
+
+    def _send_interactive(self, user: str, card: Card, idempotency_key: str) -> Sent:
+        """A 互动卡片 in the person's chat with the app's robot. The template gets ``title``,
+        ``markdown``, ``url`` (what a tap and the button open), ``button`` (its label), ``status``,
+        ``status_color`` and ``closed`` ("false"; the update sets it "true", which the template
+        uses to hide the button). outTrackId = the delivery: a retried attempt is refused as a
+        duplicate and then taken as sent."""
+        track = "bb-" + _digest(idempotency_key or card.task_id or card.title, n=32)
+        label = card.buttons[0].label if card.buttons else "查看详情"
+        url = pc_link(card.url) if card.url else ""
+        params = {"title": _cut(card.title, 100), "markdown": card.markdown, "url": url, "button": label,
+                  "status": "待处理", "status_color": BG_OPEN, "closed": CARD_OPEN}
+        payload = {
+            "cardTemplateId": self.template, "outTrackId": track, "userIdType": 1,
+            "cardData": {"cardParamMap": params},
+            "openSpaceId": f"dtv1.card//IM_ROBOT.{user}",
+            "imRobotOpenSpaceModel": {"supportForward": False,
+                                      "lastMessageI18n": {"ZH_CN": _cut(card.title, 50)}},
+            "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": self.robot},
+        }
+        try:
+            body = self._v1("POST", CARD_DELIVER, "card createAndDeliver", params={}, json_body=payload)
+        except DeliveryFailed as err:
+            if err.retryable or "outTrackId" not in err.message:
+                raise
+            body = {"success": True}  # created by an earlier attempt whose answer was lost
+        delivered = [r for r in ((body.get("result") or {}).get("deliverResults") or []) if isinstance(r, dict)]
+        failed = [r for r in delivered if r.get("success") is False]
+        if failed:
+            raise DeliveryFailed(f"dingtalk card createAndDeliver: {failed[0].get('errorMsg') or 'not delivered'}",
+                                 retryable=False)
+        ref = CARD_REF + track
+        self._remember("sent", idempotency_key, ref)
+        log.info("im.dingtalk.card_sent", app=self.app.key, user=user, out_track_id=track)
+        return Sent(message_ref=ref)
 
     # ---- people ----
     def union_id(self, user: str) -> str:
