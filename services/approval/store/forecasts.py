@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -18,13 +19,15 @@ from services.approval.models import ApprovalInstance, ApprovalStep
 from services.approval.store.calendar import calendar_of
 
 HISTORY_DAYS = 365
-MAX_SAMPLES = 5000
+MAX_SAMPLES = 2000
 DECIDED = ("approved", "rejected", "returned")
 
 
 def _samples(session: Session, now: datetime, cal: WorkingCalendar) -> list[fc.StepSample]:
+    # Only the columns a sample needs (steps also hold provenance and config JSON).
     stmt = (
-        select(ApprovalStep, ApprovalInstance.policy_key)
+        sa.select(col(ApprovalStep.name), col(ApprovalStep.approvers), col(ApprovalStep.opened_at),
+                  col(ApprovalStep.decided_at), col(ApprovalInstance.policy_key))
         .join(ApprovalInstance, col(ApprovalInstance.id) == col(ApprovalStep.instance_id))
         .where(col(ApprovalStep.status).in_(DECIDED), col(ApprovalStep.opened_at).is_not(None),
                col(ApprovalStep.decided_at).is_not(None),
@@ -34,10 +37,9 @@ def _samples(session: Session, now: datetime, cal: WorkingCalendar) -> list[fc.S
         .limit(MAX_SAMPLES)
     )
     out = []
-    for step, policy_key in session.exec(stmt).all():
-        assert step.opened_at is not None and step.decided_at is not None
-        opened, decided = utc(step.opened_at), utc(step.decided_at)
-        out.append(fc.StepSample(policy_key, step.name, tuple(step.approvers or ()), opened, decided,
+    for name, approvers, opened_at, decided_at, policy_key in session.execute(stmt).all():
+        opened, decided = utc(opened_at), utc(decided_at)
+        out.append(fc.StepSample(policy_key, name, tuple(approvers or ()), opened, decided,
                                  cal.working_seconds_between(opened, decided)))
     return out
 
