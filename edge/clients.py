@@ -139,9 +139,14 @@ class Clients:
     # The caller's address, as the audit log records it.
     ip: str = ""
 
-    def _bound(self, svc: str) -> BoundStub:
+    def _bound(self, svc: str, timeout: float | None = None) -> BoundStub:
         md = metadata(locale=self.locale, request_id=self.request_id)
-        return BoundStub(self.deps.stubs[svc], md, self.deps.settings.rpc_timeout)
+        return BoundStub(self.deps.stubs[svc], md, timeout or self.deps.settings.rpc_timeout)
+
+    def batch(self, svc: str) -> BoundStub:
+        """The service's stub with the batch deadline (``batch_rpc_timeout``), for admin operations
+        whose work grows with the data (a rebuild), not the request."""
+        return self._bound(svc, self.deps.settings.batch_rpc_timeout)
 
     @property
     def settings(self) -> Settings:

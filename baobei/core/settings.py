@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     otlp_insecure: bool = True
     # Deadline for calls between components, seconds.
     rpc_timeout: float = 10.0
+    # Deadline for batch operations an admin starts and waits for (a read-model rebuild re-folds
+    # the whole event log: minutes on a large one), seconds.
+    batch_rpc_timeout: float = 600.0
 
     # gRPC between components over TLS (files, e.g. mounted from a Secret). cert+key: this
     # component's identity (served by services, presented by clients); ca: trust roots for peers,

@@ -437,7 +437,7 @@ async def registry_snapshots(clients: Any) -> list[reporting_pb2.ProjectSnapshot
 async def rebuild(user: AdminUser, clients: Clients) -> dict[str, Any]:
     """Recompute the read models from the stored event log and the registry's projects (admin)."""
     projects = await registry_snapshots(clients)
-    resp = await clients.reporting.Rebuild(reporting_pb2.RebuildRequest(projects=projects))
+    resp = await clients.batch("reporting").Rebuild(reporting_pb2.RebuildRequest(projects=projects))
     return {"events": resp.events, "projects": resp.projects, "tasks": resp.tasks}
 
 

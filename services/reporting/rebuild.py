@@ -36,9 +36,9 @@ def run(settings: Settings) -> pb.RebuildResponse:
     reg_ch, rep_ch = channel(settings.addr("registry")), channel(settings.addr("reporting"))
     try:
         projects = registry_projects(RegistryServiceStub(reg_ch), timeout=settings.rpc_timeout)
-        # The rebuild itself may take a while on a big event log: a generous deadline.
+        # The rebuild itself may take a while on a big event log: the batch deadline.
         resp: pb.RebuildResponse = ReportingServiceStub(rep_ch).Rebuild(
-            pb.RebuildRequest(projects=projects), timeout=600)
+            pb.RebuildRequest(projects=projects), timeout=settings.batch_rpc_timeout)
     finally:
         reg_ch.close()
         rep_ch.close()
