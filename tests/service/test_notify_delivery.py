@@ -33,7 +33,9 @@ from baobei.registry.v1 import registry_service_pb2_grpc as rpb_grpc
 from tests.conftest import StartService
 from tests.standins import DingTalkStandIn, SmtpStandIn, WebhookSubscriber, WeComStandIn, new_secret
 
-WINDOW = 1.5  # the robot rate window in these tests (60 s in production)
+# The robot rate window in these tests (60 s in production): long enough that a burst of sends on
+# a loaded machine still falls inside one window, short enough to wait out.
+WINDOW = 5.0
 
 
 def rid() -> str:
@@ -462,7 +464,8 @@ def test_robot_rate_limit_turns_a_burst_into_a_digest(make_notify: Callable[...,
         assert len(wecom.received) == rate + 1 and wecom.duplicates == 0
         [digest] = wecom.containing(f"您有 {10 - rate} 条新通知")
         assert all(f"预警 {i}" in digest.text for i in range(rate, 10))
-        assert wecom.max_in_window(WINDOW) <= rate
+        # The stand-in times arrivals, the limiter times sends: allow their jitter.
+        assert wecom.max_in_window(WINDOW - 0.25) <= rate
         assert len(msgs) == rate + 1
         # the whole log: every delivery delivered or digested exactly once
         statuses = n.rows("SELECT status, count(*) FROM delivery GROUP BY status ORDER BY status")
