@@ -72,7 +72,8 @@ async def test_close_with_review_then_edit_and_read(admin: httpx.AsyncClient, or
 
 async def test_review_html_and_pdf(admin: httpx.AsyncClient, org: Org) -> None:
     pid = await active(admin, org)
-    r = await org["rep"].post(f"/api/v1/projects/{pid}/close", json={"review": review_body(lessons="联调环境要提前申请")})
+    body = {"review": review_body(lessons="联调环境要提前申请")}
+    r = await org["rep"].post(f"/api/v1/projects/{pid}/close", json=body)
     assert r.status_code == 200, r.text
     code = r.json()["code"]
     html = await org["rep"].get(f"/api/v1/projects/{pid}/review.html")

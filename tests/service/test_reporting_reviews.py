@@ -46,8 +46,8 @@ def seed(stub: pb_grpc.ReportingServiceStub) -> None:
     cost(stub, "p1", "c1", "60000.00")
     cost(stub, "p1", "c2", "55000.50")
     cost(stub, "p2", "c3", "20000.00")
-    review(stub, "p1", T0 + timedelta(days=30), outcome="delivered", reason="按期验收", lessons="需求冻结要早，接口联调要留余量",
-           tags=["需求", "联调"])
+    review(stub, "p1", T0 + timedelta(days=30), outcome="delivered", reason="按期验收",
+           lessons="需求冻结要早，接口联调要留余量", tags=["需求", "联调"])
     review(stub, "p2", T0 + timedelta(days=30), outcome="lost", reason="价格", lessons="报价过高", tags=["报价"])
     review(stub, "p3", T0 + timedelta(days=30), outcome="won", lessons="", tags=["需求"])
 
