@@ -127,3 +127,14 @@ async def test_lessons_search_and_outcome_analytics(admin: httpx.AsyncClient, or
     assert r.status_code == 200, r.text
     assert {"tag": f"t-{pid[-6:]}", "reviews": "1", "share": "100.0%"} in r.json()["rows"], r.json()
     assert (await org["outsider"].get("/api/v1/reports/analytics/outcomes")).json()["rows"] == []
+
+
+async def test_a_repeated_close_records_the_review_it_carries(admin: httpx.AsyncClient, org: Org) -> None:
+    pid = await active(admin, org)
+    r = await org["rep"].post(f"/api/v1/projects/{pid}/close", json={"comment": "验收完成"})
+    assert r.status_code == 200, r.text
+    assert (await org["rep"].get(f"/api/v1/projects/{pid}/review")).status_code == 404
+    r = await org["rep"].post(f"/api/v1/projects/{pid}/close", json={"review": review_body(outcome="won")})
+    assert r.status_code == 200 and r.json()["status"] == "closed", r.text
+    got = await org["rep"].get(f"/api/v1/projects/{pid}/review")
+    assert got.status_code == 200 and got.json()["outcome"] == "won", got.text
