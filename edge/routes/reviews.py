@@ -25,7 +25,8 @@ from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb2
 from baobei.reporting_events import build
 from baobei.tasks.v1 import tasks_service_pb2 as tasks_pb2
-from edge import mapping
+from edge import audit, mapping
+from edge.client_address import client_ip
 from edge.clients import Clients as EdgeClients
 from edge.deps import Clients, CurrentUser
 from edge.downloads import file_response
@@ -146,7 +147,8 @@ async def put_review(
     project_id: str, body: ReviewIn, request: Request, user: CurrentUser, clients: Clients
 ) -> dict[str, Any]:
     """Record or edit the review of a closed project (its owner, project manager or an admin; 403
-    otherwise; 409 `illegal_state` before the project is closed). The latest save counts."""
+    otherwise; 409 `illegal_state` before the project is closed). The latest save counts; audited
+    (`review.saved`)."""
     bind_project(request, project_id)
     project, relations = await visible_project_with_relations(clients, user, project_id)
     if not may_edit(user, project, relations):
@@ -156,6 +158,8 @@ async def put_review(
         raise Conflict("项目关闭后才能填写复盘", "the review is recorded once the project is closed",
                        code="illegal_state")
     await record_review(clients, project.id, body, actor_id=user.id)
+    await audit.record(clients, "review.saved", actor_id=user.id, target_type="project", target_id=project.id,
+                       details={"outcome": body.outcome, "tags": body.tags}, ip=client_ip(request.scope))
     return await read_review(clients, user, project_id)
 
 

@@ -66,6 +66,9 @@ async def test_close_with_review_then_edit_and_read(admin: httpx.AsyncClient, or
         outcome="won", lessons="报价前先确认预算口径", tags=["报价", "报价", " 需求 "], delay_summary="无延期"))
     assert r.status_code == 200, r.text
     assert (r.json()["outcome"], r.json()["tags"], r.json()["delay_summary"]) == ("won", ["报价", "需求"], "无延期")
+    r = await admin.get("/api/v1/audit-log", params={"action": "review.saved", "limit": 50})
+    assert r.status_code == 200, r.text
+    assert any(e.get("target_id") == pid and e["details"].get("outcome") == "won" for e in r.json()["items"]), r.json()
     r = await org["rep"].put(f"/api/v1/projects/{pid}/review", json={"outcome": "won", "tags": ["x" * 41]})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"].startswith("tags"), r.text
 
