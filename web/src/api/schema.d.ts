@@ -1994,7 +1994,8 @@ export interface paths {
         /**
          * Put Review
          * @description Record or edit the review of a closed project (its owner, project manager or an admin; 403
-         *     otherwise; 409 `illegal_state` before the project is closed). The latest save counts.
+         *     otherwise; 409 `illegal_state` before the project is closed). The latest save counts; audited
+         *     (`review.saved`).
          */
         put: operations["put_review_api_v1_projects__project_id__review_put"];
         post?: never;
