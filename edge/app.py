@@ -28,6 +28,7 @@ from edge.routes import integrations as integrations_routes
 from edge.routes import notify_admin as notify_admin_routes
 from edge.routes import password_signin as password_routes
 from edge.routes import printing as printing_routes
+from edge.routes import reviews as review_routes
 from edge.routes import rules as rules_routes
 from edge.routes import signin as signin_routes
 from edge.routes import tasks as tasks_routes
@@ -89,6 +90,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(audit_log_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # issue 13
     app.include_router(printing_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # 审批单 (issue 16)
+    app.include_router(review_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # 复盘 (issue 16)
     app.include_router(action_links.router)
     app.include_router(group_link_routes.router)  # /a/g/<token>: group links, signed-in approvers only
     app.include_router(signin_routes.router)  # anonymous sign-in endpoints under /auth

@@ -6,6 +6,8 @@
                                                    protection claim is released in that transaction
       ─► reporting.IngestEvent(project.closed)     dashboards, and the finance webhook subscribers
                                                    through the reporting service's forwarding outbox
+      ─► reporting.IngestEvent(project.reviewed)   only when the close carries a review (复盘),
+                                                   behind the ``closure-review`` patch
       ─► ProjectExecution ``stop`` signal          no more rule timers for a closed project
       ─► notify.Send(project_closed) to the owner
 
@@ -31,6 +33,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts.registry import GetProjectInput, ProjectSnapshot, SetProjectStatusInput
     from workflows.contracts.reporting import ReportEventInput
 
+
+# A close with a review reports project.reviewed after project.closed (added after histories of
+# ProjectClosure existed: the marker keeps their replay on the old command sequence).
+REVIEW_PATCH = "closure-review"
 
 
 @workflow.defn(name=CLOSURE_WORKFLOW_TYPE)
@@ -68,6 +74,17 @@ class ProjectClosure:
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
         )
         steps.append("report_closed")
+        if inp.review is not None and workflow.patched(REVIEW_PATCH):
+            r = inp.review
+            await workflow.execute_activity_method(
+                ReportingActivities.ingest_event,
+                ReportEventInput(event_id=f"{wid}:project.reviewed", type="project.reviewed", project_id=project.id,
+                                 at=workflow.now().isoformat(), actor_id=inp.actor_id,
+                                 payload={"outcome": r.outcome, "reason": r.reason, "lessons": r.lessons,
+                                          "tags": list(r.tags), "delay_summary": r.delay_summary}),
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,
+            )
+            steps.append("report_reviewed")
         stopped: StopExecutionResult = await workflow.execute_activity_method(
             LifecycleOps.stop_execution, StopExecutionInput(project_id=project.id, reason=inp.comment or "closed"),
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY,

@@ -19,8 +19,16 @@ from edge.deps import Clients, CurrentUser
 from edge.errors import ServiceUnavailable, UpstreamFailed
 from edge.routes import area_router, bind_project
 from edge.routes.projects import project_view, visible_project
-from edge.schemas import ActionIn, ProjectOut
-from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
+from edge.routes.reviews import record_review
+from edge.schemas import ProjectOut
+from edge.schemas_reviews import CloseIn
+from workflows.contracts.closure import (
+    CLOSURE_WORKFLOW_TYPE,
+    ClosureInput,
+    ClosureResult,
+    ClosureReview,
+    closure_workflow_id,
+)
 from workflows.contracts.errors import ERR_CONFLICT
 from workflows.contracts.search_attributes import project_start_options
 
@@ -32,16 +40,24 @@ WAIT_FACTOR = 3
 
 @router.post("/projects/{project_id}/close", response_model=ProjectOut)
 async def close_project(
-    project_id: str, request: Request, user: CurrentUser, clients: Clients, body: ActionIn | None = None
+    project_id: str, request: Request, user: CurrentUser, clients: Clients, body: CloseIn | None = None
 ) -> dict[str, Any]:
     """The owner (or an admin) closes an active project → `closed` (409 for any other status; a
-    repeated close of a project this call closed answers the closed project again)."""
+    repeated close of a project this call closed answers the closed project again). An optional
+    `review` (outcome, reason, lessons, tags, delay_summary) records the closing review (复盘) in
+    the same durable closure; it can be edited later with `PUT /projects/{id}/review`."""
     bind_project(request, project_id)
     project = await visible_project(clients, user, project_id)
     if user.id != project.owner_id and not user.is_admin:
         raise Forbidden("只有项目负责人或管理员可以关闭项目", "only the owner or an admin may close the project")
     client = await clients.temporal()
-    arg = ClosureInput(project_id=project.id, actor_id=user.id, comment=body.comment if body else "", channel="api")
+    review = None
+    if body is not None and body.review is not None:
+        r = body.review
+        review = ClosureReview(outcome=r.outcome, reason=r.reason, lessons=r.lessons, tags=list(r.tags),
+                               delay_summary=r.delay_summary)
+    arg = ClosureInput(project_id=project.id, actor_id=user.id, comment=body.comment if body else "", channel="api",
+                       review=review)
     wid = closure_workflow_id(project.id)
     try:
         handle = await client.start_workflow(
@@ -67,5 +83,9 @@ async def close_project(
                            f"project {project_id} cannot be closed in its status", code="illegal_transition") from None
         log.warning("project.close_failed", project_id=project.id, error=str(cause or err))
         raise UpstreamFailed() from err
+    if review is not None and body is not None and body.review is not None and "report_reviewed" not in result.steps:
+        # The project was closed before (a repeated close answers the first run's result): the
+        # review given now is still recorded, as an edit would be.
+        await record_review(clients, project.id, body.review, actor_id=user.id)
     log.info("project.closed", project_id=project.id, steps=result.steps)
     return await project_view(clients, user, project_id)

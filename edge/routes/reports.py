@@ -52,7 +52,8 @@ PAGE = 200
 MAX_PAGES = 500
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REPORTS = Literal[
-    "cycle_times", "approval_steps", "approvers", "cost_distribution", "productivity", "delay_reasons", "conversion"
+    "cycle_times", "approval_steps", "approvers", "cost_distribution", "productivity", "delay_reasons", "conversion",
+    "outcomes", "lessons",
 ]
 # Which column of each analytics table a chart shows by default (index into its columns).
 CHART_COLUMNS: dict[str, list[int]] = {
@@ -63,6 +64,8 @@ CHART_COLUMNS: dict[str, list[int]] = {
     "productivity": [2, 3],
     "delay_reasons": [2],
     "conversion": [1, 3],
+    "outcomes": [1],
+    "lessons": [1],
 }
 FileFormat = Literal["json", "csv", "xlsx", "svg"]
 

@@ -13,6 +13,9 @@ Definitions (README "Reporting"):
 * productivity — per assignee (or team = project department): tasks done, done on time (by the end
   of their due day, Asia/Shanghai), on-time rate, throughput per week, open overdue.
 * delay_reasons — tasks per stated delay reason, most frequent first.
+* outcomes — closing reviews (复盘) per outcome (won / delivered / lost / cancelled) or per project
+  dimension: reviewed projects, budget and recorded cost summed, cost/budget, projects with lessons.
+* lessons — lessons learned counted per tag (or per outcome): reviews carrying it, share.
 * conversion — registrations, submitted, approved, rejected, approval and conversion rates, and the
   collision (撞单) rate = share of registrations with at least one conflict.
 """
@@ -38,6 +41,7 @@ from services.reporting.store import (
     T_COST,
     T_DECISION,
     T_PROJECT,
+    T_REVIEW,
     T_STEP,
     T_TASK,
     Scope,
@@ -62,7 +66,10 @@ REPORTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "productivity": ("团队与个人效率", ("assignee_id", "department_id")),
     "delay_reasons": ("延期原因排名", ("reason",)),
     "conversion": ("报备转化与撞单", tuple(PROJECT_GROUPS)),
+    "outcomes": ("复盘结果", ("outcome", *PROJECT_GROUPS)),
+    "lessons": ("经验教训标签", ("tag", "outcome")),
 }
+OUTCOME_LABELS = {"won": "赢单", "delivered": "已交付", "lost": "丢单", "cancelled": "已取消"}
 NONE_LABEL = "（未填）"
 
 
@@ -516,3 +523,66 @@ def _conversion(conn: Connection, group_by: str, scope: Scope, now: datetime) ->
         )
     rows.sort(key=lambda r: r[0])
     return Table("", columns, tuple(rows))
+
+
+def _outcomes(conn: Connection, group_by: str, scope: Scope, now: datetime) -> Table:
+    per_project = (
+        sa.select(T_COST.c.project_id.label("pid"), sa.func.sum(T_COST.c.amount_cents).label("cents"))
+        .group_by(T_COST.c.project_id)
+        .subquery()
+    )
+    g = T_REVIEW.c.outcome if group_by == "outcome" else _group(conn, group_by, scope)
+    budget = scope.value("amount", "amount_cents")
+    stmt = (
+        sa.select(
+            g.label("g"),
+            sa.func.count(),
+            sa.func.sum(budget),
+            sa.func.sum(sa.case((budget.is_not(None), sa.func.coalesce(per_project.c.cents, 0)), else_=0)),
+            sa.func.sum(sa.func.coalesce(per_project.c.cents, 0)),
+            sa.func.sum(sa.case((T_REVIEW.c.lessons != "", 1), else_=0)),
+        )
+        .select_from(
+            T_REVIEW.join(T_PROJECT, T_PROJECT.c.project_id == T_REVIEW.c.project_id).outerjoin(
+                per_project, per_project.c.pid == T_REVIEW.c.project_id
+            )
+        )
+        .where(*scope.where())
+        .group_by(g)
+    )
+    label = "结果" if group_by == "outcome" else PROJECT_GROUPS.get(group_by, group_by)
+    columns = (
+        Column(group_by, label),
+        Column("projects", "复盘项目数", "number"),
+        Column("budget", "预算合计（元）", "money"),
+        Column("cost", "成本合计（元）", "money"),
+        Column("cost_ratio", "成本/预算", "percent"),
+        Column("with_lessons", "有经验教训", "number"),
+    )
+    rows = []
+    for key, n, budget_cents, budgeted_cost, cost_cents, lessons in conn.execute(stmt):
+        b, bc, c = int(budget_cents or 0), int(budgeted_cost or 0), int(cost_cents or 0)
+        shown = OUTCOME_LABELS.get(str(key), _label(key)) if group_by == "outcome" else _label(key)
+        rows.append((shown, str(int(n or 0)), _money(b), _money(c), _pct(bc, b), str(int(lessons or 0))))
+    rows.sort(key=lambda r: (-int(r[1]), r[0]))
+    return Table("", columns, tuple(rows))
+
+
+def _lessons(conn: Connection, group_by: str, scope: Scope, now: datetime) -> Table:
+    stmt = _restrict(sa.select(T_REVIEW.c.outcome, T_REVIEW.c.tags), scope, T_REVIEW.c.project_id)
+    counts: dict[str, int] = defaultdict(int)
+    reviews = 0
+    for outcome, tags in conn.execute(stmt):
+        reviews += 1
+        if group_by == "outcome":
+            counts[OUTCOME_LABELS.get(outcome, _label(outcome))] += 1
+        else:
+            for tag in tags or ():
+                counts[str(tag)] += 1
+    columns = (
+        Column(group_by, "标签" if group_by == "tag" else "结果"),
+        Column("reviews", "复盘数", "number"),
+        Column("share", "占复盘", "percent"),
+    )
+    rows = tuple((k, str(n), _pct(n, reviews)) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return Table("", columns, rows)

@@ -251,7 +251,43 @@ def read_decided(kind: str, event: Event) -> Decided:
     )
 
 
-Fact = dict[str, Any] | TaskChange | CostFact | StepOpened | Decided
+OUTCOMES = ("won", "delivered", "lost", "cancelled")
+MAX_TAGS = 20
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    outcome: str
+    reason: str
+    lessons: str
+    tags: tuple[str, ...]
+    delay_summary: str
+
+
+def read_reviewed(kind: str, event: Event) -> Reviewed:
+    p = event.payload
+    c = _Check(kind, p)
+    c.same_project(event)
+    outcome = c.text("outcome", required=True, max_len=20)
+    if outcome and outcome not in OUTCOMES:
+        c.bad("outcome", f"结果须为 {'、'.join(OUTCOMES)} 之一", f"outcome must be one of {', '.join(OUTCOMES)}")
+    reason = c.text("reason", max_len=2000)
+    lessons = c.text("lessons", max_len=20000)
+    delay_summary = c.text("delay_summary", max_len=2000)
+    tags: list[str] = []
+    for raw in p.get("tags") or ():
+        tag = str(raw).strip()
+        if len(tag) > 40:
+            c.bad("tags", "标签过长（最多 40 字）", "a tag is too long (at most 40 characters)")
+        elif tag and tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        c.bad("tags", f"标签最多 {MAX_TAGS} 个", f"at most {MAX_TAGS} tags")
+    c.done()
+    return Reviewed(outcome=outcome, reason=reason, lessons=lessons, tags=tuple(tags), delay_summary=delay_summary)
+
+
+Fact = dict[str, Any] | TaskChange | CostFact | StepOpened | Decided | Reviewed
 
 
 def read(kind: str, event: Event) -> Fact:
@@ -266,6 +302,8 @@ def read(kind: str, event: Event) -> Fact:
         return read_step_opened(kind, event)
     if kind == "approval_decided":
         return read_decided(kind, event)
+    if kind == "project_reviewed":
+        return read_reviewed(kind, event)
     raise ValueError(f"no reader for event kind {kind!r}")
 
 

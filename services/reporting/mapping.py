@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from baobei import reporting_events as event_types
 from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.reporting.v1 import reporting_service_pb2 as pb
-from services.reporting import analytics, domain, events, health, store
+from services.reporting import analytics, domain, events, health, reviews, store
 
 
 def _values(message: Message) -> dict[str, Any]:
@@ -229,3 +229,69 @@ def registry_project(p: pb.ProjectSnapshot) -> store.RegistryProject:
         created_at=p.created_at.ToDatetime(tzinfo=UTC) if p.HasField("created_at") else None,
         updated_at=p.updated_at.ToDatetime(tzinfo=UTC) if p.HasField("updated_at") else None,
     )
+
+
+def _day(value: Any) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def review(r: reviews.Review) -> pb.Review:
+    out = pb.Review(
+        project_id=r.project_id,
+        code=r.code,
+        name=r.name,
+        status=r.status,
+        owner_id=r.owner_id,
+        business_line=r.business_line,
+        region=r.region,
+        outcome=r.outcome,
+        reason=r.reason,
+        lessons=r.lessons,
+        tags=list(r.tags),
+        delay_summary=r.delay_summary,
+        delay_summary_generated=r.delay_summary_generated,
+        budget=_amount(r.budget),
+        has_budget=r.budget is not None,
+        cost=domain.format_amount(r.cost),
+        cost_variance=_amount(r.cost_variance),
+        cost_ratio=r.cost_ratio,
+        baseline_finish=_day(r.baseline_finish),
+        actual_finish=_day(r.actual_finish),
+        slip_days=r.slip_days,
+        has_schedule=r.baseline_finish is not None and r.actual_finish is not None,
+        delay_reasons=[pb.DelayReasonCount(reason=k, tasks=n) for k, n in r.delay_reasons],
+        late_tasks=[
+            pb.LateTask(
+                task_id=t.task_id,
+                name=t.name,
+                baseline_finish=_day(t.baseline_finish),
+                finish=_day(t.finish),
+                slip_days=t.slip_days,
+                delay_reason=t.delay_reason,
+            )
+            for t in r.late_tasks
+        ],
+        tasks=r.tasks,
+        tasks_done=r.tasks_done,
+        reviewed_by=r.reviewed_by,
+    )
+    out.reviewed_at.CopyFrom(ts(r.reviewed_at))
+    if r.closed_at is not None:
+        out.closed_at.CopyFrom(ts(r.closed_at))
+    return out
+
+
+def lesson(x: reviews.Lesson) -> pb.Lesson:
+    out = pb.Lesson(
+        project_id=x.project_id,
+        code=x.code,
+        name=x.name,
+        business_line=x.business_line,
+        outcome=x.outcome,
+        reason=x.reason,
+        lessons=x.lessons,
+        tags=list(x.tags),
+        reviewed_by=x.reviewed_by,
+    )
+    out.reviewed_at.CopyFrom(ts(x.reviewed_at))
+    return out

@@ -224,6 +224,25 @@ class EventForward(Base, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
+class ProjectReview(Base, table=True):
+    """A project's closing review (复盘) as people recorded it (project.reviewed, the latest by event
+    time wins). Cost and schedule facts are not stored: they are computed from the read models
+    when the review is read, so a rebuild reproduces it from the event log alone."""
+
+    __tablename__ = "project_review"
+
+    project_id: str = Field(primary_key=True, max_length=100)
+    # won | delivered | lost | cancelled
+    outcome: str = Field(default="", max_length=20, index=True)
+    reason: str = Field(default="", max_length=2000)
+    lessons: str = Field(default="", sa_type=sa.Text)
+    tags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    delay_summary: str = Field(default="", max_length=2000)
+    reviewed_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    reviewed_by: str = Field(default="", max_length=100)
+    event_id: str = Field(default="", max_length=200)
+
+
 class ReportSetting(Base, table=True):
     """Configurable settings (health thresholds) as JSON per key."""
 

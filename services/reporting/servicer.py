@@ -11,7 +11,7 @@ from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
-from services.reporting import analytics, mapping, store
+from services.reporting import analytics, mapping, reviews, store
 
 MAX_LIMIT = 100_000
 
@@ -96,3 +96,27 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
         projects = [mapping.registry_project(p) for p in request.projects if p.id.strip()]
         result = store.rebuild(self.engine, projects=projects, now=datetime.now(UTC), read=mapping.stored_event)
         return pb.RebuildResponse(events=result.events, projects=result.projects, tasks=result.tasks)
+
+    @rpc
+    def GetReview(self, request: pb.GetReviewRequest, context: grpc.ServicerContext) -> pb.GetReviewResponse:
+        found = reviews.get(self.engine, project_id=request.project_id.strip())
+        if found is None:
+            raise NotFound("该项目尚无复盘", "the project has no review yet")
+        return pb.GetReviewResponse(review=mapping.review(found))
+
+    @rpc
+    def SearchLessons(
+        self, request: pb.SearchLessonsRequest, context: grpc.ServicerContext
+    ) -> pb.SearchLessonsResponse:
+        if not 0 <= request.limit <= reviews.MAX_LESSONS:
+            raise ValidationFailed([FieldViolation("limit", "limit 超出范围", "limit is out of range")])
+        items, tags = reviews.search(
+            self.engine,
+            scope=mapping.scope(request.all, request.project_ids, pb.Filters(), request.withheld),
+            q=request.q,
+            tag=request.tag.strip(),
+            outcome=request.outcome.strip(),
+            business_line=request.business_line.strip(),
+            limit=request.limit or 100,
+        )
+        return pb.SearchLessonsResponse(items=[mapping.lesson(x) for x in items], tags=tags)

@@ -36,6 +36,7 @@ T_LOG = metadata.tables["event_log"]
 T_PROCESSED = metadata.tables["processed_event"]
 T_ASSIGNEE = metadata.tables["assignee_task_summary"]
 T_FORWARD = metadata.tables["event_forward"]
+T_REVIEW = metadata.tables["project_review"]
 # Finance sync: event types forwarded to notify.PublishEvent (webhook subscribers).
 FORWARDED_TYPES = ("project.approved", "project.closed", "cost.recorded")
 CONTRACTED = ("active", "closed")
@@ -199,6 +200,34 @@ def _apply(
     if isinstance(parsed, events.Decided):
         _apply_decided(session, event, parsed)
         return False
+    if isinstance(parsed, events.Reviewed):
+        return _apply_reviewed(session, event, parsed)
+    return False
+
+
+def _apply_reviewed(session: Session, event: domain.Event, r: events.Reviewed) -> bool:
+    """The latest review by event time wins (an older one arriving late changes nothing)."""
+    assert event.at is not None
+    at = domain.as_utc(event.at)
+    values = {
+        "outcome": r.outcome,
+        "reason": r.reason,
+        "lessons": r.lessons,
+        "tags": list(r.tags),
+        "delay_summary": r.delay_summary,
+        "reviewed_at": at,
+        "reviewed_by": event.actor_id,
+        "event_id": event.event_id,
+    }
+    if _insert_ignore(session, T_REVIEW, {"project_id": event.project_id, **values}):
+        return False
+    current = session.execute(
+        sa.select(T_REVIEW.c.reviewed_at, T_REVIEW.c.event_id).where(T_REVIEW.c.project_id == event.project_id)
+    ).one()
+    current_at = domain.as_utc(current.reviewed_at)
+    if (at, event.event_id) < (current_at, current.event_id):
+        return True
+    session.execute(T_REVIEW.update().where(T_REVIEW.c.project_id == event.project_id).values(**values))
     return False
 
 
@@ -874,7 +903,7 @@ def rebuild(
     a condition raised before is not raised (nor notified) again."""
     n_events = 0
     with Session(engine) as session:
-        for table in (T_PROJECT, T_TASK, T_COST, T_STEP, T_DECISION, T_ASSIGNEE):
+        for table in (T_PROJECT, T_TASK, T_COST, T_STEP, T_DECISION, T_ASSIGNEE, T_REVIEW):
             session.execute(table.delete())
         t = thresholds(session)
         stmt = sa.select(T_LOG).order_by(T_LOG.c.at, T_LOG.c.received_at, T_LOG.c.event_id)

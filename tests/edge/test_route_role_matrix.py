@@ -279,6 +279,14 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/branding":                                   ANY_USER,
     "PUT /api/v1/branding":                                   ADMIN_ONLY,
     "GET /api/v1/branding/logo":                              ANY_USER,
+    # ------------------------------------------------------------ closing review 复盘 (issue 16, helper "review")
+    # a project the rep closed with a review (approved by the approver; not CC'd, no task): whoever
+    # sees it reads it; its owner, PM or an admin edits it; lessons: each caller's visible projects
+    "GET /api/v1/projects/{project_id}/review":               "401  ok   404  404  ok   404  404  404  404  404  ok",
+    "PUT /api/v1/projects/{project_id}/review":               "401  ok   404  404  403  404  404  404  404  404  ok",
+    "GET /api/v1/projects/{project_id}/review.html":          "401  ok   404  404  ok   404  404  404  404  404  ok",
+    "GET /api/v1/projects/{project_id}/review.pdf":           "401  ok   404  404  ok   404  404  404  404  404  ok",
+    "GET /api/v1/reviews/lessons":                            ANY_USER,
 }
 
 # Rows for routes another helper is adding: skipped while the route is absent from the app.
@@ -369,6 +377,16 @@ class World:
     attachment: str = ""  # an attachment the rep uploaded, in no project
     import_job: str = ""  # a background import (dry run) the admin started
     comment: str = ""  # the rep's comment on P
+    reviewed: str = ""  # a project the rep closed with a review (复盘), approved by the approver
+
+    async def reviewed_project(self) -> str:
+        if not self.reviewed:
+            pid = await self.active()
+            r = await self.rep.post(f"/api/v1/projects/{pid}/close", json={
+                "comment": "结项", "review": {"outcome": "delivered", "lessons": "矩阵经验", "tags": ["矩阵"]}})
+            assert r.status_code == 200, r.text
+            self.reviewed = pid
+        return self.reviewed
 
     async def comment_on_p(self) -> str:
         r = await self.rep.post(f"/api/v1/projects/{self.p}/comments", json={"body": f"矩阵评论{self.next()}"})
@@ -651,6 +669,21 @@ async def _close(w: World, role: str, ok: bool) -> Req:
 
 
 fixed("GET", API + "/me/todos", lambda w: Req(f"{API}/me/todos"))
+
+
+def _review_route(suffix: str, **kw: Any) -> Builder:
+    async def fn(w: World, role: str, ok: bool) -> Req:
+        return Req(f"{API}/projects/{await w.reviewed_project()}/review{suffix}", **kw)
+
+    return fn
+
+
+REQUESTS[("GET", API + "/projects/{project_id}/review")] = _review_route("")
+REQUESTS[("PUT", API + "/projects/{project_id}/review")] = _review_route(
+    "", json={"outcome": "won", "lessons": "矩阵经验（改）", "tags": ["矩阵"]})
+REQUESTS[("GET", API + "/projects/{project_id}/review.html")] = _review_route(".html")
+REQUESTS[("GET", API + "/projects/{project_id}/review.pdf")] = _review_route(".pdf")
+fixed("GET", API + "/reviews/lessons", lambda w: Req(f"{API}/reviews/lessons", params={"q": "矩阵"}))
 
 
 @req("POST", API + "/approval-tasks/{task_id}/decision")

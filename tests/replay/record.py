@@ -26,6 +26,8 @@ from temporalio.worker import Worker
 from tests.conftest import time_skipping_env
 from tests.workflows.conftest import lifecycle_worker, start_lifecycle, wait_for_step
 from tests.workflows.fakes import Fakes, StepSpec
+from workflows.closure import ProjectClosure
+from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, ClosureReview
 from workflows.contracts.crm import CRM_LOST_WORKFLOW_TYPE, CrmLostInput, CrmLostResult
 from workflows.contracts.delivery import DELIVERY_WORKFLOW_TYPE, DeliveryBatchInput, DeliveryBatchResult, DeliveryRef
 from workflows.contracts.errors import DELIVERY_PERMANENT
@@ -42,17 +44,23 @@ from workflows.contracts.lifecycle import (
 )
 from workflows.contracts.lifecycle_ops import (
     LIFECYCLE_DECIDE,
+    LIFECYCLE_STOP_EXECUTION,
     LIFECYCLE_WITHDRAW,
     LifecycleDecideInput,
     LifecycleOpResult,
     LifecycleWithdrawInput,
+    StopExecutionInput,
+    StopExecutionResult,
 )
 from workflows.contracts.notify import (
     NOTIFY_DEAD_LETTER,
     NOTIFY_DELIVER,
     NOTIFY_DELIVER_DIGEST,
+    NOTIFY_SEND,
     DeliverInput,
     DeliverResult,
+    SendInput,
+    SendResult,
 )
 from workflows.contracts.org import (
     APPROVAL_LIST_TODOS,
@@ -63,7 +71,14 @@ from workflows.contracts.org import (
     TodoList,
     TodoRef,
 )
-from workflows.contracts.registry import REGISTRY_GET_PROJECT, GetProjectInput, ProjectSnapshot
+from workflows.contracts.registry import (
+    REGISTRY_GET_PROJECT,
+    REGISTRY_SET_PROJECT_STATUS,
+    GetProjectInput,
+    ProjectSnapshot,
+    SetProjectStatusInput,
+)
+from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
 from workflows.contracts.tasks import REGISTRY_PROTECTION_INFO, ProtectionInfo, ProtectionInfoInput
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
@@ -200,7 +215,7 @@ async def _dead_letter(inp: DeliverInput) -> DeliverResult:
     return DeliverResult(outcome="dead", status="dead")
 
 
-_crm_status = {"p-crm": "pending_approval"}
+_crm_status = {"p-crm": "pending_approval", "p-close": "active", "p-close-review": "active"}
 
 
 @activity.defn(name=REGISTRY_GET_PROJECT)
@@ -238,6 +253,27 @@ async def _decide_op(inp: LifecycleDecideInput) -> LifecycleOpResult:
     return LifecycleOpResult(project_id=inp.project_id, outcome="done", status="pending_approval")
 
 
+@activity.defn(name=REGISTRY_SET_PROJECT_STATUS)
+async def _set_status(inp: SetProjectStatusInput) -> ProjectSnapshot:
+    _crm_status[inp.project_id] = inp.status
+    return ProjectSnapshot(id=inp.project_id, owner_id="owner", status=inp.status, code="BB-1", name="项目")
+
+
+@activity.defn(name=REPORTING_INGEST_EVENT)
+async def _ingest(inp: ReportEventInput) -> ReportEventResult:
+    return ReportEventResult(applied=True)
+
+
+@activity.defn(name=LIFECYCLE_STOP_EXECUTION)
+async def _stop(inp: StopExecutionInput) -> StopExecutionResult:
+    return StopExecutionResult(stopped=True)
+
+
+@activity.defn(name=NOTIFY_SEND)
+async def _send(inp: SendInput) -> SendResult:
+    return SendResult(notification_ids=["n1"])
+
+
 OTHER_SCENARIOS: dict[str, tuple[Any, str, Any, Any]] = {
     "delivery_retry_digest_dead": (
         NotificationDelivery,
@@ -273,9 +309,27 @@ OTHER_SCENARIOS: dict[str, tuple[Any, str, Any, Any]] = {
         HandoverResult,
     ),
 }
+OTHER_SCENARIOS.update({
+    # ProjectClosure as it ran before reviews (a close without one takes the same path today)
+    "closure_plain": (
+        ProjectClosure,
+        CLOSURE_WORKFLOW_TYPE,
+        ClosureInput(project_id="p-close", actor_id="owner", comment="验收完成"),
+        ClosureResult,
+    ),
+    # a close with a review (patch closure-review)
+    "closure_review": (
+        ProjectClosure,
+        CLOSURE_WORKFLOW_TYPE,
+        ClosureInput(project_id="p-close-review", actor_id="owner", comment="验收完成",
+                     review=ClosureReview(outcome="delivered", reason="按期验收", lessons="需求冻结要早",
+                                          tags=["需求"])),
+        ClosureResult,
+    ),
+})
 OTHER_ACTIVITIES: list[Callable[..., Any]] = [
     _deliver, _deliver_digest, _dead_letter, _get_project, _protection_info, _withdraw, _manager_chain, _todos,
-    _decide_op,
+    _decide_op, _set_status, _ingest, _stop, _send,
 ]
 
 

@@ -1,5 +1,5 @@
 """Replay recorded histories (ProjectLifecycle, NotificationDelivery, CrmOpportunityLost,
-OrgHandover) against the current workflow code: a change that would break running workflows fails
+OrgHandover, ProjectClosure) against the current workflow code: a change that would break running workflows fails
 here (guard it with ``workflow.patched``)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workflows.closure import ProjectClosure
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
 from workflows.handover import OrgHandover
@@ -42,6 +43,9 @@ def test_histories_are_recorded() -> None:
         "delivery_bounded",
         "crm_lost_pending",
         "handover_two_tasks",
+        # closing: before reviews, and with a review (patch closure-review, issue 16)
+        "closure_plain",
+        "closure_review",
     }
 
 
@@ -54,5 +58,5 @@ async def test_replay(path: Path) -> None:
     # The SDK's default sandbox (strict: restricted stdlib, modules imported afresh), not the
     # worker's passthrough one (workflows/sandbox.py): the determinism check of the workflow code.
     await Replayer(
-        workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover]
+        workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover, ProjectClosure]
     ).replay_workflow(history)

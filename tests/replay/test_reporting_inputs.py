@@ -39,10 +39,18 @@ def truthy(values: dict[str, Any]) -> dict[str, Any]:
 def test_old_reporting_inputs_become_typed_events() -> None:
     inputs = recorded_inputs()
     kinds = {inp.type for inp in inputs}
-    # The recorded histories hold project and approval events, all written before `project` existed.
+    # The recorded histories hold project and approval events, most written before `project` existed.
     assert {"project.created", "project.approved", "approval.step_opened", "approval.decided"} <= kinds
     for inp in inputs:
-        assert inp.project is None  # the old shape: project facts flat in the payload
+        if inp.project is not None:  # a newer history (ProjectClosure, issue 16): the project's facts
+            event = typed_event(inp)
+            kind = event.WhichOneof("kind")
+            assert kind == inp.type.replace(".", "_", 1) and event.project_id == inp.project_id
+            continue
+        if inp.type == "project.reviewed":  # values only (issue 16): typed as they are
+            assert typed_event(inp).project_reviewed.outcome == inp.payload["outcome"]
+            continue
+        # the old shape: project facts flat in the payload
         event = typed_event(inp)
         kind = event.WhichOneof("kind")
         assert kind == inp.type.replace(".", "_", 1)

@@ -67,6 +67,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "approval_decided": {"instance_id": "i1", "step_index": 1, "step": "财务", "user_id": "fin1",
                          "action": "approve", "channel": "link", "at": "2026-11-02T03:00:00+00:00",
                          "on_behalf_of": "fin2"},
+    "project_reviewed": {"outcome": "delivered", "reason": "按期验收", "lessons": "需求冻结要早",
+                         "tags": ["需求", "联调"], "delay_summary": "无延期", "project_id": "p1"},
 }
 
 
@@ -134,6 +136,7 @@ def test_every_kind_round_trips(stub: pb_grpc.ReportingServiceStub, db_url: str)
         ("cost_recorded", {"cost_id": "c1", "amount": "abc"}, ["amount"]),
         ("approval_step_opened", {"step_index": 2000, "opened_at": "noon"}, ["instance_id", "step_index", "opened_at"]),
         ("approval_decided", {"instance_id": "i1"}, ["user_id", "action"]),
+        ("project_reviewed", {"outcome": "maybe", "tags": ["x" * 41]}, ["outcome", "tags"]),
     ],
 )
 def test_malformed_event_is_refused_naming_the_field(

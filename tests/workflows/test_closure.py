@@ -16,9 +16,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from baobei.notify.v1 import notify_service_pb2 as npb
 from baobei.registry.v1 import registry_service_pb2 as rpb
+from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb
 from tests.workflows.conftest import eventually
 from tests.workflows.test_crm_saga import Stack, real_stack
-from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
+from workflows.contracts.closure import (
+    CLOSURE_WORKFLOW_TYPE,
+    ClosureInput,
+    ClosureResult,
+    ClosureReview,
+    closure_workflow_id,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 S = rpb.ProjectStatus
@@ -83,3 +90,28 @@ async def test_only_an_active_project_can_be_closed(
         cause = failed.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == "conflict"
         assert stack.project(p).status == S.PROJECT_STATUS_DRAFT
+
+
+@pytest.mark.timeout(120)
+async def test_closing_with_a_review_reports_it(
+    env: WorkflowEnvironment, make_db_url: Callable[[str], str], tmp_path: Any
+) -> None:
+    async with real_stack(env, make_db_url, tmp_path) as stack:
+        p = await asyncio.to_thread(stack.create, "sales1", "复盘项目", "复盘客户有限公司")
+        stack.registry.SubmitProject(rpb.SubmitProjectRequest(request_id=f"s-{p}", project_id=p, actor_id="sales1"),
+                                     timeout=10)
+        stack.registry.SetProjectStatus(rpb.SetProjectStatusRequest(
+            request_id=f"a-{p}", project_id=p, status=S.PROJECT_STATUS_ACTIVE, actor_id="lead"), timeout=10)
+        review = ClosureReview(outcome="delivered", reason="按期验收", lessons="需求冻结要早", tags=["需求", "联调"])
+        result: ClosureResult = await stack.client.execute_workflow(
+            CLOSURE_WORKFLOW_TYPE,
+            ClosureInput(project_id=p, actor_id="sales1", comment="验收完成", review=review),
+            id=closure_workflow_id(p), task_queue=stack.task_queue, result_type=ClosureResult,
+            execution_timeout=timedelta(hours=1),
+        )
+        assert result.steps == ["close_registration", "report_closed", "report_reviewed", "notify_owner"]
+        assert stack.reporting is not None
+        got = stack.reporting.GetReview(reporting_pb.GetReviewRequest(project_id=p), timeout=10).review
+        assert (got.outcome, got.reason, got.lessons, list(got.tags)) == ("delivered", "按期验收", "需求冻结要早",
+                                                                          ["需求", "联调"])
+        assert (got.status, got.budget, got.cost, got.reviewed_by) == ("closed", "880000.00", "0.00", "sales1")

@@ -72,6 +72,7 @@ class Stack:
     registry: RegistryServiceStub
     approval: ApprovalServiceStub
     notify: NotifyServiceStub
+    reporting: ReportingServiceStub | None = None
 
     async def lifecycle(self, project_id: str, owner: str) -> WorkflowHandle[Any, Any]:
         handle = await self.client.start_workflow(
@@ -138,7 +139,8 @@ async def real_stack(
         try:
             async with build_worker(env.client, settings, stubs=stubs, task_queue=task_queue):
                 yield Stack(client=env.client, task_queue=task_queue, registry=registry, approval=approval,
-                            notify=NotifyServiceStub(channel(addrs["notify"])))
+                            notify=NotifyServiceStub(channel(addrs["notify"])),
+                            reporting=ReportingServiceStub(channel(addrs["reporting"])))
         finally:
             for ch in channels:
                 await ch.close()

@@ -18,12 +18,28 @@ def closure_workflow_id(project_id: str) -> str:
 
 
 @dataclass
+class ClosureReview:
+    """The closing review (复盘) recorded with the close: reported as project.reviewed (reporting
+    computes cost vs budget and schedule vs baseline from its read models)."""
+
+    # won | delivered | lost | cancelled
+    outcome: str
+    reason: str = ""
+    lessons: str = ""
+    tags: list[str] = field(default_factory=list)
+    # People's summary of the delays; empty = summarised from the tasks.
+    delay_summary: str = ""
+
+
+@dataclass
 class ClosureInput:
     project_id: str
     actor_id: str
     comment: str = ""
     # api | crm | …
     channel: str = "api"
+    # Optional review recorded at close (new field: histories without it replay unchanged).
+    review: ClosureReview | None = None
 
 
 @dataclass

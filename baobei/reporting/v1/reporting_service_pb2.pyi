@@ -56,7 +56,7 @@ class Table(_message.Message):
     def __init__(self, title: _Optional[str] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "project_id", "at", "actor_id", "project_created", "project_submitted", "project_approved", "project_rejected", "project_returned", "project_cancelled", "project_closed", "project_edited", "task_created", "task_updated", "cost_recorded", "approval_step_opened", "approval_decided")
+    __slots__ = ("event_id", "project_id", "at", "actor_id", "project_created", "project_submitted", "project_approved", "project_rejected", "project_returned", "project_cancelled", "project_closed", "project_edited", "task_created", "task_updated", "cost_recorded", "approval_step_opened", "approval_decided", "project_reviewed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class Event(_message.Message):
     COST_RECORDED_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_STEP_OPENED_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_DECIDED_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_REVIEWED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     project_id: str
     at: _timestamp_pb2.Timestamp
@@ -91,7 +92,8 @@ class Event(_message.Message):
     cost_recorded: CostRecorded
     approval_step_opened: ApprovalStepOpened
     approval_decided: ApprovalDecided
-    def __init__(self, event_id: _Optional[str] = ..., project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_id: _Optional[str] = ..., project_created: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_submitted: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_approved: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_rejected: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_returned: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_cancelled: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_closed: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_edited: _Optional[_Union[ProjectFacts, _Mapping]] = ..., task_created: _Optional[_Union[TaskChanged, _Mapping]] = ..., task_updated: _Optional[_Union[TaskChanged, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., approval_step_opened: _Optional[_Union[ApprovalStepOpened, _Mapping]] = ..., approval_decided: _Optional[_Union[ApprovalDecided, _Mapping]] = ...) -> None: ...
+    project_reviewed: ProjectReviewed
+    def __init__(self, event_id: _Optional[str] = ..., project_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_id: _Optional[str] = ..., project_created: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_submitted: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_approved: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_rejected: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_returned: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_cancelled: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_closed: _Optional[_Union[ProjectFacts, _Mapping]] = ..., project_edited: _Optional[_Union[ProjectFacts, _Mapping]] = ..., task_created: _Optional[_Union[TaskChanged, _Mapping]] = ..., task_updated: _Optional[_Union[TaskChanged, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., approval_step_opened: _Optional[_Union[ApprovalStepOpened, _Mapping]] = ..., approval_decided: _Optional[_Union[ApprovalDecided, _Mapping]] = ..., project_reviewed: _Optional[_Union[ProjectReviewed, _Mapping]] = ...) -> None: ...
 
 class ProjectFacts(_message.Message):
     __slots__ = ("code", "name", "status", "amount", "owner_id", "department_id", "region", "business_line", "form_key", "conflict_count", "comment", "channel")
@@ -202,6 +204,22 @@ class ApprovalDecided(_message.Message):
     at: str
     on_behalf_of: str
     def __init__(self, instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., step: _Optional[str] = ..., user_id: _Optional[str] = ..., action: _Optional[str] = ..., channel: _Optional[str] = ..., at: _Optional[str] = ..., on_behalf_of: _Optional[str] = ...) -> None: ...
+
+class ProjectReviewed(_message.Message):
+    __slots__ = ("outcome", "reason", "lessons", "tags", "delay_summary", "project_id")
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LESSONS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    DELAY_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    outcome: str
+    reason: str
+    lessons: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    delay_summary: str
+    project_id: str
+    def __init__(self, outcome: _Optional[str] = ..., reason: _Optional[str] = ..., lessons: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., delay_summary: _Optional[str] = ..., project_id: _Optional[str] = ...) -> None: ...
 
 class IngestEventRequest(_message.Message):
     __slots__ = ("event",)
@@ -512,3 +530,160 @@ class RebuildResponse(_message.Message):
     projects: int
     tasks: int
     def __init__(self, events: _Optional[int] = ..., projects: _Optional[int] = ..., tasks: _Optional[int] = ...) -> None: ...
+
+class GetReviewRequest(_message.Message):
+    __slots__ = ("project_id",)
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    def __init__(self, project_id: _Optional[str] = ...) -> None: ...
+
+class DelayReasonCount(_message.Message):
+    __slots__ = ("reason", "tasks")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    tasks: int
+    def __init__(self, reason: _Optional[str] = ..., tasks: _Optional[int] = ...) -> None: ...
+
+class LateTask(_message.Message):
+    __slots__ = ("task_id", "name", "baseline_finish", "finish", "slip_days", "delay_reason")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_FINISH_FIELD_NUMBER: _ClassVar[int]
+    FINISH_FIELD_NUMBER: _ClassVar[int]
+    SLIP_DAYS_FIELD_NUMBER: _ClassVar[int]
+    DELAY_REASON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    name: str
+    baseline_finish: str
+    finish: str
+    slip_days: int
+    delay_reason: str
+    def __init__(self, task_id: _Optional[str] = ..., name: _Optional[str] = ..., baseline_finish: _Optional[str] = ..., finish: _Optional[str] = ..., slip_days: _Optional[int] = ..., delay_reason: _Optional[str] = ...) -> None: ...
+
+class Review(_message.Message):
+    __slots__ = ("project_id", "code", "name", "status", "owner_id", "business_line", "region", "outcome", "reason", "lessons", "tags", "delay_summary", "delay_summary_generated", "budget", "cost", "cost_variance", "cost_ratio", "baseline_finish", "actual_finish", "slip_days", "has_schedule", "delay_reasons", "late_tasks", "tasks", "tasks_done", "reviewed_at", "reviewed_by", "closed_at", "has_budget")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LESSONS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    DELAY_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    DELAY_SUMMARY_GENERATED_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    COST_VARIANCE_FIELD_NUMBER: _ClassVar[int]
+    COST_RATIO_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_FINISH_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_FINISH_FIELD_NUMBER: _ClassVar[int]
+    SLIP_DAYS_FIELD_NUMBER: _ClassVar[int]
+    HAS_SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    DELAY_REASONS_FIELD_NUMBER: _ClassVar[int]
+    LATE_TASKS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_DONE_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_BY_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    HAS_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    code: str
+    name: str
+    status: str
+    owner_id: str
+    business_line: str
+    region: str
+    outcome: str
+    reason: str
+    lessons: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    delay_summary: str
+    delay_summary_generated: bool
+    budget: str
+    cost: str
+    cost_variance: str
+    cost_ratio: float
+    baseline_finish: str
+    actual_finish: str
+    slip_days: int
+    has_schedule: bool
+    delay_reasons: _containers.RepeatedCompositeFieldContainer[DelayReasonCount]
+    late_tasks: _containers.RepeatedCompositeFieldContainer[LateTask]
+    tasks: int
+    tasks_done: int
+    reviewed_at: _timestamp_pb2.Timestamp
+    reviewed_by: str
+    closed_at: _timestamp_pb2.Timestamp
+    has_budget: bool
+    def __init__(self, project_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., owner_id: _Optional[str] = ..., business_line: _Optional[str] = ..., region: _Optional[str] = ..., outcome: _Optional[str] = ..., reason: _Optional[str] = ..., lessons: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., delay_summary: _Optional[str] = ..., delay_summary_generated: _Optional[bool] = ..., budget: _Optional[str] = ..., cost: _Optional[str] = ..., cost_variance: _Optional[str] = ..., cost_ratio: _Optional[float] = ..., baseline_finish: _Optional[str] = ..., actual_finish: _Optional[str] = ..., slip_days: _Optional[int] = ..., has_schedule: _Optional[bool] = ..., delay_reasons: _Optional[_Iterable[_Union[DelayReasonCount, _Mapping]]] = ..., late_tasks: _Optional[_Iterable[_Union[LateTask, _Mapping]]] = ..., tasks: _Optional[int] = ..., tasks_done: _Optional[int] = ..., reviewed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reviewed_by: _Optional[str] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., has_budget: _Optional[bool] = ...) -> None: ...
+
+class GetReviewResponse(_message.Message):
+    __slots__ = ("review",)
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    review: Review
+    def __init__(self, review: _Optional[_Union[Review, _Mapping]] = ...) -> None: ...
+
+class SearchLessonsRequest(_message.Message):
+    __slots__ = ("all", "project_ids", "q", "tag", "outcome", "business_line", "limit", "withheld")
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
+    all: bool
+    project_ids: _containers.RepeatedScalarFieldContainer[str]
+    q: str
+    tag: str
+    outcome: str
+    business_line: str
+    limit: int
+    withheld: _containers.RepeatedCompositeFieldContainer[Withheld]
+    def __init__(self, all: _Optional[bool] = ..., project_ids: _Optional[_Iterable[str]] = ..., q: _Optional[str] = ..., tag: _Optional[str] = ..., outcome: _Optional[str] = ..., business_line: _Optional[str] = ..., limit: _Optional[int] = ..., withheld: _Optional[_Iterable[_Union[Withheld, _Mapping]]] = ...) -> None: ...
+
+class Lesson(_message.Message):
+    __slots__ = ("project_id", "code", "name", "business_line", "outcome", "reason", "lessons", "tags", "reviewed_at", "reviewed_by")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LESSONS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_BY_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    code: str
+    name: str
+    business_line: str
+    outcome: str
+    reason: str
+    lessons: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    reviewed_at: _timestamp_pb2.Timestamp
+    reviewed_by: str
+    def __init__(self, project_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., business_line: _Optional[str] = ..., outcome: _Optional[str] = ..., reason: _Optional[str] = ..., lessons: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., reviewed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reviewed_by: _Optional[str] = ...) -> None: ...
+
+class SearchLessonsResponse(_message.Message):
+    __slots__ = ("items", "tags")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Lesson]
+    tags: _containers.ScalarMap[str, int]
+    def __init__(self, items: _Optional[_Iterable[_Union[Lesson, _Mapping]]] = ..., tags: _Optional[_Mapping[str, int]] = ...) -> None: ...

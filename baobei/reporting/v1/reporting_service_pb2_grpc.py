@@ -80,6 +80,16 @@ class ReportingServiceStub:
                 request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildRequest.SerializeToString,
                 response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildResponse.FromString,
                 _registered_method=True)
+        self.GetReview = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/GetReview',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetReviewRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetReviewResponse.FromString,
+                _registered_method=True)
+        self.SearchLessons = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/SearchLessons',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SearchLessonsRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SearchLessonsResponse.FromString,
+                _registered_method=True)
 
 
 class ReportingServiceServicer:
@@ -146,6 +156,21 @@ class ReportingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReview(self, request, context):
+        """A project's closing review (复盘): what was recorded, and the cost / schedule facts computed
+        from the read models (NOT_FOUND when nothing was recorded).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchLessons(self, request, context):
+        """Lessons learned across the given projects' reviews.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -193,6 +218,16 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     servicer.Rebuild,
                     request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildRequest.FromString,
                     response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildResponse.SerializeToString,
+            ),
+            'GetReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReview,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetReviewRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetReviewResponse.SerializeToString,
+            ),
+            'SearchLessons': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchLessons,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SearchLessonsRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SearchLessonsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -439,6 +474,60 @@ class ReportingService:
             '/baobei.reporting.v1.ReportingService/Rebuild',
             baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildRequest.SerializeToString,
             baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.RebuildResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/GetReview',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetReviewRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.GetReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchLessons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/SearchLessons',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SearchLessonsRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.SearchLessonsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1846,7 +1846,9 @@ export interface paths {
         /**
          * Close Project
          * @description The owner (or an admin) closes an active project → `closed` (409 for any other status; a
-         *     repeated close of a project this call closed answers the closed project again).
+         *     repeated close of a project this call closed answers the closed project again). An optional
+         *     `review` (outcome, reason, lessons, tags, delay_summary) records the closing review (复盘) in
+         *     the same durable closure; it can be edited later with `PUT /projects/{id}/review`.
          */
         post: operations["close_project_api_v1_projects__project_id__close_post"];
         delete?: never;
@@ -1965,6 +1967,98 @@ export interface paths {
          *     `illegal_state`. Downloaded as `<code>-审批单.pdf`.
          */
         get: operations["approval_form_pdf_api_v1_projects__project_id__approval_form_pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Review
+         * @description The project's closing review (anyone who may see the project; 404 when not visible or when
+         *     no review was recorded): outcome and reason, lessons and tags, final cost vs budget (the
+         *     project's amount; null when the amount is withheld from the caller), schedule (latest actual
+         *     finish vs the latest baseline finish of the tasks, slip in calendar days), delay reasons (the
+         *     tasks' stated reasons; without them a summary of the late tasks).
+         */
+        get: operations["get_review_api_v1_projects__project_id__review_get"];
+        /**
+         * Put Review
+         * @description Record or edit the review of a closed project (its owner, project manager or an admin; 403
+         *     otherwise; 409 `illegal_state` before the project is closed). The latest save counts; audited
+         *     (`review.saved`).
+         */
+        put: operations["put_review_api_v1_projects__project_id__review_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/review.html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Review Html
+         * @description The review as a one-page printable HTML report (who may read the review; 404 otherwise).
+         */
+        get: operations["review_html_api_v1_projects__project_id__review_html_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/review.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Review Pdf
+         * @description The review as a one-page A4 PDF with the branding (logo, company name) and the print footer;
+         *     downloaded as `<code>-复盘报告.pdf`.
+         */
+        get: operations["review_pdf_api_v1_projects__project_id__review_pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reviews/lessons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Lessons
+         * @description Lessons learned across the reviews of the projects the caller may see, newest first, with the
+         *     tag counts over all matches (a business line withheld from the caller matches nothing).
+         */
+        get: operations["search_lessons_api_v1_reviews_lessons_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3676,6 +3770,18 @@ export interface components {
             };
         };
         /**
+         * CloseIn
+         * @description POST /projects/{id}/close: ``comment`` as before; ``review`` (optional) records the 复盘.
+         */
+        CloseIn: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            review?: components["schemas"]["ReviewIn"] | null;
+        };
+        /**
          * CodeIn
          * @example {
          *       "code": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
@@ -4271,6 +4377,15 @@ export interface components {
             code: string;
             /** Label */
             label: string;
+        };
+        /** DelayReasonOut */
+        DelayReasonOut: {
+            /** Reason */
+            reason: string;
+            /** Label */
+            label: string;
+            /** Tasks */
+            tasks: number;
         };
         /** DelayReasonsIn */
         DelayReasonsIn: {
@@ -5238,6 +5353,58 @@ export interface components {
              */
             action: "remind" | "escalate" | "approve" | "reject";
             to?: components["schemas"]["ApproversIn"] | null;
+        };
+        /** LateTaskOut */
+        LateTaskOut: {
+            /** Task Id */
+            task_id: string;
+            /** Name */
+            name: string;
+            /** Baseline Finish */
+            baseline_finish: string;
+            /** Finish */
+            finish: string;
+            /** Slip Days */
+            slip_days: number;
+            /** Delay Reason */
+            delay_reason: string;
+        };
+        /** LessonOut */
+        LessonOut: {
+            /** Project Id */
+            project_id: string;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Business Line */
+            business_line: string;
+            /** Outcome */
+            outcome: string;
+            /** Outcome Label */
+            outcome_label: string;
+            /** Reason */
+            reason: string;
+            /** Lessons */
+            lessons: string;
+            /** Tags */
+            tags: string[];
+            /** Reviewed At */
+            reviewed_at: string;
+            /** Reviewed By */
+            reviewed_by: string;
+        };
+        /** LessonsOut */
+        LessonsOut: {
+            /** Items */
+            items: components["schemas"]["LessonOut"][];
+            /**
+             * Tags
+             * @description 匹配结果中各标签的复盘数，多者在前
+             */
+            tags: {
+                [key: string]: number;
+            };
         };
         /**
          * MeOut
@@ -6531,6 +6698,105 @@ export interface components {
              * @description Default: every dead letter
              */
             delivery_ids?: string[] | null;
+        };
+        /**
+         * ReviewIn
+         * @description What people record in a review; cost vs budget and schedule vs baseline are computed.
+         */
+        ReviewIn: {
+            /**
+             * Outcome
+             * @description won | delivered | lost | cancelled
+             * @enum {string}
+             */
+            outcome: "won" | "delivered" | "lost" | "cancelled";
+            /**
+             * Reason
+             * @description 结果原因
+             * @default
+             */
+            reason: string;
+            /**
+             * Lessons
+             * @description 经验教训（自由文本）
+             * @default
+             */
+            lessons: string;
+            /**
+             * Tags
+             * @description 经验教训标签
+             */
+            tags?: string[];
+            /**
+             * Delay Summary
+             * @description 延期原因总结；留空则按任务的延期原因/延期任务自动生成
+             * @default
+             */
+            delay_summary: string;
+        };
+        /** ReviewOut */
+        ReviewOut: {
+            /** Project Id */
+            project_id: string;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Outcome */
+            outcome: string;
+            /** Outcome Label */
+            outcome_label: string;
+            /** Reason */
+            reason: string;
+            /** Lessons */
+            lessons: string;
+            /** Tags */
+            tags: string[];
+            /** Delay Summary */
+            delay_summary: string;
+            /** Delay Summary Generated */
+            delay_summary_generated: boolean;
+            /**
+             * Budget
+             * @description 预算 = 项目金额（调用者无权查看金额时为 null）
+             */
+            budget: string | null;
+            /**
+             * Cost
+             * @description 实际成本（已记录成本合计）
+             */
+            cost: string;
+            /** Cost Variance */
+            cost_variance: string | null;
+            /** Cost Ratio */
+            cost_ratio: number | null;
+            /**
+             * Baseline Finish
+             * @description 基线完成日期（任务基线中最晚者）
+             */
+            baseline_finish: string | null;
+            /** Actual Finish */
+            actual_finish: string | null;
+            /** Slip Days */
+            slip_days: number | null;
+            /** Delay Reasons */
+            delay_reasons: components["schemas"]["DelayReasonOut"][];
+            /** Late Tasks */
+            late_tasks: components["schemas"]["LateTaskOut"][];
+            /** Tasks */
+            tasks: number;
+            /** Tasks Done */
+            tasks_done: number;
+            /** Reviewed At */
+            reviewed_at: string;
+            /** Reviewed By */
+            reviewed_by: string;
+            /** Closed At */
+            closed_at: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** RowError */
         RowError: {
@@ -12822,7 +13088,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                report: "cycle_times" | "approval_steps" | "approvers" | "cost_distribution" | "productivity" | "delay_reasons" | "conversion";
+                report: "cycle_times" | "approval_steps" | "approvers" | "cost_distribution" | "productivity" | "delay_reasons" | "conversion" | "outcomes" | "lessons";
             };
             cookie?: never;
         };
@@ -17064,7 +17330,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["edge__schemas__ActionIn"] | null;
+                "application/json": components["schemas"]["CloseIn"] | null;
             };
         };
         responses: {
@@ -17605,6 +17871,443 @@ export interface operations {
                 };
                 content: {
                     "application/pdf": string;
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_review_api_v1_projects__project_id__review_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_review_api_v1_projects__project_id__review_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    review_html_api_v1_projects__project_id__review_html_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The review report as a printable HTML page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    review_pdf_api_v1_projects__project_id__review_pdf_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The review report as a PDF download (A4 portrait) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    search_lessons_api_v1_reviews_lessons_get: {
+        parameters: {
+            query?: {
+                /** @description 关键词：经验教训、原因、标签、项目编号或名称 */
+                q?: string;
+                /** @description 标签 */
+                tag?: string;
+                /** @description won | delivered | lost | cancelled */
+                outcome?: ("won" | "delivered" | "lost" | "cancelled") | null;
+                /** @description 业务线 */
+                business_line?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LessonsOut"];
                 };
             };
             /** @description Missing or invalid bearer token */

@@ -1,7 +1,7 @@
 // English. Same keys as zh-CN.ts.
 export default {
   app: { name: 'Baobei', title: 'Baobei · customer project registration and delivery', skip: 'Skip to main content', language: '中文', signOut: 'Sign out', menu: 'Menu', loading: 'Loading…', empty: 'Nothing here yet', retry: 'Retry', notFound: 'Page not found', backHome: 'Back to workbench' },
-  nav: { home: 'Workbench', newProject: 'New registration', projects: 'My registrations', approvals: 'Approvals', tasks: 'My tasks', dashboard: 'Dashboard', notifications: 'Notifications', settings: 'Settings', more: 'More' },
+  nav: { lessons: 'Lessons', home: 'Workbench', newProject: 'New registration', projects: 'My registrations', approvals: 'Approvals', tasks: 'My tasks', dashboard: 'Dashboard', notifications: 'Notifications', settings: 'Settings', more: 'More' },
   status: { draft: 'Draft', pending_approval: 'Pending approval', active: 'Active', closed: 'Closed', returned: 'Returned', rejected: 'Rejected', cancelled: 'Withdrawn', waiting: 'Not started', pending: 'Pending', approved: 'Approved', skipped: 'Skipped', todo: 'To do', in_progress: 'In progress', done: 'Done', blocked: 'Blocked' },
   login: { title: 'Sign in to Baobei', login: 'Login', loginPlaceholder: 'E-mail, mobile or user id', password: 'Password', totp: 'Authenticator code', totpHint: 'The 6-digit code from your authenticator app', submit: 'Sign in', or: 'or sign in with', forgot: 'Forgot password?', ldapTitle: 'Sign in with {name}', username: 'Username', noMethods: 'No sign-in method is enabled yet', back: 'Back' },
   people: { search: 'Search name or id', department: 'Choose a department' },

@@ -16,6 +16,7 @@ export const NAV: NavItem[] = [
   { to: '/approvals', label: 'nav.approvals', icon: 'Stamp', phone: true, badge: 'todos' },
   { to: '/my-tasks', label: 'nav.tasks', icon: 'List' },
   { to: '/dashboard', label: 'nav.dashboard', icon: 'DataAnalysis' },
+  { to: '/lessons', label: 'nav.lessons', icon: 'Reading' },
   { to: '/notifications', label: 'nav.notifications', icon: 'Bell', phone: true, badge: 'unread' },
   { to: '/admin/settings', label: 'nav.settings', icon: 'Setting', admin: true },
 ]

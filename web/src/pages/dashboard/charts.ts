@@ -20,7 +20,7 @@ export type ChartKind = 'bar' | 'hbar' | 'line' | 'pie'
 /** One analytics chart of the dashboard: which report, grouped how, which columns it plots. */
 export interface ChartSpec {
   id: string
-  report: 'cycle_times' | 'approval_steps' | 'approvers' | 'cost_distribution' | 'productivity' | 'delay_reasons' | 'conversion'
+  report: 'cycle_times' | 'approval_steps' | 'approvers' | 'cost_distribution' | 'productivity' | 'delay_reasons' | 'conversion' | 'outcomes' | 'lessons'
   kind: ChartKind
   /** Column indices (into the table's columns) plotted as series. */
   values: number[]
@@ -49,6 +49,9 @@ export const CHARTS: ChartSpec[] = [
   { id: 'cost_distribution', report: 'cost_distribution', kind: 'pie', values: [2], groups: ['business_line', 'region', 'department_id', 'form_key', 'period'], unit: 'yuan' },
   { id: 'productivity', report: 'productivity', kind: 'bar', values: [1, 2, 6], groups: ['assignee_id', 'department_id'], unit: 'count' },
   { id: 'delay_reasons', report: 'delay_reasons', kind: 'pie', values: [2], label: 1, unit: 'count' },
+  // closing reviews (复盘): reviewed projects per outcome (or dimension), lessons per tag
+  { id: 'outcomes', report: 'outcomes', kind: 'bar', values: [1, 5], groups: ['outcome', 'business_line', 'region', 'department_id', 'owner_id', 'form_key', 'period'], unit: 'count' },
+  { id: 'lessons', report: 'lessons', kind: 'pie', values: [1], groups: ['tag', 'outcome'], unit: 'count' },
 ]
 
 export const PALETTE = ['#1f5fbf', '#2e9d6a', '#d48806', '#c62828', '#6a4fb3', '#0e8a8a', '#8c6d1f', '#b0477f']

@@ -53,6 +53,17 @@ export const zh = {
     aria: '甘特图：{n} 个任务，计划完成 {finish}，关键路径：{critical}', critical: '关键任务', normal: '普通任务', baseline: '基线', milestone: '里程碑',
     today: '今天', slack: '浮动', days: '天', progress: '进度',
   },
+  rv: {
+    tab: '复盘', none: '该项目尚未复盘', record: '填写复盘', edit: '编辑复盘', save: '保存复盘', saved: '复盘已保存', pdf: '下载复盘报告 PDF', html: '打印版（HTML）',
+    outcome: '结果', reason: '结果原因', lessons: '经验教训', tags: '标签', tagsPh: '输入后回车，例如：需求、报价', delaySummary: '延期原因总结', delayPh: '留空则根据任务的延期原因自动总结',
+    generated: '（自动生成）', cost: '成本与预算', budget: '预算', actual: '实际成本', variance: '偏差', ratio: '成本/预算', schedule: '进度与基线',
+    baseline: '基线完成', finish: '实际完成', slip: '偏差（天）', tasksDone: '已完成任务', lateTasks: '延期任务', task: '任务', reasonCol: '延期原因',
+    reviewedBy: '复盘人 {who} · {at}', downloaded: '已下载 {name}', failed: '下载失败', outcomeRequired: '请选择结果',
+    o: { won: '赢单', delivered: '已交付', lost: '丢单', cancelled: '已取消' },
+  },
+  lessons: {
+    title: '经验库', q: '搜索经验教训、原因、项目', tag: '标签', outcome: '结果', businessLine: '业务线', empty: '没有找到经验教训', project: '项目', reviewedAt: '复盘时间',
+  },
 }
 
 export const en: typeof zh = {
@@ -108,5 +119,16 @@ export const en: typeof zh = {
   gantt: {
     aria: 'Gantt chart: {n} tasks, planned finish {finish}, critical path: {critical}', critical: 'Critical', normal: 'Task', baseline: 'Baseline', milestone: 'Milestone',
     today: 'Today', slack: 'Slack', days: 'd', progress: 'Progress',
+  },
+  rv: {
+    tab: 'Review', none: 'No closing review yet', record: 'Record review', edit: 'Edit review', save: 'Save review', saved: 'Review saved', pdf: 'Download review PDF', html: 'Printable (HTML)',
+    outcome: 'Outcome', reason: 'Reason', lessons: 'Lessons learned', tags: 'Tags', tagsPh: 'Type and press Enter, e.g. requirements, pricing', delaySummary: 'Delay summary', delayPh: 'Leave empty to summarise the tasks\' delay reasons',
+    generated: '(generated)', cost: 'Cost vs budget', budget: 'Budget', actual: 'Actual cost', variance: 'Variance', ratio: 'Cost/budget', schedule: 'Schedule vs baseline',
+    baseline: 'Baseline finish', finish: 'Actual finish', slip: 'Slip (days)', tasksDone: 'Tasks done', lateTasks: 'Late tasks', task: 'Task', reasonCol: 'Delay reason',
+    reviewedBy: 'Reviewed by {who} · {at}', downloaded: 'Downloaded {name}', failed: 'Download failed', outcomeRequired: 'Choose an outcome',
+    o: { won: 'Won', delivered: 'Delivered', lost: 'Lost', cancelled: 'Cancelled' },
+  },
+  lessons: {
+    title: 'Lessons learned', q: 'Search lessons, reasons, projects', tag: 'Tag', outcome: 'Outcome', businessLine: 'Business line', empty: 'No lessons found', project: 'Project', reviewedAt: 'Reviewed',
   },
 }
