@@ -27,6 +27,8 @@ SEED = 20261202
 CHECKS = "not_a_server_error,response_schema_conformance"
 # Per-operation exceptions, each with its reason (a 502 the contract documents, not a crash).
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+# The fuzzer's time grows with the number of routes; a slow CI machine took over 300 s for one run.
+RUN_TIMEOUT = 900
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +73,19 @@ def fuzz(stack: DevStack, token: str, *, phases: str, max_examples: int, report:
         "--output-truncate", "true",
     ]
     # cwd: schemathesis keeps state in ./.schemathesis; not in the checkout.
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, cwd=report.parent)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False, cwd=report.parent)
     report.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-150:])
         pytest.fail(f"schemathesis found failures (full report: {report}):\n{tail}")
 
 
+@pytest.mark.timeout(RUN_TIMEOUT + 120)
 def test_user_token(fuzz_stack: DevStack, tmp_path: Path) -> None:
     # First: the admin run below may rewrite the org this user belongs to.
     fuzz(fuzz_stack, user_token(fuzz_stack), phases="coverage,fuzzing", max_examples=8, report=tmp_path / "user.txt")
 
 
+@pytest.mark.timeout(RUN_TIMEOUT + 120)
 def test_admin_token(fuzz_stack: DevStack, tmp_path: Path) -> None:
     fuzz(fuzz_stack, fuzz_stack.token, phases="coverage,fuzzing", max_examples=10, report=tmp_path / "admin.txt")
