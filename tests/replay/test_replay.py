@@ -42,6 +42,8 @@ def test_histories_are_recorded() -> None:
         "delivery_bounded",
         "crm_lost_pending",
         "handover_two_tasks",
+        # the departing user's registrations too (patch handover-projects, issue 16)
+        "handover_projects",
     }
 
 
