@@ -118,13 +118,13 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/projects/{project_id}/comments":             "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "POST /api/v1/projects/{project_id}/comments":            "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "DELETE /api/v1/comments/{comment_id}":                   "401  ok   404  404  403  403  403  404  404  404  ok",
-    # ------------------------------------------------------------ project team, handover, 再次发起 (issue 16, helper "team")
+    # ------------------------------------------------------------ team, handover, 再次发起 (issue 16, helper "team")
     # the team is read by whoever sees the project; changed by the owner, its pm or an admin
     "GET /api/v1/projects/{project_id}/team":                 "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "PUT /api/v1/projects/{project_id}/team":                 "401  ok   404  404  403  403  403  404  404  404  ok",
     "POST /api/v1/projects/{project_id}/handover":            ADMIN_ONLY,
     "POST /api/v1/users/{user_id}/handover-projects":         ADMIN_ONLY,
-    # only the owner copies (a rejected or cancelled registration; P is active: the admin is refused first as non-owner)
+    # only the owner copies (a rejected or cancelled registration); the admin is refused as non-owner
     "POST /api/v1/projects/{project_id}/copy":                "401  ok   404  404  403  403  403  404  404  404  403",
     "POST /api/v1/projects/{project_id}/approval/cancel":     ADMIN_ONLY,
     "POST /api/v1/projects/{project_id}/approval/reassign":   ADMIN_ONLY,

@@ -7,7 +7,11 @@ import grpc
 
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from tests.service.test_registry_service import S, create, db_url, fails, rows, seeded, set_status, stub  # noqa: F401
+from tests.service import test_registry_service as base
+from tests.service.test_registry_service import S, create, fails, rows, set_status
+
+# The registry fixtures of test_registry_service (a server per test, the org and the form seeded).
+db_url, stub, seeded = base.db_url, base.stub, base.seeded
 
 Stub = pb_grpc.RegistryServiceStub
 
@@ -32,7 +36,9 @@ def members(resp: pb.TeamResponse) -> list[tuple[str, str]]:
     return [(m.user_id, m.role) for m in resp.members]
 
 
-def set_team(stub: Stub, rid: str, pid: str, actor: str, pairs: list[tuple[str, str]], admin: bool = False) -> pb.TeamResponse:
+def set_team(
+    stub: Stub, rid: str, pid: str, actor: str, pairs: list[tuple[str, str]], admin: bool = False
+) -> pb.TeamResponse:
     return stub.SetTeam(pb.SetTeamRequest(request_id=rid, project_id=pid, actor_id=actor, actor_is_admin=admin,
                                           members=[pb.TeamMember(user_id=u, role=r) for u, r in pairs]), timeout=10)
 

@@ -119,8 +119,9 @@ async def test_departing_owner_hands_registrations_over(
         assert (await asyncio.to_thread(stack.project, other)).history[-1].event != "handed_over"
 
         # The lifecycle was told: the new owner may withdraw.
-        signals = [e.workflow_execution_signaled_event_attributes.signal_name
-                   async for e in handle.fetch_history_events() if e.HasField("workflow_execution_signaled_event_attributes")]
+        events = [e async for e in handle.fetch_history_events()]
+        signals = [e.workflow_execution_signaled_event_attributes.signal_name for e in events
+                   if e.HasField("workflow_execution_signaled_event_attributes")]
         assert signals == ["owner_changed"]
         with env.auto_time_skipping_disabled():
             refused = await asyncio.gather(handle.execute_update(UPDATE_WITHDRAW, WithdrawInput(actor_id="sales1")),
