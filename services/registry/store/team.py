@@ -115,9 +115,9 @@ def ensure_initial_team(session: Session, row: ProjectRow, actor_id: str) -> Non
     if team_rows(session, row.id):
         return
     team = rules.initial_team(row.owner_id, dict(row.fields or {}), user_exists=lambda u: _active_user(session, u))
-    diff = _write(session, row.id, team, actor_id)
-    if diff:
-        add_history(session, row.id, at=_now(), actor=actor_id, event="team_set", data={"team": diff})
+    # Part of the approval (its "approved" history entry): no entry of its own; later changes are
+    # recorded as "team_changed".
+    _write(session, row.id, team, actor_id)
 
 
 # ---------- handover (报备交接) ----------

@@ -28,7 +28,7 @@ export const zh = {
     created: '创建了报备', submitted: '提交了审批', resubmitted: '重新提交', approved: '审批通过', rejected: '驳回了报备', returned: '退回修改',
     withdrawn: '撤回了报备', cancelled: '取消了审批', closed: '关闭了项目', edited: '修改了报备', updated: '修改了报备', follow_up: '记录了跟进',
     activated: '项目启动', reassigned: '更换了审批人', imported: '导入了报备', lost: '商机丢单', protection_lapsed: '保护期到期', released: '释放了客户',
-    team_set: '设定了项目团队', team_changed: '调整了项目团队', handed_over: '移交了报备', copied_from: '再次发起（复制自原报备）', copied_to: '再次发起了新报备',
+    team_changed: '调整了项目团队', handed_over: '移交了报备', copied_from: '再次发起（复制自原报备）', copied_to: '再次发起了新报备',
   },
   team: {
     title: '项目团队', member: '成员', role: '角色', addedAt: '加入时间', empty: '尚未设定团队（项目审批通过时自动设定）', edit: '编辑团队', add: '添加成员',
@@ -91,7 +91,7 @@ export const en: typeof zh = {
     created: 'created the registration', submitted: 'submitted it', resubmitted: 'resubmitted it', approved: 'approved', rejected: 'rejected it', returned: 'returned it',
     withdrawn: 'withdrew it', cancelled: 'cancelled the approval', closed: 'closed the project', edited: 'edited it', updated: 'edited it', follow_up: 'recorded a follow-up',
     activated: 'project started', reassigned: 'reassigned approvers', imported: 'imported it', lost: 'opportunity lost', protection_lapsed: 'protection lapsed', released: 'released the customer',
-    team_set: 'set the project team', team_changed: 'changed the project team', handed_over: 'handed the registration over', copied_from: 'registered again (copied)', copied_to: 'registered it again',
+    team_changed: 'changed the project team', handed_over: 'handed the registration over', copied_from: 'registered again (copied)', copied_to: 'registered it again',
   },
   team: {
     title: 'Project team', member: 'Member', role: 'Role', addedAt: 'Joined', empty: 'No team yet (set when the project is approved)', edit: 'Edit team', add: 'Add member',
