@@ -45,6 +45,10 @@ async def test_team_visibility_and_pm_plans(admin: httpx.AsyncClient, org: Org) 
     assert [(m["user_id"], m["role"]) for m in r.json()["members"]] == [
         (org.user("rep2"), "pm"), (org.user("rep"), "member"), (org.user("outsider"), "observer")]
 
+    # Team members may be @mentioned (they see the project).
+    r = await rep.post(f"/api/v1/projects/{pid}/comments",
+                       json={"body": "@外部门 请关注进度", "mentions": [org.user("outsider")]})
+    assert r.status_code == 201, r.text
     # The observer now sees the project, its tasks and schedule, and reads only.
     r = await outsider.get(f"/api/v1/projects/{pid}")
     assert r.status_code == 200, r.text
