@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -22,7 +24,7 @@ from temporalio.service import RPCError
 from baobei.core.errors import NotFound
 from baobei.notify.v1 import notify_service_pb2 as notify_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
-from edge import audit, lifecycle, mapping
+from edge import audit, lifecycle, mapping, reporting_feed
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router, bind_project
@@ -33,6 +35,8 @@ from workflows.contracts.lifecycle import SIGNAL_OWNER_CHANGED, OwnerChanged, wo
 router = area_router("projects")
 log = structlog.get_logger(__name__)
 HANDED_OVER = "project_handed_over"
+TEAM_ADDED = "team_added"
+ROLE_NAMES = {"pm": "项目经理", "member": "成员", "observer": "观察者"}
 
 TeamRole = Literal["pm", "member", "observer"]
 
@@ -121,7 +125,37 @@ async def put_team(
     if old != new:
         await audit.record(clients, "project.team_changed", actor_id=user.id, target_type="project",
                            target_id=project_id, details={"before": old, "after": new})
+        added = [uid for uid, role in new.items() if old.get(uid) != role and uid != user.id]
+        if added:
+            await _notify_added(clients, project_id, added, new, key=_team_key(project_id, new))
     return _team_out(resp)
+
+
+def _team_key(project_id: str, team: dict[str, str]) -> str:
+    """Stable per resulting team: a repeated PUT of the same team notifies nobody twice."""
+    digest = hashlib.sha256(json.dumps(sorted(team.items())).encode()).hexdigest()[:16]
+    return f"{project_id}:{digest}"
+
+
+async def _notify_added(clients: EdgeClients, project_id: str, user_ids: list[str], team: dict[str, str],
+                        *, key: str) -> None:
+    """``team_added`` to each user who joined the team or got a new role (not the caller)."""
+    try:
+        project = (await clients.registry.GetProject(registry_pb2.GetProjectRequest(project_id=project_id))).project
+    except Exception as err:  # noqa: BLE001 - the change is committed; a lost notice must not fail it
+        log.warning("team.notify_failed", project_id=project_id, error=str(err))
+        return
+    url = f"{clients.settings.public_base_url()}/projects/{project_id}?tab=team"
+    for uid in user_ids:
+        context = struct_pb2.Struct()
+        context.update({"code": project.code, "name": project.name, "team_role": ROLE_NAMES.get(team[uid], team[uid])})
+        try:
+            await clients.notify.Send(notify_pb2.SendRequest(
+                request_id=f"team_added:{key}:{uid}", recipient_ids=[uid], kind=TEAM_ADDED,
+                project_id=project_id, action_urls={uid: url}, context=context,
+            ))
+        except Exception as err:  # noqa: BLE001 - as above
+            log.warning("team.notify_failed", project_id=project_id, user_id=uid, error=str(err))
 
 
 async def _notify_new_owner(clients: EdgeClients, key: str, to_user_id: str, handed: list[registry_pb2.HandedOver],
@@ -170,6 +204,9 @@ async def _hand_over(clients: EdgeClients, admin_id: str, req: registry_pb2.Hand
                            details={"from_user_id": h.from_user_id, "to_user_id": resp.to_user_id,
                                     "reason": req.reason, "via": target_type, "of": target_id})
     await _tell_workflows(clients, resp.to_user_id, handed)
+    # Reporting's read model follows the new owner and department (project.edited, per version).
+    await reporting_feed.projects_edited(clients, registry_pb2.Viewer(user_id=admin_id, is_admin=True),
+                                         [h.project_id for h in handed], actor_id=admin_id)
     await _notify_new_owner(clients, req.request_id, resp.to_user_id, handed, req.reason)
     return {"to_user_id": resp.to_user_id, "projects": [
         {"id": h.project_id, "code": h.code, "name": h.name, "from_user_id": h.from_user_id,

@@ -35,6 +35,7 @@ TITLES: dict[str, str] = {
     # Project team and handover (issue 16): the edge sends these.
     "task_assigned": "您被指派了新任务：{{ task_name }}（{{ name }}）",
     "project_handed_over": "项目已移交给您：{{ name }}",
+    "team_added": "您已加入项目团队（{{ team_role }}）：{{ name }}",
 }
 
 # The inbox body: the facts the context holds, one per line, in this order.
@@ -53,6 +54,7 @@ BODY_FACTS: tuple[tuple[str, str, str], ...] = (
     ("task_due", "截止日期", ""),
     ("handed_from", "原负责人", ""),
     ("handover_reason", "交接原因", ""),
+    ("team_role", "团队角色", ""),
 )
 # Kind-specific closing lines.
 BODY_TAILS: dict[str, str] = {

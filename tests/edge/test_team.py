@@ -45,6 +45,11 @@ async def test_team_visibility_and_pm_plans(admin: httpx.AsyncClient, org: Org) 
     assert [(m["user_id"], m["role"]) for m in r.json()["members"]] == [
         (org.user("rep2"), "pm"), (org.user("rep"), "member"), (org.user("outsider"), "observer")]
 
+    # Those added are told (not the caller).
+    for who in ("rep2", "outsider"):
+        notes = await eventually(lambda c=org[who]: inbox(c, pid, "team_added"))
+        assert len(notes) == 1, notes
+    assert await inbox(rep, pid, "team_added") == []
     # Team members may be @mentioned (they see the project).
     r = await rep.post(f"/api/v1/projects/{pid}/comments",
                        json={"body": "@外部门 请关注进度", "mentions": [org.user("outsider")]})
