@@ -74,6 +74,9 @@ async def test_team_visibility_and_pm_plans(admin: httpx.AsyncClient, org: Org) 
     assert r.status_code == 201, r.text
     task = r.json()
     assert (await rep2.patch(f"/api/v1/tasks/{task['id']}", json={"progress": 10})).status_code == 200
+    cost = {"kind": "expense", "amount": "12.50", "note": "差旅", "at": "2026-06-01"}
+    assert (await rep2.post(f"/api/v1/projects/{pid}/costs", json=cost)).status_code == 201
+    assert (await outsider.post(f"/api/v1/projects/{pid}/costs", json=cost)).status_code == 403
     notes = await eventually(lambda: inbox(finance, pid, "task_assigned"))
     assert len(notes) == 1 and "方案设计" in notes[0]["title"], notes
     # Re-assigning to the same person notifies nobody again; to someone else notifies them.
