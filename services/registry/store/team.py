@@ -29,8 +29,13 @@ class TeamView:
     can_edit: bool
 
 
+def _usable(value: str) -> bool:
+    """An id worth looking up (PostgreSQL refuses NUL in text; longer ids exist nowhere)."""
+    return bool(value) and len(value) <= 100 and "\x00" not in value
+
+
 def _active_user(session: Session, user_id: str) -> bool:
-    row = session.get(UserRow, user_id) if user_id else None
+    row = session.get(UserRow, user_id) if _usable(user_id) else None
     return row is not None and not row.left
 
 
@@ -63,7 +68,7 @@ def _view(session: Session, row: ProjectRow, actor_id: str, actor_is_admin: bool
 
 def get_team(*, session: Session, project_id: str, viewer: Viewer | None) -> TeamView:
     """The team as whoever may see the project may (404 otherwise)."""
-    row = session.get(ProjectRow, project_id) if project_id else None
+    row = session.get(ProjectRow, project_id) if _usable(project_id) else None
     if row is None:
         raise project_not_found(project_id)
     vis = Visibility(session, viewer)
@@ -150,7 +155,8 @@ def hand_over(*, session: Session, project_id: str, from_user_id: str, to_user_i
         stmt = select(ProjectRow).where(ProjectRow.owner_id == from_user_id.strip())
         if not include_closed:
             stmt = stmt.where(col(ProjectRow.status).not_in([s.value for s in rules.FINISHED]))
-        rows = list(session.exec(stmt.order_by(col(ProjectRow.created_at), col(ProjectRow.id)).with_for_update()).all())
+        stmt = stmt.order_by(col(ProjectRow.created_at), col(ProjectRow.id)).with_for_update()
+        rows = list(session.exec(stmt).all()) if _usable(from_user_id.strip()) else []
     target = session.get(UserRow, to)
     assert target is not None
     now = _now()
@@ -183,7 +189,7 @@ def hand_over(*, session: Session, project_id: str, from_user_id: str, to_user_i
 def copy_project(*, session: Session, project_id: str, actor_id: str, actor_is_admin: bool) -> Project:
     """A rejected or cancelled project copied into a new draft owned by the same owner, filed on
     the form's latest version (same fields, customer, amount, dates); both histories note it."""
-    row = session.get(ProjectRow, project_id) if project_id else None
+    row = session.get(ProjectRow, project_id) if _usable(project_id) else None
     if row is None:
         raise project_not_found(project_id)
     if actor_id != row.owner_id:
