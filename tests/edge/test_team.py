@@ -146,3 +146,14 @@ async def test_copy_rejected_registration(admin: httpx.AsyncClient, org: Org) ->
     # The copy is a normal draft: it can be submitted.
     r = await org["rep"].post(f"/api/v1/projects/{new['id']}/submit")
     assert r.status_code == 200 and r.json()["status"] == "pending_approval", r.text
+
+
+async def test_pending_registration_handed_over_new_owner_withdraws(admin: httpx.AsyncClient, org: Org) -> None:
+    _, pid = await submitted(admin, org, amount="5000")
+    await todo_for(org["boss"], pid)
+    r = await admin.post(f"/api/v1/projects/{pid}/handover", json={"to_user_id": org.user("rep2")})
+    assert r.status_code == 200 and r.json()["projects"][0]["status"] == "pending_approval", r.text
+    # The lifecycle workflow learnt the new owner: the old one may no longer withdraw, the new one may.
+    assert (await org["rep"].post(f"/api/v1/projects/{pid}/withdraw", json={})).status_code in (403, 404)
+    r = await org["rep2"].post(f"/api/v1/projects/{pid}/withdraw", json={"comment": "交接后撤回"})
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
