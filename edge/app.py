@@ -32,6 +32,7 @@ from edge.routes import reviews as review_routes
 from edge.routes import rules as rules_routes
 from edge.routes import signin as signin_routes
 from edge.routes import tasks as tasks_routes
+from edge.routes import team as team_routes
 from edge.routes.registry_io import registry_router
 from edge.schemas import ERROR_RESPONSES
 from edge.security_headers import SecurityHeadersMiddleware
@@ -86,7 +87,8 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     for area in (tasks_routes.router, rules_routes.router):  # tasks, schedule, rules (issue 6)
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     # Notification settings and integrations (issue 5); action link pages live outside /api/v1.
-    for area in (notify_admin_routes.router, integrations_routes.router, finance_routes.router, closure_routes.router):
+    for area in (notify_admin_routes.router, integrations_routes.router, finance_routes.router, closure_routes.router,
+                 team_routes.router):
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(audit_log_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # issue 13
     app.include_router(printing_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # 审批单 (issue 16)

@@ -13,6 +13,11 @@ org_sync, target), closes the old task (its action links answer 403 from then on
 manager's; the lifecycle notifies the manager with a fresh link. Idempotent: each update has an id
 derived from this workflow and the task, a task already decided or no longer pending is skipped,
 and a second run finds no to-dos left.
+
+Then (patch ``handover-projects``, issue 16: 报备交接) the user's live registrations (draft,
+pending, returned, active) go to the same target: registry.HandOverProjects (history
+``handed_over``, the PM role follows), and each project's lifecycle workflow is told its new owner
+(signal ``owner_changed``; a project without a running lifecycle is skipped).
 """
 
 from __future__ import annotations
@@ -23,11 +28,22 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.lifecycle_ops import LifecycleOps
     from workflows.activities.org import OrgActivities
     from workflows.contracts.handover import ORG_HANDOVER_WORKFLOW_TYPE, HandoverInput, HandoverResult
+    from workflows.contracts.lifecycle import SIGNAL_OWNER_CHANGED, OwnerChanged
+    from workflows.contracts.lifecycle import workflow_id as lifecycle_workflow_id
     from workflows.contracts.lifecycle_ops import LifecycleDecideInput, LifecycleOpResult
-    from workflows.contracts.org import ListTodosInput, ManagerChain, ManagerChainInput, TodoList
+    from workflows.contracts.org import (
+        HandedOverProjects,
+        HandOverProjectsInput,
+        ListTodosInput,
+        ManagerChain,
+        ManagerChainInput,
+        TodoList,
+    )
     from workflows.contracts.policies import ACTIVITY_TIMEOUT, HANDOVER_RETRY, LIFECYCLE_UPDATE_TIMEOUT
 
 CHANNEL = "org_sync"
+# Added (issue 16): hand over the user's registrations too; older histories skip it.
+PATCH_PROJECTS = "handover-projects"
 
 
 @workflow.defn(name=ORG_HANDOVER_WORKFLOW_TYPE)
@@ -69,5 +85,23 @@ class OrgHandover:
             result.task_ids.append(task.id)
             if task.project_id not in result.project_ids:
                 result.project_ids.append(task.project_id)
-        workflow.logger.info("handover of %s to %s: %d task(s)", inp.user_id, to, len(result.task_ids))
+        if workflow.patched(PATCH_PROJECTS):
+            await self._hand_over_projects(inp, to, wid, result)
+        workflow.logger.info("handover of %s to %s: %d task(s), %d project(s)", inp.user_id, to,
+                             len(result.task_ids), len(result.owned_project_ids))
         return result
+
+    async def _hand_over_projects(self, inp: HandoverInput, to: str, wid: str, result: HandoverResult) -> None:
+        handed: HandedOverProjects = await workflow.execute_activity_method(
+            OrgActivities.hand_over_projects,
+            HandOverProjectsInput(user_id=inp.user_id, to_user_id=to, reason=inp.reason, actor_id=inp.actor_id,
+                                  request_id=f"{wid}:projects"),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=HANDOVER_RETRY,
+        )
+        result.owned_project_ids = list(handed.project_ids)
+        for pid in handed.live_project_ids:
+            try:
+                await workflow.get_external_workflow_handle(lifecycle_workflow_id(pid)).signal(
+                    SIGNAL_OWNER_CHANGED, OwnerChanged(owner_id=to))
+            except Exception as err:  # noqa: BLE001 - no running lifecycle: the registry is the record
+                workflow.logger.info("project %s: lifecycle not told of its new owner: %s", pid, err)

@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts.execution import EXECUTION_WORKFLOW_TYPE, ExecutionInput, execution_workflow_id
     from workflows.contracts.lifecycle import (
         QUERY_STATE,
+        SIGNAL_OWNER_CHANGED,
         UPDATE_CC,
         UPDATE_DECIDE,
         UPDATE_REASSIGN,
@@ -88,6 +89,7 @@ with workflow.unsafe.imports_passed_through():
         LifecycleInput,
         LifecycleResult,
         LifecycleState,
+        OwnerChanged,
         ReassignInput,
         ReassignResult,
         RemindInput,
@@ -1110,6 +1112,15 @@ class ProjectLifecycle:
                 _text(inp.locale, "请指定目标用户", "to_user_id is required"),
                 [{"field": "to_user_id", "message": _text(inp.locale, "必填", "required")}],
             )
+
+    # ---------------------------------------------------------------- handover
+
+    @workflow.signal(name=SIGNAL_OWNER_CHANGED)
+    def owner_changed(self, inp: OwnerChanged) -> None:
+        """报备交接: the new owner submits, withdraws and hears of decisions from now on."""
+        if inp.owner_id:
+            self._owner_id = inp.owner_id
+            self._project = dataclasses.replace(self._project, owner_id=inp.owner_id)
 
     # ---------------------------------------------------------------- query
 

@@ -148,6 +148,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
             notify.send,
             org.get_manager_chain,
             org.list_todos,
+            org.hand_over_projects,
             lifecycle_ops.withdraw,
             lifecycle_ops.decide,
             lifecycle_ops.stop_execution,

@@ -15,11 +15,13 @@ from urllib.parse import quote
 import structlog
 from fastapi import File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import Response
+from google.protobuf import struct_pb2
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.client import RPCError
 from temporalio.common import WorkflowIDConflictPolicy
 
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, ValidationFailed
+from baobei.notify.v1 import notify_service_pb2 as notify_pb2
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from baobei.tasks.v1 import tasks_service_pb2 as pb
 from edge import mapping
@@ -205,15 +207,37 @@ def mapping_status(value: int) -> str:
 
 
 async def _owned_project(clients: EdgeClients, user: Principal, project_id: str) -> registry_pb2.Project:
-    """Visible (404) and owned by the caller or an admin (403)."""
-    project = await visible_project(clients, user, project_id)
-    if not user.is_admin and project.owner_id != user.id:
+    """Visible (404) and owned by the caller, managed by them as the team's PM (项目经理), or an
+    admin (403 otherwise)."""
+    project, relations = await visible_project_with_relations(clients, user, project_id)
+    if not user.is_admin and project.owner_id != user.id and "pm" not in relations:
         raise Forbidden(
-            "只有项目负责人或管理员可以修改计划",
-            "only the project owner or an admin may change the plan",
+            "只有项目负责人、项目经理或管理员可以修改计划",
+            "only the project owner, its pm or an admin may change the plan",
             code="not_project_owner",
         )
     return project
+
+
+async def notify_assigned(
+    clients: EdgeClients, project: registry_pb2.Project, task: pb.Task, actor_id: str, before: str = ""
+) -> None:
+    """``task_assigned`` to a task's new assignee (not when they assigned it to themselves, nor when
+    the assignee did not change): once per assignment, keyed by the task's version."""
+    assignee = task.assignee_id
+    if not assignee or assignee in (before, actor_id):
+        return
+    context = struct_pb2.Struct()
+    context.update({"code": project.code, "name": project.name, "task_name": task.name,
+                    "task_due": task.due or "", "assigned_by": actor_id})
+    url = f"{clients.settings.public_base_url()}/projects/{quote(project.id)}?task={quote(task.id)}"
+    try:
+        await clients.notify.Send(notify_pb2.SendRequest(
+            request_id=f"task_assigned:{task.id}:{assignee}:{task.version}", recipient_ids=[assignee],
+            kind="task_assigned", project_id=project.id, action_urls={assignee: url}, context=context,
+        ))
+    except Exception as err:  # noqa: BLE001 - the assignment is committed; a lost notice must not fail it
+        log.warning("task.assigned_notify_failed", task_id=task.id, error=str(err))
 
 
 def _require_active(project: registry_pb2.Project) -> None:
@@ -313,6 +337,7 @@ async def create_task(
         )
     )
     await notify_execution(clients, project, "task.created")
+    await notify_assigned(clients, project, resp.task, user.id)
     return task_out(resp.task)
 
 
@@ -363,6 +388,8 @@ async def patch_task(
             setattr(req, name, getattr(body, name))
     resp = await clients.tasks.UpdateTask(req)
     await notify_execution(clients, project, "task.updated")
+    if "assignee_id" in fields:
+        await notify_assigned(clients, project, resp.task, user.id, before=task.assignee_id)
     return task_out(resp.task)
 
 

@@ -32,6 +32,10 @@ TITLES: dict[str, str] = {
     # Comments (评论): the edge sends these with the author's name and an excerpt.
     "mentioned": "{{ author or '有人' }}在评论中 @ 了您：{{ name }}",
     "comment_replied": "{{ author or '有人' }}回复了您的评论：{{ name }}",
+    # Project team and handover (issue 16): the edge sends these.
+    "task_assigned": "您被指派了新任务：{{ task_name }}（{{ name }}）",
+    "project_handed_over": "项目已移交给您：{{ name }}",
+    "team_added": "您已加入项目团队（{{ team_role }}）：{{ name }}",
 }
 
 # The inbox body: the facts the context holds, one per line, in this order.
@@ -46,6 +50,11 @@ BODY_FACTS: tuple[tuple[str, str, str], ...] = (
     ("until", "保护期至", ""),
     ("comment", "意见", ""),
     ("excerpt", "评论", ""),
+    ("task_name", "任务", ""),
+    ("task_due", "截止日期", ""),
+    ("handed_from", "原负责人", ""),
+    ("handover_reason", "交接原因", ""),
+    ("team_role", "团队角色", ""),
 )
 # Kind-specific closing lines.
 BODY_TAILS: dict[str, str] = {

@@ -171,6 +171,18 @@ class ProjectHistoryRow(Base, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
 
+class ProjectTeamRow(Base, table=True):
+    """A project's team (项目团队): one row per member with a role (pm, member, observer)."""
+
+    __tablename__ = "project_team"
+
+    project_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=100, index=True)
+    role: str = Field(max_length=16)
+    added_by: str = Field(default="", max_length=100)
+    added_at: datetime = Field(sa_type=_ts())
+
+
 class ProjectSequenceRow(Base, table=True):
     """Last project number handed out per year (codes BB-<year>-<6 digits>)."""
 

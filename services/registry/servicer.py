@@ -25,9 +25,10 @@ from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry import access, domain, mapping, metrics
 from services.registry.branding import DEFAULT_COMPANY
 from services.registry.domain import Status
+from services.registry.domain import team as team_rules
 from services.registry.domain.imports import MAX_LISTED_CHANGES
 from services.registry.import_runner import ImportRunner
-from services.registry.models import BrandingRow
+from services.registry.models import BrandingRow, ProjectRow
 from services.registry.store import attachments as attachment_store
 from services.registry.store import branding as branding_store
 from services.registry.store import conflicts as conflict_store
@@ -39,6 +40,7 @@ from services.registry.store import org as org_store
 from services.registry.store import projects as project_store
 from services.registry.store import protection as protection_store
 from services.registry.store import rows as store_rows
+from services.registry.store import team as team_store
 from services.registry.store import tokens as token_store
 
 M = TypeVar("M", bound=Message)
@@ -79,6 +81,15 @@ def _branding_to_pb(row: BrandingRow) -> pb.Branding:
     if row.updated_at is not None:
         out.updated_at.FromDatetime(store_rows.utc(row.updated_at))
     return out
+
+
+def _team_to_pb(view: team_store.TeamView) -> pb.TeamResponse:
+    return pb.TeamResponse(
+        project_id=view.project_id, owner_id=view.owner_id, can_edit=view.can_edit,
+        members=[pb.TeamMember(user_id=m.user_id, role=m.role, added_by=m.added_by,
+                               added_at=mapping.ts(store_rows.utc(m.added_at)), name=view.names.get(m.user_id, ""))
+                 for m in view.members],
+    )
 
 
 class RegistryServicer(pb_grpc.RegistryServiceServicer):
@@ -346,6 +357,10 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 session=session, project_id=request.project_id, status=status, actor_id=request.actor_id,
                 event=request.event.strip(), comment=request.comment, promoted=promoted,
             )
+            if status == Status.ACTIVE and project.status == Status.ACTIVE:
+                row = session.get(ProjectRow, project.id)
+                if row is not None:
+                    team_store.ensure_initial_team(session, row, request.actor_id or "system")
             return pb.SetProjectStatusResponse(
                 project=mapping.project_to_pb(project), promoted=_promoted(promoted)
             )
@@ -400,6 +415,62 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             lambda s: _protection(protection_store.expire_protection(session=s, project_id=request.project_id,
                                                           at=_at(request.at))),
         )
+
+    # ---------- team, handover, copy ----------
+
+    @rpc
+    def GetTeam(self, request: pb.GetTeamRequest, context: grpc.ServicerContext) -> pb.TeamResponse:
+        viewer = mapping.viewer_from_pb(request)
+        view = self._read(lambda s: team_store.get_team(session=s, project_id=request.project_id.strip(),
+                                                          viewer=viewer))
+        return _team_to_pb(view)
+
+    @rpc
+    def SetTeam(self, request: pb.SetTeamRequest, context: grpc.ServicerContext) -> pb.TeamResponse:
+        members = [team_rules.Member(m.user_id, m.role) for m in request.members]
+
+        def apply(session: Session) -> pb.TeamResponse:
+            view, _ = team_store.set_team(session=session, project_id=request.project_id.strip(),
+                                          actor_id=request.actor_id, actor_is_admin=request.actor_is_admin,
+                                          members=members)
+            return _team_to_pb(view)
+
+        return self._once(request.request_id, "SetTeam", pb.TeamResponse, apply)
+
+    @rpc
+    def HandOverProjects(
+        self, request: pb.HandOverProjectsRequest, context: grpc.ServicerContext
+    ) -> pb.HandOverProjectsResponse:
+        if not request.project_id.strip() and not request.from_user_id.strip():
+            raise ValidationFailed([FieldViolation("from_user_id", "须指定项目或原负责人",
+                                                   "project_id or from_user_id is required")])
+
+        def apply(session: Session) -> pb.HandOverProjectsResponse:
+            handed = team_store.hand_over(
+                session=session, project_id=request.project_id.strip(), from_user_id=request.from_user_id,
+                to_user_id=request.to_user_id, actor_id=request.actor_id, reason=request.reason,
+                include_closed=request.include_closed,
+            )
+            return pb.HandOverProjectsResponse(
+                to_user_id=request.to_user_id.strip(),
+                projects=[pb.HandedOver(project_id=h.project_id, code=h.code, name=h.name,
+                                        from_user_id=h.from_user_id, status=mapping.status_to_pb(h.status))
+                          for h in handed],
+            )
+
+        return self._once(request.request_id, "HandOverProjects", pb.HandOverProjectsResponse, apply)
+
+    @rpc
+    def CopyProject(self, request: pb.CopyProjectRequest, context: grpc.ServicerContext) -> pb.CopyProjectResponse:
+        def apply(session: Session) -> pb.CopyProjectResponse:
+            project = team_store.copy_project(session=session, project_id=request.project_id.strip(),
+                                              actor_id=request.actor_id, actor_is_admin=request.actor_is_admin)
+            return pb.CopyProjectResponse(project=mapping.project_to_pb(project),
+                                          source_project_id=request.project_id.strip())
+
+        copied = self._once(request.request_id, "CopyProject", pb.CopyProjectResponse, apply)
+        metrics.CREATED.labels("copy").inc()
+        return copied
 
     @rpc
     def UploadAttachment(

@@ -418,7 +418,8 @@ CENT = Decimal("0.01")
 
 # Relations to a project (the registry's) that may record any cost on it. CC'd users and
 # approvers may read costs, never record them; an assignee logs hours on their own task.
-COST_RECORDERS = frozenset({"admin", "owner", "manager"})
+# "pm": the project team's manager (项目经理, issue 16) records costs like the owner.
+COST_RECORDERS = frozenset({"admin", "owner", "manager", "pm"})
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,14 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/projects/{project_id}/comments":             "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "POST /api/v1/projects/{project_id}/comments":            "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "DELETE /api/v1/comments/{comment_id}":                   "401  ok   404  404  403  403  403  404  404  404  ok",
+    # ------------------------------------------------------------ team, handover, 再次发起 (issue 16, helper "team")
+    # the team is read by whoever sees the project; changed by the owner, its pm or an admin
+    "GET /api/v1/projects/{project_id}/team":                 "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    "PUT /api/v1/projects/{project_id}/team":                 "401  ok   404  404  403  403  403  404  404  404  ok",
+    "POST /api/v1/projects/{project_id}/handover":            ADMIN_ONLY,
+    "POST /api/v1/users/{user_id}/handover-projects":         ADMIN_ONLY,
+    # only the owner copies (a rejected or cancelled registration); the admin is refused as non-owner
+    "POST /api/v1/projects/{project_id}/copy":                "401  ok   404  404  403  403  403  404  404  404  403",
     "POST /api/v1/projects/{project_id}/approval/cancel":     ADMIN_ONLY,
     "POST /api/v1/projects/{project_id}/approval/reassign":   ADMIN_ONLY,
     "GET /api/v1/me/cc":                                      ANY_USER,
@@ -717,6 +725,38 @@ async def _delete_comment(w: World, role: str, ok: bool) -> Req:
     return Req(f"{API}/comments/{await w.comment_on_p() if ok else w.comment}")
 
 
+fixed("GET", API + "/projects/{project_id}/team", lambda w: Req(f"{API}/projects/{w.p}/team"))
+
+
+@req("PUT", API + "/projects/{project_id}/team")
+async def _put_team(w: World, role: str, ok: bool) -> Req:
+    # A success changes who sees the project: only on a fresh draft, never on P.
+    pid = await w.create(submit=False) if ok else w.p
+    return Req(f"{API}/projects/{pid}/team", json={"members": [{"user_id": w.uid("rep"), "role": "pm"},
+                                                                {"user_id": w.uid("rep2"), "role": "observer"}]})
+
+
+@req("POST", API + "/projects/{project_id}/handover")
+async def _handover(w: World, role: str, ok: bool) -> Req:
+    pid = await w.create(submit=False) if ok else w.p
+    return Req(f"{API}/projects/{pid}/handover", json={"to_user_id": w.uid("rep2"), "reason": "矩阵交接"})
+
+
+# The admin's bulk handover moves the CC user's projects (none): the world's owner keeps hers.
+fixed("POST", API + "/users/{user_id}/handover-projects", lambda w: Req(
+    f"{API}/users/{w.uid('cc')}/handover-projects", json={"to_user_id": w.uid("rep2")}))
+
+
+@req("POST", API + "/projects/{project_id}/copy")
+async def _copy(w: World, role: str, ok: bool) -> Req:
+    if not ok:
+        return Req(f"{API}/projects/{w.p}/copy")
+    pid = await w.pending()
+    r = await w.rep.post(f"{API}/projects/{pid}/withdraw", json={"comment": "撤回后再次发起"})
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    return Req(f"{API}/projects/{pid}/copy")
+
+
 @req("POST", API + "/projects/{project_id}/approval/cancel")
 async def _cancel(w: World, role: str, ok: bool) -> Req:
     return Req(f"{API}/projects/{await w.pending() if ok else w.q}/approval/cancel", json={"comment": "取消"})
@@ -1102,6 +1142,12 @@ async def changed_shared_objects(w: World) -> list[str]:
     for name, pid, status in (("P", w.p, "active"), ("Q", w.q, "pending_approval"), ("D", w.d, "draft")):
         if (got := await w.status(pid)) != status:
             problems.append(f"project {name} is {got}, not {status}")
+    p = (await w.admin.get(f"{API}/projects/{w.p}")).json()
+    if p["owner_id"] != w.uid("rep"):
+        problems.append(f"project P was handed over to {p['owner_id']}")
+    team = [(m["user_id"], m["role"]) for m in (await w.admin.get(f"{API}/projects/{w.p}/team")).json()["members"]]
+    if team != [(w.uid("rep"), "pm")]:
+        problems.append(f"the team of P changed: {team}")
     if w.qt not in {t["id"] for t in (await w.clients["approver"].get(f"{API}/me/todos")).json()["items"]}:
         problems.append("the approver's task on Q is no longer open")
     if not (await w.admin.get(f"{API}/projects/{w.d}")).json()["name"].startswith("矩阵项目"):

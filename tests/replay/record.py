@@ -65,6 +65,9 @@ from workflows.contracts.notify import (
 from workflows.contracts.org import (
     APPROVAL_LIST_TODOS,
     REGISTRY_GET_MANAGER_CHAIN,
+    REGISTRY_HAND_OVER_PROJECTS,
+    HandedOverProjects,
+    HandOverProjectsInput,
     ListTodosInput,
     ManagerChain,
     ManagerChainInput,
@@ -246,6 +249,12 @@ async def _todos(inp: ListTodosInput) -> TodoList:
                               TodoRef(id="t3", project_id="p3", approver_id="boss", on_behalf_of="boss")])
 
 
+@activity.defn(name=REGISTRY_HAND_OVER_PROJECTS)
+async def _hand_over_projects(inp: HandOverProjectsInput) -> HandedOverProjects:
+    # p-gone has no lifecycle workflow: its owner_changed signal fails and is skipped.
+    return HandedOverProjects(project_ids=["p-gone", "p-closed"], live_project_ids=["p-gone"])
+
+
 @activity.defn(name=LIFECYCLE_DECIDE)
 async def _decide_op(inp: LifecycleDecideInput) -> LifecycleOpResult:
     if inp.task_id == "t2":
@@ -308,6 +317,13 @@ OTHER_SCENARIOS: dict[str, tuple[Any, str, Any, Any]] = {
         HandoverInput(user_id="lead", reason="离职交接"),
         HandoverResult,
     ),
+    # patch handover-projects (issue 16): the departing user's registrations too
+    "handover_projects": (
+        OrgHandover,
+        ORG_HANDOVER_WORKFLOW_TYPE,
+        HandoverInput(user_id="owner1", to_user_id="mgr", reason="离职交接"),
+        HandoverResult,
+    ),
 }
 OTHER_SCENARIOS.update({
     # ProjectClosure as it ran before reviews (a close without one takes the same path today)
@@ -329,7 +345,7 @@ OTHER_SCENARIOS.update({
 })
 OTHER_ACTIVITIES: list[Callable[..., Any]] = [
     _deliver, _deliver_digest, _dead_letter, _get_project, _protection_info, _withdraw, _manager_chain, _todos,
-    _decide_op, _set_status, _ingest, _stop, _send,
+    _decide_op, _set_status, _ingest, _stop, _send, _hand_over_projects,
 ]
 
 

@@ -46,6 +46,8 @@ def test_histories_are_recorded() -> None:
         # closing: before reviews, and with a review (patch closure-review, issue 16)
         "closure_plain",
         "closure_review",
+        # the departing user's registrations too (patch handover-projects, issue 16)
+        "handover_projects",
     }
 
 

@@ -31,6 +31,8 @@ ACTIVITY_NAMES = {
     "notify.DeadLetter", "reporting.IngestEvent", "tasks.ApplyTemplate", "tasks.SaveBaseline",
     "tasks.EvaluateRules", "tasks.RecordFire", "webhook.Deliver", "lifecycle.Withdraw", "lifecycle.Decide",
     "lifecycle.StopExecution", "audit.purge",
+    # issue 16 (报备交接): OrgHandover hands the departing user's registrations over too
+    "registry.HandOverProjects",
 }
 WORKFLOW_NAMES = {
     "ProjectLifecycle", "ProjectExecution", "ProjectProtection", "NotificationDelivery", "CrmOpportunityLost",

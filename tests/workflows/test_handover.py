@@ -24,6 +24,7 @@ from workflows.contracts.handover import (
     HandoverResult,
     org_handover_workflow_id,
 )
+from workflows.contracts.lifecycle import UPDATE_WITHDRAW, WithdrawInput, WithdrawResult
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -91,3 +92,41 @@ async def test_departing_approver_hands_pending_tasks_to_manager(
         # The top manager has nobody above: nothing to hand over to.
         top = await handover(stack, "ceo")
         assert (top.to_user_id, top.task_ids) == ("", [])
+
+
+@pytest.mark.timeout(120)
+async def test_departing_owner_hands_registrations_over(
+    env: WorkflowEnvironment, make_db_url: Callable[[str], str], tmp_path: Any
+) -> None:
+    """报备交接 (patch handover-projects): the departing owner's live registrations go to the target;
+    the pending one's lifecycle learns its new owner, who may then withdraw it."""
+    async with real_stack(env, make_db_url, tmp_path) as stack:
+        pending = await asyncio.to_thread(stack.create, "sales1", "静安展厅改造", "静安展览有限公司")
+        draft = await asyncio.to_thread(stack.create, "sales1", "浦东仓储系统", "浦东仓储有限公司")
+        other = await asyncio.to_thread(stack.create, "sales2", "长宁门店网络", "长宁零售有限公司")
+        handle = await stack.lifecycle(pending, "sales1")
+
+        # Real time: skipping would run the pending lifecycle into its SLA timers and time-out.
+        with env.auto_time_skipping_disabled():
+            result = await handover(stack, "sales1", to_user_id="sales2", reason="离职交接")
+        assert result.to_user_id == "sales2"
+        assert sorted(result.owned_project_ids) == sorted([pending, draft])
+        for pid in (pending, draft):
+            project = await asyncio.to_thread(stack.project, pid)
+            assert project.owner_id == "sales2"
+            last = project.history[-1]
+            assert (last.event, last.data["from_user_id"], last.data["reason"]) == ("handed_over", "sales1", "离职交接")
+        assert (await asyncio.to_thread(stack.project, other)).history[-1].event != "handed_over"
+
+        # The lifecycle was told: the new owner may withdraw.
+        events = [e async for e in handle.fetch_history_events()]
+        signals = [e.workflow_execution_signaled_event_attributes.signal_name for e in events
+                   if e.HasField("workflow_execution_signaled_event_attributes")]
+        assert signals == ["owner_changed"]
+        with env.auto_time_skipping_disabled():
+            refused = await asyncio.gather(handle.execute_update(UPDATE_WITHDRAW, WithdrawInput(actor_id="sales1")),
+                                           return_exceptions=True)
+            assert isinstance(refused[0], Exception)
+            done = await handle.execute_update(UPDATE_WITHDRAW, WithdrawInput(actor_id="sales2"),
+                                               result_type=WithdrawResult)
+        assert done.status == "cancelled"

@@ -14,6 +14,9 @@ from workflows.activities.errors import call
 from workflows.contracts.org import (
     APPROVAL_LIST_TODOS,
     REGISTRY_GET_MANAGER_CHAIN,
+    REGISTRY_HAND_OVER_PROJECTS,
+    HandedOverProjects,
+    HandOverProjectsInput,
     ListTodosInput,
     ManagerChain,
     ManagerChainInput,
@@ -53,3 +56,18 @@ class OrgActivities:
         ]
         activity_logger().info("org.todos", user_id=inp.user_id, tasks=len(tasks))
         return TodoList(tasks=tasks)
+
+    @activity.defn(name=REGISTRY_HAND_OVER_PROJECTS)
+    async def hand_over_projects(self, inp: HandOverProjectsInput) -> HandedOverProjects:
+        """The user's live registrations to ``to_user_id`` (idempotent on the request id)."""
+        resp = await call(self._registry.HandOverProjects, rpb.HandOverProjectsRequest(
+            request_id=inp.request_id, from_user_id=inp.user_id, to_user_id=inp.to_user_id,
+            actor_id=inp.actor_id or "org_sync", reason=inp.reason,
+        ), timeout=self._timeout)
+        live = {rpb.PROJECT_STATUS_DRAFT, rpb.PROJECT_STATUS_PENDING_APPROVAL, rpb.PROJECT_STATUS_RETURNED,
+                rpb.PROJECT_STATUS_ACTIVE}
+        out = HandedOverProjects(project_ids=[h.project_id for h in resp.projects],
+                                 live_project_ids=[h.project_id for h in resp.projects if h.status in live])
+        activity_logger().info("org.projects_handed_over", user_id=inp.user_id, to_user_id=inp.to_user_id,
+                               projects=len(out.project_ids))
+        return out

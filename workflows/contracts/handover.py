@@ -30,3 +30,6 @@ class HandoverResult:
     # Approval task ids handed over (and the projects they belong to).
     task_ids: list[str] = field(default_factory=list)
     project_ids: list[str] = field(default_factory=list)
+    # Added (issue 16, patch "handover-projects"): registrations the user owned (live ones), now
+    # owned by to_user_id.
+    owned_project_ids: list[str] = field(default_factory=list)

@@ -20,6 +20,9 @@ UPDATE_REMIND = "remind"
 UPDATE_CC = "cc"
 UPDATE_REASSIGN = "reassign"
 QUERY_STATE = "state"
+# Added (issue 16, 报备交接): the registration changed owner; a signal only sets state (no
+# command), so older histories replay unchanged.
+SIGNAL_OWNER_CHANGED = "owner_changed"
 
 
 def workflow_id(project_id: str) -> str:
@@ -57,6 +60,11 @@ class LifecycleInput:
     # Added (issue 15): the project as the starter holds it (the edge, right after creating it);
     # the workflow then records it without reading it back from the registry.
     project: ProjectSnapshot | None = None
+
+
+@dataclass
+class OwnerChanged:
+    owner_id: str
 
 
 @dataclass

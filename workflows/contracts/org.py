@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 # Activity type names ("<target>.<Operation>"): recorded in workflow histories, never rename.
 REGISTRY_GET_MANAGER_CHAIN = "registry.GetManagerChain"
 APPROVAL_LIST_TODOS = "approval.ListTodos"
+# Added (issue 16, 报备交接): the departing user's registrations to the same target.
+REGISTRY_HAND_OVER_PROJECTS = "registry.HandOverProjects"
 
 
 @dataclass
@@ -43,3 +45,19 @@ class TodoRef:
 @dataclass
 class TodoList:
     tasks: list[TodoRef] = field(default_factory=list)
+
+
+@dataclass
+class HandOverProjectsInput:
+    user_id: str
+    to_user_id: str
+    reason: str = ""
+    actor_id: str = ""
+    request_id: str = ""
+
+
+@dataclass
+class HandedOverProjects:
+    project_ids: list[str] = field(default_factory=list)
+    # Those still in their lifecycle (draft, pending, returned, active): their workflow learns the owner.
+    live_project_ids: list[str] = field(default_factory=list)

@@ -1047,3 +1047,111 @@ class PutBrandingRequest(_message.Message):
     actor_id: str
     now: _timestamp_pb2.Timestamp
     def __init__(self, company_name: _Optional[str] = ..., logo: _Optional[bytes] = ..., remove_logo: _Optional[bool] = ..., actor_id: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TeamMember(_message.Message):
+    __slots__ = ("user_id", "role", "added_by", "added_at", "name")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    ADDED_BY_FIELD_NUMBER: _ClassVar[int]
+    ADDED_AT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    role: str
+    added_by: str
+    added_at: _timestamp_pb2.Timestamp
+    name: str
+    def __init__(self, user_id: _Optional[str] = ..., role: _Optional[str] = ..., added_by: _Optional[str] = ..., added_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class GetTeamRequest(_message.Message):
+    __slots__ = ("project_id", "viewer")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    viewer: Viewer
+    def __init__(self, project_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ...) -> None: ...
+
+class TeamResponse(_message.Message):
+    __slots__ = ("project_id", "members", "owner_id", "can_edit")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    CAN_EDIT_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    members: _containers.RepeatedCompositeFieldContainer[TeamMember]
+    owner_id: str
+    can_edit: bool
+    def __init__(self, project_id: _Optional[str] = ..., members: _Optional[_Iterable[_Union[TeamMember, _Mapping]]] = ..., owner_id: _Optional[str] = ..., can_edit: _Optional[bool] = ...) -> None: ...
+
+class SetTeamRequest(_message.Message):
+    __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin", "members")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    project_id: str
+    actor_id: str
+    actor_is_admin: bool
+    members: _containers.RepeatedCompositeFieldContainer[TeamMember]
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ..., members: _Optional[_Iterable[_Union[TeamMember, _Mapping]]] = ...) -> None: ...
+
+class HandOverProjectsRequest(_message.Message):
+    __slots__ = ("request_id", "project_id", "from_user_id", "to_user_id", "actor_id", "reason", "include_closed")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    project_id: str
+    from_user_id: str
+    to_user_id: str
+    actor_id: str
+    reason: str
+    include_closed: bool
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., from_user_id: _Optional[str] = ..., to_user_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., reason: _Optional[str] = ..., include_closed: _Optional[bool] = ...) -> None: ...
+
+class HandedOver(_message.Message):
+    __slots__ = ("project_id", "code", "name", "from_user_id", "status")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FROM_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    code: str
+    name: str
+    from_user_id: str
+    status: ProjectStatus
+    def __init__(self, project_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., from_user_id: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ...) -> None: ...
+
+class HandOverProjectsResponse(_message.Message):
+    __slots__ = ("projects", "to_user_id")
+    PROJECTS_FIELD_NUMBER: _ClassVar[int]
+    TO_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    projects: _containers.RepeatedCompositeFieldContainer[HandedOver]
+    to_user_id: str
+    def __init__(self, projects: _Optional[_Iterable[_Union[HandedOver, _Mapping]]] = ..., to_user_id: _Optional[str] = ...) -> None: ...
+
+class CopyProjectRequest(_message.Message):
+    __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    project_id: str
+    actor_id: str
+    actor_is_admin: bool
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ...) -> None: ...
+
+class CopyProjectResponse(_message.Message):
+    __slots__ = ("project", "source_project_id")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    source_project_id: str
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., source_project_id: _Optional[str] = ...) -> None: ...

@@ -181,6 +181,26 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.PutBrandingRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.Branding.FromString,
                 _registered_method=True)
+        self.GetTeam = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/GetTeam',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetTeamRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.TeamResponse.FromString,
+                _registered_method=True)
+        self.SetTeam = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/SetTeam',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetTeamRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.TeamResponse.FromString,
+                _registered_method=True)
+        self.HandOverProjects = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/HandOverProjects',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.HandOverProjectsRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.HandOverProjectsResponse.FromString,
+                _registered_method=True)
+        self.CopyProject = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/CopyProject',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.CopyProjectRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.CopyProjectResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -393,6 +413,42 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTeam(self, request, context):
+        """Project team (项目团队): pm, members and observers. Team members see the project (field
+        read permissions still apply); the PM may edit the plan. NOT_FOUND when the viewer may not
+        see the project.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTeam(self, request, context):
+        """Replace the whole team (the project owner, its PM or an admin; else PERMISSION_DENIED).
+        INVALID_ARGUMENT naming `members[i].user_id` / `members[i].role`; at most one pm.
+        Recorded in the project's history (event "team_changed").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HandOverProjects(self, request, context):
+        """Registration ownership handover (报备交接): one project (project_id) or every project of
+        from_user_id (live ones; closed/rejected/cancelled too with include_closed) to to_user_id.
+        The caller checked the admin role. INVALID_ARGUMENT naming `to_user_id` for an unknown or
+        departed user. History event "handed_over" on each project.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CopyProject(self, request, context):
+        """再次发起: a rejected or cancelled project copied into a new draft owned by its owner
+        (PERMISSION_DENIED for anyone else, FAILED_PRECONDITION for another status).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -540,6 +596,26 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.PutBranding,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.PutBrandingRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.Branding.SerializeToString,
+            ),
+            'GetTeam': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTeam,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetTeamRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.TeamResponse.SerializeToString,
+            ),
+            'SetTeam': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTeam,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetTeamRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.TeamResponse.SerializeToString,
+            ),
+            'HandOverProjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandOverProjects,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.HandOverProjectsRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.HandOverProjectsResponse.SerializeToString,
+            ),
+            'CopyProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.CopyProject,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.CopyProjectRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.CopyProjectResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1327,6 +1403,114 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/PutBranding',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.PutBrandingRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.Branding.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTeam(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/GetTeam',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetTeamRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.TeamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTeam(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/SetTeam',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetTeamRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.TeamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HandOverProjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/HandOverProjects',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.HandOverProjectsRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.HandOverProjectsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CopyProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/CopyProject',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.CopyProjectRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.CopyProjectResponse.FromString,
             options,
             channel_credentials,
             insecure,

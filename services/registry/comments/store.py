@@ -22,7 +22,7 @@ from services.registry.store.listing import decode_cursor, encode_cursor
 from services.registry.store.org import departments, find_user
 from services.registry.store.rows import project_not_found, utc
 from services.registry.store.rows import project_of as project_of_row
-from services.registry.store.visibility import Visibility
+from services.registry.store.visibility import Visibility, with_teams
 
 log = structlog.get_logger(__name__)
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
@@ -69,7 +69,8 @@ def mentioned(*, session: Session, project: Project, mentions: Sequence[Viewer])
 
     return domain.check_mentions(
         mentions, project, user=user, managed=lambda uid: registry_domain.managed_departments(uid, tree),
-        can_see=registry_domain.can_see,
+        # Team members (项目团队) may be mentioned: the registry knows the teams.
+        can_see=lambda v, p, m: registry_domain.can_see(with_teams(session, v) if v else v, p, m),
     )
 
 

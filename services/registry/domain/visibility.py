@@ -19,6 +19,11 @@ class Viewer:
     approver_project_ids: frozenset[str] = frozenset()
     # Projects where the viewer is assigned a task (the tasks service knows).
     assignee_project_ids: frozenset[str] = frozenset()
+    # Project teams (项目团队) the viewer is on (the registry fills these in: it owns the teams):
+    # every role, and those where they are the pm / an observer.
+    team_project_ids: frozenset[str] = frozenset()
+    pm_project_ids: frozenset[str] = frozenset()
+    observer_project_ids: frozenset[str] = frozenset()
 
     @property
     def admin(self) -> bool:
@@ -28,7 +33,8 @@ class Viewer:
 def relations(viewer: Viewer | None, project: Project, managed: set[str]) -> list[str]:
     """Why the viewer may see the project (empty = they may not): admin, owner, manager (of its
     department, directly or via an ancestor: ``managed``), approver (tasks, delegation or CC),
-    assignee. Other services decide what each relation may do (e.g. tasks: who records costs)."""
+    assignee, team ("pm", "team_member", "observer"). Other services decide what each relation may
+    do (e.g. tasks: who records costs; the edge: the pm edits the plan)."""
     if viewer is None:
         return []
     out = []
@@ -42,6 +48,13 @@ def relations(viewer: Viewer | None, project: Project, managed: set[str]) -> lis
         out.append("approver")
     if project.id in viewer.assignee_project_ids:
         out.append("assignee")
+    if project.id in viewer.team_project_ids:
+        if project.id in viewer.pm_project_ids:
+            out.append("pm")
+        elif project.id in viewer.observer_project_ids:
+            out.append("observer")
+        else:
+            out.append("team_member")
     return out
 
 

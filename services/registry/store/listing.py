@@ -20,7 +20,7 @@ from services.registry.models import ProjectRow
 from services.registry.names import normalise_name
 from services.registry.store.projects import CODE_ZONE
 from services.registry.store.rows import project_of, utc
-from services.registry.store.visibility import Visibility
+from services.registry.store.visibility import Visibility, team_clause
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
@@ -123,6 +123,7 @@ def list_projects(
         may: list[sa.ColumnElement[bool]] = []
         if viewer.user_id:
             may.append(col(ProjectRow.owner_id) == viewer.user_id)
+            may.append(team_clause(viewer.user_id))
         if viewer.approver_project_ids:
             may.append(col(ProjectRow.id).in_(sorted(viewer.approver_project_ids)))
         if viewer.assignee_project_ids:

@@ -172,7 +172,7 @@ def get_project_for(*, session: Session, project_id: str, viewer: Viewer | None)
     project = project_of(row)
     if not vis.can_see(project):
         raise project_not_found(project_id)
-    relations = domain.relations(viewer, project, vis.managed)
+    relations = domain.relations(vis.viewer, project, vis.managed)
     project.history = history(session, project_id)
     waitlist_position(session=session, project=project, claim_key=row.claim_key, seq=row.waitlist_seq)
     return vis.shape(project), relations

@@ -3,15 +3,36 @@ filters and searches off values the viewer may not read."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from services.registry import domain
 from services.registry.domain import Project, Viewer
 from services.registry.forms import FormDef, FormSettings
-from services.registry.models import FormVersionRow, ProjectRow
+from services.registry.models import FormVersionRow, ProjectRow, ProjectTeamRow
 from services.registry.store.forms import find_form
 from services.registry.store.org import departments
+
+
+def with_teams(session: Session, viewer: Viewer) -> Viewer:
+    """``viewer`` with the project teams they are on (项目团队: the registry owns them)."""
+    rows = session.exec(
+        select(ProjectTeamRow.project_id, ProjectTeamRow.role).where(ProjectTeamRow.user_id == viewer.user_id)
+    ).all()
+    if not rows:
+        return viewer
+    return replace(
+        viewer, team_project_ids=frozenset(p for p, _ in rows),
+        pm_project_ids=frozenset(p for p, r in rows if r == "pm"),
+        observer_project_ids=frozenset(p for p, r in rows if r == "observer"),
+    )
+
+
+def team_clause(user_id: str) -> sa.ColumnElement[bool]:
+    """SQL: the project's team includes ``user_id``."""
+    return col(ProjectRow.id).in_(select(ProjectTeamRow.project_id).where(ProjectTeamRow.user_id == user_id))
 
 
 class Visibility:
@@ -24,6 +45,8 @@ class Visibility:
         self.managed: set[str] = set()
         if viewer is not None and not viewer.admin:
             self.managed = domain.managed_departments(viewer.user_id, departments(session=session))
+            if viewer.user_id:
+                self.viewer = viewer = with_teams(session, viewer)
 
     def can_see(self, project: Project) -> bool:
         return domain.can_see(self.viewer, project, self.managed)
