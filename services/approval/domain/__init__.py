@@ -40,6 +40,12 @@ from services.approval.domain.lifecycle import (
     supersede,
 )
 from services.approval.domain.model import (
+    PURPOSE_ACCEPTANCE,
+    PURPOSE_CHANGE,
+    PURPOSE_REGISTRATION,
+    PURPOSES,
+    policy_purpose,
+    purpose_of,
     Approval,
     CcCopy,
     Decision,
@@ -148,6 +154,12 @@ from services.approval.domain.timers import (
 )
 
 __all__ = [
+    "PURPOSE_ACCEPTANCE",
+    "PURPOSE_CHANGE",
+    "PURPOSE_REGISTRATION",
+    "PURPOSES",
+    "policy_purpose",
+    "purpose_of",
     "ACTIONS",
     "APPROVER_TYPES",
     "AUDIT_ACTIONS",

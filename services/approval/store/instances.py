@@ -73,11 +73,13 @@ class InstanceStore:
         policy: domain.Policy | None,
         steps: Sequence[domain.PlannedStep],
         inputs: dict[str, Any] | None = None,
+        purpose: str = domain.PURPOSE_REGISTRATION,
+        subject_id: str = "",
     ) -> pb.PlanChainResponse:
         def apply(session: Session) -> pb.PlanChainResponse:
             try:
                 previous = project_instances(session, facts.project_id)
-                planned = domain.plan_instance(previous, domain.PlanInput(facts, submitter_id, policy, steps, inputs),
+                planned = domain.plan_instance(previous, domain.PlanInput(facts, submitter_id, policy, steps, inputs, purpose, subject_id),
                                                now_utc())
                 save_planned(session, previous, planned)
             except IntegrityError as err:
@@ -201,15 +203,16 @@ class InstanceStore:
 
     # ------------------------------------------------------------ reads
 
-    def get_instance(self, *, project_id: str) -> pb.Instance:
-        """The latest submission of a project."""
+    def get_instance(self, *, project_id: str, purpose: str = "", subject_id: str = "") -> pb.Instance:
+        """The latest instance of a project for one purpose (the registration's by default), or of
+        one subject (an acceptance request)."""
         with Session(self.engine) as session:
-            stmt = (
-                select(ApprovalInstance)
-                .where(ApprovalInstance.project_id == project_id)
-                .order_by(col(ApprovalInstance.attempt).desc())
-                .limit(1)
+            stmt = select(ApprovalInstance).where(
+                ApprovalInstance.project_id == project_id, ApprovalInstance.purpose == domain.purpose_of(purpose)
             )
+            if subject_id:
+                stmt = stmt.where(ApprovalInstance.subject_id == subject_id)
+            stmt = stmt.order_by(col(ApprovalInstance.attempt).desc()).limit(1)
             row = session.exec(stmt).first()
             if row is None:
                 raise NotFound(f"项目尚无审批记录：{project_id}", f"no approval for project: {project_id}")
@@ -220,7 +223,8 @@ class InstanceStore:
         planning inputs: (instance id, project id, inputs, [(step name, approvers)])."""
         stmt = (
             select(ApprovalInstance)
-            .where(ApprovalInstance.form_key == form_key, col(ApprovalInstance.inputs).is_not(None))
+            .where(ApprovalInstance.form_key == form_key, col(ApprovalInstance.inputs).is_not(None),
+                   ApprovalInstance.purpose == domain.PURPOSE_REGISTRATION)
             .order_by(col(ApprovalInstance.created_at).desc())
             .limit(limit * 3)
         )
