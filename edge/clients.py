@@ -24,6 +24,7 @@ from baobei.notify.v1 import group_link_service_pb2_grpc as notify_group_link_gr
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
+from baobei.registry.v1 import acceptance_service_pb2_grpc as acceptance_grpc
 from baobei.registry.v1 import comment_service_pb2_grpc as comment_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
@@ -48,6 +49,7 @@ _SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
     "audit": ("registry", audit_grpc.AuditServiceStub),
     "accounts": ("registry", accounts_grpc.AccountServiceStub),
     "comments": ("registry", comment_grpc.CommentServiceStub),
+    "acceptance": ("registry", acceptance_grpc.AcceptanceServiceStub),
 }
 
 
@@ -191,6 +193,11 @@ class Clients:
     def comments(self) -> BoundStub:
         """Comment threads with @mentions on projects (served by the registry process)."""
         return self._bound("comments")
+
+    @property
+    def acceptance(self) -> BoundStub:
+        """Acceptance (验收) checklists, requests and documents (served by the registry process)."""
+        return self._bound("acceptance")
 
     @property
     def audit(self) -> BoundStub:
