@@ -137,7 +137,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         facts = mapping.facts_from_proto(request.project)
         purpose = domain.purpose_of(request.purpose)
         if purpose not in domain.PURPOSES:
-            raise ValidationFailed([FieldViolation("purpose", f"未知的审批用途：{purpose}", f"unknown purpose: {purpose}")])
+            raise ValidationFailed([FieldViolation("purpose", f"未知的审批用途：{purpose}",
+                                                   f"unknown purpose: {purpose}")])
         if request.policy_key.strip():
             # A request about an approved project (acceptance…) names its own policy.
             policy: domain.Policy | None = self.store.policy(key=request.policy_key.strip())

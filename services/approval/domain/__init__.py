@@ -44,8 +44,6 @@ from services.approval.domain.model import (
     PURPOSE_CHANGE,
     PURPOSE_REGISTRATION,
     PURPOSES,
-    policy_purpose,
-    purpose_of,
     Approval,
     CcCopy,
     Decision,
@@ -56,6 +54,8 @@ from services.approval.domain.model import (
     Task,
     Transition,
     closed_by,
+    policy_purpose,
+    purpose_of,
 )
 from services.approval.domain.opening import Opened, open_step
 from services.approval.domain.org import (

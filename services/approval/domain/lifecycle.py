@@ -13,8 +13,8 @@ from typing import Any
 from baobei.core.errors import Conflict, FieldViolation, ValidationFailed
 from services.approval.domain.facts import ProjectFacts
 from services.approval.domain.model import (
-    PURPOSE_REGISTRATION,
     OPEN_TASK,
+    PURPOSE_REGISTRATION,
     Approval,
     CcCopy,
     Decision,

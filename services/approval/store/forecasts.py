@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.workcalendar import WorkingCalendar
 from services.approval.domain import forecast as fc
-from services.approval.domain.rules import INSTANCE_PENDING, STEP_PENDING, STEP_WAITING
 from services.approval.domain.model import PURPOSE_REGISTRATION
+from services.approval.domain.rules import INSTANCE_PENDING, STEP_PENDING, STEP_WAITING
 from services.approval.mapping import utc
 from services.approval.models import ApprovalInstance, ApprovalStep
 from services.approval.store.calendar import calendar_of

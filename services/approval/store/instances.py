@@ -79,7 +79,8 @@ class InstanceStore:
         def apply(session: Session) -> pb.PlanChainResponse:
             try:
                 previous = project_instances(session, facts.project_id)
-                planned = domain.plan_instance(previous, domain.PlanInput(facts, submitter_id, policy, steps, inputs, purpose, subject_id),
+                planned = domain.plan_instance(previous, domain.PlanInput(facts, submitter_id, policy, steps, inputs,
+                                                                purpose, subject_id),
                                                now_utc())
                 save_planned(session, previous, planned)
             except IntegrityError as err:
