@@ -35,6 +35,10 @@ log = structlog.get_logger("services.approval.store")
 Submission = tuple[str, str, dict[str, Any], list[tuple[str, list[str]]]]
 
 
+def _purpose(approval: domain.Approval) -> tuple[str, str]:
+    return approval.instance.purpose, approval.instance.subject_id
+
+
 def step_response(approval: domain.Approval, step: domain.Step) -> pb.StepState:
     due, _ = step.timers()
     return mapping.step_state_to_proto(step, approval.decisions_of(step.step_index), due)
@@ -118,7 +122,7 @@ class InstanceStore:
             aggregates.persist(session, loaded, opened.transition)
             return pb.OpenStepResponse(
                 step=mapping.step_state_to_proto(opened.step, opened.decisions, opened.due),
-                tasks=[mapping.task_to_proto(t) for t in opened.tasks],
+                tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in opened.tasks],
                 auto_approved=opened.auto_approved,
                 timers=[mapping.timer_to_proto(t) for t in opened.timers],
                 due_at=mapping.timestamp(opened.due),
@@ -161,10 +165,10 @@ class InstanceStore:
             aggregates.persist(session, loaded, decided.transition)
             approval = decided.transition.approval
             return pb.RecordDecisionResponse(
-                task=mapping.task_to_proto(decided.task),
+                task=mapping.task_to_proto(decided.task, purpose=_purpose(loaded)),
                 step=step_response(approval, decided.step),
                 step_outcome=decided.outcome,
-                new_tasks=[mapping.task_to_proto(t) for t in decided.new_tasks],
+                new_tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in decided.new_tasks],
                 return_to=decided.return_to,
                 on_behalf_of=decided.on_behalf_of,
                 pending_approvers=decided.pending_approvers,
@@ -193,7 +197,7 @@ class InstanceStore:
                 fired=True,
                 action=fired.action,
                 step_outcome=fired.outcome,
-                new_tasks=[mapping.task_to_proto(t) for t in fired.new_tasks],
+                new_tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in fired.new_tasks],
                 remind_user_ids=fired.remind_user_ids,
                 step=step_response(approval, fired.step),
                 pending_approvers=fired.pending_approvers,
