@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workflows.acceptance import ProjectAcceptance
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
 from workflows.handover import OrgHandover
@@ -42,6 +43,10 @@ def test_histories_are_recorded() -> None:
         "delivery_bounded",
         "crm_lost_pending",
         "handover_two_tasks",
+        # acceptance (验收, issue 16): recorded by tests/workflows/test_acceptance.py with
+        # BAOBEI_RECORD_HISTORIES=1
+        "acceptance_rejected",
+        "acceptance_accepted",
     }
 
 
@@ -54,5 +59,5 @@ async def test_replay(path: Path) -> None:
     # The SDK's default sandbox (strict: restricted stdlib, modules imported afresh), not the
     # worker's passthrough one (workflows/sandbox.py): the determinism check of the workflow code.
     await Replayer(
-        workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover]
+        workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover, ProjectAcceptance]
     ).replay_workflow(history)

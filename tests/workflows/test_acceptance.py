@@ -7,9 +7,11 @@ approval (what GET /projects/{id} shows) stays the registration's throughout."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,8 @@ from workflows.contracts.acceptance import (
 from workflows.contracts.lifecycle import UPDATE_DECIDE, DecisionInput, DecisionResult, LifecycleResult
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+RECORD = bool(os.environ.get("BAOBEI_RECORD_HISTORIES"))
+HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 S = rpb.ProjectStatus
 
 
@@ -89,6 +93,9 @@ async def test_acceptance_rejected_then_accepted(
                 result_type=DecisionResult)
             result = await handle.result()
             assert decided.status == result.status
+            if RECORD:  # BAOBEI_RECORD_HISTORIES=1: the replay tests' histories of this workflow
+                history = await handle.fetch_history()
+                (HISTORIES / f"acceptance_{result.outcome}.json").write_text(history.to_json(), encoding="utf-8")
             return result
 
         rejected = await run("reject", "缺少客户签字的验收单")

@@ -121,8 +121,8 @@ def check_deliverables(items: Sequence[Item], states: Sequence[State],
             out.append(FieldViolation(f"deliverables[{i}].note", f"备注最多 {MAX_NOTE} 字", f"note ≤ {MAX_NOTE}"))
         given[s.key] = s
     for it in items:
-        s = given.get(it.key)
-        done = s is not None and s.done
+        state = given.get(it.key)
+        done = state is not None and state.done
         if it.required and not done:
             out.append(FieldViolation(f"deliverables.{it.key}", f"必需的交付物未完成：{it.name}",
                                       f"required deliverable not done: {it.name}"))
