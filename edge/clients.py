@@ -22,9 +22,9 @@ from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import group_link_service_pb2_grpc as notify_group_link_grpc
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
+from baobei.registry.v1 import acceptance_service_pb2_grpc as acceptance_grpc
 from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
-from baobei.registry.v1 import acceptance_service_pb2_grpc as acceptance_grpc
 from baobei.registry.v1 import comment_service_pb2_grpc as comment_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc

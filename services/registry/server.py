@@ -16,18 +16,18 @@ from baobei.core.metrics import SafeCollector, register_collector
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
+from baobei.registry.v1 import acceptance_service_pb2_grpc as acceptance_grpc
 from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
-from baobei.registry.v1 import acceptance_service_pb2_grpc as acceptance_grpc
 from baobei.registry.v1 import comment_service_pb2_grpc as comment_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry import metrics
+from services.registry.acceptance.servicer import AcceptanceServicer
 from services.registry.accounts.domain import AccountPolicy
 from services.registry.accounts.servicer import AccountServicer
 from services.registry.audit.servicer import AuditServicer
-from services.registry.acceptance.servicer import AcceptanceServicer
 from services.registry.comments.servicer import CommentServicer
 from services.registry.directory.servicer import DirectoryServicer
 from services.registry.identity.servicer import IdentityServicer
