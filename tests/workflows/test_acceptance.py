@@ -21,6 +21,7 @@ from baobei.approval.v1 import approval_service_pb2 as apb
 from baobei.notify.v1 import notify_service_pb2 as npb
 from baobei.registry.v1 import acceptance_service_pb2 as acc
 from baobei.registry.v1 import registry_service_pb2 as rpb
+from tests.conftest import time_skipping_env
 from tests.workflows.conftest import eventually
 from tests.workflows.test_crm_saga import Stack, real_stack
 from workflows.contracts.acceptance import (
@@ -126,4 +127,39 @@ async def test_acceptance_rejected_then_accepted(
         first = stack.approval.GetInstance(apb.GetInstanceRequest(
             project_id=p, purpose="acceptance", subject_id=got.requests[1].id), timeout=10).instance
         assert first.status == "rejected"
+        assert await asyncio.to_thread(stack.todos, "mgr_sh") == []
+
+
+@pytest.mark.timeout(180)
+async def test_acceptance_times_out_as_its_policy_says(make_db_url: Callable[[str], str], tmp_path: Any) -> None:
+    """The acceptance step's SLA runs on durable timers: past 4h without a decision the policy
+    rejects it; the request is settled rejected with the reason and the project stays active.
+    (Its own test server: the module's holds the earlier test's execution workflow, whose pending
+    tasks would keep the clock from skipping.)"""
+    async with time_skipping_env() as env, real_stack(env, make_db_url, tmp_path) as stack:
+        assert stack.acceptance is not None
+        p = await asyncio.to_thread(stack.create, "sales1", "闵行机房", "闵行数据有限公司")
+        # Approved outside a lifecycle (its execution workflow would need the tasks service,
+        # which this stack lacks, and hold the time-skipping clock).
+        stack.registry.SubmitProject(rpb.SubmitProjectRequest(request_id=f"s-{p}", project_id=p, actor_id="sales1"),
+                                     timeout=10)
+        stack.registry.SetProjectStatus(rpb.SetProjectStatusRequest(
+            request_id=f"a-{p}", project_id=p, status=S.PROJECT_STATUS_ACTIVE, actor_id="lead"), timeout=10)
+        stack.approval.PutPolicy(apb.PutPolicyRequest(
+            request_id="policy-acceptance-sla", key="acceptance:sla", form_key="crm",
+            steps=[apb.PolicyStep(name="限时验收", approvers=apb.Approvers(type="user", user_id="mgr_sh"), mode="any",
+                                  sla="4h", on_timeout="reject")]), timeout=10)
+        opened = stack.acceptance.OpenRequest(acc.OpenRequestRequest(
+            request_id=uuid.uuid4().hex, project_id=p, actor_id="sales1", policy_key="acceptance:sla"),
+            timeout=10).request
+        result = await stack.client.execute_workflow(
+            ACCEPTANCE_WORKFLOW_TYPE,
+            AcceptanceInput(project_id=p, acceptance_id=opened.id, actor_id="sales1", policy_key="acceptance:sla"),
+            id=acceptance_workflow_id(p), task_queue=stack.task_queue, result_type=AcceptanceResult,
+            execution_timeout=timedelta(days=30),
+        )
+        assert (result.outcome, result.status, result.reason) == ("rejected", "active", "审批超时，按策略自动处理")
+        got = stack.acceptance.GetAcceptance(acc.GetAcceptanceRequest(project_id=p), timeout=10).requests[0]
+        assert (got.status, got.decided_by) == ("rejected", "system")
+        assert stack.project(p).status == S.PROJECT_STATUS_ACTIVE
         assert await asyncio.to_thread(stack.todos, "mgr_sh") == []
