@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.edge.conftest import Org, eventually
+from tests.edge.conftest import Org, Stack, eventually
+from tests.edge.test_action_links import action_url
 from tests.edge.test_projects import fields_of, make_form, project
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -58,7 +59,7 @@ async def upload(client: httpx.AsyncClient, pid: str, key: str = "", file: tuple
                              files={"file": (name, io.BytesIO(data), ctype)}, data={"deliverable_key": key})
 
 
-async def test_acceptance_gate_rejected_then_accepted(admin: httpx.AsyncClient, org: Org) -> None:
+async def test_acceptance_gate_rejected_then_accepted(stack: Stack, admin: httpx.AsyncClient, org: Org) -> None:
     line = f"bl-{uuid.uuid4().hex[:8]}"
     r = await admin.put(f"/api/v1/acceptance/checklists/{line}", json={"items": [
         {"key": "report", "name": "实施报告", "required": True},
@@ -122,6 +123,7 @@ async def test_acceptance_gate_rejected_then_accepted(admin: httpx.AsyncClient, 
 
     # The approver (who can now see the project) downloads the sign-off and rejects.
     task = await acceptance_todo(org["director"], pid)
+    first_link = await action_url(org["director"], pid)
     r = await org["director"].get(f"/api/v1/attachments/{attachment}/content")
     assert r.status_code == 200 and r.content == PDF[1], r.text
     r = await org["director"].post(f"/api/v1/approval-tasks/{task['id']}/decision",
@@ -147,10 +149,15 @@ async def test_acceptance_gate_rejected_then_accepted(admin: httpx.AsyncClient, 
     assert r.status_code == 201, r.text
     r = await org["rep"].post(f"/api/v1/projects/{pid}/acceptance", json={"deliverables": done})
     assert r.status_code == 201 and r.json()["current"]["seq"] == 2, r.text
-    task = await acceptance_todo(org["director"], pid)
-    r = await org["director"].post(f"/api/v1/approval-tasks/{task['id']}/decision",
-                                   json={"action": "approve", "comment": "同意验收"})
-    assert r.status_code == 200 and r.json()["status"] == "closed", r.text
+    await acceptance_todo(org["director"], pid)
+    # This time the approver decides from the action link of the notification (待验收审批).
+    link = await action_url(org["director"], pid, exclude=(first_link,))
+    async with stack.client(token=None) as anon:
+        page = await anon.get(link)
+        assert page.status_code == 200 and "验收 · 验收审批" in page.text, page.text
+        r = await anon.post(link, data={"action": "approve", "comment": "同意验收"})
+        assert r.status_code == 200, r.text
+        assert (await anon.post(link, data={"action": "approve"})).status_code == 410
     view = (await org["rep"].get(f"/api/v1/projects/{pid}/acceptance")).json()
     assert [h["status"] for h in view["history"]] == ["accepted", "rejected"]
     assert view["project_status"] == "closed"
