@@ -68,6 +68,11 @@ ACTIONS = ("approve", "reject", "return", "transfer", "add_approver")
 SYSTEM = "system"
 
 
+def _cause(err: BaseException) -> BaseException | None:
+    """The service's refusal behind an activity failure (local activities may raise it directly)."""
+    return err.cause if isinstance(err, ActivityError) else err
+
+
 def _text(locale: str, zh: str, en: str) -> str:
     return en if locale.lower().startswith("en") else zh
 
@@ -100,11 +105,25 @@ class ProjectAcceptance:
     async def run(self, inp: AcceptanceInput) -> AcceptanceResult:
         steps: list[str] = []
         self._project = await self._call(RegistryActivities.get_project, GetProjectInput(project_id=inp.project_id))
-        plan = await self._call(
-            ApprovalActivities.plan_chain,
-            PlanChainInput(request_id=f"{self._key}:plan", project=self._project, submitter_id=inp.actor_id,
-                           purpose=ACCEPTANCE_PURPOSE, subject_id=inp.acceptance_id, policy_key=inp.policy_key),
-        )
+        try:
+            plan = await self._call(
+                ApprovalActivities.plan_chain,
+                PlanChainInput(request_id=f"{self._key}:plan", project=self._project, submitter_id=inp.actor_id,
+                               purpose=ACCEPTANCE_PURPOSE, subject_id=inp.acceptance_id, policy_key=inp.policy_key),
+            )
+        except (ActivityError, ApplicationError) as err:
+            # Refused for good (e.g. its policy was deleted meanwhile): the request must not stay
+            # pending, or no other could be opened. (A local activity's failure may arrive as the
+            # ApplicationError itself.)
+            cause = _cause(err)
+            reason = cause.message if isinstance(cause, ApplicationError) else str(err)
+            await self._call(AcceptanceActivities.settle, SettleInput(
+                request_id=f"{self._key}:settle:cancelled", acceptance_id=inp.acceptance_id, status="cancelled",
+                actor_id=SYSTEM, reason=f"验收审批无法开始：{reason}"))
+            self._stage, self._done = "cancelled", True
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return AcceptanceResult(project_id=inp.project_id, acceptance_id=inp.acceptance_id, outcome="cancelled",
+                                    status="active", reason=reason, steps=["plan_refused"])
         self._instance_id = plan.instance_id
         steps.append("plan")
         outcome = await self._walk(plan.steps)
@@ -277,8 +296,8 @@ class ProjectAcceptance:
                 ),
                 caller=True,
             )
-        except ActivityError as err:
-            cause = err.cause
+        except (ActivityError, ApplicationError) as err:
+            cause = _cause(err)
             if isinstance(cause, ApplicationError) and cause.type in CALLER_ERRORS:
                 violations = cause.details[0] if cause.details else []
                 raise ApplicationError(cause.message, violations, type=cause.type, non_retryable=True) from None

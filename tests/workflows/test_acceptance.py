@@ -163,3 +163,17 @@ async def test_acceptance_times_out_as_its_policy_says(make_db_url: Callable[[st
         assert (got.status, got.decided_by) == ("rejected", "system")
         assert stack.project(p).status == S.PROJECT_STATUS_ACTIVE
         assert await asyncio.to_thread(stack.todos, "mgr_sh") == []
+
+        # A request whose chain cannot be planned (its policy is gone) is cancelled, never left pending.
+        opened = stack.acceptance.OpenRequest(acc.OpenRequestRequest(
+            request_id=uuid.uuid4().hex, project_id=p, actor_id="sales1", policy_key="acceptance:gone"),
+            timeout=10).request
+        result = await stack.client.execute_workflow(
+            ACCEPTANCE_WORKFLOW_TYPE,
+            AcceptanceInput(project_id=p, acceptance_id=opened.id, actor_id="sales1", policy_key="acceptance:gone"),
+            id=acceptance_workflow_id(p), task_queue=stack.task_queue, result_type=AcceptanceResult,
+            execution_timeout=timedelta(days=30),
+        )
+        assert (result.outcome, result.status, result.steps) == ("cancelled", "active", ["plan_refused"])
+        got = stack.acceptance.GetAcceptance(acc.GetAcceptanceRequest(project_id=p), timeout=10).requests[0]
+        assert (got.id, got.status) == (opened.id, "cancelled")

@@ -46,7 +46,7 @@ class AcceptanceInput:
 class AcceptanceResult:
     project_id: str
     acceptance_id: str
-    # accepted | rejected
+    # accepted | rejected | cancelled (its chain could not be planned)
     outcome: str
     # The project's status afterwards: closed (accepted) | active (rejected)
     status: str
