@@ -163,6 +163,10 @@ async def test_acceptance_gate_rejected_then_accepted(stack: Stack, admin: httpx
     assert view["project_status"] == "closed"
     got = (await org["rep"].get(f"/api/v1/projects/{pid}")).json()
     assert got["status"] == "closed" and got["approval"]["policy_key"] == form
+    events = [h["event"] for h in got["history"]]
+    assert [e for e in events if e.startswith("acceptance_")] == [
+        "acceptance_requested", "acceptance_rejected", "acceptance_requested", "acceptance_accepted"]
+    assert events[-1] == "closed"
 
 
 async def test_acceptance_needs_an_active_project_and_a_policy(admin: httpx.AsyncClient, org: Org) -> None:

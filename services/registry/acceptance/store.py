@@ -16,7 +16,7 @@ from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, Va
 from services.registry.acceptance.models import AcceptanceChecklistRow, AcceptanceDocumentRow, AcceptanceRequestRow
 from services.registry.domain import Viewer
 from services.registry.models import ProjectRow
-from services.registry.store.rows import project_not_found, project_of
+from services.registry.store.rows import add_history, project_not_found, project_of
 from services.registry.store.visibility import Visibility
 
 PENDING, ACCEPTED, REJECTED, CANCELLED = "pending", "accepted", "rejected", "cancelled"
@@ -179,6 +179,8 @@ def open_request(session: Session, *, project_id: str, viewer: Viewer | None, st
     for d in docs:
         d.request_id = row.id
         session.add(d)
+    add_history(session, project_id, at=now, actor=actor_id, event="acceptance_requested",
+                data={"acceptance_id": row.id, "seq": row.seq, "comment": comment})
     session.flush()
     return row
 
@@ -197,5 +199,8 @@ def settle(session: Session, *, acceptance_id: str, status: str, actor_id: str, 
         raise Conflict("验收申请已处理", "the acceptance request is already settled", code="already_decided")
     row.status, row.decided_at, row.decided_by, row.reason = status, now, actor_id, reason
     session.add(row)
+    # The project's history tells the story: requested, then accepted (closed next) or rejected.
+    add_history(session, row.project_id, at=now, actor=actor_id, event=f"acceptance_{status}",
+                data={"acceptance_id": row.id, "seq": row.seq, "reason": reason})
     session.flush()
     return row

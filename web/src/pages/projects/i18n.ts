@@ -35,6 +35,7 @@ export const zh = {
     created: '创建了报备', submitted: '提交了审批', resubmitted: '重新提交', approved: '审批通过', rejected: '驳回了报备', returned: '退回修改',
     withdrawn: '撤回了报备', cancelled: '取消了审批', closed: '关闭了项目', edited: '修改了报备', updated: '修改了报备', follow_up: '记录了跟进',
     activated: '项目启动', reassigned: '更换了审批人', imported: '导入了报备', lost: '商机丢单', protection_lapsed: '保护期到期', released: '释放了客户',
+    acceptance_requested: '申请了验收', acceptance_accepted: '验收通过', acceptance_rejected: '验收未通过', acceptance_cancelled: '验收申请已取消',
   },
   ap: {
     state: '审批状态', policy: '审批流程 {key} · v{v}', noApproval: '无需审批', replanned: '重新规划', none: '该报备尚未进入审批',
@@ -98,6 +99,7 @@ export const en: typeof zh = {
     created: 'created the registration', submitted: 'submitted it', resubmitted: 'resubmitted it', approved: 'approved', rejected: 'rejected it', returned: 'returned it',
     withdrawn: 'withdrew it', cancelled: 'cancelled the approval', closed: 'closed the project', edited: 'edited it', updated: 'edited it', follow_up: 'recorded a follow-up',
     activated: 'project started', reassigned: 'reassigned approvers', imported: 'imported it', lost: 'opportunity lost', protection_lapsed: 'protection lapsed', released: 'released the customer',
+    acceptance_requested: 'requested acceptance', acceptance_accepted: 'accepted', acceptance_rejected: 'not accepted', acceptance_cancelled: 'acceptance request cancelled',
   },
   ap: {
     state: 'Approval', policy: 'Policy {key} · v{v}', noApproval: 'No approval needed', replanned: 'Replanned', none: 'Not submitted for approval yet',
