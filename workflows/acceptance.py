@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.approval import ApprovalActivities
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
+    from workflows.contracts import search_attributes as sa
     from workflows.contracts.acceptance import (
         ACCEPTANCE_PURPOSE,
         ACCEPTANCE_WORKFLOW_TYPE,
@@ -73,6 +74,13 @@ def _cause(err: BaseException) -> BaseException | None:
     return err.cause if isinstance(err, ActivityError) else err
 
 
+def _amount(text: str) -> float:
+    try:
+        return float(text or 0)
+    except ValueError:
+        return 0.0
+
+
 def _text(locale: str, zh: str, en: str) -> str:
     return en if locale.lower().startswith("en") else zh
 
@@ -105,6 +113,10 @@ class ProjectAcceptance:
     async def run(self, inp: AcceptanceInput) -> AcceptanceResult:
         steps: list[str] = []
         self._project = await self._call(RegistryActivities.get_project, GetProjectInput(project_id=inp.project_id))
+        # The Temporal UI as ops console: BaobeiStage = "acceptance" lists acceptances under way.
+        workflow.upsert_search_attributes([sa.STAGE.value_set("acceptance"),
+                                           sa.AMOUNT.value_set(_amount(self._project.amount)),
+                                           sa.REGION.value_set(self._project.region)])
         try:
             plan = await self._call(
                 ApprovalActivities.plan_chain,
@@ -121,6 +133,7 @@ class ProjectAcceptance:
                 request_id=f"{self._key}:settle:cancelled", acceptance_id=inp.acceptance_id, status="cancelled",
                 actor_id=SYSTEM, reason=f"验收审批无法开始：{reason}"))
             self._stage, self._done = "cancelled", True
+            workflow.upsert_search_attributes([sa.STAGE.value_set("acceptance_cancelled")])
             await workflow.wait_condition(workflow.all_handlers_finished)
             return AcceptanceResult(project_id=inp.project_id, acceptance_id=inp.acceptance_id, outcome="cancelled",
                                     status="active", reason=reason, steps=["plan_refused"])
@@ -128,6 +141,10 @@ class ProjectAcceptance:
         steps.append("plan")
         outcome = await self._walk(plan.steps)
         steps.append("approval")
+        self._approvers = []
+        workflow.upsert_search_attributes([
+            sa.STAGE.value_set("acceptance_accepted" if outcome == "approved" else "acceptance_rejected"),
+            sa.APPROVERS.value_unset(), sa.SLA_DEADLINE.value_unset()])
         reason = self._comment
         if outcome == "approved":
             await self._call(AcceptanceActivities.settle, SettleInput(
@@ -179,6 +196,7 @@ class ProjectAcceptance:
                 return "rejected"
             pending = [t for t in opened.tasks if t.status == "pending"]
             self._approvers = sorted({t.approver_id for t in pending})
+            self._set_approver_attributes(opened.due_at)
             # The step is open (its to-dos exist): release the previous step's decide caller.
             self._acted_seq = max(self._acted_seq, seq - 1)
             await self._notify_tasks(f"step{index}:{seq}", pending, opened.name or step.name)
@@ -226,6 +244,7 @@ class ProjectAcceptance:
             await self._send(key, result.remind_user_ids, "approval_remind", step=step.name)
         elif timer.action == "escalate":
             self._approvers = sorted(set(result.pending_approvers))
+            self._set_approver_attributes(None)
             await self._notify_tasks(f"{key}:esc", [t for t in result.new_tasks if t.status == "pending"], step.name,
                                      escalated=True)
         if result.step_outcome in ("approved", "rejected") and self._step_outcome is None:
@@ -248,6 +267,15 @@ class ProjectAcceptance:
             return False
         self._status = result.status or "closed"
         return self._status == "closed"
+
+    def _set_approver_attributes(self, due_at: str | None) -> None:
+        """``due_at``: the step's SLA deadline (ISO), "" for none, None to keep the current one."""
+        approvers = sa.APPROVERS.value_set(self._approvers) if self._approvers else sa.APPROVERS.value_unset()
+        updates: list[Any] = [approvers]
+        if due_at is not None:
+            updates.append(sa.SLA_DEADLINE.value_set(datetime.fromisoformat(due_at)) if due_at
+                           else sa.SLA_DEADLINE.value_unset())
+        workflow.upsert_search_attributes(updates)
 
     # ---------------------------------------------------------------- notifications
 

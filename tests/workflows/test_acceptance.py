@@ -22,8 +22,9 @@ from baobei.notify.v1 import notify_service_pb2 as npb
 from baobei.registry.v1 import acceptance_service_pb2 as acc
 from baobei.registry.v1 import registry_service_pb2 as rpb
 from tests.conftest import time_skipping_env
-from tests.workflows.conftest import eventually
+from tests.workflows.conftest import eventually, search_attributes_of
 from tests.workflows.test_crm_saga import Stack, real_stack
+from workflows.contracts import search_attributes as sa
 from workflows.contracts.acceptance import (
     ACCEPTANCE_WORKFLOW_TYPE,
     AcceptanceInput,
@@ -89,6 +90,8 @@ async def test_acceptance_rejected_then_accepted(
             )
             task = await acceptance_task(stack, "mgr_sh", p)
             assert (task.purpose, task.subject_id) == ("acceptance", opened.id)
+            attrs = await search_attributes_of(handle)  # the Temporal UI finds acceptances under way
+            assert (attrs.get(sa.STAGE), attrs.get(sa.APPROVERS)) == ("acceptance", ["mgr_sh"])
             decided = await handle.execute_update(
                 UPDATE_DECIDE, DecisionInput(task_id=task.id, user_id="mgr_sh", action=decision, comment=comment),
                 result_type=DecisionResult)
