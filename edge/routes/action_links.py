@@ -44,8 +44,10 @@ from edge.clients import Clients as EdgeClients
 from edge.deps import Clients
 from edge.errors import ServiceUnavailable, UpstreamFailed, status_of
 from edge.routes import bind_project
+from edge.routes.acceptance import acceptance_instance
 from edge.routes.approvals import DECISION_LOCK_SECONDS
 from edge.routes.projects import approval_instance, viewer_of
+from workflows.contracts.acceptance import ACCEPTANCE_PURPOSE
 from workflows.contracts.lifecycle import DecisionInput
 
 log = structlog.get_logger(__name__)
@@ -202,9 +204,17 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-async def summary(clients: EdgeClients, viewer_id: str, project_id: str) -> dict[str, Any]:
+def step_label(task: approval_pb2.ApprovalTask) -> str:
+    """The task's step as the page names it (an acceptance request's step says 验收)."""
+    return f"验收 · {task.step_name}" if task.purpose == ACCEPTANCE_PURPOSE else task.step_name
+
+
+async def summary(
+    clients: EdgeClients, viewer_id: str, project_id: str, task: approval_pb2.ApprovalTask | None = None
+) -> dict[str, Any]:
     """What the confirmation page shows: the project read AS the approver ``viewer_id`` (fields
-    with read_roles they lack are absent, exactly as in the API), its form labels and the steps."""
+    with read_roles they lack are absent, exactly as in the API), its form labels and the steps
+    of the task's chain (the registration's, or the acceptance request's)."""
     approver = await _approver(clients, viewer_id)
     viewer = await viewer_of(clients, approver)
     try:
@@ -228,7 +238,10 @@ async def summary(clients: EdgeClients, viewer_id: str, project_id: str) -> dict
         o = (await clients.registry.GetUser(registry_pb2.GetUserRequest(user_id=project.owner_id))).user
         owner = f"{o.name}（{o.id}）" if o.name else o.id
     steps: list[dict[str, Any]] = []
-    instance = await approval_instance(clients, project_id)
+    if task is not None and task.purpose == ACCEPTANCE_PURPOSE:
+        instance = await acceptance_instance(clients, project_id, task.subject_id)
+    else:
+        instance = await approval_instance(clients, project_id)
     for s in mapping.approval_out(instance).get("steps", []) if instance is not None else []:
         decisions = [
             f"{d.get('user_id')} {pages.ACTION_ZH.get(str(d.get('action')), d.get('action'))}"
@@ -276,9 +289,10 @@ async def show_link(token: str, request: Request, clients: Clients) -> Response:
         bind_project(request, resolved.task.project_id)
         if head:
             return HTMLResponse("", headers=_headers(base))
-        shown = await summary(clients, resolved.link.approver_id, resolved.task.project_id or resolved.link.project_id)
+        shown = await summary(clients, resolved.link.approver_id, resolved.task.project_id or resolved.link.project_id,
+                              resolved.task)
         html = pages.render(
-            "confirm", title="审批确认", action_url=_action_url(clients, token), step=resolved.task.step_name,
+            "confirm", title="审批确认", action_url=_action_url(clients, token), step=step_label(resolved.task),
             due_at=mapping.ts(resolved.task.due_at) or "", expires_at=mapping.ts(resolved.link.expires_at) or "",
             **shown,
         )
@@ -351,7 +365,7 @@ async def decide_once(
     except RedisError:
         lock = ""  # without Redis the workflow and the approval service still refuse a second use
     try:
-        result = await lifecycle.decide(clients, task.project_id, decision)
+        result = await lifecycle.decide(clients, task.project_id, decision, purpose=task.purpose)
     except DomainError as err:
         raise (await recheck() or from_domain(err)) from None
     finally:

@@ -43,6 +43,7 @@ from edge.routes.action_links import (
     from_domain,
     read_form,
     result_page,
+    step_label,
     summary,
 )
 from workflows.contracts.lifecycle import DecisionInput
@@ -155,9 +156,9 @@ async def show_group_link(token: str, request: Request, clients: Clients) -> Res
         checked = await _usable(request, clients, link, reader)
         if head:
             return HTMLResponse("", headers=pages.security_headers(base))
-        shown = await summary(clients, reader.user.id, checked.task.project_id or link.project_id)
+        shown = await summary(clients, reader.user.id, checked.task.project_id or link.project_id, checked.task)
         html = pages.render(
-            "confirm", title="审批确认", action_url=f"{base}{PATH}{token}", step=checked.task.step_name,
+            "confirm", title="审批确认", action_url=f"{base}{PATH}{token}", step=step_label(checked.task),
             due_at=mapping.ts(checked.task.due_at) or "", expires_at=mapping.ts(link.expires_at) or "",
             group=True, csrf_token=reader.record.csrf, **shown,
         )

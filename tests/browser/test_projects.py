@@ -198,6 +198,13 @@ def test_project_page_tabs(ui: UI, planned: Planned) -> None:
         shot(page, "project-execution")
         accessible(page, f"project execution ({size})")
 
+        open_tab(page, "验收")  # acceptance (issue 16): no checklist for this business line
+        page.get_by_role("button", name="提交验收申请").wait_for()
+        assert "未配置验收清单" in main.inner_text()
+        no_raw_json(page)
+        shot(page, "project-acceptance")
+        accessible(page, f"project acceptance ({size})")
+
 
 def test_owner_adds_a_task_with_a_dependency(ui: UI, web_stack: DevStack, planned: Planned) -> None:
     page = ui.page(seed.REP)
