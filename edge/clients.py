@@ -22,6 +22,7 @@ from baobei.core.settings import SERVICES, Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1 import group_link_service_pb2_grpc as notify_group_link_grpc
 from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
+from baobei.registry.v1 import acceptance_service_pb2_grpc as acceptance_grpc
 from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
 from baobei.registry.v1 import comment_service_pb2_grpc as comment_grpc
@@ -48,6 +49,7 @@ _SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
     "audit": ("registry", audit_grpc.AuditServiceStub),
     "accounts": ("registry", accounts_grpc.AccountServiceStub),
     "comments": ("registry", comment_grpc.CommentServiceStub),
+    "acceptance": ("registry", acceptance_grpc.AcceptanceServiceStub),
 }
 
 
@@ -196,6 +198,11 @@ class Clients:
     def comments(self) -> BoundStub:
         """Comment threads with @mentions on projects (served by the registry process)."""
         return self._bound("comments")
+
+    @property
+    def acceptance(self) -> BoundStub:
+        """Acceptance (验收) checklists, requests and documents (served by the registry process)."""
+        return self._bound("acceptance")
 
     @property
     def audit(self) -> BoundStub:

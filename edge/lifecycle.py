@@ -29,6 +29,7 @@ from baobei.core.errors import (
 from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge.clients import Clients
 from edge.errors import ServiceUnavailable, UpstreamFailed
+from workflows.contracts.acceptance import ACCEPTANCE_PURPOSE, acceptance_workflow_id
 from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_VALIDATION
 from workflows.contracts.lifecycle import (
     UPDATE_CC,
@@ -145,9 +146,14 @@ async def submit(
     )
 
 
-async def decide(clients: Clients, project_id: str, decision: DecisionInput) -> DecisionResult:
+async def decide(
+    clients: Clients, project_id: str, decision: DecisionInput, *, purpose: str = ""
+) -> DecisionResult:
+    """A decision on an approval task, in the workflow that runs the task's chain: the project's
+    lifecycle for the registration, ProjectAcceptance (``accept-<id>``) for an acceptance request."""
     decision.locale = clients.locale
-    return await _update(clients, project_id, UPDATE_DECIDE, decision, DecisionResult)
+    wid = acceptance_workflow_id(project_id) if purpose == ACCEPTANCE_PURPOSE else None
+    return await _update(clients, project_id, UPDATE_DECIDE, decision, DecisionResult, wid=wid)
 
 
 async def withdraw(clients: Clients, project_id: str, inp: WithdrawInput) -> WithdrawResult:
@@ -172,10 +178,11 @@ async def reassign(clients: Clients, project_id: str, inp: ReassignInput) -> Rea
 
 
 async def _update(
-    clients: Clients, project_id: str, name: str, arg: Any, result_type: type[T], *, update_id: str | None = None
+    clients: Clients, project_id: str, name: str, arg: Any, result_type: type[T], *, update_id: str | None = None,
+    wid: str | None = None,
 ) -> T:
     client = await clients.temporal()
-    handle = client.get_workflow_handle(workflow_id(project_id))
+    handle = client.get_workflow_handle(wid or workflow_id(project_id))
     # Temporal answers a repeated update id with the first one's outcome (no second run).
     return await _answer(handle.execute_update(name, arg, id=update_id, result_type=result_type), clients)
 

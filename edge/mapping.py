@@ -419,6 +419,7 @@ def todo_out(t: approval_pb2.ApprovalTask) -> dict[str, Any]:
         "opened_at": ts(t.created_at),
         "due_at": ts(t.due_at),
         "on_behalf_of": _opt(t.on_behalf_of),
+        "purpose": t.purpose or "registration",
     }
 
 

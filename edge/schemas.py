@@ -729,6 +729,9 @@ class TodoOut(Model):
     due_at: str | None = Field(default=None, description="SLA due time, if the step has one",
                                examples=["2026-12-02T01:30:00Z"])
     on_behalf_of: str | None = Field(default=None, description="Acting as this approver's delegate")
+    purpose: str = Field(default="registration",
+                         description="What the task decides: `registration` (the project's registration) or "
+                                     "`acceptance` (验收 request)")
 
 
 class TodoList(Model):

@@ -32,11 +32,14 @@ from baobei.core.grpc_client import aio_channel
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
+from baobei.registry.v1.acceptance_service_pb2_grpc import AcceptanceServiceStub
 from baobei.registry.v1.audit_service_pb2_grpc import AuditServiceStub
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from baobei.tasks.v1.tasks_service_pb2_grpc import TasksServiceStub
+from workflows.acceptance import ProjectAcceptance
 from workflows.activities import ApprovalActivities, NotifyActivities, RegistryActivities, ReportingActivities
+from workflows.activities.acceptance import AcceptanceActivities
 from workflows.activities.audit import AuditActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
 from workflows.activities.org import OrgActivities
@@ -68,7 +71,7 @@ MAX_CACHED_WORKFLOWS = 200
 
 
 WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection, CrmOpportunityLost,
-             OrgHandover, ProjectClosure, AuditRetention]
+             OrgHandover, ProjectClosure, AuditRetention, ProjectAcceptance]
 # lifecycle: WORKFLOWS on settings.task_queue; delivery: notification delivery on its own queue.
 ROLES = ("all", "lifecycle", "delivery")
 
@@ -85,6 +88,8 @@ class Stubs:
     tasks: TasksServiceStub | None = None
     # The registry's AuditService (retention); optional for the same reason.
     audit: AuditServiceStub | None = None
+    # The registry's AcceptanceService (ProjectAcceptance settles its requests); optional likewise.
+    acceptance: AcceptanceServiceStub | None = None
 
 
 def open_stubs(settings: Settings) -> tuple[Stubs, list[grpc.aio.Channel]]:
@@ -99,6 +104,7 @@ def open_stubs(settings: Settings) -> tuple[Stubs, list[grpc.aio.Channel]]:
         reporting=ReportingServiceStub(channels["reporting"]),
         tasks=TasksServiceStub(channels["tasks"]),
         audit=AuditServiceStub(channels["registry"]),
+        acceptance=AcceptanceServiceStub(channels["registry"]),
     )
     return stubs, list(channels.values())
 
@@ -122,6 +128,8 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
         execution += [tasks.apply_template, tasks.save_baseline, tasks.evaluate_rules, tasks.record_fire]
         hooks = WebhookActivities(stubs.tasks, stubs.notify, timeout=timeout)
         execution.append(hooks.deliver)
+    if stubs.acceptance is not None:
+        execution.append(AcceptanceActivities(stubs.acceptance, timeout=timeout).settle)
     if stubs.audit is not None:
         execution.append(AuditActivities(stubs.audit, retention_days=settings.audit_retention_days,
                                          timeout=timeout).purge)

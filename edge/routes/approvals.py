@@ -126,6 +126,7 @@ async def decide(
                 to_step=body.to_step,
                 attachments=[a.model_dump() for a in body.attachments],
             ),
+            purpose=task.purpose,
         )
     finally:
         if lock:

@@ -15,9 +15,11 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from baobei.core.errors import Conflict, Forbidden
+from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge.deps import Clients, CurrentUser
 from edge.errors import ServiceUnavailable, UpstreamFailed
 from edge.routes import area_router, bind_project
+from edge.routes.acceptance import acceptance_required
 from edge.routes.projects import project_view, visible_project
 from edge.routes.reviews import record_review
 from edge.schemas import ProjectOut
@@ -50,6 +52,12 @@ async def close_project(
     project = await visible_project(clients, user, project_id)
     if user.id != project.owner_id and not user.is_admin:
         raise Forbidden("只有项目负责人或管理员可以关闭项目", "only the owner or an admin may close the project")
+    if project.status == registry_pb2.PROJECT_STATUS_ACTIVE and await acceptance_required(clients, project):
+        # The business line has an acceptance checklist: an active project closes only through an
+        # accepted acceptance request (POST /projects/{id}/acceptance), never directly.
+        raise Conflict("该业务线的项目须通过验收（验收申请审批通过后自动关闭），不能直接关闭",
+                       "projects of this business line close through acceptance (验收): open an acceptance "
+                       "request with POST /api/v1/projects/{id}/acceptance", code="acceptance_required")
     client = await clients.temporal()
     review = None
     if body is not None and body.review is not None:

@@ -289,8 +289,11 @@ def delegation_to_proto(row: ApprovalDelegation | None) -> pb.Delegation | None:
     )
 
 
-def task_to_proto(row: TaskRow, on_behalf_of: str = "") -> pb.ApprovalTask:
+def task_to_proto(row: TaskRow, on_behalf_of: str = "", purpose: tuple[str, str] = ("", "")) -> pb.ApprovalTask:
+    """``purpose``: the (purpose, subject id) of the task's instance, when the caller read it."""
     return pb.ApprovalTask(
+        purpose=purpose[0] or domain.PURPOSE_REGISTRATION,
+        subject_id=purpose[1],
         id=row.id,
         instance_id=row.instance_id,
         project_id=row.project_id,
@@ -375,6 +378,8 @@ def instance_to_proto(
         created_at=timestamp(row.created_at),
         cc=[cc_to_proto(c) for c in cc],
         actions=[decision_to_proto(d) for d in loose],
+        purpose=getattr(row, "purpose", "") or domain.PURPOSE_REGISTRATION,
+        subject_id=getattr(row, "subject_id", "") or "",
     )
 
 

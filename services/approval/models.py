@@ -40,7 +40,10 @@ class ApprovalInstance(Base, table=True):
     """One submission of a project going through its approval chain."""
 
     __tablename__ = "approval_instance"
-    __table_args__ = (sa.UniqueConstraint("project_id", "attempt", name="uq_approval_instance_project_attempt"),)
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "attempt", name="uq_approval_instance_project_attempt"),
+        sa.Index("ix_approval_instance_project_purpose", "project_id", "purpose"),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     project_id: str = Field(max_length=100, index=True)
@@ -64,6 +67,13 @@ class ApprovalInstance(Base, table=True):
     form_changed_at: datetime | None = _ts(nullable=True)
     # The step that returned the approval to the submitter (-1: none): a resubmission resumes there.
     returned_step: int = Field(default=-1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="-1"))
+    # What the chain decides: registration (the project's registration) | acceptance (验收) | …
+    # Instances of one purpose never supersede another's; GetInstance shows one purpose.
+    purpose: str = Field(
+        default="registration", sa_column=sa.Column(sa.String(20), nullable=False, server_default="registration")
+    )
+    # The request decided (e.g. the acceptance request id); "" for the registration.
+    subject_id: str = Field(default="", sa_column=sa.Column(sa.String(64), nullable=False, server_default=""))
 
 
 class ApprovalStep(Base, table=True):

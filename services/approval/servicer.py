@@ -135,7 +135,15 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             require(request.project.project_id, "project.project_id", "项目", "project_id"),
         )
         facts = mapping.facts_from_proto(request.project)
-        policy = self.store.policy_for_form(form_key=facts.form_key)
+        purpose = domain.purpose_of(request.purpose)
+        if purpose not in domain.PURPOSES:
+            raise ValidationFailed([FieldViolation("purpose", f"未知的审批用途：{purpose}",
+                                                   f"unknown purpose: {purpose}")])
+        if request.policy_key.strip():
+            # A request about an approved project (acceptance…) names its own policy.
+            policy: domain.Policy | None = self.store.policy(key=request.policy_key.strip())
+        else:
+            policy = self.store.policy_for_form(form_key=facts.form_key)
         if policy is None:
             # Submissions are refused without a policy (RequirePolicy, before anything changes);
             # one that slipped through (its policy moved to another form meanwhile) waits, retried,
@@ -155,6 +163,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             policy=policy,
             steps=steps,
             inputs=domain.plan_inputs(policy, facts, submitter or domain.OrgUser(id=request.submitter_id)),
+            purpose=purpose,
+            subject_id=request.subject_id.strip(),
         )
 
     @rpc
@@ -417,7 +427,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
     @rpc
     def GetInstance(self, request: pb.GetInstanceRequest, context: grpc.ServicerContext) -> pb.GetInstanceResponse:
         _required(require(request.project_id, "project_id", "项目", "project_id"))
-        return pb.GetInstanceResponse(instance=self.store.get_instance(project_id=request.project_id))
+        return pb.GetInstanceResponse(instance=self.store.get_instance(
+            project_id=request.project_id, purpose=request.purpose, subject_id=request.subject_id.strip()))
 
     @rpc
     def ListApproverProjects(

@@ -16,6 +16,7 @@ from baobei.core.metrics import SafeCollector, register_collector
 from baobei.core.migrations import upgrade
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
+from baobei.registry.v1 import acceptance_service_pb2_grpc as acceptance_grpc
 from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
 from baobei.registry.v1 import comment_service_pb2_grpc as comment_grpc
@@ -23,6 +24,7 @@ from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from services.registry import metrics
+from services.registry.acceptance.servicer import AcceptanceServicer
 from services.registry.accounts.domain import AccountPolicy
 from services.registry.accounts.servicer import AccountServicer
 from services.registry.audit.servicer import AuditServicer
@@ -75,6 +77,7 @@ def build(
         directory_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(engine), server)
         audit_grpc.add_AuditServiceServicer_to_server(AuditServicer(engine), server)
         comment_grpc.add_CommentServiceServicer_to_server(CommentServicer(engine, processed_request), server)
+        acceptance_grpc.add_AcceptanceServiceServicer_to_server(AcceptanceServicer(engine, processed_request), server)
         accounts_grpc.add_AccountServiceServicer_to_server(AccountServicer(engine, sealer, account_policy), server)
 
     server, bound = build_server(

@@ -105,6 +105,14 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/projects/{project_id}/submit":              "401  ok   404  404  404  404  404  404  404  404  ok",
     "POST /api/v1/projects/{project_id}/follow-ups":          "401  ok   404  404  403  403  403  404  404  404  ok",
     "POST /api/v1/projects/{project_id}/close":               "401  ok   404  404  403  403  403  404  404  404  ok",
+    # ------------------------------------------------------------ acceptance (验收, issue 16)
+    # checklists: anyone signed in reads one, only an admin sets it; a project's acceptance: whoever
+    # sees the project reads it, only the owner or an admin opens a request or uploads a document
+    "GET /api/v1/acceptance/checklists/{business_line}":      ANY_USER,
+    "PUT /api/v1/acceptance/checklists/{business_line}":      ADMIN_ONLY,
+    "GET /api/v1/projects/{project_id}/acceptance":           "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    "POST /api/v1/projects/{project_id}/acceptance":          "401  ok   404  404  403  403  403  404  404  404  ok",
+    "POST /api/v1/projects/{project_id}/acceptance/documents": "401  ok   404  404  403  403  403  404  404  404  ok",
     # ------------------------------------------------------------ approving
     "GET /api/v1/me/todos":                                   ANY_USER,
     "POST /api/v1/approval-tasks/{task_id}/decision":         "401  403  404  404  ok   403  404  404  404  404  403",
@@ -546,6 +554,12 @@ async def build_world(stack: Stack) -> World:
     assert r.status_code == 200, r.text
     r = await admin.put(f"/api/v1/plan-templates/{w.business_line}", json=template_body())
     assert r.status_code == 200, r.text
+    # Acceptance requests of projects without a business line are decided by the policy `acceptance`.
+    r = await admin.put("/api/v1/approval-policies/acceptance", json={
+        "form_key": form,
+        "steps": [{"name": "验收审批", "approvers": {"type": "user", "user_id": users["approver"]}, "mode": "any"}],
+    })
+    assert r.status_code == 200, r.text
     return w
 
 
@@ -666,6 +680,25 @@ fixed("POST", API + "/projects/{project_id}/follow-ups", lambda w: Req(
 @req("POST", API + "/projects/{project_id}/close")
 async def _close(w: World, role: str, ok: bool) -> Req:
     return Req(f"{API}/projects/{await w.active() if ok else w.p}/close", json={"comment": "结项"})
+
+
+fixed("GET", API + "/acceptance/checklists/{business_line}", lambda w: Req(
+    f"{API}/acceptance/checklists/mx-acc-{w.run}"))
+fixed("PUT", API + "/acceptance/checklists/{business_line}", lambda w: Req(
+    f"{API}/acceptance/checklists/mx-acc-{w.run}", json={"items": [{"key": "signoff", "name": "客户签字验收单"}]}))
+fixed("GET", API + "/projects/{project_id}/acceptance", lambda w: Req(f"{API}/projects/{w.p}/acceptance"))
+
+
+@req("POST", API + "/projects/{project_id}/acceptance")
+async def _acceptance(w: World, role: str, ok: bool) -> Req:
+    return Req(f"{API}/projects/{await w.active() if ok else w.p}/acceptance",
+               json={"deliverables": [], "comment": "申请验收"})
+
+
+@req("POST", API + "/projects/{project_id}/acceptance/documents")
+async def _acceptance_document(w: World, role: str, ok: bool) -> Req:
+    return Req(f"{API}/projects/{await w.active() if ok else w.p}/acceptance/documents",
+               files={"file": ("签字验收单.pdf", io.BytesIO(b"%PDF-1.4 matrix"), "application/pdf")})
 
 
 fixed("GET", API + "/me/todos", lambda w: Req(f"{API}/me/todos"))

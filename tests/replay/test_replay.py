@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workflows.acceptance import ProjectAcceptance
 from workflows.closure import ProjectClosure
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
@@ -46,6 +47,10 @@ def test_histories_are_recorded() -> None:
         # closing: before reviews, and with a review (patch closure-review, issue 16)
         "closure_plain",
         "closure_review",
+        # acceptance (验收, issue 16): recorded by tests/workflows/test_acceptance.py with
+        # BAOBEI_RECORD_HISTORIES=1
+        "acceptance_rejected",
+        "acceptance_accepted",
     }
 
 
@@ -58,5 +63,6 @@ async def test_replay(path: Path) -> None:
     # The SDK's default sandbox (strict: restricted stdlib, modules imported afresh), not the
     # worker's passthrough one (workflows/sandbox.py): the determinism check of the workflow code.
     await Replayer(
-        workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover, ProjectClosure]
+        workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover, ProjectClosure,
+                   ProjectAcceptance]
     ).replay_workflow(history)

@@ -12,6 +12,7 @@ from temporalio import activity, workflow
 
 from workflows import delivery_worker, worker
 from workflows.activities import ApprovalActivities, NotifyActivities, RegistryActivities, ReportingActivities
+from workflows.activities.acceptance import AcceptanceActivities
 from workflows.activities.audit import AuditActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
 from workflows.activities.org import OrgActivities
@@ -30,15 +31,16 @@ ACTIVITY_NAMES = {
     "approval.RecordAction", "approval.ListTodos", "notify.Send", "notify.Deliver", "notify.DeliverDigest",
     "notify.DeadLetter", "reporting.IngestEvent", "tasks.ApplyTemplate", "tasks.SaveBaseline",
     "tasks.EvaluateRules", "tasks.RecordFire", "webhook.Deliver", "lifecycle.Withdraw", "lifecycle.Decide",
-    "lifecycle.StopExecution", "audit.purge",
+    "lifecycle.StopExecution", "audit.purge", "acceptance.SettleRequest",
 }
 WORKFLOW_NAMES = {
     "ProjectLifecycle", "ProjectExecution", "ProjectProtection", "NotificationDelivery", "CrmOpportunityLost",
-    "OrgHandover", "ProjectClosure", "AuditRetention",
+    "OrgHandover", "ProjectClosure", "AuditRetention", "ProjectAcceptance",
 }
 ACTIVITY_CLASSES: list[type[Any]] = [
     RegistryActivities, ApprovalActivities, NotifyActivities, ReportingActivities, TasksActivities,
     RecipientActivities, ProtectionInfoActivities, WebhookActivities, OrgActivities, LifecycleOps, AuditActivities,
+    AcceptanceActivities,
 ]
 
 

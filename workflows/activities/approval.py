@@ -108,7 +108,8 @@ class ApprovalActivities:
     @activity.defn(name=APPROVAL_PLAN_CHAIN)
     async def plan_chain(self, inp: PlanChainInput) -> ChainPlan:
         log = activity_logger(inp.project.id)
-        req = pb.PlanChainRequest(request_id=inp.request_id, project=facts(inp.project), submitter_id=inp.submitter_id)
+        req = pb.PlanChainRequest(request_id=inp.request_id, project=facts(inp.project), submitter_id=inp.submitter_id,
+                                  purpose=inp.purpose, subject_id=inp.subject_id, policy_key=inp.policy_key)
         resp = await call(self._stub.PlanChain, req, timeout=self._timeout)
         log.info("approval.planned", instance_id=resp.instance_id, policy=resp.policy_key, steps=len(resp.steps))
         return ChainPlan(

@@ -36,6 +36,11 @@ class PlanChainInput:
     request_id: str
     project: ProjectSnapshot
     submitter_id: str
+    # "" = the registration (policy of the project's form); "acceptance" with the request id as
+    # subject and the acceptance policy key (see services/approval/domain/model.py PURPOSES).
+    purpose: str = ""
+    subject_id: str = ""
+    policy_key: str = ""
 
 
 @dataclass

@@ -30,6 +30,7 @@ KIND_LABELS = {
     "ProjectExecution": "执行 execution",
     "ProjectProtection": "保护期 protection",
     "ProjectClosure": "关闭 closure",
+    "ProjectAcceptance": "验收 acceptance",
     "CrmOpportunityLost": "CRM 丢单 lost",
 }
 

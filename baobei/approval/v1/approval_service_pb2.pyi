@@ -339,14 +339,20 @@ class SimulateResponse(_message.Message):
     def __init__(self, steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ...) -> None: ...
 
 class PlanChainRequest(_message.Message):
-    __slots__ = ("request_id", "project", "submitter_id")
+    __slots__ = ("request_id", "project", "submitter_id", "purpose", "subject_id", "policy_key")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     SUBMITTER_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    POLICY_KEY_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project: ProjectFacts
     submitter_id: str
-    def __init__(self, request_id: _Optional[str] = ..., project: _Optional[_Union[ProjectFacts, _Mapping]] = ..., submitter_id: _Optional[str] = ...) -> None: ...
+    purpose: str
+    subject_id: str
+    policy_key: str
+    def __init__(self, request_id: _Optional[str] = ..., project: _Optional[_Union[ProjectFacts, _Mapping]] = ..., submitter_id: _Optional[str] = ..., purpose: _Optional[str] = ..., subject_id: _Optional[str] = ..., policy_key: _Optional[str] = ...) -> None: ...
 
 class PlanChainResponse(_message.Message):
     __slots__ = ("instance_id", "policy_key", "policy_version", "steps")
@@ -361,7 +367,7 @@ class PlanChainResponse(_message.Message):
     def __init__(self, instance_id: _Optional[str] = ..., policy_key: _Optional[str] = ..., policy_version: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ...) -> None: ...
 
 class ApprovalTask(_message.Message):
-    __slots__ = ("id", "instance_id", "project_id", "step_index", "step_name", "approver_id", "status", "due_at", "created_at", "kind", "on_behalf_of", "opened_at")
+    __slots__ = ("id", "instance_id", "project_id", "step_index", "step_name", "approver_id", "status", "due_at", "created_at", "kind", "on_behalf_of", "opened_at", "purpose", "subject_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -374,6 +380,8 @@ class ApprovalTask(_message.Message):
     KIND_FIELD_NUMBER: _ClassVar[int]
     ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
     OPENED_AT_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     instance_id: str
     project_id: str
@@ -386,7 +394,9 @@ class ApprovalTask(_message.Message):
     kind: str
     on_behalf_of: str
     opened_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project_id: _Optional[str] = ..., step_index: _Optional[int] = ..., step_name: _Optional[str] = ..., approver_id: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., on_behalf_of: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    purpose: str
+    subject_id: str
+    def __init__(self, id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project_id: _Optional[str] = ..., step_index: _Optional[int] = ..., step_name: _Optional[str] = ..., approver_id: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., on_behalf_of: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose: _Optional[str] = ..., subject_id: _Optional[str] = ...) -> None: ...
 
 class Decision(_message.Message):
     __slots__ = ("user_id", "action", "comment", "at", "channel", "auto", "on_behalf_of", "target_user_id", "data")
@@ -553,13 +563,17 @@ class ListTodosResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ...) -> None: ...
 
 class GetInstanceRequest(_message.Message):
-    __slots__ = ("project_id",)
+    __slots__ = ("project_id", "purpose", "subject_id")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     project_id: str
-    def __init__(self, project_id: _Optional[str] = ...) -> None: ...
+    purpose: str
+    subject_id: str
+    def __init__(self, project_id: _Optional[str] = ..., purpose: _Optional[str] = ..., subject_id: _Optional[str] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("id", "project_id", "policy_key", "policy_version", "status", "steps", "returned_step", "inputs", "created_at", "cc", "actions")
+    __slots__ = ("id", "project_id", "policy_key", "policy_version", "status", "steps", "returned_step", "inputs", "created_at", "cc", "actions", "purpose", "subject_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     POLICY_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -571,6 +585,8 @@ class Instance(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     CC_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     project_id: str
     policy_key: str
@@ -582,7 +598,9 @@ class Instance(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     cc: _containers.RepeatedCompositeFieldContainer[CcRecord]
     actions: _containers.RepeatedCompositeFieldContainer[Decision]
-    def __init__(self, id: _Optional[str] = ..., project_id: _Optional[str] = ..., policy_key: _Optional[str] = ..., policy_version: _Optional[int] = ..., status: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[StepState, _Mapping]]] = ..., returned_step: _Optional[int] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cc: _Optional[_Iterable[_Union[CcRecord, _Mapping]]] = ..., actions: _Optional[_Iterable[_Union[Decision, _Mapping]]] = ...) -> None: ...
+    purpose: str
+    subject_id: str
+    def __init__(self, id: _Optional[str] = ..., project_id: _Optional[str] = ..., policy_key: _Optional[str] = ..., policy_version: _Optional[int] = ..., status: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[StepState, _Mapping]]] = ..., returned_step: _Optional[int] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cc: _Optional[_Iterable[_Union[CcRecord, _Mapping]]] = ..., actions: _Optional[_Iterable[_Union[Decision, _Mapping]]] = ..., purpose: _Optional[str] = ..., subject_id: _Optional[str] = ...) -> None: ...
 
 class CcRecord(_message.Message):
     __slots__ = ("id", "instance_id", "project_id", "step_index", "user_id", "by_user_id", "created_at", "read_at")

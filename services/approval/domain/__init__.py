@@ -40,6 +40,10 @@ from services.approval.domain.lifecycle import (
     supersede,
 )
 from services.approval.domain.model import (
+    PURPOSE_ACCEPTANCE,
+    PURPOSE_CHANGE,
+    PURPOSE_REGISTRATION,
+    PURPOSES,
     Approval,
     CcCopy,
     Decision,
@@ -50,6 +54,8 @@ from services.approval.domain.model import (
     Task,
     Transition,
     closed_by,
+    policy_purpose,
+    purpose_of,
 )
 from services.approval.domain.opening import Opened, open_step
 from services.approval.domain.org import (
@@ -148,6 +154,12 @@ from services.approval.domain.timers import (
 )
 
 __all__ = [
+    "PURPOSE_ACCEPTANCE",
+    "PURPOSE_CHANGE",
+    "PURPOSE_REGISTRATION",
+    "PURPOSES",
+    "policy_purpose",
+    "purpose_of",
     "ACTIONS",
     "APPROVER_TYPES",
     "AUDIT_ACTIONS",

@@ -14,6 +14,7 @@ from baobei.core.errors import Conflict, FieldViolation, ValidationFailed
 from services.approval.domain.facts import ProjectFacts
 from services.approval.domain.model import (
     OPEN_TASK,
+    PURPOSE_REGISTRATION,
     Approval,
     CcCopy,
     Decision,
@@ -77,12 +78,18 @@ class PlanInput:
     policy: Policy | None
     steps: Sequence[PlannedStep]
     inputs: dict[str, Any] | None = None
+    purpose: str = PURPOSE_REGISTRATION
+    subject_id: str = ""
 
 
 def plan_instance(previous: Sequence[Approval], inp: PlanInput, now: datetime, ids: NewId = new_id) -> Planned:
     """A new instance with its planned steps (approved at once without steps); a resubmission
-    supersedes what is still open of earlier submissions of the project."""
-    superseded = [supersede(p, now) for p in previous]
+    supersedes what is still open of earlier submissions of the project for the same purpose
+    (an acceptance request never supersedes the registration's chain, nor the reverse); attempts
+    are numbered across all of the project's instances."""
+    superseded = [
+        supersede(p, now) if p.instance.purpose == inp.purpose else Transition(working_copy(p)) for p in previous
+    ]
     policy, steps = inp.policy, inp.steps
     instance = Instance(
         id=ids(),
@@ -97,6 +104,8 @@ def plan_instance(previous: Sequence[Approval], inp: PlanInput, now: datetime, i
         form_key=inp.facts.form_key,
         inputs=inp.inputs,
         form_hash=inp.facts.content_hash(),
+        purpose=inp.purpose,
+        subject_id=inp.subject_id,
     )
     auto_consecutive = policy.options.auto_approve_consecutive if policy else True
     planned = [
@@ -165,7 +174,8 @@ def replan(
     old = next(p for p in previous if p.instance.id == returned_id)
     _require_returned(old)
     inputs = {**(inp.inputs or {}), "replanned": {"reason": reason, "from_instance": returned_id}}
-    planned = plan_instance(previous, PlanInput(inp.facts, old.instance.submitter_id, inp.policy, inp.steps, inputs),
+    planned = plan_instance(previous, PlanInput(inp.facts, old.instance.submitter_id, inp.policy, inp.steps, inputs,
+                                               old.instance.purpose, old.instance.subject_id),
                             now, ids)
     superseded = next(t for t in planned.previous if t.approval.instance.id == returned_id)
     audit(superseded, step_index=-1, user_id=actor_id, action="resubmit", now=now, data={"replanned": reason})

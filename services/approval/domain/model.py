@@ -49,6 +49,26 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+# What an instance's chain decides. Registration is the project's own approval (GET /projects/{id}
+# shows it); the others decide a request about an approved project, each on its own policy.
+PURPOSE_REGISTRATION = "registration"
+PURPOSE_ACCEPTANCE = "acceptance"
+PURPOSE_CHANGE = "change"
+PURPOSES = (PURPOSE_REGISTRATION, PURPOSE_ACCEPTANCE, PURPOSE_CHANGE)
+
+
+def policy_purpose(key: str) -> str:
+    """The purpose a policy key is reserved for: ``acceptance`` and ``acceptance:<business line>``
+    decide acceptance requests (likewise ``change``…); any other key decides registrations."""
+    head = key.strip().split(":", 1)[0]
+    return head if head in PURPOSES and head != PURPOSE_REGISTRATION else PURPOSE_REGISTRATION
+
+
+def purpose_of(value: str) -> str:
+    """A request's purpose ("" = registration)."""
+    return value.strip() or PURPOSE_REGISTRATION
+
+
 @dataclass
 class Instance:
     id: str
@@ -65,6 +85,8 @@ class Instance:
     form_hash: str = ""
     form_changed_at: datetime | None = None
     returned_step: int = -1
+    purpose: str = "registration"
+    subject_id: str = ""
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -244,6 +245,15 @@ def _norm_approvers(a: ApproverSpec | None) -> ApproverSpec | None:
     )
 
 
+# A purpose's policy for one business line: "acceptance:<business line>" (the line as the
+# registrations spell it, Chinese included; no whitespace, slashes or control characters).
+PURPOSE_KEY_RE = re.compile(r"^(acceptance|change):[^\s/\\?#%\x00-\x1f]+$")
+
+
+def valid_key(key: str) -> bool:
+    return len(key) <= 100 and bool(KEY_RE.match(key) or PURPOSE_KEY_RE.match(key))
+
+
 def validate_policy(
     *,
     key: str,
@@ -256,9 +266,11 @@ def validate_policy(
     user approvers must exist in it and roles must have at least one holder."""
     v: list[FieldViolation] = []
     options = options or PolicyOptions()
-    if not KEY_RE.match(key) or len(key) > 100:
-        v.append(FieldViolation("key", "策略标识须为小写字母、数字、下划线或连字符，且以字母或数字开头",
-                                "key must match [a-z0-9][a-z0-9_-]* (at most 100 characters)"))
+    if not valid_key(key):
+        v.append(FieldViolation("key", "策略标识须为小写字母、数字、下划线或连字符，且以字母或数字开头"
+                                "（验收策略可为 acceptance:<业务线>）",
+                                "key must match [a-z0-9][a-z0-9_-]* (at most 100 characters), or be "
+                                "acceptance:<business line>"))
     if not form_key.strip():
         v.append(FieldViolation("form_key", "表单标识为必填项", "form_key is required"))
     elif len(form_key.strip()) > 100:

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.workcalendar import WorkingCalendar
 from services.approval.domain import forecast as fc
+from services.approval.domain.model import PURPOSE_REGISTRATION
 from services.approval.domain.rules import INSTANCE_PENDING, STEP_PENDING, STEP_WAITING
 from services.approval.mapping import utc
 from services.approval.models import ApprovalInstance, ApprovalStep
@@ -50,7 +51,8 @@ class ForecastStore:
     def forecast_instance(self, *, project_id: str, now: datetime) -> pb.ForecastInstanceResponse:
         with Session(self.engine) as session:
             instance = session.exec(
-                select(ApprovalInstance).where(ApprovalInstance.project_id == project_id)
+                select(ApprovalInstance).where(ApprovalInstance.project_id == project_id,
+                                               ApprovalInstance.purpose == PURPOSE_REGISTRATION)
                 .order_by(col(ApprovalInstance.attempt).desc()).limit(1)
             ).first()
             if instance is None or instance.status != INSTANCE_PENDING:

@@ -35,6 +35,10 @@ log = structlog.get_logger("services.approval.store")
 Submission = tuple[str, str, dict[str, Any], list[tuple[str, list[str]]]]
 
 
+def _purpose(approval: domain.Approval) -> tuple[str, str]:
+    return approval.instance.purpose, approval.instance.subject_id
+
+
 def step_response(approval: domain.Approval, step: domain.Step) -> pb.StepState:
     due, _ = step.timers()
     return mapping.step_state_to_proto(step, approval.decisions_of(step.step_index), due)
@@ -73,11 +77,14 @@ class InstanceStore:
         policy: domain.Policy | None,
         steps: Sequence[domain.PlannedStep],
         inputs: dict[str, Any] | None = None,
+        purpose: str = domain.PURPOSE_REGISTRATION,
+        subject_id: str = "",
     ) -> pb.PlanChainResponse:
         def apply(session: Session) -> pb.PlanChainResponse:
             try:
                 previous = project_instances(session, facts.project_id)
-                planned = domain.plan_instance(previous, domain.PlanInput(facts, submitter_id, policy, steps, inputs),
+                planned = domain.plan_instance(previous, domain.PlanInput(facts, submitter_id, policy, steps, inputs,
+                                                                purpose, subject_id),
                                                now_utc())
                 save_planned(session, previous, planned)
             except IntegrityError as err:
@@ -115,7 +122,7 @@ class InstanceStore:
             aggregates.persist(session, loaded, opened.transition)
             return pb.OpenStepResponse(
                 step=mapping.step_state_to_proto(opened.step, opened.decisions, opened.due),
-                tasks=[mapping.task_to_proto(t) for t in opened.tasks],
+                tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in opened.tasks],
                 auto_approved=opened.auto_approved,
                 timers=[mapping.timer_to_proto(t) for t in opened.timers],
                 due_at=mapping.timestamp(opened.due),
@@ -158,10 +165,10 @@ class InstanceStore:
             aggregates.persist(session, loaded, decided.transition)
             approval = decided.transition.approval
             return pb.RecordDecisionResponse(
-                task=mapping.task_to_proto(decided.task),
+                task=mapping.task_to_proto(decided.task, purpose=_purpose(loaded)),
                 step=step_response(approval, decided.step),
                 step_outcome=decided.outcome,
-                new_tasks=[mapping.task_to_proto(t) for t in decided.new_tasks],
+                new_tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in decided.new_tasks],
                 return_to=decided.return_to,
                 on_behalf_of=decided.on_behalf_of,
                 pending_approvers=decided.pending_approvers,
@@ -190,7 +197,7 @@ class InstanceStore:
                 fired=True,
                 action=fired.action,
                 step_outcome=fired.outcome,
-                new_tasks=[mapping.task_to_proto(t) for t in fired.new_tasks],
+                new_tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in fired.new_tasks],
                 remind_user_ids=fired.remind_user_ids,
                 step=step_response(approval, fired.step),
                 pending_approvers=fired.pending_approvers,
@@ -201,15 +208,16 @@ class InstanceStore:
 
     # ------------------------------------------------------------ reads
 
-    def get_instance(self, *, project_id: str) -> pb.Instance:
-        """The latest submission of a project."""
+    def get_instance(self, *, project_id: str, purpose: str = "", subject_id: str = "") -> pb.Instance:
+        """The latest instance of a project for one purpose (the registration's by default), or of
+        one subject (an acceptance request)."""
         with Session(self.engine) as session:
-            stmt = (
-                select(ApprovalInstance)
-                .where(ApprovalInstance.project_id == project_id)
-                .order_by(col(ApprovalInstance.attempt).desc())
-                .limit(1)
+            stmt = select(ApprovalInstance).where(
+                ApprovalInstance.project_id == project_id, ApprovalInstance.purpose == domain.purpose_of(purpose)
             )
+            if subject_id:
+                stmt = stmt.where(ApprovalInstance.subject_id == subject_id)
+            stmt = stmt.order_by(col(ApprovalInstance.attempt).desc()).limit(1)
             row = session.exec(stmt).first()
             if row is None:
                 raise NotFound(f"项目尚无审批记录：{project_id}", f"no approval for project: {project_id}")
@@ -220,7 +228,8 @@ class InstanceStore:
         planning inputs: (instance id, project id, inputs, [(step name, approvers)])."""
         stmt = (
             select(ApprovalInstance)
-            .where(ApprovalInstance.form_key == form_key, col(ApprovalInstance.inputs).is_not(None))
+            .where(ApprovalInstance.form_key == form_key, col(ApprovalInstance.inputs).is_not(None),
+                   ApprovalInstance.purpose == domain.PURPOSE_REGISTRATION)
             .order_by(col(ApprovalInstance.created_at).desc())
             .limit(limit * 3)
         )

@@ -113,8 +113,11 @@ class PolicyStore:
             .join(latest, sa.and_(col(PolicyVersion.key) == latest.c.key, col(PolicyVersion.version) == latest.c.v))
             .where(PolicyVersion.form_key == form_key)
             .order_by(col(PolicyVersion.id).desc())
-            .limit(1)
         )
         with Session(self.engine) as session:
-            row = session.exec(stmt).first()
-            return self._to_policy(row) if row else None
+            # Keys reserved for other purposes (acceptance, acceptance:<business line>, change…)
+            # name the form they apply to but never decide its registrations.
+            for row in session.exec(stmt):
+                if domain.policy_purpose(row.key) == domain.PURPOSE_REGISTRATION:
+                    return self._to_policy(row)
+            return None

@@ -74,6 +74,12 @@ def decode_decided_cursor(cursor: str) -> int:
     return value
 
 
+
+def _purpose(session: Session, instance_id: str) -> tuple[str, str]:
+    """(purpose, subject id) of an instance: which workflow decides its tasks."""
+    instance = session.get(ApprovalInstance, instance_id)
+    return (instance.purpose, instance.subject_id) if instance is not None else ("", "")
+
 class TodoStore:
     engine: Engine
 
@@ -82,11 +88,12 @@ class TodoStore:
             row = session.get(ApprovalTask, task_id)
             if row is None:
                 raise domain.unknown_task(task_id)
+            purpose = _purpose(session, row.instance_id)
             if not actor_id:
-                return pb.GetTaskResponse(task=mapping.task_to_proto(row))
+                return pb.GetTaskResponse(task=mapping.task_to_proto(row, purpose=purpose))
             behalf = domain.acting_for(actor_id, row.approver_id,
                                        aggregates.delegations_of(session, [row.approver_id]), now_utc())
-            return pb.GetTaskResponse(task=mapping.task_to_proto(row), may_act=behalf is not None,
+            return pb.GetTaskResponse(task=mapping.task_to_proto(row, purpose=purpose), may_act=behalf is not None,
                                       on_behalf_of=behalf or "")
 
     def check_action_link(self, *, link_id: str, task_id: str, approver_id: str) -> pb.CheckActionLinkResponse:
@@ -116,7 +123,8 @@ class TodoStore:
             )
             log.info("approval.link_checked", project_id=task.project_id, task_id=task_id, link_id=link_id,
                      state=state, closed_by=closed)
-            return pb.CheckActionLinkResponse(state=state, task=mapping.task_to_proto(task))
+            purpose = (instance.purpose, instance.subject_id) if instance is not None else ("", "")
+            return pb.CheckActionLinkResponse(state=state, task=mapping.task_to_proto(task, purpose=purpose))
 
     def _principals(self, session: Session, user_id: str) -> list[str]:
         """Whom ``user_id`` acts for now (active delegations naming them)."""
@@ -127,7 +135,7 @@ class TodoStore:
         with Session(self.engine) as session:
             principals = self._principals(session, user_id)
             stmt = (
-                select(ApprovalTask)
+                select(ApprovalTask, ApprovalInstance.purpose, ApprovalInstance.subject_id)
                 .join(ApprovalInstance, col(ApprovalInstance.id) == col(ApprovalTask.instance_id))
                 .where(
                     col(ApprovalTask.approver_id).in_([user_id, *principals]),
@@ -137,8 +145,9 @@ class TodoStore:
                 .order_by(col(ApprovalTask.created_at), col(ApprovalTask.id))
             )
             return [
-                mapping.task_to_proto(t, on_behalf_of="" if t.approver_id == user_id else t.approver_id)
-                for t in session.exec(stmt).all()
+                mapping.task_to_proto(t, on_behalf_of="" if t.approver_id == user_id else t.approver_id,
+                                      purpose=(purpose, subject))
+                for t, purpose, subject in session.exec(stmt).all()
             ]
 
     def list_approver_projects(self, *, user_id: str) -> list[str]:

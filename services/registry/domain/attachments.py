@@ -13,7 +13,8 @@ ALLOWED_TYPES = (
     "application/vnd.ms-powerpoint",
 )
 # Where an approval refers to attachments.
-LINK_KINDS = ("comment", "decision")
+# acceptance: a customer sign-off or deliverable document of an acceptance (验收) request.
+LINK_KINDS = ("comment", "decision", "acceptance")
 
 
 def content_type(raw: str) -> str:

@@ -101,7 +101,8 @@ def link_attachments(
     unknown id) is a validation error on ``attachments[<i>].url``, and nothing is linked. ""
     entries are external links, skipped. Linking again changes nothing."""
     if kind not in rules.LINK_KINDS:
-        raise ValidationFailed([FieldViolation("kind", "须为 comment 或 decision", "must be comment or decision")])
+        raise ValidationFailed([FieldViolation("kind", "须为 comment、decision 或 acceptance",
+                                               "must be comment, decision or acceptance")])
     project_row = session.get(ProjectRow, project_id) if project_id else None
     vis = Visibility(session, viewer)
     if project_row is None or not vis.can_see(project_of(project_row)):

@@ -1857,6 +1857,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/acceptance/checklists/{business_line}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Checklist
+         * @description The deliverables a business line's projects must show for acceptance (`configured: false`
+         *     without a checklist).
+         */
+        get: operations["get_checklist_api_v1_acceptance_checklists__business_line__get"];
+        /**
+         * Put Checklist
+         * @description Set the checklist of a business line (admin). While it has items, `POST /projects/{id}/close`
+         *     on the line's active projects answers 409 `acceptance_required`: they close through an accepted
+         *     acceptance request.
+         */
+        put: operations["put_checklist_api_v1_acceptance_checklists__business_line__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/acceptance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Acceptance
+         * @description The project's acceptance: checklist of its business line, the current request and every
+         *     earlier one (deliverables, documents, reasons, each with its own approval chain).
+         */
+        get: operations["get_acceptance_api_v1_projects__project_id__acceptance_get"];
+        put?: never;
+        /**
+         * Request Acceptance
+         * @description Open an acceptance request for an active project (owner or admin). 422 naming
+         *     `deliverables.<key>` for each required deliverable not done and `documents.<key>` for a done
+         *     one that needs a document not uploaded; 409 when the project is not active, a request is
+         *     pending, or no acceptance policy exists. The request's approval chain then runs (to-dos and
+         *     action links as for registrations); accepted → the project is closed.
+         */
+        post: operations["request_acceptance_api_v1_projects__project_id__acceptance_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/acceptance/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Document
+         * @description Upload a document for the project's acceptance (owner or admin): it joins the pending
+         *     request, else the next one. 422 naming `file` (too large, wrong type, empty) or
+         *     `deliverable_key` (not on the checklist).
+         */
+        post: operations["upload_document_api_v1_projects__project_id__acceptance_documents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-log": {
         parameters: {
             query?: never;
@@ -2778,6 +2856,75 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AcceptanceIn */
+        AcceptanceIn: {
+            /** Deliverables */
+            deliverables?: components["schemas"]["DeliverableIn"][];
+            /** Comment */
+            comment?: string | null;
+        };
+        /** AcceptanceOut */
+        AcceptanceOut: {
+            /** Project Id */
+            project_id: string;
+            /** Project Status */
+            project_status: string;
+            /**
+             * Required
+             * @description The business line has a checklist: closing goes through acceptance
+             */
+            required: boolean;
+            checklist: components["schemas"]["ChecklistOut"];
+            /** @description The newest request */
+            current?: components["schemas"]["AcceptanceRequestOut"] | null;
+            /**
+             * History
+             * @description Every request, newest first
+             */
+            history?: components["schemas"]["AcceptanceRequestOut"][];
+            /**
+             * Documents
+             * @description Uploaded for the next request (not yet part of one)
+             */
+            documents?: components["schemas"]["DocumentOut"][];
+        };
+        /** AcceptanceRequestOut */
+        AcceptanceRequestOut: {
+            /** Id */
+            id: string;
+            /** Seq */
+            seq: number;
+            /**
+             * Status
+             * @description pending | accepted | rejected | cancelled
+             */
+            status: string;
+            /** Business Line */
+            business_line: string;
+            /** Deliverables */
+            deliverables: components["schemas"]["DeliverableOut"][];
+            /** Comment */
+            comment?: string | null;
+            /** Requested By */
+            requested_by: string;
+            /** Created At */
+            created_at?: string | null;
+            /** Decided At */
+            decided_at?: string | null;
+            /** Decided By */
+            decided_by?: string | null;
+            /**
+             * Reason
+             * @description Why it was rejected (the approver's comment)
+             */
+            reason?: string | null;
+            /** Policy Key */
+            policy_key: string;
+            /** Documents */
+            documents?: components["schemas"]["DocumentOut"][];
+            /** @description The request's own approval chain (policy `acceptance…`) */
+            approval: components["schemas"]["ApprovalOut"];
+        };
         /**
          * Accepted
          * @example {
@@ -3453,6 +3600,20 @@ export interface components {
              */
             note: string;
         };
+        /** Body_upload_document_api_v1_projects__project_id__acceptance_documents_post */
+        Body_upload_document_api_v1_projects__project_id__acceptance_documents_post: {
+            /**
+             * File
+             * @description Customer sign-off or deliverable document (≤ 20 MB; PDF, OFD, PNG/JPEG/WebP, Word, Excel)
+             */
+            file: string;
+            /**
+             * Deliverable Key
+             * @description The deliverable it documents; empty = customer sign-off
+             * @default
+             */
+            deliverable_key: string;
+        };
         /**
          * BrandingIn
          * @example {
@@ -3768,6 +3929,71 @@ export interface components {
             options?: {
                 [key: string]: string;
             };
+        };
+        /** ChecklistIn */
+        ChecklistIn: {
+            /**
+             * Items
+             * @description The deliverables of the business line; an empty list removes the checklist (then `POST /projects/{id}/close` closes the line's projects directly again)
+             */
+            items?: components["schemas"]["ChecklistItemIn"][];
+        };
+        /** ChecklistItemIn */
+        ChecklistItemIn: {
+            /**
+             * Key
+             * @example signoff
+             */
+            key: string;
+            /**
+             * Name
+             * @example 客户签字验收单
+             */
+            name: string;
+            /**
+             * Required
+             * @description A request without it done is refused (422)
+             * @default true
+             */
+            required: boolean;
+            /**
+             * Needs Document
+             * @description Done only with an uploaded document for its key
+             * @default false
+             */
+            needs_document: boolean;
+        };
+        /** ChecklistItemOut */
+        ChecklistItemOut: {
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Required */
+            required: boolean;
+            /** Needs Document */
+            needs_document: boolean;
+        };
+        /** ChecklistOut */
+        ChecklistOut: {
+            /** Business Line */
+            business_line: string;
+            /**
+             * Configured
+             * @description A checklist exists: closing needs an accepted acceptance request
+             */
+            configured: boolean;
+            /** Items */
+            items?: components["schemas"]["ChecklistItemOut"][];
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
         };
         /**
          * CloseIn
@@ -4420,6 +4646,30 @@ export interface components {
             /** Ends At */
             ends_at?: string | null;
         };
+        /** DeliverableIn */
+        DeliverableIn: {
+            /** Key */
+            key: string;
+            /** Done */
+            done: boolean;
+            /** Note */
+            note?: string | null;
+        };
+        /** DeliverableOut */
+        DeliverableOut: {
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Required */
+            required: boolean;
+            /** Needs Document */
+            needs_document: boolean;
+            /** Done */
+            done: boolean;
+            /** Note */
+            note?: string | null;
+        };
         /** DeliveryList */
         DeliveryList: {
             /** Items */
@@ -4570,6 +4820,29 @@ export interface components {
              * @description Only for admins, the user themselves and managers of the user's department (or above); else null
              */
             region?: string | null;
+        };
+        /** DocumentOut */
+        DocumentOut: {
+            /**
+             * Attachment Id
+             * @description Download: GET /api/v1/attachments/{attachment_id}/content
+             */
+            attachment_id: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /**
+             * Deliverable Key
+             * @description The deliverable it documents; null = sign-off
+             */
+            deliverable_key?: string | null;
+            /** Uploaded By */
+            uploaded_by: string;
+            /** Uploaded At */
+            uploaded_at?: string | null;
         };
         /** ErrorDetail */
         ErrorDetail: {
@@ -7413,6 +7686,12 @@ export interface components {
              * @description Acting as this approver's delegate
              */
             on_behalf_of?: string | null;
+            /**
+             * Purpose
+             * @description What the task decides: `registration` (the project's registration) or `acceptance` (验收 request)
+             * @default registration
+             */
+            purpose: string;
         };
         /**
          * TokenIn
@@ -17341,6 +17620,443 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_checklist_api_v1_acceptance_checklists__business_line__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                business_line: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChecklistOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_checklist_api_v1_acceptance_checklists__business_line__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                business_line: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChecklistIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChecklistOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_acceptance_api_v1_projects__project_id__acceptance_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptanceOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    request_acceptance_api_v1_projects__project_id__acceptance_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptanceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptanceOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    upload_document_api_v1_projects__project_id__acceptance_documents_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_document_api_v1_projects__project_id__acceptance_documents_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentOut"];
                 };
             };
             /** @description Missing or invalid bearer token */

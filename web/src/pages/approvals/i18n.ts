@@ -1,6 +1,7 @@
 // Messages of the approvals area, merged into the app's under the key 'approvals'.
 export const zh = {
   title: '审批',
+  acceptance: '验收',
   tabs: { todo: '待办', done: '已办', cc: '抄送我的', mine: '我发起的' },
   col: {
     project: '项目',
@@ -148,6 +149,7 @@ export const zh = {
 
 export const en: typeof zh = {
   title: 'Approvals',
+  acceptance: 'Acceptance',
   tabs: { todo: 'To do', done: 'Done', cc: 'CC to me', mine: 'Submitted by me' },
   col: {
     project: 'Project',
