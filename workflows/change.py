@@ -333,7 +333,8 @@ class ProjectChange:
         if current and settles:
             # Answer once the loop has acted on the outcome (next step open, or settled and closed).
             await workflow.wait_condition(lambda: self._acted_seq >= seq or self._done)
-        return DecisionResult(project_id=self._inp.project_id, status=self._stage)
+        # A change leaves the project active whatever its outcome.
+        return DecisionResult(project_id=self._inp.project_id, status=self._project.status or "active")
 
     @decide.validator
     def _validate_decide(self, inp: DecisionInput) -> None:

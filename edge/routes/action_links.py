@@ -351,7 +351,8 @@ async def decide_once(
     except RedisError:
         lock = ""  # without Redis the workflow and the approval service still refuse a second use
     try:
-        result = await lifecycle.decide(clients, task.project_id, decision, purpose=task.purpose)
+        result = await lifecycle.decide(clients, task.project_id, decision, purpose=task.purpose,
+                                          subject_id=task.subject_id)
     except DomainError as err:
         raise (await recheck() or from_domain(err)) from None
     finally:
