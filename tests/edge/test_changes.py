@@ -172,3 +172,36 @@ async def test_withdraw_a_pending_change(admin: httpx.AsyncClient, org: Org) -> 
     r = await rep.post(f"/api/v1/projects/{pid}/changes", json={"changes": {"end_date": "2027-03-31"},
                                                                 "reason": "延期"})
     assert r.status_code == 201, r.text
+
+
+async def test_approved_change_resets_the_baseline_and_reaches_reporting(admin: httpx.AsyncClient, org: Org) -> None:
+    _, pid = await active_project(admin, org)
+    rep, boss = org["rep"], org["boss"]
+    r = await rep.post(f"/api/v1/projects/{pid}/tasks", json={"name": "实施", "duration_days": 3})
+    assert r.status_code == 201, r.text
+
+    async def baseline() -> int:
+        got = (await rep.get(f"/api/v1/projects/{pid}/schedule")).json()
+        return int((got.get("baseline") or {}).get("number") or 0)
+
+    before = await eventually(baseline)  # the approval's baseline (ProjectExecution) is saved
+    r = await rep.post(f"/api/v1/projects/{pid}/changes", json={"changes": {"amount": "20000"}, "reason": "增补",
+                                                                "reset_baseline": True})
+    assert r.status_code == 201 and r.json()["reset_baseline"] is True, r.text
+    cid = r.json()["id"]
+    task = await todo_of(boss, pid, "change")
+    r = await boss.post(f"/api/v1/approval-tasks/{task['id']}/decision", json={"action": "approve"})
+    assert r.status_code == 200, r.text
+
+    async def reported() -> bool:
+        got = (await rep.get("/api/v1/reports/portfolio")).json()
+        return any(p["id"] == pid and p.get("amount") == "20000.00" for p in got["projects"])
+
+    await eventually(reported)
+    assert (await rep.get(f"/api/v1/changes/{cid}")).json()["status"] == "approved"
+    # The change saved a baseline of its own (after reporting heard of it).
+
+    async def rebased() -> bool:
+        return await baseline() == before + 1
+
+    await eventually(rebased)
