@@ -7,7 +7,13 @@ export const zh = {
     empty: '没有符合条件的报备', end: '共 {n} 条，已全部加载',
   },
   page: { title: '项目详情' },
-  tabs: { overview: '概览', approval: '审批', execution: '执行', acceptance: '验收' },
+  tabs: { overview: '概览', approval: '审批', execution: '执行', acceptance: '验收', changes: '变更' },
+  chg: {
+    new: '发起变更', amount: '金额', start: '开始日期', end: '结束日期', unchanged: '不变', reason: '变更原因',
+    resetBaseline: '变更生效后重新设置计划基线', submit: '提交变更申请', proposed: '变更申请已提交，等待审批', withdrawn: '变更申请已撤回',
+    onePending: '已有一项变更申请在审批中，处理完成后才能发起新的变更', history: '变更记录', none: '暂无变更', request: '第 {n} 次变更',
+    requestedBy: '{who} 于 {at} 提交', diff: '变更前后对比', field: '项目', before: '变更前', after: '变更后', chain: '变更审批流程', withdraw: '撤回变更',
+  },
   acc: {
     notRequired: '该业务线未配置验收清单：项目可直接关闭，也可提交验收申请。', request: '第 {n} 次验收申请', requestedBy: '{who} 于 {at} 提交',
     rejected: '验收未通过（{who}），项目继续执行，请整改后重新申请', accepted: '验收通过，项目已关闭', chain: '验收审批流程',
@@ -81,7 +87,13 @@ export const en: typeof zh = {
     empty: 'No registrations match', end: '{n} in all, everything loaded',
   },
   page: { title: 'Project' },
-  tabs: { overview: 'Overview', approval: 'Approval', execution: 'Execution', acceptance: 'Acceptance' },
+  tabs: { overview: 'Overview', approval: 'Approval', execution: 'Execution', acceptance: 'Acceptance', changes: 'Changes' },
+  chg: {
+    new: 'Propose a change', amount: 'Amount', start: 'Start date', end: 'End date', unchanged: 'unchanged', reason: 'Reason',
+    resetBaseline: 'Re-set the plan baseline once the change applies', submit: 'Submit change request', proposed: 'Change requested; waiting for approval', withdrawn: 'Change request withdrawn',
+    onePending: 'A change request is being approved; a new one can follow once it is settled', history: 'Change requests', none: 'No changes yet', request: 'Change {n}',
+    requestedBy: 'requested by {who} at {at}', diff: 'Before and after', field: 'Item', before: 'Before', after: 'After', chain: 'Change approval', withdraw: 'Withdraw change',
+  },
   acc: {
     notRequired: 'No acceptance checklist for this business line: the project may be closed directly, or go through acceptance.', request: 'Acceptance request {n}', requestedBy: 'requested by {who} at {at}',
     rejected: 'Not accepted ({who}): the project continues; fix and request again', accepted: 'Accepted: the project is closed', chain: 'Acceptance approval',
