@@ -45,7 +45,9 @@ from edge.deps import Clients
 from edge.errors import ServiceUnavailable, UpstreamFailed, status_of
 from edge.routes import bind_project
 from edge.routes.approvals import DECISION_LOCK_SECONDS
+from edge.routes.changes import change_instance, diff_out, get_change_of
 from edge.routes.projects import approval_instance, viewer_of
+from workflows.contracts.change import CHANGE_PURPOSE
 from workflows.contracts.lifecycle import DecisionInput
 
 log = structlog.get_logger(__name__)
@@ -202,9 +204,13 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-async def summary(clients: EdgeClients, viewer_id: str, project_id: str) -> dict[str, Any]:
+async def summary(
+    clients: EdgeClients, viewer_id: str, project_id: str, *, task: approval_pb2.ApprovalTask | None = None
+) -> dict[str, Any]:
     """What the confirmation page shows: the project read AS the approver ``viewer_id`` (fields
-    with read_roles they lack are absent, exactly as in the API), its form labels and the steps."""
+    with read_roles they lack are absent, exactly as in the API), its form labels and the steps;
+    for a change request's task (变更), the change's reason, its before/after diff without the
+    paths the approver may not read, and the change's own chain."""
     approver = await _approver(clients, viewer_id)
     viewer = await viewer_of(clients, approver)
     try:
@@ -228,7 +234,20 @@ async def summary(clients: EdgeClients, viewer_id: str, project_id: str) -> dict
         o = (await clients.registry.GetUser(registry_pb2.GetUserRequest(user_id=project.owner_id))).user
         owner = f"{o.name}（{o.id}）" if o.name else o.id
     steps: list[dict[str, Any]] = []
-    instance = await approval_instance(clients, project_id)
+    change: dict[str, Any] | None = None
+    if task is not None and task.purpose == CHANGE_PURPOSE and task.subject_id:
+        found = await get_change_of(clients, task.subject_id)
+
+        def label(path: str) -> str:
+            core = {"amount": "金额", "start_date": "开始日期", "end_date": "结束日期"}
+            return core.get(path) or labels.get(path.removeprefix("fields."), path.removeprefix("fields."))
+
+        change = {"reason": found.reason, "diff": [
+            {"label": label(d["field"]), "before": _plain(d["before"]), "after": _plain(d["after"])}
+            for d in diff_out(found, set(project.hidden))]}
+        instance = await change_instance(clients, project_id, found.id)
+    else:
+        instance = await approval_instance(clients, project_id)
     for s in mapping.approval_out(instance).get("steps", []) if instance is not None else []:
         decisions = [
             f"{d.get('user_id')} {pages.ACTION_ZH.get(str(d.get('action')), d.get('action'))}"
@@ -246,6 +265,7 @@ async def summary(clients: EdgeClients, viewer_id: str, project_id: str) -> dict
         },
         "fields": fields,
         "steps": steps,
+        "change": change,
         "approver": approver.name or approver.id,
     }
 
@@ -276,7 +296,8 @@ async def show_link(token: str, request: Request, clients: Clients) -> Response:
         bind_project(request, resolved.task.project_id)
         if head:
             return HTMLResponse("", headers=_headers(base))
-        shown = await summary(clients, resolved.link.approver_id, resolved.task.project_id or resolved.link.project_id)
+        shown = await summary(clients, resolved.link.approver_id, resolved.task.project_id or resolved.link.project_id,
+                              task=resolved.task)
         html = pages.render(
             "confirm", title="审批确认", action_url=_action_url(clients, token), step=resolved.task.step_name,
             due_at=mapping.ts(resolved.task.due_at) or "", expires_at=mapping.ts(resolved.link.expires_at) or "",

@@ -86,14 +86,14 @@ async def test_change_validation_one_open_diff_and_apply(admin: httpx.AsyncClien
 
     # A raise past the 100,000 branch, with a restricted field changed too.
     r = await rep.post(url, json={"changes": {"amount": 300000, "start_date": "2026-12-01",
-                                              "fields": {"margin": "35%", "scope": "二期"}},
+                                              "fields": {"margin": "毛利三成五", "scope": "二期"}},
                                   "reason": "客户追加二期", "reset_baseline": False})
     assert r.status_code == 201, r.text
     change = r.json()
     assert change["status"] == "pending" and change["reason"] == "客户追加二期"
     assert {d["field"]: (d["before"], d["after"]) for d in change["diff"]} == {
         "amount": ("12345.60", "300000.00"), "start_date": ("", "2026-12-01"),
-        "fields.margin": ("20%", "35%"), "fields.scope": (None, "二期")}
+        "fields.margin": ("20%", "毛利三成五"), "fields.scope": (None, "二期")}
     assert [s["name"] for s in change["approval"]["steps"]] == ["经理审批", "大额审批"]
     # One open change at a time.
     r = await rep.post(url, json={"changes": {"amount": "400000"}, "reason": "再改"})
@@ -108,6 +108,16 @@ async def test_change_validation_one_open_diff_and_apply(admin: httpx.AsyncClien
     assert r.status_code == 200 and "fields.margin" not in diff_fields(r.json()), r.text
     assert "fields.margin" in diff_fields((await rep.get(f"/api/v1/changes/{change['id']}")).json())
     assert (await org["outsider"].get(f"/api/v1/changes/{change['id']}")).status_code == 404
+    # The action link's page shows the change as the approver may read it (no margin), never deciding.
+    async def change_link() -> str | None:
+        items = (await boss.get("/api/v1/me/notifications")).json()["items"]
+        return next((n["action_url"] for n in items if n.get("project_id") == pid and n.get("action_url")
+                     and n["title"].startswith("待审批变更")), None)
+
+    page = await boss.get(str(await eventually(change_link)))
+    assert page.status_code == 200, page.text
+    assert "变更申请" in page.text and "客户追加二期" in page.text and "300000.00" in page.text
+    assert "毛利三成五" not in page.text and "毛利" not in page.text
 
     # Nothing applies before the last approval; the branch brings in the director.
     r = await boss.post(f"/api/v1/approval-tasks/{task['id']}/decision", json={"action": "approve"})
@@ -125,7 +135,7 @@ async def test_change_validation_one_open_diff_and_apply(admin: httpx.AsyncClien
     assert done["decided_by"] == org.user("director") and done["applied_version"]
     got = (await rep.get(f"/api/v1/projects/{pid}")).json()
     assert got["amount"] == "300000.00" and got["start_date"] == "2026-12-01"
-    assert got["fields"]["margin"] == "35%" and got["fields"]["scope"] == "二期"
+    assert got["fields"]["margin"] == "毛利三成五" and got["fields"]["scope"] == "二期"
     changed = [h for h in got["history"] if h["event"] == "changed"]
     assert len(changed) == 1
     # The registration's approval is what the project page shows still.
