@@ -24,6 +24,7 @@ async def change_form(admin: httpx.AsyncClient, org: Org) -> str:
         {"key": "phone", "label": "电话", "type": "phone", "required": True},
         {"key": "scope", "label": "范围", "type": "text"},
         {"key": "margin", "label": "毛利", "type": "text", "read_roles": ["finance"]},
+        {"key": "price", "label": "底价", "type": "text", "write_roles": ["finance"]},
     ]})
     assert r.status_code == 200, r.text
     r = await admin.put(f"/api/v1/approval-policies/{key}", json={"form_key": key, "steps": [
@@ -76,6 +77,10 @@ async def test_change_validation_one_open_diff_and_apply(admin: httpx.AsyncClien
     assert set(fields_of(await rep.post(url, json={"changes": {"amount": "300000"}}))) == {"reason"}
     r = await rep.post(url, json={"changes": {"amount": "12345.60", "fields": {"scope": None}}, "reason": "无变化"})
     assert set(fields_of(r)) == {"changes"}, r.text
+    # A field with write_roles the owner lacks: 403 naming it.
+    r = await rep.post(url, json={"changes": {"fields": {"price": "100"}}, "reason": "调整"})
+    assert r.status_code == 403, r.text
+    assert [d["field"] for d in r.json()["error"]["details"]] == ["changes.fields.price"]
     # Only the owner (or an admin) proposes; a draft cannot be changed.
     r = await boss.post(url, json={"changes": {"amount": "300000"}, "reason": "调整"})
     assert r.status_code == 403, r.text
