@@ -107,9 +107,9 @@ async def acceptance_instance(clients: EdgeClients, project_id: str, subject_id:
     return resp.instance
 
 
-async def acceptance_view(clients: EdgeClients, project: registry_pb2.Project) -> dict[str, Any]:
+async def acceptance_view(clients: EdgeClients, user: Principal, project: registry_pb2.Project) -> dict[str, Any]:
     got: acc_pb2.GetAcceptanceResponse = await clients.acceptance.GetAcceptance(
-        acc_pb2.GetAcceptanceRequest(project_id=project.id, business_line=project.business_line))
+        acc_pb2.GetAcceptanceRequest(project_id=project.id, viewer=await viewer_of(clients, user)))
     instances = await asyncio.gather(*(acceptance_instance(clients, project.id, r.id) for r in got.requests))
     history = [request_out(r, i, list(project.hidden)) for r, i in zip(got.requests, instances, strict=True)]
     return {
@@ -182,7 +182,7 @@ async def get_acceptance(project_id: str, request: Request, user: CurrentUser, c
     earlier one (deliverables, documents, reasons, each with its own approval chain)."""
     bind_project(request, project_id)
     project = await visible_project(clients, user, project_id)
-    return await acceptance_view(clients, project)
+    return await acceptance_view(clients, user, project)
 
 
 @router.post("/projects/{project_id}/acceptance/documents", status_code=201, response_model=DocumentOut)
@@ -226,7 +226,7 @@ async def upload_document(
     await clients.registry.LinkAttachments(registry_pb2.LinkAttachmentsRequest(
         project_id=project.id, attachment_ids=[uploaded.id], viewer=await viewer_of(clients, user), kind="acceptance"))
     added: acc_pb2.AddDocumentResponse = await clients.acceptance.AddDocument(acc_pb2.AddDocumentRequest(
-        project_id=project.id, document=acc_pb2.AcceptanceDocument(
+        project_id=project.id, viewer=await viewer_of(clients, user), document=acc_pb2.AcceptanceDocument(
             attachment_id=uploaded.id, filename=uploaded.filename, content_type=uploaded.content_type,
             size=uploaded.size, deliverable_key=key, uploaded_by=user.id)))
     return document_out(added.document)
@@ -246,9 +246,8 @@ async def request_acceptance(
     _owner_or_admin(user, project)
     policy_key = await _policy_key(clients, project.business_line)
     opened: acc_pb2.OpenRequestResponse = await clients.acceptance.OpenRequest(acc_pb2.OpenRequestRequest(
-        request_id=uuid.uuid4().hex, project_id=project.id, business_line=project.business_line,
-        project_status=mapping.status_name(project.status), comment=body.comment or "", actor_id=user.id,
-        policy_key=policy_key,
+        request_id=uuid.uuid4().hex, project_id=project.id, viewer=await viewer_of(clients, user),
+        comment=body.comment or "", actor_id=user.id, policy_key=policy_key,
         deliverables=[acc_pb2.DeliverableState(key=d.key, done=d.done, note=d.note or "") for d in body.deliverables]))
     acceptance_id = opened.request.id
     client = await clients.temporal()
@@ -285,4 +284,4 @@ async def request_acceptance(
         except (RPCError, WorkflowQueryFailedError):
             pass
         await asyncio.sleep(0.1)
-    return await acceptance_view(clients, project)
+    return await acceptance_view(clients, user, project)

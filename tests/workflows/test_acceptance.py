@@ -78,7 +78,7 @@ async def test_acceptance_rejected_then_accepted(
 
         async def run(decision: str, comment: str) -> AcceptanceResult:
             opened = acceptance.OpenRequest(acc.OpenRequestRequest(
-                request_id=uuid.uuid4().hex, project_id=p, project_status="active", actor_id="sales1",
+                request_id=uuid.uuid4().hex, project_id=p, actor_id="sales1",
                 policy_key="acceptance", comment="交付完成，申请验收"), timeout=10).request
             handle = await stack.client.start_workflow(
                 ACCEPTANCE_WORKFLOW_TYPE,

@@ -23,51 +23,52 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from baobei.registry.v1 import registry_service_pb2 as baobei_dot_registry_dot_v1_dot_registry__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+baobei/registry/v1/acceptance_service.proto\x12\x12\x62\x61obei.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n\rChecklistItem\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x16\n\x0eneeds_document\x18\x04 \x01(\x08\"\xbd\x01\n\tChecklist\x12\x15\n\rbusiness_line\x18\x01 \x01(\t\x12\x30\n\x05items\x18\x02 \x03(\x0b\x32!.baobei.registry.v1.ChecklistItem\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x05 \x01(\t\x12\x12\n\nconfigured\x18\x06 \x01(\x08\",\n\x13GetChecklistRequest\x12\x15\n\rbusiness_line\x18\x01 \x01(\t\"H\n\x14GetChecklistResponse\x12\x30\n\tchecklist\x18\x01 \x01(\x0b\x32\x1d.baobei.registry.v1.Checklist\"p\n\x13PutChecklistRequest\x12\x15\n\rbusiness_line\x18\x01 \x01(\t\x12\x30\n\x05items\x18\x02 \x03(\x0b\x32!.baobei.registry.v1.ChecklistItem\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\"H\n\x14PutChecklistResponse\x12\x30\n\tchecklist\x18\x01 \x01(\x0b\x32\x1d.baobei.registry.v1.Checklist\"\xd4\x01\n\x12\x41\x63\x63\x65ptanceDocument\x12\x15\n\rattachment_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\x17\n\x0f\x64\x65liverable_key\x18\x05 \x01(\t\x12\x13\n\x0buploaded_by\x18\x06 \x01(\t\x12/\n\x0buploaded_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x08 \x01(\t\"b\n\x12\x41\x64\x64\x44ocumentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x38\n\x08\x64ocument\x18\x02 \x01(\x0b\x32&.baobei.registry.v1.AcceptanceDocument\"O\n\x13\x41\x64\x64\x44ocumentResponse\x12\x38\n\x08\x64ocument\x18\x01 \x01(\x0b\x32&.baobei.registry.v1.AcceptanceDocument\"n\n\x0b\x44\x65liverable\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x16\n\x0eneeds_document\x18\x04 \x01(\x08\x12\x0c\n\x04\x64one\x18\x05 \x01(\x08\x12\x0c\n\x04note\x18\x06 \x01(\t\"\x98\x03\n\x11\x41\x63\x63\x65ptanceRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x05\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x15\n\rbusiness_line\x18\x05 \x01(\t\x12\x35\n\x0c\x64\x65liverables\x18\x06 \x03(\x0b\x32\x1f.baobei.registry.v1.Deliverable\x12\x0f\n\x07\x63omment\x18\x07 \x01(\t\x12\x14\n\x0crequested_by\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndecided_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x39\n\tdocuments\x18\r \x03(\x0b\x32&.baobei.registry.v1.AcceptanceDocument\x12\x12\n\npolicy_key\x18\x0e \x01(\t\";\n\x10\x44\x65liverableState\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\x12\x0c\n\x04note\x18\x03 \x01(\t\"\xde\x01\n\x12OpenRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x15\n\rbusiness_line\x18\x03 \x01(\t\x12\x16\n\x0eproject_status\x18\x04 \x01(\t\x12:\n\x0c\x64\x65liverables\x18\x05 \x03(\x0b\x32$.baobei.registry.v1.DeliverableState\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x07 \x01(\t\x12\x12\n\npolicy_key\x18\x08 \x01(\t\"^\n\x13OpenRequestResponse\x12\x36\n\x07request\x18\x01 \x01(\x0b\x32%.baobei.registry.v1.AcceptanceRequest\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"s\n\x14SettleRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\racceptance_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"O\n\x15SettleRequestResponse\x12\x36\n\x07request\x18\x01 \x01(\x0b\x32%.baobei.registry.v1.AcceptanceRequest\"A\n\x14GetAcceptanceRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x15\n\rbusiness_line\x18\x02 \x01(\t\"\xbe\x01\n\x15GetAcceptanceResponse\x12\x30\n\tchecklist\x18\x01 \x01(\x0b\x32\x1d.baobei.registry.v1.Checklist\x12\x37\n\x08requests\x18\x02 \x03(\x0b\x32%.baobei.registry.v1.AcceptanceRequest\x12:\n\nunattached\x18\x03 \x03(\x0b\x32&.baobei.registry.v1.AcceptanceDocument2\xe5\x04\n\x11\x41\x63\x63\x65ptanceService\x12\x61\n\x0cGetChecklist\x12\'.baobei.registry.v1.GetChecklistRequest\x1a(.baobei.registry.v1.GetChecklistResponse\x12\x61\n\x0cPutChecklist\x12\'.baobei.registry.v1.PutChecklistRequest\x1a(.baobei.registry.v1.PutChecklistResponse\x12^\n\x0b\x41\x64\x64\x44ocument\x12&.baobei.registry.v1.AddDocumentRequest\x1a\'.baobei.registry.v1.AddDocumentResponse\x12^\n\x0bOpenRequest\x12&.baobei.registry.v1.OpenRequestRequest\x1a\'.baobei.registry.v1.OpenRequestResponse\x12\x64\n\rSettleRequest\x12(.baobei.registry.v1.SettleRequestRequest\x1a).baobei.registry.v1.SettleRequestResponse\x12\x64\n\rGetAcceptance\x12(.baobei.registry.v1.GetAcceptanceRequest\x1a).baobei.registry.v1.GetAcceptanceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+baobei/registry/v1/acceptance_service.proto\x12\x12\x62\x61obei.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)baobei/registry/v1/registry_service.proto\"T\n\rChecklistItem\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x16\n\x0eneeds_document\x18\x04 \x01(\x08\"\xbd\x01\n\tChecklist\x12\x15\n\rbusiness_line\x18\x01 \x01(\t\x12\x30\n\x05items\x18\x02 \x03(\x0b\x32!.baobei.registry.v1.ChecklistItem\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x05 \x01(\t\x12\x12\n\nconfigured\x18\x06 \x01(\x08\",\n\x13GetChecklistRequest\x12\x15\n\rbusiness_line\x18\x01 \x01(\t\"H\n\x14GetChecklistResponse\x12\x30\n\tchecklist\x18\x01 \x01(\x0b\x32\x1d.baobei.registry.v1.Checklist\"p\n\x13PutChecklistRequest\x12\x15\n\rbusiness_line\x18\x01 \x01(\t\x12\x30\n\x05items\x18\x02 \x03(\x0b\x32!.baobei.registry.v1.ChecklistItem\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\"H\n\x14PutChecklistResponse\x12\x30\n\tchecklist\x18\x01 \x01(\x0b\x32\x1d.baobei.registry.v1.Checklist\"\xd4\x01\n\x12\x41\x63\x63\x65ptanceDocument\x12\x15\n\rattachment_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\x17\n\x0f\x64\x65liverable_key\x18\x05 \x01(\t\x12\x13\n\x0buploaded_by\x18\x06 \x01(\t\x12/\n\x0buploaded_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x08 \x01(\t\"\x8e\x01\n\x12\x41\x64\x64\x44ocumentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x38\n\x08\x64ocument\x18\x02 \x01(\x0b\x32&.baobei.registry.v1.AcceptanceDocument\x12*\n\x06viewer\x18\x03 \x01(\x0b\x32\x1a.baobei.registry.v1.Viewer\"O\n\x13\x41\x64\x64\x44ocumentResponse\x12\x38\n\x08\x64ocument\x18\x01 \x01(\x0b\x32&.baobei.registry.v1.AcceptanceDocument\"n\n\x0b\x44\x65liverable\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x16\n\x0eneeds_document\x18\x04 \x01(\x08\x12\x0c\n\x04\x64one\x18\x05 \x01(\x08\x12\x0c\n\x04note\x18\x06 \x01(\t\"\x98\x03\n\x11\x41\x63\x63\x65ptanceRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x05\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x15\n\rbusiness_line\x18\x05 \x01(\t\x12\x35\n\x0c\x64\x65liverables\x18\x06 \x03(\x0b\x32\x1f.baobei.registry.v1.Deliverable\x12\x0f\n\x07\x63omment\x18\x07 \x01(\t\x12\x14\n\x0crequested_by\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndecided_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x39\n\tdocuments\x18\r \x03(\x0b\x32&.baobei.registry.v1.AcceptanceDocument\x12\x12\n\npolicy_key\x18\x0e \x01(\t\";\n\x10\x44\x65liverableState\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\x12\x0c\n\x04note\x18\x03 \x01(\t\"\xe7\x01\n\x12OpenRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12:\n\x0c\x64\x65liverables\x18\x05 \x03(\x0b\x32$.baobei.registry.v1.DeliverableState\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x07 \x01(\t\x12\x12\n\npolicy_key\x18\x08 \x01(\t\x12*\n\x06viewer\x18\t \x01(\x0b\x32\x1a.baobei.registry.v1.ViewerJ\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05\"^\n\x13OpenRequestResponse\x12\x36\n\x07request\x18\x01 \x01(\x0b\x32%.baobei.registry.v1.AcceptanceRequest\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"s\n\x14SettleRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\racceptance_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"O\n\x15SettleRequestResponse\x12\x36\n\x07request\x18\x01 \x01(\x0b\x32%.baobei.registry.v1.AcceptanceRequest\"\\\n\x14GetAcceptanceRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12*\n\x06viewer\x18\x03 \x01(\x0b\x32\x1a.baobei.registry.v1.ViewerJ\x04\x08\x02\x10\x03\"\xbe\x01\n\x15GetAcceptanceResponse\x12\x30\n\tchecklist\x18\x01 \x01(\x0b\x32\x1d.baobei.registry.v1.Checklist\x12\x37\n\x08requests\x18\x02 \x03(\x0b\x32%.baobei.registry.v1.AcceptanceRequest\x12:\n\nunattached\x18\x03 \x03(\x0b\x32&.baobei.registry.v1.AcceptanceDocument2\xe5\x04\n\x11\x41\x63\x63\x65ptanceService\x12\x61\n\x0cGetChecklist\x12\'.baobei.registry.v1.GetChecklistRequest\x1a(.baobei.registry.v1.GetChecklistResponse\x12\x61\n\x0cPutChecklist\x12\'.baobei.registry.v1.PutChecklistRequest\x1a(.baobei.registry.v1.PutChecklistResponse\x12^\n\x0b\x41\x64\x64\x44ocument\x12&.baobei.registry.v1.AddDocumentRequest\x1a\'.baobei.registry.v1.AddDocumentResponse\x12^\n\x0bOpenRequest\x12&.baobei.registry.v1.OpenRequestRequest\x1a\'.baobei.registry.v1.OpenRequestResponse\x12\x64\n\rSettleRequest\x12(.baobei.registry.v1.SettleRequestRequest\x1a).baobei.registry.v1.SettleRequestResponse\x12\x64\n\rGetAcceptance\x12(.baobei.registry.v1.GetAcceptanceRequest\x1a).baobei.registry.v1.GetAcceptanceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baobei.registry.v1.acceptance_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHECKLISTITEM']._serialized_start=100
-  _globals['_CHECKLISTITEM']._serialized_end=184
-  _globals['_CHECKLIST']._serialized_start=187
-  _globals['_CHECKLIST']._serialized_end=376
-  _globals['_GETCHECKLISTREQUEST']._serialized_start=378
-  _globals['_GETCHECKLISTREQUEST']._serialized_end=422
-  _globals['_GETCHECKLISTRESPONSE']._serialized_start=424
-  _globals['_GETCHECKLISTRESPONSE']._serialized_end=496
-  _globals['_PUTCHECKLISTREQUEST']._serialized_start=498
-  _globals['_PUTCHECKLISTREQUEST']._serialized_end=610
-  _globals['_PUTCHECKLISTRESPONSE']._serialized_start=612
-  _globals['_PUTCHECKLISTRESPONSE']._serialized_end=684
-  _globals['_ACCEPTANCEDOCUMENT']._serialized_start=687
-  _globals['_ACCEPTANCEDOCUMENT']._serialized_end=899
-  _globals['_ADDDOCUMENTREQUEST']._serialized_start=901
-  _globals['_ADDDOCUMENTREQUEST']._serialized_end=999
-  _globals['_ADDDOCUMENTRESPONSE']._serialized_start=1001
-  _globals['_ADDDOCUMENTRESPONSE']._serialized_end=1080
-  _globals['_DELIVERABLE']._serialized_start=1082
-  _globals['_DELIVERABLE']._serialized_end=1192
-  _globals['_ACCEPTANCEREQUEST']._serialized_start=1195
-  _globals['_ACCEPTANCEREQUEST']._serialized_end=1603
-  _globals['_DELIVERABLESTATE']._serialized_start=1605
-  _globals['_DELIVERABLESTATE']._serialized_end=1664
-  _globals['_OPENREQUESTREQUEST']._serialized_start=1667
-  _globals['_OPENREQUESTREQUEST']._serialized_end=1889
-  _globals['_OPENREQUESTRESPONSE']._serialized_start=1891
-  _globals['_OPENREQUESTRESPONSE']._serialized_end=1985
-  _globals['_SETTLEREQUESTREQUEST']._serialized_start=1987
-  _globals['_SETTLEREQUESTREQUEST']._serialized_end=2102
-  _globals['_SETTLEREQUESTRESPONSE']._serialized_start=2104
-  _globals['_SETTLEREQUESTRESPONSE']._serialized_end=2183
-  _globals['_GETACCEPTANCEREQUEST']._serialized_start=2185
-  _globals['_GETACCEPTANCEREQUEST']._serialized_end=2250
-  _globals['_GETACCEPTANCERESPONSE']._serialized_start=2253
-  _globals['_GETACCEPTANCERESPONSE']._serialized_end=2443
-  _globals['_ACCEPTANCESERVICE']._serialized_start=2446
-  _globals['_ACCEPTANCESERVICE']._serialized_end=3059
+  _globals['_CHECKLISTITEM']._serialized_start=143
+  _globals['_CHECKLISTITEM']._serialized_end=227
+  _globals['_CHECKLIST']._serialized_start=230
+  _globals['_CHECKLIST']._serialized_end=419
+  _globals['_GETCHECKLISTREQUEST']._serialized_start=421
+  _globals['_GETCHECKLISTREQUEST']._serialized_end=465
+  _globals['_GETCHECKLISTRESPONSE']._serialized_start=467
+  _globals['_GETCHECKLISTRESPONSE']._serialized_end=539
+  _globals['_PUTCHECKLISTREQUEST']._serialized_start=541
+  _globals['_PUTCHECKLISTREQUEST']._serialized_end=653
+  _globals['_PUTCHECKLISTRESPONSE']._serialized_start=655
+  _globals['_PUTCHECKLISTRESPONSE']._serialized_end=727
+  _globals['_ACCEPTANCEDOCUMENT']._serialized_start=730
+  _globals['_ACCEPTANCEDOCUMENT']._serialized_end=942
+  _globals['_ADDDOCUMENTREQUEST']._serialized_start=945
+  _globals['_ADDDOCUMENTREQUEST']._serialized_end=1087
+  _globals['_ADDDOCUMENTRESPONSE']._serialized_start=1089
+  _globals['_ADDDOCUMENTRESPONSE']._serialized_end=1168
+  _globals['_DELIVERABLE']._serialized_start=1170
+  _globals['_DELIVERABLE']._serialized_end=1280
+  _globals['_ACCEPTANCEREQUEST']._serialized_start=1283
+  _globals['_ACCEPTANCEREQUEST']._serialized_end=1691
+  _globals['_DELIVERABLESTATE']._serialized_start=1693
+  _globals['_DELIVERABLESTATE']._serialized_end=1752
+  _globals['_OPENREQUESTREQUEST']._serialized_start=1755
+  _globals['_OPENREQUESTREQUEST']._serialized_end=1986
+  _globals['_OPENREQUESTRESPONSE']._serialized_start=1988
+  _globals['_OPENREQUESTRESPONSE']._serialized_end=2082
+  _globals['_SETTLEREQUESTREQUEST']._serialized_start=2084
+  _globals['_SETTLEREQUESTREQUEST']._serialized_end=2199
+  _globals['_SETTLEREQUESTRESPONSE']._serialized_start=2201
+  _globals['_SETTLEREQUESTRESPONSE']._serialized_end=2280
+  _globals['_GETACCEPTANCEREQUEST']._serialized_start=2282
+  _globals['_GETACCEPTANCEREQUEST']._serialized_end=2374
+  _globals['_GETACCEPTANCERESPONSE']._serialized_start=2377
+  _globals['_GETACCEPTANCERESPONSE']._serialized_end=2567
+  _globals['_ACCEPTANCESERVICE']._serialized_start=2570
+  _globals['_ACCEPTANCESERVICE']._serialized_end=3183
 # @@protoc_insertion_point(module_scope)

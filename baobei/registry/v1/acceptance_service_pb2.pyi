@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from baobei.registry.v1 import registry_service_pb2 as _registry_service_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -86,12 +87,14 @@ class AcceptanceDocument(_message.Message):
     def __init__(self, attachment_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., deliverable_key: _Optional[str] = ..., uploaded_by: _Optional[str] = ..., uploaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class AddDocumentRequest(_message.Message):
-    __slots__ = ("project_id", "document")
+    __slots__ = ("project_id", "document", "viewer")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     document: AcceptanceDocument
-    def __init__(self, project_id: _Optional[str] = ..., document: _Optional[_Union[AcceptanceDocument, _Mapping]] = ...) -> None: ...
+    viewer: _registry_service_pb2.Viewer
+    def __init__(self, project_id: _Optional[str] = ..., document: _Optional[_Union[AcceptanceDocument, _Mapping]] = ..., viewer: _Optional[_Union[_registry_service_pb2.Viewer, _Mapping]] = ...) -> None: ...
 
 class AddDocumentResponse(_message.Message):
     __slots__ = ("document",)
@@ -158,24 +161,22 @@ class DeliverableState(_message.Message):
     def __init__(self, key: _Optional[str] = ..., done: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
 
 class OpenRequestRequest(_message.Message):
-    __slots__ = ("request_id", "project_id", "business_line", "project_status", "deliverables", "comment", "actor_id", "policy_key")
+    __slots__ = ("request_id", "project_id", "deliverables", "comment", "actor_id", "policy_key", "viewer")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
-    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
-    PROJECT_STATUS_FIELD_NUMBER: _ClassVar[int]
     DELIVERABLES_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
     POLICY_KEY_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project_id: str
-    business_line: str
-    project_status: str
     deliverables: _containers.RepeatedCompositeFieldContainer[DeliverableState]
     comment: str
     actor_id: str
     policy_key: str
-    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., business_line: _Optional[str] = ..., project_status: _Optional[str] = ..., deliverables: _Optional[_Iterable[_Union[DeliverableState, _Mapping]]] = ..., comment: _Optional[str] = ..., actor_id: _Optional[str] = ..., policy_key: _Optional[str] = ...) -> None: ...
+    viewer: _registry_service_pb2.Viewer
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., deliverables: _Optional[_Iterable[_Union[DeliverableState, _Mapping]]] = ..., comment: _Optional[str] = ..., actor_id: _Optional[str] = ..., policy_key: _Optional[str] = ..., viewer: _Optional[_Union[_registry_service_pb2.Viewer, _Mapping]] = ...) -> None: ...
 
 class OpenRequestResponse(_message.Message):
     __slots__ = ("request", "created")
@@ -206,12 +207,12 @@ class SettleRequestResponse(_message.Message):
     def __init__(self, request: _Optional[_Union[AcceptanceRequest, _Mapping]] = ...) -> None: ...
 
 class GetAcceptanceRequest(_message.Message):
-    __slots__ = ("project_id", "business_line")
+    __slots__ = ("project_id", "viewer")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
-    BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
     project_id: str
-    business_line: str
-    def __init__(self, project_id: _Optional[str] = ..., business_line: _Optional[str] = ...) -> None: ...
+    viewer: _registry_service_pb2.Viewer
+    def __init__(self, project_id: _Optional[str] = ..., viewer: _Optional[_Union[_registry_service_pb2.Viewer, _Mapping]] = ...) -> None: ...
 
 class GetAcceptanceResponse(_message.Message):
     __slots__ = ("checklist", "requests", "unattached")

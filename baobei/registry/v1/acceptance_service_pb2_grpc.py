@@ -32,7 +32,10 @@ class AcceptanceServiceStub:
     documents (customer sign-off …, uploaded as registry attachments) and their outcome. The
     approval chain that decides a request lives in the approval service (instance purpose
     "acceptance", subject = the request id); the ProjectAcceptance workflow settles the request.
-    Callers (the edge) check who may see the project before calling.
+    With a viewer (the edge passes the caller): NOT_FOUND unless they may see the project, and
+    opening a request or adding a document needs its owner or an admin (PERMISSION_DENIED). Without
+    one (the workflow worker), nothing is checked. The project's status and business line are the
+    registry's own.
     """
 
     def __init__(self, channel):
@@ -80,7 +83,10 @@ class AcceptanceServiceServicer:
     documents (customer sign-off …, uploaded as registry attachments) and their outcome. The
     approval chain that decides a request lives in the approval service (instance purpose
     "acceptance", subject = the request id); the ProjectAcceptance workflow settles the request.
-    Callers (the edge) check who may see the project before calling.
+    With a viewer (the edge passes the caller): NOT_FOUND unless they may see the project, and
+    opening a request or adding a document needs its owner or an admin (PERMISSION_DENIED). Without
+    one (the workflow worker), nothing is checked. The project's status and business line are the
+    registry's own.
     """
 
     def GetChecklist(self, request, context):
@@ -179,7 +185,10 @@ class AcceptanceService:
     documents (customer sign-off …, uploaded as registry attachments) and their outcome. The
     approval chain that decides a request lives in the approval service (instance purpose
     "acceptance", subject = the request id); the ProjectAcceptance workflow settles the request.
-    Callers (the edge) check who may see the project before calling.
+    With a viewer (the edge passes the caller): NOT_FOUND unless they may see the project, and
+    opening a request or adding a document needs its owner or an admin (PERMISSION_DENIED). Without
+    one (the workflow worker), nothing is checked. The project's status and business line are the
+    registry's own.
     """
 
     @staticmethod

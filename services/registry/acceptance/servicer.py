@@ -84,6 +84,7 @@ class AcceptanceServicer(pb_grpc.AcceptanceServiceServicer):
     def AddDocument(self, request: pb.AddDocumentRequest, ctx: grpc.ServicerContext) -> pb.AddDocumentResponse:
         d = request.document
         with Session(self.engine) as session:
+            store.project(session, request.project_id, mapping.viewer_from_pb(request), manage=True)
             row = store.add_document(session, AcceptanceDocumentRow(
                 project_id=request.project_id, attachment_id=d.attachment_id, filename=d.filename,
                 content_type=d.content_type, size=d.size, deliverable_key=d.deliverable_key.strip(),
@@ -97,8 +98,7 @@ class AcceptanceServicer(pb_grpc.AcceptanceServiceServicer):
     def OpenRequest(self, request: pb.OpenRequestRequest, ctx: grpc.ServicerContext) -> pb.OpenRequestResponse:
         def apply(session: Session) -> pb.OpenRequestResponse:
             row = store.open_request(
-                session, project_id=request.project_id, business_line=request.business_line,
-                project_status=request.project_status,
+                session, project_id=request.project_id, viewer=mapping.viewer_from_pb(request),
                 states=[store.State(key=s.key.strip(), done=s.done, note=s.note) for s in request.deliverables],
                 comment=request.comment, actor_id=request.actor_id, policy_key=request.policy_key, now=_now(),
             )
@@ -121,7 +121,7 @@ class AcceptanceServicer(pb_grpc.AcceptanceServiceServicer):
     @rpc
     def GetAcceptance(self, request: pb.GetAcceptanceRequest, ctx: grpc.ServicerContext) -> pb.GetAcceptanceResponse:
         with Session(self.engine) as session:
-            line = request.business_line.strip()
+            line = store.project(session, request.project_id, mapping.viewer_from_pb(request)).business_line
             docs = store.documents_of(session, request.project_id)
             return pb.GetAcceptanceResponse(
                 checklist=checklist_to_pb(store.checklist(session, line), line),

@@ -12,8 +12,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from baobei.core.errors import Conflict, FieldViolation, NotFound, ValidationFailed
+from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, ValidationFailed
 from services.registry.acceptance.models import AcceptanceChecklistRow, AcceptanceDocumentRow, AcceptanceRequestRow
+from services.registry.domain import Viewer
+from services.registry.models import ProjectRow
+from services.registry.store.rows import project_not_found, project_of
+from services.registry.store.visibility import Visibility
 
 PENDING, ACCEPTED, REJECTED, CANCELLED = "pending", "accepted", "rejected", "cancelled"
 OUTCOMES = (ACCEPTED, REJECTED, CANCELLED)
@@ -38,6 +42,18 @@ class State:
     key: str
     done: bool
     note: str = ""
+
+
+def project(session: Session, project_id: str, viewer: Viewer | None, *, manage: bool = False) -> ProjectRow:
+    """The project, as the viewer may see it (NotFound otherwise); ``manage``: only its owner or an
+    admin may act on its acceptance. No viewer: an internal caller, nothing checked."""
+    row = session.get(ProjectRow, project_id) if project_id else None
+    if row is None or (viewer is not None and not Visibility(session, viewer).can_see(project_of(row))):
+        raise project_not_found(project_id)
+    if manage and viewer is not None and not viewer.admin and viewer.user_id != row.owner_id:
+        raise Forbidden("只有项目负责人或管理员可以申请验收", "only the owner or an admin may request acceptance",
+                        code="not_owner")
+    return row
 
 
 def checklist(session: Session, business_line: str) -> AcceptanceChecklistRow | None:
@@ -132,9 +148,10 @@ def check_deliverables(items: Sequence[Item], states: Sequence[State],
     return out
 
 
-def open_request(session: Session, *, project_id: str, business_line: str, project_status: str,
-                 states: Sequence[State], comment: str, actor_id: str, policy_key: str,
-                 now: datetime) -> AcceptanceRequestRow:
+def open_request(session: Session, *, project_id: str, viewer: Viewer | None, states: Sequence[State],
+                 comment: str, actor_id: str, policy_key: str, now: datetime) -> AcceptanceRequestRow:
+    found_project = project(session, project_id, viewer, manage=True)
+    project_status, business_line = found_project.status, found_project.business_line
     if project_status != "active":
         raise Conflict(f"只有执行中（已生效）的项目可以申请验收，当前状态：{project_status}",
                        f"only an active project can be accepted (status {project_status})", code="illegal_transition")
