@@ -236,7 +236,7 @@ async def summary(
     steps: list[dict[str, Any]] = []
     change: dict[str, Any] | None = None
     if task is not None and task.purpose == CHANGE_PURPOSE and task.subject_id:
-        found = await get_change_of(clients, task.subject_id)
+        found = await get_change_of(clients, task.subject_id, viewer)
 
         def label(path: str) -> str:
             core = {"amount": "金额", "start_date": "开始日期", "end_date": "结束日期"}

@@ -11,8 +11,10 @@
 * `GET /changes/{id}`: one change request with its diff and approval chain.
 * `POST /changes/{id}/withdraw`: the proposer (or an admin) withdraws a pending change.
 
-Field-level read permissions hold: diff entries of a path the caller may not read (the project's
-`hidden` paths, as on `GET /projects/{id}`) are left out, and so are the chain's planning inputs.
+Field-level read permissions hold: the registry's ChangeService gets the caller as viewer, answers
+404 when they may not see the project and leaves out of the diff the paths they may not read (the
+project's `hidden` paths, as on `GET /projects/{id}`; the edge drops them again from what it
+shows); the chain's planning inputs are filtered as on the project page.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from edge.clients import Clients as EdgeClients
 from edge.deps import Clients, CurrentUser
 from edge.errors import ServiceUnavailable
 from edge.routes import area_router, bind_project
-from edge.routes.projects import visible_project
+from edge.routes.projects import viewer_of, visible_project
 from edge.schemas_changes import ChangeIn, ChangeList, ChangeOut, ChangeWithdrawIn
 from workflows.contracts.change import (
     CHANGE_PURPOSE,
@@ -90,8 +92,15 @@ async def change_instance(clients: EdgeClients, project_id: str, change_id: str)
     return resp.instance
 
 
-async def get_change_of(clients: EdgeClients, change_id: str) -> change_pb2.ChangeRequest:
-    resp: change_pb2.ChangeResponse = await clients.change.GetChange(change_pb2.GetChangeRequest(change_id=change_id))
+async def get_change_of(
+    clients: EdgeClients, change_id: str, viewer: registry_pb2.Viewer | None = None
+) -> change_pb2.ChangeRequest:
+    """The change as ``viewer`` may read it (the registry answers NOT_FOUND when they may not see
+    its project, and leaves out of the diff what they may not read); no viewer: unfiltered."""
+    req = change_pb2.GetChangeRequest(change_id=change_id)
+    if viewer is not None:
+        req.viewer.CopyFrom(viewer)
+    resp: change_pb2.ChangeResponse = await clients.change.GetChange(req)
     return resp.change
 
 
@@ -100,7 +109,7 @@ async def visible_change(
 ) -> tuple[change_pb2.ChangeRequest, registry_pb2.Project]:
     """The change and its project as the caller may see it; 404 for an unknown change or one of a
     project the caller cannot see."""
-    change = await get_change_of(clients, change_id)
+    change = await get_change_of(clients, change_id, await viewer_of(clients, user))
     project = await visible_project(clients, user, change.project_id)
     return change, project
 
@@ -143,7 +152,8 @@ async def propose_change(
     changes.update(_changes_dict(body))
     opened: change_pb2.ChangeResponse = await clients.change.OpenChange(change_pb2.OpenChangeRequest(
         request_id=uuid.uuid4().hex, project_id=project.id, actor_id=user.id, actor_is_admin=user.is_admin,
-        actor_roles=list(user.roles), changes=changes, reason=body.reason, reset_baseline=body.reset_baseline))
+        actor_roles=list(user.roles), changes=changes, reason=body.reason, reset_baseline=body.reset_baseline,
+        viewer=await viewer_of(clients, user)))
     change = opened.change
     asked = _changes_dict(body)
     client = await clients.temporal()
@@ -187,7 +197,7 @@ async def list_changes(project_id: str, request: Request, user: CurrentUser, cli
     bind_project(request, project_id)
     project = await visible_project(clients, user, project_id)
     resp: change_pb2.ListChangesResponse = await clients.change.ListChanges(
-        change_pb2.ListChangesRequest(project_id=project.id))
+        change_pb2.ListChangesRequest(project_id=project.id, viewer=await viewer_of(clients, user)))
     instances = await asyncio.gather(*(change_instance(clients, project.id, c.id) for c in resp.changes))
     hidden = set(project.hidden)
     return {"items": [change_out(c, hidden, i) for c, i in zip(resp.changes, instances, strict=True)]}
@@ -216,5 +226,6 @@ async def withdraw_change(
         raise Conflict("变更申请已处理，不能撤回", "the change request is already settled", code="already_decided")
     await lifecycle.withdraw_change(clients, change.id, WithdrawChangeInput(
         actor_id=user.id, actor_is_admin=user.is_admin, reason=body.reason))
-    return await change_view(clients, await get_change_of(clients, change_id), project)
+    return await change_view(clients, await get_change_of(clients, change_id, await viewer_of(clients, user)),
+                             project)
 

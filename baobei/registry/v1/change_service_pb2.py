@@ -24,31 +24,32 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from baobei.registry.v1 import registry_service_pb2 as baobei_dot_registry_dot_v1_dot_registry__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'baobei/registry/v1/change_service.proto\x12\x12\x62\x61obei.registry.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"j\n\nChangeDiff\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12&\n\x06\x62\x65\x66ore\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12%\n\x05\x61\x66ter\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\"\x9d\x03\n\rChangeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x05\x12\x0e\n\x06status\x18\x04 \x01(\t\x12(\n\x07\x63hanges\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\x04\x64iff\x18\x06 \x03(\x0b\x32\x1e.baobei.registry.v1.ChangeDiff\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x16\n\x0ereset_baseline\x18\x08 \x01(\x08\x12\x14\n\x0crequested_by\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndecided_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndecided_by\x18\x0c \x01(\t\x12\x16\n\x0eoutcome_reason\x18\r \x01(\t\x12\x14\n\x0c\x61\x66ter_amount\x18\x0e \x01(\t\x12\x17\n\x0f\x61pplied_version\x18\x0f \x01(\x05\"\xcc\x01\n\x11OpenChangeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\x12\x16\n\x0e\x61\x63tor_is_admin\x18\x04 \x01(\x08\x12\x13\n\x0b\x61\x63tor_roles\x18\x05 \x03(\t\x12(\n\x07\x63hanges\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x16\n\x0ereset_baseline\x18\x08 \x01(\x08\"n\n\x13SettleChangeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tchange_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"C\n\x0e\x43hangeResponse\x12\x31\n\x06\x63hange\x18\x01 \x01(\x0b\x32!.baobei.registry.v1.ChangeRequest\"%\n\x10GetChangeRequest\x12\x11\n\tchange_id\x18\x01 \x01(\t\"(\n\x12ListChangesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"I\n\x13ListChangesResponse\x12\x32\n\x07\x63hanges\x18\x01 \x03(\x0b\x32!.baobei.registry.v1.ChangeRequest2\xfc\x02\n\rChangeService\x12W\n\nOpenChange\x12%.baobei.registry.v1.OpenChangeRequest\x1a\".baobei.registry.v1.ChangeResponse\x12[\n\x0cSettleChange\x12\'.baobei.registry.v1.SettleChangeRequest\x1a\".baobei.registry.v1.ChangeResponse\x12U\n\tGetChange\x12$.baobei.registry.v1.GetChangeRequest\x1a\".baobei.registry.v1.ChangeResponse\x12^\n\x0bListChanges\x12&.baobei.registry.v1.ListChangesRequest\x1a\'.baobei.registry.v1.ListChangesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'baobei/registry/v1/change_service.proto\x12\x12\x62\x61obei.registry.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)baobei/registry/v1/registry_service.proto\"j\n\nChangeDiff\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12&\n\x06\x62\x65\x66ore\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12%\n\x05\x61\x66ter\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\"\x9d\x03\n\rChangeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x05\x12\x0e\n\x06status\x18\x04 \x01(\t\x12(\n\x07\x63hanges\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\x04\x64iff\x18\x06 \x03(\x0b\x32\x1e.baobei.registry.v1.ChangeDiff\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x16\n\x0ereset_baseline\x18\x08 \x01(\x08\x12\x14\n\x0crequested_by\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndecided_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndecided_by\x18\x0c \x01(\t\x12\x16\n\x0eoutcome_reason\x18\r \x01(\t\x12\x14\n\x0c\x61\x66ter_amount\x18\x0e \x01(\t\x12\x17\n\x0f\x61pplied_version\x18\x0f \x01(\x05\"\xf8\x01\n\x11OpenChangeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\x12\x16\n\x0e\x61\x63tor_is_admin\x18\x04 \x01(\x08\x12\x13\n\x0b\x61\x63tor_roles\x18\x05 \x03(\t\x12(\n\x07\x63hanges\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x16\n\x0ereset_baseline\x18\x08 \x01(\x08\x12*\n\x06viewer\x18\t \x01(\x0b\x32\x1a.baobei.registry.v1.Viewer\"n\n\x13SettleChangeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tchange_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"C\n\x0e\x43hangeResponse\x12\x31\n\x06\x63hange\x18\x01 \x01(\x0b\x32!.baobei.registry.v1.ChangeRequest\"Q\n\x10GetChangeRequest\x12\x11\n\tchange_id\x18\x01 \x01(\t\x12*\n\x06viewer\x18\x02 \x01(\x0b\x32\x1a.baobei.registry.v1.Viewer\"T\n\x12ListChangesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12*\n\x06viewer\x18\x02 \x01(\x0b\x32\x1a.baobei.registry.v1.Viewer\"I\n\x13ListChangesResponse\x12\x32\n\x07\x63hanges\x18\x01 \x03(\x0b\x32!.baobei.registry.v1.ChangeRequest2\xfc\x02\n\rChangeService\x12W\n\nOpenChange\x12%.baobei.registry.v1.OpenChangeRequest\x1a\".baobei.registry.v1.ChangeResponse\x12[\n\x0cSettleChange\x12\'.baobei.registry.v1.SettleChangeRequest\x1a\".baobei.registry.v1.ChangeResponse\x12U\n\tGetChange\x12$.baobei.registry.v1.GetChangeRequest\x1a\".baobei.registry.v1.ChangeResponse\x12^\n\x0bListChanges\x12&.baobei.registry.v1.ListChangesRequest\x1a\'.baobei.registry.v1.ListChangesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baobei.registry.v1.change_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHANGEDIFF']._serialized_start=126
-  _globals['_CHANGEDIFF']._serialized_end=232
-  _globals['_CHANGEREQUEST']._serialized_start=235
-  _globals['_CHANGEREQUEST']._serialized_end=648
-  _globals['_OPENCHANGEREQUEST']._serialized_start=651
-  _globals['_OPENCHANGEREQUEST']._serialized_end=855
-  _globals['_SETTLECHANGEREQUEST']._serialized_start=857
-  _globals['_SETTLECHANGEREQUEST']._serialized_end=967
-  _globals['_CHANGERESPONSE']._serialized_start=969
-  _globals['_CHANGERESPONSE']._serialized_end=1036
-  _globals['_GETCHANGEREQUEST']._serialized_start=1038
-  _globals['_GETCHANGEREQUEST']._serialized_end=1075
-  _globals['_LISTCHANGESREQUEST']._serialized_start=1077
-  _globals['_LISTCHANGESREQUEST']._serialized_end=1117
-  _globals['_LISTCHANGESRESPONSE']._serialized_start=1119
-  _globals['_LISTCHANGESRESPONSE']._serialized_end=1192
-  _globals['_CHANGESERVICE']._serialized_start=1195
-  _globals['_CHANGESERVICE']._serialized_end=1575
+  _globals['_CHANGEDIFF']._serialized_start=169
+  _globals['_CHANGEDIFF']._serialized_end=275
+  _globals['_CHANGEREQUEST']._serialized_start=278
+  _globals['_CHANGEREQUEST']._serialized_end=691
+  _globals['_OPENCHANGEREQUEST']._serialized_start=694
+  _globals['_OPENCHANGEREQUEST']._serialized_end=942
+  _globals['_SETTLECHANGEREQUEST']._serialized_start=944
+  _globals['_SETTLECHANGEREQUEST']._serialized_end=1054
+  _globals['_CHANGERESPONSE']._serialized_start=1056
+  _globals['_CHANGERESPONSE']._serialized_end=1123
+  _globals['_GETCHANGEREQUEST']._serialized_start=1125
+  _globals['_GETCHANGEREQUEST']._serialized_end=1206
+  _globals['_LISTCHANGESREQUEST']._serialized_start=1208
+  _globals['_LISTCHANGESREQUEST']._serialized_end=1292
+  _globals['_LISTCHANGESRESPONSE']._serialized_start=1294
+  _globals['_LISTCHANGESRESPONSE']._serialized_end=1367
+  _globals['_CHANGESERVICE']._serialized_start=1370
+  _globals['_CHANGESERVICE']._serialized_end=1750
 # @@protoc_insertion_point(module_scope)

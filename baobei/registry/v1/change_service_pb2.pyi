@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from baobei.registry.v1 import registry_service_pb2 as _registry_service_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -55,7 +56,7 @@ class ChangeRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., project_id: _Optional[str] = ..., seq: _Optional[int] = ..., status: _Optional[str] = ..., changes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., diff: _Optional[_Iterable[_Union[ChangeDiff, _Mapping]]] = ..., reason: _Optional[str] = ..., reset_baseline: _Optional[bool] = ..., requested_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decided_by: _Optional[str] = ..., outcome_reason: _Optional[str] = ..., after_amount: _Optional[str] = ..., applied_version: _Optional[int] = ...) -> None: ...
 
 class OpenChangeRequest(_message.Message):
-    __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin", "actor_roles", "changes", "reason", "reset_baseline")
+    __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin", "actor_roles", "changes", "reason", "reset_baseline", "viewer")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +65,7 @@ class OpenChangeRequest(_message.Message):
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     RESET_BASELINE_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project_id: str
     actor_id: str
@@ -72,7 +74,8 @@ class OpenChangeRequest(_message.Message):
     changes: _struct_pb2.Struct
     reason: str
     reset_baseline: bool
-    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ..., actor_roles: _Optional[_Iterable[str]] = ..., changes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., reason: _Optional[str] = ..., reset_baseline: _Optional[bool] = ...) -> None: ...
+    viewer: _registry_service_pb2.Viewer
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ..., actor_roles: _Optional[_Iterable[str]] = ..., changes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., reason: _Optional[str] = ..., reset_baseline: _Optional[bool] = ..., viewer: _Optional[_Union[_registry_service_pb2.Viewer, _Mapping]] = ...) -> None: ...
 
 class SettleChangeRequest(_message.Message):
     __slots__ = ("request_id", "change_id", "status", "actor_id", "reason")
@@ -95,16 +98,20 @@ class ChangeResponse(_message.Message):
     def __init__(self, change: _Optional[_Union[ChangeRequest, _Mapping]] = ...) -> None: ...
 
 class GetChangeRequest(_message.Message):
-    __slots__ = ("change_id",)
+    __slots__ = ("change_id", "viewer")
     CHANGE_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
     change_id: str
-    def __init__(self, change_id: _Optional[str] = ...) -> None: ...
+    viewer: _registry_service_pb2.Viewer
+    def __init__(self, change_id: _Optional[str] = ..., viewer: _Optional[_Union[_registry_service_pb2.Viewer, _Mapping]] = ...) -> None: ...
 
 class ListChangesRequest(_message.Message):
-    __slots__ = ("project_id",)
+    __slots__ = ("project_id", "viewer")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
     project_id: str
-    def __init__(self, project_id: _Optional[str] = ...) -> None: ...
+    viewer: _registry_service_pb2.Viewer
+    def __init__(self, project_id: _Optional[str] = ..., viewer: _Optional[_Union[_registry_service_pb2.Viewer, _Mapping]] = ...) -> None: ...
 
 class ListChangesResponse(_message.Message):
     __slots__ = ("changes",)

@@ -32,8 +32,10 @@ class ChangeServiceStub:
     approval chain in the approval service (instance purpose "change", subject = the change id, the
     form's policy evaluated on the project as it would be after the change), and applied only when
     approved: the project is updated in one transaction with a history entry "changed" (the diff)
-    and an audit event. The ProjectChange workflow settles the request. Callers (the edge) check
-    who may see the project before calling.
+    and an audit event. The ProjectChange workflow settles the request. With a viewer (the edge
+    passes the caller): NOT_FOUND unless they may see the project, and the diff leaves out the paths
+    they may not read (the form's read_roles, as GET /projects/{id}). Without one (the workflow
+    worker), nothing is checked or withheld.
     """
 
     def __init__(self, channel):
@@ -71,8 +73,10 @@ class ChangeServiceServicer:
     approval chain in the approval service (instance purpose "change", subject = the change id, the
     form's policy evaluated on the project as it would be after the change), and applied only when
     approved: the project is updated in one transaction with a history entry "changed" (the diff)
-    and an audit event. The ProjectChange workflow settles the request. Callers (the edge) check
-    who may see the project before calling.
+    and an audit event. The ProjectChange workflow settles the request. With a viewer (the edge
+    passes the caller): NOT_FOUND unless they may see the project, and the diff leaves out the paths
+    they may not read (the form's read_roles, as GET /projects/{id}). Without one (the workflow
+    worker), nothing is checked or withheld.
     """
 
     def OpenChange(self, request, context):
@@ -146,8 +150,10 @@ class ChangeService:
     approval chain in the approval service (instance purpose "change", subject = the change id, the
     form's policy evaluated on the project as it would be after the change), and applied only when
     approved: the project is updated in one transaction with a history entry "changed" (the diff)
-    and an audit event. The ProjectChange workflow settles the request. Callers (the edge) check
-    who may see the project before calling.
+    and an audit event. The ProjectChange workflow settles the request. With a viewer (the edge
+    passes the caller): NOT_FOUND unless they may see the project, and the diff leaves out the paths
+    they may not read (the form's read_roles, as GET /projects/{id}). Without one (the workflow
+    worker), nothing is checked or withheld.
     """
 
     @staticmethod

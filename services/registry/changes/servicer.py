@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from baobei.core.db import run_once
+from baobei.core.errors import NotFound
 from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import change_service_pb2 as pb
 from baobei.registry.v1 import change_service_pb2_grpc as pb_grpc
@@ -32,13 +33,18 @@ def _value(v: Any) -> struct_pb2.Value:
     return out
 
 
-def change_to_pb(r: ChangeRequestRow) -> pb.ChangeRequest:
+def change_to_pb(r: ChangeRequestRow, hidden: set[str] | None = None) -> pb.ChangeRequest:
     changes = struct_pb2.Struct()
-    changes.update(dict(r.changes or {}))
+    asked = dict(r.changes or {})
+    if hidden:  # what was asked for, without the values the viewer may not read
+        asked = {k: v for k, v in asked.items() if k == "fields" or k not in hidden}
+        if isinstance(asked.get("fields"), dict):
+            asked["fields"] = {k: v for k, v in asked["fields"].items() if f"fields.{k}" not in hidden}
+    changes.update(asked)
     out = pb.ChangeRequest(
         id=r.id, project_id=r.project_id, seq=r.seq, status=r.status, changes=changes,
         diff=[pb.ChangeDiff(field=d["field"], before=_value(d.get("before")), after=_value(d.get("after")))
-              for d in r.diff],
+              for d in r.diff if d["field"] not in (hidden or set())],
         reason=r.reason, reset_baseline=r.reset_baseline, requested_by=r.requested_by,
         created_at=mapping.ts(r.created_at), decided_by=r.decided_by, outcome_reason=r.outcome_reason,
         after_amount=r.after_amount, applied_version=r.applied_version,
@@ -61,13 +67,16 @@ class ChangeServicer(pb_grpc.ChangeServiceServicer):
     def OpenChange(self, request: pb.OpenChangeRequest, ctx: grpc.ServicerContext) -> pb.ChangeResponse:
         changes = mapping.struct_to_dict(request.changes)
 
+        viewer = mapping.viewer_from_pb(request)
+
         def apply(session: Session) -> pb.ChangeResponse:
+            hidden = store.seen_by(session, request.project_id, viewer)
             row = store.open_change(
                 session, project_id=request.project_id, actor_id=request.actor_id,
                 actor_is_admin=request.actor_is_admin, actor_roles=set(request.actor_roles), changes=changes,
                 reason=request.reason, reset_baseline=request.reset_baseline, now=_now(),
             )
-            return pb.ChangeResponse(change=change_to_pb(row))
+            return pb.ChangeResponse(change=change_to_pb(row, hidden))
 
         return run_once(self.engine, self.request_log, request_id=request.request_id, method="change.Open",
                         response_type=pb.ChangeResponse, apply=apply)
@@ -85,10 +94,16 @@ class ChangeServicer(pb_grpc.ChangeServiceServicer):
     @rpc
     def GetChange(self, request: pb.GetChangeRequest, ctx: grpc.ServicerContext) -> pb.ChangeResponse:
         with Session(self.engine) as session:
-            return pb.ChangeResponse(change=change_to_pb(store.get(session, request.change_id)))
+            row = store.get(session, request.change_id)
+            try:
+                hidden = store.seen_by(session, row.project_id, mapping.viewer_from_pb(request))
+            except NotFound:
+                raise store.change_not_found(request.change_id) from None  # not visible: as if unknown
+            return pb.ChangeResponse(change=change_to_pb(row, hidden))
 
     @rpc
     def ListChanges(self, request: pb.ListChangesRequest, ctx: grpc.ServicerContext) -> pb.ListChangesResponse:
         with Session(self.engine) as session:
-            return pb.ListChangesResponse(changes=[change_to_pb(r) for r in store.requests_of(session,
-                                                                                              request.project_id)])
+            hidden = store.seen_by(session, request.project_id, mapping.viewer_from_pb(request))
+            return pb.ListChangesResponse(changes=[change_to_pb(r, hidden)
+                                                   for r in store.requests_of(session, request.project_id)])

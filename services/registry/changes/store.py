@@ -13,13 +13,16 @@ import structlog
 from sqlmodel import Session, col, select
 
 from baobei.core.errors import Conflict, FieldViolation, Forbidden, NotFound, ValidationFailed
+from services.registry import domain
 from services.registry.audit import domain as audit_domain
 from services.registry.audit import store as audit_store
 from services.registry.changes.models import ChangeRequestRow
-from services.registry.domain import ADMIN_ROLE, Project, Status, editing
+from services.registry.domain import ADMIN_ROLE, Project, Status, Viewer, editing
+from services.registry.models import ProjectRow
 from services.registry.store.forms import find_form
 from services.registry.store.projects import validate
-from services.registry.store.rows import add_history, lock_project, project_of
+from services.registry.store.rows import add_history, lock_project, project_not_found, project_of
+from services.registry.store.visibility import Visibility
 
 log = structlog.get_logger(__name__)
 
@@ -52,15 +55,34 @@ def shape_violations(changes: Mapping[str, Any], reason: str) -> list[FieldViola
     return out
 
 
+def seen_by(session: Session, project_id: str, viewer: Viewer | None) -> set[str]:
+    """The paths of the project ``viewer`` may not read (NotFound unless they may see it). No
+    viewer: an internal caller, nothing checked or withheld."""
+    row = session.get(ProjectRow, project_id) if project_id else None
+    if row is None:
+        raise project_not_found(project_id)
+    if viewer is None:
+        return set()
+    seeing = Visibility(session, viewer)
+    project = project_of(row)
+    if not seeing.can_see(project):
+        raise project_not_found(project_id)
+    return domain.hidden_paths(viewer, project, seeing.form(project.form_key, project.form_version))
+
+
 def requests_of(session: Session, project_id: str) -> list[ChangeRequestRow]:
     stmt = select(ChangeRequestRow).where(ChangeRequestRow.project_id == project_id)
     return list(session.exec(stmt.order_by(col(ChangeRequestRow.seq).desc())).all())
 
 
+def change_not_found(change_id: str) -> NotFound:
+    return NotFound(f"变更申请不存在：{change_id}", f"unknown change request: {change_id}", code="change_not_found")
+
+
 def get(session: Session, change_id: str) -> ChangeRequestRow:
-    row = session.get(ChangeRequestRow, change_id)
+    row = session.get(ChangeRequestRow, change_id) if change_id else None
     if row is None:
-        raise NotFound(f"变更申请不存在：{change_id}", f"unknown change request: {change_id}", code="change_not_found")
+        raise change_not_found(change_id)
     return row
 
 
