@@ -39,7 +39,7 @@ export const zh = {
   prot: { holder: '占有中', protected: '保护中', lapsed: '已过期', waitlisted: '候补中', released: '已释放', none: '无' },
   event: {
     created: '创建了报备', submitted: '提交了审批', resubmitted: '重新提交', approved: '审批通过', rejected: '驳回了报备', returned: '退回修改',
-    withdrawn: '撤回了报备', cancelled: '取消了审批', closed: '关闭了项目', edited: '修改了报备', updated: '修改了报备', follow_up: '记录了跟进',
+    withdrawn: '撤回了报备', cancelled: '取消了审批', closed: '关闭了项目', edited: '修改了报备', changed: '变更已生效', updated: '修改了报备', follow_up: '记录了跟进',
     activated: '项目启动', reassigned: '更换了审批人', imported: '导入了报备', lost: '商机丢单', protection_lapsed: '保护期到期', released: '释放了客户',
   },
   ap: {
@@ -119,7 +119,7 @@ export const en: typeof zh = {
   prot: { holder: 'Holder', protected: 'Protected', lapsed: 'Lapsed', waitlisted: 'Waitlisted', released: 'Released', none: 'None' },
   event: {
     created: 'created the registration', submitted: 'submitted it', resubmitted: 'resubmitted it', approved: 'approved', rejected: 'rejected it', returned: 'returned it',
-    withdrawn: 'withdrew it', cancelled: 'cancelled the approval', closed: 'closed the project', edited: 'edited it', updated: 'edited it', follow_up: 'recorded a follow-up',
+    withdrawn: 'withdrew it', cancelled: 'cancelled the approval', closed: 'closed the project', edited: 'edited it', changed: 'applied a change', updated: 'edited it', follow_up: 'recorded a follow-up',
     activated: 'project started', reassigned: 'reassigned approvers', imported: 'imported it', lost: 'opportunity lost', protection_lapsed: 'protection lapsed', released: 'released the customer',
   },
   ap: {
