@@ -42,7 +42,7 @@ from edge.clients import Clients as EdgeClients
 from edge.deps import Clients, CurrentUser
 from edge.errors import ServiceUnavailable
 from edge.routes import area_router, bind_project
-from edge.routes.projects import viewer_of, visible_project
+from edge.routes.projects import viewer_of, visible_project, visible_project_with_relations
 from edge.schemas_changes import ChangeIn, ChangeList, ChangeOut, ChangeWithdrawIn
 from workflows.contracts.change import (
     CHANGE_PURPOSE,
@@ -57,6 +57,8 @@ from workflows.contracts.search_attributes import project_start_options
 
 router = area_router("changes")
 log = structlog.get_logger(__name__)
+# Who may propose: the owner, an admin, the project's PM (team relation "pm", where teams exist).
+PROPOSERS = frozenset({"owner", "admin", "pm"})
 # How long POST /changes waits for the workflow to have planned the change's chain.
 PLAN_WAIT_SECONDS = 5.0
 
@@ -137,17 +139,17 @@ def _changes_dict(body: ChangeIn) -> dict[str, Any]:
 async def propose_change(
     project_id: str, body: ChangeIn, request: Request, user: CurrentUser, clients: Clients
 ) -> dict[str, Any]:
-    """Propose a change of an active project (owner or admin): `changes` with `amount`,
-    `start_date`, `end_date` and/or `fields`, and a `reason`. 422 naming the field
+    """Propose a change of an active project (its owner, its PM where the project has a team, or
+    an admin): `changes` with `amount`, `start_date`, `end_date` and/or `fields`, and a `reason`. 422 naming the field
     (`changes.amount`, `changes.fields.<key>`, `reason`; `changes` when nothing would change);
     403 for fields the caller may not write; 409 `illegal_transition` when the project is not
     active, `change_pending` while another change is open. Answers with the change, its diff and
     its planned approval chain."""
     bind_project(request, project_id)
-    project = await visible_project(clients, user, project_id)
-    if user.id != project.owner_id and not user.is_admin:
-        raise Forbidden("只有项目负责人或管理员可以发起变更", "only the owner or an admin may propose a change",
-                        code="not_owner")
+    project, relations = await visible_project_with_relations(clients, user, project_id)
+    if not PROPOSERS.intersection(relations) and not user.is_admin:
+        raise Forbidden("只有项目负责人、项目经理或管理员可以发起变更",
+                        "only the owner, the project manager or an admin may propose a change", code="not_owner")
     changes = struct_pb2.Struct()
     changes.update(_changes_dict(body))
     opened: change_pb2.ChangeResponse = await clients.change.OpenChange(change_pb2.OpenChangeRequest(

@@ -70,11 +70,11 @@ class ChangeServicer(pb_grpc.ChangeServiceServicer):
         viewer = mapping.viewer_from_pb(request)
 
         def apply(session: Session) -> pb.ChangeResponse:
-            hidden = store.seen_by(session, request.project_id, viewer)
+            hidden, relations = store.access(session, request.project_id, viewer)
             row = store.open_change(
                 session, project_id=request.project_id, actor_id=request.actor_id,
                 actor_is_admin=request.actor_is_admin, actor_roles=set(request.actor_roles), changes=changes,
-                reason=request.reason, reset_baseline=request.reset_baseline, now=_now(),
+                reason=request.reason, reset_baseline=request.reset_baseline, now=_now(), relations=relations,
             )
             return pb.ChangeResponse(change=change_to_pb(row, hidden))
 

@@ -55,19 +55,30 @@ def shape_violations(changes: Mapping[str, Any], reason: str) -> list[FieldViola
     return out
 
 
-def seen_by(session: Session, project_id: str, viewer: Viewer | None) -> set[str]:
-    """The paths of the project ``viewer`` may not read (NotFound unless they may see it). No
-    viewer: an internal caller, nothing checked or withheld."""
+# Who may propose a change: the owner, an admin, and the project's PM (relation "pm" of the
+# project team, once the registry has teams: the relation is simply absent before).
+PROPOSERS = frozenset({"owner", "admin", "pm"})
+
+
+def access(session: Session, project_id: str, viewer: Viewer | None) -> tuple[set[str], list[str] | None]:
+    """The paths of the project ``viewer`` may not read and their relations to it (NotFound unless
+    they may see it). No viewer: an internal caller, nothing checked or withheld (relations None)."""
     row = session.get(ProjectRow, project_id) if project_id else None
     if row is None:
         raise project_not_found(project_id)
     if viewer is None:
-        return set()
+        return set(), None
     seeing = Visibility(session, viewer)
     project = project_of(row)
-    if not seeing.can_see(project):
+    relations = domain.relations(seeing.viewer, project, seeing.managed)
+    if not relations:
         raise project_not_found(project_id)
-    return domain.hidden_paths(viewer, project, seeing.form(project.form_key, project.form_version))
+    return domain.hidden_paths(viewer, project, seeing.form(project.form_key, project.form_version)), relations
+
+
+def seen_by(session: Session, project_id: str, viewer: Viewer | None) -> set[str]:
+    """The paths of the project ``viewer`` may not read (NotFound unless they may see it)."""
+    return access(session, project_id, viewer)[0]
 
 
 def requests_of(session: Session, project_id: str) -> list[ChangeRequestRow]:
@@ -105,14 +116,19 @@ def _require_active(status: Status) -> None:
 def open_change(
     session: Session, *, project_id: str, actor_id: str, actor_is_admin: bool, actor_roles: set[str],
     changes: Mapping[str, Any], reason: str, reset_baseline: bool, now: datetime,
+    relations: list[str] | None = None,
 ) -> ChangeRequestRow:
+    """``relations``: the actor's relations to the project as the viewer it came as (None: an
+    internal caller, then the owner or an admin)."""
     bad = shape_violations(changes, reason)
     if bad:
         raise ValidationFailed(bad)
     row = lock_project(session, project_id)
-    if not actor_is_admin and actor_id != row.owner_id:
-        raise Forbidden("只有项目负责人或管理员可以发起变更", "only the owner or an admin may propose a change",
-                        code="not_owner")
+    allowed = (bool(PROPOSERS.intersection(relations)) if relations is not None
+               else actor_is_admin or actor_id == row.owner_id)
+    if not allowed:
+        raise Forbidden("只有项目负责人、项目经理或管理员可以发起变更",
+                        "only the owner, the project manager or an admin may propose a change", code="not_owner")
     current = project_of(row)
     _require_active(current.status)
     existing = requests_of(session, project_id)
