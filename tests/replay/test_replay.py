@@ -55,6 +55,8 @@ def test_histories_are_recorded() -> None:
         # change requests (变更, issue 16): recorded by tests/workflows/test_change.py with
         # BAOBEI_RECORD_HISTORIES=1
         "change_approved",
+        "change_rejected",
+        "change_withdrawn",
     }
 
 

@@ -120,6 +120,9 @@ async def test_raise_past_a_branch_needs_the_extra_approver(
         only = await task_of(stack, "lead", p)
         await decide(handle, only, "lead", "reject", "预算已锁定")
         result = await handle.result()
+        if RECORD:
+            (HISTORIES / "change_rejected.json").write_text((await handle.fetch_history()).to_json(),
+                                                            encoding="utf-8")
         assert (result.outcome, result.reason) == ("rejected", "预算已锁定")
         assert stack.project(p).amount == "2000000.00"
         got = stack.change.GetChange(cpb.GetChangeRequest(change_id=opened.id), timeout=10).change
@@ -134,6 +137,9 @@ async def test_raise_past_a_branch_needs_the_extra_approver(
                                                 result_type=WithdrawChangeResult)
         assert withdrawn.status == "withdrawn"
         assert (await handle.result()).outcome == "withdrawn"
+        if RECORD:
+            (HISTORIES / "change_withdrawn.json").write_text((await handle.fetch_history()).to_json(),
+                                                             encoding="utf-8")
         assert stack.project(p).amount == "2000000.00"
 
         async def no_todos() -> bool:
