@@ -145,9 +145,19 @@ class ProjectChange:
         steps.append("approval")
         reason = self._comment
         if outcome == "approved":
-            await self._call(ChangeActivities.settle, SettleChangeInput(
-                request_id=f"{self._key}:settle:approved", change_id=inp.change_id, status="approved",
-                actor_id=self._decider or SYSTEM, reason=reason))
+            refused = await self._apply(inp, reason)
+            if refused:
+                # The project moved on meanwhile (closed, or a value no longer valid): the change is
+                # cancelled with the registry's reason, nothing applied, the owner told.
+                steps += ["cancelled", "notify_owner"]
+                self._stage = "cancelled"
+                await self._send("cancelled", [self._project.owner_id, inp.actor_id], "change_rejected",
+                                 comment=refused)
+                self._done = True
+                self._acted_seq = self._open_seq
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return ChangeResult(project_id=inp.project_id, change_id=inp.change_id, outcome="cancelled",
+                                    reason=refused, steps=steps)
             steps.append("applied")
             self._stage = "approved"
             self._project = await self._call(RegistryActivities.get_project,
@@ -178,6 +188,24 @@ class ProjectChange:
         return ChangeResult(project_id=inp.project_id, change_id=inp.change_id,
                             outcome="approved" if outcome == "approved" else "rejected",
                             reason="" if outcome == "approved" else reason, steps=steps)
+
+    async def _apply(self, inp: ChangeInput, reason: str) -> str:
+        """Settle the approved change (the registry applies it); the registry's refusal, if any."""
+        try:
+            await self._call(ChangeActivities.settle, SettleChangeInput(
+                request_id=f"{self._key}:settle:approved", change_id=inp.change_id, status="approved",
+                actor_id=self._decider or SYSTEM, reason=reason))
+        except (ActivityError, ApplicationError) as err:
+            # The worker's interceptor may hand over the activity's ApplicationError itself.
+            cause = err.cause if isinstance(err, ActivityError) else err
+            if not (isinstance(cause, ApplicationError) and cause.type in (ERR_CONFLICT, ERR_VALIDATION)):
+                raise
+            refused = f"变更未能生效：{cause.message}"
+            await self._call(ChangeActivities.settle, SettleChangeInput(
+                request_id=f"{self._key}:settle:cancelled", change_id=inp.change_id, status="cancelled",
+                actor_id=SYSTEM, reason=refused))
+            return refused
+        return ""
 
     async def _walk(self, plan: list[PlannedStep]) -> str:
         """Walk the chain: "approved", "rejected" or "returned"."""

@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from baobei.approval.v1 import approval_service_pb2 as apb
 from baobei.notify.v1 import notify_service_pb2 as npb
 from baobei.registry.v1 import change_service_pb2 as cpb
+from baobei.registry.v1 import registry_service_pb2 as rpb
 from tests.workflows.conftest import eventually
 from tests.workflows.test_acceptance import acceptance_task as task_of
 from tests.workflows.test_acceptance import approve_registration
@@ -148,3 +149,15 @@ async def test_raise_past_a_branch_needs_the_extra_approver(
         await eventually(no_todos, timeout=10)
         again = stack.approval.GetInstance(apb.GetInstanceRequest(project_id=p), timeout=10).instance
         assert (again.id, again.status) == (registration.id, "approved")
+
+        # Approved after the project was closed meanwhile: cancelled with the reason, nothing applied.
+        opened, handle = await propose(stack, p, {"amount": "900000.00"}, "最后一次")
+        only = await task_of(stack, "lead", p)
+        stack.registry.SetProjectStatus(rpb.SetProjectStatusRequest(
+            request_id=f"close-{p}", project_id=p, status=rpb.PROJECT_STATUS_CLOSED, actor_id="sales1"), timeout=10)
+        await decide(handle, only, "lead", "approve")
+        result = await handle.result()
+        assert result.outcome == "cancelled" and "变更未能生效" in result.reason
+        assert stack.project(p).amount == "2000000.00"
+        got = stack.change.GetChange(cpb.GetChangeRequest(change_id=opened.id), timeout=10).change
+        assert got.status == "cancelled" and got.outcome_reason == result.reason

@@ -49,7 +49,7 @@ class ChangeInput:
 class ChangeResult:
     project_id: str
     change_id: str
-    # approved | rejected | withdrawn
+    # approved | rejected | withdrawn | cancelled (approved, but the project had moved on)
     outcome: str
     reason: str = ""
     steps: list[str] = field(default_factory=list)
@@ -59,7 +59,7 @@ class ChangeResult:
 class ChangeState:
     project_id: str
     change_id: str
-    # approval | approved | rejected | withdrawn
+    # approval | approved | rejected | withdrawn | cancelled
     stage: str
     instance_id: str = ""
     step_index: int = -1
