@@ -1951,8 +1951,8 @@ export interface paths {
         put?: never;
         /**
          * Propose Change
-         * @description Propose a change of an active project (owner or admin): `changes` with `amount`,
-         *     `start_date`, `end_date` and/or `fields`, and a `reason`. 422 naming the field
+         * @description Propose a change of an active project (its owner, its PM where the project has a team, or
+         *     an admin): `changes` with `amount`, `start_date`, `end_date` and/or `fields`, and a `reason`. 422 naming the field
          *     (`changes.amount`, `changes.fields.<key>`, `reason`; `changes` when nothing would change);
          *     403 for fields the caller may not write; 409 `illegal_transition` when the project is not
          *     active, `change_pending` while another change is open. Answers with the change, its diff and
