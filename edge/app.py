@@ -21,6 +21,7 @@ from edge.routes import acceptance as acceptance_routes
 from edge.routes import accounts as accounts_routes
 from edge.routes import action_links, api_router, health, totp_page
 from edge.routes import audit_log as audit_log_routes
+from edge.routes import changes as change_routes
 from edge.routes import closure as closure_routes
 from edge.routes import directory as directory_routes
 from edge.routes import finance as finance_routes
@@ -90,7 +91,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
     # Notification settings and integrations (issue 5); action link pages live outside /api/v1.
     for area in (notify_admin_routes.router, integrations_routes.router, finance_routes.router, closure_routes.router,
                  team_routes.router,
-                 acceptance_routes.router):  # 验收 (issue 16)
+                 acceptance_routes.router, change_routes.router):  # 验收, 变更 (issue 16)
         app.include_router(area, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(audit_log_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # issue 13
     app.include_router(printing_routes.router, prefix="/api/v1", responses=ERROR_RESPONSES)  # 审批单 (issue 16)

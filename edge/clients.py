@@ -25,6 +25,7 @@ from baobei.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from baobei.registry.v1 import acceptance_service_pb2_grpc as acceptance_grpc
 from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
+from baobei.registry.v1 import change_service_pb2_grpc as change_grpc
 from baobei.registry.v1 import comment_service_pb2_grpc as comment_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
@@ -50,6 +51,7 @@ _SIDE_STUBS: dict[str, tuple[str, Callable[[grpc.aio.Channel], Any]]] = {
     "accounts": ("registry", accounts_grpc.AccountServiceStub),
     "comments": ("registry", comment_grpc.CommentServiceStub),
     "acceptance": ("registry", acceptance_grpc.AcceptanceServiceStub),
+    "change": ("registry", change_grpc.ChangeServiceStub),
 }
 
 
@@ -203,6 +205,11 @@ class Clients:
     def acceptance(self) -> BoundStub:
         """Acceptance (验收) checklists, requests and documents (served by the registry process)."""
         return self._bound("acceptance")
+
+    @property
+    def change(self) -> BoundStub:
+        """Change requests (变更) of active projects (served by the registry process)."""
+        return self._bound("change")
 
     @property
     def audit(self) -> BoundStub:

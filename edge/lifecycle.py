@@ -30,6 +30,8 @@ from baobei.registry.v1 import registry_service_pb2 as registry_pb2
 from edge.clients import Clients
 from edge.errors import ServiceUnavailable, UpstreamFailed
 from workflows.contracts.acceptance import ACCEPTANCE_PURPOSE, acceptance_workflow_id
+from workflows.contracts.change import CHANGE_PURPOSE, WithdrawChangeInput, WithdrawChangeResult, change_workflow_id
+from workflows.contracts.change import UPDATE_WITHDRAW as UPDATE_WITHDRAW_CHANGE
 from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_VALIDATION
 from workflows.contracts.lifecycle import (
     UPDATE_CC,
@@ -147,13 +149,25 @@ async def submit(
 
 
 async def decide(
-    clients: Clients, project_id: str, decision: DecisionInput, *, purpose: str = ""
+    clients: Clients, project_id: str, decision: DecisionInput, *, purpose: str = "", subject_id: str = ""
 ) -> DecisionResult:
     """A decision on an approval task, in the workflow that runs the task's chain: the project's
-    lifecycle for the registration, ProjectAcceptance (``accept-<id>``) for an acceptance request."""
+    lifecycle for the registration, ProjectAcceptance (``accept-<id>``) for an acceptance request,
+    ProjectChange (``change-<change id>``, the task's subject) for a change request."""
     decision.locale = clients.locale
-    wid = acceptance_workflow_id(project_id) if purpose == ACCEPTANCE_PURPOSE else None
+    wid: str | None = None
+    if purpose == ACCEPTANCE_PURPOSE:
+        wid = acceptance_workflow_id(project_id)
+    elif purpose == CHANGE_PURPOSE and subject_id:
+        wid = change_workflow_id(subject_id)
     return await _update(clients, project_id, UPDATE_DECIDE, decision, DecisionResult, wid=wid)
+
+
+async def withdraw_change(clients: Clients, change_id: str, inp: WithdrawChangeInput) -> WithdrawChangeResult:
+    """The proposer withdraws a pending change request (its ProjectChange workflow)."""
+    inp.locale = clients.locale
+    return await _update(clients, "", UPDATE_WITHDRAW_CHANGE, inp, WithdrawChangeResult,
+                         wid=change_workflow_id(change_id))
 
 
 async def withdraw(clients: Clients, project_id: str, inp: WithdrawInput) -> WithdrawResult:

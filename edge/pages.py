@@ -56,6 +56,11 @@ _CONFIRM = """{% extends "base" %}{% block body %}
 <tr><th>状态 <span class="en">Status</span></th><td><span class="status">{{ project.status }}</span></td></tr>
 {% for f in fields %}<tr><th>{{ f.label }}</th><td>{{ f.value }}</td></tr>{% endfor %}
 </table>
+{% if change %}<table>
+<tr><th>变更申请 <span class="en">Change request</span></th><td>{{ change.reason }}</td></tr>
+{% for d in change.diff %}<tr><th>{{ d.label }}</th>
+<td>{{ d.before or "—" }} → <strong>{{ d.after or "—" }}</strong></td></tr>
+{% endfor %}</table>{% endif %}
 {% if steps %}<table>
 <tr><th>审批步骤 <span class="en">Steps</span></th><td></td></tr>
 {% for s in steps %}<tr><th>{{ s.name }}</th><td>{{ s.status }}{% if s.decisions %} ·

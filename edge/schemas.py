@@ -719,6 +719,18 @@ class ProjectPage(Model):
 # ---- approving / inbox ----
 
 
+class TodoChangeDiff(Model):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+class TodoChangeOut(Model):
+    id: str
+    reason: str
+    diff: list[TodoChangeDiff]
+
+
 class TodoOut(Model):
     id: str
     project_id: str
@@ -730,8 +742,10 @@ class TodoOut(Model):
                                examples=["2026-12-02T01:30:00Z"])
     on_behalf_of: str | None = Field(default=None, description="Acting as this approver's delegate")
     purpose: str = Field(default="registration",
-                         description="What the task decides: `registration` (the project's registration) or "
-                                     "`acceptance` (验收 request)")
+                         description="What the task decides: `registration` (the project's registration), "
+                                     "`acceptance` (验收 request) or `change` (变更 request)")
+    change: TodoChangeOut | None = Field(default=None, description="For a change request: its id, reason and "
+                                         "before/after diff (fields the approver may not read left out)")
 
 
 class TodoList(Model):

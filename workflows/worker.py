@@ -34,6 +34,7 @@ from baobei.core.tls import GrpcTls
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
 from baobei.registry.v1.acceptance_service_pb2_grpc import AcceptanceServiceStub
 from baobei.registry.v1.audit_service_pb2_grpc import AuditServiceStub
+from baobei.registry.v1.change_service_pb2_grpc import ChangeServiceStub
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from baobei.tasks.v1.tasks_service_pb2_grpc import TasksServiceStub
@@ -41,11 +42,13 @@ from workflows.acceptance import ProjectAcceptance
 from workflows.activities import ApprovalActivities, NotifyActivities, RegistryActivities, ReportingActivities
 from workflows.activities.acceptance import AcceptanceActivities
 from workflows.activities.audit import AuditActivities
+from workflows.activities.change import ChangeActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
 from workflows.activities.org import OrgActivities
 from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
 from workflows.activities.webhooks import WebhookActivities
 from workflows.audit_retention import AuditRetention
+from workflows.change import ProjectChange
 from workflows.closure import ProjectClosure
 from workflows.contracts import search_attributes
 from workflows.contracts.audit_retention import (
@@ -71,7 +74,7 @@ MAX_CACHED_WORKFLOWS = 200
 
 
 WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection, CrmOpportunityLost,
-             OrgHandover, ProjectClosure, AuditRetention, ProjectAcceptance]
+             OrgHandover, ProjectClosure, AuditRetention, ProjectAcceptance, ProjectChange]
 # lifecycle: WORKFLOWS on settings.task_queue; delivery: notification delivery on its own queue.
 ROLES = ("all", "lifecycle", "delivery")
 
@@ -90,6 +93,8 @@ class Stubs:
     audit: AuditServiceStub | None = None
     # The registry's AcceptanceService (ProjectAcceptance settles its requests); optional likewise.
     acceptance: AcceptanceServiceStub | None = None
+    # The registry's ChangeService (ProjectChange settles and applies change requests); optional likewise.
+    change: ChangeServiceStub | None = None
 
 
 def open_stubs(settings: Settings) -> tuple[Stubs, list[grpc.aio.Channel]]:
@@ -105,6 +110,7 @@ def open_stubs(settings: Settings) -> tuple[Stubs, list[grpc.aio.Channel]]:
         tasks=TasksServiceStub(channels["tasks"]),
         audit=AuditServiceStub(channels["registry"]),
         acceptance=AcceptanceServiceStub(channels["registry"]),
+        change=ChangeServiceStub(channels["registry"]),
     )
     return stubs, list(channels.values())
 
@@ -130,6 +136,8 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
         execution.append(hooks.deliver)
     if stubs.acceptance is not None:
         execution.append(AcceptanceActivities(stubs.acceptance, timeout=timeout).settle)
+    if stubs.change is not None:
+        execution.append(ChangeActivities(stubs.change, timeout=timeout).settle)
     if stubs.audit is not None:
         execution.append(AuditActivities(stubs.audit, retention_days=settings.audit_retention_days,
                                          timeout=timeout).purge)

@@ -46,8 +46,10 @@ from edge.errors import ServiceUnavailable, UpstreamFailed, status_of
 from edge.routes import bind_project
 from edge.routes.acceptance import acceptance_instance
 from edge.routes.approvals import DECISION_LOCK_SECONDS
+from edge.routes.changes import change_instance, diff_out, get_change_of
 from edge.routes.projects import approval_instance, viewer_of
 from workflows.contracts.acceptance import ACCEPTANCE_PURPOSE
+from workflows.contracts.change import CHANGE_PURPOSE
 from workflows.contracts.lifecycle import DecisionInput
 
 log = structlog.get_logger(__name__)
@@ -205,16 +207,22 @@ def _plain(value: Any) -> str:
 
 
 def step_label(task: approval_pb2.ApprovalTask) -> str:
-    """The task's step as the page names it (an acceptance request's step says 验收)."""
-    return f"验收 · {task.step_name}" if task.purpose == ACCEPTANCE_PURPOSE else task.step_name
+    """The task's step as the page names it (an acceptance request's step says 验收, a change's 变更)."""
+    if task.purpose == ACCEPTANCE_PURPOSE:
+        return f"验收 · {task.step_name}"
+    if task.purpose == CHANGE_PURPOSE:
+        return f"变更 · {task.step_name}"
+    return task.step_name
 
 
 async def summary(
-    clients: EdgeClients, viewer_id: str, project_id: str, task: approval_pb2.ApprovalTask | None = None
+    clients: EdgeClients, viewer_id: str, project_id: str, *, task: approval_pb2.ApprovalTask | None = None
 ) -> dict[str, Any]:
     """What the confirmation page shows: the project read AS the approver ``viewer_id`` (fields
     with read_roles they lack are absent, exactly as in the API), its form labels and the steps
-    of the task's chain (the registration's, or the acceptance request's)."""
+    of the task's chain (the registration's, the acceptance request's or the change's); for a
+    change request's task (变更), the change's reason and its before/after diff without the paths
+    the approver may not read."""
     approver = await _approver(clients, viewer_id)
     viewer = await viewer_of(clients, approver)
     try:
@@ -238,8 +246,20 @@ async def summary(
         o = (await clients.registry.GetUser(registry_pb2.GetUserRequest(user_id=project.owner_id))).user
         owner = f"{o.name}（{o.id}）" if o.name else o.id
     steps: list[dict[str, Any]] = []
+    change: dict[str, Any] | None = None
     if task is not None and task.purpose == ACCEPTANCE_PURPOSE:
         instance = await acceptance_instance(clients, project_id, task.subject_id)
+    elif task is not None and task.purpose == CHANGE_PURPOSE and task.subject_id:
+        found = await get_change_of(clients, task.subject_id, viewer)
+
+        def label(path: str) -> str:
+            core = {"amount": "金额", "start_date": "开始日期", "end_date": "结束日期"}
+            return core.get(path) or labels.get(path.removeprefix("fields."), path.removeprefix("fields."))
+
+        change = {"reason": found.reason, "diff": [
+            {"label": label(d["field"]), "before": _plain(d["before"]), "after": _plain(d["after"])}
+            for d in diff_out(found, set(project.hidden))]}
+        instance = await change_instance(clients, project_id, found.id)
     else:
         instance = await approval_instance(clients, project_id)
     for s in mapping.approval_out(instance).get("steps", []) if instance is not None else []:
@@ -259,6 +279,7 @@ async def summary(
         },
         "fields": fields,
         "steps": steps,
+        "change": change,
         "approver": approver.name or approver.id,
     }
 
@@ -290,7 +311,7 @@ async def show_link(token: str, request: Request, clients: Clients) -> Response:
         if head:
             return HTMLResponse("", headers=_headers(base))
         shown = await summary(clients, resolved.link.approver_id, resolved.task.project_id or resolved.link.project_id,
-                              resolved.task)
+                              task=resolved.task)
         html = pages.render(
             "confirm", title="审批确认", action_url=_action_url(clients, token), step=step_label(resolved.task),
             due_at=mapping.ts(resolved.task.due_at) or "", expires_at=mapping.ts(resolved.link.expires_at) or "",
@@ -365,7 +386,8 @@ async def decide_once(
     except RedisError:
         lock = ""  # without Redis the workflow and the approval service still refuse a second use
     try:
-        result = await lifecycle.decide(clients, task.project_id, decision, purpose=task.purpose)
+        result = await lifecycle.decide(clients, task.project_id, decision, purpose=task.purpose,
+                                          subject_id=task.subject_id)
     except DomainError as err:
         raise (await recheck() or from_domain(err)) from None
     finally:

@@ -4,6 +4,7 @@ away, and the admin's reassign / cancel. Every action is audited by the approval
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import uuid
@@ -24,6 +25,7 @@ from edge.auth import Principal
 from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.routes import area_router, bind_project
+from edge.routes.changes import todo_change
 from edge.routes.comments import request_id_of
 from edge.routes.projects import approval_instance, project_view, viewer_of, visible_project
 from edge.schemas import (
@@ -83,7 +85,14 @@ async def link_attachments(
 async def my_todos(user: CurrentUser, clients: Clients) -> dict[str, Any]:
     """Approval tasks waiting for the caller (also those of users who delegated to them now)."""
     resp = await clients.approval.ListTodos(approval_pb2.ListTodosRequest(user_id=user.id))
-    return {"items": [mapping.todo_out(t) for t in resp.tasks]}
+    items = [mapping.todo_out(t) for t in resp.tasks]
+    changes = [(item, t) for item, t in zip(items, resp.tasks, strict=True) if t.purpose == "change" and t.subject_id]
+    if changes:
+        found = await asyncio.gather(*(todo_change(clients, user, t.subject_id) for _, t in changes))
+        for (item, _), change in zip(changes, found, strict=True):
+            if change is not None:
+                item["change"] = change
+    return {"items": items}
 
 
 @router.post("/approval-tasks/{task_id}/decision", response_model=DecisionResultOut)
@@ -127,6 +136,7 @@ async def decide(
                 attachments=[a.model_dump() for a in body.attachments],
             ),
             purpose=task.purpose,
+            subject_id=task.subject_id,
         )
     finally:
         if lock:

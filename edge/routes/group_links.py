@@ -156,7 +156,7 @@ async def show_group_link(token: str, request: Request, clients: Clients) -> Res
         checked = await _usable(request, clients, link, reader)
         if head:
             return HTMLResponse("", headers=pages.security_headers(base))
-        shown = await summary(clients, reader.user.id, checked.task.project_id or link.project_id, checked.task)
+        shown = await summary(clients, reader.user.id, checked.task.project_id or link.project_id, task=checked.task)
         html = pages.render(
             "confirm", title="审批确认", action_url=f"{base}{PATH}{token}", step=step_label(checked.task),
             due_at=mapping.ts(checked.task.due_at) or "", expires_at=mapping.ts(link.expires_at) or "",

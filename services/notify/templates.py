@@ -75,6 +75,8 @@ _LEADS: dict[str, tuple[str, str]] = {
     "project_returned": ("您提交的项目被退回修改，请补充后重新提交。", "查看项目"),
     "project_closed": ("您的项目已关闭。", "查看项目"),
     "acceptance_rejected": ("您的项目验收未通过，已退回执行阶段；请按意见整改后重新申请验收。", "查看项目"),
+    "change_approved": ("您提交的项目变更已审批通过并生效。", "查看项目"),
+    "change_rejected": ("您提交的项目变更未通过审批，项目保持不变。", "查看项目"),
     "protection_expiring": ("您的项目保护期即将到期，请及时推进或申请延期。", "查看项目"),
     "protection_lapsed": ("您的项目保护期已失效，客户已释放。", "查看项目"),
     "task_overdue": ("有任务已逾期，请尽快处理。", "查看任务"),

@@ -20,7 +20,7 @@ _ENV = SandboxedEnvironment(autoescape=False, undefined=Undefined)
 # kind → title; "escalated" approval requests have their own words.
 TITLES: dict[str, str] = {
     "approval_request": "{% if escalated %}审批超时已升级给您{% elif purpose == 'acceptance' %}待验收审批"
-                        "{% else %}待审批{% endif %}：{{ name }}",
+                        "{% elif purpose == 'change' %}待审批变更{% else %}待审批{% endif %}：{{ name }}",
     "approval_remind": "{% if by_owner %}催办{% else %}审批即将超时，请尽快处理{% endif %}：{{ name }}",
     "approval_withdrawn": "审批已撤回：{{ name }}",
     "approval_cc": "抄送：{{ name }}",
@@ -29,6 +29,8 @@ TITLES: dict[str, str] = {
     "project_returned": "项目被退回，请修改后重新提交：{{ name }}",
     "project_closed": "项目已关闭：{{ name }}",
     "acceptance_rejected": "验收未通过，项目继续执行：{{ name }}",
+    "change_approved": "项目变更已生效：{{ name }}",
+    "change_rejected": "项目变更未通过：{{ name }}",
     "protection_expiring": "保护期即将到期：{{ name }}",
     "protection_lapsed": "保护期已到期：{{ name }}",
     # Comments (评论): the edge sends these with the author's name and an excerpt.

@@ -19,6 +19,7 @@ from baobei.core.tls import GrpcTls
 from baobei.registry.v1 import acceptance_service_pb2_grpc as acceptance_grpc
 from baobei.registry.v1 import accounts_service_pb2_grpc as accounts_grpc
 from baobei.registry.v1 import audit_service_pb2_grpc as audit_grpc
+from baobei.registry.v1 import change_service_pb2_grpc as change_grpc
 from baobei.registry.v1 import comment_service_pb2_grpc as comment_grpc
 from baobei.registry.v1 import directory_service_pb2_grpc as directory_grpc
 from baobei.registry.v1 import identity_service_pb2_grpc as identity_grpc
@@ -28,6 +29,7 @@ from services.registry.acceptance.servicer import AcceptanceServicer
 from services.registry.accounts.domain import AccountPolicy
 from services.registry.accounts.servicer import AccountServicer
 from services.registry.audit.servicer import AuditServicer
+from services.registry.changes.servicer import ChangeServicer
 from services.registry.comments.servicer import CommentServicer
 from services.registry.directory.servicer import DirectoryServicer
 from services.registry.identity.servicer import IdentityServicer
@@ -78,6 +80,7 @@ def build(
         audit_grpc.add_AuditServiceServicer_to_server(AuditServicer(engine), server)
         comment_grpc.add_CommentServiceServicer_to_server(CommentServicer(engine, processed_request), server)
         acceptance_grpc.add_AcceptanceServiceServicer_to_server(AcceptanceServicer(engine, processed_request), server)
+        change_grpc.add_ChangeServiceServicer_to_server(ChangeServicer(engine, processed_request), server)
         accounts_grpc.add_AccountServiceServicer_to_server(AccountServicer(engine, sealer, account_policy), server)
 
     server, bound = build_server(

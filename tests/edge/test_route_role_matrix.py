@@ -113,6 +113,13 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/projects/{project_id}/acceptance":           "401  ok   404  404  ok   ok   ok   404  404  404  ok",
     "POST /api/v1/projects/{project_id}/acceptance":          "401  ok   404  404  403  403  403  404  404  404  ok",
     "POST /api/v1/projects/{project_id}/acceptance/documents": "401  ok   404  404  403  403  403  404  404  404  ok",
+    # ------------------------------------------------------------ change requests (变更, issue 16)
+    # whoever sees the project reads its changes; only the owner or an admin proposes one; the
+    # proposer (or the owner, or an admin) withdraws it; a change of a project one cannot see → 404
+    "POST /api/v1/projects/{project_id}/changes":             "401  ok   404  404  403  403  403  404  404  404  ok",
+    "GET /api/v1/projects/{project_id}/changes":              "401  ok   404  404  ok   ok   ok   404  404  404  ok",
+    "GET /api/v1/changes/{change_id}":                        "401  ok   404  404  ok   404  404  404  404  404  ok",
+    "POST /api/v1/changes/{change_id}/withdraw":              "401  ok   404  404  403  404  404  404  404  404  ok",
     # ------------------------------------------------------------ approving
     "GET /api/v1/me/todos":                                   ANY_USER,
     "POST /api/v1/approval-tasks/{task_id}/decision":         "401  403  404  404  ok   403  404  404  404  404  403",
@@ -394,6 +401,20 @@ class World:
     import_job: str = ""  # a background import (dry run) the admin started
     comment: str = ""  # the rep's comment on P
     reviewed: str = ""  # a project the rep closed with a review (复盘), approved by the approver
+    change: str = ""  # a pending change request (变更) the rep proposed on an active project of their own
+
+    async def pending_change(self) -> str:
+        """A fresh active project of the rep's with a change request pending (its chain planned)."""
+        pid = await self.active()
+        r = await self.rep.post(f"/api/v1/projects/{pid}/changes",
+                                json={"changes": {"amount": "2000"}, "reason": f"矩阵变更{self.next()}"})
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def shared_change(self) -> str:
+        if not self.change:
+            self.change = await self.pending_change()
+        return self.change
 
     async def reviewed_project(self) -> str:
         if not self.reviewed:
@@ -701,6 +722,26 @@ fixed("GET", API + "/projects/{project_id}/acceptance", lambda w: Req(f"{API}/pr
 async def _acceptance(w: World, role: str, ok: bool) -> Req:
     return Req(f"{API}/projects/{await w.active() if ok else w.p}/acceptance",
                json={"deliverables": [], "comment": "申请验收"})
+
+
+@req("POST", API + "/projects/{project_id}/changes")
+async def _propose_change(w: World, role: str, ok: bool) -> Req:
+    return Req(f"{API}/projects/{await w.active() if ok else w.p}/changes",
+               json={"changes": {"amount": "1500"}, "reason": "矩阵变更"})
+
+
+fixed("GET", API + "/projects/{project_id}/changes", lambda w: Req(f"{API}/projects/{w.p}/changes"))
+
+
+@req("GET", API + "/changes/{change_id}")
+async def _get_change(w: World, role: str, ok: bool) -> Req:
+    return Req(f"{API}/changes/{await w.shared_change()}")
+
+
+@req("POST", API + "/changes/{change_id}/withdraw")
+async def _withdraw_change(w: World, role: str, ok: bool) -> Req:
+    return Req(f"{API}/changes/{await w.pending_change() if ok else await w.shared_change()}/withdraw",
+               json={"reason": "矩阵撤回"})
 
 
 @req("POST", API + "/projects/{project_id}/acceptance/documents")

@@ -12,6 +12,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from workflows.acceptance import ProjectAcceptance
+from workflows.change import ProjectChange
 from workflows.closure import ProjectClosure
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
@@ -53,6 +54,11 @@ def test_histories_are_recorded() -> None:
         # BAOBEI_RECORD_HISTORIES=1
         "acceptance_rejected",
         "acceptance_accepted",
+        # change requests (变更, issue 16): recorded by tests/workflows/test_change.py with
+        # BAOBEI_RECORD_HISTORIES=1
+        "change_approved",
+        "change_rejected",
+        "change_withdrawn",
     }
 
 
@@ -66,5 +72,5 @@ async def test_replay(path: Path) -> None:
     # worker's passthrough one (workflows/sandbox.py): the determinism check of the workflow code.
     await Replayer(
         workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover, ProjectClosure,
-                   ProjectAcceptance]
+                   ProjectAcceptance, ProjectChange]
     ).replay_workflow(history)

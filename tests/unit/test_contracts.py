@@ -14,6 +14,7 @@ from workflows import delivery_worker, worker
 from workflows.activities import ApprovalActivities, NotifyActivities, RegistryActivities, ReportingActivities
 from workflows.activities.acceptance import AcceptanceActivities
 from workflows.activities.audit import AuditActivities
+from workflows.activities.change import ChangeActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
 from workflows.activities.org import OrgActivities
 from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
@@ -34,15 +35,17 @@ ACTIVITY_NAMES = {
     "lifecycle.StopExecution", "audit.purge", "acceptance.SettleRequest",
     # issue 16 (报备交接): OrgHandover hands the departing user's registrations over too
     "registry.HandOverProjects",
+    "change.SettleChange",
 }
 WORKFLOW_NAMES = {
     "ProjectLifecycle", "ProjectExecution", "ProjectProtection", "NotificationDelivery", "CrmOpportunityLost",
     "OrgHandover", "ProjectClosure", "AuditRetention", "ProjectAcceptance",
+    "ProjectChange",
 }
 ACTIVITY_CLASSES: list[type[Any]] = [
     RegistryActivities, ApprovalActivities, NotifyActivities, ReportingActivities, TasksActivities,
     RecipientActivities, ProtectionInfoActivities, WebhookActivities, OrgActivities, LifecycleOps, AuditActivities,
-    AcceptanceActivities,
+    AcceptanceActivities, ChangeActivities,
 ]
 
 

@@ -90,8 +90,13 @@ async def test_acceptance_rejected_then_accepted(
             )
             task = await acceptance_task(stack, "mgr_sh", p)
             assert (task.purpose, task.subject_id) == ("acceptance", opened.id)
-            attrs = await search_attributes_of(handle)  # the Temporal UI finds acceptances under way
-            assert (attrs.get(sa.STAGE), attrs.get(sa.APPROVERS)) == ("acceptance", ["mgr_sh"])
+            # The Temporal UI finds acceptances under way; the workflow sets the attributes in the
+            # workflow task after the step opened, so the to-do may be seen first.
+            async def labelled() -> bool:
+                attrs = await search_attributes_of(handle)
+                return (attrs.get(sa.STAGE), attrs.get(sa.APPROVERS)) == ("acceptance", ["mgr_sh"])
+
+            await eventually(labelled)
             decided = await handle.execute_update(
                 UPDATE_DECIDE, DecisionInput(task_id=task.id, user_id="mgr_sh", action=decision, comment=comment),
                 result_type=DecisionResult)

@@ -28,6 +28,7 @@ from baobei.core.settings import Settings
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
 from baobei.registry.v1 import registry_service_pb2 as rpb
 from baobei.registry.v1.acceptance_service_pb2_grpc import AcceptanceServiceStub
+from baobei.registry.v1.change_service_pb2_grpc import ChangeServiceStub
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from tests.conftest import running_service
@@ -75,6 +76,7 @@ class Stack:
     notify: NotifyServiceStub
     reporting: ReportingServiceStub | None = None
     acceptance: AcceptanceServiceStub | None = None
+    change: ChangeServiceStub | None = None
 
     async def lifecycle(self, project_id: str, owner: str) -> WorkflowHandle[Any, Any]:
         handle = await self.client.start_workflow(
@@ -138,13 +140,14 @@ async def real_stack(
         channels = [aio_channel(addrs[n]) for n in SERVICES]
         stubs = Stubs(registry=RegistryServiceStub(channels[0]), approval=ApprovalServiceStub(channels[1]),
                       notify=NotifyServiceStub(channels[2]), reporting=ReportingServiceStub(channels[3]),
-                      acceptance=AcceptanceServiceStub(channels[0]))
+                      acceptance=AcceptanceServiceStub(channels[0]), change=ChangeServiceStub(channels[0]))
         try:
             async with build_worker(env.client, settings, stubs=stubs, task_queue=task_queue):
                 yield Stack(client=env.client, task_queue=task_queue, registry=registry, approval=approval,
                             notify=NotifyServiceStub(channel(addrs["notify"])),
                             reporting=ReportingServiceStub(channel(addrs["reporting"])),
-                            acceptance=AcceptanceServiceStub(channel(addrs["registry"])))
+                            acceptance=AcceptanceServiceStub(channel(addrs["registry"])),
+                            change=ChangeServiceStub(channel(addrs["registry"])))
         finally:
             for ch in channels:
                 await ch.close()

@@ -31,6 +31,7 @@ KIND_LABELS = {
     "ProjectProtection": "保护期 protection",
     "ProjectClosure": "关闭 closure",
     "ProjectAcceptance": "验收 acceptance",
+    "ProjectChange": "变更 change",
     "CrmOpportunityLost": "CRM 丢单 lost",
 }
 

@@ -2026,6 +2026,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Changes
+         * @description The project's change requests, newest first, each with its diff (fields the caller may not
+         *     read left out) and its approval chain.
+         */
+        get: operations["list_changes_api_v1_projects__project_id__changes_get"];
+        put?: never;
+        /**
+         * Propose Change
+         * @description Propose a change of an active project (its owner, its PM where the project has a team, or
+         *     an admin): `changes` with `amount`, `start_date`, `end_date` and/or `fields`, and a `reason`. 422 naming the field
+         *     (`changes.amount`, `changes.fields.<key>`, `reason`; `changes` when nothing would change);
+         *     403 for fields the caller may not write; 409 `illegal_transition` when the project is not
+         *     active, `change_pending` while another change is open. Answers with the change, its diff and
+         *     its planned approval chain.
+         */
+        post: operations["propose_change_api_v1_projects__project_id__changes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/changes/{change_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Change
+         * @description One change request: its before/after diff (fields the caller may not read left out) and its
+         *     approval chain. 404 when the caller cannot see the project.
+         */
+        get: operations["get_change_api_v1_changes__change_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/changes/{change_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw Change
+         * @description Withdraw a pending change (its proposer, the owner or an admin): its approval chain is
+         *     cancelled and nothing is applied. 409 when it is no longer pending.
+         */
+        post: operations["withdraw_change_api_v1_changes__change_id__withdraw_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-log": {
         parameters: {
             query?: never;
@@ -3922,6 +3994,111 @@ export interface components {
             seq: number;
             /** Hash */
             hash: string;
+        };
+        /** ChangeDiffOut */
+        ChangeDiffOut: {
+            /**
+             * Field
+             * @description `amount`, `start_date`, `end_date` or `fields.<key>`
+             */
+            field: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+        };
+        /** ChangeIn */
+        ChangeIn: {
+            changes: components["schemas"]["ChangesIn"];
+            /**
+             * Reason
+             * @description Why the change is needed (required)
+             * @default
+             * @example 客户追加二期范围
+             */
+            reason: string;
+            /**
+             * Reset Baseline
+             * @description Save the plan's baseline again once the change is approved and applied
+             * @default false
+             */
+            reset_baseline: boolean;
+        };
+        /** ChangeList */
+        ChangeList: {
+            /** Items */
+            items: components["schemas"]["ChangeOut"][];
+        };
+        /** ChangeOut */
+        ChangeOut: {
+            /** Id */
+            id: string;
+            /** Project Id */
+            project_id: string;
+            /** Seq */
+            seq: number;
+            /**
+             * Status
+             * @description pending | approved | rejected | withdrawn | cancelled
+             */
+            status: string;
+            /**
+             * Diff
+             * @description Before/after of each changed value; fields the caller may not read are left out
+             */
+            diff: components["schemas"]["ChangeDiffOut"][];
+            /** Reason */
+            reason: string;
+            /** Reset Baseline */
+            reset_baseline: boolean;
+            /** Requested By */
+            requested_by: string;
+            /** Created At */
+            created_at?: string | null;
+            /** Decided At */
+            decided_at?: string | null;
+            /** Decided By */
+            decided_by?: string | null;
+            /**
+             * Outcome Reason
+             * @description Why it was rejected or withdrawn
+             */
+            outcome_reason?: string | null;
+            /**
+             * Applied Version
+             * @description The project version the change was applied as
+             */
+            applied_version?: number | null;
+            /** @description The change's own approval chain */
+            approval?: components["schemas"]["ApprovalOut"] | null;
+        };
+        /** ChangeWithdrawIn */
+        ChangeWithdrawIn: {
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
+        /**
+         * ChangesIn
+         * @description What to change. Only `amount`, `start_date`, `end_date` and `fields` may change (any other
+         *     key → 422 naming `changes.<key>`); `fields` is merged into the project's fields (null clears
+         *     one). Validated as the registration was, against the form version the project was filed with.
+         */
+        ChangesIn: {
+            /** Amount */
+            amount?: (string | number) | null;
+            /** Start Date */
+            start_date?: string | null;
+            /** End Date */
+            end_date?: string | null;
+            /** Fields */
+            fields?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * ChannelIn
@@ -7840,6 +8017,24 @@ export interface components {
             /** Depends On */
             depends_on?: components["schemas"]["TemplateDependencyIn"][];
         };
+        /** TodoChangeDiff */
+        TodoChangeDiff: {
+            /** Field */
+            field: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+        };
+        /** TodoChangeOut */
+        TodoChangeOut: {
+            /** Id */
+            id: string;
+            /** Reason */
+            reason: string;
+            /** Diff */
+            diff: components["schemas"]["TodoChangeDiff"][];
+        };
         /** TodoList */
         TodoList: {
             /** Items */
@@ -7872,10 +8067,12 @@ export interface components {
             on_behalf_of?: string | null;
             /**
              * Purpose
-             * @description What the task decides: `registration` (the project's registration) or `acceptance` (验收 request)
+             * @description What the task decides: `registration` (the project's registration), `acceptance` (验收 request) or `change` (变更 request)
              * @default registration
              */
             purpose: string;
+            /** @description For a change request: its id, reason and before/after diff (fields the approver may not read left out) */
+            change?: components["schemas"]["TodoChangeOut"] | null;
         };
         /**
          * TokenIn
@@ -18702,6 +18899,354 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DocumentOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_changes_api_v1_projects__project_id__changes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeList"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    propose_change_api_v1_projects__project_id__changes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_change_api_v1_changes__change_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the route's size cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed (details carry field paths) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    withdraw_change_api_v1_changes__change_id__withdraw_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeWithdrawIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeOut"];
                 };
             };
             /** @description Missing or invalid bearer token */

@@ -2,6 +2,8 @@
 export const zh = {
   title: '审批',
   acceptance: '验收',
+  change: '变更',
+  changeField: { amount: '金额', start_date: '开始日期', end_date: '结束日期' },
   tabs: { todo: '待办', done: '已办', cc: '抄送我的', mine: '我发起的' },
   col: {
     project: '项目',
@@ -150,6 +152,8 @@ export const zh = {
 export const en: typeof zh = {
   title: 'Approvals',
   acceptance: 'Acceptance',
+  change: 'Change',
+  changeField: { amount: 'Amount', start_date: 'Start date', end_date: 'End date' },
   tabs: { todo: 'To do', done: 'Done', cc: 'CC to me', mine: 'Submitted by me' },
   col: {
     project: 'Project',

@@ -7,7 +7,13 @@ export const zh = {
     empty: '没有符合条件的报备', end: '共 {n} 条，已全部加载',
   },
   page: { title: '项目详情' },
-  tabs: { overview: '概览', approval: '审批', execution: '执行', team: '团队', acceptance: '验收' },
+  tabs: { overview: '概览', approval: '审批', execution: '执行', team: '团队', acceptance: '验收', changes: '变更' },
+  chg: {
+    new: '发起变更', amount: '金额', start: '开始日期', end: '结束日期', unchanged: '不变', reason: '变更原因',
+    resetBaseline: '变更生效后重新设置计划基线', submit: '提交变更申请', proposed: '变更申请已提交，等待审批', withdrawn: '变更申请已撤回',
+    onePending: '已有一项变更申请在审批中，处理完成后才能发起新的变更', history: '变更记录', none: '暂无变更', request: '第 {n} 次变更',
+    requestedBy: '{who} 于 {at} 提交', diff: '变更前后对比', field: '项目', before: '变更前', after: '变更后', chain: '变更审批流程', withdraw: '撤回变更',
+  },
   acc: {
     notRequired: '该业务线未配置验收清单：项目可直接关闭，也可提交验收申请。', request: '第 {n} 次验收申请', requestedBy: '{who} 于 {at} 提交',
     rejected: '验收未通过（{who}），项目继续执行，请整改后重新申请', accepted: '验收通过，项目已关闭', chain: '验收审批流程',
@@ -33,7 +39,7 @@ export const zh = {
   prot: { holder: '占有中', protected: '保护中', lapsed: '已过期', waitlisted: '候补中', released: '已释放', none: '无' },
   event: {
     created: '创建了报备', submitted: '提交了审批', resubmitted: '重新提交', approved: '审批通过', rejected: '驳回了报备', returned: '退回修改',
-    withdrawn: '撤回了报备', cancelled: '取消了审批', closed: '关闭了项目', edited: '修改了报备', updated: '修改了报备', follow_up: '记录了跟进',
+    withdrawn: '撤回了报备', cancelled: '取消了审批', closed: '关闭了项目', edited: '修改了报备', changed: '变更已生效', updated: '修改了报备', follow_up: '记录了跟进',
     activated: '项目启动', reassigned: '更换了审批人', imported: '导入了报备', lost: '商机丢单', protection_lapsed: '保护期到期', released: '释放了客户',
     team_changed: '调整了项目团队', handed_over: '移交了报备', copied_from: '再次发起（复制自原报备）', copied_to: '再次发起了新报备',
     acceptance_requested: '申请了验收', acceptance_accepted: '验收通过', acceptance_rejected: '验收未通过', acceptance_cancelled: '验收申请已取消',
@@ -89,7 +95,13 @@ export const en: typeof zh = {
     empty: 'No registrations match', end: '{n} in all, everything loaded',
   },
   page: { title: 'Project' },
-  tabs: { overview: 'Overview', approval: 'Approval', execution: 'Execution', team: 'Team', acceptance: 'Acceptance' },
+  tabs: { overview: 'Overview', approval: 'Approval', execution: 'Execution', team: 'Team', acceptance: 'Acceptance', changes: 'Changes' },
+  chg: {
+    new: 'Propose a change', amount: 'Amount', start: 'Start date', end: 'End date', unchanged: 'unchanged', reason: 'Reason',
+    resetBaseline: 'Re-set the plan baseline once the change applies', submit: 'Submit change request', proposed: 'Change requested; waiting for approval', withdrawn: 'Change request withdrawn',
+    onePending: 'A change request is being approved; a new one can follow once it is settled', history: 'Change requests', none: 'No changes yet', request: 'Change {n}',
+    requestedBy: 'requested by {who} at {at}', diff: 'Before and after', field: 'Item', before: 'Before', after: 'After', chain: 'Change approval', withdraw: 'Withdraw change',
+  },
   acc: {
     notRequired: 'No acceptance checklist for this business line: the project may be closed directly, or go through acceptance.', request: 'Acceptance request {n}', requestedBy: 'requested by {who} at {at}',
     rejected: 'Not accepted ({who}): the project continues; fix and request again', accepted: 'Accepted: the project is closed', chain: 'Acceptance approval',
@@ -115,7 +127,7 @@ export const en: typeof zh = {
   prot: { holder: 'Holder', protected: 'Protected', lapsed: 'Lapsed', waitlisted: 'Waitlisted', released: 'Released', none: 'None' },
   event: {
     created: 'created the registration', submitted: 'submitted it', resubmitted: 'resubmitted it', approved: 'approved', rejected: 'rejected it', returned: 'returned it',
-    withdrawn: 'withdrew it', cancelled: 'cancelled the approval', closed: 'closed the project', edited: 'edited it', updated: 'edited it', follow_up: 'recorded a follow-up',
+    withdrawn: 'withdrew it', cancelled: 'cancelled the approval', closed: 'closed the project', edited: 'edited it', changed: 'applied a change', updated: 'edited it', follow_up: 'recorded a follow-up',
     activated: 'project started', reassigned: 'reassigned approvers', imported: 'imported it', lost: 'opportunity lost', protection_lapsed: 'protection lapsed', released: 'released the customer',
     team_changed: 'changed the project team', handed_over: 'handed the registration over', copied_from: 'registered again (copied)', copied_to: 'registered it again',
     acceptance_requested: 'requested acceptance', acceptance_accepted: 'accepted', acceptance_rejected: 'not accepted', acceptance_cancelled: 'acceptance request cancelled',
