@@ -64,7 +64,7 @@ describe('ChangesTab', () => {
     await settle()
     expect(w.text()).toContain('第 1 次变更')
     expect(w.text()).toContain('实施范围')
-    expect(w.text()).toContain('300000.00')
+    expect(w.text()).toContain('¥300,000.00')
     expect(w.text()).toContain('预算已锁定')
     const inputs = w.findAll('.chg-form input')
     await inputs[0].setValue('-1')

@@ -28,3 +28,17 @@ export function since(value: unknown, now: Date = new Date(), en = false): strin
   if (hours < 48) return en ? `${hours} h` : `${hours} 小时`
   return en ? `${Math.round(hours / 24)} d` : `${Math.round(hours / 24)} 天`
 }
+
+// A value of a form field as people read it (a change's before/after): lists joined with 、,
+// objects by their name (an attachment, a person) or their values, never as JSON.
+export function plain(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '—'
+  if (Array.isArray(value)) return value.map(plain).join('、')
+  if (typeof value === 'object') {
+    const o = value as Record<string, unknown>
+    if (typeof o.name === 'string') return o.name
+    return Object.values(o).map(plain).join('，')
+  }
+  if (typeof value === 'boolean') return value ? '是' : '否'
+  return String(value)
+}
