@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from cli.devstack import DevStack
 from tests.browser import seed
 from tests.browser.conftest import UI, accessible, no_raw_json, shot, wait_until
 
@@ -343,9 +342,10 @@ def test_colleague_outside_the_project_cannot_reach_the_review(ui: UI, people: d
                                                                staged: Staged, size: str) -> None:
     page = ui.page(seed.ENGINEER, size=size)  # 赵六: not on the team, no task, no approval
     page.goto(f"/projects/{staged.closed_id}?tab=review")
-    page.locator(".el-result").wait_for()
+    page.locator(".el-result").get_by_text("项目不存在，或您没有查看权限").wait_for()
     text = page.locator("main").inner_text()
-    assert staged.closed_name not in text and LESSON not in text
+    assert staged.closed_name not in text and LESSON not in text and staged.closed_id not in text  # no raw id
+    page.get_by_role("link", name="我的报备").last.wait_for()  # a way back instead of 重试
     assert page.get_by_role("tab", name="复盘").count() == 0
     settle(page)
     no_raw_json(page)
@@ -390,6 +390,7 @@ def test_lessons_search_and_filters(ui: UI, staged: Staged, size: str) -> None:
     page.locator(".el-select-dropdown__item:visible", has_text="丢单").click()
     page.get_by_role("button", name="搜索").click()
     page.get_by_text("没有找到经验教训").wait_for()
+    page.locator(".ls-tags").get_by_text(f"{TAG}（0）").wait_for()  # the chosen tag stays, to be cleared
     settle(page)
     no_raw_json(page)
     shot(page, "lessons-empty")

@@ -6,7 +6,7 @@ export const zh = {
     amountMax: '最高金额', min: '最低', max: '最高', created: '创建日期', from: '开始日期', to: '结束日期', form: '表单', apply: '应用筛选',
     empty: '没有符合条件的报备', end: '共 {n} 条，已全部加载',
   },
-  page: { title: '项目详情' },
+  page: { title: '项目详情', notFound: '项目不存在，或您没有查看权限' },
   tabs: { overview: '概览', approval: '审批', execution: '执行', team: '团队', acceptance: '验收' },
   acc: {
     notRequired: '该业务线未配置验收清单：项目可直接关闭，也可提交验收申请。', request: '第 {n} 次验收申请', requestedBy: '{who} 于 {at} 提交',
@@ -88,7 +88,7 @@ export const en: typeof zh = {
     amountMax: 'Maximum amount', min: 'Min', max: 'Max', created: 'Created', from: 'From', to: 'To', form: 'Form', apply: 'Apply',
     empty: 'No registrations match', end: '{n} in all, everything loaded',
   },
-  page: { title: 'Project' },
+  page: { title: 'Project', notFound: 'This project does not exist or you may not see it' },
   tabs: { overview: 'Overview', approval: 'Approval', execution: 'Execution', team: 'Team', acceptance: 'Acceptance' },
   acc: {
     notRequired: 'No acceptance checklist for this business line: the project may be closed directly, or go through acceptance.', request: 'Acceptance request {n}', requestedBy: 'requested by {who} at {at}',
