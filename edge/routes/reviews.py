@@ -83,6 +83,18 @@ def _ts(value: Any, message: Any, name: str) -> str | None:
     return mapping.ts(value) if message.HasField(name) else None
 
 
+def _labelled_summary(r: reporting_pb2.Review, labels: dict[str, str]) -> str:
+    """A generated summary names the reasons by their codes (`customer（1）`): show their labels, as
+    the delay reasons and late tasks do. A written summary is kept as it is."""
+    text = str(r.delay_summary)
+    if r.delay_summary_generated:
+        for d in r.delay_reasons:
+            label = labels.get(d.reason)
+            if label:
+                text = text.replace(f"{d.reason}（{d.tasks}）", f"{label}（{d.tasks}）")
+    return text
+
+
 def review_out(r: reporting_pb2.Review, project: registry_pb2.Project, labels: dict[str, str]) -> dict[str, Any]:
     """The review as the caller may read it: budget and its ratios are left out when the project's
     amount is withheld from them."""
@@ -99,7 +111,7 @@ def review_out(r: reporting_pb2.Review, project: registry_pb2.Project, labels: d
         "reason": r.reason,
         "lessons": r.lessons,
         "tags": list(r.tags),
-        "delay_summary": r.delay_summary,
+        "delay_summary": _labelled_summary(r, labels),
         "delay_summary_generated": r.delay_summary_generated,
         "budget": r.budget if has_budget else None,
         "cost": r.cost,

@@ -141,3 +141,21 @@ async def test_a_repeated_close_records_the_review_it_carries(admin: httpx.Async
     assert r.status_code == 200 and r.json()["status"] == "closed", r.text
     got = await org["rep"].get(f"/api/v1/projects/{pid}/review")
     assert got.status_code == 200 and got.json()["outcome"] == "won", got.text
+
+
+
+def test_a_generated_delay_summary_names_reasons_by_label() -> None:
+    """The reporting service writes reason codes into a generated summary; the edge shows labels,
+    as it does for the delay reasons and late tasks. A written summary is left as it is."""
+    from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb2
+    from edge.routes.reviews import _labelled_summary
+
+    labels = {"customer": "客户原因", "supplier": "供应商原因"}
+    generated = reporting_pb2.Review(delay_summary="延期任务 3 个；原因：customer（2）、supplier（1）",
+                                     delay_summary_generated=True)
+    generated.delay_reasons.add(reason="customer", tasks=2)
+    generated.delay_reasons.add(reason="supplier", tasks=1)
+    assert _labelled_summary(generated, labels) == "延期任务 3 个；原因：客户原因（2）、供应商原因（1）"
+    written = reporting_pb2.Review(delay_summary="customer（2）按客户要求顺延", delay_summary_generated=False)
+    written.delay_reasons.add(reason="customer", tasks=2)
+    assert _labelled_summary(written, labels) == "customer（2）按客户要求顺延"

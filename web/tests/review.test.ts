@@ -41,9 +41,9 @@ async function settle(): Promise<void> {
   }
 }
 
-function mountTab(canEdit = true) {
+function mountTab(canEdit = true, phone = false) {
   return mount(ReviewTab, {
-    props: { project: project as never, canEdit, phone: false },
+    props: { project: project as never, canEdit, phone },
     global: { plugins: [ElementPlus, i18n], provide: { names } }, attachTo: document.body,
   })
 }
@@ -60,6 +60,20 @@ describe('ReviewTab', () => {
     await settle()
     const text = w.text()
     for (const s of ['已交付', '按期验收', '80.0%', '需求冻结要早', '2026-09-10', '无延期任务', '下载复盘报告 PDF', '编辑复盘']) expect(text).toContain(s)
+    w.unmount()
+  })
+
+  it('puts the sign before the currency and lists late tasks (no wide table) on a phone', async () => {
+    const late = { task_id: 't1', name: '数据盘点', baseline_finish: '2026-09-10', finish: '2026-09-12', slip_days: 2, delay_reason: '客户原因' }
+    handlers[`GET ${REVIEW}`] = () => ({ status: 200, body: { ...review, late_tasks: [late] } })
+    const w = mountTab(true, true)
+    await settle()
+    expect(w.text()).toContain('-¥20,000.00')
+    expect(w.find('.el-table').exists()).toBe(false)
+    const item = w.find('ul.rv-late li')
+    expect(item.text()).toContain('数据盘点')
+    expect(item.text()).toContain('基线 2026-09-10 → 完成 2026-09-12（晚 2 天）')
+    expect(item.text()).toContain('客户原因')
     w.unmount()
   })
 
@@ -104,6 +118,26 @@ describe('LessonsPage', () => {
     await settle()
     const last = calls.filter((c) => c.path === '/api/v1/reviews/lessons').at(-1)!
     expect(last.opts.params.query.tag).toBe('报价')
+    w.unmount()
+  })
+
+  it('keeps the chosen tag listed (to clear it) when nothing matches', async () => {
+    handlers['GET /api/v1/reviews/lessons'] = (opts: any) => ({ status: 200, body: opts.params.query.tag
+      ? { items: [], tags: {} }
+      : { items: [{ project_id: 'p1', code: 'BB-1', name: '展陈项目', business_line: 'IoT', outcome: 'lost', outcome_label: '丢单', reason: '价格',
+                    lessons: '报价前确认预算', tags: ['报价'], reviewed_at: '2026-09-20T02:00:00Z', reviewed_by: 'rep' }], tags: { 报价: 1 } } })
+    const w = mount(LessonsPage, { global: { plugins: [ElementPlus, i18n], stubs: { RouterLink: { template: '<a><slot /></a>' } } }, attachTo: document.body })
+    await settle()
+    await w.find('.el-check-tag').trigger('click')
+    await settle()
+    expect(w.text()).toContain('没有找到经验教训')
+    const chip = w.find('.el-check-tag')
+    expect(chip.text()).toContain('报价（0）')
+    await chip.trigger('click')
+    await settle()
+    const last = calls.filter((c) => c.path === '/api/v1/reviews/lessons').at(-1)!
+    expect(last.opts.params.query.tag).toBeUndefined()
+    expect(w.text()).toContain('报价前确认预算')
     w.unmount()
   })
 })

@@ -70,6 +70,8 @@ describe('TeamTab', () => {
     await settle()
     const remove = w.findAll('button').filter((b) => (b.attributes('aria-label') ?? '').startsWith('移除'))
     expect(remove.length).toBe(2)
+    // Named by the person, never by the raw user id.
+    expect(remove.map((b) => b.attributes('aria-label'))).toEqual(['移除 张三', '移除 李四'])
     await remove[1].trigger('click')
     await settle()
     await w.find('form').trigger('submit')

@@ -3,7 +3,8 @@ export function money(value: unknown): string {
   if (value === null || value === undefined || value === '') return '—'
   const n = Number(value)
   if (!Number.isFinite(n)) return String(value)
-  return '¥' + n.toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+  // The sign before the currency: -¥20,000.00, not ¥-20,000.00.
+  return (n < 0 ? '-¥' : '¥') + Math.abs(n).toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
 }
 
 export function dateTime(value: unknown): string {
