@@ -19,17 +19,14 @@ is derived from the workflow id, the request id and the step.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
-
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.acceptance import AcceptanceActivities
     from workflows.activities.approval import ApprovalActivities
-    from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
+    from workflows.chain_walk import SYSTEM, ChainWalk, call, cause_of
     from workflows.contracts import search_attributes as sa
     from workflows.contracts.acceptance import (
         ACCEPTANCE_PURPOSE,
@@ -41,37 +38,10 @@ with workflow.unsafe.imports_passed_through():
         AcceptanceState,
         SettleInput,
     )
-    from workflows.contracts.approval import (
-        FireTimerInput,
-        OpenedStep,
-        OpenStepInput,
-        PlanChainInput,
-        PlannedStep,
-        RecordDecisionInput,
-        TaskRef,
-        TimerRef,
-    )
+    from workflows.contracts.approval import PlanChainInput
     from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, ClosureResult, closure_workflow_id
-    from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_VALIDATION
     from workflows.contracts.lifecycle import DecisionInput, DecisionResult
-    from workflows.contracts.notify import SendInput
-    from workflows.contracts.policies import (
-        ACTIVITY_TIMEOUT,
-        BACKGROUND_RETRY,
-        CALLER_RETRY,
-        CALLER_TIMEOUT,
-        LOCAL_RETRY_THRESHOLD,
-    )
-    from workflows.contracts.registry import GetProjectInput, ProjectSnapshot
-
-CALLER_ERRORS = (ERR_VALIDATION, ERR_NOT_FOUND, ERR_FORBIDDEN, ERR_CONFLICT)
-ACTIONS = ("approve", "reject", "return", "transfer", "add_approver")
-SYSTEM = "system"
-
-
-def _cause(err: BaseException) -> BaseException | None:
-    """The service's refusal behind an activity failure (local activities may raise it directly)."""
-    return err.cause if isinstance(err, ActivityError) else err
+    from workflows.contracts.registry import GetProjectInput
 
 
 def _amount(text: str) -> float:
@@ -81,75 +51,59 @@ def _amount(text: str) -> float:
         return 0.0
 
 
-def _text(locale: str, zh: str, en: str) -> str:
-    return en if locale.lower().startswith("en") else zh
-
-
 @workflow.defn(name=ACCEPTANCE_WORKFLOW_TYPE)
 class ProjectAcceptance:
     @workflow.init
     def __init__(self, inp: AcceptanceInput) -> None:
         self._inp = inp
-        self._wid = workflow.info().workflow_id
-        self._key = f"{self._wid}:{inp.acceptance_id}"
-        self._project = ProjectSnapshot(id=inp.project_id)
+        self._key = f"{workflow.info().workflow_id}:{inp.acceptance_id}"
+        # The chain keeps BaobeiApprovers / BaobeiSlaDeadline current for the ops console.
+        self._chain = ChainWalk(key=self._key, project_id=inp.project_id, purpose=ACCEPTANCE_PURPOSE,
+                                search_attributes=True)
         self._stage = "approval"
         self._status = "active"
-        self._instance_id = ""
-        self._step_index = -1
-        self._approvers: list[str] = []
-        self._open_seq = 0
-        self._acted_seq = 0
-        self._step_outcome: str | None = None
-        self._return_to = -1
-        self._decider = ""
-        self._comment = ""
-        self._timers_fired = 0
-        self._done = False
 
     # ---------------------------------------------------------------- main
 
     @workflow.run
     async def run(self, inp: AcceptanceInput) -> AcceptanceResult:
+        chain = self._chain
         steps: list[str] = []
-        self._project = await self._call(RegistryActivities.get_project, GetProjectInput(project_id=inp.project_id))
+        chain.project = project = await call(RegistryActivities.get_project,
+                                             GetProjectInput(project_id=inp.project_id))
         # The Temporal UI as ops console: BaobeiStage = "acceptance" lists acceptances under way.
         workflow.upsert_search_attributes([sa.STAGE.value_set("acceptance"),
-                                           sa.AMOUNT.value_set(_amount(self._project.amount)),
-                                           sa.REGION.value_set(self._project.region)])
+                                           sa.AMOUNT.value_set(_amount(project.amount)),
+                                           sa.REGION.value_set(project.region)])
         try:
-            plan = await self._call(
+            plan = await call(
                 ApprovalActivities.plan_chain,
-                PlanChainInput(request_id=f"{self._key}:plan", project=self._project, submitter_id=inp.actor_id,
+                PlanChainInput(request_id=f"{self._key}:plan", project=project, submitter_id=inp.actor_id,
                                purpose=ACCEPTANCE_PURPOSE, subject_id=inp.acceptance_id, policy_key=inp.policy_key),
             )
         except (ActivityError, ApplicationError) as err:
             # Refused for good (e.g. its policy was deleted meanwhile): the request must not stay
             # pending, or no other could be opened. (A local activity's failure may arrive as the
             # ApplicationError itself.)
-            cause = _cause(err)
+            cause = cause_of(err)
             reason = cause.message if isinstance(cause, ApplicationError) else str(err)
-            await self._call(AcceptanceActivities.settle, SettleInput(
-                request_id=f"{self._key}:settle:cancelled", acceptance_id=inp.acceptance_id, status="cancelled",
-                actor_id=SYSTEM, reason=f"验收审批无法开始：{reason}"))
-            self._stage, self._done = "cancelled", True
+            await self._settle("cancelled", SYSTEM, f"验收审批无法开始：{reason}")
+            self._stage, chain.done = "cancelled", True
             workflow.upsert_search_attributes([sa.STAGE.value_set("acceptance_cancelled")])
             await workflow.wait_condition(workflow.all_handlers_finished)
             return AcceptanceResult(project_id=inp.project_id, acceptance_id=inp.acceptance_id, outcome="cancelled",
                                     status="active", reason=reason, steps=["plan_refused"])
-        self._instance_id = plan.instance_id
+        chain.instance_id = plan.instance_id
         steps.append("plan")
-        outcome = await self._walk(plan.steps)
+        outcome = await chain.walk(plan.steps)
         steps.append("approval")
-        self._approvers = []
+        chain.approvers = []
         workflow.upsert_search_attributes([
             sa.STAGE.value_set("acceptance_accepted" if outcome == "approved" else "acceptance_rejected"),
             sa.APPROVERS.value_unset(), sa.SLA_DEADLINE.value_unset()])
-        reason = self._comment
+        reason = chain.comment
         if outcome == "approved":
-            await self._call(AcceptanceActivities.settle, SettleInput(
-                request_id=f"{self._key}:settle:accepted", acceptance_id=inp.acceptance_id, status="accepted",
-                actor_id=self._decider or SYSTEM, reason=reason))
+            await self._settle("accepted", chain.decider or SYSTEM, reason)
             steps.append("accepted")
             self._stage = "accepted"
             closed = await self._close(inp)
@@ -158,107 +112,30 @@ class ProjectAcceptance:
         else:
             if not reason:
                 reason = "验收未通过" if outcome == "rejected" else "验收被退回"
-            await self._call(AcceptanceActivities.settle, SettleInput(
-                request_id=f"{self._key}:settle:rejected", acceptance_id=inp.acceptance_id, status="rejected",
-                actor_id=self._decider or SYSTEM, reason=reason))
+            await self._settle("rejected", chain.decider or SYSTEM, reason)
             steps.append("rejected")
             self._stage = "rejected"
-            await self._send("rejected", [self._project.owner_id, inp.actor_id], "acceptance_rejected", comment=reason)
+            await chain.send("rejected", [project.owner_id, inp.actor_id], "acceptance_rejected", comment=reason)
             steps.append("notify_owner")
-        self._done = True
-        self._acted_seq = self._open_seq
+        chain.finish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return AcceptanceResult(project_id=inp.project_id, acceptance_id=inp.acceptance_id,
                                 outcome="accepted" if outcome == "approved" else "rejected",
                                 status=self._status, reason="" if outcome == "approved" else reason, steps=steps)
 
-    async def _walk(self, plan: list[PlannedStep]) -> str:
-        """Walk the chain: "approved", "rejected" or "returned"."""
-        index = 0
-        while index < len(plan):
-            step = plan[index]
-            self._open_seq += 1
-            seq = self._open_seq
-            self._timers_fired = 0
-            self._step_index = index
-            self._step_outcome = None
-            self._return_to = -1
-            opened: OpenedStep = await self._call(
-                ApprovalActivities.open_step,
-                OpenStepInput(request_id=f"{self._key}:open:{index}:{seq}", instance_id=self._instance_id,
-                              step_index=index),
-            )
-            if opened.status in ("approved", "skipped"):
-                self._acted_seq = max(self._acted_seq, seq)
-                index += 1
-                continue
-            if opened.status == "rejected":
-                return "rejected"
-            pending = [t for t in opened.tasks if t.status == "pending"]
-            self._approvers = sorted({t.approver_id for t in pending})
-            self._set_approver_attributes(opened.due_at)
-            # The step is open (its to-dos exist): release the previous step's decide caller.
-            self._acted_seq = max(self._acted_seq, seq - 1)
-            await self._notify_tasks(f"step{index}:{seq}", pending, opened.name or step.name)
-            # The deciding caller is released at the next opening, or once the request is settled.
-            outcome = await self._wait_step(step, opened, seq)
-            if outcome == "rejected":
-                return "rejected"
-            if outcome == "returned":
-                if self._return_to < 0:
-                    return "returned"
-                index = self._return_to
-                continue
-            index += 1
-        return "approved"
-
-    async def _wait_step(self, step: PlannedStep, opened: OpenedStep, seq: int) -> str:
-        timers = sorted(opened.timers, key=lambda t: t.index)
-        while self._step_outcome is None:
-            upcoming = [t for t in timers if t.index >= self._timers_fired]
-            if not upcoming:
-                await workflow.wait_condition(lambda: self._step_outcome is not None)
-                break
-            delay = (datetime.fromisoformat(upcoming[0].at) - workflow.now()).total_seconds()
-            if delay > 0:
-                try:
-                    await workflow.wait_condition(lambda: self._step_outcome is not None,
-                                                  timeout=timedelta(seconds=delay))
-                    break
-                except TimeoutError:
-                    pass
-            await self._fire(step, upcoming[0], seq)
-            self._timers_fired = upcoming[0].index + 1
-        return str(self._step_outcome)
-
-    async def _fire(self, step: PlannedStep, timer: TimerRef, seq: int) -> None:
-        result = await self._call(
-            ApprovalActivities.fire_timer,
-            FireTimerInput(request_id=f"{self._key}:timer:{step.index}:{seq}:{timer.index}",
-                           instance_id=self._instance_id, step_index=step.index, timer_index=timer.index),
-        )
-        if not result.fired:
-            return
-        key = f"step{step.index}:{seq}:timer{timer.index}"
-        if timer.action == "remind":
-            await self._send(key, result.remind_user_ids, "approval_remind", step=step.name)
-        elif timer.action == "escalate":
-            self._approvers = sorted(set(result.pending_approvers))
-            self._set_approver_attributes(None)
-            await self._notify_tasks(f"{key}:esc", [t for t in result.new_tasks if t.status == "pending"], step.name,
-                                     escalated=True)
-        if result.step_outcome in ("approved", "rejected") and self._step_outcome is None:
-            self._decider = SYSTEM
-            self._comment = "审批超时，按策略自动处理"
-            self._step_outcome = result.step_outcome
+    async def _settle(self, status: str, actor_id: str, reason: str) -> None:
+        await call(AcceptanceActivities.settle, SettleInput(
+            request_id=f"{self._key}:settle:{status}", acceptance_id=self._inp.acceptance_id, status=status,
+            actor_id=actor_id, reason=reason))
 
     async def _close(self, inp: AcceptanceInput) -> bool:
         """Accepted: the existing closure closes the project (child workflow ``close-<id>``)."""
+        comment = self._chain.comment
         try:
             result: ClosureResult = await workflow.execute_child_workflow(
                 CLOSURE_WORKFLOW_TYPE,
-                ClosureInput(project_id=inp.project_id, actor_id=self._decider or inp.actor_id,
-                             comment=f"验收通过：{self._comment}" if self._comment else "验收通过",
+                ClosureInput(project_id=inp.project_id, actor_id=self._chain.decider or inp.actor_id,
+                             comment=f"验收通过：{comment}" if comment else "验收通过",
                              channel="acceptance"),
                 id=closure_workflow_id(inp.project_id), result_type=ClosureResult,
             )
@@ -268,108 +145,21 @@ class ProjectAcceptance:
         self._status = result.status or "closed"
         return self._status == "closed"
 
-    def _set_approver_attributes(self, due_at: str | None) -> None:
-        """``due_at``: the step's SLA deadline (ISO), "" for none, None to keep the current one."""
-        approvers = sa.APPROVERS.value_set(self._approvers) if self._approvers else sa.APPROVERS.value_unset()
-        updates: list[Any] = [approvers]
-        if due_at is not None:
-            updates.append(sa.SLA_DEADLINE.value_set(datetime.fromisoformat(due_at)) if due_at
-                           else sa.SLA_DEADLINE.value_unset())
-        workflow.upsert_search_attributes(updates)
-
-    # ---------------------------------------------------------------- notifications
-
-    def _context(self, step: str = "", comment: str = "", **extra: Any) -> dict[str, Any]:
-        p = self._project
-        out: dict[str, Any] = {"project_id": p.id, "code": p.code, "name": p.name, "customer": p.customer_name,
-                               "amount": p.amount, "purpose": ACCEPTANCE_PURPOSE}
-        if step:
-            out["step"] = step
-        if comment:
-            out["comment"] = comment
-        out.update(extra)
-        return out
-
-    async def _send(self, key: str, recipients: list[str], kind: str, *, step: str = "", comment: str = "") -> None:
-        users = sorted({r for r in recipients if r})
-        if not users:
-            return
-        await self._call(NotifyActivities.send, SendInput(
-            request_id=f"{self._key}:notify:{key}:{kind}", recipient_ids=users, kind=kind, title="",
-            project_id=self._project.id, context=self._context(step=step, comment=comment)))
-
-    async def _notify_tasks(self, key: str, tasks: list[TaskRef], step_name: str, *, escalated: bool = False) -> None:
-        """One approval request per task, with its action link."""
-        for task in tasks:
-            await self._call(NotifyActivities.send, SendInput(
-                request_id=f"{self._key}:notify:{key}:{task.approver_id}:{task.id}", recipient_ids=[task.approver_id],
-                kind="approval_request", title="", project_id=self._project.id,
-                action_tasks={task.approver_id: task.id},
-                context=self._context(step=step_name, task_id=task.id, escalated=escalated)))
-
     # ---------------------------------------------------------------- decide
 
     @workflow.update(name=UPDATE_DECIDE)
     async def decide(self, inp: DecisionInput) -> DecisionResult:
-        try:
-            outcome = await self._call(
-                ApprovalActivities.record_decision,
-                RecordDecisionInput(
-                    request_id=f"{self._key}:decide:{inp.task_id}:{inp.user_id}:{inp.action}"
-                    + (f":{inp.position}:{inp.to_user_id}" if inp.action in ("transfer", "add_approver") else "")
-                    + (f":{inp.to_step}" if inp.action == "return" else ""),
-                    task_id=inp.task_id, actor_id=inp.user_id, action=inp.action, comment=inp.comment,
-                    channel=inp.channel, locale=inp.locale, to_user_id=inp.to_user_id, position=inp.position,
-                    to_step=inp.to_step, link_id=inp.link_id, attachments=list(inp.attachments),
-                ),
-                caller=True,
-            )
-        except (ActivityError, ApplicationError) as err:
-            cause = _cause(err)
-            if isinstance(cause, ApplicationError) and cause.type in CALLER_ERRORS:
-                violations = cause.details[0] if cause.details else []
-                raise ApplicationError(cause.message, violations, type=cause.type, non_retryable=True) from None
-            busy = _text(inp.locale, "服务暂时不可用，请稍后重试", "service unavailable, try again later")
-            raise ApplicationError(busy, [], type=ERR_UNAVAILABLE, non_retryable=True) from None
-        seq = self._open_seq
-        current = outcome.instance_id == self._instance_id and outcome.step_index == self._step_index
-        settles = outcome.step_outcome in ("approved", "rejected", "returned")
-        if current and settles and self._step_outcome is None:
-            self._decider = inp.user_id
-            self._comment = inp.comment
-            self._return_to = outcome.return_to
-            self._step_outcome = outcome.step_outcome
-        elif current:
-            self._approvers = sorted(set(outcome.pending_approvers))
-        if outcome.new_tasks:
-            await self._notify_tasks(f"step{outcome.step_index}:{seq}:{inp.action}:{inp.task_id}", outcome.new_tasks,
-                                     outcome.step_name)
-        if current and settles:
-            # Answer once the loop has acted on the outcome (next step open, or settled and closed).
-            await workflow.wait_condition(lambda: self._acted_seq >= seq or self._done)
+        # Answers once the loop has acted on the outcome (next step open, or settled and closed).
+        await self._chain.decide(inp)
         return DecisionResult(project_id=self._inp.project_id, status=self._status)
 
     @decide.validator
     def _validate_decide(self, inp: DecisionInput) -> None:
-        if inp.action not in ACTIONS:
-            text = _text(inp.locale, f"不支持的操作：{inp.action}", f"unsupported action: {inp.action}")
-            raise ApplicationError(text, [], type=ERR_VALIDATION, non_retryable=True)
-        if self._done or self._instance_id == "":
-            raise ApplicationError(_text(inp.locale, "验收审批已结束", "the acceptance approval is over"),
-                                   [], type=ERR_CONFLICT, non_retryable=True)
+        self._chain.validate_decide(inp, "验收审批已结束", "the acceptance approval is over")
 
     @workflow.query(name=QUERY_STATE)
     def state(self) -> AcceptanceState:
+        chain = self._chain
         return AcceptanceState(project_id=self._inp.project_id, acceptance_id=self._inp.acceptance_id,
-                               stage=self._stage, instance_id=self._instance_id, step_index=self._step_index,
-                               approvers=list(self._approvers))
-
-    # ---------------------------------------------------------------- calls
-
-    async def _call(self, fn: Any, arg: Any, *, caller: bool = False) -> Any:
-        return await workflow.execute_local_activity_method(
-            fn, arg,
-            start_to_close_timeout=CALLER_TIMEOUT if caller else ACTIVITY_TIMEOUT,
-            retry_policy=CALLER_RETRY if caller else BACKGROUND_RETRY,
-            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-        )
+                               stage=self._stage, instance_id=chain.instance_id, step_index=chain.step_index,
+                               approvers=list(chain.approvers))
