@@ -36,7 +36,7 @@ from edge.clients import Clients as EdgeClients
 from edge.deps import AdminUser, Clients, CurrentUser
 from edge.errors import ServiceUnavailable
 from edge.routes import area_router, bind_project
-from edge.routes.projects import viewer_of, visible_project
+from edge.routes.projects import viewer_of, visible_project, visible_project_with_relations
 from edge.schemas_acceptance import AcceptanceIn, AcceptanceOut, ChecklistIn, ChecklistOut, DocumentOut
 from workflows.contracts.acceptance import (
     ACCEPTANCE_PURPOSE,
@@ -131,10 +131,11 @@ async def acceptance_required(clients: EdgeClients, project: registry_pb2.Projec
     return (await checklist_of(clients, project.business_line)).configured
 
 
-def _owner_or_admin(user: Principal, project: registry_pb2.Project) -> None:
-    if user.id != project.owner_id and not user.is_admin:
-        raise Forbidden("只有项目负责人或管理员可以申请验收", "only the owner or an admin may request acceptance",
-                        code="not_owner")
+def _owner_or_admin(user: Principal, project: registry_pb2.Project, relations: list[str]) -> None:
+    """The owner, the project's PM (team relation ``pm``) or an admin; the registry checks again."""
+    if user.id != project.owner_id and not user.is_admin and "pm" not in relations:
+        raise Forbidden("只有项目负责人、项目经理或管理员可以申请验收",
+                        "only the owner, the project manager or an admin may request acceptance", code="not_owner")
 
 
 async def _policy_key(clients: EdgeClients, business_line: str) -> str:
@@ -197,8 +198,8 @@ async def upload_document(
     request, else the next one. 422 naming `file` (too large, wrong type, empty) or
     `deliverable_key` (not on the checklist)."""
     bind_project(request, project_id)
-    project = await visible_project(clients, user, project_id)
-    _owner_or_admin(user, project)
+    project, relations = await visible_project_with_relations(clients, user, project_id)
+    _owner_or_admin(user, project, relations)
     key = deliverable_key.strip()
     if key:
         items = {i.key for i in (await checklist_of(clients, project.business_line)).items}
@@ -242,8 +243,8 @@ async def request_acceptance(
     pending, or no acceptance policy exists. The request's approval chain then runs (to-dos and
     action links as for registrations); accepted → the project is closed."""
     bind_project(request, project_id)
-    project = await visible_project(clients, user, project_id)
-    _owner_or_admin(user, project)
+    project, relations = await visible_project_with_relations(clients, user, project_id)
+    _owner_or_admin(user, project, relations)
     policy_key = await _policy_key(clients, project.business_line)
     opened: acc_pb2.OpenRequestResponse = await clients.acceptance.OpenRequest(acc_pb2.OpenRequestRequest(
         request_id=uuid.uuid4().hex, project_id=project.id, viewer=await viewer_of(clients, user),

@@ -133,10 +133,13 @@ def test_register_to_review(dev_stack: DevStack) -> None:
     r = c["rep"].post(f"/api/v1/projects/{pid}/acceptance", json={"deliverables": done[:1]})
     assert r.status_code == 422, r.text
     assert [d["field"] for d in r.json()["error"]["details"]] == ["deliverables.signoff"]
-    r = c["rep"].post(f"/api/v1/projects/{pid}/acceptance/documents", data={"deliverable_key": "signoff"},
-                      files={"file": ("验收单.pdf", io.BytesIO(b"%PDF-1.4 signed"), "application/pdf")})
+    # The PM gathers the customer's sign-off and asks for acceptance; the QA manager (who only
+    # approves) may not.
+    r = c["pm"].post(f"/api/v1/projects/{pid}/acceptance/documents", data={"deliverable_key": "signoff"},
+                     files={"file": ("验收单.pdf", io.BytesIO(b"%PDF-1.4 signed"), "application/pdf")})
     assert r.status_code == 201, r.text
-    r = c["rep"].post(f"/api/v1/projects/{pid}/acceptance", json={"deliverables": done, "comment": "已交付"})
+    assert c["qa"].post(f"/api/v1/projects/{pid}/acceptance", json={"deliverables": done}).status_code in (403, 404)
+    r = c["pm"].post(f"/api/v1/projects/{pid}/acceptance", json={"deliverables": done, "comment": "已交付"})
     assert r.status_code == 201, r.text
     r = decide("qa", pid, "acceptance")
     assert r.status_code == 200 and r.json()["status"] == "closed", r.text

@@ -45,14 +45,18 @@ class State:
 
 
 def project(session: Session, project_id: str, viewer: Viewer | None, *, manage: bool = False) -> ProjectRow:
-    """The project, as the viewer may see it (NotFound otherwise); ``manage``: only its owner or an
-    admin may act on its acceptance. No viewer: an internal caller, nothing checked."""
+    """The project, as the viewer may see it (NotFound otherwise); ``manage``: only its owner, its
+    PM (项目经理 of its team) or an admin may act on its acceptance. No viewer: an internal caller,
+    nothing checked."""
     row = session.get(ProjectRow, project_id) if project_id else None
-    if row is None or (viewer is not None and not Visibility(session, viewer).can_see(project_of(row))):
+    seen = Visibility(session, viewer) if viewer is not None else None
+    if row is None or (seen is not None and not seen.can_see(project_of(row))):
         raise project_not_found(project_id)
-    if manage and viewer is not None and not viewer.admin and viewer.user_id != row.owner_id:
-        raise Forbidden("只有项目负责人或管理员可以申请验收", "only the owner or an admin may request acceptance",
-                        code="not_owner")
+    if manage and seen is not None and seen.viewer is not None:
+        who = seen.viewer
+        if not who.admin and who.user_id != row.owner_id and row.id not in who.pm_project_ids:
+            raise Forbidden("只有项目负责人、项目经理或管理员可以申请验收",
+                            "only the owner, the project manager or an admin may request acceptance", code="not_owner")
     return row
 
 
