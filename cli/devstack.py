@@ -130,6 +130,8 @@ def stack_env(make_db_url: Callable[[str], str] | None = None) -> dict[str, str]
     if os.environ.get("BAOBEI_TEST_PG_URL") and make_db_url is not None:
         for service in SERVICES:
             env[f"BAOBEI_{service.upper()}_DB_URL"] = make_db_url(service)
+        # Many stacks share one test server: idle pools keep few connections (max_connections).
+        env["BAOBEI_DB_POOL_SIZE"] = os.environ.get("BAOBEI_DB_POOL_SIZE", "2")
     if os.environ.get("BAOBEI_TEST_REDIS_URL"):
         env["BAOBEI_REDIS_URL"] = os.environ["BAOBEI_TEST_REDIS_URL"]
     return env

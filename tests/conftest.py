@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from temporalio.testing import WorkflowEnvironment
 
 
+# On the PostgreSQL pass every test stack has its own databases on one server: idle pools keep at
+# most two connections per service, so the stacks alive at once stay under max_connections (100).
+os.environ.setdefault("BAOBEI_DB_POOL_SIZE", "2")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -29,13 +29,20 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
-    engine = _make_engine(normalise_url(url))
+def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
+    """The service's engine; pool sizes default to the settings (BAOBEI_DB_POOL_SIZE, _MAX_OVERFLOW)."""
+    if pool_size is None or max_overflow is None:
+        from baobei.core.settings import Settings
+
+        settings = Settings()
+        pool_size = settings.db_pool_size if pool_size is None else pool_size
+        max_overflow = settings.db_max_overflow if max_overflow is None else max_overflow
+    engine = _make_engine(normalise_url(url), pool_size=pool_size, max_overflow=max_overflow)
     watch_engine(engine)  # its pool on /metrics (baobei_db_pool_*)
     return engine
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, *, pool_size: int, max_overflow: int) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -64,7 +71,7 @@ def _make_engine(url: str) -> Engine:
 
         telemetry.instrument_engine(engine)  # a span per statement when tracing is on
         return engine
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
     telemetry.instrument_engine(engine)
     return engine
 

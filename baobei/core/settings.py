@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # Deadline for batch operations an admin starts and waits for (a read-model rebuild re-folds
     # the whole event log: minutes on a large one), seconds.
     batch_rpc_timeout: float = 600.0
+    # Each service's database pool (PostgreSQL): connections kept open when idle, and how many more
+    # a burst may open (closed again when returned). Size the server's max_connections (or a
+    # PgBouncer) for replicas × (pool size + overflow).
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
 
     # gRPC between components over TLS (files, e.g. mounted from a Secret). cert+key: this
     # component's identity (served by services, presented by clients); ca: trust roots for peers,
