@@ -32,22 +32,9 @@ from services.notify.contacts import Contact, Contacts, ContactsUnavailable
 from services.notify.guards import DELIVERED as KEY_DELIVERED
 from services.notify.guards import Guards
 from services.notify.link_urls import LinkUrls
+from services.notify.outcomes import DEAD, DELIVERED, RATE_LIMITED, SKIPPED, Outcome, Retryable
 
 log = structlog.get_logger(__name__)
-
-DELIVERED, SKIPPED, RATE_LIMITED, DEAD = "delivered", "skipped", "rate_limited", "dead"
-
-
-class Retryable(Exception):
-    """A failure a later attempt may fix: the servicer answers UNAVAILABLE."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    delivery: domain.DeliveryView
-    outcome: str
-    retry_after_seconds: float = 0.0
-
 
 class EmailSender(Protocol):
     def send(self, msg: EmailMessage) -> None: ...

@@ -26,12 +26,12 @@ import redis
 import structlog
 
 from baobei.core.errors import Conflict
-from services.notify import deliver as delivering
 from services.notify import domain, group_cards, im_store, metrics, personal
 from services.notify.channels.base import DeliveryFailed, check_target
 from services.notify.contacts import ContactsUnavailable
 from services.notify.im import clients as im_clients
 from services.notify.im.base import Button, Card, CardState, ClientFactory, ImApp, ImClient, Sent, Todo
+from services.notify.outcomes import DEAD, DELIVERED, DeliveryRecorder, Outcome, Retryable
 from services.notify.store import DeliveryRow
 
 log = structlog.get_logger(__name__)
@@ -60,7 +60,7 @@ def _due_ms(value: Any) -> int:
 class ImSender:
     """The personal-app half of a ``Deliverer`` (it records through the deliverer's helpers)."""
 
-    def __init__(self, deliverer: delivering.Deliverer, *, redis_client: redis.Redis, timeout: float, base_url: str,
+    def __init__(self, deliverer: DeliveryRecorder, *, redis_client: redis.Redis, timeout: float, base_url: str,
                  allow_internal: bool, factory: Callable[[str], ClientFactory] = im_clients.factory,
                  ) -> None:
         self.d = deliverer
@@ -114,14 +114,14 @@ class ImSender:
         try:
             enabled = self.d.contacts.providers(personal.PLATFORM_OF.get(ch.type, ""))
         except ContactsUnavailable as err:
-            raise delivering.Retryable(str(err)) from err
+            raise Retryable(str(err)) from err
         return personal.sso_provider(ch.type, ch.options, enabled)
 
     def _provider_or_default(self, ch: domain.RobotChannel) -> str:
         """For recording a card already sent (repair, dead letter): never fails on the registry."""
         try:
             return self._provider(ch)
-        except delivering.Retryable:
+        except Retryable:
             return personal.sso_provider(ch.type, ch.options)
 
     def _card(self, row: DeliveryRow, ch: domain.RobotChannel, name: str, provider: str,
@@ -153,7 +153,7 @@ class ImSender:
             todo_ref=progress.get("todo_ref", ""), title=card.title, markdown=card.markdown, url=card.url)
 
     # ---- a card ----
-    def send_card(self, row: DeliveryRow, attempt: int) -> tuple[delivering.Outcome, bool]:
+    def send_card(self, row: DeliveryRow, attempt: int) -> tuple[Outcome, bool]:
         d = row.view
         ch = self._channel(d)
         if isinstance(ch, str):
@@ -176,7 +176,7 @@ class ImSender:
         try:
             links = {k: (v.subject, v.userid) for k, v in self.d.contacts.identities(d.recipient_id).items()}
         except ContactsUnavailable as err:
-            raise delivering.Retryable(str(err)) from err
+            raise Retryable(str(err)) from err
         user = personal.platform_user(d.recipient_id, links, channel_type=ch.type, provider=provider,
                                       options=ch.options)
         if not user:
@@ -212,7 +212,7 @@ class ImSender:
         view = self._commit(row, ch, user, card, progress, attempt, ok=True, error="", status=domain.DELIVERED)
         log.info("delivery.delivered", delivery_id=d.id, channel=d.channel, project_id=d.project_id, kind=d.kind,
                  attempt=attempt or view.attempts, task_id=card.task_id, todo=todo is not None)
-        return delivering.Outcome(view, delivering.DELIVERED), True
+        return Outcome(view, DELIVERED), True
 
     def _commit(self, row: DeliveryRow, ch: domain.RobotChannel, user: str, card: Card,
                 progress: Mapping[str, str], attempt: int, *, ok: bool | None, error: str, status: str,
@@ -229,7 +229,7 @@ class ImSender:
         return view
 
     def _record_out(self, row: DeliveryRow, ch: domain.RobotChannel, progress: Mapping[str, str],
-                    attempt: int) -> delivering.Outcome:
+                    attempt: int) -> Outcome:
         """A card that went out in an earlier attempt, recorded as delivered without another call."""
         d = row.view
         card, _ = self._card(row, ch, "", self._provider_or_default(ch))
@@ -239,9 +239,9 @@ class ImSender:
         log.info("delivery.delivered", delivery_id=d.id, channel=d.channel, project_id=d.project_id, kind=d.kind,
                  attempt=attempt or view.attempts, task_id=card.task_id, todo=bool(progress.get("todo_ref")),
                  earlier_card=True)
-        return delivering.Outcome(view, delivering.DELIVERED)
+        return Outcome(view, DELIVERED)
 
-    def repair(self, row: DeliveryRow) -> delivering.Outcome | None:
+    def repair(self, row: DeliveryRow) -> Outcome | None:
         """The platform accepted the card but the commit was lost: record it from Redis. None when
         nothing is known (the generic repair then marks the row)."""
         d = row.view
@@ -257,9 +257,9 @@ class ImSender:
         card, _ = self._card(row, ch, contact.name if contact else "", self._provider_or_default(ch))
         user = progress.get("user", "")
         view = self._commit(row, ch, user, card, progress, 0, ok=True, error="", status=domain.DELIVERED)
-        return delivering.Outcome(view, delivering.DELIVERED)
+        return Outcome(view, DELIVERED)
 
-    def dead_letter(self, row: DeliveryRow, error: str) -> delivering.Outcome | None:
+    def dead_letter(self, row: DeliveryRow, error: str) -> Outcome | None:
         """Past the retry budget after the card went out (the to-do kept failing): keep the card
         (so CloseTask closes it) with the dead letter. None when no card went out."""
         d = row.view
@@ -272,7 +272,7 @@ class ImSender:
                             error=error or "retry budget exhausted", status=domain.DEAD)
         log.warning("delivery.dead_lettered", delivery_id=d.id, channel=d.channel, project_id=d.project_id,
                     error=view.error, card_sent=True)
-        return delivering.Outcome(view, delivering.DEAD)
+        return Outcome(view, DEAD)
 
     # ---- a card's update (CloseTask) ----
     def _status(self, payload: Mapping[str, Any]) -> str:
@@ -288,7 +288,7 @@ class ImSender:
             name = contact.name if contact else ""
         return personal.card_status(outcome, name) if outcome else str(payload.get("status") or "")
 
-    def update_card(self, row: DeliveryRow, attempt: int) -> tuple[delivering.Outcome, bool]:
+    def update_card(self, row: DeliveryRow, attempt: int) -> tuple[Outcome, bool]:
         d = row.view
         message_id = str(row.payload.get("im_message_id") or "")
         msg = im_store.get_message(self.d.engine, message_id)

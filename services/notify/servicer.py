@@ -21,9 +21,10 @@ from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from services.notify import domain, im_store, links, mapping, metrics, outbox, personal, store, templates, wording
 from services.notify.channels.base import DeliveryFailed, check_target
-from services.notify.deliver import Deliverer, Outcome, Retryable
+from services.notify.deliver import Deliverer
 from services.notify.link_urls import LinkUrls
 from services.notify.models import processed_request
+from services.notify.outcomes import Outcome, Retryable
 
 _KIND_FIELD = "template.kind"
 
