@@ -416,10 +416,6 @@ class ApprovalWalk:
     def step_name(self, index: int) -> str:
         return self.plan[index].name if 0 <= index < len(self.plan) else ""
 
-    def reassign_target(self, step_index: int) -> int:
-        """The step an admin reassigns (negative: the open one)."""
-        return self.step_index if step_index < 0 else step_index
-
     def reassigned(self, index: int, pending_approvers: list[str]) -> bool:
         """True when the open step's approvers changed."""
         if index != self.step_index:

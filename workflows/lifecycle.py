@@ -173,7 +173,7 @@ class ProjectLifecycle:
         if inp.carry is not None:
             self._w.restore(inp.carry)
 
-    # What the reporting and notification helpers read (kept by the walk).
+    # Read-only views of the walk for the activity inputs, reports and notifications.
     @property
     def _project(self) -> ProjectSnapshot:
         return self._w.project
@@ -185,6 +185,22 @@ class ProjectLifecycle:
     @property
     def _instance_id(self) -> str:
         return self._w.instance_id
+
+    @property
+    def _step_index(self) -> int:
+        return self._w.step_index
+
+    @property
+    def _approvers(self) -> list[str]:
+        return self._w.approvers
+
+    @property
+    def _decider(self) -> str:
+        return self._w.decider
+
+    @property
+    def _decision_comment(self) -> str:
+        return self._w.decision_comment
 
     # ---------------------------------------------------------------- main loop
 
@@ -280,9 +296,9 @@ class ProjectLifecycle:
                 request_id=f"{self._wid}:status:{self._round}:{status}",
                 project_id=self._project_id,
                 status=status,
-                actor_id=self._w.decider,
+                actor_id=self._decider,
                 event=event,
-                comment=self._w.decision_comment,
+                comment=self._decision_comment,
             ),
         )
         self._w.finished(status, project)
@@ -292,7 +308,7 @@ class ProjectLifecycle:
         workflow.logger.info("project %s", status)
         kind = "project_approved" if status == "active" else "project_rejected"
         await self._together(
-            self._report(f"project.{event}", actor=self._w.decider),
+            self._report(f"project.{event}", actor=self._decider),
             self._background(
                 NotifyActivities.send,
                 SendInput(
@@ -301,7 +317,7 @@ class ProjectLifecycle:
                     kind=kind,
                     title="",  # notify words it (services/notify/wording.py)
                     project_id=self._project_id,
-                    context=self._context(comment=self._w.decision_comment),
+                    context=self._context(comment=self._decision_comment),
                 ),
             ),
             *([self._start_delivery()] if status == "active" else []),
@@ -359,7 +375,7 @@ class ProjectLifecycle:
 
     async def _notify_approvers(self, round_no: int, step: PlannedStep, opened: OpenedStep) -> None:
         task_of = {t.approver_id: t.id for t in opened.tasks if t.status == "pending"}
-        for approver in self._w.approvers:
+        for approver in self._approvers:
             await self._background(
                 NotifyActivities.send,
                 SendInput(
@@ -526,14 +542,15 @@ class ProjectLifecycle:
                 continue
             if isinstance(todo, Rejected):
                 return "rejected"
-            if not todo.pending:
+            pending = todo.pending
+            if not pending:
                 workflow.logger.warning("step %d (%s) is waiting for an approver to be assigned", index, step.name)
             # The next step is open (its to-dos exist): the walk released the previous step's
             # decide caller; notifications and analytics follow without holding the answer back.
             self._set_approver_attributes()
             if not reopen:
                 await self._together(
-                    self._notify_tasks(round_no, f"step{index}", todo.pending, opened.name or step.name),
+                    self._notify_tasks(round_no, f"step{index}", pending, opened.name or step.name),
                     self._notify_cc(f"{round_no}:step{index}:{seq}", opened.cc, opened.name or step.name),
                     self._emit(
                         "approval.step_opened",
@@ -624,25 +641,25 @@ class ProjectLifecycle:
                 request_id=f"{self._wid}:status:{self._round}:returned",
                 project_id=self._project_id,
                 status="returned",
-                actor_id=self._w.decider,
+                actor_id=self._decider,
                 event="returned",
-                comment=self._w.decision_comment,
+                comment=self._decision_comment,
             ),
         )
         self._w.returned(project)
         workflow.upsert_search_attributes(
             [sa.STAGE.value_set("returned"), sa.APPROVERS.value_unset(), sa.SLA_DEADLINE.value_unset()]
         )
-        await self._report("project.returned", actor=self._w.decider)
+        await self._report("project.returned", actor=self._decider)
         await self._send(f"{self._round}:returned", [self._owner_id], "project_returned",
-                         comment=self._w.decision_comment)
+                         comment=self._decision_comment)
 
     async def _after_cancel(self) -> None:
         self._w.after_cancel()
         workflow.upsert_search_attributes(
             [sa.STAGE.value_set("cancelled"), sa.APPROVERS.value_unset(), sa.SLA_DEADLINE.value_unset()]
         )
-        await self._report("project.cancelled", actor=self._w.decider)
+        await self._report("project.cancelled", actor=self._decider)
 
     async def _send(
         self, key: str, recipients: list[str], kind: str, *, step: str = "", comment: str = "", **extra: Any
@@ -857,7 +874,7 @@ class ProjectLifecycle:
     async def reassign(self, inp: ReassignInput) -> ReassignResult:
         if not self._is_v2():
             raise _refuse(ERR_CONFLICT, _text(inp.locale, "该项目不支持改派", "this project cannot be reassigned"))
-        index = self._w.reassign_target(inp.step_index)
+        index = self._step_index if inp.step_index < 0 else inp.step_index
         done = await self._for_caller(
             ApprovalActivities.reassign,
             ReassignStepInput(request_id=f"{self._wid}:reassign:{workflow.uuid4()}", instance_id=self._instance_id,
@@ -872,7 +889,7 @@ class ProjectLifecycle:
                                  [t for t in done.new_tasks if t.status == "pending"], name)
         await self._emit_decided(index, name, [inp.actor_id], "reassign", "api", key=f"reassign:{workflow.uuid4()}")
         self._w.wake = True
-        return ReassignResult(project_id=self._project_id, approvers=list(self._w.approvers))
+        return ReassignResult(project_id=self._project_id, approvers=list(self._approvers))
 
     @reassign.validator
     def _validate_reassign(self, inp: ReassignInput) -> None:
