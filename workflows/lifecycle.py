@@ -183,6 +183,14 @@ class ProjectLifecycle:
         return self._w.round
 
     @property
+    def _stage(self) -> str:
+        return self._w.stage
+
+    @property
+    def _status(self) -> str:
+        return self._w.status
+
+    @property
     def _instance_id(self) -> str:
         return self._w.instance_id
 
@@ -217,7 +225,7 @@ class ProjectLifecycle:
 
         # A finishing workflow fails update handlers still running: let them return first.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return LifecycleResult(project_id=self._project_id, status=self._w.status)
+        return LifecycleResult(project_id=self._project_id, status=self._status)
 
     async def _record_created(self) -> ProjectSnapshot:
         """Read the new project, show it in the Temporal UI and record ``project.created``."""
@@ -230,7 +238,7 @@ class ProjectLifecycle:
         if self._w.created(created):  # unless a submit already brought a newer snapshot
             workflow.upsert_search_attributes(
                 [
-                    sa.STAGE.value_set(self._w.stage),
+                    sa.STAGE.value_set(self._stage),
                     sa.AMOUNT.value_set(_amount(created.amount)),
                     sa.REGION.value_set(created.region),
                 ]
@@ -241,7 +249,7 @@ class ProjectLifecycle:
     async def _approval_round(self) -> str:
         """First version: walk the chain of the current submission: "approved" or "rejected"."""
         w = self._w
-        round_no = w.round
+        round_no = self._round
         w.stage = "approval"
         self._upsert_stage_approval()
         await self._report("project.submitted", actor=self._owner_id)
@@ -437,15 +445,15 @@ class ProjectLifecycle:
         w = self._w
         if not self._carried:
             created = await self._record_created()
-            if created.status not in SUBMITTABLE and w.round == 0 and workflow.patched("imported-project"):
+            if created.status not in SUBMITTABLE and self._round == 0 and workflow.patched("imported-project"):
                 # Registered past approval (Excel import of existing registrations): nothing to
                 # submit; an active project still gets its delivery and protection workflows.
                 w.stage = w.status = created.status
                 workflow.upsert_search_attributes([sa.STAGE.value_set(created.status)])
                 if created.status == "active":
                     await self._start_delivery()
-                return LifecycleResult(project_id=self._project_id, status=w.status)
-        resuming = self._carried and w.stage == "approval"
+                return LifecycleResult(project_id=self._project_id, status=self._status)
+        resuming = self._carried and self._stage == "approval"
         while not w.cancelled:
             if not resuming:
                 while not (w.round_due or w.cancelled):
@@ -466,7 +474,7 @@ class ProjectLifecycle:
             await self._after_cancel()
         # A finishing workflow fails update handlers still running: let them return first.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return LifecycleResult(project_id=self._project_id, status=w.status)
+        return LifecycleResult(project_id=self._project_id, status=self._status)
 
     def _upsert_stage_approval(self) -> None:
         workflow.upsert_search_attributes(
@@ -481,7 +489,7 @@ class ProjectLifecycle:
         """Walk the chain of the current submission from where it stands: "approved",
         "rejected", "returned" (to the submitter) or "cancelled"."""
         w = self._w
-        round_no = w.round
+        round_no = self._round
         w.begin_round(resuming=resuming)
         if not resuming:
             self._upsert_stage_approval()
@@ -772,7 +780,7 @@ class ProjectLifecycle:
         if decided.wait_for_ack:
             # Return only once the main loop has acted on the outcome (next step open, or done).
             await workflow.wait_condition(lambda: self._w.acted_on(seq))
-        return DecisionResult(project_id=self._project_id, status=self._w.status)
+        return DecisionResult(project_id=self._project_id, status=self._status)
 
     # ---------------------------------------------------------------- withdraw / remind / cc / reassign
 
@@ -948,7 +956,7 @@ class ProjectLifecycle:
         if key is not None:
             # Return only once the main loop has acted on the outcome (next step open, or done).
             await workflow.wait_condition(lambda: key in self._w.acted)
-        return DecisionResult(project_id=self._project_id, status=self._w.status)
+        return DecisionResult(project_id=self._project_id, status=self._status)
 
     @decide.validator
     def _validate_decide(self, inp: DecisionInput) -> None:
