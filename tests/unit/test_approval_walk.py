@@ -92,6 +92,14 @@ def test_the_walk_module_does_not_import_temporal() -> None:
 # ---------------------------------------------------------------- walking rounds
 
 
+def test_the_created_project_is_taken_unless_a_submit_brought_a_newer_one() -> None:
+    w = ApprovalWalk(project=ProjectSnapshot(id="p1"))
+    assert w.created(project("draft")) and w.project == project("draft")
+    w = submitted()
+    assert not w.created(project("draft"))
+    assert (w.project.status, w.status) == ("approval", "approval")
+
+
 def test_a_one_step_walk_waits_for_its_approver_and_releases_the_caller_when_finished() -> None:
     w = submitted(PLAN[:1])
     todo = open_next(w, pending(0, "b", "a"))
