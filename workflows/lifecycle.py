@@ -30,6 +30,11 @@ version's logic, which stays below unchanged so their histories replay):
 * The history stays bounded: while waiting, the workflow continues as new once the server
   suggests it (or past ``LifecycleInput.history_limit`` events), carrying its state.
 
+The walk's state and its transitions (what an opened step asks for, which timer is due, which
+decision settles a step, the validators' refusals, the carry over continue-as-new) are a plain
+object, ``workflows.approval_walk.ApprovalWalk``; this class is the Temporal side: it asks the walk
+what to do, runs the activities, feeds their results back and waits on its conditions.
+
 Determinism: no I/O, clocks or randomness here; every side effect is an activity whose
 ``request_id`` / ``event_id`` is derived from the workflow id and the step. Changes to this logic
 that affect running histories must be guarded with ``workflow.patched("<change-id>")`` (the replay
@@ -42,7 +47,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -53,6 +58,18 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
     from workflows.activities.reporting import ReportingActivities
+    from workflows.approval_walk import (
+        SUBMITTABLE,
+        SYSTEM,
+        ApprovalWalk,
+        Refusal,
+        Rejected,
+        Skip,
+        cc_forbidden,
+        remind_forbidden,
+        v1_action_refusal,
+        withdraw_forbidden,
+    )
     from workflows.calls import ActivityCalls
     from workflows.contracts import search_attributes as sa
     from workflows.contracts.approval import (
@@ -85,7 +102,6 @@ with workflow.unsafe.imports_passed_through():
         CcResult,
         DecisionInput,
         DecisionResult,
-        LifecycleCarry,
         LifecycleInput,
         LifecycleResult,
         LifecycleState,
@@ -109,8 +125,6 @@ A = TypeVar("A")
 T = TypeVar("T")
 
 CALLER_ERRORS = (ERR_VALIDATION, ERR_NOT_FOUND, ERR_FORBIDDEN, ERR_CONFLICT)
-ACTIONS = ("approve", "reject")
-SUBMITTABLE = ("draft", "returned")
 PATCH_V2 = "approval-engine-v2"
 # A resubmission whose routing facts changed continues on the new chain the service planned.
 PATCH_REPLAN = "replan-on-changed-facts"
@@ -118,11 +132,6 @@ PATCH_REPLAN = "replan-on-changed-facts"
 PATCH_NO_APPROVAL = "no-approval-recorded"
 # Independent side effects run concurrently (issue 15).
 PATCH_CONCURRENT_EFFECTS = "concurrent-effects"
-ACTIONS_V2 = ("approve", "reject", "return", "transfer", "add_approver")
-WITHDRAWABLE = ("draft", "approval", "returned")
-# 催办 at most this often per project.
-REMIND_INTERVAL = timedelta(minutes=10)
-SYSTEM = "system"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -131,6 +140,11 @@ def _text(locale: str, zh: str, en: str) -> str:
 
 def _refuse(err_type: str, message: str, violations: list[dict[str, str]] | None = None) -> ApplicationError:
     return ApplicationError(message, violations or [], type=err_type, non_retryable=True)
+
+
+def _raise(refusal: Refusal | None, locale: str) -> None:
+    if refusal is not None:
+        raise _refuse(refusal.type, refusal.message(locale), refusal.violations(locale))
 
 
 def _amount(text: str) -> float:
@@ -147,45 +161,9 @@ class ProjectLifecycle:
         self._project_id = inp.project_id
         self._owner_id = inp.owner_id
         self._wid = workflow.info().workflow_id
-        self._project = ProjectSnapshot(id=inp.project_id, owner_id=inp.owner_id, status="draft")
-        self._stage = "draft"
-        self._status = "draft"
-        # Successful submissions so far (one approval round each) and the rounds handled.
-        self._round = 0
-        self._rounds_started = 0
-        self._submit_attempts = 0
-        self._submitting = False
-        # Planning the chain or opening a step is in flight (its instance/tasks are being created):
-        # a withdrawal waits for it, so it cancels what was created instead of racing it.
-        self._opening = False
-        # The open step: "<instance>:<index>", its index and pending approvers.
-        self._instance_id = ""
-        self._step_key = ""
-        self._step_index = -1
-        self._approvers: list[str] = []
-        # Outcome of the open step handed over by `decide`, and who decided it.
-        self._step_outcome: str | None = None
-        self._decider = ""
-        self._decision_comment = ""
-        # Steps whose outcome the main loop has acted on (decide handlers wait for this).
-        self._acted: set[str] = set()
-        self._unacked: list[str] = []
-        # ---- approval engine (v2) state
+        self._w = ApprovalWalk(project=ProjectSnapshot(id=inp.project_id, owner_id=inp.owner_id, status="draft"))
         self._v2: bool | None = None
         self._history_limit = inp.history_limit
-        self._plan: list[PlannedStep] = []
-        self._open_seq = 0
-        # v2 decide callers wait until the loop has acted on the opening they decided.
-        self._acted_seq = 0
-        self._ack_seq_pending = 0
-        self._return_to = -1
-        self._resume_pending = False
-        self._cancelled = False
-        self._wake = False
-        self._timers_fired = 0
-        self._sla_deadline_iso = ""
-        self._last_remind_at = ""
-        self._runs = 1
         self._activity = ActivityCalls()
         self._concurrent: bool | None = None
         self._given: ProjectSnapshot | None = (
@@ -193,7 +171,44 @@ class ProjectLifecycle:
         )
         self._carried = inp.carry is not None
         if inp.carry is not None:
-            self._restore(inp.carry)
+            self._w.restore(inp.carry)
+
+    # Read-only views of the walk for the activity inputs, reports and notifications.
+    @property
+    def _project(self) -> ProjectSnapshot:
+        return self._w.project
+
+    @property
+    def _round(self) -> int:
+        return self._w.round
+
+    @property
+    def _stage(self) -> str:
+        return self._w.stage
+
+    @property
+    def _status(self) -> str:
+        return self._w.status
+
+    @property
+    def _instance_id(self) -> str:
+        return self._w.instance_id
+
+    @property
+    def _step_index(self) -> int:
+        return self._w.step_index
+
+    @property
+    def _approvers(self) -> list[str]:
+        return self._w.approvers
+
+    @property
+    def _decider(self) -> str:
+        return self._w.decider
+
+    @property
+    def _decision_comment(self) -> str:
+        return self._w.decision_comment
 
     # ---------------------------------------------------------------- main loop
 
@@ -203,8 +218,8 @@ class ProjectLifecycle:
             return await self._run_v2()
         await self._record_created()
 
-        await workflow.wait_condition(lambda: self._round > self._rounds_started)
-        self._rounds_started = self._round
+        await workflow.wait_condition(lambda: self._w.round_due)
+        self._w.start_round()
         outcome = await self._approval_round()
         await self._finish(outcome)
 
@@ -220,9 +235,7 @@ class ProjectLifecycle:
             created = await self._background(
                 RegistryActivities.get_project, GetProjectInput(project_id=self._project_id)
             )
-        if self._round == 0:  # unless a submit already brought a newer snapshot
-            self._project = created
-            self._status = created.status
+        if self._w.created(created):  # unless a submit already brought a newer snapshot
             workflow.upsert_search_attributes(
                 [
                     sa.STAGE.value_set(self._stage),
@@ -234,16 +247,11 @@ class ProjectLifecycle:
         return created
 
     async def _approval_round(self) -> str:
-        """Walk the chain of the current submission: "approved" or "rejected"."""
+        """First version: walk the chain of the current submission: "approved" or "rejected"."""
+        w = self._w
         round_no = self._round
-        self._stage = "approval"
-        workflow.upsert_search_attributes(
-            [
-                sa.STAGE.value_set("approval"),
-                sa.AMOUNT.value_set(_amount(self._project.amount)),
-                sa.REGION.value_set(self._project.region),
-            ]
-        )
+        w.stage = "approval"
+        self._upsert_stage_approval()
         await self._report("project.submitted", actor=self._owner_id)
         plan = await self._background(
             ApprovalActivities.plan_chain,
@@ -251,12 +259,10 @@ class ProjectLifecycle:
                 request_id=f"{self._wid}:plan:{round_no}", project=self._project, submitter_id=self._owner_id
             ),
         )
-        self._instance_id = plan.instance_id
+        w.instance_id = plan.instance_id
         workflow.logger.info("approval chain planned: %d step(s)", len(plan.steps))
         for step in plan.steps:
-            self._step_key = f"{plan.instance_id}:{step.index}"
-            self._step_index = step.index
-            self._step_outcome = None
+            w.open_v1_step(plan.instance_id, step.index)
             opened = await self._background(
                 ApprovalActivities.open_step,
                 OpenStepInput(
@@ -273,26 +279,26 @@ class ProjectLifecycle:
             pending = [t for t in opened.tasks if t.status == "pending"]
             if not pending and not opened.approvers:
                 workflow.logger.warning("step %d (%s) opened without approvers", step.index, step.name)
-            self._approvers = sorted({t.approver_id for t in pending} or set(opened.approvers))
-            deadline = self._sla_deadline(step, pending)
+            w.approvers = sorted({t.approver_id for t in pending} or set(opened.approvers))
+            deadline = w.sla_deadline_v1(step, pending, workflow.now())
             workflow.upsert_search_attributes(
                 [
-                    sa.APPROVERS.value_set(self._approvers),
+                    sa.APPROVERS.value_set(w.approvers),
                     sa.SLA_DEADLINE.value_set(deadline) if deadline else sa.SLA_DEADLINE.value_unset(),
                 ]
             )
             await self._notify_approvers(round_no, step, opened)
             # The loop has now acted on the previous step's outcome: release its decide caller.
-            self._ack()
-            await workflow.wait_condition(lambda: self._step_outcome is not None)
-            self._unacked.append(self._step_key)
-            if self._step_outcome == "rejected":
+            w.ack()
+            await workflow.wait_condition(lambda: w.step_outcome is not None)
+            w.unacked.append(w.step_key)
+            if w.step_outcome == "rejected":
                 return "rejected"
         return "approved"
 
     async def _finish(self, outcome: str) -> None:
         status, event = ("active", "approved") if outcome == "approved" else ("rejected", "rejected")
-        self._project = await self._background(
+        project = await self._background(
             RegistryActivities.set_project_status,
             SetProjectStatusInput(
                 request_id=f"{self._wid}:status:{self._round}:{status}",
@@ -303,13 +309,10 @@ class ProjectLifecycle:
                 comment=self._decision_comment,
             ),
         )
-        self._stage = status
-        self._status = status
-        self._approvers = []
+        self._w.finished(status, project)
         workflow.upsert_search_attributes(
             [sa.STAGE.value_set(status), sa.APPROVERS.value_unset(), sa.SLA_DEADLINE.value_unset()]
         )
-        self._ack()
         workflow.logger.info("project %s", status)
         kind = "project_approved" if status == "active" else "project_rejected"
         await self._together(
@@ -360,19 +363,6 @@ class ProjectLifecycle:
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                     **sa.project_start_options(PROTECTION_WORKFLOW_TYPE, p.code, p.name),
                 )
-
-    def _ack(self) -> None:
-        self._acted.update(self._unacked)
-        self._unacked = []
-        self._acted_seq = max(self._acted_seq, self._ack_seq_pending)
-
-    def _sla_deadline(self, step: PlannedStep, pending: list[TaskRef]) -> datetime | None:
-        dues = sorted(datetime.fromisoformat(t.due_at) for t in pending if t.due_at)
-        if dues:
-            return dues[0]
-        if step.sla_seconds > 0:
-            return workflow.now() + timedelta(seconds=step.sla_seconds)
-        return None
 
     def _context(self, step: str = "", comment: str = "", **extra: Any) -> dict[str, Any]:
         """Template context of a notification (JSON values only; only activity inputs change)."""
@@ -430,39 +420,6 @@ class ProjectLifecycle:
             self._v2 = True if self._carried else workflow.patched(PATCH_V2)
         return self._v2
 
-    def _restore(self, c: LifecycleCarry) -> None:
-        self._project = ProjectSnapshot(**c.project)
-        self._stage, self._status = c.stage, c.status
-        self._round, self._rounds_started, self._submit_attempts = c.round, c.rounds_started, c.submit_attempts
-        self._instance_id = c.instance_id
-        self._plan = [PlannedStep(**s) for s in c.steps]
-        self._step_index = c.step_index
-        # The opening being waited on has not been acted on yet.
-        self._open_seq = c.open_seq
-        self._acted_seq = self._ack_seq_pending = c.open_seq - 1
-        self._timers_fired = c.timers_fired
-        self._resume_pending = c.resume_pending
-        self._last_remind_at = c.last_remind_at
-        self._runs = c.runs
-
-    def _carry(self) -> LifecycleCarry:
-        return LifecycleCarry(
-            project=dataclasses.asdict(self._project),
-            stage=self._stage,
-            status=self._status,
-            round=self._round,
-            rounds_started=self._rounds_started,
-            submit_attempts=self._submit_attempts,
-            instance_id=self._instance_id,
-            steps=[dataclasses.asdict(s) for s in self._plan],
-            step_index=self._step_index,
-            open_seq=self._open_seq,
-            timers_fired=self._timers_fired,
-            resume_pending=self._resume_pending,
-            last_remind_at=self._last_remind_at,
-            runs=self._runs + 1,
-        )
-
     def _maybe_continue_as_new(self) -> None:
         """Between events only, with no update in flight: continue as new carrying the state."""
         info = workflow.info()
@@ -474,34 +431,37 @@ class ProjectLifecycle:
             LifecycleInput(
                 project_id=self._project_id,
                 owner_id=self._owner_id,
-                carry=self._carry(),
+                carry=self._w.carry(),
                 history_limit=self._history_limit,
             )
         )
 
+    def _woken(self) -> None:
+        """Something happened while waiting: a moment to continue as new."""
+        self._w.wake = False
+        self._maybe_continue_as_new()
+
     async def _run_v2(self) -> LifecycleResult:
+        w = self._w
         if not self._carried:
             created = await self._record_created()
             if created.status not in SUBMITTABLE and self._round == 0 and workflow.patched("imported-project"):
                 # Registered past approval (Excel import of existing registrations): nothing to
                 # submit; an active project still gets its delivery and protection workflows.
-                self._stage = self._status = created.status
+                w.stage = w.status = created.status
                 workflow.upsert_search_attributes([sa.STAGE.value_set(created.status)])
                 if created.status == "active":
                     await self._start_delivery()
                 return LifecycleResult(project_id=self._project_id, status=self._status)
         resuming = self._carried and self._stage == "approval"
-        while not self._cancelled:
+        while not w.cancelled:
             if not resuming:
-                while not (self._round > self._rounds_started or self._cancelled):
-                    await workflow.wait_condition(
-                        lambda: self._round > self._rounds_started or self._cancelled or self._wake
-                    )
-                    self._wake = False
-                    self._maybe_continue_as_new()
-                if self._cancelled:
+                while not (w.round_due or w.cancelled):
+                    await workflow.wait_condition(lambda: w.round_due or w.cancelled or w.wake)
+                    self._woken()
+                if w.cancelled:
                     break
-                self._rounds_started = self._round
+                w.start_round()
             outcome = await self._round_v2(resuming=resuming)
             resuming = False
             if outcome == "returned":
@@ -510,29 +470,31 @@ class ProjectLifecycle:
             if outcome in ("approved", "rejected"):
                 await self._finish(outcome)
             break
-        if self._cancelled:
+        if w.cancelled:
             await self._after_cancel()
         # A finishing workflow fails update handlers still running: let them return first.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return LifecycleResult(project_id=self._project_id, status=self._status)
 
+    def _upsert_stage_approval(self) -> None:
+        workflow.upsert_search_attributes(
+            [
+                sa.STAGE.value_set("approval"),
+                sa.AMOUNT.value_set(_amount(self._project.amount)),
+                sa.REGION.value_set(self._project.region),
+            ]
+        )
+
     async def _round_v2(self, *, resuming: bool) -> str:
         """Walk the chain of the current submission from where it stands: "approved",
         "rejected", "returned" (to the submitter) or "cancelled"."""
+        w = self._w
         round_no = self._round
-        index = self._step_index
+        w.begin_round(resuming=resuming)
         if not resuming:
-            self._opening = True
-            self._stage = "approval"
-            workflow.upsert_search_attributes(
-                [
-                    sa.STAGE.value_set("approval"),
-                    sa.AMOUNT.value_set(_amount(self._project.amount)),
-                    sa.REGION.value_set(self._project.region),
-                ]
-            )
+            self._upsert_stage_approval()
             await self._report("project.submitted", actor=self._owner_id)
-            if self._resume_pending and self._instance_id:
+            if w.resumes:
                 resumed = await self._background(
                     ApprovalActivities.resume,
                     ResumeApprovalInput(
@@ -542,14 +504,14 @@ class ProjectLifecycle:
                         actor_id=self._owner_id,
                     ),
                 )
-                self._plan, index = resumed.steps, resumed.resume_from
-                if resumed.instance_id != self._instance_id and workflow.patched(PATCH_REPLAN):
+                w.resumed(resumed.steps, resumed.resume_from)
+                if resumed.instance_id != w.instance_id and workflow.patched(PATCH_REPLAN):
                     # The routing facts changed: the service planned a new chain from the start.
-                    self._instance_id = resumed.instance_id
+                    w.instance_id = resumed.instance_id
                     workflow.logger.info("resubmitted with changed routing facts, re-planned: %s",
                                          resumed.replanned)
                 else:
-                    workflow.logger.info("resubmitted: resuming at step %d", index)
+                    workflow.logger.info("resubmitted: resuming at step %d", w.cursor)
             else:
                 plan = await self._background(
                     ApprovalActivities.plan_chain,
@@ -557,57 +519,43 @@ class ProjectLifecycle:
                         request_id=f"{self._wid}:plan:{round_no}", project=self._project, submitter_id=self._owner_id
                     ),
                 )
-                self._instance_id, self._plan, index = plan.instance_id, plan.steps, 0
+                w.planned(plan.instance_id, plan.steps)
                 workflow.logger.info("approval chain planned: %d step(s)", len(plan.steps))
                 if not plan.steps and workflow.patched(PATCH_NO_APPROVAL):
                     # An explicit no-approval policy (or no step applies): say so in the history.
-                    self._decider = SYSTEM
-                    self._decision_comment = f"审批策略 {plan.policy_key} 无需审批，提交即通过"
-            self._resume_pending = False
-        while index < len(self._plan):
-            if self._cancelled:
+                    w.approved_without_steps(plan.policy_key)
+        while (step := w.next_step()) is not None:
+            if w.cancelled:
                 return "cancelled"
-            step = self._plan[index]
             reopen = resuming
             resuming = False
-            if not reopen:
-                self._open_seq += 1
-                self._timers_fired = 0
-            seq = self._open_seq
-            self._step_index = index
-            self._step_key = f"{self._instance_id}:{index}:{seq}"
-            self._step_outcome = None
-            self._return_to = -1
+            seq = w.open_step(reopen=reopen)
+            index = w.step_index
             # A continued run asks for the step as it is now (transfers may have changed it).
-            request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{self._runs}" if reopen else "")
-            self._opening = True
+            request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{w.runs}" if reopen else "")
+            w.opening = True
             try:
                 opened = await self._background(
                     ApprovalActivities.open_step,
                     OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index),
                 )
             finally:
-                self._opening = False
-            if opened.status in ("approved", "skipped"):
+                w.opening = False
+            todo = w.step_opened(opened, reopen=reopen)
+            if isinstance(todo, Skip):
                 workflow.logger.info("step %d (%s) %s without a decision", index, step.name, opened.status)
-                if opened.auto_approved and not reopen:
+                if todo.auto_approved:
                     await self._emit_decided(step.index, opened.name or step.name, opened.approvers[:1], "approve",
                                              "auto", key=f"auto:{seq}")
-                self._ack_seq_pending = seq
-                index += 1
                 continue
-            if opened.status == "rejected":
-                self._ack_seq_pending = seq
+            if isinstance(todo, Rejected):
                 return "rejected"
-            pending = [t for t in opened.tasks if t.status == "pending"]
+            pending = todo.pending
             if not pending:
                 workflow.logger.warning("step %d (%s) is waiting for an approver to be assigned", index, step.name)
-            self._approvers = sorted({t.approver_id for t in pending})
-            self._sla_deadline_iso = opened.due_at
+            # The next step is open (its to-dos exist): the walk released the previous step's
+            # decide caller; notifications and analytics follow without holding the answer back.
             self._set_approver_attributes()
-            # The next step is open (its to-dos exist): release the previous step's decide
-            # caller now; notifications and analytics follow without holding the answer back.
-            self._ack()
             if not reopen:
                 await self._together(
                     self._notify_tasks(round_no, f"step{index}", pending, opened.name or step.name),
@@ -624,60 +572,45 @@ class ProjectLifecycle:
                         },
                     ),
                 )
-            outcome = await self._wait_step(round_no, step, opened, seq)
-            self._ack_seq_pending = seq
-            self._unacked.append(self._step_key)
-            if outcome == "cancelled":
-                return "cancelled"
-            if outcome == "rejected":
-                return "rejected"
+            outcome = await self._wait_step(round_no, step, seq)
+            done = w.step_done(outcome)
+            if done is not None:
+                return done
             if outcome == "returned":
-                if self._return_to < 0:
-                    return "returned"
-                workflow.logger.info("step %d returned to step %d", index, self._return_to)
-                index = self._return_to
-                continue
-            index += 1
+                workflow.logger.info("step %d returned to step %d", index, w.cursor)
         return "approved"
 
     def _set_approver_attributes(self) -> None:
-        deadline = datetime.fromisoformat(self._sla_deadline_iso) if self._sla_deadline_iso else None
+        w = self._w
+        deadline = datetime.fromisoformat(w.sla_deadline_iso) if w.sla_deadline_iso else None
         workflow.upsert_search_attributes(
             [
-                sa.APPROVERS.value_set(self._approvers) if self._approvers else sa.APPROVERS.value_unset(),
+                sa.APPROVERS.value_set(w.approvers) if w.approvers else sa.APPROVERS.value_unset(),
                 sa.SLA_DEADLINE.value_set(deadline) if deadline else sa.SLA_DEADLINE.value_unset(),
             ]
         )
 
-    async def _wait_step(self, round_no: int, step: PlannedStep, opened: OpenedStep, seq: int) -> str:
+    async def _wait_step(self, round_no: int, step: PlannedStep, seq: int) -> str:
         """Wait for the step's outcome, firing its timers as they fall due."""
-        timers = sorted(opened.timers, key=lambda t: t.index)
-
-        def settled() -> bool:
-            return self._step_outcome is not None or self._cancelled
-
-        while not settled():
-            upcoming = [t for t in timers if t.index >= self._timers_fired]
-            if upcoming:
-                delay = (datetime.fromisoformat(upcoming[0].at) - workflow.now()).total_seconds()
-                if delay > 0:
-                    try:
-                        await workflow.wait_condition(lambda: settled() or self._wake, timeout=delay)
-                    except TimeoutError:
-                        pass
-                    else:
-                        self._wake = False
-                        self._maybe_continue_as_new()
-                        continue
-                if settled():
-                    break
-                await self._fire(round_no, step, upcoming[0], seq)
-                self._timers_fired = upcoming[0].index + 1
-            else:
-                await workflow.wait_condition(lambda: settled() or self._wake)
-                self._wake = False
-                self._maybe_continue_as_new()
-        return "cancelled" if self._cancelled else str(self._step_outcome)
+        w = self._w
+        while not w.settled:
+            due = w.timer_due(workflow.now())
+            if due is None:
+                await workflow.wait_condition(lambda: w.settled or w.wake)
+                self._woken()
+                continue
+            if due.delay > 0:
+                try:
+                    await workflow.wait_condition(lambda: w.settled or w.wake, timeout=due.delay)
+                except TimeoutError:
+                    pass
+                else:
+                    self._woken()
+                    continue
+            if w.settled:
+                break
+            await self._fire(round_no, step, due.timer, seq)
+        return w.wait_outcome
 
     async def _fire(self, round_no: int, step: PlannedStep, timer: TimerRef, seq: int) -> None:
         result = await self._background(
@@ -691,30 +624,26 @@ class ProjectLifecycle:
         )
         workflow.logger.info("timer %d (%s, level %d) of step %d: fired=%s outcome=%s", timer.index, timer.action,
                              timer.level, step.index, result.fired, result.step_outcome)
-        if not result.fired:
-            return
-        key = f"{round_no}:step{step.index}:{seq}:timer{timer.index}"
-        if timer.action == "remind":
-            await self._send(key, result.remind_user_ids, "approval_remind", step=step.name)
-        elif timer.action == "escalate":
-            self._approvers = sorted(set(result.pending_approvers))
-            self._set_approver_attributes()
-            await self._notify_tasks(round_no, f"step{step.index}:{seq}:esc{timer.index}",
-                                     [t for t in result.new_tasks if t.status == "pending"], step.name,
-                                     escalated=True)
-            await self._emit_decided(step.index, step.name, [SYSTEM], "escalate", "system",
-                                     key=f"timer:{seq}:{timer.index}")
-        else:
-            await self._emit_decided(step.index, step.name, [SYSTEM], f"timeout_{timer.action}", "system",
-                                     key=f"timer:{seq}:{timer.index}")
-        if result.step_outcome in ("approved", "rejected") and self._step_outcome is None:
-            self._decider = SYSTEM
-            self._decision_comment = "审批超时，按策略自动处理"
-            self._step_outcome = result.step_outcome
+        if result.fired:
+            key = f"{round_no}:step{step.index}:{seq}:timer{timer.index}"
+            if timer.action == "remind":
+                await self._send(key, result.remind_user_ids, "approval_remind", step=step.name)
+            elif timer.action == "escalate":
+                self._w.escalated(result.pending_approvers)
+                self._set_approver_attributes()
+                await self._notify_tasks(round_no, f"step{step.index}:{seq}:esc{timer.index}",
+                                         [t for t in result.new_tasks if t.status == "pending"], step.name,
+                                         escalated=True)
+                await self._emit_decided(step.index, step.name, [SYSTEM], "escalate", "system",
+                                         key=f"timer:{seq}:{timer.index}")
+            else:
+                await self._emit_decided(step.index, step.name, [SYSTEM], f"timeout_{timer.action}", "system",
+                                         key=f"timer:{seq}:{timer.index}")
+        self._w.timer_fired(timer, result)
 
     async def _returned(self) -> None:
         """Back to the owner: they may edit and resubmit, which resumes at the returning step."""
-        self._project = await self._background(
+        project = await self._background(
             RegistryActivities.set_project_status,
             SetProjectStatusInput(
                 request_id=f"{self._wid}:status:{self._round}:returned",
@@ -725,24 +654,19 @@ class ProjectLifecycle:
                 comment=self._decision_comment,
             ),
         )
-        self._stage = self._status = "returned"
-        self._approvers = []
-        self._resume_pending = True
+        self._w.returned(project)
         workflow.upsert_search_attributes(
             [sa.STAGE.value_set("returned"), sa.APPROVERS.value_unset(), sa.SLA_DEADLINE.value_unset()]
         )
-        self._ack()
         await self._report("project.returned", actor=self._decider)
         await self._send(f"{self._round}:returned", [self._owner_id], "project_returned",
                          comment=self._decision_comment)
 
     async def _after_cancel(self) -> None:
-        self._approvers = []
+        self._w.after_cancel()
         workflow.upsert_search_attributes(
             [sa.STAGE.value_set("cancelled"), sa.APPROVERS.value_unset(), sa.SLA_DEADLINE.value_unset()]
         )
-        self._ack_seq_pending = self._open_seq
-        self._ack()
         await self._report("project.cancelled", actor=self._decider)
 
     async def _send(
@@ -841,16 +765,9 @@ class ProjectLifecycle:
             ),
             locale=inp.locale,
         )
-        current = outcome.instance_id == self._instance_id and outcome.step_index == self._step_index
-        seq = self._open_seq
-        settles = outcome.step_outcome in ("approved", "rejected", "returned")
-        if current and settles and self._step_outcome is None:
-            self._decider = inp.user_id
-            self._decision_comment = inp.comment
-            self._return_to = outcome.return_to
-            self._step_outcome = outcome.step_outcome
-        elif current and not settles:
-            self._approvers = sorted(set(outcome.pending_approvers))
+        decided = self._w.decision(outcome, inp.user_id, inp.comment)
+        seq = decided.seq
+        if decided.approvers_changed:
             self._set_approver_attributes()
         await self._together(
             self._emit_decided(outcome.step_index, outcome.step_name, [inp.user_id], inp.action, inp.channel,
@@ -859,10 +776,10 @@ class ProjectLifecycle:
             *([self._notify_tasks(self._round, f"step{outcome.step_index}:{seq}:{inp.action}:{inp.task_id}",
                                   outcome.new_tasks, outcome.step_name)] if outcome.new_tasks else []),
         )
-        self._wake = True
-        if current and settles:
+        self._w.wake = True
+        if decided.wait_for_ack:
             # Return only once the main loop has acted on the outcome (next step open, or done).
-            await workflow.wait_condition(lambda: self._acted_seq >= seq)
+            await workflow.wait_condition(lambda: self._w.acted_on(seq))
         return DecisionResult(project_id=self._project_id, status=self._status)
 
     # ---------------------------------------------------------------- withdraw / remind / cc / reassign
@@ -871,17 +788,16 @@ class ProjectLifecycle:
     async def withdraw(self, inp: WithdrawInput) -> WithdrawResult:
         if not self._is_v2():
             raise _refuse(ERR_CONFLICT, _text(inp.locale, "该项目不支持撤回", "this project cannot be withdrawn"))
-        if inp.cancel and not inp.actor_is_admin:
-            raise _refuse(ERR_FORBIDDEN, _text(inp.locale, "只有管理员可以取消审批", "only an admin may cancel"))
-        if not inp.cancel and inp.actor_id != self._owner_id and not inp.actor_is_admin:
-            raise _refuse(ERR_FORBIDDEN, _text(inp.locale, "只有负责人可以撤回", "only the owner may withdraw"))
-        self._submitting = True  # no submit while withdrawing
+        _raise(withdraw_forbidden(cancel=inp.cancel, is_owner=inp.actor_id == self._owner_id,
+                                  is_admin=inp.actor_is_admin), inp.locale)
+        w = self._w
+        w.submitting = True  # no submit while withdrawing
         try:
             if workflow.patched("withdraw-after-opening"):
                 # A withdrawal right after submit (e.g. a CRM "lost" event) must not race the
                 # planning of the chain: cancel the instance once it exists.
-                await workflow.wait_condition(lambda: not self._opening)
-            if self._instance_id and self._stage in ("approval", "returned"):
+                await workflow.wait_condition(lambda: not w.opening)
+            if w.cancels_instance:
                 await self._for_caller(
                     ApprovalActivities.cancel,
                     CancelApprovalInput(
@@ -908,34 +824,22 @@ class ProjectLifecycle:
                 locale=inp.locale,
             )
         finally:
-            self._submitting = False
-        previous = list(self._approvers)
-        self._project = project
-        self._stage = self._status = "cancelled"
-        self._decider = inp.actor_id
-        self._cancelled = True
-        self._wake = True
+            w.submitting = False
+        previous = w.withdrawn(project, inp.actor_id)
         workflow.logger.info("%s by %s", "cancelled" if inp.cancel else "withdrawn", inp.actor_id)
         await self._send(f"{self._round}:cancelled", previous, "approval_withdrawn", comment=inp.comment)
         return WithdrawResult(project_id=self._project_id, status="cancelled")
 
     @withdraw.validator
     def _validate_withdraw(self, inp: WithdrawInput) -> None:
-        if self._submitting or self._cancelled or self._stage not in WITHDRAWABLE:
-            raise _refuse(
-                ERR_CONFLICT,
-                _text(inp.locale, f"项目当前状态（{self._status}）不能撤回",
-                      f"project cannot be withdrawn in status {self._status}"),
-            )
+        _raise(self._w.withdraw_refusal(), inp.locale)
 
     @workflow.update(name=UPDATE_REMIND)
     async def remind(self, inp: RemindInput) -> RemindResult:
         if not self._is_v2():
             raise _refuse(ERR_CONFLICT, _text(inp.locale, "该项目不支持催办", "this project cannot be reminded"))
-        if inp.actor_id != self._owner_id and not inp.actor_is_admin:
-            raise _refuse(ERR_FORBIDDEN, _text(inp.locale, "只有负责人可以催办", "only the owner may send a reminder"))
-        self._last_remind_at = workflow.now().isoformat()
-        recipients = list(self._approvers)
+        _raise(remind_forbidden(is_owner=inp.actor_id == self._owner_id, is_admin=inp.actor_is_admin), inp.locale)
+        recipients = self._w.reminded(workflow.now())
         key = str(workflow.uuid4())
         await self._for_caller(
             ApprovalActivities.record_action,
@@ -945,26 +849,19 @@ class ProjectLifecycle:
             locale=inp.locale,
         )
         await self._send(f"remind:{key}", recipients, "approval_remind", comment=inp.comment, by_owner=True)
-        self._wake = True
+        self._w.wake = True
         return RemindResult(project_id=self._project_id, reminded=recipients)
 
     @remind.validator
     def _validate_remind(self, inp: RemindInput) -> None:
-        if self._stage != "approval" or not self._instance_id:
-            raise _refuse(ERR_CONFLICT, _text(inp.locale, "项目不在审批中", "project is not pending approval"))
-        last = self._last_remind_at
-        if last and workflow.now() - datetime.fromisoformat(last) < REMIND_INTERVAL:
-            raise _refuse(
-                ERR_CONFLICT, _text(inp.locale, "催办过于频繁，请稍后再试", "reminded too recently, try later")
-            )
+        _raise(self._w.remind_refusal(workflow.now()), inp.locale)
 
     @workflow.update(name=UPDATE_CC)
     async def cc(self, inp: CcInput) -> CcResult:
         if not self._is_v2():
             raise _refuse(ERR_CONFLICT, _text(inp.locale, "该项目不支持抄送", "this project does not support cc"))
-        if inp.actor_id not in (self._owner_id, *self._approvers) and not inp.actor_is_admin:
-            raise _refuse(ERR_FORBIDDEN, _text(inp.locale, "只有负责人或当前审批人可以抄送",
-                                               "only the owner or a current approver may cc"))
+        _raise(cc_forbidden(is_owner_or_approver=inp.actor_id in (self._owner_id, *self._w.approvers),
+                            is_admin=inp.actor_is_admin), inp.locale)
         key = str(workflow.uuid4())
         done = await self._for_caller(
             ApprovalActivities.record_action,
@@ -973,14 +870,13 @@ class ProjectLifecycle:
                                   user_ids=list(inp.user_ids), locale=inp.locale),
             locale=inp.locale,
         )
-        await self._notify_cc(key, done.cc_user_ids, self._plan[self._step_index].name if self._plan else "")
-        self._wake = True
+        await self._notify_cc(key, done.cc_user_ids, self._w.current_step_name())
+        self._w.wake = True
         return CcResult(project_id=self._project_id, user_ids=done.cc_user_ids)
 
     @cc.validator
     def _validate_cc(self, inp: CcInput) -> None:
-        if self._stage not in ("approval", "returned") or not self._instance_id:
-            raise _refuse(ERR_CONFLICT, _text(inp.locale, "项目不在审批中", "project is not pending approval"))
+        _raise(self._w.cc_refusal(), inp.locale)
 
     @workflow.update(name=UPDATE_REASSIGN)
     async def reassign(self, inp: ReassignInput) -> ReassignResult:
@@ -994,32 +890,29 @@ class ProjectLifecycle:
                                   from_user_id=inp.from_user_id, comment=inp.comment, locale=inp.locale),
             locale=inp.locale,
         )
-        if index == self._step_index:
-            self._approvers = sorted(set(done.pending_approvers))
+        if self._w.reassigned(index, done.pending_approvers):
             self._set_approver_attributes()
-        name = self._plan[index].name if 0 <= index < len(self._plan) else ""
-        await self._notify_tasks(self._round, f"step{index}:{self._open_seq}:reassign:{workflow.uuid4()}",
+        name = self._w.step_name(index)
+        await self._notify_tasks(self._round, f"step{index}:{self._w.open_seq}:reassign:{workflow.uuid4()}",
                                  [t for t in done.new_tasks if t.status == "pending"], name)
         await self._emit_decided(index, name, [inp.actor_id], "reassign", "api", key=f"reassign:{workflow.uuid4()}")
-        self._wake = True
+        self._w.wake = True
         return ReassignResult(project_id=self._project_id, approvers=list(self._approvers))
 
     @reassign.validator
     def _validate_reassign(self, inp: ReassignInput) -> None:
-        if self._stage != "approval" or not self._instance_id:
-            raise _refuse(ERR_CONFLICT, _text(inp.locale, "项目不在审批中", "project is not pending approval"))
+        _raise(self._w.reassign_refusal(), inp.locale)
 
     # ---------------------------------------------------------------- submit
 
     @workflow.update(name=UPDATE_SUBMIT)
     async def submit(self, inp: SubmitInput) -> SubmitResult:
-        self._submitting = True
-        self._submit_attempts += 1
+        attempt = self._w.submit_started()
         try:
             project = await self._for_caller(
                 RegistryActivities.submit_project,
                 SubmitProjectInput(
-                    request_id=f"{self._wid}:submit:{self._submit_attempts}",
+                    request_id=f"{self._wid}:submit:{attempt}",
                     project_id=self._project_id,
                     actor_id=inp.actor_id,
                     actor_is_admin=inp.actor_is_admin,
@@ -1028,25 +921,14 @@ class ProjectLifecycle:
                 locale=inp.locale,
             )
         finally:
-            self._submitting = False
-        self._project = project
-        self._stage = "approval"
-        self._status = project.status
-        self._round += 1
+            self._w.submitting = False
+        self._w.submitted(project)
         workflow.logger.info("submitted by %s (round %d)", inp.actor_id, self._round)
         return SubmitResult(project_id=self._project_id, status=project.status)
 
     @submit.validator
     def _validate_submit(self, inp: SubmitInput) -> None:
-        if self._submitting or self._stage not in SUBMITTABLE:
-            raise _refuse(
-                ERR_CONFLICT,
-                _text(
-                    inp.locale,
-                    f"项目当前状态（{self._status}）不能提交",
-                    f"project cannot be submitted in status {self._status}",
-                ),
-            )
+        _raise(self._w.submit_refusal(), inp.locale)
 
     # ---------------------------------------------------------------- decide
 
@@ -1054,10 +936,7 @@ class ProjectLifecycle:
     async def decide(self, inp: DecisionInput) -> DecisionResult:
         if self._is_v2():
             return await self._decide_v2(inp)
-        if inp.action not in ACTIONS:
-            raise _refuse(ERR_VALIDATION, _text(inp.locale, "不支持的审批操作", "unsupported decision action"),
-                          [{"field": "action", "message": _text(inp.locale, "应为 approve 或 reject",
-                                                                "must be approve or reject")}])
+        _raise(v1_action_refusal(inp.action), inp.locale)
         outcome = await self._for_caller(
             ApprovalActivities.record_decision,
             RecordDecisionInput(
@@ -1073,45 +952,15 @@ class ProjectLifecycle:
             ),
             locale=inp.locale,
         )
-        key = f"{outcome.instance_id}:{outcome.step_index}"
-        known = key == self._step_key or key in self._unacked or key in self._acted
-        if outcome.step_outcome in ("approved", "rejected") and known:
-            if key == self._step_key and self._step_outcome is None and key not in self._acted:
-                self._step_outcome = outcome.step_outcome
-                self._decider = inp.user_id
-                self._decision_comment = inp.comment
+        key = self._w.decision_v1(outcome, inp.user_id, inp.comment)
+        if key is not None:
             # Return only once the main loop has acted on the outcome (next step open, or done).
-            await workflow.wait_condition(lambda: key in self._acted)
+            await workflow.wait_condition(lambda: key in self._w.acted)
         return DecisionResult(project_id=self._project_id, status=self._status)
 
     @decide.validator
     def _validate_decide(self, inp: DecisionInput) -> None:
-        if self._stage != "approval":
-            raise _refuse(
-                ERR_CONFLICT,
-                _text(inp.locale, "项目不在审批中", "project is not pending approval"),
-            )
-        if inp.action not in ACTIONS_V2:
-            raise _refuse(
-                ERR_VALIDATION,
-                _text(inp.locale, "不支持的审批操作", "unsupported decision action"),
-                [
-                    {
-                        "field": "action",
-                        "message": _text(
-                            inp.locale,
-                            "应为 approve、reject、return、transfer 或 add_approver",
-                            "must be approve, reject, return, transfer or add_approver",
-                        ),
-                    }
-                ],
-            )
-        if inp.action in ("transfer", "add_approver") and not inp.to_user_id:
-            raise _refuse(
-                ERR_VALIDATION,
-                _text(inp.locale, "请指定目标用户", "to_user_id is required"),
-                [{"field": "to_user_id", "message": _text(inp.locale, "必填", "required")}],
-            )
+        _raise(self._w.decide_refusal(inp.action, inp.to_user_id), inp.locale)
 
     # ---------------------------------------------------------------- handover
 
@@ -1120,23 +969,13 @@ class ProjectLifecycle:
         """报备交接: the new owner submits, withdraws and hears of decisions from now on."""
         if inp.owner_id:
             self._owner_id = inp.owner_id
-            self._project = dataclasses.replace(self._project, owner_id=inp.owner_id)
+            self._w.project = dataclasses.replace(self._w.project, owner_id=inp.owner_id)
 
     # ---------------------------------------------------------------- query
 
     @workflow.query(name=QUERY_STATE)
     def state(self) -> LifecycleState:
-        return LifecycleState(
-            project_id=self._project_id,
-            stage=self._stage,
-            status=self._status,
-            step_index=self._step_index,
-            approvers=list(self._approvers),
-            instance_id=self._instance_id,
-            sla_deadline=self._sla_deadline_iso,
-            round=self._round,
-            runs=self._runs,
-        )
+        return self._w.state(self._project_id)
 
     # ---------------------------------------------------------------- activities
 
