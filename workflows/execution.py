@@ -102,13 +102,17 @@ class ProjectExecution:
                     request_id=f"{wid}:baseline:approval", project_id=inp.project_id, name="审批基线"
                 ),
             )
+        given = inp.protection
         for _turn in range(MAX_TURNS):
             self._changed = False
             protection = ProtectionInfo()
             if workflow.patched("protection-expiring"):
-                protection = await self._act(
-                    ProtectionInfoActivities.protection_info, ProtectionInfoInput(project_id=inp.project_id)
-                )
+                if given is not None:
+                    protection, given = given, None  # read by the starter: the first turn needs no read
+                else:
+                    protection = await self._act(
+                        ProtectionInfoActivities.protection_info, ProtectionInfoInput(project_id=inp.project_id)
+                    )
             evaluation = await self._act(
                 TasksActivities.evaluate_rules,
                 EvaluateRulesWithProtection(

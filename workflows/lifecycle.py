@@ -118,7 +118,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts.notify import SendInput
     from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY, CALLER_RETRY, CALLER_TIMEOUT
     from workflows.contracts.protection import PROTECTION_WORKFLOW_TYPE, ProtectionInput, protection_workflow_id
-    from workflows.contracts.registry import GetProjectInput, ProjectSnapshot, SetProjectStatusInput, SubmitProjectInput
+    from workflows.contracts.registry import (
+        GetProjectInput,
+        ProjectSnapshot,
+        SetProjectStatusInput,
+        StartDeliveryInput,
+        SubmitProjectInput,
+    )
     from workflows.contracts.reporting import ReportEventInput
 
 A = TypeVar("A")
@@ -132,6 +138,8 @@ PATCH_REPLAN = "replan-on-changed-facts"
 PATCH_NO_APPROVAL = "no-approval-recorded"
 # Independent side effects run concurrently (issue 15).
 PATCH_CONCURRENT_EFFECTS = "concurrent-effects"
+# Delivery (protection + execution) started by one local activity, not two child starts (issue 15).
+PATCH_DELIVERY_START = "delivery-start-activity"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -335,6 +343,19 @@ class ProjectLifecycle:
         """An active project is delivered by its own long-running workflows (ABANDON: they outlive
         this one); starting one that already runs (the edge or a promotion got there first) is fine."""
         p = self._project
+        if workflow.patched(PATCH_DELIVERY_START):
+            # One local activity: the protection period starts in the registry and the delivery
+            # workflows are started by the client knowing it — no child-start events here, no
+            # protection workflow for a project without a period, no first re-read in either.
+            await self._background(
+                RegistryActivities.start_delivery,
+                StartDeliveryInput(
+                    request_id=f"{self._wid}:delivery:start", project_id=p.id, owner_id=self._owner_id,
+                    at=workflow.now().isoformat(), code=p.code, name=p.name, business_line=p.business_line,
+                    amount=p.amount, start_date=p.start_date,
+                ),
+            )
+            return
         # Issue 6: execution (plan, schedule, rules).
         if workflow.patched("start-execution"):
             with contextlib.suppress(WorkflowAlreadyStartedError):

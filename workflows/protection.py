@@ -62,7 +62,13 @@ class ProjectProtection:
         # The run id is part of every request id: a promoted registration runs this workflow again
         # under the same workflow id, and must not get the stored answers of its earlier run.
         wid = f"{workflow.info().workflow_id}:{workflow.info().run_id}"
-        st = await self._call(RegistryActivities.start_protection, inp.project_id, f"{wid}:start")
+        if inp.started is not None:
+            # The starter asked the registry already (an approved project's delivery start).
+            st = inp.started
+            self._checks = 1
+            self._state, self._until = st.state, st.until
+        else:
+            st = await self._call(RegistryActivities.start_protection, inp.project_id, f"{wid}:start")
         self._label(st)
         reminders, reminded_for = 0, ""
         while st.state == "protected" and self._checks < MAX_ROUNDS:

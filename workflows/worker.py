@@ -152,6 +152,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
             registry.submit_project,
             registry.set_project_status,
             registry.start_protection,
+            registry.start_delivery,
             registry.expire_protection,
             approval.plan_chain,
             approval.open_step,

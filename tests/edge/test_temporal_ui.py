@@ -1,7 +1,8 @@
 """The Temporal UI as the ops console: every workflow of a project carries the project's code as
 ``BaobeiCode`` and its code and name as the summary, so ``BaobeiCode = "BB-…"`` (what people quote)
 lists all of them — here on the dev server the edge tests run, after a project is approved (its
-lifecycle starts the execution and protection children) and closed (the closure workflow)."""
+lifecycle's delivery start launches the execution and, the form keeping a protection period, the
+protection workflow) and closed (the closure workflow)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import httpx
 import pytest
 
 from tests.edge.conftest import Org, Stack, eventually
-from tests.edge.test_approvals import submitted, todo_for
+from tests.edge.test_approvals import todo_for
+from tests.edge.test_projects import make_form
+from tests.edge.test_projects import project as project_body
 from workflows.contracts import search_attributes
 from workflows.contracts.closure import closure_workflow_id
 
@@ -19,7 +22,14 @@ ONE_STEP = [{"name": "经理审批", "approvers": {"type": "manager_of_submitter
 
 
 async def test_a_projects_workflows_are_found_by_its_code(stack: Stack, admin: httpx.AsyncClient, org: Org) -> None:
-    _, pid = await submitted(admin, org, steps=ONE_STEP)
+    form = await make_form(admin, org, steps=ONE_STEP)
+    r = await admin.put(f"/api/v1/forms/{form}", json={
+        "title": "项目报备", "fields": [{"key": "phone", "label": "电话", "type": "phone", "required": True}],
+        "settings": {"protection_days": 30}})
+    assert r.status_code == 200, r.text
+    r = await org["rep"].post("/api/v1/projects", json={**project_body(form), "submit": True})
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
     todo = await todo_for(org["boss"], pid)
     r = await org["boss"].post(f"/api/v1/approval-tasks/{todo['id']}/decision", json={"action": "approve"})
     assert r.status_code == 200 and r.json()["status"] == "active", r.text

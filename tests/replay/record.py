@@ -172,6 +172,8 @@ V2_SCENARIOS = {
     # Issue 15 (patch concurrent-effects): independent notifications and events at once.
     "concurrent_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
     "concurrent_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
+    # Issue 15 (patch delivery-start-activity): the approved project's delivery by one local activity.
+    "delivery_start_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
 }
 
 SCENARIOS = {

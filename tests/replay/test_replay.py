@@ -39,6 +39,8 @@ def test_histories_are_recorded() -> None:
         # independent side effects at once (patch concurrent-effects, issue 15)
         "concurrent_return_resubmit",
         "concurrent_transfer_add_approver",
+        # delivery started by one local activity (patch delivery-start-activity, issue 15)
+        "delivery_start_return_resubmit",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)

@@ -32,7 +32,7 @@ ACTIVITY_NAMES = {
     "approval.RecordAction", "approval.ListTodos", "notify.Send", "notify.Deliver", "notify.DeliverDigest",
     "notify.DeadLetter", "reporting.IngestEvent", "tasks.ApplyTemplate", "tasks.SaveBaseline",
     "tasks.EvaluateRules", "tasks.RecordFire", "webhook.Deliver", "lifecycle.Withdraw", "lifecycle.Decide",
-    "lifecycle.StopExecution", "audit.purge", "acceptance.SettleRequest",
+    "lifecycle.StopExecution", "lifecycle.StartDelivery", "audit.purge", "acceptance.SettleRequest",
     # issue 16 (报备交接): OrgHandover hands the departing user's registrations over too
     "registry.HandOverProjects",
     "change.SettleChange",

@@ -51,12 +51,15 @@ from workflows.contracts.approval import (
 from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
 from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
 from workflows.contracts.registry import (
+    LIFECYCLE_START_DELIVERY,
     REGISTRY_GET_PROJECT,
     REGISTRY_SET_PROJECT_STATUS,
     REGISTRY_SUBMIT_PROJECT,
     GetProjectInput,
     ProjectSnapshot,
     SetProjectStatusInput,
+    StartDeliveryInput,
+    StartDeliveryResult,
     SubmitProjectInput,
 )
 from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
@@ -136,6 +139,8 @@ class Fakes:
         self.instance_id = "inst-1"
         self.replan: tuple[list[StepSpec], str] | None = None
         self.opened_instances: list[str] = []
+        # Delivery starts of an approved project, by request id.
+        self.deliveries: dict[str, StartDeliveryInput] = {}
 
     # ---- helpers for tests ----
 
@@ -154,6 +159,7 @@ class Fakes:
             self.record_action,
             self.send,
             self.ingest_event,
+            self.start_delivery,
         ]
 
     def task_of(self, step_index: int, approver: str) -> str:
@@ -218,6 +224,13 @@ class Fakes:
             self._done[inp.request_id] = replace(self.project)
         self._maybe_fail(REGISTRY_SET_PROJECT_STATUS)
         return self._done[inp.request_id]
+
+    @activity.defn(name=LIFECYCLE_START_DELIVERY)
+    async def start_delivery(self, inp: StartDeliveryInput) -> StartDeliveryResult:
+        self._enter(LIFECYCLE_START_DELIVERY)
+        self.deliveries.setdefault(inp.request_id, inp)
+        self._maybe_fail(LIFECYCLE_START_DELIVERY)
+        return StartDeliveryResult(protection_state="none")
 
     # ---- approval ----
 

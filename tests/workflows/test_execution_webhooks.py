@@ -17,6 +17,7 @@ import json
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,10 +42,12 @@ from tests.conftest import StartService
 from workflows.activities.tasks import TasksActivities
 from workflows.activities.webhooks import WebhookActivities
 from workflows.contracts.execution import (
+    EXECUTION_QUERY_STATE,
     EXECUTION_SIGNAL_CHANGED,
     EXECUTION_SIGNAL_STOP,
     EXECUTION_WORKFLOW_TYPE,
     ExecutionInput,
+    ExecutionState,
     TasksChanged,
     execution_workflow_id,
 )
@@ -124,6 +127,7 @@ class Fakes:
     def __init__(self) -> None:
         self.sent: dict[str, SendInput] = {}
         self.protection: dict[str, ProtectionInfo] = {}
+        self.protection_reads: Counter[str] = Counter()
 
     @activity.defn(name=NOTIFY_SEND)
     async def send(self, inp: SendInput) -> SendResult:
@@ -140,6 +144,7 @@ class Fakes:
 
     @activity.defn(name=REGISTRY_PROTECTION_INFO)
     async def protection_info(self, inp: ProtectionInfoInput) -> ProtectionInfo:
+        self.protection_reads[inp.project_id] += 1
         return self.protection.get(inp.project_id, ProtectionInfo(state="none"))
 
 
@@ -218,10 +223,13 @@ def put_rule(stub: pb_grpc.TasksServiceStub, key: str, body: dict[str, Any]) -> 
     stub.PutRule(pb.PutRuleRequest(request_id=f"{key}-{uuid.uuid4().hex[:6]}", key=key, body=s), timeout=10)
 
 
-async def start(env: WorkflowEnvironment, queue: str, pid: str) -> WorkflowHandle[Any, Any]:
+async def start(
+    env: WorkflowEnvironment, queue: str, pid: str, protection: ProtectionInfo | None = None
+) -> WorkflowHandle[Any, Any]:
     return await env.client.start_workflow(
         EXECUTION_WORKFLOW_TYPE,
-        ExecutionInput(project_id=pid, owner_id="owner", name="智慧园区", amount="100000", apply_template=False),
+        ExecutionInput(project_id=pid, owner_id="owner", name="智慧园区", amount="100000", apply_template=False,
+                       protection=protection),
         id=execution_workflow_id(pid),
         task_queue=queue,
         execution_timeout=timedelta(days=60),
@@ -360,5 +368,38 @@ async def test_protection_expiring_fires_once_before_the_end(env: WorkflowEnviro
     await handle.signal(EXECUTION_SIGNAL_CHANGED, TasksChanged())
     await env.sleep(timedelta(days=1, hours=1))
     assert len(fired()) == 2
+    await handle.signal(EXECUTION_SIGNAL_STOP)
+    await handle.result()
+
+
+async def test_protection_given_at_start_is_not_read_again(env: WorkflowEnvironment, stack: Stack) -> None:
+    """Started by the lifecycle's delivery start, which has just started the period in the
+    registry: the first turn plans ``protection_expiring`` from the input, with no registry read;
+    the turn its timer wakes reads the registry as before (a follow-up may have moved the end)."""
+    pid = f"p-{uuid.uuid4().hex[:6]}"
+    put_rule(
+        stack.stub,
+        "protection-given-1d",
+        {
+            "name": "保护期到期前一天提醒",
+            "trigger": {"type": "protection_expiring", "before": "1d"},
+            "when": f'project.id == "{pid}"',
+            "actions": [{"type": "notify", "to": ["owner"]}],
+        },
+    )
+    end = await env.get_current_time() + timedelta(days=3)
+    period = ProtectionInfo(state="protected", until=end.isoformat())
+    stack.fakes.protection[pid] = period
+    handle = await start(env, stack.queue, pid, protection=period)
+
+    def fired() -> list[SendInput]:
+        return [s for k, s in stack.fakes.sent.items() if f"execution-{pid}:fire:protection-given-1d" in k]
+
+    await env.sleep(timedelta(days=1))
+    assert (await handle.query(EXECUTION_QUERY_STATE, result_type=ExecutionState)).next_wake
+    assert stack.fakes.protection_reads[pid] == 0 and fired() == []
+    await env.sleep(timedelta(days=1, hours=1))  # past until - 1d
+    assert len(fired()) == 1
+    assert stack.fakes.protection_reads[pid] >= 1
     await handle.signal(EXECUTION_SIGNAL_STOP)
     await handle.result()

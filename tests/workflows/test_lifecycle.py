@@ -106,6 +106,11 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
 
     assert fakes.project.status == "active"
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
+    # Its delivery (protection period, execution) starts once, from the snapshot at approval.
+    (delivery,) = fakes.deliveries.values()
+    assert (delivery.project_id, delivery.owner_id, delivery.code, delivery.business_line, delivery.amount) == (
+        "p1", "owner", "BB-2026-0001", "iot", "1250000.00")
+    assert fakes.calls["lifecycle.StartDelivery"] == 1
     assert fakes.event_types() == ["project.created", "project.submitted", "project.approved"]
     approved = next(e for e in fakes.events.values() if e.type == "project.approved")
     assert json_format.MessageToDict(typed_event(approved).project_approved, preserving_proto_field_name=True) == {
@@ -159,6 +164,7 @@ async def test_reject_path(env: Any) -> None:
     assert fakes.event_types() == ["project.created", "project.submitted", "project.rejected"]
     kind, recipients = fakes.sent_kinds()[-1]
     assert (kind, recipients) == ("project_rejected", ("owner",))
+    assert fakes.deliveries == {}  # a rejected project is not delivered
     assert list(fakes.sent.values())[-1].context["comment"] == "价格过低"  # notify words it into the body
 
 

@@ -7,15 +7,19 @@ from datetime import datetime
 from google.protobuf import timestamp_pb2
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
+from workflows.contracts import search_attributes as sa
+from workflows.contracts.execution import EXECUTION_WORKFLOW_TYPE, ExecutionInput, execution_workflow_id
 from workflows.contracts.project_snapshot import project_snapshot, status_label, status_name
 from workflows.contracts.protection import PROTECTION_WORKFLOW_TYPE, ProtectionInput, protection_workflow_id
 from workflows.contracts.registry import (
+    LIFECYCLE_START_DELIVERY,
     REGISTRY_EXPIRE_PROTECTION,
     REGISTRY_GET_PROJECT,
     REGISTRY_SET_PROJECT_STATUS,
@@ -27,8 +31,11 @@ from workflows.contracts.registry import (
     ProtectionCheckInput,
     ProtectionStatus,
     SetProjectStatusInput,
+    StartDeliveryInput,
+    StartDeliveryResult,
     SubmitProjectInput,
 )
+from workflows.contracts.tasks import ProtectionInfo
 
 
 def _iso(ts: timestamp_pb2.Timestamp) -> str:
@@ -114,6 +121,47 @@ class RegistryActivities:
         out = protection_status(inp.project_id, resp)
         activity_logger(inp.project_id).info("protection.start", state=out.state, until=out.until)
         return out
+
+    @activity.defn(name=LIFECYCLE_START_DELIVERY)
+    async def start_delivery(self, inp: StartDeliveryInput) -> StartDeliveryResult:
+        """An approved project's delivery in one local activity of its lifecycle: the protection
+        period started in the registry, then ProjectExecution started knowing it, and
+        ProjectProtection only when there is a period to keep time for (none / waitlisted: a
+        promotion starts it later). Client starts instead of child workflows cost the lifecycle no
+        events of its own; a retry finds each step done (the registry's stored answer, and
+        workflows already started are left as they are)."""
+        log = activity_logger(inp.project_id)
+        st = await self.start_protection(ProtectionCheckInput(request_id=inp.request_id, project_id=inp.project_id,
+                                                              at=inp.at))
+        execution = await self._start_once(
+            EXECUTION_WORKFLOW_TYPE,
+            ExecutionInput(project_id=inp.project_id, owner_id=inp.owner_id, name=inp.name,
+                           business_line=inp.business_line, amount=inp.amount, start=inp.start_date,
+                           protection=ProtectionInfo(state=st.state, until=st.until)),
+            execution_workflow_id(inp.project_id), inp.code, inp.name,
+        )
+        protection = st.state == "protected" and await self._start_once(
+            PROTECTION_WORKFLOW_TYPE, ProtectionInput(project_id=inp.project_id, started=st),
+            protection_workflow_id(inp.project_id), inp.code, inp.name,
+        )
+        log.info("delivery.started", protection=st.state, until=st.until, execution_started=execution,
+                 protection_started=protection)
+        return StartDeliveryResult(protection_state=st.state, until=st.until, execution_started=execution,
+                                   protection_started=protection)
+
+    async def _start_once(self, workflow_type: str, arg: object, workflow_id: str, code: str, name: str) -> bool:
+        """Start ``workflow_id`` unless it runs or ran (False then)."""
+        if self._temporal is None:
+            raise RuntimeError("start_delivery needs the worker's Temporal client")
+        try:
+            await self._temporal.start_workflow(
+                workflow_type, arg, id=workflow_id, task_queue=self._task_queue or activity.info().task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                **sa.project_start_options(workflow_type, code, name),
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        return True
 
     @activity.defn(name=REGISTRY_EXPIRE_PROTECTION)
     async def expire_protection(self, inp: ProtectionCheckInput) -> ProtectionStatus:

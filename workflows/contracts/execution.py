@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workflows.contracts.tasks import ProtectionInfo
+
 EXECUTION_WORKFLOW_TYPE = "ProjectExecution"
 EXECUTION_SIGNAL_CHANGED = "tasks_changed"
 EXECUTION_SIGNAL_STOP = "stop"
@@ -31,6 +33,9 @@ class ExecutionInput:
     start: str = ""
     # Carried over continue-as-new: task events already reported.
     cursor: int = 0
+    # The protection period as the starter read it (an approved project's delivery start): the
+    # first turn uses it instead of reading the registry (later turns read it as before).
+    protection: ProtectionInfo | None = None
 
 
 @dataclass

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workflows.contracts.registry import ProtectionStatus
+
 PROTECTION_WORKFLOW_TYPE = "ProjectProtection"
 
 
@@ -16,6 +18,9 @@ def protection_workflow_id(project_id: str) -> str:
 @dataclass
 class ProtectionInput:
     project_id: str
+    # The registry's answer to StartProtection when the starter already asked (an approved
+    # project's delivery start): the workflow keeps time from it instead of asking again.
+    started: ProtectionStatus | None = None
 
 
 @dataclass

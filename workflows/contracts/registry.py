@@ -12,6 +12,9 @@ REGISTRY_GET_PROJECT = "registry.GetProject"
 REGISTRY_SUBMIT_PROJECT = "registry.SubmitProject"
 REGISTRY_SET_PROJECT_STATUS = "registry.SetProjectStatus"
 REGISTRY_START_PROTECTION = "registry.StartProtection"
+# An approved project's delivery: its protection period started in the registry, then its
+# ProjectExecution (and, when protected, ProjectProtection) workflows started by the client.
+LIFECYCLE_START_DELIVERY = "lifecycle.StartDelivery"
 REGISTRY_EXPIRE_PROTECTION = "registry.ExpireProtection"
 
 
@@ -94,3 +97,30 @@ class ProtectionStatus:
     position: int = 0
     # Waitlisted registrations that took over the customer when this one let go of it.
     promoted: list[PromotedRef] = field(default_factory=list)
+
+
+@dataclass
+class StartDeliveryInput:
+    """What an approved project's delivery starts from (the lifecycle's snapshot at approval)."""
+
+    # StartProtection's request id (the registry answers a repeat from its record).
+    request_id: str
+    project_id: str
+    owner_id: str
+    # ISO 8601 workflow time: when the protection period starts.
+    at: str
+    code: str = ""
+    name: str = ""
+    business_line: str = ""
+    amount: str = "0"
+    start_date: str = ""
+
+
+@dataclass
+class StartDeliveryResult:
+    # The protection state after StartProtection: none | protected | waitlisted | …
+    protection_state: str
+    until: str = ""
+    # False: it already ran (started earlier by the edge, a promotion or a retry).
+    execution_started: bool = False
+    protection_started: bool = False
