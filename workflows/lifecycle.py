@@ -490,6 +490,11 @@ class ProjectLifecycle:
     async def _run_v2(self) -> LifecycleResult:
         if not self._carried:
             created = await self._record_created()
+            if self._services_publish():
+                # No reporting activity separates reading the project from this check any more:
+                # a submit racing the start lands first, so its pending_approval is not taken
+                # for an imported project's status.
+                await workflow.wait_condition(lambda: not self._submitting)
             if created.status not in SUBMITTABLE and self._round == 0 and workflow.patched("imported-project"):
                 # Registered past approval (Excel import of existing registrations): nothing to
                 # submit; an active project still gets its delivery and protection workflows.
