@@ -40,7 +40,8 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
             try:
                 read.append(mapping.event(message))
             except ValidationFailed as err:
-                raise ValidationFailed([FieldViolation(f"events[{i}].{v.field}", v.zh, v.en)
+                # The single-event path names "event.<field>": here it is events[i].<field>.
+                raise ValidationFailed([FieldViolation(f"events[{i}].{v.field.removeprefix('event.')}", v.zh, v.en)
                                         for v in err.violations]) from None
         now = datetime.now(UTC)
         applied = sum(store.ingest(self.engine, event=event, fact=fact, now=now) for event, fact in read)
