@@ -12,7 +12,7 @@ during a rollout is applied once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,7 +59,7 @@ def project_created(session: Session, project: pb.Project) -> None:
              actor_id=project.owner_id, facts=_facts(project))
 
 
-def imported_created(session: Session, rows: list[Mapping[str, Any]], conflicts: list[int]) -> None:
+def imported_created(session: Session, rows: Sequence[Mapping[str, Any]], conflicts: Sequence[int]) -> None:
     """``project.created`` of bulk-imported rows (the ``project`` table's values)."""
     for row, count in zip(rows, conflicts, strict=True):
         facts = project_facts(_Row(row), status=str(row["status"]), conflict_count=count)
