@@ -209,3 +209,26 @@ def test_ingest_events_is_idempotent_and_refuses_a_bad_batch_whole(
     again = rep.IngestEvents(pb.IngestEventsRequest(events=[created(1), created(2)]), timeout=10)
     assert (again.applied, again.duplicates) == (0, 2)
     assert rep.IngestEvent(pb.IngestEventRequest(event=created(2)), timeout=10).applied is False
+
+
+def test_imported_projects_publish_their_creation_with_the_rows(start_service: StartService, tmp_path: Any) -> None:
+    from tests.service.test_registry_import_jobs import seeded, sheet
+
+    svc = start_service("registry", attachments_dir=tmp_path)
+    stub = seeded(svc.channel)
+
+    def imp(data: bytes) -> rpb.ImportProjectsResponse:
+        return stub.ImportProjects(rpb.ImportProjectsRequest(request_id=rid(), form_key="standard", actor_id="sales1",
+                                                             data=data, filename="rows.csv"), timeout=60)
+
+    # All or nothing: a sheet with a bad row stores no project and publishes no event.
+    with pytest.raises(grpc.RpcError):
+        imp(sheet(3, tag="x", bad_row=3))
+    assert claimed(stub, rpb) == []
+    done = imp(sheet(3, tag="x"))
+    events = claimed(stub, rpb)
+    assert [e.event_id for e in events] == [f"project-{p}:project.created:0" for p in done.project_ids]
+    assert [(e.project_created.name, e.project_created.owner_id, e.project_created.amount) for e in events] == [
+        ("项目x0", "sales1", "100.00"), ("项目x1", "sales1", "101.00"), ("项目x2", "sales1", "102.00")]
+    # Imported rows are registered past approval: active, as their lifecycle reported them before.
+    assert {e.project_created.status for e in events} == {"active"}
