@@ -232,3 +232,49 @@ def test_imported_projects_publish_their_creation_with_the_rows(start_service: S
         ("项目x0", "sales1", "100.00"), ("项目x1", "sales1", "101.00"), ("项目x2", "sales1", "102.00")]
     # Imported rows are registered past approval: active, as their lifecycle reported them before.
     assert {e.project_created.status for e in events} == {"active"}
+
+
+def test_timer_and_reassign_publish_system_and_admin_decisions(
+    start_service: StartService, make_db_url: Callable[[str], str],
+) -> None:
+    registry = start_service("registry", db_url=make_db_url("registry"))
+    rpb_grpc.RegistryServiceStub(registry.channel).UpsertOrg(rpb.UpsertOrgRequest(
+        request_id=rid(), departments=[rpb.Department(id="hq", name="总部")],
+        users=[rpb.User(id=u, name=u, department_id="hq") for u in ("rep", "lead", "ceo")]), timeout=10)
+    appr = apb_grpc.ApprovalServiceStub(
+        start_service("approval", registry_addr=registry.addr, db_url=make_db_url("approval")).channel)
+
+    def opened(project_id: str, step: apb.PolicyStep) -> tuple[str, apb.OpenStepResponse]:
+        appr.PutPolicy(apb.PutPolicyRequest(request_id=rid(), key=project_id, form_key=project_id, steps=[step]),
+                       timeout=10)
+        facts = apb.ProjectFacts(project_id=project_id, form_key=project_id, name="项目", amount="1")
+        inst = appr.PlanChain(apb.PlanChainRequest(request_id=rid(), project=facts, submitter_id="rep"),
+                              timeout=10).instance_id
+        return inst, appr.OpenStep(apb.OpenStepRequest(request_id=rid(), instance_id=inst, step_index=0), timeout=10)
+
+    # The SLA's action (approve) is a system decision "timeout_approve"; a reminder is none.
+    sla = apb.PolicyStep(name="经理", approvers=apb.Approvers(type="user", user_id="lead"), sla="8wh",
+                         on_timeout="approve", remind_at=0.5)
+    inst, step = opened("p-timer", sla)
+    actions = {t.index: t.action for t in step.timers}
+    for index in sorted(actions):
+        appr.FireTimer(apb.FireTimerRequest(request_id=rid(), instance_id=inst, step_index=0, timer_index=index,
+                                            report_scope="project-p-timer", report_key=f"timer:1:{index}"), timeout=10)
+    last = max(actions)
+    [timeout] = claimed(appr, apb)
+    assert timeout.event_id == f"project-p-timer:approval.decided:{inst}:0:timer:1:{last}"
+    d = timeout.approval_decided
+    assert (d.user_id, d.action, d.channel, timeout.project_id) == ("system", "timeout_approve", "system", "p-timer")
+    seqs = [e.seq for e in appr.ClaimEvents(apb.ClaimEventsRequest(), timeout=10).events]
+    assert appr.AckEvents(apb.AckEventsRequest(seqs=seqs), timeout=10).acknowledged == 1
+    assert claimed(appr, apb) == []
+
+    # An admin's reassignment.
+    inst, _ = opened("p-move", apb.PolicyStep(name="经理", approvers=apb.Approvers(type="user", user_id="lead")))
+    appr.ReassignStep(apb.ReassignStepRequest(request_id=rid(), instance_id=inst, step_index=0, to_user_id="ceo",
+                                              actor_id="admin", from_user_id="lead", report_scope="project-p-move",
+                                              report_key="reassign:k1"), timeout=10)
+    [moved] = claimed(appr, apb)
+    assert moved.event_id == f"project-p-move:approval.decided:{inst}:0:reassign:k1"
+    assert (moved.approval_decided.user_id, moved.approval_decided.action, moved.approval_decided.channel) == (
+        "admin", "reassign", "api")
