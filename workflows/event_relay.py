@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 import structlog
+from google.protobuf.json_format import MessageToJson
 
 from baobei.approval.v1 import approval_service_pb2 as apb
 from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
@@ -73,12 +75,34 @@ class EventRelay:
         if not resp.events:
             return 0
         events = [rpb.Event.FromString(row.event) for row in resp.events]
-        shipped = await self.reporting.IngestEvents(rpb.IngestEventsRequest(events=events), timeout=self.rpc_timeout)
+        try:
+            shipped = await self.reporting.IngestEvents(rpb.IngestEventsRequest(events=events),
+                                                        timeout=self.rpc_timeout)
+            applied = shipped.applied
+        except grpc.aio.AioRpcError as err:
+            if err.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            applied = await self._one_by_one(source, events)
         seqs = [row.seq for row in resp.events]
         await source.ack(source.ack_request(seqs), timeout=self.rpc_timeout)
-        log.info("reporting_events.relayed", source=source.name, events=len(seqs), applied=shipped.applied,
-                 last_seq=seqs[-1])
+        log.info("reporting_events.relayed", source=source.name, events=len(seqs), applied=applied, last_seq=seqs[-1])
         return len(seqs)
+
+    async def _one_by_one(self, source: Source, events: list[rpb.Event]) -> int:
+        """A batch reporting refused (one event it cannot read, e.g. from a newer sender): the
+        others one at a time; the refused one is logged with its content and dropped, so it does
+        not block the outbox (a retry could never succeed)."""
+        applied = 0
+        for event in events:
+            try:
+                resp = await self.reporting.IngestEvent(rpb.IngestEventRequest(event=event), timeout=self.rpc_timeout)
+                applied += int(resp.applied)
+            except grpc.aio.AioRpcError as err:
+                if err.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                    raise
+                log.error("reporting_events.refused", source=source.name, event_id=event.event_id,
+                          error=err.details(), content=MessageToJson(event, indent=None))
+        return applied
 
     async def run_once(self) -> bool:
         """One round over every source; True when a source had a full batch (go again at once)."""

@@ -278,3 +278,38 @@ def test_timer_and_reassign_publish_system_and_admin_decisions(
     assert moved.event_id == f"project-p-move:approval.decided:{inst}:0:reassign:k1"
     assert (moved.approval_decided.user_id, moved.approval_decided.action, moved.approval_decided.channel) == (
         "admin", "reassign", "api")
+
+
+def test_an_event_reporting_refuses_does_not_block_the_outbox(
+    start_service: StartService, make_db_url: Callable[[str], str],
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from baobei import reporting_events
+    from baobei.core.event_outbox import publish
+    from services.registry.models import event_outbox
+
+    registry_url, reporting_url = make_db_url("registry"), make_db_url("reporting")
+    registry = start_service("registry", db_url=registry_url)
+    approval = start_service("approval", registry_addr=registry.addr, db_url=make_db_url("approval"))
+    reporting = start_service("reporting", db_url=reporting_url)
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    good = [reporting_events.build(event_id=f"project-q{n}:project.created:0", event_type="project.created",
+                                   project_id=f"q{n}", at=at, facts=pb.ProjectFacts(name="项目", status="draft"))
+            for n in (1, 2)]
+    bad = pb.Event()
+    bad.CopyFrom(good[0])
+    bad.event_id = ""  # reporting refuses it: no retry could help
+    engine = make_engine(registry_url)
+    try:
+        with Session(engine) as session, session.begin():
+            for e in (good[0], bad, good[1]):
+                publish(session, event_outbox, e)
+    finally:
+        engine.dispose()
+    relay_once(registry, approval, reporting)
+    assert claimed(rpb_grpc.RegistryServiceStub(registry.channel), rpb) == []
+    assert [e for (e,) in table(reporting_url, "SELECT event_id FROM event_log ORDER BY event_id")] == [
+        "project-q1:project.created:0", "project-q2:project.created:0"]
