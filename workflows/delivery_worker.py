@@ -1,7 +1,8 @@
 """The delivery worker (``baobei worker --role delivery``): NotificationDelivery and the notify
 activities it runs (Deliver, DeliverDigest, DeadLetter) on ``settings.delivery_task_queue``, plus
-the outbox dispatcher that starts those workflows and the relay of closed approval tasks to
-notify (their IM cards and 待办, workflows/task_closings.py).
+the outbox dispatcher that starts those workflows, the relay of closed approval tasks to
+notify (their IM cards and 待办, workflows/task_closings.py) and the relay of the registry's and
+approval's reporting events to reporting (workflows/event_relay.py).
 
 A bulkhead: a dead robot or a flood of deliveries keeps this worker busy (its workflow tasks,
 its cache, its activity slots) and never the lifecycle worker that runs registrations and
@@ -15,9 +16,12 @@ from temporalio.worker import Worker
 from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
 from baobei.core.settings import Settings
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
+from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
+from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from workflows.activities import NotifyActivities
 from workflows.delivery import NotificationDelivery
 from workflows.dispatcher import Dispatcher, RetrySettings
+from workflows.event_relay import POLL_SECONDS, EventRelay, approval_source, registry_source
 from workflows.sandbox import sandbox_runner
 from workflows.task_closings import TaskClosingRelay
 
@@ -60,6 +64,14 @@ def build_task_closing_relay(
     settings: Settings, *, approval: ApprovalServiceStub, notify: NotifyServiceStub, poll_seconds: float = 1.0
 ) -> TaskClosingRelay:
     return TaskClosingRelay(approval, notify, poll_seconds=poll_seconds, rpc_timeout=settings.rpc_timeout)
+
+
+def build_event_relay(
+    settings: Settings, *, registry: RegistryServiceStub, approval: ApprovalServiceStub,
+    reporting: ReportingServiceStub, poll_seconds: float = POLL_SECONDS,
+) -> EventRelay:
+    return EventRelay([registry_source(registry), approval_source(approval)], reporting, poll_seconds=poll_seconds,
+                      rpc_timeout=settings.rpc_timeout)
 
 
 def build_dispatcher(

@@ -140,6 +140,10 @@ PATCH_NO_APPROVAL = "no-approval-recorded"
 PATCH_CONCURRENT_EFFECTS = "concurrent-effects"
 # Delivery (protection + execution) started by one local activity, not two child starts (issue 15).
 PATCH_DELIVERY_START = "delivery-start-activity"
+# Registry and approval publish the reporting events through their outboxes, in the transaction
+# of the change, with the ids this workflow used (issue 15): the workflow passes the ids it cannot
+# derive in the activity inputs and reports nothing itself. Older histories keep reporting.
+PATCH_SERVICE_EVENTS = "service-events"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -174,6 +178,7 @@ class ProjectLifecycle:
         self._history_limit = inp.history_limit
         self._activity = ActivityCalls()
         self._concurrent: bool | None = None
+        self._service_events: bool | None = None
         self._given: ProjectSnapshot | None = (
             inp.project if inp.project is not None and inp.project.id == inp.project_id else None
         )
@@ -315,6 +320,7 @@ class ProjectLifecycle:
                 actor_id=self._decider,
                 event=event,
                 comment=self._decision_comment,
+                report_event_id=self._report_id(f"project.{event}"),
             ),
         )
         self._w.finished(status, project)
@@ -420,6 +426,8 @@ class ProjectLifecycle:
             )
 
     async def _report(self, event_type: str, *, actor: str, project: ProjectSnapshot | None = None) -> None:
+        if self._services_publish():
+            return  # the registry published it with the change (its outbox)
         await self._background(
             ReportingActivities.ingest_event,
             ReportEventInput(
@@ -466,6 +474,11 @@ class ProjectLifecycle:
         w = self._w
         if not self._carried:
             created = await self._record_created()
+            if self._services_publish():
+                # No reporting activity separates reading the project from this check any more:
+                # a submit racing the start lands first, so its pending_approval is not taken
+                # for an imported project's status.
+                await workflow.wait_condition(lambda: not self._w.submitting)
             if created.status not in SUBMITTABLE and self._round == 0 and workflow.patched("imported-project"):
                 # Registered past approval (Excel import of existing registrations): nothing to
                 # submit; an active project still gets its delivery and protection workflows.
@@ -558,7 +571,8 @@ class ProjectLifecycle:
             try:
                 opened = await self._background(
                     ApprovalActivities.open_step,
-                    OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index),
+                    OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index,
+                                  report_scope="" if reopen else self._report_scope(), report_key=str(seq)),
                 )
             finally:
                 w.opening = False
@@ -641,6 +655,8 @@ class ProjectLifecycle:
                 instance_id=self._instance_id,
                 step_index=step.index,
                 timer_index=timer.index,
+                report_scope=self._report_scope(),
+                report_key=f"timer:{seq}:{timer.index}",
             ),
         )
         workflow.logger.info("timer %d (%s, level %d) of step %d: fired=%s outcome=%s", timer.index, timer.action,
@@ -673,6 +689,7 @@ class ProjectLifecycle:
                 actor_id=self._decider,
                 event="returned",
                 comment=self._decision_comment,
+                report_event_id=self._report_id("project.returned"),
             ),
         )
         self._w.returned(project)
@@ -730,6 +747,8 @@ class ProjectLifecycle:
         await self._send(f"cc:{key}", users, "approval_cc", step=step_name)
 
     async def _emit(self, event_type: str, event_id: str, payload: dict[str, Any], actor: str = "") -> None:
+        if self._services_publish():
+            return  # the approval service published it with the change (its outbox)
         await self._background(
             ReportingActivities.ingest_event,
             ReportEventInput(
@@ -783,6 +802,8 @@ class ProjectLifecycle:
                 to_step=inp.to_step,
                 link_id=inp.link_id,
                 attachments=list(inp.attachments),
+                report_scope=self._report_scope(),
+                report_key=f"{inp.task_id}:{inp.user_id}:{inp.action}:{inp.position}:{inp.to_user_id}",
             ),
             locale=inp.locale,
         )
@@ -841,6 +862,7 @@ class ProjectLifecycle:
                     actor_id=inp.actor_id,
                     event="approval_cancelled" if inp.cancel else "withdrawn",
                     comment=inp.comment,
+                    report_event_id=self._report_id("project.cancelled"),
                 ),
                 locale=inp.locale,
             )
@@ -904,11 +926,14 @@ class ProjectLifecycle:
         if not self._is_v2():
             raise _refuse(ERR_CONFLICT, _text(inp.locale, "该项目不支持改派", "this project cannot be reassigned"))
         index = self._step_index if inp.step_index < 0 else inp.step_index
+        # The decision's key is known before the call when the service publishes the event.
+        event_key = f"reassign:{workflow.uuid4()}" if self._services_publish() else ""
         done = await self._for_caller(
             ApprovalActivities.reassign,
             ReassignStepInput(request_id=f"{self._wid}:reassign:{workflow.uuid4()}", instance_id=self._instance_id,
                                   step_index=index, to_user_id=inp.to_user_id, actor_id=inp.actor_id,
-                                  from_user_id=inp.from_user_id, comment=inp.comment, locale=inp.locale),
+                                  from_user_id=inp.from_user_id, comment=inp.comment, locale=inp.locale,
+                                  report_scope=self._report_scope(), report_key=event_key),
             locale=inp.locale,
         )
         if self._w.reassigned(index, done.pending_approvers):
@@ -916,7 +941,8 @@ class ProjectLifecycle:
         name = self._w.step_name(index)
         await self._notify_tasks(self._round, f"step{index}:{self._w.open_seq}:reassign:{workflow.uuid4()}",
                                  [t for t in done.new_tasks if t.status == "pending"], name)
-        await self._emit_decided(index, name, [inp.actor_id], "reassign", "api", key=f"reassign:{workflow.uuid4()}")
+        await self._emit_decided(index, name, [inp.actor_id], "reassign", "api",
+                                 key=event_key or f"reassign:{workflow.uuid4()}")
         self._w.wake = True
         return ReassignResult(project_id=self._project_id, approvers=list(self._approvers))
 
@@ -938,6 +964,8 @@ class ProjectLifecycle:
                     actor_id=inp.actor_id,
                     actor_is_admin=inp.actor_is_admin,
                     locale=inp.locale,
+                    report_event_id=(f"{self._wid}:project.submitted:{self._round + 1}"
+                                     if self._services_publish() else ""),
                 ),
                 locale=inp.locale,
             )
@@ -999,6 +1027,20 @@ class ProjectLifecycle:
         return self._w.state(self._project_id)
 
     # ---------------------------------------------------------------- activities
+
+    def _services_publish(self) -> bool:
+        """The services publish the reporting events (patch ``service-events``), decided once per run."""
+        if self._service_events is None:
+            self._service_events = workflow.patched(PATCH_SERVICE_EVENTS)
+        return self._service_events
+
+    def _report_id(self, event_type: str) -> str:
+        """The id of a project event the registry publishes for us ("" = none: we report it)."""
+        return f"{self._wid}:{event_type}:{self._round}" if self._services_publish() else ""
+
+    def _report_scope(self) -> str:
+        """The id prefix of the approval events the approval service publishes ("" = none)."""
+        return self._wid if self._services_publish() else ""
 
     async def _together(self, *effects: Awaitable[Any]) -> None:
         """Side effects that do not depend on each other (notifications, reporting events, child

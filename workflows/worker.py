@@ -57,7 +57,12 @@ from workflows.contracts.audit_retention import (
     RetentionInput,
 )
 from workflows.crm import CrmOpportunityLost
-from workflows.delivery_worker import build_delivery_worker, build_dispatcher, build_task_closing_relay
+from workflows.delivery_worker import (
+    build_delivery_worker,
+    build_dispatcher,
+    build_event_relay,
+    build_task_closing_relay,
+)
 from workflows.execution import ProjectExecution
 from workflows.handover import OrgHandover
 from workflows.lifecycle import ProjectLifecycle
@@ -254,6 +259,9 @@ async def run_worker(settings: Settings, *, role: str = "all", handle_signals: b
         readers.append(asyncio.create_task(build_dispatcher(client, settings, notify=stubs.notify).run()))
         relay = build_task_closing_relay(settings, approval=stubs.approval, notify=stubs.notify)
         readers.append(asyncio.create_task(relay.run()))
+        events = build_event_relay(settings, registry=stubs.registry, approval=stubs.approval,
+                                   reporting=stubs.reporting)
+        readers.append(asyncio.create_task(events.run()))
     log.info("worker.started", role=role, task_queues=queues, temporal=settings.temporal_address)
     try:
         async with contextlib.AsyncExitStack() as running:

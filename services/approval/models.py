@@ -10,6 +10,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from baobei.core.db import request_log_table
+from baobei.core.event_outbox import event_outbox_table
 
 
 class Base(SQLModel, registry=registry()):
@@ -229,3 +230,5 @@ class CompanyCalendarDay(Base, table=True):
 
 metadata = Base.metadata
 processed_request = request_log_table(metadata)
+# Reporting events written with the change they report (baobei/core/event_outbox.py).
+event_outbox = event_outbox_table(metadata)

@@ -10,10 +10,12 @@ import structlog
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
+from baobei.core import event_outbox
 from baobei.core.errors import FieldViolation, Forbidden, NotFound, ValidationFailed, require
 from baobei.core.grpc_server import rpc
 from baobei.workcalendar import validate_overrides
 from services.approval import domain, mapping, metrics
+from services.approval.models import event_outbox as event_outbox_table
 from services.approval.org_client import DirectoryUnavailable
 from services.approval.store import ApprovalStore, Replan
 
@@ -171,7 +173,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
     def OpenStep(self, request: pb.OpenStepRequest, context: grpc.ServicerContext) -> pb.OpenStepResponse:
         _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
         return self.store.open_step(
-            request_id=request.request_id, instance_id=request.instance_id, step_index=request.step_index
+            request_id=request.request_id, instance_id=request.instance_id, step_index=request.step_index,
+            report_scope=request.report_scope.strip(), report_key=request.report_key,
         )
 
     @rpc
@@ -248,6 +251,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             to_step=request.to_step if request.HasField("to_step") else None,
             attachments=mapping.attachments_from_proto(request.attachments),
             link_id=request.link_id,
+            report_scope=request.report_scope.strip(),
+            report_key=request.report_key,
         )
         metrics.observe_decision(action, request.channel.strip())
         return resp
@@ -281,7 +286,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
     def FireTimer(self, request: pb.FireTimerRequest, context: grpc.ServicerContext) -> pb.FireTimerResponse:
         _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
         resp = self.store.fire_timer(request_id=request.request_id, instance_id=request.instance_id,
-                                     step_index=request.step_index, timer_index=request.timer_index)
+                                     step_index=request.step_index, timer_index=request.timer_index,
+                                     report_scope=request.report_scope.strip(), report_key=request.report_key)
         metrics.observe_timer(resp.action, resp.fired)
         return resp
 
@@ -329,7 +335,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         return self.store.reassign_step(request_id=request.request_id, instance_id=request.instance_id,
                                         step_index=request.step_index, from_user_id=request.from_user_id.strip(),
                                         to_user_id=request.to_user_id.strip(), actor_id=request.actor_id,
-                                        comment=request.comment)
+                                        comment=request.comment, report_scope=request.report_scope.strip(),
+                                        report_key=request.report_key)
 
     @rpc
     def RecordAction(self, request: pb.RecordActionRequest, context: grpc.ServicerContext) -> pb.RecordActionResponse:
@@ -415,6 +422,16 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         self, request: pb.AckTaskClosingsRequest, context: grpc.ServicerContext
     ) -> pb.AckTaskClosingsResponse:
         return pb.AckTaskClosingsResponse(acknowledged=self.store.ack_task_closings(seqs=list(request.seqs)))
+
+    @rpc
+    def ClaimEvents(self, request: pb.ClaimEventsRequest, context: grpc.ServicerContext) -> pb.ClaimEventsResponse:
+        rows = event_outbox.claim(self.store.engine, event_outbox_table, limit=request.limit or 100)
+        return pb.ClaimEventsResponse(events=[pb.OutboxEvent(seq=seq, event=data) for seq, data in rows])
+
+    @rpc
+    def AckEvents(self, request: pb.AckEventsRequest, context: grpc.ServicerContext) -> pb.AckEventsResponse:
+        return pb.AckEventsResponse(
+            acknowledged=event_outbox.ack(self.store.engine, event_outbox_table, seqs=list(request.seqs)))
 
     @rpc
     def ForecastInstance(

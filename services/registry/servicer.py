@@ -16,19 +16,21 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from baobei.core import event_outbox
 from baobei.core.blobs import BlobStore, blob_store
 from baobei.core.db import run_once
 from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from services.registry import access, domain, mapping, metrics
+from services.registry import access, domain, mapping, metrics, reporting_outbox
 from services.registry.branding import DEFAULT_COMPANY
 from services.registry.domain import Status
 from services.registry.domain import team as team_rules
 from services.registry.domain.imports import MAX_LISTED_CHANGES
 from services.registry.import_runner import ImportRunner
 from services.registry.models import BrandingRow, ProjectRow
+from services.registry.models import event_outbox as event_outbox_table
 from services.registry.store import attachments as attachment_store
 from services.registry.store import branding as branding_store
 from services.registry.store import conflicts as conflict_store
@@ -258,7 +260,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 if found is not None:
                     return found
             project = project_store.create_project(session=session, inp=inp)
-            return pb.CreateProjectResponse(project=mapping.project_to_pb(project))
+            out = pb.CreateProjectResponse(project=mapping.project_to_pb(project))
+            reporting_outbox.project_created(session, out.project)
+            return out
 
         try:
             created = self._once(request.request_id, "CreateProject", pb.CreateProjectResponse, apply)
@@ -337,7 +341,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 session=session, project_id=request.project_id, actor_id=request.actor_id,
                 actor_is_admin=request.actor_is_admin,
             )
-            return pb.SubmitProjectResponse(project=mapping.project_to_pb(project))
+            out = pb.SubmitProjectResponse(project=mapping.project_to_pb(project))
+            reporting_outbox.project_submitted(session, out.project, request.report_event_id)
+            return out
 
         submitted = self._once(request.request_id, "SubmitProject", pb.SubmitProjectResponse, apply)
         metrics.SUBMITTED.inc()
@@ -361,11 +367,21 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 row = session.get(ProjectRow, project.id)
                 if row is not None:
                     team_store.ensure_initial_team(session, row, request.actor_id or "system")
-            return pb.SetProjectStatusResponse(
-                project=mapping.project_to_pb(project), promoted=_promoted(promoted)
-            )
+            out = pb.SetProjectStatusResponse(project=mapping.project_to_pb(project), promoted=_promoted(promoted))
+            reporting_outbox.status_changed(session, out.project, status, request.actor_id, request.report_event_id)
+            return out
 
         return self._once(request.request_id, "SetProjectStatus", pb.SetProjectStatusResponse, apply)
+
+    @rpc
+    def ClaimEvents(self, request: pb.ClaimEventsRequest, context: grpc.ServicerContext) -> pb.ClaimEventsResponse:
+        rows = event_outbox.claim(self.engine, event_outbox_table, limit=request.limit or 100)
+        return pb.ClaimEventsResponse(events=[pb.OutboxEvent(seq=seq, event=data) for seq, data in rows])
+
+    @rpc
+    def AckEvents(self, request: pb.AckEventsRequest, context: grpc.ServicerContext) -> pb.AckEventsResponse:
+        return pb.AckEventsResponse(
+            acknowledged=event_outbox.ack(self.engine, event_outbox_table, seqs=list(request.seqs)))
 
     @rpc
     def UpdateProject(

@@ -14,6 +14,7 @@ from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
 from services.reporting import analytics, mapping, reviews, store
 
 MAX_LIMIT = 100_000
+MAX_BATCH = 1000
 
 
 class ReportingServicer(pb_grpc.ReportingServiceServicer):
@@ -25,6 +26,26 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
         event, fact = mapping.event(request.event)
         applied = store.ingest(self.engine, event=event, fact=fact, now=datetime.now(UTC))
         return pb.IngestEventResponse(applied=applied)
+
+    @rpc
+    def IngestEvents(self, request: pb.IngestEventsRequest, context: grpc.ServicerContext) -> pb.IngestEventsResponse:
+        """The outbox relay's batch: every event read (checked) first, so a bad one refuses the
+        batch naming events[i] before any is applied; then each is ingested exactly like
+        IngestEvent (its own transaction, once per event id)."""
+        if len(request.events) > MAX_BATCH:
+            raise ValidationFailed([FieldViolation("events", f"一次最多 {MAX_BATCH} 个事件",
+                                                   f"at most {MAX_BATCH} events per call")])
+        read = []
+        for i, message in enumerate(request.events):
+            try:
+                read.append(mapping.event(message))
+            except ValidationFailed as err:
+                # The single-event path names "event.<field>": here it is events[i].<field>.
+                raise ValidationFailed([FieldViolation(f"events[{i}].{v.field.removeprefix('event.')}", v.zh, v.en)
+                                        for v in err.violations]) from None
+        now = datetime.now(UTC)
+        applied = sum(store.ingest(self.engine, event=event, fact=fact, now=now) for event, fact in read)
+        return pb.IngestEventsResponse(applied=applied, duplicates=len(read) - applied)
 
     @rpc
     def Portfolio(self, request: pb.PortfolioRequest, context: grpc.ServicerContext) -> pb.PortfolioResponse:

@@ -283,6 +283,11 @@ def _apply_task(session: Session, event: domain.Event, change: events.TaskChange
     return False, {row.assignee_id, values.get("assignee_id", row.assignee_id)}
 
 
+# A project status that ends approval → the outcome of the steps still open (as _close_steps).
+STATUS_ENDS_STEP = {"active": "approved", "rejected": "rejected", "returned": "returned", "cancelled": "cancelled",
+                    "closed": "closed"}
+
+
 def _apply_step_opened(session: Session, event: domain.Event, s: events.StepOpened) -> None:
     values = {
         "project_id": event.project_id,
@@ -298,6 +303,21 @@ def _apply_step_opened(session: Session, event: domain.Event, s: events.StepOpen
         .where(T_STEP.c.instance_id == s.instance_id, T_STEP.c.step_index < s.step_index, T_STEP.c.closed_at.is_(None))
         .values(closed_at=s.opened_at, outcome="approved")
     )
+    # Registry and approval publish through separate outboxes: the project's end (approved,
+    # rejected, …) may arrive before the opening of its last step. A step opened before the
+    # project's current status was set, when that status ends approval, is over already.
+    project = session.execute(
+        sa.select(T_PROJECT.c.status, T_PROJECT.c.field_at).where(T_PROJECT.c.project_id == event.project_id)
+    ).first()
+    outcome = STATUS_ENDS_STEP.get(project.status) if project is not None else None
+    status_at = (project.field_at or {}).get("status") if project is not None else None
+    if outcome and status_at and datetime.fromisoformat(status_at) >= domain.as_utc(s.opened_at):
+        session.execute(
+            T_STEP.update()
+            .where(T_STEP.c.instance_id == s.instance_id, T_STEP.c.step_index == s.step_index,
+                   T_STEP.c.closed_at.is_(None))
+            .values(closed_at=datetime.fromisoformat(status_at), outcome=outcome)
+        )
 
 
 def _apply_decided(session: Session, event: domain.Event, d: events.Decided) -> None:

@@ -23,6 +23,7 @@ from edge.app import create_app
 from edge.clients import EdgeDeps
 from tests.conftest import temporal_cli_path
 from workflows.contracts import search_attributes
+from workflows.delivery_worker import build_event_relay
 from workflows.worker import build_worker, open_stubs
 
 ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
@@ -109,6 +110,9 @@ async def running_stack(
     stubs, channels = open_stubs(settings)
     worker = build_worker(env.client, settings, stubs=stubs)
     worker_task = asyncio.create_task(worker.run())
+    # The delivery worker's relay of the registry's and approval's reporting events (their outboxes).
+    relay_task = asyncio.create_task(build_event_relay(settings, registry=stubs.registry, approval=stubs.approval,
+                                                       reporting=stubs.reporting, poll_seconds=0.1).run())
     deps = await EdgeDeps.connect(settings, temporal_client=env.client)
     app = create_app(settings, deps=deps)
     stack = Stack(settings=settings, app=app, deps=deps, temporal=env.client)
@@ -124,8 +128,11 @@ async def running_stack(
         with contextlib.suppress(Exception):
             await worker.shutdown()
         worker_task.cancel()
+        relay_task.cancel()
         with contextlib.suppress(BaseException):
             await worker_task
+        with contextlib.suppress(BaseException):
+            await relay_task
         await deps.close()
         for ch in channels:
             await ch.close()

@@ -174,6 +174,15 @@ V2_SCENARIOS = {
     "concurrent_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
     # Issue 15 (patch delivery-start-activity): the approved project's delivery by one local activity.
     "delivery_start_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    # Issue 15 (patch service-events): registry and approval publish the reporting events.
+    "service_events_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    "service_events_timers_escalation_ladder": (
+        [StepSpec("经理审批", ["mgr"], sla="24h", remind_at=0.5, on_timeout="escalate", escalate_to=["dir"],
+                  escalation=[{"after": "48h", "action": "approve", "to": []}])],
+        v2_timers_escalation_ladder,
+    ),
+    "service_events_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
+    "service_events_withdraw": ([StepSpec("经理", ["mgr"], sla="8wh", on_timeout="reject")], v2_withdraw),
 }
 
 SCENARIOS = {

@@ -41,6 +41,11 @@ def test_histories_are_recorded() -> None:
         "concurrent_transfer_add_approver",
         # delivery started by one local activity (patch delivery-start-activity, issue 15)
         "delivery_start_return_resubmit",
+        # reporting events published by registry and approval (patch service-events, issue 15)
+        "service_events_return_resubmit",
+        "service_events_timers_escalation_ladder",
+        "service_events_transfer_add_approver",
+        "service_events_withdraw",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)

@@ -118,6 +118,12 @@ class Fakes:
         # (actor, comment) of each status change, in order.
         self.status_notes: list[tuple[str, str]] = []
         self.events: dict[str, ReportEventInput] = {}
+        # Events the fake services published through their outboxes (patch "service-events"), by
+        # id; they land in ``events`` too, as the relay would deliver them to reporting.
+        self.published: dict[str, ReportEventInput] = {}
+        # The registry publishes project.created when it creates the project (before any workflow).
+        self._publish(f"project-{project_id}:project.created:0", "project.created", actor=owner_id,
+                      project=replace(self.project), at=datetime(2026, 1, 1, tzinfo=UTC))
         self.sent: dict[str, SendInput] = {}
         self.tasks: dict[str, Task] = {}
         self.step_status: dict[int, str] = {}
@@ -141,6 +147,29 @@ class Fakes:
         self.opened_instances: list[str] = []
         # Delivery starts of an approved project, by request id.
         self.deliveries: dict[str, StartDeliveryInput] = {}
+
+    # ---- the services' reporting outboxes ----
+
+    def _publish(self, event_id: str, event_type: str, *, actor: str = "", project: ProjectSnapshot | None = None,
+                 payload: dict[str, Any] | None = None, at: datetime | None = None) -> None:
+        when = at or activity.info().current_attempt_scheduled_time.astimezone(UTC)
+        event = ReportEventInput(event_id=event_id, type=event_type, project_id=self.project.id, at=when.isoformat(),
+                                 actor_id=actor, payload=payload or {}, project=project)
+        typed_event(event)  # what reporting will read: every event must fit its kind's message
+        self.published.setdefault(event_id, event)
+        self.events.setdefault(event_id, event)
+
+    def _publish_decided(self, scope: str, key: str, instance_id: str, step_index: int, step: str, user: str,
+                         action: str, channel: str, on_behalf_of: str = "") -> None:
+        if not scope:
+            return
+        at = activity.info().current_attempt_scheduled_time.astimezone(UTC)
+        payload: dict[str, Any] = {"instance_id": instance_id, "step_index": step_index, "step": step,
+                                   "user_id": user, "action": action, "at": at.isoformat(), "channel": channel}
+        if on_behalf_of:
+            payload["on_behalf_of"] = on_behalf_of
+        self._publish(f"{scope}:approval.decided:{instance_id}:{step_index}:{key}", "approval.decided", actor=user,
+                      payload=payload, at=at)
 
     # ---- helpers for tests ----
 
@@ -211,6 +240,9 @@ class Fakes:
             self.project.status = "pending_approval"
             self.status_history.append(("pending_approval", "submitted"))
             self._done[inp.request_id] = replace(self.project)
+            if inp.report_event_id:
+                self._publish(inp.report_event_id, "project.submitted", actor=self.project.owner_id,
+                              project=replace(self.project))
         self._maybe_fail(REGISTRY_SUBMIT_PROJECT)
         return self._done[inp.request_id]
 
@@ -222,6 +254,9 @@ class Fakes:
             self.status_history.append((inp.status, inp.event))
             self.status_notes.append((inp.actor_id, inp.comment))
             self._done[inp.request_id] = replace(self.project)
+            if inp.report_event_id:
+                kind = {"active": "approved"}.get(inp.status, inp.status)
+                self._publish(inp.report_event_id, f"project.{kind}", actor=inp.actor_id, project=replace(self.project))
         self._maybe_fail(REGISTRY_SET_PROJECT_STATUS)
         return self._done[inp.request_id]
 
@@ -303,6 +338,8 @@ class Fakes:
             return out
         if spec.auto:
             self.step_status[inp.step_index] = "approved"
+            self._publish_decided(inp.report_scope, f"auto:{inp.report_key}", inp.instance_id, inp.step_index,
+                                  spec.name, spec.approvers[0] if spec.approvers else "", "approve", "auto")
             return OpenedStep(
                 index=inp.step_index, name=spec.name, status="approved", approvers=spec.approvers, auto_approved=True
             )
@@ -322,6 +359,13 @@ class Fakes:
             timers=timers, due_at=due, cc=list(spec.cc), opened_at=self.opened_at[inp.step_index].isoformat(),
         )
         self._done[inp.request_id] = out
+        if inp.report_scope:
+            self._publish(
+                f"{inp.report_scope}:approval.step_opened:{inp.instance_id}:{inp.step_index}:{inp.report_key}",
+                "approval.step_opened",
+                payload={"instance_id": inp.instance_id, "step_index": inp.step_index, "step": spec.name,
+                         "approvers": sorted(set(spec.approvers)), "opened_at": out.opened_at},
+            )
         return out
 
     def _outcome(self, index: int) -> str:
@@ -394,6 +438,8 @@ class Fakes:
                 new_tasks=[self._ref(t) for t in new], return_to=return_to, step_name=self.steps[index].name,
                 pending_approvers=self._pending(index),
             )
+            self._publish_decided(inp.report_scope, inp.report_key, self.instance_id, index, self.steps[index].name,
+                                  inp.actor_id, inp.action, inp.channel)
         self._maybe_fail(APPROVAL_RECORD_DECISION)
         return self.decisions[inp.request_id]
 
@@ -426,6 +472,10 @@ class Fakes:
             )
         self.fired.append((index, inp.timer_index, timer.action, out.fired))
         self._done[inp.request_id] = out
+        if out.fired and timer.action != "remind":
+            action = "escalate" if timer.action == "escalate" else f"timeout_{timer.action}"
+            self._publish_decided(inp.report_scope, inp.report_key, inp.instance_id, index, self.steps[index].name,
+                                  "system", action, "system")
         return out
 
     @activity.defn(name=APPROVAL_RESUME)
@@ -476,6 +526,8 @@ class Fakes:
                 t.status = "closed"
             new = self._new_task(inp.step_index, inp.to_user_id)
             self.actions.append(("reassign", inp.actor_id, inp.step_index))
+            self._publish_decided(inp.report_scope, inp.report_key, inp.instance_id, inp.step_index,
+                                  self.steps[inp.step_index].name, inp.actor_id, "reassign", "api")
             self._done[inp.request_id] = ReassignStepResult(
                 new_tasks=[self._ref(new)], pending_approvers=self._pending(inp.step_index)
             )

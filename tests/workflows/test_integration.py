@@ -219,6 +219,14 @@ async def test_lifecycle_with_real_services(services: dict[str, str]) -> None:
                 return handle.id in ids
 
             await eventually(listed, timeout=15)
+
+            reporting = ReportingServiceStub(channel(services["reporting"]))
+
+            async def reported() -> bool:  # the worker's relay ships the services' reporting events
+                portfolio = await asyncio.to_thread(reporting.Portfolio, xpb.PortfolioRequest(all=True), timeout=10)
+                return portfolio.by_status.get("active") == 1
+
+            await eventually(reported, timeout=15)
             # The worker started the daily audit retention once (issue 13).
             retention = await env.client.get_workflow_handle(AUDIT_RETENTION_WORKFLOW_ID).describe()
             assert retention.status == WorkflowExecutionStatus.RUNNING

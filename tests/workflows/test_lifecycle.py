@@ -126,6 +126,19 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
         "conflict_count": 0,
     }
     assert approved.actor_id == "fin2"
+    # Registry and approval published every event (patch service-events) with the ids the workflow
+    # used to send them under; the workflow sent none itself.
+    assert fakes.calls[REPORTING_INGEST_EVENT] == 0
+    wid = handle.id
+    assert {e for e in fakes.published if e.startswith(wid)} == {
+        f"{wid}:project.submitted:1", f"{wid}:project.approved:1",
+        f"{wid}:approval.step_opened:inst-1:0:1", f"{wid}:approval.step_opened:inst-1:1:2",
+        f"{wid}:approval.step_opened:inst-1:2:3",
+        f"{wid}:approval.decided:inst-1:0:t0-mgr:mgr:approve::",
+        f"{wid}:approval.decided:inst-1:1:t1-dir:dir:approve::",
+        f"{wid}:approval.decided:inst-1:2:t2-fin1:fin1:approve::",
+        f"{wid}:approval.decided:inst-1:2:t2-fin2:fin2:approve::",
+    }
     assert fakes.sent_kinds() == [
         ("approval_request", ("mgr",)),
         ("approval_request", ("dir",)),

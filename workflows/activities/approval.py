@@ -122,7 +122,8 @@ class ApprovalActivities:
     @activity.defn(name=APPROVAL_OPEN_STEP)
     async def open_step(self, inp: OpenStepInput) -> OpenedStep:
         log = activity_logger()
-        req = pb.OpenStepRequest(request_id=inp.request_id, instance_id=inp.instance_id, step_index=inp.step_index)
+        req = pb.OpenStepRequest(request_id=inp.request_id, instance_id=inp.instance_id, step_index=inp.step_index,
+                                 report_scope=inp.report_scope, report_key=inp.report_key)
         resp = await call(self._stub.OpenStep, req, timeout=self._timeout)
         log.info("approval.step_opened", instance_id=inp.instance_id, step=inp.step_index, status=resp.step.status,
                  auto=resp.auto_approved, timers=len(resp.timers))
@@ -156,6 +157,8 @@ class ApprovalActivities:
             position=inp.position,
             attachments=_attachments(inp.attachments),
             link_id=inp.link_id,
+            report_scope=inp.report_scope,
+            report_key=inp.report_key,
         )
         if inp.to_step is not None:
             req.to_step = inp.to_step
@@ -178,7 +181,8 @@ class ApprovalActivities:
     @activity.defn(name=APPROVAL_FIRE_TIMER)
     async def fire_timer(self, inp: FireTimerInput) -> FireTimerResult:
         req = pb.FireTimerRequest(request_id=inp.request_id, instance_id=inp.instance_id,
-                                  step_index=inp.step_index, timer_index=inp.timer_index)
+                                  step_index=inp.step_index, timer_index=inp.timer_index,
+                                  report_scope=inp.report_scope, report_key=inp.report_key)
         resp = await call(self._stub.FireTimer, req, timeout=self._timeout)
         activity_logger().info("approval.timer_fired", instance_id=inp.instance_id, step=inp.step_index,
                                timer=inp.timer_index, action=resp.action, fired=resp.fired,
@@ -214,7 +218,8 @@ class ApprovalActivities:
     async def reassign(self, inp: ReassignStepInput) -> ReassignStepResult:
         req = pb.ReassignStepRequest(request_id=inp.request_id, instance_id=inp.instance_id,
                                      step_index=inp.step_index, from_user_id=inp.from_user_id,
-                                     to_user_id=inp.to_user_id, actor_id=inp.actor_id, comment=inp.comment)
+                                     to_user_id=inp.to_user_id, actor_id=inp.actor_id, comment=inp.comment,
+                                     report_scope=inp.report_scope, report_key=inp.report_key)
         resp = await call(self._stub.ReassignStep, req, timeout=self._timeout, locale=inp.locale)
         activity_logger().info("approval.reassigned", instance_id=inp.instance_id, step=inp.step_index,
                                to_user=inp.to_user_id)

@@ -77,6 +77,7 @@ class RegistryActivities:
             project_id=inp.project_id,
             actor_id=inp.actor_id,
             actor_is_admin=inp.actor_is_admin,
+            report_event_id=inp.report_event_id,
         )
         resp = await call(self._stub.SubmitProject, req, timeout=self._timeout, locale=inp.locale)
         log.info("project.submitted", request_id=inp.request_id, status=status_name(resp.project.status))
@@ -92,6 +93,7 @@ class RegistryActivities:
             actor_id=inp.actor_id,
             event=inp.event,
             comment=inp.comment,
+            report_event_id=inp.report_event_id,
         )
         resp = await call(self._stub.SetProjectStatus, req, timeout=self._timeout)
         log.info("project.status_set", request_id=inp.request_id, status=inp.status, history_event=inp.event)

@@ -56,6 +56,11 @@ class OpenStepInput:
     request_id: str
     instance_id: str
     step_index: int
+    # Added (issue 15, patch "service-events"): the service publishes the reporting event of this
+    # call through its outbox, with ids "<report_scope>:<type>:<instance>:<step>:<report_key>";
+    # empty (older histories) = it publishes nothing and the workflow reports itself.
+    report_scope: str = ""
+    report_key: str = ""
 
 
 @dataclass
@@ -114,6 +119,11 @@ class RecordDecisionInput:
     to_step: int | None = None
     attachments: list[dict[str, str]] = field(default_factory=list)
     link_id: str = ""
+    # Added (issue 15, patch "service-events"): the service publishes the reporting event of this
+    # call through its outbox, with ids "<report_scope>:<type>:<instance>:<step>:<report_key>";
+    # empty (older histories) = it publishes nothing and the workflow reports itself.
+    report_scope: str = ""
+    report_key: str = ""
 
 
 @dataclass
@@ -138,6 +148,11 @@ class FireTimerInput:
     instance_id: str
     step_index: int
     timer_index: int
+    # Added (issue 15, patch "service-events"): the service publishes the reporting event of this
+    # call through its outbox, with ids "<report_scope>:<type>:<instance>:<step>:<report_key>";
+    # empty (older histories) = it publishes nothing and the workflow reports itself.
+    report_scope: str = ""
+    report_key: str = ""
 
 
 @dataclass
@@ -195,6 +210,11 @@ class ReassignStepInput:
     from_user_id: str = ""
     comment: str = ""
     locale: str = "zh"
+    # Added (issue 15, patch "service-events"): the service publishes the reporting event of this
+    # call through its outbox, with ids "<report_scope>:<type>:<instance>:<step>:<report_key>";
+    # empty (older histories) = it publishes nothing and the workflow reports itself.
+    report_scope: str = ""
+    report_key: str = ""
 
 
 @dataclass

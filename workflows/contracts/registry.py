@@ -56,6 +56,9 @@ class SubmitProjectInput:
     actor_id: str
     actor_is_admin: bool = False
     locale: str = "zh"
+    # Added (issue 15, patch "service-events"): the id of the reporting event the registry
+    # publishes with the change (outbox); empty (older histories) = none, the workflow reports it.
+    report_event_id: str = ""
 
 
 @dataclass
@@ -66,6 +69,9 @@ class SetProjectStatusInput:
     actor_id: str = ""
     event: str = ""
     comment: str = ""
+    # Added (issue 15, patch "service-events"): the id of the reporting event the registry
+    # publishes with the change (outbox); empty (older histories) = none, the workflow reports it.
+    report_event_id: str = ""
 
 
 @dataclass

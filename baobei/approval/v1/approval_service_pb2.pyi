@@ -104,6 +104,38 @@ class AckTaskClosingsResponse(_message.Message):
     acknowledged: int
     def __init__(self, acknowledged: _Optional[int] = ...) -> None: ...
 
+class ClaimEventsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class OutboxEvent(_message.Message):
+    __slots__ = ("seq", "event")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    event: bytes
+    def __init__(self, seq: _Optional[int] = ..., event: _Optional[bytes] = ...) -> None: ...
+
+class ClaimEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[OutboxEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[OutboxEvent, _Mapping]]] = ...) -> None: ...
+
+class AckEventsRequest(_message.Message):
+    __slots__ = ("seqs",)
+    SEQS_FIELD_NUMBER: _ClassVar[int]
+    seqs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, seqs: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class AckEventsResponse(_message.Message):
+    __slots__ = ("acknowledged",)
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    acknowledged: int
+    def __init__(self, acknowledged: _Optional[int] = ...) -> None: ...
+
 class RequirePolicyRequest(_message.Message):
     __slots__ = ("form_key",)
     FORM_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -463,14 +495,18 @@ class Timer(_message.Message):
     def __init__(self, index: _Optional[int] = ..., action: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[int] = ..., to: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OpenStepRequest(_message.Message):
-    __slots__ = ("request_id", "instance_id", "step_index")
+    __slots__ = ("request_id", "instance_id", "step_index", "report_scope", "report_key")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    REPORT_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REPORT_KEY_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     instance_id: str
     step_index: int
-    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., step_index: _Optional[int] = ...) -> None: ...
+    report_scope: str
+    report_key: str
+    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., report_scope: _Optional[str] = ..., report_key: _Optional[str] = ...) -> None: ...
 
 class OpenStepResponse(_message.Message):
     __slots__ = ("step", "tasks", "auto_approved", "timers", "due_at", "cc")
@@ -489,7 +525,7 @@ class OpenStepResponse(_message.Message):
     def __init__(self, step: _Optional[_Union[StepState, _Mapping]] = ..., tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ..., auto_approved: _Optional[bool] = ..., timers: _Optional[_Iterable[_Union[Timer, _Mapping]]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cc: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecordDecisionRequest(_message.Message):
-    __slots__ = ("request_id", "task_id", "actor_id", "action", "comment", "channel", "to_user_id", "position", "to_step", "attachments", "link_id")
+    __slots__ = ("request_id", "task_id", "actor_id", "action", "comment", "channel", "to_user_id", "position", "to_step", "attachments", "link_id", "report_scope", "report_key")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
@@ -501,6 +537,8 @@ class RecordDecisionRequest(_message.Message):
     TO_STEP_FIELD_NUMBER: _ClassVar[int]
     ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
     LINK_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORT_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REPORT_KEY_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     task_id: str
     actor_id: str
@@ -512,7 +550,9 @@ class RecordDecisionRequest(_message.Message):
     to_step: int
     attachments: _struct_pb2.ListValue
     link_id: str
-    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., action: _Optional[str] = ..., comment: _Optional[str] = ..., channel: _Optional[str] = ..., to_user_id: _Optional[str] = ..., position: _Optional[str] = ..., to_step: _Optional[int] = ..., attachments: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., link_id: _Optional[str] = ...) -> None: ...
+    report_scope: str
+    report_key: str
+    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., action: _Optional[str] = ..., comment: _Optional[str] = ..., channel: _Optional[str] = ..., to_user_id: _Optional[str] = ..., position: _Optional[str] = ..., to_step: _Optional[int] = ..., attachments: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., link_id: _Optional[str] = ..., report_scope: _Optional[str] = ..., report_key: _Optional[str] = ...) -> None: ...
 
 class RecordDecisionResponse(_message.Message):
     __slots__ = ("task", "step", "step_outcome", "new_tasks", "return_to", "on_behalf_of", "pending_approvers")
@@ -681,16 +721,20 @@ class ListDecidedResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[DecidedItem, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class FireTimerRequest(_message.Message):
-    __slots__ = ("request_id", "instance_id", "step_index", "timer_index")
+    __slots__ = ("request_id", "instance_id", "step_index", "timer_index", "report_scope", "report_key")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_INDEX_FIELD_NUMBER: _ClassVar[int]
     TIMER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    REPORT_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REPORT_KEY_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     instance_id: str
     step_index: int
     timer_index: int
-    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., timer_index: _Optional[int] = ...) -> None: ...
+    report_scope: str
+    report_key: str
+    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., timer_index: _Optional[int] = ..., report_scope: _Optional[str] = ..., report_key: _Optional[str] = ...) -> None: ...
 
 class FireTimerResponse(_message.Message):
     __slots__ = ("fired", "action", "step_outcome", "new_tasks", "remind_user_ids", "step", "pending_approvers")
@@ -757,7 +801,7 @@ class CancelInstanceResponse(_message.Message):
     def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ...) -> None: ...
 
 class ReassignStepRequest(_message.Message):
-    __slots__ = ("request_id", "instance_id", "step_index", "from_user_id", "to_user_id", "actor_id", "comment")
+    __slots__ = ("request_id", "instance_id", "step_index", "from_user_id", "to_user_id", "actor_id", "comment", "report_scope", "report_key")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -765,6 +809,8 @@ class ReassignStepRequest(_message.Message):
     TO_USER_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    REPORT_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REPORT_KEY_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     instance_id: str
     step_index: int
@@ -772,7 +818,9 @@ class ReassignStepRequest(_message.Message):
     to_user_id: str
     actor_id: str
     comment: str
-    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., from_user_id: _Optional[str] = ..., to_user_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+    report_scope: str
+    report_key: str
+    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., from_user_id: _Optional[str] = ..., to_user_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., comment: _Optional[str] = ..., report_scope: _Optional[str] = ..., report_key: _Optional[str] = ...) -> None: ...
 
 class ReassignStepResponse(_message.Message):
     __slots__ = ("new_tasks", "step", "pending_approvers")

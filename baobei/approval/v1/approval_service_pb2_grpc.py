@@ -161,6 +161,16 @@ class ApprovalServiceStub:
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsRequest.SerializeToString,
                 response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsResponse.FromString,
                 _registered_method=True)
+        self.ClaimEvents = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/ClaimEvents',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimEventsRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimEventsResponse.FromString,
+                _registered_method=True)
+        self.AckEvents = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/AckEvents',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsResponse.FromString,
+                _registered_method=True)
         self.ForecastInstance = channel.unary_unary(
                 '/baobei.approval.v1.ApprovalService/ForecastInstance',
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.SerializeToString,
@@ -352,6 +362,21 @@ class ApprovalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClaimEvents(self, request, context):
+        """The reporting-event outbox (approval.step_opened / approval.decided written in the
+        transaction of the change when the request names report_scope): claimed and acknowledged
+        (deleted) by the worker's relay, like the task closings.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AckEvents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ForecastInstance(self, request, context):
         """When will the project's pending approval be done: P50 and an 80 % range from the lead times
         of earlier steps (same policy, step and approvers first), on the working calendar.
@@ -502,6 +527,16 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.AckTaskClosings,
                     request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsRequest.FromString,
                     response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsResponse.SerializeToString,
+            ),
+            'ClaimEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimEvents,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimEventsRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimEventsResponse.SerializeToString,
+            ),
+            'AckEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.AckEvents,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsResponse.SerializeToString,
             ),
             'ForecastInstance': grpc.unary_unary_rpc_method_handler(
                     servicer.ForecastInstance,
@@ -1196,6 +1231,60 @@ class ApprovalService:
             '/baobei.approval.v1.ApprovalService/AckTaskClosings',
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsRequest.SerializeToString,
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckTaskClosingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/ClaimEvents',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimEventsRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AckEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/AckEvents',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -627,16 +627,18 @@ class CheckConflictsResponse(_message.Message):
     def __init__(self, conflicts: _Optional[_Iterable[_Union[ConflictMatch, _Mapping]]] = ..., conflict_policy: _Optional[str] = ...) -> None: ...
 
 class SubmitProjectRequest(_message.Message):
-    __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin")
+    __slots__ = ("request_id", "project_id", "actor_id", "actor_is_admin", "report_event_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_IS_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    REPORT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project_id: str
     actor_id: str
     actor_is_admin: bool
-    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ...) -> None: ...
+    report_event_id: str
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., actor_is_admin: _Optional[bool] = ..., report_event_id: _Optional[str] = ...) -> None: ...
 
 class SubmitProjectResponse(_message.Message):
     __slots__ = ("project",)
@@ -645,20 +647,54 @@ class SubmitProjectResponse(_message.Message):
     def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
 
 class SetProjectStatusRequest(_message.Message):
-    __slots__ = ("request_id", "project_id", "status", "actor_id", "event", "comment")
+    __slots__ = ("request_id", "project_id", "status", "actor_id", "event", "comment", "report_event_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    REPORT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project_id: str
     status: ProjectStatus
     actor_id: str
     event: str
     comment: str
-    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., actor_id: _Optional[str] = ..., event: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+    report_event_id: str
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., actor_id: _Optional[str] = ..., event: _Optional[str] = ..., comment: _Optional[str] = ..., report_event_id: _Optional[str] = ...) -> None: ...
+
+class ClaimEventsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class OutboxEvent(_message.Message):
+    __slots__ = ("seq", "event")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    event: bytes
+    def __init__(self, seq: _Optional[int] = ..., event: _Optional[bytes] = ...) -> None: ...
+
+class ClaimEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[OutboxEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[OutboxEvent, _Mapping]]] = ...) -> None: ...
+
+class AckEventsRequest(_message.Message):
+    __slots__ = ("seqs",)
+    SEQS_FIELD_NUMBER: _ClassVar[int]
+    seqs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, seqs: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class AckEventsResponse(_message.Message):
+    __slots__ = ("acknowledged",)
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    acknowledged: int
+    def __init__(self, acknowledged: _Optional[int] = ...) -> None: ...
 
 class SetProjectStatusResponse(_message.Message):
     __slots__ = ("project", "promoted")

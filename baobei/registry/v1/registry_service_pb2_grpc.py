@@ -116,6 +116,16 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusResponse.FromString,
                 _registered_method=True)
+        self.ClaimEvents = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/ClaimEvents',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ClaimEventsRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ClaimEventsResponse.FromString,
+                _registered_method=True)
+        self.AckEvents = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/AckEvents',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.AckEventsRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.AckEventsResponse.FromString,
+                _registered_method=True)
         self.UpdateProject = channel.unary_unary(
                 '/baobei.registry.v1.RegistryService/UpdateProject',
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.UpdateProjectRequest.SerializeToString,
@@ -310,6 +320,22 @@ class RegistryServiceServicer:
     def SetProjectStatus(self, request, context):
         """Any other legal transition (approved -> active, rejected, ...), recorded in history.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClaimEvents(self, request, context):
+        """The reporting-event outbox: project events (project.created / submitted / approved / …)
+        written in the transaction of the change, oldest first, not yet acknowledged. The worker's
+        relay ships them to reporting.IngestEvents (idempotent on event id) and acknowledges them,
+        which deletes them. Several relays may read the same rows.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AckEvents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -531,6 +557,16 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.SetProjectStatus,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusResponse.SerializeToString,
+            ),
+            'ClaimEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimEvents,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ClaimEventsRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ClaimEventsResponse.SerializeToString,
+            ),
+            'AckEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.AckEvents,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.AckEventsRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.AckEventsResponse.SerializeToString,
             ),
             'UpdateProject': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateProject,
@@ -1052,6 +1088,60 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/SetProjectStatus',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.SetProjectStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/ClaimEvents',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ClaimEventsRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.ClaimEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AckEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/AckEvents',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.AckEventsRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.AckEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

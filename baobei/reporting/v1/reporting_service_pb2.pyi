@@ -233,6 +233,20 @@ class IngestEventResponse(_message.Message):
     applied: bool
     def __init__(self, applied: _Optional[bool] = ...) -> None: ...
 
+class IngestEventsRequest(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+
+class IngestEventsResponse(_message.Message):
+    __slots__ = ("applied", "duplicates")
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    applied: int
+    duplicates: int
+    def __init__(self, applied: _Optional[int] = ..., duplicates: _Optional[int] = ...) -> None: ...
+
 class PortfolioRequest(_message.Message):
     __slots__ = ("all", "project_ids", "filters", "limit", "offset", "now", "withheld")
     ALL_FIELD_NUMBER: _ClassVar[int]

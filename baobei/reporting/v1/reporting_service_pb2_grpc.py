@@ -40,6 +40,11 @@ class ReportingServiceStub:
                 request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventRequest.SerializeToString,
                 response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventResponse.FromString,
                 _registered_method=True)
+        self.IngestEvents = channel.unary_unary(
+                '/baobei.reporting.v1.ReportingService/IngestEvents',
+                request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventsRequest.SerializeToString,
+                response_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventsResponse.FromString,
+                _registered_method=True)
         self.Portfolio = channel.unary_unary(
                 '/baobei.reporting.v1.ReportingService/Portfolio',
                 request_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.PortfolioRequest.SerializeToString,
@@ -98,6 +103,15 @@ class ReportingServiceServicer:
 
     def IngestEvent(self, request, context):
         """At-least-once delivery; idempotent on event_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IngestEvents(self, request, context):
+        """A batch of events (the outbox relay of registry and approval): each applied as IngestEvent
+        would, once per event_id, in order; one bad event is refused (INVALID_ARGUMENT naming
+        events[i]) before any is applied.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -179,6 +193,11 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventRequest.FromString,
                     response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventResponse.SerializeToString,
             ),
+            'IngestEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.IngestEvents,
+                    request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventsRequest.FromString,
+                    response_serializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventsResponse.SerializeToString,
+            ),
             'Portfolio': grpc.unary_unary_rpc_method_handler(
                     servicer.Portfolio,
                     request_deserializer=baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.PortfolioRequest.FromString,
@@ -258,6 +277,33 @@ class ReportingService:
             '/baobei.reporting.v1.ReportingService/IngestEvent',
             baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventRequest.SerializeToString,
             baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IngestEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.reporting.v1.ReportingService/IngestEvents',
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventsRequest.SerializeToString,
+            baobei_dot_reporting_dot_v1_dot_reporting__service__pb2.IngestEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

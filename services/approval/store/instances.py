@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.db import run_once
 from baobei.core.errors import Conflict, NotFound
-from services.approval import domain, mapping
+from services.approval import domain, mapping, reporting_outbox
 from services.approval.models import ApprovalInstance, ApprovalStep, ApprovalTask, processed_request
 from services.approval.store import aggregates
 from services.approval.store.calendar import calendar_of
@@ -110,7 +110,8 @@ class InstanceStore:
         return run_once(self.engine, processed_request, request_id=request_id, method=M_PLAN_CHAIN,
                         response_type=pb.PlanChainResponse, apply=apply)
 
-    def open_step(self, *, request_id: str, instance_id: str, step_index: int) -> pb.OpenStepResponse:
+    def open_step(self, *, request_id: str, instance_id: str, step_index: int, report_scope: str = "",
+                  report_key: str = "") -> pb.OpenStepResponse:
         def apply(session: Session) -> pb.OpenStepResponse:
             row = aggregates.lock_instance(session, instance_id)
             stored = stored_response(session, M_OPEN_STEP, request_id)
@@ -120,7 +121,7 @@ class InstanceStore:
             loaded = dataclasses.replace(aggregates.load(session, row), calendar=calendar_of(session))
             opened = domain.open_step(loaded, step_index, now_utc())
             aggregates.persist(session, loaded, opened.transition)
-            return pb.OpenStepResponse(
+            out = pb.OpenStepResponse(
                 step=mapping.step_state_to_proto(opened.step, opened.decisions, opened.due),
                 tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in opened.tasks],
                 auto_approved=opened.auto_approved,
@@ -128,6 +129,9 @@ class InstanceStore:
                 due_at=mapping.timestamp(opened.due),
                 cc=opened.cc,
             )
+            reporting_outbox.opened(session, scope=report_scope, key=report_key, instance_id=instance_id,
+                                    project_id=row.project_id, resp=out)
+            return out
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_OPEN_STEP,
                         response_type=pb.OpenStepResponse, apply=apply)
@@ -146,6 +150,8 @@ class InstanceStore:
         to_step: int | None = None,
         attachments: Sequence[dict[str, str]] = (),
         link_id: str = "",
+        report_scope: str = "",
+        report_key: str = "",
     ) -> pb.RecordDecisionResponse:
         inp = domain.DecisionInput(task_id=task_id, actor_id=actor_id, action=action, comment=comment,
                                    channel=channel, to_user_id=to_user_id, position=position, to_step=to_step,
@@ -164,7 +170,7 @@ class InstanceStore:
             decided = domain.decide(loaded, inp, now_utc())
             aggregates.persist(session, loaded, decided.transition)
             approval = decided.transition.approval
-            return pb.RecordDecisionResponse(
+            out = pb.RecordDecisionResponse(
                 task=mapping.task_to_proto(decided.task, purpose=_purpose(loaded)),
                 step=step_response(approval, decided.step),
                 step_outcome=decided.outcome,
@@ -173,12 +179,18 @@ class InstanceStore:
                 on_behalf_of=decided.on_behalf_of,
                 pending_approvers=decided.pending_approvers,
             )
+            reporting_outbox.decided(session, scope=report_scope, key=report_key, instance_id=row.id,
+                                     project_id=row.project_id, step_index=out.task.step_index,
+                                     step=out.step.name or out.task.step_name, user_id=actor_id, action=action,
+                                     channel=channel, on_behalf_of=out.on_behalf_of)
+            return out
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_RECORD_DECISION,
                         response_type=pb.RecordDecisionResponse, apply=apply)
 
     def fire_timer(
-        self, *, request_id: str, instance_id: str, step_index: int, timer_index: int
+        self, *, request_id: str, instance_id: str, step_index: int, timer_index: int, report_scope: str = "",
+        report_key: str = "",
     ) -> pb.FireTimerResponse:
         def apply(session: Session) -> pb.FireTimerResponse:
             row = aggregates.lock_instance(session, instance_id)
@@ -193,7 +205,7 @@ class InstanceStore:
                 # A decision (or an earlier timer) settled the step first: nothing to do.
                 return pb.FireTimerResponse(fired=False, action=fired.action, step_outcome=fired.outcome,
                                             step=step_response(approval, fired.step))
-            return pb.FireTimerResponse(
+            out = pb.FireTimerResponse(
                 fired=True,
                 action=fired.action,
                 step_outcome=fired.outcome,
@@ -202,6 +214,9 @@ class InstanceStore:
                 step=step_response(approval, fired.step),
                 pending_approvers=fired.pending_approvers,
             )
+            reporting_outbox.timer_fired(session, scope=report_scope, key=report_key, instance_id=instance_id,
+                                         project_id=row.project_id, step_index=step_index, resp=out)
+            return out
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_FIRE_TIMER,
                         response_type=pb.FireTimerResponse, apply=apply)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.db import run_once
-from services.approval import domain, mapping
+from services.approval import domain, mapping, reporting_outbox
 from services.approval.models import ApprovalInstance, processed_request
 from services.approval.store import aggregates
 from services.approval.store.common import M_ACTION, M_CANCEL, M_REASSIGN, M_RESUME, now_utc, stored_response
@@ -124,6 +124,8 @@ class LifecycleStore:
         to_user_id: str,
         actor_id: str,
         comment: str,
+        report_scope: str = "",
+        report_key: str = "",
     ) -> pb.ReassignStepResponse:
         def apply(session: Session) -> pb.ReassignStepResponse:
             row = aggregates.lock_instance(session, instance_id)
@@ -133,9 +135,13 @@ class LifecycleStore:
             loaded = aggregates.load(session, row)
             done = domain.reassign(loaded, step_index, from_user_id, to_user_id, actor_id, comment, now_utc())
             aggregates.persist(session, loaded, done.transition)
-            return pb.ReassignStepResponse(new_tasks=[mapping.task_to_proto(t) for t in done.new_tasks],
-                                           step=step_response(done.transition.approval, done.step),
-                                           pending_approvers=done.pending_approvers)
+            out = pb.ReassignStepResponse(new_tasks=[mapping.task_to_proto(t) for t in done.new_tasks],
+                                          step=step_response(done.transition.approval, done.step),
+                                          pending_approvers=done.pending_approvers)
+            reporting_outbox.decided(session, scope=report_scope, key=report_key, instance_id=instance_id,
+                                     project_id=row.project_id, step_index=step_index, step=out.step.name,
+                                     user_id=actor_id, action="reassign", channel="api")
+            return out
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_REASSIGN,
                         response_type=pb.ReassignStepResponse, apply=apply)

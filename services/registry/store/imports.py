@@ -24,7 +24,7 @@ import structlog
 from sqlmodel import Session, col, select
 
 from baobei.core.errors import FieldViolation, ValidationFailed
-from services.registry import domain, excel
+from services.registry import domain, excel, reporting_outbox
 from services.registry.domain import Status, ValidProject, editing
 from services.registry.domain import imports as rules
 from services.registry.domain.cells import Directory
@@ -283,6 +283,8 @@ def write_rows(
     connection = session.connection()
     connection.execute(ProjectRow.__table__.insert(), projects)  # type: ignore[attr-defined]
     connection.execute(ProjectHistoryRow.__table__.insert(), history)  # type: ignore[attr-defined]
+    # Their lifecycle workflows (started when the import is done) no longer report it.
+    reporting_outbox.imported_created(session, projects, [len(hits) for hits in collisions])
     return [p["id"] for p in projects]
 
 
