@@ -64,6 +64,7 @@ T = TypeVar("T")
 # While the registry shows the project as the protection holder but the period has not started yet
 # (the protection workflow starts beside this one), look again after this long.
 PROTECTION_RECHECK = timedelta(minutes=1)
+APPROVAL_BASELINE = "审批基线"
 # Continue-as-new after this many loop turns (each turn is a handful of events).
 MAX_TURNS = 200
 EVENT_PAGE = 200
@@ -85,6 +86,8 @@ class ProjectExecution:
     async def run(self, inp: ExecutionInput) -> ExecutionState:
         wid = workflow.info().workflow_id
         if inp.apply_template:
+            # One call saves the approval baseline with the plan (issue 15); older runs made two.
+            together = workflow.patched("template-with-baseline")
             applied = await self._act(
                 TasksActivities.apply_template,
                 ApplyTemplateInput(
@@ -93,15 +96,18 @@ class ProjectExecution:
                     business_line=inp.business_line,
                     start=inp.start or self._today(),
                     owner_id=inp.owner_id,
+                    baseline_name=APPROVAL_BASELINE if together else "",
                 ),
             )
-            workflow.logger.info("plan template applied: %d task(s)", applied.created)
-            await self._act(
-                TasksActivities.save_baseline,
-                SaveBaselineInput(
-                    request_id=f"{wid}:baseline:approval", project_id=inp.project_id, name="审批基线"
-                ),
-            )
+            workflow.logger.info("plan template applied: %d task(s), baseline %d", applied.created,
+                                 applied.baseline_number)
+            if not together:
+                await self._act(
+                    TasksActivities.save_baseline,
+                    SaveBaselineInput(
+                        request_id=f"{wid}:baseline:approval", project_id=inp.project_id, name=APPROVAL_BASELINE
+                    ),
+                )
         given = inp.protection
         for _turn in range(MAX_TURNS):
             self._changed = False

@@ -391,7 +391,11 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                 now=datetime.now(UTC),
                 request_id=request.request_id,
             )
-            return pb.ApplyTemplateResponse(created=n, template_version=version)
+            number = 0
+            if request.baseline_name.strip():
+                number, _ = plan_store.save_baseline(session, project_id=project_id,
+                                                     name=request.baseline_name.strip(), now=datetime.now(UTC))
+            return pb.ApplyTemplateResponse(created=n, template_version=version, baseline_number=number)
 
         return self._once(request.request_id, "ApplyTemplate", pb.ApplyTemplateResponse, apply)
 

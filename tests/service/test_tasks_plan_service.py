@@ -251,3 +251,24 @@ def test_optimistic_version(stub: pb_grpc.TasksServiceStub) -> None:
         results = sorted(pool.map(attempt, (30, 40, 50, 60)))
     assert results == ["ok", "stale_version", "stale_version", "stale_version"]
     assert stub.GetTask(pb.GetTaskRequest(task_id=task.id), timeout=10).task.version == 3
+
+
+def test_template_applied_with_its_baseline_in_one_call(stub: pb_grpc.TasksServiceStub) -> None:
+    """ApplyTemplate with ``baseline_name`` (a newly active project's execution start): the plan
+    and its approval baseline in one transaction, answered once per request id."""
+    body = struct_pb2.Struct()
+    body.update({"tasks": [{"key": "a", "name": "方案设计", "duration_days": 3},
+                           {"key": "b", "name": "实施", "duration_days": 2, "depends_on": [{"key": "a"}]}]})
+    stub.PutTemplate(pb.PutTemplateRequest(request_id="tpl-bl", business_line="bl-one", body=body), timeout=10)
+    req = pb.ApplyTemplateRequest(request_id="apply-bl", project_id="pp-bl", business_line="bl-one",
+                                  start="2026-12-01", baseline_name="审批基线")
+    first = stub.ApplyTemplate(req, timeout=10)
+    assert (first.created, first.baseline_number) == (2, 1)
+    again = stub.ApplyTemplate(req, timeout=10)
+    assert (again.created, again.baseline_number) == (2, 1)  # the stored answer: nothing twice
+    s = schedule(stub, "pp-bl")
+    assert len(s.tasks) == 2 and s.baseline_number == 1 and s.baseline_finish == s.finish
+    plain = stub.ApplyTemplate(pb.ApplyTemplateRequest(request_id="apply-plain", project_id="pp-plain",
+                                                       business_line="bl-one", start="2026-12-01"), timeout=10)
+    assert (plain.created, plain.baseline_number) == (2, 0)
+    assert schedule(stub, "pp-plain").baseline_number == 0

@@ -68,10 +68,13 @@ class TasksActivities:
             business_line=inp.business_line,
             start=inp.start,
             owner_id=inp.owner_id,
+            baseline_name=inp.baseline_name,
         )
         resp = await call(self._stub.ApplyTemplate, req, timeout=self._timeout)
-        log.info("plan.template_applied", business_line=inp.business_line, created=resp.created)
-        return ApplyTemplateResult(created=resp.created, template_version=resp.template_version)
+        log.info("plan.template_applied", business_line=inp.business_line, created=resp.created,
+                 baseline_number=resp.baseline_number)
+        return ApplyTemplateResult(created=resp.created, template_version=resp.template_version,
+                                   baseline_number=resp.baseline_number)
 
     @activity.defn(name=TASKS_SAVE_BASELINE)
     async def save_baseline(self, inp: SaveBaselineInput) -> SaveBaselineResult:

@@ -25,12 +25,16 @@ class ApplyTemplateInput:
     # ISO date; "" = today (Asia/Shanghai) in the service.
     start: str = ""
     owner_id: str = ""
+    # Also save the applied plan as a baseline of this name, in the same call ("" = no).
+    baseline_name: str = ""
 
 
 @dataclass
 class ApplyTemplateResult:
     created: int = 0
     template_version: int = 0
+    # The baseline saved in the same call (``baseline_name`` given), else 0.
+    baseline_number: int = 0
 
 
 @dataclass
