@@ -118,6 +118,8 @@ PATCH_REPLAN = "replan-on-changed-facts"
 PATCH_NO_APPROVAL = "no-approval-recorded"
 # Independent side effects run concurrently (issue 15).
 PATCH_CONCURRENT_EFFECTS = "concurrent-effects"
+# Notifications sent once the waiting caller is released run as regular activities (issue 15).
+PATCH_NOTICES_AFTER_ANSWER = "notices-after-answer"
 ACTIONS_V2 = ("approve", "reject", "return", "transfer", "add_approver")
 WITHDRAWABLE = ("draft", "approval", "returned")
 # 催办 at most this often per project.
@@ -188,6 +190,7 @@ class ProjectLifecycle:
         self._runs = 1
         self._activity = ActivityCalls()
         self._concurrent: bool | None = None
+        self._remote_notices: bool | None = None
         self._given: ProjectSnapshot | None = (
             inp.project if inp.project is not None and inp.project.id == inp.project_id else None
         )
@@ -314,8 +317,7 @@ class ProjectLifecycle:
         kind = "project_approved" if status == "active" else "project_rejected"
         await self._together(
             self._report(f"project.{event}", actor=self._decider),
-            self._background(
-                NotifyActivities.send,
+            self._notice(
                 SendInput(
                     request_id=f"{self._wid}:notify:{self._round}:{kind}",
                     recipient_ids=[self._owner_id],
@@ -324,6 +326,7 @@ class ProjectLifecycle:
                     project_id=self._project_id,
                     context=self._context(comment=self._decision_comment),
                 ),
+                released=True,
             ),
             *([self._start_delivery()] if status == "active" else []),
         )
@@ -610,8 +613,9 @@ class ProjectLifecycle:
             self._ack()
             if not reopen:
                 await self._together(
-                    self._notify_tasks(round_no, f"step{index}", pending, opened.name or step.name),
-                    self._notify_cc(f"{round_no}:step{index}:{seq}", opened.cc, opened.name or step.name),
+                    self._notify_tasks(round_no, f"step{index}", pending, opened.name or step.name, released=True),
+                    self._notify_cc(f"{round_no}:step{index}:{seq}", opened.cc, opened.name or step.name,
+                                    released=True),
                     self._emit(
                         "approval.step_opened",
                         f"{self._wid}:approval.step_opened:{self._instance_id}:{index}:{seq}",
@@ -734,7 +738,7 @@ class ProjectLifecycle:
         self._ack()
         await self._report("project.returned", actor=self._decider)
         await self._send(f"{self._round}:returned", [self._owner_id], "project_returned",
-                         comment=self._decision_comment)
+                         comment=self._decision_comment, released=True)
 
     async def _after_cancel(self) -> None:
         self._approvers = []
@@ -746,13 +750,13 @@ class ProjectLifecycle:
         await self._report("project.cancelled", actor=self._decider)
 
     async def _send(
-        self, key: str, recipients: list[str], kind: str, *, step: str = "", comment: str = "", **extra: Any
+        self, key: str, recipients: list[str], kind: str, *, step: str = "", comment: str = "",
+        released: bool = False, **extra: Any,
     ) -> None:
         """A notification of ``kind``: notify words it from the kind and this context."""
         if not recipients:
             return
-        await self._background(
-            NotifyActivities.send,
+        await self._notice(
             SendInput(
                 request_id=f"{self._wid}:notify:{key}:{kind}",
                 recipient_ids=sorted(set(recipients)),
@@ -761,28 +765,52 @@ class ProjectLifecycle:
                 project_id=self._project_id,
                 context=self._context(step=step, comment=comment, **extra),
             ),
+            released=released,
         )
 
     async def _notify_tasks(
-        self, round_no: int, key: str, tasks: list[TaskRef], step_name: str, *, escalated: bool = False
+        self, round_no: int, key: str, tasks: list[TaskRef], step_name: str, *, escalated: bool = False,
+        released: bool = False,
     ) -> None:
         """One approval request per task (its body names the task, like the first version)."""
-        for task in tasks:
-            await self._background(
-                NotifyActivities.send,
-                SendInput(
-                    request_id=f"{self._wid}:notify:{round_no}:{key}:{task.approver_id}:{task.id}",
-                    recipient_ids=[task.approver_id],
-                    kind="approval_request",
-                    title="",
-                    project_id=self._project_id,
-                    action_tasks={task.approver_id: task.id},
-                    context=self._context(step=step_name, task_id=task.id, escalated=escalated),
-                ),
+        sends = [
+            SendInput(
+                request_id=f"{self._wid}:notify:{round_no}:{key}:{task.approver_id}:{task.id}",
+                recipient_ids=[task.approver_id],
+                kind="approval_request",
+                title="",
+                project_id=self._project_id,
+                action_tasks={task.approver_id: task.id},
+                context=self._context(step=step_name, task_id=task.id, escalated=escalated),
             )
+            for task in tasks
+        ]
+        if released and self._notices_after_answer():
+            await asyncio.gather(*(self._notice(s, released=True) for s in sends))
+            return
+        for send in sends:
+            await self._background(NotifyActivities.send, send)
 
-    async def _notify_cc(self, key: str, users: list[str], step_name: str) -> None:
-        await self._send(f"cc:{key}", users, "approval_cc", step=step_name)
+    async def _notify_cc(self, key: str, users: list[str], step_name: str, *, released: bool = False) -> None:
+        await self._send(f"cc:{key}", users, "approval_cc", step=step_name, released=released)
+
+    async def _notice(self, inp: SendInput, *, released: bool = False) -> None:
+        """``released``: sent once the waiting caller (submit, decide) was let go. A local activity
+        holds its workflow task open until done, and with it the caller's answer; a regular
+        activity is only scheduled by that task, so the answer does not wait for the mail (issue
+        15: ~25 ms of a decision's ~100, notify's per-recipient redaction reads and its send)."""
+        if released and self._notices_after_answer():
+            await workflow.execute_activity_method(
+                NotifyActivities.send, inp, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=BACKGROUND_RETRY
+            )
+            return
+        await self._background(NotifyActivities.send, inp)
+
+    def _notices_after_answer(self) -> bool:
+        # Asked once per run, at the first released notification; runs from before keep theirs local.
+        if self._remote_notices is None:
+            self._remote_notices = self._activity.local and workflow.patched(PATCH_NOTICES_AFTER_ANSWER)
+        return self._remote_notices
 
     async def _emit(self, event_type: str, event_id: str, payload: dict[str, Any], actor: str = "") -> None:
         await self._background(
