@@ -172,6 +172,13 @@ V2_SCENARIOS = {
     # Issue 15 (patch concurrent-effects): independent notifications and events at once.
     "concurrent_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
     "concurrent_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
+    # Issue 15 (patch notices-after-answer): notifications after the caller's answer as activities.
+    "released_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    "released_timers_escalation_ladder": (
+        [StepSpec("经理审批", ["mgr"], sla="24h", remind_at=0.5, on_timeout="escalate", escalate_to=["dir"],
+                  escalation=[{"after": "48h", "action": "approve", "to": []}])],
+        v2_timers_escalation_ladder,
+    ),
 }
 
 SCENARIOS = {

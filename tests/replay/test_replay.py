@@ -39,6 +39,9 @@ def test_histories_are_recorded() -> None:
         # independent side effects at once (patch concurrent-effects, issue 15)
         "concurrent_return_resubmit",
         "concurrent_transfer_add_approver",
+        # notifications after the caller's answer as activities (patch notices-after-answer, issue 15)
+        "released_return_resubmit",
+        "released_timers_escalation_ladder",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)
