@@ -104,16 +104,15 @@ async def decide(
     to `to_user_id`. It takes effect in the project's workflow before the answer."""
     if body.action in TARGETED_ACTIONS and not (body.to_user_id or "").strip():
         raise ValidationFailed([FieldViolation("to_user_id", "转交或加签须指定用户", "to_user_id is required")])
-    # The task and what the caller may see are independent reads: asked at once (issue 15, the
-    # decision's answer time), then the project as the caller sees it (404 when they cannot).
-    found, viewer = await asyncio.gather(
-        clients.approval.GetTask(approval_pb2.GetTaskRequest(task_id=task_id, actor_id=user.id)),
-        viewer_of(clients, user),
-    )
+    found = await clients.approval.GetTask(approval_pb2.GetTaskRequest(task_id=task_id, actor_id=user.id))
     task = found.task
     bind_project(request, task.project_id)
-    await clients.registry.GetProject(registry_pb2.GetProjectRequest(project_id=task.project_id, viewer=viewer))
+    # Whoever may act on a task sees its project (the registry's "approver" relation: their own
+    # tasks and pending delegated ones are what ListApproverProjects answers), so only the others
+    # are asked about the project: 404 when they cannot see it, else 403. Saves the
+    # approver three reads and a round trip before the decision (issue 15, the answer's time).
     if not found.may_act:
+        await visible_project(clients, user, task.project_id)
         raise Forbidden("你不是该审批任务的审批人", "you are not the approver of this task", code="not_approver")
     if task.status != approval_pb2.TASK_STATUS_PENDING:
         raise _already_decided()
