@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import tempfile
 import time
@@ -28,12 +29,15 @@ from pathlib import Path
 
 from bench.lifecycle import bounded, create, pct, set_up, todo_of
 from bench.otlp_sink import OtlpSink, Span
+from bench.stack_procs import Profiler, cpu_seconds, stack_processes
 from cli.devstack import launch, stack_env
 
 
-async def decisions(base: str, token: str, serial: int, concurrent: int, concurrency: int
-                    ) -> tuple[list[tuple[int, int]], list[float]]:
-    """(start, end) ns of each one-at-a-time decision; the concurrent ones' answer times in ms."""
+async def decisions(base: str, token: str, serial: int, concurrent: int, concurrency: int, supervisor: int,
+                    profile: str) -> tuple[list[tuple[int, int]], list[float]]:
+    """(start, end) ns of each one-at-a-time decision; the concurrent ones' answer times in ms.
+    Prints the CPU per one-at-a-time decision of each process; with ``profile`` py-spy records
+    them meanwhile."""
     people = await set_up(base, token)
     warm = 5
     total = warm + serial + concurrent
@@ -47,12 +51,22 @@ async def decisions(base: str, token: str, serial: int, concurrent: int, concurr
         return (time.perf_counter() - started) * 1000
 
     calls: list[tuple[int, int]] = []
-    for i, task in enumerate(tasks[: warm + serial]):
-        await asyncio.sleep(0.2)  # the previous decision's trailing work (mails, reports) done
-        t0 = time.time_ns()
+    procs = stack_processes(supervisor)
+    for task in tasks[:warm]:
         await decide(task)
-        if i >= warm:
+    await asyncio.sleep(1)
+    before = cpu_seconds(procs)
+    with Profiler(Path(profile), procs) if profile else contextlib.nullcontext():
+        for task in tasks[warm: warm + serial]:
+            await asyncio.sleep(0.2)  # the previous decision's trailing work (mails, reports) done
+            t0 = time.time_ns()
+            await decide(task)
             calls.append((t0, time.time_ns()))
+        await asyncio.sleep(0.5)
+    after = cpu_seconds(procs)
+    print("CPU per decision (one at a time), ms: " + ", ".join(
+        f"{role} {(after[role] - before[role]) / serial * 1000:.1f}"
+        for role in sorted(procs, key=lambda r: before[r] - after[r])))
     together = await bounded(concurrency, [partial(decide, t) for t in tasks[warm + serial:]])
     await people.aclose()
     return calls, together
@@ -92,6 +106,7 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--no-trace", action="store_true")
+    parser.add_argument("--profile", default="", help="py-spy every process during the one-at-a-time decisions")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, OtlpSink(keep=True) as sink:
         env = stack_env()
@@ -102,7 +117,7 @@ def main() -> None:
         try:
             calls, together = asyncio.run(decisions(
                 stack.base, stack.token, args.decisions, 0 if not args.no_trace else args.decisions,
-                args.concurrency))
+                args.concurrency, stack.proc.pid if stack.proc else 0, args.profile))
             time.sleep(2)  # the batch span processors export
         finally:
             stack.stop()
