@@ -107,8 +107,12 @@ async def decide(
     found = await clients.approval.GetTask(approval_pb2.GetTaskRequest(task_id=task_id, actor_id=user.id))
     task = found.task
     bind_project(request, task.project_id)
-    await visible_project(clients, user, task.project_id)  # 404 when the caller cannot see it
+    # Whoever may act on a task sees its project (the registry's "approver" relation: their own
+    # tasks and pending delegated ones are what ListApproverProjects answers), so only the others
+    # are asked about the project: 404 when they cannot see it, else 403. Saves the
+    # approver three reads and a round trip before the decision (issue 15, the answer's time).
     if not found.may_act:
+        await visible_project(clients, user, task.project_id)
         raise Forbidden("你不是该审批任务的审批人", "you are not the approver of this task", code="not_approver")
     if task.status != approval_pb2.TASK_STATUS_PENDING:
         raise _already_decided()
