@@ -291,6 +291,17 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         return pb.GetProjectResponse(project=mapping.project_to_pb(project), viewer_relations=relations)
 
     @rpc
+    def RecipientRedactions(
+        self, request: pb.RecipientRedactionsRequest, context: grpc.ServicerContext
+    ) -> pb.RecipientRedactionsResponse:
+        project, hidden = self._read(lambda s: project_store.recipient_redactions(
+            session=s, project_id=request.project_id, user_ids=list(request.user_ids)))
+        return pb.RecipientRedactionsResponse(
+            project=mapping.project_to_pb(project, with_history=False),
+            recipients=[pb.RecipientHidden(user_id=u, hidden=sorted(h)) for u, h in hidden],
+        )
+
+    @rpc
     def ListProjects(self, request: pb.ListProjectsRequest, context: grpc.ServicerContext) -> pb.ListProjectsResponse:
         viewer = mapping.viewer_from_pb(request)
         status = mapping.status_from_pb(request.status)

@@ -113,3 +113,26 @@ def test_hidden_values_in_get_list_search_and_history(guarded: pb_grpc.RegistryS
     owner = get(owner_v)
     changes = [c for h in owner.history if "changes" in h.data for c in h.data["changes"]]
     assert {c["field"] for c in changes} == {"amount", "fields.floor_price"}
+
+
+def test_recipient_redactions_match_what_each_recipient_may_read(guarded: pb_grpc.RegistryServiceStub) -> None:
+    """A notification's redaction in one read: the unredacted project and, per recipient, the
+    paths GetProject would hide from them as a told recipient (the owner and finance: none)."""
+    p = create(guarded, form_key="guarded", owner_id="sales1", amount="888777.66", region="华东",
+               customer=pb.Customer(name="机密客户有限公司", phone="13911112222"),
+               fields={"industry": "制造", "floor_price": "FLOOR-1"})
+    answer = guarded.RecipientRedactions(pb.RecipientRedactionsRequest(
+        project_id=p.id, user_ids=["lead", "sales1", "fin", "lead", "ceo", "ghost"]), timeout=10)
+    assert answer.project.amount == "888777.66" and answer.project.fields["floor_price"] == "FLOOR-1"
+    hidden = {r.user_id: list(r.hidden) for r in answer.recipients}
+    assert list(hidden) == ["lead", "sales1", "fin", "ceo", "ghost"]  # once each, in order
+    for user_id, roles in (("lead", ["manager"]), ("fin", ["finance"]), ("ceo", ["exec"]), ("ghost", [])):
+        told = guarded.GetProject(pb.GetProjectRequest(project_id=p.id, viewer=viewer(user_id, *roles, approves=p.id)),
+                                  timeout=10).project
+        assert hidden[user_id] == sorted(told.hidden), user_id
+    assert hidden["sales1"] == [] and hidden["fin"] == []
+    assert {"amount", "fields.floor_price", "region"} <= set(hidden["lead"])
+    assert "customer.name" not in hidden["ceo"] and "amount" in hidden["ceo"]
+    f = fails(guarded.RecipientRedactions, pb.RecipientRedactionsRequest(project_id="nope", user_ids=["lead"]),
+              grpc.StatusCode.NOT_FOUND)
+    assert f is not None

@@ -104,44 +104,27 @@ def redacted(inp: SendInput, recipients: list[str], hidden: frozenset[str], valu
 
 async def per_recipient(registry: RegistryServiceStub, inp: SendInput, *, timeout: float) -> list[SendInput]:
     """``inp`` split by what its recipients may read of its project (one send when they all may
-    read the same; the first keeps the request id, so retries stay idempotent)."""
+    read the same; the first keeps the request id, so retries stay idempotent). One registry read
+    answers the project and every recipient's hidden paths."""
     if not inp.project_id or not inp.recipient_ids:
         return [inp]
+    recipients = list(dict.fromkeys(inp.recipient_ids))
     try:
-        full = (await call(registry.GetProject, registry_pb2.GetProjectRequest(project_id=inp.project_id),
-                           timeout=timeout)).project
+        answer = await call(registry.RecipientRedactions, registry_pb2.RecipientRedactionsRequest(
+            project_id=inp.project_id, user_ids=recipients), timeout=timeout)
     except ApplicationError as err:
         if err.type != ERR_NOT_FOUND:
             raise
         return [inp]
+    hidden_of = {r.user_id: frozenset(r.hidden) for r in answer.recipients}
     groups: dict[frozenset[str], list[str]] = {}
-    for rid in dict.fromkeys(inp.recipient_ids):
-        groups.setdefault(await _hidden_for(registry, full, rid, timeout=timeout), []).append(rid)
+    for rid in recipients:
+        groups.setdefault(hidden_of.get(rid, frozenset()), []).append(rid)
     if set(groups) == {frozenset()}:
         return [inp]
-    values = _values(full)
+    values = _values(answer.project)
     ordered = sorted(groups.items(), key=lambda kv: sorted(kv[0]))
     return [
         redacted(inp, rids, hidden, values, inp.request_id if i == 0 else f"{inp.request_id}:r{i}")
         for i, (hidden, rids) in enumerate(ordered)
     ]
-
-
-async def _hidden_for(registry: RegistryServiceStub, project: registry_pb2.Project, user_id: str, *,
-                      timeout: float) -> frozenset[str]:
-    """The paths of ``project`` the registry withholds from ``user_id`` (their roles, owner, admin)."""
-    if user_id == project.owner_id:
-        return frozenset()
-    try:
-        user = (await call(registry.GetUser, registry_pb2.GetUserRequest(user_id=user_id), timeout=timeout)).user
-        roles = list(user.roles)
-    except ApplicationError as err:
-        if err.type != ERR_NOT_FOUND:
-            raise
-        roles = []
-    # A recipient is told about the project: visibility is the sender's call, readability the form's.
-    viewer = registry_pb2.Viewer(user_id=user_id, roles=roles, is_admin="admin" in roles,
-                                 approver_project_ids=[project.id])
-    shaped = (await call(registry.GetProject, registry_pb2.GetProjectRequest(project_id=project.id, viewer=viewer),
-                         timeout=timeout)).project
-    return frozenset(shaped.hidden)

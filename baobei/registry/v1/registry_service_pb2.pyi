@@ -542,6 +542,30 @@ class GetProjectRequest(_message.Message):
     viewer: Viewer
     def __init__(self, project_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, _Mapping]] = ...) -> None: ...
 
+class RecipientRedactionsRequest(_message.Message):
+    __slots__ = ("project_id", "user_ids")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_id: _Optional[str] = ..., user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RecipientHidden(_message.Message):
+    __slots__ = ("user_id", "hidden")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    hidden: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., hidden: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RecipientRedactionsResponse(_message.Message):
+    __slots__ = ("project", "recipients")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    recipients: _containers.RepeatedCompositeFieldContainer[RecipientHidden]
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., recipients: _Optional[_Iterable[_Union[RecipientHidden, _Mapping]]] = ...) -> None: ...
+
 class GetProjectResponse(_message.Message):
     __slots__ = ("project", "viewer_relations")
     PROJECT_FIELD_NUMBER: _ClassVar[int]

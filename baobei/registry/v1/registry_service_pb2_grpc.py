@@ -96,6 +96,11 @@ class RegistryServiceStub:
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetProjectRequest.SerializeToString,
                 response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetProjectResponse.FromString,
                 _registered_method=True)
+        self.RecipientRedactions = channel.unary_unary(
+                '/baobei.registry.v1.RegistryService/RecipientRedactions',
+                request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecipientRedactionsRequest.SerializeToString,
+                response_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecipientRedactionsResponse.FromString,
+                _registered_method=True)
         self.ListProjects = channel.unary_unary(
                 '/baobei.registry.v1.RegistryService/ListProjects',
                 request_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.ListProjectsRequest.SerializeToString,
@@ -292,6 +297,15 @@ class RegistryServiceServicer:
 
     def GetProject(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecipientRedactions(self, request, context):
+        """What each recipient of a notification about a project may not read of it (the paths GetProject
+        hides from them as a told recipient; none for the owner), with the unredacted project: the
+        redaction of a personal notification in one read.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -537,6 +551,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.GetProject,
                     request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetProjectRequest.FromString,
                     response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetProjectResponse.SerializeToString,
+            ),
+            'RecipientRedactions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecipientRedactions,
+                    request_deserializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecipientRedactionsRequest.FromString,
+                    response_serializer=baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecipientRedactionsResponse.SerializeToString,
             ),
             'ListProjects': grpc.unary_unary_rpc_method_handler(
                     servicer.ListProjects,
@@ -980,6 +999,33 @@ class RegistryService:
             '/baobei.registry.v1.RegistryService/GetProject',
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetProjectRequest.SerializeToString,
             baobei_dot_registry_dot_v1_dot_registry__service__pb2.GetProjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecipientRedactions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.registry.v1.RegistryService/RecipientRedactions',
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecipientRedactionsRequest.SerializeToString,
+            baobei_dot_registry_dot_v1_dot_registry__service__pb2.RecipientRedactionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -178,6 +178,29 @@ def get_project_for(*, session: Session, project_id: str, viewer: Viewer | None)
     return vis.shape(project), relations
 
 
+def recipient_redactions(
+    *, session: Session, project_id: str, user_ids: list[str]
+) -> tuple[Project, list[tuple[str, frozenset[str]]]]:
+    """The project unredacted and, per recipient told about it, the paths its form withholds from
+    them — what ``get_project_for`` would hide from each as an approver-like viewer (roles from
+    the directory; the owner reads everything). One read for a notification's redaction."""
+    row = session.get(ProjectRow, project_id) if project_id else None
+    if row is None:
+        raise project_not_found(project_id)
+    project = project_of(row)
+    out: list[tuple[str, frozenset[str]]] = []
+    for user_id in dict.fromkeys(u for u in user_ids if u):
+        if user_id == project.owner_id:
+            out.append((user_id, frozenset()))
+            continue
+        user = find_user(session=session, user_id=user_id)
+        roles = frozenset(user.roles) if user is not None else frozenset()
+        viewer = Viewer(user_id=user_id, is_admin=ADMIN_ROLE in roles, roles=roles,
+                        approver_project_ids=frozenset({project.id}))
+        out.append((user_id, frozenset(Visibility(session, viewer).hidden(project))))
+    return project, out
+
+
 def submit_project(*, session: Session, project_id: str, actor_id: str, actor_is_admin: bool) -> Project:
     row = lock_project(session, project_id)
     domain.check_owner("submit", actor_id=actor_id, actor_is_admin=actor_is_admin, owner_id=row.owner_id)

@@ -83,8 +83,12 @@ class Visibility:
             self._forms[(key, version)] = find_form(session=self.session, key=key, version=version)
         return self._forms[(key, version)]
 
+    def hidden(self, project: Project) -> set[str]:
+        """The paths of ``project`` this viewer may not read (the form says what is restricted)."""
+        form = self.form(project.form_key, project.form_version) if self.viewer is not None else None
+        return domain.hidden_paths(self.viewer, project, form)
+
     def shape(self, project: Project) -> Project:
         """The project as this viewer may read it: restricted fields and core values withheld,
-        also from history (the form says what is restricted, so a cleared value stays hidden)."""
-        form = self.form(project.form_key, project.form_version) if self.viewer is not None else None
-        return domain.redact(project, domain.hidden_paths(self.viewer, project, form))
+        also from history (a cleared value stays hidden). Changes ``project`` in place."""
+        return domain.redact(project, self.hidden(project))
