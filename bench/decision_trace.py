@@ -27,7 +27,7 @@ from collections import defaultdict
 from functools import partial
 from pathlib import Path
 
-from bench.lifecycle import bounded, create, pct, set_up, todo_of
+from bench.lifecycle import bounded, decide, pct, set_up, waiting_decisions
 from bench.otlp_sink import OtlpSink, Span
 from bench.stack_procs import Profiler, cpu_seconds, stack_processes
 from cli.devstack import launch, stack_env
@@ -41,33 +41,26 @@ async def decisions(base: str, token: str, serial: int, concurrent: int, concurr
     people = await set_up(base, token)
     warm = 5
     total = warm + serial + concurrent
-    pids = await bounded(concurrency, [partial(create, people, people.two_step, i) for i in range(total)])
-    tasks = await bounded(concurrency, [partial(todo_of, people.boss, p) for p in pids])
-
-    async def decide(task: str) -> float:
-        started = time.perf_counter()
-        r = await people.boss.post(f"/api/v1/approval-tasks/{task}/decision", json={"action": "approve"})
-        r.raise_for_status()
-        return (time.perf_counter() - started) * 1000
+    _, tasks = await waiting_decisions(people, total, concurrency)
 
     calls: list[tuple[int, int]] = []
     procs = stack_processes(supervisor)
     for task in tasks[:warm]:
-        await decide(task)
+        await decide(people, task)
     await asyncio.sleep(1)
     before = cpu_seconds(procs)
     with Profiler(Path(profile), procs) if profile else contextlib.nullcontext():
         for task in tasks[warm: warm + serial]:
             await asyncio.sleep(0.2)  # the previous decision's trailing work (mails, reports) done
             t0 = time.time_ns()
-            await decide(task)
+            await decide(people, task)
             calls.append((t0, time.time_ns()))
         await asyncio.sleep(0.5)
     after = cpu_seconds(procs)
     print("CPU per decision (one at a time), ms: " + ", ".join(
         f"{role} {(after[role] - before[role]) / serial * 1000:.1f}"
         for role in sorted(procs, key=lambda r: before[r] - after[r])))
-    together = await bounded(concurrency, [partial(decide, t) for t in tasks[warm + serial:]])
+    together = await bounded(concurrency, [partial(decide, people, t) for t in tasks[warm + serial:]])
     await people.aclose()
     return calls, together
 

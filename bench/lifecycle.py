@@ -182,24 +182,31 @@ class Decisions:
     next_todo_ms: list[float]  # after the decision's answer, one at a time
 
 
-async def bench_decisions(people: People, serial: int, concurrent: int, concurrency: int) -> Decisions:
-    total = serial + concurrent
+async def waiting_decisions(people: People, total: int, concurrency: int) -> tuple[list[str], list[str]]:
+    """``total`` projects waiting on step 1 of the two-step policy: their ids and the manager's
+    task of each."""
     pids = await bounded(concurrency, [partial(create, people, people.two_step, i) for i in range(total)])
-    tasks = await bounded(concurrency, [partial(todo_of, people.boss, p) for p in pids])
+    return pids, await bounded(concurrency, [partial(todo_of, people.boss, p) for p in pids])
 
-    async def decide(task: str) -> float:
-        started = time.perf_counter()
-        r = await people.boss.post(f"/api/v1/approval-tasks/{task}/decision", json={"action": "approve"})
-        r.raise_for_status()
-        return (time.perf_counter() - started) * 1000
+
+async def decide(people: People, task: str) -> float:
+    """The manager approves ``task`` over HTTP: the answer's time in ms."""
+    started = time.perf_counter()
+    r = await people.boss.post(f"/api/v1/approval-tasks/{task}/decision", json={"action": "approve"})
+    r.raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
+async def bench_decisions(people: People, serial: int, concurrent: int, concurrency: int) -> Decisions:
+    pids, tasks = await waiting_decisions(people, serial + concurrent, concurrency)
 
     out = Decisions([], [], [])
     for pid, task in zip(pids[:serial], tasks[:serial], strict=True):
-        out.serial_ms.append(await decide(task))
+        out.serial_ms.append(await decide(people, task))
         answered = time.perf_counter()
         await todo_of(people.director, pid, FINE_POLL_SECONDS)
         out.next_todo_ms.append((time.perf_counter() - answered) * 1000)
-    out.concurrent_ms = await bounded(concurrency, [partial(decide, t) for t in tasks[serial:]])
+    out.concurrent_ms = await bounded(concurrency, [partial(decide, people, t) for t in tasks[serial:]])
     return out
 
 
