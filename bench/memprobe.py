@@ -136,7 +136,18 @@ def install() -> None:
                     refs = [name(r) for r in gc.get_referrers(o)[:4] if r is not big]
                     sample = repr(list(o)[:3] if not isinstance(o, dict) else list(o.items())[:2])[:300]
                     big.append({"type": name(o), "len": n, "id": id(o), "referrers": refs, "sample": sample})
-        stats = {"big": big, "seq": seq[0], "rss": _rss_kib(), "malloc": _mallinfo(), "pymalloc": _pymalloc(),
+        # What tracked objects hold that the collector does not track (strings, bytes, protobuf
+        # messages, atomic dicts): bytes by (holder type, held type), one level deep.
+        held: Counter[str] = Counter()
+        for o in gc.get_objects():
+            for r in gc.get_referents(o):
+                if not gc.is_tracked(r) and not isinstance(r, type):
+                    try:
+                        held[f"{name(o)} -> {name(r)}"] += sys.getsizeof(r)
+                    except Exception:
+                        held[f"{name(o)} -> {name(r)}"] += 0
+        stats = {"held": dict(held.most_common(300)), "big": big,
+                 "seq": seq[0], "rss": _rss_kib(), "malloc": _mallinfo(), "pymalloc": _pymalloc(),
                  "maps": _anon_maps(), "objects": sum(types.values()), "types": dict(types.most_common(400))}
         if frames and tracemalloc.is_tracing():
             stats["traced_kib"] = tracemalloc.get_traced_memory()[0] // 1024
@@ -232,6 +243,11 @@ def report(stats: list[dict[str, Any]], probe: Path, top: int, baseline: int) ->
     if "traced_kib" in last:
         print(f"  tracemalloc traced {(last['traced_kib'] - first['traced_kib']) / n:.1f}")
     print(f"objects per project: {(last['objects'] - first['objects']) / n:.1f}; by type:")
+    if "held" in last:
+        print("untracked objects held by tracked ones, growth in KiB per project (holder -> held):")
+        more = {k: v - first.get("held", {}).get(k, 0) for k, v in last["held"].items()}
+        for k, v in sorted(more.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"  {v / 1024 / n:8.2f}  {k}")
     grown = {t: c - first["types"].get(t, 0) for t, c in last["types"].items()}
     for t, c in sorted(grown.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {c / n:8.2f}  {t}")
