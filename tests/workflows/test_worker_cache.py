@@ -24,6 +24,7 @@ def stubs() -> Stubs:
 
 
 async def test_the_cache_size_is_the_setting(env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BAOBEI_WORKER_MAX_CACHED_WORKFLOWS", raising=False)
     assert Settings().worker_max_cached_workflows == MAX_CACHED_WORKFLOWS == 200
     monkeypatch.setenv("BAOBEI_WORKER_MAX_CACHED_WORKFLOWS", "50")
     worker = build_worker(env.client, Settings(), stubs=stubs(), task_queue="tq-cache")
