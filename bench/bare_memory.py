@@ -1,0 +1,65 @@
+"""The SDK alone: does a waiting workflow leave memory behind when it is evicted? One process: a
+local dev server, a worker with our sandbox (passthrough) and the cache size given, N bare
+workflows (bench.bare_workflow: 2 activities, then waiting for a signal) started in batches; RSS,
+glibc malloc in use / free, pymalloc blocks and live objects after each batch.
+
+    .venv/bin/python -m bench.bare_memory [--cache 200] [--n 800] [--batch 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import sys
+import uuid
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from bench.bare_workflow import BenchBare, noop
+from bench.memprobe import _mallinfo, _pymalloc, _rss_kib
+from workflows.sandbox import sandbox_runner
+
+HISTORY_AFTER_TWO_ACTIVITIES = 16  # started, 3 workflow tasks, 2 × (scheduled, started, completed) …
+
+
+async def run(cache: int, n: int, batch: int) -> None:
+    temporal = str(Path(sys.executable).parent / "temporal")
+    async with await WorkflowEnvironment.start_local(dev_server_existing_path=temporal) as env:
+        q = "tq-" + uuid.uuid4().hex[:6]
+        async with Worker(env.client, task_queue=q, workflows=[BenchBare], activities=[noop],
+                          workflow_runner=sandbox_runner(), max_cached_workflows=cache):
+            for b in range(0, n + 1, batch):
+                if b:
+                    hs = await asyncio.gather(*[
+                        env.client.start_workflow(BenchBare.run, 4, id=f"w-{q}-{i}", task_queue=q)
+                        for i in range(b - batch, b)])
+                    while True:
+                        descs = await asyncio.gather(*[h.describe() for h in hs[-20:]])
+                        if all(d.raw_description.workflow_execution_info.history_length
+                               >= HISTORY_AFTER_TWO_ACTIVITIES for d in descs):
+                            break
+                        await asyncio.sleep(0.5)
+                    await asyncio.sleep(2)
+                gc.collect()
+                m = _mallinfo()
+                print(json.dumps({"workflows": b, "rss_mib": _rss_kib() // 1024,
+                                  "malloc_in_use_mib": m["uordblks"] // 1024, "malloc_free_mib": m["fordblks"] // 1024,
+                                  "pymalloc_mib": _pymalloc().get("blocks_kib", 0) // 1024,
+                                  "objects": len(gc.get_objects())}), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", type=int, default=200)
+    parser.add_argument("--n", type=int, default=800)
+    parser.add_argument("--batch", type=int, default=200)
+    args = parser.parse_args()
+    asyncio.run(run(args.cache, args.n, args.batch))
+
+
+if __name__ == "__main__":
+    main()
