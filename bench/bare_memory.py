@@ -16,31 +16,45 @@ import sys
 import uuid
 from pathlib import Path
 
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.bare_workflow import BenchBare, noop
+from bench.bare_workflow import BenchBare, BenchBareLocal, BenchBareUpdate, noop
 from bench.memprobe import _mallinfo, _pymalloc, _rss_kib
 from workflows.sandbox import sandbox_runner
 
 HISTORY_AFTER_TWO_ACTIVITIES = 16  # started, 3 workflow tasks, 2 × (scheduled, started, completed) …
 
 
-async def run(cache: int, n: int, batch: int) -> None:
+async def run(cache: int, n: int, batch: int, local: bool = False, update: bool = False) -> None:
+    wf: type = BenchBareUpdate if update else BenchBareLocal if local else BenchBare
+    # Local activities record one marker each instead of scheduled/started/completed.
+    done = 6 if local else HISTORY_AFTER_TWO_ACTIVITIES
     temporal = str(Path(sys.executable).parent / "temporal")
     async with await WorkflowEnvironment.start_local(dev_server_existing_path=temporal) as env:
         q = "tq-" + uuid.uuid4().hex[:6]
-        async with Worker(env.client, task_queue=q, workflows=[BenchBare], activities=[noop],
+        async with Worker(env.client, task_queue=q, workflows=[wf], activities=[noop],
                           workflow_runner=sandbox_runner(), max_cached_workflows=cache):
             for b in range(0, n + 1, batch):
-                if b:
+                if b and update:
+                    async def one(i: int) -> None:
+                        op = WithStartWorkflowOperation(BenchBareUpdate.run, 4, id=f"w-{q}-{i}", task_queue=q,
+                                                        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+                        await env.client.execute_update_with_start_workflow(BenchBareUpdate.submit, 4,
+                                                                            start_workflow_operation=op)
+                    await asyncio.gather(*[one(i) for i in range(b - batch, b)])
+                    await asyncio.sleep(2)
+                elif b:
                     hs = await asyncio.gather(*[
-                        env.client.start_workflow(BenchBare.run, 4, id=f"w-{q}-{i}", task_queue=q)
+                        env.client.start_workflow(wf.run, 4, id=f"w-{q}-{i}", task_queue=q)
                         for i in range(b - batch, b)])
                     while True:
                         descs = await asyncio.gather(*[h.describe() for h in hs[-20:]])
                         if all(d.raw_description.workflow_execution_info.history_length
-                               >= HISTORY_AFTER_TWO_ACTIVITIES for d in descs):
+                               
+                               >= done for d in descs):
                             break
                         await asyncio.sleep(0.5)
                     await asyncio.sleep(2)
@@ -57,8 +71,10 @@ def main() -> None:
     parser.add_argument("--cache", type=int, default=200)
     parser.add_argument("--n", type=int, default=800)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--local", action="store_true", help="local activities (BenchBareLocal)")
+    parser.add_argument("--update", action="store_true", help="update-with-start (BenchBareUpdate)")
     args = parser.parse_args()
-    asyncio.run(run(args.cache, args.n, args.batch))
+    asyncio.run(run(args.cache, args.n, args.batch, args.local, args.update))
 
 
 if __name__ == "__main__":
