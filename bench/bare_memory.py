@@ -18,25 +18,43 @@ from pathlib import Path
 
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.bare_workflow import BenchBare, BenchBareLocal, BenchBareUpdate, noop
 from bench.memprobe import _mallinfo, _pymalloc, _rss_kib
-from workflows.sandbox import sandbox_runner
+from workflows.sandbox import PASSTHROUGH_MODULES, sandbox_runner
 
 HISTORY_AFTER_TWO_ACTIVITIES = 16  # started, 3 workflow tasks, 2 × (scheduled, started, completed) …
 
 
-async def run(cache: int, n: int, batch: int, local: bool = False, update: bool = False) -> None:
+def runner(passthrough: bool) -> SandboxedWorkflowRunner:
+    """Our sandbox; with ``passthrough`` the bench workflows are shared with the host too, as the
+    product's ``workflows`` package is."""
+    if not passthrough:
+        return sandbox_runner()
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES, "bench"))
+
+
+async def run(cache: int, n: int, batch: int, local: bool = False, update: bool = False,
+              passthrough: bool = False, metrics_port: int = 0) -> None:
     wf: type = BenchBareUpdate if update else BenchBareLocal if local else BenchBare
     # Local activities record one marker each instead of scheduled/started/completed.
     done = 6 if local else HISTORY_AFTER_TWO_ACTIVITIES
     temporal = str(Path(sys.executable).parent / "temporal")
-    async with await WorkflowEnvironment.start_local(dev_server_existing_path=temporal) as env:
+    # With a metrics port: the SDK's Prometheus metrics on, as the product's worker has them.
+    rt = None
+    if metrics_port:
+        rt = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+            bind_address=f"127.0.0.1:{metrics_port}", counters_total_suffix=True, unit_suffix=True,
+            durations_as_seconds=True)))
+    async with await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, runtime=rt) as env:
         q = "tq-" + uuid.uuid4().hex[:6]
         async with Worker(env.client, task_queue=q, workflows=[wf], activities=[noop],
-                          workflow_runner=sandbox_runner(), max_cached_workflows=cache):
+                          workflow_runner=runner(passthrough), max_cached_workflows=cache):
             for b in range(0, n + 1, batch):
                 if b and update:
                     async def one(i: int) -> None:
@@ -73,8 +91,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--local", action="store_true", help="local activities (BenchBareLocal)")
     parser.add_argument("--update", action="store_true", help="update-with-start (BenchBareUpdate)")
+    parser.add_argument("--passthrough", action="store_true", help="bench.* passed through like workflows.*")
+    parser.add_argument("--metrics-port", type=int, default=0, help="the SDK's Prometheus metrics on this port")
     args = parser.parse_args()
-    asyncio.run(run(args.cache, args.n, args.batch, args.local, args.update))
+    asyncio.run(run(args.cache, args.n, args.batch, args.local, args.update, args.passthrough, args.metrics_port))
 
 
 if __name__ == "__main__":
