@@ -11,7 +11,7 @@ memory while they wait; a full stop/start of the stack; every one of them resume
    (each is replayed from its history) with stage ``approval``: the count is checked.
 5. Worker RSS after all N were replayed (the bounded workflow cache keeps it flat).
 
-    .venv/bin/python -m bench.soak [--n 10000] [--concurrency 20] [--data-dir DIR]
+    .venv/bin/python -m bench.soak [--n 10000] [--concurrency 20] [--data-dir DIR] [--cache N]
 
 Prints a table; exits non-zero when a project did not resume."""
 
@@ -181,9 +181,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--data-dir", default="", help="the stack's data dir (default: a temporary one)")
+    parser.add_argument("--cache", type=int, default=0,
+                        help="BAOBEI_WORKER_MAX_CACHED_WORKFLOWS for the stack (0: the default)")
     args = parser.parse_args()
+    env = stack_env()
+    if args.cache:
+        env["BAOBEI_WORKER_MAX_CACHED_WORKFLOWS"] = str(args.cache)
     with tempfile.TemporaryDirectory() as tmp:
-        stack = launch(Path(args.data_dir or tmp), stack_env())
+        stack = launch(Path(args.data_dir or tmp), env)
         try:
             s = asyncio.run(soak(stack, args.n, args.concurrency))
         finally:

@@ -72,10 +72,11 @@ from workflows.worker_metrics import worker_runtime
 
 log = structlog.get_logger(__name__)
 
-# Workflow instances kept in memory between tasks (the SDK's default is 1000). An evicted one is
-# rebuilt by replaying its history on its next task (a decision, an SLA timer), so RSS stays flat
-# however many projects wait (bench/soak.py: ~0.45 MiB per cached lifecycle instance).
-MAX_CACHED_WORKFLOWS = 200
+# Workflow instances kept in memory between tasks (the SDK's default is 1000): the default of
+# ``settings.worker_max_cached_workflows``. An evicted one is rebuilt by replaying its history on
+# its next task (a decision, an SLA timer), so RSS stays flat however many projects wait
+# (bench/soak.py: ~0.45 MiB per cached lifecycle instance).
+MAX_CACHED_WORKFLOWS = Settings.model_fields["worker_max_cached_workflows"].default
 
 
 WORKFLOWS = [ProjectLifecycle, ProjectExecution, ProjectProtection, CrmOpportunityLost,
@@ -151,7 +152,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=sandbox_runner(),
-        max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        max_cached_workflows=settings.worker_max_cached_workflows,
         activities=[
             registry.get_project,
             registry.submit_project,

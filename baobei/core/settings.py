@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # PgBouncer) for replicas × (pool size + overflow).
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Workflow instances the lifecycle worker keeps in memory between tasks (the SDK's default is
+    # 1000); an evicted one is replayed from its history on its next task. ~0.45 MiB each
+    # (docs/performance.md, bench.soak).
+    worker_max_cached_workflows: int = 200
 
     # gRPC between components over TLS (files, e.g. mounted from a Secret). cert+key: this
     # component's identity (served by services, presented by clients); ca: trust roots for peers,
