@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import sys
 import tempfile
 import time
@@ -83,7 +84,11 @@ async def create(rep: httpx.AsyncClient, form: str, i: int) -> str:
     """Create and submit one project; retried on overload (429/5xx) under the same Idempotency-Key,
     so a retry never makes a second project. "" when it kept failing (e.g. a retry after a
     timed-out answer finds the project already submitted: it waits, but its id is unknown)."""
-    body = {"form_key": form, "name": f"浸泡项目{form}-{i}", "customer": {"name": f"浸泡客户{form}-{i}"},
+    # Unrelated names, fixed per project (a retry sends the same body): near-identical names made
+    # each project a conflict (撞单) of every earlier one, and those ever-longer conflict lists in
+    # the cached workflows' payloads were the "growth beyond the cache" (docs/performance.md).
+    tag = hashlib.sha256(f"{form}-{i}".encode()).hexdigest()
+    body = {"form_key": form, "name": f"浸泡项目{tag[:16]}", "customer": {"name": f"浸泡客户{tag[16:32]}"},
             "amount": "10000.00", "fields": {"phone": "13800138000"}, "submit": True}
     headers = {"Idempotency-Key": f"{form}-{i}"}
     last = ""
