@@ -431,7 +431,7 @@ class ProjectLifecycle:
         await self._background(
             ReportingActivities.ingest_event,
             ReportEventInput(
-                event_id=f"{self._wid}:{event_type}:{self._round}",
+                event_id=self._project_event_id(event_type, self._round),
                 type=event_type,
                 project_id=self._project_id,
                 at=workflow.now().isoformat(),
@@ -964,8 +964,7 @@ class ProjectLifecycle:
                     actor_id=inp.actor_id,
                     actor_is_admin=inp.actor_is_admin,
                     locale=inp.locale,
-                    report_event_id=(f"{self._wid}:project.submitted:{self._round + 1}"
-                                     if self._services_publish() else ""),
+                    report_event_id=self._report_id("project.submitted", self._round + 1),
                 ),
                 locale=inp.locale,
             )
@@ -1034,9 +1033,15 @@ class ProjectLifecycle:
             self._service_events = workflow.patched(PATCH_SERVICE_EVENTS)
         return self._service_events
 
-    def _report_id(self, event_type: str) -> str:
+    def _project_event_id(self, event_type: str, round_no: int) -> str:
+        """A project event's id: the same whether this workflow reports it or the registry does."""
+        return f"{self._wid}:{event_type}:{round_no}"
+
+    def _report_id(self, event_type: str, round_no: int | None = None) -> str:
         """The id of a project event the registry publishes for us ("" = none: we report it)."""
-        return f"{self._wid}:{event_type}:{self._round}" if self._services_publish() else ""
+        if not self._services_publish():
+            return ""
+        return self._project_event_id(event_type, self._round if round_no is None else round_no)
 
     def _report_scope(self) -> str:
         """The id prefix of the approval events the approval service publishes ("" = none)."""
