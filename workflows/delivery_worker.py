@@ -2,7 +2,8 @@
 activities it runs (Deliver, DeliverDigest, DeadLetter) on ``settings.delivery_task_queue``, plus
 the outbox dispatcher that starts those workflows, the relay of closed approval tasks to
 notify (their IM cards and 待办, workflows/task_closings.py) and the relay of the registry's and
-approval's reporting events to reporting (workflows/event_relay.py).
+approval's reporting events to reporting (workflows/event_relay.py) and the relay of approval's
+approval requests to notify (workflows/notice_relay.py).
 
 A bulkhead: a dead robot or a flood of deliveries keeps this worker busy (its workflow tasks,
 its cache, its activity slots) and never the lifecycle worker that runs registrations and
@@ -22,6 +23,7 @@ from workflows.activities import NotifyActivities
 from workflows.delivery import NotificationDelivery
 from workflows.dispatcher import Dispatcher, RetrySettings
 from workflows.event_relay import POLL_SECONDS, EventRelay, approval_source, registry_source
+from workflows.notice_relay import NoticeRelay
 from workflows.sandbox import sandbox_runner
 from workflows.task_closings import TaskClosingRelay
 
@@ -72,6 +74,12 @@ def build_event_relay(
 ) -> EventRelay:
     return EventRelay([registry_source(registry), approval_source(approval)], reporting, poll_seconds=poll_seconds,
                       rpc_timeout=settings.rpc_timeout)
+
+
+def build_notice_relay(
+    settings: Settings, *, approval: ApprovalServiceStub, notify: NotifyServiceStub, registry: RegistryServiceStub,
+) -> NoticeRelay:
+    return NoticeRelay(approval, notify, registry, rpc_timeout=settings.rpc_timeout)
 
 
 def build_dispatcher(

@@ -83,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         RecordActionInput,
         RecordDecisionInput,
         ResumeApprovalInput,
+        StepNotice,
         TaskRef,
         TimerRef,
     )
@@ -144,6 +145,10 @@ PATCH_DELIVERY_START = "delivery-start-activity"
 # of the change, with the ids this workflow used (issue 15): the workflow passes the ids it cannot
 # derive in the activity inputs and reports nothing itself. Older histories keep reporting.
 PATCH_SERVICE_EVENTS = "service-events"
+# The approval service publishes the approval requests of the tasks an opening creates (its notice
+# outbox, written with the opening; the delivery worker's relay sends them), so a decision's answer
+# no longer waits for the next approver's mail (issue 15). Older histories send them themselves.
+PATCH_NOTICES = "notices-from-approval"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -565,15 +570,10 @@ class ProjectLifecycle:
             resuming = False
             seq = w.open_step(reopen=reopen)
             index = w.step_index
-            # A continued run asks for the step as it is now (transfers may have changed it).
-            request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{w.runs}" if reopen else "")
+            open_input = self._open_step_input(round_no, index, seq, step.name, reopen=reopen)
             w.opening = True
             try:
-                opened = await self._background(
-                    ApprovalActivities.open_step,
-                    OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index,
-                                  report_scope="" if reopen else self._report_scope(), report_key=str(seq)),
-                )
+                opened = await self._background(ApprovalActivities.open_step, open_input)
             finally:
                 w.opening = False
             todo = w.step_opened(opened, reopen=reopen)
@@ -593,7 +593,9 @@ class ProjectLifecycle:
             self._set_approver_attributes()
             if not reopen:
                 await self._together(
-                    self._notify_tasks(round_no, f"step{index}", pending, opened.name or step.name),
+                    # The approval service published the approval requests with the opening.
+                    *([] if open_input.notice else [
+                        self._notify_tasks(round_no, f"step{index}", pending, opened.name or step.name)]),
                     self._notify_cc(f"{round_no}:step{index}:{seq}", opened.cc, opened.name or step.name),
                     self._emit(
                         "approval.step_opened",
@@ -614,6 +616,21 @@ class ProjectLifecycle:
             if outcome == "returned":
                 workflow.logger.info("step %d returned to step %d", index, w.cursor)
         return "approved"
+
+    def _open_step_input(self, round_no: int, index: int, seq: int, step_name: str, *,
+                         reopen: bool) -> OpenStepInput:
+        """The one place an OpenStep request is spelled. A continued run asks for the step as it
+        is now (transfers may have changed it) and publishes nothing; a first opening names its
+        reporting ids and (patch ``notices-from-approval``) the approval request the service
+        sends each new task's approver, with the request ids ``_notify_tasks`` gives them."""
+        request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{self._w.runs}" if reopen else "")
+        notice = None
+        if not reopen and workflow.patched(PATCH_NOTICES):
+            notice = StepNotice(kind="approval_request", project_id=self._project_id,
+                                request_id_prefix=self._notice_prefix(round_no, f"step{index}"),
+                                context=self._context(step=step_name, escalated=False))
+        return OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index,
+                             report_scope="" if reopen else self._report_scope(), report_key=str(seq), notice=notice)
 
     def _set_approver_attributes(self) -> None:
         w = self._w
@@ -733,7 +750,7 @@ class ProjectLifecycle:
             await self._background(
                 NotifyActivities.send,
                 SendInput(
-                    request_id=f"{self._wid}:notify:{round_no}:{key}:{task.approver_id}:{task.id}",
+                    request_id=f"{self._notice_prefix(round_no, key)}:{task.approver_id}:{task.id}",
                     recipient_ids=[task.approver_id],
                     kind="approval_request",
                     title="",
@@ -742,6 +759,11 @@ class ProjectLifecycle:
                     context=self._context(step=step_name, task_id=task.id, escalated=escalated),
                 ),
             )
+
+    def _notice_prefix(self, round_no: int, key: str) -> str:
+        """The request-id prefix of a task's approval request (the approval service appends
+        ``:<approver>:<task id>`` as ``_notify_tasks`` does, so notify sends one of the two)."""
+        return f"{self._wid}:notify:{round_no}:{key}"
 
     async def _notify_cc(self, key: str, users: list[str], step_name: str) -> None:
         await self._send(f"cc:{key}", users, "approval_cc", step=step_name)

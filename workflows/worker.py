@@ -61,6 +61,7 @@ from workflows.delivery_worker import (
     build_delivery_worker,
     build_dispatcher,
     build_event_relay,
+    build_notice_relay,
     build_task_closing_relay,
 )
 from workflows.execution import ProjectExecution
@@ -263,6 +264,8 @@ async def run_worker(settings: Settings, *, role: str = "all", handle_signals: b
         events = build_event_relay(settings, registry=stubs.registry, approval=stubs.approval,
                                    reporting=stubs.reporting)
         readers.append(asyncio.create_task(events.run()))
+        notices = build_notice_relay(settings, approval=stubs.approval, notify=stubs.notify, registry=stubs.registry)
+        readers.append(asyncio.create_task(notices.run()))
     log.info("worker.started", role=role, task_queues=queues, temporal=settings.temporal_address)
     try:
         async with contextlib.AsyncExitStack() as running:

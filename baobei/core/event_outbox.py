@@ -5,7 +5,11 @@ the oldest rows, ships them to ``reporting.IngestEvents`` (idempotent on the eve
 acknowledges them, which deletes them: the table holds only what is not yet shipped.
 
 A row holds the serialized ``baobei.reporting.v1.Event``, built with ``baobei.reporting_events``
-exactly as the workflows' reporting activity built it, so reporting sees the same event."""
+exactly as the workflows' reporting activity built it, so reporting sees the same event.
+
+The same shape serves other outboxes of a service under another table name (approval's
+``notice_outbox``: serialized ``baobei.approval.v1.Notice`` rows the worker sends through notify,
+never to reporting)."""
 
 from __future__ import annotations
 
@@ -21,9 +25,9 @@ TABLE = "event_outbox"
 MAX_CLAIM = 500
 
 
-def event_outbox_table(metadata: sa.MetaData) -> sa.Table:
+def event_outbox_table(metadata: sa.MetaData, name: str = TABLE) -> sa.Table:
     return sa.Table(
-        TABLE,
+        name,
         metadata,
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("event_id", sa.String(300), nullable=False),
@@ -34,10 +38,11 @@ def event_outbox_table(metadata: sa.MetaData) -> sa.Table:
 
 def publish(session: Session, table: sa.Table, event: reporting_pb.Event) -> None:
     """Add the event to the caller's transaction (it commits or rolls back with the change)."""
-    session.execute(
-        sa.insert(table).values(event_id=event.event_id, event=event.SerializeToString(),
-                                created_at=datetime.now(UTC))
-    )
+    publish_row(session, table, event_id=event.event_id, data=event.SerializeToString())
+
+
+def publish_row(session: Session, table: sa.Table, *, event_id: str, data: bytes) -> None:
+    session.execute(sa.insert(table).values(event_id=event_id, event=data, created_at=datetime.now(UTC)))
 
 
 def claim(engine: Engine, table: sa.Table, *, limit: int) -> list[tuple[int, bytes]]:

@@ -232,3 +232,5 @@ metadata = Base.metadata
 processed_request = request_log_table(metadata)
 # Reporting events written with the change they report (baobei/core/event_outbox.py).
 event_outbox = event_outbox_table(metadata)
+# Approval requests written with the opening of their step (services/approval/notice_outbox.py).
+notice_outbox = event_outbox_table(metadata, "notice_outbox")

@@ -14,8 +14,9 @@ from baobei.core import event_outbox
 from baobei.core.errors import FieldViolation, Forbidden, NotFound, ValidationFailed, require
 from baobei.core.grpc_server import rpc
 from baobei.workcalendar import validate_overrides
-from services.approval import domain, mapping, metrics
+from services.approval import domain, mapping, metrics, notice_outbox
 from services.approval.models import event_outbox as event_outbox_table
+from services.approval.models import notice_outbox as notice_outbox_table
 from services.approval.org_client import DirectoryUnavailable
 from services.approval.store import ApprovalStore, Replan
 
@@ -172,9 +173,12 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
     @rpc
     def OpenStep(self, request: pb.OpenStepRequest, context: grpc.ServicerContext) -> pb.OpenStepResponse:
         _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
+        notice = request.notice if request.HasField("notice") else None
+        if notice is not None:
+            notice_outbox.validate(notice)
         return self.store.open_step(
             request_id=request.request_id, instance_id=request.instance_id, step_index=request.step_index,
-            report_scope=request.report_scope.strip(), report_key=request.report_key,
+            report_scope=request.report_scope.strip(), report_key=request.report_key, notice=notice,
         )
 
     @rpc
@@ -432,6 +436,17 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
     def AckEvents(self, request: pb.AckEventsRequest, context: grpc.ServicerContext) -> pb.AckEventsResponse:
         return pb.AckEventsResponse(
             acknowledged=event_outbox.ack(self.store.engine, event_outbox_table, seqs=list(request.seqs)))
+
+    @rpc
+    def ClaimNotices(self, request: pb.ClaimNoticesRequest, context: grpc.ServicerContext) -> pb.ClaimNoticesResponse:
+        rows = event_outbox.claim(self.store.engine, notice_outbox_table, limit=request.limit or 100)
+        return pb.ClaimNoticesResponse(
+            notices=[pb.OutboxNotice(seq=seq, notice=pb.Notice.FromString(data)) for seq, data in rows])
+
+    @rpc
+    def AckNotices(self, request: pb.AckNoticesRequest, context: grpc.ServicerContext) -> pb.AckNoticesResponse:
+        return pb.AckNoticesResponse(
+            acknowledged=event_outbox.ack(self.store.engine, notice_outbox_table, seqs=list(request.seqs)))
 
     @rpc
     def ForecastInstance(

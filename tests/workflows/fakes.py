@@ -125,6 +125,9 @@ class Fakes:
         self._publish(f"project-{project_id}:project.created:0", "project.created", actor=owner_id,
                       project=replace(self.project), at=datetime(2026, 1, 1, tzinfo=UTC))
         self.sent: dict[str, SendInput] = {}
+        # Approval requests the approval fake published with an opening (its notice outbox), by
+        # request id; they land in ``sent`` too.
+        self.notices: dict[str, SendInput] = {}
         self.tasks: dict[str, Task] = {}
         self.step_status: dict[int, str] = {}
         self.decisions: dict[str, DecisionOutcome] = {}
@@ -359,6 +362,7 @@ class Fakes:
             timers=timers, due_at=due, cc=list(spec.cc), opened_at=self.opened_at[inp.step_index].isoformat(),
         )
         self._done[inp.request_id] = out
+        self._publish_notices(inp, spec.name, tasks)
         if inp.report_scope:
             self._publish(
                 f"{inp.report_scope}:approval.step_opened:{inp.instance_id}:{inp.step_index}:{inp.report_key}",
@@ -367,6 +371,20 @@ class Fakes:
                          "approvers": sorted(set(spec.approvers)), "opened_at": out.opened_at},
             )
         return out
+
+    def _publish_notices(self, inp: OpenStepInput, step_name: str, tasks: list[TaskRef]) -> None:
+        """The approval requests the service publishes with an opening (patch
+        "notices-from-approval"); they land in ``sent`` as the worker's relay sends them."""
+        if inp.notice is None:
+            return
+        n = inp.notice
+        for t in tasks:
+            request_id = f"{n.request_id_prefix}:{t.approver_id}:{t.id}"
+            send = SendInput(request_id=request_id, recipient_ids=[t.approver_id], kind=n.kind, title="",
+                             project_id=n.project_id, action_tasks={t.approver_id: t.id},
+                             context={**n.context, "step": step_name or n.context.get("step", ""), "task_id": t.id})
+            self.notices.setdefault(request_id, send)
+            self.sent.setdefault(request_id, send)
 
     def _outcome(self, index: int) -> str:
         spec = self.steps[index]

@@ -293,4 +293,7 @@ async def test_transient_failures_are_retried_and_take_effect_once(env: Any) -> 
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
     assert fakes.event_types() == ["project.created", "project.submitted", "project.approved"]
     assert fakes.sent_kinds() == [("approval_request", ("mgr",)), ("project_approved", ("owner",))]
-    assert fakes.calls[NOTIFY_SEND] == 4
+    # The approval request is the approval service's (published with the opening); the workflow
+    # sends the approval notice only, retried once.
+    assert list(fakes.notices) == [f"{handle.id}:notify:1:step0:mgr:t0-mgr"]
+    assert fakes.calls[NOTIFY_SEND] == 2

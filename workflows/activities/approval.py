@@ -11,6 +11,7 @@ from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
+from workflows.activities.notify import context_struct
 from workflows.contracts.approval import (
     APPROVAL_CANCEL,
     APPROVAL_FIRE_TIMER,
@@ -124,6 +125,10 @@ class ApprovalActivities:
         log = activity_logger()
         req = pb.OpenStepRequest(request_id=inp.request_id, instance_id=inp.instance_id, step_index=inp.step_index,
                                  report_scope=inp.report_scope, report_key=inp.report_key)
+        if inp.notice is not None:
+            n = inp.notice
+            req.notice.CopyFrom(pb.NoticeSpec(kind=n.kind, project_id=n.project_id, context=context_struct(n.context),
+                                              request_id_prefix=n.request_id_prefix))
         resp = await call(self._stub.OpenStep, req, timeout=self._timeout)
         log.info("approval.step_opened", instance_id=inp.instance_id, step=inp.step_index, status=resp.step.status,
                  auto=resp.auto_approved, timers=len(resp.timers))

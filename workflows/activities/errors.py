@@ -47,10 +47,14 @@ def to_application_error(err: grpc.RpcError) -> ApplicationError:
 
 
 async def call(method: Callable[..., Awaitable[R]], request: Any, *, timeout: float, locale: str = "zh") -> R:
-    """Call one unary RPC from inside an activity: deadline, workflow metadata, mapped errors."""
-    info = activity.info()
-    wid = info.workflow_id or ""
-    md = metadata(locale=locale, workflow_id=wid, request_id=f"{wid}/{info.activity_id}/{info.attempt}")
+    """Call one unary RPC from an activity (deadline, workflow metadata, mapped errors), or from a
+    worker's outbox relay (no workflow metadata: the same mapped errors)."""
+    if activity.in_activity():
+        info = activity.info()
+        wid = info.workflow_id or ""
+        md = metadata(locale=locale, workflow_id=wid, request_id=f"{wid}/{info.activity_id}/{info.attempt}")
+    else:
+        md = metadata(locale=locale)
     try:
         return await method(request, timeout=timeout, metadata=md)
     except grpc.RpcError as err:

@@ -33,7 +33,7 @@ from workflows.contracts.notify import (
 )
 
 
-def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
+def context_struct(values: dict[str, Any]) -> struct_pb2.Struct:
     out = struct_pb2.Struct()
     # Struct holds JSON values only: anything else (a Decimal, a date) goes in as text.
     out.update({str(k): v if v is None or isinstance(v, (str, bool, int, float, list, dict)) else str(v)
@@ -44,6 +44,35 @@ def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
 def _result(resp: pb.DeliverResponse) -> DeliverResult:
     return DeliverResult(outcome=resp.outcome, retry_after_seconds=resp.retry_after_seconds,
                          status=resp.delivery.status)
+
+
+async def send_notification(
+    stub: NotifyServiceStub, registry: RegistryServiceStub | None, inp: SendInput, *, timeout: float, log: Any,
+) -> list[str]:
+    """``notify.Send`` of ``inp``, split by what its recipients may read of the project (with the
+    registry); the notification ids. The Send activity and the worker's notice relay
+    (workflows/notice_relay.py) both send through here. Refusals raise ``ApplicationError``
+    (non-retryable for a caller error, such as an unknown recipient)."""
+    sends = [inp] if registry is None else await redact.per_recipient(registry, inp, timeout=timeout)
+    ids: list[str] = []
+    for one in sends:
+        req = pb.SendRequest(
+            request_id=one.request_id,
+            recipient_ids=one.recipient_ids,
+            kind=one.kind,
+            title=one.title,
+            body=one.body,
+            project_id=one.project_id,
+            action_urls=one.action_urls,
+            action_tasks=one.action_tasks,
+        )
+        if one.context:
+            req.context.CopyFrom(context_struct(one.context))
+        resp = await call(stub.Send, req, timeout=timeout)
+        log.info("notify.sent", kind=one.kind, recipients=one.recipient_ids, request_id=one.request_id,
+                 links=len(one.action_tasks), deliveries=len(resp.deliveries))
+        ids += [n.id for n in resp.notifications]
+    return ids
 
 
 class NotifyActivities:
@@ -62,31 +91,9 @@ class NotifyActivities:
 
     @activity.defn(name=NOTIFY_SEND)
     async def send(self, inp: SendInput) -> SendResult:
-        sends = [inp] if self._registry is None else await redact.per_recipient(
-            self._registry, inp, timeout=self._timeout)
-        ids: list[str] = []
-        for one in sends:
-            ids += await self._send(one)
+        ids = await send_notification(self._stub, self._registry, inp, timeout=self._timeout,
+                                      log=activity_logger(inp.project_id))
         return SendResult(notification_ids=ids)
-
-    async def _send(self, inp: SendInput) -> list[str]:
-        log = activity_logger(inp.project_id)
-        req = pb.SendRequest(
-            request_id=inp.request_id,
-            recipient_ids=inp.recipient_ids,
-            kind=inp.kind,
-            title=inp.title,
-            body=inp.body,
-            project_id=inp.project_id,
-            action_urls=inp.action_urls,
-            action_tasks=inp.action_tasks,
-        )
-        if inp.context:
-            req.context.CopyFrom(_struct(inp.context))
-        resp = await call(self._stub.Send, req, timeout=self._timeout)
-        log.info("notify.sent", kind=inp.kind, recipients=inp.recipient_ids, request_id=inp.request_id,
-                 links=len(inp.action_tasks), deliveries=len(resp.deliveries))
-        return [n.id for n in resp.notifications]
 
     @activity.defn(name=NOTIFY_DELIVER)
     async def deliver(self, inp: DeliverInput) -> DeliverResult:

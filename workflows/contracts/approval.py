@@ -5,6 +5,7 @@ decisions and actions, fire SLA timers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from workflows.contracts.registry import ProjectSnapshot
 
@@ -61,6 +62,22 @@ class OpenStepInput:
     # empty (older histories) = it publishes nothing and the workflow reports itself.
     report_scope: str = ""
     report_key: str = ""
+    # Added (issue 15, patch "notices-from-approval"): the approval service publishes the
+    # approval request of each task this opening creates (its notice outbox; the worker's relay
+    # sends them); None (older histories, re-openings) = it publishes none, the workflow sends.
+    notice: StepNotice | None = None
+
+
+@dataclass
+class StepNotice:
+    """What the approval service sends each approver of an opened step: ``kind`` with the
+    template ``context`` (it adds task_id and the step's name); each Send's request id is
+    ``<request_id_prefix>:<approver>:<task id>``, the id the workflow's own Send used."""
+
+    kind: str
+    project_id: str
+    request_id_prefix: str
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -136,6 +136,73 @@ class AckEventsResponse(_message.Message):
     acknowledged: int
     def __init__(self, acknowledged: _Optional[int] = ...) -> None: ...
 
+class NoticeSpec(_message.Message):
+    __slots__ = ("kind", "project_id", "context", "request_id_prefix")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    project_id: str
+    context: _struct_pb2.Struct
+    request_id_prefix: str
+    def __init__(self, kind: _Optional[str] = ..., project_id: _Optional[str] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., request_id_prefix: _Optional[str] = ...) -> None: ...
+
+class Notice(_message.Message):
+    __slots__ = ("request_id", "recipient_id", "kind", "project_id", "action_tasks", "context")
+    class ActionTasksEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_TASKS_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    recipient_id: str
+    kind: str
+    project_id: str
+    action_tasks: _containers.ScalarMap[str, str]
+    context: _struct_pb2.Struct
+    def __init__(self, request_id: _Optional[str] = ..., recipient_id: _Optional[str] = ..., kind: _Optional[str] = ..., project_id: _Optional[str] = ..., action_tasks: _Optional[_Mapping[str, str]] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class OutboxNotice(_message.Message):
+    __slots__ = ("seq", "notice")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    notice: Notice
+    def __init__(self, seq: _Optional[int] = ..., notice: _Optional[_Union[Notice, _Mapping]] = ...) -> None: ...
+
+class ClaimNoticesRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ClaimNoticesResponse(_message.Message):
+    __slots__ = ("notices",)
+    NOTICES_FIELD_NUMBER: _ClassVar[int]
+    notices: _containers.RepeatedCompositeFieldContainer[OutboxNotice]
+    def __init__(self, notices: _Optional[_Iterable[_Union[OutboxNotice, _Mapping]]] = ...) -> None: ...
+
+class AckNoticesRequest(_message.Message):
+    __slots__ = ("seqs",)
+    SEQS_FIELD_NUMBER: _ClassVar[int]
+    seqs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, seqs: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class AckNoticesResponse(_message.Message):
+    __slots__ = ("acknowledged",)
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    acknowledged: int
+    def __init__(self, acknowledged: _Optional[int] = ...) -> None: ...
+
 class RequirePolicyRequest(_message.Message):
     __slots__ = ("form_key",)
     FORM_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -495,18 +562,20 @@ class Timer(_message.Message):
     def __init__(self, index: _Optional[int] = ..., action: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[int] = ..., to: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OpenStepRequest(_message.Message):
-    __slots__ = ("request_id", "instance_id", "step_index", "report_scope", "report_key")
+    __slots__ = ("request_id", "instance_id", "step_index", "report_scope", "report_key", "notice")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_INDEX_FIELD_NUMBER: _ClassVar[int]
     REPORT_SCOPE_FIELD_NUMBER: _ClassVar[int]
     REPORT_KEY_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     instance_id: str
     step_index: int
     report_scope: str
     report_key: str
-    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., report_scope: _Optional[str] = ..., report_key: _Optional[str] = ...) -> None: ...
+    notice: NoticeSpec
+    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., report_scope: _Optional[str] = ..., report_key: _Optional[str] = ..., notice: _Optional[_Union[NoticeSpec, _Mapping]] = ...) -> None: ...
 
 class OpenStepResponse(_message.Message):
     __slots__ = ("step", "tasks", "auto_approved", "timers", "due_at", "cc")

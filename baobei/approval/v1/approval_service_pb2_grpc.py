@@ -171,6 +171,16 @@ class ApprovalServiceStub:
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsRequest.SerializeToString,
                 response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsResponse.FromString,
                 _registered_method=True)
+        self.ClaimNotices = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/ClaimNotices',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimNoticesRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimNoticesResponse.FromString,
+                _registered_method=True)
+        self.AckNotices = channel.unary_unary(
+                '/baobei.approval.v1.ApprovalService/AckNotices',
+                request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckNoticesRequest.SerializeToString,
+                response_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckNoticesResponse.FromString,
+                _registered_method=True)
         self.ForecastInstance = channel.unary_unary(
                 '/baobei.approval.v1.ApprovalService/ForecastInstance',
                 request_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ForecastInstanceRequest.SerializeToString,
@@ -377,6 +387,21 @@ class ApprovalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClaimNotices(self, request, context):
+        """The notice outbox (approval requests written in the transaction that opened the step, when
+        OpenStep names a notice): claimed by the worker's relay, sent through notify.Send (idempotent
+        on the notice's request_id) and acknowledged (deleted). Never shipped to reporting.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AckNotices(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ForecastInstance(self, request, context):
         """When will the project's pending approval be done: P50 and an 80 % range from the lead times
         of earlier steps (same policy, step and approvers first), on the working calendar.
@@ -537,6 +562,16 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.AckEvents,
                     request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsRequest.FromString,
                     response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsResponse.SerializeToString,
+            ),
+            'ClaimNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimNotices,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimNoticesRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimNoticesResponse.SerializeToString,
+            ),
+            'AckNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.AckNotices,
+                    request_deserializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckNoticesRequest.FromString,
+                    response_serializer=baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckNoticesResponse.SerializeToString,
             ),
             'ForecastInstance': grpc.unary_unary_rpc_method_handler(
                     servicer.ForecastInstance,
@@ -1285,6 +1320,60 @@ class ApprovalService:
             '/baobei.approval.v1.ApprovalService/AckEvents',
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsRequest.SerializeToString,
             baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/ClaimNotices',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimNoticesRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.ClaimNoticesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AckNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.approval.v1.ApprovalService/AckNotices',
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckNoticesRequest.SerializeToString,
+            baobei_dot_approval_dot_v1_dot_approval__service__pb2.AckNoticesResponse.FromString,
             options,
             channel_credentials,
             insecure,

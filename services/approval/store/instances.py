@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.db import run_once
 from baobei.core.errors import Conflict, NotFound
-from services.approval import domain, mapping, reporting_outbox
+from services.approval import domain, mapping, notice_outbox, reporting_outbox
 from services.approval.models import ApprovalInstance, ApprovalStep, ApprovalTask, processed_request
 from services.approval.store import aggregates
 from services.approval.store.calendar import calendar_of
@@ -111,7 +111,7 @@ class InstanceStore:
                         response_type=pb.PlanChainResponse, apply=apply)
 
     def open_step(self, *, request_id: str, instance_id: str, step_index: int, report_scope: str = "",
-                  report_key: str = "") -> pb.OpenStepResponse:
+                  report_key: str = "", notice: pb.NoticeSpec | None = None) -> pb.OpenStepResponse:
         def apply(session: Session) -> pb.OpenStepResponse:
             row = aggregates.lock_instance(session, instance_id)
             stored = stored_response(session, M_OPEN_STEP, request_id)
@@ -131,6 +131,9 @@ class InstanceStore:
             )
             reporting_outbox.opened(session, scope=report_scope, key=report_key, instance_id=instance_id,
                                     project_id=row.project_id, resp=out)
+            # Only the tasks this opening created (none when the step was open already).
+            notice_outbox.publish(session, notice, project_id=row.project_id, step_name=opened.step.name,
+                                  tasks=opened.transition.new_tasks)
             return out
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_OPEN_STEP,
