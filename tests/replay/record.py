@@ -183,6 +183,14 @@ V2_SCENARIOS = {
     ),
     "service_events_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
     "service_events_withdraw": ([StepSpec("经理", ["mgr"], sla="8wh", on_timeout="reject")], v2_withdraw),
+    # Issue 15 (patch notices-from-approval): approval publishes the approval requests of openings.
+    "notices_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    "notices_timers_escalation_ladder": (
+        [StepSpec("经理审批", ["mgr"], sla="24h", remind_at=0.5, on_timeout="escalate", escalate_to=["dir"],
+                  escalation=[{"after": "48h", "action": "approve", "to": []}])],
+        v2_timers_escalation_ladder,
+    ),
+    "notices_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
 }
 
 SCENARIOS = {

@@ -46,6 +46,10 @@ def test_histories_are_recorded() -> None:
         "service_events_timers_escalation_ladder",
         "service_events_transfer_add_approver",
         "service_events_withdraw",
+        # approval requests published by approval with the opening (patch notices-from-approval, issue 15)
+        "notices_return_resubmit",
+        "notices_timers_escalation_ladder",
+        "notices_transfer_add_approver",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)
