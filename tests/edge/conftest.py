@@ -24,6 +24,7 @@ from edge.clients import EdgeDeps
 from tests.conftest import temporal_cli_path
 from workflows.contracts import search_attributes
 from workflows.delivery_worker import build_event_relay
+from workflows.notice_relay import NoticeRelay
 from workflows.worker import build_worker, open_stubs
 
 ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
@@ -113,6 +114,9 @@ async def running_stack(
     # The delivery worker's relay of the registry's and approval's reporting events (their outboxes).
     relay_task = asyncio.create_task(build_event_relay(settings, registry=stubs.registry, approval=stubs.approval,
                                                        reporting=stubs.reporting, poll_seconds=0.1).run())
+    # … and of approval's approval requests (its notice outbox) to notify.
+    notice_task = asyncio.create_task(NoticeRelay(stubs.approval, stubs.notify, stubs.registry,
+                                                  poll_seconds=0.1).run())
     deps = await EdgeDeps.connect(settings, temporal_client=env.client)
     app = create_app(settings, deps=deps)
     stack = Stack(settings=settings, app=app, deps=deps, temporal=env.client)
@@ -129,10 +133,13 @@ async def running_stack(
             await worker.shutdown()
         worker_task.cancel()
         relay_task.cancel()
+        notice_task.cancel()
         with contextlib.suppress(BaseException):
             await worker_task
         with contextlib.suppress(BaseException):
             await relay_task
+        with contextlib.suppress(BaseException):
+            await notice_task
         await deps.close()
         for ch in channels:
             await ch.close()
