@@ -570,10 +570,10 @@ class ProjectLifecycle:
             resuming = False
             seq = w.open_step(reopen=reopen)
             index = w.step_index
-            open_input = self._open_step_input(round_no, index, seq, step.name, reopen=reopen)
             w.opening = True
             try:
-                opened = await self._background(ApprovalActivities.open_step, open_input)
+                opened = await self._background(ApprovalActivities.open_step,
+                                                self._open_step_input(round_no, index, seq, reopen=reopen))
             finally:
                 w.opening = False
             todo = w.step_opened(opened, reopen=reopen)
@@ -593,8 +593,8 @@ class ProjectLifecycle:
             self._set_approver_attributes()
             if not reopen:
                 await self._together(
-                    # The approval service published the approval requests with the opening.
-                    *([] if open_input.notice else [
+                    # Unless the approval service published them with the opening (its outbox).
+                    *([] if opened.notices_published else [
                         self._notify_tasks(round_no, f"step{index}", pending, opened.name or step.name)]),
                     self._notify_cc(f"{round_no}:step{index}:{seq}", opened.cc, opened.name or step.name),
                     self._emit(
@@ -617,18 +617,18 @@ class ProjectLifecycle:
                 workflow.logger.info("step %d returned to step %d", index, w.cursor)
         return "approved"
 
-    def _open_step_input(self, round_no: int, index: int, seq: int, step_name: str, *,
-                         reopen: bool) -> OpenStepInput:
+    def _open_step_input(self, round_no: int, index: int, seq: int, *, reopen: bool) -> OpenStepInput:
         """The one place an OpenStep request is spelled. A continued run asks for the step as it
         is now (transfers may have changed it) and publishes nothing; a first opening names its
         reporting ids and (patch ``notices-from-approval``) the approval request the service
-        sends each new task's approver, with the request ids ``_notify_tasks`` gives them."""
+        sends each new task's approver, with the request ids ``_notify_tasks`` gives them (the
+        service adds the step's name and the task id to the context)."""
         request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{self._w.runs}" if reopen else "")
         notice = None
         if not reopen and workflow.patched(PATCH_NOTICES):
             notice = StepNotice(kind="approval_request", project_id=self._project_id,
                                 request_id_prefix=self._notice_prefix(round_no, f"step{index}"),
-                                context=self._context(step=step_name, escalated=False))
+                                context=self._context(escalated=False))
         return OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index,
                              report_scope="" if reopen else self._report_scope(), report_key=str(seq), notice=notice)
 

@@ -148,8 +148,9 @@ def test_openings_publish_approval_requests_the_relay_sends_once_redacted(
     first = rid()
     opened = open_step(0, first)
     [task] = opened.tasks
+    assert opened.notices_published  # the caller sends none itself
     assert open_step(0, first) == opened
-    open_step(0)
+    assert not open_step(0).notices_published
     [row] = claimed(appr)
     n = row.notice
     assert (n.request_id, n.recipient_id, n.kind, n.project_id, dict(n.action_tasks)) == (
@@ -176,9 +177,12 @@ def test_openings_publish_approval_requests_the_relay_sends_once_redacted(
     # who may read the amount.
     appr.RecordDecision(apb.RecordDecisionRequest(request_id=rid(), task_id=task.id, actor_id="mgr",
                                                   action="approve", channel="web"), timeout=10)
-    assert open_step(1).auto_approved
+    auto = open_step(1)
+    assert auto.auto_approved and not auto.notices_published
     assert claimed(appr) == []
-    finance = {t.approver_id: t.id for t in open_step(2).tasks}
+    both = open_step(2)
+    assert both.notices_published
+    finance = {t.approver_id: t.id for t in both.tasks}
     assert sorted(r.notice.request_id for r in claimed(appr)) == sorted(
         f"{wid}:notify:1:step2:{u}:{t}" for u, t in finance.items())
     assert relay_once(registry, approval, notify) == 2

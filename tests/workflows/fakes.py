@@ -361,8 +361,8 @@ class Fakes:
             index=inp.step_index, name=spec.name, status="pending", approvers=spec.approvers, tasks=tasks,
             timers=timers, due_at=due, cc=list(spec.cc), opened_at=self.opened_at[inp.step_index].isoformat(),
         )
+        out.notices_published = self._publish_notices(inp, spec.name, tasks)
         self._done[inp.request_id] = out
-        self._publish_notices(inp, spec.name, tasks)
         if inp.report_scope:
             self._publish(
                 f"{inp.report_scope}:approval.step_opened:{inp.instance_id}:{inp.step_index}:{inp.report_key}",
@@ -372,11 +372,11 @@ class Fakes:
             )
         return out
 
-    def _publish_notices(self, inp: OpenStepInput, step_name: str, tasks: list[TaskRef]) -> None:
+    def _publish_notices(self, inp: OpenStepInput, step_name: str, tasks: list[TaskRef]) -> bool:
         """The approval requests the service publishes with an opening (patch
         "notices-from-approval"); they land in ``sent`` as the worker's relay sends them."""
-        if inp.notice is None:
-            return
+        if inp.notice is None or not tasks:
+            return False
         n = inp.notice
         for t in tasks:
             request_id = f"{n.request_id_prefix}:{t.approver_id}:{t.id}"
@@ -385,6 +385,7 @@ class Fakes:
                              context={**n.context, "step": step_name or n.context.get("step", ""), "task_id": t.id})
             self.notices.setdefault(request_id, send)
             self.sent.setdefault(request_id, send)
+        return True
 
     def _outcome(self, index: int) -> str:
         spec = self.steps[index]

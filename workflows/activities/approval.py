@@ -101,6 +101,33 @@ def _attachments(items: list[dict[str, str]]) -> struct_pb2.ListValue:
     return out
 
 
+def open_step_request(inp: OpenStepInput) -> pb.OpenStepRequest:
+    req = pb.OpenStepRequest(request_id=inp.request_id, instance_id=inp.instance_id, step_index=inp.step_index,
+                             report_scope=inp.report_scope, report_key=inp.report_key)
+    if inp.notice is not None:
+        n = inp.notice
+        req.notice.CopyFrom(pb.NoticeSpec(kind=n.kind, project_id=n.project_id, context=context_struct(n.context),
+                                          request_id_prefix=n.request_id_prefix))
+    return req
+
+
+def opened_step(resp: pb.OpenStepResponse) -> OpenedStep:
+    return OpenedStep(
+        index=resp.step.index,
+        name=resp.step.name,
+        status=resp.step.status,
+        approvers=list(resp.step.approvers),
+        tasks=[_task(t) for t in resp.tasks],
+        auto_approved=resp.auto_approved,
+        timers=[TimerRef(index=t.index, action=t.action, at=_iso(t.at), level=t.level, to=list(t.to))
+                for t in resp.timers],
+        due_at=_iso(resp.due_at),
+        cc=list(resp.cc),
+        opened_at=_iso(resp.step.opened_at),
+        notices_published=resp.notices_published,
+    )
+
+
 class ApprovalActivities:
     def __init__(self, stub: ApprovalServiceStub, *, timeout: float = 10.0) -> None:
         self._stub = stub
@@ -123,30 +150,10 @@ class ApprovalActivities:
     @activity.defn(name=APPROVAL_OPEN_STEP)
     async def open_step(self, inp: OpenStepInput) -> OpenedStep:
         log = activity_logger()
-        req = pb.OpenStepRequest(request_id=inp.request_id, instance_id=inp.instance_id, step_index=inp.step_index,
-                                 report_scope=inp.report_scope, report_key=inp.report_key)
-        if inp.notice is not None:
-            n = inp.notice
-            req.notice.CopyFrom(pb.NoticeSpec(kind=n.kind, project_id=n.project_id, context=context_struct(n.context),
-                                              request_id_prefix=n.request_id_prefix))
-        resp = await call(self._stub.OpenStep, req, timeout=self._timeout)
+        resp = await call(self._stub.OpenStep, open_step_request(inp), timeout=self._timeout)
         log.info("approval.step_opened", instance_id=inp.instance_id, step=inp.step_index, status=resp.step.status,
-                 auto=resp.auto_approved, timers=len(resp.timers))
-        return OpenedStep(
-            index=resp.step.index,
-            name=resp.step.name,
-            status=resp.step.status,
-            approvers=list(resp.step.approvers),
-            tasks=[_task(t) for t in resp.tasks],
-            auto_approved=resp.auto_approved,
-            timers=[
-                TimerRef(index=t.index, action=t.action, at=_iso(t.at), level=t.level, to=list(t.to))
-                for t in resp.timers
-            ],
-            due_at=_iso(resp.due_at),
-            cc=list(resp.cc),
-            opened_at=_iso(resp.step.opened_at),
-        )
+                 auto=resp.auto_approved, timers=len(resp.timers), notices=resp.notices_published)
+        return opened_step(resp)
 
     @activity.defn(name=APPROVAL_RECORD_DECISION)
     async def record_decision(self, inp: RecordDecisionInput) -> DecisionOutcome:

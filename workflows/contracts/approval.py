@@ -119,6 +119,9 @@ class OpenedStep:
     due_at: str = ""
     cc: list[str] = field(default_factory=list)
     opened_at: str = ""
+    # Added (issue 15): the service published the approval requests of this opening's tasks
+    # (OpenStepInput.notice); False (older histories, re-openings) = the workflow sends them.
+    notices_published: bool = False
 
 
 @dataclass

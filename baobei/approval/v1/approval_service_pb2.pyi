@@ -578,20 +578,22 @@ class OpenStepRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., step_index: _Optional[int] = ..., report_scope: _Optional[str] = ..., report_key: _Optional[str] = ..., notice: _Optional[_Union[NoticeSpec, _Mapping]] = ...) -> None: ...
 
 class OpenStepResponse(_message.Message):
-    __slots__ = ("step", "tasks", "auto_approved", "timers", "due_at", "cc")
+    __slots__ = ("step", "tasks", "auto_approved", "timers", "due_at", "cc", "notices_published")
     STEP_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
     AUTO_APPROVED_FIELD_NUMBER: _ClassVar[int]
     TIMERS_FIELD_NUMBER: _ClassVar[int]
     DUE_AT_FIELD_NUMBER: _ClassVar[int]
     CC_FIELD_NUMBER: _ClassVar[int]
+    NOTICES_PUBLISHED_FIELD_NUMBER: _ClassVar[int]
     step: StepState
     tasks: _containers.RepeatedCompositeFieldContainer[ApprovalTask]
     auto_approved: bool
     timers: _containers.RepeatedCompositeFieldContainer[Timer]
     due_at: _timestamp_pb2.Timestamp
     cc: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, step: _Optional[_Union[StepState, _Mapping]] = ..., tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ..., auto_approved: _Optional[bool] = ..., timers: _Optional[_Iterable[_Union[Timer, _Mapping]]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cc: _Optional[_Iterable[str]] = ...) -> None: ...
+    notices_published: bool
+    def __init__(self, step: _Optional[_Union[StepState, _Mapping]] = ..., tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ..., auto_approved: _Optional[bool] = ..., timers: _Optional[_Iterable[_Union[Timer, _Mapping]]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cc: _Optional[_Iterable[str]] = ..., notices_published: _Optional[bool] = ...) -> None: ...
 
 class RecordDecisionRequest(_message.Message):
     __slots__ = ("request_id", "task_id", "actor_id", "action", "comment", "channel", "to_user_id", "position", "to_step", "attachments", "link_id", "report_scope", "report_key")

@@ -132,8 +132,9 @@ class InstanceStore:
             reporting_outbox.opened(session, scope=report_scope, key=report_key, instance_id=instance_id,
                                     project_id=row.project_id, resp=out)
             # Only the tasks this opening created (none when the step was open already).
-            notice_outbox.publish(session, notice, project_id=row.project_id, step_name=opened.step.name,
-                                  tasks=opened.transition.new_tasks)
+            out.notices_published = notice_outbox.publish(session, notice, project_id=row.project_id,
+                                                          step_name=opened.step.name,
+                                                          tasks=opened.transition.new_tasks) > 0
             return out
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_OPEN_STEP,
