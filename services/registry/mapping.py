@@ -239,7 +239,7 @@ def project_to_pb(p: Project, *, with_history: bool = True) -> pb.Project:
         end_date=p.end_date.isoformat() if p.end_date else "",
         fields=dict_to_struct(p.fields), form_key=p.form_key, form_version=p.form_version, owner_id=p.owner_id,
         department_id=p.department_id,
-        conflicts=[pb.Conflict(project_id=c.project_id, reason=c.reason) for c in p.conflicts],
+        conflicts=[pb.Conflict(project_id=c.project_id, reason=c.reason, score=c.score) for c in p.conflicts],
         history=[history_to_pb(h) for h in p.history] if with_history else [],
         version=p.version, created_at=ts(p.created_at), updated_at=ts(p.updated_at),
         protection=protection_to_pb(p.protection), external_source=p.external_source, external_id=p.external_id,

@@ -391,12 +391,14 @@ class Customer(_message.Message):
     def __init__(self, name: _Optional[str] = ..., uscc: _Optional[str] = ..., contact: _Optional[str] = ..., phone: _Optional[str] = ...) -> None: ...
 
 class Conflict(_message.Message):
-    __slots__ = ("project_id", "reason")
+    __slots__ = ("project_id", "reason", "score")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     reason: str
-    def __init__(self, project_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    score: float
+    def __init__(self, project_id: _Optional[str] = ..., reason: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class HistoryEntry(_message.Message):
     __slots__ = ("at", "actor", "event", "data")
