@@ -43,6 +43,7 @@ from workflows.activities import ApprovalActivities, NotifyActivities, RegistryA
 from workflows.activities.acceptance import AcceptanceActivities
 from workflows.activities.audit import AuditActivities
 from workflows.activities.change import ChangeActivities
+from workflows.activities.finish import FinishActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
 from workflows.activities.org import OrgActivities
 from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
@@ -128,6 +129,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
     )
     approval = ApprovalActivities(stubs.approval, timeout=timeout)
     notify = NotifyActivities(stubs.notify, timeout=timeout, registry=stubs.registry)
+    finish = FinishActivities(registry, notify)
     org = OrgActivities(stubs.registry, stubs.approval, timeout=timeout)
     lifecycle_ops = LifecycleOps(client)
     reporting = ReportingActivities(stubs.reporting, timeout=timeout)
@@ -159,6 +161,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
             registry.set_project_status,
             registry.start_protection,
             registry.start_delivery,
+            finish.finish,
             registry.expire_protection,
             approval.plan_chain,
             approval.open_step,

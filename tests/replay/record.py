@@ -183,6 +183,8 @@ V2_SCENARIOS = {
     ),
     "service_events_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
     "service_events_withdraw": ([StepSpec("经理", ["mgr"], sla="8wh", on_timeout="reject")], v2_withdraw),
+    # Issue 15 (patch finish-in-one): status, delivery start and owner's notice in one local activity.
+    "finish_in_one_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
 }
 
 SCENARIOS = {
