@@ -139,7 +139,8 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
     ]
     if stubs.tasks is not None:
         tasks = TasksActivities(stubs.tasks, timeout=timeout)
-        execution += [tasks.apply_template, tasks.save_baseline, tasks.evaluate_rules, tasks.record_fire]
+        execution += [tasks.apply_template, tasks.start_plan, tasks.save_baseline, tasks.evaluate_rules,
+                      tasks.record_fire]
         hooks = WebhookActivities(stubs.tasks, stubs.notify, timeout=timeout)
         execution.append(hooks.deliver)
     if stubs.acceptance is not None:
@@ -179,6 +180,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
             lifecycle_ops.decide,
             lifecycle_ops.stop_execution,
             reporting.ingest_event,
+            reporting.ingest_events,
             *execution,
         ],
     )

@@ -39,6 +39,8 @@ ACTIVITY_NAMES = {
     "change.SettleChange",
     # issue 15 (patch finish-in-one): the approval's end in one local activity
     "lifecycle.Finish",
+    # issue 15 (patches plan-start-in-one, task-events-batch): ProjectExecution's fewer calls
+    "tasks.StartPlan", "reporting.IngestEvents",
 }
 WORKFLOW_NAMES = {
     "ProjectLifecycle", "ProjectExecution", "ProjectProtection", "NotificationDelivery", "CrmOpportunityLost",
