@@ -55,6 +55,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.approval import ApprovalActivities
+    from workflows.activities.finish import FinishActivities
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
     from workflows.activities.reporting import ReportingActivities
@@ -88,6 +89,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_VALIDATION
     from workflows.contracts.execution import EXECUTION_WORKFLOW_TYPE, ExecutionInput, execution_workflow_id
+    from workflows.contracts.finish import FinishInput
     from workflows.contracts.lifecycle import (
         QUERY_STATE,
         SIGNAL_OWNER_CHANGED,
@@ -144,6 +146,9 @@ PATCH_DELIVERY_START = "delivery-start-activity"
 # of the change, with the ids this workflow used (issue 15): the workflow passes the ids it cannot
 # derive in the activity inputs and reports nothing itself. Older histories keep reporting.
 PATCH_SERVICE_EVENTS = "service-events"
+# The approval's end (status, delivery start, owner's notice) in one local activity instead of two
+# rounds of them: one activation and two local activities fewer on the last decision's answer.
+PATCH_FINISH_IN_ONE = "finish-in-one"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -311,38 +316,52 @@ class ProjectLifecycle:
 
     async def _finish(self, outcome: str) -> None:
         status, event = ("active", "approved") if outcome == "approved" else ("rejected", "rejected")
-        project = await self._background(
-            RegistryActivities.set_project_status,
-            SetProjectStatusInput(
-                request_id=f"{self._wid}:status:{self._round}:{status}",
-                project_id=self._project_id,
-                status=status,
-                actor_id=self._decider,
-                event=event,
-                comment=self._decision_comment,
-                report_event_id=self._report_id(f"project.{event}"),
-            ),
+        status_input = SetProjectStatusInput(
+            request_id=f"{self._wid}:status:{self._round}:{status}",
+            project_id=self._project_id,
+            status=status,
+            actor_id=self._decider,
+            event=event,
+            comment=self._decision_comment,
+            report_event_id=self._report_id(f"project.{event}"),
         )
+        kind = "project_approved" if status == "active" else "project_rejected"
+        notice = SendInput(
+            request_id=f"{self._wid}:notify:{self._round}:{kind}",
+            recipient_ids=[self._owner_id],
+            kind=kind,
+            title="",  # notify words it (services/notify/wording.py)
+            project_id=self._project_id,
+            context=self._context(comment=self._decision_comment),
+        )
+        if workflow.patched(PATCH_FINISH_IN_ONE):
+            delivery = self._delivery_input() if status == "active" else None
+            project = await self._background(FinishActivities.finish,
+                                             FinishInput(status=status_input, notice=notice, delivery=delivery))
+            self._finished(status, project)
+            await self._report(f"project.{event}", actor=self._decider)
+            return
+        project = await self._background(RegistryActivities.set_project_status, status_input)
+        self._finished(status, project)
+        await self._together(
+            self._report(f"project.{event}", actor=self._decider),
+            self._background(NotifyActivities.send, notice),
+            *([self._start_delivery()] if status == "active" else []),
+        )
+
+    def _finished(self, status: str, project: ProjectSnapshot) -> None:
         self._w.finished(status, project)
         workflow.upsert_search_attributes(
             [sa.STAGE.value_set(status), sa.APPROVERS.value_unset(), sa.SLA_DEADLINE.value_unset()]
         )
         workflow.logger.info("project %s", status)
-        kind = "project_approved" if status == "active" else "project_rejected"
-        await self._together(
-            self._report(f"project.{event}", actor=self._decider),
-            self._background(
-                NotifyActivities.send,
-                SendInput(
-                    request_id=f"{self._wid}:notify:{self._round}:{kind}",
-                    recipient_ids=[self._owner_id],
-                    kind=kind,
-                    title="",  # notify words it (services/notify/wording.py)
-                    project_id=self._project_id,
-                    context=self._context(comment=self._decision_comment),
-                ),
-            ),
-            *([self._start_delivery()] if status == "active" else []),
+
+    def _delivery_input(self) -> StartDeliveryInput:
+        p = self._project
+        return StartDeliveryInput(
+            request_id=f"{self._wid}:delivery:start", project_id=p.id, owner_id=self._owner_id,
+            at=workflow.now().isoformat(), code=p.code, name=p.name, business_line=p.business_line,
+            amount=p.amount, start_date=p.start_date,
         )
 
     async def _start_delivery(self) -> None:
@@ -353,14 +372,7 @@ class ProjectLifecycle:
             # One local activity: the protection period starts in the registry and the delivery
             # workflows are started by the client knowing it — no child-start events here, no
             # protection workflow for a project without a period, no first re-read in either.
-            await self._background(
-                RegistryActivities.start_delivery,
-                StartDeliveryInput(
-                    request_id=f"{self._wid}:delivery:start", project_id=p.id, owner_id=self._owner_id,
-                    at=workflow.now().isoformat(), code=p.code, name=p.name, business_line=p.business_line,
-                    amount=p.amount, start_date=p.start_date,
-                ),
-            )
+            await self._background(RegistryActivities.start_delivery, self._delivery_input())
             return
         # Issue 6: execution (plan, schedule, rules).
         if workflow.patched("start-execution"):

@@ -49,6 +49,7 @@ from workflows.contracts.approval import (
     TimerRef,
 )
 from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
+from workflows.contracts.finish import LIFECYCLE_FINISH, FinishInput
 from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
 from workflows.contracts.registry import (
     LIFECYCLE_START_DELIVERY,
@@ -189,6 +190,7 @@ class Fakes:
             self.send,
             self.ingest_event,
             self.start_delivery,
+            self.finish,
         ]
 
     def task_of(self, step_index: int, approver: str) -> str:
@@ -266,6 +268,16 @@ class Fakes:
         self.deliveries.setdefault(inp.request_id, inp)
         self._maybe_fail(LIFECYCLE_START_DELIVERY)
         return StartDeliveryResult(protection_state="none")
+
+    @activity.defn(name=LIFECYCLE_FINISH)
+    async def finish(self, inp: FinishInput) -> ProjectSnapshot:
+        """Like workflows/activities/finish.py: the fakes' own steps, in the same order."""
+        self._enter(LIFECYCLE_FINISH)
+        project = await self.set_project_status(inp.status)
+        if inp.delivery is not None:
+            await self.start_delivery(inp.delivery)
+        await self.send(inp.notice)
+        return project
 
     # ---- approval ----
 
