@@ -15,6 +15,7 @@ from temporalio.testing import ActivityEnvironment
 from baobei.core.grpc_client import aio_channel
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from baobei.reporting_facts import registry_facts
 from tests.conftest import StartService
 from tests.service.test_registry_service import ORG
 from workflows.activities.registry import RegistryActivities
@@ -81,3 +82,15 @@ async def test_more_conflicts_than_the_bound(registry: Any) -> None:
     # The activity result's payload is bounded: ~20 entries, not one per live registration.
     payload = DataConverter.default.payload_converter.to_payloads([submitted])[0]
     assert len(payload.data) < 4_000
+    assert full.conflict_count == total
+    # Lists and notification reads carry the count only, however many conflicts there are; the
+    # reporting facts built from a list item keep the exact count.
+    admin = pb.Viewer(user_id="admin", is_admin=True)
+    listed = stub.ListProjects(pb.ListProjectsRequest(viewer=admin, limit=100), timeout=10).items
+    item = next(p for p in listed if p.id == ours.id)
+    assert (len(item.conflicts), item.conflict_count) == (0, total)
+    assert registry_facts(item).conflict_count == total
+    redacted = stub.RecipientRedactions(pb.RecipientRedactionsRequest(project_id=ours.id, user_ids=["sales1"]),
+                                        timeout=10).project
+    assert (len(redacted.conflicts), redacted.conflict_count) == (0, total)
+    assert project_snapshot(item).conflict_count == total

@@ -50,7 +50,7 @@ def project_snapshot(project: pb.Project) -> ProjectSnapshot:
         customer_name=project.customer.name,
         start_date=project.start_date,
         fields=json_format.MessageToDict(project.fields) if project.HasField("fields") else {},
-        conflict_count=len(project.conflicts),
+        conflict_count=max(project.conflict_count, len(project.conflicts)),
         conflicts=top_conflicts(project.conflicts),
     )
 
