@@ -86,9 +86,12 @@ def _open_next(session: Session, row: ApprovalInstance, decided: domain.Decided,
     later with OpenStep). Recorded under ``req.request_id`` as an OpenStep: that later call (or
     a retry) returns this opening."""
     after = decided.transition.approval
+    nxt = after.step(req.step_index)
     if (not req.request_id.strip() or req.instance_id != row.id or decided.outcome != domain.OUTCOME_APPROVED
-            or req.step_index != decided.step.step_index + 1 or after.step(req.step_index) is None):
+            or req.step_index != decided.step.step_index + 1 or nxt is None):
         return None
+    if nxt.status == domain.STEP_WAITING and domain.opening_refusal(after, req.step_index) is not None:
+        return None  # OpenStep would refuse it: the decision stands, the caller's OpenStep answers
     stored = stored_response(session, M_OPEN_STEP, req.request_id)
     if stored is not None:
         return pb.OpenStepResponse.FromString(stored)
