@@ -11,6 +11,10 @@ do, runs the activities, feeds their results back and waits on its conditions; t
         timer_fired)* / decision / withdrawn ─► step_done ─► next | returned | rejected | cancelled
     finished / returned / after_cancel close the round; ack() releases the deciding callers.
 
+An approval that settles the open step may carry the next step already opened by the approval
+service in the same transaction (``next_opening`` predicts it, ``take_preopened`` hands it to the
+next ``open_step`` in place of an OpenStep call; patch "open-next-in-decision").
+
 Callers that decide a step wait until the walk has acted on the opening they decided
 (``acted_seq``; the first version keys them by ``acted``): the next step open, or the round done.
 Every method keeps the order of the first, interleaved version's state changes, so the workflow's
