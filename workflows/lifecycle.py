@@ -149,6 +149,11 @@ PATCH_SERVICE_EVENTS = "service-events"
 # The approval's end (status, delivery start, owner's notice) in one local activity instead of two
 # rounds of them: one activation and two local activities fewer on the last decision's answer.
 PATCH_FINISH_IN_ONE = "finish-in-one"
+# An approval that settles its step opens the next step in the same approval-service transaction
+# (RecordDecision's open_next, the OpenStep request the main loop would make): the main loop takes
+# that opening instead of calling OpenStep, and the decide answer no longer waits for a second
+# local activity and activation (issue 15).
+PATCH_OPEN_NEXT = "open-next-in-decision"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -577,17 +582,15 @@ class ProjectLifecycle:
             resuming = False
             seq = w.open_step(reopen=reopen)
             index = w.step_index
-            # A continued run asks for the step as it is now (transfers may have changed it).
-            request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{w.runs}" if reopen else "")
-            w.opening = True
-            try:
-                opened = await self._background(
-                    ApprovalActivities.open_step,
-                    OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index,
-                                  report_scope="" if reopen else self._report_scope(), report_key=str(seq)),
-                )
-            finally:
-                w.opening = False
+            # Opened already by the decision that approved the step before (same request id).
+            opened = w.take_preopened(index, seq)
+            if opened is None or reopen:
+                w.opening = True
+                try:
+                    opened = await self._background(ApprovalActivities.open_step,
+                                                    self._open_step_input(round_no, index, seq, reopen=reopen))
+                finally:
+                    w.opening = False
             todo = w.step_opened(opened, reopen=reopen)
             if isinstance(todo, Skip):
                 workflow.logger.info("step %d (%s) %s without a decision", index, step.name, opened.status)
@@ -626,6 +629,14 @@ class ProjectLifecycle:
             if outcome == "returned":
                 workflow.logger.info("step %d returned to step %d", index, w.cursor)
         return "approved"
+
+    def _open_step_input(self, round_no: int, index: int, seq: int, *, reopen: bool) -> OpenStepInput:
+        """The OpenStep request of an opening, made by the main loop or, for the step after the
+        one an approval settles, by the decision (RecordDecision's open_next): one request id."""
+        # A continued run asks for the step as it is now (transfers may have changed it).
+        request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{self._w.runs}" if reopen else "")
+        return OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index,
+                             report_scope="" if reopen else self._report_scope(), report_key=str(seq))
 
     def _set_approver_attributes(self) -> None:
         w = self._w
@@ -795,6 +806,9 @@ class ProjectLifecycle:
         )
 
     async def _decide_v2(self, inp: DecisionInput) -> DecisionResult:
+        asked = self._w.next_opening(inp.action)
+        if asked is not None and not workflow.patched(PATCH_OPEN_NEXT):
+            asked = None
         outcome = await self._for_caller(
             ApprovalActivities.record_decision,
             RecordDecisionInput(
@@ -816,10 +830,11 @@ class ProjectLifecycle:
                 attachments=list(inp.attachments),
                 report_scope=self._report_scope(),
                 report_key=f"{inp.task_id}:{inp.user_id}:{inp.action}:{inp.position}:{inp.to_user_id}",
+                open_next=None if asked is None else self._open_step_input(self._round, *asked, reopen=False),
             ),
             locale=inp.locale,
         )
-        decided = self._w.decision(outcome, inp.user_id, inp.comment)
+        decided = self._w.decision(outcome, inp.user_id, inp.comment, asked)
         seq = decided.seq
         if decided.approvers_changed:
             self._set_approver_attributes()

@@ -253,6 +253,7 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             link_id=request.link_id,
             report_scope=request.report_scope.strip(),
             report_key=request.report_key,
+            open_next=request.open_next if request.HasField("open_next") else None,
         )
         metrics.observe_decision(action, request.channel.strip())
         return resp

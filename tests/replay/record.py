@@ -175,6 +175,12 @@ async def v2_withdraw(handle: WorkflowHandle[Any, Any], fakes: Fakes, env: Any) 
     await handle.execute_update(UPDATE_WITHDRAW, WithdrawInput(actor_id="owner", comment="客户暂缓"))
 
 
+async def approve_two_steps(handle: WorkflowHandle[Any, Any], fakes: Fakes, env: Any) -> None:
+    await handle.execute_update(UPDATE_SUBMIT, SubmitInput(actor_id="owner"))
+    await _decide(handle, 0, "t0-mgr", "mgr")
+    await _decide(handle, 1, "t1-dir", "dir")
+
+
 V2_SCENARIOS = {
     "v2_timers_escalation_ladder": (
         [StepSpec("经理审批", ["mgr"], sla="24h", remind_at=0.5, on_timeout="escalate", escalate_to=["dir"],
@@ -208,6 +214,9 @@ V2_SCENARIOS = {
     "service_events_withdraw": ([StepSpec("经理", ["mgr"], sla="8wh", on_timeout="reject")], v2_withdraw),
     # Issue 15 (patch finish-in-one): status, delivery start and owner's notice in one local activity.
     "finish_in_one_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    # Issue 15 (patch open-next-in-decision): an approval opens the next step in its own call.
+    "open_next_two_steps": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"], cc=["cfo"])], approve_two_steps),
+    "open_next_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
 }
 
 SCENARIOS = {

@@ -47,6 +47,9 @@ def test_histories_are_recorded() -> None:
         "service_events_timers_escalation_ladder",
         "service_events_transfer_add_approver",
         "service_events_withdraw",
+        # an approval opens the next step in its own call (patch open-next-in-decision, issue 15)
+        "open_next_two_steps",
+        "open_next_return_resubmit",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)

@@ -100,6 +100,27 @@ def _attachments(items: list[dict[str, str]]) -> struct_pb2.ListValue:
     return out
 
 
+def open_step_request(inp: OpenStepInput) -> pb.OpenStepRequest:
+    return pb.OpenStepRequest(request_id=inp.request_id, instance_id=inp.instance_id, step_index=inp.step_index,
+                              report_scope=inp.report_scope, report_key=inp.report_key)
+
+
+def opened_step(resp: pb.OpenStepResponse) -> OpenedStep:
+    return OpenedStep(
+        index=resp.step.index,
+        name=resp.step.name,
+        status=resp.step.status,
+        approvers=list(resp.step.approvers),
+        tasks=[_task(t) for t in resp.tasks],
+        auto_approved=resp.auto_approved,
+        timers=[TimerRef(index=t.index, action=t.action, at=_iso(t.at), level=t.level, to=list(t.to))
+                for t in resp.timers],
+        due_at=_iso(resp.due_at),
+        cc=list(resp.cc),
+        opened_at=_iso(resp.step.opened_at),
+    )
+
+
 class ApprovalActivities:
     def __init__(self, stub: ApprovalServiceStub, *, timeout: float = 10.0) -> None:
         self._stub = stub
@@ -122,26 +143,10 @@ class ApprovalActivities:
     @activity.defn(name=APPROVAL_OPEN_STEP)
     async def open_step(self, inp: OpenStepInput) -> OpenedStep:
         log = activity_logger()
-        req = pb.OpenStepRequest(request_id=inp.request_id, instance_id=inp.instance_id, step_index=inp.step_index,
-                                 report_scope=inp.report_scope, report_key=inp.report_key)
-        resp = await call(self._stub.OpenStep, req, timeout=self._timeout)
+        resp = await call(self._stub.OpenStep, open_step_request(inp), timeout=self._timeout)
         log.info("approval.step_opened", instance_id=inp.instance_id, step=inp.step_index, status=resp.step.status,
                  auto=resp.auto_approved, timers=len(resp.timers))
-        return OpenedStep(
-            index=resp.step.index,
-            name=resp.step.name,
-            status=resp.step.status,
-            approvers=list(resp.step.approvers),
-            tasks=[_task(t) for t in resp.tasks],
-            auto_approved=resp.auto_approved,
-            timers=[
-                TimerRef(index=t.index, action=t.action, at=_iso(t.at), level=t.level, to=list(t.to))
-                for t in resp.timers
-            ],
-            due_at=_iso(resp.due_at),
-            cc=list(resp.cc),
-            opened_at=_iso(resp.step.opened_at),
-        )
+        return opened_step(resp)
 
     @activity.defn(name=APPROVAL_RECORD_DECISION)
     async def record_decision(self, inp: RecordDecisionInput) -> DecisionOutcome:
@@ -162,6 +167,8 @@ class ApprovalActivities:
         )
         if inp.to_step is not None:
             req.to_step = inp.to_step
+        if inp.open_next is not None:
+            req.open_next.CopyFrom(open_step_request(inp.open_next))
         resp = await call(self._stub.RecordDecision, req, timeout=self._timeout, locale=inp.locale)
         log.info(
             "approval.decided", task_id=inp.task_id, actor=inp.actor_id, action=inp.action, outcome=resp.step_outcome
@@ -176,6 +183,7 @@ class ApprovalActivities:
             on_behalf_of=resp.on_behalf_of,
             step_name=resp.step.name or resp.task.step_name,
             pending_approvers=list(resp.pending_approvers),
+            next_opened=opened_step(resp.next_opened) if resp.HasField("next_opened") else None,
         )
 
     @activity.defn(name=APPROVAL_FIRE_TIMER)
