@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import pytest
-from temporalio import workflow
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
@@ -19,11 +18,10 @@ from baobei.notify.v1 import notify_service_pb2_grpc as npb_grpc
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from tests.conftest import StartService, time_skipping_env
-from tests.service.test_registry_service import ORG
+from tests.workflows.test_protection import ExecutionStandIn, registry_with_forms
 from workflows.activities.finish import FinishActivities
 from workflows.activities.notify import NotifyActivities
 from workflows.activities.registry import RegistryActivities
-from workflows.contracts.execution import EXECUTION_WORKFLOW_TYPE, ExecutionInput
 from workflows.contracts.finish import FinishInput
 from workflows.contracts.notify import SendInput
 from workflows.contracts.registry import SetProjectStatusInput, StartDeliveryInput
@@ -32,25 +30,11 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 S = pb.ProjectStatus
 
 
-@workflow.defn(name=EXECUTION_WORKFLOW_TYPE, sandboxed=False)
-class ExecutionStandIn:
-    """Stands in for ProjectExecution (its loop is tested in test_execution*.py): waits."""
-
-    @workflow.run
-    async def run(self, inp: ExecutionInput) -> None:
-        await workflow.wait_condition(lambda: False)
-
-
 @pytest.fixture()
 def services(start_service: StartService, tmp_path: Any) -> Any:
-    registry = start_service("registry", attachments_dir=tmp_path)
-    stub = pb_grpc.RegistryServiceStub(registry.channel)
-    stub.UpsertOrg(ORG, timeout=10)
-    stub.PutForm(pb.PutFormRequest(
-        request_id="f", key="prot", title="保护", fields=[pb.FormField(key="n", label="备注", type="text")],
-        settings=pb.FormSettings(protection_days=30, protection_remind_days=5)), timeout=10)
-    notify = start_service("notify", registry_addr=registry.addr, redis_url="")
-    return stub, registry.addr, npb_grpc.NotifyServiceStub(notify.channel), notify.addr
+    stub, addr = registry_with_forms(start_service, tmp_path)
+    notify = start_service("notify", registry_addr=addr, redis_url="")
+    return stub, addr, npb_grpc.NotifyServiceStub(notify.channel), notify.addr
 
 
 def pending(stub: Any, n: int) -> str:
