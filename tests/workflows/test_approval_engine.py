@@ -379,6 +379,14 @@ async def test_remind_cc_and_admin_reassign(env: WorkflowEnvironment) -> None:
     assert [a[0] for a in fakes.actions] == ["remind", "remind", "cc", "reassign", "approve"]
 
 
+async def _transfer_until_continued(handle: Any, fakes: Fakes) -> None:
+    """Step 1 transferred u0 → u1 → … → u8: enough events for the workflow to continue as new."""
+    for i in range(8):
+        task = next(t for t in fakes.tasks.values() if t.approver_id == f"u{i}" and t.status == "pending")
+        await decide(handle, task.id, f"u{i}", action="transfer", to_user_id=f"u{i + 1}")
+    await eventually(lambda: _runs_over(handle, 1))
+
+
 async def test_history_stays_bounded_by_continue_as_new(env: WorkflowEnvironment) -> None:
     """Many transfers on one step: the workflow continues as new, keeps waiting on the same
     step with the right approvers, and completes on the next decision."""
@@ -387,10 +395,7 @@ async def test_history_stays_bounded_by_continue_as_new(env: WorkflowEnvironment
         handle = await start(env.client, tq, fakes, history_limit=60)
         await submit(handle)
         await wait_for_step(handle, 0)
-        for i in range(8):
-            task = next(t for t in fakes.tasks.values() if t.approver_id == f"u{i}" and t.status == "pending")
-            await decide(handle, task.id, f"u{i}", action="transfer", to_user_id=f"u{i + 1}")
-        await eventually(lambda: _runs_over(handle, 1))
+        await _transfer_until_continued(handle, fakes)
         state = await state_of(handle)
         assert (state.stage, state.step_index, state.approvers) == ("approval", 0, ["u8"])
         task = next(t for t in fakes.tasks.values() if t.approver_id == "u8")
@@ -409,10 +414,7 @@ async def test_the_step_opened_inside_a_decision_survives_continue_as_new(env: W
         handle = await start(env.client, tq, fakes, history_limit=60)
         await submit(handle)
         await wait_for_step(handle, 0)
-        for i in range(8):
-            task = next(t for t in fakes.tasks.values() if t.approver_id == f"u{i}" and t.status == "pending")
-            await decide(handle, task.id, f"u{i}", action="transfer", to_user_id=f"u{i + 1}")
-        await eventually(lambda: _runs_over(handle, 1))
+        await _transfer_until_continued(handle, fakes)
         runs = (await state_of(handle)).runs
         task = next(t for t in fakes.tasks.values() if t.approver_id == "u8")
         assert (await decide(handle, task.id, "u8")).status == "pending_approval"
