@@ -54,7 +54,8 @@ def status_name(value: int) -> str:
 
 
 def registry_facts(p: registry_pb.Project) -> pb.ProjectFacts:
-    return project_facts(p, status=status_name(p.status), conflict_count=len(p.conflicts))
+    # A list item carries only the count (a registry before conflict_count: only the list).
+    return project_facts(p, status=status_name(p.status), conflict_count=max(p.conflict_count, len(p.conflicts)))
 
 
 def registry_snapshot(p: registry_pb.Project) -> pb.ProjectSnapshot:

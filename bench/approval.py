@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import random
 import statistics
 import tempfile
@@ -197,7 +198,8 @@ async def bench_decisions(
 
     async def create(i: int) -> str:
         async with gate:
-            body = {"form_key": form, "name": f"审批压测{run}-{i}", "customer": {"name": f"压测客户{run}-{i}"},
+            tag = hashlib.sha256(f"{run}-{i}".encode()).hexdigest()  # unrelated names: no 撞单 among them
+            body = {"form_key": form, "name": f"审批压测{tag[:16]}", "customer": {"name": f"压测客户{tag[16:32]}"},
                     "amount": "10000.00", "fields": {"phone": "13800138000"}, "submit": True}
             r = await rep.post("/api/v1/projects", json=body)
             r.raise_for_status()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import statistics
 import tempfile
@@ -114,8 +115,11 @@ async def set_up(base: str, token: str) -> People:
 
 
 async def create(people: People, form: str, i: int) -> str:
-    body = {"form_key": form, "name": f"压测项目{people.run}-{form}-{i}",
-            "customer": {"name": f"压测客户{people.run}-{i}"},
+    # Unrelated names per project: near-identical ones made each project a conflict (撞单) of
+    # every earlier one in the run, so later projects carried ever-longer conflict lists.
+    tag = hashlib.sha256(f"{people.run}-{form}-{i}".encode()).hexdigest()
+    body = {"form_key": form, "name": f"压测项目{tag[:16]}",
+            "customer": {"name": f"压测客户{tag[16:32]}"},
             "amount": "10000.00", "fields": {"phone": "13800138000"}, "submit": True}
     r = await people.rep.post("/api/v1/projects", json=body)
     r.raise_for_status()

@@ -11,6 +11,10 @@ do, runs the activities, feeds their results back and waits on its conditions; t
         timer_fired)* / decision / withdrawn ─► step_done ─► next | returned | rejected | cancelled
     finished / returned / after_cancel close the round; ack() releases the deciding callers.
 
+An approval that settles the open step may carry the next step already opened by the approval
+service in the same transaction (``next_opening`` predicts it, ``take_preopened`` hands it to the
+next ``open_step`` in place of an OpenStep call; patch "open-next-in-decision").
+
 Callers that decide a step wait until the walk has acted on the opening they decided
 (``acted_seq``; the first version keys them by ``acted``): the next step open, or the round done.
 Every method keeps the order of the first, interleaved version's state changes, so the workflow's
@@ -155,6 +159,11 @@ class ApprovalWalk:
     sla_deadline_iso: str = ""
     last_remind_at: str = ""
     runs: int = 1
+    # The next step as the approval service opened it inside the decision that approved the open
+    # step (patch "open-next-in-decision"): (index, seq, opened). Transient, never carried: the
+    # main loop takes it when it opens that step, in the activation the decision's answer came
+    # in, while the decide caller still waits (so before any continue-as-new).
+    preopened: tuple[int, int, OpenedStep] | None = None
 
     # ---------------------------------------------------------------- carry over continue-as-new
 
@@ -320,10 +329,31 @@ class ApprovalWalk:
             self.step_outcome = result.step_outcome
         self.timers_fired = timer.index + 1
 
-    def decision(self, outcome: DecisionOutcome, user_id: str, comment: str) -> Decided:
+    def next_opening(self, action: str) -> tuple[int, int] | None:
+        """The opening (step index, seq) that follows if ``action`` settles the open step approved:
+        the next step of the plan, opened afresh — what ``step_done`` then ``open_step`` will ask
+        for. None when it cannot (not an approval, no step waiting, the last step, already settled)."""
+        if (action != "approve" or self.step_outcome is not None or self.cancelled or self.opening
+                or self.step_index < 0):
+            return None
+        index = self.step_index + 1
+        if index >= len(self.plan):
+            return None
+        return index, self.open_seq + 1
+
+    def take_preopened(self, index: int, seq: int) -> OpenedStep | None:
+        """The step opened inside the decision, when it is this opening; it is used once."""
+        held, self.preopened = self.preopened, None
+        if held is None or held[:2] != (index, seq):
+            return None
+        return held[2]
+
+    def decision(self, outcome: DecisionOutcome, user_id: str, comment: str,
+                 asked: tuple[int, int] | None = None) -> Decided:
         """A decision recorded by the approval service: the first that settles the open step is
         its outcome; one that does not (transfer, add_approver, one of several) updates its
-        approvers."""
+        approvers. ``asked``: the opening the decision asked the service to make when it approves
+        the step; the service's answer (``next_opened``) is held for the main loop."""
         current = outcome.instance_id == self.instance_id and outcome.step_index == self.step_index
         settles = outcome.step_outcome in ("approved", "rejected", "returned")
         changed = False
@@ -332,6 +362,8 @@ class ApprovalWalk:
             self.decision_comment = comment
             self.return_to = outcome.return_to
             self.step_outcome = outcome.step_outcome
+            if asked is not None and outcome.next_opened is not None and outcome.step_outcome == "approved":
+                self.preopened = (*asked, outcome.next_opened)
         elif current and not settles:
             self.approvers = sorted(set(outcome.pending_approvers))
             changed = True

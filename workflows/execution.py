@@ -46,15 +46,17 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.contracts.notify import SendInput
     from workflows.contracts.policies import ACTIVITY_TIMEOUT, BACKGROUND_RETRY, WEBHOOK_RETRY
-    from workflows.contracts.reporting import ReportEventInput
+    from workflows.contracts.reporting import ReportEventInput, ReportEventsInput
     from workflows.contracts.tasks import (
         ApplyTemplateInput,
         EvaluateRulesWithProtection,
         ProtectionInfo,
         ProtectionInfoInput,
         ResolveRecipientsInput,
+        RuleEvaluation,
         RuleFireInfo,
         SaveBaselineInput,
+        StartPlanInput,
         TaskEventInfo,
     )
     from workflows.contracts.webhooks import WebhookDeliveryInput
@@ -67,6 +69,10 @@ PROTECTION_RECHECK = timedelta(minutes=1)
 APPROVAL_BASELINE = "审批基线"
 # Continue-as-new after this many loop turns (each turn is a handful of events).
 MAX_TURNS = 200
+# Issue 15: the template and the first rules turn in one local activity when started knowing the
+# protection period; a page of task events reported in one call.
+PATCH_PLAN_START = "plan-start-in-one"
+PATCH_EVENTS_BATCH = "task-events-batch"
 EVENT_PAGE = 200
 
 
@@ -85,20 +91,28 @@ class ProjectExecution:
     @workflow.run
     async def run(self, inp: ExecutionInput) -> ExecutionState:
         wid = workflow.info().workflow_id
+        first: RuleEvaluation | None = None
         if inp.apply_template:
             # One call saves the approval baseline with the plan (issue 15); older runs made two.
             together = workflow.patched("template-with-baseline")
-            applied = await self._act(
-                TasksActivities.apply_template,
-                ApplyTemplateInput(
-                    request_id=f"{wid}:template",
-                    project_id=inp.project_id,
-                    business_line=inp.business_line,
-                    start=inp.start or self._today(),
-                    owner_id=inp.owner_id,
-                    baseline_name=APPROVAL_BASELINE if together else "",
-                ),
+            apply = ApplyTemplateInput(
+                request_id=f"{wid}:template",
+                project_id=inp.project_id,
+                business_line=inp.business_line,
+                start=inp.start or self._today(),
+                owner_id=inp.owner_id,
+                baseline_name=APPROVAL_BASELINE if together else "",
             )
+            if together and inp.protection is not None and workflow.patched(PATCH_PLAN_START):
+                # Started knowing the protection period: the first turn's evaluation needs no read
+                # and rides with the template in one local activity.
+                started = await self._act(
+                    TasksActivities.start_plan,
+                    StartPlanInput(apply=apply, evaluate=self._evaluate_input(inp.protection)),
+                )
+                applied, first = started.applied, started.evaluation
+            else:
+                applied = await self._act(TasksActivities.apply_template, apply)
             workflow.logger.info("plan template applied: %d task(s), baseline %d", applied.created,
                                  applied.baseline_number)
             if not together:
@@ -112,28 +126,26 @@ class ProjectExecution:
         for _turn in range(MAX_TURNS):
             self._changed = False
             protection = ProtectionInfo()
-            if workflow.patched("protection-expiring"):
-                if given is not None:
-                    protection, given = given, None  # read by the starter: the first turn needs no read
-                else:
-                    protection = await self._act(
-                        ProtectionInfoActivities.protection_info, ProtectionInfoInput(project_id=inp.project_id)
-                    )
-            evaluation = await self._act(
-                TasksActivities.evaluate_rules,
-                EvaluateRulesWithProtection(
-                    project_id=inp.project_id,
-                    now=workflow.now().isoformat(),
-                    after_seq=self._cursor,
-                    owner_id=inp.owner_id,
-                    project_name=inp.name,
-                    business_line=inp.business_line,
-                    amount=inp.amount,
-                    protection_until=protection.until if protection.state == "protected" else "",
-                ),
-            )
-            for event in evaluation.events:
-                await self._report(event)
+            if first is not None:
+                # The first turn was evaluated with the template (given protection, cursor 0).
+                assert given is not None
+                protection, given, evaluation, first = given, None, first, None
+            else:
+                if workflow.patched("protection-expiring"):
+                    if given is not None:
+                        protection, given = given, None  # read by the starter: the first turn needs no read
+                    else:
+                        protection = await self._act(
+                            ProtectionInfoActivities.protection_info, ProtectionInfoInput(project_id=inp.project_id)
+                        )
+                evaluation = await self._act(TasksActivities.evaluate_rules, self._evaluate_input(protection))
+            if evaluation.events and workflow.patched(PATCH_EVENTS_BATCH):
+                # The page in one call, not one local activity per event.
+                await self._act(ReportingActivities.ingest_events,
+                                ReportEventsInput(events=[self._event_input(e) for e in evaluation.events]))
+            else:
+                for event in evaluation.events:
+                    await self._report(event)
             self._cursor = max(self._cursor, evaluation.last_seq)
             for fire in evaluation.fires:
                 await self._fire(fire)
@@ -169,15 +181,28 @@ class ProjectExecution:
         return self.state()
 
     async def _report(self, event: TaskEventInfo) -> None:
-        await self._act(
-            ReportingActivities.ingest_event,
-            ReportEventInput(
-                event_id=f"{self._inp.project_id}:task-event:{event.seq}",
-                type=event.kind,
-                project_id=self._inp.project_id,
-                at=event.at or workflow.now().isoformat(),
-                payload=event.payload,
-            ),
+        await self._act(ReportingActivities.ingest_event, self._event_input(event))
+
+    def _event_input(self, event: TaskEventInfo) -> ReportEventInput:
+        return ReportEventInput(
+            event_id=f"{self._inp.project_id}:task-event:{event.seq}",
+            type=event.kind,
+            project_id=self._inp.project_id,
+            at=event.at or workflow.now().isoformat(),
+            payload=event.payload,
+        )
+
+    def _evaluate_input(self, protection: ProtectionInfo) -> EvaluateRulesWithProtection:
+        inp = self._inp
+        return EvaluateRulesWithProtection(
+            project_id=inp.project_id,
+            now=workflow.now().isoformat(),
+            after_seq=self._cursor,
+            owner_id=inp.owner_id,
+            project_name=inp.name,
+            business_line=inp.business_line,
+            amount=inp.amount,
+            protection_until=protection.until if protection.state == "protected" else "",
         )
 
     async def _fire(self, fire: RuleFireInfo) -> None:

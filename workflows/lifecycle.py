@@ -55,6 +55,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.approval import ApprovalActivities
+    from workflows.activities.finish import FinishActivities
     from workflows.activities.notify import NotifyActivities
     from workflows.activities.registry import RegistryActivities
     from workflows.activities.reporting import ReportingActivities
@@ -89,6 +90,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_VALIDATION
     from workflows.contracts.execution import EXECUTION_WORKFLOW_TYPE, ExecutionInput, execution_workflow_id
+    from workflows.contracts.finish import FinishInput
     from workflows.contracts.lifecycle import (
         QUERY_STATE,
         SIGNAL_OWNER_CHANGED,
@@ -149,6 +151,14 @@ PATCH_SERVICE_EVENTS = "service-events"
 # outbox, written with the opening; the delivery worker's relay sends them), so a decision's answer
 # no longer waits for the next approver's mail (issue 15). Older histories send them themselves.
 PATCH_NOTICES = "notices-from-approval"
+# The approval's end (status, delivery start, owner's notice) in one local activity instead of two
+# rounds of them: one activation and two local activities fewer on the last decision's answer.
+PATCH_FINISH_IN_ONE = "finish-in-one"
+# An approval that settles its step opens the next step in the same approval-service transaction
+# (RecordDecision's open_next, the OpenStep request the main loop would make): the main loop takes
+# that opening instead of calling OpenStep, and the decide answer no longer waits for a second
+# local activity and activation (issue 15).
+PATCH_OPEN_NEXT = "open-next-in-decision"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -316,38 +326,52 @@ class ProjectLifecycle:
 
     async def _finish(self, outcome: str) -> None:
         status, event = ("active", "approved") if outcome == "approved" else ("rejected", "rejected")
-        project = await self._background(
-            RegistryActivities.set_project_status,
-            SetProjectStatusInput(
-                request_id=f"{self._wid}:status:{self._round}:{status}",
-                project_id=self._project_id,
-                status=status,
-                actor_id=self._decider,
-                event=event,
-                comment=self._decision_comment,
-                report_event_id=self._report_id(f"project.{event}"),
-            ),
+        status_input = SetProjectStatusInput(
+            request_id=f"{self._wid}:status:{self._round}:{status}",
+            project_id=self._project_id,
+            status=status,
+            actor_id=self._decider,
+            event=event,
+            comment=self._decision_comment,
+            report_event_id=self._report_id(f"project.{event}"),
         )
+        kind = "project_approved" if status == "active" else "project_rejected"
+        notice = SendInput(
+            request_id=f"{self._wid}:notify:{self._round}:{kind}",
+            recipient_ids=[self._owner_id],
+            kind=kind,
+            title="",  # notify words it (services/notify/wording.py)
+            project_id=self._project_id,
+            context=self._context(comment=self._decision_comment),
+        )
+        if workflow.patched(PATCH_FINISH_IN_ONE):
+            delivery = self._delivery_input() if status == "active" else None
+            project = await self._background(FinishActivities.finish,
+                                             FinishInput(status=status_input, notice=notice, delivery=delivery))
+            self._finished(status, project)
+            await self._report(f"project.{event}", actor=self._decider)
+            return
+        project = await self._background(RegistryActivities.set_project_status, status_input)
+        self._finished(status, project)
+        await self._together(
+            self._report(f"project.{event}", actor=self._decider),
+            self._background(NotifyActivities.send, notice),
+            *([self._start_delivery()] if status == "active" else []),
+        )
+
+    def _finished(self, status: str, project: ProjectSnapshot) -> None:
         self._w.finished(status, project)
         workflow.upsert_search_attributes(
             [sa.STAGE.value_set(status), sa.APPROVERS.value_unset(), sa.SLA_DEADLINE.value_unset()]
         )
         workflow.logger.info("project %s", status)
-        kind = "project_approved" if status == "active" else "project_rejected"
-        await self._together(
-            self._report(f"project.{event}", actor=self._decider),
-            self._background(
-                NotifyActivities.send,
-                SendInput(
-                    request_id=f"{self._wid}:notify:{self._round}:{kind}",
-                    recipient_ids=[self._owner_id],
-                    kind=kind,
-                    title="",  # notify words it (services/notify/wording.py)
-                    project_id=self._project_id,
-                    context=self._context(comment=self._decision_comment),
-                ),
-            ),
-            *([self._start_delivery()] if status == "active" else []),
+
+    def _delivery_input(self) -> StartDeliveryInput:
+        p = self._project
+        return StartDeliveryInput(
+            request_id=f"{self._wid}:delivery:start", project_id=p.id, owner_id=self._owner_id,
+            at=workflow.now().isoformat(), code=p.code, name=p.name, business_line=p.business_line,
+            amount=p.amount, start_date=p.start_date,
         )
 
     async def _start_delivery(self) -> None:
@@ -358,14 +382,7 @@ class ProjectLifecycle:
             # One local activity: the protection period starts in the registry and the delivery
             # workflows are started by the client knowing it — no child-start events here, no
             # protection workflow for a project without a period, no first re-read in either.
-            await self._background(
-                RegistryActivities.start_delivery,
-                StartDeliveryInput(
-                    request_id=f"{self._wid}:delivery:start", project_id=p.id, owner_id=self._owner_id,
-                    at=workflow.now().isoformat(), code=p.code, name=p.name, business_line=p.business_line,
-                    amount=p.amount, start_date=p.start_date,
-                ),
-            )
+            await self._background(RegistryActivities.start_delivery, self._delivery_input())
             return
         # Issue 6: execution (plan, schedule, rules).
         if workflow.patched("start-execution"):
@@ -570,12 +587,15 @@ class ProjectLifecycle:
             resuming = False
             seq = w.open_step(reopen=reopen)
             index = w.step_index
-            w.opening = True
-            try:
-                opened = await self._background(ApprovalActivities.open_step,
-                                                self._open_step_input(round_no, index, seq, reopen=reopen))
-            finally:
-                w.opening = False
+            # Opened already by the decision that approved the step before (same request id).
+            opened = w.take_preopened(index, seq)
+            if opened is None or reopen:
+                w.opening = True
+                try:
+                    opened = await self._background(ApprovalActivities.open_step,
+                                                    self._open_step_input(round_no, index, seq, reopen=reopen))
+                finally:
+                    w.opening = False
             todo = w.step_opened(opened, reopen=reopen)
             if isinstance(todo, Skip):
                 workflow.logger.info("step %d (%s) %s without a decision", index, step.name, opened.status)
@@ -618,11 +638,12 @@ class ProjectLifecycle:
         return "approved"
 
     def _open_step_input(self, round_no: int, index: int, seq: int, *, reopen: bool) -> OpenStepInput:
-        """The one place an OpenStep request is spelled. A continued run asks for the step as it
-        is now (transfers may have changed it) and publishes nothing; a first opening names its
-        reporting ids and (patch ``notices-from-approval``) the approval request the service
-        sends each new task's approver, with the request ids ``_notify_tasks`` gives them (the
-        service adds the step's name and the task id to the context)."""
+        """The OpenStep request of an opening, made by the main loop or, for the step after the
+        one an approval settles, by the decision (RecordDecision's open_next): one request id. A
+        continued run asks for the step as it is now (transfers may have changed it) and publishes
+        nothing; a first opening names its reporting ids and (patch ``notices-from-approval``) the
+        approval request the service sends each new task's approver, with the request ids
+        ``_notify_tasks`` gives them (the service adds the step's name and the task id)."""
         request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{self._w.runs}" if reopen else "")
         notice = None
         if not reopen and workflow.patched(PATCH_NOTICES):
@@ -805,6 +826,9 @@ class ProjectLifecycle:
         )
 
     async def _decide_v2(self, inp: DecisionInput) -> DecisionResult:
+        asked = self._w.next_opening(inp.action)
+        if asked is not None and not workflow.patched(PATCH_OPEN_NEXT):
+            asked = None
         outcome = await self._for_caller(
             ApprovalActivities.record_decision,
             RecordDecisionInput(
@@ -826,10 +850,11 @@ class ProjectLifecycle:
                 attachments=list(inp.attachments),
                 report_scope=self._report_scope(),
                 report_key=f"{inp.task_id}:{inp.user_id}:{inp.action}:{inp.position}:{inp.to_user_id}",
+                open_next=None if asked is None else self._open_step_input(self._round, *asked, reopen=False),
             ),
             locale=inp.locale,
         )
-        decided = self._w.decision(outcome, inp.user_id, inp.comment)
+        decided = self._w.decision(outcome, inp.user_id, inp.comment, asked)
         seq = decided.seq
         if decided.approvers_changed:
             self._set_approver_attributes()

@@ -43,6 +43,7 @@ from workflows.activities import ApprovalActivities, NotifyActivities, RegistryA
 from workflows.activities.acceptance import AcceptanceActivities
 from workflows.activities.audit import AuditActivities
 from workflows.activities.change import ChangeActivities
+from workflows.activities.finish import FinishActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
 from workflows.activities.org import OrgActivities
 from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
@@ -129,6 +130,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
     )
     approval = ApprovalActivities(stubs.approval, timeout=timeout)
     notify = NotifyActivities(stubs.notify, timeout=timeout, registry=stubs.registry)
+    finish = FinishActivities(registry, notify)
     org = OrgActivities(stubs.registry, stubs.approval, timeout=timeout)
     lifecycle_ops = LifecycleOps(client)
     reporting = ReportingActivities(stubs.reporting, timeout=timeout)
@@ -138,7 +140,8 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
     ]
     if stubs.tasks is not None:
         tasks = TasksActivities(stubs.tasks, timeout=timeout)
-        execution += [tasks.apply_template, tasks.save_baseline, tasks.evaluate_rules, tasks.record_fire]
+        execution += [tasks.apply_template, tasks.start_plan, tasks.save_baseline, tasks.evaluate_rules,
+                      tasks.record_fire]
         hooks = WebhookActivities(stubs.tasks, stubs.notify, timeout=timeout)
         execution.append(hooks.deliver)
     if stubs.acceptance is not None:
@@ -160,6 +163,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
             registry.set_project_status,
             registry.start_protection,
             registry.start_delivery,
+            finish.finish,
             registry.expire_protection,
             approval.plan_chain,
             approval.open_step,
@@ -177,6 +181,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
             lifecycle_ops.decide,
             lifecycle_ops.stop_execution,
             reporting.ingest_event,
+            reporting.ingest_events,
             *execution,
         ],
     )

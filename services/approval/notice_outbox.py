@@ -24,11 +24,12 @@ from services.approval.models import notice_outbox
 KINDS = ("approval_request",)
 
 
-def validate(spec: pb.NoticeSpec) -> None:
-    violations = require(spec.request_id_prefix, "notice.request_id_prefix", "通知请求号前缀",
+def validate(spec: pb.NoticeSpec, *, field: str = "notice") -> None:
+    """``field``: the spec's path in the request (``notice``, or ``open_next.notice`` of a decision)."""
+    violations = require(spec.request_id_prefix, f"{field}.request_id_prefix", "通知请求号前缀",
                          "notice request id prefix")
     if spec.kind not in KINDS:
-        violations.append(FieldViolation("notice.kind", f"不支持的通知类型：{spec.kind}",
+        violations.append(FieldViolation(f"{field}.kind", f"不支持的通知类型：{spec.kind}",
                                          f"unsupported notice kind: {spec.kind!r} (one of {', '.join(KINDS)})"))
     if violations:
         raise ValidationFailed(violations)

@@ -243,6 +243,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         if request.link_id.strip() and self._departed(request.actor_id.strip(), context):
             raise Forbidden("审批人已离职，审批链接已失效", "the approver has left: the action link no longer works",
                             code="approver_left")
+        if request.open_next.HasField("notice"):
+            notice_outbox.validate(request.open_next.notice, field="open_next.notice")
         resp = self.store.record_decision(
             request_id=request.request_id,
             task_id=request.task_id,
@@ -257,6 +259,7 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             link_id=request.link_id,
             report_scope=request.report_scope.strip(),
             report_key=request.report_key,
+            open_next=request.open_next if request.HasField("open_next") else None,
         )
         metrics.observe_decision(action, request.channel.strip())
         return resp

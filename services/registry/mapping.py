@@ -229,7 +229,9 @@ def history_to_pb(h: HistoryEntry) -> pb.HistoryEntry:
     return pb.HistoryEntry(at=ts(h.at), actor=h.actor, event=h.event, data=dict_to_struct(h.data))
 
 
-def project_to_pb(p: Project, *, with_history: bool = True) -> pb.Project:
+def project_to_pb(p: Project, *, with_history: bool = True, with_conflicts: bool = True) -> pb.Project:
+    """``with_history`` / ``with_conflicts`` False for lists and notification reads: the history
+    and the conflict list grow without bound; ``conflict_count`` is always exact."""
     return pb.Project(
         id=p.id, code=p.code, status=status_to_pb(p.status), name=p.name,
         customer=pb.Customer(name=p.customer.name, uscc=p.customer.uscc, contact=p.customer.contact,
@@ -239,7 +241,9 @@ def project_to_pb(p: Project, *, with_history: bool = True) -> pb.Project:
         end_date=p.end_date.isoformat() if p.end_date else "",
         fields=dict_to_struct(p.fields), form_key=p.form_key, form_version=p.form_version, owner_id=p.owner_id,
         department_id=p.department_id,
-        conflicts=[pb.Conflict(project_id=c.project_id, reason=c.reason) for c in p.conflicts],
+        conflicts=[pb.Conflict(project_id=c.project_id, reason=c.reason, score=c.score) for c in p.conflicts]
+        if with_conflicts else [],
+        conflict_count=len(p.conflicts),
         history=[history_to_pb(h) for h in p.history] if with_history else [],
         version=p.version, created_at=ts(p.created_at), updated_at=ts(p.updated_at),
         protection=protection_to_pb(p.protection), external_source=p.external_source, external_id=p.external_id,

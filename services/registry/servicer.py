@@ -297,7 +297,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         project, hidden = self._read(lambda s: project_store.recipient_redactions(
             session=s, project_id=request.project_id, user_ids=list(request.user_ids)))
         return pb.RecipientRedactionsResponse(
-            project=mapping.project_to_pb(project, with_history=False),
+            project=mapping.project_to_pb(project, with_history=False, with_conflicts=False),
             recipients=[pb.RecipientHidden(user_id=u, hidden=sorted(h)) for u, h in hidden],
         )
 
@@ -318,7 +318,8 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             )
         )
         return pb.ListProjectsResponse(
-            items=[mapping.project_to_pb(p, with_history=False) for p in items], next_cursor=next_cursor
+            items=[mapping.project_to_pb(p, with_history=False, with_conflicts=False) for p in items],
+            next_cursor=next_cursor,
         )
 
     @rpc

@@ -31,6 +31,7 @@ from workflows.contracts.closure import CLOSURE_WORKFLOW_TYPE, ClosureInput, Clo
 from workflows.contracts.crm import CRM_LOST_WORKFLOW_TYPE, CrmLostInput, CrmLostResult
 from workflows.contracts.delivery import DELIVERY_WORKFLOW_TYPE, DeliveryBatchInput, DeliveryBatchResult, DeliveryRef
 from workflows.contracts.errors import DELIVERY_PERMANENT
+from workflows.contracts.execution import EXECUTION_SIGNAL_STOP, EXECUTION_WORKFLOW_TYPE, ExecutionInput, ExecutionState
 from workflows.contracts.handover import ORG_HANDOVER_WORKFLOW_TYPE, HandoverInput, HandoverResult
 from workflows.contracts.lifecycle import (
     UPDATE_DECIDE,
@@ -81,10 +82,32 @@ from workflows.contracts.registry import (
     ProjectSnapshot,
     SetProjectStatusInput,
 )
-from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
-from workflows.contracts.tasks import REGISTRY_PROTECTION_INFO, ProtectionInfo, ProtectionInfoInput
+from workflows.contracts.reporting import (
+    REPORTING_INGEST_EVENT,
+    REPORTING_INGEST_EVENTS,
+    ReportEventInput,
+    ReportEventResult,
+    ReportEventsInput,
+    ReportEventsResult,
+)
+from workflows.contracts.tasks import (
+    REGISTRY_PROTECTION_INFO,
+    TASKS_APPLY_TEMPLATE,
+    TASKS_EVALUATE_RULES,
+    TASKS_START_PLAN,
+    ApplyTemplateInput,
+    ApplyTemplateResult,
+    EvaluateRulesWithProtection,
+    ProtectionInfo,
+    ProtectionInfoInput,
+    RuleEvaluation,
+    StartPlanInput,
+    StartPlanResult,
+    TaskEventInfo,
+)
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
+from workflows.execution import ProjectExecution
 from workflows.handover import OrgHandover
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -152,6 +175,12 @@ async def v2_withdraw(handle: WorkflowHandle[Any, Any], fakes: Fakes, env: Any) 
     await handle.execute_update(UPDATE_WITHDRAW, WithdrawInput(actor_id="owner", comment="客户暂缓"))
 
 
+async def approve_two_steps(handle: WorkflowHandle[Any, Any], fakes: Fakes, env: Any) -> None:
+    await handle.execute_update(UPDATE_SUBMIT, SubmitInput(actor_id="owner"))
+    await _decide(handle, 0, "t0-mgr", "mgr")
+    await _decide(handle, 1, "t1-dir", "dir")
+
+
 V2_SCENARIOS = {
     "v2_timers_escalation_ladder": (
         [StepSpec("经理审批", ["mgr"], sla="24h", remind_at=0.5, on_timeout="escalate", escalate_to=["dir"],
@@ -183,6 +212,11 @@ V2_SCENARIOS = {
     ),
     "service_events_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
     "service_events_withdraw": ([StepSpec("经理", ["mgr"], sla="8wh", on_timeout="reject")], v2_withdraw),
+    # Issue 15 (patch finish-in-one): status, delivery start and owner's notice in one local activity.
+    "finish_in_one_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    # Issue 15 (patch open-next-in-decision): an approval opens the next step in its own call.
+    "open_next_two_steps": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"], cc=["cfo"])], approve_two_steps),
+    "open_next_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
     # Issue 15 (patch notices-from-approval): approval publishes the approval requests of openings.
     "notices_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
     "notices_timers_escalation_ladder": (
@@ -191,6 +225,9 @@ V2_SCENARIOS = {
         v2_timers_escalation_ladder,
     ),
     "notices_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
+    # Both: the step a decision opens (open_next) publishes its approval requests in that call.
+    "notices_open_next_two_steps": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"], cc=["cfo"])],
+                                    approve_two_steps),
 }
 
 SCENARIOS = {
@@ -380,12 +417,68 @@ async def _record_other(env: WorkflowEnvironment, name: str) -> None:
     print(f"recorded {name}: {len(history.events)} events")
 
 
+# ---- ProjectExecution (issue 15): its start and first turn with task events to report. Its
+# activities are tested against the tasks service in tests/workflows/test_execution*.py; here the
+# calls are scripted (the template creates two tasks, whose events the first turn reports).
+# Recorded before the patches plan-start-in-one / task-events-batch (execution_template_events)
+# and after them (execution_start_in_one), both replayed against the current code.
+
+
+@activity.defn(name=TASKS_APPLY_TEMPLATE)
+async def _apply_template(inp: ApplyTemplateInput) -> ApplyTemplateResult:
+    return ApplyTemplateResult(created=2, template_version=1, baseline_number=1 if inp.baseline_name else 0)
+
+
+@activity.defn(name=TASKS_EVALUATE_RULES)
+async def _evaluate(inp: EvaluateRulesWithProtection) -> RuleEvaluation:
+    events = [TaskEventInfo(seq=n, kind="task.created", task_id=f"t{n}", at="2026-12-01T01:00:00+00:00",
+                            payload={"name": f"任务{n}"}) for n in (1, 2) if n > inp.after_seq]
+    return RuleEvaluation(events=events, last_seq=max([inp.after_seq] + [e.seq for e in events]))
+
+
+@activity.defn(name=TASKS_START_PLAN)
+async def _start_plan(inp: StartPlanInput) -> StartPlanResult:
+    return StartPlanResult(applied=await _apply_template(inp.apply), evaluation=await _evaluate(inp.evaluate))
+
+
+@activity.defn(name=REPORTING_INGEST_EVENTS)
+async def _ingest_events(inp: ReportEventsInput) -> ReportEventsResult:
+    return ReportEventsResult(applied=len(inp.events))
+
+
+EXECUTION_SCENARIOS = ("execution_template_events", "execution_start_in_one")
+
+
+async def _record_execution(env: WorkflowEnvironment, name: str) -> None:
+    tq = f"rec-{name}"
+    scripted = [_apply_template, _evaluate, _start_plan, _ingest, _ingest_events, _send, _protection_info]
+    async with Worker(env.client, task_queue=tq, workflows=[ProjectExecution], activities=scripted):
+        handle = await env.client.start_workflow(
+            EXECUTION_WORKFLOW_TYPE,
+            ExecutionInput(project_id="p-exec", owner_id="owner", name="智慧园区", amount="100000",
+                           start="2026-12-01", protection=ProtectionInfo(state="none")),
+            id=f"rec-{name}", task_queue=tq, result_type=ExecutionState)
+        for _ in range(200):  # until the first turn has reported the template's events
+            if (await handle.query("state", result_type=ExecutionState)).cursor >= 2:
+                break
+            await asyncio.sleep(0.05)
+        await handle.signal(EXECUTION_SIGNAL_STOP)
+        print(f"{name}: {await handle.result()}")
+        history = await handle.fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+    print(f"recorded {name}: {len(history.events)} events")
+
+
 async def record(names: list[str]) -> None:
     HISTORIES.mkdir(parents=True, exist_ok=True)
-    everything: dict[str, Any] = {**SCENARIOS, **V2_SCENARIOS, **OTHER_SCENARIOS}
+    everything: dict[str, Any] = {**SCENARIOS, **V2_SCENARIOS, **OTHER_SCENARIOS,
+                                  **dict.fromkeys(EXECUTION_SCENARIOS)}
     wanted = names or [n for n in everything if not (HISTORIES / f"{n}.json").exists()]
     async with time_skipping_env() as env:
         for name in wanted:
+            if name in EXECUTION_SCENARIOS:
+                await _record_execution(env, name)
+                continue
             if name in OTHER_SCENARIOS:
                 await _record_other(env, name)
                 continue

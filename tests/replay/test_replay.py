@@ -1,6 +1,6 @@
 """Replay recorded histories (ProjectLifecycle, NotificationDelivery, CrmOpportunityLost,
-OrgHandover, ProjectClosure) against the current workflow code: a change that would break running workflows fails
-here (guard it with ``workflow.patched``)."""
+OrgHandover, ProjectClosure, ProjectExecution, …) against the current workflow code: a change that
+would break running workflows fails here (guard it with ``workflow.patched``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from workflows.change import ProjectChange
 from workflows.closure import ProjectClosure
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery import NotificationDelivery
+from workflows.execution import ProjectExecution
 from workflows.handover import OrgHandover
 from workflows.lifecycle import ProjectLifecycle
 
@@ -46,10 +47,14 @@ def test_histories_are_recorded() -> None:
         "service_events_timers_escalation_ladder",
         "service_events_transfer_add_approver",
         "service_events_withdraw",
+        # an approval opens the next step in its own call (patch open-next-in-decision, issue 15)
+        "open_next_two_steps",
+        "open_next_return_resubmit",
         # approval requests published by approval with the opening (patch notices-from-approval, issue 15)
         "notices_return_resubmit",
         "notices_timers_escalation_ladder",
         "notices_transfer_add_approver",
+        "notices_open_next_two_steps",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)
@@ -70,6 +75,12 @@ def test_histories_are_recorded() -> None:
         "change_approved",
         "change_rejected",
         "change_withdrawn",
+        # ProjectExecution's start (issue 15): before and after the patches plan-start-in-one and
+        # task-events-batch
+        "execution_template_events",
+        "execution_start_in_one",
+        # the approval's end in one local activity (patch finish-in-one, issue 15)
+        "finish_in_one_return_resubmit",
     }
 
 
@@ -83,5 +94,5 @@ async def test_replay(path: Path) -> None:
     # worker's passthrough one (workflows/sandbox.py): the determinism check of the workflow code.
     await Replayer(
         workflows=[ProjectLifecycle, NotificationDelivery, CrmOpportunityLost, OrgHandover, ProjectClosure,
-                   ProjectAcceptance, ProjectChange]
+                   ProjectAcceptance, ProjectChange, ProjectExecution]
     ).replay_workflow(history)

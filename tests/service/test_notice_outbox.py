@@ -228,3 +228,50 @@ def test_a_notice_notify_refuses_is_logged_without_content_and_acknowledged(
     assert AMOUNT not in str(refusal)
     [got] = inbox(npb_grpc.NotifyServiceStub(notify.channel), "mgr")
     assert got.project_id == "p-none"
+
+
+def test_a_decision_opening_the_next_step_publishes_its_approval_requests(
+    start_service: StartService, make_db_url: Callable[[str], str],
+) -> None:
+    """RecordDecision's open_next (the OpenStep request the workflow would make next) carries the
+    notice: the next step's approval requests are written in the decision's transaction, and the
+    later OpenStep under that request id answers the same opening and writes none."""
+    registry = start_service("registry", db_url=make_db_url("registry"))
+    rpb_grpc.RegistryServiceStub(registry.channel).UpsertOrg(rpb.UpsertOrgRequest(
+        request_id=rid(), departments=[rpb.Department(id="hq", name="总部")],
+        users=[rpb.User(id="rep", name="张三", department_id="hq"), rpb.User(id="mgr", name="李四", department_id="hq"),
+               rpb.User(id="fin1", name="王五", department_id="hq", roles=["finance"])]), timeout=10)
+    approval = start_service("approval", registry_addr=registry.addr, db_url=make_db_url("approval"))
+    appr = apb_grpc.ApprovalServiceStub(approval.channel)
+    steps = [apb.PolicyStep(name="经理", approvers=apb.Approvers(type="user", user_id="mgr")),
+             apb.PolicyStep(name="财务", approvers=apb.Approvers(type="role", role="finance"))]
+    appr.PutPolicy(apb.PutPolicyRequest(request_id=rid(), key="two", form_key="two", steps=steps), timeout=10)
+    facts = apb.ProjectFacts(project_id="p-two", form_key="two", name="项目", amount="1")
+    inst = appr.PlanChain(apb.PlanChainRequest(request_id=rid(), project=facts, submitter_id="rep"),
+                          timeout=10).instance_id
+    wid = "project-p-two"
+    context = struct_pb2.Struct()
+    context.update({"project_id": "p-two", "name": "项目", "escalated": False})
+
+    def open_req(index: int, kind: str = "approval_request") -> apb.OpenStepRequest:
+        return apb.OpenStepRequest(request_id=f"{wid}:open:1:{index}:1", instance_id=inst, step_index=index,
+                                   notice=apb.NoticeSpec(kind=kind, project_id="p-two", context=context,
+                                                         request_id_prefix=f"{wid}:notify:1:step{index}"))
+
+    [task] = appr.OpenStep(open_req(0), timeout=10).tasks
+    for row in claimed(appr):
+        appr.AckNotices(apb.AckNoticesRequest(seqs=[row.seq]), timeout=10)
+    decide = apb.RecordDecisionRequest(request_id=rid(), task_id=task.id, actor_id="mgr", action="approve",
+                                       channel="api", open_next=open_req(1, kind="approval_cc"))
+    failure = refused(appr.RecordDecision, decide, grpc.StatusCode.INVALID_ARGUMENT)
+    assert [v.field for v in failure.violations] == ["open_next.notice.kind"]
+    assert claimed(appr) == []
+    decide.open_next.CopyFrom(open_req(1))
+    nxt = appr.RecordDecision(decide, timeout=10).next_opened
+    [fin] = nxt.tasks
+    assert nxt.notices_published
+    [row] = claimed(appr)
+    assert (row.notice.request_id, row.notice.context["step"]) == (f"{wid}:notify:1:step1:fin1:{fin.id}", "财务")
+    # The workflow's main loop takes that opening (or asks OpenStep with the same id): no more.
+    assert appr.OpenStep(open_req(1), timeout=10) == nxt
+    assert [r.seq for r in claimed(appr)] == [row.seq]

@@ -139,6 +139,70 @@ def test_a_two_step_walk_releases_the_first_decider_once_the_second_step_is_open
     assert w.acted_on(second.seq)
 
 
+def test_an_approval_that_opens_the_next_step_hands_that_opening_to_the_walk() -> None:
+    """Patch "open-next-in-decision": the decide handler asks for the opening that follows, the
+    service opens it inside the decision, and the walk's next opening takes it instead of an
+    OpenStep call; the first decider is released once it is taken."""
+    w = submitted(PLAN + [PlannedStep(index=2, name="legal", approvers=["c"])])
+    assert w.next_opening("approve") is None  # planning: no step waiting yet
+    open_next(w, pending(0, "a"))
+    assert w.next_opening("reject") is None and w.next_opening("transfer") is None
+    asked = w.next_opening("approve")
+    assert asked == (1, 2)
+    out = dataclasses.replace(decision(0, "approved"), next_opened=pending(1, "b"))
+    first = w.decision(out, "a", "", asked)
+    assert w.preopened == (1, 2, pending(1, "b"))
+    assert w.next_opening("approve") is None  # settled already
+    assert w.step_done(w.wait_outcome) is None
+    seq = w.open_step(reopen=False)
+    assert (w.step_index, seq) == asked
+    opened = w.take_preopened(w.step_index, seq)
+    assert opened == pending(1, "b") and w.preopened is None
+    assert w.take_preopened(w.step_index, seq) is None  # used once
+    assert isinstance(w.step_opened(opened, reopen=False), Wait)
+    assert w.acted_on(first.seq) and w.approvers == ["b"]
+    w.decision(dataclasses.replace(decision(1, "approved"), next_opened=pending(2, "c")), "b", "",
+               w.next_opening("approve"))
+    w.step_done(w.wait_outcome)
+    w.open_step(reopen=False)
+    assert w.take_preopened(2, 3) == pending(2, "c")
+    # The last step has nothing after it.
+    assert w.next_opening("approve") is None
+
+
+def test_an_opening_inside_the_decision_is_held_only_for_an_approval_that_settles_the_open_step() -> None:
+    w = submitted()
+    open_next(w, pending(0, "a", "b"))
+    asked = w.next_opening("approve")
+    # One of several approvals: not settled, the service opened nothing.
+    w.decision(decision(0, "pending", pending_approvers=["b"]), "a", "", asked)
+    assert w.preopened is None
+    # A stale decision (another instance) is not taken, whatever it carries.
+    stale = dataclasses.replace(decision(0, "approved", instance="old"), next_opened=pending(1, "b"))
+    w.decision(stale, "b", "", asked)
+    assert w.preopened is None and not w.settled
+    # An opening that is not the one the walk makes next is dropped when the walk opens.
+    w.decision(dataclasses.replace(decision(0, "approved"), next_opened=pending(1, "b")), "b", "", (1, 9))
+    w.step_done(w.wait_outcome)
+    seq = w.open_step(reopen=False)
+    assert w.take_preopened(w.step_index, seq) is None and w.preopened is None
+    # A withdrawn walk asks for nothing.
+    w2 = submitted()
+    open_next(w2, pending(0, "a"))
+    w2.withdrawn(project("cancelled"), "owner")
+    assert w2.next_opening("approve") is None
+
+
+def test_the_opening_held_is_never_carried_over_continue_as_new() -> None:
+    w = submitted()
+    open_next(w, pending(0, "a"))
+    w.decision(dataclasses.replace(decision(0, "approved"), next_opened=pending(1, "b")), "a", "",
+               w.next_opening("approve"))
+    restored = ApprovalWalk(project=ProjectSnapshot(id="p1"))
+    restored.restore(w.carry())
+    assert restored.preopened is None
+
+
 def test_a_return_to_the_submitter_resumes_at_the_returning_step_after_resubmission() -> None:
     w = submitted()
     open_next(w, pending(0, "a"))

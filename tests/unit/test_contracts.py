@@ -15,6 +15,7 @@ from workflows.activities import ApprovalActivities, NotifyActivities, RegistryA
 from workflows.activities.acceptance import AcceptanceActivities
 from workflows.activities.audit import AuditActivities
 from workflows.activities.change import ChangeActivities
+from workflows.activities.finish import FinishActivities
 from workflows.activities.lifecycle_ops import LifecycleOps
 from workflows.activities.org import OrgActivities
 from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
@@ -36,6 +37,10 @@ ACTIVITY_NAMES = {
     # issue 16 (报备交接): OrgHandover hands the departing user's registrations over too
     "registry.HandOverProjects",
     "change.SettleChange",
+    # issue 15 (patch finish-in-one): the approval's end in one local activity
+    "lifecycle.Finish",
+    # issue 15 (patches plan-start-in-one, task-events-batch): ProjectExecution's fewer calls
+    "tasks.StartPlan", "reporting.IngestEvents",
 }
 WORKFLOW_NAMES = {
     "ProjectLifecycle", "ProjectExecution", "ProjectProtection", "NotificationDelivery", "CrmOpportunityLost",
@@ -45,7 +50,7 @@ WORKFLOW_NAMES = {
 ACTIVITY_CLASSES: list[type[Any]] = [
     RegistryActivities, ApprovalActivities, NotifyActivities, ReportingActivities, TasksActivities,
     RecipientActivities, ProtectionInfoActivities, WebhookActivities, OrgActivities, LifecycleOps, AuditActivities,
-    AcceptanceActivities, ChangeActivities,
+    AcceptanceActivities, ChangeActivities, FinishActivities,
 ]
 
 

@@ -247,10 +247,26 @@ def test_find_conflicts_by_uscc_and_name_only_live() -> None:
     ]
     hits = domain.find_conflicts("me", Customer(name="星辰科技（集团）", uscc=code), others)
     assert hits == [
-        ConflictHit("p1", "客户统一社会信用代码相同"),
-        ConflictHit("p2", "客户名称相同"),
-        ConflictHit("p5", "客户统一社会信用代码相同；客户名称相同"),
+        ConflictHit("p1", "客户统一社会信用代码相同", 100.0),
+        ConflictHit("p2", "客户名称相同", 100.0),
+        ConflictHit("p5", "客户统一社会信用代码相同；客户名称相同", 100.0),
     ]
+
+
+def test_conflict_score_adds_similar_project_names() -> None:
+    """The score ranks hits for the bounded lists workflows carry: customer similarity, plus the
+    project names' similarity when it counts (a likely double registration ranks first)."""
+    norm = normalise_name("星辰科技")
+    others = [
+        Registration("same_customer", Status.ACTIVE, "", norm, name="数据中心"),
+        Registration("same_project", Status.ACTIVE, "", norm, name="智慧园区二期"),
+        Registration("similar_customer", Status.ACTIVE, "", normalise_name("星辰科技开发"), name="数据中心"),
+    ]
+    hits = domain.find_conflicts("me", Customer(name="星辰科技"), others, project_name="智慧园区二期")
+    scores = {h.project_id: h.score for h in hits}
+    assert scores["same_project"] == 200.0
+    assert scores["same_customer"] == 100.0
+    assert 80.0 <= scores["similar_customer"] < 100.0
 
 
 def _project(**kw: object) -> Project:

@@ -49,6 +49,7 @@ from workflows.contracts.approval import (
     TimerRef,
 )
 from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_VALIDATION
+from workflows.contracts.finish import LIFECYCLE_FINISH, FinishInput
 from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
 from workflows.contracts.registry import (
     LIFECYCLE_START_DELIVERY,
@@ -148,6 +149,8 @@ class Fakes:
         self.instance_id = "inst-1"
         self.replan: tuple[list[StepSpec], str] | None = None
         self.opened_instances: list[str] = []
+        # OpenStep request ids RecordDecision opened the next step under (``open_next``).
+        self.opened_in_decision: list[str] = []
         # Delivery starts of an approved project, by request id.
         self.deliveries: dict[str, StartDeliveryInput] = {}
 
@@ -192,6 +195,7 @@ class Fakes:
             self.send,
             self.ingest_event,
             self.start_delivery,
+            self.finish,
         ]
 
     def task_of(self, step_index: int, approver: str) -> str:
@@ -270,6 +274,16 @@ class Fakes:
         self._maybe_fail(LIFECYCLE_START_DELIVERY)
         return StartDeliveryResult(protection_state="none")
 
+    @activity.defn(name=LIFECYCLE_FINISH)
+    async def finish(self, inp: FinishInput) -> ProjectSnapshot:
+        """Like workflows/activities/finish.py: the fakes' own steps, in the same order."""
+        self._enter(LIFECYCLE_FINISH)
+        project = await self.set_project_status(inp.status)
+        if inp.delivery is not None:
+            await self.start_delivery(inp.delivery)
+        await self.send(inp.notice)
+        return project
+
     # ---- approval ----
 
     @activity.defn(name=APPROVAL_PLAN_CHAIN)
@@ -328,6 +342,11 @@ class Fakes:
     async def open_step(self, inp: OpenStepInput) -> OpenedStep:
         self._enter(APPROVAL_OPEN_STEP)
         self.opened_instances.append(inp.instance_id)
+        return self._open(inp)
+
+    def _open(self, inp: OpenStepInput) -> OpenedStep:
+        """OpenStep, and RecordDecision opening the next step (``open_next``) like the service:
+        one opening per request id."""
         if inp.request_id in self._done:
             return self._done[inp.request_id]  # type: ignore[no-any-return]
         spec = self.steps[inp.step_index]
@@ -343,9 +362,10 @@ class Fakes:
             self.step_status[inp.step_index] = "approved"
             self._publish_decided(inp.report_scope, f"auto:{inp.report_key}", inp.instance_id, inp.step_index,
                                   spec.name, spec.approvers[0] if spec.approvers else "", "approve", "auto")
-            return OpenedStep(
+            self._done[inp.request_id] = OpenedStep(
                 index=inp.step_index, name=spec.name, status="approved", approvers=spec.approvers, auto_approved=True
             )
+            return self._done[inp.request_id]  # type: ignore[no-any-return]
         self.opens[inp.step_index] += 1
         self._current_ids[inp.step_index] = set()
         self.opened_at[inp.step_index] = activity.info().current_attempt_scheduled_time.astimezone(UTC)
@@ -452,10 +472,16 @@ class Fakes:
                         new.append(self._new_task(index, nxt))
                 self._settle(index, outcome)
             self.actions.append((inp.action, inp.actor_id, index))
+            nxt_open = inp.open_next
+            next_opened = None
+            if (nxt_open is not None and outcome == "approved" and nxt_open.instance_id == self.instance_id
+                    and nxt_open.step_index == index + 1 < len(self.steps)):
+                self.opened_in_decision.append(nxt_open.request_id)
+                next_opened = self._open(nxt_open)
             self.decisions[inp.request_id] = DecisionOutcome(
                 task_id=task.id, instance_id=self.instance_id, step_index=index, step_outcome=outcome,
                 new_tasks=[self._ref(t) for t in new], return_to=return_to, step_name=self.steps[index].name,
-                pending_approvers=self._pending(index),
+                pending_approvers=self._pending(index), next_opened=next_opened,
             )
             self._publish_decided(inp.report_scope, inp.report_key, self.instance_id, index, self.steps[index].name,
                                   inp.actor_id, inp.action, inp.channel)

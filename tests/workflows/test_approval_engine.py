@@ -379,6 +379,14 @@ async def test_remind_cc_and_admin_reassign(env: WorkflowEnvironment) -> None:
     assert [a[0] for a in fakes.actions] == ["remind", "remind", "cc", "reassign", "approve"]
 
 
+async def _transfer_until_continued(handle: Any, fakes: Fakes) -> None:
+    """Step 1 transferred u0 → u1 → … → u8: enough events for the workflow to continue as new."""
+    for i in range(8):
+        task = next(t for t in fakes.tasks.values() if t.approver_id == f"u{i}" and t.status == "pending")
+        await decide(handle, task.id, f"u{i}", action="transfer", to_user_id=f"u{i + 1}")
+    await eventually(lambda: _runs_over(handle, 1))
+
+
 async def test_history_stays_bounded_by_continue_as_new(env: WorkflowEnvironment) -> None:
     """Many transfers on one step: the workflow continues as new, keeps waiting on the same
     step with the right approvers, and completes on the next decision."""
@@ -387,10 +395,7 @@ async def test_history_stays_bounded_by_continue_as_new(env: WorkflowEnvironment
         handle = await start(env.client, tq, fakes, history_limit=60)
         await submit(handle)
         await wait_for_step(handle, 0)
-        for i in range(8):
-            task = next(t for t in fakes.tasks.values() if t.approver_id == f"u{i}" and t.status == "pending")
-            await decide(handle, task.id, f"u{i}", action="transfer", to_user_id=f"u{i + 1}")
-        await eventually(lambda: _runs_over(handle, 1))
+        await _transfer_until_continued(handle, fakes)
         state = await state_of(handle)
         assert (state.stage, state.step_index, state.approvers) == ("approval", 0, ["u8"])
         task = next(t for t in fakes.tasks.values() if t.approver_id == "u8")
@@ -398,6 +403,40 @@ async def test_history_stays_bounded_by_continue_as_new(env: WorkflowEnvironment
         assert (await handle.result()).status == "active"
     assert fakes.calls["approval.PlanChain"] == 1
     assert len(fakes.events_of("approval.step_opened")) == 1  # not re-announced after continue-as-new
+
+
+async def test_the_step_opened_inside_a_decision_survives_continue_as_new(env: WorkflowEnvironment) -> None:
+    """Patch open-next-in-decision across runs: in a continued run, the approval of step 1 opens
+    step 2 inside its RecordDecision and the loop takes it (no OpenStep for it); the run after the
+    next continue-as-new asks for step 2 as it is (a reopening) and does not open it again."""
+    fakes = Fakes(steps=[StepSpec("经理", ["u0"]), StepSpec("总监", ["v0"])])
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start(env.client, tq, fakes, history_limit=60)
+        await submit(handle)
+        await wait_for_step(handle, 0)
+        await _transfer_until_continued(handle, fakes)
+        runs = (await state_of(handle)).runs
+        task = next(t for t in fakes.tasks.values() if t.approver_id == "u8")
+        assert (await decide(handle, task.id, "u8")).status == "pending_approval"
+        state = await state_of(handle)
+        assert (state.step_index, state.approvers) == (1, ["v0"])
+        assert fakes.opened_in_decision == [f"{handle.id}:open:1:1:2"]
+        opens_before = fakes.calls["approval.OpenStep"]
+        for i in range(8):
+            task = next(t for t in fakes.tasks.values() if t.approver_id == f"v{i}" and t.status == "pending")
+            await decide(handle, task.id, f"v{i}", action="transfer", to_user_id=f"v{i + 1}")
+        await eventually(lambda: _runs_over(handle, runs))
+        task = next(t for t in fakes.tasks.values() if t.approver_id == "v8")
+        assert (await decide(handle, task.id, "v8")).status == "active"
+        assert (await handle.result()).status == "active"
+    # After step 2 opened in the decision, only reopenings (a continued run asking for the step
+    # as it is), and step 2 opened once.
+    asked = [r for r in fakes._done if r.startswith(f"{handle.id}:open:1:1:")]
+    assert asked[0] == f"{handle.id}:open:1:1:2" and len(asked) > 1
+    assert all(r.startswith(f"{handle.id}:open:1:1:2:run") for r in asked[1:])
+    assert fakes.calls["approval.OpenStep"] == opens_before + len(asked) - 1
+    assert dict(fakes.opens) == {0: 1, 1: 1}
+    assert len(fakes.events_of("approval.step_opened")) == 2
 
 
 async def _runs_over(handle: WorkflowHandle[Any, Any], n: int) -> bool:

@@ -5,6 +5,7 @@ once, continue-as-new cursor. Notify, reporting and recipient resolution are in-
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -28,15 +29,24 @@ from tests.conftest import StartService
 from workflows.activities.reporting import typed_event
 from workflows.activities.tasks import TasksActivities
 from workflows.contracts.execution import (
+    EXECUTION_QUERY_STATE,
     EXECUTION_SIGNAL_CHANGED,
     EXECUTION_SIGNAL_STOP,
     EXECUTION_WORKFLOW_TYPE,
     ExecutionInput,
+    ExecutionState,
     TasksChanged,
     execution_workflow_id,
 )
 from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
-from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
+from workflows.contracts.reporting import (
+    REPORTING_INGEST_EVENT,
+    REPORTING_INGEST_EVENTS,
+    ReportEventInput,
+    ReportEventResult,
+    ReportEventsInput,
+    ReportEventsResult,
+)
 from workflows.contracts.tasks import (
     REGISTRY_PROTECTION_INFO,
     REGISTRY_RESOLVE_RECIPIENTS,
@@ -73,6 +83,10 @@ class Sink:
         self.events.setdefault(inp.event_id, inp)
         return ReportEventResult(applied=applied)
 
+    @activity.defn(name=REPORTING_INGEST_EVENTS)
+    async def ingest_events(self, inp: ReportEventsInput) -> ReportEventsResult:
+        return ReportEventsResult(applied=sum([(await self.ingest(e)).applied for e in inp.events]))
+
     @activity.defn(name=REGISTRY_PROTECTION_INFO)
     async def protection(self, inp: ProtectionInfoInput) -> ProtectionInfo:
         return ProtectionInfo(state="none")
@@ -96,9 +110,11 @@ async def stack(env: WorkflowEnvironment, tasks_addr: str) -> AsyncIterator[tupl
         activities=[
             sink.send,
             sink.ingest,
+            sink.ingest_events,
             sink.resolve,
             sink.protection,
             tasks.apply_template,
+            tasks.start_plan,
             tasks.save_baseline,
             tasks.evaluate_rules,
             tasks.record_fire,
@@ -287,3 +303,35 @@ async def test_template_is_anchored_at_the_registered_start_date(
     assert rows["现场勘查"] == ("2026-09-29", "2026-09-30"), rows
     assert rows["启动会"][0] == "2026-10-09", rows
     assert rows["方案设计"] == ("2026-10-08", "2026-10-10"), rows
+
+
+async def test_started_knowing_protection_applies_the_template_and_first_turn_in_one_call(
+    env: WorkflowEnvironment, stack: tuple[Sink, pb_grpc.TasksServiceStub, str]
+) -> None:
+    """Started by the lifecycle's delivery start (protection given), the template and the first
+    rules turn run as one local activity (patch plan-start-in-one), and the page of task events
+    the template made is reported in one call (patch task-events-batch), each event once."""
+    sink, stub, queue = stack
+    bl = f"bl-{uuid.uuid4().hex[:6]}"
+    body = struct_pb2.Struct()
+    body.update({"tasks": [
+        {"key": "survey", "name": "现场勘查", "duration_days": 2},
+        {"key": "design", "name": "方案设计", "duration_days": 3, "depends_on": [{"key": "survey"}]},
+    ]})
+    stub.PutTemplate(pb.PutTemplateRequest(request_id=f"{bl}-tpl", business_line=bl, body=body), timeout=10)
+    pid = f"p-{uuid.uuid4().hex[:6]}"
+    handle = await start(env, queue, pid, bl=bl, start="2026-09-29", protection=ProtectionInfo(state="none"))
+    await env.sleep(timedelta(minutes=1))
+    tasks = stub.ListTasks(pb.ListTasksRequest(project_id=pid), timeout=10).tasks
+    assert sorted(t.name for t in tasks) == ["方案设计", "现场勘查"]
+    reported = {k: e for k, e in sink.events.items() if k.startswith(f"{pid}:task-event:")}
+    assert sorted(e.type for e in reported.values()).count("task.created") == 2, reported
+    state = await handle.query(EXECUTION_QUERY_STATE, result_type=ExecutionState)
+    assert state.cursor == max(int(k.rsplit(":", 1)[1]) for k in reported)
+    await handle.signal(EXECUTION_SIGNAL_STOP)
+    await handle.result()
+    types = [str(json.loads(m.details["data"].payloads[0].data).get("activity_type", ""))
+             for m in (e.marker_recorded_event_attributes for e in (await handle.fetch_history()).events
+                       if e.HasField("marker_recorded_event_attributes")) if "data" in m.details]
+    assert types.count("tasks.StartPlan") == 1 and types.count("reporting.IngestEvents") == 1, types
+    assert not {"tasks.ApplyTemplate", "tasks.EvaluateRules", "reporting.IngestEvent"} & set(types), types

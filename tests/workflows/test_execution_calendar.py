@@ -48,8 +48,8 @@ async def worker(
     queue = f"exec-cal-{uuid.uuid4().hex[:8]}"
     sync = grpc.insecure_channel(tasks_addr)
     async with Worker(env.client, task_queue=queue, workflows=[ProjectExecution], activities=[
-        sink.send, sink.ingest, sink.resolve, sink.protection,
-        tasks.apply_template, tasks.save_baseline, tasks.evaluate_rules, tasks.record_fire,
+        sink.send, sink.ingest, sink.ingest_events, sink.resolve, sink.protection,
+        tasks.apply_template, tasks.start_plan, tasks.save_baseline, tasks.evaluate_rules, tasks.record_fire,
     ]):
         yield sink, pb_grpc.TasksServiceStub(sync), approval, queue
     await channel.close()

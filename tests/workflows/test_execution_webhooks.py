@@ -52,7 +52,14 @@ from workflows.contracts.execution import (
     execution_workflow_id,
 )
 from workflows.contracts.notify import NOTIFY_SEND, SendInput, SendResult
-from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
+from workflows.contracts.reporting import (
+    REPORTING_INGEST_EVENT,
+    REPORTING_INGEST_EVENTS,
+    ReportEventInput,
+    ReportEventResult,
+    ReportEventsInput,
+    ReportEventsResult,
+)
 from workflows.contracts.tasks import (
     REGISTRY_PROTECTION_INFO,
     REGISTRY_RESOLVE_RECIPIENTS,
@@ -138,6 +145,10 @@ class Fakes:
     async def ingest(self, inp: ReportEventInput) -> ReportEventResult:
         return ReportEventResult(applied=True)
 
+    @activity.defn(name=REPORTING_INGEST_EVENTS)
+    async def ingest_events(self, inp: ReportEventsInput) -> ReportEventsResult:
+        return ReportEventsResult(applied=len(inp.events))
+
     @activity.defn(name=REGISTRY_RESOLVE_RECIPIENTS)
     async def resolve(self, inp: ResolveRecipientsInput) -> ResolveRecipientsResult:
         return ResolveRecipientsResult(user_ids=inp.user_ids)
@@ -182,9 +193,11 @@ async def _stack(
         activities=[
             fakes.send,
             fakes.ingest,
+            fakes.ingest_events,
             fakes.resolve,
             fakes.protection_info,
             tasks.apply_template,
+            tasks.start_plan,
             tasks.save_baseline,
             tasks.evaluate_rules,
             tasks.record_fire,

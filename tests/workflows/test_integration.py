@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
+from collections import Counter
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.enums.v1 import EventType, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -131,6 +133,17 @@ async def _polled(client: Client, task_queue: str) -> bool:
     return bool(resp.pollers)
 
 
+async def _local_activities(handle: WorkflowHandle[Any, Any]) -> Counter[str]:
+    """The workflow's local activities by type (from its history's markers)."""
+    out: Counter[str] = Counter()
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == "core_local_activity" and "data" in marker.details:
+                out[json.loads(marker.details["data"].payloads[0].data).get("activity_type", "?")] += 1
+    return out
+
+
 def _todo(addrs: dict[str, str], user: str) -> str:
     approval = ApprovalServiceStub(channel(addrs["approval"]))
     tasks = approval.ListTodos(apb.ListTodosRequest(user_id=user), timeout=10).tasks
@@ -191,6 +204,10 @@ async def test_lifecycle_with_real_services(services: dict[str, str]) -> None:
             assert first.status == "pending_approval"
             state = await state_of(handle)
             assert (state.step_index, state.approvers) == (1, ["boss"])
+            # The approval opened step 2 inside its RecordDecision (patch open-next-in-decision):
+            # the workflow called OpenStep for step 1 only, and step 2 has one task.
+            called = await _local_activities(handle)
+            assert (called["approval.OpenStep"], called["approval.RecordDecision"]) == (1, 2)
             desc = await handle.describe()
             assert desc.typed_search_attributes.get(sa.STAGE) == "approval"
             assert desc.typed_search_attributes.get(sa.APPROVERS) == ["boss"]

@@ -15,8 +15,9 @@ from tests.workflows.conftest import lifecycle_worker, search_attributes_of, sta
 from tests.workflows.fakes import Fakes, StepSpec
 from workflows.activities.reporting import typed_event
 from workflows.contracts import search_attributes as sa
-from workflows.contracts.approval import APPROVAL_RECORD_DECISION
+from workflows.contracts.approval import APPROVAL_OPEN_STEP, APPROVAL_RECORD_DECISION
 from workflows.contracts.errors import ERR_CONFLICT, ERR_FORBIDDEN, ERR_VALIDATION
+from workflows.contracts.finish import LIFECYCLE_FINISH
 from workflows.contracts.lifecycle import (
     UPDATE_DECIDE,
     UPDATE_SUBMIT,
@@ -106,6 +107,12 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
 
     assert fakes.project.status == "active"
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
+    # Each approval that settled a step opened the next one in its own call (patch
+    # open-next-in-decision): one OpenStep, for the first step only; each step opened once.
+    wid = handle.id
+    assert fakes.calls[APPROVAL_OPEN_STEP] == 1
+    assert fakes.opened_in_decision == [f"{wid}:open:1:1:2", f"{wid}:open:1:2:3"]
+    assert dict(fakes.opens) == {0: 1, 1: 1, 2: 1}
     # Its delivery (protection period, execution) starts once, from the snapshot at approval.
     (delivery,) = fakes.deliveries.values()
     assert (delivery.project_id, delivery.owner_id, delivery.code, delivery.business_line, delivery.amount) == (
@@ -129,7 +136,6 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
     # Registry and approval published every event (patch service-events) with the ids the workflow
     # used to send them under; the workflow sent none itself.
     assert fakes.calls[REPORTING_INGEST_EVENT] == 0
-    wid = handle.id
     assert {e for e in fakes.published if e.startswith(wid)} == {
         f"{wid}:project.submitted:1", f"{wid}:project.approved:1",
         f"{wid}:approval.step_opened:inst-1:0:1", f"{wid}:approval.step_opened:inst-1:1:2",
@@ -257,6 +263,34 @@ async def test_auto_approved_step_is_skipped(env: Any) -> None:
         ("approval_request", ("mgr",)),
         ("approval_request", ("dir",)),
     ]
+    # The auto-approved step was opened inside mgr's decision; the one after it by OpenStep.
+    assert fakes.opened_in_decision == [f"{handle.id}:open:1:1:2"]
+    assert fakes.calls[APPROVAL_OPEN_STEP] == 2
+    assert f"{handle.id}:approval.decided:inst-1:1:auto:2" in fakes.published
+
+
+async def test_a_two_step_approval_opens_step_two_inside_the_first_decision(env: Any) -> None:
+    """The decide answer comes once step 2 is open, with one opening per step and no OpenStep
+    call for step 2, also when the decision's answer was lost and the activity retried."""
+    fakes = Fakes(steps=[StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"], cc=["cfo"])])
+    fakes.fail_first = {APPROVAL_RECORD_DECISION}
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start_lifecycle(env.client, tq, fakes)
+        await submit(handle)
+        await wait_for_step(handle, 0)
+        assert (await decide(handle, "t0-mgr", "mgr")).status == "pending_approval"
+        # Answered with step 2 open: its approver is the one waited on, and was asked.
+        state = await state_of(handle)
+        assert (state.step_index, state.approvers) == (1, ["dir"])
+        assert fakes.calls[APPROVAL_OPEN_STEP] == 1 and dict(fakes.opens) == {0: 1, 1: 1}
+        assert fakes.calls[APPROVAL_RECORD_DECISION] == 2  # the retry got the same answer
+        assert (await decide(handle, "t1-dir", "dir")).status == "active"
+        await handle.result()
+    wid = handle.id
+    assert fakes.opened_in_decision == [f"{wid}:open:1:1:2"]
+    assert [k for k in fakes.sent_kinds() if k[0] in ("approval_request", "approval_cc")] == [
+        ("approval_request", ("mgr",)), ("approval_request", ("dir",)), ("approval_cc", ("cfo",))]
+    assert f"{wid}:approval.step_opened:inst-1:1:2" in fakes.published
 
 
 async def test_a_no_approval_policy_goes_straight_to_active(env: Any) -> None:
@@ -293,7 +327,9 @@ async def test_transient_failures_are_retried_and_take_effect_once(env: Any) -> 
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
     assert fakes.event_types() == ["project.created", "project.submitted", "project.approved"]
     assert fakes.sent_kinds() == [("approval_request", ("mgr",)), ("project_approved", ("owner",))]
-    # The approval request is the approval service's (published with the opening); the workflow
-    # sends the approval notice only, retried once.
+    # The approval request is the approval service's (published with the opening), the owner's
+    # notice runs inside lifecycle.Finish (patch finish-in-one), whose first attempt failed at the
+    # status write, so it is sent once, by the retry.
     assert list(fakes.notices) == [f"{handle.id}:notify:1:step0:mgr:t0-mgr"]
-    assert fakes.calls[NOTIFY_SEND] == 2
+    assert fakes.calls[NOTIFY_SEND] == 1
+    assert fakes.calls[LIFECYCLE_FINISH] == 2

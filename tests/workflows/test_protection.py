@@ -39,6 +39,11 @@ S = pb.ProjectStatus
 
 @pytest.fixture()
 def registry(start_service: StartService, tmp_path: Any) -> Any:
+    return registry_with_forms(start_service, tmp_path)
+
+
+def registry_with_forms(start_service: StartService, tmp_path: Any) -> tuple[Any, str]:
+    """A registry with a form that keeps a protection period ("prot") and one that does not."""
     svc = start_service("registry", attachments_dir=tmp_path)
     stub = pb_grpc.RegistryServiceStub(svc.channel)
     stub.UpsertOrg(ORG, timeout=10)

@@ -174,6 +174,8 @@ class ApprovalActivities:
         )
         if inp.to_step is not None:
             req.to_step = inp.to_step
+        if inp.open_next is not None:
+            req.open_next.CopyFrom(open_step_request(inp.open_next))
         resp = await call(self._stub.RecordDecision, req, timeout=self._timeout, locale=inp.locale)
         log.info(
             "approval.decided", task_id=inp.task_id, actor=inp.actor_id, action=inp.action, outcome=resp.step_outcome
@@ -188,6 +190,7 @@ class ApprovalActivities:
             on_behalf_of=resp.on_behalf_of,
             step_name=resp.step.name or resp.task.step_name,
             pending_approvers=list(resp.pending_approvers),
+            next_opened=opened_step(resp.next_opened) if resp.HasField("next_opened") else None,
         )
 
     @activity.defn(name=APPROVAL_FIRE_TIMER)

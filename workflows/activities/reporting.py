@@ -15,7 +15,14 @@ from baobei.reporting_facts import project_facts
 from workflows.activities._log import activity_logger
 from workflows.activities.errors import call
 from workflows.contracts.errors import ERR_VALIDATION
-from workflows.contracts.reporting import REPORTING_INGEST_EVENT, ReportEventInput, ReportEventResult
+from workflows.contracts.reporting import (
+    REPORTING_INGEST_EVENT,
+    REPORTING_INGEST_EVENTS,
+    ReportEventInput,
+    ReportEventResult,
+    ReportEventsInput,
+    ReportEventsResult,
+)
 
 
 def typed_event(inp: ReportEventInput) -> pb.Event:
@@ -51,3 +58,33 @@ class ReportingActivities:
         resp = await call(self._stub.IngestEvent, pb.IngestEventRequest(event=event), timeout=self._timeout)
         log.info("reporting.event", event_id=inp.event_id, type=inp.type, applied=resp.applied)
         return ReportEventResult(applied=resp.applied)
+
+    @activity.defn(name=REPORTING_INGEST_EVENTS)
+    async def ingest_events(self, inp: ReportEventsInput) -> ReportEventsResult:
+        """A page of events in one call. Reporting checks the batch whole before applying any, so a
+        batch with one event it refuses is sent again one by one: the refused event (the sender's
+        mistake, a retry cannot help) is logged and left out, the others are applied."""
+        if not inp.events:
+            return ReportEventsResult()
+        log = activity_logger(inp.events[0].project_id)
+        try:
+            batch = [typed_event(e) for e in inp.events]
+        except (ValueError, json_format.ParseError):
+            batch = []
+        if batch:
+            try:
+                resp = await call(self._stub.IngestEvents, pb.IngestEventsRequest(events=batch), timeout=self._timeout)
+                log.info("reporting.events", events=len(batch), applied=resp.applied)
+                return ReportEventsResult(applied=resp.applied)
+            except ApplicationError as err:
+                if err.type != ERR_VALIDATION:
+                    raise
+        applied = 0
+        for one in inp.events:
+            try:
+                applied += int((await self.ingest_event(one)).applied)
+            except ApplicationError as err:
+                if err.type != ERR_VALIDATION:
+                    raise
+                log.error("reporting.event_refused", event_id=one.event_id, type=one.type, error=str(err))
+        return ReportEventsResult(applied=applied)

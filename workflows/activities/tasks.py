@@ -23,6 +23,7 @@ from workflows.contracts.tasks import (
     TASKS_EVALUATE_RULES,
     TASKS_RECORD_FIRE,
     TASKS_SAVE_BASELINE,
+    TASKS_START_PLAN,
     ApplyTemplateInput,
     ApplyTemplateResult,
     EvaluateRulesWithProtection,
@@ -35,6 +36,8 @@ from workflows.contracts.tasks import (
     RuleFireInfo,
     SaveBaselineInput,
     SaveBaselineResult,
+    StartPlanInput,
+    StartPlanResult,
     TaskEventInfo,
 )
 
@@ -75,6 +78,13 @@ class TasksActivities:
                  baseline_number=resp.baseline_number)
         return ApplyTemplateResult(created=resp.created, template_version=resp.template_version,
                                    baseline_number=resp.baseline_number)
+
+    @activity.defn(name=TASKS_START_PLAN)
+    async def start_plan(self, inp: StartPlanInput) -> StartPlanResult:
+        """Both calls in one local activity (one activation of the workflow fewer); a retry finds
+        the template applied (its request id) and evaluates again, which reads only."""
+        applied = await self.apply_template(inp.apply)
+        return StartPlanResult(applied=applied, evaluation=await self.evaluate_rules(inp.evaluate))
 
     @activity.defn(name=TASKS_SAVE_BASELINE)
     async def save_baseline(self, inp: SaveBaselineInput) -> SaveBaselineResult:

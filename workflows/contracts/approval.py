@@ -144,6 +144,10 @@ class RecordDecisionInput:
     # empty (older histories) = it publishes nothing and the workflow reports itself.
     report_scope: str = ""
     report_key: str = ""
+    # Added (issue 15, patch "open-next-in-decision"): open the next step in the decision's
+    # transaction when the decision settles its step approved (the OpenStep the workflow would
+    # make next, same request id); ignored otherwise.
+    open_next: OpenStepInput | None = None
 
 
 @dataclass
@@ -160,6 +164,8 @@ class DecisionOutcome:
     on_behalf_of: str = ""
     step_name: str = ""
     pending_approvers: list[str] = field(default_factory=list)
+    # The step ``open_next`` opened (None: not asked, or ignored).
+    next_opened: OpenedStep | None = None
 
 
 @dataclass

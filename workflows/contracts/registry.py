@@ -39,8 +39,10 @@ class ProjectSnapshot:
     start_date: str = ""
     # Form field values as plain JSON (for approval rules).
     fields: dict[str, Any] = field(default_factory=dict)
+    # How many live registrations this one collides with (撞单), exact.
     conflict_count: int = 0
-    # [{"project_id", "reason"}]: live registrations this one collides with (for approval rules).
+    # [{"project_id", "reason"}]: the most similar of them, at most MAX_WORKFLOW_CONFLICTS
+    # (project_snapshot.py), for approval rules. Histories recorded before the bound may hold more.
     conflicts: list[dict[str, str]] = field(default_factory=list)
 
 

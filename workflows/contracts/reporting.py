@@ -10,6 +10,8 @@ from workflows.contracts.registry import ProjectSnapshot
 
 # Activity type names ("<target>.<Operation>"): recorded in workflow histories, never rename.
 REPORTING_INGEST_EVENT = "reporting.IngestEvent"
+# Issue 15: a page of events in one call (ProjectExecution's task events, patch task-events-batch).
+REPORTING_INGEST_EVENTS = "reporting.IngestEvents"
 
 
 @dataclass
@@ -30,3 +32,14 @@ class ReportEventInput:
 @dataclass
 class ReportEventResult:
     applied: bool
+
+
+@dataclass
+class ReportEventsInput:
+    events: list[ReportEventInput] = field(default_factory=list)
+
+
+@dataclass
+class ReportEventsResult:
+    # Applied now; the others had been ingested before (or were refused: logged, see the activity).
+    applied: int = 0

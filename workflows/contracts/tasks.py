@@ -13,6 +13,8 @@ TASKS_APPLY_TEMPLATE = "tasks.ApplyTemplate"
 TASKS_SAVE_BASELINE = "tasks.SaveBaseline"
 TASKS_EVALUATE_RULES = "tasks.EvaluateRules"
 TASKS_RECORD_FIRE = "tasks.RecordFire"
+# Issue 15 (patch plan-start-in-one): the template applied and the first rules turn in one activity.
+TASKS_START_PLAN = "tasks.StartPlan"
 REGISTRY_RESOLVE_RECIPIENTS = "registry.ResolveRecipients"
 REGISTRY_PROTECTION_INFO = "registry.ProtectionInfo"
 
@@ -132,3 +134,18 @@ class EvaluateRulesWithProtection(EvaluateRulesInput):
     """``EvaluateRulesInput`` plus the protection end the workflow read (ISO 8601, "" = none)."""
 
     protection_until: str = ""
+
+
+@dataclass
+class StartPlanInput:
+    """ProjectExecution's start: the template (with its approval baseline), then the first turn of
+    rule evaluation, which sees the tasks just created."""
+
+    apply: ApplyTemplateInput
+    evaluate: EvaluateRulesWithProtection
+
+
+@dataclass
+class StartPlanResult:
+    applied: ApplyTemplateResult
+    evaluation: RuleEvaluation

@@ -596,7 +596,7 @@ class OpenStepResponse(_message.Message):
     def __init__(self, step: _Optional[_Union[StepState, _Mapping]] = ..., tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ..., auto_approved: _Optional[bool] = ..., timers: _Optional[_Iterable[_Union[Timer, _Mapping]]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cc: _Optional[_Iterable[str]] = ..., notices_published: _Optional[bool] = ...) -> None: ...
 
 class RecordDecisionRequest(_message.Message):
-    __slots__ = ("request_id", "task_id", "actor_id", "action", "comment", "channel", "to_user_id", "position", "to_step", "attachments", "link_id", "report_scope", "report_key")
+    __slots__ = ("request_id", "task_id", "actor_id", "action", "comment", "channel", "to_user_id", "position", "to_step", "attachments", "link_id", "report_scope", "report_key", "open_next")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
@@ -610,6 +610,7 @@ class RecordDecisionRequest(_message.Message):
     LINK_ID_FIELD_NUMBER: _ClassVar[int]
     REPORT_SCOPE_FIELD_NUMBER: _ClassVar[int]
     REPORT_KEY_FIELD_NUMBER: _ClassVar[int]
+    OPEN_NEXT_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     task_id: str
     actor_id: str
@@ -623,10 +624,11 @@ class RecordDecisionRequest(_message.Message):
     link_id: str
     report_scope: str
     report_key: str
-    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., action: _Optional[str] = ..., comment: _Optional[str] = ..., channel: _Optional[str] = ..., to_user_id: _Optional[str] = ..., position: _Optional[str] = ..., to_step: _Optional[int] = ..., attachments: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., link_id: _Optional[str] = ..., report_scope: _Optional[str] = ..., report_key: _Optional[str] = ...) -> None: ...
+    open_next: OpenStepRequest
+    def __init__(self, request_id: _Optional[str] = ..., task_id: _Optional[str] = ..., actor_id: _Optional[str] = ..., action: _Optional[str] = ..., comment: _Optional[str] = ..., channel: _Optional[str] = ..., to_user_id: _Optional[str] = ..., position: _Optional[str] = ..., to_step: _Optional[int] = ..., attachments: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., link_id: _Optional[str] = ..., report_scope: _Optional[str] = ..., report_key: _Optional[str] = ..., open_next: _Optional[_Union[OpenStepRequest, _Mapping]] = ...) -> None: ...
 
 class RecordDecisionResponse(_message.Message):
-    __slots__ = ("task", "step", "step_outcome", "new_tasks", "return_to", "on_behalf_of", "pending_approvers")
+    __slots__ = ("task", "step", "step_outcome", "new_tasks", "return_to", "on_behalf_of", "pending_approvers", "next_opened")
     TASK_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     STEP_OUTCOME_FIELD_NUMBER: _ClassVar[int]
@@ -634,6 +636,7 @@ class RecordDecisionResponse(_message.Message):
     RETURN_TO_FIELD_NUMBER: _ClassVar[int]
     ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
     PENDING_APPROVERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_OPENED_FIELD_NUMBER: _ClassVar[int]
     task: ApprovalTask
     step: StepState
     step_outcome: str
@@ -641,7 +644,8 @@ class RecordDecisionResponse(_message.Message):
     return_to: int
     on_behalf_of: str
     pending_approvers: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, task: _Optional[_Union[ApprovalTask, _Mapping]] = ..., step: _Optional[_Union[StepState, _Mapping]] = ..., step_outcome: _Optional[str] = ..., new_tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ..., return_to: _Optional[int] = ..., on_behalf_of: _Optional[str] = ..., pending_approvers: _Optional[_Iterable[str]] = ...) -> None: ...
+    next_opened: OpenStepResponse
+    def __init__(self, task: _Optional[_Union[ApprovalTask, _Mapping]] = ..., step: _Optional[_Union[StepState, _Mapping]] = ..., step_outcome: _Optional[str] = ..., new_tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ..., return_to: _Optional[int] = ..., on_behalf_of: _Optional[str] = ..., pending_approvers: _Optional[_Iterable[str]] = ..., next_opened: _Optional[_Union[OpenStepResponse, _Mapping]] = ...) -> None: ...
 
 class GetTaskRequest(_message.Message):
     __slots__ = ("task_id", "actor_id")

@@ -391,12 +391,14 @@ class Customer(_message.Message):
     def __init__(self, name: _Optional[str] = ..., uscc: _Optional[str] = ..., contact: _Optional[str] = ..., phone: _Optional[str] = ...) -> None: ...
 
 class Conflict(_message.Message):
-    __slots__ = ("project_id", "reason")
+    __slots__ = ("project_id", "reason", "score")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     reason: str
-    def __init__(self, project_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    score: float
+    def __init__(self, project_id: _Optional[str] = ..., reason: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class HistoryEntry(_message.Message):
     __slots__ = ("at", "actor", "event", "data")
@@ -411,7 +413,7 @@ class HistoryEntry(_message.Message):
     def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., event: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class Project(_message.Message):
-    __slots__ = ("id", "code", "status", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "form_key", "form_version", "owner_id", "department_id", "conflicts", "history", "version", "created_at", "updated_at", "protection", "external_source", "external_id", "hidden")
+    __slots__ = ("id", "code", "status", "name", "customer", "amount", "region", "business_line", "start_date", "end_date", "fields", "form_key", "form_version", "owner_id", "department_id", "conflicts", "history", "version", "created_at", "updated_at", "protection", "external_source", "external_id", "hidden", "conflict_count")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -436,6 +438,7 @@ class Project(_message.Message):
     EXTERNAL_SOURCE_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
     HIDDEN_FIELD_NUMBER: _ClassVar[int]
+    CONFLICT_COUNT_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     status: ProjectStatus
@@ -460,7 +463,8 @@ class Project(_message.Message):
     external_source: str
     external_id: str
     hidden: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_key: _Optional[str] = ..., form_version: _Optional[int] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protection: _Optional[_Union[Protection, _Mapping]] = ..., external_source: _Optional[str] = ..., external_id: _Optional[str] = ..., hidden: _Optional[_Iterable[str]] = ...) -> None: ...
+    conflict_count: int
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., name: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., amount: _Optional[str] = ..., region: _Optional[str] = ..., business_line: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_key: _Optional[str] = ..., form_version: _Optional[int] = ..., owner_id: _Optional[str] = ..., department_id: _Optional[str] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protection: _Optional[_Union[Protection, _Mapping]] = ..., external_source: _Optional[str] = ..., external_id: _Optional[str] = ..., hidden: _Optional[_Iterable[str]] = ..., conflict_count: _Optional[int] = ...) -> None: ...
 
 class Protection(_message.Message):
     __slots__ = ("state", "since", "until", "position", "holder_project_id", "follow_ups", "cap")

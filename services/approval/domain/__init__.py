@@ -57,7 +57,7 @@ from services.approval.domain.model import (
     policy_purpose,
     purpose_of,
 )
-from services.approval.domain.opening import Opened, open_step
+from services.approval.domain.opening import Opened, open_step, opening_refusal
 from services.approval.domain.org import (
     InMemoryDirectory,
     OrgDirectory,
@@ -260,6 +260,7 @@ __all__ = [
     "normalise_options",
     "normalise_steps",
     "open_step",
+    "opening_refusal",
     "parse_amount",
     "parse_sla",
     "plan_inputs",

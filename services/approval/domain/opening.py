@@ -57,6 +57,15 @@ def unknown_step(index: int) -> NotFound:
     return NotFound(f"审批步骤不存在：{index}", f"unknown approval step: {index}")
 
 
+def opening_refusal(a: Approval, step_index: int) -> Conflict | None:
+    """Why a waiting step may not open now: the approval is over, or an earlier step is not done."""
+    if a.instance.status != INSTANCE_PENDING:
+        return Conflict("审批已结束", "the approval is over", code="already_decided")
+    if any(s.status not in (STEP_APPROVED, STEP_SKIPPED) for s in a.steps if s.step_index < step_index):
+        return Conflict("前序审批步骤尚未完成", "an earlier step is not finished", code="illegal_transition")
+    return None
+
+
 def open_step(loaded: Approval, step_index: int, now: datetime, ids: NewId = new_id) -> Opened:
     t = Transition(working_copy(loaded))
     a = t.approval
@@ -69,11 +78,10 @@ def open_step(loaded: Approval, step_index: int, now: datetime, ids: NewId = new
         due, timers = step.timers()
         return Opened(t, step, so_far, a.current_tasks(step), auto_approved=any(d.auto for d in so_far),
                       timers=timers, due=due, cc=list((step.config or {}).get("cc") or []))
-    if a.instance.status != INSTANCE_PENDING:
-        raise Conflict("审批已结束", "the approval is over", code="already_decided")
+    refused = opening_refusal(a, step_index)
+    if refused is not None:
+        raise refused
     earlier = [s for s in a.steps if s.step_index < step_index]
-    if any(s.status not in (STEP_APPROVED, STEP_SKIPPED) for s in earlier):
-        raise Conflict("前序审批步骤尚未完成", "an earlier step is not finished", code="illegal_transition")
 
     config = step.config or {}
     step.opened_at = now

@@ -58,6 +58,55 @@ def project_instances(session: Session, project_id: str) -> list[domain.Approval
     return [aggregates.load(session, r) for r in rows]
 
 
+def open_locked(session: Session, row: ApprovalInstance, loaded: domain.Approval, step_index: int, *,
+                report_scope: str, report_key: str, notice: pb.NoticeSpec | None = None) -> pb.OpenStepResponse:
+    """Open a step of the locked instance ``row`` as loaded (OpenStep, and RecordDecision opening
+    the next step in its transaction): persist it and publish its reporting event and (when
+    ``notice`` is given) the approval requests of the tasks it creates."""
+    # Only an opening reads the company calendar: the step freezes it (Step.timers).
+    loaded = dataclasses.replace(loaded, calendar=calendar_of(session))
+    opened = domain.open_step(loaded, step_index, now_utc())
+    aggregates.persist(session, loaded, opened.transition)
+    out = pb.OpenStepResponse(
+        step=mapping.step_state_to_proto(opened.step, opened.decisions, opened.due),
+        tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in opened.tasks],
+        auto_approved=opened.auto_approved,
+        timers=[mapping.timer_to_proto(t) for t in opened.timers],
+        due_at=mapping.timestamp(opened.due),
+        cc=opened.cc,
+    )
+    reporting_outbox.opened(session, scope=report_scope, key=report_key, instance_id=row.id,
+                            project_id=row.project_id, resp=out)
+    # Only the tasks this opening created (none when the step was open already).
+    out.notices_published = notice_outbox.publish(session, notice, project_id=row.project_id,
+                                                  step_name=opened.step.name, tasks=opened.transition.new_tasks) > 0
+    return out
+
+
+def _open_next(session: Session, row: ApprovalInstance, decided: domain.Decided,
+               req: pb.OpenStepRequest) -> pb.OpenStepResponse | None:
+    """The next step opened in the decision's transaction, when the decision settled its step
+    approved and ``req`` asks for the step right after it; None otherwise (the caller opens it
+    later with OpenStep). Recorded under ``req.request_id`` as an OpenStep: that later call (or
+    a retry) returns this opening."""
+    after = decided.transition.approval
+    nxt = after.step(req.step_index)
+    if (not req.request_id.strip() or req.instance_id != row.id or decided.outcome != domain.OUTCOME_APPROVED
+            or req.step_index != decided.step.step_index + 1 or nxt is None):
+        return None
+    if nxt.status == domain.STEP_WAITING and domain.opening_refusal(after, req.step_index) is not None:
+        return None  # OpenStep would refuse it: the decision stands, the caller's OpenStep answers
+    stored = stored_response(session, M_OPEN_STEP, req.request_id)
+    if stored is not None:
+        return pb.OpenStepResponse.FromString(stored)
+    out = open_locked(session, row, after, req.step_index, report_scope=req.report_scope.strip(),
+                      report_key=req.report_key, notice=req.notice if req.HasField("notice") else None)
+    session.execute(processed_request.insert().values(
+        request_id=f"{M_OPEN_STEP}:{req.request_id}", method=M_OPEN_STEP, response=out.SerializeToString(),
+        created_at=now_utc()))
+    return out
+
+
 def save_planned(session: Session, before: Sequence[domain.Approval], planned: domain.Planned) -> None:
     for old, t in zip(before, planned.previous, strict=True):
         aggregates.persist(session, old, t)
@@ -117,25 +166,8 @@ class InstanceStore:
             stored = stored_response(session, M_OPEN_STEP, request_id)
             if stored is not None:
                 return pb.OpenStepResponse.FromString(stored)
-            # Only an opening reads the company calendar: the step freezes it (Step.timers).
-            loaded = dataclasses.replace(aggregates.load(session, row), calendar=calendar_of(session))
-            opened = domain.open_step(loaded, step_index, now_utc())
-            aggregates.persist(session, loaded, opened.transition)
-            out = pb.OpenStepResponse(
-                step=mapping.step_state_to_proto(opened.step, opened.decisions, opened.due),
-                tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in opened.tasks],
-                auto_approved=opened.auto_approved,
-                timers=[mapping.timer_to_proto(t) for t in opened.timers],
-                due_at=mapping.timestamp(opened.due),
-                cc=opened.cc,
-            )
-            reporting_outbox.opened(session, scope=report_scope, key=report_key, instance_id=instance_id,
-                                    project_id=row.project_id, resp=out)
-            # Only the tasks this opening created (none when the step was open already).
-            out.notices_published = notice_outbox.publish(session, notice, project_id=row.project_id,
-                                                          step_name=opened.step.name,
-                                                          tasks=opened.transition.new_tasks) > 0
-            return out
+            return open_locked(session, row, aggregates.load(session, row), step_index, report_scope=report_scope,
+                               report_key=report_key, notice=notice)
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_OPEN_STEP,
                         response_type=pb.OpenStepResponse, apply=apply)
@@ -156,6 +188,7 @@ class InstanceStore:
         link_id: str = "",
         report_scope: str = "",
         report_key: str = "",
+        open_next: pb.OpenStepRequest | None = None,
     ) -> pb.RecordDecisionResponse:
         inp = domain.DecisionInput(task_id=task_id, actor_id=actor_id, action=action, comment=comment,
                                    channel=channel, to_user_id=to_user_id, position=position, to_step=to_step,
@@ -187,6 +220,10 @@ class InstanceStore:
                                      project_id=row.project_id, step_index=out.task.step_index,
                                      step=out.step.name or out.task.step_name, user_id=actor_id, action=action,
                                      channel=channel, on_behalf_of=out.on_behalf_of)
+            if open_next is not None:
+                opened = _open_next(session, row, decided, open_next)
+                if opened is not None:
+                    out.next_opened.CopyFrom(opened)
             return out
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_RECORD_DECISION,

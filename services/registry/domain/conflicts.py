@@ -36,7 +36,8 @@ def find_conflicts(
     project_id: str, customer: Customer, others: Iterable[Registration], *, project_name: str = ""
 ) -> list[ConflictHit]:
     """Other live projects for the same customer: same USCC, same normalised name, or a highly
-    similar name; a similar project name for that customer is added to the reason."""
+    similar name; a similar project name for that customer is added to the reason. In the order of
+    ``others`` (the store passes them oldest first), each with its ``score``."""
     code = uscc.normalise(customer.uscc)
     norm = normalise_name(customer.name)
     hits = []
@@ -44,18 +45,24 @@ def find_conflicts(
         if o.id == project_id or not is_live(o.status):
             continue
         reasons = []
+        alike = 0.0
         if code and o.customer_uscc == code:
             reasons.append("客户统一社会信用代码相同")
+            alike = 100.0
         if norm and o.customer_name_norm == norm:
             reasons.append("客户名称相同")
+            alike = 100.0
         elif norm and o.customer_name_norm and similar(norm, o.customer_name_norm):
-            reasons.append(f"客户名称高度相似（{similarity(norm, o.customer_name_norm):.0f}%）")
+            ratio = similarity(norm, o.customer_name_norm)
+            reasons.append(f"客户名称高度相似（{ratio:.0f}%）")
+            alike = max(alike, ratio)
         if reasons and project_name and o.name:
             score = project_name_similarity(project_name, o.name)
             if score >= PROJECT_SIMILAR:
                 reasons.append(f"同一客户的项目名称相似（{score:.0f}%）")
+                alike += score
         if reasons:
-            hits.append(ConflictHit(project_id=o.id, reason="；".join(reasons)))
+            hits.append(ConflictHit(project_id=o.id, reason="；".join(reasons), score=round(alike, 1)))
     return hits
 
 

@@ -73,6 +73,10 @@ class ValidProject:
 class ConflictHit:
     project_id: str
     reason: str
+    # How alike (0–200): the customers' name similarity (100 for the same USCC or normalised
+    # name) plus the project names' similarity when it reaches PROJECT_SIMILAR. Lists carried
+    # into workflows keep the highest scores; 0 = unknown (stored before the score existed).
+    score: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,8 @@ def project_of(row: ProjectRow, history: list[HistoryEntry] | None = None) -> Pr
         start_date=row.start_date, end_date=row.end_date, fields=dict(row.fields or {}),
         form_key=row.form_key, form_version=row.form_version, owner_id=row.owner_id,
         department_id=row.department_id,
-        conflicts=[ConflictHit(project_id=c["project_id"], reason=c["reason"]) for c in (row.conflicts or [])],
+        conflicts=[ConflictHit(project_id=c["project_id"], reason=c["reason"], score=float(c.get("score", 0.0)))
+                   for c in (row.conflicts or [])],
         history=history or [], version=row.version, created_at=utc(row.created_at), updated_at=utc(row.updated_at),
         external_source=row.external_source or "", external_id=row.external_id or "",
         protection=ProtectionInfo(
@@ -106,5 +107,6 @@ def lock_project(session: Session, project_id: str) -> ProjectRow:
     return row
 
 
-def conflicts_json(hits: list[ConflictHit]) -> list[dict[str, str]]:
-    return [{"project_id": h.project_id, "reason": h.reason} for h in hits]
+def conflicts_json(hits: list[ConflictHit]) -> list[dict[str, Any]]:
+    """Stored ``conflicts``: rows written before the score existed have none (read as 0)."""
+    return [{"project_id": h.project_id, "reason": h.reason, "score": h.score} for h in hits]

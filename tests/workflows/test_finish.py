@@ -1,0 +1,93 @@
+"""``lifecycle.Finish`` (issue 15, patch ``finish-in-one``) against the real registry and notify
+services: the approval's end — the final status, an approved project's delivery start and the
+owner's notice — in one activity, each step once however often the activity is retried."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from temporalio.service import RPCError
+from temporalio.testing import ActivityEnvironment
+from temporalio.worker import Worker
+
+from baobei.core.grpc_client import aio_channel
+from baobei.notify.v1 import notify_service_pb2 as npb
+from baobei.notify.v1 import notify_service_pb2_grpc as npb_grpc
+from baobei.registry.v1 import registry_service_pb2 as pb
+from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from tests.conftest import StartService, time_skipping_env
+from tests.workflows.test_protection import ExecutionStandIn, registry_with_forms
+from workflows.activities.finish import FinishActivities
+from workflows.activities.notify import NotifyActivities
+from workflows.activities.registry import RegistryActivities
+from workflows.contracts.finish import FinishInput
+from workflows.contracts.notify import SendInput
+from workflows.contracts.registry import SetProjectStatusInput, StartDeliveryInput
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+S = pb.ProjectStatus
+
+
+@pytest.fixture()
+def services(start_service: StartService, tmp_path: Any) -> Any:
+    stub, addr = registry_with_forms(start_service, tmp_path)
+    notify = start_service("notify", registry_addr=addr, redis_url="")
+    return stub, addr, npb_grpc.NotifyServiceStub(notify.channel), notify.addr
+
+
+def pending(stub: Any, n: int) -> str:
+    p = stub.CreateProject(pb.CreateProjectRequest(
+        request_id=f"c{n}-{uuid.uuid4().hex[:6]}", owner_id="sales1", form_key="prot", name=f"收尾项目{n}",
+        amount="1", customer=pb.Customer(name=f"收尾客户{uuid.uuid4().hex[:8]}")), timeout=10).project
+    stub.SubmitProject(pb.SubmitProjectRequest(request_id=f"s{p.id}", project_id=p.id, actor_id="sales1"),
+                       timeout=10)
+    return str(p.id)
+
+
+def finish_input(pid: str, *, approved: bool, at: str) -> FinishInput:
+    wid = f"project-{pid}"
+    status, event, kind = ("active", "approved", "project_approved") if approved else (
+        "rejected", "rejected", "project_rejected")
+    return FinishInput(
+        status=SetProjectStatusInput(request_id=f"{wid}:status:1:{status}", project_id=pid, status=status,
+                                     actor_id="boss", event=event, comment="同意" if approved else "不同意"),
+        notice=SendInput(request_id=f"{wid}:notify:1:{kind}", recipient_ids=["sales1"], kind=kind, title="",
+                         project_id=pid, context={"project_id": pid, "name": "收尾项目"}),
+        delivery=StartDeliveryInput(request_id=f"{wid}:delivery:start", project_id=pid, owner_id="sales1", at=at,
+                                    code="", name="收尾项目") if approved else None,
+    )
+
+
+async def test_finish_records_status_starts_delivery_and_tells_the_owner_once(services: Any) -> None:
+    stub, registry_addr, notify_stub, notify_addr = services
+    rch, nch = aio_channel(registry_addr), aio_channel(notify_addr)
+    async with time_skipping_env() as env:
+        tq = f"finish-{uuid.uuid4().hex[:6]}"
+        registry = RegistryActivities(pb_grpc.RegistryServiceStub(rch), temporal=env.client, task_queue=tq)
+        notify = NotifyActivities(npb_grpc.NotifyServiceStub(nch), registry=pb_grpc.RegistryServiceStub(rch))
+        acts = FinishActivities(registry, notify)
+        at = (await env.get_current_time()).isoformat()
+        approved, rejected = pending(stub, 1), pending(stub, 2)
+        async with Worker(env.client, task_queue=tq, workflows=[ExecutionStandIn]):
+            first = await ActivityEnvironment().run(acts.finish, finish_input(approved, approved=True, at=at))
+            # A retried activity (a crash after any of its steps) repeats none of them.
+            again = await ActivityEnvironment().run(acts.finish, finish_input(approved, approved=True, at=at))
+            assert first.status == again.status == "active"
+            project = stub.GetProject(pb.GetProjectRequest(project_id=approved), timeout=10).project
+            assert project.status == S.PROJECT_STATUS_ACTIVE
+            assert project.protection.state == "protected"
+            assert (await env.client.get_workflow_handle(f"execution-{approved}").describe()).run_id
+            await env.client.get_workflow_handle(f"execution-{approved}").terminate("test done")
+
+            done = await ActivityEnvironment().run(acts.finish, finish_input(rejected, approved=False, at=at))
+            assert done.status == "rejected"
+            with pytest.raises(RPCError):  # a rejected project gets no delivery
+                await env.client.get_workflow_handle(f"execution-{rejected}").describe()
+
+        inbox = notify_stub.ListInbox(npb.ListInboxRequest(user_id="sales1", limit=50), timeout=10).items
+        kinds = sorted((n.kind, n.project_id) for n in inbox)
+        assert kinds == sorted([("project_approved", approved), ("project_rejected", rejected)])
+    await rch.close()
+    await nch.close()
