@@ -52,10 +52,22 @@ def _insert(conn: Connection | Session) -> Any:
 def _insert_ignore(session: Session, table: sa.Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted. On PostgreSQL a concurrent
     insert of the same key waits for the other transaction and then does nothing."""
-    key = next(iter(table.primary_key.columns))
-    stmt = _insert(session)(table).values(**values).on_conflict_do_nothing().returning(key)
     # RETURNING rather than rowcount: through an ORM session rowcount is not reliable (-1)
-    return session.execute(stmt).first() is not None
+    return session.execute(_insert_ignore_stmt(session, table), values).first() is not None
+
+
+_IGNORING: dict[tuple[str, sa.Table], Any] = {}
+
+
+def _insert_ignore_stmt(session: Session, table: sa.Table) -> Any:
+    """The table's INSERT … ON CONFLICT DO NOTHING RETURNING key, built once per dialect (an
+    event inserts two or three: rebuilding and cache-keying them was a tenth of an ingest)."""
+    cache_key = (session.get_bind().dialect.name, table)
+    stmt = _IGNORING.get(cache_key)
+    if stmt is None:
+        key = next(iter(table.primary_key.columns))
+        stmt = _IGNORING[cache_key] = _insert(session)(table).on_conflict_do_nothing().returning(key)
+    return stmt
 
 
 def _utc(value: datetime | None) -> datetime | None:
