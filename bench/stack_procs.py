@@ -3,6 +3,7 @@ benchmarks read their CPU time and memory from /proc (psutil) and attach py-spy 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class Profiler:
 
     out_dir: Path
     procs: dict[str, psutil.Process]
-    rate: int = 50
+    rate: int = int(os.environ.get("BENCH_SPY_RATE", "50"))
     running: list[subprocess.Popen[bytes]] | None = None
 
     def __enter__(self) -> Profiler:
@@ -76,6 +77,9 @@ class Profiler:
             subprocess.Popen(
                 [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(p.pid),
                  "--rate", str(self.rate), "--nonblocking",
+                 # BENCH_SPY_GIL=1: only samples of the thread holding the GIL (CPU, not
+                 # runnable threads waiting for a core on a busy machine)
+                 *(["--gil"] if os.environ.get("BENCH_SPY_GIL") else []),
                  "--format", "raw", "--output", str(self.out_dir / f"{role}.txt")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )

@@ -40,7 +40,13 @@ def get_clients(request: Request) -> EdgeClients:
                        ip=client_ip(request.scope))
 
 
-Clients = Annotated[EdgeClients, Depends(get_clients)]
+async def _clients(request: Request) -> EdgeClients:
+    """``get_clients`` as a dependency: FastAPI runs a plain ``def`` dependency in its thread pool,
+    a thread hop on every request for a few attribute reads (~8% of the edge's CPU in py-spy)."""
+    return get_clients(request)
+
+
+Clients = Annotated[EdgeClients, Depends(_clients)]
 
 
 async def principal_of(request: Request, clients: EdgeClients) -> Principal:

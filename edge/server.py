@@ -13,6 +13,7 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from baobei.core.gc_tuning import settle_heap
 from baobei.core.settings import Settings
 from edge.app import create_app
 
@@ -70,7 +71,9 @@ def serve(settings: Settings) -> None:
         print(f"admin token: {settings.admin_token} (in {Path(settings.data_dir) / 'admin-token'})", flush=True)
     log.info("edge.start", host=settings.host, port=settings.port)
     try:
-        uvicorn_server(settings).run()
+        server = uvicorn_server(settings)
+        settle_heap()  # the app is built: its heap out of the collector's way (baobei.core.gc_tuning)
+        server.run()
     finally:
         if redis_proc is not None:
             redis_proc.terminate()

@@ -89,6 +89,21 @@ def request_log_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+_request_log: dict[sa.Table, tuple[sa.Select[tuple[bytes]], sa.Insert]] = {}
+
+
+def _request_log_statements(table: sa.Table) -> tuple[sa.Select[tuple[bytes]], sa.Insert]:
+    """The lookup and the insert of ``table``, built once: a statement object keeps its compiled
+    form's cache key, so every mutating RPC no longer rebuilds, coerces and keys two statements."""
+    found = _request_log.get(table)
+    if found is None:
+        found = _request_log[table] = (
+            sa.select(table.c.response).where(table.c.request_id == sa.bindparam("request_key")),
+            table.insert(),
+        )
+    return found
+
+
 def run_once(
     engine: Engine,
     table: sa.Table,
@@ -104,9 +119,10 @@ def run_once(
     if not request_id.strip():
         raise ValidationFailed([FieldViolation("request_id", "request_id 为必填项", "request_id is required")])
     key = f"{method}:{request_id}"
+    lookup, record = _request_log_statements(table)
 
     def stored(session: Session) -> M | None:
-        row = session.execute(sa.select(table.c.response).where(table.c.request_id == key)).first()
+        row = session.execute(lookup, {"request_key": key}).first()
         return response_type.FromString(row[0]) if row else None
 
     with Session(engine) as session:
@@ -118,9 +134,9 @@ def run_once(
             # PostgreSQL reports the duplicate key at the INSERT (after the winner commits), SQLite
             # at COMMIT at the latest: both belong inside the try.
             session.execute(
-                table.insert().values(
-                    request_id=key, method=method, response=response.SerializeToString(), created_at=datetime.now(UTC)
-                )
+                record,
+                {"request_id": key, "method": method, "response": response.SerializeToString(),
+                 "created_at": datetime.now(UTC)},
             )
             session.commit()
         except IntegrityError:

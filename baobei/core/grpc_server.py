@@ -24,6 +24,7 @@ from grpc_status import rpc_status
 
 from baobei.core import metrics, telemetry
 from baobei.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from baobei.core.gc_tuning import settle_heap
 from baobei.core.grpc_client import MESSAGE_SIZE_OPTIONS
 from baobei.core.settings import Settings
 from baobei.core.tls import GrpcTls
@@ -79,7 +80,7 @@ def rpc(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         meta = dict(context.invocation_metadata() or ())
-        fields = {f.name for f in request.DESCRIPTOR.fields}
+        fields = request.DESCRIPTOR.fields_by_name  # a mapping the descriptor already holds
         bound = {
             "rpc": fn.__name__,
             "request_id": getattr(request, "request_id", "") if "request_id" in fields else "",
@@ -201,6 +202,7 @@ def run_until_signalled(server: grpc.Server, *, service: str, port: int, **info:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    settle_heap()  # start-up is done: its heap out of the collector's way (baobei.core.gc_tuning)
     server.start()
     log.info("service.started", service=service, port=port, **info)
     stop.wait()

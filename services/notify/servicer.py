@@ -114,8 +114,13 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         metrics.observe_send(len(resp.notifications), [d.channel for d in resp.deliveries])
         if any(d.status == domain.PENDING for d in resp.deliveries):
             self._wake()
-        # Action-link URLs are derived for the answer only (the request log keeps none).
-        urls = self.link_urls.of_notifications(self.engine, [n.id for n in resp.notifications])
+        # Action-link URLs are derived for the answer only (the request log keeps none): from the
+        # links this call minted, or read back for an answer an earlier call wrote.
+        ids = [n.id for n in resp.notifications]
+        if minter.written.issuperset(ids):
+            urls = {nid: self.link_urls.url(link_id, at) for nid, (link_id, at) in minter.minted.items()}
+        else:
+            urls = self.link_urls.of_notifications(self.engine, ids)
         for n in resp.notifications:
             n.action_url = urls.get(n.id, n.action_url)
         return resp

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets as pysecrets
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,9 +94,13 @@ def signing_key(engine: Engine, *, name: str = LINK_KEY, now: datetime) -> str:
 @dataclass(frozen=True)
 class LinkMinter:
     """Mints action links during a send: their lifetime. Their URLs are derived when shown or
-    delivered (``LinkUrls``), never stored."""
+    delivered (``LinkUrls``), never stored. A send records here the notifications it wrote and
+    their links (notification id → link id, created_at), so its answer derives the URLs without
+    reading the links back."""
 
     ttl: timedelta
+    written: set[str] = field(default_factory=set)
+    minted: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
 
 def preferences_of(session: Session, user_ids: Sequence[str]) -> dict[str, domain.Preferences]:
@@ -147,6 +151,8 @@ def add_notifications(
             created_at=now,
         )
         link_rows.append(link)
+        links.minted[ids[rid]] = (link.id, now)
+    links.written.update(ids.values())
     # The link's URL (a credential) is not stored with the notification nor in delivery payloads.
     planned = domain.plan_notifications(command, now=now, new_id=ids, minted_urls={})
     for n in planned:

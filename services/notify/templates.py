@@ -8,11 +8,13 @@ naming the field (``template.title`` …). Pure: no database, no network."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import jinja2
 from jinja2 import TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
@@ -223,8 +225,15 @@ def validate(t: Template) -> Template:
     return t
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(name: str, source: str) -> jinja2.Template:
+    """A part's source compiled once (per process, the most recent 512): compiling costs far more
+    than rendering, and every delivery of a kind renders the same sources."""
+    return _env_for(name).from_string(source)
+
+
 def _render_one(name: str, source: str, ctx: Mapping[str, Any]) -> str:
-    return _env_for(name).from_string(source).render(dict(ctx)).strip()
+    return _compiled(name, source).render(dict(ctx)).strip()
 
 
 def render(t: Template, ctx: Mapping[str, Any]) -> Rendered:

@@ -7,10 +7,11 @@ e-mails) keeps its own words. Pure: no database, no network."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import Undefined
+from jinja2 import Template, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from services.notify.domain import SendCommand
@@ -67,9 +68,14 @@ BODY_TAILS: dict[str, str] = {
 }
 
 
+@functools.cache
+def _compiled(kind: str) -> Template:
+    """A kind's title template, compiled once per process (compiling is most of a send's wording)."""
+    return _ENV.from_string(TITLES[kind])
+
+
 def title(kind: str, context: Mapping[str, Any]) -> str:
-    source = TITLES.get(kind)
-    return _ENV.from_string(source).render(dict(context)).strip() if source else ""
+    return _compiled(kind).render(dict(context)).strip() if TITLES.get(kind) else ""
 
 
 def body(kind: str, context: Mapping[str, Any]) -> str:

@@ -30,8 +30,8 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
     @rpc
     def IngestEvents(self, request: pb.IngestEventsRequest, context: grpc.ServicerContext) -> pb.IngestEventsResponse:
         """The outbox relay's batch: every event read (checked) first, so a bad one refuses the
-        batch naming events[i] before any is applied; then each is ingested exactly like
-        IngestEvent (its own transaction, once per event id)."""
+        batch naming events[i] before any is applied; then all are ingested in order, each exactly
+        like IngestEvent (once per event id), in one transaction (``store.ingest_batch``)."""
         if len(request.events) > MAX_BATCH:
             raise ValidationFailed([FieldViolation("events", f"一次最多 {MAX_BATCH} 个事件",
                                                    f"at most {MAX_BATCH} events per call")])
@@ -44,7 +44,7 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
                 raise ValidationFailed([FieldViolation(f"events[{i}].{v.field.removeprefix('event.')}", v.zh, v.en)
                                         for v in err.violations]) from None
         now = datetime.now(UTC)
-        applied = sum(store.ingest(self.engine, event=event, fact=fact, now=now) for event, fact in read)
+        applied = store.ingest_batch(self.engine, read, now=now)
         return pb.IngestEventsResponse(applied=applied, duplicates=len(read) - applied)
 
     @rpc

@@ -52,10 +52,22 @@ def _insert(conn: Connection | Session) -> Any:
 def _insert_ignore(session: Session, table: sa.Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted. On PostgreSQL a concurrent
     insert of the same key waits for the other transaction and then does nothing."""
-    key = next(iter(table.primary_key.columns))
-    stmt = _insert(session)(table).values(**values).on_conflict_do_nothing().returning(key)
     # RETURNING rather than rowcount: through an ORM session rowcount is not reliable (-1)
-    return session.execute(stmt).first() is not None
+    return session.execute(_insert_ignore_stmt(session, table), values).first() is not None
+
+
+_IGNORING: dict[tuple[str, sa.Table], Any] = {}
+
+
+def _insert_ignore_stmt(session: Session, table: sa.Table) -> Any:
+    """The table's INSERT … ON CONFLICT DO NOTHING RETURNING key, built once per dialect (an
+    event inserts two or three: rebuilding and cache-keying them was a tenth of an ingest)."""
+    cache_key = (session.get_bind().dialect.name, table)
+    stmt = _IGNORING.get(cache_key)
+    if stmt is None:
+        key = next(iter(table.primary_key.columns))
+        stmt = _IGNORING[cache_key] = _insert(session)(table).on_conflict_do_nothing().returning(key)
+    return stmt
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -113,42 +125,70 @@ def ingest(engine: Engine, *, event: domain.Event, fact: events.Fact, now: datet
     """Record the event once (processed_event + event_log) and fold its fact (read, checked) into
     the read models, all in one transaction. Returns False for an event id seen before (nothing
     changes)."""
-    assert event.at is not None
+    return ingest_batch(engine, [(event, fact)], now=now) == 1
+
+
+def ingest_batch(engine: Engine, items: Sequence[tuple[domain.Event, events.Fact]], *, now: datetime) -> int:
+    """``ingest`` of several events, in order, in one transaction (the outbox relay's batch):
+    one BEGIN/COMMIT and one thresholds read instead of one per event. Each event is flushed
+    before the next, so it sees the read models exactly as after the previous one's commit. A
+    failing event rolls the whole batch back (the relay ships it again: events apply once by
+    id). On PostgreSQL two batches touching the same projects in opposite orders may deadlock;
+    the server aborts one, which fails its call and is shipped again. Returns the number applied
+    (the others had been ingested before)."""
+    done: list[tuple[domain.Event, bool | None]] = []
     with Session(engine) as session:
-        if not _insert_ignore(session, T_PROCESSED, {"event_id": event.event_id, "processed_at": now}):
-            session.rollback()
-            log.info("event.duplicate", project_id=event.project_id, event_id=event.event_id, type=event.type)
-            return False
-        session.add(
-            EventLog(
-                event_id=event.event_id,
-                type=event.type,
-                project_id=event.project_id,
-                at=domain.as_utc(event.at),
-                actor_id=event.actor_id,
-                payload=dict(event.payload),
-                received_at=now,
-            )
-        )
-        session.flush()
-        stale = _apply(session, event, fact, now=now, t=thresholds(session))
-        if event.type in FORWARDED_TYPES:
-            # Outbox row in the same transaction: forwarded once the event is recorded, and only then.
-            _insert_ignore(
-                session,
-                T_FORWARD,
-                {
-                    "event_id": event.event_id,
-                    "type": event.type,
-                    "project_id": event.project_id,
-                    "at": domain.as_utc(event.at),
-                    "payload": dict(event.payload),
-                    "created_at": now,
-                },
-            )
+        t = thresholds(session)
+        for event, fact in items:
+            done.append((event, _ingest_one(session, event, fact, now=now, t=t)))
         session.commit()
-    log.info("event.ingested", project_id=event.project_id, event_id=event.event_id, type=event.type, stale=stale)
-    return True
+    for event, stale in done:
+        if stale is None:
+            log.info("event.duplicate", project_id=event.project_id, event_id=event.event_id, type=event.type)
+        else:
+            log.info("event.ingested", project_id=event.project_id, event_id=event.event_id, type=event.type,
+                     stale=stale)
+    return sum(1 for _, stale in done if stale is not None)
+
+
+def _ingest_one(
+    session: Session, event: domain.Event, fact: events.Fact, *, now: datetime, t: health.Thresholds
+) -> bool | None:
+    """One event inside the batch's transaction: None for an id seen before (nothing written),
+    else whether it was older than the state (stale)."""
+    assert event.at is not None
+    if not _insert_ignore(session, T_PROCESSED, {"event_id": event.event_id, "processed_at": now}):
+        return None
+    session.add(
+        EventLog(
+            event_id=event.event_id,
+            type=event.type,
+            project_id=event.project_id,
+            at=domain.as_utc(event.at),
+            actor_id=event.actor_id,
+            payload=dict(event.payload),
+            received_at=now,
+        )
+    )
+    session.flush()
+    stale = _apply(session, event, fact, now=now, t=t)
+    if event.type in FORWARDED_TYPES:
+        # Outbox row in the same transaction: forwarded once the event is recorded, and only then.
+        _insert_ignore(
+            session,
+            T_FORWARD,
+            {
+                "event_id": event.event_id,
+                "type": event.type,
+                "project_id": event.project_id,
+                "at": domain.as_utc(event.at),
+                "payload": dict(event.payload),
+                "created_at": now,
+            },
+        )
+    # Core reads of the next event (they do not autoflush) see this one's changes.
+    session.flush()
+    return stale
 
 
 def _apply(

@@ -125,6 +125,28 @@ def test_every_kind_round_trips(stub: pb_grpc.ReportingServiceStub, db_url: str)
     assert again == p
 
 
+def test_a_batch_ends_as_the_same_events_one_by_one(
+    stub: pb_grpc.ReportingServiceStub, make_db_url: Callable[[str], str], start_service: StartService
+) -> None:
+    """IngestEvents applies its events in one transaction: each sees the ones before it (the step
+    opened, then the project's end closes it), a repeated id inside the batch counts as a
+    duplicate, and the read models end as when the events come one call at a time."""
+    sent = [event(f"e{n}", reporting_events.type_of(kind), values, T0 + timedelta(minutes=n))
+            for n, (kind, values) in enumerate(SAMPLES.items())]
+    batch = stub.IngestEvents(pb.IngestEventsRequest(events=[*sent, sent[0], sent[-1]]), timeout=10)
+    assert (batch.applied, batch.duplicates) == (len(sent), 2)
+    again = stub.IngestEvents(pb.IngestEventsRequest(events=sent[:3]), timeout=10)
+    assert (again.applied, again.duplicates) == (0, 3)
+
+    single = pb_grpc.ReportingServiceStub(
+        start_service("reporting", db_url=make_db_url("reporting")).channel)
+    for e in sent:
+        assert ingest(single, e)
+    for one in (pb.PortfolioRequest(all=True), pb.ProjectReportRequest(project_id="p1", now=T0 + timedelta(days=1))):
+        call = "Portfolio" if isinstance(one, pb.PortfolioRequest) else "ProjectReport"
+        assert getattr(stub, call)(one, timeout=10) == getattr(single, call)(one, timeout=10), call
+
+
 @pytest.mark.parametrize(
     ("kind", "values", "fields"),
     [

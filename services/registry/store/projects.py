@@ -189,6 +189,7 @@ def recipient_redactions(
         raise project_not_found(project_id)
     project = project_of(row)
     out: list[tuple[str, frozenset[str]]] = []
+    forms: list[FormDef | None] = []  # the project's form, read once for all recipients
     for user_id in dict.fromkeys(u for u in user_ids if u):
         if user_id == project.owner_id:
             out.append((user_id, frozenset()))
@@ -197,7 +198,11 @@ def recipient_redactions(
         roles = frozenset(user.roles) if user is not None else frozenset()
         viewer = Viewer(user_id=user_id, is_admin=ADMIN_ROLE in roles, roles=roles,
                         approver_project_ids=frozenset({project.id}))
-        out.append((user_id, frozenset(Visibility(session, viewer).hidden(project))))
+        if not forms:
+            forms.append(find_form(session=session, key=project.form_key, version=project.form_version))
+        # Visibility(session, viewer).hidden(project) without what it reads for other questions
+        # (the org tree, the viewer's teams): what is hidden depends on the roles and the form.
+        out.append((user_id, frozenset(domain.hidden_paths(viewer, project, forms[0]))))
     return project, out
 
 
