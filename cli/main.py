@@ -72,7 +72,9 @@ def _worker(args: argparse.Namespace) -> int:
     from workflows.worker_metrics import component_of
 
     _metrics(settings, component_of(args.role))
+    from baobei.core.gc_tuning import settle_heap
 
+    settle_heap()  # the worker's modules are loaded: their heap out of the collector's way
     asyncio.run(_with_heartbeat(run_worker(settings, role=args.role), Path(settings.data_dir) / "worker.heartbeat"))
     return 0
 

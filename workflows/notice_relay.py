@@ -56,23 +56,33 @@ class NoticeRelay:
         poll_seconds: float = POLL_SECONDS,
         batch_size: int = 100,
         rpc_timeout: float = 10.0,
+        concurrency: int = 8,
     ) -> None:
         self.approval, self.notify, self.registry = approval, notify, registry
         self.poll_seconds, self.batch_size, self.rpc_timeout = poll_seconds, batch_size, rpc_timeout
+        self.concurrency = concurrency
 
     async def run_once(self) -> int:
-        """One round: claim, send each in order, acknowledge those done; how many were done."""
+        """One round: claim, send up to ``concurrency`` at a time (a bulk import opens hundreds of
+        steps at once; one by one each waits ~20 ms for the registry and notify), acknowledge
+        those done — also when another failed, which the next round sends again; how many were done."""
         resp = await self.approval.ClaimNotices(apb.ClaimNoticesRequest(limit=self.batch_size),
                                                 timeout=self.rpc_timeout)
-        done: list[int] = []
-        try:
-            for row in resp.notices:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def send(row: apb.OutboxNotice) -> int:
+            async with gate:
                 await self._send(row.notice)
-                done.append(row.seq)
-        finally:
-            if done:
-                await self.approval.AckNotices(apb.AckNoticesRequest(seqs=done), timeout=self.rpc_timeout)
-                log.info("notices.relayed", notices=len(done), last_seq=done[-1])
+            return row.seq
+
+        results = await asyncio.gather(*(send(row) for row in resp.notices), return_exceptions=True)
+        done = sorted(r for r in results if isinstance(r, int))
+        if done:
+            await self.approval.AckNotices(apb.AckNoticesRequest(seqs=done), timeout=self.rpc_timeout)
+            log.info("notices.relayed", notices=len(done), last_seq=done[-1])
+        for failed in results:
+            if isinstance(failed, BaseException):
+                raise failed  # notify or the registry unavailable: the round fails and retries
         return len(done)
 
     async def _send(self, notice: apb.Notice) -> None:
