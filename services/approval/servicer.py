@@ -167,6 +167,7 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             inputs=domain.plan_inputs(policy, facts, submitter or domain.OrgUser(id=request.submitter_id)),
             purpose=purpose,
             subject_id=request.subject_id.strip(),
+            open_first=request.open_first if request.HasField("open_first") else None,
         )
 
     @rpc
