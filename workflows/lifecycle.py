@@ -154,6 +154,10 @@ PATCH_FINISH_IN_ONE = "finish-in-one"
 # that opening instead of calling OpenStep, and the decide answer no longer waits for a second
 # local activity and activation (issue 15).
 PATCH_OPEN_NEXT = "open-next-in-decision"
+# Planning a new chain (PlanChain's open_first) opens its first step in the same approval-service
+# transaction: the main loop takes that opening instead of calling OpenStep right after planning
+# (one local activity and activation fewer per submission; issue 15). Resumes still call OpenStep.
+PATCH_PLAN_OPENS_FIRST = "plan-opens-first"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -564,13 +568,18 @@ class ProjectLifecycle:
                 else:
                     workflow.logger.info("resubmitted: resuming at step %d", w.cursor)
             else:
+                # The first step's opening, asked of the planning; the instance is not known yet
+                # (the service opens the one it plans: instance_id empty).
+                first = w.first_opening() if workflow.patched(PATCH_PLAN_OPENS_FIRST) else None
                 plan = await self._background(
                     ApprovalActivities.plan_chain,
                     PlanChainInput(
-                        request_id=f"{self._wid}:plan:{round_no}", project=self._project, submitter_id=self._owner_id
+                        request_id=f"{self._wid}:plan:{round_no}", project=self._project, submitter_id=self._owner_id,
+                        open_first=None if first is None else dataclasses.replace(
+                            self._open_step_input(round_no, *first, reopen=False), instance_id=""),
                     ),
                 )
-                w.planned(plan.instance_id, plan.steps)
+                w.planned(plan.instance_id, plan.steps, plan.first_opened, first)
                 workflow.logger.info("approval chain planned: %d step(s)", len(plan.steps))
                 if not plan.steps and workflow.patched(PATCH_NO_APPROVAL):
                     # An explicit no-approval policy (or no step applies): say so in the history.
@@ -582,7 +591,8 @@ class ProjectLifecycle:
             resuming = False
             seq = w.open_step(reopen=reopen)
             index = w.step_index
-            # Opened already by the decision that approved the step before (same request id).
+            # Opened already by the decision that approved the step before, or by the planning of
+            # the chain (same request id).
             opened = w.take_preopened(index, seq)
             if opened is None or reopen:
                 w.opening = True

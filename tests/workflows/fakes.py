@@ -8,6 +8,7 @@ takes effect once.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -148,6 +149,10 @@ class Fakes:
         self.opened_instances: list[str] = []
         # OpenStep request ids RecordDecision opened the next step under (``open_next``).
         self.opened_in_decision: list[str] = []
+        # OpenStep request ids PlanChain opened the first step under (``open_first``).
+        self.opened_in_plan: list[str] = []
+        # When set, PlanChain waits for it (a withdrawal arriving while the chain is planned).
+        self.plan_gate: asyncio.Event | None = None
         # Delivery starts of an approved project, by request id.
         self.deliveries: dict[str, StartDeliveryInput] = {}
 
@@ -287,6 +292,15 @@ class Fakes:
     async def plan_chain(self, inp: PlanChainInput) -> ChainPlan:
         self._enter(APPROVAL_PLAN_CHAIN)
         assert inp.project.status == "pending_approval"
+        if self.plan_gate is not None:
+            await self.plan_gate.wait()
+        first = inp.open_first
+        first_opened = None
+        if first is not None and self.steps and first.step_index == 0 and first.instance_id in ("", self.instance_id):
+            # Like the service: the first step opened in the planning, for the instance planned.
+            self.opened_in_plan.append(first.request_id)
+            self.opened_instances.append(self.instance_id)
+            first_opened = self._open(replace(first, instance_id=self.instance_id))
         return ChainPlan(
             instance_id=self.instance_id,
             policy_key="standard",
@@ -297,6 +311,7 @@ class Fakes:
                 )
                 for i, s in enumerate(self.steps)
             ],
+            first_opened=first_opened,
         )
 
     def _timers(self, index: int) -> tuple[str, list[TimerRef]]:

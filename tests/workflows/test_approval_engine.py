@@ -5,6 +5,7 @@ reassign, continue-as-new, and the approval analytics events."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateStage
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -332,6 +333,33 @@ async def test_withdraw_while_pending_cancels_and_a_late_decision_is_refused(env
     assert ("withdraw", "owner", -1) in fakes.actions
     assert ("approval_withdrawn", ("mgr",)) in fakes.sent_kinds()
     assert "project.cancelled" in fakes.event_types()
+
+
+async def test_withdraw_while_the_chain_is_planned_cancels_the_opened_first_step(env: WorkflowEnvironment) -> None:
+    """A withdrawal right after submit (a CRM "lost" event) arrives while the planning, which also
+    opens the first step (patch plan-opens-first), is in flight: it waits for that call, then
+    cancels the instance with the step's to-do; nothing opens afterwards."""
+    fakes = Fakes(steps=[StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])])
+    fakes.plan_gate = asyncio.Event()
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start(env.client, tq, fakes)
+        await submit(handle)
+        await eventually(lambda: _planning(fakes))
+        withdrawing = await handle.start_update(UPDATE_WITHDRAW, WithdrawInput(actor_id="owner", comment="商机丢失"),
+                                                wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=WithdrawResult)
+        assert fakes.calls["approval.CancelInstance"] == 0  # waits for the planning
+        fakes.plan_gate.set()
+        assert (await withdrawing.result()).status == "cancelled"
+        assert await handle.result() == LifecycleResult(project_id="p1", status="cancelled")
+    assert fakes.opened_in_plan == [f"{handle.id}:open:1:0:1"]
+    assert fakes.calls["approval.OpenStep"] == 0 and dict(fakes.opens) == {0: 1}
+    assert fakes.actions == [("withdraw", "owner", -1)]
+    assert fakes.instance_status == "cancelled" and fakes.tasks["t0-mgr"].status == "closed"
+    assert fakes.status_history[-1] == ("cancelled", "withdrawn")
+
+
+async def _planning(fakes: Fakes) -> bool:
+    return fakes.calls["approval.PlanChain"] >= 1
 
 
 async def test_withdraw_a_draft(env: WorkflowEnvironment) -> None:

@@ -131,13 +131,17 @@ class ApprovalActivities:
         log = activity_logger(inp.project.id)
         req = pb.PlanChainRequest(request_id=inp.request_id, project=facts(inp.project), submitter_id=inp.submitter_id,
                                   purpose=inp.purpose, subject_id=inp.subject_id, policy_key=inp.policy_key)
+        if inp.open_first is not None:
+            req.open_first.CopyFrom(open_step_request(inp.open_first))
         resp = await call(self._stub.PlanChain, req, timeout=self._timeout)
-        log.info("approval.planned", instance_id=resp.instance_id, policy=resp.policy_key, steps=len(resp.steps))
+        log.info("approval.planned", instance_id=resp.instance_id, policy=resp.policy_key, steps=len(resp.steps),
+                 first_opened=resp.HasField("first_opened"))
         return ChainPlan(
             instance_id=resp.instance_id,
             policy_key=resp.policy_key,
             policy_version=resp.policy_version,
             steps=[_planned(s) for s in resp.steps],
+            first_opened=opened_step(resp.first_opened) if resp.HasField("first_opened") else None,
         )
 
     @activity.defn(name=APPROVAL_OPEN_STEP)

@@ -41,6 +41,10 @@ class PlanChainInput:
     purpose: str = ""
     subject_id: str = ""
     policy_key: str = ""
+    # Added (issue 15, patch "plan-opens-first"): open the chain's first step in the planning's
+    # transaction (the OpenStep the workflow would make next, same request id; instance_id empty:
+    # the service opens the instance it plans); ignored for a chain without steps.
+    open_first: OpenStepInput | None = None
 
 
 @dataclass
@@ -49,6 +53,8 @@ class ChainPlan:
     policy_key: str = ""
     policy_version: int = 0
     steps: list[PlannedStep] = field(default_factory=list)
+    # The first step ``open_first`` opened (None: not asked, or ignored).
+    first_opened: OpenedStep | None = None
 
 
 @dataclass
