@@ -217,6 +217,10 @@ V2_SCENARIOS = {
     # Issue 15 (patch open-next-in-decision): an approval opens the next step in its own call.
     "open_next_two_steps": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"], cc=["cfo"])], approve_two_steps),
     "open_next_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    # Issue 15 (patch plan-opens-first): planning the chain opens its first step in the same call.
+    "plan_first_two_steps": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"], cc=["cfo"])], approve_two_steps),
+    "plan_first_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    "plan_first_withdraw": ([StepSpec("经理", ["mgr"], sla="8wh", on_timeout="reject")], v2_withdraw),
 }
 
 SCENARIOS = {

@@ -50,6 +50,10 @@ def test_histories_are_recorded() -> None:
         # an approval opens the next step in its own call (patch open-next-in-decision, issue 15)
         "open_next_two_steps",
         "open_next_return_resubmit",
+        # planning the chain opens its first step (patch plan-opens-first, issue 15)
+        "plan_first_two_steps",
+        "plan_first_return_resubmit",
+        "plan_first_withdraw",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)
