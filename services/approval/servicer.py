@@ -304,7 +304,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         except DirectoryUnavailable as err:
             _unavailable(context, err)
         return self.store.resume_instance(request_id=request.request_id, instance_id=request.instance_id,
-                                          facts=facts, actor_id=request.actor_id, replan=replan)
+                                          facts=facts, actor_id=request.actor_id, replan=replan,
+                                          open_first=request.open_first if request.HasField("open_first") else None)
 
     def _replan(self, instance_id: str, facts: domain.ProjectFacts) -> Replan | None:
         """The new chain when the policy, evaluated on the resubmitted facts, plans another chain

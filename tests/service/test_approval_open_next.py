@@ -204,3 +204,43 @@ def test_a_self_approved_first_step_is_reported_as_opened_approved(service: tupl
     opened = planned.first_opened
     assert (opened.step.status, opened.auto_approved, list(opened.tasks)) == ("approved", True, [])
     assert [t.approver_id for t in pending(stub.OpenStep(open_req(planned.instance_id, 1), timeout=10))] == ["boss"]
+
+
+def test_a_resubmission_opens_the_step_it_resumes_at_in_the_same_call(service: tuple[Stub, sa.Engine]) -> None:
+    """ResumeInstance's open_first: the returning step, asked for by the workflow before the call
+    (it expects the chain to resume there), opens in the resume's transaction; asked for another
+    step (the chain resumes elsewhere), it is left to OpenStep."""
+    stub, engine = service
+    put(stub, "pf-ret", "pf-ret", step("经理", user="lead"), step("总监", user="boss"))
+    f = facts("pf-ret")
+    planned = stub.PlanChain(pb.PlanChainRequest(request_id=rid(), project=f, submitter_id="rep",
+                                                 open_first=first_req()), timeout=10)
+    inst = planned.instance_id
+    [lead] = pending(planned.first_opened)
+    [boss] = pending(decide(stub, lead, open_next=open_req(inst, 1, 2)).next_opened)
+    assert decide(stub, boss, "return").step_outcome == "returned"
+
+    ask = first_req(index=1, seq=3)
+    request_id = rid()
+    resumed = stub.ResumeInstance(pb.ResumeInstanceRequest(request_id=request_id, instance_id=inst, project=f,
+                                                           actor_id="rep", open_first=ask), timeout=10)
+    assert (resumed.instance_id, resumed.resume_from) == (inst, 1) and resumed.HasField("first_opened")
+    [again] = pending(resumed.first_opened)
+    assert again.approver_id == "boss" and again.id != boss.id
+    assert step_opened_events(engine, inst, 1) == [f"{WID}:approval.step_opened:{inst}:1:2",
+                                                   f"{WID}:approval.step_opened:{inst}:1:3"]
+    # A retry answers the same; the workflow's OpenStep with that id gets this opening.
+    assert stub.ResumeInstance(pb.ResumeInstanceRequest(request_id=request_id, instance_id=inst, project=f,
+                                                        actor_id="rep", open_first=ask), timeout=10) == resumed
+    later = pb.OpenStepRequest(request_id=ask.request_id, instance_id=inst, step_index=1, report_scope=WID,
+                               report_key="3")
+    assert stub.OpenStep(later, timeout=10) == resumed.first_opened
+    assert len(step_opened_events(engine, inst, 1)) == 2
+
+    # Returned again; asked for step 0 while the chain resumes at step 1: ignored.
+    assert decide(stub, again, "return").step_outcome == "returned"
+    other = stub.ResumeInstance(pb.ResumeInstanceRequest(request_id=rid(), instance_id=inst, project=f,
+                                                         actor_id="rep", open_first=first_req(index=0, seq=4)),
+                                timeout=10)
+    assert other.resume_from == 1 and not other.HasField("first_opened")
+    assert len(step_opened_events(engine, inst, 1)) == 2

@@ -763,28 +763,32 @@ class FireTimerResponse(_message.Message):
     def __init__(self, fired: _Optional[bool] = ..., action: _Optional[str] = ..., step_outcome: _Optional[str] = ..., new_tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ..., remind_user_ids: _Optional[_Iterable[str]] = ..., step: _Optional[_Union[StepState, _Mapping]] = ..., pending_approvers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ResumeInstanceRequest(_message.Message):
-    __slots__ = ("request_id", "instance_id", "project", "actor_id")
+    __slots__ = ("request_id", "instance_id", "project", "actor_id", "open_first")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    OPEN_FIRST_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     instance_id: str
     project: ProjectFacts
     actor_id: str
-    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project: _Optional[_Union[ProjectFacts, _Mapping]] = ..., actor_id: _Optional[str] = ...) -> None: ...
+    open_first: OpenStepRequest
+    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project: _Optional[_Union[ProjectFacts, _Mapping]] = ..., actor_id: _Optional[str] = ..., open_first: _Optional[_Union[OpenStepRequest, _Mapping]] = ...) -> None: ...
 
 class ResumeInstanceResponse(_message.Message):
-    __slots__ = ("instance_id", "resume_from", "steps", "replanned")
+    __slots__ = ("instance_id", "resume_from", "steps", "replanned", "first_opened")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     RESUME_FROM_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     REPLANNED_FIELD_NUMBER: _ClassVar[int]
+    FIRST_OPENED_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     resume_from: int
     steps: _containers.RepeatedCompositeFieldContainer[PlannedStep]
     replanned: str
-    def __init__(self, instance_id: _Optional[str] = ..., resume_from: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., replanned: _Optional[str] = ...) -> None: ...
+    first_opened: OpenStepResponse
+    def __init__(self, instance_id: _Optional[str] = ..., resume_from: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., replanned: _Optional[str] = ..., first_opened: _Optional[_Union[OpenStepResponse, _Mapping]] = ...) -> None: ...
 
 class CancelInstanceRequest(_message.Message):
     __slots__ = ("request_id", "instance_id", "actor_id", "action", "comment", "channel")

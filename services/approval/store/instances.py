@@ -110,14 +110,16 @@ def _open_as_request(session: Session, row: ApprovalInstance, loaded: domain.App
     return out
 
 
-def _open_first(session: Session, planned: domain.Approval, req: pb.OpenStepRequest) -> pb.OpenStepResponse | None:
-    """The first step of the chain just planned, opened in the planning's transaction when ``req``
-    asks for it: step 0 of this instance (``req.instance_id`` empty — the caller cannot know the
-    id before planning — or this instance's). None otherwise: no steps (approved at once), another
-    step or instance, no request id (the caller opens it later with OpenStep)."""
+def open_first_step(session: Session, planned: domain.Approval, req: pb.OpenStepRequest,
+               first: int = 0) -> pb.OpenStepResponse | None:
+    """The first step of a chain just planned (or resumed at ``first``), opened in that call's
+    transaction when ``req`` asks for it: step ``first`` of this instance (``req.instance_id``
+    empty — the caller cannot know the id before planning — or this instance's). None otherwise:
+    no steps (approved at once), another step or instance, no request id (the caller opens it
+    later with OpenStep)."""
     instance = planned.instance
-    if (not req.request_id.strip() or req.instance_id not in ("", instance.id) or req.step_index != 0
-            or instance.status != domain.INSTANCE_PENDING or planned.step(0) is None):
+    if (not req.request_id.strip() or req.instance_id not in ("", instance.id) or req.step_index != first
+            or instance.status != domain.INSTANCE_PENDING or planned.step(first) is None):
         return None
     stored = stored_response(session, M_OPEN_STEP, req.request_id)
     if stored is not None:
@@ -177,7 +179,7 @@ class InstanceStore:
                 steps=[mapping.planned_step_to_proto(s) for s in steps],
             )
             if open_first is not None:
-                opened = _open_first(session, planned.approval, open_first)
+                opened = open_first_step(session, planned.approval, open_first)
                 if opened is not None:
                     out.first_opened.CopyFrom(opened)
             return out
