@@ -15,7 +15,8 @@ An approval that settles the open step may carry the next step already opened by
 service in the same transaction (``next_opening`` predicts it, ``take_preopened`` hands it to the
 next ``open_step`` in place of an OpenStep call; patch "open-next-in-decision"). Planning a chain
 does the same for its first step (``first_opening``, then ``planned`` holds the answer; patch
-"plan-opens-first").
+"plan-opens-first"), and a resubmission for the step it resumes at (``resume_opening``, then
+``resumed``; patch "resume-opens-step").
 
 Callers that decide a step wait until the walk has acted on the opening they decided
 (``acted_seq``; the first version keys them by ``acted``): the next step open, or the round done.
@@ -277,9 +278,23 @@ class ApprovalWalk:
         if asked is not None and first_opened is not None and steps and asked[0] == self.cursor:
             self.preopened = (*asked, first_opened)
 
-    def resumed(self, steps: list[PlannedStep], resume_from: int) -> None:
+    def resume_opening(self) -> tuple[int, int] | None:
+        """The opening (step index, seq) a resubmission is expected to continue with: the step that
+        returned the chain to the submitter (where the service resumes it unless it re-plans) and
+        the next opening number. None without a step to resume at."""
+        if self.step_index < 0 or self.step_index >= len(self.plan):
+            return None
+        return self.step_index, self.open_seq + 1
+
+    def resumed(self, steps: list[PlannedStep], resume_from: int, first_opened: OpenedStep | None = None,
+                asked: tuple[int, int] | None = None) -> None:
+        """The chain as resumed (or re-planned) at ``resume_from``. ``asked``: the opening
+        (``resume_opening``) the resume asked the service to make; its answer (``first_opened``,
+        only when the chain continues at that step) is held for the main loop's ``open_step``."""
         self.plan, self.cursor = steps, resume_from
         self.resume_pending = False
+        if asked is not None and first_opened is not None and asked[0] == resume_from < len(steps):
+            self.preopened = (*asked, first_opened)
 
     def approved_without_steps(self, policy_key: str) -> None:
         """An explicit no-approval policy (or no step applies): the system approves."""

@@ -156,8 +156,11 @@ PATCH_FINISH_IN_ONE = "finish-in-one"
 PATCH_OPEN_NEXT = "open-next-in-decision"
 # Planning a new chain (PlanChain's open_first) opens its first step in the same approval-service
 # transaction: the main loop takes that opening instead of calling OpenStep right after planning
-# (one local activity and activation fewer per submission; issue 15). Resumes still call OpenStep.
+# (one local activity and activation fewer per submission; issue 15).
 PATCH_PLAN_OPENS_FIRST = "plan-opens-first"
+# The same for a resubmission: ResumeInstance opens the step the chain continues at (the returning
+# step, as the workflow expects; step 0 of a re-planned chain only if that was the returning step).
+PATCH_RESUME_OPENS = "resume-opens-step"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -550,6 +553,7 @@ class ProjectLifecycle:
             self._upsert_stage_approval()
             await self._report("project.submitted", actor=self._owner_id)
             if w.resumes:
+                first = w.resume_opening() if workflow.patched(PATCH_RESUME_OPENS) else None
                 resumed = await self._background(
                     ApprovalActivities.resume,
                     ResumeApprovalInput(
@@ -557,9 +561,10 @@ class ProjectLifecycle:
                         instance_id=self._instance_id,
                         project=self._project,
                         actor_id=self._owner_id,
+                        open_first=None if first is None else self._first_open_input(round_no, first),
                     ),
                 )
-                w.resumed(resumed.steps, resumed.resume_from)
+                w.resumed(resumed.steps, resumed.resume_from, resumed.first_opened, first)
                 if resumed.instance_id != w.instance_id and workflow.patched(PATCH_REPLAN):
                     # The routing facts changed: the service planned a new chain from the start.
                     w.instance_id = resumed.instance_id
@@ -575,8 +580,7 @@ class ProjectLifecycle:
                     ApprovalActivities.plan_chain,
                     PlanChainInput(
                         request_id=f"{self._wid}:plan:{round_no}", project=self._project, submitter_id=self._owner_id,
-                        open_first=None if first is None else dataclasses.replace(
-                            self._open_step_input(round_no, *first, reopen=False), instance_id=""),
+                        open_first=None if first is None else self._first_open_input(round_no, first),
                     ),
                 )
                 w.planned(plan.instance_id, plan.steps, plan.first_opened, first)
@@ -647,6 +651,11 @@ class ProjectLifecycle:
         request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{self._w.runs}" if reopen else "")
         return OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index,
                              report_scope="" if reopen else self._report_scope(), report_key=str(seq))
+
+    def _first_open_input(self, round_no: int, first: tuple[int, int]) -> OpenStepInput:
+        """The OpenStep request of a round's first opening, asked of the planning (or resume) call:
+        the instance is the one that call plans (or continues), so none is named."""
+        return dataclasses.replace(self._open_step_input(round_no, *first, reopen=False), instance_id="")
 
     def _set_approver_attributes(self) -> None:
         w = self._w

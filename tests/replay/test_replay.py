@@ -54,6 +54,8 @@ def test_histories_are_recorded() -> None:
         "plan_first_two_steps",
         "plan_first_return_resubmit",
         "plan_first_withdraw",
+        # the resubmission opens the step it resumes at (patch resume-opens-step, issue 15)
+        "resume_first_return_resubmit",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)

@@ -287,6 +287,55 @@ def test_a_withdrawal_during_a_planning_that_opens_the_first_step_cancels_the_wa
     assert w.step_done(w.wait_outcome) == "cancelled"
 
 
+def returned_at(index: int) -> ApprovalWalk:
+    """A walk returned to the submitter by step ``index``, resubmitted, as the workflow leaves it
+    before ResumeInstance."""
+    w = submitted()
+    for i in range(index):
+        open_next(w, pending(i, "a"))
+        w.decision(decision(i, "approved"), "a", "")
+        w.step_done(w.wait_outcome)
+    open_next(w, pending(index, "b"))
+    w.decision(decision(index, "returned"), "b", "")
+    assert w.step_done(w.wait_outcome) == "returned"
+    w.returned(project("returned"))
+    w.submitted(project("approval"))
+    w.start_round()
+    w.begin_round(resuming=False)
+    assert w.resumes
+    return w
+
+
+def test_a_resubmission_that_opens_the_returning_step_hands_that_opening_to_the_walk() -> None:
+    """Patch "resume-opens-step": the resume is expected at the returning step, with the next seq;
+    the service's answer is held only when the chain continues there."""
+    w = returned_at(1)
+    asked = w.resume_opening()
+    assert asked == (1, 3)
+    w.resumed(list(PLAN), 1, pending(1, "b"), asked)
+    assert w.preopened == (1, 3, pending(1, "b")) and w.opening
+    seq = w.open_step(reopen=False)
+    assert (w.step_index, seq) == asked
+    opened = w.take_preopened(w.step_index, seq)
+    assert opened == pending(1, "b") and not w.opening
+    assert isinstance(w.step_opened(opened, reopen=False), Wait)
+    # Re-planned (resumes at 0) while step 1 was expected: nothing is held, OpenStep opens step 0.
+    w = returned_at(1)
+    w.resumed(list(PLAN), 0, None, w.resume_opening())
+    assert w.preopened is None
+    w = returned_at(1)
+    w.resumed(list(PLAN), 0, pending(1, "b"), w.resume_opening())  # an answer for another step
+    assert w.preopened is None
+    # Returned from step 0 and re-planned: step 0 of the new chain is the one expected.
+    w = returned_at(0)
+    asked = w.resume_opening()
+    assert asked == (0, 2)
+    w.resumed(list(PLAN), 0, pending(0, "a"), asked)
+    assert w.preopened == (0, 2, pending(0, "a"))
+    # Without a step to resume at (never opened one): nothing to ask.
+    assert planning().resume_opening() is None
+
+
 def test_a_return_to_the_submitter_resumes_at_the_returning_step_after_resubmission() -> None:
     w = submitted()
     open_next(w, pending(0, "a"))

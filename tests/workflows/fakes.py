@@ -151,6 +151,8 @@ class Fakes:
         self.opened_in_decision: list[str] = []
         # OpenStep request ids PlanChain opened the first step under (``open_first``).
         self.opened_in_plan: list[str] = []
+        # OpenStep request ids ResumeInstance opened the step it continues at under (``open_first``).
+        self.opened_in_resume: list[str] = []
         # When set, PlanChain waits for it (a withdrawal arriving while the chain is planned).
         self.plan_gate: asyncio.Event | None = None
         # Delivery starts of an approved project, by request id.
@@ -529,12 +531,20 @@ class Fakes:
             if self.replan is not None:
                 self.steps, reason = self.replan
                 self.instance_id, self.step_status, self.returned_step = "inst-2", {}, -1
-                self._done[inp.request_id] = ResumedApproval(instance_id=self.instance_id, resume_from=0,
-                                                                 steps=self._planned(), replanned=reason)
-                return self._done[inp.request_id]  # type: ignore[no-any-return]
-            self.step_status[self.returned_step] = "waiting"
-            self._done[inp.request_id] = ResumedApproval(instance_id=self.instance_id,
-                                                             resume_from=self.returned_step, steps=self._planned())
+                out = ResumedApproval(instance_id=self.instance_id, resume_from=0, steps=self._planned(),
+                                      replanned=reason)
+            else:
+                self.step_status[self.returned_step] = "waiting"
+                out = ResumedApproval(instance_id=self.instance_id, resume_from=self.returned_step,
+                                      steps=self._planned())
+            first = inp.open_first
+            if (first is not None and first.step_index == out.resume_from < len(self.steps)
+                    and first.instance_id in ("", self.instance_id)):
+                # Like the service: the step the chain continues at, opened in the same call.
+                self.opened_in_resume.append(first.request_id)
+                self.opened_instances.append(self.instance_id)
+                out.first_opened = self._open(replace(first, instance_id=self.instance_id))
+            self._done[inp.request_id] = out
         return self._done[inp.request_id]  # type: ignore[no-any-return]
 
     def _planned(self) -> list[PlannedStep]:

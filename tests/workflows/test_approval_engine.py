@@ -229,6 +229,11 @@ async def test_return_to_submitter_and_resubmission_resumes_at_that_step(env: Wo
         await wait_for_step(handle, 2)
         assert (await decide(handle, "t2-fin", "fin")).status == "active"
         await handle.result()
+    # Every opening happened inside another call (patches plan-opens-first, resume-opens-step,
+    # open-next-in-decision): the planning opened step 0, the resume the returning step 1.
+    assert fakes.calls["approval.OpenStep"] == 0
+    assert fakes.opened_in_plan == [f"{handle.id}:open:1:0:1"]
+    assert fakes.opened_in_resume == [f"{handle.id}:open:2:1:3"]
     assert fakes.status_history == [
         ("pending_approval", "submitted"), ("returned", "returned"), ("pending_approval", "submitted"),
         ("active", "approved"),
@@ -259,6 +264,8 @@ async def test_resubmission_with_changed_routing_continues_on_the_new_chain(env:
         await handle.result()
     assert fakes.calls["approval.PlanChain"] == 1 and fakes.calls["approval.ResumeInstance"] == 1
     assert set(fakes.opened_instances) == {"inst-1", "inst-2"}
+    # Returned from step 0, re-planned from step 0: the resume opened the new chain's step 0.
+    assert fakes.opened_in_resume == [f"{handle.id}:open:2:0:2"] and fakes.calls["approval.OpenStep"] == 0
     assert fakes.status_history[-1] == ("active", "approved")
 
 

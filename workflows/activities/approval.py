@@ -212,11 +212,15 @@ class ApprovalActivities:
     async def resume(self, inp: ResumeApprovalInput) -> ResumedApproval:
         req = pb.ResumeInstanceRequest(request_id=inp.request_id, instance_id=inp.instance_id,
                                        project=facts(inp.project), actor_id=inp.actor_id)
+        if inp.open_first is not None:
+            req.open_first.CopyFrom(open_step_request(inp.open_first))
         resp = await call(self._stub.ResumeInstance, req, timeout=self._timeout)
         activity_logger(inp.project.id).info("approval.resumed", instance_id=resp.instance_id,
-                                             resume_from=resp.resume_from, replanned=resp.replanned)
+                                             resume_from=resp.resume_from, replanned=resp.replanned,
+                                             first_opened=resp.HasField("first_opened"))
         return ResumedApproval(instance_id=resp.instance_id, resume_from=resp.resume_from,
-                               steps=[_planned(s) for s in resp.steps], replanned=resp.replanned)
+                               steps=[_planned(s) for s in resp.steps], replanned=resp.replanned,
+                               first_opened=opened_step(resp.first_opened) if resp.HasField("first_opened") else None)
 
     @activity.defn(name=APPROVAL_CANCEL)
     async def cancel(self, inp: CancelApprovalInput) -> CancelApprovalResult:

@@ -184,6 +184,10 @@ class ResumeApprovalInput:
     instance_id: str
     project: ProjectSnapshot
     actor_id: str
+    # Added (issue 15, patch "resume-opens-step"): open the step the chain continues at in the
+    # same transaction, as PlanChainInput.open_first; step_index is the step the workflow expects
+    # (the returning step): the service ignores it when the chain continues elsewhere.
+    open_first: OpenStepInput | None = None
 
 
 @dataclass
@@ -193,6 +197,8 @@ class ResumedApproval:
     steps: list[PlannedStep] = field(default_factory=list)
     # Added: why a new chain (a new instance_id) was planned; "" when the returned one resumes.
     replanned: str = ""
+    # The step ``open_first`` opened (None: not asked, or ignored).
+    first_opened: OpenedStep | None = None
 
 
 @dataclass
