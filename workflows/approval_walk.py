@@ -13,7 +13,10 @@ do, runs the activities, feeds their results back and waits on its conditions; t
 
 An approval that settles the open step may carry the next step already opened by the approval
 service in the same transaction (``next_opening`` predicts it, ``take_preopened`` hands it to the
-next ``open_step`` in place of an OpenStep call; patch "open-next-in-decision").
+next ``open_step`` in place of an OpenStep call; patch "open-next-in-decision"). Planning a chain
+does the same for its first step (``first_opening``, then ``planned`` holds the answer; patch
+"plan-opens-first"), and a resubmission for the step it resumes at (``resume_opening``, then
+``resumed``; patch "resume-opens-step").
 
 Callers that decide a step wait until the walk has acted on the opening they decided
 (``acted_seq``; the first version keys them by ``acted``): the next step open, or the round done.
@@ -160,9 +163,10 @@ class ApprovalWalk:
     last_remind_at: str = ""
     runs: int = 1
     # The next step as the approval service opened it inside the decision that approved the open
-    # step (patch "open-next-in-decision"): (index, seq, opened). Transient, never carried: the
-    # main loop takes it when it opens that step, in the activation the decision's answer came
-    # in, while the decide caller still waits (so before any continue-as-new).
+    # step (patch "open-next-in-decision"), or the first step inside the planning of the chain
+    # (patch "plan-opens-first"): (index, seq, opened). Transient, never carried: the main loop
+    # takes it when it opens that step, in the activation the answer came in, while the decide
+    # caller (or a withdrawal, see ``opening``) still waits (so before any continue-as-new).
     preopened: tuple[int, int, OpenedStep] | None = None
 
     # ---------------------------------------------------------------- carry over continue-as-new
@@ -259,13 +263,38 @@ class ApprovalWalk:
         """The submission follows a return to the submitter: resume the instance's chain."""
         return self.resume_pending and bool(self.instance_id)
 
-    def planned(self, instance_id: str, steps: list[PlannedStep]) -> None:
+    def first_opening(self) -> tuple[int, int]:
+        """The opening (step index, seq) of the first step of a chain about to be planned: the
+        cursor after ``planned`` (0) and the next opening number — what ``open_step`` will ask for
+        right after planning."""
+        return 0, self.open_seq + 1
+
+    def planned(self, instance_id: str, steps: list[PlannedStep], first_opened: OpenedStep | None = None,
+                asked: tuple[int, int] | None = None) -> None:
+        """The chain as planned. ``asked``: the opening (``first_opening``) the planning asked the
+        service to make; its answer (``first_opened``) is held for the main loop's ``open_step``."""
         self.instance_id, self.plan, self.cursor = instance_id, steps, 0
         self.resume_pending = False
+        if asked is not None and first_opened is not None and steps and asked[0] == self.cursor:
+            self.preopened = (*asked, first_opened)
 
-    def resumed(self, steps: list[PlannedStep], resume_from: int) -> None:
+    def resume_opening(self) -> tuple[int, int] | None:
+        """The opening (step index, seq) a resubmission is expected to continue with: the step that
+        returned the chain to the submitter (where the service resumes it unless it re-plans) and
+        the next opening number. None without a step to resume at."""
+        if self.step_index < 0 or self.step_index >= len(self.plan):
+            return None
+        return self.step_index, self.open_seq + 1
+
+    def resumed(self, steps: list[PlannedStep], resume_from: int, first_opened: OpenedStep | None = None,
+                asked: tuple[int, int] | None = None) -> None:
+        """The chain as resumed (or re-planned) at ``resume_from``. ``asked``: the opening
+        (``resume_opening``) the resume asked the service to make; its answer (``first_opened``,
+        only when the chain continues at that step) is held for the main loop's ``open_step``."""
         self.plan, self.cursor = steps, resume_from
         self.resume_pending = False
+        if asked is not None and first_opened is not None and asked[0] == resume_from < len(steps):
+            self.preopened = (*asked, first_opened)
 
     def approved_without_steps(self, policy_key: str) -> None:
         """An explicit no-approval policy (or no step applies): the system approves."""
@@ -342,10 +371,12 @@ class ApprovalWalk:
         return index, self.open_seq + 1
 
     def take_preopened(self, index: int, seq: int) -> OpenedStep | None:
-        """The step opened inside the decision, when it is this opening; it is used once."""
+        """The step opened inside the decision (or the planning), when it is this opening; it is
+        used once. The opening is then done: a withdrawal waiting for it may go on."""
         held, self.preopened = self.preopened, None
         if held is None or held[:2] != (index, seq):
             return None
+        self.opening = False
         return held[2]
 
     def decision(self, outcome: DecisionOutcome, user_id: str, comment: str,

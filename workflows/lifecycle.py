@@ -159,6 +159,13 @@ PATCH_FINISH_IN_ONE = "finish-in-one"
 # that opening instead of calling OpenStep, and the decide answer no longer waits for a second
 # local activity and activation (issue 15).
 PATCH_OPEN_NEXT = "open-next-in-decision"
+# Planning a new chain (PlanChain's open_first) opens its first step in the same approval-service
+# transaction: the main loop takes that opening instead of calling OpenStep right after planning
+# (one local activity and activation fewer per submission; issue 15).
+PATCH_PLAN_OPENS_FIRST = "plan-opens-first"
+# The same for a resubmission: ResumeInstance opens the step the chain continues at (the returning
+# step, as the workflow expects; step 0 of a re-planned chain only if that was the returning step).
+PATCH_RESUME_OPENS = "resume-opens-step"
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -551,6 +558,7 @@ class ProjectLifecycle:
             self._upsert_stage_approval()
             await self._report("project.submitted", actor=self._owner_id)
             if w.resumes:
+                first = w.resume_opening() if workflow.patched(PATCH_RESUME_OPENS) else None
                 resumed = await self._background(
                     ApprovalActivities.resume,
                     ResumeApprovalInput(
@@ -558,9 +566,10 @@ class ProjectLifecycle:
                         instance_id=self._instance_id,
                         project=self._project,
                         actor_id=self._owner_id,
+                        open_first=None if first is None else self._first_open_input(round_no, first),
                     ),
                 )
-                w.resumed(resumed.steps, resumed.resume_from)
+                w.resumed(resumed.steps, resumed.resume_from, resumed.first_opened, first)
                 if resumed.instance_id != w.instance_id and workflow.patched(PATCH_REPLAN):
                     # The routing facts changed: the service planned a new chain from the start.
                     w.instance_id = resumed.instance_id
@@ -569,13 +578,17 @@ class ProjectLifecycle:
                 else:
                     workflow.logger.info("resubmitted: resuming at step %d", w.cursor)
             else:
+                # The first step's opening, asked of the planning; the instance is not known yet
+                # (the service opens the one it plans: instance_id empty).
+                first = w.first_opening() if workflow.patched(PATCH_PLAN_OPENS_FIRST) else None
                 plan = await self._background(
                     ApprovalActivities.plan_chain,
                     PlanChainInput(
-                        request_id=f"{self._wid}:plan:{round_no}", project=self._project, submitter_id=self._owner_id
+                        request_id=f"{self._wid}:plan:{round_no}", project=self._project, submitter_id=self._owner_id,
+                        open_first=None if first is None else self._first_open_input(round_no, first),
                     ),
                 )
-                w.planned(plan.instance_id, plan.steps)
+                w.planned(plan.instance_id, plan.steps, plan.first_opened, first)
                 workflow.logger.info("approval chain planned: %d step(s)", len(plan.steps))
                 if not plan.steps and workflow.patched(PATCH_NO_APPROVAL):
                     # An explicit no-approval policy (or no step applies): say so in the history.
@@ -587,7 +600,8 @@ class ProjectLifecycle:
             resuming = False
             seq = w.open_step(reopen=reopen)
             index = w.step_index
-            # Opened already by the decision that approved the step before (same request id).
+            # Opened already by the decision that approved the step before, or by the planning of
+            # the chain (same request id).
             opened = w.take_preopened(index, seq)
             if opened is None or reopen:
                 w.opening = True
@@ -652,6 +666,11 @@ class ProjectLifecycle:
                                 context=self._context(escalated=False))
         return OpenStepInput(request_id=request_id, instance_id=self._instance_id, step_index=index,
                              report_scope="" if reopen else self._report_scope(), report_key=str(seq), notice=notice)
+
+    def _first_open_input(self, round_no: int, first: tuple[int, int]) -> OpenStepInput:
+        """The OpenStep request of a round's first opening, asked of the planning (or resume) call:
+        the instance is the one that call plans (or continues), so none is named."""
+        return dataclasses.replace(self._open_step_input(round_no, *first, reopen=False), instance_id="")
 
     def _set_approver_attributes(self) -> None:
         w = self._w

@@ -137,6 +137,8 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             require(request.request_id, "request_id"),
             require(request.project.project_id, "project.project_id", "项目", "project_id"),
         )
+        if request.open_first.HasField("notice"):
+            notice_outbox.validate(request.open_first.notice, field="open_first.notice")
         facts = mapping.facts_from_proto(request.project)
         purpose = domain.purpose_of(request.purpose)
         if purpose not in domain.PURPOSES:
@@ -168,6 +170,7 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             inputs=domain.plan_inputs(policy, facts, submitter or domain.OrgUser(id=request.submitter_id)),
             purpose=purpose,
             subject_id=request.subject_id.strip(),
+            open_first=request.open_first if request.HasField("open_first") else None,
         )
 
     @rpc
@@ -303,13 +306,16 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         self, request: pb.ResumeInstanceRequest, context: grpc.ServicerContext
     ) -> pb.ResumeInstanceResponse:
         _required(require(request.instance_id, "instance_id", "审批实例", "instance_id"))
+        if request.open_first.HasField("notice"):
+            notice_outbox.validate(request.open_first.notice, field="open_first.notice")
         facts = mapping.facts_from_proto(request.project)
         try:
             replan = self._replan(request.instance_id, facts)
         except DirectoryUnavailable as err:
             _unavailable(context, err)
         return self.store.resume_instance(request_id=request.request_id, instance_id=request.instance_id,
-                                          facts=facts, actor_id=request.actor_id, replan=replan)
+                                          facts=facts, actor_id=request.actor_id, replan=replan,
+                                          open_first=request.open_first if request.HasField("open_first") else None)
 
     def _replan(self, instance_id: str, facts: domain.ProjectFacts) -> Replan | None:
         """The new chain when the policy, evaluated on the resubmitted facts, plans another chain

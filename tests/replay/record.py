@@ -228,6 +228,12 @@ V2_SCENARIOS = {
     # Both: the step a decision opens (open_next) publishes its approval requests in that call.
     "notices_open_next_two_steps": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"], cc=["cfo"])],
                                     approve_two_steps),
+    # Issue 15 (patch plan-opens-first): planning the chain opens its first step in the same call.
+    "plan_first_two_steps": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"], cc=["cfo"])], approve_two_steps),
+    "plan_first_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    "plan_first_withdraw": ([StepSpec("经理", ["mgr"], sla="8wh", on_timeout="reject")], v2_withdraw),
+    # Issue 15 (patch resume-opens-step): the resubmission opens the returning step in the same call.
+    "resume_first_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
 }
 
 SCENARIOS = {

@@ -55,6 +55,12 @@ def test_histories_are_recorded() -> None:
         "notices_timers_escalation_ladder",
         "notices_transfer_add_approver",
         "notices_open_next_two_steps",
+        # planning the chain opens its first step (patch plan-opens-first, issue 15)
+        "plan_first_two_steps",
+        "plan_first_return_resubmit",
+        "plan_first_withdraw",
+        # the resubmission opens the step it resumes at (patch resume-opens-step, issue 15)
+        "resume_first_return_resubmit",
         # notifications and integrations (issue 5)
         "delivery_retry_digest_dead",
         # bounded delivery (patch delivery-bounded, issue 15)

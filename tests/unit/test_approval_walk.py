@@ -203,6 +203,139 @@ def test_the_opening_held_is_never_carried_over_continue_as_new() -> None:
     assert restored.preopened is None
 
 
+def planning(steps: list[PlannedStep] = PLAN) -> ApprovalWalk:
+    """A walk whose first round begins, as the workflow leaves it before planning."""
+    w = ApprovalWalk(project=project())
+    w.submit_started()
+    w.submitting = False
+    w.submitted(project("approval"))
+    w.start_round()
+    w.begin_round(resuming=False)
+    return w
+
+
+def test_a_planning_that_opens_the_first_step_hands_that_opening_to_the_walk() -> None:
+    """Patch "plan-opens-first": the first opening is predicted before planning (step 0, the next
+    seq), the service's answer held by ``planned`` and taken by the first ``open_step`` instead of
+    an OpenStep call; taking it ends the opening a withdrawal waits for."""
+    w = planning()
+    asked = w.first_opening()
+    assert asked == (0, 1)
+    w.planned(INSTANCE, list(PLAN), pending(0, "a"), asked)
+    assert w.preopened == (0, 1, pending(0, "a"))
+    assert w.opening  # planned, the opening not taken yet: a withdrawal still waits
+    assert w.next_step() is not None
+    seq = w.open_step(reopen=False)
+    assert (w.step_index, seq) == asked
+    opened = w.take_preopened(w.step_index, seq)
+    assert opened == pending(0, "a") and w.preopened is None and not w.opening
+    assert isinstance(w.step_opened(opened, reopen=False), Wait) and w.approvers == ["a"]
+    # Then the chain goes on as usual: the decision on step 0 may open step 1.
+    assert w.next_opening("approve") == (1, 2)
+
+
+def test_a_first_opening_is_held_only_for_a_chain_with_steps_and_for_its_first_step() -> None:
+    # An empty chain (no-approval policy): nothing is held, whatever came back.
+    w = planning([])
+    w.planned(INSTANCE, [], pending(0, "a"), w.first_opening())
+    assert w.preopened is None and w.next_step() is None
+    # Not asked (older histories, patch off): the answer is ignored.
+    w = planning()
+    w.planned(INSTANCE, list(PLAN), pending(0, "a"))
+    assert w.preopened is None
+    # Asked but not opened (the service ignored it): the first open_step calls OpenStep.
+    w = planning()
+    w.planned(INSTANCE, list(PLAN), None, w.first_opening())
+    seq = w.open_step(reopen=False)
+    assert w.take_preopened(w.step_index, seq) is None and w.opening
+    # A later round predicts its own seq: openings are numbered across rounds.
+    w = submitted()
+    open_next(w, pending(0, "a"))
+    w.decision(decision(0, "returned"), "a", "")
+    w.step_done(w.wait_outcome)
+    w.returned(project("returned"))
+    w.resume_pending = False  # e.g. a chain planned afresh
+    w.submitted(project("approval"))
+    w.start_round()
+    w.begin_round(resuming=False)
+    assert w.first_opening() == (0, 2)
+
+
+def test_a_first_step_opened_settled_by_the_planning_is_skipped() -> None:
+    """Auto-approved (the submitter self-approves) inside the planning: the walk skips it and
+    records the system's approval, then opens the next step with OpenStep."""
+    w = planning()
+    auto = OpenedStep(index=0, status="approved", auto_approved=True)
+    w.planned(INSTANCE, list(PLAN), auto, w.first_opening())
+    seq = w.open_step(reopen=False)
+    assert w.step_opened(w.take_preopened(w.step_index, seq) or pending(0), reopen=False) == Skip(auto_approved=True)
+    assert w.cursor == 1 and not w.opening and w.preopened is None
+    assert open_next(w, pending(1, "b")) == Wait(pending=pending(1, "b").tasks)
+
+
+def test_a_withdrawal_during_a_planning_that_opens_the_first_step_cancels_the_walk() -> None:
+    w = planning()
+    assert w.opening and w.withdraw_refusal() is None
+    w.submitting = True  # the withdrawal runs, waiting for the opening
+    w.planned(INSTANCE, list(PLAN), pending(0, "a", "b"), w.first_opening())
+    assert w.opening and w.cancels_instance  # not yet: the step is taken in this activation
+    w.open_step(reopen=False)
+    w.step_opened(w.take_preopened(w.step_index, w.open_seq) or pending(0), reopen=False)
+    assert not w.opening  # the withdrawal goes on and cancels the instance planned
+    w.submitting = False
+    assert w.withdrawn(project("cancelled"), "owner") == ["a", "b"]
+    assert w.step_done(w.wait_outcome) == "cancelled"
+
+
+def returned_at(index: int) -> ApprovalWalk:
+    """A walk returned to the submitter by step ``index``, resubmitted, as the workflow leaves it
+    before ResumeInstance."""
+    w = submitted()
+    for i in range(index):
+        open_next(w, pending(i, "a"))
+        w.decision(decision(i, "approved"), "a", "")
+        w.step_done(w.wait_outcome)
+    open_next(w, pending(index, "b"))
+    w.decision(decision(index, "returned"), "b", "")
+    assert w.step_done(w.wait_outcome) == "returned"
+    w.returned(project("returned"))
+    w.submitted(project("approval"))
+    w.start_round()
+    w.begin_round(resuming=False)
+    assert w.resumes
+    return w
+
+
+def test_a_resubmission_that_opens_the_returning_step_hands_that_opening_to_the_walk() -> None:
+    """Patch "resume-opens-step": the resume is expected at the returning step, with the next seq;
+    the service's answer is held only when the chain continues there."""
+    w = returned_at(1)
+    asked = w.resume_opening()
+    assert asked == (1, 3)
+    w.resumed(list(PLAN), 1, pending(1, "b"), asked)
+    assert w.preopened == (1, 3, pending(1, "b")) and w.opening
+    seq = w.open_step(reopen=False)
+    assert (w.step_index, seq) == asked
+    opened = w.take_preopened(w.step_index, seq)
+    assert opened == pending(1, "b") and not w.opening
+    assert isinstance(w.step_opened(opened, reopen=False), Wait)
+    # Re-planned (resumes at 0) while step 1 was expected: nothing is held, OpenStep opens step 0.
+    w = returned_at(1)
+    w.resumed(list(PLAN), 0, None, w.resume_opening())
+    assert w.preopened is None
+    w = returned_at(1)
+    w.resumed(list(PLAN), 0, pending(1, "b"), w.resume_opening())  # an answer for another step
+    assert w.preopened is None
+    # Returned from step 0 and re-planned: step 0 of the new chain is the one expected.
+    w = returned_at(0)
+    asked = w.resume_opening()
+    assert asked == (0, 2)
+    w.resumed(list(PLAN), 0, pending(0, "a"), asked)
+    assert w.preopened == (0, 2, pending(0, "a"))
+    # Without a step to resume at (never opened one): nothing to ask.
+    assert planning().resume_opening() is None
+
+
 def test_a_return_to_the_submitter_resumes_at_the_returning_step_after_resubmission() -> None:
     w = submitted()
     open_next(w, pending(0, "a"))

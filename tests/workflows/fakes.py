@@ -8,6 +8,7 @@ takes effect once.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -151,6 +152,12 @@ class Fakes:
         self.opened_instances: list[str] = []
         # OpenStep request ids RecordDecision opened the next step under (``open_next``).
         self.opened_in_decision: list[str] = []
+        # OpenStep request ids PlanChain opened the first step under (``open_first``).
+        self.opened_in_plan: list[str] = []
+        # OpenStep request ids ResumeInstance opened the step it continues at under (``open_first``).
+        self.opened_in_resume: list[str] = []
+        # When set, PlanChain waits for it (a withdrawal arriving while the chain is planned).
+        self.plan_gate: asyncio.Event | None = None
         # Delivery starts of an approved project, by request id.
         self.deliveries: dict[str, StartDeliveryInput] = {}
 
@@ -290,6 +297,15 @@ class Fakes:
     async def plan_chain(self, inp: PlanChainInput) -> ChainPlan:
         self._enter(APPROVAL_PLAN_CHAIN)
         assert inp.project.status == "pending_approval"
+        if self.plan_gate is not None:
+            await self.plan_gate.wait()
+        first = inp.open_first
+        first_opened = None
+        if first is not None and self.steps and first.step_index == 0 and first.instance_id in ("", self.instance_id):
+            # Like the service: the first step opened in the planning, for the instance planned.
+            self.opened_in_plan.append(first.request_id)
+            self.opened_instances.append(self.instance_id)
+            first_opened = self._open(replace(first, instance_id=self.instance_id))
         return ChainPlan(
             instance_id=self.instance_id,
             policy_key="standard",
@@ -300,6 +316,7 @@ class Fakes:
                 )
                 for i, s in enumerate(self.steps)
             ],
+            first_opened=first_opened,
         )
 
     def _timers(self, index: int) -> tuple[str, list[TimerRef]]:
@@ -533,12 +550,20 @@ class Fakes:
             if self.replan is not None:
                 self.steps, reason = self.replan
                 self.instance_id, self.step_status, self.returned_step = "inst-2", {}, -1
-                self._done[inp.request_id] = ResumedApproval(instance_id=self.instance_id, resume_from=0,
-                                                                 steps=self._planned(), replanned=reason)
-                return self._done[inp.request_id]  # type: ignore[no-any-return]
-            self.step_status[self.returned_step] = "waiting"
-            self._done[inp.request_id] = ResumedApproval(instance_id=self.instance_id,
-                                                             resume_from=self.returned_step, steps=self._planned())
+                out = ResumedApproval(instance_id=self.instance_id, resume_from=0, steps=self._planned(),
+                                      replanned=reason)
+            else:
+                self.step_status[self.returned_step] = "waiting"
+                out = ResumedApproval(instance_id=self.instance_id, resume_from=self.returned_step,
+                                      steps=self._planned())
+            first = inp.open_first
+            if (first is not None and first.step_index == out.resume_from < len(self.steps)
+                    and first.instance_id in ("", self.instance_id)):
+                # Like the service: the step the chain continues at, opened in the same call.
+                self.opened_in_resume.append(first.request_id)
+                self.opened_instances.append(self.instance_id)
+                out.first_opened = self._open(replace(first, instance_id=self.instance_id))
+            self._done[inp.request_id] = out
         return self._done[inp.request_id]  # type: ignore[no-any-return]
 
     def _planned(self) -> list[PlannedStep]:

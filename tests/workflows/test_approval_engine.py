@@ -5,6 +5,7 @@ reassign, continue-as-new, and the approval analytics events."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateStage
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -29,6 +30,7 @@ from workflows.contracts.lifecycle import (
     UPDATE_CC,
     UPDATE_REASSIGN,
     UPDATE_REMIND,
+    UPDATE_SUBMIT,
     UPDATE_WITHDRAW,
     WORKFLOW_TYPE,
     CcInput,
@@ -39,6 +41,8 @@ from workflows.contracts.lifecycle import (
     ReassignResult,
     RemindInput,
     RemindResult,
+    SubmitInput,
+    SubmitResult,
     WithdrawInput,
     WithdrawResult,
     workflow_id,
@@ -59,7 +63,8 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-async def start(client: Client, tq: str, fakes: Fakes, *, history_limit: int = 0) -> WorkflowHandle[Any, Any]:
+async def start(client: Client, tq: str, fakes: Fakes, *, history_limit: int = 0,
+                task_timeout: timedelta | None = None) -> WorkflowHandle[Any, Any]:
     return await client.start_workflow(
         WORKFLOW_TYPE,
         LifecycleInput(project_id=fakes.project.id, owner_id=fakes.project.owner_id, history_limit=history_limit),
@@ -67,6 +72,7 @@ async def start(client: Client, tq: str, fakes: Fakes, *, history_limit: int = 0
         task_queue=tq,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         execution_timeout=timedelta(days=60),
+        task_timeout=task_timeout,
         result_type=LifecycleResult,
     )
 
@@ -228,6 +234,11 @@ async def test_return_to_submitter_and_resubmission_resumes_at_that_step(env: Wo
         await wait_for_step(handle, 2)
         assert (await decide(handle, "t2-fin", "fin")).status == "active"
         await handle.result()
+    # Every opening happened inside another call (patches plan-opens-first, resume-opens-step,
+    # open-next-in-decision): the planning opened step 0, the resume the returning step 1.
+    assert fakes.calls["approval.OpenStep"] == 0
+    assert fakes.opened_in_plan == [f"{handle.id}:open:1:0:1"]
+    assert fakes.opened_in_resume == [f"{handle.id}:open:2:1:3"]
     assert fakes.status_history == [
         ("pending_approval", "submitted"), ("returned", "returned"), ("pending_approval", "submitted"),
         ("active", "approved"),
@@ -258,6 +269,8 @@ async def test_resubmission_with_changed_routing_continues_on_the_new_chain(env:
         await handle.result()
     assert fakes.calls["approval.PlanChain"] == 1 and fakes.calls["approval.ResumeInstance"] == 1
     assert set(fakes.opened_instances) == {"inst-1", "inst-2"}
+    # Returned from step 0, re-planned from step 0: the resume opened the new chain's step 0.
+    assert fakes.opened_in_resume == [f"{handle.id}:open:2:0:2"] and fakes.calls["approval.OpenStep"] == 0
     assert fakes.status_history[-1] == ("active", "approved")
 
 
@@ -332,6 +345,38 @@ async def test_withdraw_while_pending_cancels_and_a_late_decision_is_refused(env
     assert ("withdraw", "owner", -1) in fakes.actions
     assert ("approval_withdrawn", ("mgr",)) in fakes.sent_kinds()
     assert "project.cancelled" in fakes.event_types()
+
+
+async def test_withdraw_while_the_chain_is_planned_cancels_the_opened_first_step(env: WorkflowEnvironment) -> None:
+    """A withdrawal right after submit (a CRM "lost" event) arrives while the planning, which also
+    opens the first step (patch plan-opens-first), is in flight: it waits for that call, then
+    cancels the instance with the step's to-do; nothing opens afterwards."""
+    fakes = Fakes(steps=[StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])])
+    fakes.plan_gate = asyncio.Event()
+    async with lifecycle_worker(env.client, fakes) as tq:
+        # The held planning keeps its workflow task open until the worker heartbeats it (at 80 % of
+        # the task timeout); only then is the withdrawal delivered: a short timeout, a short test.
+        handle = await start(env.client, tq, fakes, task_timeout=timedelta(seconds=2))
+        # The submit's answer rides the workflow task the held planning is in: accepted, not awaited.
+        submitting = await handle.start_update(UPDATE_SUBMIT, SubmitInput(actor_id="owner"),
+                                               wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=SubmitResult)
+        await eventually(lambda: _planning(fakes))
+        withdrawing = await handle.start_update(UPDATE_WITHDRAW, WithdrawInput(actor_id="owner", comment="商机丢失"),
+                                                wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=WithdrawResult)
+        assert fakes.calls["approval.CancelInstance"] == 0  # waits for the planning
+        fakes.plan_gate.set()
+        assert (await submitting.result()).status == "pending_approval"
+        assert (await withdrawing.result()).status == "cancelled"
+        assert await handle.result() == LifecycleResult(project_id="p1", status="cancelled")
+    assert fakes.opened_in_plan == [f"{handle.id}:open:1:0:1"]
+    assert fakes.calls["approval.OpenStep"] == 0 and dict(fakes.opens) == {0: 1}
+    assert fakes.actions == [("withdraw", "owner", -1)]
+    assert fakes.instance_status == "cancelled" and fakes.tasks["t0-mgr"].status == "closed"
+    assert fakes.status_history[-1] == ("cancelled", "withdrawn")
+
+
+async def _planning(fakes: Fakes) -> bool:
+    return fakes.calls["approval.PlanChain"] >= 1
 
 
 async def test_withdraw_a_draft(env: WorkflowEnvironment) -> None:

@@ -204,10 +204,12 @@ async def test_lifecycle_with_real_services(services: dict[str, str]) -> None:
             assert first.status == "pending_approval"
             state = await state_of(handle)
             assert (state.step_index, state.approvers) == (1, ["boss"])
-            # The approval opened step 2 inside its RecordDecision (patch open-next-in-decision):
-            # the workflow called OpenStep for step 1 only, and step 2 has one task.
+            # The planning opened step 1 inside its PlanChain (patch plan-opens-first), the approval
+            # step 2 inside its RecordDecision (patch open-next-in-decision): the workflow called
+            # OpenStep for no step, and step 2 has one task.
             called = await _local_activities(handle)
-            assert (called["approval.OpenStep"], called["approval.RecordDecision"]) == (1, 2)
+            assert (called["approval.PlanChain"], called["approval.OpenStep"], called["approval.RecordDecision"]) == (
+                1, 0, 2)
             desc = await handle.describe()
             assert desc.typed_search_attributes.get(sa.STAGE) == "approval"
             assert desc.typed_search_attributes.get(sa.APPROVERS) == ["boss"]
@@ -221,6 +223,7 @@ async def test_lifecycle_with_real_services(services: dict[str, str]) -> None:
             )
             assert last.status == "active"
             assert await handle.result() == LifecycleResult(project_id=project_id, status="active")
+            assert "approval.OpenStep" not in await _local_activities(handle)
 
             desc = await handle.describe()
             assert desc.typed_search_attributes.get(sa.STAGE) == "active"

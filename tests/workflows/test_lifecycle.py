@@ -107,10 +107,13 @@ async def test_approve_path_through_three_steps(env: Any) -> None:
 
     assert fakes.project.status == "active"
     assert fakes.status_history == [("pending_approval", "submitted"), ("active", "approved")]
-    # Each approval that settled a step opened the next one in its own call (patch
-    # open-next-in-decision): one OpenStep, for the first step only; each step opened once.
+    # The planning opened the first step in its own call (patch plan-opens-first), each approval
+    # that settled a step the next one (patch open-next-in-decision): no OpenStep call at all;
+    # each step opened once, the first one for the instance planned.
     wid = handle.id
-    assert fakes.calls[APPROVAL_OPEN_STEP] == 1
+    assert fakes.calls[APPROVAL_OPEN_STEP] == 0
+    assert fakes.opened_in_plan == [f"{wid}:open:1:0:1"]
+    assert f"{wid}:approval.step_opened:inst-1:0:1" in fakes.published
     assert fakes.opened_in_decision == [f"{wid}:open:1:1:2", f"{wid}:open:1:2:3"]
     assert dict(fakes.opens) == {0: 1, 1: 1, 2: 1}
     # Its delivery (protection period, execution) starts once, from the snapshot at approval.
@@ -263,9 +266,10 @@ async def test_auto_approved_step_is_skipped(env: Any) -> None:
         ("approval_request", ("mgr",)),
         ("approval_request", ("dir",)),
     ]
-    # The auto-approved step was opened inside mgr's decision; the one after it by OpenStep.
+    # The first step was opened by the planning, the auto-approved one inside mgr's decision; the
+    # one after it by OpenStep.
     assert fakes.opened_in_decision == [f"{handle.id}:open:1:1:2"]
-    assert fakes.calls[APPROVAL_OPEN_STEP] == 2
+    assert fakes.calls[APPROVAL_OPEN_STEP] == 1
     assert f"{handle.id}:approval.decided:inst-1:1:auto:2" in fakes.published
 
 
@@ -282,7 +286,7 @@ async def test_a_two_step_approval_opens_step_two_inside_the_first_decision(env:
         # Answered with step 2 open: its approver is the one waited on, and was asked.
         state = await state_of(handle)
         assert (state.step_index, state.approvers) == (1, ["dir"])
-        assert fakes.calls[APPROVAL_OPEN_STEP] == 1 and dict(fakes.opens) == {0: 1, 1: 1}
+        assert fakes.calls[APPROVAL_OPEN_STEP] == 0 and dict(fakes.opens) == {0: 1, 1: 1}
         assert fakes.calls[APPROVAL_RECORD_DECISION] == 2  # the retry got the same answer
         assert (await decide(handle, "t1-dir", "dir")).status == "active"
         await handle.result()

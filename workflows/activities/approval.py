@@ -138,13 +138,17 @@ class ApprovalActivities:
         log = activity_logger(inp.project.id)
         req = pb.PlanChainRequest(request_id=inp.request_id, project=facts(inp.project), submitter_id=inp.submitter_id,
                                   purpose=inp.purpose, subject_id=inp.subject_id, policy_key=inp.policy_key)
+        if inp.open_first is not None:
+            req.open_first.CopyFrom(open_step_request(inp.open_first))
         resp = await call(self._stub.PlanChain, req, timeout=self._timeout)
-        log.info("approval.planned", instance_id=resp.instance_id, policy=resp.policy_key, steps=len(resp.steps))
+        log.info("approval.planned", instance_id=resp.instance_id, policy=resp.policy_key, steps=len(resp.steps),
+                 first_opened=resp.HasField("first_opened"))
         return ChainPlan(
             instance_id=resp.instance_id,
             policy_key=resp.policy_key,
             policy_version=resp.policy_version,
             steps=[_planned(s) for s in resp.steps],
+            first_opened=opened_step(resp.first_opened) if resp.HasField("first_opened") else None,
         )
 
     @activity.defn(name=APPROVAL_OPEN_STEP)
@@ -215,11 +219,15 @@ class ApprovalActivities:
     async def resume(self, inp: ResumeApprovalInput) -> ResumedApproval:
         req = pb.ResumeInstanceRequest(request_id=inp.request_id, instance_id=inp.instance_id,
                                        project=facts(inp.project), actor_id=inp.actor_id)
+        if inp.open_first is not None:
+            req.open_first.CopyFrom(open_step_request(inp.open_first))
         resp = await call(self._stub.ResumeInstance, req, timeout=self._timeout)
         activity_logger(inp.project.id).info("approval.resumed", instance_id=resp.instance_id,
-                                             resume_from=resp.resume_from, replanned=resp.replanned)
+                                             resume_from=resp.resume_from, replanned=resp.replanned,
+                                             first_opened=resp.HasField("first_opened"))
         return ResumedApproval(instance_id=resp.instance_id, resume_from=resp.resume_from,
-                               steps=[_planned(s) for s in resp.steps], replanned=resp.replanned)
+                               steps=[_planned(s) for s in resp.steps], replanned=resp.replanned,
+                               first_opened=opened_step(resp.first_opened) if resp.HasField("first_opened") else None)
 
     @activity.defn(name=APPROVAL_CANCEL)
     async def cancel(self, inp: CancelApprovalInput) -> CancelApprovalResult:

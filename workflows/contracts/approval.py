@@ -42,6 +42,10 @@ class PlanChainInput:
     purpose: str = ""
     subject_id: str = ""
     policy_key: str = ""
+    # Added (issue 15, patch "plan-opens-first"): open the chain's first step in the planning's
+    # transaction (the OpenStep the workflow would make next, same request id; instance_id empty:
+    # the service opens the instance it plans); ignored for a chain without steps.
+    open_first: OpenStepInput | None = None
 
 
 @dataclass
@@ -50,6 +54,8 @@ class ChainPlan:
     policy_key: str = ""
     policy_version: int = 0
     steps: list[PlannedStep] = field(default_factory=list)
+    # The first step ``open_first`` opened (None: not asked, or ignored).
+    first_opened: OpenedStep | None = None
 
 
 @dataclass
@@ -198,6 +204,10 @@ class ResumeApprovalInput:
     instance_id: str
     project: ProjectSnapshot
     actor_id: str
+    # Added (issue 15, patch "resume-opens-step"): open the step the chain continues at in the
+    # same transaction, as PlanChainInput.open_first; step_index is the step the workflow expects
+    # (the returning step): the service ignores it when the chain continues elsewhere.
+    open_first: OpenStepInput | None = None
 
 
 @dataclass
@@ -207,6 +217,8 @@ class ResumedApproval:
     steps: list[PlannedStep] = field(default_factory=list)
     # Added: why a new chain (a new instance_id) was planned; "" when the returned one resumes.
     replanned: str = ""
+    # The step ``open_first`` opened (None: not asked, or ignored).
+    first_opened: OpenedStep | None = None
 
 
 @dataclass

@@ -438,32 +438,36 @@ class SimulateResponse(_message.Message):
     def __init__(self, steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ...) -> None: ...
 
 class PlanChainRequest(_message.Message):
-    __slots__ = ("request_id", "project", "submitter_id", "purpose", "subject_id", "policy_key")
+    __slots__ = ("request_id", "project", "submitter_id", "purpose", "subject_id", "policy_key", "open_first")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     SUBMITTER_ID_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     POLICY_KEY_FIELD_NUMBER: _ClassVar[int]
+    OPEN_FIRST_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project: ProjectFacts
     submitter_id: str
     purpose: str
     subject_id: str
     policy_key: str
-    def __init__(self, request_id: _Optional[str] = ..., project: _Optional[_Union[ProjectFacts, _Mapping]] = ..., submitter_id: _Optional[str] = ..., purpose: _Optional[str] = ..., subject_id: _Optional[str] = ..., policy_key: _Optional[str] = ...) -> None: ...
+    open_first: OpenStepRequest
+    def __init__(self, request_id: _Optional[str] = ..., project: _Optional[_Union[ProjectFacts, _Mapping]] = ..., submitter_id: _Optional[str] = ..., purpose: _Optional[str] = ..., subject_id: _Optional[str] = ..., policy_key: _Optional[str] = ..., open_first: _Optional[_Union[OpenStepRequest, _Mapping]] = ...) -> None: ...
 
 class PlanChainResponse(_message.Message):
-    __slots__ = ("instance_id", "policy_key", "policy_version", "steps")
+    __slots__ = ("instance_id", "policy_key", "policy_version", "steps", "first_opened")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     POLICY_KEY_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_OPENED_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     policy_key: str
     policy_version: int
     steps: _containers.RepeatedCompositeFieldContainer[PlannedStep]
-    def __init__(self, instance_id: _Optional[str] = ..., policy_key: _Optional[str] = ..., policy_version: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ...) -> None: ...
+    first_opened: OpenStepResponse
+    def __init__(self, instance_id: _Optional[str] = ..., policy_key: _Optional[str] = ..., policy_version: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., first_opened: _Optional[_Union[OpenStepResponse, _Mapping]] = ...) -> None: ...
 
 class ApprovalTask(_message.Message):
     __slots__ = ("id", "instance_id", "project_id", "step_index", "step_name", "approver_id", "status", "due_at", "created_at", "kind", "on_behalf_of", "opened_at", "purpose", "subject_id")
@@ -830,28 +834,32 @@ class FireTimerResponse(_message.Message):
     def __init__(self, fired: _Optional[bool] = ..., action: _Optional[str] = ..., step_outcome: _Optional[str] = ..., new_tasks: _Optional[_Iterable[_Union[ApprovalTask, _Mapping]]] = ..., remind_user_ids: _Optional[_Iterable[str]] = ..., step: _Optional[_Union[StepState, _Mapping]] = ..., pending_approvers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ResumeInstanceRequest(_message.Message):
-    __slots__ = ("request_id", "instance_id", "project", "actor_id")
+    __slots__ = ("request_id", "instance_id", "project", "actor_id", "open_first")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    OPEN_FIRST_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     instance_id: str
     project: ProjectFacts
     actor_id: str
-    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project: _Optional[_Union[ProjectFacts, _Mapping]] = ..., actor_id: _Optional[str] = ...) -> None: ...
+    open_first: OpenStepRequest
+    def __init__(self, request_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., project: _Optional[_Union[ProjectFacts, _Mapping]] = ..., actor_id: _Optional[str] = ..., open_first: _Optional[_Union[OpenStepRequest, _Mapping]] = ...) -> None: ...
 
 class ResumeInstanceResponse(_message.Message):
-    __slots__ = ("instance_id", "resume_from", "steps", "replanned")
+    __slots__ = ("instance_id", "resume_from", "steps", "replanned", "first_opened")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     RESUME_FROM_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     REPLANNED_FIELD_NUMBER: _ClassVar[int]
+    FIRST_OPENED_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     resume_from: int
     steps: _containers.RepeatedCompositeFieldContainer[PlannedStep]
     replanned: str
-    def __init__(self, instance_id: _Optional[str] = ..., resume_from: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., replanned: _Optional[str] = ...) -> None: ...
+    first_opened: OpenStepResponse
+    def __init__(self, instance_id: _Optional[str] = ..., resume_from: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., replanned: _Optional[str] = ..., first_opened: _Optional[_Union[OpenStepResponse, _Mapping]] = ...) -> None: ...
 
 class CancelInstanceRequest(_message.Message):
     __slots__ = ("request_id", "instance_id", "actor_id", "action", "comment", "channel")

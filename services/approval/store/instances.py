@@ -99,12 +99,39 @@ def _open_next(session: Session, row: ApprovalInstance, decided: domain.Decided,
     stored = stored_response(session, M_OPEN_STEP, req.request_id)
     if stored is not None:
         return pb.OpenStepResponse.FromString(stored)
-    out = open_locked(session, row, after, req.step_index, report_scope=req.report_scope.strip(),
+    return _open_as_request(session, row, after, req)
+
+
+def _open_as_request(session: Session, row: ApprovalInstance, loaded: domain.Approval,
+                     req: pb.OpenStepRequest) -> pb.OpenStepResponse:
+    """Open ``req``'s step inside another call's transaction and record it under ``req.request_id``
+    as an OpenStep, so that a later OpenStep with that id (or a retry) returns this opening; its
+    approval requests (``req.notice``) are published with it."""
+    out = open_locked(session, row, loaded, req.step_index, report_scope=req.report_scope.strip(),
                       report_key=req.report_key, notice=req.notice if req.HasField("notice") else None)
     session.execute(processed_request.insert().values(
         request_id=f"{M_OPEN_STEP}:{req.request_id}", method=M_OPEN_STEP, response=out.SerializeToString(),
         created_at=now_utc()))
     return out
+
+
+def open_first_step(session: Session, planned: domain.Approval, req: pb.OpenStepRequest,
+               first: int = 0) -> pb.OpenStepResponse | None:
+    """The first step of a chain just planned (or resumed at ``first``), opened in that call's
+    transaction when ``req`` asks for it: step ``first`` of this instance (``req.instance_id``
+    empty — the caller cannot know the id before planning — or this instance's). None otherwise:
+    no steps (approved at once), another step or instance, no request id (the caller opens it
+    later with OpenStep)."""
+    instance = planned.instance
+    if (not req.request_id.strip() or req.instance_id not in ("", instance.id) or req.step_index != first
+            or instance.status != domain.INSTANCE_PENDING or planned.step(first) is None):
+        return None
+    stored = stored_response(session, M_OPEN_STEP, req.request_id)
+    if stored is not None:
+        return pb.OpenStepResponse.FromString(stored)
+    # As OpenStep would see it: the rows just inserted, locked (the planning holds the project's).
+    row = aggregates.lock_instance(session, instance.id)
+    return _open_as_request(session, row, aggregates.load(session, row), req)
 
 
 def save_planned(session: Session, before: Sequence[domain.Approval], planned: domain.Planned) -> None:
@@ -128,6 +155,7 @@ class InstanceStore:
         inputs: dict[str, Any] | None = None,
         purpose: str = domain.PURPOSE_REGISTRATION,
         subject_id: str = "",
+        open_first: pb.OpenStepRequest | None = None,
     ) -> pb.PlanChainResponse:
         def apply(session: Session) -> pb.PlanChainResponse:
             try:
@@ -149,12 +177,17 @@ class InstanceStore:
             log.info("approval.planned", project_id=instance.project_id, instance_id=instance.id,
                      attempt=instance.attempt, policy_key=instance.policy_key,
                      policy_version=instance.policy_version, steps=len(steps))
-            return pb.PlanChainResponse(
+            out = pb.PlanChainResponse(
                 instance_id=instance.id,
                 policy_key=instance.policy_key,
                 policy_version=instance.policy_version,
                 steps=[mapping.planned_step_to_proto(s) for s in steps],
             )
+            if open_first is not None:
+                opened = open_first_step(session, planned.approval, open_first)
+                if opened is not None:
+                    out.first_opened.CopyFrom(opened)
+            return out
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_PLAN_CHAIN,
                         response_type=pb.PlanChainResponse, apply=apply)

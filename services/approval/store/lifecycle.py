@@ -17,7 +17,13 @@ from services.approval import domain, mapping, reporting_outbox
 from services.approval.models import ApprovalInstance, processed_request
 from services.approval.store import aggregates
 from services.approval.store.common import M_ACTION, M_CANCEL, M_REASSIGN, M_RESUME, now_utc, stored_response
-from services.approval.store.instances import instance_proto, project_instances, save_planned, step_response
+from services.approval.store.instances import (
+    instance_proto,
+    open_first_step,
+    project_instances,
+    save_planned,
+    step_response,
+)
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,19 @@ class LifecycleStore:
         facts: domain.ProjectFacts,
         actor_id: str,
         replan: Replan | None = None,
+        open_first: pb.OpenStepRequest | None = None,
     ) -> pb.ResumeInstanceResponse:
         """Resume a returned approval at the returning step, or, with ``replan`` (the routing facts
-        changed), supersede it by a new chain that starts from its first step."""
+        changed), supersede it by a new chain that starts from its first step. ``open_first``: open
+        the step it continues at in the same transaction, when it is the one asked for."""
+
+        def opening(session: Session, out: pb.ResumeInstanceResponse,
+                    approval: domain.Approval) -> pb.ResumeInstanceResponse:
+            if open_first is not None:
+                opened = open_first_step(session, approval, open_first, out.resume_from)
+                if opened is not None:
+                    out.first_opened.CopyFrom(opened)
+            return out
 
         def apply(session: Session) -> pb.ResumeInstanceResponse:
             row = aggregates.lock_instance(session, instance_id)
@@ -84,16 +100,17 @@ class LifecycleStore:
                 new = planned.approval.instance
                 aggregates.log.info("approval.replanned", project_id=row.project_id, instance_id=new.id,
                                     previous=instance_id, reason=replan.reason, steps=len(replan.steps))
-                return pb.ResumeInstanceResponse(instance_id=new.id, resume_from=0, replanned=replan.reason,
-                                                 steps=[mapping.planned_step_to_proto(s) for s in replan.steps])
+                return opening(session, pb.ResumeInstanceResponse(
+                    instance_id=new.id, resume_from=0, replanned=replan.reason,
+                    steps=[mapping.planned_step_to_proto(s) for s in replan.steps]), planned.approval)
             loaded = aggregates.load(session, row)
             resumed = domain.resume(loaded, facts, actor_id, now)
             aggregates.persist(session, loaded, resumed.transition)
-            return pb.ResumeInstanceResponse(
+            return opening(session, pb.ResumeInstanceResponse(
                 instance_id=instance_id,
                 resume_from=resumed.resume_from,
                 steps=[mapping.stored_step_to_planned(s) for s in resumed.transition.approval.steps],
-            )
+            ), resumed.transition.approval)
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_RESUME,
                         response_type=pb.ResumeInstanceResponse, apply=apply)
