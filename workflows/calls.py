@@ -36,14 +36,16 @@ PATCH_LOCAL_ACTIVITIES = "local-activities"
 class ActivityCalls:
     """One workflow run's way of calling its activities (remote before the patch, local after)."""
 
-    def __init__(self) -> None:
+    def __init__(self, patched: Callable[[str], bool] = workflow.patched) -> None:
+        # ``patched``: how the run answers a patch (a workflow's PatchBundle, or the SDK's own).
+        self._patched = patched
         self._local: bool | None = None
 
     @property
     def local(self) -> bool:
         # Asked once, at the first call: every call of a run goes the same way.
         if self._local is None:
-            self._local = workflow.patched(PATCH_LOCAL_ACTIVITIES)
+            self._local = self._patched(PATCH_LOCAL_ACTIVITIES)
         return self._local
 
     async def __call__(

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.reporting import ReportingActivities
     from workflows.activities.tasks import ProtectionInfoActivities, RecipientActivities, TasksActivities
     from workflows.activities.webhooks import WebhookActivities
-    from workflows.calls import ActivityCalls
+    from workflows.calls import PATCH_LOCAL_ACTIVITIES, ActivityCalls
     from workflows.contracts.execution import (
         EXECUTION_QUERY_STATE,
         EXECUTION_SIGNAL_CHANGED,
@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         TaskEventInfo,
     )
     from workflows.contracts.webhooks import WebhookDeliveryInput
+    from workflows.patch_bundle import PatchBundle
 
 A = TypeVar("A")
 T = TypeVar("T")
@@ -73,6 +74,10 @@ MAX_TURNS = 200
 # protection period; a page of task events reported in one call.
 PATCH_PLAN_START = "plan-start-in-one"
 PATCH_EVENTS_BATCH = "task-events-batch"
+# All of the run's patches in one marker for runs that start under it (workflows/patch_bundle.py).
+PATCH_BUNDLE = "execution-bundle-1"
+BUNDLED_PATCHES = ("template-with-baseline", PATCH_PLAN_START, "protection-expiring", PATCH_EVENTS_BATCH,
+                   PATCH_LOCAL_ACTIVITIES)
 EVENT_PAGE = 200
 
 
@@ -80,13 +85,15 @@ EVENT_PAGE = 200
 class ProjectExecution:
     @workflow.init
     def __init__(self, inp: ExecutionInput) -> None:
+        # First: the bundle's marker is the run's first command (workflows/patch_bundle.py).
+        self._patched = PatchBundle(PATCH_BUNDLE, BUNDLED_PATCHES).patched
         self._inp = inp
         self._cursor = inp.cursor
         self._changed = False
         self._stopped = False
         self._next_wake = ""
         self._fires = 0
-        self._activity = ActivityCalls()
+        self._activity = ActivityCalls(self._patched)
 
     @workflow.run
     async def run(self, inp: ExecutionInput) -> ExecutionState:
@@ -94,7 +101,7 @@ class ProjectExecution:
         first: RuleEvaluation | None = None
         if inp.apply_template:
             # One call saves the approval baseline with the plan (issue 15); older runs made two.
-            together = workflow.patched("template-with-baseline")
+            together = self._patched("template-with-baseline")
             apply = ApplyTemplateInput(
                 request_id=f"{wid}:template",
                 project_id=inp.project_id,
@@ -103,7 +110,7 @@ class ProjectExecution:
                 owner_id=inp.owner_id,
                 baseline_name=APPROVAL_BASELINE if together else "",
             )
-            if together and inp.protection is not None and workflow.patched(PATCH_PLAN_START):
+            if together and inp.protection is not None and self._patched(PATCH_PLAN_START):
                 # Started knowing the protection period: the first turn's evaluation needs no read
                 # and rides with the template in one local activity.
                 started = await self._act(
@@ -131,7 +138,7 @@ class ProjectExecution:
                 assert given is not None
                 protection, given, evaluation, first = given, None, first, None
             else:
-                if workflow.patched("protection-expiring"):
+                if self._patched("protection-expiring"):
                     if given is not None:
                         protection, given = given, None  # read by the starter: the first turn needs no read
                     else:
@@ -139,7 +146,7 @@ class ProjectExecution:
                             ProtectionInfoActivities.protection_info, ProtectionInfoInput(project_id=inp.project_id)
                         )
                 evaluation = await self._act(TasksActivities.evaluate_rules, self._evaluate_input(protection))
-            if evaluation.events and workflow.patched(PATCH_EVENTS_BATCH):
+            if evaluation.events and self._patched(PATCH_EVENTS_BATCH):
                 # The page in one call, not one local activity per event.
                 await self._act(ReportingActivities.ingest_events,
                                 ReportEventsInput(events=[self._event_input(e) for e in evaluation.events]))

@@ -71,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
         v1_action_refusal,
         withdraw_forbidden,
     )
-    from workflows.calls import ActivityCalls
+    from workflows.calls import PATCH_LOCAL_ACTIVITIES, ActivityCalls
     from workflows.contracts import search_attributes as sa
     from workflows.contracts.approval import (
         CancelApprovalInput,
@@ -129,6 +129,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitProjectInput,
     )
     from workflows.contracts.reporting import ReportEventInput
+    from workflows.patch_bundle import PatchBundle
 
 A = TypeVar("A")
 T = TypeVar("T")
@@ -166,6 +167,15 @@ PATCH_PLAN_OPENS_FIRST = "plan-opens-first"
 # The same for a resubmission: ResumeInstance opens the step the chain continues at (the returning
 # step, as the workflow expects; step 0 of a re-planned chain only if that was the returning step).
 PATCH_RESUME_OPENS = "resume-opens-step"
+# Every patch above (and the older ones asked by name below) in one marker for runs that start
+# under it: one history event and one search-attribute upsert instead of one of each per patch
+# (workflows/patch_bundle.py). Patches added after it are asked one by one again.
+PATCH_BUNDLE = "lifecycle-bundle-1"
+BUNDLED_PATCHES = (
+    PATCH_V2, PATCH_REPLAN, PATCH_NO_APPROVAL, PATCH_CONCURRENT_EFFECTS, PATCH_DELIVERY_START, PATCH_SERVICE_EVENTS,
+    PATCH_NOTICES, PATCH_FINISH_IN_ONE, PATCH_OPEN_NEXT, PATCH_PLAN_OPENS_FIRST, PATCH_RESUME_OPENS,
+    PATCH_LOCAL_ACTIVITIES, "start-execution", "start-protection", "imported-project", "withdraw-after-opening",
+)
 
 
 def _text(locale: str, zh: str, en: str) -> str:
@@ -192,13 +202,15 @@ def _amount(text: str) -> float:
 class ProjectLifecycle:
     @workflow.init
     def __init__(self, inp: LifecycleInput) -> None:
+        # First: the bundle's marker is the run's first command (workflows/patch_bundle.py).
+        self._patched = PatchBundle(PATCH_BUNDLE, BUNDLED_PATCHES).patched
         self._project_id = inp.project_id
         self._owner_id = inp.owner_id
         self._wid = workflow.info().workflow_id
         self._w = ApprovalWalk(project=ProjectSnapshot(id=inp.project_id, owner_id=inp.owner_id, status="draft"))
         self._v2: bool | None = None
         self._history_limit = inp.history_limit
-        self._activity = ActivityCalls()
+        self._activity = ActivityCalls(self._patched)
         self._concurrent: bool | None = None
         self._service_events: bool | None = None
         self._given: ProjectSnapshot | None = (
@@ -351,7 +363,7 @@ class ProjectLifecycle:
             project_id=self._project_id,
             context=self._context(comment=self._decision_comment),
         )
-        if workflow.patched(PATCH_FINISH_IN_ONE):
+        if self._patched(PATCH_FINISH_IN_ONE):
             delivery = self._delivery_input() if status == "active" else None
             project = await self._background(FinishActivities.finish,
                                              FinishInput(status=status_input, notice=notice, delivery=delivery))
@@ -385,14 +397,14 @@ class ProjectLifecycle:
         """An active project is delivered by its own long-running workflows (ABANDON: they outlive
         this one); starting one that already runs (the edge or a promotion got there first) is fine."""
         p = self._project
-        if workflow.patched(PATCH_DELIVERY_START):
+        if self._patched(PATCH_DELIVERY_START):
             # One local activity: the protection period starts in the registry and the delivery
             # workflows are started by the client knowing it — no child-start events here, no
             # protection workflow for a project without a period, no first re-read in either.
             await self._background(RegistryActivities.start_delivery, self._delivery_input())
             return
         # Issue 6: execution (plan, schedule, rules).
-        if workflow.patched("start-execution"):
+        if self._patched("start-execution"):
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await workflow.start_child_workflow(
                     EXECUTION_WORKFLOW_TYPE,
@@ -410,7 +422,7 @@ class ProjectLifecycle:
                     **sa.project_start_options(EXECUTION_WORKFLOW_TYPE, p.code, p.name),
                 )
         # Issue 3: the customer's protection period (保护期).
-        if workflow.patched("start-protection"):
+        if self._patched("start-protection"):
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await workflow.start_child_workflow(
                     PROTECTION_WORKFLOW_TYPE,
@@ -475,7 +487,7 @@ class ProjectLifecycle:
         """Workflows started before the approval engine keep its first version (their histories
         carry no marker); continued-as-new runs are v2 by construction."""
         if self._v2 is None:
-            self._v2 = True if self._carried else workflow.patched(PATCH_V2)
+            self._v2 = True if self._carried else self._patched(PATCH_V2)
         return self._v2
 
     def _maybe_continue_as_new(self) -> None:
@@ -508,7 +520,7 @@ class ProjectLifecycle:
                 # a submit racing the start lands first, so its pending_approval is not taken
                 # for an imported project's status.
                 await workflow.wait_condition(lambda: not self._w.submitting)
-            if created.status not in SUBMITTABLE and self._round == 0 and workflow.patched("imported-project"):
+            if created.status not in SUBMITTABLE and self._round == 0 and self._patched("imported-project"):
                 # Registered past approval (Excel import of existing registrations): nothing to
                 # submit; an active project still gets its delivery and protection workflows.
                 w.stage = w.status = created.status
@@ -558,7 +570,7 @@ class ProjectLifecycle:
             self._upsert_stage_approval()
             await self._report("project.submitted", actor=self._owner_id)
             if w.resumes:
-                first = w.resume_opening() if workflow.patched(PATCH_RESUME_OPENS) else None
+                first = w.resume_opening() if self._patched(PATCH_RESUME_OPENS) else None
                 resumed = await self._background(
                     ApprovalActivities.resume,
                     ResumeApprovalInput(
@@ -570,7 +582,7 @@ class ProjectLifecycle:
                     ),
                 )
                 w.resumed(resumed.steps, resumed.resume_from, resumed.first_opened, first)
-                if resumed.instance_id != w.instance_id and workflow.patched(PATCH_REPLAN):
+                if resumed.instance_id != w.instance_id and self._patched(PATCH_REPLAN):
                     # The routing facts changed: the service planned a new chain from the start.
                     w.instance_id = resumed.instance_id
                     workflow.logger.info("resubmitted with changed routing facts, re-planned: %s",
@@ -580,7 +592,7 @@ class ProjectLifecycle:
             else:
                 # The first step's opening, asked of the planning; the instance is not known yet
                 # (the service opens the one it plans: instance_id empty).
-                first = w.first_opening() if workflow.patched(PATCH_PLAN_OPENS_FIRST) else None
+                first = w.first_opening() if self._patched(PATCH_PLAN_OPENS_FIRST) else None
                 plan = await self._background(
                     ApprovalActivities.plan_chain,
                     PlanChainInput(
@@ -590,7 +602,7 @@ class ProjectLifecycle:
                 )
                 w.planned(plan.instance_id, plan.steps, plan.first_opened, first)
                 workflow.logger.info("approval chain planned: %d step(s)", len(plan.steps))
-                if not plan.steps and workflow.patched(PATCH_NO_APPROVAL):
+                if not plan.steps and self._patched(PATCH_NO_APPROVAL):
                     # An explicit no-approval policy (or no step applies): say so in the history.
                     w.approved_without_steps(plan.policy_key)
         while (step := w.next_step()) is not None:
@@ -660,7 +672,7 @@ class ProjectLifecycle:
         ``_notify_tasks`` gives them (the service adds the step's name and the task id)."""
         request_id = f"{self._wid}:open:{round_no}:{index}:{seq}" + (f":run{self._w.runs}" if reopen else "")
         notice = None
-        if not reopen and workflow.patched(PATCH_NOTICES):
+        if not reopen and self._patched(PATCH_NOTICES):
             notice = StepNotice(kind="approval_request", project_id=self._project_id,
                                 request_id_prefix=self._notice_prefix(round_no, f"step{index}"),
                                 context=self._context(escalated=False))
@@ -846,7 +858,7 @@ class ProjectLifecycle:
 
     async def _decide_v2(self, inp: DecisionInput) -> DecisionResult:
         asked = self._w.next_opening(inp.action)
-        if asked is not None and not workflow.patched(PATCH_OPEN_NEXT):
+        if asked is not None and not self._patched(PATCH_OPEN_NEXT):
             asked = None
         outcome = await self._for_caller(
             ApprovalActivities.record_decision,
@@ -901,7 +913,7 @@ class ProjectLifecycle:
         w = self._w
         w.submitting = True  # no submit while withdrawing
         try:
-            if workflow.patched("withdraw-after-opening"):
+            if self._patched("withdraw-after-opening"):
                 # A withdrawal right after submit (e.g. a CRM "lost" event) must not race the
                 # planning of the chain: cancel the instance once it exists.
                 await workflow.wait_condition(lambda: not w.opening)
@@ -1096,7 +1108,7 @@ class ProjectLifecycle:
     def _services_publish(self) -> bool:
         """The services publish the reporting events (patch ``service-events``), decided once per run."""
         if self._service_events is None:
-            self._service_events = workflow.patched(PATCH_SERVICE_EVENTS)
+            self._service_events = self._patched(PATCH_SERVICE_EVENTS)
         return self._service_events
 
     def _project_event_id(self, event_type: str, round_no: int) -> str:
@@ -1119,7 +1131,7 @@ class ProjectLifecycle:
         carries) completes only when its last one is done, so their times no longer add up. Runs
         from before the patch keep their order."""
         if self._concurrent is None:
-            self._concurrent = workflow.patched(PATCH_CONCURRENT_EFFECTS)
+            self._concurrent = self._patched(PATCH_CONCURRENT_EFFECTS)
         if self._concurrent:
             await asyncio.gather(*effects)
             return

@@ -234,6 +234,16 @@ V2_SCENARIOS = {
     "plan_first_withdraw": ([StepSpec("经理", ["mgr"], sla="8wh", on_timeout="reject")], v2_withdraw),
     # Issue 15 (patch resume-opens-step): the resubmission opens the returning step in the same call.
     "resume_first_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    # Issue 15 (bundle lifecycle-bundle-1): every patch above in one marker.
+    "bundle_two_steps": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"], cc=["cfo"])], approve_two_steps),
+    "bundle_return_resubmit": ([StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])], v2_return_resubmit),
+    "bundle_timers_escalation_ladder": (
+        [StepSpec("经理审批", ["mgr"], sla="24h", remind_at=0.5, on_timeout="escalate", escalate_to=["dir"],
+                  escalation=[{"after": "48h", "action": "approve", "to": []}])],
+        v2_timers_escalation_ladder,
+    ),
+    "bundle_transfer_add_approver": ([StepSpec("会签", ["mgr"], mode="all")], v2_transfer_add_approver),
+    "bundle_withdraw": ([StepSpec("经理", ["mgr"], sla="8wh", on_timeout="reject")], v2_withdraw),
 }
 
 SCENARIOS = {
@@ -452,7 +462,7 @@ async def _ingest_events(inp: ReportEventsInput) -> ReportEventsResult:
     return ReportEventsResult(applied=len(inp.events))
 
 
-EXECUTION_SCENARIOS = ("execution_template_events", "execution_start_in_one")
+EXECUTION_SCENARIOS = ("execution_template_events", "execution_start_in_one", "execution_bundle")
 
 
 async def _record_execution(env: WorkflowEnvironment, name: str) -> None:

@@ -85,6 +85,13 @@ def test_histories_are_recorded() -> None:
         # task-events-batch
         "execution_template_events",
         "execution_start_in_one",
+        # every patch of a run in one marker (bundles lifecycle-bundle-1, execution-bundle-1, issue 15)
+        "bundle_two_steps",
+        "bundle_return_resubmit",
+        "bundle_timers_escalation_ladder",
+        "bundle_transfer_add_approver",
+        "bundle_withdraw",
+        "execution_bundle",
         # the approval's end in one local activity (patch finish-in-one, issue 15)
         "finish_in_one_return_resubmit",
     }

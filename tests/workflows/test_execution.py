@@ -55,6 +55,7 @@ from workflows.contracts.tasks import (
     ResolveRecipientsInput,
     ResolveRecipientsResult,
 )
+from workflows.execution import PATCH_BUNDLE as EXECUTION_PATCH_BUNDLE
 from workflows.execution import ProjectExecution
 
 SHANGHAI_OFFSET = timedelta(hours=8)
@@ -335,3 +336,9 @@ async def test_started_knowing_protection_applies_the_template_and_first_turn_in
                        if e.HasField("marker_recorded_event_attributes")) if "data" in m.details]
     assert types.count("tasks.StartPlan") == 1 and types.count("reporting.IngestEvents") == 1, types
     assert not {"tasks.ApplyTemplate", "tasks.EvaluateRules", "reporting.IngestEvent"} & set(types), types
+    # One patch marker for the run (bundle execution-bundle-1), not one per patch.
+    patches = [json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+               for e in (await handle.fetch_history()).events
+               if e.HasField("marker_recorded_event_attributes")
+               and e.marker_recorded_event_attributes.marker_name == "core_patch"]
+    assert patches == [EXECUTION_PATCH_BUNDLE]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from workflows.contracts.lifecycle import (
 from workflows.contracts.notify import NOTIFY_SEND
 from workflows.contracts.registry import REGISTRY_SET_PROJECT_STATUS, REGISTRY_SUBMIT_PROJECT
 from workflows.contracts.reporting import REPORTING_INGEST_EVENT
+from workflows.lifecycle import PATCH_BUNDLE
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -337,3 +339,31 @@ async def test_transient_failures_are_retried_and_take_effect_once(env: Any) -> 
     assert list(fakes.notices) == [f"{handle.id}:notify:1:step0:mgr:t0-mgr"]
     assert fakes.calls[NOTIFY_SEND] == 1
     assert fakes.calls[LIFECYCLE_FINISH] == 2
+
+
+async def test_a_new_run_records_one_patch_marker(env: Any) -> None:
+    """Patch bundle lifecycle-bundle-1: a new run answers all its patches with one marker (and one
+    TemporalChangeVersion upsert) instead of one of each per patch; old histories keep theirs
+    (tests/replay)."""
+    fakes = Fakes(steps=[StepSpec("经理", ["mgr"]), StepSpec("总监", ["dir"])])
+    async with lifecycle_worker(env.client, fakes) as tq:
+        handle = await start_lifecycle(env.client, tq, fakes)
+        await submit(handle)
+        await wait_for_step(handle, 0)
+        assert (await decide(handle, "t0-mgr", "mgr")).status == "pending_approval"
+        assert (await decide(handle, "t1-dir", "dir")).status == "active"
+        await handle.result()
+        events = (await handle.fetch_history()).events
+    markers = [e.marker_recorded_event_attributes for e in events if e.HasField("marker_recorded_event_attributes")]
+    patches = [json.loads(m.details["patch-data"].payloads[0].data)["id"] for m in markers
+               if m.marker_name == "core_patch"]
+    assert patches == [PATCH_BUNDLE]
+    first_command = next(e for e in events if e.HasField("marker_recorded_event_attributes")
+                         or e.HasField("upsert_workflow_search_attributes_event_attributes"))
+    assert first_command.marker_recorded_event_attributes.marker_name == "core_patch"
+    versions = [e for e in events if e.HasField("upsert_workflow_search_attributes_event_attributes")
+                and "TemporalChangeVersion" in e.upsert_workflow_search_attributes_event_attributes
+                .search_attributes.indexed_fields]
+    assert len(versions) == 1
+    # Every bundled behaviour is on: no OpenStep after planning or the decision, one Finish.
+    assert fakes.calls[APPROVAL_OPEN_STEP] == 0 and fakes.calls[LIFECYCLE_FINISH] == 1
