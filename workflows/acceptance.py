@@ -13,6 +13,11 @@ The update ``decide`` takes the same payloads as ProjectLifecycle's (the edge ro
 decision here when the task's instance has purpose ``acceptance``) and answers once the loop has
 acted on the outcome (next step open, or the request settled and the project closed).
 
+New runs (patch ``chain-fewer-calls``, asked at init): PlanChain opens step 0, an approval that
+settles a step opens the next one (RecordDecision's open_next), and approval publishes the approval
+requests of every opening (its notice outbox): OpenStep and the approval_request sends only where
+the chain goes elsewhere (a return to an earlier step, the step after a skipped one or a timeout).
+
 Determinism: no I/O, clocks or randomness; every side effect is a (local) activity whose request id
 is derived from the workflow id, the request id and the step.
 """
@@ -26,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.acceptance import AcceptanceActivities
     from workflows.activities.approval import ApprovalActivities
     from workflows.activities.registry import RegistryActivities
-    from workflows.chain_walk import SYSTEM, ChainWalk, call, cause_of
+    from workflows.chain_walk import PATCH_FEWER_CALLS, SYSTEM, ChainWalk, call, cause_of
     from workflows.contracts import search_attributes as sa
     from workflows.contracts.acceptance import (
         ACCEPTANCE_PURPOSE,
@@ -58,8 +63,10 @@ class ProjectAcceptance:
         self._inp = inp
         self._key = f"{workflow.info().workflow_id}:{inp.acceptance_id}"
         # The chain keeps BaobeiApprovers / BaobeiSlaDeadline current for the ops console.
+        # Asked here, once, before any other command (new runs: planning and approvals open the
+        # steps, approval publishes the approval requests; workflows/chain_walk.py).
         self._chain = ChainWalk(key=self._key, project_id=inp.project_id, purpose=ACCEPTANCE_PURPOSE,
-                                search_attributes=True)
+                                search_attributes=True, fewer_calls=workflow.patched(PATCH_FEWER_CALLS))
         self._stage = "approval"
         self._status = "active"
 
@@ -79,7 +86,8 @@ class ProjectAcceptance:
             plan = await call(
                 ApprovalActivities.plan_chain,
                 PlanChainInput(request_id=f"{self._key}:plan", project=project, submitter_id=inp.actor_id,
-                               purpose=ACCEPTANCE_PURPOSE, subject_id=inp.acceptance_id, policy_key=inp.policy_key),
+                               purpose=ACCEPTANCE_PURPOSE, subject_id=inp.acceptance_id, policy_key=inp.policy_key,
+                               open_first=chain.first_opening()),
             )
         except (ActivityError, ApplicationError) as err:
             # Refused for good (e.g. its policy was deleted meanwhile): the request must not stay
@@ -93,7 +101,7 @@ class ProjectAcceptance:
             await workflow.wait_condition(workflow.all_handlers_finished)
             return AcceptanceResult(project_id=inp.project_id, acceptance_id=inp.acceptance_id, outcome="cancelled",
                                     status="active", reason=reason, steps=["plan_refused"])
-        chain.instance_id = plan.instance_id
+        chain.planned(plan.instance_id, plan.steps, plan.first_opened)
         steps.append("plan")
         outcome = await chain.walk(plan.steps)
         steps.append("approval")

@@ -49,6 +49,24 @@ def text(locale: str, zh: str, en: str) -> str:
     return en if locale.lower().startswith("en") else zh
 
 
+def following_opening(action: str, *, step_index: int, steps: int, open_seq: int,
+                      settled: bool) -> tuple[int, int] | None:
+    """The opening (step index, seq) that follows if ``action`` settles the open step
+    ``step_index`` approved: the next of ``steps`` steps, opened afresh as opening ``open_seq + 1``.
+    None when it cannot (not an approval, no step open, the last step, ``settled`` already).
+    Shared by ApprovalWalk and ChainWalk (acceptance, change)."""
+    if action != "approve" or settled or step_index < 0 or step_index + 1 >= steps:
+        return None
+    return step_index + 1, open_seq + 1
+
+
+def held_opening(held: tuple[int, int, OpenedStep] | None, index: int, seq: int) -> OpenedStep | None:
+    """The step opened by another call (``held``: index, seq, answer) when it is this opening."""
+    if held is None or held[:2] != (index, seq):
+        return None
+    return held[2]
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why an update is refused: its error type, the message in both languages and, for bad
@@ -362,22 +380,18 @@ class ApprovalWalk:
         """The opening (step index, seq) that follows if ``action`` settles the open step approved:
         the next step of the plan, opened afresh — what ``step_done`` then ``open_step`` will ask
         for. None when it cannot (not an approval, no step waiting, the last step, already settled)."""
-        if (action != "approve" or self.step_outcome is not None or self.cancelled or self.opening
-                or self.step_index < 0):
-            return None
-        index = self.step_index + 1
-        if index >= len(self.plan):
-            return None
-        return index, self.open_seq + 1
+        return following_opening(action, step_index=self.step_index, steps=len(self.plan), open_seq=self.open_seq,
+                                 settled=self.step_outcome is not None or self.cancelled or self.opening)
 
     def take_preopened(self, index: int, seq: int) -> OpenedStep | None:
         """The step opened inside the decision (or the planning), when it is this opening; it is
         used once. The opening is then done: a withdrawal waiting for it may go on."""
         held, self.preopened = self.preopened, None
-        if held is None or held[:2] != (index, seq):
+        opened = held_opening(held, index, seq)
+        if opened is None:
             return None
         self.opening = False
-        return held[2]
+        return opened
 
     def decision(self, outcome: DecisionOutcome, user_id: str, comment: str,
                  asked: tuple[int, int] | None = None) -> Decided:

@@ -9,10 +9,20 @@
     ChainWalk.withdraw(...)  approval.CancelInstance and the owner's settle while the walk waits,
                              then the approvers are told (approval_withdrawn)
 
-The owning workflow plans the chain (``instance_id``), settles its request and sets ``done``
-(``finish``). Every side effect is a local activity (``call``) whose request id is derived from
-``key`` (workflow id and request id): the command sequence is the one the two workflows had
-before they shared this (their recorded histories replay, tests/replay).
+The owning workflow plans the chain (``planned``), settles its request and sets ``done``
+(``finish``).
+
+Fewer calls (issue 15, patch ``chain-fewer-calls``, asked once by the owning workflow at init):
+planning opens step 0 (PlanChain's ``open_first``, ``first_opening``), an approval that settles
+its step opens the next one (RecordDecision's ``open_next``), each with the OpenStep request the
+walk would make (same request id: the service answers both as one), and every opening carries
+the approval requests' notice (the approval service publishes them through its outbox, the
+worker's notice relay sends them; the walk sends them itself only when ``notices_published`` is
+false). The walk takes such an opening instead of calling OpenStep.
+
+Every side effect is a local activity (``call``) whose request id is derived from ``key``
+(workflow id and request id): without the patch the command sequence is the one the two
+workflows had before they shared this (their recorded histories replay, tests/replay).
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.approval import ApprovalActivities
     from workflows.activities.notify import NotifyActivities
+    from workflows.approval_walk import following_opening, held_opening
     from workflows.contracts import search_attributes as sa
     from workflows.contracts.approval import (
         CancelApprovalInput,
@@ -35,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         OpenStepInput,
         PlannedStep,
         RecordDecisionInput,
+        StepNotice,
         TaskRef,
         TimerRef,
     )
@@ -54,6 +66,8 @@ CALLER_ERRORS = (ERR_VALIDATION, ERR_NOT_FOUND, ERR_FORBIDDEN, ERR_CONFLICT)
 ACTIONS = ("approve", "reject", "return", "transfer", "add_approver")
 SYSTEM = "system"
 TIMEOUT_COMMENT = "审批超时，按策略自动处理"
+# Asked once in the owning workflow's @workflow.init (its answer: ChainWalk(fewer_calls=...)).
+PATCH_FEWER_CALLS = "chain-fewer-calls"
 
 
 def cause_of(err: BaseException) -> BaseException | None:
@@ -81,15 +95,17 @@ class ChainWalk:
     ``key``: prefix of every request id; ``purpose``: the approval instance's purpose (also in the
     notification context, with ``context_extra``); ``search_attributes``: keep ``BaobeiApprovers``
     and ``BaobeiSlaDeadline`` current (the acceptance does, the change never did: upserts are
-    commands, so turning them on there needs a ``workflow.patched`` guard).
+    commands, so turning them on there needs a ``workflow.patched`` guard); ``fewer_calls``: the
+    answer of ``PATCH_FEWER_CALLS``.
     """
 
     def __init__(self, *, key: str, project_id: str, purpose: str, context_extra: dict[str, Any] | None = None,
-                 search_attributes: bool = False) -> None:
+                 search_attributes: bool = False, fewer_calls: bool = False) -> None:
         self.key = key
         self.purpose = purpose
         self.project = ProjectSnapshot(id=project_id)
         self.instance_id = ""
+        self.plan: list[PlannedStep] = []
         self.step_index = -1
         self.approvers: list[str] = []
         self.open_seq = 0
@@ -104,11 +120,44 @@ class ChainWalk:
         self.done = False
         self._context_extra = dict(context_extra or {})
         self._search_attributes = search_attributes
+        self._fewer_calls = fewer_calls
+        # A step opened by the planning or by the approval of the step before: (index, seq, opened),
+        # taken by the walk when it comes to that opening, in the activation the answer came in.
+        self._preopened: tuple[int, int, OpenedStep] | None = None
+
+    # ---------------------------------------------------------------- plan
+
+    def first_opening(self) -> OpenStepInput | None:
+        """The opening of step 0 to ask of the planning (PlanChain's ``open_first``): the
+        instance is the one it plans, so none is named. None on the old path."""
+        if not self._fewer_calls:
+            return None
+        return self._open_input(0, self.open_seq + 1, instance_id="")
+
+    def planned(self, instance_id: str, steps: list[PlannedStep], first_opened: OpenedStep | None = None) -> None:
+        """The chain as planned, with step 0 if the planning opened it."""
+        self.instance_id, self.plan = instance_id, list(steps)
+        if first_opened is not None and steps:
+            self._preopened = (0, self.open_seq + 1, first_opened)
+
+    def _open_input(self, index: int, seq: int, *, instance_id: str | None = None) -> OpenStepInput:
+        """The OpenStep request of an opening, whoever makes it; with the approval requests'
+        notice on the new path (the prefix ``notify_tasks`` gives them, the service appends
+        ``:<approver>:<task id>`` and adds the step's name and the task id)."""
+        notice = None
+        if self._fewer_calls:
+            notice = StepNotice(kind="approval_request", project_id=self.project.id,
+                                request_id_prefix=f"{self.key}:notify:step{index}:{seq}",
+                                context=self.context(escalated=False))
+        return OpenStepInput(request_id=f"{self.key}:open:{index}:{seq}",
+                             instance_id=self.instance_id if instance_id is None else instance_id,
+                             step_index=index, notice=notice)
 
     # ---------------------------------------------------------------- walk
 
     async def walk(self, plan: list[PlannedStep]) -> str:
         """Walk the chain: "approved", "rejected", "returned" or "withdrawn"."""
+        self.plan = list(plan)
         index = 0
         while index < len(plan):
             step = plan[index]
@@ -118,11 +167,10 @@ class ChainWalk:
             self.step_index = index
             self.step_outcome = None
             self.return_to = -1
-            opened: OpenedStep = await call(
-                ApprovalActivities.open_step,
-                OpenStepInput(request_id=f"{self.key}:open:{index}:{seq}", instance_id=self.instance_id,
-                              step_index=index),
-            )
+            held, self._preopened = self._preopened, None
+            opened = held_opening(held, index, seq)
+            if opened is None:
+                opened = await call(ApprovalActivities.open_step, self._open_input(index, seq))
             if opened.status in ("approved", "skipped"):
                 self.acted_seq = max(self.acted_seq, seq)
                 index += 1
@@ -134,7 +182,8 @@ class ChainWalk:
             self._set_approver_attributes(opened.due_at)
             # The step is open (its to-dos exist): release the previous step's decide caller.
             self.acted_seq = max(self.acted_seq, seq - 1)
-            await self.notify_tasks(f"step{index}:{seq}", pending, opened.name or step.name)
+            if not opened.notices_published:  # else approval published them (its notice outbox)
+                await self.notify_tasks(f"step{index}:{seq}", pending, opened.name or step.name)
             # The deciding caller is released at the next opening, or once the request is settled.
             outcome = await self._wait_step(step, opened, seq)
             if outcome in ("rejected", "withdrawn"):
@@ -250,7 +299,13 @@ class ChainWalk:
 
     async def decide(self, inp: DecisionInput) -> None:
         """Record a decision on one of the chain's tasks; a settling one returns once the loop has
-        acted on it (next step open, or the request settled)."""
+        acted on it (next step open, or the request settled). An approval that settles the step
+        asks the service to open the next one in the same call (new path)."""
+        asked = None
+        if self._fewer_calls:
+            asked = following_opening(inp.action, step_index=self.step_index, steps=len(self.plan),
+                                      open_seq=self.open_seq,
+                                      settled=self._settled_or_withdrawn() or self.withdrawing)
         try:
             outcome = await call(
                 ApprovalActivities.record_decision,
@@ -261,6 +316,7 @@ class ChainWalk:
                     task_id=inp.task_id, actor_id=inp.user_id, action=inp.action, comment=inp.comment,
                     channel=inp.channel, locale=inp.locale, to_user_id=inp.to_user_id, position=inp.position,
                     to_step=inp.to_step, link_id=inp.link_id, attachments=list(inp.attachments),
+                    open_next=None if asked is None else self._open_input(*asked),
                 ),
                 caller=True,
             )
@@ -279,6 +335,8 @@ class ChainWalk:
             self.comment = inp.comment
             self.return_to = outcome.return_to
             self.step_outcome = outcome.step_outcome
+            if asked is not None and outcome.next_opened is not None and outcome.step_outcome == "approved":
+                self._preopened = (*asked, outcome.next_opened)
         elif current:
             self.approvers = sorted(set(outcome.pending_approvers))
         if outcome.new_tasks:

@@ -18,6 +18,11 @@ active project, then its outcome.
 The update ``decide`` takes the same payloads as ProjectLifecycle's (the edge routes a task's
 decision here when the task's instance has purpose ``change``: workflow id from its subject).
 
+New runs (patch ``chain-fewer-calls``, asked at init): PlanChain opens step 0, an approval that
+settles a step opens the next one (RecordDecision's open_next), and approval publishes the approval
+requests of every opening (its notice outbox): OpenStep and the approval_request sends only where
+the chain goes elsewhere (a return to an earlier step, the step after a skipped one or a timeout).
+
 Determinism: no I/O, clocks or randomness; every side effect is a (local) activity whose request id
 is derived from the workflow id, the change id and the step.
 """
@@ -35,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.registry import RegistryActivities
     from workflows.activities.reporting import ReportingActivities
     from workflows.activities.tasks import TasksActivities
-    from workflows.chain_walk import SYSTEM, ChainWalk, call, cause_of, text
+    from workflows.chain_walk import PATCH_FEWER_CALLS, SYSTEM, ChainWalk, call, cause_of, text
     from workflows.contracts.approval import PlanChainInput
     from workflows.contracts.change import (
         CHANGE_PURPOSE,
@@ -78,8 +83,11 @@ class ProjectChange:
         self._inp = inp
         self._key = f"{workflow.info().workflow_id}:{inp.change_id}"
         # No search attributes (never upserted by this workflow type: they would be new commands).
+        # Asked here, once, before any other command (new runs: planning and approvals open the
+        # steps, approval publishes the approval requests; workflows/chain_walk.py).
         self._chain = ChainWalk(key=self._key, project_id=inp.project_id, purpose=CHANGE_PURPOSE,
-                                context_extra={"change_id": inp.change_id})
+                                context_extra={"change_id": inp.change_id},
+                                fewer_calls=workflow.patched(PATCH_FEWER_CALLS))
         self._stage = "approval"
 
     # ---------------------------------------------------------------- main
@@ -92,9 +100,10 @@ class ProjectChange:
         plan = await call(
             ApprovalActivities.plan_chain,
             PlanChainInput(request_id=f"{self._key}:plan", project=changed_facts(chain.project, inp),
-                           submitter_id=inp.actor_id, purpose=CHANGE_PURPOSE, subject_id=inp.change_id),
+                           submitter_id=inp.actor_id, purpose=CHANGE_PURPOSE, subject_id=inp.change_id,
+                           open_first=chain.first_opening()),
         )
-        chain.instance_id = plan.instance_id
+        chain.planned(plan.instance_id, plan.steps, plan.first_opened)
         steps.append("plan")
         outcome = await chain.walk(plan.steps)
         if outcome == "withdrawn":

@@ -81,6 +81,13 @@ def test_histories_are_recorded() -> None:
         "change_approved",
         "change_rejected",
         "change_withdrawn",
+        # acceptance and change after patch chain-fewer-calls (issue 15: the planning and an approval
+        # open the steps, approval publishes the approval requests); recorded by the same tests
+        "chain_fewer_acceptance_accepted",
+        "chain_fewer_acceptance_rejected",
+        "chain_fewer_change_approved",
+        "chain_fewer_change_rejected",
+        "chain_fewer_change_withdrawn",
         # ProjectExecution's start (issue 15): before and after the patches plan-start-in-one and
         # task-events-batch
         "execution_template_events",

@@ -5,7 +5,9 @@ running the real workflow with the fake activities."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -14,6 +16,7 @@ from typing import Any
 import pytest_asyncio
 from temporalio import workflow
 from temporalio.api.common.v1 import SearchAttributes, WorkflowExecution
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import RawValue, TypedSearchAttributes, WorkflowIDConflictPolicy
@@ -129,3 +132,14 @@ async def wait_for_step(handle: WorkflowHandle[Any, Any], index: int) -> Lifecyc
 
     await eventually(check)
     return result[0]
+
+
+async def local_activities(handle: WorkflowHandle[Any, Any]) -> Counter[str]:
+    """The workflow's local activities by type (from its history's markers)."""
+    out: Counter[str] = Counter()
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == "core_local_activity" and "data" in marker.details:
+                out[json.loads(marker.details["data"].payloads[0].data).get("activity_type", "?")] += 1
+    return out

@@ -24,7 +24,7 @@ from baobei.approval.v1 import approval_service_pb2 as apb
 from baobei.notify.v1 import notify_service_pb2 as npb
 from baobei.registry.v1 import change_service_pb2 as cpb
 from baobei.registry.v1 import registry_service_pb2 as rpb
-from tests.workflows.conftest import eventually
+from tests.workflows.conftest import eventually, local_activities
 from tests.workflows.test_acceptance import acceptance_task as task_of
 from tests.workflows.test_acceptance import approve_registration
 from tests.workflows.test_crm_saga import Stack, real_stack
@@ -101,10 +101,16 @@ async def test_raise_past_a_branch_needs_the_extra_approver(
         await decide(handle, second, "ceo", "approve", "同意追加")
         result: ChangeResult = await handle.result()
         if RECORD:  # BAOBEI_RECORD_HISTORIES=1: the replay tests' history of this workflow
-            (HISTORIES / "change_approved.json").write_text((await handle.fetch_history()).to_json(),
-                                                            encoding="utf-8")
+            # (change_approved / _rejected / _withdrawn were recorded before patch chain-fewer-calls)
+            (HISTORIES / "chain_fewer_change_approved.json").write_text((await handle.fetch_history()).to_json(),
+                                                                        encoding="utf-8")
         assert result.outcome == "approved"
         assert result.steps == ["plan", "approval", "applied", "reported", "notify_owner"]
+        # Patch chain-fewer-calls: the planning opened step 0, the manager's approval step 1; approval
+        # published both approval requests (the relay sends them): the workflow's one Send is the owner's.
+        called = await local_activities(handle)
+        assert (called["approval.PlanChain"], called["approval.OpenStep"], called["approval.RecordDecision"],
+                called["notify.Send"]) == (1, 0, 2, 1)
         project = stack.project(p)
         assert project.amount == "2000000.00"
         changed = [h for h in project.history if h.event == "changed"]
@@ -113,6 +119,7 @@ async def test_raise_past_a_branch_needs_the_extra_approver(
         assert (got.status, got.decided_by, got.applied_version) == ("approved", "ceo", project.version)
         inbox = stack.notify.ListInbox(npb.ListInboxRequest(user_id="sales1"), timeout=10).items
         assert "change_approved" in [n.kind for n in inbox if n.project_id == p]
+        assert await stack.relay_notices() >= 2  # the manager's and the CEO's approval requests
         asked = stack.notify.ListInbox(npb.ListInboxRequest(user_id="ceo"), timeout=10).items
         assert [n.title for n in asked if n.project_id == p] == ["待审批变更：虹桥数据中心"]
 
@@ -122,8 +129,8 @@ async def test_raise_past_a_branch_needs_the_extra_approver(
         await decide(handle, only, "lead", "reject", "预算已锁定")
         result = await handle.result()
         if RECORD:
-            (HISTORIES / "change_rejected.json").write_text((await handle.fetch_history()).to_json(),
-                                                            encoding="utf-8")
+            (HISTORIES / "chain_fewer_change_rejected.json").write_text((await handle.fetch_history()).to_json(),
+                                                                        encoding="utf-8")
         assert (result.outcome, result.reason) == ("rejected", "预算已锁定")
         assert stack.project(p).amount == "2000000.00"
         got = stack.change.GetChange(cpb.GetChangeRequest(change_id=opened.id), timeout=10).change
@@ -139,8 +146,8 @@ async def test_raise_past_a_branch_needs_the_extra_approver(
         assert withdrawn.status == "withdrawn"
         assert (await handle.result()).outcome == "withdrawn"
         if RECORD:
-            (HISTORIES / "change_withdrawn.json").write_text((await handle.fetch_history()).to_json(),
-                                                             encoding="utf-8")
+            (HISTORIES / "chain_fewer_change_withdrawn.json").write_text((await handle.fetch_history()).to_json(),
+                                                                         encoding="utf-8")
         assert stack.project(p).amount == "2000000.00"
 
         async def no_todos() -> bool:

@@ -43,6 +43,7 @@ from workflows.contracts.lifecycle import (
     SubmitResult,
     workflow_id,
 )
+from workflows.notice_relay import NoticeRelay
 from workflows.worker import Stubs, build_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -77,6 +78,13 @@ class Stack:
     reporting: ReportingServiceStub | None = None
     acceptance: AcceptanceServiceStub | None = None
     change: ChangeServiceStub | None = None
+    # The worker's notice relay (sends the approval requests the approval service published).
+    notices: NoticeRelay | None = None
+
+    async def relay_notices(self) -> int:
+        """One round of the notice relay, as the delivery worker runs it: how many were sent."""
+        assert self.notices is not None
+        return await self.notices.run_once()
 
     async def lifecycle(self, project_id: str, owner: str) -> WorkflowHandle[Any, Any]:
         handle = await self.client.start_workflow(
@@ -147,7 +155,9 @@ async def real_stack(
                             notify=NotifyServiceStub(channel(addrs["notify"])),
                             reporting=ReportingServiceStub(channel(addrs["reporting"])),
                             acceptance=AcceptanceServiceStub(channel(addrs["registry"])),
-                            change=ChangeServiceStub(channel(addrs["registry"])))
+                            change=ChangeServiceStub(channel(addrs["registry"])),
+                            notices=NoticeRelay(stubs.approval, stubs.notify, stubs.registry,
+                                                rpc_timeout=settings.rpc_timeout))
         finally:
             for ch in channels:
                 await ch.close()

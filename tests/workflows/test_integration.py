@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
-from collections import Counter
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import EventType, TaskQueueType
+from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -32,7 +30,7 @@ from baobei.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from baobei.reporting.v1 import reporting_service_pb2 as xpb
 from baobei.reporting.v1.reporting_service_pb2_grpc import ReportingServiceStub
 from tests.conftest import StartService, temporal_cli_path
-from tests.workflows.conftest import eventually, state_of, wait_for_step
+from tests.workflows.conftest import eventually, local_activities, state_of, wait_for_step
 from workflows.contracts import search_attributes as sa
 from workflows.contracts.audit_retention import AUDIT_RETENTION_WORKFLOW_ID
 from workflows.contracts.errors import ERR_FORBIDDEN
@@ -133,17 +131,6 @@ async def _polled(client: Client, task_queue: str) -> bool:
     return bool(resp.pollers)
 
 
-async def _local_activities(handle: WorkflowHandle[Any, Any]) -> Counter[str]:
-    """The workflow's local activities by type (from its history's markers)."""
-    out: Counter[str] = Counter()
-    async for event in handle.fetch_history_events():
-        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
-            marker = event.marker_recorded_event_attributes
-            if marker.marker_name == "core_local_activity" and "data" in marker.details:
-                out[json.loads(marker.details["data"].payloads[0].data).get("activity_type", "?")] += 1
-    return out
-
-
 def _todo(addrs: dict[str, str], user: str) -> str:
     approval = ApprovalServiceStub(channel(addrs["approval"]))
     tasks = approval.ListTodos(apb.ListTodosRequest(user_id=user), timeout=10).tasks
@@ -207,7 +194,7 @@ async def test_lifecycle_with_real_services(services: dict[str, str]) -> None:
             # The planning opened step 1 inside its PlanChain (patch plan-opens-first), the approval
             # step 2 inside its RecordDecision (patch open-next-in-decision): the workflow called
             # OpenStep for no step, and step 2 has one task.
-            called = await _local_activities(handle)
+            called = await local_activities(handle)
             assert (called["approval.PlanChain"], called["approval.OpenStep"], called["approval.RecordDecision"]) == (
                 1, 0, 2)
             desc = await handle.describe()
@@ -223,7 +210,7 @@ async def test_lifecycle_with_real_services(services: dict[str, str]) -> None:
             )
             assert last.status == "active"
             assert await handle.result() == LifecycleResult(project_id=project_id, status="active")
-            assert "approval.OpenStep" not in await _local_activities(handle)
+            assert "approval.OpenStep" not in await local_activities(handle)
 
             desc = await handle.describe()
             assert desc.typed_search_attributes.get(sa.STAGE) == "active"
