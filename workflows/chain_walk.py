@@ -294,13 +294,18 @@ class ChainWalk:
         if inp.action not in ACTIONS:
             message = text(inp.locale, f"不支持的操作：{inp.action}", f"unsupported action: {inp.action}")
             raise ApplicationError(message, [], type=ERR_VALIDATION, non_retryable=True)
-        if self.done or self.withdrawn or self.withdrawing or self.instance_id == "":
+        # New path: step 0's to-do (and its approval request) exist once PlanChain commits, maybe
+        # before its answer reaches the walk: ``decide`` waits for the instance instead.
+        unplanned = self.instance_id == "" and not self._fewer_calls
+        if self.done or self.withdrawn or self.withdrawing or unplanned:
             raise ApplicationError(text(inp.locale, over_zh, over_en), [], type=ERR_CONFLICT, non_retryable=True)
 
     async def decide(self, inp: DecisionInput) -> None:
         """Record a decision on one of the chain's tasks; a settling one returns once the loop has
         acted on it (next step open, or the request settled). An approval that settles the step
         asks the service to open the next one in the same call (new path)."""
+        if self.instance_id == "":  # only on the new path (the validator): the planning's answer
+            await workflow.wait_condition(lambda: self.instance_id != "" or self.done)
         asked = None
         if self._fewer_calls:
             asked = following_opening(inp.action, step_index=self.step_index, steps=len(self.plan),

@@ -6,9 +6,14 @@ opening follows an approval is approval_walk's ``following_opening``."""
 
 from __future__ import annotations
 
+import pytest
+from temporalio.exceptions import ApplicationError
+
 from workflows.approval_walk import following_opening, held_opening
 from workflows.chain_walk import ChainWalk
 from workflows.contracts.approval import OpenedStep, PlannedStep
+from workflows.contracts.errors import ERR_CONFLICT
+from workflows.contracts.lifecycle import DecisionInput
 
 PLAN = [PlannedStep(index=0, name="组长审批", approvers=["lead"]),
         PlannedStep(index=1, name="大额审批", approvers=["ceo"])]
@@ -63,3 +68,17 @@ def test_the_opening_that_follows_an_approval() -> None:
     opened = OpenedStep(index=1)
     assert held_opening((1, 2, opened), 1, 2) is opened
     assert held_opening((1, 2, opened), 1, 3) is None and held_opening(None, 1, 2) is None
+
+
+def test_a_decision_before_the_plannings_answer_is_refused_only_on_the_old_path() -> None:
+    """New path: step 0's to-do exists once PlanChain commits, maybe before the walk has its
+    answer; ``decide`` then waits for it instead of answering "over"."""
+    inp = DecisionInput(task_id="t1", user_id="lead", action="approve")
+    with pytest.raises(ApplicationError) as refused:
+        chain(fewer_calls=False).validate_decide(inp, "变更审批已结束", "the change approval is over")
+    assert refused.value.type == ERR_CONFLICT
+    c = chain(fewer_calls=True)
+    c.validate_decide(inp, "变更审批已结束", "the change approval is over")
+    c.done = True
+    with pytest.raises(ApplicationError):
+        c.validate_decide(inp, "变更审批已结束", "the change approval is over")
