@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -79,11 +80,15 @@ async def _children_done(client: Client, project_id: str) -> None:
             await asyncio.sleep(0.05)
 
 
-async def start_lifecycle(client: Client, task_queue: str, fakes: Fakes) -> WorkflowHandle[Any, Any]:
-    """Start the workflow the way the edge does (by name, USE_EXISTING)."""
+async def start_lifecycle(
+    client: Client, task_queue: str, fakes: Fakes, *, given: bool = True
+) -> WorkflowHandle[Any, Any]:
+    """Start the workflow the way the edge does (by name, USE_EXISTING, with the project it
+    created: the run reads no project first); ``given=False``: without it (GetProject first)."""
     return await client.start_workflow(
         WORKFLOW_TYPE,
-        LifecycleInput(project_id=fakes.project.id, owner_id=fakes.project.owner_id),
+        LifecycleInput(project_id=fakes.project.id, owner_id=fakes.project.owner_id,
+                       project=replace(fakes.project) if given else None),
         id=workflow_id(fakes.project.id) + f"-{uuid.uuid4().hex[:6]}",
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
