@@ -62,6 +62,7 @@ def test_manager_approves_on_phone_finance_returns_on_desktop(ui: UI, people: di
     page = ui.page(seed.MANAGER, size="phone")
     open_tab(page, "todo", name)
     card = page.locator(".ap-card", has_text=name)
+    card.get_by_text("张三").first.wait_for()  # names load after the card ("…" until then)
     assert "¥260,000.00" in card.inner_text() and "部门经理审批" in card.inner_text() and "张三" in card.inner_text()
     shot(page, "approvals-todo")
     accessible(page, "approvals todo (phone)")
@@ -167,6 +168,7 @@ def test_bulk_approve_transfer_cc_and_mine(ui: UI, people: dict[str, httpx.Clien
         eng = ui.page(seed.ENGINEER, size=size)
         open_tab(eng, "cc", n1)
         item = eng.locator(".ap-card" if size == "phone" else ".el-table__row", has_text=n1)
+        item.get_by_text("张三").first.wait_for()  # names load after the row ("…" until then)
         assert "张三" in item.inner_text()
         if size == "desktop":
             assert "未读" in item.inner_text()
