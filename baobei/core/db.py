@@ -104,6 +104,21 @@ def _request_log_statements(table: sa.Table) -> tuple[sa.Select[tuple[bytes]], s
     return found
 
 
+def stored_response(session: Session, table: sa.Table, *, method: str, request_id: str) -> bytes | None:
+    """The stored response of ``method`` for ``request_id`` in the request log ``table``, if any."""
+    lookup, _ = _request_log_statements(table)
+    row = session.execute(lookup, {"request_key": f"{method}:{request_id}"}).first()
+    return bytes(row[0]) if row else None
+
+
+def record_response(session: Session, table: sa.Table, *, method: str, request_id: str, response: Message) -> None:
+    """Add ``response`` to the request log in the caller's transaction: a request answered inside
+    another one (an approval step opened by the decision) answers its own later retry."""
+    _, record = _request_log_statements(table)
+    session.execute(record, {"request_id": f"{method}:{request_id}", "method": method,
+                             "response": response.SerializeToString(), "created_at": datetime.now(UTC)})
+
+
 def run_once(
     engine: Engine,
     table: sa.Table,
@@ -118,12 +133,10 @@ def run_once(
     key, its transaction (with its changes) rolls back, and it returns the winner's answer."""
     if not request_id.strip():
         raise ValidationFailed([FieldViolation("request_id", "request_id 为必填项", "request_id is required")])
-    key = f"{method}:{request_id}"
-    lookup, record = _request_log_statements(table)
 
     def stored(session: Session) -> M | None:
-        row = session.execute(lookup, {"request_key": key}).first()
-        return response_type.FromString(row[0]) if row else None
+        found = stored_response(session, table, method=method, request_id=request_id)
+        return response_type.FromString(found) if found is not None else None
 
     with Session(engine) as session:
         previous = stored(session)
@@ -133,11 +146,7 @@ def run_once(
         try:
             # PostgreSQL reports the duplicate key at the INSERT (after the winner commits), SQLite
             # at COMMIT at the latest: both belong inside the try.
-            session.execute(
-                record,
-                {"request_id": key, "method": method, "response": response.SerializeToString(),
-                 "created_at": datetime.now(UTC)},
-            )
+            record_response(session, table, method=method, request_id=request_id, response=response)
             session.commit()
         except IntegrityError:
             session.rollback()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
+from baobei.core import db
 from services.approval.models import processed_request
 
 M_PUT_POLICY, M_PLAN_CHAIN, M_OPEN_STEP, M_RECORD_DECISION = "PutPolicy", "PlanChain", "OpenStep", "RecordDecision"
@@ -27,7 +27,4 @@ def now_utc() -> datetime:
 def stored_response(session: Session, method: str, request_id: str) -> bytes | None:
     """The response of a request already processed. Checked again after the instance lock is
     held: a duplicate that waited for the lock answers what the first run answered."""
-    row = session.execute(
-        sa.select(processed_request.c.response).where(processed_request.c.request_id == f"{method}:{request_id}")
-    ).first()
-    return bytes(row[0]) if row else None
+    return db.stored_response(session, processed_request, method=method, request_id=request_id)

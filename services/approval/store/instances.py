@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from baobei.approval.v1 import approval_service_pb2 as pb
-from baobei.core.db import run_once
+from baobei.core.db import record_response, run_once
 from baobei.core.errors import Conflict, NotFound
 from services.approval import domain, mapping, notice_outbox, reporting_outbox
 from services.approval.models import ApprovalInstance, ApprovalStep, ApprovalTask, processed_request
@@ -109,9 +109,7 @@ def _open_as_request(session: Session, row: ApprovalInstance, loaded: domain.App
     approval requests (``req.notice``) are published with it."""
     out = open_locked(session, row, loaded, req.step_index, report_scope=req.report_scope.strip(),
                       report_key=req.report_key, notice=req.notice if req.HasField("notice") else None)
-    session.execute(processed_request.insert().values(
-        request_id=f"{M_OPEN_STEP}:{req.request_id}", method=M_OPEN_STEP, response=out.SerializeToString(),
-        created_at=now_utc()))
+    record_response(session, processed_request, method=M_OPEN_STEP, request_id=req.request_id, response=out)
     return out
 
 
