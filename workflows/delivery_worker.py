@@ -24,7 +24,7 @@ from workflows.delivery import NotificationDelivery
 from workflows.dispatcher import Dispatcher, RetrySettings
 from workflows.event_relay import POLL_SECONDS, EventRelay, approval_source, registry_source
 from workflows.notice_relay import NoticeRelay
-from workflows.sandbox import sandbox_runner
+from workflows.sandbox import workflow_runner
 from workflows.task_closings import TaskClosingRelay
 
 DELIVERY_WORKFLOWS = [NotificationDelivery]
@@ -54,7 +54,7 @@ def build_delivery_worker(
         task_queue=task_queue or settings.delivery_task_queue,
         workflows=DELIVERY_WORKFLOWS,
         activities=[acts.deliver, acts.deliver_digest, acts.dead_letter],
-        workflow_runner=sandbox_runner(),
+        workflow_runner=workflow_runner(settings),
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,

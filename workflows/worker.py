@@ -69,7 +69,7 @@ from workflows.execution import ProjectExecution
 from workflows.handover import OrgHandover
 from workflows.lifecycle import ProjectLifecycle
 from workflows.protection import ProjectProtection
-from workflows.sandbox import sandbox_runner
+from workflows.sandbox import workflow_runner
 from workflows.worker_metrics import worker_runtime
 
 log = structlog.get_logger(__name__)
@@ -155,7 +155,7 @@ def build_worker(client: Client, settings: Settings, *, stubs: Stubs, task_queue
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=sandbox_runner(),
+        workflow_runner=workflow_runner(settings),
         max_cached_workflows=settings.worker_max_cached_workflows,
         activities=[
             registry.get_project,

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     # 1000); an evicted one is replayed from its history on its next task. ~0.45 MiB each
     # (docs/performance.md, bench.soak).
     worker_max_cached_workflows: int = 200
+    # Run workflow code inside Temporal's sandbox (the ``workflows`` package passed through) instead
+    # of as plain host code. Off by default: the sandbox's own machinery was ~28% of the worker's
+    # CPU per project (docs/performance.md), while determinism is checked by the workflow tests and
+    # the replay tests, which run under the SDK's strict sandbox. Turn it on to get the sandbox's
+    # runtime checks in a deployment that runs workflow code not covered by those tests.
+    workflow_sandbox: bool = False
 
     # gRPC between components over TLS (files, e.g. mounted from a Secret). cert+key: this
     # component's identity (served by services, presented by clients); ca: trust roots for peers,

@@ -15,3 +15,18 @@ class SandboxProbe:
     @workflow.run
     async def run(self) -> str:
         return str(getattr(act, "SANDBOX_PROBE", "imported afresh"))
+
+
+@workflow.defn(name="ClockProbe")
+class ClockProbe:
+    """Reads the wall clock, which the sandbox refuses (a non-deterministic call)."""
+
+    @workflow.run
+    async def run(self) -> str:
+        import datetime
+
+        try:
+            datetime.datetime.now()
+        except Exception as err:  # the sandbox's RestrictedWorkflowAccessError
+            return f"refused: {type(err).__name__}"
+        return "read the clock"
