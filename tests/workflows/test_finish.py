@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
@@ -35,6 +36,23 @@ def services(start_service: StartService, tmp_path: Any) -> Any:
     stub, addr = registry_with_forms(start_service, tmp_path)
     notify = start_service("notify", registry_addr=addr, redis_url="")
     return stub, addr, npb_grpc.NotifyServiceStub(notify.channel), notify.addr
+
+
+class StartRecorder(Interceptor):
+    """Records the workflow starts a client makes: (workflow type, eager start requested)."""
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[str, bool]] = []
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        recorder = self
+
+        class Outbound(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+                recorder.starts.append((input.workflow, input.request_eager_start))
+                return await super().start_workflow(input)
+
+        return Outbound(next)
 
 
 def pending(stub: Any, n: int) -> str:
@@ -65,7 +83,10 @@ async def test_finish_records_status_starts_delivery_and_tells_the_owner_once(se
     rch, nch = aio_channel(registry_addr), aio_channel(notify_addr)
     async with time_skipping_env() as env:
         tq = f"finish-{uuid.uuid4().hex[:6]}"
-        registry = RegistryActivities(pb_grpc.RegistryServiceStub(rch), temporal=env.client, task_queue=tq)
+        # The activity starts the delivery workflows with the worker's own client.
+        recorder = StartRecorder()
+        client = Client(env.client.service_client, namespace=env.client.namespace, interceptors=[recorder])
+        registry = RegistryActivities(pb_grpc.RegistryServiceStub(rch), temporal=client, task_queue=tq)
         notify = NotifyActivities(npb_grpc.NotifyServiceStub(nch), registry=pb_grpc.RegistryServiceStub(rch))
         acts = FinishActivities(registry, notify)
         at = (await env.get_current_time()).isoformat()
@@ -79,6 +100,9 @@ async def test_finish_records_status_starts_delivery_and_tells_the_owner_once(se
             assert project.status == S.PROJECT_STATUS_ACTIVE
             assert project.protection.state == "protected"
             assert (await env.client.get_workflow_handle(f"execution-{approved}").describe()).run_id
+            # Eager start: the server hands the new workflow's first task straight back to this
+            # worker's client (no task-queue round trip) when that client's worker has a free slot.
+            assert set(recorder.starts) == {("ProjectExecution", True), ("ProjectProtection", True)}
             await env.client.get_workflow_handle(f"execution-{approved}").terminate("test done")
 
             done = await ActivityEnvironment().run(acts.finish, finish_input(rejected, approved=False, at=at))

@@ -159,7 +159,7 @@ class RegistryActivities:
             await self._temporal.start_workflow(
                 workflow_type, arg, id=workflow_id, task_queue=self._task_queue or activity.info().task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                **sa.project_start_options(workflow_type, code, name),
+                **sa.project_start_options(workflow_type, code, name), request_eager_start=True,
             )
         except WorkflowAlreadyStartedError:
             return False
