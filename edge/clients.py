@@ -33,6 +33,7 @@ from baobei.registry.v1 import registry_service_pb2_grpc as registry_grpc
 from baobei.reporting.v1 import reporting_service_pb2_grpc as reporting_grpc
 from baobei.tasks.v1 import tasks_service_pb2_grpc as tasks_grpc
 from edge.errors import ServiceUnavailable, from_rpc_error
+from workflows.contracts.data_converter import DATA_CONVERTER
 
 _STUBS: dict[str, Callable[[grpc.aio.Channel], Any]] = {
     "registry": registry_grpc.RegistryServiceStub,
@@ -99,7 +100,7 @@ class EdgeDeps:
                 try:
                     self.temporal_client = await TemporalClient.connect(
                         self.settings.temporal_address, namespace=self.settings.temporal_namespace,
-                        interceptors=telemetry.temporal_interceptors(),
+                        interceptors=telemetry.temporal_interceptors(), data_converter=DATA_CONVERTER,
                     )
                 except Exception as err:  # connection refused, timeout, ...
                     raise ServiceUnavailable(

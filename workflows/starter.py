@@ -14,6 +14,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from baobei.core import telemetry
 from baobei.core.settings import Settings
+from workflows.contracts.data_converter import DATA_CONVERTER
 from workflows.contracts.lifecycle import WORKFLOW_TYPE, LifecycleInput, workflow_id
 from workflows.contracts.search_attributes import project_start_options
 
@@ -24,7 +25,8 @@ async def start_lifecycles(
     """Start the lifecycle of each ``(project_id, owner_id[, code, name])``; returns how many are
     running now. The code and name label the workflow in the Temporal UI (``BaobeiCode``)."""
     client = await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, interceptors=telemetry.temporal_interceptors()
+        settings.temporal_address, namespace=settings.temporal_namespace,
+        interceptors=telemetry.temporal_interceptors(), data_converter=DATA_CONVERTER,
     )
     gate = asyncio.Semaphore(concurrency)
 

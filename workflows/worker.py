@@ -57,6 +57,7 @@ from workflows.contracts.audit_retention import (
     AUDIT_RETENTION_WORKFLOW_TYPE,
     RetentionInput,
 )
+from workflows.contracts.data_converter import DATA_CONVERTER
 from workflows.crm import CrmOpportunityLost
 from workflows.delivery_worker import (
     build_delivery_worker,
@@ -239,7 +240,7 @@ async def run_worker(settings: Settings, *, role: str = "all", handle_signals: b
     runtime = worker_runtime(settings, role)
     client = await Client.connect(
         settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime,
-        interceptors=telemetry.temporal_interceptors(),
+        interceptors=telemetry.temporal_interceptors(), data_converter=DATA_CONVERTER,
     )
     try:
         await ensure_search_attributes(client, settings.temporal_namespace)
