@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -127,24 +128,112 @@ def _queue_update(session: Session, msg: ImMessage, task: ImTask, now: datetime)
     return row
 
 
+_TASK = ImTask.__table__  # type: ignore[attr-defined]
+_MESSAGE = ImMessage.__table__  # type: ignore[attr-defined]
+_DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
+# CloseTask's statements, built once (a statement object keeps its compiled form's cache key).
+_CLOSED_TASK_VALUES: dict[str, sa.BindParameter[Any]] = {
+    "task_id": sa.bindparam("task_id"), "outcome": sa.bindparam("outcome"), "actor_id": sa.bindparam("actor_id"),
+    "actor_name": sa.bindparam("actor_name"), "project_id": sa.bindparam("project_id"),
+    "closed_at": sa.bindparam("now"), "updated_at": sa.bindparam("now"),
+}
+_INSERT_CLOSED_TASK = {
+    "postgresql": pg_insert(_TASK).values(_CLOSED_TASK_VALUES).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(_TASK).values(_CLOSED_TASK_VALUES).on_conflict_do_nothing(),
+}
+_LOCKED_TASK = (
+    sa.select(_TASK.c.outcome, _TASK.c.actor_id, _TASK.c.actor_name, _TASK.c.project_id)
+    .where(_TASK.c.task_id == sa.bindparam("task_id")).with_for_update()
+)
+_CLOSE_TASK = (
+    sa.update(_TASK).where(_TASK.c.task_id == sa.bindparam("key"))
+    .values({k: v for k, v in _CLOSED_TASK_VALUES.items() if k != "task_id"})
+)
+_TOUCH_TASK = sa.update(_TASK).where(_TASK.c.task_id == sa.bindparam("key")).values(updated_at=sa.bindparam("now"))
+_OPEN_CARDS = (
+    sa.select(_MESSAGE.c.id, _MESSAGE.c.channel_key, _MESSAGE.c.type, _MESSAGE.c.recipient_id, _MESSAGE.c.project_id)
+    .where(_MESSAGE.c.task_id == sa.bindparam("task_id"), _MESSAGE.c.state == personal.OPEN)
+    .order_by(_MESSAGE.c.created_at, _MESSAGE.c.id)
+)
+_CLOSE_CARD = (
+    sa.update(_MESSAGE).where(_MESSAGE.c.id == sa.bindparam("key"))
+    .values(state=personal.CLOSED, outcome=sa.bindparam("outcome"), closed_at=sa.bindparam("now"),
+            close_delivery_id=sa.bindparam("delivery_id"))
+)
+_EXISTING_DELIVERIES = sa.select(_DELIVERY.c.id).where(_DELIVERY.c.id.in_(sa.bindparam("ids", expanding=True)))
+_INSERT_DELIVERY = _DELIVERY.insert()
+
+
+@dataclass(frozen=True)
+class _Closed:
+    """The task as the first close left it."""
+
+    outcome: str
+    actor_id: str
+    actor_name: str
+    project_id: str
+
+
+def _close_task_row(conn: sa.Connection, cmd: personal.CloseTask, now: datetime) -> _Closed:
+    """The task's row closed by ``cmd`` unless an earlier close won, locked for this transaction:
+    a missing row is inserted closed (one statement, the usual case), an existing one is locked
+    (``_lock_task``'s select) and updated."""
+    values = {"task_id": cmd.task_id, "outcome": cmd.outcome, "actor_id": cmd.actor_id,
+              "actor_name": cmd.actor_name, "project_id": cmd.project_id, "now": now}
+    insert = _INSERT_CLOSED_TASK["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    if conn.execute(insert, values).rowcount == 1:
+        return _Closed(cmd.outcome, cmd.actor_id, cmd.actor_name, cmd.project_id)
+    row = conn.execute(_LOCKED_TASK, {"task_id": cmd.task_id}).one()
+    if row.outcome:
+        conn.execute(_TOUCH_TASK, {"key": cmd.task_id, "now": now})
+        return _Closed(row.outcome, row.actor_id, row.actor_name, row.project_id)
+    closed = _Closed(cmd.outcome, cmd.actor_id, cmd.actor_name, row.project_id or cmd.project_id)
+    conn.execute(_CLOSE_TASK, {**values, "key": cmd.task_id, "project_id": closed.project_id})
+    return closed
+
+
 def close_task(session: Session, *, cmd: personal.CloseTask, now: datetime) -> tuple[str, list[domain.DeliveryView]]:
     """Mark the task closed (the first close wins: its outcome and actor show on every card) and
-    queue one update per open card. The caller commits (inside ``run_once``)."""
-    task = _lock_task(session, task_id=cmd.task_id, project_id=cmd.project_id, now=now)
-    if not task.outcome:
-        task.outcome, task.actor_id, task.actor_name = cmd.outcome, cmd.actor_id, cmd.actor_name
-        task.project_id = task.project_id or cmd.project_id
-        task.closed_at = now
-    task.updated_at = now
-    session.add(task)
-    rows = session.exec(select(ImMessage).where(ImMessage.task_id == cmd.task_id, ImMessage.state == personal.OPEN)
-                        .order_by(col(ImMessage.created_at), col(ImMessage.id)))
-    queued = [d for m in list(rows) if (d := _queue_update(session, m, task, now)) is not None]
-    session.flush()
+    queue one update per open card. The caller commits (inside ``run_once``).
+
+    Core statements on the session's connection (what ``_lock_task`` and ``_queue_update`` do for
+    a card's commit, without loading rows into the ORM)."""
+    conn = session.connection()
+    task = _close_task_row(conn, cmd, now)
+    cards = conn.execute(_OPEN_CARDS, {"task_id": cmd.task_id}).all()
     status = personal.card_status(task.outcome, task.actor_name)
+    queued: list[domain.DeliveryView] = []
+    if cards:
+        delivery_ids = {c.id: update_delivery_id(c.id) for c in cards}
+        conn.execute(_CLOSE_CARD, [{"key": c.id, "outcome": task.outcome, "now": now,
+                                    "delivery_id": delivery_ids[c.id]} for c in cards])
+        existing = set(conn.execute(_EXISTING_DELIVERIES, {"ids": list(delivery_ids.values())}).scalars())
+        rows: list[dict[str, object]] = []
+        updated_at = domain.as_utc(now)
+        for c in cards:
+            delivery_id = delivery_ids[c.id]
+            if delivery_id in existing:
+                continue
+            project_id = c.project_id or task.project_id
+            rows.append({
+                "id": delivery_id, "notification_id": None, "recipient_id": c.recipient_id, "channel": c.type,
+                "target": c.channel_key, "status": domain.PENDING, "attempts": 0, "error": "", "not_before": None,
+                "project_id": project_id, "kind": personal.CARD_UPDATE_KIND, "digest_id": "", "batch_id": None,
+                "payload": {"im_message_id": c.id, "task_id": cmd.task_id, "outcome": task.outcome, "status": status,
+                            "actor_id": task.actor_id, "actor_name": task.actor_name,
+                            "removed": personal.todo_removed(task.outcome)},
+                "created_at": now, "updated_at": now,
+            })
+            queued.append(domain.DeliveryView(
+                id=delivery_id, notification_id="", channel=c.type, status=domain.PENDING, attempts=0, error="",
+                recipient_id=c.recipient_id, target=c.channel_key, not_before=None, updated_at=updated_at,
+                project_id=project_id, kind=personal.CARD_UPDATE_KIND, digest_id="",
+            ))
+        if rows:
+            conn.execute(_INSERT_DELIVERY, rows)
     log.info("notify.task_closed", task_id=cmd.task_id, project_id=task.project_id, outcome=task.outcome,
              updates=len(queued))
-    return status, [delivery_view(d) for d in queued]
+    return status, queued
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
 from services.notify import domain, links
 from services.notify.models import ActionLink
+
+_LINK = ActionLink.__table__  # type: ignore[attr-defined]
+# Built once (a statement object keeps its compiled form's cache key).
+_LINKS_OF = sa.select(_LINK.c.notification_id, _LINK.c.id, _LINK.c.created_at).where(
+    _LINK.c.notification_id.in_(sa.bindparam("ids", expanding=True))
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,6 @@ class LinkUrls:
         if not ids:
             return {}
         make = self.group_url if group else self.url
-        with Session(engine) as session:
-            rows = session.exec(select(ActionLink).where(col(ActionLink.notification_id).in_(ids))).all()
-            return {r.notification_id: make(r.id, domain.as_utc(r.created_at)) for r in rows}
+        with engine.connect() as conn:
+            rows = conn.execute(_LINKS_OF, {"ids": ids}).all()
+        return {nid: make(link_id, domain.as_utc(at)) for nid, link_id, at in rows}

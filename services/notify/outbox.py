@@ -63,13 +63,22 @@ class Wakeup:
 
 
 def claim(engine: Engine, *, batch_size: int, max_batches: int) -> list[Batch]:
+    """New batches of the unclaimed pending deliveries (up to ``MAX_CLAIMS`` of ``batch_size``),
+    then every batch still holding pending rows (up to ``max_batches``), in one transaction. An idle
+    outbox (no pending row) costs one indexed query; a claim that found fewer rows than it asked
+    for is the last of the call (rows committed meanwhile wake the next round)."""
     now = datetime.now(UTC)
     size = batch_size if batch_size > 0 else DEFAULT_BATCH_SIZE
-    for _ in range(MAX_CLAIMS):
-        if store.claim_batch(engine, limit=size, now=now) is None:
-            break
     limit = max_batches if max_batches > 0 else DEFAULT_MAX_BATCHES
-    return [Batch(b, refs) for b, refs in store.unstarted_batches(engine, limit=limit)]
+    with engine.begin() as conn:
+        if not store.any_pending(conn):
+            return []
+        for _ in range(MAX_CLAIMS):
+            claimed = store.claim_in(conn, limit=size, now=now)
+            if claimed is None or claimed[1] < size:
+                break
+        batches = store.unstarted_in(conn, limit=limit)
+    return [Batch(b, refs) for b, refs in batches]
 
 
 def wait_for_pending(engine: Engine, wakeup: Wakeup, wait_seconds: float) -> bool:

@@ -103,29 +103,60 @@ class LinkMinter:
     minted: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
 
-def preferences_of(session: Session, user_ids: Sequence[str]) -> dict[str, domain.Preferences]:
+_PREFERENCE = Preference.__table__  # type: ignore[attr-defined]
+_ROBOT = RobotChannel.__table__  # type: ignore[attr-defined]
+_NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
+_DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
+# Statements of the send path, built once (a statement object keeps its compiled form's cache key).
+_PREFERENCES_OF = sa.select(
+    _PREFERENCE.c.user_id, _PREFERENCE.c.channels, _PREFERENCE.c.quiet_start, _PREFERENCE.c.quiet_end,
+    _PREFERENCE.c.quiet_tz, _PREFERENCE.c.by_kind,
+).where(_PREFERENCE.c.user_id.in_(sa.bindparam("user_ids", expanding=True)))
+_ENABLED_ROBOTS = sa.select(_ROBOT.c.type, _ROBOT.c.key).where(_ROBOT.c.enabled).order_by(_ROBOT.c.key)
+_INSERT_NOTIFICATION = _NOTIFICATION.insert()
+_INSERT_LINK = ActionLink.__table__.insert()  # type: ignore[attr-defined]
+_INSERT_DELIVERY_LOG = DeliveryLog.__table__.insert()  # type: ignore[attr-defined]
+_INSERT_DELIVERY = _DELIVERY.insert()
+
+
+def preferences_of(conn: sa.Connection, user_ids: Sequence[str]) -> dict[str, domain.Preferences]:
+    """The stored preferences of these users (one query; users without a row are absent)."""
     if not user_ids:
         return {}
-    rows = session.exec(select(Preference).where(col(Preference.user_id).in_(list(user_ids))))
-    return {r.user_id: _prefs(r) for r in rows}
+    return {
+        r.user_id: _prefs_of(r.user_id, r.channels, r.quiet_start, r.quiet_end, r.quiet_tz, r.by_kind)
+        for r in conn.execute(_PREFERENCES_OF, {"user_ids": list(user_ids)})
+    }
 
 
-def _prefs(r: Preference) -> domain.Preferences:
+def _prefs_of(
+    user_id: str, channels: list[str] | None, quiet_start: str, quiet_end: str, quiet_tz: str,
+    by_kind: dict[str, list[str]] | None,
+) -> domain.Preferences:
     return domain.Preferences(
-        user_id=r.user_id,
-        channels=tuple(r.channels or ()),
-        quiet_hours=domain.QuietHours(r.quiet_start, r.quiet_end, r.quiet_tz or domain.DEFAULT_TZ),
-        by_kind={k: tuple(v) for k, v in (r.by_kind or {}).items()},
+        user_id=user_id,
+        channels=tuple(channels or ()),
+        quiet_hours=domain.QuietHours(quiet_start, quiet_end, quiet_tz or domain.DEFAULT_TZ),
+        by_kind={k: tuple(v) for k, v in (by_kind or {}).items()},
     )
 
 
-def enabled_robots(session: Session) -> dict[str, str]:
+def _prefs(r: Preference) -> domain.Preferences:
+    return _prefs_of(r.user_id, r.channels, r.quiet_start, r.quiet_end, r.quiet_tz, r.by_kind)
+
+
+def enabled_robots(conn: sa.Connection) -> dict[str, str]:
     """Robot type → key of its enabled channel (the first by key when there are several)."""
     out: dict[str, str] = {}
-    rows = session.exec(select(RobotChannel).where(col(RobotChannel.enabled)).order_by(col(RobotChannel.key)))
-    for r in rows:
-        out.setdefault(r.type, r.key)
+    for type_, key in conn.execute(_ENABLED_ROBOTS):
+        out.setdefault(type_, key)
     return out
+
+
+def needs_robots(prefs: Mapping[str, domain.Preferences], kind: str) -> bool:
+    """Whether any of these preferences routes ``kind`` to a robot or app channel (only then do
+    the deliveries need the enabled channels)."""
+    return any(ch in domain.CHANNEL_TYPES for p in prefs.values() for ch in domain.channels_for(p, kind))
 
 
 def add_notifications(
@@ -133,61 +164,46 @@ def add_notifications(
 ) -> tuple[list[domain.Notification], list[domain.DeliveryView]]:
     """Insert one notification (with its in-app delivery row), its action link when the recipient
     has an approval task, and the pending external deliveries its preferences ask for. The caller
-    commits (inside ``run_once``, so a retried request changes nothing)."""
+    commits (inside ``run_once``, so a retried request changes nothing).
+
+    Core inserts (one executemany per table) on the session's connection: nothing here is read
+    back, so the ORM's unit of work would only cost."""
     recipients = domain.distinct_recipients(command.recipient_ids)
     ids = {rid: str(uuid.uuid4()) for rid in recipients}
-    link_rows: list[ActionLink] = []
+    project_id = command.project_id.strip()
+    link_rows: list[dict[str, Any]] = []
     for rid in recipients:
         task = command.action_tasks.get(rid, "").strip()
         if not task:
             continue
-        link = ActionLink(
-            id=str(uuid.uuid4()),
-            task_id=task,
-            approver_id=rid,
-            project_id=command.project_id.strip(),
-            notification_id=ids[rid],
-            expires_at=now + links.ttl,
-            created_at=now,
-        )
-        link_rows.append(link)
-        links.minted[ids[rid]] = (link.id, now)
+        link_id = str(uuid.uuid4())
+        link_rows.append({"id": link_id, "task_id": task, "approver_id": rid, "project_id": project_id,
+                          "notification_id": ids[rid], "expires_at": now + links.ttl, "created_at": now})
+        links.minted[ids[rid]] = (link_id, now)
     links.written.update(ids.values())
     # The link's URL (a credential) is not stored with the notification nor in delivery payloads.
     planned = domain.plan_notifications(command, now=now, new_id=ids, minted_urls={})
-    for n in planned:
-        session.add(
-            Notification(
-                id=n.id,
-                user_id=n.user_id,
-                kind=n.kind,
-                title=n.title,
-                body=n.body,
-                project_id=n.project_id,
-                action_url=n.action_url,
-                created_at=n.created_at,
-                read=n.read,
-                task_id=n.task_id,
-            )
-        )
-    session.flush()
-    for link in link_rows:
-        session.add(link)
-    prefs = preferences_of(session, recipients)
-    robots = enabled_robots(session)
-    deliveries: list[Delivery] = []
+    conn = session.connection()
+    conn.execute(_INSERT_NOTIFICATION, [
+        {"id": n.id, "user_id": n.user_id, "kind": n.kind, "title": n.title, "body": n.body,
+         "project_id": n.project_id, "action_url": n.action_url, "created_at": n.created_at, "read": n.read,
+         "read_at": None, "task_id": n.task_id}
+        for n in planned
+    ])
+    if link_rows:
+        conn.execute(_INSERT_LINK, link_rows)
+    # An account e-mail goes by e-mail whatever the preferences: they are not read.
+    prefs = {} if command.account_email else preferences_of(conn, recipients)
+    kind = command.kind.strip()
+    robots = enabled_robots(conn) if needs_robots(prefs, kind) else {}
+    log_rows: list[dict[str, Any]] = []
+    delivery_rows: list[dict[str, Any]] = []
+    views: list[domain.DeliveryView] = []
+    updated_at = domain.as_utc(now)
     for n in planned:
         d = domain.inapp_delivery(n)
-        session.add(
-            DeliveryLog(
-                id=str(uuid.uuid4()),
-                notification_id=d.notification_id,
-                channel=d.channel,
-                status=d.status,
-                attempts=d.attempts,
-                at=d.at,
-            )
-        )
+        log_rows.append({"id": str(uuid.uuid4()), "notification_id": d.notification_id, "channel": d.channel,
+                         "status": d.status, "attempts": d.attempts, "error": "", "at": d.at})
         ctx = {
             **dict(command.context),
             "title": n.title,
@@ -208,33 +224,32 @@ def add_notifications(
             else domain.plan_deliveries(n.user_id, n.kind, prefs.get(n.user_id), robots, now=now)
         )
         for p in planned_deliveries:
-            row = Delivery(
-                id=str(uuid.uuid4()),
-                notification_id=n.id,
-                recipient_id=p.recipient_id,
-                channel=p.channel,
-                target=p.target,
-                status=p.status,
-                error=p.error,
-                not_before=p.not_before,
-                project_id=n.project_id,
-                kind=n.kind,
-                payload={"context": ctx},
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            deliveries.append(row)
-    session.flush()
+            delivery_id = str(uuid.uuid4())
+            delivery_rows.append({
+                "id": delivery_id, "notification_id": n.id, "recipient_id": p.recipient_id, "channel": p.channel,
+                "target": p.target, "status": p.status, "attempts": 0, "error": p.error,
+                "not_before": p.not_before, "project_id": n.project_id, "kind": n.kind, "digest_id": "",
+                "batch_id": None, "payload": {"context": ctx}, "created_at": now, "updated_at": now,
+            })
+            views.append(domain.DeliveryView(
+                id=delivery_id, notification_id=n.id, channel=p.channel, status=p.status, attempts=0,
+                error=p.error, recipient_id=p.recipient_id, target=p.target,
+                not_before=domain.as_utc(p.not_before) if p.not_before else None, updated_at=updated_at,
+                project_id=n.project_id, kind=n.kind, digest_id="",
+            ))
+    if log_rows:
+        conn.execute(_INSERT_DELIVERY_LOG, log_rows)
+    if delivery_rows:
+        conn.execute(_INSERT_DELIVERY, delivery_rows)
     log.info(
         "notify.sent",
         project_id=command.project_id,
         kind=command.kind,
         recipients=len(planned),
         links=len(link_rows),
-        deliveries=len(deliveries),
+        deliveries=len(views),
     )
-    return planned, [delivery_view(d) for d in deliveries]
+    return planned, views
 
 
 def list_inbox(
@@ -638,66 +653,85 @@ def redrive(session: Session, *, delivery_ids: Sequence[str], now: datetime) -> 
 # ---- outbox (claimed by the delivery worker's dispatcher through ClaimDeliveryBatches) ---------
 
 
+_PENDING = _DELIVERY.c.status == domain.PENDING
+_UNCLAIMED = sa.and_(_PENDING, _DELIVERY.c.batch_id.is_(None))
+# The outbox's statements, built once; every filter is served by the (status, batch_id) index.
+_ANY_PENDING = sa.select(_DELIVERY.c.id).where(_PENDING).limit(1)
+_ANY_UNCLAIMED = sa.select(_DELIVERY.c.id).where(_UNCLAIMED).limit(1)
+_UNCLAIMED_IDS = (
+    sa.select(_DELIVERY.c.id).where(_UNCLAIMED).order_by(_DELIVERY.c.created_at, _DELIVERY.c.id)
+    .limit(sa.bindparam("limit"))
+)
+_CLAIM = (
+    sa.update(_DELIVERY)
+    .where(_DELIVERY.c.id.in_(sa.bindparam("ids", expanding=True)), _DELIVERY.c.batch_id.is_(None), _PENDING)
+    .values(batch_id=sa.bindparam("batch"), updated_at=sa.bindparam("now"))
+)
+_UNSTARTED = (
+    sa.select(_DELIVERY.c.batch_id).where(_PENDING, _DELIVERY.c.batch_id.is_not(None))
+    .group_by(_DELIVERY.c.batch_id).limit(sa.bindparam("limit"))
+)
+_BATCH_ROWS = (
+    sa.select(_DELIVERY.c.batch_id, _DELIVERY.c.id, _DELIVERY.c.not_before)
+    .where(_DELIVERY.c.batch_id.in_(sa.bindparam("batch_ids", expanding=True)))
+    .order_by(_DELIVERY.c.created_at, _DELIVERY.c.id)
+)
+_MARK_DISPATCHED = (
+    sa.update(_DELIVERY)
+    .where(_DELIVERY.c.batch_id == sa.bindparam("batch"), _PENDING)
+    .values(status=domain.DISPATCHED, updated_at=sa.bindparam("now"))
+)
+
+
 def has_unclaimed(engine: Engine) -> bool:
     """Pending deliveries no batch holds yet (cheap: the status/batch index)."""
-    with Session(engine) as session:
-        return session.exec(
-            select(Delivery.id).where(Delivery.status == domain.PENDING, col(Delivery.batch_id).is_(None)).limit(1)
-        ).first() is not None
+    with engine.connect() as conn:
+        return conn.execute(_ANY_UNCLAIMED).first() is not None
+
+
+def any_pending(conn: sa.Connection) -> bool:
+    """Any pending delivery, claimed or not (one indexed query: an idle outbox has none, and then
+    there is nothing to claim nor any batch to answer)."""
+    return conn.execute(_ANY_PENDING).first() is not None
 
 
 def claim_batch(engine: Engine, *, limit: int, now: datetime) -> str | None:
     """Put up to ``limit`` unclaimed pending deliveries into a new batch; its id, or None."""
-    with Session(engine) as session:
-        ids = list(
-            session.exec(
-                select(Delivery.id)
-                .where(Delivery.status == domain.PENDING, col(Delivery.batch_id).is_(None))
-                .order_by(col(Delivery.created_at), col(Delivery.id))
-                .limit(limit)
-            )
-        )
-        if not ids:
-            return None
-        batch = str(uuid.uuid4())
-        session.execute(
-            sa.update(Delivery)
-            .where(col(Delivery.id).in_(ids), col(Delivery.batch_id).is_(None), col(Delivery.status) == domain.PENDING)
-            .values(batch_id=batch, updated_at=now)
-        )
-        session.commit()
-        return batch
+    with engine.begin() as conn:
+        claimed = claim_in(conn, limit=limit, now=now)
+    return claimed[0] if claimed is not None else None
+
+
+def claim_in(conn: sa.Connection, *, limit: int, now: datetime) -> tuple[str, int] | None:
+    """``claim_batch`` in the caller's transaction: the new batch's id and how many rows it was
+    given, or None when nothing was unclaimed."""
+    ids = list(conn.execute(_UNCLAIMED_IDS, {"limit": limit}).scalars())
+    if not ids:
+        return None
+    batch = str(uuid.uuid4())
+    conn.execute(_CLAIM, {"ids": ids, "batch": batch, "now": now})
+    return batch, len(ids)
 
 
 def unstarted_batches(engine: Engine, *, limit: int = 20) -> list[tuple[str, list[tuple[str, datetime | None]]]]:
     """Claimed batches with deliveries still pending (their workflow may not have started)."""
-    with Session(engine) as session:
-        batch_ids = list(
-            session.exec(
-                select(Delivery.batch_id)
-                .where(Delivery.status == domain.PENDING, col(Delivery.batch_id).is_not(None))
-                .group_by(col(Delivery.batch_id))
-                .limit(limit)
-            )
-        )
-        out: list[tuple[str, list[tuple[str, datetime | None]]]] = []
-        for b in batch_ids:
-            assert b is not None
-            rows = session.exec(
-                select(Delivery.id, Delivery.not_before)
-                .where(Delivery.batch_id == b)
-                .order_by(col(Delivery.created_at), col(Delivery.id))
-            )
-            out.append((b, [(i, domain.as_utc(nb) if nb else None) for i, nb in rows]))
-        return out
+    with engine.connect() as conn:
+        return unstarted_in(conn, limit=limit)
+
+
+def unstarted_in(conn: sa.Connection, *, limit: int) -> list[tuple[str, list[tuple[str, datetime | None]]]]:
+    """``unstarted_batches`` in the caller's transaction: two queries (the batches, then all their
+    rows), whatever their number."""
+    batch_ids = [b for b in conn.execute(_UNSTARTED, {"limit": limit}).scalars() if b is not None]
+    if not batch_ids:
+        return []
+    out: dict[str, list[tuple[str, datetime | None]]] = {b: [] for b in batch_ids}
+    for b, i, nb in conn.execute(_BATCH_ROWS, {"batch_ids": batch_ids}):
+        out[b].append((i, domain.as_utc(nb) if nb else None))
+    return list(out.items())
 
 
 def mark_dispatched(engine: Engine, *, batch_id: str, now: datetime) -> int:
-    with Session(engine) as session:
-        result = session.execute(
-            sa.update(Delivery)
-            .where(col(Delivery.batch_id) == batch_id, col(Delivery.status) == domain.PENDING)
-            .values(status=domain.DISPATCHED, updated_at=now)
-        )
-        session.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        result = conn.execute(_MARK_DISPATCHED, {"batch": batch_id, "now": now})
+        return int(result.rowcount or 0)
