@@ -273,8 +273,9 @@ class Transition:
 
 
 def working_copy(approval: Approval) -> Approval:
-    """Transitions work on a copy so the loaded state stays what was read."""
-    return copy.deepcopy(approval)
+    """Transitions work on a copy so the loaded state stays what was read (the calendar, immutable,
+    is shared rather than copied)."""
+    return copy.deepcopy(approval, {id(approval.calendar): approval.calendar})
 
 
 def outcome(step: Step, tasks: Sequence[Task]) -> str:

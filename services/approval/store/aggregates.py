@@ -38,6 +38,16 @@ log = structlog.get_logger("services.approval.store")
 D = TypeVar("D")
 
 
+def _table(model: Any) -> sa.Table:
+    table: sa.Table = model.__table__
+    return table
+
+
+INSTANCES, STEPS, TASKS = _table(ApprovalInstance), _table(ApprovalStep), _table(ApprovalTask)
+DECISIONS, CCS, LINK_USES = _table(ApprovalDecision), _table(ApprovalCC), _table(ApprovalLinkUse)
+DELEGATIONS, CLOSINGS = _table(ApprovalDelegation), _table(ApprovalTaskClosing)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return utc(value)
@@ -88,6 +98,30 @@ def lock_instance(session: Session, instance_id: str) -> ApprovalInstance:
     return row
 
 
+def _record(cls: type[D], row: sa.Row[Any]) -> D:
+    """A row of a Core select as the domain dataclass (UTC datetimes; its JSON values are its own,
+    decoded for this row)."""
+    return cls(**{k: utc(v) if isinstance(v, datetime) else v for k, v in row._mapping.items()})
+
+
+_LOCK = sa.select(INSTANCES).where(INSTANCES.c.id == sa.bindparam("instance_id")).with_for_update()
+_TASK_INSTANCE = sa.select(TASKS.c.instance_id).where(TASKS.c.id == sa.bindparam("task_id"))
+
+
+def lock(session: Session, instance_id: str) -> domain.Instance:
+    """As ``lock_instance``, read straight into the domain's instance (for ``load``)."""
+    found = session.connection().execute(_LOCK, {"instance_id": instance_id}).first()
+    if found is None:
+        raise NotFound(f"审批实例不存在：{instance_id}", f"unknown approval instance: {instance_id}")
+    return _record(domain.Instance, found)
+
+
+def task_instance(session: Session, task_id: str) -> str | None:
+    """The instance a task belongs to (None: no such task)."""
+    found: str | None = session.connection().execute(_TASK_INSTANCE, {"task_id": task_id}).scalar()
+    return found
+
+
 def steps(session: Session, instance_id: str) -> list[ApprovalStep]:
     stmt = (
         select(ApprovalStep)
@@ -103,21 +137,34 @@ def decisions(session: Session, instance_id: str) -> list[ApprovalDecision]:
     return list(session.exec(stmt.order_by(col(ApprovalDecision.at), col(ApprovalDecision.id))).all())
 
 
-def load(session: Session, row: ApprovalInstance, *, links: Iterable[str] = ()) -> domain.Approval:
+_TASKS_OF = sa.select(TASKS).where(TASKS.c.instance_id == sa.bindparam("instance_id"))
+_STEPS_OF = (sa.select(STEPS).where(STEPS.c.instance_id == sa.bindparam("instance_id"))
+             .order_by(STEPS.c.step_index))
+_DECISIONS_OF = (sa.select(DECISIONS).where(DECISIONS.c.instance_id == sa.bindparam("instance_id"))
+                 .order_by(DECISIONS.c.at, DECISIONS.c.id))
+_CC_OF = sa.select(CCS).where(CCS.c.instance_id == sa.bindparam("instance_id")).order_by(CCS.c.created_at)
+_DELEGATIONS_OF = sa.select(DELEGATIONS).where(DELEGATIONS.c.user_id.in_(sa.bindparam("user_ids", expanding=True)))
+
+
+def load(session: Session, row: ApprovalInstance | domain.Instance, *, links: Iterable[str] = ()) -> domain.Approval:
     """The instance with its steps, every task, its audit trail, its carbon copies, the
-    delegations of its approvers and which of ``links`` were used."""
-    tasks = session.exec(
-        select(ApprovalTask).where(ApprovalTask.instance_id == row.id).execution_options(populate_existing=True)
-    ).all()
-    cc = session.exec(select(ApprovalCC).where(ApprovalCC.instance_id == row.id).order_by(col(ApprovalCC.created_at)))
+    delegations of its approvers and which of ``links`` were used (Core selects straight into the
+    domain's dataclasses: the ORM's identity map has no part in a transition). ``row``: the locked
+    instance (``lock``, or ``lock_instance``'s row)."""
+    conn = session.connection()
+    key = {"instance_id": row.id}
+    tasks = [_record(domain.Task, r) for r in conn.execute(_TASKS_OF, key)]
+    approvers = sorted({t.approver_id for t in tasks})
     used = frozenset(link for link in links if link and session.get(ApprovalLinkUse, link) is not None)
     return domain.Approval(
-        instance=to_domain(domain.Instance, row),
-        steps=[to_domain(domain.Step, s) for s in steps(session, row.id)],
-        tasks=[to_domain(domain.Task, t) for t in tasks],
-        decisions=[to_domain(domain.Decision, d) for d in decisions(session, row.id)],
-        cc=[to_domain(domain.CcCopy, c) for c in cc.all()],
-        delegations=delegations_of(session, sorted({t.approver_id for t in tasks})),
+        instance=row if isinstance(row, domain.Instance) else to_domain(domain.Instance, row),
+        steps=[_record(domain.Step, r) for r in conn.execute(_STEPS_OF, key)],
+        tasks=tasks,
+        decisions=[_record(domain.Decision, r) for r in conn.execute(_DECISIONS_OF, key)],
+        cc=[_record(domain.CcCopy, r) for r in conn.execute(_CC_OF, key)],
+        delegations=[domain.Delegation(user_id=r.user_id, delegate_id=r.delegate_id, starts_at=utc(r.starts_at),
+                                       ends_at=utc(r.ends_at))
+                     for r in conn.execute(_DELEGATIONS_OF, {"user_ids": approvers})] if approvers else [],
         used_links=used,
     )
 
@@ -127,24 +174,31 @@ def _changes(before: Any, after: Any) -> dict[str, Any]:
     return {k: v for k, v in _values(after).items() if old[k] != v}
 
 
+# Updates built once (their compiled forms are cached per set of changed columns): the SET clause
+# is the changed columns passed with the key (parameters named key_*, apart from the columns).
+_UPDATE_INSTANCE = sa.update(INSTANCES).where(INSTANCES.c.id == sa.bindparam("key_id"))
+_UPDATE_STEP = sa.update(STEPS).where(STEPS.c.instance_id == sa.bindparam("key_instance_id"),
+                                      STEPS.c.step_index == sa.bindparam("key_step_index"))
+_UPDATE_TASK = sa.update(TASKS).where(TASKS.c.id == sa.bindparam("key_id"),
+                                      TASKS.c.status == sa.bindparam("key_status"))
+
+
 def persist(session: Session, before: domain.Approval, t: domain.Transition) -> None:
     """Write what ``t`` changed relative to ``before`` (the state it was computed from), insert its
-    new rows, flush, and log its events. Raises ``already_decided`` when a task it changes was
-    changed by someone else since it was read."""
+    new rows and log its events. Raises ``already_decided`` when a task it changes was changed by
+    someone else since it was read."""
     after = t.approval
     if before.instance.id != after.instance.id:
         raise ValueError("a transition persists onto the instance it was computed from")
+    conn = session.connection()
     changes = _changes(before.instance, after.instance)
     if changes:
-        session.execute(sa.update(ApprovalInstance).where(col(ApprovalInstance.id) == after.instance.id)
-                        .values(**changes).execution_options(synchronize_session=False))
+        conn.execute(_UPDATE_INSTANCE, {**changes, "key_id": after.instance.id})
     old_steps = {s.step_index: s for s in before.steps}
     for s in after.steps:
         changes = _changes(old_steps[s.step_index], s)
         if changes:
-            session.execute(sa.update(ApprovalStep).where(col(ApprovalStep.instance_id) == s.instance_id,
-                                                          col(ApprovalStep.step_index) == s.step_index)
-                            .values(**changes).execution_options(synchronize_session=False))
+            conn.execute(_UPDATE_STEP, {**changes, "key_instance_id": s.instance_id, "key_step_index": s.step_index})
     old_tasks = {x.id: x for x in before.tasks}
     for task in after.tasks:
         if task.id not in old_tasks:
@@ -152,45 +206,71 @@ def persist(session: Session, before: domain.Approval, t: domain.Transition) -> 
         was = old_tasks[task.id]
         changes = _changes(was, task)
         if changes:
-            result = session.execute(
-                sa.update(ApprovalTask)
-                .where(col(ApprovalTask.id) == task.id, col(ApprovalTask.status) == was.status)
-                .values(**changes)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            result = conn.execute(_UPDATE_TASK, {**changes, "key_id": task.id, "key_status": was.status})
+            if result.rowcount != 1:
                 raise domain.already_decided()
     insert_new(session, t)
-    now = now_utc()
-    for c in closed_tasks(before, t):
-        session.add(ApprovalTaskClosing(task_id=c.task_id, instance_id=c.instance_id, project_id=c.project_id,
-                                        approver_id=c.approver_id, outcome=c.outcome, actor_id=c.actor_id,
-                                        created_at=now))
+    closings = closed_tasks(before, t)
+    if closings:
+        now = now_utc()
+        conn.execute(CLOSINGS.insert(), [
+            {"task_id": c.task_id, "instance_id": c.instance_id, "project_id": c.project_id,
+             "approver_id": c.approver_id, "outcome": c.outcome, "actor_id": c.actor_id, "created_at": now,
+             "relayed": False}
+            for c in closings
+        ])
+    log_events(t)
 
 
-def insert_new(session: Session, t: domain.Transition) -> None:
-    for task in t.new_tasks:
-        session.add(ApprovalTask(**_values(task)))
-    rows = [ApprovalDecision(**{k: v for k, v in _values(d).items() if k != "id"}) for d in t.new_decisions]
-    session.add_all(rows)
-    for c in t.new_cc:
-        session.add(ApprovalCC(**_values(c)))
-    session.flush()
-    for d, r in zip(t.new_decisions, rows, strict=True):
-        d.id = r.id
-    if t.link_use is not None:
-        session.add(ApprovalLinkUse(**_values(t.link_use)))
-        try:
-            session.flush()
-        except IntegrityError as err:
-            raise domain.link_used() from err
+def log_events(t: domain.Transition) -> None:
     for event in t.events:
         log.info(event.name, **event.fields)
 
 
+def _without_id(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name != "id"}
+
+
+# Decisions get autoincrement ids the callers read back (in the order of the parameters, also
+# when several are inserted in one statement: RETURNING, SQLite >= 3.35 and PostgreSQL).
+_INSERT_DECISIONS = DECISIONS.insert().returning(DECISIONS.c.id, sort_by_parameter_order=True)
+
+
+def insert_new(session: Session, t: domain.Transition) -> None:
+    """The rows ``t`` adds (tasks, audit trail with their ids set, carbon copies, the used action
+    link: ``link_used`` when it was used before), one statement per table; its events are
+    logged by the caller (``log_events``)."""
+    conn = session.connection()
+    if t.new_tasks:
+        conn.execute(TASKS.insert(), [_values(x) for x in t.new_tasks])
+    if t.new_decisions:
+        ids = conn.execute(_INSERT_DECISIONS, [_without_id(d) for d in t.new_decisions]).scalars().all()
+        for d, new_id in zip(t.new_decisions, ids, strict=True):
+            d.id = new_id
+    if t.new_cc:
+        conn.execute(CCS.insert(), [_values(c) for c in t.new_cc])
+    if t.link_use is not None:
+        try:
+            conn.execute(LINK_USES.insert(), [_values(t.link_use)])
+        except IntegrityError as err:
+            raise domain.link_used() from err
+
+
 def insert_instance(session: Session, approval: domain.Approval) -> None:
     """A newly planned instance with its steps."""
-    session.add(ApprovalInstance(**_values(approval.instance)))
-    session.flush()  # the steps' foreign key
-    for s in approval.steps:
-        session.add(ApprovalStep(**{k: v for k, v in _values(s).items() if k != "id"}))
+    conn = session.connection()
+    conn.execute(INSTANCES.insert(), [_values(approval.instance)])  # first: the steps' foreign key
+    if approval.steps:
+        conn.execute(STEPS.insert(), [_without_id(s) for s in approval.steps])
+
+
+def insert_planned(session: Session, planned: domain.Approval, opening: domain.Transition) -> None:
+    """A newly planned instance with a step opened on it (``opening``, computed on ``planned``
+    before anything was written): the instance and its steps as the opening left them, and the
+    rows it adds, in one go — what inserting ``planned`` and persisting ``opening`` onto it would
+    write (a new instance has no task an opening could close). Its events are not logged here:
+    the caller logs them after the planning's."""
+    if opening.approval.instance.id != planned.instance.id or planned.tasks:
+        raise ValueError("an opening of the planned instance, before it has tasks")
+    insert_instance(session, opening.approval)
+    insert_new(session, opening)

@@ -18,7 +18,7 @@ from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.db import record_response, run_once
 from baobei.core.errors import Conflict, NotFound
 from services.approval import domain, mapping, notice_outbox, reporting_outbox
-from services.approval.models import ApprovalInstance, ApprovalStep, ApprovalTask, processed_request
+from services.approval.models import ApprovalInstance, ApprovalStep, processed_request
 from services.approval.store import aggregates
 from services.approval.store.calendar import calendar_of
 from services.approval.store.common import (
@@ -58,32 +58,45 @@ def project_instances(session: Session, project_id: str) -> list[domain.Approval
     return [aggregates.load(session, r) for r in rows]
 
 
-def open_locked(session: Session, row: ApprovalInstance, loaded: domain.Approval, step_index: int, *,
+def open_locked(session: Session, loaded: domain.Approval, step_index: int, *,
                 report_scope: str, report_key: str, notice: pb.NoticeSpec | None = None) -> pb.OpenStepResponse:
-    """Open a step of the locked instance ``row`` as loaded (OpenStep, and RecordDecision opening
+    """Open a step of the locked instance as ``loaded`` (OpenStep, and RecordDecision opening
     the next step in its transaction): persist it and publish its reporting event and (when
     ``notice`` is given) the approval requests of the tasks it creates."""
-    # Only an opening reads the company calendar: the step freezes it (Step.timers).
-    loaded = dataclasses.replace(loaded, calendar=calendar_of(session))
+    loaded = with_calendar(session, loaded)
     opened = domain.open_step(loaded, step_index, now_utc())
     aggregates.persist(session, loaded, opened.transition)
+    return _opening_answer(session, opened, report_scope=report_scope, report_key=report_key, notice=notice)
+
+
+def with_calendar(session: Session, approval: domain.Approval) -> domain.Approval:
+    """Only an opening reads the company calendar: the step freezes it (Step.timers)."""
+    return dataclasses.replace(approval, calendar=calendar_of(session))
+
+
+def _opening_answer(session: Session, opened: domain.Opened, *, report_scope: str, report_key: str,
+                    notice: pb.NoticeSpec | None) -> pb.OpenStepResponse:
+    """The answer of an opening persisted in this transaction, with its reporting event and (when
+    ``notice`` is given) the approval requests of the tasks it created."""
+    instance = opened.transition.approval.instance
+    purpose = (instance.purpose, instance.subject_id)
     out = pb.OpenStepResponse(
         step=mapping.step_state_to_proto(opened.step, opened.decisions, opened.due),
-        tasks=[mapping.task_to_proto(t, purpose=_purpose(loaded)) for t in opened.tasks],
+        tasks=[mapping.task_to_proto(t, purpose=purpose) for t in opened.tasks],
         auto_approved=opened.auto_approved,
         timers=[mapping.timer_to_proto(t) for t in opened.timers],
         due_at=mapping.timestamp(opened.due),
         cc=opened.cc,
     )
-    reporting_outbox.opened(session, scope=report_scope, key=report_key, instance_id=row.id,
-                            project_id=row.project_id, resp=out)
+    reporting_outbox.opened(session, scope=report_scope, key=report_key, instance_id=instance.id,
+                            project_id=instance.project_id, resp=out)
     # Only the tasks this opening created (none when the step was open already).
-    out.notices_published = notice_outbox.publish(session, notice, project_id=row.project_id,
+    out.notices_published = notice_outbox.publish(session, notice, project_id=instance.project_id,
                                                   step_name=opened.step.name, tasks=opened.transition.new_tasks) > 0
     return out
 
 
-def _open_next(session: Session, row: ApprovalInstance, decided: domain.Decided,
+def _open_next(session: Session, decided: domain.Decided,
                req: pb.OpenStepRequest) -> pb.OpenStepResponse | None:
     """The next step opened in the decision's transaction, when the decision settled its step
     approved and ``req`` asks for the step right after it; None otherwise (the caller opens it
@@ -91,7 +104,7 @@ def _open_next(session: Session, row: ApprovalInstance, decided: domain.Decided,
     a retry) returns this opening."""
     after = decided.transition.approval
     nxt = after.step(req.step_index)
-    if (not req.request_id.strip() or req.instance_id != row.id or decided.outcome != domain.OUTCOME_APPROVED
+    if (not req.request_id.strip() or req.instance_id != after.instance.id or decided.outcome != domain.OUTCOME_APPROVED
             or req.step_index != decided.step.step_index + 1 or nxt is None):
         return None
     if nxt.status == domain.STEP_WAITING and domain.opening_refusal(after, req.step_index) is not None:
@@ -99,44 +112,91 @@ def _open_next(session: Session, row: ApprovalInstance, decided: domain.Decided,
     stored = stored_response(session, M_OPEN_STEP, req.request_id)
     if stored is not None:
         return pb.OpenStepResponse.FromString(stored)
-    return _open_as_request(session, row, after, req)
+    return _open_as_request(session, after, req)
 
 
-def _open_as_request(session: Session, row: ApprovalInstance, loaded: domain.Approval,
+def _open_as_request(session: Session, loaded: domain.Approval,
                      req: pb.OpenStepRequest) -> pb.OpenStepResponse:
     """Open ``req``'s step inside another call's transaction and record it under ``req.request_id``
     as an OpenStep, so that a later OpenStep with that id (or a retry) returns this opening; its
     approval requests (``req.notice``) are published with it."""
-    out = open_locked(session, row, loaded, req.step_index, report_scope=req.report_scope.strip(),
+    out = open_locked(session, loaded, req.step_index, report_scope=req.report_scope.strip(),
                       report_key=req.report_key, notice=req.notice if req.HasField("notice") else None)
     record_response(session, processed_request, method=M_OPEN_STEP, request_id=req.request_id, response=out)
     return out
 
 
-def open_first_step(session: Session, planned: domain.Approval, req: pb.OpenStepRequest,
-               first: int = 0) -> pb.OpenStepResponse | None:
-    """The first step of a chain just planned (or resumed at ``first``), opened in that call's
-    transaction when ``req`` asks for it: step ``first`` of this instance (``req.instance_id``
-    empty — the caller cannot know the id before planning — or this instance's). None otherwise:
-    no steps (approved at once), another step or instance, no request id (the caller opens it
-    later with OpenStep)."""
-    instance = planned.instance
-    if (not req.request_id.strip() or req.instance_id not in ("", instance.id) or req.step_index != first
-            or instance.status != domain.INSTANCE_PENDING or planned.step(first) is None):
+def _asks_for(approval: domain.Approval, req: pb.OpenStepRequest, first: int) -> bool:
+    """``req`` asks for step ``first`` of this instance (``req.instance_id`` empty — the caller
+    cannot know the id before planning — or this instance's), under a request id, and the step can
+    open: the instance is pending and has it (a chain without steps is approved at once)."""
+    instance = approval.instance
+    return bool(req.request_id.strip() and req.instance_id in ("", instance.id) and req.step_index == first
+                and instance.status == domain.INSTANCE_PENDING and approval.step(first) is not None)
+
+
+def open_first_step(session: Session, approval: domain.Approval, req: pb.OpenStepRequest,
+                    first: int) -> pb.OpenStepResponse | None:
+    """Step ``first`` of a chain just resumed (and persisted), opened in that call's transaction
+    when ``req`` asks for it (``_asks_for``); None otherwise (the caller opens it later with
+    OpenStep)."""
+    if not _asks_for(approval, req, first):
         return None
     stored = stored_response(session, M_OPEN_STEP, req.request_id)
     if stored is not None:
         return pb.OpenStepResponse.FromString(stored)
-    # As OpenStep would see it: the rows just inserted, locked (the planning holds the project's).
-    row = aggregates.lock_instance(session, instance.id)
-    return _open_as_request(session, row, aggregates.load(session, row), req)
+    # As OpenStep would see it: the rows just written, locked (the call holds the instance's lock).
+    row = aggregates.lock(session, approval.instance.id)
+    return _open_as_request(session, aggregates.load(session, row), req)
 
 
-def save_planned(session: Session, before: Sequence[domain.Approval], planned: domain.Planned) -> None:
+# The first step of a chain being planned, opened before anything is written (``first_opening``):
+# the domain's opening, or the answer recorded before under the OpenStep request id.
+FirstOpening = domain.Opened | pb.OpenStepResponse
+
+
+def first_opening(session: Session, planned: domain.Approval, req: pb.OpenStepRequest | None) -> FirstOpening | None:
+    """The first step of a chain being planned, opened on the planned instance when ``req`` asks
+    for it (``_asks_for`` step 0); None otherwise. ``planned`` is what loading the instance after
+    writing it would give — no tasks, audit trail, carbon copies, delegations (of no task's
+    approvers) or used links; only the steps' database ids, which no opening reads, are not known
+    yet — so the opening is the one OpenStep would make, and ``save_planned`` writes the instance
+    with it instead of writing, locking and loading it back, then persisting the opening. The
+    answer recorded before under the OpenStep request id, if any, instead."""
+    if req is None or not _asks_for(planned, req, 0):
+        return None
+    stored = stored_response(session, M_OPEN_STEP, req.request_id)
+    if stored is not None:
+        return pb.OpenStepResponse.FromString(stored)
+    return domain.open_step(with_calendar(session, planned), 0, now_utc())
+
+
+def answer_first(session: Session, opening: FirstOpening, req: pb.OpenStepRequest) -> pb.OpenStepResponse:
+    """The answer of ``first_opening`` once ``save_planned`` wrote it: its events logged, its
+    reporting event and approval requests published, recorded under ``req.request_id`` as an
+    OpenStep (a later OpenStep with that id, or a retry, returns it)."""
+    if isinstance(opening, pb.OpenStepResponse):
+        return opening
+    aggregates.log_events(opening.transition)
+    out = _opening_answer(session, opening, report_scope=req.report_scope.strip(), report_key=req.report_key,
+                          notice=req.notice if req.HasField("notice") else None)
+    record_response(session, processed_request, method=M_OPEN_STEP, request_id=req.request_id, response=out)
+    return out
+
+
+def save_planned(session: Session, before: Sequence[domain.Approval], planned: domain.Planned,
+                 open_first: pb.OpenStepRequest | None = None) -> FirstOpening | None:
+    """Write the earlier submissions as the planning left them and the new instance; with its first
+    step opened (``first_opening``, in the order OpenStep would come: after the earlier submissions
+    were written) when ``open_first`` asks for it. That opening, for ``answer_first``."""
     for old, t in zip(before, planned.previous, strict=True):
         aggregates.persist(session, old, t)
-    aggregates.insert_instance(session, planned.approval)
-    session.flush()
+    opening = first_opening(session, planned.approval, open_first)
+    if isinstance(opening, domain.Opened):
+        aggregates.insert_planned(session, planned.approval, opening.transition)
+    else:
+        aggregates.insert_instance(session, planned.approval)
+    return opening
 
 
 class InstanceStore:
@@ -161,7 +221,7 @@ class InstanceStore:
                 planned = domain.plan_instance(previous, domain.PlanInput(facts, submitter_id, policy, steps, inputs,
                                                                 purpose, subject_id),
                                                now_utc())
-                save_planned(session, previous, planned)
+                opening = save_planned(session, previous, planned, open_first)
             except IntegrityError as err:
                 # Another transaction planned this project first: a duplicate of this very
                 # request gets that answer, anything else a retryable conflict.
@@ -181,10 +241,8 @@ class InstanceStore:
                 policy_version=instance.policy_version,
                 steps=[mapping.planned_step_to_proto(s) for s in steps],
             )
-            if open_first is not None:
-                opened = open_first_step(session, planned.approval, open_first)
-                if opened is not None:
-                    out.first_opened.CopyFrom(opened)
+            if open_first is not None and opening is not None:
+                out.first_opened.CopyFrom(answer_first(session, opening, open_first))
             return out
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_PLAN_CHAIN,
@@ -193,11 +251,11 @@ class InstanceStore:
     def open_step(self, *, request_id: str, instance_id: str, step_index: int, report_scope: str = "",
                   report_key: str = "", notice: pb.NoticeSpec | None = None) -> pb.OpenStepResponse:
         def apply(session: Session) -> pb.OpenStepResponse:
-            row = aggregates.lock_instance(session, instance_id)
+            row = aggregates.lock(session, instance_id)
             stored = stored_response(session, M_OPEN_STEP, request_id)
             if stored is not None:
                 return pb.OpenStepResponse.FromString(stored)
-            return open_locked(session, row, aggregates.load(session, row), step_index, report_scope=report_scope,
+            return open_locked(session, aggregates.load(session, row), step_index, report_scope=report_scope,
                                report_key=report_key, notice=notice)
 
         return run_once(self.engine, processed_request, request_id=request_id, method=M_OPEN_STEP,
@@ -226,11 +284,11 @@ class InstanceStore:
                                    attachments=tuple(attachments), link_id=link_id.strip())
 
         def apply(session: Session) -> pb.RecordDecisionResponse:
-            found = session.get(ApprovalTask, task_id)
-            if found is None:
+            instance_id = aggregates.task_instance(session, task_id)
+            if instance_id is None:
                 raise domain.unknown_task(task_id)
             domain.check_action(action, inp.link_id)
-            row = aggregates.lock_instance(session, found.instance_id)
+            row = aggregates.lock(session, instance_id)
             stored = stored_response(session, M_RECORD_DECISION, request_id)
             if stored is not None:
                 return pb.RecordDecisionResponse.FromString(stored)
@@ -252,7 +310,7 @@ class InstanceStore:
                                      step=out.step.name or out.task.step_name, user_id=actor_id, action=action,
                                      channel=channel, on_behalf_of=out.on_behalf_of)
             if open_next is not None:
-                opened = _open_next(session, row, decided, open_next)
+                opened = _open_next(session, decided, open_next)
                 if opened is not None:
                     out.next_opened.CopyFrom(opened)
             return out

@@ -18,6 +18,7 @@ from services.approval.models import ApprovalInstance, processed_request
 from services.approval.store import aggregates
 from services.approval.store.common import M_ACTION, M_CANCEL, M_REASSIGN, M_RESUME, now_utc, stored_response
 from services.approval.store.instances import (
+    answer_first,
     instance_proto,
     open_first_step,
     project_instances,
@@ -96,13 +97,15 @@ class LifecycleStore:
                                         domain.PlanInput(facts, row.submitter_id, replan.policy, replan.steps,
                                                          replan.inputs),
                                         replan.reason, actor_id, now)
-                save_planned(session, previous, planned)
+                first = save_planned(session, previous, planned, open_first)
                 new = planned.approval.instance
                 aggregates.log.info("approval.replanned", project_id=row.project_id, instance_id=new.id,
                                     previous=instance_id, reason=replan.reason, steps=len(replan.steps))
-                return opening(session, pb.ResumeInstanceResponse(
-                    instance_id=new.id, resume_from=0, replanned=replan.reason,
-                    steps=[mapping.planned_step_to_proto(s) for s in replan.steps]), planned.approval)
+                out = pb.ResumeInstanceResponse(instance_id=new.id, resume_from=0, replanned=replan.reason,
+                                                steps=[mapping.planned_step_to_proto(s) for s in replan.steps])
+                if open_first is not None and first is not None:
+                    out.first_opened.CopyFrom(answer_first(session, first, open_first))
+                return out
             loaded = aggregates.load(session, row)
             resumed = domain.resume(loaded, facts, actor_id, now)
             aggregates.persist(session, loaded, resumed.transition)
