@@ -44,30 +44,48 @@ OPEN_TASK_STATUSES = ("todo", "in_progress", "blocked")
 CHUNK = 500
 
 
-def _insert(conn: Connection | Session) -> Any:
-    bind = conn.get_bind() if isinstance(conn, Session) else conn
-    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+Conn = Session | Connection
 
 
-def _insert_ignore(session: Session, table: sa.Table, values: dict[str, Any]) -> bool:
+def _dialect(conn: Conn) -> str:
+    return (conn.get_bind() if isinstance(conn, Session) else conn).dialect.name
+
+
+def _insert(conn: Conn) -> Any:
+    return postgresql.insert if _dialect(conn) == "postgresql" else sqlite.insert
+
+
+def _insert_ignore(conn: Conn, table: sa.Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted. On PostgreSQL a concurrent
     insert of the same key waits for the other transaction and then does nothing."""
     # RETURNING rather than rowcount: through an ORM session rowcount is not reliable (-1)
-    return session.execute(_insert_ignore_stmt(session, table), values).first() is not None
+    return conn.execute(_insert_ignore_stmt(conn, table), values).first() is not None
 
 
-_IGNORING: dict[tuple[str, sa.Table], Any] = {}
+_STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
-def _insert_ignore_stmt(session: Session, table: sa.Table) -> Any:
-    """The table's INSERT … ON CONFLICT DO NOTHING RETURNING key, built once per dialect (an
-    event inserts two or three: rebuilding and cache-keying them was a tenth of an ingest)."""
-    cache_key = (session.get_bind().dialect.name, table)
-    stmt = _IGNORING.get(cache_key)
+def _statement(conn: Conn, name: str, build: Callable[[Any], Any]) -> Any:
+    """A dialect's statement (``build`` gets its ``insert``), built once and reused: an event runs
+    several, and building and cache-keying them each time was a tenth of an ingest. Values come as
+    execute parameters."""
+    dialect = _dialect(conn)
+    stmt = _STATEMENTS.get((dialect, name))
     if stmt is None:
-        key = next(iter(table.primary_key.columns))
-        stmt = _IGNORING[cache_key] = _insert(session)(table).on_conflict_do_nothing().returning(key)
+        stmt = _STATEMENTS[(dialect, name)] = build(postgresql.insert if dialect == "postgresql" else sqlite.insert)
     return stmt
+
+
+def _insert_ignore_stmt(conn: Conn, table: sa.Table) -> Any:
+    """The table's INSERT … ON CONFLICT DO NOTHING RETURNING key."""
+    key = next(iter(table.primary_key.columns))
+    return _statement(conn, f"ignore:{table.name}",
+                      lambda insert: insert(table).on_conflict_do_nothing().returning(key))
+
+
+def _insert_nothing_stmt(conn: Conn, table: sa.Table) -> Any:
+    """The table's INSERT … ON CONFLICT DO NOTHING (whether it inserted is not asked)."""
+    return _statement(conn, f"nothing:{table.name}", lambda insert: insert(table).on_conflict_do_nothing())
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -120,6 +138,80 @@ def set_thresholds(engine: Engine, *, value: health.Thresholds, now: datetime) -
 
 # ---------------------------------------------------------------- ingest
 
+# Statements of the ingest path, built once (their cache keys too); the WHERE values are bound
+# as b_<column>, the SET values are the other execute parameters.
+LIFECYCLE_COLUMNS = ("created_at", "submitted_at", "approved_at", "rejected_at", "closed_at")
+PROJECT_COLUMNS = (*domain.SNAPSHOT_FIELDS, "amount_cents", "last_event_at", "field_at", "updated_at",
+                   *LIFECYCLE_COLUMNS)
+_TIME_COLUMNS = ("last_event_at", "updated_at", *LIFECYCLE_COLUMNS)
+_LOCK_PROJECT = (
+    sa.select(*(T_PROJECT.c[k] for k in PROJECT_COLUMNS))
+    .where(T_PROJECT.c.project_id == sa.bindparam("b_project_id"))
+    .with_for_update()
+)
+_UPDATE_PROJECT = T_PROJECT.update().where(T_PROJECT.c.project_id == sa.bindparam("b_project_id"))
+_PROJECT_STATUS = sa.select(T_PROJECT.c.status, T_PROJECT.c.field_at).where(
+    T_PROJECT.c.project_id == sa.bindparam("b_project_id")
+)
+_CLOSE_PROJECT_STEPS = T_STEP.update().where(
+    T_STEP.c.project_id == sa.bindparam("b_project_id"), T_STEP.c.closed_at.is_(None)
+)
+_CLOSE_EARLIER_STEPS = T_STEP.update().where(
+    T_STEP.c.instance_id == sa.bindparam("b_instance_id"),
+    T_STEP.c.step_index < sa.bindparam("b_step_index"),
+    T_STEP.c.closed_at.is_(None),
+)
+_CLOSE_STEP = T_STEP.update().where(
+    T_STEP.c.instance_id == sa.bindparam("b_instance_id"),
+    T_STEP.c.step_index == sa.bindparam("b_step_index"),
+    T_STEP.c.closed_at.is_(None),
+)
+_LOCK_TASK = (
+    sa.select(T_TASK.c.last_event_at, T_TASK.c.assignee_id)
+    .where(T_TASK.c.task_id == sa.bindparam("b_task_id"))
+    .with_for_update()
+)
+_UPDATE_TASK = T_TASK.update().where(T_TASK.c.task_id == sa.bindparam("b_task_id"))
+_STEP_VALUES = ("project_id", "step", "approvers", "opened_at")
+
+
+def _upsert_step_stmt(conn: Conn) -> Any:
+    def build(insert: Any) -> Any:
+        stmt = insert(T_STEP)
+        return stmt.on_conflict_do_update(index_elements=["instance_id", "step_index"],
+                                          set_={k: stmt.excluded[k] for k in _STEP_VALUES})
+
+    return _statement(conn, "upsert:approval_step_view", build)
+
+
+@dataclass
+class _Project:
+    """A project row this transaction has locked (or inserted) and written: ``row`` holds its
+    PROJECT_COLUMNS as stored (times in UTC), ``view`` the same as the domain reads it."""
+
+    view: domain.ProjectView
+    row: dict[str, Any]
+
+
+@dataclass
+class _Batch:
+    """One ingest (or rebuild) transaction: its connection and time; the project rows it locked
+    and wrote (nobody else can change them before it commits, so they are read once); the
+    thresholds, read when first needed; the assignees whose summaries are recomputed at its end
+    (from task_view, so once for the batch gives the rows each event's recomputation would)."""
+
+    conn: Connection
+    now: datetime
+    projects: dict[str, _Project] = dataclasses.field(default_factory=dict)
+    assignees: set[str] = dataclasses.field(default_factory=set)
+    _thresholds: health.Thresholds | None = None
+
+    @property
+    def t(self) -> health.Thresholds:
+        if self._thresholds is None:
+            self._thresholds = thresholds(self.conn)
+        return self._thresholds
+
 
 def ingest(engine: Engine, *, event: domain.Event, fact: events.Fact, now: datetime) -> bool:
     """Record the event once (processed_event + event_log) and fold its fact (read, checked) into
@@ -129,19 +221,41 @@ def ingest(engine: Engine, *, event: domain.Event, fact: events.Fact, now: datet
 
 
 def ingest_batch(engine: Engine, items: Sequence[tuple[domain.Event, events.Fact]], *, now: datetime) -> int:
-    """``ingest`` of several events, in order, in one transaction (the outbox relay's batch):
-    one BEGIN/COMMIT and one thresholds read instead of one per event. Each event is flushed
-    before the next, so it sees the read models exactly as after the previous one's commit. A
-    failing event rolls the whole batch back (the relay ships it again: events apply once by
-    id). On PostgreSQL two batches touching the same projects in opposite orders may deadlock;
-    the server aborts one, which fails its call and is shipped again. Returns the number applied
-    (the others had been ingested before)."""
+    """``ingest`` of several events, in order, in one transaction (the outbox relay's batch): one
+    BEGIN/COMMIT, one insert of the processed ids (whose RETURNING says which are new: the first
+    occurrence of a new id is applied, any other is a duplicate), one of the log rows and one of
+    the forwarded ones. Events are applied one after the other with Core statements, so each sees
+    the read models exactly as after the previous one's commit. A failing event rolls the whole
+    batch back (the relay ships it again: events apply once by id). On PostgreSQL two batches
+    touching the same projects in opposite orders may deadlock; the server aborts one, which fails
+    its call and is shipped again. Returns the number applied (the others had been ingested
+    before)."""
     done: list[tuple[domain.Event, bool | None]] = []
-    with Session(engine) as session:
-        t = thresholds(session)
+    with engine.begin() as conn:
+        fresh = _record_processed(conn, [event.event_id for event, _ in items], now=now)
+        batch = _Batch(conn, now)
+        logged: list[dict[str, Any]] = []
+        forwarded: list[dict[str, Any]] = []
         for event, fact in items:
-            done.append((event, _ingest_one(session, event, fact, now=now, t=t)))
-        session.commit()
+            if event.event_id not in fresh:
+                done.append((event, None))
+                continue
+            fresh.discard(event.event_id)
+            assert event.at is not None
+            at, payload = domain.as_utc(event.at), dict(event.payload)
+            logged.append({"event_id": event.event_id, "type": event.type, "project_id": event.project_id, "at": at,
+                           "actor_id": event.actor_id, "payload": payload, "received_at": now})
+            done.append((event, _apply(batch, event, fact)))
+            if event.type in FORWARDED_TYPES:
+                # Outbox row in the same transaction: forwarded once the event is recorded, and only then.
+                forwarded.append({"event_id": event.event_id, "type": event.type, "project_id": event.project_id,
+                                  "at": at, "payload": payload, "created_at": now})
+        if logged:
+            conn.execute(T_LOG.insert(), logged)
+        if forwarded:
+            conn.execute(_insert_nothing_stmt(conn, T_FORWARD), forwarded)
+        if batch.assignees:
+            refresh_assignee_summaries(conn, batch.assignees)
     for event, stale in done:
         if stale is None:
             log.info("event.duplicate", project_id=event.project_id, event_id=event.event_id, type=event.type)
@@ -151,77 +265,38 @@ def ingest_batch(engine: Engine, items: Sequence[tuple[domain.Event, events.Fact
     return sum(1 for _, stale in done if stale is not None)
 
 
-def _ingest_one(
-    session: Session, event: domain.Event, fact: events.Fact, *, now: datetime, t: health.Thresholds
-) -> bool | None:
-    """One event inside the batch's transaction: None for an id seen before (nothing written),
-    else whether it was older than the state (stale)."""
-    assert event.at is not None
-    if not _insert_ignore(session, T_PROCESSED, {"event_id": event.event_id, "processed_at": now}):
-        return None
-    session.add(
-        EventLog(
-            event_id=event.event_id,
-            type=event.type,
-            project_id=event.project_id,
-            at=domain.as_utc(event.at),
-            actor_id=event.actor_id,
-            payload=dict(event.payload),
-            received_at=now,
-        )
-    )
-    session.flush()
-    stale = _apply(session, event, fact, now=now, t=t)
-    if event.type in FORWARDED_TYPES:
-        # Outbox row in the same transaction: forwarded once the event is recorded, and only then.
-        _insert_ignore(
-            session,
-            T_FORWARD,
-            {
-                "event_id": event.event_id,
-                "type": event.type,
-                "project_id": event.project_id,
-                "at": domain.as_utc(event.at),
-                "payload": dict(event.payload),
-                "created_at": now,
-            },
-        )
-    # Core reads of the next event (they do not autoflush) see this one's changes.
-    session.flush()
-    return stale
+def _record_processed(conn: Connection, event_ids: Sequence[str], *, now: datetime) -> set[str]:
+    """Insert the processed_event rows of these ids (one statement); the ids that were new. On
+    PostgreSQL an id another transaction is inserting waits for it, then counts as seen."""
+    unique = list(dict.fromkeys(event_ids))
+    if not unique:
+        return set()
+    rows = conn.execute(_insert_ignore_stmt(conn, T_PROCESSED), [{"event_id": i, "processed_at": now} for i in unique])
+    return {r[0] for r in rows}
 
 
-def _apply(
-    session: Session,
-    event: domain.Event,
-    parsed: events.Fact | None,
-    *,
-    now: datetime,
-    t: health.Thresholds,
-    summaries: bool = True,
-) -> bool:
+def _apply(batch: _Batch, event: domain.Event, parsed: events.Fact | None) -> bool:
     """Fold one validated event into the read models; returns True when it was older than the state.
-    ``summaries=False`` (rebuild) leaves the summary tables to one recomputation at the end."""
+    The assignees whose tasks changed are added to ``batch.assignees`` (their summaries are the
+    caller's: recomputed at the end of an ingest, all at once by a rebuild)."""
+    conn, now = batch.conn, batch.now
     if isinstance(parsed, dict):
-        stale = _apply_project(session, event, parsed, now=now)
+        stale = _apply_project(batch, event, parsed)
         if event.type in events.ENDS_APPROVAL:
-            _close_steps(
-                session, project_id=event.project_id, at=domain.as_utc(event.at or now), outcome=event.type[8:]
-            )
+            _close_steps(conn, project_id=event.project_id, at=domain.as_utc(event.at or now), outcome=event.type[8:])
         if event.type in ("project.closed", "project.cancelled"):
-            evaluate_project(session, project_id=event.project_id, now=now, t=t)
+            evaluate_project(conn, project_id=event.project_id, now=now, t=batch.t)
         return stale
     if isinstance(parsed, events.TaskChange):
-        stale, assignees = _apply_task(session, event, parsed)
-        if summaries:
-            refresh_assignee_summaries(session, assignees)
-        evaluate_project(session, project_id=event.project_id, now=now, t=t)
+        stale, assignees = _apply_task(conn, event, parsed)
+        batch.assignees |= assignees
+        evaluate_project(conn, project_id=event.project_id, now=now, t=batch.t)
         for user in sorted(assignees - {""}):
-            evaluate_user(session, user_id=user, now=now, t=t)
+            evaluate_user(conn, user_id=user, now=now, t=batch.t)
         return stale
     if isinstance(parsed, events.CostFact):
         _insert_ignore(
-            session,
+            conn,
             T_COST,
             {
                 "cost_id": parsed.cost_id,
@@ -232,20 +307,20 @@ def _apply(
                 "at": parsed.at,
             },
         )
-        evaluate_project(session, project_id=event.project_id, now=now, t=t)
+        evaluate_project(conn, project_id=event.project_id, now=now, t=batch.t)
         return False
     if isinstance(parsed, events.StepOpened):
-        _apply_step_opened(session, event, parsed)
+        _apply_step_opened(batch, event, parsed)
         return False
     if isinstance(parsed, events.Decided):
-        _apply_decided(session, event, parsed)
+        _apply_decided(conn, event, parsed)
         return False
     if isinstance(parsed, events.Reviewed):
-        return _apply_reviewed(session, event, parsed)
+        return _apply_reviewed(conn, event, parsed)
     return False
 
 
-def _apply_reviewed(session: Session, event: domain.Event, r: events.Reviewed) -> bool:
+def _apply_reviewed(conn: Connection, event: domain.Event, r: events.Reviewed) -> bool:
     """The latest review by event time wins (an older one arriving late changes nothing)."""
     assert event.at is not None
     at = domain.as_utc(event.at)
@@ -259,67 +334,98 @@ def _apply_reviewed(session: Session, event: domain.Event, r: events.Reviewed) -
         "reviewed_by": event.actor_id,
         "event_id": event.event_id,
     }
-    if _insert_ignore(session, T_REVIEW, {"project_id": event.project_id, **values}):
+    if _insert_ignore(conn, T_REVIEW, {"project_id": event.project_id, **values}):
         return False
-    current = session.execute(
+    current = conn.execute(
         sa.select(T_REVIEW.c.reviewed_at, T_REVIEW.c.event_id).where(T_REVIEW.c.project_id == event.project_id)
     ).one()
     current_at = domain.as_utc(current.reviewed_at)
     if (at, event.event_id) < (current_at, current.event_id):
         return True
-    session.execute(T_REVIEW.update().where(T_REVIEW.c.project_id == event.project_id).values(**values))
+    conn.execute(T_REVIEW.update().where(T_REVIEW.c.project_id == event.project_id).values(**values))
     return False
 
 
-def _apply_project(session: Session, event: domain.Event, snapshot: dict[str, Any], *, now: datetime) -> bool:
+def _lock_project(conn: Connection, project_id: str) -> _Project | None:
+    """The project's row, locked until the transaction ends (concurrent events of one project
+    serialise here); None when there is none."""
+    found = conn.execute(_LOCK_PROJECT, {"b_project_id": project_id}).first()
+    if found is None:
+        return None
+    row = dict(found._mapping)
+    for key in _TIME_COLUMNS:
+        row[key] = _utc(row[key])
+    row["field_at"] = row["field_at"] or {}
+    view = domain.ProjectView(
+        project_id=project_id,
+        **{key: row[key] for key in domain.SNAPSHOT_FIELDS},
+        last_event_at=row["last_event_at"],
+        field_at={k: datetime.fromisoformat(v) for k, v in row["field_at"].items()},
+    )
+    return _Project(view, row)
+
+
+def _folded(
+    current: _Project | None, event: domain.Event, snapshot: dict[str, Any], *, at: datetime, now: datetime
+) -> tuple[domain.ProjectView, dict[str, Any]]:
+    """The view after the event and the row values it writes (lifecycle times only when they move)."""
+    view = current.view if current is not None else domain.ProjectView(project_id=event.project_id)
+    after = domain.fold(view, event, snapshot)
+    new: dict[str, Any] = {key: getattr(after, key) for key in domain.SNAPSHOT_FIELDS}
+    new["amount_cents"] = int(after.amount * 100) if after.amount is not None else None
+    new["last_event_at"] = after.last_event_at
+    new["field_at"] = {k: v.isoformat() for k, v in after.field_at.items()}
+    new["updated_at"] = now
+    row = current.row if current is not None else {}
+    first, last = events.LIFECYCLE_FIRST.get(event.type), events.LIFECYCLE_LAST.get(event.type)
+    if first is not None and (row.get(first) is None or at < row[first]):
+        new[first] = at
+    if last is not None and (row.get(last) is None or at > row[last]):
+        new[last] = at
+    return after, new
+
+
+def _apply_project(batch: _Batch, event: domain.Event, snapshot: dict[str, Any]) -> bool:
+    """Fold a project event into its row: read (locked) once per transaction, then kept in
+    ``batch.projects``; a new project is one INSERT, an existing one an UPDATE of what changed."""
     assert event.at is not None
-    at = domain.as_utc(event.at)
-    # Make sure the row exists, then lock it: concurrent events of one project serialise here.
-    _insert_ignore(session, T_PROJECT, {"project_id": event.project_id, "updated_at": now, "field_at": {}})
-    row = session.exec(select(ProjectView).where(ProjectView.project_id == event.project_id).with_for_update()).one()
-    before = _view(row)
-    after = domain.fold(before, event, snapshot)
-    for key in domain.SNAPSHOT_FIELDS:
-        setattr(row, key, getattr(after, key))
-    row.amount_cents = int(after.amount * 100) if after.amount is not None else None
-    row.last_event_at = after.last_event_at
-    row.field_at = {k: v.isoformat() for k, v in after.field_at.items()}
-    row.updated_at = now
-    if event.type in events.LIFECYCLE_FIRST:
-        key = events.LIFECYCLE_FIRST[event.type]
-        current = _utc(getattr(row, key))
-        if current is None or at < current:
-            setattr(row, key, at)
-    if event.type in events.LIFECYCLE_LAST:
-        key = events.LIFECYCLE_LAST[event.type]
-        current = _utc(getattr(row, key))
-        if current is None or at > current:
-            setattr(row, key, at)
-    session.add(row)
-    return domain.is_stale(before, event)
+    at, conn, project_id = domain.as_utc(event.at), batch.conn, event.project_id
+    current = batch.projects.get(project_id)
+    # A creation is most likely the project's first event: try the insert before any read.
+    if current is None and event.type != "project.created":
+        current = _lock_project(conn, project_id)
+    if current is None:
+        after, new = _folded(None, event, snapshot, at=at, now=batch.now)
+        if conn.execute(_insert_ignore_stmt(conn, T_PROJECT), {"project_id": project_id, **new}).first() is not None:
+            batch.projects[project_id] = _Project(after, {**dict.fromkeys(LIFECYCLE_COLUMNS), **new})
+            return False
+        # Inserted meanwhile (an earlier event, or another transaction that has now committed).
+        current = _lock_project(conn, project_id)
+        assert current is not None
+    after, new = _folded(current, event, snapshot, at=at, now=batch.now)
+    changed = {key: value for key, value in new.items() if current.row[key] != value}
+    if changed:
+        conn.execute(_UPDATE_PROJECT, {"b_project_id": project_id, **changed})
+    batch.projects[project_id] = _Project(after, {**current.row, **changed})
+    return domain.is_stale(current.view, event)
 
 
-def _apply_task(session: Session, event: domain.Event, change: events.TaskChange) -> tuple[bool, set[str]]:
+def _apply_task(conn: Connection, event: domain.Event, change: events.TaskChange) -> tuple[bool, set[str]]:
     """Upsert the task unless a newer event already wrote it; returns (stale, assignees whose tasks
     changed — "" for unassigned tasks)."""
     assert event.at is not None
     at = domain.as_utc(event.at)
-    row = session.execute(
-        sa.select(T_TASK.c.last_event_at, T_TASK.c.assignee_id)
-        .where(T_TASK.c.task_id == change.task_id)
-        .with_for_update()
-    ).first()
+    row = conn.execute(_LOCK_TASK, {"b_task_id": change.task_id}).first()
     if row is not None and _utc(row.last_event_at) is not None and at < _utc(row.last_event_at):  # type: ignore[operator]
         return True, set()
     values = {**change.values, "last_event_at": at}
     if row is None:
-        session.execute(
-            T_TASK.insert().values(
-                task_id=change.task_id, project_id=event.project_id, created_at=at, **{"status": "todo", **values}
-            )
+        conn.execute(
+            T_TASK.insert(), {"task_id": change.task_id, "project_id": event.project_id, "created_at": at,
+                              "status": "todo", **values}
         )
         return False, {values.get("assignee_id", "")}
-    session.execute(T_TASK.update().where(T_TASK.c.task_id == change.task_id).values(**values))
+    conn.execute(_UPDATE_TASK, {"b_task_id": change.task_id, **values})
     return False, {row.assignee_id, values.get("assignee_id", row.assignee_id)}
 
 
@@ -328,42 +434,34 @@ STATUS_ENDS_STEP = {"active": "approved", "rejected": "rejected", "returned": "r
                     "closed": "closed"}
 
 
-def _apply_step_opened(session: Session, event: domain.Event, s: events.StepOpened) -> None:
-    values = {
-        "project_id": event.project_id,
-        "step": s.step,
-        "approvers": list(s.approvers),
-        "opened_at": s.opened_at,
-    }
-    stmt = _insert(session)(T_STEP).values(instance_id=s.instance_id, step_index=s.step_index, **values)
-    session.execute(stmt.on_conflict_do_update(index_elements=["instance_id", "step_index"], set_=values))
-    # The previous steps of the instance are over once a later one opens.
-    session.execute(
-        T_STEP.update()
-        .where(T_STEP.c.instance_id == s.instance_id, T_STEP.c.step_index < s.step_index, T_STEP.c.closed_at.is_(None))
-        .values(closed_at=s.opened_at, outcome="approved")
-    )
+def _apply_step_opened(batch: _Batch, event: domain.Event, s: events.StepOpened) -> None:
+    conn = batch.conn
+    conn.execute(_upsert_step_stmt(conn), {"instance_id": s.instance_id, "step_index": s.step_index,
+                                           "project_id": event.project_id, "step": s.step,
+                                           "approvers": list(s.approvers), "opened_at": s.opened_at})
+    # The previous steps of the instance are over once a later one opens (the first has none).
+    if s.step_index > 0:
+        conn.execute(_CLOSE_EARLIER_STEPS, {"b_instance_id": s.instance_id, "b_step_index": s.step_index,
+                                            "closed_at": s.opened_at, "outcome": "approved"})
     # Registry and approval publish through separate outboxes: the project's end (approved,
     # rejected, …) may arrive before the opening of its last step. A step opened before the
     # project's current status was set, when that status ends approval, is over already.
-    project = session.execute(
-        sa.select(T_PROJECT.c.status, T_PROJECT.c.field_at).where(T_PROJECT.c.project_id == event.project_id)
-    ).first()
-    outcome = STATUS_ENDS_STEP.get(project.status) if project is not None else None
-    status_at = (project.field_at or {}).get("status") if project is not None else None
+    known = batch.projects.get(event.project_id)
+    if known is not None:
+        status, field_at = known.row["status"], known.row["field_at"]
+    else:
+        project = conn.execute(_PROJECT_STATUS, {"b_project_id": event.project_id}).first()
+        status, field_at = (project.status, project.field_at or {}) if project is not None else ("", {})
+    outcome = STATUS_ENDS_STEP.get(status)
+    status_at = field_at.get("status")
     if outcome and status_at and datetime.fromisoformat(status_at) >= domain.as_utc(s.opened_at):
-        session.execute(
-            T_STEP.update()
-            .where(T_STEP.c.instance_id == s.instance_id, T_STEP.c.step_index == s.step_index,
-                   T_STEP.c.closed_at.is_(None))
-            .values(closed_at=datetime.fromisoformat(status_at), outcome=outcome)
-        )
+        conn.execute(_CLOSE_STEP, {"b_instance_id": s.instance_id, "b_step_index": s.step_index,
+                                   "closed_at": datetime.fromisoformat(status_at), "outcome": outcome})
 
 
-def _apply_decided(session: Session, event: domain.Event, d: events.Decided) -> None:
-    _insert_ignore(
-        session,
-        T_DECISION,
+def _apply_decided(conn: Connection, event: domain.Event, d: events.Decided) -> None:
+    conn.execute(
+        _insert_nothing_stmt(conn, T_DECISION),
         {
             "event_id": event.event_id,
             "instance_id": d.instance_id,
@@ -377,20 +475,12 @@ def _apply_decided(session: Session, event: domain.Event, d: events.Decided) -> 
         },
     )
     if d.action in ("reject", "return"):
-        session.execute(
-            T_STEP.update()
-            .where(T_STEP.c.instance_id == d.instance_id, T_STEP.c.step_index == d.step_index)
-            .where(T_STEP.c.closed_at.is_(None))
-            .values(closed_at=d.at, outcome="rejected" if d.action == "reject" else "returned")
-        )
+        conn.execute(_CLOSE_STEP, {"b_instance_id": d.instance_id, "b_step_index": d.step_index, "closed_at": d.at,
+                                   "outcome": "rejected" if d.action == "reject" else "returned"})
 
 
-def _close_steps(session: Session, *, project_id: str, at: datetime, outcome: str) -> None:
-    session.execute(
-        T_STEP.update()
-        .where(T_STEP.c.project_id == project_id, T_STEP.c.closed_at.is_(None))
-        .values(closed_at=at, outcome=outcome)
-    )
+def _close_steps(conn: Connection, *, project_id: str, at: datetime, outcome: str) -> None:
+    conn.execute(_CLOSE_PROJECT_STEPS, {"b_project_id": project_id, "closed_at": at, "outcome": outcome})
 
 
 # ---------------------------------------------------------------- summaries
@@ -420,7 +510,7 @@ def _assignee_aggregates(dialect: str) -> list[Any]:
 SUMMARY_COLUMNS = ("tasks", "done", "on_time", "first_done_at", "last_done_at")
 
 
-def refresh_assignee_summaries(session: Session, assignee_ids: Iterable[str]) -> None:
+def refresh_assignee_summaries(session: Conn, assignee_ids: Iterable[str]) -> None:
     """Recompute the summary rows of the given assignees from task_view, in the caller's transaction.
 
     The row is locked (created if missing) before task_view is read: under READ COMMITTED that read
@@ -428,8 +518,7 @@ def refresh_assignee_summaries(session: Session, assignee_ids: Iterable[str]) ->
     lock, and one still running recomputes after us — so concurrent task events never lose an
     update. Deterministic from task_view, hence idempotent and out-of-order safe (task_view itself
     keeps only the newest event per task). Locks are taken in sorted order (no deadlocks)."""
-    dialect = session.get_bind().dialect.name
-    aggregates = _assignee_aggregates(dialect)
+    aggregates = _assignee_aggregates(_dialect(session))
     for user in sorted(set(assignee_ids)):
         _insert_ignore(session, T_ASSIGNEE, {"assignee_id": user})
         session.execute(
@@ -443,11 +532,10 @@ def refresh_assignee_summaries(session: Session, assignee_ids: Iterable[str]) ->
         )
 
 
-def recompute_summaries(conn: Session | Connection) -> None:
+def recompute_summaries(conn: Conn) -> None:
     """Recompute every summary table from the read models (rebuilds, bulk loads), set-wise in SQL."""
-    dialect = (conn.get_bind() if isinstance(conn, Session) else conn).dialect.name
     conn.execute(T_ASSIGNEE.delete())
-    source = sa.select(T_TASK.c.assignee_id, *_assignee_aggregates(dialect)).group_by(T_TASK.c.assignee_id)
+    source = sa.select(T_TASK.c.assignee_id, *_assignee_aggregates(_dialect(conn))).group_by(T_TASK.c.assignee_id)
     conn.execute(T_ASSIGNEE.insert().from_select(["assignee_id", *SUMMARY_COLUMNS], source))
 
 
@@ -506,7 +594,7 @@ def healths(conn: Any, project_ids: Sequence[str], *, now: datetime, t: health.T
 
 
 def _record_conditions(
-    session: Session, conditions: list[health.WarningCondition], *, scope: Any, now: datetime
+    session: Conn, conditions: list[health.WarningCondition], *, scope: Any, now: datetime
 ) -> tuple[int, int]:
     """Raise new conditions (insert-once by key) and clear those of ``scope`` that no longer hold."""
     raised = 0
@@ -540,7 +628,7 @@ def _record_conditions(
     return raised, cleared
 
 
-def evaluate_project(session: Session, *, project_id: str, now: datetime, t: health.Thresholds) -> tuple[int, int]:
+def evaluate_project(session: Conn, *, project_id: str, now: datetime, t: health.Thresholds) -> tuple[int, int]:
     p = session.execute(
         sa.select(T_PROJECT.c.code, T_PROJECT.c.name, T_PROJECT.c.owner_id, T_PROJECT.c.status).where(
             T_PROJECT.c.project_id == project_id
@@ -560,7 +648,7 @@ def evaluate_project(session: Session, *, project_id: str, now: datetime, t: hea
     return _record_conditions(session, conditions, scope=scope, now=now)
 
 
-def evaluate_user(session: Session, *, user_id: str, now: datetime, t: health.Thresholds) -> tuple[int, int]:
+def evaluate_user(session: Conn, *, user_id: str, now: datetime, t: health.Thresholds) -> tuple[int, int]:
     rows = session.execute(
         sa.select(T_TASK).where(T_TASK.c.assignee_id == user_id, T_TASK.c.status.in_(OPEN_TASK_STATUSES))
     )
@@ -965,7 +1053,7 @@ def rebuild(
     with Session(engine) as session:
         for table in (T_PROJECT, T_TASK, T_COST, T_STEP, T_DECISION, T_ASSIGNEE, T_REVIEW):
             session.execute(table.delete())
-        t = thresholds(session)
+        batch = _Batch(session.connection(), now)
         stmt = sa.select(T_LOG).order_by(T_LOG.c.at, T_LOG.c.received_at, T_LOG.c.event_id)
         for r in session.execute(stmt).all():
             event = domain.Event(
@@ -981,7 +1069,7 @@ def rebuild(
             except Exception as err:  # noqa: BLE001 - an event stored by an older version: skip, say so
                 log.warning("rebuild.event_skipped", event_id=r.event_id, error=str(err))
                 continue
-            _apply(session, event, parsed, now=now, t=t, summaries=False)
+            _apply(batch, event, parsed)
             n_events += 1
         for p in projects:
             at = p.updated_at or now
@@ -991,7 +1079,7 @@ def rebuild(
                 project_id=p.project_id,
                 at=at,
             )
-            _apply_project(session, event, p.snapshot, now=now)
+            _apply_project(batch, event, p.snapshot)
             if p.created_at:
                 session.execute(
                     T_PROJECT.update()
@@ -999,6 +1087,7 @@ def rebuild(
                     .where(sa.or_(T_PROJECT.c.created_at.is_(None), T_PROJECT.c.created_at > p.created_at))
                     .values(created_at=p.created_at)
                 )
+                batch.projects.pop(p.project_id, None)  # its created_at may have moved: read it again
         recompute_summaries(session)
         n_tasks = session.execute(sa.select(sa.func.count()).select_from(T_TASK)).scalar_one()
         session.commit()
