@@ -79,6 +79,9 @@ class ProjectRow(Base, table=True):
     __tablename__ = "project"
     __table_args__ = (
         sa.Index("ix_project_created_at_id", "created_at", "id"),
+        # A blocking key's newest rows (the similar-name candidates of a collision check) straight
+        # from the index, without sorting the whole bucket.
+        sa.Index("ix_project_customer_name_key_created_at", "customer_name_key", "created_at", "id"),
         # At most one project per integration key (NULLs, i.e. no key, never collide).
         sa.UniqueConstraint("external_source", "external_id", name="uq_project_external"),
     )
@@ -109,7 +112,7 @@ class ProjectRow(Base, table=True):
     updated_at: datetime = Field(sa_type=_ts())
     # Collision blocking key: the first two characters of the core customer name (similar-name
     # candidates are looked up by it, then scored in Python).
-    customer_name_key: str = Field(default="", max_length=16, index=True)
+    customer_name_key: str = Field(default="", max_length=16)
     # Protection (保护期) and waitlist (候补): claim_key names the customer claim this project takes part in.
     claim_key: str = Field(default="", max_length=300, index=True)
     protection_state: str = Field(default="", max_length=16)

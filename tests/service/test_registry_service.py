@@ -410,7 +410,7 @@ def test_submit_is_idempotent_and_owner_only(seeded: pb_grpc.RegistryServiceStub
     assert first == second
     assert first.status == S.PROJECT_STATUS_PENDING_APPROVAL and first.version == 2
     got = seeded.GetProject(pb.GetProjectRequest(project_id=p.id), timeout=10).project
-    assert [h.event for h in got.history] == ["created", "submitted"]
+    assert [h.event for h in got.history] == ["created", "submitted"] and got.history == first.history
     assert json_format.MessageToDict(got.history[1].data) == {"from": "draft", "to": "pending_approval",
                                                               "conflicts": 0}
     # A new request id on a pending project is an illegal transition.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,40 +28,97 @@ SIMILAR_CANDIDATES = 500
 IN_BATCH = 500
 
 
-def conflicts(session: Session, project_id: str, customer: Customer, project_name: str = "") -> list[ConflictHit]:
-    """Live registrations other than ``project_id`` colliding with ``customer``."""
-    norm = normalise_name(customer.name)
+# A row read whole: (status, USCC, normalised name, project name, created_at).
+Detail = tuple[str, str, str, str, datetime]
+_DETAIL_COLS = (col(ProjectRow.id), col(ProjectRow.status), col(ProjectRow.customer_uscc),
+                col(ProjectRow.customer_name_norm), col(ProjectRow.name), col(ProjectRow.created_at))
+
+
+def _live() -> sa.ColumnElement[bool]:
+    return col(ProjectRow.status).not_in([s.value for s in domain.NOT_LIVE])
+
+
+def _rows(session: Session, stmt: Any, params: dict[str, Any] | None = None) -> Sequence[Any]:
+    # Core, not the ORM: plain tuples.
+    return session.connection().execute(stmt, params).all()
+
+
+def _read_into(session: Session, details: dict[str, Detail], stmt: Any, params: dict[str, Any] | None = None,
+               ) -> list[str]:
+    """Read whole the rows ``stmt`` (of ``_DETAIL_COLS``) selects into ``details``; their ids."""
+    ids = []
+    for r in _rows(session, stmt, params):
+        details[r[0]] = (r[1], r[2], r[3], r[4], r[5])
+        ids.append(r[0])
+    return ids
+
+
+def _read(session: Session, ids: Iterable[str], details: dict[str, Detail]) -> None:
+    """Read whole the rows of ``ids`` not in ``details`` yet, into it."""
+    missing = sorted(i for i in set(ids) if i not in details)
+    for i in range(0, len(missing), IN_BATCH):
+        _read_into(session, details, sa.select(*_DETAIL_COLS).where(col(ProjectRow.id).in_(missing[i:i + IN_BATCH])))
+
+
+@functools.cache
+def _exact_matches(by_uscc: bool, by_norm: bool) -> Any:
+    """Live rows but one (``project_id``) with the USCC or the normalised name (bound)."""
     match: list[sa.ColumnElement[bool]] = []
-    if customer.uscc:
-        match.append(col(ProjectRow.customer_uscc) == customer.uscc)
-    if norm:
-        match.append(col(ProjectRow.customer_name_norm) == norm)
-    if not match:
-        return []
-    live = col(ProjectRow.status).not_in([s.value for s in domain.NOT_LIVE])
-    cols = (col(ProjectRow.id), col(ProjectRow.status), col(ProjectRow.customer_uscc),
-            col(ProjectRow.customer_name_norm), col(ProjectRow.name), col(ProjectRow.created_at))
-    rows = list(session.execute(
-        sa.select(*cols).where(sa.or_(*match)).where(col(ProjectRow.id) != project_id).where(live)
-    ).all())
-    if len(norm) >= 4:
-        seen = {r[0] for r in rows}
-        similar = session.execute(
-            sa.select(*cols).where(col(ProjectRow.customer_name_key) == block_key(norm))
-            .where(col(ProjectRow.id) != project_id).where(live)
-            .order_by(col(ProjectRow.created_at).desc()).limit(SIMILAR_CANDIDATES)
-        ).all()
-        rows.extend(r for r in similar if r[0] not in seen)
-    rows.sort(key=lambda r: (utc(r[5]), r[0]))
-    others = [
-        domain.Registration(id=r[0], status=Status(r[1]), customer_uscc=r[2], customer_name_norm=r[3], name=r[4])
-        for r in rows
-    ]
+    if by_uscc:
+        match.append(col(ProjectRow.customer_uscc) == sa.bindparam("uscc"))
+    if by_norm:
+        match.append(col(ProjectRow.customer_name_norm) == sa.bindparam("norm"))
+    return (sa.select(*_DETAIL_COLS).where(sa.or_(*match))
+            .where(col(ProjectRow.id) != sa.bindparam("project_id")).where(_live()))
+
+
+# The newest live rows but one (``project_id``) of a blocking key (bound), ids and names only.
+_NEWEST_OF_KEY = (
+    sa.select(col(ProjectRow.id), col(ProjectRow.customer_name_norm))
+    .where(col(ProjectRow.customer_name_key) == sa.bindparam("key"))
+    .where(col(ProjectRow.id) != sa.bindparam("project_id")).where(_live())
+    .order_by(col(ProjectRow.created_at).desc(), col(ProjectRow.id).desc())
+    .limit(SIMILAR_CANDIDATES)
+)
+
+
+def _similar_ids(norm: str, bucket_ids: Sequence[str], bucket_names: Sequence[str]) -> list[str]:
+    """The ids of the similar names among the newest ``SIMILAR_CANDIDATES`` of a blocking key's
+    bucket (ids and normalised names, oldest first), shortlisted in one C call."""
+    newest = bucket_ids[-SIMILAR_CANDIDATES:]
+    return [newest[i] for i in similar_among(norm, bucket_names[-SIMILAR_CANDIDATES:])]
+
+
+def _hits(project_id: str, customer: Customer, project_name: str, ids: Iterable[str],
+          details: dict[str, Detail]) -> list[ConflictHit]:
+    """``domain.find_conflicts`` over the candidates ``ids`` (read whole in ``details``), oldest
+    first by (created_at, id)."""
+    picked = sorted(((i, details[i]) for i in ids), key=lambda p: (utc(p[1][4]), p[0]))
+    others = [Registration(id=i, status=Status(d[0]), customer_uscc=d[1], customer_name_norm=d[2], name=d[3])
+              for i, d in picked]
     return domain.find_conflicts(project_id, customer, others, project_name=project_name)
 
 
-_DETAIL_COLS = (col(ProjectRow.id), col(ProjectRow.status), col(ProjectRow.customer_uscc),
-                col(ProjectRow.customer_name_norm), col(ProjectRow.name), col(ProjectRow.created_at))
+def conflicts(session: Session, project_id: str, customer: Customer, project_name: str = "") -> list[ConflictHit]:
+    """Live registrations other than ``project_id`` colliding with ``customer`` (its USCC
+    normalised, as validation, probes and stored rows give it): the exact USCC and name matches
+    (through their indexes), and the similar names among the newest ``SIMILAR_CANDIDATES`` live
+    rows of its blocking key — ids and names only, shortlisted in C; only the exact matches and
+    the shortlist are read whole (the rules of ``ConflictIndex``, for one registration)."""
+    norm = normalise_name(customer.name)
+    if not customer.uscc and not norm:
+        return []
+    session.flush()  # the caller's pending changes seen, as the ORM queries this replaces autoflushed
+    details: dict[str, Detail] = {}
+    exact = _exact_matches(bool(customer.uscc), bool(norm))
+    ids = dict.fromkeys(_read_into(session, details, exact,
+                                   {"uscc": customer.uscc, "norm": norm, "project_id": project_id}))
+    if len(norm) >= 4:
+        newest = _rows(session, _NEWEST_OF_KEY, {"key": block_key(norm), "project_id": project_id})
+        similar = _similar_ids(norm, [r[0] for r in reversed(newest)], [r[1] for r in reversed(newest)])
+        _read(session, similar, details)
+        ids.update(dict.fromkeys(similar))
+    return _hits(project_id, customer, project_name, ids, details)
 
 
 @dataclass(frozen=True)
@@ -88,21 +146,11 @@ class ConflictIndex:
     by_norm: dict[str, list[str]] = field(default_factory=dict)
     # Blocking key → ids and their normalised names, oldest first (created_at, id).
     by_key: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
-    # Rows read whole: id → (status, USCC, normalised name, project name, created_at).
-    details: dict[str, tuple[str, str, str, str, datetime]] = field(default_factory=dict)
+    # Rows read whole.
+    details: dict[str, Detail] = field(default_factory=dict)
 
     def _rows(self, stmt: Any) -> Sequence[Any]:
-        # Core, not the ORM: plain tuples, thousands of them per chunk.
-        return self.session.connection().execute(stmt).all()
-
-    def _live(self) -> sa.ColumnElement[bool]:
-        return col(ProjectRow.status).not_in([s.value for s in domain.NOT_LIVE])
-
-    def _read(self, ids: Iterable[str]) -> None:
-        missing = sorted(i for i in set(ids) if i not in self.details)
-        for i in range(0, len(missing), IN_BATCH):
-            for r in self._rows(sa.select(*_DETAIL_COLS).where(col(ProjectRow.id).in_(missing[i:i + IN_BATCH]))):
-                self.details[r[0]] = (r[1], r[2], r[3], r[4], r[5])
+        return _rows(self.session, stmt)
 
     def load(self, customers: Iterable[Customer]) -> None:
         """Load the candidates of these customers not loaded yet."""
@@ -124,7 +172,7 @@ class ConflictIndex:
                 target[value] = []
             for i in range(0, len(ordered), IN_BATCH):
                 stmt = (sa.select(col(ProjectRow.id), col(column))
-                        .where(col(column).in_(ordered[i:i + IN_BATCH])).where(self._live()))
+                        .where(col(column).in_(ordered[i:i + IN_BATCH])).where(_live()))
                 for r in self._rows(stmt):
                     target[r[1]].append(r[0])
         ordered = sorted(keys)
@@ -141,7 +189,7 @@ class ConflictIndex:
             stmts: list[Any] = []
             if small:
                 stmts.append(sa.select(col(ProjectRow.id), col(ProjectRow.customer_name_norm), key_col)
-                             .where(key_col.in_(small)).where(self._live())
+                             .where(key_col.in_(small)).where(_live())
                              .order_by(key_col, col(ProjectRow.created_at), col(ProjectRow.id)))
             if big:
                 ranked = (
@@ -150,7 +198,7 @@ class ConflictIndex:
                                   partition_by=key_col,
                                   order_by=(col(ProjectRow.created_at).desc(), col(ProjectRow.id).desc()),
                               ).label("rn"))
-                    .where(key_col.in_(big)).where(self._live())
+                    .where(key_col.in_(big)).where(_live())
                     .subquery()
                 )
                 c = ranked.c
@@ -185,8 +233,7 @@ class ConflictIndex:
             ids.update(dict.fromkeys(self.by_norm.get(norm, ())))
         if len(norm) >= 4:
             bucket_ids, bucket_names = self.by_key.get(block_key(norm), ([], []))
-            newest = bucket_ids[-SIMILAR_CANDIDATES:]
-            ids.update((newest[i], None) for i in similar_among(norm, bucket_names[-SIMILAR_CANDIDATES:]))
+            ids.update(dict.fromkeys(_similar_ids(norm, bucket_ids, bucket_names)))
         ids.pop(project_id, None)
         return list(ids)
 
@@ -198,14 +245,9 @@ class ConflictIndex:
         for new in news:
             candidates.append(self._candidates(new.project_id, new.customer))
             self._add(new, at)
-        self._read(i for ids in candidates for i in ids)
-        out = []
-        for new, ids in zip(news, candidates, strict=True):
-            picked = sorted(((i, self.details[i]) for i in ids), key=lambda p: (utc(p[1][4]), p[0]))
-            others = [Registration(id=i, status=Status(d[0]), customer_uscc=d[1], customer_name_norm=d[2],
-                                   name=d[3]) for i, d in picked]
-            out.append(domain.find_conflicts(new.project_id, new.customer, others, project_name=new.name))
-        return out
+        _read(self.session, (i for ids in candidates for i in ids), self.details)
+        return [_hits(new.project_id, new.customer, new.name, ids, self.details)
+                for new, ids in zip(news, candidates, strict=True)]
 
 
 def refuse_blocked(form: FormDef | None, hits: list[ConflictHit]) -> None:

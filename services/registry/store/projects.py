@@ -15,7 +15,16 @@ from sqlmodel import Session, select
 
 from baobei.core.errors import FieldViolation, Forbidden, ValidationFailed
 from services.registry import domain, forms
-from services.registry.domain import ADMIN_ROLE, Project, ProjectInput, Protection, Status, Viewer, editing
+from services.registry.domain import (
+    ADMIN_ROLE,
+    HistoryEntry,
+    Project,
+    ProjectInput,
+    Protection,
+    Status,
+    Viewer,
+    editing,
+)
 from services.registry.domain import protection as protection_rules
 from services.registry.domain.cells import Directory
 from services.registry.forms import FormDef
@@ -141,12 +150,14 @@ def create_project(*, session: Session, inp: ProjectInput) -> Project:
         external_source=inp.external_source or None, external_id=inp.external_id or None,
     )
     session.add(row)
-    add_history(session, project_id, at=now, actor=inp.owner_id, event="created",
-                data={"to": Status.DRAFT.value, "conflicts": len(hits)})
+    created = HistoryEntry(at=now, actor=inp.owner_id, event="created",
+                           data={"to": Status.DRAFT.value, "conflicts": len(hits)})
+    add_history(session, project_id, at=created.at, actor=created.actor, event=created.event, data=dict(created.data))
     session.flush()
     log.info("project.created", project_id=project_id, code=code, form_key=form.key, conflicts=len(hits),
              external_source=inp.external_source, external_id=inp.external_id)
-    return project_of(row, history(session, project_id))
+    # A new id: its one history entry is the one just written (not read back).
+    return project_of(row, [created])
 
 
 def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> Project:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from baobei.core.errors import NotFound
@@ -78,15 +79,21 @@ def member_of(row: ProjectRow) -> Member:
                   seq=row.waitlist_seq)
 
 
+_HISTORY = (
+    sa.select(col(ProjectHistoryRow.at), col(ProjectHistoryRow.actor), col(ProjectHistoryRow.event),
+              col(ProjectHistoryRow.data))
+    .where(col(ProjectHistoryRow.project_id) == sa.bindparam("project_id"))
+    .order_by(col(ProjectHistoryRow.at), col(ProjectHistoryRow.id))
+)
+
+
 def history(session: Session, project_id: str) -> list[HistoryEntry]:
-    stmt = (
-        select(ProjectHistoryRow)
-        .where(ProjectHistoryRow.project_id == project_id)
-        .order_by(col(ProjectHistoryRow.at), col(ProjectHistoryRow.id))
-    )
+    # Flushed first, as the ORM query it replaces autoflushed; Core reads plain tuples (no
+    # history objects built and tracked per read, and this is read on every change).
+    session.flush()
     return [
-        HistoryEntry(at=utc(r.at), actor=r.actor, event=r.event, data=dict(r.data or {}))
-        for r in session.exec(stmt).all()
+        HistoryEntry(at=utc(at), actor=actor, event=event, data=dict(data or {}))
+        for at, actor, event, data in session.connection().execute(_HISTORY, {"project_id": project_id})
     ]
 
 

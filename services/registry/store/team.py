@@ -79,9 +79,11 @@ def get_team(*, session: Session, project_id: str, viewer: Viewer | None) -> Tea
     return _view(session, row, viewer.user_id, viewer.admin)
 
 
-def _write(session: Session, project_id: str, team: dict[str, str], actor_id: str) -> list[dict[str, str]]:
-    """Make the stored team ``team``; the changes (``domain.team.team_diff``)."""
-    current = {r.user_id: r for r in team_rows(session, project_id)}
+def _write(session: Session, project_id: str, team: dict[str, str], actor_id: str,
+           rows: list[ProjectTeamRow] | None = None) -> list[dict[str, str]]:
+    """Make the stored team ``team`` (``rows``: the stored one, when just read); the changes
+    (``domain.team.team_diff``)."""
+    current = {r.user_id: r for r in (team_rows(session, project_id) if rows is None else rows)}
     diff = rules.team_diff({u: r.role for u, r in current.items()}, team)
     if not diff:
         return []
@@ -117,12 +119,13 @@ def set_team(*, session: Session, project_id: str, actor_id: str, actor_is_admin
 def ensure_initial_team(session: Session, row: ProjectRow, actor_id: str) -> None:
     """At approval: the team from the form's fields (PM field, else the owner is PM), unless the
     project has a team already (a re-approval or an earlier change keeps it)."""
-    if team_rows(session, row.id):
+    rows = team_rows(session, row.id)
+    if rows:
         return
     team = rules.initial_team(row.owner_id, dict(row.fields or {}), user_exists=lambda u: _active_user(session, u))
     # Part of the approval (its "approved" history entry): no entry of its own; later changes are
     # recorded as "team_changed".
-    _write(session, row.id, team, actor_id)
+    _write(session, row.id, team, actor_id, rows)
 
 
 # ---------- handover (报备交接) ----------
