@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from google.protobuf.message import Message
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -58,11 +58,13 @@ def _make_engine(url: str, *, pool_size: int, max_overflow: int) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            # Take the write lock at BEGIN so read-then-write transactions serialise instead of
-            # failing with "database is locked" on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Take the write lock at BEGIN so read-then-write transactions serialise instead of
+        # failing with "database is locked" on upgrade. The dialect's own BEGIN hook (a no-op
+        # for pysqlite) runs it straight on the driver's connection: a "begin" event listener
+        # running it through ``exec_driver_sql`` cost a whole statement execution per
+        # transaction, and any engine listener makes every statement dispatch its events.
+        # Failures are still wrapped (sqlalchemy.exc.OperationalError) by the connection.
+        engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
 
         # pysqlite's own transaction handling must be off for the BEGIN above to be ours.
         @event.listens_for(engine, "connect", insert=True)
@@ -74,6 +76,10 @@ def _make_engine(url: str, *, pool_size: int, max_overflow: int) -> Engine:
     engine = sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
     telemetry.instrument_engine(engine)
     return engine
+
+
+def _begin_immediate(dbapi_connection: Any) -> None:
+    dbapi_connection.cursor().execute("BEGIN IMMEDIATE")
 
 
 def request_log_table(metadata: sa.MetaData) -> sa.Table:
@@ -89,10 +95,10 @@ def request_log_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-_request_log: dict[sa.Table, tuple[sa.Select[tuple[bytes]], sa.Insert]] = {}
+_request_log: dict[sa.Table, tuple[sa.Select[bytes], sa.Insert]] = {}
 
 
-def _request_log_statements(table: sa.Table) -> tuple[sa.Select[tuple[bytes]], sa.Insert]:
+def _request_log_statements(table: sa.Table) -> tuple[sa.Select[bytes], sa.Insert]:
     """The lookup and the insert of ``table``, built once: a statement object keeps its compiled
     form's cache key, so every mutating RPC no longer rebuilds, coerces and keys two statements."""
     found = _request_log.get(table)
@@ -106,17 +112,27 @@ def _request_log_statements(table: sa.Table) -> tuple[sa.Select[tuple[bytes]], s
 
 def stored_response(session: Session, table: sa.Table, *, method: str, request_id: str) -> bytes | None:
     """The stored response of ``method`` for ``request_id`` in the request log ``table``, if any."""
-    lookup, _ = _request_log_statements(table)
-    row = session.execute(lookup, {"request_key": f"{method}:{request_id}"}).first()
-    return bytes(row[0]) if row else None
+    return _stored(session.connection(), table, f"{method}:{request_id}")
 
 
 def record_response(session: Session, table: sa.Table, *, method: str, request_id: str, response: Message) -> None:
     """Add ``response`` to the request log in the caller's transaction: a request answered inside
     another one (an approval step opened by the decision) answers its own later retry."""
+    _record(session.connection(), table, method, f"{method}:{request_id}", response)
+
+
+# Both run on the session's connection: a Core statement on a plain table is neither flushed
+# before nor mapped after, so ``Session.execute`` added only its dispatch to the same call.
+def _stored(conn: Connection, table: sa.Table, key: str) -> bytes | None:
+    lookup, _ = _request_log_statements(table)
+    row = conn.execute(lookup, {"request_key": key}).first()
+    return bytes(row[0]) if row else None
+
+
+def _record(conn: Connection, table: sa.Table, method: str, key: str, response: Message) -> None:
     _, record = _request_log_statements(table)
-    session.execute(record, {"request_id": f"{method}:{request_id}", "method": method,
-                             "response": response.SerializeToString(), "created_at": datetime.now(UTC)})
+    conn.execute(record, {"request_id": key, "method": method, "response": response.SerializeToString(),
+                          "created_at": datetime.now(UTC)})
 
 
 def run_once(
@@ -133,26 +149,23 @@ def run_once(
     key, its transaction (with its changes) rolls back, and it returns the winner's answer."""
     if not request_id.strip():
         raise ValidationFailed([FieldViolation("request_id", "request_id 为必填项", "request_id is required")])
-
-    def stored(session: Session) -> M | None:
-        found = stored_response(session, table, method=method, request_id=request_id)
-        return response_type.FromString(found) if found is not None else None
-
+    key = f"{method}:{request_id}"
     with Session(engine) as session:
-        previous = stored(session)
-        if previous is not None:
-            return previous
+        found = _stored(session.connection(), table, key)
+        if found is not None:
+            return response_type.FromString(found)
         response = apply(session)
         try:
             # PostgreSQL reports the duplicate key at the INSERT (after the winner commits), SQLite
-            # at COMMIT at the latest: both belong inside the try.
-            record_response(session, table, method=method, request_id=request_id, response=response)
+            # at COMMIT at the latest: both belong inside the try. The connection is asked for
+            # again: ``apply`` may have ended the transaction it began in.
+            _record(session.connection(), table, method, key, response)
             session.commit()
         except IntegrityError:
             session.rollback()
-            with Session(engine) as again:
-                winner = stored(again)
+            with engine.connect() as conn:
+                winner = _stored(conn, table, key)
             if winner is None:
                 raise
-            return winner
+            return response_type.FromString(winner)
         return response

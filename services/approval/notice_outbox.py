@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.errors import FieldViolation, ValidationFailed, require
-from baobei.core.event_outbox import publish_row
+from baobei.core.event_outbox import publish_rows
 from services.approval import domain
 from services.approval.models import notice_outbox
 
@@ -44,7 +44,7 @@ def publish(session: Session, spec: pb.NoticeSpec | None, *, project_id: str, st
     """One approval request per pending task this opening created; how many were written."""
     if spec is None:
         return 0
-    written = 0
+    rows: list[tuple[str, bytes]] = []
     for task in tasks:
         if task.status != domain.TASK_PENDING:
             continue
@@ -56,6 +56,6 @@ def publish(session: Session, spec: pb.NoticeSpec | None, *, project_id: str, st
         notice = pb.Notice(request_id=request_id(spec.request_id_prefix, task.approver_id, task.id),
                            recipient_id=task.approver_id, kind=spec.kind, project_id=spec.project_id or project_id,
                            action_tasks={task.approver_id: task.id}, context=context)
-        publish_row(session, notice_outbox, event_id=notice.request_id, data=notice.SerializeToString())
-        written += 1
-    return written
+        rows.append((notice.request_id, notice.SerializeToString()))
+    publish_rows(session, notice_outbox, rows)  # one executemany for the step's approvers
+    return len(rows)

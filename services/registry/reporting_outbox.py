@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from baobei import reporting_events
 from baobei.core.errors import FieldViolation, ValidationFailed
-from baobei.core.event_outbox import publish
+from baobei.core.event_outbox import publish, publish_rows
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb
 from baobei.reporting_facts import project_facts, registry_facts
@@ -60,12 +60,16 @@ def project_created(session: Session, project: pb.Project) -> None:
 
 
 def imported_created(session: Session, rows: Sequence[Mapping[str, Any]], conflicts: Sequence[int]) -> None:
-    """``project.created`` of bulk-imported rows (the ``project`` table's values)."""
+    """``project.created`` of bulk-imported rows (the ``project`` table's values), as one executemany."""
+    events: list[tuple[str, bytes]] = []
     for row, count in zip(rows, conflicts, strict=True):
         facts = project_facts(_Row(row), status=str(row["status"]), conflict_count=count)
         facts.amount = facts.amount or "0"
-        _publish(session, event_id=created_event_id(row["id"]), event_type="project.created",
-                 project_id=row["id"], actor_id=row["owner_id"], facts=facts)
+        event = reporting_events.build(event_id=created_event_id(row["id"]), event_type="project.created",
+                                       project_id=row["id"], at=datetime.now(UTC), actor_id=row["owner_id"],
+                                       facts=facts)
+        events.append((event.event_id, event.SerializeToString()))
+    publish_rows(session, event_outbox, events)
 
 
 def project_submitted(session: Session, project: pb.Project, event_id: str) -> None:
