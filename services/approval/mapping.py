@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from baobei.approval.v1 import approval_service_pb2 as pb
@@ -23,7 +24,8 @@ from services.approval.models import (
 )
 
 # The domain's dataclasses and the table rows they are loaded from have the same fields.
-TaskRow = ApprovalTask | domain.Task
+# A task as the ORM, the domain or a plain row of the task table (the to-do list) holds it.
+TaskRow = ApprovalTask | domain.Task | sa.Row[Any]
 StepRow = ApprovalStep | domain.Step
 DecisionRow = ApprovalDecision | domain.Decision
 CcRow = ApprovalCC | domain.CcCopy

@@ -134,20 +134,24 @@ class TodoStore:
     def list_todos(self, *, user_id: str) -> list[pb.ApprovalTask]:
         with Session(self.engine) as session:
             principals = self._principals(session, user_id)
+            # Plain rows, not ORM objects: every open to-do page polls this (task_to_proto reads
+            # the columns by name).
+            task = ApprovalTask.__table__  # type: ignore[attr-defined]
             stmt = (
-                select(ApprovalTask, ApprovalInstance.purpose, ApprovalInstance.subject_id)
-                .join(ApprovalInstance, col(ApprovalInstance.id) == col(ApprovalTask.instance_id))
+                sa.select(task, col(ApprovalInstance.purpose).label("instance_purpose"),
+                          col(ApprovalInstance.subject_id).label("instance_subject_id"))
+                .join(ApprovalInstance.__table__, col(ApprovalInstance.id) == task.c.instance_id)  # type: ignore[attr-defined]
                 .where(
-                    col(ApprovalTask.approver_id).in_([user_id, *principals]),
-                    ApprovalTask.status == domain.TASK_PENDING,
-                    ApprovalInstance.status == domain.INSTANCE_PENDING,
+                    task.c.approver_id.in_([user_id, *principals]),
+                    task.c.status == domain.TASK_PENDING,
+                    col(ApprovalInstance.status) == domain.INSTANCE_PENDING,
                 )
-                .order_by(col(ApprovalTask.created_at), col(ApprovalTask.id))
+                .order_by(task.c.created_at, task.c.id)
             )
             return [
-                mapping.task_to_proto(t, on_behalf_of="" if t.approver_id == user_id else t.approver_id,
-                                      purpose=(purpose, subject))
-                for t, purpose, subject in session.exec(stmt).all()
+                mapping.task_to_proto(row, on_behalf_of="" if row.approver_id == user_id else row.approver_id,
+                                      purpose=(row.instance_purpose, row.instance_subject_id))
+                for row in session.execute(stmt).all()
             ]
 
     def list_approver_projects(self, *, user_id: str) -> list[str]:
