@@ -429,7 +429,8 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         )
         if result.evaluation.next_wake is not None:
             resp.next_wake.FromDatetime(result.evaluation.next_wake.astimezone(UTC))
-        payloads = self._payloads(project_id, [e.task_id for e in result.events if e.kind.startswith("task.")], now)
+        # The current state of the changed tasks (a reporting read model keeps the latest anyway).
+        payloads = {task_id: mapping.task_event_payload(r.task, r) for task_id, r in result.rows.items()}
         for e in result.events:
             payload = json.loads(e.payload or "{}") if e.kind == "cost.recorded" else payloads.get(e.task_id, {})
             ev = pb.ReportableEvent(
@@ -439,14 +440,6 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
             ev.at.FromDatetime(at)
             resp.events.append(ev)
         return resp
-
-    def _payloads(self, project_id: str, task_ids: list[str], now: datetime) -> dict[str, dict[str, object]]:
-        """Current state of the changed tasks (a reporting read model keeps the latest anyway)."""
-        if not task_ids:
-            return {}
-        schedule, _, _ = plan_store.schedule_of(self.engine, project_id=project_id, today=task_rows.today_cn(now),
-                                                with_forecast=False)
-        return {r.task.id: mapping.task_event_payload(r.task, r) for r in schedule.rows if r.task.id in set(task_ids)}
 
     @rpc
     def RecordFire(self, request: pb.RecordFireRequest, context: grpc.ServicerContext) -> pb.RecordFireResponse:

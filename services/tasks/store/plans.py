@@ -18,18 +18,20 @@ from services.tasks import domain, forecast, planning, templates
 from services.tasks.models import Baseline, DelayReason, Plan, PlanTemplate
 from services.tasks.store.rows import (
     TEAM_HISTORY_DAYS,
-    add_event,
     baseline_of,
+    bump_plan,
+    insert_new_tasks,
     load_tasks,
     lock_plan,
+    table_of,
     team_history,
     today_cn,
-    write_task,
 )
 from services.tasks.store.tasks import delay_reason_codes
 from services.tasks.workdays import calendar
 
 log = structlog.get_logger(__name__)
+PLAN_TEMPLATES = table_of(PlanTemplate)
 
 
 def schedule_of(
@@ -52,26 +54,26 @@ def schedule_of(
     return schedule, plan, finish
 
 
+_INSERT_BASELINE = table_of(Baseline).insert()
+_TEMPLATE_OF = (
+    sa.select(PLAN_TEMPLATES.c.body, PLAN_TEMPLATES.c.version)
+    .where(PLAN_TEMPLATES.c.business_line == sa.bindparam("business_line"))
+)
+
+
 def save_baseline(session: Session, *, project_id: str, name: str, now: datetime) -> tuple[int, int]:
-    plan = lock_plan(session, project_id=project_id, now=now)
-    tasks = load_tasks(session, project_id=project_id)
+    """Save the planned dates of every task as the project's next baseline (under the plan lock,
+    which the same statement takes: version and baseline number bumped together)."""
+    conn = session.connection()
+    _, number = bump_plan(conn, project_id=project_id, now=now, baseline=True)
+    tasks = load_tasks(conn, project_id=project_id)
     schedule = planning.build(tasks, today=today_cn(now))
-    number = plan.baseline_no + 1
-    for r in schedule.rows:
-        session.add(
-            Baseline(
-                project_id=project_id,
-                number=number,
-                task_id=r.task.id,
-                start=r.start,
-                finish=r.finish,
-                name=name[:200],
-                created_at=now,
-            )
-        )
-    plan.baseline_no = number
-    session.add(plan)
-    session.flush()
+    if schedule.rows:
+        conn.execute(_INSERT_BASELINE, [
+            {"project_id": project_id, "number": number, "task_id": r.task.id, "start": r.start,
+             "finish": r.finish, "name": name[:200], "created_at": now}
+            for r in schedule.rows
+        ])
     log.info("plan.baseline_saved", project_id=project_id, number=number, tasks=len(schedule.rows))
     return number, len(schedule.rows)
 
@@ -122,21 +124,21 @@ def apply_template(
 ) -> tuple[int, int]:
     """Create the template's tasks with their dependencies; offsets become start dates counted in
     working days from ``start``. No template for the business line → nothing (0 tasks)."""
-    row = session.get(PlanTemplate, business_line) if business_line else None
+    conn = session.connection()
+    row = conn.execute(_TEMPLATE_OF, {"business_line": business_line}).first() if business_line else None
     if row is None:
         return 0, 0
-    lock_plan(session, project_id=project_id, now=now)
+    version = int(row.version)
+    bump_plan(conn, project_id=project_id, now=now)
     specs = templates.parse(json.loads(row.body))
     ids = {s.key: str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}:{s.key}")) for s in specs}
     created = templates.plan_tasks(specs, ids=ids, project_id=project_id, start=start, now=now, cal=calendar())
-    for t in created:
-        write_task(session, t, now=now, new=True)
-        add_event(session, project_id=project_id, task=t, kind="task.created", now=now)
+    insert_new_tasks(conn, created, now=now)
     log.info(
         "plan.template_applied",
         project_id=project_id,
         business_line=business_line,
         tasks=len(created),
-        template_version=row.version,
+        template_version=version,
     )
-    return len(created), row.version
+    return len(created), version

@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from baobei.core.errors import NotFound
@@ -27,25 +28,84 @@ def today_cn(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(SHANGHAI).date()
 
 
-def lock_plan(session: Session, *, project_id: str, now: datetime) -> Plan:
-    """Bump the project's plan version, creating the row on first use. The UPDATE takes the row
-    lock (PostgreSQL; SQLite serialises on BEGIN IMMEDIATE), so plan changes apply one at a time
-    and cycle checks see every committed dependency."""
-    if session.get(Plan, project_id) is None:
-        try:
-            with session.begin_nested():
-                session.add(Plan(project_id=project_id, version=0, updated_at=now))
-        except IntegrityError:
-            pass  # a concurrent first change created it
-    session.execute(
-        sa.update(Plan).where(col(Plan.project_id) == project_id).values(version=Plan.version + 1, updated_at=now)
+def table_of(model: Any) -> sa.Table:
+    table: sa.Table = model.__table__
+    return table
+
+
+TASKS, DEPENDENCIES, DELIVERABLES = table_of(Task), table_of(TaskDependency), table_of(Deliverable)
+PLANS, EVENTS = table_of(Plan), table_of(TaskEvent)
+
+# Built once: a statement object keeps its compiled form's cache key (no rebuilding, coercing
+# and keying per call on the hot paths).
+_TASKS_OF = (
+    sa.select(TASKS).where(TASKS.c.project_id == sa.bindparam("project_id"))
+    .order_by(TASKS.c.created_at, TASKS.c.id)
+)
+_DEPENDENCIES_OF = (
+    sa.select(DEPENDENCIES.c.task_id, DEPENDENCIES.c.predecessor_id, DEPENDENCIES.c.type, DEPENDENCIES.c.lag_days)
+    .join(TASKS, TASKS.c.id == DEPENDENCIES.c.task_id)
+    .where(TASKS.c.project_id == sa.bindparam("project_id"))
+    .order_by(DEPENDENCIES.c.task_id, DEPENDENCIES.c.position)
+)
+_DELIVERABLE_COUNTS = (
+    sa.select(DELIVERABLES.c.task_id, sa.func.count())
+    .where(DELIVERABLES.c.project_id == sa.bindparam("project_id"))
+    .group_by(DELIVERABLES.c.task_id)
+)
+_INSERT_TASK = TASKS.insert()
+_INSERT_DEPENDENCY = DEPENDENCIES.insert()
+_INSERT_EVENT = EVENTS.insert()
+
+
+def _plan_upserts(dialect: Any) -> tuple[Any, Any]:
+    """INSERT … ON CONFLICT (project_id) DO UPDATE … RETURNING, as lock_plan did in three steps
+    (create at version 0 if missing, bump the version, read back): (bump, bump with a new
+    baseline number). The conflict update takes the row lock like the UPDATE it replaces."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    ins = insert(PLANS).values(
+        project_id=sa.bindparam("project_id"), version=1, baseline_no=sa.bindparam("baseline_no"),
+        budget=None, updated_at=sa.bindparam("now"),
     )
+    excluded_now = ins.excluded.updated_at
+    bump = ins.on_conflict_do_update(
+        index_elements=[PLANS.c.project_id],
+        set_={"version": PLANS.c.version + 1, "updated_at": excluded_now},
+    ).returning(PLANS.c.version, PLANS.c.baseline_no)
+    with_baseline = ins.on_conflict_do_update(
+        index_elements=[PLANS.c.project_id],
+        set_={"version": PLANS.c.version + 1, "baseline_no": PLANS.c.baseline_no + 1, "updated_at": excluded_now},
+    ).returning(PLANS.c.version, PLANS.c.baseline_no)
+    return bump, with_baseline
+
+
+_PLAN_UPSERTS: dict[str, tuple[Any, Any]] = {}
+
+
+def bump_plan(conn: Connection, *, project_id: str, now: datetime, baseline: bool = False) -> tuple[int, int]:
+    """Bump the project's plan version (and with ``baseline`` its baseline number), creating the
+    row on first use; returns (version, baseline number) after. The row stays locked to the end
+    of the transaction (PostgreSQL; SQLite serialises on BEGIN IMMEDIATE), so plan changes apply
+    one at a time and cycle checks see every committed dependency."""
+    name = conn.dialect.name
+    upserts = _PLAN_UPSERTS.get(name)
+    if upserts is None:
+        upserts = _PLAN_UPSERTS[name] = _plan_upserts(name)
+    row = conn.execute(upserts[1] if baseline else upserts[0],
+                       {"project_id": project_id, "now": now, "baseline_no": 1 if baseline else 0}).one()
+    return int(row[0]), int(row[1])
+
+
+def lock_plan(session: Session, *, project_id: str, now: datetime) -> Plan:
+    """Bump the project's plan version, creating the row on first use (see bump_plan), and return
+    the row as it now is."""
+    bump_plan(session.connection(), project_id=project_id, now=now)
     plan = session.get(Plan, project_id, populate_existing=True)
     assert plan is not None
     return plan
 
 
-def task_of(r: Task, deps: list[domain.Dependency], deliverables: int = 0) -> domain.Task:
+def task_of(r: Any, deps: list[domain.Dependency], deliverables: int = 0) -> domain.Task:
     return domain.Task(
         id=r.id,
         project_id=r.project_id,
@@ -72,30 +132,71 @@ def task_of(r: Task, deps: list[domain.Dependency], deliverables: int = 0) -> do
     )
 
 
-def load_tasks(session: Session, *, project_id: str) -> list[domain.Task]:
-    rows = list(
-        session.exec(select(Task).where(Task.project_id == project_id).order_by(col(Task.created_at), col(Task.id)))
-    )
+def load_tasks(session: Session | Connection, *, project_id: str) -> list[domain.Task]:
+    """The project's tasks in creation order, each with its dependencies in the order given and
+    its number of deliverables (Core reads: no ORM objects)."""
+    conn = session.connection() if isinstance(session, Session) else session
+    params = {"project_id": project_id}
+    rows = conn.execute(_TASKS_OF, params).all()
     if not rows:
         return []
     deps: dict[str, list[domain.Dependency]] = defaultdict(list)
-    dep_rows = session.exec(
-        select(TaskDependency)
-        .join(Task, col(Task.id) == col(TaskDependency.task_id))
-        .where(Task.project_id == project_id)
-        .order_by(col(TaskDependency.task_id), col(TaskDependency.position))
-    )
-    for d in dep_rows:
+    for d in conn.execute(_DEPENDENCIES_OF, params):
         deps[d.task_id].append(domain.Dependency(d.predecessor_id, domain.DependencyType(d.type), d.lag_days))
-    counts: dict[str, int] = {
-        str(task_id): int(n)
-        for task_id, n in session.execute(
-            sa.select(col(Deliverable.task_id), sa.func.count())
-            .where(col(Deliverable.project_id) == project_id)
-            .group_by(col(Deliverable.task_id))
-        ).all()
+    counts = {str(task_id): int(n) for task_id, n in conn.execute(_DELIVERABLE_COUNTS, params)}
+    return [task_of(r, deps.get(r.id, []), counts.get(r.id, 0)) for r in rows]
+
+
+def _task_values(t: domain.Task, now: datetime) -> dict[str, Any]:
+    """A new task's row, column for column as write_task(new=True) writes it."""
+    return {
+        "id": t.id, "project_id": t.project_id, "name": t.name, "assignee_id": t.assignee_id,
+        "start": t.start, "due": t.due, "duration_days": t.duration_days, "milestone": t.milestone,
+        "status": t.status.value, "progress": t.progress, "created_at": t.created_at, "updated_at": now,
+        "parent_id": t.parent_id, "estimate_hours": t.estimate_hours, "pinned": t.pinned,
+        "requires_deliverables": t.requires_deliverables, "actual_start": t.actual_start, "done_at": t.done_at,
+        "delay_reason": t.delay_reason, "version": t.version,
     }
-    return [task_of(r, deps.get(r.id, []), int(counts.get(r.id, 0))) for r in rows]
+
+
+def _dependency_values(t: domain.Task) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for position, dep in enumerate(t.depends_on):
+        assert dep.type is not None
+        out.append({"task_id": t.id, "predecessor_id": dep.task_id, "type": dep.type.value,
+                    "lag_days": dep.lag_days, "position": position})
+    return out
+
+
+def insert_new_tasks(conn: Connection, tasks: list[domain.Task], *, now: datetime) -> None:
+    """Insert new tasks with their dependencies and a ``task.created`` event each: the rows
+    write_task(new=True) and add_event write, in a few executemany statements. Dependencies on a
+    task inserted later are written task by task as before (each task, then its links), so the
+    foreign key refuses them at the same statement as it always did."""
+    if not tasks:
+        return
+    new_ids = {t.id for t in tasks}
+    seen: set[str] = set()
+    ordered = True
+    for t in tasks:
+        seen.add(t.id)
+        ordered = ordered and all(d.task_id not in new_ids or d.task_id in seen for d in t.depends_on)
+    if ordered:
+        conn.execute(_INSERT_TASK, [_task_values(t, now) for t in tasks])
+        links = [v for t in tasks for v in _dependency_values(t)]
+        if links:
+            conn.execute(_INSERT_DEPENDENCY, links)
+    else:
+        for t in tasks:
+            conn.execute(_INSERT_TASK, _task_values(t, now))
+            links = _dependency_values(t)
+            if links:
+                conn.execute(_INSERT_DEPENDENCY, links)
+    conn.execute(_INSERT_EVENT, [
+        {"project_id": t.project_id, "task_id": t.id, "kind": "task.created", "from_status": "",
+         "to_status": t.status.value, "payload": "{}", "at": now}
+        for t in tasks
+    ])
 
 
 TEAM_HISTORY_DAYS = 365

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +18,9 @@ from sqlmodel import Session, col, select
 
 from baobei.workcalendar import STATUTORY, WorkingCalendar
 from services.tasks import planning, rules
-from services.tasks.models import Cost, Plan, RuleFire, TaskEvent
+from services.tasks.models import Baseline, Cost, RuleFire
 from services.tasks.models import Rule as RuleRow
-from services.tasks.store.rows import load_tasks, today_cn
+from services.tasks.store.rows import EVENTS, PLANS, load_tasks, table_of, today_cn
 
 log = structlog.get_logger(__name__)
 
@@ -84,8 +84,45 @@ def parse_rule(key: str, body: dict[str, Any], version: int = 1) -> rules.Rule:
 @dataclass
 class EvalResult:
     evaluation: rules.Evaluation
-    events: list[TaskEvent]
+    events: list[sa.Row[Any]]  # task_event rows after the cursor, in order
     last_seq: int
+    # The schedule rows (with the current baseline) of the tasks the task.* events name: the
+    # state their reporting payloads carry.
+    rows: dict[str, planning.Row] = field(default_factory=dict)
+
+
+RULES, FIRES, COSTS, BASELINES = table_of(RuleRow), table_of(RuleFire), table_of(Cost), table_of(Baseline)
+# Built once (see rows.py): EvaluateRules runs on every turn of every project's execution.
+_PLAN_OF = sa.select(PLANS.c.budget, PLANS.c.baseline_no).where(PLANS.c.project_id == sa.bindparam("project_id"))
+_EVENTS_AFTER = (
+    sa.select(EVENTS)
+    .where(EVENTS.c.project_id == sa.bindparam("project_id"), EVENTS.c.id > sa.bindparam("after_seq"))
+    .order_by(EVENTS.c.id)
+    .limit(sa.bindparam("limit"))
+)
+_FIRED = sa.select(FIRES.c.key).where(FIRES.c.project_id == sa.bindparam("project_id"))
+_RULES = sa.select(RULES.c.key, RULES.c.body, RULES.c.version).order_by(RULES.c.key)
+_SPENT = sa.select(sa.func.coalesce(sa.func.sum(COSTS.c.amount), 0)).where(
+    COSTS.c.project_id == sa.bindparam("project_id")
+)
+_BASELINE_OF = sa.select(BASELINES.c.task_id, BASELINES.c.start, BASELINES.c.finish).where(
+    BASELINES.c.project_id == sa.bindparam("project_id"), BASELINES.c.number == sa.bindparam("number")
+)
+
+_parsed: dict[tuple[str, int, str], rules.Rule] = {}
+PARSED_MAX = 1024
+
+
+def stored_rule(key: str, body: str, version: int) -> rules.Rule:
+    """``parse_rule`` of a stored rule, kept by (key, version, body): rules are read on every
+    evaluation and change rarely (a Rule is immutable, so sharing it is safe)."""
+    cache_key = (key, version, body)
+    rule = _parsed.get(cache_key)
+    if rule is None:
+        if len(_parsed) >= PARSED_MAX:
+            _parsed.clear()
+        rule = _parsed[cache_key] = parse_rule(key, json.loads(body), version)
+    return rule
 
 
 def evaluate_rules(
@@ -97,24 +134,24 @@ def evaluate_rules(
     limit: int = 200,
     calendar: WorkingCalendar = STATUTORY,
 ) -> EvalResult:
-    with Session(engine) as session:
-        tasks = load_tasks(session, project_id=project.id)
-        plan = session.get(Plan, project.id)
-        events = list(
-            session.exec(
-                select(TaskEvent)
-                .where(TaskEvent.project_id == project.id, col(TaskEvent.id) > after_seq)
-                .order_by(col(TaskEvent.id))
-                .limit(limit)
-            )
-        )
-        fired = set(session.exec(select(RuleFire.key).where(RuleFire.project_id == project.id)))
-        rule_list = [parse_rule(r.key, json.loads(r.body), r.version) for r in list_rules(session)]
-        spent = session.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(Cost.amount), 0)).where(col(Cost.project_id) == project.id)
-        ).scalar_one()
-    budget = plan.budget if plan and plan.budget is not None else project.amount
-    schedule = planning.build(tasks, today=today_cn(now))
+    params = {"project_id": project.id}
+    with engine.connect() as conn:
+        tasks = load_tasks(conn, project_id=project.id)
+        plan = conn.execute(_PLAN_OF, params).first()
+        events = list(conn.execute(_EVENTS_AFTER, {"project_id": project.id, "after_seq": after_seq, "limit": limit}))
+        fired = set(conn.execute(_FIRED, params).scalars())
+        rule_list = [stored_rule(r.key, r.body, r.version) for r in conn.execute(_RULES)]
+        spent = conn.execute(_SPENT, params).scalar_one()
+        reported = {e.task_id for e in events if e.kind.startswith("task.")}
+        baseline: dict[str, tuple[date, date]] = {}
+        if reported and plan is not None and plan.baseline_no > 0:
+            baseline = {
+                b.task_id: (b.start, b.finish)
+                for b in conn.execute(_BASELINE_OF, {"project_id": project.id, "number": plan.baseline_no})
+            }
+    budget = plan.budget if plan is not None and plan.budget is not None else project.amount
+    # The baseline changes only the rows' baseline dates and variance, which no rule reads.
+    schedule = planning.build(tasks, today=today_cn(now), baseline=baseline)
     by_row = {r.task.id: r for r in schedule.rows}
     downstream: dict[str, list[str]] = defaultdict(list)
     for t in tasks:
@@ -146,7 +183,8 @@ def evaluate_rules(
         rule_list, project=facts_project, tasks=facts, events=status_events, now=now, fired=fired, calendar=calendar
     )
     last = int(events[-1].id or after_seq) if events else after_seq
-    return EvalResult(evaluation=evaluation, events=events, last_seq=last)
+    return EvalResult(evaluation=evaluation, events=events, last_seq=last,
+                      rows={i: r for i, r in by_row.items() if i in reported})
 
 
 def record_fire(session: Session, *, fire: RuleFire) -> bool:
