@@ -66,6 +66,27 @@ def make_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[
         admin.dispose()
 
 
+@pytest.fixture()
+def migrated_engine(make_db_url: Callable[[str], str]) -> Iterator[Callable[[str], sa.Engine]]:
+    """``migrated_engine("notify")`` → the engine of a new database of that service, migrated to
+    head (SQLite, or PostgreSQL with BAOBEI_TEST_PG_URL); disposed after the test. For tests of
+    a service's store without its gRPC server."""
+    from baobei.core.db import make_engine
+    from baobei.core.migrations import upgrade
+
+    engines: list[sa.Engine] = []
+
+    def make(service: str) -> sa.Engine:
+        url = make_db_url(service)
+        upgrade(service, url)
+        engines.append(make_engine(url))
+        return engines[-1]
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("BAOBEI_TEST_REDIS_URL", "")

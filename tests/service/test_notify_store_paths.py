@@ -5,7 +5,7 @@ work), the statements they need, and the outbox's claim (an idle outbox costs on
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,20 +15,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from baobei.core.db import make_engine
-from baobei.core.migrations import upgrade
 from services.notify import domain, im_store, outbox, personal, store
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 
 
 @pytest.fixture()
-def engine(make_db_url: Callable[[str], str]) -> Iterator[Engine]:
-    url = make_db_url("notify")
-    upgrade("notify", url)
-    eng = make_engine(url)
-    yield eng
-    eng.dispose()
+def engine(migrated_engine: Callable[[str], Engine]) -> Engine:
+    return migrated_engine("notify")
 
 
 class Statements:

@@ -8,7 +8,7 @@ non-live rows never, oldest first by (created_at, id)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from baobei.core.db import make_engine
-from baobei.core.migrations import upgrade
 from services.registry import domain
 from services.registry.domain import ConflictHit, Customer, Status
 from services.registry.domain.conflicts import Registration
@@ -62,12 +60,8 @@ def _scored_whole(rows: list[dict[str, Any]], project_id: str, customer: Custome
 
 
 @pytest.fixture()
-def engine(make_db_url: Callable[[str], str]) -> Iterator[Engine]:
-    db_url = make_db_url("registry")
-    upgrade("registry", db_url)
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
+def engine(migrated_engine: Callable[[str], Engine]) -> Engine:
+    return migrated_engine("registry")
 
 
 def test_shortlisted_conflicts_equal_scoring_every_candidate(engine: Engine) -> None:
