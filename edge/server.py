@@ -49,8 +49,13 @@ def ensure_redis(settings: Settings) -> tuple[Settings, subprocess.Popen[bytes] 
 
 
 def uvicorn_server(settings: Settings) -> uvicorn.Server:
+    app = create_app(settings)
+    # The OpenAPI document (the edge's probe path, /docs) is built before the server listens:
+    # building it takes seconds on a small core, and on the first request it would hold the event
+    # loop — every request and the probe itself — that long.
+    app.openapi()
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,  # stdlib logs go through structlog's handler (configure_logging)
