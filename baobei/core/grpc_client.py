@@ -30,7 +30,12 @@ MESSAGE_SIZE_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
 ]
-_OPTIONS = [("grpc.enable_retries", 1), ("grpc.keepalive_time_ms", 30000), *MESSAGE_SIZE_OPTIONS]
+# A peer that was down (a restart, a deploy) is reconnected to within 5 s of coming back: gRPC's
+# default backoff grows to 120 s, so a relay or outbox dispatcher that had failed a few times kept
+# waiting long after the service was up again.
+RECONNECT_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 1000), ("grpc.max_reconnect_backoff_ms", 5000)]
+_OPTIONS = [("grpc.enable_retries", 1), ("grpc.keepalive_time_ms", 30000), *RECONNECT_OPTIONS,
+            *MESSAGE_SIZE_OPTIONS]
 # The process's TLS identity for channels opened without an explicit ``tls`` (set once in main).
 _default_tls: GrpcTls | None = None
 
