@@ -66,7 +66,7 @@ def _values(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
-def delegation(row: ApprovalDelegation) -> domain.Delegation:
+def delegation(row: ApprovalDelegation | sa.Row[Any]) -> domain.Delegation:
     return domain.Delegation(user_id=row.user_id, delegate_id=row.delegate_id, starts_at=utc(row.starts_at),
                              ends_at=utc(row.ends_at))
 
@@ -132,11 +132,6 @@ def steps(session: Session, instance_id: str) -> list[ApprovalStep]:
     return list(session.exec(stmt).all())
 
 
-def decisions(session: Session, instance_id: str) -> list[ApprovalDecision]:
-    stmt = select(ApprovalDecision).where(ApprovalDecision.instance_id == instance_id)
-    return list(session.exec(stmt.order_by(col(ApprovalDecision.at), col(ApprovalDecision.id))).all())
-
-
 _TASKS_OF = sa.select(TASKS).where(TASKS.c.instance_id == sa.bindparam("instance_id"))
 _STEPS_OF = (sa.select(STEPS).where(STEPS.c.instance_id == sa.bindparam("instance_id"))
              .order_by(STEPS.c.step_index))
@@ -162,9 +157,8 @@ def load(session: Session, row: ApprovalInstance | domain.Instance, *, links: It
         tasks=tasks,
         decisions=[_record(domain.Decision, r) for r in conn.execute(_DECISIONS_OF, key)],
         cc=[_record(domain.CcCopy, r) for r in conn.execute(_CC_OF, key)],
-        delegations=[domain.Delegation(user_id=r.user_id, delegate_id=r.delegate_id, starts_at=utc(r.starts_at),
-                                       ends_at=utc(r.ends_at))
-                     for r in conn.execute(_DELEGATIONS_OF, {"user_ids": approvers})] if approvers else [],
+        delegations=[delegation(r) for r in conn.execute(_DELEGATIONS_OF, {"user_ids": approvers})]
+        if approvers else [],
         used_links=used,
     )
 
