@@ -29,7 +29,7 @@ from services.registry.domain import Status
 from services.registry.domain import team as team_rules
 from services.registry.domain.imports import MAX_LISTED_CHANGES
 from services.registry.import_runner import ImportRunner
-from services.registry.models import BrandingRow, ProjectRow
+from services.registry.models import BrandingRow
 from services.registry.models import event_outbox as event_outbox_table
 from services.registry.store import attachments as attachment_store
 from services.registry.store import branding as branding_store
@@ -376,9 +376,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
                 event=request.event.strip(), comment=request.comment, promoted=promoted,
             )
             if status == Status.ACTIVE and project.status == Status.ACTIVE:
-                row = session.get(ProjectRow, project.id)
-                if row is not None:
-                    team_store.ensure_initial_team(session, row, request.actor_id or "system")
+                team_store.ensure_initial_team(session, project, request.actor_id or "system")
             out = pb.SetProjectStatusResponse(project=mapping.project_to_pb(project), promoted=_promoted(promoted))
             reporting_outbox.status_changed(session, out.project, status, request.actor_id, request.report_event_id)
             return out

@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 import sqlalchemy as sa
 import structlog
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from baobei.core.errors import NotFound, ValidationFailed
 from services.registry import forms
@@ -50,10 +50,14 @@ def find_form(*, session: Session, key: str, version: int = 0) -> FormDef | None
                 while len(_VERSIONS) > _VERSIONS_MAX:
                     _VERSIONS.popitem(last=False)
         return form
-    else:
-        stmt = select(FormVersionRow).where(FormVersionRow.key == key).order_by(col(FormVersionRow.version).desc())
-        row = session.exec(stmt.limit(1)).first()
-    return form_of(row) if row else None
+    # The latest version's number, then that version (kept as above): only PutForm adds versions
+    # and it reads the latest before adding one, so what is read here was committed.
+    latest = session.connection().execute(_LATEST_VERSION, {"key": key}).scalar()
+    return find_form(session=session, key=key, version=int(latest)) if latest is not None else None
+
+
+_FORM: sa.Table = FormVersionRow.__table__  # type: ignore[attr-defined]
+_LATEST_VERSION = sa.select(sa.func.max(_FORM.c.version)).where(_FORM.c.key == sa.bindparam("key"))
 
 
 def get_form(*, session: Session, key: str, version: int = 0) -> FormDef:

@@ -70,6 +70,16 @@ def find_user(*, session: Session, user_id: str) -> User | None:
     return user_of(row) if row else None
 
 
+_USER: sa.Table = UserRow.__table__  # type: ignore[attr-defined]
+_READ_USER = sa.select(_USER).where(_USER.c.id == sa.bindparam("user_id"))
+
+
+def read_user(*, session: Session, user_id: str) -> User | None:
+    """``find_user`` through Core (a stored user: none the session holds unflushed)."""
+    row = session.connection().execute(_READ_USER, {"user_id": user_id}).first() if user_id else None
+    return user_of(row) if row else None  # type: ignore[arg-type]
+
+
 def get_user(*, session: Session, user_id: str) -> User:
     user = find_user(session=session, user_id=user_id)
     if user is None:

@@ -3,11 +3,13 @@ per-year counter row; ``domain`` validates and decides the transitions."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 import structlog
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -33,13 +35,17 @@ from services.registry.names import block_key, normalise_name
 from services.registry.store.attachments import attachment_info
 from services.registry.store.conflicts import conflicts, refuse_blocked
 from services.registry.store.forms import find_form
-from services.registry.store.org import find_user
+from services.registry.store.org import find_user, read_user
 from services.registry.store.protection import join_claim, leave_claim, waitlist_position, with_protection
 from services.registry.store.rows import (
+    ProjectValues,
     add_history,
     conflicts_json,
     history,
+    insert_history,
     lock_project,
+    lock_values,
+    member_of,
     project_not_found,
     project_of,
 )
@@ -61,16 +67,33 @@ def next_codes(*, session: Session, at: datetime, count: int) -> list[str]:
     if count <= 0:
         return []
     year = at.astimezone(CODE_ZONE).year
+    stmt = _next_number(session.get_bind().dialect.name == "postgresql")
+    last = session.connection().execute(stmt, {"year": year, "count": count}).scalar_one()
+    return [f"BB-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
+
+
+@functools.cache
+def _next_number(postgresql: bool) -> Any:
+    """The counter upsert of the dialect, built once (year and count bound)."""
     table = ProjectSequenceRow.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
+    insert = pg_insert if postgresql else sqlite_insert
+    return (
         insert(table)
-        .values(year=year, last_number=count)
-        .on_conflict_do_update(index_elements=["year"], set_={"last_number": table.c.last_number + count})
+        .values(year=sa.bindparam("year"), last_number=sa.bindparam("count"))
+        .on_conflict_do_update(index_elements=["year"],
+                               set_={"last_number": table.c.last_number + sa.bindparam("count")})
         .returning(table.c.last_number)
     )
-    last = session.execute(stmt).scalar_one()
-    return [f"BB-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
+
+
+_USER: sa.Table = UserRow.__table__  # type: ignore[attr-defined]
+_DEPARTMENT: sa.Table = DepartmentRow.__table__  # type: ignore[attr-defined]
+_USER_EXISTS = sa.select(_USER.c.id).where(_USER.c.id == sa.bindparam("id"))
+_DEPARTMENT_EXISTS = sa.select(_DEPARTMENT.c.id).where(_DEPARTMENT.c.id == sa.bindparam("id"))
+
+
+def _exists(session: Session, stmt: Any, key: str) -> bool:
+    return session.connection().execute(stmt, {"id": key}).first() is not None
 
 
 def validate(
@@ -86,24 +109,16 @@ def validate(
         )
     return domain.validate_project(
         inp, form,
-        user_exists=lambda uid: session.get(UserRow, uid) is not None,
-        department_exists=lambda did: session.get(DepartmentRow, did) is not None,
+        user_exists=lambda uid: _exists(session, _USER_EXISTS, uid),
+        department_exists=lambda did: _exists(session, _DEPARTMENT_EXISTS, did),
         attachment=lambda aid: attachment_info(session=session, attachment_id=aid),
     )
-
-
-def new_row(*, project_id: str, code: str, status: Status, valid: domain.ValidProject, form: FormDef, owner_id: str,
-            department_id: str, hits: list[domain.ConflictHit], at: datetime, **extra: Any) -> ProjectRow:
-    return ProjectRow(**row_values(
-        project_id=project_id, code=code, status=status, valid=valid, form=form, owner_id=owner_id,
-        department_id=department_id, hits=hits, at=at, **extra,
-    ))
 
 
 def row_values(*, project_id: str, code: str, status: Status, valid: domain.ValidProject, form: FormDef,
                owner_id: str, department_id: str, hits: list[domain.ConflictHit], at: datetime,
                **extra: Any) -> dict[str, Any]:
-    """A new project row's columns (the ORM object, or one row of a bulk insert)."""
+    """A new project row's columns (CreateProject's insert, or one row of a bulk insert)."""
     norm = normalise_name(valid.customer.name)
     return dict(
         id=project_id, code=code, status=status.value, name=valid.name,
@@ -130,7 +145,7 @@ def create_project(*, session: Session, inp: ProjectInput) -> Project:
     if nul:
         raise ValidationFailed(nul)
     form = find_form(session=session, key=inp.form_key.strip())
-    owner = find_user(session=session, user_id=inp.owner_id)
+    owner = read_user(session=session, user_id=inp.owner_id)
     roles, owner_admin = domain.write_roles_of(owner, inp.owner_is_admin)
     if form is not None and not owner_admin:
         denied = forms.written_forbidden(form, inp.fields, roles)
@@ -144,20 +159,26 @@ def create_project(*, session: Session, inp: ProjectInput) -> Project:
     hits = conflicts(session, project_id, valid.customer, valid.name)
     refuse_blocked(form, hits)
     code = next_code(session=session, at=now)
-    row = new_row(
+    values = row_values(
         project_id=project_id, code=code, status=Status.DRAFT, valid=valid, form=form, owner_id=inp.owner_id,
         department_id=owner.department_id if owner else "", hits=hits, at=now,
         external_source=inp.external_source or None, external_id=inp.external_id or None,
     )
-    session.add(row)
+    session.connection().execute(_CREATE, values)
     created = HistoryEntry(at=now, actor=inp.owner_id, event="created",
                            data={"to": Status.DRAFT.value, "conflicts": len(hits)})
-    add_history(session, project_id, at=created.at, actor=created.actor, event=created.event, data=dict(created.data))
-    session.flush()
+    insert_history(session, project_id, at=created.at, actor=created.actor, event=created.event,
+                   data=dict(created.data))
     log.info("project.created", project_id=project_id, code=code, form_key=form.key, conflicts=len(hits),
              external_source=inp.external_source, external_id=inp.external_id)
-    # A new id: its one history entry is the one just written (not read back).
-    return project_of(row, [created])
+    # A new id: its one history entry is the one just written (not read back); the columns not
+    # given are their defaults.
+    return project_of(ProjectValues({**_CREATE_DEFAULTS, **values}), [created])
+
+
+_CREATE = ProjectRow.__table__.insert()  # type: ignore[attr-defined]
+# The columns a new row leaves to their defaults, as stored (``project_of`` reads them).
+_CREATE_DEFAULTS: dict[str, Any] = {"claim_key": "", "protection_state": "", "follow_ups": 0}
 
 
 def get_project(*, session: Session, project_id: str, viewer: Viewer | None) -> Project:
@@ -217,8 +238,34 @@ def recipient_redactions(
     return project, out
 
 
+_PROJECT: sa.Table = ProjectRow.__table__  # type: ignore[attr-defined]
+# The lifecycle's writes of a project row, built once (values bound per call): a submit and a
+# status change update the locked row through Core, no ORM unit of work.
+_SUBMITTED = (
+    _PROJECT.update().where(_PROJECT.c.id == sa.bindparam("b_id"))
+    .values(status=sa.bindparam("b_status"), conflicts=sa.bindparam("b_conflicts"),
+            version=sa.bindparam("b_version"), updated_at=sa.bindparam("b_updated_at"))
+)
+_STATUS_SET = (
+    _PROJECT.update().where(_PROJECT.c.id == sa.bindparam("b_id"))
+    .values(status=sa.bindparam("b_status"), version=sa.bindparam("b_version"),
+            updated_at=sa.bindparam("b_updated_at"))
+)
+
+
+def _in_line(row: ProjectValues) -> bool:
+    return member_of(row).state in protection_rules.IN_LINE
+
+
+def _line_columns(values: ProjectValues, row: ProjectRow) -> None:
+    """After the ORM's customer-line work on ``row``: its line columns into ``values``."""
+    for name in ("claim_key", "protection_state", "waitlist_seq", "protected_since", "protected_until",
+                 "protection_cap"):
+        values.values[name] = getattr(row, name)
+
+
 def submit_project(*, session: Session, project_id: str, actor_id: str, actor_is_admin: bool) -> Project:
-    row = lock_project(session, project_id)
+    row = lock_values(session, project_id)
     domain.check_owner("submit", actor_id=actor_id, actor_is_admin=actor_is_admin, owner_id=row.owner_id)
     current = Status(row.status)
     domain.check_submit(current)
@@ -226,16 +273,21 @@ def submit_project(*, session: Session, project_id: str, actor_id: str, actor_is
     form = find_form(session=session, key=row.form_key, version=row.form_version)
     refuse_blocked(form, hits)
     now = _now()
-    if protection_rules.joins_line(form.settings if form else None):
-        join_claim(session, row, now)
-    row.status = Status.PENDING_APPROVAL.value
-    row.conflicts = conflicts_json(hits)
-    row.version += 1
-    row.updated_at = now
-    session.add(row)
-    add_history(session, project_id, at=now, actor=actor_id, event="submitted",
-                data={"from": current.value, "to": row.status, "conflicts": len(hits)})
-    session.flush()
+    if protection_rules.joins_line(form.settings if form else None) and not _in_line(row):
+        # The customer's line (rare on the hot path: forms with a protection period) stays on the
+        # ORM: join_claim writes the line columns and its history entry before "submitted".
+        locked = lock_project(session, project_id)
+        join_claim(session, locked, now)
+        session.flush()
+        _line_columns(row, locked)
+    values = row.values
+    values.update(status=Status.PENDING_APPROVAL.value, conflicts=conflicts_json(hits), version=row.version + 1,
+                  updated_at=now)
+    session.connection().execute(_SUBMITTED, {"b_id": project_id, "b_status": values["status"],
+                                              "b_conflicts": values["conflicts"], "b_version": values["version"],
+                                              "b_updated_at": now})
+    insert_history(session, project_id, at=now, actor=actor_id, event="submitted",
+                   data={"from": current.value, "to": row.status, "conflicts": len(hits)})
     log.info("project.submitted", project_id=project_id, actor=actor_id, conflicts=len(hits))
     return project_of(row, history(session, project_id))
 
@@ -246,25 +298,28 @@ def set_project_status(
 ) -> Project:
     """``promoted`` (out): waitlisted projects that took over the customer because this change
     released it (rejected, cancelled or closed holder)."""
-    row = lock_project(session, project_id)
+    row = lock_values(session, project_id)
     current = Status(row.status)
     if not domain.check_status_change(current, status):
         log.info("project.status_unchanged", project_id=project_id, status=status.value)
         return project_of(row, history(session, project_id))
     now = _now()
-    if protection_rules.leaves_line(status):
-        out = leave_claim(session, row, Protection.RELEASED, now, actor_id)
+    if protection_rules.leaves_line(status) and row.claim_key and _in_line(row):
+        # Leaving a customer's line (and promoting the next in it) stays on the ORM.
+        locked = lock_project(session, project_id)
+        out = leave_claim(session, locked, Protection.RELEASED, now, actor_id)
+        session.flush()
+        _line_columns(row, locked)
         if promoted is not None:
             promoted.extend(out)
-    row.status = status.value
-    row.version += 1
-    row.updated_at = now
-    session.add(row)
+    values = row.values
+    values.update(status=status.value, version=row.version + 1, updated_at=now)
+    session.connection().execute(_STATUS_SET, {"b_id": project_id, "b_status": status.value,
+                                               "b_version": values["version"], "b_updated_at": now})
     data: dict[str, Any] = {"from": current.value, "to": status.value}
     if comment:
         data["comment"] = comment
-    add_history(session, project_id, at=now, actor=actor_id, event=event or status.value, data=data)
-    session.flush()
+    insert_history(session, project_id, at=now, actor=actor_id, event=event or status.value, data=data)
     log.info("project.status_changed", project_id=project_id, old=current.value, new=status.value, actor=actor_id)
     return project_of(row, history(session, project_id))
 

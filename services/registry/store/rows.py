@@ -49,7 +49,49 @@ def form_of(row: FormVersionRow) -> FormDef:
     )
 
 
-def project_of(row: ProjectRow, history: list[HistoryEntry] | None = None) -> Project:
+class ProjectValues:
+    """A ``project`` row's columns read or written through Core (a dict), seen as a ProjectRow
+    (``project_of`` and the rules read its attributes; a column not given reads None)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            if name in _PROJECT.c:
+                return None
+            raise AttributeError(name) from None
+
+
+_PROJECT: sa.Table = ProjectRow.__table__  # type: ignore[attr-defined]
+_HISTORY_TABLE: sa.Table = ProjectHistoryRow.__table__  # type: ignore[attr-defined]
+# Built once (their compiled forms are cached by statement): the lifecycle's writes read the
+# locked project and add history through Core, with no ORM unit of work.
+_LOCK_PROJECT = sa.select(_PROJECT).where(_PROJECT.c.id == sa.bindparam("project_id")).with_for_update()
+_ADD_HISTORY = _HISTORY_TABLE.insert().inline()
+
+
+def lock_values(session: Session, project_id: str) -> ProjectValues:
+    """``lock_project`` through Core: the row's columns (a dict), locked for the transaction."""
+    found = session.connection().execute(_LOCK_PROJECT, {"project_id": project_id}).first()
+    if found is None:
+        raise project_not_found(project_id)
+    return ProjectValues(dict(found._mapping))
+
+
+def insert_history(
+    session: Session, project_id: str, *, at: datetime, actor: str, event: str, data: dict[str, Any]
+) -> None:
+    """``add_history`` written at once through Core (the same row)."""
+    session.connection().execute(_ADD_HISTORY, {"project_id": project_id, "at": at, "actor": actor, "event": event,
+                                                "data": data})
+
+
+def project_of(row: ProjectRow | ProjectValues, history: list[HistoryEntry] | None = None) -> Project:
     return Project(
         id=row.id, code=row.code, status=Status(row.status), name=row.name,
         customer=Customer(
@@ -73,7 +115,7 @@ def project_of(row: ProjectRow, history: list[HistoryEntry] | None = None) -> Pr
     )
 
 
-def member_of(row: ProjectRow) -> Member:
+def member_of(row: ProjectRow | ProjectValues) -> Member:
     """The project as its customer's line sees it."""
     return Member(project_id=row.id, status=Status(row.status), state=Protection(row.protection_state or ""),
                   seq=row.waitlist_seq)

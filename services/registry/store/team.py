@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, col, select
 
@@ -116,16 +117,36 @@ def set_team(*, session: Session, project_id: str, actor_id: str, actor_is_admin
     return _view(session, row, actor_id, actor_is_admin), diff
 
 
-def ensure_initial_team(session: Session, row: ProjectRow, actor_id: str) -> None:
+_TEAM: sa.Table = ProjectTeamRow.__table__  # type: ignore[attr-defined]
+_USER: sa.Table = UserRow.__table__  # type: ignore[attr-defined]
+# Approval's team writes, built once (the lifecycle approves every project): whether the project
+# has a team, whether a user is current, and the members' rows.
+_HAS_TEAM = sa.select(_TEAM.c.user_id).where(_TEAM.c.project_id == sa.bindparam("project_id")).limit(1)
+_USER_LEFT = sa.select(_USER.c.left).where(_USER.c.id == sa.bindparam("user_id"))
+_ADD_MEMBERS = _TEAM.insert()
+
+
+def ensure_initial_team(session: Session, project: Project, actor_id: str) -> None:
     """At approval: the team from the form's fields (PM field, else the owner is PM), unless the
     project has a team already (a re-approval or an earlier change keeps it)."""
-    rows = team_rows(session, row.id)
-    if rows:
+    conn = session.connection()
+    if conn.execute(_HAS_TEAM, {"project_id": project.id}).first() is not None:
         return
-    team = rules.initial_team(row.owner_id, dict(row.fields or {}), user_exists=lambda u: _active_user(session, u))
+
+    def current(user_id: str) -> bool:  # ``_active_user``
+        if not _usable(user_id):
+            return False
+        found = conn.execute(_USER_LEFT, {"user_id": user_id}).first()
+        return found is not None and not found[0]
+
+    team = rules.initial_team(project.owner_id, project.fields, user_exists=current)
     # Part of the approval (its "approved" history entry): no entry of its own; later changes are
     # recorded as "team_changed".
-    _write(session, row.id, team, actor_id, rows)
+    if not team:
+        return
+    now = _now()
+    conn.execute(_ADD_MEMBERS, [{"project_id": project.id, "user_id": uid, "role": role, "added_by": actor_id,
+                                 "added_at": now} for uid, role in team.items()])
 
 
 # ---------- handover (报备交接) ----------
