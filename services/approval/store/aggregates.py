@@ -62,8 +62,20 @@ def to_domain(cls: type[D], row: Any) -> D:
     return cls(**{f.name: _plain(getattr(row, f.name)) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
 
 
+_field_names: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """The field names of a domain dataclass, in order (read once per class: ``dataclasses.fields``
+    builds its tuple on every call, and every persisted row asked for it twice)."""
+    found = _field_names.get(cls)
+    if found is None:
+        found = _field_names[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return found
+
+
 def _values(obj: Any) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return {name: getattr(obj, name) for name in _names(type(obj))}
 
 
 def delegation(row: ApprovalDelegation | sa.Row[Any]) -> domain.Delegation:
@@ -219,15 +231,17 @@ def log_events(t: domain.Transition) -> None:
 
 
 def _without_id(obj: Any) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name != "id"}
+    return {name: getattr(obj, name) for name in _names(type(obj)) if name != "id"}
 
 
 # Decisions get autoincrement ids the callers read back (in the order of the parameters, also
 # when several are inserted in one statement: RETURNING, SQLite >= 3.35 and PostgreSQL).
 _INSERT_DECISIONS = DECISIONS.insert().returning(DECISIONS.c.id, sort_by_parameter_order=True)
-# The other inserts, built once too.
-_INSERT_INSTANCE, _INSERT_STEPS, _INSERT_TASKS = INSTANCES.insert(), STEPS.insert(), TASKS.insert()
-_INSERT_CC, _INSERT_LINK_USE, _INSERT_CLOSINGS = CCS.insert(), LINK_USES.insert(), CLOSINGS.insert()
+# The other inserts, built once too. Steps' and closings' autoincrement keys are read by nobody:
+# inline, so a single row is not inserted with RETURNING (PostgreSQL) to fetch it.
+_INSERT_INSTANCE, _INSERT_TASKS, _INSERT_CC = INSTANCES.insert(), TASKS.insert(), CCS.insert()
+_INSERT_LINK_USE = LINK_USES.insert()
+_INSERT_STEPS, _INSERT_CLOSINGS = STEPS.insert().inline(), CLOSINGS.insert().inline()
 
 
 def insert_new(session: Session, t: domain.Transition) -> None:
