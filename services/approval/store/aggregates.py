@@ -62,8 +62,20 @@ def to_domain(cls: type[D], row: Any) -> D:
     return cls(**{f.name: _plain(getattr(row, f.name)) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
 
 
+_field_names: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """The field names of a domain dataclass, in order (read once per class: ``dataclasses.fields``
+    builds its tuple on every call, and every persisted row asked for it twice)."""
+    found = _field_names.get(cls)
+    if found is None:
+        found = _field_names[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return found
+
+
 def _values(obj: Any) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return {name: getattr(obj, name) for name in _names(type(obj))}
 
 
 def delegation(row: ApprovalDelegation | sa.Row[Any]) -> domain.Delegation:
@@ -83,21 +95,6 @@ def delegations_to(session: Session, delegate_id: str) -> list[domain.Delegation
     return [delegation(r) for r in rows]
 
 
-def lock_instance(session: Session, instance_id: str) -> ApprovalInstance:
-    """The instance row, locked until the transaction ends (PostgreSQL row lock; SQLite holds the
-    write lock since BEGIN IMMEDIATE): transitions of one instance are serialised."""
-    stmt = (
-        select(ApprovalInstance)
-        .where(ApprovalInstance.id == instance_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    row = session.exec(stmt).first()
-    if row is None:
-        raise NotFound(f"审批实例不存在：{instance_id}", f"unknown approval instance: {instance_id}")
-    return row
-
-
 def _record(cls: type[D], row: sa.Row[Any]) -> D:
     """A row of a Core select as the domain dataclass (UTC datetimes; its JSON values are its own,
     decoded for this row)."""
@@ -105,15 +102,25 @@ def _record(cls: type[D], row: sa.Row[Any]) -> D:
 
 
 _LOCK = sa.select(INSTANCES).where(INSTANCES.c.id == sa.bindparam("instance_id")).with_for_update()
+_LOCK_PROJECT = sa.select(INSTANCES).where(INSTANCES.c.project_id == sa.bindparam("project_id")).with_for_update()
 _TASK_INSTANCE = sa.select(TASKS.c.instance_id).where(TASKS.c.id == sa.bindparam("task_id"))
 
 
 def lock(session: Session, instance_id: str) -> domain.Instance:
-    """As ``lock_instance``, read straight into the domain's instance (for ``load``)."""
+    """The instance row, locked until the transaction ends (PostgreSQL row lock; SQLite holds the
+    write lock since BEGIN IMMEDIATE): transitions of one instance are serialised. Read straight
+    into the domain's instance (for ``load``)."""
     found = session.connection().execute(_LOCK, {"instance_id": instance_id}).first()
     if found is None:
         raise NotFound(f"审批实例不存在：{instance_id}", f"unknown approval instance: {instance_id}")
     return _record(domain.Instance, found)
+
+
+def lock_project(session: Session, project_id: str) -> list[domain.Instance]:
+    """Every instance of a project, locked until the transaction ends (as ``lock``), in the
+    order the database returns them."""
+    return [_record(domain.Instance, r) for r in session.connection().execute(_LOCK_PROJECT,
+                                                                              {"project_id": project_id})]
 
 
 def task_instance(session: Session, task_id: str) -> str | None:
@@ -139,18 +146,20 @@ _DECISIONS_OF = (sa.select(DECISIONS).where(DECISIONS.c.instance_id == sa.bindpa
                  .order_by(DECISIONS.c.at, DECISIONS.c.id))
 _CC_OF = sa.select(CCS).where(CCS.c.instance_id == sa.bindparam("instance_id")).order_by(CCS.c.created_at)
 _DELEGATIONS_OF = sa.select(DELEGATIONS).where(DELEGATIONS.c.user_id.in_(sa.bindparam("user_ids", expanding=True)))
+_LINK_USED = sa.select(LINK_USES.c.link_id).where(LINK_USES.c.link_id == sa.bindparam("link_id"))
 
 
 def load(session: Session, row: ApprovalInstance | domain.Instance, *, links: Iterable[str] = ()) -> domain.Approval:
     """The instance with its steps, every task, its audit trail, its carbon copies, the
     delegations of its approvers and which of ``links`` were used (Core selects straight into the
     domain's dataclasses: the ORM's identity map has no part in a transition). ``row``: the locked
-    instance (``lock``, or ``lock_instance``'s row)."""
+    instance (``lock``), or an instance row read otherwise (reads)."""
     conn = session.connection()
     key = {"instance_id": row.id}
     tasks = [_record(domain.Task, r) for r in conn.execute(_TASKS_OF, key)]
     approvers = sorted({t.approver_id for t in tasks})
-    used = frozenset(link for link in links if link and session.get(ApprovalLinkUse, link) is not None)
+    used = frozenset(link for link in links if link and conn.execute(_LINK_USED, {"link_id": link}).first()
+                     is not None)
     return domain.Approval(
         instance=row if isinstance(row, domain.Instance) else to_domain(domain.Instance, row),
         steps=[_record(domain.Step, r) for r in conn.execute(_STEPS_OF, key)],
@@ -207,7 +216,7 @@ def persist(session: Session, before: domain.Approval, t: domain.Transition) -> 
     closings = closed_tasks(before, t)
     if closings:
         now = now_utc()
-        conn.execute(CLOSINGS.insert(), [
+        conn.execute(_INSERT_CLOSINGS, [
             {"task_id": c.task_id, "instance_id": c.instance_id, "project_id": c.project_id,
              "approver_id": c.approver_id, "outcome": c.outcome, "actor_id": c.actor_id, "created_at": now,
              "relayed": False}
@@ -222,12 +231,17 @@ def log_events(t: domain.Transition) -> None:
 
 
 def _without_id(obj: Any) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name != "id"}
+    return {name: getattr(obj, name) for name in _names(type(obj)) if name != "id"}
 
 
 # Decisions get autoincrement ids the callers read back (in the order of the parameters, also
 # when several are inserted in one statement: RETURNING, SQLite >= 3.35 and PostgreSQL).
 _INSERT_DECISIONS = DECISIONS.insert().returning(DECISIONS.c.id, sort_by_parameter_order=True)
+# The other inserts, built once too. Steps' and closings' autoincrement keys are read by nobody:
+# inline, so a single row is not inserted with RETURNING (PostgreSQL) to fetch it.
+_INSERT_INSTANCE, _INSERT_TASKS, _INSERT_CC = INSTANCES.insert(), TASKS.insert(), CCS.insert()
+_INSERT_LINK_USE = LINK_USES.insert()
+_INSERT_STEPS, _INSERT_CLOSINGS = STEPS.insert().inline(), CLOSINGS.insert().inline()
 
 
 def insert_new(session: Session, t: domain.Transition) -> None:
@@ -236,16 +250,16 @@ def insert_new(session: Session, t: domain.Transition) -> None:
     logged by the caller (``log_events``)."""
     conn = session.connection()
     if t.new_tasks:
-        conn.execute(TASKS.insert(), [_values(x) for x in t.new_tasks])
+        conn.execute(_INSERT_TASKS, [_values(x) for x in t.new_tasks])
     if t.new_decisions:
         ids = conn.execute(_INSERT_DECISIONS, [_without_id(d) for d in t.new_decisions]).scalars().all()
         for d, new_id in zip(t.new_decisions, ids, strict=True):
             d.id = new_id
     if t.new_cc:
-        conn.execute(CCS.insert(), [_values(c) for c in t.new_cc])
+        conn.execute(_INSERT_CC, [_values(c) for c in t.new_cc])
     if t.link_use is not None:
         try:
-            conn.execute(LINK_USES.insert(), [_values(t.link_use)])
+            conn.execute(_INSERT_LINK_USE, [_values(t.link_use)])
         except IntegrityError as err:
             raise domain.link_used() from err
 
@@ -253,9 +267,9 @@ def insert_new(session: Session, t: domain.Transition) -> None:
 def insert_instance(session: Session, approval: domain.Approval) -> None:
     """A newly planned instance with its steps."""
     conn = session.connection()
-    conn.execute(INSTANCES.insert(), [_values(approval.instance)])  # first: the steps' foreign key
+    conn.execute(_INSERT_INSTANCE, [_values(approval.instance)])  # first: the steps' foreign key
     if approval.steps:
-        conn.execute(STEPS.insert(), [_without_id(s) for s in approval.steps])
+        conn.execute(_INSERT_STEPS, [_without_id(s) for s in approval.steps])
 
 
 def insert_planned(session: Session, planned: domain.Approval, opening: domain.Transition) -> None:

@@ -9,7 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from baobei.workcalendar import Override, WorkingCalendar
 from services.approval.models import CompanyCalendarDay
@@ -22,12 +22,22 @@ def _year_range(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
+DAYS: sa.Table = CompanyCalendarDay.__table__  # type: ignore[attr-defined]
+# Read by every opening (its step freezes the calendar: Step.timers) and every forecast: Core
+# statements built once, on the session's connection (no ORM query per opening).
+_OVERRIDES = sa.select(DAYS.c.day, DAYS.c.kind, DAYS.c.name).order_by(DAYS.c.day)
+_OVERRIDES_BETWEEN = (sa.select(DAYS.c.day, DAYS.c.kind, DAYS.c.name)
+                      .where(DAYS.c.day >= sa.bindparam("first"), DAYS.c.day <= sa.bindparam("last"))
+                      .order_by(DAYS.c.day))
+
+
 def overrides_of(session: Session, year: int = 0) -> list[Override]:
-    stmt = select(CompanyCalendarDay)
+    conn = session.connection()
     if year:
         first, last = _year_range(year)
-        stmt = stmt.where(col(CompanyCalendarDay.day) >= first, col(CompanyCalendarDay.day) <= last)
-    rows = session.exec(stmt.order_by(col(CompanyCalendarDay.day))).all()
+        rows = conn.execute(_OVERRIDES_BETWEEN, {"first": first, "last": last})
+    else:
+        rows = conn.execute(_OVERRIDES)
     return [Override(day=r.day, kind=r.kind, name=r.name) for r in rows]
 
 

@@ -51,11 +51,7 @@ def instance_proto(approval: domain.Approval) -> pb.Instance:
 
 def project_instances(session: Session, project_id: str) -> list[domain.Approval]:
     """Every submission of a project, locked (a new one supersedes what is open of them)."""
-    rows = session.exec(
-        select(ApprovalInstance).where(ApprovalInstance.project_id == project_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    return [aggregates.load(session, r) for r in rows]
+    return [aggregates.load(session, r) for r in aggregates.lock_project(session, project_id)]
 
 
 def open_locked(session: Session, loaded: domain.Approval, step_index: int, *,
@@ -323,7 +319,7 @@ class InstanceStore:
         report_key: str = "",
     ) -> pb.FireTimerResponse:
         def apply(session: Session) -> pb.FireTimerResponse:
-            row = aggregates.lock_instance(session, instance_id)
+            row = aggregates.lock(session, instance_id)
             stored = stored_response(session, M_FIRE_TIMER, request_id)
             if stored is not None:
                 return pb.FireTimerResponse.FromString(stored)

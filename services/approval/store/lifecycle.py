@@ -86,7 +86,7 @@ class LifecycleStore:
             return out
 
         def apply(session: Session) -> pb.ResumeInstanceResponse:
-            row = aggregates.lock_instance(session, instance_id)
+            row = aggregates.lock(session, instance_id)
             stored = stored_response(session, M_RESUME, request_id)
             if stored is not None:
                 return pb.ResumeInstanceResponse.FromString(stored)
@@ -122,7 +122,7 @@ class LifecycleStore:
         self, *, request_id: str, instance_id: str, actor_id: str, action: str, comment: str, channel: str
     ) -> pb.CancelInstanceResponse:
         def apply(session: Session) -> pb.CancelInstanceResponse:
-            row = aggregates.lock_instance(session, instance_id)
+            row = aggregates.lock(session, instance_id)
             stored = stored_response(session, M_CANCEL, request_id)
             if stored is not None:
                 return pb.CancelInstanceResponse.FromString(stored)
@@ -148,7 +148,7 @@ class LifecycleStore:
         report_key: str = "",
     ) -> pb.ReassignStepResponse:
         def apply(session: Session) -> pb.ReassignStepResponse:
-            row = aggregates.lock_instance(session, instance_id)
+            row = aggregates.lock(session, instance_id)
             stored = stored_response(session, M_REASSIGN, request_id)
             if stored is not None:
                 return pb.ReassignStepResponse.FromString(stored)
@@ -180,7 +180,7 @@ class LifecycleStore:
         attachments: Sequence[dict[str, str]] = (),
     ) -> pb.RecordActionResponse:
         def apply(session: Session) -> pb.RecordActionResponse:
-            row = aggregates.lock_instance(session, instance_id)
+            row = aggregates.lock(session, instance_id)
             stored = stored_response(session, M_ACTION, request_id)
             if stored is not None:
                 return pb.RecordActionResponse.FromString(stored)

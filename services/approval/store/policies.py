@@ -4,6 +4,7 @@ does not) and the policy deciding a form."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -19,6 +20,23 @@ from services.approval.models import PolicyVersion, processed_request
 from services.approval.store.common import M_PUT_POLICY, now_utc
 
 log = structlog.get_logger("services.approval.store")
+
+# Policy reads on every planning (PlanChain, RequirePolicy, Simulate, a resubmission's replan), as
+# Core statements built once on a plain connection: no ORM session, statement coercion or cache
+# key per call. The columns ``_to_policy`` reads.
+POLICIES: sa.Table = PolicyVersion.__table__  # type: ignore[attr-defined]
+_COLUMNS = (POLICIES.c.key, POLICIES.c.form_key, POLICIES.c.version, POLICIES.c.steps, POLICIES.c.options)
+_LATEST = (sa.select(*_COLUMNS).where(POLICIES.c.key == sa.bindparam("key"))
+           .order_by(POLICIES.c.version.desc()).limit(1))
+# The latest version of every policy naming the form, most recently changed first: a version is
+# its key's latest when no version of that key is higher (the (key, version) unique index answers).
+_NEWER = POLICIES.alias("newer")
+_FOR_FORM = (
+    sa.select(*_COLUMNS)
+    .where(POLICIES.c.form_key == sa.bindparam("form_key"),
+           ~sa.exists().where(_NEWER.c.key == POLICIES.c.key, _NEWER.c.version > POLICIES.c.version))
+    .order_by(POLICIES.c.id.desc())
+)
 
 
 class PolicyStore:
@@ -83,7 +101,7 @@ class PolicyStore:
             return mapping.policy_to_proto(row)
 
     @staticmethod
-    def _to_policy(row: PolicyVersion) -> domain.Policy:
+    def _to_policy(row: PolicyVersion | sa.Row[*tuple[Any, ...]]) -> domain.Policy:
         return domain.Policy(
             key=row.key,
             form_key=row.form_key,
@@ -94,30 +112,21 @@ class PolicyStore:
 
     def policy(self, *, key: str) -> domain.Policy:
         """Latest version of a policy; NotFound if unknown."""
-        with Session(self.engine) as session:
-            row = self._latest_policy(session, key)
-            if row is None:
-                raise NotFound(f"审批策略不存在：{key}", f"unknown approval policy: {key}")
-            return self._to_policy(row)
+        with self.engine.connect() as conn:
+            row = conn.execute(_LATEST, {"key": key}).first()
+        if row is None:
+            raise NotFound(f"审批策略不存在：{key}", f"unknown approval policy: {key}")
+        return self._to_policy(row)
 
     def policy_for_form(self, *, form_key: str) -> domain.Policy | None:
         """The policy deciding projects of a form: among the latest versions of all policies, the
         one for this form; with several, the most recently changed."""
-        latest = (
-            sa.select(col(PolicyVersion.key), sa.func.max(col(PolicyVersion.version)).label("v"))
-            .group_by(col(PolicyVersion.key))
-            .subquery()
-        )
-        stmt = (
-            select(PolicyVersion)
-            .join(latest, sa.and_(col(PolicyVersion.key) == latest.c.key, col(PolicyVersion.version) == latest.c.v))
-            .where(PolicyVersion.form_key == form_key)
-            .order_by(col(PolicyVersion.id).desc())
-        )
-        with Session(self.engine) as session:
-            # Keys reserved for other purposes (acceptance, acceptance:<business line>, change…)
-            # name the form they apply to but never decide its registrations.
-            for row in session.exec(stmt):
-                if domain.policy_purpose(row.key) == domain.PURPOSE_REGISTRATION:
-                    return self._to_policy(row)
-            return None
+        with self.engine.connect() as conn:
+            rows = conn.execute(_FOR_FORM, {"form_key": form_key}).all()
+        # Keys reserved for other purposes (acceptance, acceptance:<business line>, change…)
+        # name the form they apply to but never decide its registrations.
+        for row in rows:
+            if domain.policy_purpose(row.key) == domain.PURPOSE_REGISTRATION:
+                return self._to_policy(row)
+        return None
+
