@@ -204,8 +204,9 @@ def scenario(store: ApprovalStore, jump: Callable[[timedelta | None], None],
     jump(None)
     org = Org()
     store.put_policy(request_id="pol-two", key="two", form_key="f", steps=[
-        # (Carbon copies on the second step: a returned step that had some cannot reopen, see the report.)
-        step("经理", "lead", sla="8h"), step("总监", "boss", sla="1d", on_timeout="approve", cc=(user("c1"),))])
+        # Carbon copies on both steps: the first one reopens after p2's return (resumed at it).
+        step("经理", "lead", sla="8h", cc=(user("c0"),)),
+        step("总监", "boss", sla="1d", on_timeout="approve", cc=(user("c1"),))])
     store.put_policy(request_id="pol-acc", key="acceptance", form_key="f", steps=[step("验收", "acc")])
     store.put_policy(request_id="pol-solo", key="solo", form_key="g", steps=[step("经理", "lead")])
     store.put_overrides(year=2026, overrides=[Override(day=date(2026, 3, 3), kind="holiday", name="公司假日")],
@@ -310,4 +311,7 @@ def test_every_caller_answers_and_writes_as_on_the_orm_queries(
     assert after[1].next_opened.step.index == 1 and after[2] == after[1]
     assert [t.approver_id for t in after[3].new_tasks] == ["dir"] and after[6].fired
     assert after[13].replanned == "policy_changed" and after[13].HasField("first_opened")
+    # p2's first step reopened on the resubmission: named its cc user again, kept its one copy.
+    assert list(after[8].first_opened.cc) == list(after[10].first_opened.cc) == ["c0"]
+    assert [(c.step_index, c.user_id) for c in after[-2].cc] == [(0, "c0")]
     assert rows(reference) == rows(core)

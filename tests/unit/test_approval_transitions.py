@@ -16,6 +16,7 @@ from tests.unit.approval_builders import (
     T0,
     actions,
     at,
+    counter,
     decide,
     opened,
     plan,
@@ -111,6 +112,48 @@ def test_open_copies_the_step_cc_once() -> None:
     result = domain.open_step(plan(step("a", "x", cc=("c1", "c2"))), 0, at(1))
     assert result.cc == ["c1", "c2"]
     assert [(c.user_id, c.by_user_id) for c in result.transition.new_cc] == [("c1", "system"), ("c2", "system")]
+
+
+def cc_rows(a: domain.Approval) -> list[tuple[int, str, str, str]]:
+    return sorted((c.step_index, c.user_id, c.id, c.by_user_id) for c in a.cc)
+
+
+def test_a_cc_step_reopened_after_a_resubmission_keeps_one_copy_per_user() -> None:
+    a = opened(plan(step("a", "x", cc=("c1", "c2")), step("b", "y")), ids=counter("first"))
+    before = cc_rows(a)
+    assert before == [(0, "c1", "first2", "system"), (0, "c2", "first3", "system")]
+    returned = decide(a, "x", "return").transition.approval
+    resumed = domain.resume(returned, FACTS, "sub", at(3)).transition.approval
+    again = domain.open_step(resumed, 0, at(4), counter("again"))
+    assert again.step.status == domain.STEP_PENDING and [t.id for t in again.tasks] == ["again1"]
+    # Named again (the caller notifies them of this opening), copied no more.
+    assert again.cc == ["c1", "c2"]
+    assert again.transition.new_cc == [] and cc_rows(again.transition.approval) == before
+
+
+def test_a_return_to_an_earlier_step_reopens_cc_steps_without_copying_again() -> None:
+    a = opened(plan(step("a", "x", cc=("c1",)), step("b", "y", cc=("c2", "c1"))))
+    a = opened(decide(a, "x").transition.approval, 1, minutes=3)
+    before = cc_rows(a)
+    assert [(r[0], r[1]) for r in before] == [(0, "c1"), (1, "c1"), (1, "c2")]
+    b = decide(a, "y", "return", index=1, minutes=4, to_step=0).transition.approval
+    first = domain.open_step(b, 0, at(5))
+    assert (first.cc, first.transition.new_cc) == (["c1"], [])
+    b = decide(first.transition.approval, "x", minutes=6).transition.approval
+    second = domain.open_step(b, 1, at(7))
+    assert (second.cc, second.transition.new_cc) == (["c2", "c1"], [])
+    assert cc_rows(second.transition.approval) == before
+
+
+def test_opening_copies_only_the_users_without_a_copy_of_the_step() -> None:
+    a = opened(plan(step("a", "x"), step("b", "y", cc=("c1", "c2"))))
+    by_hand = domain.record_action(a, 1, "sub", "cc", "", "web", at(2), user_ids=["c1"], ids=lambda: "hand")
+    b = decide(by_hand.transition.approval, "x", minutes=3).transition.approval
+    result = domain.open_step(b, 1, at(4), lambda: "policy")
+    assert result.cc == ["c1", "c2"]
+    assert [(c.user_id, c.id, c.by_user_id) for c in result.transition.new_cc] == [("c2", "policy", "system")]
+    assert [(r[1], r[2], r[3]) for r in cc_rows(result.transition.approval)] == [
+        ("c1", "hand", "sub"), ("c2", "policy", "system")]
 
 
 def test_opening_again_reports_the_step_as_it_is_and_changes_nothing() -> None:

@@ -1,6 +1,6 @@
 """Opening a step: skipped without approvers, approved by policy (self-approval, the same approver
 as the step before), else pending with one task per approver (the first only when sequential)
-and its carbon copies."""
+and its carbon copies (those its users do not hold yet: a reopened step keeps the earlier ones)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ class Opened:
     auto_approved: bool
     timers: list[Timer] = field(default_factory=list)
     due: datetime | None = None
+    # The step's cc users, named by every opening (its copies are made once: transition.new_cc).
     cc: list[str] = field(default_factory=list)
 
 
@@ -110,7 +111,13 @@ def open_step(loaded: Approval, step_index: int, now: datetime, ids: NewId = new
         if not approvers:
             event = "approval.step_blocked"
     cc_users = list(config.get("cc") or []) if step.status == STEP_PENDING else []
-    for user in cc_users:
+    # One copy per user and step (uq_approval_cc_instance_step_user): a step reopened after a return,
+    # or a user copied by hand before it opened, keeps the copy it has; the opening still names
+    # every cc user (``Opened.cc``: the caller notifies them of this opening).
+    copied = {c.user_id for c in a.cc if c.step_index == step_index}
+    for user in dict.fromkeys(cc_users):
+        if user in copied:
+            continue
         copy = CcCopy(id=ids(), instance_id=a.instance.id, project_id=a.instance.project_id, step_index=step_index,
                       user_id=user, by_user_id=SYSTEM_ACTOR, created_at=now)
         a.cc.append(copy)
