@@ -36,6 +36,7 @@ from edge.routes import signin as signin_routes
 from edge.routes import tasks as tasks_routes
 from edge.routes import team as team_routes
 from edge.routes.registry_io import registry_router
+from edge.routing import index_routers
 from edge.schemas import ERROR_RESPONSES
 from edge.security_headers import SecurityHeadersMiddleware
 from edge.sso import im_routes as sso_im_routes
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, deps: EdgeDeps | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(registry_router())
     app.include_router(web_app.router)  # /assets of the web app; its pages come from the 404 handler
+    index_routers(app)  # after the last include: routers refuse paths none of their routes match at once
     # Outermost last: request context (id, locale, access log), then the guard (auth, rate
     # limits, body caps) before any route reads a body.
     app.add_middleware(RequestGuard)

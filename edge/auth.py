@@ -84,10 +84,15 @@ async def _cached(clients: Clients, key: str) -> tuple[dict[str, Any] | None, st
     """The cached entry under ``key`` when it is of the current directory epoch, and that epoch
     (to store with a fresh entry: read before the registry is asked, so an entry written after a
     directory change it did not see is never used)."""
-    try:
-        raw, epoch = await clients.redis.mget(key, EPOCH_KEY)
-    except RedisError:
-        return None, ""  # the cache is an optimisation; fall through to the registry
+    prefetched = getattr(clients, "prefetched", None)  # duck-typed clients (tests) have none
+    found = prefetched.pop(key, None) if prefetched else None
+    if found is not None:
+        raw, epoch = found  # read by the request guard with its rate-limit check (one round trip)
+    else:
+        try:
+            raw, epoch = await clients.redis.mget(key, EPOCH_KEY)
+        except RedisError:
+            return None, ""  # the cache is an optimisation; fall through to the registry
     current = _text(epoch) or "0"
     data = json.loads(raw) if raw else None
     if data is not None and data.get("epoch") != current:

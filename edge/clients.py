@@ -143,6 +143,8 @@ class Clients:
     request_id: str
     # The caller's address, as the audit log records it.
     ip: str = ""
+    # Redis values the request guard read with its first round trip (auth cache entries), by key.
+    prefetched: dict[str, tuple[Any, Any]] | None = None
 
     def _bound(self, svc: str, timeout: float | None = None) -> BoundStub:
         md = metadata(locale=self.locale, request_id=self.request_id)

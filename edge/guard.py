@@ -100,10 +100,10 @@ class RequestGuard:
         info = classify(settings, scope["method"], path, headers, scope.get("query_string", b"").decode("latin-1"))
         try:
             if path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/"):
-                user_id = await self._authenticate(scope, app_state, settings, headers)
-                redis = app_state.deps.redis
-                for name in info.limits:
-                    await ratelimit.check(redis, _limit(settings, name), user_id)
+                user_id, credential = await self._authenticate(scope, app_state, settings, headers)
+                # The credential's request rate, then the route's per-user limits: one round trip.
+                limits = [(_limit(settings, name), user_id) for name in info.limits]
+                await ratelimit.check_all(app_state.deps.redis, [(_limit(settings, "token"), credential), *limits])
             elif path.startswith(LINK_PREFIX) and app_state.deps is not None:
                 await ratelimit.check(app_state.deps.redis, _limit(settings, "action_links"), client_ip(scope))
             declared = headers.get("content-length", "")
@@ -114,8 +114,12 @@ class RequestGuard:
             return
         await self._run_capped(scope, receive, send, info.cap)
 
-    async def _authenticate(self, scope: Scope, app_state: Any, settings: Settings, headers: dict[str, str]) -> str:
-        from edge.auth import bearer_token
+    async def _authenticate(
+        self, scope: Scope, app_state: Any, settings: Settings, headers: dict[str, str]
+    ) -> tuple[str, str]:
+        """The caller's user id and credential (the bearer token, or ``session:<id>``), whose
+        rate limits the caller checks."""
+        from edge.auth import EPOCH_KEY, bearer_token
         from edge.clients import Clients
         from edge.deps import principal_of
 
@@ -126,17 +130,26 @@ class RequestGuard:
         presented = bool(headers.get("authorization", "").strip())
         ip = client_ip(scope)
         failures = _limit(settings, "auth_failures")
+        prefetched: dict[str, tuple[Any, Any]] | None = None
         if presented:
             # An address over its failures is refused before the registry is asked again, except
             # for tokens known good (the admin token, or one validated within the auth cache's
-            # minute): colleagues behind the same NAT keep working while a script guesses.
+            # minute): colleagues behind the same NAT keep working while a script guesses. The
+            # token's auth cache entry is read in the same round trip.
+            cache_key = _bearer_cache_key(headers.get("authorization", ""))
             try:
-                await ratelimit.check(deps.redis, failures, ip, consume=False)
+                if cache_key:
+                    values = await ratelimit.check_and_read(deps.redis, failures, ip, [cache_key, EPOCH_KEY],
+                                                            consume=False)
+                    if values is not None:
+                        prefetched = {cache_key: (values[0], values[1])}
+                else:
+                    await ratelimit.check(deps.redis, failures, ip, consume=False)
             except RateLimited:
                 if not await _known_good(deps, settings, headers.get("authorization", "")):
                     raise
         request_id = state.get("request_id") or uuid.uuid4().hex
-        clients = Clients(deps=deps, locale=state.get("locale", "zh"), request_id=request_id)
+        clients = Clients(deps=deps, locale=state.get("locale", "zh"), request_id=request_id, prefetched=prefetched)
         try:
             principal = await principal_of(Request(scope), clients)
         except Unauthenticated:
@@ -147,8 +160,7 @@ class RequestGuard:
         # Per credential: the bearer token, or the browser session.
         credential = (bearer_token(headers.get("authorization")) if not principal.session_id
                       else "session:" + principal.session_id)
-        await ratelimit.check(deps.redis, _limit(settings, "token"), credential)
-        return str(principal.id)
+        return str(principal.id), credential
 
     async def _run_capped(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         received = 0
@@ -184,6 +196,16 @@ class RequestGuard:
         except PayloadTooLarge as err:
             if not started and not replaced:
                 await _answer(err, scope, _empty_receive, send)
+
+
+def _bearer_cache_key(authorization: str) -> str:
+    """The auth cache key of the request's bearer token ("" when it carries none)."""
+    from edge.auth import _cache_key, bearer_token
+
+    try:
+        return _cache_key(bearer_token(authorization))
+    except Unauthenticated:
+        return ""
 
 
 async def _known_good(deps: Any, settings: Settings, authorization: str) -> bool:
