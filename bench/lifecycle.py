@@ -33,7 +33,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -184,6 +184,10 @@ class Decisions:
     serial_ms: list[float]
     concurrent_ms: list[float]
     next_todo_ms: list[float]  # after the decision's answer, one at a time
+    # CPU seconds per concurrent decision, by process: until the last answer, and what followed
+    # (the next step's approval requests and events relayed) in the second after it.
+    burst_cpu: dict[str, float] = field(default_factory=dict)
+    after_cpu: dict[str, float] = field(default_factory=dict)
 
 
 async def waiting_decisions(people: People, total: int, concurrency: int) -> tuple[list[str], list[str]]:
@@ -201,7 +205,9 @@ async def decide(people: People, task: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def bench_decisions(people: People, serial: int, concurrent: int, concurrency: int) -> Decisions:
+async def bench_decisions(
+    people: People, serial: int, concurrent: int, concurrency: int, procs: dict[str, psutil.Process] | None = None
+) -> Decisions:
     pids, tasks = await waiting_decisions(people, serial + concurrent, concurrency)
 
     out = Decisions([], [], [])
@@ -210,7 +216,14 @@ async def bench_decisions(people: People, serial: int, concurrent: int, concurre
         answered = time.perf_counter()
         await todo_of(people.director, pid, FINE_POLL_SECONDS)
         out.next_todo_ms.append((time.perf_counter() - answered) * 1000)
+    before = cpu_seconds(procs or {})
     out.concurrent_ms = await bounded(concurrency, [partial(decide, people, t) for t in tasks[serial:]])
+    last_answer = cpu_seconds(procs or {})
+    await asyncio.sleep(1)
+    after = cpu_seconds(procs or {})
+    n = max(concurrent, 1)
+    out.burst_cpu = {role: (last_answer[role] - before[role]) / n for role in last_answer}
+    out.after_cpu = {role: (after[role] - last_answer[role]) / n for role in after}
     return out
 
 
@@ -259,7 +272,7 @@ async def run_all(stack: DevStack, args: argparse.Namespace) -> Results:
     after = cpu_seconds(procs)
     cpu = {role: (after[role] - before[role]) / args.n for role in procs}
     work = await temporal_work(stack.env["BAOBEI_TEMPORAL_ADDRESS"], since)
-    decisions = await bench_decisions(people, args.decisions, args.decisions, args.concurrency)
+    decisions = await bench_decisions(people, args.decisions, args.decisions, args.concurrency, procs)
     await people.aclose()
     temporal = {"temporal": procs["temporal"]} if "temporal" in procs else {}
     before = cpu_seconds({**temporal, "bench": psutil.Process()})
@@ -366,6 +379,13 @@ def print_results(res: Results, args: argparse.Namespace) -> None:
     for role, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
         rows.append((f"  CPU per project: {role}", f"{seconds * 1000:.0f}", f"ms ({seconds / total:.0%})"))
     rows.append(("CPU per project: this bench's HTTP clients (not in the total)", f"{res.client_cpu * 1000:.0f}", "ms"))
+    if d.burst_cpu:
+        burst, after = sum(d.burst_cpu.values()), sum(d.after_cpu.values())
+        rows.append((f"CPU per decision ({args.concurrency} at a time): until the last answer / the second after",
+                     f"{burst * 1000:.1f} / {after * 1000:.1f}", "ms"))
+        for role in sorted(d.burst_cpu, key=lambda r: -d.burst_cpu[r]):
+            rows.append((f"  CPU per decision: {role}",
+                         f"{d.burst_cpu[role] * 1000:.1f} / {d.after_cpu.get(role, 0.0) * 1000:.1f}", "ms"))
     for role, seconds in sorted(res.bare_cpu.items()):
         rows.append((f"CPU per bare workflow: {role}", f"{seconds * 1000:.0f}", "ms"))
     for what, per in sorted(res.work.items()):
