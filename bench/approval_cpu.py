@@ -12,13 +12,9 @@ rendered as in the service (JSON) and written to /dev/null. Prints ms per call, 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +25,7 @@ from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.core.db import make_engine
 from baobei.core.logging import configure_logging
 from baobei.core.migrations import upgrade
+from bench.quiet import quiet_stderr
 from services.approval import domain
 from services.approval.servicer import ApprovalServicer
 from services.approval.store import ApprovalStore
@@ -102,15 +99,6 @@ def decision_request(n: int, task_id: str, instance_id: str) -> pb.RecordDecisio
     )
 
 
-@contextlib.contextmanager
-def quiet_stderr() -> Iterator[None]:
-    saved = sys.stderr
-    with open(os.devnull, "w") as sink:
-        sys.stderr = sink
-        try:
-            yield
-        finally:
-            sys.stderr = saved
 
 
 def run(url: str, calls: int, rounds: int) -> dict[str, float]:

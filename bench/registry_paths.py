@@ -16,14 +16,11 @@ project (create 5.2 → 2.4, submit 3.3 → 2.3, approve 3.7 → 1.9).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
-import os
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +30,7 @@ from baobei.core.db import make_engine
 from baobei.core.logging import configure_logging
 from baobei.core.migrations import upgrade
 from baobei.registry.v1 import registry_service_pb2 as pb
+from bench.quiet import quiet_stderr
 from services.registry.models import processed_request
 from services.registry.servicer import RegistryServicer
 
@@ -53,15 +51,6 @@ class Context:
         raise RuntimeError(f"{status.code}: {status.details}")
 
 
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    saved = sys.stderr
-    with open(os.devnull, "w") as sink:
-        sys.stderr = sink
-        try:
-            yield
-        finally:
-            sys.stderr = saved
 
 
 def struct(d: dict[str, Any]) -> struct_pb2.Struct:
@@ -98,7 +87,7 @@ def main() -> None:
     run = uuid.uuid4().hex[:6]
     rep, boss = f"rep-{run}", f"boss-{run}"
     total = args.n + args.warm
-    with quiet():
+    with quiet_stderr():
         servicer.UpsertOrg(pb.UpsertOrgRequest(
             request_id=f"org-{run}", departments=[pb.Department(id=f"d-{run}", name="销售部", manager_id=boss)],
             users=[pb.User(id=rep, name="销售", department_id=f"d-{run}", roles=["sales"]),
@@ -127,7 +116,7 @@ def main() -> None:
             actor_id=boss, event="approved", comment="同意", report_event_id=f"project-{pid}:project.approved:1"), ctx)
 
     print(f"{engine.dialect.name}, {args.n} calls per phase after {args.warm} warm-up calls")
-    with quiet():
+    with quiet_stderr():
         results = {label: timed(label, [functools.partial(fn, i) for i in range(total)], args.warm)
                    for label, fn in (("CreateProject", create), ("SubmitProject", submit),
                                      ("SetProjectStatus(active)", approve))}

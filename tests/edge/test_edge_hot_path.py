@@ -17,25 +17,15 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 
-from baobei.approval.v1 import approval_service_pb2 as approval_pb2
 from baobei.core.errors import Unauthenticated
 from baobei.core.settings import Settings
+from bench.edge_overhead import FakeApproval
 from edge import ratelimit
 from edge.app import create_app
 from edge.clients import EdgeDeps
 from edge.errors import RateLimited
 from edge.metrics import RATE_LIMITED, REQUESTS
 from edge.security_headers import API_CSP, STATIC
-
-
-class FakeApproval:
-    async def ListTodos(self, request: Any, **_: Any) -> Any:  # noqa: N802 - gRPC method name
-        return approval_pb2.ListTodosResponse()
-
-    async def GetTask(self, request: Any, **_: Any) -> Any:  # noqa: N802
-        task = approval_pb2.ApprovalTask(id=request.task_id, project_id="p-1", approver_id=request.actor_id,
-                                         status=approval_pb2.TASK_STATUS_APPROVED)
-        return approval_pb2.GetTaskResponse(task=task, may_act=True)
 
 
 class FakeRegistry:

@@ -13,34 +13,22 @@ too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from baobei.approval.v1 import approval_service_pb2 as pb
 from baobei.approval.v1 import approval_service_pb2_grpc as pb_grpc
-from baobei.core.db import make_engine
-from tests.conftest import StartService
+from tests.service import test_approval_open_next as open_next
 from tests.service import test_approval_service as base
 from tests.service.test_approval_open_next import decide, open_req, pending, step_opened_events
 from tests.service.test_approval_service import facts, rid
 
 registry_addr = base.registry_addr
+service = open_next.service  # the approval service of the module, as test_approval_open_next starts it
 
 Stub = pb_grpc.ApprovalServiceStub
 WID = "project-p1"
-
-
-@pytest.fixture(scope="module")
-def service(start_module_service: StartService, registry_addr: str) -> Iterator[tuple[Stub, sa.Engine]]:
-    running = start_module_service("approval", registry_addr=registry_addr)
-    engine = make_engine(running.db_url)
-    try:
-        yield pb_grpc.ApprovalServiceStub(running.channel), engine
-    finally:
-        engine.dispose()
 
 
 def step(name: str, approver: str, *cc: str) -> pb.PolicyStep:
