@@ -38,6 +38,7 @@ from services.registry.store.forms import find_form
 from services.registry.store.org import find_user, read_user
 from services.registry.store.protection import join_claim, leave_claim, waitlist_position, with_protection
 from services.registry.store.rows import (
+    PROJECTS,
     ProjectValues,
     add_history,
     conflicts_json,
@@ -176,7 +177,7 @@ def create_project(*, session: Session, inp: ProjectInput) -> Project:
     return project_of(ProjectValues({**_CREATE_DEFAULTS, **values}), [created])
 
 
-_CREATE = ProjectRow.__table__.insert()  # type: ignore[attr-defined]
+_CREATE = PROJECTS.insert()
 # The columns a new row leaves to their defaults, as stored (``project_of`` reads them).
 _CREATE_DEFAULTS: dict[str, Any] = {"claim_key": "", "protection_state": "", "follow_ups": 0}
 
@@ -238,16 +239,15 @@ def recipient_redactions(
     return project, out
 
 
-_PROJECT: sa.Table = ProjectRow.__table__  # type: ignore[attr-defined]
 # The lifecycle's writes of a project row, built once (values bound per call): a submit and a
 # status change update the locked row through Core, no ORM unit of work.
 _SUBMITTED = (
-    _PROJECT.update().where(_PROJECT.c.id == sa.bindparam("b_id"))
+    PROJECTS.update().where(PROJECTS.c.id == sa.bindparam("b_id"))
     .values(status=sa.bindparam("b_status"), conflicts=sa.bindparam("b_conflicts"),
             version=sa.bindparam("b_version"), updated_at=sa.bindparam("b_updated_at"))
 )
 _STATUS_SET = (
-    _PROJECT.update().where(_PROJECT.c.id == sa.bindparam("b_id"))
+    PROJECTS.update().where(PROJECTS.c.id == sa.bindparam("b_id"))
     .values(status=sa.bindparam("b_status"), version=sa.bindparam("b_version"),
             updated_at=sa.bindparam("b_updated_at"))
 )

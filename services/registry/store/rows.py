@@ -62,16 +62,16 @@ class ProjectValues:
         try:
             return self.values[name]
         except KeyError:
-            if name in _PROJECT.c:
+            if name in PROJECTS.c:
                 return None
             raise AttributeError(name) from None
 
 
-_PROJECT: sa.Table = ProjectRow.__table__  # type: ignore[attr-defined]
+PROJECTS: sa.Table = ProjectRow.__table__  # type: ignore[attr-defined]
 _HISTORY_TABLE: sa.Table = ProjectHistoryRow.__table__  # type: ignore[attr-defined]
 # Built once (their compiled forms are cached by statement): the lifecycle's writes read the
 # locked project and add history through Core, with no ORM unit of work.
-_LOCK_PROJECT = sa.select(_PROJECT).where(_PROJECT.c.id == sa.bindparam("project_id")).with_for_update()
+_LOCK_PROJECT = sa.select(PROJECTS).where(PROJECTS.c.id == sa.bindparam("project_id")).with_for_update()
 _ADD_HISTORY = _HISTORY_TABLE.insert().inline()
 
 

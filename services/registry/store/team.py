@@ -35,9 +35,16 @@ def _usable(value: str) -> bool:
     return bool(value) and len(value) <= 100 and "\x00" not in value
 
 
+_USER: sa.Table = UserRow.__table__  # type: ignore[attr-defined]
+_USER_LEFT = sa.select(_USER.c.left).where(_USER.c.id == sa.bindparam("user_id"))
+
+
 def _active_user(session: Session, user_id: str) -> bool:
-    row = session.get(UserRow, user_id) if _usable(user_id) else None
-    return row is not None and not row.left
+    """A stored user who has not left (read through Core: approval's initial team asks per member)."""
+    if not _usable(user_id):
+        return False
+    found = session.connection().execute(_USER_LEFT, {"user_id": user_id}).first()
+    return found is not None and not found[0]
 
 
 def team_rows(session: Session, project_id: str) -> list[ProjectTeamRow]:
@@ -118,11 +125,9 @@ def set_team(*, session: Session, project_id: str, actor_id: str, actor_is_admin
 
 
 _TEAM: sa.Table = ProjectTeamRow.__table__  # type: ignore[attr-defined]
-_USER: sa.Table = UserRow.__table__  # type: ignore[attr-defined]
 # Approval's team writes, built once (the lifecycle approves every project): whether the project
-# has a team, whether a user is current, and the members' rows.
+# has a team, and the members' rows.
 _HAS_TEAM = sa.select(_TEAM.c.user_id).where(_TEAM.c.project_id == sa.bindparam("project_id")).limit(1)
-_USER_LEFT = sa.select(_USER.c.left).where(_USER.c.id == sa.bindparam("user_id"))
 _ADD_MEMBERS = _TEAM.insert()
 
 
@@ -132,14 +137,7 @@ def ensure_initial_team(session: Session, project: Project, actor_id: str) -> No
     conn = session.connection()
     if conn.execute(_HAS_TEAM, {"project_id": project.id}).first() is not None:
         return
-
-    def current(user_id: str) -> bool:  # ``_active_user``
-        if not _usable(user_id):
-            return False
-        found = conn.execute(_USER_LEFT, {"user_id": user_id}).first()
-        return found is not None and not found[0]
-
-    team = rules.initial_team(project.owner_id, project.fields, user_exists=current)
+    team = rules.initial_team(project.owner_id, project.fields, user_exists=lambda u: _active_user(session, u))
     # Part of the approval (its "approved" history entry): no entry of its own; later changes are
     # recorded as "team_changed".
     if not team:
