@@ -22,58 +22,29 @@ from edge.metrics import RATE_LIMITED
 log = structlog.get_logger(__name__)
 PREFIX = "baobei:edge:rl:"
 
-# KEYS[1] = bucket; ARGV = interval ms (window / limit), window ms, consume (1) or only peek (0).
-# Returns 0 when allowed (and counted when consuming), else the milliseconds until it would be.
+# One script for every check, so a guard's checks (and the auth cache read beside them) cost one
+# round trip. KEYS[1..n] = buckets, KEYS[n+1..] = keys read (MGET) as well; ARGV[1] = n,
+# ARGV[2] = consume (1) or only peek (0), then each bucket's interval (window / limit) and window
+# in ms. The buckets are checked in order: one that passes is counted (when consuming), the first
+# refusal stops there. Returns {0, 0, values} when all passed, else {i, ms until bucket i would
+# pass, values}.
 _GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local new_tat = tat + interval
-local wait = new_tat - now - window
-if wait > 0 then return wait end
-if ARGV[3] == '1' then redis.call('SET', KEYS[1], new_tat, 'PX', math.max(new_tat - now, 1)) end
-return 0
-"""
-
-
-# Several checks in one round trip, in order, as consecutive calls of the script above would do:
-# KEYS[i] = bucket i; ARGV[2i-1], ARGV[2i] = its interval and window (ms); each is consumed when it
-# passes, and the first refusal stops there. Returns {0, 0} when all passed, else {i, wait ms}.
-_GCRA_ALL = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local window = tonumber(ARGV[2 * i])
+local n = tonumber(ARGV[1])
+local values = {}
+if #KEYS > n then values = redis.call('MGET', unpack(KEYS, n + 1)) end
+for i = 1, n do
+  local interval = tonumber(ARGV[1 + 2 * i])
+  local window = tonumber(ARGV[2 + 2 * i])
   local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if tat < now then tat = now end
   local new_tat = tat + interval
   local wait = new_tat - now - window
-  if wait > 0 then return {i, wait} end
-  redis.call('SET', KEYS[i], new_tat, 'PX', math.max(new_tat - now, 1))
+  if wait > 0 then return {i, wait, values} end
+  if ARGV[2] == '1' then redis.call('SET', KEYS[i], new_tat, 'PX', math.max(new_tat - now, 1)) end
 end
-return {0, 0}
-"""
-
-
-# The script above on KEYS[1] (same ARGV), answering with the values of KEYS[2..] as well (MGET):
-# {wait ms or 0, values}.
-_GCRA_READ = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local values = redis.call('MGET', unpack(KEYS, 2))
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local new_tat = tat + interval
-local wait = new_tat - now - window
-if wait > 0 then return {wait, values} end
-if ARGV[3] == '1' then redis.call('SET', KEYS[1], new_tat, 'PX', math.max(new_tat - now, 1)) end
-return {0, values}
+return {0, 0, values}
 """
 
 
@@ -92,76 +63,49 @@ class Limit:
         return f"{PREFIX}{self.name}:{self.limit}/{self.window}:{digest}"
 
 
-def _script_args(limit: Limit, subject: str, consume: bool) -> tuple[Any, ...] | None:
-    """The EVAL arguments of one check (None: the limit is off)."""
-    if limit.limit <= 0 or limit.window <= 0:
+async def _run(
+    redis: Any, checks: list[tuple[Limit, str]], read: list[str], *, consume: bool
+) -> list[Any] | None:
+    """The script over ``checks`` (limits that are off left out) and ``read``: raises
+    :class:`RateLimited` for the first refusal; the values read, or None when Redis failed (the
+    checks then let the request through)."""
+    active = [(limit, subject) for limit, subject in checks if limit.limit > 0 and limit.window > 0]
+    argv: list[Any] = [len(active), "1" if consume else "0"]
+    for limit, _ in active:
+        window_ms = limit.window * 1000
+        argv += [max(1, window_ms // limit.limit), window_ms]
+    keys = [limit.key(subject) for limit, subject in active] + read
+    try:
+        refused, wait_ms, values = await redis.eval(_GCRA, len(keys), *keys, *argv)
+    except RedisError:
+        for limit, _ in active:
+            log.warning("ratelimit.unavailable", limit=limit.name)
         return None
-    window_ms = limit.window * 1000
-    interval_ms = max(1, window_ms // limit.limit)
-    return (_GCRA, 1, limit.key(subject), interval_ms, window_ms, "1" if consume else "0")
-
-
-def _judge(limit: Limit, wait_ms: int) -> None:
-    if wait_ms > 0:
-        log.info("ratelimit.refused", limit=limit.name, retry_after_ms=wait_ms)
+    if int(refused):
+        limit = active[int(refused) - 1][0]
+        log.info("ratelimit.refused", limit=limit.name, retry_after_ms=int(wait_ms))
         RATE_LIMITED.labels(limit.name).inc()  # a refused peek refuses the request too
-        raise RateLimited(math.ceil(wait_ms / 1000))
+        raise RateLimited(math.ceil(int(wait_ms) / 1000))
+    return list(values)
 
 
 async def check(redis: Any, limit: Limit, subject: str, *, consume: bool = True) -> None:
     """Count one request of ``subject`` against ``limit`` (or, with ``consume=False``, only ask
     whether one would pass); raise :class:`RateLimited` when over it."""
-    args = _script_args(limit, subject, consume)
-    if args is None:
-        return
-    try:
-        wait_ms = int(await redis.eval(*args))
-    except RedisError:
-        log.warning("ratelimit.unavailable", limit=limit.name)
-        return
-    _judge(limit, wait_ms)
+    if limit.limit > 0 and limit.window > 0:
+        await _run(redis, [(limit, subject)], [], consume=consume)
 
 
 async def check_and_read(
     redis: Any, limit: Limit, subject: str, keys: list[str], *, consume: bool = True
 ) -> list[Any] | None:
-    """:func:`check` and a ``MGET`` of ``keys`` in one round trip (one script: the check's verdict
-    first, ``RateLimited`` as :func:`check` raises it). The values read, or None when the read failed."""
-    args = _script_args(limit, subject, consume)
-    if args is None:
-        try:
-            return list(await redis.mget(keys))
-        except RedisError:
-            return None
-    _, _, bucket, interval_ms, window_ms, consumed = args
-    try:
-        wait, values = await redis.eval(_GCRA_READ, 1 + len(keys), bucket, *keys, interval_ms, window_ms, consumed)
-    except RedisError:
-        log.warning("ratelimit.unavailable", limit=limit.name)
-        return None
-    _judge(limit, int(wait))
-    return list(values)
+    """:func:`check` and a ``MGET`` of ``keys`` in one round trip (``RateLimited`` as :func:`check`
+    raises it). The values read, or None when the read failed."""
+    return await _run(redis, [(limit, subject)], keys, consume=consume)
 
 
 async def check_all(redis: Any, checks: list[tuple[Limit, str]]) -> None:
     """:func:`check` (consuming) of each ``(limit, subject)`` in turn, in one round trip: the first
     refusal raises and the later ones are not counted, as with consecutive calls."""
-    active = [(limit, subject) for limit, subject in checks if limit.limit > 0 and limit.window > 0]
-    if len(active) < 2:
-        for limit, subject in active:
-            await check(redis, limit, subject)
-        return
-    keys: list[str] = []
-    argv: list[int] = []
-    for limit, subject in active:
-        window_ms = limit.window * 1000
-        keys.append(limit.key(subject))
-        argv += [max(1, window_ms // limit.limit), window_ms]
-    try:
-        refused, wait_ms = (int(v) for v in await redis.eval(_GCRA_ALL, len(keys), *keys, *argv))
-    except RedisError:
-        for limit, _ in active:
-            log.warning("ratelimit.unavailable", limit=limit.name)
-        return
-    if refused:
-        _judge(active[refused - 1][0], wait_ms)
+    if any(limit.limit > 0 and limit.window > 0 for limit, _ in checks):
+        await _run(redis, checks, [], consume=True)
