@@ -33,6 +33,7 @@ from baobei.registry.v1 import registry_service_pb2_grpc as registry_grpc
 from baobei.reporting.v1 import reporting_service_pb2_grpc as reporting_grpc
 from baobei.tasks.v1 import tasks_service_pb2_grpc as tasks_grpc
 from edge.errors import ServiceUnavailable, from_rpc_error
+from edge.policy_presence import PolicyPresence
 from workflows.contracts.data_converter import DATA_CONVERTER
 
 _STUBS: dict[str, Callable[[grpc.aio.Channel], Any]] = {
@@ -67,6 +68,8 @@ class EdgeDeps:
     redis: aioredis.Redis
     temporal_client: TemporalClient | None = None
     owns_temporal: bool = True
+    # Forms lately seen to have an approval policy (the check before each submission).
+    policies: PolicyPresence = field(default_factory=PolicyPresence)
     _temporal_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod

@@ -124,10 +124,15 @@ async def start_and_submit(
 async def require_approval_policy(clients: Clients, form_key: str) -> None:
     """409 ``no_approval_policy`` (naming the form) unless the form has an approval policy: asked
     before anything is created or submitted, so a refusal changes nothing. A blank form key is
-    left to the registry, which reports it with the body's other violations."""
+    left to the registry, which reports it with the body's other violations. A form seen with a
+    policy is not asked again for a few seconds (``edge.policy_presence``)."""
     if not form_key.strip():
         return
+    seen = clients.deps.policies
+    if seen.known(form_key):
+        return
     await clients.approval.RequirePolicy(approval_pb2.RequirePolicyRequest(form_key=form_key))
+    seen.saw(form_key)
 
 
 async def submit(

@@ -29,6 +29,8 @@ async def put_policy(policy_key: str, body: PolicyIn, admin: AdminUser, clients:
             options=mapping.policy_options_in(body),
         )
     )
+    # The policy may have left a form: the next submissions ask again.
+    clients.deps.policies.forget()
     await audit.record(clients, "policy.changed", actor_id=admin.id, target_type="approval_policy",
                        target_id=policy_key, details={"version": resp.version, "form_key": body.form_key,
                                                       "steps": [s.name for s in body.steps]})

@@ -131,3 +131,42 @@ async def test_raised_amount_after_a_return_is_replanned_from_the_start(admin: h
     assert r.status_code == 200 and r.json()["status"] == "pending_approval", r.text
     todo = await todo_for(org["director"], pid)
     assert todo["step"] == "总监审批"
+
+
+def _require_policy_calls() -> float:
+    """RequirePolicy calls the (in-process) approval server answered, by its own metrics."""
+    from prometheus_client import REGISTRY
+
+    labels = {"grpc_service": "baobei.approval.v1.ApprovalService", "grpc_method": "RequirePolicy"}
+    return sum(REGISTRY.get_sample_value("baobei_grpc_server_handled_total", {**labels, "grpc_code": code}) or 0.0
+               for code in ("OK", "FAILED_PRECONDITION"))
+
+
+async def test_a_form_seen_with_a_policy_is_not_asked_again_until_a_policy_changes(
+    admin: httpx.AsyncClient, org: Org
+) -> None:
+    form = await make_form(admin, org)
+    rep = org["rep"]
+    before = _require_policy_calls()
+    for _ in range(3):
+        r = await rep.post("/api/v1/projects", json={**project(form), "submit": True})
+        assert r.status_code == 201 and r.json()["status"] == "pending_approval", r.text
+    assert _require_policy_calls() == before + 1  # asked once for three submissions
+
+    # The policy moves to another form (a PUT through this edge): the old form is asked again and
+    # refused, and nothing is registered.
+    other = await bare_form(admin, org)
+    r = await admin.put(f"/api/v1/approval-policies/{form}", json={
+        "form_key": other, "steps": [{"name": "经理审批", "approvers": {"type": "manager_of_submitter"}}]})
+    assert r.status_code == 200, r.text
+    body = project(form)
+    refused(await rep.post("/api/v1/projects", json={**body, "submit": True}), form)
+    assert await named(admin, body["name"]) == []
+    # A form without a policy is asked every time: giving it one applies to the next submission.
+    refused(await rep.post("/api/v1/projects", json={**body, "submit": True}), form)
+    assert _require_policy_calls() == before + 3
+    r = await admin.put(f"/api/v1/approval-policies/{form}-back", json={
+        "form_key": form, "steps": [{"name": "经理审批", "approvers": {"type": "manager_of_submitter"}}]})
+    assert r.status_code == 200, r.text
+    r = await rep.post("/api/v1/projects", json={**body, "submit": True})
+    assert r.status_code == 201 and r.json()["status"] == "pending_approval", r.text
