@@ -24,7 +24,8 @@ class FinishActivities:
         project = await self._registry.set_project_status(inp.status)
         if inp.delivery is not None:
             await self._registry.start_delivery(inp.delivery)
-        await self._notify.send(inp.notice)
+        # The status write answered the project's owner: their notice needs no redaction read.
+        await self._notify.send_knowing_owner(inp.notice, project.owner_id)
         activity_logger(inp.status.project_id).info("approval.finished", status=inp.status.status,
                                                     delivery=inp.delivery is not None)
         return project

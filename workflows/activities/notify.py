@@ -48,12 +48,15 @@ def _result(resp: pb.DeliverResponse) -> DeliverResult:
 
 async def send_notification(
     stub: NotifyServiceStub, registry: RegistryServiceStub | None, inp: SendInput, *, timeout: float, log: Any,
+    owner_id: str = "",
 ) -> list[str]:
     """``notify.Send`` of ``inp``, split by what its recipients may read of the project (with the
     registry); the notification ids. The Send activity and the worker's notice relay
     (workflows/notice_relay.py) both send through here. Refusals raise ``ApplicationError``
-    (non-retryable for a caller error, such as an unknown recipient)."""
-    sends = [inp] if registry is None else await redact.per_recipient(registry, inp, timeout=timeout)
+    (non-retryable for a caller error, such as an unknown recipient). ``owner_id``: the project's
+    owner as the registry just answered it (``redact.per_recipient``)."""
+    sends = [inp] if registry is None else await redact.per_recipient(registry, inp, timeout=timeout,
+                                                                       owner_id=owner_id)
     ids: list[str] = []
     for one in sends:
         req = pb.SendRequest(
@@ -91,8 +94,14 @@ class NotifyActivities:
 
     @activity.defn(name=NOTIFY_SEND)
     async def send(self, inp: SendInput) -> SendResult:
+        return await self.send_knowing_owner(inp, "")
+
+    async def send_knowing_owner(self, inp: SendInput, owner_id: str) -> SendResult:
+        """``send`` by a caller that has just read the project's owner from the registry (the
+        approval's end, ``lifecycle.Finish``): a notice to the owner alone is sent unredacted
+        without asking the registry what they may read."""
         ids = await send_notification(self._stub, self._registry, inp, timeout=self._timeout,
-                                      log=activity_logger(inp.project_id))
+                                      log=activity_logger(inp.project_id), owner_id=owner_id)
         return SendResult(notification_ids=ids)
 
     @activity.defn(name=NOTIFY_DELIVER)

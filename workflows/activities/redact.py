@@ -102,11 +102,17 @@ def redacted(inp: SendInput, recipients: list[str], hidden: frozenset[str], valu
     )
 
 
-async def per_recipient(registry: RegistryServiceStub, inp: SendInput, *, timeout: float) -> list[SendInput]:
+async def per_recipient(
+    registry: RegistryServiceStub, inp: SendInput, *, timeout: float, owner_id: str = ""
+) -> list[SendInput]:
     """``inp`` split by what its recipients may read of its project (one send when they all may
     read the same; the first keeps the request id, so retries stay idempotent). One registry read
-    answers the project and every recipient's hidden paths."""
+    answers the project and every recipient's hidden paths. ``owner_id``, when the caller has just
+    read it from the registry: a notice to the project's owner alone needs no read (the owner
+    reads everything of their project, as ``RecipientRedactions`` answers for them)."""
     if not inp.project_id or not inp.recipient_ids:
+        return [inp]
+    if owner_id and set(inp.recipient_ids) == {owner_id}:
         return [inp]
     recipients = list(dict.fromkeys(inp.recipient_ids))
     try:
