@@ -23,7 +23,8 @@ class CalendarUnavailable(Exception):
 class CalendarSource:
     """The statutory calendar alone when no approval address is configured (a tasks service run
     on its own, as in its service tests); else the company calendar, read on each call so an
-    administrator's change applies to the next evaluation."""
+    administrator's change applies to the next evaluation. ``current`` is the provider the rule
+    evaluation calls, only when it has working time to count (``rules.evaluate``)."""
 
     def __init__(self, addr: str = "", *, timeout: float = 10.0) -> None:
         self._addr = addr

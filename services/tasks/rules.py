@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -36,6 +36,9 @@ SYMBOLIC = ("assignee", "owner", "downstream_assignees")
 STATUSES = ("todo", "in_progress", "done", "blocked")
 _DURATION = re.compile(r"^(\d+)\s*(m|h|d)$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+# A zero-argument source of the working calendar (the tasks service reads it from approval): called
+# only when an evaluation has an offset from a due date to count, at most once per evaluation.
+CalendarProvider = Callable[[], WorkingCalendar]
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -312,6 +315,21 @@ def _fire(rule: Rule, key: str, project: ProjectFacts, task: TaskFacts | None, *
     )
 
 
+def _once(calendar: WorkingCalendar | CalendarProvider) -> CalendarProvider:
+    """``calendar`` itself, or its provider's first answer (asked for on the first use only)."""
+    if isinstance(calendar, WorkingCalendar):
+        fixed = calendar
+        return lambda: fixed
+    got: list[WorkingCalendar] = []
+
+    def get() -> WorkingCalendar:
+        if not got:
+            got.append(calendar())
+        return got[0]
+
+    return get
+
+
 def evaluate(
     rules: Iterable[Rule],
     *,
@@ -320,12 +338,16 @@ def evaluate(
     events: list[TaskEvent],
     now: datetime,
     fired: set[str],
-    calendar: WorkingCalendar = STATUTORY,
+    calendar: WorkingCalendar | CalendarProvider = STATUTORY,
 ) -> Evaluation:
     """Fires due at ``now`` (minus those in ``fired``) and the earliest future fire time; offsets
-    from due dates count working-day hours on ``calendar``."""
+    from due dates count working-day hours on ``calendar``. A provider (``CalendarProvider``) is
+    called only when an offset must be counted (an enabled ``overdue``/``due_soon`` rule with a
+    non-zero offset, on an open task with a due date, not yet fired) and at most once; whatever it
+    raises passes through."""
     out = Evaluation()
     by_id = {t.id: t for t in tasks}
+    working = _once(calendar)
 
     def wake(at: datetime) -> None:
         if out.next_wake is None or at < out.next_wake:
@@ -339,13 +361,13 @@ def evaluate(
             for t in tasks:
                 if t.due is None or t.status == "done":
                     continue
-                shift = offset if rule.trigger == "overdue" else -offset
-                at = calendar.shift_working_hours(due_end(t.due), shift) if offset else due_end(t.due)
                 key = f"{rule.key}:{t.id}:{t.due.isoformat()}"
                 if key in fired:
                     continue
                 if rule.trigger == "due_soon" and now >= due_end(t.due):
                     continue  # already past due: "due soon" no longer makes sense
+                shift = offset if rule.trigger == "overdue" else -offset
+                at = working().shift_working_hours(due_end(t.due), shift) if offset else due_end(t.due)
                 if at > now:
                     wake(at)
                 elif _holds(rule, project, t, None, out):

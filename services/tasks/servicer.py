@@ -415,13 +415,14 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                 request.protection_until.ToDatetime(tzinfo=UTC) if request.HasField("protection_until") else None
             ),
         )
+        # The company calendar is read (over gRPC from approval) only if a rule has working time
+        # to count, once, and afresh for each evaluation; nothing is written before it is read.
         try:
-            working = self.calendar.current()
+            result = rule_store.evaluate_rules(
+                self.engine, project=facts, now=now, after_seq=request.after_seq, calendar=self.calendar.current
+            )
         except CalendarUnavailable as err:  # UNAVAILABLE: the activity retries
             context.abort(grpc.StatusCode.UNAVAILABLE, str(err))
-        result = rule_store.evaluate_rules(
-            self.engine, project=facts, now=now, after_seq=request.after_seq, calendar=working
-        )
         resp = pb.EvaluateRulesResponse(
             fires=[mapping.fire(f, project_id) for f in result.evaluation.fires],
             last_seq=result.last_seq,

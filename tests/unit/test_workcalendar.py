@@ -85,6 +85,57 @@ def test_overdue_counts_on_the_company_calendar() -> None:
     assert overdue_eval(at(MON)).fires == []
 
 
+def test_a_calendar_provider_is_asked_only_for_an_offset_to_count_and_once() -> None:
+    """``evaluate`` takes a zero-argument provider: not called when no rule has working time to
+    count (no due date, done, already fired, a zero offset, disabled, other triggers), called once
+    for any number of tasks that do, and what it raises passes through."""
+    asked: list[int] = []
+
+    def provider() -> WorkingCalendar:
+        asked.append(1)
+        return WorkingCalendar([Override(MON, "holiday", "调休")])
+
+    project = rules.ProjectFacts(id="p1", owner_id="owner")
+
+    def task(tid: str, due: date | None, status: str = "todo") -> rules.TaskFacts:
+        return rules.TaskFacts(id=tid, name=tid, assignee_id="alice", status=status, milestone=False, due=due)
+
+    def run(rule_list: list[rules.Rule], tasks: list[rules.TaskFacts], fired: frozenset[str] = frozenset(),
+            now: datetime | None = None) -> rules.Evaluation:
+        return rules.evaluate(rule_list, project=project, tasks=tasks, events=[], now=now or at(SUN, 12),
+                              fired=set(fired), calendar=provider)
+
+    overdue = list(rules.DEFAULT_RULES)
+    at_due = rules.Rule(key="at-due", name="到期", trigger="overdue", after="0h",
+                        actions=(rules.Action(type="notify", to=("assignee",)),))
+    soon = rules.Rule(key="soon", name="即将到期", trigger="due_soon", before="24h", actions=at_due.actions)
+    off = rules.Rule(key="off", name="停用", trigger="overdue", after="24h", enabled=False, actions=at_due.actions)
+    assert run(overdue, []).next_wake is None
+    assert run(overdue, [task("nodue", None), task("done", FRI, status="done")]).next_wake is None
+    assert run(overdue, [task("t1", FRI)], fired=frozenset({f"task-overdue-24h:t1:{FRI.isoformat()}"})).fires == []
+    assert run([at_due, off], [task("t1", FRI)]).fires[0].key == f"at-due:t1:{FRI.isoformat()}"
+    assert run([soon], [task("t1", FRI)]).fires == []  # already past due: nothing to count
+    assert asked == []
+    ev = run([*overdue, soon], [task("t1", FRI), task("t2", FRI), task("t3", MON)], now=at(FRI, 12))
+    assert asked == [1]  # once for the whole evaluation
+    # Monday off: t3's 24 h before its due day ends are Friday's (due soon now), and every
+    # "overdue 24h" counts on past it to Wednesday.
+    assert sorted(f.key for f in ev.fires) == [f"soon:{t}:{d.isoformat()}" for t, d in
+                                               (("t1", FRI), ("t2", FRI), ("t3", MON))]
+    assert ev.next_wake == at(date(2026, 12, 2))
+    assert run(overdue, [task("t1", FRI)]).next_wake == at(date(2026, 12, 2))  # Monday off: Wednesday
+    assert asked == [1, 1]  # read afresh by the next evaluation
+
+    def down() -> WorkingCalendar:
+        raise ConnectionError("approval down")
+
+    assert rules.evaluate(overdue, project=project, tasks=[task("nodue", None)], events=[], now=at(SUN, 12),
+                          fired=set(), calendar=down).fires == []
+    with pytest.raises(ConnectionError):
+        rules.evaluate(overdue, project=project, tasks=[task("t1", FRI)], events=[], now=at(SUN, 12), fired=set(),
+                       calendar=down)
+
+
 def test_due_soon_counts_back_over_days_off() -> None:
     rule = rules.Rule(key="soon", name="即将到期", trigger="due_soon", before="24h",
                       actions=(rules.Action(type="notify", to=("assignee",)),))

@@ -132,8 +132,11 @@ def evaluate_rules(
     now: datetime,
     after_seq: int,
     limit: int = 200,
-    calendar: WorkingCalendar = STATUTORY,
+    calendar: WorkingCalendar | rules.CalendarProvider = STATUTORY,
 ) -> EvalResult:
+    """The project's evaluation at ``now`` from its stored plan, events after ``after_seq``, rules
+    and fires; ``calendar`` as in ``rules.evaluate`` (a provider is asked only if an offset needs
+    it, after the reads)."""
     params = {"project_id": project.id}
     with engine.connect() as conn:
         tasks = load_tasks(conn, project_id=project.id)
