@@ -381,6 +381,11 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
         start = domain.parse_date(request.start, "start", violations) or task_rows.today_cn()
         if violations:
             raise ValidationFailed(violations)
+        # The embedded evaluation is checked before anything is applied (a refusal changes nothing).
+        facts = self._rule_facts(request.evaluate, "evaluate.") if request.HasField("evaluate") else None
+        if facts is not None and facts.id != project_id:
+            raise ValidationFailed([FieldViolation("evaluate.project_id", "只能评估所套用模板的项目",
+                                                   "must be the project the template is applied to")])
 
         def apply(session: Session) -> pb.ApplyTemplateResponse:
             n, version = plan_store.apply_template(
@@ -397,24 +402,42 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                                                      name=request.baseline_name.strip(), now=datetime.now(UTC))
             return pb.ApplyTemplateResponse(created=n, template_version=version, baseline_number=number)
 
-        return self._once(request.request_id, "ApplyTemplate", pb.ApplyTemplateResponse, apply)
+        resp = self._once(request.request_id, "ApplyTemplate", pb.ApplyTemplateResponse, apply)
+        if facts is not None:
+            # After the apply and outside its stored answer: a retry gets the stored apply answer
+            # and an evaluation as fresh as a separate EvaluateRules call would give.
+            resp.evaluation.SetInParent()  # present even when empty: the caller knows it was asked
+            resp.evaluation.CopyFrom(self._evaluate_rules(request.evaluate, facts, context))
+        return resp
 
     @rpc
     def EvaluateRules(
         self, request: pb.EvaluateRulesRequest, context: grpc.ServicerContext
     ) -> pb.EvaluateRulesResponse:
-        project_id = _required(request.project_id, "project_id", "项目")
-        now = request.now.ToDatetime(tzinfo=UTC) if request.HasField("now") else datetime.now(UTC)
+        return self._evaluate_rules(request, self._rule_facts(request), context)
+
+    def _rule_facts(self, request: pb.EvaluateRulesRequest, prefix: str = "") -> rules.ProjectFacts:
+        """The validated project facts of an EvaluateRules request (also of the one embedded in
+        ApplyTemplate, whose field paths get ``prefix``)."""
+        project_id = _required(request.project_id, f"{prefix}project_id", "项目")
         facts = rules.ProjectFacts(
             id=project_id,
             owner_id=request.owner_id,
             name=request.project_name,
             business_line=request.business_line,
-            amount=_decimal(request.project_amount, "project_amount"),
+            amount=_decimal(request.project_amount, f"{prefix}project_amount"),
             protection_until=(
                 request.protection_until.ToDatetime(tzinfo=UTC) if request.HasField("protection_until") else None
             ),
         )
+        return facts
+
+    def _evaluate_rules(
+        self, request: pb.EvaluateRulesRequest, facts: rules.ProjectFacts, context: grpc.ServicerContext
+    ) -> pb.EvaluateRulesResponse:
+        """EvaluateRules' answer for the project ``facts`` (from ``_rule_facts``)."""
+        project_id = facts.id
+        now = request.now.ToDatetime(tzinfo=UTC) if request.HasField("now") else datetime.now(UTC)
         # The company calendar is read (over gRPC from approval) only if a rule has working time
         # to count, once, and afresh for each evaluation; nothing is written before it is read.
         try:

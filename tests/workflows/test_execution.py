@@ -26,6 +26,7 @@ from baobei.workcalendar import STATUTORY
 from services.tasks.rules import due_end
 from services.tasks.workdays import calendar
 from tests.conftest import StartService
+from tests.workflows.test_start_plan_activity import calls_since, tasks_calls
 from workflows.activities.reporting import typed_event
 from workflows.activities.tasks import TasksActivities
 from workflows.contracts.execution import (
@@ -310,8 +311,9 @@ async def test_started_knowing_protection_applies_the_template_and_first_turn_in
     env: WorkflowEnvironment, stack: tuple[Sink, pb_grpc.TasksServiceStub, str]
 ) -> None:
     """Started by the lifecycle's delivery start (protection given), the template and the first
-    rules turn run as one local activity (patch plan-start-in-one), and the page of task events
-    the template made is reported in one call (patch task-events-batch), each event once."""
+    rules turn run as one local activity (patch plan-start-in-one) making one tasks call, and the
+    page of task events the template made is reported in one call (patch task-events-batch), each
+    event once."""
     sink, stub, queue = stack
     bl = f"bl-{uuid.uuid4().hex[:6]}"
     body = struct_pb2.Struct()
@@ -321,8 +323,11 @@ async def test_started_knowing_protection_applies_the_template_and_first_turn_in
     ]})
     stub.PutTemplate(pb.PutTemplateRequest(request_id=f"{bl}-tpl", business_line=bl, body=body), timeout=10)
     pid = f"p-{uuid.uuid4().hex[:6]}"
+    before = tasks_calls()
     handle = await start(env, queue, pid, bl=bl, start="2026-09-29", protection=ProtectionInfo(state="none"))
     await env.sleep(timedelta(minutes=1))
+    # The start's one local activity is one call to the tasks service (issue 15; two before).
+    assert calls_since(before) == {"ApplyTemplate:OK": 1}
     tasks = stub.ListTasks(pb.ListTasksRequest(project_id=pid), timeout=10).tasks
     assert sorted(t.name for t in tasks) == ["方案设计", "现场勘查"]
     reported = {k: e for k, e in sink.events.items() if k.startswith(f"{pid}:task-event:")}

@@ -57,6 +57,59 @@ def _fire_info(f: pb.RuleFire) -> RuleFireInfo:
     )
 
 
+def _apply_request(inp: ApplyTemplateInput) -> pb.ApplyTemplateRequest:
+    return pb.ApplyTemplateRequest(
+        request_id=inp.request_id,
+        project_id=inp.project_id,
+        business_line=inp.business_line,
+        start=inp.start,
+        owner_id=inp.owner_id,
+        baseline_name=inp.baseline_name,
+    )
+
+
+def _applied(inp: ApplyTemplateInput, resp: pb.ApplyTemplateResponse) -> ApplyTemplateResult:
+    activity_logger(inp.project_id).info("plan.template_applied", business_line=inp.business_line,
+                                         created=resp.created, baseline_number=resp.baseline_number)
+    return ApplyTemplateResult(created=resp.created, template_version=resp.template_version,
+                               baseline_number=resp.baseline_number)
+
+
+def _evaluate_request(inp: EvaluateRulesWithProtection) -> pb.EvaluateRulesRequest:
+    req = pb.EvaluateRulesRequest(
+        project_id=inp.project_id,
+        after_seq=inp.after_seq,
+        owner_id=inp.owner_id,
+        project_name=inp.project_name,
+        business_line=inp.business_line,
+        project_amount=inp.amount,
+    )
+    req.now.FromDatetime(datetime.fromisoformat(inp.now).astimezone(UTC))
+    if inp.protection_until:
+        req.protection_until.FromDatetime(datetime.fromisoformat(inp.protection_until).astimezone(UTC))
+    return req
+
+
+def _evaluation(inp: EvaluateRulesWithProtection, resp: pb.EvaluateRulesResponse) -> RuleEvaluation:
+    if resp.errors:
+        activity_logger(inp.project_id).warning("rules.evaluation_errors", errors=list(resp.errors))
+    return RuleEvaluation(
+        fires=[_fire_info(f) for f in resp.fires],
+        next_wake=resp.next_wake.ToDatetime(tzinfo=UTC).isoformat() if resp.HasField("next_wake") else "",
+        events=[
+            TaskEventInfo(
+                seq=e.seq,
+                kind=e.kind,
+                task_id=e.task_id,
+                at=e.at.ToDatetime(tzinfo=UTC).isoformat(),
+                payload=json_format.MessageToDict(e.payload),
+            )
+            for e in resp.events
+        ],
+        last_seq=resp.last_seq,
+    )
+
+
 class TasksActivities:
     def __init__(self, stub: TasksServiceStub, *, timeout: float = 10.0) -> None:
         self._stub = stub
@@ -64,27 +117,22 @@ class TasksActivities:
 
     @activity.defn(name=TASKS_APPLY_TEMPLATE)
     async def apply_template(self, inp: ApplyTemplateInput) -> ApplyTemplateResult:
-        log = activity_logger(inp.project_id)
-        req = pb.ApplyTemplateRequest(
-            request_id=inp.request_id,
-            project_id=inp.project_id,
-            business_line=inp.business_line,
-            start=inp.start,
-            owner_id=inp.owner_id,
-            baseline_name=inp.baseline_name,
-        )
-        resp = await call(self._stub.ApplyTemplate, req, timeout=self._timeout)
-        log.info("plan.template_applied", business_line=inp.business_line, created=resp.created,
-                 baseline_number=resp.baseline_number)
-        return ApplyTemplateResult(created=resp.created, template_version=resp.template_version,
-                                   baseline_number=resp.baseline_number)
+        resp = await call(self._stub.ApplyTemplate, _apply_request(inp), timeout=self._timeout)
+        return _applied(inp, resp)
 
     @activity.defn(name=TASKS_START_PLAN)
     async def start_plan(self, inp: StartPlanInput) -> StartPlanResult:
-        """Both calls in one local activity (one activation of the workflow fewer); a retry finds
-        the template applied (its request id) and evaluates again, which reads only."""
-        applied = await self.apply_template(inp.apply)
-        return StartPlanResult(applied=applied, evaluation=await self.evaluate_rules(inp.evaluate))
+        """The template and the first rules turn in one local activity and one call (ApplyTemplate
+        with ``evaluate``; two calls before). A retry, also of one started by older code, finds the
+        template applied (its request id: the stored apply answer) and evaluates afresh, which
+        reads only."""
+        req = _apply_request(inp.apply)
+        req.evaluate.CopyFrom(_evaluate_request(inp.evaluate))
+        resp = await call(self._stub.ApplyTemplate, req, timeout=self._timeout)
+        applied = _applied(inp.apply, resp)
+        if not resp.HasField("evaluation"):  # a tasks service older than ``evaluate`` ignores it
+            return StartPlanResult(applied=applied, evaluation=await self.evaluate_rules(inp.evaluate))
+        return StartPlanResult(applied=applied, evaluation=_evaluation(inp.evaluate, resp.evaluation))
 
     @activity.defn(name=TASKS_SAVE_BASELINE)
     async def save_baseline(self, inp: SaveBaselineInput) -> SaveBaselineResult:
@@ -95,35 +143,8 @@ class TasksActivities:
 
     @activity.defn(name=TASKS_EVALUATE_RULES)
     async def evaluate_rules(self, inp: EvaluateRulesWithProtection) -> RuleEvaluation:
-        req = pb.EvaluateRulesRequest(
-            project_id=inp.project_id,
-            after_seq=inp.after_seq,
-            owner_id=inp.owner_id,
-            project_name=inp.project_name,
-            business_line=inp.business_line,
-            project_amount=inp.amount,
-        )
-        req.now.FromDatetime(datetime.fromisoformat(inp.now).astimezone(UTC))
-        if inp.protection_until:
-            req.protection_until.FromDatetime(datetime.fromisoformat(inp.protection_until).astimezone(UTC))
-        resp = await call(self._stub.EvaluateRules, req, timeout=self._timeout)
-        if resp.errors:
-            activity_logger(inp.project_id).warning("rules.evaluation_errors", errors=list(resp.errors))
-        return RuleEvaluation(
-            fires=[_fire_info(f) for f in resp.fires],
-            next_wake=resp.next_wake.ToDatetime(tzinfo=UTC).isoformat() if resp.HasField("next_wake") else "",
-            events=[
-                TaskEventInfo(
-                    seq=e.seq,
-                    kind=e.kind,
-                    task_id=e.task_id,
-                    at=e.at.ToDatetime(tzinfo=UTC).isoformat(),
-                    payload=json_format.MessageToDict(e.payload),
-                )
-                for e in resp.events
-            ],
-            last_seq=resp.last_seq,
-        )
+        resp = await call(self._stub.EvaluateRules, _evaluate_request(inp), timeout=self._timeout)
+        return _evaluation(inp, resp)
 
     @activity.defn(name=TASKS_RECORD_FIRE)
     async def record_fire(self, inp: RuleFireInfo) -> RecordFireResult:

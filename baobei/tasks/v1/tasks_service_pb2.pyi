@@ -673,30 +673,34 @@ class GetTemplateResponse(_message.Message):
     def __init__(self, business_line: _Optional[str] = ..., version: _Optional[int] = ..., body: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ApplyTemplateRequest(_message.Message):
-    __slots__ = ("request_id", "project_id", "business_line", "start", "owner_id", "baseline_name")
+    __slots__ = ("request_id", "project_id", "business_line", "start", "owner_id", "baseline_name", "evaluate")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_LINE_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     OWNER_ID_FIELD_NUMBER: _ClassVar[int]
     BASELINE_NAME_FIELD_NUMBER: _ClassVar[int]
+    EVALUATE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project_id: str
     business_line: str
     start: str
     owner_id: str
     baseline_name: str
-    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., business_line: _Optional[str] = ..., start: _Optional[str] = ..., owner_id: _Optional[str] = ..., baseline_name: _Optional[str] = ...) -> None: ...
+    evaluate: EvaluateRulesRequest
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., business_line: _Optional[str] = ..., start: _Optional[str] = ..., owner_id: _Optional[str] = ..., baseline_name: _Optional[str] = ..., evaluate: _Optional[_Union[EvaluateRulesRequest, _Mapping]] = ...) -> None: ...
 
 class ApplyTemplateResponse(_message.Message):
-    __slots__ = ("created", "template_version", "baseline_number")
+    __slots__ = ("created", "template_version", "baseline_number", "evaluation")
     CREATED_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
     BASELINE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_FIELD_NUMBER: _ClassVar[int]
     created: int
     template_version: int
     baseline_number: int
-    def __init__(self, created: _Optional[int] = ..., template_version: _Optional[int] = ..., baseline_number: _Optional[int] = ...) -> None: ...
+    evaluation: EvaluateRulesResponse
+    def __init__(self, created: _Optional[int] = ..., template_version: _Optional[int] = ..., baseline_number: _Optional[int] = ..., evaluation: _Optional[_Union[EvaluateRulesResponse, _Mapping]] = ...) -> None: ...
 
 class Recipients(_message.Message):
     __slots__ = ("user_ids", "roles", "escalate", "webhooks")
