@@ -26,7 +26,8 @@ class DirectoryUnavailable(Exception):
 class GrpcOrgDirectory:
     """``OrgDirectory`` backed by RegistryService.GetUser / ListUsers / GetManagerChain. The
     registry's manager chain already walks past managers who left (their departments count as
-    having no manager); role holders who left are dropped here."""
+    having no manager) and comes with the user; role holders who left are dropped here. Nothing
+    is cached: planning reads through a ``domain.PlanningReads`` made per request."""
 
     def __init__(self, addr: str, *, timeout: float = 10.0) -> None:
         self._addr = addr
@@ -68,22 +69,36 @@ class GrpcOrgDirectory:
         holders = {user.id: user for user in map(_org_user, resp.users) if role in user.roles and not user.left}
         return [holders[k] for k in sorted(holders)]
 
-    def manager_links(self, user_id: str) -> list[tuple[str, str]]:
+    def _chain(self, user_id: str) -> pb.GetManagerChainResponse | None:
+        """The registry's manager chain of a user (with the user), None for an unknown user."""
+        if not user_id:
+            return None
         try:
-            resp = self._stub.GetManagerChain(
+            resp: pb.GetManagerChainResponse = self._stub.GetManagerChain(
                 pb.GetManagerChainRequest(user_id=user_id), timeout=self._timeout, metadata=metadata()
             )
         except grpc.RpcError as err:
             if err.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                return []
+                return None
             raise self._fail("GetManagerChain", err) from err
+        return resp
+
+    def user_and_links(self, user_id: str) -> tuple[OrgUser | None, list[tuple[str, str]]]:
+        """The user and their manager links in one GetManagerChain: the registry answers the user
+        with the chain (one older than that field costs a GetUser besides)."""
+        resp = self._chain(user_id)
+        if resp is None:
+            return None, []
+        user = _org_user(resp.user) if resp.HasField("user") else self.get_user(user_id)
         links = [(link.department_id, link.manager_id) for link in resp.links]
-        user = self.get_user(user_id)
         # The registry leaves out departments without a manager: the user's own still counts
         # for department-scoped roles.
         if user is not None and user.department_id and all(d != user.department_id for d, _ in links):
             links.insert(0, (user.department_id, ""))
-        return links
+        return user, links
+
+    def manager_links(self, user_id: str) -> list[tuple[str, str]]:
+        return self.user_and_links(user_id)[1]
 
     def department_manager(self, department_id: str) -> str:
         """The manager of a department, read through the manager chain of one of its members
@@ -103,12 +118,5 @@ class GrpcOrgDirectory:
         return ""
 
     def manager_chain(self, user_id: str) -> list[str]:
-        try:
-            resp = self._stub.GetManagerChain(
-                pb.GetManagerChainRequest(user_id=user_id), timeout=self._timeout, metadata=metadata()
-            )
-        except grpc.RpcError as err:
-            if err.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                return []
-            raise self._fail("GetManagerChain", err) from err
-        return [link.manager_id for link in resp.links if link.manager_id]
+        resp = self._chain(user_id)
+        return [link.manager_id for link in resp.links if link.manager_id] if resp is not None else []

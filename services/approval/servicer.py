@@ -125,8 +125,9 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         policy = self._policy_for(request.policy_key, facts.form_key)
         if policy is None:
             raise NotFound(f"表单 {facts.form_key} 没有审批策略", f"no approval policy for form {facts.form_key}")
+        reads = domain.PlanningReads(self.directory, [request.submitter_id])
         try:
-            steps = domain.plan_steps(policy, facts, request.submitter_id, self.directory)
+            steps = domain.plan_steps(policy, facts, request.submitter_id, reads)
         except DirectoryUnavailable as err:
             _unavailable(context, err)
         return pb.SimulateResponse(steps=[mapping.planned_step_to_proto(s) for s in steps])
@@ -156,9 +157,11 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
             log.error("approval.no_policy_at_planning", project_id=facts.project_id, form_key=facts.form_key)
             context.abort(grpc.StatusCode.UNAVAILABLE, f"no approval policy for form {facts.form_key} yet")
             raise AssertionError("unreachable")
+        # The submitter and their manager chain in one registry read, each read once.
+        reads = domain.PlanningReads(self.directory, [request.submitter_id])
         try:
-            steps = domain.plan_steps(policy, facts, request.submitter_id, self.directory)
-            submitter = self.directory.get_user(request.submitter_id) if request.submitter_id else None
+            steps = domain.plan_steps(policy, facts, request.submitter_id, reads)
+            submitter = reads.get_user(request.submitter_id) if request.submitter_id else None
         except DirectoryUnavailable as err:
             _unavailable(context, err)
         return self.store.plan_chain(
@@ -203,12 +206,12 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         draft = domain.Policy(key="what-if", form_key=form_key, version=0, steps=tuple(steps), options=options)
         items: list[pb.WhatIfItem] = []
         recent = self.store.recent_submissions(form_key=form_key, limit=request.limit or WHAT_IF_DEFAULT)
+        submitters = [str((inputs.get("submitter") or {}).get("id", "")) for _, _, inputs, _ in recent]
+        reads = domain.PlanningReads(self.directory, submitters)  # a submitter's reads serve all their projects
         try:
-            for instance_id, project_id, inputs, before in recent:
+            for (instance_id, project_id, inputs, before), submitter_id in zip(recent, submitters, strict=True):
                 facts = domain.ProjectFacts.from_dict(inputs.get("project") or {})
-                submitter_id = str((inputs.get("submitter") or {}).get("id", ""))
-                after = [(s.name, list(s.approvers)) for s in domain.plan_steps(draft, facts, submitter_id,
-                                                                                self.directory)]
+                after = [(s.name, list(s.approvers)) for s in domain.plan_steps(draft, facts, submitter_id, reads)]
                 diff = domain.diff_chains(project_id, before, after)
                 if diff.changed:
                     items.append(
@@ -326,8 +329,9 @@ class ApprovalServicer(pb_grpc.ApprovalServiceServicer):
         policy = self.store.policy_for_form(form_key=returned.form_key or facts.form_key)
         if policy is None:
             return None
-        steps = domain.plan_steps(policy, facts, returned.submitter_id, self.directory)
-        submitter = self.directory.get_user(returned.submitter_id) if returned.submitter_id else None
+        reads = domain.PlanningReads(self.directory, [returned.submitter_id])
+        steps = domain.plan_steps(policy, facts, returned.submitter_id, reads)
+        submitter = reads.get_user(returned.submitter_id) if returned.submitter_id else None
         inputs = domain.plan_inputs(policy, facts, submitter or domain.OrgUser(id=returned.submitter_id))
         reason = domain.replan_reason(returned.inputs, returned.chain, inputs, domain.planned_chain(steps))
         return Replan(policy=policy, steps=steps, inputs=inputs, reason=reason) if reason else None

@@ -151,9 +151,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def GetManagerChain(
         self, request: pb.GetManagerChainRequest, context: grpc.ServicerContext
     ) -> pb.GetManagerChainResponse:
-        chain = self._read(lambda s: org_store.manager_chain(session=s, user_id=request.user_id))
+        user, chain = self._read(lambda s: org_store.manager_chain(session=s, user_id=request.user_id))
         return pb.GetManagerChainResponse(
-            links=[pb.ManagerLink(department_id=d, manager_id=m) for d, m in chain]
+            links=[pb.ManagerLink(department_id=d, manager_id=m) for d, m in chain], user=mapping.user_to_pb(user)
         )
 
     @rpc

@@ -153,10 +153,12 @@ class ManagerLink(_message.Message):
     def __init__(self, department_id: _Optional[str] = ..., manager_id: _Optional[str] = ...) -> None: ...
 
 class GetManagerChainResponse(_message.Message):
-    __slots__ = ("links",)
+    __slots__ = ("links", "user")
     LINKS_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     links: _containers.RepeatedCompositeFieldContainer[ManagerLink]
-    def __init__(self, links: _Optional[_Iterable[_Union[ManagerLink, _Mapping]]] = ...) -> None: ...
+    user: User
+    def __init__(self, links: _Optional[_Iterable[_Union[ManagerLink, _Mapping]]] = ..., user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class AccessToken(_message.Message):
     __slots__ = ("id", "user_id", "name", "scopes", "created_at", "expires_at", "last_used_at")

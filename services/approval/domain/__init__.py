@@ -85,6 +85,7 @@ from services.approval.domain.outcomes import (
 from services.approval.domain.planning import (
     ChainDiff,
     PlannedStep,
+    PlanningReads,
     diff_chains,
     plan_inputs,
     plan_steps,
@@ -216,6 +217,7 @@ __all__ = [
     "PlanInput",
     "Planned",
     "PlannedStep",
+    "PlanningReads",
     "Policy",
     "PolicyOptions",
     "ProjectFacts",

@@ -38,7 +38,12 @@ class RichDirectory(OrgDirectory, Protocol):
 
     def manager_links(self, user_id: str) -> list[tuple[str, str]]:
         """(department id, manager id) of the user's department and its ancestors, nearest first
-        (departments without a manager included, with an empty manager)."""
+        (departments without a manager included, with an empty manager); ``manager_chain`` is its
+        non-empty managers."""
+        ...
+
+    def user_and_links(self, user_id: str) -> tuple[OrgUser | None, list[tuple[str, str]]]:
+        """``get_user`` and ``manager_links`` of one user, read together (one registry call)."""
         ...
 
     def department_manager(self, department_id: str) -> str: ...
@@ -84,6 +89,9 @@ class InMemoryDirectory:
             links.append((dept, manager if manager and self._present(manager) else ""))
             dept = parent
         return links
+
+    def user_and_links(self, user_id: str) -> tuple[OrgUser | None, list[tuple[str, str]]]:
+        return self.users.get(user_id), self.manager_links(user_id)
 
     def manager_chain(self, user_id: str) -> list[str]:
         return [m for _, m in self.manager_links(user_id) if m]

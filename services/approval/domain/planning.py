@@ -3,7 +3,7 @@ and whether a resubmission needs a new chain."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -110,6 +110,10 @@ def _holders(directory: OrgDirectory, role: str) -> list[OrgUser]:
     rich = getattr(directory, "role_holders", None)
     if rich is not None:
         return [u for u in rich(role) if not u.left]
+    return _plain_holders(directory, role)
+
+
+def _plain_holders(directory: OrgDirectory, role: str) -> list[OrgUser]:
     found = (directory.get_user(i) for i in directory.users_with_role(role))
     return [u for u in found if u is not None and not u.left]
 
@@ -118,6 +122,10 @@ def _links(directory: OrgDirectory, user_id: str) -> list[tuple[str, str]]:
     rich = getattr(directory, "manager_links", None)
     if rich is not None:
         return list(rich(user_id))
+    return _own_department(directory, user_id)
+
+
+def _own_department(directory: OrgDirectory, user_id: str) -> list[tuple[str, str]]:
     user = directory.get_user(user_id)
     return [(user.department_id, "")] if user else []
 
@@ -125,6 +133,77 @@ def _links(directory: OrgDirectory, user_id: str) -> list[tuple[str, str]]:
 def _department_manager(directory: OrgDirectory, department_id: str) -> str:
     rich = getattr(directory, "department_manager", None)
     return str(rich(department_id)) if rich is not None else ""
+
+
+class PlanningReads:
+    """The org directory as one request's planning reads it: each read once, and a submitter's
+    record with their manager chain in one read when the directory offers ``user_and_links``
+    (the registry answers both in one GetManagerChain; anyone's chain comes with their record).
+    Made per request and dropped with it, never a cache across requests: an org change applies
+    to the next planning. A failed read is not kept (the next ask reads again)."""
+
+    def __init__(self, directory: OrgDirectory, submitters: Iterable[str] = ()) -> None:
+        self._directory = directory
+        self._submitters = {s for s in submitters if s}
+        self._users: dict[str, OrgUser | None] = {}
+        self._links: dict[str, list[tuple[str, str]]] = {}
+        self._chains: dict[str, list[str]] = {}
+        self._holders: dict[str, list[OrgUser]] = {}
+        self._with_role: dict[str, list[str]] = {}
+        self._heads: dict[str, str] = {}
+
+    def _read_together(self, user_id: str) -> bool:
+        """A user's chain is read with the user when the directory can (the user kept if read)."""
+        both = getattr(self._directory, "user_and_links", None)
+        if both is None:
+            return False
+        user, links = both(user_id)
+        self._users.setdefault(user_id, user)
+        self._links[user_id] = list(links)
+        return True
+
+    def get_user(self, user_id: str) -> OrgUser | None:
+        # A submitter's chain is wanted too (the registry reads it with them); anyone else's is
+        # not read for nothing.
+        if user_id not in self._users and not (user_id in self._submitters and self._read_together(user_id)):
+            self._users[user_id] = self._directory.get_user(user_id)
+        return self._users[user_id]
+
+    def _rich(self, name: str) -> bool:
+        return getattr(self._directory, name, None) is not None
+
+    def manager_links(self, user_id: str) -> list[tuple[str, str]]:
+        if user_id not in self._links and not self._read_together(user_id):
+            # A plain directory's answer is built from reads made through these reads.
+            self._links[user_id] = (_links(self._directory, user_id) if self._rich("manager_links")
+                                    else _own_department(self, user_id))
+        return list(self._links[user_id])
+
+    def user_and_links(self, user_id: str) -> tuple[OrgUser | None, list[tuple[str, str]]]:
+        return self.get_user(user_id), self.manager_links(user_id)
+
+    def manager_chain(self, user_id: str) -> list[str]:
+        if user_id not in self._chains:
+            # A rich directory's chain is its manager links' managers (one read for both).
+            self._chains[user_id] = ([m for _, m in self.manager_links(user_id) if m] if self._rich("manager_links")
+                                     else list(self._directory.manager_chain(user_id)))
+        return list(self._chains[user_id])
+
+    def users_with_role(self, role: str) -> list[str]:
+        if role not in self._with_role:
+            self._with_role[role] = list(self._directory.users_with_role(role))
+        return list(self._with_role[role])
+
+    def role_holders(self, role: str) -> list[OrgUser]:
+        if role not in self._holders:
+            self._holders[role] = (_holders(self._directory, role) if self._rich("role_holders")
+                                   else _plain_holders(self, role))
+        return list(self._holders[role])
+
+    def department_manager(self, department_id: str) -> str:
+        if department_id not in self._heads:
+            self._heads[department_id] = _department_manager(self._directory, department_id)
+        return self._heads[department_id]
 
 
 def plan_steps(policy: Policy, facts: ProjectFacts, submitter_id: str, directory: OrgDirectory) -> list[PlannedStep]:

@@ -96,8 +96,9 @@ def list_users(*, session: Session, user_ids: list[str], role: str, department_i
     return domain.who_may_act([user_of(r) for r in session.exec(stmt).all()], role)
 
 
-def manager_chain(*, session: Session, user_id: str) -> list[tuple[str, str]]:
-    """The user's manager chain, walking past managers who left."""
+def manager_chain(*, session: Session, user_id: str) -> tuple[User, list[tuple[str, str]]]:
+    """The user (as ``get_user`` reads them) and their manager chain, walking past managers who
+    left."""
     user = get_user(session=session, user_id=user_id)
     left = {str(r) for r in session.exec(select(UserRow.id).where(col(UserRow.left).is_(True))).all()}
-    return domain.manager_chain(user, departments(session=session), left)
+    return user, domain.manager_chain(user, departments(session=session), left)
