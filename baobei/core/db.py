@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from google.protobuf.message import Message
@@ -19,6 +20,8 @@ from baobei.core.errors import FieldViolation, ValidationFailed
 from baobei.core.metrics import watch_engine
 
 M = TypeVar("M", bound=Message)
+A = TypeVar("A", bound=Message)
+B = TypeVar("B", bound=Message)
 
 
 def normalise_url(url: str) -> str:
@@ -169,3 +172,65 @@ def run_once(
                 raise
             return response_type.FromString(winner)
         return response
+
+
+@dataclass(frozen=True)
+class Once(Generic[M]):
+    """One request as ``run_once`` takes it (for ``run_once_then``)."""
+
+    request_id: str
+    method: str
+    response_type: type[M]
+    apply: Callable[[Session], M]
+
+
+def run_once_then(engine: Engine, table: sa.Table, first: Once[A], then: Once[B]) -> tuple[A, B]:
+    """``run_once(first)`` and then ``run_once(then)`` in one transaction, answering as those two
+    calls would: a request whose id was seen answers from the log and changes nothing (either
+    one: a caller that made the first call, or both, before gets those answers), the others run
+    in order — ``then`` sees ``first``'s writes as a new transaction would (the session flushed and
+    its ORM state expired in between) — and are recorded with their changes. When ``then`` fails,
+    ``first`` is committed alone (as it was before the second call began) and the error raised.
+    Concurrent duplicates: the loser rolls back and answers again from what the winner stored."""
+    for once in (first, then):
+        if not once.request_id.strip():
+            raise ValidationFailed([FieldViolation("request_id", "request_id 为必填项", "request_id is required")])
+    key_a, key_b = f"{first.method}:{first.request_id}", f"{then.method}:{then.request_id}"
+    retried = False
+    while True:
+        with Session(engine) as session:
+            conn = session.connection()
+            found_a, found_b = _stored(conn, table, key_a), _stored(conn, table, key_b)
+            a = first.response_type.FromString(found_a) if found_a is not None else first.apply(session)
+            if found_b is not None:
+                b = then.response_type.FromString(found_b)
+            else:
+                session.flush()
+                session.expire_all()
+                try:
+                    b = then.apply(session)
+                except Exception:
+                    session.rollback()
+                    if found_a is None:
+                        run_once(engine, table, request_id=first.request_id, method=first.method,
+                                 response_type=first.response_type, apply=first.apply)
+                    raise
+            if found_a is not None and found_b is not None:
+                return a, b
+            try:
+                conn = session.connection()  # as in run_once: ``apply`` may have ended its transaction
+                if found_a is None:
+                    _record(conn, table, first.method, key_a, a)
+                if found_b is None:
+                    _record(conn, table, then.method, key_b, b)
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                with engine.connect() as check:
+                    won = any(found is None and _stored(check, table, key) is not None
+                              for key, found in ((key_a, found_a), (key_b, found_b)))
+                if not won or retried:
+                    raise
+                retried = True
+                continue  # a concurrent duplicate won: answer from its records (and run what it left)
+            return a, b

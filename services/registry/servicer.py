@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from baobei.core import event_outbox
 from baobei.core.blobs import BlobStore, blob_store
-from baobei.core.db import run_once
+from baobei.core.db import Once, run_once, run_once_then
 from baobei.core.errors import FieldViolation, NotFound, ValidationFailed
 from baobei.core.grpc_server import rpc
 from baobei.registry.v1 import registry_service_pb2 as pb
@@ -61,6 +61,28 @@ def _protection(state: protection_store.ProtectionState) -> pb.ProtectionRespons
     if state.remind_at is not None:
         out.remind_at.FromDatetime(state.remind_at)
     return out
+
+
+def _start_protection(project_id: str, at: Any) -> Callable[[Session], pb.ProtectionResponse]:
+    """StartProtection's work (alone, or after SetProjectStatus's in the same call)."""
+    return lambda s: _protection(protection_store.start_protection(session=s, project_id=project_id, at=_at(at)))
+
+
+def _check_start_protection(request: pb.SetProjectStatusRequest, status: Status) -> None:
+    """SetProjectStatus's ``start_protection``: only with a change to active, for this project,
+    with a request id of its own; refused before anything is read or written."""
+    protect = request.start_protection
+    bad: list[FieldViolation] = []
+    if status != Status.ACTIVE:
+        bad.append(FieldViolation("start_protection", "仅在状态变为生效时可开始保护期",
+                                  "start_protection needs status active"))
+    if not protect.request_id.strip():
+        bad.append(FieldViolation("start_protection.request_id", "request_id 为必填项", "request_id is required"))
+    if protect.project_id and protect.project_id != request.project_id:
+        bad.append(FieldViolation("start_protection.project_id", "须为本项目或留空",
+                                  "must be empty or this project_id"))
+    if bad:
+        raise ValidationFailed(bad)
 
 
 def _locale(context: grpc.ServicerContext) -> str:
@@ -368,6 +390,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         status = mapping.status_from_pb(request.status)
         if status is None:
             raise ValidationFailed([FieldViolation("status", "状态为必填项", "status is required")])
+        protect = request.start_protection if request.HasField("start_protection") else None
+        if protect is not None:
+            _check_start_protection(request, status)
 
         def apply(session: Session) -> pb.SetProjectStatusResponse:
             promoted: list[tuple[str, Status]] = []
@@ -381,7 +406,20 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             reporting_outbox.status_changed(session, out.project, status, request.actor_id, request.report_event_id)
             return out
 
-        return self._once(request.request_id, "SetProjectStatus", pb.SetProjectStatusResponse, apply)
+        if protect is None:
+            return self._once(request.request_id, "SetProjectStatus", pb.SetProjectStatusResponse, apply)
+        # SetProjectStatus then StartProtection, each answered and recorded under its own request
+        # id (so either call made alone before answers here, and a later call of either alone
+        # answers from here), in one transaction.
+        changed, started = run_once_then(
+            self.engine, self.request_log,
+            Once(request.request_id, "SetProjectStatus", pb.SetProjectStatusResponse, apply),
+            Once(protect.request_id, "StartProtection", pb.ProtectionResponse,
+                 _start_protection(request.project_id, protect.at)),
+        )
+        changed.protection.SetInParent()  # present even when empty: the caller tells it was done here
+        changed.protection.CopyFrom(started)
+        return changed
 
     @rpc
     def ClaimEvents(self, request: pb.ClaimEventsRequest, context: grpc.ServicerContext) -> pb.ClaimEventsResponse:
@@ -426,11 +464,8 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def StartProtection(
         self, request: pb.StartProtectionRequest, context: grpc.ServicerContext
     ) -> pb.ProtectionResponse:
-        return self._once(
-            request.request_id, "StartProtection", pb.ProtectionResponse,
-            lambda s: _protection(protection_store.start_protection(session=s, project_id=request.project_id,
-                                                         at=_at(request.at))),
-        )
+        return self._once(request.request_id, "StartProtection", pb.ProtectionResponse,
+                          _start_protection(request.project_id, request.at))
 
     @rpc
     def ExpireProtection(

@@ -1,6 +1,8 @@
 """Protection periods (保护期) and the waitlist (候补) in the registry over gRPC: exactly one holder
 under concurrent submissions, an ordered queue, promotion on lapse and on release, follow-ups
-extending up to the cap, idempotent timer calls; plus draft edits and Excel import over gRPC."""
+extending up to the cap, idempotent timer calls; an approval starting the protection in the same
+call (SetProjectStatus with start_protection) exactly as StartProtection after it; plus draft
+edits and Excel import over gRPC."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from baobei.registry.v1 import registry_service_pb2 as pb
 from baobei.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from baobei.reporting.v1 import reporting_service_pb2 as reporting_pb
 from tests.conftest import StartService
 from tests.service.test_registry_service import ORG, fails, struct
 
@@ -171,3 +174,148 @@ def test_update_project_grpc(stub: pb_grpc.RegistryServiceStub) -> None:
     fails(stub.UpdateProject, pb.UpdateProjectRequest(request_id="u3", project_id=pid, actor_id="sales1",
                                                       expected_version=3, changes=struct({"name": "x"})),
           grpc.StatusCode.FAILED_PRECONDITION)
+
+
+def approve(
+    stub: pb_grpc.RegistryServiceStub, pid: str, *, protect: str = "", at: datetime | None = None,
+    status_rid: str = "",
+) -> pb.SetProjectStatusResponse:
+    """The lifecycle's approval (report event id, comment); with ``protect``, StartProtection's
+    request id, the protection started in the same call."""
+    req = pb.SetProjectStatusRequest(request_id=status_rid or f"st-{pid}", project_id=pid,
+                                     status=S.PROJECT_STATUS_ACTIVE, actor_id="boss", event="approved", comment="同意",
+                                     report_event_id=f"ev-{pid}")
+    if protect:
+        req.start_protection.CopyFrom(pb.StartProtectionRequest(request_id=protect, at=ts(at or datetime.now(UTC))))
+    return stub.SetProjectStatus(req, timeout=10)
+
+
+def start(stub: pb_grpc.RegistryServiceStub, pid: str, rid: str, at: datetime) -> pb.ProtectionResponse:
+    return stub.StartProtection(pb.StartProtectionRequest(request_id=rid, project_id=pid, at=ts(at)), timeout=10)
+
+
+def outbox(stub: pb_grpc.RegistryServiceStub, pid: str) -> list[tuple[str, str]]:
+    """The project's reporting events waiting in the outbox: (event id, kind)."""
+    events = [reporting_pb.Event.FromString(e.event)
+              for e in stub.ClaimEvents(pb.ClaimEventsRequest(limit=500), timeout=10).events]
+    return [(e.event_id, str(e.WhichOneof("kind"))) for e in events if e.project_id == pid]
+
+
+def approvals(stub: pb_grpc.RegistryServiceStub, pid: str) -> list[tuple[str, str]]:
+    return [e for e in outbox(stub, pid) if e[1] == "project_approved"]
+
+
+def trail(stub: pb_grpc.RegistryServiceStub, pid: str) -> list[str]:
+    return [h.event for h in get(stub, pid).history]
+
+
+def without_protection(resp: pb.SetProjectStatusResponse) -> pb.SetProjectStatusResponse:
+    out = pb.SetProjectStatusResponse()
+    out.CopyFrom(resp)
+    out.ClearField("protection")
+    return out
+
+
+def test_approval_starts_protection_in_the_same_call_as_start_protection_after_it(
+    stub: pb_grpc.RegistryServiceStub,
+) -> None:
+    t0 = datetime(2026, 4, 1, 9, tzinfo=UTC)
+    # Two lines of two: a holder and a waitlisted registration each, approved the old way
+    # (SetProjectStatus, then StartProtection) and in one call.
+    old, old_wait = (make(stub, i, customer="同步旧式科技有限公司") for i in (40, 41))
+    new, new_wait = (make(stub, i, customer="同步新式科技有限公司") for i in (42, 43))
+    for pid in (old, old_wait, new, new_wait):
+        submit(stub, pid)
+    answers = {}
+    for pid in (old, old_wait):
+        changed = approve(stub, pid)
+        answers[pid] = (changed, start(stub, pid, f"sp-{pid}", t0))
+    for pid in (new, new_wait):
+        both = approve(stub, pid, protect=f"sp-{pid}", at=t0)
+        assert both.HasField("protection")
+        answers[pid] = (without_protection(both), both.protection)
+
+    for old_pid, new_pid in ((old, new), (old_wait, new_wait)):
+        (o_status, o_prot), (n_status, n_prot) = answers[old_pid], answers[new_pid]
+        # The status change answers as it did alone: the project before its protection started.
+        assert n_status.project.status == o_status.project.status == S.PROJECT_STATUS_ACTIVE
+        assert n_status.project.protection.state == o_status.project.protection.state
+        # The protection as StartProtection answers it: state, until, reminder, place, holder.
+        assert (n_prot.protection.state, n_prot.protection.until, n_prot.protection.since, n_prot.remind_at,
+                n_prot.protection.position, n_prot.protection.cap) == (
+            o_prot.protection.state, o_prot.protection.until, o_prot.protection.since, o_prot.remind_at,
+            o_prot.protection.position, o_prot.protection.cap)
+        assert n_prot.protection.holder_project_id == new  # the line's holder
+        assert (n_prot.owner_id, n_prot.code, n_prot.name) == ("sales1", get(stub, new_pid).code,
+                                                               get(stub, new_pid).name)
+        # Same rows: the project as read, its history, the reporting events of the change.
+        assert get(stub, new_pid).protection.state == get(stub, old_pid).protection.state
+        assert trail(stub, new_pid) == trail(stub, old_pid)
+        assert [k for _, k in outbox(stub, new_pid)] == [k for _, k in outbox(stub, old_pid)]
+        assert approvals(stub, new_pid) == [(f"ev-{new_pid}", "project_approved")]
+    assert answers[new][1].protection.state == "protected"
+    assert answers[new][1].protection.until.ToDatetime(tzinfo=UTC) == t0 + timedelta(days=30)
+    assert answers[new][1].remind_at.ToDatetime(tzinfo=UTC) == t0 + timedelta(days=25)
+    assert (answers[new_wait][1].protection.state, answers[new_wait][1].protection.position) == ("waitlisted", 1)
+    assert trail(stub, new).count("protection.started") == 1
+
+
+def test_approval_with_protection_is_idempotent_on_either_request_id(stub: pb_grpc.RegistryServiceStub) -> None:
+    t0, later = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 9, tzinfo=UTC)
+    a, b, c = (make(stub, 50 + i, customer=f"幂等科技{i}有限公司") for i in range(3))
+    for pid in (a, b, c):
+        submit(stub, pid)
+
+    # A retry of the same call: the same answer, one status change, one protection start, one event.
+    first = approve(stub, a, protect=f"sp-{a}", at=t0)
+    history, events = trail(stub, a), outbox(stub, a)
+    assert approve(stub, a, protect=f"sp-{a}", at=later) == first
+    assert trail(stub, a) == history and outbox(stub, a) == events
+    assert approvals(stub, a) == [(f"ev-{a}", "project_approved")]
+    assert history.count("approved") == history.count("protection.started") == 1
+    # Each part answers a later call of its own RPC with that request id.
+    assert start(stub, a, f"sp-{a}", later) == first.protection
+    assert approve(stub, a) == without_protection(first)
+    assert trail(stub, a) == history
+
+    # A Finish begun by the older worker code: SetProjectStatus and StartProtection were called
+    # (then the activity was retried by the new code): both stored answers, nothing changed.
+    changed, started = approve(stub, b), start(stub, b, f"sp-{b}", t0)
+    history = trail(stub, b)
+    again = approve(stub, b, protect=f"sp-{b}", at=later)
+    assert without_protection(again) == changed and again.protection == started
+    assert again.protection.protection.until.ToDatetime(tzinfo=UTC) == t0 + timedelta(days=30)
+    assert trail(stub, b) == history and approvals(stub, b) == [(f"ev-{b}", "project_approved")]
+
+    # ...or only the status change was made before: its stored answer, and the protection starts now.
+    changed = approve(stub, c)
+    resumed = approve(stub, c, protect=f"sp-{c}", at=t0)
+    assert without_protection(resumed) == changed
+    assert resumed.protection.protection.state == "protected"
+    assert trail(stub, c).count("approved") == trail(stub, c).count("protection.started") == 1
+    assert approvals(stub, c) == [(f"ev-{c}", "project_approved")]
+
+
+def test_start_protection_is_refused_without_a_change_to_active(stub: pb_grpc.RegistryServiceStub) -> None:
+    pid = make(stub, 60, customer="拒绝科技有限公司")
+    submit(stub, pid)
+    before, events = get(stub, pid), outbox(stub, pid)
+
+    def refused(status: pb.ProjectStatus, protect: pb.StartProtectionRequest) -> list[str]:
+        req = pb.SetProjectStatusRequest(request_id=f"bad-{status}-{protect.request_id}", project_id=pid,
+                                         status=status, actor_id="boss", event="x", report_event_id=f"ev-bad-{pid}",
+                                         start_protection=protect)
+        failure = fails(stub.SetProjectStatus, req, grpc.StatusCode.INVALID_ARGUMENT, locale="en")
+        return [v.field for v in failure.violations]
+
+    at = ts(datetime(2026, 6, 1, tzinfo=UTC))
+    assert refused(S.PROJECT_STATUS_REJECTED, pb.StartProtectionRequest(request_id="sp-x", at=at)) == [
+        "start_protection"]
+    assert refused(S.PROJECT_STATUS_ACTIVE, pb.StartProtectionRequest(at=at)) == ["start_protection.request_id"]
+    assert refused(S.PROJECT_STATUS_ACTIVE, pb.StartProtectionRequest(request_id="sp-y", project_id="other",
+                                                                      at=at)) == ["start_protection.project_id"]
+    # Nothing changed, nothing published, no answer stored under either request id.
+    assert get(stub, pid) == before and outbox(stub, pid) == events
+    ok = approve(stub, pid, protect="sp-x", status_rid=f"bad-{S.PROJECT_STATUS_REJECTED}-sp-x",
+                 at=datetime(2026, 6, 1, tzinfo=UTC))
+    assert ok.project.status == S.PROJECT_STATUS_ACTIVE and ok.protection.protection.state == "protected"

@@ -51,6 +51,18 @@ def protection_status(project_id: str, resp: pb.ProtectionResponse) -> Protectio
     )
 
 
+def delivery_protection(inp: StartDeliveryInput) -> ProtectionCheckInput:
+    """The StartProtection a delivery start makes (its request id and time): the same whether
+    ``start_delivery`` calls it or the approval's SetProjectStatus carries it."""
+    return ProtectionCheckInput(request_id=inp.request_id, project_id=inp.project_id, at=inp.at)
+
+
+def _start_protection_request(inp: ProtectionCheckInput) -> pb.StartProtectionRequest:
+    req = pb.StartProtectionRequest(request_id=inp.request_id, project_id=inp.project_id)
+    req.at.FromDatetime(datetime.fromisoformat(inp.at))
+    return req
+
+
 class RegistryActivities:
     """``temporal`` (optional): the client used to start the protection workflow of a waitlisted
     registration promoted by a status change (a holder rejected, cancelled or closed)."""
@@ -85,6 +97,25 @@ class RegistryActivities:
 
     @activity.defn(name=REGISTRY_SET_PROJECT_STATUS)
     async def set_project_status(self, inp: SetProjectStatusInput) -> ProjectSnapshot:
+        return project_snapshot((await self._set_status(inp, None)).project)
+
+    async def set_status_and_start_protection(
+        self, inp: SetProjectStatusInput, protection: ProtectionCheckInput
+    ) -> tuple[ProjectSnapshot, ProtectionStatus]:
+        """An approval (``inp``: status active) that also starts the protection period in the same
+        registry call, exactly as ``start_protection(protection)`` would (its request id: a retry
+        after that call, or after this one, gets the registry's stored answers)."""
+        resp = await self._set_status(inp, protection)
+        if not resp.HasField("protection"):
+            # A registry older than start_protection ignored it (a rolling upgrade): its own call.
+            return project_snapshot(resp.project), await self.start_protection(protection)
+        out = protection_status(protection.project_id, resp.protection)
+        activity_logger(protection.project_id).info("protection.start", state=out.state, until=out.until)
+        return project_snapshot(resp.project), out
+
+    async def _set_status(
+        self, inp: SetProjectStatusInput, protection: ProtectionCheckInput | None
+    ) -> pb.SetProjectStatusResponse:
         log = activity_logger(inp.project_id)
         req = pb.SetProjectStatusRequest(
             request_id=inp.request_id,
@@ -95,12 +126,14 @@ class RegistryActivities:
             comment=inp.comment,
             report_event_id=inp.report_event_id,
         )
-        resp = await call(self._stub.SetProjectStatus, req, timeout=self._timeout)
+        if protection is not None:
+            req.start_protection.CopyFrom(_start_protection_request(protection))
+        resp: pb.SetProjectStatusResponse = await call(self._stub.SetProjectStatus, req, timeout=self._timeout)
         log.info("project.status_set", request_id=inp.request_id, status=inp.status, history_event=inp.event)
         for p in resp.promoted:
             if status_name(p.status) == "active":
                 await self._start_protection_workflow(p.project_id)
-        return project_snapshot(resp.project)
+        return resp
 
     async def _start_protection_workflow(self, project_id: str) -> None:
         """Idempotent: attaches to a running protection workflow of that project (retries too)."""
@@ -117,9 +150,7 @@ class RegistryActivities:
 
     @activity.defn(name=REGISTRY_START_PROTECTION)
     async def start_protection(self, inp: ProtectionCheckInput) -> ProtectionStatus:
-        req = pb.StartProtectionRequest(request_id=inp.request_id, project_id=inp.project_id)
-        req.at.FromDatetime(datetime.fromisoformat(inp.at))
-        resp = await call(self._stub.StartProtection, req, timeout=self._timeout)
+        resp = await call(self._stub.StartProtection, _start_protection_request(inp), timeout=self._timeout)
         out = protection_status(inp.project_id, resp)
         activity_logger(inp.project_id).info("protection.start", state=out.state, until=out.until)
         return out
@@ -127,14 +158,17 @@ class RegistryActivities:
     @activity.defn(name=LIFECYCLE_START_DELIVERY)
     async def start_delivery(self, inp: StartDeliveryInput) -> StartDeliveryResult:
         """An approved project's delivery in one local activity of its lifecycle: the protection
-        period started in the registry, then ProjectExecution started knowing it, and
-        ProjectProtection only when there is a period to keep time for (none / waitlisted: a
+        period started in the registry, then the delivery workflows (``deliver``)."""
+        return await self.deliver(inp, await self.start_protection(delivery_protection(inp)))
+
+    async def deliver(self, inp: StartDeliveryInput, st: ProtectionStatus) -> StartDeliveryResult:
+        """The delivery of an approved project whose protection period started (``st``: the
+        registry's answer to ``delivery_protection(inp)``): ProjectExecution started knowing it,
+        and ProjectProtection only when there is a period to keep time for (none / waitlisted: a
         promotion starts it later). Client starts instead of child workflows cost the lifecycle no
         events of its own; a retry finds each step done (the registry's stored answer, and
         workflows already started are left as they are)."""
         log = activity_logger(inp.project_id)
-        st = await self.start_protection(ProtectionCheckInput(request_id=inp.request_id, project_id=inp.project_id,
-                                                              at=inp.at))
         execution = await self._start_once(
             EXECUTION_WORKFLOW_TYPE,
             ExecutionInput(project_id=inp.project_id, owner_id=inp.owner_id, name=inp.name,

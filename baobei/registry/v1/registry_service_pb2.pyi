@@ -677,7 +677,7 @@ class SubmitProjectResponse(_message.Message):
     def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
 
 class SetProjectStatusRequest(_message.Message):
-    __slots__ = ("request_id", "project_id", "status", "actor_id", "event", "comment", "report_event_id")
+    __slots__ = ("request_id", "project_id", "status", "actor_id", "event", "comment", "report_event_id", "start_protection")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -685,6 +685,7 @@ class SetProjectStatusRequest(_message.Message):
     EVENT_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
     REPORT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_PROTECTION_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     project_id: str
     status: ProjectStatus
@@ -692,7 +693,8 @@ class SetProjectStatusRequest(_message.Message):
     event: str
     comment: str
     report_event_id: str
-    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., actor_id: _Optional[str] = ..., event: _Optional[str] = ..., comment: _Optional[str] = ..., report_event_id: _Optional[str] = ...) -> None: ...
+    start_protection: StartProtectionRequest
+    def __init__(self, request_id: _Optional[str] = ..., project_id: _Optional[str] = ..., status: _Optional[_Union[ProjectStatus, str]] = ..., actor_id: _Optional[str] = ..., event: _Optional[str] = ..., comment: _Optional[str] = ..., report_event_id: _Optional[str] = ..., start_protection: _Optional[_Union[StartProtectionRequest, _Mapping]] = ...) -> None: ...
 
 class ClaimEventsRequest(_message.Message):
     __slots__ = ("limit",)
@@ -727,12 +729,14 @@ class AckEventsResponse(_message.Message):
     def __init__(self, acknowledged: _Optional[int] = ...) -> None: ...
 
 class SetProjectStatusResponse(_message.Message):
-    __slots__ = ("project", "promoted")
+    __slots__ = ("project", "promoted", "protection")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     PROMOTED_FIELD_NUMBER: _ClassVar[int]
+    PROTECTION_FIELD_NUMBER: _ClassVar[int]
     project: Project
     promoted: _containers.RepeatedCompositeFieldContainer[Promoted]
-    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., promoted: _Optional[_Iterable[_Union[Promoted, _Mapping]]] = ...) -> None: ...
+    protection: ProtectionResponse
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., promoted: _Optional[_Iterable[_Union[Promoted, _Mapping]]] = ..., protection: _Optional[_Union[ProtectionResponse, _Mapping]] = ...) -> None: ...
 
 class Promoted(_message.Message):
     __slots__ = ("project_id", "status")

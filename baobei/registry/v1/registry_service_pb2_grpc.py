@@ -332,7 +332,9 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetProjectStatus(self, request, context):
-        """Any other legal transition (approved -> active, rejected, ...), recorded in history.
+        """Any other legal transition (approved -> active, rejected, ...), recorded in history; with
+        start_protection, an approval also starts the protection period (StartProtection in the same
+        call: one call fewer per approved project).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
