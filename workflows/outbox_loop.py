@@ -15,6 +15,11 @@ log = structlog.get_logger(__name__)
 MAX_BACKOFF_SECONDS = 30.0
 
 
+class RoundIncomplete(Exception):
+    """A round that did what it could (acknowledged those done) but left items the service could
+    not apply this time: the loop backs off and tries again, logging a warning, not a trace."""
+
+
 async def run_rounds(
     name: str,
     run_once: Callable[[], Awaitable[bool]],
@@ -35,6 +40,6 @@ async def run_rounds(
         except Exception as err:  # noqa: BLE001 - a service or Temporal down: back off, try again
             failures += 1
             delay = min(poll_seconds * 2 ** min(failures - 1, 6), MAX_BACKOFF_SECONDS)
-            level = log.warning if isinstance(err, grpc.RpcError) else log.exception
+            level = log.warning if isinstance(err, grpc.RpcError | RoundIncomplete) else log.exception
             level(f"{name}.round_failed", error=str(err), retry_in=delay)
             await asyncio.sleep(delay)

@@ -1,15 +1,17 @@
 """The task-closing relay: an asyncio task of the delivery worker that hands the approval
 service's closed to-dos (its ``approval_task_closing`` outbox, written in the transaction that
-closed them) to ``notify.CloseTask``, which updates the person's IM card in place and completes
-or removes their 待办.
+closed them) to notify, which updates the person's IM card in place and completes or removes
+their 待办.
 
-Each round claims the oldest unacknowledged rows, calls CloseTask for each with the request id
-``approval-task-closing:<seq>`` and acknowledges those notify accepted. A crash or a notify
-outage between the two leaves rows unacknowledged: the next round (here, after a restart, or on
-another replica) sends them again and notify, keyed on the request id, applies each once. So
-every path that closes a task — a decision, a colleague's 或签 decision, a transfer, a timer, a
-withdrawal, a departed approver's handover — reaches the IM platforms exactly once, and no
-workflow has to know about it."""
+Each round claims the oldest unacknowledged rows, hands them all to ``notify.CloseTasks`` in one
+call (each item is a ``CloseTask`` with the request id ``approval-task-closing:<seq>``) and
+acknowledges those notify applied, and those it refused for good (logged: no retry could help,
+and they must not block the rows behind them). A crash or a notify outage between the two leaves
+rows unacknowledged, as does an item notify could not apply this time: the next round (here, after
+a restart, or on another replica) sends them again and notify, keyed on the request id, applies
+each once. So every path that closes a task — a decision, a colleague's 或签 decision, a
+transfer, a timer, a withdrawal, a departed approver's handover — reaches the IM platforms exactly
+once, and no workflow has to know about it."""
 
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ import structlog
 
 from baobei.approval.v1 import approval_service_pb2 as apb
 from baobei.approval.v1.approval_service_pb2_grpc import ApprovalServiceStub
+from baobei.core.grpc_client import REFUSED_CODES
 from baobei.notify.v1 import notify_service_pb2 as npb
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
-from workflows.outbox_loop import run_rounds
+from workflows.outbox_loop import RoundIncomplete, run_rounds
 
 log = structlog.get_logger(__name__)
 
@@ -44,22 +47,33 @@ class TaskClosingRelay:
         self.poll_seconds, self.batch_size, self.rpc_timeout = poll_seconds, batch_size, rpc_timeout
 
     async def run_once(self) -> int:
-        """One round; returns how many closings notify accepted."""
+        """One round; returns how many closings it acknowledged (applied, or refused for good).
+        Items notify could not apply this time stay for the next round, which backs off."""
         resp = await self.approval.ClaimTaskClosings(apb.ClaimTaskClosingsRequest(limit=self.batch_size),
                                                      timeout=self.rpc_timeout)
+        if not resp.closings:
+            return 0
+        closed = await self.notify.CloseTasks(npb.CloseTasksRequest(items=[
+            npb.CloseTaskRequest(request_id=request_id(c.seq), task_id=c.task_id, project_id=c.project_id,
+                                 outcome=c.outcome, actor_id=c.actor_id) for c in resp.closings]),
+            timeout=self.rpc_timeout)
         done: list[int] = []
-        try:
-            for c in resp.closings:
-                await self.notify.CloseTask(
-                    npb.CloseTaskRequest(request_id=request_id(c.seq), task_id=c.task_id, project_id=c.project_id,
-                                         outcome=c.outcome, actor_id=c.actor_id),
-                    timeout=self.rpc_timeout,
-                )
+        again: list[int] = []
+        for c, result in zip(resp.closings, closed.results, strict=True):
+            if not result.HasField("error"):
                 done.append(c.seq)
-        finally:
-            if done:
-                await self.approval.AckTaskClosings(apb.AckTaskClosingsRequest(seqs=done), timeout=self.rpc_timeout)
-                log.info("task_closings.relayed", closings=len(done), last_seq=done[-1])
+            elif result.error.code in REFUSED_CODES:
+                log.error("task_closings.refused", seq=c.seq, task_id=c.task_id, project_id=c.project_id,
+                          outcome=c.outcome, reason=result.error.reason, error=result.error.message,
+                          fields=[v.field for v in result.error.violations])
+                done.append(c.seq)
+            else:
+                again.append(c.seq)
+        if done:
+            await self.approval.AckTaskClosings(apb.AckTaskClosingsRequest(seqs=done), timeout=self.rpc_timeout)
+            log.info("task_closings.relayed", closings=len(done), last_seq=done[-1])
+        if again:
+            raise RoundIncomplete(f"notify could not apply {len(again)} task closings (seq {again[0]} first)")
         return len(done)
 
     async def run(self) -> None:

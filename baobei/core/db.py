@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +99,7 @@ def request_log_table(metadata: sa.MetaData) -> sa.Table:
 
 
 _request_log: dict[sa.Table, tuple[sa.Select[bytes], sa.Insert]] = {}
+_request_log_many: dict[sa.Table, sa.Select[tuple[str, bytes]]] = {}
 
 
 def _request_log_statements(table: sa.Table) -> tuple[sa.Select[bytes], sa.Insert]:
@@ -111,6 +112,14 @@ def _request_log_statements(table: sa.Table) -> tuple[sa.Select[bytes], sa.Inser
             table.insert(),
         )
     return found
+
+
+def _stored_many(conn: Connection, table: sa.Table, keys: list[str]) -> dict[str, bytes]:
+    lookup = _request_log_many.get(table)
+    if lookup is None:
+        lookup = _request_log_many[table] = sa.select(table.c.request_id, table.c.response).where(
+            table.c.request_id.in_(sa.bindparam("request_keys", expanding=True)))
+    return {str(k): bytes(r) for k, r in conn.execute(lookup, {"request_keys": keys})}
 
 
 def stored_response(session: Session, table: sa.Table, *, method: str, request_id: str) -> bytes | None:
@@ -151,7 +160,7 @@ def run_once(
     response of the first run. Concurrent duplicates: the loser's insert fails on the primary
     key, its transaction (with its changes) rolls back, and it returns the winner's answer."""
     if not request_id.strip():
-        raise ValidationFailed([FieldViolation("request_id", "request_id 为必填项", "request_id is required")])
+        raise _required_request_id()
     key = f"{method}:{request_id}"
     with Session(engine) as session:
         found = _stored(session.connection(), table, key)
@@ -234,3 +243,62 @@ def run_once_then(engine: Engine, table: sa.Table, first: Once[A], then: Once[B]
                 retried = True
                 continue  # a concurrent duplicate won: answer from its records (and run what it left)
             return a, b
+
+
+def _required_request_id() -> ValidationFailed:
+    return ValidationFailed([FieldViolation("request_id", "request_id 为必填项", "request_id is required")])
+
+
+def run_once_many(
+    engine: Engine,
+    table: sa.Table,
+    *,
+    method: str,
+    response_type: type[M],
+    items: Sequence[tuple[str, Callable[[Session], M]]],
+) -> list[M | Exception]:
+    """``run_once`` for each ``(request_id, apply)`` of a batch, in one transaction: a request seen
+    before (also as a single ``run_once`` of ``method``: the same request log keys) answers its
+    first response, the others apply in order and are recorded with theirs; a request id twice in
+    the batch applies once. ``apply`` must leave the transaction open (the batch commits it).
+
+    If the batch's transaction fails after its lookup — an item's ``apply`` raised (a refusal, a
+    bug), a concurrent duplicate, a deadlock — it rolls back whole and every item runs on its own
+    ``run_once``: an item that fails there has its exception as its result and neither undoes nor
+    stops the others. A failing lookup (the database unreachable) raises, as ``run_once`` would."""
+    results: list[M | Exception | None] = [None] * len(items)
+    keys: dict[int, str] = {}
+    for i, (request_id, _) in enumerate(items):
+        if request_id.strip():
+            keys[i] = f"{method}:{request_id}"
+        else:
+            results[i] = _required_request_id()
+    if keys:
+        with Session(engine) as session:
+            stored = _stored_many(session.connection(), table, sorted(set(keys.values())))
+            try:
+                answered: dict[str, M] = {k: response_type.FromString(v) for k, v in stored.items()}
+                records: list[dict[str, Any]] = []
+                for i, key in keys.items():
+                    if key not in answered:
+                        answered[key] = items[i][1](session)
+                        records.append({"request_id": key, "method": method, "created_at": datetime.now(UTC),
+                                        "response": answered[key].SerializeToString()})
+                    results[i] = answered[key]
+                if records:
+                    session.connection().execute(_request_log_statements(table)[1], records)
+                session.commit()
+                failed = False
+            except Exception:  # noqa: BLE001 - every item again on its own, each with its own outcome
+                session.rollback()
+                failed = True
+        if failed:
+            for i in keys:
+                try:
+                    results[i] = run_once(engine, table, request_id=items[i][0], method=method,
+                                          response_type=response_type, apply=items[i][1])
+                except Exception as err:  # noqa: BLE001 - the item's outcome, reported with it
+                    results[i] = err
+    done = [r for r in results if r is not None]
+    assert len(done) == len(items)
+    return done

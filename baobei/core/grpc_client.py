@@ -73,6 +73,13 @@ def metadata(*, locale: str = "zh", workflow_id: str = "", request_id: str = "")
     return md
 
 
+# The statuses that refuse a request for good (sent again, it is refused again), as google.rpc.Code
+# numbers: a batch item's error with one of these is logged and let go, any other sent again.
+REFUSED_CODES = frozenset(c.value[0] for c in (
+    grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS))
+
+
 @dataclass
 class CallFailure:
     code: grpc.StatusCode

@@ -52,8 +52,13 @@ def locale_of(context: grpc.ServicerContext) -> str:
     return "en" if lang.startswith("en") else "zh"
 
 
+def status_code(err: DomainError) -> int:
+    """The gRPC status code (google.rpc.Code number) a domain error answers with."""
+    return next((c for cls, c in _CODES if isinstance(err, cls)), code_pb2.FAILED_PRECONDITION)
+
+
 def to_status(err: DomainError, locale: str) -> grpc.Status:
-    code = next((c for cls, c in _CODES if isinstance(err, cls)), code_pb2.FAILED_PRECONDITION)
+    code = status_code(err)
     details = []
     info = any_pb2.Any()
     info.Pack(error_details_pb2.ErrorInfo(reason=err.code, domain=ERROR_DOMAIN))

@@ -7,7 +7,10 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import code_pb2
 
+from baobei.core.errors import DomainError
+from baobei.core.grpc_server import MAX_MESSAGE_CHARS, status_code
 from baobei.notify.v1 import notify_service_pb2 as pb
 from services.notify import domain, outbox, personal, templates
 from services.notify.channels.wecom import mask_url
@@ -193,3 +196,15 @@ def event_in(r: pb.PublishEventRequest, *, now: datetime) -> domain.Event:
 def close_task_in(r: pb.CloseTaskRequest) -> personal.CloseTask:
     return personal.CloseTask(request_id=r.request_id, task_id=r.task_id, outcome=r.outcome,
                               project_id=r.project_id, actor_id=r.actor_id, actor_name=r.actor_name)
+
+
+def item_error(err: Exception, locale: str) -> pb.ItemError:
+    """What a batch item's single-item RPC would have answered: a refusal's code, reason, message
+    and fields; anything else (a database failure) INTERNAL, to be sent again."""
+    if isinstance(err, DomainError):
+        return pb.ItemError(
+            code=status_code(err), reason=err.code, message=err.text(locale)[:MAX_MESSAGE_CHARS],
+            violations=[pb.ItemFieldViolation(field=v.field[:200], description=v.text(locale)[:500])
+                        for v in err.violations],
+        )
+    return pb.ItemError(code=code_pb2.INTERNAL, reason="internal", message=f"not applied: {type(err).__name__}")

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import grpc
+import structlog
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from baobei.core.db import run_once
-from baobei.core.errors import FieldViolation, ValidationFailed, require
-from baobei.core.grpc_server import ERROR_DOMAIN, rpc
+from baobei.core.db import run_once, run_once_many
+from baobei.core.errors import DomainError, FieldViolation, ValidationFailed, require
+from baobei.core.grpc_server import ERROR_DOMAIN, locale_of, rpc
 from baobei.notify.v1 import notify_service_pb2 as pb
 from baobei.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from services.notify import domain, im_store, links, mapping, metrics, outbox, personal, store, templates, wording
@@ -27,6 +30,12 @@ from services.notify.models import processed_request
 from services.notify.outcomes import Outcome, Retryable
 
 _KIND_FIELD = "template.kind"
+# Items of one batch call (CloseTasks, PublishEvents); the relays send at most 100.
+MAX_BATCH = 500
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+C = TypeVar("C")
+M = TypeVar("M", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,51 @@ def _check_url(url: str, path: str, *, allow_internal: bool) -> None:
     refused = _url_refusals(url, path, allow_internal=allow_internal)
     if refused:
         raise ValidationFailed(refused)
+
+
+def _check_batch(items: Sequence[object]) -> None:
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed([FieldViolation("items", f"每次最多 {MAX_BATCH} 项",
+                                               f"at most {MAX_BATCH} items per call")])
+
+
+def _validated(items: Iterable[T], check: Callable[[T], C]) -> list[C | DomainError]:
+    """Each item's command, or the refusal its single-item RPC would have answered with."""
+    out: list[C | DomainError] = []
+    for item in items:
+        try:
+            out.append(check(item))
+        except DomainError as err:
+            out.append(err)
+    return out
+
+
+def _run_each(
+    engine: Engine,
+    commands: list[C | DomainError],
+    *,
+    method: str,
+    response_type: type[M],
+    request_id: Callable[[C], str],
+    apply: Callable[[C], Callable[[Session], M]],
+) -> list[M | Exception]:
+    """The single-item RPC ``method``'s ``run_once`` for each valid command, all in one transaction
+    (``run_once_many``: the same request log keys); a refused command keeps its refusal."""
+    valid = [(i, c) for i, c in enumerate(commands) if not isinstance(c, DomainError)]
+    done = run_once_many(engine, processed_request, method=method, response_type=response_type,
+                         items=[(request_id(c), apply(c)) for _, c in valid])
+    applied = dict(zip((i for i, _ in valid), done, strict=True))
+    return [c if isinstance(c, DomainError) else applied[i] for i, c in enumerate(commands)]
+
+
+def _item_error(method: str, request_id: str, err: Exception, locale: str) -> pb.ItemError:
+    """A batch item's failure, logged as ``@rpc`` logs its single-item RPC's."""
+    if isinstance(err, DomainError):
+        log.info("rpc.item_refused", item_rpc=method, item_request_id=request_id, code=err.code,
+                 message=err.en or err.zh)
+    else:
+        log.error("rpc.item_failed", item_rpc=method, item_request_id=request_id, exc_info=err)
+    return mapping.item_error(err, locale)
 
 
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
@@ -286,23 +340,49 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         store.delete_subscription(self.engine, request.id.strip())
         return pb.DeleteSubscriptionResponse()
 
-    @rpc
-    def PublishEvent(self, request: pb.PublishEventRequest, context: grpc.ServicerContext) -> pb.PublishEventResponse:
+    # PublishEvent and each item of PublishEvents: the same command, apply and aftermath.
+    @staticmethod
+    def _event(request: pb.PublishEventRequest) -> domain.Event:
         event = mapping.event_in(request, now=_now())
         domain.validate_event(event)
-        resp = run_once(
-            self.engine,
-            processed_request,
-            request_id=event.event_id,
-            method="PublishEvent",
-            response_type=pb.PublishEventResponse,
-            apply=lambda session: pb.PublishEventResponse(
-                deliveries=[mapping.delivery(d) for d in store.publish_event(session, event=event, now=_now())]
-            ),
+        return event
+
+    @staticmethod
+    def _publish(event: domain.Event) -> Callable[[Session], pb.PublishEventResponse]:
+        return lambda session: pb.PublishEventResponse(
+            deliveries=[mapping.delivery(d) for d in store.publish_event(session, event=event, now=_now())]
         )
-        if resp.deliveries:
+
+    def _published(self, responses: Iterable[pb.PublishEventResponse]) -> None:
+        if any(r.deliveries for r in responses):
             self._wake()
+
+    @rpc
+    def PublishEvent(self, request: pb.PublishEventRequest, context: grpc.ServicerContext) -> pb.PublishEventResponse:
+        event = self._event(request)
+        resp = run_once(self.engine, processed_request, request_id=event.event_id, method="PublishEvent",
+                        response_type=pb.PublishEventResponse, apply=self._publish(event))
+        self._published([resp])
         return resp
+
+    @rpc
+    def PublishEvents(
+        self, request: pb.PublishEventsRequest, context: grpc.ServicerContext
+    ) -> pb.PublishEventsResponse:
+        _check_batch(request.items)
+        results = _run_each(self.engine, _validated(request.items, self._event), method="PublishEvent",
+                            response_type=pb.PublishEventResponse, request_id=lambda e: e.event_id,
+                            apply=self._publish)
+        self._published(r for r in results if isinstance(r, pb.PublishEventResponse))
+        out = pb.PublishEventsResponse()
+        locale = locale_of(context)
+        for item, r in zip(request.items, results, strict=True):
+            res = out.results.add(event_id=item.event_id.strip())
+            if isinstance(r, pb.PublishEventResponse):
+                res.response.CopyFrom(r)
+            else:
+                res.error.CopyFrom(_item_error("PublishEvent", res.event_id, r, locale))
+        return out
 
     @rpc
     def SendWebhook(self, request: pb.SendWebhookRequest, context: grpc.ServicerContext) -> pb.SendWebhookResponse:
@@ -386,20 +466,49 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         return pb.ListDeliveriesResponse(deliveries=[mapping.delivery(d) for d in items])
 
     # ---- personal notices ----
-    @rpc
-    def CloseTask(self, request: pb.CloseTaskRequest, context: grpc.ServicerContext) -> pb.CloseTaskResponse:
-        cmd = personal.validate_close(mapping.close_task_in(request))
+    # CloseTask and each item of CloseTasks: the same command, apply and aftermath.
+    @staticmethod
+    def _close_command(request: pb.CloseTaskRequest) -> personal.CloseTask:
+        return personal.validate_close(mapping.close_task_in(request))
 
+    @staticmethod
+    def _close(cmd: personal.CloseTask) -> Callable[[Session], pb.CloseTaskResponse]:
         def apply(session: Session) -> pb.CloseTaskResponse:
             status, queued = im_store.close_task(session, cmd=cmd, now=_now())
             return pb.CloseTaskResponse(deliveries=[mapping.delivery(d) for d in queued], status=status)
 
-        resp = run_once(self.engine, processed_request, request_id=cmd.request_id, method="CloseTask",
-                        response_type=pb.CloseTaskResponse, apply=apply)
-        if resp.deliveries:
-            metrics.observe_send(0, [d.channel for d in resp.deliveries])
+        return apply
+
+    def _closed(self, responses: Iterable[pb.CloseTaskResponse]) -> None:
+        channels = [d.channel for r in responses for d in r.deliveries]
+        if channels:
+            metrics.observe_send(0, channels)
             self._wake()
+
+    @rpc
+    def CloseTask(self, request: pb.CloseTaskRequest, context: grpc.ServicerContext) -> pb.CloseTaskResponse:
+        cmd = self._close_command(request)
+        resp = run_once(self.engine, processed_request, request_id=cmd.request_id, method="CloseTask",
+                        response_type=pb.CloseTaskResponse, apply=self._close(cmd))
+        self._closed([resp])
         return resp
+
+    @rpc
+    def CloseTasks(self, request: pb.CloseTasksRequest, context: grpc.ServicerContext) -> pb.CloseTasksResponse:
+        _check_batch(request.items)
+        results = _run_each(self.engine, _validated(request.items, self._close_command), method="CloseTask",
+                            response_type=pb.CloseTaskResponse, request_id=lambda c: c.request_id,
+                            apply=self._close)
+        self._closed(r for r in results if isinstance(r, pb.CloseTaskResponse))
+        out = pb.CloseTasksResponse()
+        locale = locale_of(context)
+        for item, r in zip(request.items, results, strict=True):
+            res = out.results.add(request_id=item.request_id.strip())
+            if isinstance(r, pb.CloseTaskResponse):
+                res.response.CopyFrom(r)
+            else:
+                res.error.CopyFrom(_item_error("CloseTask", res.request_id, r, locale))
+        return out
 
     # ---- outbox (the delivery worker's dispatcher) ----
     @rpc

@@ -209,7 +209,7 @@ class WarningRecord(Base, table=True):
 
 class EventForward(Base, table=True):
     """Finance sync outbox: an ingested project.approved / project.closed / cost.recorded event,
-    written in the ingest transaction and handed to notify.PublishEvent by the outbox thread
+    written in the ingest transaction and handed to notify.PublishEvents by the outbox thread
     (``sent_at`` is the mark). The event id is the key, so an event is forwarded once."""
 
     __tablename__ = "event_forward"

@@ -9,8 +9,11 @@ mark re-sends the same request and delivers once. The thread stops with the gRPC
 
 Finance sync works the same way: ingesting a new project.approved / project.closed /
 cost.recorded event writes an ``event_forward`` row in the ingest transaction; the dispatcher
-hands it to ``notify.PublishEvent`` (idempotent on event_id: one webhook delivery per matching
-subscription) and marks it sent. A failure of one outbox does not hold up the other."""
+hands the pending rows, a batch at a time, to ``notify.PublishEvents`` in one call (each item a
+``PublishEvent``, idempotent on event_id: one webhook delivery per matching subscription) and
+marks sent those notify published, and those it refused for good (logged: no retry could help,
+and they must not hold up the rows behind them); an item notify could not publish this time stays
+for the next round. A failure of one outbox does not hold up the other."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ import grpc
 import structlog
 from sqlalchemy.engine import Engine
 
-from baobei.core.grpc_client import channel
+from baobei.core.grpc_client import REFUSED_CODES, channel
 from baobei.notify.v1 import notify_service_pb2 as notify_pb
 from baobei.notify.v1.notify_service_pb2_grpc import NotifyServiceStub
 from services.reporting import store
@@ -66,17 +69,30 @@ def publish_request(row: store.ForwardRow) -> notify_pb.PublishEventRequest:
 
 
 def forward_once(
-    engine: Engine, publish: Callable[[notify_pb.PublishEventRequest], object], *, limit: int = 50
+    engine: Engine, publish: Callable[[notify_pb.PublishEventsRequest], notify_pb.PublishEventsResponse], *,
+    limit: int = 50,
 ) -> int:
-    """Hand the pending finance sync events to notify.PublishEvent, oldest first; returns how many.
-    Stops at the first failure (notify down): the rest, in order, waits for the next round."""
-    sent = 0
-    for row in store.pending_forwards(engine, limit=limit):
-        publish(publish_request(row))
-        store.mark_forwarded(engine, event_id=row.event_id, at=datetime.now(UTC))
-        log.info("event.forwarded", event_id=row.event_id, type=row.type, project_id=row.project_id)
-        sent += 1
-    return sent
+    """Hand the pending finance sync events, oldest first, to notify.PublishEvents in one call;
+    returns how many were marked sent (published, or refused for good). The call failing (notify
+    down) leaves them all for the next round, an item notify could not publish this time itself."""
+    rows = store.pending_forwards(engine, limit=limit)
+    if not rows:
+        return 0
+    resp = publish(notify_pb.PublishEventsRequest(items=[publish_request(row) for row in rows]))
+    done: list[str] = []
+    for row, result in zip(rows, resp.results, strict=True):
+        bound = log.bind(event_id=row.event_id, type=row.type, project_id=row.project_id)
+        if not result.HasField("error"):
+            bound.info("event.forwarded")
+            done.append(row.event_id)
+        elif result.error.code in REFUSED_CODES:
+            bound.error("event.forward_refused", reason=result.error.reason, error=result.error.message,
+                        fields=[v.field for v in result.error.violations])
+            done.append(row.event_id)
+        else:
+            bound.warning("event.forward_failed", reason=result.error.reason, error=result.error.message)
+    store.mark_forwarded(engine, event_ids=done, at=datetime.now(UTC))
+    return len(done)
 
 
 class Dispatcher:
@@ -120,7 +136,7 @@ class Dispatcher:
                 if stub is None:
                     continue
                 try:
-                    forward_once(self.engine, lambda req: stub.PublishEvent(req, timeout=self.rpc_timeout))
+                    forward_once(self.engine, lambda req: stub.PublishEvents(req, timeout=self.rpc_timeout))
                 except grpc.RpcError as err:
                     log.warning("event.forward_failed", code=str(err.code()), details=err.details())
                 except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries

@@ -783,10 +783,17 @@ def forwards(engine: Engine, *, project_id: str = "") -> list[ForwardRow]:
         return [_forward(r) for r in conn.execute(stmt)]
 
 
-def mark_forwarded(engine: Engine, *, event_id: str, at: datetime) -> None:
-    with Session(engine) as session:
-        session.execute(T_FORWARD.update().where(T_FORWARD.c.event_id == event_id).values(sent_at=at))
-        session.commit()
+_MARK_FORWARDED = (
+    T_FORWARD.update().where(T_FORWARD.c.event_id.in_(sa.bindparam("b_event_ids", expanding=True)))
+    .values(sent_at=sa.bindparam("b_sent_at"))
+)
+
+
+def mark_forwarded(engine: Engine, *, event_ids: list[str], at: datetime) -> None:
+    """The events handed to notify (one statement for a forwarded batch)."""
+    if event_ids:
+        with engine.begin() as conn:
+            conn.execute(_MARK_FORWARDED, {"b_event_ids": event_ids, "b_sent_at": at})
 
 
 # ---------------------------------------------------------------- portfolio

@@ -2,7 +2,7 @@
 DingTalk stand-in: a submission gives the approver a DingTalk work notice (or, with a card
 template, an interactive card with a button) and a 待办; approving through the HTTP API the web app
 uses closes both — the card says who approved, the 待办 is done — exactly once (the approval
-service's task-closing outbox, the delivery worker's relay, notify's CloseTask)."""
+service's task-closing outbox, the delivery worker's relay, notify's CloseTasks)."""
 
 from __future__ import annotations
 

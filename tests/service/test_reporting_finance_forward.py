@@ -1,8 +1,10 @@
 """Finance sync over real gRPC: the reporting service forwards the project.approved,
 project.closed and cost.recorded events it ingests to a real notify service
-(notify.PublishEvent → one webhook delivery per matching subscription), through its outbox:
-exactly once per event however often the event is ingested, other types never, and events
-ingested while notify is down are forwarded once it is up."""
+(notify.PublishEvents, a claimed batch per call → one webhook delivery per matching subscription
+and event), through its outbox: exactly once per event however often the event is ingested, other
+types never, and events ingested while notify is down are forwarded once it is up. An event notify
+refuses for good is logged and marked, one it could not publish this time stays for the next
+round; neither holds up the others."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from structlog.testing import capture_logs
 
 from baobei import reporting_events
 from baobei.core.db import make_engine
@@ -22,12 +25,20 @@ from baobei.notify.v1 import notify_service_pb2_grpc as npb_grpc
 from baobei.reporting.v1 import reporting_service_pb2 as pb
 from baobei.reporting.v1 import reporting_service_pb2_grpc as pb_grpc
 from services.reporting import store
-from tests.conftest import StartService, free_port
+from services.reporting.outbox import forward_once
+from tests.conftest import RunningService, StartService, free_port
+from tests.service.test_notify_batches import Calls, fail_inserts
+from tests.service.test_notify_delivery import Notify
 
 FORWARDED = ["project.approved", "project.closed", "cost.recorded"]
 
 
 def start_notify(start_service: StartService, port: int = 0) -> tuple[int, npb_grpc.NotifyServiceStub]:
+    svc = subscribed_notify(start_service, port)
+    return svc.port, npb_grpc.NotifyServiceStub(svc.channel)
+
+
+def subscribed_notify(start_service: StartService, port: int = 0) -> RunningService:
     # The subscriber is never called here (no dispatcher): a loopback URL, allowed by setting.
     svc = start_service("notify", port=port, registry_addr="", redis_url="",
                         settings=Settings(webhook_allow_internal=True))
@@ -44,7 +55,7 @@ def start_notify(start_service: StartService, port: int = 0) -> tuple[int, npb_g
         timeout=15,
         wait_for_ready=True,
     )
-    return bound, stub
+    return svc
 
 
 @pytest.fixture()
@@ -139,3 +150,43 @@ def test_events_wait_in_the_outbox_while_notify_is_down(start_service: StartServ
     got = wait_for(lambda: webhooks(notify, pid), timeout=15)
     assert [d.kind for d in got] == ["project.approved"]
     assert wait_for(lambda: not store.pending_forwards(engine))
+
+
+def test_a_round_is_one_call_and_a_bad_event_holds_up_none(start_service: StartService) -> None:
+    """The outbox's round over a real notify (called here, the dispatcher thread has no notify):
+    every pending event in one PublishEvents call; an event notify refuses for good (an id longer
+    than it keeps) is logged and marked, one whose publishing fails in notify's database this
+    time stays pending; the next round sends only that one, and a round with nothing pending
+    calls nobody."""
+    svc = subscribed_notify(start_service)
+    notify = npb_grpc.NotifyServiceStub(svc.channel)
+    reporting = start_service("reporting", notify_addr="")
+    stub, engine = pb_grpc.ReportingServiceStub(reporting.channel), make_engine(reporting.db_url)
+    pid = "p-fin-4"
+    assert ingest(stub, event("wf-4:project.approved:1", pid, "project.approved", **snapshot("批量")))
+    assert ingest(stub, event("cost-4", pid, "cost.recorded", cost_id="c-4", amount="1.00",
+                              at=datetime.now(UTC).isoformat()))
+    assert ingest(stub, event("wf-4:project.closed:1", pid, "project.closed", **snapshot("批量")))
+    long_id = "x" * 195  # reporting keeps 200 characters, notify 190
+    with engine.begin() as conn:
+        conn.execute(store.T_FORWARD.insert().values(event_id=long_id, type="project.closed", project_id=pid,
+                                                     at=datetime.now(UTC), payload={}, created_at=datetime.now(UTC)))
+    restore = fail_inserts(Notify(notify, svc.db_url), "delivery", kind="cost.recorded")
+    counted = Calls("PublishEvents", "PublishEvent")
+
+    def publish(req: npb.PublishEventsRequest) -> npb.PublishEventsResponse:
+        resp: npb.PublishEventsResponse = notify.PublishEvents(req, timeout=10)
+        return resp
+
+    with capture_logs() as logs:
+        assert forward_once(engine, publish) == 3
+    assert counted() == {"PublishEvents": 1, "PublishEvent": 0}
+    [refused] = [e for e in logs if e["event"] == "event.forward_refused"]
+    assert (refused["event_id"], refused["fields"]) == (long_id, ["event_id"])
+    assert [r.event_id for r in store.pending_forwards(engine)] == ["cost-4"]
+    assert sorted(d.kind for d in webhooks(notify, pid)) == ["project.approved", "project.closed"]
+    restore()
+    assert forward_once(engine, publish) == 1
+    assert forward_once(engine, publish) == 0
+    assert counted() == {"PublishEvents": 2, "PublishEvent": 0}
+    assert sorted(d.kind for d in webhooks(notify, pid)) == sorted(FORWARDED)

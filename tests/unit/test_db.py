@@ -1,6 +1,7 @@
 """The shared persistence plumbing every service's write RPC goes through (baobei/core/db.py,
 baobei/core/event_outbox.py): request-id idempotency of ``run_once`` (replays, failures,
-concurrent duplicates), the outbox rows, and SQLite's write lock taken at BEGIN. SQLite by
+concurrent duplicates) and of a batch's ``run_once_many`` (one transaction, the same keys, a
+failing item on its own), the outbox rows, and SQLite's write lock taken at BEGIN. SQLite by
 default, PostgreSQL with BAOBEI_TEST_PG_URL."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from baobei.core.db import make_engine, record_response, request_log_table, run_once, stored_response
+from baobei.core.db import make_engine, record_response, request_log_table, run_once, run_once_many, stored_response
 from baobei.core.errors import ValidationFailed
 from baobei.core.event_outbox import ack, claim, event_outbox_table, publish_row, publish_rows
 
@@ -146,6 +147,96 @@ def test_concurrent_duplicates_apply_once_and_both_get_the_winners_answer(engine
     [(winner, _)] = rows(engine, outbox)
     assert answers == [winner, winner]
     assert logged(engine) == [("Send:r1", "Send")]
+
+
+def publishing(name: str, calls: list[str] | None = None) -> Callable[[Session], StringValue]:
+    def apply(session: Session) -> StringValue:
+        if calls is not None:
+            calls.append(name)
+        publish_row(session, outbox, event_id=name, data=name.encode())
+        return StringValue(value=f"answer {name}")
+
+    return apply
+
+
+def commits(engine: Engine) -> list[int]:
+    seen: list[int] = []
+    sa.event.listen(engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def test_run_once_many_applies_a_batch_in_one_transaction_on_the_same_keys(engine: Engine) -> None:
+    calls: list[str] = []
+    single = run_once(engine, log_table, request_id="r0", method="Send", response_type=StringValue,
+                      apply=publishing("e0", calls))
+    committed = commits(engine)
+    items = [("r1", publishing("e1", calls)), ("r0", publishing("e0-again", calls)), ("  ", publishing("blank")),
+             ("r2", publishing("e2", calls)), ("r1", publishing("e1-again", calls))]
+    first = run_once_many(engine, log_table, method="Send", response_type=StringValue, items=items)
+    assert len(committed) == 1  # the whole batch, one transaction
+    # r0 answers its single call's response; r1 twice in the batch applies once; a blank id is
+    # refused on its own.
+    assert [r.value if isinstance(r, StringValue) else type(r) for r in first] == [
+        "answer e1", single.value, ValidationFailed, "answer e2", "answer e1"]
+    assert calls == ["e0", "e1", "e2"]
+    assert [e for e, _ in rows(engine, outbox)] == ["e0", "e1", "e2"]
+    assert logged(engine) == [("Send:r0", "Send"), ("Send:r1", "Send"), ("Send:r2", "Send")]
+    # The batch again (a redelivery): the first answers, nothing applied; a single call of an item
+    # answers the batch's answer.
+    again = run_once_many(engine, log_table, method="Send", response_type=StringValue, items=items)
+    assert [type(r) for r in again] == [type(r) for r in first]
+    assert [r for r in again if isinstance(r, StringValue)] == [r for r in first if isinstance(r, StringValue)]
+    assert run_once(engine, log_table, request_id="r2", method="Send", response_type=StringValue,
+                    apply=publishing("e2-single", calls)).value == "answer e2"
+    assert calls == ["e0", "e1", "e2"]
+
+
+def test_run_once_many_runs_each_item_alone_when_one_fails(engine: Engine) -> None:
+    """An item's apply raising rolls the batch back; each item then runs on its own: the failing
+    one has its exception as its result and wrote nothing, the others applied once."""
+    calls: list[str] = []
+
+    def failing(session: Session) -> StringValue:
+        calls.append("bad")
+        publish_row(session, outbox, event_id="lost", data=b"x")
+        raise RuntimeError("boom")
+
+    results = run_once_many(engine, log_table, method="Send", response_type=StringValue, items=[
+        ("r1", publishing("e1", calls)), ("r2", failing), ("r3", publishing("e3", calls))])
+    assert isinstance(results[1], RuntimeError)
+    assert [r.value for r in (results[0], results[2]) if isinstance(r, StringValue)] == ["answer e1", "answer e3"]
+    # The batch's attempt (rolled back), then each alone.
+    assert calls == ["e1", "bad", "e1", "bad", "e3"]
+    assert [e for e, _ in rows(engine, outbox)] == ["e1", "e3"]
+    assert logged(engine) == [("Send:r1", "Send"), ("Send:r3", "Send")]
+
+
+def test_run_once_many_beside_a_concurrent_single_call_applies_it_once(engine: Engine, db_url: str) -> None:
+    """A batch item and a single call of the same request pass their lookups together (PostgreSQL
+    only, as above): the batch's record fails on the key, it rolls back and runs each item alone,
+    and the item answers with the single call's response."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises the two transactions at BEGIN IMMEDIATE")
+    both_looked_up = threading.Barrier(2, timeout=20)
+
+    def waiting(name: str) -> Callable[[Session], StringValue]:
+        def apply(session: Session) -> StringValue:
+            both_looked_up.wait()
+            return publishing(name)(session)
+
+        return apply
+
+    with ThreadPoolExecutor(2) as pool:
+        single = pool.submit(run_once, engine, log_table, request_id="r1", method="Send",
+                             response_type=StringValue, apply=waiting("single"))
+        batch = pool.submit(run_once_many, engine, log_table, method="Send", response_type=StringValue,
+                            items=[("r0", publishing("e0")), ("r1", waiting("batch"))])
+        winner = single.result(timeout=30).value
+        answers = batch.result(timeout=30)
+    published = [e for e, _ in rows(engine, outbox)]
+    assert sorted(published) == sorted(["e0", winner.removeprefix("answer ")])
+    assert [a.value for a in answers if isinstance(a, StringValue)] == ["answer e0", winner]
+    assert logged(engine) == [("Send:r0", "Send"), ("Send:r1", "Send")]
 
 
 def test_outbox_rows_keep_their_order_and_are_claimed_and_acked(engine: Engine) -> None:

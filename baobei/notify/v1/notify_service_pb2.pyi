@@ -10,6 +10,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ItemError(_message.Message):
+    __slots__ = ("code", "reason", "message", "violations")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    reason: str
+    message: str
+    violations: _containers.RepeatedCompositeFieldContainer[ItemFieldViolation]
+    def __init__(self, code: _Optional[int] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., violations: _Optional[_Iterable[_Union[ItemFieldViolation, _Mapping]]] = ...) -> None: ...
+
+class ItemFieldViolation(_message.Message):
+    __slots__ = ("field", "description")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    description: str
+    def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
 class SendRequest(_message.Message):
     __slots__ = ("request_id", "recipient_ids", "kind", "title", "body", "project_id", "action_urls", "action_tasks", "context", "account_email")
     class ActionUrlsEntry(_message.Message):
@@ -368,6 +388,28 @@ class PublishEventResponse(_message.Message):
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
 
+class PublishEventsRequest(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[PublishEventRequest]
+    def __init__(self, items: _Optional[_Iterable[_Union[PublishEventRequest, _Mapping]]] = ...) -> None: ...
+
+class PublishEventResult(_message.Message):
+    __slots__ = ("event_id", "response", "error")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    response: PublishEventResponse
+    error: ItemError
+    def __init__(self, event_id: _Optional[str] = ..., response: _Optional[_Union[PublishEventResponse, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+
+class PublishEventsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[PublishEventResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[PublishEventResult, _Mapping]]] = ...) -> None: ...
+
 class SendWebhookRequest(_message.Message):
     __slots__ = ("event_id", "type", "project_id", "at", "data", "url", "secrets", "owner", "description")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -567,3 +609,25 @@ class CloseTaskResponse(_message.Message):
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     status: str
     def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., status: _Optional[str] = ...) -> None: ...
+
+class CloseTasksRequest(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[CloseTaskRequest]
+    def __init__(self, items: _Optional[_Iterable[_Union[CloseTaskRequest, _Mapping]]] = ...) -> None: ...
+
+class CloseTaskResult(_message.Message):
+    __slots__ = ("request_id", "response", "error")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    response: CloseTaskResponse
+    error: ItemError
+    def __init__(self, request_id: _Optional[str] = ..., response: _Optional[_Union[CloseTaskResponse, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+
+class CloseTasksResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CloseTaskResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[CloseTaskResult, _Mapping]]] = ...) -> None: ...

@@ -111,6 +111,11 @@ class NotifyServiceStub:
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventRequest.SerializeToString,
                 response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventResponse.FromString,
                 _registered_method=True)
+        self.PublishEvents = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/PublishEvents',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventsRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventsResponse.FromString,
+                _registered_method=True)
         self.SendWebhook = channel.unary_unary(
                 '/baobei.notify.v1.NotifyService/SendWebhook',
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.SendWebhookRequest.SerializeToString,
@@ -160,6 +165,11 @@ class NotifyServiceStub:
                 '/baobei.notify.v1.NotifyService/CloseTask',
                 request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskRequest.SerializeToString,
                 response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskResponse.FromString,
+                _registered_method=True)
+        self.CloseTasks = channel.unary_unary(
+                '/baobei.notify.v1.NotifyService/CloseTasks',
+                request_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTasksRequest.SerializeToString,
+                response_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTasksResponse.FromString,
                 _registered_method=True)
 
 
@@ -272,6 +282,17 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PublishEvents(self, request, context):
+        """PublishEvent for each item (at most 500), in one call (the reporting service's finance-sync
+        outbox, a claimed batch at a time). Each item is applied and answered exactly as PublishEvent
+        would: idempotent on its event_id, shared with PublishEvent (an event sent both ways is
+        published once). An item PublishEvent would refuse is reported in its result (results in the
+        items' order) and neither fails nor holds up the others.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SendWebhook(self, request, context):
         """A webhook to a target its sender owns (a rule's webhook action): kept as an owned subscription
         (id "owned.<hash of owner and url>", never matched by PublishEvent; its secrets refreshed on
@@ -361,6 +382,17 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CloseTasks(self, request, context):
+        """CloseTask for each item (at most 500), in one call (the delivery worker's task-closing relay,
+        a claimed batch at a time). Each item is applied and answered exactly as CloseTask would:
+        idempotent on its request_id, shared with CloseTask (a close sent both ways applies once). An
+        item CloseTask would refuse is reported in its result (results in the items' order) and
+        neither fails nor holds up the others.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -439,6 +471,11 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventRequest.FromString,
                     response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventResponse.SerializeToString,
             ),
+            'PublishEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishEvents,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventsRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventsResponse.SerializeToString,
+            ),
             'SendWebhook': grpc.unary_unary_rpc_method_handler(
                     servicer.SendWebhook,
                     request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.SendWebhookRequest.FromString,
@@ -488,6 +525,11 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.CloseTask,
                     request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskRequest.FromString,
                     response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskResponse.SerializeToString,
+            ),
+            'CloseTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseTasks,
+                    request_deserializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTasksRequest.FromString,
+                    response_serializer=baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTasksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -908,6 +950,33 @@ class NotifyService:
             _registered_method=True)
 
     @staticmethod
+    def PublishEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/PublishEvents',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventsRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.PublishEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def SendWebhook(request,
             target,
             options=(),
@@ -1167,6 +1236,33 @@ class NotifyService:
             '/baobei.notify.v1.NotifyService/CloseTask',
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskRequest.SerializeToString,
             baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baobei.notify.v1.NotifyService/CloseTasks',
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTasksRequest.SerializeToString,
+            baobei_dot_notify_dot_v1_dot_notify__service__pb2.CloseTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,
