@@ -203,7 +203,7 @@ def run_once_then(engine: Engine, table: sa.Table, first: Once[A], then: Once[B]
     Concurrent duplicates: the loser rolls back and answers again from what the winner stored."""
     for once in (first, then):
         if not once.request_id.strip():
-            raise ValidationFailed([FieldViolation("request_id", "request_id 为必填项", "request_id is required")])
+            raise _required_request_id()
     key_a, key_b = f"{first.method}:{first.request_id}", f"{then.method}:{then.request_id}"
     retried = False
     while True:
