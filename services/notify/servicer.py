@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import grpc
 import structlog
@@ -127,6 +127,29 @@ def _item_error(method: str, request_id: str, err: Exception, locale: str) -> pb
     else:
         log.error("rpc.item_failed", item_rpc=method, item_request_id=request_id, exc_info=err)
     return mapping.item_error(err, locale)
+
+
+class _ItemResult(Protocol):
+    """One answer of a batch RPC (``CloseTasksResponse.Result``, ``PublishEventsResponse.Result``)."""
+
+    @property
+    def response(self) -> Message: ...
+
+    @property
+    def error(self) -> pb.ItemError: ...
+
+
+def _answer_items(
+    keys: Sequence[str], results: Sequence[Message | Exception], add: Callable[[str], _ItemResult], *,
+    method: str, locale: str,
+) -> None:
+    """A batch RPC's answers, one per item in order: the single RPC's response, or its error."""
+    for key, r in zip(keys, results, strict=True):
+        res = add(key)
+        if isinstance(r, Exception):
+            res.error.CopyFrom(_item_error(method, key, r, locale))
+        else:
+            res.response.CopyFrom(r)
 
 
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
@@ -375,13 +398,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                             apply=self._publish)
         self._published(r for r in results if isinstance(r, pb.PublishEventResponse))
         out = pb.PublishEventsResponse()
-        locale = locale_of(context)
-        for item, r in zip(request.items, results, strict=True):
-            res = out.results.add(event_id=item.event_id.strip())
-            if isinstance(r, pb.PublishEventResponse):
-                res.response.CopyFrom(r)
-            else:
-                res.error.CopyFrom(_item_error("PublishEvent", res.event_id, r, locale))
+        _answer_items([i.event_id.strip() for i in request.items], results,
+                      lambda key: out.results.add(event_id=key), method="PublishEvent", locale=locale_of(context))
         return out
 
     @rpc
@@ -501,13 +519,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                             apply=self._close)
         self._closed(r for r in results if isinstance(r, pb.CloseTaskResponse))
         out = pb.CloseTasksResponse()
-        locale = locale_of(context)
-        for item, r in zip(request.items, results, strict=True):
-            res = out.results.add(request_id=item.request_id.strip())
-            if isinstance(r, pb.CloseTaskResponse):
-                res.response.CopyFrom(r)
-            else:
-                res.error.CopyFrom(_item_error("CloseTask", res.request_id, r, locale))
+        _answer_items([i.request_id.strip() for i in request.items], results,
+                      lambda key: out.results.add(request_id=key), method="CloseTask", locale=locale_of(context))
         return out
 
     # ---- outbox (the delivery worker's dispatcher) ----
