@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -315,21 +316,6 @@ def _fire(rule: Rule, key: str, project: ProjectFacts, task: TaskFacts | None, *
     )
 
 
-def _once(calendar: WorkingCalendar | CalendarProvider) -> CalendarProvider:
-    """``calendar`` itself, or its provider's first answer (asked for on the first use only)."""
-    if isinstance(calendar, WorkingCalendar):
-        fixed = calendar
-        return lambda: fixed
-    got: list[WorkingCalendar] = []
-
-    def get() -> WorkingCalendar:
-        if not got:
-            got.append(calendar())
-        return got[0]
-
-    return get
-
-
 def evaluate(
     rules: Iterable[Rule],
     *,
@@ -347,7 +333,10 @@ def evaluate(
     raises passes through."""
     out = Evaluation()
     by_id = {t.id: t for t in tasks}
-    working = _once(calendar)
+    # The provider's first answer kept for this evaluation (a raised error is not kept).
+    working: CalendarProvider = (
+        (lambda: calendar) if isinstance(calendar, WorkingCalendar) else functools.cache(calendar)
+    )
 
     def wake(at: datetime) -> None:
         if out.next_wake is None or at < out.next_wake:

@@ -419,9 +419,8 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
     def _rule_facts(self, request: pb.EvaluateRulesRequest, prefix: str = "") -> rules.ProjectFacts:
         """The validated project facts of an EvaluateRules request (also of the one embedded in
         ApplyTemplate, whose field paths get ``prefix``)."""
-        project_id = _required(request.project_id, f"{prefix}project_id", "项目")
-        facts = rules.ProjectFacts(
-            id=project_id,
+        return rules.ProjectFacts(
+            id=_required(request.project_id, f"{prefix}project_id", "项目"),
             owner_id=request.owner_id,
             name=request.project_name,
             business_line=request.business_line,
@@ -430,7 +429,6 @@ class TasksServicer(pb_grpc.TasksServiceServicer):
                 request.protection_until.ToDatetime(tzinfo=UTC) if request.HasField("protection_until") else None
             ),
         )
-        return facts
 
     def _evaluate_rules(
         self, request: pb.EvaluateRulesRequest, facts: rules.ProjectFacts, context: grpc.ServicerContext
