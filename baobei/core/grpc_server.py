@@ -44,6 +44,9 @@ _CODES: list[tuple[type[DomainError], int]] = [
 
 MAX_VIOLATION_BYTES = 3000
 MAX_MESSAGE_CHARS = 200
+# A field violation's path and description as a status (or a batch item's error) carries them.
+MAX_FIELD_CHARS = 200
+MAX_DESCRIPTION_CHARS = 500
 
 
 def locale_of(context: grpc.ServicerContext) -> str:
@@ -70,7 +73,8 @@ def to_status(err: DomainError, locale: str) -> grpc.Status:
             # thousand bad entries reports the first ones rather than failing as UNAVAILABLE.
             if bad.ByteSize() > MAX_VIOLATION_BYTES:
                 break
-            bad.field_violations.add(field=v.field[:200], description=v.text(locale)[:500])
+            bad.field_violations.add(field=v.field[:MAX_FIELD_CHARS],
+                                     description=v.text(locale)[:MAX_DESCRIPTION_CHARS])
         packed = any_pb2.Any()
         packed.Pack(bad)
         details.append(packed)

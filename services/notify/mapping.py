@@ -10,7 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import code_pb2
 
 from baobei.core.errors import DomainError
-from baobei.core.grpc_server import MAX_MESSAGE_CHARS, status_code
+from baobei.core.grpc_server import MAX_DESCRIPTION_CHARS, MAX_FIELD_CHARS, MAX_MESSAGE_CHARS, status_code
 from baobei.notify.v1 import notify_service_pb2 as pb
 from services.notify import domain, outbox, personal, templates
 from services.notify.channels.wecom import mask_url
@@ -204,7 +204,8 @@ def item_error(err: Exception, locale: str) -> pb.ItemError:
     if isinstance(err, DomainError):
         return pb.ItemError(
             code=status_code(err), reason=err.code, message=err.text(locale)[:MAX_MESSAGE_CHARS],
-            violations=[pb.ItemFieldViolation(field=v.field[:200], description=v.text(locale)[:500])
+            violations=[pb.ItemFieldViolation(field=v.field[:MAX_FIELD_CHARS],
+                                               description=v.text(locale)[:MAX_DESCRIPTION_CHARS])
                         for v in err.violations],
         )
     return pb.ItemError(code=code_pb2.INTERNAL, reason="internal", message=f"not applied: {type(err).__name__}")
